@@ -1,0 +1,129 @@
+/** The only module that reads process.env. Parsed once with zod; every problem is reported. */
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+
+const optional = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+const envSchema = z
+  .object({
+    PORT: optional.pipe(z.coerce.number().int().min(0).max(65535).default(3000)),
+    HOST: optional,
+    DATABASE_URL: optional.pipe(z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional()),
+    GATEHOUSE_DATA_DIR: optional.transform((v) => v ?? './data'),
+    GATEHOUSE_POLICY: optional,
+    APP_ID: optional.pipe(z.string().regex(/^\d+$/, 'must be the numeric GitHub App id').optional()),
+    PRIVATE_KEY: optional,
+    PRIVATE_KEY_PATH: optional,
+    WEBHOOK_SECRET: optional,
+    GHE_HOST: optional,
+    GHE_PROTOCOL: optional.pipe(z.enum(['http', 'https']).default('https')),
+    GITLAB_URL: optional.pipe(z.string().url().optional()),
+    GITLAB_TOKEN: optional,
+    GITLAB_WEBHOOK_SECRET: optional,
+    SLACK_BOT_TOKEN: optional,
+    SLACK_SIGNING_SECRET: optional,
+    SLACK_API_URL: optional.pipe(z.string().url().optional()),
+    LOG_LEVEL: optional.pipe(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
+  })
+  .passthrough();
+
+export interface GitHubConfig {
+  appId: string;
+  privateKey: string;
+  webhookSecret: string;
+  /** REST API base, e.g. https://api.github.com or https://ghe.example/api/v3 */
+  apiBaseUrl: string;
+}
+
+export interface GitLabConfig {
+  url: string;
+  token: string;
+  webhookSecret: string;
+}
+
+export interface SlackConfig {
+  botToken: string;
+  signingSecret: string;
+  apiUrl: string | undefined;
+}
+
+export interface Config {
+  port: number;
+  host: string | undefined;
+  databaseUrl: string | undefined;
+  dataDir: string;
+  policyPath: string | undefined;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  github: GitHubConfig | null;
+  gitlab: GitLabConfig | null;
+  slack: SlackConfig | null;
+  /** Why each platform that is off is off (one line each). */
+  off: Partial<Record<'github' | 'gitlab' | 'slack', string>>;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+/** Parses an environment (process.env by default). Throws ConfigError listing every problem. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || 'environment'}: ${i.message}`));
+  }
+  const e = parsed.data;
+  const problems: string[] = [];
+  const off: Config['off'] = {};
+
+  let github: GitHubConfig | null = null;
+  let privateKey = e.PRIVATE_KEY?.replace(/\\n/g, '\n');
+  if (!privateKey && e.PRIVATE_KEY_PATH) {
+    try {
+      privateKey = readFileSync(e.PRIVATE_KEY_PATH, 'utf8');
+    } catch (err) {
+      problems.push(`PRIVATE_KEY_PATH: cannot read ${e.PRIVATE_KEY_PATH} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+  }
+  const githubParts = { APP_ID: e.APP_ID, 'PRIVATE_KEY or PRIVATE_KEY_PATH': privateKey, WEBHOOK_SECRET: e.WEBHOOK_SECRET };
+  const missingGithub = Object.entries(githubParts).filter(([, v]) => !v).map(([k]) => k);
+  if (missingGithub.length === 0) {
+    if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(privateKey!)) problems.push('PRIVATE_KEY: not a PEM private key');
+    const apiBaseUrl = e.GHE_HOST ? `${e.GHE_PROTOCOL}://${e.GHE_HOST}/api/v3` : 'https://api.github.com';
+    github = { appId: e.APP_ID!, privateKey: privateKey!, webhookSecret: e.WEBHOOK_SECRET!, apiBaseUrl };
+  } else if (missingGithub.length < 3) {
+    problems.push(`GitHub is half-configured: missing ${missingGithub.join(', ')}`);
+  } else {
+    off.github = 'GitHub is off: set APP_ID, PRIVATE_KEY (or PRIVATE_KEY_PATH) and WEBHOOK_SECRET';
+  }
+
+  let gitlab: GitLabConfig | null = null;
+  const gitlabParts = { GITLAB_URL: e.GITLAB_URL, GITLAB_TOKEN: e.GITLAB_TOKEN, GITLAB_WEBHOOK_SECRET: e.GITLAB_WEBHOOK_SECRET };
+  const missingGitlab = Object.entries(gitlabParts).filter(([, v]) => !v).map(([k]) => k);
+  if (missingGitlab.length === 0) gitlab = { url: e.GITLAB_URL!, token: e.GITLAB_TOKEN!, webhookSecret: e.GITLAB_WEBHOOK_SECRET! };
+  else if (missingGitlab.length < 3) problems.push(`GitLab is half-configured: missing ${missingGitlab.join(', ')}`);
+  else off.gitlab = 'GitLab is off: set GITLAB_URL, GITLAB_TOKEN and GITLAB_WEBHOOK_SECRET';
+
+  let slack: SlackConfig | null = null;
+  if (e.SLACK_BOT_TOKEN && e.SLACK_SIGNING_SECRET) slack = { botToken: e.SLACK_BOT_TOKEN, signingSecret: e.SLACK_SIGNING_SECRET, apiUrl: e.SLACK_API_URL };
+  else if (e.SLACK_BOT_TOKEN || e.SLACK_SIGNING_SECRET) problems.push(`Slack is half-configured: missing ${e.SLACK_BOT_TOKEN ? 'SLACK_SIGNING_SECRET' : 'SLACK_BOT_TOKEN'}`);
+  else off.slack = 'Slack is off: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET';
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    databaseUrl: e.DATABASE_URL,
+    dataDir: e.GATEHOUSE_DATA_DIR,
+    policyPath: e.GATEHOUSE_POLICY,
+    logLevel: e.LOG_LEVEL,
+    github,
+    gitlab,
+    slack,
+    off,
+  };
+}

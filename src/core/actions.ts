@@ -1,0 +1,42 @@
+/** What the core asks the shell to do. Every action is an "ensure": repeating it does no harm. */
+import type { IssueRef, Reason, Tier } from './model.ts';
+import type { IntakeRecord } from './intake/parse.ts';
+
+export interface EnsureLabels {
+  type: 'ensureLabels';
+  target: IssueRef;
+  add: string[];
+  remove: string[];
+}
+
+export interface EnsureComment {
+  type: 'ensureComment';
+  target: IssueRef;
+  /** Hidden marker that finds the sticky comment again. */
+  marker: string;
+  body: string;
+}
+
+export interface SaveIntake {
+  type: 'saveIntake';
+  target: IssueRef;
+  record: IntakeRecord;
+}
+
+export interface RecordDecision {
+  type: 'recordDecision';
+  target: IssueRef;
+  tier: Tier | null;
+  routes: string[];
+  reasons: Reason[];
+}
+
+export interface NotifyChat {
+  type: 'notifyChat';
+  /** Idempotency key: one notice per key, ever. */
+  key: string;
+  channel: string;
+  text: string;
+}
+
+export type Action = EnsureLabels | EnsureComment | SaveIntake | RecordDecision | NotifyChat;

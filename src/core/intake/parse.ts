@@ -1,0 +1,140 @@
+/**
+ * Reads an intake body (GitHub issue-form rendering or the GitLab description template):
+ * `### <Label>` sections, `_No response_` for empty answers, `- [x] Option` checkboxes.
+ */
+import type { IntakeField, Policy } from '../policy/schema.ts';
+
+export type AnswerValue = string | string[] | null;
+export type IntakeAnswers = Record<string, AnswerValue>;
+
+export interface IntakeProblem {
+  fieldId: string;
+  label: string;
+  message: string;
+}
+
+export interface IntakeRecord {
+  answers: IntakeAnswers;
+  problems: IntakeProblem[];
+  complete: boolean;
+}
+
+const NO_RESPONSE = /^_no response_$/i;
+const HEADING = /^\s{0,3}###\s+(.+?)\s*#*\s*$/;
+const CHECKBOX = /^\s*[-*+]\s+\[([ xX])\]\s+(.+?)\s*$/;
+const HANDLE = /^@[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9_])?(?:\/[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9_])?)?$/;
+const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+const norm = (s: string): string => s.trim().replace(/\s+/g, ' ').toLowerCase();
+
+/** True when the issue is an intake: it has the intake label or the form's first heading. */
+export function isIntake(body: string | null | undefined, labels: readonly string[], policy: Policy): boolean {
+  const intakeLabel = norm(policy.labels.intake);
+  if (labels.some((l) => norm(l) === intakeLabel)) return true;
+  const first = policy.intake.fields[0];
+  if (!first || !body) return false;
+  const want = norm(first.label);
+  return splitLines(body).some((line) => {
+    const m = HEADING.exec(line);
+    return m !== null && norm(m[1]!) === want;
+  });
+}
+
+function splitLines(body: string): string[] {
+  return body.replace(/\r\n?/g, '\n').replace(/<!--[\s\S]*?-->/g, '').split('\n');
+}
+
+/** Splits the body into raw section texts keyed by field id; headings that are not field labels stay content. */
+export function sectionsOf(body: string, fields: readonly IntakeField[]): Map<string, string> {
+  const byLabel = new Map(fields.map((f) => [norm(f.label), f.id]));
+  const sections = new Map<string, string[]>();
+  let current: string[] | null = null;
+  let inFence = false;
+  for (const line of splitLines(body)) {
+    if (/^\s{0,3}(```|~~~)/.test(line)) inFence = !inFence;
+    const m = inFence ? null : HEADING.exec(line);
+    const id = m ? byLabel.get(norm(m[1]!)) : undefined;
+    if (id !== undefined) {
+      // A repeated heading keeps the first answer: later copies are usually quoted text.
+      if (sections.has(id)) {
+        current = null;
+      } else {
+        current = [];
+        sections.set(id, current);
+      }
+      continue;
+    }
+    current?.push(line);
+  }
+  return new Map([...sections].map(([id, lines]) => [id, lines.join('\n').trim()]));
+}
+
+function readCheckboxes(raw: string): { checked: string[]; sawList: boolean } {
+  const checked: string[] = [];
+  let sawList = false;
+  for (const line of raw.split('\n')) {
+    const m = CHECKBOX.exec(line);
+    if (!m) continue;
+    sawList = true;
+    if (m[1] !== ' ') checked.push(m[2]!);
+  }
+  return { checked, sawList };
+}
+
+function validDate(s: string): boolean {
+  const m = DATE.exec(s);
+  if (!m) return false;
+  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const dt = new Date(Date.UTC(y, mo - 1, d));
+  return dt.getUTCFullYear() === y && dt.getUTCMonth() === mo - 1 && dt.getUTCDate() === d;
+}
+
+function readField(field: IntakeField, raw: string | undefined): { value: AnswerValue; problem: string | null } {
+  const text = raw === undefined || NO_RESPONSE.test(raw.trim()) ? '' : raw.trim();
+  const missing = { value: null, problem: field.required ? 'is missing' : null };
+  const options = field.options ?? [];
+  const canonical = (v: string): string | undefined => options.find((o) => norm(o) === norm(v));
+
+  if (field.kind === 'checkboxes') {
+    const { checked } = readCheckboxes(text);
+    if (checked.length === 0) return { value: null, problem: field.required ? 'needs at least one option ticked' : null };
+    const unknown = checked.filter((c) => canonical(c) === undefined);
+    if (unknown.length > 0) return { value: null, problem: `has unknown option(s): ${unknown.join(', ')}` };
+    const values = [...new Set(checked.map((c) => canonical(c)!))];
+    const exclusive = field.exclusiveOption ? canonical(field.exclusiveOption) : undefined;
+    if (exclusive && values.includes(exclusive) && values.length > 1) {
+      return { value: values, problem: `"${exclusive}" cannot be combined with other options` };
+    }
+    return { value: values, problem: null };
+  }
+
+  if (text === '') return missing;
+
+  if (field.kind === 'choice') {
+    // The GitHub form renders the chosen option; the GitLab template lists options as checkboxes.
+    const { checked, sawList } = readCheckboxes(text);
+    const picked = sawList ? checked : [text];
+    if (picked.length === 0) return missing;
+    if (picked.length > 1) return { value: null, problem: `takes one option, got ${picked.length}` };
+    const value = canonical(picked[0]!);
+    if (value === undefined) return { value: null, problem: `"${picked[0]}" is not one of: ${options.join(', ')}` };
+    return { value, problem: null };
+  }
+
+  if (field.format === 'handle' && !HANDLE.test(text)) return { value: text, problem: `"${text}" is not an @handle` };
+  if (field.format === 'date' && !validDate(text)) return { value: text, problem: `"${text}" is not a date (YYYY-MM-DD)` };
+  return { value: text, problem: null };
+}
+
+/** Parses and validates an intake body against the policy's fields. */
+export function parseIntake(body: string, fields: readonly IntakeField[]): IntakeRecord {
+  const sections = sectionsOf(body, fields);
+  const answers: IntakeAnswers = {};
+  const problems: IntakeProblem[] = [];
+  for (const field of fields) {
+    const { value, problem } = readField(field, sections.get(field.id));
+    answers[field.id] = value;
+    if (problem) problems.push({ fieldId: field.id, label: field.label, message: problem });
+  }
+  return { answers, problems, complete: problems.length === 0 };
+}

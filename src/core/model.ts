@@ -1,0 +1,71 @@
+/** Platform-neutral model of Gatehouse: events in, actions out. Pure data, no I/O. */
+
+export type Platform = 'github' | 'gitlab' | 'slack';
+
+export type Tier = 0 | 1 | 2 | 3;
+
+/** Why a rule fired: the rule's name and the answers that made it fire. */
+export interface Reason {
+  rule: string;
+  summary: string;
+  /** `Label = value` pieces the rule looked at. */
+  evidence: string[];
+  tier: Tier | null;
+  route: string | null;
+}
+
+export interface RepoRef {
+  platform: Platform;
+  /** `owner/name` on GitHub, the project path on GitLab. */
+  fullName: string;
+  /** Numeric id where the platform has one (GitLab project id, GitHub repository id). */
+  id: number | null;
+  defaultBranch: string | null;
+}
+
+export interface IssueRef {
+  repo: RepoRef;
+  number: number;
+}
+
+export interface Actor {
+  login: string;
+  isBot: boolean;
+}
+
+export interface IssueSnapshot {
+  ref: IssueRef;
+  title: string;
+  body: string;
+  labels: string[];
+  state: 'open' | 'closed';
+  author: Actor;
+  assignees: string[];
+  url: string;
+  createdAt: string;
+}
+
+export type IssueAction = 'opened' | 'edited' | 'reopened' | 'closed' | 'labeled' | 'unlabeled' | 'assigned' | 'unassigned';
+
+export interface IssueEvent {
+  kind: 'issue';
+  action: IssueAction;
+  deliveryId: string;
+  actor: Actor;
+  issue: IssueSnapshot;
+  /** The label added or removed, for `labeled` / `unlabeled`. */
+  label?: string;
+}
+
+/** A push that may change a repository's policy override. */
+export interface PushEvent {
+  kind: 'push';
+  deliveryId: string;
+  repo: RepoRef;
+  ref: string;
+  changedPaths: string[];
+}
+
+export type GatehouseEvent = IssueEvent | PushEvent;
+
+export const issueKey = (ref: IssueRef): string => `${ref.repo.platform}:${ref.repo.fullName}#${ref.number}`;

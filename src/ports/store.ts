@@ -1,0 +1,96 @@
+/**
+ * The Store port: everything Gatehouse persists. Implemented once with Kysely over the
+ * embedded database (PGlite) and PostgreSQL (src/storage/).
+ */
+import type { Platform, Reason } from '../core/model.ts';
+
+export type DeliveryStatus = 'pending' | 'done' | 'failed' | 'ignored';
+
+export interface DeliveryInput {
+  platform: Platform;
+  /** X-GitHub-Delivery, GitLab's Idempotency-Key / X-Gitlab-Event-UUID, Slack's event id. */
+  deliveryId: string;
+  /** Platform event name, e.g. `issues` (GitHub) or `Issue Hook` (GitLab). */
+  eventName: string;
+  /** The raw request body, exactly as received (the signature was checked on these bytes). */
+  payload: string;
+  receivedAt: Date;
+}
+
+export interface StoredDelivery extends DeliveryInput {
+  status: DeliveryStatus;
+  attempts: number;
+  lastError: string | null;
+}
+
+export interface IntakeRow {
+  issueKey: string;
+  platform: Platform;
+  repo: string;
+  number: number;
+  answers: Record<string, string | string[] | null>;
+  problems: { field: string; message: string }[];
+  complete: boolean;
+  updatedAt: Date;
+}
+
+export interface DecisionRow {
+  issueKey: string;
+  tier: number | null;
+  routes: string[];
+  reasons: Reason[];
+  decidedAt: Date;
+  deliveryId: string | null;
+}
+
+export interface AuditEntry {
+  at: Date;
+  deliveryId: string | null;
+  issueKey: string | null;
+  action: string;
+  detail: unknown;
+  outcome: 'ok' | 'error' | 'skipped';
+  error?: string | null;
+}
+
+export interface NotificationInput {
+  /** Idempotency key: a second enqueue with the same key is a no-op. */
+  key: string;
+  channel: string;
+  text: string;
+  createdAt: Date;
+}
+
+export interface NotificationRow extends NotificationInput {
+  status: 'pending' | 'sent' | 'failed';
+}
+
+export interface Store {
+  /** Durable (on disk) before it resolves. `inserted: false` means the id was seen before. */
+  recordDelivery(d: DeliveryInput): Promise<{ inserted: boolean }>;
+  getDelivery(platform: Platform, deliveryId: string): Promise<StoredDelivery | null>;
+  /** Deliveries still `pending` (for the start-up sweep that re-enqueues them). */
+  pendingDeliveries(limit: number): Promise<StoredDelivery[]>;
+  finishDelivery(platform: Platform, deliveryId: string, status: Exclude<DeliveryStatus, 'pending'>, error?: string | null): Promise<void>;
+  /** Increments `attempts`, keeps status pending, stores the error. */
+  failAttempt(platform: Platform, deliveryId: string, error: string): Promise<void>;
+  countDeliveries(status: DeliveryStatus): Promise<number>;
+
+  saveIntake(r: IntakeRow): Promise<void>;
+  getIntake(issueKey: string): Promise<IntakeRow | null>;
+
+  latestDecision(issueKey: string): Promise<DecisionRow | null>;
+  recordDecision(r: DecisionRow): Promise<void>;
+  decisionHistory(issueKey: string): Promise<DecisionRow[]>;
+
+  appendAudit(e: AuditEntry): Promise<void>;
+  auditFor(issueKey: string): Promise<AuditEntry[]>;
+
+  enqueueNotification(n: NotificationInput): Promise<{ inserted: boolean }>;
+  listNotifications(status?: NotificationRow['status']): Promise<NotificationRow[]>;
+
+  /** Runs fn while holding an exclusive lock on `key`, across processes sharing the database. */
+  withKeyLock<T>(key: string, fn: () => Promise<T>): Promise<T>;
+
+  close(): Promise<void>;
+}
