@@ -9,7 +9,10 @@ const optional = z
 
 const envSchema = z
   .object({
-    PORT: optional.pipe(z.coerce.number().int().min(0).max(65535).default(3000)),
+    PORT: optional
+      .transform((v) => v ?? '3000')
+      .pipe(z.string().regex(/^\d{1,5}$/, 'must be a port number').transform(Number))
+      .pipe(z.number().max(65535, 'must be a port number')),
     HOST: optional,
     DATABASE_URL: optional.pipe(z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional()),
     GATEHOUSE_DATA_DIR: optional.transform((v) => v ?? './data'),

@@ -1,0 +1,97 @@
+/**
+ * GitHub through Probot: the webhook middleware verifies the signature on the raw body; our one
+ * handler stores the delivery (deduplicated on X-GitHub-Delivery) and enqueues it before Probot
+ * acknowledges. Processing happens later, in the worker, through `GitHubPlatform`.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { createNodeMiddleware, Probot, ProbotOctokit } from 'probot';
+import { z } from 'zod';
+import type { GitHubConfig } from '../../config/env.ts';
+import type { PlatformAdapter } from '../../ports/platform.ts';
+import type { JobQueue } from '../../ports/queue.ts';
+import type { Store } from '../../ports/store.ts';
+import type { Metrics } from '../../server/metrics.ts';
+import { GitHubForge } from './forge.ts';
+import { translateGitHub } from './translate.ts';
+
+export const GITHUB_WEBHOOK_PATH = '/api/github/webhooks';
+
+export interface GitHubIngress {
+  middleware: (req: IncomingMessage, res: ServerResponse) => Promise<boolean | void> | boolean | void;
+  platform: PlatformAdapter;
+  /** Learns our bot's login (GET /app) so that our own events are ignored. */
+  identify(): Promise<string | null>;
+}
+
+export interface GitHubIngressOptions {
+  config: GitHubConfig;
+  store: Store;
+  queue: JobQueue;
+  metrics: Metrics;
+  logger: Logger;
+  now: () => Date;
+  /** Known bot login (skips GET /app). */
+  botLogin?: string | null;
+  /** Octokit request retries (the queue retries too). */
+  retries?: number;
+}
+
+const appSchema = z.object({ slug: z.string() });
+
+export async function createGitHubIngress(opts: GitHubIngressOptions): Promise<GitHubIngress> {
+  const { store, queue, metrics, logger } = opts;
+  let botLogin = opts.botLogin ?? null;
+  const Octokit = ProbotOctokit.defaults({
+    retry: { retries: opts.retries ?? 2 },
+    throttle: { enabled: true, onRateLimit: () => true, onSecondaryRateLimit: () => true },
+  });
+  const probot = new Probot({
+    appId: opts.config.appId,
+    privateKey: opts.config.privateKey,
+    secret: opts.config.webhookSecret,
+    baseUrl: opts.config.apiBaseUrl,
+    log: logger.child({ component: 'probot' }),
+    Octokit,
+  });
+
+  const middleware = await createNodeMiddleware(
+    (app) => {
+      app.onAny(async (context) => {
+        const { inserted } = await store.recordDelivery({
+          platform: 'github',
+          deliveryId: context.id,
+          eventName: context.name,
+          payload: JSON.stringify(context.payload),
+          receivedAt: opts.now(),
+        });
+        if (inserted) await queue.enqueue({ platform: 'github', deliveryId: context.id });
+        metrics.deliveries.inc({ platform: 'github', event: context.name, outcome: inserted ? 'accepted' : 'duplicate' });
+      });
+    },
+    { probot, webhooksPath: GITHUB_WEBHOOK_PATH },
+  );
+
+  return {
+    middleware,
+    platform: {
+      translate: (delivery, payload) => translateGitHub(delivery.eventName, delivery.deliveryId, payload, botLogin),
+      forgeFor: async (installationId) => {
+        if (installationId === null) throw new Error('GitHub delivery without an installation: cannot act');
+        const octokit = await probot.auth(installationId);
+        return new GitHubForge(octokit, botLogin);
+      },
+    },
+    async identify() {
+      if (botLogin) return botLogin;
+      try {
+        const octokit = await probot.auth();
+        const res = await octokit.request('GET /app');
+        botLogin = `${appSchema.parse(res.data).slug}[bot]`;
+      } catch (err) {
+        logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not learn the GitHub App slug; events from bots are not filtered by login');
+      }
+      return botLogin;
+    },
+  };
+}

@@ -1,0 +1,89 @@
+/** The GitHub forge: the Forge port over one installation's Octokit. */
+import { z } from 'zod';
+import type { IssueRef, RepoRef } from '../../core/model.ts';
+import type { CommentOutcome, Forge } from '../../ports/forge.ts';
+
+/** The part of Octokit we use: `request(route, params)`. */
+export interface GitHubRequester {
+  request(route: string, params?: Record<string, unknown>): Promise<{ status: number; data: unknown; headers?: Record<string, unknown> }>;
+}
+
+const commentSchema = z.object({
+  id: z.number(),
+  body: z.string().nullable().optional(),
+  user: z.object({ login: z.string(), type: z.string() }).nullable(),
+});
+const commentsSchema = z.array(commentSchema);
+const contentSchema = z.object({ content: z.string(), encoding: z.string() });
+
+const statusOf = (err: unknown): number | undefined =>
+  typeof err === 'object' && err !== null && 'status' in err && typeof err.status === 'number' ? err.status : undefined;
+
+const split = (fullName: string): { owner: string; repo: string } => {
+  const i = fullName.indexOf('/');
+  return { owner: fullName.slice(0, i), repo: fullName.slice(i + 1) };
+};
+
+export class GitHubForge implements Forge {
+  readonly platform = 'github' as const;
+
+  constructor(
+    private readonly octokit: GitHubRequester,
+    /** Our bot's login (`name[bot]`), when known: only its comments are ever edited. */
+    private readonly botLogin: string | null,
+  ) {}
+
+  async ensureLabels(target: IssueRef, add: readonly string[], remove: readonly string[]): Promise<void> {
+    const { owner, repo } = split(target.repo.fullName);
+    if (add.length > 0) {
+      await this.octokit.request('POST /repos/{owner}/{repo}/issues/{issue_number}/labels', { owner, repo, issue_number: target.number, labels: [...add] });
+    }
+    for (const name of remove) {
+      try {
+        await this.octokit.request('DELETE /repos/{owner}/{repo}/issues/{issue_number}/labels/{name}', { owner, repo, issue_number: target.number, name });
+      } catch (err) {
+        if (statusOf(err) !== 404) throw err;
+      }
+    }
+  }
+
+  async ensureComment(target: IssueRef, marker: string, body: string): Promise<CommentOutcome> {
+    const { owner, repo } = split(target.repo.fullName);
+    const existing = await this.findComment(owner, repo, target.number, marker);
+    if (!existing) {
+      await this.octokit.request('POST /repos/{owner}/{repo}/issues/{issue_number}/comments', { owner, repo, issue_number: target.number, body });
+      return 'created';
+    }
+    if (existing.body === body) return 'unchanged';
+    await this.octokit.request('PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}', { owner, repo, comment_id: existing.id, body });
+    return 'updated';
+  }
+
+  private async findComment(owner: string, repo: string, issueNumber: number, marker: string): Promise<z.infer<typeof commentSchema> | null> {
+    for (let page = 1; page <= 50; page++) {
+      const res = await this.octokit.request('GET /repos/{owner}/{repo}/issues/{issue_number}/comments', { owner, repo, issue_number: issueNumber, per_page: 100, page });
+      const comments = commentsSchema.parse(res.data);
+      const mine = comments.find((c) => (c.body ?? '').includes(marker) && this.isOurs(c.user));
+      if (mine) return mine;
+      if (comments.length < 100) return null;
+    }
+    return null;
+  }
+
+  private isOurs(user: { login: string; type: string } | null): boolean {
+    if (!user) return false;
+    return this.botLogin ? user.login === this.botLogin : user.type === 'Bot';
+  }
+
+  async readFile(repoRef: RepoRef, path: string): Promise<string | null> {
+    const { owner, repo } = split(repoRef.fullName);
+    try {
+      const res = await this.octokit.request('GET /repos/{owner}/{repo}/contents/{path}', { owner, repo, path });
+      const file = contentSchema.parse(res.data);
+      return file.encoding === 'base64' ? Buffer.from(file.content, 'base64').toString('utf8') : file.content;
+    } catch (err) {
+      if (statusOf(err) === 404) return null;
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,162 @@
+/** `gatehouse <command>`: start, validate, templates export, explain. */
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { Command, CommanderError } from 'commander';
+import { translateGitHub } from './adapters/github/translate.ts';
+import { ConfigError, loadConfig } from './config/env.ts';
+import { intakeFormView } from './core/intake/form.ts';
+import { parsePolicy } from './core/policy/load.ts';
+import { plan } from './core/plan.ts';
+import { formatPolicyError, loadGlobalPolicy, PolicyFileError } from './policy/global.ts';
+import { createRenderer } from './render/templates.ts';
+
+export const EXPORT_PATHS = {
+  github: '.github/ISSUE_TEMPLATE/security-review.yml',
+  gitlab: '.gitlab/issue_templates/Security review.md',
+} as const;
+
+interface Io {
+  out: (s: string) => void;
+  err: (s: string) => void;
+}
+
+const stdio: Io = { out: (s) => process.stdout.write(`${s}\n`), err: (s) => process.stderr.write(`${s}\n`) };
+
+/** Renders both intake templates for a policy file (or the default policy). */
+export async function exportTemplates(policyPath: string | undefined): Promise<Record<keyof typeof EXPORT_PATHS, string>> {
+  const { policy } = await loadGlobalPolicy(policyPath);
+  const render = createRenderer();
+  const view = intakeFormView(policy);
+  return { github: render('intake/github-issue-form.yml', view), gitlab: render('intake/gitlab-issue-template.md', view) };
+}
+
+/** Guesses the GitHub event name from a payload's shape when the file does not say it. */
+function githubEventName(payload: Record<string, unknown>): string | null {
+  if ('issue' in payload && !('comment' in payload)) return 'issues';
+  if ('pull_request' in payload) return 'pull_request';
+  if ('ref' in payload && 'commits' in payload) return 'push';
+  return null;
+}
+
+export async function main(argv: string[], io: Io = stdio): Promise<number> {
+  let code = 0;
+  const program = new Command()
+    .name('gatehouse')
+    .description('Product-security automation: intake and tier routing, clocks, escalation and release gates')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
+
+  program
+    .command('start')
+    .description('start the bot (what `npm start` runs)')
+    .action(async () => {
+      const config = loadConfig();
+      const { startGatehouse } = await import('./main.ts');
+      const gatehouse = await startGatehouse({ config });
+      await new Promise<void>((resolve) => {
+        const stop = (signal: string) => {
+          gatehouse.logger.info(`${signal}: shutting down`);
+          void gatehouse.close().then(resolve);
+        };
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+    });
+
+  program
+    .command('validate')
+    .argument('[policy]', 'policy file (YAML); default: GATEHOUSE_POLICY or the built-in policy')
+    .description('check a policy file; prints every error with its path')
+    .action(async (file: string | undefined) => {
+      const path = file ?? process.env['GATEHOUSE_POLICY'];
+      if (!path) {
+        const { policy } = await loadGlobalPolicy(undefined);
+        io.out(`built-in default policy is valid: ${policy.intake.fields.length} intake fields, ${policy.routing.rules.length} routing rules, ${policy.tiers.length} tiers`);
+        return;
+      }
+      let text: string;
+      try {
+        text = await readFile(path, 'utf8');
+      } catch (err) {
+        io.err(`${path}: cannot read (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+        code = 1;
+        return;
+      }
+      const result = parsePolicy(text);
+      if (result.ok) {
+        const p = result.policy;
+        io.out(`${path} is valid: ${p.intake.fields.length} intake fields, ${p.routing.rules.length} routing rules, ${p.tiers.length} tiers`);
+        return;
+      }
+      io.err(`${path}: ${result.errors.length} error(s)`);
+      for (const e of result.errors) io.err(`  ${path}: ${formatPolicyError(e)}`);
+      code = 1;
+    });
+
+  const templates = program.command('templates').description('intake templates');
+  templates
+    .command('export')
+    .description('write the GitHub issue form and the GitLab description template')
+    .requiredOption('--out <dir>', 'directory to write into (a repository root)')
+    .option('--policy <file>', 'policy file (default: GATEHOUSE_POLICY or the built-in policy)')
+    .action(async (o: { out: string; policy?: string }) => {
+      const files = await exportTemplates(o.policy ?? process.env['GATEHOUSE_POLICY']);
+      for (const key of ['github', 'gitlab'] as const) {
+        const target = join(o.out, EXPORT_PATHS[key]);
+        await mkdir(dirname(target), { recursive: true });
+        await writeFile(target, files[key]);
+        io.out(`wrote ${target}`);
+      }
+    });
+
+  program
+    .command('explain')
+    .description('print the actions Gatehouse would plan for a webhook payload (no network, nothing written)')
+    .requiredOption('--event <file>', 'payload JSON file')
+    .option('--platform <platform>', 'platform of the payload', 'github')
+    .option('--name <event>', 'event name (e.g. issues); guessed from the payload when absent')
+    .option('--policy <file>', 'policy file (default: GATEHOUSE_POLICY or the built-in policy)')
+    .action(async (o: { event: string; platform: string; name?: string; policy?: string }) => {
+      if (o.platform !== 'github') {
+        io.err(`explain: platform "${o.platform}" is not supported yet (github)`);
+        code = 1;
+        return;
+      }
+      let payload: unknown;
+      try {
+        payload = JSON.parse(await readFile(o.event, 'utf8'));
+      } catch (err) {
+        io.err(`explain: cannot read ${o.event} as JSON (${err instanceof Error ? err.message : String(err)})`);
+        code = 1;
+        return;
+      }
+      const record = (typeof payload === 'object' && payload !== null ? payload : {}) as Record<string, unknown>;
+      const name = o.name ?? githubEventName(record);
+      if (!name) {
+        io.err('explain: cannot tell the event from the payload; pass --name (e.g. --name issues)');
+        code = 1;
+        return;
+      }
+      const global = await loadGlobalPolicy(o.policy ?? process.env['GATEHOUSE_POLICY']);
+      const t = translateGitHub(name, 'explain', payload, null);
+      if (t.kind !== 'event') {
+        io.out(JSON.stringify({ event: name, outcome: t.kind, reason: t.reason }, null, 2));
+        if (t.kind === 'invalid') code = 1;
+        return;
+      }
+      const result = plan(t.event, { policy: global.policy, policySource: global.source, policyWarnings: [], now: new Date(), render: createRenderer(), history: [] });
+      io.out(JSON.stringify({ event: `${name}${t.event.kind === 'issue' ? `.${t.event.action}` : ''}`, policy: global.source, note: result.note, actions: result.actions }, null, 2));
+    });
+
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode;
+    if (err instanceof ConfigError || err instanceof PolicyFileError) {
+      io.err(err.message);
+      return 1;
+    }
+    throw err;
+  }
+  return code;
+}

@@ -1,0 +1,98 @@
+/** Carries out planned actions through the ports, auditing each one. */
+import type { Action } from '../core/actions.ts';
+import { issueKey } from '../core/model.ts';
+import type { Forge } from '../ports/forge.ts';
+import type { Store } from '../ports/store.ts';
+import type { Metrics } from '../server/metrics.ts';
+
+export interface ExecuteDeps {
+  forge: Forge;
+  store: Store;
+  metrics: Metrics;
+  now: () => Date;
+  deliveryId: string | null;
+}
+
+/** What the audit log keeps of an action: no comment bodies, no intake text. */
+function summary(action: Action): unknown {
+  switch (action.type) {
+    case 'ensureLabels':
+      return { add: action.add, remove: action.remove };
+    case 'ensureComment':
+      return { marker: action.marker, length: action.body.length };
+    case 'saveIntake':
+      return { complete: action.record.complete, problems: action.record.problems.map((p) => p.fieldId) };
+    case 'recordDecision':
+      return { tier: action.tier, routes: action.routes, rules: action.reasons.map((r) => r.rule) };
+    case 'notifyChat':
+      return { key: action.key, channel: action.channel };
+  }
+}
+
+async function perform(action: Action, deps: ExecuteDeps): Promise<unknown> {
+  const { forge, store } = deps;
+  switch (action.type) {
+    case 'ensureLabels':
+      return forge.ensureLabels(action.target, action.add, action.remove);
+    case 'ensureComment':
+      return forge.ensureComment(action.target, action.marker, action.body);
+    case 'saveIntake': {
+      const { repo, number } = action.target;
+      return store.saveIntake({
+        issueKey: issueKey(action.target),
+        platform: repo.platform,
+        repo: repo.fullName,
+        number,
+        answers: action.record.answers,
+        problems: action.record.problems.map((p) => ({ field: p.label, message: p.message })),
+        complete: action.record.complete,
+        updatedAt: deps.now(),
+      });
+    }
+    case 'recordDecision':
+      return store.recordDecision({
+        issueKey: issueKey(action.target),
+        tier: action.tier,
+        routes: action.routes,
+        reasons: action.reasons,
+        decidedAt: deps.now(),
+        deliveryId: deps.deliveryId,
+      });
+    case 'notifyChat':
+      // Delivered by the chat worker; the key makes a repeat a no-op.
+      return store.enqueueNotification({ key: action.key, channel: action.channel, text: action.text, createdAt: deps.now() });
+  }
+}
+
+/** Runs the actions in order; the first failure stops the run (the job is retried as a whole). */
+export async function execute(actions: readonly Action[], deps: ExecuteDeps): Promise<void> {
+  for (const action of actions) {
+    const started = process.hrtime.bigint();
+    const key = 'target' in action ? issueKey(action.target) : null;
+    try {
+      const result = await perform(action, deps);
+      deps.metrics.actionDuration.observe({ action: action.type, outcome: 'ok' }, Number(process.hrtime.bigint() - started) / 1e9);
+      const detail = summary(action);
+      await deps.store.appendAudit({
+        at: deps.now(),
+        deliveryId: deps.deliveryId,
+        issueKey: key,
+        action: action.type,
+        detail: typeof result === 'string' || (typeof result === 'object' && result !== null) ? { ...(detail as object), result } : detail,
+        outcome: 'ok',
+      });
+    } catch (err) {
+      deps.metrics.actionDuration.observe({ action: action.type, outcome: 'error' }, Number(process.hrtime.bigint() - started) / 1e9);
+      await deps.store.appendAudit({
+        at: deps.now(),
+        deliveryId: deps.deliveryId,
+        issueKey: key,
+        action: action.type,
+        detail: summary(action),
+        outcome: 'error',
+        error: err instanceof Error ? err.message : String(err),
+      });
+      throw err;
+    }
+  }
+}

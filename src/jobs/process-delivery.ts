@@ -1,0 +1,84 @@
+/** The worker's job: one stored delivery → event → plan → actions. */
+import type { Logger } from 'pino';
+import { issueKey, type Platform } from '../core/model.ts';
+import { plan, type Render } from '../core/plan.ts';
+import type { PlatformAdapter } from '../ports/platform.ts';
+import type { DeliveryJob } from '../ports/queue.ts';
+import type { Store, StoredDelivery } from '../ports/store.ts';
+import type { PolicyResolver } from '../policy/resolver.ts';
+import type { Metrics } from '../server/metrics.ts';
+import { execute } from './execute.ts';
+
+export interface ProcessDeps {
+  store: Store;
+  resolver: PolicyResolver;
+  render: Render;
+  metrics: Metrics;
+  logger: Logger;
+  now: () => Date;
+  platforms: Partial<Record<Platform, PlatformAdapter>>;
+}
+
+/** Errors that retrying cannot fix: the delivery is marked failed at once. */
+export class PermanentError extends Error {}
+
+export async function processDelivery(job: DeliveryJob, deps: ProcessDeps): Promise<void> {
+  const { store, logger, metrics } = deps;
+  const delivery = await store.getDelivery(job.platform, job.deliveryId);
+  if (!delivery) {
+    logger.error({ ...job }, 'job for an unknown delivery');
+    return;
+  }
+  if (delivery.status !== 'pending') return; // a repeated job: already handled
+  const log = logger.child({ platform: delivery.platform, delivery: delivery.deliveryId, event: delivery.eventName });
+  const finish = async (status: 'done' | 'ignored' | 'failed', reason: string | null): Promise<void> => {
+    await store.finishDelivery(delivery.platform, delivery.deliveryId, status, reason);
+    metrics.deliveries.inc({ platform: delivery.platform, event: delivery.eventName, outcome: status === 'failed' ? 'invalid' : status });
+  };
+
+  const adapter = deps.platforms[delivery.platform];
+  if (!adapter) {
+    log.error('delivery for a platform that is off; kept as failed');
+    return finish('failed', `${delivery.platform} is not configured`);
+  }
+  let payload: unknown;
+  try {
+    payload = JSON.parse(delivery.payload);
+  } catch {
+    log.warn('delivery body is not JSON');
+    return finish('failed', 'body is not JSON');
+  }
+  const t = adapter.translate(delivery, payload);
+  if (t.kind === 'invalid') {
+    log.warn({ reason: t.reason }, 'malformed payload');
+    await store.appendAudit({ at: deps.now(), deliveryId: delivery.deliveryId, issueKey: null, action: 'translate', detail: null, outcome: 'error', error: t.reason });
+    return finish('failed', t.reason);
+  }
+  if (t.kind === 'ignored') {
+    log.debug({ reason: t.reason }, 'ignored');
+    return finish('ignored', t.reason);
+  }
+  const event = t.event;
+  if (event.kind === 'push') {
+    if (deps.resolver.noticePush(event.repo, event.ref, event.changedPaths)) log.info({ repo: event.repo.fullName }, 'repository policy changed: cache dropped');
+    return finish('done', null);
+  }
+
+  const key = issueKey(event.issue.ref);
+  await store.withKeyLock(key, async () => {
+    const forge = await adapter.forgeFor(t.installationId);
+    const resolved = await deps.resolver.forRepo(event.issue.ref.repo, forge);
+    const history = await store.decisionHistory(key);
+    const result = plan(event, {
+      policy: resolved.policy,
+      policySource: resolved.source,
+      policyWarnings: resolved.warnings,
+      now: deps.now(),
+      render: deps.render,
+      history: history.map((h) => ({ tier: h.tier as 0 | 1 | 2 | 3 | null, routes: h.routes, reasons: h.reasons, decidedAt: h.decidedAt })),
+    });
+    log.info({ issue: key, note: result.note, actions: result.actions.map((a) => a.type) }, 'planned');
+    await execute(result.actions, { forge, store, metrics, now: deps.now, deliveryId: delivery.deliveryId });
+  });
+  return finish('done', null);
+}

@@ -1,0 +1,126 @@
+/** Wires the shell: storage, queue, platforms, worker and the HTTP server. */
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { pino, type Logger } from 'pino';
+import { createGitHubIngress, type GitHubIngress } from './adapters/github/app.ts';
+import type { Config } from './config/env.ts';
+import { processDelivery, type ProcessDeps } from './jobs/process-delivery.ts';
+import { loadGlobalPolicy } from './policy/global.ts';
+import { PolicyResolver } from './policy/resolver.ts';
+import type { Store } from './ports/store.ts';
+import type { JobQueue } from './ports/queue.ts';
+import { createRenderer } from './render/templates.ts';
+import { createHttpServer } from './server/http.ts';
+import { createMetrics, type Metrics } from './server/metrics.ts';
+import { openStore, type QueueOptions } from './storage/open.ts';
+
+export interface StartOptions {
+  config: Config;
+  now?: () => Date;
+  logger?: Logger;
+  /** GitHub adapter settings for tests and benchmarks. */
+  github?: { botLogin?: string | null; retries?: number };
+  queue?: QueueOptions;
+  /** Do not start the worker (the ingest benchmark measures acknowledgements alone). */
+  worker?: boolean;
+}
+
+export interface Gatehouse {
+  server: Server;
+  url: string;
+  store: Store;
+  queue: JobQueue;
+  metrics: Metrics;
+  logger: Logger;
+  close(): Promise<void>;
+}
+
+export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
+  const { config } = opts;
+  const now = opts.now ?? (() => new Date());
+  const logger = opts.logger ?? pino({ level: config.logLevel, base: { app: 'gatehouse' } });
+  const global = await loadGlobalPolicy(config.policyPath);
+  const metrics = createMetrics();
+  const opened = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger, queue: opts.queue });
+  const { store, queue } = opened;
+  metrics.setDepthSource(() => queue.depth());
+
+  let github: GitHubIngress | null = null;
+  try {
+    if (config.github) {
+      github = await createGitHubIngress({ config: config.github, store, queue, metrics, logger, now, botLogin: opts.github?.botLogin, retries: opts.github?.retries });
+    }
+  } catch (err) {
+    await opened.close();
+    throw err;
+  }
+
+  const deps: ProcessDeps = {
+    store,
+    resolver: new PolicyResolver(global),
+    render: createRenderer(),
+    metrics,
+    logger,
+    now,
+    platforms: github ? { github: github.platform } : {},
+  };
+
+  let ready = false;
+  const server = createHttpServer({
+    github: github ? github.middleware : { off: config.off.github ?? 'GitHub is off' },
+    gitlab: { off: config.off.gitlab ?? 'GitLab support is not available in this version' },
+    slack: { off: config.off.slack ?? 'Slack support is not available in this version' },
+    ready: () => ready,
+    metrics,
+    onError: (err) => logger.error({ err }, 'request failed'),
+  });
+
+  if (opts.worker !== false) {
+    await queue.work(
+      (job) => processDelivery(job, deps),
+      async (job, error) => {
+        logger.error({ ...job, error }, 'delivery failed after every retry; kept as failed for inspection');
+        await store.finishDelivery(job.platform, job.deliveryId, 'failed', error);
+        metrics.deliveries.inc({ platform: job.platform, event: 'unknown', outcome: 'failed' });
+      },
+    );
+    // Deliveries acknowledged before a crash but never processed: enqueue again (idempotent).
+    for (const d of await store.pendingDeliveries(10_000)) await queue.enqueue({ platform: d.platform, deliveryId: d.deliveryId });
+  }
+  if (github && opts.github?.botLogin === undefined) void github.identify();
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host ?? '0.0.0.0', () => resolve());
+  });
+  ready = true;
+  const address = server.address() as AddressInfo;
+  const url = `http://127.0.0.1:${address.port}`;
+  const on = (['github', 'gitlab', 'slack'] as const).filter((p) => (p === 'github' ? github !== null : false));
+  logger.info(
+    { port: address.port, platforms: { on, off: Object.values(config.off) }, database: config.databaseUrl ? 'postgresql' : `embedded (${config.dataDir})`, policy: global.source },
+    `gatehouse listening on :${address.port}; platforms on: ${on.length > 0 ? on.join(', ') : 'none'}`,
+  );
+  for (const reason of Object.values(config.off)) logger.info(reason);
+
+  let closing: Promise<void> | null = null;
+  return {
+    server,
+    url,
+    store,
+    queue,
+    metrics,
+    logger,
+    close() {
+      closing ??= (async () => {
+        ready = false;
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        });
+        await opened.close();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,14 @@
+/** The Forge port: what the core's actions need from GitHub or GitLab. Every method is an "ensure". */
+import type { IssueRef, RepoRef } from '../core/model.ts';
+
+export type CommentOutcome = 'created' | 'updated' | 'unchanged';
+
+export interface Forge {
+  readonly platform: 'github' | 'gitlab';
+  /** Adds the missing labels and removes the listed ones; removing an absent label is not an error. */
+  ensureLabels(target: IssueRef, add: readonly string[], remove: readonly string[]): Promise<void>;
+  /** The one comment carrying `marker`, written by us: created, edited to `body`, or left alone. */
+  ensureComment(target: IssueRef, marker: string, body: string): Promise<CommentOutcome>;
+  /** A file's text on the default branch, or null when it does not exist. */
+  readFile(repo: RepoRef, path: string): Promise<string | null>;
+}

@@ -1,0 +1,62 @@
+/** One node:http server for every route of the contract. */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import Router from 'find-my-way';
+import type { Metrics } from './metrics.ts';
+
+export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => Promise<unknown> | unknown;
+
+export interface Routes {
+  github: RouteHandler | { off: string };
+  gitlab: RouteHandler | { off: string };
+  slack: RouteHandler | { off: string };
+  ready: () => boolean;
+  metrics: Metrics;
+  onError: (err: unknown) => void;
+  /** Largest request body accepted (bytes). */
+  maxBodyBytes?: number;
+}
+
+const send = (res: ServerResponse, status: number, body: unknown): void => {
+  if (res.headersSent) return;
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+};
+
+export function createHttpServer(routes: Routes): Server {
+  const max = routes.maxBodyBytes ?? 25 * 1024 * 1024;
+  const router = Router({
+    ignoreTrailingSlash: true,
+    defaultRoute: (_req, res) => send(res, 404, { error: 'not found' }),
+  });
+
+  const platform = (name: string, h: RouteHandler | { off: string }) => async (req: IncomingMessage, res: ServerResponse) => {
+    if ('off' in h) return send(res, 503, { error: h.off });
+    const length = Number(req.headers['content-length'] ?? 0);
+    if (length > max) {
+      res.setHeader('connection', 'close');
+      return send(res, 413, { error: `body larger than ${max} bytes` });
+    }
+    await h(req, res);
+    if (!res.headersSent) send(res, 404, { error: `no ${name} handler answered` });
+  };
+
+  router.on('POST', '/api/github/webhooks', platform('GitHub', routes.github));
+  router.on('POST', '/api/gitlab/webhooks', platform('GitLab', routes.gitlab));
+  router.on('POST', '/slack/events', platform('Slack', routes.slack));
+  router.on('GET', '/healthz', (_req, res) => (routes.ready() ? send(res, 200, { status: 'ok' }) : send(res, 503, { status: 'starting' })));
+  router.on('GET', '/metrics', async (_req, res) => {
+    const text = await routes.metrics.registry.metrics();
+    res.writeHead(200, { 'content-type': routes.metrics.registry.contentType });
+    res.end(text);
+  });
+
+  return createServer((req, res) => {
+    const route = router.find(req.method as 'GET', (req.url ?? '/').split('?')[0]!);
+    res.on('finish', () => routes.metrics.httpRequests.inc({ route: route ? (req.url ?? '/').split('?')[0]! : 'unmatched', status: String(res.statusCode) }));
+    Promise.resolve(router.lookup(req, res)).catch((err: unknown) => {
+      routes.onError(err);
+      send(res, 500, { error: 'internal error' });
+    });
+  });
+}

@@ -1,0 +1,54 @@
+/** Prometheus metrics (prom-client), one registry per Gatehouse instance. */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface Metrics {
+  registry: Registry;
+  deliveries: Counter<'platform' | 'event' | 'outcome'>;
+  actionDuration: Histogram<'action' | 'outcome'>;
+  httpRequests: Counter<'route' | 'status'>;
+  /** Reads the queue depth when /metrics is scraped. */
+  setDepthSource(read: () => Promise<number>): void;
+}
+
+export function createMetrics(): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'gatehouse_' });
+  let readDepth: () => Promise<number> = async () => 0;
+  new Gauge({
+    name: 'gatehouse_queue_depth',
+    help: 'Deliveries waiting or being processed',
+    registers: [registry],
+    async collect() {
+      try {
+        this.set(await readDepth());
+      } catch {
+        this.set(-1);
+      }
+    },
+  });
+  return {
+    registry,
+    deliveries: new Counter({
+      name: 'gatehouse_deliveries_total',
+      help: 'Webhook deliveries by platform, event and outcome (accepted, duplicate, done, ignored, invalid, failed, retried)',
+      labelNames: ['platform', 'event', 'outcome'],
+      registers: [registry],
+    }),
+    actionDuration: new Histogram({
+      name: 'gatehouse_action_duration_seconds',
+      help: 'Time to carry out one planned action',
+      labelNames: ['action', 'outcome'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    httpRequests: new Counter({
+      name: 'gatehouse_http_requests_total',
+      help: 'HTTP requests by route and status code',
+      labelNames: ['route', 'status'],
+      registers: [registry],
+    }),
+    setDepthSource(read) {
+      readDepth = read;
+    },
+  };
+}
