@@ -1,4 +1,5 @@
 /** `gatehouse <command>`: start, validate, templates export, explain. */
+import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Command, CommanderError } from 'commander';
@@ -50,6 +51,8 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
     .command('start')
     .description('start the bot (what `npm start` runs)')
     .action(async () => {
+      // A .env file beside the process, if present, fills unset variables.
+      if (existsSync('.env')) process.loadEnvFile('.env');
       const config = loadConfig();
       const { startGatehouse } = await import('./main.ts');
       const gatehouse = await startGatehouse({ config });

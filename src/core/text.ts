@@ -12,5 +12,5 @@ export function neutralizeMentions(text: string): string {
 
 /** One line, safe inside a Markdown table cell: mentions broken, pipes escaped, newlines folded. */
 export function tableCell(text: string): string {
-  return neutralizeMentions(text).replace(/\r?\n+/g, ' ').replace(/\|/g, '\\|').trim();
+  return neutralizeMentions(text).replace(/[\r\n]+/g, ' ').replace(/\|/g, '\\|').trim();
 }

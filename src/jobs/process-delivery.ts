@@ -4,7 +4,7 @@ import { issueKey, type Platform } from '../core/model.ts';
 import { plan, type Render } from '../core/plan.ts';
 import type { PlatformAdapter } from '../ports/platform.ts';
 import type { DeliveryJob } from '../ports/queue.ts';
-import type { Store, StoredDelivery } from '../ports/store.ts';
+import type { Store } from '../ports/store.ts';
 import type { PolicyResolver } from '../policy/resolver.ts';
 import type { Metrics } from '../server/metrics.ts';
 import { execute } from './execute.ts';

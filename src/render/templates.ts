@@ -12,11 +12,17 @@ export type TemplateFile = 'comments/intake.md' | 'intake/github-issue-form.yml'
 
 export type Renderer = (name: TemplateFile, view: object) => string;
 
+/** Escapes text for a Markdown body: no HTML tag or entity can be formed from it. */
+export const escapeMarkdownText = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
 export function createRenderer(dir: string = TEMPLATES_DIR): Renderer {
   const hb = Handlebars.create();
   // JSON strings are valid YAML scalars: the safe way to put any text into YAML.
   hb.registerHelper('json', (v: unknown) => JSON.stringify(v));
   hb.registerHelper('eq', (a: unknown, b: unknown) => a === b);
+  // Markdown text: escape only what HTML needs (`&`, `<`, `>`). The default `{{x}}` escaping also
+  // turns `=`, `'`, `"` and backticks into entities, which shows as `&#x3D;` in the raw comment.
+  hb.registerHelper('md', (v: unknown) => new hb.SafeString(escapeMarkdownText(v == null ? '' : String(v))));
   const cache = new Map<string, Handlebars.TemplateDelegate>();
   return (name, view) => {
     let tpl = cache.get(name);

@@ -40,8 +40,15 @@ export function isIntake(body: string | null | undefined, labels: readonly strin
   });
 }
 
+/** A GitLab label quick action (`/label ~"intake"`): the template's own line, never an answer. */
+const LABEL_QUICK_ACTION = /^\/(?:label|unlabel|relabel)\s+~/;
+
 function splitLines(body: string): string[] {
-  return body.replace(/\r\n?/g, '\n').replace(/<!--[\s\S]*?-->/g, '').split('\n');
+  return body
+    .replace(/\r\n?/g, '\n')
+    .replace(/<!--[\s\S]*?-->/g, '')
+    .split('\n')
+    .filter((line) => !LABEL_QUICK_ACTION.test(line));
 }
 
 /** Splits the body into raw section texts keyed by field id; headings that are not field labels stay content. */

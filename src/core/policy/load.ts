@@ -74,7 +74,7 @@ export function parsePolicy(text: string, base: unknown = defaultPolicyInput): P
   if (doc.errors.length > 0) {
     return {
       ok: false,
-      errors: doc.errors.map((e) => ({ path: '(yaml)', line: e.linePos?.[0]?.line ?? null, message: e.message.split('\n')[0] ?? e.message })),
+      errors: doc.errors.map((e) => ({ path: '(yaml)', line: e.linePos?.[0]?.line ?? counter.linePos(e.pos[0]).line, message: e.message.split('\n')[0] ?? e.message })),
     };
   }
   const input = doc.toJS({ maxAliasCount: 100 }) as Json;

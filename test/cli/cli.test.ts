@@ -1,0 +1,188 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { EXPORT_PATHS, main } from '../../src/cli.ts';
+import { intakeFormView } from '../../src/core/intake/form.ts';
+import { defaultPolicy } from '../../src/core/policy/load.ts';
+import { createRenderer } from '../../src/render/templates.ts';
+import { intakeBody } from '../builders/intake.ts';
+
+const require = createRequire(import.meta.url);
+const examples = require('@octokit/webhooks-examples') as { name: string; examples: Record<string, unknown>[] }[];
+
+/** A deep copy of the `issues.opened` example payload, its issue body replaced. */
+function issuesOpened({ body }: { body?: string } = {}): Record<string, unknown> {
+  const example = examples.find((g) => g.name === 'issues')?.examples.find((e) => e['action'] === 'opened');
+  if (!example) throw new Error('no issues.opened example');
+  const payload = structuredClone(example);
+  if (body !== undefined) (payload['issue'] as Record<string, unknown>)['body'] = body;
+  return payload;
+}
+
+let dir: string;
+let savedPolicyEnv: string | undefined;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'gatehouse-cli-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+beforeEach(() => {
+  savedPolicyEnv = process.env['GATEHOUSE_POLICY'];
+  delete process.env['GATEHOUSE_POLICY'];
+});
+afterEach(() => {
+  if (savedPolicyEnv === undefined) delete process.env['GATEHOUSE_POLICY'];
+  else process.env['GATEHOUSE_POLICY'] = savedPolicyEnv;
+});
+
+async function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(['node', 'gatehouse', ...args], { out: (s) => out.push(s), err: (s) => err.push(s) });
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+async function file(name: string, text: string): Promise<string> {
+  const path = join(dir, name);
+  await writeFile(path, text);
+  return path;
+}
+
+describe('gatehouse validate', () => {
+  it('exits 1 and names every error with its path (and line) in the file', async () => {
+    const path = await file('broken.yml', ['timeZone: 5', 'routing:', '  defaultTier: "high"', 'chat:', "  incidentChanel: '#x'", ''].join('\n'));
+    const { code, out, err } = await run('validate', path);
+    expect(code).toBe(1);
+    expect(out).toBe('');
+    expect(err).toContain('3 error(s)');
+    expect(err).toContain('timeZone (line 1)');
+    expect(err).toContain('routing.defaultTier (line 3)');
+    expect(err).toContain('chat.incidentChanel (line 5)');
+    expect(err).toContain('unknown key "incidentChanel"');
+  });
+
+  it('exits 1 and names every dangling reference in the rules', async () => {
+    const path = await file(
+      'refs.yml',
+      [
+        'routing:',
+        '  rules:',
+        '    - name: colour',
+        '      description: y',
+        '      when: { field: colour, equals: red }',
+        '      tier: 2',
+        '    - name: board',
+        '      description: y',
+        '      when: { field: exposure, equals: maybe }',
+        '      route: board',
+        '',
+      ].join('\n'),
+    );
+    const { code, err } = await run('validate', path);
+    expect(code).toBe(1);
+    expect(err).toContain('3 error(s)');
+    expect(err).toContain('routing.rules[0].when.field (line 5)');
+    expect(err).toContain('routing.rules[1].when (line 9)');
+    expect(err).toContain('routing.rules[1].route (line 10)');
+  });
+
+  it('exits 1 on a YAML syntax error and gives its line', async () => {
+    const path = await file('syntax.yml', 'chat:\n  incidentChannel: a: b\n');
+    const { code, err } = await run('validate', path);
+    expect(code).toBe(1);
+    expect(err).toMatch(/\(yaml\) \(line 2\)/);
+  });
+
+  it('exits 1 when the file cannot be read', async () => {
+    const { code, err } = await run('validate', join(dir, 'missing.yml'));
+    expect(code).toBe(1);
+    expect(err).toContain('ENOENT');
+  });
+
+  it('exits 0 with a one-line summary for a valid file', async () => {
+    const path = await file('ok.yml', "chat:\n  incidentChannel: '#sec-911'\n");
+    const { code, out, err } = await run('validate', path);
+    expect(code).toBe(0);
+    expect(err).toBe('');
+    expect(out.split('\n')).toHaveLength(1);
+    expect(out).toBe(`${path} is valid: 15 intake fields, 7 routing rules, 4 tiers`);
+  });
+
+  it('exits 0 for the built-in policy when no file is given', async () => {
+    const { code, out } = await run('validate');
+    expect(code).toBe(0);
+    expect(out.split('\n')).toHaveLength(1);
+    expect(out).toMatch(/^built-in default policy is valid/);
+  });
+
+  it('validates the file named by GATEHOUSE_POLICY when no file is given', async () => {
+    process.env['GATEHOUSE_POLICY'] = await file('env.yml', 'timeZone: 5\n');
+    const { code, err } = await run('validate');
+    expect(code).toBe(1);
+    expect(err).toContain('timeZone (line 1)');
+  });
+});
+
+describe('gatehouse templates export', () => {
+  it('writes the GitHub issue form and the GitLab template', async () => {
+    const out = join(dir, 'repo');
+    const result = await run('templates', 'export', '--out', out);
+    expect(result.code).toBe(0);
+    const render = createRenderer();
+    const view = intakeFormView(defaultPolicy);
+    expect(EXPORT_PATHS).toEqual({ github: '.github/ISSUE_TEMPLATE/security-review.yml', gitlab: '.gitlab/issue_templates/Security review.md' });
+    expect(await readFile(join(out, '.github/ISSUE_TEMPLATE/security-review.yml'), 'utf8')).toBe(render('intake/github-issue-form.yml', view));
+    expect(await readFile(join(out, '.gitlab/issue_templates/Security review.md'), 'utf8')).toBe(render('intake/gitlab-issue-template.md', view));
+    expect(result.out).toContain('security-review.yml');
+    expect(result.out).toContain('Security review.md');
+  });
+
+  it('renders the labels of a policy file', async () => {
+    const policy = await file('renamed.yml', 'intake:\n  title: Ask AppSec\n  description: Ask us.\n  fields:\n    - { id: svc, label: Which service, kind: text, required: true }\nrouting:\n  rules: []\n');
+    const out = join(dir, 'repo2');
+    expect((await run('templates', 'export', '--out', out, '--policy', policy)).code).toBe(0);
+    const gitlab = await readFile(join(out, EXPORT_PATHS.gitlab), 'utf8');
+    expect(gitlab).toContain('### Which service');
+    expect(gitlab).not.toContain('### Owner');
+  });
+
+  it('fails without --out', async () => {
+    expect((await run('templates', 'export')).code).not.toBe(0);
+  });
+});
+
+describe('gatehouse explain', () => {
+  const explain = async (payload: unknown) => {
+    const path = await file(`event-${Math.random().toString(36).slice(2)}.json`, JSON.stringify(payload));
+    const result = await run('explain', '--event', path);
+    return { ...result, json: result.code === 0 ? (JSON.parse(result.out) as { event: string; note: string; actions: { type: string; add?: string[] }[] }) : null };
+  };
+
+  it('prints the planned actions for an intake: deep review for a new public endpoint', async () => {
+    const { code, json } = await explain(issuesOpened({ body: intakeBody({ exposure: 'new public endpoint' }) }));
+    expect(code).toBe(0);
+    expect(json?.event).toBe('issues.opened');
+    const types = json?.actions.map((a) => a.type);
+    expect(types).toEqual(['saveIntake', 'recordDecision', 'ensureLabels', 'ensureComment']);
+    const labels = json?.actions.find((a) => a.type === 'ensureLabels');
+    expect(labels?.add).toContain('tier::deep-review');
+    expect(labels?.add).toEqual(['intake', 'intake::complete', 'tier::deep-review']);
+  });
+
+  it('prints no actions for an issue that is not an intake', async () => {
+    const { code, json } = await explain(issuesOpened());
+    expect(code).toBe(0);
+    expect(json?.actions).toEqual([]);
+    expect(json?.note).toBe('not an intake: left alone');
+  });
+
+  it('exits 1 for a file that is not JSON', async () => {
+    const path = await file('not.json', '{nope');
+    const { code, err } = await run('explain', '--event', path);
+    expect(code).toBe(1);
+    expect(err).toContain('cannot read');
+  });
+});
