@@ -10,7 +10,13 @@ export function neutralizeMentions(text: string): string {
   return text.replace(/@/g, `@${ZERO_WIDTH_SPACE}`);
 }
 
-/** One line, safe inside a Markdown table cell: mentions broken, pipes escaped, newlines folded. */
+/**
+ * One line, safe inside a Markdown table cell: mentions broken, pipes escaped, newlines folded,
+ * and link/image brackets escaped so echoed text cannot add links or tracking images.
+ */
 export function tableCell(text: string): string {
-  return neutralizeMentions(text).replace(/[\r\n]+/g, ' ').replace(/\|/g, '\\|').trim();
+  return neutralizeMentions(text)
+    .replace(/[\r\n]+/g, ' ')
+    .replace(/([|[\]])/g, '\\$1')
+    .trim();
 }

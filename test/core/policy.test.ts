@@ -170,3 +170,17 @@ describe('helpers', () => {
     expect(mergeDeep({ a: { b: 1, c: [1, 2] }, d: 1 }, { a: { c: [3] }, d: 2 })).toEqual({ a: { b: 1, c: [3] }, d: 2 });
   });
 });
+
+describe('parsePolicy reports structural and reference errors together', () => {
+  it('lists a type error, an undeclared route and an unknown field in one pass', () => {
+    const text = 'tiers: 3\nrouting:\n  rules:\n    - name: x\n      description: y\n      when: {field: nope, equals: a}\n      route: board\n';
+    const result = parsePolicy(text);
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.errors.map((e) => [e.path, e.line])).toEqual([
+      ['tiers', 1],
+      ['routing.rules[0].route', 7],
+      ['routing.rules[0].when.field', 6],
+    ]);
+  });
+});

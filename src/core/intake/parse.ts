@@ -33,11 +33,8 @@ export function isIntake(body: string | null | undefined, labels: readonly strin
   if (labels.some((l) => norm(l) === intakeLabel)) return true;
   const first = policy.intake.fields[0];
   if (!first || !body) return false;
-  const want = norm(first.label);
-  return splitLines(body).some((line) => {
-    const m = HEADING.exec(line);
-    return m !== null && norm(m[1]!) === want;
-  });
+  // The same section reading as the parser: a heading inside fenced code does not count.
+  return sectionsOf(body, [first]).has(first.id);
 }
 
 /** A GitLab label quick action (`/label ~"intake"`): the template's own line, never an answer. */

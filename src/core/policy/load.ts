@@ -1,7 +1,7 @@
 /** Policy text → validated policy, or every error with its path (and line) in the file. */
 import { isMap, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
 import { defaultPolicyInput } from './default.ts';
-import { policySchema, type Policy } from './schema.ts';
+import { policySchema, referenceIssues, type Policy } from './schema.ts';
 
 export interface PolicyError {
   /** Dotted path in the file, e.g. `routing.rules[2].tier`. */
@@ -32,12 +32,19 @@ export function validatePolicy(input: unknown, base: unknown = defaultPolicyInpu
   if (input !== null && input !== undefined && !isObject(input)) {
     return { ok: false, errors: [{ path: '(root)', line: null, message: 'a policy is a mapping of keys to values' }] };
   }
-  const parsed = policySchema.safeParse(mergeDeep(base, input ?? {}));
+  const merged = mergeDeep(base, input ?? {});
+  const parsed = policySchema.safeParse(merged);
   if (parsed.success) return { ok: true, policy: parsed.data };
-  return { ok: false, errors: issuesToErrors(parsed.error.issues as Issue[], () => null) };
+  return { ok: false, errors: issuesToErrors(allIssues(parsed.error.issues as Issue[], merged), () => null) };
 }
 
 type Issue = { path: PropertyKey[]; message: string; code?: string; keys?: string[] };
+
+/** Structural issues, plus the cross-reference checks zod skips while the structure is broken. */
+function allIssues(structural: Issue[], merged: unknown): Issue[] {
+  const seen = new Set(structural.map((i) => `${formatPath(i.path)}|${i.message}`));
+  return [...structural, ...referenceIssues(merged).filter((i) => !seen.has(`${formatPath(i.path)}|${i.message}`))];
+}
 
 /** One error per problem; an unknown key is reported at its own path. */
 function issuesToErrors(issues: readonly Issue[], line: (path: PropertyKey[]) => number | null): PolicyError[] {
@@ -81,9 +88,10 @@ export function parsePolicy(text: string, base: unknown = defaultPolicyInput): P
   if (input !== null && !isObject(input)) {
     return { ok: false, errors: [{ path: '(root)', line: 1, message: 'a policy is a mapping of keys to values' }] };
   }
-  const parsed = policySchema.safeParse(mergeDeep(base, input ?? {}));
+  const merged = mergeDeep(base, input ?? {});
+  const parsed = policySchema.safeParse(merged);
   if (parsed.success) return { ok: true, policy: parsed.data };
-  return { ok: false, errors: issuesToErrors(parsed.error.issues as Issue[], (path) => lineOf(doc, counter, path)) };
+  return { ok: false, errors: issuesToErrors(allIssues(parsed.error.issues as Issue[], merged), (path) => lineOf(doc, counter, path)) };
 }
 
 export const defaultPolicy: Policy = policySchema.parse(defaultPolicyInput);

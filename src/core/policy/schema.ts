@@ -130,44 +130,80 @@ export const policySchema = z
   })
   .strict()
   .superRefine((p, ctx) => {
-    const ids = new Set<string>();
-    const labels = new Set<string>();
-    p.intake.fields.forEach((f, i) => {
-      if (ids.has(f.id)) ctx.addIssue({ code: 'custom', path: ['intake', 'fields', i, 'id'], message: `duplicate field id "${f.id}"` });
-      ids.add(f.id);
-      const l = f.label.trim().toLowerCase();
-      if (labels.has(l)) ctx.addIssue({ code: 'custom', path: ['intake', 'fields', i, 'label'], message: `duplicate field label "${f.label}"` });
-      labels.add(l);
-    });
-    p.tiers.forEach((t, i) => {
-      if (t.level !== i) ctx.addIssue({ code: 'custom', path: ['tiers', i, 'level'], message: `tiers are listed in order: expected level ${i}` });
-    });
-    const routeNames = new Set(p.routes.map((r) => r.name));
-    const fieldById = new Map(p.intake.fields.map((f) => [f.id, f]));
-    p.routing.rules.forEach((r, i) => {
-      if (r.route !== undefined && !routeNames.has(r.route)) {
-        ctx.addIssue({ code: 'custom', path: ['routing', 'rules', i, 'route'], message: `unknown route "${r.route}" (declare it under routes)` });
-      }
-      checkCondition(r.when, ['routing', 'rules', i, 'when'], fieldById, ctx);
-    });
+    for (const issue of referenceIssues(p)) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
   });
 
-function checkCondition(c: Condition, path: (string | number)[], fields: Map<string, IntakeField>, ctx: z.RefinementCtx): void {
-  if ('all' in c) return c.all.forEach((s, i) => checkCondition(s, [...path, 'all', i], fields, ctx));
-  if ('any' in c) return c.any.forEach((s, i) => checkCondition(s, [...path, 'any', i], fields, ctx));
-  if ('not' in c) return checkCondition(c.not, [...path, 'not'], fields, ctx);
-  const field = fields.get(c.field);
+export interface ReferenceIssue {
+  path: (string | number)[];
+  message: string;
+}
+
+type Loose = Record<string, unknown>;
+const asObject = (v: unknown): Loose | null => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Loose) : null);
+const asArray = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+const asString = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+
+/**
+ * Cross-references inside a policy (duplicate ids, tier order, unknown fields, options and routes).
+ * Tolerant of a policy that is malformed elsewhere, so that `validate` reports these together with
+ * type errors instead of one round after another.
+ */
+export function referenceIssues(raw: unknown): ReferenceIssue[] {
+  const issues: ReferenceIssue[] = [];
+  const root = asObject(raw) ?? {};
+  const fields = asArray(asObject(root['intake'])?.['fields']).map(asObject);
+  const ids = new Set<string>();
+  const labels = new Set<string>();
+  const fieldById = new Map<string, Loose>();
+  fields.forEach((f, i) => {
+    const id = asString(f?.['id']);
+    const label = asString(f?.['label']);
+    if (id !== null) {
+      if (ids.has(id)) issues.push({ path: ['intake', 'fields', i, 'id'], message: `duplicate field id "${id}"` });
+      ids.add(id);
+      if (f) fieldById.set(id, f);
+    }
+    if (label !== null) {
+      const l = label.trim().toLowerCase();
+      if (labels.has(l)) issues.push({ path: ['intake', 'fields', i, 'label'], message: `duplicate field label "${label}"` });
+      labels.add(l);
+    }
+  });
+  asArray(root['tiers']).forEach((t, i) => {
+    const level = asObject(t)?.['level'];
+    if (typeof level === 'number' && level !== i) issues.push({ path: ['tiers', i, 'level'], message: `tiers are listed in order: expected level ${i}` });
+  });
+  const routeNames = new Set(asArray(root['routes']).map((r) => asString(asObject(r)?.['name'])));
+  asArray(asObject(root['routing'])?.['rules']).forEach((r, i) => {
+    const rule = asObject(r);
+    const route = asString(rule?.['route']);
+    if (route !== null && !routeNames.has(route)) {
+      issues.push({ path: ['routing', 'rules', i, 'route'], message: `unknown route "${route}" (declare it under routes)` });
+    }
+    if (rule && 'when' in rule) checkCondition(rule['when'], ['routing', 'rules', i, 'when'], fieldById, issues);
+  });
+  return issues;
+}
+
+function checkCondition(raw: unknown, path: (string | number)[], fields: Map<string, Loose>, issues: ReferenceIssue[]): void {
+  const c = asObject(raw);
+  if (!c) return;
+  for (const key of ['all', 'any'] as const) {
+    if (key in c) asArray(c[key]).forEach((s, i) => checkCondition(s, [...path, key, i], fields, issues));
+  }
+  if ('not' in c) checkCondition(c['not'], [...path, 'not'], fields, issues);
+  const name = asString(c['field']);
+  if (name === null) return;
+  const field = fields.get(name);
   if (!field) {
-    ctx.addIssue({ code: 'custom', path: [...path, 'field'], message: `unknown intake field "${c.field}"` });
+    issues.push({ path: [...path, 'field'], message: `unknown intake field "${name}"` });
     return;
   }
-  const values = 'equals' in c ? [c.equals] : 'in' in c ? c.in : 'includes' in c ? [c.includes] : c.includesAny;
-  const options = (field.options ?? []).map((o) => o.toLowerCase());
+  const values = [c['equals'], c['includes'], ...asArray(c['in']), ...asArray(c['includesAny'])].map(asString).filter((v): v is string => v !== null);
+  const options = asArray(field['options']).map(asString).filter((o): o is string => o !== null).map((o) => o.toLowerCase());
   if (options.length === 0) return;
   for (const v of values) {
-    if (!options.includes(v.trim().toLowerCase())) {
-      ctx.addIssue({ code: 'custom', path, message: `"${v}" is not an option of field "${c.field}"` });
-    }
+    if (!options.includes(v.trim().toLowerCase())) issues.push({ path, message: `"${v}" is not an option of field "${name}"` });
   }
 }
 
