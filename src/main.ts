@@ -48,7 +48,7 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
   let github: GitHubIngress | null = null;
   try {
     if (config.github) {
-      github = await createGitHubIngress({ config: config.github, store, queue, metrics, logger, now, botLogin: opts.github?.botLogin, retries: opts.github?.retries });
+      github = await createGitHubIngress({ config: config.github, inbox: opened.inbox, metrics, logger, now, botLogin: opts.github?.botLogin, retries: opts.github?.retries });
     }
   } catch (err) {
     await opened.close();

@@ -1,5 +1,6 @@
 /** The durable job queue between acknowledging a delivery and processing it. */
 import type { Platform } from '../core/model.ts';
+import type { DeliveryInput } from './store.ts';
 
 export interface DeliveryJob {
   platform: Platform;
@@ -17,4 +18,10 @@ export interface JobQueue {
   /** Jobs waiting or running. */
   depth(): Promise<number>;
   stop(): Promise<void>;
+}
+
+/** Where webhook deliveries land: stored (durably) and queued together, before the acknowledgement. */
+export interface Inbox {
+  /** `inserted: false` means the delivery was seen before: nothing is queued again. */
+  accept(d: DeliveryInput): Promise<{ inserted: boolean }>;
 }

@@ -1,7 +1,7 @@
 /**
  * GitHub through Probot: the webhook middleware verifies the signature on the raw body; our one
- * handler stores the delivery (deduplicated on X-GitHub-Delivery) and enqueues it before Probot
- * acknowledges. Processing happens later, in the worker, through `GitHubPlatform`.
+ * handler puts the delivery in the inbox (stored durably and queued, deduplicated on
+ * X-GitHub-Delivery) before Probot acknowledges. Processing happens later, in the worker, through `GitHubPlatform`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
@@ -9,8 +9,7 @@ import { createNodeMiddleware, Probot, ProbotOctokit } from 'probot';
 import { z } from 'zod';
 import type { GitHubConfig } from '../../config/env.ts';
 import type { PlatformAdapter } from '../../ports/platform.ts';
-import type { JobQueue } from '../../ports/queue.ts';
-import type { Store } from '../../ports/store.ts';
+import type { Inbox } from '../../ports/queue.ts';
 import type { Metrics } from '../../server/metrics.ts';
 import { GitHubForge } from './forge.ts';
 import { translateGitHub } from './translate.ts';
@@ -26,8 +25,7 @@ export interface GitHubIngress {
 
 export interface GitHubIngressOptions {
   config: GitHubConfig;
-  store: Store;
-  queue: JobQueue;
+  inbox: Inbox;
   metrics: Metrics;
   logger: Logger;
   now: () => Date;
@@ -40,7 +38,7 @@ export interface GitHubIngressOptions {
 const appSchema = z.object({ slug: z.string() });
 
 export async function createGitHubIngress(opts: GitHubIngressOptions): Promise<GitHubIngress> {
-  const { store, queue, metrics, logger } = opts;
+  const { inbox, metrics, logger } = opts;
   let botLogin = opts.botLogin ?? null;
   const Octokit = ProbotOctokit.defaults({
     retry: { retries: opts.retries ?? 2 },
@@ -58,14 +56,13 @@ export async function createGitHubIngress(opts: GitHubIngressOptions): Promise<G
   const middleware = await createNodeMiddleware(
     (app) => {
       app.onAny(async (context) => {
-        const { inserted } = await store.recordDelivery({
+        const { inserted } = await inbox.accept({
           platform: 'github',
           deliveryId: context.id,
           eventName: context.name,
           payload: JSON.stringify(context.payload),
           receivedAt: opts.now(),
         });
-        if (inserted) await queue.enqueue({ platform: 'github', deliveryId: context.id });
         metrics.deliveries.inc({ platform: 'github', event: context.name, outcome: inserted ? 'accepted' : 'duplicate' });
       });
     },

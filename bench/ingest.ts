@@ -1,0 +1,123 @@
+/**
+ * bench/ingest: N signed `issues.opened` deliveries over loopback, to a bare Probot app that does
+ * nothing and to Gatehouse (which persists every delivery before acknowledging), in the same run.
+ *
+ *   npx tsx bench/ingest.ts [--n 2000] [--concurrency 32] [--rate 200] [--seconds 10]
+ *
+ * Prints acknowledgements per second (closed loop, `--concurrency` in flight) and p50/p99
+ * acknowledgement latency at a fixed open-loop rate (`--rate` requests per second).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHmac, generateKeyPairSync, randomUUID } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { parseArgs } from 'node:util';
+import { Agent, request } from 'undici';
+
+const { values } = parseArgs({
+  options: {
+    n: { type: 'string', default: '2000' },
+    concurrency: { type: 'string', default: '32' },
+    rate: { type: 'string', default: '200' },
+    seconds: { type: 'string', default: '10' },
+  },
+});
+const N = Number(values.n);
+const CONCURRENCY = Number(values.concurrency);
+const RATE = Number(values.rate);
+const SECONDS = Number(values.seconds);
+const SECRET = 'bench-secret';
+
+const require = createRequire(import.meta.url);
+const examples = require('@octokit/webhooks-examples') as { name: string; examples: Record<string, unknown>[] }[];
+const opened = examples.find((g) => g.name === 'issues')!.examples.find((e) => e['action'] === 'opened')!;
+const payload = JSON.stringify({ ...opened, installation: { id: 1 } });
+const signature = `sha256=${createHmac('sha256', SECRET).update(payload).digest('hex')}`;
+const privateKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
+
+const dispatcher = new Agent({ connections: 256, pipelining: 1, keepAliveTimeout: 30_000 });
+
+async function deliver(port: number): Promise<number> {
+  const started = performance.now();
+  const res = await request(`http://127.0.0.1:${port}/api/github/webhooks`, {
+    method: 'POST',
+    dispatcher,
+    headers: {
+      'content-type': 'application/json',
+      'x-github-event': 'issues',
+      'x-github-delivery': randomUUID(),
+      'x-hub-signature-256': signature,
+    },
+    body: payload,
+  });
+  await res.body.dump();
+  if (res.statusCode !== 200) throw new Error(`status ${res.statusCode}`);
+  return performance.now() - started;
+}
+
+function startServer(mode: string): Promise<{ child: ChildProcess; port: number; output: string[] }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', new URL('./ingest-server.ts', import.meta.url).pathname, mode, SECRET], {
+    env: { ...process.env, BENCH_PRIVATE_KEY: privateKey },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const output: string[] = [];
+  return new Promise((resolve, reject) => {
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      for (const line of chunk.split('\n').filter(Boolean)) {
+        output.push(line);
+        const m = /^READY (\d+)/.exec(line);
+        if (m) resolve({ child, port: Number(m[1]), output });
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`${mode} server exited with ${code}`)));
+  });
+}
+
+const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+
+async function measure(mode: string): Promise<{ mode: string; ackPerSec: number; p50: number; p99: number; max: number; errors: number; stored: string }> {
+  const { child, port, output } = await startServer(mode);
+  for (let i = 0; i < 50; i++) await deliver(port); // warm-up
+
+  // Closed loop: throughput.
+  let next = 0;
+  let errors = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next++ < N) await deliver(port).catch(() => errors++);
+    }),
+  );
+  const ackPerSec = N / ((performance.now() - t0) / 1000);
+
+  // Open loop at a fixed rate: latency.
+  const latencies: number[] = [];
+  const total = RATE * SECONDS;
+  const start = performance.now();
+  const inflight: Promise<void>[] = [];
+  for (let i = 0; i < total; i++) {
+    const due = start + (i * 1000) / RATE;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    inflight.push(deliver(port).then((ms) => void latencies.push(ms), () => void errors++));
+  }
+  await Promise.all(inflight);
+  latencies.sort((a, b) => a - b);
+
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+  const stored = output.find((l) => l.startsWith('STORED'))?.split(' ')[1] ?? 'n/a';
+  return { mode, ackPerSec, p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies[latencies.length - 1] ?? 0, errors, stored };
+}
+
+const probot = await measure('probot');
+const gatehouse = await measure('gatehouse');
+await dispatcher.close();
+
+const fmt = (r: typeof probot) =>
+  `${r.mode.padEnd(10)} ${r.ackPerSec.toFixed(0).padStart(8)} ack/s   p50 ${r.p50.toFixed(2).padStart(7)} ms   p99 ${r.p99.toFixed(2).padStart(7)} ms   max ${r.max.toFixed(1).padStart(7)} ms   errors ${r.errors}   stored ${r.stored}`;
+console.log(`bench/ingest: ${N} deliveries at concurrency ${CONCURRENCY}; latency at ${RATE} req/s for ${SECONDS} s (node ${process.version})`);
+console.log(fmt(probot));
+console.log(fmt(gatehouse));
+console.log(`ratio (gatehouse / bare probot throughput): ${(gatehouse.ackPerSec / probot.ackPerSec).toFixed(2)}   target >= 0.50`);
+console.log(`gatehouse p99 at ${RATE} req/s: ${gatehouse.p99.toFixed(2)} ms   target < 100 ms`);

@@ -1,0 +1,326 @@
+/**
+ * The JobQueue port on pg-boss 10, on the same database as the store (PGlite through
+ * `db.executeSql`, PostgreSQL through the shared pool). pg-boss owns the job table, retries with
+ * backoff and the dead-letter queue; the fetch loop is ours (see `PgBossQueue.work`).
+ */
+import { createHash } from 'node:crypto';
+import PgBoss from 'pg-boss';
+import { z } from 'zod';
+import type { DeliveryJob, JobQueue } from '../ports/queue.ts';
+import { GroupCommit } from '../storage/group-commit.ts';
+
+export interface QueueLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+/** What pg-boss needs from a database: one text (maybe several statements) plus parameters. */
+export interface SqlExecutor {
+  executeSql(text: string, values?: readonly unknown[]): Promise<{ rows: Record<string, unknown>[] }>;
+}
+
+export interface QueueOptions {
+  /** Queue name; the dead-letter queue is `<name>_dead`. Default `deliveries`. */
+  name?: string;
+  /** Retries after the first attempt. Default 5. */
+  retryLimit?: number;
+  /** Seconds before a retry (whole seconds, pg-boss's unit). Default 2. */
+  retryDelaySeconds?: number;
+  /** Exponential backoff with jitter: delay·2^n/2 … delay·2^n. Default true. */
+  retryBackoff?: boolean;
+  /** A handler running longer is abandoned and its job retried. Default 600. */
+  expireInSeconds?: number;
+  /** How often an idle worker looks for jobs (other replicas' and due retries). Default 1000. */
+  pollIntervalMs?: number;
+  /** Same as pollIntervalMs, in pg-boss's unit; pollIntervalMs wins when both are given. */
+  pollingIntervalSeconds?: number;
+  /** Jobs handled at once by this process. Default 2. */
+  concurrency?: number;
+  /** pg-boss maintenance (expiry, archiving); `false` turns it off. Default 120 s. */
+  maintenanceIntervalSeconds?: number | false;
+  /** How long stop() waits for running handlers. Default 10000. */
+  stopTimeoutMs?: number;
+  /**
+   * Fail jobs left `active` by a previous process, at start. Only correct when no other process
+   * can be working (PGlite: one process per data dir). Default false.
+   */
+  failStaleActive?: boolean;
+  /** pg-boss schema. Default `pgboss`. */
+  schema?: string;
+}
+
+type Required_ = Required<Omit<QueueOptions, 'maintenanceIntervalSeconds' | 'pollingIntervalSeconds'>> & { maintenanceIntervalSeconds: number | false };
+
+const DEFAULTS: Required_ = {
+  name: 'deliveries',
+  retryLimit: 5,
+  retryDelaySeconds: 2,
+  retryBackoff: true,
+  expireInSeconds: 600,
+  pollIntervalMs: 1000,
+  concurrency: 2,
+  maintenanceIntervalSeconds: 120,
+  stopTimeoutMs: 10_000,
+  failStaleActive: false,
+  schema: 'pgboss',
+};
+
+const jobData = z.object({ platform: z.enum(['github', 'gitlab', 'slack']), deliveryId: z.string() });
+const failureOutput = z.union([z.object({ message: z.string() }), z.object({ value: z.object({ message: z.string() }) })]);
+
+const NAMESPACE = Buffer.from('8d0f3c6e5b2a4f7e9a1c2b3d4e5f6071', 'hex');
+
+/** Deterministic UUID (v5 layout, SHA-1 of a fixed namespace and the delivery). */
+export function deliveryJobId(job: DeliveryJob): string {
+  const b = createHash('sha1').update(NAMESPACE).update(`${job.platform}\u0000${job.deliveryId}`).digest().subarray(0, 16);
+  b[6] = ((b[6] ?? 0) & 0x0f) | 0x50;
+  b[8] = ((b[8] ?? 0) & 0x3f) | 0x80;
+  const h = b.toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+const errorMessage = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
+/** Wakes sleeping loops; a wake during a fetch makes the next sleep return at once. */
+class Waker {
+  #generation = 0;
+  readonly #sleepers = new Set<() => void>();
+
+  get generation(): number {
+    return this.#generation;
+  }
+
+  wake(): void {
+    this.#generation += 1;
+    for (const s of [...this.#sleepers]) s();
+  }
+
+  sleep(ms: number, since: number): Promise<void> {
+    if (this.#generation !== since) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.#sleepers.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.#sleepers.add(done);
+    });
+  }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`handler exceeded ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+type Handler = (job: DeliveryJob) => Promise<void>;
+type DeadLetterHandler = (job: DeliveryJob, error: string) => Promise<void>;
+
+export class PgBossQueue implements JobQueue {
+  readonly #boss: PgBoss;
+  readonly #opts: Required_;
+  readonly #log: QueueLogger | undefined;
+  readonly #waker = new Waker();
+  readonly #deadWaker = new Waker();
+  readonly #loops: Promise<void>[] = [];
+  #working = false;
+  #stopping = false;
+  #stopped: Promise<void> | null = null;
+
+  private constructor(boss: PgBoss, opts: Required_, log: QueueLogger | undefined) {
+    this.#boss = boss;
+    this.#opts = opts;
+    this.#log = log;
+  }
+
+  get deadLetterName(): string {
+    return `${this.#opts.name}_dead`;
+  }
+
+  /** Installs or migrates pg-boss's schema, creates the queues, and applies the retry settings. */
+  static async start(executor: SqlExecutor, options: QueueOptions = {}, log?: QueueLogger): Promise<PgBossQueue> {
+    const { pollingIntervalSeconds, ...rest } = options;
+    const opts: Required_ = {
+      ...DEFAULTS,
+      ...(pollingIntervalSeconds !== undefined ? { pollIntervalMs: Math.round(pollingIntervalSeconds * 1000) } : {}),
+      ...definedOnly(rest),
+    };
+    const maintenance = opts.maintenanceIntervalSeconds;
+    const boss = new PgBoss({
+      db: { executeSql: (text: string, values: unknown[]) => executor.executeSql(text, values) },
+      schema: opts.schema,
+      schedule: false, // no cron: saves a polling worker and two timers
+      supervise: maintenance !== false,
+      ...(maintenance !== false ? { maintenanceIntervalSeconds: maintenance } : {}),
+      migrate: true,
+    });
+    boss.on('error', (err: unknown) => log?.error({ err }, 'job queue error'));
+    await boss.start();
+    const q = new PgBossQueue(boss, opts, log);
+    try {
+      const queueConfig = {
+        retryLimit: opts.retryLimit,
+        retryDelay: opts.retryDelaySeconds,
+        retryBackoff: opts.retryBackoff,
+        expireInSeconds: opts.expireInSeconds,
+      };
+      await boss.createQueue(q.deadLetterName, { name: q.deadLetterName, ...queueConfig, retryBackoff: false, retryDelay: 1 });
+      await boss.createQueue(opts.name, { name: opts.name, ...queueConfig, deadLetter: q.deadLetterName });
+      // createQueue keeps an existing queue's settings; make this run's settings current.
+      await boss.updateQueue(opts.name, { name: opts.name, ...queueConfig, deadLetter: q.deadLetterName });
+      if (opts.failStaleActive) await q.#failStaleActive(executor);
+    } catch (err) {
+      await boss.stop({ graceful: false, close: false }).catch(() => undefined);
+      throw err;
+    }
+    return q;
+  }
+
+  async #failStaleActive(executor: SqlExecutor): Promise<void> {
+    for (const name of [this.#opts.name, this.deadLetterName]) {
+      const { rows } = await executor.executeSql(`select id::text as id from ${this.#opts.schema}.job where name = $1 and state = 'active'`, [name]);
+      const ids = rows.map((r) => String(r['id']));
+      if (ids.length === 0) continue;
+      for (const id of ids) await this.#boss.fail(name, id, { message: 'the process stopped while the job was active' });
+      this.#log?.warn({ queue: name, jobs: ids.length }, 'failed jobs left active by a previous run; they will be retried');
+    }
+  }
+
+  /** Concurrent enqueues share one insert (group commit); the queue's retry settings apply. */
+  readonly #inserts = new GroupCommit<DeliveryJob, void>(async (jobs) => {
+    await this.enqueueMany(jobs);
+    return jobs.map(() => undefined);
+  }, 256);
+
+  /** One insert for many jobs; ids are deterministic, so a job already there is left alone. */
+  async enqueueMany(jobs: readonly DeliveryJob[]): Promise<void> {
+    if (this.#stopping) throw new Error('job queue is stopped');
+    const name = this.#opts.name;
+    await this.#boss.insert(jobs.map((job) => ({ id: deliveryJobId(job), name, data: { platform: job.platform, deliveryId: job.deliveryId } })));
+    this.#waker.wake();
+  }
+
+  async enqueue(job: DeliveryJob): Promise<void> {
+    if (this.#stopping) throw new Error('job queue is stopped');
+    await this.#inserts.submit(job);
+    this.#waker.wake();
+  }
+
+  /**
+   * Our own fetch loop over pg-boss's fetch/complete/fail rather than `boss.work()`: pg-boss's
+   * worker does not await complete()/fail() and can start a fetched job after stop() resolved,
+   * which races with closing the database. Local enqueues wake the loop at once.
+   */
+  async work(handler: Handler, onDeadLetter: DeadLetterHandler): Promise<void> {
+    if (this.#stopping) throw new Error('job queue is stopped');
+    if (this.#working) throw new Error('work() was already called');
+    this.#working = true;
+    for (let i = 0; i < Math.max(1, this.#opts.concurrency); i++) {
+      this.#loops.push(this.#loop(this.#opts.name, this.#waker, (job) => this.#runJob(job, handler)));
+    }
+    this.#loops.push(this.#loop(this.deadLetterName, this.#deadWaker, (job) => this.#runDead(job, onDeadLetter)));
+  }
+
+  async depth(): Promise<number> {
+    return this.#boss.getQueueSize(this.#opts.name, { before: 'completed' });
+  }
+
+  /** Job state by delivery (for tests and diagnostics): null when unknown or archived. */
+  async jobState(job: DeliveryJob): Promise<{ state: string; retryCount: number } | null> {
+    const j = await this.#boss.getJobById<unknown>(this.#opts.name, deliveryJobId(job));
+    return j ? { state: j.state, retryCount: j.retryCount } : null;
+  }
+
+  stop(): Promise<void> {
+    this.#stopped ??= this.#stop();
+    return this.#stopped;
+  }
+
+  async #stop(): Promise<void> {
+    this.#stopping = true;
+    this.#waker.wake();
+    this.#deadWaker.wake();
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = await Promise.race([
+      Promise.allSettled(this.#loops).then(() => false),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(true), this.#opts.stopTimeoutMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (timedOut) this.#log?.warn({ timeoutMs: this.#opts.stopTimeoutMs }, 'job queue stopped with handlers still running; their jobs will be retried');
+    await this.#boss.stop({ graceful: false, close: false, wait: true });
+  }
+
+  async #loop(name: string, waker: Waker, run: (job: PgBoss.JobWithMetadata<unknown>) => Promise<void>): Promise<void> {
+    while (!this.#stopping) {
+      const since = waker.generation;
+      let jobs: PgBoss.JobWithMetadata<unknown>[] = [];
+      try {
+        jobs = await this.#boss.fetch<unknown>(name, { batchSize: 1, includeMetadata: true });
+      } catch (err) {
+        this.#log?.error({ err, queue: name }, 'fetching a job failed');
+      }
+      if (jobs.length === 0) {
+        if (!this.#stopping) await waker.sleep(this.#opts.pollIntervalMs, since);
+        continue;
+      }
+      for (const job of jobs) {
+        try {
+          await run(job);
+        } catch (err) {
+          this.#log?.error({ err, queue: name, job: job.id }, 'recording a job outcome failed');
+        }
+      }
+    }
+  }
+
+  async #runJob(job: PgBoss.JobWithMetadata<unknown>, handler: Handler): Promise<void> {
+    const name = this.#opts.name;
+    const parsed = jobData.safeParse(job.data);
+    if (!parsed.success) {
+      this.#log?.error({ job: job.id }, 'malformed job data; dropped');
+      await this.#boss.complete(name, job.id);
+      return;
+    }
+    try {
+      await withTimeout(handler(parsed.data), this.#opts.expireInSeconds * 1000);
+    } catch (err) {
+      const message = errorMessage(err);
+      await this.#boss.fail(name, job.id, { message });
+      const last = job.retryCount >= job.retryLimit;
+      this.#log?.warn({ ...parsed.data, attempt: job.retryCount + 1, last, error: message }, 'job failed');
+      if (last) this.#deadWaker.wake();
+      return;
+    }
+    await this.#boss.complete(name, job.id);
+  }
+
+  async #runDead(job: PgBoss.JobWithMetadata<unknown>, onDeadLetter: DeadLetterHandler): Promise<void> {
+    const name = this.deadLetterName;
+    const parsed = jobData.safeParse(job.data);
+    if (!parsed.success) {
+      this.#log?.error({ job: job.id }, 'malformed dead-letter job; dropped');
+      await this.#boss.complete(name, job.id);
+      return;
+    }
+    const out = failureOutput.safeParse(job.output);
+    const error = out.success ? ('message' in out.data ? out.data.message : out.data.value.message) : 'unknown error';
+    try {
+      await onDeadLetter(parsed.data, error);
+    } catch (err) {
+      await this.#boss.fail(name, job.id, { message: errorMessage(err) });
+      return;
+    }
+    await this.#boss.complete(name, job.id);
+  }
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,322 @@
+/** The Store port over Kysely: the same queries for PGlite and PostgreSQL. */
+import { sql, type Kysely, type Selectable } from 'kysely';
+import { z } from 'zod';
+import type { Platform } from '../core/model.ts';
+import type {
+  AuditEntry,
+  DecisionRow,
+  DeliveryInput,
+  DeliveryStatus,
+  IntakeRow,
+  NotificationInput,
+  NotificationRow,
+  Store,
+  StoredDelivery,
+} from '../ports/store.ts';
+import { GroupCommit } from './group-commit.ts';
+import type { AuditLogTable, Database, DeliveriesTable, IntakeRecordsTable, NotificationsTable, TierDecisionsTable } from './schema.ts';
+
+const platform = z.enum(['github', 'gitlab', 'slack']);
+const deliveryStatus = z.enum(['pending', 'done', 'failed', 'ignored']);
+const notificationStatus = z.enum(['pending', 'sent', 'failed']);
+const outcome = z.enum(['ok', 'error', 'skipped']);
+const tier = z.union([z.literal(0), z.literal(1), z.literal(2), z.literal(3)]).nullable();
+const reason = z.object({
+  rule: z.string(),
+  summary: z.string(),
+  evidence: z.array(z.string()),
+  tier,
+  route: z.string().nullable(),
+});
+const answers = z.record(z.string(), z.union([z.string(), z.array(z.string()), z.null()]));
+const problems = z.array(z.object({ field: z.string(), message: z.string() }));
+const routes = z.array(z.string());
+
+export interface KyselyStoreOptions {
+  db: Kysely<Database>;
+  /** Exclusive section per key (in-process and, on PostgreSQL, across processes). */
+  lock: <T>(key: string, fn: () => Promise<T>) => Promise<T>;
+  /** Wraps writes that must be on disk before they resolve. */
+  durable: <T>(write: () => Promise<T>) => Promise<T>;
+  /** Closes everything the store depends on (queue, database). */
+  onClose: () => Promise<void>;
+}
+
+const json = (v: unknown): string => JSON.stringify(v === undefined ? null : v);
+
+export class KyselyStore implements Store {
+  readonly #db: Kysely<Database>;
+  readonly #opts: KyselyStoreOptions;
+  #closing: Promise<void> | null = null;
+
+  constructor(opts: KyselyStoreOptions) {
+    this.#db = opts.db;
+    this.#opts = opts;
+  }
+
+  /** Concurrent recordDelivery calls share one insert and one flush (group commit). */
+  readonly #inbox = new GroupCommit<DeliveryInput, { inserted: boolean }>((batch) => this.recordBatch(batch), 128);
+
+  recordDelivery(d: DeliveryInput): Promise<{ inserted: boolean }> {
+    return this.#inbox.submit(d);
+  }
+
+  /**
+   * Records a batch in one insert and one flush. `alsoWrite` runs with the deliveries that are new,
+   * before the flush, so that its writes (the queue's jobs) are covered by the same flush.
+   */
+  async recordBatch(batch: DeliveryInput[], alsoWrite?: (fresh: DeliveryInput[]) => Promise<void>): Promise<{ inserted: boolean }[]> {
+    const key = (d: DeliveryInput): string => `${d.platform}\u0000${d.deliveryId}`;
+    // The first copy of a delivery in the batch is the one that may be new; later copies are duplicates.
+    const firsts = new Map<string, DeliveryInput>();
+    for (const d of batch) if (!firsts.has(key(d))) firsts.set(key(d), d);
+    // Flushed even when rows already exist: an earlier writer may not have flushed yet.
+    const rows = await this.#opts.durable(async () => {
+      const inserted = await this.#db
+        .insertInto('deliveries')
+        .values(
+          [...firsts.values()].map((d) => ({
+            platform: d.platform,
+            delivery_id: d.deliveryId,
+            event_name: d.eventName,
+            payload: d.payload,
+            received_at: d.receivedAt,
+            status: 'pending' as const,
+            last_error: null,
+          })),
+        )
+        .onConflict((oc) => oc.columns(['platform', 'delivery_id']).doNothing())
+        .returning(['platform', 'delivery_id'])
+        .execute();
+      if (alsoWrite && inserted.length > 0) {
+        const keys = new Set(inserted.map((r) => `${r.platform}\u0000${r.delivery_id}`));
+        await alsoWrite([...firsts.values()].filter((d) => keys.has(key(d))));
+      }
+      return inserted;
+    });
+    const fresh = new Set(rows.map((r) => `${r.platform}\u0000${r.delivery_id}`));
+    return batch.map((d) => {
+      const k = key(d);
+      const inserted = fresh.has(k) && firsts.get(k) === d;
+      return { inserted };
+    });
+  }
+
+  async getDelivery(p: Platform, deliveryId: string): Promise<StoredDelivery | null> {
+    const row = await this.#db.selectFrom('deliveries').selectAll().where('platform', '=', p).where('delivery_id', '=', deliveryId).executeTakeFirst();
+    return row ? toDelivery(row) : null;
+  }
+
+  async pendingDeliveries(limit: number): Promise<StoredDelivery[]> {
+    const rows = await this.#db
+      .selectFrom('deliveries')
+      .selectAll()
+      .where('status', '=', 'pending')
+      .orderBy('received_at')
+      .orderBy('delivery_id')
+      .limit(limit)
+      .execute();
+    return rows.map(toDelivery);
+  }
+
+  async finishDelivery(p: Platform, deliveryId: string, status: Exclude<DeliveryStatus, 'pending'>, error?: string | null): Promise<void> {
+    await this.#db
+      .updateTable('deliveries')
+      .set({ status, last_error: error ?? null, updated_at: new Date() })
+      .where('platform', '=', p)
+      .where('delivery_id', '=', deliveryId)
+      .execute();
+  }
+
+  async failAttempt(p: Platform, deliveryId: string, error: string): Promise<void> {
+    await this.#db
+      .updateTable('deliveries')
+      .set((eb) => ({ attempts: eb('attempts', '+', 1), last_error: error, updated_at: new Date() }))
+      .where('platform', '=', p)
+      .where('delivery_id', '=', deliveryId)
+      .execute();
+  }
+
+  async countDeliveries(status: DeliveryStatus): Promise<number> {
+    const r = await this.#db
+      .selectFrom('deliveries')
+      .select(sql<number>`count(*)::int`.as('n'))
+      .where('status', '=', status)
+      .executeTakeFirstOrThrow();
+    return Number(r.n);
+  }
+
+  async saveIntake(r: IntakeRow): Promise<void> {
+    const values = {
+      issue_key: r.issueKey,
+      platform: r.platform,
+      repo: r.repo,
+      number: r.number,
+      answers: json(r.answers),
+      problems: json(r.problems),
+      complete: r.complete,
+      updated_at: r.updatedAt,
+    };
+    await this.#db
+      .insertInto('intake_records')
+      .values(values)
+      .onConflict((oc) =>
+        oc.column('issue_key').doUpdateSet({
+          platform: values.platform,
+          repo: values.repo,
+          number: values.number,
+          answers: values.answers,
+          problems: values.problems,
+          complete: values.complete,
+          updated_at: values.updated_at,
+        }),
+      )
+      .execute();
+  }
+
+  async getIntake(issueKey: string): Promise<IntakeRow | null> {
+    const row = await this.#db.selectFrom('intake_records').selectAll().where('issue_key', '=', issueKey).executeTakeFirst();
+    return row ? toIntake(row) : null;
+  }
+
+  async latestDecision(issueKey: string): Promise<DecisionRow | null> {
+    const row = await this.#db
+      .selectFrom('tier_decisions')
+      .selectAll()
+      .where('issue_key', '=', issueKey)
+      .orderBy('decided_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    return row ? toDecision(row) : null;
+  }
+
+  async recordDecision(r: DecisionRow): Promise<void> {
+    await this.#db
+      .insertInto('tier_decisions')
+      .values({
+        issue_key: r.issueKey,
+        tier: r.tier,
+        routes: json(r.routes),
+        reasons: json(r.reasons),
+        decided_at: r.decidedAt,
+        delivery_id: r.deliveryId,
+      })
+      .execute();
+  }
+
+  async decisionHistory(issueKey: string): Promise<DecisionRow[]> {
+    const rows = await this.#db.selectFrom('tier_decisions').selectAll().where('issue_key', '=', issueKey).orderBy('decided_at').orderBy('id').execute();
+    return rows.map(toDecision);
+  }
+
+  async appendAudit(e: AuditEntry): Promise<void> {
+    await this.#db
+      .insertInto('audit_log')
+      .values({
+        at: e.at,
+        delivery_id: e.deliveryId,
+        issue_key: e.issueKey,
+        action: e.action,
+        detail: json(e.detail),
+        outcome: e.outcome,
+        error: e.error ?? null,
+      })
+      .execute();
+  }
+
+  async auditFor(issueKey: string): Promise<AuditEntry[]> {
+    const rows = await this.#db.selectFrom('audit_log').selectAll().where('issue_key', '=', issueKey).orderBy('at').orderBy('id').execute();
+    return rows.map(toAudit);
+  }
+
+  async enqueueNotification(n: NotificationInput): Promise<{ inserted: boolean }> {
+    const rows = await this.#db
+      .insertInto('notifications')
+      .values({ key: n.key, channel: n.channel, text: n.text, status: 'pending', created_at: n.createdAt })
+      .onConflict((oc) => oc.column('key').doNothing())
+      .returning('key')
+      .execute();
+    return { inserted: rows.length > 0 };
+  }
+
+  async listNotifications(status?: NotificationRow['status']): Promise<NotificationRow[]> {
+    let q = this.#db.selectFrom('notifications').selectAll();
+    if (status) q = q.where('status', '=', status);
+    const rows = await q.orderBy('created_at').orderBy('key').execute();
+    return rows.map(toNotification);
+  }
+
+  /** Not in the port (yet): marks a notification sent or failed. */
+  async setNotificationStatus(key: string, status: NotificationRow['status']): Promise<void> {
+    await this.#db.updateTable('notifications').set({ status, updated_at: new Date() }).where('key', '=', key).execute();
+  }
+
+  withKeyLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    return this.#opts.lock(key, fn);
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= this.#opts.onClose();
+    return this.#closing;
+  }
+}
+
+function toDelivery(r: Selectable<DeliveriesTable>): StoredDelivery {
+  return {
+    platform: platform.parse(r.platform),
+    deliveryId: r.delivery_id,
+    eventName: r.event_name,
+    payload: r.payload,
+    receivedAt: r.received_at,
+    status: deliveryStatus.parse(r.status),
+    attempts: Number(r.attempts),
+    lastError: r.last_error,
+  };
+}
+
+function toIntake(r: Selectable<IntakeRecordsTable>): IntakeRow {
+  return {
+    issueKey: r.issue_key,
+    platform: platform.parse(r.platform),
+    repo: r.repo,
+    number: Number(r.number),
+    answers: answers.parse(r.answers),
+    problems: problems.parse(r.problems),
+    complete: r.complete,
+    updatedAt: r.updated_at,
+  };
+}
+
+function toDecision(r: Selectable<TierDecisionsTable>): DecisionRow {
+  return {
+    issueKey: r.issue_key,
+    tier: r.tier,
+    routes: routes.parse(r.routes),
+    reasons: z.array(reason).parse(r.reasons),
+    decidedAt: r.decided_at,
+    deliveryId: r.delivery_id,
+  };
+}
+
+function toAudit(r: Selectable<AuditLogTable>): AuditEntry {
+  return {
+    at: r.at,
+    deliveryId: r.delivery_id,
+    issueKey: r.issue_key,
+    action: r.action,
+    detail: r.detail,
+    outcome: outcome.parse(r.outcome),
+    error: r.error,
+  };
+}
+
+function toNotification(r: Selectable<NotificationsTable>): NotificationRow {
+  return {
+    key: r.key,
+    channel: r.channel,
+    text: r.text,
+    status: notificationStatus.parse(r.status),
+    createdAt: r.created_at,
+  };
+}

@@ -1,0 +1,89 @@
+/** Schema migrations, in code. Append new entries; never edit an applied one. */
+import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+
+const migrations: Record<string, Migration> = {
+  '0001_initial': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .createTable('deliveries')
+        .addColumn('platform', 'text', (c) => c.notNull())
+        .addColumn('delivery_id', 'text', (c) => c.notNull())
+        .addColumn('event_name', 'text', (c) => c.notNull())
+        .addColumn('payload', 'text', (c) => c.notNull())
+        .addColumn('received_at', 'timestamptz', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull().defaultTo('pending').check(sql`status in ('pending', 'done', 'failed', 'ignored')`))
+        .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('last_error', 'text')
+        .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .addPrimaryKeyConstraint('deliveries_pkey', ['platform', 'delivery_id'])
+        .execute();
+      // Payloads are stored as received, uncompressed: compressing them costs more CPU on the
+      // acknowledgement path than the disk it saves.
+      await sql`alter table deliveries alter column payload set storage external`.execute(db);
+      await db.schema.createIndex('deliveries_pending_idx').on('deliveries').columns(['received_at']).where(sql.ref('status'), '=', 'pending').execute();
+
+      await db.schema
+        .createTable('intake_records')
+        .addColumn('issue_key', 'text', (c) => c.primaryKey())
+        .addColumn('platform', 'text', (c) => c.notNull())
+        .addColumn('repo', 'text', (c) => c.notNull())
+        .addColumn('number', 'integer', (c) => c.notNull())
+        .addColumn('answers', 'jsonb', (c) => c.notNull())
+        .addColumn('problems', 'jsonb', (c) => c.notNull())
+        .addColumn('complete', 'boolean', (c) => c.notNull())
+        .addColumn('updated_at', 'timestamptz', (c) => c.notNull())
+        .execute();
+
+      await db.schema
+        .createTable('tier_decisions')
+        .addColumn('id', 'bigint', (c) => c.generatedAlwaysAsIdentity().primaryKey())
+        .addColumn('issue_key', 'text', (c) => c.notNull())
+        .addColumn('tier', 'integer')
+        .addColumn('routes', 'jsonb', (c) => c.notNull())
+        .addColumn('reasons', 'jsonb', (c) => c.notNull())
+        .addColumn('decided_at', 'timestamptz', (c) => c.notNull())
+        .addColumn('delivery_id', 'text')
+        .execute();
+      await db.schema.createIndex('tier_decisions_issue_idx').on('tier_decisions').columns(['issue_key', 'decided_at', 'id']).execute();
+
+      await db.schema
+        .createTable('audit_log')
+        .addColumn('id', 'bigint', (c) => c.generatedAlwaysAsIdentity().primaryKey())
+        .addColumn('at', 'timestamptz', (c) => c.notNull())
+        .addColumn('delivery_id', 'text')
+        .addColumn('issue_key', 'text')
+        .addColumn('action', 'text', (c) => c.notNull())
+        .addColumn('detail', 'jsonb', (c) => c.notNull())
+        .addColumn('outcome', 'text', (c) => c.notNull().check(sql`outcome in ('ok', 'error', 'skipped')`))
+        .addColumn('error', 'text')
+        .execute();
+      await db.schema.createIndex('audit_log_issue_idx').on('audit_log').columns(['issue_key', 'at', 'id']).execute();
+
+      await db.schema
+        .createTable('notifications')
+        .addColumn('key', 'text', (c) => c.primaryKey())
+        .addColumn('channel', 'text', (c) => c.notNull())
+        .addColumn('text', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull().defaultTo('pending').check(sql`status in ('pending', 'sent', 'failed')`))
+        .addColumn('created_at', 'timestamptz', (c) => c.notNull())
+        .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .execute();
+      await db.schema.createIndex('notifications_status_idx').on('notifications').columns(['status', 'created_at']).execute();
+    },
+    async down(db: Kysely<unknown>): Promise<void> {
+      for (const t of ['notifications', 'audit_log', 'tier_decisions', 'intake_records', 'deliveries']) await db.schema.dropTable(t).ifExists().execute();
+    },
+  },
+};
+
+const provider: MigrationProvider = { getMigrations: async () => migrations };
+
+export const migrationNames = (): string[] => Object.keys(migrations);
+
+/** Applies pending migrations; a no-op when the schema is current. Throws on failure. */
+export async function migrateToLatest<DB>(db: Kysely<DB>): Promise<string[]> {
+  const migrator = new Migrator({ db, provider, migrationTableName: 'gatehouse_migration', migrationLockTableName: 'gatehouse_migration_lock' });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) throw error instanceof Error ? error : new Error(`migration failed: ${String(error)}`);
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}

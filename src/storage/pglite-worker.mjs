@@ -1,0 +1,50 @@
+// Runs the embedded database (PGlite, PostgreSQL in WebAssembly) on its own thread, so that query
+// work never blocks the HTTP event loop. Plain JavaScript: worker threads load it without a
+// TypeScript loader. The main side is src/storage/pglite-thread.ts.
+import { parentPort, workerData } from 'node:worker_threads';
+import { PGlite } from '@electric-sql/pglite';
+import { NodeFS } from '@electric-sql/pglite/nodefs';
+
+const port = parentPort;
+if (!port) throw new Error('pglite-worker.mjs runs as a worker thread');
+
+/** Errors cross the thread boundary as plain data, keeping PostgreSQL's fields (code, detail, …). */
+function serialize(err) {
+  const out = { message: err instanceof Error ? err.message : String(err) };
+  if (err && typeof err === 'object') {
+    for (const k of ['name', 'code', 'detail', 'hint', 'schema', 'table', 'column', 'constraint', 'severity', 'position']) {
+      if (err[k] !== undefined) out[k] = err[k];
+    }
+  }
+  return out;
+}
+
+let db;
+try {
+  db = new PGlite({ fs: new NodeFS(workerData.dataDir), pgliteWasmModule: workerData.wasmModule });
+  await db.waitReady;
+  port.postMessage({ type: 'ready' });
+} catch (err) {
+  port.postMessage({ type: 'init-error', error: serialize(err) });
+}
+
+port.on('message', async (m) => {
+  try {
+    let result = null;
+    if (m.op === 'query') {
+      const r = await db.query(m.text, m.params);
+      result = { rows: r.rows, affectedRows: r.affectedRows };
+    } else if (m.op === 'exec') {
+      const rs = await db.exec(m.text);
+      result = rs.map((r) => ({ rows: r.rows, affectedRows: r.affectedRows }));
+    } else if (m.op === 'close') {
+      await db.close();
+    } else {
+      throw new Error(`unknown operation ${m.op}`);
+    }
+    port.postMessage({ id: m.id, ok: true, result });
+    if (m.op === 'close') port.close();
+  } catch (err) {
+    port.postMessage({ id: m.id, ok: false, error: serialize(err) });
+  }
+});

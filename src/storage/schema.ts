@@ -1,0 +1,68 @@
+/** The Kysely view of Gatehouse's tables (created by ./migrations.ts). */
+import type { ColumnType, Generated } from 'kysely';
+
+/** timestamptz: read as Date, written as Date. */
+export type Timestamp = ColumnType<Date, Date, Date>;
+/** jsonb: read as parsed JSON (checked by the store), written as JSON text. */
+export type Json = ColumnType<unknown, string, string>;
+
+export interface DeliveriesTable {
+  platform: string;
+  delivery_id: string;
+  event_name: string;
+  payload: string;
+  received_at: Timestamp;
+  status: string;
+  attempts: Generated<number>;
+  last_error: string | null;
+  updated_at: ColumnType<Date, Date | undefined, Date>;
+}
+
+export interface IntakeRecordsTable {
+  issue_key: string;
+  platform: string;
+  repo: string;
+  number: number;
+  answers: Json;
+  problems: Json;
+  complete: boolean;
+  updated_at: Timestamp;
+}
+
+export interface TierDecisionsTable {
+  id: Generated<number | string>;
+  issue_key: string;
+  tier: number | null;
+  routes: Json;
+  reasons: Json;
+  decided_at: Timestamp;
+  delivery_id: string | null;
+}
+
+export interface AuditLogTable {
+  id: Generated<number | string>;
+  at: Timestamp;
+  delivery_id: string | null;
+  issue_key: string | null;
+  action: string;
+  detail: Json;
+  outcome: string;
+  error: string | null;
+}
+
+export interface NotificationsTable {
+  key: string;
+  channel: string;
+  text: string;
+  status: string;
+  created_at: Timestamp;
+  updated_at: ColumnType<Date, Date | undefined, Date>;
+}
+
+export interface Database {
+  deliveries: DeliveriesTable;
+  intake_records: IntakeRecordsTable;
+  tier_decisions: TierDecisionsTable;
+  audit_log: AuditLogTable;
+  notifications: NotificationsTable;
+}

@@ -1,0 +1,177 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { deliveryJobId } from '../../src/jobs/queue.ts';
+import type { DeliveryJob } from '../../src/ports/queue.ts';
+import type { OpenedStore } from '../../src/storage/open.ts';
+import { backends, sleep, waitFor, type TestDatabase } from '../storage/backends.ts';
+
+const job = (deliveryId: string): DeliveryJob => ({ platform: 'github', deliveryId });
+
+describe('deliveryJobId', () => {
+  it('is a stable, version-5-shaped UUID per (platform, delivery)', () => {
+    const id = deliveryJobId(job('abc'));
+    expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(deliveryJobId(job('abc'))).toBe(id);
+    expect(deliveryJobId({ platform: 'gitlab', deliveryId: 'abc' })).not.toBe(id);
+  });
+});
+
+for (const backend of backends) {
+  describe.skipIf(backend.skip)(`JobQueue on ${backend.name}`, () => {
+    let tdb: TestDatabase;
+    let opened: OpenedStore;
+
+    beforeEach(async () => {
+      tdb = await backend.create();
+      opened = await tdb.open();
+    });
+    afterEach(async () => {
+      await opened?.close();
+      await tdb?.cleanup();
+    });
+
+    it('runs a job once, soon after enqueue', async () => {
+      const { queue } = opened;
+      const runs: DeliveryJob[] = [];
+      let latency = -1;
+      let enqueuedAt = 0;
+      await queue.work(
+        async (j) => {
+          if (runs.length === 0) latency = Date.now() - enqueuedAt;
+          runs.push(j);
+        },
+        async () => {
+          throw new Error('no dead letters expected');
+        },
+      );
+      await sleep(100); // let the worker go idle first
+      enqueuedAt = Date.now();
+      await queue.enqueue(job('one'));
+      await waitFor(() => runs.length === 1);
+      await waitFor(async () => (await queue.depth()) === 0);
+      await sleep(200);
+      expect(runs).toEqual([job('one')]);
+      console.info(`[queue ${backend.name}] enqueue → handler start: ${latency} ms`);
+      expect(latency).toBeLessThan(500);
+    });
+
+    it('retries a failing job, then dead-letters it once', async () => {
+      const { queue } = opened;
+      let attempts = 0;
+      const dead: { job: DeliveryJob; error: string }[] = [];
+      await queue.work(
+        async () => {
+          attempts += 1;
+          throw new Error(`attempt ${attempts} failed`);
+        },
+        async (j, error) => {
+          dead.push({ job: j, error });
+        },
+      );
+      await queue.enqueue(job('bad'));
+      await waitFor(() => dead.length === 1);
+      expect(attempts).toBe(3); // first run + retryLimit 2
+      expect(dead).toEqual([{ job: job('bad'), error: 'attempt 3 failed' }]);
+      expect(await queue.depth()).toBe(0);
+      expect(await queue.jobState(job('bad'))).toMatchObject({ state: 'failed', retryCount: 2 });
+      await sleep(200);
+      expect(dead).toHaveLength(1);
+    });
+
+    it('recovers from a transient failure without dead-lettering', async () => {
+      const { queue } = opened;
+      let attempts = 0;
+      let dead = 0;
+      await queue.work(
+        async () => {
+          attempts += 1;
+          if (attempts === 1) throw new Error('flaky');
+        },
+        async () => {
+          dead += 1;
+        },
+      );
+      await queue.enqueue(job('flaky'));
+      await waitFor(async () => (await queue.jobState(job('flaky')))?.state === 'completed');
+      expect(attempts).toBe(2);
+      expect(dead).toBe(0);
+    });
+
+    it('runs a job enqueued twice only once, also when re-enqueued after it ran', async () => {
+      const { queue } = opened;
+      await queue.enqueue(job('dup'));
+      await queue.enqueue(job('dup'));
+      expect(await queue.depth()).toBe(1);
+      let runs = 0;
+      await queue.work(
+        async () => {
+          runs += 1;
+        },
+        async () => undefined,
+      );
+      await waitFor(async () => (await queue.depth()) === 0);
+      await queue.enqueue(job('dup'));
+      await sleep(300);
+      expect(runs).toBe(1);
+    });
+
+    it('keeps jobs across a close and reopen', async () => {
+      await opened.queue.enqueue(job('a'));
+      await opened.queue.enqueue(job('b'));
+      await opened.close();
+      opened = await tdb.open();
+      expect(await opened.queue.depth()).toBe(2);
+      const seen: string[] = [];
+      await opened.queue.work(
+        async (j) => {
+          seen.push(j.deliveryId);
+        },
+        async () => undefined,
+      );
+      await waitFor(() => seen.length === 2);
+      expect(seen.sort()).toEqual(['a', 'b']);
+    });
+
+    it('stop() is quick when idle and waits for a running handler', async () => {
+      const { queue } = opened;
+      let finished = false;
+      await queue.work(
+        async () => {
+          await sleep(300);
+          finished = true;
+        },
+        async () => undefined,
+      );
+      await queue.enqueue(job('slow'));
+      await waitFor(async () => (await queue.jobState(job('slow')))?.state === 'active');
+      const t = Date.now();
+      await queue.stop();
+      expect(finished).toBe(true);
+      expect(Date.now() - t).toBeLessThan(1500);
+      await expect(queue.enqueue(job('late'))).rejects.toThrow('stopped');
+    });
+
+    if (backend.name === 'pglite') {
+      it('retries a job left active by a process that stopped mid-job', async () => {
+        let release: () => void = () => undefined;
+        await opened.queue.work(
+          () => new Promise<void>((resolve) => (release = resolve)),
+          async () => undefined,
+        );
+        await opened.queue.enqueue(job('stuck'));
+        await waitFor(async () => (await opened.queue.jobState(job('stuck')))?.state === 'active');
+        await opened.close(); // the handler never returns: stop gives up after stopTimeoutMs
+        release();
+        opened = await tdb.open();
+        expect(await opened.queue.jobState(job('stuck'))).toMatchObject({ state: 'retry', retryCount: 0 });
+        const seen: string[] = [];
+        await opened.queue.work(
+          async (j) => {
+            seen.push(j.deliveryId);
+          },
+          async () => undefined,
+        );
+        await waitFor(() => seen.length === 1);
+      });
+    }
+  });
+}

@@ -1,0 +1,226 @@
+import { sql } from 'kysely';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Reason } from '../../src/core/model.ts';
+import type { DeliveryInput } from '../../src/ports/store.ts';
+import type { OpenedStore } from '../../src/storage/open.ts';
+import { migrateToLatest } from '../../src/storage/migrations.ts';
+import { backends, sleep, type TestDatabase } from './backends.ts';
+
+const delivery = (over: Partial<DeliveryInput> = {}): DeliveryInput => ({
+  platform: 'github',
+  deliveryId: 'd-1',
+  eventName: 'issues',
+  payload: '{"action":"opened","x":"é ✓"}',
+  receivedAt: new Date('2026-01-02T03:04:05.678Z'),
+  ...over,
+});
+
+const reason: Reason = { rule: 'internet-facing', summary: 'Exposed to the internet', evidence: ['Exposure = internet'], tier: 1, route: 'appsec' };
+
+for (const backend of backends) {
+  describe.skipIf(backend.skip)(`Store on ${backend.name}`, () => {
+    let tdb: TestDatabase;
+    let opened: OpenedStore;
+
+    beforeEach(async () => {
+      tdb = await backend.create();
+      opened = await tdb.open();
+    });
+    afterEach(async () => {
+      await opened?.close();
+      await tdb?.cleanup();
+    });
+
+    it('records a delivery and reads it back', async () => {
+      const { store } = opened;
+      expect(await store.recordDelivery(delivery())).toEqual({ inserted: true });
+      expect(await store.getDelivery('github', 'd-1')).toEqual({ ...delivery(), status: 'pending', attempts: 0, lastError: null });
+      expect(await store.getDelivery('gitlab', 'd-1')).toBeNull();
+      expect(await store.getDelivery('github', 'nope')).toBeNull();
+    });
+
+    it('dedupes a delivery recorded twice, and under concurrency', async () => {
+      const { store } = opened;
+      expect(await store.recordDelivery(delivery())).toEqual({ inserted: true });
+      expect(await store.recordDelivery(delivery({ payload: 'other' }))).toEqual({ inserted: false });
+      expect((await store.getDelivery('github', 'd-1'))?.payload).toBe(delivery().payload);
+
+      const results = await Promise.all(Array.from({ length: 8 }, () => store.recordDelivery(delivery({ deliveryId: 'd-2' }))));
+      expect(results.filter((r) => r.inserted)).toHaveLength(1);
+      const pair = await Promise.all([store.recordDelivery(delivery({ deliveryId: 'd-3' })), store.recordDelivery(delivery({ deliveryId: 'd-3' }))]);
+      expect(pair.map((r) => r.inserted).sort()).toEqual([false, true]);
+      // the same id on another platform is another delivery
+      expect(await store.recordDelivery(delivery({ platform: 'gitlab' }))).toEqual({ inserted: true });
+    });
+
+    it('lists pending deliveries oldest first and tracks attempts and outcomes', async () => {
+      const { store } = opened;
+      for (const [id, t] of [['c', 3], ['a', 1], ['b', 2], ['d', 4]] as const) {
+        await store.recordDelivery(delivery({ deliveryId: id, receivedAt: new Date(Date.UTC(2026, 0, 1, 0, 0, t)) }));
+      }
+      expect((await store.pendingDeliveries(10)).map((d) => d.deliveryId)).toEqual(['a', 'b', 'c', 'd']);
+      expect((await store.pendingDeliveries(2)).map((d) => d.deliveryId)).toEqual(['a', 'b']);
+
+      await store.failAttempt('github', 'a', 'rate limited');
+      await store.failAttempt('github', 'a', 'timeout');
+      expect(await store.getDelivery('github', 'a')).toMatchObject({ status: 'pending', attempts: 2, lastError: 'timeout' });
+
+      await store.finishDelivery('github', 'a', 'done');
+      await store.finishDelivery('github', 'b', 'failed', 'bad payload');
+      await store.finishDelivery('github', 'c', 'ignored', null);
+      expect(await store.getDelivery('github', 'a')).toMatchObject({ status: 'done', attempts: 2, lastError: null });
+      expect(await store.getDelivery('github', 'b')).toMatchObject({ status: 'failed', lastError: 'bad payload' });
+      expect((await store.pendingDeliveries(10)).map((d) => d.deliveryId)).toEqual(['d']);
+      expect(await store.countDeliveries('pending')).toBe(1);
+      expect(await store.countDeliveries('done')).toBe(1);
+      expect(await store.countDeliveries('failed')).toBe(1);
+      expect(await store.countDeliveries('ignored')).toBe(1);
+    });
+
+    it('saves and replaces intake records', async () => {
+      const { store } = opened;
+      const row = {
+        issueKey: 'github:acme/web#7',
+        platform: 'github' as const,
+        repo: 'acme/web',
+        number: 7,
+        answers: { exposure: 'internet', assets: ['db', 'api'], notes: null },
+        problems: [{ field: 'owner', message: 'required' }],
+        complete: false,
+        updatedAt: new Date('2026-01-01T00:00:00.000Z'),
+      };
+      expect(await store.getIntake(row.issueKey)).toBeNull();
+      await store.saveIntake(row);
+      expect(await store.getIntake(row.issueKey)).toEqual(row);
+      const updated = { ...row, answers: { exposure: 'internal' }, problems: [], complete: true, updatedAt: new Date('2026-01-02T00:00:00.000Z') };
+      await store.saveIntake(updated);
+      expect(await store.getIntake(row.issueKey)).toEqual(updated);
+    });
+
+    it('keeps a decision history and finds the latest decision', async () => {
+      const { store } = opened;
+      const key = 'gitlab:group/proj#3';
+      expect(await store.latestDecision(key)).toBeNull();
+      expect(await store.decisionHistory(key)).toEqual([]);
+      const d1 = { issueKey: key, tier: 2, routes: ['appsec'], reasons: [reason], decidedAt: new Date('2026-01-01T00:00:00.000Z'), deliveryId: 'x1' };
+      const d2 = { issueKey: key, tier: null, routes: [], reasons: [], decidedAt: new Date('2026-01-03T00:00:00.000Z'), deliveryId: null };
+      const d3 = { ...d1, tier: 0, routes: ['incident', 'appsec'], decidedAt: new Date('2026-01-02T00:00:00.000Z') };
+      await store.recordDecision(d1);
+      await store.recordDecision(d2);
+      await store.recordDecision(d3);
+      await store.recordDecision({ ...d1, issueKey: 'other#1' });
+      expect(await store.decisionHistory(key)).toEqual([d1, d3, d2]);
+      expect(await store.latestDecision(key)).toEqual(d2);
+      // same timestamp: the later insert wins
+      const d4 = { ...d2, tier: 3 };
+      await store.recordDecision(d4);
+      expect(await store.latestDecision(key)).toEqual(d4);
+    });
+
+    it('appends audit entries and lists them per issue', async () => {
+      const { store } = opened;
+      const key = 'github:acme/web#1';
+      await store.appendAudit({ at: new Date('2026-01-01T00:00:02Z'), deliveryId: 'd', issueKey: key, action: 'ensureLabels', detail: { add: ['tier-1'] }, outcome: 'ok' });
+      await store.appendAudit({ at: new Date('2026-01-01T00:00:01Z'), deliveryId: null, issueKey: key, action: 'ensureComment', detail: null, outcome: 'error', error: '502' });
+      await store.appendAudit({ at: new Date('2026-01-01T00:00:03Z'), deliveryId: 'd', issueKey: null, action: 'translate', detail: 'x', outcome: 'skipped' });
+      expect(await store.auditFor(key)).toEqual([
+        { at: new Date('2026-01-01T00:00:01Z'), deliveryId: null, issueKey: key, action: 'ensureComment', detail: null, outcome: 'error', error: '502' },
+        { at: new Date('2026-01-01T00:00:02Z'), deliveryId: 'd', issueKey: key, action: 'ensureLabels', detail: { add: ['tier-1'] }, outcome: 'ok', error: null },
+      ]);
+      expect(await store.auditFor('none')).toEqual([]);
+    });
+
+    it('enqueues notifications once per key', async () => {
+      const { store } = opened;
+      const n = { key: 'k1', channel: '#sec', text: 'Tier 1: <b>', createdAt: new Date('2026-01-01T00:00:00Z') };
+      expect(await store.enqueueNotification(n)).toEqual({ inserted: true });
+      expect(await store.enqueueNotification({ ...n, text: 'changed' })).toEqual({ inserted: false });
+      await store.enqueueNotification({ ...n, key: 'k2', createdAt: new Date('2026-01-02T00:00:00Z') });
+      expect(await store.listNotifications()).toEqual([
+        { ...n, status: 'pending' },
+        { ...n, key: 'k2', createdAt: new Date('2026-01-02T00:00:00Z'), status: 'pending' },
+      ]);
+      await store.setNotificationStatus('k1', 'sent');
+      expect((await store.listNotifications('pending')).map((x) => x.key)).toEqual(['k2']);
+      expect((await store.listNotifications('sent')).map((x) => x.key)).toEqual(['k1']);
+      expect(await store.listNotifications('failed')).toEqual([]);
+    });
+
+    it('withKeyLock is exclusive per key, concurrent across keys, and released on errors', async () => {
+      const { store } = opened;
+      const log: string[] = [];
+      const task = (key: string, name: string, ms: number) =>
+        store.withKeyLock(key, async () => {
+          log.push(`${name}+`);
+          await sleep(ms);
+          log.push(`${name}-`);
+          return name;
+        });
+      const results = await Promise.all([task('k', 'a', 60), task('k', 'b', 10), task('j', 'c', 10)]);
+      expect(results).toEqual(['a', 'b', 'c']);
+      expect(log.indexOf('a-')).toBeLessThan(log.indexOf('b+'));
+      expect(log.indexOf('c-')).toBeLessThan(log.indexOf('a-'));
+
+      await expect(store.withKeyLock('k', async () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
+      expect(await store.withKeyLock('k', async () => 'free again')).toBe('free again');
+    });
+
+    it('migrations are idempotent and data survives a reopen', async () => {
+      await opened.store.recordDelivery(delivery());
+      expect(await migrateToLatest(opened.db)).toEqual([]);
+      await opened.close();
+      opened = await tdb.open();
+      expect(await migrateToLatest(opened.db)).toEqual([]);
+      expect(await opened.store.getDelivery('github', 'd-1')).toMatchObject({ status: 'pending' });
+      const migrations = await sql<{ name: string }>`select name from gatehouse_migration order by name`.execute(opened.db);
+      expect(migrations.rows.map((r) => r.name)).toEqual(['0001_initial']);
+    });
+
+    it('close is idempotent and later calls fail clearly', async () => {
+      await opened.close();
+      await opened.store.close();
+      await expect(opened.store.getDelivery('github', 'd-1')).rejects.toThrow();
+    });
+
+    if (backend.name === 'postgres') {
+      it('withKeyLock excludes another process (separate pool) holding the same key', async () => {
+        const other = await tdb.open();
+        try {
+          const log: string[] = [];
+          const hold = (s: OpenedStore, name: string, ms: number) =>
+            s.store.withKeyLock('github:acme/web#1', async () => {
+              log.push(`${name}+`);
+              await sleep(ms);
+              log.push(`${name}-`);
+            });
+          const first = hold(opened, 'a', 150);
+          await sleep(30);
+          await Promise.all([first, hold(other, 'b', 10)]);
+          expect(log).toEqual(['a+', 'a-', 'b+', 'b-']);
+        } finally {
+          await other.close();
+        }
+      });
+    }
+
+    if (backend.name === 'pglite') {
+      it('transactions do not interleave with other queries on the single connection', async () => {
+        const { db, store } = opened;
+        let outside: Promise<number> | undefined;
+        await expect(
+          db.transaction().execute(async (trx) => {
+            await trx.insertInto('deliveries').values({ platform: 'github', delivery_id: 'tx', event_name: 'e', payload: '{}', received_at: new Date(), status: 'pending', last_error: null }).execute();
+            outside = store.countDeliveries('pending'); // must wait for the transaction to end
+            await sleep(30);
+            throw new Error('roll back');
+          }),
+        ).rejects.toThrow('roll back');
+        expect(await outside).toBe(0);
+        await db.transaction().execute(async (trx) => {
+          await trx.insertInto('deliveries').values({ platform: 'github', delivery_id: 'tx', event_name: 'e', payload: '{}', received_at: new Date(), status: 'pending', last_error: null }).execute();
+        });
+        expect(await store.countDeliveries('pending')).toBe(1);
+      });
+    }
+  });
+}
