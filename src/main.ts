@@ -77,7 +77,18 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
 
   if (opts.worker !== false) {
     await queue.work(
-      (job) => processDelivery(job, deps),
+      async (job) => {
+        try {
+          await processDelivery(job, deps);
+        } catch (err) {
+          // Kept pending with the error; the queue retries with backoff.
+          const message = err instanceof Error ? err.message : String(err);
+          logger.warn({ ...job, err: message }, 'delivery failed; will retry');
+          metrics.deliveries.inc({ platform: job.platform, event: 'unknown', outcome: 'retried' });
+          await store.failAttempt(job.platform, job.deliveryId, message).catch(() => undefined);
+          throw err;
+        }
+      },
       async (job, error) => {
         logger.error({ ...job, error }, 'delivery failed after every retry; kept as failed for inspection');
         await store.finishDelivery(job.platform, job.deliveryId, 'failed', error);

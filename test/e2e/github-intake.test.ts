@@ -4,45 +4,20 @@
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import nock from 'nock';
-import type { Config } from '../../src/config/env.ts';
-import { startGatehouse, type Gatehouse } from '../../src/main.ts';
+import type { Gatehouse } from '../../src/main.ts';
 import { intakeBody } from '../builders/intake.ts';
-import { freshDataDir } from '../storage/fixture.ts';
 import { githubDelivery, issuesPayload, testPrivateKey, type Delivery } from '../support/github.ts';
+import { GITHUB_API as API, GITHUB_SECRET as SECRET, processed as handled, startTestGatehouse } from '../support/harness.ts';
 
-const SECRET = 'webhook-secret-for-tests';
-const API = 'https://api.github.com';
 const REPO = '/repos/Codertocat/Hello-World';
 
 let gatehouse: Gatehouse;
-
-function config(dataDir: string): Config {
-  return {
-    port: 0,
-    host: '127.0.0.1',
-    databaseUrl: undefined,
-    dataDir,
-    policyPath: undefined,
-    logLevel: 'silent',
-    github: { appId: '1', privateKey: testPrivateKey(), webhookSecret: SECRET, apiBaseUrl: API },
-    gitlab: null,
-    slack: null,
-    off: { gitlab: 'GitLab is off', slack: 'Slack is off' },
-  };
-}
 
 async function post(d: Delivery, headers: Record<string, string> = d.headers): Promise<Response> {
   return fetch(`${gatehouse.url}/api/github/webhooks`, { method: 'POST', headers, body: d.body });
 }
 
-async function processed(id: string): Promise<string> {
-  for (let i = 0; i < 200; i++) {
-    const d = await gatehouse.store.getDelivery('github', id);
-    if (d && d.status !== 'pending') return d.status;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`delivery ${id} was not processed in time`);
-}
+const processed = (id: string): Promise<string> => handled(gatehouse, 'github', id);
 
 /** The token exchange and the (absent) repository policy override: once per installation/repo. */
 function installationAndPolicy(): void {
@@ -59,7 +34,10 @@ afterAll(() => {
 });
 
 beforeEach(async () => {
-  gatehouse = await startGatehouse({ config: config(await freshDataDir()), github: { botLogin: 'gatehouse[bot]', retries: 0 }, queue: { pollingIntervalSeconds: 0.5, retryDelaySeconds: 1 } });
+  gatehouse = await startTestGatehouse(
+    { github: { appId: '1', privateKey: testPrivateKey(), webhookSecret: SECRET, apiBaseUrl: API } },
+    { github: { botLogin: 'gatehouse[bot]', retries: 0 } },
+  );
 });
 
 afterEach(async () => {

@@ -1,0 +1,107 @@
+/** Repository policy overrides (.github/gatehouse.yml on the default branch), end to end. */
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import nock from 'nock';
+import type { Gatehouse } from '../../src/main.ts';
+import { intakeBody } from '../builders/intake.ts';
+import { githubDelivery, githubExample, issuesPayload, testPrivateKey } from '../support/github.ts';
+import { GITHUB_API as API, GITHUB_SECRET as SECRET, processed, startTestGatehouse } from '../support/harness.ts';
+
+const REPO = '/repos/Codertocat/Hello-World';
+const OVERRIDE = `${REPO}/contents/.github%2Fgatehouse.yml`;
+
+let gatehouse: Gatehouse;
+
+const file = (text: string) => ({ type: 'file', encoding: 'base64', content: Buffer.from(text).toString('base64'), path: '.github/gatehouse.yml' });
+
+async function deliver(name: string, payload: unknown): Promise<string> {
+  const d = githubDelivery({ name, secret: SECRET, payload });
+  const res = await fetch(`${gatehouse.url}/api/github/webhooks`, { method: 'POST', headers: d.headers, body: d.body });
+  expect(res.status).toBe(200);
+  return processed(gatehouse, 'github', d.id);
+}
+
+/** Captures the comment body and labels of one evaluation of issue `n`. */
+function expectEvaluation(n: number): { comment: () => string; labels: () => unknown } {
+  let comment = '';
+  let labels: unknown;
+  nock(API).get(`${REPO}/issues/${n}/comments`).query(true).reply(200, []);
+  nock(API)
+    .post(`${REPO}/issues/${n}/labels`, (b: { labels: string[] }) => ((labels = b.labels), true))
+    .reply(200, []);
+  nock(API)
+    .post(`${REPO}/issues/${n}/comments`, (b: { body: string }) => ((comment = b.body), true))
+    .reply(201, { id: n });
+  return { comment: () => comment, labels: () => labels };
+}
+
+beforeAll(() => {
+  nock.disableNetConnect();
+  nock.enableNetConnect(/127\.0\.0\.1/);
+});
+afterAll(() => nock.enableNetConnect());
+beforeEach(async () => {
+  gatehouse = await startTestGatehouse(
+    { github: { appId: '1', privateKey: testPrivateKey(), webhookSecret: SECRET, apiBaseUrl: API } },
+    { github: { botLogin: 'gatehouse[bot]', retries: 0 } },
+  );
+  nock(API).post('/app/installations/1/access_tokens').reply(201, { token: 'ghs_test', expires_at: '2099-01-01T00:00:00Z' });
+});
+afterEach(async () => {
+  await gatehouse.close();
+  const pending = nock.pendingMocks();
+  nock.cleanAll();
+  expect(pending).toEqual([]);
+});
+
+describe('repository policy override', () => {
+  it('merges the override over the global policy, reads it once, and re-reads it after a push that changes it', async () => {
+    nock(API)
+      .get(OVERRIDE)
+      .reply(200, file('routing:\n  defaultTier: 2\n  defaultReason: This team asks for a deep review by default\n'));
+    const first = expectEvaluation(1);
+    expect(await deliver('issues', issuesPayload({ number: 1, body: intakeBody({}) }))).toBe('done');
+    expect(first.labels()).toEqual(['intake', 'intake::complete', 'tier::deep-review']);
+    expect(first.comment()).toContain('This team asks for a deep review by default');
+    expect(first.comment()).toContain('built-in default + .github/gatehouse.yml');
+
+    // Cached: a second issue in the same repository does not read the file again.
+    const second = expectEvaluation(2);
+    expect(await deliver('issues', issuesPayload({ number: 2, body: intakeBody({}) }))).toBe('done');
+    expect(second.labels()).toEqual(['intake', 'intake::complete', 'tier::deep-review']);
+
+    // A push to the default branch that changes the file drops the cache.
+    const push = githubExample({ name: 'push' });
+    const repository = push['repository'] as Record<string, unknown>;
+    repository['full_name'] = 'Codertocat/Hello-World';
+    repository['default_branch'] = 'main';
+    push['ref'] = 'refs/heads/main';
+    push['commits'] = [{ id: 'a', added: [], removed: [], modified: ['.github/gatehouse.yml'] }];
+    push['installation'] = { id: 1 };
+    expect(await deliver('push', push)).toBe('done');
+
+    nock(API).get(OVERRIDE).reply(404, { message: 'Not Found' });
+    const third = expectEvaluation(3);
+    expect(await deliver('issues', issuesPayload({ number: 3, body: intakeBody({}) }))).toBe('done');
+    expect(third.labels()).toEqual(['intake', 'intake::complete', 'tier::advisory']);
+  });
+
+  it('ignores a broken override, applies the global policy and says why in the comment', async () => {
+    nock(API).get(OVERRIDE).reply(200, file('routing:\n  defaultTier: 9\nunknownKey: true\n'));
+    const evaluation = expectEvaluation(1);
+    expect(await deliver('issues', issuesPayload({ number: 1, body: intakeBody({}) }))).toBe('done');
+    expect(evaluation.labels()).toEqual(['intake', 'intake::complete', 'tier::advisory']);
+    expect(evaluation.comment()).toContain('.github/gatehouse.yml is invalid and was ignored');
+    expect(evaluation.comment()).toContain('routing.defaultTier (line 2)');
+    expect(evaluation.comment()).toContain('unknownKey (line 3)');
+  });
+
+  it('retries when the GitHub API fails, and the delivery completes once it answers', async () => {
+    nock(API).get(OVERRIDE).reply(500, { message: 'boom' });
+    nock(API).get(OVERRIDE).reply(404, { message: 'Not Found' });
+    const evaluation = expectEvaluation(1);
+    expect(await deliver('issues', issuesPayload({ number: 1, body: intakeBody({}) }))).toBe('done');
+    expect(evaluation.labels()).toEqual(['intake', 'intake::complete', 'tier::advisory']);
+    const delivery = (await gatehouse.store.auditFor('github:Codertocat/Hello-World#1')).filter((e) => e.action === 'ensureComment');
+    expect(delivery).toHaveLength(1);
+  });
+});

@@ -1,0 +1,130 @@
+/**
+ * Gatehouse as a user runs it: `node bin/gatehouse.js start` in a child process, the GitHub API a
+ * fake on loopback (GHE_HOST). Start-up, health, and a crash after the acknowledgement.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { intakeBody } from '../builders/intake.ts';
+import { startFakeGitHub, type FakeGitHub } from '../support/fake-github.ts';
+import { githubDelivery, issuesPayload, testPrivateKey } from '../support/github.ts';
+
+const BIN = new URL('../../bin/gatehouse.js', import.meta.url).pathname;
+const SECRET = 'child-secret';
+
+interface Running {
+  child: ChildProcess;
+  url: string;
+  logs: string[];
+  startedInMs: number;
+}
+
+const children: ChildProcess[] = [];
+const dirs: string[] = [];
+let fake: FakeGitHub | null = null;
+
+afterEach(async () => {
+  for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
+  await fake?.close();
+  fake = null;
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function start(env: Record<string, string>): Promise<Running> {
+  const began = Date.now();
+  const child = spawn(process.execPath, [BIN, 'start'], {
+    env: { PATH: process.env['PATH'] ?? '', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  const logs: string[] = [];
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no start within 30 s:\n${logs.join('\n')}`)), 30_000);
+    const onData = (chunk: Buffer) => {
+      for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) {
+        logs.push(line);
+        const m = /listening on :(\d+)/.exec(line);
+        if (m) {
+          clearTimeout(timer);
+          resolve({ child, url: `http://127.0.0.1:${m[1]}`, logs, startedInMs: Date.now() - began });
+        }
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`gatehouse exited with ${code}:\n${logs.join('\n')}`));
+    });
+  });
+}
+
+const dataDir = () => {
+  const d = mkdtempSync(join(tmpdir(), 'gatehouse-process-'));
+  dirs.push(d);
+  return d;
+};
+
+async function until<T>(fn: () => Promise<T | null> | T | null, ms = 20_000): Promise<T> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    const v = await fn();
+    if (v !== null && v !== undefined && v !== false) return v;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('condition not met in time');
+}
+
+describe('gatehouse start', () => {
+  it('starts with no configuration on a new embedded database, serves /healthz, and says which platforms are on', async () => {
+    const run = await start({ GATEHOUSE_DATA_DIR: join(dataDir(), 'data') });
+    const health = await fetch(`${run.url}/healthz`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toEqual({ status: 'ok' });
+    expect(run.logs.join('\n')).toMatch(/platforms on: none/);
+    expect(run.logs.join('\n')).toMatch(/GitHub is off: set APP_ID/);
+    const github = await fetch(`${run.url}/api/github/webhooks`, { method: 'POST', body: '{}' });
+    expect(github.status).toBe(503);
+    console.info(`gatehouse start on a new data dir: /healthz up after ${run.startedInMs} ms`);
+  });
+
+  it('refuses to start on a bad environment, with one line per problem', async () => {
+    const child = spawn(process.execPath, [BIN, 'start'], { env: { PATH: process.env['PATH'] ?? '', PORT: 'eighty', APP_ID: 'abc', GATEHOUSE_DATA_DIR: dataDir() }, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
+    let err = '';
+    child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
+    const code = await new Promise<number | null>((r) => child.once('exit', r));
+    expect(code).toBe(1);
+    expect(err).toMatch(/PORT: must be a port number/);
+    expect(err).toMatch(/APP_ID: must be the numeric GitHub App id/);
+    expect(err).not.toMatch(/\n\s+at /); // no stack trace
+  });
+
+  it('loses nothing when killed after acknowledging: the delivery is processed once after a restart', async () => {
+    fake = await startFakeGitHub();
+    const dir = dataDir();
+    const env = { GATEHOUSE_DATA_DIR: dir, APP_ID: '1', PRIVATE_KEY: testPrivateKey(), WEBHOOK_SECRET: SECRET, GHE_HOST: fake.host, GHE_PROTOCOL: 'http' };
+    fake.hang = true; // the first run acknowledges, then hangs on the API until it is killed
+    const first = await start(env);
+    const d = githubDelivery({ name: 'issues', secret: SECRET, payload: issuesPayload({ body: intakeBody({}) }) });
+    const res = await fetch(`${first.url}/api/github/webhooks`, { method: 'POST', headers: d.headers, body: d.body });
+    expect(res.status).toBe(200);
+    await until(() => fake!.requests.some((r) => r.path.includes('access_tokens')));
+    first.child.kill('SIGKILL');
+    await new Promise((r) => first.child.once('exit', r));
+    expect(fake.comments.size).toBe(0);
+
+    fake.hang = false;
+    const second = await start(env);
+    const comments = await until(() => (fake!.comments.get(1)?.length ? fake!.comments.get(1)! : null));
+    expect(comments).toHaveLength(1);
+    expect(comments[0]!.body).toContain('<!-- gatehouse:intake -->');
+    expect([...fake.labels.get(1)!]).toEqual(['intake', 'intake::complete', 'tier::advisory']);
+    // The same delivery again (a manual redelivery) does nothing.
+    await fetch(`${second.url}/api/github/webhooks`, { method: 'POST', headers: d.headers, body: d.body });
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(fake.comments.get(1)).toHaveLength(1);
+  });
+});

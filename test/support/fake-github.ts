@@ -1,0 +1,82 @@
+/**
+ * A small fake of GitHub's REST API on loopback, for tests that run Gatehouse as a child process
+ * (GHE_HOST points at it). It keeps issues' labels and comments in memory and records requests.
+ */
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  body: unknown;
+}
+
+export interface FakeGitHub {
+  host: string;
+  requests: RecordedRequest[];
+  comments: Map<number, { id: number; body: string }[]>;
+  labels: Map<number, Set<string>>;
+  /** While true, every API request hangs (no answer). */
+  hang: boolean;
+  close(): Promise<void>;
+}
+
+async function readBody(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  const text = Buffer.concat(chunks).toString('utf8');
+  return text ? JSON.parse(text) : null;
+}
+
+export async function startFakeGitHub(): Promise<FakeGitHub> {
+  const fake: Omit<FakeGitHub, 'host' | 'close'> = { requests: [], comments: new Map(), labels: new Map(), hang: false };
+  let nextComment = 1;
+  const server: Server = createServer((req, res) => {
+    void (async () => {
+      const body = await readBody(req);
+      const path = decodeURIComponent((req.url ?? '').split('?')[0]!.replace(/^\/api\/v3/, ''));
+      fake.requests.push({ method: req.method ?? '', path, body });
+      if (fake.hang) return; // never answers
+      const send = (status: number, data: unknown) => {
+        res.writeHead(status, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(data));
+      };
+      let m: RegExpExecArray | null;
+      if (req.method === 'GET' && path === '/app') return send(200, { slug: 'gatehouse', id: 1 });
+      if (req.method === 'POST' && /^\/app\/installations\/\d+\/access_tokens$/.test(path)) return send(201, { token: 'ghs_fake', expires_at: '2099-01-01T00:00:00Z' });
+      if (req.method === 'GET' && /\/contents\//.test(path)) return send(404, { message: 'Not Found' });
+      if ((m = /^\/repos\/[^/]+\/[^/]+\/issues\/(\d+)\/comments$/.exec(path))) {
+        const n = Number(m[1]);
+        const list = fake.comments.get(n) ?? [];
+        fake.comments.set(n, list);
+        if (req.method === 'GET') return send(200, list.map((c) => ({ ...c, user: { login: 'gatehouse[bot]', type: 'Bot' } })));
+        const c = { id: nextComment++, body: (body as { body: string }).body };
+        list.push(c);
+        return send(201, c);
+      }
+      if (req.method === 'PATCH' && (m = /^\/repos\/[^/]+\/[^/]+\/issues\/comments\/(\d+)$/.exec(path))) {
+        const id = Number(m[1]);
+        for (const list of fake.comments.values()) for (const c of list) if (c.id === id) c.body = (body as { body: string }).body;
+        return send(200, { id });
+      }
+      if ((m = /^\/repos\/[^/]+\/[^/]+\/issues\/(\d+)\/labels(?:\/(.+))?$/.exec(path))) {
+        const n = Number(m[1]);
+        const set = fake.labels.get(n) ?? new Set<string>();
+        fake.labels.set(n, set);
+        if (req.method === 'POST') for (const l of (body as { labels: string[] }).labels) set.add(l);
+        if (req.method === 'DELETE' && m[2]) set.delete(m[2]);
+        return send(200, [...set].map((name) => ({ name })));
+      }
+      send(404, { message: `fake GitHub has no ${req.method} ${path}` });
+    })();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return Object.assign(fake, {
+    host: `127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  });
+}
