@@ -19,7 +19,7 @@ export interface StartOptions {
   now?: () => Date;
   logger?: Logger;
   /** GitHub adapter settings for tests and benchmarks. */
-  github?: { botLogin?: string | null; retries?: number };
+  github?: { botLogin?: string | null; retries?: number; throttle?: boolean };
   queue?: QueueOptions;
   /** Do not start the worker (the ingest benchmark measures acknowledgements alone). */
   worker?: boolean;
@@ -48,7 +48,7 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
   let github: GitHubIngress | null = null;
   try {
     if (config.github) {
-      github = await createGitHubIngress({ config: config.github, inbox: opened.inbox, metrics, logger, now, botLogin: opts.github?.botLogin, retries: opts.github?.retries });
+      github = await createGitHubIngress({ config: config.github, inbox: opened.inbox, metrics, logger, now, botLogin: opts.github?.botLogin, retries: opts.github?.retries, throttle: opts.github?.throttle });
     }
   } catch (err) {
     await opened.close();

@@ -26,6 +26,8 @@ export interface SaveIntake {
 export interface RecordDecision {
   type: 'recordDecision';
   target: IssueRef;
+  /** The decision history this belongs to (issue or change request key). */
+  key: string;
   tier: Tier | null;
   routes: string[];
   reasons: Reason[];
@@ -39,4 +41,11 @@ export interface NotifyChat {
   text: string;
 }
 
-export type Action = EnsureLabels | EnsureComment | SaveIntake | RecordDecision | NotifyChat;
+export interface RequestReview {
+  type: 'requestReview';
+  target: IssueRef;
+  /** Logins / usernames; GitHub team slugs as `org/team`. */
+  reviewers: string[];
+}
+
+export type Action = EnsureLabels | EnsureComment | SaveIntake | RecordDecision | NotifyChat | RequestReview;

@@ -57,6 +57,31 @@ export interface IssueEvent {
   label?: string;
 }
 
+/** A pull request (GitHub) or merge request (GitLab). `ref.number` is its number / iid. */
+export interface ChangeRequestSnapshot {
+  ref: IssueRef;
+  title: string;
+  body: string;
+  labels: string[];
+  state: 'open' | 'closed' | 'merged';
+  author: Actor;
+  url: string;
+  headSha: string | null;
+  targetBranch: string;
+  draft: boolean;
+}
+
+/** opened, new commits (`synchronize`), reopened, description edited, labels changed, closed. */
+export type ChangeRequestAction = 'opened' | 'synchronize' | 'reopened' | 'edited' | 'labeled' | 'unlabeled' | 'closed';
+
+export interface ChangeRequestEvent {
+  kind: 'change';
+  action: ChangeRequestAction;
+  deliveryId: string;
+  actor: Actor;
+  change: ChangeRequestSnapshot;
+}
+
 /** A push that may change a repository's policy override. */
 export interface PushEvent {
   kind: 'push';
@@ -66,6 +91,9 @@ export interface PushEvent {
   changedPaths: string[];
 }
 
-export type GatehouseEvent = IssueEvent | PushEvent;
+export type GatehouseEvent = IssueEvent | ChangeRequestEvent | PushEvent;
 
 export const issueKey = (ref: IssueRef): string => `${ref.repo.platform}:${ref.repo.fullName}#${ref.number}`;
+
+/** Pull/merge requests are keyed apart from issues (GitLab numbers them separately). */
+export const changeKey = (ref: IssueRef): string => `${ref.repo.platform}:${ref.repo.fullName}!${ref.number}`;

@@ -1,12 +1,13 @@
 /** plan(event, state, policy, now) → actions. Pure: no clock, no network, no environment. */
 import type { Action } from './actions.ts';
 import { parseIntake, isIntake, type IntakeRecord } from './intake/parse.ts';
-import { issueKey, type GatehouseEvent, type IssueEvent, type Reason, type Tier } from './model.ts';
+import { changeKey, issueKey, type ChangeRequestEvent, type GatehouseEvent, type IssueEvent, type Reason, type Tier } from './model.ts';
 import type { Policy } from './policy/schema.ts';
+import { classifyChanges } from './routing/changes.ts';
 import { classifyIntake, type TierDecision } from './routing/classify.ts';
 import { neutralizeMentions, tableCell } from './text.ts';
 
-export type TemplateName = 'comments/intake.md';
+export type TemplateName = 'comments/intake.md' | 'comments/change.md';
 export type Render = (name: TemplateName, view: object) => string;
 
 export interface PriorDecision {
@@ -24,11 +25,14 @@ export interface PlanContext {
   policyWarnings: string[];
   now: Date;
   render: Render;
-  /** Earlier decisions for this issue, oldest first. */
+  /** Earlier decisions for this issue or change request, oldest first. */
   history: PriorDecision[];
+  /** For change requests: the paths it changes (read by the shell before planning). */
+  changedPaths?: readonly string[];
 }
 
 export const INTAKE_MARKER = '<!-- gatehouse:intake -->';
+export const CHANGE_MARKER = '<!-- gatehouse:change -->';
 
 export interface Plan {
   actions: Action[];
@@ -40,6 +44,8 @@ export function plan(event: GatehouseEvent, ctx: PlanContext): Plan {
   switch (event.kind) {
     case 'issue':
       return planIssue(event, ctx);
+    case 'change':
+      return planChange(event, ctx);
     case 'push':
       return { actions: [], note: 'push events only refresh the policy cache' };
   }
@@ -96,7 +102,7 @@ function intakeActions(event: IssueEvent, record: IntakeRecord, decision: TierDe
   const actions: Action[] = [{ type: 'saveIntake', target, record }];
   const last = ctx.history[ctx.history.length - 1];
   const changed = !sameDecision(last, decision);
-  if (changed) actions.push({ type: 'recordDecision', target, tier: decision.tier, routes: decision.routes, reasons: decision.reasons });
+  if (changed) actions.push({ type: 'recordDecision', target, key: issueKey(target), tier: decision.tier, routes: decision.routes, reasons: decision.reasons });
   if (labels.add.length > 0 || labels.remove.length > 0) actions.push({ type: 'ensureLabels', target, ...labels });
 
   const service = typeof record.answers['service'] === 'string' ? record.answers['service'] : null;
@@ -128,4 +134,67 @@ function intakeActions(event: IssueEvent, record: IntakeRecord, decision: TierDe
     });
   }
   return actions;
+}
+
+/** Change-request events that can change what it touches or what its description says. */
+const CHANGE_ACTIONS = new Set(['opened', 'synchronize', 'reopened', 'edited']);
+
+/** Events on which a change that needs it asks the security reviewers for a review. */
+const REVIEW_ACTIONS = new Set(['opened', 'synchronize', 'reopened']);
+
+/** Whether the shell must read the changed paths before planning this event. */
+export function needsChangedPaths(event: GatehouseEvent): boolean {
+  return event.kind === 'change' && CHANGE_ACTIONS.has(event.action) && event.change.state === 'open';
+}
+
+function planChange(event: ChangeRequestEvent, ctx: PlanContext): Plan {
+  const { change } = event;
+  const { policy } = ctx;
+  if (!CHANGE_ACTIONS.has(event.action)) return { actions: [], note: `change request ${event.action}: nothing to classify` };
+  if (change.state !== 'open') return { actions: [], note: 'closed change requests are not re-evaluated' };
+
+  const byPaths = classifyChanges(ctx.changedPaths ?? [], policy);
+  const intake = isIntake(change.body, change.labels, policy) ? parseIntake(change.body, policy.intake.fields) : null;
+  const byIntake = intake ? classifyIntake(intake, policy) : null;
+  const tiers = [byPaths.tier, byIntake?.tier ?? null].filter((t): t is Tier => t !== null);
+  const tier: Tier | null = tiers.length > 0 ? (Math.max(...tiers) as Tier) : null;
+  const routes = byIntake?.routes ?? [];
+  const reasons = [...byPaths.reasons, ...(byIntake?.reasons ?? [])];
+  const last = ctx.history[ctx.history.length - 1];
+  if (tier === null && !last && !intake) return { actions: [], note: 'no security-relevant change' };
+
+  const target = change.ref;
+  const tierDef = tier === null ? null : policy.tiers[tier]!;
+  const routeDefs = routes.map((name) => policy.routes.find((r) => r.name === name)!).filter(Boolean);
+  const desired = [...(tierDef ? [tierDef.label] : []), ...routeDefs.map((r) => r.label)];
+  const managed = [...policy.tiers.map((t) => t.label), ...policy.routes.map((r) => r.label)];
+  const labels = labelChanges(change.labels, desired, managed);
+
+  const decision: TierDecision = { tier, routes, reasons, notify: byIntake?.notify ?? [] };
+  const actions: Action[] = [];
+  if (intake) actions.push({ type: 'saveIntake', target, record: intake });
+  const changed = !sameDecision(last, decision);
+  if (changed) actions.push({ type: 'recordDecision', target, key: changeKey(target), tier, routes, reasons });
+  if (labels.add.length > 0 || labels.remove.length > 0) actions.push({ type: 'ensureLabels', target, ...labels });
+  const body = ctx.render('comments/change.md', {
+    marker: CHANGE_MARKER,
+    tier: tierDef,
+    routes: routeDefs,
+    pathCount: (ctx.changedPaths ?? []).length,
+    reasons: reasons.map((r) => ({ rule: r.rule, summary: tableCell(r.summary), evidence: r.evidence.map(tableCell) })),
+    problems: intake && !intake.complete ? intake.problems.map((p) => ({ label: p.label, message: tableCell(p.message) })) : [],
+    reviewers: tier !== null && tier >= policy.changes.reviewFromTier ? reviewersFor(event, policy).map(neutralizeMentions) : [],
+    policySource: ctx.policySource,
+    policyWarnings: ctx.policyWarnings.map(neutralizeMentions),
+  });
+  actions.push({ type: 'ensureComment', target, marker: CHANGE_MARKER, body });
+
+  const crossed = tier !== null && tier >= policy.changes.reviewFromTier && (last?.tier ?? -1) < policy.changes.reviewFromTier;
+  const reviewers = reviewersFor(event, policy).filter((r) => r.toLowerCase() !== change.author.login.toLowerCase());
+  if (crossed && REVIEW_ACTIONS.has(event.action) && reviewers.length > 0) actions.push({ type: 'requestReview', target, reviewers });
+  return { actions, note: tier === null ? 'no security tier' : `tier ${tier}` };
+}
+
+function reviewersFor(event: ChangeRequestEvent, policy: Policy): string[] {
+  return event.change.ref.repo.platform === 'gitlab' ? policy.changes.reviewers.gitlab : policy.changes.reviewers.github;
 }

@@ -26,6 +26,8 @@ function summary(action: Action): unknown {
       return { tier: action.tier, routes: action.routes, rules: action.reasons.map((r) => r.rule) };
     case 'notifyChat':
       return { key: action.key, channel: action.channel };
+    case 'requestReview':
+      return { reviewers: action.reviewers };
   }
 }
 
@@ -51,13 +53,15 @@ async function perform(action: Action, deps: ExecuteDeps): Promise<unknown> {
     }
     case 'recordDecision':
       return store.recordDecision({
-        issueKey: issueKey(action.target),
+        issueKey: action.key,
         tier: action.tier,
         routes: action.routes,
         reasons: action.reasons,
         decidedAt: deps.now(),
         deliveryId: deps.deliveryId,
       });
+    case 'requestReview':
+      return forge.requestReview(action.target, action.reviewers);
     case 'notifyChat':
       // Delivered by the chat worker; the key makes a repeat a no-op.
       return store.enqueueNotification({ key: action.key, channel: action.channel, text: action.text, createdAt: deps.now() });
@@ -68,7 +72,7 @@ async function perform(action: Action, deps: ExecuteDeps): Promise<unknown> {
 export async function execute(actions: readonly Action[], deps: ExecuteDeps): Promise<void> {
   for (const action of actions) {
     const started = process.hrtime.bigint();
-    const key = 'target' in action ? issueKey(action.target) : null;
+    const key = action.type === 'recordDecision' ? action.key : 'target' in action ? issueKey(action.target) : null;
     try {
       const result = await perform(action, deps);
       deps.metrics.actionDuration.observe({ action: action.type, outcome: 'ok' }, Number(process.hrtime.bigint() - started) / 1e9);

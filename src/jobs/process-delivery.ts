@@ -1,7 +1,7 @@
 /** The worker's job: one stored delivery → event → plan → actions. */
 import type { Logger } from 'pino';
-import { issueKey, type Platform } from '../core/model.ts';
-import { plan, type Render } from '../core/plan.ts';
+import { changeKey, issueKey, type Platform } from '../core/model.ts';
+import { needsChangedPaths, plan, type Render } from '../core/plan.ts';
 import type { PlatformAdapter } from '../ports/platform.ts';
 import type { DeliveryJob } from '../ports/queue.ts';
 import type { Store } from '../ports/store.ts';
@@ -64,12 +64,15 @@ export async function processDelivery(job: DeliveryJob, deps: ProcessDeps): Prom
     return finish('done', null);
   }
 
-  const key = issueKey(event.issue.ref);
+  const ref = event.kind === 'issue' ? event.issue.ref : event.change.ref;
+  const key = event.kind === 'issue' ? issueKey(ref) : changeKey(ref);
   await store.withKeyLock(key, async () => {
     const forge = await adapter.forgeFor(t.installationId);
-    const resolved = await deps.resolver.forRepo(event.issue.ref.repo, forge);
+    const resolved = await deps.resolver.forRepo(ref.repo, forge);
     const history = await store.decisionHistory(key);
+    const changedPaths = needsChangedPaths(event) ? await forge.listChangedPaths(ref) : undefined;
     const result = plan(event, {
+      changedPaths,
       policy: resolved.policy,
       policySource: resolved.source,
       policyWarnings: resolved.warnings,
@@ -77,7 +80,7 @@ export async function processDelivery(job: DeliveryJob, deps: ProcessDeps): Prom
       render: deps.render,
       history: history.map((h) => ({ tier: h.tier as 0 | 1 | 2 | 3 | null, routes: h.routes, reasons: h.reasons, decidedAt: h.decidedAt })),
     });
-    log.info({ issue: key, note: result.note, actions: result.actions.map((a) => a.type) }, 'planned');
+    log.info({ key, note: result.note, actions: result.actions.map((a) => a.type) }, 'planned');
     await execute(result.actions, { forge, store, metrics, now: deps.now, deliveryId: delivery.deliveryId });
   });
   return finish('done', null);

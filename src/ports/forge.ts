@@ -11,4 +11,8 @@ export interface Forge {
   ensureComment(target: IssueRef, marker: string, body: string): Promise<CommentOutcome>;
   /** A file's text on the default branch, or null when it does not exist. */
   readFile(repo: RepoRef, path: string): Promise<string | null>;
+  /** Every path a pull/merge request changes (both sides of a rename). */
+  listChangedPaths(target: IssueRef): Promise<string[]>;
+  /** Asks these reviewers (GitHub: logins or `org/team`; GitLab: usernames) to review; keeps existing ones. */
+  requestReview(target: IssueRef, reviewers: readonly string[]): Promise<void>;
 }

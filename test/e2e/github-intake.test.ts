@@ -36,7 +36,7 @@ afterAll(() => {
 beforeEach(async () => {
   gatehouse = await startTestGatehouse(
     { github: { appId: '1', privateKey: testPrivateKey(), webhookSecret: SECRET, apiBaseUrl: API } },
-    { github: { botLogin: 'gatehouse[bot]', retries: 0 } },
+    { github: { botLogin: 'gatehouse[bot]', retries: 0, throttle: false } },
   );
 });
 

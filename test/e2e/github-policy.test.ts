@@ -42,7 +42,7 @@ afterAll(() => nock.enableNetConnect());
 beforeEach(async () => {
   gatehouse = await startTestGatehouse(
     { github: { appId: '1', privateKey: testPrivateKey(), webhookSecret: SECRET, apiBaseUrl: API } },
-    { github: { botLogin: 'gatehouse[bot]', retries: 0 } },
+    { github: { botLogin: 'gatehouse[bot]', retries: 0, throttle: false } },
   );
   nock(API).post('/app/installations/1/access_tokens').reply(201, { token: 'ghs_test', expires_at: '2099-01-01T00:00:00Z' });
 });

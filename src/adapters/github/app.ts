@@ -33,6 +33,8 @@ export interface GitHubIngressOptions {
   botLogin?: string | null;
   /** Octokit request retries (the queue retries too). */
   retries?: number;
+  /** GitHub's write pacing (~1 s between content-creating requests); tests turn it off. */
+  throttle?: boolean;
 }
 
 const appSchema = z.object({ slug: z.string() });
@@ -42,7 +44,7 @@ export async function createGitHubIngress(opts: GitHubIngressOptions): Promise<G
   let botLogin = opts.botLogin ?? null;
   const Octokit = ProbotOctokit.defaults({
     retry: { retries: opts.retries ?? 2 },
-    throttle: { enabled: true, onRateLimit: () => true, onSecondaryRateLimit: () => true },
+    throttle: { enabled: opts.throttle ?? true, onRateLimit: () => true, onSecondaryRateLimit: () => true },
   });
   const probot = new Probot({
     appId: opts.config.appId,

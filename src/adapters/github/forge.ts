@@ -15,6 +15,7 @@ const commentSchema = z.object({
 });
 const commentsSchema = z.array(commentSchema);
 const contentSchema = z.object({ content: z.string(), encoding: z.string() });
+const filesSchema = z.array(z.object({ filename: z.string(), previous_filename: z.string().optional() }));
 
 const statusOf = (err: unknown): number | undefined =>
   typeof err === 'object' && err !== null && 'status' in err && typeof err.status === 'number' ? err.status : undefined;
@@ -85,5 +86,25 @@ export class GitHubForge implements Forge {
       if (statusOf(err) === 404) return null;
       throw err;
     }
+  }
+
+  async listChangedPaths(target: IssueRef): Promise<string[]> {
+    const { owner, repo } = split(target.repo.fullName);
+    const paths: string[] = [];
+    // GitHub lists at most 3,000 files of a pull request, 100 a page.
+    for (let page = 1; page <= 30; page++) {
+      const res = await this.octokit.request('GET /repos/{owner}/{repo}/pulls/{pull_number}/files', { owner, repo, pull_number: target.number, per_page: 100, page });
+      const files = filesSchema.parse(res.data);
+      for (const f of files) paths.push(f.filename, ...(f.previous_filename ? [f.previous_filename] : []));
+      if (files.length < 100) break;
+    }
+    return [...new Set(paths)];
+  }
+
+  async requestReview(target: IssueRef, reviewers: readonly string[]): Promise<void> {
+    const { owner, repo } = split(target.repo.fullName);
+    const teams = reviewers.filter((r) => r.includes('/')).map((r) => r.slice(r.indexOf('/') + 1));
+    const users = reviewers.filter((r) => !r.includes('/')).map((r) => r.replace(/^@/, ''));
+    await this.octokit.request('POST /repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers', { owner, repo, pull_number: target.number, reviewers: users, team_reviewers: teams });
   }
 }

@@ -1,6 +1,6 @@
 /** GitHub webhook payloads → the core's platform-neutral events. Only the fields we read are parsed. */
 import { z } from 'zod';
-import type { IssueAction, RepoRef } from '../../core/model.ts';
+import type { ChangeRequestAction, IssueAction, RepoRef } from '../../core/model.ts';
 import type { Translation } from '../../ports/platform.ts';
 
 const user = z.object({ login: z.string(), type: z.string().default('User') });
@@ -25,6 +25,28 @@ const issuesPayload = z.object({
   sender: user,
   installation: z.object({ id: z.number() }).optional(),
 });
+
+const pullRequestPayload = z.object({
+  action: z.string(),
+  pull_request: z.object({
+    number: z.number().int().positive(),
+    title: z.string(),
+    body: z.string().nullable().optional(),
+    labels: z.array(z.object({ name: z.string() })).default([]),
+    state: z.enum(['open', 'closed']),
+    merged: z.boolean().nullable().optional(),
+    draft: z.boolean().optional(),
+    user: user.nullable(),
+    html_url: z.string(),
+    head: z.object({ sha: z.string() }),
+    base: z.object({ ref: z.string() }),
+  }),
+  repository,
+  sender: user,
+  installation: z.object({ id: z.number() }).optional(),
+});
+
+const CHANGE_ACTIONS: readonly ChangeRequestAction[] = ['opened', 'synchronize', 'reopened', 'edited', 'labeled', 'unlabeled', 'closed'];
 
 const pushPayload = z.object({
   ref: z.string(),
@@ -76,6 +98,37 @@ export function translateGitHub(eventName: string, deliveryId: string, payload: 
           assignees: (p.issue.assignees ?? []).map((a) => a.login),
           url: p.issue.html_url,
           createdAt: p.issue.created_at,
+        },
+      },
+    };
+  }
+  if (eventName === 'pull_request') {
+    const parsed = pullRequestPayload.safeParse(payload);
+    if (!parsed.success) return { kind: 'invalid', reason: `pull_request payload: ${describe(parsed.error)}` };
+    const p = parsed.data;
+    if (botLogin && p.sender.login === botLogin) return { kind: 'ignored', reason: 'caused by Gatehouse itself' };
+    if (!(CHANGE_ACTIONS as readonly string[]).includes(p.action)) return { kind: 'ignored', reason: `pull_request.${p.action} is not handled` };
+    const pr = p.pull_request;
+    const author = pr.user ?? { login: 'ghost', type: 'User' };
+    return {
+      kind: 'event',
+      installationId: p.installation?.id ?? null,
+      event: {
+        kind: 'change',
+        action: p.action as ChangeRequestAction,
+        deliveryId,
+        actor: { login: p.sender.login, isBot: p.sender.type === 'Bot' },
+        change: {
+          ref: { repo: repoRef(p.repository), number: pr.number },
+          title: pr.title,
+          body: pr.body ?? '',
+          labels: pr.labels.map((l) => l.name),
+          state: pr.merged ? 'merged' : pr.state,
+          author: { login: author.login, isBot: author.type === 'Bot' },
+          url: pr.html_url,
+          headSha: pr.head.sha,
+          targetBranch: pr.base.ref,
+          draft: pr.draft ?? false,
         },
       },
     };

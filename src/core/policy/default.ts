@@ -131,6 +131,43 @@ export const defaultPolicyInput: PolicyInput = {
     defaultTier: 1,
     defaultReason: 'No routing rule fired: advisory review by default',
   },
+  changes: {
+    rules: [
+      {
+        name: 'authentication-authorization-code',
+        description: 'Authentication or authorization code changed',
+        paths: ['**/auth/**', '**/authn/**', '**/authz/**', '**/oauth*/**', '**/oidc/**', '**/saml/**', '**/login/**', '**/session/**', '**/sessions/**', '**/permissions/**', '**/rbac/**', '**/*{auth,Auth}*.*'],
+        tier: 2,
+      },
+      {
+        name: 'iam-and-infrastructure-as-code',
+        description: 'IAM or infrastructure-as-code changed',
+        paths: ['**/*.tf', '**/*.tfvars', '**/*.hcl', '**/iam/**', '**/terraform/**', '**/cloudformation/**', '**/*.{cfn,template}.{json,yaml,yml}', '**/Pulumi*.yaml', '**/helm/**', '**/k8s/**', '**/kubernetes/**'],
+        tier: 2,
+      },
+      {
+        name: 'ci-cd-and-deploy-keys',
+        description: 'CI/CD workflows, deployment configuration or deploy keys changed',
+        paths: ['.github/workflows/**', '.github/actions/**', '.gitlab-ci.yml', '.gitlab/ci/**', '**/Jenkinsfile', '.circleci/**', '**/deploy/**', '**/deploy-keys/**', '**/*.{pem,key,p12,pfx}', '**/id_{rsa,ed25519,ecdsa}*', 'CODEOWNERS', '.github/CODEOWNERS'],
+        tier: 2,
+      },
+      {
+        name: 'tenant-isolation',
+        description: 'Tenant-isolation code changed',
+        paths: ['**/tenant/**', '**/tenants/**', '**/tenancy/**', '**/multitenan*/**', '**/*{tenant,Tenant}*.*'],
+        tier: 2,
+      },
+      {
+        name: 'public-api-definitions',
+        description: 'Public API definitions changed',
+        paths: ['**/{openapi,swagger}*.{json,yaml,yml}', '**/*.proto', '**/*.graphql', '**/schema.graphqls', '**/api/public/**'],
+        tier: 1,
+      },
+    ],
+    ignore: ['**/*.{md,mdx,rst,txt,adoc}', 'docs/**', '**/docs/**', '**/*.{png,jpg,jpeg,gif,svg}'],
+    reviewFromTier: 2,
+    reviewers: { github: [], gitlab: [] },
+  },
   chat: {
     escalationChannel: '#prodsec-escalations',
     incidentChannel: '#prodsec-incidents',

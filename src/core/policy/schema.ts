@@ -92,6 +92,17 @@ export const tierSchema = z
   .strict();
 export type TierDefinition = z.infer<typeof tierSchema>;
 
+/** A change rule: changed paths matching any glob give a tier (picomatch globs, dotfiles included). */
+export const changeRuleSchema = z
+  .object({
+    name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'rule names are kebab-case'),
+    description: nonEmpty,
+    paths: z.array(nonEmpty).min(1),
+    tier: tierNumber,
+  })
+  .strict();
+export type ChangeRule = z.infer<typeof changeRuleSchema>;
+
 export const routeSchema = z.object({ name: nonEmpty, label: nonEmpty, description: z.string().default('') }).strict();
 
 export const policySchema = z
@@ -119,6 +130,17 @@ export const policySchema = z
         rules: z.array(routingRuleSchema),
         defaultTier: tierNumber,
         defaultReason: nonEmpty,
+      })
+      .strict(),
+    changes: z
+      .object({
+        rules: z.array(changeRuleSchema),
+        /** Paths no rule looks at (documentation). */
+        ignore: z.array(nonEmpty).default([]),
+        /** Tier from which a change request asks the security reviewers for a review. */
+        reviewFromTier: tierNumber,
+        /** Security reviewers: GitHub logins or `org/team` slugs; GitLab usernames. */
+        reviewers: z.object({ github: z.array(nonEmpty).default([]), gitlab: z.array(nonEmpty).default([]) }).strict(),
       })
       .strict(),
     chat: z
