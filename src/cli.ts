@@ -34,7 +34,7 @@ export async function exportTemplates(policyPath: string | undefined): Promise<R
 /** Guesses the GitHub event name from a payload's shape when the file does not say it. */
 function githubEventName(payload: Record<string, unknown>): string | null {
   if ('issue' in payload && !('comment' in payload)) return 'issues';
-  if ('pull_request' in payload) return 'pull_request';
+  if ('pull_request' in payload && 'number' in payload) return 'pull_request';
   if ('ref' in payload && 'commits' in payload) return 'push';
   return null;
 }
@@ -119,7 +119,8 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
     .option('--platform <platform>', 'platform of the payload', 'github')
     .option('--name <event>', 'event name (e.g. issues); guessed from the payload when absent')
     .option('--policy <file>', 'policy file (default: GATEHOUSE_POLICY or the built-in policy)')
-    .action(async (o: { event: string; platform: string; name?: string; policy?: string }) => {
+    .option('--changed-paths <paths>', 'for a pull request: the paths it changes, comma-separated (read from the API when running)')
+    .action(async (o: { event: string; platform: string; name?: string; policy?: string; changedPaths?: string }) => {
       if (o.platform !== 'github') {
         io.err(`explain: platform "${o.platform}" is not supported yet (github)`);
         code = 1;
@@ -147,8 +148,9 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
         if (t.kind === 'invalid') code = 1;
         return;
       }
-      const result = plan(t.event, { policy: global.policy, policySource: global.source, policyWarnings: [], now: new Date(), render: createRenderer(), history: [] });
-      io.out(JSON.stringify({ event: `${name}${t.event.kind === 'issue' ? `.${t.event.action}` : ''}`, policy: global.source, note: result.note, actions: result.actions }, null, 2));
+      const changedPaths = o.changedPaths?.split(',').map((p) => p.trim()).filter(Boolean) ?? [];
+      const result = plan(t.event, { policy: global.policy, policySource: global.source, policyWarnings: [], now: new Date(), render: createRenderer(), history: [], changedPaths });
+      io.out(JSON.stringify({ event: `${name}${t.event.kind === 'push' ? '' : `.${t.event.action}`}`, policy: global.source, note: result.note, actions: result.actions }, null, 2));
     });
 
   try {

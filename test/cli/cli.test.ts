@@ -186,3 +186,18 @@ describe('gatehouse explain', () => {
     expect(err).toContain('cannot read');
   });
 });
+
+describe('explain for a pull request', () => {
+  it('plans the change classification from --changed-paths, with no network', async () => {
+    const examples = createRequire(import.meta.url)('@octokit/webhooks-examples') as { name: string; examples: Record<string, unknown>[] }[];
+    const payload = examples.find((g) => g.name === 'pull_request')!.examples.find((e) => e['action'] === 'opened')!;
+    const file = join(await mkdtemp(join(tmpdir(), 'gatehouse-explain-')), 'pr.json');
+    await writeFile(file, JSON.stringify(payload));
+    const out: string[] = [];
+    const code = await main(['node', 'gatehouse', 'explain', '--event', file, '--changed-paths', 'src/auth/session.ts,README.md'], { out: (s) => out.push(s), err: (s) => out.push(s) });
+    expect(code).toBe(0);
+    const result = JSON.parse(out.join('\n')) as { event: string; actions: { type: string; add?: string[] }[] };
+    expect(result.event).toBe('pull_request.opened');
+    expect(result.actions.find((a) => a.type === 'ensureLabels')?.add).toEqual(['tier::deep-review']);
+  });
+});
