@@ -4,6 +4,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { translateGitHub } from './adapters/github/translate.ts';
+import { runClock, type ClockCliOptions } from './cli/clock.ts';
 import { ConfigError, loadConfig } from './config/env.ts';
 import { intakeFormView } from './core/intake/form.ts';
 import { parsePolicy } from './core/policy/load.ts';
@@ -94,6 +95,18 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
       io.err(`${path}: ${result.errors.length} error(s)`);
       for (const e of result.errors) io.err(`  ${path}: ${formatPolicyError(e)}`);
       code = 1;
+    });
+
+  program
+    .command('clock')
+    .description('SLO/RTO due times of a tool outage in business time')
+    .requiredOption('--criticality <c>', 'critical, high, medium or low')
+    .requiredOption('--opened <ISO-8601>', 'when the issue was opened, e.g. 2026-11-20T16:00:00Z')
+    .option('--now <ISO-8601>', 'also report the business minutes elapsed since the opening')
+    .option('--policy <file>', 'policy file (default: GATEHOUSE_POLICY or the built-in policy)')
+    .option('--json', 'print JSON')
+    .action(async (o: ClockCliOptions) => {
+      code = await runClock(o, io);
     });
 
   const templates = program.command('templates').description('intake templates');

@@ -4,6 +4,7 @@ import type { Server } from 'node:http';
 import { pino, type Logger } from 'pino';
 import { createGitHubIngress, type GitHubIngress } from './adapters/github/app.ts';
 import type { Config } from './config/env.ts';
+import { ClockScheduler } from './jobs/clock-scheduler.ts';
 import { processDelivery, type ProcessDeps } from './jobs/process-delivery.ts';
 import { loadGlobalPolicy } from './policy/global.ts';
 import { PolicyResolver } from './policy/resolver.ts';
@@ -23,6 +24,8 @@ export interface StartOptions {
   queue?: QueueOptions;
   /** Do not start the worker (the ingest benchmark measures acknowledgements alone). */
   worker?: boolean;
+  /** Clock scheduler period; 0 leaves ticking to the caller (tests with an injected clock). Default 30 s. */
+  clockTickMs?: number;
 }
 
 export interface Gatehouse {
@@ -32,6 +35,7 @@ export interface Gatehouse {
   queue: JobQueue;
   metrics: Metrics;
   logger: Logger;
+  clocks: ClockScheduler;
   close(): Promise<void>;
 }
 
@@ -64,6 +68,8 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
     now,
     platforms: github ? { github: github.platform } : {},
   };
+
+  const clocks = new ClockScheduler({ ...deps });
 
   let ready = false;
   const server = createHttpServer({
@@ -99,6 +105,7 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
     for (const d of await store.pendingDeliveries(10_000)) await queue.enqueue({ platform: d.platform, deliveryId: d.deliveryId });
   }
   if (github && opts.github?.botLogin === undefined) void github.identify();
+  if (opts.worker !== false && (opts.clockTickMs ?? 30_000) > 0) clocks.start(opts.clockTickMs ?? 30_000);
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -122,9 +129,11 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
     queue,
     metrics,
     logger,
+    clocks,
     close() {
       closing ??= (async () => {
         ready = false;
+        await clocks.stop();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           server.closeAllConnections();

@@ -1,6 +1,7 @@
 /** What the core asks the shell to do. Every action is an "ensure": repeating it does no harm. */
 import type { IssueRef, Reason, Tier } from './model.ts';
 import type { IntakeRecord } from './intake/parse.ts';
+import type { ClockState } from './outage/clocks.ts';
 
 export interface EnsureLabels {
   type: 'ensureLabels';
@@ -48,4 +49,10 @@ export interface RequestReview {
   reviewers: string[];
 }
 
-export type Action = EnsureLabels | EnsureComment | SaveIntake | RecordDecision | NotifyChat | RequestReview;
+export interface SaveClocks {
+  type: 'saveClocks';
+  target: IssueRef;
+  clocks: ClockState[];
+}
+
+export type Action = EnsureLabels | EnsureComment | SaveIntake | RecordDecision | NotifyChat | RequestReview | SaveClocks;

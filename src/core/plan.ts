@@ -3,11 +3,12 @@ import type { Action } from './actions.ts';
 import { parseIntake, isIntake, type IntakeRecord } from './intake/parse.ts';
 import { changeKey, issueKey, type ChangeRequestEvent, type GatehouseEvent, type IssueEvent, type Reason, type Tier } from './model.ts';
 import type { Policy } from './policy/schema.ts';
+import { fireClock, outageCriticality, reconcileClocks, teamTime, type ClockFiring, type ClockState } from './outage/clocks.ts';
 import { classifyChanges } from './routing/changes.ts';
 import { classifyIntake, type TierDecision } from './routing/classify.ts';
 import { neutralizeMentions, tableCell } from './text.ts';
 
-export type TemplateName = 'comments/intake.md' | 'comments/change.md';
+export type TemplateName = 'comments/intake.md' | 'comments/change.md' | 'comments/clock.md';
 export type Render = (name: TemplateName, view: object) => string;
 
 export interface PriorDecision {
@@ -29,6 +30,8 @@ export interface PlanContext {
   history: PriorDecision[];
   /** For change requests: the paths it changes (read by the shell before planning). */
   changedPaths?: readonly string[];
+  /** For issues: their stored SLO/RTO clocks. */
+  clocks?: readonly ClockState[];
 }
 
 export const INTAKE_MARKER = '<!-- gatehouse:intake -->';
@@ -54,6 +57,77 @@ export function plan(event: GatehouseEvent, ctx: PlanContext): Plan {
 const INTAKE_ACTIONS = new Set(['opened', 'edited', 'reopened', 'labeled']);
 
 function planIssue(event: IssueEvent, ctx: PlanContext): Plan {
+  const intake = planIntake(event, ctx);
+  const clocks = planClocks(event, ctx);
+  if (clocks.length === 0) return intake;
+  return { actions: [...intake.actions, ...clocks], note: `${intake.note}; clocks updated` };
+}
+
+/** Whether the shell must load this issue's clocks before planning. */
+export function needsClocks(event: GatehouseEvent, policy: Policy): boolean {
+  return event.kind === 'issue' && (outageCriticality(event.issue, policy) !== null || event.action === 'unlabeled');
+}
+
+function sameClocks(a: readonly ClockState[], b: readonly ClockState[]): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+function planClocks(event: IssueEvent, ctx: PlanContext): Action[] {
+  const existing = ctx.clocks ?? [];
+  if (existing.length === 0 && outageCriticality(event.issue, ctx.policy) === null) return [];
+  const next = reconcileClocks(event.issue, existing, ctx.policy, ctx.now);
+  // A clock already past its moments (an outage labelled late) fires at once.
+  const fired = next.map((c) => fireClock(c, ctx.now));
+  const clocks = fired.map((f) => f.clock);
+  const actions: Action[] = [];
+  for (const f of fired) if (f.fired) actions.push(...clockFiringActions(event.issue.ref, f.clock, f.fired, ctx));
+  if (!sameClocks(existing, clocks)) actions.push({ type: 'saveClocks', target: event.issue.ref, clocks });
+  return actions;
+}
+
+/** The marker of a clock's warning or breach comment: one comment each, ever. */
+export const clockMarker = (kind: string, fired: ClockFiring): string => `<!-- gatehouse:clock:${kind}:${fired} -->`;
+
+/** A warning or a breach: the label, one comment with the due time in the team's zone, and (breach) the escalation. */
+export function clockFiringActions(target: IssueEvent['issue']['ref'], clock: ClockState, fired: ClockFiring, ctx: Pick<PlanContext, 'policy' | 'render'>): Action[] {
+  const t = ctx.policy.tooling;
+  const [atRisk, breached] = clock.kind === 'slo' ? [t.sloAtRisk, t.sloBreached] : [t.rtoAtRisk, t.rtoBreached];
+  const name = clock.kind === 'slo' ? 'SLO (response)' : 'RTO (recovery)';
+  const due = clock.dueAt ? teamTime(clock.dueAt, ctx.policy) : 'now';
+  const body = ctx.render('comments/clock.md', {
+    marker: clockMarker(clock.kind, fired),
+    breached: fired === 'breached',
+    name,
+    criticality: clock.criticality,
+    target: `${clock.targetMinutes / 60} business hours`,
+    due,
+  });
+  const actions: Action[] = [
+    { type: 'ensureLabels', target, add: [fired === 'breached' ? breached : atRisk], remove: fired === 'breached' ? [atRisk] : [] },
+    { type: 'ensureComment', target, marker: clockMarker(clock.kind, fired), body },
+  ];
+  if (fired === 'breached') {
+    actions.push({
+      type: 'notifyChat',
+      key: `${clock.kind}-breached:${issueKey(target)}`,
+      channel: ctx.policy.chat.escalationChannel,
+      text: `${name} breached for a ${clock.criticality} tooling outage: ${target.repo.fullName}#${target.number} (due ${due})`,
+    });
+  }
+  return actions;
+}
+
+/** A scheduler tick for one issue's clocks: what they owe at `now`, and their new state. */
+export function planClockTick(target: IssueEvent['issue']['ref'], clocks: readonly ClockState[], ctx: Pick<PlanContext, 'policy' | 'render' | 'now'>): Action[] {
+  const fired = clocks.map((c) => fireClock(c, ctx.now));
+  const actions: Action[] = [];
+  for (const f of fired) if (f.fired) actions.push(...clockFiringActions(target, f.clock, f.fired, ctx));
+  // Saved last: a crash before it repeats the firing, which finds its comment already there.
+  actions.push({ type: 'saveClocks', target, clocks: fired.map((f) => f.clock) });
+  return actions;
+}
+
+function planIntake(event: IssueEvent, ctx: PlanContext): Plan {
   const { issue } = event;
   if (!INTAKE_ACTIONS.has(event.action)) return { actions: [], note: `issue ${event.action}: nothing to do for intake` };
   if (issue.state === 'closed') return { actions: [], note: 'closed issues are not re-evaluated' };

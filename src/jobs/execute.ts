@@ -1,6 +1,7 @@
 /** Carries out planned actions through the ports, auditing each one. */
 import type { Action } from '../core/actions.ts';
 import { issueKey } from '../core/model.ts';
+import { nextFireAt } from '../core/outage/clocks.ts';
 import type { Forge } from '../ports/forge.ts';
 import type { Store } from '../ports/store.ts';
 import type { Metrics } from '../server/metrics.ts';
@@ -11,6 +12,8 @@ export interface ExecuteDeps {
   metrics: Metrics;
   now: () => Date;
   deliveryId: string | null;
+  /** GitHub installation acting on the target (kept with clocks for the scheduler). */
+  installationId: number | null;
 }
 
 /** What the audit log keeps of an action: no comment bodies, no intake text. */
@@ -28,6 +31,8 @@ function summary(action: Action): unknown {
       return { key: action.key, channel: action.channel };
     case 'requestReview':
       return { reviewers: action.reviewers };
+    case 'saveClocks':
+      return { clocks: action.clocks.map((c) => ({ kind: c.kind, criticality: c.criticality, dueAt: c.dueAt, warnedAt: c.warnedAt, breachedAt: c.breachedAt })) };
   }
 }
 
@@ -62,6 +67,16 @@ async function perform(action: Action, deps: ExecuteDeps): Promise<unknown> {
       });
     case 'requestReview':
       return forge.requestReview(action.target, action.reviewers);
+    case 'saveClocks': {
+      const moments = action.clocks.map(nextFireAt).filter((d): d is Date => d !== null);
+      return store.saveClocks({
+        issueKey: issueKey(action.target),
+        target: action.target,
+        installationId: deps.installationId,
+        clocks: action.clocks,
+        nextFireAt: moments.length > 0 ? new Date(Math.min(...moments.map((d) => d.getTime()))) : null,
+      });
+    }
     case 'notifyChat':
       // Delivered by the chat worker; the key makes a repeat a no-op.
       return store.enqueueNotification({ key: action.key, channel: action.channel, text: action.text, createdAt: deps.now() });

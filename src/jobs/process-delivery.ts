@@ -1,7 +1,7 @@
 /** The worker's job: one stored delivery → event → plan → actions. */
 import type { Logger } from 'pino';
 import { changeKey, issueKey, type Platform } from '../core/model.ts';
-import { needsChangedPaths, plan, type Render } from '../core/plan.ts';
+import { needsChangedPaths, needsClocks, plan, type Render } from '../core/plan.ts';
 import type { PlatformAdapter } from '../ports/platform.ts';
 import type { DeliveryJob } from '../ports/queue.ts';
 import type { Store } from '../ports/store.ts';
@@ -71,8 +71,10 @@ export async function processDelivery(job: DeliveryJob, deps: ProcessDeps): Prom
     const resolved = await deps.resolver.forRepo(ref.repo, forge);
     const history = await store.decisionHistory(key);
     const changedPaths = needsChangedPaths(event) ? await forge.listChangedPaths(ref) : undefined;
+    const clocks = needsClocks(event, resolved.policy) ? ((await store.getClocks(key))?.clocks ?? []) : undefined;
     const result = plan(event, {
       changedPaths,
+      clocks,
       policy: resolved.policy,
       policySource: resolved.source,
       policyWarnings: resolved.warnings,
@@ -81,7 +83,7 @@ export async function processDelivery(job: DeliveryJob, deps: ProcessDeps): Prom
       history: history.map((h) => ({ tier: h.tier as 0 | 1 | 2 | 3 | null, routes: h.routes, reasons: h.reasons, decidedAt: h.decidedAt })),
     });
     log.info({ key, note: result.note, actions: result.actions.map((a) => a.type) }, 'planned');
-    await execute(result.actions, { forge, store, metrics, now: deps.now, deliveryId: delivery.deliveryId });
+    await execute(result.actions, { forge, store, metrics, now: deps.now, deliveryId: delivery.deliveryId, installationId: t.installationId });
   });
   return finish('done', null);
 }

@@ -2,7 +2,8 @@
  * The Store port: everything Gatehouse persists. Implemented once with Kysely over the
  * embedded database (PGlite) and PostgreSQL (src/storage/).
  */
-import type { Platform, Reason } from '../core/model.ts';
+import type { IssueRef, Platform, Reason } from '../core/model.ts';
+import type { ClockState } from '../core/outage/clocks.ts';
 
 export type DeliveryStatus = 'pending' | 'done' | 'failed' | 'ignored';
 
@@ -65,6 +66,16 @@ export interface NotificationRow extends NotificationInput {
   status: 'pending' | 'sent' | 'failed';
 }
 
+export interface ClockRow {
+  issueKey: string;
+  target: IssueRef;
+  /** GitHub installation that can act on the issue (null on GitLab). */
+  installationId: number | null;
+  clocks: ClockState[];
+  /** Earliest warning or breach still owed; null when nothing is. */
+  nextFireAt: Date | null;
+}
+
 export interface Store {
   /** Durable (on disk) before it resolves. `inserted: false` means the id was seen before. */
   recordDelivery(d: DeliveryInput): Promise<{ inserted: boolean }>;
@@ -88,6 +99,17 @@ export interface Store {
 
   enqueueNotification(n: NotificationInput): Promise<{ inserted: boolean }>;
   listNotifications(status?: NotificationRow['status']): Promise<NotificationRow[]>;
+
+  /** Upserts an issue's clocks and releases any claim on them. */
+  saveClocks(row: ClockRow): Promise<void>;
+  getClocks(issueKey: string): Promise<ClockRow | null>;
+  /**
+   * Claims up to `limit` issues whose clocks owe something at `now` (and are not claimed by
+   * another worker), for `leaseMs`. Reads only due rows (index on next_fire_at).
+   */
+  claimDueClocks(now: Date, limit: number, leaseMs: number): Promise<ClockRow[]>;
+  /** Issues whose clocks still owe something, earliest first. */
+  listOpenClocks(limit: number): Promise<ClockRow[]>;
 
   /** Runs fn while holding an exclusive lock on `key`, across processes sharing the database. */
   withKeyLock<T>(key: string, fn: () => Promise<T>): Promise<T>;

@@ -10,11 +10,12 @@ import type {
   IntakeRow,
   NotificationInput,
   NotificationRow,
+  ClockRow,
   Store,
   StoredDelivery,
 } from '../ports/store.ts';
 import { GroupCommit } from './group-commit.ts';
-import type { AuditLogTable, Database, DeliveriesTable, IntakeRecordsTable, NotificationsTable, TierDecisionsTable } from './schema.ts';
+import type { AuditLogTable, ClocksTable, Database, DeliveriesTable, IntakeRecordsTable, NotificationsTable, TierDecisionsTable } from './schema.ts';
 
 const platform = z.enum(['github', 'gitlab', 'slack']);
 const deliveryStatus = z.enum(['pending', 'done', 'failed', 'ignored']);
@@ -252,6 +253,55 @@ export class KyselyStore implements Store {
     await this.#db.updateTable('notifications').set({ status, updated_at: new Date() }).where('key', '=', key).execute();
   }
 
+  async saveClocks(row: ClockRow): Promise<void> {
+    const values = {
+      issue_key: row.issueKey,
+      issue_ref: json(row.target),
+      installation_id: row.installationId === null ? null : String(row.installationId),
+      clocks: json(row.clocks),
+      next_fire_at: row.nextFireAt,
+      claimed_until: null,
+      updated_at: new Date(),
+    };
+    await this.#db
+      .insertInto('clocks')
+      .values(values)
+      .onConflict((oc) => oc.column('issue_key').doUpdateSet({ issue_ref: values.issue_ref, installation_id: values.installation_id, clocks: values.clocks, next_fire_at: values.next_fire_at, claimed_until: null, updated_at: values.updated_at }))
+      .execute();
+  }
+
+  async getClocks(issueKey: string): Promise<ClockRow | null> {
+    const row = await this.#db.selectFrom('clocks').selectAll().where('issue_key', '=', issueKey).executeTakeFirst();
+    return row ? toClockRow(row) : null;
+  }
+
+  async claimDueClocks(now: Date, limit: number, leaseMs: number): Promise<ClockRow[]> {
+    const until = new Date(now.getTime() + leaseMs);
+    const rows = await this.#db
+      .updateTable('clocks')
+      .set({ claimed_until: until })
+      .where('issue_key', 'in', (qb) =>
+        qb
+          .selectFrom('clocks')
+          .select('issue_key')
+          .where('next_fire_at', 'is not', null)
+          .where('next_fire_at', '<=', now)
+          .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<', now)]))
+          .orderBy('next_fire_at')
+          .limit(limit)
+          .forUpdate()
+          .skipLocked(),
+      )
+      .returningAll()
+      .execute();
+    return rows.map(toClockRow);
+  }
+
+  async listOpenClocks(limit: number): Promise<ClockRow[]> {
+    const rows = await this.#db.selectFrom('clocks').selectAll().where('next_fire_at', 'is not', null).orderBy('next_fire_at').limit(limit).execute();
+    return rows.map(toClockRow);
+  }
+
   withKeyLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
     return this.#opts.lock(key, fn);
   }
@@ -318,5 +368,34 @@ function toNotification(r: Selectable<NotificationsTable>): NotificationRow {
     text: r.text,
     status: notificationStatus.parse(r.status),
     createdAt: r.created_at,
+  };
+}
+
+const date = z.coerce.date();
+const clockState = z.object({
+  kind: z.enum(['slo', 'rto']),
+  criticality: z.enum(['critical', 'high', 'medium', 'low']),
+  targetMinutes: z.number(),
+  openedAt: date,
+  consumedMinutes: z.number(),
+  runningSince: date.nullable(),
+  stopped: z.boolean(),
+  warnAt: date.nullable(),
+  dueAt: date.nullable(),
+  warnedAt: date.nullable(),
+  breachedAt: date.nullable(),
+});
+const issueRef = z.object({
+  repo: z.object({ platform, fullName: z.string(), id: z.number().nullable(), defaultBranch: z.string().nullable() }),
+  number: z.number(),
+});
+
+function toClockRow(r: Selectable<ClocksTable>): ClockRow {
+  return {
+    issueKey: r.issue_key,
+    target: issueRef.parse(r.issue_ref),
+    installationId: r.installation_id === null ? null : Number(r.installation_id),
+    clocks: z.array(clockState).parse(r.clocks),
+    nextFireAt: r.next_fire_at,
   };
 }

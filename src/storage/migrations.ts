@@ -74,6 +74,26 @@ const migrations: Record<string, Migration> = {
       for (const t of ['notifications', 'audit_log', 'tier_decisions', 'intake_records', 'deliveries']) await db.schema.dropTable(t).ifExists().execute();
     },
   },
+  '0002_clocks': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // One row per issue: its SLO/RTO clocks, and the next moment one of them owes something.
+      await db.schema
+        .createTable('clocks')
+        .addColumn('issue_key', 'text', (c) => c.primaryKey())
+        .addColumn('issue_ref', 'jsonb', (c) => c.notNull())
+        .addColumn('installation_id', 'bigint')
+        .addColumn('clocks', 'jsonb', (c) => c.notNull())
+        .addColumn('next_fire_at', 'timestamptz')
+        .addColumn('claimed_until', 'timestamptz')
+        .addColumn('updated_at', 'timestamptz', (c) => c.notNull())
+        .execute();
+      // The scheduler's tick reads only clocks that are due: never a scan of the running ones.
+      await db.schema.createIndex('clocks_due_idx').on('clocks').column('next_fire_at').where(sql.ref('next_fire_at'), 'is not', null).execute();
+    },
+    async down(db: Kysely<unknown>): Promise<void> {
+      await db.schema.dropTable('clocks').ifExists().execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -59,7 +59,18 @@ export interface NotificationsTable {
   updated_at: ColumnType<Date, Date | undefined, Date>;
 }
 
+export interface ClocksTable {
+  issue_key: string;
+  issue_ref: Json;
+  installation_id: string | null;
+  clocks: Json;
+  next_fire_at: Date | null;
+  claimed_until: Date | null;
+  updated_at: Timestamp;
+}
+
 export interface Database {
+  clocks: ClocksTable;
   deliveries: DeliveriesTable;
   intake_records: IntakeRecordsTable;
   tier_decisions: TierDecisionsTable;

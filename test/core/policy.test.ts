@@ -60,8 +60,8 @@ describe('parsePolicy reports each error with its dotted path and line', () => {
     },
     {
       name: 'unknown top-level key',
-      text: y('version: 1', 'clocks: {}'),
-      expected: [{ path: 'clocks', line: 2, message: 'unknown key "clocks"' }],
+      text: y('version: 1', 'clockz: {}'),
+      expected: [{ path: 'clockz', line: 2, message: 'unknown key "clockz"' }],
     },
     {
       name: 'unknown field id in a rule condition',

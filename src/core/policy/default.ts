@@ -168,6 +168,16 @@ export const defaultPolicyInput: PolicyInput = {
     reviewFromTier: 2,
     reviewers: { github: [], gitlab: [] },
   },
+  tooling: {
+    outageLabel: 'tool::outage',
+    criticalityPrefix: 'criticality::',
+    pathPrefix: 'path::',
+    sloAtRisk: 'slo::at-risk',
+    sloBreached: 'slo::breached',
+    rtoAtRisk: 'rto::at-risk',
+    rtoBreached: 'rto::breached',
+    pauseLabels: [],
+  },
   chat: {
     escalationChannel: '#prodsec-escalations',
     incidentChannel: '#prodsec-incidents',

@@ -1,5 +1,6 @@
 /** The policy: one YAML document, validated whole before anything acts. */
 import { z } from 'zod';
+import { clockPolicySchema } from '../clock/policy.ts';
 
 const nonEmpty = z.string().trim().min(1);
 
@@ -141,6 +142,22 @@ export const policySchema = z
         reviewFromTier: tierNumber,
         /** Security reviewers: GitHub logins or `org/team` slugs; GitLab usernames. */
         reviewers: z.object({ github: z.array(nonEmpty).default([]), gitlab: z.array(nonEmpty).default([]) }).strict(),
+      })
+      .strict(),
+    /** SLO/RTO clocks: calendar, targets by criticality, warning point. */
+    clocks: clockPolicySchema.prefault({}),
+    /** Tooling issues: the labels that drive and show their clocks. */
+    tooling: z
+      .object({
+        outageLabel: nonEmpty,
+        criticalityPrefix: nonEmpty,
+        pathPrefix: nonEmpty,
+        sloAtRisk: nonEmpty,
+        sloBreached: nonEmpty,
+        rtoAtRisk: nonEmpty,
+        rtoBreached: nonEmpty,
+        /** Labels that pause a running clock while present (none by default). */
+        pauseLabels: z.array(nonEmpty).default([]),
       })
       .strict(),
     chat: z

@@ -1,0 +1,87 @@
+/**
+ * The clock scheduler: at every tick, claims the issues whose clocks owe a warning or a breach
+ * (only those: the claim reads the due index), plans what they owe and carries it out. A claim is a
+ * lease, so with several replicas each issue is handled by one; a crash mid-way lets the lease
+ * expire and the next tick repeats the firing, whose comment is then found already there.
+ */
+import type { Logger } from 'pino';
+import { planClockTick, type Render } from '../core/plan.ts';
+import type { Platform } from '../core/model.ts';
+import type { PlatformAdapter } from '../ports/platform.ts';
+import type { Store } from '../ports/store.ts';
+import type { PolicyResolver } from '../policy/resolver.ts';
+import type { Metrics } from '../server/metrics.ts';
+import { execute } from './execute.ts';
+
+export interface ClockSchedulerDeps {
+  store: Store;
+  resolver: PolicyResolver;
+  render: Render;
+  metrics: Metrics;
+  logger: Logger;
+  now: () => Date;
+  platforms: Partial<Record<Platform, PlatformAdapter>>;
+  /** Issues claimed per round. Default 500. */
+  batch?: number;
+  /** How long a claim holds. Default 5 minutes. */
+  leaseMs?: number;
+}
+
+export class ClockScheduler {
+  #timer: NodeJS.Timeout | null = null;
+  #running: Promise<number> | null = null;
+
+  constructor(private readonly deps: ClockSchedulerDeps) {}
+
+  /** Ticks now (deadlines missed while down are handled at start) and then every `intervalMs`. */
+  start(intervalMs: number): void {
+    const run = (): void => {
+      this.tick().catch((err: unknown) => this.deps.logger.error({ err }, 'clock tick failed'));
+    };
+    run();
+    this.#timer = setInterval(run, intervalMs);
+    this.#timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = null;
+    await this.#running?.catch(() => undefined);
+  }
+
+  /** One tick; returns how many issues were handled. Ticks never overlap. */
+  tick(): Promise<number> {
+    this.#running ??= this.#tick().finally(() => (this.#running = null));
+    return this.#running;
+  }
+
+  async #tick(): Promise<number> {
+    const { store, logger } = this.deps;
+    let handled = 0;
+    // Bounded rounds: a tick never spins, whatever the data.
+    for (let round = 0; round < 100; round++) {
+      const now = this.deps.now();
+      const due = await store.claimDueClocks(now, this.deps.batch ?? 500, this.deps.leaseMs ?? 300_000);
+      if (due.length === 0) return handled;
+      for (const row of due) {
+        try {
+          await store.withKeyLock(row.issueKey, async () => {
+            const fresh = await store.getClocks(row.issueKey);
+            if (!fresh) return;
+            const adapter = this.deps.platforms[fresh.target.repo.platform];
+            if (!adapter) throw new Error(`${fresh.target.repo.platform} is not configured`);
+            const forge = await adapter.forgeFor(fresh.installationId);
+            const { policy } = await this.deps.resolver.forRepo(fresh.target.repo, forge);
+            const actions = planClockTick(fresh.target, fresh.clocks, { policy, render: this.deps.render, now: this.deps.now() });
+            await execute(actions, { forge, store, metrics: this.deps.metrics, now: this.deps.now, deliveryId: null, installationId: fresh.installationId });
+          });
+          handled++;
+        } catch (err) {
+          // The claim lapses and a later tick tries again.
+          logger.warn({ issue: row.issueKey, err: err instanceof Error ? err.message : String(err) }, 'clock firing failed; will retry');
+        }
+      }
+    }
+    return handled;
+  }
+}
