@@ -6,20 +6,17 @@
  * read here and validated with the clock schema, over the defaults; other keys are not checked
  * (that is `gatehouse validate`'s job).
  */
-import { readFile } from 'node:fs/promises';
-import { isMap, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
+import { formatPolicyError, loadGlobalPolicy, PolicyFileError } from '../policy/global.ts';
 import {
   businessMinutesBetween,
   calendarOf,
   calendarSpec,
-  clockPolicySchema,
   clockStatus,
   clockTargets,
   CRITICALITIES,
   defaultClockPolicy,
   dueAt,
   isCriticality,
-  isValidTimeZone,
   warnAt,
   type ClockKind,
   type ClockPolicy,
@@ -74,59 +71,16 @@ function instantOption(name: string, text: string): Date {
   return at;
 }
 
-const formatPath = (path: readonly PropertyKey[]): string =>
-  path.reduce<string>((acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)), '');
-
-function lineOf(doc: ReturnType<typeof parseDocument>, counter: LineCounter, path: readonly PropertyKey[]): number | null {
-  let node: unknown = doc.contents;
-  let found = (doc.contents as YamlNode | null) ?? null;
-  for (const key of path) {
-    if (isMap(node)) node = node.get(key as string, true);
-    else if (isSeq(node) && typeof key === 'number') node = node.get(key, true);
-    else break;
-    if (!node) break;
-    found = node as YamlNode;
-  }
-  const offset = found?.range?.[0];
-  return offset === undefined ? null : counter.linePos(offset).line;
-}
-
-/** The clock policy and fallback zone of a policy file (its `clocks` and `timeZone` keys). */
+/** The clock policy and fallback zone of a policy file (the whole file is validated, like `gatehouse start` does). */
 export async function loadClockPolicy(path: string | undefined): Promise<{ policy: ClockPolicy; timeZone: string; source: string }> {
   if (!path) return { policy: defaultClockPolicy, timeZone: 'UTC', source: 'built-in default policy' };
-  let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    const { policy } = await loadGlobalPolicy(path);
+    return { policy: policy.clocks, timeZone: policy.timeZone, source: path };
   } catch (err) {
-    throw new ClockInputError(`${path}: cannot read (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+    if (err instanceof PolicyFileError) throw new ClockInputError(`${path}: ${err.errors.map(formatPolicyError).join('; ')}`);
+    throw err;
   }
-  const counter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false, uniqueKeys: true });
-  const yamlError = doc.errors[0];
-  if (yamlError) {
-    const line = counter.linePos(yamlError.pos[0]).line;
-    throw new ClockInputError(`${path}: not valid YAML${line ? ` (line ${line})` : ''}: ${yamlError.message.split('\n')[0]}`);
-  }
-  const root: unknown = doc.toJS();
-  if (root !== null && root !== undefined && (typeof root !== 'object' || Array.isArray(root))) {
-    throw new ClockInputError(`${path}: a policy is a mapping of keys to values`);
-  }
-  const record = (root ?? {}) as Record<string, unknown>;
-  const timeZone = record['timeZone'] ?? 'UTC';
-  if (typeof timeZone !== 'string' || !isValidTimeZone(timeZone)) {
-    const line = lineOf(doc, counter, ['timeZone']);
-    throw new ClockInputError(`${path}: timeZone${line ? ` (line ${line})` : ''}: unknown time zone ${JSON.stringify(timeZone)}`);
-  }
-  const parsed = clockPolicySchema.safeParse(record['clocks'] ?? {});
-  if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => {
-      const full = ['clocks', ...i.path];
-      const line = lineOf(doc, counter, full);
-      return `${formatPath(full)}${line ? ` (line ${line})` : ''}: ${i.message}`;
-    });
-    throw new ClockInputError(`${path}: ${issues.join('; ')}`);
-  }
-  return { policy: parsed.data, timeZone, source: path };
 }
 
 const iso = (d: Date | null): string | null => d?.toISOString() ?? null;

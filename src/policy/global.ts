@@ -12,7 +12,12 @@ export class PolicyFileError extends Error {
   }
 }
 
-export const formatPolicyError = (e: PolicyError): string => `${e.path}${e.line ? ` (line ${e.line})` : ''}: ${e.message}`;
+export function formatPolicyError(e: PolicyError): string {
+  const line = e.line ? ` (line ${e.line})` : '';
+  if (e.path === '(file)') return e.message;
+  if (e.path === '(yaml)') return `not valid YAML${line}: ${e.message}`;
+  return `${e.path}${line}: ${e.message}`;
+}
 
 export async function loadGlobalPolicy(path: string | undefined): Promise<{ policy: Policy; source: string }> {
   if (!path) return { policy: defaultPolicy, source: 'built-in default' };
@@ -20,7 +25,7 @@ export async function loadGlobalPolicy(path: string | undefined): Promise<{ poli
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
-    throw new PolicyFileError(path, [{ path: '(file)', line: null, message: `cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}` }]);
+    throw new PolicyFileError(path, [{ path: '(file)', line: null, message: `cannot read (${(err as NodeJS.ErrnoException).code ?? String(err)})` }]);
   }
   const result = parsePolicy(text);
   if (!result.ok) throw new PolicyFileError(path, result.errors);

@@ -93,7 +93,7 @@ describe('gatehouse validate', () => {
     const path = await file('syntax.yml', 'chat:\n  incidentChannel: a: b\n');
     const { code, err } = await run('validate', path);
     expect(code).toBe(1);
-    expect(err).toMatch(/\(yaml\) \(line 2\)/);
+    expect(err).toMatch(/not valid YAML \(line 2\)/);
   });
 
   it('exits 1 when the file cannot be read', async () => {

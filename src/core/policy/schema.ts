@@ -1,5 +1,6 @@
 /** The policy: one YAML document, validated whole before anything acts. */
 import { z } from 'zod';
+import { isValidTimeZone } from '../clock/calendar.ts';
 import { clockPolicySchema } from '../clock/policy.ts';
 
 const nonEmpty = z.string().trim().min(1);
@@ -109,7 +110,12 @@ export const routeSchema = z.object({ name: nonEmpty, label: nonEmpty, descripti
 export const policySchema = z
   .object({
     version: z.literal(1).default(1),
-    timeZone: z.string().default('UTC'),
+    timeZone: z
+      .string()
+      .superRefine((tz, ctx) => {
+        if (!isValidTimeZone(tz)) ctx.addIssue({ code: 'custom', message: `unknown time zone ${JSON.stringify(tz)} (an IANA name such as Europe/Berlin, or UTC)` });
+      })
+      .default('UTC'),
     intake: z
       .object({
         title: nonEmpty,

@@ -1,0 +1,40 @@
+/**
+ * The gitbeaker resources Gatehouse uses, on one GitLab instance and token, over our own
+ * requester (no replayed POSTs; Retry-After obeyed). Only these resources are built: the
+ * all-in-one `Gitlab` class builds some two hundred.
+ */
+import { Commits, IssueNotes, Issues, MergeRequestApprovals, MergeRequestNotes, MergeRequests, RepositoryFiles, Users } from '@gitbeaker/rest';
+import { createSafeRequesterFn, type RetryPolicy } from './requester.ts';
+
+export interface GitLabApi {
+  issues: InstanceType<typeof Issues>;
+  issueNotes: InstanceType<typeof IssueNotes>;
+  mergeRequests: InstanceType<typeof MergeRequests>;
+  mergeRequestNotes: InstanceType<typeof MergeRequestNotes>;
+  mergeRequestApprovals: InstanceType<typeof MergeRequestApprovals>;
+  repositoryFiles: InstanceType<typeof RepositoryFiles>;
+  commits: InstanceType<typeof Commits>;
+  users: InstanceType<typeof Users>;
+}
+
+export interface GitLabApiOptions {
+  /** The instance, e.g. `https://gitlab.example.com` (the API is `${url}/api/v4`). */
+  url: string;
+  token: string;
+  retry?: Partial<RetryPolicy>;
+}
+
+export function createGitLabApi({ url, token, retry }: GitLabApiOptions): GitLabApi {
+  // queryTimeout null: gitbeaker's one signal would span every retry; the requester times each attempt.
+  const options = { host: url.replace(/\/+$/, ''), token, requesterFn: createSafeRequesterFn(retry), queryTimeout: null };
+  return {
+    issues: new Issues(options),
+    issueNotes: new IssueNotes(options),
+    mergeRequests: new MergeRequests(options),
+    mergeRequestNotes: new MergeRequestNotes(options),
+    mergeRequestApprovals: new MergeRequestApprovals(options),
+    repositoryFiles: new RepositoryFiles(options),
+    commits: new Commits(options),
+    users: new Users(options),
+  };
+}

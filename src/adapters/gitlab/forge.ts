@@ -1,0 +1,150 @@
+/**
+ * The GitLab forge: the Forge port over gitbeaker (with our safe requester, see requester.ts).
+ * Issues and merge requests are told apart by the ref's mark (target.ts).
+ */
+import { GitbeakerTimeoutError } from '@gitbeaker/rest';
+import { z } from 'zod';
+import type { IssueRef, RepoRef } from '../../core/model.ts';
+import type { CommentOutcome, Forge } from '../../ports/forge.ts';
+import type { GitLabApi } from './client.ts';
+import { statusOf } from './requester.ts';
+import { isMergeRequest, projectOf } from './target.ts';
+
+const noteSchema = z.object({
+  id: z.number(),
+  body: z.string().nullable().default(''),
+  system: z.boolean().optional().default(false),
+  author: z.object({ username: z.string() }).nullable(),
+});
+const notesSchema = z.array(noteSchema);
+type Note = z.infer<typeof noteSchema>;
+const diffsSchema = z.array(z.object({ old_path: z.string(), new_path: z.string() }));
+const userListSchema = z.array(z.object({ id: z.number(), username: z.string() }));
+const mergeRequestSchema = z.object({ reviewers: z.array(z.object({ id: z.number(), username: z.string() })).nullable().optional() });
+const approvalsSchema = z.object({ approved_by: z.array(z.object({ user: z.object({ username: z.string() }) })).default([]) });
+const rawFileSchema = z.union([z.string(), z.instanceof(Blob)]);
+
+export type CommitState = 'pending' | 'running' | 'success' | 'failed' | 'canceled';
+
+export interface GitLabForgeOptions {
+  /** POSTs of a note in all, when earlier ones failed without a clear answer (5xx, timeout). */
+  createAttempts?: number;
+  /** Wait before re-reading the notes after such a failure. */
+  recheckDelayMs?: number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/** A failure after which GitLab may or may not have carried the write out. */
+function uncertain(err: unknown): boolean {
+  const status = statusOf(err);
+  if (status !== undefined) return status >= 500;
+  return err instanceof GitbeakerTimeoutError || err instanceof TypeError || (err instanceof Error && /timeout|abort|ECONNRESET|socket/i.test(`${err.name} ${err.message}`));
+}
+
+export class GitLabForge implements Forge {
+  readonly platform = 'gitlab' as const;
+  private readonly createAttempts: number;
+  private readonly recheckDelayMs: number;
+  private readonly sleep: (ms: number) => Promise<void>;
+
+  constructor(
+    private readonly api: GitLabApi,
+    /** The token's user: only its notes are ever edited. */
+    private readonly botUsername: string,
+    options: GitLabForgeOptions = {},
+  ) {
+    this.createAttempts = options.createAttempts ?? 3;
+    this.recheckDelayMs = options.recheckDelayMs ?? 1_000;
+    this.sleep = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+  }
+
+  /** One PUT: GitLab adds and removes in the same request; absent labels are ignored by GitLab. */
+  async ensureLabels(target: IssueRef, add: readonly string[], remove: readonly string[]): Promise<void> {
+    if (add.length === 0 && remove.length === 0) return;
+    const project = projectOf(target.repo);
+    const body = { addLabels: add.length > 0 ? add.join(',') : undefined, removeLabels: remove.length > 0 ? remove.join(',') : undefined };
+    if (isMergeRequest(target)) await this.api.mergeRequests.edit(project, target.number, body);
+    else await this.api.issues.edit(project, target.number, body);
+  }
+
+  async ensureComment(target: IssueRef, marker: string, body: string): Promise<CommentOutcome> {
+    const existing = await this.findNote(target, marker);
+    if (existing) return this.editIfNeeded(target, existing, body, 'updated');
+    let lastError: unknown;
+    for (let attempt = 1; attempt <= this.createAttempts; attempt++) {
+      try {
+        await this.notes(target).create(projectOf(target.repo), target.number, body);
+        return 'created';
+      } catch (err) {
+        if (!uncertain(err)) throw err;
+        lastError = err;
+      }
+      // The POST may have been carried out: look again before creating another note.
+      await this.sleep(this.recheckDelayMs * attempt);
+      const created = await this.findNote(target, marker);
+      if (created) return this.editIfNeeded(target, created, body, 'created');
+    }
+    throw lastError;
+  }
+
+  private async editIfNeeded(target: IssueRef, note: Note, body: string, outcome: 'created' | 'updated'): Promise<CommentOutcome> {
+    if ((note.body ?? '') === body) return outcome === 'created' ? 'created' : 'unchanged';
+    await this.notes(target).edit(projectOf(target.repo), target.number, note.id, { body });
+    return outcome;
+  }
+
+  private notes(target: IssueRef): GitLabApi['issueNotes'] | GitLabApi['mergeRequestNotes'] {
+    return isMergeRequest(target) ? this.api.mergeRequestNotes : this.api.issueNotes;
+  }
+
+  /** Our oldest note carrying the marker; gitbeaker follows the pages (Link headers). */
+  private async findNote(target: IssueRef, marker: string): Promise<Note | null> {
+    const raw: unknown = await this.notes(target).all(projectOf(target.repo), target.number, { perPage: 100, maxPages: 50, sort: 'asc', orderBy: 'created_at' });
+    const notes = notesSchema.parse(raw);
+    return notes.find((n) => !n.system && (n.body ?? '').includes(marker) && n.author?.username === this.botUsername) ?? null;
+  }
+
+  async readFile(repo: RepoRef, path: string): Promise<string | null> {
+    try {
+      const raw: unknown = await this.api.repositoryFiles.showRaw(projectOf(repo), path, repo.defaultBranch ?? 'HEAD');
+      const file = rawFileSchema.parse(raw);
+      return typeof file === 'string' ? file : await file.text();
+    } catch (err) {
+      if (statusOf(err) === 404) return null;
+      throw err;
+    }
+  }
+
+  async listChangedPaths(target: IssueRef): Promise<string[]> {
+    const raw: unknown = await this.api.mergeRequests.allDiffs(projectOf(target.repo), target.number, { perPage: 100, maxPages: 30 });
+    return [...new Set(diffsSchema.parse(raw).flatMap((d) => [d.new_path, d.old_path]))];
+  }
+
+  /** Adds reviewers by username; unknown usernames are skipped; existing reviewers are kept. */
+  async requestReview(target: IssueRef, reviewers: readonly string[]): Promise<void> {
+    const project = projectOf(target.repo);
+    const wanted = new Map<number, string>();
+    for (const name of reviewers.map((r) => r.replace(/^@/, '')).filter((r) => r && !r.includes('/'))) {
+      const raw: unknown = await this.api.users.all({ username: name, maxPages: 1 });
+      const user = userListSchema.parse(raw).find((u) => u.username.toLowerCase() === name.toLowerCase());
+      if (user) wanted.set(user.id, user.username);
+    }
+    if (wanted.size === 0) return;
+    const mr = mergeRequestSchema.parse(await this.api.mergeRequests.show(project, target.number));
+    const current = (mr.reviewers ?? []).map((r) => r.id);
+    const next = [...new Set([...current, ...wanted.keys()])];
+    if (next.length === current.length) return;
+    await this.api.mergeRequests.edit(project, target.number, { reviewerIds: next });
+  }
+
+  /** For the release gate: a commit status named `name` on `sha`. */
+  async setCommitStatus(repo: RepoRef, sha: string, status: { state: CommitState; name: string; description?: string; targetUrl?: string }): Promise<void> {
+    await this.api.commits.editStatus(projectOf(repo), sha, status.state, { name: status.name, description: status.description?.slice(0, 255), targetUrl: status.targetUrl });
+  }
+
+  /** For the release gate: usernames that approved the merge request. */
+  async listApprovers(target: IssueRef): Promise<string[]> {
+    const raw: unknown = await this.api.mergeRequestApprovals.showConfiguration(projectOf(target.repo), { mergerequestIId: target.number });
+    return approvalsSchema.parse(raw).approved_by.map((a) => a.user.username);
+  }
+}

@@ -1,0 +1,285 @@
+/**
+ * GitLab webhook payloads → the core's platform-neutral events. Only the fields we read are parsed.
+ * Project and group webhooks send the same payloads; system hooks say what they carry in
+ * `object_kind` / `event_name`.
+ *
+ * Today the core has issue, change (merge request) and push events. Note, pipeline and release
+ * hooks are parsed (what a later capability needs) and then ignored with the reason.
+ */
+import { z } from 'zod';
+import type { Actor, ChangeRequestAction, IssueAction, RepoRef } from '../../core/model.ts';
+import type { Translation } from '../../ports/platform.ts';
+import { OVERRIDE_PATHS } from '../../policy/resolver.ts';
+import { mergeRequestRef } from './target.ts';
+
+const project = z.object({ id: z.number().int(), path_with_namespace: z.string().min(1), default_branch: z.string().nullable().optional() });
+const user = z.object({ id: z.number().optional(), username: z.string().min(1) });
+const label = z.object({ title: z.string() });
+
+const issueHook = z.object({
+  object_kind: z.enum(['issue', 'work_item']),
+  user,
+  project,
+  object_attributes: z.object({
+    iid: z.number().int().positive(),
+    title: z.string(),
+    description: z.string().nullable().optional(),
+    state: z.string(),
+    action: z.string().optional(),
+    url: z.string(),
+    created_at: z.string(),
+    author_id: z.number().optional(),
+    type: z.string().optional(),
+    labels: z.array(label).optional(),
+  }),
+  labels: z.array(label).optional(),
+  assignees: z.array(z.object({ username: z.string() })).optional(),
+});
+
+const mergeRequestHook = z.object({
+  object_kind: z.literal('merge_request'),
+  user,
+  project,
+  object_attributes: z.object({
+    iid: z.number().int().positive(),
+    title: z.string(),
+    description: z.string().nullable().optional(),
+    state: z.string(),
+    action: z.string().optional(),
+    url: z.string(),
+    target_branch: z.string(),
+    author_id: z.number().optional(),
+    draft: z.boolean().optional(),
+    work_in_progress: z.boolean().optional(),
+    oldrev: z.string().optional(),
+    last_commit: z.object({ id: z.string() }).nullable().optional(),
+    labels: z.array(label).optional(),
+  }),
+  labels: z.array(label).optional(),
+  changes: z.record(z.string(), z.unknown()).optional(),
+});
+
+/** What a later capability (comment commands) needs from a note. */
+const noteHook = z.object({
+  object_kind: z.literal('note'),
+  user,
+  project,
+  object_attributes: z.object({
+    id: z.number(),
+    note: z.string(),
+    noteable_type: z.string(),
+    system: z.boolean().optional(),
+    url: z.string().optional(),
+  }),
+  issue: z.object({ iid: z.number().int() }).optional(),
+  merge_request: z.object({ iid: z.number().int() }).optional(),
+});
+
+/** What the release gate needs from a pipeline: its head, status, MR and jobs. */
+const pipelineHook = z.object({
+  object_kind: z.literal('pipeline'),
+  project,
+  object_attributes: z.object({ id: z.number(), ref: z.string(), sha: z.string(), status: z.string(), source: z.string().optional() }),
+  merge_request: z.object({ iid: z.number().int() }).nullable().optional(),
+  builds: z.array(z.object({ id: z.number(), name: z.string(), stage: z.string(), status: z.string() })).default([]),
+  user: user.nullable().optional(),
+});
+
+const releaseHook = z.object({
+  object_kind: z.literal('release'),
+  action: z.string(),
+  tag: z.string(),
+  name: z.string().nullable().optional(),
+  project,
+  commit: z.object({ id: z.string() }).optional(),
+});
+
+const pushHook = z.object({
+  object_kind: z.literal('push'),
+  ref: z.string(),
+  user_username: z.string().optional(),
+  project,
+  commits: z.array(z.object({ added: z.array(z.string()).default([]), modified: z.array(z.string()).default([]), removed: z.array(z.string()).default([]) })).default([]),
+  total_commits_count: z.number().optional(),
+});
+
+const ISSUE_ACTIONS: Record<string, IssueAction> = { open: 'opened', update: 'edited', reopen: 'reopened', close: 'closed' };
+
+/** `X-Gitlab-Event` of project/group hooks, by a system hook's `object_kind`. */
+const SYSTEM_KINDS: Record<string, string> = {
+  push: 'Push Hook',
+  tag_push: 'Tag Push Hook',
+  merge_request: 'Merge Request Hook',
+  issue: 'Issue Hook',
+  work_item: 'Issue Hook',
+  note: 'Note Hook',
+  pipeline: 'Pipeline Hook',
+  release: 'Release Hook',
+};
+
+function repoRef(p: z.infer<typeof project>): RepoRef {
+  return { platform: 'gitlab', fullName: p.path_with_namespace, id: p.id, defaultBranch: p.default_branch ?? null };
+}
+
+function describe(err: z.ZodError): string {
+  return err.issues
+    .slice(0, 5)
+    .map((i) => `${i.path.join('.') || 'payload'}: ${i.message}`)
+    .join('; ');
+}
+
+/** GitLab writes `2013-12-03T17:15:43Z` in some hooks and `2015-04-12 14:53:17 UTC` in others. */
+function isoTime(value: string): string | null {
+  const normal = value.replace(/^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2}(?:\.\d+)?) ?(?:UTC)?$/, '$1T$2Z').replace(/^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2}) ([+-]\d{2}:?\d{2})$/, '$1T$2$3');
+  const ms = Date.parse(normal);
+  return Number.isNaN(ms) ? null : new Date(ms).toISOString();
+}
+
+/** Project and group access tokens act as bot users named `project_<id>_bot…` / `group_<id>_bot…`. */
+const looksLikeBot = (username: string): boolean => /^(project|group)_\d+_bot/.test(username);
+
+function actor(u: z.infer<typeof user>, botUsername: string | null): Actor {
+  return { login: u.username, isBot: u.username === botUsername || looksLikeBot(u.username) };
+}
+
+/** The hooks carry only the author's id; its username is known when the author is the one acting. */
+function author(u: z.infer<typeof user>, authorId: number | undefined, botUsername: string | null): Actor {
+  if (authorId === undefined || u.id === undefined || u.id === authorId) return actor(u, botUsername);
+  return { login: `gitlab-user-${authorId}`, isBot: false };
+}
+
+function mergeRequestAction(action: string | undefined, p: z.infer<typeof mergeRequestHook>): ChangeRequestAction | null {
+  switch (action) {
+    case 'open':
+      return 'opened';
+    case 'reopen':
+      return 'reopened';
+    case 'close':
+    case 'merge':
+      return 'closed';
+    case 'update': {
+      if (p.object_attributes.oldrev) return 'synchronize'; // new commits
+      const changed = Object.keys(p.changes ?? {}).filter((k) => !['updated_at', 'updated_by_id', 'last_edited_at', 'last_edited_by_id'].includes(k));
+      if (changed.length === 1 && changed[0] === 'labels') {
+        const change = (p.changes?.['labels'] ?? {}) as { previous?: { title?: string }[]; current?: { title?: string }[] };
+        const before = new Set((change.previous ?? []).map((l) => l.title));
+        return (change.current ?? []).some((l) => !before.has(l.title)) ? 'labeled' : 'unlabeled';
+      }
+      return 'edited';
+    }
+    default:
+      return null; // approved, unapproved, approval, unapproval: for the release gate later
+  }
+}
+
+/**
+ * @param botUsername the token's user: events it caused are ignored, so our own label and note
+ * changes never trigger another round.
+ */
+export function translateGitLab(eventName: string, deliveryId: string, payload: unknown, botUsername: string | null): Translation {
+  let event = eventName;
+  if (eventName === 'System Hook') {
+    const kind = typeof payload === 'object' && payload !== null ? ((payload as Record<string, unknown>)['object_kind'] ?? (payload as Record<string, unknown>)['event_name']) : undefined;
+    const mapped = typeof kind === 'string' ? SYSTEM_KINDS[kind] : undefined;
+    if (!mapped) return { kind: 'ignored', reason: `System Hook ${typeof kind === 'string' ? kind : '(no object_kind)'} events are not handled` };
+    event = mapped;
+  }
+
+  switch (event) {
+    case 'Issue Hook': {
+      const parsed = issueHook.safeParse(payload);
+      if (!parsed.success) return { kind: 'invalid', reason: `Issue Hook payload: ${describe(parsed.error)}` };
+      const p = parsed.data;
+      const a = p.object_attributes;
+      if (botUsername && p.user.username === botUsername) return { kind: 'ignored', reason: 'caused by Gatehouse itself' };
+      if (a.type && !['Issue', 'Incident'].includes(a.type)) return { kind: 'ignored', reason: `work items of type ${a.type} are not handled` };
+      const action = a.action ? ISSUE_ACTIONS[a.action] : undefined;
+      if (!action) return { kind: 'ignored', reason: `Issue Hook action ${a.action ?? '(none)'} is not handled` };
+      const createdAt = isoTime(a.created_at);
+      if (!createdAt) return { kind: 'invalid', reason: `Issue Hook payload: object_attributes.created_at: not a time (${a.created_at.slice(0, 40)})` };
+      return {
+        kind: 'event',
+        installationId: null,
+        event: {
+          kind: 'issue',
+          action,
+          deliveryId,
+          actor: actor(p.user, botUsername),
+          issue: {
+            ref: { repo: repoRef(p.project), number: a.iid },
+            title: a.title,
+            body: a.description ?? '',
+            labels: (p.labels ?? a.labels ?? []).map((l) => l.title),
+            state: a.state === 'closed' ? 'closed' : 'open',
+            author: author(p.user, a.author_id, botUsername),
+            assignees: (p.assignees ?? []).map((x) => x.username),
+            url: a.url,
+            createdAt,
+          },
+        },
+      };
+    }
+    case 'Merge Request Hook': {
+      const parsed = mergeRequestHook.safeParse(payload);
+      if (!parsed.success) return { kind: 'invalid', reason: `Merge Request Hook payload: ${describe(parsed.error)}` };
+      const p = parsed.data;
+      const a = p.object_attributes;
+      if (botUsername && p.user.username === botUsername) return { kind: 'ignored', reason: 'caused by Gatehouse itself' };
+      const action = mergeRequestAction(a.action, p);
+      if (!action) return { kind: 'ignored', reason: `Merge Request Hook action ${a.action ?? '(none)'} is not handled` };
+      const repo = repoRef(p.project);
+      return {
+        kind: 'event',
+        installationId: null,
+        event: {
+          kind: 'change',
+          action,
+          deliveryId,
+          actor: actor(p.user, botUsername),
+          change: {
+            ref: mergeRequestRef(repo, a.iid),
+            title: a.title,
+            body: a.description ?? '',
+            labels: (p.labels ?? a.labels ?? []).map((l) => l.title),
+            state: a.state === 'merged' ? 'merged' : a.state === 'closed' ? 'closed' : 'open',
+            author: author(p.user, a.author_id, botUsername),
+            url: a.url,
+            headSha: a.last_commit?.id ?? null,
+            targetBranch: a.target_branch,
+            draft: a.draft ?? a.work_in_progress ?? false,
+          },
+        },
+      };
+    }
+    case 'Note Hook': {
+      const parsed = noteHook.safeParse(payload);
+      if (!parsed.success) return { kind: 'invalid', reason: `Note Hook payload: ${describe(parsed.error)}` };
+      const p = parsed.data;
+      if (botUsername && p.user.username === botUsername) return { kind: 'ignored', reason: 'caused by Gatehouse itself' };
+      const on = p.issue ? `issue #${p.issue.iid}` : p.merge_request ? `merge request !${p.merge_request.iid}` : p.object_attributes.noteable_type;
+      return { kind: 'ignored', reason: `Note Hook on ${on}: comments are not acted on yet` };
+    }
+    case 'Pipeline Hook': {
+      const parsed = pipelineHook.safeParse(payload);
+      if (!parsed.success) return { kind: 'invalid', reason: `Pipeline Hook payload: ${describe(parsed.error)}` };
+      const a = parsed.data.object_attributes;
+      return { kind: 'ignored', reason: `Pipeline Hook ${a.status} for ${a.sha.slice(0, 12)}: pipelines feed the release gate, not built yet` };
+    }
+    case 'Release Hook': {
+      const parsed = releaseHook.safeParse(payload);
+      if (!parsed.success) return { kind: 'invalid', reason: `Release Hook payload: ${describe(parsed.error)}` };
+      return { kind: 'ignored', reason: `Release Hook ${parsed.data.action} ${parsed.data.tag}: releases are not acted on yet` };
+    }
+    case 'Push Hook': {
+      const parsed = pushHook.safeParse(payload);
+      if (!parsed.success) return { kind: 'invalid', reason: `Push Hook payload: ${describe(parsed.error)}` };
+      const p = parsed.data;
+      const paths = new Set(p.commits.flatMap((c) => [...c.added, ...c.modified, ...c.removed]));
+      // GitLab lists at most 20 commits: a longer push may have touched the policy override unseen.
+      if ((p.total_commits_count ?? 0) > p.commits.length) paths.add(OVERRIDE_PATHS.gitlab);
+      return { kind: 'event', installationId: null, event: { kind: 'push', deliveryId, repo: repoRef(p.project), ref: p.ref, changedPaths: [...paths] } };
+    }
+    default:
+      return { kind: 'ignored', reason: `${event} events are not handled` };
+  }
+}
