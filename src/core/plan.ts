@@ -3,12 +3,13 @@ import type { Action } from './actions.ts';
 import { parseIntake, isIntake, type IntakeRecord } from './intake/parse.ts';
 import { changeKey, issueKey, type ChangeRequestEvent, type GatehouseEvent, type IssueEvent, type Reason, type Tier } from './model.ts';
 import type { Policy } from './policy/schema.ts';
+import { planFeatureRequest } from './outage/inventory.ts';
 import { fireClock, outageCriticality, reconcileClocks, teamTime, type ClockFiring, type ClockState } from './outage/clocks.ts';
 import { classifyChanges } from './routing/changes.ts';
 import { classifyIntake, type TierDecision } from './routing/classify.ts';
 import { neutralizeMentions, tableCell } from './text.ts';
 
-export type TemplateName = 'comments/intake.md' | 'comments/change.md' | 'comments/clock.md';
+export type TemplateName = 'comments/intake.md' | 'comments/change.md' | 'comments/clock.md' | 'comments/feature-request.md';
 export type Render = (name: TemplateName, view: object) => string;
 
 export interface PriorDecision {
@@ -58,9 +59,9 @@ const INTAKE_ACTIONS = new Set(['opened', 'edited', 'reopened', 'labeled']);
 
 function planIssue(event: IssueEvent, ctx: PlanContext): Plan {
   const intake = planIntake(event, ctx);
-  const clocks = planClocks(event, ctx);
-  if (clocks.length === 0) return intake;
-  return { actions: [...intake.actions, ...clocks], note: `${intake.note}; clocks updated` };
+  const tooling = [...planClocks(event, ctx), ...planFeatureRequest(event, ctx.policy, (view) => ctx.render('comments/feature-request.md', view))];
+  if (tooling.length === 0) return intake;
+  return { actions: [...intake.actions, ...tooling], note: `${intake.note}; tooling: ${tooling.map((a) => a.type).join(', ')}` };
 }
 
 /** Whether the shell must load this issue's clocks before planning. */

@@ -13,6 +13,7 @@ import { addBusinessMinutes, businessMinutesBetween, calendarOf, clockTargets, e
 import type { ClockKind, Criticality } from '../clock/index.ts';
 import type { IssueSnapshot } from '../model.ts';
 import type { Policy } from '../policy/schema.ts';
+import { toolFor } from './inventory.ts';
 
 export interface ClockState {
   kind: ClockKind;
@@ -39,13 +40,19 @@ function labelValue(labels: readonly string[], prefix: string): string | null {
   return hit ? lower(hit).slice(p.length) : null;
 }
 
-/** The criticality that drives this issue's clocks, or null when it runs none. */
-export function outageCriticality(issue: Pick<IssueSnapshot, 'labels'>, policy: Policy): Criticality | null {
+/**
+ * The criticality that drives this issue's clocks, or null when it runs none: only outages
+ * (`tool::outage`) run clocks; criticality and path-forward come from the labels, else from the
+ * inventory; `redirect` caps at `low`.
+ */
+export function outageCriticality(issue: Pick<IssueSnapshot, 'labels' | 'ref'>, policy: Policy): Criticality | null {
   const t = policy.tooling;
   if (!issue.labels.some((l) => lower(l) === lower(t.outageLabel))) return null;
+  const tool = toolFor(issue, policy);
   const label = labelValue(issue.labels, t.criticalityPrefix);
-  if (!label || !isCriticality(label)) return null;
-  return effectiveCriticality(label, labelValue(issue.labels, t.pathPrefix));
+  const criticality = label && isCriticality(label) ? label : (tool?.criticality ?? null);
+  if (!criticality) return null;
+  return effectiveCriticality(criticality, labelValue(issue.labels, t.pathPrefix) ?? tool?.pathForward);
 }
 
 function schedule(c: Omit<ClockState, 'warnAt' | 'dueAt'>, policy: Policy): ClockState {

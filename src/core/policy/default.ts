@@ -177,6 +177,10 @@ export const defaultPolicyInput: PolicyInput = {
     rtoAtRisk: 'rto::at-risk',
     rtoBreached: 'rto::breached',
     pauseLabels: [],
+    featureLabels: ['feature', 'enhancement', 'feature-request', 'type::feature'],
+    backlogLabel: 'backlog',
+    inventory: [],
+    repeatedMisses: { count: 3, windowDays: 90 },
   },
   chat: {
     escalationChannel: '#prodsec-escalations',

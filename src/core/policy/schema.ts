@@ -105,6 +105,23 @@ export const changeRuleSchema = z
   .strict();
 export type ChangeRule = z.infer<typeof changeRuleSchema>;
 
+/** One tool of the inventory: where its issues are, how critical it is, and its path forward. */
+export const toolSchema = z
+  .object({
+    name: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'tool names are lower-case, as in the tool::<name> label'),
+    description: z.string().default(''),
+    /** Repositories (GitHub owner/name, GitLab project path) whose issues are this tool's. */
+    repos: z.array(nonEmpty).default([]),
+    criticality: z.enum(['critical', 'high', 'medium', 'low']),
+    pathForward: z.enum(['integrate', 'maintain', 'improve', 'sunset', 'redirect']),
+    owners: z.array(nonEmpty).default([]),
+    health: z.enum(['green', 'amber', 'red']).default('green'),
+    /** Why this path forward, shown to requesters (e.g. what replaces the tool). */
+    note: z.string().default(''),
+  })
+  .strict();
+export type Tool = z.infer<typeof toolSchema>;
+
 export const routeSchema = z.object({ name: nonEmpty, label: nonEmpty, description: z.string().default('') }).strict();
 
 export const policySchema = z
@@ -164,6 +181,14 @@ export const policySchema = z
         rtoBreached: nonEmpty,
         /** Labels that pause a running clock while present (none by default). */
         pauseLabels: z.array(nonEmpty).default([]),
+        /** Labels that make an issue a feature request. */
+        featureLabels: z.array(nonEmpty).default([]),
+        /** Where feature requests for `improve` tools are triaged. */
+        backlogLabel: nonEmpty,
+        /** The tooling inventory. */
+        inventory: z.array(toolSchema).default([]),
+        /** When one tool misses its SLO or RTO this often, say so once. */
+        repeatedMisses: z.object({ count: z.number().int().min(2), windowDays: z.number().int().min(1) }).strict(),
       })
       .strict(),
     chat: z
