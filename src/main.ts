@@ -3,6 +3,8 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { pino, type Logger } from 'pino';
 import { createGitHubIngress, type GitHubIngress } from './adapters/github/app.ts';
+import { createGitLabIngress, type GitLabIngress } from './adapters/gitlab/app.ts';
+import type { RetryPolicy } from './adapters/gitlab/requester.ts';
 import type { Config } from './config/env.ts';
 import { ClockScheduler } from './jobs/clock-scheduler.ts';
 import { processDelivery, type ProcessDeps } from './jobs/process-delivery.ts';
@@ -21,6 +23,8 @@ export interface StartOptions {
   logger?: Logger;
   /** GitHub adapter settings for tests and benchmarks. */
   github?: { botLogin?: string | null; retries?: number; throttle?: boolean };
+  /** GitLab adapter settings for tests: a known bot username skips GET /user. */
+  gitlab?: { botUsername?: string | null; retry?: Partial<RetryPolicy> };
   queue?: QueueOptions;
   /** Do not start the worker (the ingest benchmark measures acknowledgements alone). */
   worker?: boolean;
@@ -50,9 +54,13 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
   metrics.setDepthSource(() => queue.depth());
 
   let github: GitHubIngress | null = null;
+  let gitlab: GitLabIngress | null = null;
   try {
     if (config.github) {
       github = await createGitHubIngress({ config: config.github, inbox: opened.inbox, metrics, logger, now, botLogin: opts.github?.botLogin, retries: opts.github?.retries, throttle: opts.github?.throttle });
+    }
+    if (config.gitlab) {
+      gitlab = createGitLabIngress({ config: config.gitlab, inbox: opened.inbox, metrics, logger, now, botUsername: opts.gitlab?.botUsername, retry: opts.gitlab?.retry });
     }
   } catch (err) {
     await opened.close();
@@ -66,7 +74,7 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
     metrics,
     logger,
     now,
-    platforms: github ? { github: github.platform } : {},
+    platforms: { ...(github ? { github: github.platform } : {}), ...(gitlab ? { gitlab: gitlab.platform } : {}) },
   };
 
   const clocks = new ClockScheduler({ ...deps });
@@ -74,7 +82,7 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
   let ready = false;
   const server = createHttpServer({
     github: github ? github.middleware : { off: config.off.github ?? 'GitHub is off' },
-    gitlab: { off: config.off.gitlab ?? 'GitLab support is not available in this version' },
+    gitlab: gitlab ? gitlab.handler : { off: config.off.gitlab ?? 'GitLab is off' },
     slack: { off: config.off.slack ?? 'Slack support is not available in this version' },
     ready: () => ready,
     metrics,
@@ -105,6 +113,7 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
     for (const d of await store.pendingDeliveries(10_000)) await queue.enqueue({ platform: d.platform, deliveryId: d.deliveryId });
   }
   if (github && opts.github?.botLogin === undefined) void github.identify();
+  if (gitlab && opts.gitlab?.botUsername === undefined) void gitlab.identify();
   if (opts.worker !== false && (opts.clockTickMs ?? 30_000) > 0) clocks.start(opts.clockTickMs ?? 30_000);
 
   await new Promise<void>((resolve, reject) => {
@@ -114,7 +123,7 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
   ready = true;
   const address = server.address() as AddressInfo;
   const url = `http://127.0.0.1:${address.port}`;
-  const on = (['github', 'gitlab', 'slack'] as const).filter((p) => (p === 'github' ? github !== null : false));
+  const on = (['github', 'gitlab', 'slack'] as const).filter((p) => (p === 'github' ? github !== null : p === 'gitlab' ? gitlab !== null : false));
   logger.info(
     { port: address.port, platforms: { on, off: Object.values(config.off) }, database: config.databaseUrl ? 'postgresql' : `embedded (${config.dataDir})`, policy: global.source },
     `gatehouse listening on :${address.port}; platforms on: ${on.length > 0 ? on.join(', ') : 'none'}`,

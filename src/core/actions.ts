@@ -55,4 +55,13 @@ export interface SaveClocks {
   clocks: ClockState[];
 }
 
-export type Action = EnsureLabels | EnsureComment | SaveIntake | RecordDecision | NotifyChat | RequestReview | SaveClocks;
+/** A tool missed a target: kept to tell when one tool keeps missing. */
+export interface RecordMiss {
+  type: 'recordMiss';
+  target: IssueRef;
+  tool: string;
+  kind: 'slo' | 'rto';
+  at: Date;
+}
+
+export type Action = EnsureLabels | EnsureComment | SaveIntake | RecordDecision | NotifyChat | RequestReview | SaveClocks | RecordMiss;

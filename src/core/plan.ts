@@ -9,7 +9,7 @@ import { classifyChanges } from './routing/changes.ts';
 import { classifyIntake, type TierDecision } from './routing/classify.ts';
 import { neutralizeMentions, tableCell } from './text.ts';
 
-export type TemplateName = 'comments/intake.md' | 'comments/change.md' | 'comments/clock.md' | 'comments/feature-request.md';
+export type TemplateName = 'comments/intake.md' | 'comments/change.md' | 'comments/clock.md' | 'comments/feature-request.md' | 'comments/tool-signal.md';
 export type Render = (name: TemplateName, view: object) => string;
 
 export interface PriorDecision {
@@ -107,6 +107,7 @@ export function clockFiringActions(target: IssueEvent['issue']['ref'], clock: Cl
     { type: 'ensureLabels', target, add: [fired === 'breached' ? breached : atRisk], remove: fired === 'breached' ? [atRisk] : [] },
     { type: 'ensureComment', target, marker: clockMarker(clock.kind, fired), body },
   ];
+  if (fired === 'breached' && clock.tool) actions.push({ type: 'recordMiss', target, tool: clock.tool, kind: clock.kind, at: clock.breachedAt ?? new Date(0) });
   if (fired === 'breached') {
     actions.push({
       type: 'notifyChat',
@@ -119,13 +120,42 @@ export function clockFiringActions(target: IssueEvent['issue']['ref'], clock: Cl
 }
 
 /** A scheduler tick for one issue's clocks: what they owe at `now`, and their new state. */
-export function planClockTick(target: IssueEvent['issue']['ref'], clocks: readonly ClockState[], ctx: Pick<PlanContext, 'policy' | 'render' | 'now'>): Action[] {
+export function planClockTick(
+  target: IssueEvent['issue']['ref'],
+  clocks: readonly ClockState[],
+  ctx: Pick<PlanContext, 'policy' | 'render' | 'now'> & { /** Misses per tool within the policy's window, before this tick. */ recentMisses: Readonly<Record<string, number>> },
+): Action[] {
   const fired = clocks.map((c) => fireClock(c, ctx.now));
   const actions: Action[] = [];
-  for (const f of fired) if (f.fired) actions.push(...clockFiringActions(target, f.clock, f.fired, ctx));
+  const misses = { ...ctx.recentMisses };
+  for (const f of fired) {
+    if (!f.fired) continue;
+    actions.push(...clockFiringActions(target, f.clock, f.fired, ctx));
+    const tool = f.clock.tool;
+    if (f.fired !== 'breached' || !tool) continue;
+    misses[tool] = (misses[tool] ?? 0) + 1;
+    if (misses[tool] === ctx.policy.tooling.repeatedMisses.count) actions.push(...repeatedMissActions(target, tool, ctx));
+  }
   // Saved last: a crash before it repeats the firing, which finds its comment already there.
   actions.push({ type: 'saveClocks', target, clocks: fired.map((f) => f.clock) });
   return actions;
+}
+
+export const TOOL_SIGNAL_MARKER = '<!-- gatehouse:tool-signal -->';
+
+/** One tool keeps missing its targets: say so once, on its latest issue and in the escalation stream. */
+function repeatedMissActions(target: IssueEvent['issue']['ref'], tool: string, ctx: Pick<PlanContext, 'policy' | 'render'>): Action[] {
+  const { count, windowDays } = ctx.policy.tooling.repeatedMisses;
+  const body = ctx.render('comments/tool-signal.md', { marker: TOOL_SIGNAL_MARKER, tool, count, windowDays });
+  return [
+    { type: 'ensureComment', target, marker: TOOL_SIGNAL_MARKER, body },
+    {
+      type: 'notifyChat',
+      key: `tool-signal:${tool}:${issueKey(target)}`,
+      channel: ctx.policy.chat.escalationChannel,
+      text: `${tool} has missed its SLO/RTO ${count} times in ${windowDays} days (latest: ${target.repo.fullName}#${target.number}). Time to act: move it to path::improve, or lower its criticality.`,
+    },
+  ];
 }
 
 function planIntake(event: IssueEvent, ctx: PlanContext): Plan {

@@ -72,7 +72,11 @@ export class ClockScheduler {
             if (!adapter) throw new Error(`${fresh.target.repo.platform} is not configured`);
             const forge = await adapter.forgeFor(fresh.installationId);
             const { policy } = await this.deps.resolver.forRepo(fresh.target.repo, forge);
-            const actions = planClockTick(fresh.target, fresh.clocks, { policy, render: this.deps.render, now: this.deps.now() });
+            const now = this.deps.now();
+            const tools = [...new Set(fresh.clocks.map((c) => c.tool).filter((t): t is string => t !== null))];
+            const since = new Date(now.getTime() - policy.tooling.repeatedMisses.windowDays * 86_400_000);
+            const recentMisses = await store.countMisses(tools, since);
+            const actions = planClockTick(fresh.target, fresh.clocks, { policy, render: this.deps.render, now, recentMisses });
             await execute(actions, { forge, store, metrics: this.deps.metrics, now: this.deps.now, deliveryId: null, installationId: fresh.installationId });
           });
           handled++;

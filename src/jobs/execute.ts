@@ -31,6 +31,8 @@ function summary(action: Action): unknown {
       return { key: action.key, channel: action.channel };
     case 'requestReview':
       return { reviewers: action.reviewers };
+    case 'recordMiss':
+      return { tool: action.tool, kind: action.kind };
     case 'saveClocks':
       return { clocks: action.clocks.map((c) => ({ kind: c.kind, criticality: c.criticality, dueAt: c.dueAt, warnedAt: c.warnedAt, breachedAt: c.breachedAt })) };
   }
@@ -67,6 +69,8 @@ async function perform(action: Action, deps: ExecuteDeps): Promise<unknown> {
       });
     case 'requestReview':
       return forge.requestReview(action.target, action.reviewers);
+    case 'recordMiss':
+      return store.recordMiss({ issueKey: issueKey(action.target), tool: action.tool, kind: action.kind, at: action.at });
     case 'saveClocks': {
       const moments = action.clocks.map(nextFireAt).filter((d): d is Date => d !== null);
       return store.saveClocks({

@@ -110,6 +110,10 @@ export interface Store {
   claimDueClocks(now: Date, limit: number, leaseMs: number): Promise<ClockRow[]>;
   /** Issues whose clocks still owe something, earliest first. */
   listOpenClocks(limit: number): Promise<ClockRow[]>;
+  /** A tool's clock missed its target (once per issue and clock kind). */
+  recordMiss(m: { issueKey: string; tool: string; kind: string; at: Date }): Promise<void>;
+  /** Misses per tool since a moment. */
+  countMisses(tools: readonly string[], since: Date): Promise<Record<string, number>>;
 
   /** Runs fn while holding an exclusive lock on `key`, across processes sharing the database. */
   withKeyLock<T>(key: string, fn: () => Promise<T>): Promise<T>;

@@ -302,6 +302,26 @@ export class KyselyStore implements Store {
     return rows.map(toClockRow);
   }
 
+  async recordMiss(m: { issueKey: string; tool: string; kind: string; at: Date }): Promise<void> {
+    await this.#db
+      .insertInto('clock_misses')
+      .values({ issue_key: m.issueKey, tool: m.tool, kind: m.kind, missed_at: m.at })
+      .onConflict((oc) => oc.columns(['issue_key', 'kind']).doNothing())
+      .execute();
+  }
+
+  async countMisses(tools: readonly string[], since: Date): Promise<Record<string, number>> {
+    if (tools.length === 0) return {};
+    const rows = await this.#db
+      .selectFrom('clock_misses')
+      .select(['tool', (eb) => eb.fn.countAll<string>().as('n')])
+      .where('tool', 'in', [...tools])
+      .where('missed_at', '>=', since)
+      .groupBy('tool')
+      .execute();
+    return Object.fromEntries(rows.map((r) => [r.tool, Number(r.n)]));
+  }
+
   withKeyLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
     return this.#opts.lock(key, fn);
   }
@@ -384,6 +404,7 @@ const clockState = z.object({
   dueAt: date.nullable(),
   warnedAt: date.nullable(),
   breachedAt: date.nullable(),
+  tool: z.string().nullable().default(null),
 });
 const issueRef = z.object({
   repo: z.object({ platform, fullName: z.string(), id: z.number().nullable(), defaultBranch: z.string().nullable() }),

@@ -89,8 +89,19 @@ const migrations: Record<string, Migration> = {
         .execute();
       // The scheduler's tick reads only clocks that are due: never a scan of the running ones.
       await db.schema.createIndex('clocks_due_idx').on('clocks').column('next_fire_at').where(sql.ref('next_fire_at'), 'is not', null).execute();
+      // Each clock misses at most once; counted per tool over a window.
+      await db.schema
+        .createTable('clock_misses')
+        .addColumn('issue_key', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('tool', 'text', (c) => c.notNull())
+        .addColumn('missed_at', 'timestamptz', (c) => c.notNull())
+        .addPrimaryKeyConstraint('clock_misses_pkey', ['issue_key', 'kind'])
+        .execute();
+      await db.schema.createIndex('clock_misses_tool_idx').on('clock_misses').columns(['tool', 'missed_at']).execute();
     },
     async down(db: Kysely<unknown>): Promise<void> {
+      await db.schema.dropTable('clock_misses').ifExists().execute();
       await db.schema.dropTable('clocks').ifExists().execute();
     },
   },

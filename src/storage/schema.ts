@@ -69,8 +69,16 @@ export interface ClocksTable {
   updated_at: Timestamp;
 }
 
+export interface ClockMissesTable {
+  issue_key: string;
+  kind: string;
+  tool: string;
+  missed_at: Timestamp;
+}
+
 export interface Database {
   clocks: ClocksTable;
+  clock_misses: ClockMissesTable;
   deliveries: DeliveriesTable;
   intake_records: IntakeRecordsTable;
   tier_decisions: TierDecisionsTable;

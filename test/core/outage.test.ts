@@ -5,7 +5,7 @@ import { fireClock, nextFireAt, outageCriticality, reconcileClocks, type ClockSt
 import { FEATURE_MARKER, toolFor } from '../../src/core/outage/inventory.ts';
 import { defaultPolicy, validatePolicy } from '../../src/core/policy/load.ts';
 import type { Policy } from '../../src/core/policy/schema.ts';
-import { plan } from '../../src/core/plan.ts';
+import { plan, planClockTick, TOOL_SIGNAL_MARKER } from '../../src/core/plan.ts';
 import { createRenderer } from '../../src/render/templates.ts';
 
 const render = createRenderer();
@@ -143,5 +143,32 @@ describe('feature requests for inventory tools', () => {
   it('leaves other issues of the tool, and feature requests for tools not in the inventory, alone', () => {
     expect(run(event(['bug'], 'acme/scanner'))).toEqual([]);
     expect(run(event(['feature'], 'acme/unknown'))).toEqual([]);
+  });
+});
+
+describe('the repeated-miss signal', () => {
+  const labels = ['tool::outage', 'criticality::critical'];
+  const scannerIssue = issue({ labels, repo: 'acme/scanner' });
+  const clocks = reconcileClocks(scannerIssue, [], withInventory, new Date(OPENED));
+  const breachTime = new Date('2026-11-23T11:00:00Z');
+  const tick = (recentMisses: Record<string, number>) => planClockTick(scannerIssue.ref, clocks, { policy: withInventory, render, now: breachTime, recentMisses });
+
+  it('records the miss against the tool from the inventory', () => {
+    expect(clocks.map((c) => c.tool)).toEqual(['scanner', 'scanner']);
+    expect(tick({}).filter((a) => a.type === 'recordMiss')).toEqual([{ type: 'recordMiss', target: scannerIssue.ref, tool: 'scanner', kind: 'slo', at: breachTime }]);
+  });
+
+  it('says so once, when the third miss in the window happens: on the issue and in the escalation stream', () => {
+    const actions = tick({ scanner: 2 });
+    const signal = actions.find((a) => a.type === 'ensureComment' && a.marker === TOOL_SIGNAL_MARKER);
+    expect(signal && 'body' in signal ? signal.body : '').toContain('missed its SLO or RTO **3 times in 90 days**');
+    expect(actions.filter((a) => a.type === 'notifyChat').map((a) => (a.type === 'notifyChat' ? a.key : ''))).toEqual([
+      'slo-breached:github:acme/scanner#3',
+      'tool-signal:scanner:github:acme/scanner#3',
+    ]);
+  });
+
+  it.each([[{}], [{ scanner: 1 }], [{ scanner: 3 }], [{ other: 2 }]])('stays quiet for prior misses %j', (recent) => {
+    expect(tick(recent).some((a) => a.type === 'ensureComment' && a.marker === TOOL_SIGNAL_MARKER)).toBe(false);
   });
 });

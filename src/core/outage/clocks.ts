@@ -30,6 +30,8 @@ export interface ClockState {
   dueAt: Date | null;
   warnedAt: Date | null;
   breachedAt: Date | null;
+  /** The inventory tool the issue is about, for the repeated-miss signal. */
+  tool: string | null;
 }
 
 const lower = (s: string): string => s.trim().toLowerCase();
@@ -80,6 +82,7 @@ export function reconcileClocks(issue: IssueSnapshot, existing: readonly ClockSt
   const targets = criticality ? clockTargets(policy.clocks, criticality) : { slo: null, rto: null };
   const paused = issue.labels.some((l) => policy.tooling.pauseLabels.some((p) => lower(p) === lower(l)));
   const openedAt = new Date(issue.createdAt);
+  const tool = toolFor(issue, policy)?.name ?? null;
   const out: ClockState[] = [];
   for (const kind of ['slo', 'rto'] as const) {
     const prev = existing.find((c) => c.kind === kind);
@@ -91,8 +94,8 @@ export function reconcileClocks(issue: IssueSnapshot, existing: readonly ClockSt
       continue;
     }
     let c: Omit<ClockState, 'warnAt' | 'dueAt'> = prev
-      ? { ...prev, criticality, targetMinutes: target }
-      : { kind, criticality, targetMinutes: target, openedAt, consumedMinutes: 0, runningSince: openedAt, stopped: false, warnedAt: null, breachedAt: null };
+      ? { ...prev, criticality, targetMinutes: target, tool }
+      : { kind, criticality, targetMinutes: target, openedAt, consumedMinutes: 0, runningSince: openedAt, stopped: false, warnedAt: null, breachedAt: null, tool };
     if (!prev && openedAt > now) c = { ...c, runningSince: now };
     const met = kind === 'slo' ? issue.assignees.length > 0 : false;
     const shouldRun = !c.stopped && !met && !paused && !(kind === 'rto' && issue.state === 'closed');

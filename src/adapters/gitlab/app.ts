@@ -1,0 +1,161 @@
+/**
+ * GitLab ingress: `POST /api/gitlab/webhooks` from project, group or system webhooks.
+ * The secret token is checked (constant time) before the body is read; the body is read up to a
+ * limit; the delivery goes into the inbox (stored durably, queued, deduplicated) before the 200.
+ * Processing happens later, in the worker, through `platform`.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import type { GitLabConfig } from '../../config/env.ts';
+import type { PlatformAdapter } from '../../ports/platform.ts';
+import type { Inbox } from '../../ports/queue.ts';
+import type { Metrics } from '../../server/metrics.ts';
+import { createGitLabApi, type GitLabApi } from './client.ts';
+import { GitLabForge, type GitLabForgeOptions } from './forge.ts';
+import type { RetryPolicy } from './requester.ts';
+import { translateGitLab } from './translate.ts';
+
+export const GITLAB_WEBHOOK_PATH = '/api/gitlab/webhooks';
+
+export interface GitLabIngress {
+  handler: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+  platform: PlatformAdapter;
+  /** Learns the token's username (GET /user) so that our own events are ignored and our notes found. */
+  identify(): Promise<string | null>;
+}
+
+export interface GitLabIngressOptions {
+  config: GitLabConfig;
+  inbox: Inbox;
+  metrics: Metrics;
+  logger: Logger;
+  now: () => Date;
+  /** Known bot username (skips GET /user). */
+  botUsername?: string | null;
+  /** The API requester's retry rules (tests shorten the waits). */
+  retry?: Partial<RetryPolicy>;
+  forge?: GitLabForgeOptions;
+  /** Largest body read (bytes); the server refuses larger Content-Lengths before us. */
+  maxBodyBytes?: number;
+}
+
+/** Metric labels stay few: any other header value counts as `other`. */
+const KNOWN_EVENTS = new Set(['Issue Hook', 'Merge Request Hook', 'Note Hook', 'Pipeline Hook', 'Release Hook', 'Push Hook', 'Tag Push Hook', 'Job Hook', 'System Hook']);
+
+const currentUserSchema = z.object({ username: z.string().min(1) });
+
+const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
+
+/** Constant time, whatever the lengths: both sides are hashed to 32 bytes first. */
+export function tokenMatches(given: string | undefined, secret: string): boolean {
+  if (given === undefined) return false;
+  return timingSafeEqual(digest(given), digest(secret));
+}
+
+const header = (req: IncomingMessage, name: string): string | undefined => {
+  const v = req.headers[name];
+  const s = Array.isArray(v) ? v[0] : v;
+  return s === undefined || s.trim() === '' ? undefined : s.trim();
+};
+
+function send(res: ServerResponse, status: number, body: unknown, close = false): void {
+  if (res.headersSent) return;
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...(close ? { connection: 'close' } : {}) });
+  res.end(text);
+}
+
+class TooLarge extends Error {}
+
+/** Reads the body, stopping (and refusing) as soon as it passes `max` bytes, chunked or not. */
+function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size > max) {
+        req.off('data', onData);
+        req.pause();
+        reject(new TooLarge());
+        return;
+      }
+      chunks.push(chunk);
+    };
+    req.on('data', onData);
+    req.once('end', () => resolve(Buffer.concat(chunks)));
+    req.once('error', reject);
+  });
+}
+
+/** A delivery id must be a short printable token; anything else is replaced by the body's hash. */
+const usableId = (id: string | undefined): string | undefined => (id && id.length <= 200 && /^[\x21-\x7e]+$/.test(id) ? id : undefined);
+
+export function createGitLabIngress(opts: GitLabIngressOptions): GitLabIngress {
+  const { inbox, metrics, logger, config } = opts;
+  const max = opts.maxBodyBytes ?? 25 * 1024 * 1024;
+  const api: GitLabApi = createGitLabApi({ url: config.url, token: config.token, retry: opts.retry });
+  let botUsername = opts.botUsername ?? null;
+  let identifying: Promise<string | null> | null = null;
+
+  const identify = (): Promise<string | null> => {
+    if (botUsername) return Promise.resolve(botUsername);
+    identifying ??= (async () => {
+      try {
+        botUsername = currentUserSchema.parse(await api.users.showCurrentUser()).username;
+      } catch (err) {
+        logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not learn the GitLab token user (GET /user); our own events are not filtered');
+      } finally {
+        identifying = null;
+      }
+      return botUsername;
+    })();
+    return identifying;
+  };
+
+  const handler = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    if (!tokenMatches(header(req, 'x-gitlab-token'), config.webhookSecret)) {
+      return send(res, 401, { error: 'missing or wrong X-Gitlab-Token' }, true);
+    }
+    let raw: Buffer;
+    try {
+      raw = await readBody(req, max);
+    } catch (err) {
+      if (!(err instanceof TooLarge)) throw err;
+      res.once('finish', () => req.destroy());
+      return send(res, 413, { error: `body larger than ${max} bytes` }, true);
+    }
+    const text = raw.toString('utf8');
+    let payload: unknown;
+    try {
+      payload = JSON.parse(text);
+    } catch {
+      return send(res, 400, { error: 'body is not JSON' });
+    }
+    if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) return send(res, 400, { error: 'body is not a JSON object' });
+    const eventName = header(req, 'x-gitlab-event');
+    if (!eventName) return send(res, 400, { error: 'missing X-Gitlab-Event' });
+    // GitLab keeps Idempotency-Key (and X-Gitlab-Event-UUID) across its retries. Without either
+    // (old GitLab, a replay by hand), the body's hash stands in: the same body is the same delivery.
+    const deliveryId = usableId(header(req, 'idempotency-key')) ?? usableId(header(req, 'x-gitlab-event-uuid')) ?? `sha256:${createHash('sha256').update(raw).digest('hex')}`;
+    const { inserted } = await inbox.accept({ platform: 'gitlab', deliveryId, eventName, payload: text, receivedAt: opts.now() });
+    metrics.deliveries.inc({ platform: 'gitlab', event: KNOWN_EVENTS.has(eventName) ? eventName : 'other', outcome: inserted ? 'accepted' : 'duplicate' });
+    send(res, 200, { ok: true, duplicate: !inserted });
+  };
+
+  return {
+    handler,
+    identify,
+    platform: {
+      translate: (delivery, payload) => translateGitLab(delivery.eventName, delivery.deliveryId, payload, botUsername),
+      forgeFor: async () => {
+        // Without our username we could edit someone else's note: learn it first, or retry later.
+        const username = await identify();
+        if (!username) throw new Error('GitLab token user unknown (GET /user failed): not acting yet');
+        return new GitLabForge(api, username, opts.forge);
+      },
+    },
+  };
+}

@@ -1,0 +1,187 @@
+/**
+ * GitLab test support: GitLab's documented webhook payloads (../shared/fixtures/gitlab/, deep
+ * copies with fields set), deliveries with their headers, and a small stateful GitLab REST API
+ * on nock (issues' and merge requests' labels and notes, raw files) for forge tests.
+ */
+import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import nock from 'nock';
+
+export const GITLAB_URL = 'https://gitlab.example.com';
+export const GITLAB_API = `${GITLAB_URL}/api/v4`;
+export const GITLAB_SECRET = 'gitlab-webhook-token-for-tests';
+export const GITLAB_BOT = 'gatehouse-bot';
+
+const FIXTURES = [new URL('../../../shared/fixtures/gitlab/', import.meta.url), new URL('../../../../shared/fixtures/gitlab/', import.meta.url)].map((u) => fileURLToPath(u));
+
+/** A deep copy of GitLab's documented example payload, e.g. `gitlabFixture('issue-hook')`. */
+export function gitlabFixture(name: string): Record<string, unknown> {
+  const dir = FIXTURES.find((d) => existsSync(`${d}${name}.json`));
+  if (!dir) throw new Error(`no GitLab fixture ${name}.json in ${FIXTURES.join(' or ')}`);
+  return JSON.parse(readFileSync(`${dir}${name}.json`, 'utf8')) as Record<string, unknown>;
+}
+
+const obj = (v: unknown): Record<string, unknown> => v as Record<string, unknown>;
+
+/** The documented Issue Hook with the given action, description, labels and acting user. */
+export function issueHook({
+  action = 'open',
+  description,
+  labels,
+  iid = 23,
+  username,
+}: {
+  action?: 'open' | 'update' | 'reopen' | 'close';
+  description: string;
+  labels?: string[];
+  iid?: number;
+  username?: string;
+}): Record<string, unknown> {
+  const p = gitlabFixture('issue-hook');
+  const attrs = obj(p['object_attributes']);
+  attrs['action'] = action;
+  attrs['description'] = description;
+  attrs['iid'] = iid;
+  attrs['state'] = action === 'close' ? 'closed' : 'opened';
+  if (labels) {
+    const template = obj((p['labels'] as unknown[])[0]);
+    const list = labels.map((title, i) => ({ ...template, id: 1000 + i, title }));
+    p['labels'] = list;
+    attrs['labels'] = list;
+  }
+  if (username) obj(p['user'])['username'] = username;
+  return p;
+}
+
+export interface GitLabDelivery {
+  id: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
+export function gitlabDelivery({ event, payload, token = GITLAB_SECRET, id = randomUUID() }: { event: string; payload: unknown; token?: string | null; id?: string }): GitLabDelivery {
+  return {
+    id,
+    body: JSON.stringify(payload),
+    headers: {
+      'content-type': 'application/json',
+      'x-gitlab-event': event,
+      'idempotency-key': id,
+      'x-gitlab-event-uuid': randomUUID(),
+      'user-agent': 'GitLab/17.0.0',
+      ...(token === null ? {} : { 'x-gitlab-token': token }),
+    },
+  };
+}
+
+// --- A stateful GitLab REST API on nock -------------------------------------------------------
+
+export interface FakeNote {
+  id: number;
+  body: string;
+  author: string;
+  system: boolean;
+}
+
+export interface FakeGitLabApi {
+  labels: Map<string, string[]>;
+  notes: Map<string, FakeNote[]>;
+  files: Map<string, string>;
+  /** Every request, `METHOD /path?query`. */
+  requests: string[];
+  /** Requests nothing answered. */
+  unmatched: string[];
+  stop(): void;
+}
+
+/** Key of an issue (`issues/23`) or merge request (`merge_requests/1`) of any project. */
+const noteableKey = (kind: string, iid: string): string => `${kind}/${iid}`;
+
+/**
+ * Persistent nock interceptors that behave like GitLab for what the forge uses. Notes are listed
+ * in pages (`per_page`, `page`, `Link: rel="next"`) and sorted as asked.
+ */
+export function fakeGitLabApi({ bot = GITLAB_BOT }: { bot?: string } = {}): FakeGitLabApi {
+  const state: FakeGitLabApi = { labels: new Map(), notes: new Map(), files: new Map(), requests: [], unmatched: [], stop: () => undefined };
+  let nextId = 5000;
+  const project = '/api/v4/projects/[^/]+';
+  const scope = nock(GITLAB_URL).persist();
+  const record = (method: string, uri: string): void => void state.requests.push(`${method} ${uri}`);
+
+  scope.put(new RegExp(`^${project}/(issues|merge_requests)/(\\d+)$`)).reply((uri, body) => {
+    record('PUT', uri);
+    const [, kind, iid] = /\/(issues|merge_requests)\/(\d+)$/.exec(uri)!;
+    const key = noteableKey(kind!, iid!);
+    const b = body as { add_labels?: string; remove_labels?: string };
+    const split = (s: string | undefined): string[] => (s ? s.split(',').map((x) => x.trim()).filter(Boolean) : []);
+    let labels = state.labels.get(key) ?? [];
+    for (const l of split(b.add_labels)) if (!labels.includes(l)) labels.push(l);
+    const remove = split(b.remove_labels);
+    labels = labels.filter((l) => !remove.includes(l));
+    state.labels.set(key, labels);
+    return [200, { iid: Number(iid), labels }];
+  });
+
+  scope.get(new RegExp(`^${project}/(issues|merge_requests)/(\\d+)/notes(\\?.*)?$`)).reply((uri) => {
+    record('GET', uri);
+    const url = new URL(uri, GITLAB_URL);
+    const [, kind, iid] = /\/(issues|merge_requests)\/(\d+)\/notes/.exec(url.pathname)!;
+    const all = [...(state.notes.get(noteableKey(kind!, iid!)) ?? [])];
+    if (url.searchParams.get('sort') !== 'asc') all.reverse();
+    const perPage = Number(url.searchParams.get('per_page') ?? 20);
+    const page = Number(url.searchParams.get('page') ?? 1);
+    const slice = all.slice((page - 1) * perPage, page * perPage);
+    const headers: Record<string, string> = { 'x-page': String(page), 'x-per-page': String(perPage), 'x-total': String(all.length) };
+    if (page * perPage < all.length) {
+      const next = new URL(url);
+      next.searchParams.set('page', String(page + 1));
+      headers['link'] = `<${next.toString()}>; rel="next"`;
+    }
+    return [200, slice.map((n) => ({ id: n.id, body: n.body, system: n.system, author: { id: n.author === bot ? 99 : 1, username: n.author } })), headers];
+  });
+
+  scope.post(new RegExp(`^${project}/(issues|merge_requests)/(\\d+)/notes$`)).reply((uri, body) => {
+    record('POST', uri);
+    const [, kind, iid] = /\/(issues|merge_requests)\/(\d+)\/notes$/.exec(uri)!;
+    const key = noteableKey(kind!, iid!);
+    const note: FakeNote = { id: nextId++, body: (body as { body: string }).body, author: bot, system: false };
+    state.notes.set(key, [...(state.notes.get(key) ?? []), note]);
+    return [201, { id: note.id, body: note.body, system: false, author: { id: 99, username: bot } }];
+  });
+
+  scope.put(new RegExp(`^${project}/(issues|merge_requests)/(\\d+)/notes/(\\d+)$`)).reply((uri, body) => {
+    record('PUT', uri);
+    const [, kind, iid, id] = /\/(issues|merge_requests)\/(\d+)\/notes\/(\d+)$/.exec(uri)!;
+    const note = (state.notes.get(noteableKey(kind!, iid!)) ?? []).find((n) => n.id === Number(id));
+    if (!note) return [404, { message: '404 Not found' }];
+    if (note.author !== bot) return [403, { message: '403 Forbidden' }];
+    note.body = (body as { body: string }).body;
+    return [200, { id: note.id, body: note.body, system: false, author: { id: 99, username: bot } }];
+  });
+
+  scope.get(new RegExp(`^${project}/repository/files/([^/]+)/raw(\\?.*)?$`)).reply((uri) => {
+    record('GET', uri);
+    const path = decodeURIComponent(/\/repository\/files\/([^/]+)\/raw/.exec(uri)![1]!);
+    const text = state.files.get(path);
+    if (text === undefined) return [404, { message: '404 File Not Found' }];
+    return [200, text, { 'content-type': 'text/plain; charset=utf-8' }];
+  });
+
+  const onNoMatch = (req: { method?: string; path?: string; href?: string }): void => void state.unmatched.push(`${req.method ?? '?'} ${req.href ?? req.path ?? '?'}`);
+  nock.emitter.on('no match', onNoMatch);
+  state.stop = () => {
+    nock.emitter.removeListener('no match', onNoMatch);
+    scope.persist(false);
+    nock.cleanAll();
+  };
+  return state;
+}
+
+export function seedNotes(api: FakeGitLabApi, key: string, notes: { author: string; body: string; system?: boolean }[]): void {
+  let id = 100;
+  api.notes.set(
+    key,
+    notes.map((n) => ({ id: id++, body: n.body, author: n.author, system: n.system ?? false })),
+  );
+}
