@@ -126,6 +126,16 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
     });
 
   program
+    .command('clocks')
+    .description('list the open SLO/RTO clocks with their state and due time (reads the database)')
+    .option('--json', 'print JSON')
+    .option('--limit <n>', 'at most this many issues', '1000')
+    .action(async (o: { json?: boolean; limit: string }) => {
+      const { listClocks } = await import('./cli/clocks.ts');
+      code = await listClocks(loadConfig(), { json: o.json, limit: Number(o.limit) }, io);
+    });
+
+  program
     .command('explain')
     .description('print the actions Gatehouse would plan for a webhook payload (no network, nothing written)')
     .requiredOption('--event <file>', 'payload JSON file')
@@ -170,7 +180,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
     await program.parseAsync(argv);
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode;
-    if (err instanceof ConfigError || err instanceof PolicyFileError) {
+    if (err instanceof ConfigError || err instanceof PolicyFileError || (err instanceof Error && err.name === 'DataDirBusyError')) {
       io.err(err.message);
       return 1;
     }

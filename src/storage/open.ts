@@ -12,6 +12,7 @@ import { PgBossQueue, type QueueLogger, type QueueOptions } from '../jobs/queue.
 import { DeliveryInbox } from './inbox.ts';
 import { KyselyStore } from './kysely-store.ts';
 import { migrateToLatest } from './migrations.ts';
+import { lockDataDir } from './data-dir-lock.ts';
 import { KeyedMutex } from './mutex.ts';
 import { PgliteDialect, PgliteGate } from './pglite-dialect.ts';
 import { PgliteThread } from './pglite-thread.ts';
@@ -63,8 +64,15 @@ function pgliteWasm(): Promise<WebAssembly.Module> {
 
 async function openPglite(opts: OpenStoreOptions): Promise<OpenedStore> {
   mkdirSync(opts.dataDir, { recursive: true });
+  const unlock = lockDataDir(opts.dataDir);
   // The database runs on its own thread: its work never blocks the HTTP event loop.
-  const pglite = await PgliteThread.start(opts.dataDir, await pgliteWasm());
+  let pglite: PgliteThread;
+  try {
+    pglite = await PgliteThread.start(opts.dataDir, await pgliteWasm());
+  } catch (err) {
+    unlock();
+    throw err;
+  }
   const gate = new PgliteGate(pglite);
   const db = new Kysely<Database>({ dialect: new PgliteDialect(gate) });
   let queue: PgBossQueue | undefined;
@@ -79,6 +87,7 @@ async function openPglite(opts: OpenStoreOptions): Promise<OpenedStore> {
     queue = await PgBossQueue.start(gate, { failStaleActive: true, ...opts.queue }, opts.logger);
   } catch (err) {
     await gate.close();
+    unlock();
     throw err;
   }
   const q = queue;
@@ -91,6 +100,7 @@ async function openPglite(opts: OpenStoreOptions): Promise<OpenedStore> {
       await db.destroy();
       await gate.close();
       await wal?.close();
+      unlock();
     }
   });
   const store = new KyselyStore({

@@ -10,6 +10,7 @@ import { GITHUB_SECRET as SECRET, processed, startTestGatehouse } from '../suppo
 import { freshDataDir } from '../storage/fixture.ts';
 import { startGatehouse } from '../../src/main.ts';
 import { testConfig } from '../support/harness.ts';
+import { listClocks } from '../../src/cli/clocks.ts';
 
 let gatehouse: Gatehouse;
 let fake: FakeGitHub;
@@ -125,6 +126,14 @@ describe('SLO/RTO clocks on a GitHub tooling outage', () => {
     gatehouse = await start(dataDir);
     await deliver(outage({}));
     await gatehouse.close(); // down before any deadline
+
+    // `gatehouse clocks` lists them from the database meanwhile.
+    const out: string[] = [];
+    expect(await listClocks({ dataDir, databaseUrl: undefined }, { json: true }, { out: (s) => out.push(s) })).toBe(0);
+    expect(JSON.parse(out.join(''))).toEqual([
+      { issue: 'github:Codertocat/Hello-World#1', clock: 'slo', criticality: 'critical', state: 'running', warnAt: '2026-11-23T10:00:00.000Z', dueAt: '2026-11-23T11:00:00.000Z' },
+      { issue: 'github:Codertocat/Hello-World#1', clock: 'rto', criticality: 'critical', state: 'running', warnAt: '2026-11-23T16:00:00.000Z', dueAt: '2026-11-24T11:00:00.000Z' },
+    ]);
 
     at('2026-11-23T13:00:00Z'); // both the SLO warning and breach passed meanwhile
     gatehouse = await start(dataDir);
