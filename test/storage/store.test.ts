@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Reason } from '../../src/core/model.ts';
 import type { DeliveryInput } from '../../src/ports/store.ts';
 import type { OpenedStore } from '../../src/storage/open.ts';
-import { migrateToLatest } from '../../src/storage/migrations.ts';
+import { migrateToLatest, migrationNames } from '../../src/storage/migrations.ts';
 import { backends, sleep, type TestDatabase } from './backends.ts';
 
 const delivery = (over: Partial<DeliveryInput> = {}): DeliveryInput => ({
@@ -173,7 +173,7 @@ for (const backend of backends) {
       expect(await migrateToLatest(opened.db)).toEqual([]);
       expect(await opened.store.getDelivery('github', 'd-1')).toMatchObject({ status: 'pending' });
       const migrations = await sql<{ name: string }>`select name from gatehouse_migration order by name`.execute(opened.db);
-      expect(migrations.rows.map((r) => r.name)).toEqual(['0001_initial']);
+      expect(migrations.rows.map((r) => r.name)).toEqual(migrationNames());
     });
 
     it('close is idempotent and later calls fail clearly', async () => {
