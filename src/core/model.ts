@@ -26,6 +26,11 @@ export interface RepoRef {
 export interface IssueRef {
   repo: RepoRef;
   number: number;
+  /**
+   * What the number points at. GitLab numbers issues and merge requests separately (#1 and !1
+   * are different objects); absent means an issue.
+   */
+  kind?: 'issue' | 'change';
 }
 
 export interface Actor {

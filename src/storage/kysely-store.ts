@@ -409,6 +409,7 @@ const clockState = z.object({
 const issueRef = z.object({
   repo: z.object({ platform, fullName: z.string(), id: z.number().nullable(), defaultBranch: z.string().nullable() }),
   number: z.number(),
+  kind: z.enum(['issue', 'change']).optional(),
 });
 
 function toClockRow(r: Selectable<ClocksTable>): ClockRow {

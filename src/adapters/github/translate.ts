@@ -119,7 +119,7 @@ export function translateGitHub(eventName: string, deliveryId: string, payload: 
         deliveryId,
         actor: { login: p.sender.login, isBot: p.sender.type === 'Bot' },
         change: {
-          ref: { repo: repoRef(p.repository), number: pr.number },
+          ref: { repo: repoRef(p.repository), number: pr.number, kind: 'change' },
           title: pr.title,
           body: pr.body ?? '',
           labels: pr.labels.map((l) => l.name),
