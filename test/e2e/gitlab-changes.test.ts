@@ -1,0 +1,85 @@
+/** Merge requests classified by the paths they change, end to end on GitLab (documented Merge Request Hook). */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import nock from 'nock';
+import type { Gatehouse } from '../../src/main.ts';
+import { GITLAB_API as API, GITLAB_BOT, GITLAB_SECRET as SECRET, GITLAB_URL, gitlabDelivery, gitlabFixture } from '../support/gitlab.ts';
+import { processed, startTestGatehouse } from '../support/harness.ts';
+
+const PROJECT = '/projects/1';
+const MR = `${PROJECT}/merge_requests/1`;
+let gatehouse: Gatehouse;
+
+async function deliver(): Promise<string> {
+  const d = gitlabDelivery({ event: 'Merge Request Hook', payload: gitlabFixture('merge-request-hook') });
+  const res = await fetch(`${gatehouse.url}/api/gitlab/webhooks`, { method: 'POST', headers: d.headers, body: d.body });
+  expect(res.status).toBe(200);
+  return processed(gatehouse, 'gitlab', d.id);
+}
+
+beforeAll(() => {
+  nock.disableNetConnect();
+  nock.enableNetConnect(/127\.0\.0\.1/);
+});
+afterAll(() => nock.enableNetConnect());
+beforeEach(async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-policy-'));
+  const policyPath = join(dir, 'policy.yml');
+  writeFileSync(policyPath, 'changes:\n  reviewers:\n    gitlab: [prodsec-reviewer]\n');
+  gatehouse = await startTestGatehouse(
+    { gitlab: { url: GITLAB_URL, token: 'glpat-test', webhookSecret: SECRET }, policyPath },
+    { gitlab: { botUsername: GITLAB_BOT, retry: { backoffMs: () => 10 } } },
+  );
+  nock(API).get(`${PROJECT}/repository/files/.gitlab%2Fgatehouse.yml/raw`).query({ ref: 'master' }).reply(404, { message: '404 File Not Found' });
+});
+afterEach(async () => {
+  await gatehouse.close();
+  const pending = nock.pendingMocks();
+  nock.cleanAll();
+  expect(pending, 'every intercepted GitLab call was made').toEqual([]);
+});
+
+describe('merge request change classification on GitLab', () => {
+  it('gives a change to authentication code tier::deep-review, names the path, and requests a review from the security reviewers', async () => {
+    let labels: unknown;
+    let reviewers: unknown;
+    let note = '';
+    nock(API)
+      .get(`${MR}/diffs`)
+      .query(true)
+      .reply(200, [
+        { old_path: 'app/auth/session.rb', new_path: 'app/auth/session.rb' },
+        { old_path: 'README.md', new_path: 'README.md' },
+      ]);
+    nock(API).get(`${MR}/notes`).query(true).reply(200, []);
+    nock(API)
+      .put(MR, (b: Record<string, unknown>) => 'add_labels' in b && ((labels = b), true))
+      .reply(200, { iid: 1 });
+    nock(API)
+      .post(`${MR}/notes`, (b: { body: string }) => ((note = b.body), true))
+      .reply(201, { id: 601, body: 'x', system: false, author: { id: 99, username: GITLAB_BOT } });
+    nock(API).get('/users').query((q) => q['username'] === 'prodsec-reviewer').reply(200, [{ id: 7, username: 'prodsec-reviewer' }]);
+    nock(API).get(MR).reply(200, { iid: 1, reviewers: [{ id: 3, username: 'existing' }] });
+    nock(API)
+      .put(MR, (b: Record<string, unknown>) => 'reviewer_ids' in b && ((reviewers = b), true))
+      .reply(200, { iid: 1 });
+
+    expect(await deliver()).toBe('done');
+    expect(labels).toEqual({ add_labels: 'tier::deep-review' });
+    expect(note).toContain('<!-- gatehouse:change -->');
+    expect(note).toContain('path app/auth/session.rb');
+    expect(reviewers).toEqual({ reviewer_ids: [3, 7] });
+    expect((await gatehouse.store.decisionHistory('gitlab:gitlabhq/gitlab-test!1')).map((h) => h.tier)).toEqual([2]);
+  });
+
+  it('gives a docs-only change no security tier: no label, no note, no review request', async () => {
+    nock(API)
+      .get(`${MR}/diffs`)
+      .query(true)
+      .reply(200, [{ old_path: 'docs/auth.md', new_path: 'docs/auth.md' }]);
+    expect(await deliver()).toBe('done');
+    expect(await gatehouse.store.decisionHistory('gitlab:gitlabhq/gitlab-test!1')).toEqual([]);
+  });
+});
