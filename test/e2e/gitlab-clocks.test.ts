@@ -1,0 +1,101 @@
+/**
+ * The same clock run as on GitHub, on GitLab: the documented Issue Hook in, a stateful fake of
+ * GitLab's REST API (nock) out, an injected clock (no sleeping).
+ */
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import nock from 'nock';
+import type { Gatehouse } from '../../src/main.ts';
+import { fakeGitLabApi, GITLAB_BOT, GITLAB_SECRET as SECRET, GITLAB_URL, gitlabDelivery, issueHook, type FakeGitLabApi } from '../support/gitlab.ts';
+import { processed, startTestGatehouse } from '../support/harness.ts';
+
+let gatehouse: Gatehouse;
+let api: FakeGitLabApi;
+let now = new Date('2026-11-20T15:00:00Z'); // a Friday
+const at = (iso: string): void => {
+  now = new Date(iso);
+};
+const KEY = 'gitlab:gitlabhq/gitlab-test#23';
+
+function outage({ action = 'open' as 'open' | 'update' | 'reopen' | 'close', assignees = [] as string[] } = {}): Record<string, unknown> {
+  const p = issueHook({ action, description: 'The scanner fails every job.', labels: ['tool::outage', 'criticality::critical'] });
+  (p['object_attributes'] as Record<string, unknown>)['created_at'] = '2026-11-20 15:00:00 UTC';
+  p['assignees'] = assignees.map((username) => ({ name: username, username }));
+  return p;
+}
+
+async function deliver(payload: unknown): Promise<void> {
+  const d = gitlabDelivery({ event: 'Issue Hook', payload });
+  const res = await fetch(`${gatehouse.url}/api/gitlab/webhooks`, { method: 'POST', headers: d.headers, body: d.body });
+  expect(res.status).toBe(200);
+  expect(await processed(gatehouse, 'gitlab', d.id)).toBe('done');
+}
+
+const notes = (): string[] => (api.notes.get('issues/23') ?? []).map((n) => n.body);
+const labels = (): string[] => [...(api.labels.get('issues/23') ?? [])].sort();
+
+beforeAll(() => {
+  nock.disableNetConnect();
+  nock.enableNetConnect(/127\.0\.0\.1/);
+});
+afterAll(() => nock.enableNetConnect());
+beforeEach(async () => {
+  at('2026-11-20T15:00:00Z');
+  api = fakeGitLabApi();
+  gatehouse = await startTestGatehouse(
+    { gitlab: { url: GITLAB_URL, token: 'glpat-test', webhookSecret: SECRET } },
+    { now: () => now, clockTickMs: 0, gitlab: { botUsername: GITLAB_BOT, retry: { backoffMs: () => 10 } } },
+  );
+});
+afterEach(async () => {
+  await gatehouse.close();
+  const unmatched = api.unmatched.filter((r) => r.includes('gitlab.example.com'));
+  api.stop();
+  expect(unmatched, 'every GitLab call was answered').toEqual([]);
+});
+
+describe('SLO/RTO clocks on a GitLab tooling outage', () => {
+  it('critical, opened Friday 15:00 UTC: slo::at-risk Monday 10:00 and slo::breached Monday 11:00, one note each', async () => {
+    await deliver(outage());
+    at('2026-11-23T09:59:00Z');
+    expect(await gatehouse.clocks.tick()).toBe(0);
+    at('2026-11-23T10:00:00Z');
+    await gatehouse.clocks.tick();
+    await gatehouse.clocks.tick();
+    expect(labels()).toEqual(['slo::at-risk']);
+    expect(notes()).toHaveLength(1);
+    expect(notes()[0]).toContain('SLO (response) at risk');
+    at('2026-11-23T11:00:00Z');
+    await gatehouse.clocks.tick();
+    await gatehouse.clocks.tick();
+    expect(labels()).toEqual(['slo::breached']);
+    expect(notes()).toHaveLength(2);
+    expect(notes()[1]).toContain('SLO (response) breached');
+    expect((await gatehouse.store.listNotifications()).map((n) => n.key)).toEqual([`slo-breached:${KEY}`]);
+  });
+
+  it('stops the SLO at the first assignment', async () => {
+    await deliver(outage());
+    at('2026-11-23T09:30:00Z');
+    await deliver(outage({ action: 'update', assignees: ['maintainer'] }));
+    at('2026-11-23T12:00:00Z');
+    await gatehouse.clocks.tick();
+    expect(notes()).toEqual([]);
+  });
+
+  it('pauses the RTO while the issue is closed and resumes it when reopened', async () => {
+    await deliver(outage({ assignees: ['maintainer'] }));
+    at('2026-11-23T12:00:00Z');
+    await deliver(outage({ action: 'close', assignees: ['maintainer'] }));
+    at('2026-11-24T18:00:00Z');
+    await gatehouse.clocks.tick();
+    expect(notes()).toEqual([]);
+    at('2026-11-25T09:00:00Z');
+    await deliver(outage({ action: 'reopen', assignees: ['maintainer'] }));
+    const rto = (await gatehouse.store.getClocks(KEY))!.clocks.find((c) => c.kind === 'rto')!;
+    expect(rto.dueAt?.toISOString()).toBe('2026-11-25T16:00:00.000Z');
+    at('2026-11-25T16:00:00Z');
+    await gatehouse.clocks.tick();
+    expect(labels()).toEqual(['rto::breached']);
+    expect(notes()).toHaveLength(1);
+  });
+});
