@@ -83,7 +83,8 @@ export async function loadClockPolicy(path: string | undefined): Promise<{ polic
   }
 }
 
-const iso = (d: Date | null): string | null => d?.toISOString() ?? null;
+/** ISO-8601 UTC, seconds precision when the milliseconds are zero (`2026-11-23T16:00:00Z`). */
+const iso = (d: Date | null): string | null => (d ? d.toISOString().replace(/\.000Z$/, 'Z') : null);
 
 function describeCalendar(policy: ClockPolicy, timeZone: string): string {
   const spec = calendarSpec(policy, timeZone);
@@ -114,7 +115,7 @@ export async function runClock(o: ClockCliOptions, io: ClockIo): Promise<number>
     const due = dueAt(policy, criticality, opened, options);
     const status = now ? clockStatus(policy, criticality, opened, now, options) : null;
     if (o.json) {
-      const out: ClockJson = { criticality, opened: opened.toISOString(), sloDue: iso(due.sloDue), rtoDue: iso(due.rtoDue) };
+      const out: ClockJson = { criticality, opened: iso(opened)!, sloDue: iso(due.sloDue), rtoDue: iso(due.rtoDue) };
       if (now) {
         // Both clocks run from the opening (nothing stops them here); 0 when --now is before it.
         const elapsed = Math.max(0, businessMinutesBetween(calendarOf(policy, timeZone), opened, now));
@@ -126,7 +127,7 @@ export async function runClock(o: ClockCliOptions, io: ClockIo): Promise<number>
     }
     const warn = warnAt(policy, criticality, opened, options);
     const targets = clockTargets(policy, criticality);
-    io.out(`${criticality} opened ${opened.toISOString()}${now ? `, now ${now.toISOString()}` : ''} (${describeCalendar(policy, timeZone)})`);
+    io.out(`${criticality} opened ${iso(opened)}${now ? `, now ${iso(now)}` : ''} (${describeCalendar(policy, timeZone)})`);
     io.out(describeClock('slo', policy.targets[criticality].slo, targets.slo, due.sloDue, warn.sloWarn, status?.slo ?? null));
     io.out(describeClock('rto', policy.targets[criticality].rto, targets.rto, due.rtoDue, warn.rtoWarn, status?.rto ?? null));
     return 0;
