@@ -3,7 +3,7 @@
  * fake on loopback (GHE_HOST). Start-up, health, and a crash after the acknowledgement.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -127,4 +127,33 @@ describe('gatehouse start', () => {
     await new Promise((r) => setTimeout(r, 1500));
     expect(fake.comments.get(1)).toHaveLength(1);
   });
+
+  it('gives exactly one breach comment when killed before a deadline and started after it', async () => {
+    fake = await startFakeGitHub();
+    const dir = dataDir();
+    // A round-the-clock calendar and a one-minute SLO, so that real time can pass a deadline.
+    const policy = join(dir, 'policy.yml');
+    const allDay = Object.fromEntries(['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'].map((d) => [d, ['00:00-24:00']]));
+    writeFileSync(policy, `clocks:\n  regions:\n    - timeZone: UTC\n      hours: ${JSON.stringify(allDay)}\n  targets:\n    critical: { slo: 1m, rto: 10m }\n`);
+    const env = { GATEHOUSE_DATA_DIR: join(dir, 'data'), GATEHOUSE_POLICY: policy, APP_ID: '1', PRIVATE_KEY: testPrivateKey(), WEBHOOK_SECRET: SECRET, GHE_HOST: fake.host, GHE_PROTOCOL: 'http' };
+    const first = await start(env);
+    const payload = issuesPayload({ body: 'The scanner is down.', labels: ['tool::outage', 'criticality::critical'] });
+    const opened = new Date(Date.now() - 50_000); // the SLO is due 10 s from now
+    Object.assign(payload['issue'] as object, { created_at: opened.toISOString(), assignees: [], assignee: null });
+    const d = githubDelivery({ name: 'issues', secret: SECRET, payload });
+    expect((await fetch(`${first.url}/api/github/webhooks`, { method: 'POST', headers: d.headers, body: d.body })).status).toBe(200);
+    await until(() => first.logs.some((l) => l.includes('saveClocks'))); // the clocks are stored
+    first.child.kill('SIGKILL');
+    await new Promise((r) => first.child.once('exit', r));
+    const breaches = () => (fake!.comments.get(1) ?? []).filter((c) => c.body.includes('gatehouse:clock:slo:breached'));
+    expect(breaches()).toHaveLength(0);
+
+    const due = opened.getTime() + 60_000;
+    await new Promise((r) => setTimeout(r, Math.max(0, due - Date.now()) + 1_000)); // down across the deadline
+    await start(env);
+    await until(() => breaches().length > 0);
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(breaches()).toHaveLength(1);
+    expect([...fake.labels.get(1)!]).toContain('slo::breached');
+  }, 60_000);
 });
