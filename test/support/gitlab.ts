@@ -1,5 +1,5 @@
 /**
- * GitLab test support: GitLab's documented webhook payloads (../shared/fixtures/gitlab/, deep
+ * GitLab test support: GitLab's documented webhook payloads (test/fixtures/gitlab/, deep
  * copies with fields set), deliveries with their headers, and a small stateful GitLab REST API
  * on nock (issues' and merge requests' labels and notes, raw files) for forge tests.
  */
@@ -13,7 +13,7 @@ export const GITLAB_API = `${GITLAB_URL}/api/v4`;
 export const GITLAB_SECRET = 'gitlab-webhook-token-for-tests';
 export const GITLAB_BOT = 'gatehouse-bot';
 
-const FIXTURES = [new URL('../../../shared/fixtures/gitlab/', import.meta.url), new URL('../../../../shared/fixtures/gitlab/', import.meta.url)].map((u) => fileURLToPath(u));
+const FIXTURES = [fileURLToPath(new URL('../fixtures/gitlab/', import.meta.url))];
 
 /** A deep copy of GitLab's documented example payload, e.g. `gitlabFixture('issue-hook')`. */
 export function gitlabFixture(name: string): Record<string, unknown> {

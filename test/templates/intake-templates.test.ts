@@ -12,7 +12,7 @@ import { CONTRACT_FIELDS } from '../builders/contract.ts';
 import { answers, githubBody, gitlabBody, type Answers } from '../builders/intake.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const SCHEMA_PATH = '/work/shared/fixtures/schemas/github-issue-forms.json';
+const SCHEMA_PATH = new URL('../fixtures/schemas/github-issue-forms.json', import.meta.url);
 
 const render = createRenderer();
 const view = intakeFormView(defaultPolicy);
