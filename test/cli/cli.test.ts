@@ -1,13 +1,13 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { EXPORT_PATHS, main } from '../../src/cli.ts';
+import { describe, expect, it } from 'vitest';
+import { EXPORT_PATHS } from '../../src/cli.ts';
 import { intakeFormView } from '../../src/core/intake/form.ts';
 import { defaultPolicy } from '../../src/core/policy/load.ts';
 import { createRenderer } from '../../src/render/templates.ts';
 import { intakeBody } from '../builders/intake.ts';
+import { cliSandbox, runCli } from '../support/cli.ts';
 
 const require = createRequire(import.meta.url);
 const examples = require('@octokit/webhooks-examples') as { name: string; examples: Record<string, unknown>[] }[];
@@ -21,32 +21,11 @@ function issuesOpened({ body }: { body?: string } = {}): Record<string, unknown>
   return payload;
 }
 
-let dir: string;
-let savedPolicyEnv: string | undefined;
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'gatehouse-cli-'));
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
-beforeEach(() => {
-  savedPolicyEnv = process.env['GATEHOUSE_POLICY'];
-  delete process.env['GATEHOUSE_POLICY'];
-});
-afterEach(() => {
-  if (savedPolicyEnv === undefined) delete process.env['GATEHOUSE_POLICY'];
-  else process.env['GATEHOUSE_POLICY'] = savedPolicyEnv;
-});
-
-async function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(['node', 'gatehouse', ...args], { out: (s) => out.push(s), err: (s) => err.push(s) });
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
+const sandbox = cliSandbox('gatehouse-cli-');
+const run = runCli;
 
 async function file(name: string, text: string): Promise<string> {
-  const path = join(dir, name);
+  const path = join(sandbox(), name);
   await writeFile(path, text);
   return path;
 }
@@ -97,7 +76,7 @@ describe('gatehouse validate', () => {
   });
 
   it('exits 1 when the file cannot be read', async () => {
-    const { code, err } = await run('validate', join(dir, 'missing.yml'));
+    const { code, err } = await run('validate', join(sandbox(), 'missing.yml'));
     expect(code).toBe(1);
     expect(err).toContain('ENOENT');
   });
@@ -128,7 +107,7 @@ describe('gatehouse validate', () => {
 
 describe('gatehouse templates export', () => {
   it('writes the GitHub issue form and the GitLab template', async () => {
-    const out = join(dir, 'repo');
+    const out = join(sandbox(), 'repo');
     const result = await run('templates', 'export', '--out', out);
     expect(result.code).toBe(0);
     const render = createRenderer();
@@ -142,7 +121,7 @@ describe('gatehouse templates export', () => {
 
   it('renders the labels of a policy file', async () => {
     const policy = await file('renamed.yml', 'intake:\n  title: Ask AppSec\n  description: Ask us.\n  fields:\n    - { id: svc, label: Which service, kind: text, required: true }\nrouting:\n  rules: []\n');
-    const out = join(dir, 'repo2');
+    const out = join(sandbox(), 'repo2');
     expect((await run('templates', 'export', '--out', out, '--policy', policy)).code).toBe(0);
     const gitlab = await readFile(join(out, EXPORT_PATHS.gitlab), 'utf8');
     expect(gitlab).toContain('### Which service');
@@ -191,12 +170,11 @@ describe('explain for a pull request', () => {
   it('plans the change classification from --changed-paths, with no network', async () => {
     const examples = createRequire(import.meta.url)('@octokit/webhooks-examples') as { name: string; examples: Record<string, unknown>[] }[];
     const payload = examples.find((g) => g.name === 'pull_request')!.examples.find((e) => e['action'] === 'opened')!;
-    const file = join(await mkdtemp(join(tmpdir(), 'gatehouse-explain-')), 'pr.json');
+    const file = join(sandbox(), 'pr.json');
     await writeFile(file, JSON.stringify(payload));
-    const out: string[] = [];
-    const code = await main(['node', 'gatehouse', 'explain', '--event', file, '--changed-paths', 'src/auth/session.ts,README.md'], { out: (s) => out.push(s), err: (s) => out.push(s) });
+    const { code, out } = await run('explain', '--event', file, '--changed-paths', 'src/auth/session.ts,README.md');
     expect(code).toBe(0);
-    const result = JSON.parse(out.join('\n')) as { event: string; actions: { type: string; add?: string[] }[] };
+    const result = JSON.parse(out) as { event: string; actions: { type: string; add?: string[] }[] };
     expect(result.event).toBe('pull_request.opened');
     expect(result.actions.find((a) => a.type === 'ensureLabels')?.add).toEqual(['tier::deep-review']);
   });

@@ -1,35 +1,13 @@
 /** `gatehouse clock` (contract: "Command line"), through main() and once through the real binary. */
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli.ts';
+import { describe, expect, it } from 'vitest';
 import { parseInstant } from '../../src/cli/clock.ts';
+import { cliSandbox, runCli } from '../support/cli.ts';
 
-let dir: string;
-let savedPolicyEnv: string | undefined;
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'gatehouse-clock-'));
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
-beforeEach(() => {
-  savedPolicyEnv = process.env['GATEHOUSE_POLICY'];
-  delete process.env['GATEHOUSE_POLICY'];
-});
-afterEach(() => {
-  if (savedPolicyEnv === undefined) delete process.env['GATEHOUSE_POLICY'];
-  else process.env['GATEHOUSE_POLICY'] = savedPolicyEnv;
-});
-
-async function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(['node', 'gatehouse', ...args], { out: (s) => out.push(s), err: (s) => err.push(s) });
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
+const sandbox = cliSandbox('gatehouse-clock-');
+const run = runCli;
 
 async function json(...args: string[]): Promise<Record<string, unknown>> {
   const r = await run('clock', ...args, '--json');
@@ -38,7 +16,7 @@ async function json(...args: string[]): Promise<Record<string, unknown>> {
 }
 
 async function file(name: string, text: string): Promise<string> {
-  const path = join(dir, name);
+  const path = join(sandbox(), name);
   await writeFile(path, text);
   return path;
 }
@@ -112,7 +90,7 @@ describe('gatehouse clock --policy', () => {
   });
 
   it('a broken policy file exits 1 with one clear line', async () => {
-    await fails(['--criticality', 'high', '--opened', '2026-11-20T16:00:00Z', '--policy', join(dir, 'missing.yml')], /missing\.yml: cannot read \(ENOENT\)/);
+    await fails(['--criticality', 'high', '--opened', '2026-11-20T16:00:00Z', '--policy', join(sandbox(), 'missing.yml')], /missing\.yml: cannot read \(ENOENT\)/);
     const yaml = await file('bad.yml', 'clocks:\n  regions: [\n');
     await fails(['--criticality', 'high', '--opened', '2026-11-20T16:00:00Z', '--policy', yaml], /bad\.yml: not valid YAML \(line \d\)/);
     const zone = await file('zone.yml', ['clocks:', '  regions:', '    - timeZone: Europe/Berln', '  warnAt: 2', ''].join('\n'));
