@@ -3,7 +3,7 @@ import type { Action } from '../core/actions.ts';
 import { issueKey } from '../core/model.ts';
 import { nextFireAt } from '../core/outage/clocks.ts';
 import type { Forge } from '../ports/forge.ts';
-import type { Store } from '../ports/store.ts';
+import type { AuditEntry, Store } from '../ports/store.ts';
 import type { Metrics } from '../server/metrics.ts';
 
 export interface ExecuteDeps {
@@ -87,35 +87,36 @@ async function perform(action: Action, deps: ExecuteDeps): Promise<unknown> {
   }
 }
 
-/** Runs the actions in order; the first failure stops the run (the job is retried as a whole). */
+/**
+ * Runs the actions in order; the first failure stops the run (the job is retried as a whole).
+ * The audit entries of a run are written together at its end, the failed one included.
+ */
 export async function execute(actions: readonly Action[], deps: ExecuteDeps): Promise<void> {
-  for (const action of actions) {
-    const started = process.hrtime.bigint();
-    const key = action.type === 'recordDecision' ? action.key : 'target' in action ? issueKey(action.target) : null;
-    try {
-      const result = await perform(action, deps);
-      deps.metrics.actionDuration.observe({ action: action.type, outcome: 'ok' }, Number(process.hrtime.bigint() - started) / 1e9);
-      const detail = summary(action);
-      await deps.store.appendAudit({
-        at: deps.now(),
-        deliveryId: deps.deliveryId,
-        issueKey: key,
-        action: action.type,
-        detail: typeof result === 'string' || (typeof result === 'object' && result !== null) ? { ...(detail as object), result } : detail,
-        outcome: 'ok',
-      });
-    } catch (err) {
-      deps.metrics.actionDuration.observe({ action: action.type, outcome: 'error' }, Number(process.hrtime.bigint() - started) / 1e9);
-      await deps.store.appendAudit({
-        at: deps.now(),
-        deliveryId: deps.deliveryId,
-        issueKey: key,
-        action: action.type,
-        detail: summary(action),
-        outcome: 'error',
-        error: err instanceof Error ? err.message : String(err),
-      });
-      throw err;
+  const audit: AuditEntry[] = [];
+  try {
+    for (const action of actions) {
+      const started = process.hrtime.bigint();
+      const key = action.type === 'recordDecision' ? action.key : 'target' in action ? issueKey(action.target) : null;
+      const seconds = (): number => Number(process.hrtime.bigint() - started) / 1e9;
+      try {
+        const result = await perform(action, deps);
+        deps.metrics.actionDuration.observe({ action: action.type, outcome: 'ok' }, seconds());
+        const detail = summary(action);
+        audit.push({
+          at: deps.now(),
+          deliveryId: deps.deliveryId,
+          issueKey: key,
+          action: action.type,
+          detail: typeof result === 'string' || (typeof result === 'object' && result !== null) ? { ...(detail as object), result } : detail,
+          outcome: 'ok',
+        });
+      } catch (err) {
+        deps.metrics.actionDuration.observe({ action: action.type, outcome: 'error' }, seconds());
+        audit.push({ at: deps.now(), deliveryId: deps.deliveryId, issueKey: key, action: action.type, detail: summary(action), outcome: 'error', error: err instanceof Error ? err.message : String(err) });
+        throw err;
+      }
     }
+  } finally {
+    await deps.store.appendAudit(audit);
   }
 }

@@ -94,7 +94,8 @@ export interface Store {
   recordDecision(r: DecisionRow): Promise<void>;
   decisionHistory(issueKey: string): Promise<DecisionRow[]>;
 
-  appendAudit(e: AuditEntry): Promise<void>;
+  /** One entry or several (written together, in order). */
+  appendAudit(entries: AuditEntry | readonly AuditEntry[]): Promise<void>;
   auditFor(issueKey: string): Promise<AuditEntry[]>;
 
   enqueueNotification(n: NotificationInput): Promise<{ inserted: boolean }>;

@@ -211,18 +211,22 @@ export class KyselyStore implements Store {
     return rows.map(toDecision);
   }
 
-  async appendAudit(e: AuditEntry): Promise<void> {
+  async appendAudit(entries: AuditEntry | readonly AuditEntry[]): Promise<void> {
+    const list = Array.isArray(entries) ? entries : [entries as AuditEntry];
+    if (list.length === 0) return;
     await this.#db
       .insertInto('audit_log')
-      .values({
-        at: e.at,
-        delivery_id: e.deliveryId,
-        issue_key: e.issueKey,
-        action: e.action,
-        detail: json(e.detail),
-        outcome: e.outcome,
-        error: e.error ?? null,
-      })
+      .values(
+        list.map((e) => ({
+          at: e.at,
+          delivery_id: e.deliveryId,
+          issue_key: e.issueKey,
+          action: e.action,
+          detail: json(e.detail),
+          outcome: e.outcome,
+          error: e.error ?? null,
+        })),
+      )
       .execute();
   }
 
