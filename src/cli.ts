@@ -56,7 +56,18 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
       if (existsSync('.env')) process.loadEnvFile('.env');
       const config = loadConfig();
       const { startGatehouse } = await import('./main.ts');
-      const gatehouse = await startGatehouse({ config });
+      let gatehouse: Awaited<ReturnType<typeof startGatehouse>>;
+      try {
+        gatehouse = await startGatehouse({ config });
+      } catch (err) {
+        const errno = (err as NodeJS.ErrnoException).code;
+        if (errno === 'EADDRINUSE' || errno === 'EACCES') {
+          io.err(`cannot listen on port ${config.port}: ${errno === 'EADDRINUSE' ? 'it is in use' : 'permission denied'} (set PORT)`);
+          code = 1;
+          return;
+        }
+        throw err;
+      }
       await new Promise<void>((resolve) => {
         const stop = (signal: string) => {
           gatehouse.logger.info(`${signal}: shutting down`);

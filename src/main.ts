@@ -116,10 +116,17 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
   if (gitlab && opts.gitlab?.botUsername === undefined) void gitlab.identify();
   if (opts.worker !== false && (opts.clockTickMs ?? 30_000) > 0) clocks.start(opts.clockTickMs ?? 30_000);
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, config.host ?? '0.0.0.0', () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, config.host ?? '0.0.0.0', () => resolve());
+    });
+  } catch (err) {
+    // Nothing may keep running when start-up fails (the database thread, the queue, the clock timer).
+    await clocks.stop();
+    await opened.close();
+    throw err;
+  }
   ready = true;
   const address = server.address() as AddressInfo;
   const url = `http://127.0.0.1:${address.port}`;

@@ -3,6 +3,8 @@
  * fake on loopback (GHE_HOST). Start-up, health, and a crash after the acknowledgement.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -100,6 +102,22 @@ describe('gatehouse start', () => {
     expect(err).toMatch(/PORT: must be a port number/);
     expect(err).toMatch(/APP_ID: must be the numeric GitHub App id/);
     expect(err).not.toMatch(/\n\s+at /); // no stack trace
+  });
+
+  it('says so in one line and exits when its port is taken', async () => {
+    const taken = createServer().listen(0, '127.0.0.1');
+    await new Promise((r) => taken.once('listening', r));
+    const port = (taken.address() as AddressInfo).port;
+    try {
+      const child = spawn(process.execPath, [BIN, 'start'], { env: { PATH: process.env['PATH'] ?? '', PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'silent', GATEHOUSE_DATA_DIR: dataDir() }, stdio: ['ignore', 'pipe', 'pipe'] });
+      children.push(child);
+      let err = '';
+      child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
+      expect(await new Promise<number | null>((r) => child.once('exit', r))).toBe(1);
+      expect(err.trim()).toBe(`cannot listen on port ${port}: it is in use (set PORT)`);
+    } finally {
+      taken.close();
+    }
   });
 
   it('loses nothing when killed after acknowledging: the delivery is processed once after a restart', async () => {
