@@ -38,6 +38,7 @@ import type { ClockRow, Store } from '../src/ports/store.ts';
 import { PolicyResolver } from '../src/policy/resolver.ts';
 import { createRenderer } from '../src/render/templates.ts';
 import { createMetrics } from '../src/server/metrics.ts';
+import { claimDueClocksQuery } from '../src/storage/kysely-store.ts';
 import { openStore } from '../src/storage/open.ts';
 import type { Database } from '../src/storage/schema.ts';
 
@@ -208,25 +209,8 @@ async function planLines(db: Kysely<Database>, query: RawBuilder<unknown>): Prom
 
 const planText = (r: unknown): string => String((r as Record<string, unknown>)['QUERY PLAN']);
 
-/** The statement claimDueClocks runs (src/storage/kysely-store.ts), rebuilt here to explain it. */
-function claimQuery(qdb: Kysely<Database>, now: Date) {
-  return qdb
-    .updateTable('clocks')
-    .set({ claimed_until: new Date(now.getTime() + 300_000) })
-    .where('issue_key', 'in', (qb) =>
-      qb
-        .selectFrom('clocks')
-        .select('issue_key')
-        .where('next_fire_at', 'is not', null)
-        .where('next_fire_at', '<=', now)
-        .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<', now)]))
-        .orderBy('next_fire_at')
-        .limit(500)
-        .forUpdate()
-        .skipLocked(),
-    )
-    .returningAll();
-}
+/** The statement claimDueClocks runs, as the store builds it. */
+const claimQuery = (qdb: Kysely<Database>, now: Date) => claimDueClocksQuery(qdb, now, 500, 300_000);
 
 class Rollback extends Error {}
 

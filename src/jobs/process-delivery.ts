@@ -31,9 +31,11 @@ export async function processDelivery(job: DeliveryJob, deps: ProcessDeps): Prom
   }
   if (delivery.status !== 'pending') return; // a repeated job: already handled
   const log = logger.child({ platform: delivery.platform, delivery: delivery.deliveryId, event: delivery.eventName });
-  const finish = async (status: 'done' | 'ignored' | 'failed', reason: string | null): Promise<void> => {
+  /** `invalid` is a failed delivery whose payload was at fault (counted apart in the metrics). */
+  const finish = async (outcome: 'done' | 'ignored' | 'failed' | 'invalid', reason: string | null): Promise<void> => {
+    const status = outcome === 'invalid' ? 'failed' : outcome;
     await store.finishDelivery(delivery.platform, delivery.deliveryId, status, reason);
-    metrics.deliveries.inc({ platform: delivery.platform, event: delivery.eventName, outcome: status === 'failed' ? 'invalid' : status });
+    metrics.deliveries.inc({ platform: delivery.platform, event: delivery.eventName, outcome });
   };
 
   const adapter = deps.platforms[delivery.platform];
@@ -46,13 +48,13 @@ export async function processDelivery(job: DeliveryJob, deps: ProcessDeps): Prom
     payload = JSON.parse(delivery.payload);
   } catch {
     log.warn('delivery body is not JSON');
-    return finish('failed', 'body is not JSON');
+    return finish('invalid', 'body is not JSON');
   }
   const t = adapter.translate(delivery, payload);
   if (t.kind === 'invalid') {
     log.warn({ reason: t.reason }, 'malformed payload');
     await store.appendAudit({ at: deps.now(), deliveryId: delivery.deliveryId, issueKey: null, action: 'translate', detail: null, outcome: 'error', error: t.reason });
-    return finish('failed', t.reason);
+    return finish('invalid', t.reason);
   }
   if (t.kind === 'ignored') {
     log.debug({ reason: t.reason }, 'ignored');

@@ -280,24 +280,7 @@ export class KyselyStore implements Store {
   }
 
   async claimDueClocks(now: Date, limit: number, leaseMs: number): Promise<ClockRow[]> {
-    const until = new Date(now.getTime() + leaseMs);
-    const rows = await this.#db
-      .updateTable('clocks')
-      .set({ claimed_until: until })
-      .where('issue_key', 'in', (qb) =>
-        qb
-          .selectFrom('clocks')
-          .select('issue_key')
-          .where('next_fire_at', 'is not', null)
-          .where('next_fire_at', '<=', now)
-          .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<', now)]))
-          .orderBy('next_fire_at')
-          .limit(limit)
-          .forUpdate()
-          .skipLocked(),
-      )
-      .returningAll()
-      .execute();
+    const rows = await claimDueClocksQuery(this.#db, now, limit, leaseMs).execute();
     return rows.map(toClockRow);
   }
 
@@ -424,4 +407,27 @@ function toClockRow(r: Selectable<ClocksTable>): ClockRow {
     clocks: z.array(clockState).parse(r.clocks),
     nextFireAt: r.next_fire_at,
   };
+}
+
+/**
+ * The scheduler's claim: due rows only (read through the partial index on next_fire_at), not
+ * claimed by another worker, leased until now + leaseMs. Exported so that bench/clocks can explain it.
+ */
+export function claimDueClocksQuery(db: Kysely<Database>, now: Date, limit: number, leaseMs: number) {
+  return db
+    .updateTable('clocks')
+    .set({ claimed_until: new Date(now.getTime() + leaseMs) })
+    .where('issue_key', 'in', (qb) =>
+      qb
+        .selectFrom('clocks')
+        .select('issue_key')
+        .where('next_fire_at', 'is not', null)
+        .where('next_fire_at', '<=', now)
+        .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<', now)]))
+        .orderBy('next_fire_at')
+        .limit(limit)
+        .forUpdate()
+        .skipLocked(),
+    )
+    .returningAll();
 }

@@ -207,6 +207,8 @@ describe('GitHub intake end to end', () => {
     expect(await processed(d.id)).toBe('failed');
     const stored = await gatehouse.store.getDelivery('github', d.id);
     expect(stored?.lastError).toMatch(/issues payload: .*issue/);
+    const metrics = await (await fetch(`${gatehouse.url}/metrics`)).text();
+    expect(metrics).toContain('gatehouse_deliveries_total{platform="github",event="issues",outcome="invalid"} 1');
   });
 
   it('routes suspected active exploitation to the incident route and queues one notice', async () => {
