@@ -43,8 +43,12 @@ if (mode === 'probot') {
     worker: false,
   });
   console.log(`READY ${new URL(gatehouse.url).port}`);
+  // The client asks when every acknowledged delivery is in the database (the journal drained).
+  process.on('SIGUSR2', () => {
+    void gatehouse.inbox.settled().then(() => console.log(`SETTLED ${performance.now()}`));
+  });
   process.on('SIGTERM', () => {
-    void gatehouse.store.countDeliveries('pending').then(async (n) => {
+    void gatehouse.inbox.settled().then(() => gatehouse.store.countDeliveries('pending')).then(async (n) => {
       console.log(`STORED ${n}`);
       await gatehouse.close();
       process.exit(0);

@@ -16,6 +16,7 @@ import { createRenderer } from './render/templates.ts';
 import { createHttpServer } from './server/http.ts';
 import { createMetrics, type Metrics } from './server/metrics.ts';
 import { openStore, type QueueOptions } from './storage/open.ts';
+import type { DeliveryIntake } from './storage/inbox.ts';
 
 export interface StartOptions {
   config: Config;
@@ -36,6 +37,8 @@ export interface Gatehouse {
   server: Server;
   url: string;
   store: Store;
+  /** Where deliveries arrive; `settled()` resolves once every delivery taken is stored and queued. */
+  inbox: DeliveryIntake;
   queue: JobQueue;
   metrics: Metrics;
   logger: Logger;
@@ -142,6 +145,7 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
     server,
     url,
     store,
+    inbox: opened.inbox,
     queue,
     metrics,
     logger,

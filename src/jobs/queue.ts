@@ -205,6 +205,33 @@ export class PgBossQueue implements JobQueue {
     this.#waker.wake();
   }
 
+  /**
+   * pg-boss's insert for these jobs as one statement, not run: the embedded inbox sends it to the
+   * database with the deliveries, in one transaction. Call `jobsAdded()` once it has committed.
+   */
+  async insertStatement(jobs: readonly DeliveryJob[]): Promise<{ text: string; values: unknown[] }> {
+    if (this.#stopping) throw new Error('job queue is stopped');
+    let statement: { text: string; values: unknown[] } | null = null;
+    const capture = {
+      executeSql: async (text: string, values: unknown[]) => {
+        statement = { text, values: [...values] };
+        return { rows: [] };
+      },
+    };
+    const name = this.#opts.name;
+    await this.#boss.insert(
+      jobs.map((job) => ({ id: deliveryJobId(job), name, data: { platform: job.platform, deliveryId: job.deliveryId } })),
+      { db: capture },
+    );
+    if (!statement) throw new Error('pg-boss did not produce an insert statement');
+    return statement;
+  }
+
+  /** Jobs were written outside `enqueue` (see `insertStatement`): the fetch loop looks now. */
+  jobsAdded(): void {
+    this.#waker.wake();
+  }
+
   async enqueue(job: DeliveryJob): Promise<void> {
     if (this.#stopping) throw new Error('job queue is stopped');
     await this.#inserts.submit(job);

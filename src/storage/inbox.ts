@@ -2,23 +2,39 @@
  * The delivery inbox: concurrent deliveries are stored and queued in one batch (group commit) with
  * one flush to disk, so a busy server pays per batch, not per delivery.
  */
-import type { PgBossQueue } from '../jobs/queue.ts';
 import type { Inbox } from '../ports/queue.ts';
 import type { DeliveryInput } from '../ports/store.ts';
 import { GroupCommit } from './group-commit.ts';
-import type { KyselyStore } from './kysely-store.ts';
 
-export class DeliveryInbox implements Inbox {
+export type DeliveryWriter = (batch: DeliveryInput[]) => Promise<{ inserted: boolean }[]>;
+
+/** An inbox that can say when what it took is in the database, and be closed. */
+export interface DeliveryIntake extends Inbox {
+  /** Resolves once every delivery accepted so far is stored and queued. */
+  settled(): Promise<void>;
+  /** Stops taking deliveries (after storing what it took, where it can). */
+  close(): Promise<void>;
+}
+
+export class DeliveryInbox implements DeliveryIntake {
   readonly #commit: GroupCommit<DeliveryInput, { inserted: boolean }>;
 
-  constructor(store: KyselyStore, queue: PgBossQueue) {
-    this.#commit = new GroupCommit(
-      (batch) => store.recordBatch(batch, (fresh) => queue.enqueueMany(fresh.map((d) => ({ platform: d.platform, deliveryId: d.deliveryId })))),
-      128,
-    );
+  /** `write` stores a batch and queues a job for each new delivery, durably, before resolving. */
+  constructor(write: DeliveryWriter) {
+    this.#commit = new GroupCommit(write, { maxBatch: 128, gatherMs: 2 });
   }
 
+  #closed = false;
+
   accept(d: DeliveryInput): Promise<{ inserted: boolean }> {
+    if (this.#closed) return Promise.reject(new Error('the delivery inbox is closed'));
     return this.#commit.submit(d);
+  }
+
+  /** A delivery is stored before `accept` resolves: nothing to wait for. */
+  async settled(): Promise<void> {}
+
+  async close(): Promise<void> {
+    this.#closed = true;
   }
 }

@@ -45,6 +45,48 @@ export interface KyselyStoreOptions {
 
 const json = (v: unknown): string => JSON.stringify(v === undefined ? null : v);
 
+const deliveryKey = (p: string, id: string): string => `${p}\u0000${id}`;
+
+/** A batch's first copy of each delivery: the one that may be new (later copies are duplicates). */
+export function firstCopies(batch: readonly DeliveryInput[]): Map<string, DeliveryInput> {
+  const firsts = new Map<string, DeliveryInput>();
+  for (const d of batch) {
+    const k = deliveryKey(d.platform, d.deliveryId);
+    if (!firsts.has(k)) firsts.set(k, d);
+  }
+  return firsts;
+}
+
+/** One insert of the batch's deliveries; answers the rows that were new. */
+export function insertDeliveries(db: Kysely<Database>, firsts: Map<string, DeliveryInput>) {
+  return db
+    .insertInto('deliveries')
+    .values(
+      [...firsts.values()].map((d) => ({
+        platform: d.platform,
+        delivery_id: d.deliveryId,
+        event_name: d.eventName,
+        payload: d.payload,
+        received_at: d.receivedAt,
+        status: 'pending' as const,
+        last_error: null,
+      })),
+    )
+    .onConflict((oc) => oc.columns(['platform', 'delivery_id']).doNothing())
+    .returning(['platform', 'delivery_id']);
+}
+
+const insertedRow = z.object({ platform: z.string(), delivery_id: z.string() });
+
+/** Per item of the batch: whether it was the one that stored its delivery. */
+export function insertedFlags(batch: readonly DeliveryInput[], firsts: Map<string, DeliveryInput>, rows: readonly unknown[]): { inserted: boolean }[] {
+  const fresh = new Set(rows.map((r) => insertedRow.parse(r)).map((r) => deliveryKey(r.platform, r.delivery_id)));
+  return batch.map((d) => {
+    const k = deliveryKey(d.platform, d.deliveryId);
+    return { inserted: fresh.has(k) && firsts.get(k) === d };
+  });
+}
+
 export class KyselyStore implements Store {
   readonly #db: Kysely<Database>;
   readonly #opts: KyselyStoreOptions;
@@ -67,40 +109,17 @@ export class KyselyStore implements Store {
    * before the flush, so that its writes (the queue's jobs) are covered by the same flush.
    */
   async recordBatch(batch: DeliveryInput[], alsoWrite?: (fresh: DeliveryInput[]) => Promise<void>): Promise<{ inserted: boolean }[]> {
-    const key = (d: DeliveryInput): string => `${d.platform}\u0000${d.deliveryId}`;
-    // The first copy of a delivery in the batch is the one that may be new; later copies are duplicates.
-    const firsts = new Map<string, DeliveryInput>();
-    for (const d of batch) if (!firsts.has(key(d))) firsts.set(key(d), d);
+    const firsts = firstCopies(batch);
     // Flushed even when rows already exist: an earlier writer may not have flushed yet.
     const rows = await this.#opts.durable(async () => {
-      const inserted = await this.#db
-        .insertInto('deliveries')
-        .values(
-          [...firsts.values()].map((d) => ({
-            platform: d.platform,
-            delivery_id: d.deliveryId,
-            event_name: d.eventName,
-            payload: d.payload,
-            received_at: d.receivedAt,
-            status: 'pending' as const,
-            last_error: null,
-          })),
-        )
-        .onConflict((oc) => oc.columns(['platform', 'delivery_id']).doNothing())
-        .returning(['platform', 'delivery_id'])
-        .execute();
+      const inserted = await insertDeliveries(this.#db, firsts).execute();
       if (alsoWrite && inserted.length > 0) {
-        const keys = new Set(inserted.map((r) => `${r.platform}\u0000${r.delivery_id}`));
-        await alsoWrite([...firsts.values()].filter((d) => keys.has(key(d))));
+        const keys = new Set(inserted.map((r) => deliveryKey(r.platform, r.delivery_id)));
+        await alsoWrite([...firsts.values()].filter((d) => keys.has(deliveryKey(d.platform, d.deliveryId))));
       }
       return inserted;
     });
-    const fresh = new Set(rows.map((r) => `${r.platform}\u0000${r.delivery_id}`));
-    return batch.map((d) => {
-      const k = key(d);
-      const inserted = fresh.has(k) && firsts.get(k) === d;
-      return { inserted };
-    });
+    return insertedFlags(batch, firsts, rows);
   }
 
   async getDelivery(p: Platform, deliveryId: string): Promise<StoredDelivery | null> {

@@ -9,7 +9,9 @@ import { dirname, join } from 'node:path';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { PgBossQueue, type QueueLogger, type QueueOptions } from '../jobs/queue.ts';
-import { DeliveryInbox } from './inbox.ts';
+import { DeliveryInbox, type DeliveryIntake } from './inbox.ts';
+import { DeliveryJournal, type JournalOptions } from './journal.ts';
+import { pgliteDeliveryWriter } from './pglite-inbox.ts';
 import { KyselyStore } from './kysely-store.ts';
 import { migrateToLatest } from './migrations.ts';
 import { lockDataDir } from './data-dir-lock.ts';
@@ -30,8 +32,13 @@ export interface OpenStoreOptions {
   queue?: QueueOptions;
   /** PostgreSQL pool size (key locks hold one connection each while held). Default 10. */
   poolMax?: number;
-  /** PGlite: fsync the WAL before `recordDelivery` resolves. Default true. */
+  /** PGlite: fsync the WAL (and the delivery journal) before a write resolves. Default true. */
   syncWal?: boolean;
+  /**
+   * PGlite: acknowledge deliveries once journaled, storing them in the background (default), or
+   * `false` to store each batch before acknowledging. An object tunes the journal.
+   */
+  journal?: boolean | Pick<JournalOptions, 'maxBacklogBytes' | 'maxBatch' | 'segmentBytes' | 'rememberIds'>;
 }
 
 export interface OpenedStore {
@@ -39,11 +46,14 @@ export interface OpenedStore {
   store: KyselyStore;
   db: Kysely<Database>;
   queue: PgBossQueue;
-  /** Stores and queues webhook deliveries together (group commit). */
-  inbox: DeliveryInbox;
+  /** Takes webhook deliveries: durable when `accept` resolves, stored and queued by `settled`. */
+  inbox: DeliveryIntake;
   /** Stops the queue, then closes the database. Idempotent; `store.close()` does the same. */
   close(): Promise<void>;
 }
+
+/** The delivery journal's folder inside the embedded data dir. */
+export const JOURNAL_DIR = 'gatehouse_journal';
 
 /** Session advisory locks use the two-int4 key space: (GATEHOUSE_LOCKS, hashtext(key)). */
 const GATEHOUSE_LOCKS = 0x47484b4c;
@@ -92,9 +102,34 @@ async function openPglite(opts: OpenStoreOptions): Promise<OpenedStore> {
   }
   const q = queue;
   const wal = opts.syncWal === false ? null : new WalSync(opts.dataDir);
+  const write = pgliteDeliveryWriter({ db, gate, queue: q, wal });
+  let inbox: DeliveryIntake;
+  try {
+    await wal?.start(db);
+    if (opts.journal === false) {
+      inbox = new DeliveryInbox(write);
+    } else {
+      const { journal, recovered } = await DeliveryJournal.open(join(opts.dataDir, JOURNAL_DIR), {
+        write,
+        sync: opts.syncWal !== false,
+        ...(typeof opts.journal === 'object' ? opts.journal : {}),
+        onDrainError: (err, attempt) => opts.logger?.error({ err, attempt }, 'journaled deliveries could not be stored yet; retrying'),
+      });
+      if (recovered > 0) opts.logger?.warn({ deliveries: recovered }, 'stored deliveries left in the journal by the previous run');
+      inbox = journal;
+    }
+  } catch (err) {
+    await q.stop().catch(() => undefined);
+    await gate.close();
+    await wal?.close();
+    unlock();
+    throw err;
+  }
+  const intake = inbox;
   const locks = new KeyedMutex();
   const close = once(async () => {
     try {
+      await intake.close();
       await q.stop();
     } finally {
       await db.destroy();
@@ -106,10 +141,10 @@ async function openPglite(opts: OpenStoreOptions): Promise<OpenedStore> {
   const store = new KyselyStore({
     db,
     lock: (key, fn) => locks.run(key, fn),
-    durable: (write) => (wal ? wal.around(db, write) : write()),
+    durable: (fn) => (wal ? wal.around(db, fn) : fn()),
     onClose: close,
   });
-  return { kind: 'pglite', store, db, queue: q, inbox: new DeliveryInbox(store, q), close: () => store.close() };
+  return { kind: 'pglite', store, db, queue: q, inbox: intake, close: () => store.close() };
 }
 
 async function openPostgres(opts: OpenStoreOptions, url: string): Promise<OpenedStore> {
@@ -157,7 +192,8 @@ async function openPostgres(opts: OpenStoreOptions, url: string): Promise<Opened
     }
   });
   const store = new KyselyStore({ db, lock, durable: (write) => write(), onClose: close });
-  return { kind: 'postgres', store, db, queue: q, inbox: new DeliveryInbox(store, q), close: () => store.close() };
+  const inbox = new DeliveryInbox((batch) => store.recordBatch(batch, (fresh) => q.enqueueMany(fresh.map((d) => ({ platform: d.platform, deliveryId: d.deliveryId })))));
+  return { kind: 'postgres', store, db, queue: q, inbox, close: () => store.close() };
 }
 
 function once(fn: () => Promise<void>): () => Promise<void> {

@@ -22,10 +22,20 @@ export interface SqlResult {
   affectedRows?: number;
 }
 
-/** What the gate needs of PGlite: an in-thread instance or the worker-thread proxy. */
+export interface Statement {
+  text: string;
+  params: unknown[];
+}
+
+/** What the gate needs of PGlite (the worker-thread proxy). */
 export interface SqlEngine {
   query<R>(text: string, params?: unknown[]): Promise<{ rows: R[]; affectedRows?: number }>;
   exec(text: string): Promise<{ rows: unknown[]; affectedRows?: number }[]>;
+  /**
+   * `statements` in one transaction, then `after` outside it, with one round trip: the results
+   * of all of them in order. Rolled back on the first error.
+   */
+  transaction(statements: Statement[], after?: Statement[]): Promise<{ rows: unknown[]; affectedRows?: number }[]>;
   close(): Promise<void>;
 }
 
@@ -78,6 +88,11 @@ export class PgliteGate {
         throw err;
       }
     });
+  }
+
+  /** See `SqlEngine.transaction`; holds the gate for the whole of it. */
+  transaction(statements: Statement[], after?: Statement[]): Promise<{ rows: unknown[]; affectedRows?: number }[]> {
+    return this.run((pg) => pg.transaction(statements, after));
   }
 
   /** Waits for queued work, then closes PGlite. */

@@ -1,7 +1,7 @@
 /** The main side of the PGlite worker thread: the same query/exec/close calls, answered by messages. */
 import { Worker } from 'node:worker_threads';
 import { z } from 'zod';
-import type { SqlEngine } from './pglite-dialect.ts';
+import type { SqlEngine, Statement } from './pglite-dialect.ts';
 
 const errorSchema = z.object({ message: z.string() }).catchall(z.unknown());
 const replySchema = z.union([
@@ -55,7 +55,7 @@ export class PgliteThread implements SqlEngine {
     });
   }
 
-  #call(message: { op: 'query' | 'exec' | 'close'; text?: string; params?: unknown[] }): Promise<unknown> {
+  #call(message: { op: 'query' | 'exec' | 'close'; text?: string; params?: unknown[] } | { op: 'transaction'; statements: Statement[]; after: Statement[] }): Promise<unknown> {
     if (this.#exited) return Promise.reject(this.#exited);
     const id = this.#next++;
     return new Promise((resolve, reject) => {
@@ -70,6 +70,10 @@ export class PgliteThread implements SqlEngine {
 
   async exec(text: string): Promise<{ rows: unknown[]; affectedRows?: number }[]> {
     return (await this.#call({ op: 'exec', text })) as { rows: unknown[]; affectedRows?: number }[];
+  }
+
+  async transaction(statements: Statement[], after: Statement[] = []): Promise<{ rows: unknown[]; affectedRows?: number }[]> {
+    return (await this.#call({ op: 'transaction', statements, after })) as { rows: unknown[]; affectedRows?: number }[];
   }
 
   async close(): Promise<void> {

@@ -37,6 +37,24 @@ port.on('message', async (m) => {
     } else if (m.op === 'exec') {
       const rs = await db.exec(m.text);
       result = rs.map((r) => ({ rows: r.rows, affectedRows: r.affectedRows }));
+    } else if (m.op === 'transaction') {
+      // Several statements in one message and one transaction, then `after` outside it.
+      result = [];
+      await db.exec('begin');
+      try {
+        for (const s of m.statements) {
+          const r = await db.query(s.text, s.params);
+          result.push({ rows: r.rows, affectedRows: r.affectedRows });
+        }
+        await db.exec('commit');
+      } catch (err) {
+        await db.exec('rollback').catch(() => undefined);
+        throw err;
+      }
+      for (const s of m.after) {
+        const r = await db.query(s.text, s.params);
+        result.push({ rows: r.rows, affectedRows: r.affectedRows });
+      }
     } else if (m.op === 'close') {
       await db.close();
     } else {

@@ -13,6 +13,17 @@ import { sql, type Kysely } from 'kysely';
 
 const SEGMENT = /^[0-9A-F]{24}$/;
 
+/** The WAL segment holding the current write position (one row, column `name`). */
+export const POSITION_SQL = 'select pg_walfile_name(pg_current_wal_lsn()) as name';
+
+/** The segment name out of `POSITION_SQL`'s rows. */
+export function segmentName(rows: readonly unknown[]): string {
+  const row = rows[0];
+  const name = row && typeof row === 'object' && 'name' in row ? row.name : undefined;
+  if (typeof name !== 'string' || !SEGMENT.test(name)) throw new Error('could not read the WAL position');
+  return name;
+}
+
 export class WalSync {
   readonly #walDir: string;
   /** The segment holding the position reached by the last flush. */
@@ -27,9 +38,23 @@ export class WalSync {
   /** Name of the WAL segment holding the current write position. */
   async position<DB>(db: Kysely<DB>): Promise<string> {
     const r = await sql<{ name: string }>`select pg_walfile_name(pg_current_wal_lsn()) as name`.execute(db);
-    const name = r.rows[0]?.name;
-    if (!name) throw new Error('could not read the WAL position');
-    return name;
+    return segmentName(r.rows);
+  }
+
+  /** Takes the current position as flushed: writes before it are not this object's to flush. */
+  async start<DB>(db: Kysely<DB>): Promise<void> {
+    this.#flushed ??= await this.position(db);
+  }
+
+  /**
+   * Fsyncs every segment from the last flushed one up to `to` (a position read after the write,
+   * with `POSITION_SQL`). `start` must have run: the last flush is where the next write begins.
+   */
+  async flushTo(to: string): Promise<void> {
+    const from = this.#flushed;
+    if (from === null) throw new Error('WalSync.start was not called');
+    await this.flush(from, to);
+    this.#flushed = to;
   }
 
   /** Runs `write`, then fsyncs every WAL segment it may have touched. */

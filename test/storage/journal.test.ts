@@ -1,0 +1,212 @@
+/**
+ * The delivery journal, against an in-memory writer: acknowledged means on disk, every
+ * acknowledged delivery reaches the writer (once the drain runs, or at the next open), repeats
+ * are answered without a second copy, and a slow database holds acknowledgements back.
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { DeliveryInput } from '../../src/ports/store.ts';
+import { decodeRecords, DeliveryJournal, encodeRecord } from '../../src/storage/journal.ts';
+
+const dirs: string[] = [];
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-journal-'));
+  dirs.push(dir);
+  return dir;
+}
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+const delivery = (id: string, payload = `{"id":"${id}","text":"é ✓ \\n"}`): DeliveryInput => ({
+  platform: 'github',
+  deliveryId: id,
+  eventName: 'issues',
+  payload,
+  receivedAt: new Date('2026-11-20T10:00:00.000Z'),
+});
+
+/** An in-memory database: keeps what it was given; can be paused or made to fail. */
+class FakeDatabase {
+  readonly stored = new Map<string, DeliveryInput>();
+  readonly batches: number[] = [];
+  failures = 0;
+  #gate: Promise<void> | null = null;
+  #open: (() => void) | null = null;
+
+  pause(): void {
+    this.#gate = new Promise((resolve) => (this.#open = resolve));
+  }
+  resume(): void {
+    this.#open?.();
+    this.#gate = null;
+  }
+
+  readonly write = async (batch: DeliveryInput[]): Promise<{ inserted: boolean }[]> => {
+    if (this.#gate) await this.#gate;
+    if (this.failures > 0) {
+      this.failures--;
+      throw new Error('database answered 500');
+    }
+    this.batches.push(batch.length);
+    return batch.map((d) => {
+      const fresh = !this.stored.has(d.deliveryId);
+      if (fresh) this.stored.set(d.deliveryId, d);
+      return { inserted: fresh };
+    });
+  };
+}
+
+const journalFiles = (dir: string): string[] => readdirSync(dir).filter((n) => n.endsWith('.journal'));
+const journaledIds = (dir: string): string[] => journalFiles(dir).flatMap((n) => decodeRecords(readFileSync(join(dir, n))).deliveries.map((d) => d.deliveryId));
+
+describe('journal records', () => {
+  it('round-trip a delivery, payload byte for byte', () => {
+    const d = delivery('r-1', '{"body":"line\\nbreak, quote \\" and ünïcödé 🚀"}');
+    const { deliveries, validBytes } = decodeRecords(encodeRecord(d));
+    expect(deliveries).toEqual([d]);
+    expect(validBytes).toBe(encodeRecord(d).length);
+  });
+
+  it('stop at a torn tail and at a corrupt record, keeping what came before', () => {
+    const a = encodeRecord(delivery('a'));
+    const b = encodeRecord(delivery('b'));
+    const torn = Buffer.concat([a, b.subarray(0, b.length - 3)]);
+    expect(decodeRecords(torn).deliveries.map((d) => d.deliveryId)).toEqual(['a']);
+    const corrupt = Buffer.concat([a, b, a]);
+    const at = a.length + 12; // a byte inside b's body
+    corrupt.writeUInt8(corrupt.readUInt8(at) ^ 0xff, at);
+    expect(decodeRecords(corrupt).deliveries.map((d) => d.deliveryId)).toEqual(['a']);
+  });
+});
+
+describe('DeliveryJournal', () => {
+  it('acknowledges only once the delivery is in the journal file, then stores it and drops the file', async () => {
+    const dir = tempDir();
+    const db = new FakeDatabase();
+    db.pause();
+    const { journal } = await DeliveryJournal.open(dir, { write: db.write });
+    expect(await journal.accept(delivery('d-1'))).toEqual({ inserted: true });
+    expect(journaledIds(dir)).toEqual(['d-1']); // on disk before the database has it
+    expect(db.stored.size).toBe(0);
+    db.resume();
+    await journal.settled();
+    expect([...db.stored.keys()]).toEqual(['d-1']);
+    await journal.close();
+    expect(journalFiles(dir)).toEqual([]);
+  });
+
+  it('answers a repeated delivery id (two at once, then a third) without a second copy', async () => {
+    const dir = tempDir();
+    const db = new FakeDatabase();
+    const { journal } = await DeliveryJournal.open(dir, { write: db.write });
+    const pair = await Promise.all([journal.accept(delivery('dup')), journal.accept(delivery('dup'))]);
+    expect(pair.map((r) => r.inserted).sort()).toEqual([false, true]);
+    expect(await journal.accept(delivery('dup'))).toEqual({ inserted: false });
+    await journal.settled();
+    expect(db.batches.reduce((a, b) => a + b, 0)).toBe(1);
+    await journal.close();
+  });
+
+  it('stores concurrent deliveries in batches', async () => {
+    const dir = tempDir();
+    const db = new FakeDatabase();
+    db.pause();
+    const { journal } = await DeliveryJournal.open(dir, { write: db.write, maxBatch: 50 });
+    await Promise.all(Array.from({ length: 120 }, (_, i) => journal.accept(delivery(`b-${i}`))));
+    db.resume();
+    await journal.settled();
+    expect(db.stored.size).toBe(120);
+    expect(Math.max(...db.batches)).toBe(50);
+    expect(db.batches.length).toBeLessThan(10);
+    await journal.close();
+  });
+
+  it('holds acknowledgements back while the backlog is full, and lets them through as it drains', async () => {
+    const dir = tempDir();
+    const db = new FakeDatabase();
+    db.pause();
+    const size = encodeRecord(delivery('x-0')).length;
+    const { journal } = await DeliveryJournal.open(dir, { write: db.write, maxBacklogBytes: size * 2 });
+    await journal.accept(delivery('x-0'));
+    await journal.accept(delivery('x-1'));
+    let third = false;
+    const pending = journal.accept(delivery('x-2')).then(() => (third = true));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(third).toBe(false);
+    expect(journal.backlogBytes).toBe(size * 2);
+    db.resume();
+    await pending;
+    await journal.settled();
+    expect([...db.stored.keys()].sort()).toEqual(['x-0', 'x-1', 'x-2']);
+    await journal.close();
+  });
+
+  it('retries a batch the database refused, losing nothing', async () => {
+    const dir = tempDir();
+    const db = new FakeDatabase();
+    db.failures = 2;
+    const errors: number[] = [];
+    const { journal } = await DeliveryJournal.open(dir, { write: db.write, onDrainError: (_e, attempt) => errors.push(attempt) });
+    await journal.accept(delivery('retry-1'));
+    await journal.settled();
+    expect(errors).toEqual([1, 2]);
+    expect([...db.stored.keys()]).toEqual(['retry-1']);
+    await journal.close();
+  });
+
+  it('at open, stores what a previous run left (ignoring a torn tail) before taking new deliveries', async () => {
+    const dir = tempDir();
+    const left = Buffer.concat([encodeRecord(delivery('old-1')), encodeRecord(delivery('old-2'))]);
+    const torn = encodeRecord(delivery('never-acknowledged')).subarray(0, 20);
+    writeFileSync(join(dir, '0000000000000007.journal'), Buffer.concat([left, torn]));
+    const db = new FakeDatabase();
+    const { journal, recovered } = await DeliveryJournal.open(dir, { write: db.write });
+    expect(recovered).toBe(2);
+    expect([...db.stored.keys()]).toEqual(['old-1', 'old-2']);
+    expect(journalFiles(dir)).toEqual(['0000000000000008.journal']); // numbering goes on
+    await journal.close();
+  });
+
+  it('keeps the files when the database refuses them at open', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, '0000000000000001.journal'), encodeRecord(delivery('kept')));
+    const db = new FakeDatabase();
+    db.failures = 1;
+    await expect(DeliveryJournal.open(dir, { write: db.write })).rejects.toThrow('database answered 500');
+    expect(journaledIds(dir)).toEqual(['kept']);
+  });
+
+  it('on close with the database down, keeps what is not stored for the next start', async () => {
+    const dir = tempDir();
+    const db = new FakeDatabase();
+    db.failures = 1_000;
+    const { journal } = await DeliveryJournal.open(dir, { write: db.write });
+    await journal.accept(delivery('stranded'));
+    await journal.close();
+    expect(journaledIds(dir)).toEqual(['stranded']);
+    await expect(journal.accept(delivery('late'))).rejects.toThrow('closed');
+    const next = new FakeDatabase();
+    const reopened = await DeliveryJournal.open(dir, { write: next.write });
+    expect([...next.stored.keys()]).toEqual(['stranded']);
+    await reopened.journal.close();
+  });
+
+  it('seals a full file and deletes it once everything in it is stored', async () => {
+    const dir = tempDir();
+    const db = new FakeDatabase();
+    db.pause();
+    const size = encodeRecord(delivery('s-0')).length;
+    const { journal } = await DeliveryJournal.open(dir, { write: db.write, segmentBytes: size * 3 });
+    for (let i = 0; i < 7; i++) await journal.accept(delivery(`s-${i}`));
+    expect(journalFiles(dir).length).toBeGreaterThanOrEqual(3);
+    expect(journaledIds(dir).sort()).toEqual(Array.from({ length: 7 }, (_, i) => `s-${i}`).sort());
+    db.resume();
+    await journal.settled();
+    expect(journalFiles(dir).length).toBe(1); // only the open one
+    await journal.close();
+    expect(journalFiles(dir)).toEqual([]);
+  });
+});
