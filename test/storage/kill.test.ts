@@ -1,5 +1,6 @@
 /**
- * Durability: a delivery acknowledged by recordDelivery survives SIGKILL of the process.
+ * Durability: a delivery acknowledged by recordDelivery, or by the inbox the HTTP server uses,
+ * survives SIGKILL of the process.
  * The child records deliveries and prints `ACK <id>` after each resolves; we kill it mid-way,
  * reopen the data dir (PostgreSQL crash recovery replays the WAL) and look for every ACK.
  */
@@ -7,12 +8,15 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { openStore } from '../../src/storage/open.ts';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { decodeRecords } from '../../src/storage/journal.ts';
+import { JOURNAL_DIR, openStore } from '../../src/storage/open.ts';
 import { freshDataDir, removeDataDir } from './fixture.ts';
 
 const child = fileURLToPath(new URL('./kill-child.ts', import.meta.url));
 
-async function runAndKill(dataDir: string, killAfterAcks: number): Promise<{ acked: string[]; exit: NodeJS.Signals | number | null }> {
+async function runAndKill(dataDir: string, killAfterAcks: number, path: 'store' | 'inbox'): Promise<{ acked: string[]; exit: NodeJS.Signals | number | null }> {
   const proc = spawn(process.execPath, ['--import', 'tsx', child, dataDir, '100000', '4'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   proc.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
@@ -27,19 +31,27 @@ async function runAndKill(dataDir: string, killAfterAcks: number): Promise<{ ack
   return { acked, exit };
 }
 
-describe('recordDelivery durability on PGlite', () => {
-  it.each([25, 200])('every delivery acknowledged before SIGKILL (after %i acks) is found after reopening', async (n) => {
+describe('delivery durability on PGlite', () => {
+  it.each([
+    ['store', 25],
+    ['store', 200],
+    ['inbox', 25],
+    ['inbox', 2000],
+  ] as const)('every delivery acknowledged by the %s before SIGKILL (after %i acks) is found after reopening', async (path, n) => {
     const dataDir = await freshDataDir();
     try {
-      const { acked } = await runAndKill(dataDir, n);
+      const { acked } = await runAndKill(dataDir, n, path);
       expect(acked.length).toBeGreaterThanOrEqual(n);
+      // Reopening stores whatever the journal still held before anything else happens.
+      const journalDir = join(dataDir, JOURNAL_DIR);
+      const inJournal = existsSync(journalDir) ? readdirSync(journalDir).reduce((n, f) => n + decodeRecords(readFileSync(join(journalDir, f))).deliveries.length, 0) : 0;
       const { store, close } = await openStore({ dataDir, queue: { maintenanceIntervalSeconds: false } });
       try {
         const missing: string[] = [];
         for (const id of acked) if (!(await store.getDelivery('github', id))) missing.push(id);
         expect(missing).toEqual([]);
         const stored = await store.countDeliveries('pending');
-        console.info(`[kill] acked ${acked.length}, stored ${stored} (kill after ${n})`);
+        console.info(`[kill] ${path}: acked ${acked.length}, in the journal at the kill ${inJournal}, stored ${stored} (kill after ${n})`);
         expect(stored).toBeGreaterThanOrEqual(acked.length);
       } finally {
         await close();
