@@ -17,7 +17,7 @@ import { freshDataDir, removeDataDir } from './fixture.ts';
 const child = fileURLToPath(new URL('./kill-child.ts', import.meta.url));
 
 async function runAndKill(dataDir: string, killAfterAcks: number, path: 'store' | 'inbox'): Promise<{ acked: string[]; exit: NodeJS.Signals | number | null }> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', child, dataDir, '100000', '4'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, ['--import', 'tsx', child, dataDir, '100000', path === 'inbox' ? '32' : '4', path], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   proc.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
   const acked: string[] = [];
