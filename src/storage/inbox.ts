@@ -18,13 +18,12 @@ export interface DeliveryIntake extends Inbox {
 
 export class DeliveryInbox implements DeliveryIntake {
   readonly #commit: GroupCommit<DeliveryInput, { inserted: boolean }>;
+  #closed = false;
 
   /** `write` stores a batch and queues a job for each new delivery, durably, before resolving. */
   constructor(write: DeliveryWriter) {
-    this.#commit = new GroupCommit(write, { maxBatch: 128, gatherMs: 2 });
+    this.#commit = new GroupCommit(write, 128);
   }
-
-  #closed = false;
 
   accept(d: DeliveryInput): Promise<{ inserted: boolean }> {
     if (this.#closed) return Promise.reject(new Error('the delivery inbox is closed'));

@@ -28,6 +28,7 @@ import { z } from 'zod';
 import type { Inbox } from '../ports/queue.ts';
 import type { DeliveryInput } from '../ports/store.ts';
 import type { DeliveryWriter } from './inbox.ts';
+import { fsyncPath } from './wal-sync.ts';
 
 export interface JournalOptions {
   /** Stores a batch (deliveries and their jobs) durably before resolving. */
@@ -170,17 +171,13 @@ export class DeliveryJournal implements Inbox {
   static async #create(dir: string, seq: number, sync: boolean): Promise<Segment> {
     const path = segmentPath(dir, seq);
     const fh = await open(path, 'wx');
-    if (sync) await syncDir(dir); // the new file's name must survive a crash too
+    if (sync) await fsyncPath(dir); // the new file's name must survive a crash too
     return { seq, path, fh, bytes: 0, records: 0, stored: 0 };
   }
 
   /** Journaled, not yet stored (bytes). */
   get backlogBytes(): number {
     return this.#backlogBytes;
-  }
-
-  get backlog(): number {
-    return this.#pending.length;
   }
 
   async accept(d: DeliveryInput): Promise<{ inserted: boolean }> {
@@ -350,14 +347,5 @@ export class DeliveryJournal implements Inbox {
     await segment.fh?.close();
     segment.fh = null;
     await this.#dropIfStored(segment);
-  }
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
   }
 }

@@ -10,7 +10,7 @@ import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { PgBossQueue, type QueueLogger, type QueueOptions } from '../jobs/queue.ts';
 import { DeliveryInbox, type DeliveryIntake } from './inbox.ts';
-import { DeliveryJournal, type JournalOptions } from './journal.ts';
+import { DeliveryJournal } from './journal.ts';
 import { pgliteDeliveryWriter } from './pglite-inbox.ts';
 import { KyselyStore } from './kysely-store.ts';
 import { migrateToLatest } from './migrations.ts';
@@ -34,11 +34,6 @@ export interface OpenStoreOptions {
   poolMax?: number;
   /** PGlite: fsync the WAL (and the delivery journal) before a write resolves. Default true. */
   syncWal?: boolean;
-  /**
-   * PGlite: acknowledge deliveries once journaled, storing them in the background (default), or
-   * `false` to store each batch before acknowledging. An object tunes the journal.
-   */
-  journal?: boolean | Pick<JournalOptions, 'maxBacklogBytes' | 'maxBatch' | 'segmentBytes' | 'rememberIds'>;
 }
 
 export interface OpenedStore {
@@ -102,22 +97,17 @@ async function openPglite(opts: OpenStoreOptions): Promise<OpenedStore> {
   }
   const q = queue;
   const wal = opts.syncWal === false ? null : new WalSync(opts.dataDir);
-  const write = pgliteDeliveryWriter({ db, gate, queue: q, wal });
-  let inbox: DeliveryIntake;
+  // Deliveries are acknowledged once journaled and stored in the background (see journal.ts).
+  let journal: DeliveryJournal;
   try {
     await wal?.start(db);
-    if (opts.journal === false) {
-      inbox = new DeliveryInbox(write);
-    } else {
-      const { journal, recovered } = await DeliveryJournal.open(join(opts.dataDir, JOURNAL_DIR), {
-        write,
-        sync: opts.syncWal !== false,
-        ...(typeof opts.journal === 'object' ? opts.journal : {}),
-        onDrainError: (err, attempt) => opts.logger?.error({ err, attempt }, 'journaled deliveries could not be stored yet; retrying'),
-      });
-      if (recovered > 0) opts.logger?.warn({ deliveries: recovered }, 'stored deliveries left in the journal by the previous run');
-      inbox = journal;
-    }
+    const opened = await DeliveryJournal.open(join(opts.dataDir, JOURNAL_DIR), {
+      write: pgliteDeliveryWriter({ db, gate, queue: q, wal }),
+      sync: opts.syncWal !== false,
+      onDrainError: (err, attempt) => opts.logger?.error({ err, attempt }, 'journaled deliveries could not be stored yet; retrying'),
+    });
+    if (opened.recovered > 0) opts.logger?.warn({ deliveries: opened.recovered }, 'stored deliveries left in the journal by the previous run');
+    journal = opened.journal;
   } catch (err) {
     await q.stop().catch(() => undefined);
     await gate.close();
@@ -125,7 +115,7 @@ async function openPglite(opts: OpenStoreOptions): Promise<OpenedStore> {
     unlock();
     throw err;
   }
-  const intake = inbox;
+  const intake = journal;
   const locks = new KeyedMutex();
   const close = once(async () => {
     try {
@@ -186,13 +176,14 @@ async function openPostgres(opts: OpenStoreOptions, url: string): Promise<Opened
     });
   const close = once(async () => {
     try {
+      await inbox.close();
       await q.stop();
     } finally {
       await db.destroy();
     }
   });
   const store = new KyselyStore({ db, lock, durable: (write) => write(), onClose: close });
-  const inbox = new DeliveryInbox((batch) => store.recordBatch(batch, (fresh) => q.enqueueMany(fresh.map((d) => ({ platform: d.platform, deliveryId: d.deliveryId })))));
+  const inbox: DeliveryIntake = new DeliveryInbox((batch) => store.recordBatch(batch, (fresh) => q.enqueueMany(fresh.map((d) => ({ platform: d.platform, deliveryId: d.deliveryId })))));
   return { kind: 'postgres', store, db, queue: q, inbox, close: () => store.close() };
 }
 

@@ -37,7 +37,7 @@ export class WalSync {
 
   /** Name of the WAL segment holding the current write position. */
   async position<DB>(db: Kysely<DB>): Promise<string> {
-    const r = await sql<{ name: string }>`select pg_walfile_name(pg_current_wal_lsn()) as name`.execute(db);
+    const r = await sql.raw(POSITION_SQL).execute(db);
     return segmentName(r.rows);
   }
 
@@ -97,7 +97,8 @@ export class WalSync {
   }
 }
 
-async function fsyncPath(path: string): Promise<void> {
+/** Flushes a file or a directory (a new file's name) to disk. */
+export async function fsyncPath(path: string): Promise<void> {
   const fh = await open(path, 'r');
   try {
     await fh.sync();
