@@ -10,6 +10,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHmac, generateKeyPairSync, randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
+import { readdirSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Agent, request } from 'undici';
 
@@ -72,15 +73,44 @@ function startServer(mode: string): Promise<{ child: ChildProcess; port: number;
   });
 }
 
+/** CPU seconds a process has used (user + system), from /proc; null where there is no /proc. */
+function cpuSeconds(pid: number | undefined): number | null {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in ticks of 1/100 s
+  } catch {
+    return null;
+  }
+}
+
+/** CPU seconds per thread of a process (by thread id), from /proc; empty where there is no /proc. */
+function threadCpuSeconds(pid: number | undefined): Map<string, number> {
+  const out = new Map<string, number>();
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+      out.set(`${tid === String(pid) ? 'main' : name}#${tid}`, (Number(fields[11]) + Number(fields[12])) / 100);
+    }
+  } catch {
+    // no /proc here
+  }
+  return out;
+}
+
 const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
-async function measure(mode: string): Promise<{ mode: string; ackPerSec: number; storedPerSec: number | null; p50: number; p99: number; max: number; errors: number; stored: string }> {
+async function measure(mode: string): Promise<{ mode: string; ackPerSec: number; storedPerSec: number | null; serverCpuMs: number | null; busiest: string; clientCpuMs: number; p50: number; p99: number; max: number; errors: number; stored: string }> {
   const { child, port, output } = await startServer(mode);
   for (let i = 0; i < 50; i++) await deliver(port); // warm-up
 
   // Closed loop: throughput.
   let next = 0;
   let errors = 0;
+  const serverCpu0 = cpuSeconds(child.pid);
+  const threads0 = threadCpuSeconds(child.pid);
+  const clientCpu0 = process.cpuUsage();
   const t0 = performance.now();
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
@@ -89,6 +119,8 @@ async function measure(mode: string): Promise<{ mode: string; ackPerSec: number;
   );
   const ackSeconds = (performance.now() - t0) / 1000;
   const ackPerSec = N / ackSeconds;
+  const clientCpu = process.cpuUsage(clientCpu0);
+  const clientCpuMs = ((clientCpu.user + clientCpu.system) / 1000) / N;
   // Gatehouse acknowledges once a delivery is journaled; how long until all N are in the database?
   let storedPerSec: number | null = null;
   if (mode === 'gatehouse') {
@@ -105,6 +137,16 @@ async function measure(mode: string): Promise<{ mode: string; ackPerSec: number;
     await settled;
     storedPerSec = N / ((performance.now() - t0) / 1000);
   }
+  // Server CPU per delivery, through storing (Gatehouse's database thread included).
+  const serverCpu1 = cpuSeconds(child.pid);
+  const threads1 = threadCpuSeconds(child.pid);
+  const busiest = [...threads1]
+    .map(([t, sec]) => [t, ((sec - (threads0.get(t) ?? 0)) * 1000) / N] as const)
+    .filter(([, ms]) => ms >= 0.01)
+    .sort((a, b) => b[1] - a[1])
+    .map(([t, ms]) => `${t.split('#')[0]} ${ms.toFixed(3)}`)
+    .join(', ');
+  const serverCpuMs = serverCpu0 === null || serverCpu1 === null ? null : ((serverCpu1 - serverCpu0) * 1000) / N;
 
   // Open loop at a fixed rate: latency.
   const latencies: number[] = [];
@@ -124,7 +166,7 @@ async function measure(mode: string): Promise<{ mode: string; ackPerSec: number;
   child.kill('SIGTERM');
   await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
   const stored = output.find((l) => l.startsWith('STORED'))?.split(' ')[1] ?? 'n/a';
-  return { mode, ackPerSec, storedPerSec, p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies[latencies.length - 1] ?? 0, errors, stored };
+  return { mode, ackPerSec, storedPerSec, serverCpuMs, busiest, clientCpuMs, p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies[latencies.length - 1] ?? 0, errors, stored };
 }
 
 const probot = await measure('probot');
@@ -132,7 +174,7 @@ const gatehouse = await measure('gatehouse');
 await dispatcher.close();
 
 const fmt = (r: typeof probot) =>
-  `${r.mode.padEnd(10)} ${r.ackPerSec.toFixed(0).padStart(8)} ack/s   p50 ${r.p50.toFixed(2).padStart(7)} ms   p99 ${r.p99.toFixed(2).padStart(7)} ms   max ${r.max.toFixed(1).padStart(7)} ms   errors ${r.errors}   stored ${r.stored}`;
+  `${r.mode.padEnd(10)} ${r.ackPerSec.toFixed(0).padStart(8)} ack/s   p50 ${r.p50.toFixed(2).padStart(7)} ms   p99 ${r.p99.toFixed(2).padStart(7)} ms   max ${r.max.toFixed(1).padStart(7)} ms   errors ${r.errors}   stored ${r.stored}   cpu/delivery server ${r.serverCpuMs?.toFixed(3) ?? 'n/a'} ms, client ${r.clientCpuMs.toFixed(3)} ms\n${' '.repeat(11)}server threads (cpu ms/delivery): ${r.busiest || 'n/a'}`;
 console.log(`bench/ingest: ${N} deliveries at concurrency ${CONCURRENCY}; latency at ${RATE} req/s for ${SECONDS} s (node ${process.version})`);
 console.log(fmt(probot));
 console.log(fmt(gatehouse));

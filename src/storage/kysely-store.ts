@@ -1,5 +1,6 @@
 /** The Store port over Kysely: the same queries for PGlite and PostgreSQL. */
-import { sql, type Kysely, type Selectable } from 'kysely';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { sql, type Insertable, type Kysely, type Selectable } from 'kysely';
 import { z } from 'zod';
 import type { Platform } from '../core/model.ts';
 import type {
@@ -15,6 +16,7 @@ import type {
   StoredDelivery,
 } from '../ports/store.ts';
 import { GroupCommit } from './group-commit.ts';
+import { decodePayload, encodePayload } from './payload-codec.ts';
 import type { AuditLogTable, ClocksTable, Database, DeliveriesTable, IntakeRecordsTable, NotificationsTable, TierDecisionsTable } from './schema.ts';
 
 const platform = z.enum(['github', 'gitlab', 'slack']);
@@ -57,21 +59,31 @@ export function firstCopies(batch: readonly DeliveryInput[]): Map<string, Delive
   return firsts;
 }
 
-/** One insert of the batch's deliveries; answers the rows that were new. */
-export function insertDeliveries(db: Kysely<Database>, firsts: Map<string, DeliveryInput>) {
+/** The rows of a batch's first copies, payloads encoded for storage (yielding every 32 rows). */
+export async function deliveryRows(firsts: Map<string, DeliveryInput>): Promise<Insertable<DeliveriesTable>[]> {
+  const rows: Insertable<DeliveriesTable>[] = [];
+  for (const d of firsts.values()) {
+    if (rows.length > 0 && rows.length % 32 === 0) await yieldToEventLoop();
+    const { payload, encoding } = encodePayload(d.payload);
+    rows.push({
+      platform: d.platform,
+      delivery_id: d.deliveryId,
+      event_name: d.eventName,
+      payload,
+      payload_encoding: encoding,
+      received_at: d.receivedAt,
+      status: 'pending',
+      last_error: null,
+    });
+  }
+  return rows;
+}
+
+/** One insert of the batch's deliveries (from `deliveryRows`); answers the rows that were new. */
+export function insertDeliveries(db: Kysely<Database>, rows: Insertable<DeliveriesTable>[]) {
   return db
     .insertInto('deliveries')
-    .values(
-      [...firsts.values()].map((d) => ({
-        platform: d.platform,
-        delivery_id: d.deliveryId,
-        event_name: d.eventName,
-        payload: d.payload,
-        received_at: d.receivedAt,
-        status: 'pending' as const,
-        last_error: null,
-      })),
-    )
+    .values(rows)
     .onConflict((oc) => oc.columns(['platform', 'delivery_id']).doNothing())
     .returning(['platform', 'delivery_id']);
 }
@@ -110,9 +122,10 @@ export class KyselyStore implements Store {
    */
   async recordBatch(batch: DeliveryInput[], alsoWrite?: (fresh: DeliveryInput[]) => Promise<void>): Promise<{ inserted: boolean }[]> {
     const firsts = firstCopies(batch);
+    const values = await deliveryRows(firsts);
     // Flushed even when rows already exist: an earlier writer may not have flushed yet.
     const rows = await this.#opts.durable(async () => {
-      const inserted = await insertDeliveries(this.#db, firsts).execute();
+      const inserted = await insertDeliveries(this.#db, values).execute();
       if (alsoWrite && inserted.length > 0) {
         const keys = new Set(inserted.map((r) => deliveryKey(r.platform, r.delivery_id)));
         await alsoWrite([...firsts.values()].filter((d) => keys.has(deliveryKey(d.platform, d.deliveryId))));
@@ -343,7 +356,7 @@ function toDelivery(r: Selectable<DeliveriesTable>): StoredDelivery {
     platform: platform.parse(r.platform),
     deliveryId: r.delivery_id,
     eventName: r.event_name,
-    payload: r.payload,
+    payload: decodePayload(r.payload, r.payload_encoding),
     receivedAt: r.received_at,
     status: deliveryStatus.parse(r.status),
     attempts: Number(r.attempts),

@@ -105,6 +105,21 @@ const migrations: Record<string, Migration> = {
       await db.schema.dropTable('clocks').ifExists().execute();
     },
   },
+  '0003_payload_encoding': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // Large payloads are stored deflated and base64-encoded (see storage/payload-codec.ts);
+      // rows written before keep 'json'.
+      await db.schema
+        .alterTable('deliveries')
+        .addColumn('payload_encoding', 'text', (c) => c.notNull().defaultTo('json').check(sql`payload_encoding in ('json', 'deflate-base64')`))
+        .execute();
+      // A deflated payload (~2.6 KB) then stays in its row rather than in TOAST chunks.
+      await sql`alter table deliveries set (toast_tuple_target = 8160)`.execute(db);
+    },
+    async down(db: Kysely<unknown>): Promise<void> {
+      await db.schema.alterTable('deliveries').dropColumn('payload_encoding').execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -11,6 +11,8 @@ export interface DeliveriesTable {
   delivery_id: string;
   event_name: string;
   payload: string;
+  /** 'json' or 'deflate-base64' (see storage/payload-codec.ts). */
+  payload_encoding: ColumnType<string, string | undefined, string>;
   received_at: Timestamp;
   status: string;
   attempts: Generated<number>;

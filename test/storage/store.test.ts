@@ -165,6 +165,21 @@ for (const backend of backends) {
       expect(await store.withKeyLock('k', async () => 'free again')).toBe('free again');
     });
 
+    it('stores a large payload deflated, reads it back as received, and still reads plain rows', async () => {
+      const { store, db } = opened;
+      const big = JSON.stringify({ action: 'opened', body: 'é ✓ '.repeat(2000), urls: Array.from({ length: 50 }, (_, i) => `https://api.github.com/repos/acme/web/issues/${i}{/number}`) });
+      await Promise.all([store.recordDelivery(delivery({ deliveryId: 'big', payload: big })), store.recordDelivery(delivery({ deliveryId: 'small' }))]);
+      const rows = await sql<{ delivery_id: string; payload: string; payload_encoding: string }>`select delivery_id, payload, payload_encoding from deliveries order by delivery_id`.execute(db);
+      expect(rows.rows.map((r) => [r.delivery_id, r.payload_encoding])).toEqual([['big', 'deflate-base64'], ['small', 'json']]);
+      expect(rows.rows[0]!.payload.length).toBeLessThan(big.length / 4);
+      expect((await store.getDelivery('github', 'big'))?.payload).toBe(big);
+      expect((await store.getDelivery('github', 'small'))?.payload).toBe(delivery().payload);
+      // a row written before payloads were encoded: plain JSON, default encoding
+      await sql`insert into deliveries (platform, delivery_id, event_name, payload, received_at, status) values ('github', 'old', 'issues', ${big}, now(), 'pending')`.execute(db);
+      expect((await store.getDelivery('github', 'old'))?.payload).toBe(big);
+      await expect(sql`update deliveries set payload_encoding = 'zip' where delivery_id = 'old'`.execute(db)).rejects.toThrow();
+    });
+
     it('migrations are idempotent and data survives a reopen', async () => {
       await opened.store.recordDelivery(delivery());
       expect(await migrateToLatest(opened.db)).toEqual([]);
