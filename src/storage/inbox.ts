@@ -4,9 +4,11 @@
  */
 import type { Inbox } from '../ports/queue.ts';
 import type { DeliveryInput } from '../ports/store.ts';
+import { encodeDelivery, type EncodedDelivery } from './payload-codec.ts';
 import { GroupCommit } from './group-commit.ts';
 
-export type DeliveryWriter = (batch: DeliveryInput[]) => Promise<{ inserted: boolean }[]>;
+/** Stores a batch of deliveries, payloads already in their stored form. */
+export type DeliveryWriter = (batch: EncodedDelivery[]) => Promise<{ inserted: boolean }[]>;
 
 /** An inbox that can say when what it took is in the database, and be closed. */
 export interface DeliveryIntake extends Inbox {
@@ -17,7 +19,7 @@ export interface DeliveryIntake extends Inbox {
 }
 
 export class DeliveryInbox implements DeliveryIntake {
-  readonly #commit: GroupCommit<DeliveryInput, { inserted: boolean }>;
+  readonly #commit: GroupCommit<EncodedDelivery, { inserted: boolean }>;
   #closed = false;
 
   /** `write` stores a batch and queues a job for each new delivery, durably, before resolving. */
@@ -27,7 +29,7 @@ export class DeliveryInbox implements DeliveryIntake {
 
   accept(d: DeliveryInput): Promise<{ inserted: boolean }> {
     if (this.#closed) return Promise.reject(new Error('the delivery inbox is closed'));
-    return this.#commit.submit(d);
+    return this.#commit.submit(encodeDelivery(d));
   }
 
   /** A delivery is stored before `accept` resolves: nothing to wait for. */

@@ -1,5 +1,4 @@
 /** The Store port over Kysely: the same queries for PGlite and PostgreSQL. */
-import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { sql, type Insertable, type Kysely, type Selectable } from 'kysely';
 import { z } from 'zod';
 import type { Platform } from '../core/model.ts';
@@ -16,7 +15,7 @@ import type {
   StoredDelivery,
 } from '../ports/store.ts';
 import { GroupCommit } from './group-commit.ts';
-import { decodePayload, encodePayload } from './payload-codec.ts';
+import { decodePayload, encodeDelivery, type EncodedDelivery } from './payload-codec.ts';
 import type { AuditLogTable, ClocksTable, Database, DeliveriesTable, IntakeRecordsTable, NotificationsTable, TierDecisionsTable } from './schema.ts';
 
 const platform = z.enum(['github', 'gitlab', 'slack']);
@@ -49,9 +48,14 @@ const json = (v: unknown): string => JSON.stringify(v === undefined ? null : v);
 
 const deliveryKey = (p: string, id: string): string => `${p}\u0000${id}`;
 
+interface DeliveryKey {
+  platform: string;
+  deliveryId: string;
+}
+
 /** A batch's first copy of each delivery: the one that may be new (later copies are duplicates). */
-export function firstCopies(batch: readonly DeliveryInput[]): Map<string, DeliveryInput> {
-  const firsts = new Map<string, DeliveryInput>();
+export function firstCopies<D extends DeliveryKey>(batch: readonly D[]): Map<string, D> {
+  const firsts = new Map<string, D>();
   for (const d of batch) {
     const k = deliveryKey(d.platform, d.deliveryId);
     if (!firsts.has(k)) firsts.set(k, d);
@@ -59,28 +63,21 @@ export function firstCopies(batch: readonly DeliveryInput[]): Map<string, Delive
   return firsts;
 }
 
-/** The rows of a batch's first copies, payloads encoded for storage (yielding every 32 rows). */
-export async function deliveryRows(firsts: Map<string, DeliveryInput>): Promise<Insertable<DeliveriesTable>[]> {
+/** One insert of the batch's deliveries; answers the rows that were new. */
+export function insertDeliveries(db: Kysely<Database>, firsts: Map<string, EncodedDelivery>) {
   const rows: Insertable<DeliveriesTable>[] = [];
   for (const d of firsts.values()) {
-    if (rows.length > 0 && rows.length % 32 === 0) await yieldToEventLoop();
-    const { payload, encoding } = encodePayload(d.payload);
     rows.push({
       platform: d.platform,
       delivery_id: d.deliveryId,
       event_name: d.eventName,
-      payload,
-      payload_encoding: encoding,
+      payload: d.payload,
+      payload_encoding: d.encoding,
       received_at: d.receivedAt,
       status: 'pending',
       last_error: null,
     });
   }
-  return rows;
-}
-
-/** One insert of the batch's deliveries (from `deliveryRows`); answers the rows that were new. */
-export function insertDeliveries(db: Kysely<Database>, rows: Insertable<DeliveriesTable>[]) {
   return db
     .insertInto('deliveries')
     .values(rows)
@@ -91,7 +88,7 @@ export function insertDeliveries(db: Kysely<Database>, rows: Insertable<Deliveri
 const insertedRow = z.object({ platform: z.string(), delivery_id: z.string() });
 
 /** Per item of the batch: whether it was the one that stored its delivery. */
-export function insertedFlags(batch: readonly DeliveryInput[], firsts: Map<string, DeliveryInput>, rows: readonly unknown[]): { inserted: boolean }[] {
+export function insertedFlags<D extends DeliveryKey>(batch: readonly D[], firsts: Map<string, D>, rows: readonly unknown[]): { inserted: boolean }[] {
   const fresh = new Set(rows.map((r) => insertedRow.parse(r)).map((r) => deliveryKey(r.platform, r.delivery_id)));
   return batch.map((d) => {
     const k = deliveryKey(d.platform, d.deliveryId);
@@ -110,22 +107,21 @@ export class KyselyStore implements Store {
   }
 
   /** Concurrent recordDelivery calls share one insert and one flush (group commit). */
-  readonly #inbox = new GroupCommit<DeliveryInput, { inserted: boolean }>((batch) => this.recordBatch(batch), 128);
+  readonly #inbox = new GroupCommit<EncodedDelivery, { inserted: boolean }>((batch) => this.recordBatch(batch), 128);
 
   recordDelivery(d: DeliveryInput): Promise<{ inserted: boolean }> {
-    return this.#inbox.submit(d);
+    return this.#inbox.submit(encodeDelivery(d));
   }
 
   /**
    * Records a batch in one insert and one flush. `alsoWrite` runs with the deliveries that are new,
    * before the flush, so that its writes (the queue's jobs) are covered by the same flush.
    */
-  async recordBatch(batch: DeliveryInput[], alsoWrite?: (fresh: DeliveryInput[]) => Promise<void>): Promise<{ inserted: boolean }[]> {
+  async recordBatch(batch: EncodedDelivery[], alsoWrite?: (fresh: EncodedDelivery[]) => Promise<void>): Promise<{ inserted: boolean }[]> {
     const firsts = firstCopies(batch);
-    const values = await deliveryRows(firsts);
     // Flushed even when rows already exist: an earlier writer may not have flushed yet.
     const rows = await this.#opts.durable(async () => {
-      const inserted = await insertDeliveries(this.#db, values).execute();
+      const inserted = await insertDeliveries(this.#db, firsts).execute();
       if (alsoWrite && inserted.length > 0) {
         const keys = new Set(inserted.map((r) => deliveryKey(r.platform, r.delivery_id)));
         await alsoWrite([...firsts.values()].filter((d) => keys.has(deliveryKey(d.platform, d.deliveryId))));

@@ -7,11 +7,12 @@
  * Why: a GitHub `issues.opened` payload is ~11.6 KB of JSON, mostly URL templates, and deflates
  * to ~1.9 KB. On the embedded database every byte of a row crosses the wire protocol, the WAL and
  * the WebAssembly file system on the database's single thread (~0.2 ms per delivery for those
- * 10 KB, measured); deflating costs ~0.05 ms on the main thread, off the acknowledgement path on that back end. PostgreSQL gets the same
- * rows, so both back ends read them alike.
+ * 10 KB, measured); deflating costs ~0.05 ms on the main thread. PostgreSQL gets the same rows, so both back ends
+ * read them alike.
  */
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { z } from 'zod';
+import type { DeliveryInput } from '../ports/store.ts';
 
 export const payloadEncoding = z.enum(['json', 'deflate-base64']);
 export type PayloadEncoding = z.infer<typeof payloadEncoding>;
@@ -26,12 +27,21 @@ export const COMPRESS_FROM = 1024;
 
 /**
  * Encodes a payload for storage. Synchronous on purpose: on the libuv pool the hand-offs cost
- * more than the ~0.05 ms of deflating (measured); batch callers yield between slices.
+ * more than the ~0.05 ms of deflating (measured). Done once, as a delivery is accepted, so that
+ * the journal, the memory held until the drain and the database all carry the small form.
  */
 export function encodePayload(json: string): EncodedPayload {
   if (json.length < COMPRESS_FROM) return { payload: json, encoding: 'json' };
   const packed = deflateRawSync(json, { level: 1 });
   return { payload: packed.toString('base64'), encoding: 'deflate-base64' };
+}
+
+/** A delivery with its payload in the form it is stored in (journal and database alike). */
+export type EncodedDelivery = Omit<DeliveryInput, 'payload'> & EncodedPayload;
+
+export function encodeDelivery(d: DeliveryInput): EncodedDelivery {
+  const { payload, encoding } = encodePayload(d.payload);
+  return { platform: d.platform, deliveryId: d.deliveryId, eventName: d.eventName, receivedAt: d.receivedAt, payload, encoding };
 }
 
 /** The payload's JSON text, as received. Throws on an unknown encoding or a corrupt value. */

@@ -10,8 +10,8 @@
  */
 import type { Kysely } from 'kysely';
 import type { PgBossQueue } from '../jobs/queue.ts';
-import type { DeliveryInput } from '../ports/store.ts';
-import { deliveryRows, firstCopies, insertDeliveries, insertedFlags } from './kysely-store.ts';
+import { firstCopies, insertDeliveries, insertedFlags } from './kysely-store.ts';
+import type { EncodedDelivery } from './payload-codec.ts';
 import type { PgliteGate, Statement } from './pglite-dialect.ts';
 import type { Database } from './schema.ts';
 import { POSITION_SQL, segmentName, type WalSync } from './wal-sync.ts';
@@ -24,10 +24,10 @@ export interface PgliteWriterDeps {
   wal: WalSync | null;
 }
 
-export function pgliteDeliveryWriter({ db, gate, queue, wal }: PgliteWriterDeps): (batch: DeliveryInput[]) => Promise<{ inserted: boolean }[]> {
+export function pgliteDeliveryWriter({ db, gate, queue, wal }: PgliteWriterDeps): (batch: EncodedDelivery[]) => Promise<{ inserted: boolean }[]> {
   return async (batch) => {
     const firsts = firstCopies(batch);
-    const insert = insertDeliveries(db, await deliveryRows(firsts)).compile();
+    const insert = insertDeliveries(db, firsts).compile();
     const jobs = await queue.insertStatement([...firsts.values()].map((d) => ({ platform: d.platform, deliveryId: d.deliveryId })));
     const statements: Statement[] = [
       { text: insert.sql, params: [...insert.parameters] },

@@ -89,6 +89,25 @@ describe('GitHub intake end to end', () => {
     // nock has no interceptors: any API call would fail the delivery and leave pending mocks.
   });
 
+  it('stores the body exactly as received and signed, not re-serialised', async () => {
+    installationAndPolicy();
+    const d = githubDelivery({ name: 'issues', secret: SECRET, payload: issuesPayload({ body: 'Not an intake: \u00e9 \u2713 🚀' }), format: (p) => `${JSON.stringify(p, null, 2)}\n` });
+    expect((await post(d)).status).toBe(200);
+    expect(await processed(d.id)).toBe('done');
+    expect((await gatehouse.store.getDelivery('github', d.id))?.payload).toBe(d.body);
+  });
+
+  it('with a forged body racing the real one under the same delivery id, stores the real payload', async () => {
+    installationAndPolicy();
+    const real = githubDelivery({ name: 'issues', secret: SECRET, payload: issuesPayload({ body: 'The README has a typo.' }) });
+    const forged = githubDelivery({ name: 'issues', secret: 'not-the-secret', payload: issuesPayload({ body: 'forged' }), id: real.id });
+    const [a, b] = await Promise.all([post(forged), post(real), post(forged)]);
+    expect([a.status, b.status]).toEqual([expect.any(Number), 200]);
+    expect(a.status).toBeGreaterThanOrEqual(400);
+    expect(await processed(real.id)).toBe('done');
+    expect(JSON.parse((await gatehouse.store.getDelivery('github', real.id))?.payload ?? 'null')).toEqual(JSON.parse(real.body));
+  });
+
   it('handles the same delivery sent three times (two at once) once: one comment', async () => {
     installationAndPolicy();
     nock(API).get(`${REPO}/issues/1/comments`).query(true).reply(200, []);

@@ -8,7 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DeliveryInput } from '../../src/ports/store.ts';
+import { crc32 } from 'node:zlib';
 import { decodeRecords, DeliveryJournal, encodeRecord } from '../../src/storage/journal.ts';
+import { decodePayload, encodeDelivery, type EncodedDelivery } from '../../src/storage/payload-codec.ts';
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -27,10 +29,12 @@ const delivery = (id: string, payload = `{"id":"${id}","text":"é ✓ \\n"}`): D
   payload,
   receivedAt: new Date('2026-11-20T10:00:00.000Z'),
 });
+/** A delivery's journal record. */
+const record = (id: string, payload?: string): Buffer => encodeRecord(encodeDelivery(delivery(id, payload)));
 
 /** An in-memory database: keeps what it was given; can be paused or made to fail. */
 class FakeDatabase {
-  readonly stored = new Map<string, DeliveryInput>();
+  readonly stored = new Map<string, EncodedDelivery>();
   readonly batches: number[] = [];
   failures = 0;
   #gate: Promise<void> | null = null;
@@ -44,7 +48,7 @@ class FakeDatabase {
     this.#gate = null;
   }
 
-  readonly write = async (batch: DeliveryInput[]): Promise<{ inserted: boolean }[]> => {
+  readonly write = async (batch: EncodedDelivery[]): Promise<{ inserted: boolean }[]> => {
     if (this.#gate) await this.#gate;
     if (this.failures > 0) {
       this.failures--;
@@ -64,15 +68,32 @@ const journaledIds = (dir: string): string[] => journalFiles(dir).flatMap((n) =>
 
 describe('journal records', () => {
   it('round-trip a delivery, payload byte for byte', () => {
-    const d = delivery('r-1', '{"body":"line\\nbreak, quote \\" and ünïcödé 🚀"}');
+    const d = encodeDelivery(delivery('r-1', '{"body":"line\\nbreak, quote \\" and ünïcödé 🚀"}'));
     const { deliveries, validBytes } = decodeRecords(encodeRecord(d));
     expect(deliveries).toEqual([d]);
+    expect(d.encoding).toBe('json');
     expect(validBytes).toBe(encodeRecord(d).length);
   });
 
+  it('carry a large payload deflated, and give it back as received', () => {
+    const big = JSON.stringify({ body: 'ünïcödé 🚀 '.repeat(500) });
+    const [d] = decodeRecords(record('big', big)).deliveries;
+    expect(d?.encoding).toBe('deflate-base64');
+    expect(record('big', big).length).toBeLessThan(big.length / 4);
+    expect(decodePayload(d!.payload, d!.encoding)).toBe(big);
+  });
+
+  it('read a record written without an encoding as plain JSON', () => {
+    const body = Buffer.from(`${JSON.stringify({ platform: 'github', deliveryId: 'old', eventName: 'issues', receivedAt: '2026-11-20T10:00:00.000Z' })}\n{"id":"old"}`);
+    const header = Buffer.alloc(8);
+    header.writeUInt32BE(body.length, 0);
+    header.writeUInt32BE(crc32(body), 4);
+    expect(decodeRecords(Buffer.concat([header, body])).deliveries).toEqual([{ ...delivery('old', '{"id":"old"}'), encoding: 'json' }]);
+  });
+
   it('stop at a torn tail and at a corrupt record, keeping what came before', () => {
-    const a = encodeRecord(delivery('a'));
-    const b = encodeRecord(delivery('b'));
+    const a = record('a');
+    const b = record('b');
     const torn = Buffer.concat([a, b.subarray(0, b.length - 3)]);
     expect(decodeRecords(torn).deliveries.map((d) => d.deliveryId)).toEqual(['a']);
     const corrupt = Buffer.concat([a, b, a]);
@@ -124,11 +145,34 @@ describe('DeliveryJournal', () => {
     await journal.close();
   });
 
+  it('lets a batch fill for the linger time, stores a full one at once, and does not wait when closing', async () => {
+    const dir = tempDir();
+    const db = new FakeDatabase();
+    const { journal } = await DeliveryJournal.open(dir, { write: db.write, maxBatch: 40, lingerMs: 1000 });
+    // arriving one by one, faster than the linger: one batch, not one write each
+    for (let i = 0; i < 10; i++) await journal.accept(delivery(`l-${i}`));
+    expect(db.stored.size).toBe(0);
+    await new Promise((r) => setTimeout(r, 1300));
+    expect(db.batches).toEqual([10]);
+    // a full batch does not wait
+    const t0 = performance.now();
+    await Promise.all(Array.from({ length: 40 }, (_, i) => journal.accept(delivery(`f-${i}`))));
+    while (db.stored.size < 50 && performance.now() - t0 < 2000) await new Promise((r) => setTimeout(r, 5));
+    expect(performance.now() - t0).toBeLessThan(600);
+    expect(db.batches).toEqual([10, 40]);
+    // nor does close
+    await journal.accept(delivery('last'));
+    const t1 = performance.now();
+    await journal.close();
+    expect(performance.now() - t1).toBeLessThan(600);
+    expect(db.stored.has('last')).toBe(true);
+  });
+
   it('holds acknowledgements back while the backlog is full, and lets them through as it drains', async () => {
     const dir = tempDir();
     const db = new FakeDatabase();
     db.pause();
-    const size = encodeRecord(delivery('x-0')).length;
+    const size = record('x-0').length;
     const { journal } = await DeliveryJournal.open(dir, { write: db.write, maxBacklogBytes: size * 2 });
     await journal.accept(delivery('x-0'));
     await journal.accept(delivery('x-1'));
@@ -159,8 +203,8 @@ describe('DeliveryJournal', () => {
 
   it('at open, stores what a previous run left (ignoring a torn tail) before taking new deliveries', async () => {
     const dir = tempDir();
-    const left = Buffer.concat([encodeRecord(delivery('old-1')), encodeRecord(delivery('old-2'))]);
-    const torn = encodeRecord(delivery('never-acknowledged')).subarray(0, 20);
+    const left = Buffer.concat([record('old-1'), record('old-2')]);
+    const torn = record('never-acknowledged').subarray(0, 20);
     writeFileSync(join(dir, '0000000000000007.journal'), Buffer.concat([left, torn]));
     const db = new FakeDatabase();
     const { journal, recovered } = await DeliveryJournal.open(dir, { write: db.write });
@@ -172,7 +216,7 @@ describe('DeliveryJournal', () => {
 
   it('keeps the files when the database refuses them at open', async () => {
     const dir = tempDir();
-    writeFileSync(join(dir, '0000000000000001.journal'), encodeRecord(delivery('kept')));
+    writeFileSync(join(dir, '0000000000000001.journal'), record('kept'));
     const db = new FakeDatabase();
     db.failures = 1;
     await expect(DeliveryJournal.open(dir, { write: db.write })).rejects.toThrow('database answered 500');
@@ -198,7 +242,7 @@ describe('DeliveryJournal', () => {
     const dir = tempDir();
     const db = new FakeDatabase();
     db.pause();
-    const size = encodeRecord(delivery('s-0')).length;
+    const size = record('s-0').length;
     const { journal } = await DeliveryJournal.open(dir, { write: db.write, segmentBytes: size * 3 });
     for (let i = 0; i < 7; i++) await journal.accept(delivery(`s-${i}`));
     expect(journalFiles(dir).length).toBeGreaterThanOrEqual(3);

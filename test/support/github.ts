@@ -56,8 +56,21 @@ export interface Delivery {
   body: string;
 }
 
-export function githubDelivery({ name, payload, secret, id = randomUUID() }: { name: string; payload: unknown; secret: string; id?: string }): Delivery {
-  const body = JSON.stringify(payload);
+export function githubDelivery({
+  name,
+  payload,
+  secret,
+  id = randomUUID(),
+  format = (p) => JSON.stringify(p),
+}: {
+  name: string;
+  payload: unknown;
+  secret: string;
+  id?: string;
+  /** How the body is written (compact JSON by default). */
+  format?: (payload: unknown) => string;
+}): Delivery {
+  const body = format(payload);
   return {
     id,
     body,

@@ -2,6 +2,9 @@
  * GitHub through Probot: the webhook middleware verifies the signature on the raw body; our one
  * handler puts the delivery in the inbox (stored durably and queued, deduplicated on
  * X-GitHub-Delivery) before Probot acknowledges. Processing happens later, in the worker, through `GitHubPlatform`.
+ *
+ * We read the body first and hand Probot the text (it verifies a string body as is), so that the
+ * delivery is stored exactly as received and signed, not re-serialised from the parsed payload.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
@@ -10,6 +13,7 @@ import { z } from 'zod';
 import type { GitHubConfig } from '../../config/env.ts';
 import type { PlatformAdapter } from '../../ports/platform.ts';
 import type { Inbox } from '../../ports/queue.ts';
+import { BodyTooLarge, readBody } from '../../server/body.ts';
 import type { Metrics } from '../../server/metrics.ts';
 import { GitHubForge } from './forge.ts';
 import { translateGitHub } from './translate.ts';
@@ -35,6 +39,8 @@ export interface GitHubIngressOptions {
   retries?: number;
   /** GitHub's write pacing (~1 s between content-creating requests); tests turn it off. */
   throttle?: boolean;
+  /** Largest body accepted (bytes). Default 25 MiB, GitHub's own cap. */
+  maxBodyBytes?: number;
 }
 
 const appSchema = z.object({ slug: z.string() });
@@ -55,14 +61,24 @@ export async function createGitHubIngress(opts: GitHubIngressOptions): Promise<G
     Octokit,
   });
 
-  const middleware = await createNodeMiddleware(
+  const max = opts.maxBodyBytes ?? 25 * 1024 * 1024;
+  // Bodies of the requests in flight, by X-GitHub-Delivery. The handler runs only for a body whose
+  // signature held; should requests with one id but different bodies overlap (a forgery racing the
+  // real one), it cannot tell which is which and stores the verified payload re-serialised instead.
+  const bodies = new Map<string, string[]>();
+  const rawBody = (id: string): string | undefined => {
+    const list = bodies.get(id);
+    return list && list.every((b) => b === list[0]) ? list[0] : undefined;
+  };
+
+  const probotMiddleware = await createNodeMiddleware(
     (app) => {
       app.onAny(async (context) => {
         const { inserted } = await inbox.accept({
           platform: 'github',
           deliveryId: context.id,
           eventName: context.name,
-          payload: JSON.stringify(context.payload),
+          payload: rawBody(context.id) ?? JSON.stringify(context.payload),
           receivedAt: opts.now(),
         });
         metrics.deliveries.inc({ platform: 'github', event: context.name, outcome: inserted ? 'accepted' : 'duplicate' });
@@ -70,6 +86,31 @@ export async function createGitHubIngress(opts: GitHubIngressOptions): Promise<G
     },
     { probot, webhooksPath: GITHUB_WEBHOOK_PATH },
   );
+
+  const middleware = async (req: IncomingMessage, res: ServerResponse): Promise<boolean | void> => {
+    let text: string;
+    try {
+      text = (await readBody(req, max)).toString('utf8');
+    } catch (err) {
+      if (!(err instanceof BodyTooLarge)) throw err;
+      res.once('finish', () => req.destroy());
+      res.writeHead(413, { 'content-type': 'application/json; charset=utf-8', connection: 'close' });
+      res.end(JSON.stringify({ error: err.message }));
+      return true;
+    }
+    (req as IncomingMessage & { body?: string }).body = text;
+    const id = req.headers['x-github-delivery'];
+    if (typeof id !== 'string') return probotMiddleware(req, res);
+    const list = bodies.get(id) ?? [];
+    list.push(text);
+    bodies.set(id, list);
+    try {
+      return await probotMiddleware(req, res);
+    } finally {
+      list.splice(list.indexOf(text), 1);
+      if (list.length === 0 && bodies.get(id) === list) bodies.delete(id);
+    }
+  };
 
   return {
     middleware,

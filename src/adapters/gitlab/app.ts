@@ -11,6 +11,7 @@ import { z } from 'zod';
 import type { GitLabConfig } from '../../config/env.ts';
 import type { PlatformAdapter } from '../../ports/platform.ts';
 import type { Inbox } from '../../ports/queue.ts';
+import { BodyTooLarge, readBody } from '../../server/body.ts';
 import type { Metrics } from '../../server/metrics.ts';
 import { createGitLabApi, type GitLabApi } from './client.ts';
 import { GitLabForge, type GitLabForgeOptions } from './forge.ts';
@@ -67,29 +68,6 @@ function send(res: ServerResponse, status: number, body: unknown, close = false)
   res.end(text);
 }
 
-class TooLarge extends Error {}
-
-/** Reads the body, stopping (and refusing) as soon as it passes `max` bytes, chunked or not. */
-function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (chunk: Buffer): void => {
-      size += chunk.length;
-      if (size > max) {
-        req.off('data', onData);
-        req.pause();
-        reject(new TooLarge());
-        return;
-      }
-      chunks.push(chunk);
-    };
-    req.on('data', onData);
-    req.once('end', () => resolve(Buffer.concat(chunks)));
-    req.once('error', reject);
-  });
-}
-
 /** A delivery id must be a short printable token; anything else is replaced by the body's hash. */
 const usableId = (id: string | undefined): string | undefined => (id && id.length <= 200 && /^[\x21-\x7e]+$/.test(id) ? id : undefined);
 
@@ -123,7 +101,7 @@ export function createGitLabIngress(opts: GitLabIngressOptions): GitLabIngress {
     try {
       raw = await readBody(req, max);
     } catch (err) {
-      if (!(err instanceof TooLarge)) throw err;
+      if (!(err instanceof BodyTooLarge)) throw err;
       res.once('finish', () => req.destroy());
       return send(res, 413, { error: `body larger than ${max} bytes` }, true);
     }
