@@ -2,10 +2,13 @@
  * bench/ingest: N signed `issues.opened` deliveries over loopback, to a bare Probot app that does
  * nothing and to Gatehouse (which persists every delivery before acknowledging), in the same run.
  *
- *   npx tsx bench/ingest.ts [--n 2000] [--concurrency 32] [--rate 200] [--seconds 10]
+ *   npx tsx bench/ingest.ts [--n 2000] [--concurrency 32] [--rate 200] [--seconds 10] [--rounds 1]
  *
  * Prints acknowledgements per second (closed loop, `--concurrency` in flight) and p50/p99
  * acknowledgement latency at a fixed open-loop rate (`--rate` requests per second).
+ * With `--rounds R`, the two servers are measured alternately R times each (a fresh server every
+ * time), and the summary gives the median of the per-round ratios: on a shared machine the speed
+ * drifts from minute to minute, and alternating keeps that drift out of the comparison.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHmac, generateKeyPairSync, randomUUID } from 'node:crypto';
@@ -20,12 +23,14 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '32' },
     rate: { type: 'string', default: '200' },
     seconds: { type: 'string', default: '10' },
+    rounds: { type: 'string', default: '1' },
   },
 });
 const N = Number(values.n);
 const CONCURRENCY = Number(values.concurrency);
 const RATE = Number(values.rate);
 const SECONDS = Number(values.seconds);
+const ROUNDS = Math.max(1, Number(values.rounds));
 const SECRET = 'bench-secret';
 
 const require = createRequire(import.meta.url);
@@ -169,15 +174,34 @@ async function measure(mode: string): Promise<{ mode: string; ackPerSec: number;
   return { mode, ackPerSec, storedPerSec, serverCpuMs, busiest, clientCpuMs, p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies[latencies.length - 1] ?? 0, errors, stored };
 }
 
-const probot = await measure('probot');
-const gatehouse = await measure('gatehouse');
+type Result = Awaited<ReturnType<typeof measure>>;
+const rounds: { probot: Result; gatehouse: Result }[] = [];
+for (let r = 0; r < ROUNDS; r++) {
+  // Alternate which goes first, so that neither always runs on a warmer or cooler machine.
+  const first = r % 2 === 0 ? 'probot' : 'gatehouse';
+  const a = await measure(first);
+  const b = await measure(first === 'probot' ? 'gatehouse' : 'probot');
+  rounds.push(first === 'probot' ? { probot: a, gatehouse: b } : { probot: b, gatehouse: a });
+}
 await dispatcher.close();
 
-const fmt = (r: typeof probot) =>
+const fmt = (r: Result) =>
   `${r.mode.padEnd(10)} ${r.ackPerSec.toFixed(0).padStart(8)} ack/s   p50 ${r.p50.toFixed(2).padStart(7)} ms   p99 ${r.p99.toFixed(2).padStart(7)} ms   max ${r.max.toFixed(1).padStart(7)} ms   errors ${r.errors}   stored ${r.stored}   cpu/delivery server ${r.serverCpuMs?.toFixed(3) ?? 'n/a'} ms, client ${r.clientCpuMs.toFixed(3)} ms\n${' '.repeat(11)}server threads (cpu ms/delivery): ${r.busiest || 'n/a'}`;
-console.log(`bench/ingest: ${N} deliveries at concurrency ${CONCURRENCY}; latency at ${RATE} req/s for ${SECONDS} s (node ${process.version})`);
-console.log(fmt(probot));
-console.log(fmt(gatehouse));
-console.log(`ratio (gatehouse / bare probot throughput): ${(gatehouse.ackPerSec / probot.ackPerSec).toFixed(2)}   target >= 0.50`);
-console.log(`gatehouse: all ${N} stored in the database (journal drained) at ${gatehouse.storedPerSec?.toFixed(0)} deliveries/s; ratio to bare probot ${((gatehouse.storedPerSec ?? 0) / probot.ackPerSec).toFixed(2)}`);
-console.log(`gatehouse p99 at ${RATE} req/s: ${gatehouse.p99.toFixed(2)} ms   target < 100 ms`);
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+console.log(`bench/ingest: ${N} deliveries at concurrency ${CONCURRENCY}; latency at ${RATE} req/s for ${SECONDS} s; ${ROUNDS} round(s) (node ${process.version})`);
+rounds.forEach(({ probot, gatehouse }, i) => {
+  if (ROUNDS > 1) console.log(`-- round ${i + 1}`);
+  console.log(fmt(probot));
+  console.log(fmt(gatehouse));
+  console.log(`ratio (gatehouse / bare probot throughput): ${(gatehouse.ackPerSec / probot.ackPerSec).toFixed(2)}   target >= 0.50`);
+  console.log(`gatehouse: all ${N} stored in the database (journal drained) at ${gatehouse.storedPerSec?.toFixed(0)} deliveries/s; ratio to bare probot ${((gatehouse.storedPerSec ?? 0) / probot.ackPerSec).toFixed(2)}`);
+  console.log(`gatehouse p99 at ${RATE} req/s: ${gatehouse.p99.toFixed(2)} ms   target < 100 ms`);
+});
+if (ROUNDS > 1) {
+  const ratios = rounds.map((r) => r.gatehouse.ackPerSec / r.probot.ackPerSec);
+  console.log(`== ${ROUNDS} rounds: ratio median ${median(ratios).toFixed(2)} (min ${Math.min(...ratios).toFixed(2)}, max ${Math.max(...ratios).toFixed(2)})   target >= 0.50`);
+  console.log(`   gatehouse p99 median ${median(rounds.map((r) => r.gatehouse.p99)).toFixed(2)} ms (max ${Math.max(...rounds.map((r) => r.gatehouse.p99)).toFixed(2)} ms)   target < 100 ms`);
+}
