@@ -55,6 +55,7 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
   const opened = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger, queue: opts.queue });
   const { store, queue } = opened;
   metrics.setDepthSource(() => queue.depth());
+  metrics.setBacklogSource(() => opened.inbox.backlog());
 
   let github: GitHubIngress | null = null;
   let gitlab: GitLabIngress | null = null;

@@ -8,6 +8,8 @@ export interface Metrics {
   httpRequests: Counter<'route' | 'status'>;
   /** Reads the queue depth when /metrics is scraped. */
   setDepthSource(read: () => Promise<number>): void;
+  /** Reads what is acknowledged but not yet in the database (the embedded database's journal). */
+  setBacklogSource(read: () => { deliveries: number; bytes: number }): void;
 }
 
 export function createMetrics(): Metrics {
@@ -24,6 +26,23 @@ export function createMetrics(): Metrics {
       } catch {
         this.set(-1);
       }
+    },
+  });
+  let readBacklog: () => { deliveries: number; bytes: number } = () => ({ deliveries: 0, bytes: 0 });
+  new Gauge({
+    name: 'gatehouse_delivery_backlog',
+    help: 'Deliveries acknowledged (journaled on disk) but not yet stored in the database; 0 on PostgreSQL',
+    registers: [registry],
+    collect() {
+      this.set(readBacklog().deliveries);
+    },
+  });
+  new Gauge({
+    name: 'gatehouse_delivery_backlog_bytes',
+    help: 'Bytes of the delivery backlog; at 64 MiB acknowledgements wait for the database',
+    registers: [registry],
+    collect() {
+      this.set(readBacklog().bytes);
     },
   });
   return {
@@ -49,6 +68,9 @@ export function createMetrics(): Metrics {
     }),
     setDepthSource(read) {
       readDepth = read;
+    },
+    setBacklogSource(read) {
+      readBacklog = read;
     },
   };
 }

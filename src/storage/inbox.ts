@@ -16,6 +16,8 @@ export interface DeliveryIntake extends Inbox {
   settled(): Promise<void>;
   /** Stops taking deliveries (after storing what it took, where it can). */
   close(): Promise<void>;
+  /** Acknowledged (or being acknowledged) and not yet in the database. */
+  backlog(): { deliveries: number; bytes: number };
 }
 
 export class DeliveryInbox implements DeliveryIntake {
@@ -34,6 +36,10 @@ export class DeliveryInbox implements DeliveryIntake {
 
   /** A delivery is stored before `accept` resolves: nothing to wait for. */
   async settled(): Promise<void> {}
+
+  backlog(): { deliveries: number; bytes: number } {
+    return { deliveries: 0, bytes: 0 };
+  }
 
   async close(): Promise<void> {
     this.#closed = true;

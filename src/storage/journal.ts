@@ -153,6 +153,7 @@ export class DeliveryJournal implements Inbox {
   #filled: (() => void) | null = null;
   /** Bytes accepted (being appended or waiting for the drain) and not yet stored. */
   #backlogBytes = 0;
+  #backlogCount = 0;
   #roomWaiters: (() => void)[] = [];
   #idleWaiters: (() => void)[] = [];
   /** Recent ids → their first copy's append (repeats wait for it, then answer `inserted: false`). */
@@ -206,6 +207,11 @@ export class DeliveryJournal implements Inbox {
     return this.#backlogBytes;
   }
 
+  /** Accepted (being appended, or journaled) and not yet stored. */
+  backlog(): { deliveries: number; bytes: number } {
+    return { deliveries: this.#backlogCount, bytes: this.#backlogBytes };
+  }
+
   async accept(d: DeliveryInput): Promise<{ inserted: boolean }> {
     if (this.#closing) throw new Error('the delivery journal is closed');
     const key = keyOf(d);
@@ -233,6 +239,7 @@ export class DeliveryJournal implements Inbox {
       if (this.#closing) throw new Error('the delivery journal is closed');
     }
     this.#backlogBytes += buf.length;
+    this.#backlogCount++;
     const entry: Entry = { delivery: d, size: buf.length, segment: null };
     try {
       await new Promise<void>((resolve, reject) => {
@@ -244,6 +251,7 @@ export class DeliveryJournal implements Inbox {
       });
     } catch (err) {
       this.#backlogBytes -= buf.length;
+      this.#backlogCount--;
       this.#wakeRoom();
       throw err;
     }
@@ -326,6 +334,7 @@ export class DeliveryJournal implements Inbox {
         const touched = new Set<Segment>();
         for (const e of batch) {
           this.#backlogBytes -= e.size;
+          this.#backlogCount--;
           if (e.segment) {
             e.segment.stored++;
             touched.add(e.segment);

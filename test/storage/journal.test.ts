@@ -181,10 +181,12 @@ describe('DeliveryJournal', () => {
     await new Promise((r) => setTimeout(r, 50));
     expect(third).toBe(false);
     expect(journal.backlogBytes).toBe(size * 2);
+    expect(journal.backlog()).toEqual({ deliveries: 2, bytes: size * 2 });
     db.resume();
     await pending;
     await journal.settled();
     expect([...db.stored.keys()].sort()).toEqual(['x-0', 'x-1', 'x-2']);
+    expect(journal.backlog()).toEqual({ deliveries: 0, bytes: 0 });
     await journal.close();
   });
 
