@@ -1,7 +1,7 @@
 /**
  * The delivery journal of the embedded database. A delivery is acknowledged once it is appended
  * to a journal file and that file is flushed to disk (concurrent deliveries share one write and
- * one flush); a background drain then stores journaled deliveries in the database, with their
+ * one flush; the next group is written while the previous one flushes); a background drain then stores journaled deliveries in the database, with their
  * jobs, in large batches, and drops journal files whose every delivery is stored.
  *
  * Why: the embedded database runs PostgreSQL in WebAssembly on one thread, where each write has
@@ -60,10 +60,19 @@ interface Segment {
   seq: number;
   path: string;
   fh: FileHandle | null;
+  /** Bytes written (flushed or not). */
   bytes: number;
+  /** Records flushed and acknowledged. */
   records: number;
   stored: number;
+  /** Flushes in flight on this file: it is closed only once they are done. */
+  flushing: Set<Promise<void>>;
+  /** A flush failed: nothing more is appended to this file. */
+  broken: boolean;
 }
+
+/** Flushes in flight at once (one file): a group is written while the previous one flushes. */
+const MAX_FLUSHES = 2;
 
 interface Entry {
   delivery: EncodedDelivery;
@@ -199,7 +208,7 @@ export class DeliveryJournal implements Inbox {
     const path = segmentPath(dir, seq);
     const fh = await open(path, 'wx');
     if (sync) await fsyncPath(dir); // the new file's name must survive a crash too
-    return { seq, path, fh, bytes: 0, records: 0, stored: 0 };
+    return { seq, path, fh, bytes: 0, records: 0, stored: 0, flushing: new Set(), broken: false };
   }
 
   /** Journaled, not yet stored (bytes). */
@@ -265,40 +274,63 @@ export class DeliveryJournal implements Inbox {
     }
   }
 
-  /** One write and one flush for every append waiting; then the drain is told. */
+  /**
+   * Writes the waiting appends as one group (in order: writes never overlap), then flushes that
+   * group; the next group is written while the previous one flushes (up to MAX_FLUSHES at once),
+   * so that the file system can commit them together. A group is acknowledged once a flush that
+   * began after its write has finished.
+   */
   async #appendLoop(): Promise<void> {
     while (this.#appends.length > 0) {
-      const group = this.#appends.splice(0);
+      if (this.#current.broken) await this.#rotate().catch(() => undefined);
       const segment = this.#current;
+      if (segment.flushing.size >= MAX_FLUSHES) {
+        await Promise.race(segment.flushing);
+        continue;
+      }
+      const group = this.#appends.splice(0);
       try {
         if (!segment.fh) throw new Error('journal file is closed');
         const bufs = group.map((a) => a.buf);
         for (let i = 0; i < bufs.length; i += 512) await segment.fh.writev(bufs.slice(i, i + 512));
-        if (this.#sync) await segment.fh.datasync();
       } catch (err) {
         for (const a of group) a.reject(err);
         // What was written may end in a torn record: nothing may follow it in this file.
-        await this.#rotate().catch(() => undefined);
+        segment.broken = true;
         continue;
       }
-      for (const a of group) {
-        a.entry.segment = segment;
-        segment.records++;
-        segment.bytes += a.buf.length;
-        this.#pending.push(a.entry);
-        a.resolve();
-      }
-      if (this.#pending.length >= this.#maxBatch) this.#filled?.();
+      for (const a of group) segment.bytes += a.buf.length;
+      const flushed = this.#flushThenAcknowledge(segment, group);
+      segment.flushing.add(flushed);
+      void flushed.finally(() => segment.flushing.delete(flushed));
       if (segment.bytes >= this.#segmentBytes) await this.#rotate().catch(() => undefined);
-      void this.#drainLoop();
     }
     this.#appending = false;
   }
 
-  /** Seals the current file and starts the next. */
+  async #flushThenAcknowledge(segment: Segment, group: Append[]): Promise<void> {
+    try {
+      if (this.#sync) await segment.fh!.datasync();
+    } catch (err) {
+      for (const a of group) a.reject(err);
+      segment.broken = true; // the next append starts a new file
+      return;
+    }
+    for (const a of group) {
+      a.entry.segment = segment;
+      segment.records++;
+      this.#pending.push(a.entry);
+      a.resolve();
+    }
+    if (this.#pending.length >= this.#maxBatch) this.#filled?.();
+    void this.#drainLoop();
+  }
+
+  /** Seals the current file (once its flushes are done) and starts the next. */
   async #rotate(): Promise<void> {
     const old = this.#current;
     this.#current = await DeliveryJournal.#create(this.#dir, old.seq + 1, this.#sync);
+    await Promise.allSettled([...old.flushing]);
     await old.fh?.close();
     old.fh = null;
     await this.#dropIfStored(old);
@@ -376,7 +408,7 @@ export class DeliveryJournal implements Inbox {
    */
   async settled(): Promise<void> {
     for (;;) {
-      if (this.#appending) {
+      if (this.#appending || this.#current.flushing.size > 0) {
         await new Promise((r) => setTimeout(r, 1));
         continue;
       }

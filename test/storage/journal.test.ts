@@ -6,7 +6,8 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { open as openFile, type FileHandle } from 'node:fs/promises';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { DeliveryInput } from '../../src/ports/store.ts';
 import { crc32 } from 'node:zlib';
 import { decodeRecords, DeliveryJournal, encodeRecord } from '../../src/storage/journal.ts';
@@ -19,8 +20,17 @@ function tempDir(): string {
   return dir;
 }
 afterEach(() => {
+  vi.restoreAllMocks();
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
+
+/** FileHandle's prototype, to make a write or a flush fail or stall. */
+async function fileHandleProto(): Promise<FileHandle> {
+  const path = join(tempDir(), 'probe');
+  const fh = await openFile(path, 'w');
+  await fh.close();
+  return Object.getPrototypeOf(fh) as FileHandle;
+}
 
 const delivery = (id: string, payload = `{"id":"${id}","text":"é ✓ \\n"}`): DeliveryInput => ({
   platform: 'github',
@@ -238,6 +248,48 @@ describe('DeliveryJournal', () => {
     const reopened = await DeliveryJournal.open(dir, { write: next.write });
     expect([...next.stored.keys()]).toEqual(['stranded']);
     await reopened.journal.close();
+  });
+
+  it('writes the next group while the previous one flushes: a later delivery need not wait for a slow flush', async () => {
+    const proto = await fileHandleProto();
+    const real = proto.datasync;
+    let stall: (() => void) | null = null;
+    let calls = 0;
+    vi.spyOn(proto, 'datasync').mockImplementation(async function (this: FileHandle) {
+      if (calls++ === 0) await new Promise<void>((resolve) => (stall = resolve));
+      return real.call(this);
+    });
+    const dir = tempDir();
+    const db = new FakeDatabase();
+    const { journal } = await DeliveryJournal.open(dir, { write: db.write, lingerMs: 0 });
+    const order: string[] = [];
+    const first = journal.accept(delivery('slow')).then(() => order.push('slow'));
+    while (!stall) await new Promise((r) => setTimeout(r, 1));
+    await journal.accept(delivery('quick')).then(() => order.push('quick'));
+    expect(order).toEqual(['quick']); // acknowledged while the first flush is still running
+    (stall as () => void)();
+    await first;
+    expect(order).toEqual(['quick', 'slow']);
+    await journal.settled();
+    expect([...db.stored.keys()].sort()).toEqual(['quick', 'slow']);
+    await journal.close();
+  });
+
+  it.each(['writev', 'datasync'] as const)('when a %s fails: that delivery is refused (the sender retries), later ones go to a new file', async (method) => {
+    const proto = await fileHandleProto();
+    vi.spyOn(proto, method).mockRejectedValueOnce(Object.assign(new Error('EIO: i/o error'), { code: 'EIO' }));
+    const dir = tempDir();
+    const db = new FakeDatabase();
+    const { journal } = await DeliveryJournal.open(dir, { write: db.write });
+    const before = journalFiles(dir);
+    await expect(journal.accept(delivery('refused'))).rejects.toThrow('EIO');
+    expect(await journal.accept(delivery('refused'))).toEqual({ inserted: true }); // the retry is taken
+    expect(await journal.accept(delivery('next'))).toEqual({ inserted: true });
+    expect(journalFiles(dir)).not.toContain(before[0]); // the failed file was sealed and dropped
+    await journal.settled();
+    expect([...db.stored.keys()].sort()).toEqual(['next', 'refused']);
+    await journal.close();
+    expect(journalFiles(dir)).toEqual([]);
   });
 
   it('seals a full file and deletes it once everything in it is stored', async () => {
