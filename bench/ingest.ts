@@ -2,13 +2,16 @@
  * bench/ingest: N signed `issues.opened` deliveries over loopback, to a bare Probot app that does
  * nothing and to Gatehouse (which persists every delivery before acknowledging), in the same run.
  *
- *   npx tsx bench/ingest.ts [--n 2000] [--concurrency 32] [--rate 200] [--seconds 10] [--rounds 1]
+ *   npx tsx bench/ingest.ts [--n 2000] [--concurrency 32] [--rate 200] [--seconds 10] [--rounds 1] [--warmup 50]
  *
  * Prints acknowledgements per second (closed loop, `--concurrency` in flight) and p50/p99
  * acknowledgement latency at a fixed open-loop rate (`--rate` requests per second).
  * With `--rounds R`, the two servers are measured alternately R times each (a fresh server every
  * time), and the summary gives the median of the per-round ratios: on a shared machine the speed
  * drifts from minute to minute, and alternating keeps that drift out of the comparison.
+ * `--warmup W` sends W deliveries (at `--concurrency`) to each fresh server before measuring: the
+ * first seconds of a process compile its JavaScript and, in Gatehouse, tier up the embedded
+ * database's WebAssembly; a larger W measures the steady state instead.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHmac, generateKeyPairSync, randomUUID } from 'node:crypto';
@@ -24,6 +27,7 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '200' },
     seconds: { type: 'string', default: '10' },
     rounds: { type: 'string', default: '1' },
+    warmup: { type: 'string', default: '50' },
   },
 });
 const N = Number(values.n);
@@ -31,6 +35,7 @@ const CONCURRENCY = Number(values.concurrency);
 const RATE = Number(values.rate);
 const SECONDS = Number(values.seconds);
 const ROUNDS = Math.max(1, Number(values.rounds));
+const WARMUP = Math.max(0, Number(values.warmup));
 const SECRET = 'bench-secret';
 
 const require = createRequire(import.meta.url);
@@ -104,15 +109,35 @@ function threadCpuSeconds(pid: number | undefined): Map<string, number> {
   return out;
 }
 
+/** Resolves once Gatehouse says every acknowledged delivery is in its database. */
+function settle(child: ChildProcess): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const onLine = (chunk: string): void => {
+      if (chunk.includes('SETTLED')) {
+        child.stdout!.off('data', onLine);
+        resolve();
+      }
+    };
+    child.stdout!.on('data', onLine);
+    child.kill('SIGUSR2');
+  });
+}
+
 const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
 async function measure(mode: string): Promise<{ mode: string; ackPerSec: number; storedPerSec: number | null; serverCpuMs: number | null; busiest: string; clientCpuMs: number; p50: number; p99: number; max: number; errors: number; stored: string }> {
   const { child, port, output } = await startServer(mode);
-  for (let i = 0; i < 50; i++) await deliver(port); // warm-up
+  let errors = 0;
+  let warmed = 0;
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (warmed++ < WARMUP) await deliver(port).catch(() => errors++);
+    }),
+  );
+  if (mode === 'gatehouse') await settle(child); // the journal drained: the measurement starts empty
 
   // Closed loop: throughput.
   let next = 0;
-  let errors = 0;
   const serverCpu0 = cpuSeconds(child.pid);
   const threads0 = threadCpuSeconds(child.pid);
   const clientCpu0 = process.cpuUsage();
@@ -129,17 +154,7 @@ async function measure(mode: string): Promise<{ mode: string; ackPerSec: number;
   // Gatehouse acknowledges once a delivery is journaled; how long until all N are in the database?
   let storedPerSec: number | null = null;
   if (mode === 'gatehouse') {
-    const settled = new Promise<void>((resolve) => {
-      const onLine = (chunk: string): void => {
-        if (chunk.includes('SETTLED')) {
-          child.stdout!.off('data', onLine);
-          resolve();
-        }
-      };
-      child.stdout!.on('data', onLine);
-    });
-    child.kill('SIGUSR2');
-    await settled;
+    await settle(child);
     storedPerSec = N / ((performance.now() - t0) / 1000);
   }
   // Server CPU per delivery, through storing (Gatehouse's database thread included).
@@ -191,7 +206,7 @@ const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
-console.log(`bench/ingest: ${N} deliveries at concurrency ${CONCURRENCY}; latency at ${RATE} req/s for ${SECONDS} s; ${ROUNDS} round(s) (node ${process.version})`);
+console.log(`bench/ingest: ${N} deliveries at concurrency ${CONCURRENCY} after ${WARMUP} warm-up; latency at ${RATE} req/s for ${SECONDS} s; ${ROUNDS} round(s) (node ${process.version})`);
 rounds.forEach(({ probot, gatehouse }, i) => {
   if (ROUNDS > 1) console.log(`-- round ${i + 1}`);
   console.log(fmt(probot));

@@ -8,6 +8,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import { Octokit as CoreOctokit } from '@octokit/core';
+import { createProbotAuth } from 'octokit-auth-probot';
 import { createNodeMiddleware, Probot, ProbotOctokit } from 'probot';
 import { z } from 'zod';
 import type { GitHubConfig } from '../../config/env.ts';
@@ -61,6 +63,18 @@ export async function createGitHubIngress(opts: GitHubIngressOptions): Promise<G
     Octokit,
   });
 
+  // The ingress only verifies and stores: it never calls GitHub, yet Probot builds a client for
+  // every event it receives. A plain Octokit (no retry, throttling or REST plugins) keeps that
+  // client cheap; the worker acts through `probot` above, with the full client.
+  const ingress = new Probot({
+    appId: opts.config.appId,
+    privateKey: opts.config.privateKey,
+    secret: opts.config.webhookSecret,
+    baseUrl: opts.config.apiBaseUrl,
+    log: logger.child({ component: 'probot' }),
+    Octokit: CoreOctokit.defaults({ authStrategy: createProbotAuth }) as unknown as typeof ProbotOctokit,
+  });
+
   const max = opts.maxBodyBytes ?? 25 * 1024 * 1024;
   // Bodies of the requests in flight, by X-GitHub-Delivery. The handler runs only for a body whose
   // signature held; should requests with one id but different bodies overlap (a forgery racing the
@@ -84,7 +98,7 @@ export async function createGitHubIngress(opts: GitHubIngressOptions): Promise<G
         metrics.deliveries.inc({ platform: 'github', event: context.name, outcome: inserted ? 'accepted' : 'duplicate' });
       });
     },
-    { probot, webhooksPath: GITHUB_WEBHOOK_PATH },
+    { probot: ingress, webhooksPath: GITHUB_WEBHOOK_PATH },
   );
 
   const middleware = async (req: IncomingMessage, res: ServerResponse): Promise<boolean | void> => {
