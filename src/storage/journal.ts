@@ -20,8 +20,9 @@
  *   disk; an older repeat is caught when stored (no second job), though it answers `true`.
  *
  * Record: u32 body length, u32 CRC-32 of the body, body = JSON metadata, "\n", payload (UTF-8).
- * The payload is in its stored form (see payload-codec.ts: large ones deflated, base64), encoded
- * once as the delivery is accepted; the metadata's `encoding` says which (absent: plain JSON).
+ * The journal keeps the payload as received (JSON): the acknowledging thread does not deflate it,
+ * the writer stores it in its stored form (see payload-codec.ts). The metadata's `encoding` says
+ * which form a record holds (absent: plain JSON); files of earlier versions may hold deflated ones.
  */
 import { mkdir, open, readdir, readFile, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -30,7 +31,7 @@ import { z } from 'zod';
 import type { Inbox } from '../ports/queue.ts';
 import type { DeliveryInput } from '../ports/store.ts';
 import type { DeliveryWriter } from './inbox.ts';
-import { encodeDelivery, payloadEncoding, type EncodedDelivery } from './payload-codec.ts';
+import { payloadEncoding, type EncodedDelivery } from './payload-codec.ts';
 import { fsyncPath } from './wal-sync.ts';
 
 export interface JournalOptions {
@@ -99,11 +100,16 @@ const metaSchema = z.object({
 
 export function encodeRecord(d: EncodedDelivery): Buffer {
   const meta = JSON.stringify({ platform: d.platform, deliveryId: d.deliveryId, eventName: d.eventName, receivedAt: d.receivedAt.toISOString(), encoding: d.encoding });
-  const body = Buffer.from(`${meta}\n${d.payload}`, 'utf8');
-  const header = Buffer.allocUnsafe(HEADER);
-  header.writeUInt32BE(body.length, 0);
-  header.writeUInt32BE(crc32(body), 4);
-  return Buffer.concat([header, body]);
+  // One buffer, written in place: payloads are ~10 KB, and every copy shows on the HTTP thread.
+  const metaBytes = Buffer.byteLength(meta, 'utf8');
+  const bodyLength = metaBytes + 1 + Buffer.byteLength(d.payload, 'utf8');
+  const buf = Buffer.allocUnsafe(HEADER + bodyLength);
+  buf.write(meta, HEADER, 'utf8');
+  buf[HEADER + metaBytes] = 0x0a;
+  buf.write(d.payload, HEADER + metaBytes + 1, 'utf8');
+  buf.writeUInt32BE(bodyLength, 0);
+  buf.writeUInt32BE(crc32(buf.subarray(HEADER)), 4);
+  return buf;
 }
 
 /** Every whole, intact record of a file, in order; stops at the first torn or corrupt one. */
@@ -241,7 +247,7 @@ export class DeliveryJournal implements Inbox {
   }
 
   async #accept(input: DeliveryInput): Promise<void> {
-    const d = encodeDelivery(input);
+    const d: EncodedDelivery = { platform: input.platform, deliveryId: input.deliveryId, eventName: input.eventName, receivedAt: input.receivedAt, payload: input.payload, encoding: 'json' };
     const buf = encodeRecord(d);
     while (this.#backlogBytes > 0 && this.#backlogBytes + buf.length > this.#maxBacklogBytes) {
       await new Promise<void>((resolve) => this.#roomWaiters.push(resolve));

@@ -27,13 +27,21 @@ export interface Statement {
   params: unknown[];
 }
 
+/**
+ * A `transaction` parameter the database thread replaces by the raw DEFLATE of `deflate`,
+ * base64-encoded (payload-codec.ts `deflatePayload`): work kept off the caller's thread.
+ */
+export interface DeflateParam {
+  deflate: string;
+}
+
 /** What the gate needs of PGlite (the worker-thread proxy). */
 export interface SqlEngine {
   query<R>(text: string, params?: unknown[]): Promise<{ rows: R[]; affectedRows?: number }>;
   exec(text: string): Promise<{ rows: unknown[]; affectedRows?: number }[]>;
   /**
    * `statements` in one transaction, then `after` outside it, with one round trip: the results
-   * of all of them in order. Rolled back on the first error.
+   * of all of them in order. Rolled back on the first error. Parameters may be `DeflateParam`s.
    */
   transaction(statements: Statement[], after?: Statement[]): Promise<{ rows: unknown[]; affectedRows?: number }[]>;
   close(): Promise<void>;

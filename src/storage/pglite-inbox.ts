@@ -7,12 +7,16 @@
  * Every delivery of the batch gets its job, new or not: job ids are derived from the delivery, so
  * a duplicate's job is the one already there (pg-boss skips it), and a job that runs for a
  * delivery already handled finds it no longer pending and does nothing.
+ *
+ * Payloads arrive as received (the journal keeps them so); those to be stored deflated are sent
+ * as `DeflateParam`s and deflated on the database thread, which has time to spare, instead of on
+ * the HTTP thread, which acknowledges every delivery.
  */
 import type { Kysely } from 'kysely';
 import type { PgBossQueue } from '../jobs/queue.ts';
 import { firstCopies, insertDeliveries, insertedFlags } from './kysely-store.ts';
-import type { EncodedDelivery } from './payload-codec.ts';
-import type { PgliteGate, Statement } from './pglite-dialect.ts';
+import { shouldDeflate, type EncodedDelivery } from './payload-codec.ts';
+import type { DeflateParam, PgliteGate, Statement } from './pglite-dialect.ts';
 import type { Database } from './schema.ts';
 import { POSITION_SQL, segmentName, type WalSync } from './wal-sync.ts';
 
@@ -27,10 +31,11 @@ export interface PgliteWriterDeps {
 export function pgliteDeliveryWriter({ db, gate, queue, wal }: PgliteWriterDeps): (batch: EncodedDelivery[]) => Promise<{ inserted: boolean }[]> {
   return async (batch) => {
     const firsts = firstCopies(batch);
-    const insert = insertDeliveries(db, firsts).compile();
+    const { rows, toDeflate } = deferDeflate(firsts);
+    const insert = insertDeliveries(db, rows).compile();
     const jobs = await queue.insertStatement([...firsts.values()].map((d) => ({ platform: d.platform, deliveryId: d.deliveryId })));
     const statements: Statement[] = [
-      { text: insert.sql, params: [...insert.parameters] },
+      { text: insert.sql, params: deflateParams(insert.parameters, toDeflate) },
       { text: jobs.text, params: jobs.values },
     ];
     const results = await gate.transaction(statements, wal ? [{ text: POSITION_SQL, params: [] }] : []);
@@ -38,4 +43,39 @@ export function pgliteDeliveryWriter({ db, gate, queue, wal }: PgliteWriterDeps)
     queue.jobsAdded();
     return insertedFlags(batch, firsts, results[0]?.rows ?? []);
   };
+}
+
+/**
+ * The rows to insert: a payload still in JSON that is to be stored deflated gets the encoding
+ * `deflate-base64` now, and its text is listed in `toDeflate` for `deflateParams`.
+ */
+export function deferDeflate(firsts: Map<string, EncodedDelivery>): { rows: Map<string, EncodedDelivery>; toDeflate: Set<string> } {
+  const rows = new Map<string, EncodedDelivery>();
+  const toDeflate = new Set<string>();
+  for (const [k, d] of firsts) {
+    if (d.encoding === 'json' && shouldDeflate(d.payload)) {
+      rows.set(k, { ...d, encoding: 'deflate-base64' });
+      toDeflate.add(d.payload);
+    } else {
+      rows.set(k, d);
+    }
+  }
+  return { rows, toDeflate };
+}
+
+/**
+ * The insert's parameters with every payload of `toDeflate` replaced by a `DeflateParam`. Only a
+ * payload is that long (every other column is an id, a name or a time), which is checked: a
+ * payload left as JSON under the encoding `deflate-base64` could not be read back.
+ */
+export function deflateParams(params: readonly unknown[], toDeflate: ReadonlySet<string>): unknown[] {
+  const seen = new Set<string>();
+  const out = params.map((p): unknown => {
+    if (typeof p !== 'string' || !toDeflate.has(p)) return p;
+    seen.add(p);
+    const marker: DeflateParam = { deflate: p };
+    return marker;
+  });
+  if (seen.size !== toDeflate.size) throw new Error(`deliveries insert: ${toDeflate.size - seen.size} payload(s) to deflate not found among its parameters`);
+  return out;
 }

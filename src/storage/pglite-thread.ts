@@ -1,6 +1,7 @@
 /** The main side of the PGlite worker thread: the same query/exec/close calls, answered by messages. */
 import { Worker } from 'node:worker_threads';
 import { z } from 'zod';
+import { DEFLATE_OPTIONS } from './payload-codec.ts';
 import type { SqlEngine, Statement } from './pglite-dialect.ts';
 
 const errorSchema = z.object({ message: z.string() }).catchall(z.unknown());
@@ -28,7 +29,7 @@ export class PgliteThread implements SqlEngine {
   }
 
   static start(dataDir: string, wasmModule: WebAssembly.Module): Promise<PgliteThread> {
-    const worker = new Worker(new URL('./pglite-worker.mjs', import.meta.url), { workerData: { dataDir, wasmModule } });
+    const worker = new Worker(new URL('./pglite-worker.mjs', import.meta.url), { workerData: { dataDir, wasmModule, deflateOptions: DEFLATE_OPTIONS } });
     const thread = new PgliteThread(worker);
     return new Promise((resolve, reject) => {
       worker.on('message', (raw: unknown) => {

@@ -2,6 +2,7 @@
 // work never blocks the HTTP event loop. Plain JavaScript: worker threads load it without a
 // TypeScript loader. The main side is src/storage/pglite-thread.ts.
 import { parentPort, workerData } from 'node:worker_threads';
+import { deflateRawSync } from 'node:zlib';
 import { PGlite } from '@electric-sql/pglite';
 import { NodeFS } from '@electric-sql/pglite/nodefs';
 
@@ -17,6 +18,18 @@ function serialize(err) {
     }
   }
   return out;
+}
+
+/**
+ * A parameter `{ deflate: text }` is stored as the raw DEFLATE of the text, base64-encoded, with
+ * the options the main side passed (payload-codec.ts): deliveries' payloads are deflated here, on
+ * the database thread, rather than on the thread that acknowledges webhooks.
+ */
+function param(p) {
+  if (p !== null && typeof p === 'object' && typeof p.deflate === 'string') {
+    return deflateRawSync(p.deflate, workerData.deflateOptions).toString('base64');
+  }
+  return p;
 }
 
 let db;
@@ -43,7 +56,7 @@ port.on('message', async (m) => {
       await db.exec('begin');
       try {
         for (const s of m.statements) {
-          const r = await db.query(s.text, s.params);
+          const r = await db.query(s.text, s.params.map(param));
           result.push({ rows: r.rows, affectedRows: r.affectedRows });
         }
         await db.exec('commit');

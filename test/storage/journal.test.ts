@@ -129,6 +129,21 @@ describe('DeliveryJournal', () => {
     expect(journalFiles(dir)).toEqual([]);
   });
 
+  it('keeps a large payload as received (no deflating on the acknowledging thread): file and writer get the JSON', async () => {
+    const dir = tempDir();
+    const db = new FakeDatabase();
+    db.pause();
+    const { journal } = await DeliveryJournal.open(dir, { write: db.write });
+    const big = JSON.stringify({ body: 'é ✓ '.repeat(1000) });
+    await journal.accept(delivery('big', big));
+    const [onDisk] = journalFiles(dir).flatMap((n) => decodeRecords(readFileSync(join(dir, n))).deliveries);
+    expect(onDisk).toMatchObject({ deliveryId: 'big', encoding: 'json', payload: big });
+    db.resume();
+    await journal.settled();
+    expect(db.stored.get('big')).toMatchObject({ encoding: 'json', payload: big });
+    await journal.close();
+  });
+
   it('answers a repeated delivery id (two at once, then a third) without a second copy', async () => {
     const dir = tempDir();
     const db = new FakeDatabase();

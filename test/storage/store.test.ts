@@ -180,6 +180,23 @@ for (const backend of backends) {
       await expect(sql`update deliveries set payload_encoding = 'zip' where delivery_id = 'old'`.execute(db)).rejects.toThrow();
     });
 
+    it('the inbox (journal on the embedded database) stores large payloads deflated too, two alike included', async () => {
+      const { store, db, inbox } = opened;
+      const big = JSON.stringify({ action: 'opened', body: 'é ✓ '.repeat(2000) });
+      await Promise.all([
+        inbox.accept(delivery({ deliveryId: 'in-1', payload: big })),
+        inbox.accept(delivery({ deliveryId: 'in-2', payload: big })),
+        inbox.accept(delivery({ deliveryId: 'in-3' })),
+      ]);
+      await inbox.settled();
+      const rows = await sql<{ delivery_id: string; payload: string; payload_encoding: string }>`select delivery_id, payload, payload_encoding from deliveries order by delivery_id`.execute(db);
+      expect(rows.rows.map((r) => [r.delivery_id, r.payload_encoding])).toEqual([['in-1', 'deflate-base64'], ['in-2', 'deflate-base64'], ['in-3', 'json']]);
+      expect(rows.rows[0]!.payload.length).toBeLessThan(big.length / 4);
+      expect((await store.getDelivery('github', 'in-1'))?.payload).toBe(big);
+      expect((await store.getDelivery('github', 'in-2'))?.payload).toBe(big);
+      expect((await store.getDelivery('github', 'in-3'))?.payload).toBe(delivery().payload);
+    });
+
     it('migrations are idempotent and data survives a reopen', async () => {
       await opened.store.recordDelivery(delivery());
       expect(await migrateToLatest(opened.db)).toEqual([]);
