@@ -55,10 +55,16 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
       // A .env file beside the process, if present, fills unset variables.
       if (existsSync('.env')) process.loadEnvFile('.env');
       const config = loadConfig();
+      // A new embedded database takes seconds to create, on its own thread: begin opening the
+      // database now, while the rest of the application loads.
+      const [{ openStore }, { pino }] = await Promise.all([import('./storage/open.ts'), import('pino')]);
+      const logger = pino({ level: config.logLevel, base: { app: 'gatehouse' } });
+      const opening = openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger });
+      opening.catch(() => undefined); // awaited (and reported) by startGatehouse
       const { startGatehouse } = await import('./main.ts');
       let gatehouse: Awaited<ReturnType<typeof startGatehouse>>;
       try {
-        gatehouse = await startGatehouse({ config });
+        gatehouse = await startGatehouse({ config, logger, opening });
       } catch (err) {
         const errno = (err as NodeJS.ErrnoException).code;
         if (errno === 'EADDRINUSE' || errno === 'EACCES') {

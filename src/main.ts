@@ -15,7 +15,7 @@ import type { JobQueue } from './ports/queue.ts';
 import { createRenderer } from './render/templates.ts';
 import { createHttpServer } from './server/http.ts';
 import { createMetrics, type Metrics } from './server/metrics.ts';
-import { openStore, type QueueOptions } from './storage/open.ts';
+import { openStore, type OpenedStore, type QueueOptions } from './storage/open.ts';
 import type { DeliveryIntake } from './storage/inbox.ts';
 
 export interface StartOptions {
@@ -27,6 +27,12 @@ export interface StartOptions {
   /** GitLab adapter settings for tests: a known bot username skips GET /user. */
   gitlab?: { botUsername?: string | null; retry?: Partial<RetryPolicy> };
   queue?: QueueOptions;
+  /**
+   * The database, already being opened (the CLI begins it before loading the rest of the
+   * application: a new embedded database takes seconds to create, on its own thread). Closed here
+   * if start-up fails. Without it, `startGatehouse` opens the database itself.
+   */
+  opening?: Promise<OpenedStore>;
   /** Do not start the worker (the ingest benchmark measures acknowledgements alone). */
   worker?: boolean;
   /** Clock scheduler period; 0 leaves ticking to the caller (tests with an injected clock). Default 30 s. */
@@ -50,9 +56,15 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
   const { config } = opts;
   const now = opts.now ?? (() => new Date());
   const logger = opts.logger ?? pino({ level: config.logLevel, base: { app: 'gatehouse' } });
-  const global = await loadGlobalPolicy(config.policyPath);
+  let global: Awaited<ReturnType<typeof loadGlobalPolicy>>;
+  try {
+    global = await loadGlobalPolicy(config.policyPath);
+  } catch (err) {
+    await opts.opening?.then((o) => o.close()).catch(() => undefined);
+    throw err;
+  }
   const metrics = createMetrics();
-  const opened = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger, queue: opts.queue });
+  const opened = await (opts.opening ?? openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger, queue: opts.queue }));
   const { store, queue } = opened;
   metrics.setDepthSource(() => queue.depth());
   metrics.setBacklogSource(() => opened.inbox.backlog());
