@@ -57,8 +57,8 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
       const config = loadConfig();
       // A new embedded database takes seconds to create, on its own thread: begin opening the
       // database now, while the rest of the application loads.
-      const [{ openStore }, { pino }] = await Promise.all([import('./storage/open.ts'), import('pino')]);
-      const logger = pino({ level: config.logLevel, base: { app: 'gatehouse' } });
+      const [{ openStore }, { createLogger }] = await Promise.all([import('./storage/open.ts'), import('./logger.ts')]);
+      const logger = createLogger(config.logLevel);
       const opening = openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger });
       opening.catch(() => undefined); // awaited (and reported) by startGatehouse
       const { startGatehouse } = await import('./main.ts');

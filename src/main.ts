@@ -1,7 +1,8 @@
 /** Wires the shell: storage, queue, platforms, worker and the HTTP server. */
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
+import { createLogger } from './logger.ts';
 import { createGitHubIngress, type GitHubIngress } from './adapters/github/app.ts';
 import { createGitLabIngress, type GitLabIngress } from './adapters/gitlab/app.ts';
 import type { RetryPolicy } from './adapters/gitlab/requester.ts';
@@ -55,7 +56,7 @@ export interface Gatehouse {
 export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
   const { config } = opts;
   const now = opts.now ?? (() => new Date());
-  const logger = opts.logger ?? pino({ level: config.logLevel, base: { app: 'gatehouse' } });
+  const logger = opts.logger ?? createLogger(config.logLevel);
   let global: Awaited<ReturnType<typeof loadGlobalPolicy>>;
   try {
     global = await loadGlobalPolicy(config.policyPath);

@@ -3,11 +3,14 @@
 // The template is made once per installed PGlite version (`npm ci` runs scripts/pglite-template.mjs)
 // under node_modules/.cache/gatehouse; without one, PGlite runs initdb as before.
 // Plain JavaScript: the install script runs it without a TypeScript loader.
-import { cpSync, copyFileSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { constants, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
 const MARKER = 'PG_VERSION';
+const WAL_SEGMENT = /^[0-9A-F]{24}$/;
+const BLOCK = 8192;
+const ZEROS = Buffer.alloc(BLOCK);
 
 function pgliteDir() {
   // .../node_modules/@electric-sql/pglite/dist/index.cjs -> .../node_modules/@electric-sql/pglite
@@ -22,33 +25,55 @@ export function templateDir() {
 }
 
 /**
- * Fills a data dir that holds no database yet from the template, if there is one. PG_VERSION is
- * copied last: a copy cut short is redone at the next start. Returns whether it copied.
+ * Copies a PGlite data dir. WAL segments (16 MB, mostly zeros) are copied sparse: their data,
+ * then a hole. PG_VERSION comes last, so a copy cut short does not look like a database.
+ */
+export function copyDataDir(src, dst) {
+  const walDir = join(src, 'pg_wal');
+  const skip = (p) => p === join(src, MARKER) || (p.startsWith(walDir) && WAL_SEGMENT.test(p.slice(walDir.length + 1)));
+  cpSync(src, dst, { recursive: true, force: true, mode: constants.COPYFILE_FICLONE, filter: (p) => !skip(p) });
+  for (const name of readdirSync(walDir)) {
+    if (!WAL_SEGMENT.test(name)) continue;
+    const buf = readFileSync(join(walDir, name));
+    let blocks = Math.ceil(buf.length / BLOCK);
+    while (blocks > 0 && buf.subarray((blocks - 1) * BLOCK, blocks * BLOCK).equals(ZEROS.subarray(0, Math.min(BLOCK, buf.length - (blocks - 1) * BLOCK)))) blocks -= 1;
+    const target = join(dst, 'pg_wal', name);
+    writeFileSync(target, buf.subarray(0, blocks * BLOCK), { mode: 0o600 });
+    truncateSync(target, buf.length);
+  }
+  copyFileSync(join(src, MARKER), join(dst, MARKER));
+}
+
+/**
+ * Fills a data dir that holds no database yet from the template, if there is one; a copy cut
+ * short is redone at the next start. Returns whether it copied.
  */
 export function seedFromTemplate(dataDir) {
   const template = templateDir();
   if (existsSync(join(dataDir, MARKER)) || !existsSync(join(template, MARKER))) return false;
-  cpSync(template, dataDir, { recursive: true, force: true, filter: (src) => src !== join(template, MARKER) });
-  copyFileSync(join(template, MARKER), join(dataDir, MARKER));
+  copyDataDir(template, dataDir);
   return true;
 }
 
-/** Creates the template (initdb once) unless it exists; atomic: a rename puts it in place. */
+/**
+ * Creates the template (initdb once) unless it exists. A rename puts it in place: another install
+ * running at the same time may win that race, which is as good.
+ */
 export async function makeTemplate() {
   const template = templateDir();
   if (existsSync(join(template, MARKER))) return false;
   const { PGlite } = await import('@electric-sql/pglite');
   const { NodeFS } = await import('@electric-sql/pglite/nodefs');
-  const parent = dirname(template);
-  const { mkdirSync } = await import('node:fs');
-  mkdirSync(parent, { recursive: true });
-  const work = mkdtempSync(join(parent, 'making-'));
+  mkdirSync(dirname(template), { recursive: true });
+  const work = mkdtempSync(join(dirname(template), 'making-'));
   try {
     const db = new PGlite({ fs: new NodeFS(work) });
     await db.waitReady;
     await db.close();
-    rmSync(template, { recursive: true, force: true });
+    rmSync(template, { recursive: true, force: true }); // a copy without PG_VERSION, cut short
     renameSync(work, template);
+  } catch (err) {
+    if (!existsSync(join(template, MARKER))) throw err;
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

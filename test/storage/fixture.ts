@@ -5,7 +5,7 @@
  * and pg-boss's schema and queues already in place). A new PGlite data dir costs ~4 s of
  * initdb; instead a template is built once — cached in the OS temp dir under a key of the
  * PGlite and pg-boss versions and the migrations' source, shared by every worker process and
- * later runs — and copied (~40 MB, fs.cpSync) for each call. Pass the directory to
+ * later runs — and copied (`copyDataDir`, WAL sparse) for each call. Pass the directory to
  * `openStore({ dataDir })`. Directories are removed after the importing test file (afterAll)
  * and at process exit; `removeDataDir` removes one sooner. Close the store before that.
  *
@@ -13,12 +13,13 @@
  * creates a throwaway database on that server and returns its URL and a `drop()`.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { constants, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll } from 'vitest';
 import { openStore } from '../../src/storage/open.ts';
+import { copyDataDir } from '../../src/storage/pglite-template.mjs';
 
 const created = new Set<string>();
 let template: Promise<string> | null = null;
@@ -53,25 +54,6 @@ export async function freshDataDir(): Promise<string> {
   copyDataDir(src, dir);
   created.add(dir);
   return dir;
-}
-
-const WAL_SEGMENT = /^[0-9A-F]{24}$/;
-const BLOCK = 8192;
-const ZEROS = Buffer.alloc(BLOCK);
-
-/** cpSync, except WAL segments (16 MB, mostly zeros) are copied sparse: data, then a hole. */
-function copyDataDir(src: string, dst: string): void {
-  const walDir = join(src, 'pg_wal');
-  cpSync(src, dst, { recursive: true, mode: constants.COPYFILE_FICLONE, filter: (p) => !(p.startsWith(walDir) && WAL_SEGMENT.test(p.slice(walDir.length + 1))) });
-  for (const name of readdirSync(walDir)) {
-    if (!WAL_SEGMENT.test(name)) continue;
-    const buf = readFileSync(join(walDir, name));
-    let blocks = Math.ceil(buf.length / BLOCK);
-    while (blocks > 0 && buf.subarray((blocks - 1) * BLOCK, blocks * BLOCK).equals(ZEROS.subarray(0, Math.min(BLOCK, buf.length - (blocks - 1) * BLOCK)))) blocks -= 1;
-    const target = join(dst, 'pg_wal', name);
-    writeFileSync(target, buf.subarray(0, blocks * BLOCK), { mode: 0o600 });
-    truncateSync(target, buf.length);
-  }
 }
 
 export function removeDataDir(dir: string): void {

@@ -54,26 +54,20 @@ export async function createGitHubIngress(opts: GitHubIngressOptions): Promise<G
     retry: { retries: opts.retries ?? 2 },
     throttle: { enabled: opts.throttle ?? true, onRateLimit: () => true, onSecondaryRateLimit: () => true },
   });
-  const probot = new Probot({
-    appId: opts.config.appId,
-    privateKey: opts.config.privateKey,
-    secret: opts.config.webhookSecret,
-    baseUrl: opts.config.apiBaseUrl,
-    log: logger.child({ component: 'probot' }),
-    Octokit,
-  });
-
+  const probotWith = (Octokit: typeof ProbotOctokit): Probot =>
+    new Probot({
+      appId: opts.config.appId,
+      privateKey: opts.config.privateKey,
+      secret: opts.config.webhookSecret,
+      baseUrl: opts.config.apiBaseUrl,
+      log: logger.child({ component: 'probot' }),
+      Octokit,
+    });
+  // The worker acts through `probot`, with the full client (retry, throttling, REST methods).
+  const probot = probotWith(Octokit);
   // The ingress only verifies and stores: it never calls GitHub, yet Probot builds a client for
-  // every event it receives. A plain Octokit (no retry, throttling or REST plugins) keeps that
-  // client cheap; the worker acts through `probot` above, with the full client.
-  const ingress = new Probot({
-    appId: opts.config.appId,
-    privateKey: opts.config.privateKey,
-    secret: opts.config.webhookSecret,
-    baseUrl: opts.config.apiBaseUrl,
-    log: logger.child({ component: 'probot' }),
-    Octokit: CoreOctokit.defaults({ authStrategy: createProbotAuth }) as unknown as typeof ProbotOctokit,
-  });
+  // every event it receives. A plain Octokit keeps that client cheap.
+  const ingress = probotWith(CoreOctokit.defaults({ authStrategy: createProbotAuth }) as unknown as typeof ProbotOctokit);
 
   const max = opts.maxBodyBytes ?? 25 * 1024 * 1024;
   // Bodies of the requests in flight, by X-GitHub-Delivery. The handler runs only for a body whose
