@@ -47,15 +47,16 @@ export function pgliteDeliveryWriter({ db, gate, queue, wal }: PgliteWriterDeps)
 
 /**
  * The rows to insert: a payload still in JSON that is to be stored deflated gets the encoding
- * `deflate-base64` now, and its text is listed in `toDeflate` for `deflateParams`.
+ * `deflate-base64` now, and its text is listed in `toDeflate` (in row order) for `deflateParams`.
+ * A list, not a set: a set hashes each ~10 KB payload, a cost measured on the HTTP thread.
  */
-export function deferDeflate(firsts: Map<string, EncodedDelivery>): { rows: Map<string, EncodedDelivery>; toDeflate: Set<string> } {
+export function deferDeflate(firsts: Map<string, EncodedDelivery>): { rows: Map<string, EncodedDelivery>; toDeflate: string[] } {
   const rows = new Map<string, EncodedDelivery>();
-  const toDeflate = new Set<string>();
+  const toDeflate: string[] = [];
   for (const [k, d] of firsts) {
     if (d.encoding === 'json' && shouldDeflate(d.payload)) {
       rows.set(k, { ...d, encoding: 'deflate-base64' });
-      toDeflate.add(d.payload);
+      toDeflate.push(d.payload);
     } else {
       rows.set(k, d);
     }
@@ -64,18 +65,19 @@ export function deferDeflate(firsts: Map<string, EncodedDelivery>): { rows: Map<
 }
 
 /**
- * The insert's parameters with every payload of `toDeflate` replaced by a `DeflateParam`. Only a
- * payload is that long (every other column is an id, a name or a time), which is checked: a
- * payload left as JSON under the encoding `deflate-base64` could not be read back.
+ * The insert's parameters with every payload of `toDeflate` replaced by a `DeflateParam`. The
+ * parameters list the rows in order, so the payloads are met in the order of `toDeflate` (the
+ * very strings: comparing them costs nothing). Only a payload is that long (every other column is
+ * an id, a name or a time); each one must be found, as a payload left as JSON under the encoding
+ * `deflate-base64` could not be read back.
  */
-export function deflateParams(params: readonly unknown[], toDeflate: ReadonlySet<string>): unknown[] {
-  const seen = new Set<string>();
+export function deflateParams(params: readonly unknown[], toDeflate: readonly string[]): unknown[] {
+  let next = 0;
   const out = params.map((p): unknown => {
-    if (typeof p !== 'string' || !toDeflate.has(p)) return p;
-    seen.add(p);
-    const marker: DeflateParam = { deflate: p };
+    if (next >= toDeflate.length || p !== toDeflate[next]) return p;
+    const marker: DeflateParam = { deflate: toDeflate[next++]! };
     return marker;
   });
-  if (seen.size !== toDeflate.size) throw new Error(`deliveries insert: ${toDeflate.size - seen.size} payload(s) to deflate not found among its parameters`);
+  if (next !== toDeflate.length) throw new Error(`deliveries insert: ${toDeflate.length - next} payload(s) to deflate not found among its parameters`);
   return out;
 }
