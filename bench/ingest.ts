@@ -1,17 +1,21 @@
 /**
- * bench/ingest: N signed `issues.opened` deliveries over loopback, to a bare Probot app that does
+ * bench/ingest: signed `issues.opened` deliveries over loopback, to a bare Probot app that does
  * nothing and to Gatehouse (which persists every delivery before acknowledging), in the same run.
  *
- *   npx tsx bench/ingest.ts [--n 2000] [--concurrency 32] [--rate 200] [--seconds 10] [--rounds 1] [--warmup 50]
+ *   npx tsx bench/ingest.ts [--n 24000] [--slices 8] [--concurrency 32] [--warmup 4000]
+ *                           [--rate 200] [--seconds 10] [--client lean|undici]
  *
- * Prints acknowledgements per second (closed loop, `--concurrency` in flight) and p50/p99
- * acknowledgement latency at a fixed open-loop rate (`--rate` requests per second).
- * With `--rounds R`, the two servers are measured alternately R times each (a fresh server every
- * time), and the summary gives the median of the per-round ratios: on a shared machine the speed
- * drifts from minute to minute, and alternating keeps that drift out of the comparison.
- * `--warmup W` sends W deliveries (at `--concurrency`) to each fresh server before measuring: the
- * first seconds of a process compile its JavaScript and, in Gatehouse, tier up the embedded
- * database's WebAssembly; a larger W measures the steady state instead.
+ * Throughput: both servers run side by side, and each gets `--n` deliveries in `--slices` slices,
+ * alternating (probot, gatehouse, gatehouse, probot, ...), closed loop with `--concurrency` in
+ * flight. A Gatehouse slice lasts until its deliveries are all in the database, so none of its
+ * work spills into the next slice. On a shared machine the speed drifts from second to second;
+ * short alternating slices keep that drift out of the comparison, and the per-pair ratios show
+ * how much it moved. Prints acknowledgements per second, CPU per delivery (server threads and
+ * the load generator), and the ratio overall and per pair of slices.
+ * Latency: p50/p99 acknowledgement latency at a fixed open-loop rate (`--rate` per second).
+ * `--warmup W` sends W deliveries to each server first: the first seconds of a process compile
+ * its JavaScript and, in Gatehouse, tier up the embedded database's WebAssembly.
+ * `--client`: the lean load generator (bench/lean-client.ts, default) or undici's.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHmac, generateKeyPairSync, randomUUID } from 'node:crypto';
@@ -19,23 +23,26 @@ import { createRequire } from 'node:module';
 import { readdirSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Agent, request } from 'undici';
+import { LeanPool } from './lean-client.ts';
 
 const { values } = parseArgs({
   options: {
-    n: { type: 'string', default: '2000' },
+    n: { type: 'string', default: '24000' },
     concurrency: { type: 'string', default: '32' },
     rate: { type: 'string', default: '200' },
     seconds: { type: 'string', default: '10' },
-    rounds: { type: 'string', default: '1' },
-    warmup: { type: 'string', default: '50' },
+    slices: { type: 'string', default: '8' },
+    warmup: { type: 'string', default: '4000' },
+    client: { type: 'string', default: 'lean' },
   },
 });
 const N = Number(values.n);
 const CONCURRENCY = Number(values.concurrency);
 const RATE = Number(values.rate);
 const SECONDS = Number(values.seconds);
-const ROUNDS = Math.max(1, Number(values.rounds));
+const SLICES = Math.max(1, Number(values.slices));
 const WARMUP = Math.max(0, Number(values.warmup));
+const CLIENT = values.client === 'undici' ? 'undici' : 'lean';
 const SECRET = 'bench-secret';
 
 const require = createRequire(import.meta.url);
@@ -45,24 +52,47 @@ const payload = JSON.stringify({ ...opened, installation: { id: 1 } });
 const signature = `sha256=${createHmac('sha256', SECRET).update(payload).digest('hex')}`;
 const privateKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
 
-const dispatcher = new Agent({ connections: 256, pipelining: 1, keepAliveTimeout: 30_000 });
+const body = Buffer.from(payload);
+const headers = {
+  'content-type': 'application/json',
+  'x-github-event': 'issues',
+  'x-hub-signature-256': signature,
+};
 
-async function deliver(port: number): Promise<number> {
-  const started = performance.now();
-  const res = await request(`http://127.0.0.1:${port}/api/github/webhooks`, {
-    method: 'POST',
-    dispatcher,
-    headers: {
-      'content-type': 'application/json',
-      'x-github-event': 'issues',
-      'x-github-delivery': randomUUID(),
-      'x-hub-signature-256': signature,
+/** Sends one signed `issues.opened` (a new delivery id each time); resolves to its latency in ms. */
+interface Sender {
+  deliver(): Promise<number>;
+  close(): Promise<void>;
+}
+
+function sender(port: number): Sender {
+  const check = (status: number, started: number): number => {
+    if (status !== 200) throw new Error(`status ${status}`);
+    return performance.now() - started;
+  };
+  if (CLIENT === 'undici') {
+    const dispatcher = new Agent({ connections: 256, pipelining: 1, keepAliveTimeout: 30_000 });
+    return {
+      async deliver() {
+        const started = performance.now();
+        const res = await request(`http://127.0.0.1:${port}/api/github/webhooks`, { method: 'POST', dispatcher, headers: { ...headers, 'x-github-delivery': randomUUID() }, body });
+        await res.body.dump();
+        return check(res.statusCode, started);
+      },
+      close: () => dispatcher.close(),
+    };
+  }
+  const pool = new LeanPool(port, 256);
+  const head = `POST /api/github/webhooks HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\n${Object.entries(headers)
+    .map(([k, v]) => `${k}: ${v}`)
+    .join('\r\n')}\r\nx-github-delivery: `;
+  return {
+    async deliver() {
+      const started = performance.now();
+      return check(await pool.request({ head: head + randomUUID(), body }), started);
     },
-    body: payload,
-  });
-  await res.body.dump();
-  if (res.statusCode !== 200) throw new Error(`status ${res.statusCode}`);
-  return performance.now() - started;
+    close: async () => pool.close(),
+  };
 }
 
 function startServer(mode: string): Promise<{ child: ChildProcess; port: number; output: string[] }> {
@@ -123,100 +153,138 @@ function settle(child: ChildProcess): Promise<void> {
   });
 }
 
-const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
-async function measure(mode: string): Promise<{ mode: string; ackPerSec: number; storedPerSec: number | null; serverCpuMs: number | null; busiest: string; clientCpuMs: number; p50: number; p99: number; max: number; errors: number; stored: string }> {
+interface Server {
+  mode: 'probot' | 'gatehouse';
+  child: ChildProcess;
+  output: string[];
+  deliver: () => Promise<number>;
+  close: () => Promise<void>;
+}
+
+interface Totals {
+  n: number;
+  ackSeconds: number;
+  storedSeconds: number;
+  serverCpuSeconds: number | null;
+  threads: Map<string, number>;
+  clientCpuMicros: number;
+  /** CPU the other server used meanwhile (it should be idle). */
+  otherCpuSeconds: number;
+  errors: number;
+  ratios: number[];
+}
+
+async function start(mode: Server['mode']): Promise<Server> {
   const { child, port, output } = await startServer(mode);
-  let errors = 0;
-  let warmed = 0;
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (warmed++ < WARMUP) await deliver(port).catch(() => errors++);
-    }),
-  );
-  if (mode === 'gatehouse') await settle(child); // the journal drained: the measurement starts empty
+  return { mode, child, output, ...sender(port) };
+}
 
-  // Closed loop: throughput.
+/** `count` deliveries at `--concurrency` in flight; errors counted. */
+async function closedLoop(server: Server, count: number): Promise<number> {
   let next = 0;
-  const serverCpu0 = cpuSeconds(child.pid);
-  const threads0 = threadCpuSeconds(child.pid);
-  const clientCpu0 = process.cpuUsage();
-  const t0 = performance.now();
+  let errors = 0;
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
-      while (next++ < N) await deliver(port).catch(() => errors++);
+      while (next++ < count) await server.deliver().catch(() => errors++);
     }),
   );
-  const ackSeconds = (performance.now() - t0) / 1000;
-  const ackPerSec = N / ackSeconds;
-  const clientCpu = process.cpuUsage(clientCpu0);
-  const clientCpuMs = ((clientCpu.user + clientCpu.system) / 1000) / N;
-  // Gatehouse acknowledges once a delivery is journaled; how long until all N are in the database?
-  let storedPerSec: number | null = null;
-  if (mode === 'gatehouse') {
-    await settle(child);
-    storedPerSec = N / ((performance.now() - t0) / 1000);
-  }
-  // Server CPU per delivery, through storing (Gatehouse's database thread included).
-  const serverCpu1 = cpuSeconds(child.pid);
-  const threads1 = threadCpuSeconds(child.pid);
-  const busiest = [...threads1]
-    .map(([t, sec]) => [t, ((sec - (threads0.get(t) ?? 0)) * 1000) / N] as const)
-    .filter(([, ms]) => ms >= 0.01)
-    .sort((a, b) => b[1] - a[1])
-    .map(([t, ms]) => `${t.split('#')[0]} ${ms.toFixed(3)}`)
-    .join(', ');
-  const serverCpuMs = serverCpu0 === null || serverCpu1 === null ? null : ((serverCpu1 - serverCpu0) * 1000) / N;
+  return errors;
+}
 
-  // Open loop at a fixed rate: latency.
-  const latencies: number[] = [];
+/** One slice: `count` deliveries to one server; for Gatehouse, until all are in the database. */
+async function slice(server: Server, other: Server, count: number, totals: Totals): Promise<number> {
+  const other0 = cpuSeconds(other.child.pid);
+  const cpu0 = cpuSeconds(server.child.pid);
+  const threads0 = threadCpuSeconds(server.child.pid);
+  const client0 = process.cpuUsage();
+  const t0 = performance.now();
+  totals.errors += await closedLoop(server, count);
+  const ackSeconds = (performance.now() - t0) / 1000;
+  const client = process.cpuUsage(client0);
+  // Gatehouse acknowledges once a delivery is journaled: the slice ends once all are stored, so
+  // that none of its work spills into the other server's slice.
+  if (server.mode === 'gatehouse') await settle(server.child);
+  totals.storedSeconds += (performance.now() - t0) / 1000;
+  const cpu1 = cpuSeconds(server.child.pid);
+  totals.otherCpuSeconds += (cpuSeconds(other.child.pid) ?? 0) - (other0 ?? 0);
+  for (const [t, sec] of threadCpuSeconds(server.child.pid)) totals.threads.set(t, (totals.threads.get(t) ?? 0) + sec - (threads0.get(t) ?? 0));
+  totals.serverCpuSeconds = cpu0 === null || cpu1 === null || totals.serverCpuSeconds === null ? null : totals.serverCpuSeconds + cpu1 - cpu0;
+  totals.clientCpuMicros += client.user + client.system;
+  totals.n += count;
+  totals.ackSeconds += ackSeconds;
+  return count / ackSeconds;
+}
+
+/** Open loop at `--rate` for `--seconds`: acknowledgement latencies, sorted. */
+async function latencies(server: Server): Promise<{ sorted: number[]; errors: number }> {
+  const out: number[] = [];
+  let errors = 0;
   const total = RATE * SECONDS;
-  const start = performance.now();
+  const t0 = performance.now();
   const inflight: Promise<void>[] = [];
   for (let i = 0; i < total; i++) {
-    const due = start + (i * 1000) / RATE;
-    const wait = due - performance.now();
+    const wait = t0 + (i * 1000) / RATE - performance.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    inflight.push(deliver(port).then((ms) => void latencies.push(ms), () => void errors++));
+    inflight.push(server.deliver().then((ms) => void out.push(ms), () => void errors++));
   }
   await Promise.all(inflight);
-  latencies.sort((a, b) => a - b);
+  return { sorted: out.sort((a, b) => a - b), errors };
+}
 
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
+async function stop(server: Server): Promise<string> {
+  await server.close();
+  const exited = new Promise((r) => server.child.once('exit', r));
+  server.child.kill('SIGTERM');
   await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-  const stored = output.find((l) => l.startsWith('STORED'))?.split(' ')[1] ?? 'n/a';
-  return { mode, ackPerSec, storedPerSec, serverCpuMs, busiest, clientCpuMs, p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies[latencies.length - 1] ?? 0, errors, stored };
+  return server.output.find((l) => l.startsWith('STORED'))?.split(' ')[1] ?? 'n/a';
 }
 
-type Result = Awaited<ReturnType<typeof measure>>;
-const rounds: { probot: Result; gatehouse: Result }[] = [];
-for (let r = 0; r < ROUNDS; r++) {
-  // Alternate which goes first, so that neither always runs on a warmer or cooler machine.
-  const first = r % 2 === 0 ? 'probot' : 'gatehouse';
-  const a = await measure(first);
-  const b = await measure(first === 'probot' ? 'gatehouse' : 'probot');
-  rounds.push(first === 'probot' ? { probot: a, gatehouse: b } : { probot: b, gatehouse: a });
-}
-await dispatcher.close();
-
-const fmt = (r: Result) =>
-  `${r.mode.padEnd(10)} ${r.ackPerSec.toFixed(0).padStart(8)} ack/s   p50 ${r.p50.toFixed(2).padStart(7)} ms   p99 ${r.p99.toFixed(2).padStart(7)} ms   max ${r.max.toFixed(1).padStart(7)} ms   errors ${r.errors}   stored ${r.stored}   cpu/delivery server ${r.serverCpuMs?.toFixed(3) ?? 'n/a'} ms, client ${r.clientCpuMs.toFixed(3)} ms\n${' '.repeat(11)}server threads (cpu ms/delivery): ${r.busiest || 'n/a'}`;
+const newTotals = (): Totals => ({ n: 0, ackSeconds: 0, storedSeconds: 0, serverCpuSeconds: 0, threads: new Map(), clientCpuMicros: 0, otherCpuSeconds: 0, errors: 0, ratios: [] });
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
-console.log(`bench/ingest: ${N} deliveries at concurrency ${CONCURRENCY} after ${WARMUP} warm-up; latency at ${RATE} req/s for ${SECONDS} s; ${ROUNDS} round(s) (node ${process.version})`);
-rounds.forEach(({ probot, gatehouse }, i) => {
-  if (ROUNDS > 1) console.log(`-- round ${i + 1}`);
-  console.log(fmt(probot));
-  console.log(fmt(gatehouse));
-  console.log(`ratio (gatehouse / bare probot throughput): ${(gatehouse.ackPerSec / probot.ackPerSec).toFixed(2)}   target >= 0.50`);
-  console.log(`gatehouse: all ${N} stored in the database (journal drained) at ${gatehouse.storedPerSec?.toFixed(0)} deliveries/s; ratio to bare probot ${((gatehouse.storedPerSec ?? 0) / probot.ackPerSec).toFixed(2)}`);
-  console.log(`gatehouse p99 at ${RATE} req/s: ${gatehouse.p99.toFixed(2)} ms   target < 100 ms`);
-});
-if (ROUNDS > 1) {
-  const ratios = rounds.map((r) => r.gatehouse.ackPerSec / r.probot.ackPerSec);
-  console.log(`== ${ROUNDS} rounds: ratio median ${median(ratios).toFixed(2)} (min ${Math.min(...ratios).toFixed(2)}, max ${Math.max(...ratios).toFixed(2)})   target >= 0.50`);
-  console.log(`   gatehouse p99 median ${median(rounds.map((r) => r.gatehouse.p99)).toFixed(2)} ms (max ${Math.max(...rounds.map((r) => r.gatehouse.p99)).toFixed(2)} ms)   target < 100 ms`);
+
+const probot = await start('probot');
+const gatehouse = await start('gatehouse');
+const totals = { probot: newTotals(), gatehouse: newTotals() };
+const warmErrors = (await closedLoop(probot, WARMUP)) + (await closedLoop(gatehouse, WARMUP));
+await settle(gatehouse.child); // the journal drained: the measurement starts empty
+const perSlice = Math.max(1, Math.floor(N / SLICES));
+for (let i = 0; i < SLICES; i++) {
+  // Alternate which goes first, so that neither always follows the other.
+  const order = i % 2 === 0 ? [probot, gatehouse] : [gatehouse, probot];
+  const rates: Record<string, number> = {};
+  for (const server of order) rates[server.mode] = await slice(server, server === probot ? gatehouse : probot, perSlice, totals[server.mode]);
+  totals.gatehouse.ratios.push(rates['gatehouse']! / rates['probot']!);
 }
+const latency = { probot: await latencies(probot), gatehouse: await latencies(gatehouse) };
+const stored = { probot: await stop(probot), gatehouse: await stop(gatehouse) };
+
+const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+const ackPerSec = (t: Totals): number => t.n / t.ackSeconds;
+const line = (mode: 'probot' | 'gatehouse'): string => {
+  const t = totals[mode];
+  const l = latency[mode];
+  const threads = [...t.threads]
+    .map(([name, sec]) => [name, (sec * 1000) / t.n] as const)
+    .filter(([, ms]) => ms >= 0.01)
+    .sort((a, b) => b[1] - a[1])
+    .map(([name, ms]) => `${name.split('#')[0]} ${ms.toFixed(3)}`)
+    .join(', ');
+  const cpu = t.serverCpuSeconds === null ? 'n/a' : ((t.serverCpuSeconds * 1000) / t.n).toFixed(3);
+  return (
+    `${mode.padEnd(10)} ${ackPerSec(t).toFixed(0).padStart(8)} ack/s   p50 ${percentile(l.sorted, 50).toFixed(2).padStart(7)} ms   p99 ${percentile(l.sorted, 99).toFixed(2).padStart(7)} ms   max ${(l.sorted.at(-1) ?? NaN).toFixed(1).padStart(7)} ms   errors ${t.errors + l.errors}   stored ${stored[mode]}   cpu/delivery server ${cpu} ms, client ${(t.clientCpuMicros / 1000 / t.n).toFixed(3)} ms\n` +
+    `${' '.repeat(11)}server threads (cpu ms/delivery): ${threads || 'n/a'}\n` +
+    `${' '.repeat(11)}the other server, idle meanwhile, used ${(t.otherCpuSeconds * 1000).toFixed(0)} ms of CPU over ${t.ackSeconds.toFixed(1)} s`
+  );
+};
+const ratios = totals.gatehouse.ratios;
+console.log(`bench/ingest: ${SLICES} alternating slices of ${perSlice} deliveries per server at concurrency ${CONCURRENCY}, after ${WARMUP} warm-up; ${CLIENT} client; latency at ${RATE} req/s for ${SECONDS} s (node ${process.version})`);
+console.log(line('probot'));
+console.log(line('gatehouse'));
+console.log(`ratio (gatehouse / bare probot throughput): ${(ackPerSec(totals.gatehouse) / ackPerSec(totals.probot)).toFixed(2)} overall; per slice pair median ${median(ratios).toFixed(2)} (min ${Math.min(...ratios).toFixed(2)}, max ${Math.max(...ratios).toFixed(2)})   target >= 0.50`);
+console.log(`gatehouse: every slice stored in the database (journal drained) before the next: ${(totals.gatehouse.n / totals.gatehouse.storedSeconds).toFixed(0)} deliveries/s; ratio to bare probot ${(totals.gatehouse.n / totals.gatehouse.storedSeconds / ackPerSec(totals.probot)).toFixed(2)}`);
+console.log(`gatehouse p99 at ${RATE} req/s: ${percentile(latency.gatehouse.sorted, 99).toFixed(2)} ms   target < 100 ms`);
+if (warmErrors > 0) console.log(`(${warmErrors} errors during warm-up)`);
