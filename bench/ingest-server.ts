@@ -4,7 +4,7 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -23,6 +23,7 @@ if (mode === 'probot') {
   });
   server.listen(0, '127.0.0.1', () => console.log(`READY ${(server.address() as AddressInfo).port}`));
 } else if (mode === 'gatehouse') {
+  const ownDir = process.env['BENCH_DATA_DIR'] === undefined;
   const dataDir = process.env['BENCH_DATA_DIR'] ?? mkdtempSync(join(tmpdir(), 'gatehouse-bench-'));
   const gatehouse = await startGatehouse({
     config: {
@@ -51,6 +52,7 @@ if (mode === 'probot') {
     void gatehouse.inbox.settled().then(() => gatehouse.store.countDeliveries('pending')).then(async (n) => {
       console.log(`STORED ${n}`);
       await gatehouse.close();
+      if (ownDir) rmSync(dataDir, { recursive: true, force: true });
       process.exit(0);
     });
   });

@@ -1,11 +1,12 @@
 /**
- * Gatehouse as a user runs it: `node bin/gatehouse.js start` in a child process, the GitHub API a
- * fake on loopback (GHE_HOST). Start-up, health, and a crash after the acknowledgement.
+ * Gatehouse as a user runs it: `npm start`'s command (`node [flags] bin/gatehouse.js start`) in a
+ * child process, the GitHub API a fake on loopback (GHE_HOST). Start-up, health, and a crash after
+ * the acknowledgement.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -14,6 +15,9 @@ import { startFakeGitHub, type FakeGitHub } from '../support/fake-github.ts';
 import { githubDelivery, issuesPayload, testPrivateKey } from '../support/github.ts';
 
 const BIN = new URL('../../bin/gatehouse.js', import.meta.url).pathname;
+/** The Node options of `npm start` (`node <options> bin/gatehouse.js start`). */
+const START_SCRIPT = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { scripts: { start: string } }).scripts.start;
+const START_FLAGS = /^node((?: --[\w-]+(?:=\S+)?)*) bin\/gatehouse\.js start$/.exec(START_SCRIPT)?.[1]?.trim().split(' ').filter(Boolean) ?? [];
 const SECRET = 'child-secret';
 
 interface Running {
@@ -36,7 +40,7 @@ afterEach(async () => {
 
 function start(env: Record<string, string>): Promise<Running> {
   const began = Date.now();
-  const child = spawn(process.execPath, [BIN, 'start'], {
+  const child = spawn(process.execPath, [...START_FLAGS, BIN, 'start'], {
     env: { PATH: process.env['PATH'] ?? '', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -80,6 +84,11 @@ async function until<T>(fn: () => Promise<T | null> | T | null, ms = 20_000): Pr
 }
 
 describe('gatehouse start', () => {
+  it("is what npm start runs, with V8's young generation sized for webhook bodies", () => {
+    expect(START_SCRIPT).toMatch(/^node( --[\w-]+(=\S+)?)* bin\/gatehouse\.js start$/);
+    expect(START_FLAGS).toContain('--max-semi-space-size=64');
+  });
+
   it('starts with no configuration on a new embedded database, serves /healthz, and says which platforms are on', async () => {
     const run = await start({ GATEHOUSE_DATA_DIR: join(dataDir(), 'data') });
     const health = await fetch(`${run.url}/healthz`);
