@@ -3,12 +3,13 @@
  * nothing and to Gatehouse (which persists every delivery before acknowledging), in the same run.
  *
  *   npx tsx bench/ingest.ts [--n 24000] [--slices 8] [--concurrency 32] [--warmup 4000]
- *                           [--rate 200] [--seconds 10] [--client lean|undici]
+ *                           [--rate 200] [--seconds 10] [--client lean|undici] [--node-flags=OPTIONS]
  *
  * Throughput: both servers run side by side, and each gets `--n` deliveries in `--slices` slices,
  * alternating (probot, gatehouse, gatehouse, probot, ...), closed loop with `--concurrency` in
  * flight. A Gatehouse slice lasts until its deliveries are all in the database, so none of its
- * work spills into the next slice. On a shared machine the speed drifts from second to second;
+ * work spills into the next slice, and each slice (and each latency phase) waits until the other
+ * server has used no CPU for 100 ms. On a shared machine the speed drifts from second to second;
  * short alternating slices keep that drift out of the comparison, and the per-pair ratios show
  * how much it moved. Prints acknowledgements per second (deliveries over the time until the last
  * acknowledgement), CPU per delivery (server threads and the load generator), and the ratio
@@ -19,8 +20,8 @@
  * `--warmup W` sends W deliveries to each server first: the first seconds of a process compile
  * its JavaScript and, in Gatehouse, tier up the embedded database's WebAssembly.
  * `--client`: the lean load generator (bench/lean-client.ts, default) or undici's.
- * `--node-flags`: Node options for both servers; by default those of `npm start`
- * (`--max-semi-space-size=64`), `--node-flags ''` for none.
+ * `--node-flags=OPTIONS` (with `=`, as the options start with `--`): Node options for both
+ * servers; by default those of `npm start` (`--max-semi-space-size=64`); `--node-flags=` for none.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHmac, generateKeyPairSync, randomUUID } from 'node:crypto';
