@@ -180,7 +180,6 @@ interface Totals {
   /** CPU the other server used meanwhile (it should be idle). */
   otherCpuSeconds: number;
   errors: number;
-  ratios: number[];
 }
 
 async function start(mode: Server['mode']): Promise<Server> {
@@ -261,7 +260,7 @@ async function stop(server: Server): Promise<string> {
   return server.output.find((l) => l.startsWith('STORED'))?.split(' ')[1] ?? 'n/a';
 }
 
-const newTotals = (): Totals => ({ n: 0, ackSeconds: 0, storedSeconds: 0, serverCpuSeconds: 0, threads: new Map(), clientCpuMicros: 0, otherCpuSeconds: 0, errors: 0, ratios: [] });
+const newTotals = (): Totals => ({ n: 0, ackSeconds: 0, storedSeconds: 0, serverCpuSeconds: 0, threads: new Map(), clientCpuMicros: 0, otherCpuSeconds: 0, errors: 0 });
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
@@ -273,12 +272,14 @@ const totals = { probot: newTotals(), gatehouse: newTotals() };
 const warmErrors = (await closedLoop(probot, WARMUP)) + (await closedLoop(gatehouse, WARMUP));
 await settle(gatehouse.child); // the journal drained: the measurement starts empty
 const perSlice = Math.max(1, Math.floor(N / SLICES));
+/** Gatehouse's rate over bare Probot's, per pair of slices. */
+const ratios: number[] = [];
 for (let i = 0; i < SLICES; i++) {
   // Alternate which goes first, so that neither always follows the other.
   const order = i % 2 === 0 ? [probot, gatehouse] : [gatehouse, probot];
   const rates: Record<string, number> = {};
   for (const server of order) rates[server.mode] = await slice(server, server === probot ? gatehouse : probot, perSlice, totals[server.mode]);
-  totals.gatehouse.ratios.push(rates['gatehouse']! / rates['probot']!);
+  ratios.push(rates['gatehouse']! / rates['probot']!);
 }
 await quiet(gatehouse);
 const probotLatency = await latencies(probot);
@@ -304,7 +305,6 @@ const line = (mode: 'probot' | 'gatehouse'): string => {
     `${' '.repeat(11)}the other server, idle meanwhile, used ${(t.otherCpuSeconds * 1000).toFixed(0)} ms of CPU over ${t.ackSeconds.toFixed(1)} s`
   );
 };
-const ratios = totals.gatehouse.ratios;
 console.log(`bench/ingest: ${SLICES} alternating slices of ${perSlice} deliveries per server at concurrency ${CONCURRENCY}, after ${WARMUP} warm-up; ${CLIENT} client; node flags '${NODE_FLAGS.join(' ')}'; latency at ${RATE} req/s for ${SECONDS} s (node ${process.version})`);
 console.log(line('probot'));
 console.log(line('gatehouse'));

@@ -2,8 +2,6 @@
  * The GitHub webhook handler on its own (a bare node:http server, an inbox that records): the
  * signature check, the body stored as received, and an ingress that never calls GitHub.
  */
-import { createServer, request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Octokit } from '@octokit/core';
 import nock from 'nock';
 import { pino } from 'pino';
@@ -12,10 +10,10 @@ import { createGitHubIngress, GITHUB_WEBHOOK_PATH, ingressOnlyAuth, INGRESS_REFU
 import type { DeliveryInput } from '../../src/ports/store.ts';
 import { createMetrics } from '../../src/server/metrics.ts';
 import { githubDelivery, issuesPayload, testPrivateKey, type Delivery } from '../support/github.ts';
+import { recordingInbox, serveOnLoopback } from '../support/ingress.ts';
 
 const SECRET = 'ingress-secret';
-let server: Server;
-let url: string;
+let served: Awaited<ReturnType<typeof serveOnLoopback>>;
 let accepted: DeliveryInput[];
 
 beforeAll(() => nock.disableNetConnect());
@@ -23,46 +21,28 @@ afterAll(() => nock.enableNetConnect());
 
 beforeEach(async () => {
   nock.enableNetConnect(/127\.0\.0\.1/);
-  accepted = [];
+  const inbox = recordingInbox();
+  accepted = inbox.accepted;
   const ingress = await createGitHubIngress({
     config: { appId: '1', privateKey: testPrivateKey(), webhookSecret: SECRET, apiBaseUrl: 'https://api.github.com' },
-    inbox: {
-      accept: async (d) => {
-        accepted.push(d);
-        return { inserted: true };
-      },
-    },
+    inbox,
     metrics: createMetrics(),
     logger: pino({ level: 'silent' }),
     now: () => new Date('2025-01-01T00:00:00Z'),
     botLogin: 'gatehouse[bot]',
   });
-  server = createServer((req, res) => {
-    void Promise.resolve(ingress.middleware(req, res)).then((handled) => {
-      if (!handled && !res.headersSent) res.writeHead(404).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}${GITHUB_WEBHOOK_PATH}`;
+  served = await serveOnLoopback(async (req, res) => {
+    if (!(await ingress.middleware(req, res)) && !res.headersSent) res.writeHead(404).end();
+  }, GITHUB_WEBHOOK_PATH);
 });
 
 afterEach(async () => {
-  await new Promise((resolve) => server.close(resolve));
+  await served.close();
   expect(nock.pendingMocks()).toEqual([]);
   nock.cleanAll();
 });
 
-function post(d: Delivery, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'POST', headers: { ...d.headers, ...headers } }, (res) => {
-      let body = '';
-      res.setEncoding('utf8').on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('error', reject);
-    req.end(d.body);
-  });
-}
+const post = (d: Delivery): Promise<Response> => fetch(served.url, { method: 'POST', headers: d.headers, body: d.body });
 
 describe('GitHub ingress', () => {
   it('stores a signed delivery exactly as it was received, and only a signed one', async () => {
@@ -75,8 +55,8 @@ describe('GitHub ingress', () => {
 
   it('accepts many deliveries without a single request to GitHub (none is allowed here)', async () => {
     const deliveries = Array.from({ length: 20 }, (_, i) => githubDelivery({ name: 'issues', payload: issuesPayload({ body: `n${i}`, number: i + 1 }), secret: SECRET }));
-    const statuses = await Promise.all(deliveries.map((d) => post(d)));
-    expect(statuses.map((s) => s.status)).toEqual(deliveries.map(() => 200));
+    const statuses = await Promise.all(deliveries.map(async (d) => (await post(d)).status));
+    expect(statuses).toEqual(deliveries.map(() => 200));
     expect(accepted.map((a) => a.deliveryId).sort()).toEqual(deliveries.map((d) => d.id).sort());
   });
 });

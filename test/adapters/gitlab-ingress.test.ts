@@ -3,8 +3,7 @@
  * token check, body limit (also for chunked bodies), JSON, event name and delivery ids.
  */
 import { createHash } from 'node:crypto';
-import { createServer, request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { request } from 'node:http';
 import nock from 'nock';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -12,8 +11,9 @@ import { createGitLabIngress, tokenMatches } from '../../src/adapters/gitlab/app
 import type { DeliveryInput } from '../../src/ports/store.ts';
 import { createMetrics } from '../../src/server/metrics.ts';
 import { GITLAB_SECRET, GITLAB_URL, gitlabDelivery, gitlabFixture } from '../support/gitlab.ts';
+import { recordingInbox, serveOnLoopback } from '../support/ingress.ts';
 
-let server: Server;
+let served: Awaited<ReturnType<typeof serveOnLoopback>>;
 let url: string;
 let accepted: DeliveryInput[];
 
@@ -22,32 +22,23 @@ afterAll(() => nock.enableNetConnect());
 
 beforeEach(async () => {
   nock.enableNetConnect(/127\.0\.0\.1/);
-  accepted = [];
-  const seen = new Set<string>();
+  const inbox = recordingInbox();
+  accepted = inbox.accepted;
   const ingress = createGitLabIngress({
     config: { url: GITLAB_URL, token: 'glpat-test', webhookSecret: GITLAB_SECRET },
-    inbox: {
-      accept: async (d) => {
-        accepted.push(d);
-        const inserted = !seen.has(d.deliveryId);
-        seen.add(d.deliveryId);
-        return { inserted };
-      },
-    },
+    inbox,
     metrics: createMetrics(),
     logger: pino({ level: 'silent' }),
     now: () => new Date('2025-01-01T00:00:00Z'),
     botUsername: 'gatehouse-bot',
     maxBodyBytes: 64 * 1024,
   });
-  server = createServer((req, res) => void ingress.handler(req, res));
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/gitlab/webhooks`;
+  served = await serveOnLoopback(ingress.handler, '/api/gitlab/webhooks');
+  url = served.url;
 });
 
 afterEach(async () => {
-  server.closeAllConnections();
-  await new Promise((r) => server.close(r));
+  await served.close();
   expect(nock.pendingMocks()).toEqual([]);
 });
 
