@@ -2,6 +2,7 @@
 import type { IssueRef, Reason, Tier } from './model.ts';
 import type { IntakeRecord } from './intake/parse.ts';
 import type { ClockState } from './outage/clocks.ts';
+import type { Notice } from './chat/notice.ts';
 
 export interface EnsureLabels {
   type: 'ensureLabels';
@@ -36,10 +37,15 @@ export interface RecordDecision {
 
 export interface NotifyChat {
   type: 'notifyChat';
-  /** Idempotency key: one notice per key, ever. */
+  /**
+   * Idempotency key: one chat message per key. A later notice with the same key (and different
+   * content) updates that message rather than posting another.
+   */
   key: string;
   channel: string;
+  /** Plain-text fallback (notifications, screen readers); the message itself renders `notice`. */
   text: string;
+  notice: Notice;
 }
 
 export interface RequestReview {

@@ -8,6 +8,7 @@ import { fireClock, outageCriticality, reconcileClocks, teamTime, type ClockFiri
 import { classifyChanges } from './routing/changes.ts';
 import { classifyIntake, type TierDecision } from './routing/classify.ts';
 import { neutralizeMentions, tableCell } from './text.ts';
+import { noticeChannel } from './chat/route.ts';
 
 export type TemplateName = 'comments/intake.md' | 'comments/change.md' | 'comments/clock.md' | 'comments/feature-request.md' | 'comments/tool-signal.md';
 export type Render = (name: TemplateName, view: object) => string;
@@ -81,7 +82,7 @@ function planClocks(event: IssueEvent, ctx: PlanContext): Action[] {
   const fired = next.map((c) => fireClock(c, ctx.now));
   const clocks = fired.map((f) => f.clock);
   const actions: Action[] = [];
-  for (const f of fired) if (f.fired) actions.push(...clockFiringActions(event.issue.ref, f.clock, f.fired, ctx));
+  for (const f of fired) if (f.fired) actions.push(...clockFiringActions(event.issue.ref, f.clock, f.fired, ctx, event.issue.url));
   if (!sameClocks(existing, clocks)) actions.push({ type: 'saveClocks', target: event.issue.ref, clocks });
   return actions;
 }
@@ -90,7 +91,7 @@ function planClocks(event: IssueEvent, ctx: PlanContext): Action[] {
 export const clockMarker = (kind: string, fired: ClockFiring): string => `<!-- gatehouse:clock:${kind}:${fired} -->`;
 
 /** A warning or a breach: the label, one comment with the due time in the team's zone, and (breach) the escalation. */
-export function clockFiringActions(target: IssueEvent['issue']['ref'], clock: ClockState, fired: ClockFiring, ctx: Pick<PlanContext, 'policy' | 'render'>): Action[] {
+export function clockFiringActions(target: IssueEvent['issue']['ref'], clock: ClockState, fired: ClockFiring, ctx: Pick<PlanContext, 'policy' | 'render'>, url?: string): Action[] {
   const t = ctx.policy.tooling;
   const [atRisk, breached] = clock.kind === 'slo' ? [t.sloAtRisk, t.sloBreached] : [t.rtoAtRisk, t.rtoBreached];
   const name = clock.kind === 'slo' ? 'SLO (response)' : 'RTO (recovery)';
@@ -109,11 +110,25 @@ export function clockFiringActions(target: IssueEvent['issue']['ref'], clock: Cl
   ];
   if (fired === 'breached' && clock.tool) actions.push({ type: 'recordMiss', target, tool: clock.tool, kind: clock.kind, at: clock.breachedAt ?? new Date(0) });
   if (fired === 'breached') {
+    const kind = clock.kind === 'slo' ? 'slo-breached' : 'rto-breached';
+    const text = `${name} breached for a ${clock.criticality} tooling outage: ${target.repo.fullName}#${target.number} (due ${due})`;
     actions.push({
       type: 'notifyChat',
       key: `${clock.kind}-breached:${issueKey(target)}`,
-      channel: ctx.policy.chat.escalationChannel,
-      text: `${name} breached for a ${clock.criticality} tooling outage: ${target.repo.fullName}#${target.number} (due ${due})`,
+      channel: noticeChannel(ctx.policy, kind, null),
+      text,
+      notice: {
+        kind,
+        title: `${name} breached: ${clock.tool ?? target.repo.fullName} (${target.repo.fullName}#${target.number})`,
+        reasons: [`The ${clock.criticality} outage's ${name} target of ${clock.targetMinutes / 60} business hours has passed`],
+        severity: clock.criticality,
+        owner: null,
+        due: clock.dueAt ? [{ label: `${clock.kind.toUpperCase()} was due`, at: clock.dueAt.toISOString() }] : [],
+        url: url ?? null,
+        labels: [fired === 'breached' ? breached : atRisk],
+        route: null,
+        itemKey: issueKey(target),
+      },
     });
   }
   return actions;
@@ -152,8 +167,20 @@ function repeatedMissActions(target: IssueEvent['issue']['ref'], tool: string, c
     {
       type: 'notifyChat',
       key: `tool-signal:${tool}:${issueKey(target)}`,
-      channel: ctx.policy.chat.escalationChannel,
+      channel: noticeChannel(ctx.policy, 'repeated-miss', null),
       text: `${tool} has missed its SLO/RTO ${count} times in ${windowDays} days (latest: ${target.repo.fullName}#${target.number}). Time to act: move it to path::improve, or lower its criticality.`,
+      notice: {
+        kind: 'repeated-miss',
+        title: `${tool} keeps missing its SLO/RTO (latest: ${target.repo.fullName}#${target.number})`,
+        reasons: [`${count} misses within ${windowDays} days`, 'Time to act: move it to path::improve, or lower its criticality'],
+        severity: null,
+        owner: null,
+        due: [],
+        url: null,
+        labels: [],
+        route: null,
+        itemKey: issueKey(target),
+      },
     },
   ];
 }
@@ -227,16 +254,51 @@ function intakeActions(event: IssueEvent, record: IntakeRecord, decision: TierDe
   });
   actions.push({ type: 'ensureComment', target, marker: INTAKE_MARKER, body });
 
+  actions.push(...intakeNotices(event, record, decision, ctx));
+  return actions;
+}
+
+/**
+ * The intake's escalations, one notice each: rules that notify at once (suspected exploitation →
+ * the incident channel), and a tier-3 (leadership) intake. An intake that is both gets one notice.
+ */
+function intakeNotices(event: IssueEvent, record: IntakeRecord, decision: TierDecision, ctx: PlanContext): Action[] {
+  const { policy } = ctx;
+  const target = event.issue.ref;
+  const tierDef = decision.tier === null ? null : policy.tiers[decision.tier]!;
+  const service = typeof record.answers['service'] === 'string' ? record.answers['service'] : null;
+  const owner = typeof record.answers['owner'] === 'string' ? record.answers['owner'] : null;
+  const deadline = typeof record.answers['deadline'] === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(record.answers['deadline']) ? record.answers['deadline'] : null;
+  const severity = tierDef ? `Tier ${tierDef.level} (${tierDef.name})` : 'Unclassified';
+  const notice = (key: string, kind: 'incident' | 'intake-leadership' | 'manual', route: string | null, reasons: Reason[]): Action => ({
+    type: 'notifyChat',
+    key,
+    channel: noticeChannel(policy, kind, route),
+    text: `${severity}${route ? `, route ${route}` : ''}: ${event.issue.title} — ${service ?? target.repo.fullName}${owner ? ` · owner ${owner}` : ''} · ${event.issue.url}`,
+    notice: {
+      kind,
+      title: event.issue.title,
+      reasons: reasons.map((r) => `${r.summary}${r.evidence.length > 0 ? ` (${r.evidence.join('; ')})` : ''}`),
+      severity,
+      owner,
+      due: deadline ? [{ label: 'Requested deadline', at: `${deadline}T00:00:00.000Z` }] : [],
+      url: event.issue.url,
+      labels: [...(tierDef ? [tierDef.label] : []), ...decision.routes.map((name) => policy.routes.find((r) => r.name === name)?.label).filter((l): l is string => !!l)],
+      route,
+      itemKey: issueKey(target),
+    },
+  });
+  const actions: Action[] = [];
+  let leadershipSaid = false;
   for (const rule of decision.notify) {
-    const route = decision.reasons.find((r) => r.rule === rule)?.route;
-    const channel = route === 'incident' ? policy.chat.incidentChannel : policy.chat.escalationChannel;
-    const who = typeof record.answers['owner'] === 'string' ? ` · owner ${record.answers['owner']}` : '';
-    actions.push({
-      type: 'notifyChat',
-      key: `${rule}:${issueKey(target)}`,
-      channel,
-      text: `${tierDef ? `Tier ${tierDef.level} (${tierDef.name})` : 'Unclassified'}${route ? `, route ${route}` : ''}: ${event.issue.title} — ${service ?? target.repo.fullName}${who} · ${event.issue.url}`,
-    });
+    const reason = decision.reasons.find((r) => r.rule === rule);
+    const route = reason?.route ?? null;
+    const kind = route === 'incident' ? 'incident' : decision.tier === 3 ? 'intake-leadership' : 'manual';
+    if (decision.tier === 3) leadershipSaid = true;
+    actions.push(notice(`${rule}:${issueKey(target)}`, kind, route, route === 'incident' ? decision.reasons.filter((r) => r.route === 'incident') : decision.reasons));
+  }
+  if (decision.tier === 3 && record.complete && !leadershipSaid) {
+    actions.push(notice(`intake-leadership:${issueKey(target)}`, 'intake-leadership', decision.routes[0] ?? null, decision.reasons.filter((r) => r.tier === 3)));
   }
   return actions;
 }

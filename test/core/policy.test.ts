@@ -36,7 +36,7 @@ describe('the default policy', () => {
       ['exception-board', 'route::exception-board'],
       ['remediation-governance', 'route::remediation-governance'],
     ]);
-    expect(defaultPolicy.chat).toEqual({ escalationChannel: '#prodsec-escalations', incidentChannel: '#prodsec-incidents' });
+    expect(defaultPolicy.chat).toMatchObject({ escalationChannel: '#prodsec-escalations', incidentChannel: '#prodsec-incidents', command: '/gatehouse' });
     expect(defaultPolicy.timeZone).toBe('UTC');
   });
 });
@@ -136,7 +136,7 @@ describe('a partial policy merges over the default', () => {
     const result = parsePolicy(y('chat:', "  incidentChannel: '#sec-911'"));
     expect(result.ok).toBe(true);
     if (!result.ok) return;
-    expect(result.policy.chat).toEqual({ escalationChannel: '#prodsec-escalations', incidentChannel: '#sec-911' });
+    expect(result.policy.chat).toEqual({ ...defaultPolicy.chat, escalationChannel: '#prodsec-escalations', incidentChannel: '#sec-911' });
     expect({ ...result.policy, chat: defaultPolicy.chat }).toEqual(defaultPolicy);
   });
 

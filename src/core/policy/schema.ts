@@ -1,7 +1,9 @@
 /** The policy: one YAML document, validated whole before anything acts. */
 import { z } from 'zod';
 import { isValidTimeZone } from '../clock/calendar.ts';
+import { chatPolicySchema } from '../chat/policy.ts';
 import { clockPolicySchema } from '../clock/policy.ts';
+import { gatePolicySchema } from '../gate/policy.ts';
 
 const nonEmpty = z.string().trim().min(1);
 
@@ -191,12 +193,10 @@ export const policySchema = z
         repeatedMisses: z.object({ count: z.number().int().min(2), windowDays: z.number().int().min(1) }).strict(),
       })
       .strict(),
-    chat: z
-      .object({
-        escalationChannel: nonEmpty,
-        incidentChannel: nonEmpty,
-      })
-      .strict(),
+    /** Escalation notices and Slack: channels, who may escalate and acknowledge (core/chat/policy.ts). */
+    chat: chatPolicySchema,
+    /** Release gates: classes, evidence, blocking rules, exceptions, emergency lane (core/gate/policy.ts). */
+    gate: gatePolicySchema.prefault({}),
   })
   .strict()
   .superRefine((p, ctx) => {

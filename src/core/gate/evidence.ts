@@ -1,0 +1,59 @@
+/**
+ * Release evidence: what the shell collects for a release candidate's head commit, platform-neutral.
+ * The gate (./evaluate.ts) turns it, with the policy and the exception register, into a verdict.
+ */
+
+/** A check run (GitHub), commit status (GitHub/GitLab), pipeline job (GitLab) on the head commit. */
+export interface CheckEvidence {
+  name: string;
+  /** pending: queued or running; the others as the platform concluded. */
+  state: 'pending' | 'success' | 'failure' | 'neutral' | 'skipped' | 'cancelled';
+  source: 'check-run' | 'status' | 'job';
+  url: string | null;
+}
+
+export type Severity = 'critical' | 'high' | 'medium' | 'low' | 'info' | 'unknown';
+
+/** An open finding on the head: a code-scanning alert (GitHub) or a security-report entry (GitLab). */
+export interface Finding {
+  /** Stable per finding: `code-scanning:<alert number>`, `gitlab:<report type>:<id or fingerprint>`. */
+  id: string;
+  /** The rule or identifier it breaks (CodeQL rule id, CVE, secret-detection rule…): what exceptions name. */
+  ruleId: string;
+  /** The scan kind it came from: `sast`, `secrets`, `dependencies`, `container`, `dast`, … */
+  category: string;
+  severity: Severity;
+  title: string;
+  /** File path (or package) it is in, when known: exceptions may be scoped by path. */
+  location: string | null;
+  tool: string;
+  url: string | null;
+}
+
+/** One approval of the change request (at any commit; `atHead` when it approves the head). */
+export interface ApprovalEvidence {
+  login: string;
+  atHead: boolean;
+}
+
+/** A source of evidence that could not be read (API error, timeout): the gate goes pending, never passes. */
+export interface EvidenceError {
+  source: 'checks' | 'statuses' | 'reviews' | 'files' | 'findings' | 'reports' | 'pipeline' | 'approvals';
+  message: string;
+}
+
+export interface ReleaseEvidence {
+  headSha: string;
+  /** ISO-8601 UTC, when the shell collected it. */
+  collectedAt: string;
+  checks: CheckEvidence[];
+  approvals: ApprovalEvidence[];
+  /** Logins that requested changes and have not approved since. */
+  changesRequestedBy: string[];
+  changedPaths: string[];
+  findings: Finding[];
+  /** The sources that failed; empty when the evidence is complete. */
+  errors: EvidenceError[];
+  /** Counters for the decision record and bench/gate. */
+  stats: { apiCalls: number; checkRuns: number; findings: number };
+}
