@@ -40,6 +40,8 @@ export interface ApprovalEvidence {
 export interface EvidenceError {
   source: 'checks' | 'statuses' | 'reviews' | 'files' | 'findings' | 'reports' | 'pipeline' | 'approvals';
   message: string;
+  /** The HTTP status, when the platform answered with one. */
+  status?: number;
 }
 
 export interface ReleaseEvidence {
@@ -55,5 +57,13 @@ export interface ReleaseEvidence {
   /** The sources that failed; empty when the evidence is complete. */
   errors: EvidenceError[];
   /** Counters for the decision record and bench/gate. */
-  stats: { apiCalls: number; checkRuns: number; findings: number };
+  stats: {
+    apiCalls: number;
+    checkRuns: number;
+    findings: number;
+    /** Commit statuses (GitHub) / pipeline jobs (GitLab) read. */
+    statuses?: number;
+    /** True when this evidence was served from the adapter's per-head cache (no API call made). */
+    cached?: boolean;
+  };
 }
