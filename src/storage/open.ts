@@ -44,6 +44,8 @@ export interface OpenedStore {
   queue: PgBossQueue;
   /** Takes webhook deliveries: durable when `accept` resolves, stored and queued by `settled`. */
   inbox: DeliveryIntake;
+  /** Wraps writes that must be on disk when they resolve (PGlite: the WAL is fsynced after them). */
+  durable: <T>(write: () => Promise<T>) => Promise<T>;
   /** Stops the queue, then closes the database. Idempotent; `store.close()` does the same. */
   close(): Promise<void>;
 }
@@ -131,13 +133,9 @@ async function openPglite(opts: OpenStoreOptions): Promise<OpenedStore> {
       unlock();
     }
   });
-  const store = new KyselyStore({
-    db,
-    lock: (key, fn) => locks.run(key, fn),
-    durable: (fn) => (wal ? wal.around(db, fn) : fn()),
-    onClose: close,
-  });
-  return { kind: 'pglite', store, db, queue: q, inbox: intake, close: () => store.close() };
+  const durable = <T>(fn: () => Promise<T>): Promise<T> => (wal ? wal.around(db, fn) : fn());
+  const store = new KyselyStore({ db, lock: (key, fn) => locks.run(key, fn), durable, onClose: close });
+  return { kind: 'pglite', store, db, queue: q, inbox: intake, durable, close: () => store.close() };
 }
 
 async function openPostgres(opts: OpenStoreOptions, url: string): Promise<OpenedStore> {
@@ -187,7 +185,7 @@ async function openPostgres(opts: OpenStoreOptions, url: string): Promise<Opened
   });
   const store = new KyselyStore({ db, lock, durable: (write) => write(), onClose: close });
   const inbox: DeliveryIntake = new DeliveryInbox((batch) => store.recordBatch(batch, (fresh) => q.enqueueMany(fresh.map((d) => ({ platform: d.platform, deliveryId: d.deliveryId })))));
-  return { kind: 'postgres', store, db, queue: q, inbox, close: () => store.close() };
+  return { kind: 'postgres', store, db, queue: q, inbox, durable: (write) => write(), close: () => store.close() };
 }
 
 function once(fn: () => Promise<void>): () => Promise<void> {
