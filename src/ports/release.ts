@@ -99,7 +99,7 @@ export interface ReleaseForge {
    */
   addReleaseNote(repo: RepoRef, tag: string, marker: string, text: string): Promise<ReleaseNoteOutcome>;
 
-  /** The open change requests whose head is (or contains) `sha`: what a check or pipeline event re-evaluates. */
+  /** The open change requests whose head commit is `sha`: what a check or pipeline event on `sha` re-evaluates. */
   changeRequestsForCommit(repo: RepoRef, sha: string): Promise<ChangeRequestSnapshot[]>;
 }
 

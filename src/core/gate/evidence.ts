@@ -42,6 +42,13 @@ export interface EvidenceError {
   message: string;
   /** The HTTP status, when the platform answered with one. */
   status?: number;
+  /**
+   * What went wrong, when the adapter can tell: `api` (error answer, timeout), `not-enabled`
+   * (the platform feature is off, e.g. code scanning), `no-analysis` (enabled, but nothing was
+   * uploaded for this head), `truncated` (more pages than the adapter reads), `invalid` (an
+   * answer or report that does not parse). Every kind means the evidence is incomplete.
+   */
+  kind?: 'api' | 'not-enabled' | 'no-analysis' | 'truncated' | 'invalid';
 }
 
 export interface ReleaseEvidence {
