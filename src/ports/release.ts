@@ -120,3 +120,15 @@ export function spliceSection(body: string, marker: string, text: string): strin
   const head = body.trimEnd();
   return head === '' ? section : `${head}\n\n${section}`;
 }
+
+/** The first scan kind whose pattern matches `name` (case-insensitive), or null. An invalid pattern matches nothing. */
+export function scanKindOf(name: string, patterns: ScanPatterns): string | null {
+  for (const [kind, source] of Object.entries(patterns)) {
+    try {
+      if (new RegExp(source, 'i').test(name)) return kind;
+    } catch {
+      /* a bad pattern is the policy loader's to report */
+    }
+  }
+  return null;
+}

@@ -1,0 +1,525 @@
+/**
+ * The GitHub side of the release gate (ReleaseForge) over one installation's Octokit: evidence
+ * from the REST API (CONTRACT.md "Release gate"), the `gatehouse/release-gate` check run, release
+ * notes, follow-up issues. Every response field read is parsed with zod.
+ *
+ * Evidence sources are read concurrently; a paginated source reads its first page, then, when the
+ * page count is known (`total_count` or a `Link: rel="last"`), the remaining pages a few at a
+ * time. One source's failure becomes an `errors[]` entry; the others are still read.
+ */
+import { z } from 'zod';
+import type { ApprovalEvidence, CheckEvidence, EvidenceError, Finding, ReleaseEvidence, Severity } from '../../core/gate/evidence.ts';
+import type { ChangeRequestSnapshot, IssueRef, RepoRef } from '../../core/model.ts';
+import {
+  defaultScanPatterns,
+  GATE_CHECK_NAME,
+  issueMarker,
+  scanKindOf,
+  spliceSection,
+  type CollectOptions,
+  type GateCheck,
+  type NewIssue,
+  type ReleaseForge,
+  type ReleaseNoteOutcome,
+  type ScanPatterns,
+} from '../../ports/release.ts';
+import { EvidenceCache } from '../evidence-cache.ts';
+import type { GitHubRequester } from './forge.ts';
+
+const PER_PAGE = 100;
+const DEFAULT_MAX_PAGES = 50;
+/** Pages of one source in flight at once (GitHub asks integrators not to flood it). */
+const PAGE_CONCURRENCY = 4;
+const SUMMARY_MAX = 65_535;
+
+// --- response schemas (only the fields we read) ------------------------------------------------
+
+const checkRunSchema = z.object({
+  id: z.number(),
+  name: z.string(),
+  status: z.string(),
+  conclusion: z.string().nullable().optional(),
+  html_url: z.string().nullable().optional(),
+  details_url: z.string().nullable().optional(),
+  app: z.object({ id: z.number() }).nullable().optional(),
+});
+const checkRunsSchema = z.object({ total_count: z.number(), check_runs: z.array(checkRunSchema) });
+
+const combinedStatusSchema = z.object({
+  total_count: z.number().optional(),
+  statuses: z.array(z.object({ context: z.string(), state: z.string(), target_url: z.string().nullable().optional() })),
+});
+
+const reviewsSchema = z.array(
+  z.object({
+    user: z.object({ login: z.string() }).nullable(),
+    state: z.string(),
+    commit_id: z.string().nullable().optional(),
+  }),
+);
+
+const filesSchema = z.array(z.object({ filename: z.string(), previous_filename: z.string().optional() }));
+
+const alertsSchema = z.array(
+  z.object({
+    number: z.number(),
+    html_url: z.string().nullable().optional(),
+    rule: z.object({
+      id: z.string().nullable().optional(),
+      name: z.string().nullable().optional(),
+      description: z.string().nullable().optional(),
+      severity: z.string().nullable().optional(),
+      security_severity_level: z.string().nullable().optional(),
+    }),
+    tool: z.object({ name: z.string().nullable().optional() }).nullable().optional(),
+    most_recent_instance: z
+      .object({ location: z.object({ path: z.string().nullable().optional() }).nullable().optional() })
+      .nullable()
+      .optional(),
+  }),
+);
+
+const labelsSchema = z.array(z.object({ name: z.string() }));
+
+const issueListSchema = z.array(
+  z.object({
+    number: z.number(),
+    html_url: z.string(),
+    body: z.string().nullable().optional(),
+    user: z.object({ login: z.string(), type: z.string() }).nullable().optional(),
+    pull_request: z.unknown().optional(),
+  }),
+);
+const createdIssueSchema = z.object({ number: z.number(), html_url: z.string() });
+
+const releaseSchema = z.object({ id: z.number(), body: z.string().nullable().optional() });
+
+const pullSchema = z.object({
+  number: z.number(),
+  title: z.string(),
+  body: z.string().nullable().optional(),
+  labels: z.array(z.object({ name: z.string() })).default([]),
+  state: z.enum(['open', 'closed']),
+  merged_at: z.string().nullable().optional(),
+  draft: z.boolean().optional(),
+  user: z.object({ login: z.string(), type: z.string().default('User') }).nullable(),
+  html_url: z.string(),
+  head: z.object({ sha: z.string() }),
+  base: z.object({ ref: z.string() }),
+});
+const pullsSchema = z.array(pullSchema);
+
+// --- helpers ----------------------------------------------------------------------------------
+
+const split = (fullName: string): { owner: string; repo: string } => {
+  const i = fullName.indexOf('/');
+  return { owner: fullName.slice(0, i), repo: fullName.slice(i + 1) };
+};
+
+const statusOf = (err: unknown): number | undefined =>
+  typeof err === 'object' && err !== null && 'status' in err && typeof err.status === 'number' ? err.status : undefined;
+
+const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
+/** The `rel="last"` page of a Link header, or null. */
+export function lastPageOf(headers: Record<string, unknown> | undefined): number | null {
+  const link = headers?.['link'];
+  if (typeof link !== 'string') return null;
+  for (const part of link.split(',')) {
+    if (!/rel="last"/.test(part)) continue;
+    const url = /<([^>]+)>/.exec(part)?.[1];
+    if (!url) continue;
+    const page = Number(new URL(url, 'https://api.github.com').searchParams.get('page'));
+    if (Number.isInteger(page) && page > 0) return page;
+  }
+  return null;
+}
+
+/** A source that failed, turned into an evidence error. */
+class SourceError extends Error {
+  constructor(
+    readonly entry: EvidenceError,
+  ) {
+    super(entry.message);
+  }
+}
+
+interface Page<T> {
+  items: T[];
+  /** The last page number, when the response tells. */
+  last: number | null;
+}
+
+/**
+ * Reads pages 1..N of a source. With a known last page, pages 2.. are fetched a few at a time;
+ * otherwise one after another until a short page. Throws SourceError(truncated) past `maxPages`.
+ */
+async function readPages<T>(source: EvidenceError['source'], what: string, maxPages: number, fetchPage: (page: number) => Promise<Page<T>>): Promise<T[]> {
+  const first = await fetchPage(1);
+  const items = [...first.items];
+  if (first.last !== null) {
+    const last = Math.min(first.last, maxPages);
+    const results: T[][] = [];
+    for (let from = 2; from <= last; from += PAGE_CONCURRENCY) {
+      const batch = [];
+      for (let p = from; p < from + PAGE_CONCURRENCY && p <= last; p++) batch.push(fetchPage(p));
+      for (const page of await Promise.all(batch)) results.push(page.items);
+    }
+    for (const r of results) items.push(...r);
+    if (first.last > maxPages) throw truncated(source, what, maxPages);
+    return items;
+  }
+  let page = first;
+  for (let n = 2; page.items.length >= PER_PAGE; n++) {
+    if (n > maxPages) throw truncated(source, what, maxPages);
+    page = await fetchPage(n);
+    items.push(...page.items);
+  }
+  return items;
+}
+
+const truncated = (source: EvidenceError['source'], what: string, maxPages: number): SourceError =>
+  new SourceError({ source, kind: 'truncated', message: `${what}: more than ${maxPages} pages of ${PER_PAGE}; the rest was not read` });
+
+function toError(source: EvidenceError['source'], what: string, err: unknown): EvidenceError {
+  if (err instanceof SourceError) return err.entry;
+  const status = statusOf(err);
+  if (err instanceof z.ZodError) {
+    return { source, kind: 'invalid', message: `${what}: unexpected answer (${err.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')})` };
+  }
+  return { source, kind: 'api', message: `${what}: ${status !== undefined ? `HTTP ${status}: ` : ''}${messageOf(err)}`, ...(status !== undefined ? { status } : {}) };
+}
+
+export function checkRunState(status: string, conclusion: string | null | undefined): CheckEvidence['state'] {
+  if (status !== 'completed') return 'pending';
+  switch (conclusion) {
+    case 'success':
+      return 'success';
+    case 'neutral':
+      return 'neutral';
+    case 'skipped':
+      return 'skipped';
+    case 'cancelled':
+    case 'stale':
+      return 'cancelled';
+    case null:
+    case undefined:
+      return 'pending';
+    default:
+      // failure, timed_out, action_required, startup_failure, and anything new
+      return 'failure';
+  }
+}
+
+function statusState(state: string): CheckEvidence['state'] {
+  if (state === 'success') return 'success';
+  if (state === 'pending') return 'pending';
+  return 'failure'; // failure, error
+}
+
+/** Code-scanning severity: `security_severity_level` first, else `severity` (error→high, warning→medium, note→low). */
+export function alertSeverity(rule: { severity?: string | null; security_severity_level?: string | null }): Severity {
+  const level = rule.security_severity_level?.toLowerCase();
+  if (level === 'critical' || level === 'high' || level === 'medium' || level === 'low') return level;
+  switch (rule.severity?.toLowerCase()) {
+    case 'error':
+      return 'high';
+    case 'warning':
+      return 'medium';
+    case 'note':
+      return 'low';
+    case 'none':
+      return 'info';
+    default:
+      return 'unknown';
+  }
+}
+
+/** Latest decisive review per reviewer (COMMENTED and PENDING change nothing; DISMISSED clears). */
+export function reviewOutcome(reviews: z.infer<typeof reviewsSchema>, headSha: string): { approvals: ApprovalEvidence[]; changesRequestedBy: string[] } {
+  const latest = new Map<string, { state: string; commit: string | null }>();
+  for (const r of reviews) {
+    if (!r.user) continue;
+    const state = r.state.toUpperCase();
+    if (state === 'APPROVED' || state === 'CHANGES_REQUESTED') latest.set(r.user.login, { state, commit: r.commit_id ?? null });
+    else if (state === 'DISMISSED') latest.delete(r.user.login);
+  }
+  const approvals: ApprovalEvidence[] = [];
+  const changesRequestedBy: string[] = [];
+  for (const [login, { state, commit }] of latest) {
+    if (state === 'APPROVED') approvals.push({ login, atHead: commit === headSha });
+    else changesRequestedBy.push(login);
+  }
+  return { approvals, changesRequestedBy };
+}
+
+export interface GitHubReleaseOptions {
+  /** Our bot's login (`slug[bot]`): whose issues `openIssue` searches. */
+  botLogin: string | null;
+  /** Our GitHub App's id: only its check runs are updated. */
+  appId?: number | null;
+  /** Shared across instances (the worker builds a client per job); a private one otherwise. */
+  cache?: EvidenceCache;
+  now?: () => Date;
+}
+
+export class GitHubReleaseForge implements ReleaseForge {
+  readonly platform = 'github' as const;
+  private readonly cache: EvidenceCache;
+  private readonly now: () => Date;
+
+  constructor(
+    private readonly octokit: GitHubRequester,
+    private readonly options: GitHubReleaseOptions,
+  ) {
+    this.cache = options.cache ?? new EvidenceCache();
+    this.now = options.now ?? (() => new Date());
+  }
+
+  forget(headSha: string): void {
+    this.cache.forget(headSha);
+  }
+
+  async collectEvidence(target: IssueRef, headSha: string, opts: CollectOptions = {}): Promise<ReleaseEvidence> {
+    const cached = this.cache.get(target, headSha);
+    if (cached) return cached;
+
+    const { owner, repo } = split(target.repo.fullName);
+    const n = target.number;
+    const maxPages = opts.maxPages ?? DEFAULT_MAX_PAGES;
+    const patterns = opts.scanPatterns ?? defaultScanPatterns;
+    let apiCalls = 0;
+    const get = async (route: string, params: Record<string, unknown>): Promise<{ data: unknown; headers?: Record<string, unknown> }> => {
+      apiCalls++;
+      return this.octokit.request(route, { owner, repo, ...params });
+    };
+    const errors: EvidenceError[] = [];
+    const read = async <T>(source: EvidenceError['source'], what: string, fn: () => Promise<T>, empty: T): Promise<T> => {
+      try {
+        return await fn();
+      } catch (err) {
+        errors.push(this.describeError(source, what, err, n));
+        return empty;
+      }
+    };
+
+    const [checkRuns, statuses, reviews, files, alerts] = await Promise.all([
+      read(
+        'checks',
+        'check runs',
+        () =>
+          readPages('checks', 'check runs', maxPages, async (page) => {
+            const res = await get('GET /repos/{owner}/{repo}/commits/{ref}/check-runs', { ref: headSha, per_page: PER_PAGE, page });
+            const data = checkRunsSchema.parse(res.data);
+            return { items: data.check_runs, last: Math.max(1, Math.ceil(data.total_count / PER_PAGE)) };
+          }),
+        [],
+      ),
+      read(
+        'statuses',
+        'commit statuses',
+        () =>
+          readPages('statuses', 'commit statuses', maxPages, async (page) => {
+            const res = await get('GET /repos/{owner}/{repo}/commits/{ref}/status', { ref: headSha, per_page: PER_PAGE, page });
+            const data = combinedStatusSchema.parse(res.data);
+            return { items: data.statuses, last: data.total_count !== undefined ? Math.max(1, Math.ceil(data.total_count / PER_PAGE)) : lastPageOf(res.headers) };
+          }),
+        [],
+      ),
+      read(
+        'reviews',
+        'reviews',
+        () =>
+          readPages('reviews', 'reviews', maxPages, async (page) => {
+            const res = await get('GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews', { pull_number: n, per_page: PER_PAGE, page });
+            return { items: reviewsSchema.parse(res.data), last: lastPageOf(res.headers) };
+          }),
+        null,
+      ),
+      read(
+        'files',
+        'changed files',
+        // GitHub lists at most 3,000 files of a pull request.
+        () =>
+          readPages('files', 'changed files', Math.min(maxPages, 30), async (page) => {
+            const res = await get('GET /repos/{owner}/{repo}/pulls/{pull_number}/files', { pull_number: n, per_page: PER_PAGE, page });
+            return { items: filesSchema.parse(res.data), last: lastPageOf(res.headers) };
+          }),
+        [],
+      ),
+      read(
+        'findings',
+        'code scanning alerts',
+        () =>
+          readPages('findings', 'code scanning alerts', maxPages, async (page) => {
+            const res = await get('GET /repos/{owner}/{repo}/code-scanning/alerts', { ref: `refs/pull/${n}/head`, state: 'open', per_page: PER_PAGE, page });
+            return { items: alertsSchema.parse(res.data), last: lastPageOf(res.headers) };
+          }),
+        [],
+      ),
+    ]);
+
+    const checks: CheckEvidence[] = [
+      ...checkRuns
+        .filter((c) => c.name !== GATE_CHECK_NAME)
+        .map((c): CheckEvidence => ({ name: c.name, state: checkRunState(c.status, c.conclusion), source: 'check-run', url: c.html_url ?? c.details_url ?? null })),
+      ...statuses
+        .filter((s) => s.context !== GATE_CHECK_NAME)
+        .map((s): CheckEvidence => ({ name: s.context, state: statusState(s.state), source: 'status', url: s.target_url ?? null })),
+    ];
+    const { approvals, changesRequestedBy } = reviews ? reviewOutcome(reviews, headSha) : { approvals: [], changesRequestedBy: [] };
+    const changedPaths = [...new Set(files.flatMap((f) => [f.filename, ...(f.previous_filename ? [f.previous_filename] : [])]))];
+    const findings = alerts.map((a) => this.finding(a, patterns));
+
+    const evidence: ReleaseEvidence = {
+      headSha,
+      collectedAt: this.now().toISOString(),
+      checks,
+      approvals,
+      changesRequestedBy,
+      changedPaths,
+      findings,
+      errors,
+      stats: { apiCalls, checkRuns: checkRuns.length, findings: findings.length, statuses: statuses.length },
+    };
+    this.cache.set(target, evidence);
+    return evidence;
+  }
+
+  private describeError(source: EvidenceError['source'], what: string, err: unknown, n: number): EvidenceError {
+    if (source === 'findings' && !(err instanceof SourceError)) {
+      const status = statusOf(err);
+      const text = messageOf(err);
+      if (status === 404 && /no analysis found/i.test(text)) {
+        return { source, kind: 'no-analysis', status, message: `code scanning: no analysis found for refs/pull/${n}/head (no scan has uploaded results for this pull request)` };
+      }
+      if (status === 403 && /not enabled|advanced security|not available/i.test(text)) {
+        return { source, kind: 'not-enabled', status, message: `code scanning is not enabled for this repository (HTTP 403: ${text})` };
+      }
+    }
+    return toError(source, what, err);
+  }
+
+  private finding(a: z.infer<typeof alertsSchema>[number], patterns: ScanPatterns): Finding {
+    const tool = a.tool?.name ?? 'code scanning';
+    const kind = scanKindOf(tool, patterns);
+    return {
+      id: `code-scanning:${a.number}`,
+      ruleId: a.rule.id ?? a.rule.name ?? `alert-${a.number}`,
+      category: kind && kind !== 'provenance' ? kind : 'sast',
+      severity: alertSeverity(a.rule),
+      title: a.rule.description ?? a.rule.name ?? a.rule.id ?? `alert ${a.number}`,
+      location: a.most_recent_instance?.location?.path ?? null,
+      tool,
+      url: a.html_url ?? null,
+    };
+  }
+
+  async currentLabels(target: IssueRef): Promise<string[]> {
+    const { owner, repo } = split(target.repo.fullName);
+    const labels: string[] = [];
+    for (let page = 1; page <= 10; page++) {
+      const res = await this.octokit.request('GET /repos/{owner}/{repo}/issues/{issue_number}/labels', { owner, repo, issue_number: target.number, per_page: PER_PAGE, page });
+      const list = labelsSchema.parse(res.data);
+      labels.push(...list.map((l) => l.name));
+      if (list.length < PER_PAGE) break;
+    }
+    return labels;
+  }
+
+  /**
+   * Our check run on `headSha`, found by name (and app, when known): updated in place. GitHub does
+   * not move a completed run back to in progress, so `pending` after a conclusion starts a new run
+   * (GitHub and branch rules take the newest run of a name).
+   */
+  async setGateCheck(target: IssueRef, headSha: string, check: GateCheck): Promise<void> {
+    const { owner, repo } = split(target.repo.fullName);
+    const res = await this.octokit.request('GET /repos/{owner}/{repo}/commits/{ref}/check-runs', {
+      owner,
+      repo,
+      ref: headSha,
+      check_name: GATE_CHECK_NAME,
+      ...(this.options.appId ? { app_id: this.options.appId } : {}),
+      per_page: PER_PAGE,
+    });
+    const runs = checkRunsSchema.parse(res.data).check_runs.filter((r) => r.name === GATE_CHECK_NAME && (!this.options.appId || r.app?.id === this.options.appId));
+    const existing = runs.sort((a, b) => b.id - a.id)[0];
+    const pending = check.conclusion === 'pending';
+    const fields = {
+      ...(pending ? { status: 'in_progress' } : { status: 'completed', conclusion: check.conclusion }),
+      output: { title: check.title.slice(0, 255), summary: check.summary.length > SUMMARY_MAX ? `${check.summary.slice(0, SUMMARY_MAX - 1)}…` : check.summary },
+      ...(check.detailsUrl ? { details_url: check.detailsUrl } : {}),
+    };
+    if (existing && !(pending && existing.status === 'completed')) {
+      await this.octokit.request('PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}', { owner, repo, check_run_id: existing.id, ...fields });
+      return;
+    }
+    await this.octokit.request('POST /repos/{owner}/{repo}/check-runs', { owner, repo, name: GATE_CHECK_NAME, head_sha: headSha, ...fields });
+  }
+
+  async openIssue(repoRef: RepoRef, key: string, issue: NewIssue): Promise<{ number: number; url: string }> {
+    const { owner, repo } = split(repoRef.fullName);
+    const marker = issueMarker(key);
+    const bot = this.options.botLogin;
+    for (let page = 1; page <= 10; page++) {
+      const res = await this.octokit.request('GET /repos/{owner}/{repo}/issues', {
+        owner,
+        repo,
+        state: 'open',
+        ...(bot ? { creator: bot } : {}),
+        per_page: PER_PAGE,
+        page,
+        sort: 'created',
+        direction: 'desc',
+      });
+      const list = issueListSchema.parse(res.data);
+      const mine = list.find((i) => i.pull_request === undefined && (i.body ?? '').includes(marker) && (bot ? i.user?.login === bot : i.user?.type === 'Bot'));
+      if (mine) return { number: mine.number, url: mine.html_url };
+      if (list.length < PER_PAGE) break;
+    }
+    const due = issue.dueDate ? `\n\nDue: ${issue.dueDate}` : '';
+    const res = await this.octokit.request('POST /repos/{owner}/{repo}/issues', { owner, repo, title: issue.title, body: `${issue.body.trimEnd()}${due}\n\n${marker}`, labels: issue.labels });
+    const created = createdIssueSchema.parse(res.data);
+    return { number: created.number, url: created.html_url };
+  }
+
+  async addReleaseNote(repoRef: RepoRef, tag: string, marker: string, text: string): Promise<ReleaseNoteOutcome> {
+    const { owner, repo } = split(repoRef.fullName);
+    let release: z.infer<typeof releaseSchema>;
+    try {
+      const res = await this.octokit.request('GET /repos/{owner}/{repo}/releases/tags/{tag}', { owner, repo, tag });
+      release = releaseSchema.parse(res.data);
+    } catch (err) {
+      if (statusOf(err) === 404) return 'no-release';
+      throw err;
+    }
+    const before = release.body ?? '';
+    const after = spliceSection(before, marker, text);
+    if (after === before) return 'unchanged';
+    await this.octokit.request('PATCH /repos/{owner}/{repo}/releases/{release_id}', { owner, repo, release_id: release.id, body: after });
+    return 'updated';
+  }
+
+  async changeRequestsForCommit(repoRef: RepoRef, sha: string): Promise<ChangeRequestSnapshot[]> {
+    const { owner, repo } = split(repoRef.fullName);
+    const res = await this.octokit.request('GET /repos/{owner}/{repo}/commits/{commit_sha}/pulls', { owner, repo, commit_sha: sha, per_page: PER_PAGE });
+    return pullsSchema
+      .parse(res.data)
+      .filter((pr) => pr.state === 'open' && pr.head.sha === sha)
+      .map((pr) => {
+        const author = pr.user ?? { login: 'ghost', type: 'User' };
+        return {
+          ref: { repo: repoRef, number: pr.number, kind: 'change' },
+          title: pr.title,
+          body: pr.body ?? '',
+          labels: pr.labels.map((l) => l.name),
+          state: 'open',
+          author: { login: author.login, isBot: author.type === 'Bot' },
+          url: pr.html_url,
+          headSha: pr.head.sha,
+          targetBranch: pr.base.ref,
+          draft: pr.draft ?? false,
+        };
+      });
+  }
+}
