@@ -1,0 +1,36 @@
+/** Sections of a PR/MR description: `## Rollback`, `### Emergency reason`… (any heading level). */
+
+const HEADING = /^\s{0,3}(#{1,6})\s+(.+?)\s*#*\s*$/;
+const FENCE = /^\s{0,3}(```|~~~)/;
+const NO_RESPONSE = /^_no response_$/i;
+
+const norm = (s: string): string => s.trim().replace(/\s+/g, ' ').replace(/:$/, '').toLowerCase();
+
+/**
+ * The text under the first heading named one of `names` (case-insensitive, a trailing colon
+ * ignored), up to the next heading of the same or a higher level; HTML comments and
+ * `_No response_` removed. null when no such heading exists or its section is empty.
+ */
+export function descriptionSection(body: string, names: readonly string[]): string | null {
+  const wanted = new Set(names.map(norm));
+  const lines = body.replace(/\r\n?/g, '\n').replace(/<!--[\s\S]*?-->/g, '').split('\n');
+  let level = 0;
+  let taken: string[] | null = null;
+  let inFence = false;
+  for (const line of lines) {
+    if (FENCE.test(line)) inFence = !inFence;
+    const m = inFence ? null : HEADING.exec(line);
+    if (taken) {
+      if (m && m[1]!.length <= level) break;
+      taken.push(line);
+      continue;
+    }
+    if (m && wanted.has(norm(m[2]!))) {
+      level = m[1]!.length;
+      taken = [];
+    }
+  }
+  if (!taken) return null;
+  const text = taken.join('\n').trim();
+  return text === '' || NO_RESPONSE.test(text) ? null : text;
+}

@@ -1,0 +1,355 @@
+/**
+ * The release gate's verdict: (change request, evidence, exception register, policy, now) →
+ * pass, warn, block, emergency or pending, with every reason. Pure.
+ *
+ * Rules (the contract's defaults; the policy tunes each):
+ * - BLOCK on an open finding of a blocking severity (critical) that no exception waives;
+ * - BLOCK when a scan the class requires (prod: secrets, provenance) failed, did not conclude or is missing;
+ * - BLOCK when approvals are missing (prod: 1; high-risk: 2, one from a security reviewer);
+ * - BLOCK a high-risk release without a non-empty `Rollback` section in the description;
+ * - WARN on high findings, on failed scans the class does not require, on changes requested;
+ * - medium and low findings are recorded;
+ * - evidence that could not be read, or a required scan still running: `pending`, never a pass;
+ * - emergency class: blocked unless an emergency approver named in the policy approved (and the
+ *   description gives the emergency reason); then `emergency`, and every reason that would have
+ *   blocked is a control bypassed in the emergency record.
+ */
+import type { Platform, ChangeRequestSnapshot } from '../model.ts';
+import type { Policy } from '../policy/schema.ts';
+import { descriptionSection } from './description.ts';
+import type { CheckEvidence, EvidenceError, Finding, ReleaseEvidence, Severity } from './evidence.ts';
+import { controlTarget, findWaiver, type GateException } from './exceptions.ts';
+import type { GateMode, ReleaseClass } from './policy.ts';
+import { releaseClass as classify, type ReleaseClassDecision } from './release-class.ts';
+
+export type Verdict = 'pass' | 'warn' | 'block' | 'emergency' | 'pending';
+
+/** block / warn decide the verdict; pending holds it; info is recorded. */
+export type ReasonSeverity = 'block' | 'warn' | 'pending' | 'info';
+
+export interface GateReason {
+  /** Rule id: `finding-blocking`, `scan-missing`, `approvals-missing`… */
+  rule: string;
+  severity: ReasonSeverity;
+  summary: string;
+  /** The facts it rests on: check names and states, finding ids, logins, exceptions that did not apply. */
+  evidence: string[];
+  /** The finding (`code-scanning:42`) or control (`control:secrets`) it is about, when one. */
+  subject: string | null;
+}
+
+export interface EvidenceRow {
+  /** What: `Secrets scan`, `Approvals`, `Findings`… */
+  item: string;
+  /** Whether the release class requires it. */
+  required: boolean;
+  status: 'ok' | 'failed' | 'missing' | 'pending' | 'recorded' | 'waived' | 'error';
+  detail: string;
+  url: string | null;
+}
+
+export interface WaivedItem {
+  /** The finding or control waived. */
+  subject: string;
+  finding: Finding | null;
+  /** The reason it would have been. */
+  reason: GateReason;
+  exception: GateException;
+}
+
+/** The minimum emergency record: why, on what evidence, who approved, what was bypassed, what follows. */
+export interface EmergencyRecord {
+  reason: string;
+  approver: string;
+  /** ISO-8601 UTC. */
+  decidedAt: string;
+  headSha: string;
+  evidence: { checks: { name: string; state: string }[]; findings: Record<string, number>; approvals: string[]; collectedAt: string };
+  controlsBypassed: GateReason[];
+  followUp: { kind: 'retrospective'; title: string; dueDate: string };
+}
+
+export interface GateVerdict {
+  verdict: Verdict;
+  releaseClass: ReleaseClass;
+  classDecision: ReleaseClassDecision;
+  mode: GateMode;
+  headSha: string;
+  reasons: GateReason[];
+  evidence: EvidenceRow[];
+  waived: WaivedItem[];
+  emergency: EmergencyRecord | null;
+  /** Waivers in use that expire within the policy's reminder days. */
+  expiring: GateException[];
+  /** Evidence sources to read again (pending because of them). */
+  retry: boolean;
+}
+
+export interface GateInput {
+  change: Pick<ChangeRequestSnapshot, 'ref' | 'labels' | 'targetBranch' | 'body' | 'author' | 'title' | 'url'>;
+  evidence: ReleaseEvidence;
+  exceptions: readonly GateException[];
+}
+
+const SCAN_TITLES: Record<string, string> = { secrets: 'Secrets scan', sast: 'SAST', dependencies: 'Dependency scan', provenance: 'Provenance / signing' };
+export const scanTitle = (kind: string): string => SCAN_TITLES[kind] ?? `${kind} scan`;
+
+const lower = (s: string): string => s.trim().toLowerCase();
+const DAY_MS = 86_400_000;
+const SEVERITIES: Severity[] = ['critical', 'high', 'medium', 'low', 'info', 'unknown'];
+
+/** An evidence error that retrying will not fix (the source is not there: e.g. code scanning off). */
+export function isPermanentError(e: EvidenceError): boolean {
+  if (e.status === undefined) return false;
+  if (e.status === 403 && /rate limit/i.test(e.message)) return false;
+  return e.status === 403 || e.status === 404 || e.status === 410;
+}
+
+export function gateMode(repo: { fullName: string }, cls: ReleaseClass, policy: Pick<Policy, 'gate'>): GateMode {
+  const { mode } = policy.gate;
+  const byRepo = Object.entries(mode.repos).find(([name]) => lower(name) === lower(repo.fullName));
+  if (byRepo) return byRepo[1];
+  return mode.classes[cls] ?? mode.default;
+}
+
+const principalsFor = (p: { github: string[]; gitlab: string[] }, platform: Platform): string[] => (platform === 'gitlab' ? p.gitlab : platform === 'github' ? p.github : []);
+
+/** Security reviewers (logins): the gate's own list, else the change reviewers who are people (not `org/team`). */
+export function securityReviewers(policy: Pick<Policy, 'gate' | 'changes'>, platform: Platform): string[] {
+  const own = principalsFor(policy.gate.securityReviewers, platform);
+  if (own.length > 0) return own;
+  return principalsFor(policy.changes.reviewers, platform).filter((r) => !r.includes('/'));
+}
+
+interface ScanResult {
+  kind: string;
+  checks: CheckEvidence[];
+  status: 'ok' | 'failed' | 'missing' | 'pending';
+  detail: string;
+}
+
+function scanResult(kind: string, pattern: string, checks: readonly CheckEvidence[], ownCheck: string): ScanResult {
+  const re = new RegExp(pattern, 'i');
+  const mine = checks.filter((c) => lower(c.name) !== lower(ownCheck) && re.test(c.name));
+  const describe = mine.map((c) => `${c.name}: ${c.state}`).join(', ');
+  if (mine.length === 0) return { kind, checks: [], status: 'missing', detail: `no check named like /${pattern}/i` };
+  if (mine.some((c) => c.state === 'failure' || c.state === 'cancelled')) return { kind, checks: mine, status: 'failed', detail: describe };
+  if (mine.some((c) => c.state === 'pending')) return { kind, checks: mine, status: 'pending', detail: describe };
+  if (mine.some((c) => c.state === 'success')) return { kind, checks: mine, status: 'ok', detail: describe };
+  return { kind, checks: mine, status: 'failed', detail: `${describe} (did not succeed)` };
+}
+
+function findingLabel(f: Finding): string {
+  return `${f.id} ${f.ruleId} (${f.severity}, ${f.tool})${f.location ? ` at ${f.location}` : ''}: ${f.title}`;
+}
+
+export function evaluateGate(input: GateInput, policy: Policy, now: Date): GateVerdict {
+  const { change, evidence, exceptions } = input;
+  const { gate } = policy;
+  const repo = change.ref.repo;
+  const classDecision = classify(change, evidence.changedPaths, policy);
+  const cls = classDecision.releaseClass;
+  const needs = gate.classes[cls];
+  const mode = gateMode(repo, cls, policy);
+  const reasons: GateReason[] = [];
+  const rows: EvidenceRow[] = [];
+  const waived: WaivedItem[] = [];
+  const used = new Map<string, GateException>();
+
+  /** Adds a reason unless an exception waives its subject; a refused exception is named in it. */
+  const add = (reason: GateReason, subject?: { names: string[]; location: string | null; control: boolean; finding?: Finding }): boolean => {
+    if (subject && (reason.severity === 'block' || reason.severity === 'warn')) {
+      const { waiver, refused } = findWaiver(exceptions, subject, repo, now);
+      if (waiver) {
+        waived.push({ subject: reason.subject ?? subject.names[0]!, finding: subject.finding ?? null, reason, exception: waiver });
+        used.set(waiver.id, waiver);
+        reasons.push({ rule: 'exception-applied', severity: 'info', summary: `Waived by exception ${waiver.id} until ${waiver.expiresAt}: ${reason.summary}`, evidence: [`approved by ${waiver.approvedBy ?? 'unknown'}`, ...(waiver.scope.path ? [`scope ${waiver.scope.path}`] : [])], subject: reason.subject });
+        return false;
+      }
+      reason = { ...reason, evidence: [...reason.evidence, ...refused] };
+    }
+    reasons.push(reason);
+    return true;
+  };
+
+  // Evidence that could not be read.
+  let retry = false;
+  for (const e of evidence.errors) {
+    if (isPermanentError(e)) {
+      reasons.push({ rule: 'evidence-unavailable', severity: 'warn', summary: `The ${e.source} could not be read (HTTP ${e.status}): that evidence is missing`, evidence: [e.message], subject: null });
+    } else {
+      retry = true;
+      reasons.push({ rule: 'evidence-error', severity: 'pending', summary: `The ${e.source} could not be read; the gate waits and retries`, evidence: [e.status ? `HTTP ${e.status}: ${e.message}` : e.message], subject: null });
+    }
+  }
+
+  // Scans.
+  const required = new Set(needs.requires);
+  for (const [kind, pattern] of Object.entries(gate.scans)) {
+    const r = scanResult(kind, pattern, evidence.checks, gate.checkName);
+    const isRequired = required.has(kind);
+    const title = scanTitle(kind);
+    const url = r.checks.find((c) => c.url)?.url ?? null;
+    const subject = { names: [controlTarget(kind)], location: null, control: true };
+    let status: EvidenceRow['status'] = r.status;
+    if (r.status === 'failed') {
+      const counted = add({ rule: 'scan-failed', severity: isRequired ? 'block' : 'warn', summary: `${title} failed${isRequired ? ` (required for ${cls})` : ''}`, evidence: [r.detail], subject: controlTarget(kind) }, subject);
+      if (!counted) status = 'waived';
+    } else if (r.status === 'missing') {
+      if (isRequired) {
+        const counted = add({ rule: 'scan-missing', severity: 'block', summary: `${title} is missing (required for ${cls})`, evidence: [r.detail], subject: controlTarget(kind) }, subject);
+        if (!counted) status = 'waived';
+      } else {
+        reasons.push({ rule: 'scan-missing', severity: 'info', summary: `No ${title.toLowerCase()} (not required for ${cls})`, evidence: [r.detail], subject: controlTarget(kind) });
+      }
+    } else if (r.status === 'pending') {
+      if (isRequired) reasons.push({ rule: 'scan-pending', severity: 'pending', summary: `${title} has not concluded yet (required for ${cls})`, evidence: [r.detail], subject: controlTarget(kind) });
+      else reasons.push({ rule: 'scan-pending', severity: 'info', summary: `${title} has not concluded yet (not required for ${cls})`, evidence: [r.detail], subject: controlTarget(kind) });
+    }
+    rows.push({ item: title, required: isRequired, status, detail: r.detail, url });
+  }
+
+  // Findings.
+  const findingsSource = evidence.errors.find((e) => e.source === 'findings' || e.source === 'reports');
+  const counts: Record<string, number> = {};
+  const waivedCounts: Record<string, number> = {};
+  const recorded: Record<string, Finding[]> = {};
+  for (const f of evidence.findings) {
+    counts[f.severity] = (counts[f.severity] ?? 0) + 1;
+    const blocking = gate.findings.block.includes(f.severity);
+    const warning = !blocking && gate.findings.warn.includes(f.severity);
+    if (!blocking && !warning) {
+      (recorded[f.severity] ??= []).push(f);
+      continue;
+    }
+    const counted = add(
+      {
+        rule: blocking ? 'finding-blocking' : 'finding-warning',
+        severity: blocking ? 'block' : 'warn',
+        summary: `Open ${f.severity} finding: ${f.title}`,
+        evidence: [findingLabel(f), ...(f.url ? [f.url] : [])],
+        subject: f.id,
+      },
+      { names: [f.id, f.ruleId], location: f.location, control: false, finding: f },
+    );
+    if (!counted) waivedCounts[f.severity] = (waivedCounts[f.severity] ?? 0) + 1;
+  }
+  for (const sev of SEVERITIES) {
+    const list = recorded[sev];
+    if (!list) continue;
+    const shown = list.slice(0, 10).map(findingLabel);
+    if (list.length > 10) shown.push(`and ${list.length - 10} more`);
+    reasons.push({ rule: 'finding-recorded', severity: 'info', summary: `${list.length} open ${sev} finding(s) recorded`, evidence: shown, subject: null });
+  }
+  const summaryOf = SEVERITIES.filter((s) => counts[s]).map((s) => `${s} ${counts[s]}${waivedCounts[s] ? ` (${waivedCounts[s]} waived)` : ''}`);
+  rows.push({
+    item: 'Open findings',
+    required: false,
+    status: findingsSource ? 'error' : evidence.findings.some((f) => [...gate.findings.block].includes(f.severity) && !waived.some((w) => w.finding?.id === f.id)) ? 'failed' : Object.keys(waivedCounts).length > 0 ? 'waived' : 'recorded',
+    detail: findingsSource ? `could not be read: ${findingsSource.message}` : summaryOf.length > 0 ? summaryOf.join(', ') : 'none open',
+    url: null,
+  });
+
+  // Approvals.
+  const author = lower(change.author.login);
+  const approvers = [...new Map(evidence.approvals.filter((a) => lower(a.login) !== author && (!gate.approvalsAtHead || a.atHead)).map((a) => [lower(a.login), a.login])).values()];
+  const approvalsError = evidence.errors.some((e) => e.source === 'reviews' || e.source === 'approvals');
+  const security = securityReviewers(policy, repo.platform).map(lower);
+  const securityApprovers = approvers.filter((l) => security.includes(lower(l)));
+  const approvalEvidence = [`approved by ${approvers.length > 0 ? approvers.join(', ') : 'nobody'}${gate.approvalsAtHead ? ' (at the head commit)' : ''}`];
+  if (!approvalsError && approvers.length < needs.approvals) {
+    reasons.push({ rule: 'approvals-missing', severity: 'block', summary: `${approvers.length} of ${needs.approvals} required approval(s) for ${cls}`, evidence: approvalEvidence, subject: null });
+  }
+  if (!approvalsError && securityApprovers.length < needs.securityApprovals) {
+    reasons.push({
+      rule: 'security-approval-missing',
+      severity: 'block',
+      summary: `${securityApprovers.length} of ${needs.securityApprovals} required approval(s) from a security reviewer for ${cls}`,
+      evidence: [security.length > 0 ? `security reviewers: ${security.join(', ')}` : 'the policy names no security reviewers (gate.securityReviewers)', ...approvalEvidence],
+      subject: null,
+    });
+  }
+  if (evidence.changesRequestedBy.length > 0) {
+    reasons.push({ rule: 'changes-requested', severity: 'warn', summary: `Changes requested by ${evidence.changesRequestedBy.join(', ')}`, evidence: [], subject: null });
+  }
+  rows.push({
+    item: 'Approvals',
+    required: needs.approvals > 0,
+    status: approvalsError ? 'error' : approvers.length >= needs.approvals && securityApprovers.length >= needs.securityApprovals ? 'ok' : 'missing',
+    detail: `${approvers.length} of ${needs.approvals}${needs.securityApprovals > 0 ? `, security ${securityApprovers.length} of ${needs.securityApprovals}` : ''}: ${approvers.length > 0 ? approvers.join(', ') : 'none'}`,
+    url: null,
+  });
+
+  // Rollback notes.
+  const rollback = descriptionSection(change.body, ['Rollback', 'Rollback plan']);
+  if (needs.rollback) {
+    let status: EvidenceRow['status'] = rollback ? 'ok' : 'missing';
+    if (!rollback) {
+      const counted = add({ rule: 'rollback-missing', severity: 'block', summary: `A ${cls} release needs a non-empty Rollback section in its description`, evidence: ['no "Rollback" heading with text under it'], subject: controlTarget('rollback') }, { names: [controlTarget('rollback')], location: null, control: true });
+      if (!counted) status = 'waived';
+    }
+    rows.push({ item: 'Rollback notes', required: true, status, detail: rollback ? 'Rollback section present' : 'no Rollback section', url: null });
+  } else {
+    rows.push({ item: 'Rollback notes', required: false, status: rollback ? 'ok' : 'missing', detail: rollback ? 'Rollback section present' : 'not required', url: null });
+  }
+
+  // Exceptions in use that will expire soon.
+  const soon = now.getTime() + gate.exceptions.reminderDays * DAY_MS;
+  const expiring = [...used.values()].filter((e) => Date.parse(e.expiresAt) <= soon);
+  for (const e of expiring) reasons.push({ rule: 'exception-expiring', severity: 'info', summary: `Exception ${e.id} expires at ${e.expiresAt}; after that the gate blocks again`, evidence: [`waives ${e.target}`], subject: e.target });
+
+  // The verdict.
+  const has = (s: ReasonSeverity): boolean => reasons.some((r) => r.severity === s);
+  let verdict: Verdict;
+  let emergency: EmergencyRecord | null = null;
+  if (cls === 'emergency' && !retry) {
+    const named = principalsFor(gate.emergencyApprovers, repo.platform).map(lower);
+    const approver = approvers.find((a) => named.includes(lower(a))) ?? null;
+    const why = descriptionSection(change.body, ['Emergency reason', 'Reason']);
+    const bypassed = reasons.filter((r) => r.severity === 'block' || r.severity === 'pending');
+    if (!approver) {
+      reasons.push({
+        rule: 'emergency-approver-missing',
+        severity: 'block',
+        summary: 'An emergency release needs an approval from an emergency approver named in the policy',
+        evidence: [named.length > 0 ? `emergency approvers: ${named.join(', ')}` : 'the policy names no emergency approvers (gate.emergencyApprovers)', ...approvalEvidence],
+        subject: null,
+      });
+    }
+    if (!why) reasons.push({ rule: 'emergency-reason-missing', severity: 'block', summary: 'An emergency release needs an "Emergency reason" section in its description', evidence: [], subject: null });
+    rows.push({ item: 'Emergency approver', required: true, status: approver ? 'ok' : 'missing', detail: approver ?? `none of ${named.length > 0 ? named.join(', ') : '(none named)'}`, url: null });
+    if (approver && why) {
+      verdict = 'emergency';
+      const due = new Date(now.getTime() + gate.emergency.retrospectiveDueDays * DAY_MS).toISOString().slice(0, 10);
+      emergency = {
+        reason: why,
+        approver,
+        decidedAt: now.toISOString(),
+        headSha: evidence.headSha,
+        evidence: {
+          checks: evidence.checks.map((c) => ({ name: c.name, state: c.state })),
+          findings: counts,
+          approvals: approvers,
+          collectedAt: evidence.collectedAt,
+        },
+        controlsBypassed: bypassed,
+        followUp: { kind: 'retrospective', title: `Retrospective: emergency release ${repo.fullName}${change.ref.kind === 'change' && repo.platform === 'gitlab' ? '!' : '#'}${change.ref.number}`, dueDate: due },
+      };
+      reasons.push({ rule: 'emergency-approved', severity: 'info', summary: `Emergency release approved by ${approver}; ${bypassed.length} control(s) bypassed; retrospective due ${due}`, evidence: bypassed.map((r) => r.summary), subject: null });
+    } else {
+      verdict = 'block';
+    }
+  } else if (retry) {
+    verdict = 'pending';
+  } else if (has('block')) {
+    verdict = 'block';
+  } else if (has('pending')) {
+    verdict = 'pending';
+  } else if (has('warn')) {
+    verdict = 'warn';
+  } else {
+    verdict = 'pass';
+  }
+
+  return { verdict, releaseClass: cls, classDecision, mode, headSha: evidence.headSha, reasons, evidence: rows, waived, emergency, expiring, retry };
+}

@@ -1,0 +1,278 @@
+import { describe, expect, it } from 'vitest';
+import { evaluateGate, type GateVerdict } from '../../../src/core/gate/evaluate.ts';
+import { defaultPolicy } from '../../../src/core/policy/load.ts';
+import { ALL_CHECKS, NOW, PROD_CHECKS, check, evidence, exception, finding, gateInput, gatePolicy, releaseChange } from '../../builders/gate.ts';
+
+const rules = (v: GateVerdict, severity?: string): string[] => v.reasons.filter((r) => !severity || r.severity === severity).map((r) => r.rule);
+
+const HIGH_RISK_BODY = 'Rotates the session keys.\n\n## Rollback\nRevert the deploy with `deploy rollback shop`.\n';
+const securityPolicy = gatePolicy({ securityReviewers: { github: ['sec-sam'] }, emergencyApprovers: { github: ['cto'] } });
+
+describe('evaluateGate: the blocking rules (prod)', () => {
+  it('passes a prod release with its secrets scan, provenance and one approval', () => {
+    const v = evaluateGate(gateInput(), defaultPolicy, NOW);
+    expect(v.verdict).toBe('pass');
+    expect(v.releaseClass).toBe('prod');
+    expect(rules(v, 'block')).toEqual([]);
+    expect(v.evidence.find((r) => r.item === 'Secrets scan')).toMatchObject({ required: true, status: 'ok' });
+  });
+
+  it.each([
+    ['a failed secrets scan', [check('secret-scanning', 'failure'), check('slsa-provenance')], 'scan-failed', 'control:secrets'],
+    ['a cancelled secrets scan', [check('gitleaks secret scan', 'cancelled'), check('slsa-provenance')], 'scan-failed', 'control:secrets'],
+    ['a skipped provenance check', [check('secret-scanning'), check('cosign sign', 'skipped')], 'scan-failed', 'control:provenance'],
+    ['a missing secrets scan', [check('slsa-provenance')], 'scan-missing', 'control:secrets'],
+    ['a missing provenance check', [check('secret-scanning')], 'scan-missing', 'control:provenance'],
+    ['a failed provenance check', [check('secret-scanning'), check('attest-build-provenance', 'failure')], 'scan-failed', 'control:provenance'],
+  ])('blocks on %s', (_n, checks, rule, subject) => {
+    const v = evaluateGate(gateInput({ ev: evidence({ checks }) }), defaultPolicy, NOW);
+    expect(v.verdict).toBe('block');
+    expect(v.reasons.filter((r) => r.severity === 'block')).toEqual([expect.objectContaining({ rule, subject })]);
+  });
+
+  it('blocks on an open critical finding, naming it', () => {
+    const v = evaluateGate(gateInput({ ev: evidence({ findings: [finding()] }) }), defaultPolicy, NOW);
+    expect(v.verdict).toBe('block');
+    const r = v.reasons.find((x) => x.rule === 'finding-blocking')!;
+    expect(r.subject).toBe('code-scanning:42');
+    expect(r.evidence[0]).toContain('js/sql-injection');
+    expect(v.evidence.find((x) => x.item === 'Open findings')).toMatchObject({ status: 'failed', detail: 'critical 1' });
+  });
+
+  it('blocks without an approval; the author approving their own change does not count', () => {
+    const none = evaluateGate(gateInput({ ev: evidence({ approvals: [] }) }), defaultPolicy, NOW);
+    expect(none.verdict).toBe('block');
+    expect(rules(none, 'block')).toEqual(['approvals-missing']);
+    const self = evaluateGate(gateInput({ ev: evidence({ approvals: [{ login: 'Dev', atHead: true }] }) }), defaultPolicy, NOW);
+    expect(rules(self, 'block')).toEqual(['approvals-missing']);
+  });
+
+  it('counts stale approvals unless the policy asks for approvals at the head commit', () => {
+    const ev = evidence({ approvals: [{ login: 'alice', atHead: false }] });
+    expect(evaluateGate(gateInput({ ev }), defaultPolicy, NOW).verdict).toBe('pass');
+    expect(rules(evaluateGate(gateInput({ ev }), gatePolicy({ approvalsAtHead: true }), NOW), 'block')).toEqual(['approvals-missing']);
+  });
+
+  it.each([
+    ['high', 'warn', 'finding-warning'],
+    ['medium', 'pass', 'finding-recorded'],
+    ['low', 'pass', 'finding-recorded'],
+  ] as const)('a %s finding gives %s and is a reason', (severity, verdict, rule) => {
+    const v = evaluateGate(gateInput({ ev: evidence({ findings: [finding({ severity })] }) }), defaultPolicy, NOW);
+    expect(v.verdict).toBe(verdict);
+    expect(rules(v)).toContain(rule);
+  });
+
+  it('warns on a failed scan the class does not require, and on changes requested', () => {
+    const v = evaluateGate(gateInput({ ev: evidence({ checks: [...PROD_CHECKS, check('semgrep', 'failure')], changesRequestedBy: ['bob'] }) }), defaultPolicy, NOW);
+    expect(v.verdict).toBe('warn');
+    expect(rules(v, 'warn')).toEqual(['scan-failed', 'changes-requested']);
+  });
+
+  it('gives every reason at once, not the first', () => {
+    const v = evaluateGate(gateInput({ ev: evidence({ checks: [], approvals: [], findings: [finding(), finding({ id: 'code-scanning:43', severity: 'high' })] }) }), defaultPolicy, NOW);
+    expect(v.verdict).toBe('block');
+    expect(rules(v, 'block').sort()).toEqual(['approvals-missing', 'finding-blocking', 'scan-missing', 'scan-missing']);
+    expect(rules(v, 'warn')).toEqual(['finding-warning']);
+  });
+
+  it('does not count our own check as evidence', () => {
+    const v = evaluateGate(gateInput({ ev: evidence({ checks: [check('gatehouse/release-gate'), check('slsa-provenance')] }) }), gatePolicy({ scans: { secrets: 'secret|gate' } }), NOW);
+    expect(rules(v, 'block')).toEqual(['scan-missing']);
+  });
+});
+
+describe('evaluateGate: missing and incomplete evidence', () => {
+  it('goes pending, never pass, when a source could not be read', () => {
+    const v = evaluateGate(gateInput({ ev: evidence({ errors: [{ source: 'checks', message: 'Server Error', status: 502 }] }) }), defaultPolicy, NOW);
+    expect(v.verdict).toBe('pending');
+    expect(v.retry).toBe(true);
+    expect(rules(v, 'pending')).toEqual(['evidence-error']);
+  });
+
+  it('goes pending on an error even when the rest would block', () => {
+    const v = evaluateGate(gateInput({ ev: evidence({ checks: [], errors: [{ source: 'reviews', message: 'socket hang up' }] }) }), defaultPolicy, NOW);
+    expect(v.verdict).toBe('pending');
+  });
+
+  it('waits for a required scan that is still running', () => {
+    const v = evaluateGate(gateInput({ ev: evidence({ checks: [check('secret-scanning', 'pending'), check('slsa-provenance')] }) }), defaultPolicy, NOW);
+    expect(v.verdict).toBe('pending');
+    expect(v.retry).toBe(false);
+    expect(rules(v, 'pending')).toEqual(['scan-pending']);
+  });
+
+  it('blocks rather than waits when something already blocks', () => {
+    const v = evaluateGate(gateInput({ ev: evidence({ checks: [check('secret-scanning', 'failure'), check('slsa-provenance', 'pending')] }) }), defaultPolicy, NOW);
+    expect(v.verdict).toBe('block');
+  });
+
+  it('treats a source that is not there (code scanning off: 404) as missing evidence, a warning', () => {
+    const v = evaluateGate(gateInput({ ev: evidence({ errors: [{ source: 'findings', message: 'no analysis found', status: 404 }] }) }), defaultPolicy, NOW);
+    expect(v.verdict).toBe('warn');
+    expect(rules(v, 'warn')).toEqual(['evidence-unavailable']);
+    expect(v.evidence.find((r) => r.item === 'Open findings')!.status).toBe('error');
+  });
+
+  it('treats a 403 rate limit as an error to retry', () => {
+    const v = evaluateGate(gateInput({ ev: evidence({ errors: [{ source: 'checks', message: 'API rate limit exceeded', status: 403 }] }) }), defaultPolicy, NOW);
+    expect(v.verdict).toBe('pending');
+  });
+
+  it('records a scan the class does not require as missing, never as passed', () => {
+    const v = evaluateGate(gateInput(), defaultPolicy, NOW);
+    expect(v.evidence.find((r) => r.item === 'SAST')).toMatchObject({ required: false, status: 'missing' });
+    expect(v.reasons).toContainEqual(expect.objectContaining({ rule: 'scan-missing', severity: 'info', subject: 'control:sast' }));
+  });
+});
+
+describe('evaluateGate: release classes', () => {
+  it('non-prod needs no scans and no approval', () => {
+    const v = evaluateGate(gateInput({ change: releaseChange({ labels: ['release', 'release-class::non-prod'] }), ev: evidence({ checks: [], approvals: [] }) }), defaultPolicy, NOW);
+    expect(v.releaseClass).toBe('non-prod');
+    expect(v.verdict).toBe('pass');
+  });
+
+  it('non-prod still blocks on a critical finding', () => {
+    const v = evaluateGate(gateInput({ change: releaseChange({ labels: ['release-class::non-prod'] }), ev: evidence({ findings: [finding()] }) }), defaultPolicy, NOW);
+    expect(v.verdict).toBe('block');
+  });
+
+  it('high-risk passes with every scan, two approvals (one security) and a rollback section', () => {
+    const v = evaluateGate(
+      gateInput({ change: releaseChange({ body: HIGH_RISK_BODY }), ev: evidence({ checks: ALL_CHECKS, changedPaths: ['src/auth/session.ts'], approvals: [{ login: 'alice', atHead: true }, { login: 'sec-sam', atHead: true }] }) }),
+      securityPolicy,
+      NOW,
+    );
+    expect(v.releaseClass).toBe('high-risk');
+    expect(v.verdict).toBe('pass');
+  });
+
+  it.each([
+    ['one approval', [{ login: 'sec-sam', atHead: true }], HIGH_RISK_BODY, ALL_CHECKS, ['approvals-missing']],
+    ['two approvals, none from security', [{ login: 'alice', atHead: true }, { login: 'bob', atHead: true }], HIGH_RISK_BODY, ALL_CHECKS, ['security-approval-missing']],
+    ['no rollback section', [{ login: 'alice', atHead: true }, { login: 'sec-sam', atHead: true }], 'No plan.', ALL_CHECKS, ['rollback-missing']],
+    ['an empty rollback section', [{ login: 'alice', atHead: true }, { login: 'sec-sam', atHead: true }], '## Rollback\n\n_No response_\n\n## Notes\nx', ALL_CHECKS, ['rollback-missing']],
+    ['no SAST', [{ login: 'alice', atHead: true }, { login: 'sec-sam', atHead: true }], HIGH_RISK_BODY, [...PROD_CHECKS, check('dependency-review')], ['scan-missing']],
+  ])('high-risk blocks with %s', (_n, approvals, body, checks, blocking) => {
+    const v = evaluateGate(gateInput({ change: releaseChange({ body }), ev: evidence({ checks, approvals, changedPaths: ['src/payments/pay.ts'] }) }), securityPolicy, NOW);
+    expect(v.verdict).toBe('block');
+    expect(rules(v, 'block')).toEqual(blocking);
+  });
+
+  it('high-risk takes the change reviewers as security reviewers when the gate names none', () => {
+    const policy = gatePolicy({}, { changes: { reviewers: { github: ['acme/prodsec', 'sec-sam'] } } });
+    const v = evaluateGate(gateInput({ change: releaseChange({ body: HIGH_RISK_BODY, labels: ['release-class::high-risk'] }), ev: evidence({ checks: ALL_CHECKS, approvals: [{ login: 'alice', atHead: true }, { login: 'sec-sam', atHead: true }] }) }), policy, NOW);
+    expect(v.verdict).toBe('pass');
+  });
+
+  it('advisory mode keeps the verdict (per repository, then per class)', () => {
+    const policy = gatePolicy({ mode: { repos: { 'ACME/shop': 'advisory' }, classes: { prod: 'enforce' } } });
+    const v = evaluateGate(gateInput({ ev: evidence({ checks: [] }) }), policy, NOW);
+    expect(v).toMatchObject({ verdict: 'block', mode: 'advisory' });
+    expect(evaluateGate(gateInput(), gatePolicy({ mode: { classes: { prod: 'advisory' } } }), NOW).mode).toBe('advisory');
+    expect(evaluateGate(gateInput(), defaultPolicy, NOW).mode).toBe('enforce');
+  });
+});
+
+describe('evaluateGate: the emergency lane', () => {
+  const emergencyBody = '## Emergency reason\nActively exploited session fixation (INC-77).\n';
+  const change = releaseChange({ labels: ['release', 'release-class::emergency'], body: emergencyBody });
+
+  it('stays blocked without an approval from a named emergency approver', () => {
+    const v = evaluateGate(gateInput({ change, ev: evidence({ approvals: [{ login: 'alice', atHead: true }] }) }), securityPolicy, NOW);
+    expect(v.verdict).toBe('block');
+    expect(rules(v, 'block')).toEqual(['emergency-approver-missing']);
+    expect(v.emergency).toBeNull();
+  });
+
+  it('is blocked when the policy names no emergency approver', () => {
+    const v = evaluateGate(gateInput({ change, ev: evidence({ approvals: [{ login: 'cto', atHead: true }] }) }), defaultPolicy, NOW);
+    expect(v.verdict).toBe('block');
+    expect(v.reasons.find((r) => r.rule === 'emergency-approver-missing')!.evidence[0]).toContain('names no emergency approvers');
+  });
+
+  it('with the approver: emergency, with the minimum emergency record and the controls bypassed', () => {
+    const v = evaluateGate(gateInput({ change, ev: evidence({ checks: [check('slsa-provenance')], findings: [finding()], approvals: [{ login: 'CTO', atHead: true }] }) }), securityPolicy, NOW);
+    expect(v.verdict).toBe('emergency');
+    expect(v.emergency).toMatchObject({
+      reason: 'Actively exploited session fixation (INC-77).',
+      approver: 'CTO',
+      decidedAt: NOW.toISOString(),
+      headSha: v.headSha,
+      followUp: { kind: 'retrospective', dueDate: '2026-11-25' },
+    });
+    expect(v.emergency!.controlsBypassed.map((r) => r.rule).sort()).toEqual(['finding-blocking', 'scan-missing']);
+    expect(v.emergency!.evidence.findings).toEqual({ critical: 1 });
+  });
+
+  it('needs the emergency reason (or Reason) section', () => {
+    const noReason = releaseChange({ labels: ['release-class::emergency'], body: 'Hotfix.' });
+    const v = evaluateGate(gateInput({ change: noReason, ev: evidence({ approvals: [{ login: 'cto', atHead: true }] }) }), securityPolicy, NOW);
+    expect(v.verdict).toBe('block');
+    expect(rules(v, 'block')).toEqual(['emergency-reason-missing']);
+    const withReason = releaseChange({ labels: ['release-class::emergency'], body: '### Reason:\nOutage\n' });
+    expect(evaluateGate(gateInput({ change: withReason, ev: evidence({ approvals: [{ login: 'cto', atHead: true }] }) }), securityPolicy, NOW).verdict).toBe('emergency');
+  });
+});
+
+describe('evaluateGate: exceptions', () => {
+  const blocked = evidence({ findings: [finding()] });
+  it.each([
+    ['by rule id', exception()],
+    ['by finding id', exception({ target: 'code-scanning:42' })],
+    ['scoped to a matching path', exception({ scope: { platform: 'github', repo: 'acme/shop', path: 'src/db/**' } })],
+    ['scoped to the repository in another case', exception({ scope: { platform: 'github', repo: 'Acme/Shop', path: null } })],
+  ])('an approved, unexpired exception waives exactly its finding (%s)', (_n, e) => {
+    const v = evaluateGate(gateInput({ ev: blocked, exceptions: [e] }), defaultPolicy, NOW);
+    expect(v.verdict).toBe('pass');
+    expect(v.waived).toEqual([expect.objectContaining({ subject: 'code-scanning:42', exception: e })]);
+    expect(v.reasons).toContainEqual(expect.objectContaining({ rule: 'exception-applied', severity: 'info' }));
+    expect(v.evidence.find((r) => r.item === 'Open findings')).toMatchObject({ status: 'waived', detail: 'critical 1 (1 waived)' });
+  });
+
+  it.each([
+    ['expired', exception({ expiresAt: '2026-11-20T10:00:00.000Z' }), 'expired at 2026-11-20T10:00:00.000Z'],
+    ['for another repository', exception({ scope: { platform: 'github', repo: 'acme/other', path: null } }), 'scoped to github acme/other, not this repository'],
+    ['on the other platform', exception({ scope: { platform: 'gitlab', repo: 'acme/shop', path: null } }), 'scoped to gitlab acme/shop'],
+    ['for another path', exception({ scope: { platform: 'github', repo: 'acme/shop', path: 'src/legacy/**' } }), 'scoped to src/legacy/**, not src/db/query.ts'],
+    ['still requested', exception({ status: 'requested' }), 'is requested, not approved'],
+    ['rejected', exception({ status: 'rejected' }), 'is rejected, not approved'],
+  ])('an exception that is %s does not waive, and the reason says so', (_n, e, why) => {
+    const v = evaluateGate(gateInput({ ev: blocked, exceptions: [e] }), defaultPolicy, NOW);
+    expect(v.verdict).toBe('block');
+    expect(v.waived).toEqual([]);
+    expect(v.reasons.find((r) => r.rule === 'finding-blocking')!.evidence.join('\n')).toContain(why);
+  });
+
+  it('waives only its own finding', () => {
+    const v = evaluateGate(gateInput({ ev: evidence({ findings: [finding(), finding({ id: 'code-scanning:43', ruleId: 'js/xss' })] }), exceptions: [exception()] }), defaultPolicy, NOW);
+    expect(v.verdict).toBe('block');
+    expect(v.reasons.filter((r) => r.rule === 'finding-blocking').map((r) => r.subject)).toEqual(['code-scanning:43']);
+  });
+
+  it('a path-scoped exception does not cover a finding without a location', () => {
+    const v = evaluateGate(gateInput({ ev: evidence({ findings: [finding({ location: null })] }), exceptions: [exception({ scope: { platform: 'github', repo: 'acme/shop', path: 'src/**' } })] }), defaultPolicy, NOW);
+    expect(v.verdict).toBe('block');
+    expect(v.reasons.find((r) => r.rule === 'finding-blocking')!.evidence.join()).toContain('the finding has no location');
+  });
+
+  it('a control exception waives a missing provenance check', () => {
+    const v = evaluateGate(gateInput({ ev: evidence({ checks: [check('secret-scanning')] }), exceptions: [exception({ target: 'control:provenance', category: 'provenance' })] }), defaultPolicy, NOW);
+    expect(v.verdict).toBe('pass');
+    expect(v.evidence.find((r) => r.item === 'Provenance / signing')!.status).toBe('waived');
+  });
+
+  it('reminds before an exception in use expires', () => {
+    const soon = exception({ expiresAt: '2026-11-25T00:00:00.000Z' });
+    const v = evaluateGate(gateInput({ ev: blocked, exceptions: [soon] }), defaultPolicy, NOW);
+    expect(v.verdict).toBe('pass');
+    expect(v.expiring).toEqual([soon]);
+    expect(evaluateGate(gateInput({ ev: blocked, exceptions: [exception()] }), defaultPolicy, NOW).expiring).toEqual([]);
+  });
+
+  it('an exception does not waive approvals', () => {
+    const v = evaluateGate(gateInput({ ev: evidence({ approvals: [] }), exceptions: [exception({ target: 'approvals-missing' })] }), defaultPolicy, NOW);
+    expect(v.verdict).toBe('block');
+  });
+});

@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { defaultPolicy, validatePolicy } from '../../../src/core/policy/load.ts';
+
+describe('the gate policy section', () => {
+  it('has the contract defaults', () => {
+    const g = defaultPolicy.gate;
+    expect(g.checkName).toBe('gatehouse/release-gate');
+    expect(g.releaseBranches).toEqual(['release/*']);
+    expect(g.releaseLabel).toBe('release');
+    expect(g.labels.classes).toEqual({ 'non-prod': 'release-class::non-prod', prod: 'release-class::prod', 'high-risk': 'release-class::high-risk', emergency: 'release-class::emergency' });
+    expect(g.labels.verdicts).toEqual({ pass: 'gate::pass', warn: 'gate::warn', block: 'gate::block', emergency: 'gate::emergency' });
+    expect(g.highRiskPaths).toEqual(['**/auth/**', '**/payments/**', '**/admin/**', '**/edge/**']);
+    expect(g.scans).toEqual({ secrets: 'secret', sast: 'sast|codeql|semgrep', dependencies: 'dependency|sca|audit', provenance: 'provenance|slsa|attest|sign' });
+    expect(g.classes.prod).toEqual({ requires: ['secrets', 'provenance'], approvals: 1, securityApprovals: 0, rollback: false });
+    expect(g.classes['high-risk']).toMatchObject({ approvals: 2, securityApprovals: 1, rollback: true });
+    expect(g.mode.default).toBe('enforce');
+    expect(g.exceptions).toMatchObject({ maxExpiryDays: 90, reminderDays: 7, approvedLabel: 'exception::approved', repeated: { count: 3, windowDays: 180 } });
+  });
+
+  it('keeps the defaults it is not told about', () => {
+    const r = validatePolicy({ gate: { classes: { prod: { approvals: 2 } } } }, defaultPolicy);
+    expect(r.ok && r.policy.gate.classes.prod).toEqual({ requires: ['secrets', 'provenance'], approvals: 2, securityApprovals: 0, rollback: false });
+  });
+
+  it.each([
+    [{ scans: { secrets: '(' } }, 'gate.scans.secrets', 'not a valid regular expression'],
+    [{ classes: { prod: { requires: ['fuzzing'] } } }, 'gate.classes.prod.requires[0]', 'unknown scan kind "fuzzing"'],
+    [{ classes: { prod: { approvals: 1, securityApprovals: 2 } } }, 'gate.classes.prod.securityApprovals', 'no more than approvals'],
+    [{ mode: { default: 'loud' } }, 'gate.mode.default', ''],
+    [{ releaseLabels: ['x'] }, 'gate', 'releaseLabels'],
+    [{ classRules: [{ class: 'non-prod', branches: ['x'] }] }, 'gate.classRules[0].class', ''],
+    [{ labels: { verdicts: { warn: 'gate::pass' } } }, 'gate.labels.verdicts', 'its own label'],
+  ])('refuses %j', (gate, path, message) => {
+    const r = validatePolicy({ gate }, defaultPolicy);
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.errors).toContainEqual(expect.objectContaining({ path: expect.stringContaining(path), message: expect.stringContaining(message) }));
+  });
+});
+
+describe('gate scan patterns', () => {
+  it('a policy that sets one pattern keeps the others, and may add kinds', () => {
+    const r = validatePolicy({ gate: { scans: { secrets: 'gitleaks', fuzzing: 'fuzz' }, classes: { prod: { requires: ['secrets', 'fuzzing'] } } } });
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.policy.gate.scans).toEqual({ secrets: 'gitleaks', sast: 'sast|codeql|semgrep', dependencies: 'dependency|sca|audit', provenance: 'provenance|slsa|attest|sign', fuzzing: 'fuzz' });
+  });
+});
