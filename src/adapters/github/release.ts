@@ -23,13 +23,10 @@ import {
   type ReleaseNoteOutcome,
   type ScanPatterns,
 } from '../../ports/release.ts';
-import { EvidenceCache } from '../evidence-cache.ts';
+import { EvidenceCache, PER_PAGE, readPages, SourceError, toEvidenceError } from '../evidence.ts';
 import type { GitHubRequester } from './forge.ts';
 
-const PER_PAGE = 100;
 const DEFAULT_MAX_PAGES = 50;
-/** Pages of one source in flight at once (GitHub asks integrators not to flood it). */
-const PAGE_CONCURRENCY = 4;
 const SUMMARY_MAX = 65_535;
 
 // --- response schemas (only the fields we read) ------------------------------------------------
@@ -133,61 +130,6 @@ export function lastPageOf(headers: Record<string, unknown> | undefined): number
     if (Number.isInteger(page) && page > 0) return page;
   }
   return null;
-}
-
-/** A source that failed, turned into an evidence error. */
-class SourceError extends Error {
-  constructor(
-    readonly entry: EvidenceError,
-  ) {
-    super(entry.message);
-  }
-}
-
-interface Page<T> {
-  items: T[];
-  /** The last page number, when the response tells. */
-  last: number | null;
-}
-
-/**
- * Reads pages 1..N of a source. With a known last page, pages 2.. are fetched a few at a time;
- * otherwise one after another until a short page. Throws SourceError(truncated) past `maxPages`.
- */
-async function readPages<T>(source: EvidenceError['source'], what: string, maxPages: number, fetchPage: (page: number) => Promise<Page<T>>): Promise<T[]> {
-  const first = await fetchPage(1);
-  const items = [...first.items];
-  if (first.last !== null) {
-    const last = Math.min(first.last, maxPages);
-    const results: T[][] = [];
-    for (let from = 2; from <= last; from += PAGE_CONCURRENCY) {
-      const batch = [];
-      for (let p = from; p < from + PAGE_CONCURRENCY && p <= last; p++) batch.push(fetchPage(p));
-      for (const page of await Promise.all(batch)) results.push(page.items);
-    }
-    for (const r of results) items.push(...r);
-    if (first.last > maxPages) throw truncated(source, what, maxPages);
-    return items;
-  }
-  let page = first;
-  for (let n = 2; page.items.length >= PER_PAGE; n++) {
-    if (n > maxPages) throw truncated(source, what, maxPages);
-    page = await fetchPage(n);
-    items.push(...page.items);
-  }
-  return items;
-}
-
-const truncated = (source: EvidenceError['source'], what: string, maxPages: number): SourceError =>
-  new SourceError({ source, kind: 'truncated', message: `${what}: more than ${maxPages} pages of ${PER_PAGE}; the rest was not read` });
-
-function toError(source: EvidenceError['source'], what: string, err: unknown): EvidenceError {
-  if (err instanceof SourceError) return err.entry;
-  const status = statusOf(err);
-  if (err instanceof z.ZodError) {
-    return { source, kind: 'invalid', message: `${what}: unexpected answer (${err.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')})` };
-  }
-  return { source, kind: 'api', message: `${what}: ${status !== undefined ? `HTTP ${status}: ` : ''}${messageOf(err)}`, ...(status !== undefined ? { status } : {}) };
 }
 
 export function checkRunState(status: string, conclusion: string | null | undefined): CheckEvidence['state'] {
@@ -397,7 +339,7 @@ export class GitHubReleaseForge implements ReleaseForge {
         return { source, kind: 'not-enabled', status, message: `code scanning is not enabled for this repository (HTTP 403: ${text})` };
       }
     }
-    return toError(source, what, err);
+    return toEvidenceError(source, what, err, statusOf(err));
   }
 
   private finding(a: z.infer<typeof alertsSchema>[number], patterns: ScanPatterns): Finding {

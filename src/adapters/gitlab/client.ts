@@ -4,6 +4,7 @@
  * all-in-one `Gitlab` class builds some two hundred.
  */
 import { Commits, IssueNotes, Issues, MergeRequestApprovals, MergeRequestNotes, MergeRequests, RepositoryFiles, Users } from '@gitbeaker/rest';
+import type { RequesterType } from '@gitbeaker/requester-utils';
 import { createSafeRequesterFn, type RetryPolicy } from './requester.ts';
 
 export interface GitLabApi {
@@ -15,6 +16,11 @@ export interface GitLabApi {
   repositoryFiles: InstanceType<typeof RepositoryFiles>;
   commits: InstanceType<typeof Commits>;
   users: InstanceType<typeof Users>;
+  /**
+   * The same requester, for endpoints read page by page or counted (the release gate): paths
+   * relative to `/api/v4/`, e.g. `rest.get('projects/1/pipelines/2/jobs', { searchParams: { page: 2 } })`.
+   */
+  rest: RequesterType;
 }
 
 export interface GitLabApiOptions {
@@ -27,6 +33,7 @@ export interface GitLabApiOptions {
 export function createGitLabApi({ url, token, retry }: GitLabApiOptions): GitLabApi {
   // queryTimeout null: gitbeaker's one signal would span every retry; the requester times each attempt.
   const options = { host: url.replace(/\/+$/, ''), token, requesterFn: createSafeRequesterFn(retry), queryTimeout: null };
+  const commits = new Commits(options);
   return {
     issues: new Issues(options),
     issueNotes: new IssueNotes(options),
@@ -34,7 +41,8 @@ export function createGitLabApi({ url, token, retry }: GitLabApiOptions): GitLab
     mergeRequestNotes: new MergeRequestNotes(options),
     mergeRequestApprovals: new MergeRequestApprovals(options),
     repositoryFiles: new RepositoryFiles(options),
-    commits: new Commits(options),
+    commits,
     users: new Users(options),
+    rest: commits.requester,
   };
 }

@@ -1,0 +1,130 @@
+/**
+ * GitLab security reports (`gl-sast-report.json`, `gl-secret-detection-report.json`,
+ * `gl-dependency-scanning-report.json`, `gl-container-scanning-report.json`, `gl-dast-report.json`…,
+ * GitLab's published security report schemas, v14 and v15) → open findings; SARIF documents are
+ * handed to the SARIF parser. Each vulnerability is read on its own: a malformed one is reported
+ * in `problems` and the others are kept.
+ */
+import { z } from 'zod';
+import type { Finding, Severity } from '../../core/gate/evidence.ts';
+import { isSarif, parseSarif, type ParsedFindings } from '../sarif.ts';
+
+const identifierSchema = z.object({ type: z.string().optional(), name: z.string().optional(), value: z.string(), url: z.string().nullable().optional() });
+
+const vulnerabilitySchema = z.object({
+  id: z.string().optional(),
+  cve: z.string().optional(),
+  name: z.string().optional(),
+  message: z.string().optional(),
+  description: z.string().nullable().optional(),
+  severity: z.string().optional(),
+  scanner: z.object({ id: z.string().optional(), name: z.string().optional() }).nullable().optional(),
+  identifiers: z.array(identifierSchema).min(1),
+  location: z
+    .object({
+      file: z.string().optional(),
+      image: z.string().optional(),
+      start_line: z.number().optional(),
+      dependency: z.object({ package: z.object({ name: z.string().optional() }).nullable().optional(), version: z.string().optional() }).nullable().optional(),
+      hostname: z.string().optional(),
+      path: z.string().optional(),
+    })
+    .nullable()
+    .optional(),
+});
+
+export const gitlabReportSchema = z.object({
+  version: z.string().optional(),
+  scan: z
+    .object({
+      type: z.string().optional(),
+      scanner: z.object({ name: z.string().optional() }).nullable().optional(),
+      status: z.string().optional(),
+    })
+    .nullable()
+    .optional(),
+  vulnerabilities: z.array(z.unknown()),
+});
+
+/** GitLab report / artifact types → the gate's scan kinds. */
+const CATEGORY: Record<string, string> = {
+  sast: 'sast',
+  secret_detection: 'secrets',
+  dependency_scanning: 'dependencies',
+  container_scanning: 'container',
+  cluster_image_scanning: 'container',
+  dast: 'dast',
+  api_fuzzing: 'dast',
+  coverage_fuzzing: 'fuzzing',
+};
+
+/** The artifact file types that carry security reports. */
+export const SECURITY_REPORT_TYPES: ReadonlySet<string> = new Set(Object.keys(CATEGORY));
+
+export const categoryOfReportType = (type: string | undefined): string | null => (type ? (CATEGORY[type] ?? null) : null);
+
+export function gitlabSeverity(value: string | undefined): Severity {
+  switch (value?.toLowerCase()) {
+    case 'critical':
+      return 'critical';
+    case 'high':
+      return 'high';
+    case 'medium':
+      return 'medium';
+    case 'low':
+      return 'low';
+    case 'info':
+      return 'info';
+    default:
+      return 'unknown'; // Unknown, Undefined, absent
+  }
+}
+
+export interface ReportContext {
+  /** The artifact's file type (`sast`, `secret_detection`…), when the job said. */
+  reportType?: string;
+  /** The scan kind to use when neither the report nor the artifact type says. */
+  fallbackCategory: string;
+  /** Where the finding is seen (the job's page). */
+  url: string | null;
+}
+
+/** A security report or SARIF document (already JSON-decoded) → findings. Throws (ZodError) when it is neither. */
+export function parseSecurityReport(doc: unknown, ctx: ReportContext): ParsedFindings {
+  if (isSarif(doc)) {
+    const category = categoryOfReportType(ctx.reportType) ?? ctx.fallbackCategory;
+    return parseSarif(doc, { idPrefix: `gitlab:${category}`, category, url: ctx.url });
+  }
+  const report = gitlabReportSchema.parse(doc);
+  const type = report.scan?.type ?? ctx.reportType;
+  const category = categoryOfReportType(type) ?? categoryOfReportType(ctx.reportType) ?? ctx.fallbackCategory;
+  const reportTool = report.scan?.scanner?.name ?? type ?? 'gitlab';
+  const findings: Finding[] = [];
+  const problems: string[] = [];
+  report.vulnerabilities.forEach((raw, i) => {
+    const parsed = vulnerabilitySchema.safeParse(raw);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      problems.push(`vulnerabilities[${i}]: ${issue ? `${issue.path.join('.') || 'entry'}: ${issue.message}` : 'invalid'}`);
+      return;
+    }
+    const v = parsed.data;
+    const primary = v.identifiers[0]!;
+    const loc = v.location ?? null;
+    const pkg = loc?.dependency?.package?.name;
+    const location = loc?.file ?? loc?.image ?? (loc?.hostname ? `${loc.hostname}${loc.path ?? ''}` : null);
+    const key = v.id ?? v.cve ?? `${primary.value}:${location ?? ''}:${pkg ?? ''}:${loc?.start_line ?? ''}`;
+    findings.push({
+      id: `gitlab:${category}:${key}`,
+      ruleId: primary.value,
+      category,
+      severity: gitlabSeverity(v.severity),
+      title: (v.name ?? v.message ?? primary.name ?? primary.value) + (pkg && !(v.name ?? '').includes(pkg) ? ` in ${pkg}${loc?.dependency?.version ? ` ${loc.dependency.version}` : ''}` : ''),
+      // A path (or image) only: exceptions are scoped by path globs.
+      location,
+      tool: v.scanner?.name ?? reportTool,
+      url: ctx.url,
+    });
+  });
+  return { findings, problems };
+}
