@@ -66,17 +66,17 @@ export function evidence(over: Partial<ReleaseEvidence> = {}): ReleaseEvidence {
 export function exception(over: Partial<GateException> = {}): GateException {
   return {
     id: 'github:acme/shop#50',
-    target: 'js/sql-injection',
+    findingRef: 'js/sql-injection',
     category: 'sast',
-    scope: { platform: 'github', repo: 'acme/shop', path: null },
+    scope: { repo: 'github:acme/shop', paths: [] },
     status: 'approved',
     approvedBy: 'ciso',
-    approvedAt: '2026-11-01T00:00:00.000Z',
-    expiresAt: '2026-12-31T00:00:00.000Z',
+    approvedAt: new Date('2026-11-01T00:00:00.000Z'),
+    expiresAt: new Date('2026-12-31T00:00:00.000Z'),
     requestedBy: 'dev',
+    requestedAt: new Date('2026-10-30T00:00:00.000Z'),
     businessOwner: '@owner',
     compensatingControls: 'WAF rule 1234',
-    url: null,
     renewalOf: null,
     ...over,
   };

@@ -98,11 +98,17 @@ const lower = (s: string): string => s.trim().toLowerCase();
 const DAY_MS = 86_400_000;
 const SEVERITIES: Severity[] = ['critical', 'high', 'medium', 'low', 'info', 'unknown'];
 
-/** An evidence error that retrying will not fix (the source is not there: e.g. code scanning off). */
-export function isPermanentError(e: EvidenceError): boolean {
-  if (e.status === undefined) return false;
-  if (e.status === 403 && /rate limit/i.test(e.message)) return false;
-  return e.status === 403 || e.status === 404 || e.status === 410;
+/**
+ * How an evidence error counts. `retry`: transient (an API error, a timeout, a rate limit): pending.
+ * `missing`: the source is not there (code scanning off, no analysis for this head): a warning
+ * that the evidence is missing. `untrusted`: read but incomplete or unreadable (more pages than
+ * read, a report that does not parse): retrying will not help, and it is no pass: a block.
+ */
+export function errorWeight(e: EvidenceError): 'retry' | 'missing' | 'untrusted' {
+  if (e.kind === 'not-enabled' || e.kind === 'no-analysis') return 'missing';
+  if (e.kind === 'truncated' || e.kind === 'invalid') return 'untrusted';
+  if (e.kind === undefined && e.status !== undefined && (e.status === 404 || e.status === 410 || (e.status === 403 && !/rate limit/i.test(e.message)))) return 'missing';
+  return 'retry';
 }
 
 export function gateMode(repo: { fullName: string }, cls: ReleaseClass, policy: Pick<Policy, 'gate'>): GateMode {
@@ -163,7 +169,7 @@ export function evaluateGate(input: GateInput, policy: Policy, now: Date): GateV
       if (waiver) {
         waived.push({ subject: reason.subject ?? subject.names[0]!, finding: subject.finding ?? null, reason, exception: waiver });
         used.set(waiver.id, waiver);
-        reasons.push({ rule: 'exception-applied', severity: 'info', summary: `Waived by exception ${waiver.id} until ${waiver.expiresAt}: ${reason.summary}`, evidence: [`approved by ${waiver.approvedBy ?? 'unknown'}`, ...(waiver.scope.path ? [`scope ${waiver.scope.path}`] : [])], subject: reason.subject });
+        reasons.push({ rule: 'exception-applied', severity: 'info', summary: `Waived by exception ${waiver.id} until ${waiver.expiresAt.toISOString()}: ${reason.summary}`, evidence: [`approved by ${waiver.approvedBy ?? 'unknown'}`, ...(waiver.scope.paths.length > 0 ? [`scope ${waiver.scope.paths.join(', ')}`] : [])], subject: reason.subject });
         return false;
       }
       reason = { ...reason, evidence: [...reason.evidence, ...refused] };
@@ -175,11 +181,15 @@ export function evaluateGate(input: GateInput, policy: Policy, now: Date): GateV
   // Evidence that could not be read.
   let retry = false;
   for (const e of evidence.errors) {
-    if (isPermanentError(e)) {
-      reasons.push({ rule: 'evidence-unavailable', severity: 'warn', summary: `The ${e.source} could not be read (HTTP ${e.status}): that evidence is missing`, evidence: [e.message], subject: null });
+    const weight = errorWeight(e);
+    const detail = e.status ? `HTTP ${e.status}: ${e.message}` : e.message;
+    if (weight === 'missing') {
+      reasons.push({ rule: 'evidence-unavailable', severity: 'warn', summary: `The ${e.source} could not be read${e.kind ? ` (${e.kind})` : ''}: that evidence is missing`, evidence: [detail], subject: null });
+    } else if (weight === 'untrusted') {
+      reasons.push({ rule: 'evidence-incomplete', severity: 'block', summary: `The ${e.source} were read only in part or could not be parsed (${e.kind}): the gate cannot rely on them`, evidence: [detail], subject: null });
     } else {
       retry = true;
-      reasons.push({ rule: 'evidence-error', severity: 'pending', summary: `The ${e.source} could not be read; the gate waits and retries`, evidence: [e.status ? `HTTP ${e.status}: ${e.message}` : e.message], subject: null });
+      reasons.push({ rule: 'evidence-error', severity: 'pending', summary: `The ${e.source} could not be read; the gate waits and retries`, evidence: [detail], subject: null });
     }
   }
 
@@ -295,8 +305,8 @@ export function evaluateGate(input: GateInput, policy: Policy, now: Date): GateV
 
   // Exceptions in use that will expire soon.
   const soon = now.getTime() + gate.exceptions.reminderDays * DAY_MS;
-  const expiring = [...used.values()].filter((e) => Date.parse(e.expiresAt) <= soon);
-  for (const e of expiring) reasons.push({ rule: 'exception-expiring', severity: 'info', summary: `Exception ${e.id} expires at ${e.expiresAt}; after that the gate blocks again`, evidence: [`waives ${e.target}`], subject: e.target });
+  const expiring = [...used.values()].filter((e) => e.expiresAt.getTime() <= soon);
+  for (const e of expiring) reasons.push({ rule: 'exception-expiring', severity: 'info', summary: `Exception ${e.id} expires at ${e.expiresAt.toISOString()}; after that the gate blocks again`, evidence: [`waives ${e.findingRef}`], subject: e.findingRef });
 
   // The verdict.
   const has = (s: ReasonSeverity): boolean => reasons.some((r) => r.severity === s);

@@ -8,33 +8,35 @@ import type { Platform } from '../model.ts';
 
 export type ExceptionStatus = 'requested' | 'approved' | 'rejected' | 'revoked';
 
+/** One entry of the exception register (the same shape the GateStore keeps). */
 export interface GateException {
   /** The register's id: the exception request's issue key (`github:acme/app#12`). */
   id: string;
   /** What it waives: a finding's rule id or id (`js/sql-injection`, `code-scanning:42`), or `control:<name>`. */
-  target: string;
+  findingRef: string;
   /** Kind of finding or control (`sast`, `secrets`, `provenance`…): repeated categories are escalated. */
-  category: string;
+  category: string | null;
   scope: {
-    platform: Exclude<Platform, 'slack'>;
-    /** `owner/name` (GitHub) or project path (GitLab). */
+    /** The repository key: `github:owner/name` or `gitlab:group/project`. */
     repo: string;
-    /** A picomatch glob the finding's location must match; null: the whole repository. */
-    path: string | null;
+    /** Picomatch globs the finding's location must match (any); empty: the whole repository. */
+    paths: string[];
   };
   status: ExceptionStatus;
   approvedBy: string | null;
-  /** ISO-8601 UTC. */
-  approvedAt: string | null;
-  /** ISO-8601 UTC: the first moment it no longer waives. */
-  expiresAt: string;
+  approvedAt: Date | null;
+  /** The first moment it no longer waives. */
+  expiresAt: Date;
   requestedBy: string;
-  businessOwner: string | null;
+  requestedAt: Date;
+  businessOwner: string;
   compensatingControls: string;
-  url: string | null;
   /** The exception this one renews, when it does. */
   renewalOf: string | null;
 }
+
+/** The repository key exceptions are scoped by. */
+export const repoKey = (repo: { platform: Platform; fullName: string }): string => `${repo.platform}:${repo.fullName}`;
 
 /** What an exception could waive: a finding (rule id and id, its location) or a control. */
 export interface WaiverSubject {
@@ -54,20 +56,18 @@ const lower = (s: string): string => s.trim().toLowerCase();
 
 export const controlTarget = (name: string): string => `control:${name}`;
 
-/** Whether `exception` waives `subject` in `repo` at `now`, and if not, why not. */
+/** Whether `exception` waives `subject` in `repo` at `now`, and if not, why not; null when it names something else. */
 export function matchException(exception: GateException, subject: WaiverSubject, repo: { platform: Platform; fullName: string }, now: Date): ExceptionMatch | null {
-  if (!subject.names.some((n) => lower(n) === lower(exception.target))) return null;
+  if (!subject.names.some((n) => lower(n) === lower(exception.findingRef))) return null;
   const no = (why: string): ExceptionMatch => ({ applies: false, exception, why });
-  if (exception.scope.platform !== repo.platform || lower(exception.scope.repo) !== lower(repo.fullName)) {
-    return no(`exception ${exception.id} is scoped to ${exception.scope.platform} ${exception.scope.repo}, not this repository`);
-  }
-  if (exception.scope.path && !subject.control) {
-    if (!subject.location) return no(`exception ${exception.id} is scoped to ${exception.scope.path}; the finding has no location`);
-    if (!picomatch(exception.scope.path, { dot: true })(subject.location)) return no(`exception ${exception.id} is scoped to ${exception.scope.path}, not ${subject.location}`);
+  if (lower(exception.scope.repo) !== lower(repoKey(repo))) return no(`exception ${exception.id} is scoped to ${exception.scope.repo}, not this repository`);
+  const paths = exception.scope.paths;
+  if (paths.length > 0 && !subject.control) {
+    if (!subject.location) return no(`exception ${exception.id} is scoped to ${paths.join(', ')}; the finding has no location`);
+    if (!picomatch(paths, { dot: true })(subject.location)) return no(`exception ${exception.id} is scoped to ${paths.join(', ')}, not ${subject.location}`);
   }
   if (exception.status !== 'approved') return no(`exception ${exception.id} is ${exception.status}, not approved`);
-  const expires = Date.parse(exception.expiresAt);
-  if (Number.isNaN(expires) || expires <= now.getTime()) return no(`exception ${exception.id} expired at ${exception.expiresAt}`);
+  if (exception.expiresAt.getTime() <= now.getTime()) return no(`exception ${exception.id} expired at ${exception.expiresAt.toISOString()}`);
   return { applies: true, exception };
 }
 

@@ -114,6 +114,18 @@ describe('evaluateGate: missing and incomplete evidence', () => {
     expect(v.evidence.find((r) => r.item === 'Open findings')!.status).toBe('error');
   });
 
+  it.each([
+    ['not-enabled', 'warn', 'evidence-unavailable'],
+    ['no-analysis', 'warn', 'evidence-unavailable'],
+    ['truncated', 'block', 'evidence-incomplete'],
+    ['invalid', 'block', 'evidence-incomplete'],
+    ['api', 'pending', 'evidence-error'],
+  ] as const)('an evidence error of kind %s gives %s', (kind, verdict, rule) => {
+    const v = evaluateGate(gateInput({ ev: evidence({ errors: [{ source: 'findings', message: 'x', kind, status: 403 }] }) }), defaultPolicy, NOW);
+    expect(v.verdict).toBe(verdict);
+    expect(rules(v)).toContain(rule);
+  });
+
   it('treats a 403 rate limit as an error to retry', () => {
     const v = evaluateGate(gateInput({ ev: evidence({ errors: [{ source: 'checks', message: 'API rate limit exceeded', status: 403 }] }) }), defaultPolicy, NOW);
     expect(v.verdict).toBe('pending');
@@ -220,9 +232,9 @@ describe('evaluateGate: exceptions', () => {
   const blocked = evidence({ findings: [finding()] });
   it.each([
     ['by rule id', exception()],
-    ['by finding id', exception({ target: 'code-scanning:42' })],
-    ['scoped to a matching path', exception({ scope: { platform: 'github', repo: 'acme/shop', path: 'src/db/**' } })],
-    ['scoped to the repository in another case', exception({ scope: { platform: 'github', repo: 'Acme/Shop', path: null } })],
+    ['by finding id', exception({ findingRef: 'code-scanning:42' })],
+    ['scoped to a matching path', exception({ scope: { repo: 'github:acme/shop', paths: ['src/legacy/**', 'src/db/**'] } })],
+    ['scoped to the repository in another case', exception({ scope: { repo: 'github:Acme/Shop', paths: [] } })],
   ])('an approved, unexpired exception waives exactly its finding (%s)', (_n, e) => {
     const v = evaluateGate(gateInput({ ev: blocked, exceptions: [e] }), defaultPolicy, NOW);
     expect(v.verdict).toBe('pass');
@@ -232,10 +244,10 @@ describe('evaluateGate: exceptions', () => {
   });
 
   it.each([
-    ['expired', exception({ expiresAt: '2026-11-20T10:00:00.000Z' }), 'expired at 2026-11-20T10:00:00.000Z'],
-    ['for another repository', exception({ scope: { platform: 'github', repo: 'acme/other', path: null } }), 'scoped to github acme/other, not this repository'],
-    ['on the other platform', exception({ scope: { platform: 'gitlab', repo: 'acme/shop', path: null } }), 'scoped to gitlab acme/shop'],
-    ['for another path', exception({ scope: { platform: 'github', repo: 'acme/shop', path: 'src/legacy/**' } }), 'scoped to src/legacy/**, not src/db/query.ts'],
+    ['expired', exception({ expiresAt: new Date('2026-11-20T10:00:00.000Z') }), 'expired at 2026-11-20T10:00:00.000Z'],
+    ['for another repository', exception({ scope: { repo: 'github:acme/other', paths: [] } }), 'scoped to github:acme/other, not this repository'],
+    ['on the other platform', exception({ scope: { repo: 'gitlab:acme/shop', paths: [] } }), 'scoped to gitlab:acme/shop'],
+    ['for another path', exception({ scope: { repo: 'github:acme/shop', paths: ['src/legacy/**'] } }), 'scoped to src/legacy/**, not src/db/query.ts'],
     ['still requested', exception({ status: 'requested' }), 'is requested, not approved'],
     ['rejected', exception({ status: 'rejected' }), 'is rejected, not approved'],
   ])('an exception that is %s does not waive, and the reason says so', (_n, e, why) => {
@@ -252,19 +264,19 @@ describe('evaluateGate: exceptions', () => {
   });
 
   it('a path-scoped exception does not cover a finding without a location', () => {
-    const v = evaluateGate(gateInput({ ev: evidence({ findings: [finding({ location: null })] }), exceptions: [exception({ scope: { platform: 'github', repo: 'acme/shop', path: 'src/**' } })] }), defaultPolicy, NOW);
+    const v = evaluateGate(gateInput({ ev: evidence({ findings: [finding({ location: null })] }), exceptions: [exception({ scope: { repo: 'github:acme/shop', paths: ['src/**'] } })] }), defaultPolicy, NOW);
     expect(v.verdict).toBe('block');
     expect(v.reasons.find((r) => r.rule === 'finding-blocking')!.evidence.join()).toContain('the finding has no location');
   });
 
   it('a control exception waives a missing provenance check', () => {
-    const v = evaluateGate(gateInput({ ev: evidence({ checks: [check('secret-scanning')] }), exceptions: [exception({ target: 'control:provenance', category: 'provenance' })] }), defaultPolicy, NOW);
+    const v = evaluateGate(gateInput({ ev: evidence({ checks: [check('secret-scanning')] }), exceptions: [exception({ findingRef: 'control:provenance', category: 'provenance' })] }), defaultPolicy, NOW);
     expect(v.verdict).toBe('pass');
     expect(v.evidence.find((r) => r.item === 'Provenance / signing')!.status).toBe('waived');
   });
 
   it('reminds before an exception in use expires', () => {
-    const soon = exception({ expiresAt: '2026-11-25T00:00:00.000Z' });
+    const soon = exception({ expiresAt: new Date('2026-11-25T00:00:00.000Z') });
     const v = evaluateGate(gateInput({ ev: blocked, exceptions: [soon] }), defaultPolicy, NOW);
     expect(v.verdict).toBe('pass');
     expect(v.expiring).toEqual([soon]);
@@ -272,7 +284,7 @@ describe('evaluateGate: exceptions', () => {
   });
 
   it('an exception does not waive approvals', () => {
-    const v = evaluateGate(gateInput({ ev: evidence({ approvals: [] }), exceptions: [exception({ target: 'approvals-missing' })] }), defaultPolicy, NOW);
+    const v = evaluateGate(gateInput({ ev: evidence({ approvals: [] }), exceptions: [exception({ findingRef: 'approvals-missing' })] }), defaultPolicy, NOW);
     expect(v.verdict).toBe('block');
   });
 });
