@@ -120,6 +120,74 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable('deliveries').dropColumn('payload_encoding').execute();
     },
   },
+  '0005_gate': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // Release decision records: one global hash chain (see storage/decision-chain.ts). seq is
+      // assigned by the appender under a transaction-scoped advisory lock (prev + 1, no gaps: it
+      // is part of the hash, so it must be known before the insert); prev_hash unique means the
+      // chain cannot fork even if that lock were bypassed.
+      await db.schema
+        .createTable('gate_decisions')
+        .addColumn('seq', 'bigint', (c) => c.primaryKey().check(sql`seq >= 1`))
+        .addColumn('key', 'text', (c) => c.notNull())
+        .addColumn('head_sha', 'text', (c) => c.notNull())
+        .addColumn('release_class', 'text', (c) => c.notNull())
+        .addColumn('verdict', 'text', (c) => c.notNull())
+        .addColumn('reasons', 'jsonb', (c) => c.notNull())
+        .addColumn('inputs', 'jsonb', (c) => c.notNull())
+        .addColumn('policy_hash', 'text', (c) => c.notNull())
+        .addColumn('decided_at', 'timestamptz', (c) => c.notNull())
+        .addColumn('delivery_id', 'text')
+        .addColumn('prev_hash', 'text', (c) => c.notNull().unique())
+        .addColumn('hash', 'text', (c) => c.notNull().unique())
+        .execute();
+      await db.schema.createIndex('gate_decisions_key_idx').on('gate_decisions').columns(['key', 'seq']).execute();
+      await db.schema.createIndex('gate_decisions_decided_idx').on('gate_decisions').columns(['decided_at', 'seq']).execute();
+
+      // The exception register: one row per exception request issue.
+      await db.schema
+        .createTable('gate_exceptions')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('finding_ref', 'text', (c) => c.notNull())
+        .addColumn('category', 'text')
+        .addColumn('repo', 'text', (c) => c.notNull())
+        .addColumn('paths', 'jsonb', (c) => c.notNull())
+        .addColumn('compensating_controls', 'text', (c) => c.notNull())
+        .addColumn('business_owner', 'text', (c) => c.notNull())
+        .addColumn('requested_by', 'text', (c) => c.notNull())
+        .addColumn('requested_at', 'timestamptz', (c) => c.notNull())
+        .addColumn('expires_at', 'timestamptz', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull().check(sql`status in ('requested', 'approved', 'rejected', 'revoked')`))
+        .addColumn('approved_by', 'text')
+        .addColumn('approved_at', 'timestamptz')
+        .addColumn('renewal_of', 'text')
+        .addColumn('reminded_at', 'timestamptz')
+        .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .execute();
+      await db.schema.createIndex('gate_exceptions_repo_idx').on('gate_exceptions').column('repo').execute();
+      await db.schema.createIndex('gate_exceptions_expiry_idx').on('gate_exceptions').column('expires_at').where(sql.ref('status'), '=', 'approved').execute();
+      await db.schema.createIndex('gate_exceptions_category_idx').on('gate_exceptions').columns(['category', 'requested_at']).execute();
+
+      // Emergency releases: the minimum record, one per change request and head commit.
+      await db.schema
+        .createTable('emergency_records')
+        .addColumn('id', 'bigint', (c) => c.generatedAlwaysAsIdentity().primaryKey())
+        .addColumn('key', 'text', (c) => c.notNull())
+        .addColumn('head_sha', 'text', (c) => c.notNull())
+        .addColumn('reason', 'text', (c) => c.notNull())
+        .addColumn('evidence', 'jsonb', (c) => c.notNull())
+        .addColumn('approver', 'text', (c) => c.notNull())
+        .addColumn('controls_bypassed', 'jsonb', (c) => c.notNull())
+        .addColumn('follow_up_issue_url', 'text')
+        .addColumn('follow_up_due_at', 'timestamptz', (c) => c.notNull())
+        .addColumn('decided_at', 'timestamptz', (c) => c.notNull())
+        .addUniqueConstraint('emergency_records_key_head_key', ['key', 'head_sha'])
+        .execute();
+    },
+    async down(db: Kysely<unknown>): Promise<void> {
+      for (const t of ['emergency_records', 'gate_exceptions', 'gate_decisions']) await db.schema.dropTable(t).ifExists().execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

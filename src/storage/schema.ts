@@ -78,6 +78,56 @@ export interface ClockMissesTable {
   missed_at: Timestamp;
 }
 
+/** bigint: read as a string (PostgreSQL) or a number, written as a number. */
+export type BigIntColumn = ColumnType<string | number, number, number>;
+
+export interface GateDecisionsTable {
+  seq: BigIntColumn;
+  key: string;
+  head_sha: string;
+  release_class: string;
+  verdict: string;
+  reasons: Json;
+  inputs: Json;
+  policy_hash: string;
+  decided_at: Timestamp;
+  delivery_id: string | null;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface GateExceptionsTable {
+  id: string;
+  finding_ref: string;
+  category: string | null;
+  repo: string;
+  paths: Json;
+  compensating_controls: string;
+  business_owner: string;
+  requested_by: string;
+  requested_at: Timestamp;
+  expires_at: Timestamp;
+  status: string;
+  approved_by: string | null;
+  approved_at: Date | null;
+  renewal_of: string | null;
+  reminded_at: Date | null;
+  updated_at: ColumnType<Date, Date | undefined, Date>;
+}
+
+export interface EmergencyRecordsTable {
+  id: Generated<number | string>;
+  key: string;
+  head_sha: string;
+  reason: string;
+  evidence: Json;
+  approver: string;
+  controls_bypassed: Json;
+  follow_up_issue_url: string | null;
+  follow_up_due_at: Timestamp;
+  decided_at: Timestamp;
+}
+
 export interface Database {
   clocks: ClocksTable;
   clock_misses: ClockMissesTable;
@@ -86,4 +136,7 @@ export interface Database {
   tier_decisions: TierDecisionsTable;
   audit_log: AuditLogTable;
   notifications: NotificationsTable;
+  gate_decisions: GateDecisionsTable;
+  gate_exceptions: GateExceptionsTable;
+  emergency_records: EmergencyRecordsTable;
 }
