@@ -1,0 +1,409 @@
+/**
+ * The GitLab side of the release gate (ReleaseForge), over GitLabApi's requester (`api.rest`, the
+ * safe requester of requester.ts: 429 Retry-After obeyed, GETs retried, POSTs never replayed).
+ *
+ * Evidence for a merge request at `headSha`:
+ * - the pipeline: the MR's `head_pipeline` when it ran on `headSha`, else the newest MR pipeline
+ *   on `headSha`; its jobs (latest attempts, paginated) are the checks. No pipeline on the head is
+ *   not an error: the checks are simply missing (the gate says which);
+ * - other commit statuses on `headSha` (external CI, signing or provenance services), jobs' own
+ *   statuses and ours (`gatehouse/release-gate`) left out;
+ * - approvals (`approved_by`); one is at the head when GitLab dates it (`approved_at`) after the
+ *   push that made `headSha` the head (MR versions), or, without dates, when the project removes
+ *   approvals on push (`reset_approvals_on_push`);
+ * - reviewers who requested changes (GitLab 17.x reviewer states; an older GitLab without the
+ *   endpoint answers 404, read as nobody);
+ * - changed paths (MR diffs);
+ * - findings from the security reports the finished jobs publish: artifacts of a security file
+ *   type (sast, secret_detection, dependency_scanning, container_scanning, dast…), and for jobs
+ *   whose name matches a scan pattern, `gl-<kind>-report.json` when the job has it. GitLab
+ *   security reports and SARIF are both read (security-report.ts).
+ */
+import { z } from 'zod';
+import type { ApprovalEvidence, CheckEvidence, EvidenceError, Finding, ReleaseEvidence } from '../../core/gate/evidence.ts';
+import type { ChangeRequestSnapshot, IssueRef, RepoRef } from '../../core/model.ts';
+import {
+  defaultScanPatterns,
+  GATE_CHECK_NAME,
+  issueMarker,
+  scanKindOf,
+  spliceSection,
+  type CollectOptions,
+  type GateCheck,
+  type NewIssue,
+  type ReleaseForge,
+  type ReleaseNoteOutcome,
+  type ScanPatterns,
+} from '../../ports/release.ts';
+import { EvidenceCache, PER_PAGE, readPages, toEvidenceError, type Page } from '../evidence.ts';
+import type { GitLabApi } from './client.ts';
+import { statusOf } from './requester.ts';
+import { categoryOfReportType, parseSecurityReport, SECURITY_REPORT_TYPES } from './security-report.ts';
+import { isMergeRequest, projectOf } from './target.ts';
+
+const DEFAULT_MAX_PAGES = 50;
+/** Report downloads in flight at once. */
+const REPORT_CONCURRENCY = 4;
+
+const pipelineSchema = z.object({ id: z.number(), sha: z.string(), status: z.string(), web_url: z.string().nullable().optional() });
+const mergeRequestSchema = z.object({
+  iid: z.number(),
+  sha: z.string().nullable().optional(),
+  labels: z.array(z.string()).default([]),
+  head_pipeline: pipelineSchema.nullable().optional(),
+});
+const pipelinesSchema = z.array(pipelineSchema);
+const jobsSchema = z.array(
+  z.object({
+    id: z.number(),
+    name: z.string(),
+    status: z.string(),
+    allow_failure: z.boolean().optional().default(false),
+    web_url: z.string().nullable().optional(),
+    artifacts: z.array(z.object({ file_type: z.string(), filename: z.string().nullable().optional() })).nullable().optional(),
+  }),
+);
+const statusesSchema = z.array(z.object({ name: z.string(), status: z.string(), target_url: z.string().nullable().optional(), allow_failure: z.boolean().optional() }));
+const approvalsSchema = z.object({
+  approved_by: z.array(z.object({ user: z.object({ username: z.string() }), approved_at: z.string().nullable().optional() })).default([]),
+});
+const projectApprovalsSchema = z.object({ reset_approvals_on_push: z.boolean().optional() });
+const versionsSchema = z.array(z.object({ head_commit_sha: z.string(), created_at: z.string() }));
+const reviewersSchema = z.array(z.object({ user: z.object({ username: z.string() }), state: z.string().optional() }));
+const diffsSchema = z.array(z.object({ old_path: z.string(), new_path: z.string() }));
+const issueSchema = z.object({ iid: z.number(), web_url: z.string(), description: z.string().nullable().optional(), author: z.object({ username: z.string() }).nullable().optional() });
+const issuesSchema = z.array(issueSchema);
+const labelsOnlySchema = z.object({ labels: z.array(z.string()).default([]) });
+const releaseSchema = z.object({ tag_name: z.string(), description: z.string().nullable().optional() });
+const commitMergeRequestsSchema = z.array(
+  z.object({
+    iid: z.number(),
+    title: z.string(),
+    description: z.string().nullable().optional(),
+    labels: z.array(z.string()).default([]),
+    state: z.string(),
+    author: z.object({ username: z.string() }).nullable().optional(),
+    web_url: z.string(),
+    sha: z.string().nullable().optional(),
+    target_branch: z.string(),
+    draft: z.boolean().optional(),
+    work_in_progress: z.boolean().optional(),
+  }),
+);
+
+type Job = z.infer<typeof jobsSchema>[number];
+
+/** Report file names GitLab's analyzers write, per scan kind (for jobs recognised by name only). */
+const REPORT_FILE: Record<string, string> = {
+  secrets: 'gl-secret-detection-report.json',
+  sast: 'gl-sast-report.json',
+  dependencies: 'gl-dependency-scanning-report.json',
+  container: 'gl-container-scanning-report.json',
+};
+
+export function jobState(status: string, allowFailure: boolean): CheckEvidence['state'] {
+  switch (status) {
+    case 'success':
+      return 'success';
+    case 'failed':
+      return allowFailure ? 'neutral' : 'failure';
+    case 'canceled':
+    case 'canceling':
+      return 'cancelled';
+    case 'skipped':
+    case 'manual':
+      return 'skipped';
+    default:
+      // created, pending, running, preparing, scheduled, waiting_for_resource, waiting_for_callback
+      return 'pending';
+  }
+}
+
+const FINISHED = new Set(['success', 'failed']);
+
+interface ReportRef {
+  job: Job;
+  path: string;
+  reportType?: string;
+  category: string;
+  /** Recognised by the job's name only: a missing file is not an error. */
+  optional: boolean;
+}
+
+/** Which report files to read from which jobs. */
+export function reportsToRead(jobs: readonly Job[], patterns: ScanPatterns): ReportRef[] {
+  const refs: ReportRef[] = [];
+  for (const job of jobs) {
+    if (!FINISHED.has(job.status)) continue;
+    const artifacts = job.artifacts ?? [];
+    const typed = artifacts.filter((a) => SECURITY_REPORT_TYPES.has(a.file_type) && a.filename);
+    for (const a of typed) refs.push({ job, path: a.filename!, reportType: a.file_type, category: categoryOfReportType(a.file_type) ?? a.file_type, optional: false });
+    if (typed.length > 0) continue;
+    const kind = scanKindOf(job.name, patterns);
+    const file = kind ? REPORT_FILE[kind] : undefined;
+    if (kind && file && artifacts.some((a) => a.file_type === 'archive')) refs.push({ job, path: file, category: kind, optional: true });
+  }
+  return refs;
+}
+
+const encode = (project: string | number): string => encodeURIComponent(String(project));
+
+async function pool<T, R>(items: readonly T[], size: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(size, items.length) }, worker));
+  return out;
+}
+
+export interface GitLabReleaseOptions {
+  /** The token's user: whose issues `openIssue` searches. */
+  botUsername: string;
+  cache?: EvidenceCache;
+  now?: () => Date;
+}
+
+export class GitLabReleaseForge implements ReleaseForge {
+  readonly platform = 'gitlab' as const;
+  private readonly cache: EvidenceCache;
+  private readonly now: () => Date;
+
+  constructor(
+    private readonly api: GitLabApi,
+    private readonly options: GitLabReleaseOptions,
+  ) {
+    this.cache = options.cache ?? new EvidenceCache();
+    this.now = options.now ?? (() => new Date());
+  }
+
+  forget(headSha: string): void {
+    this.cache.forget(headSha);
+  }
+
+  async collectEvidence(target: IssueRef, headSha: string, opts: CollectOptions = {}): Promise<ReleaseEvidence> {
+    const cached = this.cache.get(target, headSha);
+    if (cached) return cached;
+
+    const p = `projects/${encode(projectOf(target.repo))}`;
+    const mr = `${p}/merge_requests/${target.number}`;
+    const maxPages = opts.maxPages ?? DEFAULT_MAX_PAGES;
+    const patterns = opts.scanPatterns ?? defaultScanPatterns;
+    let apiCalls = 0;
+    const get = async (path: string, searchParams: Record<string, unknown> = {}): Promise<{ body: unknown; headers: Record<string, string> }> => {
+      apiCalls++;
+      const res = await this.api.rest.get(path, { searchParams });
+      return { body: res.body, headers: res.headers };
+    };
+    const page = <T>(schema: z.ZodType<T[]>, path: string, params: Record<string, unknown> = {}) =>
+      async (n: number): Promise<Page<T>> => {
+        const res = await get(path, { ...params, perPage: PER_PAGE, page: n });
+        const total = Number(res.headers['x-total-pages']);
+        return { items: schema.parse(res.body), last: Number.isInteger(total) && total > 0 ? total : null };
+      };
+    const errors: EvidenceError[] = [];
+    const fail = (source: EvidenceError['source'], what: string, err: unknown): void => {
+      errors.push(toEvidenceError(source, what, err, statusOf(err)));
+    };
+    const read = async <T>(source: EvidenceError['source'], what: string, fn: () => Promise<T>, empty: T): Promise<T> => {
+      try {
+        return await fn();
+      } catch (err) {
+        fail(source, what, err);
+        return empty;
+      }
+    };
+
+    const pipelineAndReports = async (): Promise<{ jobs: Job[]; findings: Finding[] }> => {
+      const pipeline = await read(
+        'pipeline',
+        'merge request pipeline',
+        async () => {
+          const m = mergeRequestSchema.parse((await get(mr)).body);
+          if (m.head_pipeline && m.head_pipeline.sha === headSha) return m.head_pipeline;
+          const list = pipelinesSchema.parse((await get(`${mr}/pipelines`, { perPage: PER_PAGE })).body);
+          return list.filter((x) => x.sha === headSha).sort((a, b) => b.id - a.id)[0] ?? null;
+        },
+        null,
+      );
+      if (!pipeline) return { jobs: [], findings: [] };
+      const jobs = await read('checks', `jobs of pipeline ${pipeline.id}`, () => readPages('checks', `jobs of pipeline ${pipeline.id}`, maxPages, page(jobsSchema, `${p}/pipelines/${pipeline.id}/jobs`)), []);
+      const refs = reportsToRead(jobs, patterns);
+      const parsed = await pool(refs, REPORT_CONCURRENCY, async (ref) => {
+        const what = `${ref.path} of job ${ref.job.name} (#${ref.job.id})`;
+        try {
+          const res = await get(`${p}/jobs/${ref.job.id}/artifacts/${ref.path.split('/').map(encodeURIComponent).join('/')}`);
+          const doc: unknown = typeof res.body === 'string' ? JSON.parse(res.body) : res.body;
+          const out = parseSecurityReport(doc, { reportType: ref.reportType, fallbackCategory: ref.category, url: ref.job.web_url ?? null });
+          if (out.problems.length > 0) {
+            errors.push({ source: 'reports', kind: 'invalid', message: `${what}: ${out.problems.length} entr${out.problems.length === 1 ? 'y' : 'ies'} not read (${out.problems.slice(0, 3).join('; ')})` });
+          }
+          return out.findings;
+        } catch (err) {
+          const status = statusOf(err);
+          if (ref.optional && status === 404) return [];
+          if (status === 404) {
+            errors.push({ source: 'reports', kind: 'api', status, message: `${what}: not in the job's artifacts archive (GitLab keeps report artifacts apart: add the file to artifacts:paths)` });
+          } else if (err instanceof SyntaxError) {
+            errors.push({ source: 'reports', kind: 'invalid', message: `${what}: not JSON (${err.message})` });
+          } else fail('reports', what, err);
+          return [];
+        }
+      });
+      return { jobs, findings: parsed.flat() };
+    };
+
+    const approvals = async (): Promise<ApprovalEvidence[]> => {
+      const list = approvalsSchema.parse((await get(`${mr}/approvals`)).body).approved_by;
+      if (list.length === 0) return [];
+      let pushedAt: number | null = null;
+      if (list.some((a) => a.approved_at)) {
+        const versions = versionsSchema.parse((await get(`${mr}/versions`, { perPage: PER_PAGE })).body);
+        const v = versions.find((x) => x.head_commit_sha === headSha);
+        pushedAt = v ? Date.parse(v.created_at) : null;
+      }
+      let resetOnPush: boolean | null = null;
+      if (list.some((a) => !a.approved_at)) resetOnPush = projectApprovalsSchema.parse((await get(`${p}/approvals`)).body).reset_approvals_on_push ?? false;
+      return list.map((a) => ({
+        login: a.user.username,
+        atHead: a.approved_at ? pushedAt !== null && Date.parse(a.approved_at) >= pushedAt : resetOnPush === true,
+      }));
+    };
+
+    const changesRequested = async (): Promise<string[]> => {
+      try {
+        const list = reviewersSchema.parse((await get(`${mr}/reviewers`)).body);
+        return list.filter((r) => r.state === 'requested_changes').map((r) => r.user.username);
+      } catch (err) {
+        if (statusOf(err) === 404) return [];
+        throw err;
+      }
+    };
+
+    const [{ jobs, findings }, approved, changesRequestedBy, diffs, statuses] = await Promise.all([
+      pipelineAndReports(),
+      read('approvals', 'approvals', approvals, []),
+      read('reviews', 'reviewers', changesRequested, []),
+      read('files', 'changed files', () => readPages('files', 'changed files', maxPages, page(diffsSchema, `${mr}/diffs`)), []),
+      read('statuses', 'commit statuses', () => readPages('statuses', 'commit statuses', maxPages, page(statusesSchema, `${p}/repository/commits/${headSha}/statuses`)), []),
+    ]);
+
+    const jobNames = new Set(jobs.map((j) => j.name));
+    const checks: CheckEvidence[] = [
+      ...jobs.map((j): CheckEvidence => ({ name: j.name, state: jobState(j.status, j.allow_failure), source: 'job', url: j.web_url ?? null })),
+      ...statuses
+        .filter((s) => s.name !== GATE_CHECK_NAME && !jobNames.has(s.name))
+        .map((s): CheckEvidence => ({ name: s.name, state: jobState(s.status, s.allow_failure ?? false), source: 'status', url: s.target_url ?? null })),
+    ];
+    const evidence: ReleaseEvidence = {
+      headSha,
+      collectedAt: this.now().toISOString(),
+      checks,
+      approvals: approved,
+      changesRequestedBy,
+      changedPaths: [...new Set(diffs.flatMap((d) => [d.new_path, d.old_path]))],
+      findings,
+      errors,
+      stats: { apiCalls, checkRuns: jobs.length, findings: findings.length, statuses: statuses.length },
+    };
+    this.cache.set(target, evidence);
+    return evidence;
+  }
+
+  async currentLabels(target: IssueRef): Promise<string[]> {
+    const p = `projects/${encode(projectOf(target.repo))}`;
+    const res = await this.api.rest.get(`${p}/${isMergeRequest(target) ? 'merge_requests' : 'issues'}/${target.number}`);
+    return labelsOnlySchema.parse(res.body).labels;
+  }
+
+  /**
+   * Our commit status on `headSha`, attached to the MR's head pipeline when it ran on that commit.
+   * `neutral` (advisory mode) is `success` with a description that says so. GitLab refuses to
+   * "transition" a status to the state it already has (400): that is taken as done.
+   */
+  async setGateCheck(target: IssueRef, headSha: string, check: GateCheck): Promise<void> {
+    const project = projectOf(target.repo);
+    const state = check.conclusion === 'pending' ? 'pending' : check.conclusion === 'failure' ? 'failed' : 'success';
+    const description = (check.conclusion === 'neutral' ? `advisory (not enforced): ${check.title}` : check.title).slice(0, 255);
+    let pipelineId: number | undefined;
+    if (isMergeRequest(target)) {
+      try {
+        const m = mergeRequestSchema.parse((await this.api.rest.get(`projects/${encode(project)}/merge_requests/${target.number}`)).body);
+        if (m.head_pipeline?.sha === headSha) pipelineId = m.head_pipeline.id;
+      } catch {
+        /* without the pipeline id GitLab picks the commit's latest pipeline */
+      }
+    }
+    try {
+      await this.api.commits.editStatus(project, headSha, state, {
+        name: GATE_CHECK_NAME,
+        description,
+        ...(check.detailsUrl ? { targetUrl: check.detailsUrl } : {}),
+        ...(pipelineId !== undefined ? { pipelineId } : {}),
+      });
+    } catch (err) {
+      if (statusOf(err) === 400 && err instanceof Error && /cannot transition status/i.test(err.message)) return;
+      throw err;
+    }
+  }
+
+  async openIssue(repo: RepoRef, key: string, issue: NewIssue): Promise<{ number: number; url: string }> {
+    const p = `projects/${encode(projectOf(repo))}`;
+    const marker = issueMarker(key);
+    const found = await this.api.rest.get(`${p}/issues`, {
+      searchParams: { state: 'opened', authorUsername: this.options.botUsername, search: `gatehouse:issue:${key}`, in: 'description', perPage: PER_PAGE },
+    });
+    const mine = issuesSchema.parse(found.body).find((i) => (i.description ?? '').includes(marker) && i.author?.username === this.options.botUsername);
+    if (mine) return { number: mine.iid, url: mine.web_url };
+    const res = await this.api.rest.post(`${p}/issues`, {
+      body: {
+        title: issue.title,
+        description: `${issue.body.trimEnd()}\n\n${marker}`,
+        labels: issue.labels.join(','),
+        ...(issue.dueDate ? { due_date: issue.dueDate } : {}),
+      },
+    });
+    const created = issueSchema.parse(res.body);
+    return { number: created.iid, url: created.web_url };
+  }
+
+  async addReleaseNote(repo: RepoRef, tag: string, marker: string, text: string): Promise<ReleaseNoteOutcome> {
+    const path = `projects/${encode(projectOf(repo))}/releases/${encodeURIComponent(tag)}`;
+    let release: z.infer<typeof releaseSchema>;
+    try {
+      release = releaseSchema.parse((await this.api.rest.get(path)).body);
+    } catch (err) {
+      if (statusOf(err) === 404) return 'no-release';
+      throw err;
+    }
+    const before = release.description ?? '';
+    const after = spliceSection(before, marker, text);
+    if (after === before) return 'unchanged';
+    await this.api.rest.put(path, { body: { description: after } });
+    return 'updated';
+  }
+
+  async changeRequestsForCommit(repo: RepoRef, sha: string): Promise<ChangeRequestSnapshot[]> {
+    const res = await this.api.rest.get(`projects/${encode(projectOf(repo))}/repository/commits/${sha}/merge_requests`, { searchParams: { perPage: PER_PAGE } });
+    return commitMergeRequestsSchema
+      .parse(res.body)
+      .filter((m) => m.state === 'opened' && m.sha === sha)
+      .map((m) => ({
+        ref: { repo, number: m.iid, kind: 'change' },
+        title: m.title,
+        body: m.description ?? '',
+        labels: m.labels,
+        state: 'open',
+        author: { login: m.author?.username ?? 'ghost', isBot: m.author?.username === this.options.botUsername },
+        url: m.web_url,
+        headSha: m.sha ?? null,
+        targetBranch: m.target_branch,
+        draft: m.draft ?? m.work_in_progress ?? false,
+      }));
+  }
+}
+
