@@ -1,0 +1,377 @@
+/**
+ * GitHubReleaseForge against GitHub's REST API on nock: evidence (pagination, reviews at head,
+ * alert severities, one failing source), the per-head cache, the gatehouse/release-gate check
+ * run, release notes, idempotent issues, pull requests at a commit.
+ */
+import nock from 'nock';
+import { ProbotOctokit } from 'probot';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { EvidenceCache } from '../../src/adapters/evidence.ts';
+import { alertSeverity, GitHubReleaseForge } from '../../src/adapters/github/release.ts';
+import type { IssueRef, RepoRef } from '../../src/core/model.ts';
+
+const API = 'https://api.github.com';
+const BOT = 'gatehouse[bot]';
+const HEAD = 'a'.repeat(40);
+const OLD = 'b'.repeat(40);
+const repo: RepoRef = { platform: 'github', fullName: 'acme/payments', id: 1, defaultBranch: 'main' };
+const pr: IssueRef = { repo, number: 7, kind: 'change' };
+const base = '/repos/acme/payments';
+const now = (): Date => new Date('2026-03-02T10:00:00Z');
+
+beforeAll(() => nock.disableNetConnect());
+afterAll(() => nock.enableNetConnect());
+afterEach(() => {
+  const pending = nock.pendingMocks();
+  nock.cleanAll();
+  expect(pending).toEqual([]);
+});
+
+function forge(cache = new EvidenceCache()): GitHubReleaseForge {
+  const octokit = new ProbotOctokit({ auth: { token: 'ghs_test' }, retry: { enabled: false }, throttle: { enabled: false } });
+  return new GitHubReleaseForge(octokit, { botLogin: BOT, appId: 42, cache, now });
+}
+
+const link = (path: string, last: number): Record<string, string> => ({ link: `<${API}${path}&page=2>; rel="next", <${API}${path}&page=${last}>; rel="last"` });
+
+const checkRun = (i: number, over: Record<string, unknown> = {}) => ({
+  id: 1000 + i,
+  name: `job-${i}`,
+  status: 'completed',
+  conclusion: 'success',
+  html_url: `https://github.com/acme/payments/runs/${1000 + i}`,
+  app: { id: 15368 },
+  ...over,
+});
+
+const alert = (n: number, rule: Record<string, unknown>, path = `src/f${n}.ts`) => ({
+  number: n,
+  html_url: `https://github.com/acme/payments/security/code-scanning/${n}`,
+  state: 'open',
+  rule: { id: `js/rule-${n}`, name: `rule-${n}`, description: `Rule ${n}`, ...rule },
+  tool: { name: 'CodeQL', version: '2.16.0' },
+  most_recent_instance: { ref: 'refs/pull/7/head', location: { path, start_line: 3 } },
+});
+
+/** Interceptors for one complete read of the evidence (every one must be used). */
+function mockEvidence({ alerts500 = false }: { alerts500?: boolean } = {}): void {
+  const runs = [
+    ...Array.from({ length: 149 }, (_, i) => checkRun(i)),
+    checkRun(149, { name: 'gatehouse/release-gate', conclusion: 'failure', app: { id: 42 } }),
+  ];
+  runs[3] = checkRun(3, { name: 'secret-scan', conclusion: 'failure' });
+  runs[4] = checkRun(4, { name: 'slsa-provenance', status: 'in_progress', conclusion: null });
+  runs[5] = checkRun(5, { name: 'codeql', conclusion: 'timed_out' });
+  runs[6] = checkRun(6, { name: 'lint', conclusion: 'skipped' });
+  const scope = nock(API);
+  scope.get(`${base}/commits/${HEAD}/check-runs`).query({ per_page: 100, page: 1 }).reply(200, { total_count: 150, check_runs: runs.slice(0, 100) });
+  scope.get(`${base}/commits/${HEAD}/check-runs`).query({ per_page: 100, page: 2 }).reply(200, { total_count: 150, check_runs: runs.slice(100) });
+  scope
+    .get(`${base}/commits/${HEAD}/status`)
+    .query({ per_page: 100, page: 1 })
+    .reply(200, {
+      state: 'failure',
+      sha: HEAD,
+      total_count: 2,
+      statuses: [
+        { context: 'ci/jenkins', state: 'success', target_url: 'https://ci.example.com/1' },
+        { context: 'sign/cosign', state: 'error', target_url: null },
+      ],
+    });
+  scope
+    .get(`${base}/pulls/7/reviews`)
+    .query({ per_page: 100, page: 1 })
+    .reply(200, [
+      { id: 1, user: { login: 'alice' }, state: 'APPROVED', commit_id: HEAD },
+      { id: 2, user: { login: 'bob' }, state: 'APPROVED', commit_id: OLD },
+      { id: 3, user: { login: 'carol' }, state: 'CHANGES_REQUESTED', commit_id: OLD },
+      { id: 4, user: { login: 'carol' }, state: 'COMMENTED', commit_id: HEAD },
+      { id: 5, user: { login: 'dave' }, state: 'CHANGES_REQUESTED', commit_id: OLD },
+      { id: 6, user: { login: 'dave' }, state: 'APPROVED', commit_id: HEAD },
+      { id: 7, user: { login: 'erin' }, state: 'APPROVED', commit_id: HEAD },
+      { id: 8, user: { login: 'erin' }, state: 'DISMISSED', commit_id: HEAD },
+      { id: 9, user: null, state: 'APPROVED', commit_id: HEAD },
+    ]);
+  const filesPath = `${base}/pulls/7/files?per_page=100`;
+  scope
+    .get(`${base}/pulls/7/files`)
+    .query({ per_page: 100, page: 1 })
+    .reply(
+      200,
+      Array.from({ length: 100 }, (_, i) => ({ filename: `src/payments/f${i}.ts`, status: 'modified' })),
+      link(filesPath, 2),
+    );
+  scope
+    .get(`${base}/pulls/7/files`)
+    .query({ per_page: 100, page: 2 })
+    .reply(200, [{ filename: 'src/auth/new.ts', previous_filename: 'src/auth/old.ts', status: 'renamed' }]);
+  const alertsQuery = { ref: 'refs/pull/7/head', state: 'open', per_page: 100 };
+  if (alerts500) {
+    scope.get(`${base}/code-scanning/alerts`).query({ ...alertsQuery, page: 1 }).reply(500, { message: 'Server Error' });
+    return;
+  }
+  const page1 = [
+    alert(1, { severity: 'error', security_severity_level: 'critical' }),
+    alert(2, { severity: 'error', security_severity_level: null }),
+    alert(3, { severity: 'warning' }),
+    alert(4, { severity: 'note' }),
+    ...Array.from({ length: 96 }, (_, i) => alert(10 + i, { severity: 'warning', security_severity_level: 'low' })),
+  ];
+  scope
+    .get(`${base}/code-scanning/alerts`)
+    .query({ ...alertsQuery, page: 1 })
+    .reply(200, page1, link(`${base}/code-scanning/alerts?ref=refs%2Fpull%2F7%2Fhead&state=open&per_page=100`, 2));
+  scope
+    .get(`${base}/code-scanning/alerts`)
+    .query({ ...alertsQuery, page: 2 })
+    .reply(200, [alert(200, { severity: 'error', security_severity_level: 'high' }, 'src/auth/login.ts')]);
+}
+
+describe('GitHub release evidence', () => {
+  it('reads every source page by page, leaves out our own check, and maps states, reviews and severities', async () => {
+    mockEvidence();
+    const ev = await forge().collectEvidence(pr, HEAD);
+
+    expect(ev.errors).toEqual([]);
+    expect(ev.headSha).toBe(HEAD);
+    expect(ev.collectedAt).toBe('2026-03-02T10:00:00.000Z');
+    expect(ev.stats).toEqual({ apiCalls: 8, checkRuns: 150, findings: 101, statuses: 2 });
+    expect(ev.checks).toHaveLength(149 + 2);
+    expect(ev.checks.find((c) => c.name === 'gatehouse/release-gate')).toBeUndefined();
+    const state = (name: string) => ev.checks.find((c) => c.name === name)?.state;
+    expect([state('secret-scan'), state('slsa-provenance'), state('codeql'), state('lint'), state('job-0')]).toEqual(['failure', 'pending', 'failure', 'skipped', 'success']);
+    expect(ev.checks.find((c) => c.name === 'sign/cosign')).toEqual({ name: 'sign/cosign', state: 'failure', source: 'status', url: null });
+
+    expect(ev.approvals).toEqual([
+      { login: 'alice', atHead: true },
+      { login: 'bob', atHead: false },
+      { login: 'dave', atHead: true },
+    ]);
+    expect(ev.changesRequestedBy).toEqual(['carol']);
+
+    expect(ev.changedPaths).toHaveLength(102);
+    expect(ev.changedPaths).toEqual(expect.arrayContaining(['src/auth/new.ts', 'src/auth/old.ts', 'src/payments/f99.ts']));
+
+    const sev = Object.fromEntries(ev.findings.filter((f) => ['1', '2', '3', '4', '200'].includes(f.id.split(':')[1]!)).map((f) => [f.id, f.severity]));
+    expect(sev).toEqual({ 'code-scanning:1': 'critical', 'code-scanning:2': 'high', 'code-scanning:3': 'medium', 'code-scanning:4': 'low', 'code-scanning:200': 'high' });
+    expect(ev.findings.find((f) => f.id === 'code-scanning:200')).toEqual({
+      id: 'code-scanning:200',
+      ruleId: 'js/rule-200',
+      category: 'sast',
+      severity: 'high',
+      title: 'Rule 200',
+      location: 'src/auth/login.ts',
+      tool: 'CodeQL',
+      url: 'https://github.com/acme/payments/security/code-scanning/200',
+    });
+  });
+
+  it('serves a re-read from the cache with no API call, and reads again after forget(sha)', async () => {
+    const cache = new EvidenceCache();
+    mockEvidence();
+    const first = await forge(cache).collectEvidence(pr, HEAD);
+    // A second adapter instance (the worker builds one per job) shares the cache.
+    const again = await forge(cache).collectEvidence(pr, HEAD);
+    expect(again.stats).toMatchObject({ apiCalls: 0, cached: true });
+    expect(again.findings).toEqual(first.findings);
+    forge(cache).forget(HEAD);
+    mockEvidence();
+    const fresh = await forge(cache).collectEvidence(pr, HEAD);
+    expect(fresh.stats.apiCalls).toBe(8);
+    expect(fresh.stats.cached).toBeUndefined();
+  });
+
+  it('turns a 500 on one source into an evidence error, keeps the other evidence, and does not cache it', async () => {
+    const cache = new EvidenceCache();
+    mockEvidence({ alerts500: true });
+    const ev = await forge(cache).collectEvidence(pr, HEAD);
+    expect(ev.errors).toEqual([{ source: 'findings', kind: 'api', status: 500, message: expect.stringContaining('code scanning alerts: HTTP 500') }]);
+    expect(ev.findings).toEqual([]);
+    expect(ev.checks).toHaveLength(151);
+    expect(ev.approvals).toHaveLength(3);
+    expect(ev.changedPaths).toHaveLength(102);
+    expect(cache.size).toBe(0);
+  });
+
+  it('names code scanning that has no analysis or is not enabled', async () => {
+    const only = (status: number, message: string): void => {
+      const scope = nock(API);
+      scope.get(`${base}/commits/${HEAD}/check-runs`).query(true).reply(200, { total_count: 0, check_runs: [] });
+      scope.get(`${base}/commits/${HEAD}/status`).query(true).reply(200, { total_count: 0, statuses: [] });
+      scope.get(`${base}/pulls/7/reviews`).query(true).reply(200, []);
+      scope.get(`${base}/pulls/7/files`).query(true).reply(200, []);
+      scope.get(`${base}/code-scanning/alerts`).query(true).reply(status, { message, documentation_url: 'https://docs.github.com/rest' });
+    };
+    only(404, 'no analysis found');
+    const none = await forge().collectEvidence(pr, HEAD);
+    expect(none.errors).toEqual([{ source: 'findings', kind: 'no-analysis', status: 404, message: expect.stringContaining('no analysis found for refs/pull/7/head') }]);
+    only(403, 'Code scanning is not enabled for this repository. Please enable code scanning in the repository settings.');
+    const off = await forge().collectEvidence(pr, HEAD);
+    expect(off.errors).toEqual([{ source: 'findings', kind: 'not-enabled', status: 403, message: expect.stringContaining('code scanning is not enabled') }]);
+  });
+
+  it('says when a source has more pages than it reads, and never takes the part for the whole', async () => {
+    const scope = nock(API);
+    scope.get(`${base}/commits/${HEAD}/check-runs`).query({ per_page: 100, page: 1 }).reply(200, { total_count: 250, check_runs: Array.from({ length: 100 }, (_, i) => checkRun(i)) });
+    scope.get(`${base}/commits/${HEAD}/status`).query(true).reply(200, { total_count: 0, statuses: [] });
+    scope.get(`${base}/pulls/7/reviews`).query(true).reply(200, []);
+    scope.get(`${base}/pulls/7/files`).query(true).reply(200, []);
+    scope.get(`${base}/code-scanning/alerts`).query(true).reply(200, []);
+    const ev = await forge().collectEvidence(pr, HEAD, { maxPages: 1 });
+    expect(ev.errors).toEqual([{ source: 'checks', kind: 'truncated', message: 'check runs: more than 1 pages of 100; the rest was not read' }]);
+    expect(ev.checks).toEqual([]);
+  });
+
+  it('maps code-scanning severities: security severity first, else error/warning/note', () => {
+    expect(alertSeverity({ security_severity_level: 'critical', severity: 'note' })).toBe('critical');
+    expect(alertSeverity({ security_severity_level: null, severity: 'error' })).toBe('high');
+    expect(alertSeverity({ severity: 'warning' })).toBe('medium');
+    expect(alertSeverity({ severity: 'note' })).toBe('low');
+    expect(alertSeverity({ severity: 'none' })).toBe('info');
+    expect(alertSeverity({})).toBe('unknown');
+  });
+});
+
+describe('GitHub release outputs', () => {
+  it('creates the gatehouse/release-gate check run once, then updates it in place', async () => {
+    const runs: { id: number; name: string; status: string; conclusion: string | null; app: { id: number } }[] = [];
+    const writes: { method: string; body: Record<string, unknown> }[] = [];
+    const scope = nock(API);
+    const list = () =>
+      scope
+        .get(`${base}/commits/${HEAD}/check-runs`)
+        .query({ check_name: 'gatehouse/release-gate', app_id: 42, per_page: 100 })
+        .reply(200, () => ({ total_count: runs.length, check_runs: runs }));
+    list();
+    scope.post(`${base}/check-runs`).reply(201, (_uri, body) => {
+      const b = body as Record<string, unknown>;
+      writes.push({ method: 'POST', body: b });
+      runs.push({ id: 555, name: String(b['name']), status: String(b['status']), conclusion: (b['conclusion'] as string) ?? null, app: { id: 42 } });
+      return { id: 555 };
+    });
+    list();
+    scope.patch(`${base}/check-runs/555`).reply(200, (_uri, body) => {
+      writes.push({ method: 'PATCH', body: body as Record<string, unknown> });
+      return { id: 555 };
+    });
+
+    const f = forge();
+    await f.setGateCheck(pr, HEAD, { conclusion: 'success', title: 'gate::pass', summary: 'All evidence present.', detailsUrl: 'https://github.com/acme/payments/pull/7#issuecomment-1' });
+    await f.setGateCheck(pr, HEAD, { conclusion: 'failure', title: 'gate::block', summary: 'Secrets scan failed.' });
+
+    expect(writes).toEqual([
+      {
+        method: 'POST',
+        body: {
+          name: 'gatehouse/release-gate',
+          head_sha: HEAD,
+          status: 'completed',
+          conclusion: 'success',
+          output: { title: 'gate::pass', summary: 'All evidence present.' },
+          details_url: 'https://github.com/acme/payments/pull/7#issuecomment-1',
+        },
+      },
+      { method: 'PATCH', body: { status: 'completed', conclusion: 'failure', output: { title: 'gate::block', summary: 'Secrets scan failed.' } } },
+    ]);
+  });
+
+  it('reports pending as in progress: in place on a running check, a new run after a conclusion', async () => {
+    const scope = nock(API);
+    const posted: Record<string, unknown>[] = [];
+    scope
+      .get(`${base}/commits/${HEAD}/check-runs`)
+      .query(true)
+      .reply(200, { total_count: 1, check_runs: [{ id: 9, name: 'gatehouse/release-gate', status: 'in_progress', conclusion: null, app: { id: 42 } }] });
+    scope.patch(`${base}/check-runs/9`, { status: 'in_progress', output: { title: 'gate: pending', summary: 'Reading evidence again.' } }).reply(200, { id: 9 });
+    scope
+      .get(`${base}/commits/${HEAD}/check-runs`)
+      .query(true)
+      .reply(200, { total_count: 1, check_runs: [{ id: 9, name: 'gatehouse/release-gate', status: 'completed', conclusion: 'success', app: { id: 42 } }] });
+    scope.post(`${base}/check-runs`).reply(201, (_u, body) => {
+      posted.push(body as Record<string, unknown>);
+      return { id: 10 };
+    });
+    const f = forge();
+    await f.setGateCheck(pr, HEAD, { conclusion: 'pending', title: 'gate: pending', summary: 'Reading evidence again.' });
+    await f.setGateCheck(pr, HEAD, { conclusion: 'pending', title: 'gate: pending', summary: 'code scanning: HTTP 500' });
+    expect(posted).toEqual([{ name: 'gatehouse/release-gate', head_sha: HEAD, status: 'in_progress', output: { title: 'gate: pending', summary: 'code scanning: HTTP 500' } }]);
+  });
+
+  it('replaces its release-note section in place, leaves an equal one alone, and says when there is no release', async () => {
+    const body = 'Highlights\n\n<!-- gatehouse:gate -->\nold verdict\n<!-- /gatehouse:gate -->\n\nThanks to all contributors.';
+    const scope = nock(API);
+    scope.get(`${base}/releases/tags/v1.2.0`).reply(200, { id: 31, tag_name: 'v1.2.0', body });
+    let patched = '';
+    scope.patch(`${base}/releases/31`).reply(200, (_u, b) => {
+      patched = (b as { body: string }).body;
+      return { id: 31 };
+    });
+    const f = forge();
+    expect(await f.addReleaseNote(repo, 'v1.2.0', 'gatehouse:gate', 'Release gate: **pass** at aaaaaaa')).toBe('updated');
+    expect(patched).toBe('Highlights\n\n<!-- gatehouse:gate -->\nRelease gate: **pass** at aaaaaaa\n<!-- /gatehouse:gate -->\n\nThanks to all contributors.');
+
+    scope.get(`${base}/releases/tags/v1.2.0`).reply(200, { id: 31, tag_name: 'v1.2.0', body: patched });
+    expect(await f.addReleaseNote(repo, 'v1.2.0', 'gatehouse:gate', 'Release gate: **pass** at aaaaaaa')).toBe('unchanged');
+
+    scope.get(`${base}/releases/tags/v9.9.9`).reply(404, { message: 'Not Found' });
+    expect(await f.addReleaseNote(repo, 'v9.9.9', 'gatehouse:gate', 'x')).toBe('no-release');
+  });
+
+  it('opens an issue once per key: the second call finds our open issue by its marker', async () => {
+    const issues: { number: number; html_url: string; body: string; user: { login: string; type: string } }[] = [];
+    const scope = nock(API);
+    const list = () =>
+      scope
+        .get(`${base}/issues`)
+        .query({ state: 'open', creator: BOT, per_page: 100, page: 1, sort: 'created', direction: 'desc' })
+        .reply(200, () => [{ number: 3, html_url: 'https://github.com/acme/payments/pull/3', body: '<!-- gatehouse:issue:retro:7 -->', user: { login: BOT, type: 'Bot' }, pull_request: {} }, ...issues]);
+    let posted: Record<string, unknown> = {};
+    list();
+    scope.post(`${base}/issues`).reply(201, (_u, b) => {
+      posted = b as Record<string, unknown>;
+      issues.push({ number: 12, html_url: 'https://github.com/acme/payments/issues/12', body: String(posted['body']), user: { login: BOT, type: 'Bot' } });
+      return { number: 12, html_url: 'https://github.com/acme/payments/issues/12' };
+    });
+    list();
+    const f = forge();
+    const issue = { title: 'Retrospective: emergency release !7', body: 'What happened.', labels: ['retrospective'], dueDate: '2026-03-09' };
+    expect(await f.openIssue(repo, 'retro:7', issue)).toEqual({ number: 12, url: 'https://github.com/acme/payments/issues/12' });
+    expect(posted).toEqual({ title: issue.title, body: 'What happened.\n\nDue: 2026-03-09\n\n<!-- gatehouse:issue:retro:7 -->', labels: ['retrospective'] });
+    expect(await f.openIssue(repo, 'retro:7', issue)).toEqual({ number: 12, url: 'https://github.com/acme/payments/issues/12' });
+  });
+
+  it('reads current labels and the open pull requests whose head is a commit', async () => {
+    const scope = nock(API);
+    scope.get(`${base}/issues/7/labels`).query({ per_page: 100, page: 1 }).reply(200, [{ name: 'release' }, { name: 'gate::block' }]);
+    const pull = (number: number, state: string, sha: string) => ({
+      number,
+      title: `PR ${number}`,
+      body: null,
+      labels: [{ name: 'release' }],
+      state,
+      merged_at: null,
+      draft: false,
+      user: { login: 'alice', type: 'User' },
+      html_url: `https://github.com/acme/payments/pull/${number}`,
+      head: { sha, ref: 'feature' },
+      base: { ref: 'release/1.2' },
+    });
+    scope.get(`${base}/commits/${HEAD}/pulls`).query({ per_page: 100 }).reply(200, [pull(7, 'open', HEAD), pull(8, 'closed', HEAD), pull(9, 'open', OLD)]);
+    const f = forge();
+    expect(await f.currentLabels(pr)).toEqual(['release', 'gate::block']);
+    expect(await f.changeRequestsForCommit(repo, HEAD)).toEqual([
+      {
+        ref: pr,
+        title: 'PR 7',
+        body: '',
+        labels: ['release'],
+        state: 'open',
+        author: { login: 'alice', isBot: false },
+        url: 'https://github.com/acme/payments/pull/7',
+        headSha: HEAD,
+        targetBranch: 'release/1.2',
+        draft: false,
+      },
+    ]);
+  });
+});
