@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { translateGitHub } from './adapters/github/translate.ts';
 import { runClock, type ClockCliOptions } from './cli/clock.ts';
+import { registerDecisions } from './cli/decisions.ts';
 import { ConfigError, loadConfig } from './config/env.ts';
 import { intakeFormView } from './core/intake/form.ts';
 import { parsePolicy } from './core/policy/load.ts';
@@ -192,6 +193,8 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
       const result = plan(t.event, { policy: global.policy, policySource: global.source, policyWarnings: [], now: new Date(), render: createRenderer(), history: [], changedPaths });
       io.out(JSON.stringify({ event: `${name}${t.event.kind === 'push' ? '' : `.${t.event.action}`}`, policy: global.source, note: result.note, actions: result.actions }, null, 2));
     });
+
+  registerDecisions(program, io, (c) => (code = c));
 
   try {
     await program.parseAsync(argv);

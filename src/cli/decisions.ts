@@ -1,0 +1,316 @@
+/**
+ * `gatehouse decisions export|verify|explain`: the release decision records, for auditors and for
+ * previewing a policy change. Reads the database the bot uses (DATABASE_URL or the embedded one).
+ */
+import { writeFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { z } from 'zod';
+import { loadConfig, type Config } from '../config/env.ts';
+import type { GateDecisionRecord } from '../ports/gate-store.ts';
+import { policyHash, verifyDecisionChain, type ChainVerification } from '../storage/decision-chain.ts';
+import type { KyselyGateStore } from '../storage/gate-store.ts';
+
+export interface DecisionsIo {
+  out: (s: string) => void;
+  err: (s: string) => void;
+}
+
+type DbConfig = Pick<Config, 'databaseUrl' | 'dataDir'>;
+
+/** Opens the database read-only in spirit (no queue maintenance), runs `fn` on its records' store, closes it. */
+async function withGateStore<T>(config: DbConfig, fn: (gates: KyselyGateStore) => Promise<T>): Promise<T> {
+  const [{ openStore }, { KyselyGateStore }] = await Promise.all([import('../storage/open.ts'), import('../storage/gate-store.ts')]);
+  const opened = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, queue: { maintenanceIntervalSeconds: false } });
+  try {
+    return await fn(new KyselyGateStore({ db: opened.db }));
+  } finally {
+    await opened.close();
+  }
+}
+
+/** A record as exported: every stored field, the time as ISO-8601 UTC. */
+export interface ExportedRecord {
+  seq: number;
+  prevHash: string;
+  hash: string;
+  key: string;
+  headSha: string;
+  releaseClass: string;
+  verdict: string;
+  reasons: unknown[];
+  inputs: unknown;
+  policyHash: string;
+  decidedAt: string;
+  deliveryId: string | null;
+}
+
+export interface DecisionExport {
+  /** Verified over the whole table, whatever the filter. */
+  chain: { ok: boolean; count: number; head: string | null; brokenAt?: number; reason?: string };
+  filter: { since: string | null; key: string | null };
+  records: ExportedRecord[];
+}
+
+const exported = (r: GateDecisionRecord): ExportedRecord => ({
+  seq: r.seq,
+  prevHash: r.prevHash,
+  hash: r.hash,
+  key: r.key,
+  headSha: r.headSha,
+  releaseClass: r.releaseClass,
+  verdict: r.verdict,
+  reasons: r.reasons,
+  inputs: r.inputs,
+  policyHash: r.policyHash,
+  decidedAt: r.decidedAt.toISOString(),
+  deliveryId: r.deliveryId,
+});
+
+function chainSummary(v: ChainVerification, all: readonly GateDecisionRecord[]): DecisionExport['chain'] {
+  if (v.ok) return { ok: true, count: v.count, head: all.length > 0 ? v.head : null };
+  return { ok: false, count: v.count, head: all.at(-1)?.hash ?? null, brokenAt: v.brokenAt, reason: v.reason };
+}
+
+/** The verification line both formats and `verify` print. */
+export function chainLine(chain: DecisionExport['chain']): string {
+  if (chain.ok) return `chain intact: ${chain.count} records, head ${chain.head ?? '(empty)'}`;
+  return `chain broken at seq ${chain.brokenAt}: ${chain.reason} (${chain.count} records)`;
+}
+
+/** Every record (to verify the chain), then the slice asked for. */
+export function buildExport(all: readonly GateDecisionRecord[], filter: { since?: Date; key?: string }): DecisionExport {
+  const chain = chainSummary(verifyDecisionChain(all), all);
+  const records = all.filter((r) => (filter.since === undefined || r.decidedAt >= filter.since) && (filter.key === undefined || r.key === filter.key)).map(exported);
+  return { chain, filter: { since: filter.since?.toISOString() ?? null, key: filter.key ?? null }, records };
+}
+
+/** A table cell: one line, pipes escaped. */
+const cell = (s: string): string => s.replace(/\r?\n/g, ' ').replace(/\|/g, '\\|').trim();
+
+/** A reason in one line: its rule and summary when it has them, else its JSON. */
+function reasonText(reason: unknown): string {
+  if (reason && typeof reason === 'object') {
+    const r = reason as Record<string, unknown>;
+    const summary = typeof r['summary'] === 'string' ? r['summary'] : null;
+    const rule = typeof r['rule'] === 'string' ? r['rule'] : null;
+    const severity = typeof r['severity'] === 'string' ? r['severity'] : null;
+    if (summary || rule) return `${severity ? `[${severity}] ` : ''}${rule ? `${rule}: ` : ''}${summary ?? ''}`.trim();
+  }
+  return JSON.stringify(reason);
+}
+
+export function exportMarkdown(e: DecisionExport): string {
+  const lines = ['# Release decision records', '', `Hash chain (verified over every stored record): ${chainLine(e.chain)}`, ''];
+  const filters = [e.filter.since ? `decided at or after ${e.filter.since}` : null, e.filter.key ? `change ${e.filter.key}` : null].filter(Boolean);
+  lines.push(`Records: ${e.records.length}${filters.length > 0 ? ` (${filters.join(', ')})` : ''}`, '');
+  if (e.records.length === 0) return `${lines.join('\n')}\n`;
+  lines.push('| seq | decided at (UTC) | change | head commit | release class | verdict | reasons | policy hash | record hash | previous hash |');
+  lines.push('|---:|---|---|---|---|---|---|---|---|---|');
+  for (const r of e.records) {
+    const reasons = r.reasons.length > 0 ? r.reasons.map((x) => cell(reasonText(x))).join('<br>') : '—';
+    lines.push(`| ${r.seq} | ${r.decidedAt} | ${cell(r.key)} | \`${cell(r.headSha)}\` | ${cell(r.releaseClass)} | **${cell(r.verdict)}** | ${reasons} | \`${r.policyHash}\` | \`${r.hash}\` | \`${r.prevHash}\` |`);
+  }
+  lines.push('', 'Each record hash is the sha256 of the canonical JSON (keys sorted, no whitespace) of its seq, prevHash, key, headSha, releaseClass, verdict, reasons, inputs, policyHash and decidedAt; the JSON export holds the inputs.');
+  return `${lines.join('\n')}\n`;
+}
+
+export interface ExportOptions {
+  since?: string;
+  format?: string;
+  out?: string;
+  key?: string;
+}
+
+function parseSince(since: string | undefined): Date | undefined | Error {
+  if (since === undefined) return undefined;
+  const d = new Date(since);
+  return /^\d{4}-\d{2}-\d{2}/.test(since) && !Number.isNaN(d.getTime()) ? d : new Error(`--since: "${since}" is not an ISO-8601 date or time (e.g. 2026-01-01 or 2026-01-01T00:00:00Z)`);
+}
+
+export async function exportDecisions(config: DbConfig, o: ExportOptions, io: DecisionsIo): Promise<number> {
+  const format = o.format ?? 'json';
+  if (format !== 'json' && format !== 'markdown') {
+    io.err(`--format: "${format}" is not json or markdown`);
+    return 1;
+  }
+  const since = parseSince(o.since);
+  if (since instanceof Error) {
+    io.err(since.message);
+    return 1;
+  }
+  const all = await withGateStore(config, (gates) => gates.gateDecisions());
+  const e = buildExport(all, { since, key: o.key });
+  const text = format === 'json' ? `${JSON.stringify(e, null, 2)}\n` : exportMarkdown(e);
+  if (o.out) {
+    await writeFile(o.out, text);
+    io.out(`wrote ${e.records.length} records to ${o.out}`);
+  } else {
+    io.out(text.trimEnd());
+  }
+  if (!e.chain.ok) {
+    io.err(chainLine(e.chain));
+    return 1;
+  }
+  return 0;
+}
+
+export async function verifyDecisions(config: DbConfig, io: DecisionsIo): Promise<number> {
+  const all = await withGateStore(config, (gates) => gates.gateDecisions());
+  const chain = chainSummary(verifyDecisionChain(all), all);
+  (chain.ok ? io.out : io.err)(chainLine(chain));
+  return chain.ok ? 0 : 1;
+}
+
+// --- replay --------------------------------------------------------------------------------
+
+const platform = z.enum(['github', 'gitlab', 'slack']);
+const isoDate = z.union([z.date(), z.iso.datetime({ offset: true })]).transform((v) => (v instanceof Date ? v : new Date(v)));
+/** What a stored decision must hold to be replayed: the gate's input (change, evidence, every exception considered). */
+const replayInputs = z.object({
+  change: z.object({
+    ref: z.object({
+      repo: z.object({ platform, fullName: z.string(), id: z.number().nullable(), defaultBranch: z.string().nullable() }),
+      number: z.number(),
+      kind: z.enum(['issue', 'change']).optional(),
+    }),
+    labels: z.array(z.string()),
+    targetBranch: z.string(),
+    body: z.string(),
+    author: z.object({ login: z.string(), isBot: z.boolean() }),
+    title: z.string(),
+    url: z.string(),
+  }),
+  evidence: z.object({
+    headSha: z.string(),
+    collectedAt: z.string(),
+    checks: z.array(
+      z.object({
+        name: z.string(),
+        state: z.enum(['pending', 'success', 'failure', 'neutral', 'skipped', 'cancelled']),
+        source: z.enum(['check-run', 'status', 'job']),
+        url: z.string().nullable(),
+      }),
+    ),
+    approvals: z.array(z.object({ login: z.string(), atHead: z.boolean() })),
+    changesRequestedBy: z.array(z.string()),
+    changedPaths: z.array(z.string()),
+    findings: z.array(
+      z.object({
+        id: z.string(),
+        ruleId: z.string(),
+        category: z.string(),
+        severity: z.enum(['critical', 'high', 'medium', 'low', 'info', 'unknown']),
+        title: z.string(),
+        location: z.string().nullable(),
+        tool: z.string(),
+        url: z.string().nullable(),
+      }),
+    ),
+    errors: z.array(
+      z.object({
+        source: z.enum(['checks', 'statuses', 'reviews', 'files', 'findings', 'reports', 'pipeline', 'approvals']),
+        message: z.string(),
+        status: z.number().optional(),
+        kind: z.enum(['api', 'not-enabled', 'no-analysis', 'truncated', 'invalid']).optional(),
+      }),
+    ),
+    stats: z.object({ apiCalls: z.number(), checkRuns: z.number(), findings: z.number(), statuses: z.number().optional(), cached: z.boolean().optional() }),
+  }),
+  exceptions: z.array(
+    z.object({
+      id: z.string(),
+      findingRef: z.string(),
+      category: z.string().nullable(),
+      scope: z.object({ repo: z.string(), paths: z.array(z.string()) }),
+      status: z.enum(['requested', 'approved', 'rejected', 'revoked']),
+      approvedBy: z.string().nullable(),
+      approvedAt: isoDate.nullable(),
+      expiresAt: isoDate,
+      requestedBy: z.string(),
+      requestedAt: isoDate,
+      businessOwner: z.string(),
+      compensatingControls: z.string(),
+      renewalOf: z.string().nullable(),
+    }),
+  ),
+});
+
+export interface ReplayResult {
+  seq: number;
+  key: string;
+  headSha: string;
+  decidedAt: string;
+  policy: { source: string; stored: string; now: string; changed: boolean };
+  old: { verdict: string; releaseClass: string; reasons: unknown[] };
+  new: { verdict: string; releaseClass: string; reasons: unknown[] };
+  verdictChanged: boolean;
+}
+
+/** Replays one stored decision's inputs under a policy (at its own decision time). */
+export async function explainDecision(config: DbConfig, seqText: string, o: { policy?: string; json?: boolean }, io: DecisionsIo): Promise<number> {
+  const seq = Number(seqText);
+  if (!Number.isSafeInteger(seq) || seq < 1) {
+    io.err(`decisions explain: "${seqText}" is not a record's seq (1, 2, …)`);
+    return 1;
+  }
+  const [{ loadGlobalPolicy }, { evaluateGate }] = await Promise.all([import('../policy/global.ts'), import('../core/gate/evaluate.ts')]);
+  const global = await loadGlobalPolicy(o.policy ?? process.env['GATEHOUSE_POLICY']);
+  const record = await withGateStore(config, (gates) => gates.gateDecision(seq));
+  if (!record) {
+    io.err(`decisions explain: there is no decision record ${seq}`);
+    return 1;
+  }
+  const parsed = replayInputs.safeParse(record.inputs);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || '(inputs)'}: ${i.message}`);
+    io.err(`decisions explain: record ${seq} does not hold what a replay needs (change, evidence, exceptions): ${problems.join('; ')}`);
+    return 1;
+  }
+  const v = evaluateGate(parsed.data, global.policy, record.decidedAt);
+  const now = policyHash(global.policy);
+  const result: ReplayResult = {
+    seq,
+    key: record.key,
+    headSha: record.headSha,
+    decidedAt: record.decidedAt.toISOString(),
+    policy: { source: global.source, stored: record.policyHash, now, changed: now !== record.policyHash },
+    old: { verdict: record.verdict, releaseClass: record.releaseClass, reasons: record.reasons },
+    new: { verdict: v.verdict, releaseClass: v.releaseClass, reasons: v.reasons },
+    verdictChanged: v.verdict !== record.verdict,
+  };
+  if (o.json) {
+    io.out(JSON.stringify(result, null, 2));
+    return 0;
+  }
+  io.out(`decision ${seq}: ${record.key} at ${record.headSha}, decided ${result.decidedAt}`);
+  io.out(`policy: ${global.source} (${result.policy.changed ? `changed: stored ${record.policyHash}, now ${now}` : `unchanged: ${now}`})`);
+  io.out(`old verdict: ${record.verdict} (${record.releaseClass})`);
+  for (const r of record.reasons) io.out(`  - ${reasonText(r)}`);
+  io.out(`new verdict: ${v.verdict} (${v.releaseClass})${result.verdictChanged ? '  <- changed' : ''}`);
+  for (const r of v.reasons) io.out(`  - ${reasonText(r)}`);
+  return 0;
+}
+
+/** Adds `decisions export|verify|explain` to the program; `done` receives each command's exit code. */
+export function registerDecisions(program: Command, io: DecisionsIo, done: (code: number) => void): void {
+  const decisions = program.command('decisions').description('release decision records: export for auditors, verify the hash chain, replay under a policy');
+  decisions
+    .command('export')
+    .description('write the decision records (JSON or Markdown) after verifying the whole hash chain; exit 1 when it is broken')
+    .option('--since <ISO-8601>', 'only records decided at or after this time')
+    .option('--key <key>', 'only one change request, e.g. github:owner/repo!12')
+    .option('--format <format>', 'json or markdown', 'json')
+    .option('--out <file>', 'write to a file instead of stdout')
+    .action(async (o: ExportOptions) => done(await exportDecisions(loadConfig(), o, io)));
+  decisions
+    .command('verify')
+    .description('verify the hash chain of every stored decision record; exit 1 naming the first broken seq')
+    .action(async () => done(await verifyDecisions(loadConfig(), io)));
+  decisions
+    .command('explain')
+    .argument('<seq>', 'the decision record to replay')
+    .description("replay a stored decision's inputs under a policy (default: GATEHOUSE_POLICY or the built-in one) and print the old and new verdicts")
+    .option('--policy <file>', 'policy file to replay under')
+    .option('--json', 'print JSON')
+    .action(async (seq: string, o: { policy?: string; json?: boolean }) => done(await explainDecision(loadConfig(), seq, o, io)));
+}
