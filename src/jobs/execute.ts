@@ -28,7 +28,7 @@ function summary(action: Action): unknown {
     case 'recordDecision':
       return { tier: action.tier, routes: action.routes, rules: action.reasons.map((r) => r.rule) };
     case 'notifyChat':
-      return { key: action.key, channel: action.channel };
+      return { key: action.key, channel: action.channel, kind: action.notice.kind };
     case 'requestReview':
       return { reviewers: action.reviewers };
     case 'recordMiss':
@@ -83,7 +83,7 @@ async function perform(action: Action, deps: ExecuteDeps): Promise<unknown> {
     }
     case 'notifyChat':
       // Delivered by the chat worker; the key makes a repeat a no-op.
-      return store.enqueueNotification({ key: action.key, channel: action.channel, text: action.text, createdAt: deps.now() });
+      return store.enqueueNotification({ key: action.key, channel: action.channel, text: action.text, notice: action.notice, createdAt: deps.now() });
   }
 }
 

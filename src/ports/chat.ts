@@ -1,4 +1,36 @@
-/** The Chat port: where escalation notices go (Slack). */
+/** The Chat port: where escalation notices go (Slack), and what chat-ops needs of it. */
+import type { Notice } from '../core/chat/notice.ts';
+
+/** What has happened to an escalation since it was raised, shown on its message. */
+export interface NoticeState {
+  key: string;
+  acknowledgedBy: string | null;
+  acknowledgedAt: Date | null;
+  owner: string | null;
+}
+
+/** The message a notice became: where to update it. */
+export interface PostedMessage {
+  channelId: string;
+  ts: string;
+}
+
+/** The chat service asked us to wait (HTTP 429): try again no sooner than `retryAfterMs`. */
+export class ChatRateLimited extends Error {
+  constructor(readonly retryAfterMs: number) {
+    super(`rate limited: retry after ${Math.ceil(retryAfterMs / 1000)} s`);
+  }
+}
+
+/** The request cannot succeed as it is (unknown channel, bad token, not in channel): no retry. */
+export class ChatRejected extends Error {}
+
+/** Any other failure (network, 5xx, timeout) is retried later with backoff. */
 export interface Chat {
-  postMessage(channel: string, text: string): Promise<void>;
+  /** Posts a new message for the notice. */
+  post(channel: string, notice: Notice, state: NoticeState, fallbackText: string): Promise<PostedMessage>;
+  /** Replaces the message a notice became. */
+  update(message: PostedMessage, notice: Notice, state: NoticeState, fallbackText: string): Promise<void>;
+  /** Members (user ids) of a user group. */
+  groupMembers(groupId: string): Promise<string[]>;
 }

@@ -15,4 +15,6 @@ export interface Forge {
   listChangedPaths(target: IssueRef): Promise<string[]>;
   /** Asks these reviewers (GitHub: logins or `org/team`; GitLab: usernames) to review; keeps existing ones. */
   requestReview(target: IssueRef, reviewers: readonly string[]): Promise<void>;
+  /** Adds this account (GitHub login, GitLab username) to the item's assignees; keeps the others. */
+  assign?(target: IssueRef, login: string): Promise<void>;
 }

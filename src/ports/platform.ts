@@ -1,5 +1,5 @@
 /** What the worker needs from a platform adapter: payload → event, and a forge to act through. */
-import type { GatehouseEvent } from '../core/model.ts';
+import type { GatehouseEvent, RepoRef } from '../core/model.ts';
 import type { Forge } from './forge.ts';
 import type { StoredDelivery } from './store.ts';
 
@@ -11,4 +11,6 @@ export type Translation =
 export interface PlatformAdapter {
   translate(delivery: StoredDelivery, payload: unknown): Translation;
   forgeFor(installationId: number | null): Promise<Forge>;
+  /** A forge that can act on a repository named outside a webhook (a Slack command's URL). */
+  forgeForRepo?(repo: RepoRef): Promise<Forge>;
 }

@@ -4,6 +4,7 @@
  */
 import type { IssueRef, Platform, Reason } from '../core/model.ts';
 import type { ClockState } from '../core/outage/clocks.ts';
+import type { Notice } from '../core/chat/notice.ts';
 
 export type DeliveryStatus = 'pending' | 'done' | 'failed' | 'ignored';
 
@@ -59,6 +60,8 @@ export interface NotificationInput {
   key: string;
   channel: string;
   text: string;
+  /** The structured notice (escalations); a later enqueue with new content updates its message. */
+  notice?: Notice;
   createdAt: Date;
 }
 

@@ -6,6 +6,10 @@ export interface Metrics {
   deliveries: Counter<'platform' | 'event' | 'outcome'>;
   actionDuration: Histogram<'action' | 'outcome'>;
   httpRequests: Counter<'route' | 'status'>;
+  /** Chat messages by outcome: posted, updated, rate_limited, retried, failed. */
+  chatMessages: Counter<'outcome'>;
+  /** Slack requests by kind (command, action, event) and outcome (answered, refused, invalid…). */
+  slackRequests: Counter<'kind' | 'outcome'>;
   /** Reads the queue depth when /metrics is scraped. */
   setDepthSource(read: () => Promise<number>): void;
   /** Reads what is acknowledged but not yet in the database (the embedded database's journal). */
@@ -64,6 +68,18 @@ export function createMetrics(): Metrics {
       name: 'gatehouse_http_requests_total',
       help: 'HTTP requests by route and status code',
       labelNames: ['route', 'status'],
+      registers: [registry],
+    }),
+    chatMessages: new Counter({
+      name: 'gatehouse_chat_messages_total',
+      help: 'Escalation notices sent to chat, by outcome (posted, updated, rate_limited, retried, failed)',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    slackRequests: new Counter({
+      name: 'gatehouse_slack_requests_total',
+      help: 'Slack requests by kind (command, action, event) and outcome',
+      labelNames: ['kind', 'outcome'],
       registers: [registry],
     }),
     setDepthSource(read) {

@@ -14,6 +14,7 @@ import type {
   Store,
   StoredDelivery,
 } from '../ports/store.ts';
+import { ChatStore } from './chat-store.ts';
 import { GroupCommit } from './group-commit.ts';
 import { decodePayload, encodeDelivery, type EncodedDelivery } from './payload-codec.ts';
 import type { AuditLogTable, ClocksTable, Database, DeliveriesTable, IntakeRecordsTable, NotificationsTable, TierDecisionsTable } from './schema.ts';
@@ -100,6 +101,7 @@ export class KyselyStore implements Store {
   readonly #db: Kysely<Database>;
   readonly #opts: KyselyStoreOptions;
   #closing: Promise<void> | null = null;
+  #outbox: ChatStore | null = null;
 
   constructor(opts: KyselyStoreOptions) {
     this.#db = opts.db;
@@ -263,7 +265,17 @@ export class KyselyStore implements Store {
     return rows.map(toAudit);
   }
 
+  /** The escalation outbox (notices to send or update in chat), on the same database. */
+  get outbox(): ChatStore {
+    this.#outbox ??= new ChatStore(this.#db, this.#opts.durable);
+    return this.#outbox;
+  }
+
   async enqueueNotification(n: NotificationInput): Promise<{ inserted: boolean }> {
+    if (n.notice) {
+      const { inserted } = await this.outbox.enqueue({ key: n.key, channel: n.channel, text: n.text, notice: n.notice, createdAt: n.createdAt });
+      return { inserted };
+    }
     const rows = await this.#db
       .insertInto('notifications')
       .values({ key: n.key, channel: n.channel, text: n.text, status: 'pending', created_at: n.createdAt })
@@ -280,7 +292,7 @@ export class KyselyStore implements Store {
     return rows.map(toNotification);
   }
 
-  /** Not in the port (yet): marks a notification sent or failed. */
+  /** Marks a notification sent or failed (the outbox worker keeps its own finer state). */
   async setNotificationStatus(key: string, status: NotificationRow['status']): Promise<void> {
     await this.#db.updateTable('notifications').set({ status, updated_at: new Date() }).where('key', '=', key).execute();
   }
@@ -421,6 +433,9 @@ const clockState = z.object({
   breachedAt: date.nullable(),
   tool: z.string().nullable().default(null),
 });
+/** Stored clocks, as read back (shared with the outbox's queue view). */
+export const clockStatesSchema = z.array(clockState);
+
 const issueRef = z.object({
   repo: z.object({ platform, fullName: z.string(), id: z.number().nullable(), defaultBranch: z.string().nullable() }),
   number: z.number(),

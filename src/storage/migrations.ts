@@ -120,6 +120,45 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable('deliveries').dropColumn('payload_encoding').execute();
     },
   },
+  '0004_chat': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // The notification outbox becomes the escalation record: the notice as data, delivery state
+      // (attempts, next attempt, lease), the Slack message it became (for chat.update), and who
+      // acknowledged or took ownership of it.
+      await db.schema
+        .alterTable('notifications')
+        .addColumn('notice', 'jsonb')
+        .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('next_attempt_at', 'timestamptz')
+        .addColumn('claimed_until', 'timestamptz')
+        .addColumn('last_error', 'text')
+        .addColumn('channel_id', 'text')
+        .addColumn('message_ts', 'text')
+        .addColumn('revision', 'integer', (c) => c.notNull().defaultTo(1))
+        .addColumn('sent_revision', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('item_key', 'text')
+        .addColumn('acknowledged_by', 'text')
+        .addColumn('acknowledged_at', 'timestamptz')
+        .addColumn('owner', 'text')
+        .execute();
+      await db.schema.createIndex('notifications_item_idx').on('notifications').column('item_key').execute();
+      // One reservation row per channel: the next moment a message may go there (shared by replicas).
+      await db.schema
+        .createTable('chat_channels')
+        .addColumn('channel', 'text', (c) => c.primaryKey())
+        .addColumn('next_slot', 'timestamptz', (c) => c.notNull())
+        .execute();
+      // Intakes closed on the forge leave the queue.
+      await db.schema.alterTable('intake_records').addColumn('closed_at', 'timestamptz').execute();
+    },
+    async down(db: Kysely<unknown>): Promise<void> {
+      await db.schema.dropTable('chat_channels').ifExists().execute();
+      await db.schema.alterTable('intake_records').dropColumn('closed_at').execute();
+      for (const c of ['notice', 'attempts', 'next_attempt_at', 'claimed_until', 'last_error', 'channel_id', 'message_ts', 'revision', 'sent_revision', 'item_key', 'acknowledged_by', 'acknowledged_at', 'owner']) {
+        await db.schema.alterTable('notifications').dropColumn(c).execute();
+      }
+    },
+  },
   '0005_gate': {
     async up(db: Kysely<unknown>): Promise<void> {
       // Release decision records: one global hash chain (see storage/decision-chain.ts). seq is

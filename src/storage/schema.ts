@@ -29,6 +29,7 @@ export interface IntakeRecordsTable {
   problems: Json;
   complete: boolean;
   updated_at: Timestamp;
+  closed_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
 }
 
 export interface TierDecisionsTable {
@@ -59,6 +60,24 @@ export interface NotificationsTable {
   status: string;
   created_at: Timestamp;
   updated_at: ColumnType<Date, Date | undefined, Date>;
+  notice: ColumnType<unknown, string | null | undefined, string | null>;
+  attempts: Generated<number>;
+  next_attempt_at: Date | null;
+  claimed_until: Date | null;
+  last_error: string | null;
+  channel_id: string | null;
+  message_ts: string | null;
+  revision: Generated<number>;
+  sent_revision: Generated<number>;
+  item_key: string | null;
+  acknowledged_by: string | null;
+  acknowledged_at: Date | null;
+  owner: string | null;
+}
+
+export interface ChatChannelsTable {
+  channel: string;
+  next_slot: Timestamp;
 }
 
 export interface ClocksTable {
@@ -136,6 +155,7 @@ export interface Database {
   tier_decisions: TierDecisionsTable;
   audit_log: AuditLogTable;
   notifications: NotificationsTable;
+  chat_channels: ChatChannelsTable;
   gate_decisions: GateDecisionsTable;
   gate_exceptions: GateExceptionsTable;
   emergency_records: EmergencyRecordsTable;

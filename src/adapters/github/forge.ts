@@ -101,6 +101,11 @@ export class GitHubForge implements Forge {
     return [...new Set(paths)];
   }
 
+  async assign(target: IssueRef, login: string): Promise<void> {
+    const { owner, repo } = split(target.repo.fullName);
+    await this.octokit.request('POST /repos/{owner}/{repo}/issues/{issue_number}/assignees', { owner, repo, issue_number: target.number, assignees: [login.replace(/^@/, '')] });
+  }
+
   async requestReview(target: IssueRef, reviewers: readonly string[]): Promise<void> {
     const { owner, repo } = split(target.repo.fullName);
     const teams = reviewers.filter((r) => r.includes('/')).map((r) => r.slice(r.indexOf('/') + 1));

@@ -21,6 +21,7 @@ type Note = z.infer<typeof noteSchema>;
 const diffsSchema = z.array(z.object({ old_path: z.string(), new_path: z.string() }));
 const userListSchema = z.array(z.object({ id: z.number(), username: z.string() }));
 const mergeRequestSchema = z.object({ reviewers: z.array(z.object({ id: z.number(), username: z.string() })).nullable().optional() });
+const assigneesSchema = z.object({ assignees: z.array(z.object({ id: z.number() })).nullable().optional() });
 const approvalsSchema = z.object({ approved_by: z.array(z.object({ user: z.object({ username: z.string() }) })).default([]) });
 const rawFileSchema = z.union([z.string(), z.instanceof(Blob)]);
 
@@ -118,6 +119,20 @@ export class GitLabForge implements Forge {
   async listChangedPaths(target: IssueRef): Promise<string[]> {
     const raw: unknown = await this.api.mergeRequests.allDiffs(projectOf(target.repo), target.number, { perPage: 100, maxPages: 30 });
     return [...new Set(diffsSchema.parse(raw).flatMap((d) => [d.new_path, d.old_path]))];
+  }
+
+  /** Adds the user (by username) to the assignees, keeping the others; an unknown username is an error. */
+  async assign(target: IssueRef, login: string): Promise<void> {
+    const project = projectOf(target.repo);
+    const name = login.replace(/^@/, '');
+    const user = userListSchema.parse(await this.api.users.all({ username: name, maxPages: 1 })).find((u) => u.username.toLowerCase() === name.toLowerCase());
+    if (!user) throw new Error(`GitLab has no user ${name}`);
+    const shown = assigneesSchema.parse(isMergeRequest(target) ? await this.api.mergeRequests.show(project, target.number) : await this.api.issues.show(target.number, { projectId: project }));
+    const current = (shown.assignees ?? []).map((a) => a.id);
+    if (current.includes(user.id)) return;
+    const assigneeIds = [...current, user.id];
+    if (isMergeRequest(target)) await this.api.mergeRequests.edit(project, target.number, { assigneeIds });
+    else await this.api.issues.edit(project, target.number, { assigneeIds });
   }
 
   /** Adds reviewers by username; unknown usernames are skipped; existing reviewers are kept. */

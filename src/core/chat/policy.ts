@@ -6,6 +6,7 @@
  *   escalationChannel: '#prodsec-escalations'   # every notice no rule below routes elsewhere
  *   incidentChannel: '#prodsec-incidents'       # route `incident`
  *   command: /gatehouse                         # the slash command's name
+ *   escalationLabel: escalated                  # put on an item escalated with /gatehouse escalate
  *   channels:                                   # first match wins; a rule names a route or kinds
  *     - { route: exception-board, channel: '#exception-board' }
  *     - { kinds: [gate-block, emergency-release], channel: '#release-gates' }
@@ -37,6 +38,8 @@ export const chatPolicySchema = z
     escalationChannel: channel,
     incidentChannel: channel,
     command: z.string().regex(/^\/[a-z0-9_-]+$/, 'a slash command is /name in lower case').default('/gatehouse'),
+    /** Put on an item escalated from chat. */
+    escalationLabel: nonEmpty.default('escalated'),
     channels: z.array(channelRuleSchema).default([]),
     escalators: principals.prefault({}),
     acknowledgers: principals.prefault({}),

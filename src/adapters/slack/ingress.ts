@@ -1,0 +1,283 @@
+/**
+ * Slack on the shared server: `POST /slack/events` takes slash commands, interactivity (buttons)
+ * and Events API requests. Our receiver checks the signature on the raw body and the timestamp
+ * (both directions) before anything is parsed, then hands the request to Bolt, whose listeners
+ * acknowledge within Slack's 3 seconds:
+ *
+ * - `help`, `status`, `queue` and typos are read-only: answered in the acknowledgement itself,
+ *   visible only to the asker.
+ * - `escalate` and the notice buttons change things: the request is stored in the inbox (durable,
+ *   deduplicated on Slack's trigger id) and acknowledged; the worker does the work and answers
+ *   through the request's response_url.
+ */
+import { createHash } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import Bolt from '@slack/bolt';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import { helpText, parseCommand, type Hosts } from '../../core/chat/command.ts';
+import type { Inbox } from '../../ports/queue.ts';
+import { BodyTooLarge, readBody } from '../../server/body.ts';
+import type { Metrics } from '../../server/metrics.ts';
+import { ACK_ACTION, OWN_ACTION, escapeSlack } from './blocks.ts';
+import { verifySlackRequest } from './verify.ts';
+
+const { App } = Bolt;
+type BoltApp = InstanceType<typeof App>;
+type ReceiverEvent = Parameters<BoltApp['processEvent']>[0];
+
+export const SLACK_EVENTS_PATH = '/slack/events';
+
+/** Read-only answers, computed from stored records. */
+export interface SlackReader {
+  status(item: Extract<ReturnType<typeof parseCommand>, { kind: 'status' }>['item']): Promise<string>;
+  queue(): Promise<string>;
+}
+
+export interface SlackIngressOptions {
+  signingSecret: string;
+  botToken: string;
+  /** The slash command's name (policy chat.command). */
+  command: string;
+  hosts: Hosts;
+  inbox: Inbox;
+  reader: SlackReader;
+  metrics: Metrics;
+  logger: Logger;
+  now: () => Date;
+  /** Largest body read (Slack's requests are small). Default 1 MiB. */
+  maxBodyBytes?: number;
+  /** When a listener has not acknowledged, answer this long after the request arrived. Default 2500 ms. */
+  ackDeadlineMs?: number;
+  /** A read-only answer that takes longer is sent later through response_url. Default 2000 ms. */
+  answerBudgetMs?: number;
+  /** Posts a later answer to a response_url (tests and the worker share it). */
+  respond: (responseUrl: string, text: string) => Promise<void>;
+}
+
+/** What the worker receives for a Slack request it must carry out. */
+export const slackWorkSchema = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('escalate'),
+    text: z.string(),
+    userId: z.string(),
+    userName: z.string(),
+    teamId: z.string().nullable(),
+    channelId: z.string().nullable(),
+    responseUrl: z.string().nullable(),
+    requestId: z.string(),
+  }),
+  z.object({
+    type: z.enum(['acknowledge', 'take-ownership']),
+    noticeKey: z.string(),
+    userId: z.string(),
+    userName: z.string(),
+    responseUrl: z.string().nullable(),
+    requestId: z.string(),
+  }),
+]);
+export type SlackWork = z.infer<typeof slackWorkSchema>;
+
+const commandSchema = z.object({
+  command: z.string(),
+  text: z.string().default(''),
+  user_id: z.string().min(1),
+  user_name: z.string().default(''),
+  team_id: z.string().optional(),
+  channel_id: z.string().optional(),
+  response_url: z.string().optional(),
+  trigger_id: z.string().optional(),
+});
+
+const blockActionsSchema = z.object({
+  type: z.literal('block_actions'),
+  user: z.object({ id: z.string(), username: z.string().optional(), name: z.string().optional() }),
+  trigger_id: z.string().optional(),
+  response_url: z.string().optional(),
+  actions: z.array(z.object({ action_id: z.string(), value: z.string().optional(), action_ts: z.string().optional() })).min(1),
+});
+
+const sha = (s: string): string => createHash('sha256').update(s).digest('hex').slice(0, 32);
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  if (res.headersSent) return;
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  res.writeHead(status, { 'content-type': typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+/** An ephemeral answer: only the asker sees it; the text is escaped, so nothing in it pings or links. */
+export const ephemeral = (text: string): { response_type: 'ephemeral'; text: string } => ({ response_type: 'ephemeral', text: escapeSlack(text) });
+
+/** Bolt's logger interface over pino. */
+function boltLogger(logger: Logger): NonNullable<ConstructorParameters<typeof App>[0]>['logger'] {
+  const log = logger.child({ component: 'slack' });
+  return {
+    debug: (...m: unknown[]) => log.debug(m.map(String).join(' ')),
+    info: (...m: unknown[]) => log.debug(m.map(String).join(' ')),
+    warn: (...m: unknown[]) => log.warn(m.map(String).join(' ')),
+    error: (...m: unknown[]) => log.error(m.map(String).join(' ')),
+    setLevel: () => undefined,
+    getLevel: () => 'info' as never,
+    setName: () => undefined,
+  };
+}
+
+export interface SlackIngress {
+  handler: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+}
+
+export function createSlackIngress(opts: SlackIngressOptions): SlackIngress {
+  const { metrics, logger } = opts;
+  const max = opts.maxBodyBytes ?? 1024 * 1024;
+  // A receiver of our own: Bolt's HTTPReceiver refuses only old timestamps, and reads the body itself.
+  const receiver = { init: () => undefined, start: async () => undefined, stop: async () => undefined };
+  const app = new App({
+    receiver,
+    authorize: async () => ({ botToken: opts.botToken }),
+    logger: boltLogger(logger),
+    ignoreSelf: false,
+    deferInitialization: true,
+  });
+  app.error(async (err) => {
+    logger.error({ err: err.message }, 'Slack listener failed');
+  });
+
+  const accept = async (work: SlackWork, eventName: string): Promise<void> => {
+    await opts.inbox.accept({ platform: 'slack', deliveryId: `${eventName}:${work.requestId}`, eventName, payload: JSON.stringify(work), receivedAt: opts.now() });
+  };
+
+  app.command(opts.command, async ({ command, ack }) => {
+    const parsed = commandSchema.safeParse(command);
+    if (!parsed.success) {
+      metrics.slackRequests.inc({ kind: 'command', outcome: 'invalid' });
+      await ack(ephemeral('Gatehouse could not read this command (missing user).'));
+      return;
+    }
+    const c = parsed.data;
+    const asked = parseCommand(c.text, opts.command, opts.hosts);
+    switch (asked.kind) {
+      case 'help':
+        metrics.slackRequests.inc({ kind: 'command', outcome: 'help' });
+        return ack(ephemeral(helpText(opts.command)));
+      case 'invalid':
+        metrics.slackRequests.inc({ kind: 'command', outcome: 'invalid' });
+        return ack(ephemeral(asked.message));
+      case 'status':
+      case 'queue': {
+        const answer = asked.kind === 'status' ? opts.reader.status(asked.item) : opts.reader.queue();
+        const timeout = new Promise<null>((r) => setTimeout(() => r(null), opts.answerBudgetMs ?? 2000).unref());
+        const fast = await Promise.race([answer, timeout]).catch((err: unknown) => {
+          logger.error({ err }, `Slack ${asked.kind} failed`);
+          return `Gatehouse could not read its records just now (${err instanceof Error ? err.message : 'error'}). Try again in a moment.`;
+        });
+        metrics.slackRequests.inc({ kind: 'command', outcome: asked.kind });
+        if (fast !== null) return ack(ephemeral(fast));
+        // Slow: acknowledge now, answer when ready.
+        await ack(ephemeral(`Looking that up…`));
+        const url = c.response_url;
+        void answer.then((text) => (url ? opts.respond(url, text) : undefined)).catch((err: unknown) => logger.error({ err }, 'late Slack answer failed'));
+        return;
+      }
+      case 'escalate': {
+        const requestId = c.trigger_id ?? sha(`${c.user_id}:${c.text}:${opts.now().toISOString()}`);
+        await accept({ type: 'escalate', text: c.text, userId: c.user_id, userName: c.user_name, teamId: c.team_id ?? null, channelId: c.channel_id ?? null, responseUrl: c.response_url ?? null, requestId }, 'slash_command');
+        metrics.slackRequests.inc({ kind: 'command', outcome: 'escalate' });
+        return ack(ephemeral(`Escalating ${asked.item.url}… Gatehouse will confirm here.`));
+      }
+    }
+  });
+
+  // Another command pointed at this URL (a renamed command, a copy-pasted manifest).
+  app.command(/.*/, async ({ command, ack }) => {
+    if (command.command === opts.command) return;
+    metrics.slackRequests.inc({ kind: 'command', outcome: 'unknown' });
+    await ack(ephemeral(`Gatehouse answers ${opts.command}, not ${command.command}. Try \`${opts.command} help\`.`));
+  });
+
+  const onButton = (type: 'acknowledge' | 'take-ownership') => async ({ ack, body }: { ack: () => Promise<void>; body: unknown }): Promise<void> => {
+    await ack();
+    const parsed = blockActionsSchema.safeParse(body);
+    const action = parsed.success ? parsed.data.actions.find((a) => a.action_id === (type === 'acknowledge' ? ACK_ACTION : OWN_ACTION)) : undefined;
+    if (!parsed.success || !action?.value) {
+      metrics.slackRequests.inc({ kind: 'action', outcome: 'invalid' });
+      logger.warn('Slack button without a notice key; ignored');
+      return;
+    }
+    const p = parsed.data;
+    const requestId = p.trigger_id ?? sha(`${p.user.id}:${action.value}:${action.action_ts ?? ''}`);
+    await accept({ type, noticeKey: action.value, userId: p.user.id, userName: p.user.username ?? p.user.name ?? p.user.id, responseUrl: p.response_url ?? null, requestId }, 'block_actions');
+    metrics.slackRequests.inc({ kind: 'action', outcome: type });
+  };
+  app.action(ACK_ACTION, onButton('acknowledge'));
+  app.action(OWN_ACTION, onButton('take-ownership'));
+  // The Open button is a link: nothing to do but acknowledge.
+  app.action('gatehouse_open', async ({ ack }) => ack());
+
+  const handler = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    let raw: Buffer;
+    try {
+      raw = await readBody(req, max);
+    } catch (err) {
+      if (!(err instanceof BodyTooLarge)) throw err;
+      res.once('finish', () => req.destroy());
+      res.setHeader('connection', 'close');
+      return send(res, 413, { error: err.message });
+    }
+    const verified = verifySlackRequest(req.headers, raw, opts.signingSecret, opts.now().getTime());
+    if (!verified.ok) {
+      metrics.slackRequests.inc({ kind: 'unknown', outcome: 'unauthorized' });
+      logger.warn({ reason: verified.reason }, 'Slack request refused');
+      return send(res, 401, { error: verified.reason });
+    }
+    const type = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    let body: Record<string, unknown>;
+    try {
+      if (type === 'application/x-www-form-urlencoded') {
+        const form = Object.fromEntries(new URLSearchParams(raw.toString('utf8')));
+        body = typeof form['payload'] === 'string' ? (JSON.parse(form['payload']) as Record<string, unknown>) : form;
+      } else if (type === 'application/json') {
+        body = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
+      } else {
+        return send(res, 415, { error: 'Slack sends application/x-www-form-urlencoded or application/json' });
+      }
+    } catch {
+      return send(res, 400, { error: 'body is not valid form data or JSON' });
+    }
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) return send(res, 400, { error: 'body is not an object' });
+    if (body['ssl_check'] === '1') return send(res, 200, '');
+    if (body['type'] === 'url_verification' && typeof body['challenge'] === 'string') return send(res, 200, { challenge: body['challenge'] });
+    const retryNum = Number(req.headers['x-slack-retry-num'] ?? 0) || undefined;
+    if (body['type'] === 'event_callback') {
+      // Events are acknowledged at once; Gatehouse subscribes to none that needs work today.
+      metrics.slackRequests.inc({ kind: 'event', outcome: retryNum ? 'retry' : 'ignored' });
+      return send(res, 200, '');
+    }
+
+    let acked = false;
+    const ack = async (response?: unknown): Promise<void> => {
+      if (acked) return;
+      acked = true;
+      if (response === undefined || response === '') send(res, 200, '');
+      else send(res, 200, typeof response === 'string' ? ephemeral(response) : response);
+    };
+    // Slack gives up after 3 s: whatever a listener does, the request is acknowledged in time.
+    const deadline = setTimeout(() => {
+      if (!acked) {
+        logger.warn('Slack request not acknowledged by a listener in time; acknowledged empty');
+        void ack();
+      }
+    }, opts.ackDeadlineMs ?? 2500);
+    const event: ReceiverEvent = { body, ack, retryNum, retryReason: typeof req.headers['x-slack-retry-reason'] === 'string' ? req.headers['x-slack-retry-reason'] : undefined };
+    try {
+      await app.processEvent(event);
+    } catch (err) {
+      logger.error({ err: err instanceof Error ? err.message : String(err) }, 'Slack request failed');
+      if (!acked) await ack(ephemeral('Gatehouse hit an error handling this; nothing was changed. Try again, or check its log.'));
+    } finally {
+      clearTimeout(deadline);
+      if (!acked) await ack();
+    }
+  };
+  return { handler };
+}

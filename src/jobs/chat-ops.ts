@@ -1,0 +1,204 @@
+/**
+ * Chat-ops: what Slack asks of Gatehouse. Read-only answers (`status`, `queue`) come straight from
+ * the stored records; requests that change things (`escalate`, Acknowledge, Take ownership) arrive
+ * here from the inbox, in the worker, after Slack was acknowledged. Permissions come from the
+ * global policy only (a repository's override cannot grant itself Slack powers); every refusal is
+ * in the audit log and answered to the asker alone.
+ */
+import type { Logger } from 'pino';
+import { queueAnswer, statusAnswer, type QueueView, type StatusView } from '../core/chat/answers.ts';
+import { parseCommand, type Hosts, type ItemRef } from '../core/chat/command.ts';
+import { planManualEscalation } from '../core/chat/escalate.ts';
+import { changeKey, issueKey, type IssueRef } from '../core/model.ts';
+import type { Policy } from '../core/policy/schema.ts';
+import type { Chat } from '../ports/chat.ts';
+import type { PlatformAdapter } from '../ports/platform.ts';
+import type { StoredDelivery, Store } from '../ports/store.ts';
+import type { Metrics } from '../server/metrics.ts';
+import { slackWorkSchema, type SlackReader, type SlackWork } from '../adapters/slack/ingress.ts';
+import type { ChatStore } from '../storage/chat-store.ts';
+import { execute } from './execute.ts';
+
+export interface ChatOpsDeps {
+  store: Store;
+  outbox: ChatStore;
+  chat: Chat;
+  /** The global policy (chat permissions are never taken from a repository's override). */
+  policy: () => Policy;
+  platforms: Partial<Record<'github' | 'gitlab', PlatformAdapter>>;
+  hosts: Hosts;
+  metrics: Metrics;
+  logger: Logger;
+  now: () => Date;
+  respond: (responseUrl: string, text: string) => Promise<void>;
+  /** The last release-gate verdict of a change request, when gates are on. */
+  gateVerdict?: (key: string) => Promise<{ verdict: string; releaseClass: string | null; decidedAt: Date } | null>;
+  /** How long a user group's members are trusted. Default 5 minutes. */
+  groupCacheMs?: number;
+}
+
+export class ChatOps implements SlackReader {
+  readonly #groups = new Map<string, { at: number; members: Promise<string[]> }>();
+
+  constructor(private readonly deps: ChatOpsDeps) {}
+
+  static keysOf(item: ItemRef): { issue: string; change: string; target: IssueRef } {
+    const target: IssueRef = { repo: { platform: item.platform, fullName: item.fullName, id: null, defaultBranch: null }, number: item.number, kind: item.kind };
+    return { issue: issueKey(target), change: changeKey(target), target };
+  }
+
+  async status(item: ItemRef): Promise<string> {
+    const { store, outbox } = this.deps;
+    const { issue, change } = ChatOps.keysOf(item);
+    // GitLab merge requests and GitHub pull requests are kept as changes; GitHub issues and PRs share numbers.
+    const keys = item.kind === 'change' ? (item.platform === 'github' ? [change, issue] : [change]) : [issue];
+    let view: StatusView = { item, intake: null, decision: null, clocks: [], gate: null, escalations: [] };
+    for (const key of keys) {
+      const [intake, decision, clocks, escalations, gate] = await Promise.all([
+        store.getIntake(key),
+        store.latestDecision(key),
+        store.getClocks(key),
+        outbox.forItem(key),
+        this.deps.gateVerdict && key === change ? this.deps.gateVerdict(key) : Promise.resolve(null),
+      ]);
+      view = {
+        item,
+        intake: view.intake ?? (intake ? { complete: intake.complete, problems: intake.problems, service: str(intake.answers['service']), owner: str(intake.answers['owner']) } : null),
+        decision: view.decision ?? (decision ? { tier: decision.tier, routes: decision.routes, reasons: decision.reasons, decidedAt: decision.decidedAt } : null),
+        clocks: view.clocks.length > 0 ? view.clocks : (clocks?.clocks ?? []),
+        gate: view.gate ?? gate,
+        escalations: [...view.escalations, ...escalations.map((e) => ({ key: e.key, kind: e.notice?.kind ?? 'manual', acknowledgedBy: e.acknowledgedBy, createdAt: e.createdAt }))],
+      };
+    }
+    return statusAnswer(view, this.deps.policy(), this.deps.now());
+  }
+
+  async queue(): Promise<string> {
+    const { outbox } = this.deps;
+    const [intakes, clocks, escalations] = await Promise.all([outbox.openIntakes(500), outbox.activeClocks(500), outbox.openEscalations(200)]);
+    const view: QueueView = {
+      intakes,
+      clocks,
+      escalations: escalations.map((e) => ({ key: e.key, kind: e.notice?.kind ?? 'manual', title: e.notice?.title ?? e.text, channel: e.channel, createdAt: e.createdAt })),
+    };
+    return queueAnswer(view, this.deps.policy(), this.deps.now());
+  }
+
+  /** Carries out a stored Slack request (the worker calls this for platform `slack`). */
+  async handle(delivery: StoredDelivery): Promise<'done' | 'invalid'> {
+    let work: SlackWork;
+    try {
+      work = slackWorkSchema.parse(JSON.parse(delivery.payload));
+    } catch {
+      this.deps.logger.warn({ delivery: delivery.deliveryId }, 'stored Slack request is not readable; dropped as invalid');
+      return 'invalid';
+    }
+    if (work.type === 'escalate') await this.#escalate(work, delivery.deliveryId);
+    else await this.#button(work, delivery.deliveryId);
+    return 'done';
+  }
+
+  async #allowed(userId: string, who: { users: string[]; groups: string[] }): Promise<boolean> {
+    if (who.users.includes(userId)) return true;
+    for (const g of who.groups) if ((await this.#members(g)).includes(userId)) return true;
+    return false;
+  }
+
+  #members(group: string): Promise<string[]> {
+    const hit = this.#groups.get(group);
+    const ttl = this.deps.groupCacheMs ?? 300_000;
+    if (hit && Date.now() - hit.at < ttl) return hit.members;
+    const members = this.deps.chat.groupMembers(group);
+    this.#groups.set(group, { at: Date.now(), members });
+    members.catch(() => this.#groups.delete(group));
+    return members;
+  }
+
+  async #refuse(work: SlackWork, deliveryId: string, action: string, itemKey: string | null, message: string): Promise<void> {
+    await this.deps.store.appendAudit({ at: this.deps.now(), deliveryId, issueKey: itemKey, action, detail: { slackUser: work.userId, slackName: work.userName }, outcome: 'skipped', error: 'not allowed by the policy' });
+    this.deps.metrics.slackRequests.inc({ kind: work.type === 'escalate' ? 'command' : 'action', outcome: 'refused' });
+    this.deps.logger.warn({ user: work.userId, action, item: itemKey }, 'Slack request refused: not allowed by the policy');
+    if (work.responseUrl) await this.deps.respond(work.responseUrl, message);
+  }
+
+  async #escalate(work: Extract<SlackWork, { type: 'escalate' }>, deliveryId: string): Promise<void> {
+    const policy = this.deps.policy();
+    const asked = parseCommand(work.text, policy.chat.command, this.deps.hosts);
+    if (asked.kind !== 'escalate') {
+      if (work.responseUrl) await this.deps.respond(work.responseUrl, asked.kind === 'invalid' ? asked.message : 'Nothing to escalate.');
+      return;
+    }
+    const { issue, change, target } = ChatOps.keysOf(asked.item);
+    const itemKey = asked.item.kind === 'change' ? change : issue;
+    if (!(await this.#allowed(work.userId, policy.chat.escalators))) {
+      return this.#refuse(work, deliveryId, 'chat.escalate', itemKey, `You are not allowed to escalate with ${policy.chat.command}: the policy's chat.escalators names who may. Nothing was changed.`);
+    }
+    const adapter = this.deps.platforms[asked.item.platform];
+    if (!adapter?.forgeForRepo) {
+      if (work.responseUrl) await this.deps.respond(work.responseUrl, `${asked.item.platform === 'github' ? 'GitHub' : 'GitLab'} is not configured in Gatehouse: cannot escalate ${asked.item.url}.`);
+      return;
+    }
+    const forge = await adapter.forgeForRepo(target.repo);
+    const [intake, decision] = await Promise.all([this.deps.store.getIntake(issue), this.deps.store.latestDecision(asked.item.kind === 'change' ? change : issue)]);
+    const tier = decision?.tier ?? null;
+    const actions = planManualEscalation(
+      {
+        item: asked.item,
+        target,
+        itemKey,
+        reason: asked.reason,
+        requestedBy: { name: work.userName || work.userId, id: work.userId },
+        requestId: work.requestId,
+        known: { service: str(intake?.answers['service']), owner: str(intake?.answers['owner']), severity: tier === null ? null : `Tier ${tier} (${policy.tiers[tier]?.name ?? '?'})` },
+      },
+      policy,
+      this.deps.now(),
+    );
+    await execute(actions, { forge, store: this.deps.store, metrics: this.deps.metrics, now: this.deps.now, deliveryId, installationId: null });
+    await this.deps.store.appendAudit({ at: this.deps.now(), deliveryId, issueKey: itemKey, action: 'chat.escalate', detail: { slackUser: work.userId, reason: asked.reason }, outcome: 'ok' });
+    if (work.responseUrl) await this.deps.respond(work.responseUrl, `Escalated ${asked.item.url}: labelled ${policy.chat.escalationLabel}, commented, and posted to ${actions.find((a) => a.type === 'notifyChat')?.channel ?? 'the escalation channel'}.`);
+  }
+
+  async #button(work: Extract<SlackWork, { type: 'acknowledge' | 'take-ownership' }>, deliveryId: string): Promise<void> {
+    const policy = this.deps.policy();
+    const row = await this.deps.outbox.get(work.noticeKey);
+    if (!row) {
+      if (work.responseUrl) await this.deps.respond(work.responseUrl, 'Gatehouse has no record of this notice any more.');
+      return;
+    }
+    const action = work.type === 'acknowledge' ? 'chat.acknowledge' : 'chat.take-ownership';
+    if (!(await this.#allowed(work.userId, policy.chat.acknowledgers))) {
+      return this.#refuse(work, deliveryId, action, row.itemKey, `You are not allowed to ${work.type === 'acknowledge' ? 'acknowledge' : 'take ownership of'} escalations: the policy's chat.acknowledgers names who may. Nothing was changed.`);
+    }
+    const now = this.deps.now();
+    if (work.type === 'acknowledge') {
+      const done = await this.deps.outbox.acknowledge(row.key, work.userId, now);
+      await this.deps.store.appendAudit({ at: now, deliveryId, issueKey: row.itemKey, action, detail: { slackUser: work.userId, notice: row.key, already: done === null }, outcome: 'ok' });
+      if (!done && work.responseUrl) await this.deps.respond(work.responseUrl, `Already acknowledged by <@${row.acknowledgedBy}>.`);
+      return;
+    }
+    const account = policy.chat.accounts[work.userId];
+    const platform = row.itemKey?.startsWith('gitlab:') ? 'gitlab' : 'github';
+    const login = account?.[platform];
+    let assigned: string | null = null;
+    if (login && row.itemKey && row.notice?.url) {
+      const item = parseCommand(`status ${row.notice.url}`, policy.chat.command, this.deps.hosts);
+      const adapter = this.deps.platforms[platform];
+      if (item.kind === 'status' && adapter?.forgeForRepo) {
+        const { target } = ChatOps.keysOf(item.item);
+        const forge = await adapter.forgeForRepo(target.repo);
+        if (forge.assign) {
+          await forge.assign(target, login);
+          assigned = login;
+        }
+      }
+    }
+    await this.deps.outbox.takeOwnership(row.key, work.userId, now);
+    await this.deps.store.appendAudit({ at: now, deliveryId, issueKey: row.itemKey, action, detail: { slackUser: work.userId, notice: row.key, assigned }, outcome: 'ok' });
+    if (work.responseUrl && !assigned) {
+      await this.deps.respond(work.responseUrl, login ? 'You own this escalation now (the item could not be assigned from here).' : `You own this escalation now. To be assigned the issue too, map your Slack id ${work.userId} to your ${platform === 'github' ? 'GitHub' : 'GitLab'} account in the policy's chat.accounts.`);
+    }
+  }
+}
+
+const str = (v: unknown): string | null => (typeof v === 'string' && v.trim() !== '' ? v : null);

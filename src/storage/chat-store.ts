@@ -1,0 +1,306 @@
+/**
+ * The escalation outbox over Kysely (PGlite and PostgreSQL): notices waiting to be sent or updated,
+ * the Slack message each became, who acknowledged it, and each channel's next free send slot.
+ * Claims are leased rows taken with `for update skip locked`, so replicas never send one twice.
+ */
+import { sql, type Kysely, type Selectable } from 'kysely';
+import { z } from 'zod';
+import { NOTICE_KINDS, type Notice, type NoticeKind } from '../core/chat/notice.ts';
+import type { ClockState } from '../core/outage/clocks.ts';
+import { clockStatesSchema } from './kysely-store.ts';
+import type { Database, NotificationsTable } from './schema.ts';
+
+export interface OutboxRow {
+  key: string;
+  channel: string;
+  text: string;
+  notice: Notice | null;
+  status: 'pending' | 'sent' | 'failed';
+  attempts: number;
+  nextAttemptAt: Date | null;
+  lastError: string | null;
+  channelId: string | null;
+  messageTs: string | null;
+  revision: number;
+  sentRevision: number;
+  itemKey: string | null;
+  acknowledgedBy: string | null;
+  acknowledgedAt: Date | null;
+  owner: string | null;
+  createdAt: Date;
+}
+
+export const noticeSchema: z.ZodType<Notice> = z.object({
+  kind: z.enum(NOTICE_KINDS as [NoticeKind, ...NoticeKind[]]),
+  title: z.string(),
+  reasons: z.array(z.string()),
+  severity: z.string().nullable(),
+  owner: z.string().nullable(),
+  due: z.array(z.object({ label: z.string(), at: z.string() })),
+  url: z.string().nullable(),
+  labels: z.array(z.string()),
+  route: z.string().nullable(),
+  itemKey: z.string().nullable(),
+});
+
+const status = z.enum(['pending', 'sent', 'failed']);
+
+function toRow(r: Selectable<NotificationsTable>): OutboxRow {
+  const parsed = r.notice === null ? null : noticeSchema.safeParse(r.notice);
+  return {
+    key: r.key,
+    channel: r.channel,
+    text: r.text,
+    notice: parsed && parsed.success ? parsed.data : null,
+    status: status.parse(r.status),
+    attempts: Number(r.attempts),
+    nextAttemptAt: r.next_attempt_at,
+    lastError: r.last_error,
+    channelId: r.channel_id,
+    messageTs: r.message_ts,
+    revision: Number(r.revision),
+    sentRevision: Number(r.sent_revision),
+    itemKey: r.item_key,
+    acknowledgedBy: r.acknowledged_by,
+    acknowledgedAt: r.acknowledged_at,
+    owner: r.owner,
+    createdAt: r.created_at,
+  };
+}
+
+export interface EnqueueNotice {
+  key: string;
+  channel: string;
+  text: string;
+  notice: Notice;
+  createdAt: Date;
+}
+
+export class ChatStore {
+  readonly #listeners = new Set<() => void>();
+
+  /** Called after a notice is queued or re-queued in this process (the outbox worker wakes up). */
+  onQueued(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #queued(): void {
+    for (const l of this.#listeners) l();
+  }
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    /** Wraps writes that must be on disk before they resolve. */
+    private readonly durable: <T>(write: () => Promise<T>) => Promise<T> = (w) => w(),
+  ) {}
+
+  /**
+   * A new notice is queued; a notice whose key exists and whose content changed is queued again as
+   * an update of the same message (its revision goes up). The same content again is a no-op.
+   */
+  async enqueue(n: EnqueueNotice): Promise<{ inserted: boolean; updated: boolean }> {
+    const notice = JSON.stringify(n.notice);
+    const rows = await this.durable(() =>
+      this.db
+        .insertInto('notifications')
+        .values({ key: n.key, channel: n.channel, text: n.text, notice, status: 'pending', created_at: n.createdAt, item_key: n.notice.itemKey })
+        .onConflict((oc) =>
+          oc
+            .column('key')
+            .doUpdateSet({
+              text: (eb) => eb.ref('excluded.text'),
+              notice: (eb) => eb.ref('excluded.notice'),
+              revision: sql`notifications.revision + 1`,
+              status: 'pending',
+              attempts: 0,
+              next_attempt_at: null,
+              updated_at: n.createdAt,
+            })
+            .where(sql<boolean>`notifications.notice is distinct from excluded.notice`),
+        )
+        .returning([sql<boolean>`xmax = 0`.as('inserted')])
+        .execute(),
+    );
+    const row = rows[0];
+    if (row) this.#queued();
+    return { inserted: row ? Boolean(row.inserted) : false, updated: row ? !row.inserted : false };
+  }
+
+  /** Leases up to `limit` notices due at `now` that no other worker holds, oldest first. */
+  async claimDue(now: Date, limit: number, leaseMs: number): Promise<OutboxRow[]> {
+    const rows = await this.db
+      .updateTable('notifications')
+      .set({ claimed_until: new Date(now.getTime() + leaseMs) })
+      .where('key', 'in', (qb) =>
+        qb
+          .selectFrom('notifications')
+          .select('key')
+          .where('status', '=', 'pending')
+          .where((eb) => eb.or([eb('next_attempt_at', 'is', null), eb('next_attempt_at', '<=', now)]))
+          .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<', now)]))
+          .orderBy('created_at')
+          .orderBy('key')
+          .limit(limit)
+          .forUpdate()
+          .skipLocked(),
+      )
+      .returningAll()
+      .execute();
+    return rows.map(toRow).sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || a.key.localeCompare(b.key));
+  }
+
+  /**
+   * Reserves the channel's next send slot, `intervalMs` after the previous one (or now): returns
+   * when this send may go. Replicas share the reservation, so a channel gets at most one message
+   * per interval whatever the number of processes.
+   */
+  async reserveSlot(channel: string, now: Date, intervalMs: number): Promise<Date> {
+    const row = await this.db
+      .insertInto('chat_channels')
+      .values({ channel, next_slot: new Date(now.getTime() + intervalMs) })
+      .onConflict((oc) =>
+        oc.column('channel').doUpdateSet({ next_slot: sql`greatest(chat_channels.next_slot, ${now}::timestamptz) + make_interval(secs => ${intervalMs / 1000})` }),
+      )
+      .returning('next_slot')
+      .executeTakeFirstOrThrow();
+    return new Date(row.next_slot.getTime() - intervalMs);
+  }
+
+  /** The channel may not be written to before `until` (a 429's Retry-After). */
+  async holdChannel(channel: string, until: Date): Promise<void> {
+    await this.db
+      .insertInto('chat_channels')
+      .values({ channel, next_slot: until })
+      .onConflict((oc) => oc.column('channel').doUpdateSet({ next_slot: sql`greatest(chat_channels.next_slot, ${until}::timestamptz)` }))
+      .execute();
+  }
+
+  /** Sent (or updated) as of `revision`; the lease ends. A newer revision stays pending. */
+  async markSent(key: string, revision: number, message: { channelId: string; ts: string }, at: Date): Promise<void> {
+    await this.durable(() =>
+      this.db
+        .updateTable('notifications')
+        .set({
+          channel_id: message.channelId,
+          message_ts: message.ts,
+          sent_revision: revision,
+          status: sql`case when revision > ${revision} then 'pending' else 'sent' end`,
+          claimed_until: null,
+          last_error: null,
+          attempts: 0,
+          next_attempt_at: null,
+          updated_at: at,
+        })
+        .where('key', '=', key)
+        .execute(),
+    );
+  }
+
+  /** A failed attempt: tried again at `retryAt` (retryable), or kept as failed (`retryAt` null). */
+  async markFailed(key: string, error: string, retryAt: Date | null, at: Date): Promise<void> {
+    await this.db
+      .updateTable('notifications')
+      .set({
+        attempts: sql`attempts + 1`,
+        last_error: error.slice(0, 1000),
+        next_attempt_at: retryAt,
+        status: retryAt ? 'pending' : 'failed',
+        claimed_until: null,
+        updated_at: at,
+      })
+      .where('key', '=', key)
+      .execute();
+  }
+
+  async get(key: string): Promise<OutboxRow | null> {
+    const row = await this.db.selectFrom('notifications').selectAll().where('key', '=', key).executeTakeFirst();
+    return row ? toRow(row) : null;
+  }
+
+  async forItem(itemKey: string): Promise<OutboxRow[]> {
+    const rows = await this.db.selectFrom('notifications').selectAll().where('item_key', '=', itemKey).orderBy('created_at').execute();
+    return rows.map(toRow);
+  }
+
+  /** Escalations nobody acknowledged yet, oldest first. */
+  async openEscalations(limit: number): Promise<OutboxRow[]> {
+    const rows = await this.db.selectFrom('notifications').selectAll().where('acknowledged_at', 'is', null).where('status', '!=', 'failed').orderBy('created_at').orderBy('key').limit(limit).execute();
+    return rows.map(toRow);
+  }
+
+  async countByStatus(): Promise<Record<'pending' | 'sent' | 'failed', number>> {
+    const rows = await this.db.selectFrom('notifications').select(['status', (eb) => eb.fn.countAll<string>().as('n')]).groupBy('status').execute();
+    const out = { pending: 0, sent: 0, failed: 0 };
+    for (const r of rows) out[status.parse(r.status)] = Number(r.n);
+    return out;
+  }
+
+  /** Intakes not closed, with their latest tier and when Gatehouse first classified them. */
+  async openIntakes(limit: number): Promise<{ key: string; tier: number | null; complete: boolean; service: string | null; since: Date }[]> {
+    const rows = await this.db
+      .selectFrom('intake_records as i')
+      .select((eb) => [
+        'i.issue_key',
+        'i.complete',
+        'i.updated_at',
+        sql<string | null>`i.answers->>'service'`.as('service'),
+        eb.selectFrom('tier_decisions as t').select('t.tier').whereRef('t.issue_key', '=', 'i.issue_key').orderBy('t.decided_at', 'desc').orderBy('t.id', 'desc').limit(1).as('tier'),
+        eb.selectFrom('tier_decisions as f').select((e) => e.fn.min('f.decided_at').as('first')).whereRef('f.issue_key', '=', 'i.issue_key').as('first_at'),
+      ])
+      .where('i.closed_at', 'is', null)
+      .orderBy('i.updated_at')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({
+      key: r.issue_key,
+      tier: r.tier === null || r.tier === undefined ? null : Number(r.tier),
+      complete: r.complete,
+      service: r.service ?? null,
+      since: r.first_at ? new Date(r.first_at as unknown as string) : r.updated_at,
+    }));
+  }
+
+  /** Issues with clocks (running, warned or breached), for the queue view. */
+  async activeClocks(limit: number): Promise<{ key: string; clocks: ClockState[] }[]> {
+    const rows = await this.db.selectFrom('clocks').select(['issue_key', 'clocks']).orderBy('updated_at', 'desc').limit(limit).execute();
+    return rows.flatMap((r) => {
+      const parsed = clockStatesSchema.safeParse(r.clocks);
+      return parsed.success ? [{ key: r.issue_key, clocks: parsed.data }] : [];
+    });
+  }
+
+  /** The intake's issue was closed: it leaves the queue. */
+  async closeIntake(issueKey: string, at: Date): Promise<void> {
+    await this.db.updateTable('intake_records').set({ closed_at: at }).where('issue_key', '=', issueKey).execute();
+  }
+
+  /** Records an acknowledgement (the first one wins) and queues the message's update. */
+  async acknowledge(key: string, by: string, at: Date): Promise<OutboxRow | null> {
+    const rows = await this.durable(() =>
+      this.db
+        .updateTable('notifications')
+        .set({ acknowledged_by: by, acknowledged_at: at, revision: sql`revision + 1`, status: 'pending', next_attempt_at: null, updated_at: at })
+        .where('key', '=', key)
+        .where('acknowledged_at', 'is', null)
+        .returningAll()
+        .execute(),
+    );
+    if (rows[0]) this.#queued();
+    return rows[0] ? toRow(rows[0]) : null;
+  }
+
+  /** Records who took ownership and queues the message's update. */
+  async takeOwnership(key: string, owner: string, at: Date): Promise<OutboxRow | null> {
+    const rows = await this.durable(() =>
+      this.db
+        .updateTable('notifications')
+        .set({ owner, revision: sql`revision + 1`, status: 'pending', next_attempt_at: null, updated_at: at })
+        .where('key', '=', key)
+        .returningAll()
+        .execute(),
+    );
+    if (rows[0]) this.#queued();
+    return rows[0] ? toRow(rows[0]) : null;
+  }
+}
