@@ -244,6 +244,9 @@ export interface ReplayResult {
   old: { verdict: string; releaseClass: string; reasons: unknown[] };
   new: { verdict: string; releaseClass: string; reasons: unknown[] };
   verdictChanged: boolean;
+  /** Reasons (one line each) the new policy gives and the old decision did not, and the other way round. */
+  reasonsAdded: string[];
+  reasonsDropped: string[];
 }
 
 /** Replays one stored decision's inputs under a policy (at its own decision time). */
@@ -277,7 +280,13 @@ export async function explainDecision(config: DbConfig, seqText: string, o: { po
     old: { verdict: record.verdict, releaseClass: record.releaseClass, reasons: record.reasons },
     new: { verdict: v.verdict, releaseClass: v.releaseClass, reasons: v.reasons },
     verdictChanged: v.verdict !== record.verdict,
+    reasonsAdded: [],
+    reasonsDropped: [],
   };
+  const before = record.reasons.map(reasonText);
+  const after = v.reasons.map(reasonText);
+  result.reasonsAdded = after.filter((r) => !before.includes(r));
+  result.reasonsDropped = before.filter((r) => !after.includes(r));
   if (o.json) {
     io.out(JSON.stringify(result, null, 2));
     return 0;
@@ -288,6 +297,9 @@ export async function explainDecision(config: DbConfig, seqText: string, o: { po
   for (const r of record.reasons) io.out(`  - ${reasonText(r)}`);
   io.out(`new verdict: ${v.verdict} (${v.releaseClass})${result.verdictChanged ? '  <- changed' : ''}`);
   for (const r of v.reasons) io.out(`  - ${reasonText(r)}`);
+  for (const r of result.reasonsAdded) io.out(`added: ${r}`);
+  for (const r of result.reasonsDropped) io.out(`dropped: ${r}`);
+  if (result.reasonsAdded.length === 0 && result.reasonsDropped.length === 0) io.out('the same reasons');
   return 0;
 }
 

@@ -1,0 +1,171 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { evaluateGate } from '../../src/core/gate/evaluate.ts';
+import { defaultPolicy } from '../../src/core/policy/load.ts';
+import type { DecisionExport, ReplayResult } from '../../src/cli/decisions.ts';
+import { canonicalJson, policyHash, verifyDecisionChain } from '../../src/storage/decision-chain.ts';
+import { gateStoreFor } from '../../src/storage/gate-store.ts';
+import { openStore } from '../../src/storage/open.ts';
+import { evidence, exception, finding, gateInput, NOW } from '../builders/gate.ts';
+import { fastQueue } from '../storage/backends.ts';
+import { freshDataDir } from '../storage/fixture.ts';
+import { cliSandbox, runCli } from '../support/cli.ts';
+
+const dir = cliSandbox('gatehouse-decisions-');
+const at = (minutes: number): Date => new Date(NOW.getTime() + minutes * 60_000);
+
+/** Runs SQL on the data dir (the CLI holds the data dir only while a command runs). */
+async function onDatabase(dataDir: string, fn: (db: Awaited<ReturnType<typeof openStore>>['db']) => Promise<unknown>): Promise<void> {
+  const opened = await openStore({ dataDir, queue: fastQueue });
+  try {
+    await fn(opened.db);
+  } finally {
+    await opened.close();
+  }
+}
+
+/** Three decisions a real gate would have made (the inputs are the gate's own input). */
+async function seed(dataDir: string): Promise<void> {
+  const opened = await openStore({ dataDir, queue: fastQueue });
+  const gates = gateStoreFor(opened, { dataDir });
+  try {
+    const cases = [
+      { key: 'github:acme/shop!7', input: gateInput({ ev: evidence({ approvals: [] }) }), at: at(0) },
+      { key: 'github:acme/shop!7', input: gateInput(), at: at(30) },
+      { key: 'github:acme/shop!8', input: gateInput({ ev: evidence({ findings: [finding()] }), exceptions: [exception()] }), at: at(60) },
+    ];
+    for (const c of cases) {
+      const v = evaluateGate(c.input, defaultPolicy, c.at);
+      await gates.recordGateDecision({
+        key: c.key,
+        headSha: c.input.evidence.headSha,
+        releaseClass: v.releaseClass,
+        verdict: v.verdict,
+        reasons: v.reasons,
+        inputs: c.input,
+        policyHash: policyHash(defaultPolicy),
+        decidedAt: c.at,
+        deliveryId: null,
+      });
+    }
+  } finally {
+    await gates.close();
+    await opened.close();
+  }
+}
+
+describe('gatehouse decisions', () => {
+  let dataDir: string;
+  const saved = { dataDir: process.env['GATEHOUSE_DATA_DIR'], url: process.env['DATABASE_URL'] };
+
+  beforeAll(async () => {
+    dataDir = await freshDataDir();
+    await seed(dataDir);
+  });
+  beforeEach(() => {
+    process.env['GATEHOUSE_DATA_DIR'] = dataDir;
+    delete process.env['DATABASE_URL'];
+  });
+  afterAll(() => {
+    for (const [k, v] of [['GATEHOUSE_DATA_DIR', saved.dataDir], ['DATABASE_URL', saved.url]] as const) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  });
+
+  it('exports JSON whose hash chain an auditor can verify from the file alone', async () => {
+    const r = await runCli('decisions', 'export');
+    expect(r.code).toBe(0);
+    const e = JSON.parse(r.out) as DecisionExport;
+    expect(e.chain).toEqual({ ok: true, count: 3, head: e.records[2]!.hash });
+    expect(e.records.map((x) => [x.seq, x.key, x.verdict])).toEqual([
+      [1, 'github:acme/shop!7', 'block'],
+      [2, 'github:acme/shop!7', 'pass'],
+      [3, 'github:acme/shop!8', 'pass'],
+    ]);
+    expect(e.records[0]!.prevHash).toBe('0'.repeat(64));
+    // recomputed with nothing but node:crypto and the documented canonical form
+    const { createHash } = await import('node:crypto');
+    let prev = '0'.repeat(64);
+    for (const x of e.records) {
+      const { hash, deliveryId: _d, ...content } = x;
+      expect(x.prevHash).toBe(prev);
+      expect(createHash('sha256').update(canonicalJson(content)).digest('hex')).toBe(hash);
+      prev = hash;
+    }
+    expect(verifyDecisionChain(e.records.map((x) => ({ ...x, decidedAt: new Date(x.decidedAt) })))).toMatchObject({ ok: true, count: 3 });
+  });
+
+  it('exports a slice (--since, --key) to a file, still verifying the whole chain', async () => {
+    const out = join(dir(), 'since.json');
+    const r = await runCli('decisions', 'export', '--since', at(30).toISOString(), '--out', out);
+    expect(r).toMatchObject({ code: 0, out: `wrote 2 records to ${out}` });
+    const e = JSON.parse(await readFile(out, 'utf8')) as DecisionExport;
+    expect(e.chain).toMatchObject({ ok: true, count: 3 });
+    expect(e.filter).toEqual({ since: at(30).toISOString(), key: null });
+    expect(e.records.map((x) => x.seq)).toEqual([2, 3]);
+    const byKey = JSON.parse((await runCli('decisions', 'export', '--key', 'github:acme/shop!8')).out) as DecisionExport;
+    expect(byKey.records.map((x) => x.seq)).toEqual([3]);
+  });
+
+  it('exports Markdown for auditors: the verification line and a table of every record', async () => {
+    const r = await runCli('decisions', 'export', '--format', 'markdown');
+    expect(r.code).toBe(0);
+    const json = JSON.parse((await runCli('decisions', 'export')).out) as DecisionExport;
+    expect(r.out).toContain(`Hash chain (verified over every stored record): chain intact: 3 records, head ${json.chain.head}`);
+    const rows = r.out.split('\n').filter((l) => /^\| \d+ \|/.test(l));
+    expect(rows).toHaveLength(3);
+    expect(r.out).toMatch(/^\| seq \| decided at \(UTC\) \| change \| head commit \| release class \| verdict \| reasons \|/m);
+    expect(rows[0]).toContain('| github:acme/shop!7 |');
+    expect(rows[0]).toContain('**block**');
+    expect(rows[0]).toContain('[block] approvals-missing:');
+    expect(rows[2]).toContain(`\`${json.records[2]!.hash}\``);
+  });
+
+  it('refuses a bad --since or --format with a clear error', async () => {
+    expect(await runCli('decisions', 'export', '--since', 'yesterday')).toMatchObject({ code: 1, err: expect.stringMatching(/^--since: "yesterday" is not an ISO-8601/) });
+    expect(await runCli('decisions', 'export', '--format', 'csv')).toMatchObject({ code: 1, err: '--format: "csv" is not json or markdown' });
+  });
+
+  it('replays a stored decision under a changed policy: old and new verdicts and reasons', async () => {
+    const policy = join(dir(), 'no-approvals.yml');
+    await writeFile(policy, 'gate:\n  classes:\n    prod:\n      approvals: 0\n');
+    const r = await runCli('decisions', 'explain', '1', '--policy', policy);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('decision 1: github:acme/shop!7 at');
+    expect(r.out).toMatch(/policy: .*no-approvals\.yml \(changed: stored [0-9a-f]{64}, now [0-9a-f]{64}\)/);
+    expect(r.out).toMatch(/old verdict: block \(prod\)\n( {2}- .*\n)* {2}- \[block\] approvals-missing: 0 of 1 required approval/);
+    expect(r.out).toMatch(/new verdict: pass \(prod\) {2}<- changed/);
+    expect(r.out.split('\n').filter((l) => /^(added|dropped): /.test(l))).toEqual(['dropped: [block] approvals-missing: 0 of 1 required approval(s) for prod']);
+
+    const same = JSON.parse((await runCli('decisions', 'explain', '3', '--json')).out) as ReplayResult;
+    // the default policy again: the same verdict, the exception still waiving the finding at decision time
+    expect(same).toMatchObject({ policy: { changed: false }, old: { verdict: 'pass' }, new: { verdict: 'pass' }, verdictChanged: false, reasonsAdded: [], reasonsDropped: [] });
+    expect(same.new.reasons.map((x) => (x as { rule: string }).rule)).toContain('exception-applied');
+
+    expect(await runCli('decisions', 'explain', '9')).toMatchObject({ code: 1, err: 'decisions explain: there is no decision record 9' });
+    expect(await runCli('decisions', 'explain', 'x')).toMatchObject({ code: 1, err: expect.stringContaining('is not a record') });
+  });
+
+  it('verify: exit 0 when intact; exit 1 naming the first broken seq after a record is altered or deleted', async () => {
+    const ok = await runCli('decisions', 'verify');
+    expect(ok.code).toBe(0);
+    expect(ok.out).toMatch(/^chain intact: 3 records, head [0-9a-f]{64}$/);
+
+    await onDatabase(dataDir, (db) => sql`update gate_decisions set verdict = 'pass' where seq = 1`.execute(db));
+    const altered = await runCli('decisions', 'verify');
+    expect(altered.code).toBe(1);
+    expect(altered.err).toMatch(/^chain broken at seq 1: its content does not match its hash/);
+    // the export says so too, and fails
+    const exp = await runCli('decisions', 'export');
+    expect(exp.code).toBe(1);
+    expect((JSON.parse(exp.out) as DecisionExport).chain).toMatchObject({ ok: false, brokenAt: 1 });
+
+    await onDatabase(dataDir, (db) => sql`update gate_decisions set verdict = 'block' where seq = 1`.execute(db));
+    expect((await runCli('decisions', 'verify')).code).toBe(0);
+    await onDatabase(dataDir, (db) => sql`delete from gate_decisions where seq = 2`.execute(db));
+    expect(await runCli('decisions', 'verify')).toMatchObject({ code: 1, err: 'chain broken at seq 2: record 2 is missing (2 records)' });
+  });
+});
