@@ -3,6 +3,7 @@ import type { IssueRef, Reason, Tier } from './model.ts';
 import type { IntakeRecord } from './intake/parse.ts';
 import type { ClockState } from './outage/clocks.ts';
 import type { Notice } from './chat/notice.ts';
+import type { GateAction } from './gate/actions.ts';
 
 export interface EnsureLabels {
   type: 'ensureLabels';
@@ -70,4 +71,4 @@ export interface RecordMiss {
   at: Date;
 }
 
-export type Action = EnsureLabels | EnsureComment | SaveIntake | RecordDecision | NotifyChat | RequestReview | SaveClocks | RecordMiss;
+export type Action = EnsureLabels | EnsureComment | SaveIntake | RecordDecision | NotifyChat | RequestReview | SaveClocks | RecordMiss | GateAction;

@@ -3,6 +3,8 @@ import type { Action } from '../core/actions.ts';
 import { issueKey } from '../core/model.ts';
 import { nextFireAt } from '../core/outage/clocks.ts';
 import type { Forge } from '../ports/forge.ts';
+import type { GateStore } from '../ports/gate-store.ts';
+import type { ReleaseForge } from '../ports/release.ts';
 import type { AuditEntry, Store } from '../ports/store.ts';
 import type { Metrics } from '../server/metrics.ts';
 
@@ -14,6 +16,14 @@ export interface ExecuteDeps {
   deliveryId: string | null;
   /** GitHub installation acting on the target (kept with clocks for the scheduler). */
   installationId: number | null;
+  /** The release gate's ports (needed by its actions only). */
+  release?: ReleaseForge;
+  gateStore?: GateStore;
+}
+
+function gatePorts(deps: ExecuteDeps): { release: ReleaseForge; gateStore: GateStore } {
+  if (!deps.release || !deps.gateStore) throw new Error('release gate action without the release forge and gate store');
+  return { release: deps.release, gateStore: deps.gateStore };
 }
 
 /** What the audit log keeps of an action: no comment bodies, no intake text. */
@@ -35,6 +45,18 @@ function summary(action: Action): unknown {
       return { tool: action.tool, kind: action.kind };
     case 'saveClocks':
       return { clocks: action.clocks.map((c) => ({ kind: c.kind, criticality: c.criticality, dueAt: c.dueAt, warnedAt: c.warnedAt, breachedAt: c.breachedAt })) };
+    case 'setGateCheck':
+      return { sha: action.headSha, conclusion: action.check.conclusion, title: action.check.title };
+    case 'recordGateDecision':
+      return { sha: action.headSha, verdict: action.verdict, releaseClass: action.releaseClass, rules: action.reasons.map((r) => r.rule) };
+    case 'recordEmergency':
+      return { sha: action.record.headSha, approver: action.record.approver, bypassed: action.record.controlsBypassed.map((r) => r.rule), due: action.retrospective.dueDate };
+    case 'addReleaseNote':
+      return { repo: action.repo.fullName, tag: action.tag };
+    case 'saveException':
+      return { id: action.exception.id, status: action.exception.status, findingRef: action.exception.findingRef, expiresAt: action.exception.expiresAt };
+    case 'markExceptionReminded':
+      return { id: action.id };
   }
 }
 
@@ -81,6 +103,45 @@ async function perform(action: Action, deps: ExecuteDeps): Promise<unknown> {
         nextFireAt: moments.length > 0 ? new Date(Math.min(...moments.map((d) => d.getTime()))) : null,
       });
     }
+    case 'setGateCheck':
+      return gatePorts(deps).release.setGateCheck(action.target, action.headSha, action.check);
+    case 'recordGateDecision': {
+      const r = await gatePorts(deps).gateStore.recordGateDecision({
+        key: action.key,
+        headSha: action.headSha,
+        releaseClass: action.releaseClass,
+        verdict: action.verdict,
+        reasons: action.reasons,
+        inputs: action.inputs,
+        policyHash: action.policyHash,
+        decidedAt: deps.now(),
+        deliveryId: deps.deliveryId,
+      });
+      return { seq: r.seq, hash: r.hash };
+    }
+    case 'recordEmergency': {
+      const { release, gateStore } = gatePorts(deps);
+      const { record, retrospective } = action;
+      // The follow-up first, so that the stored record links it.
+      const issue = await release.openIssue(action.target.repo, retrospective.key, { title: retrospective.title, body: retrospective.body, labels: retrospective.labels, dueDate: retrospective.dueDate });
+      const saved = await gateStore.saveEmergencyRecord({
+        key: action.key,
+        headSha: record.headSha,
+        reason: record.reason,
+        evidence: record.evidence,
+        approver: record.approver,
+        controlsBypassed: record.controlsBypassed.map((r) => `${r.rule}: ${r.summary}`),
+        followUp: { issueUrl: issue.url, dueAt: new Date(`${retrospective.dueDate}T00:00:00.000Z`) },
+        decidedAt: new Date(record.decidedAt),
+      });
+      return { id: saved.id, retrospective: issue.url };
+    }
+    case 'addReleaseNote':
+      return gatePorts(deps).release.addReleaseNote(action.repo, action.tag, action.marker, action.text);
+    case 'saveException':
+      return gatePorts(deps).gateStore.saveException(action.exception);
+    case 'markExceptionReminded':
+      return gatePorts(deps).gateStore.markExceptionReminded(action.id, action.at);
     case 'notifyChat':
       // Delivered by the chat worker; the key makes a repeat a no-op.
       return store.enqueueNotification({ key: action.key, channel: action.channel, text: action.text, notice: action.notice, createdAt: deps.now() });

@@ -20,7 +20,7 @@
  *   scans:                                      # scan kind -> check/job name pattern (case-insensitive regex)
  *     secrets: secret
  *     sast: sast|codeql|semgrep
- *     dependencies: dependency|sca|audit
+ *     dependencies: dependency|(?<![a-z])sca(?![a-z])|audit   # `sca` as a word: not the `sca` of `secret-scanning`
  *     provenance: provenance|slsa|attest|sign
  *   classes:                                    # per release class
  *     prod:      { requires: [secrets, provenance], approvals: 1 }
@@ -138,7 +138,7 @@ export const gatePolicySchema = z
       .object({
         secrets: pattern.default('secret'),
         sast: pattern.default('sast|codeql|semgrep'),
-        dependencies: pattern.default('dependency|sca|audit'),
+        dependencies: pattern.default('dependency|(?<![a-z])sca(?![a-z])|audit'),
         provenance: pattern.default('provenance|slsa|attest|sign'),
       })
       .catchall(pattern)

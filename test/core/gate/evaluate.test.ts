@@ -76,6 +76,23 @@ describe('evaluateGate: the blocking rules (prod)', () => {
     expect(rules(v, 'warn')).toEqual(['finding-warning']);
   });
 
+  it.each([
+    ['secret-scanning', ['secrets']],
+    ['snyk-sca', ['dependencies']],
+    ['SCA', ['dependencies']],
+    ['npm audit', ['dependencies']],
+    ['dependency-review', ['dependencies']],
+    ['CodeQL', ['sast']],
+    ['semgrep-sast', ['sast']],
+    ['cosign sign', ['provenance']],
+    ['attest-build-provenance', ['provenance']],
+  ])('recognises %s as %j', (name, kinds) => {
+    const v = evaluateGate(gateInput({ ev: evidence({ checks: [check(name)] }) }), defaultPolicy, NOW);
+    const ok = v.evidence.filter((r) => r.status === 'ok' && r.item !== 'Approvals' && r.item !== 'Open findings').map((r) => r.item);
+    const titles: Record<string, string> = { secrets: 'Secrets scan', sast: 'SAST', dependencies: 'Dependency scan', provenance: 'Provenance / signing' };
+    expect(ok).toEqual(kinds.map((k) => titles[k]));
+  });
+
   it('does not count our own check as evidence', () => {
     const v = evaluateGate(gateInput({ ev: evidence({ checks: [check('gatehouse/release-gate'), check('slsa-provenance')] }) }), gatePolicy({ scans: { secrets: 'secret|gate' } }), NOW);
     expect(rules(v, 'block')).toEqual(['scan-missing']);

@@ -10,7 +10,7 @@ describe('the gate policy section', () => {
     expect(g.labels.classes).toEqual({ 'non-prod': 'release-class::non-prod', prod: 'release-class::prod', 'high-risk': 'release-class::high-risk', emergency: 'release-class::emergency' });
     expect(g.labels.verdicts).toEqual({ pass: 'gate::pass', warn: 'gate::warn', block: 'gate::block', emergency: 'gate::emergency' });
     expect(g.highRiskPaths).toEqual(['**/auth/**', '**/payments/**', '**/admin/**', '**/edge/**']);
-    expect(g.scans).toEqual({ secrets: 'secret', sast: 'sast|codeql|semgrep', dependencies: 'dependency|sca|audit', provenance: 'provenance|slsa|attest|sign' });
+    expect(g.scans).toEqual({ secrets: 'secret', sast: 'sast|codeql|semgrep', dependencies: 'dependency|(?<![a-z])sca(?![a-z])|audit', provenance: 'provenance|slsa|attest|sign' });
     expect(g.classes.prod).toEqual({ requires: ['secrets', 'provenance'], approvals: 1, securityApprovals: 0, rollback: false });
     expect(g.classes['high-risk']).toMatchObject({ approvals: 2, securityApprovals: 1, rollback: true });
     expect(g.mode.default).toBe('enforce');
@@ -43,6 +43,6 @@ describe('gate scan patterns', () => {
     const r = validatePolicy({ gate: { scans: { secrets: 'gitleaks', fuzzing: 'fuzz' }, classes: { prod: { requires: ['secrets', 'fuzzing'] } } } });
     expect(r.ok).toBe(true);
     if (!r.ok) return;
-    expect(r.policy.gate.scans).toEqual({ secrets: 'gitleaks', sast: 'sast|codeql|semgrep', dependencies: 'dependency|sca|audit', provenance: 'provenance|slsa|attest|sign', fuzzing: 'fuzz' });
+    expect(r.policy.gate.scans).toEqual({ secrets: 'gitleaks', sast: 'sast|codeql|semgrep', dependencies: 'dependency|(?<![a-z])sca(?![a-z])|audit', provenance: 'provenance|slsa|attest|sign', fuzzing: 'fuzz' });
   });
 });
