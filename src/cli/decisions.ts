@@ -6,8 +6,8 @@ import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { loadConfig, type Config } from '../config/env.ts';
-import type { GateDecisionRecord } from '../ports/gate-store.ts';
-import { policyHash, verifyDecisionChain, type ChainVerification } from '../storage/decision-chain.ts';
+import type { GateDecisionRecord, GateStore } from '../ports/gate-store.ts';
+import { DecisionChainVerifier, policyHash, type ChainVerification } from '../storage/decision-chain.ts';
 import type { KyselyGateStore } from '../storage/gate-store.ts';
 
 export interface DecisionsIo {
@@ -66,9 +66,29 @@ const exported = (r: GateDecisionRecord): ExportedRecord => ({
   deliveryId: r.deliveryId,
 });
 
-function chainSummary(v: ChainVerification, all: readonly GateDecisionRecord[]): DecisionExport['chain'] {
-  if (v.ok) return { ok: true, count: v.count, head: all.length > 0 ? v.head : null };
-  return { ok: false, count: v.count, head: all.at(-1)?.hash ?? null, brokenAt: v.brokenAt, reason: v.reason };
+/** `last`: the newest stored record's hash (null on an empty table). */
+function chainSummary(v: ChainVerification, last: string | null): DecisionExport['chain'] {
+  if (v.ok) return { ok: true, count: v.count, head: last === null ? null : v.head };
+  return { ok: false, count: v.count, head: last, brokenAt: v.brokenAt, reason: v.reason };
+}
+
+/** Records read per query while verifying: memory stays bounded however long the chain is. */
+export const VERIFY_PAGE = 200;
+
+/** Verifies every stored record, page by page in seq order. */
+export async function verifyStoredChain(gates: Pick<GateStore, 'gateDecisions'>, pageSize = VERIFY_PAGE): Promise<DecisionExport['chain']> {
+  const verifier = new DecisionChainVerifier();
+  let afterSeq = 0;
+  let last: string | null = null;
+  for (;;) {
+    const page = await gates.gateDecisions({ afterSeq, limit: pageSize });
+    for (const r of page) verifier.add(r);
+    if (page.length === 0) break;
+    afterSeq = page.at(-1)!.seq;
+    last = page.at(-1)!.hash;
+    if (page.length < pageSize) break;
+  }
+  return chainSummary(verifier.result(), last);
 }
 
 /** The verification line both formats and `verify` print. */
@@ -77,10 +97,10 @@ export function chainLine(chain: DecisionExport['chain']): string {
   return `chain broken at seq ${chain.brokenAt}: ${chain.reason} (${chain.count} records)`;
 }
 
-/** Every record (to verify the chain), then the slice asked for. */
-export function buildExport(all: readonly GateDecisionRecord[], filter: { since?: Date; key?: string }): DecisionExport {
-  const chain = chainSummary(verifyDecisionChain(all), all);
-  const records = all.filter((r) => (filter.since === undefined || r.decidedAt >= filter.since) && (filter.key === undefined || r.key === filter.key)).map(exported);
+/** The whole chain verified, then the slice asked for. */
+export async function buildExport(gates: Pick<GateStore, 'gateDecisions'>, filter: { since?: Date; key?: string }): Promise<DecisionExport> {
+  const chain = await verifyStoredChain(gates);
+  const records = (await gates.gateDecisions(filter)).map(exported);
   return { chain, filter: { since: filter.since?.toISOString() ?? null, key: filter.key ?? null }, records };
 }
 
@@ -138,8 +158,7 @@ export async function exportDecisions(config: DbConfig, o: ExportOptions, io: De
     io.err(since.message);
     return 1;
   }
-  const all = await withGateStore(config, (gates) => gates.gateDecisions());
-  const e = buildExport(all, { since, key: o.key });
+  const e = await withGateStore(config, (gates) => buildExport(gates, { since, key: o.key }));
   const text = format === 'json' ? `${JSON.stringify(e, null, 2)}\n` : exportMarkdown(e);
   if (o.out) {
     await writeFile(o.out, text);
@@ -155,8 +174,7 @@ export async function exportDecisions(config: DbConfig, o: ExportOptions, io: De
 }
 
 export async function verifyDecisions(config: DbConfig, io: DecisionsIo): Promise<number> {
-  const all = await withGateStore(config, (gates) => gates.gateDecisions());
-  const chain = chainSummary(verifyDecisionChain(all), all);
+  const chain = await withGateStore(config, (gates) => verifyStoredChain(gates));
   (chain.ok ? io.out : io.err)(chainLine(chain));
   return chain.ok ? 0 : 1;
 }

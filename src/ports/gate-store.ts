@@ -39,6 +39,15 @@ export interface GateDecisionRecord extends GateDecisionInput {
   hash: string;
 }
 
+export interface GateDecisionFilter {
+  since?: Date;
+  key?: string;
+  /** Only records with a higher seq. */
+  afterSeq?: number;
+  /** At most this many records. */
+  limit?: number;
+}
+
 export type ExceptionStatus = 'requested' | 'approved' | 'rejected' | 'revoked';
 
 export interface ExceptionScope {
@@ -101,8 +110,11 @@ export interface GateStore {
   recordGateDecision(input: GateDecisionInput): Promise<GateDecisionRecord>;
   /** The change request's newest record (highest seq), or null. */
   latestGateDecision(key: string): Promise<GateDecisionRecord | null>;
-  /** Records ordered by seq; `since` keeps those decided at or after it, `key` one change request's. */
-  gateDecisions(filter?: { since?: Date; key?: string }): Promise<GateDecisionRecord[]>;
+  /**
+   * Records ordered by seq; `since` keeps those decided at or after it, `key` one change request's;
+   * `afterSeq` and `limit` read a long chain page by page.
+   */
+  gateDecisions(filter?: GateDecisionFilter): Promise<GateDecisionRecord[]>;
   /** One record by its seq, or null. */
   gateDecision(seq: number): Promise<GateDecisionRecord | null>;
 

@@ -65,25 +65,62 @@ export function policyHash(policy: unknown): string {
 
 export type ChainVerification = { ok: true; count: number; head: string } | { ok: false; count: number; brokenAt: number; reason: string };
 
+type ChainedRecord = HashedFields & { hash: string };
+
 /**
- * Verifies a whole chain, in seq order from seq 1: seqs without gaps, each prevHash the previous
- * record's hash (the genesis hash for seq 1), each hash recomputed from the record's content.
- * Names the first seq that does not hold (a missing record: its seq). An empty chain is intact
- * (head: the genesis hash). Removing the newest records is not visible here: compare the head
- * with one exported earlier.
+ * Verifies a chain record by record, in seq order from seq 1 (feed it page after page): seqs
+ * without gaps, each prevHash the previous record's hash (the genesis hash for seq 1), each hash
+ * recomputed from the record's content. Names the first seq that does not hold (a missing record:
+ * its seq); records after a break are only counted. Removing the newest records is not visible
+ * here: compare the head with one exported earlier.
  */
-export function verifyDecisionChain(records: readonly (HashedFields & { hash: string })[]): ChainVerification {
-  let prev = GENESIS_HASH;
-  let expectedSeq = 1;
-  for (const r of records) {
-    const broken = (reason: string, at = r.seq): ChainVerification => ({ ok: false, count: records.length, brokenAt: at, reason });
-    if (r.seq > expectedSeq) return broken(r.seq - expectedSeq === 1 ? `record ${expectedSeq} is missing` : `records ${expectedSeq}-${r.seq - 1} are missing`, expectedSeq);
-    if (r.seq < expectedSeq) return broken(`seq ${r.seq} is out of order (expected ${expectedSeq})`);
-    if (r.prevHash !== prev) return broken(`its prevHash ${r.prevHash} is not the previous record's hash ${prev}`);
+export class DecisionChainVerifier {
+  #prev = GENESIS_HASH;
+  #expectedSeq = 1;
+  #count = 0;
+  #broken: { brokenAt: number; reason: string } | null = null;
+
+  /** Checks the next record; false once the chain is broken. */
+  add(r: ChainedRecord): boolean {
+    this.#count += 1;
+    if (this.#broken) return false;
+    const expected = this.#expectedSeq;
+    const problem =
+      r.seq > expected
+        ? { brokenAt: expected, reason: r.seq - expected === 1 ? `record ${expected} is missing` : `records ${expected}-${r.seq - 1} are missing` }
+        : r.seq < expected
+          ? { brokenAt: r.seq, reason: `seq ${r.seq} is out of order (expected ${expected})` }
+          : r.prevHash !== this.#prev
+            ? { brokenAt: r.seq, reason: `its prevHash ${r.prevHash} is not the previous record's hash ${this.#prev}` }
+            : null;
+    if (problem) {
+      this.#broken = problem;
+      return false;
+    }
     const actual = recordHash(r);
-    if (actual !== r.hash) return broken(`its content does not match its hash (stored ${r.hash}, computed ${actual})`);
-    prev = r.hash;
-    expectedSeq += 1;
+    if (actual !== r.hash) {
+      this.#broken = { brokenAt: r.seq, reason: `its content does not match its hash (stored ${r.hash}, computed ${actual})` };
+      return false;
+    }
+    this.#prev = r.hash;
+    this.#expectedSeq += 1;
+    return true;
   }
-  return { ok: true, count: records.length, head: prev };
+
+  /** The seq the next record must have (the last intact one + 1). */
+  get nextSeq(): number {
+    return this.#expectedSeq;
+  }
+
+  /** An empty chain is intact, its head the genesis hash. */
+  result(): ChainVerification {
+    return this.#broken ? { ok: false, count: this.#count, ...this.#broken } : { ok: true, count: this.#count, head: this.#prev };
+  }
+}
+
+/** Verifies a whole chain at once (see DecisionChainVerifier). */
+export function verifyDecisionChain(records: readonly ChainedRecord[]): ChainVerification {
+  const v = new DecisionChainVerifier();
+  for (const r of records) v.add(r);
+  return v.result();
 }

@@ -5,6 +5,7 @@ import {
   GENESIS_HASH,
   type EmergencyRecord,
   type EmergencyRecordInput,
+  type GateDecisionFilter,
   type GateDecisionInput,
   type GateDecisionRecord,
   type GateException,
@@ -154,11 +155,14 @@ export class KyselyGateStore implements GateStore {
     return row ? toDecisionRecord(row) : null;
   }
 
-  async gateDecisions(filter: { since?: Date; key?: string } = {}): Promise<GateDecisionRecord[]> {
+  async gateDecisions(filter: GateDecisionFilter = {}): Promise<GateDecisionRecord[]> {
     let q = this.#db.selectFrom('gate_decisions').selectAll();
     if (filter.since) q = q.where('decided_at', '>=', filter.since);
     if (filter.key !== undefined) q = q.where('key', '=', filter.key);
-    const rows = await q.orderBy('seq').execute();
+    if (filter.afterSeq !== undefined) q = q.where('seq', '>', filter.afterSeq);
+    q = q.orderBy('seq');
+    if (filter.limit !== undefined) q = q.limit(filter.limit);
+    const rows = await q.execute();
     return rows.map(toDecisionRecord);
   }
 

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifyStoredChain } from '../../src/cli/decisions.ts';
 import { GENESIS_HASH, type GateDecisionRecord } from '../../src/ports/gate-store.ts';
 import { canonicalJson, policyHash, recordHash, verifyDecisionChain } from '../../src/storage/decision-chain.ts';
 import { gateStoreFor, type KyselyGateStore } from '../../src/storage/gate-store.ts';
@@ -137,6 +138,19 @@ describe('tampering with stored records (embedded database)', () => {
     ['a deleted record', `delete from gate_decisions where seq = 4`, 4],
   ])('detects %s at its seq', async (_, tamper, seq) => {
     expect(await storeThenTamper(tamper)).toMatchObject({ ok: false, brokenAt: seq });
+  });
+
+  it('verifies a stored chain page by page, across page boundaries', async () => {
+    await sql`delete from gate_decisions`.execute(opened.db);
+    expect(await verifyStoredChain(gates, 2)).toEqual({ ok: true, count: 0, head: null });
+    await storeThenTamper('select 1');
+    const all = await gates.gateDecisions();
+    for (const size of [1, 2, 5, 200]) expect(await verifyStoredChain(gates, size)).toEqual({ ok: true, count: 5, head: all[4]!.hash });
+    // a record missing at a page boundary, and one altered inside the last page
+    await sql`delete from gate_decisions where seq = 3`.execute(opened.db);
+    expect(await verifyStoredChain(gates, 2)).toEqual({ ok: false, count: 4, head: all[4]!.hash, brokenAt: 3, reason: 'record 3 is missing' });
+    expect(await storeThenTamper(`update gate_decisions set head_sha = 'b' where seq = 5`)).toMatchObject({ ok: false, brokenAt: 5 });
+    expect(await verifyStoredChain(gates, 2)).toMatchObject({ ok: false, count: 5, brokenAt: 5 });
   });
 
   it('does not count a changed delivery id (not part of the record hash)', async () => {
