@@ -34,6 +34,11 @@ export class GitHubForge implements Forge {
     private readonly botLogin: string | null,
   ) {}
 
+  /** The Octokit underneath, for the release gate's adapter (`new GitHubReleaseForge(forge.requester, …)`). */
+  get requester(): GitHubRequester {
+    return this.octokit;
+  }
+
   async ensureLabels(target: IssueRef, add: readonly string[], remove: readonly string[]): Promise<void> {
     const { owner, repo } = split(target.repo.fullName);
     if (add.length > 0) {

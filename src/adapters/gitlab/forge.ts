@@ -59,6 +59,11 @@ export class GitLabForge implements Forge {
     this.sleep = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
   }
 
+  /** The API underneath, for the release gate's adapter (`new GitLabReleaseForge(forge.gitlabApi, …)`). */
+  get gitlabApi(): GitLabApi {
+    return this.api;
+  }
+
   /** One PUT: GitLab adds and removes in the same request; absent labels are ignored by GitLab. */
   async ensureLabels(target: IssueRef, add: readonly string[], remove: readonly string[]): Promise<void> {
     if (add.length === 0 && remove.length === 0) return;
