@@ -197,6 +197,20 @@ describe('GitLab release evidence', () => {
     expect(ev.checks).toEqual([]);
   });
 
+  it('counts an undated approval as stale when the project approval settings cannot be read (403), without an error', async () => {
+    const scope = nock(GITLAB_API);
+    scope.get(M).reply(200, { iid: 5, sha: HEAD, head_pipeline: null });
+    scope.get(`${M}/pipelines`).query(true).reply(200, []);
+    scope.get(`${M}/approvals`).reply(200, { approved_by: [{ user: { username: 'alice' } }] });
+    scope.get(`${P}/approvals`).reply(403, { message: '403 Forbidden' });
+    scope.get(`${M}/reviewers`).reply(200, []);
+    scope.get(`${M}/diffs`).query(true).reply(200, []);
+    scope.get(`${P}/repository/commits/${HEAD}/statuses`).query(true).reply(200, []);
+    const ev = await forge().collectEvidence(mr, HEAD);
+    expect(ev.approvals).toEqual([{ login: 'alice', atHead: false }]);
+    expect(ev.errors).toEqual([]);
+  });
+
   it('names a declared report that is not in the artifacts archive, and a report that does not parse', async () => {
     const scope = nock(GITLAB_API);
     scope.get(M).reply(200, { iid: 5, sha: HEAD, head_pipeline: { id: 900, sha: HEAD, status: 'success' } });

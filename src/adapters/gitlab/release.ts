@@ -10,7 +10,7 @@
  *   statuses and ours (`gatehouse/release-gate`) left out;
  * - approvals (`approved_by`); one is at the head when GitLab dates it (`approved_at`) after the
  *   push that made `headSha` the head (MR versions), or, without dates, when the project removes
- *   approvals on push (`reset_approvals_on_push`);
+ *   approvals on push (`reset_approvals_on_push`); when neither can be read, it is counted as stale;
  * - reviewers who requested changes (GitLab 17.x reviewer states; an older GitLab without the
  *   endpoint answers 404, read as nobody);
  * - changed paths (MR diffs);
@@ -267,7 +267,17 @@ export class GitLabReleaseForge implements ReleaseForge {
         pushedAt = v ? Date.parse(v.created_at) : null;
       }
       let resetOnPush: boolean | null = null;
-      if (list.some((a) => !a.approved_at)) resetOnPush = projectApprovalsSchema.parse((await get(`${p}/approvals`)).body).reset_approvals_on_push ?? false;
+      if (list.some((a) => !a.approved_at)) {
+        try {
+          resetOnPush = projectApprovalsSchema.parse((await get(`${p}/approvals`)).body).reset_approvals_on_push ?? false;
+        } catch (err) {
+          // Without the project's approval settings (a tier without them answers 403/404) an
+          // undated approval cannot be shown to be at the head: counted as stale.
+          const status = statusOf(err);
+          if (status !== 403 && status !== 404) throw err;
+          resetOnPush = false;
+        }
+      }
       return list.map((a) => ({
         login: a.user.username,
         atHead: a.approved_at ? pushedAt !== null && Date.parse(a.approved_at) >= pushedAt : resetOnPush === true,
