@@ -7,7 +7,7 @@ import { freshDataDir } from '../storage/fixture.ts';
 export const GITHUB_SECRET = 'webhook-secret-for-tests';
 export const GITHUB_API = 'https://api.github.com';
 
-export function testConfig({ dataDir, github = null, gitlab = null, policyPath, databaseUrl }: Partial<Pick<Config, 'github' | 'gitlab' | 'policyPath' | 'databaseUrl'>> & { dataDir: string }): Config {
+export function testConfig({ dataDir, github = null, gitlab = null, slack = null, policyPath, databaseUrl }: Partial<Pick<Config, 'github' | 'gitlab' | 'slack' | 'policyPath' | 'databaseUrl'>> & { dataDir: string }): Config {
   return {
     port: 0,
     host: '127.0.0.1',
@@ -17,11 +17,11 @@ export function testConfig({ dataDir, github = null, gitlab = null, policyPath, 
     logLevel: 'silent',
     github,
     gitlab,
-    slack: null,
+    slack,
     off: {
       ...(github ? {} : { github: 'GitHub is off' }),
       ...(gitlab ? {} : { gitlab: 'GitLab is off' }),
-      slack: 'Slack is off',
+      ...(slack ? {} : { slack: 'Slack is off' }),
     },
   };
 }

@@ -17,6 +17,8 @@ import type { Inbox } from '../../ports/queue.ts';
 import { BodyTooLarge, readBody } from '../../server/body.ts';
 import type { Metrics } from '../../server/metrics.ts';
 import { GitHubForge } from './forge.ts';
+import { EvidenceCache } from '../evidence.ts';
+import { GitHubReleaseForge } from './release.ts';
 import { translateGitHub } from './translate.ts';
 
 export const GITHUB_WEBHOOK_PATH = '/api/github/webhooks';
@@ -45,6 +47,7 @@ export interface GitHubIngressOptions {
 }
 
 const appSchema = z.object({ slug: z.string() });
+const installationSchema = z.object({ id: z.number() });
 
 export const INGRESS_REFUSES = 'the GitHub ingress does not call GitHub: actions are taken by the worker';
 
@@ -88,6 +91,10 @@ export async function createGitHubIngress(opts: GitHubIngressOptions): Promise<G
   const ingress = probotWith(IngressOctokit as unknown as typeof ProbotOctokit);
 
   const max = opts.maxBodyBytes ?? 25 * 1024 * 1024;
+  /** Release evidence per change request and head commit, shared by the worker's jobs. */
+  const evidenceCache = new EvidenceCache();
+  /** Installation per repository, learned when a repository is named outside a webhook. */
+  const installations = new Map<string, number>();
   // Bodies of the requests in flight, by X-GitHub-Delivery. The handler runs only for a body whose
   // signature held; should requests with one id but different bodies overlap (a forgery racing the
   // real one), it cannot tell which is which and stores the verified payload re-serialised instead.
@@ -142,10 +149,27 @@ export async function createGitHubIngress(opts: GitHubIngressOptions): Promise<G
     middleware,
     platform: {
       translate: (delivery, payload) => translateGitHub(delivery.eventName, delivery.deliveryId, payload, botLogin),
+      releaseFor: async (installationId) => {
+        if (installationId === null) throw new Error('GitHub delivery without an installation: cannot act');
+        const appId = Number(opts.config.appId);
+        return new GitHubReleaseForge(await probot.auth(installationId), { botLogin, appId: Number.isFinite(appId) ? appId : null, cache: evidenceCache, now: opts.now });
+      },
       forgeFor: async (installationId) => {
         if (installationId === null) throw new Error('GitHub delivery without an installation: cannot act');
         const octokit = await probot.auth(installationId);
         return new GitHubForge(octokit, botLogin);
+      },
+      forgeForRepo: async (repo) => {
+        // A repository named outside a webhook (a Slack command): find the App's installation on it.
+        let id = installations.get(repo.fullName.toLowerCase());
+        if (id === undefined) {
+          const [owner, name] = [repo.fullName.slice(0, repo.fullName.indexOf('/')), repo.fullName.slice(repo.fullName.indexOf('/') + 1)];
+          const app = await probot.auth();
+          const res = await app.request('GET /repos/{owner}/{repo}/installation', { owner, repo: name });
+          id = installationSchema.parse(res.data).id;
+          installations.set(repo.fullName.toLowerCase(), id);
+        }
+        return new GitHubForge(await probot.auth(id), botLogin);
       },
     },
     async identify() {

@@ -15,6 +15,8 @@ import { BodyTooLarge, readBody } from '../../server/body.ts';
 import type { Metrics } from '../../server/metrics.ts';
 import { createGitLabApi, type GitLabApi } from './client.ts';
 import { GitLabForge, type GitLabForgeOptions } from './forge.ts';
+import { EvidenceCache } from '../evidence.ts';
+import { GitLabReleaseForge } from './release.ts';
 import type { RetryPolicy } from './requester.ts';
 import { translateGitLab } from './translate.ts';
 
@@ -76,6 +78,8 @@ export function createGitLabIngress(opts: GitLabIngressOptions): GitLabIngress {
   const max = opts.maxBodyBytes ?? 25 * 1024 * 1024;
   const api: GitLabApi = createGitLabApi({ url: config.url, token: config.token, retry: opts.retry });
   let botUsername = opts.botUsername ?? null;
+  /** Release evidence per merge request and head commit, shared by the worker's jobs. */
+  const evidenceCache = new EvidenceCache();
   let identifying: Promise<string | null> | null = null;
 
   const identify = (): Promise<string | null> => {
@@ -128,8 +132,18 @@ export function createGitLabIngress(opts: GitLabIngressOptions): GitLabIngress {
     identify,
     platform: {
       translate: (delivery, payload) => translateGitLab(delivery.eventName, delivery.deliveryId, payload, botUsername),
+      releaseFor: async () => {
+        const username = await identify();
+        if (!username) throw new Error('GitLab token user unknown (GET /user failed): not acting yet');
+        return new GitLabReleaseForge(api, { botUsername: username, cache: evidenceCache, now: opts.now });
+      },
       forgeFor: async () => {
         // Without our username we could edit someone else's note: learn it first, or retry later.
+        const username = await identify();
+        if (!username) throw new Error('GitLab token user unknown (GET /user failed): not acting yet');
+        return new GitLabForge(api, username, opts.forge);
+      },
+      forgeForRepo: async () => {
         const username = await identify();
         if (!username) throw new Error('GitLab token user unknown (GET /user failed): not acting yet');
         return new GitLabForge(api, username, opts.forge);

@@ -12,7 +12,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import Bolt from '@slack/bolt';
+import { App } from '@slack/bolt';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { helpText, parseCommand, type Hosts } from '../../core/chat/command.ts';
@@ -22,7 +22,6 @@ import type { Metrics } from '../../server/metrics.ts';
 import { ACK_ACTION, OWN_ACTION, escapeSlack } from './blocks.ts';
 import { verifySlackRequest } from './verify.ts';
 
-const { App } = Bolt;
 type BoltApp = InstanceType<typeof App>;
 type ReceiverEvent = Parameters<BoltApp['processEvent']>[0];
 
@@ -137,7 +136,6 @@ export function createSlackIngress(opts: SlackIngressOptions): SlackIngress {
     authorize: async () => ({ botToken: opts.botToken }),
     logger: boltLogger(logger),
     ignoreSelf: false,
-    deferInitialization: true,
   });
   app.error(async (err) => {
     logger.error({ err: err.message }, 'Slack listener failed');

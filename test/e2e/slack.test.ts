@@ -1,0 +1,325 @@
+/**
+ * Slack end to end through the real HTTP server on loopback: Slack's documented request shapes,
+ * signed; GitHub's and GitLab's APIs and Slack's Web API and response_url intercepted with nock
+ * (no other network; every interceptor used).
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import nock from 'nock';
+import type { Gatehouse } from '../../src/main.ts';
+import { answers, gitlabBody, intakeBody } from '../builders/intake.ts';
+import { githubDelivery, issuesPayload, testPrivateKey } from '../support/github.ts';
+import { GITLAB_API, GITLAB_BOT, GITLAB_SECRET, GITLAB_URL, gitlabDelivery, issueHook } from '../support/gitlab.ts';
+import { GITHUB_API, GITHUB_SECRET, processed, startTestGatehouse } from '../support/harness.ts';
+import { RESPONSE_HOST, SLACK_API, blockActionBody, slackConfig, slackHeaders, slashCommandBody } from '../support/slack.ts';
+
+const REPO = '/repos/Codertocat/Hello-World';
+const ISSUE_URL = 'https://github.com/Codertocat/Hello-World/issues/1';
+const ALLOWED = 'U0ALLOWED';
+const OTHER = 'U2147483697'; // the documented example's user
+
+let gatehouse: Gatehouse;
+
+const slack = (body: string, headers: Record<string, string> = slackHeaders(body)): Promise<Response> => fetch(`${gatehouse.url}/slack/events`, { method: 'POST', headers, body });
+
+interface Posted {
+  channel: string;
+  text: string;
+  blocks: { type: string; text?: { type: string; text: string }; fields?: { type: string; text: string }[]; elements?: { type: string; text?: unknown }[] }[];
+}
+
+/** Intercepts chat.postMessage once, recording what was sent. */
+function expectPost(into: Posted[], reply: { channel: string; ts: string } = { channel: 'C0ESCALATE', ts: `${Date.now() / 1000}` }): void {
+  nock(SLACK_API)
+    .post('/api/chat.postMessage', (b: Record<string, string>) => {
+      into.push({ channel: b['channel']!, text: b['text']!, blocks: JSON.parse(b['blocks'] ?? '[]') as Posted['blocks'] });
+      return true;
+    })
+    .reply(200, { ok: true, ...reply });
+}
+
+async function waitFor(cond: () => boolean, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** A GitHub issue-opened delivery whose intake classifies, with the API calls it makes. */
+async function githubIntake(body: string, title: string, number = 1): Promise<void> {
+  nock(GITHUB_API).post('/app/installations/1/access_tokens').reply(201, { token: 'ghs_test', expires_at: '2099-01-01T00:00:00Z', permissions: {}, repository_selection: 'all' });
+  nock(GITHUB_API).get(`${REPO}/contents/.github%2Fgatehouse.yml`).reply(404, { message: 'Not Found' });
+  nock(GITHUB_API).get(`${REPO}/issues/${number}/comments`).query(true).reply(200, []);
+  nock(GITHUB_API).post(`${REPO}/issues/${number}/labels`).reply(200, []);
+  nock(GITHUB_API).post(`${REPO}/issues/${number}/comments`).reply(201, { id: 99, body: 'x', user: { login: 'gatehouse[bot]', type: 'Bot' } });
+  const payload = issuesPayload({ body, number });
+  (payload['issue'] as Record<string, unknown>)['title'] = title;
+  const d = githubDelivery({ name: 'issues', secret: GITHUB_SECRET, payload });
+  const res = await fetch(`${gatehouse.url}/api/github/webhooks`, { method: 'POST', headers: d.headers, body: d.body });
+  expect(res.status).toBe(200);
+  expect(await processed(gatehouse, 'github', d.id)).toBe('done');
+}
+
+beforeAll(() => {
+  nock.disableNetConnect();
+  nock.enableNetConnect(/127\.0\.0\.1/);
+});
+afterAll(() => {
+  nock.enableNetConnect();
+});
+
+beforeEach(async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-slack-'));
+  const policyPath = join(dir, 'policy.yml');
+  writeFileSync(
+    policyPath,
+    ['chat:', `  escalators: { users: [${ALLOWED}] }`, `  acknowledgers: { users: [${ALLOWED}] }`, `  accounts: { ${ALLOWED}: { github: octocat } }`, '  sendIntervalMs: 0', ''].join('\n'),
+  );
+  gatehouse = await startTestGatehouse(
+    {
+      github: { appId: '1', privateKey: testPrivateKey(), webhookSecret: GITHUB_SECRET, apiBaseUrl: GITHUB_API },
+      gitlab: { url: GITLAB_URL, token: 'glpat-test', webhookSecret: GITLAB_SECRET },
+      slack: slackConfig,
+      policyPath,
+    },
+    { github: { botLogin: 'gatehouse[bot]', retries: 0, throttle: false }, gitlab: { botUsername: GITLAB_BOT, retry: { backoffMs: () => 10 } }, slack: { pollMs: 100 } },
+  );
+});
+
+afterEach(async () => {
+  await gatehouse.close();
+  const pending = nock.pendingMocks();
+  nock.cleanAll();
+  expect(pending, 'every intercepted call was made').toEqual([]);
+});
+
+describe('the /slack/events route', () => {
+  it('answers a signed /gatehouse help with 200 within 3 s, naming every subcommand, to the asker only', async () => {
+    const body = slashCommandBody({ text: 'help' });
+    const started = Date.now();
+    const res = await slack(body);
+    const took = Date.now() - started;
+    expect(res.status).toBe(200);
+    expect(took).toBeLessThan(3000);
+    const answer = (await res.json()) as { response_type: string; text: string };
+    expect(answer.response_type).toBe('ephemeral');
+    for (const sub of ['help', 'status', 'queue', 'escalate']) expect(answer.text).toContain(`/gatehouse ${sub}`);
+  });
+
+  it.each([
+    ['a wrong signature', (b: string) => ({ ...slackHeaders(b), 'x-slack-signature': `v0=${'0'.repeat(64)}` })],
+    ['a timestamp 6 minutes old', (b: string) => slackHeaders(b, { at: Date.now() - 6 * 60_000 })],
+    ['a timestamp 6 minutes ahead', (b: string) => slackHeaders(b, { at: Date.now() + 6 * 60_000 })],
+    ['no signature at all', () => ({ 'content-type': 'application/x-www-form-urlencoded' })],
+    ['a body signed with another secret', (b: string) => slackHeaders(b, { secret: 'not-the-secret' })],
+  ])('refuses %s with 401 and stores nothing', async (_name, headersOf) => {
+    const body = slashCommandBody({ text: `escalate ${ISSUE_URL} forged`, userId: ALLOWED });
+    const res = await slack(body, headersOf(body));
+    expect(res.status).toBe(401);
+    expect(await gatehouse.store.pendingDeliveries(10)).toEqual([]);
+  });
+
+  it('answers a typo with a suggestion, visible only to the asker', async () => {
+    const res = await slack(slashCommandBody({ text: 'stauts https://github.com/a/b/issues/1' }));
+    const answer = (await res.json()) as { response_type: string; text: string };
+    expect(answer.response_type).toBe('ephemeral');
+    expect(answer.text).toContain('Did you mean `/gatehouse status`?');
+  });
+
+  it('answers the Events API URL check', async () => {
+    const body = JSON.stringify({ token: 'x', challenge: 'c-123', type: 'url_verification' });
+    const res = await slack(body, slackHeaders(body, { contentType: 'application/json' }));
+    expect(await res.json()).toEqual({ challenge: 'c-123' });
+  });
+});
+
+describe('/gatehouse status', () => {
+  it('answers the tier and the clocks of an issue Gatehouse classified', async () => {
+    await githubIntake(intakeBody({ exposure: 'new public endpoint' }), 'New public endpoint');
+    const res = await slack(slashCommandBody({ text: `status ${ISSUE_URL}` }));
+    const answer = (await res.json()) as { text: string };
+    expect(answer.text).toContain('Tier: Tier 2 (deep review)');
+    expect(answer.text).toContain('Intake: complete');
+    expect(answer.text).toContain('Clocks: none');
+    expect(answer.text).toContain('Release gate: no verdict');
+  });
+
+  it('says so for a URL Gatehouse has no record of, and for a URL it cannot read', async () => {
+    const unknown = (await (await slack(slashCommandBody({ text: 'status https://github.com/acme/nothing/issues/404' }))).json()) as { text: string };
+    expect(unknown.text).toContain('Gatehouse has no record of acme/nothing#404');
+    const junk = (await (await slack(slashCommandBody({ text: 'status https://example.org/whatever' }))).json()) as { text: string };
+    expect(junk.text).toContain('not an issue, pull request or merge request URL Gatehouse knows');
+  });
+});
+
+describe('escalation notices', () => {
+  it('posts one notice for a tier-3 GitHub intake, in the escalation channel, naming the item', async () => {
+    const posted: Posted[] = [];
+    expectPost(posted);
+    await githubIntake(intakeBody({ blast_radius: 'multiple products or trust domains' }), 'Cross-tenant data sync');
+    await waitFor(() => posted.length === 1);
+    expect(posted[0]!.channel).toBe('#prodsec-escalations');
+    const all = JSON.stringify(posted[0]!.blocks);
+    expect(all).toContain('Cross-tenant data sync');
+    expect(all).toContain(ISSUE_URL);
+    expect(all).toContain('Tier 3 (leadership)');
+    expect(all).toContain('tier::leadership');
+    const row = await gatehouse.store.outbox.get('intake-leadership:github:Codertocat/Hello-World#1');
+    expect(row).toMatchObject({ status: 'sent', channelId: 'C0ESCALATE' });
+  });
+
+  it('posts one notice for a tier-3 GitLab intake', async () => {
+    const posted: Posted[] = [];
+    expectPost(posted);
+    nock(GITLAB_API).get('/projects/1/repository/files/.gitlab%2Fgatehouse.yml/raw').query(true).reply(404, { message: '404 File Not Found' });
+    nock(GITLAB_API).get('/projects/1/issues/23/notes').query(true).reply(200, []);
+    nock(GITLAB_API).put('/projects/1/issues/23').reply(200, { iid: 23 });
+    nock(GITLAB_API).post('/projects/1/issues/23/notes').reply(201, { id: 1, body: 'x', system: false, author: { id: 9, username: GITLAB_BOT } });
+    const d = gitlabDelivery({ event: 'Issue Hook', payload: issueHook({ description: gitlabBody({ answers: answers({ blast_radius: 'multiple products or trust domains' }) }), labels: ['intake'] }) });
+    expect((await fetch(`${gatehouse.url}/api/gitlab/webhooks`, { method: 'POST', headers: d.headers, body: d.body })).status).toBe(200);
+    expect(await processed(gatehouse, 'gitlab', d.id)).toBe('done');
+    await waitFor(() => posted.length === 1);
+    expect(posted[0]!.channel).toBe('#prodsec-escalations');
+    expect(JSON.stringify(posted[0]!.blocks)).toContain('gitlabhq/gitlab-test');
+  });
+
+  it('posts a suspected-exploitation intake at once to the incident channel, carrying route::incident', async () => {
+    const posted: Posted[] = [];
+    expectPost(posted);
+    await githubIntake(intakeBody({ active_exploitation: 'yes' }), 'Tokens leaking in logs');
+    await waitFor(() => posted.length === 1);
+    await new Promise((r) => setTimeout(r, 300)); // a second notice would have gone out by now
+    expect(posted).toHaveLength(1);
+    expect(posted[0]!.channel).toBe('#prodsec-incidents');
+    expect(JSON.stringify(posted[0]!.blocks)).toContain('route::incident');
+    expect(JSON.stringify(posted[0]!.blocks)).toContain('Tokens leaking in logs');
+  });
+
+  it('sends a hostile issue title as plain text: nothing in it can mention or link', async () => {
+    const posted: Posted[] = [];
+    expectPost(posted);
+    const hostile = '<!channel> @here <@U123> <https://evil|click>';
+    await githubIntake(intakeBody({ active_exploitation: 'yes' }), hostile);
+    await waitFor(() => posted.length === 1);
+    const msg = posted[0]!;
+    expect(msg.text).not.toContain('<!channel>');
+    expect(msg.text).toContain('&lt;!channel&gt;');
+    const texts = msg.blocks.flatMap((b) => [b.text, ...(b.fields ?? []), ...((b.elements ?? []) as { type: string; text?: unknown }[])]).filter((t): t is { type: string; text: string } => !!t && typeof (t as { text?: unknown }).text === 'string');
+    const carrying = texts.filter((t) => t.text.includes('!channel') || t.text.includes('evil'));
+    expect(carrying.length).toBeGreaterThan(0);
+    for (const t of carrying) expect(t.type).toBe('plain_text');
+    for (const t of texts.filter((t) => t.type === 'mrkdwn')) expect(t.text).not.toMatch(/<!channel>|<!here>|<@U123>|<https:\/\/evil/);
+  });
+});
+
+describe('/gatehouse escalate', () => {
+  it('by an allowed user labels and comments on the item and posts one notice', async () => {
+    let labels: unknown;
+    let comment = '';
+    nock(GITHUB_API).post('/app/installations/1/access_tokens').reply(201, { token: 'ghs_test', expires_at: '2099-01-01T00:00:00Z' });
+    nock(GITHUB_API).get(`${REPO}/installation`).reply(200, { id: 1 });
+    nock(GITHUB_API)
+      .post(`${REPO}/issues/1/labels`, (b: { labels: string[] }) => ((labels = b.labels), true))
+      .reply(200, []);
+    nock(GITHUB_API).get(`${REPO}/issues/1/comments`).query(true).reply(200, []);
+    nock(GITHUB_API)
+      .post(`${REPO}/issues/1/comments`, (b: { body: string }) => ((comment = b.body), true))
+      .reply(201, { id: 7, body: 'x', user: { login: 'gatehouse[bot]', type: 'Bot' } });
+    const posted: Posted[] = [];
+    expectPost(posted);
+    let confirmation = '';
+    nock(RESPONSE_HOST)
+      .post('/commands/1234/5678', (b: { text: string }) => ((confirmation = b.text), true))
+      .reply(200, 'ok');
+
+    const res = await slack(slashCommandBody({ text: `escalate ${ISSUE_URL} customer data may be exposed`, userId: ALLOWED, userName: 'dana' }));
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { text: string }).text).toContain('Escalating');
+    await waitFor(() => posted.length === 1 && confirmation !== '');
+    expect(labels).toEqual(['escalated']);
+    expect(comment).toContain('customer data may be exposed');
+    expect(comment).toContain('dana');
+    expect(posted[0]!.channel).toBe('#prodsec-escalations');
+    expect(JSON.stringify(posted[0]!.blocks)).toContain('customer data may be exposed');
+    expect(confirmation).toContain('Escalated');
+  });
+
+  it('by anyone else is refused, changes nothing, and the attempt is in the audit log', async () => {
+    let refusal = '';
+    nock(RESPONSE_HOST)
+      .post('/commands/1234/5678', (b: { text: string }) => ((refusal = b.text), true))
+      .reply(200, 'ok');
+    const res = await slack(slashCommandBody({ text: `escalate ${ISSUE_URL} let me in`, userId: OTHER }));
+    expect(res.status).toBe(200);
+    await waitFor(() => refusal !== '');
+    expect(refusal).toContain('not allowed to escalate');
+    // No GitHub or Slack Web API interceptor exists: any change would have failed the request.
+    const audit = await gatehouse.store.auditFor('github:Codertocat/Hello-World#1');
+    expect(audit).toEqual([expect.objectContaining({ action: 'chat.escalate', outcome: 'skipped', error: 'not allowed by the policy' })]);
+    expect(await gatehouse.store.listNotifications()).toEqual([]);
+  });
+});
+
+describe('notice buttons', () => {
+  it('Acknowledge records who and when and updates the same message', async () => {
+    const posted: Posted[] = [];
+    expectPost(posted, { channel: 'C0INCIDENT', ts: '1700000000.000100' });
+    await githubIntake(intakeBody({ active_exploitation: 'yes' }), 'Tokens leaking');
+    await waitFor(() => posted.length === 1);
+    let update: Record<string, string> = {};
+    nock(SLACK_API)
+      .post('/api/chat.update', (b: Record<string, string>) => ((update = b), true))
+      .reply(200, { ok: true, channel: 'C0INCIDENT', ts: '1700000000.000100' });
+    const key = 'active-exploitation:github:Codertocat/Hello-World#1';
+    const res = await slack(blockActionBody({ actionId: 'gatehouse_acknowledge', value: key, userId: ALLOWED }));
+    expect(res.status).toBe(200);
+    await waitFor(() => update['ts'] !== undefined);
+    expect(update['channel']).toBe('C0INCIDENT');
+    expect(update['ts']).toBe('1700000000.000100');
+    expect(update['blocks']).toContain(`Acknowledged by <@${ALLOWED}>`);
+    const row = await gatehouse.store.outbox.get(key);
+    expect(row?.acknowledgedBy).toBe(ALLOWED);
+    expect(row?.acknowledgedAt).toBeInstanceOf(Date);
+  });
+
+  it('Acknowledge by someone the policy does not name is refused and audited', async () => {
+    const posted: Posted[] = [];
+    expectPost(posted);
+    await githubIntake(intakeBody({ active_exploitation: 'yes' }), 'Tokens leaking');
+    await waitFor(() => posted.length === 1);
+    let refusal = '';
+    nock(RESPONSE_HOST)
+      .post(/.*/, (b: { text: string }) => ((refusal = b.text), true))
+      .reply(200, 'ok');
+    const key = 'active-exploitation:github:Codertocat/Hello-World#1';
+    await slack(blockActionBody({ actionId: 'gatehouse_acknowledge', value: key, userId: OTHER }));
+    await waitFor(() => refusal !== '');
+    expect(refusal).toContain('not allowed to acknowledge');
+    expect((await gatehouse.store.outbox.get(key))?.acknowledgedBy).toBeNull();
+    const audit = await gatehouse.store.auditFor('github:Codertocat/Hello-World#1');
+    expect(audit.filter((e) => e.action === 'chat.acknowledge')).toEqual([expect.objectContaining({ outcome: 'skipped' })]);
+  });
+
+  it('Take ownership assigns the issue to the clicker’s mapped GitHub account', async () => {
+    const posted: Posted[] = [];
+    expectPost(posted, { channel: 'C0INCIDENT', ts: '1700000000.000200' });
+    await githubIntake(intakeBody({ active_exploitation: 'yes' }), 'Tokens leaking');
+    await waitFor(() => posted.length === 1);
+    let assignees: unknown;
+    nock(GITHUB_API).get(`${REPO}/installation`).reply(200, { id: 1 });
+    nock(GITHUB_API)
+      .post(`${REPO}/issues/1/assignees`, (b: { assignees: string[] }) => ((assignees = b.assignees), true))
+      .reply(201, {});
+    let update: Record<string, string> = {};
+    nock(SLACK_API)
+      .post('/api/chat.update', (b: Record<string, string>) => ((update = b), true))
+      .reply(200, { ok: true, channel: 'C0INCIDENT', ts: '1700000000.000200' });
+    await slack(blockActionBody({ actionId: 'gatehouse_take_ownership', value: 'active-exploitation:github:Codertocat/Hello-World#1', userId: ALLOWED }));
+    await waitFor(() => update['ts'] !== undefined);
+    expect(assignees).toEqual(['octocat']);
+    expect(update['blocks']).toContain(`Owned by <@${ALLOWED}>`);
+  });
+});
