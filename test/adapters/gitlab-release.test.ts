@@ -229,7 +229,7 @@ describe('GitLab release evidence', () => {
     scope.get(`${P}/repository/commits/${HEAD}/statuses`).query(true).reply(200, []);
     const ev = await forge().collectEvidence(mr, HEAD);
     expect(ev.errors).toEqual([
-      { source: 'reports', kind: 'api', status: 404, message: expect.stringContaining("gl-sast-report.json of job sast (#501): not in the job's artifacts archive") },
+      { source: 'reports', kind: 'invalid', status: 404, message: expect.stringContaining("gl-sast-report.json of job sast (#501): not in the job's artifacts archive") },
       { source: 'reports', kind: 'invalid', message: expect.stringContaining('gl-secret-detection-report.json of job gitleaks (#502): not JSON') },
     ]);
   });

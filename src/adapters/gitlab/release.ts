@@ -247,7 +247,8 @@ export class GitLabReleaseForge implements ReleaseForge {
           const status = statusOf(err);
           if (ref.optional && status === 404) return [];
           if (status === 404) {
-            errors.push({ source: 'reports', kind: 'api', status, message: `${what}: not in the job's artifacts archive (GitLab keeps report artifacts apart: add the file to artifacts:paths)` });
+            // Declared by the job but not readable: retrying will not help, and it is no pass.
+            errors.push({ source: 'reports', kind: 'invalid', status, message: `${what}: not in the job's artifacts archive (GitLab keeps report artifacts apart: add the file to artifacts:paths)` });
           } else if (err instanceof SyntaxError) {
             errors.push({ source: 'reports', kind: 'invalid', message: `${what}: not JSON (${err.message})` });
           } else fail('reports', what, err);
