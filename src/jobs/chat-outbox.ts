@@ -130,7 +130,8 @@ export class ChatOutbox {
           const until = new Date(now.getTime() + err.retryAfterMs);
           await outbox.holdChannel(channel, until);
           // This notice and the rest of the channel's batch wait out the Retry-After.
-          for (const r of rows.slice(i)) await outbox.markFailed(r.key, r === row ? message : 'waiting out a rate limit', until, now);
+          await outbox.markFailed(row.key, message, until, now);
+          for (const r of rows.slice(i + 1)) await outbox.defer(r.key, until, now);
           metrics.chatMessages.inc({ outcome: 'rate_limited' });
           logger.warn({ channel, key: row.key, retryAfterMs: err.retryAfterMs }, 'Slack rate limit: waiting before sending again');
           return sent;

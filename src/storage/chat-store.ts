@@ -275,6 +275,11 @@ export class ChatStore {
     await this.db.updateTable('intake_records').set({ closed_at: at }).where('issue_key', '=', issueKey).execute();
   }
 
+  /** Holds a notice back until `until` without counting an attempt (its channel is rate limited). */
+  async defer(key: string, until: Date, at: Date): Promise<void> {
+    await this.db.updateTable('notifications').set({ next_attempt_at: until, claimed_until: null, updated_at: at }).where('key', '=', key).execute();
+  }
+
   /** Records an acknowledgement (the first one wins) and queues the message's update. */
   async acknowledge(key: string, by: string, at: Date): Promise<OutboxRow | null> {
     const rows = await this.durable(() =>

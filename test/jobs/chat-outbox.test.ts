@@ -1,0 +1,155 @@
+/**
+ * The escalation outbox against Slack's Web API (nock; no other network, every interceptor used),
+ * on the embedded database: sent once, 429 Retry-After obeyed, nothing lost while Slack is down,
+ * later changes update the same message, one message per second per channel.
+ */
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import nock from 'nock';
+import { pino } from 'pino';
+import type { Notice } from '../../src/core/chat/notice.ts';
+import { fallbackText } from '../../src/adapters/slack/blocks.ts';
+import { SlackWeb } from '../../src/adapters/slack/web.ts';
+import { ChatOutbox } from '../../src/jobs/chat-outbox.ts';
+import { createMetrics } from '../../src/server/metrics.ts';
+import { openStore, type OpenedStore } from '../../src/storage/open.ts';
+import { fastQueue } from '../storage/backends.ts';
+import { freshDataDir, removeDataDir } from '../storage/fixture.ts';
+import { SLACK_API, SLACK_TOKEN } from '../support/slack.ts';
+
+const notice = (title: string, reasons: string[] = ['because']): Notice => ({ kind: 'manual', title, reasons, severity: 'Tier 3 (leadership)', owner: '@alice', due: [], url: 'https://github.com/acme/app/issues/1', labels: [], route: null, itemKey: 'github:acme/app#1' });
+
+let opened: OpenedStore;
+let dir: string;
+let clock: Date;
+
+function outbox(overrides: Partial<ConstructorParameters<typeof ChatOutbox>[0]> = {}): ChatOutbox {
+  return new ChatOutbox({
+    outbox: opened.store.outbox,
+    chat: new SlackWeb({ token: SLACK_TOKEN }),
+    now: () => clock,
+    logger: pino({ level: 'silent' }),
+    metrics: createMetrics(),
+    sendIntervalMs: () => 0,
+    fallbackText,
+    ...overrides,
+  });
+}
+
+const enqueue = (key: string, channel: string, n: Notice) => opened.store.enqueueNotification({ key, channel, text: n.title, notice: n, createdAt: clock });
+
+beforeAll(() => nock.disableNetConnect());
+afterAll(() => nock.enableNetConnect());
+beforeEach(async () => {
+  dir = await freshDataDir();
+  opened = await openStore({ dataDir: dir, queue: fastQueue });
+  clock = new Date('2026-12-02T10:00:00Z');
+});
+afterEach(async () => {
+  await opened.close();
+  removeDataDir(dir);
+  const pending = nock.pendingMocks();
+  nock.cleanAll();
+  expect(pending, 'every intercepted call was made').toEqual([]);
+});
+
+describe('the chat outbox', () => {
+  it('posts a notice once, however often it is drained or enqueued again unchanged', async () => {
+    nock(SLACK_API).post('/api/chat.postMessage').once().reply(200, { ok: true, channel: 'C1', ts: '1.0001' });
+    await enqueue('k', '#prodsec-escalations', notice('Data exposure'));
+    const box = outbox();
+    expect(await box.drain()).toBe(1);
+    await enqueue('k', '#prodsec-escalations', notice('Data exposure'));
+    expect(await box.drain()).toBe(0);
+    expect(await opened.store.outbox.get('k')).toMatchObject({ status: 'sent', channelId: 'C1', messageTs: '1.0001' });
+  });
+
+  it('updates the same message when the notice changes (chat.update), never posts another', async () => {
+    nock(SLACK_API).post('/api/chat.postMessage').once().reply(200, { ok: true, channel: 'C1', ts: '1.0001' });
+    let updated: Record<string, string> = {};
+    nock(SLACK_API)
+      .post('/api/chat.update', (b: Record<string, string>) => ((updated = b), true))
+      .once()
+      .reply(200, { ok: true, channel: 'C1', ts: '1.0001' });
+    const box = outbox();
+    await enqueue('k', '#c', notice('Data exposure'));
+    await box.drain();
+    await enqueue('k', '#c', notice('Data exposure', ['because', 'and it got worse']));
+    expect(await box.drain()).toBe(1);
+    expect(updated['ts']).toBe('1.0001');
+    expect(updated['channel']).toBe('C1');
+    expect(updated['blocks']).toContain('and it got worse');
+  });
+
+  it('obeys a 429 Retry-After of 2 s: the notice is sent once, no sooner than 2 s later', async () => {
+    const at: number[] = [];
+    nock(SLACK_API)
+      .post('/api/chat.postMessage')
+      .reply(() => (at.push(Date.now()), [429, { ok: false, error: 'ratelimited' }, { 'Retry-After': '2' }]));
+    nock(SLACK_API)
+      .post('/api/chat.postMessage')
+      .reply(() => (at.push(Date.now()), [200, { ok: true, channel: 'C1', ts: '2.0' }]));
+    clock = new Date();
+    const box = outbox({ now: () => new Date(), pollMs: 100 });
+    await enqueue('k', '#c', notice('Rate limited'));
+    box.start();
+    try {
+      const end = Date.now() + 8000;
+      while ((await opened.store.outbox.get('k'))?.status !== 'sent' && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, 300));
+    } finally {
+      await box.stop();
+    }
+    expect(at).toHaveLength(2);
+    expect(at[1]! - at[0]!).toBeGreaterThanOrEqual(2000);
+    expect(await opened.store.outbox.get('k')).toMatchObject({ status: 'sent', messageTs: '2.0' });
+  });
+
+  it('keeps a notice while Slack is down for a minute and sends it once Slack is back', async () => {
+    const down = nock(SLACK_API).post('/api/chat.postMessage').times(7).reply(503, 'upstream unavailable');
+    const box = outbox({ backoffMs: () => 10_000 });
+    await enqueue('k', '#c', notice('While Slack was down'));
+    // A minute of outage, drained every 10 s: every attempt fails, nothing is dropped.
+    for (let s = 0; s <= 60; s += 10) {
+      expect(await box.drain()).toBe(0);
+      clock = new Date(clock.getTime() + 10_000);
+    }
+    expect(down.isDone()).toBe(true);
+    const waiting = await opened.store.outbox.get('k');
+    expect(waiting).toMatchObject({ status: 'pending', attempts: 7 });
+    expect(waiting?.lastError).toContain('503');
+    nock(SLACK_API).post('/api/chat.postMessage').once().reply(200, { ok: true, channel: 'C1', ts: '3.0' });
+    expect(await box.drain()).toBe(1);
+    expect(await opened.store.outbox.get('k')).toMatchObject({ status: 'sent', messageTs: '3.0' });
+  });
+
+  it('keeps a notice Slack refuses for good as failed, with the reason', async () => {
+    nock(SLACK_API).post('/api/chat.postMessage').once().reply(200, { ok: false, error: 'channel_not_found' });
+    const box = outbox();
+    await enqueue('k', '#nowhere', notice('Lost channel'));
+    expect(await box.drain()).toBe(0);
+    expect(await opened.store.outbox.get('k')).toMatchObject({ status: 'failed', lastError: 'Slack refused: channel_not_found' });
+  });
+
+  it('sends at most one message per second to a channel, while other channels go on', async () => {
+    const at: Record<string, number[]> = {};
+    nock(SLACK_API)
+      .persist()
+      .post('/api/chat.postMessage')
+      .reply((_uri, body) => {
+        const channel = typeof body === 'string' ? String(new URLSearchParams(body).get('channel')) : String((body as Record<string, string>)['channel']);
+        (at[channel] ??= []).push(Date.now());
+        return [200, { ok: true, channel: `C-${channel}`, ts: String(Date.now() / 1000) }];
+      });
+    const box = outbox({ now: () => new Date(), sendIntervalMs: () => 1000 });
+    clock = new Date();
+    for (let i = 0; i < 3; i++) await enqueue(`a${i}`, '#a', notice(`a${i}`));
+    await enqueue('b0', '#b', notice('b0'));
+    expect(await box.drain()).toBe(4);
+    nock.cleanAll();
+    const a = at['#a']!;
+    expect(a).toHaveLength(3);
+    expect(a[1]! - a[0]!).toBeGreaterThanOrEqual(950);
+    expect(a[2]! - a[1]!).toBeGreaterThanOrEqual(950);
+    expect(at['#b']![0]! - a[0]!).toBeLessThan(900);
+  });
+});
