@@ -281,6 +281,12 @@ export async function explainDecision(config: DbConfig, seqText: string, o: { po
     io.err(`decisions explain: there is no decision record ${seq}`);
     return 1;
   }
+  const held = record.inputs && typeof record.inputs === 'object' && !Array.isArray(record.inputs) ? Object.keys(record.inputs).sort() : [];
+  const missing = ['change', 'evidence', 'exceptions'].filter((k) => !held.includes(k));
+  if (missing.length > 0) {
+    io.err(`decisions explain: record ${seq} cannot be replayed: its inputs lack ${missing.join(', ')} (they hold ${held.length > 0 ? held.join(', ') : 'nothing'})`);
+    return 1;
+  }
   const parsed = replayInputs.safeParse(record.inputs);
   if (!parsed.success) {
     const problems = parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || '(inputs)'}: ${i.message}`);

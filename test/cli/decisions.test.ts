@@ -50,6 +50,10 @@ async function seed(dataDir: string): Promise<void> {
         deliveryId: null,
       });
     }
+    // records a replay cannot use: inputs without the change and the exceptions, malformed evidence
+    const base = { key: 'github:acme/shop!9', headSha: 'c'.repeat(40), releaseClass: 'prod', verdict: 'pass', reasons: [], policyHash: policyHash(defaultPolicy), deliveryId: null };
+    await gates.recordGateDecision({ ...base, inputs: { evidence: evidence(), labels: ['release'] }, decidedAt: at(90) });
+    await gates.recordGateDecision({ ...base, inputs: { ...gateInput(), evidence: { ...evidence(), checks: 'none' } }, decidedAt: at(91) });
   } finally {
     await gates.close();
     await opened.close();
@@ -79,11 +83,13 @@ describe('gatehouse decisions', () => {
     const r = await runCli('decisions', 'export');
     expect(r.code).toBe(0);
     const e = JSON.parse(r.out) as DecisionExport;
-    expect(e.chain).toEqual({ ok: true, count: 3, head: e.records[2]!.hash });
+    expect(e.chain).toEqual({ ok: true, count: 5, head: e.records[4]!.hash });
     expect(e.records.map((x) => [x.seq, x.key, x.verdict])).toEqual([
       [1, 'github:acme/shop!7', 'block'],
       [2, 'github:acme/shop!7', 'pass'],
       [3, 'github:acme/shop!8', 'pass'],
+      [4, 'github:acme/shop!9', 'pass'],
+      [5, 'github:acme/shop!9', 'pass'],
     ]);
     expect(e.records[0]!.prevHash).toBe('0'.repeat(64));
     // recomputed with nothing but node:crypto and the documented canonical form
@@ -95,17 +101,17 @@ describe('gatehouse decisions', () => {
       expect(createHash('sha256').update(canonicalJson(content)).digest('hex')).toBe(hash);
       prev = hash;
     }
-    expect(verifyDecisionChain(e.records.map((x) => ({ ...x, decidedAt: new Date(x.decidedAt) })))).toMatchObject({ ok: true, count: 3 });
+    expect(verifyDecisionChain(e.records.map((x) => ({ ...x, decidedAt: new Date(x.decidedAt) })))).toMatchObject({ ok: true, count: 5 });
   });
 
   it('exports a slice (--since, --key) to a file, still verifying the whole chain', async () => {
     const out = join(dir(), 'since.json');
     const r = await runCli('decisions', 'export', '--since', at(30).toISOString(), '--out', out);
-    expect(r).toMatchObject({ code: 0, out: `wrote 2 records to ${out}` });
+    expect(r).toMatchObject({ code: 0, out: `wrote 4 records to ${out}` });
     const e = JSON.parse(await readFile(out, 'utf8')) as DecisionExport;
-    expect(e.chain).toMatchObject({ ok: true, count: 3 });
+    expect(e.chain).toMatchObject({ ok: true, count: 5 });
     expect(e.filter).toEqual({ since: at(30).toISOString(), key: null });
-    expect(e.records.map((x) => x.seq)).toEqual([2, 3]);
+    expect(e.records.map((x) => x.seq)).toEqual([2, 3, 4, 5]);
     const byKey = JSON.parse((await runCli('decisions', 'export', '--key', 'github:acme/shop!8')).out) as DecisionExport;
     expect(byKey.records.map((x) => x.seq)).toEqual([3]);
   });
@@ -114,9 +120,9 @@ describe('gatehouse decisions', () => {
     const r = await runCli('decisions', 'export', '--format', 'markdown');
     expect(r.code).toBe(0);
     const json = JSON.parse((await runCli('decisions', 'export')).out) as DecisionExport;
-    expect(r.out).toContain(`Hash chain (verified over every stored record): chain intact: 3 records, head ${json.chain.head}`);
+    expect(r.out).toContain(`Hash chain (verified over every stored record): chain intact: 5 records, head ${json.chain.head}`);
     const rows = r.out.split('\n').filter((l) => /^\| \d+ \|/.test(l));
-    expect(rows).toHaveLength(3);
+    expect(rows).toHaveLength(5);
     expect(r.out).toMatch(/^\| seq \| decided at \(UTC\) \| change \| head commit \| release class \| verdict \| reasons \|/m);
     expect(rows[0]).toContain('| github:acme/shop!7 |');
     expect(rows[0]).toContain('**block**');
@@ -146,13 +152,15 @@ describe('gatehouse decisions', () => {
     expect(same.new.reasons.map((x) => (x as { rule: string }).rule)).toContain('exception-applied');
 
     expect(await runCli('decisions', 'explain', '9')).toMatchObject({ code: 1, err: 'decisions explain: there is no decision record 9' });
+    expect(await runCli('decisions', 'explain', '4')).toMatchObject({ code: 1, err: 'decisions explain: record 4 cannot be replayed: its inputs lack change, exceptions (they hold evidence, labels)' });
+    expect(await runCli('decisions', 'explain', '5')).toMatchObject({ code: 1, err: expect.stringMatching(/^decisions explain: record 5 does not hold what a replay needs .*evidence\.checks/) });
     expect(await runCli('decisions', 'explain', 'x')).toMatchObject({ code: 1, err: expect.stringContaining('is not a record') });
   });
 
   it('verify: exit 0 when intact; exit 1 naming the first broken seq after a record is altered or deleted', async () => {
     const ok = await runCli('decisions', 'verify');
     expect(ok.code).toBe(0);
-    expect(ok.out).toMatch(/^chain intact: 3 records, head [0-9a-f]{64}$/);
+    expect(ok.out).toMatch(/^chain intact: 5 records, head [0-9a-f]{64}$/);
 
     await onDatabase(dataDir, (db) => sql`update gate_decisions set verdict = 'pass' where seq = 1`.execute(db));
     const altered = await runCli('decisions', 'verify');
@@ -166,6 +174,6 @@ describe('gatehouse decisions', () => {
     await onDatabase(dataDir, (db) => sql`update gate_decisions set verdict = 'block' where seq = 1`.execute(db));
     expect((await runCli('decisions', 'verify')).code).toBe(0);
     await onDatabase(dataDir, (db) => sql`delete from gate_decisions where seq = 2`.execute(db));
-    expect(await runCli('decisions', 'verify')).toMatchObject({ code: 1, err: 'chain broken at seq 2: record 2 is missing (2 records)' });
+    expect(await runCli('decisions', 'verify')).toMatchObject({ code: 1, err: 'chain broken at seq 2: record 2 is missing (4 records)' });
   });
 });
