@@ -49,6 +49,12 @@ export interface NotifyChat {
   notice: Notice;
 }
 
+/** An intake's issue was closed: it leaves the open queue (a reopen saves it again). */
+export interface CloseIntake {
+  type: 'closeIntake';
+  target: IssueRef;
+}
+
 export interface RequestReview {
   type: 'requestReview';
   target: IssueRef;
@@ -71,4 +77,4 @@ export interface RecordMiss {
   at: Date;
 }
 
-export type Action = EnsureLabels | EnsureComment | SaveIntake | RecordDecision | NotifyChat | RequestReview | SaveClocks | RecordMiss | GateAction;
+export type Action = EnsureLabels | EnsureComment | SaveIntake | RecordDecision | NotifyChat | RequestReview | SaveClocks | RecordMiss | CloseIntake | GateAction;

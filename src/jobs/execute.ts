@@ -43,6 +43,8 @@ function summary(action: Action): unknown {
       return { reviewers: action.reviewers };
     case 'recordMiss':
       return { tool: action.tool, kind: action.kind };
+    case 'closeIntake':
+      return {};
     case 'saveClocks':
       return { clocks: action.clocks.map((c) => ({ kind: c.kind, criticality: c.criticality, dueAt: c.dueAt, warnedAt: c.warnedAt, breachedAt: c.breachedAt })) };
     case 'setGateCheck':
@@ -91,6 +93,8 @@ async function perform(action: Action, deps: ExecuteDeps): Promise<unknown> {
       });
     case 'requestReview':
       return forge.requestReview(action.target, action.reviewers);
+    case 'closeIntake':
+      return store.closeIntake(issueKey(action.target), deps.now());
     case 'recordMiss':
       return store.recordMiss({ issueKey: issueKey(action.target), tool: action.tool, kind: action.kind, at: action.at });
     case 'saveClocks': {

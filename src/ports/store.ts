@@ -92,6 +92,8 @@ export interface Store {
 
   saveIntake(r: IntakeRow): Promise<void>;
   getIntake(issueKey: string): Promise<IntakeRow | null>;
+  /** The intake's issue was closed (saving the intake again reopens it). */
+  closeIntake(issueKey: string, at: Date): Promise<void>;
 
   latestDecision(issueKey: string): Promise<DecisionRow | null>;
   recordDecision(r: DecisionRow): Promise<void>;

@@ -187,6 +187,7 @@ export class KyselyStore implements Store {
       problems: json(r.problems),
       complete: r.complete,
       updated_at: r.updatedAt,
+      closed_at: null,
     };
     await this.#db
       .insertInto('intake_records')
@@ -200,9 +201,14 @@ export class KyselyStore implements Store {
           problems: values.problems,
           complete: values.complete,
           updated_at: values.updated_at,
+          closed_at: null,
         }),
       )
       .execute();
+  }
+
+  async closeIntake(issueKey: string, at: Date): Promise<void> {
+    await this.#db.updateTable('intake_records').set({ closed_at: at }).where('issue_key', '=', issueKey).execute();
   }
 
   async getIntake(issueKey: string): Promise<IntakeRow | null> {

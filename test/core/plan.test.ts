@@ -189,11 +189,15 @@ describe('plan: nothing to do', () => {
   it.each([
     { name: 'a non-intake issue', event: issueEvent({ body: 'The login page is slow.', labels: ['bug'] }) },
     { name: 'a closed intake being edited', event: issueEvent({ action: 'edited', body: intakeBody(), state: 'closed' }) },
-    { name: 'an intake being closed', event: issueEvent({ action: 'closed', body: intakeBody(), state: 'closed' }) },
     { name: 'an assignment', event: issueEvent({ action: 'assigned', body: intakeBody() }) },
     { name: 'another label added', event: issueEvent({ action: 'labeled', label: 'bug', body: intakeBody(), labels: ['intake', 'bug'] }) },
   ])('plans no actions for $name', ({ event }) => {
     expect(plan(event, planContext()).actions).toEqual([]);
+  });
+
+  it('takes a closed intake out of the queue, and does nothing else', () => {
+    expect(plan(issueEvent({ action: 'closed', body: intakeBody(), state: 'closed' }), planContext()).actions).toEqual([{ type: 'closeIntake', target: issueEvent({ body: '' }).issue.ref }]);
+    expect(plan(issueEvent({ action: 'closed', body: 'The login page is slow.', labels: ['bug'], state: 'closed' }), planContext()).actions).toEqual([]);
   });
 
   it('plans no actions for a push', () => {

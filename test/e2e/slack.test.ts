@@ -155,6 +155,26 @@ describe('/gatehouse status', () => {
   });
 });
 
+describe('/gatehouse queue', () => {
+  it('lists open intake by tier and age and open escalations; a closed intake leaves it', async () => {
+    await githubIntake(intakeBody({ exposure: 'new public endpoint' }), 'New public endpoint');
+    const before = ((await (await slack(slashCommandBody({ text: 'queue' }))).json()) as { text: string }).text;
+    expect(before).toContain('Open intake: 1');
+    expect(before).toContain('Tier 2 (deep review): 1');
+    expect(before).toContain('github:Codertocat/Hello-World#1 (payments-api)');
+    expect(before).toContain('Open escalations: 0');
+
+    const closed = issuesPayload({ action: 'opened', body: intakeBody({ exposure: 'new public endpoint' }), labels: ['intake', 'intake::complete', 'tier::deep-review'] });
+    closed['action'] = 'closed';
+    (closed['issue'] as Record<string, unknown>)['state'] = 'closed';
+    const d = githubDelivery({ name: 'issues', secret: GITHUB_SECRET, payload: closed });
+    await fetch(`${gatehouse.url}/api/github/webhooks`, { method: 'POST', headers: d.headers, body: d.body });
+    expect(await processed(gatehouse, 'github', d.id)).toBe('done');
+    const after = ((await (await slack(slashCommandBody({ text: 'queue' }))).json()) as { text: string }).text;
+    expect(after).toContain('Open intake: 0');
+  });
+});
+
 describe('escalation notices', () => {
   it('posts one notice for a tier-3 GitHub intake, in the escalation channel, naming the item', async () => {
     const posted: Posted[] = [];
@@ -167,7 +187,7 @@ describe('escalation notices', () => {
     expect(all).toContain(ISSUE_URL);
     expect(all).toContain('Tier 3 (leadership)');
     expect(all).toContain('tier::leadership');
-    const row = await gatehouse.store.outbox.get('intake-leadership:github:Codertocat/Hello-World#1');
+    const row = await gatehouse.outbox.get('intake-leadership:github:Codertocat/Hello-World#1');
     expect(row).toMatchObject({ status: 'sent', channelId: 'C0ESCALATE' });
   });
 
@@ -280,7 +300,7 @@ describe('notice buttons', () => {
     expect(update['channel']).toBe('C0INCIDENT');
     expect(update['ts']).toBe('1700000000.000100');
     expect(update['blocks']).toContain(`Acknowledged by <@${ALLOWED}>`);
-    const row = await gatehouse.store.outbox.get(key);
+    const row = await gatehouse.outbox.get(key);
     expect(row?.acknowledgedBy).toBe(ALLOWED);
     expect(row?.acknowledgedAt).toBeInstanceOf(Date);
   });
@@ -298,7 +318,7 @@ describe('notice buttons', () => {
     await slack(blockActionBody({ actionId: 'gatehouse_acknowledge', value: key, userId: OTHER }));
     await waitFor(() => refusal !== '');
     expect(refusal).toContain('not allowed to acknowledge');
-    expect((await gatehouse.store.outbox.get(key))?.acknowledgedBy).toBeNull();
+    expect((await gatehouse.outbox.get(key))?.acknowledgedBy).toBeNull();
     const audit = await gatehouse.store.auditFor('github:Codertocat/Hello-World#1');
     expect(audit.filter((e) => e.action === 'chat.acknowledge')).toEqual([expect.objectContaining({ outcome: 'skipped' })]);
   });
