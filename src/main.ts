@@ -17,6 +17,8 @@ import { createRenderer } from './render/templates.ts';
 import { createHttpServer } from './server/http.ts';
 import { createMetrics, type Metrics } from './server/metrics.ts';
 import { openStore, type OpenedStore, type QueueOptions } from './storage/open.ts';
+import { gateStoreFor } from './storage/gate-store.ts';
+import type { GateStore } from './ports/gate-store.ts';
 import type { DeliveryIntake } from './storage/inbox.ts';
 
 export interface StartOptions {
@@ -50,6 +52,8 @@ export interface Gatehouse {
   metrics: Metrics;
   logger: Logger;
   clocks: ClockScheduler;
+  /** The release gate's decision records, exception register and emergency records. */
+  gateStore: GateStore;
   close(): Promise<void>;
 }
 
@@ -67,6 +71,7 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
   const metrics = createMetrics();
   const opened = await (opts.opening ?? openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger, queue: opts.queue }));
   const { store, queue } = opened;
+  const gateStore = gateStoreFor(opened, { dataDir: config.dataDir });
   metrics.setDepthSource(() => queue.depth());
   metrics.setBacklogSource(() => opened.inbox.backlog());
 
@@ -86,6 +91,7 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
 
   const deps: ProcessDeps = {
     store,
+    gateStore,
     resolver: new PolicyResolver(global),
     render: createRenderer(),
     metrics,
@@ -164,6 +170,7 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
     metrics,
     logger,
     clocks,
+    gateStore,
     close() {
       closing ??= (async () => {
         ready = false;
@@ -172,6 +179,7 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
           server.close(() => resolve());
           server.closeAllConnections();
         });
+        await gateStore.close();
         await opened.close();
       })();
       return closing;

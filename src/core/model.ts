@@ -76,8 +76,8 @@ export interface ChangeRequestSnapshot {
   draft: boolean;
 }
 
-/** opened, new commits (`synchronize`), reopened, description edited, labels changed, closed. */
-export type ChangeRequestAction = 'opened' | 'synchronize' | 'reopened' | 'edited' | 'labeled' | 'unlabeled' | 'closed';
+/** opened, new commits (`synchronize`), reopened, description edited, labels changed, closed; `reviewed`: a review or approval changed. */
+export type ChangeRequestAction = 'opened' | 'synchronize' | 'reopened' | 'edited' | 'labeled' | 'unlabeled' | 'closed' | 'reviewed';
 
 export interface ChangeRequestEvent {
   kind: 'change';
@@ -85,6 +85,8 @@ export interface ChangeRequestEvent {
   deliveryId: string;
   actor: Actor;
   change: ChangeRequestSnapshot;
+  /** The label added, for `labeled`. */
+  label?: string;
 }
 
 /** A push that may change a repository's policy override. */
@@ -96,7 +98,34 @@ export interface PushEvent {
   changedPaths: string[];
 }
 
-export type GatehouseEvent = IssueEvent | ChangeRequestEvent | PushEvent;
+/**
+ * A check run, check suite, commit status or pipeline on a commit concluded: the release gate
+ * re-evaluates the open change requests whose head it is (their labels are read from the API).
+ */
+export interface CommitChecksEvent {
+  kind: 'checks';
+  action: 'completed';
+  deliveryId: string;
+  repo: RepoRef;
+  sha: string;
+  /** What concluded: `check_suite`, `check_run`, `status`, `pipeline`. */
+  source: string;
+  /** Change requests the payload names (GitHub check suites, GitLab pipelines), when it does. */
+  changeNumbers: number[];
+}
+
+/** A release was published: its notes get the release gate's verdict of the tagged commit. */
+export interface ReleaseEvent {
+  kind: 'release';
+  action: string;
+  deliveryId: string;
+  repo: RepoRef;
+  tag: string;
+  /** The tagged commit, when the payload gives it. */
+  sha: string | null;
+}
+
+export type GatehouseEvent = IssueEvent | ChangeRequestEvent | PushEvent | CommitChecksEvent | ReleaseEvent;
 
 export const issueKey = (ref: IssueRef): string => `${ref.repo.platform}:${ref.repo.fullName}#${ref.number}`;
 

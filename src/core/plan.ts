@@ -53,6 +53,9 @@ export function plan(event: GatehouseEvent, ctx: PlanContext): Plan {
       return planChange(event, ctx);
     case 'push':
       return { actions: [], note: 'push events only refresh the policy cache' };
+    case 'checks':
+    case 'release':
+      return { actions: [], note: 'the release gate handles it (src/core/gate)' };
   }
 }
 
@@ -187,6 +190,7 @@ function repeatedMissActions(target: IssueEvent['issue']['ref'], tool: string, c
 
 function planIntake(event: IssueEvent, ctx: PlanContext): Plan {
   const { issue } = event;
+  if (event.action === 'closed' && isIntake(issue.body, issue.labels, ctx.policy)) return { actions: [{ type: 'closeIntake', target: issue.ref }], note: 'intake closed: it leaves the queue' };
   if (!INTAKE_ACTIONS.has(event.action)) return { actions: [], note: `issue ${event.action}: nothing to do for intake` };
   if (issue.state === 'closed') return { actions: [], note: 'closed issues are not re-evaluated' };
   if (!isIntake(issue.body, issue.labels, ctx.policy)) return { actions: [], note: 'not an intake: left alone' };

@@ -8,6 +8,8 @@ import type { Store } from '../ports/store.ts';
 import type { PolicyResolver } from '../policy/resolver.ts';
 import type { Metrics } from '../server/metrics.ts';
 import { execute } from './execute.ts';
+import { gateOnChange, gateOnEvent } from './gate.ts';
+import type { GateStore } from '../ports/gate-store.ts';
 
 export interface ProcessDeps {
   store: Store;
@@ -17,6 +19,8 @@ export interface ProcessDeps {
   logger: Logger;
   now: () => Date;
   platforms: Partial<Record<Platform, PlatformAdapter>>;
+  /** The release gate's decision records and exception register (the gate is off without it). */
+  gateStore?: GateStore;
 }
 
 /** Errors that retrying cannot fix: the delivery is marked failed at once. */
@@ -66,6 +70,12 @@ export async function processDelivery(job: DeliveryJob, deps: ProcessDeps): Prom
     return finish('done', null);
   }
 
+  const gate = { adapter, installationId: t.installationId, deliveryId: delivery.deliveryId, gateStore: deps.gateStore };
+  if (event.kind === 'checks' || event.kind === 'release') {
+    log.info({ note: await gateOnEvent(event, deps.resolver, gate, deps) }, 'release gate');
+    return finish('done', null);
+  }
+
   const ref = event.kind === 'issue' ? event.issue.ref : event.change.ref;
   const key = event.kind === 'issue' ? issueKey(ref) : changeKey(ref);
   await store.withKeyLock(key, async () => {
@@ -86,6 +96,10 @@ export async function processDelivery(job: DeliveryJob, deps: ProcessDeps): Prom
     });
     log.info({ key, note: result.note, actions: result.actions.map((a) => a.type) }, 'planned');
     await execute(result.actions, { forge, store, metrics, now: deps.now, deliveryId: delivery.deliveryId, installationId: t.installationId });
+    if (event.kind === 'change') {
+      const note = await gateOnChange(event, forge, resolved, gate, deps);
+      if (note) log.info({ key, note }, 'release gate');
+    }
   });
   return finish('done', null);
 }

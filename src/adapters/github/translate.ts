@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import type { ChangeRequestAction, IssueAction, RepoRef } from '../../core/model.ts';
 import type { Translation } from '../../ports/platform.ts';
+import { GATE_CHECK_NAME } from '../../ports/release.ts';
 
 const user = z.object({ login: z.string(), type: z.string().default('User') });
 const repository = z.object({ id: z.number(), full_name: z.string().min(3), default_branch: z.string().optional() });
@@ -44,7 +45,36 @@ const pullRequestPayload = z.object({
   repository,
   sender: user,
   installation: z.object({ id: z.number() }).optional(),
+  label: z.object({ name: z.string() }).optional(),
 });
+
+/** Release gate: what it reads of reviews, check suites and runs, statuses and releases. */
+const reviewPayload = pullRequestPayload.extend({ action: z.string(), review: z.object({ state: z.string() }).optional() });
+const app = z.object({ slug: z.string().nullable().optional() }).nullable().optional();
+const prNumbers = z.array(z.object({ number: z.number().int().positive() })).default([]);
+const checkSuitePayload = z.object({
+  action: z.string(),
+  check_suite: z.object({ head_sha: z.string().min(7), conclusion: z.string().nullable().optional(), pull_requests: prNumbers, app }),
+  repository,
+  sender: user,
+  installation: z.object({ id: z.number() }).optional(),
+});
+const checkRunPayload = z.object({
+  action: z.string(),
+  check_run: z.object({ name: z.string(), head_sha: z.string().min(7), pull_requests: prNumbers, app }),
+  repository,
+  sender: user,
+  installation: z.object({ id: z.number() }).optional(),
+});
+const statusPayload = z.object({ sha: z.string().min(7), state: z.string(), context: z.string(), repository, sender: user, installation: z.object({ id: z.number() }).optional() });
+const releasePayload = z.object({
+  action: z.string(),
+  release: z.object({ tag_name: z.string().min(1), target_commitish: z.string().nullable().optional() }),
+  repository,
+  sender: user,
+  installation: z.object({ id: z.number() }).optional(),
+});
+const SHA = /^[0-9a-f]{40}$/i;
 
 const CHANGE_ACTIONS: readonly ChangeRequestAction[] = ['opened', 'synchronize', 'reopened', 'edited', 'labeled', 'unlabeled', 'closed'];
 
@@ -64,6 +94,35 @@ function repoRef(r: z.infer<typeof repository>): RepoRef {
 
 function describe(err: z.ZodError): string {
   return err.issues.slice(0, 5).map((i) => `${i.path.join('.') || 'payload'}: ${i.message}`).join('; ');
+}
+
+/** A pull request (or review) payload as a change request event. */
+function changeEvent(p: z.infer<typeof pullRequestPayload>, action: ChangeRequestAction, deliveryId: string): Translation {
+  const pr = p.pull_request;
+  const author = pr.user ?? { login: 'ghost', type: 'User' };
+  return {
+    kind: 'event',
+    installationId: p.installation?.id ?? null,
+    event: {
+      kind: 'change',
+      action,
+      deliveryId,
+      actor: { login: p.sender.login, isBot: p.sender.type === 'Bot' },
+      ...(action === 'labeled' && p.label ? { label: p.label.name } : {}),
+      change: {
+        ref: { repo: repoRef(p.repository), number: pr.number, kind: 'change' },
+        title: pr.title,
+        body: pr.body ?? '',
+        labels: pr.labels.map((l) => l.name),
+        state: pr.merged ? 'merged' : pr.state,
+        author: { login: author.login, isBot: author.type === 'Bot' },
+        url: pr.html_url,
+        headSha: pr.head.sha,
+        targetBranch: pr.base.ref,
+        draft: pr.draft ?? false,
+      },
+    },
+  };
 }
 
 /**
@@ -108,30 +167,42 @@ export function translateGitHub(eventName: string, deliveryId: string, payload: 
     const p = parsed.data;
     if (botLogin && p.sender.login === botLogin) return { kind: 'ignored', reason: 'caused by Gatehouse itself' };
     if (!(CHANGE_ACTIONS as readonly string[]).includes(p.action)) return { kind: 'ignored', reason: `pull_request.${p.action} is not handled` };
-    const pr = p.pull_request;
-    const author = pr.user ?? { login: 'ghost', type: 'User' };
-    return {
-      kind: 'event',
-      installationId: p.installation?.id ?? null,
-      event: {
-        kind: 'change',
-        action: p.action as ChangeRequestAction,
-        deliveryId,
-        actor: { login: p.sender.login, isBot: p.sender.type === 'Bot' },
-        change: {
-          ref: { repo: repoRef(p.repository), number: pr.number, kind: 'change' },
-          title: pr.title,
-          body: pr.body ?? '',
-          labels: pr.labels.map((l) => l.name),
-          state: pr.merged ? 'merged' : pr.state,
-          author: { login: author.login, isBot: author.type === 'Bot' },
-          url: pr.html_url,
-          headSha: pr.head.sha,
-          targetBranch: pr.base.ref,
-          draft: pr.draft ?? false,
-        },
-      },
-    };
+    return changeEvent(p, p.action as ChangeRequestAction, deliveryId);
+  }
+  if (eventName === 'pull_request_review') {
+    const parsed = reviewPayload.safeParse(payload);
+    if (!parsed.success) return { kind: 'invalid', reason: `pull_request_review payload: ${describe(parsed.error)}` };
+    const p = parsed.data;
+    if (botLogin && p.sender.login === botLogin) return { kind: 'ignored', reason: 'caused by Gatehouse itself' };
+    if (!['submitted', 'dismissed', 'edited'].includes(p.action)) return { kind: 'ignored', reason: `pull_request_review.${p.action} is not handled` };
+    return changeEvent(p, 'reviewed', deliveryId);
+  }
+  if (eventName === 'check_suite' || eventName === 'check_run') {
+    const parsed = eventName === 'check_suite' ? checkSuitePayload.safeParse(payload) : checkRunPayload.safeParse(payload);
+    if (!parsed.success) return { kind: 'invalid', reason: `${eventName} payload: ${describe(parsed.error)}` };
+    const p = parsed.data;
+    const item = 'check_suite' in p ? p.check_suite : p.check_run;
+    if (p.action !== 'completed') return { kind: 'ignored', reason: `${eventName}.${p.action}: the release gate re-evaluates when checks complete` };
+    if ((botLogin && p.sender.login === botLogin) || (botLogin && item.app?.slug && `${item.app.slug}[bot]` === botLogin)) return { kind: 'ignored', reason: 'our own check' };
+    if ('check_run' in p && p.check_run.name === GATE_CHECK_NAME) return { kind: 'ignored', reason: 'our own check' };
+    return { kind: 'event', installationId: p.installation?.id ?? null, event: { kind: 'checks', action: 'completed', deliveryId, repo: repoRef(p.repository), sha: item.head_sha, source: eventName, changeNumbers: item.pull_requests.map((x) => x.number) } };
+  }
+  if (eventName === 'status') {
+    const parsed = statusPayload.safeParse(payload);
+    if (!parsed.success) return { kind: 'invalid', reason: `status payload: ${describe(parsed.error)}` };
+    const p = parsed.data;
+    if (p.context === GATE_CHECK_NAME || (botLogin && p.sender.login === botLogin)) return { kind: 'ignored', reason: 'our own status' };
+    if (p.state === 'pending') return { kind: 'ignored', reason: 'status pending: the release gate re-evaluates when statuses conclude' };
+    return { kind: 'event', installationId: p.installation?.id ?? null, event: { kind: 'checks', action: 'completed', deliveryId, repo: repoRef(p.repository), sha: p.sha, source: 'status', changeNumbers: [] } };
+  }
+  if (eventName === 'release') {
+    const parsed = releasePayload.safeParse(payload);
+    if (!parsed.success) return { kind: 'invalid', reason: `release payload: ${describe(parsed.error)}` };
+    const p = parsed.data;
+    if (botLogin && p.sender.login === botLogin) return { kind: 'ignored', reason: 'caused by Gatehouse itself' };
+    if (p.action !== 'published') return { kind: 'ignored', reason: `release.${p.action} is not handled` };
+    const target = p.release.target_commitish ?? '';
+    return { kind: 'event', installationId: p.installation?.id ?? null, event: { kind: 'release', action: p.action, deliveryId, repo: repoRef(p.repository), tag: p.release.tag_name, sha: SHA.test(target) ? target.toLowerCase() : null } };
   }
   if (eventName === 'push') {
     const parsed = pushPayload.safeParse(payload);

@@ -1,0 +1,172 @@
+/**
+ * The release gate in the worker: a change request event, or a check/status/pipeline that
+ * concluded on a commit → evidence, current labels, exceptions, the last decision → planGate →
+ * actions. Evidence that could not be read leaves the check pending and makes the job retry.
+ */
+import type { Logger } from 'pino';
+import type { Render } from '../core/plan.ts';
+import { repoKey } from '../core/gate/exceptions.ts';
+import { planGate, releaseNoteText, RELEASE_NOTE_MARKER } from '../core/gate/plan.ts';
+import { isReleaseCandidate } from '../core/gate/release-class.ts';
+import { changeKey, type ChangeRequestEvent, type ChangeRequestSnapshot, type CommitChecksEvent, type ReleaseEvent } from '../core/model.ts';
+import type { Policy } from '../core/policy/schema.ts';
+import type { Forge } from '../ports/forge.ts';
+import type { PlatformAdapter } from '../ports/platform.ts';
+import type { PolicyResolver } from '../policy/resolver.ts';
+import type { GateStore } from '../ports/gate-store.ts';
+import type { ReleaseForge } from '../ports/release.ts';
+import type { Store } from '../ports/store.ts';
+import type { Metrics } from '../server/metrics.ts';
+import { policyHash } from '../storage/decision-chain.ts';
+import { execute } from './execute.ts';
+
+export interface GateDeps {
+  store: Store;
+  gateStore: GateStore;
+  render: Render;
+  metrics: Metrics;
+  logger: Logger;
+  now: () => Date;
+}
+
+export interface GateRun {
+  forge: Forge;
+  release: ReleaseForge;
+  policy: Policy;
+  policySource: string;
+  deliveryId: string | null;
+  installationId: number | null;
+}
+
+/** The evidence could not be read in full: the check is pending and the delivery is retried. */
+export class GatePending extends Error {}
+
+/** Change request events the gate evaluates on. */
+const GATE_ACTIONS = new Set<ChangeRequestEvent['action']>(['opened', 'synchronize', 'reopened', 'edited', 'labeled', 'unlabeled', 'reviewed']);
+
+const hashes = new WeakMap<Policy, string>();
+function hashOf(policy: Policy): string {
+  let h = hashes.get(policy);
+  if (!h) {
+    h = policyHash(policy);
+    hashes.set(policy, h);
+  }
+  return h;
+}
+
+/** Whether a change request event is one the gate evaluates (a release candidate by its payload). */
+export function gateWants(event: ChangeRequestEvent, policy: Policy): boolean {
+  return GATE_ACTIONS.has(event.action) && event.change.state === 'open' && event.change.headSha !== null && isReleaseCandidate(event.change, policy);
+}
+
+/**
+ * Evaluates one change request (the caller holds its key lock). Labels are read from the API: a
+ * payload's can be stale, and check events carry none. Returns the plan's note.
+ */
+export async function evaluateChange(change: ChangeRequestSnapshot, run: GateRun, deps: GateDeps, trigger: { labelAdded?: string | null; actor?: string | null } = {}): Promise<string> {
+  const { release, policy } = run;
+  const headSha = change.headSha;
+  if (!headSha) return 'no head commit';
+  const currentLabels = await release.currentLabels(change.ref);
+  const snapshot: ChangeRequestSnapshot = { ...change, labels: currentLabels };
+  if (!isReleaseCandidate(snapshot, policy)) return 'not a release candidate';
+  const key = changeKey(change.ref);
+  const [evidence, exceptions, previous] = await Promise.all([
+    release.collectEvidence(change.ref, headSha, { scanPatterns: policy.gate.scans }),
+    deps.gateStore.exceptionsFor(repoKey(change.ref.repo)),
+    deps.gateStore.latestGateDecision(key),
+  ]);
+  const result = planGate(
+    { change: snapshot, currentLabels, evidence, exceptions, previous, labelAdded: trigger.labelAdded ?? null, actor: trigger.actor ?? null },
+    { policy, policySource: run.policySource, policyHash: hashOf(policy), now: deps.now(), render: deps.render },
+  );
+  deps.logger.info({ key, sha: headSha, verdict: result.verdict.verdict, apiCalls: evidence.stats.apiCalls, actions: result.actions.map((a) => a.type) }, result.note);
+  await execute(result.actions, { forge: run.forge, store: deps.store, metrics: deps.metrics, now: deps.now, deliveryId: run.deliveryId, installationId: run.installationId, release, gateStore: deps.gateStore });
+  if (result.verdict.retry) throw new GatePending(`release evidence for ${key} at ${headSha.slice(0, 12)} could not be read in full; the check stays pending and the delivery is retried`);
+  return result.note;
+}
+
+/**
+ * A check, status or pipeline concluded on `sha`: forget the cached evidence and re-evaluate every
+ * open change request whose head it is, each under its key lock.
+ */
+export async function evaluateCommit(event: CommitChecksEvent, run: Omit<GateRun, 'policy' | 'policySource'>, policyFor: () => Promise<{ policy: Policy; source: string }>, deps: GateDeps): Promise<string> {
+  run.release.forget(event.sha);
+  const changes = await run.release.changeRequestsForCommit(event.repo, event.sha);
+  if (changes.length === 0) return `no open change request at ${event.sha.slice(0, 12)}`;
+  const { policy, source } = await policyFor();
+  const notes: string[] = [];
+  let pending: GatePending | null = null;
+  for (const change of changes) {
+    const key = changeKey(change.ref);
+    try {
+      const note = await deps.store.withKeyLock(key, () => evaluateChange(change, { ...run, policy, policySource: source }, deps));
+      notes.push(`${key}: ${note}`);
+    } catch (err) {
+      if (!(err instanceof GatePending)) throw err;
+      pending = err;
+      notes.push(`${key}: pending`);
+    }
+  }
+  if (pending) throw pending;
+  return notes.join('; ');
+}
+
+/** What process-delivery hands over: its adapter, store and policy resolver. */
+export interface DeliveryGate {
+  adapter: PlatformAdapter;
+  installationId: number | null;
+  deliveryId: string;
+  gateStore: GateStore | undefined;
+}
+
+async function releaseOf(d: DeliveryGate): Promise<{ release: ReleaseForge; gateStore: GateStore } | null> {
+  if (!d.adapter.releaseFor || !d.gateStore) return null;
+  return { release: await d.adapter.releaseFor(d.installationId), gateStore: d.gateStore };
+}
+
+/** A change request event (inside its key lock): the gate, when it is a release candidate. */
+export async function gateOnChange(event: ChangeRequestEvent, forge: Forge, resolved: { policy: Policy; source: string }, d: DeliveryGate, deps: Omit<GateDeps, 'gateStore'>): Promise<string | null> {
+  if (!gateWants(event, resolved.policy)) return null;
+  const ports = await releaseOf(d);
+  if (!ports) return 'release gate off (no release forge or gate store)';
+  if (event.action === 'reviewed' && event.change.headSha) ports.release.forget(event.change.headSha);
+  return evaluateChange(
+    event.change,
+    { forge, release: ports.release, policy: resolved.policy, policySource: resolved.source, deliveryId: d.deliveryId, installationId: d.installationId },
+    { ...deps, gateStore: ports.gateStore },
+    { labelAdded: event.action === 'labeled' ? (event.label ?? null) : null, actor: event.actor.login },
+  );
+}
+
+/** A check, status or pipeline concluded: re-evaluate the change requests at the commit. */
+export async function gateOnCommit(event: CommitChecksEvent, resolver: PolicyResolver, d: DeliveryGate, deps: Omit<GateDeps, 'gateStore'>): Promise<string> {
+  const ports = await releaseOf(d);
+  if (!ports) return 'release gate off (no release forge or gate store)';
+  const forge = await d.adapter.forgeFor(d.installationId);
+  return evaluateCommit(
+    event,
+    { forge, release: ports.release, deliveryId: d.deliveryId, installationId: d.installationId },
+    async () => {
+      const r = await resolver.forRepo(event.repo, forge);
+      return { policy: r.policy, source: r.source };
+    },
+    { ...deps, gateStore: ports.gateStore },
+  );
+}
+
+/** A commit's checks concluded, or a release was published. */
+export async function gateOnEvent(event: CommitChecksEvent | ReleaseEvent, resolver: PolicyResolver, d: DeliveryGate, deps: Omit<GateDeps, 'gateStore'>): Promise<string> {
+  if (event.kind === 'checks') return gateOnCommit(event, resolver, d, deps);
+  const ports = await releaseOf(d);
+  if (!ports) return 'release gate off (no release forge or gate store)';
+  if (!event.sha) return `release ${event.tag}: the tagged commit is not in the payload; no verdict added`;
+  const forge = await d.adapter.forgeFor(d.installationId);
+  const { policy } = await resolver.forRepo(event.repo, forge);
+  const prefix = `${event.repo.platform}:${event.repo.fullName}!`.toLowerCase();
+  const decisions = await ports.gateStore.gateDecisions({});
+  const decision = decisions.filter((r) => r.headSha === event.sha && r.key.toLowerCase().startsWith(prefix) && r.verdict !== 'pending').at(-1) ?? null;
+  const action = { type: 'addReleaseNote' as const, repo: event.repo, tag: event.tag, marker: RELEASE_NOTE_MARKER, text: releaseNoteText(event.sha, decision, policy) };
+  await execute([action], { forge, store: deps.store, metrics: deps.metrics, now: deps.now, deliveryId: d.deliveryId, installationId: d.installationId, release: ports.release, gateStore: ports.gateStore });
+  return `release ${event.tag}: ${decision ? `verdict ${decision.verdict} (record #${decision.seq})` : 'no decision for the tagged commit'} added to the notes`;
+}
