@@ -72,7 +72,7 @@ function pgliteWasm(): Promise<WebAssembly.Module> {
 
 async function openPglite(opts: OpenStoreOptions): Promise<OpenedStore> {
   mkdirSync(opts.dataDir, { recursive: true });
-  const unlock = lockDataDir(opts.dataDir);
+  const unlock = await lockDataDir(opts.dataDir, { onWait: (owner) => opts.logger?.warn({ owner, dataDir: opts.dataDir }, 'the embedded database is still held by a process that is exiting; waiting for it') });
   // The database runs on its own thread: its work never blocks the HTTP event loop.
   let pglite: PgliteThread;
   try {
