@@ -122,10 +122,12 @@ describe('Merge Request Hook', () => {
     expect([m.action, m.change.state]).toEqual(['closed', 'merged']);
   });
 
-  it('ignores approvals (for now) and our own events', () => {
-    const approved = gitlabFixture('merge-request-hook');
-    obj(approved['object_attributes'])['action'] = 'approved';
-    expect(t('Merge Request Hook', approved).kind).toBe('ignored');
+  it('maps approvals to reviewed (the release gate re-reads them) and ignores our own events', () => {
+    for (const action of ['approved', 'unapproved', 'approval', 'unapproval']) {
+      const approved = gitlabFixture('merge-request-hook');
+      obj(approved['object_attributes'])['action'] = action;
+      expect(t('Merge Request Hook', approved)).toMatchObject({ kind: 'event', event: { kind: 'change', action: 'reviewed' } });
+    }
     const own = gitlabFixture('merge-request-hook');
     obj(own['user'])['username'] = BOT;
     expect(t('Merge Request Hook', own)).toEqual({ kind: 'ignored', reason: 'caused by Gatehouse itself' });
@@ -138,7 +140,7 @@ describe('Merge Request Hook', () => {
   });
 });
 
-describe('Note, Pipeline and Release Hooks (parsed, not acted on yet)', () => {
+describe('Note, Pipeline and Release Hooks', () => {
   it.each(['note-hook-issue', 'note-hook-merge-request', 'note-hook-commit', 'note-hook-snippet'])('%s is parsed and ignored with the reason', (name) => {
     const tr = t('Note Hook', gitlabFixture(name));
     expect(tr.kind).toBe('ignored');
@@ -159,15 +161,21 @@ describe('Note, Pipeline and Release Hooks (parsed, not acted on yet)', () => {
     expect(t('Note Hook', bad)).toMatchObject({ kind: 'invalid', reason: expect.stringContaining('object_attributes.note') });
   });
 
-  it('parses the documented Pipeline Hook and ignores it with the reason', () => {
-    expect(t('Pipeline Hook', gitlabFixture('pipeline-hook'))).toMatchObject({ kind: 'ignored', reason: expect.stringContaining('success') });
+  it('turns a concluded pipeline into a checks event for the release gate; a running one is ignored', () => {
+    expect(t('Pipeline Hook', gitlabFixture('pipeline-hook'))).toMatchObject({
+      kind: 'event',
+      event: { kind: 'checks', sha: 'bcbb5ec396a2c0f828686f14fac9b80b780504f2', source: 'pipeline', changeNumbers: [1], repo: { fullName: 'gitlab-org/gitlab-test' } },
+    });
+    const running = gitlabFixture('pipeline-hook');
+    obj(running['object_attributes'])['status'] = 'running';
+    expect(t('Pipeline Hook', running)).toMatchObject({ kind: 'ignored', reason: expect.stringContaining('running') });
     const bad = gitlabFixture('pipeline-hook');
     delete obj(bad['object_attributes'])['sha'];
     expect(t('Pipeline Hook', bad)).toMatchObject({ kind: 'invalid', reason: expect.stringContaining('object_attributes.sha') });
   });
 
-  it('parses the documented Release Hook and ignores it with the reason', () => {
-    expect(t('Release Hook', gitlabFixture('release-hook'))).toMatchObject({ kind: 'ignored', reason: expect.stringContaining('v1.1') });
+  it('turns a new release into a release event with its tagged commit', () => {
+    expect(t('Release Hook', gitlabFixture('release-hook'))).toMatchObject({ kind: 'event', event: { kind: 'release', tag: 'v1.1', sha: 'ee0a3fb31ac16e11b9dbb596ad16d4af654d08f8' } });
     const bad = gitlabFixture('release-hook');
     delete bad['tag'];
     expect(t('Release Hook', bad)).toMatchObject({ kind: 'invalid', reason: expect.stringContaining('tag') });

@@ -3,8 +3,8 @@
  * Project and group webhooks send the same payloads; system hooks say what they carry in
  * `object_kind` / `event_name`.
  *
- * Today the core has issue, change (merge request) and push events. Note, pipeline and release
- * hooks are parsed (what a later capability needs) and then ignored with the reason.
+ * Issue, merge request (approvals included), push, pipeline (the release gate re-evaluates when
+ * one concludes) and release hooks become events; note hooks are parsed and ignored with the reason.
  */
 import { z } from 'zod';
 import type { Actor, ChangeRequestAction, IssueAction, RepoRef } from '../../core/model.ts';
@@ -148,6 +148,16 @@ function author(u: z.infer<typeof user>, authorId: number | undefined, botUserna
   return { login: `gitlab-user-${authorId}`, isBot: false };
 }
 
+/** The first label a `labels` change added. */
+function addedLabel(p: z.infer<typeof mergeRequestHook>): string | undefined {
+  const change = (p.changes?.['labels'] ?? {}) as { previous?: { title?: string }[]; current?: { title?: string }[] };
+  const before = new Set((change.previous ?? []).map((l) => l.title));
+  return (change.current ?? []).map((l) => l.title).find((t): t is string => typeof t === 'string' && !before.has(t));
+}
+
+/** Pipeline states that are final: the release gate re-evaluates on them. */
+const PIPELINE_DONE = new Set(['success', 'failed', 'canceled', 'skipped', 'manual']);
+
 function mergeRequestAction(action: string | undefined, p: z.infer<typeof mergeRequestHook>): ChangeRequestAction | null {
   switch (action) {
     case 'open':
@@ -167,8 +177,13 @@ function mergeRequestAction(action: string | undefined, p: z.infer<typeof mergeR
       }
       return 'edited';
     }
+    case 'approved':
+    case 'unapproved':
+    case 'approval':
+    case 'unapproval':
+      return 'reviewed';
     default:
-      return null; // approved, unapproved, approval, unapproval: for the release gate later
+      return null;
   }
 }
 
@@ -236,6 +251,7 @@ export function translateGitLab(eventName: string, deliveryId: string, payload: 
           action,
           deliveryId,
           actor: actor(p.user, botUsername),
+          ...(action === 'labeled' && addedLabel(p) ? { label: addedLabel(p) } : {}),
           change: {
             ref: mergeRequestRef(repo, a.iid),
             title: a.title,
@@ -262,13 +278,22 @@ export function translateGitLab(eventName: string, deliveryId: string, payload: 
     case 'Pipeline Hook': {
       const parsed = pipelineHook.safeParse(payload);
       if (!parsed.success) return { kind: 'invalid', reason: `Pipeline Hook payload: ${describe(parsed.error)}` };
-      const a = parsed.data.object_attributes;
-      return { kind: 'ignored', reason: `Pipeline Hook ${a.status} for ${a.sha.slice(0, 12)}: pipelines feed the release gate, not built yet` };
+      const p = parsed.data;
+      const a = p.object_attributes;
+      if (botUsername && p.user?.username === botUsername) return { kind: 'ignored', reason: 'caused by Gatehouse itself' };
+      if (!PIPELINE_DONE.has(a.status)) return { kind: 'ignored', reason: `Pipeline Hook ${a.status} for ${a.sha.slice(0, 12)}: the release gate re-evaluates when the pipeline concludes` };
+      return {
+        kind: 'event',
+        installationId: null,
+        event: { kind: 'checks', action: 'completed', deliveryId, repo: repoRef(p.project), sha: a.sha, source: 'pipeline', changeNumbers: p.merge_request ? [p.merge_request.iid] : [] },
+      };
     }
     case 'Release Hook': {
       const parsed = releaseHook.safeParse(payload);
       if (!parsed.success) return { kind: 'invalid', reason: `Release Hook payload: ${describe(parsed.error)}` };
-      return { kind: 'ignored', reason: `Release Hook ${parsed.data.action} ${parsed.data.tag}: releases are not acted on yet` };
+      const p = parsed.data;
+      if (p.action !== 'create') return { kind: 'ignored', reason: `Release Hook ${p.action} ${p.tag}: only new releases get the gate's verdict` };
+      return { kind: 'event', installationId: null, event: { kind: 'release', action: p.action, deliveryId, repo: repoRef(p.project), tag: p.tag, sha: p.commit?.id ?? null } };
     }
     case 'Push Hook': {
       const parsed = pushHook.safeParse(payload);

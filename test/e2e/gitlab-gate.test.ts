@@ -1,0 +1,183 @@
+/** The release gate end to end on GitLab: real server, embedded database, GitLab's API on nock. */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import nock from 'nock';
+import type { Gatehouse } from '../../src/main.ts';
+import { GATE_MARKER } from '../../src/core/gate/plan.ts';
+import { fakeGitLabApi, GITLAB_BOT, GITLAB_SECRET as SECRET, GITLAB_URL, gitlabDelivery, gitlabFixture, type FakeGitLabApi } from '../support/gitlab.ts';
+import { processed, startTestGatehouse } from '../support/harness.ts';
+import { fakeGitLabGate, sastReport, type GitLabGateWorld } from '../support/gitlab-gate.ts';
+
+const KEY = 'gitlab:gitlabhq/gitlab-test!1';
+const HEAD = 'da1560886d4f094c3e6c9ef40349f7d38b5d27d7';
+const HEAD2 = 'c0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0ff';
+let gatehouse: Gatehouse;
+let api: FakeGitLabApi;
+let w: GitLabGateWorld;
+let clock = new Date('2026-11-20T10:00:00Z');
+
+const obj = (v: unknown): Record<string, unknown> => v as Record<string, unknown>;
+
+function mergeRequest({ action = 'open', labels = ['release'], description = 'Spring release.', sha = HEAD, oldrev, changes }: { action?: string; labels?: string[]; description?: string; sha?: string; oldrev?: string; changes?: Record<string, unknown> } = {}): Record<string, unknown> {
+  const p = gitlabFixture('merge-request-hook');
+  const a = obj(p['object_attributes']);
+  a['action'] = action;
+  a['description'] = description;
+  a['last_commit'] = { ...obj(a['last_commit']), id: sha };
+  a['labels'] = labels.map((title) => ({ title }));
+  if (oldrev) a['oldrev'] = oldrev;
+  else delete a['oldrev'];
+  p['labels'] = labels.map((title) => ({ title }));
+  p['changes'] = changes ?? {};
+  return p;
+}
+
+function pipelineHook(sha: string): Record<string, unknown> {
+  const p = gitlabFixture('pipeline-hook');
+  p['project'] = gitlabFixture('merge-request-hook')['project'];
+  obj(p['object_attributes'])['sha'] = sha;
+  return p;
+}
+
+async function deliver(event: string, payload: unknown): Promise<string> {
+  const d = gitlabDelivery({ event, payload });
+  const res = await fetch(`${gatehouse.url}/api/gitlab/webhooks`, { method: 'POST', headers: d.headers, body: d.body });
+  expect(res.status).toBe(200);
+  return processed(gatehouse, 'gitlab', d.id);
+}
+
+/** A pipeline at `sha` with these jobs (name → status). */
+function pipeline(sha: string, jobs: Record<string, string>, id = 77): void {
+  w.sha = sha;
+  w.pipeline = { id, sha, status: Object.values(jobs).every((s) => s === 'success') ? 'success' : 'failed' };
+  w.jobs = Object.entries(jobs).map(([name, status], i) => ({ id: id * 100 + i, name, status, web_url: `http://example.com/jobs/${id * 100 + i}` }));
+  w.versions.push({ head_commit_sha: sha, created_at: '2026-11-20T08:00:00Z' });
+}
+const approve = (username: string): void => void w.approvals.push({ username, approved_at: '2026-11-20T09:00:00Z' });
+const labels = (): string[] => api.labels.get('merge_requests/1') ?? [];
+const gateLabels = (): string[] => labels().filter((l) => l.startsWith('gate::'));
+const gateNotes = (): string[] => (api.notes.get('merge_requests/1') ?? []).filter((n) => n.body.includes(GATE_MARKER)).map((n) => n.body);
+const ourStatus = (sha: string): GitLabGateWorld['statuses'][number] | undefined => w.statuses.filter((s) => s.sha === sha && s.name === 'gatehouse/release-gate').at(-1);
+
+beforeAll(() => {
+  nock.disableNetConnect();
+  nock.enableNetConnect(/127\.0\.0\.1/);
+});
+afterAll(() => nock.enableNetConnect());
+beforeEach(async () => {
+  clock = new Date('2026-11-20T10:00:00Z');
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-policy-'));
+  const policyPath = join(dir, 'policy.yml');
+  writeFileSync(policyPath, 'gate:\n  emergencyApprovers: { gitlab: [cto] }\n');
+  gatehouse = await startTestGatehouse(
+    { gitlab: { url: GITLAB_URL, token: 'glpat-test', webhookSecret: SECRET }, policyPath },
+    { gitlab: { botUsername: GITLAB_BOT, retry: { backoffMs: () => 10 } }, now: () => clock },
+  );
+  api = fakeGitLabApi();
+  w = fakeGitLabGate(api, GITLAB_BOT);
+  api.labels.set('merge_requests/1', ['release']);
+  w.diffs = ['app/models/cart.rb'];
+});
+afterEach(async () => {
+  await gatehouse.close();
+  const fake = new Set(w.routes());
+  const unmatched = api.unmatched.filter((u) => u.includes('gitlab.example.com'));
+  api.stop();
+  const pending = nock.pendingMocks().filter((m) => !fake.has(m));
+  nock.cleanAll();
+  expect(unmatched, 'every GitLab request was answered').toEqual([]);
+  expect(pending).toEqual([]);
+});
+
+describe('release gate on GitLab', () => {
+  it('blocks a release MR whose secret detection failed: gate::block and a failed gatehouse/release-gate status', async () => {
+    pipeline(HEAD, { secret_detection: 'failed', 'slsa-provenance': 'success' });
+    approve('alice');
+    expect(await deliver('Merge Request Hook', mergeRequest())).toBe('done');
+    expect(labels()).toEqual(['release', 'gate::block']);
+    expect(ourStatus(HEAD)).toMatchObject({ state: 'failed', pipeline_id: 77 });
+    expect(gateNotes()).toHaveLength(1);
+    expect(gateNotes()[0]).toContain('`scan-failed`');
+    expect(await gatehouse.gateStore.latestGateDecision(KEY)).toMatchObject({ verdict: 'block', headSha: HEAD });
+  });
+
+  it('passes with all evidence present and approved; a new commit and its pipeline re-evaluate: one note edited, the old label removed', async () => {
+    pipeline(HEAD, { secret_detection: 'success', 'slsa-provenance': 'success' });
+    approve('alice');
+    expect(await deliver('Merge Request Hook', mergeRequest())).toBe('done');
+    expect(gateLabels()).toEqual(['gate::pass']);
+    expect(ourStatus(HEAD)).toMatchObject({ state: 'success' });
+
+    pipeline(HEAD2, { secret_detection: 'running', 'slsa-provenance': 'success' }, 78);
+    expect(await deliver('Merge Request Hook', mergeRequest({ action: 'update', sha: HEAD2, oldrev: HEAD }))).toBe('done');
+    expect(gateLabels()).toEqual([]);
+    expect(ourStatus(HEAD2)).toMatchObject({ state: 'pending' });
+
+    w.jobs[0]!.status = 'failed';
+    expect(await deliver('Pipeline Hook', pipelineHook(HEAD2))).toBe('done');
+    expect(gateLabels()).toEqual(['gate::block']);
+    expect(ourStatus(HEAD2)).toMatchObject({ state: 'failed', pipeline_id: 78 });
+    expect(gateNotes()).toHaveLength(1);
+    expect(gateNotes()[0]).toContain('`c0ffeec0ffee`');
+    expect(api.requests.filter((r) => /^PUT .*\/merge_requests\/1\/notes\/\d+/.test(r))).toHaveLength(2);
+  });
+
+  it('a critical SAST finding blocks; an approved exception turns it to pass until it expires, then back to block', async () => {
+    pipeline(HEAD, { secret_detection: 'success', 'slsa-provenance': 'success', semgrep_sast: 'success' });
+    w.jobs[2]!.artifacts = [{ file_type: 'sast', filename: 'gl-sast-report.json' }];
+    w.reports.set(w.jobs[2]!.id, sastReport());
+    approve('alice');
+    expect(await deliver('Merge Request Hook', mergeRequest())).toBe('done');
+    expect(gateLabels()).toEqual(['gate::block']);
+    expect(gateNotes()[0]).toContain('js/sql-injection');
+
+    await gatehouse.gateStore.saveException({
+      id: 'gitlab:gitlabhq/gitlab-test#50',
+      findingRef: 'js/sql-injection',
+      category: 'sast',
+      scope: { repo: 'gitlab:gitlabhq/gitlab-test', paths: [] },
+      compensatingControls: 'WAF rule',
+      businessOwner: '@owner',
+      requestedBy: 'dev',
+      requestedAt: new Date('2026-11-19T00:00:00Z'),
+      expiresAt: new Date('2026-12-01T00:00:00Z'),
+      status: 'approved',
+      approvedBy: 'ciso',
+      approvedAt: new Date('2026-11-19T12:00:00Z'),
+      renewalOf: null,
+    });
+    expect(await deliver('Pipeline Hook', pipelineHook(HEAD))).toBe('done');
+    expect(gateLabels()).toEqual(['gate::pass']);
+    expect(ourStatus(HEAD)).toMatchObject({ state: 'success' });
+
+    clock = new Date('2026-12-01T00:00:01Z');
+    expect(await deliver('Pipeline Hook', pipelineHook(HEAD))).toBe('done');
+    expect(gateLabels()).toEqual(['gate::block']);
+    expect(ourStatus(HEAD)).toMatchObject({ state: 'failed' });
+    expect(gateNotes()).toHaveLength(1);
+  });
+
+  it('an emergency release without the named approver stays blocked; with it: gate::emergency, an emergency record and a retrospective issue with a due date', async () => {
+    const description = '## Emergency reason\nPayment outage (INC-9).\n';
+    const mrLabels = ['release', 'release-class::emergency'];
+    api.labels.set('merge_requests/1', [...mrLabels]);
+    w.mr.description = description;
+    pipeline(HEAD, { secret_detection: 'success' });
+    approve('alice');
+    expect(await deliver('Merge Request Hook', mergeRequest({ labels: mrLabels, description }))).toBe('done');
+    expect(gateLabels()).toEqual(['gate::block']);
+    expect(w.issues).toEqual([]);
+
+    approve('cto');
+    expect(await deliver('Merge Request Hook', mergeRequest({ action: 'approved', labels: mrLabels, description }))).toBe('done');
+    expect(gateLabels()).toEqual(['gate::emergency']);
+    expect(ourStatus(HEAD)).toMatchObject({ state: 'success' });
+    const [record] = await gatehouse.gateStore.emergencyRecordsFor(KEY);
+    expect(record).toMatchObject({ approver: 'cto', reason: 'Payment outage (INC-9).' });
+    expect(w.issues).toHaveLength(1);
+    expect(w.issues[0]).toMatchObject({ title: 'Retrospective: emergency release gitlabhq/gitlab-test!1', due_date: '2026-11-25', labels: 'retrospective' });
+    expect(record!.followUp.issueUrl).toBe(w.issues[0]!.web_url);
+  });
+});
