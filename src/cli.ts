@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { translateGitHub } from './adapters/github/translate.ts';
 import { runClock, type ClockCliOptions } from './cli/clock.ts';
 import { registerDecisions } from './cli/decisions.ts';
+import { registerDeliveries } from './cli/deliveries.ts';
 import { ConfigError, loadConfig } from './config/env.ts';
 import { intakeFormView } from './core/intake/form.ts';
 import { parsePolicy } from './core/policy/load.ts';
@@ -195,6 +196,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
     });
 
   registerDecisions(program, io, (c) => (code = c));
+  registerDeliveries(program, io, (c) => (code = c));
 
   try {
     await program.parseAsync(argv);

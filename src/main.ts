@@ -74,6 +74,7 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
   const gateStore = gateStoreFor(opened, { dataDir: config.dataDir });
   metrics.setDepthSource(() => queue.depth());
   metrics.setBacklogSource(() => opened.inbox.backlog());
+  metrics.setFailedSource(() => store.countDeliveries('failed'));
 
   let github: GitHubIngress | null = null;
   let gitlab: GitLabIngress | null = null;

@@ -257,6 +257,20 @@ export class PgBossQueue implements JobQueue {
     return this.#boss.getQueueSize(this.#opts.name, { before: 'completed' });
   }
 
+  /**
+   * Queues a delivery again after its job ended (failed or completed): the old job is removed so
+   * that the deterministic id is free. A job still waiting or running is left alone.
+   */
+  async requeue(job: DeliveryJob): Promise<void> {
+    if (this.#stopping) throw new Error('job queue is stopped');
+    const name = this.#opts.name;
+    const id = deliveryJobId(job);
+    const existing = await this.#boss.getJobById<unknown>(name, id);
+    if (existing && (existing.state === 'created' || existing.state === 'retry' || existing.state === 'active')) return;
+    if (existing) await this.#boss.deleteJob(name, id);
+    await this.enqueueMany([job]);
+  }
+
   /** Job state by delivery (for tests and diagnostics): null when unknown or archived. */
   async jobState(job: DeliveryJob): Promise<{ state: string; retryCount: number } | null> {
     const j = await this.#boss.getJobById<unknown>(this.#opts.name, deliveryJobId(job));

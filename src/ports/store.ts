@@ -89,6 +89,10 @@ export interface Store {
   /** Increments `attempts`, keeps status pending, stores the error. */
   failAttempt(platform: Platform, deliveryId: string, error: string): Promise<void>;
   countDeliveries(status: DeliveryStatus): Promise<number>;
+  /** Deliveries with this status, oldest first (the dead letters: `failed`). */
+  listDeliveries(status: DeliveryStatus, limit: number): Promise<StoredDelivery[]>;
+  /** A `failed` delivery back to `pending` with its attempts at 0; false when none was failed. */
+  retryDelivery(platform: Platform, deliveryId: string): Promise<boolean>;
 
   saveIntake(r: IntakeRow): Promise<void>;
   getIntake(issueKey: string): Promise<IntakeRow | null>;

@@ -14,6 +14,8 @@ export interface Metrics {
   setDepthSource(read: () => Promise<number>): void;
   /** Reads what is acknowledged but not yet in the database (the embedded database's journal). */
   setBacklogSource(read: () => { deliveries: number; bytes: number }): void;
+  /** Reads how many deliveries ended `failed` (the dead letters) when /metrics is scraped. */
+  setFailedSource(read: () => Promise<number>): void;
 }
 
 export function createMetrics(): Metrics {
@@ -47,6 +49,19 @@ export function createMetrics(): Metrics {
     registers: [registry],
     collect() {
       this.set(readBacklog().bytes);
+    },
+  });
+  let readFailed: () => Promise<number> = async () => 0;
+  new Gauge({
+    name: 'gatehouse_deliveries_failed',
+    help: 'Deliveries that failed after every retry and wait in the database (gatehouse deliveries --failed lists them, gatehouse deliveries retry replays one); -1 when the database cannot be read',
+    registers: [registry],
+    async collect() {
+      try {
+        this.set(await readFailed());
+      } catch {
+        this.set(-1);
+      }
     },
   });
   return {
@@ -87,6 +102,9 @@ export function createMetrics(): Metrics {
     },
     setBacklogSource(read) {
       readBacklog = read;
+    },
+    setFailedSource(read) {
+      readFailed = read;
     },
   };
 }

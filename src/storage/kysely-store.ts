@@ -177,6 +177,31 @@ export class KyselyStore implements Store {
     return Number(r.n);
   }
 
+  async listDeliveries(status: DeliveryStatus, limit: number): Promise<StoredDelivery[]> {
+    const rows = await this.#db
+      .selectFrom('deliveries')
+      .selectAll()
+      .where('status', '=', status)
+      .orderBy('received_at')
+      .orderBy('delivery_id')
+      .limit(limit)
+      .execute();
+    return rows.map(toDelivery);
+  }
+
+  async retryDelivery(p: Platform, deliveryId: string): Promise<boolean> {
+    const r = await this.#opts.durable(() =>
+      this.#db
+        .updateTable('deliveries')
+        .set({ status: 'pending', attempts: 0, updated_at: new Date() })
+        .where('platform', '=', p)
+        .where('delivery_id', '=', deliveryId)
+        .where('status', '=', 'failed')
+        .executeTakeFirst(),
+    );
+    return Number(r.numUpdatedRows) > 0;
+  }
+
   async saveIntake(r: IntakeRow): Promise<void> {
     const values = {
       issue_key: r.issueKey,

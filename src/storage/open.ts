@@ -35,6 +35,8 @@ export interface OpenStoreOptions {
   poolMax?: number;
   /** PGlite: fsync the WAL (and the delivery journal) before a write resolves. Default true. */
   syncWal?: boolean;
+  /** PGlite: how long to wait for the data directory's previous owner to exit. Default 10 000 ms. */
+  lockWaitMs?: number;
 }
 
 export interface OpenedStore {
@@ -72,7 +74,7 @@ function pgliteWasm(): Promise<WebAssembly.Module> {
 
 async function openPglite(opts: OpenStoreOptions): Promise<OpenedStore> {
   mkdirSync(opts.dataDir, { recursive: true });
-  const unlock = await lockDataDir(opts.dataDir, { onWait: (owner) => opts.logger?.warn({ owner, dataDir: opts.dataDir }, 'the embedded database is still held by a process that is exiting; waiting for it') });
+  const unlock = await lockDataDir(opts.dataDir, { waitMs: opts.lockWaitMs, onWait: (owner) => opts.logger?.warn({ owner, dataDir: opts.dataDir }, 'the embedded database is still held by a process that is exiting; waiting for it') });
   // The database runs on its own thread: its work never blocks the HTTP event loop.
   let pglite: PgliteThread;
   try {
