@@ -9,6 +9,7 @@ import { registerDecisions } from './cli/decisions.ts';
 import { registerDeliveries } from './cli/deliveries.ts';
 import { ConfigError, loadConfig } from './config/env.ts';
 import { intakeFormView } from './core/intake/form.ts';
+import { exceptionFormView } from './core/gate/exception-request.ts';
 import { parsePolicy } from './core/policy/load.ts';
 import { plan } from './core/plan.ts';
 import { formatPolicyError, loadGlobalPolicy, PolicyFileError } from './policy/global.ts';
@@ -18,6 +19,20 @@ export const EXPORT_PATHS = {
   github: '.github/ISSUE_TEMPLATE/security-review.yml',
   gitlab: '.gitlab/issue_templates/Security review.md',
 } as const;
+
+/** The release gate's "Exception request" form, rendered with the same templates. */
+export const EXCEPTION_EXPORT_PATHS = {
+  github: '.github/ISSUE_TEMPLATE/exception-request.yml',
+  gitlab: '.gitlab/issue_templates/Exception request.md',
+} as const;
+
+/** Renders both exception request templates for a policy file (or the default policy). */
+export async function exportExceptionTemplates(policyPath: string | undefined): Promise<Record<keyof typeof EXCEPTION_EXPORT_PATHS, string>> {
+  const { policy } = await loadGlobalPolicy(policyPath);
+  const render = createRenderer();
+  const view = exceptionFormView(policy);
+  return { github: render('intake/github-issue-form.yml', view), gitlab: render('intake/gitlab-issue-template.md', view) };
+}
 
 interface Io {
   out: (s: string) => void;
@@ -140,6 +155,12 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
         const target = join(o.out, EXPORT_PATHS[key]);
         await mkdir(dirname(target), { recursive: true });
         await writeFile(target, files[key]);
+        io.out(`wrote ${target}`);
+      }
+      const exceptionFiles = await exportExceptionTemplates(o.policy ?? process.env['GATEHOUSE_POLICY']);
+      for (const key of ['github', 'gitlab'] as const) {
+        const target = join(o.out, EXCEPTION_EXPORT_PATHS[key]);
+        await writeFile(target, exceptionFiles[key]);
         io.out(`wrote ${target}`);
       }
     });

@@ -6,9 +6,10 @@
 import type { Logger } from 'pino';
 import type { Render } from '../core/plan.ts';
 import { repoKey } from '../core/gate/exceptions.ts';
+import { isExceptionRequest, parseExceptionRequest, planExceptionRequest } from '../core/gate/exception-request.ts';
 import { planGate, releaseNoteText, RELEASE_NOTE_MARKER } from '../core/gate/plan.ts';
 import { isReleaseCandidate } from '../core/gate/release-class.ts';
-import { changeKey, type ChangeRequestEvent, type ChangeRequestSnapshot, type CommitChecksEvent, type ReleaseEvent } from '../core/model.ts';
+import { changeKey, issueKey, type IssueEvent, type ChangeRequestEvent, type ChangeRequestSnapshot, type CommitChecksEvent, type ReleaseEvent } from '../core/model.ts';
 import type { Policy } from '../core/policy/schema.ts';
 import type { Forge } from '../ports/forge.ts';
 import type { PlatformAdapter } from '../ports/platform.ts';
@@ -169,4 +170,21 @@ export async function gateOnEvent(event: CommitChecksEvent | ReleaseEvent, resol
   const action = { type: 'addReleaseNote' as const, repo: event.repo, tag: event.tag, marker: RELEASE_NOTE_MARKER, text: releaseNoteText(event.sha, decision, policy) };
   await execute([action], { forge, store: deps.store, metrics: deps.metrics, now: deps.now, deliveryId: d.deliveryId, installationId: d.installationId, release: ports.release, gateStore: ports.gateStore });
   return `release ${event.tag}: ${decision ? `verdict ${decision.verdict} (record #${decision.seq})` : 'no decision for the tagged commit'} added to the notes`;
+}
+
+/** An issue event (inside its key lock): the exception register, when the issue is an exception request. */
+export async function gateOnIssue(event: IssueEvent, forge: Forge, resolved: { policy: Policy }, d: DeliveryGate, deps: Omit<GateDeps, 'gateStore'>): Promise<string | null> {
+  const { policy } = resolved;
+  if (!d.gateStore || !isExceptionRequest(event.issue, policy)) return null;
+  const gateStore = d.gateStore;
+  const now = deps.now();
+  const found = await gateStore.getException(issueKey(event.issue.ref));
+  const stored = found ? (({ remindedAt: _r, ...rest }) => rest)(found) : null;
+  const category = parseExceptionRequest(event.issue, policy, now).exception?.category ?? null;
+  const since = new Date(now.getTime() - policy.gate.exceptions.repeated.windowDays * 86_400_000);
+  const categoryCount = category && !stored ? await gateStore.countExceptionsByCategory(category, since) : 0;
+  const result = planExceptionRequest({ event, stored, categoryCount }, { policy, now, render: deps.render });
+  if (!result) return null;
+  await execute(result.actions, { forge, store: deps.store, metrics: deps.metrics, now: deps.now, deliveryId: d.deliveryId, installationId: d.installationId, gateStore });
+  return result.note;
 }

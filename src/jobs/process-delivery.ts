@@ -8,7 +8,7 @@ import type { Store } from '../ports/store.ts';
 import type { PolicyResolver } from '../policy/resolver.ts';
 import type { Metrics } from '../server/metrics.ts';
 import { execute } from './execute.ts';
-import { gateOnChange, gateOnEvent } from './gate.ts';
+import { gateOnChange, gateOnEvent, gateOnIssue } from './gate.ts';
 import type { GateStore } from '../ports/gate-store.ts';
 
 export interface ProcessDeps {
@@ -96,10 +96,8 @@ export async function processDelivery(job: DeliveryJob, deps: ProcessDeps): Prom
     });
     log.info({ key, note: result.note, actions: result.actions.map((a) => a.type) }, 'planned');
     await execute(result.actions, { forge, store, metrics, now: deps.now, deliveryId: delivery.deliveryId, installationId: t.installationId });
-    if (event.kind === 'change') {
-      const note = await gateOnChange(event, forge, resolved, gate, deps);
-      if (note) log.info({ key, note }, 'release gate');
-    }
+    const note = event.kind === 'change' ? await gateOnChange(event, forge, resolved, gate, deps) : await gateOnIssue(event, forge, resolved, gate, deps);
+    if (note) log.info({ key, note }, 'release gate');
   });
   return finish('done', null);
 }
