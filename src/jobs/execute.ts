@@ -26,6 +26,11 @@ function gatePorts(deps: ExecuteDeps): { release: ReleaseForge; gateStore: GateS
   return { release: deps.release, gateStore: deps.gateStore };
 }
 
+function gateStoreOf(deps: ExecuteDeps): GateStore {
+  if (!deps.gateStore) throw new Error('exception register action without the gate store');
+  return deps.gateStore;
+}
+
 /** What the audit log keeps of an action: no comment bodies, no intake text. */
 function summary(action: Action): unknown {
   switch (action.type) {
@@ -143,9 +148,9 @@ async function perform(action: Action, deps: ExecuteDeps): Promise<unknown> {
     case 'addReleaseNote':
       return gatePorts(deps).release.addReleaseNote(action.repo, action.tag, action.marker, action.text);
     case 'saveException':
-      return gatePorts(deps).gateStore.saveException(action.exception);
+      return gateStoreOf(deps).saveException(action.exception);
     case 'markExceptionReminded':
-      return gatePorts(deps).gateStore.markExceptionReminded(action.id, action.at);
+      return gateStoreOf(deps).markExceptionReminded(action.id, action.at);
     case 'notifyChat':
       // Delivered by the chat worker; the key makes a repeat a no-op.
       return store.enqueueNotification({ key: action.key, channel: action.channel, text: action.text, notice: action.notice, createdAt: deps.now() });

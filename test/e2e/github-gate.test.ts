@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import nock from 'nock';
 import type { Gatehouse } from '../../src/main.ts';
 import { GATE_MARKER } from '../../src/core/gate/plan.ts';
-import { githubDelivery, githubExample, testPrivateKey } from '../support/github.ts';
+import { githubDelivery, githubExample, issuesPayload, testPrivateKey } from '../support/github.ts';
 import { GITHUB_API as API, GITHUB_SECRET as SECRET, processed, startTestGatehouse } from '../support/harness.ts';
 import { fakeGateGitHub, otherRun, ourRuns, type GateWorld } from '../support/github-gate.ts';
 
@@ -16,7 +16,11 @@ const HEAD = 'ec26c3e57ca3a959ca5aad62de7213c562f8c821';
 const HEAD2 = 'b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0';
 let gatehouse: Gatehouse;
 let w: GateWorld;
+/** The exception request issue (#50), when a test files one. */
+let request: GateWorld | null = null;
 let clock = new Date('2026-11-20T10:00:00Z');
+
+const obj = (v: unknown): Record<string, unknown> => v as Record<string, unknown>;
 
 function pullRequest({ action = 'opened', labels = ['release'], body = 'Spring release.', sha = HEAD, label }: { action?: string; labels?: string[]; body?: string; sha?: string; label?: string } = {}): Record<string, unknown> {
   const payload = githubExample({ name: 'pull_request', action: action === 'synchronize' || action === 'labeled' ? 'opened' : action });
@@ -61,7 +65,9 @@ async function deliver(name: string, payload: unknown): Promise<string> {
   const d = githubDelivery({ name, secret: SECRET, payload });
   const res = await fetch(`${gatehouse.url}/api/github/webhooks`, { method: 'POST', headers: d.headers, body: d.body });
   expect(res.status).toBe(200);
-  return processed(gatehouse, 'github', d.id);
+  const status = await processed(gatehouse, 'github', d.id);
+  if (status !== 'done') return `${status}: ${(await gatehouse.store.getDelivery('github', d.id))?.lastError ?? ''}`;
+  return status;
 }
 
 const approve = (login: string, sha = HEAD): void => {
@@ -79,7 +85,7 @@ beforeEach(async () => {
   clock = new Date('2026-11-20T10:00:00Z');
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-policy-'));
   const policyPath = join(dir, 'policy.yml');
-  writeFileSync(policyPath, 'gate:\n  emergencyApprovers: { github: [cto] }\n  securityReviewers: { github: [sec-sam] }\n');
+  writeFileSync(policyPath, 'gate:\n  emergencyApprovers: { github: [cto] }\n  securityReviewers: { github: [sec-sam] }\n  exceptions: { approvers: { github: [ciso] } }\n');
   gatehouse = await startTestGatehouse(
     { github: { appId: '1', privateKey: testPrivateKey(), webhookSecret: SECRET, apiBaseUrl: API }, policyPath },
     { github: { botLogin: 'gatehouse[bot]', retries: 0, throttle: false }, now: () => clock },
@@ -90,7 +96,8 @@ beforeEach(async () => {
 });
 afterEach(async () => {
   await gatehouse.close();
-  const fake = new Set(w.routes());
+  const fake = new Set([...w.routes(), ...(request?.routes() ?? [])]);
+  request = null;
   const pending = nock.pendingMocks().filter((m) => !fake.has(m));
   nock.cleanAll();
   expect(pending).toEqual([]);
@@ -158,21 +165,39 @@ describe('release gate on GitHub', () => {
     expect(gateLabels()).toEqual(['gate::block']);
     expect(gateComments()[0]).toContain('js/sql-injection');
 
-    await gatehouse.gateStore.saveException({
-      id: 'github:Codertocat/Hello-World#50',
-      findingRef: 'js/sql-injection',
-      category: 'sast',
-      scope: { repo: 'github:Codertocat/Hello-World', paths: ['src/db/**'] },
-      compensatingControls: 'WAF rule blocks the payloads',
-      businessOwner: '@owner',
-      requestedBy: 'Codertocat',
-      requestedAt: new Date('2026-11-19T00:00:00Z'),
-      expiresAt: new Date('2026-12-01T00:00:00Z'),
-      status: 'approved',
-      approvedBy: 'ciso',
-      approvedAt: new Date('2026-11-19T12:00:00Z'),
-      renewalOf: null,
-    });
+    // The exception register: a request, a refused approval, an approval by a named approver.
+    request = fakeGateGitHub(API, FULL, 50);
+    const exceptionBody = [
+      ['Finding or control', 'js/sql-injection'],
+      ['Category', 'sast'],
+      ['Repository', FULL],
+      ['Paths', 'src/db/**'],
+      ['Compensating controls', 'WAF rule blocks the payloads'],
+      ['Business owner', '@owner'],
+      ['Requested expiry', '2026-11-30'],
+      ['Renews', '_No response_'],
+    ]
+      .map(([k, v]) => `### ${k}\n\n${v}`)
+      .join('\n\n');
+    const issue = (action: string, labels: string[], sender: string, label?: string): Record<string, unknown> => {
+      const p = issuesPayload({ action: 'opened', body: exceptionBody, labels, number: 50, sender: { login: sender, type: 'User' } });
+      p['action'] = action;
+      obj(p['issue'])['created_at'] = '2026-11-20T09:00:00Z';
+      if (label) p['label'] = { name: label };
+      return p;
+    };
+    expect(await deliver('issues', issue('opened', ['exception'], 'Codertocat'))).toBe('done');
+    expect(await gatehouse.gateStore.getException('github:Codertocat/Hello-World#50')).toMatchObject({ status: 'requested', findingRef: 'js/sql-injection' });
+    request.labels = ['exception', 'exception::approved'];
+    expect(await deliver('issues', issue('labeled', ['exception', 'exception::approved'], 'mallory', 'exception::approved'))).toBe('done');
+    expect(request.labels).toEqual(['exception']);
+    expect(request.comments.at(-1)!.body).toContain('mallory is not an exception approver');
+    expect((await gatehouse.gateStore.getException('github:Codertocat/Hello-World#50'))!.status).toBe('requested');
+    request.labels = ['exception', 'exception::approved'];
+    expect(await deliver('issues', issue('labeled', ['exception', 'exception::approved'], 'ciso', 'exception::approved'))).toBe('done');
+    expect(await gatehouse.gateStore.getException('github:Codertocat/Hello-World#50')).toMatchObject({ status: 'approved', approvedBy: 'ciso' });
+    expect(request.comments).toHaveLength(1);
+
     expect(await deliver('check_suite', checkSuite(HEAD))).toBe('done');
     expect(gateLabels()).toEqual(['gate::pass']);
     expect(ourRuns(w, HEAD).at(-1)).toMatchObject({ conclusion: 'success' });

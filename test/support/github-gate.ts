@@ -39,13 +39,15 @@ export interface GateWorld {
 }
 
 const OUR_APP = 1;
+const worlds = new Set<GateWorld>();
+let nextId = 100;
 
 export function fakeGateGitHub(api: string, fullName: string, number: number): GateWorld {
   const w: GateWorld = { labels: [], comments: [], checkRuns: [], statuses: [], reviews: [], files: [], alerts: [], pulls: [], issues: [], log: [], checkWrites: [], alertsStatus: null, routes: () => [] };
   const repo = `/repos/${fullName}`;
   const esc = (s: string): string => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
   const R = (tail: string): RegExp => new RegExp(`^${esc(repo)}${tail}(\\?.*)?$`);
-  let nextId = 100;
+  worlds.add(w);
   const query = (uri: string): URLSearchParams => new URL(uri, 'https://x').searchParams;
   const scope = nock(api).persist();
   const note = (method: string, uri: string): void => {
@@ -78,7 +80,8 @@ export function fakeGateGitHub(api: string, fullName: string, number: number): G
   scope.patch(R('/issues/comments/\\d+')).reply((uri, body) => {
     note('PATCH', uri);
     const id = Number(uri.split('?')[0]!.split('/').pop());
-    const c = w.comments.find((x) => x.id === id);
+    // Comment ids are unique across the fakes: the first fake's route serves every issue's edits.
+    const c = [...worlds].flatMap((x) => x.comments).find((x) => x.id === id);
     if (c) c.body = (body as { body: string }).body;
     return [200, c ?? {}];
   });
