@@ -229,12 +229,14 @@ export function planGate(input: GatePlanInput, ctx: GateContext): GatePlan {
       verdict: v.verdict,
       reasons: v.reasons,
       policyHash: ctx.policyHash,
+      // The gate's whole input (what `gatehouse decisions explain` replays), and what it made of it.
       inputs: {
+        change: { ref: change.ref, labels: [...input.currentLabels], targetBranch: change.targetBranch, body: change.body, author: change.author, title: change.title, url: change.url },
+        evidence: { ...evidence },
+        exceptions: input.exceptions.map(({ remindedAt: _reminded, ...e }) => e),
         classDecision: v.classDecision,
         mode: v.mode,
-        evidence: { ...evidence },
         waived: v.waived.map((w) => ({ subject: w.subject, exception: w.exception.id, expiresAt: w.exception.expiresAt.toISOString(), approvedBy: w.exception.approvedBy })),
-        labels: [...input.currentLabels],
       },
     });
   }

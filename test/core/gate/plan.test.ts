@@ -132,3 +132,16 @@ describe('releaseNoteText', () => {
     expect(releaseNoteText('abcdef1234567890', null, defaultPolicy)).toContain('no gate decision recorded');
   });
 });
+
+describe('the decision record holds what a replay needs', () => {
+  it('stores the change, the evidence and every exception considered, and replaying them gives the same verdict', async () => {
+    const { evaluateGate } = await import('../../../src/core/gate/evaluate.ts');
+    const p = planGate(input({ evidence: evidence({ findings: [finding()] }), exceptions: [{ ...exception(), remindedAt: null }] }), ctx());
+    const record = ofType(p.actions, 'recordGateDecision')[0]!;
+    const stored = JSON.parse(JSON.stringify(record.inputs)) as { change: never; evidence: never; exceptions: (Record<string, unknown> & { expiresAt: string; approvedAt: string; requestedAt: string })[] };
+    expect(Object.keys(stored).sort()).toEqual(['change', 'classDecision', 'evidence', 'exceptions', 'mode', 'waived']);
+    expect(stored.exceptions[0]).not.toHaveProperty('remindedAt');
+    const exceptions = stored.exceptions.map((e) => ({ ...e, expiresAt: new Date(e.expiresAt), approvedAt: new Date(e.approvedAt), requestedAt: new Date(e.requestedAt) })) as never;
+    expect(evaluateGate({ change: stored.change, evidence: stored.evidence, exceptions }, defaultPolicy, NOW).verdict).toBe(p.verdict.verdict);
+  });
+});
