@@ -7,11 +7,13 @@ import { createGitHubIngress, type GitHubIngress } from './adapters/github/app.t
 import { createGitLabIngress, type GitLabIngress } from './adapters/gitlab/app.ts';
 import type { RetryPolicy } from './adapters/gitlab/requester.ts';
 import type { Config } from './config/env.ts';
+import { forgeHosts, startSlack, type Slack } from './adapters/slack/setup.ts';
 import { ClockScheduler } from './jobs/clock-scheduler.ts';
 import { processDelivery, type ProcessDeps } from './jobs/process-delivery.ts';
 import { loadGlobalPolicy } from './policy/global.ts';
 import { PolicyResolver } from './policy/resolver.ts';
 import type { Store } from './ports/store.ts';
+import type { ChatStore } from './storage/chat-store.ts';
 import type { JobQueue } from './ports/queue.ts';
 import { createRenderer } from './render/templates.ts';
 import { createHttpServer } from './server/http.ts';
@@ -40,6 +42,8 @@ export interface StartOptions {
   worker?: boolean;
   /** Clock scheduler period; 0 leaves ticking to the caller (tests with an injected clock). Default 30 s. */
   clockTickMs?: number;
+  /** Slack settings for tests: outbox polling and retry backoff; `outbox: false` leaves draining to the caller. */
+  slack?: { pollMs?: number; backoffMs?: (attempt: number) => number; outbox?: boolean };
 }
 
 export interface Gatehouse {
@@ -54,6 +58,10 @@ export interface Gatehouse {
   clocks: ClockScheduler;
   /** The release gate's decision records, exception register and emergency records. */
   gateStore: GateStore;
+  /** Slack, when configured. */
+  slack: Slack | null;
+  /** The escalation outbox (filled whether or not Slack is on; drained when it is). */
+  outbox: ChatStore;
   close(): Promise<void>;
 }
 
@@ -103,11 +111,30 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
 
   const clocks = new ClockScheduler({ ...deps });
 
+  // Slack: the ingress, chat-ops in the worker, and the outbox that sends escalation notices.
+  const slack: Slack | null = config.slack
+    ? startSlack({
+        config: config.slack,
+        policy: () => global.policy,
+        store,
+        outbox: opened.store.outbox,
+        inbox: opened.inbox,
+        platforms: { ...(github ? { github: github.platform } : {}), ...(gitlab ? { gitlab: gitlab.platform } : {}) },
+        hosts: forgeHosts(config),
+        metrics,
+        logger,
+        now,
+        pollMs: opts.slack?.pollMs,
+        backoffMs: opts.slack?.backoffMs,
+      })
+    : null;
+  if (slack) deps.chatops = slack.ops;
+
   let ready = false;
   const server = createHttpServer({
     github: github ? github.middleware : { off: config.off.github ?? 'GitHub is off' },
     gitlab: gitlab ? gitlab.handler : { off: config.off.gitlab ?? 'GitLab is off' },
-    slack: { off: config.off.slack ?? 'Slack support is not available in this version' },
+    slack: slack ? slack.ingress.handler : { off: config.off.slack ?? 'Slack is off' },
     ready: () => ready,
     metrics,
     onError: (err) => logger.error({ err }, 'request failed'),
@@ -139,6 +166,7 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
   if (github && opts.github?.botLogin === undefined) void github.identify();
   if (gitlab && opts.gitlab?.botUsername === undefined) void gitlab.identify();
   if (opts.worker !== false && (opts.clockTickMs ?? 30_000) > 0) clocks.start(opts.clockTickMs ?? 30_000);
+  if (slack && opts.worker !== false && opts.slack?.outbox !== false) slack.outbox.start();
 
   try {
     await new Promise<void>((resolve, reject) => {
@@ -148,13 +176,14 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
   } catch (err) {
     // Nothing may keep running when start-up fails (the database thread, the queue, the clock timer).
     await clocks.stop();
+    await slack?.outbox.stop();
     await opened.close();
     throw err;
   }
   ready = true;
   const address = server.address() as AddressInfo;
   const url = `http://127.0.0.1:${address.port}`;
-  const on = (['github', 'gitlab', 'slack'] as const).filter((p) => (p === 'github' ? github !== null : p === 'gitlab' ? gitlab !== null : false));
+  const on = (['github', 'gitlab', 'slack'] as const).filter((p) => (p === 'github' ? github !== null : p === 'gitlab' ? gitlab !== null : slack !== null));
   logger.info(
     { port: address.port, platforms: { on, off: Object.values(config.off) }, database: config.databaseUrl ? 'postgresql' : `embedded (${config.dataDir})`, policy: global.source },
     `gatehouse listening on :${address.port}; platforms on: ${on.length > 0 ? on.join(', ') : 'none'}`,
@@ -172,10 +201,13 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
     logger,
     clocks,
     gateStore,
+    slack,
+    outbox: opened.store.outbox,
     close() {
       closing ??= (async () => {
         ready = false;
         await clocks.stop();
+        await slack?.outbox.stop();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           server.closeAllConnections();

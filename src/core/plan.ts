@@ -239,6 +239,9 @@ function intakeActions(event: IssueEvent, record: IntakeRecord, decision: TierDe
   const last = ctx.history[ctx.history.length - 1];
   const changed = !sameDecision(last, decision);
   if (changed) actions.push({ type: 'recordDecision', target, key: issueKey(target), tier: decision.tier, routes: decision.routes, reasons: decision.reasons });
+  // Escalations are queued before the forge is written to: a slow or failing GitHub/GitLab never
+  // holds back an incident notice (the notice key makes a retry's second enqueue a no-op).
+  actions.push(...intakeNotices(event, record, decision, ctx));
   if (labels.add.length > 0 || labels.remove.length > 0) actions.push({ type: 'ensureLabels', target, ...labels });
 
   const service = typeof record.answers['service'] === 'string' ? record.answers['service'] : null;
@@ -258,7 +261,6 @@ function intakeActions(event: IssueEvent, record: IntakeRecord, decision: TierDe
   });
   actions.push({ type: 'ensureComment', target, marker: INTAKE_MARKER, body });
 
-  actions.push(...intakeNotices(event, record, decision, ctx));
   return actions;
 }
 

@@ -4,7 +4,7 @@ import { changeKey, issueKey, type Platform } from '../core/model.ts';
 import { needsChangedPaths, needsClocks, plan, type Render } from '../core/plan.ts';
 import type { PlatformAdapter } from '../ports/platform.ts';
 import type { DeliveryJob } from '../ports/queue.ts';
-import type { Store } from '../ports/store.ts';
+import type { Store, StoredDelivery } from '../ports/store.ts';
 import type { PolicyResolver } from '../policy/resolver.ts';
 import type { Metrics } from '../server/metrics.ts';
 import { execute } from './execute.ts';
@@ -21,6 +21,8 @@ export interface ProcessDeps {
   platforms: Partial<Record<Platform, PlatformAdapter>>;
   /** The release gate's decision records and exception register (the gate is off without it). */
   gateStore?: GateStore;
+  /** Carries out stored Slack requests (escalate, notice buttons), when Slack is on. */
+  chatops?: { handle(delivery: StoredDelivery): Promise<'done' | 'invalid'> };
 }
 
 /** Errors that retrying cannot fix: the delivery is marked failed at once. */
@@ -42,6 +44,10 @@ export async function processDelivery(job: DeliveryJob, deps: ProcessDeps): Prom
     metrics.deliveries.inc({ platform: delivery.platform, event: delivery.eventName, outcome });
   };
 
+  if (delivery.platform === 'slack') {
+    if (!deps.chatops) return finish('failed', 'Slack is not configured');
+    return finish(await deps.chatops.handle(delivery), null);
+  }
   const adapter = deps.platforms[delivery.platform];
   if (!adapter) {
     log.error('delivery for a platform that is off; kept as failed');

@@ -35,7 +35,7 @@ export interface QueueOptions {
   pollIntervalMs?: number;
   /** Same as pollIntervalMs, in pg-boss's unit; pollIntervalMs wins when both are given. */
   pollingIntervalSeconds?: number;
-  /** Jobs handled at once by this process. Default 2. */
+  /** Jobs handled at once by this process. Default 16. */
   concurrency?: number;
   /** pg-boss maintenance (expiry, archiving); `false` turns it off. Default 120 s. */
   maintenanceIntervalSeconds?: number | false;
@@ -59,7 +59,9 @@ const DEFAULTS: Required_ = {
   retryBackoff: true,
   expireInSeconds: 600,
   pollIntervalMs: 1000,
-  concurrency: 2,
+  // Jobs wait on GitHub/GitLab far more than they compute: GitHub spaces writes ~1 s apart per
+  // installation, so with 2 at once ten intakes a second queued up without bound (bench/slack).
+  concurrency: 16,
   maintenanceIntervalSeconds: 120,
   stopTimeoutMs: 10_000,
   failStaleActive: false,
