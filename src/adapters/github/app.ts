@@ -131,6 +131,14 @@ export async function createGitHubIngress(opts: GitHubIngressOptions): Promise<G
       res.end(JSON.stringify({ error: err.message }));
       return true;
     }
+    // Every webhook payload is a JSON object; other JSON (`false`, `[]`, `1`) would pass Probot's
+    // parse and fail inside it as a 500. A body that is not even JSON gets Probot's own 400.
+    const json = /^\s*application\/json\s*(;|$)/i.test(String(req.headers['content-type'] ?? ''));
+    if (json && (/^\s*[^\s{]/.test(text) || /^\s*$/.test(text))) {
+      res.writeHead(400, { 'content-type': 'application/json; charset=utf-8' });
+      res.end(JSON.stringify({ error: 'body is not a JSON object' }));
+      return true;
+    }
     (req as IncomingMessage & { body?: string }).body = text;
     const id = req.headers['x-github-delivery'];
     if (typeof id !== 'string') return probotMiddleware(req, res);

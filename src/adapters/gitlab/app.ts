@@ -101,6 +101,10 @@ export function createGitLabIngress(opts: GitLabIngressOptions): GitLabIngress {
     if (!tokenMatches(header(req, 'x-gitlab-token'), config.webhookSecret)) {
       return send(res, 401, { error: 'missing or wrong X-Gitlab-Token' }, true);
     }
+    // GitLab sends JSON as application/json; anything else is refused before the body is read.
+    if ((header(req, 'content-type') ?? '').split(';')[0]!.trim().toLowerCase() !== 'application/json') {
+      return send(res, 415, { error: 'GitLab webhooks send application/json' }, true);
+    }
     let raw: Buffer;
     try {
       raw = await readBody(req, max);
