@@ -19,6 +19,12 @@ const REPO = '/repos/Codertocat/Hello-World';
 const ISSUE_URL = 'https://github.com/Codertocat/Hello-World/issues/1';
 const ALLOWED = 'U0ALLOWED';
 const OTHER = 'U2147483697'; // the documented example's user
+const MEMBER = 'U0MEMBER';
+
+/** The acknowledgers' user group, as Slack lists it. */
+function groupMembers(): void {
+  nock(SLACK_API).post('/api/usergroups.users.list', (b: Record<string, string>) => b['usergroup'] === 'S0TEAM').reply(200, { ok: true, users: [MEMBER] });
+}
 
 let gatehouse: Gatehouse;
 
@@ -76,7 +82,7 @@ beforeEach(async () => {
   const policyPath = join(dir, 'policy.yml');
   writeFileSync(
     policyPath,
-    ['chat:', `  escalators: { users: [${ALLOWED}] }`, `  acknowledgers: { users: [${ALLOWED}] }`, `  accounts: { ${ALLOWED}: { github: octocat } }`, '  sendIntervalMs: 0', ''].join('\n'),
+    ['chat:', `  escalators: { users: [${ALLOWED}] }`, `  acknowledgers: { users: [${ALLOWED}], groups: [S0TEAM] }`, `  accounts: { ${ALLOWED}: { github: octocat } }`, '  sendIntervalMs: 0', ''].join('\n'),
   );
   gatehouse = await startTestGatehouse(
     {
@@ -145,6 +151,20 @@ describe('/gatehouse status', () => {
     expect(answer.text).toContain('Intake: complete');
     expect(answer.text).toContain('Clocks: none');
     expect(answer.text).toContain('Release gate: no verdict');
+  });
+
+  it('answers the SLO/RTO clocks of a tooling outage with their due times and state', async () => {
+    nock(GITHUB_API).post('/app/installations/1/access_tokens').reply(201, { token: 'ghs_test', expires_at: '2099-01-01T00:00:00Z' });
+    nock(GITHUB_API).get(`${REPO}/contents/.github%2Fgatehouse.yml`).reply(404, { message: 'Not Found' });
+    const payload = issuesPayload({ body: 'The scanner fails every job.', number: 5, labels: ['tool::outage', 'criticality::critical'] });
+    Object.assign(payload['issue'] as Record<string, unknown>, { created_at: new Date().toISOString(), assignees: [], assignee: null });
+    const d = githubDelivery({ name: 'issues', secret: GITHUB_SECRET, payload });
+    await fetch(`${gatehouse.url}/api/github/webhooks`, { method: 'POST', headers: d.headers, body: d.body });
+    expect(await processed(gatehouse, 'github', d.id)).toBe('done');
+    const answer = ((await (await slack(slashCommandBody({ text: 'status https://github.com/Codertocat/Hello-World/issues/5' }))).json()) as { text: string }).text;
+    // Business hours decide whether a clock runs right now: on track with a due time, or paused.
+    expect(answer).toMatch(/SLO \(response\) · critical: (on track, due \d{4}-\d\d-\d\d \d\d:\d\d UTC|paused)/);
+    expect(answer).toMatch(/RTO \(recovery\) · critical: (on track, due \d{4}-\d\d-\d\d \d\d:\d\d UTC|paused)/);
   });
 
   it('says so for a URL Gatehouse has no record of, and for a URL it cannot read', async () => {
@@ -315,12 +335,29 @@ describe('notice buttons', () => {
       .post(/.*/, (b: { text: string }) => ((refusal = b.text), true))
       .reply(200, 'ok');
     const key = 'active-exploitation:github:Codertocat/Hello-World#1';
+    groupMembers();
     await slack(blockActionBody({ actionId: 'gatehouse_acknowledge', value: key, userId: OTHER }));
     await waitFor(() => refusal !== '');
     expect(refusal).toContain('not allowed to acknowledge');
     expect((await gatehouse.outbox.get(key))?.acknowledgedBy).toBeNull();
     const audit = await gatehouse.store.auditFor('github:Codertocat/Hello-World#1');
     expect(audit.filter((e) => e.action === 'chat.acknowledge')).toEqual([expect.objectContaining({ outcome: 'skipped' })]);
+  });
+
+  it('Acknowledge by a member of a user group the policy names is taken', async () => {
+    const posted: Posted[] = [];
+    expectPost(posted, { channel: 'C0INCIDENT', ts: '1700000000.000300' });
+    await githubIntake(intakeBody({ active_exploitation: 'yes' }), 'Tokens leaking');
+    await waitFor(() => posted.length === 1);
+    groupMembers();
+    let update: Record<string, string> = {};
+    nock(SLACK_API)
+      .post('/api/chat.update', (b: Record<string, string>) => ((update = b), true))
+      .reply(200, { ok: true, channel: 'C0INCIDENT', ts: '1700000000.000300' });
+    const key = 'active-exploitation:github:Codertocat/Hello-World#1';
+    await slack(blockActionBody({ actionId: 'gatehouse_acknowledge', value: key, userId: MEMBER }));
+    await waitFor(() => update['ts'] !== undefined);
+    expect((await gatehouse.outbox.get(key))?.acknowledgedBy).toBe(MEMBER);
   });
 
   it('Take ownership assigns the issue to the clicker’s mapped GitHub account', async () => {
