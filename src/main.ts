@@ -83,6 +83,7 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
   metrics.setDepthSource(() => queue.depth());
   metrics.setBacklogSource(() => opened.inbox.backlog());
   metrics.setFailedSource(() => store.countDeliveries('failed'));
+  metrics.setOutboxSource(() => opened.store.outbox.countByStatus());
 
   let github: GitHubIngress | null = null;
   let gitlab: GitLabIngress | null = null;

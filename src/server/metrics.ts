@@ -16,6 +16,8 @@ export interface Metrics {
   setBacklogSource(read: () => { deliveries: number; bytes: number }): void;
   /** Reads how many deliveries ended `failed` (the dead letters) when /metrics is scraped. */
   setFailedSource(read: () => Promise<number>): void;
+  /** Reads the escalation outbox's notices by status (pending, sent, failed). */
+  setOutboxSource(read: () => Promise<Record<'pending' | 'sent' | 'failed', number>>): void;
 }
 
 export function createMetrics(): Metrics {
@@ -49,6 +51,20 @@ export function createMetrics(): Metrics {
     registers: [registry],
     collect() {
       this.set(readBacklog().bytes);
+    },
+  });
+  let readOutbox: () => Promise<Record<'pending' | 'sent' | 'failed', number>> = async () => ({ pending: 0, sent: 0, failed: 0 });
+  new Gauge({
+    name: 'gatehouse_chat_outbox',
+    help: 'Escalation notices in the outbox by status: pending (waiting for Slack or a retry), sent, failed (refused by Slack for good)',
+    labelNames: ['status'],
+    registers: [registry],
+    async collect() {
+      try {
+        for (const [status, n] of Object.entries(await readOutbox())) this.set({ status }, n);
+      } catch {
+        this.set({ status: 'pending' }, -1);
+      }
     },
   });
   let readFailed: () => Promise<number> = async () => 0;
@@ -102,6 +118,9 @@ export function createMetrics(): Metrics {
     },
     setBacklogSource(read) {
       readBacklog = read;
+    },
+    setOutboxSource(read) {
+      readOutbox = read;
     },
     setFailedSource(read) {
       readFailed = read;

@@ -128,6 +128,9 @@ describe('the chat outbox', () => {
     await enqueue('k', '#nowhere', notice('Lost channel'));
     expect(await box.drain()).toBe(0);
     expect(await opened.store.outbox.get('k')).toMatchObject({ status: 'failed', lastError: 'Slack refused: channel_not_found' });
+    const metrics = createMetrics();
+    metrics.setOutboxSource(() => opened.store.outbox.countByStatus());
+    expect(await metrics.registry.metrics()).toContain('gatehouse_chat_outbox{status="failed"} 1');
   });
 
   it('sends at most one message per second to a channel, while other channels go on', async () => {
