@@ -3,12 +3,13 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import { createLogger } from './logger.ts';
-import { createGitHubIngress, type GitHubIngress } from './adapters/github/app.ts';
+import { createGitHubIngress, type GitHubIngress, type GitHubIngressOptions } from './adapters/github/app.ts';
 import { createGitLabIngress, type GitLabIngress } from './adapters/gitlab/app.ts';
 import type { RetryPolicy } from './adapters/gitlab/requester.ts';
 import type { Config } from './config/env.ts';
 import { forgeHosts, startSlack, type Slack } from './adapters/slack/setup.ts';
 import { ClockScheduler } from './jobs/clock-scheduler.ts';
+import { ExceptionReminders } from './jobs/exception-reminders.ts';
 import { processDelivery, type ProcessDeps } from './jobs/process-delivery.ts';
 import { loadGlobalPolicy } from './policy/global.ts';
 import { PolicyResolver } from './policy/resolver.ts';
@@ -28,7 +29,7 @@ export interface StartOptions {
   now?: () => Date;
   logger?: Logger;
   /** GitHub adapter settings for tests and benchmarks. */
-  github?: { botLogin?: string | null; retries?: number; throttle?: boolean };
+  github?: { botLogin?: string | null; retries?: number; throttle?: boolean } & GitHubIngressOptions['client'];
   /** GitLab adapter settings for tests: a known bot username skips GET /user. */
   gitlab?: { botUsername?: string | null; retry?: Partial<RetryPolicy> };
   queue?: QueueOptions;
@@ -62,6 +63,8 @@ export interface Gatehouse {
   slack: Slack | null;
   /** The escalation outbox (filled whether or not Slack is on; drained when it is). */
   outbox: ChatStore;
+  /** Exception expiry reminders (ticked hourly with the worker; tests tick it themselves). */
+  reminders: ExceptionReminders;
   close(): Promise<void>;
 }
 
@@ -89,7 +92,7 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
   let gitlab: GitLabIngress | null = null;
   try {
     if (config.github) {
-      github = await createGitHubIngress({ config: config.github, inbox: opened.inbox, metrics, logger, now, botLogin: opts.github?.botLogin, retries: opts.github?.retries, throttle: opts.github?.throttle });
+      github = await createGitHubIngress({ config: config.github, inbox: opened.inbox, metrics, logger, now, botLogin: opts.github?.botLogin, retries: opts.github?.retries, throttle: opts.github?.throttle, client: opts.github });
     }
     if (config.gitlab) {
       gitlab = createGitLabIngress({ config: config.gitlab, inbox: opened.inbox, metrics, logger, now, botUsername: opts.gitlab?.botUsername, retry: opts.gitlab?.retry });
@@ -167,6 +170,8 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
   if (github && opts.github?.botLogin === undefined) void github.identify();
   if (gitlab && opts.gitlab?.botUsername === undefined) void gitlab.identify();
   if (opts.worker !== false && (opts.clockTickMs ?? 30_000) > 0) clocks.start(opts.clockTickMs ?? 30_000);
+  const reminders = new ExceptionReminders({ store, gateStore, policy: () => global.policy, metrics, logger, now });
+  if (opts.worker !== false && (opts.clockTickMs ?? 30_000) > 0) reminders.start();
   if (slack && opts.worker !== false && opts.slack?.outbox !== false) slack.outbox.start();
 
   try {
@@ -177,7 +182,9 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
   } catch (err) {
     // Nothing may keep running when start-up fails (the database thread, the queue, the clock timer).
     await clocks.stop();
+    await reminders.stop();
     await slack?.outbox.stop();
+    await gateStore.close();
     await opened.close();
     throw err;
   }
@@ -204,10 +211,12 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
     gateStore,
     slack,
     outbox: opened.store.outbox,
+    reminders,
     close() {
       closing ??= (async () => {
         ready = false;
         await clocks.stop();
+        await reminders.stop();
         await slack?.outbox.stop();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());

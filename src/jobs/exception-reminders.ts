@@ -1,0 +1,67 @@
+/**
+ * The exception register's schedule: every tick (hourly by default, and at start) the approved
+ * exceptions expiring within the policy's reminder days get their reminder, and lapsed ones a
+ * last notice, through the outbox. Notice keys make a second replica's tick, or a crash between
+ * the notice and the mark, harmless.
+ */
+import type { Logger } from 'pino';
+import { planExceptionReminders } from '../core/gate/reminders.ts';
+import type { Policy } from '../core/policy/schema.ts';
+import type { Forge } from '../ports/forge.ts';
+import type { GateStore } from '../ports/gate-store.ts';
+import type { Store } from '../ports/store.ts';
+import type { Metrics } from '../server/metrics.ts';
+import { execute } from './execute.ts';
+
+export interface ExceptionRemindersDeps {
+  store: Store;
+  gateStore: GateStore;
+  policy: () => Policy;
+  metrics: Metrics;
+  logger: Logger;
+  now: () => Date;
+}
+
+/** These actions never touch a forge; one that tried would be a bug, not a silent no-op. */
+const noForge = new Proxy({} as Forge, {
+  get: (_t, prop) => (prop === 'platform' ? 'github' : () => Promise.reject(new Error(`exception reminders do not act on a forge (${String(prop)})`))),
+});
+
+export class ExceptionReminders {
+  #timer: NodeJS.Timeout | null = null;
+  #running: Promise<number> | null = null;
+
+  constructor(private readonly deps: ExceptionRemindersDeps) {}
+
+  start(intervalMs = 3_600_000): void {
+    const run = (): void => {
+      this.tick().catch((err: unknown) => this.deps.logger.error({ err }, 'exception reminders failed'));
+    };
+    run();
+    this.#timer = setInterval(run, intervalMs);
+    this.#timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = null;
+    await this.#running?.catch(() => undefined);
+  }
+
+  /** One pass; returns how many notices it queued. */
+  tick(): Promise<number> {
+    this.#running ??= this.#tick().finally(() => (this.#running = null));
+    return this.#running;
+  }
+
+  async #tick(): Promise<number> {
+    const policy = this.deps.policy();
+    const now = this.deps.now();
+    const horizon = new Date(now.getTime() + policy.gate.exceptions.reminderDays * 86_400_000 + 1);
+    const due = await this.deps.gateStore.exceptionsExpiringBefore(horizon);
+    const actions = planExceptionReminders(due, policy, now);
+    if (actions.length === 0) return 0;
+    await execute(actions, { forge: noForge, store: this.deps.store, metrics: this.deps.metrics, now: this.deps.now, deliveryId: null, installationId: null, gateStore: this.deps.gateStore });
+    return actions.filter((a) => a.type === 'notifyChat').length;
+  }
+}
