@@ -161,13 +161,15 @@ export async function gateOnEvent(event: CommitChecksEvent | ReleaseEvent, resol
   if (event.kind === 'checks') return gateOnCommit(event, resolver, d, deps);
   const ports = await releaseOf(d);
   if (!ports) return 'release gate off (no release forge or gate store)';
-  if (!event.sha) return `release ${event.tag}: the tagged commit is not in the payload; no verdict added`;
+  // A release names its tag, and a branch or a commit as its target: the verdict is the tagged commit's.
+  const sha = (await ports.release.tagCommit(event.repo, event.tag)) ?? event.sha;
+  if (!sha) return `release ${event.tag}: the tag does not exist (yet) and the payload names no commit; no verdict added`;
   const forge = await d.adapter.forgeFor(d.installationId);
   const { policy } = await resolver.forRepo(event.repo, forge);
   const prefix = `${event.repo.platform}:${event.repo.fullName}!`.toLowerCase();
   const decisions = await ports.gateStore.gateDecisions({});
-  const decision = decisions.filter((r) => r.headSha === event.sha && r.key.toLowerCase().startsWith(prefix) && r.verdict !== 'pending').at(-1) ?? null;
-  const action = { type: 'addReleaseNote' as const, repo: event.repo, tag: event.tag, marker: RELEASE_NOTE_MARKER, text: releaseNoteText(event.sha, decision, policy) };
+  const decision = decisions.filter((r) => r.headSha === sha && r.key.toLowerCase().startsWith(prefix) && r.verdict !== 'pending').at(-1) ?? null;
+  const action = { type: 'addReleaseNote' as const, repo: event.repo, tag: event.tag, marker: RELEASE_NOTE_MARKER, text: releaseNoteText(sha, decision, policy) };
   await execute([action], { forge, store: deps.store, metrics: deps.metrics, now: deps.now, deliveryId: d.deliveryId, installationId: d.installationId, release: ports.release, gateStore: ports.gateStore });
   return `release ${event.tag}: ${decision ? `verdict ${decision.verdict} (record #${decision.seq})` : 'no decision for the tagged commit'} added to the notes`;
 }

@@ -101,6 +101,9 @@ export interface ReleaseForge {
 
   /** The open change requests whose head commit is `sha`: what a check or pipeline event on `sha` re-evaluates. */
   changeRequestsForCommit(repo: RepoRef, sha: string): Promise<ChangeRequestSnapshot[]>;
+
+  /** The commit a tag points at (a release event may name only the tag or a branch); null when the tag is unknown. */
+  tagCommit(repo: RepoRef, tag: string): Promise<string | null>;
 }
 
 /** The hidden marker `openIssue` puts in a body. */

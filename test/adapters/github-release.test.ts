@@ -317,6 +317,14 @@ describe('GitHub release outputs', () => {
     expect(await f.addReleaseNote(repo, 'v9.9.9', 'gatehouse:gate', 'x')).toBe('no-release');
   });
 
+  it('finds the commit a tag points at, and null for an unknown tag', async () => {
+    nock(API).get(`${base}/commits/tags%2Fv1.2.0`).reply(200, { sha: 'c0ffee0000000000000000000000000000000000' });
+    nock(API).get(`${base}/commits/tags%2Fv9.9.9`).reply(422, { message: 'No commit found for SHA: tags/v9.9.9' });
+    const f = forge();
+    expect(await f.tagCommit(repo, 'v1.2.0')).toBe('c0ffee0000000000000000000000000000000000');
+    expect(await f.tagCommit(repo, 'v9.9.9')).toBeNull();
+  });
+
   it('opens an issue once per key: the second call finds our open issue by its marker', async () => {
     const issues: { number: number; html_url: string; body: string; user: { login: string; type: string } }[] = [];
     const scope = nock(API);

@@ -292,6 +292,14 @@ describe('GitLab release outputs', () => {
     expect(await f.addReleaseNote(repo, 'v2.0.0', 'gatehouse:gate', 'x')).toBe('no-release');
   });
 
+  it('finds the commit a tag points at, and null for an unknown tag', async () => {
+    nock(GITLAB_API).get(`${P}/repository/tags/v1.2.0`).reply(200, { name: 'v1.2.0', commit: { id: 'c0ffee0000000000000000000000000000000000' } });
+    nock(GITLAB_API).get(`${P}/repository/tags/v9.9.9`).reply(404, { message: '404 Tag Not Found' });
+    const f = forge();
+    expect(await f.tagCommit(repo, 'v1.2.0')).toBe('c0ffee0000000000000000000000000000000000');
+    expect(await f.tagCommit(repo, 'v9.9.9')).toBeNull();
+  });
+
   it('opens an issue once per key, with its due date', async () => {
     const issues: { iid: number; web_url: string; description: string; author: { username: string } }[] = [];
     const scope = nock(GITLAB_API);

@@ -41,6 +41,7 @@ const checkRunSchema = z.object({
   app: z.object({ id: z.number() }).nullable().optional(),
 });
 const checkRunsSchema = z.object({ total_count: z.number(), check_runs: z.array(checkRunSchema) });
+const tagCommitSchema = z.object({ sha: z.string() });
 
 const combinedStatusSchema = z.object({
   total_count: z.number().optional(),
@@ -440,6 +441,17 @@ export class GitHubReleaseForge implements ReleaseForge {
     if (after === before) return 'unchanged';
     await this.octokit.request('PATCH /repos/{owner}/{repo}/releases/{release_id}', { owner, repo, release_id: release.id, body: after });
     return 'updated';
+  }
+
+  async tagCommit(repoRef: RepoRef, tag: string): Promise<string | null> {
+    const { owner, repo } = split(repoRef.fullName);
+    try {
+      const res = await this.octokit.request('GET /repos/{owner}/{repo}/commits/{ref}', { owner, repo, ref: `tags/${tag}` });
+      return tagCommitSchema.parse(res.data).sha;
+    } catch (err) {
+      if (statusOf(err) === 404 || statusOf(err) === 422) return null;
+      throw err;
+    }
   }
 
   async changeRequestsForCommit(repoRef: RepoRef, sha: string): Promise<ChangeRequestSnapshot[]> {

@@ -53,6 +53,7 @@ const mergeRequestSchema = z.object({
   head_pipeline: pipelineSchema.nullable().optional(),
 });
 const pipelinesSchema = z.array(pipelineSchema);
+const tagSchema = z.object({ commit: z.object({ id: z.string() }) });
 const jobsSchema = z.array(
   z.object({
     id: z.number(),
@@ -396,6 +397,16 @@ export class GitLabReleaseForge implements ReleaseForge {
     if (after === before) return 'unchanged';
     await this.api.rest.put(path, { body: { description: after } });
     return 'updated';
+  }
+
+  async tagCommit(repo: RepoRef, tag: string): Promise<string | null> {
+    try {
+      const res = await this.api.rest.get(`projects/${encode(projectOf(repo))}/repository/tags/${encodeURIComponent(tag)}`);
+      return tagSchema.parse(res.body).commit.id;
+    } catch (err) {
+      if (statusOf(err) === 404) return null;
+      throw err;
+    }
   }
 
   async changeRequestsForCommit(repo: RepoRef, sha: string): Promise<ChangeRequestSnapshot[]> {
