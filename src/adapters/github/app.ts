@@ -16,6 +16,7 @@ import type { PlatformAdapter } from '../../ports/platform.ts';
 import type { Inbox } from '../../ports/queue.ts';
 import { BodyTooLarge, readBody } from '../../server/body.ts';
 import type { Metrics } from '../../server/metrics.ts';
+import { defaultGitHubClientPolicy, fetchWithTimeout, githubOctokit, type GitHubClientPolicy } from './client-policy.ts';
 import { GitHubForge } from './forge.ts';
 import { EvidenceCache } from '../evidence.ts';
 import { GitHubReleaseForge } from './release.ts';
@@ -42,6 +43,8 @@ export interface GitHubIngressOptions {
   retries?: number;
   /** GitHub's write pacing (~1 s between content-creating requests); tests turn it off. */
   throttle?: boolean;
+  /** Rate-limit waits and caps, the per-request timeout (see client-policy.ts). */
+  client?: Partial<Pick<GitHubClientPolicy, 'maxWaitSeconds' | 'rateLimitRetries' | 'secondaryRetryAfterSeconds' | 'requestTimeoutMs'>>;
   /** Largest body accepted (bytes). Default 25 MiB, GitHub's own cap. */
   maxBodyBytes?: number;
 }
@@ -71,10 +74,9 @@ const IngressOctokit = CoreOctokit.defaults({ authStrategy: ingressOnlyAuth });
 export async function createGitHubIngress(opts: GitHubIngressOptions): Promise<GitHubIngress> {
   const { inbox, metrics, logger } = opts;
   let botLogin = opts.botLogin ?? null;
-  const Octokit = ProbotOctokit.defaults({
-    retry: { retries: opts.retries ?? 2 },
-    throttle: { enabled: opts.throttle ?? true, onRateLimit: () => true, onSecondaryRateLimit: () => true },
-  });
+  const policy: GitHubClientPolicy = { ...defaultGitHubClientPolicy, ...opts.client, retries: opts.retries ?? 2, throttle: opts.throttle ?? true };
+  const Octokit = githubOctokit(policy);
+  const request = { fetch: fetchWithTimeout(policy.requestTimeoutMs) };
   const probotWith = (Octokit: typeof ProbotOctokit): Probot =>
     new Probot({
       appId: opts.config.appId,
@@ -83,6 +85,7 @@ export async function createGitHubIngress(opts: GitHubIngressOptions): Promise<G
       baseUrl: opts.config.apiBaseUrl,
       log: logger.child({ component: 'probot' }),
       Octokit,
+      request,
     });
   // The worker acts through `probot`, with the full client (retry, throttling, REST methods).
   const probot = probotWith(Octokit);
