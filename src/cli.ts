@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { translateGitHub } from './adapters/github/translate.ts';
 import { runClock, type ClockCliOptions } from './cli/clock.ts';
-import { registerDecisions } from './cli/decisions.ts';
+import { explainDecision, registerDecisions } from './cli/decisions.ts';
 import { registerDeliveries } from './cli/deliveries.ts';
 import { ConfigError, loadConfig } from './config/env.ts';
 import { intakeFormView } from './core/intake/form.ts';
@@ -177,13 +177,24 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
 
   program
     .command('explain')
-    .description('print the actions Gatehouse would plan for a webhook payload (no network, nothing written)')
-    .requiredOption('--event <file>', 'payload JSON file')
+    .description('print the actions Gatehouse would plan for a webhook payload (no network, nothing written), or replay a stored release decision under a policy (--decision)')
+    .option('--event <file>', 'payload JSON file')
+    .option('--decision <seq>', 'a stored release decision record to replay under --policy (same as `decisions explain <seq>`)')
+    .option('--json', 'with --decision: print JSON')
     .option('--platform <platform>', 'platform of the payload', 'github')
     .option('--name <event>', 'event name (e.g. issues); guessed from the payload when absent')
     .option('--policy <file>', 'policy file (default: GATEHOUSE_POLICY or the built-in policy)')
     .option('--changed-paths <paths>', 'for a pull request: the paths it changes, comma-separated (read from the API when running)')
-    .action(async (o: { event: string; platform: string; name?: string; policy?: string; changedPaths?: string }) => {
+    .action(async (o: { event?: string; decision?: string; json?: boolean; platform: string; name?: string; policy?: string; changedPaths?: string }) => {
+      if (o.decision !== undefined) {
+        code = await explainDecision(loadConfig(), o.decision, { policy: o.policy, json: o.json }, io);
+        return;
+      }
+      if (o.event === undefined) {
+        io.err('explain: give --event <payload.json> (what Gatehouse would do for a webhook) or --decision <seq> (replay a stored release decision)');
+        code = 1;
+        return;
+      }
       if (o.platform !== 'github') {
         io.err(`explain: platform "${o.platform}" is not supported yet (github)`);
         code = 1;

@@ -145,6 +145,10 @@ describe('gatehouse decisions', () => {
     expect(r.out).toMatch(/old verdict: block \(prod\)\n( {2}- .*\n)* {2}- \[block\] approvals-missing: 0 of 1 required approval/);
     expect(r.out).toMatch(/new verdict: pass \(prod\) {2}<- changed/);
     expect(r.out.split('\n').filter((l) => /^(added|dropped): /.test(l))).toEqual(['dropped: [block] approvals-missing: 0 of 1 required approval(s) for prod']);
+    // `gatehouse explain --decision` is the same replay.
+    const viaExplain = await runCli('explain', '--decision', '1', '--policy', policy);
+    expect(viaExplain).toMatchObject({ code: 0, out: r.out });
+    expect(await runCli('explain')).toMatchObject({ code: 1, err: expect.stringContaining('give --event <payload.json>') });
 
     const same = JSON.parse((await runCli('decisions', 'explain', '3', '--json')).out) as ReplayResult;
     // the default policy again: the same verdict, the exception still waiving the finding at decision time
