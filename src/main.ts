@@ -23,6 +23,8 @@ import { openStore, type OpenedStore, type QueueOptions } from './storage/open.t
 import { gateStoreFor } from './storage/gate-store.ts';
 import type { GateStore } from './ports/gate-store.ts';
 import type { DeliveryIntake } from './storage/inbox.ts';
+import { MissedDeliverySweeper } from './jobs/redelivery.ts';
+import { createGitLabApi } from './adapters/gitlab/client.ts';
 
 export interface StartOptions {
   config: Config;
@@ -45,6 +47,8 @@ export interface StartOptions {
   clockTickMs?: number;
   /** Slack settings for tests: outbox polling and retry backoff; `outbox: false` leaves draining to the caller. */
   slack?: { pollMs?: number; backoffMs?: (attempt: number) => number; outbox?: boolean };
+  /** Missed-delivery sweep period (GitHub redeliveries, disabled GitLab hooks); 0 leaves sweeping to the caller. Default 10 min. */
+  sweepMs?: number;
 }
 
 export interface Gatehouse {
@@ -65,6 +69,8 @@ export interface Gatehouse {
   outbox: ChatStore;
   /** Exception expiry reminders (ticked hourly with the worker; tests tick it themselves). */
   reminders: ExceptionReminders;
+  /** Failed GitHub deliveries asked again, disabled GitLab hooks reported (null with neither on). */
+  missed: MissedDeliverySweeper | null;
   close(): Promise<void>;
 }
 
@@ -130,9 +136,27 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
         now,
         pollMs: opts.slack?.pollMs,
         backoffMs: opts.slack?.backoffMs,
+        gateStore,
+        gateVerdict: async (key) => {
+          const d = await gateStore.latestGateDecision(key);
+          return d ? { verdict: d.verdict, releaseClass: d.releaseClass, decidedAt: d.decidedAt } : null;
+        },
       })
     : null;
   if (slack) deps.chatops = slack.ops;
+
+  const missed =
+    github || gitlab
+      ? new MissedDeliverySweeper({
+          db: opened.db,
+          store,
+          logger,
+          now,
+          github: github ? { app: github.app } : null,
+          gitlab: gitlab && config.gitlab ? { rest: createGitLabApi({ url: config.gitlab.url, token: config.gitlab.token, retry: opts.gitlab?.retry }).rest, url: config.gitlab.url } : null,
+          escalationChannel: () => global.policy.chat.escalationChannel,
+        })
+      : null;
 
   let ready = false;
   const server = createHttpServer({
@@ -173,6 +197,7 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
   const reminders = new ExceptionReminders({ store, gateStore, policy: () => global.policy, metrics, logger, now });
   if (opts.worker !== false && (opts.clockTickMs ?? 30_000) > 0) reminders.start();
   if (slack && opts.worker !== false && opts.slack?.outbox !== false) slack.outbox.start();
+  if (missed && opts.worker !== false && (opts.sweepMs ?? 600_000) > 0) missed.start(opts.sweepMs ?? 600_000);
 
   try {
     await new Promise<void>((resolve, reject) => {
@@ -184,6 +209,7 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
     await clocks.stop();
     await reminders.stop();
     await slack?.outbox.stop();
+    await missed?.stop();
     await gateStore.close();
     await opened.close();
     throw err;
@@ -212,12 +238,14 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
     slack,
     outbox: opened.store.outbox,
     reminders,
+    missed,
     close() {
       closing ??= (async () => {
         ready = false;
         await clocks.stop();
         await reminders.stop();
         await slack?.outbox.stop();
+        await missed?.stop();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           server.closeAllConnections();

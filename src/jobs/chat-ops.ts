@@ -16,7 +16,9 @@ import type { PlatformAdapter } from '../ports/platform.ts';
 import type { StoredDelivery, Store } from '../ports/store.ts';
 import type { Metrics } from '../server/metrics.ts';
 import { slackWorkSchema, type SlackReader, type SlackWork } from '../adapters/slack/ingress.ts';
-import type { ChatStore } from '../storage/chat-store.ts';
+import type { ChatStore, OutboxRow } from '../storage/chat-store.ts';
+import type { GateStore } from '../ports/gate-store.ts';
+import { neutralizeMentions } from '../core/text.ts';
 import { execute } from './execute.ts';
 
 export interface ChatOpsDeps {
@@ -35,6 +37,8 @@ export interface ChatOpsDeps {
   gateVerdict?: (key: string) => Promise<{ verdict: string; releaseClass: string | null; decidedAt: Date } | null>;
   /** How long a user group's members are trusted. Default 5 minutes. */
   groupCacheMs?: number;
+  /** The exception register, for the Approve exception button (the gate is off without it). */
+  gateStore?: GateStore;
 }
 
 export class ChatOps implements SlackReader {
@@ -159,13 +163,14 @@ export class ChatOps implements SlackReader {
     if (work.responseUrl) await this.deps.respond(work.responseUrl, `Escalated ${asked.item.url}: labelled ${policy.chat.escalationLabel}, commented, and posted to ${actions.find((a) => a.type === 'notifyChat')?.channel ?? 'the escalation channel'}.`);
   }
 
-  async #button(work: Extract<SlackWork, { type: 'acknowledge' | 'take-ownership' }>, deliveryId: string): Promise<void> {
+  async #button(work: Extract<SlackWork, { noticeKey: string }>, deliveryId: string): Promise<void> {
     const policy = this.deps.policy();
     const row = await this.deps.outbox.get(work.noticeKey);
     if (!row) {
       if (work.responseUrl) await this.deps.respond(work.responseUrl, 'Gatehouse has no record of this notice any more.');
       return;
     }
+    if (work.type === 'approve-exception') return this.#approveException(work, row, deliveryId);
     const action = work.type === 'acknowledge' ? 'chat.acknowledge' : 'chat.take-ownership';
     if (!(await this.#allowed(work.userId, policy.chat.acknowledgers))) {
       return this.#refuse(work, deliveryId, action, row.itemKey, `You are not allowed to ${work.type === 'acknowledge' ? 'acknowledge' : 'take ownership of'} escalations: the policy's chat.acknowledgers names who may. Nothing was changed.`);
@@ -199,6 +204,61 @@ export class ChatOps implements SlackReader {
       await this.deps.respond(work.responseUrl, login ? 'You own this escalation now (the item could not be assigned from here).' : `You own this escalation now. To be assigned the issue too, map your Slack id ${work.userId} to your ${platform === 'github' ? 'GitHub' : 'GitLab'} account in the policy's chat.accounts.`);
     }
   }
+
+  /**
+   * The Approve exception button: the clicker's forge account (chat.accounts) must be one of the
+   * policy's exception approvers. The register entry is approved with that account as approver, the
+   * approval label added (our own label event is ignored as the bot's), and the request commented.
+   */
+  async #approveException(work: Extract<SlackWork, { noticeKey: string }>, row: OutboxRow, deliveryId: string): Promise<void> {
+    const policy = this.deps.policy();
+    const now = this.deps.now();
+    const id = row.itemKey;
+    const target = id ? issueRefOf(id) : null;
+    const gateStore = this.deps.gateStore;
+    if (!id || !target || !gateStore) {
+      if (work.responseUrl) await this.deps.respond(work.responseUrl, 'This notice is not an exception request Gatehouse can approve.');
+      return;
+    }
+    const platform = target.repo.platform === 'gitlab' ? 'gitlab' : 'github';
+    const login = policy.chat.accounts[work.userId]?.[platform] ?? null;
+    const approvers = policy.gate.exceptions.approvers[platform].map((a) => a.toLowerCase());
+    if (!login || !approvers.includes(login.toLowerCase())) {
+      const why = login ? `your ${platform === 'github' ? 'GitHub' : 'GitLab'} account ${login} is not an exception approver (gate.exceptions.approvers)` : `your Slack id ${work.userId} is not mapped to a ${platform === 'github' ? 'GitHub' : 'GitLab'} account (chat.accounts)`;
+      return this.#refuse(work, deliveryId, 'chat.approve-exception', id, `You cannot approve this exception: ${why}. Nothing was changed.`);
+    }
+    const stored = await gateStore.getException(id);
+    if (!stored || stored.status !== 'requested') {
+      if (work.responseUrl) await this.deps.respond(work.responseUrl, stored ? `This exception is ${stored.status}; only a requested one can be approved.` : 'Gatehouse has no complete exception request for this issue.');
+      return;
+    }
+    const adapter = this.deps.platforms[platform];
+    if (!adapter?.forgeForRepo) {
+      if (work.responseUrl) await this.deps.respond(work.responseUrl, `${platform === 'github' ? 'GitHub' : 'GitLab'} is not configured in Gatehouse: cannot approve.`);
+      return;
+    }
+    const forge = await adapter.forgeForRepo(target.repo);
+    const { remindedAt: _reminded, ...entry } = stored;
+    const who = escapeComment(neutralizeMentions(login));
+    await execute(
+      [
+        { type: 'saveException', target, exception: { ...entry, status: 'approved', approvedBy: login, approvedAt: now } },
+        { type: 'ensureLabels', target, add: [policy.gate.exceptions.approvedLabel], remove: [] },
+        { type: 'ensureComment', target, marker: `<!-- gatehouse:exception-approved:${stored.expiresAt.toISOString()} -->`, body: `<!-- gatehouse:exception-approved:${stored.expiresAt.toISOString()} -->\n✅ Exception approved from Slack by ${who} at ${now.toISOString().slice(0, 16).replace('T', ' ')} UTC; it waives ${escapeComment(neutralizeMentions(stored.findingRef))} until ${stored.expiresAt.toISOString()}.` },
+      ],
+      { forge, store: this.deps.store, metrics: this.deps.metrics, now: this.deps.now, deliveryId, installationId: null, gateStore },
+    );
+    await this.deps.outbox.acknowledge(row.key, work.userId, now);
+    await this.deps.store.appendAudit({ at: now, deliveryId, issueKey: id, action: 'chat.approve-exception', detail: { slackUser: work.userId, approver: login, expiresAt: stored.expiresAt }, outcome: 'ok' });
+  }
 }
+
+/** `github:owner/repo#12` → the issue it names. */
+function issueRefOf(key: string): IssueRef | null {
+  const m = /^(github|gitlab):(.+)#(\d+)$/.exec(key);
+  return m ? { repo: { platform: m[1] as 'github' | 'gitlab', fullName: m[2]!, id: null, defaultBranch: null }, number: Number(m[3]), kind: 'issue' } : null;
+}
+
+const escapeComment = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 const str = (v: unknown): string | null => (typeof v === 'string' && v.trim() !== '' ? v : null);

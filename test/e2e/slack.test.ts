@@ -82,7 +82,7 @@ beforeEach(async () => {
   const policyPath = join(dir, 'policy.yml');
   writeFileSync(
     policyPath,
-    ['chat:', `  escalators: { users: [${ALLOWED}] }`, `  acknowledgers: { users: [${ALLOWED}], groups: [S0TEAM] }`, `  accounts: { ${ALLOWED}: { github: octocat } }`, '  sendIntervalMs: 0', ''].join('\n'),
+    ['chat:', `  escalators: { users: [${ALLOWED}] }`, `  acknowledgers: { users: [${ALLOWED}], groups: [S0TEAM] }`, `  accounts: { ${ALLOWED}: { github: octocat } }`, '  sendIntervalMs: 0', 'gate:', '  exceptions:', '    approvers: { github: [octocat] }', ''].join('\n'),
   );
   gatehouse = await startTestGatehouse(
     {
@@ -300,6 +300,85 @@ describe('/gatehouse escalate', () => {
     const audit = await gatehouse.store.auditFor('github:Codertocat/Hello-World#1');
     expect(audit).toEqual([expect.objectContaining({ action: 'chat.escalate', outcome: 'skipped', error: 'not allowed by the policy' })]);
     expect(await gatehouse.store.listNotifications()).toEqual([]);
+  });
+});
+
+describe('release gate in Slack', () => {
+  it('status names the last release-gate verdict of a pull request', async () => {
+    await gatehouse.gateStore.recordGateDecision({ key: 'github:Codertocat/Hello-World!9', headSha: 'a'.repeat(40), releaseClass: 'high-risk', verdict: 'block', reasons: [], inputs: {}, policyHash: 'b'.repeat(64), decidedAt: new Date(), deliveryId: null });
+    const answer = ((await (await slack(slashCommandBody({ text: 'status https://github.com/Codertocat/Hello-World/pull/9' }))).json()) as { text: string }).text;
+    expect(answer).toContain('Release gate: block (high-risk)');
+  });
+
+  async function exceptionRequested(): Promise<string> {
+    const expiresAt = new Date(Date.now() + 30 * 86_400_000);
+    await gatehouse.gateStore.saveException({
+      id: 'github:Codertocat/Hello-World#12',
+      findingRef: 'js/sql-injection',
+      category: 'sast',
+      scope: { repo: 'github:Codertocat/Hello-World', paths: [] },
+      status: 'requested',
+      approvedBy: null,
+      approvedAt: null,
+      expiresAt,
+      requestedBy: 'dev',
+      requestedAt: new Date(),
+      businessOwner: '@owner',
+      compensatingControls: 'WAF rule 12',
+      renewalOf: null,
+    });
+    const key = `exception-request:github:Codertocat/Hello-World#12:${expiresAt.toISOString()}`;
+    const posted: Posted[] = [];
+    expectPost(posted, { channel: 'C0EXC', ts: '1700000000.000400' });
+    await gatehouse.store.enqueueNotification({
+      key,
+      channel: '#prodsec-escalations',
+      text: 'Exception request',
+      notice: { kind: 'exception-request', title: 'Exception request: js/sql-injection', reasons: [], severity: 'sast', owner: '@owner', due: [], url: 'https://github.com/Codertocat/Hello-World/issues/12', labels: [], route: 'exception-board', itemKey: 'github:Codertocat/Hello-World#12' },
+      createdAt: new Date(),
+    });
+    await waitFor(() => posted.length === 1);
+    expect(JSON.stringify(posted[0]!.blocks)).toContain('gatehouse_approve_exception');
+    return key;
+  }
+
+  it('Approve exception by a mapped exception approver approves the register entry, labels and comments the request', async () => {
+    const key = await exceptionRequested();
+    let labels: unknown;
+    let comment = '';
+    nock(GITHUB_API).post('/app/installations/1/access_tokens').reply(201, { token: 'ghs_test', expires_at: '2099-01-01T00:00:00Z' });
+    nock(GITHUB_API).get(`${REPO}/installation`).reply(200, { id: 1 });
+    nock(GITHUB_API)
+      .post(`${REPO}/issues/12/labels`, (b: { labels: string[] }) => ((labels = b.labels), true))
+      .reply(200, []);
+    nock(GITHUB_API).get(`${REPO}/issues/12/comments`).query(true).reply(200, []);
+    nock(GITHUB_API)
+      .post(`${REPO}/issues/12/comments`, (b: { body: string }) => ((comment = b.body), true))
+      .reply(201, { id: 8, body: 'x', user: { login: 'gatehouse[bot]', type: 'Bot' } });
+    let update: Record<string, string> = {};
+    nock(SLACK_API)
+      .post('/api/chat.update', (b: Record<string, string>) => ((update = b), true))
+      .reply(200, { ok: true, channel: 'C0EXC', ts: '1700000000.000400' });
+    await slack(blockActionBody({ actionId: 'gatehouse_approve_exception', value: key, userId: ALLOWED }));
+    await waitFor(() => update['ts'] !== undefined);
+    expect(labels).toEqual(['exception::approved']);
+    expect(comment).toContain('Exception approved from Slack by octocat');
+    expect(update['blocks']).toContain(`Approved by <@${ALLOWED}>`);
+    expect(await gatehouse.gateStore.getException('github:Codertocat/Hello-World#12')).toMatchObject({ status: 'approved', approvedBy: 'octocat' });
+  });
+
+  it('Approve exception by someone who is not an approver is refused and changes nothing', async () => {
+    const key = await exceptionRequested();
+    let refusal = '';
+    nock(RESPONSE_HOST)
+      .post(/.*/, (b: { text: string }) => ((refusal = b.text), true))
+      .reply(200, 'ok');
+    await slack(blockActionBody({ actionId: 'gatehouse_approve_exception', value: key, userId: OTHER }));
+    await waitFor(() => refusal !== '');
+    expect(refusal).toContain('is not mapped to a GitHub account');
+    expect(await gatehouse.gateStore.getException('github:Codertocat/Hello-World#12')).toMatchObject({ status: 'requested', approvedBy: null });
+    const audit = await gatehouse.store.auditFor('github:Codertocat/Hello-World#12');
+    expect(audit).toEqual([expect.objectContaining({ action: 'chat.approve-exception', outcome: 'skipped' })]);
   });
 });
 

@@ -22,6 +22,7 @@ export type Block = Record<string, unknown>;
 
 export const ACK_ACTION = 'gatehouse_acknowledge';
 export const OWN_ACTION = 'gatehouse_take_ownership';
+export const APPROVE_ACTION = 'gatehouse_approve_exception';
 
 const KIND_TITLE: Record<Notice['kind'], string> = {
   'intake-leadership': '🧭 Leadership decision needed',
@@ -32,6 +33,7 @@ const KIND_TITLE: Record<Notice['kind'], string> = {
   'gate-block': '⛔ Release blocked',
   'ship-despite-block': '⚠️ Request to ship despite a blocking finding',
   'repeated-exception': '🔁 Exception category repeated across services',
+  'exception-request': '📝 Exception request awaiting approval',
   'exception-expiring': '⌛ Exception about to expire',
   'emergency-release': '🚑 Emergency release',
   manual: '📣 Escalation',
@@ -62,13 +64,15 @@ export function noticeBlocks(notice: Notice, state: NoticeState): Block[] {
   if (notice.reasons.length > 0) blocks.push({ type: 'section', text: plain(`Why:\n${notice.reasons.map((r) => `• ${r}`).join('\n')}`) });
   if (notice.labels.length > 0) blocks.push({ type: 'context', elements: [plain(`Labels: ${notice.labels.join(', ')}`, 2000)] });
   const status: string[] = [];
-  if (state.acknowledgedBy) status.push(`✅ Acknowledged by <@${slackId(state.acknowledgedBy)}>${state.acknowledgedAt ? ` at ${iso(state.acknowledgedAt.toISOString())}` : ''}`);
+  const approval = notice.kind === 'exception-request';
+  if (state.acknowledgedBy) status.push(`✅ ${approval ? 'Approved' : 'Acknowledged'} by <@${slackId(state.acknowledgedBy)}>${state.acknowledgedAt ? ` at ${iso(state.acknowledgedAt.toISOString())}` : ''}`);
   if (state.owner) status.push(`👤 Owned by <@${slackId(state.owner)}>`);
   if (status.length > 0) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: status.join(' · ') }] });
   const buttons: Block[] = [];
   if (notice.url && /^https?:\/\//.test(notice.url)) buttons.push({ type: 'button', action_id: 'gatehouse_open', text: plain('Open', 75), url: cut(notice.url, 3000) });
-  if (!state.acknowledgedBy) buttons.push({ type: 'button', action_id: ACK_ACTION, text: plain('Acknowledge', 75), style: 'primary', value: cut(state.key, 2000) });
-  if (!state.owner && notice.itemKey) buttons.push({ type: 'button', action_id: OWN_ACTION, text: plain('Take ownership', 75), value: cut(state.key, 2000) });
+  if (!state.acknowledgedBy && approval) buttons.push({ type: 'button', action_id: APPROVE_ACTION, text: plain('Approve exception', 75), style: 'primary', value: cut(state.key, 2000) });
+  if (!state.acknowledgedBy && !approval) buttons.push({ type: 'button', action_id: ACK_ACTION, text: plain('Acknowledge', 75), style: 'primary', value: cut(state.key, 2000) });
+  if (!state.owner && notice.itemKey && !approval) buttons.push({ type: 'button', action_id: OWN_ACTION, text: plain('Take ownership', 75), value: cut(state.key, 2000) });
   if (buttons.length > 0) blocks.push({ type: 'actions', block_id: 'gatehouse_notice_actions', elements: buttons });
   return blocks;
 }

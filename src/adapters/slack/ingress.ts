@@ -19,7 +19,7 @@ import { helpText, parseCommand, type Hosts } from '../../core/chat/command.ts';
 import type { Inbox } from '../../ports/queue.ts';
 import { BodyTooLarge, readBody } from '../../server/body.ts';
 import type { Metrics } from '../../server/metrics.ts';
-import { ACK_ACTION, OWN_ACTION, escapeSlack } from './blocks.ts';
+import { ACK_ACTION, APPROVE_ACTION, OWN_ACTION, escapeSlack } from './blocks.ts';
 import { verifySlackRequest } from './verify.ts';
 
 type BoltApp = InstanceType<typeof App>;
@@ -67,7 +67,7 @@ export const slackWorkSchema = z.discriminatedUnion('type', [
     requestId: z.string(),
   }),
   z.object({
-    type: z.enum(['acknowledge', 'take-ownership']),
+    type: z.enum(['acknowledge', 'take-ownership', 'approve-exception']),
     noticeKey: z.string(),
     userId: z.string(),
     userName: z.string(),
@@ -193,10 +193,11 @@ export function createSlackIngress(opts: SlackIngressOptions): SlackIngress {
     await ack(ephemeral(`Gatehouse answers ${opts.command}, not ${command.command}. Try \`${opts.command} help\`.`));
   });
 
-  const onButton = (type: 'acknowledge' | 'take-ownership') => async ({ ack, body }: { ack: () => Promise<void>; body: unknown }): Promise<void> => {
+  const actionIds = { acknowledge: ACK_ACTION, 'take-ownership': OWN_ACTION, 'approve-exception': APPROVE_ACTION } as const;
+  const onButton = (type: keyof typeof actionIds) => async ({ ack, body }: { ack: () => Promise<void>; body: unknown }): Promise<void> => {
     await ack();
     const parsed = blockActionsSchema.safeParse(body);
-    const action = parsed.success ? parsed.data.actions.find((a) => a.action_id === (type === 'acknowledge' ? ACK_ACTION : OWN_ACTION)) : undefined;
+    const action = parsed.success ? parsed.data.actions.find((a) => a.action_id === actionIds[type]) : undefined;
     if (!parsed.success || !action?.value) {
       metrics.slackRequests.inc({ kind: 'action', outcome: 'invalid' });
       logger.warn('Slack button without a notice key; ignored');
@@ -209,6 +210,7 @@ export function createSlackIngress(opts: SlackIngressOptions): SlackIngress {
   };
   app.action(ACK_ACTION, onButton('acknowledge'));
   app.action(OWN_ACTION, onButton('take-ownership'));
+  app.action(APPROVE_ACTION, onButton('approve-exception'));
   // The Open button is a link: nothing to do but acknowledge.
   app.action('gatehouse_open', async ({ ack }) => ack());
 

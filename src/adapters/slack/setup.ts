@@ -33,6 +33,7 @@ export interface SlackOptions {
   pollMs?: number;
   backoffMs?: (attempt: number) => number;
   gateVerdict?: ConstructorParameters<typeof ChatOps>[0]['gateVerdict'];
+  gateStore?: ConstructorParameters<typeof ChatOps>[0]['gateStore'];
 }
 
 export interface Slack {
@@ -55,7 +56,7 @@ export function startSlack(opts: SlackOptions): Slack {
   const { logger } = opts;
   const web = new SlackWeb({ token: opts.config.botToken, apiUrl: opts.config.apiUrl });
   const answer = (url: string, text: string): Promise<void> => respond(url, text, logger);
-  const ops = new ChatOps({ store: opts.store, outbox: opts.outbox, chat: web, policy: opts.policy, platforms: opts.platforms, hosts: opts.hosts, metrics: opts.metrics, logger, now: opts.now, respond: answer, gateVerdict: opts.gateVerdict });
+  const ops = new ChatOps({ store: opts.store, outbox: opts.outbox, chat: web, policy: opts.policy, platforms: opts.platforms, hosts: opts.hosts, metrics: opts.metrics, logger, now: opts.now, respond: answer, gateVerdict: opts.gateVerdict, gateStore: opts.gateStore });
   const ingress = createSlackIngress({
     signingSecret: opts.config.signingSecret,
     botToken: opts.config.botToken,

@@ -14,6 +14,7 @@ export type NoticeKind =
   | 'gate-block'
   | 'ship-despite-block'
   | 'repeated-exception'
+  | 'exception-request'
   | 'exception-expiring'
   | 'emergency-release'
   | 'manual';
@@ -27,6 +28,7 @@ export const NOTICE_KINDS: readonly NoticeKind[] = [
   'gate-block',
   'ship-despite-block',
   'repeated-exception',
+  'exception-request',
   'exception-expiring',
   'emergency-release',
   'manual',

@@ -200,6 +200,28 @@ export function planExceptionRequest(input: ExceptionPlanInput, ctx: ExceptionCo
   const entry: GateException | null = parsed.exception ? { ...parsed.exception, status, approvedBy, approvedAt } : stored && status === 'revoked' ? { ...stored, status: 'revoked' } : null;
   if (entry && (!stored || JSON.stringify(stored) !== JSON.stringify(entry))) actions.push({ type: 'saveException', target, exception: entry });
 
+  // A new (or again requested) exception is put before the approvers, with an Approve button in Slack.
+  if (entry && entry.status === 'requested' && stored?.status !== 'requested') {
+    actions.push({
+      type: 'notifyChat',
+      key: `exception-request:${entry.id}:${entry.expiresAt.toISOString()}`,
+      channel: noticeChannel(policy, 'exception-request', 'exception-board'),
+      text: `Exception request: ${entry.findingRef} in ${entry.scope.repo} — ${issue.url}`,
+      notice: {
+        kind: 'exception-request',
+        title: `Exception request: ${entry.findingRef} in ${entry.scope.repo}${entry.scope.paths.length > 0 ? ` (${entry.scope.paths.join(', ')})` : ''}`,
+        reasons: [`Compensating controls: ${entry.compensatingControls}`, `Requested by ${entry.requestedBy}`, ...(entry.renewalOf ? [`Renews ${entry.renewalOf}`] : [])],
+        severity: entry.category,
+        owner: entry.businessOwner,
+        due: [{ label: 'Requested expiry', at: entry.expiresAt.toISOString() }],
+        url: issue.url,
+        labels: [],
+        route: 'exception-board',
+        itemKey: issueKey(target),
+      },
+    });
+  }
+
   // Escalations: a renewal, or a category repeated across repositories.
   if (entry && !stored) {
     const { count, windowDays } = ex.repeated;

@@ -141,12 +141,20 @@ describe('planExceptionRequest', () => {
   });
 
   it('escalates a renewal and a category repeated across repositories (repeated-exception)', () => {
+    const repeatedOf = (r: ReturnType<typeof run>) => ofType(r.actions, 'notifyChat').filter((a) => a.notice.kind === 'repeated-exception');
     const renewal = run({ event: issueEvent({ body: exceptionBody({ Renews: '#12' }) }) });
-    const [n] = ofType(renewal.actions, 'notifyChat');
+    const [n] = repeatedOf(renewal);
     expect(n!.notice).toMatchObject({ kind: 'repeated-exception', reasons: ['Renews github:acme/security-requests#12'], route: 'exception-board' });
     const repeated = run({ categoryCount: 2 });
-    expect(ofType(repeated.actions, 'notifyChat')[0]!.notice.reasons).toEqual(['3 repositories asked for a sast exception within 90 days (threshold 3)']);
-    expect(ofType(run({ categoryCount: 1 }).actions, 'notifyChat')).toEqual([]);
+    expect(repeatedOf(repeated)[0]!.notice.reasons).toEqual(['3 repositories asked for a sast exception within 90 days (threshold 3)']);
+    expect(repeatedOf(run({ categoryCount: 1 }))).toEqual([]);
+  });
+
+  it('puts a new request before the approvers once (the Slack notice with its Approve button)', () => {
+    const first = ofType(run({ categoryCount: 0 }).actions, 'notifyChat');
+    expect(first.map((a) => a.notice.kind)).toEqual(['exception-request']);
+    expect(first[0]!.notice).toMatchObject({ route: 'exception-board', owner: expect.any(String), itemKey: 'github:acme/security-requests#50' });
+    expect(first[0]!.key).toMatch(/^exception-request:github:acme\/security-requests#50:\d{4}-/);
   });
 
   it('leaves other issues alone', () => {
