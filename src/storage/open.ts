@@ -31,8 +31,14 @@ export interface OpenStoreOptions {
   dataDir: string;
   logger?: StorageLogger;
   queue?: QueueOptions;
-  /** PostgreSQL pool size (key locks hold one connection each while held). Default 10. */
+  /** PostgreSQL pool size for queries. Default 10. */
   poolMax?: number;
+  /**
+   * PostgreSQL connections for key locks (a held lock keeps its session's connection), apart from
+   * the query pool so that lock holders can never take every connection their own work needs.
+   * Default 24 (the worker's 16 jobs, the clock scheduler, chat-ops).
+   */
+  lockPoolMax?: number;
   /** PGlite: fsync the WAL (and the delivery journal) before a write resolves. Default true. */
   syncWal?: boolean;
   /** PGlite: how long to wait for the data directory's previous owner to exit. Default 10 000 ms. */
@@ -143,6 +149,8 @@ async function openPglite(opts: OpenStoreOptions): Promise<OpenedStore> {
 async function openPostgres(opts: OpenStoreOptions, url: string): Promise<OpenedStore> {
   const pool = new pg.Pool({ connectionString: url, max: opts.poolMax ?? 10, application_name: 'gatehouse' });
   pool.on('error', (err) => opts.logger?.error({ err }, 'idle database connection failed'));
+  const lockPool = new pg.Pool({ connectionString: url, max: opts.lockPoolMax ?? 24, application_name: 'gatehouse-locks' });
+  lockPool.on('error', (err) => opts.logger?.error({ err }, 'idle database connection (key locks) failed'));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   let queue: PgBossQueue | undefined;
   try {
@@ -156,13 +164,14 @@ async function openPostgres(opts: OpenStoreOptions, url: string): Promise<Opened
     queue = await PgBossQueue.start(executor, opts.queue, opts.logger);
   } catch (err) {
     await db.destroy();
+    await lockPool.end();
     throw err;
   }
   const q = queue;
   const locks = new KeyedMutex();
   const lock = <T>(key: string, fn: () => Promise<T>): Promise<T> =>
     locks.run(key, async () => {
-      const client = await pool.connect();
+      const client = await lockPool.connect();
       let broken: Error | undefined;
       try {
         await client.query('select pg_advisory_lock($1::int4, hashtext($2))', [GATEHOUSE_LOCKS, key]);
@@ -183,6 +192,7 @@ async function openPostgres(opts: OpenStoreOptions, url: string): Promise<Opened
       await q.stop();
     } finally {
       await db.destroy();
+      await lockPool.end();
     }
   });
   const store = new KyselyStore({ db, lock, durable: (write) => write(), onClose: close });

@@ -1,0 +1,58 @@
+/**
+ * Starts test/support/gatehouse-child.ts in a child process (Node with tsx), collects its log
+ * lines and resolves once it listens. Kill it with `kill()` (SIGKILL) or `stop()` (SIGTERM).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const CHILD = fileURLToPath(new URL('./gatehouse-child.ts', import.meta.url));
+
+export interface ChildGatehouse {
+  child: ChildProcess;
+  url: string;
+  pid: number;
+  logs: string[];
+  /** SIGKILL, resolved once the process is gone. */
+  kill(): Promise<void>;
+  /** SIGTERM (a clean shutdown), resolved once the process is gone. */
+  stop(): Promise<void>;
+}
+
+export function startChildGatehouse(env: Record<string, string>, { timeoutMs = 60_000, nodeFlags = ['--max-semi-space-size=64'] }: { timeoutMs?: number; nodeFlags?: string[] } = {}): Promise<ChildGatehouse> {
+  const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', CHILD], {
+    env: { PATH: process.env['PATH'] ?? '', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: string[] = [];
+  const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const end = (signal: NodeJS.Signals) => async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    await gone;
+  };
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`no start within ${timeoutMs} ms:\n${logs.slice(-30).join('\n')}`));
+    }, timeoutMs);
+    let partial = '';
+    const onData = (chunk: Buffer): void => {
+      const text = partial + chunk.toString('utf8');
+      const lines = text.split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) {
+        if (logs.length < 20_000) logs.push(line);
+        const m = /^READY (\S+) (\d+)$/.exec(line);
+        if (m) {
+          clearTimeout(timer);
+          resolve({ child, url: m[1]!, pid: Number(m[2]), logs, kill: end('SIGKILL'), stop: end('SIGTERM') });
+        }
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`gatehouse exited (${signal ?? code}) before listening:\n${logs.slice(-30).join('\n')}`));
+    });
+  });
+}
