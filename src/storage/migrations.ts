@@ -227,6 +227,33 @@ const migrations: Record<string, Migration> = {
       for (const t of ['emergency_records', 'gate_exceptions', 'gate_decisions']) await db.schema.dropTable(t).ifExists().execute();
     },
   },
+  '0006_redelivery': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // GitHub deliveries we asked GitHub to send again: one row per delivery guid, written before
+      // asking, so a restart or another replica never asks twice.
+      await db.schema
+        .createTable('github_redeliveries')
+        .addColumn('guid', 'text', (c) => c.primaryKey())
+        .addColumn('hook_delivery_id', 'bigint', (c) => c.notNull())
+        .addColumn('event', 'text', (c) => c.notNull())
+        .addColumn('delivered_at', 'timestamptz', (c) => c.notNull())
+        .addColumn('asked_at', 'timestamptz', (c) => c.notNull())
+        .addColumn('outcome', 'text', (c) => c.notNull())
+        .execute();
+      // GitLab project hooks by their last state seen (`ok` once healthy again) and how many
+      // times a disabled state was reported: reported once per hook and state.
+      await db.schema
+        .createTable('gitlab_hook_alerts')
+        .addColumn('hook', 'text', (c) => c.primaryKey())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('reports', 'integer', (c) => c.notNull())
+        .addColumn('reported_at', 'timestamptz', (c) => c.notNull())
+        .execute();
+    },
+    async down(db: Kysely<unknown>): Promise<void> {
+      for (const t of ['gitlab_hook_alerts', 'github_redeliveries']) await db.schema.dropTable(t).ifExists().execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -147,6 +147,22 @@ export interface EmergencyRecordsTable {
   decided_at: Timestamp;
 }
 
+export interface GitHubRedeliveriesTable {
+  guid: string;
+  hook_delivery_id: BigIntColumn;
+  event: string;
+  delivered_at: Timestamp;
+  asked_at: Timestamp;
+  outcome: string;
+}
+
+export interface GitLabHookAlertsTable {
+  hook: string;
+  state: string;
+  reports: number;
+  reported_at: Timestamp;
+}
+
 export interface Database {
   clocks: ClocksTable;
   clock_misses: ClockMissesTable;
@@ -159,4 +175,6 @@ export interface Database {
   gate_decisions: GateDecisionsTable;
   gate_exceptions: GateExceptionsTable;
   emergency_records: EmergencyRecordsTable;
+  github_redeliveries: GitHubRedeliveriesTable;
+  gitlab_hook_alerts: GitLabHookAlertsTable;
 }

@@ -29,6 +29,8 @@ export interface GitHubIngress {
   platform: PlatformAdapter;
   /** Learns our bot's login (GET /app) so that our own events are ignored. */
   identify(): Promise<string | null>;
+  /** A client authenticated as the App itself (JWT), e.g. for its webhook deliveries. */
+  app(): Promise<{ request: (route: string, params?: Record<string, unknown>) => Promise<{ data: unknown; headers: Record<string, string | number | undefined> }> }>;
 }
 
 export interface GitHubIngressOptions {
@@ -183,6 +185,7 @@ export async function createGitHubIngress(opts: GitHubIngressOptions): Promise<G
         return new GitHubForge(await probot.auth(id), botLogin);
       },
     },
+    app: () => probot.auth(),
     async identify() {
       if (botLogin) return botLogin;
       try {
