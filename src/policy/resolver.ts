@@ -7,6 +7,7 @@ import type { RepoRef } from '../core/model.ts';
 import { parsePolicy } from '../core/policy/load.ts';
 import type { Policy } from '../core/policy/schema.ts';
 import type { Forge } from '../ports/forge.ts';
+import { parse } from 'yaml';
 
 export interface ResolvedPolicy {
   policy: Policy;
@@ -15,6 +16,18 @@ export interface ResolvedPolicy {
 }
 
 export const OVERRIDE_PATHS = { github: '.github/gatehouse.yml', gitlab: '.gitlab/gatehouse.yml' } as const;
+
+/** Policy sections a repository's override may not change (release gate, chat permissions). */
+export const GLOBAL_ONLY = ['gate', 'chat'] as const;
+
+function topLevelKeys(text: string): string[] {
+  try {
+    const doc: unknown = parse(text);
+    return doc && typeof doc === 'object' && !Array.isArray(doc) ? Object.keys(doc) : [];
+  } catch {
+    return [];
+  }
+}
 
 interface Entry {
   value: Promise<ResolvedPolicy>;
@@ -62,7 +75,14 @@ export class PolicyResolver {
     const text = await forge.readFile(repo, path);
     if (text === null) return this.globalPolicy;
     const result = parsePolicy(text, this.global.policy);
-    if (result.ok) return { policy: result.policy, source: `${this.global.source} + ${path}`, warnings: [] };
+    if (result.ok) {
+      // Who approves exceptions and emergencies, what blocks a release and who may act from chat
+      // are the security team's, not the repository's: those sections come from the global policy.
+      const reserved = GLOBAL_ONLY.filter((k) => topLevelKeys(text).includes(k));
+      const policy = { ...result.policy, gate: this.global.policy.gate, chat: this.global.policy.chat };
+      const warnings = reserved.length > 0 ? [`The repository policy ${path} sets ${reserved.join(' and ')}, which only the global policy may set; ignored`] : [];
+      return { policy, source: `${this.global.source} + ${path}`, warnings };
+    }
     const errors = result.errors.map((e) => `${e.path}${e.line ? ` (line ${e.line})` : ''}: ${e.message}`);
     return {
       policy: this.global.policy,

@@ -105,9 +105,14 @@ const SEVERITIES: Severity[] = ['critical', 'high', 'medium', 'low', 'info', 'un
  * read, a report that does not parse): retrying will not help, and it is no pass: a block.
  */
 export function errorWeight(e: EvidenceError): 'retry' | 'missing' | 'untrusted' {
-  if (e.kind === 'not-enabled' || e.kind === 'no-analysis') return 'missing';
+  // Only code scanning may be absent (off, or no analysis for this head): it is then a warning.
+  // Reviews, approvals, files or checks that cannot be read (a 403 for a missing App permission, a
+  // 404) are never "missing evidence that warns": a gate that cannot read approvals cannot pass.
+  if ((e.kind === 'not-enabled' || e.kind === 'no-analysis') && (e.source === 'findings' || e.source === 'reports')) return 'missing';
   if (e.kind === 'truncated' || e.kind === 'invalid') return 'untrusted';
-  if (e.kind === undefined && e.status !== undefined && (e.status === 404 || e.status === 410 || (e.status === 403 && !/rate limit/i.test(e.message)))) return 'missing';
+  if (e.kind === undefined && (e.source === 'findings' || e.source === 'reports') && e.status !== undefined && (e.status === 404 || e.status === 410)) return 'missing';
+  if (e.status === 403 && !/rate limit/i.test(e.message)) return 'untrusted';
+  if (e.status === 404 || e.status === 410) return 'untrusted';
   return 'retry';
 }
 

@@ -138,9 +138,21 @@ describe('evaluateGate: missing and incomplete evidence', () => {
     ['invalid', 'block', 'evidence-incomplete'],
     ['api', 'pending', 'evidence-error'],
   ] as const)('an evidence error of kind %s gives %s', (kind, verdict, rule) => {
-    const v = evaluateGate(gateInput({ ev: evidence({ errors: [{ source: 'findings', message: 'x', kind, status: 403 }] }) }), defaultPolicy, NOW);
+    const v = evaluateGate(gateInput({ ev: evidence({ errors: [{ source: 'findings', message: 'x', kind, status: kind === 'api' ? 502 : 403 }] }) }), defaultPolicy, NOW);
     expect(v.verdict).toBe(verdict);
     expect(rules(v)).toContain(rule);
+  });
+
+  it.each([
+    ['reviews', 403, 'Resource not accessible by integration'],
+    ['approvals', 404, 'Not Found'],
+    ['files', 403, 'Resource not accessible by integration'],
+    ['checks', 404, 'Not Found'],
+    ['findings', 403, 'Resource not accessible by integration'],
+  ] as const)('never passes when %s answer %i (%s): retrying cannot help, so it blocks', (source, status, message) => {
+    const v = evaluateGate(gateInput({ ev: evidence({ errors: [{ source, message, status, kind: 'api' }] }) }), defaultPolicy, NOW);
+    expect(v.verdict).toBe('block');
+    expect(rules(v, 'block')).toContain('evidence-incomplete');
   });
 
   it('treats a 403 rate limit as an error to retry', () => {
