@@ -9,6 +9,7 @@ import { classifyChanges } from './routing/changes.ts';
 import { classifyIntake, type TierDecision } from './routing/classify.ts';
 import { neutralizeMentions, tableCell } from './text.ts';
 import { noticeChannel } from './chat/route.ts';
+import { SERVICE_LINE_FIELD, SERVICE_LINE_INFERRED, serviceLine, type ServiceLine } from './intake/service-line.ts';
 
 export type TemplateName = 'comments/intake.md' | 'comments/change.md' | 'comments/clock.md' | 'comments/feature-request.md' | 'comments/tool-signal.md' | 'comments/gate.md' | 'issues/retrospective.md' | 'comments/exception.md';
 export type Render = (name: TemplateName, view: object) => string;
@@ -220,8 +221,10 @@ function sameDecision(a: PriorDecision | undefined, d: TierDecision): boolean {
   return a.tier === d.tier && [...a.routes].sort().join() === [...d.routes].sort().join() && rules(a.reasons) === rules(d.reasons);
 }
 
-function intakeActions(event: IssueEvent, record: IntakeRecord, decision: TierDecision, ctx: PlanContext): Action[] {
+function intakeActions(event: IssueEvent, parsed: IntakeRecord, decision: TierDecision, ctx: PlanContext): Action[] {
   const { policy } = ctx;
+  const line = intakeServiceLine(parsed, decision, policy, false);
+  const record = withServiceLine(parsed, line);
   const target = event.issue.ref;
   const tierDef = decision.tier === null ? null : policy.tiers[decision.tier]!;
   const routeDefs = decision.routes.map((name) => policy.routes.find((r) => r.name === name)!).filter(Boolean);
@@ -254,6 +257,7 @@ function intakeActions(event: IssueEvent, record: IntakeRecord, decision: TierDe
     problems: record.problems.map((p) => ({ label: p.label, message: tableCell(p.message) })),
     tier: tierDef,
     routes: routeDefs,
+    serviceLine: line ? { value: tableCell(line.value), inferred: line.inferred, because: line.because } : null,
     reasons: decision.reasons.map((r) => ({ rule: r.rule, summary: tableCell(r.summary), evidence: r.evidence.map(tableCell) })),
     history: earlier.map((h) => ({ at: h.decidedAt.toISOString(), tier: h.tier === null ? null : `${h.tier} (${policy.tiers[h.tier]!.name})`, routes: h.routes.join(', ') })),
     policySource: ctx.policySource,
@@ -262,6 +266,18 @@ function intakeActions(event: IssueEvent, record: IntakeRecord, decision: TierDe
   actions.push({ type: 'ensureComment', target, marker: INTAKE_MARKER, body });
 
   return actions;
+}
+
+function intakeServiceLine(record: IntakeRecord, decision: TierDecision, policy: Policy, onChangeRequest: boolean): ServiceLine | null {
+  const field = policy.intake.fields.find((f) => f.id === SERVICE_LINE_FIELD);
+  const answer = record.answers[SERVICE_LINE_FIELD];
+  return serviceLine({ answer: typeof answer === 'string' ? answer : null, routes: decision.routes, reasons: decision.reasons, onChangeRequest, options: field?.options ?? [] });
+}
+
+/** The record as stored: an inferred service line is kept beside the answers. */
+function withServiceLine(record: IntakeRecord, line: ServiceLine | null): IntakeRecord {
+  if (!line?.inferred) return record;
+  return { ...record, answers: { ...record.answers, [SERVICE_LINE_INFERRED]: line.value } };
 }
 
 /**
@@ -345,7 +361,7 @@ function planChange(event: ChangeRequestEvent, ctx: PlanContext): Plan {
 
   const decision: TierDecision = { tier, routes, reasons, notify: byIntake?.notify ?? [] };
   const actions: Action[] = [];
-  if (intake) actions.push({ type: 'saveIntake', target, record: intake });
+  if (intake) actions.push({ type: 'saveIntake', target, record: withServiceLine(intake, intakeServiceLine(intake, decision, policy, true)) });
   const changed = !sameDecision(last, decision);
   if (changed) actions.push({ type: 'recordDecision', target, key: changeKey(target), tier, routes, reasons });
   if (labels.add.length > 0 || labels.remove.length > 0) actions.push({ type: 'ensureLabels', target, ...labels });

@@ -30,6 +30,21 @@ export const CONTRACT_FIELDS: readonly ContractField[] = [
   { label: 'Links', kind: 'long text', options: [], required: false },
   { label: 'Requested deadline', kind: 'text', options: [], required: false },
   { label: 'Business event driving it', kind: 'text', options: [], required: false },
+  {
+    label: 'Service line',
+    kind: 'choice',
+    options: [
+      'Secure design / architecture review',
+      'Security testing and validation support',
+      'Platform standards and golden paths',
+      'CI/CD and release governance',
+      'Cloud / Kubernetes control review',
+      'Vulnerability management and remediation governance',
+      'Incident partnership and post-incident hardening',
+      'Metrics, reporting, and executive narrative',
+    ],
+    required: false,
+  },
 ];
 
 /** "Default labels": tiers in order 0..3. */

@@ -33,6 +33,7 @@ export const baseAnswers: Readonly<IntakeAnswers> = Object.freeze({
   links: null,
   deadline: null,
   business_event: null,
+  service_line: null,
 });
 
 /** `baseAnswers` with some answers replaced. */

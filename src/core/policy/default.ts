@@ -31,6 +31,23 @@ export const defaultPolicyInput: PolicyInput = {
       { id: 'links', label: 'Links', kind: 'longtext', required: false, description: 'PRs, design docs, IaC, tickets, previous exceptions.' },
       { id: 'deadline', label: 'Requested deadline', kind: 'text', format: 'date', required: false, description: 'YYYY-MM-DD', placeholder: 'YYYY-MM-DD' },
       { id: 'business_event', label: 'Business event driving it', kind: 'text', required: false, description: 'Launch, customer commitment, audit…' },
+      {
+        id: 'service_line',
+        label: 'Service line',
+        kind: 'choice',
+        options: [
+          'Secure design / architecture review',
+          'Security testing and validation support',
+          'Platform standards and golden paths',
+          'CI/CD and release governance',
+          'Cloud / Kubernetes control review',
+          'Vulnerability management and remediation governance',
+          'Incident partnership and post-incident hardening',
+          'Metrics, reporting, and executive narrative',
+        ],
+        required: false,
+        description: 'Which service of the security catalog this is, if you know. Left empty, Gatehouse infers it where the routing makes it obvious.',
+      },
     ],
   },
   labels: {
