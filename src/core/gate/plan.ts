@@ -171,8 +171,12 @@ export function planGate(input: GatePlanInput, ctx: GateContext): GatePlan {
       ]),
     );
   }
+  // One message per blocked release, updated as commits come and go (the key has no commit in it),
+  // and updated once more when the gate stops blocking.
   if (v.verdict === 'block' && cls === 'high-risk') {
-    actions.push(notice('gate-block', `gate-block:${key}:${v.headSha}`, change, v, policy, `Release gate blocked a high-risk release: ${change.title} (${itemName(change)})`, blockReasons));
+    actions.push(notice('gate-block', `gate-block:${key}`, change, v, policy, `Release gate blocked a high-risk release: ${change.title} (${itemName(change)})`, [`At commit ${v.headSha.slice(0, 12)}`, ...blockReasons]));
+  } else if (previous?.verdict === 'block' && cls === 'high-risk' && v.verdict !== 'pending') {
+    actions.push(notice('gate-block', `gate-block:${key}`, change, v, policy, `Resolved: the release gate no longer blocks ${change.title} (${itemName(change)})`, [`Verdict ${v.verdict} at commit ${v.headSha.slice(0, 12)}`]));
   }
   if (v.expiring.length > 0) {
     for (const e of input.exceptions.filter((x) => v.expiring.some((y) => y.id === x.id))) {
@@ -195,9 +199,10 @@ export function planGate(input: GatePlanInput, ctx: GateContext): GatePlan {
     const body = ctx.render('issues/retrospective.md', {
       item: itemName(change),
       url: change.url,
-      title: change.title,
-      approver: neutralizeMentions(e.approver),
-      reason: neutralizeMentions(e.reason),
+      // One line each: a multi-line reason could start a line with a GitLab quick action (`/label`).
+      title: tableCell(change.title),
+      approver: tableCell(e.approver),
+      reason: tableCell(e.reason),
       headSha: e.headSha,
       decidedAt: e.decidedAt,
       dueDate: e.followUp.dueDate,
@@ -211,7 +216,7 @@ export function planGate(input: GatePlanInput, ctx: GateContext): GatePlan {
       retrospective: { key: `retrospective:${key}`, title: e.followUp.title, body, labels: gate.emergency.retrospectiveLabels, dueDate: e.followUp.dueDate },
     });
     actions.push(
-      notice('emergency-release', `emergency-release:${key}:${v.headSha}`, change, v, policy, `Emergency release: ${change.title} (${itemName(change)}), approved by ${e.approver}`, [`Reason: ${e.reason}`, ...e.controlsBypassed.map((r) => `Bypassed: ${r.summary}`)], {
+      notice('emergency-release', `emergency-release:${key}`, change, v, policy, `Emergency release: ${change.title} (${itemName(change)}), approved by ${e.approver}`, [`Reason: ${e.reason}`, ...e.controlsBypassed.map((r) => `Bypassed: ${r.summary}`)], {
         due: [{ label: 'Retrospective due', at: `${e.followUp.dueDate}T00:00:00.000Z` }],
       }),
     );

@@ -82,6 +82,14 @@ describe('planGate', () => {
     expect(ofType(planGate(input({ evidence: evidence({ checks: [] }) }), ctx()).actions, 'notifyChat')).toEqual([]);
   });
 
+  it('keys the gate-block notice per change request, so new commits update one message, and resolves it', () => {
+    const first = ofType(planGate(input({ evidence: evidence({ changedPaths: ['src/auth/a.ts'], headSha: 'a'.repeat(40) }) }), ctx()).actions, 'notifyChat');
+    const second = ofType(planGate(input({ evidence: evidence({ changedPaths: ['src/auth/a.ts'], headSha: 'b'.repeat(40) }) }), ctx()).actions, 'notifyChat');
+    expect(first[0]!.key).toBe('gate-block:github:acme/shop!12');
+    expect(second[0]!.key).toBe(first[0]!.key);
+    expect(second[0]!.notice.reasons[0]).toBe(`At commit ${'b'.repeat(12)}`);
+  });
+
   it('escalates the override label added while blocked (ship-despite-block); the verdict stays block', () => {
     const p = planGate(input({ currentLabels: ['gate::block', 'gate::ship-anyway'], evidence: evidence({ checks: [] }), labelAdded: 'gate::ship-anyway', actor: 'dev', previous: { verdict: 'block', headSha: 'x', reasons: [] } }), ctx());
     expect(p.verdict.verdict).toBe('block');
