@@ -142,7 +142,20 @@ export class ChatOps implements SlackReader {
       if (work.responseUrl) await this.deps.respond(work.responseUrl, `${asked.item.platform === 'github' ? 'GitHub' : 'GitLab'} is not configured in Gatehouse: cannot escalate ${asked.item.url}.`);
       return;
     }
-    const forge = await adapter.forgeForRepo(target.repo);
+    const unreachable = async (err: unknown): Promise<boolean> => {
+      const status = httpStatusOf(err);
+      if (status === undefined || ![401, 403, 404, 410, 422].includes(status)) return false;
+      await this.deps.store.appendAudit({ at: this.deps.now(), deliveryId, issueKey: itemKey, action: 'chat.escalate', detail: { slackUser: work.userId, status }, outcome: 'error', error: err instanceof Error ? err.message : String(err) });
+      if (work.responseUrl) await this.deps.respond(work.responseUrl, `Gatehouse cannot reach ${asked.item.url} (HTTP ${status}): the app is not installed on that repository, or there is no such item. Nothing was escalated.`);
+      return true;
+    };
+    let forge: Awaited<ReturnType<NonNullable<PlatformAdapter['forgeForRepo']>>>;
+    try {
+      forge = await adapter.forgeForRepo(target.repo);
+    } catch (err) {
+      if (await unreachable(err)) return;
+      throw err;
+    }
     const [intake, decision] = await Promise.all([this.deps.store.getIntake(issue), this.deps.store.latestDecision(asked.item.kind === 'change' ? change : issue)]);
     const tier = decision?.tier ?? null;
     const actions = planManualEscalation(
@@ -158,7 +171,12 @@ export class ChatOps implements SlackReader {
       policy,
       this.deps.now(),
     );
-    await execute(actions, { forge, store: this.deps.store, metrics: this.deps.metrics, now: this.deps.now, deliveryId, installationId: null });
+    try {
+      await execute(actions, { forge, store: this.deps.store, metrics: this.deps.metrics, now: this.deps.now, deliveryId, installationId: null });
+    } catch (err) {
+      if (await unreachable(err)) return;
+      throw err;
+    }
     await this.deps.store.appendAudit({ at: this.deps.now(), deliveryId, issueKey: itemKey, action: 'chat.escalate', detail: { slackUser: work.userId, reason: asked.reason }, outcome: 'ok' });
     if (work.responseUrl) await this.deps.respond(work.responseUrl, `Escalated ${asked.item.url}: labelled ${policy.chat.escalationLabel}, commented, and posted to ${actions.find((a) => a.type === 'notifyChat')?.channel ?? 'the escalation channel'}.`);
   }
@@ -179,7 +197,11 @@ export class ChatOps implements SlackReader {
     if (work.type === 'acknowledge') {
       const done = await this.deps.outbox.acknowledge(row.key, work.userId, now);
       await this.deps.store.appendAudit({ at: now, deliveryId, issueKey: row.itemKey, action, detail: { slackUser: work.userId, notice: row.key, already: done === null }, outcome: 'ok' });
-      if (!done && work.responseUrl) await this.deps.respond(work.responseUrl, `Already acknowledged by <@${row.acknowledgedBy}>.`);
+      if (!done && work.responseUrl) await this.deps.respond(work.responseUrl, `Already acknowledged (by Slack user ${row.acknowledgedBy}).`);
+      return;
+    }
+    if (row.owner && row.owner !== work.userId) {
+      if (work.responseUrl) await this.deps.respond(work.responseUrl, `Slack user ${row.owner} already owns this escalation.`);
       return;
     }
     const account = policy.chat.accounts[work.userId];
@@ -257,6 +279,15 @@ export class ChatOps implements SlackReader {
 function issueRefOf(key: string): IssueRef | null {
   const m = /^(github|gitlab):(.+)#(\d+)$/.exec(key);
   return m ? { repo: { platform: m[1] as 'github' | 'gitlab', fullName: m[2]!, id: null, defaultBranch: null }, number: Number(m[3]), kind: 'issue' } : null;
+}
+
+/** The HTTP status of an Octokit or gitbeaker error, when it has one. */
+function httpStatusOf(err: unknown): number | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const e = err as { status?: unknown; cause?: { response?: { status?: unknown } } };
+  if (typeof e.status === 'number') return e.status;
+  const s = e.cause?.response?.status;
+  return typeof s === 'number' ? s : undefined;
 }
 
 const escapeComment = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');

@@ -131,8 +131,12 @@ async function perform(action: Action, deps: ExecuteDeps): Promise<unknown> {
     case 'recordEmergency': {
       const { release, gateStore } = gatePorts(deps);
       const { record, retrospective } = action;
-      // The follow-up first, so that the stored record links it.
-      const issue = await release.openIssue(action.target.repo, retrospective.key, { title: retrospective.title, body: retrospective.body, labels: retrospective.labels, dueDate: retrospective.dueDate });
+      // The follow-up first, so that the stored record links it. A retrospective already opened for
+      // this head (even one closed since) is not opened again on a later evaluation.
+      const earlier = (await gateStore.emergencyRecordsFor(action.key)).find((r) => r.headSha === record.headSha && r.followUp.issueUrl);
+      const issue = earlier?.followUp.issueUrl
+        ? { url: earlier.followUp.issueUrl }
+        : await release.openIssue(action.target.repo, retrospective.key, { title: retrospective.title, body: retrospective.body, labels: retrospective.labels, dueDate: retrospective.dueDate });
       const saved = await gateStore.saveEmergencyRecord({
         key: action.key,
         headSha: record.headSha,

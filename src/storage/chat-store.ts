@@ -302,6 +302,7 @@ export class ChatStore {
         .updateTable('notifications')
         .set({ owner, revision: sql`revision + 1`, status: 'pending', next_attempt_at: null, updated_at: at })
         .where('key', '=', key)
+        .where('owner', 'is', null)
         .returningAll()
         .execute(),
     );

@@ -287,6 +287,20 @@ describe('/gatehouse escalate', () => {
     expect(confirmation).toContain('Escalated');
   });
 
+  it('on a repository the app is not installed on says so, instead of retrying for ever', async () => {
+    nock(GITHUB_API).get('/repos/acme/elsewhere/installation').reply(404, { message: 'Not Found' });
+    let answer = '';
+    nock(RESPONSE_HOST)
+      .post('/commands/1234/5678', (b: { text: string }) => ((answer = b.text), true))
+      .reply(200, 'ok');
+    await slack(slashCommandBody({ text: 'escalate https://github.com/acme/elsewhere/issues/3 please look', userId: ALLOWED }));
+    await waitFor(() => answer !== '');
+    expect(answer).toContain('Gatehouse cannot reach https://github.com/acme/elsewhere/issues/3 (HTTP 404)');
+    const audit = await gatehouse.store.auditFor('github:acme/elsewhere#3');
+    expect(audit).toEqual([expect.objectContaining({ action: 'chat.escalate', outcome: 'error' })]);
+    expect(await gatehouse.store.listNotifications()).toEqual([]);
+  });
+
   it('by anyone else is refused, changes nothing, and the attempt is in the audit log', async () => {
     let refusal = '';
     nock(RESPONSE_HOST)

@@ -83,7 +83,8 @@ export function queueAnswer(v: QueueView, policy: Policy, now: Date, limit = 10)
   }
   const risky = v.clocks
     .flatMap((r) => r.clocks.map((c) => ({ key: r.key, c })))
-    .filter(({ c }) => c.breachedAt !== null || (!c.stopped && c.runningSince !== null && (c.warnedAt !== null || (c.warnAt !== null && c.warnAt <= now))))
+    // Only clocks still running: a breached clock of an issue since closed or assigned is history, not queue.
+    .filter(({ c }) => !c.stopped && c.runningSince !== null && (c.breachedAt !== null || c.warnedAt !== null || (c.warnAt !== null && c.warnAt <= now)))
     .sort((a, b) => (a.c.breachedAt ?? a.c.dueAt ?? now).getTime() - (b.c.breachedAt ?? b.c.dueAt ?? now).getTime());
   lines.push(`Clocks at risk or breached: ${risky.length}`);
   for (const { key, c } of risky.slice(0, limit)) lines.push(`  – ${key}: ${clockLine(c, now)}`);
