@@ -109,6 +109,14 @@ export class ChatOutbox {
       const slot = await outbox.reserveSlot(channel, this.deps.now(), this.deps.sendIntervalMs());
       const wait = slot.getTime() - this.deps.now().getTime();
       if (wait > 0) await sleep(wait);
+      // The claim may have run out while this channel's earlier notices waited (Slack slow, many
+      // queued): renew it, or leave the notice to whoever claimed it since — never send it twice.
+      const lease = new Date(this.deps.now().getTime() + (this.deps.leaseMs ?? 120_000));
+      if (!(await outbox.extendLease(row.key, row.claimedUntil, lease))) {
+        logger.warn({ channel, key: row.key }, 'outbox lease lost before sending: another worker has this notice');
+        continue;
+      }
+      row.claimedUntil = lease;
       const notice = row.notice ?? legacyNotice(row);
       const state: NoticeState = { key: row.key, acknowledgedBy: row.acknowledgedBy, acknowledgedAt: row.acknowledgedAt, owner: row.owner };
       const text = this.deps.fallbackText(notice);

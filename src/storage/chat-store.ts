@@ -28,6 +28,8 @@ export interface OutboxRow {
   acknowledgedAt: Date | null;
   owner: string | null;
   createdAt: Date;
+  /** The lease a worker holds on it (the claim's token: updates are conditional on it). */
+  claimedUntil: Date | null;
 }
 
 export const noticeSchema: z.ZodType<Notice> = z.object({
@@ -65,6 +67,7 @@ function toRow(r: Selectable<NotificationsTable>): OutboxRow {
     acknowledgedAt: r.acknowledged_at,
     owner: r.owner,
     createdAt: r.created_at,
+    claimedUntil: r.claimed_until,
   };
 }
 
@@ -174,6 +177,16 @@ export class ChatStore {
       .values({ channel, next_slot: until })
       .onConflict((oc) => oc.column('channel').doUpdateSet({ next_slot: sql`greatest(chat_channels.next_slot, ${until}::timestamptz)` }))
       .execute();
+  }
+
+  /**
+   * Extends the lease a worker holds, just before it sends: false when the lease was lost (it ran
+   * out and another worker claimed the notice), and then this worker must not send it.
+   */
+  async extendLease(key: string, held: Date | null, until: Date): Promise<boolean> {
+    if (held === null) return false;
+    const rows = await this.db.updateTable('notifications').set({ claimed_until: until }).where('key', '=', key).where('claimed_until', '=', held).returning('key').execute();
+    return rows.length > 0;
   }
 
   /** Sent (or updated) as of `revision`; the lease ends. A newer revision stays pending. */

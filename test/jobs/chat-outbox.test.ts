@@ -133,6 +133,17 @@ describe('the chat outbox', () => {
     expect(await metrics.registry.metrics()).toContain('gatehouse_chat_outbox{status="failed"} 1');
   });
 
+  it('a worker whose lease ran out (another replica claimed the notice since) does not send it', async () => {
+    await enqueue('k', '#c', notice('Claimed twice'));
+    const store = opened.store.outbox;
+    const [mine] = await store.claimDue(clock, 10, 1000);
+    clock = new Date(clock.getTime() + 2000);
+    const [theirs] = await store.claimDue(clock, 10, 1000);
+    expect(theirs?.key).toBe('k');
+    expect(await store.extendLease('k', mine!.claimedUntil, new Date(clock.getTime() + 5000))).toBe(false);
+    expect(await store.extendLease('k', theirs!.claimedUntil, new Date(clock.getTime() + 5000))).toBe(true);
+  });
+
   it('sends at most one message per second to a channel, while other channels go on', async () => {
     const at: Record<string, number[]> = {};
     nock(SLACK_API)
