@@ -10,6 +10,7 @@ import type { Config } from './config/env.ts';
 import { forgeHosts, startSlack, type Slack } from './adapters/slack/setup.ts';
 import { ClockScheduler } from './jobs/clock-scheduler.ts';
 import { ExceptionReminders } from './jobs/exception-reminders.ts';
+import { DigestScheduler } from './jobs/digest-scheduler.ts';
 import { processDelivery, type ProcessDeps } from './jobs/process-delivery.ts';
 import { loadGlobalPolicy } from './policy/global.ts';
 import { PolicyResolver } from './policy/resolver.ts';
@@ -71,6 +72,8 @@ export interface Gatehouse {
   reminders: ExceptionReminders;
   /** Failed GitHub deliveries asked again, disabled GitLab hooks reported (null with neither on). */
   missed: MissedDeliverySweeper | null;
+  /** The operating cadence's digests (ticked every minute with the worker; tests tick it themselves). */
+  digests: DigestScheduler;
   close(): Promise<void>;
 }
 
@@ -196,6 +199,8 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
   if (opts.worker !== false && (opts.clockTickMs ?? 30_000) > 0) clocks.start(opts.clockTickMs ?? 30_000);
   const reminders = new ExceptionReminders({ store, gateStore, policy: () => global.policy, metrics, logger, now });
   if (opts.worker !== false && (opts.clockTickMs ?? 30_000) > 0) reminders.start();
+  const digests = new DigestScheduler({ store, db: opened.db, policy: () => global.policy, logger, now });
+  if (opts.worker !== false && (opts.clockTickMs ?? 30_000) > 0) digests.start();
   if (slack && opts.worker !== false && opts.slack?.outbox !== false) slack.outbox.start();
   if (missed && opts.worker !== false && (opts.sweepMs ?? 600_000) > 0) missed.start(opts.sweepMs ?? 600_000);
 
@@ -208,6 +213,7 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
     // Nothing may keep running when start-up fails (the database thread, the queue, the clock timer).
     await clocks.stop();
     await reminders.stop();
+    await digests.stop();
     await slack?.outbox.stop();
     await missed?.stop();
     await gateStore.close();
@@ -239,11 +245,13 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
     outbox: opened.store.outbox,
     reminders,
     missed,
+    digests,
     close() {
       closing ??= (async () => {
         ready = false;
         await clocks.stop();
         await reminders.stop();
+        await digests.stop();
         await slack?.outbox.stop();
         await missed?.stop();
         await new Promise<void>((resolve) => {

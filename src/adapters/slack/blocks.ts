@@ -37,6 +37,7 @@ const KIND_TITLE: Record<Notice['kind'], string> = {
   'exception-expiring': '⌛ Exception about to expire',
   'emergency-release': '🚑 Emergency release',
   manual: '📣 Escalation',
+  digest: '📊 Operating cadence digest',
 };
 
 const iso = (at: string): string => {

@@ -17,7 +17,8 @@ export type NoticeKind =
   | 'exception-request'
   | 'exception-expiring'
   | 'emergency-release'
-  | 'manual';
+  | 'manual'
+  | 'digest';
 
 export const NOTICE_KINDS: readonly NoticeKind[] = [
   'intake-leadership',
@@ -32,6 +33,7 @@ export const NOTICE_KINDS: readonly NoticeKind[] = [
   'exception-expiring',
   'emergency-release',
   'manual',
+  'digest',
 ];
 
 export interface NoticeDue {

@@ -4,6 +4,8 @@ import { isValidTimeZone } from '../clock/calendar.ts';
 import { chatPolicySchema } from '../chat/policy.ts';
 import { clockPolicySchema } from '../clock/policy.ts';
 import { gatePolicySchema } from '../gate/policy.ts';
+import { incidentPolicySchema, planningPolicySchema } from '../workflows/policy.ts';
+import { cadencePolicySchema, pagePolicySchema } from '../digest/policy.ts';
 
 const nonEmpty = z.string().trim().min(1);
 
@@ -197,6 +199,13 @@ export const policySchema = z
     chat: chatPolicySchema,
     /** Release gates: classes, evidence, blocking rules, exceptions, emergency lane (core/gate/policy.ts). */
     gate: gatePolicySchema.prefault({}),
+    /** The security planning flow of deep reviews (core/workflows/policy.ts). */
+    planning: planningPolicySchema.prefault({}),
+    /** The incident worksheet (core/workflows/policy.ts). */
+    incident: incidentPolicySchema.prefault({}),
+    /** The operating cadence's digests and the web page's access (core/digest/policy.ts). */
+    cadence: cadencePolicySchema.prefault({}),
+    page: pagePolicySchema.prefault({}),
   })
   .strict()
   .superRefine((p, ctx) => {

@@ -1,0 +1,80 @@
+/**
+ * The operating cadence on a schedule: every minute (and at start) the digests due at `now` in the
+ * policy's time zone (core/digest/schedule.ts) are built from stored data and queued in the outbox
+ * under their slot's key (`digest:weekly:2026-W49`). The key makes the enqueue idempotent: a second
+ * replica's tick, or this one's next, queues nothing new; a slot already queued is not even built.
+ * Digests are built as of the slot's time, so replicas that race build the same notice.
+ */
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import { buildDigest, digestNotice, digestText } from '../core/digest/build.ts';
+import { dueDigests, type DigestSlot } from '../core/digest/schedule.ts';
+import type { Policy } from '../core/policy/schema.ts';
+import type { Store } from '../ports/store.ts';
+import { notificationExists, readDigestData } from '../storage/digest-source.ts';
+import type { Database } from '../storage/schema.ts';
+
+export interface DigestSchedulerDeps {
+  store: Pick<Store, 'enqueueNotification'>;
+  db: Kysely<Database>;
+  policy: () => Policy;
+  logger: Pick<Logger, 'info' | 'error'>;
+  now: () => Date;
+}
+
+/** How far back before a period's start history is read (first sightings of findings, aging). */
+const LOOKBACK_MS = 120 * 86_400_000;
+
+/** The channel of a cadence: its own, else the cadence's, else the escalation channel. */
+export function digestChannel(policy: Policy, slot: Pick<DigestSlot, 'cadence'>): string {
+  return policy.cadence[slot.cadence].channel ?? policy.cadence.channel ?? policy.chat.escalationChannel;
+}
+
+export class DigestScheduler {
+  #timer: NodeJS.Timeout | null = null;
+  #running: Promise<string[]> | null = null;
+
+  constructor(private readonly deps: DigestSchedulerDeps) {}
+
+  start(intervalMs = 60_000): void {
+    const run = (): void => {
+      this.tick().catch((err: unknown) => this.deps.logger.error({ err }, 'digest schedule failed'));
+    };
+    run();
+    this.#timer = setInterval(run, intervalMs);
+    this.#timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = null;
+    await this.#running?.catch(() => undefined);
+  }
+
+  /** One pass; returns the keys of the digests this pass queued. */
+  tick(): Promise<string[]> {
+    this.#running ??= this.#tick().finally(() => (this.#running = null));
+    return this.#running;
+  }
+
+  /** Builds and queues one slot's digest (also for `tick`); false when it was queued before. */
+  async send(slot: DigestSlot): Promise<boolean> {
+    const { db, store, logger } = this.deps;
+    const policy = this.deps.policy();
+    if (await notificationExists(db, slot.key)) return false;
+    const data = await readDigestData(db, { since: new Date(slot.from.getTime() - LOOKBACK_MS), tools: policy.tooling.inventory });
+    const digest = buildDigest(slot, data, { agingDays: policy.cadence.agingDays });
+    const { inserted } = await store.enqueueNotification({ key: slot.key, channel: digestChannel(policy, slot), text: digestText(digest), notice: digestNotice(digest), createdAt: this.deps.now() });
+    if (inserted) logger.info({ key: slot.key }, `${slot.cadence} digest queued`);
+    return inserted;
+  }
+
+  async #tick(): Promise<string[]> {
+    const policy = this.deps.policy();
+    const queued: string[] = [];
+    for (const slot of dueDigests(policy.cadence, policy.timeZone, this.deps.now())) {
+      if (await this.send(slot)) queued.push(slot.key);
+    }
+    return queued;
+  }
+}
