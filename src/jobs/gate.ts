@@ -167,8 +167,7 @@ export async function gateOnEvent(event: CommitChecksEvent | ReleaseEvent, resol
   const forge = await d.adapter.forgeFor(d.installationId);
   const { policy } = await resolver.forRepo(event.repo, forge);
   const prefix = `${event.repo.platform}:${event.repo.fullName}!`.toLowerCase();
-  const decisions = await ports.gateStore.gateDecisions({});
-  const decision = decisions.filter((r) => r.headSha === sha && r.key.toLowerCase().startsWith(prefix) && r.verdict !== 'pending').at(-1) ?? null;
+  const decision = await ports.gateStore.latestVerdictForCommit(prefix, sha);
   const action = { type: 'addReleaseNote' as const, repo: event.repo, tag: event.tag, marker: RELEASE_NOTE_MARKER, text: releaseNoteText(sha, decision, policy) };
   await execute([action], { forge, store: deps.store, metrics: deps.metrics, now: deps.now, deliveryId: d.deliveryId, installationId: d.installationId, release: ports.release, gateStore: ports.gateStore });
   return `release ${event.tag}: ${decision ? `verdict ${decision.verdict} (record #${decision.seq})` : 'no decision for the tagged commit'} added to the notes`;

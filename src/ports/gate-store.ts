@@ -110,6 +110,8 @@ export interface GateStore {
   recordGateDecision(input: GateDecisionInput): Promise<GateDecisionRecord>;
   /** The change request's newest record (highest seq), or null. */
   latestGateDecision(key: string): Promise<GateDecisionRecord | null>;
+  /** The newest settled (not pending) record for a commit among the keys starting with `keyPrefix` (a repository's change requests). */
+  latestVerdictForCommit(keyPrefix: string, headSha: string): Promise<GateDecisionRecord | null>;
   /**
    * Records ordered by seq; `since` keeps those decided at or after it, `key` one change request's;
    * `afterSeq` and `limit` read a long chain page by page.

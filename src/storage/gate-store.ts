@@ -155,6 +155,19 @@ export class KyselyGateStore implements GateStore {
     return row ? toDecisionRecord(row) : null;
   }
 
+  async latestVerdictForCommit(keyPrefix: string, headSha: string): Promise<GateDecisionRecord | null> {
+    const row = await this.#db
+      .selectFrom('gate_decisions')
+      .selectAll()
+      .where('head_sha', '=', headSha)
+      .where('verdict', '!=', 'pending')
+      .where(sql<boolean>`lower(key) like ${`${keyPrefix.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`}`)
+      .orderBy('seq', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    return row ? toDecisionRecord(row) : null;
+  }
+
   async gateDecisions(filter: GateDecisionFilter = {}): Promise<GateDecisionRecord[]> {
     let q = this.#db.selectFrom('gate_decisions').selectAll();
     if (filter.since) q = q.where('decided_at', '>=', filter.since);
