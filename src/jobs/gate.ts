@@ -64,7 +64,7 @@ export function gateWants(event: ChangeRequestEvent, policy: Policy): boolean {
  * Evaluates one change request (the caller holds its key lock). Labels are read from the API: a
  * payload's can be stale, and check events carry none. Returns the plan's note.
  */
-export async function evaluateChange(change: ChangeRequestSnapshot, run: GateRun, deps: GateDeps, trigger: { labelAdded?: string | null; actor?: string | null } = {}): Promise<string> {
+export async function evaluateChange(change: ChangeRequestSnapshot, run: GateRun, deps: GateDeps, trigger: { labelAdded?: string | null; actor?: string | null; receivedAt?: Date } = {}): Promise<string> {
   const { release, policy } = run;
   const headSha = change.headSha;
   if (!headSha) return 'no head commit';
@@ -72,11 +72,13 @@ export async function evaluateChange(change: ChangeRequestSnapshot, run: GateRun
   const snapshot: ChangeRequestSnapshot = { ...change, labels: currentLabels };
   if (!isReleaseCandidate(snapshot, policy)) return 'not a release candidate';
   const key = changeKey(change.ref);
-  const [evidence, exceptions, previous] = await Promise.all([
-    release.collectEvidence(change.ref, headSha, { scanPatterns: policy.gate.scans }),
-    deps.gateStore.exceptionsFor(repoKey(change.ref.repo)),
-    deps.gateStore.latestGateDecision(key),
-  ]);
+  const previous = await deps.gateStore.latestGateDecision(key);
+  // A delivery retried (or delayed) past a decision about a newer head describes an old commit: it
+  // must not overwrite that verdict, label and comment with the old commit's.
+  if (previous && trigger.receivedAt && previous.headSha !== headSha && previous.decidedAt.getTime() > trigger.receivedAt.getTime()) {
+    return `stale event: ${key} was decided at ${previous.headSha.slice(0, 12)} after this delivery (head ${headSha.slice(0, 12)}) arrived`;
+  }
+  const [evidence, exceptions] = await Promise.all([release.collectEvidence(change.ref, headSha, { scanPatterns: policy.gate.scans }), deps.gateStore.exceptionsFor(repoKey(change.ref.repo))]);
   const result = planGate(
     { change: snapshot, currentLabels, evidence, exceptions, previous, labelAdded: trigger.labelAdded ?? null, actor: trigger.actor ?? null },
     { policy, policySource: run.policySource, policyHash: hashOf(policy), now: deps.now(), render: deps.render },
@@ -119,6 +121,8 @@ export interface DeliveryGate {
   installationId: number | null;
   deliveryId: string;
   gateStore: GateStore | undefined;
+  /** When the delivery arrived: a payload older than the newest decision about another head is stale. */
+  receivedAt?: Date;
 }
 
 async function releaseOf(d: DeliveryGate): Promise<{ release: ReleaseForge; gateStore: GateStore } | null> {
@@ -136,7 +140,7 @@ export async function gateOnChange(event: ChangeRequestEvent, forge: Forge, reso
     event.change,
     { forge, release: ports.release, policy: resolved.policy, policySource: resolved.source, deliveryId: d.deliveryId, installationId: d.installationId },
     { ...deps, gateStore: ports.gateStore },
-    { labelAdded: event.action === 'labeled' ? (event.label ?? null) : null, actor: event.actor.login },
+    { labelAdded: event.action === 'labeled' ? (event.label ?? null) : null, actor: event.actor.login, receivedAt: d.receivedAt },
   );
 }
 

@@ -1,7 +1,10 @@
 /** The worker's job: one stored delivery → event → plan → actions. */
 import type { Logger } from 'pino';
 import { changeKey, issueKey, type Platform } from '../core/model.ts';
-import { needsChangedPaths, needsClocks, plan, type Render } from '../core/plan.ts';
+import { needsChangedPaths, needsClocks, needsRelatedIntakes, plan, type Render } from '../core/plan.ts';
+import { parseIntake } from '../core/intake/parse.ts';
+import type { Policy } from '../core/policy/schema.ts';
+import type { RelatedIntake } from '../core/workflows/planning.ts';
 import type { PlatformAdapter } from '../ports/platform.ts';
 import type { DeliveryJob } from '../ports/queue.ts';
 import type { Store, StoredDelivery } from '../ports/store.ts';
@@ -76,7 +79,7 @@ export async function processDelivery(job: DeliveryJob, deps: ProcessDeps): Prom
     return finish('done', null);
   }
 
-  const gate = { adapter, installationId: t.installationId, deliveryId: delivery.deliveryId, gateStore: deps.gateStore };
+  const gate = { adapter, installationId: t.installationId, deliveryId: delivery.deliveryId, gateStore: deps.gateStore, receivedAt: delivery.receivedAt };
   if (event.kind === 'checks' || event.kind === 'release') {
     log.info({ note: await gateOnEvent(event, deps.resolver, gate, deps) }, 'release gate');
     return finish('done', null);
@@ -90,9 +93,11 @@ export async function processDelivery(job: DeliveryJob, deps: ProcessDeps): Prom
     const history = await store.decisionHistory(key);
     const changedPaths = needsChangedPaths(event) ? await forge.listChangedPaths(ref) : undefined;
     const clocks = needsClocks(event, resolved.policy) ? ((await store.getClocks(key))?.clocks ?? []) : undefined;
+    const related = event.kind === 'issue' && needsRelatedIntakes(event, resolved.policy) ? await relatedIntakes(store, event.issue.body, resolved.policy, key) : undefined;
     const result = plan(event, {
       changedPaths,
       clocks,
+      related,
       policy: resolved.policy,
       policySource: resolved.source,
       policyWarnings: resolved.warnings,
@@ -106,4 +111,18 @@ export async function processDelivery(job: DeliveryJob, deps: ProcessDeps): Prom
     if (note) log.info({ key, note }, 'release gate');
   });
   return finish('done', null);
+}
+
+/** The other open intakes for this intake's service, with their latest tier (for re-opening their reviews). */
+async function relatedIntakes(store: Store, body: string, policy: Policy, self: string): Promise<RelatedIntake[]> {
+  const service = parseIntake(body, policy.intake.fields).answers['service'];
+  if (typeof service !== 'string') return [];
+  const platform = self.slice(0, self.indexOf(':'));
+  const rows = (await store.openIntakesForService(service)).filter((r) => r.issueKey !== self && r.platform === platform);
+  const out: RelatedIntake[] = [];
+  for (const r of rows) {
+    const tier = (await store.latestDecision(r.issueKey))?.tier ?? null;
+    out.push({ ref: { repo: { platform: r.platform, fullName: r.repo, id: null, defaultBranch: null }, number: r.number }, tier: tier as RelatedIntake['tier'] });
+  }
+  return out;
 }
