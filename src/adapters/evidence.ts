@@ -76,8 +76,18 @@ export function toEvidenceError(source: EvidenceError['source'], what: string, e
 
 export class EvidenceCache {
   private readonly entries = new Map<string, ReleaseEvidence>();
+  private readonly stored = new Map<string, number>();
 
-  constructor(private readonly capacity = 200) {}
+  /**
+   * `maxAgeMs`: how long evidence is trusted without an event saying it changed. Events reach one
+   * replica only (a dismissed review handled by another replica forgets nothing here), so entries
+   * also age out. Default 60 s.
+   */
+  constructor(
+    private readonly capacity = 200,
+    private readonly maxAgeMs = 60_000,
+    private readonly clock: () => number = Date.now,
+  ) {}
 
   private static key(target: IssueRef, headSha: string): string {
     return `${changeKey(target)}@${headSha}`;
@@ -88,6 +98,11 @@ export class EvidenceCache {
     const key = EvidenceCache.key(target, headSha);
     const hit = this.entries.get(key);
     if (!hit) return null;
+    if (this.clock() - (this.stored.get(key) ?? 0) > this.maxAgeMs) {
+      this.entries.delete(key);
+      this.stored.delete(key);
+      return null;
+    }
     this.entries.delete(key);
     this.entries.set(key, hit);
     const copy = structuredClone(hit);
@@ -101,17 +116,23 @@ export class EvidenceCache {
     const key = EvidenceCache.key(target, evidence.headSha);
     this.entries.delete(key);
     this.entries.set(key, structuredClone(evidence));
+    this.stored.set(key, this.clock());
     while (this.entries.size > this.capacity) {
       const oldest = this.entries.keys().next().value;
       if (oldest === undefined) break;
       this.entries.delete(oldest);
+      this.stored.delete(oldest);
     }
   }
 
   /** Drops every change request's evidence at `headSha`. */
   forget(headSha: string): void {
     const suffix = `@${headSha}`;
-    for (const key of [...this.entries.keys()]) if (key.endsWith(suffix)) this.entries.delete(key);
+    for (const key of [...this.entries.keys()]) {
+      if (!key.endsWith(suffix)) continue;
+      this.entries.delete(key);
+      this.stored.delete(key);
+    }
   }
 
   get size(): number {

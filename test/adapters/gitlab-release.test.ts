@@ -354,3 +354,17 @@ describe('GitLab release outputs', () => {
     ]);
   });
 });
+
+describe('EvidenceCache', () => {
+  it('trusts evidence for its max age only (events reach one replica; entries age out)', () => {
+    let t = 0;
+    const cache = new EvidenceCache(10, 60_000, () => t);
+    const target = { repo: { platform: 'gitlab' as const, fullName: 'g/p', id: 1, defaultBranch: 'main' }, number: 3, kind: 'change' as const };
+    const ev = { headSha: 'abc', collectedAt: '2026-12-02T00:00:00Z', checks: [], approvals: [], changesRequestedBy: [], changedPaths: [], findings: [], errors: [], stats: { apiCalls: 5, checkRuns: 0, findings: 0 } };
+    cache.set(target, ev);
+    t = 59_000;
+    expect(cache.get(target, 'abc')?.stats).toMatchObject({ apiCalls: 0, cached: true });
+    t = 61_000;
+    expect(cache.get(target, 'abc')).toBeNull();
+  });
+});
