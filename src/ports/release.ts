@@ -19,7 +19,7 @@ export const GATE_CHECK_NAME = 'gatehouse/release-gate';
 /**
  * Scan kind → pattern matched case-insensitively against check, status and job names, e.g. the
  * contract's defaults `{ secrets: 'secret', sast: 'sast|codeql|semgrep', dependencies:
- * 'dependency|sca|audit', provenance: 'provenance|slsa|attest|sign' }`. A pattern is a regular
+ * 'dependency|sca|audit', provenance: 'provenance|slsa|attest|(?<![a-z])(co)?sign(ing|ed|ature)?(?![a-z])' }`. A pattern is a regular
  * expression source. The adapters use it to decide which GitLab jobs' reports to read and to give
  * a finding's `category` when the report does not say.
  */
@@ -29,7 +29,7 @@ export const defaultScanPatterns: ScanPatterns = {
   secrets: 'secret',
   sast: 'sast|codeql|semgrep',
   dependencies: 'dependency|sca|audit',
-  provenance: 'provenance|slsa|attest|sign',
+  provenance: 'provenance|slsa|attest|(?<![a-z])(co)?sign(ing|ed|ature)?(?![a-z])',
 };
 
 export interface CollectOptions {

@@ -21,7 +21,7 @@
  *     secrets: secret
  *     sast: sast|codeql|semgrep
  *     dependencies: dependency|(?<![a-z])sca(?![a-z])|audit   # `sca` as a word: not the `sca` of `secret-scanning`
- *     provenance: provenance|slsa|attest|sign
+ *     provenance: provenance|slsa|attest|(?<![a-z])(co)?sign(ing|ed|ature)?(?![a-z])
  *   classes:                                    # per release class
  *     prod:      { requires: [secrets, provenance], approvals: 1 }
  *     high-risk: { requires: [secrets, provenance, sast, dependencies], approvals: 2,
@@ -139,7 +139,8 @@ export const gatePolicySchema = z
         secrets: pattern.default('secret'),
         sast: pattern.default('sast|codeql|semgrep'),
         dependencies: pattern.default('dependency|(?<![a-z])sca(?![a-z])|audit'),
-        provenance: pattern.default('provenance|slsa|attest|sign'),
+        // `sign` as a word (signing, signed, cosign): a bare `sign` matched design-review and assign-reviewers.
+        provenance: pattern.default('provenance|slsa|attest|(?<![a-z])(co)?sign(ing|ed|ature)?(?![a-z])'),
       })
       .catchall(pattern)
       .superRefine((scans, ctx) => {

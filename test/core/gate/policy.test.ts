@@ -2,6 +2,19 @@ import { describe, expect, it } from 'vitest';
 import { defaultPolicy, validatePolicy } from '../../../src/core/policy/load.ts';
 
 describe('the gate policy section', () => {
+  it.each([
+    ['cosign verify', true],
+    ['sigstore signing', true],
+    ['artifact-signed', true],
+    ['Sign release', true],
+    ['slsa-provenance', true],
+    ['design-review', false],
+    ['assign-reviewers', false],
+    ['signal-tests', false],
+  ])('the provenance pattern on %j: %s', (name, matches) => {
+    expect(new RegExp(defaultPolicy.gate.scans['provenance']!, 'i').test(name)).toBe(matches);
+  });
+
   it('has the contract defaults', () => {
     const g = defaultPolicy.gate;
     expect(g.checkName).toBe('gatehouse/release-gate');
@@ -10,7 +23,7 @@ describe('the gate policy section', () => {
     expect(g.labels.classes).toEqual({ 'non-prod': 'release-class::non-prod', prod: 'release-class::prod', 'high-risk': 'release-class::high-risk', emergency: 'release-class::emergency' });
     expect(g.labels.verdicts).toEqual({ pass: 'gate::pass', warn: 'gate::warn', block: 'gate::block', emergency: 'gate::emergency' });
     expect(g.highRiskPaths).toEqual(['**/auth/**', '**/payments/**', '**/admin/**', '**/edge/**']);
-    expect(g.scans).toEqual({ secrets: 'secret', sast: 'sast|codeql|semgrep', dependencies: 'dependency|(?<![a-z])sca(?![a-z])|audit', provenance: 'provenance|slsa|attest|sign' });
+    expect(g.scans).toEqual({ secrets: 'secret', sast: 'sast|codeql|semgrep', dependencies: 'dependency|(?<![a-z])sca(?![a-z])|audit', provenance: 'provenance|slsa|attest|(?<![a-z])(co)?sign(ing|ed|ature)?(?![a-z])' });
     expect(g.classes.prod).toEqual({ requires: ['secrets', 'provenance'], approvals: 1, securityApprovals: 0, rollback: false });
     expect(g.classes['high-risk']).toMatchObject({ approvals: 2, securityApprovals: 1, rollback: true });
     expect(g.mode.default).toBe('enforce');
@@ -43,6 +56,6 @@ describe('gate scan patterns', () => {
     const r = validatePolicy({ gate: { scans: { secrets: 'gitleaks', fuzzing: 'fuzz' }, classes: { prod: { requires: ['secrets', 'fuzzing'] } } } });
     expect(r.ok).toBe(true);
     if (!r.ok) return;
-    expect(r.policy.gate.scans).toEqual({ secrets: 'gitleaks', sast: 'sast|codeql|semgrep', dependencies: 'dependency|(?<![a-z])sca(?![a-z])|audit', provenance: 'provenance|slsa|attest|sign', fuzzing: 'fuzz' });
+    expect(r.policy.gate.scans).toEqual({ secrets: 'gitleaks', sast: 'sast|codeql|semgrep', dependencies: 'dependency|(?<![a-z])sca(?![a-z])|audit', provenance: 'provenance|slsa|attest|(?<![a-z])(co)?sign(ing|ed|ature)?(?![a-z])', fuzzing: 'fuzz' });
   });
 });
