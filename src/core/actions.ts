@@ -77,4 +77,19 @@ export interface RecordMiss {
   at: Date;
 }
 
-export type Action = EnsureLabels | EnsureComment | SaveIntake | RecordDecision | NotifyChat | RequestReview | SaveClocks | RecordMiss | CloseIntake | GateAction;
+/** A Gatehouse block in the issue description (a checklist people tick): written, replaced, or left alone. */
+export interface EnsureBodySection {
+  type: 'ensureBodySection';
+  target: IssueRef;
+  /** The block's name: `<!-- gatehouse:<section>:start -->` … `:end -->`. */
+  section: string;
+  text: string;
+}
+
+/** A material change: the issue's security planning checklist has its last stage un-ticked (read, then rewritten). */
+export interface ReopenPlanning {
+  type: 'reopenPlanning';
+  target: IssueRef;
+}
+
+export type Action = EnsureLabels | EnsureComment | SaveIntake | RecordDecision | NotifyChat | RequestReview | SaveClocks | RecordMiss | CloseIntake | EnsureBodySection | ReopenPlanning | GateAction;

@@ -9,9 +9,12 @@ import { classifyChanges } from './routing/changes.ts';
 import { classifyIntake, type TierDecision } from './routing/classify.ts';
 import { neutralizeMentions, tableCell } from './text.ts';
 import { noticeChannel } from './chat/route.ts';
+import { planIncidentWorksheet } from './workflows/incident.ts';
+import { PLANNING_SECTION, planPlanning, type RelatedIntake } from './workflows/planning.ts';
+import { readSection } from './workflows/sections.ts';
 import { SERVICE_LINE_FIELD, SERVICE_LINE_INFERRED, serviceLine, type ServiceLine } from './intake/service-line.ts';
 
-export type TemplateName = 'comments/intake.md' | 'comments/change.md' | 'comments/clock.md' | 'comments/feature-request.md' | 'comments/tool-signal.md' | 'comments/gate.md' | 'issues/retrospective.md' | 'comments/exception.md';
+export type TemplateName = 'comments/intake.md' | 'comments/change.md' | 'comments/clock.md' | 'comments/feature-request.md' | 'comments/tool-signal.md' | 'comments/gate.md' | 'issues/retrospective.md' | 'comments/exception.md' | 'comments/incident-worksheet.md' | 'comments/planning.md' | 'comments/plan-bundle.md';
 export type Render = (name: TemplateName, view: object) => string;
 
 export interface PriorDecision {
@@ -35,6 +38,8 @@ export interface PlanContext {
   changedPaths?: readonly string[];
   /** For issues: their stored SLO/RTO clocks. */
   clocks?: readonly ClockState[];
+  /** For intakes about to get the planning checklist: other open intakes for the same service. */
+  related?: readonly RelatedIntake[];
 }
 
 export const INTAKE_MARKER = '<!-- gatehouse:intake -->';
@@ -200,7 +205,28 @@ function planIntake(event: IssueEvent, ctx: PlanContext): Plan {
   }
   const record = parseIntake(issue.body, ctx.policy.intake.fields);
   const decision = classifyIntake(record, ctx.policy);
-  return { actions: intakeActions(event, record, decision, ctx), note: record.complete ? `tier ${decision.tier}` : 'intake incomplete' };
+  const actions = intakeActions(event, record, decision, ctx);
+  return { actions: [...actions, ...workflowActions(event, record, decision, ctx)], note: record.complete ? `tier ${decision.tier}` : 'intake incomplete' };
+}
+
+/** The tracked workflows of an intake: the incident worksheet and the security planning flow. */
+function workflowActions(event: IssueEvent, parsed: IntakeRecord, decision: TierDecision, ctx: PlanContext): Action[] {
+  const record = withServiceLine(parsed, intakeServiceLine(parsed, decision, ctx.policy, false));
+  const last = ctx.history[ctx.history.length - 1];
+  const decisions = sameDecision(last, decision) ? ctx.history : [...ctx.history, { ...decision, decidedAt: ctx.now }];
+  return [
+    ...planIncidentWorksheet({ event, decision, policy: ctx.policy, render: ctx.render }),
+    ...planPlanning({ event, record, decision, policy: ctx.policy, now: ctx.now, decisions, related: ctx.related ?? [], render: ctx.render }),
+  ];
+}
+
+/** Whether the shell must load the other open intakes for this issue's service before planning. */
+export function needsRelatedIntakes(event: GatehouseEvent, policy: Policy): boolean {
+  if (event.kind !== 'issue' || event.issue.state !== 'open' || !INTAKE_ACTIONS.has(event.action)) return false;
+  if (!isIntake(event.issue.body, event.issue.labels, policy) || readSection(event.issue.body, PLANNING_SECTION) !== null) return false;
+  const record = parseIntake(event.issue.body, policy.intake.fields);
+  const tier = classifyIntake(record, policy).tier;
+  return record.complete && tier !== null && tier >= policy.planning.fromTier;
 }
 
 const lower = (s: string): string => s.trim().toLowerCase();

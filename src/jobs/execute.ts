@@ -2,6 +2,8 @@
 import type { Action } from '../core/actions.ts';
 import { issueKey } from '../core/model.ts';
 import { nextFireAt } from '../core/outage/clocks.ts';
+import { PLANNING_SECTION, reopenedSection } from '../core/workflows/planning.ts';
+import { readSection } from '../core/workflows/sections.ts';
 import type { Forge } from '../ports/forge.ts';
 import type { GateStore } from '../ports/gate-store.ts';
 import type { ReleaseForge } from '../ports/release.ts';
@@ -64,6 +66,10 @@ function summary(action: Action): unknown {
       return { id: action.exception.id, status: action.exception.status, findingRef: action.exception.findingRef, expiresAt: action.exception.expiresAt };
     case 'markExceptionReminded':
       return { id: action.id };
+    case 'ensureBodySection':
+      return { section: action.section, length: action.text.length };
+    case 'reopenPlanning':
+      return {};
   }
 }
 
@@ -155,6 +161,15 @@ async function perform(action: Action, deps: ExecuteDeps): Promise<unknown> {
       return gateStoreOf(deps).saveException(action.exception);
     case 'markExceptionReminded':
       return gateStoreOf(deps).markExceptionReminded(action.id, action.at);
+    case 'ensureBodySection':
+      if (!forge.ensureBodySection) throw new Error(`the ${forge.platform} forge cannot edit an issue description`);
+      return forge.ensureBodySection(action.target, action.section, action.text);
+    case 'reopenPlanning': {
+      if (!forge.readBody || !forge.ensureBodySection) throw new Error(`the ${forge.platform} forge cannot edit an issue description`);
+      const section = readSection(await forge.readBody(action.target), PLANNING_SECTION);
+      if (section === null) return 'no planning checklist';
+      return forge.ensureBodySection(action.target, PLANNING_SECTION, reopenedSection(section).trim());
+    }
     case 'notifyChat':
       // Delivered by the chat worker; the key makes a repeat a no-op.
       return store.enqueueNotification({ key: action.key, channel: action.channel, text: action.text, notice: action.notice, createdAt: deps.now() });

@@ -17,4 +17,11 @@ export interface Forge {
   requestReview(target: IssueRef, reviewers: readonly string[]): Promise<void>;
   /** Adds this account (GitHub login, GitLab username) to the item's assignees; keeps the others. */
   assign?(target: IssueRef, login: string): Promise<void>;
+  /** The issue's description as it is now. */
+  readBody?(target: IssueRef): Promise<string>;
+  /**
+   * The description's `<!-- gatehouse:<section>:start -->` … `:end -->` block set to `text`
+   * (appended when absent); the rest of the description is kept as it is.
+   */
+  ensureBodySection?(target: IssueRef, section: string, text: string): Promise<CommentOutcome>;
 }

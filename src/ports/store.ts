@@ -98,6 +98,8 @@ export interface Store {
   getIntake(issueKey: string): Promise<IntakeRow | null>;
   /** The intake's issue was closed (saving the intake again reopens it). */
   closeIntake(issueKey: string, at: Date): Promise<void>;
+  /** Open intakes whose `service` answer is this one (compared case-insensitively, spaces trimmed). */
+  openIntakesForService(service: string): Promise<IntakeRow[]>;
 
   latestDecision(issueKey: string): Promise<DecisionRow | null>;
   recordDecision(r: DecisionRow): Promise<void>;

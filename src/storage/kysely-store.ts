@@ -236,6 +236,12 @@ export class KyselyStore implements Store {
     await this.#db.updateTable('intake_records').set({ closed_at: at }).where('issue_key', '=', issueKey).execute();
   }
 
+  async openIntakesForService(service: string): Promise<IntakeRow[]> {
+    const rows = await this.#db.selectFrom('intake_records').selectAll().where('closed_at', 'is', null).orderBy('updated_at', 'asc').execute();
+    const wanted = service.trim().toLowerCase();
+    return rows.map(toIntake).filter((r) => typeof r.answers['service'] === 'string' && r.answers['service'].trim().toLowerCase() === wanted);
+  }
+
   async getIntake(issueKey: string): Promise<IntakeRow | null> {
     const row = await this.#db.selectFrom('intake_records').selectAll().where('issue_key', '=', issueKey).executeTakeFirst();
     return row ? toIntake(row) : null;

@@ -22,7 +22,8 @@ describe('plan: a complete intake is opened', () => {
   const { actions, note } = plan(event, planContext());
 
   it('saves the intake, records the decision, sets the labels and posts the sticky comment', () => {
-    expect(types(actions)).toEqual(['saveIntake', 'recordDecision', 'ensureLabels', 'ensureComment']);
+    // A deep review also gets the security planning checklist (in the description) and its status comment.
+    expect(types(actions)).toEqual(['saveIntake', 'recordDecision', 'ensureLabels', 'ensureComment', 'ensureBodySection', 'ensureComment']);
     expect(note).toBe('tier 2');
   });
 
@@ -98,7 +99,7 @@ describe('plan: re-planning', () => {
 
   it('records no decision when history already holds the same one, and changes no labels when they are right', () => {
     const again = plan(issueEvent({ action: 'edited', body, labels: ['intake', 'intake::complete', 'tier::deep-review'] }), planContext({ history: [prior] })).actions;
-    expect(types(again)).toEqual(['saveIntake', 'ensureComment']);
+    expect(types(again)).toEqual(['saveIntake', 'ensureComment', 'ensureBodySection', 'ensureComment']);
     expect(commentOf(again)).toBe(commentOf(first));
   });
 

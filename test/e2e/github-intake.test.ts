@@ -25,6 +25,21 @@ function installationAndPolicy(): void {
   nock(API).get(`${REPO}/contents/.github%2Fgatehouse.yml`).reply(404, { message: 'Not Found' });
 }
 
+/**
+ * The calls a tracked workflow adds: its checklist appended to the description (read, then
+ * PATCHed) and its tracking comment (`planning`: a deep review; `incident-worksheet`: the incident route).
+ */
+function workflowCalls(name: 'planning' | 'incident-worksheet', n = 1): void {
+  nock(API).get(`${REPO}/issues/${n}`).reply(200, { number: n, body: '' });
+  nock(API)
+    .patch(`${REPO}/issues/${n}`, (b: { body: string }) => b.body.includes(`<!-- gatehouse:${name}:start -->`))
+    .reply(200, { number: n });
+  nock(API).get(`${REPO}/issues/${n}/comments`).query(true).reply(200, []);
+  nock(API)
+    .post(`${REPO}/issues/${n}/comments`, (b: { body: string }) => b.body.startsWith(`<!-- gatehouse:${name} -->`))
+    .reply(201, { id: 100 });
+}
+
 beforeAll(() => {
   nock.disableNetConnect();
   nock.enableNetConnect(/127\.0\.0\.1/);
@@ -59,6 +74,8 @@ describe('GitHub intake end to end', () => {
     nock(API)
       .post(`${REPO}/issues/1/comments`, (b: { body: string }) => ((comment = b.body), true))
       .reply(201, { id: 99, body: 'x', user: { login: 'gatehouse[bot]', type: 'Bot' } });
+
+    workflowCalls('planning');
 
     const d = githubDelivery({ name: 'issues', secret: SECRET, payload: issuesPayload({ body: intakeBody({ exposure: 'new public endpoint' }) }) });
     const res = await post(d);
@@ -155,6 +172,7 @@ describe('GitHub intake end to end', () => {
     nock(API)
       .patch(`${REPO}/issues/comments/99`, (b: { body: string }) => ((edited = b.body), true))
       .reply(200, { id: 99 });
+    workflowCalls('planning');
     const edit = githubDelivery({
       name: 'issues',
       secret: SECRET,
@@ -237,7 +255,11 @@ describe('GitHub intake end to end', () => {
     nock(API)
       .post(`${REPO}/issues/1/labels`, (b: { labels: string[] }) => ((labels = b.labels), true))
       .reply(200, []);
-    nock(API).post(`${REPO}/issues/1/comments`).reply(201, { id: 99 });
+    nock(API)
+      .post(`${REPO}/issues/1/comments`, (b: { body: string }) => b.body.startsWith('<!-- gatehouse:intake -->'))
+      .reply(201, { id: 99 });
+    workflowCalls('incident-worksheet');
+    workflowCalls('planning');
     const d = githubDelivery({ name: 'issues', secret: SECRET, payload: issuesPayload({ body: intakeBody({ active_exploitation: 'yes' }) }) });
     await post(d);
     expect(await processed(d.id)).toBe('done');

@@ -29,6 +29,18 @@ function noPolicyOverride(): void {
 
 const intake = (overrides: Parameters<typeof answers>[0] = {}): string => gitlabBody({ answers: answers(overrides) });
 
+/** The calls a deep review's planning checklist adds: the description read and updated, and its tracking note. */
+function planningCalls(): void {
+  nock(API).get(ISSUE).reply(200, { iid: 23, description: '' });
+  nock(API)
+    .put(ISSUE, (b: { description?: string }) => (b.description ?? '').includes('<!-- gatehouse:planning:start -->'))
+    .reply(200, { iid: 23 });
+  nock(API).get(NOTES).query(true).reply(200, []);
+  nock(API)
+    .post(NOTES, (b: { body: string }) => b.body.startsWith('<!-- gatehouse:planning -->'))
+    .reply(201, ours(502, 'x'));
+}
+
 beforeAll(() => {
   nock.disableNetConnect();
   nock.enableNetConnect(/127\.0\.0\.1/);
@@ -63,6 +75,7 @@ describe('GitLab intake end to end', () => {
     nock(API)
       .post(NOTES, (b: { body: string }) => ((note = b.body), true))
       .reply(201, ours(501, 'x'));
+    planningCalls();
 
     const d = gitlabDelivery({ event: 'Issue Hook', payload: issueHook({ description: intake({ exposure: 'new public endpoint' }), labels: ['intake'] }) });
     const res = await post(d);
@@ -139,6 +152,7 @@ describe('GitLab intake end to end', () => {
     nock(API)
       .put(`${NOTES}/501`, (b: { body: string }) => ((edited = b.body), true))
       .reply(200, ours(501, 'x'));
+    planningCalls();
     const update = gitlabDelivery({
       event: 'Issue Hook',
       payload: issueHook({ action: 'update', description: intake({ blast_radius: 'multiple products or trust domains' }), labels: ['intake', 'intake::complete', 'tier::advisory'] }),

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import type { IssueRef, RepoRef } from '../../core/model.ts';
 import type { CommentOutcome, Forge } from '../../ports/forge.ts';
+import { readSection, withSection } from '../../core/workflows/sections.ts';
 
 /** The part of Octokit we use: `request(route, params)`. */
 export interface GitHubRequester {
@@ -15,6 +16,7 @@ const commentSchema = z.object({
 });
 const commentsSchema = z.array(commentSchema);
 const contentSchema = z.object({ content: z.string(), encoding: z.string() });
+const issueBodySchema = z.object({ body: z.string().nullable().optional() });
 const filesSchema = z.array(z.object({ filename: z.string(), previous_filename: z.string().optional() }));
 
 const statusOf = (err: unknown): number | undefined =>
@@ -109,6 +111,21 @@ export class GitHubForge implements Forge {
   async assign(target: IssueRef, login: string): Promise<void> {
     const { owner, repo } = split(target.repo.fullName);
     await this.octokit.request('POST /repos/{owner}/{repo}/issues/{issue_number}/assignees', { owner, repo, issue_number: target.number, assignees: [login.replace(/^@/, '')] });
+  }
+
+  async readBody(target: IssueRef): Promise<string> {
+    const { owner, repo } = split(target.repo.fullName);
+    const res = await this.octokit.request('GET /repos/{owner}/{repo}/issues/{issue_number}', { owner, repo, issue_number: target.number });
+    return issueBodySchema.parse(res.data).body ?? '';
+  }
+
+  async ensureBodySection(target: IssueRef, section: string, text: string): Promise<CommentOutcome> {
+    const { owner, repo } = split(target.repo.fullName);
+    const current = await this.readBody(target);
+    const next = withSection(current, section, text);
+    if (next === current) return 'unchanged';
+    await this.octokit.request('PATCH /repos/{owner}/{repo}/issues/{issue_number}', { owner, repo, issue_number: target.number, body: next });
+    return readSection(current, section) === null ? 'created' : 'updated';
   }
 
   async requestReview(target: IssueRef, reviewers: readonly string[]): Promise<void> {

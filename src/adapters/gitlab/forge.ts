@@ -6,6 +6,7 @@ import { GitbeakerTimeoutError } from '@gitbeaker/rest';
 import { z } from 'zod';
 import type { IssueRef, RepoRef } from '../../core/model.ts';
 import type { CommentOutcome, Forge } from '../../ports/forge.ts';
+import { readSection, withSection } from '../../core/workflows/sections.ts';
 import type { GitLabApi } from './client.ts';
 import { statusOf } from './requester.ts';
 import { isMergeRequest, projectOf } from './target.ts';
@@ -23,6 +24,7 @@ const userListSchema = z.array(z.object({ id: z.number(), username: z.string() }
 const mergeRequestSchema = z.object({ reviewers: z.array(z.object({ id: z.number(), username: z.string() })).nullable().optional() });
 const assigneesSchema = z.object({ assignees: z.array(z.object({ id: z.number() })).nullable().optional() });
 const approvalsSchema = z.object({ approved_by: z.array(z.object({ user: z.object({ username: z.string() }) })).default([]) });
+const descriptionSchema = z.object({ description: z.string().nullable().optional() });
 const rawFileSchema = z.union([z.string(), z.instanceof(Blob)]);
 
 export type CommitState = 'pending' | 'running' | 'success' | 'failed' | 'canceled';
@@ -138,6 +140,22 @@ export class GitLabForge implements Forge {
     const assigneeIds = [...current, user.id];
     if (isMergeRequest(target)) await this.api.mergeRequests.edit(project, target.number, { assigneeIds });
     else await this.api.issues.edit(project, target.number, { assigneeIds });
+  }
+
+  async readBody(target: IssueRef): Promise<string> {
+    const project = projectOf(target.repo);
+    const raw: unknown = isMergeRequest(target) ? await this.api.mergeRequests.show(project, target.number) : await this.api.issues.show(target.number, { projectId: project });
+    return descriptionSchema.parse(raw).description ?? '';
+  }
+
+  async ensureBodySection(target: IssueRef, section: string, text: string): Promise<CommentOutcome> {
+    const project = projectOf(target.repo);
+    const current = await this.readBody(target);
+    const next = withSection(current, section, text);
+    if (next === current) return 'unchanged';
+    if (isMergeRequest(target)) await this.api.mergeRequests.edit(project, target.number, { description: next });
+    else await this.api.issues.edit(project, target.number, { description: next });
+    return readSection(current, section) === null ? 'created' : 'updated';
   }
 
   /** Adds reviewers by username; unknown usernames are skipped; existing reviewers are kept. */

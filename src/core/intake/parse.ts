@@ -3,6 +3,7 @@
  * `### <Label>` sections, `_No response_` for empty answers, `- [x] Option` checkboxes.
  */
 import type { IntakeField, Policy } from '../policy/schema.ts';
+import { stripSections } from '../workflows/sections.ts';
 
 export type AnswerValue = string | string[] | null;
 export type IntakeAnswers = Record<string, AnswerValue>;
@@ -41,7 +42,8 @@ export function isIntake(body: string | null | undefined, labels: readonly strin
 const LABEL_QUICK_ACTION = /^\/(?:label|unlabel|relabel)\s+~/;
 
 function splitLines(body: string): string[] {
-  return body
+  // Gatehouse's own blocks (the planning checklist, the incident worksheet) are not answers.
+  return stripSections(body)
     .replace(/\r\n?/g, '\n')
     .replace(/<!--[\s\S]*?-->/g, '')
     .split('\n')
