@@ -19,6 +19,7 @@ import type { ChatStore } from './storage/chat-store.ts';
 import type { JobQueue } from './ports/queue.ts';
 import { createRenderer } from './render/templates.ts';
 import { createHttpServer } from './server/http.ts';
+import { createPageHandler } from './server/page.ts';
 import { createMetrics, type Metrics } from './server/metrics.ts';
 import { openStore, type OpenedStore, type QueueOptions } from './storage/open.ts';
 import { gateStoreFor } from './storage/gate-store.ts';
@@ -167,6 +168,7 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
     gitlab: gitlab ? gitlab.handler : { off: config.off.gitlab ?? 'GitLab is off' },
     slack: slack ? slack.ingress.handler : { off: config.off.slack ?? 'Slack is off' },
     ready: () => ready,
+    page: createPageHandler({ db: opened.db, policy: () => global.policy, token: config.pageToken, now }),
     metrics,
     onError: (err) => logger.error({ err }, 'request failed'),
   });

@@ -29,6 +29,7 @@ const envSchema = z
     SLACK_BOT_TOKEN: optional,
     SLACK_SIGNING_SECRET: optional,
     SLACK_API_URL: optional.pipe(z.string().url().optional()),
+    GATEHOUSE_PAGE_TOKEN: optional,
     LOG_LEVEL: optional.pipe(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
   })
   .passthrough();
@@ -63,6 +64,8 @@ export interface Config {
   github: GitHubConfig | null;
   gitlab: GitLabConfig | null;
   slack: SlackConfig | null;
+  /** The web page's access token (policy `page.access: token`); unset: the page answers 403. */
+  pageToken?: string;
   /** Why each platform that is off is off (one line each). */
   off: Partial<Record<'github' | 'gitlab' | 'slack', string>>;
 }
@@ -124,6 +127,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     dataDir: e.GATEHOUSE_DATA_DIR,
     policyPath: e.GATEHOUSE_POLICY,
     logLevel: e.LOG_LEVEL,
+    pageToken: e.GATEHOUSE_PAGE_TOKEN,
     github,
     gitlab,
     slack,

@@ -9,6 +9,8 @@ export interface Routes {
   github: RouteHandler | { off: string };
   gitlab: RouteHandler | { off: string };
   slack: RouteHandler | { off: string };
+  /** `GET /`: the read-only page (src/server/page.ts); absent: 404. */
+  page?: RouteHandler;
   ready: () => boolean;
   metrics: Metrics;
   onError: (err: unknown) => void;
@@ -44,6 +46,7 @@ export function createHttpServer(routes: Routes): Server {
   router.on('POST', '/api/github/webhooks', platform('GitHub', routes.github));
   router.on('POST', '/api/gitlab/webhooks', platform('GitLab', routes.gitlab));
   router.on('POST', '/slack/events', platform('Slack', routes.slack));
+  if (routes.page) router.on('GET', '/', routes.page);
   router.on('GET', '/healthz', (_req, res) => (routes.ready() ? send(res, 200, { status: 'ok' }) : send(res, 503, { status: 'starting' })));
   router.on('GET', '/metrics', async (_req, res) => {
     const text = await routes.metrics.registry.metrics();
