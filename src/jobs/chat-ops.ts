@@ -51,7 +51,19 @@ export class ChatOps implements SlackReader {
     return { issue: issueKey(target), change: changeKey(target), target };
   }
 
-  async status(item: ItemRef): Promise<string> {
+  /** `status` and `queue` are for the policy's chat.readers, when it names any. */
+  async #mayRead(userId: string): Promise<string | null> {
+    const readers = this.deps.policy().chat.readers;
+    if (readers.users.length === 0 && readers.groups.length === 0) return null;
+    if (await this.#allowed(userId, readers)) return null;
+    await this.deps.store.appendAudit({ at: this.deps.now(), deliveryId: null, issueKey: null, action: 'chat.read', detail: { slackUser: userId }, outcome: 'skipped', error: 'not allowed by the policy' });
+    this.deps.metrics.slackRequests.inc({ kind: 'command', outcome: 'refused' });
+    return `You are not allowed to read Gatehouse's records from Slack: the policy's chat.readers names who may.`;
+  }
+
+  async status(item: ItemRef, userId = ''): Promise<string> {
+    const refusal = await this.#mayRead(userId);
+    if (refusal) return refusal;
     const { store, outbox } = this.deps;
     const { issue, change } = ChatOps.keysOf(item);
     // GitLab merge requests and GitHub pull requests are kept as changes; GitHub issues and PRs share numbers.
@@ -77,7 +89,9 @@ export class ChatOps implements SlackReader {
     return statusAnswer(view, this.deps.policy(), this.deps.now());
   }
 
-  async queue(): Promise<string> {
+  async queue(userId = ''): Promise<string> {
+    const refusal = await this.#mayRead(userId);
+    if (refusal) return refusal;
     const { outbox } = this.deps;
     const [intakes, clocks, escalations] = await Promise.all([outbox.openIntakes(500), outbox.activeClocks(500), outbox.openEscalations(200)]);
     const view: QueueView = {

@@ -54,13 +54,30 @@ async function waitFor(cond: () => boolean, ms = 10_000): Promise<void> {
   }
 }
 
+type Workflow = 'planning' | 'incident-worksheet';
+
+/** The calls a tracked workflow adds on GitHub: its checklist in the description, its tracking comment. */
+function workflowCalls(name: Workflow, n: number): void {
+  nock(GITHUB_API).get(`${REPO}/issues/${n}`).reply(200, { number: n, body: '' });
+  nock(GITHUB_API)
+    .patch(`${REPO}/issues/${n}`, (b: { body: string }) => b.body.includes(`<!-- gatehouse:${name}:start -->`))
+    .reply(200, { number: n });
+  nock(GITHUB_API).get(`${REPO}/issues/${n}/comments`).query(true).reply(200, []);
+  nock(GITHUB_API)
+    .post(`${REPO}/issues/${n}/comments`, (b: { body: string }) => b.body.startsWith(`<!-- gatehouse:${name} -->`))
+    .reply(201, { id: 100 });
+}
+
 /** A GitHub issue-opened delivery whose intake classifies, with the API calls it makes. */
-async function githubIntake(body: string, title: string, number = 1): Promise<void> {
+async function githubIntake(body: string, title: string, number = 1, workflows: Workflow[] = ['planning']): Promise<void> {
   nock(GITHUB_API).post('/app/installations/1/access_tokens').reply(201, { token: 'ghs_test', expires_at: '2099-01-01T00:00:00Z', permissions: {}, repository_selection: 'all' });
   nock(GITHUB_API).get(`${REPO}/contents/.github%2Fgatehouse.yml`).reply(404, { message: 'Not Found' });
   nock(GITHUB_API).get(`${REPO}/issues/${number}/comments`).query(true).reply(200, []);
   nock(GITHUB_API).post(`${REPO}/issues/${number}/labels`).reply(200, []);
-  nock(GITHUB_API).post(`${REPO}/issues/${number}/comments`).reply(201, { id: 99, body: 'x', user: { login: 'gatehouse[bot]', type: 'Bot' } });
+  nock(GITHUB_API)
+    .post(`${REPO}/issues/${number}/comments`, (b: { body: string }) => b.body.startsWith('<!-- gatehouse:intake -->'))
+    .reply(201, { id: 99, body: 'x', user: { login: 'gatehouse[bot]', type: 'Bot' } });
+  for (const w of workflows) workflowCalls(w, number);
   const payload = issuesPayload({ body, number });
   (payload['issue'] as Record<string, unknown>)['title'] = title;
   const d = githubDelivery({ name: 'issues', secret: GITHUB_SECRET, payload });
@@ -216,8 +233,21 @@ describe('escalation notices', () => {
     expectPost(posted);
     nock(GITLAB_API).get('/projects/1/repository/files/.gitlab%2Fgatehouse.yml/raw').query(true).reply(404, { message: '404 File Not Found' });
     nock(GITLAB_API).get('/projects/1/issues/23/notes').query(true).reply(200, []);
-    nock(GITLAB_API).put('/projects/1/issues/23').reply(200, { iid: 23 });
-    nock(GITLAB_API).post('/projects/1/issues/23/notes').reply(201, { id: 1, body: 'x', system: false, author: { id: 9, username: GITLAB_BOT } });
+    nock(GITLAB_API)
+      .put('/projects/1/issues/23', (b: { add_labels?: string }) => b.add_labels !== undefined)
+      .reply(200, { iid: 23 });
+    nock(GITLAB_API)
+      .post('/projects/1/issues/23/notes', (b: { body: string }) => b.body.startsWith('<!-- gatehouse:intake -->'))
+      .reply(201, { id: 1, body: 'x', system: false, author: { id: 9, username: GITLAB_BOT } });
+    // The deep review's planning checklist: the description read and updated, and its tracking note.
+    nock(GITLAB_API).get('/projects/1/issues/23').reply(200, { iid: 23, description: '' });
+    nock(GITLAB_API)
+      .put('/projects/1/issues/23', (b: { description?: string }) => (b.description ?? '').includes('<!-- gatehouse:planning:start -->'))
+      .reply(200, { iid: 23 });
+    nock(GITLAB_API).get('/projects/1/issues/23/notes').query(true).reply(200, []);
+    nock(GITLAB_API)
+      .post('/projects/1/issues/23/notes', (b: { body: string }) => b.body.startsWith('<!-- gatehouse:planning -->'))
+      .reply(201, { id: 2, body: 'x', system: false, author: { id: 9, username: GITLAB_BOT } });
     const d = gitlabDelivery({ event: 'Issue Hook', payload: issueHook({ description: gitlabBody({ answers: answers({ blast_radius: 'multiple products or trust domains' }) }), labels: ['intake'] }) });
     expect((await fetch(`${gatehouse.url}/api/gitlab/webhooks`, { method: 'POST', headers: d.headers, body: d.body })).status).toBe(200);
     expect(await processed(gatehouse, 'gitlab', d.id)).toBe('done');
@@ -229,7 +259,7 @@ describe('escalation notices', () => {
   it('posts a suspected-exploitation intake at once to the incident channel, carrying route::incident', async () => {
     const posted: Posted[] = [];
     expectPost(posted);
-    await githubIntake(intakeBody({ active_exploitation: 'yes' }), 'Tokens leaking in logs');
+    await githubIntake(intakeBody({ active_exploitation: 'yes' }), 'Tokens leaking in logs', 1, ['incident-worksheet', 'planning']);
     await waitFor(() => posted.length === 1);
     await new Promise((r) => setTimeout(r, 300)); // a second notice would have gone out by now
     expect(posted).toHaveLength(1);
@@ -242,7 +272,7 @@ describe('escalation notices', () => {
     const posted: Posted[] = [];
     expectPost(posted);
     const hostile = '<!channel> @here <@U123> <https://evil|click>';
-    await githubIntake(intakeBody({ active_exploitation: 'yes' }), hostile);
+    await githubIntake(intakeBody({ active_exploitation: 'yes' }), hostile, 1, ['incident-worksheet', 'planning']);
     await waitFor(() => posted.length === 1);
     const msg = posted[0]!;
     expect(msg.text).not.toContain('<!channel>');
@@ -400,7 +430,7 @@ describe('notice buttons', () => {
   it('Acknowledge records who and when and updates the same message', async () => {
     const posted: Posted[] = [];
     expectPost(posted, { channel: 'C0INCIDENT', ts: '1700000000.000100' });
-    await githubIntake(intakeBody({ active_exploitation: 'yes' }), 'Tokens leaking');
+    await githubIntake(intakeBody({ active_exploitation: 'yes' }), 'Tokens leaking', 1, ['incident-worksheet', 'planning']);
     await waitFor(() => posted.length === 1);
     let update: Record<string, string> = {};
     nock(SLACK_API)
@@ -421,7 +451,7 @@ describe('notice buttons', () => {
   it('Acknowledge by someone the policy does not name is refused and audited', async () => {
     const posted: Posted[] = [];
     expectPost(posted);
-    await githubIntake(intakeBody({ active_exploitation: 'yes' }), 'Tokens leaking');
+    await githubIntake(intakeBody({ active_exploitation: 'yes' }), 'Tokens leaking', 1, ['incident-worksheet', 'planning']);
     await waitFor(() => posted.length === 1);
     let refusal = '';
     nock(RESPONSE_HOST)
@@ -440,7 +470,7 @@ describe('notice buttons', () => {
   it('Acknowledge by a member of a user group the policy names is taken', async () => {
     const posted: Posted[] = [];
     expectPost(posted, { channel: 'C0INCIDENT', ts: '1700000000.000300' });
-    await githubIntake(intakeBody({ active_exploitation: 'yes' }), 'Tokens leaking');
+    await githubIntake(intakeBody({ active_exploitation: 'yes' }), 'Tokens leaking', 1, ['incident-worksheet', 'planning']);
     await waitFor(() => posted.length === 1);
     groupMembers();
     let update: Record<string, string> = {};
@@ -456,7 +486,7 @@ describe('notice buttons', () => {
   it('Take ownership assigns the issue to the clicker’s mapped GitHub account', async () => {
     const posted: Posted[] = [];
     expectPost(posted, { channel: 'C0INCIDENT', ts: '1700000000.000200' });
-    await githubIntake(intakeBody({ active_exploitation: 'yes' }), 'Tokens leaking');
+    await githubIntake(intakeBody({ active_exploitation: 'yes' }), 'Tokens leaking', 1, ['incident-worksheet', 'planning']);
     await waitFor(() => posted.length === 1);
     let assignees: unknown;
     nock(GITHUB_API).get(`${REPO}/installation`).reply(200, { id: 1 });

@@ -29,8 +29,8 @@ export const SLACK_EVENTS_PATH = '/slack/events';
 
 /** Read-only answers, computed from stored records. */
 export interface SlackReader {
-  status(item: Extract<ReturnType<typeof parseCommand>, { kind: 'status' }>['item']): Promise<string>;
-  queue(): Promise<string>;
+  status(item: Extract<ReturnType<typeof parseCommand>, { kind: 'status' }>['item'], userId: string): Promise<string>;
+  queue(userId: string): Promise<string>;
 }
 
 export interface SlackIngressOptions {
@@ -163,7 +163,7 @@ export function createSlackIngress(opts: SlackIngressOptions): SlackIngress {
         return ack(ephemeral(asked.message));
       case 'status':
       case 'queue': {
-        const answer = asked.kind === 'status' ? opts.reader.status(asked.item) : opts.reader.queue();
+        const answer = asked.kind === 'status' ? opts.reader.status(asked.item, c.user_id) : opts.reader.queue(c.user_id);
         const timeout = new Promise<null>((r) => setTimeout(() => r(null), opts.answerBudgetMs ?? 2000).unref());
         const fast = await Promise.race([answer, timeout]).catch((err: unknown) => {
           logger.error({ err }, `Slack ${asked.kind} failed`);

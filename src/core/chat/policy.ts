@@ -10,6 +10,7 @@
  *   channels:                                   # first match wins; a rule names a route or kinds
  *     - { route: exception-board, channel: '#exception-board' }
  *     - { kinds: [gate-block, emergency-release], channel: '#release-gates' }
+ *   readers: { groups: [S0456DEF] }                         # may /gatehouse status and queue (default: everyone)
  *   escalators: { users: [U0123ABC], groups: [S0456DEF] }    # may /gatehouse escalate
  *   acknowledgers: { users: [], groups: [S0456DEF] }         # may press Acknowledge / Take ownership
  *   accounts:                                   # Slack user id -> forge accounts (Take ownership)
@@ -41,6 +42,8 @@ export const chatPolicySchema = z
     /** Put on an item escalated from chat. */
     escalationLabel: nonEmpty.default('escalated'),
     channels: z.array(channelRuleSchema).default([]),
+    /** May read `status` and `queue`; nobody named (the default) means everyone in the workspace. */
+    readers: principals.prefault({}),
     escalators: principals.prefault({}),
     acknowledgers: principals.prefault({}),
     accounts: z.record(nonEmpty, z.object({ github: nonEmpty.optional(), gitlab: nonEmpty.optional() }).strict()).default({}),
