@@ -86,6 +86,8 @@ export interface FakeNote {
 
 export interface FakeGitLabApi {
   labels: Map<string, string[]>;
+  /** Descriptions by `issues/<iid>`: read by GET, replaced by a PUT with `description`. */
+  descriptions: Map<string, string>;
   notes: Map<string, FakeNote[]>;
   files: Map<string, string>;
   /** Every request, `METHOD /path?query`. */
@@ -103,7 +105,7 @@ const noteableKey = (kind: string, iid: string): string => `${kind}/${iid}`;
  * in pages (`per_page`, `page`, `Link: rel="next"`) and sorted as asked.
  */
 export function fakeGitLabApi({ bot = GITLAB_BOT }: { bot?: string } = {}): FakeGitLabApi {
-  const state: FakeGitLabApi = { labels: new Map(), notes: new Map(), files: new Map(), requests: [], unmatched: [], stop: () => undefined };
+  const state: FakeGitLabApi = { labels: new Map(), descriptions: new Map(), notes: new Map(), files: new Map(), requests: [], unmatched: [], stop: () => undefined };
   let nextId = 5000;
   const project = '/api/v4/projects/[^/]+';
   const scope = nock(GITLAB_URL).persist();
@@ -113,14 +115,23 @@ export function fakeGitLabApi({ bot = GITLAB_BOT }: { bot?: string } = {}): Fake
     record('PUT', uri);
     const [, kind, iid] = /\/(issues|merge_requests)\/(\d+)$/.exec(uri)!;
     const key = noteableKey(kind!, iid!);
-    const b = body as { add_labels?: string; remove_labels?: string };
+    const b = body as { add_labels?: string; remove_labels?: string; description?: string };
+    if (typeof b.description === 'string') state.descriptions.set(key, b.description);
     const split = (s: string | undefined): string[] => (s ? s.split(',').map((x) => x.trim()).filter(Boolean) : []);
     let labels = state.labels.get(key) ?? [];
     for (const l of split(b.add_labels)) if (!labels.includes(l)) labels.push(l);
     const remove = split(b.remove_labels);
     labels = labels.filter((l) => !remove.includes(l));
     state.labels.set(key, labels);
-    return [200, { iid: Number(iid), labels }];
+    return [200, { iid: Number(iid), labels, description: state.descriptions.get(key) ?? '' }];
+  });
+
+  // Issues only: merge requests are answered by the release gate's own fake (gitlab-gate.ts).
+  scope.get(new RegExp(`^${project}/issues/(\\d+)$`)).reply((uri) => {
+    record('GET', uri);
+    const [, iid] = /\/issues\/(\d+)$/.exec(uri)!;
+    const key = noteableKey('issues', iid!);
+    return [200, { iid: Number(iid), labels: state.labels.get(key) ?? [], description: state.descriptions.get(key) ?? '' }];
   });
 
   scope.get(new RegExp(`^${project}/(issues|merge_requests)/(\\d+)/notes(\\?.*)?$`)).reply((uri) => {

@@ -1,0 +1,232 @@
+/**
+ * The tracked intake workflows end to end on GitHub and on GitLab: signed deliveries into the real
+ * server on loopback, a stateful fake of each platform's REST API (nock), the embedded database.
+ * People tick the checklists in the issue description; their edits arrive as ordinary
+ * `issues.edited` / Issue Hook `update` deliveries.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import nock from 'nock';
+import type { Gatehouse } from '../../src/main.ts';
+import { answers, gitlabBody, intakeBody, type Answers } from '../builders/intake.ts';
+import { fakeGitHubIssues } from '../support/fake-github-issues.ts';
+import { githubDelivery, issuesPayload, testPrivateKey } from '../support/github.ts';
+import { fakeGitLabApi, GITLAB_BOT, GITLAB_SECRET, GITLAB_URL, gitlabDelivery, issueHook } from '../support/gitlab.ts';
+import { GITHUB_API, GITHUB_SECRET, processed, startTestGatehouse } from '../support/harness.ts';
+
+interface Forge {
+  /** The issue numbers two tests use (GitHub #1/#2, GitLab #23/#24). */
+  first: number;
+  second: number;
+  start(): Promise<Gatehouse>;
+  stop(): string[];
+  intake(a: Answers): string;
+  /** The requester files the issue (the platform stores the body, then delivers). */
+  open(n: number, body: string): Promise<void>;
+  /** Someone edits the description to `body`. */
+  edit(n: number, body: string): Promise<void>;
+  body(n: number): string;
+  comments(n: number): string[];
+  labels(n: number): string[];
+}
+
+let gatehouse: Gatehouse;
+
+async function deliverGitHub(payload: Record<string, unknown>): Promise<void> {
+  const d = githubDelivery({ name: 'issues', secret: GITHUB_SECRET, payload });
+  const res = await fetch(`${gatehouse.url}/api/github/webhooks`, { method: 'POST', headers: d.headers, body: d.body });
+  expect(res.status).toBe(200);
+  expect(await processed(gatehouse, 'github', d.id)).toBe('done');
+}
+
+async function deliverGitLab(payload: Record<string, unknown>): Promise<void> {
+  const d = gitlabDelivery({ event: 'Issue Hook', payload });
+  const res = await fetch(`${gatehouse.url}/api/gitlab/webhooks`, { method: 'POST', headers: d.headers, body: d.body });
+  expect(res.status).toBe(200);
+  expect(await processed(gatehouse, 'gitlab', d.id)).toBe('done');
+}
+
+function github(): Forge {
+  let fake = fakeGitHubIssues();
+  fake.stop();
+  return {
+    first: 1,
+    second: 2,
+    async start() {
+      fake = fakeGitHubIssues();
+      return startTestGatehouse(
+        { github: { appId: '1', privateKey: testPrivateKey(), webhookSecret: GITHUB_SECRET, apiBaseUrl: GITHUB_API } },
+        { github: { botLogin: 'gatehouse[bot]', retries: 0, throttle: false } },
+      );
+    },
+    stop() {
+      const unmatched = fake.unmatched.filter((r) => r.includes('api.github.com'));
+      fake.stop();
+      return unmatched;
+    },
+    intake: (a) => intakeBody(a),
+    async open(n, body) {
+      fake.bodies.set(n, body);
+      await deliverGitHub(issuesPayload({ body, number: n, labels: ['intake'] }));
+    },
+    async edit(n, body) {
+      fake.bodies.set(n, body);
+      await deliverGitHub(issuesPayload({ action: 'edited', body, number: n, labels: fake.labels.get(n) ?? [] }));
+    },
+    body: (n) => fake.bodies.get(n) ?? '',
+    comments: (n) => (fake.comments.get(n) ?? []).map((c) => c.body),
+    labels: (n) => fake.labels.get(n) ?? [],
+  };
+}
+
+function gitlab(): Forge {
+  let api = fakeGitLabApi();
+  api.stop();
+  const key = (n: number): string => `issues/${n}`;
+  const hook = (action: 'open' | 'update', n: number, body: string): Record<string, unknown> => {
+    const p = issueHook({ action, description: body, iid: n, labels: ['intake', ...(api.labels.get(key(n)) ?? [])] });
+    // What the person changed: the description (a label-only update is read as `labeled`).
+    if (action === 'update') p['changes'] = { description: { previous: api.descriptions.get(key(n)) ?? '', current: body } };
+    return p;
+  };
+  return {
+    first: 23,
+    second: 24,
+    async start() {
+      api = fakeGitLabApi();
+      return startTestGatehouse({ gitlab: { url: GITLAB_URL, token: 'glpat-test', webhookSecret: GITLAB_SECRET } }, { gitlab: { botUsername: GITLAB_BOT, retry: { backoffMs: () => 10 } } });
+    },
+    stop() {
+      const unmatched = api.unmatched.filter((r) => r.includes('gitlab.example.com'));
+      api.stop();
+      return unmatched;
+    },
+    intake: (a) => gitlabBody({ answers: answers(a) }),
+    async open(n, body) {
+      api.descriptions.set(key(n), body);
+      await deliverGitLab(hook('open', n, body));
+    },
+    async edit(n, body) {
+      const p = hook('update', n, body);
+      api.descriptions.set(key(n), body);
+      await deliverGitLab(p);
+    },
+    body: (n) => api.descriptions.get(key(n)) ?? '',
+    comments: (n) => (api.notes.get(key(n)) ?? []).map((c) => c.body),
+    labels: (n) => api.labels.get(key(n)) ?? [],
+  };
+}
+
+/** What a person does in the description: ticks the planning stages with these numbers. */
+const tickStages = (body: string, stages: number[]): string => stages.reduce((b, s) => b.replace(`- [ ] **${s}. `, `- [x] **${s}. `), body);
+const stageTicks = (body: string): number[] => [...body.matchAll(/- \[x\] \*\*(\d+)\. /g)].map((m) => Number(m[1]));
+const ALL = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+/** Ticks the first `n` worksheet items. */
+const tickWorksheet = (body: string, n: number): string => {
+  const start = body.indexOf('<!-- gatehouse:incident-worksheet:start -->');
+  let left = n;
+  return body.slice(0, start) + body.slice(start).replace(/- \[ \] /g, (m) => (left-- > 0 ? '- [x] ' : m));
+};
+const find = (comments: string[], marker: string): string | undefined => comments.find((c) => c.startsWith(marker));
+
+beforeAll(() => {
+  nock.disableNetConnect();
+  nock.enableNetConnect(/127\.0\.0\.1/);
+});
+afterAll(() => nock.enableNetConnect());
+
+describe.each([
+  ['GitHub', github()],
+  ['GitLab', gitlab()],
+])('tracked workflows on %s', (_name, forge) => {
+  const deepReview = (service = 'payments-api'): string => forge.intake({ service, exposure: 'new public endpoint', links: 'https://docs.example/adr/12-token-replay' });
+
+  afterEach(async () => {
+    await gatehouse.close();
+    expect(forge.stop(), 'every API call was answered').toEqual([]);
+  });
+
+  it('stage ordering: a deep review gets the ten stages in its description; a stage ticked early is un-ticked with the reason', async () => {
+    gatehouse = await forge.start();
+    const n = forge.first;
+    await forge.open(n, deepReview());
+    const body = forge.body(n);
+    expect(body).toContain('<!-- gatehouse:planning:start -->');
+    expect(body.match(/- \[ \] \*\*\d+\. /g)).toHaveLength(10);
+    expect(body.startsWith(deepReview().trim())).toBe(true);
+    expect(find(forge.comments(n), '<!-- gatehouse:planning -->')).toContain('0 of 10 stages done');
+
+    await forge.edit(n, tickStages(forge.body(n), [1, 3]));
+    expect(stageTicks(forge.body(n))).toEqual([1]);
+    const why = find(forge.comments(n), '<!-- gatehouse:planning-order -->');
+    expect(why).toContain('**3. Threat model and attacker paths** was ticked before **2. Trust boundaries and data flows** was done');
+    expect(find(forge.comments(n), '<!-- gatehouse:planning -->')).toContain('1 of 10 stages done');
+    // The intake itself is unchanged by the checklist: still one tier label.
+    expect(forge.labels(n).filter((l) => l.startsWith('tier::'))).toEqual(['tier::deep-review']);
+  });
+
+  it('bundle assembly: all ten ticked in order assembles the security plan bundle from the record and decisions', async () => {
+    gatehouse = await forge.start();
+    const n = forge.first;
+    await forge.open(n, deepReview());
+    await forge.edit(n, tickStages(forge.body(n), [1, 2, 3, 4, 5]));
+    expect(find(forge.comments(n), '<!-- gatehouse:plan-bundle -->')).toBeUndefined();
+    await forge.edit(n, tickStages(forge.body(n), [6, 7, 8, 9, 10]));
+    expect(stageTicks(forge.body(n))).toEqual(ALL);
+    const bundle = find(forge.comments(n), '<!-- gatehouse:plan-bundle -->')!;
+    expect(bundle).toContain('# 📦 Security plan bundle · payments-api');
+    expect(bundle).toContain('**Tier 2 (deep review)**');
+    expect(bundle).toContain('| Internet exposure | new public endpoint |');
+    expect(bundle).toContain('| Service line | Secure design / architecture review (inferred) |');
+    expect(bundle).toMatch(/\| \d{4}-\d{2}-\d{2}T[\d:.]+Z \| 2 \(deep review\) \| {2}\| public-endpoint-or-identity-boundary \|/);
+    expect(bundle).toContain('- https://docs.example/adr/12-token-replay');
+    expect(find(forge.comments(n), '<!-- gatehouse:planning -->')).toContain('All 10 stages done');
+    expect(forge.comments(n).filter((c) => c.startsWith('<!-- gatehouse:plan-bundle -->'))).toHaveLength(1);
+  });
+
+  it('re-opening: a new deep-review intake for the same service un-ticks the older review\'s last stage and says why', async () => {
+    gatehouse = await forge.start();
+    const [older, newer] = [forge.first, forge.second];
+    await forge.open(older, deepReview());
+    await forge.edit(older, tickStages(forge.body(older), ALL));
+    expect(find(forge.comments(older), '<!-- gatehouse:plan-bundle -->')).toBeDefined();
+
+    await forge.open(newer, forge.intake({ service: 'Payments-API ', identity_changes: ['Authorization change'] }));
+    expect(stageTicks(forge.body(older))).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    const note = forge.comments(older).find((c) => c.includes('Material change: re-review'));
+    expect(note).toContain('new tier-2 intake for Payments-API was filed');
+    expect(forge.body(newer)).toContain('<!-- gatehouse:planning:start -->');
+
+    // Ticking the last stage again re-assembles the bundle.
+    await forge.edit(older, tickStages(forge.body(older), [10]));
+    expect(find(forge.comments(older), '<!-- gatehouse:planning -->')).toContain('All 10 stages done');
+  });
+
+  it('a tier-1 intake for the same service re-opens nothing', async () => {
+    gatehouse = await forge.start();
+    const [older, newer] = [forge.first, forge.second];
+    await forge.open(older, deepReview());
+    await forge.edit(older, tickStages(forge.body(older), ALL));
+    await forge.open(newer, forge.intake({ service: 'payments-api' }));
+    expect(stageTicks(forge.body(older))).toEqual(ALL);
+    expect(forge.body(newer)).not.toContain('gatehouse:planning:start');
+  });
+
+  it('incident worksheet: an intake routed to incident gets it; all ticked says worksheet complete and labels follow-up done', async () => {
+    gatehouse = await forge.start();
+    const n = forge.first;
+    await forge.open(n, forge.intake({ active_exploitation: 'yes' }));
+    const body = forge.body(n);
+    expect(body).toContain('<!-- gatehouse:incident-worksheet:start -->');
+    for (const words of ['Containment owner', 'isolate traffic', 'revoke access', 'freeze rollout', 'approve recovery', 'Timeline', 'Evidence', 'Follow-up controls']) expect(body).toContain(words);
+    expect(find(forge.comments(n), '<!-- gatehouse:incident-worksheet -->')).toContain('0 of 10 done');
+
+    await forge.edit(n, tickWorksheet(forge.body(n), 9));
+    expect(find(forge.comments(n), '<!-- gatehouse:incident-worksheet -->')).toContain('9 of 10 done');
+    expect(forge.labels(n)).not.toContain('incident::follow-up-done');
+
+    await forge.edit(n, tickWorksheet(forge.body(n), 10));
+    expect(find(forge.comments(n), '<!-- gatehouse:incident-worksheet -->')).toContain('Worksheet complete');
+    expect(forge.labels(n)).toContain('incident::follow-up-done');
+    expect(forge.comments(n).filter((c) => c.startsWith('<!-- gatehouse:incident-worksheet -->'))).toHaveLength(1);
+  });
+});

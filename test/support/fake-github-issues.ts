@@ -1,0 +1,67 @@
+/**
+ * A stateful fake of the part of GitHub's REST API that intake workflows use (nock, persistent):
+ * issue bodies (GET, PATCH), comments (list, create, edit), labels (add, remove), the token
+ * exchange and an absent repository policy. Records what nothing answered.
+ */
+import nock from 'nock';
+import { GITHUB_API } from './harness.ts';
+
+export interface FakeGitHubIssues {
+  bodies: Map<number, string>;
+  comments: Map<number, { id: number; body: string }[]>;
+  labels: Map<number, string[]>;
+  unmatched: string[];
+  stop(): void;
+}
+
+export function fakeGitHubIssues({ repo = 'Codertocat/Hello-World', bot = 'gatehouse[bot]' }: { repo?: string; bot?: string } = {}): FakeGitHubIssues {
+  const state: FakeGitHubIssues = { bodies: new Map(), comments: new Map(), labels: new Map(), unmatched: [], stop: () => undefined };
+  let nextId = 900;
+  const base = `/repos/${repo}`;
+  const esc = (s: string): string => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+  const R = (tail: string): RegExp => new RegExp(`^${esc(base)}${tail}(\\?.*)?$`);
+  const num = (uri: string): number => Number(/\/issues\/(\d+)/.exec(uri)![1]);
+  const scope = nock(GITHUB_API).persist();
+  scope.post(/^\/app\/installations\/\d+\/access_tokens$/).reply(201, { token: 'ghs_test', expires_at: '2099-01-01T00:00:00Z', permissions: {}, repository_selection: 'all' });
+  scope.get(R('/contents/.+')).reply(404, { message: 'Not Found' });
+  scope.get(R('/issues/\\d+')).reply((uri) => [200, { number: num(uri), body: state.bodies.get(num(uri)) ?? '' }]);
+  scope.patch(R('/issues/\\d+')).reply((uri, body) => {
+    const b = body as { body?: string };
+    if (typeof b.body === 'string') state.bodies.set(num(uri), b.body);
+    return [200, { number: num(uri), body: state.bodies.get(num(uri)) ?? '' }];
+  });
+  const user = { login: bot, type: 'Bot' };
+  scope.get(R('/issues/\\d+/comments')).reply((uri) => {
+    const page = Number(new URL(uri, GITHUB_API).searchParams.get('page') ?? 1);
+    return [200, page === 1 ? (state.comments.get(num(uri)) ?? []).map((c) => ({ ...c, user })) : []];
+  });
+  scope.post(R('/issues/\\d+/comments')).reply((uri, body) => {
+    const c = { id: nextId++, body: (body as { body: string }).body };
+    state.comments.set(num(uri), [...(state.comments.get(num(uri)) ?? []), c]);
+    return [201, { ...c, user }];
+  });
+  scope.patch(R('/issues/comments/\\d+')).reply((uri, body) => {
+    const id = Number(/comments\/(\d+)/.exec(uri)![1]);
+    for (const list of state.comments.values()) for (const c of list) if (c.id === id) c.body = (body as { body: string }).body;
+    return [200, { id, user }];
+  });
+  scope.post(R('/issues/\\d+/labels')).reply((uri, body) => {
+    const have = state.labels.get(num(uri)) ?? [];
+    for (const l of (body as { labels: string[] }).labels) if (!have.includes(l)) have.push(l);
+    state.labels.set(num(uri), have);
+    return [200, have.map((name) => ({ name }))];
+  });
+  scope.delete(R('/issues/\\d+/labels/.+')).reply((uri) => {
+    const name = decodeURIComponent(/labels\/([^?]+)/.exec(uri)![1]!);
+    state.labels.set(num(uri), (state.labels.get(num(uri)) ?? []).filter((l) => l !== name));
+    return [200, []];
+  });
+  const onNoMatch = (req: { method?: string; path?: string; href?: string }): void => void state.unmatched.push(`${req.method ?? '?'} ${req.href ?? req.path ?? '?'}`);
+  nock.emitter.on('no match', onNoMatch);
+  state.stop = () => {
+    nock.emitter.removeListener('no match', onNoMatch);
+    scope.persist(false);
+    nock.cleanAll();
+  };
+  return state;
+}
