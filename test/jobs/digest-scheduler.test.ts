@@ -7,7 +7,7 @@ import { defaultPolicy } from '../../src/core/policy/load.ts';
 import type { Policy } from '../../src/core/policy/schema.ts';
 import { DigestScheduler } from '../../src/jobs/digest-scheduler.ts';
 import { openStore, type OpenedStore } from '../../src/storage/open.ts';
-import { freshDataDir } from '../storage/fixture.ts';
+import { freshDataDir, freshPgDatabase, pgTestUrl } from '../storage/fixture.ts';
 
 const silent = { info: () => undefined, error: () => undefined };
 let opened: OpenedStore;
@@ -82,3 +82,24 @@ describe('digest scheduler', () => {
     expect((await opened.store.outbox.get('digest:weekly:2026-W49'))?.channel).toBe(defaultPolicy.chat.escalationChannel);
   });
 });
+
+describe.skipIf(!pgTestUrl)('digest scheduler, two replicas on PostgreSQL', () => {
+  it('two processes on one PostgreSQL database ticking together queue one notice per slot', async () => {
+    const db = await freshPgDatabase();
+    const a = await openStore({ databaseUrl: db.url, dataDir: '' });
+    const b = await openStore({ databaseUrl: db.url, dataDir: '' });
+    try {
+      const now = new Date('2026-12-07T09:00:10Z');
+      const replicas = [a, b].map((o) => new DigestScheduler({ store: o.store, db: o.db, policy: () => policy, logger: silent, now: () => now }));
+      for (let round = 0; round < 3; round++) await Promise.all(replicas.map((r) => r.tick()));
+      const keys = (await a.store.listNotifications()).map((n) => n.key).sort();
+      expect(keys).toEqual(['digest:biweekly:2026-W50', 'digest:weekly:2026-W50']);
+      expect((await b.store.outbox.get('digest:weekly:2026-W50'))?.revision).toBe(1);
+    } finally {
+      await a.close();
+      await b.close();
+      await db.drop();
+    }
+  });
+});
+if (!pgTestUrl) console.warn('SKIPPED the PostgreSQL replicas case of test/jobs/digest-scheduler.test.ts: GATEHOUSE_TEST_PG_URL is unset');
