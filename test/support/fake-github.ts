@@ -16,6 +16,8 @@ export interface FakeGitHub {
   requests: RecordedRequest[];
   comments: Map<number, { id: number; body: string }[]>;
   labels: Map<number, Set<string>>;
+  /** Issue bodies written with PATCH (what a tracked workflow's checklist leaves in the description). */
+  bodies: Map<number, string>;
   /** While true, every API request hangs (no answer). */
   hang: boolean;
   close(): Promise<void>;
@@ -29,7 +31,7 @@ async function readBody(req: IncomingMessage): Promise<unknown> {
 }
 
 export async function startFakeGitHub(): Promise<FakeGitHub> {
-  const fake: Omit<FakeGitHub, 'host' | 'close'> = { requests: [], comments: new Map(), labels: new Map(), hang: false };
+  const fake: Omit<FakeGitHub, 'host' | 'close'> = { requests: [], comments: new Map(), labels: new Map(), bodies: new Map(), hang: false };
   let nextComment = 1;
   const server: Server = createServer((req, res) => {
     void (async () => {
@@ -58,6 +60,11 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
         const id = Number(m[1]);
         for (const list of fake.comments.values()) for (const c of list) if (c.id === id) c.body = (body as { body: string }).body;
         return send(200, { id });
+      }
+      if ((m = /^\/repos\/[^/]+\/[^/]+\/issues\/(\d+)$/.exec(path))) {
+        const n = Number(m[1]);
+        if (req.method === 'PATCH') fake.bodies.set(n, (body as { body: string }).body);
+        return send(200, { number: n, body: fake.bodies.get(n) ?? '' });
       }
       if ((m = /^\/repos\/[^/]+\/[^/]+\/issues\/(\d+)\/labels(?:\/(.+))?$/.exec(path))) {
         const n = Number(m[1]);
