@@ -48,9 +48,26 @@ export interface QueueOptions {
   failStaleActive?: boolean;
   /** pg-boss schema. Default `pgboss`. */
   schema?: string;
+  /**
+   * With a liveness session (PostgreSQL, several processes): a job active for longer than this
+   * whose process is gone is failed, so that it is retried now rather than when it expires. Default 10.
+   */
+  reclaimAfterSeconds?: number;
+}
+
+/**
+ * One database session of this process's own (PostgreSQL). While a job runs, the session holds an
+ * advisory lock on the job; PostgreSQL drops a session's locks when its process dies, so an active
+ * job whose lock can be taken has lost its worker.
+ */
+export interface LivenessSession extends SqlExecutor {
+  close(): Promise<void>;
 }
 
 type Required_ = Required<Omit<QueueOptions, 'maintenanceIntervalSeconds' | 'pollingIntervalSeconds'>> & { maintenanceIntervalSeconds: number | false };
+
+/** Advisory locks on running jobs use the two-int4 key space: (JOB_LOCKS, hashtext(job id)). */
+const JOB_LOCKS = 0x47484a42;
 
 const DEFAULTS: Required_ = {
   name: 'deliveries',
@@ -66,6 +83,7 @@ const DEFAULTS: Required_ = {
   stopTimeoutMs: 10_000,
   failStaleActive: false,
   schema: 'pgboss',
+  reclaimAfterSeconds: 10,
 };
 
 const jobData = z.object({ platform: z.enum(['github', 'gitlab', 'slack']), deliveryId: z.string() });
@@ -133,11 +151,19 @@ export class PgBossQueue implements JobQueue {
   #working = false;
   #stopping = false;
   #stopped: Promise<void> | null = null;
+  readonly #executor: SqlExecutor;
+  readonly #liveness: LivenessSession | undefined;
+  /** Jobs running in this process (their liveness locks are ours). */
+  readonly #running = new Set<string>();
+  #reclaimTimer: NodeJS.Timeout | null = null;
+  #reclaiming: Promise<void> | null = null;
 
-  private constructor(boss: PgBoss, opts: Required_, log: QueueLogger | undefined) {
+  private constructor(boss: PgBoss, opts: Required_, log: QueueLogger | undefined, executor: SqlExecutor, liveness: LivenessSession | undefined) {
     this.#boss = boss;
     this.#opts = opts;
     this.#log = log;
+    this.#executor = executor;
+    this.#liveness = liveness;
   }
 
   get deadLetterName(): string {
@@ -145,7 +171,7 @@ export class PgBossQueue implements JobQueue {
   }
 
   /** Installs or migrates pg-boss's schema, creates the queues, and applies the retry settings. */
-  static async start(executor: SqlExecutor, options: QueueOptions = {}, log?: QueueLogger): Promise<PgBossQueue> {
+  static async start(executor: SqlExecutor, options: QueueOptions = {}, log?: QueueLogger, liveness?: LivenessSession): Promise<PgBossQueue> {
     const { pollingIntervalSeconds, ...rest } = options;
     const opts: Required_ = {
       ...DEFAULTS,
@@ -163,7 +189,7 @@ export class PgBossQueue implements JobQueue {
     });
     boss.on('error', (err: unknown) => log?.error({ err }, 'job queue error'));
     await boss.start();
-    const q = new PgBossQueue(boss, opts, log);
+    const q = new PgBossQueue(boss, opts, log, executor, liveness);
     try {
       const queueConfig = {
         retryLimit: opts.retryLimit,
@@ -253,6 +279,39 @@ export class PgBossQueue implements JobQueue {
       this.#loops.push(this.#loop(this.#opts.name, this.#waker, (job) => this.#runJob(job, handler)));
     }
     this.#loops.push(this.#loop(this.deadLetterName, this.#deadWaker, (job) => this.#runDead(job, onDeadLetter)));
+    if (this.#liveness) {
+      const sweep = (): void => {
+        this.#reclaiming ??= this.#reclaim()
+          .catch((err: unknown) => this.#log?.error({ err }, 'looking for jobs of stopped processes failed'))
+          .finally(() => (this.#reclaiming = null));
+      };
+      sweep();
+      this.#reclaimTimer = setInterval(sweep, Math.max(1, this.#opts.reclaimAfterSeconds / 2) * 1000);
+      this.#reclaimTimer.unref();
+    }
+  }
+
+  /** Active jobs of processes that are gone (their liveness lock is free) are failed, so retried now. */
+  async #reclaim(): Promise<void> {
+    const session = this.#liveness;
+    if (!session || this.#stopping) return;
+    const name = this.#opts.name;
+    const { rows } = await this.#executor.executeSql(
+      `select id::text as id from ${this.#opts.schema}.job where name = $1 and state = 'active' and started_on < now() - make_interval(secs => $2)`,
+      [name, this.#opts.reclaimAfterSeconds],
+    );
+    for (const id of rows.map((r) => String(r['id']))) {
+      if (this.#running.has(id) || this.#stopping) continue;
+      const got = await session.executeSql('select pg_try_advisory_lock($1::int4, hashtext($2)) as ok', [JOB_LOCKS, id]);
+      if (got.rows[0]?.['ok'] !== true) continue; // its process is alive and working on it
+      try {
+        await this.#boss.fail(name, id, { message: 'the process working on it stopped' });
+        this.#log?.warn({ job: id }, 'a job whose process stopped was failed; it will be retried');
+        this.#waker.wake();
+      } finally {
+        await session.executeSql('select pg_advisory_unlock($1::int4, hashtext($2))', [JOB_LOCKS, id]);
+      }
+    }
   }
 
   async depth(): Promise<number> {
@@ -286,6 +345,8 @@ export class PgBossQueue implements JobQueue {
 
   async #stop(): Promise<void> {
     this.#stopping = true;
+    if (this.#reclaimTimer) clearInterval(this.#reclaimTimer);
+    await this.#reclaiming;
     this.#waker.wake();
     this.#deadWaker.wake();
     let timer: NodeJS.Timeout | undefined;
@@ -298,6 +359,7 @@ export class PgBossQueue implements JobQueue {
     clearTimeout(timer);
     if (timedOut) this.#log?.warn({ timeoutMs: this.#opts.stopTimeoutMs }, 'job queue stopped with handlers still running; their jobs will be retried');
     await this.#boss.stop({ graceful: false, close: false, wait: true });
+    await this.#liveness?.close().catch(() => undefined);
   }
 
   async #loop(name: string, waker: Waker, run: (job: PgBoss.JobWithMetadata<unknown>) => Promise<void>): Promise<void> {
@@ -323,7 +385,30 @@ export class PgBossQueue implements JobQueue {
     }
   }
 
+  /** Holds the job's liveness lock (when there is a session) from before the handler until its outcome is recorded. */
   async #runJob(job: PgBoss.JobWithMetadata<unknown>, handler: Handler): Promise<void> {
+    const session = this.#liveness;
+    if (!session) return this.#runJobUnguarded(job, handler);
+    this.#running.add(job.id);
+    let locked = false;
+    try {
+      // Never blocks the session (its queries run one at a time): a lock held elsewhere is another
+      // process's reclaim sweep, a moment long.
+      const got = await session.executeSql('select pg_try_advisory_lock($1::int4, hashtext($2)) as ok', [JOB_LOCKS, job.id]);
+      locked = got.rows[0]?.['ok'] === true;
+      if (!locked) this.#log?.warn({ job: job.id }, 'the job liveness lock is held elsewhere; running the job anyway');
+    } catch (err) {
+      this.#log?.warn({ err, job: job.id }, 'could not take the job liveness lock; running the job anyway');
+    }
+    try {
+      await this.#runJobUnguarded(job, handler);
+    } finally {
+      this.#running.delete(job.id);
+      if (locked) await session.executeSql('select pg_advisory_unlock($1::int4, hashtext($2))', [JOB_LOCKS, job.id]).catch(() => undefined);
+    }
+  }
+
+  async #runJobUnguarded(job: PgBoss.JobWithMetadata<unknown>, handler: Handler): Promise<void> {
     const name = this.#opts.name;
     const parsed = jobData.safeParse(job.data);
     if (!parsed.success) {

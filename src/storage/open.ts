@@ -161,7 +161,20 @@ async function openPostgres(opts: OpenStoreOptions, url: string): Promise<Opened
         return { rows: r.rows ?? [] };
       },
     };
-    queue = await PgBossQueue.start(executor, opts.queue, opts.logger);
+    // A session of its own: it holds a lock on each job this process runs (see LivenessSession).
+    const session = new pg.Client({ connectionString: url, application_name: 'gatehouse-liveness' });
+    session.on('error', (err) => opts.logger?.error({ err }, 'the job liveness session failed; other processes may retry jobs running here'));
+    await session.connect();
+    const liveness = {
+      executeSql: async (text: string, values?: readonly unknown[]) => ({ rows: (await session.query<Record<string, unknown>>(text, values ? [...values] : undefined)).rows ?? [] }),
+      close: () => session.end(),
+    };
+    try {
+      queue = await PgBossQueue.start(executor, opts.queue, opts.logger, liveness);
+    } catch (err) {
+      await session.end().catch(() => undefined);
+      throw err;
+    }
   } catch (err) {
     await db.destroy();
     await lockPool.end();

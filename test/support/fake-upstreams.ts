@@ -38,13 +38,17 @@ export interface FakeUpstreams {
   /** GitHub: label set per `owner/repo#n`, and how many label-adding requests each got. */
   githubLabels: Map<string, Set<string>>;
   githubLabelWrites: Map<string, number>;
+  /** GitHub: issue bodies as Gatehouse last wrote them (PATCH), and how many writes each got. */
+  githubBodies: Map<string, string>;
+  githubBodyWrites: Map<string, number>;
   /** GitLab: notes and labels per `project/issues/iid` or `project/merge_requests/iid`. */
   gitlabNotes: Map<string, { id: number; body: string }[]>;
   gitlabLabels: Map<string, Set<string>>;
   gitlabLabelWrites: Map<string, number>;
   slackMessages: SlackMessage[];
   responseUrlPosts: number;
-  hang: boolean;
+  /** Leave every request (true) or the matching ones unanswered, with no effect. */
+  hang: boolean | ((r: UpstreamRequest) => boolean);
   /** Carry out, then never answer, the requests this matches (null: answer everything). */
   hold: ((r: UpstreamRequest) => boolean) | null;
   /** Resolves with the first request (from now on) that matches. */
@@ -94,12 +98,14 @@ export async function startFakeUpstreams(): Promise<FakeUpstreams> {
     githubComments: new Map<string, { id: number; body: string }[]>(),
     githubLabels: new Map<string, Set<string>>(),
     githubLabelWrites: new Map<string, number>(),
+    githubBodies: new Map<string, string>(),
+    githubBodyWrites: new Map<string, number>(),
     gitlabNotes: new Map<string, { id: number; body: string }[]>(),
     gitlabLabels: new Map<string, Set<string>>(),
     gitlabLabelWrites: new Map<string, number>(),
     slackMessages: [] as SlackMessage[],
     responseUrlPosts: 0,
-    hang: false,
+    hang: false as boolean | ((r: UpstreamRequest) => boolean),
     hold: null as ((r: UpstreamRequest) => boolean) | null,
   };
 
@@ -109,6 +115,7 @@ export async function startFakeUpstreams(): Promise<FakeUpstreams> {
     if (method === 'GET' && path === '/app') return [200, { slug: 'gatehouse', id: 1 }];
     if (method === 'POST' && /^\/app\/installations\/\d+\/access_tokens$/.test(path)) return [201, { token: 'ghs_fake', expires_at: '2099-01-01T00:00:00Z' }];
     if (method === 'GET' && /\/contents\//.test(path)) return [404, { message: 'Not Found' }];
+    if (method === 'GET' && path === '/app/hook/deliveries') return [200, []];
     if ((m = /^\/repos\/([^/]+\/[^/]+)\/issues\/(\d+)\/comments$/.exec(path))) {
       const key = `${m[1]}#${m[2]}`;
       const list = fake.githubComments.get(key) ?? [];
@@ -133,6 +140,15 @@ export async function startFakeUpstreams(): Promise<FakeUpstreams> {
       }
       if (method === 'DELETE' && m[3]) set.delete(decodeURIComponent(m[3]));
       return [200, [...set].map((name) => ({ name }))];
+    }
+    if ((m = /^\/repos\/([^/]+\/[^/]+)\/issues\/(\d+)$/.exec(path))) {
+      const key = `${m[1]}#${m[2]}`;
+      if (method === 'PATCH' && typeof body?.['body'] === 'string') {
+        fake.githubBodies.set(key, body['body']);
+        fake.githubBodyWrites.set(key, (fake.githubBodyWrites.get(key) ?? 0) + 1);
+      }
+      const labels = [...(fake.githubLabels.get(key) ?? [])].map((name) => ({ name }));
+      return [200, { number: Number(m[2]), state: 'open', body: fake.githubBodies.get(key) ?? '', labels, assignees: [], user: { login: 'octocat', type: 'User' } }];
     }
     if (method === 'GET' && /^\/repos\/[^/]+\/[^/]+\/pulls\/\d+\/files$/.test(path)) return [200, []];
     return [404, { message: `fake GitHub has no ${method} ${path}` }];
@@ -213,7 +229,7 @@ export async function startFakeUpstreams(): Promise<FakeUpstreams> {
         w.resolve(r);
       }
     }
-    if (fake.hang) return;
+    if (fake.hang === true || (typeof fake.hang === 'function' && fake.hang(r))) return;
     let status: number;
     let data: unknown;
     if (api === 'github') [status, data] = github(r);
