@@ -1,6 +1,6 @@
 /** The worker's job: one stored delivery → event → plan → actions. */
 import type { Logger } from 'pino';
-import { changeKey, issueKey, type Platform } from '../core/model.ts';
+import { changeKey, issueKey, type IssueRef, type Platform } from '../core/model.ts';
 import { needsChangedPaths, needsClocks, needsRelatedIntakes, plan, type Render } from '../core/plan.ts';
 import { parseIntake } from '../core/intake/parse.ts';
 import type { Policy } from '../core/policy/schema.ts';
@@ -93,7 +93,7 @@ export async function processDelivery(job: DeliveryJob, deps: ProcessDeps): Prom
     const history = await store.decisionHistory(key);
     const changedPaths = needsChangedPaths(event) ? await forge.listChangedPaths(ref) : undefined;
     const clocks = needsClocks(event, resolved.policy) ? ((await store.getClocks(key))?.clocks ?? []) : undefined;
-    const related = event.kind === 'issue' && needsRelatedIntakes(event, resolved.policy) ? await relatedIntakes(store, event.issue.body, resolved.policy, key) : undefined;
+    const related = event.kind === 'issue' && needsRelatedIntakes(event, resolved.policy) ? await relatedIntakes(store, event.issue.body, resolved.policy, ref) : undefined;
     const result = plan(event, {
       changedPaths,
       clocks,
@@ -113,16 +113,18 @@ export async function processDelivery(job: DeliveryJob, deps: ProcessDeps): Prom
   return finish('done', null);
 }
 
-/** The other open intakes for this intake's service, with their latest tier (for re-opening their reviews). */
-async function relatedIntakes(store: Store, body: string, policy: Policy, self: string): Promise<RelatedIntake[]> {
+/**
+ * The other open intakes for this intake's service in the same repository (the installation or
+ * token acting here can edit them), with their latest tier (for re-opening their reviews).
+ */
+async function relatedIntakes(store: Store, body: string, policy: Policy, self: IssueRef): Promise<RelatedIntake[]> {
   const service = parseIntake(body, policy.intake.fields).answers['service'];
   if (typeof service !== 'string') return [];
-  const platform = self.slice(0, self.indexOf(':'));
-  const rows = (await store.openIntakesForService(service)).filter((r) => r.issueKey !== self && r.platform === platform);
+  const rows = (await store.openIntakesForService(service)).filter((r) => r.issueKey !== issueKey(self) && r.platform === self.repo.platform && r.repo === self.repo.fullName);
   const out: RelatedIntake[] = [];
   for (const r of rows) {
     const tier = (await store.latestDecision(r.issueKey))?.tier ?? null;
-    out.push({ ref: { repo: { platform: r.platform, fullName: r.repo, id: null, defaultBranch: null }, number: r.number }, tier: tier as RelatedIntake['tier'] });
+    out.push({ ref: { repo: self.repo, number: r.number }, tier: tier as RelatedIntake['tier'] });
   }
   return out;
 }
