@@ -47,6 +47,8 @@ export interface StartOptions {
   worker?: boolean;
   /** Clock scheduler period; 0 leaves ticking to the caller (tests with an injected clock). Default 30 s. */
   clockTickMs?: number;
+  /** Start the digest scheduler with the worker (default true; tests whose clock is real turn it off, or a Monday's digest would join their Slack traffic). */
+  digests?: boolean;
   /** Slack settings for tests: outbox polling and retry backoff; `outbox: false` leaves draining to the caller. */
   slack?: { pollMs?: number; backoffMs?: (attempt: number) => number; outbox?: boolean };
   /** Missed-delivery sweep period (GitHub redeliveries, disabled GitLab hooks); 0 leaves sweeping to the caller. Default 10 min. */
@@ -202,7 +204,7 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
   const reminders = new ExceptionReminders({ store, gateStore, policy: () => global.policy, metrics, logger, now });
   if (opts.worker !== false && (opts.clockTickMs ?? 30_000) > 0) reminders.start();
   const digests = new DigestScheduler({ store, db: opened.db, policy: () => global.policy, logger, now });
-  if (opts.worker !== false && (opts.clockTickMs ?? 30_000) > 0) digests.start();
+  if (opts.worker !== false && (opts.clockTickMs ?? 30_000) > 0 && opts.digests !== false) digests.start();
   if (slack && opts.worker !== false && opts.slack?.outbox !== false) slack.outbox.start();
   if (missed && opts.worker !== false && (opts.sweepMs ?? 600_000) > 0) missed.start(opts.sweepMs ?? 600_000);
 

@@ -238,7 +238,17 @@ export class ChatStore {
 
   /** Escalations nobody acknowledged yet, oldest first. */
   async openEscalations(limit: number): Promise<OutboxRow[]> {
-    const rows = await this.db.selectFrom('notifications').selectAll().where('acknowledged_at', 'is', null).where('status', '!=', 'failed').orderBy('created_at').orderBy('key').limit(limit).execute();
+    const rows = await this.db
+      .selectFrom('notifications')
+      .selectAll()
+      .where('acknowledged_at', 'is', null)
+      .where('status', '!=', 'failed')
+      // Digests are reports, not escalations.
+      .where(sql<boolean>`coalesce(notice->>'kind', '') <> 'digest'`)
+      .orderBy('created_at')
+      .orderBy('key')
+      .limit(limit)
+      .execute();
     return rows.map(toRow);
   }
 

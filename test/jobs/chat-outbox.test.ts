@@ -144,6 +144,12 @@ describe('the chat outbox', () => {
     expect(await store.extendLease('k', theirs!.claimedUntil, new Date(clock.getTime() + 5000))).toBe(true);
   });
 
+  it('does not count digests among open escalations', async () => {
+    await enqueue('esc', '#c', notice('An escalation'));
+    await enqueue('digest:weekly:2026-W49', '#c', { ...notice('Weekly digest'), kind: 'digest', itemKey: null });
+    expect((await opened.store.outbox.openEscalations(10)).map((r) => r.key)).toEqual(['esc']);
+  });
+
   it('sends at most one message per second to a channel, while other channels go on', async () => {
     const at: Record<string, number[]> = {};
     nock(SLACK_API)
