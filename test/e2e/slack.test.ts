@@ -317,6 +317,29 @@ describe('/gatehouse escalate', () => {
     expect(confirmation).toContain('Escalated');
   });
 
+  it('a replayed request (the same signed body sent again) is carried out once', async () => {
+    nock(GITHUB_API).post('/app/installations/1/access_tokens').reply(201, { token: 'ghs_test', expires_at: '2099-01-01T00:00:00Z' });
+    nock(GITHUB_API).get(`${REPO}/installation`).reply(200, { id: 1 });
+    nock(GITHUB_API).post(`${REPO}/issues/1/labels`).once().reply(200, []);
+    nock(GITHUB_API).get(`${REPO}/issues/1/comments`).query(true).once().reply(200, []);
+    nock(GITHUB_API).post(`${REPO}/issues/1/comments`).once().reply(201, { id: 7, body: 'x', user: { login: 'gatehouse[bot]', type: 'Bot' } });
+    const posted: Posted[] = [];
+    expectPost(posted);
+    let confirmations = 0;
+    nock(RESPONSE_HOST)
+      .post('/commands/1234/5678')
+      .reply(200, () => ((confirmations += 1), 'ok'));
+    const body = slashCommandBody({ text: `escalate ${ISSUE_URL} replay me`, userId: ALLOWED });
+    const headers = slackHeaders(body);
+    const [a, b] = await Promise.all([slack(body, headers), slack(body, headers)]);
+    const c = await slack(body, headers);
+    expect([a.status, b.status, c.status]).toEqual([200, 200, 200]);
+    await waitFor(() => posted.length === 1 && confirmations === 1);
+    await new Promise((r) => setTimeout(r, 800)); // a second run would have posted by now
+    expect(posted).toHaveLength(1);
+    expect(confirmations).toBe(1);
+  });
+
   it('on a repository the app is not installed on says so, instead of retrying for ever', async () => {
     nock(GITHUB_API).get('/repos/acme/elsewhere/installation').reply(404, { message: 'Not Found' });
     let answer = '';
