@@ -57,7 +57,8 @@ describe('repository policy override', () => {
   it('merges the override over the global policy, reads it once, and re-reads it after a push that changes it', async () => {
     nock(API)
       .get(OVERRIDE)
-      .reply(200, file('routing:\n  defaultTier: 2\n  defaultReason: This team asks for a deep review by default\n'));
+      // (planning from tier 3: this test is about the merge; the planning checklist has tests of its own)
+      .reply(200, file('routing:\n  defaultTier: 2\n  defaultReason: This team asks for a deep review by default\nplanning:\n  fromTier: 3\n'));
     const first = expectEvaluation(1);
     expect(await deliver('issues', issuesPayload({ number: 1, body: intakeBody({}) }))).toBe('done');
     expect(first.labels()).toEqual(['intake', 'intake::complete', 'tier::deep-review']);
