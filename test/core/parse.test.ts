@@ -226,3 +226,13 @@ describe('isIntake', () => {
     expect(isIntake(body, labels, defaultPolicy)).toBe(expected);
   });
 });
+
+describe('parseIntake: headings of the reporter’s own', () => {
+  it('end a choice answer (a section added after the form) but stay inside a long-text answer', () => {
+    const after = parseIntake(`${intakeBody({ service_line: 'CI/CD and release governance' })}\n\n### Notes from the team\n\nsee the wiki\n`, defaultPolicy.intake.fields);
+    expect(after.complete).toBe(true);
+    expect(after.answers['service_line']).toBe('CI/CD and release governance');
+    const inside = parseIntake(intakeBody({ reason: 'Adding an endpoint.\n\n### Context\n\nThe old one is slow.' }), defaultPolicy.intake.fields);
+    expect(inside.answers['reason']).toBe('Adding an endpoint.\n\n### Context\n\nThe old one is slow.');
+  });
+});

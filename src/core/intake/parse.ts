@@ -50,11 +50,17 @@ function splitLines(body: string): string[] {
     .filter((line) => !LABEL_QUICK_ACTION.test(line));
 }
 
-/** Splits the body into raw section texts keyed by field id; headings that are not field labels stay content. */
+/**
+ * Splits the body into raw section texts keyed by field id. A heading that is not a field label stays
+ * content of a long-text answer (people write `###` in them), and ends any other answer: a choice
+ * or a one-line text cannot go on past a heading of the reporter's own after the form.
+ */
 export function sectionsOf(body: string, fields: readonly IntakeField[]): Map<string, string> {
   const byLabel = new Map(fields.map((f) => [norm(f.label), f.id]));
+  const kindOf = new Map(fields.map((f) => [f.id, f.kind]));
   const sections = new Map<string, string[]>();
   let current: string[] | null = null;
+  let currentKind: string | undefined;
   let inFence = false;
   for (const line of splitLines(body)) {
     if (/^\s{0,3}(```|~~~)/.test(line)) inFence = !inFence;
@@ -68,8 +74,10 @@ export function sectionsOf(body: string, fields: readonly IntakeField[]): Map<st
         current = [];
         sections.set(id, current);
       }
+      currentKind = kindOf.get(id);
       continue;
     }
+    if (m && currentKind !== 'longtext') current = null;
     current?.push(line);
   }
   return new Map([...sections].map(([id, lines]) => [id, lines.join('\n').trim()]));
