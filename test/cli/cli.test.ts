@@ -87,7 +87,7 @@ describe('gatehouse validate', () => {
     expect(code).toBe(0);
     expect(err).toBe('');
     expect(out.split('\n')).toHaveLength(1);
-    expect(out).toBe(`${path} is valid: 15 intake fields, 7 routing rules, 4 tiers`);
+    expect(out).toBe(`${path} is valid: 16 intake fields, 7 routing rules, 4 tiers`);
   });
 
   it('exits 0 for the built-in policy when no file is given', async () => {
@@ -145,7 +145,7 @@ describe('gatehouse explain', () => {
     expect(code).toBe(0);
     expect(json?.event).toBe('issues.opened');
     const types = json?.actions.map((a) => a.type);
-    expect(types).toEqual(['saveIntake', 'recordDecision', 'ensureLabels', 'ensureComment']);
+    expect(types).toEqual(['saveIntake', 'recordDecision', 'ensureLabels', 'ensureComment', 'ensureBodySection', 'ensureComment']);
     const labels = json?.actions.find((a) => a.type === 'ensureLabels');
     expect(labels?.add).toContain('tier::deep-review');
     expect(labels?.add).toEqual(['intake', 'intake::complete', 'tier::deep-review']);
