@@ -142,6 +142,13 @@ async function deliveriesCounted(replicas: ChildGatehouse[], outcome: string): P
   return n;
 }
 
+/** The main thread's V8 heap in use (MiB), from /metrics: what RSS holds besides the database. */
+async function heapMiB(r: ChildGatehouse): Promise<number> {
+  const text = await (await fetch(`${r.url}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith('gatehouse_nodejs_heap_size_used_bytes'));
+  return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) / 2 ** 20 : NaN;
+}
+
 async function burst(replicas: ChildGatehouse[], requests: Request[]): Promise<{ latencies: number[]; bad: string[] }> {
   const latencies: number[] = [];
   const bad: string[] = [];
@@ -226,6 +233,7 @@ async function run(label: string, count: number, env: Record<string, string>): P
       for (let i = 1; i < N_GITLAB; i += 2) if ((fake.gitlabNotes.get(`${GL_MRS}/merge_requests/${base + i + 1}`) ?? []).length > 1) mrNotesOver++;
       const failed = await deliveriesCounted(replicas, 'failed');
       const memory = replicas.map((r) => rssMiB(r.pid));
+      const heaps = await Promise.all(replicas.map(heapMiB));
       rss.push(memory);
       const issues = N_GITHUB + Math.ceil(N_GITLAB / 2);
       console.log(
@@ -235,7 +243,7 @@ async function run(label: string, count: number, env: Record<string, string>): P
       console.log(
         `         processed: deliveries done ${done}/${expectedDeliveries} (failed ${failed}) after ${processedIn.toFixed(1)} s; ` +
           `issues with other than one intake comment ${commentsOff}/${issues}, other than one label write ${labelWritesOff}/${issues}, MRs with more than one note ${mrNotesOver}; ` +
-          `RSS ${memory.map((m) => `${m.toFixed(0)} MiB`).join(', ')}` +
+          `RSS ${memory.map((m, i) => `${m.toFixed(0)} MiB (JS heap ${heaps[i]!.toFixed(0)})`).join(', ')}` +
           `${done === expectedDeliveries && commentsOff === 0 && labelWritesOff === 0 && failed === 0 ? ' — exactly once: yes' : ' — exactly once: NO'}`,
       );
     }
