@@ -16,7 +16,7 @@ import { noticeChannel } from '../chat/route.ts';
 import type { Notice, NoticeKind } from '../chat/notice.ts';
 import { changeKey, type ChangeRequestSnapshot } from '../model.ts';
 import type { Policy } from '../policy/schema.ts';
-import { neutralizeMentions, tableCell } from '../text.ts';
+import { tableCell } from '../text.ts';
 import type { ReleaseEvidence } from './evidence.ts';
 import { evaluateGate, scanTitle, type GateReason, type GateVerdict, type ReasonSeverity, type Verdict } from './evaluate.ts';
 import type { GateException } from './exceptions.ts';
