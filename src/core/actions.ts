@@ -4,6 +4,7 @@ import type { IntakeRecord } from './intake/parse.ts';
 import type { ClockState } from './outage/clocks.ts';
 import type { Notice } from './chat/notice.ts';
 import type { GateAction } from './gate/actions.ts';
+import type { ToolDecisionRecord } from './workflows/tooling.ts';
 
 export interface EnsureLabels {
   type: 'ensureLabels';
@@ -92,4 +93,19 @@ export interface ReopenPlanning {
   target: IssueRef;
 }
 
-export type Action = EnsureLabels | EnsureComment | SaveIntake | RecordDecision | NotifyChat | RequestReview | SaveClocks | RecordMiss | CloseIntake | EnsureBodySection | ReopenPlanning | GateAction;
+/** A tooling intake decision: kept, and overlaid on the policy's inventory from then on. */
+export interface RecordToolDecision {
+  type: 'recordToolDecision';
+  target: IssueRef;
+  decision: ToolDecisionRecord;
+}
+
+/** A decide command that was refused (not a decider, malformed): nothing changes, the refusal is audited. */
+export interface RefuseToolDecision {
+  type: 'refuseToolDecision';
+  target: IssueRef;
+  actor: string;
+  reason: string;
+}
+
+export type Action = EnsureLabels | EnsureComment | SaveIntake | RecordDecision | NotifyChat | RequestReview | SaveClocks | RecordMiss | CloseIntake | EnsureBodySection | ReopenPlanning | RecordToolDecision | RefuseToolDecision | GateAction;

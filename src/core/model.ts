@@ -125,7 +125,17 @@ export interface ReleaseEvent {
   sha: string | null;
 }
 
-export type GatehouseEvent = IssueEvent | ChangeRequestEvent | PushEvent | CommitChecksEvent | ReleaseEvent;
+/** A comment was posted on an issue (GitHub `issue_comment.created`, GitLab issue note): command comments. */
+export interface IssueCommentEvent {
+  kind: 'comment';
+  action: 'created';
+  deliveryId: string;
+  actor: Actor;
+  issue: IssueSnapshot;
+  comment: { id: number; body: string };
+}
+
+export type GatehouseEvent = IssueEvent | ChangeRequestEvent | PushEvent | CommitChecksEvent | ReleaseEvent | IssueCommentEvent;
 
 export const issueKey = (ref: IssueRef): string => `${ref.repo.platform}:${ref.repo.fullName}#${ref.number}`;
 

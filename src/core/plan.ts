@@ -12,6 +12,7 @@ import { noticeChannel } from './chat/route.ts';
 import { planIncidentWorksheet } from './workflows/incident.ts';
 import { PLANNING_SECTION, planPlanning, type RelatedIntake } from './workflows/planning.ts';
 import { readSection } from './workflows/sections.ts';
+import { planToolDecision, planToolingIssue } from './workflows/tooling.ts';
 import { SERVICE_LINE_FIELD, SERVICE_LINE_INFERRED, serviceLine, type ServiceLine } from './intake/service-line.ts';
 
 export type TemplateName = 'comments/intake.md' | 'comments/change.md' | 'comments/clock.md' | 'comments/feature-request.md' | 'comments/tool-signal.md' | 'comments/gate.md' | 'issues/retrospective.md' | 'comments/exception.md' | 'comments/incident-worksheet.md' | 'comments/planning.md' | 'comments/plan-bundle.md';
@@ -62,6 +63,10 @@ export function plan(event: GatehouseEvent, ctx: PlanContext): Plan {
     case 'checks':
     case 'release':
       return { actions: [], note: 'the release gate handles it (src/core/gate)' };
+    case 'comment': {
+      const actions = planToolDecision({ event, policy: ctx.policy, now: ctx.now, issueKey: issueKey(event.issue.ref) });
+      return { actions, note: actions.length === 0 ? 'a comment that is no command' : `decide command: ${actions.map((a) => a.type).join(', ')}` };
+    }
   }
 }
 
@@ -69,7 +74,7 @@ const INTAKE_ACTIONS = new Set(['opened', 'edited', 'reopened', 'labeled']);
 
 function planIssue(event: IssueEvent, ctx: PlanContext): Plan {
   const intake = planIntake(event, ctx);
-  const tooling = [...planClocks(event, ctx), ...planFeatureRequest(event, ctx.policy, (view) => ctx.render('comments/feature-request.md', view))];
+  const tooling = [...planClocks(event, ctx), ...planFeatureRequest(event, ctx.policy, (view) => ctx.render('comments/feature-request.md', view)), ...planToolingIssue(event, ctx.policy)];
   if (tooling.length === 0) return intake;
   return { actions: [...intake.actions, ...tooling], note: `${intake.note}; tooling: ${tooling.map((a) => a.type).join(', ')}` };
 }

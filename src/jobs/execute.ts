@@ -9,6 +9,7 @@ import type { GateStore } from '../ports/gate-store.ts';
 import type { ReleaseForge } from '../ports/release.ts';
 import type { AuditEntry, Store } from '../ports/store.ts';
 import type { Metrics } from '../server/metrics.ts';
+import type { ToolDecisionStore } from '../storage/tool-decisions.ts';
 
 export interface ExecuteDeps {
   forge: Forge;
@@ -21,6 +22,8 @@ export interface ExecuteDeps {
   /** The release gate's ports (needed by its actions only). */
   release?: ReleaseForge;
   gateStore?: GateStore;
+  /** Tooling intake decisions (needed by recordToolDecision only). */
+  toolDecisions?: ToolDecisionStore;
 }
 
 function gatePorts(deps: ExecuteDeps): { release: ReleaseForge; gateStore: GateStore } {
@@ -70,6 +73,10 @@ function summary(action: Action): unknown {
       return { section: action.section, length: action.text.length };
     case 'reopenPlanning':
       return {};
+    case 'recordToolDecision':
+      return { tool: action.decision.tool, decision: action.decision.decision, pathForward: action.decision.pathForward, criticality: action.decision.criticality, by: action.decision.decidedBy };
+    case 'refuseToolDecision':
+      return { actor: action.actor, reason: action.reason };
   }
 }
 
@@ -164,6 +171,11 @@ async function perform(action: Action, deps: ExecuteDeps): Promise<unknown> {
     case 'ensureBodySection':
       if (!forge.ensureBodySection) throw new Error(`the ${forge.platform} forge cannot edit an issue description`);
       return forge.ensureBodySection(action.target, action.section, action.text);
+    case 'recordToolDecision':
+      if (!deps.toolDecisions) throw new Error('tooling decision without the decision store');
+      return deps.toolDecisions.record(action.decision, deps.deliveryId);
+    case 'refuseToolDecision':
+      return { refused: true };
     case 'reopenPlanning': {
       if (!forge.readBody || !forge.ensureBodySection) throw new Error(`the ${forge.platform} forge cannot edit an issue description`);
       const section = readSection(await forge.readBody(action.target), PLANNING_SECTION);

@@ -1,6 +1,6 @@
 /** The worker's job: one stored delivery → event → plan → actions. */
 import type { Logger } from 'pino';
-import { changeKey, issueKey, type IssueRef, type Platform } from '../core/model.ts';
+import { changeKey, issueKey, type GatehouseEvent, type IssueRef, type Platform } from '../core/model.ts';
 import { needsChangedPaths, needsClocks, needsRelatedIntakes, plan, type Render } from '../core/plan.ts';
 import { parseIntake } from '../core/intake/parse.ts';
 import type { Policy } from '../core/policy/schema.ts';
@@ -11,6 +11,8 @@ import type { Store, StoredDelivery } from '../ports/store.ts';
 import type { PolicyResolver } from '../policy/resolver.ts';
 import type { Metrics } from '../server/metrics.ts';
 import { execute } from './execute.ts';
+import { needsToolDecisions, withDecisions } from '../core/workflows/tooling.ts';
+import type { ToolDecisionStore } from '../storage/tool-decisions.ts';
 import { gateOnChange, gateOnEvent, gateOnIssue } from './gate.ts';
 import type { GateStore } from '../ports/gate-store.ts';
 
@@ -26,6 +28,17 @@ export interface ProcessDeps {
   gateStore?: GateStore;
   /** Carries out stored Slack requests (escalate, notice buttons), when Slack is on. */
   chatops?: { handle(delivery: StoredDelivery): Promise<'done' | 'invalid'> };
+  /** Tooling intake decisions, overlaid on the policy's inventory (the decide command is refused without it). */
+  toolDecisions?: ToolDecisionStore;
+}
+
+/**
+ * The policy as plan sees it for tooling: the inventory overlaid with the stored decisions, for
+ * decide commands, outages (their clocks) and feature requests only.
+ */
+async function withToolDecisions<R extends { policy: Policy }>(resolved: R, event: GatehouseEvent, deps: ProcessDeps): Promise<R> {
+  if (!deps.toolDecisions || !needsToolDecisions(event, resolved.policy)) return resolved;
+  return { ...resolved, policy: withDecisions(resolved.policy, await deps.toolDecisions.list()) };
 }
 
 /** Errors that retrying cannot fix: the delivery is marked failed at once. */
@@ -85,11 +98,11 @@ export async function processDelivery(job: DeliveryJob, deps: ProcessDeps): Prom
     return finish('done', null);
   }
 
-  const ref = event.kind === 'issue' ? event.issue.ref : event.change.ref;
-  const key = event.kind === 'issue' ? issueKey(ref) : changeKey(ref);
+  const ref = event.kind === 'change' ? event.change.ref : event.issue.ref;
+  const key = event.kind === 'change' ? changeKey(ref) : issueKey(ref);
   await store.withKeyLock(key, async () => {
     const forge = await adapter.forgeFor(t.installationId);
-    const resolved = await deps.resolver.forRepo(ref.repo, forge);
+    const resolved = await withToolDecisions(await deps.resolver.forRepo(ref.repo, forge), event, deps);
     const history = await store.decisionHistory(key);
     const changedPaths = needsChangedPaths(event) ? await forge.listChangedPaths(ref) : undefined;
     const clocks = needsClocks(event, resolved.policy) ? ((await store.getClocks(key))?.clocks ?? []) : undefined;
@@ -106,8 +119,8 @@ export async function processDelivery(job: DeliveryJob, deps: ProcessDeps): Prom
       history: history.map((h) => ({ tier: h.tier as 0 | 1 | 2 | 3 | null, routes: h.routes, reasons: h.reasons, decidedAt: h.decidedAt })),
     });
     log.info({ key, note: result.note, actions: result.actions.map((a) => a.type) }, 'planned');
-    await execute(result.actions, { forge, store, metrics, now: deps.now, deliveryId: delivery.deliveryId, installationId: t.installationId });
-    const note = event.kind === 'change' ? await gateOnChange(event, forge, resolved, gate, deps) : await gateOnIssue(event, forge, resolved, gate, deps);
+    await execute(result.actions, { forge, store, metrics, now: deps.now, deliveryId: delivery.deliveryId, installationId: t.installationId, toolDecisions: deps.toolDecisions });
+    const note = event.kind === 'change' ? await gateOnChange(event, forge, resolved, gate, deps) : event.kind === 'issue' ? await gateOnIssue(event, forge, resolved, gate, deps) : null;
     if (note) log.info({ key, note }, 'release gate');
   });
   return finish('done', null);

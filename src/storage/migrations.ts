@@ -254,6 +254,33 @@ const migrations: Record<string, Migration> = {
       for (const t of ['gitlab_hook_alerts', 'github_redeliveries']) await db.schema.dropTable(t).ifExists().execute();
     },
   },
+  '0008_tool_decisions': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // Tooling intake decisions (/gatehouse decide …): the policy's inventory is static YAML, so
+      // decisions are kept here and overlaid on it (the latest per tool wins). One row per command comment.
+      await db.schema
+        .createTable('tool_decisions')
+        .addColumn('id', 'bigint', (c) => c.generatedAlwaysAsIdentity().primaryKey())
+        .addColumn('tool', 'text', (c) => c.notNull())
+        .addColumn('issue_key', 'text', (c) => c.notNull())
+        .addColumn('form', 'text', (c) => c.notNull().check(sql`form in ('request', 'handover')`))
+        .addColumn('decision', 'text', (c) => c.notNull())
+        .addColumn('path_forward', 'text')
+        .addColumn('criticality', 'text')
+        .addColumn('repos', 'jsonb', (c) => c.notNull())
+        .addColumn('owners', 'jsonb', (c) => c.notNull())
+        .addColumn('decided_by', 'text', (c) => c.notNull())
+        .addColumn('decided_at', 'timestamptz', (c) => c.notNull())
+        .addColumn('delivery_id', 'text')
+        .execute();
+      await db.schema.createIndex('tool_decisions_tool_idx').on('tool_decisions').columns(['tool', 'decided_at', 'id']).execute();
+      // A redelivered command comment records its decision once.
+      await db.schema.createIndex('tool_decisions_delivery_idx').on('tool_decisions').column('delivery_id').unique().execute();
+    },
+    async down(db: Kysely<unknown>): Promise<void> {
+      await db.schema.dropTable('tool_decisions').ifExists().execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

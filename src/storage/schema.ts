@@ -163,7 +163,23 @@ export interface GitLabHookAlertsTable {
   reported_at: Timestamp;
 }
 
+export interface ToolDecisionsTable {
+  id: Generated<BigIntColumn>;
+  tool: string;
+  issue_key: string;
+  form: string;
+  decision: string;
+  path_forward: string | null;
+  criticality: string | null;
+  repos: Json;
+  owners: Json;
+  decided_by: string;
+  decided_at: Timestamp;
+  delivery_id: string | null;
+}
+
 export interface Database {
+  tool_decisions: ToolDecisionsTable;
   clocks: ClocksTable;
   clock_misses: ClockMissesTable;
   deliveries: DeliveriesTable;

@@ -27,6 +27,19 @@ const issuesPayload = z.object({
   installation: z.object({ id: z.number() }).optional(),
 });
 
+/** `issue_comment`: what a command comment needs (the issue as in `issues`, the comment's id and text). */
+const issueCommentPayload = z.object({
+  action: z.string(),
+  issue: issuesPayload.shape.issue,
+  comment: z.object({ id: z.number().int(), body: z.string().nullable().optional(), user: user.nullable() }),
+  repository,
+  sender: user,
+  installation: z.object({ id: z.number() }).optional(),
+});
+
+/** A comment whose first non-empty line is a `/gatehouse …` command. */
+const isCommand = (body: string): boolean => /^\s*\/gatehouse\b/i.test(body.replace(/\r\n?/g, '\n').split('\n').find((l) => l.trim() !== '') ?? '');
+
 const pullRequestPayload = z.object({
   action: z.string(),
   pull_request: z.object({
@@ -147,6 +160,39 @@ export function translateGitHub(eventName: string, deliveryId: string, payload: 
         deliveryId,
         actor: { login: p.sender.login, isBot: p.sender.type === 'Bot' },
         label: p.label?.name,
+        issue: {
+          ref: { repo: repoRef(p.repository), number: p.issue.number },
+          title: p.issue.title,
+          body: p.issue.body ?? '',
+          labels: p.issue.labels.map((l) => (typeof l === 'string' ? l : l.name)),
+          state: p.issue.state,
+          author: { login: author.login, isBot: author.type === 'Bot' },
+          assignees: (p.issue.assignees ?? []).map((a) => a.login),
+          url: p.issue.html_url,
+          createdAt: p.issue.created_at,
+        },
+      },
+    };
+  }
+  if (eventName === 'issue_comment') {
+    const parsed = issueCommentPayload.safeParse(payload);
+    if (!parsed.success) return { kind: 'invalid', reason: `issue_comment payload: ${describe(parsed.error)}` };
+    const p = parsed.data;
+    if (botLogin && p.sender.login === botLogin) return { kind: 'ignored', reason: 'caused by Gatehouse itself' };
+    if (p.action !== 'created') return { kind: 'ignored', reason: `issue_comment.${p.action} is not handled` };
+    if (p.issue.pull_request !== undefined) return { kind: 'ignored', reason: 'a comment on a pull request: commands are taken on issues' };
+    const body = p.comment.body ?? '';
+    if (!isCommand(body)) return { kind: 'ignored', reason: 'a comment that is no /gatehouse command' };
+    const author = p.issue.user ?? { login: 'ghost', type: 'User' };
+    return {
+      kind: 'event',
+      installationId: p.installation?.id ?? null,
+      event: {
+        kind: 'comment',
+        action: 'created',
+        deliveryId,
+        actor: { login: p.sender.login, isBot: p.sender.type === 'Bot' },
+        comment: { id: p.comment.id, body },
         issue: {
           ref: { repo: repoRef(p.repository), number: p.issue.number },
           title: p.issue.title,

@@ -4,7 +4,8 @@
  * `object_kind` / `event_name`.
  *
  * Issue, merge request (approvals included), push, pipeline (the release gate re-evaluates when
- * one concludes) and release hooks become events; note hooks are parsed and ignored with the reason.
+ * one concludes) and release hooks become events; a note on an issue whose first line is a
+ * `/gatehouse` command becomes a comment event, other notes are parsed and ignored with the reason.
  */
 import { z } from 'zod';
 import type { Actor, ChangeRequestAction, IssueAction, RepoRef } from '../../core/model.ts';
@@ -71,9 +72,22 @@ const noteHook = z.object({
     system: z.boolean().optional(),
     url: z.string().optional(),
   }),
-  issue: z.object({ iid: z.number().int() }).optional(),
+  issue: z
+    .object({
+      iid: z.number().int(),
+      title: z.string().optional(),
+      description: z.string().nullable().optional(),
+      state: z.string().optional(),
+      created_at: z.string().optional(),
+      author_id: z.number().optional(),
+      labels: z.array(label).optional(),
+    })
+    .optional(),
   merge_request: z.object({ iid: z.number().int() }).optional(),
 });
+
+/** A note whose first non-empty line is a `/gatehouse …` command. */
+const isCommand = (body: string): boolean => /^\s*\/gatehouse\b/i.test(body.replace(/\r\n?/g, '\n').split('\n').find((l) => l.trim() !== '') ?? '');
 
 /** What the release gate needs from a pipeline: its head, status, MR and jobs. */
 const pipelineHook = z.object({
@@ -273,7 +287,35 @@ export function translateGitLab(eventName: string, deliveryId: string, payload: 
       const p = parsed.data;
       if (botUsername && p.user.username === botUsername) return { kind: 'ignored', reason: 'caused by Gatehouse itself' };
       const on = p.issue ? `issue #${p.issue.iid}` : p.merge_request ? `merge request !${p.merge_request.iid}` : p.object_attributes.noteable_type;
-      return { kind: 'ignored', reason: `Note Hook on ${on}: comments are not acted on yet` };
+      const a = p.object_attributes;
+      if (!p.issue || a.noteable_type !== 'Issue' || a.system === true || !isCommand(a.note)) {
+        return { kind: 'ignored', reason: `Note Hook on ${on}: only /gatehouse commands on issues are acted on` };
+      }
+      const issue = p.issue;
+      const createdAt = isoTime(issue.created_at ?? '');
+      if (issue.title === undefined || !createdAt) return { kind: 'invalid', reason: 'Note Hook payload: issue.title and issue.created_at are needed for a command' };
+      return {
+        kind: 'event',
+        installationId: null,
+        event: {
+          kind: 'comment',
+          action: 'created',
+          deliveryId,
+          actor: actor(p.user, botUsername),
+          comment: { id: a.id, body: a.note },
+          issue: {
+            ref: { repo: repoRef(p.project), number: issue.iid },
+            title: issue.title,
+            body: issue.description ?? '',
+            labels: (issue.labels ?? []).map((l) => l.title),
+            state: issue.state === 'closed' ? 'closed' : 'open',
+            author: author(p.user, issue.author_id, botUsername),
+            assignees: [],
+            url: (a.url ?? '').replace(/#note_\d+$/, ''),
+            createdAt,
+          },
+        },
+      };
     }
     case 'Pipeline Hook': {
       const parsed = pipelineHook.safeParse(payload);

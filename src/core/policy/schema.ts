@@ -5,6 +5,7 @@ import { chatPolicySchema } from '../chat/policy.ts';
 import { clockPolicySchema } from '../clock/policy.ts';
 import { gatePolicySchema } from '../gate/policy.ts';
 import { incidentPolicySchema, planningPolicySchema } from '../workflows/policy.ts';
+import { toolingDecidersSchema } from '../workflows/tooling-policy.ts';
 import { cadencePolicySchema, pagePolicySchema } from '../digest/policy.ts';
 
 const nonEmpty = z.string().trim().min(1);
@@ -193,6 +194,12 @@ export const policySchema = z
         inventory: z.array(toolSchema).default([]),
         /** When one tool misses its SLO or RTO this often, say so once. */
         repeatedMisses: z.object({ count: z.number().int().min(2), windowDays: z.number().int().min(1) }).strict(),
+        /** The tooling lifecycle: intake labels, who may decide, status labels (core/workflows/tooling-policy.ts). */
+        requestLabel: nonEmpty.default('tooling::request'),
+        handoverLabel: nonEmpty.default('tooling::handover'),
+        deciders: toolingDecidersSchema,
+        waitingLabel: nonEmpty.default('tooling::waiting'),
+        deferredLabel: nonEmpty.default('tooling::deferred'),
       })
       .strict(),
     /** Escalation notices and Slack: channels, who may escalate and acknowledge (core/chat/policy.ts). */

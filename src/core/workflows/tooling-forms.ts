@@ -1,0 +1,128 @@
+/**
+ * The two intake forms of the tooling lifecycle — a net-new tooling request and an ownership
+ * handover — from one source: the GitHub issue form and the GitLab description template are
+ * rendered from these definitions, and the answers are read back by the same labels.
+ */
+import type { IssueSnapshot } from '../model.ts';
+import type { Policy } from '../policy/schema.ts';
+import { stripSections } from './sections.ts';
+
+export type ToolingFormKind = 'request' | 'handover';
+
+export interface ToolingField {
+  id: string;
+  label: string;
+  type: 'input' | 'textarea' | 'dropdown';
+  description: string;
+  required: boolean;
+  options?: readonly string[];
+}
+
+export interface ToolingForm {
+  kind: ToolingFormKind;
+  /** The form's name and the GitLab template's first heading (how a description is recognised). */
+  title: string;
+  description: string;
+  /** GitHub form file / GitLab template file names (without extension). */
+  githubFile: string;
+  gitlabFile: string;
+  fields: readonly ToolingField[];
+}
+
+const CRITICALITY_OPTIONS = ['critical', 'high', 'medium', 'low'] as const;
+
+const toolField: ToolingField = {
+  id: 'tool',
+  label: 'Tool name',
+  type: 'input',
+  description: 'Lower-case, as in the tool::<name> label (letters, digits, dots, dashes).',
+  required: true,
+};
+
+export const TOOLING_FORMS: Readonly<Record<ToolingFormKind, ToolingForm>> = {
+  request: {
+    kind: 'request',
+    title: 'Net-new tooling request',
+    description: 'Ask Product Security Engineering for a new security tool. A decider answers with /gatehouse decide.',
+    githubFile: 'tooling-request',
+    gitlabFile: 'Tooling request',
+    fields: [
+      toolField,
+      { id: 'problem', label: 'Problem to solve', type: 'textarea', description: 'What security problem the tool solves, and for whom.', required: true },
+      { id: 'users', label: 'Who will use it', type: 'textarea', description: 'Teams and people who would use it (named users keep a tool out of the zombie list).', required: true },
+      { id: 'criticality', label: 'Requested criticality', type: 'dropdown', description: 'How bad an outage of the tool would be; sets its SLO/RTO once decided.', required: true, options: CRITICALITY_OPTIONS },
+      { id: 'repos', label: 'Repositories', type: 'textarea', description: 'Repositories (owner/name or project path) whose issues belong to the tool, one a line.', required: false },
+      { id: 'owners', label: 'Proposed owners', type: 'input', description: 'Who would own it (comma-separated).', required: false },
+      { id: 'alternatives', label: 'Alternatives considered', type: 'textarea', description: 'Existing tools, product features or self-serve options you looked at.', required: false },
+    ],
+  },
+  handover: {
+    kind: 'handover',
+    title: 'Ownership handover',
+    description: 'Hand a tool over to Product Security Engineering. A decider answers with /gatehouse decide.',
+    githubFile: 'tooling-handover',
+    gitlabFile: 'Tooling handover',
+    fields: [
+      toolField,
+      { id: 'current-owner', label: 'Current owner', type: 'input', description: 'The team handing the tool over.', required: true },
+      { id: 'reason', label: 'Reason for the handover', type: 'textarea', description: 'Why the tool changes hands now.', required: true },
+      { id: 'criticality', label: 'Current criticality', type: 'dropdown', description: 'How bad an outage of the tool is today.', required: true, options: CRITICALITY_OPTIONS },
+      { id: 'users', label: 'Users and dependants', type: 'textarea', description: 'Who relies on it.', required: true },
+      { id: 'docs', label: 'Runbooks and documentation', type: 'textarea', description: 'Links to runbooks, architecture and known issues.', required: false },
+      { id: 'repos', label: 'Repositories', type: 'textarea', description: 'Repositories whose issues belong to the tool, one a line.', required: false },
+    ],
+  },
+};
+
+const lower = (s: string): string => s.trim().toLowerCase();
+const HEADING = /^\s{0,3}(#{1,6})\s+(.*?)\s*#*\s*$/;
+
+/** Which tooling form an issue is: by its label (policy `tooling.requestLabel` / `handoverLabel`), else by its first heading. */
+export function toolingFormOf(issue: Pick<IssueSnapshot, 'labels' | 'body'>, policy: Policy): ToolingFormKind | null {
+  const labels = issue.labels.map(lower);
+  if (labels.includes(lower(policy.tooling.requestLabel))) return 'request';
+  if (labels.includes(lower(policy.tooling.handoverLabel))) return 'handover';
+  for (const line of stripSections(issue.body ?? '').replace(/\r\n?/g, '\n').split('\n')) {
+    const m = HEADING.exec(line);
+    if (!m) continue;
+    const text = lower(m[2]!);
+    for (const form of Object.values(TOOLING_FORMS)) if (text === lower(form.title)) return form.kind;
+    return null;
+  }
+  return null;
+}
+
+/** The form's answers by field id (`_No response_` and empty answers left out). */
+export function readToolingAnswers(body: string, kind: ToolingFormKind): Record<string, string> {
+  const byLabel = new Map(TOOLING_FORMS[kind].fields.map((f) => [lower(f.label), f.id]));
+  const out: Record<string, string> = {};
+  let current: string | null = null;
+  let lines: string[] = [];
+  const flush = (): void => {
+    if (current === null) return;
+    const text = lines.join('\n').trim();
+    if (text !== '' && text !== '_No response_' && !/^<!--[\s\S]*-->$/.test(text)) out[current] = text;
+  };
+  for (const line of stripSections(body).replace(/\r\n?/g, '\n').split('\n')) {
+    const m = HEADING.exec(line);
+    if (m) {
+      flush();
+      current = byLabel.get(lower(m[2]!)) ?? null;
+      lines = [];
+      continue;
+    }
+    if (current !== null) lines.push(line);
+  }
+  flush();
+  return out;
+}
+
+/** What the templates render: each form with its fields. */
+export function toolingFormView(form: ToolingForm, policy: Policy): object {
+  return {
+    title: form.title,
+    description: form.description,
+    label: form.kind === 'request' ? policy.tooling.requestLabel : policy.tooling.handoverLabel,
+    fields: form.fields.map((f) => ({ ...f, options: f.options ? [...f.options] : [], isInput: f.type === 'input', isTextarea: f.type === 'textarea', isDropdown: f.type === 'dropdown' })),
+  };
+}

@@ -1,0 +1,14 @@
+/** Policy of the tooling lifecycle: who may record an intake decision by command comment. */
+import { z } from 'zod';
+
+const nonEmpty = z.string().trim().min(1);
+
+/** Accounts whose `/gatehouse decide …` comments are acted on, per forge (none by default: every command is refused). */
+export const toolingDecidersSchema = z
+  .object({
+    github: z.array(nonEmpty).default([]),
+    gitlab: z.array(nonEmpty).default([]),
+  })
+  .strict()
+  .prefault({});
+export type ToolingDeciders = z.infer<typeof toolingDecidersSchema>;
