@@ -14,6 +14,7 @@ import { parsePolicy } from './core/policy/load.ts';
 import { plan } from './core/plan.ts';
 import { formatPolicyError, loadGlobalPolicy, PolicyFileError } from './policy/global.ts';
 import { createRenderer } from './render/templates.ts';
+import { TOOLING_FORMS, toolingFormView } from './core/workflows/tooling-forms.ts';
 
 export const EXPORT_PATHS = {
   github: '.github/ISSUE_TEMPLATE/security-review.yml',
@@ -32,6 +33,25 @@ export async function exportExceptionTemplates(policyPath: string | undefined): 
   const render = createRenderer();
   const view = exceptionFormView(policy);
   return { github: render('intake/github-issue-form.yml', view), gitlab: render('intake/gitlab-issue-template.md', view) };
+}
+
+/** The tooling lifecycle's forms: a net-new tooling request and an ownership handover, rendered with the same templates. */
+export const TOOLING_EXPORT_PATHS = {
+  request: { github: `.github/ISSUE_TEMPLATE/${TOOLING_FORMS.request.githubFile}.yml`, gitlab: `.gitlab/issue_templates/${TOOLING_FORMS.request.gitlabFile}.md` },
+  handover: { github: `.github/ISSUE_TEMPLATE/${TOOLING_FORMS.handover.githubFile}.yml`, gitlab: `.gitlab/issue_templates/${TOOLING_FORMS.handover.gitlabFile}.md` },
+} as const;
+
+/** Renders the four tooling templates (request and handover, GitHub and GitLab) for a policy file (or the default policy). */
+export async function exportToolingTemplates(policyPath: string | undefined): Promise<{ path: string; text: string }[]> {
+  const { policy } = await loadGlobalPolicy(policyPath);
+  const render = createRenderer();
+  return (['request', 'handover'] as const).flatMap((kind) => {
+    const view = toolingFormView(kind, policy);
+    return [
+      { path: TOOLING_EXPORT_PATHS[kind].github, text: render('intake/github-issue-form.yml', view) },
+      { path: TOOLING_EXPORT_PATHS[kind].gitlab, text: render('intake/gitlab-issue-template.md', view) },
+    ];
+  });
 }
 
 interface Io {
@@ -161,6 +181,11 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
       for (const key of ['github', 'gitlab'] as const) {
         const target = join(o.out, EXCEPTION_EXPORT_PATHS[key]);
         await writeFile(target, exceptionFiles[key]);
+        io.out(`wrote ${target}`);
+      }
+      for (const file of await exportToolingTemplates(o.policy ?? process.env['GATEHOUSE_POLICY'])) {
+        const target = join(o.out, file.path);
+        await writeFile(target, file.text);
         io.out(`wrote ${target}`);
       }
     });

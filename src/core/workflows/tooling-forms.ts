@@ -3,6 +3,7 @@
  * handover — from one source: the GitHub issue form and the GitLab description template are
  * rendered from these definitions, and the answers are read back by the same labels.
  */
+import type { IntakeFormView } from '../intake/form.ts';
 import type { IssueSnapshot } from '../model.ts';
 import type { Policy } from '../policy/schema.ts';
 import { stripSections } from './sections.ts';
@@ -49,7 +50,7 @@ export const TOOLING_FORMS: Readonly<Record<ToolingFormKind, ToolingForm>> = {
     fields: [
       toolField,
       { id: 'problem', label: 'Problem to solve', type: 'textarea', description: 'What security problem the tool solves, and for whom.', required: true },
-      { id: 'users', label: 'Who will use it', type: 'textarea', description: 'Teams and people who would use it (named users keep a tool out of the zombie list).', required: true },
+      { id: 'users', label: 'Who will use it', type: 'textarea', description: 'Teams and people who would use it.', required: true },
       { id: 'criticality', label: 'Requested criticality', type: 'dropdown', description: 'How bad an outage of the tool would be; sets its SLO/RTO once decided.', required: true, options: CRITICALITY_OPTIONS },
       { id: 'repos', label: 'Repositories', type: 'textarea', description: 'Repositories (owner/name or project path) whose issues belong to the tool, one a line.', required: false },
       { id: 'owners', label: 'Proposed owners', type: 'input', description: 'Who would own it (comma-separated).', required: false },
@@ -82,7 +83,11 @@ export function toolingFormOf(issue: Pick<IssueSnapshot, 'labels' | 'body'>, pol
   const labels = issue.labels.map(lower);
   if (labels.includes(lower(policy.tooling.requestLabel))) return 'request';
   if (labels.includes(lower(policy.tooling.handoverLabel))) return 'handover';
-  for (const line of stripSections(issue.body ?? '').replace(/\r\n?/g, '\n').split('\n')) {
+  const body = stripSections(issue.body ?? '').replace(/\r\n?/g, '\n');
+  // The GitLab template opens with `<!-- <title>: <description> -->`.
+  const opening = /^\s*<!--\s*([^:\n]+):/.exec(body);
+  for (const form of Object.values(TOOLING_FORMS)) if (opening && lower(opening[1]!) === lower(form.title)) return form.kind;
+  for (const line of body.split('\n')) {
     const m = HEADING.exec(line);
     if (!m) continue;
     const text = lower(m[2]!);
@@ -100,8 +105,12 @@ export function readToolingAnswers(body: string, kind: ToolingFormKind): Record<
   let lines: string[] = [];
   const flush = (): void => {
     if (current === null) return;
-    const text = lines.join('\n').trim();
-    if (text !== '' && text !== '_No response_' && !/^<!--[\s\S]*-->$/.test(text)) out[current] = text;
+    // GitLab takes `/label ~"…"` quick actions out when the issue is made; an unapplied one is no answer.
+    const text = lines.filter((l) => !/^\/label\s+~/.test(l.trim())).join('\n').replace(/<!--[\s\S]*?-->/g, '').trim();
+    // A choice in the GitLab template is a list of checkboxes: the ticked ones are the answer.
+    const boxes = text.split('\n').map((l) => /^\s*[-*]\s+\[([ xX])\]\s+(.*?)\s*$/.exec(l));
+    const value = boxes.length > 0 && boxes.every((b) => b !== null) ? boxes.filter((b) => b![1] !== ' ').map((b) => b![2]!).join(', ') : text;
+    if (value !== '' && value !== '_No response_') out[current] = value;
   };
   for (const line of stripSections(body).replace(/\r\n?/g, '\n').split('\n')) {
     const m = HEADING.exec(line);
@@ -117,12 +126,24 @@ export function readToolingAnswers(body: string, kind: ToolingFormKind): Record<
   return out;
 }
 
-/** What the templates render: each form with its fields. */
-export function toolingFormView(form: ToolingForm, policy: Policy): object {
+/** What the templates render (the same GitHub issue form and GitLab description templates as the security review). */
+export function toolingFormView(kind: ToolingFormKind, policy: Pick<Policy, 'tooling'>): IntakeFormView {
+  const form = TOOLING_FORMS[kind];
+  const deciders = 'A tooling decider answers with `/gatehouse decide …`, which sets the tool\'s path forward, criticality and SLO/RTO in the inventory.';
   return {
     title: form.title,
     description: form.description,
-    label: form.kind === 'request' ? policy.tooling.requestLabel : policy.tooling.handoverLabel,
-    fields: form.fields.map((f) => ({ ...f, options: f.options ? [...f.options] : [], isInput: f.type === 'input', isTextarea: f.type === 'textarea', isDropdown: f.type === 'dropdown' })),
+    intakeLabel: kind === 'request' ? policy.tooling.requestLabel : policy.tooling.handoverLabel,
+    intro: `Answer every required question. ${deciders}`,
+    fields: form.fields.map((f) => ({
+      id: f.id,
+      label: f.label,
+      description: f.description,
+      placeholder: null,
+      githubType: f.type,
+      options: f.options ? [...f.options] : [],
+      required: f.required,
+      hint: [f.description, f.type === 'dropdown' ? 'Tick exactly one.' : '', f.required ? 'Required.' : 'Optional.'].filter(Boolean).join(' '),
+    })),
   };
 }
