@@ -194,3 +194,13 @@ describe('the tooling forms', () => {
     expect(TOOLING_FORMS.handover.fields.map((f) => f.id)).toContain('current-owner');
   });
 });
+
+describe('the tooling lifecycle policy', () => {
+  it('has defaults (no deciders: every command refused) and is strict', () => {
+    expect(policyOf('').tooling).toMatchObject({ requestLabel: 'tooling::request', handoverLabel: 'tooling::handover', deciders: { github: [], gitlab: [] }, waitingLabel: 'tooling::waiting', deferredLabel: 'tooling::deferred' });
+    const r = parsePolicy('tooling:\n  deciders: { jira: [lead] }\n');
+    expect(r.ok).toBe(false);
+    const refused = plan(commentEvent({ body: '/gatehouse decide wait' }), planContext({ policy: policyOf(''), now: NOW })).actions;
+    expect(refused[0]?.type).toBe('refuseToolDecision');
+  });
+});
