@@ -237,8 +237,14 @@ export class KyselyStore implements Store {
   }
 
   async openIntakesForService(service: string): Promise<IntakeRow[]> {
-    const rows = await this.#db.selectFrom('intake_records').selectAll().where('closed_at', 'is', null).orderBy('updated_at', 'asc').execute();
     const wanted = service.trim().toLowerCase();
+    const rows = await this.#db
+      .selectFrom('intake_records')
+      .selectAll()
+      .where('closed_at', 'is', null)
+      .where(sql<string>`lower(trim(answers->>'service'))`, '=', wanted)
+      .orderBy('updated_at', 'asc')
+      .execute();
     return rows.map(toIntake).filter((r) => typeof r.answers['service'] === 'string' && r.answers['service'].trim().toLowerCase() === wanted);
   }
 

@@ -125,8 +125,10 @@ export function planPlanning(input: PlanningInput): Action[] {
     const actions: Action[] = [];
     // A material change to a service under review: the older reviews are re-opened first, so a
     // retry after a failure here finds this checklist missing and does it again.
-    for (const other of input.related) {
-      if (issueKey(other.ref) === issueKey(target) || other.tier === null || other.tier < policy.planning.fromTier) continue;
+    // The service's review is the newest earlier deep-review intake (related come oldest first): it is
+    // re-opened; older ones were superseded by it already. One, however many the service has had.
+    const eligible = input.related.filter((other) => issueKey(other.ref) !== issueKey(target) && other.tier !== null && other.tier >= policy.planning.fromTier);
+    for (const other of eligible.slice(-1)) {
       const marker = planningReopenedMarker(target);
       actions.push({ type: 'reopenPlanning', target: other.ref });
       actions.push({
