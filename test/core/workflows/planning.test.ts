@@ -148,7 +148,7 @@ describe('plan: a deep review gets the planning flow', () => {
     expect(note.body).toContain('https://github.com/acme/security-requests/issues/9');
   });
 
-  it('re-opens only the service's newest earlier review, however many the service has had', () => {
+  it('re-opens only the service’s newest earlier review, however many the service has had', () => {
     const related = [2, 3, 5, 6].map((number) => ({ ref: { repo, number }, tier: 2 as const }));
     const actions = plan(issueEvent({ body: deep, number: 9 }), { ...planContext(), related }).actions;
     expect(actions.filter((a) => a.type === 'reopenPlanning')).toEqual([{ type: 'reopenPlanning', target: { repo, number: 6 } }]);
