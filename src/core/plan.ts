@@ -9,6 +9,7 @@ import { classifyChanges } from './routing/changes.ts';
 import { classifyIntake, type TierDecision } from './routing/classify.ts';
 import { neutralizeMentions, tableCell } from './text.ts';
 import { noticeChannel } from './chat/route.ts';
+import { planThreatDecision } from './workflows/threat-log.ts';
 import { planIncidentWorksheet } from './workflows/incident.ts';
 import { PLANNING_SECTION, planPlanning, type RelatedIntake } from './workflows/planning.ts';
 import { readSection } from './workflows/sections.ts';
@@ -64,6 +65,8 @@ export function plan(event: GatehouseEvent, ctx: PlanContext): Plan {
     case 'release':
       return { actions: [], note: 'the release gate handles it (src/core/gate)' };
     case 'comment': {
+      const threat = planThreatDecision(event, ctx.now);
+      if (threat.length > 0) return { actions: threat, note: `threat-model decision: ${threat.map((a) => a.type).join(', ')}` };
       const actions = planToolDecision({ event, policy: ctx.policy, now: ctx.now, issueKey: issueKey(event.issue.ref) });
       return { actions, note: actions.length === 0 ? 'a comment that is no command' : `decide command: ${actions.map((a) => a.type).join(', ')}` };
     }

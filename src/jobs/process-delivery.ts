@@ -11,6 +11,7 @@ import type { Store, StoredDelivery } from '../ports/store.ts';
 import type { PolicyResolver } from '../policy/resolver.ts';
 import type { Metrics } from '../server/metrics.ts';
 import { execute } from './execute.ts';
+import { parseThreatDecision } from '../core/workflows/threat-log.ts';
 import { needsToolDecisions, withDecisions } from '../core/workflows/tooling.ts';
 import type { ToolDecisionStore } from '../storage/tool-decisions.ts';
 import { gateOnChange, gateOnEvent, gateOnIssue } from './gate.ts';
@@ -107,7 +108,11 @@ export async function processDelivery(job: DeliveryJob, deps: ProcessDeps): Prom
     const changedPaths = needsChangedPaths(event) ? await forge.listChangedPaths(ref) : undefined;
     const clocks = needsClocks(event, resolved.policy) ? ((await store.getClocks(key))?.clocks ?? []) : undefined;
     const related = event.kind === 'issue' && needsRelatedIntakes(event, resolved.policy) ? await relatedIntakes(store, event.issue.body, resolved.policy, ref) : undefined;
-    const result = plan(event, {
+    // A threat-model decision appends to the log in the description as it is now, not as the
+    // payload saw it (two decisions in quick succession would lose one).
+    const planned =
+      event.kind === 'comment' && parseThreatDecision(event.comment.body) !== null && forge.readBody ? { ...event, issue: { ...event.issue, body: await forge.readBody(ref) } } : event;
+    const result = plan(planned, {
       changedPaths,
       clocks,
       related,

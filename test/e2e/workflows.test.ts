@@ -9,8 +9,8 @@ import nock from 'nock';
 import type { Gatehouse } from '../../src/main.ts';
 import { answers, gitlabBody, intakeBody, type Answers } from '../builders/intake.ts';
 import { fakeGitHubIssues } from '../support/fake-github-issues.ts';
-import { githubDelivery, issuesPayload, testPrivateKey } from '../support/github.ts';
-import { fakeGitLabApi, GITLAB_BOT, GITLAB_SECRET, GITLAB_URL, gitlabDelivery, issueHook } from '../support/gitlab.ts';
+import { githubDelivery, githubExample, issuesPayload, testPrivateKey } from '../support/github.ts';
+import { fakeGitLabApi, GITLAB_BOT, GITLAB_SECRET, GITLAB_URL, gitlabDelivery, gitlabFixture, issueHook } from '../support/gitlab.ts';
 import { GITHUB_API, GITHUB_SECRET, processed, startTestGatehouse } from '../support/harness.ts';
 
 interface Forge {
@@ -24,6 +24,8 @@ interface Forge {
   open(n: number, body: string): Promise<void>;
   /** Someone edits the description to `body`. */
   edit(n: number, body: string): Promise<void>;
+  /** Someone comments on the issue. */
+  comment(n: number, login: string, text: string): Promise<void>;
   body(n: number): string;
   comments(n: number): string[];
   labels(n: number): string[];
@@ -72,6 +74,18 @@ function github(): Forge {
       fake.bodies.set(n, body);
       await deliverGitHub(issuesPayload({ action: 'edited', body, number: n, labels: fake.labels.get(n) ?? [] }));
     },
+    async comment(n, login, text) {
+      const p = githubExample({ name: 'issue_comment', action: 'created' });
+      const i = issuesPayload({ body: fake.bodies.get(n) ?? '', number: n, labels: fake.labels.get(n) ?? [] });
+      p['issue'] = i['issue'];
+      p['repository'] = i['repository'];
+      p['installation'] = i['installation'];
+      p['comment'] = { ...(p['comment'] as object), id: 7000 + n, body: text, user: { login, type: 'User' } };
+      p['sender'] = { ...(p['sender'] as object), login, type: 'User' };
+      const d = githubDelivery({ name: 'issue_comment', secret: GITHUB_SECRET, payload: p });
+      expect((await fetch(`${gatehouse.url}/api/github/webhooks`, { method: 'POST', headers: d.headers, body: d.body })).status).toBe(200);
+      expect(await processed(gatehouse, 'github', d.id)).toBe('done');
+    },
     body: (n) => fake.bodies.get(n) ?? '',
     comments: (n) => (fake.comments.get(n) ?? []).map((c) => c.body),
     labels: (n) => fake.labels.get(n) ?? [],
@@ -109,6 +123,16 @@ function gitlab(): Forge {
       const p = hook('update', n, body);
       api.descriptions.set(key(n), body);
       await deliverGitLab(p);
+    },
+    async comment(n, login, text) {
+      const p = gitlabFixture('note-hook-issue');
+      (p['user'] as Record<string, unknown>)['username'] = login;
+      p['project'] = gitlabFixture('issue-hook')['project'];
+      Object.assign(p['object_attributes'] as Record<string, unknown>, { id: 7000 + n, note: text, url: `${GITLAB_URL}/gitlabhq/gitlab-test/-/issues/${n}#note_${7000 + n}` });
+      Object.assign(p['issue'] as Record<string, unknown>, { iid: n, description: api.descriptions.get(key(n)) ?? '', state: 'opened', labels: (api.labels.get(key(n)) ?? []).map((title, i) => ({ id: 2000 + i, title })) });
+      const d = gitlabDelivery({ event: 'Note Hook', payload: p });
+      expect((await fetch(`${gatehouse.url}/api/gitlab/webhooks`, { method: 'POST', headers: d.headers, body: d.body })).status).toBe(200);
+      expect(await processed(gatehouse, 'gitlab', d.id)).toBe('done');
     },
     body: (n) => api.descriptions.get(key(n)) ?? '',
     comments: (n) => (api.notes.get(key(n)) ?? []).map((c) => c.body),
@@ -162,6 +186,24 @@ describe.each([
     expect(find(forge.comments(n), '<!-- gatehouse:planning -->')).toContain('1 of 10 stages done');
     // The intake itself is unchanged by the checklist: still one tier label.
     expect(forge.labels(n).filter((l) => l.startsWith('tier::'))).toEqual(['tier::deep-review']);
+  });
+
+  it('threat-model decisions: a /gatehouse threat-decision comment goes into the decision log in the description, and into the bundle', async () => {
+    gatehouse = await forge.start();
+    const n = forge.first;
+    await forge.open(n, deepReview());
+    await forge.comment(n, 'alice', '/gatehouse threat-decision Replayed tokens: accept with a 5-minute expiry and nonce store');
+    await forge.comment(n, 'bob', '/gatehouse threat-decision No public bucket for exports\nsigned URLs only');
+    const body = forge.body(n);
+    expect(body).toContain('<!-- gatehouse:threat-decisions:start -->');
+    expect(body).toMatch(/- \d{4}-\d\d-\d\d \d\d:\d\d UTC · alice: Replayed tokens: accept with a 5-minute expiry and nonce store/);
+    expect(body).toMatch(/- \d{4}-\d\d-\d\d \d\d:\d\d UTC · bob: No public bucket for exports signed URLs only/);
+    expect(find(forge.comments(n), '<!-- gatehouse:threat-decision -->')).toContain('2 decisions, the latest by bob');
+    // Every stage done: the bundle carries the log.
+    await forge.edit(n, tickStages(forge.body(n), ALL));
+    const bundle = find(forge.comments(n), '<!-- gatehouse:plan-bundle -->')!;
+    expect(bundle).toContain('## Threat-model decisions');
+    expect(bundle).toContain('alice: Replayed tokens: accept with a 5-minute expiry and nonce store');
   });
 
   it('bundle assembly: all ten ticked in order assembles the security plan bundle from the record and decisions', async () => {

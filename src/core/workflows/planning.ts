@@ -13,6 +13,7 @@ import type { Policy } from '../policy/schema.ts';
 import type { TierDecision } from '../routing/classify.ts';
 import { neutralizeMentions, tableCell } from '../text.ts';
 import { readChecklist, readSection, setChecklist } from './sections.ts';
+import { threatLogEntries } from './threat-log.ts';
 
 export interface PlanningStage {
   id: string;
@@ -185,6 +186,7 @@ export function planBundle(input: Pick<PlanningInput, 'event' | 'record' | 'deci
     answers,
     decisions,
     links,
+    threatDecisions: threatLogEntries(event.issue.body),
     stages: stageView(PLANNING_STAGES.map(() => true)),
   });
 }
