@@ -93,6 +93,23 @@ describe('GitHub intake end to end', () => {
     expect(history.map((h) => h.tier)).toEqual([2]);
   });
 
+  it('keeps the Service line answer with the stored intake, and infers none when it is given', async () => {
+    installationAndPolicy();
+    nock(API).get(`${REPO}/issues/1/comments`).query(true).reply(200, []);
+    nock(API).post(`${REPO}/issues/1/labels`).reply(200, []);
+    let comment = '';
+    nock(API)
+      .post(`${REPO}/issues/1/comments`, (b: { body: string }) => ((comment = b.body), true))
+      .reply(201, { id: 99, body: 'x', user: { login: 'gatehouse[bot]', type: 'Bot' } });
+    const d = githubDelivery({ name: 'issues', secret: SECRET, payload: issuesPayload({ body: intakeBody({ service_line: 'Cloud / Kubernetes control review' }) }) });
+    expect((await post(d)).status).toBe(200);
+    expect(await processed(d.id)).toBe('done');
+    const stored = await gatehouse.store.getIntake('github:Codertocat/Hello-World#1');
+    expect(stored?.answers['service_line']).toBe('Cloud / Kubernetes control review');
+    expect(stored?.answers['service_line_inferred'] ?? null).toBeNull();
+    expect(comment).not.toContain('(inferred)');
+  });
+
   it.each([
     ['a wrong signature', (d: Delivery) => ({ ...d.headers, 'x-hub-signature-256': `sha256=${'0'.repeat(64)}` })],
     ['no signature', (d: Delivery) => Object.fromEntries(Object.entries(d.headers).filter(([k]) => k !== 'x-hub-signature-256'))],
