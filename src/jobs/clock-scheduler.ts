@@ -12,6 +12,7 @@ import type { Store } from '../ports/store.ts';
 import type { PolicyResolver } from '../policy/resolver.ts';
 import type { Metrics } from '../server/metrics.ts';
 import { execute } from './execute.ts';
+import { Periodic } from './periodic.ts';
 
 export interface ClockSchedulerDeps {
   store: Store;
@@ -28,31 +29,24 @@ export interface ClockSchedulerDeps {
 }
 
 export class ClockScheduler {
-  #timer: NodeJS.Timeout | null = null;
-  #running: Promise<number> | null = null;
+  readonly #periodic: Periodic<number>;
 
-  constructor(private readonly deps: ClockSchedulerDeps) {}
+  constructor(private readonly deps: ClockSchedulerDeps) {
+    this.#periodic = new Periodic(() => this.#tick(), (err) => this.deps.logger.error({ err }, 'clock tick failed'));
+  }
 
-  /** Ticks now (deadlines missed while down are handled at start) and then every `intervalMs`. */
+  /** Runs now (what was missed while down is handled at start), then every `intervalMs`. */
   start(intervalMs: number): void {
-    const run = (): void => {
-      this.tick().catch((err: unknown) => this.deps.logger.error({ err }, 'clock tick failed'));
-    };
-    run();
-    this.#timer = setInterval(run, intervalMs);
-    this.#timer.unref();
+    this.#periodic.start(intervalMs);
   }
 
-  async stop(): Promise<void> {
-    if (this.#timer) clearInterval(this.#timer);
-    this.#timer = null;
-    await this.#running?.catch(() => undefined);
+  stop(): Promise<void> {
+    return this.#periodic.stop();
   }
 
-  /** One tick; returns how many issues were handled. Ticks never overlap. */
+  /** One pass; runs never overlap. */
   tick(): Promise<number> {
-    this.#running ??= this.#tick().finally(() => (this.#running = null));
-    return this.#running;
+    return this.#periodic.run();
   }
 
   async #tick(): Promise<number> {

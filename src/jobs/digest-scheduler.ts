@@ -13,6 +13,7 @@ import type { Policy } from '../core/policy/schema.ts';
 import type { Store } from '../ports/store.ts';
 import { notificationExists, readDigestData } from '../storage/digest-source.ts';
 import type { Database } from '../storage/schema.ts';
+import { Periodic } from './periodic.ts';
 
 export interface DigestSchedulerDeps {
   store: Pick<Store, 'enqueueNotification'>;
@@ -31,30 +32,24 @@ export function digestChannel(policy: Policy, slot: Pick<DigestSlot, 'cadence'>)
 }
 
 export class DigestScheduler {
-  #timer: NodeJS.Timeout | null = null;
-  #running: Promise<string[]> | null = null;
+  readonly #periodic: Periodic<string[]>;
 
-  constructor(private readonly deps: DigestSchedulerDeps) {}
+  constructor(private readonly deps: DigestSchedulerDeps) {
+    this.#periodic = new Periodic(() => this.#tick(), (err) => this.deps.logger.error({ err }, 'digest schedule failed'));
+  }
 
+  /** Runs now (what was missed while down is handled at start), then every `intervalMs`. */
   start(intervalMs = 60_000): void {
-    const run = (): void => {
-      this.tick().catch((err: unknown) => this.deps.logger.error({ err }, 'digest schedule failed'));
-    };
-    run();
-    this.#timer = setInterval(run, intervalMs);
-    this.#timer.unref();
+    this.#periodic.start(intervalMs);
   }
 
-  async stop(): Promise<void> {
-    if (this.#timer) clearInterval(this.#timer);
-    this.#timer = null;
-    await this.#running?.catch(() => undefined);
+  stop(): Promise<void> {
+    return this.#periodic.stop();
   }
 
-  /** One pass; returns the keys of the digests this pass queued. */
+  /** One pass; runs never overlap. */
   tick(): Promise<string[]> {
-    this.#running ??= this.#tick().finally(() => (this.#running = null));
-    return this.#running;
+    return this.#periodic.run();
   }
 
   /** Builds and queues one slot's digest (also for `tick`); false when it was queued before. */

@@ -12,6 +12,7 @@ import type { GateStore } from '../ports/gate-store.ts';
 import type { Store } from '../ports/store.ts';
 import type { Metrics } from '../server/metrics.ts';
 import { execute } from './execute.ts';
+import { Periodic } from './periodic.ts';
 
 export interface ExceptionRemindersDeps {
   store: Store;
@@ -28,30 +29,24 @@ const noForge = new Proxy({} as Forge, {
 });
 
 export class ExceptionReminders {
-  #timer: NodeJS.Timeout | null = null;
-  #running: Promise<number> | null = null;
+  readonly #periodic: Periodic<number>;
 
-  constructor(private readonly deps: ExceptionRemindersDeps) {}
+  constructor(private readonly deps: ExceptionRemindersDeps) {
+    this.#periodic = new Periodic(() => this.#tick(), (err) => this.deps.logger.error({ err }, 'exception reminders failed'));
+  }
 
+  /** Runs now (what was missed while down is handled at start), then every `intervalMs`. */
   start(intervalMs = 3_600_000): void {
-    const run = (): void => {
-      this.tick().catch((err: unknown) => this.deps.logger.error({ err }, 'exception reminders failed'));
-    };
-    run();
-    this.#timer = setInterval(run, intervalMs);
-    this.#timer.unref();
+    this.#periodic.start(intervalMs);
   }
 
-  async stop(): Promise<void> {
-    if (this.#timer) clearInterval(this.#timer);
-    this.#timer = null;
-    await this.#running?.catch(() => undefined);
+  stop(): Promise<void> {
+    return this.#periodic.stop();
   }
 
-  /** One pass; returns how many notices it queued. */
+  /** One pass; runs never overlap. */
   tick(): Promise<number> {
-    this.#running ??= this.#tick().finally(() => (this.#running = null));
-    return this.#running;
+    return this.#periodic.run();
   }
 
   async #tick(): Promise<number> {
