@@ -33,6 +33,8 @@ export async function startTestGatehouse(config: Omit<Parameters<typeof testConf
     queue: { pollIntervalMs: 200, retryDelaySeconds: 1, retryBackoff: false },
     // The digests follow the calendar: a test run on a Monday morning would see one. Tests of them tick it.
     digests: false,
+    // Nor the missed-delivery sweep, which would ask every test's GitHub for the App's deliveries at start.
+    sweepMs: 0,
     ...extra,
   });
 }
