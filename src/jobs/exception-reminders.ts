@@ -7,7 +7,6 @@
 import type { Logger } from 'pino';
 import { planExceptionReminders } from '../core/gate/reminders.ts';
 import type { Policy } from '../core/policy/schema.ts';
-import type { Forge } from '../ports/forge.ts';
 import type { GateStore } from '../ports/gate-store.ts';
 import type { Store } from '../ports/store.ts';
 import type { Metrics } from '../server/metrics.ts';
@@ -23,10 +22,6 @@ export interface ExceptionRemindersDeps {
   now: () => Date;
 }
 
-/** These actions never touch a forge; one that tried would be a bug, not a silent no-op. */
-const noForge = new Proxy({} as Forge, {
-  get: (_t, prop) => (prop === 'platform' ? 'github' : () => Promise.reject(new Error(`exception reminders do not act on a forge (${String(prop)})`))),
-});
 
 export class ExceptionReminders {
   readonly #periodic: Periodic<number>;
@@ -56,7 +51,7 @@ export class ExceptionReminders {
     const due = await this.deps.gateStore.exceptionsExpiringBefore(horizon);
     const actions = planExceptionReminders(due, policy, now);
     if (actions.length === 0) return 0;
-    await execute(actions, { forge: noForge, store: this.deps.store, metrics: this.deps.metrics, now: this.deps.now, deliveryId: null, installationId: null, gateStore: this.deps.gateStore });
+    await execute(actions, { store: this.deps.store, metrics: this.deps.metrics, now: this.deps.now, deliveryId: null, installationId: null, gateStore: this.deps.gateStore });
     return actions.filter((a) => a.type === 'notifyChat').length;
   }
 }

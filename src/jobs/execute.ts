@@ -12,7 +12,8 @@ import type { Metrics } from '../server/metrics.ts';
 import type { ToolDecisionStore } from '../storage/tool-decisions.ts';
 
 export interface ExecuteDeps {
-  forge: Forge;
+  /** The forge acting on the targets; absent for runs whose actions never touch one (reminders). */
+  forge?: Forge;
   store: Store;
   metrics: Metrics;
   now: () => Date;
@@ -81,12 +82,16 @@ function summary(action: Action): unknown {
 }
 
 async function perform(action: Action, deps: ExecuteDeps): Promise<unknown> {
-  const { forge, store } = deps;
+  const { store } = deps;
+  const forge = (): Forge => {
+    if (!deps.forge) throw new Error(`${action.type} acts on a forge, and this run has none`);
+    return deps.forge;
+  };
   switch (action.type) {
     case 'ensureLabels':
-      return forge.ensureLabels(action.target, action.add, action.remove);
+      return forge().ensureLabels(action.target, action.add, action.remove);
     case 'ensureComment':
-      return forge.ensureComment(action.target, action.marker, action.body);
+      return forge().ensureComment(action.target, action.marker, action.body);
     case 'saveIntake': {
       const { repo, number } = action.target;
       return store.saveIntake({
@@ -110,7 +115,7 @@ async function perform(action: Action, deps: ExecuteDeps): Promise<unknown> {
         deliveryId: deps.deliveryId,
       });
     case 'requestReview':
-      return forge.requestReview(action.target, action.reviewers);
+      return forge().requestReview(action.target, action.reviewers);
     case 'closeIntake':
       return store.closeIntake(issueKey(action.target), deps.now());
     case 'recordMiss':
@@ -168,19 +173,22 @@ async function perform(action: Action, deps: ExecuteDeps): Promise<unknown> {
       return gateStoreOf(deps).saveException(action.exception);
     case 'markExceptionReminded':
       return gateStoreOf(deps).markExceptionReminded(action.id, action.at);
-    case 'ensureBodySection':
-      if (!forge.ensureBodySection) throw new Error(`the ${forge.platform} forge cannot edit an issue description`);
-      return forge.ensureBodySection(action.target, action.section, action.text);
+    case 'ensureBodySection': {
+      const f = forge();
+      if (!f.ensureBodySection) throw new Error(`the ${f.platform} forge cannot edit an issue description`);
+      return f.ensureBodySection(action.target, action.section, action.text);
+    }
     case 'recordToolDecision':
       if (!deps.toolDecisions) throw new Error('tooling decision without the decision store');
       return deps.toolDecisions.record(action.decision, deps.deliveryId);
     case 'refuseToolDecision':
       return { refused: true };
     case 'reopenPlanning': {
-      if (!forge.readBody || !forge.ensureBodySection) throw new Error(`the ${forge.platform} forge cannot edit an issue description`);
-      const section = readSection(await forge.readBody(action.target), PLANNING_SECTION);
+      const f = forge();
+      if (!f.readBody || !f.ensureBodySection) throw new Error(`the ${f.platform} forge cannot edit an issue description`);
+      const section = readSection(await f.readBody(action.target), PLANNING_SECTION);
       if (section === null) return 'no planning checklist';
-      return forge.ensureBodySection(action.target, PLANNING_SECTION, reopenedSection(section).trim());
+      return f.ensureBodySection(action.target, PLANNING_SECTION, reopenedSection(section).trim());
     }
     case 'notifyChat':
       // Delivered by the chat worker; the key makes a repeat a no-op.
