@@ -1,6 +1,6 @@
 /** GitHub webhook payloads → the core's platform-neutral events. Only the fields we read are parsed. */
 import { z } from 'zod';
-import type { ChangeRequestAction, IssueAction, RepoRef } from '../../core/model.ts';
+import type { ChangeRequestAction, IssueAction, IssueSnapshot, RepoRef } from '../../core/model.ts';
 import type { Translation } from '../../ports/platform.ts';
 import { GATE_CHECK_NAME } from '../../ports/release.ts';
 
@@ -89,6 +89,22 @@ const releasePayload = z.object({
 });
 const SHA = /^[0-9a-f]{40}$/i;
 
+/** The issue as the core sees it, from an `issues` or `issue_comment` payload. */
+function issueSnapshot(issue: z.infer<typeof issuesPayload>['issue'], repo: z.infer<typeof repository>): IssueSnapshot {
+  const author = issue.user ?? { login: 'ghost', type: 'User' };
+  return {
+    ref: { repo: repoRef(repo), number: issue.number },
+    title: issue.title,
+    body: issue.body ?? '',
+    labels: issue.labels.map((l) => (typeof l === 'string' ? l : l.name)),
+    state: issue.state,
+    author: { login: author.login, isBot: author.type === 'Bot' },
+    assignees: (issue.assignees ?? []).map((a) => a.login),
+    url: issue.html_url,
+    createdAt: issue.created_at,
+  };
+}
+
 const CHANGE_ACTIONS: readonly ChangeRequestAction[] = ['opened', 'synchronize', 'reopened', 'edited', 'labeled', 'unlabeled', 'closed'];
 
 const pushPayload = z.object({
@@ -150,7 +166,6 @@ export function translateGitHub(eventName: string, deliveryId: string, payload: 
     if (botLogin && p.sender.login === botLogin) return { kind: 'ignored', reason: 'caused by Gatehouse itself' };
     if (!(ISSUE_ACTIONS as readonly string[]).includes(p.action)) return { kind: 'ignored', reason: `issues.${p.action} is not handled` };
     if (p.issue.pull_request !== undefined) return { kind: 'ignored', reason: 'pull request, not an issue' };
-    const author = p.issue.user ?? { login: 'ghost', type: 'User' };
     return {
       kind: 'event',
       installationId: p.installation?.id ?? null,
@@ -160,17 +175,7 @@ export function translateGitHub(eventName: string, deliveryId: string, payload: 
         deliveryId,
         actor: { login: p.sender.login, isBot: p.sender.type === 'Bot' },
         label: p.label?.name,
-        issue: {
-          ref: { repo: repoRef(p.repository), number: p.issue.number },
-          title: p.issue.title,
-          body: p.issue.body ?? '',
-          labels: p.issue.labels.map((l) => (typeof l === 'string' ? l : l.name)),
-          state: p.issue.state,
-          author: { login: author.login, isBot: author.type === 'Bot' },
-          assignees: (p.issue.assignees ?? []).map((a) => a.login),
-          url: p.issue.html_url,
-          createdAt: p.issue.created_at,
-        },
+        issue: issueSnapshot(p.issue, p.repository),
       },
     };
   }
@@ -183,7 +188,6 @@ export function translateGitHub(eventName: string, deliveryId: string, payload: 
     if (p.issue.pull_request !== undefined) return { kind: 'ignored', reason: 'a comment on a pull request: commands are taken on issues' };
     const body = p.comment.body ?? '';
     if (!isCommand(body)) return { kind: 'ignored', reason: 'a comment that is no /gatehouse command' };
-    const author = p.issue.user ?? { login: 'ghost', type: 'User' };
     return {
       kind: 'event',
       installationId: p.installation?.id ?? null,
@@ -193,17 +197,7 @@ export function translateGitHub(eventName: string, deliveryId: string, payload: 
         deliveryId,
         actor: { login: p.sender.login, isBot: p.sender.type === 'Bot' },
         comment: { id: p.comment.id, body },
-        issue: {
-          ref: { repo: repoRef(p.repository), number: p.issue.number },
-          title: p.issue.title,
-          body: p.issue.body ?? '',
-          labels: p.issue.labels.map((l) => (typeof l === 'string' ? l : l.name)),
-          state: p.issue.state,
-          author: { login: author.login, isBot: author.type === 'Bot' },
-          assignees: (p.issue.assignees ?? []).map((a) => a.login),
-          url: p.issue.html_url,
-          createdAt: p.issue.created_at,
-        },
+        issue: issueSnapshot(p.issue, p.repository),
       },
     };
   }
