@@ -51,7 +51,7 @@ export interface StartOptions {
   /** Start the digest scheduler with the worker (default true; tests whose clock is real turn it off, or a Monday's digest would join their Slack traffic). */
   digests?: boolean;
   /** Slack settings for tests: outbox polling and retry backoff; `outbox: false` leaves draining to the caller. */
-  slack?: { pollMs?: number; backoffMs?: (attempt: number) => number; outbox?: boolean };
+  slack?: { pollMs?: number; backoffMs?: (attempt: number) => number; outbox?: boolean; leaseMs?: number };
   /** Missed-delivery sweep period (GitHub redeliveries, disabled GitLab hooks); 0 leaves sweeping to the caller. Default 10 min. */
   sweepMs?: number;
 }
@@ -144,6 +144,8 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
         now,
         pollMs: opts.slack?.pollMs,
         backoffMs: opts.slack?.backoffMs,
+        leaseMs: opts.slack?.leaseMs,
+        soleWorker: opened.kind !== 'postgres',
         gateStore,
         gateVerdict: async (key) => {
           const d = await gateStore.latestGateDecision(key);

@@ -5,10 +5,15 @@
  * logged. Each channel gets at most one message per interval (a slot reserved in the database, so
  * replicas share it); a 429's Retry-After holds the channel and the notice; any other failure is
  * retried with capped backoff for as long as it takes.
+ *
+ * A post is recorded as begun (on disk) before it goes out and settled when Slack's answer is
+ * stored. A post left unsettled — the process died after Slack took it, or no answer came — makes
+ * the next attempt look for the message in the channel's recent history (each message carries its
+ * notice's key as metadata) and adopt it, so a notice is not posted twice.
  */
 import type { Logger } from 'pino';
 import type { Notice } from '../core/chat/notice.ts';
-import { ChatRateLimited, ChatRejected, type Chat, type NoticeState } from '../ports/chat.ts';
+import { ChatOutcomeUnknown, ChatRateLimited, ChatRejected, type Chat, type NoticeState, type PostedMessage } from '../ports/chat.ts';
 import type { Metrics } from '../server/metrics.ts';
 import type { ChatStore, OutboxRow } from '../storage/chat-store.ts';
 
@@ -29,7 +34,15 @@ export interface ChatOutboxDeps {
   /** Wait before retry `n` (1-based) of a failure that gave no Retry-After. */
   backoffMs?: (attempt: number) => number;
   sleep?: (ms: number) => Promise<void>;
+  /**
+   * Only this process uses the outbox (the embedded database, locked to one process): leases
+   * found at start were held by a run that died, and are given up rather than waited out.
+   */
+  soleWorker?: boolean;
 }
+
+/** How far before an unsettled post's start the channel's history is searched (clock skew). */
+const HISTORY_MARGIN_MS = 60_000;
 
 export const defaultBackoff = (n: number): number => Math.min(1000 * 2 ** (n - 1), 60_000);
 
@@ -54,7 +67,14 @@ export class ChatOutbox {
     const poll = (): void => this.wake();
     this.#timer = setInterval(poll, this.deps.pollMs ?? 1000);
     this.#timer.unref();
-    this.wake();
+    if (!this.deps.soleWorker) return this.wake();
+    void this.deps.outbox
+      .releaseClaims()
+      .then((n) => {
+        if (n > 0) this.deps.logger.warn({ notices: n }, 'notices claimed by the previous run (which stopped without finishing them) are taken up again');
+      })
+      .catch((err: unknown) => this.deps.logger.error({ err }, 'could not take up the previous run’s notices; they wait for their leases to run out'))
+      .finally(() => this.wake());
   }
 
   async stop(): Promise<void> {
@@ -111,8 +131,11 @@ export class ChatOutbox {
       if (wait > 0) await sleep(wait);
       // The claim may have run out while this channel's earlier notices waited (Slack slow, many
       // queued): renew it, or leave the notice to whoever claimed it since — never send it twice.
-      const lease = new Date(this.deps.now().getTime() + (this.deps.leaseMs ?? 120_000));
-      if (!(await outbox.extendLease(row.key, row.claimedUntil, lease))) {
+      const now0 = this.deps.now();
+      const lease = new Date(now0.getTime() + (this.deps.leaseMs ?? 120_000));
+      const posting = !(row.channelId && row.messageTs);
+      // A new message: its post is recorded as begun, on disk, before it goes out.
+      if (!(await (posting ? outbox.beginPost(row.key, row.claimedUntil, lease, now0) : outbox.extendLease(row.key, row.claimedUntil, lease)))) {
         logger.warn({ channel, key: row.key }, 'outbox lease lost before sending: another worker has this notice');
         continue;
       }
@@ -120,42 +143,84 @@ export class ChatOutbox {
       const notice = row.notice ?? legacyNotice(row);
       const state: NoticeState = { key: row.key, acknowledgedBy: row.acknowledgedBy, acknowledgedAt: row.acknowledgedAt, owner: row.owner };
       const text = this.deps.fallbackText(notice);
+      // Until the history was read, an earlier unsettled post may still be out there.
+      let unsettled = posting && row.postStartedAt !== null;
       try {
-        if (row.channelId && row.messageTs) {
-          await chat.update({ channelId: row.channelId, ts: row.messageTs }, notice, state, text);
-          await outbox.markSent(row.key, row.revision, { channelId: row.channelId, ts: row.messageTs }, this.deps.now());
+        if (!posting) {
+          const message = { channelId: row.channelId!, ts: row.messageTs! };
+          await chat.update(message, notice, state, text);
+          await outbox.markSent(row.key, row.revision, message, this.deps.now());
           metrics.chatMessages.inc({ outcome: 'updated' });
         } else {
-          const posted = await chat.post(channel, notice, state, text);
-          await outbox.markSent(row.key, row.revision, posted, this.deps.now());
-          metrics.chatMessages.inc({ outcome: 'posted' });
+          const earlier = unsettled ? await this.#findEarlierPost(channel, row) : null;
+          unsettled = false;
+          if (earlier) {
+            await this.#adopt(earlier, row, notice, state, text);
+          } else {
+            const posted = await chat.post(channel, notice, state, text);
+            await outbox.markSent(row.key, row.revision, posted, this.deps.now());
+            await outbox.learnChannelId(channel, posted.channelId);
+            metrics.chatMessages.inc({ outcome: 'posted' });
+          }
         }
         sent++;
       } catch (err) {
         const now = this.deps.now();
         const message = err instanceof Error ? err.message : String(err);
+        const maybePosted = unsettled || (posting && err instanceof ChatOutcomeUnknown);
         if (err instanceof ChatRateLimited) {
           const until = new Date(now.getTime() + err.retryAfterMs);
           await outbox.holdChannel(channel, until);
           // This notice and the rest of the channel's batch wait out the Retry-After.
-          await outbox.markFailed(row.key, message, until, now);
+          await outbox.markFailed(row.key, message, until, now, maybePosted);
           for (const r of rows.slice(i + 1)) await outbox.defer(r.key, until, now);
           metrics.chatMessages.inc({ outcome: 'rate_limited' });
           logger.warn({ channel, key: row.key, retryAfterMs: err.retryAfterMs }, 'Slack rate limit: waiting before sending again');
           return sent;
         }
         if (err instanceof ChatRejected) {
-          await outbox.markFailed(row.key, message, null, now);
+          await outbox.markFailed(row.key, message, null, now, maybePosted);
           metrics.chatMessages.inc({ outcome: 'failed' });
           logger.error({ channel, key: row.key, err: message }, 'Slack refused an escalation notice; kept as failed (fix the channel or token, then requeue)');
           continue;
         }
         const retryAt = new Date(now.getTime() + (this.deps.backoffMs ?? defaultBackoff)(row.attempts + 1));
-        await outbox.markFailed(row.key, message, retryAt, now);
+        await outbox.markFailed(row.key, message, retryAt, now, maybePosted);
         metrics.chatMessages.inc({ outcome: 'retried' });
         logger.warn({ channel, key: row.key, attempt: row.attempts + 1, retryAt, err: message }, 'could not reach Slack; the notice will be sent later');
       }
     }
     return sent;
+  }
+
+  /**
+   * The message an earlier, unsettled post of this notice became, from the channel's history; null
+   * when there is none. When the history cannot be read at all (a scope missing), the notice is
+   * posted again and may show twice: said in the log, never dropped.
+   */
+  async #findEarlierPost(channel: string, row: OutboxRow): Promise<PostedMessage | null> {
+    const since = new Date(row.postStartedAt!.getTime() - HISTORY_MARGIN_MS);
+    try {
+      return await this.deps.chat.findPosted(channel, row.channelId ?? (await this.deps.outbox.channelId(channel)), row.key, since);
+    } catch (err) {
+      if (!(err instanceof ChatRejected)) throw err;
+      this.deps.logger.warn({ channel, key: row.key, err: err.message }, 'cannot read the channel history to check for an earlier post of this notice (grant channels:history and groups:history); posting it, it may show twice');
+      return null;
+    }
+  }
+
+  /** An earlier post of the notice exists: it becomes the notice's message, brought up to date. */
+  async #adopt(message: PostedMessage, row: OutboxRow, notice: Notice, state: NoticeState, text: string): Promise<void> {
+    const { outbox, chat, metrics, logger } = this.deps;
+    try {
+      await chat.update(message, notice, state, text);
+    } catch (err) {
+      if (!(err instanceof ChatRejected)) throw err;
+      logger.warn({ key: row.key, err: err.message }, 'found the earlier message of a notice but could not bring it up to date');
+    }
+    await outbox.markSent(row.key, row.revision, message, this.deps.now());
+    await outbox.learnChannelId(row.channel, message.channelId);
+    metrics.chatMessages.inc({ outcome: 'found' });
+    logger.info({ key: row.key, channelId: message.channelId, ts: message.ts }, 'an earlier post of the notice reached Slack; kept it instead of posting again');
   }
 }

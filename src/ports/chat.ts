@@ -25,10 +25,23 @@ export class ChatRateLimited extends Error {
 /** The request cannot succeed as it is (unknown channel, bad token, not in channel): no retry. */
 export class ChatRejected extends Error {}
 
-/** Any other failure (network, 5xx, timeout) is retried later with backoff. */
+/**
+ * The request went out and no answer came back (timeout, connection dropped): the message may or
+ * may not exist. Retried like any failure, but the next post first looks for it (`findPosted`).
+ */
+export class ChatOutcomeUnknown extends Error {}
+
+/** Any other failure (5xx, Slack's internal errors) is retried later with backoff. */
 export interface Chat {
-  /** Posts a new message for the notice. */
+  /** Posts a new message for the notice, tagged with the notice's key (found again by `findPosted`). */
   post(channel: string, notice: Notice, state: NoticeState, fallbackText: string): Promise<PostedMessage>;
+  /**
+   * The message a post of notice `key` to `channel` became, if one exists among the channel's
+   * messages since `since`: the check made before posting again after an attempt whose outcome is
+   * unknown. `channelId` is the channel's id when already known. ChatRejected when the history
+   * cannot be read (missing scope, unknown channel).
+   */
+  findPosted(channel: string, channelId: string | null, key: string, since: Date): Promise<PostedMessage | null>;
   /** Replaces the message a notice became. */
   update(message: PostedMessage, notice: Notice, state: NoticeState, fallbackText: string): Promise<void>;
   /** Members (user ids) of a user group. */

@@ -103,7 +103,7 @@ export function createMetrics(): Metrics {
     }),
     chatMessages: new Counter({
       name: 'gatehouse_chat_messages_total',
-      help: 'Escalation notices sent to chat, by outcome (posted, updated, rate_limited, retried, failed)',
+      help: 'Escalation notices sent to chat, by outcome (posted, updated, found after an unsettled post, rate_limited, retried, failed)',
       labelNames: ['outcome'],
       registers: [registry],
     }),

@@ -30,6 +30,8 @@ export interface OutboxRow {
   createdAt: Date;
   /** The lease a worker holds on it (the claim's token: updates are conditional on it). */
   claimedUntil: Date | null;
+  /** A post began then and was never settled: the message may exist already. */
+  postStartedAt: Date | null;
 }
 
 export const noticeSchema: z.ZodType<Notice> = z.object({
@@ -68,6 +70,7 @@ function toRow(r: Selectable<NotificationsTable>): OutboxRow {
     owner: r.owner,
     createdAt: r.created_at,
     claimedUntil: r.claimed_until,
+    postStartedAt: r.post_started_at,
   };
 }
 
@@ -189,6 +192,40 @@ export class ChatStore {
     return rows.length > 0;
   }
 
+  /**
+   * Extends the lease like `extendLease` and records, on disk before it resolves, that a post of
+   * the notice begins now (an earlier unsettled start is kept): should this worker die once Slack
+   * has the message, the next one finds it instead of posting it again.
+   */
+  async beginPost(key: string, held: Date | null, until: Date, at: Date): Promise<boolean> {
+    if (held === null) return false;
+    const rows = await this.durable(() =>
+      this.db
+        .updateTable('notifications')
+        .set({ claimed_until: until, post_started_at: sql`coalesce(post_started_at, ${at}::timestamptz)` })
+        .where('key', '=', key)
+        .where('claimed_until', '=', held)
+        .returning('key')
+        .execute(),
+    );
+    return rows.length > 0;
+  }
+
+  /**
+   * Leases held by workers of an earlier run are given up: for the embedded database, where only
+   * one process runs at a time (the data dir's lock), so a lease found at start belongs to a dead one.
+   */
+  async releaseClaims(): Promise<number> {
+    const rows = await this.db.updateTable('notifications').set({ claimed_until: null }).where('claimed_until', 'is not', null).returning('key').execute();
+    return rows.length;
+  }
+
+  /** The channel id Slack gave for a configured channel name, when one of our posts taught it. */
+  async channelId(channel: string): Promise<string | null> {
+    const row = await this.db.selectFrom('chat_channels').select('channel_id').where('channel', '=', channel).executeTakeFirst();
+    return row?.channel_id ?? null;
+  }
+
   /** Sent (or updated) as of `revision`; the lease ends. A newer revision stays pending. */
   async markSent(key: string, revision: number, message: { channelId: string; ts: string }, at: Date): Promise<void> {
     await this.durable(() =>
@@ -200,6 +237,7 @@ export class ChatStore {
           sent_revision: revision,
           status: sql`case when revision > ${revision} then 'pending' else 'sent' end`,
           claimed_until: null,
+          post_started_at: null,
           last_error: null,
           attempts: 0,
           next_attempt_at: null,
@@ -210,8 +248,21 @@ export class ChatStore {
     );
   }
 
-  /** A failed attempt: tried again at `retryAt` (retryable), or kept as failed (`retryAt` null). */
-  async markFailed(key: string, error: string, retryAt: Date | null, at: Date): Promise<void> {
+  /** Remembers the id Slack answered for a channel name (used to read its history after a crash). */
+  async learnChannelId(channel: string, channelId: string): Promise<void> {
+    await this.db
+      .updateTable('chat_channels')
+      .set({ channel_id: channelId })
+      .where('channel', '=', channel)
+      .where((eb) => eb.or([eb('channel_id', 'is', null), eb('channel_id', '!=', channelId)]))
+      .execute();
+  }
+
+  /**
+   * A failed attempt: tried again at `retryAt` (retryable), or kept as failed (`retryAt` null).
+   * `maybePosted`: no answer came, so the message may exist (the post's start is kept for the check).
+   */
+  async markFailed(key: string, error: string, retryAt: Date | null, at: Date, maybePosted = false): Promise<void> {
     await this.db
       .updateTable('notifications')
       .set({
@@ -220,6 +271,7 @@ export class ChatStore {
         next_attempt_at: retryAt,
         status: retryAt ? 'pending' : 'failed',
         claimed_until: null,
+        ...(maybePosted ? {} : { post_started_at: null }),
         updated_at: at,
       })
       .where('key', '=', key)

@@ -281,6 +281,20 @@ const migrations: Record<string, Migration> = {
       await db.schema.dropTable('tool_decisions').ifExists().execute();
     },
   },
+  '0009_notice_posting': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // When a post of a notice began and has not been settled: a worker that died (or timed out)
+      // after Slack may have taken the message leaves it set, and the next worker looks in the
+      // channel's history for the message before posting again.
+      await db.schema.alterTable('notifications').addColumn('post_started_at', 'timestamptz').execute();
+      // The channel id behind a configured channel name (`#prodsec-escalations`), learnt from Slack.
+      await db.schema.alterTable('chat_channels').addColumn('channel_id', 'text').execute();
+    },
+    async down(db: Kysely<unknown>): Promise<void> {
+      await db.schema.alterTable('chat_channels').dropColumn('channel_id').execute();
+      await db.schema.alterTable('notifications').dropColumn('post_started_at').execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -63,6 +63,8 @@ export const JOURNAL_DIR = 'gatehouse_journal';
 
 /** Session advisory locks use the two-int4 key space: (GATEHOUSE_LOCKS, hashtext(key)). */
 const GATEHOUSE_LOCKS = 0x47484b4c;
+/** The key under which one replica at a time sets up the job queue. */
+const QUEUE_SETUP_LOCK = 'gatehouse:queue-setup';
 
 export async function openStore(opts: OpenStoreOptions): Promise<OpenedStore> {
   return opts.databaseUrl ? openPostgres(opts, opts.databaseUrl) : openPglite(opts);
@@ -170,7 +172,14 @@ async function openPostgres(opts: OpenStoreOptions, url: string): Promise<Opened
       close: () => session.end(),
     };
     try {
-      queue = await PgBossQueue.start(executor, opts.queue, opts.logger, liveness);
+      // Replicas starting together would race in pg-boss's queue creation (PostgreSQL reports a
+      // deadlock); one at a time, under a session lock that ends with the session if we die here.
+      await session.query('select pg_advisory_lock($1::int4, hashtext($2))', [GATEHOUSE_LOCKS, QUEUE_SETUP_LOCK]);
+      try {
+        queue = await PgBossQueue.start(executor, opts.queue, opts.logger, liveness);
+      } finally {
+        await session.query('select pg_advisory_unlock($1::int4, hashtext($2))', [GATEHOUSE_LOCKS, QUEUE_SETUP_LOCK]).catch(() => undefined);
+      }
     } catch (err) {
       await session.end().catch(() => undefined);
       throw err;

@@ -73,11 +73,13 @@ export interface NotificationsTable {
   acknowledged_by: string | null;
   acknowledged_at: Date | null;
   owner: string | null;
+  post_started_at: Date | null;
 }
 
 export interface ChatChannelsTable {
   channel: string;
   next_slot: Timestamp;
+  channel_id: string | null;
 }
 
 export interface ClocksTable {

@@ -8,6 +8,9 @@
  *   restart one intake comment, the labels, one incident notice;
  * - killed after GitHub stored the comment but before it answered (so before the delivery is
  *   marked done): after the restart still one comment, the labels, one notice;
+ * - killed after Slack took the incident notice but before its answer was stored: after the
+ *   restart the message is found in the channel's history (its metadata names the notice), and
+ *   no second one is posted;
  * - pglite#1065 (a commit may return before its data is on disk): every delivery that the HTTP
  *   server acknowledged with a 2xx before SIGKILL is found in the database afterwards.
  */
@@ -193,6 +196,33 @@ describe.each(backends)('SIGKILL on %s', (_name, open) => {
     await start();
     await expectOneEffect(2, d);
   }, 90_000);
+
+  it('after Slack took the notice, before Gatehouse stored its answer: the restart finds the message and posts no second one', async () => {
+    fake = await startFakeUpstreams();
+    backend = await open();
+    // Slack carries the post out and never answers: the process dies with the post unsettled.
+    const isPost = (r: { api: string; path: string }) => r.api === 'slack' && r.path === '/chat.postMessage';
+    fake.hold = isPost;
+    // A short lease on PostgreSQL (another replica would wait it out); the embedded database
+    // gives up a dead run's leases at start.
+    const lease = backend.shared ? { GATEHOUSE_CHILD_OUTBOX_LEASE_MS: '3000' } : {};
+    const first = await start(lease);
+    const d = incidentIntake(3);
+    const posted = fake.next(isPost);
+    expect(await post(first, d)).toBeLessThan(300);
+    await posted;
+    await kill(first);
+    expect(fake.slackMessages).toHaveLength(1);
+
+    fake.hold = null;
+    const historyRead = fake.next((r) => r.api === 'slack' && r.path === '/conversations.history', 60_000);
+    await start(lease);
+    await historyRead;
+    await expectOneEffect(3, d);
+    expect(fake.requests.filter(isPost)).toHaveLength(1);
+    // The message found was brought up to date rather than posted again.
+    expect(fake.requests.filter((r) => r.api === 'slack' && r.path === '/chat.update').length).toBeGreaterThanOrEqual(1);
+  }, 120_000);
 
   it('every delivery acknowledged over HTTP before SIGKILL is in the database afterwards (pglite#1065)', async () => {
     fake = await startFakeUpstreams();

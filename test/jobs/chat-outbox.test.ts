@@ -172,4 +172,137 @@ describe('the chat outbox', () => {
     expect(a[2]! - a[1]!).toBeGreaterThanOrEqual(950);
     expect(at['#b']![0]! - a[0]!).toBeLessThan(900);
   });
+
+  describe('a post whose outcome is unknown (no answer, or the process died once Slack had it)', () => {
+    const form = (body: unknown): Record<string, string> => (typeof body === 'string' ? Object.fromEntries(new URLSearchParams(body)) : (body as Record<string, string>));
+    /** The first post goes out and its answer never arrives in time. */
+    const unanswered = () => {
+      let sent: Record<string, string> = {};
+      nock(SLACK_API)
+        .post('/api/chat.postMessage', (b: unknown) => ((sent = form(b)), true))
+        .once()
+        .delay(1_000)
+        .reply(200, { ok: true, channel: 'C0ESC1', ts: '1.0001' });
+      return () => sent;
+    };
+    const slow = () => new SlackWeb({ token: SLACK_TOKEN, timeoutMs: 100 });
+
+    it('tags each message with its notice key, and records the post as begun before it goes out', async () => {
+      const sent = unanswered();
+      await enqueue('k', '#prodsec-escalations', notice('Data exposure'));
+      expect(await outbox({ chat: slow() }).drain()).toBe(0);
+      expect(JSON.parse(sent()['metadata']!)).toEqual({ event_type: 'gatehouse_notice', event_payload: { key: 'k' } });
+      const row = await opened.store.outbox.get('k');
+      expect(row).toMatchObject({ status: 'pending', attempts: 1, messageTs: null });
+      expect(row?.postStartedAt?.toISOString()).toBe(clock.toISOString());
+      expect(row?.lastError).toContain('no answer from Slack');
+    });
+
+    it('finds the message in the channel history and adopts it (brought up to date), posting no second one', async () => {
+      unanswered();
+      await enqueue('k', '#prodsec-escalations', notice('Data exposure'));
+      expect(await outbox({ chat: slow() }).drain()).toBe(0);
+      clock = new Date(clock.getTime() + 5_000);
+      let history: Record<string, string> = {};
+      nock(SLACK_API)
+        .post('/api/conversations.list')
+        .once()
+        .reply(200, { ok: true, channels: [{ id: 'C0OTHER', name: 'general' }], response_metadata: { next_cursor: 'p2' } })
+        .post('/api/conversations.list', (b: unknown) => form(b)['cursor'] === 'p2')
+        .once()
+        .reply(200, { ok: true, channels: [{ id: 'C0ESC1', name: 'prodsec-escalations' }], response_metadata: { next_cursor: '' } })
+        .post('/api/conversations.history', (b: unknown) => ((history = form(b)), true))
+        .once()
+        .reply(200, {
+          ok: true,
+          messages: [
+            { ts: '1.0002', metadata: { event_type: 'gatehouse_notice', event_payload: { key: 'other' } } },
+            { ts: '1.0001', metadata: { event_type: 'gatehouse_notice', event_payload: { key: 'k' } } },
+          ],
+        });
+      let updated: Record<string, string> = {};
+      nock(SLACK_API)
+        .post('/api/chat.update', (b: unknown) => ((updated = form(b)), true))
+        .once()
+        .reply(200, { ok: true, channel: 'C0ESC1', ts: '1.0001' });
+      const metrics = createMetrics();
+      expect(await outbox({ backoffMs: () => 0, metrics }).drain()).toBe(1);
+      expect(history).toMatchObject({ channel: 'C0ESC1', include_all_metadata: 'true' });
+      // searched from a minute before the unsettled post began
+      expect(Number(history['oldest'])).toBe((Date.parse('2026-12-02T10:00:00Z') - 60_000) / 1000);
+      expect(updated).toMatchObject({ channel: 'C0ESC1', ts: '1.0001' });
+      expect(await opened.store.outbox.get('k')).toMatchObject({ status: 'sent', channelId: 'C0ESC1', messageTs: '1.0001', postStartedAt: null });
+      expect(await metrics.registry.metrics()).toContain('gatehouse_chat_messages_total{outcome="found"} 1');
+      // the channel's id is remembered: no listing next time
+      expect(await opened.store.outbox.channelId('#prodsec-escalations')).toBe('C0ESC1');
+    });
+
+    it('posts it when the history has no such message', async () => {
+      unanswered();
+      await enqueue('k', 'C0ESC1', notice('Data exposure'));
+      expect(await outbox({ chat: slow() }).drain()).toBe(0);
+      clock = new Date(clock.getTime() + 5_000);
+      nock(SLACK_API).post('/api/conversations.history').once().reply(200, { ok: true, messages: [{ ts: '1.0003', text: 'someone else' }] });
+      nock(SLACK_API).post('/api/chat.postMessage').once().reply(200, { ok: true, channel: 'C0ESC1', ts: '1.0004' });
+      expect(await outbox({ backoffMs: () => 0 }).drain()).toBe(1);
+      expect(await opened.store.outbox.get('k')).toMatchObject({ status: 'sent', messageTs: '1.0004', postStartedAt: null });
+    });
+
+    it('posts it, with a warning, when the history cannot be read (scope missing)', async () => {
+      unanswered();
+      await enqueue('k', 'C0ESC1', notice('Data exposure'));
+      expect(await outbox({ chat: slow() }).drain()).toBe(0);
+      clock = new Date(clock.getTime() + 5_000);
+      nock(SLACK_API).post('/api/conversations.history').once().reply(200, { ok: false, error: 'missing_scope' });
+      nock(SLACK_API).post('/api/chat.postMessage').once().reply(200, { ok: true, channel: 'C0ESC1', ts: '1.0005' });
+      const warnings: string[] = [];
+      const logger = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(String(JSON.parse(line).msg)) });
+      expect(await outbox({ backoffMs: () => 0, logger }).drain()).toBe(1);
+      expect(warnings.some((w) => w.includes('cannot read the channel history'))).toBe(true);
+      expect(await opened.store.outbox.get('k')).toMatchObject({ status: 'sent', messageTs: '1.0005' });
+    });
+
+    it('keeps the unsettled mark when the history read itself fails, and looks again next time', async () => {
+      unanswered();
+      await enqueue('k', 'C0ESC1', notice('Data exposure'));
+      expect(await outbox({ chat: slow() }).drain()).toBe(0);
+      clock = new Date(clock.getTime() + 5_000);
+      nock(SLACK_API).post('/api/conversations.history').once().reply(503, 'unavailable');
+      expect(await outbox({ backoffMs: () => 60_000 }).drain()).toBe(0);
+      expect((await opened.store.outbox.get('k'))?.postStartedAt).not.toBeNull();
+      clock = new Date(clock.getTime() + 60_000);
+      nock(SLACK_API).post('/api/conversations.history').once().reply(200, { ok: true, messages: [{ ts: '1.0001', metadata: { event_type: 'gatehouse_notice', event_payload: { key: 'k' } } }] });
+      nock(SLACK_API).post('/api/chat.update').once().reply(200, { ok: true, channel: 'C0ESC1', ts: '1.0001' });
+      expect(await outbox({ backoffMs: () => 0 }).drain()).toBe(1);
+      expect(await opened.store.outbox.get('k')).toMatchObject({ status: 'sent', messageTs: '1.0001' });
+    });
+
+    it('a 5xx answer means Slack did not post it: the next attempt posts without reading history', async () => {
+      nock(SLACK_API).post('/api/chat.postMessage').once().reply(500, 'oops');
+      await enqueue('k', 'C0ESC1', notice('Data exposure'));
+      expect(await outbox({ backoffMs: () => 60_000 }).drain()).toBe(0);
+      const failed = await opened.store.outbox.get('k');
+      expect(failed?.lastError).toContain('HTTP 500');
+      expect(failed?.postStartedAt).toBeNull();
+      clock = new Date(clock.getTime() + 60_000);
+      nock(SLACK_API).post('/api/chat.postMessage').once().reply(200, { ok: true, channel: 'C0ESC1', ts: '1.0006' });
+      expect(await outbox({ backoffMs: () => 0 }).drain()).toBe(1);
+    });
+
+    it('on the embedded database, a lease left by a run that died is given up at start, not waited out', async () => {
+      await enqueue('k', 'C0ESC1', notice('Data exposure'));
+      await opened.store.outbox.claimDue(clock, 10, 120_000); // the dead run's claim
+      nock(SLACK_API).post('/api/chat.postMessage').once().reply(200, { ok: true, channel: 'C0ESC1', ts: '1.0007' });
+      const waiting = outbox({ pollMs: 60_000 });
+      expect(await waiting.drain()).toBe(0); // another worker's lease: left alone
+      const box = outbox({ soleWorker: true, pollMs: 60_000 });
+      box.start();
+      try {
+        for (let i = 0; i < 100 && (await opened.store.outbox.get('k'))?.status !== 'sent'; i++) await new Promise((r) => setTimeout(r, 20));
+      } finally {
+        await box.stop();
+      }
+      expect(await opened.store.outbox.get('k')).toMatchObject({ status: 'sent', messageTs: '1.0007' });
+    });
+  });
 });

@@ -26,6 +26,8 @@ export interface SlackMessage {
   text: string;
   /** The notice key our blocks carry in their buttons' values (null when none). */
   key: string | null;
+  /** The message metadata sent with it (chat.postMessage's `metadata`), parsed. */
+  metadata: { event_type: string; event_payload?: Record<string, unknown> } | null;
   updates: number;
 }
 
@@ -72,6 +74,15 @@ async function readBody(req: IncomingMessage): Promise<Record<string, unknown> |
   }
 }
 
+function metadataOf(v: unknown): SlackMessage['metadata'] {
+  try {
+    const m: unknown = typeof v === 'string' ? JSON.parse(v) : v;
+    return m && typeof m === 'object' && typeof (m as { event_type?: unknown }).event_type === 'string' ? (m as NonNullable<SlackMessage['metadata']>) : null;
+  } catch {
+    return null;
+  }
+}
+
 /** The notice key a message's buttons carry (`value` of the first action element). */
 function keyOfBlocks(blocks: unknown): string | null {
   let parsed: unknown = blocks;
@@ -91,7 +102,7 @@ function keyOfBlocks(blocks: unknown): string | null {
 
 export async function startFakeUpstreams(): Promise<FakeUpstreams> {
   let nextId = 1;
-  let ts = 1_700_000_000;
+  let ts = Math.floor(Date.now() / 1000); // message ts are times: conversations.history filters on them
   const waiters: { match: (r: UpstreamRequest) => boolean; resolve: (r: UpstreamRequest) => void }[] = [];
   const fake = {
     requests: [] as UpstreamRequest[],
@@ -193,12 +204,26 @@ export async function startFakeUpstreams(): Promise<FakeUpstreams> {
     return [404, { message: `fake GitLab has no ${method} ${path}` }];
   };
 
+  /** The fake's channel id for a channel name or id. */
+  const channelId = (channel: string): string => (/^[CGD][A-Z0-9]{5,}$/.test(channel) ? channel : `C${channel.replace(/\W/g, '').toUpperCase().slice(0, 10) || 'X'}`);
   const slack = (r: UpstreamRequest): [number, unknown] => {
     const { path, body } = r;
     if (path === '/chat.postMessage') {
-      const msg: SlackMessage = { channel: String(body?.['channel'] ?? ''), ts: `${ts++}.000100`, text: String(body?.['text'] ?? ''), key: keyOfBlocks(body?.['blocks']), updates: 0 };
+      const msg: SlackMessage = { channel: String(body?.['channel'] ?? ''), ts: `${ts++}.000100`, text: String(body?.['text'] ?? ''), key: keyOfBlocks(body?.['blocks']), metadata: metadataOf(body?.['metadata']), updates: 0 };
       fake.slackMessages.push(msg);
-      return [200, { ok: true, channel: `C${msg.channel.replace(/\W/g, '').toUpperCase().slice(0, 10) || 'X'}`, ts: msg.ts }];
+      return [200, { ok: true, channel: channelId(msg.channel), ts: msg.ts }];
+    }
+    if (path === '/conversations.list') {
+      const names = [...new Set(fake.slackMessages.map((m) => m.channel).filter((c) => c.startsWith('#')))];
+      return [200, { ok: true, channels: names.map((n) => ({ id: channelId(n), name: n.slice(1) })), response_metadata: { next_cursor: '' } }];
+    }
+    if (path === '/conversations.history') {
+      const oldest = Number(body?.['oldest'] ?? 0);
+      const messages = fake.slackMessages
+        .filter((m) => channelId(m.channel) === body?.['channel'] && Number(m.ts) >= oldest)
+        .reverse()
+        .map((m) => ({ type: 'message', ts: m.ts, text: m.text, ...(m.metadata && body?.['include_all_metadata'] === 'true' ? { metadata: m.metadata } : {}) }));
+      return [200, { ok: true, messages, has_more: false, response_metadata: { next_cursor: '' } }];
     }
     if (path === '/chat.update') {
       const msg = fake.slackMessages.find((x) => x.ts === body?.['ts']);

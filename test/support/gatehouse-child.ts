@@ -6,6 +6,7 @@
  *   GATEHOUSE_CHILD_POLL_MS        job queue and Slack outbox polling (default the product's)
  *   GATEHOUSE_CHILD_THROTTLE=0     GitHub's write spacing off (the load bench)
  *   GATEHOUSE_CHILD_BOT_LOGIN      GitHub bot login known in advance (no GET /app)
+ *   GATEHOUSE_CHILD_OUTBOX_LEASE_MS  the Slack outbox's lease (default the product's 2 min)
  * Prints `READY <url> <pid>` once listening; SIGTERM closes it.
  */
 import { loadConfig } from '../../src/config/env.ts';
@@ -18,11 +19,12 @@ const num = (name: string): number | undefined => {
 
 const config = loadConfig();
 const poll = num('GATEHOUSE_CHILD_POLL_MS');
+const lease = num('GATEHOUSE_CHILD_OUTBOX_LEASE_MS');
 const gatehouse = await startGatehouse({
   config,
   clockTickMs: num('GATEHOUSE_CHILD_CLOCK_TICK_MS'),
   queue: poll === undefined ? undefined : { pollIntervalMs: poll, retryDelaySeconds: 1, retryBackoff: false },
-  slack: poll === undefined ? undefined : { pollMs: poll },
+  slack: poll === undefined && lease === undefined ? undefined : { ...(poll !== undefined ? { pollMs: poll } : {}), ...(lease !== undefined ? { leaseMs: lease } : {}) },
   github: {
     ...(process.env['GATEHOUSE_CHILD_THROTTLE'] === '0' ? { throttle: false } : {}),
     ...(process.env['GATEHOUSE_CHILD_BOT_LOGIN'] ? { botLogin: process.env['GATEHOUSE_CHILD_BOT_LOGIN'] } : {}),

@@ -32,6 +32,10 @@ export interface SlackOptions {
   /** Outbox polling (other replicas' notices, retries). Default 1000 ms. */
   pollMs?: number;
   backoffMs?: (attempt: number) => number;
+  /** The outbox's lease (default 2 minutes): how long a dead replica's claimed notices wait. */
+  leaseMs?: number;
+  /** This process is the only one on the database (embedded): leases left by a dead run are given up at start. */
+  soleWorker?: boolean;
   gateVerdict?: ConstructorParameters<typeof ChatOps>[0]['gateVerdict'];
   gateStore?: ConstructorParameters<typeof ChatOps>[0]['gateStore'];
 }
@@ -79,6 +83,8 @@ export function startSlack(opts: SlackOptions): Slack {
     fallbackText,
     pollMs: opts.pollMs,
     backoffMs: opts.backoffMs,
+    leaseMs: opts.leaseMs,
+    soleWorker: opts.soleWorker,
   });
   return { ingress, ops, outbox, web };
 }

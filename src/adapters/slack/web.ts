@@ -6,7 +6,7 @@
 import { ErrorCode, WebClient, type KnownBlock, type WebAPICallError } from '@slack/web-api';
 import { z } from 'zod';
 import type { Notice } from '../../core/chat/notice.ts';
-import { ChatRateLimited, ChatRejected, type Chat, type NoticeState, type PostedMessage } from '../../ports/chat.ts';
+import { ChatOutcomeUnknown, ChatRateLimited, ChatRejected, type Chat, type NoticeState, type PostedMessage } from '../../ports/chat.ts';
 import { noticeBlocks } from './blocks.ts';
 
 export interface SlackWebOptions {
@@ -18,6 +18,20 @@ export interface SlackWebOptions {
 
 const postedSchema = z.object({ ok: z.literal(true), channel: z.string(), ts: z.string() });
 const membersSchema = z.object({ ok: z.literal(true), users: z.array(z.string()).default([]) });
+const nextCursor = z.object({ next_cursor: z.string().optional() }).optional();
+const historySchema = z.object({
+  ok: z.literal(true),
+  messages: z.array(z.object({ ts: z.string(), metadata: z.object({ event_type: z.string(), event_payload: z.record(z.string(), z.unknown()).optional() }).optional() })).default([]),
+  response_metadata: nextCursor,
+});
+const channelsSchema = z.object({ ok: z.literal(true), channels: z.array(z.object({ id: z.string(), name: z.string().optional() })).default([]), response_metadata: nextCursor });
+
+/** The metadata event each notice's message carries: its outbox key, to find it again. */
+export const NOTICE_EVENT = 'gatehouse_notice';
+/** Slack channel ids (public C…, private G…, direct D…) as opposed to names. */
+const CHANNEL_ID = /^[CGD][A-Z0-9]{5,}$/;
+/** Pages of history read when looking for an earlier post (200 messages each). */
+const HISTORY_PAGES = 5;
 
 /** Slack errors that no retry can fix. */
 const PERMANENT = new Set(['channel_not_found', 'not_in_channel', 'is_archived', 'invalid_auth', 'not_authed', 'account_inactive', 'token_revoked', 'missing_scope', 'invalid_blocks', 'msg_too_long', 'no_permission', 'message_not_found', 'cant_update_message', 'restricted_action']);
@@ -30,6 +44,8 @@ function translateError(err: unknown): Error {
     return PERMANENT.has(code) ? new ChatRejected(`Slack refused: ${code}`) : new Error(`Slack error: ${code}`);
   }
   if (e.code === ErrorCode.HTTPError) return new Error(`Slack answered HTTP ${e.statusCode ?? '?'}`);
+  // Sent, and no answer (timeout, connection dropped): Slack may have carried it out.
+  if (e.code === ErrorCode.RequestError) return new ChatOutcomeUnknown(`no answer from Slack: ${err instanceof Error ? err.message : String(err)}`);
   return err instanceof Error ? err : new Error(String(err));
 }
 
@@ -52,7 +68,14 @@ export class SlackWeb implements Chat {
 
   async post(channel: string, notice: Notice, state: NoticeState, fallbackText: string): Promise<PostedMessage> {
     try {
-      const res = await this.client.chat.postMessage({ channel, text: fallbackText, blocks: asBlocks(notice, state), unfurl_links: false, unfurl_media: false });
+      const res = await this.client.chat.postMessage({
+        channel,
+        text: fallbackText,
+        blocks: asBlocks(notice, state),
+        unfurl_links: false,
+        unfurl_media: false,
+        metadata: { event_type: NOTICE_EVENT, event_payload: { key: state.key } },
+      });
       const ok = postedSchema.parse(res);
       return { channelId: ok.channel, ts: ok.ts };
     } catch (err) {
@@ -66,6 +89,39 @@ export class SlackWeb implements Chat {
     } catch (err) {
       throw translateError(err);
     }
+  }
+
+  async findPosted(channel: string, channelId: string | null, key: string, since: Date): Promise<PostedMessage | null> {
+    try {
+      const id = CHANNEL_ID.test(channel) ? channel : (channelId ?? (await this.#channelIdByName(channel)));
+      if (!id) throw new ChatRejected(`Slack has no channel named ${channel} that Gatehouse can see`);
+      let cursor: string | undefined;
+      for (let page = 0; page < HISTORY_PAGES; page++) {
+        const res = historySchema.parse(
+          await this.client.conversations.history({ channel: id, oldest: (since.getTime() / 1000).toFixed(6), inclusive: true, limit: 200, include_all_metadata: true, ...(cursor ? { cursor } : {}) }),
+        );
+        const found = res.messages.find((m) => m.metadata?.event_type === NOTICE_EVENT && m.metadata.event_payload?.['key'] === key);
+        if (found) return { channelId: id, ts: found.ts };
+        cursor = res.response_metadata?.next_cursor || undefined;
+        if (!cursor) return null;
+      }
+      return null;
+    } catch (err) {
+      throw err instanceof ChatRejected ? err : translateError(err);
+    }
+  }
+
+  /** A channel's id from its name (`#prodsec-escalations`), through the channels the bot can list. */
+  async #channelIdByName(channel: string): Promise<string | null> {
+    const name = channel.replace(/^#/, '');
+    let cursor: string | undefined;
+    do {
+      const res = channelsSchema.parse(await this.client.conversations.list({ types: 'public_channel,private_channel', exclude_archived: true, limit: 1000, ...(cursor ? { cursor } : {}) }));
+      const hit = res.channels.find((c) => c.name === name);
+      if (hit) return hit.id;
+      cursor = res.response_metadata?.next_cursor || undefined;
+    } while (cursor);
+    return null;
   }
 
   async groupMembers(groupId: string): Promise<string[]> {
