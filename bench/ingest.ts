@@ -21,7 +21,7 @@
  * its JavaScript and, in Gatehouse, tier up the embedded database's WebAssembly.
  * `--client`: the lean load generator (bench/lean-client.ts, default) or undici's.
  * `--node-flags=OPTIONS` (with `=`, as the options start with `--`): Node options for both
- * servers; by default those of `npm start` (`--max-semi-space-size=64`); `--node-flags=` for none.
+ * servers; by default those of `npm start` (package.json); `--node-flags=` for none.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHmac, generateKeyPairSync, randomUUID } from 'node:crypto';
@@ -30,6 +30,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Agent, request } from 'undici';
 import { LeanPool } from './lean-client.ts';
+import { START_FLAGS } from '../test/support/child-gatehouse.ts';
 
 const { values } = parseArgs({
   options: {
@@ -40,7 +41,7 @@ const { values } = parseArgs({
     slices: { type: 'string', default: '8' },
     warmup: { type: 'string', default: '4000' },
     client: { type: 'string', default: 'lean' },
-    'node-flags': { type: 'string', default: '--max-semi-space-size=64' },
+    'node-flags': { type: 'string', default: START_FLAGS.join(' ') },
   },
 });
 const N = Number(values.n);

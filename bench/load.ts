@@ -5,7 +5,7 @@
  * (test/support/gatehouse-child.ts).
  *
  *   npx tsx bench/load.ts [--rounds 3] [--github 500] [--gitlab 200] [--slack 100] [--seconds 5]
- *                         [--only embedded|postgres]
+ *                         [--only embedded|postgres] [--smaps] [--node-flags='<flags>']
  *
  * Each round sends, open loop and spread evenly over `--seconds`, `--github` issue intakes,
  * `--gitlab` GitLab deliveries (half issue intakes, half merge requests) and `--slack`
@@ -13,7 +13,8 @@
  * signed. Prints per round: answers that were not 2xx, p50/p99/max acknowledgement latency, and,
  * once the worker is done, whether every delivery was processed exactly once (deliveries done,
  * one intake comment per issue, one label write per issue); and the resident memory (VmRSS) of each
- * Gatehouse process after rounds 1 and the last, with the growth.
+ * Gatehouse process after rounds 1 and the last, with the growth (`--smaps`: which memory
+ * mappings grew since round 1, from /proc/<pid>/smaps).
  * PostgreSQL: BENCH_DATABASE_URL (or GATEHOUSE_TEST_PG_URL) names a server where a throwaway
  * database is created and dropped; without either, that half is skipped. GitHub's ~1 s write
  * spacing is off (the fake does not rate-limit). Loopback only; bounded in count and time (each
@@ -26,7 +27,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { answers, gitlabBody, intakeBody } from '../test/builders/intake.ts';
-import { startChildGatehouse, type ChildGatehouse } from '../test/support/child-gatehouse.ts';
+import { START_FLAGS, startChildGatehouse, type ChildGatehouse } from '../test/support/child-gatehouse.ts';
 import { startFakeUpstreams, type FakeUpstreams } from '../test/support/fake-upstreams.ts';
 import { githubDelivery, issuesPayload, testPrivateKey } from '../test/support/github.ts';
 import { gitlabDelivery, gitlabFixture, issueHook } from '../test/support/gitlab.ts';
@@ -40,6 +41,12 @@ const { values } = parseArgs({
     slack: { type: 'string', default: '100' },
     seconds: { type: 'string', default: '5' },
     only: { type: 'string' },
+    smaps: { type: 'boolean', default: false },
+    settle: { type: 'string', default: '0' },
+    // Each replica writes a V8 heap snapshot after every round (needs --node-flags='… --heapsnapshot-signal=SIGUSR2').
+    snapshots: { type: 'boolean', default: false },
+    // As `npm start` runs it (package.json).
+    'node-flags': { type: 'string', default: START_FLAGS.join(' ') },
   },
 });
 const ROUNDS = Math.max(1, Number(values.rounds));
@@ -47,6 +54,7 @@ const N_GITHUB = Number(values.github);
 const N_GITLAB = Number(values.gitlab);
 const N_SLACK = Number(values.slack);
 const SECONDS = Number(values.seconds);
+const SETTLE = Number(values.settle);
 const GH_SECRET = 'bench-github-secret';
 const GL_SECRET = 'bench-gitlab-secret';
 const SLACK_SECRET = 'bench-slack-secret';
@@ -143,10 +151,39 @@ async function deliveriesCounted(replicas: ChildGatehouse[], outcome: string): P
 }
 
 /** The main thread's V8 heap in use (MiB), from /metrics: what RSS holds besides the database. */
-async function heapMiB(r: ChildGatehouse): Promise<number> {
+/** Resident memory per mapping (start address → MiB, with its name), from /proc/<pid>/smaps. */
+function mappings(pid: number): Map<string, { name: string; sizeMiB: number; rssMiB: number }> {
+  const out = new Map<string, { name: string; sizeMiB: number; rssMiB: number }>();
+  let cur: { name: string; sizeMiB: number; rssMiB: number } | null = null;
+  for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+    const m = /^([0-9a-f]+)-([0-9a-f]+) \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (m) out.set(m[1]!, (cur = { name: m[3] || 'anonymous', sizeMiB: (parseInt(m[2]!, 16) - parseInt(m[1]!, 16)) / 2 ** 20, rssMiB: 0 }));
+    else if (cur && line.startsWith('Rss:')) cur.rssMiB = Number(/(\d+)/.exec(line)![1]) / 1024;
+  }
+  return out;
+}
+
+/** The mappings whose resident memory grew most between two snapshots. */
+function growth(before: ReturnType<typeof mappings>, after: ReturnType<typeof mappings>, top = 6): string {
+  const rows = [...after.entries()].map(([start, m]) => ({ start, ...m, grew: m.rssMiB - (before.get(start)?.rssMiB ?? 0) }));
+  const gone = [...before.entries()].filter(([start]) => !after.has(start)).reduce((a, [, m]) => a + m.rssMiB, 0);
+  rows.sort((a, b) => b.grew - a.grew);
+  return (
+    rows
+      .slice(0, top)
+      .map((r) => `${r.grew >= 0 ? '+' : ''}${r.grew.toFixed(1)} MiB in ${r.name} ${r.start} (${r.sizeMiB.toFixed(0)} MiB mapped${before.has(r.start) ? '' : ', new'})`)
+      .join('; ') + `; mappings gone: -${gone.toFixed(1)} MiB`
+  );
+}
+
+/** The JS heap of a replica from its /metrics: used, and committed by V8 (total). */
+async function heapMiB(r: ChildGatehouse): Promise<{ used: number; total: number; external: number }> {
   const text = await (await fetch(`${r.url}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith('gatehouse_nodejs_heap_size_used_bytes'));
-  return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) / 2 ** 20 : NaN;
+  const read = (name: string): number => {
+    const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+    return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) / 2 ** 20 : NaN;
+  };
+  return { used: read('gatehouse_nodejs_heap_size_used_bytes'), total: read('gatehouse_nodejs_heap_size_total_bytes'), external: read('gatehouse_nodejs_external_memory_bytes') };
 }
 
 async function burst(replicas: ChildGatehouse[], requests: Request[]): Promise<{ latencies: number[]; bad: string[] }> {
@@ -196,9 +233,10 @@ async function run(label: string, count: number, env: Record<string, string>): P
       GATEHOUSE_CHILD_BOT_LOGIN: 'gatehouse[bot]',
       GATEHOUSE_CHILD_CLOCK_TICK_MS: '30000',
     };
-    replicas.push(...(await Promise.all(Array.from({ length: count }, () => startChildGatehouse(full)))));
+    replicas.push(...(await Promise.all(Array.from({ length: count }, () => startChildGatehouse(full, { nodeFlags: values['node-flags'].split(' ').filter(Boolean) })))));
     console.log(`\n== ${label}: ${count} process${count > 1 ? 'es' : ''} (pids ${replicas.map((r) => r.pid).join(', ')})`);
     const rss: number[][] = [];
+    const firstMaps: ReturnType<typeof mappings>[] = [];
     let expectedDeliveries = 0;
     for (let round = 1; round <= ROUNDS; round++) {
       const requests = roundRequests(round, fake);
@@ -234,6 +272,16 @@ async function run(label: string, count: number, env: Record<string, string>): P
       const failed = await deliveriesCounted(replicas, 'failed');
       const memory = replicas.map((r) => rssMiB(r.pid));
       const heaps = await Promise.all(replicas.map(heapMiB));
+      // Memory is read once the replicas have been idle for --settle seconds (V8 shrinks its heap
+      // after a burst only when allocation stops): the same moment after every round.
+      if (SETTLE > 0) await new Promise((r) => setTimeout(r, SETTLE * 1000));
+      if (values.snapshots) {
+        for (const r of replicas) process.kill(r.pid, 'SIGUSR2');
+        await new Promise((r) => setTimeout(r, 15_000));
+      }
+      const maps = replicas.map((r) => mappings(r.pid));
+      if (round === 1) firstMaps.push(...maps);
+      else if (values.smaps) maps.forEach((m, i) => console.log(`         replica ${i + 1} since round 1: ${growth(firstMaps[i]!, m)}`));
       rss.push(memory);
       const issues = N_GITHUB + Math.ceil(N_GITLAB / 2);
       console.log(
@@ -243,7 +291,7 @@ async function run(label: string, count: number, env: Record<string, string>): P
       console.log(
         `         processed: deliveries done ${done}/${expectedDeliveries} (failed ${failed}) after ${processedIn.toFixed(1)} s; ` +
           `issues with other than one intake comment ${commentsOff}/${issues}, other than one label write ${labelWritesOff}/${issues}, MRs with more than one note ${mrNotesOver}; ` +
-          `RSS ${memory.map((m, i) => `${m.toFixed(0)} MiB (JS heap ${heaps[i]!.toFixed(0)})`).join(', ')}` +
+          `RSS ${memory.map((m, i) => `${m.toFixed(0)} MiB (JS heap ${heaps[i]!.used.toFixed(0)} used of ${heaps[i]!.total.toFixed(0)}, external ${heaps[i]!.external.toFixed(0)})`).join(', ')}` +
           `${done === expectedDeliveries && commentsOff === 0 && labelWritesOff === 0 && failed === 0 ? ' — exactly once: yes' : ' — exactly once: NO'}`,
       );
     }

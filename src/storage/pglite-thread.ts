@@ -12,6 +12,9 @@ const replySchema = z.union([
   z.object({ id: z.number(), ok: z.literal(false), error: errorSchema }),
 ]);
 
+/** The embedded database's buffer pool (PostgreSQL's shared_buffers): see pglite-worker.mjs. */
+export const SHARED_BUFFERS = '32MB';
+
 type Pending = { resolve: (v: unknown) => void; reject: (e: unknown) => void };
 
 function revive(e: z.infer<typeof errorSchema>): Error {
@@ -29,7 +32,7 @@ export class PgliteThread implements SqlEngine {
   }
 
   static start(dataDir: string, wasmModule: WebAssembly.Module): Promise<PgliteThread> {
-    const worker = new Worker(new URL('./pglite-worker.mjs', import.meta.url), { workerData: { dataDir, wasmModule, deflateOptions: DEFLATE_OPTIONS } });
+    const worker = new Worker(new URL('./pglite-worker.mjs', import.meta.url), { workerData: { dataDir, wasmModule, deflateOptions: DEFLATE_OPTIONS, sharedBuffers: SHARED_BUFFERS } });
     const thread = new PgliteThread(worker);
     return new Promise((resolve, reject) => {
       worker.on('message', (raw: unknown) => {

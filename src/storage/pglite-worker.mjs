@@ -34,7 +34,14 @@ function param(p) {
 
 let db;
 try {
-  db = new PGlite({ fs: new NodeFS(workerData.dataDir), pgliteWasmModule: workerData.wasmModule });
+  db = new PGlite({
+    fs: new NodeFS(workerData.dataDir),
+    pgliteWasmModule: workerData.wasmModule,
+    // PostgreSQL's buffer pool lives in this thread's WebAssembly memory, which never shrinks:
+    // initdb's 128 MB would fill up over hours of traffic and the process grow with it. A smaller
+    // pool is full soon after start (memory flat from then on); the OS's page cache holds the rest.
+    startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${workerData.sharedBuffers}`],
+  });
   await db.waitReady;
   port.postMessage({ type: 'ready' });
 } catch (err) {

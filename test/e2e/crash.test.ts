@@ -205,7 +205,7 @@ describe.each(backends)('SIGKILL on %s', (_name, open) => {
     fake.hold = isPost;
     // A short lease on PostgreSQL (another replica would wait it out); the embedded database
     // gives up a dead run's leases at start.
-    const lease = backend.shared ? { GATEHOUSE_CHILD_OUTBOX_LEASE_MS: '3000' } : {};
+    const lease: Record<string, string> = backend.shared ? { GATEHOUSE_CHILD_OUTBOX_LEASE_MS: '3000' } : {};
     const first = await start(lease);
     const d = incidentIntake(3);
     const posted = fake.next(isPost);

@@ -6,19 +6,17 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { intakeBody } from '../builders/intake.ts';
 import { startFakeGitHub, type FakeGitHub } from '../support/fake-github.ts';
 import { githubDelivery, issuesPayload, testPrivateKey } from '../support/github.ts';
+import { START_FLAGS, START_SCRIPT, START_SHAPE } from '../support/child-gatehouse.ts';
 
 const BIN = new URL('../../bin/gatehouse.js', import.meta.url).pathname;
 /** The Node options of `npm start` (`node <options> bin/gatehouse.js start`). */
-const START_SCRIPT = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { scripts: { start: string } }).scripts.start;
-const START_SHAPE = /^node((?: --[\w-]+(?:=\S+)?)*) bin\/gatehouse\.js start$/;
-const START_FLAGS = START_SHAPE.exec(START_SCRIPT)?.[1]?.trim().split(' ').filter(Boolean) ?? [];
 const SECRET = 'child-secret';
 
 interface Running {
@@ -85,9 +83,10 @@ async function until<T>(fn: () => Promise<T | null> | T | null, ms = 20_000): Pr
 }
 
 describe('gatehouse start', () => {
-  it("is what npm start runs, with V8's young generation sized for webhook bodies", () => {
+  it("is what npm start runs, with V8's young generation sized for webhook bodies and its old generation kept close to what lives", () => {
     expect(START_SCRIPT).toMatch(START_SHAPE);
     expect(START_FLAGS).toContain('--max-semi-space-size=64');
+    expect(START_FLAGS).toContain('--heap-growing-percent=20');
   });
 
   it('starts with no configuration on a new embedded database, serves /healthz, and says which platforms are on', async () => {
