@@ -127,7 +127,7 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
     platforms: { ...(github ? { github: github.platform } : {}), ...(gitlab ? { gitlab: gitlab.platform } : {}) },
   };
 
-  const clocks = new ClockScheduler({ ...deps });
+  const clocks = new ClockScheduler({ ...deps, soleWorker: opened.kind !== 'postgres' });
 
   // Slack: the ingress, chat-ops in the worker, and the outbox that sends escalation notices.
   const slack: Slack | null = config.slack

@@ -2,7 +2,8 @@
  * The clock scheduler: at every tick, claims the issues whose clocks owe a warning or a breach
  * (only those: the claim reads the due index), plans what they owe and carries it out. A claim is a
  * lease, so with several replicas each issue is handled by one; a crash mid-way lets the lease
- * expire and the next tick repeats the firing, whose comment is then found already there.
+ * expire and the next tick repeats the firing, whose comment is then found already there. On the
+ * embedded database (one process) a dead run's claims are given up at the first tick instead.
  */
 import type { Logger } from 'pino';
 import { planClockTick, type Render } from '../core/plan.ts';
@@ -26,6 +27,11 @@ export interface ClockSchedulerDeps {
   batch?: number;
   /** How long a claim holds. Default 5 minutes. */
   leaseMs?: number;
+  /**
+   * Only this process fires clocks (the embedded database, locked to one process): claims found
+   * at start were held by a run that died, and are given up rather than waited out.
+   */
+  soleWorker?: boolean;
 }
 
 export class ClockScheduler {
@@ -49,8 +55,15 @@ export class ClockScheduler {
     return this.#periodic.run();
   }
 
+  #released = false;
+
   async #tick(): Promise<number> {
     const { store, logger } = this.deps;
+    if (this.deps.soleWorker && !this.#released) {
+      const n = await store.releaseClockClaims();
+      this.#released = true;
+      if (n > 0) logger.warn({ issues: n }, 'clocks claimed by the previous run (which stopped before firing them) are taken up again');
+    }
     let handled = 0;
     // Bounded rounds: a tick never spins, whatever the data.
     for (let round = 0; round < 100; round++) {

@@ -120,6 +120,8 @@ export interface Store {
    * another worker), for `leaseMs`. Reads only due rows (index on next_fire_at).
    */
   claimDueClocks(now: Date, limit: number, leaseMs: number): Promise<ClockRow[]>;
+  /** Gives up every clock claim: for a sole worker at start, whose claims found were a dead run's. Returns how many. */
+  releaseClockClaims(): Promise<number>;
   /** Issues whose clocks still owe something, earliest first. */
   listOpenClocks(limit: number): Promise<ClockRow[]>;
   /** A tool's clock missed its target (once per issue and clock kind). */

@@ -367,6 +367,11 @@ export class KyselyStore implements Store {
     return rows.map(toClockRow);
   }
 
+  async releaseClockClaims(): Promise<number> {
+    const rows = await this.#db.updateTable('clocks').set({ claimed_until: null }).where('claimed_until', 'is not', null).returning('issue_key').execute();
+    return rows.length;
+  }
+
   async listOpenClocks(limit: number): Promise<ClockRow[]> {
     const rows = await this.#db.selectFrom('clocks').selectAll().where('next_fire_at', 'is not', null).orderBy('next_fire_at').limit(limit).execute();
     return rows.map(toClockRow);

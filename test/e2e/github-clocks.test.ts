@@ -143,4 +143,19 @@ describe('SLO/RTO clocks on a GitHub tooling outage', () => {
     expect(commentsOf(1)).toHaveLength(1);
     expect(commentsOf(1)[0]).toContain('SLO (response) breached');
   });
+
+  it('on the embedded database, a clock the previous run claimed and died on fires at the first tick after the restart, not five minutes later', async () => {
+    const dataDir = await freshDataDir();
+    gatehouse = await start(dataDir);
+    await deliver(outage({}));
+    at('2026-11-23T13:00:00Z');
+    // The run claims the due clock (a five-minute lease) and stops before firing it.
+    expect(await gatehouse.store.claimDueClocks(now, 10, 300_000)).toHaveLength(1);
+    await gatehouse.close();
+
+    gatehouse = await start(dataDir);
+    expect(await gatehouse.clocks.tick()).toBe(1);
+    expect(labelsOf(1)).toEqual(['slo::breached']);
+    expect(commentsOf(1)).toHaveLength(1);
+  });
 });
