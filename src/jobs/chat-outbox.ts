@@ -13,7 +13,7 @@
  */
 import type { Logger } from 'pino';
 import type { Notice } from '../core/chat/notice.ts';
-import { ChatOutcomeUnknown, ChatRateLimited, ChatRejected, type Chat, type NoticeState, type PostedMessage } from '../ports/chat.ts';
+import { ChatRateLimited, ChatRejected, type Chat, type NoticeState, type PostedMessage } from '../ports/chat.ts';
 import type { Metrics } from '../server/metrics.ts';
 import type { ChatStore, OutboxRow } from '../storage/chat-store.ts';
 
@@ -43,6 +43,8 @@ export interface ChatOutboxDeps {
 
 /** How far before an unsettled post's start the channel's history is searched (clock skew). */
 const HISTORY_MARGIN_MS = 60_000;
+/** How long after an unsettled post began its channel's history is read (the post may still land). */
+export const UNSETTLED_WAIT_MS = 30_000;
 
 export const defaultBackoff = (n: number): number => Math.min(1000 * 2 ** (n - 1), 60_000);
 
@@ -126,6 +128,14 @@ export class ChatOutbox {
     const sleep = this.deps.sleep ?? realSleep;
     let sent = 0;
     for (const [i, row] of rows.entries()) {
+      const posting = !(row.channelId && row.messageTs);
+      // A post left unsettled may still be landing (Slack slow enough to time out): its history
+      // is read once it has had time to, not at once.
+      const settled = row.postStartedAt ? new Date(row.postStartedAt.getTime() + UNSETTLED_WAIT_MS) : null;
+      if (posting && settled && settled > this.deps.now()) {
+        await outbox.defer(row.key, settled, this.deps.now());
+        continue;
+      }
       const slot = await outbox.reserveSlot(channel, this.deps.now(), this.deps.sendIntervalMs());
       const wait = slot.getTime() - this.deps.now().getTime();
       if (wait > 0) await sleep(wait);
@@ -133,7 +143,6 @@ export class ChatOutbox {
       // queued): renew it, or leave the notice to whoever claimed it since — never send it twice.
       const now0 = this.deps.now();
       const lease = new Date(now0.getTime() + (this.deps.leaseMs ?? 120_000));
-      const posting = !(row.channelId && row.messageTs);
       // A new message: its post is recorded as begun, on disk, before it goes out.
       if (!(await (posting ? outbox.beginPost(row.key, row.claimedUntil, lease, now0) : outbox.extendLease(row.key, row.claimedUntil, lease)))) {
         logger.warn({ channel, key: row.key }, 'outbox lease lost before sending: another worker has this notice');
@@ -143,8 +152,11 @@ export class ChatOutbox {
       const notice = row.notice ?? legacyNotice(row);
       const state: NoticeState = { key: row.key, acknowledgedBy: row.acknowledgedBy, acknowledgedAt: row.acknowledgedAt, owner: row.owner };
       const text = this.deps.fallbackText(notice);
-      // Until the history was read, an earlier unsettled post may still be out there.
-      let unsettled = posting && row.postStartedAt !== null;
+      // The post's mark is cleared once its message is stored, or when Slack refused this very post
+      // (an error answer or a 429: no message then). Any other failure may follow a message that
+      // exists — no answer, a 5xx from a gateway, the store failing after Slack took it — and the
+      // next attempt reads the history first.
+      let refused = false;
       try {
         if (!posting) {
           const message = { channelId: row.channelId!, ts: row.messageTs! };
@@ -152,12 +164,14 @@ export class ChatOutbox {
           await outbox.markSent(row.key, row.revision, message, this.deps.now());
           metrics.chatMessages.inc({ outcome: 'updated' });
         } else {
-          const earlier = unsettled ? await this.#findEarlierPost(channel, row) : null;
-          unsettled = false;
+          const earlier = row.postStartedAt ? await this.#findEarlierPost(channel, row) : null;
           if (earlier) {
             await this.#adopt(earlier, row, notice, state, text);
           } else {
-            const posted = await chat.post(channel, notice, state, text);
+            const posted = await chat.post(channel, notice, state, text).catch((err: unknown) => {
+              refused = err instanceof ChatRejected || err instanceof ChatRateLimited;
+              throw err;
+            });
             await outbox.markSent(row.key, row.revision, posted, this.deps.now());
             await outbox.learnChannelId(channel, posted.channelId);
             metrics.chatMessages.inc({ outcome: 'posted' });
@@ -167,7 +181,7 @@ export class ChatOutbox {
       } catch (err) {
         const now = this.deps.now();
         const message = err instanceof Error ? err.message : String(err);
-        const maybePosted = unsettled || (posting && err instanceof ChatOutcomeUnknown);
+        const maybePosted = posting && !refused;
         if (err instanceof ChatRateLimited) {
           const until = new Date(now.getTime() + err.retryAfterMs);
           await outbox.holdChannel(channel, until);

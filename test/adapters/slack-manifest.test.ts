@@ -21,6 +21,6 @@ describe('slack/manifest.yml', () => {
   it('declares the default command and the scopes Gatehouse calls', () => {
     expect(manifest.features.slash_commands.map((c) => c.command)).toEqual([defaultPolicy.chat.command]);
     expect(manifest.features.slash_commands[0]!.should_escape).toBe(false);
-    for (const s of ['commands', 'chat:write', 'usergroups:read', 'channels:read', 'groups:read', 'channels:history', 'groups:history']) expect(manifest.oauth_config.scopes.bot).toContain(s);
+    for (const s of ['commands', 'chat:write', 'usergroups:read', 'channels:read', 'groups:read', 'channels:history', 'groups:history', 'channels:join']) expect(manifest.oauth_config.scopes.bot).toContain(s);
   });
 });

@@ -105,21 +105,25 @@ describe('the chat outbox', () => {
   });
 
   it('keeps a notice while Slack is down for a minute and sends it once Slack is back', async () => {
-    const down = nock(SLACK_API).post('/api/chat.postMessage').times(7).reply(503, 'upstream unavailable');
+    // A 503 may come from a gateway after Slack took the message: each retry reads the history first.
+    const down = nock(SLACK_API).post('/api/chat.postMessage').times(5).reply(503, 'upstream unavailable');
+    const history = nock(SLACK_API).post('/api/conversations.history').times(5).reply(200, { ok: true, messages: [] });
     const box = outbox({ backoffMs: () => 10_000 });
-    await enqueue('k', '#c', notice('While Slack was down'));
-    // A minute of outage, drained every 10 s: every attempt fails, nothing is dropped.
+    await enqueue('k', 'C0DOWN1', notice('While Slack was down'));
+    // A minute of outage, drained every 10 s: every attempt fails, nothing is dropped (the first
+    // retry waits until the unsettled post is 30 s old).
     for (let s = 0; s <= 60; s += 10) {
       expect(await box.drain()).toBe(0);
       clock = new Date(clock.getTime() + 10_000);
     }
     expect(down.isDone()).toBe(true);
     const waiting = await opened.store.outbox.get('k');
-    expect(waiting).toMatchObject({ status: 'pending', attempts: 7 });
+    expect(waiting).toMatchObject({ status: 'pending', attempts: 5 });
     expect(waiting?.lastError).toContain('503');
-    nock(SLACK_API).post('/api/chat.postMessage').once().reply(200, { ok: true, channel: 'C1', ts: '3.0' });
+    nock(SLACK_API).post('/api/chat.postMessage').once().reply(200, { ok: true, channel: 'C0DOWN1', ts: '3.0' });
     expect(await box.drain()).toBe(1);
-    expect(await opened.store.outbox.get('k')).toMatchObject({ status: 'sent', messageTs: '3.0' });
+    expect(history.isDone()).toBe(true);
+    expect(await opened.store.outbox.get('k')).toMatchObject({ status: 'sent', messageTs: '3.0', postStartedAt: null });
   });
 
   it('keeps a notice Slack refuses for good as failed, with the reason', async () => {
@@ -202,7 +206,7 @@ describe('the chat outbox', () => {
       unanswered();
       await enqueue('k', '#prodsec-escalations', notice('Data exposure'));
       expect(await outbox({ chat: slow() }).drain()).toBe(0);
-      clock = new Date(clock.getTime() + 5_000);
+      clock = new Date(clock.getTime() + 30_000);
       let history: Record<string, string> = {};
       nock(SLACK_API)
         .post('/api/conversations.list')
@@ -241,7 +245,7 @@ describe('the chat outbox', () => {
       unanswered();
       await enqueue('k', 'C0ESC1', notice('Data exposure'));
       expect(await outbox({ chat: slow() }).drain()).toBe(0);
-      clock = new Date(clock.getTime() + 5_000);
+      clock = new Date(clock.getTime() + 30_000);
       nock(SLACK_API).post('/api/conversations.history').once().reply(200, { ok: true, messages: [{ ts: '1.0003', text: 'someone else' }] });
       nock(SLACK_API).post('/api/chat.postMessage').once().reply(200, { ok: true, channel: 'C0ESC1', ts: '1.0004' });
       expect(await outbox({ backoffMs: () => 0 }).drain()).toBe(1);
@@ -252,7 +256,7 @@ describe('the chat outbox', () => {
       unanswered();
       await enqueue('k', 'C0ESC1', notice('Data exposure'));
       expect(await outbox({ chat: slow() }).drain()).toBe(0);
-      clock = new Date(clock.getTime() + 5_000);
+      clock = new Date(clock.getTime() + 30_000);
       nock(SLACK_API).post('/api/conversations.history').once().reply(200, { ok: false, error: 'missing_scope' });
       nock(SLACK_API).post('/api/chat.postMessage').once().reply(200, { ok: true, channel: 'C0ESC1', ts: '1.0005' });
       const warnings: string[] = [];
@@ -266,7 +270,7 @@ describe('the chat outbox', () => {
       unanswered();
       await enqueue('k', 'C0ESC1', notice('Data exposure'));
       expect(await outbox({ chat: slow() }).drain()).toBe(0);
-      clock = new Date(clock.getTime() + 5_000);
+      clock = new Date(clock.getTime() + 30_000);
       nock(SLACK_API).post('/api/conversations.history').once().reply(503, 'unavailable');
       expect(await outbox({ backoffMs: () => 60_000 }).drain()).toBe(0);
       expect((await opened.store.outbox.get('k'))?.postStartedAt).not.toBeNull();
@@ -277,16 +281,83 @@ describe('the chat outbox', () => {
       expect(await opened.store.outbox.get('k')).toMatchObject({ status: 'sent', messageTs: '1.0001' });
     });
 
-    it('a 5xx answer means Slack did not post it: the next attempt posts without reading history', async () => {
-      nock(SLACK_API).post('/api/chat.postMessage').once().reply(500, 'oops');
+    it('Slack turning the post away (429) means no message: the retry posts without reading history', async () => {
+      nock(SLACK_API).post('/api/chat.postMessage').once().reply(429, { ok: false, error: 'ratelimited' }, { 'retry-after': '1' });
       await enqueue('k', 'C0ESC1', notice('Data exposure'));
       expect(await outbox({ backoffMs: () => 60_000 }).drain()).toBe(0);
       const failed = await opened.store.outbox.get('k');
-      expect(failed?.lastError).toContain('HTTP 500');
+      expect(failed?.lastError).toContain('rate limited');
       expect(failed?.postStartedAt).toBeNull();
       clock = new Date(clock.getTime() + 60_000);
       nock(SLACK_API).post('/api/chat.postMessage').once().reply(200, { ok: true, channel: 'C0ESC1', ts: '1.0006' });
       expect(await outbox({ backoffMs: () => 0 }).drain()).toBe(1);
+    });
+
+    it('waits 30 s after an unsettled post began before reading the history (the post may still land)', async () => {
+      unanswered();
+      await enqueue('k', 'C0ESC1', notice('Data exposure'));
+      expect(await outbox({ chat: slow() }).drain()).toBe(0);
+      clock = new Date(clock.getTime() + 5_000);
+      expect(await outbox({ backoffMs: () => 0 }).drain()).toBe(0); // no request: nock would refuse it
+      expect((await opened.store.outbox.get('k'))?.nextAttemptAt?.toISOString()).toBe('2026-12-02T10:00:30.000Z');
+      expect((await opened.store.outbox.get('k'))?.attempts).toBe(1);
+    });
+
+    it('keeps the mark when bringing the found message up to date fails, and adopts it again next time', async () => {
+      unanswered();
+      await enqueue('k', 'C0ESC1', notice('Data exposure'));
+      expect(await outbox({ chat: slow() }).drain()).toBe(0);
+      clock = new Date(clock.getTime() + 30_000);
+      const found = { ok: true, messages: [{ ts: '1.0001', metadata: { event_type: 'gatehouse_notice', event_payload: { key: 'k' } } }] };
+      nock(SLACK_API).post('/api/conversations.history').twice().reply(200, found);
+      nock(SLACK_API).post('/api/chat.update').once().reply(502, 'bad gateway').post('/api/chat.update').once().reply(200, { ok: true, channel: 'C0ESC1', ts: '1.0001' });
+      expect(await outbox({ backoffMs: () => 60_000 }).drain()).toBe(0);
+      expect((await opened.store.outbox.get('k'))?.postStartedAt).not.toBeNull();
+      clock = new Date(clock.getTime() + 60_000);
+      expect(await outbox({ backoffMs: () => 60_000 }).drain()).toBe(1);
+      expect(await opened.store.outbox.get('k')).toMatchObject({ status: 'sent', messageTs: '1.0001' });
+    });
+
+    it('keeps the mark when storing Slack’s answer fails after the post, and finds the message next time', async () => {
+      nock(SLACK_API).post('/api/chat.postMessage').once().reply(200, { ok: true, channel: 'C0ESC1', ts: '1.0008' });
+      await enqueue('k', 'C0ESC1', notice('Data exposure'));
+      const store = opened.store.outbox;
+      const failing = Object.create(store) as typeof store;
+      failing.markSent = () => Promise.reject(new Error('connection reset'));
+      expect(await outbox({ outbox: failing, backoffMs: () => 60_000 }).drain()).toBe(0);
+      expect((await store.get('k'))?.postStartedAt).not.toBeNull();
+      clock = new Date(clock.getTime() + 60_000);
+      nock(SLACK_API)
+        .post('/api/conversations.history')
+        .once()
+        .reply(200, { ok: true, messages: [{ ts: '1.0008', metadata: { event_type: 'gatehouse_notice', event_payload: { key: 'k' } } }] })
+        .post('/api/chat.update')
+        .once()
+        .reply(200, { ok: true, channel: 'C0ESC1', ts: '1.0008' });
+      expect(await outbox({ backoffMs: () => 60_000 }).drain()).toBe(1);
+      expect(await store.get('k')).toMatchObject({ status: 'sent', messageTs: '1.0008' });
+    });
+
+    it('joins a public channel it posted to without being a member, to read its history', async () => {
+      unanswered();
+      await enqueue('k', 'C0ESC1', notice('Data exposure'));
+      expect(await outbox({ chat: slow() }).drain()).toBe(0);
+      clock = new Date(clock.getTime() + 30_000);
+      nock(SLACK_API)
+        .post('/api/conversations.history')
+        .once()
+        .reply(200, { ok: false, error: 'not_in_channel' })
+        .post('/api/conversations.join', (b: unknown) => form(b)['channel'] === 'C0ESC1')
+        .once()
+        .reply(200, { ok: true, channel: { id: 'C0ESC1' } })
+        .post('/api/conversations.history')
+        .once()
+        .reply(200, { ok: true, messages: [{ ts: '1.0001', metadata: { event_type: 'gatehouse_notice', event_payload: { key: 'k' } } }] })
+        .post('/api/chat.update')
+        .once()
+        .reply(200, { ok: true, channel: 'C0ESC1', ts: '1.0001' });
+      expect(await outbox({ backoffMs: () => 0 }).drain()).toBe(1);
+      expect(await opened.store.outbox.get('k')).toMatchObject({ status: 'sent', messageTs: '1.0001' });
     });
 
     it('on the embedded database, a lease left by a run that died is given up at start, not waited out', async () => {

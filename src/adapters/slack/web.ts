@@ -36,6 +36,12 @@ const HISTORY_PAGES = 5;
 /** Slack errors that no retry can fix. */
 const PERMANENT = new Set(['channel_not_found', 'not_in_channel', 'is_archived', 'invalid_auth', 'not_authed', 'account_inactive', 'token_revoked', 'missing_scope', 'invalid_blocks', 'msg_too_long', 'no_permission', 'message_not_found', 'cant_update_message', 'restricted_action']);
 
+/** Slack's error code of a platform error (`{ ok: false, error }`), else null. */
+function platformCode(err: unknown): string | null {
+  const e = err as Partial<WebAPICallError> & { data?: { error?: string } };
+  return e.code === ErrorCode.PlatformError ? (e.data?.error ?? null) : null;
+}
+
 function translateError(err: unknown): Error {
   const e = err as Partial<WebAPICallError> & { retryAfter?: number; data?: { error?: string }; statusCode?: number };
   if (e.code === ErrorCode.RateLimitedError) return new ChatRateLimited(Math.max(1, Number(e.retryAfter ?? 1)) * 1000);
@@ -96,9 +102,17 @@ export class SlackWeb implements Chat {
       const id = CHANNEL_ID.test(channel) ? channel : (channelId ?? (await this.#channelIdByName(channel)));
       if (!id) throw new ChatRejected(`Slack has no channel named ${channel} that Gatehouse can see`);
       let cursor: string | undefined;
+      let joined = false;
       for (let page = 0; page < HISTORY_PAGES; page++) {
+        const args = { channel: id, oldest: (since.getTime() / 1000).toFixed(6), inclusive: true, limit: 200, include_all_metadata: true, ...(cursor ? { cursor } : {}) };
         const res = historySchema.parse(
-          await this.client.conversations.history({ channel: id, oldest: (since.getTime() / 1000).toFixed(6), inclusive: true, limit: 200, include_all_metadata: true, ...(cursor ? { cursor } : {}) }),
+          await this.client.conversations.history(args).catch(async (err: unknown) => {
+            // Posting to a public channel needs no membership (chat:write.public), reading it does.
+            if (joined || platformCode(err) !== 'not_in_channel') throw err;
+            joined = true;
+            await this.client.conversations.join({ channel: id });
+            return this.client.conversations.history(args);
+          }),
         );
         const found = res.messages.find((m) => m.metadata?.event_type === NOTICE_EVENT && m.metadata.event_payload?.['key'] === key);
         if (found) return { channelId: id, ts: found.ts };
