@@ -174,7 +174,7 @@ async function openPostgres(opts: OpenStoreOptions, url: string): Promise<Opened
     try {
       // Replicas starting together would race in pg-boss's queue creation (PostgreSQL reports a
       // deadlock); one at a time, under a session lock that ends with the session if we die here.
-      await session.query('select pg_advisory_lock($1::int4, hashtext($2))', [GATEHOUSE_LOCKS, QUEUE_SETUP_LOCK]);
+      await takeSetupLock(session);
       try {
         queue = await PgBossQueue.start(executor, opts.queue, opts.logger, liveness);
       } finally {
@@ -220,6 +220,20 @@ async function openPostgres(opts: OpenStoreOptions, url: string): Promise<Opened
   const store = new KyselyStore({ db, lock, durable: (write) => write(), onClose: close });
   const inbox: DeliveryIntake = new DeliveryInbox((batch) => store.recordBatch(batch, (fresh) => q.enqueueMany(fresh.map((d) => ({ platform: d.platform, deliveryId: d.deliveryId })))));
   return { kind: 'postgres', store, db, queue: q, inbox, durable: (write) => write(), close: () => store.close() };
+}
+
+/** How long a replica waits for another one to finish setting up the job queue. */
+const QUEUE_SETUP_WAIT_MS = 60_000;
+
+/** The queue-setup lock, waited for a bounded time (a replica stuck at start must not hang the others). */
+async function takeSetupLock(session: pg.Client): Promise<void> {
+  const deadline = Date.now() + QUEUE_SETUP_WAIT_MS;
+  for (;;) {
+    const { rows } = await session.query<{ ok: boolean }>('select pg_try_advisory_lock($1::int4, hashtext($2)) as ok', [GATEHOUSE_LOCKS, QUEUE_SETUP_LOCK]);
+    if (rows[0]?.ok) return;
+    if (Date.now() > deadline) throw new Error(`another Gatehouse process has been setting up the job queue for over ${QUEUE_SETUP_WAIT_MS / 1000} s; is one stuck at start?`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 function once(fn: () => Promise<void>): () => Promise<void> {
