@@ -127,7 +127,9 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
     platforms: { ...(github ? { github: github.platform } : {}), ...(gitlab ? { gitlab: gitlab.platform } : {}) },
   };
 
-  const clocks = new ClockScheduler({ ...deps, soleWorker: opened.kind !== 'postgres' });
+  // The embedded database has one process at a time: claims found at start are a dead run's.
+  const soleWorker = opened.kind !== 'postgres';
+  const clocks = new ClockScheduler({ ...deps, soleWorker });
 
   // Slack: the ingress, chat-ops in the worker, and the outbox that sends escalation notices.
   const slack: Slack | null = config.slack
@@ -145,7 +147,7 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
         pollMs: opts.slack?.pollMs,
         backoffMs: opts.slack?.backoffMs,
         leaseMs: opts.slack?.leaseMs,
-        soleWorker: opened.kind !== 'postgres',
+        soleWorker,
         gateStore,
         gateVerdict: async (key) => {
           const d = await gateStore.latestGateDecision(key);

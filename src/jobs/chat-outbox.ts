@@ -141,10 +141,10 @@ export class ChatOutbox {
       if (wait > 0) await sleep(wait);
       // The claim may have run out while this channel's earlier notices waited (Slack slow, many
       // queued): renew it, or leave the notice to whoever claimed it since — never send it twice.
-      const now0 = this.deps.now();
-      const lease = new Date(now0.getTime() + (this.deps.leaseMs ?? 120_000));
+      const renewedAt = this.deps.now();
+      const lease = new Date(renewedAt.getTime() + (this.deps.leaseMs ?? 120_000));
       // A new message: its post is recorded as begun, on disk, before it goes out.
-      if (!(await (posting ? outbox.beginPost(row.key, row.claimedUntil, lease, now0) : outbox.extendLease(row.key, row.claimedUntil, lease)))) {
+      if (!(await outbox.extendLease(row.key, row.claimedUntil, lease, posting ? renewedAt : undefined))) {
         logger.warn({ channel, key: row.key }, 'outbox lease lost before sending: another worker has this notice');
         continue;
       }
@@ -215,7 +215,7 @@ export class ChatOutbox {
   async #findEarlierPost(channel: string, row: OutboxRow): Promise<PostedMessage | null> {
     const since = new Date(row.postStartedAt!.getTime() - HISTORY_MARGIN_MS);
     try {
-      return await this.deps.chat.findPosted(channel, row.channelId ?? (await this.deps.outbox.channelId(channel)), row.key, since);
+      return await this.deps.chat.findPosted(channel, await this.deps.outbox.channelId(channel), row.key, since);
     } catch (err) {
       if (!(err instanceof ChatRejected)) throw err;
       this.deps.logger.warn({ channel, key: row.key, err: err.message }, 'cannot read the channel history to check for an earlier post of this notice (grant channels:history and groups:history); posting it, it may show twice');

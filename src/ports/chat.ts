@@ -26,12 +26,9 @@ export class ChatRateLimited extends Error {
 export class ChatRejected extends Error {}
 
 /**
- * The request went out and no answer came back (timeout, connection dropped): the message may or
- * may not exist. Retried like any failure, but the next post first looks for it (`findPosted`).
+ * Any other failure (no answer, 5xx, Slack's internal errors) is retried later with backoff; after
+ * one on a post the message may exist, and the next post first looks for it (`findPosted`).
  */
-export class ChatOutcomeUnknown extends Error {}
-
-/** Any other failure (5xx, Slack's internal errors) is retried later with backoff. */
 export interface Chat {
   /** Posts a new message for the notice, tagged with the notice's key (found again by `findPosted`). */
   post(channel: string, notice: Notice, state: NoticeState, fallbackText: string): Promise<PostedMessage>;

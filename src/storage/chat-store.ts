@@ -184,30 +184,22 @@ export class ChatStore {
 
   /**
    * Extends the lease a worker holds, just before it sends: false when the lease was lost (it ran
-   * out and another worker claimed the notice), and then this worker must not send it.
+   * out and another worker claimed the notice), and then this worker must not send it. With
+   * `postAt`, a new message is about to be posted: that is recorded too, on disk before this
+   * resolves (an earlier unsettled start is kept), so that should this worker die once Slack has the
+   * message, the next one finds it instead of posting it again.
    */
-  async extendLease(key: string, held: Date | null, until: Date): Promise<boolean> {
+  async extendLease(key: string, held: Date | null, until: Date, postAt?: Date): Promise<boolean> {
     if (held === null) return false;
-    const rows = await this.db.updateTable('notifications').set({ claimed_until: until }).where('key', '=', key).where('claimed_until', '=', held).returning('key').execute();
-    return rows.length > 0;
-  }
-
-  /**
-   * Extends the lease like `extendLease` and records, on disk before it resolves, that a post of
-   * the notice begins now (an earlier unsettled start is kept): should this worker die once Slack
-   * has the message, the next one finds it instead of posting it again.
-   */
-  async beginPost(key: string, held: Date | null, until: Date, at: Date): Promise<boolean> {
-    if (held === null) return false;
-    const rows = await this.durable(() =>
+    const update = () =>
       this.db
         .updateTable('notifications')
-        .set({ claimed_until: until, post_started_at: sql`coalesce(post_started_at, ${at}::timestamptz)` })
+        .set({ claimed_until: until, ...(postAt ? { post_started_at: sql<Date>`coalesce(post_started_at, ${postAt}::timestamptz)` } : {}) })
         .where('key', '=', key)
         .where('claimed_until', '=', held)
         .returning('key')
-        .execute(),
-    );
+        .execute();
+    const rows = await (postAt ? this.durable(update) : update());
     return rows.length > 0;
   }
 

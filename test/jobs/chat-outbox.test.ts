@@ -190,6 +190,15 @@ describe('the chat outbox', () => {
       return () => sent;
     };
     const slow = () => new SlackWeb({ token: SLACK_TOKEN, timeoutMs: 100 });
+    /** History holding the message of notice `k` at `ts`. */
+    const foundAt = (ts: string) => ({ ok: true, messages: [{ ts, metadata: { event_type: 'gatehouse_notice', event_payload: { key: 'k' } } }] });
+    /** Notice `k` to `channel`, posted with no answer, and the clock past the wait before its history is read. */
+    const unsettledPost = async (channel = 'C0ESC1') => {
+      unanswered();
+      await enqueue('k', channel, notice('Data exposure'));
+      expect(await outbox({ chat: slow() }).drain()).toBe(0);
+      clock = new Date(clock.getTime() + 30_000);
+    };
 
     it('tags each message with its notice key, and records the post as begun before it goes out', async () => {
       const sent = unanswered();
@@ -203,10 +212,7 @@ describe('the chat outbox', () => {
     });
 
     it('finds the message in the channel history and adopts it (brought up to date), posting no second one', async () => {
-      unanswered();
-      await enqueue('k', '#prodsec-escalations', notice('Data exposure'));
-      expect(await outbox({ chat: slow() }).drain()).toBe(0);
-      clock = new Date(clock.getTime() + 30_000);
+      await unsettledPost('#prodsec-escalations');
       let history: Record<string, string> = {};
       nock(SLACK_API)
         .post('/api/conversations.list')
@@ -242,10 +248,7 @@ describe('the chat outbox', () => {
     });
 
     it('posts it when the history has no such message', async () => {
-      unanswered();
-      await enqueue('k', 'C0ESC1', notice('Data exposure'));
-      expect(await outbox({ chat: slow() }).drain()).toBe(0);
-      clock = new Date(clock.getTime() + 30_000);
+      await unsettledPost();
       nock(SLACK_API).post('/api/conversations.history').once().reply(200, { ok: true, messages: [{ ts: '1.0003', text: 'someone else' }] });
       nock(SLACK_API).post('/api/chat.postMessage').once().reply(200, { ok: true, channel: 'C0ESC1', ts: '1.0004' });
       expect(await outbox({ backoffMs: () => 0 }).drain()).toBe(1);
@@ -253,10 +256,7 @@ describe('the chat outbox', () => {
     });
 
     it('posts it, with a warning, when the history cannot be read (scope missing)', async () => {
-      unanswered();
-      await enqueue('k', 'C0ESC1', notice('Data exposure'));
-      expect(await outbox({ chat: slow() }).drain()).toBe(0);
-      clock = new Date(clock.getTime() + 30_000);
+      await unsettledPost();
       nock(SLACK_API).post('/api/conversations.history').once().reply(200, { ok: false, error: 'missing_scope' });
       nock(SLACK_API).post('/api/chat.postMessage').once().reply(200, { ok: true, channel: 'C0ESC1', ts: '1.0005' });
       const warnings: string[] = [];
@@ -267,15 +267,12 @@ describe('the chat outbox', () => {
     });
 
     it('keeps the unsettled mark when the history read itself fails, and looks again next time', async () => {
-      unanswered();
-      await enqueue('k', 'C0ESC1', notice('Data exposure'));
-      expect(await outbox({ chat: slow() }).drain()).toBe(0);
-      clock = new Date(clock.getTime() + 30_000);
+      await unsettledPost();
       nock(SLACK_API).post('/api/conversations.history').once().reply(503, 'unavailable');
       expect(await outbox({ backoffMs: () => 60_000 }).drain()).toBe(0);
       expect((await opened.store.outbox.get('k'))?.postStartedAt).not.toBeNull();
       clock = new Date(clock.getTime() + 60_000);
-      nock(SLACK_API).post('/api/conversations.history').once().reply(200, { ok: true, messages: [{ ts: '1.0001', metadata: { event_type: 'gatehouse_notice', event_payload: { key: 'k' } } }] });
+      nock(SLACK_API).post('/api/conversations.history').once().reply(200, foundAt('1.0001'));
       nock(SLACK_API).post('/api/chat.update').once().reply(200, { ok: true, channel: 'C0ESC1', ts: '1.0001' });
       expect(await outbox({ backoffMs: () => 0 }).drain()).toBe(1);
       expect(await opened.store.outbox.get('k')).toMatchObject({ status: 'sent', messageTs: '1.0001' });
@@ -304,12 +301,8 @@ describe('the chat outbox', () => {
     });
 
     it('keeps the mark when bringing the found message up to date fails, and adopts it again next time', async () => {
-      unanswered();
-      await enqueue('k', 'C0ESC1', notice('Data exposure'));
-      expect(await outbox({ chat: slow() }).drain()).toBe(0);
-      clock = new Date(clock.getTime() + 30_000);
-      const found = { ok: true, messages: [{ ts: '1.0001', metadata: { event_type: 'gatehouse_notice', event_payload: { key: 'k' } } }] };
-      nock(SLACK_API).post('/api/conversations.history').twice().reply(200, found);
+      await unsettledPost();
+      nock(SLACK_API).post('/api/conversations.history').twice().reply(200, foundAt('1.0001'));
       nock(SLACK_API).post('/api/chat.update').once().reply(502, 'bad gateway').post('/api/chat.update').once().reply(200, { ok: true, channel: 'C0ESC1', ts: '1.0001' });
       expect(await outbox({ backoffMs: () => 60_000 }).drain()).toBe(0);
       expect((await opened.store.outbox.get('k'))?.postStartedAt).not.toBeNull();
@@ -330,7 +323,7 @@ describe('the chat outbox', () => {
       nock(SLACK_API)
         .post('/api/conversations.history')
         .once()
-        .reply(200, { ok: true, messages: [{ ts: '1.0008', metadata: { event_type: 'gatehouse_notice', event_payload: { key: 'k' } } }] })
+        .reply(200, foundAt('1.0008'))
         .post('/api/chat.update')
         .once()
         .reply(200, { ok: true, channel: 'C0ESC1', ts: '1.0008' });
@@ -339,10 +332,7 @@ describe('the chat outbox', () => {
     });
 
     it('joins a public channel it posted to without being a member, to read its history', async () => {
-      unanswered();
-      await enqueue('k', 'C0ESC1', notice('Data exposure'));
-      expect(await outbox({ chat: slow() }).drain()).toBe(0);
-      clock = new Date(clock.getTime() + 30_000);
+      await unsettledPost();
       nock(SLACK_API)
         .post('/api/conversations.history')
         .once()
@@ -352,7 +342,7 @@ describe('the chat outbox', () => {
         .reply(200, { ok: true, channel: { id: 'C0ESC1' } })
         .post('/api/conversations.history')
         .once()
-        .reply(200, { ok: true, messages: [{ ts: '1.0001', metadata: { event_type: 'gatehouse_notice', event_payload: { key: 'k' } } }] })
+        .reply(200, foundAt('1.0001'))
         .post('/api/chat.update')
         .once()
         .reply(200, { ok: true, channel: 'C0ESC1', ts: '1.0001' });

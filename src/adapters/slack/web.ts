@@ -6,7 +6,7 @@
 import { ErrorCode, WebClient, type KnownBlock, type WebAPICallError } from '@slack/web-api';
 import { z } from 'zod';
 import type { Notice } from '../../core/chat/notice.ts';
-import { ChatOutcomeUnknown, ChatRateLimited, ChatRejected, type Chat, type NoticeState, type PostedMessage } from '../../ports/chat.ts';
+import { ChatRateLimited, ChatRejected, type Chat, type NoticeState, type PostedMessage } from '../../ports/chat.ts';
 import { noticeBlocks } from './blocks.ts';
 
 export interface SlackWebOptions {
@@ -51,7 +51,7 @@ function translateError(err: unknown): Error {
   }
   if (e.code === ErrorCode.HTTPError) return new Error(`Slack answered HTTP ${e.statusCode ?? '?'}`);
   // Sent, and no answer (timeout, connection dropped): Slack may have carried it out.
-  if (e.code === ErrorCode.RequestError) return new ChatOutcomeUnknown(`no answer from Slack: ${err instanceof Error ? err.message : String(err)}`);
+  if (e.code === ErrorCode.RequestError) return new Error(`no answer from Slack: ${err instanceof Error ? err.message : String(err)}`);
   return err instanceof Error ? err : new Error(String(err));
 }
 
