@@ -153,6 +153,10 @@ class RecordingForge implements Forge {
   async requestReview(): Promise<void> {
     this.other++;
   }
+  async labelAddedBy(): Promise<null> {
+    this.reads++;
+    return null;
+  }
   reset(): void {
     this.labels = this.comments = this.reads = this.other = 0;
     this.added.clear();

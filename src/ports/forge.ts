@@ -3,6 +3,16 @@ import type { IssueRef, RepoRef } from '../core/model.ts';
 
 export type CommentOutcome = 'created' | 'updated' | 'unchanged';
 
+/** Who added a label, as the platform's own label events say (never the webhook payload). */
+export interface LabelActor {
+  /** GitHub login, GitLab username. */
+  login: string;
+  /** ISO-8601, when the label was added. */
+  at: string;
+  /** The account is a bot (GitHub `type: Bot`; GitLab `bot: true` when the API says so). */
+  bot: boolean;
+}
+
 export interface Forge {
   readonly platform: 'github' | 'gitlab';
   /** Adds the missing labels and removes the listed ones; removing an absent label is not an error. */
@@ -17,6 +27,12 @@ export interface Forge {
   requestReview(target: IssueRef, reviewers: readonly string[]): Promise<void>;
   /** Adds this account (GitHub login, GitLab username) to the item's assignees; keeps the others. */
   assign?(target: IssueRef, login: string): Promise<void>;
+  /**
+   * Who last added `label` to the issue or change request, read from the platform's label events
+   * (GitHub issue events, GitLab resource label events); null when the label is not on it now or no
+   * event within the bounded read attributes it. Authority decisions take the actor from here.
+   */
+  labelAddedBy(target: IssueRef, label: string): Promise<LabelActor | null>;
   /** The issue's description as it is now. */
   readBody?(target: IssueRef): Promise<string>;
   /**
@@ -24,4 +40,32 @@ export interface Forge {
    * (appended when absent); the rest of the description is kept as it is.
    */
   ensureBodySection?(target: IssueRef, section: string, text: string): Promise<CommentOutcome>;
+}
+
+/** Pages of 100 label events read at most; an item with more events than that is unattributable. */
+export const LABEL_EVENT_PAGES = 10;
+
+/** Label events as the adapters read them (ordered by time here). */
+export interface LabelEvent {
+  action: 'add' | 'remove';
+  label: string;
+  /** null: the platform shows no actor (a deleted account). */
+  login: string | null;
+  at: string;
+  bot: boolean;
+}
+
+/**
+ * The actor of the newest `add` of `label` (case-insensitive) that no later `remove` undid; null
+ * when the label was removed since, never added, or added by an account the platform no longer shows.
+ */
+export function lastLabelActor(events: readonly LabelEvent[], label: string): LabelActor | null {
+  const want = label.trim().toLowerCase();
+  let found: LabelActor | null = null;
+  const ordered = [...events].sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
+  for (const e of ordered) {
+    if (e.label.trim().toLowerCase() !== want) continue;
+    found = e.action === 'add' && e.login !== null ? { login: e.login, at: e.at, bot: e.bot } : null;
+  }
+  return found;
 }

@@ -4,7 +4,7 @@
  * other tests can use it instead of intercepting HTTP.
  */
 import type { IssueRef, RepoRef } from '../../core/model.ts';
-import type { CommentOutcome, Forge } from '../../ports/forge.ts';
+import type { CommentOutcome, Forge, LabelActor } from '../../ports/forge.ts';
 
 export interface FakeComment {
   id: number;
@@ -17,6 +17,8 @@ export interface FakeIssue {
   comments: FakeComment[];
   reviewers: string[];
   changedPaths: string[];
+  /** Who added each label (lower-cased name), as the platform's label events would say. */
+  labelActors: Map<string, LabelActor>;
 }
 
 export type FakeWrite =
@@ -44,7 +46,7 @@ export class FakeForge implements Forge {
     const key = issueKeyOf(ref);
     let issue = this.issues.get(key);
     if (!issue) {
-      issue = { labels: [], comments: [], reviewers: [], changedPaths: [] };
+      issue = { labels: [], comments: [], reviewers: [], changedPaths: [], labelActors: new Map() };
       this.issues.set(key, issue);
     }
     return issue;
@@ -68,6 +70,7 @@ export class FakeForge implements Forge {
     const added = add.filter((l) => !issue.labels.some((x) => same(x, l)));
     if (added.length > 0) {
       issue.labels.push(...added);
+      for (const l of added) issue.labelActors.set(l.trim().toLowerCase(), { login: this.botLogin, at: new Date(0).toISOString(), bot: true });
       this.writes.push({ op: 'addLabels', key: issueKeyOf(target), labels: added });
     }
     const removed = issue.labels.filter((x) => remove.some((l) => same(x, l)));
@@ -75,6 +78,19 @@ export class FakeForge implements Forge {
       issue.labels = issue.labels.filter((x) => !removed.includes(x));
       this.writes.push({ op: 'removeLabels', key: issueKeyOf(target), labels: removed });
     }
+  }
+
+  /** Records that `login` added `label` (the label events' answer); the label itself is added when absent. */
+  labelAdded(ref: IssueRef, label: string, login: string, { bot = false, at = new Date(0).toISOString() }: { bot?: boolean; at?: string } = {}): void {
+    const issue = this.issue(ref);
+    if (!issue.labels.some((x) => same(x, label))) issue.labels.push(label);
+    issue.labelActors.set(label.trim().toLowerCase(), { login, at, bot });
+  }
+
+  async labelAddedBy(target: IssueRef, label: string): Promise<LabelActor | null> {
+    const issue = this.issue(target);
+    if (!issue.labels.some((x) => same(x, label))) return null;
+    return issue.labelActors.get(label.trim().toLowerCase()) ?? null;
   }
 
   async ensureComment(target: IssueRef, marker: string, body: string): Promise<CommentOutcome> {

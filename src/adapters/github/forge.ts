@@ -1,7 +1,7 @@
 /** The GitHub forge: the Forge port over one installation's Octokit. */
 import { z } from 'zod';
 import type { IssueRef, RepoRef } from '../../core/model.ts';
-import type { CommentOutcome, Forge } from '../../ports/forge.ts';
+import { lastLabelActor, LABEL_EVENT_PAGES, type CommentOutcome, type Forge, type LabelActor } from '../../ports/forge.ts';
 import { readSection, withSection } from '../../core/workflows/sections.ts';
 
 /** The part of Octokit we use: `request(route, params)`. */
@@ -17,6 +17,14 @@ const commentSchema = z.object({
 const commentsSchema = z.array(commentSchema);
 const contentSchema = z.object({ content: z.string(), encoding: z.string() });
 const issueBodySchema = z.object({ body: z.string().nullable().optional() });
+const issueEventsSchema = z.array(
+  z.object({
+    event: z.string(),
+    created_at: z.string(),
+    actor: z.object({ login: z.string(), type: z.string().optional() }).nullable().optional(),
+    label: z.object({ name: z.string() }).nullable().optional(),
+  }),
+);
 const filesSchema = z.array(z.object({ filename: z.string(), previous_filename: z.string().optional() }));
 
 const statusOf = (err: unknown): number | undefined =>
@@ -65,6 +73,22 @@ export class GitHubForge implements Forge {
     if (existing.body === body) return 'unchanged';
     await this.octokit.request('PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}', { owner, repo, comment_id: existing.id, body });
     return 'updated';
+  }
+
+  async labelAddedBy(target: IssueRef, label: string): Promise<LabelActor | null> {
+    const { owner, repo } = split(target.repo.fullName);
+    const events: { action: 'add' | 'remove'; label: string; login: string | null; at: string; bot: boolean }[] = [];
+    for (let page = 1; page <= LABEL_EVENT_PAGES; page++) {
+      const res = await this.octokit.request('GET /repos/{owner}/{repo}/issues/{issue_number}/events', { owner, repo, issue_number: target.number, per_page: 100, page });
+      const batch = issueEventsSchema.parse(res.data);
+      for (const e of batch) {
+        if ((e.event !== 'labeled' && e.event !== 'unlabeled') || !e.label) continue;
+        events.push({ action: e.event === 'labeled' ? 'add' : 'remove', label: e.label.name, login: e.actor?.login ?? null, at: e.created_at, bot: e.actor?.type === 'Bot' });
+      }
+      if (batch.length < 100) return lastLabelActor(events, label);
+    }
+    // More events than read: the newest may be unread, so nothing is attributed.
+    return null;
   }
 
   private async findComment(owner: string, repo: string, issueNumber: number, marker: string): Promise<z.infer<typeof commentSchema> | null> {

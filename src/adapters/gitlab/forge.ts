@@ -5,7 +5,7 @@
 import { GitbeakerTimeoutError } from '@gitbeaker/rest';
 import { z } from 'zod';
 import type { IssueRef, RepoRef } from '../../core/model.ts';
-import type { CommentOutcome, Forge } from '../../ports/forge.ts';
+import { lastLabelActor, LABEL_EVENT_PAGES, type CommentOutcome, type Forge, type LabelActor, type LabelEvent } from '../../ports/forge.ts';
 import { readSection, withSection } from '../../core/workflows/sections.ts';
 import type { GitLabApi } from './client.ts';
 import { statusOf } from './requester.ts';
@@ -25,6 +25,14 @@ const mergeRequestSchema = z.object({ reviewers: z.array(z.object({ id: z.number
 const assigneesSchema = z.object({ assignees: z.array(z.object({ id: z.number() })).nullable().optional() });
 const approvalsSchema = z.object({ approved_by: z.array(z.object({ user: z.object({ username: z.string() }) })).default([]) });
 const descriptionSchema = z.object({ description: z.string().nullable().optional() });
+const labelEventsSchema = z.array(
+  z.object({
+    action: z.string(),
+    created_at: z.string(),
+    user: z.object({ username: z.string(), bot: z.boolean().optional() }).nullable().optional(),
+    label: z.object({ name: z.string() }).nullable().optional(),
+  }),
+);
 const rawFileSchema = z.union([z.string(), z.instanceof(Blob)]);
 
 export type CommitState = 'pending' | 'running' | 'success' | 'failed' | 'canceled';
@@ -110,6 +118,21 @@ export class GitLabForge implements Forge {
     const raw: unknown = await this.notes(target).all(projectOf(target.repo), target.number, { perPage: 100, maxPages: 50, sort: 'asc', orderBy: 'created_at' });
     const notes = notesSchema.parse(raw);
     return notes.find((n) => !n.system && (n.body ?? '').includes(marker) && n.author?.username === this.botUsername) ?? null;
+  }
+
+  async labelAddedBy(target: IssueRef, label: string): Promise<LabelActor | null> {
+    const path = `projects/${encodeURIComponent(projectOf(target.repo))}/${isMergeRequest(target) ? 'merge_requests' : 'issues'}/${target.number}/resource_label_events`;
+    const events: LabelEvent[] = [];
+    for (let page = 1; page <= LABEL_EVENT_PAGES; page++) {
+      const res = await this.api.rest.get(path, { searchParams: { perPage: 100, page } });
+      const batch = labelEventsSchema.parse(res.body);
+      for (const e of batch) {
+        if ((e.action !== 'add' && e.action !== 'remove') || !e.label) continue;
+        events.push({ action: e.action, label: e.label.name, login: e.user?.username ?? null, at: e.created_at, bot: e.user?.bot === true });
+      }
+      if (batch.length < 100) return lastLabelActor(events, label);
+    }
+    return null;
   }
 
   async readFile(repo: RepoRef, path: string): Promise<string | null> {
