@@ -2,7 +2,7 @@
  * A repository's override (.github/gatehouse.yml on the default branch) may only tighten the global
  * policy. Each test is an attack by someone who can push to a repository's default branch but holds
  * no authority in the global policy, end to end: signed deliveries into the real server on loopback,
- * stateful fakes of GitHub's REST API (nock), the embedded database.
+ * stateful fakes of GitHub's REST API (nock), the embedded database; the tooling attack on GitLab too.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,9 +15,13 @@ import { intakeBody } from '../builders/intake.ts';
 import { fakeGitHubIssues, type FakeGitHubIssues } from '../support/fake-github-issues.ts';
 import { fakeGateGitHub, otherRun, type GateWorld } from '../support/github-gate.ts';
 import { githubDelivery, githubExample, issuesPayload, testPrivateKey } from '../support/github.ts';
+import { fakeGitLabApi, GITLAB_BOT, GITLAB_SECRET, GITLAB_URL, gitlabDelivery, gitlabFixture, issueHook } from '../support/gitlab.ts';
 import { GITHUB_API as API, GITHUB_SECRET as SECRET, processed, startTestGatehouse } from '../support/harness.ts';
 
 const OVERRIDE = '.github/gatehouse.yml';
+const HANDOVER =
+  '### Tool name\n\nscanner\n\n### Current owner\n\nplatform\n\n### Reason for the handover\n\nreorganisation\n\n### Current criticality\n\ncritical\n\n### Users and dependants\n\nevery team';
+const TOOLING_POLICY = ['tooling:', '  deciders: { github: [lead], gitlab: [lead] }', '  inventory:', '    - { name: scanner, criticality: critical, pathForward: maintain }', ''].join('\n');
 const KEY = (n: number) => `github:Codertocat/Hello-World#${n}`;
 let gatehouse: Gatehouse | null = null;
 
@@ -84,10 +88,8 @@ describe('issues: an override cannot switch off routing or grant tooling decisio
 
   it('tooling deciders named by an override are refused, audited with the actor, and the inventory keeps its critical clocks', async () => {
     fake = fakeGitHubIssues({ files: { [OVERRIDE]: 'tooling:\n  deciders: { github: [mallory] }\n' } });
-    const g = await start(
-      globalPolicy(['tooling:', '  deciders: { github: [lead] }', '  inventory:', '    - { name: scanner, criticality: critical, pathForward: maintain }', ''].join('\n')),
-    );
-    const handover = '### Tool name\n\nscanner\n\n### Current owner\n\nplatform\n\n### Reason for the handover\n\nreorganisation\n\n### Current criticality\n\ncritical\n\n### Users and dependants\n\nevery team';
+    const g = await start(globalPolicy(TOOLING_POLICY));
+    const handover = HANDOVER;
     await open(g, 10, handover, ['tooling::handover']);
     // Mallory pushed the override to the default branch, then decides the tool is best effort (no clocks).
     const p = githubExample({ name: 'issue_comment', action: 'created' });
@@ -109,6 +111,49 @@ describe('issues: an override cannot switch off routing or grant tooling decisio
 
     await open(g, 11, 'The tool is down', ['tool::outage', 'tool::scanner']);
     expect((await g.store.getClocks(KEY(11)))?.clocks.map((c) => c.criticality)).toEqual(['critical', 'critical']);
+  }, 60_000);
+});
+
+describe('GitLab: an override cannot grant tooling decisions', () => {
+  it('a decide command by a decider the override names is refused and audited; the tool keeps its critical clocks', async () => {
+    const api = fakeGitLabApi();
+    api.files.set('.gitlab/gatehouse.yml', 'tooling:\n  deciders: { gitlab: [mallory] }\n');
+    try {
+      const g = (gatehouse = await startTestGatehouse(
+        { gitlab: { url: GITLAB_URL, token: 'glpat-test', webhookSecret: GITLAB_SECRET }, policyPath: globalPolicy(TOOLING_POLICY) },
+        { gitlab: { botUsername: GITLAB_BOT, retry: { backoffMs: () => 10 } } },
+      ));
+      const send = async (event: string, payload: Record<string, unknown>): Promise<void> => {
+        const d = gitlabDelivery({ event, payload });
+        expect((await fetch(`${g.url}/api/gitlab/webhooks`, { method: 'POST', headers: d.headers, body: d.body })).status).toBe(200);
+        expect(await processed(g, 'gitlab', d.id)).toBe('done');
+      };
+      const open = async (n: number, body: string, labels: string[]): Promise<void> => {
+        api.descriptions.set(`issues/${n}`, body);
+        api.labels.set(`issues/${n}`, [...labels]);
+        const p = issueHook({ action: 'open', description: body, iid: n, labels });
+        (p['object_attributes'] as Record<string, unknown>)['created_at'] = new Date().toISOString();
+        await send('Issue Hook', p);
+      };
+      await open(10, HANDOVER, ['tooling::handover']);
+      const note = gitlabFixture('note-hook-issue');
+      (note['user'] as Record<string, unknown>)['username'] = 'mallory';
+      note['project'] = gitlabFixture('issue-hook')['project'];
+      Object.assign(note['object_attributes'] as Record<string, unknown>, { id: 8201, note: '/gatehouse decide best-effort', url: `${GITLAB_URL}/gitlabhq/gitlab-test/-/issues/10#note_8201` });
+      Object.assign(note['issue'] as Record<string, unknown>, { iid: 10, description: HANDOVER, state: 'opened', labels: [{ id: 2000, title: 'tooling::handover' }] });
+      await send('Note Hook', note);
+
+      expect(api.labels.get('issues/10')).toEqual(['tooling::handover']);
+      const notes = (api.notes.get('issues/10') ?? []).map((c) => c.body);
+      expect(notes.find((c) => c.startsWith('<!-- gatehouse:tool-decision-refused:8201 -->'))).toMatch(/tooling deciders[\s\S]*Nothing was changed/);
+      const audit = await g.store.auditFor('gitlab:gitlabhq/gitlab-test#10');
+      expect(audit.filter((e) => e.action === 'refuseToolDecision').map((e) => (e.detail as { actor: string }).actor)).toEqual(['mallory']);
+      await open(11, 'The tool is down', ['tool::outage', 'tool::scanner']);
+      expect((await g.store.getClocks('gitlab:gitlabhq/gitlab-test#11'))?.clocks.map((c) => c.criticality)).toEqual(['critical', 'critical']);
+      expect(api.unmatched.filter((r) => r.includes('gitlab.example.com'))).toEqual([]);
+    } finally {
+      api.stop();
+    }
   }, 60_000);
 });
 
