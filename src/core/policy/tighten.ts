@@ -8,7 +8,8 @@
  *
  * | key                                   | an override may                                                     |
  * |---------------------------------------|----------------------------------------------------------------------|
- * | routes                                | add routes with new names (a global route cannot be redefined)       |
+ * | routes                                | add routes with new names and labels of their own (a global route    |
+ * |                                       | cannot be redefined, a label the global policy uses not reused)      |
  * | routing.rules                         | add rules with new names; a global rule always applies and cannot be |
  * |                                       | replaced; an added rule's tier is at least the default tier (a lower |
  * |                                       | one would lower intakes no other rule routes)                        |
@@ -103,6 +104,27 @@ class Tightening {
       if (!handled.includes(k) && differs(v, base[k])) this.ignore(path, globalOnly(path));
     }
   }
+}
+
+/** Every label the global policy gives a meaning (intake, tiers, routes, tooling, release gate), lower-cased. */
+function labelsOf(g: Policy): Set<string> {
+  const { tooling: t, gate } = g;
+  const labels = [
+    ...Object.values(g.labels),
+    ...g.tiers.map((x) => x.label),
+    ...g.routes.map((x) => x.label),
+    ...[t.outageLabel, t.sloAtRisk, t.sloBreached, t.rtoAtRisk, t.rtoBreached, t.backlogLabel, t.requestLabel, t.handoverLabel, t.waitingLabel, t.deferredLabel],
+    ...t.pauseLabels,
+    ...t.featureLabels,
+    gate.releaseLabel,
+    gate.labels.override,
+    ...Object.values(gate.labels.classes),
+    ...Object.values(gate.labels.verdicts),
+    gate.exceptions.requestLabel,
+    gate.exceptions.approvedLabel,
+    ...gate.emergency.retrospectiveLabels,
+  ];
+  return new Set(labels.map((l) => l.toLowerCase()));
 }
 
 /** Adds the override's named items (rules, routes) after the global ones; a global name is never replaced. */
@@ -240,9 +262,13 @@ export function tightenPolicy(global: Policy, overrideRaw: unknown): TightenResu
   for (const [key, value] of Object.entries(over)) {
     const section = isObj(value) ? value : null;
     switch (key) {
-      case 'routes':
-        t.policy['routes'] = addNamed(t, 'routes', value, global.routes, 'route');
+      case 'routes': {
+        const taken = labelsOf(global);
+        t.policy['routes'] = addNamed(t, 'routes', value, global.routes, 'route', (r) =>
+          typeof r['label'] === 'string' && taken.has(r['label'].toLowerCase()) ? `the label "${r['label']}" is one the global policy gives its own meaning` : null,
+        );
         break;
+      }
       case 'routing':
         if (section) tightenRouting(t, section, global.routing);
         break;

@@ -75,6 +75,13 @@ describe('tightenPolicy: what an override keeps (tightening) and what it ignores
       check: (p) => expect(p.routes.map((r) => r.label)).toEqual([...global.routes.map((r) => r.label), 'route::team-board']),
       ignored: ['routes[1]'],
     },
+    {
+      name: 'routes: a new route cannot take a label the global policy gives a meaning',
+      text: y('routes:', '  - { name: quiet, label: Intake::Complete }', '  - { name: gatepass, label: gate::pass }'),
+      check: (p) => expect(p.routes).toEqual(global.routes),
+      ignored: ['routes[0]', 'routes[1]'],
+      reason: /the label "Intake::Complete" is one the global policy gives its own meaning/,
+    },
     // changes
     {
       name: 'changes.rules: an added rule is kept; a global one cannot be replaced',
