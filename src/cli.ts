@@ -11,6 +11,7 @@ import { ConfigError, loadConfig } from './config/env.ts';
 import { intakeFormView } from './core/intake/form.ts';
 import { exceptionFormView } from './core/gate/exception-request.ts';
 import { parsePolicy } from './core/policy/load.ts';
+import { parseOverride } from './core/policy/tighten.ts';
 import { plan } from './core/plan.ts';
 import { formatPolicyError, loadGlobalPolicy, PolicyFileError } from './policy/global.ts';
 import { createRenderer } from './render/templates.ts';
@@ -77,6 +78,31 @@ function githubEventName(payload: Record<string, unknown>): string | null {
   return null;
 }
 
+/**
+ * `validate --override`: the override applied to the global policy as the bot applies it. Exit 0
+ * when it is valid, listing each key it may not set (ignored) and why; exit 1 when it is invalid.
+ */
+async function validateOverride(path: string, globalPath: string | undefined, io: Io): Promise<number> {
+  const global = await loadGlobalPolicy(globalPath);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    io.err(`${path}: cannot read (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+    return 1;
+  }
+  const result = parseOverride(text, global.policy);
+  if (!result.ok) {
+    io.err(`${path}: ${result.errors.length} error(s); the bot ignores this override whole`);
+    for (const e of result.errors) io.err(`  ${path}: ${formatPolicyError(e)}`);
+    return 1;
+  }
+  const n = result.ignored.length;
+  io.out(`${path} is valid over ${global.source}: ${n === 0 ? 'every key applies' : `${n} key(s) ignored (an override may only tighten the global policy)`}`);
+  for (const k of result.ignored) io.out(`  ignored ${k.path}: ${k.reason}`);
+  return 0;
+}
+
 export async function main(argv: string[], io: Io = stdio): Promise<number> {
   let code = 0;
   const program = new Command()
@@ -124,8 +150,14 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
   program
     .command('validate')
     .argument('[policy]', 'policy file (YAML); default: GATEHOUSE_POLICY or the built-in policy')
-    .description('check a policy file; prints every error with its path')
-    .action(async (file: string | undefined) => {
+    .option('--override <file>', "check a repository's override (.github/gatehouse.yml, .gitlab/gatehouse.yml) against the global policy: prints each key it may not set and why")
+    .option('--policy <file>', 'with --override: the global policy (default: GATEHOUSE_POLICY or the built-in policy)')
+    .description('check a policy file, or a repository override against the global policy; prints every error with its path')
+    .action(async (file: string | undefined, o: { override?: string; policy?: string }) => {
+      if (o.override !== undefined) {
+        code = await validateOverride(o.override, o.policy ?? file ?? process.env['GATEHOUSE_POLICY'], io);
+        return;
+      }
       const path = file ?? process.env['GATEHOUSE_POLICY'];
       if (!path) {
         const { policy } = await loadGlobalPolicy(undefined);

@@ -418,6 +418,9 @@ function planChange(event: ChangeRequestEvent, ctx: PlanContext): Plan {
   return { actions, note: tier === null ? 'no security tier' : `tier ${tier}` };
 }
 
+/** Who is asked for a review: the security reviewers, then the accounts only requested (never counted by the gate). */
 function reviewersFor(event: ChangeRequestEvent, policy: Policy): string[] {
-  return event.change.ref.repo.platform === 'gitlab' ? policy.changes.reviewers.gitlab : policy.changes.reviewers.github;
+  const platform = event.change.ref.repo.platform === 'gitlab' ? 'gitlab' : 'github';
+  const all = [...policy.changes.reviewers[platform], ...policy.changes.requestReviewers[platform]];
+  return all.filter((r, i) => all.findIndex((o) => o.toLowerCase() === r.toLowerCase()) === i);
 }

@@ -1,13 +1,14 @@
 /**
- * The policy that applies to a repository: the global policy, with the repository's override file
- * (default branch only) merged over it. Cached per repository; a push that touches the file drops
- * the cache entry. A broken override is ignored with a warning the requester sees.
+ * The policy that applies to a repository: the global policy, tightened by the repository's
+ * override file (default branch only): core/policy/tighten.ts says what an override may change;
+ * what it may not is ignored, each key with its reason in the warnings the requester sees. Cached
+ * per repository; a push that touches the file drops the cache entry. A broken override is ignored
+ * whole, with a warning.
  */
 import type { RepoRef } from '../core/model.ts';
-import { parsePolicy } from '../core/policy/load.ts';
 import type { Policy } from '../core/policy/schema.ts';
+import { parseOverride, type IgnoredKey } from '../core/policy/tighten.ts';
 import type { Forge } from '../ports/forge.ts';
-import { parse } from 'yaml';
 
 export interface ResolvedPolicy {
   policy: Policy;
@@ -17,17 +18,8 @@ export interface ResolvedPolicy {
 
 export const OVERRIDE_PATHS = { github: '.github/gatehouse.yml', gitlab: '.gitlab/gatehouse.yml' } as const;
 
-/** Policy sections a repository's override may not change (release gate, chat permissions). */
-export const GLOBAL_ONLY = ['gate', 'chat'] as const;
-
-function topLevelKeys(text: string): string[] {
-  try {
-    const doc: unknown = parse(text);
-    return doc && typeof doc === 'object' && !Array.isArray(doc) ? Object.keys(doc) : [];
-  } catch {
-    return [];
-  }
-}
+/** The warning of one key an override may not set. */
+export const ignoredWarning = (path: string, key: IgnoredKey): string => `The repository policy ${path} cannot set ${key.path} (ignored): ${key.reason}`;
 
 interface Entry {
   value: Promise<ResolvedPolicy>;
@@ -74,14 +66,9 @@ export class PolicyResolver {
     const path = this.overridePath(repo);
     const text = await forge.readFile(repo, path);
     if (text === null) return this.globalPolicy;
-    const result = parsePolicy(text, this.global.policy);
+    const result = parseOverride(text, this.global.policy);
     if (result.ok) {
-      // Who approves exceptions and emergencies, what blocks a release and who may act from chat
-      // are the security team's, not the repository's: those sections come from the global policy.
-      const reserved = GLOBAL_ONLY.filter((k) => topLevelKeys(text).includes(k));
-      const policy = { ...result.policy, gate: this.global.policy.gate, chat: this.global.policy.chat };
-      const warnings = reserved.length > 0 ? [`The repository policy ${path} sets ${reserved.join(' and ')}, which only the global policy may set; ignored`] : [];
-      return { policy, source: `${this.global.source} + ${path}`, warnings };
+      return { policy: result.policy, source: `${this.global.source} + ${path}`, warnings: result.ignored.map((k) => ignoredWarning(path, k)) };
     }
     const errors = result.errors.map((e) => `${e.path}${e.line ? ` (line ${e.line})` : ''}: ${e.message}`);
     return {

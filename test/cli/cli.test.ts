@@ -105,6 +105,55 @@ describe('gatehouse validate', () => {
   });
 });
 
+describe('gatehouse validate --override', () => {
+  const override = ['changes:', '  reviewers: { github: [friend] }', 'tooling:', '  deciders: { github: [mallory] }', 'routing:', '  rules: []', '  defaultTier: 2', ''].join('\n');
+
+  it('exits 0 for a valid override and names each key it may not set, with the reason', async () => {
+    const path = await file('override.yml', override);
+    const { code, out, err } = await run('validate', '--override', path);
+    expect(code).toBe(0);
+    expect(err).toBe('');
+    expect(out.split('\n')).toEqual([
+      `${path} is valid over built-in default: 2 key(s) ignored (an override may only tighten the global policy)`,
+      expect.stringMatching(/^ {2}ignored tooling\.deciders: who may record tooling decisions .* is the global policy’s$/),
+      expect.stringMatching(/^ {2}ignored routing\.rules: an empty list removes nothing: the global policy’s 7 routing rules all still apply$/),
+    ]);
+  });
+
+  it('checks against the global policy given by --policy', async () => {
+    const global = await file('global.yml', 'tooling:\n  deciders: { github: [mallory] }\nrouting:\n  defaultTier: 2\n');
+    const path = await file('override-2.yml', override);
+    const { code, out } = await run('validate', '--override', path, '--policy', global);
+    expect(code).toBe(0);
+    expect(out.split('\n')).toEqual([`${path} is valid over ${global}: 1 key(s) ignored (an override may only tighten the global policy)`, expect.stringMatching(/^ {2}ignored routing\.rules:/)]);
+  });
+
+  it('says so when every key applies', async () => {
+    const path = await file('tight.yml', 'clocks:\n  targets:\n    critical: { slo: 2h }\n');
+    const { code, out } = await run('validate', '--override', path);
+    expect(code).toBe(0);
+    expect(out).toBe(`${path} is valid over built-in default: every key applies`);
+  });
+
+  it('exits 1 for an invalid override, each error with its path and line', async () => {
+    const path = await file('bad-override.yml', 'routing:\n  defaultTier: 9\nunknownKey: true\n');
+    const { code, out, err } = await run('validate', '--override', path);
+    expect(code).toBe(1);
+    expect(out).toBe('');
+    expect(err).toContain('2 error(s); the bot ignores this override whole');
+    expect(err).toContain(`${path}: routing.defaultTier (line 2)`);
+    expect(err).toContain(`${path}: unknownKey (line 3): unknown key "unknownKey"`);
+  });
+
+  it('exits 1 when the global policy is invalid', async () => {
+    const global = await file('bad-global.yml', 'timeZone: 5\n');
+    const path = await file('override-3.yml', override);
+    const { code, err } = await run('validate', '--override', path, '--policy', global);
+    expect(code).toBe(1);
+    expect(err).toContain('timeZone (line 1)');
+  });
+});
+
 describe('gatehouse templates export', () => {
   it('writes the GitHub issue form and the GitLab template', async () => {
     const out = join(sandbox(), 'repo');

@@ -91,6 +91,12 @@ describe('plan for pull/merge requests', () => {
     expect(actions.find((a) => a.type === 'requestReview')).toMatchObject({ reviewers: ['acme/prodsec', 'alice'] });
   });
 
+  it('also asks the accounts only requested (a repository override’s reviewers), once each, after the security reviewers', () => {
+    const policy = policyWith({ changes: { reviewers: { github: ['acme/prodsec', 'alice'] }, requestReviewers: { github: ['friend', 'Alice'], gitlab: ['other'] } } });
+    const actions = run(changeEvent({}), ['src/auth/session.ts'], { policy });
+    expect(actions.find((a) => a.type === 'requestReview')).toMatchObject({ reviewers: ['acme/prodsec', 'alice', 'friend'] });
+  });
+
   it('uses the GitLab reviewers on GitLab', () => {
     const actions = run(changeEvent({ platform: 'gitlab' }), ['src/auth/session.ts'], { policy: reviewers });
     expect(actions.find((a) => a.type === 'requestReview')).toMatchObject({ reviewers: ['prodsec-bot'] });

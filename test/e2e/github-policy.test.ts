@@ -1,4 +1,7 @@
 /** Repository policy overrides (.github/gatehouse.yml on the default branch), end to end. */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import nock from 'nock';
 import type { Gatehouse } from '../../src/main.ts';
@@ -39,9 +42,13 @@ beforeAll(() => {
   nock.enableNetConnect(/127\.0\.0\.1/);
 });
 afterAll(() => nock.enableNetConnect());
+// The planning checklist from tier 3 (it has tests of its own): these tests are about the override.
+const policyPath = join(mkdtempSync(join(tmpdir(), 'gatehouse-policy-')), 'policy.yml');
+writeFileSync(policyPath, 'planning:\n  fromTier: 3\n');
+
 beforeEach(async () => {
   gatehouse = await startTestGatehouse(
-    { github: { appId: '1', privateKey: testPrivateKey(), webhookSecret: SECRET, apiBaseUrl: API } },
+    { github: { appId: '1', privateKey: testPrivateKey(), webhookSecret: SECRET, apiBaseUrl: API }, policyPath },
     { github: { botLogin: 'gatehouse[bot]', retries: 0, throttle: false } },
   );
   nock(API).post('/app/installations/1/access_tokens').reply(201, { token: 'ghs_test', expires_at: '2099-01-01T00:00:00Z' });
@@ -54,16 +61,17 @@ afterEach(async () => {
 });
 
 describe('repository policy override', () => {
-  it('merges the override over the global policy, reads it once, and re-reads it after a push that changes it', async () => {
+  it('tightens the global policy with the override, reads it once, and re-reads it after a push that changes it', async () => {
     nock(API)
       .get(OVERRIDE)
-      // (planning from tier 3: this test is about the merge; the planning checklist has tests of its own)
-      .reply(200, file('routing:\n  defaultTier: 2\n  defaultReason: This team asks for a deep review by default\nplanning:\n  fromTier: 3\n'));
+      // A raised default tier tightens (kept); reviews asked from a higher tier would weaken (ignored, and said why).
+      .reply(200, file('routing:\n  defaultTier: 2\n  defaultReason: This team asks for a deep review by default\nchanges:\n  reviewFromTier: 3\n'));
     const first = expectEvaluation(1);
     expect(await deliver('issues', issuesPayload({ number: 1, body: intakeBody({}) }))).toBe('done');
     expect(first.labels()).toEqual(['intake', 'intake::complete', 'tier::deep-review']);
     expect(first.comment()).toContain('This team asks for a deep review by default');
-    expect(first.comment()).toContain('built-in default + .github/gatehouse.yml');
+    expect(first.comment()).toContain(`${policyPath} + .github/gatehouse.yml`);
+    expect(first.comment()).toContain('The repository policy .github/gatehouse.yml cannot set changes.reviewFromTier (ignored): reviews may only be asked from a lower tier: 3 is above the global 2');
 
     // Cached: a second issue in the same repository does not read the file again.
     const second = expectEvaluation(2);

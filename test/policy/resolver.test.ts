@@ -1,27 +1,30 @@
-/** A repository's override merges over the global policy, except where only the security team decides. */
+/** A repository's override tightens the global policy; what it may not set is ignored and each key is named in the warnings. */
 import { describe, expect, it } from 'vitest';
 import { FakeForge } from '../../src/adapters/fake/forge.ts';
+import { securityReviewers } from '../../src/core/gate/evaluate.ts';
 import { defaultPolicy } from '../../src/core/policy/load.ts';
 import type { RepoRef } from '../../src/core/model.ts';
 import { PolicyResolver } from '../../src/policy/resolver.ts';
 
 const repo: RepoRef = { platform: 'github', fullName: 'mallory/sandbox', id: 1, defaultBranch: 'main' };
+const gitlabRepo: RepoRef = { platform: 'gitlab', fullName: 'mallory/sandbox', id: 2, defaultBranch: 'main' };
 
-function resolverWith(override: string): { resolver: PolicyResolver; forge: FakeForge } {
-  const forge = new FakeForge('github');
-  forge.setFile(repo, '.github/gatehouse.yml', override);
+function resolverWith(override: string, target: RepoRef = repo): { resolver: PolicyResolver; forge: FakeForge } {
+  const forge = new FakeForge(target.platform === 'gitlab' ? 'gitlab' : 'github');
+  forge.setFile(target, target.platform === 'gitlab' ? '.gitlab/gatehouse.yml' : '.github/gatehouse.yml', override);
   return { resolver: new PolicyResolver({ policy: defaultPolicy, source: 'built-in default' }), forge };
 }
 
 describe('PolicyResolver', () => {
-  it('merges an override over the global policy', async () => {
+  it('applies an override that tightens the global policy, without warnings', async () => {
     const { resolver, forge } = resolverWith('routing:\n  defaultTier: 2\n');
     const r = await resolver.forRepo(repo, forge);
     expect(r.policy.routing.defaultTier).toBe(2);
+    expect(r.source).toBe('built-in default + .github/gatehouse.yml');
     expect(r.warnings).toEqual([]);
   });
 
-  it('never lets a repository set its own exception approvers, gate rules or chat permissions', async () => {
+  it('never lets a repository set its own exception approvers, gate rules or chat permissions, and names each ignored key', async () => {
     const { resolver, forge } = resolverWith(
       ['gate:', '  exceptions:', '    approvers: { github: [mallory] }', '  mode: { default: advisory }', 'chat:', '  escalators: { users: [UMALLORY] }', 'routing:', '  defaultTier: 2', ''].join('\n'),
     );
@@ -29,6 +32,41 @@ describe('PolicyResolver', () => {
     expect(r.policy.gate).toEqual(defaultPolicy.gate);
     expect(r.policy.chat).toEqual(defaultPolicy.chat);
     expect(r.policy.routing.defaultTier).toBe(2);
-    expect(r.warnings).toEqual(['The repository policy .github/gatehouse.yml sets gate and chat, which only the global policy may set; ignored']);
+    expect(r.warnings).toEqual([
+      expect.stringMatching(/^The repository policy \.github\/gatehouse\.yml cannot set gate\.exceptions \(ignored\): the release gate .* is the global policy’s$/),
+      expect.stringMatching(/cannot set gate\.mode \(ignored\)/),
+      expect.stringMatching(/cannot set chat\.escalators \(ignored\): notice channels and who may act from chat are the global policy’s/),
+    ]);
+  });
+
+  it('a friend named as change reviewer is asked for reviews but never counts as the gate’s security reviewer', async () => {
+    const { resolver, forge } = resolverWith('changes:\n  reviewers: { github: [friend] }\n');
+    const r = await resolver.forRepo(repo, forge);
+    expect(r.policy.changes.requestReviewers.github).toEqual(['friend']);
+    expect(securityReviewers(r.policy, 'github')).toEqual([]);
+    expect(r.warnings).toEqual([]);
+  });
+
+  it('ignores tooling deciders and the inventory of an override', async () => {
+    const { resolver, forge } = resolverWith('tooling:\n  deciders: { github: [mallory] }\n  inventory: [{ name: scanner, criticality: low, pathForward: sunset }]\n');
+    const r = await resolver.forRepo(repo, forge);
+    expect(r.policy.tooling.deciders).toEqual(defaultPolicy.tooling.deciders);
+    expect(r.policy.tooling.inventory).toEqual([]);
+    expect(r.warnings).toEqual([expect.stringContaining('cannot set tooling.deciders (ignored)'), expect.stringContaining('cannot set tooling.inventory (ignored)')]);
+  });
+
+  it('keeps every global routing rule when the override empties the list (GitLab path too)', async () => {
+    const { resolver, forge } = resolverWith('routing:\n  rules: []\n', gitlabRepo);
+    const r = await resolver.forRepo(gitlabRepo, forge);
+    expect(r.policy.routing.rules).toEqual(defaultPolicy.routing.rules);
+    expect(r.warnings).toEqual([expect.stringMatching(/^The repository policy \.gitlab\/gatehouse\.yml cannot set routing\.rules \(ignored\): an empty list removes nothing/)]);
+  });
+
+  it('ignores an invalid override whole, with each error and its line', async () => {
+    const { resolver, forge } = resolverWith('routing:\n  defaultTier: 9\n');
+    const r = await resolver.forRepo(repo, forge);
+    expect(r.policy).toEqual(defaultPolicy);
+    expect(r.source).toBe('built-in default');
+    expect(r.warnings).toEqual(['The repository policy .github/gatehouse.yml is invalid and was ignored: routing.defaultTier (line 2): a tier is a whole number from 0 to 3']);
   });
 });

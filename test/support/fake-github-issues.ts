@@ -1,7 +1,7 @@
 /**
  * A stateful fake of the part of GitHub's REST API that intake workflows use (nock, persistent):
  * issue bodies (GET, PATCH), comments (list, create, edit), labels (add, remove), the token
- * exchange and an absent repository policy. Records what nothing answered.
+ * exchange and the repository's files (the policy override: absent unless given). Records what nothing answered.
  */
 import nock from 'nock';
 import { GITHUB_API } from './harness.ts';
@@ -14,7 +14,7 @@ export interface FakeGitHubIssues {
   stop(): void;
 }
 
-export function fakeGitHubIssues({ repo = 'Codertocat/Hello-World', bot = 'gatehouse[bot]' }: { repo?: string; bot?: string } = {}): FakeGitHubIssues {
+export function fakeGitHubIssues({ repo = 'Codertocat/Hello-World', bot = 'gatehouse[bot]', files = {} }: { repo?: string; bot?: string; files?: Record<string, string> } = {}): FakeGitHubIssues {
   const state: FakeGitHubIssues = { bodies: new Map(), comments: new Map(), labels: new Map(), unmatched: [], stop: () => undefined };
   let nextId = 900;
   const base = `/repos/${repo}`;
@@ -23,7 +23,7 @@ export function fakeGitHubIssues({ repo = 'Codertocat/Hello-World', bot = 'gateh
   const num = (uri: string): number => Number(/\/issues\/(\d+)/.exec(uri)![1]);
   const scope = nock(GITHUB_API).persist();
   scope.post(/^\/app\/installations\/\d+\/access_tokens$/).reply(201, { token: 'ghs_test', expires_at: '2099-01-01T00:00:00Z', permissions: {}, repository_selection: 'all' });
-  scope.get(R('/contents/.+')).reply(404, { message: 'Not Found' });
+  scope.get(R('/contents/.+')).reply((uri) => contentsReply(uri, files));
   scope.get(R('/issues/\\d+')).reply((uri) => [200, { number: num(uri), body: state.bodies.get(num(uri)) ?? '' }]);
   scope.patch(R('/issues/\\d+')).reply((uri, body) => {
     const b = body as { body?: string };
@@ -64,4 +64,14 @@ export function fakeGitHubIssues({ repo = 'Codertocat/Hello-World', bot = 'gateh
     nock.cleanAll();
   };
   return state;
+}
+
+/** GET /repos/{owner}/{repo}/contents/{path}: a file as GitHub answers it (base64 content), else 404. */
+export function contentsReply(uri: string, files: Record<string, string>): [number, Record<string, unknown>] {
+  const path = decodeURIComponent(/\/contents\/([^?]+)/.exec(uri)![1]!);
+  const text = files[path];
+  if (text === undefined) return [404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest/repos/contents#get-repository-content', status: '404' }];
+  const content = Buffer.from(text).toString('base64');
+  const name = path.split('/').pop()!;
+  return [200, { type: 'file', encoding: 'base64', size: text.length, name, path, content, sha: '3d21ec53a331a6f037a91c368710b99387d012c1' }];
 }

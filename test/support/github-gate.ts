@@ -5,6 +5,7 @@
  * state between deliveries and read what Gatehouse wrote.
  */
 import nock from 'nock';
+import { contentsReply } from './fake-github-issues.ts';
 
 export interface FakeCheckRun {
   id: number;
@@ -24,6 +25,8 @@ export interface GateWorld {
   statuses: { sha: string; context: string; state: string }[];
   reviews: { user: { login: string }; state: string; commit_id: string }[];
   files: string[];
+  /** Files of the repository's default branch (GET …/contents/{path}), e.g. the policy override; others are 404. */
+  repoFiles: Record<string, string>;
   alerts: { number: number; rule: { id: string; severity: string; security_severity_level: string | null; description: string }; tool: { name: string }; most_recent_instance: { location: { path: string } } }[];
   /** Open pull requests by head sha (GET /commits/{sha}/pulls). */
   pulls: Record<string, unknown>[];
@@ -43,7 +46,7 @@ const worlds = new Set<GateWorld>();
 let nextId = 100;
 
 export function fakeGateGitHub(api: string, fullName: string, number: number): GateWorld {
-  const w: GateWorld = { labels: [], comments: [], checkRuns: [], statuses: [], reviews: [], files: [], alerts: [], pulls: [], issues: [], log: [], checkWrites: [], alertsStatus: null, routes: () => [] };
+  const w: GateWorld = { labels: [], comments: [], checkRuns: [], statuses: [], reviews: [], files: [], repoFiles: {}, alerts: [], pulls: [], issues: [], log: [], checkWrites: [], alertsStatus: null, routes: () => [] };
   const repo = `/repos/${fullName}`;
   const esc = (s: string): string => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
   const R = (tail: string): RegExp => new RegExp(`^${esc(repo)}${tail}(\\?.*)?$`);
@@ -55,7 +58,7 @@ export function fakeGateGitHub(api: string, fullName: string, number: number): G
   };
 
   scope.post(/^\/app\/installations\/\d+\/access_tokens$/).reply(201, { token: 'ghs_test', expires_at: '2099-01-01T00:00:00Z' });
-  scope.get(R('/contents/.+')).reply(404, { message: 'Not Found' });
+  scope.get(R('/contents/.+')).reply((uri) => (note('GET', uri), contentsReply(uri, w.repoFiles)));
 
   scope.get(R(`/pulls/${number}/files`)).reply((uri) => (note('GET', uri), [200, w.files.map((filename) => ({ filename }))]));
   scope.get(R(`/issues/${number}/labels`)).reply((uri) => (note('GET', uri), [200, w.labels.map((name) => ({ name }))]));

@@ -125,7 +125,11 @@ export function gateMode(repo: { fullName: string }, cls: ReleaseClass, policy: 
 
 const principalsFor = (p: { github: string[]; gitlab: string[] }, platform: Platform): string[] => (platform === 'gitlab' ? p.gitlab : platform === 'github' ? p.github : []);
 
-/** Security reviewers (logins): the gate's own list, else the change reviewers who are people (not `org/team`). */
+/**
+ * Security reviewers (logins): the gate's own list, else the change reviewers who are people (not
+ * `org/team`). Both are the global policy's: a repository override never sets `gate`, and the
+ * reviewers it names go to `changes.requestReviewers`, which never count (core/policy/tighten.ts).
+ */
 export function securityReviewers(policy: Pick<Policy, 'gate' | 'changes'>, platform: Platform): string[] {
   const own = principalsFor(policy.gate.securityReviewers, platform);
   if (own.length > 0) return own;

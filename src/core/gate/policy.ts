@@ -28,7 +28,7 @@
  *                  securityApprovals: 1, rollback: true }
  *   findings: { block: [critical], warn: [high] }   # the rest (medium, low, ...) is recorded
  *   approvalsAtHead: false                      # true: only approvals of the head commit count
- *   securityReviewers: { github: [alice], gitlab: [alice] }   # empty: the change reviewers (changes.reviewers) count
+ *   securityReviewers: { github: [alice], gitlab: [alice] }   # empty: the global policy's change reviewers (changes.reviewers) count
  *   emergencyApprovers: { github: [cto], gitlab: [cto] }
  *   mode:                                       # enforce (check fails on block) or advisory (check neutral)
  *     default: enforce

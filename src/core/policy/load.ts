@@ -27,15 +27,15 @@ export function mergeDeep(base: unknown, over: unknown): unknown {
   return out;
 }
 
-/** Validates an already-parsed policy object merged over `base` (default: the built-in policy). */
-export function validatePolicy(input: unknown, base: unknown = defaultPolicyInput): PolicyResult {
+/** Validates an already-parsed policy object merged over `base` (default: the built-in policy); `line` locates a path in the file. */
+export function validatePolicy(input: unknown, base: unknown = defaultPolicyInput, line: (path: PropertyKey[]) => number | null = () => null): PolicyResult {
   if (input !== null && input !== undefined && !isObject(input)) {
-    return { ok: false, errors: [{ path: '(root)', line: null, message: 'a policy is a mapping of keys to values' }] };
+    return { ok: false, errors: [{ path: '(root)', line: line([]), message: 'a policy is a mapping of keys to values' }] };
   }
   const merged = mergeDeep(base, input ?? {});
   const parsed = policySchema.safeParse(merged);
   if (parsed.success) return { ok: true, policy: parsed.data };
-  return { ok: false, errors: issuesToErrors(allIssues(parsed.error.issues as Issue[], merged), () => null) };
+  return { ok: false, errors: issuesToErrors(allIssues(parsed.error.issues as Issue[], merged), line) };
 }
 
 type Issue = { path: PropertyKey[]; message: string; code?: string; keys?: string[] };
@@ -74,8 +74,10 @@ function lineOf(doc: ReturnType<typeof parseDocument>, counter: LineCounter, pat
   return offset === undefined ? null : counter.linePos(offset).line;
 }
 
-/** Parses policy YAML. Unknown keys, wrong types and dangling references are all reported. */
-export function parsePolicy(text: string, base: unknown = defaultPolicyInput): PolicyResult {
+export type PolicyText = { ok: true; input: unknown; line: (path: PropertyKey[]) => number | null } | { ok: false; errors: PolicyError[] };
+
+/** Reads policy YAML into plain data, with the line of any path in it; YAML errors with their lines. */
+export function readPolicyText(text: string): PolicyText {
   const counter = new LineCounter();
   const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -88,10 +90,14 @@ export function parsePolicy(text: string, base: unknown = defaultPolicyInput): P
   if (input !== null && !isObject(input)) {
     return { ok: false, errors: [{ path: '(root)', line: 1, message: 'a policy is a mapping of keys to values' }] };
   }
-  const merged = mergeDeep(base, input ?? {});
-  const parsed = policySchema.safeParse(merged);
-  if (parsed.success) return { ok: true, policy: parsed.data };
-  return { ok: false, errors: issuesToErrors(allIssues(parsed.error.issues as Issue[], merged), (path) => lineOf(doc, counter, path)) };
+  return { ok: true, input, line: (path) => lineOf(doc, counter, path) };
+}
+
+/** Parses policy YAML. Unknown keys, wrong types and dangling references are all reported. */
+export function parsePolicy(text: string, base: unknown = defaultPolicyInput): PolicyResult {
+  const read = readPolicyText(text);
+  if (!read.ok) return read;
+  return validatePolicy(read.input, base, read.line);
 }
 
 export const defaultPolicy: Policy = policySchema.parse(defaultPolicyInput);

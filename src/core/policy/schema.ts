@@ -170,6 +170,11 @@ export const policySchema = z
         reviewFromTier: tierNumber,
         /** Security reviewers: GitHub logins or `org/team` slugs; GitLab usernames. */
         reviewers: z.object({ github: z.array(nonEmpty).default([]), gitlab: z.array(nonEmpty).default([]) }).strict(),
+        /**
+         * More accounts asked for a review alongside `reviewers`; they never count as security
+         * reviewers for the release gate (a repository's override adds its reviewers here).
+         */
+        requestReviewers: z.object({ github: z.array(nonEmpty).default([]), gitlab: z.array(nonEmpty).default([]) }).strict().prefault({}),
       })
       .strict(),
     /** SLO/RTO clocks: calendar, targets by criticality, warning point. */

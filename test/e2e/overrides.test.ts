@@ -1,0 +1,215 @@
+/**
+ * A repository's override (.github/gatehouse.yml on the default branch) may only tighten the global
+ * policy. Each test is an attack by someone who can push to a repository's default branch but holds
+ * no authority in the global policy, end to end: signed deliveries into the real server on loopback,
+ * stateful fakes of GitHub's REST API (nock), the embedded database; the tooling attack on GitLab too.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import nock from 'nock';
+import type { Gatehouse } from '../../src/main.ts';
+import { GATE_MARKER } from '../../src/core/gate/plan.ts';
+import { intakeBody } from '../builders/intake.ts';
+import { fakeGitHubIssues, type FakeGitHubIssues } from '../support/fake-github-issues.ts';
+import { fakeGateGitHub, otherRun, type GateWorld } from '../support/github-gate.ts';
+import { githubDelivery, githubExample, issuesPayload, testPrivateKey } from '../support/github.ts';
+import { fakeGitLabApi, GITLAB_BOT, GITLAB_SECRET, GITLAB_URL, gitlabDelivery, gitlabFixture, issueHook } from '../support/gitlab.ts';
+import { GITHUB_API as API, GITHUB_SECRET as SECRET, processed, startTestGatehouse } from '../support/harness.ts';
+
+const OVERRIDE = '.github/gatehouse.yml';
+const HANDOVER =
+  '### Tool name\n\nscanner\n\n### Current owner\n\nplatform\n\n### Reason for the handover\n\nreorganisation\n\n### Current criticality\n\ncritical\n\n### Users and dependants\n\nevery team';
+const TOOLING_POLICY = ['tooling:', '  deciders: { github: [lead], gitlab: [lead] }', '  inventory:', '    - { name: scanner, criticality: critical, pathForward: maintain }', ''].join('\n');
+const KEY = (n: number) => `github:Codertocat/Hello-World#${n}`;
+let gatehouse: Gatehouse | null = null;
+
+function globalPolicy(text: string): string {
+  const path = join(mkdtempSync(join(tmpdir(), 'gatehouse-overrides-')), 'policy.yml');
+  writeFileSync(path, text);
+  return path;
+}
+
+async function start(policyPath: string): Promise<Gatehouse> {
+  gatehouse = await startTestGatehouse(
+    { github: { appId: '1', privateKey: testPrivateKey(), webhookSecret: SECRET, apiBaseUrl: API }, policyPath },
+    { github: { botLogin: 'gatehouse[bot]', retries: 0, throttle: false } },
+  );
+  return gatehouse;
+}
+
+async function deliver(g: Gatehouse, name: string, payload: unknown): Promise<string> {
+  const d = githubDelivery({ name, secret: SECRET, payload });
+  const res = await fetch(`${g.url}/api/github/webhooks`, { method: 'POST', headers: d.headers, body: d.body });
+  expect(res.status).toBe(200);
+  const status = await processed(g, 'github', d.id);
+  if (status !== 'done') return `${status}: ${(await g.store.getDelivery('github', d.id))?.lastError ?? ''}`;
+  return status;
+}
+
+beforeAll(() => {
+  nock.disableNetConnect();
+  nock.enableNetConnect(/127\.0\.0\.1/);
+});
+afterAll(() => nock.enableNetConnect());
+afterEach(async () => {
+  await gatehouse?.close();
+  gatehouse = null;
+});
+
+describe('issues: an override cannot switch off routing or grant tooling decisions', () => {
+  let fake: FakeGitHubIssues;
+  afterEach(() => {
+    const unmatched = fake.unmatched.filter((r) => r.includes('api.github.com'));
+    fake.stop();
+    expect(unmatched).toEqual([]);
+  });
+
+  const open = async (g: Gatehouse, n: number, body: string, labels: string[] = []): Promise<void> => {
+    fake.bodies.set(n, body);
+    fake.labels.set(n, [...labels]);
+    const p = issuesPayload({ body, number: n, labels });
+    (p['issue'] as Record<string, unknown>)['created_at'] = new Date().toISOString();
+    expect(await deliver(g, 'issues', p)).toBe('done');
+  };
+
+  it('an override that empties routing.rules still sends suspected active exploitation to incident response, and says why', async () => {
+    fake = fakeGitHubIssues({ files: { [OVERRIDE]: 'routing:\n  rules: []\n' } });
+    const g = await start(globalPolicy('chat:\n  incidentChannel: "#prodsec-incidents"\n'));
+    await open(g, 1, intakeBody({ active_exploitation: 'yes' }));
+    expect(fake.labels.get(1)).toEqual(expect.arrayContaining(['tier::leadership', 'route::incident']));
+    const notices = await g.store.listNotifications();
+    expect(notices).toHaveLength(1);
+    expect(notices[0]).toMatchObject({ channel: '#prodsec-incidents' });
+    const comment = (fake.comments.get(1) ?? []).map((c) => c.body).find((b) => b.includes('active-exploitation'));
+    expect(comment).toContain('The repository policy .github/gatehouse.yml cannot set routing.rules (ignored): an empty list removes nothing');
+  }, 60_000);
+
+  it('tooling deciders named by an override are refused, audited with the actor, and the inventory keeps its critical clocks', async () => {
+    fake = fakeGitHubIssues({ files: { [OVERRIDE]: 'tooling:\n  deciders: { github: [mallory] }\n' } });
+    const g = await start(globalPolicy(TOOLING_POLICY));
+    const handover = HANDOVER;
+    await open(g, 10, handover, ['tooling::handover']);
+    // Mallory pushed the override to the default branch, then decides the tool is best effort (no clocks).
+    const p = githubExample({ name: 'issue_comment', action: 'created' });
+    const i = issuesPayload({ body: handover, number: 10, labels: ['tooling::handover'] });
+    p['issue'] = i['issue'];
+    p['repository'] = i['repository'];
+    p['installation'] = i['installation'];
+    p['comment'] = { ...(p['comment'] as object), id: 8101, body: '/gatehouse decide best-effort', user: { login: 'mallory', type: 'User' } };
+    p['sender'] = { ...(p['sender'] as object), login: 'mallory', type: 'User' };
+    expect(await deliver(g, 'issue_comment', p)).toBe('done');
+
+    expect(fake.labels.get(10)).toEqual(['tooling::handover']);
+    const comments = (fake.comments.get(10) ?? []).map((c) => c.body);
+    expect(comments.find((c) => c.startsWith('<!-- gatehouse:tool-decision-refused:8101 -->'))).toMatch(/tooling deciders[\s\S]*Nothing was changed/);
+    expect(comments.find((c) => c.startsWith('<!-- gatehouse:tool-decision -->'))).toBeUndefined();
+    const audit = await g.store.auditFor(KEY(10));
+    expect(audit.filter((e) => e.action === 'refuseToolDecision').map((e) => (e.detail as { actor: string }).actor)).toEqual(['mallory']);
+    expect(audit.some((e) => e.action === 'recordToolDecision')).toBe(false);
+
+    await open(g, 11, 'The tool is down', ['tool::outage', 'tool::scanner']);
+    expect((await g.store.getClocks(KEY(11)))?.clocks.map((c) => c.criticality)).toEqual(['critical', 'critical']);
+  }, 60_000);
+});
+
+describe('GitLab: an override cannot grant tooling decisions', () => {
+  it('a decide command by a decider the override names is refused and audited; the tool keeps its critical clocks', async () => {
+    const api = fakeGitLabApi();
+    api.files.set('.gitlab/gatehouse.yml', 'tooling:\n  deciders: { gitlab: [mallory] }\n');
+    try {
+      const g = (gatehouse = await startTestGatehouse(
+        { gitlab: { url: GITLAB_URL, token: 'glpat-test', webhookSecret: GITLAB_SECRET }, policyPath: globalPolicy(TOOLING_POLICY) },
+        { gitlab: { botUsername: GITLAB_BOT, retry: { backoffMs: () => 10 } } },
+      ));
+      const send = async (event: string, payload: Record<string, unknown>): Promise<void> => {
+        const d = gitlabDelivery({ event, payload });
+        expect((await fetch(`${g.url}/api/gitlab/webhooks`, { method: 'POST', headers: d.headers, body: d.body })).status).toBe(200);
+        expect(await processed(g, 'gitlab', d.id)).toBe('done');
+      };
+      const open = async (n: number, body: string, labels: string[]): Promise<void> => {
+        api.descriptions.set(`issues/${n}`, body);
+        api.labels.set(`issues/${n}`, [...labels]);
+        const p = issueHook({ action: 'open', description: body, iid: n, labels });
+        (p['object_attributes'] as Record<string, unknown>)['created_at'] = new Date().toISOString();
+        await send('Issue Hook', p);
+      };
+      await open(10, HANDOVER, ['tooling::handover']);
+      const note = gitlabFixture('note-hook-issue');
+      (note['user'] as Record<string, unknown>)['username'] = 'mallory';
+      note['project'] = gitlabFixture('issue-hook')['project'];
+      Object.assign(note['object_attributes'] as Record<string, unknown>, { id: 8201, note: '/gatehouse decide best-effort', url: `${GITLAB_URL}/gitlabhq/gitlab-test/-/issues/10#note_8201` });
+      Object.assign(note['issue'] as Record<string, unknown>, { iid: 10, description: HANDOVER, state: 'opened', labels: [{ id: 2000, title: 'tooling::handover' }] });
+      await send('Note Hook', note);
+
+      expect(api.labels.get('issues/10')).toEqual(['tooling::handover']);
+      const notes = (api.notes.get('issues/10') ?? []).map((c) => c.body);
+      expect(notes.find((c) => c.startsWith('<!-- gatehouse:tool-decision-refused:8201 -->'))).toMatch(/tooling deciders[\s\S]*Nothing was changed/);
+      const audit = await g.store.auditFor('gitlab:gitlabhq/gitlab-test#10');
+      expect(audit.filter((e) => e.action === 'refuseToolDecision').map((e) => (e.detail as { actor: string }).actor)).toEqual(['mallory']);
+      await open(11, 'The tool is down', ['tool::outage', 'tool::scanner']);
+      expect((await g.store.getClocks('gitlab:gitlabhq/gitlab-test#11'))?.clocks.map((c) => c.criticality)).toEqual(['critical', 'critical']);
+      expect(api.unmatched.filter((r) => r.includes('gitlab.example.com'))).toEqual([]);
+    } finally {
+      api.stop();
+    }
+  }, 60_000);
+});
+
+describe('release gate: a reviewer named by an override is no security reviewer', () => {
+  const HEAD = 'ec26c3e57ca3a959ca5aad62de7213c562f8c821';
+  const BODY = 'Payments release.\n\n## Rollback\nRevert the deploy.\n';
+  let w: GateWorld;
+  afterEach(() => {
+    const fakeRoutes = new Set(w.routes());
+    const pending = nock.pendingMocks().filter((m) => !fakeRoutes.has(m));
+    nock.cleanAll();
+    expect(pending).toEqual([]);
+  });
+
+  const pullRequest = (): Record<string, unknown> => {
+    const payload = githubExample({ name: 'pull_request', action: 'opened' });
+    const pr = payload['pull_request'] as Record<string, unknown>;
+    pr['body'] = BODY;
+    pr['labels'] = [{ name: 'release' }];
+    (pr['head'] as Record<string, unknown>)['sha'] = HEAD;
+    payload['installation'] = { id: 1 };
+    return payload;
+  };
+  const review = (login: string): Record<string, unknown> => {
+    const payload = githubExample({ name: 'pull_request_review', action: 'submitted' });
+    const pr = payload['pull_request'] as Record<string, unknown>;
+    pr['body'] = BODY;
+    pr['labels'] = [{ name: 'release' }];
+    (pr['head'] as Record<string, unknown>)['sha'] = HEAD;
+    (pr['base'] as Record<string, unknown>)['ref'] = 'master';
+    payload['review'] = { ...(payload['review'] as object), state: 'approved', user: { login } };
+    payload['sender'] = { login, type: 'User' };
+    payload['installation'] = { id: 1 };
+    return payload;
+  };
+  const approve = (login: string): void => void w.reviews.push({ user: { login }, state: 'APPROVED', commit_id: HEAD });
+  const gateComment = (): string => w.comments.find((c) => c.body.includes(GATE_MARKER))?.body ?? '';
+  const gateLabels = (): string[] => w.labels.filter((l) => l.startsWith('gate::'));
+
+  it('the friend’s approval of a high-risk release does not count as the security approval; the global reviewer’s does', async () => {
+    // The global policy names no gate.securityReviewers: its change reviewers count for the gate.
+    const g = await start(globalPolicy('changes:\n  reviewers: { github: [sec-sam] }\n'));
+    w = fakeGateGitHub(API, 'Codertocat/Hello-World', 2);
+    w.repoFiles = { [OVERRIDE]: 'changes:\n  reviewers: { github: [friend] }\n' };
+    w.labels = ['release'];
+    w.files = ['src/payments/pay.ts'];
+    for (const name of ['secret-scanning', 'slsa-provenance', 'codeql', 'dependency-review']) otherRun(w, HEAD, name, 'success');
+    approve('alice');
+    approve('friend');
+    expect(await deliver(g, 'pull_request', pullRequest())).toBe('done');
+    expect(gateLabels()).toEqual(['gate::block']);
+    expect(gateComment()).toContain('`security-approval-missing`');
+    expect(gateComment()).toContain('security reviewers: sec-sam');
+
+    approve('sec-sam');
+    expect(await deliver(g, 'pull_request_review', review('sec-sam'))).toBe('done');
+    expect(gateLabels()).toEqual(['gate::pass']);
+  }, 60_000);
+});
