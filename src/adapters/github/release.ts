@@ -6,6 +6,13 @@
  * Evidence sources are read concurrently; a paginated source reads its first page, then, when the
  * page count is known (`total_count` or a `Link: rel="last"`), the remaining pages a few at a
  * time. One source's failure becomes an `errors[]` entry; the others are still read.
+ *
+ * Each check carries its producer (what `gate.sources` pins): a check run its App, and, when a kind
+ * pins workflows, the workflow file of its suite (one listing of the head's workflow runs, which
+ * needs the App's Actions read permission); a commit status its creator, when a kind pins status
+ * creators (the statuses are then listed with their creators rather than combined). The changed
+ * files are checked against the pull request's `changed_files`: at GitHub's 3,000-file cap or
+ * more than listed, the listing is truncated evidence.
  */
 import { z } from 'zod';
 import type { ApprovalEvidence, CheckEvidence, EvidenceError, Finding, ReleaseEvidence, Severity } from '../../core/gate/evidence.ts';
