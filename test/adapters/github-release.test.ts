@@ -252,7 +252,7 @@ describe('GitHub release evidence', () => {
     scope.get(`${base}/code-scanning/alerts`).query(true).reply(200, []);
   };
   const pinned = {
-    secrets: { github: { apps: [], workflows: ['.github/workflows/security.yml'], statusCreators: ['signing-bot'] }, gitlab: { jobs: [], configPaths: [], statusCreators: [] } },
+    secrets: { github: { apps: [], workflows: ['.github/workflows/security.yml'], configPaths: [], statusCreators: ['signing-bot'] }, gitlab: { jobs: [], configPaths: [], statusCreators: [] } },
   };
 
   it('names each check run\'s App and, when a kind pins workflows, the workflow file behind an Actions check suite (one listing of the head\'s runs)', async () => {

@@ -248,7 +248,7 @@ describe('GitLab release evidence', () => {
       { id: 7, sha: HEAD, name: 'cosign-verify', status: 'success', target_url: null, allow_failure: false, author: { id: 9, username: 'signing-bot', name: 'Signing bot' } },
     ]);
   };
-  const pinnedJobs = { sast: { github: { apps: [], workflows: [], statusCreators: [] }, gitlab: { jobs: ['semgrep-sast'], configPaths: [], statusCreators: [] } } };
+  const pinnedJobs = { sast: { github: { apps: [], workflows: [], configPaths: [], statusCreators: [] }, gitlab: { jobs: ['semgrep-sast'], configPaths: [], statusCreators: [] } } };
 
   it('when a kind pins jobs, names each job and the pipeline configuration file (the project\'s ci_config_path); statuses name their author', async () => {
     const scope = nock(GITLAB_API);

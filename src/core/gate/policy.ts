@@ -28,6 +28,7 @@
  *         apps: [github-advanced-security]       # check runs of these Apps (slug or id; not github-actions)
  *         workflows: [.github/workflows/security.yml]   # Actions runs of these workflow files, when the
  *                                               #   pull request does not change the file
+ *         configPaths: ['.github/actions/**']    # ... nor these files the workflows run (local actions, scripts)
  *         statusCreators: [ci-bot]               # commit statuses posted by these logins
  *       gitlab:
  *         jobs: [semgrep-sast]                   # pipeline jobs of these names, when the merge request does
@@ -125,6 +126,8 @@ const scanSourcesSchema = z
           }),
         /** Workflow file paths (`.github/workflows/security.yml`). */
         workflows: z.array(nonEmpty).default([]),
+        /** More files the named workflows run (picomatch globs: local actions, scripts): changed, the runs do not count. */
+        configPaths: z.array(nonEmpty).default([]),
         statusCreators: z.array(nonEmpty).default([]),
       })
       .strict()

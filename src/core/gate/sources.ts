@@ -1,6 +1,6 @@
 /**
  * Which checks count for a scan kind: the ones the policy's `gate.sources` names for it (an App,
- * a workflow file the change request does not modify, a status creator, a GitLab job of a pipeline
+ * a workflow file the change request does not modify (nor the files it runs that the policy names), a status creator, a GitLab job of a pipeline
  * whose configuration the change request does not modify), read from the check's producer as the
  * adapter found it in the platform's API. A kind with no sources for the platform is unpinned: a
  * check counts by its name alone, as before. Pure.
@@ -65,6 +65,8 @@ function githubVerdict(c: CheckEvidence, s: ScanSources['github'], changedPaths:
   if (!path) return 'GitHub Actions check run whose workflow run was not found';
   if (!s.workflows.some((w) => lower(workflowFile(w)) === lower(path))) return `from workflow ${path}, not a workflow named for it`;
   if (touches(changedPaths, [path], [])) return `from workflow ${path}, changed by this ${noun}`;
+  const dependency = touches(changedPaths, [], s.configPaths);
+  if (dependency) return `from workflow ${path}, which runs ${dependency}, changed by this ${noun}`;
   return null;
 }
 

@@ -34,7 +34,7 @@ describe('the gate policy section', () => {
     expect(defaultPolicy.gate.sources).toEqual({});
     const r = validatePolicy({ gate: { sources: { sast: { github: { apps: ['github-advanced-security', 57789], workflows: ['.github/workflows/security.yml'] }, gitlab: { jobs: ['semgrep-sast'] } } } } }, defaultPolicy);
     expect(r.ok && r.policy.gate.sources).toEqual({
-      sast: { github: { apps: ['github-advanced-security', 57789], workflows: ['.github/workflows/security.yml'], statusCreators: [] }, gitlab: { jobs: ['semgrep-sast'], configPaths: [], statusCreators: [] } },
+      sast: { github: { apps: ['github-advanced-security', 57789], workflows: ['.github/workflows/security.yml'], configPaths: [], statusCreators: [] }, gitlab: { jobs: ['semgrep-sast'], configPaths: [], statusCreators: [] } },
     });
   });
 

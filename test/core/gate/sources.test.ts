@@ -14,7 +14,7 @@ const workflowRun = (name: string, path: string, state: CheckEvidence['state'] =
 /** Secrets pinned to a workflow, an App and a status creator; provenance left unpinned. */
 const pinned = gatePolicy({
   sources: {
-    secrets: { github: { apps: ['gitguardian'], workflows: ['.github/workflows/security.yml'], statusCreators: ['secrets-bot'] }, gitlab: { jobs: ['secret_detection'], configPaths: ['ci/**/*.yml'] } },
+    secrets: { github: { apps: ['gitguardian'], workflows: ['.github/workflows/security.yml'], configPaths: ['.github/actions/**', 'scripts/scan-*.sh'], statusCreators: ['secrets-bot'] }, gitlab: { jobs: ['secret_detection'], configPaths: ['ci/**/*.yml'] } },
   },
 });
 const PROVENANCE = check('slsa-provenance');
@@ -50,6 +50,13 @@ describe('gate.sources: a pinned scan counts only checks from the sources named 
     const v = evaluateGate(gateInput({ ev }), pinned, NOW);
     expect(v.verdict).toBe('block');
     expect(reason(v, 'scan-missing', 'control:secrets')!.evidence).toContain('secret-scan (check-run, success) ignored: from workflow .github/workflows/security.yml, changed by this pull request');
+  });
+
+  it.each([['.github/actions/scan/action.yml'], ['scripts/scan-secrets.sh']])('ignores a run of the named workflow when the pull request changes a file it runs (%s)', (changed) => {
+    const ev = evidence({ checks: [workflowRun('secret-scan', '.github/workflows/security.yml'), PROVENANCE], changedPaths: ['src/cart.ts', changed] });
+    const v = evaluateGate(gateInput({ ev }), pinned, NOW);
+    expect(v.verdict).toBe('block');
+    expect(reason(v, 'scan-missing', 'control:secrets')!.evidence).toContain(`secret-scan (check-run, success) ignored: from workflow .github/workflows/security.yml, which runs ${changed}, changed by this pull request`);
   });
 
   it('a named source that fails still fails the scan, and a failure from elsewhere is ignored (it neither passes nor fails it)', () => {
