@@ -126,6 +126,7 @@ function handle(req: IncomingMessage, res: ServerResponse, base: string): void {
   }
   if (p === `${OWNER_REPO}/pulls/7/reviews`) return paged(reviews);
   if (p === `${OWNER_REPO}/pulls/7/files`) return paged(files);
+  if (p === `${OWNER_REPO}/pulls/7`) return send(200, { number: 7, state: 'open', head: { sha: HEAD }, base: { ref: 'main' }, changed_files: files.length });
   if (p === `${OWNER_REPO}/code-scanning/alerts`) {
     if (url.searchParams.get('ref') !== 'refs/pull/7/head' || url.searchParams.get('state') !== 'open') return send(422, { message: 'unexpected query' });
     return paged(alerts);

@@ -78,7 +78,7 @@ export async function evaluateChange(change: ChangeRequestSnapshot, run: GateRun
   if (previous && trigger.receivedAt && previous.headSha !== headSha && previous.decidedAt.getTime() > trigger.receivedAt.getTime()) {
     return `stale event: ${key} was decided at ${previous.headSha.slice(0, 12)} after this delivery (head ${headSha.slice(0, 12)}) arrived`;
   }
-  const [evidence, exceptions] = await Promise.all([release.collectEvidence(change.ref, headSha, { scanPatterns: policy.gate.scans }), deps.gateStore.exceptionsFor(repoKey(change.ref.repo))]);
+  const [evidence, exceptions] = await Promise.all([release.collectEvidence(change.ref, headSha, { scanPatterns: policy.gate.scans, sources: policy.gate.sources }), deps.gateStore.exceptionsFor(repoKey(change.ref.repo))]);
   const result = planGate(
     { change: snapshot, currentLabels, evidence, exceptions, previous, labelAdded: trigger.labelAdded ?? null, actor: trigger.actor ?? null },
     { policy, policySource: run.policySource, policyHash: hashOf(policy), now: deps.now(), render: deps.render },

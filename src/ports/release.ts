@@ -11,6 +11,7 @@
  * - The write methods throw on failure; the job queue retries them.
  */
 import type { ReleaseEvidence } from '../core/gate/evidence.ts';
+import type { ScanSources } from '../core/gate/policy.ts';
 import type { ChangeRequestSnapshot, IssueRef, RepoRef } from '../core/model.ts';
 
 /** The name of our check run (GitHub) and commit status (GitLab); a branch rule can require it. */
@@ -34,6 +35,13 @@ export const defaultScanPatterns: ScanPatterns = {
 
 export interface CollectOptions {
   scanPatterns?: ScanPatterns;
+  /**
+   * The policy's `gate.sources`: which producers the adapter must identify. GitHub reads the
+   * workflow runs of the head (one listing) only when some kind names `workflows`, and the commit
+   * statuses with their creators only when some kind names `statusCreators`; GitLab reads the
+   * project's CI config path only when some kind names `jobs`.
+   */
+  sources?: Readonly<Record<string, ScanSources>>;
   /** Upper bound on pages read per paginated source (100 items a page); default 50. Hitting it is an evidence error. */
   maxPages?: number;
 }

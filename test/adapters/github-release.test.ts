@@ -53,6 +53,21 @@ const alert = (n: number, rule: Record<string, unknown>, path = `src/f${n}.ts`) 
   most_recent_instance: { ref: 'refs/pull/7/head', location: { path, start_line: 3 } },
 });
 
+/** GET /pulls/{n}, the fields the adapter reads among GitHub's (a pull request changing `changedFiles` files). */
+const pullAnswer = (changedFiles: number, sha = HEAD) => ({
+  url: `${API}${base}/pulls/7`,
+  number: 7,
+  state: 'open',
+  title: 'Release 2026.03',
+  user: { login: 'dev', type: 'User' },
+  head: { ref: 'release/2026.03', sha },
+  base: { ref: 'main', sha: OLD },
+  commits: 3,
+  additions: 120,
+  deletions: 4,
+  changed_files: changedFiles,
+});
+
 /** Interceptors for one complete read of the evidence (every one must be used). */
 function mockEvidence({ alerts500 = false }: { alerts500?: boolean } = {}): void {
   const runs = [
@@ -92,6 +107,7 @@ function mockEvidence({ alerts500 = false }: { alerts500?: boolean } = {}): void
       { id: 8, user: { login: 'erin' }, state: 'DISMISSED', commit_id: HEAD },
       { id: 9, user: null, state: 'APPROVED', commit_id: HEAD },
     ]);
+  scope.get(`${base}/pulls/7`).reply(200, pullAnswer(101));
   const filesPath = `${base}/pulls/7/files?per_page=100`;
   scope
     .get(`${base}/pulls/7/files`)
@@ -135,7 +151,7 @@ describe('GitHub release evidence', () => {
     expect(ev.errors).toEqual([]);
     expect(ev.headSha).toBe(HEAD);
     expect(ev.collectedAt).toBe('2026-03-02T10:00:00.000Z');
-    expect(ev.stats).toEqual({ apiCalls: 8, checkRuns: 150, findings: 101, statuses: 2 });
+    expect(ev.stats).toEqual({ apiCalls: 9, checkRuns: 150, findings: 101, statuses: 2 });
     expect(ev.checks).toHaveLength(149 + 2);
     expect(ev.checks.find((c) => c.name === 'gatehouse/release-gate')).toBeUndefined();
     const state = (name: string) => ev.checks.find((c) => c.name === name)?.state;
@@ -177,7 +193,7 @@ describe('GitHub release evidence', () => {
     forge(cache).forget(HEAD);
     mockEvidence();
     const fresh = await forge(cache).collectEvidence(pr, HEAD);
-    expect(fresh.stats.apiCalls).toBe(8);
+    expect(fresh.stats.apiCalls).toBe(9);
     expect(fresh.stats.cached).toBeUndefined();
   });
 
@@ -199,6 +215,7 @@ describe('GitHub release evidence', () => {
       scope.get(`${base}/commits/${HEAD}/check-runs`).query(true).reply(200, { total_count: 0, check_runs: [] });
       scope.get(`${base}/commits/${HEAD}/status`).query(true).reply(200, { total_count: 0, statuses: [] });
       scope.get(`${base}/pulls/7/reviews`).query(true).reply(200, []);
+      scope.get(`${base}/pulls/7`).reply(200, pullAnswer(0));
       scope.get(`${base}/pulls/7/files`).query(true).reply(200, []);
       scope.get(`${base}/code-scanning/alerts`).query(true).reply(status, { message, documentation_url: 'https://docs.github.com/rest' });
     };
@@ -215,11 +232,104 @@ describe('GitHub release evidence', () => {
     scope.get(`${base}/commits/${HEAD}/check-runs`).query({ per_page: 100, page: 1 }).reply(200, { total_count: 250, check_runs: Array.from({ length: 100 }, (_, i) => checkRun(i)) });
     scope.get(`${base}/commits/${HEAD}/status`).query(true).reply(200, { total_count: 0, statuses: [] });
     scope.get(`${base}/pulls/7/reviews`).query(true).reply(200, []);
+    scope.get(`${base}/pulls/7`).reply(200, pullAnswer(0));
     scope.get(`${base}/pulls/7/files`).query(true).reply(200, []);
     scope.get(`${base}/code-scanning/alerts`).query(true).reply(200, []);
     const ev = await forge().collectEvidence(pr, HEAD, { maxPages: 1 });
     expect(ev.errors).toEqual([{ source: 'checks', kind: 'truncated', message: 'check runs: more than 1 pages of 100; the rest was not read' }]);
     expect(ev.checks).toEqual([]);
+  });
+
+  /** The sources a test does not look at, answered empty. */
+  const quiet = (scope: nock.Scope, { checks = true, status = true, files = true }: { checks?: boolean; status?: boolean; files?: boolean } = {}): void => {
+    if (checks) scope.get(`${base}/commits/${HEAD}/check-runs`).query(true).reply(200, { total_count: 0, check_runs: [] });
+    if (status) scope.get(`${base}/commits/${HEAD}/status`).query(true).reply(200, { total_count: 0, statuses: [] });
+    scope.get(`${base}/pulls/7/reviews`).query(true).reply(200, []);
+    if (files) {
+      scope.get(`${base}/pulls/7`).reply(200, pullAnswer(1));
+      scope.get(`${base}/pulls/7/files`).query(true).reply(200, [{ filename: 'src/cart.ts', status: 'modified' }]);
+    }
+    scope.get(`${base}/code-scanning/alerts`).query(true).reply(200, []);
+  };
+  const pinned = {
+    secrets: { github: { apps: [], workflows: ['.github/workflows/security.yml'], configPaths: [], statusCreators: ['signing-bot'] }, gitlab: { jobs: [], configPaths: [], statusCreators: [] } },
+  };
+
+  it('names each check run\'s App and, when a kind pins workflows, the workflow file behind an Actions check suite (one listing of the head\'s runs)', async () => {
+    const scope = nock(API);
+    quiet(scope, { checks: false, status: false });
+    scope.get(`${base}/commits/${HEAD}/check-runs`).query({ per_page: 100, page: 1 }).reply(200, {
+      total_count: 4,
+      check_runs: [
+        checkRun(1, { name: 'secret-scan', app: { id: 15368, slug: 'github-actions', name: 'GitHub Actions' }, check_suite: { id: 501 } }),
+        checkRun(2, { name: 'secret-sast-dependency-provenance', app: { id: 15368, slug: 'github-actions', name: 'GitHub Actions' }, check_suite: { id: 502 } }),
+        checkRun(3, { name: 'CodeQL', app: { id: 57789, slug: 'github-advanced-security', name: 'GitHub Advanced Security' }, check_suite: { id: 503 } }),
+        checkRun(4, { name: 'old-run', app: { id: 15368, slug: 'github-actions', name: 'GitHub Actions' }, check_suite: { id: 504 } }),
+      ],
+    });
+    scope.get(`${base}/actions/runs`).query({ head_sha: HEAD, per_page: 100, page: 1 }).reply(200, {
+      total_count: 2,
+      workflow_runs: [
+        { id: 9001, name: 'Security', path: '.github/workflows/security.yml', head_sha: HEAD, check_suite_id: 501, event: 'pull_request', status: 'completed', conclusion: 'success' },
+        { id: 9002, name: 'PR', path: '.github/workflows/pr.yml', head_sha: HEAD, check_suite_id: 502, event: 'pull_request', status: 'completed', conclusion: 'success' },
+      ],
+    });
+    scope.get(`${base}/commits/${HEAD}/statuses`).query(true).reply(200, [
+      { id: 3, context: 'sign/cosign', state: 'success', target_url: 'https://sign.example/3', creator: { login: 'signing-bot', type: 'Bot' } },
+      { id: 2, context: 'secret-scan', state: 'success', target_url: null, creator: { login: 'mallory', type: 'User' } },
+      { id: 1, context: 'sign/cosign', state: 'failure', target_url: 'https://sign.example/1', creator: { login: 'mallory', type: 'User' } },
+    ]);
+    const ev = await forge().collectEvidence(pr, HEAD, { sources: pinned });
+    expect(ev.errors).toEqual([]);
+    const producer = (name: string, source = 'check-run') => ev.checks.find((c) => c.name === name && c.source === source)?.producer;
+    expect(producer('secret-scan')).toEqual({ app: { id: 15368, slug: 'github-actions' }, workflowPath: '.github/workflows/security.yml' });
+    expect(producer('secret-sast-dependency-provenance')).toEqual({ app: { id: 15368, slug: 'github-actions' }, workflowPath: '.github/workflows/pr.yml' });
+    expect(producer('CodeQL')).toEqual({ app: { id: 57789, slug: 'github-advanced-security' } });
+    expect(producer('old-run')).toEqual({ app: { id: 15368, slug: 'github-actions' }, workflowPath: null });
+    // Statuses: newest first; the current state of each context with who posted it.
+    expect(ev.checks.filter((c) => c.source === 'status')).toEqual([
+      { name: 'sign/cosign', state: 'success', source: 'status', url: 'https://sign.example/3', producer: { statusCreator: 'signing-bot' } },
+      { name: 'secret-scan', state: 'success', source: 'status', url: null, producer: { statusCreator: 'mallory' } },
+    ]);
+    expect(ev.stats.apiCalls).toBe(7);
+  });
+
+  it('reads neither workflow runs nor status creators when no kind pins them', async () => {
+    const scope = nock(API);
+    quiet(scope, { checks: false });
+    scope.get(`${base}/commits/${HEAD}/check-runs`).query(true).reply(200, { total_count: 1, check_runs: [checkRun(1, { name: 'secret-scan', app: { id: 15368, slug: 'github-actions' }, check_suite: { id: 501 } })] });
+    const ev = await forge().collectEvidence(pr, HEAD, { sources: {} });
+    expect(ev.checks[0]!.producer).toEqual({ app: { id: 15368, slug: 'github-actions' } });
+    expect(ev.stats.apiCalls).toBe(6);
+  });
+
+  it('an unreadable workflow-runs listing (no Actions permission) is an evidence error, never a silent name match', async () => {
+    const scope = nock(API);
+    quiet(scope, { status: false });
+    scope.get(`${base}/commits/${HEAD}/statuses`).query(true).reply(200, []);
+    scope.get(`${base}/actions/runs`).query(true).reply(403, { message: 'Resource not accessible by integration', documentation_url: 'https://docs.github.com/rest/actions/workflow-runs#list-workflow-runs-for-a-repository' });
+    const ev = await forge().collectEvidence(pr, HEAD, { sources: pinned });
+    expect(ev.errors).toEqual([{ source: 'checks', kind: 'api', status: 403, message: expect.stringContaining('workflow runs: HTTP 403') }]);
+  });
+
+  it.each([
+    ['a pull request over the 3,000-file cap (the listing stops at 3,000)', 3412, 30, 'changes 3412 file(s) and 3000 were listed; GitHub lists at most 3000 files'],
+    ['exactly at the cap', 3000, 30, 'changes 3000 file(s) and 3000 were listed'],
+    ['fewer files listed than the pull request changes', 150, 1, 'changes 150 file(s) and 100 were listed'],
+  ])('a changed-files listing that is not whole is incomplete evidence: %s', async (_what, changed, pages, message) => {
+    const scope = nock(API);
+    quiet(scope, { files: false });
+    scope.get(`${base}/pulls/7`).reply(200, pullAnswer(changed));
+    for (let page = 1; page <= pages; page++) {
+      scope
+        .get(`${base}/pulls/7/files`)
+        .query({ per_page: 100, page })
+        .reply(200, Array.from({ length: 100 }, (_, i) => ({ filename: `vendor/pad/f${page}-${i}.txt`, status: 'added' })), pages > 1 ? link(`${base}/pulls/7/files?per_page=100`, pages) : {});
+    }
+    if (pages === 1) scope.get(`${base}/pulls/7/files`).query({ per_page: 100, page: 2 }).reply(200, []);
+    const ev = await forge().collectEvidence(pr, HEAD);
+    expect(ev.errors).toEqual([{ source: 'files', kind: 'truncated', message: expect.stringContaining(message) }]);
+    expect(ev.changedPaths).toEqual([]);
   });
 
   it('maps code-scanning severities: security severity first, else error/warning/note', () => {

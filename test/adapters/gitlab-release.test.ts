@@ -7,7 +7,7 @@ import nock from 'nock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EvidenceCache } from '../../src/adapters/evidence.ts';
 import { createGitLabApi } from '../../src/adapters/gitlab/client.ts';
-import { GitLabReleaseForge, jobState } from '../../src/adapters/gitlab/release.ts';
+import { GitLabReleaseForge, jobState, pipelineConfigFile } from '../../src/adapters/gitlab/release.ts';
 import type { IssueRef, RepoRef } from '../../src/core/model.ts';
 import { readFileSync } from 'node:fs';
 import { GITLAB_API, GITLAB_BOT, GITLAB_URL } from '../support/gitlab.ts';
@@ -232,6 +232,73 @@ describe('GitLab release evidence', () => {
       { source: 'reports', kind: 'invalid', status: 404, message: expect.stringContaining("gl-sast-report.json of job sast (#501): not in the job's artifacts archive") },
       { source: 'reports', kind: 'invalid', message: expect.stringContaining('gl-secret-detection-report.json of job gitleaks (#502): not JSON') },
     ]);
+  });
+
+  /** A merge request whose head pipeline (900) has these jobs; the other sources answered plainly. */
+  const minimal = (scope: nock.Scope, { jobs = [job(501, 'semgrep-sast', 'success')], changesCount = '2', diffs = 2 }: { jobs?: ReturnType<typeof job>[]; changesCount?: string | null; diffs?: number } = {}): void => {
+    scope.get(M).reply(200, { iid: 5, sha: HEAD, labels: ['release'], changes_count: changesCount, head_pipeline: { id: 900, sha: HEAD, status: 'success' } });
+    scope.get(`${P}/pipelines/900/jobs`).query(true).reply(200, jobs, { 'x-total-pages': '1' });
+    scope.get(`${M}/approvals`).reply(200, { approved_by: [] });
+    scope.get(`${M}/reviewers`).reply(200, []);
+    scope
+      .get(`${M}/diffs`)
+      .query(true)
+      .reply(200, Array.from({ length: diffs }, (_, i) => ({ old_path: `app/f${i}.rb`, new_path: `app/f${i}.rb` })), { 'x-total-pages': '1' });
+    scope.get(`${P}/repository/commits/${HEAD}/statuses`).query(true).reply(200, [
+      { id: 7, sha: HEAD, name: 'cosign-verify', status: 'success', target_url: null, allow_failure: false, author: { id: 9, username: 'signing-bot', name: 'Signing bot' } },
+    ]);
+  };
+  const pinnedJobs = { sast: { github: { apps: [], workflows: [], configPaths: [], statusCreators: [] }, gitlab: { jobs: ['semgrep-sast'], configPaths: [], statusCreators: [] } } };
+
+  it('when a kind pins jobs, names each job and the pipeline configuration file (the project\'s ci_config_path); statuses name their author', async () => {
+    const scope = nock(GITLAB_API);
+    minimal(scope);
+    scope.get(P).reply(200, { id: 42, path_with_namespace: 'acme/payments', default_branch: 'main', ci_config_path: 'ci/pipeline.yml' });
+    const ev = await forge().collectEvidence(mr, HEAD, { sources: pinnedJobs });
+    expect(ev.errors).toEqual([]);
+    expect(ev.checks).toEqual([
+      { name: 'semgrep-sast', state: 'success', source: 'job', url: `${GITLAB_URL}/acme/payments/-/jobs/501`, producer: { jobName: 'semgrep-sast', pipelineConfigPath: 'ci/pipeline.yml' } },
+      { name: 'cosign-verify', state: 'success', source: 'status', url: null, producer: { statusCreator: 'signing-bot' } },
+    ]);
+  });
+
+  it('reads no project settings when no kind pins jobs', async () => {
+    const scope = nock(GITLAB_API);
+    minimal(scope);
+    const ev = await forge().collectEvidence(mr, HEAD, { sources: {} });
+    expect(ev.checks[0]).toEqual({ name: 'semgrep-sast', state: 'success', source: 'job', url: `${GITLAB_URL}/acme/payments/-/jobs/501` });
+    expect(ev.stats.apiCalls).toBe(6);
+  });
+
+  it('leaves the configuration file unknown (an evidence error) when the project cannot be read', async () => {
+    const scope = nock(GITLAB_API);
+    minimal(scope);
+    scope.get(P).reply(403, { message: '403 Forbidden' });
+    const ev = await forge().collectEvidence(mr, HEAD, { sources: pinnedJobs });
+    expect(ev.errors).toEqual([{ source: 'pipeline', kind: 'api', status: 403, message: expect.stringContaining('project CI configuration path') }]);
+    expect(ev.checks[0]!.producer).toEqual({ jobName: 'semgrep-sast' });
+  });
+
+  it.each([
+    [null, '.gitlab-ci.yml'],
+    ['', '.gitlab-ci.yml'],
+    ['ci/pipeline.yml', 'ci/pipeline.yml'],
+    ['./.gitlab/ci.yml', '.gitlab/ci.yml'],
+    ['.gitlab-ci.yml@security/pipelines', null],
+    ['https://example.com/ci.yml', null],
+  ])('the pipeline configuration file of ci_config_path %j is %j', (path, file) => {
+    expect(pipelineConfigFile(path)).toBe(file);
+  });
+
+  it.each([
+    ['past the diff limits ("1000+")', '1000+', 1000, 'changes 1000+ file(s) and 1000 were listed; GitLab lists at most 1000 files of a merge request'],
+    ['more files than listed', '40', 20, 'changes 40 file(s) and 20 were listed; the listing is not whole'],
+  ])('a changed-files listing that is not whole is incomplete evidence: %s', async (_what, count, listed, message) => {
+    const scope = nock(GITLAB_API);
+    minimal(scope, { changesCount: count, diffs: listed });
+    const ev = await forge().collectEvidence(mr, HEAD);
+    expect(ev.errors).toEqual([{ source: 'files', kind: 'truncated', message: expect.stringContaining(message) }]);
+    expect(ev.changedPaths).toEqual([]);
   });
 
   it('maps job states', () => {

@@ -13,8 +13,22 @@ export interface FakeCheckRun {
   head_sha: string;
   status: string;
   conclusion: string | null;
-  app: { id: number };
+  app: { id: number; slug?: string };
+  /** GitHub Actions runs: the suite of the workflow run (see `workflowRuns`). */
+  check_suite?: { id: number };
   output?: { title: string; summary: string };
+}
+
+/** A workflow run as GET /actions/runs lists it (the fields GitHub documents that matter here). */
+export interface FakeWorkflowRun {
+  id: number;
+  name: string;
+  path: string;
+  head_sha: string;
+  check_suite_id: number;
+  event: string;
+  status: string;
+  conclusion: string | null;
 }
 
 export interface GateWorld {
@@ -22,7 +36,11 @@ export interface GateWorld {
   comments: { id: number; body: string; user: { login: string; type: string } }[];
   /** Every check run on every commit, ours included (app id 1 is ours). */
   checkRuns: FakeCheckRun[];
-  statuses: { sha: string; context: string; state: string }[];
+  statuses: { sha: string; context: string; state: string; creator?: { login: string; type: string } }[];
+  /** Workflow runs (GET /actions/runs?head_sha=). */
+  workflowRuns: FakeWorkflowRun[];
+  /** The pull request's `changed_files` (GET /pulls/{n}); the files listing stops at 3,000 as GitHub's does. */
+  changedFiles(): number;
   reviews: { user: { login: string }; state: string; commit_id: string }[];
   files: string[];
   /** Files of the repository's default branch (GET …/contents/{path}), e.g. the policy override; others are 404. */
@@ -37,6 +55,8 @@ export interface GateWorld {
   checkWrites: { method: 'POST' | 'PATCH'; status: string; conclusion?: string; title: string }[];
   /** Answer the code-scanning list with this status (e.g. 502) while set. */
   alertsStatus: number | null;
+  /** The message of that answer (default `Server Error`), e.g. `no analysis found`. */
+  alertsMessage?: string;
   /** The fake's own routes not used (a fake server, not expectations): left out of the pending-mock check. */
   routes(): string[];
 }
@@ -46,7 +66,7 @@ const worlds = new Set<GateWorld>();
 let nextId = 100;
 
 export function fakeGateGitHub(api: string, fullName: string, number: number): GateWorld {
-  const w: GateWorld = { labels: [], comments: [], checkRuns: [], statuses: [], reviews: [], files: [], repoFiles: {}, alerts: [], pulls: [], issues: [], log: [], checkWrites: [], alertsStatus: null, routes: () => [] };
+  const w: GateWorld = { labels: [], comments: [], checkRuns: [], statuses: [], workflowRuns: [], changedFiles: () => w.files.length, reviews: [], files: [], repoFiles: {}, alerts: [], pulls: [], issues: [], log: [], checkWrites: [], alertsStatus: null, routes: () => [] };
   const repo = `/repos/${fullName}`;
   const esc = (s: string): string => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
   const R = (tail: string): RegExp => new RegExp(`^${esc(repo)}${tail}(\\?.*)?$`);
@@ -60,7 +80,34 @@ export function fakeGateGitHub(api: string, fullName: string, number: number): G
   scope.post(/^\/app\/installations\/\d+\/access_tokens$/).reply(201, { token: 'ghs_test', expires_at: '2099-01-01T00:00:00Z' });
   scope.get(R('/contents/.+')).reply((uri) => (note('GET', uri), contentsReply(uri, w.repoFiles)));
 
-  scope.get(R(`/pulls/${number}/files`)).reply((uri) => (note('GET', uri), [200, w.files.map((filename) => ({ filename }))]));
+  scope.get(R(`/pulls/${number}/files`)).reply((uri) => {
+    note('GET', uri);
+    // As GitHub: pages of per_page (default 30), a Link header, and no file past the 3,000th.
+    const q = query(uri);
+    const per = Number(q.get('per_page') ?? 30);
+    const page = Number(q.get('page') ?? 1);
+    const listed = w.files.slice(0, 3000);
+    const last = Math.max(1, Math.ceil(listed.length / per));
+    const link = page < last ? { link: `<${api}${repo}/pulls/${number}/files?per_page=${per}&page=${page + 1}>; rel="next", <${api}${repo}/pulls/${number}/files?per_page=${per}&page=${last}>; rel="last"` } : {};
+    return [200, listed.slice((page - 1) * per, page * per).map((filename) => ({ filename, status: 'modified' })), link];
+  });
+  scope.get(R(`/pulls/${number}`)).reply((uri) => {
+    note('GET', uri);
+    const head = (w.pulls[0]?.['head'] as { sha: string } | undefined)?.sha ?? w.checkRuns.find((r) => r.app.id !== OUR_APP)?.head_sha ?? '0'.repeat(40);
+    return [200, { number, state: 'open', head: { sha: head }, base: { ref: 'master' }, changed_files: w.changedFiles(), commits: 1, additions: 1, deletions: 0 }];
+  });
+  scope.get(R('/actions/runs')).reply((uri) => {
+    note('GET', uri);
+    const sha = query(uri).get('head_sha');
+    const runs = w.workflowRuns.filter((r) => !sha || r.head_sha === sha);
+    return [200, { total_count: runs.length, workflow_runs: runs }];
+  });
+  scope.get(R('/commits/[0-9a-f]+/statuses')).reply((uri) => {
+    note('GET', uri);
+    const sha = uri.split('/commits/')[1]!.split('/')[0]!;
+    // Newest first, as GitHub lists them.
+    return [200, w.statuses.filter((s) => s.sha === sha).reverse().map((s, i) => ({ id: 7000 + i, ...s, creator: s.creator ?? null }))];
+  });
   scope.get(R(`/issues/${number}/labels`)).reply((uri) => (note('GET', uri), [200, w.labels.map((name) => ({ name }))]));
   scope.post(R(`/issues/${number}/labels`)).reply((uri, body) => {
     note('POST', uri);
@@ -123,7 +170,7 @@ export function fakeGateGitHub(api: string, fullName: string, number: number): G
   scope.get(R(`/pulls/${number}/reviews`)).reply((uri) => (note('GET', uri), [200, w.reviews]));
   scope.get(R('/code-scanning/alerts')).reply((uri) => {
     note('GET', uri);
-    if (w.alertsStatus) return [w.alertsStatus, { message: 'Server Error' }];
+    if (w.alertsStatus) return [w.alertsStatus, { message: w.alertsMessage ?? 'Server Error' }];
     return [200, w.alerts];
   });
   scope.get(R('/commits/[0-9a-f]+/pulls')).reply((uri) => {
@@ -146,6 +193,13 @@ export function fakeGateGitHub(api: string, fullName: string, number: number): G
 /** A finished check run of another app on `sha`. */
 export function otherRun(w: GateWorld, sha: string, name: string, conclusion: string | null, status = 'completed'): void {
   w.checkRuns.push({ id: 5000 + w.checkRuns.length, name, head_sha: sha, status, conclusion, app: { id: 15368 } });
+}
+
+/** A check run of a GitHub Actions workflow file on `sha`, with its workflow run (as GitHub links them by check suite). */
+export function workflowRun(w: GateWorld, sha: string, path: string, name: string, conclusion: string | null = 'success'): void {
+  const suite = 8000 + w.workflowRuns.length;
+  w.workflowRuns.push({ id: 9000 + w.workflowRuns.length, name: path.split('/').pop()!, path, head_sha: sha, check_suite_id: suite, event: 'pull_request', status: 'completed', conclusion });
+  w.checkRuns.push({ id: 5000 + w.checkRuns.length, name, head_sha: sha, status: 'completed', conclusion, app: { id: 15368, slug: 'github-actions' }, check_suite: { id: suite } });
 }
 
 /** Our check runs on `sha`, newest last. */

@@ -27,6 +27,10 @@ export interface GitLabGateWorld {
   /** When each head commit was pushed (MR versions). */
   versions: { head_commit_sha: string; created_at: string }[];
   diffs: string[];
+  /** The project's `ci_config_path` (GET /projects/:id); null: `.gitlab-ci.yml`. */
+  ciConfigPath: string | null;
+  /** Statuses posted on commits by others (external CI, signing), with their author. */
+  external: { sha: string; name: string; status: string; author: { username: string } }[];
   /** Our commit statuses, in order. */
   statuses: { sha: string; state: string; name: string; description: string; pipeline_id?: number }[];
   /** The merge request as GET /repository/commits/{sha}/merge_requests lists it (labels from the fake's state). */
@@ -44,6 +48,8 @@ export function fakeGitLabGate(api: FakeGitLabApi, bot: string): GitLabGateWorld
     approvals: [],
     versions: [],
     diffs: [],
+    ciConfigPath: null,
+    external: [],
     statuses: [],
     mr: { title: 'Release 2026.11', description: '', target_branch: 'master', web_url: 'http://example.com/gitlabhq/gitlab-test/-/merge_requests/1', author: { username: 'dev' } },
     issues: [],
@@ -55,7 +61,11 @@ export function fakeGitLabGate(api: FakeGitLabApi, bot: string): GitLabGateWorld
   const scope = nock(GITLAB_URL).persist();
   const log = (m: string, uri: string): void => void api.requests.push(`${m} ${uri}`);
 
-  scope.get(R('/merge_requests/1')).reply((uri) => (log('GET', uri), [200, { iid: 1, sha: w.sha, labels: labels(), head_pipeline: w.pipeline }]));
+  // GitLab's default diff limit: 1,000 files listed, changes_count "1000+" past it.
+  const DIFF_LIMIT = 1000;
+  const changesCount = (): string => (w.diffs.length > DIFF_LIMIT ? `${DIFF_LIMIT}+` : String(w.diffs.length));
+  scope.get(R('/merge_requests/1')).reply((uri) => (log('GET', uri), [200, { iid: 1, sha: w.sha, labels: labels(), changes_count: changesCount(), head_pipeline: w.pipeline }]));
+  scope.get(R('')).reply((uri) => (log('GET', uri), [200, { id: 1, path_with_namespace: 'gitlabhq/gitlab-test', default_branch: 'master', ci_config_path: w.ciConfigPath }]));
   scope.get(R('/merge_requests/1/pipelines')).reply((uri) => (log('GET', uri), [200, w.pipeline ? [w.pipeline] : []]));
   scope.get(R('/pipelines/\\d+/jobs')).reply((uri) => (log('GET', uri), [200, w.jobs, { 'x-total-pages': '1' }]));
   scope.get(R('/jobs/\\d+/artifacts/.+')).reply((uri) => {
@@ -67,8 +77,13 @@ export function fakeGitLabGate(api: FakeGitLabApi, bot: string): GitLabGateWorld
   scope.get(R('/merge_requests/1/approvals')).reply((uri) => (log('GET', uri), [200, { approved_by: w.approvals.map((a) => ({ user: { username: a.username }, approved_at: a.approved_at })) }]));
   scope.get(R('/merge_requests/1/versions')).reply((uri) => (log('GET', uri), [200, w.versions]));
   scope.get(R('/merge_requests/1/reviewers')).reply((uri) => (log('GET', uri), [200, []]));
-  scope.get(R('/merge_requests/1/diffs')).reply((uri) => (log('GET', uri), [200, w.diffs.map((d) => ({ old_path: d, new_path: d })), { 'x-total-pages': '1' }]));
-  scope.get(R('/repository/commits/[0-9a-f]+/statuses')).reply((uri) => (log('GET', uri), [200, [], { 'x-total-pages': '1' }]));
+  scope.get(R('/merge_requests/1/diffs')).reply((uri) => (log('GET', uri), [200, w.diffs.slice(0, DIFF_LIMIT).map((d) => ({ old_path: d, new_path: d })), { 'x-total-pages': '1' }]));
+  scope.get(R('/repository/commits/[0-9a-f]+/statuses')).reply((uri) => {
+    log('GET', uri);
+    const sha = /\/commits\/([0-9a-f]+)\//.exec(uri)![1]!;
+    const list = w.external.filter((x) => x.sha === sha).map((x, i) => ({ id: 600 + i, sha, name: x.name, status: x.status, target_url: null, allow_failure: false, author: x.author }));
+    return [200, list, { 'x-total-pages': '1' }];
+  });
   scope.post(R('/statuses/[0-9a-f]+')).reply((uri, body) => {
     log('POST', uri);
     const sha = /\/statuses\/([0-9a-f]+)/.exec(uri)![1]!;

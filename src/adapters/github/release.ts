@@ -6,6 +6,13 @@
  * Evidence sources are read concurrently; a paginated source reads its first page, then, when the
  * page count is known (`total_count` or a `Link: rel="last"`), the remaining pages a few at a
  * time. One source's failure becomes an `errors[]` entry; the others are still read.
+ *
+ * Each check carries its producer (what `gate.sources` pins): a check run its App, and, when a kind
+ * pins workflows, the workflow file of its suite (one listing of the head's workflow runs, which
+ * needs the App's Actions read permission); a commit status its creator, when a kind pins status
+ * creators (the statuses are then listed with their creators rather than combined). The changed
+ * files are checked against the pull request's `changed_files`: at GitHub's 3,000-file cap or
+ * more than listed, the listing is truncated evidence.
  */
 import { z } from 'zod';
 import type { ApprovalEvidence, CheckEvidence, EvidenceError, Finding, ReleaseEvidence, Severity } from '../../core/gate/evidence.ts';
@@ -27,6 +34,9 @@ import { EvidenceCache, PER_PAGE, readPages, SourceError, toEvidenceError } from
 import type { GitHubRequester } from './forge.ts';
 
 const DEFAULT_MAX_PAGES = 50;
+/** GitHub lists at most this many files of a pull request (`GET /pulls/{n}/files`). */
+export const GITHUB_FILES_CAP = 3000;
+const GITHUB_ACTIONS_APP_ID = 15368;
 const SUMMARY_MAX = 65_535;
 
 // --- response schemas (only the fields we read) ------------------------------------------------
@@ -38,7 +48,8 @@ const checkRunSchema = z.object({
   conclusion: z.string().nullable().optional(),
   html_url: z.string().nullable().optional(),
   details_url: z.string().nullable().optional(),
-  app: z.object({ id: z.number() }).nullable().optional(),
+  app: z.object({ id: z.number(), slug: z.string().nullable().optional() }).nullable().optional(),
+  check_suite: z.object({ id: z.number() }).nullable().optional(),
 });
 const checkRunsSchema = z.object({ total_count: z.number(), check_runs: z.array(checkRunSchema) });
 const tagCommitSchema = z.object({ sha: z.string() });
@@ -47,6 +58,25 @@ const combinedStatusSchema = z.object({
   total_count: z.number().optional(),
   statuses: z.array(z.object({ context: z.string(), state: z.string(), target_url: z.string().nullable().optional() })),
 });
+
+/** `GET /commits/{ref}/statuses`: every status, newest first, with who posted it. */
+const statusListSchema = z.array(
+  z.object({
+    context: z.string(),
+    state: z.string(),
+    target_url: z.string().nullable().optional(),
+    creator: z.object({ login: z.string() }).nullable().optional(),
+  }),
+);
+
+/** `GET /actions/runs?head_sha=`: the workflow runs of the head, by check suite. */
+const workflowRunsSchema = z.object({
+  total_count: z.number(),
+  workflow_runs: z.array(z.object({ id: z.number(), path: z.string(), check_suite_id: z.number().nullable().optional(), head_sha: z.string() })),
+});
+
+/** `GET /pulls/{n}`: how many files the pull request changes (the files listing stops at 3,000). */
+const pullFilesCountSchema = z.object({ changed_files: z.number().int().min(0), head: z.object({ sha: z.string() }) });
 
 const reviewsSchema = z.array(
   z.object({
@@ -160,6 +190,17 @@ function statusState(state: string): CheckEvidence['state'] {
   return 'failure'; // failure, error
 }
 
+/**
+ * A check run's producer: its App, and for a GitHub Actions run the workflow file behind its check
+ * suite (null when the workflow runs were read and none matches; absent when they were not read).
+ */
+export function checkRunProducer(c: z.infer<typeof checkRunSchema>, workflowPaths: ReadonlyMap<number, string> | null): CheckEvidence['producer'] {
+  if (!c.app) return {};
+  const producer: NonNullable<CheckEvidence['producer']> = { app: { id: c.app.id, slug: c.app.slug ?? null } };
+  if (workflowPaths && c.app.id === GITHUB_ACTIONS_APP_ID) producer.workflowPath = (c.check_suite && workflowPaths.get(c.check_suite.id)) ?? null;
+  return producer;
+}
+
 /** Code-scanning severity: `security_severity_level` first, else `severity` (error→high, warning→medium, note→low). */
 export function alertSeverity(rule: { severity?: string | null; security_severity_level?: string | null }): Severity {
   const level = rule.security_severity_level?.toLowerCase();
@@ -246,7 +287,11 @@ export class GitHubReleaseForge implements ReleaseForge {
       }
     };
 
-    const [checkRuns, statuses, reviews, files, alerts] = await Promise.all([
+    const sources = Object.values(opts.sources ?? {});
+    const pinsWorkflows = sources.some((s) => s.github.workflows.length > 0);
+    const pinsStatusCreators = sources.some((s) => s.github.statusCreators.length > 0);
+
+    const [checkRuns, statuses, reviews, files, alerts, workflowPaths] = await Promise.all([
       read(
         'checks',
         'check runs',
@@ -261,12 +306,23 @@ export class GitHubReleaseForge implements ReleaseForge {
       read(
         'statuses',
         'commit statuses',
-        () =>
-          readPages('statuses', 'commit statuses', maxPages, async (page) => {
+        async (): Promise<{ context: string; state: string; target_url?: string | null; creator?: string | null }[]> => {
+          if (pinsStatusCreators) {
+            // Every status with its creator, newest first: the first of each context is its current state.
+            const all = await readPages('statuses', 'commit statuses', maxPages, async (page) => {
+              const res = await get('GET /repos/{owner}/{repo}/commits/{ref}/statuses', { ref: headSha, per_page: PER_PAGE, page });
+              return { items: statusListSchema.parse(res.data), last: lastPageOf(res.headers) };
+            });
+            const latest = new Map<string, (typeof all)[number]>();
+            for (const st of all) if (!latest.has(st.context)) latest.set(st.context, st);
+            return [...latest.values()].map((st) => ({ context: st.context, state: st.state, target_url: st.target_url ?? null, creator: st.creator?.login ?? null }));
+          }
+          return readPages('statuses', 'commit statuses', maxPages, async (page) => {
             const res = await get('GET /repos/{owner}/{repo}/commits/{ref}/status', { ref: headSha, per_page: PER_PAGE, page });
             const data = combinedStatusSchema.parse(res.data);
             return { items: data.statuses, last: data.total_count !== undefined ? Math.max(1, Math.ceil(data.total_count / PER_PAGE)) : lastPageOf(res.headers) };
-          }),
+          });
+        },
         [],
       ),
       read(
@@ -282,12 +338,25 @@ export class GitHubReleaseForge implements ReleaseForge {
       read(
         'files',
         'changed files',
-        // GitHub lists at most 3,000 files of a pull request.
-        () =>
-          readPages('files', 'changed files', Math.min(maxPages, 30), async (page) => {
-            const res = await get('GET /repos/{owner}/{repo}/pulls/{pull_number}/files', { pull_number: n, per_page: PER_PAGE, page });
-            return { items: filesSchema.parse(res.data), last: lastPageOf(res.headers) };
-          }),
+        // GitHub lists at most 3,000 files of a pull request: the pull request's own count tells
+        // whether the listing is whole. A padded pull request must not hide its high-risk paths.
+        async () => {
+          const [pull, listed] = await Promise.all([
+            get('GET /repos/{owner}/{repo}/pulls/{pull_number}', { pull_number: n }).then((res) => pullFilesCountSchema.parse(res.data)),
+            readPages('files', 'changed files', Math.min(maxPages, GITHUB_FILES_CAP / PER_PAGE), async (page) => {
+              const res = await get('GET /repos/{owner}/{repo}/pulls/{pull_number}/files', { pull_number: n, per_page: PER_PAGE, page });
+              return { items: filesSchema.parse(res.data), last: lastPageOf(res.headers) };
+            }),
+          ]);
+          if (pull.changed_files >= GITHUB_FILES_CAP || (pull.head.sha === headSha && pull.changed_files > listed.length)) {
+            throw new SourceError({
+              source: 'files',
+              kind: 'truncated',
+              message: `changed files: the pull request changes ${pull.changed_files} file(s) and ${listed.length} were listed; GitHub lists at most ${GITHUB_FILES_CAP} files of a pull request, so its paths (and release class) cannot be known in full`,
+            });
+          }
+          return listed;
+        },
         [],
       ),
       read(
@@ -300,15 +369,31 @@ export class GitHubReleaseForge implements ReleaseForge {
           }),
         [],
       ),
+      // Which workflow file each Actions check suite ran: one listing, only when a kind pins workflows.
+      pinsWorkflows
+        ? read(
+            'checks',
+            'workflow runs',
+            async () => {
+              const runs = await readPages('checks', 'workflow runs', maxPages, async (page) => {
+                const res = await get('GET /repos/{owner}/{repo}/actions/runs', { head_sha: headSha, per_page: PER_PAGE, page });
+                const data = workflowRunsSchema.parse(res.data);
+                return { items: data.workflow_runs, last: Math.max(1, Math.ceil(data.total_count / PER_PAGE)) };
+              });
+              return new Map(runs.filter((r) => r.head_sha === headSha && r.check_suite_id != null).map((r) => [r.check_suite_id!, r.path]));
+            },
+            null,
+          )
+        : Promise.resolve(null),
     ]);
 
     const checks: CheckEvidence[] = [
       ...checkRuns
         .filter((c) => c.name !== GATE_CHECK_NAME)
-        .map((c): CheckEvidence => ({ name: c.name, state: checkRunState(c.status, c.conclusion), source: 'check-run', url: c.html_url ?? c.details_url ?? null })),
+        .map((c): CheckEvidence => ({ name: c.name, state: checkRunState(c.status, c.conclusion), source: 'check-run', url: c.html_url ?? c.details_url ?? null, producer: checkRunProducer(c, workflowPaths) })),
       ...statuses
         .filter((s) => s.context !== GATE_CHECK_NAME)
-        .map((s): CheckEvidence => ({ name: s.context, state: statusState(s.state), source: 'status', url: s.target_url ?? null })),
+        .map((s): CheckEvidence => ({ name: s.context, state: statusState(s.state), source: 'status', url: s.target_url ?? null, ...('creator' in s ? { producer: { statusCreator: s.creator ?? null } } : {}) })),
     ];
     const { approvals, changesRequestedBy } = reviews ? reviewOutcome(reviews, headSha) : { approvals: [], changesRequestedBy: [] };
     const changedPaths = [...new Set(files.flatMap((f) => [f.filename, ...(f.previous_filename ? [f.previous_filename] : [])]))];

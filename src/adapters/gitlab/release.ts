@@ -13,7 +13,10 @@
  *   approvals on push (`reset_approvals_on_push`); when neither can be read, it is counted as stale;
  * - reviewers who requested changes (GitLab 17.x reviewer states; an older GitLab without the
  *   endpoint answers 404, read as nobody);
- * - changed paths (MR diffs);
+ * - changed paths (MR diffs), checked against the MR's `changes_count`: `"1000+"` (GitLab's diff
+ *   limits) or more than listed is a truncated listing (incomplete evidence, never taken as whole);
+ * - the producer of each check (what `gate.sources` pins): a status's author, and, when a kind
+ *   pins jobs, each job's name and the project's pipeline configuration file (`ci_config_path`);
  * - findings from the security reports the finished jobs publish: artifacts of a security file
  *   type (sast, secret_detection, dependency_scanning, container_scanning, dast…), and for jobs
  *   whose name matches a scan pattern, `gl-<kind>-report.json` when the job has it. GitLab
@@ -35,7 +38,7 @@ import {
   type ReleaseNoteOutcome,
   type ScanPatterns,
 } from '../../ports/release.ts';
-import { EvidenceCache, PER_PAGE, readPages, toEvidenceError, type Page } from '../evidence.ts';
+import { EvidenceCache, PER_PAGE, readPages, SourceError, toEvidenceError, type Page } from '../evidence.ts';
 import type { GitLabApi } from './client.ts';
 import { statusOf } from './requester.ts';
 import { categoryOfReportType, parseSecurityReport, SECURITY_REPORT_TYPES } from './security-report.ts';
@@ -51,7 +54,11 @@ const mergeRequestSchema = z.object({
   sha: z.string().nullable().optional(),
   labels: z.array(z.string()).default([]),
   head_pipeline: pipelineSchema.nullable().optional(),
+  /** A string: `"1000+"` when the diff is past GitLab's diff limits (the diffs listing then stops short). */
+  changes_count: z.string().nullable().optional(),
 });
+/** `GET /projects/:id`: where the pipeline configuration lives (empty: `.gitlab-ci.yml`). */
+const projectSchema = z.object({ ci_config_path: z.string().nullable().optional() });
 const pipelinesSchema = z.array(pipelineSchema);
 const tagSchema = z.object({ commit: z.object({ id: z.string() }) });
 const jobsSchema = z.array(
@@ -64,7 +71,15 @@ const jobsSchema = z.array(
     artifacts: z.array(z.object({ file_type: z.string(), filename: z.string().nullable().optional() })).nullable().optional(),
   }),
 );
-const statusesSchema = z.array(z.object({ name: z.string(), status: z.string(), target_url: z.string().nullable().optional(), allow_failure: z.boolean().optional() }));
+const statusesSchema = z.array(
+  z.object({
+    name: z.string(),
+    status: z.string(),
+    target_url: z.string().nullable().optional(),
+    allow_failure: z.boolean().optional(),
+    author: z.object({ username: z.string() }).nullable().optional(),
+  }),
+);
 const approvalsSchema = z.object({
   approved_by: z.array(z.object({ user: z.object({ username: z.string() }), approved_at: z.string().nullable().optional() })).default([]),
 });
@@ -149,6 +164,18 @@ export function reportsToRead(jobs: readonly Job[], patterns: ScanPatterns): Rep
 
 const encode = (project: string | number): string => encodeURIComponent(String(project));
 
+/**
+ * The repository file of the project's pipeline configuration from its `ci_config_path`: empty is
+ * `.gitlab-ci.yml`; a file in another project (`path@group/project`) or a URL is outside the
+ * repository (null): a merge request cannot change it.
+ */
+export function pipelineConfigFile(ciConfigPath: string | null | undefined): string | null {
+  const path = (ciConfigPath ?? '').trim();
+  if (path === '') return '.gitlab-ci.yml';
+  if (path.includes('@') || /^[a-z][a-z0-9+.-]*:\/\//i.test(path)) return null;
+  return path.replace(/^\.?\//, '');
+}
+
 async function pool<T, R>(items: readonly T[], size: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const out: R[] = new Array<R>(items.length);
   let next = 0;
@@ -219,12 +246,17 @@ export class GitLabReleaseForge implements ReleaseForge {
       }
     };
 
+    const pinsJobs = Object.values(opts.sources ?? {}).some((s) => s.gitlab.jobs.length > 0);
+    // The merge request, read once: its head pipeline and its count of changed files.
+    const mergeRequest = get(mr).then((res) => mergeRequestSchema.parse(res.body));
+    mergeRequest.catch(() => undefined);
+
     const pipelineAndReports = async (): Promise<{ jobs: Job[]; findings: Finding[] }> => {
       const pipeline = await read(
         'pipeline',
         'merge request pipeline',
         async () => {
-          const m = mergeRequestSchema.parse((await get(mr)).body);
+          const m = await mergeRequest;
           if (m.head_pipeline && m.head_pipeline.sha === headSha) return m.head_pipeline;
           const list = pipelinesSchema.parse((await get(`${mr}/pipelines`, { perPage: PER_PAGE })).body);
           return list.filter((x) => x.sha === headSha).sort((a, b) => b.id - a.id)[0] ?? null;
@@ -296,20 +328,45 @@ export class GitLabReleaseForge implements ReleaseForge {
       }
     };
 
-    const [{ jobs, findings }, approved, changesRequestedBy, diffs, statuses] = await Promise.all([
+    const changedFiles = async (): Promise<z.infer<typeof diffsSchema>> => {
+      const [m, listed] = await Promise.all([mergeRequest, readPages('files', 'changed files', maxPages, page(diffsSchema, `${mr}/diffs`))]);
+      // GitLab's diff limits cut the diffs listing short; the merge request's count says so ("1000+").
+      const count = m.changes_count?.trim() ?? null;
+      const capped = count !== null && count.endsWith('+');
+      if (capped || (count !== null && /^\d+$/.test(count) && Number(count) > listed.length)) {
+        throw new SourceError({
+          source: 'files',
+          kind: 'truncated',
+          message: `changed files: the merge request changes ${count} file(s) and ${listed.length} were listed; ${capped ? `GitLab lists at most ${count.slice(0, -1)} files of a merge request (its diff limits)` : 'the listing is not whole'}, so its paths (and release class) cannot be known in full`,
+        });
+      }
+      return listed;
+    };
+
+    const [{ jobs, findings }, approved, changesRequestedBy, diffs, statuses, configFile] = await Promise.all([
       pipelineAndReports(),
       read('approvals', 'approvals', approvals, []),
       read('reviews', 'reviewers', changesRequested, []),
-      read('files', 'changed files', () => readPages('files', 'changed files', maxPages, page(diffsSchema, `${mr}/diffs`)), []),
+      read('files', 'changed files', changedFiles, []),
       read('statuses', 'commit statuses', () => readPages('statuses', 'commit statuses', maxPages, page(statusesSchema, `${p}/repository/commits/${headSha}/statuses`)), []),
+      // Only when a kind pins jobs: which file is the pipeline configuration a merge request must not change.
+      pinsJobs ? read('pipeline', 'project CI configuration path', async () => ({ path: pipelineConfigFile(projectSchema.parse((await get(p)).body).ci_config_path) }), undefined) : Promise.resolve(undefined),
     ]);
 
     const jobNames = new Set(jobs.map((j) => j.name));
     const checks: CheckEvidence[] = [
-      ...jobs.map((j): CheckEvidence => ({ name: j.name, state: jobState(j.status, j.allow_failure), source: 'job', url: j.web_url ?? null })),
+      ...jobs.map(
+        (j): CheckEvidence => ({
+          name: j.name,
+          state: jobState(j.status, j.allow_failure),
+          source: 'job',
+          url: j.web_url ?? null,
+          ...(pinsJobs ? { producer: { jobName: j.name, ...(configFile ? { pipelineConfigPath: configFile.path } : {}) } } : {}),
+        }),
+      ),
       ...statuses
         .filter((s) => s.name !== GATE_CHECK_NAME && !jobNames.has(s.name))
-        .map((s): CheckEvidence => ({ name: s.name, state: jobState(s.status, s.allow_failure ?? false), source: 'status', url: s.target_url ?? null })),
+        .map((s): CheckEvidence => ({ name: s.name, state: jobState(s.status, s.allow_failure ?? false), source: 'status', url: s.target_url ?? null, ...(s.author ? { producer: { statusCreator: s.author.username } } : {}) })),
     ];
     const evidence: ReleaseEvidence = {
       headSha,

@@ -5,6 +5,10 @@
  * Rules (the contract's defaults; the policy tunes each):
  * - BLOCK on an open finding of a blocking severity (critical) that no exception waives;
  * - BLOCK when a scan the class requires (prod: secrets, provenance) failed, did not conclude or is missing;
+ *   a check counts for a scan only from the sources `gate.sources` names for its kind (./sources.ts),
+ *   else by its name alone (info `scan-unpinned`); name matches from elsewhere are listed as ignored;
+ * - BLOCK when the class requires SAST and code scanning is off or has no analysis of the head;
+ * - BLOCK when a listing was cut short (a platform cap, more pages than read): `evidence-incomplete`;
  * - BLOCK when approvals are missing (prod: 1; high-risk: 2, one from a security reviewer);
  * - BLOCK a high-risk release without a non-empty `Rollback` section in the description;
  * - WARN on high findings, on failed scans the class does not require, on changes requested;
@@ -21,6 +25,7 @@ import type { CheckEvidence, EvidenceError, Finding, ReleaseEvidence, Severity }
 import { controlTarget, findWaiver, type GateException } from './exceptions.ts';
 import type { GateMode, ReleaseClass } from './policy.ts';
 import { releaseClass as classify, type ReleaseClassDecision } from './release-class.ts';
+import { describeIgnored, scanChecks, type ScanChecks } from './sources.ts';
 
 export type Verdict = 'pass' | 'warn' | 'block' | 'emergency' | 'pending';
 
@@ -143,11 +148,13 @@ interface ScanResult {
   detail: string;
 }
 
-function scanResult(kind: string, pattern: string, checks: readonly CheckEvidence[], ownCheck: string): ScanResult {
-  const re = new RegExp(pattern, 'i');
-  const mine = checks.filter((c) => lower(c.name) !== lower(ownCheck) && re.test(c.name));
+function scanResult(kind: string, pattern: string, found: ScanChecks): ScanResult {
+  const mine = found.counted;
   const describe = mine.map((c) => `${c.name}: ${c.state}`).join(', ');
-  if (mine.length === 0) return { kind, checks: [], status: 'missing', detail: `no check named like /${pattern}/i` };
+  if (mine.length === 0) {
+    const none = found.pinned ? `no check from the sources the policy names (gate.sources.${kind})` : `no check named like /${pattern}/i`;
+    return { kind, checks: [], status: 'missing', detail: none };
+  }
   if (mine.some((c) => c.state === 'failure' || c.state === 'cancelled')) return { kind, checks: mine, status: 'failed', detail: describe };
   if (mine.some((c) => c.state === 'pending')) return { kind, checks: mine, status: 'pending', detail: describe };
   if (mine.some((c) => c.state === 'success')) return { kind, checks: mine, status: 'ok', detail: describe };
@@ -192,7 +199,13 @@ export function evaluateGate(input: GateInput, policy: Policy, now: Date): GateV
   for (const e of evidence.errors) {
     const weight = errorWeight(e);
     const detail = e.status ? `HTTP ${e.status}: ${e.message}` : e.message;
-    if (weight === 'missing') {
+    if (weight === 'missing' && needs.requires.includes('sast') && (e.source === 'findings' || e.source === 'reports')) {
+      // SAST is required: "no analysis" is no evidence that there are no open findings.
+      add(
+        { rule: 'sast-analysis-missing', severity: 'block', summary: `The ${e.source === 'findings' ? 'code scanning' : 'security report'} analysis is missing${e.kind ? ` (${e.kind})` : ''} and SAST is required for ${cls}: the open findings cannot be known`, evidence: [detail], subject: controlTarget('sast') },
+        { names: [controlTarget('sast')], location: null, control: true },
+      );
+    } else if (weight === 'missing') {
       reasons.push({ rule: 'evidence-unavailable', severity: 'warn', summary: `The ${e.source} could not be read${e.kind ? ` (${e.kind})` : ''}: that evidence is missing`, evidence: [detail], subject: null });
     } else if (weight === 'untrusted') {
       reasons.push({ rule: 'evidence-incomplete', severity: 'block', summary: `The ${e.source} were read only in part or could not be parsed (${e.kind}): the gate cannot rely on them`, evidence: [detail], subject: null });
@@ -205,9 +218,17 @@ export function evaluateGate(input: GateInput, policy: Policy, now: Date): GateV
   // Scans.
   const required = new Set(needs.requires);
   for (const [kind, pattern] of Object.entries(gate.scans)) {
-    const r = scanResult(kind, pattern, evidence.checks, gate.checkName);
+    const found = scanChecks({ pattern, checks: evidence.checks, ownCheck: gate.checkName, sources: gate.sources[kind], platform: repo.platform, changedPaths: evidence.changedPaths });
+    const r = scanResult(kind, pattern, found);
     const isRequired = required.has(kind);
     const title = scanTitle(kind);
+    const ignored = found.ignored.map(describeIgnored);
+    if (ignored.length > 0) {
+      reasons.push({ rule: 'scan-ignored', severity: 'info', summary: `${ignored.length} check(s) named like ${title.toLowerCase()} ignored: not from a source the policy names (gate.sources.${kind})`, evidence: ignored, subject: controlTarget(kind) });
+      r.detail = `${r.detail} (${ignored.length} ignored: not from a named source)`;
+    } else if (!found.pinned && found.counted.length > 0) {
+      reasons.push({ rule: 'scan-unpinned', severity: 'info', summary: `${title} is recognised by check name only: the policy names no source for it (gate.sources.${kind})`, evidence: found.counted.map((c) => `${c.name} (${c.source})`), subject: controlTarget(kind) });
+    }
     const url = r.checks.find((c) => c.url)?.url ?? null;
     const subject = { names: [controlTarget(kind)], location: null, control: true };
     let status: EvidenceRow['status'] = r.status;
@@ -216,7 +237,7 @@ export function evaluateGate(input: GateInput, policy: Policy, now: Date): GateV
       if (!counted) status = 'waived';
     } else if (r.status === 'missing') {
       if (isRequired) {
-        const counted = add({ rule: 'scan-missing', severity: 'block', summary: `${title} is missing (required for ${cls})`, evidence: [r.detail], subject: controlTarget(kind) }, subject);
+        const counted = add({ rule: 'scan-missing', severity: 'block', summary: `${title} is missing (required for ${cls})`, evidence: [r.detail, ...ignored], subject: controlTarget(kind) }, subject);
         if (!counted) status = 'waived';
       } else {
         reasons.push({ rule: 'scan-missing', severity: 'info', summary: `No ${title.toLowerCase()} (not required for ${cls})`, evidence: [r.detail], subject: controlTarget(kind) });

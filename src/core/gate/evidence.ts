@@ -10,6 +10,31 @@ export interface CheckEvidence {
   state: 'pending' | 'success' | 'failure' | 'neutral' | 'skipped' | 'cancelled';
   source: 'check-run' | 'status' | 'job';
   url: string | null;
+  /**
+   * Who produced it, as read from the platform's API (never from a payload): what `gate.sources`
+   * pins a scan to. Absent when the adapter could not tell; a pinned scan then ignores the check.
+   */
+  producer?: CheckProducer;
+}
+
+/** The producer of a check, filled by the adapters from API answers. */
+export interface CheckProducer {
+  /** GitHub: the App that created the check run (`app.id`, `app.slug`). */
+  app?: { id: number; slug: string | null };
+  /**
+   * GitHub Actions: the path of the workflow file of the run behind the check run's suite
+   * (`.github/workflows/security.yml`), null when no workflow run was found for the suite.
+   */
+  workflowPath?: string | null;
+  /** A commit status: the login (GitHub) or username (GitLab) of the account that posted it. */
+  statusCreator?: string | null;
+  /** GitLab: the pipeline job's name. */
+  jobName?: string;
+  /**
+   * GitLab: the project's pipeline configuration file (`.gitlab-ci.yml` or the project's
+   * `ci_config_path`), null when it lives outside the repository (another project, a URL).
+   */
+  pipelineConfigPath?: string | null;
 }
 
 export type Severity = 'critical' | 'high' | 'medium' | 'low' | 'info' | 'unknown';

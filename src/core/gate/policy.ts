@@ -22,6 +22,19 @@
  *     sast: sast|codeql|semgrep
  *     dependencies: dependency|(?<![a-z])sca(?![a-z])|audit   # `sca` as a word: not the `sca` of `secret-scanning`
  *     provenance: provenance|slsa|attest|(?<![a-z])(co)?sign(ing|ed|ature)?(?![a-z])
+ *   sources:                                    # scan kind -> the producers whose checks count for it
+ *     sast:
+ *       github:
+ *         apps: [github-advanced-security]       # check runs of these Apps (slug or id; not github-actions)
+ *         workflows: [.github/workflows/security.yml]   # Actions runs of these workflow files, when the
+ *                                               #   pull request does not change the file
+ *         configPaths: ['.github/actions/**']    # ... nor these files the workflows run (local actions, scripts)
+ *         statusCreators: [ci-bot]               # commit statuses posted by these logins
+ *       gitlab:
+ *         jobs: [semgrep-sast]                   # pipeline jobs of these names, when the merge request does
+ *                                               #   not change the pipeline configuration (.gitlab-ci.yml or
+ *         configPaths: ['ci/**\/*.yml']          #   the project's CI config path, and these globs: its includes)
+ *         statusCreators: [signing-bot]          # commit statuses posted by these usernames
  *   classes:                                    # per release class
  *     prod:      { requires: [secrets, provenance], approvals: 1 }
  *     high-risk: { requires: [secrets, provenance, sast, dependencies], approvals: 2,
@@ -45,6 +58,11 @@
  *     retrospectiveDueDays: 5                   # the retrospective issue's due date
  *     retrospectiveLabels: [retrospective]
  * ```
+ *
+ * Sources: a scan kind with no sources for the platform is recognised by check/job name alone (the
+ * gate says its source is unpinned: info `scan-unpinned`). With sources named, a check of the
+ * kind's name from anywhere else is ignored (and the gate says which and why); a GitLab job named in
+ * `jobs` counts whether or not its name matches the kind's pattern.
  *
  * Logins are per platform (GitHub login, GitLab username). A repository in `mode.repos` is its
  * GitHub `owner/name` or GitLab project path; it wins over `mode.classes`.
@@ -87,6 +105,45 @@ const classRequirements = (d: { requires: string[]; approvals: number; securityA
       rollback: z.boolean().default(d.rollback),
     })
     .strict();
+
+/** GitHub Actions' own App: its check runs count only through `workflows` (any workflow, a pull request's own included, runs as it). */
+export const GITHUB_ACTIONS_APP = { id: 15368, slug: 'github-actions' } as const;
+
+const scanSourcesSchema = z
+  .object({
+    github: z
+      .object({
+        /** App slug or numeric id. */
+        apps: z
+          .array(z.union([z.number().int().positive(), nonEmpty]))
+          .default([])
+          .superRefine((apps, ctx) => {
+            apps.forEach((a, i) => {
+              if (a === GITHUB_ACTIONS_APP.id || String(a).toLowerCase() === GITHUB_ACTIONS_APP.slug) {
+                ctx.addIssue({ code: 'custom', path: [i], message: 'any workflow (a pull request\'s own included) runs as github-actions: name the workflow files under workflows instead' });
+              }
+            });
+          }),
+        /** Workflow file paths (`.github/workflows/security.yml`). */
+        workflows: z.array(nonEmpty).default([]),
+        /** More files the named workflows run (picomatch globs: local actions, scripts): changed, the runs do not count. */
+        configPaths: z.array(nonEmpty).default([]),
+        statusCreators: z.array(nonEmpty).default([]),
+      })
+      .strict()
+      .prefault({}),
+    gitlab: z
+      .object({
+        jobs: z.array(nonEmpty).default([]),
+        /** More files of the pipeline configuration (picomatch globs): its local includes. */
+        configPaths: z.array(nonEmpty).default([]),
+        statusCreators: z.array(nonEmpty).default([]),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+export type ScanSources = z.infer<typeof scanSourcesSchema>;
 
 export const classRuleSchema = z
   .object({
@@ -147,6 +204,8 @@ export const gatePolicySchema = z
         for (const kind of Object.keys(scans)) if (!/^[a-z][a-z0-9-]*$/.test(kind)) ctx.addIssue({ code: 'custom', path: [kind], message: 'scan kinds are lower-case, e.g. secrets' });
       })
       .prefault({}),
+    /** Scan kind -> the producers whose checks count for it; a kind not named here is recognised by name alone. */
+    sources: z.record(nonEmpty, scanSourcesSchema).default({}),
     classes: z
       .object({
         'non-prod': classRequirements({ requires: [], approvals: 0, securityApprovals: 0, rollback: false }).prefault({}),
@@ -204,6 +263,9 @@ export const gatePolicySchema = z
       if (g.classes[cls].securityApprovals > g.classes[cls].approvals) {
         ctx.addIssue({ code: 'custom', path: ['classes', cls, 'securityApprovals'], message: 'security approvals are part of the approvals: no more than approvals' });
       }
+    }
+    for (const kind of Object.keys(g.sources)) {
+      if (!kinds.has(kind)) ctx.addIssue({ code: 'custom', path: ['sources', kind], message: `unknown scan kind "${kind}" (declare it under gate.scans)` });
     }
     const verdicts = Object.values(g.labels.verdicts).map((l) => l.toLowerCase());
     if (new Set(verdicts).size !== verdicts.length) ctx.addIssue({ code: 'custom', path: ['labels', 'verdicts'], message: 'each verdict needs its own label' });

@@ -30,6 +30,14 @@ describe('the gate policy section', () => {
     expect(g.exceptions).toMatchObject({ maxExpiryDays: 90, reminderDays: 7, approvedLabel: 'exception::approved', repeated: { count: 3, windowDays: 180 } });
   });
 
+  it('names no sources by default, and reads them per scan kind and platform', () => {
+    expect(defaultPolicy.gate.sources).toEqual({});
+    const r = validatePolicy({ gate: { sources: { sast: { github: { apps: ['github-advanced-security', 57789], workflows: ['.github/workflows/security.yml'] }, gitlab: { jobs: ['semgrep-sast'] } } } } }, defaultPolicy);
+    expect(r.ok && r.policy.gate.sources).toEqual({
+      sast: { github: { apps: ['github-advanced-security', 57789], workflows: ['.github/workflows/security.yml'], configPaths: [], statusCreators: [] }, gitlab: { jobs: ['semgrep-sast'], configPaths: [], statusCreators: [] } },
+    });
+  });
+
   it('keeps the defaults it is not told about', () => {
     const r = validatePolicy({ gate: { classes: { prod: { approvals: 2 } } } }, defaultPolicy);
     expect(r.ok && r.policy.gate.classes.prod).toEqual({ requires: ['secrets', 'provenance'], approvals: 2, securityApprovals: 0, rollback: false });
@@ -43,6 +51,11 @@ describe('the gate policy section', () => {
     [{ releaseLabels: ['x'] }, 'gate', 'releaseLabels'],
     [{ classRules: [{ class: 'non-prod', branches: ['x'] }] }, 'gate.classRules[0].class', ''],
     [{ labels: { verdicts: { warn: 'gate::pass' } } }, 'gate.labels.verdicts', 'its own label'],
+    [{ sources: { fuzzing: { github: { apps: ['x'] } } } }, 'gate.sources.fuzzing', 'unknown scan kind "fuzzing"'],
+    [{ sources: { sast: { github: { apps: ['github-actions'] } } } }, 'gate.sources.sast.github.apps[0]', 'name the workflow files under workflows'],
+    [{ sources: { sast: { github: { apps: [15368] } } } }, 'gate.sources.sast.github.apps[0]', 'runs as github-actions'],
+    [{ sources: { sast: { github: { workflow: ['.github/workflows/x.yml'] } } } }, 'gate.sources.sast.github', 'workflow'],
+    [{ sources: { sast: { gitlab: { jobs: [''] } } } }, 'gate.sources.sast.gitlab.jobs[0]', ''],
   ])('refuses %j', (gate, path, message) => {
     const r = validatePolicy({ gate }, defaultPolicy);
     expect(r.ok).toBe(false);
