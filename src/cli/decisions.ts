@@ -209,7 +209,18 @@ const replayInputs = z.object({
         url: z.string().nullable(),
       }),
     ),
-    approvals: z.array(z.object({ login: z.string(), atHead: z.boolean() })),
+    // Records written before approvals carried their facts replay with them unknown: such an approval does not count.
+    approvals: z.array(
+      z.object({
+        login: z.string(),
+        atHead: z.boolean(),
+        commitSha: z.string().nullable().default(null),
+        bot: z.boolean().default(false),
+        canWrite: z.boolean().nullable().default(null),
+        lastPusher: z.boolean().default(false),
+      }),
+    ),
+    authorLogin: z.string().nullable().optional(),
     changesRequestedBy: z.array(z.string()),
     changedPaths: z.array(z.string()),
     findings: z.array(

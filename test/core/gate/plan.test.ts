@@ -4,7 +4,7 @@ import { GATE_MARKER, planGate, releaseNoteText, type GateContext, type GatePlan
 import { defaultPolicy } from '../../../src/core/policy/load.ts';
 import type { Policy } from '../../../src/core/policy/schema.ts';
 import { createRenderer } from '../../../src/render/templates.ts';
-import { NOW, check, evidence, exception, finding, gatePolicy, releaseChange } from '../../builders/gate.ts';
+import { NOW, approval, check, evidence, exception, finding, gatePolicy, releaseChange } from '../../builders/gate.ts';
 
 const render = createRenderer();
 const ctx = (policy: Policy = defaultPolicy): GateContext => ({ policy, policySource: 'built-in default', policyHash: 'f'.repeat(64), now: NOW, render });
@@ -106,7 +106,7 @@ describe('planGate', () => {
   it('the emergency lane: gate::emergency, success, the emergency record with its retrospective, the notice', () => {
     const policy = gatePolicy({ emergencyApprovers: { github: ['cto'] } });
     const change = releaseChange({ labels: ['release-class::emergency'], body: '## Emergency reason\nSession fixation exploited, @team paged.' });
-    const p = planGate(input({ change, currentLabels: ['release-class::emergency', 'gate::block'], evidence: evidence({ checks: [], approvals: [{ login: 'cto', atHead: true }] }), labelAdded: 'release-class::emergency', previous: { verdict: 'block', headSha: 'x', reasons: [] } }), ctx(policy));
+    const p = planGate(input({ change, currentLabels: ['release-class::emergency', 'gate::block'], evidence: evidence({ checks: [], approvals: [approval('cto')] }), labelAdded: 'release-class::emergency', previous: { verdict: 'block', headSha: 'x', reasons: [] } }), ctx(policy));
     expect(p.verdict.verdict).toBe('emergency');
     expect(ofType(p.actions, 'ensureLabels')[0]).toMatchObject({ add: ['gate::emergency'], remove: ['gate::block'] });
     expect(ofType(p.actions, 'setGateCheck')[0]!.check).toMatchObject({ conclusion: 'success', title: 'Emergency release approved by cto (2 control(s) bypassed)' });
