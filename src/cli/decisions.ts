@@ -261,7 +261,16 @@ const replayInputs = z.object({
       compensatingControls: z.string(),
       renewalOf: z.string().nullable(),
     }),
-  ),
+  ),  // Who added the lowering class labels (records from before these facts hold none: such a label does not count).
+  classLabels: z
+    .array(
+      z.object({
+        label: z.string(),
+        addedBy: z.object({ login: z.string(), at: z.string(), bot: z.boolean() }).nullable(),
+        error: z.string().nullable().optional(),
+      }),
+    )
+    .default([]),
 });
 
 export interface ReplayResult {

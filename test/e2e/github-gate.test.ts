@@ -93,6 +93,7 @@ beforeEach(async () => {
   w = fakeGateGitHub(API, FULL, 2);
   w.labels = ['release'];
   w.files = ['src/cart.ts'];
+  w.permissions = { alice: 'write', cto: 'admin', 'sec-sam': 'maintain' };
 });
 afterEach(async () => {
   await gatehouse.close();
@@ -132,6 +133,8 @@ describe('release gate on GitHub', () => {
     otherRun(w, HEAD2, 'secret-scanning', null, 'in_progress');
     otherRun(w, HEAD2, 'slsa-provenance', 'success');
     w.pulls = [listed({ sha: HEAD2 })];
+    // A new push withdraws approvals (at the head commit only): alice approves the new head too.
+    approve('alice', HEAD2);
     expect(await deliver('pull_request', pullRequest({ action: 'synchronize', sha: HEAD2 }))).toBe('done');
     expect(gateLabels()).toEqual([]);
     expect(ourRuns(w, HEAD2)[0]).toMatchObject({ status: 'in_progress' });

@@ -53,7 +53,7 @@ function pipeline(sha: string, jobs: Record<string, string>, id = 77): void {
   w.sha = sha;
   w.pipeline = { id, sha, status: Object.values(jobs).every((s) => s === 'success') ? 'success' : 'failed' };
   w.jobs = Object.entries(jobs).map(([name, status], i) => ({ id: id * 100 + i, name, status, web_url: `http://example.com/jobs/${id * 100 + i}` }));
-  w.versions.push({ head_commit_sha: sha, created_at: '2026-11-20T08:00:00Z' });
+  w.versions.push({ head_commit_sha: sha, created_at: `2026-11-20T08:${String(10 + w.versions.length).padStart(2, '0')}:00Z` });
 }
 const approve = (username: string): void => void w.approvals.push({ username, approved_at: '2026-11-20T09:00:00Z' });
 const labels = (): string[] => api.labels.get('merge_requests/1') ?? [];
