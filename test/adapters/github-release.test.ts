@@ -91,7 +91,12 @@ function mockEvidence({ alerts500 = false }: { alerts500?: boolean } = {}): void
       { id: 7, user: { login: 'erin' }, state: 'APPROVED', commit_id: HEAD },
       { id: 8, user: { login: 'erin' }, state: 'DISMISSED', commit_id: HEAD },
       { id: 9, user: null, state: 'APPROVED', commit_id: HEAD },
+      { id: 10, user: { login: 'renovate[bot]', type: 'Bot' }, state: 'APPROVED', commit_id: HEAD },
     ]);
+  // The facts of the approvals that could count (at the head, not a bot): the head commit's accounts, each approver's permission.
+  scope.get(`${base}/commits/${HEAD}`).reply(200, { sha: HEAD, commit: { message: 'Release' }, author: { login: 'dave', id: 4, type: 'User' }, committer: { login: 'web-flow', id: 19864447, type: 'User' }, parents: [] });
+  scope.get(`${base}/collaborators/alice/permission`).reply(200, { permission: 'write', role_name: 'maintain', user: { login: 'alice', id: 1, type: 'User' } });
+  scope.get(`${base}/collaborators/dave/permission`).reply(200, { permission: 'admin', role_name: 'admin', user: { login: 'dave', id: 4, type: 'User' } });
   const filesPath = `${base}/pulls/7/files?per_page=100`;
   scope
     .get(`${base}/pulls/7/files`)
@@ -135,7 +140,7 @@ describe('GitHub release evidence', () => {
     expect(ev.errors).toEqual([]);
     expect(ev.headSha).toBe(HEAD);
     expect(ev.collectedAt).toBe('2026-03-02T10:00:00.000Z');
-    expect(ev.stats).toEqual({ apiCalls: 8, checkRuns: 150, findings: 101, statuses: 2 });
+    expect(ev.stats).toEqual({ apiCalls: 11, checkRuns: 150, findings: 101, statuses: 2 });
     expect(ev.checks).toHaveLength(149 + 2);
     expect(ev.checks.find((c) => c.name === 'gatehouse/release-gate')).toBeUndefined();
     const state = (name: string) => ev.checks.find((c) => c.name === name)?.state;
@@ -143,9 +148,10 @@ describe('GitHub release evidence', () => {
     expect(ev.checks.find((c) => c.name === 'sign/cosign')).toEqual({ name: 'sign/cosign', state: 'failure', source: 'status', url: null });
 
     expect(ev.approvals).toEqual([
-      { login: 'alice', atHead: true },
-      { login: 'bob', atHead: false },
-      { login: 'dave', atHead: true },
+      { login: 'alice', atHead: true, commitSha: HEAD, bot: false, canWrite: true, lastPusher: false },
+      { login: 'bob', atHead: false, commitSha: OLD, bot: false, canWrite: null, lastPusher: false },
+      { login: 'dave', atHead: true, commitSha: HEAD, bot: false, canWrite: true, lastPusher: true },
+      { login: 'renovate[bot]', atHead: true, commitSha: HEAD, bot: true, canWrite: null, lastPusher: false },
     ]);
     expect(ev.changesRequestedBy).toEqual(['carol']);
 
@@ -177,7 +183,7 @@ describe('GitHub release evidence', () => {
     forge(cache).forget(HEAD);
     mockEvidence();
     const fresh = await forge(cache).collectEvidence(pr, HEAD);
-    expect(fresh.stats.apiCalls).toBe(8);
+    expect(fresh.stats.apiCalls).toBe(11);
     expect(fresh.stats.cached).toBeUndefined();
   });
 
@@ -188,7 +194,7 @@ describe('GitHub release evidence', () => {
     expect(ev.errors).toEqual([{ source: 'findings', kind: 'api', status: 500, message: expect.stringContaining('code scanning alerts: HTTP 500') }]);
     expect(ev.findings).toEqual([]);
     expect(ev.checks).toHaveLength(151);
-    expect(ev.approvals).toHaveLength(3);
+    expect(ev.approvals).toHaveLength(4);
     expect(ev.changedPaths).toHaveLength(102);
     expect(cache.size).toBe(0);
   });
