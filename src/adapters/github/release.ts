@@ -223,18 +223,19 @@ export async function approverFacts(get: Get, approvals: readonly ApprovalEviden
   const candidates = [...new Set(approvals.filter((a) => a.atHead && !a.bot).map((a) => a.login))];
   if (candidates.length === 0) return [...approvals];
   if (candidates.length > MAX_APPROVER_LOOKUPS) throw new SourceError({ source: 'reviews', kind: 'truncated', message: `${candidates.length} approvers at the head, more than the ${MAX_APPROVER_LOOKUPS} whose write access is read` });
-  const commit = commitSchema.parse((await get('GET /repos/{owner}/{repo}/commits/{ref}', { ref: headSha })).data);
-  const pushers = new Set([commit.author?.login, commit.committer?.login].filter((l): l is string => !!l).map((l) => l.toLowerCase()));
-  const canWrite = new Map<string, boolean>();
-  for (const login of candidates) {
+  const permissionOf = async (login: string): Promise<[string, boolean]> => {
     try {
       const p = permissionSchema.parse((await get('GET /repos/{owner}/{repo}/collaborators/{username}/permission', { username: login })).data);
-      canWrite.set(login, WRITE_PERMISSIONS.has(p.permission) || WRITE_PERMISSIONS.has(p.role_name ?? ''));
+      return [login, WRITE_PERMISSIONS.has(p.permission) || WRITE_PERMISSIONS.has(p.role_name ?? '')];
     } catch (err) {
       if (statusOf(err) !== 404) throw err;
-      canWrite.set(login, false);
+      return [login, false];
     }
-  }
+  };
+  const [commitRes, ...permissions] = await Promise.all([get('GET /repos/{owner}/{repo}/commits/{ref}', { ref: headSha }), ...candidates.map(permissionOf)]);
+  const commit = commitSchema.parse(commitRes.data);
+  const pushers = new Set([commit.author?.login, commit.committer?.login].filter((l): l is string => !!l).map((l) => l.toLowerCase()));
+  const canWrite = new Map(permissions);
   return approvals.map((a) => (canWrite.has(a.login) ? { ...a, canWrite: canWrite.get(a.login)!, lastPusher: pushers.has(a.login.toLowerCase()) } : a));
 }
 
