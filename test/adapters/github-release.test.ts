@@ -7,7 +7,8 @@ import nock from 'nock';
 import { ProbotOctokit } from 'probot';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EvidenceCache } from '../../src/adapters/evidence.ts';
-import { alertSeverity, GitHubReleaseForge } from '../../src/adapters/github/release.ts';
+import { alertSeverity, approverFacts, GitHubReleaseForge, MAX_APPROVER_LOOKUPS } from '../../src/adapters/github/release.ts';
+import type { ApprovalEvidence } from '../../src/core/gate/evidence.ts';
 import type { IssueRef, RepoRef } from '../../src/core/model.ts';
 
 const API = 'https://api.github.com';
@@ -387,5 +388,45 @@ describe('GitHub release outputs', () => {
         draft: false,
       },
     ]);
+  });
+});
+
+describe('GitHub approver facts', () => {
+  const get = (answers: Record<string, [number, unknown]>) => {
+    const asked: string[] = [];
+    return {
+      asked,
+      fn: async (route: string, params: Record<string, unknown>): Promise<{ data: unknown }> => {
+        const key = route.includes('permission') ? `permission:${String(params['username'])}` : 'commit';
+        asked.push(key);
+        const [status, data] = answers[key] ?? [404, { message: 'Not Found' }];
+        if (status >= 400) throw Object.assign(new Error(`HTTP ${status}`), { status });
+        return { data };
+      },
+    };
+  };
+  const approved = (login: string, over: Partial<ApprovalEvidence> = {}): ApprovalEvidence => ({ login, atHead: true, commitSha: HEAD, bot: false, canWrite: null, lastPusher: false, ...over });
+  const commit: [number, unknown] = [200, { sha: HEAD, author: null, committer: { login: 'web-flow', type: 'User' } }];
+
+  it('a non-collaborator (404) has no write access; triage does not write; maintain does', async () => {
+    const g = get({ commit, 'permission:alice': [200, { permission: 'write', role_name: 'maintain' }], 'permission:tom': [200, { permission: 'read', role_name: 'triage' }] });
+    const out = await approverFacts(g.fn, [approved('alice'), approved('tom'), approved('nobody')], HEAD);
+    expect(out.map((a) => [a.login, a.canWrite])).toEqual([
+      ['alice', true],
+      ['tom', false],
+      ['nobody', false],
+    ]);
+  });
+
+  it('looks up each login once, and never a bot or an approval of another commit', async () => {
+    const g = get({ commit, 'permission:alice': [200, { permission: 'admin', role_name: 'admin' }] });
+    await approverFacts(g.fn, [approved('alice'), approved('alice'), approved('ci[bot]', { bot: true }), approved('bob', { atHead: false, commitSha: OLD })], HEAD);
+    expect(g.asked.sort()).toEqual(['commit', 'permission:alice']);
+  });
+
+  it('a permission read that fails is an error, never a pass; more approvers than it reads is truncated', async () => {
+    await expect(approverFacts(get({ commit, 'permission:alice': [502, {}] }).fn, [approved('alice')], HEAD)).rejects.toMatchObject({ status: 502 });
+    const many = Array.from({ length: MAX_APPROVER_LOOKUPS + 1 }, (_, i) => approved(`u${i}`));
+    await expect(approverFacts(get({ commit }).fn, many, HEAD)).rejects.toMatchObject({ entry: { source: 'reviews', kind: 'truncated' } });
   });
 });
