@@ -5,12 +5,16 @@
  * Rules (the contract's defaults; the policy tunes each):
  * - BLOCK on an open finding of a blocking severity (critical) that no exception waives;
  * - BLOCK when a scan the class requires (prod: secrets, provenance) failed, did not conclude or is missing;
- * - BLOCK when approvals are missing (prod: 1; high-risk: 2, one from a security reviewer);
+ * - BLOCK when approvals are missing (prod: 1; high-risk: 2, one from a security reviewer); an
+ *   approval counts only at the head commit, from an account with write access that is not the
+ *   author, a bot or the head commit's pusher (each approval that does not count is named, and why);
+ * - a `release-class::*` label only raises the class, unless a class setter of the global policy
+ *   added it (`classLabels`: read by the shell from the platform's label events); a refused one is named;
  * - BLOCK a high-risk release without a non-empty `Rollback` section in the description;
  * - WARN on high findings, on failed scans the class does not require, on changes requested;
  * - medium and low findings are recorded;
  * - evidence that could not be read, or a required scan still running: `pending`, never a pass;
- * - emergency class: blocked unless an emergency approver named in the policy approved (and the
+ * - emergency class: blocked unless an emergency approver named in the policy approved the head commit (and the
  *   description gives the emergency reason); then `emergency`, and every reason that would have
  *   blocked is a control bypassed in the emergency record.
  */
