@@ -125,6 +125,10 @@ function handle(req: IncomingMessage, res: ServerResponse, base: string): void {
     return send(200, { state: 'success', sha: HEAD, total_count: 1, statuses: [{ context: 'ci/jenkins', state: 'success', target_url: 'https://ci.example.com/1' }] });
   }
   if (p === `${OWNER_REPO}/pulls/7/reviews`) return paged(reviews);
+  // The approvers' facts: the head commit's accounts and each approver's permission.
+  if (p === `${OWNER_REPO}/commits/${HEAD}`) return send(200, { sha: HEAD, author: { login: 'dev', type: 'User' }, committer: { login: 'web-flow', type: 'User' } });
+  const perm = /\/collaborators\/([^/]+)\/permission$/.exec(p);
+  if (perm) return send(200, { permission: 'write', role_name: 'write', user: { login: decodeURIComponent(perm[1]!), type: 'User' } });
   if (p === `${OWNER_REPO}/pulls/7/files`) return paged(files);
   if (p === `${OWNER_REPO}/pulls/7`) return send(200, { number: 7, state: 'open', head: { sha: HEAD }, base: { ref: 'main' }, changed_files: files.length });
   if (p === `${OWNER_REPO}/code-scanning/alerts`) {

@@ -209,7 +209,18 @@ const replayInputs = z.object({
         url: z.string().nullable(),
       }),
     ),
-    approvals: z.array(z.object({ login: z.string(), atHead: z.boolean() })),
+    // Records written before approvals carried their facts replay with them unknown: such an approval does not count.
+    approvals: z.array(
+      z.object({
+        login: z.string(),
+        atHead: z.boolean(),
+        commitSha: z.string().nullable().default(null),
+        bot: z.boolean().default(false),
+        canWrite: z.boolean().nullable().default(null),
+        lastPusher: z.boolean().default(false),
+      }),
+    ),
+    authorLogin: z.string().nullable().optional(),
     changesRequestedBy: z.array(z.string()),
     changedPaths: z.array(z.string()),
     findings: z.array(
@@ -250,7 +261,16 @@ const replayInputs = z.object({
       compensatingControls: z.string(),
       renewalOf: z.string().nullable(),
     }),
-  ),
+  ),  // Who added the lowering class labels (records from before these facts hold none: such a label does not count).
+  classLabels: z
+    .array(
+      z.object({
+        label: z.string(),
+        addedBy: z.object({ login: z.string(), at: z.string(), bot: z.boolean() }).nullable(),
+        error: z.string().nullable().optional(),
+      }),
+    )
+    .default([]),
 });
 
 export interface ReplayResult {

@@ -78,6 +78,8 @@ function summary(action: Action): unknown {
       return { tool: action.decision.tool, decision: action.decision.decision, pathForward: action.decision.pathForward, criticality: action.decision.criticality, by: action.decision.decidedBy };
     case 'refuseToolDecision':
       return { actor: action.actor, reason: action.reason };
+    case 'refuseClassLabel':
+      return { actor: action.actor, sender: action.sender, label: action.label, reason: action.reason };
   }
 }
 
@@ -182,6 +184,7 @@ async function perform(action: Action, deps: ExecuteDeps): Promise<unknown> {
       if (!deps.toolDecisions) throw new Error('tooling decision without the decision store');
       return deps.toolDecisions.record(action.decision, deps.deliveryId);
     case 'refuseToolDecision':
+    case 'refuseClassLabel':
       return { refused: true };
     case 'reopenPlanning': {
       const f = forge();

@@ -8,7 +8,7 @@ import type { Render } from '../core/plan.ts';
 import { repoKey } from '../core/gate/exceptions.ts';
 import { isExceptionRequest, parseExceptionRequest, planExceptionRequest } from '../core/gate/exception-request.ts';
 import { planGate, releaseNoteText, RELEASE_NOTE_MARKER } from '../core/gate/plan.ts';
-import { isReleaseCandidate } from '../core/gate/release-class.ts';
+import { isReleaseCandidate, loweringClassLabels, type ClassLabelFact } from '../core/gate/release-class.ts';
 import { changeKey, issueKey, type IssueEvent, type ChangeRequestEvent, type ChangeRequestSnapshot, type CommitChecksEvent, type ReleaseEvent } from '../core/model.ts';
 import type { Policy } from '../core/policy/schema.ts';
 import type { Forge } from '../ports/forge.ts';
@@ -61,6 +61,23 @@ export function gateWants(event: ChangeRequestEvent, policy: Policy): boolean {
 }
 
 /**
+ * Who added each class label that would lower the class, read from the platform's label events
+ * (never the webhook's sender). A read that fails is a fact too: the label cannot be attributed,
+ * so it does not count (fail closed) and the reason says why.
+ */
+async function classLabelFacts(forge: Forge, change: ChangeRequestSnapshot, labels: readonly string[]): Promise<ClassLabelFact[]> {
+  return Promise.all(
+    labels.map(async (label): Promise<ClassLabelFact> => {
+      try {
+        return { label, addedBy: await forge.labelAddedBy(change.ref, label) };
+      } catch (err) {
+        return { label, addedBy: null, error: err instanceof Error ? err.message : String(err) };
+      }
+    }),
+  );
+}
+
+/**
  * Evaluates one change request (the caller holds its key lock). Labels are read from the API: a
  * payload's can be stale, and check events carry none. Returns the plan's note.
  */
@@ -79,8 +96,9 @@ export async function evaluateChange(change: ChangeRequestSnapshot, run: GateRun
     return `stale event: ${key} was decided at ${previous.headSha.slice(0, 12)} after this delivery (head ${headSha.slice(0, 12)}) arrived`;
   }
   const [evidence, exceptions] = await Promise.all([release.collectEvidence(change.ref, headSha, { scanPatterns: policy.gate.scans, sources: policy.gate.sources }), deps.gateStore.exceptionsFor(repoKey(change.ref.repo))]);
+  const classLabels = await classLabelFacts(run.forge, snapshot, loweringClassLabels(snapshot, evidence.changedPaths, policy));
   const result = planGate(
-    { change: snapshot, currentLabels, evidence, exceptions, previous, labelAdded: trigger.labelAdded ?? null, actor: trigger.actor ?? null },
+    { change: snapshot, currentLabels, evidence, exceptions, previous, labelAdded: trigger.labelAdded ?? null, actor: trigger.actor ?? null, classLabels },
     { policy, policySource: run.policySource, policyHash: hashOf(policy), now: deps.now(), render: deps.render },
   );
   deps.logger.info({ key, sha: headSha, verdict: result.verdict.verdict, apiCalls: evidence.stats.apiCalls, actions: result.actions.map((a) => a.type) }, result.note);

@@ -7,7 +7,8 @@ import nock from 'nock';
 import { ProbotOctokit } from 'probot';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EvidenceCache } from '../../src/adapters/evidence.ts';
-import { alertSeverity, GitHubReleaseForge } from '../../src/adapters/github/release.ts';
+import { alertSeverity, approverFacts, GitHubReleaseForge, MAX_APPROVER_LOOKUPS } from '../../src/adapters/github/release.ts';
+import type { ApprovalEvidence } from '../../src/core/gate/evidence.ts';
 import type { IssueRef, RepoRef } from '../../src/core/model.ts';
 
 const API = 'https://api.github.com';
@@ -106,8 +107,13 @@ function mockEvidence({ alerts500 = false }: { alerts500?: boolean } = {}): void
       { id: 7, user: { login: 'erin' }, state: 'APPROVED', commit_id: HEAD },
       { id: 8, user: { login: 'erin' }, state: 'DISMISSED', commit_id: HEAD },
       { id: 9, user: null, state: 'APPROVED', commit_id: HEAD },
+      { id: 10, user: { login: 'renovate[bot]', type: 'Bot' }, state: 'APPROVED', commit_id: HEAD },
     ]);
   scope.get(`${base}/pulls/7`).reply(200, pullAnswer(101));
+  // The facts of the approvals that could count (at the head, not a bot): the head commit's accounts, each approver's permission.
+  scope.get(`${base}/commits/${HEAD}`).reply(200, { sha: HEAD, commit: { message: 'Release' }, author: { login: 'dave', id: 4, type: 'User' }, committer: { login: 'web-flow', id: 19864447, type: 'User' }, parents: [] });
+  scope.get(`${base}/collaborators/alice/permission`).reply(200, { permission: 'write', role_name: 'maintain', user: { login: 'alice', id: 1, type: 'User' } });
+  scope.get(`${base}/collaborators/dave/permission`).reply(200, { permission: 'admin', role_name: 'admin', user: { login: 'dave', id: 4, type: 'User' } });
   const filesPath = `${base}/pulls/7/files?per_page=100`;
   scope
     .get(`${base}/pulls/7/files`)
@@ -151,7 +157,7 @@ describe('GitHub release evidence', () => {
     expect(ev.errors).toEqual([]);
     expect(ev.headSha).toBe(HEAD);
     expect(ev.collectedAt).toBe('2026-03-02T10:00:00.000Z');
-    expect(ev.stats).toEqual({ apiCalls: 9, checkRuns: 150, findings: 101, statuses: 2 });
+    expect(ev.stats).toEqual({ apiCalls: 12, checkRuns: 150, findings: 101, statuses: 2 });
     expect(ev.checks).toHaveLength(149 + 2);
     expect(ev.checks.find((c) => c.name === 'gatehouse/release-gate')).toBeUndefined();
     const state = (name: string) => ev.checks.find((c) => c.name === name)?.state;
@@ -159,9 +165,10 @@ describe('GitHub release evidence', () => {
     expect(ev.checks.find((c) => c.name === 'sign/cosign')).toEqual({ name: 'sign/cosign', state: 'failure', source: 'status', url: null });
 
     expect(ev.approvals).toEqual([
-      { login: 'alice', atHead: true },
-      { login: 'bob', atHead: false },
-      { login: 'dave', atHead: true },
+      { login: 'alice', atHead: true, commitSha: HEAD, bot: false, canWrite: true, lastPusher: false },
+      { login: 'bob', atHead: false, commitSha: OLD, bot: false, canWrite: null, lastPusher: false },
+      { login: 'dave', atHead: true, commitSha: HEAD, bot: false, canWrite: true, lastPusher: true },
+      { login: 'renovate[bot]', atHead: true, commitSha: HEAD, bot: true, canWrite: null, lastPusher: false },
     ]);
     expect(ev.changesRequestedBy).toEqual(['carol']);
 
@@ -193,7 +200,7 @@ describe('GitHub release evidence', () => {
     forge(cache).forget(HEAD);
     mockEvidence();
     const fresh = await forge(cache).collectEvidence(pr, HEAD);
-    expect(fresh.stats.apiCalls).toBe(9);
+    expect(fresh.stats.apiCalls).toBe(12);
     expect(fresh.stats.cached).toBeUndefined();
   });
 
@@ -204,7 +211,7 @@ describe('GitHub release evidence', () => {
     expect(ev.errors).toEqual([{ source: 'findings', kind: 'api', status: 500, message: expect.stringContaining('code scanning alerts: HTTP 500') }]);
     expect(ev.findings).toEqual([]);
     expect(ev.checks).toHaveLength(151);
-    expect(ev.approvals).toHaveLength(3);
+    expect(ev.approvals).toHaveLength(4);
     expect(ev.changedPaths).toHaveLength(102);
     expect(cache.size).toBe(0);
   });
@@ -491,5 +498,45 @@ describe('GitHub release outputs', () => {
         draft: false,
       },
     ]);
+  });
+});
+
+describe('GitHub approver facts', () => {
+  const get = (answers: Record<string, [number, unknown]>) => {
+    const asked: string[] = [];
+    return {
+      asked,
+      fn: async (route: string, params: Record<string, unknown>): Promise<{ data: unknown }> => {
+        const key = route.includes('permission') ? `permission:${String(params['username'])}` : 'commit';
+        asked.push(key);
+        const [status, data] = answers[key] ?? [404, { message: 'Not Found' }];
+        if (status >= 400) throw Object.assign(new Error(`HTTP ${status}`), { status });
+        return { data };
+      },
+    };
+  };
+  const approved = (login: string, over: Partial<ApprovalEvidence> = {}): ApprovalEvidence => ({ login, atHead: true, commitSha: HEAD, bot: false, canWrite: null, lastPusher: false, ...over });
+  const commit: [number, unknown] = [200, { sha: HEAD, author: null, committer: { login: 'web-flow', type: 'User' } }];
+
+  it('a non-collaborator (404) has no write access; triage does not write; maintain does', async () => {
+    const g = get({ commit, 'permission:alice': [200, { permission: 'write', role_name: 'maintain' }], 'permission:tom': [200, { permission: 'read', role_name: 'triage' }] });
+    const out = await approverFacts(g.fn, [approved('alice'), approved('tom'), approved('nobody')], HEAD);
+    expect(out.map((a) => [a.login, a.canWrite])).toEqual([
+      ['alice', true],
+      ['tom', false],
+      ['nobody', false],
+    ]);
+  });
+
+  it('looks up each login once, and never a bot or an approval of another commit', async () => {
+    const g = get({ commit, 'permission:alice': [200, { permission: 'admin', role_name: 'admin' }] });
+    await approverFacts(g.fn, [approved('alice'), approved('alice'), approved('ci[bot]', { bot: true }), approved('bob', { atHead: false, commitSha: OLD })], HEAD);
+    expect(g.asked.sort()).toEqual(['commit', 'permission:alice']);
+  });
+
+  it('a permission read that fails is an error, never a pass; more approvers than it reads is truncated', async () => {
+    await expect(approverFacts(get({ commit, 'permission:alice': [502, {}] }).fn, [approved('alice')], HEAD)).rejects.toMatchObject({ status: 502 });
+    const many = Array.from({ length: MAX_APPROVER_LOOKUPS + 1 }, (_, i) => approved(`u${i}`));
+    await expect(approverFacts(get({ commit }).fn, many, HEAD)).rejects.toMatchObject({ entry: { source: 'reviews', kind: 'truncated' } });
   });
 });

@@ -47,7 +47,7 @@ const archive = { file_type: 'archive', size: 1024, filename: 'artifacts.zip', f
 
 function mockPipelineAndJobs({ jobs500 = false }: { jobs500?: boolean } = {}): void {
   const scope = nock(GITLAB_API);
-  scope.get(M).reply(200, { iid: 5, sha: HEAD, labels: ['release'], head_pipeline: { id: 900, sha: HEAD, status: 'running', web_url: `${GITLAB_URL}/acme/payments/-/pipelines/900` } });
+  scope.get(M).reply(200, { iid: 5, sha: HEAD, labels: ['release'], head_pipeline: { id: 900, sha: HEAD, status: 'running', web_url: `${GITLAB_URL}/acme/payments/-/pipelines/900` }, author: { id: 9, username: 'dev', name: 'Dev', state: 'active' } });
   if (jobs500) {
     scope.get(`${P}/pipelines/900/jobs`).query({ per_page: 100, page: 1 }).reply(500, { message: '500 Internal Server Error' });
     return;
@@ -85,6 +85,8 @@ function mockTheRest(): void {
     { id: 12, head_commit_sha: HEAD, base_commit_sha: 'e'.repeat(40), created_at: '2026-03-02T09:00:00.000Z', state: 'collected' },
     { id: 11, head_commit_sha: OLD, base_commit_sha: 'e'.repeat(40), created_at: '2026-03-01T15:00:00.000Z', state: 'collected' },
   ]);
+  // Only the approval at the head is looked up: alice is a Developer.
+  scope.get(`${P}/members/all/1`).reply(200, { id: 1, username: 'alice', name: 'Alice', state: 'active', access_level: 30, created_at: '2026-01-01T00:00:00.000Z', expires_at: null });
   scope.get(`${M}/reviewers`).reply(200, [
     { user: { id: 3, username: 'carol' }, state: 'requested_changes', created_at: '2026-03-01T12:00:00.000Z' },
     { user: { id: 1, username: 'alice' }, state: 'approved', created_at: '2026-03-01T12:00:00.000Z' },
@@ -110,7 +112,7 @@ describe('GitLab release evidence', () => {
     expect(ev.errors).toEqual([
       { source: 'reports', kind: 'invalid', message: 'gl-sast-report.json of job semgrep-sast (#501): 1 entry not read (vulnerabilities[2]: identifiers: Too small: expected array to have >=1 items)' },
     ]);
-    expect(ev.stats).toEqual({ apiCalls: 11, checkRuns: 102, findings: 3, statuses: 3 });
+    expect(ev.stats).toEqual({ apiCalls: 12, checkRuns: 102, findings: 3, statuses: 3 });
     expect(ev.checks).toHaveLength(103);
     const state = (name: string) => ev.checks.find((c) => c.name === name)?.state;
     expect([state('semgrep-sast'), state('secret_detection'), state('container_scanning'), state('lint'), state('slsa-provenance'), state('deploy')]).toEqual([
@@ -131,9 +133,10 @@ describe('GitLab release evidence', () => {
       ['secrets', 'critical', 'deploy/edge/config.env', `${GITLAB_URL}/acme/payments/-/jobs/502`],
     ]);
     expect(ev.approvals).toEqual([
-      { login: 'alice', atHead: true },
-      { login: 'bob', atHead: false },
+      { login: 'alice', atHead: true, commitSha: HEAD, bot: false, canWrite: true, lastPusher: false },
+      { login: 'bob', atHead: false, commitSha: OLD, bot: false, canWrite: null, lastPusher: false },
     ]);
+    expect(ev.authorLogin).toBe('dev');
     expect(ev.changesRequestedBy).toEqual(['carol']);
     expect(ev.changedPaths).toEqual(['app/auth/new.py', 'app/auth/old.py', 'app/payments/ledger.py']);
   });
@@ -153,7 +156,7 @@ describe('GitLab release evidence', () => {
   it("uses the MR's newest pipeline on the head when head_pipeline is older, and serves a re-read from the cache until forget", async () => {
     const cache = new EvidenceCache();
     const scope = nock(GITLAB_API);
-    scope.get(M).reply(200, { iid: 5, sha: HEAD, labels: [], head_pipeline: { id: 880, sha: OLD, status: 'success' } });
+    scope.get(M).reply(200, { iid: 5, sha: HEAD, labels: [], head_pipeline: { id: 880, sha: OLD, status: 'success' }, author: { id: 9, username: 'dev', name: 'Dev', state: 'active' } });
     scope.get(`${M}/pipelines`).query({ per_page: 100 }).reply(200, [
       { id: 905, sha: HEAD, status: 'success', web_url: null },
       { id: 901, sha: HEAD, status: 'failed', web_url: null },
@@ -161,8 +164,10 @@ describe('GitLab release evidence', () => {
     ]);
     scope.get(`${P}/pipelines/905/jobs`).query({ per_page: 100, page: 1 }).reply(200, [job(800, 'secret-scan', 'success')], { 'x-total-pages': '1' });
     // Approvals without dates: the project removes approvals on push, so those left are at the head.
-    scope.get(`${M}/approvals`).reply(200, { approved_by: [{ user: { username: 'alice' } }] });
+    scope.get(`${M}/approvals`).reply(200, { approved_by: [{ user: { id: 1, username: 'alice' } }] });
     scope.get(`${P}/approvals`).reply(200, { approvals_before_merge: 1, reset_approvals_on_push: true });
+    scope.get(`${M}/versions`).query({ per_page: 100 }).reply(200, [{ id: 12, head_commit_sha: HEAD, base_commit_sha: 'e'.repeat(40), created_at: '2026-03-02T09:00:00.000Z', state: 'collected' }]);
+    scope.get(`${P}/members/all/1`).reply(200, { id: 1, username: 'alice', name: 'Alice', state: 'active', access_level: 40 });
     // An older GitLab without reviewer states.
     scope.get(`${M}/reviewers`).reply(404, { message: '404 Not Found' });
     scope.get(`${M}/diffs`).query(true).reply(200, []);
@@ -171,7 +176,7 @@ describe('GitLab release evidence', () => {
     const ev = await forge(cache).collectEvidence(mr, HEAD);
     expect(ev.errors).toEqual([]);
     expect(ev.checks).toEqual([{ name: 'secret-scan', state: 'success', source: 'job', url: `${GITLAB_URL}/acme/payments/-/jobs/800` }]);
-    expect(ev.approvals).toEqual([{ login: 'alice', atHead: true }]);
+    expect(ev.approvals).toEqual([{ login: 'alice', atHead: true, commitSha: HEAD, bot: false, canWrite: true, lastPusher: false }]);
     expect(ev.changesRequestedBy).toEqual([]);
 
     const again = await forge(cache).collectEvidence(mr, HEAD);
@@ -183,7 +188,8 @@ describe('GitLab release evidence', () => {
 
   it('counts an undated approval as stale when the project keeps approvals across pushes', async () => {
     const scope = nock(GITLAB_API);
-    scope.get(M).reply(200, { iid: 5, sha: HEAD, head_pipeline: null });
+    scope.get(M).reply(200, { iid: 5, sha: HEAD, head_pipeline: null, author: { id: 9, username: 'dev', name: 'Dev', state: 'active' } });
+    scope.get(`${M}/versions`).query({ per_page: 100 }).reply(200, [{ id: 12, head_commit_sha: HEAD, base_commit_sha: 'e'.repeat(40), created_at: '2026-03-02T09:00:00.000Z', state: 'collected' }]);
     scope.get(`${M}/pipelines`).query(true).reply(200, []);
     scope.get(`${M}/approvals`).reply(200, { approved_by: [{ user: { username: 'alice' } }] });
     scope.get(`${P}/approvals`).reply(200, { reset_approvals_on_push: false });
@@ -191,7 +197,7 @@ describe('GitLab release evidence', () => {
     scope.get(`${M}/diffs`).query(true).reply(200, []);
     scope.get(`${P}/repository/commits/${HEAD}/statuses`).query(true).reply(200, []);
     const ev = await forge().collectEvidence(mr, HEAD);
-    expect(ev.approvals).toEqual([{ login: 'alice', atHead: false }]);
+    expect(ev.approvals).toEqual([{ login: 'alice', atHead: false, commitSha: null, bot: false, canWrite: null, lastPusher: false }]);
     // No pipeline on the head yet: not an API failure, the checks are simply missing.
     expect(ev.errors).toEqual([]);
     expect(ev.checks).toEqual([]);
@@ -199,7 +205,8 @@ describe('GitLab release evidence', () => {
 
   it('counts an undated approval as stale when the project approval settings cannot be read (403), without an error', async () => {
     const scope = nock(GITLAB_API);
-    scope.get(M).reply(200, { iid: 5, sha: HEAD, head_pipeline: null });
+    scope.get(M).reply(200, { iid: 5, sha: HEAD, head_pipeline: null, author: { id: 9, username: 'dev', name: 'Dev', state: 'active' } });
+    scope.get(`${M}/versions`).query({ per_page: 100 }).reply(200, [{ id: 12, head_commit_sha: HEAD, base_commit_sha: 'e'.repeat(40), created_at: '2026-03-02T09:00:00.000Z', state: 'collected' }]);
     scope.get(`${M}/pipelines`).query(true).reply(200, []);
     scope.get(`${M}/approvals`).reply(200, { approved_by: [{ user: { username: 'alice' } }] });
     scope.get(`${P}/approvals`).reply(403, { message: '403 Forbidden' });
@@ -207,7 +214,7 @@ describe('GitLab release evidence', () => {
     scope.get(`${M}/diffs`).query(true).reply(200, []);
     scope.get(`${P}/repository/commits/${HEAD}/statuses`).query(true).reply(200, []);
     const ev = await forge().collectEvidence(mr, HEAD);
-    expect(ev.approvals).toEqual([{ login: 'alice', atHead: false }]);
+    expect(ev.approvals).toEqual([{ login: 'alice', atHead: false, commitSha: null, bot: false, canWrite: null, lastPusher: false }]);
     expect(ev.errors).toEqual([]);
   });
 

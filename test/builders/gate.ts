@@ -1,5 +1,5 @@
 /** Release candidates, their evidence and exceptions for the gate's tests. */
-import type { CheckEvidence, Finding, ReleaseEvidence } from '../../src/core/gate/evidence.ts';
+import type { ApprovalEvidence, CheckEvidence, Finding, ReleaseEvidence } from '../../src/core/gate/evidence.ts';
 import type { GateException } from '../../src/core/gate/exceptions.ts';
 import type { GateInput } from '../../src/core/gate/evaluate.ts';
 import type { ChangeRequestSnapshot, RepoRef } from '../../src/core/model.ts';
@@ -48,12 +48,17 @@ export function finding(over: Partial<Finding> = {}): Finding {
   return { id: 'code-scanning:42', ruleId: 'js/sql-injection', category: 'sast', severity: 'critical', title: 'Database query built from user-controlled sources', location: 'src/db/query.ts', tool: 'CodeQL', url: null, ...over };
 }
 
+/** An approval of the head commit by an account with write access (override any fact). */
+export function approval(login: string, over: Partial<ApprovalEvidence> = {}): ApprovalEvidence {
+  return { login, atHead: true, commitSha: HEAD, bot: false, canWrite: true, lastPusher: false, ...over };
+}
+
 export function evidence(over: Partial<ReleaseEvidence> = {}): ReleaseEvidence {
   return {
     headSha: HEAD,
     collectedAt: NOW.toISOString(),
     checks: PROD_CHECKS,
-    approvals: [{ login: 'alice', atHead: true }],
+    approvals: [approval('alice')],
     changesRequestedBy: [],
     changedPaths: ['src/cart.ts'],
     findings: [],

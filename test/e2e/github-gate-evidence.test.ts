@@ -78,6 +78,7 @@ beforeEach(async () => {
   w.labels = ['release'];
   w.files = ['src/auth/session.ts'];
   w.reviews.push({ user: { login: 'alice' }, state: 'APPROVED', commit_id: HEAD }, { user: { login: 'sec-sam' }, state: 'APPROVED', commit_id: HEAD });
+  w.permissions = { alice: 'write', 'sec-sam': 'maintain' };
 });
 afterEach(async () => {
   await gatehouse.close();

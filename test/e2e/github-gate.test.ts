@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import nock from 'nock';
 import type { Gatehouse } from '../../src/main.ts';
 import { GATE_MARKER } from '../../src/core/gate/plan.ts';
+import { issueKey } from '../../src/core/model.ts';
 import { githubDelivery, githubExample, issuesPayload, testPrivateKey } from '../support/github.ts';
 import { GITHUB_API as API, GITHUB_SECRET as SECRET, processed, startTestGatehouse } from '../support/harness.ts';
 import { fakeGateGitHub, otherRun, ourRuns, type GateWorld } from '../support/github-gate.ts';
@@ -70,9 +71,11 @@ async function deliver(name: string, payload: unknown): Promise<string> {
   return status;
 }
 
-const approve = (login: string, sha = HEAD): void => {
-  w.reviews.push({ user: { login }, state: 'APPROVED', commit_id: sha });
+const approve = (login: string, sha = HEAD, type = 'User'): void => {
+  w.reviews.push({ user: { login, type }, state: 'APPROVED', commit_id: sha });
 };
+const CRITICAL_ALERT: GateWorld['alerts'][number] = { number: 42, rule: { id: 'js/sql-injection', severity: 'error', security_severity_level: 'critical', description: 'Database query built from user-controlled sources' }, tool: { name: 'CodeQL' }, most_recent_instance: { location: { path: 'src/db/query.ts' } } };
+const reasonsOf = async (): Promise<{ rule: string; severity: string; evidence: string[] }[]> => (await gatehouse.gateStore.latestGateDecision(KEY))!.reasons as { rule: string; severity: string; evidence: string[] }[];
 const gateComments = (): string[] => w.comments.filter((c) => c.body.includes(GATE_MARKER)).map((c) => c.body);
 const gateLabels = (): string[] => w.labels.filter((l) => l.startsWith('gate::'));
 
@@ -85,7 +88,7 @@ beforeEach(async () => {
   clock = new Date('2026-11-20T10:00:00Z');
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-policy-'));
   const policyPath = join(dir, 'policy.yml');
-  writeFileSync(policyPath, 'gate:\n  emergencyApprovers: { github: [cto] }\n  securityReviewers: { github: [sec-sam] }\n  exceptions: { approvers: { github: [ciso] } }\n');
+  writeFileSync(policyPath, 'gate:\n  emergencyApprovers: { github: [cto] }\n  securityReviewers: { github: [sec-sam] }\n  classSetters: { github: [rel-mgr] }\n  exceptions: { approvers: { github: [ciso] } }\n');
   gatehouse = await startTestGatehouse(
     { github: { appId: '1', privateKey: testPrivateKey(), webhookSecret: SECRET, apiBaseUrl: API }, policyPath },
     { github: { botLogin: 'gatehouse[bot]', retries: 0, throttle: false }, now: () => clock },
@@ -93,6 +96,7 @@ beforeEach(async () => {
   w = fakeGateGitHub(API, FULL, 2);
   w.labels = ['release'];
   w.files = ['src/cart.ts'];
+  w.permissions = { alice: 'write', cto: 'admin', 'sec-sam': 'maintain' };
 });
 afterEach(async () => {
   await gatehouse.close();
@@ -132,6 +136,8 @@ describe('release gate on GitHub', () => {
     otherRun(w, HEAD2, 'secret-scanning', null, 'in_progress');
     otherRun(w, HEAD2, 'slsa-provenance', 'success');
     w.pulls = [listed({ sha: HEAD2 })];
+    // A new push withdraws approvals (at the head commit only): alice approves the new head too.
+    approve('alice', HEAD2);
     expect(await deliver('pull_request', pullRequest({ action: 'synchronize', sha: HEAD2 }))).toBe('done');
     expect(gateLabels()).toEqual([]);
     expect(ourRuns(w, HEAD2)[0]).toMatchObject({ status: 'in_progress' });
@@ -256,5 +262,89 @@ describe('release gate on GitHub', () => {
     expect(record!.followUp.issueUrl).toBe(w.issues[0]!.html_url);
     const kinds = (await gatehouse.store.listNotifications()).map((n) => n.key.split(':')[0]);
     expect(kinds).toContain('emergency-release');
+  });
+
+  it('attack: the author labels a blocked high-risk PR release-class::non-prod; it stays high-risk and blocked, the label is removed, the refusal audited with the actor and escalated; a class setter may lower it', async () => {
+    w.files = ['src/auth/session.ts'];
+    otherRun(w, HEAD, 'secret-scanning', 'success');
+    otherRun(w, HEAD, 'slsa-provenance', 'success');
+    approve('alice');
+    expect(await deliver('pull_request', pullRequest())).toBe('done');
+    expect(gateLabels()).toEqual(['gate::block']);
+
+    // The author adds the lowering label (GitHub's issue events name them, whatever the payload says).
+    w.labels.push('release-class::non-prod');
+    w.labelEvents.push({ event: 'labeled', label: 'release-class::non-prod', actor: 'Codertocat', at: '2026-11-20T10:05:00Z' });
+    const labeled = pullRequest({ action: 'labeled', labels: ['release', 'gate::block', 'release-class::non-prod'], label: 'release-class::non-prod' });
+    expect(await deliver('pull_request', labeled)).toBe('done');
+    expect(w.labels).not.toContain('release-class::non-prod');
+    expect(gateLabels()).toEqual(['gate::block']);
+    expect(ourRuns(w, HEAD).at(-1)).toMatchObject({ conclusion: 'failure' });
+    expect(await gatehouse.gateStore.latestGateDecision(KEY)).toMatchObject({ verdict: 'block', releaseClass: 'high-risk' });
+    expect(gateComments()[0]).toContain('`release-class::non-prod` was removed: Codertocat added it');
+    const refusals = (await gatehouse.store.auditFor(issueKey({ repo: { platform: 'github', fullName: FULL, id: null, defaultBranch: null }, number: 2, kind: 'change' }))).filter((e) => e.action === 'refuseClassLabel');
+    expect(refusals.map((e) => (e.detail as { actor: string; label: string }).actor)).toEqual(['Codertocat']);
+    const notices = (await gatehouse.store.listNotifications()).filter((n) => n.key.startsWith('ship-despite-block:'));
+    expect(notices.map((n) => n.key)).toEqual([`ship-despite-block:${KEY}:${HEAD}:release-class::non-prod`]);
+    expect(notices[0]!.text).toContain('Request to ship despite a blocked release gate');
+
+    // A class setter of the global policy adds it: it lowers the class.
+    w.labels.push('release-class::non-prod');
+    w.labelEvents.push({ event: 'unlabeled', label: 'release-class::non-prod', actor: 'gatehouse[bot]', type: 'Bot', at: '2026-11-20T10:05:01Z' });
+    w.labelEvents.push({ event: 'labeled', label: 'release-class::non-prod', actor: 'rel-mgr', at: '2026-11-20T10:10:00Z' });
+    expect(await deliver('pull_request', labeled)).toBe('done');
+    expect(w.labels).toContain('release-class::non-prod');
+    expect(await gatehouse.gateStore.latestGateDecision(KEY)).toMatchObject({ verdict: 'pass', releaseClass: 'non-prod' });
+    expect(gateLabels()).toEqual(['gate::pass']);
+  });
+
+  it('attack: the emergency approver approves commit A, the author pushes commit B with a new critical finding: no longer emergency, the check fails, the record says why', async () => {
+    const body = 'Hotfix.\n\n## Emergency reason\nSession fixation exploited in production (INC-77).\n';
+    const labels = ['release', 'release-class::emergency'];
+    w.labels = [...labels];
+    otherRun(w, HEAD, 'secret-scanning', 'success');
+    approve('cto', HEAD);
+    expect(await deliver('pull_request', pullRequest({ labels, body }))).toBe('done');
+    expect(gateLabels()).toEqual(['gate::emergency']);
+
+    otherRun(w, HEAD2, 'secret-scanning', 'success');
+    w.alerts = [CRITICAL_ALERT];
+    w.pulls = [listed({ sha: HEAD2, labels, body })];
+    expect(await deliver('pull_request', pullRequest({ action: 'synchronize', sha: HEAD2, labels, body }))).toBe('done');
+    expect(gateLabels()).toEqual(['gate::block']);
+    expect(ourRuns(w, HEAD2).at(-1)).toMatchObject({ status: 'completed', conclusion: 'failure' });
+    expect(await gatehouse.gateStore.latestGateDecision(KEY)).toMatchObject({ verdict: 'block', headSha: HEAD2 });
+    const missing = (await reasonsOf()).find((r) => r.rule === 'emergency-approver-missing')!;
+    expect(missing.evidence).toContain('the emergency approval of cto does not count: cto approved commit ec26c3e57ca3, not the head b0b0b0b0b0b0');
+    const records = await gatehouse.gateStore.emergencyRecordsFor(KEY);
+    expect(records.map((r) => [r.headSha, (r.evidence as { approvedSha: string }).approvedSha])).toEqual([[HEAD, HEAD]]);
+  });
+
+  it('attack: approvals by the author, a bot, an account without write access and the last pusher do not count; one by a writer does', async () => {
+    otherRun(w, HEAD, 'secret-scanning', 'success');
+    otherRun(w, HEAD, 'slsa-provenance', 'success');
+    approve('Codertocat');
+    approve('dependabot[bot]', HEAD, 'Bot');
+    approve('randy');
+    approve('pat');
+    w.permissions = { Codertocat: 'admin', randy: 'triage', pat: 'write', alice: 'write' };
+    w.commits[HEAD] = { author: 'Codertocat', committer: 'pat' };
+    expect(await deliver('pull_request', pullRequest())).toBe('done');
+    expect(gateLabels()).toEqual(['gate::block']);
+    const reasons = await reasonsOf();
+    expect(reasons.filter((r) => r.severity === 'block').map((r) => r.rule)).toEqual(['approvals-missing']);
+    expect(reasons.find((r) => r.rule === 'approval-not-counted')!.evidence.sort()).toEqual([
+      'Codertocat is the author of the change request',
+      'dependabot[bot] is a bot',
+      'pat pushed the head commit (the last pusher cannot approve)',
+      'randy has no write access to the repository',
+    ]);
+    // Each approver that could count is looked up once; the bot is not.
+    expect(w.log.filter((l) => l.endsWith('/permission')).sort()).toEqual(['Codertocat', 'pat', 'randy'].map((u) => `GET /repos/${FULL}/collaborators/${u}/permission`));
+    expect(gateComments()[0]).toContain('randy has no write access to the repository');
+
+    approve('alice');
+    expect(await deliver('pull_request_review', review('alice', HEAD, 'Spring release.', ['release']))).toBe('done');
+    expect(gateLabels()).toEqual(['gate::pass']);
   });
 });

@@ -82,6 +82,7 @@ beforeEach(async () => {
   w.diffs = ['app/auth/session.rb'];
   w.versions.push({ head_commit_sha: HEAD, created_at: '2026-11-20T08:00:00Z' });
   w.approvals.push({ username: 'alice', approved_at: '2026-11-20T09:00:00Z' }, { username: 'sec-sam', approved_at: '2026-11-20T09:00:00Z' });
+  w.users['sec-sam'] = { id: 14, access_level: 40 };
 });
 afterEach(async () => {
   await gatehouse.close();

@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import nock from 'nock';
 import type { Gatehouse } from '../../src/main.ts';
 import { GATE_MARKER } from '../../src/core/gate/plan.ts';
+import { issueKey } from '../../src/core/model.ts';
 import { fakeGitLabApi, GITLAB_BOT, GITLAB_SECRET as SECRET, GITLAB_URL, gitlabDelivery, gitlabFixture, type FakeGitLabApi } from '../support/gitlab.ts';
 import { processed, startTestGatehouse } from '../support/harness.ts';
 import { fakeGitLabGate, sastReport, type GitLabGateWorld } from '../support/gitlab-gate.ts';
@@ -53,9 +54,10 @@ function pipeline(sha: string, jobs: Record<string, string>, id = 77): void {
   w.sha = sha;
   w.pipeline = { id, sha, status: Object.values(jobs).every((s) => s === 'success') ? 'success' : 'failed' };
   w.jobs = Object.entries(jobs).map(([name, status], i) => ({ id: id * 100 + i, name, status, web_url: `http://example.com/jobs/${id * 100 + i}` }));
-  w.versions.push({ head_commit_sha: sha, created_at: '2026-11-20T08:00:00Z' });
+  w.versions.push({ head_commit_sha: sha, created_at: `2026-11-20T08:${String(10 + w.versions.length).padStart(2, '0')}:00Z` });
 }
-const approve = (username: string): void => void w.approvals.push({ username, approved_at: '2026-11-20T09:00:00Z' });
+const approve = (username: string, at = '2026-11-20T09:00:00Z'): void => void w.approvals.push({ username, approved_at: at });
+const reasonsOf = async (): Promise<{ rule: string; severity: string; evidence: string[] }[]> => (await gatehouse.gateStore.latestGateDecision(KEY))!.reasons as { rule: string; severity: string; evidence: string[] }[];
 const labels = (): string[] => api.labels.get('merge_requests/1') ?? [];
 const gateLabels = (): string[] => labels().filter((l) => l.startsWith('gate::'));
 const gateNotes = (): string[] => (api.notes.get('merge_requests/1') ?? []).filter((n) => n.body.includes(GATE_MARKER)).map((n) => n.body);
@@ -70,7 +72,7 @@ beforeEach(async () => {
   clock = new Date('2026-11-20T10:00:00Z');
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-policy-'));
   const policyPath = join(dir, 'policy.yml');
-  writeFileSync(policyPath, 'gate:\n  emergencyApprovers: { gitlab: [cto] }\n');
+  writeFileSync(policyPath, 'gate:\n  emergencyApprovers: { gitlab: [cto] }\n  securityReviewers: { gitlab: [alice] }\n  classSetters: { gitlab: [rel-mgr] }\n');
   gatehouse = await startTestGatehouse(
     { gitlab: { url: GITLAB_URL, token: 'glpat-test', webhookSecret: SECRET }, policyPath },
     { gitlab: { botUsername: GITLAB_BOT, retry: { backoffMs: () => 10 } }, now: () => clock },
@@ -179,5 +181,80 @@ describe('release gate on GitLab', () => {
     expect(w.issues).toHaveLength(1);
     expect(w.issues[0]).toMatchObject({ title: 'Retrospective: emergency release gitlabhq/gitlab-test!1', due_date: '2026-11-25', labels: 'retrospective' });
     expect(record!.followUp.issueUrl).toBe(w.issues[0]!.web_url);
+  });
+
+  it('attack: the author labels a blocked high-risk MR release-class::non-prod; it stays high-risk and blocked, the label is removed, the refusal audited with the actor and escalated; a class setter may lower it', async () => {
+    w.diffs = ['app/auth/session.rb'];
+    pipeline(HEAD, { secret_detection: 'success', 'slsa-provenance': 'success' });
+    approve('alice');
+    expect(await deliver('Merge Request Hook', mergeRequest())).toBe('done');
+    expect(gateLabels()).toEqual(['gate::block']);
+
+    const withLabel = ['release', 'gate::block', 'release-class::non-prod'];
+    const labeled = mergeRequest({ action: 'update', labels: withLabel, changes: { labels: { previous: [{ title: 'release' }, { title: 'gate::block' }], current: withLabel.map((title) => ({ title })) } } });
+    api.labels.set('merge_requests/1', [...withLabel]);
+    w.labelEvents.push({ action: 'add', label: 'release-class::non-prod', username: 'dev', at: '2026-11-20T10:05:00Z' });
+    expect(await deliver('Merge Request Hook', labeled)).toBe('done');
+    expect(labels()).not.toContain('release-class::non-prod');
+    expect(gateLabels()).toEqual(['gate::block']);
+    expect(ourStatus(HEAD)).toMatchObject({ state: 'failed' });
+    expect(await gatehouse.gateStore.latestGateDecision(KEY)).toMatchObject({ verdict: 'block', releaseClass: 'high-risk' });
+    expect(gateNotes()[0]).toContain('`release-class::non-prod` was removed: dev added it');
+    const refusals = (await gatehouse.store.auditFor(issueKey({ repo: { platform: 'gitlab', fullName: 'gitlabhq/gitlab-test', id: 1, defaultBranch: null }, number: 1, kind: 'change' }))).filter((e) => e.action === 'refuseClassLabel');
+    expect(refusals.map((e) => (e.detail as { actor: string }).actor)).toEqual(['dev']);
+    expect((await gatehouse.store.listNotifications()).map((n) => n.key).filter((k) => k.startsWith('ship-despite-block:'))).toEqual([`ship-despite-block:${KEY}:${HEAD}:release-class::non-prod`]);
+
+    // A class setter of the global policy adds it: it lowers the class.
+    api.labels.set('merge_requests/1', [...withLabel]);
+    w.labelEvents.push({ action: 'remove', label: 'release-class::non-prod', username: GITLAB_BOT, at: '2026-11-20T10:05:01Z' });
+    w.labelEvents.push({ action: 'add', label: 'release-class::non-prod', username: 'rel-mgr', at: '2026-11-20T10:10:00Z' });
+    expect(await deliver('Merge Request Hook', labeled)).toBe('done');
+    expect(labels()).toContain('release-class::non-prod');
+    expect(await gatehouse.gateStore.latestGateDecision(KEY)).toMatchObject({ verdict: 'pass', releaseClass: 'non-prod' });
+  });
+
+  it('attack: the emergency approver approves commit A, the author pushes commit B with a critical finding: no longer emergency, the status fails, the record says why', async () => {
+    const description = '## Emergency reason\nPayment outage (INC-9).\n';
+    const mrLabels = ['release', 'release-class::emergency'];
+    api.labels.set('merge_requests/1', [...mrLabels]);
+    w.mr.description = description;
+    pipeline(HEAD, { secret_detection: 'success' });
+    approve('cto');
+    expect(await deliver('Merge Request Hook', mergeRequest({ action: 'approved', labels: mrLabels, description }))).toBe('done');
+    expect(gateLabels()).toEqual(['gate::emergency']);
+
+    // Commit B, pushed after the approval, with a critical SAST finding.
+    pipeline(HEAD2, { secret_detection: 'success', semgrep_sast: 'success' }, 78);
+    w.versions.at(-1)!.created_at = '2026-11-20T09:30:00Z';
+    w.jobs[1]!.artifacts = [{ file_type: 'sast', filename: 'gl-sast-report.json' }];
+    w.reports.set(w.jobs[1]!.id, sastReport());
+    expect(await deliver('Merge Request Hook', mergeRequest({ action: 'update', sha: HEAD2, oldrev: HEAD, labels: mrLabels, description }))).toBe('done');
+    expect(gateLabels()).toEqual(['gate::block']);
+    expect(ourStatus(HEAD2)).toMatchObject({ state: 'failed' });
+    expect(await gatehouse.gateStore.latestGateDecision(KEY)).toMatchObject({ verdict: 'block', headSha: HEAD2 });
+    expect((await reasonsOf()).find((r) => r.rule === 'emergency-approver-missing')!.evidence).toContain('the emergency approval of cto does not count: cto approved commit da1560886d4f, not the head c0ffeec0ffee');
+    expect((await gatehouse.gateStore.emergencyRecordsFor(KEY)).map((r) => r.headSha)).toEqual([HEAD]);
+  });
+
+  it("attack: the MR author's own approval (while someone else acts on the MR), a bot's, a Reporter's and a non-member's do not count; a Developer's does", async () => {
+    pipeline(HEAD, { secret_detection: 'success', 'slsa-provenance': 'success' });
+    Object.assign(w.users, { rita: { id: 21, access_level: 20 }, project_1_bot_3f2a: { id: 22, access_level: 40, bot: true }, olga: { id: 23 } });
+    for (const u of ['dev', 'rita', 'project_1_bot_3f2a', 'olga']) approve(u);
+    // The hook names root as the one acting (author_id 51): the author is read from the API, where it is dev.
+    expect(await deliver('Merge Request Hook', mergeRequest({ action: 'approved' }))).toBe('done');
+    expect(gateLabels()).toEqual(['gate::block']);
+    const reasons = await reasonsOf();
+    expect(reasons.filter((r) => r.severity === 'block').map((r) => r.rule)).toEqual(['approvals-missing']);
+    expect(reasons.find((r) => r.rule === 'approval-not-counted')!.evidence.sort()).toEqual([
+      'dev is the author of the change request',
+      'olga has no write access to the repository',
+      'project_1_bot_3f2a is a bot',
+      'rita has no write access to the repository',
+    ]);
+    expect(gateNotes()[0]).toContain('rita has no write access to the repository');
+
+    approve('alice');
+    expect(await deliver('Merge Request Hook', mergeRequest({ action: 'approved' }))).toBe('done');
+    expect(gateLabels()).toEqual(['gate::pass']);
   });
 });

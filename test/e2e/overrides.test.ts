@@ -197,6 +197,7 @@ describe('release gate: a reviewer named by an override is no security reviewer'
     // The global policy names no gate.securityReviewers: its change reviewers count for the gate.
     const g = await start(globalPolicy('changes:\n  reviewers: { github: [sec-sam] }\n'));
     w = fakeGateGitHub(API, 'Codertocat/Hello-World', 2);
+    w.permissions = { alice: 'write', friend: 'write', 'sec-sam': 'maintain' };
     w.repoFiles = { [OVERRIDE]: 'changes:\n  reviewers: { github: [friend] }\n' };
     w.labels = ['release'];
     w.files = ['src/payments/pay.ts'];

@@ -41,7 +41,13 @@ export interface GateWorld {
   workflowRuns: FakeWorkflowRun[];
   /** The pull request's `changed_files` (GET /pulls/{n}); the files listing stops at 3,000 as GitHub's does. */
   changedFiles(): number;
-  reviews: { user: { login: string }; state: string; commit_id: string }[];
+  reviews: { user: { login: string; type?: string }; state: string; commit_id: string }[];
+  /** Label events of the pull request (GET /issues/{n}/events), as GitHub lists them. */
+  labelEvents: { event: 'labeled' | 'unlabeled'; label: string; actor: string; type?: string; at: string }[];
+  /** Repository permission per login (GET /collaborators/{u}/permission); anyone else reads `read` (a public repository). */
+  permissions: Record<string, 'admin' | 'maintain' | 'write' | 'triage' | 'read'>;
+  /** GitHub accounts of each commit's author and committer (GET /commits/{sha}); default the PR author, Codertocat. */
+  commits: Record<string, { author: string; committer: string }>;
   files: string[];
   /** Files of the repository's default branch (GET …/contents/{path}), e.g. the policy override; others are 404. */
   repoFiles: Record<string, string>;
@@ -66,7 +72,7 @@ const worlds = new Set<GateWorld>();
 let nextId = 100;
 
 export function fakeGateGitHub(api: string, fullName: string, number: number): GateWorld {
-  const w: GateWorld = { labels: [], comments: [], checkRuns: [], statuses: [], workflowRuns: [], changedFiles: () => w.files.length, reviews: [], files: [], repoFiles: {}, alerts: [], pulls: [], issues: [], log: [], checkWrites: [], alertsStatus: null, routes: () => [] };
+  const w: GateWorld = { labels: [], comments: [], checkRuns: [], statuses: [], workflowRuns: [], changedFiles: () => w.files.length, reviews: [], labelEvents: [], permissions: {}, commits: {}, files: [], repoFiles: {}, alerts: [], pulls: [], issues: [], log: [], checkWrites: [], alertsStatus: null, routes: () => [] };
   const repo = `/repos/${fullName}`;
   const esc = (s: string): string => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
   const R = (tail: string): RegExp => new RegExp(`^${esc(repo)}${tail}(\\?.*)?$`);
@@ -168,6 +174,26 @@ export function fakeGateGitHub(api: string, fullName: string, number: number): G
     return [200, { state: 'success', total_count: statuses.length, statuses }];
   });
   scope.get(R(`/pulls/${number}/reviews`)).reply((uri) => (note('GET', uri), [200, w.reviews]));
+  scope.get(R(`/issues/${number}/events`)).reply((uri) => {
+    note('GET', uri);
+    const events = w.labelEvents.map((e, i) => ({ id: 7000 + i, event: e.event, actor: { login: e.actor, id: 1, type: e.type ?? 'User', site_admin: false }, commit_id: null, commit_url: null, created_at: e.at, label: { name: e.label, color: 'ededed' } }));
+    return [200, events];
+  });
+  scope.get(R('/collaborators/[^/]+/permission')).reply((uri) => {
+    note('GET', uri);
+    const login = decodeURIComponent(uri.split('/collaborators/')[1]!.split('/')[0]!);
+    const role = w.permissions[login] ?? 'read';
+    // `permission` keeps the old names: maintain reads write, triage reads read; `role_name` is the role.
+    const permission = role === 'maintain' ? 'write' : role === 'triage' ? 'read' : role;
+    return [200, { permission, role_name: role, user: { login, id: 1, type: 'User', site_admin: false } }];
+  });
+  scope.get(R('/commits/[0-9a-f]{40}')).reply((uri) => {
+    note('GET', uri);
+    const sha = uri.split('/commits/')[1]!.split('?')[0]!;
+    const c = w.commits[sha] ?? { author: 'Codertocat', committer: 'Codertocat' };
+    const account = (login: string): object => ({ login, id: 1, type: 'User', site_admin: false });
+    return [200, { sha, commit: { message: 'Release', author: { name: c.author, date: '2026-11-20T08:00:00Z' }, committer: { name: c.committer, date: '2026-11-20T08:00:00Z' } }, author: account(c.author), committer: account(c.committer), parents: [] }];
+  });
   scope.get(R('/code-scanning/alerts')).reply((uri) => {
     note('GET', uri);
     if (w.alertsStatus) return [w.alertsStatus, { message: w.alertsMessage ?? 'Server Error' }];

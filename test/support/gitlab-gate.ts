@@ -24,6 +24,10 @@ export interface GitLabGateWorld {
   /** Report documents by job id (served as the job's artifact). */
   reports: Map<number, unknown>;
   approvals: { username: string; approved_at: string }[];
+  /** Accounts by username: id, project access level (GET /members/all/:id; absent: not a member, 404) and bot. */
+  users: Record<string, { id: number; access_level?: number; bot?: boolean }>;
+  /** Label events of the merge request (GET /resource_label_events). */
+  labelEvents: { action: 'add' | 'remove'; label: string; username: string; at: string }[];
   /** When each head commit was pushed (MR versions). */
   versions: { head_commit_sha: string; created_at: string }[];
   diffs: string[];
@@ -46,6 +50,8 @@ export function fakeGitLabGate(api: FakeGitLabApi, bot: string): GitLabGateWorld
     jobs: [],
     reports: new Map(),
     approvals: [],
+    users: { dev: { id: 11, access_level: 30 }, alice: { id: 12, access_level: 30 }, cto: { id: 13, access_level: 40 } },
+    labelEvents: [],
     versions: [],
     diffs: [],
     ciConfigPath: null,
@@ -64,8 +70,21 @@ export function fakeGitLabGate(api: FakeGitLabApi, bot: string): GitLabGateWorld
   // GitLab's default diff limit: 1,000 files listed, changes_count "1000+" past it.
   const DIFF_LIMIT = 1000;
   const changesCount = (): string => (w.diffs.length > DIFF_LIMIT ? `${DIFF_LIMIT}+` : String(w.diffs.length));
-  scope.get(R('/merge_requests/1')).reply((uri) => (log('GET', uri), [200, { iid: 1, sha: w.sha, labels: labels(), changes_count: changesCount(), head_pipeline: w.pipeline }]));
   scope.get(R('')).reply((uri) => (log('GET', uri), [200, { id: 1, path_with_namespace: 'gitlabhq/gitlab-test', default_branch: 'master', ci_config_path: w.ciConfigPath }]));
+  const user = (username: string): object => ({ id: w.users[username]?.id ?? 0, username, name: username, state: 'active', avatar_url: null, web_url: `http://example.com/${username}` });
+  scope.get(R('/merge_requests/1')).reply((uri) => (log('GET', uri), [200, { iid: 1, sha: w.sha, labels: labels(), changes_count: changesCount(), head_pipeline: w.pipeline, author: user(w.mr.author.username) }]));
+  scope.get(R('/merge_requests/1/resource_label_events')).reply((uri) => {
+    log('GET', uri);
+    return [200, w.labelEvents.map((e, i) => ({ id: 140 + i, user: user(e.username), created_at: e.at, resource_type: 'MergeRequest', resource_id: 1, label: { id: 73, name: e.label, color: '#34495E', description: '' }, action: e.action }))];
+  });
+  scope.get(R('/members/all/\\d+')).reply((uri) => {
+    log('GET', uri);
+    const id = Number(/\/members\/all\/(\d+)/.exec(uri)![1]);
+    const found = Object.entries(w.users).find(([, u]) => u.id === id && u.access_level !== undefined);
+    if (!found) return [404, { message: '404 Not found' }];
+    const [username, u] = found;
+    return [200, { ...user(username), access_level: u.access_level, created_at: '2026-01-01T00:00:00Z', expires_at: null, ...(u.bot ? { bot: true } : {}) }];
+  });
   scope.get(R('/merge_requests/1/pipelines')).reply((uri) => (log('GET', uri), [200, w.pipeline ? [w.pipeline] : []]));
   scope.get(R('/pipelines/\\d+/jobs')).reply((uri) => (log('GET', uri), [200, w.jobs, { 'x-total-pages': '1' }]));
   scope.get(R('/jobs/\\d+/artifacts/.+')).reply((uri) => {
@@ -74,8 +93,9 @@ export function fakeGitLabGate(api: FakeGitLabApi, bot: string): GitLabGateWorld
     const doc = w.reports.get(id);
     return doc === undefined ? [404, { message: '404 Not found' }] : [200, doc];
   });
-  scope.get(R('/merge_requests/1/approvals')).reply((uri) => (log('GET', uri), [200, { approved_by: w.approvals.map((a) => ({ user: { username: a.username }, approved_at: a.approved_at })) }]));
-  scope.get(R('/merge_requests/1/versions')).reply((uri) => (log('GET', uri), [200, w.versions]));
+  scope.get(R('/merge_requests/1/approvals')).reply((uri) => (log('GET', uri), [200, { approved_by: w.approvals.map((a) => ({ user: user(a.username), approved_at: a.approved_at })) }]));
+  // Newest first, as GitLab lists them.
+  scope.get(R('/merge_requests/1/versions')).reply((uri) => (log('GET', uri), [200, w.versions.map((v, i) => ({ id: i + 1, ...v, state: 'collected' })).reverse()]));
   scope.get(R('/merge_requests/1/reviewers')).reply((uri) => (log('GET', uri), [200, []]));
   scope.get(R('/merge_requests/1/diffs')).reply((uri) => (log('GET', uri), [200, w.diffs.slice(0, DIFF_LIMIT).map((d) => ({ old_path: d, new_path: d })), { 'x-total-pages': '1' }]));
   scope.get(R('/repository/commits/[0-9a-f]+/statuses')).reply((uri) => {

@@ -80,11 +80,23 @@ const pullFilesCountSchema = z.object({ changed_files: z.number().int().min(0), 
 
 const reviewsSchema = z.array(
   z.object({
-    user: z.object({ login: z.string() }).nullable(),
+    user: z.object({ login: z.string(), type: z.string().default('User') }).nullable(),
     state: z.string(),
     commit_id: z.string().nullable().optional(),
   }),
 );
+
+/** GET /repos/{owner}/{repo}/collaborators/{username}/permission (`permission` is admin, write, read or none; maintain reads write). */
+const permissionSchema = z.object({ permission: z.string(), role_name: z.string().optional() });
+/** GET /repos/{owner}/{repo}/commits/{sha}: the GitHub accounts its author and committer emails belong to. */
+const commitSchema = z.object({
+  sha: z.string(),
+  author: z.object({ login: z.string() }).nullable().optional(),
+  committer: z.object({ login: z.string() }).nullable().optional(),
+});
+const WRITE_PERMISSIONS = new Set(['admin', 'maintain', 'write']);
+/** Approvers whose write access is read per evaluation, at most; more is an incomplete read (a block). */
+export const MAX_APPROVER_LOOKUPS = 20;
 
 const filesSchema = z.array(z.object({ filename: z.string(), previous_filename: z.string().optional() }));
 
@@ -221,20 +233,51 @@ export function alertSeverity(rule: { severity?: string | null; security_severit
 
 /** Latest decisive review per reviewer (COMMENTED and PENDING change nothing; DISMISSED clears). */
 export function reviewOutcome(reviews: z.infer<typeof reviewsSchema>, headSha: string): { approvals: ApprovalEvidence[]; changesRequestedBy: string[] } {
-  const latest = new Map<string, { state: string; commit: string | null }>();
+  const latest = new Map<string, { state: string; commit: string | null; bot: boolean }>();
   for (const r of reviews) {
     if (!r.user) continue;
     const state = r.state.toUpperCase();
-    if (state === 'APPROVED' || state === 'CHANGES_REQUESTED') latest.set(r.user.login, { state, commit: r.commit_id ?? null });
+    if (state === 'APPROVED' || state === 'CHANGES_REQUESTED') latest.set(r.user.login, { state, commit: r.commit_id ?? null, bot: r.user.type === 'Bot' });
     else if (state === 'DISMISSED') latest.delete(r.user.login);
   }
   const approvals: ApprovalEvidence[] = [];
   const changesRequestedBy: string[] = [];
-  for (const [login, { state, commit }] of latest) {
-    if (state === 'APPROVED') approvals.push({ login, atHead: commit === headSha });
+  for (const [login, { state, commit, bot }] of latest) {
+    // Write access and the last pusher are read afterwards (approverFacts), for the approvals that could count.
+    if (state === 'APPROVED') approvals.push({ login, atHead: commit === headSha, commitSha: commit, bot, canWrite: null, lastPusher: false });
     else changesRequestedBy.push(login);
   }
   return { approvals, changesRequestedBy };
+}
+
+type Get = (route: string, params: Record<string, unknown>) => Promise<{ data: unknown }>;
+
+/**
+ * The facts an approval needs beyond the review, read for the approvals that could count (at the
+ * head, not a bot), each login once: write access (`GET …/collaborators/{username}/permission`:
+ * admin, maintain or write; 404 is no access) and whether the account authored or committed the
+ * head commit (`GET …/commits/{sha}`, the GitHub accounts of its author and committer): GitHub's
+ * rule that the last pusher cannot approve, as far as the commit shows it. More approvers than
+ * MAX_APPROVER_LOOKUPS is an incomplete read.
+ */
+export async function approverFacts(get: Get, approvals: readonly ApprovalEvidence[], headSha: string): Promise<ApprovalEvidence[]> {
+  const candidates = [...new Set(approvals.filter((a) => a.atHead && !a.bot).map((a) => a.login))];
+  if (candidates.length === 0) return [...approvals];
+  if (candidates.length > MAX_APPROVER_LOOKUPS) throw new SourceError({ source: 'reviews', kind: 'truncated', message: `${candidates.length} approvers at the head, more than the ${MAX_APPROVER_LOOKUPS} whose write access is read` });
+  const permissionOf = async (login: string): Promise<[string, boolean]> => {
+    try {
+      const p = permissionSchema.parse((await get('GET /repos/{owner}/{repo}/collaborators/{username}/permission', { username: login })).data);
+      return [login, WRITE_PERMISSIONS.has(p.permission) || WRITE_PERMISSIONS.has(p.role_name ?? '')];
+    } catch (err) {
+      if (statusOf(err) !== 404) throw err;
+      return [login, false];
+    }
+  };
+  const [commitRes, ...permissions] = await Promise.all([get('GET /repos/{owner}/{repo}/commits/{ref}', { ref: headSha }), ...candidates.map(permissionOf)]);
+  const commit = commitSchema.parse(commitRes.data);
+  const pushers = new Set([commit.author?.login, commit.committer?.login].filter((l): l is string => !!l).map((l) => l.toLowerCase()));
+  const canWrite = new Map(permissions);
+  return approvals.map((a) => (canWrite.has(a.login) ? { ...a, canWrite: canWrite.get(a.login)!, lastPusher: pushers.has(a.login.toLowerCase()) } : a));
 }
 
 export interface GitHubReleaseOptions {
@@ -395,7 +438,9 @@ export class GitHubReleaseForge implements ReleaseForge {
         .filter((s) => s.context !== GATE_CHECK_NAME)
         .map((s): CheckEvidence => ({ name: s.context, state: statusState(s.state), source: 'status', url: s.target_url ?? null, ...('creator' in s ? { producer: { statusCreator: s.creator ?? null } } : {}) })),
     ];
-    const { approvals, changesRequestedBy } = reviews ? reviewOutcome(reviews, headSha) : { approvals: [], changesRequestedBy: [] };
+    const outcome = reviews ? reviewOutcome(reviews, headSha) : { approvals: [], changesRequestedBy: [] };
+    const { changesRequestedBy } = outcome;
+    const approvals = await read('reviews', "approvers' write access and the head commit", () => approverFacts(get, outcome.approvals, headSha), outcome.approvals);
     const changedPaths = [...new Set(files.flatMap((f) => [f.filename, ...(f.previous_filename ? [f.previous_filename] : [])]))];
     const findings = alerts.map((a) => this.finding(a, patterns));
 

@@ -56,6 +56,7 @@ const mergeRequestSchema = z.object({
   head_pipeline: pipelineSchema.nullable().optional(),
   /** A string: `"1000+"` when the diff is past GitLab's diff limits (the diffs listing then stops short). */
   changes_count: z.string().nullable().optional(),
+  author: z.object({ username: z.string() }).nullable().optional(),
 });
 /** `GET /projects/:id`: where the pipeline configuration lives (empty: `.gitlab-ci.yml`). */
 const projectSchema = z.object({ ci_config_path: z.string().nullable().optional() });
@@ -81,10 +82,17 @@ const statusesSchema = z.array(
   }),
 );
 const approvalsSchema = z.object({
-  approved_by: z.array(z.object({ user: z.object({ username: z.string() }), approved_at: z.string().nullable().optional() })).default([]),
+  approved_by: z
+    .array(z.object({ user: z.object({ id: z.number().optional(), username: z.string(), bot: z.boolean().optional() }), approved_at: z.string().nullable().optional() }))
+    .default([]),
 });
+/** GET /projects/:id/members/all/:user_id (inherited members included): Developer (30) and above may push. */
+const memberSchema = z.object({ username: z.string(), access_level: z.number(), bot: z.boolean().optional() });
+const DEVELOPER = 30;
+/** Approvers whose membership is read per evaluation, at most; more is an incomplete read (a block). */
+export const MAX_APPROVER_LOOKUPS = 20;
 const projectApprovalsSchema = z.object({ reset_approvals_on_push: z.boolean().optional() });
-const versionsSchema = z.array(z.object({ head_commit_sha: z.string(), created_at: z.string() }));
+const versionsSchema = z.array(z.object({ id: z.number().optional(), head_commit_sha: z.string(), created_at: z.string() }));
 const reviewersSchema = z.array(z.object({ user: z.object({ username: z.string() }), state: z.string().optional() }));
 const diffsSchema = z.array(z.object({ old_path: z.string(), new_path: z.string() }));
 const issueSchema = z.object({ iid: z.number(), web_url: z.string(), description: z.string().nullable().optional(), author: z.object({ username: z.string() }).nullable().optional() });
@@ -250,6 +258,7 @@ export class GitLabReleaseForge implements ReleaseForge {
     // The merge request, read once: its head pipeline and its count of changed files.
     const mergeRequest = get(mr).then((res) => mergeRequestSchema.parse(res.body));
     mergeRequest.catch(() => undefined);
+    const mrOnce = (): Promise<z.infer<typeof mergeRequestSchema>> => mergeRequest;
 
     const pipelineAndReports = async (): Promise<{ jobs: Job[]; findings: Finding[] }> => {
       const pipeline = await read(
@@ -291,15 +300,19 @@ export class GitLabReleaseForge implements ReleaseForge {
       return { jobs, findings: parsed.flat() };
     };
 
+    // The MR's author, from the API (merge request hooks name only who acted): their approval never counts.
+    let authorLogin: string | null = null;
     const approvals = async (): Promise<ApprovalEvidence[]> => {
       const list = approvalsSchema.parse((await get(`${mr}/approvals`)).body).approved_by;
       if (list.length === 0) return [];
-      let pushedAt: number | null = null;
-      if (list.some((a) => a.approved_at)) {
-        const versions = versionsSchema.parse((await get(`${mr}/versions`, { perPage: PER_PAGE })).body);
-        const v = versions.find((x) => x.head_commit_sha === headSha);
-        pushedAt = v ? Date.parse(v.created_at) : null;
-      }
+      const m = await mrOnce();
+      if (!m.author) throw new SourceError({ source: 'approvals', kind: 'invalid', message: 'the merge request shows no author: approvals cannot be told apart from self-approval' });
+      authorLogin = m.author.username;
+      // The MR's latest version is its head push: an approval given after it approves that head.
+      const versions = versionsSchema.parse((await get(`${mr}/versions`, { perPage: PER_PAGE })).body).map((v) => ({ ...v, at: Date.parse(v.created_at) }));
+      versions.sort((a, b) => a.at - b.at || (a.id ?? 0) - (b.id ?? 0));
+      const newest = versions.at(-1) ?? null;
+      const headIsNewest = newest !== null && newest.head_commit_sha === headSha;
       let resetOnPush: boolean | null = null;
       if (list.some((a) => !a.approved_at)) {
         try {
@@ -312,10 +325,31 @@ export class GitLabReleaseForge implements ReleaseForge {
           resetOnPush = false;
         }
       }
-      return list.map((a) => ({
-        login: a.user.username,
-        atHead: a.approved_at ? pushedAt !== null && Date.parse(a.approved_at) >= pushedAt : resetOnPush === true,
-      }));
+      const evidence = list.map((a): ApprovalEvidence & { userId?: number } => {
+        const bot = a.user.bot === true || a.user.username === this.options.botUsername;
+        const base = { login: a.user.username, bot, canWrite: null, lastPusher: false, userId: a.user.id };
+        if (!a.approved_at) return { ...base, atHead: headIsNewest && resetOnPush === true, commitSha: headIsNewest && resetOnPush === true ? headSha : null };
+        const at = Date.parse(a.approved_at);
+        const approvedVersion = versions.filter((v) => v.at <= at).at(-1) ?? null;
+        return { ...base, atHead: headIsNewest && at >= newest.at, commitSha: approvedVersion?.head_commit_sha ?? null };
+      });
+      // Membership (access level) of the approvers that could count, each once.
+      const candidates = [...new Map(evidence.filter((a) => a.atHead && !a.bot && a.userId !== undefined).map((a) => [a.userId!, a])).values()];
+      if (candidates.length > MAX_APPROVER_LOOKUPS) throw new SourceError({ source: 'approvals', kind: 'truncated', message: `${candidates.length} approvers at the head, more than the ${MAX_APPROVER_LOOKUPS} whose access level is read` });
+      const access = new Map<number, { canWrite: boolean; bot: boolean }>();
+      for (const a of candidates) {
+        try {
+          const member = memberSchema.parse((await get(`${p}/members/all/${a.userId!}`)).body);
+          access.set(a.userId!, { canWrite: member.access_level >= DEVELOPER, bot: member.bot === true });
+        } catch (err) {
+          if (statusOf(err) !== 404) throw err;
+          access.set(a.userId!, { canWrite: false, bot: false });
+        }
+      }
+      return evidence.map(({ userId, ...a }) => {
+        const found = userId !== undefined ? access.get(userId) : undefined;
+        return found ? { ...a, canWrite: found.canWrite, bot: a.bot || found.bot } : a;
+      });
     };
 
     const changesRequested = async (): Promise<string[]> => {
@@ -373,6 +407,7 @@ export class GitLabReleaseForge implements ReleaseForge {
       collectedAt: this.now().toISOString(),
       checks,
       approvals: approved,
+      authorLogin,
       changesRequestedBy,
       changedPaths: [...new Set(diffs.flatMap((d) => [d.new_path, d.old_path]))],
       findings,

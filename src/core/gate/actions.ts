@@ -61,4 +61,20 @@ export interface MarkExceptionReminded {
   at: Date;
 }
 
-export type GateAction = SetGateCheck | RecordGateDecision | RecordEmergency | AddReleaseNote | SaveException | MarkExceptionReminded;
+/**
+ * A `release-class::*` label that would have lowered the class was refused (its adder, read from
+ * the platform's label events, is not a class setter of the global policy, or none could be
+ * read): the label is removed by the plan's `ensureLabels`; this audits the refusal with its actor.
+ */
+export interface RefuseClassLabel {
+  type: 'refuseClassLabel';
+  target: IssueRef;
+  label: string;
+  /** The account the platform says added it; null when none could be read. */
+  actor: string | null;
+  /** Who caused the evaluation, as the webhook said (context only: never authority). */
+  sender: string | null;
+  reason: string;
+}
+
+export type GateAction = SetGateCheck | RecordGateDecision | RecordEmergency | AddReleaseNote | SaveException | MarkExceptionReminded | RefuseClassLabel;

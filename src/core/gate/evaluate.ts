@@ -9,12 +9,16 @@
  *   else by its name alone (info `scan-unpinned`); name matches from elsewhere are listed as ignored;
  * - BLOCK when the class requires SAST and code scanning is off or has no analysis of the head;
  * - BLOCK when a listing was cut short (a platform cap, more pages than read): `evidence-incomplete`;
- * - BLOCK when approvals are missing (prod: 1; high-risk: 2, one from a security reviewer);
+ * - BLOCK when approvals are missing (prod: 1; high-risk: 2, one from a security reviewer); an
+ *   approval counts only at the head commit, from an account with write access that is not the
+ *   author, a bot or the head commit's pusher (each approval that does not count is named, and why);
+ * - a `release-class::*` label only raises the class, unless a class setter of the global policy
+ *   added it (`classLabels`: read by the shell from the platform's label events); a refused one is named;
  * - BLOCK a high-risk release without a non-empty `Rollback` section in the description;
  * - WARN on high findings, on failed scans the class does not require, on changes requested;
  * - medium and low findings are recorded;
  * - evidence that could not be read, or a required scan still running: `pending`, never a pass;
- * - emergency class: blocked unless an emergency approver named in the policy approved (and the
+ * - emergency class: blocked unless an emergency approver named in the policy approved the head commit (and the
  *   description gives the emergency reason); then `emergency`, and every reason that would have
  *   blocked is a control bypassed in the emergency record.
  */
@@ -24,8 +28,8 @@ import { descriptionSection } from './description.ts';
 import type { CheckEvidence, EvidenceError, Finding, ReleaseEvidence, Severity } from './evidence.ts';
 import { controlTarget, findWaiver, type GateException } from './exceptions.ts';
 import type { GateMode, ReleaseClass } from './policy.ts';
-import { releaseClass as classify, type ReleaseClassDecision } from './release-class.ts';
 import { describeIgnored, scanChecks, type ScanChecks } from './sources.ts';
+import { releaseClass as classify, type ClassLabelFact, type ReleaseClassDecision } from './release-class.ts';
 
 export type Verdict = 'pass' | 'warn' | 'block' | 'emergency' | 'pending';
 
@@ -66,10 +70,12 @@ export interface WaivedItem {
 export interface EmergencyRecord {
   reason: string;
   approver: string;
+  /** The commit the emergency approver approved (the head: an approval of another commit does not count). */
+  approvedSha: string;
   /** ISO-8601 UTC. */
   decidedAt: string;
   headSha: string;
-  evidence: { checks: { name: string; state: string }[]; findings: Record<string, number>; approvals: string[]; collectedAt: string };
+  evidence: { checks: { name: string; state: string }[]; findings: Record<string, number>; approvals: string[]; approvedSha: string; collectedAt: string };
   controlsBypassed: GateReason[];
   followUp: { kind: 'retrospective'; title: string; dueDate: string };
 }
@@ -94,6 +100,8 @@ export interface GateInput {
   change: Pick<ChangeRequestSnapshot, 'ref' | 'labels' | 'targetBranch' | 'body' | 'author' | 'title' | 'url'>;
   evidence: ReleaseEvidence;
   exceptions: readonly GateException[];
+  /** Who added each class label that would lower the class (read by the shell from the platform's label events). */
+  classLabels?: readonly ClassLabelFact[];
 }
 
 const SCAN_TITLES: Record<string, string> = { secrets: 'Secrets scan', sast: 'SAST', dependencies: 'Dependency scan', provenance: 'Provenance / signing' };
@@ -165,11 +173,47 @@ function findingLabel(f: Finding): string {
   return `${f.id} ${f.ruleId} (${f.severity}, ${f.tool})${f.location ? ` at ${f.location}` : ''}: ${f.title}`;
 }
 
+const short = (sha: string | null): string => (sha ? sha.slice(0, 12) : 'an earlier commit');
+
+/** An approval that did not count, and why (shown in the evidence table and the reasons). */
+export interface ApprovalNotCounted {
+  login: string;
+  why: string;
+}
+
+/**
+ * The approvals that count: the latest of each account, at the head commit, from an account with
+ * write access (as the platform answered), never the change request's author (read from the
+ * API when the adapter could), a bot, or the account that pushed the head commit.
+ */
+export function reviewApprovals(evidence: Pick<ReleaseEvidence, 'approvals' | 'headSha' | 'authorLogin'>, payloadAuthor: string): { counted: string[]; notCounted: ApprovalNotCounted[] } {
+  const author = lower(evidence.authorLogin ?? payloadAuthor);
+  const counted = new Map<string, string>();
+  const notCounted = new Map<string, ApprovalNotCounted>();
+  for (const a of evidence.approvals) {
+    const key = lower(a.login);
+    const no = (why: string): void => void notCounted.set(key, { login: a.login, why: `${a.login} ${why}` });
+    if (key === author) no('is the author of the change request');
+    else if (a.bot) no('is a bot');
+    else if (!a.atHead) no(`approved commit ${short(a.commitSha)}, not the head ${short(evidence.headSha)}`);
+    else if (a.lastPusher) no('pushed the head commit (the last pusher cannot approve)');
+    else if (a.canWrite === null) no('has a write access that could not be read');
+    else if (!a.canWrite) no('has no write access to the repository');
+    else {
+      counted.set(key, a.login);
+      continue;
+    }
+    counted.delete(key);
+  }
+  for (const k of counted.keys()) notCounted.delete(k);
+  return { counted: [...counted.values()], notCounted: [...notCounted.values()] };
+}
+
 export function evaluateGate(input: GateInput, policy: Policy, now: Date): GateVerdict {
   const { change, evidence, exceptions } = input;
   const { gate } = policy;
   const repo = change.ref.repo;
-  const classDecision = classify(change, evidence.changedPaths, policy);
+  const classDecision = classify(change, evidence.changedPaths, policy, input.classLabels ?? []);
   const cls = classDecision.releaseClass;
   const needs = gate.classes[cls];
   const mode = gateMode(repo, cls, policy);
@@ -193,6 +237,11 @@ export function evaluateGate(input: GateInput, policy: Policy, now: Date): GateV
     reasons.push(reason);
     return true;
   };
+
+  // Class labels that would have lowered the class without the authority to (removed and escalated by planGate).
+  for (const r of classDecision.refused) {
+    reasons.push({ rule: 'class-label-refused', severity: 'warn', summary: `Label ${r.label} does not lower the release class: it was removed`, evidence: [r.reason], subject: null });
+  }
 
   // Evidence that could not be read.
   let retry = false;
@@ -290,13 +339,16 @@ export function evaluateGate(input: GateInput, policy: Policy, now: Date): GateV
     url: null,
   });
 
-  // Approvals.
-  const author = lower(change.author.login);
-  const approvers = [...new Map(evidence.approvals.filter((a) => lower(a.login) !== author && (!gate.approvalsAtHead || a.atHead)).map((a) => [lower(a.login), a.login])).values()];
+  // Approvals: only at the head commit, from accounts with write access, never the author's, a bot's or the last pusher's.
+  const review = reviewApprovals(evidence, change.author.login);
+  const approvers = review.counted;
   const approvalsError = evidence.errors.some((e) => e.source === 'reviews' || e.source === 'approvals');
   const security = securityReviewers(policy, repo.platform).map(lower);
   const securityApprovers = approvers.filter((l) => security.includes(lower(l)));
-  const approvalEvidence = [`approved by ${approvers.length > 0 ? approvers.join(', ') : 'nobody'}${gate.approvalsAtHead ? ' (at the head commit)' : ''}`];
+  const approvalEvidence = [`approved at the head commit by ${approvers.length > 0 ? approvers.join(', ') : 'nobody'}`, ...review.notCounted.map((n) => n.why)];
+  if (review.notCounted.length > 0) {
+    reasons.push({ rule: 'approval-not-counted', severity: 'info', summary: `${review.notCounted.length} approval(s) did not count`, evidence: review.notCounted.map((n) => n.why), subject: null });
+  }
   if (!approvalsError && approvers.length < needs.approvals) {
     reasons.push({ rule: 'approvals-missing', severity: 'block', summary: `${approvers.length} of ${needs.approvals} required approval(s) for ${cls}`, evidence: approvalEvidence, subject: null });
   }
@@ -316,7 +368,7 @@ export function evaluateGate(input: GateInput, policy: Policy, now: Date): GateV
     item: 'Approvals',
     required: needs.approvals > 0,
     status: approvalsError ? 'error' : approvers.length >= needs.approvals && securityApprovers.length >= needs.securityApprovals ? 'ok' : 'missing',
-    detail: `${approvers.length} of ${needs.approvals}${needs.securityApprovals > 0 ? `, security ${securityApprovers.length} of ${needs.securityApprovals}` : ''}: ${approvers.length > 0 ? approvers.join(', ') : 'none'}`,
+    detail: `${approvers.length} of ${needs.approvals}${needs.securityApprovals > 0 ? `, security ${securityApprovers.length} of ${needs.securityApprovals}` : ''}: ${approvers.length > 0 ? approvers.join(', ') : 'none'}${review.notCounted.length > 0 ? `; not counted: ${review.notCounted.map((n) => n.why).join('; ')}` : ''}`,
     url: null,
   });
 
@@ -344,6 +396,7 @@ export function evaluateGate(input: GateInput, policy: Policy, now: Date): GateV
   let emergency: EmergencyRecord | null = null;
   if (cls === 'emergency' && !retry) {
     const named = principalsFor(gate.emergencyApprovers, repo.platform).map(lower);
+    // Bound to its commit: only an approval of the head counts (reviewApprovals drops the others).
     const approver = approvers.find((a) => named.includes(lower(a))) ?? null;
     const why = descriptionSection(change.body, ['Emergency reason', 'Reason']);
     const bypassed = reasons.filter((r) => r.severity === 'block' || r.severity === 'pending');
@@ -352,7 +405,11 @@ export function evaluateGate(input: GateInput, policy: Policy, now: Date): GateV
         rule: 'emergency-approver-missing',
         severity: 'block',
         summary: 'An emergency release needs an approval from an emergency approver named in the policy',
-        evidence: [named.length > 0 ? `emergency approvers: ${named.join(', ')}` : 'the policy names no emergency approvers (gate.emergencyApprovers)', ...approvalEvidence],
+        evidence: [
+          named.length > 0 ? `emergency approvers: ${named.join(', ')}` : 'the policy names no emergency approvers (gate.emergencyApprovers)',
+          ...approvalEvidence,
+          ...review.notCounted.filter((n) => named.includes(lower(n.login))).map((n) => `the emergency approval of ${n.login} does not count: ${n.why}`),
+        ],
         subject: null,
       });
     }
@@ -364,18 +421,20 @@ export function evaluateGate(input: GateInput, policy: Policy, now: Date): GateV
       emergency = {
         reason: why,
         approver,
+        approvedSha: evidence.headSha,
         decidedAt: now.toISOString(),
         headSha: evidence.headSha,
         evidence: {
           checks: evidence.checks.map((c) => ({ name: c.name, state: c.state })),
           findings: counts,
           approvals: approvers,
+          approvedSha: evidence.headSha,
           collectedAt: evidence.collectedAt,
         },
         controlsBypassed: bypassed,
         followUp: { kind: 'retrospective', title: `Retrospective: emergency release ${repo.fullName}${change.ref.kind === 'change' && repo.platform === 'gitlab' ? '!' : '#'}${change.ref.number}`, dueDate: due },
       };
-      reasons.push({ rule: 'emergency-approved', severity: 'info', summary: `Emergency release approved by ${approver}; ${bypassed.length} control(s) bypassed; retrospective due ${due}`, evidence: bypassed.map((r) => r.summary), subject: null });
+      reasons.push({ rule: 'emergency-approved', severity: 'info', summary: `Emergency release approved by ${approver} at commit ${evidence.headSha.slice(0, 12)}; ${bypassed.length} control(s) bypassed; retrospective due ${due}`, evidence: bypassed.map((r) => r.summary), subject: null });
     } else {
       verdict = 'block';
     }

@@ -55,10 +55,23 @@ export interface Finding {
   url: string | null;
 }
 
-/** One approval of the change request (at any commit; `atHead` when it approves the head). */
+/**
+ * One approval of the change request (the latest of its account), with the facts the gate needs,
+ * each read from the platform's API: the commit it approved, whether the account is a bot, has
+ * write access, pushed the head.
+ */
 export interface ApprovalEvidence {
   login: string;
+  /** It approves the head commit (GitHub: the review's `commit_id`; GitLab: given after the MR's latest version). */
   atHead: boolean;
+  /** The commit it approved, when known (GitHub review `commit_id`; GitLab the MR version's head when it was given). */
+  commitSha: string | null;
+  /** GitHub `user.type === 'Bot'`; GitLab `bot: true` where the API says so. */
+  bot: boolean;
+  /** GitHub permission admin/maintain/write; GitLab access level ≥ 30 (Developer). null: could not be read. */
+  canWrite: boolean | null;
+  /** The account authored or committed the head commit (GitHub: the last pusher cannot approve). */
+  lastPusher: boolean;
 }
 
 /** A source of evidence that could not be read (API error, timeout): the gate goes pending, never passes. */
@@ -82,6 +95,8 @@ export interface ReleaseEvidence {
   collectedAt: string;
   checks: CheckEvidence[];
   approvals: ApprovalEvidence[];
+  /** The change request's author as the platform's API answered (GitLab reads it: MR hooks name only the actor). */
+  authorLogin?: string | null;
   /** Logins that requested changes and have not approved since. */
   changesRequestedBy: string[];
   changedPaths: string[];

@@ -21,6 +21,7 @@ import type { ReleaseEvidence } from './evidence.ts';
 import { evaluateGate, scanTitle, type GateReason, type GateVerdict, type ReasonSeverity, type Verdict } from './evaluate.ts';
 import type { GateException } from './exceptions.ts';
 import { GATE_VERDICT_LABELS } from './policy.ts';
+import type { ClassLabelFact } from './release-class.ts';
 
 export const GATE_MARKER = '<!-- gatehouse:release-gate -->';
 /** The marker of our section in release notes (`<!-- gatehouse:release-gate -->` … `<!-- /gatehouse:release-gate -->`). */
@@ -54,8 +55,10 @@ export interface GatePlanInput {
   previous: PriorGateDecision | null;
   /** The label added, when the trigger is a `labeled` event. */
   labelAdded?: string | null;
-  /** Who caused the evaluation (for the ship-despite-block notice). */
+  /** Who caused the evaluation, as the webhook says (for the ship-despite-block notice; never authority). */
   actor?: string | null;
+  /** Who added each class label that would lower the class, read from the platform's label events. */
+  classLabels?: readonly ClassLabelFact[];
 }
 
 export interface GatePlan {
@@ -140,7 +143,8 @@ export function planGate(input: GatePlanInput, ctx: GateContext): GatePlan {
   const { change, evidence, previous } = input;
   const { policy, now } = ctx;
   const { gate } = policy;
-  const v = evaluateGate({ change, evidence, exceptions: input.exceptions }, policy, now);
+  const v = evaluateGate({ change, evidence, exceptions: input.exceptions, classLabels: input.classLabels ?? [] }, policy, now);
+  const refused = v.classDecision.refused;
   const target = change.ref;
   const key = changeKey(target);
   const cls = v.releaseClass;
@@ -151,8 +155,10 @@ export function planGate(input: GatePlanInput, ctx: GateContext): GatePlan {
   const managed = GATE_VERDICT_LABELS.map((k) => lower(gate.labels.verdicts[k]));
   const have = input.currentLabels;
   const add = want && !have.some((l) => lower(l) === lower(want)) ? [want] : [];
-  const remove = have.filter((l) => managed.includes(lower(l)) && (!want || lower(l) !== lower(want)));
+  // ... and a class label that would have lowered the class without the authority to is removed.
+  const remove = have.filter((l) => (managed.includes(lower(l)) && (!want || lower(l) !== lower(want))) || refused.some((r) => lower(r.label) === lower(l)));
   if (add.length > 0 || remove.length > 0) actions.push({ type: 'ensureLabels', target, add, remove });
+  for (const r of refused) actions.push({ type: 'refuseClassLabel', target, label: r.label, actor: r.actor, sender: input.actor ?? null, reason: r.reason });
 
   // The check on the head commit.
   const check = checkOf(v, cls);
@@ -166,6 +172,18 @@ export function planGate(input: GatePlanInput, ctx: GateContext): GatePlan {
     actions.push(
       notice('ship-despite-block', `ship-despite-block:${key}:${v.headSha}:${lower(input.labelAdded!)}`, change, v, policy, `Request to ship despite a blocked release gate: ${change.title} (${itemName(change)})`, [
         `${input.actor ? `${input.actor} added` : 'Added'} ${input.labelAdded} while the gate ${previous?.verdict === 'block' ? 'was' : 'is'} blocked`,
+        `Verdict now: ${v.verdict}`,
+        ...blockReasons,
+      ]),
+    );
+  }
+  // A refused lowering label while the gate blocks is a request to ship despite the block.
+  const blocked = previous?.verdict === 'block' || v.verdict === 'block';
+  for (const r of blocked ? refused : []) {
+    actions.push(
+      notice('ship-despite-block', `ship-despite-block:${key}:${v.headSha}:${lower(r.label)}`, change, v, policy, `Request to ship despite a blocked release gate: ${change.title} (${itemName(change)})`, [
+        `${r.actor ? `${r.actor} added` : 'An account the platform does not attribute added'} ${r.label}, which would lower the release class; refused and removed`,
+        r.reason,
         `Verdict now: ${v.verdict}`,
         ...blockReasons,
       ]),
@@ -239,6 +257,7 @@ export function planGate(input: GatePlanInput, ctx: GateContext): GatePlan {
         change: { ref: change.ref, labels: [...input.currentLabels], targetBranch: change.targetBranch, body: change.body, author: change.author, title: change.title, url: change.url },
         evidence: { ...evidence },
         exceptions: input.exceptions.map(({ remindedAt: _reminded, ...e }) => e),
+        classLabels: [...(input.classLabels ?? [])],
         classDecision: v.classDecision,
         mode: v.mode,
         waived: v.waived.map((w) => ({ subject: w.subject, exception: w.exception.id, expiresAt: w.exception.expiresAt.toISOString(), approvedBy: w.exception.approvedBy })),
@@ -268,6 +287,7 @@ export function planGate(input: GatePlanInput, ctx: GateContext): GatePlan {
     emergency: v.emergency ? { approver: tableCell(v.emergency.approver), reason: tableCell(v.emergency.reason), bypassed: v.emergency.controlsBypassed.length } : null,
     retrospective,
     shipDespite: shipDespite ? { label: input.labelAdded } : null,
+    refusedLabels: refused.map((r) => ({ label: r.label, actor: r.actor ? tableCell(r.actor) : null, reason: tableCell(r.reason), escalated: blocked })),
     overrideLabel: gate.labels.override,
     pendingRetry: v.retry,
     policySource: ctx.policySource,

@@ -40,7 +40,8 @@
  *     high-risk: { requires: [secrets, provenance, sast, dependencies], approvals: 2,
  *                  securityApprovals: 1, rollback: true }
  *   findings: { block: [critical], warn: [high] }   # the rest (medium, low, ...) is recorded
- *   approvalsAtHead: false                      # true: only approvals of the head commit count
+ *   approvalsAtHead: true                       # only approvals of the head commit count (false is refused)
+ *   classSetters: { github: [release-manager], gitlab: [release-manager] }  # may LOWER the class by label (default none)
  *   securityReviewers: { github: [alice], gitlab: [alice] }   # empty: the global policy's change reviewers (changes.reviewers) count
  *   emergencyApprovers: { github: [cto], gitlab: [cto] }
  *   mode:                                       # enforce (check fails on block) or advisory (check neutral)
@@ -223,7 +224,18 @@ export const gatePolicySchema = z
       })
       .strict()
       .prefault({}),
-    approvalsAtHead: z.boolean().default(false),
+    /**
+     * Approvals count at the head commit only (a new push withdraws them). Kept as a key so that
+     * existing policy files still read; `false` is refused: it would let an approval of one
+     * commit vouch for another.
+     */
+    approvalsAtHead: z.literal(true, { error: 'approvals count at the head commit only: approvalsAtHead cannot be false' }).default(true),
+    /**
+     * Accounts (per platform) whose `release-class::*` label may lower the class below what the
+     * path and branch rules give; anyone's label may raise it. Who added a label is read from the
+     * platform's label events. Default: nobody.
+     */
+    classSetters: principals.prefault({}),
     securityReviewers: principals.prefault({}),
     emergencyApprovers: principals.prefault({}),
     mode: z

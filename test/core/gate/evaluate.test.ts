@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { evaluateGate, type GateVerdict } from '../../../src/core/gate/evaluate.ts';
 import { defaultPolicy } from '../../../src/core/policy/load.ts';
-import { ALL_CHECKS, NOW, PROD_CHECKS, check, evidence, exception, finding, gateInput, gatePolicy, releaseChange } from '../../builders/gate.ts';
+import { ALL_CHECKS, HEAD, NOW, PROD_CHECKS, approval, check, evidence, exception, finding, gateInput, gatePolicy, releaseChange } from '../../builders/gate.ts';
 
 const rules = (v: GateVerdict, severity?: string): string[] => v.reasons.filter((r) => !severity || r.severity === severity).map((r) => r.rule);
 
@@ -43,14 +43,44 @@ describe('evaluateGate: the blocking rules (prod)', () => {
     const none = evaluateGate(gateInput({ ev: evidence({ approvals: [] }) }), defaultPolicy, NOW);
     expect(none.verdict).toBe('block');
     expect(rules(none, 'block')).toEqual(['approvals-missing']);
-    const self = evaluateGate(gateInput({ ev: evidence({ approvals: [{ login: 'Dev', atHead: true }] }) }), defaultPolicy, NOW);
+    const self = evaluateGate(gateInput({ ev: evidence({ approvals: [approval('Dev')] }) }), defaultPolicy, NOW);
     expect(rules(self, 'block')).toEqual(['approvals-missing']);
   });
 
-  it('counts stale approvals unless the policy asks for approvals at the head commit', () => {
-    const ev = evidence({ approvals: [{ login: 'alice', atHead: false }] });
-    expect(evaluateGate(gateInput({ ev }), defaultPolicy, NOW).verdict).toBe('pass');
-    expect(rules(evaluateGate(gateInput({ ev }), gatePolicy({ approvalsAtHead: true }), NOW), 'block')).toEqual(['approvals-missing']);
+  // Formerly stale approvals counted unless `approvalsAtHead: true`; now they never do (the contract: at the head commit only).
+  it.each([
+    ['of an older commit', approval('alice', { atHead: false, commitSha: 'abc1234567890000' }), `alice approved commit abc123456789, not the head ${HEAD.slice(0, 12)}`],
+    ['by a bot', approval('renovate[bot]', { bot: true }), 'renovate[bot] is a bot'],
+    ['without write access', approval('alice', { canWrite: false }), 'alice has no write access to the repository'],
+    ['whose write access could not be read', approval('alice', { canWrite: null }), 'alice has a write access that could not be read'],
+    ['by the last pusher', approval('alice', { lastPusher: true }), 'alice pushed the head commit (the last pusher cannot approve)'],
+  ])('an approval %s does not count, and the reasons say why', (_name, a, why) => {
+    const v = evaluateGate(gateInput({ ev: evidence({ approvals: [a] }) }), defaultPolicy, NOW);
+    expect(v.verdict).toBe('block');
+    expect(rules(v, 'block')).toEqual(['approvals-missing']);
+    expect(v.reasons.find((r) => r.rule === 'approval-not-counted')!.evidence).toEqual([why]);
+    expect(v.evidence.find((r) => r.item === 'Approvals')!.detail).toContain(why);
+  });
+
+  it('the author is the one the API names when the adapter read it, not the payload author', () => {
+    const v = evaluateGate(gateInput({ ev: evidence({ approvals: [approval('mallory')], authorLogin: 'mallory' }) }), defaultPolicy, NOW);
+    expect(rules(v, 'block')).toEqual(['approvals-missing']);
+    expect(v.reasons.find((r) => r.rule === 'approval-not-counted')!.evidence).toEqual(['mallory is the author of the change request']);
+  });
+
+  it('refuses a policy that would count approvals of other commits', () => {
+    expect(() => gatePolicy({ approvalsAtHead: false })).toThrow(/head commit only/);
+  });
+
+  it('an emergency approval of an older commit does not count: blocked, and the reason names the commit', () => {
+    const change = releaseChange({ labels: ['release', 'release-class::emergency'], body: '## Emergency reason\nOutage.\n' });
+    const stale = evaluateGate(gateInput({ change, ev: evidence({ approvals: [approval('cto', { atHead: false, commitSha: 'aaaaaaaaaaaa1111' })] }) }), securityPolicy, NOW);
+    expect(stale.verdict).toBe('block');
+    expect(stale.emergency).toBeNull();
+    expect(stale.reasons.find((r) => r.rule === 'emergency-approver-missing')!.evidence).toContain(`the emergency approval of cto does not count: cto approved commit aaaaaaaaaaaa, not the head ${HEAD.slice(0, 12)}`);
+    const fresh = evaluateGate(gateInput({ change, ev: evidence({ approvals: [approval('cto')] }) }), securityPolicy, NOW);
+    expect(fresh.verdict).toBe('emergency');
+    expect(fresh.emergency).toMatchObject({ approver: 'cto', approvedSha: HEAD, headSha: HEAD });
   });
 
   it.each([
@@ -168,10 +198,22 @@ describe('evaluateGate: missing and incomplete evidence', () => {
 });
 
 describe('evaluateGate: release classes', () => {
-  it('non-prod needs no scans and no approval', () => {
-    const v = evaluateGate(gateInput({ change: releaseChange({ labels: ['release', 'release-class::non-prod'] }), ev: evidence({ checks: [], approvals: [] }) }), defaultPolicy, NOW);
+  it('non-prod (set by a class setter of the global policy) needs no scans and no approval', () => {
+    const policy = gatePolicy({ classSetters: { github: ['release-manager'] } });
+    const classLabels = [{ label: 'release-class::non-prod', addedBy: { login: 'release-manager', at: NOW.toISOString(), bot: false } }];
+    const v = evaluateGate({ ...gateInput({ change: releaseChange({ labels: ['release', 'release-class::non-prod'] }), ev: evidence({ checks: [], approvals: [] }) }), classLabels }, policy, NOW);
     expect(v.releaseClass).toBe('non-prod');
     expect(v.verdict).toBe('pass');
+  });
+
+  it('a non-prod label added by anyone else does not lower the class: evaluated as prod, and it is refused', () => {
+    const policy = gatePolicy({ classSetters: { github: ['release-manager'] } });
+    const classLabels = [{ label: 'release-class::non-prod', addedBy: { login: 'dev', at: NOW.toISOString(), bot: false } }];
+    const v = evaluateGate({ ...gateInput({ change: releaseChange({ labels: ['release', 'release-class::non-prod'] }), ev: evidence({ checks: [], approvals: [] }) }), classLabels }, policy, NOW);
+    expect(v.releaseClass).toBe('prod');
+    expect(v.verdict).toBe('block');
+    expect(v.classDecision.refused).toEqual([expect.objectContaining({ label: 'release-class::non-prod', actor: 'dev' })]);
+    expect(rules(v, 'warn')).toContain('class-label-refused');
   });
 
   it('non-prod still blocks on a critical finding', () => {
@@ -181,7 +223,7 @@ describe('evaluateGate: release classes', () => {
 
   it('high-risk passes with every scan, two approvals (one security) and a rollback section', () => {
     const v = evaluateGate(
-      gateInput({ change: releaseChange({ body: HIGH_RISK_BODY }), ev: evidence({ checks: ALL_CHECKS, changedPaths: ['src/auth/session.ts'], approvals: [{ login: 'alice', atHead: true }, { login: 'sec-sam', atHead: true }] }) }),
+      gateInput({ change: releaseChange({ body: HIGH_RISK_BODY }), ev: evidence({ checks: ALL_CHECKS, changedPaths: ['src/auth/session.ts'], approvals: [approval('alice'), approval('sec-sam')] }) }),
       securityPolicy,
       NOW,
     );
@@ -190,11 +232,11 @@ describe('evaluateGate: release classes', () => {
   });
 
   it.each([
-    ['one approval', [{ login: 'sec-sam', atHead: true }], HIGH_RISK_BODY, ALL_CHECKS, ['approvals-missing']],
-    ['two approvals, none from security', [{ login: 'alice', atHead: true }, { login: 'bob', atHead: true }], HIGH_RISK_BODY, ALL_CHECKS, ['security-approval-missing']],
-    ['no rollback section', [{ login: 'alice', atHead: true }, { login: 'sec-sam', atHead: true }], 'No plan.', ALL_CHECKS, ['rollback-missing']],
-    ['an empty rollback section', [{ login: 'alice', atHead: true }, { login: 'sec-sam', atHead: true }], '## Rollback\n\n_No response_\n\n## Notes\nx', ALL_CHECKS, ['rollback-missing']],
-    ['no SAST', [{ login: 'alice', atHead: true }, { login: 'sec-sam', atHead: true }], HIGH_RISK_BODY, [...PROD_CHECKS, check('dependency-review')], ['scan-missing']],
+    ['one approval', [approval('sec-sam')], HIGH_RISK_BODY, ALL_CHECKS, ['approvals-missing']],
+    ['two approvals, none from security', [approval('alice'), approval('bob')], HIGH_RISK_BODY, ALL_CHECKS, ['security-approval-missing']],
+    ['no rollback section', [approval('alice'), approval('sec-sam')], 'No plan.', ALL_CHECKS, ['rollback-missing']],
+    ['an empty rollback section', [approval('alice'), approval('sec-sam')], '## Rollback\n\n_No response_\n\n## Notes\nx', ALL_CHECKS, ['rollback-missing']],
+    ['no SAST', [approval('alice'), approval('sec-sam')], HIGH_RISK_BODY, [...PROD_CHECKS, check('dependency-review')], ['scan-missing']],
   ])('high-risk blocks with %s', (_n, approvals, body, checks, blocking) => {
     const v = evaluateGate(gateInput({ change: releaseChange({ body }), ev: evidence({ checks, approvals, changedPaths: ['src/payments/pay.ts'] }) }), securityPolicy, NOW);
     expect(v.verdict).toBe('block');
@@ -203,7 +245,7 @@ describe('evaluateGate: release classes', () => {
 
   it('high-risk takes the change reviewers as security reviewers when the gate names none', () => {
     const policy = gatePolicy({}, { changes: { reviewers: { github: ['acme/prodsec', 'sec-sam'] } } });
-    const v = evaluateGate(gateInput({ change: releaseChange({ body: HIGH_RISK_BODY, labels: ['release-class::high-risk'] }), ev: evidence({ checks: ALL_CHECKS, approvals: [{ login: 'alice', atHead: true }, { login: 'sec-sam', atHead: true }] }) }), policy, NOW);
+    const v = evaluateGate(gateInput({ change: releaseChange({ body: HIGH_RISK_BODY, labels: ['release-class::high-risk'] }), ev: evidence({ checks: ALL_CHECKS, approvals: [approval('alice'), approval('sec-sam')] }) }), policy, NOW);
     expect(v.verdict).toBe('pass');
   });
 
@@ -221,20 +263,20 @@ describe('evaluateGate: the emergency lane', () => {
   const change = releaseChange({ labels: ['release', 'release-class::emergency'], body: emergencyBody });
 
   it('stays blocked without an approval from a named emergency approver', () => {
-    const v = evaluateGate(gateInput({ change, ev: evidence({ approvals: [{ login: 'alice', atHead: true }] }) }), securityPolicy, NOW);
+    const v = evaluateGate(gateInput({ change, ev: evidence({ approvals: [approval('alice')] }) }), securityPolicy, NOW);
     expect(v.verdict).toBe('block');
     expect(rules(v, 'block')).toEqual(['emergency-approver-missing']);
     expect(v.emergency).toBeNull();
   });
 
   it('is blocked when the policy names no emergency approver', () => {
-    const v = evaluateGate(gateInput({ change, ev: evidence({ approvals: [{ login: 'cto', atHead: true }] }) }), defaultPolicy, NOW);
+    const v = evaluateGate(gateInput({ change, ev: evidence({ approvals: [approval('cto')] }) }), defaultPolicy, NOW);
     expect(v.verdict).toBe('block');
     expect(v.reasons.find((r) => r.rule === 'emergency-approver-missing')!.evidence[0]).toContain('names no emergency approvers');
   });
 
   it('with the approver: emergency, with the minimum emergency record and the controls bypassed', () => {
-    const v = evaluateGate(gateInput({ change, ev: evidence({ checks: [check('slsa-provenance')], findings: [finding()], approvals: [{ login: 'CTO', atHead: true }] }) }), securityPolicy, NOW);
+    const v = evaluateGate(gateInput({ change, ev: evidence({ checks: [check('slsa-provenance')], findings: [finding()], approvals: [approval('CTO')] }) }), securityPolicy, NOW);
     expect(v.verdict).toBe('emergency');
     expect(v.emergency).toMatchObject({
       reason: 'Actively exploited session fixation (INC-77).',
@@ -249,11 +291,11 @@ describe('evaluateGate: the emergency lane', () => {
 
   it('needs the emergency reason (or Reason) section', () => {
     const noReason = releaseChange({ labels: ['release-class::emergency'], body: 'Hotfix.' });
-    const v = evaluateGate(gateInput({ change: noReason, ev: evidence({ approvals: [{ login: 'cto', atHead: true }] }) }), securityPolicy, NOW);
+    const v = evaluateGate(gateInput({ change: noReason, ev: evidence({ approvals: [approval('cto')] }) }), securityPolicy, NOW);
     expect(v.verdict).toBe('block');
     expect(rules(v, 'block')).toEqual(['emergency-reason-missing']);
     const withReason = releaseChange({ labels: ['release-class::emergency'], body: '### Reason:\nOutage\n' });
-    expect(evaluateGate(gateInput({ change: withReason, ev: evidence({ approvals: [{ login: 'cto', atHead: true }] }) }), securityPolicy, NOW).verdict).toBe('emergency');
+    expect(evaluateGate(gateInput({ change: withReason, ev: evidence({ approvals: [approval('cto')] }) }), securityPolicy, NOW).verdict).toBe('emergency');
   });
 });
 

@@ -4,7 +4,7 @@ import { GATE_MARKER, planGate, releaseNoteText, type GateContext, type GatePlan
 import { defaultPolicy } from '../../../src/core/policy/load.ts';
 import type { Policy } from '../../../src/core/policy/schema.ts';
 import { createRenderer } from '../../../src/render/templates.ts';
-import { NOW, check, evidence, exception, finding, gatePolicy, releaseChange } from '../../builders/gate.ts';
+import { NOW, approval, check, evidence, exception, finding, gatePolicy, releaseChange } from '../../builders/gate.ts';
 
 const render = createRenderer();
 const ctx = (policy: Policy = defaultPolicy): GateContext => ({ policy, policySource: 'built-in default', policyHash: 'f'.repeat(64), now: NOW, render });
@@ -106,7 +106,7 @@ describe('planGate', () => {
   it('the emergency lane: gate::emergency, success, the emergency record with its retrospective, the notice', () => {
     const policy = gatePolicy({ emergencyApprovers: { github: ['cto'] } });
     const change = releaseChange({ labels: ['release-class::emergency'], body: '## Emergency reason\nSession fixation exploited, @team paged.' });
-    const p = planGate(input({ change, currentLabels: ['release-class::emergency', 'gate::block'], evidence: evidence({ checks: [], approvals: [{ login: 'cto', atHead: true }] }), labelAdded: 'release-class::emergency', previous: { verdict: 'block', headSha: 'x', reasons: [] } }), ctx(policy));
+    const p = planGate(input({ change, currentLabels: ['release-class::emergency', 'gate::block'], evidence: evidence({ checks: [], approvals: [approval('cto')] }), labelAdded: 'release-class::emergency', previous: { verdict: 'block', headSha: 'x', reasons: [] } }), ctx(policy));
     expect(p.verdict.verdict).toBe('emergency');
     expect(ofType(p.actions, 'ensureLabels')[0]).toMatchObject({ add: ['gate::emergency'], remove: ['gate::block'] });
     expect(ofType(p.actions, 'setGateCheck')[0]!.check).toMatchObject({ conclusion: 'success', title: 'Emergency release approved by cto (2 control(s) bypassed)' });
@@ -116,6 +116,24 @@ describe('planGate', () => {
     expect(em!.retrospective.body).toContain('@\u200bteam');
     expect(em!.retrospective.body).toContain('`scan-missing`');
     expect(ofType(p.actions, 'notifyChat').map((a) => a.notice.kind)).toEqual(['ship-despite-block', 'emergency-release']);
+  });
+
+  it('a lowering class label without a class setter behind it: removed, the refusal audited with its actor, escalated while blocked', () => {
+    const change = releaseChange({ labels: ['release', 'release-class::non-prod'] });
+    const classLabels = [{ label: 'release-class::non-prod', addedBy: { login: 'dev', at: NOW.toISOString(), bot: false } }];
+    const p = planGate(input({ change, currentLabels: ['release', 'release-class::non-prod'], evidence: evidence({ approvals: [], changedPaths: ['src/auth/x.ts'] }), classLabels, actor: 'dev' }), ctx());
+    expect(p.verdict).toMatchObject({ verdict: 'block', releaseClass: 'high-risk' });
+    expect(ofType(p.actions, 'ensureLabels')[0]).toMatchObject({ add: ['gate::block'], remove: ['release-class::non-prod'] });
+    expect(ofType(p.actions, 'refuseClassLabel')).toEqual([{ type: 'refuseClassLabel', target: change.ref, label: 'release-class::non-prod', actor: 'dev', sender: 'dev', reason: expect.stringContaining('dev added it and is not a class setter') }]);
+    const kinds = ofType(p.actions, 'notifyChat').map((a) => a.notice.kind);
+    expect(kinds).toContain('ship-despite-block');
+    expect(ofType(p.actions, 'ensureComment')[0]!.body).toContain('`release-class::non-prod` was removed: dev added it');
+
+    // Not blocked: still removed and audited, not escalated.
+    const passing = planGate(input({ change, currentLabels: ['release', 'release-class::non-prod'], evidence: evidence(), classLabels }), ctx());
+    expect(passing.verdict.verdict).toBe('warn');
+    expect(ofType(passing.actions, 'refuseClassLabel')).toHaveLength(1);
+    expect(ofType(passing.actions, 'notifyChat').map((a) => a.notice.kind)).not.toContain('ship-despite-block');
   });
 
   it('reminds once about an exception in use that expires soon', () => {
@@ -147,7 +165,7 @@ describe('the decision record holds what a replay needs', () => {
     const p = planGate(input({ evidence: evidence({ findings: [finding()] }), exceptions: [{ ...exception(), remindedAt: null }] }), ctx());
     const record = ofType(p.actions, 'recordGateDecision')[0]!;
     const stored = JSON.parse(JSON.stringify(record.inputs)) as { change: never; evidence: never; exceptions: (Record<string, unknown> & { expiresAt: string; approvedAt: string; requestedAt: string })[] };
-    expect(Object.keys(stored).sort()).toEqual(['change', 'classDecision', 'evidence', 'exceptions', 'mode', 'waived']);
+    expect(Object.keys(stored).sort()).toEqual(['change', 'classDecision', 'classLabels', 'evidence', 'exceptions', 'mode', 'waived']);
     expect(stored.exceptions[0]).not.toHaveProperty('remindedAt');
     const exceptions = stored.exceptions.map((e) => ({ ...e, expiresAt: new Date(e.expiresAt), approvedAt: new Date(e.approvedAt), requestedAt: new Date(e.requestedAt) })) as never;
     expect(evaluateGate({ change: stored.change, evidence: stored.evidence, exceptions }, defaultPolicy, NOW).verdict).toBe(p.verdict.verdict);

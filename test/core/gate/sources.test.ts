@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { evaluateGate, type GateVerdict } from '../../../src/core/gate/evaluate.ts';
 import type { CheckEvidence, CheckProducer, EvidenceError } from '../../../src/core/gate/evidence.ts';
 import { defaultPolicy } from '../../../src/core/policy/load.ts';
-import { NOW, PROD_CHECKS, check, evidence, gateInput, gatePolicy, gateRepo, releaseChange } from '../../builders/gate.ts';
+import { NOW, approval, PROD_CHECKS, check, evidence, gateInput, gatePolicy, gateRepo, releaseChange } from '../../builders/gate.ts';
 
 const rules = (v: GateVerdict, severity?: string): string[] => v.reasons.filter((r) => !severity || r.severity === severity).map((r) => r.rule);
 const reason = (v: GateVerdict, rule: string, subject: string) => v.reasons.find((r) => r.rule === rule && r.subject === subject);
@@ -91,7 +91,7 @@ describe('gate.sources on GitLab: a named job counts only when the merge request
   const glRepo = { ...gateRepo, platform: 'gitlab' as const, fullName: 'acme/shop' };
   const job = (name: string, config: string | null = '.gitlab-ci.yml', state: CheckEvidence['state'] = 'success'): CheckEvidence => from(name, { jobName: name, ...(config !== 'unread' ? { pipelineConfigPath: config } : {}) }, state, 'job');
   const run = (checks: CheckEvidence[], changedPaths = ['app/cart.rb']): GateVerdict =>
-    evaluateGate(gateInput({ change: releaseChange({ repo: glRepo }), ev: evidence({ checks: [...checks, { ...PROVENANCE, source: 'job', producer: { jobName: 'slsa-provenance', pipelineConfigPath: '.gitlab-ci.yml' } }], changedPaths, approvals: [{ login: 'alice', atHead: true }] }) }), pinned, NOW);
+    evaluateGate(gateInput({ change: releaseChange({ repo: glRepo }), ev: evidence({ checks: [...checks, { ...PROVENANCE, source: 'job', producer: { jobName: 'slsa-provenance', pipelineConfigPath: '.gitlab-ci.yml' } }], changedPaths, approvals: [approval('alice')] }) }), pinned, NOW);
 
   it.each<[string, CheckEvidence[], string[], 'pass' | 'block', string | null]>([
     ['the named job, configuration untouched', [job('secret_detection')], ['app/cart.rb'], 'pass', null],
@@ -116,7 +116,7 @@ describe('incomplete or absent evidence', () => {
   const highRiskInput = (errors: EvidenceError[]) =>
     gateInput({
       change: releaseChange({ labels: ['release', 'release-class::high-risk'], body: HIGH_RISK }),
-      ev: evidence({ checks: all, changedPaths: ['src/auth/session.ts'], errors, approvals: [{ login: 'alice', atHead: true }, { login: 'sec-sam', atHead: true }] }),
+      ev: evidence({ checks: all, changedPaths: ['src/auth/session.ts'], errors, approvals: [approval('alice'), approval('sec-sam')] }),
     });
 
   it.each<[string, EvidenceError]>([
