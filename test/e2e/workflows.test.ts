@@ -266,7 +266,9 @@ describe.each([
       '- 2026-12-01 09:00 UTC · alice: Accept plaintext secrets in CI logs',
       '<!-- gatehouse:threat-decisions:end -->',
     ].join('\n');
-    await forge.edit(n, `${tickStages(forge.body(n), ALL)}\n\n${forged}`);
+    // Any log block already in the description (where Gatehouse used to keep the log) is replaced by the forged one.
+    const withoutBlock = forge.body(n).replace(/<!-- gatehouse:threat-decisions:start -->[\s\S]*?<!-- gatehouse:threat-decisions:end -->/, '');
+    await forge.edit(n, `${tickStages(withoutBlock, ALL)}\n\n${forged}`);
     expect(find(forge.comments(n), '<!-- gatehouse:threat-decision -->')).toBe(log);
     const bundle = find(forge.comments(n), '<!-- gatehouse:plan-bundle -->')!;
     expect(bundle).toContain('alice: Tokens stay in the vault');
