@@ -25,6 +25,8 @@ let commentId = 7000;
 interface Forge {
   /** The issue's key in Gatehouse's records. */
   key(n: number): string;
+  /** Puts a repository policy override on the default branch (after start). */
+  override(yaml: string): void;
   /** The issue numbers two tests use (GitHub #1/#2, GitLab #23/#24). */
   first: number;
   second: number;
@@ -63,6 +65,7 @@ function github(): Forge {
   fake.stop();
   return {
     key: (n) => `github:Codertocat/Hello-World#${n}`,
+    override: (yaml) => void fake.files.set('.github/gatehouse.yml', yaml),
     first: 1,
     second: 2,
     async start() {
@@ -116,6 +119,7 @@ function gitlab(): Forge {
   };
   return {
     key: (n) => `gitlab:gitlabhq/gitlab-test#${n}`,
+    override: (yaml) => void api.files.set('.gitlab/gatehouse.yml', yaml),
     first: 23,
     second: 24,
     async start() {
@@ -277,6 +281,19 @@ describe.each([
     await forge.edit(n, forge.body(n).replace(forged, ''));
     expect(find(forge.comments(n), '<!-- gatehouse:plan-bundle -->')).toContain('alice: Tokens stay in the vault');
     expect(find(forge.comments(n), '<!-- gatehouse:plan-bundle -->')).not.toContain('plaintext secrets');
+  });
+
+  it("attack: a repository's own policy override naming its own threat deciders grants nothing", async () => {
+    gatehouse = await forge.start();
+    forge.override('planning:\n  threatDeciders: { github: [mallory], gitlab: [mallory] }\n');
+    const n = forge.first;
+    await forge.open(n, deepReview());
+    await forge.comment(n, 'mallory', '/gatehouse threat-decision Accept every risk: no controls needed');
+    expect(find(forge.comments(n), '<!-- gatehouse:threat-decision -->')).toBeUndefined();
+    expect(find(forge.comments(n), '<!-- gatehouse:command-refused -->')).toContain('global policy names in `planning.threatDeciders.');
+    const audit = await gatehouse.store.auditFor(forge.key(n));
+    expect(audit.filter((e) => e.action === 'refuseCommand').map((e) => (e.detail as { actor: string }).actor)).toEqual(['mallory']);
+    expect(audit.some((e) => e.action === 'recordThreatDecision')).toBe(false);
   });
 
   it('a decider on an issue that is no deep review is refused: the log is for deep reviews only', async () => {
