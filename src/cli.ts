@@ -13,6 +13,7 @@ import { exceptionFormView } from './core/gate/exception-request.ts';
 import { parsePolicy } from './core/policy/load.ts';
 import { parseOverride } from './core/policy/tighten.ts';
 import { plan } from './core/plan.ts';
+import { commandAuthority } from './core/workflows/commands.ts';
 import { formatPolicyError, loadGlobalPolicy, PolicyFileError } from './policy/global.ts';
 import { createRenderer } from './render/templates.ts';
 import { TOOLING_FORMS, toolingFormView } from './core/workflows/tooling-forms.ts';
@@ -280,7 +281,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
         return;
       }
       const changedPaths = o.changedPaths?.split(',').map((p) => p.trim()).filter(Boolean) ?? [];
-      const result = plan(t.event, { policy: global.policy, policySource: global.source, policyWarnings: [], now: new Date(), render: createRenderer(), history: [], changedPaths });
+      const result = plan(t.event, { policy: global.policy, policySource: global.source, policyWarnings: [], now: new Date(), render: createRenderer(), history: [], changedPaths, authority: commandAuthority(global.policy) });
       io.out(JSON.stringify({ event: `${name}${t.event.kind === 'push' ? '' : `.${t.event.action}`}`, policy: global.source, note: result.note, actions: result.actions }, null, 2));
     });
 

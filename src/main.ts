@@ -24,6 +24,7 @@ import { createMetrics, type Metrics } from './server/metrics.ts';
 import { openStore, type OpenedStore, type QueueOptions } from './storage/open.ts';
 import { gateStoreFor } from './storage/gate-store.ts';
 import { toolDecisionStore } from './storage/tool-decisions.ts';
+import { threatLogStore } from './storage/threat-decisions.ts';
 import type { GateStore } from './ports/gate-store.ts';
 import type { DeliveryIntake } from './storage/inbox.ts';
 import { MissedDeliverySweeper } from './jobs/redelivery.ts';
@@ -119,6 +120,7 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
     store,
     gateStore,
     toolDecisions: toolDecisionStore(opened.db, opened.durable),
+    threatLog: threatLogStore(opened.db, opened.durable),
     resolver: new PolicyResolver(global),
     render: createRenderer(),
     metrics,

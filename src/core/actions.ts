@@ -5,6 +5,8 @@ import type { ClockState } from './outage/clocks.ts';
 import type { Notice } from './chat/notice.ts';
 import type { GateAction } from './gate/actions.ts';
 import type { ToolDecisionRecord } from './workflows/tooling.ts';
+import type { CommandName } from './workflows/commands.ts';
+import type { ThreatDecision } from './workflows/threat-log.ts';
 
 export interface EnsureLabels {
   type: 'ensureLabels';
@@ -100,12 +102,22 @@ export interface RecordToolDecision {
   decision: ToolDecisionRecord;
 }
 
-/** A decide command that was refused (not a decider, malformed): nothing changes, the refusal is audited. */
-export interface RefuseToolDecision {
-  type: 'refuseToolDecision';
+/** A state-changing command that was refused (not named by the global policy, malformed): nothing changes, the refusal is audited. */
+export interface RefuseCommand {
+  type: 'refuseCommand';
   target: IssueRef;
+  command: CommandName;
+  /** The comment's author as the platform reported it. */
   actor: string;
+  commentId: string;
   reason: string;
 }
 
-export type Action = EnsureLabels | EnsureComment | SaveIntake | RecordDecision | NotifyChat | RequestReview | SaveClocks | RecordMiss | CloseIntake | EnsureBodySection | ReopenPlanning | RecordToolDecision | RefuseToolDecision | GateAction;
+/** A threat-model decision: added to the issue's stored log (once per command comment). */
+export interface RecordThreatDecision {
+  type: 'recordThreatDecision';
+  target: IssueRef;
+  decision: ThreatDecision;
+}
+
+export type Action = EnsureLabels | EnsureComment | SaveIntake | RecordDecision | NotifyChat | RequestReview | SaveClocks | RecordMiss | CloseIntake | EnsureBodySection | ReopenPlanning | RecordToolDecision | RefuseCommand | RecordThreatDecision | GateAction;

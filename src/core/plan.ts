@@ -9,7 +9,8 @@ import { classifyChanges } from './routing/changes.ts';
 import { classifyIntake, type TierDecision } from './routing/classify.ts';
 import { neutralizeMentions, tableCell } from './text.ts';
 import { noticeChannel } from './chat/route.ts';
-import { planThreatDecision } from './workflows/threat-log.ts';
+import { parseThreatDecision, planThreatDecision, type ThreatDecision } from './workflows/threat-log.ts';
+import { NOBODY, type CommandAuthority } from './workflows/commands.ts';
 import { planIncidentWorksheet } from './workflows/incident.ts';
 import { PLANNING_SECTION, planPlanning, type RelatedIntake } from './workflows/planning.ts';
 import { readSection } from './workflows/sections.ts';
@@ -42,6 +43,10 @@ export interface PlanContext {
   clocks?: readonly ClockState[];
   /** For intakes about to get the planning checklist: other open intakes for the same service. */
   related?: readonly RelatedIntake[];
+  /** Who may run the commands that change state: from the global policy, never a repository's override. Absent: nobody may. */
+  authority?: CommandAuthority;
+  /** The issue's stored threat-model decision log (loaded when `needsThreatLog`); absent: not read. */
+  threatLog?: readonly ThreatDecision[];
 }
 
 export const INTAKE_MARKER = '<!-- gatehouse:intake -->';
@@ -65,9 +70,11 @@ export function plan(event: GatehouseEvent, ctx: PlanContext): Plan {
     case 'release':
       return { actions: [], note: 'the release gate handles it (src/core/gate)' };
     case 'comment': {
-      const threat = planThreatDecision(event, ctx.now);
+      const last = ctx.history[ctx.history.length - 1];
+      const deepReview = last !== undefined && last.tier !== null && last.tier >= ctx.policy.planning.fromTier;
+      const threat = planThreatDecision({ event, authority: ctx.authority ?? NOBODY, log: ctx.threatLog ?? null, deepReview, now: ctx.now });
       if (threat.length > 0) return { actions: threat, note: `threat-model decision: ${threat.map((a) => a.type).join(', ')}` };
-      const actions = planToolDecision({ event, policy: ctx.policy, now: ctx.now, issueKey: issueKey(event.issue.ref) });
+      const actions = planToolDecision({ event, policy: ctx.policy, now: ctx.now, issueKey: issueKey(event.issue.ref), authority: ctx.authority ?? NOBODY });
       return { actions, note: actions.length === 0 ? 'a comment that is no command' : `decide command: ${actions.map((a) => a.type).join(', ')}` };
     }
   }
@@ -224,8 +231,14 @@ function workflowActions(event: IssueEvent, parsed: IntakeRecord, decision: Tier
   const decisions = sameDecision(last, decision) ? ctx.history : [...ctx.history, { ...decision, decidedAt: ctx.now }];
   return [
     ...planIncidentWorksheet({ event, decision, policy: ctx.policy, render: ctx.render }),
-    ...planPlanning({ event, record, decision, policy: ctx.policy, now: ctx.now, decisions, related: ctx.related ?? [], render: ctx.render }),
+    ...planPlanning({ event, record, decision, policy: ctx.policy, now: ctx.now, decisions, related: ctx.related ?? [], threatLog: ctx.threatLog ?? [], render: ctx.render }),
   ];
+}
+
+/** Whether the shell must load the issue's stored threat-model decision log: a threat-decision command, or a deep review's planning flow (its bundle carries the log). */
+export function needsThreatLog(event: GatehouseEvent): boolean {
+  if (event.kind === 'comment') return parseThreatDecision(event.comment.body) !== null;
+  return event.kind === 'issue' && readSection(event.issue.body, PLANNING_SECTION) !== null;
 }
 
 /** Whether the shell must load the other open intakes for this issue's service before planning. */

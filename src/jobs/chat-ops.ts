@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { queueAnswer, statusAnswer, type QueueView, type StatusView } from '../core/chat/answers.ts';
 import { parseCommand, type Hosts, type ItemRef } from '../core/chat/command.ts';
 import { planManualEscalation } from '../core/chat/escalate.ts';
+import { chatReaders } from '../core/chat/policy.ts';
 import { changeKey, issueKey, type IssueRef } from '../core/model.ts';
 import type { Policy } from '../core/policy/schema.ts';
 import type { Chat } from '../ports/chat.ts';
@@ -51,21 +52,24 @@ export class ChatOps implements SlackReader {
     return { issue: issueKey(target), change: changeKey(target), target };
   }
 
-  /** `status` and `queue` are for the policy's chat.readers, when it names any. */
-  async #mayRead(userId: string): Promise<string | null> {
-    const readers = this.deps.policy().chat.readers;
-    if (readers.users.length === 0 && readers.groups.length === 0) return null;
-    if (await this.#allowed(userId, readers)) return null;
-    await this.deps.store.appendAudit({ at: this.deps.now(), deliveryId: null, issueKey: null, action: 'chat.read', detail: { slackUser: userId }, outcome: 'skipped', error: 'not allowed by the policy' });
+  /** `status` and `queue` are for the policy's chat.readers (default: its escalators; nobody when both are empty). */
+  async #mayRead(userId: string, what: 'status' | 'queue', itemKey: string | null): Promise<string | null> {
+    const readers = chatReaders(this.deps.policy().chat);
+    if (readers.from !== null && userId !== '' && (await this.#allowed(userId, readers.who))) return null;
+    const why = readers.from === null ? 'the policy names no chat.readers (and no chat.escalators, the default readers)' : `not named by the policy's ${readers.from}`;
+    await this.deps.store.appendAudit({ at: this.deps.now(), deliveryId: null, issueKey: itemKey, action: 'chat.read', detail: { slackUser: userId, command: what }, outcome: 'skipped', error: why });
     this.deps.metrics.slackRequests.inc({ kind: 'command', outcome: 'refused' });
-    return `You are not allowed to read Gatehouse's records from Slack: the policy's chat.readers names who may.`;
+    this.deps.logger.warn({ user: userId, command: what }, 'Slack read refused: not allowed by the policy');
+    return readers.from === null
+      ? "Gatehouse's records are not readable from Slack yet: the policy names nobody in chat.readers (nor chat.escalators, who read by default). Ask the security team to set chat.readers."
+      : `You are not allowed to read Gatehouse's records from Slack: the policy's ${readers.from} names who may${readers.from === 'chat.escalators' ? ' (chat.readers is not set)' : ''}.`;
   }
 
   async status(item: ItemRef, userId = ''): Promise<string> {
-    const refusal = await this.#mayRead(userId);
+    const { issue, change } = ChatOps.keysOf(item);
+    const refusal = await this.#mayRead(userId, 'status', item.kind === 'change' ? change : issue);
     if (refusal) return refusal;
     const { store, outbox } = this.deps;
-    const { issue, change } = ChatOps.keysOf(item);
     // GitLab merge requests and GitHub pull requests are kept as changes; GitHub issues and PRs share numbers.
     const keys = item.kind === 'change' ? (item.platform === 'github' ? [change, issue] : [change]) : [issue];
     let view: StatusView = { item, intake: null, decision: null, clocks: [], gate: null, escalations: [] };
@@ -90,7 +94,7 @@ export class ChatOps implements SlackReader {
   }
 
   async queue(userId = ''): Promise<string> {
-    const refusal = await this.#mayRead(userId);
+    const refusal = await this.#mayRead(userId, 'queue', null);
     if (refusal) return refusal;
     const { outbox } = this.deps;
     const [intakes, clocks, escalations] = await Promise.all([outbox.openIntakes(500), outbox.activeClocks(500), outbox.openEscalations(200)]);

@@ -10,6 +10,7 @@ import type { ReleaseForge } from '../ports/release.ts';
 import type { AuditEntry, Store } from '../ports/store.ts';
 import type { Metrics } from '../server/metrics.ts';
 import type { ToolDecisionStore } from '../storage/tool-decisions.ts';
+import type { ThreatLogStore } from '../ports/threat-log.ts';
 
 export interface ExecuteDeps {
   /** The forge acting on the targets; absent for runs whose actions never touch one (reminders). */
@@ -25,6 +26,8 @@ export interface ExecuteDeps {
   gateStore?: GateStore;
   /** Tooling intake decisions (needed by recordToolDecision only). */
   toolDecisions?: ToolDecisionStore;
+  /** The threat-model decision log (needed by recordThreatDecision only). */
+  threatLog?: ThreatLogStore;
 }
 
 function gatePorts(deps: ExecuteDeps): { release: ReleaseForge; gateStore: GateStore } {
@@ -76,10 +79,12 @@ function summary(action: Action): unknown {
       return {};
     case 'recordToolDecision':
       return { tool: action.decision.tool, decision: action.decision.decision, pathForward: action.decision.pathForward, criticality: action.decision.criticality, by: action.decision.decidedBy };
-    case 'refuseToolDecision':
-      return { actor: action.actor, reason: action.reason };
     case 'refuseClassLabel':
       return { actor: action.actor, sender: action.sender, label: action.label, reason: action.reason };
+    case 'refuseCommand':
+      return { command: action.command, actor: action.actor, commentId: action.commentId, reason: action.reason };
+    case 'recordThreatDecision':
+      return { by: action.decision.decidedBy, commentId: action.decision.commentId, length: action.decision.text.length };
   }
 }
 
@@ -183,9 +188,12 @@ async function perform(action: Action, deps: ExecuteDeps): Promise<unknown> {
     case 'recordToolDecision':
       if (!deps.toolDecisions) throw new Error('tooling decision without the decision store');
       return deps.toolDecisions.record(action.decision, deps.deliveryId);
-    case 'refuseToolDecision':
     case 'refuseClassLabel':
+    case 'refuseCommand':
       return { refused: true };
+    case 'recordThreatDecision':
+      if (!deps.threatLog) throw new Error('threat-model decision without the decision log store');
+      return deps.threatLog.recordThreatDecision(action.decision, deps.deliveryId);
     case 'reopenPlanning': {
       const f = forge();
       if (!f.readBody || !f.ensureBodySection) throw new Error(`the ${f.platform} forge cannot edit an issue description`);

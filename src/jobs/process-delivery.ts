@@ -1,7 +1,7 @@
 /** The worker's job: one stored delivery → event → plan → actions. */
 import type { Logger } from 'pino';
 import { changeKey, issueKey, type GatehouseEvent, type IssueRef, type Platform } from '../core/model.ts';
-import { needsChangedPaths, needsClocks, needsRelatedIntakes, plan, type Render } from '../core/plan.ts';
+import { needsChangedPaths, needsClocks, needsRelatedIntakes, needsThreatLog, plan, type Render } from '../core/plan.ts';
 import { parseIntake } from '../core/intake/parse.ts';
 import type { Policy } from '../core/policy/schema.ts';
 import type { RelatedIntake } from '../core/workflows/planning.ts';
@@ -11,7 +11,8 @@ import type { Store, StoredDelivery } from '../ports/store.ts';
 import type { PolicyResolver } from '../policy/resolver.ts';
 import type { Metrics } from '../server/metrics.ts';
 import { execute } from './execute.ts';
-import { parseThreatDecision } from '../core/workflows/threat-log.ts';
+import { commandAuthority } from '../core/workflows/commands.ts';
+import type { ThreatLogStore } from '../ports/threat-log.ts';
 import { needsToolDecisions, withDecisions } from '../core/workflows/tooling.ts';
 import type { ToolDecisionStore } from '../storage/tool-decisions.ts';
 import { gateOnChange, gateOnEvent, gateOnIssue } from './gate.ts';
@@ -31,6 +32,8 @@ export interface ProcessDeps {
   chatops?: { handle(delivery: StoredDelivery): Promise<'done' | 'invalid'> };
   /** Tooling intake decisions, overlaid on the policy's inventory (the decide command is refused without it). */
   toolDecisions?: ToolDecisionStore;
+  /** The threat-model decision log of deep reviews. */
+  threatLog: ThreatLogStore;
 }
 
 /**
@@ -108,11 +111,12 @@ export async function processDelivery(job: DeliveryJob, deps: ProcessDeps): Prom
     const changedPaths = needsChangedPaths(event) ? await forge.listChangedPaths(ref) : undefined;
     const clocks = needsClocks(event, resolved.policy) ? ((await store.getClocks(key))?.clocks ?? []) : undefined;
     const related = event.kind === 'issue' && needsRelatedIntakes(event, resolved.policy) ? await relatedIntakes(store, event.issue.body, resolved.policy, ref) : undefined;
-    // A threat-model decision appends to the log in the description as it is now, not as the
-    // payload saw it (two decisions in quick succession would lose one).
-    const planned =
-      event.kind === 'comment' && parseThreatDecision(event.comment.body) !== null && forge.readBody ? { ...event, issue: { ...event.issue, body: await forge.readBody(ref) } } : event;
-    const result = plan(planned, {
+    // The stored log, read under the issue's lock: two decisions in quick succession both land.
+    const threatLog = needsThreatLog(event) ? await deps.threatLog.threatDecisions(key) : undefined;
+    const result = plan(event, {
+      // Who may run state-changing commands comes from the global policy, never the repository's override.
+      authority: commandAuthority(deps.resolver.globalPolicy.policy),
+      threatLog,
       changedPaths,
       clocks,
       related,
@@ -124,7 +128,7 @@ export async function processDelivery(job: DeliveryJob, deps: ProcessDeps): Prom
       history: history.map((h) => ({ tier: h.tier as 0 | 1 | 2 | 3 | null, routes: h.routes, reasons: h.reasons, decidedAt: h.decidedAt })),
     });
     log.info({ key, note: result.note, actions: result.actions.map((a) => a.type) }, 'planned');
-    await execute(result.actions, { forge, store, metrics, now: deps.now, deliveryId: delivery.deliveryId, installationId: t.installationId, toolDecisions: deps.toolDecisions });
+    await execute(result.actions, { forge, store, metrics, now: deps.now, deliveryId: delivery.deliveryId, installationId: t.installationId, toolDecisions: deps.toolDecisions, threatLog: deps.threatLog });
     const note = event.kind === 'change' ? await gateOnChange(event, forge, resolved, gate, deps) : event.kind === 'issue' ? await gateOnIssue(event, forge, resolved, gate, deps) : null;
     if (note) log.info({ key, note }, 'release gate');
   });

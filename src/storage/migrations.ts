@@ -295,6 +295,28 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable('notifications').dropColumn('post_started_at').execute();
     },
   },
+  '0012_threat_decisions': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // The threat-model decision log of deep reviews (/gatehouse threat-decision …): kept here, not in
+      // the editable issue description, so that only a decider's command adds to it and nobody can edit
+      // or erase an entry from the platform. One row per command comment, whoever redelivers it.
+      await db.schema
+        .createTable('threat_decisions')
+        .addColumn('id', 'bigint', (c) => c.generatedAlwaysAsIdentity().primaryKey())
+        .addColumn('issue_key', 'text', (c) => c.notNull())
+        .addColumn('comment_id', 'text', (c) => c.notNull())
+        .addColumn('decided_by', 'text', (c) => c.notNull())
+        .addColumn('decided_at', 'timestamptz', (c) => c.notNull())
+        .addColumn('text', 'text', (c) => c.notNull())
+        .addColumn('delivery_id', 'text')
+        .execute();
+      await db.schema.createIndex('threat_decisions_comment_idx').on('threat_decisions').columns(['issue_key', 'comment_id']).unique().execute();
+      await db.schema.createIndex('threat_decisions_issue_idx').on('threat_decisions').columns(['issue_key', 'decided_at', 'id']).execute();
+    },
+    async down(db: Kysely<unknown>): Promise<void> {
+      await db.schema.dropTable('threat_decisions').ifExists().execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -180,7 +180,18 @@ export interface ToolDecisionsTable {
   delivery_id: string | null;
 }
 
+export interface ThreatDecisionsTable {
+  id: Generated<BigIntColumn>;
+  issue_key: string;
+  comment_id: string;
+  decided_by: string;
+  decided_at: Timestamp;
+  text: string;
+  delivery_id: string | null;
+}
+
 export interface Database {
+  threat_decisions: ThreatDecisionsTable;
   tool_decisions: ToolDecisionsTable;
   clocks: ClocksTable;
   clock_misses: ClockMissesTable;

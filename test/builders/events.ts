@@ -1,6 +1,7 @@
 /** Platform-neutral events and plan contexts for the core's tests. */
 import type { IssueAction, IssueEvent, RepoRef } from '../../src/core/model.ts';
 import type { PlanContext, PriorDecision } from '../../src/core/plan.ts';
+import { commandAuthority } from '../../src/core/workflows/commands.ts';
 import { defaultPolicy } from '../../src/core/policy/load.ts';
 import type { Policy } from '../../src/core/policy/schema.ts';
 import { createRenderer } from '../../src/render/templates.ts';
@@ -59,5 +60,5 @@ export function planContext({
   now?: Date;
   policyWarnings?: string[];
 } = {}): PlanContext {
-  return { policy, policySource: 'built-in default', policyWarnings, now, render, history };
+  return { policy, policySource: 'built-in default', policyWarnings, now, render, history, authority: commandAuthority(policy) };
 }

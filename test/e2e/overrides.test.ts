@@ -106,7 +106,7 @@ describe('issues: an override cannot switch off routing or grant tooling decisio
     expect(comments.find((c) => c.startsWith('<!-- gatehouse:tool-decision-refused:8101 -->'))).toMatch(/tooling deciders[\s\S]*Nothing was changed/);
     expect(comments.find((c) => c.startsWith('<!-- gatehouse:tool-decision -->'))).toBeUndefined();
     const audit = await g.store.auditFor(KEY(10));
-    expect(audit.filter((e) => e.action === 'refuseToolDecision').map((e) => (e.detail as { actor: string }).actor)).toEqual(['mallory']);
+    expect(audit.filter((e) => e.action === 'refuseCommand').map((e) => (e.detail as { actor: string }).actor)).toEqual(['mallory']);
     expect(audit.some((e) => e.action === 'recordToolDecision')).toBe(false);
 
     await open(g, 11, 'The tool is down', ['tool::outage', 'tool::scanner']);
@@ -147,7 +147,7 @@ describe('GitLab: an override cannot grant tooling decisions', () => {
       const notes = (api.notes.get('issues/10') ?? []).map((c) => c.body);
       expect(notes.find((c) => c.startsWith('<!-- gatehouse:tool-decision-refused:8201 -->'))).toMatch(/tooling deciders[\s\S]*Nothing was changed/);
       const audit = await g.store.auditFor('gitlab:gitlabhq/gitlab-test#10');
-      expect(audit.filter((e) => e.action === 'refuseToolDecision').map((e) => (e.detail as { actor: string }).actor)).toEqual(['mallory']);
+      expect(audit.filter((e) => e.action === 'refuseCommand').map((e) => (e.detail as { actor: string }).actor)).toEqual(['mallory']);
       await open(11, 'The tool is down', ['tool::outage', 'tool::scanner']);
       expect((await g.store.getClocks('gitlab:gitlabhq/gitlab-test#11'))?.clocks.map((c) => c.criticality)).toEqual(['critical', 'critical']);
       expect(api.unmatched.filter((r) => r.includes('gitlab.example.com'))).toEqual([]);

@@ -162,7 +162,7 @@ describe('the /slack/events route', () => {
 describe('/gatehouse status', () => {
   it('answers the tier and the clocks of an issue Gatehouse classified', async () => {
     await githubIntake(intakeBody({ exposure: 'new public endpoint' }), 'New public endpoint');
-    const res = await slack(slashCommandBody({ text: `status ${ISSUE_URL}` }));
+    const res = await slack(slashCommandBody({ text: `status ${ISSUE_URL}`, userId: ALLOWED }));
     const answer = (await res.json()) as { text: string };
     expect(answer.text).toContain('Tier: Tier 2 (deep review)');
     expect(answer.text).toContain('Intake: complete');
@@ -178,16 +178,16 @@ describe('/gatehouse status', () => {
     const d = githubDelivery({ name: 'issues', secret: GITHUB_SECRET, payload });
     await fetch(`${gatehouse.url}/api/github/webhooks`, { method: 'POST', headers: d.headers, body: d.body });
     expect(await processed(gatehouse, 'github', d.id)).toBe('done');
-    const answer = ((await (await slack(slashCommandBody({ text: 'status https://github.com/Codertocat/Hello-World/issues/5' }))).json()) as { text: string }).text;
+    const answer = ((await (await slack(slashCommandBody({ text: 'status https://github.com/Codertocat/Hello-World/issues/5', userId: ALLOWED }))).json()) as { text: string }).text;
     // Business hours decide whether a clock runs right now: on track with a due time, or paused.
     expect(answer).toMatch(/SLO \(response\) · critical: (on track, due \d{4}-\d\d-\d\d \d\d:\d\d UTC|paused)/);
     expect(answer).toMatch(/RTO \(recovery\) · critical: (on track, due \d{4}-\d\d-\d\d \d\d:\d\d UTC|paused)/);
   });
 
   it('says so for a URL Gatehouse has no record of, and for a URL it cannot read', async () => {
-    const unknown = (await (await slack(slashCommandBody({ text: 'status https://github.com/acme/nothing/issues/404' }))).json()) as { text: string };
+    const unknown = (await (await slack(slashCommandBody({ text: 'status https://github.com/acme/nothing/issues/404', userId: ALLOWED }))).json()) as { text: string };
     expect(unknown.text).toContain('Gatehouse has no record of acme/nothing#404');
-    const junk = (await (await slack(slashCommandBody({ text: 'status https://example.org/whatever' }))).json()) as { text: string };
+    const junk = (await (await slack(slashCommandBody({ text: 'status https://example.org/whatever', userId: ALLOWED }))).json()) as { text: string };
     expect(junk.text).toContain('not an issue, pull request or merge request URL Gatehouse knows');
   });
 });
@@ -195,7 +195,7 @@ describe('/gatehouse status', () => {
 describe('/gatehouse queue', () => {
   it('lists open intake by tier and age and open escalations; a closed intake leaves it', async () => {
     await githubIntake(intakeBody({ exposure: 'new public endpoint' }), 'New public endpoint');
-    const before = ((await (await slack(slashCommandBody({ text: 'queue' }))).json()) as { text: string }).text;
+    const before = ((await (await slack(slashCommandBody({ text: 'queue', userId: ALLOWED }))).json()) as { text: string }).text;
     expect(before).toContain('Open intake: 1');
     expect(before).toContain('Tier 2 (deep review): 1');
     expect(before).toContain('github:Codertocat/Hello-World#1 (payments-api)');
@@ -207,7 +207,7 @@ describe('/gatehouse queue', () => {
     const d = githubDelivery({ name: 'issues', secret: GITHUB_SECRET, payload: closed });
     await fetch(`${gatehouse.url}/api/github/webhooks`, { method: 'POST', headers: d.headers, body: d.body });
     expect(await processed(gatehouse, 'github', d.id)).toBe('done');
-    const after = ((await (await slack(slashCommandBody({ text: 'queue' }))).json()) as { text: string }).text;
+    const after = ((await (await slack(slashCommandBody({ text: 'queue', userId: ALLOWED }))).json()) as { text: string }).text;
     expect(after).toContain('Open intake: 0');
   });
 });
@@ -373,7 +373,7 @@ describe('/gatehouse escalate', () => {
 describe('release gate in Slack', () => {
   it('status names the last release-gate verdict of a pull request', async () => {
     await gatehouse.gateStore.recordGateDecision({ key: 'github:Codertocat/Hello-World!9', headSha: 'a'.repeat(40), releaseClass: 'high-risk', verdict: 'block', reasons: [], inputs: {}, policyHash: 'b'.repeat(64), decidedAt: new Date(), deliveryId: null });
-    const answer = ((await (await slack(slashCommandBody({ text: 'status https://github.com/Codertocat/Hello-World/pull/9' }))).json()) as { text: string }).text;
+    const answer = ((await (await slack(slashCommandBody({ text: 'status https://github.com/Codertocat/Hello-World/pull/9', userId: ALLOWED }))).json()) as { text: string }).text;
     expect(answer).toContain('Release gate: block (high-risk)');
   });
 

@@ -226,11 +226,17 @@ describe.each([
     await forge.comment(40, 'lead', '/gatehouse decide ship-it', 8002);
     expect(forge.labels(40)).toEqual(['tooling::request']);
     const comments = forge.comments(40);
-    expect(find(comments, '<!-- gatehouse:tool-decision-refused:8001 -->')).toMatch(/tooling deciders[\s\S]*Nothing was changed/);
-    expect(find(comments, '<!-- gatehouse:tool-decision-refused:8002 -->')).toContain('`ship-it` is not a decision for a tooling request');
+    // One refusal comment per issue, edited in place: it shows the latest refusal; the audit log keeps each.
+    expect(comments.filter((c) => c.startsWith('<!-- gatehouse:command-refused -->'))).toHaveLength(1);
+    expect(find(comments, '<!-- gatehouse:command-refused -->')).toContain('`ship-it` is not a decision for a tooling request');
     expect(find(comments, '<!-- gatehouse:tool-decision -->')).toBeUndefined();
     const audit = await gatehouse.store.auditFor(forge.key(40));
-    expect(audit.filter((e) => e.action === 'refuseToolDecision').map((e) => (e.detail as { actor: string }).actor)).toEqual(['mallory', 'lead']);
+    const refusals = audit.filter((e) => e.action === 'refuseCommand').map((e) => e.detail as { command: string; actor: string; reason: string });
+    expect(refusals.map((r) => [r.command, r.actor])).toEqual([
+      ['decide', 'mallory'],
+      ['decide', 'lead'],
+    ]);
+    expect(refusals[0]!.reason).toContain('tooling.deciders.');
     expect(audit.some((e) => e.action === 'recordToolDecision')).toBe(false);
     await forge.outage(41, 'tool-12');
     expect((await gatehouse.store.getClocks(forge.key(41)))?.clocks.map((c) => c.criticality)).toEqual(['medium', 'medium']);

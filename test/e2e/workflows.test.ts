@@ -4,6 +4,9 @@
  * People tick the checklists in the issue description; their edits arrive as ordinary
  * `issues.edited` / Issue Hook `update` deliveries.
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import nock from 'nock';
 import type { Gatehouse } from '../../src/main.ts';
@@ -13,7 +16,17 @@ import { githubDelivery, githubExample, issuesPayload, testPrivateKey } from '..
 import { fakeGitLabApi, GITLAB_BOT, GITLAB_SECRET, GITLAB_URL, gitlabDelivery, gitlabFixture, issueHook } from '../support/gitlab.ts';
 import { GITHUB_API, GITHUB_SECRET, processed, startTestGatehouse } from '../support/harness.ts';
 
+/** The global policy: alice and bob may log threat-model decisions (nobody may by default). */
+const policyPath = join(mkdtempSync(join(tmpdir(), 'gatehouse-workflows-')), 'policy.yml');
+writeFileSync(policyPath, 'planning:\n  threatDeciders: { github: [alice, bob], gitlab: [alice, bob] }\n');
+/** Each comment gets its own id, as on the platforms. */
+let commentId = 7000;
+
 interface Forge {
+  /** The issue's key in Gatehouse's records. */
+  key(n: number): string;
+  /** Puts a repository policy override on the default branch (after start). */
+  override(yaml: string): void;
   /** The issue numbers two tests use (GitHub #1/#2, GitLab #23/#24). */
   first: number;
   second: number;
@@ -51,12 +64,14 @@ function github(): Forge {
   let fake = fakeGitHubIssues();
   fake.stop();
   return {
+    key: (n) => `github:Codertocat/Hello-World#${n}`,
+    override: (yaml) => void fake.files.set('.github/gatehouse.yml', yaml),
     first: 1,
     second: 2,
     async start() {
       fake = fakeGitHubIssues();
       return startTestGatehouse(
-        { github: { appId: '1', privateKey: testPrivateKey(), webhookSecret: GITHUB_SECRET, apiBaseUrl: GITHUB_API } },
+        { github: { appId: '1', privateKey: testPrivateKey(), webhookSecret: GITHUB_SECRET, apiBaseUrl: GITHUB_API }, policyPath },
         { github: { botLogin: 'gatehouse[bot]', retries: 0, throttle: false } },
       );
     },
@@ -80,7 +95,7 @@ function github(): Forge {
       p['issue'] = i['issue'];
       p['repository'] = i['repository'];
       p['installation'] = i['installation'];
-      p['comment'] = { ...(p['comment'] as object), id: 7000 + n, body: text, user: { login, type: 'User' } };
+      p['comment'] = { ...(p['comment'] as object), id: ++commentId, body: text, user: { login, type: 'User' } };
       p['sender'] = { ...(p['sender'] as object), login, type: 'User' };
       const d = githubDelivery({ name: 'issue_comment', secret: GITHUB_SECRET, payload: p });
       expect((await fetch(`${gatehouse.url}/api/github/webhooks`, { method: 'POST', headers: d.headers, body: d.body })).status).toBe(200);
@@ -103,11 +118,13 @@ function gitlab(): Forge {
     return p;
   };
   return {
+    key: (n) => `gitlab:gitlabhq/gitlab-test#${n}`,
+    override: (yaml) => void api.files.set('.gitlab/gatehouse.yml', yaml),
     first: 23,
     second: 24,
     async start() {
       api = fakeGitLabApi();
-      return startTestGatehouse({ gitlab: { url: GITLAB_URL, token: 'glpat-test', webhookSecret: GITLAB_SECRET } }, { gitlab: { botUsername: GITLAB_BOT, retry: { backoffMs: () => 10 } } });
+      return startTestGatehouse({ gitlab: { url: GITLAB_URL, token: 'glpat-test', webhookSecret: GITLAB_SECRET }, policyPath }, { gitlab: { botUsername: GITLAB_BOT, retry: { backoffMs: () => 10 } } });
     },
     stop() {
       const unmatched = api.unmatched.filter((r) => r.includes('gitlab.example.com'));
@@ -128,7 +145,8 @@ function gitlab(): Forge {
       const p = gitlabFixture('note-hook-issue');
       (p['user'] as Record<string, unknown>)['username'] = login;
       p['project'] = gitlabFixture('issue-hook')['project'];
-      Object.assign(p['object_attributes'] as Record<string, unknown>, { id: 7000 + n, note: text, url: `${GITLAB_URL}/gitlabhq/gitlab-test/-/issues/${n}#note_${7000 + n}` });
+      const id = ++commentId;
+      Object.assign(p['object_attributes'] as Record<string, unknown>, { id, note: text, url: `${GITLAB_URL}/gitlabhq/gitlab-test/-/issues/${n}#note_${id}` });
       Object.assign(p['issue'] as Record<string, unknown>, { iid: n, description: api.descriptions.get(key(n)) ?? '', state: 'opened', labels: (api.labels.get(key(n)) ?? []).map((title, i) => ({ id: 2000 + i, title })) });
       const d = gitlabDelivery({ event: 'Note Hook', payload: p });
       expect((await fetch(`${gatehouse.url}/api/gitlab/webhooks`, { method: 'POST', headers: d.headers, body: d.body })).status).toBe(200);
@@ -188,22 +206,103 @@ describe.each([
     expect(forge.labels(n).filter((l) => l.startsWith('tier::'))).toEqual(['tier::deep-review']);
   });
 
-  it('threat-model decisions: a /gatehouse threat-decision comment goes into the decision log in the description, and into the bundle', async () => {
+  it("threat-model decisions: a decider's /gatehouse threat-decision lands in Gatehouse's log comment and the bundle, not in the description", async () => {
     gatehouse = await forge.start();
     const n = forge.first;
     await forge.open(n, deepReview());
+    const before = forge.body(n);
     await forge.comment(n, 'alice', '/gatehouse threat-decision Replayed tokens: accept with a 5-minute expiry and nonce store');
     await forge.comment(n, 'bob', '/gatehouse threat-decision No public bucket for exports\nsigned URLs only');
-    const body = forge.body(n);
-    expect(body).toContain('<!-- gatehouse:threat-decisions:start -->');
-    expect(body).toMatch(/- \d{4}-\d\d-\d\d \d\d:\d\d UTC · alice: Replayed tokens: accept with a 5-minute expiry and nonce store/);
-    expect(body).toMatch(/- \d{4}-\d\d-\d\d \d\d:\d\d UTC · bob: No public bucket for exports signed URLs only/);
-    expect(find(forge.comments(n), '<!-- gatehouse:threat-decision -->')).toContain('2 decisions, the latest by bob');
-    // Every stage done: the bundle carries the log.
+    // The description is the requester's: Gatehouse no longer keeps the log there.
+    expect(forge.body(n)).toBe(before);
+    const log = find(forge.comments(n), '<!-- gatehouse:threat-decision -->')!;
+    expect(log).toContain('2 decisions, kept by Gatehouse');
+    expect(log).toMatch(/- \d{4}-\d\d-\d\d \d\d:\d\d UTC · alice: Replayed tokens: accept with a 5-minute expiry and nonce store\n- \d{4}-\d\d-\d\d \d\d:\d\d UTC · bob: No public bucket for exports signed URLs only/);
+    expect(forge.comments(n).filter((c) => c.startsWith('<!-- gatehouse:threat-decision -->'))).toHaveLength(1);
+    // Every stage done: the bundle carries the stored log.
     await forge.edit(n, tickStages(forge.body(n), ALL));
     const bundle = find(forge.comments(n), '<!-- gatehouse:plan-bundle -->')!;
     expect(bundle).toContain('## Threat-model decisions');
     expect(bundle).toContain('alice: Replayed tokens: accept with a 5-minute expiry and nonce store');
+    expect(bundle).toContain('bob: No public bucket for exports signed URLs only');
+  });
+
+  it('attack: a commenter the global policy does not name is refused, audited with the actor, and the log is unchanged', async () => {
+    gatehouse = await forge.start();
+    const n = forge.first;
+    await forge.open(n, deepReview());
+    await forge.comment(n, 'alice', '/gatehouse threat-decision Keep mTLS between services');
+    const log = find(forge.comments(n), '<!-- gatehouse:threat-decision -->');
+    await forge.comment(n, 'mallory', '/gatehouse threat-decision Accept every risk: no controls needed');
+    await forge.comment(n, 'mallory', '/gatehouse threat-decision Accept SQL injection on /search');
+    // The log comment is as alice left it; one refusal comment, edited in place, says the latest refusal.
+    expect(find(forge.comments(n), '<!-- gatehouse:threat-decision -->')).toBe(log);
+    const refusals = forge.comments(n).filter((c) => c.startsWith('<!-- gatehouse:command-refused -->'));
+    expect(refusals).toHaveLength(1);
+    expect(refusals[0]).toContain('`/gatehouse threat-decision`');
+    expect(refusals[0]).toContain('planning.threatDeciders');
+    expect(refusals[0]).toContain('Nothing was changed');
+    const audit = await gatehouse.store.auditFor(forge.key(n));
+    const refused = audit.filter((e) => e.action === 'refuseCommand').map((e) => e.detail as { command: string; actor: string; reason: string });
+    expect(refused.map((r) => [r.command, r.actor])).toEqual([
+      ['threat-decision', 'mallory'],
+      ['threat-decision', 'mallory'],
+    ]);
+    expect(audit.filter((e) => e.action === 'recordThreatDecision').map((e) => (e.detail as { by: string }).by)).toEqual(['alice']);
+    await forge.edit(n, tickStages(forge.body(n), ALL));
+    const bundle = find(forge.comments(n), '<!-- gatehouse:plan-bundle -->')!;
+    expect(bundle).toContain('alice: Keep mTLS between services');
+    expect(bundle).not.toContain('Accept every risk');
+    expect(bundle).not.toContain('SQL injection');
+  });
+
+  it('attack: forging or erasing entries in the description changes neither the stored log nor the bundle', async () => {
+    gatehouse = await forge.start();
+    const n = forge.first;
+    await forge.open(n, deepReview());
+    await forge.comment(n, 'alice', '/gatehouse threat-decision Tokens stay in the vault');
+    const log = find(forge.comments(n), '<!-- gatehouse:threat-decision -->');
+    // Anyone who can edit the description writes a log block of the old format, with a forged entry.
+    const forged = [
+      '<!-- gatehouse:threat-decisions:start -->',
+      '### Threat-model decision log',
+      '',
+      '- 2026-12-01 09:00 UTC · alice: Accept plaintext secrets in CI logs',
+      '<!-- gatehouse:threat-decisions:end -->',
+    ].join('\n');
+    // Any log block already in the description (where Gatehouse used to keep the log) is replaced by the forged one.
+    const withoutBlock = forge.body(n).replace(/<!-- gatehouse:threat-decisions:start -->[\s\S]*?<!-- gatehouse:threat-decisions:end -->/, '');
+    await forge.edit(n, `${tickStages(withoutBlock, ALL)}\n\n${forged}`);
+    expect(find(forge.comments(n), '<!-- gatehouse:threat-decision -->')).toBe(log);
+    const bundle = find(forge.comments(n), '<!-- gatehouse:plan-bundle -->')!;
+    expect(bundle).toContain('alice: Tokens stay in the vault');
+    expect(bundle).not.toContain('plaintext secrets');
+    // Erasing the block again (or anything else in the description) leaves the bundle's log as stored.
+    await forge.edit(n, forge.body(n).replace(forged, ''));
+    expect(find(forge.comments(n), '<!-- gatehouse:plan-bundle -->')).toContain('alice: Tokens stay in the vault');
+    expect(find(forge.comments(n), '<!-- gatehouse:plan-bundle -->')).not.toContain('plaintext secrets');
+  });
+
+  it("attack: a repository's own policy override naming its own threat deciders grants nothing", async () => {
+    gatehouse = await forge.start();
+    forge.override('planning:\n  threatDeciders: { github: [mallory], gitlab: [mallory] }\n');
+    const n = forge.first;
+    await forge.open(n, deepReview());
+    await forge.comment(n, 'mallory', '/gatehouse threat-decision Accept every risk: no controls needed');
+    expect(find(forge.comments(n), '<!-- gatehouse:threat-decision -->')).toBeUndefined();
+    expect(find(forge.comments(n), '<!-- gatehouse:command-refused -->')).toContain('global policy names in `planning.threatDeciders.');
+    const audit = await gatehouse.store.auditFor(forge.key(n));
+    expect(audit.filter((e) => e.action === 'refuseCommand').map((e) => (e.detail as { actor: string }).actor)).toEqual(['mallory']);
+    expect(audit.some((e) => e.action === 'recordThreatDecision')).toBe(false);
+  });
+
+  it('a decider on an issue that is no deep review is refused: the log is for deep reviews only', async () => {
+    gatehouse = await forge.start();
+    const n = forge.first;
+    await forge.open(n, forge.intake({ service: 'payments-api' }));
+    await forge.comment(n, 'alice', '/gatehouse threat-decision Accept it');
+    expect(find(forge.comments(n), '<!-- gatehouse:threat-decision -->')).toBeUndefined();
+    expect(find(forge.comments(n), '<!-- gatehouse:command-refused -->')).toContain('logged on deep reviews');
   });
 
   it('bundle assembly: all ten ticked in order assembles the security plan bundle from the record and decisions', async () => {

@@ -1,7 +1,8 @@
 /**
  * A stateful fake of the part of GitHub's REST API that intake workflows use (nock, persistent):
  * issue bodies (GET, PATCH), comments (list, create, edit), labels (add, remove), the token
- * exchange and the repository's files (the policy override: absent unless given). Records what nothing answered.
+ * exchange and files on the default branch (absent unless put in `files`: no repository policy).
+ * Records what nothing answered.
  */
 import nock from 'nock';
 import { GITHUB_API } from './harness.ts';
@@ -10,12 +11,14 @@ export interface FakeGitHubIssues {
   bodies: Map<number, string>;
   comments: Map<number, { id: number; body: string }[]>;
   labels: Map<number, string[]>;
+  /** Files of the repository by path (e.g. `.github/gatehouse.yml`), served as the contents API does. */
+  files: Map<string, string>;
   unmatched: string[];
   stop(): void;
 }
 
 export function fakeGitHubIssues({ repo = 'Codertocat/Hello-World', bot = 'gatehouse[bot]', files = {} }: { repo?: string; bot?: string; files?: Record<string, string> } = {}): FakeGitHubIssues {
-  const state: FakeGitHubIssues = { bodies: new Map(), comments: new Map(), labels: new Map(), unmatched: [], stop: () => undefined };
+  const state: FakeGitHubIssues = { bodies: new Map(), comments: new Map(), labels: new Map(), files: new Map(Object.entries(files)), unmatched: [], stop: () => undefined };
   let nextId = 900;
   const base = `/repos/${repo}`;
   const esc = (s: string): string => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
@@ -23,7 +26,7 @@ export function fakeGitHubIssues({ repo = 'Codertocat/Hello-World', bot = 'gateh
   const num = (uri: string): number => Number(/\/issues\/(\d+)/.exec(uri)![1]);
   const scope = nock(GITHUB_API).persist();
   scope.post(/^\/app\/installations\/\d+\/access_tokens$/).reply(201, { token: 'ghs_test', expires_at: '2099-01-01T00:00:00Z', permissions: {}, repository_selection: 'all' });
-  scope.get(R('/contents/.+')).reply((uri) => contentsReply(uri, files));
+  scope.get(R('/contents/.+')).reply((uri) => contentsReply(uri, Object.fromEntries(state.files)));
   scope.get(R('/issues/\\d+')).reply((uri) => [200, { number: num(uri), body: state.bodies.get(num(uri)) ?? '' }]);
   scope.patch(R('/issues/\\d+')).reply((uri, body) => {
     const b = body as { body?: string };

@@ -10,7 +10,7 @@
  *   channels:                                   # first match wins; a rule names a route or kinds
  *     - { route: exception-board, channel: '#exception-board' }
  *     - { kinds: [gate-block, emergency-release], channel: '#release-gates' }
- *   readers: { groups: [S0456DEF] }                         # may /gatehouse status and queue (default: everyone)
+ *   readers: { groups: [S0456DEF] }                         # may /gatehouse status and queue (default: the escalators; nobody when both are empty)
  *   escalators: { users: [U0123ABC], groups: [S0456DEF] }    # may /gatehouse escalate
  *   acknowledgers: { users: [], groups: [S0456DEF] }         # may press Acknowledge / Take ownership
  *   accounts:                                   # Slack user id -> forge accounts (Take ownership)
@@ -42,7 +42,10 @@ export const chatPolicySchema = z
     /** Put on an item escalated from chat. */
     escalationLabel: nonEmpty.default('escalated'),
     channels: z.array(channelRuleSchema).default([]),
-    /** May read `status` and `queue`; nobody named (the default) means everyone in the workspace. */
+    /**
+     * May read `status` and `queue`. Nobody named (the default) means the escalators (`chat.escalators`);
+     * when both are empty nobody may: Slack guests and other members never read the records by default.
+     */
     readers: principals.prefault({}),
     escalators: principals.prefault({}),
     acknowledgers: principals.prefault({}),
@@ -52,3 +55,13 @@ export const chatPolicySchema = z
   .strict();
 
 export type ChatPolicy = z.infer<typeof chatPolicySchema>;
+
+export type ChatPrincipals = ChatPolicy['readers'];
+
+/** Who may read `status` and `queue`: the readers the policy names, else its escalators (possibly nobody). */
+export function chatReaders(chat: Pick<ChatPolicy, 'readers' | 'escalators'>): { who: ChatPrincipals; from: 'chat.readers' | 'chat.escalators' | null } {
+  const named = (p: ChatPrincipals): boolean => p.users.length > 0 || p.groups.length > 0;
+  if (named(chat.readers)) return { who: chat.readers, from: 'chat.readers' };
+  if (named(chat.escalators)) return { who: chat.escalators, from: 'chat.escalators' };
+  return { who: { users: [], groups: [] }, from: null };
+}

@@ -13,7 +13,7 @@ import type { Policy } from '../policy/schema.ts';
 import type { TierDecision } from '../routing/classify.ts';
 import { neutralizeMentions, tableCell } from '../text.ts';
 import { readChecklist, readSection, setChecklist } from './sections.ts';
-import { threatLogEntries } from './threat-log.ts';
+import { threatEntryLine, type ThreatDecision } from './threat-log.ts';
 
 export interface PlanningStage {
   id: string;
@@ -104,6 +104,8 @@ export interface PlanningInput {
   decisions: readonly DecisionEntry[];
   /** Other open intakes for the same service (loaded by the shell when the checklist is new). */
   related: readonly RelatedIntake[];
+  /** The issue's threat-model decision log as Gatehouse stores it (never read from the description). */
+  threatLog: readonly ThreatDecision[];
   render: (name: 'comments/planning.md' | 'comments/plan-bundle.md', view: object) => string;
 }
 
@@ -163,7 +165,7 @@ export function planPlanning(input: PlanningInput): Action[] {
 }
 
 /** The security plan bundle: a Markdown document from the intake record and its decisions. */
-export function planBundle(input: Pick<PlanningInput, 'event' | 'record' | 'decisions' | 'decision' | 'policy' | 'now' | 'render'>): string {
+export function planBundle(input: Pick<PlanningInput, 'event' | 'record' | 'decisions' | 'decision' | 'policy' | 'now' | 'render' | 'threatLog'>): string {
   const { event, record, policy } = input;
   const answers = policy.intake.fields.map((f) => {
     const v = record.answers[f.id];
@@ -186,7 +188,7 @@ export function planBundle(input: Pick<PlanningInput, 'event' | 'record' | 'deci
     answers,
     decisions,
     links,
-    threatDecisions: threatLogEntries(event.issue.body),
+    threatDecisions: input.threatLog.map(threatEntryLine),
     stages: stageView(PLANNING_STAGES.map(() => true)),
   });
 }

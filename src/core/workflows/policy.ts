@@ -10,6 +10,15 @@ export const planningPolicySchema = z
     fromTier: tierNumber.default(2),
     /** Let a stage be ticked before the one before it (Gatehouse un-ticks it otherwise). */
     allowReorder: z.boolean().default(false),
+    /**
+     * Accounts whose `/gatehouse threat-decision …` comments add to a deep review's decision log, per
+     * forge (logins on GitHub, usernames on GitLab). None by default: every such command is refused.
+     * Read from the global policy only: a repository's override cannot name deciders.
+     */
+    threatDeciders: z
+      .object({ github: z.array(nonEmpty).default([]), gitlab: z.array(nonEmpty).default([]) })
+      .strict()
+      .prefault({}),
   })
   .strict();
 export type PlanningPolicy = z.infer<typeof planningPolicySchema>;

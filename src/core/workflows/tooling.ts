@@ -11,6 +11,7 @@ import type { Policy, Tool } from '../policy/schema.ts';
 import { neutralizeMentions } from '../text.ts';
 import { readChecklist, readSection } from './sections.ts';
 import { readToolingAnswers, toolingFormOf, type ToolingFormKind } from './tooling-forms.ts';
+import { authorityKey, mayRun, refuseCommand, type CommandAuthority } from './commands.ts';
 
 export type PathForward = Tool['pathForward'];
 
@@ -123,7 +124,6 @@ export const TRANSFER_SECTION = 'tool-transfer';
 export const TOOL_DECISION_MARKER = '<!-- gatehouse:tool-decision -->';
 export const HAND_OFF_MARKER = '<!-- gatehouse:tool-hand-off -->';
 export const SUNSET_DONE_MARKER = '<!-- gatehouse:tool-sunset-done -->';
-export const refusalMarker = (commentId: number): string => `<!-- gatehouse:tool-decision-refused:${commentId} -->`;
 
 export const CO_CREATE_LOOPS = [
   { heading: 'Loop 1: product validation and proof of concept', items: ['Validated proposal', 'Technical design', 'Stakeholder alignment'] },
@@ -181,6 +181,8 @@ export interface DecisionInput {
   now: Date;
   /** The issue's key (platform:repo#number). */
   issueKey: string;
+  /** Who may run commands, from the global policy (never the repository's override). */
+  authority: CommandAuthority;
 }
 
 const TOOL_NAME = /^[a-z0-9][a-z0-9._-]*$/;
@@ -197,26 +199,17 @@ export function toolNameOf(issue: Pick<IssueSnapshot, 'body' | 'labels'>, kind: 
 
 const list = (text: string | undefined, by: RegExp): string[] => (text ?? '').split(by).map((s) => s.replace(/^[-*]\s+/, '').trim()).filter(Boolean);
 
-function refuse(event: IssueCommentEvent, reason: string): Action[] {
-  const target = event.issue.ref;
-  const marker = refusalMarker(event.comment.id);
-  return [
-    { type: 'refuseToolDecision', target, actor: event.actor.login, reason },
-    { type: 'ensureComment', target, marker, body: `${marker}\n**Decision not recorded.** @${neutralizeMentions(event.actor.login)}'s command was refused: ${reason}. Nothing was changed.` },
-  ];
-}
-
 const hours = (minutes: number | null): string => (minutes === null ? 'none' : `${minutes / 60} business hours`);
 
 /** A `/gatehouse decide …` comment: the decision recorded, labels and inventory updated, or a refusal. */
-export function planToolDecision({ event, policy, now, issueKey }: DecisionInput): Action[] {
+export function planToolDecision({ event, policy, now, issueKey, authority }: DecisionInput): Action[] {
   const { issue } = event;
   if (!isDecideCommand(event.comment.body)) return [];
+  const refuse = (_: IssueCommentEvent, reason: string): Action[] => refuseCommand(event, 'decide', reason, now);
+  const platform = issue.ref.repo.platform;
+  if (!mayRun(authority, 'decide', event)) return refuse(event, `only the policy's tooling deciders (\`${authorityKey('decide', platform)}\` in the global policy) may record a decision`);
   const kind = toolingFormOf(issue, policy);
   if (kind === null) return refuse(event, `this issue is not a tooling request or handover (label \`${policy.tooling.requestLabel}\` or \`${policy.tooling.handoverLabel}\`)`);
-  const platform = issue.ref.repo.platform;
-  const deciders = platform === 'slack' ? [] : policy.tooling.deciders[platform];
-  if (!deciders.some((d) => lower(d) === lower(event.actor.login))) return refuse(event, `only the policy's tooling deciders (\`tooling.deciders.${platform}\`) may record a decision`);
   if (issue.state !== 'open') return refuse(event, 'the issue is closed');
   const cmd = parseDecideCommand(event.comment.body, kind);
   if (!cmd.ok) return refuse(event, cmd.problem);

@@ -40,7 +40,7 @@ describe('description blocks', () => {
 describe('workflow policy sections', () => {
   it('default to ordered stages from tier 2 and the incident::follow-up-done label', () => {
     const p = policySchema.parse(defaultPolicyInput);
-    expect(p.planning).toEqual({ fromTier: 2, allowReorder: false });
+    expect(p.planning).toEqual({ fromTier: 2, allowReorder: false, threatDeciders: { github: [], gitlab: [] } });
     expect(p.incident).toEqual({ route: 'incident', followUpDoneLabel: 'incident::follow-up-done' });
   });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Action, EnsureBodySection, EnsureComment, EnsureLabels, RecordToolDecision, RefuseToolDecision } from '../../../src/core/actions.ts';
+import type { Action, EnsureBodySection, EnsureComment, EnsureLabels, RecordToolDecision, RefuseCommand } from '../../../src/core/actions.ts';
 import type { IssueCommentEvent } from '../../../src/core/model.ts';
 import { plan } from '../../../src/core/plan.ts';
 import { parsePolicy } from '../../../src/core/policy/load.ts';
@@ -19,6 +19,7 @@ import {
   type ToolDecisionRecord,
 } from '../../../src/core/workflows/tooling.ts';
 import { issueEvent, planContext } from '../../builders/events.ts';
+import { COMMAND_REFUSED_MARKER, commandAuthority } from '../../../src/core/workflows/commands.ts';
 
 const NOW = new Date('2026-11-24T10:00:00Z');
 
@@ -112,15 +113,25 @@ describe('the decide command', () => {
     ['an invalid tool name', { body: '/gatehouse decide build-internal', issueBody: requestBody('Bad Name!') }, 'names no valid tool'],
   ])('%s is refused, audited, and changes nothing', (_, input, reason) => {
     const a = run(commentEvent(input));
-    expect(a.map((x) => x.type)).toEqual(['refuseToolDecision', 'ensureComment']);
-    expect((a[0] as RefuseToolDecision).reason).toContain(reason);
-    expect(comment(a, '<!-- gatehouse:tool-decision-refused:11 -->')).toContain('Nothing was changed');
+    expect(a.map((x) => x.type)).toEqual(['refuseCommand', 'ensureComment']);
+    expect(a[0]).toMatchObject({ command: 'decide', actor: 'login' in input ? input.login : 'lead', commentId: '11' });
+    expect((a[0] as RefuseCommand).reason).toContain(reason);
+    // One refusal comment per issue, edited in place: refused commands never pile up comments.
+    expect(comment(a, COMMAND_REFUSED_MARKER)).toContain('Nothing was changed');
   });
 
   it('deciders are per forge', () => {
     const p = policyOf('tooling:\n  deciders: { github: [lead], gitlab: [gl-lead] }\n');
-    expect(run(commentEvent({ body: '/gatehouse decide wait', platform: 'gitlab' }), p)[0]?.type).toBe('refuseToolDecision');
+    expect(run(commentEvent({ body: '/gatehouse decide wait', platform: 'gitlab' }), p)[0]?.type).toBe('refuseCommand');
     expect(record(run(commentEvent({ body: '/gatehouse decide wait', platform: 'gitlab', login: 'GL-Lead' }), p))).toBeDefined();
+  });
+
+  it('deciders come from the global policy the shell passes: a repository policy naming one grants nothing', () => {
+    const repoPolicy = policyOf('tooling:\n  deciders: { github: [mallory] }\n');
+    const ctx = { ...planContext({ policy: repoPolicy, now: NOW }), authority: commandAuthority(policyOf('')) };
+    const a = plan(commentEvent({ body: '/gatehouse decide build-internal', login: 'mallory' }), ctx).actions;
+    expect(a[0]).toMatchObject({ type: 'refuseCommand', reason: expect.stringContaining('tooling.deciders.github') });
+    expect(plan(commentEvent({ body: '/gatehouse decide build-internal', login: 'mallory' }), { ...ctx, authority: undefined }).actions[0]?.type).toBe('refuseCommand');
   });
 
   it('a comment that is no decide command plans nothing', () => {
@@ -201,6 +212,6 @@ describe('the tooling lifecycle policy', () => {
     const r = parsePolicy('tooling:\n  deciders: { jira: [lead] }\n');
     expect(r.ok).toBe(false);
     const refused = plan(commentEvent({ body: '/gatehouse decide wait' }), planContext({ policy: policyOf(''), now: NOW })).actions;
-    expect(refused[0]?.type).toBe('refuseToolDecision');
+    expect(refused[0]?.type).toBe('refuseCommand');
   });
 });
