@@ -1,6 +1,7 @@
 /**
  * The `/gatehouse` slash command: text → what was asked, or a helpful answer to a typo. Pure.
  */
+import { trimTrailing } from '../line-scan.ts';
 
 export interface ItemRef {
   platform: 'github' | 'gitlab';
@@ -51,7 +52,7 @@ export function parseItemUrl(raw: string, hosts: Hosts): ItemRef | null {
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') return null;
   const host = url.host.toLowerCase();
-  const path = url.pathname.replace(/\/+$/, '');
+  const path = trimTrailing(url.pathname, '/');
   const clean = `${url.protocol}//${url.host}${path}`;
   if (hosts.gitlab.some((h) => h.toLowerCase() === host)) {
     const m = /^\/(.+?)\/-\/(issues|merge_requests)\/(\d+)$/.exec(path);

@@ -11,7 +11,8 @@ import { readSection } from './sections.ts';
 export const THREAT_LOG_SECTION = 'threat-decisions';
 export const THREAT_LOG_MARKER = '<!-- gatehouse:threat-decision -->';
 const PLANNING_SECTION = 'planning';
-const COMMAND = /^\s*\/gatehouse\s+threat-decision\b[ \t]*(.*)$/i;
+// `[ \t]*(.*)$` without the overlap (linear): the text starts after the blanks, and no line break follows.
+const COMMAND = /^\s*\/gatehouse\s+threat-decision\b[ \t]*((?:[^ \t\n\r\u2028\u2029][^\n\r\u2028\u2029]*)?)$/i;
 const HEADER = '### Threat-model decision log';
 
 /** The decision text of a `/gatehouse threat-decision …` comment ('' when none given), or null for another comment. */
