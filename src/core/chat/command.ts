@@ -80,6 +80,9 @@ function distance(a: string, b: string): number {
 }
 
 function suggest(word: string): string | null {
+  // A word more than two letters longer than every subcommand is within distance 2 of none and the
+  // start of none: no edit distance (quadratic) is worked out for it.
+  if (word.length > Math.max(...SUBCOMMANDS.map((s) => s.length)) + 2) return null;
   const best = SUBCOMMANDS.map((s) => ({ s, d: distance(word, s) })).sort((x, y) => x.d - y.d)[0]!;
   return best.d <= 2 || (word.length >= 3 && best.s.startsWith(word)) ? best.s : null;
 }

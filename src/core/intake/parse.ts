@@ -110,7 +110,11 @@ function readField(field: IntakeField, raw: string | undefined): { value: Answer
   const text = raw === undefined || NO_RESPONSE.test(raw.trim()) ? '' : raw.trim();
   const missing = { value: null, problem: field.required ? 'is missing' : null };
   const options = field.options ?? [];
-  const canonical = (v: string): string | undefined => options.find((o) => norm(o) === norm(v));
+  const normalized = options.map(norm);
+  const canonical = (v: string): string | undefined => {
+    const i = normalized.indexOf(norm(v));
+    return i < 0 ? undefined : options[i];
+  };
 
   if (field.kind === 'checkboxes') {
     const { checked } = readCheckboxes(text);
