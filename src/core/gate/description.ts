@@ -1,6 +1,6 @@
 /** Sections of a PR/MR description: `## Rollback`, `### Emergency reason`… (any heading level). */
 import { atxHeading, stripHtmlComments } from '../line-scan.ts';
-import { parserInput } from '../text.ts';
+import { capText, parserInput, textLimit } from '../text.ts';
 
 const FENCE = /^\s{0,3}(```|~~~)/;
 const NO_RESPONSE = /^_no response_$/i;
@@ -34,4 +34,13 @@ export function descriptionSection(body: string, names: readonly string[]): stri
   if (!taken) return null;
   const text = taken.join('\n').trim();
   return text === '' || NO_RESPONSE.test(text) ? null : text;
+}
+
+/**
+ * Why the description cannot be read, or null: a description longer than its platform stores
+ * (see `textLimit`) did not come from the platform as it is, so no section of it counts as evidence.
+ */
+export function descriptionCut(body: string, platform: string): string | null {
+  const capped = capText(body, textLimit(platform));
+  return capped.cut ? `the description is longer than the ${capped.limit.toLocaleString('en-US')} characters ${platform === 'gitlab' ? 'GitLab' : 'GitHub'} stores: it was cut and none of its sections is read` : null;
 }
