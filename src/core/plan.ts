@@ -7,7 +7,7 @@ import { planFeatureRequest } from './outage/inventory.ts';
 import { fireClock, outageCriticality, reconcileClocks, teamTime, type ClockFiring, type ClockState } from './outage/clocks.ts';
 import { classifyChanges } from './routing/changes.ts';
 import { classifyIntake, type TierDecision } from './routing/classify.ts';
-import { neutralizeMentions, tableCell } from './text.ts';
+import { neutralizeMentions, tableCell, textLimit } from './text.ts';
 import { noticeChannel } from './chat/route.ts';
 import { parseThreatDecision, planThreatDecision, type ThreatDecision } from './workflows/threat-log.ts';
 import { NOBODY, type CommandAuthority } from './workflows/commands.ts';
@@ -218,7 +218,7 @@ function planIntake(event: IssueEvent, ctx: PlanContext): Plan {
   if (event.action === 'labeled' && !sameLabel(event.label ?? '', ctx.policy.labels.intake)) {
     return { actions: [], note: 'a label other than the intake label changed' };
   }
-  const record = parseIntake(issue.body, ctx.policy.intake.fields);
+  const record = parseIntake(issue.body, ctx.policy.intake.fields, textLimit(issue.ref.repo.platform));
   const decision = classifyIntake(record, ctx.policy);
   const actions = intakeActions(event, record, decision, ctx);
   return { actions: [...actions, ...workflowActions(event, record, decision, ctx)], note: record.complete ? `tier ${decision.tier}` : 'intake incomplete' };
@@ -245,7 +245,7 @@ export function needsThreatLog(event: GatehouseEvent): boolean {
 export function needsRelatedIntakes(event: GatehouseEvent, policy: Policy): boolean {
   if (event.kind !== 'issue' || event.issue.state !== 'open' || !INTAKE_ACTIONS.has(event.action)) return false;
   if (!isIntake(event.issue.body, event.issue.labels, policy) || readSection(event.issue.body, PLANNING_SECTION) !== null) return false;
-  const record = parseIntake(event.issue.body, policy.intake.fields);
+  const record = parseIntake(event.issue.body, policy.intake.fields, textLimit(event.issue.ref.repo.platform));
   const tier = classifyIntake(record, policy).tier;
   return record.complete && tier !== null && tier >= policy.planning.fromTier;
 }
@@ -390,7 +390,7 @@ function planChange(event: ChangeRequestEvent, ctx: PlanContext): Plan {
   if (change.state !== 'open') return { actions: [], note: 'closed change requests are not re-evaluated' };
 
   const byPaths = classifyChanges(ctx.changedPaths ?? [], policy);
-  const intake = isIntake(change.body, change.labels, policy) ? parseIntake(change.body, policy.intake.fields) : null;
+  const intake = isIntake(change.body, change.labels, policy) ? parseIntake(change.body, policy.intake.fields, textLimit(change.ref.repo.platform)) : null;
   const byIntake = intake ? classifyIntake(intake, policy) : null;
   const tiers = [byPaths.tier, byIntake?.tier ?? null].filter((t): t is Tier => t !== null);
   const tier: Tier | null = tiers.length > 0 ? (Math.max(...tiers) as Tier) : null;

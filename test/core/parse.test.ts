@@ -236,3 +236,25 @@ describe('parseIntake: headings of the reporter’s own', () => {
     expect(inside.answers['reason']).toBe('Adding an endpoint.\n\n### Context\n\nThe old one is slow.');
   });
 });
+
+describe('parseIntake: a body longer than the platform stores', () => {
+  it('reads it only up to the limit and is incomplete, saying why', () => {
+    const body = `${intakeBody()}\n\n### Notes\n\n${'x'.repeat(100)}`;
+    const record = parseIntake(body, fields, body.length - 50);
+    expect(record.complete).toBe(false);
+    expect(record.problems).toEqual([{ fieldId: 'body', label: 'Description', message: `is longer than the ${(body.length - 50).toLocaleString('en-US')} characters the platform stores and was cut there: nothing after the cut is read` }]);
+    expect(record.answers).toEqual(baseAnswers);
+  });
+
+  it('never takes an answer that starts after the cut', () => {
+    const body = intakeBody({ service: null });
+    const cut = body.length;
+    const record = parseIntake(`${body}\n\n### Service or system name\n\nlate-answer`, fields, cut);
+    expect(record.answers['service']).toBeNull();
+  });
+
+  it('is unchanged at or below the limit', () => {
+    const body = intakeBody();
+    expect(parseIntake(body, fields, body.length)).toEqual(parse(body));
+  });
+});

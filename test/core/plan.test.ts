@@ -125,6 +125,23 @@ describe('plan: re-planning', () => {
   });
 });
 
+describe('plan: an intake longer than the platform stores', () => {
+  // A complete intake with 70,000 characters of links: more than GitHub's 65,536.
+  const body = intakeBody({ links: `- https://wiki.acme.test/${'x'.repeat(70_000)}` });
+
+  it('is incomplete, and the comment says the description was cut', () => {
+    const { actions, note } = plan(issueEvent({ body }), planContext());
+    expect(note).toBe('intake incomplete');
+    expect(labelsOf(actions)).toMatchObject({ add: ['intake::incomplete'] });
+    expect(commentOf(actions)).toContain('| Description | is longer than the 65,536 characters the platform stores and was cut there: nothing after the cut is read |');
+  });
+
+  it('is read in full below the limit', () => {
+    const { note } = plan(issueEvent({ body: intakeBody({ links: `- https://wiki.acme.test/${'x'.repeat(60_000)}` }) }), planContext());
+    expect(note).not.toBe('intake incomplete');
+  });
+});
+
 describe('plan: an incomplete intake', () => {
   const body = intakeBody({ service: null, owner: null, deputy: 'bob', exposure: 'sometimes', identity_changes: ['None', 'Authorization change'], deadline: '2026-02-30' });
   const { actions, note } = plan(issueEvent({ body }), planContext());

@@ -1,6 +1,7 @@
 /**
  * The `/gatehouse` slash command: text → what was asked, or a helpful answer to a typo. Pure.
  */
+import { trimTrailing } from '../line-scan.ts';
 
 export interface ItemRef {
   platform: 'github' | 'gitlab';
@@ -51,7 +52,7 @@ export function parseItemUrl(raw: string, hosts: Hosts): ItemRef | null {
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') return null;
   const host = url.host.toLowerCase();
-  const path = url.pathname.replace(/\/+$/, '');
+  const path = trimTrailing(url.pathname, '/');
   const clean = `${url.protocol}//${url.host}${path}`;
   if (hosts.gitlab.some((h) => h.toLowerCase() === host)) {
     const m = /^\/(.+?)\/-\/(issues|merge_requests)\/(\d+)$/.exec(path);
@@ -79,6 +80,9 @@ function distance(a: string, b: string): number {
 }
 
 function suggest(word: string): string | null {
+  // A word more than two letters longer than every subcommand is within distance 2 of none and the
+  // start of none: no edit distance (quadratic) is worked out for it.
+  if (word.length > Math.max(...SUBCOMMANDS.map((s) => s.length)) + 2) return null;
   const best = SUBCOMMANDS.map((s) => ({ s, d: distance(word, s) })).sort((x, y) => x.d - y.d)[0]!;
   return best.d <= 2 || (word.length >= 3 && best.s.startsWith(word)) ? best.s : null;
 }

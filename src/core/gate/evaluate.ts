@@ -24,7 +24,7 @@
  */
 import type { Platform, ChangeRequestSnapshot } from '../model.ts';
 import type { Policy } from '../policy/schema.ts';
-import { descriptionSection } from './description.ts';
+import { descriptionCut, descriptionSection } from './description.ts';
 import type { CheckEvidence, EvidenceError, Finding, ReleaseEvidence, Severity } from './evidence.ts';
 import { controlTarget, findWaiver, type GateException } from './exceptions.ts';
 import type { GateMode, ReleaseClass } from './policy.ts';
@@ -373,14 +373,16 @@ export function evaluateGate(input: GateInput, policy: Policy, now: Date): GateV
   });
 
   // Rollback notes.
-  const rollback = descriptionSection(change.body, ['Rollback', 'Rollback plan']);
+  // A description cut at the platform's limit gives no evidence (fail closed, saying why).
+  const cut = descriptionCut(change.body, repo.platform);
+  const rollback = cut ? null : descriptionSection(change.body, ['Rollback', 'Rollback plan']);
   if (needs.rollback) {
     let status: EvidenceRow['status'] = rollback ? 'ok' : 'missing';
     if (!rollback) {
-      const counted = add({ rule: 'rollback-missing', severity: 'block', summary: `A ${cls} release needs a non-empty Rollback section in its description`, evidence: ['no "Rollback" heading with text under it'], subject: controlTarget('rollback') }, { names: [controlTarget('rollback')], location: null, control: true });
+      const counted = add({ rule: 'rollback-missing', severity: 'block', summary: `A ${cls} release needs a non-empty Rollback section in its description`, evidence: [cut ?? 'no "Rollback" heading with text under it'], subject: controlTarget('rollback') }, { names: [controlTarget('rollback')], location: null, control: true });
       if (!counted) status = 'waived';
     }
-    rows.push({ item: 'Rollback notes', required: true, status, detail: rollback ? 'Rollback section present' : 'no Rollback section', url: null });
+    rows.push({ item: 'Rollback notes', required: true, status, detail: rollback ? 'Rollback section present' : (cut ?? 'no Rollback section'), url: null });
   } else {
     rows.push({ item: 'Rollback notes', required: false, status: rollback ? 'ok' : 'missing', detail: rollback ? 'Rollback section present' : 'not required', url: null });
   }
@@ -398,7 +400,7 @@ export function evaluateGate(input: GateInput, policy: Policy, now: Date): GateV
     const named = principalsFor(gate.emergencyApprovers, repo.platform).map(lower);
     // Bound to its commit: only an approval of the head counts (reviewApprovals drops the others).
     const approver = approvers.find((a) => named.includes(lower(a))) ?? null;
-    const why = descriptionSection(change.body, ['Emergency reason', 'Reason']);
+    const why = cut ? null : descriptionSection(change.body, ['Emergency reason', 'Reason']);
     const bypassed = reasons.filter((r) => r.severity === 'block' || r.severity === 'pending');
     if (!approver) {
       reasons.push({
@@ -413,7 +415,7 @@ export function evaluateGate(input: GateInput, policy: Policy, now: Date): GateV
         subject: null,
       });
     }
-    if (!why) reasons.push({ rule: 'emergency-reason-missing', severity: 'block', summary: 'An emergency release needs an "Emergency reason" section in its description', evidence: [], subject: null });
+    if (!why) reasons.push({ rule: 'emergency-reason-missing', severity: 'block', summary: 'An emergency release needs an "Emergency reason" section in its description', evidence: cut ? [cut] : [], subject: null });
     rows.push({ item: 'Emergency approver', required: true, status: approver ? 'ok' : 'missing', detail: approver ?? `none of ${named.length > 0 ? named.join(', ') : '(none named)'}`, url: null });
     if (approver && why) {
       verdict = 'emergency';

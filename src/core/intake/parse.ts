@@ -2,7 +2,9 @@
  * Reads an intake body (GitHub issue-form rendering or the GitLab description template):
  * `### <Label>` sections, `_No response_` for empty answers, `- [x] Option` checkboxes.
  */
+import { atxHeading, checkboxItem, stripHtmlComments } from '../line-scan.ts';
 import type { IntakeField, Policy } from '../policy/schema.ts';
+import { capText, parserInput } from '../text.ts';
 import { stripSections } from '../workflows/sections.ts';
 
 export type AnswerValue = string | string[] | null;
@@ -21,8 +23,11 @@ export interface IntakeRecord {
 }
 
 const NO_RESPONSE = /^_no response_$/i;
-const HEADING = /^\s{0,3}###\s+(.+?)\s*#*\s*$/;
-const CHECKBOX = /^\s*[-*+]\s+\[([ xX])\]\s+(.+?)\s*$/;
+/** `### <Label>`: the text of a level-3 heading, or null. */
+const heading = (line: string): string | null => {
+  const h = atxHeading(line);
+  return h && h.level === 3 ? h.text : null;
+};
 const HANDLE = /^@[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9_])?(?:\/[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9_])?)?$/;
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 
@@ -43,9 +48,7 @@ const LABEL_QUICK_ACTION = /^\/(?:label|unlabel|relabel)\s+~/;
 
 function splitLines(body: string): string[] {
   // Gatehouse's own blocks (the planning checklist, the incident worksheet) are not answers.
-  return stripSections(body)
-    .replace(/\r\n?/g, '\n')
-    .replace(/<!--[\s\S]*?-->/g, '')
+  return stripHtmlComments(stripSections(parserInput(body)).replace(/\r\n?/g, '\n'))
     .split('\n')
     .filter((line) => !LABEL_QUICK_ACTION.test(line));
 }
@@ -64,8 +67,8 @@ export function sectionsOf(body: string, fields: readonly IntakeField[]): Map<st
   let inFence = false;
   for (const line of splitLines(body)) {
     if (/^\s{0,3}(```|~~~)/.test(line)) inFence = !inFence;
-    const m = inFence ? null : HEADING.exec(line);
-    const id = m ? byLabel.get(norm(m[1]!)) : undefined;
+    const m = inFence ? null : heading(line);
+    const id = m !== null ? byLabel.get(norm(m)) : undefined;
     if (id !== undefined) {
       // A repeated heading keeps the first answer: later copies are usually quoted text.
       if (sections.has(id)) {
@@ -77,7 +80,7 @@ export function sectionsOf(body: string, fields: readonly IntakeField[]): Map<st
       currentKind = kindOf.get(id);
       continue;
     }
-    if (m && currentKind !== 'longtext') current = null;
+    if (m !== null && currentKind !== 'longtext') current = null;
     current?.push(line);
   }
   return new Map([...sections].map(([id, lines]) => [id, lines.join('\n').trim()]));
@@ -87,10 +90,10 @@ function readCheckboxes(raw: string): { checked: string[]; sawList: boolean } {
   const checked: string[] = [];
   let sawList = false;
   for (const line of raw.split('\n')) {
-    const m = CHECKBOX.exec(line);
+    const m = checkboxItem(line, '-*+');
     if (!m) continue;
     sawList = true;
-    if (m[1] !== ' ') checked.push(m[2]!);
+    if (m.mark !== ' ') checked.push(m.text);
   }
   return { checked, sawList };
 }
@@ -107,7 +110,11 @@ function readField(field: IntakeField, raw: string | undefined): { value: Answer
   const text = raw === undefined || NO_RESPONSE.test(raw.trim()) ? '' : raw.trim();
   const missing = { value: null, problem: field.required ? 'is missing' : null };
   const options = field.options ?? [];
-  const canonical = (v: string): string | undefined => options.find((o) => norm(o) === norm(v));
+  const normalized = options.map(norm);
+  const canonical = (v: string): string | undefined => {
+    const i = normalized.indexOf(norm(v));
+    return i < 0 ? undefined : options[i];
+  };
 
   if (field.kind === 'checkboxes') {
     const { checked } = readCheckboxes(text);
@@ -140,11 +147,22 @@ function readField(field: IntakeField, raw: string | undefined): { value: Answer
   return { value: text, problem: null };
 }
 
-/** Parses and validates an intake body against the policy's fields. */
-export function parseIntake(body: string, fields: readonly IntakeField[]): IntakeRecord {
-  const sections = sectionsOf(body, fields);
+/** The problem of a body longer than its platform stores: it is read only up to the limit. */
+export const CUT_BODY_FIELD = 'body';
+
+/**
+ * Parses and validates an intake body against the policy's fields. With `limit` (the platform's
+ * longest description, see `textLimit`), a longer body is read only up to it and the record is
+ * incomplete, with a problem saying so: answers past the cut are never taken.
+ */
+export function parseIntake(body: string, fields: readonly IntakeField[], limit?: number): IntakeRecord {
+  const capped = limit === undefined ? null : capText(body, limit);
+  const sections = sectionsOf(capped?.text ?? body, fields);
   const answers: IntakeAnswers = {};
   const problems: IntakeProblem[] = [];
+  if (capped?.cut) {
+    problems.push({ fieldId: CUT_BODY_FIELD, label: 'Description', message: `is longer than the ${capped.limit.toLocaleString('en-US')} characters the platform stores and was cut there: nothing after the cut is read` });
+  }
   for (const field of fields) {
     const { value, problem } = readField(field, sections.get(field.id));
     answers[field.id] = value;

@@ -23,7 +23,8 @@ export interface ThreatDecision {
 }
 
 export const THREAT_LOG_MARKER = '<!-- gatehouse:threat-decision -->';
-const COMMAND = /^\s*\/gatehouse\s+threat-decision\b[ \t]*(.*)$/i;
+// `[ \t]*(.*)$` without the overlap (linear): the text starts after the blanks, and no line break follows.
+const COMMAND = /^\s*\/gatehouse\s+threat-decision\b[ \t]*((?:[^ \t\n\r\u2028\u2029][^\n\r\u2028\u2029]*)?)$/i;
 const MAX_TEXT = 1000;
 /** Entries shown in the log comment (the newest; the bundle carries them all). */
 const SHOWN = 40;

@@ -4,8 +4,10 @@
  * rendered from these definitions, and the answers are read back by the same labels.
  */
 import type { IntakeFormView } from '../intake/form.ts';
+import { atxHeading, checkboxItem, isSpace, stripHtmlComments } from '../line-scan.ts';
 import type { IssueSnapshot } from '../model.ts';
 import type { Policy } from '../policy/schema.ts';
+import { parserInput } from '../text.ts';
 import { stripSections } from './sections.ts';
 
 export type ToolingFormKind = 'request' | 'handover';
@@ -76,21 +78,34 @@ export const TOOLING_FORMS: Readonly<Record<ToolingFormKind, ToolingForm>> = {
 };
 
 const lower = (s: string): string => s.trim().toLowerCase();
-const HEADING = /^\s{0,3}(#{1,6})\s+(.*?)\s*#*\s*$/;
+/** The text of a heading of any level (`.*?`: it may be empty), or null. */
+const headingText = (line: string): string | null => atxHeading(line, true)?.text ?? null;
+
+/** The title of the GitLab template's opening comment, `<!-- <title>: <description> -->`, or null. */
+function openingTitle(body: string): string | null {
+  // As `/^\s*<!--\s*([^:\n]+):/`, in one pass.
+  const open = body.length - body.trimStart().length;
+  if (!body.startsWith('<!--', open)) return null;
+  let i = open + 4;
+  while (i < body.length && isSpace(body.charCodeAt(i))) i++;
+  const from = i;
+  while (i < body.length && body[i] !== ':' && body[i] !== '\n') i++;
+  return body[i] === ':' ? body.slice(from, i) : null;
+}
 
 /** Which tooling form an issue is: by its label (policy `tooling.requestLabel` / `handoverLabel`), else by its first heading. */
 export function toolingFormOf(issue: Pick<IssueSnapshot, 'labels' | 'body'>, policy: Policy): ToolingFormKind | null {
   const labels = issue.labels.map(lower);
   if (labels.includes(lower(policy.tooling.requestLabel))) return 'request';
   if (labels.includes(lower(policy.tooling.handoverLabel))) return 'handover';
-  const body = stripSections(issue.body ?? '').replace(/\r\n?/g, '\n');
+  const body = stripSections(parserInput(issue.body ?? '')).replace(/\r\n?/g, '\n');
   // The GitLab template opens with `<!-- <title>: <description> -->`.
-  const opening = /^\s*<!--\s*([^:\n]+):/.exec(body);
-  for (const form of Object.values(TOOLING_FORMS)) if (opening && lower(opening[1]!) === lower(form.title)) return form.kind;
+  const opening = openingTitle(body);
+  for (const form of Object.values(TOOLING_FORMS)) if (opening !== null && lower(opening) === lower(form.title)) return form.kind;
   for (const line of body.split('\n')) {
-    const m = HEADING.exec(line);
-    if (!m) continue;
-    const text = lower(m[2]!);
+    const m = headingText(line);
+    if (m === null) continue;
+    const text = lower(m);
     for (const form of Object.values(TOOLING_FORMS)) if (text === lower(form.title)) return form.kind;
     return null;
   }
@@ -106,17 +121,17 @@ export function readToolingAnswers(body: string, kind: ToolingFormKind): Record<
   const flush = (): void => {
     if (current === null) return;
     // GitLab takes `/label ~"…"` quick actions out when the issue is made; an unapplied one is no answer.
-    const text = lines.filter((l) => !/^\/label\s+~/.test(l.trim())).join('\n').replace(/<!--[\s\S]*?-->/g, '').trim();
+    const text = stripHtmlComments(lines.filter((l) => !/^\/label\s+~/.test(l.trim())).join('\n')).trim();
     // A choice in the GitLab template is a list of checkboxes: the ticked ones are the answer.
-    const boxes = text.split('\n').map((l) => /^\s*[-*]\s+\[([ xX])\]\s+(.*?)\s*$/.exec(l));
-    const value = boxes.length > 0 && boxes.every((b) => b !== null) ? boxes.filter((b) => b![1] !== ' ').map((b) => b![2]!).join(', ') : text;
+    const boxes = text.split('\n').map((l) => checkboxItem(l, '-*', true));
+    const value = boxes.length > 0 && boxes.every((b) => b !== null) ? boxes.filter((b) => b!.mark !== ' ').map((b) => b!.text).join(', ') : text;
     if (value !== '' && value !== '_No response_') out[current] = value;
   };
-  for (const line of stripSections(body).replace(/\r\n?/g, '\n').split('\n')) {
-    const m = HEADING.exec(line);
-    if (m) {
+  for (const line of stripSections(parserInput(body)).replace(/\r\n?/g, '\n').split('\n')) {
+    const m = headingText(line);
+    if (m !== null) {
       flush();
-      current = byLabel.get(lower(m[2]!)) ?? null;
+      current = byLabel.get(lower(m)) ?? null;
       lines = [];
       continue;
     }

@@ -66,7 +66,8 @@ export interface ToolDecisionRecord {
 
 export type DecideCommand = { ok: true; decision: string; criticality: Criticality | null } | { ok: false; problem: string };
 
-const COMMAND = /^\s*\/gatehouse\s+decide\b(.*)$/im;
+// The blanks before the command stay on its line (`\s*` across lines made each line start rescan them).
+const COMMAND = /^[^\S\n\r\u2028\u2029]*\/gatehouse\s+decide\b(.*)$/im;
 
 /** Whether the comment is a decide command at all (its first non-empty line). */
 export function isDecideCommand(body: string): boolean {

@@ -243,6 +243,21 @@ describe('evaluateGate: release classes', () => {
     expect(rules(v, 'block')).toEqual(blocking);
   });
 
+  it('high-risk blocks when the description is longer than the platform stores, even with a Rollback section at its top', () => {
+    const body = `${HIGH_RISK_BODY}\n${'x'.repeat(65_536)}`;
+    const ev = evidence({ checks: ALL_CHECKS, changedPaths: ['src/auth/session.ts'], approvals: [approval('alice'), approval('sec-sam')] });
+    const v = evaluateGate(gateInput({ change: releaseChange({ body }), ev }), securityPolicy, NOW);
+    expect(v.verdict).toBe('block');
+    expect(rules(v, 'block')).toEqual(['rollback-missing']);
+    const why = 'the description is longer than the 65,536 characters GitHub stores: it was cut and none of its sections is read';
+    expect(v.reasons.find((r) => r.rule === 'rollback-missing')!.evidence).toEqual([why]);
+    expect(v.evidence.find((r) => r.item === 'Rollback notes')).toMatchObject({ status: 'missing', detail: why });
+    // GitLab stores up to 1,000,000 characters: the same description is read there.
+    const gitlab = releaseChange({ body, repo: { platform: 'gitlab', fullName: 'acme/shop', id: 99, defaultBranch: 'main' } });
+    const onGitLab = evaluateGate(gateInput({ change: gitlab, ev }), gatePolicy({ securityReviewers: { gitlab: ['sec-sam'] } }), NOW);
+    expect(rules(onGitLab, 'block')).not.toContain('rollback-missing');
+  });
+
   it('high-risk takes the change reviewers as security reviewers when the gate names none', () => {
     const policy = gatePolicy({}, { changes: { reviewers: { github: ['acme/prodsec', 'sec-sam'] } } });
     const v = evaluateGate(gateInput({ change: releaseChange({ body: HIGH_RISK_BODY, labels: ['release-class::high-risk'] }), ev: evidence({ checks: ALL_CHECKS, approvals: [approval('alice'), approval('sec-sam')] }) }), policy, NOW);
@@ -287,6 +302,14 @@ describe('evaluateGate: the emergency lane', () => {
     });
     expect(v.emergency!.controlsBypassed.map((r) => r.rule).sort()).toEqual(['finding-blocking', 'scan-missing']);
     expect(v.emergency!.evidence.findings).toEqual({ critical: 1 });
+  });
+
+  it('takes no emergency reason from a description longer than the platform stores', () => {
+    const long = releaseChange({ labels: ['release', 'release-class::emergency'], body: `${emergencyBody}${'x'.repeat(65_536)}` });
+    const v = evaluateGate(gateInput({ change: long, ev: evidence({ approvals: [approval('cto')] }) }), securityPolicy, NOW);
+    expect(v.verdict).toBe('block');
+    expect(v.reasons.find((r) => r.rule === 'emergency-reason-missing')!.evidence[0]).toContain('was cut');
+    expect(v.emergency).toBeNull();
   });
 
   it('needs the emergency reason (or Reason) section', () => {
