@@ -97,7 +97,7 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
   const metrics = createMetrics();
   const opened = await (opts.opening ?? openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger, queue: opts.queue }));
   const { store, queue } = opened;
-  const gateStore = gateStoreFor(opened, { dataDir: config.dataDir });
+  const gateStore = gateStoreFor(opened, { dataDir: config.dataDir, ...(config.chainKey === undefined ? {} : { chainKey: config.chainKey }) });
   metrics.setDepthSource(() => queue.depth());
   metrics.setBacklogSource(() => opened.inbox.backlog());
   metrics.setFailedSource(() => store.countDeliveries('failed'));
