@@ -105,7 +105,7 @@ export interface ChainVerifierOptions {
  * without gaps, each prevHash the previous record's hash (the genesis hash for seq 1), each hash
  * recomputed from the record's content. Names the first seq that does not hold (a missing record:
  * its seq); records after a break are only counted. Removing the newest records is not visible
- * here: compare the head with one kept earlier (`sawIntact`).
+ * here: compare the head with one kept earlier (`intactSeq`).
  *
  * A keyed record cannot be checked without the key (the chain is then reported broken there);
  * with the key, an unkeyed record after `unkeyedUntil` is refused (a rewrite without the key).
@@ -116,7 +116,8 @@ export class ChainVerifier<R extends ChainLink> {
   #count = 0;
   #keyed = 0;
   #broken: { brokenAt: number; reason: string } | null = null;
-  readonly #intact = new Set<string>();
+  /** The seq of every intact record by its hash. */
+  readonly #intact = new Map<string, number>();
 
   constructor(
     private readonly hashOf: (r: R, key: string | undefined) => string,
@@ -151,7 +152,7 @@ export class ChainVerifier<R extends ChainLink> {
     }
     if (r.keyed) this.#keyed += 1;
     this.#prev = r.hash;
-    this.#intact.add(r.hash);
+    this.#intact.set(r.hash, r.seq);
     this.#expectedSeq += 1;
     return true;
   }
@@ -166,9 +167,9 @@ export class ChainVerifier<R extends ChainLink> {
     return this.#keyed;
   }
 
-  /** Whether a record with this hash was read with everything up to it intact. */
-  sawIntact(hash: string): boolean {
-    return hash === GENESIS_HASH || this.#intact.has(hash);
+  /** The seq of the record with this hash, when it was read with everything up to it intact (0: the genesis hash); else null. */
+  intactSeq(hash: string): number | null {
+    return hash === GENESIS_HASH ? 0 : (this.#intact.get(hash) ?? null);
   }
 
   /** An empty chain is intact, its head the genesis hash. */
