@@ -3,13 +3,14 @@
  * every directory in it 0700, every file 0600. Checked at each start, before the database opens:
  * what this process owns and is open to others is made private (and reported); anything owned by
  * another user, or that cannot be changed, stops start-up with one line naming it. Symbolic links
- * are not followed (their own mode means nothing); one owned by another user is refused too.
+ * inside it are not followed (their own mode means nothing); one owned by another user is refused
+ * too. GATEHOUSE_DATA_DIR itself may be a link: the directory it points to is checked.
  *
  * The directory's own 0700 is what keeps others out: PGlite creates the files of new relations
  * while it runs with its own modes (0666), and they are unreachable inside a private directory
  * until the next start makes them 0600 too.
  */
-import { chmodSync, lstatSync, readdirSync, type Stats } from 'node:fs';
+import { chmodSync, lstatSync, readdirSync, statSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 
 export class DataDirPermissionError extends Error {
@@ -51,6 +52,6 @@ export function makeDataDirPrivate(dir: string): string[] {
     }
     if (st.isDirectory()) for (const name of readdirSync(path)) visit(join(path, name), lstatSync(join(path, name)));
   };
-  visit(dir, lstatSync(dir));
+  visit(dir, statSync(dir)); // the directory itself may be a link to where the data lives: followed
   return fixed;
 }

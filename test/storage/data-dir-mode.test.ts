@@ -42,6 +42,15 @@ describe('makeDataDirPrivate', () => {
     expect(modeOf('/etc/hostname')).not.toBe(0o600); // the link was not followed
     expect(makeDataDirPrivate(dir)).toEqual([]);
   });
+
+  it('follows the data dir itself when it is a link', () => {
+    const target = tmp('gatehouse-mode-target-');
+    chmodSync(target, 0o777);
+    const link = join(tmp('gatehouse-mode-link-'), 'data');
+    symlinkSync(target, link);
+    expect(makeDataDirPrivate(link)).toEqual([link]);
+    expect(modeOf(target)).toBe(0o700);
+  });
 });
 
 describe('openStore on the embedded database', () => {
