@@ -292,7 +292,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
     await program.parseAsync(argv);
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode;
-    if (err instanceof ConfigError || err instanceof PolicyFileError || (err instanceof Error && err.name === 'DataDirBusyError')) {
+    if (err instanceof ConfigError || err instanceof PolicyFileError || (err instanceof Error && (err.name === 'DataDirBusyError' || err.name === 'DataDirPermissionError'))) {
       io.err(err.message);
       return 1;
     }

@@ -18,7 +18,7 @@ import type { Store } from './ports/store.ts';
 import type { ChatStore } from './storage/chat-store.ts';
 import type { JobQueue } from './ports/queue.ts';
 import { createRenderer } from './render/templates.ts';
-import { createHttpServer } from './server/http.ts';
+import { createHttpServer, createMetricsServer } from './server/http.ts';
 import { createPageHandler } from './server/page.ts';
 import { createMetrics, type Metrics } from './server/metrics.ts';
 import { openStore, type OpenedStore, type QueueOptions } from './storage/open.ts';
@@ -60,6 +60,8 @@ export interface StartOptions {
 export interface Gatehouse {
   server: Server;
   url: string;
+  /** The metrics listener's URL when METRICS_PORT gives it one of its own (else null: /metrics is on `url`). */
+  metricsUrl: string | null;
   store: Store;
   /** Where deliveries arrive; `settled()` resolves once every delivery taken is stored and queued. */
   inbox: DeliveryIntake;
@@ -96,7 +98,7 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
   const metrics = createMetrics();
   const opened = await (opts.opening ?? openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger, queue: opts.queue }));
   const { store, queue } = opened;
-  const gateStore = gateStoreFor(opened, { dataDir: config.dataDir });
+  const gateStore = gateStoreFor(opened, { dataDir: config.dataDir, ...(config.chainKey === undefined ? {} : { chainKey: config.chainKey }) });
   metrics.setDepthSource(() => queue.depth());
   metrics.setBacklogSource(() => opened.inbox.backlog());
   metrics.setFailedSource(() => store.countDeliveries('failed'));
@@ -178,8 +180,17 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
     gitlab: gitlab ? gitlab.handler : { off: config.off.gitlab ?? 'GitLab is off' },
     slack: slack ? slack.ingress.handler : { off: config.off.slack ?? 'Slack is off' },
     ready: () => ready,
-    page: createPageHandler({ db: opened.db, policy: () => global.policy, token: config.pageToken, now }),
+    page: createPageHandler({
+      db: opened.db,
+      policy: () => global.policy,
+      token: config.pageToken,
+      trustedProxies: config.trustedProxies ?? [],
+      now,
+      log: (fields, message) => logger.warn(fields, message),
+      audit: (entry) => store.appendAudit(entry),
+    }),
     metrics,
+    metricsHere: config.metrics === undefined,
     onError: (err) => logger.error({ err }, 'request failed'),
   });
 
@@ -216,12 +227,18 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
   if (slack && opts.worker !== false && opts.slack?.outbox !== false) slack.outbox.start();
   if (missed && opts.worker !== false && (opts.sweepMs ?? 600_000) > 0) missed.start(opts.sweepMs ?? 600_000);
 
-  try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(config.port, config.host ?? '0.0.0.0', () => resolve());
+  const metricsServer = config.metrics ? createMetricsServer(metrics, (err) => logger.error({ err }, 'metrics request failed')) : null;
+  const listen = (s: Server, port: number, host: string) =>
+    new Promise<void>((resolve, reject) => {
+      s.once('error', reject);
+      s.listen(port, host, () => resolve());
     });
+  try {
+    await listen(server, config.port, config.host ?? '0.0.0.0');
+    if (metricsServer && config.metrics) await listen(metricsServer, config.metrics.port, config.metrics.host);
   } catch (err) {
+    await stopListening(server);
+    if (metricsServer) await stopListening(metricsServer);
     // Nothing may keep running when start-up fails (the database thread, the queue, the clock timer).
     await clocks.stop();
     await reminders.stop();
@@ -235,17 +252,21 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
   ready = true;
   const address = server.address() as AddressInfo;
   const url = `http://127.0.0.1:${address.port}`;
+  const metricsAddress = metricsServer?.address() as AddressInfo | undefined;
+  const metricsUrl = metricsAddress && config.metrics ? `http://${config.metrics.host === '0.0.0.0' ? '127.0.0.1' : config.metrics.host.includes(':') ? `[${config.metrics.host}]` : config.metrics.host}:${metricsAddress.port}` : null;
   const on = (['github', 'gitlab', 'slack'] as const).filter((p) => (p === 'github' ? github !== null : p === 'gitlab' ? gitlab !== null : slack !== null));
   logger.info(
     { port: address.port, platforms: { on, off: Object.values(config.off) }, database: config.databaseUrl ? 'postgresql' : `embedded (${config.dataDir})`, policy: global.source },
     `gatehouse listening on :${address.port}; platforms on: ${on.length > 0 ? on.join(', ') : 'none'}`,
   );
   for (const reason of Object.values(config.off)) logger.info(reason);
+  if (metricsAddress && config.metrics) logger.info({ metrics: `${config.metrics.host}:${metricsAddress.port}` }, `metrics on ${config.metrics.host}:${metricsAddress.port} (not on the main port)`);
 
   let closing: Promise<void> | null = null;
   return {
     server,
     url,
+    metricsUrl,
     store,
     inbox: opened.inbox,
     queue,
@@ -266,14 +287,21 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
         await digests.stop();
         await slack?.outbox.stop();
         await missed?.stop();
-        await new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeAllConnections();
-        });
+        await stopListening(server);
+        if (metricsServer) await stopListening(metricsServer);
         await gateStore.close();
         await opened.close();
       })();
       return closing;
     },
   };
+}
+
+/** Closes a server (one never listening closes at once) and its open connections. */
+function stopListening(server: Server): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (!server.listening) return resolve();
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
 }

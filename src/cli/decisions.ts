@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { loadConfig, type Config } from '../config/env.ts';
 import type { GateDecisionRecord, GateStore } from '../ports/gate-store.ts';
-import { DecisionChainVerifier, policyHash, type ChainVerification } from '../storage/decision-chain.ts';
+import { DecisionChainVerifier, policyHash, RegisterChainVerifier, type ChainLink, type ChainVerification, type ChainVerifier, type ChainVerifierOptions } from '../storage/decision-chain.ts';
 import type { KyselyGateStore } from '../storage/gate-store.ts';
 
 export interface DecisionsIo {
@@ -15,7 +15,7 @@ export interface DecisionsIo {
   err: (s: string) => void;
 }
 
-type DbConfig = Pick<Config, 'databaseUrl' | 'dataDir'>;
+type DbConfig = Pick<Config, 'databaseUrl' | 'dataDir' | 'chainKey'>;
 
 /** Opens the database read-only in spirit (no queue maintenance), runs `fn` on its records' store, closes it. */
 async function withGateStore<T>(config: DbConfig, fn: (gates: KyselyGateStore) => Promise<T>): Promise<T> {
@@ -42,6 +42,8 @@ export interface ExportedRecord {
   policyHash: string;
   decidedAt: string;
   deliveryId: string | null;
+  /** Hashed with GATEHOUSE_CHAIN_KEY (HMAC-SHA256) rather than sha256. */
+  keyed: boolean;
 }
 
 export interface DecisionExport {
@@ -64,6 +66,7 @@ const exported = (r: GateDecisionRecord): ExportedRecord => ({
   policyHash: r.policyHash,
   decidedAt: r.decidedAt.toISOString(),
   deliveryId: r.deliveryId,
+  keyed: r.keyed ?? false,
 });
 
 /** `last`: the newest stored record's hash (null on an empty table). */
@@ -75,13 +78,12 @@ function chainSummary(v: ChainVerification, last: string | null): DecisionExport
 /** Records read per query while verifying: memory stays bounded however long the chain is. */
 export const VERIFY_PAGE = 200;
 
-/** Verifies every stored record, page by page in seq order. */
-export async function verifyStoredChain(gates: Pick<GateStore, 'gateDecisions'>, pageSize = VERIFY_PAGE): Promise<DecisionExport['chain']> {
-  const verifier = new DecisionChainVerifier();
+/** Feeds a verifier every stored record of a chain, page by page in seq order; answers the summary and the verifier. */
+async function walkChain<R extends ChainLink>(read: (afterSeq: number, limit: number) => Promise<R[]>, verifier: ChainVerifier<R>, pageSize: number): Promise<DecisionExport['chain']> {
   let afterSeq = 0;
   let last: string | null = null;
   for (;;) {
-    const page = await gates.gateDecisions({ afterSeq, limit: pageSize });
+    const page = await read(afterSeq, pageSize);
     for (const r of page) verifier.add(r);
     if (page.length === 0) break;
     afterSeq = page.at(-1)!.seq;
@@ -91,15 +93,25 @@ export async function verifyStoredChain(gates: Pick<GateStore, 'gateDecisions'>,
   return chainSummary(verifier.result(), last);
 }
 
+/** Verifies every stored decision record, page by page in seq order (keyed records with `opts.key`). */
+export async function verifyStoredChain(gates: Pick<GateStore, 'gateDecisions'>, pageSize = VERIFY_PAGE, opts: ChainVerifierOptions = {}, verifier = new DecisionChainVerifier(opts)): Promise<DecisionExport['chain']> {
+  return walkChain((afterSeq, limit) => gates.gateDecisions({ afterSeq, limit }), verifier, pageSize);
+}
+
+/** Verifies every stored register record (exception approvals and status changes, emergency releases). */
+export async function verifyStoredRegister(gates: Pick<GateStore, 'registerRecords'>, pageSize = VERIFY_PAGE, opts: ChainVerifierOptions = {}, verifier = new RegisterChainVerifier(opts)): Promise<DecisionExport['chain']> {
+  return walkChain((afterSeq, limit) => gates.registerRecords({ afterSeq, limit }), verifier, pageSize);
+}
+
 /** The verification line both formats and `verify` print. */
-export function chainLine(chain: DecisionExport['chain']): string {
-  if (chain.ok) return `chain intact: ${chain.count} records, head ${chain.head ?? '(empty)'}`;
-  return `chain broken at seq ${chain.brokenAt}: ${chain.reason} (${chain.count} records)`;
+export function chainLine(chain: DecisionExport['chain'], name = 'chain'): string {
+  if (chain.ok) return `${name} intact: ${chain.count} records, head ${chain.head ?? '(empty)'}`;
+  return `${name} broken at seq ${chain.brokenAt}: ${chain.reason} (${chain.count} records)`;
 }
 
 /** The whole chain verified, then the slice asked for. */
-export async function buildExport(gates: Pick<GateStore, 'gateDecisions'>, filter: { since?: Date; key?: string }): Promise<DecisionExport> {
-  const chain = await verifyStoredChain(gates);
+export async function buildExport(gates: Pick<GateStore, 'gateDecisions'>, filter: { since?: Date; key?: string }, opts: ChainVerifierOptions = {}): Promise<DecisionExport> {
+  const chain = await verifyStoredChain(gates, VERIFY_PAGE, opts);
   const records = (await gates.gateDecisions(filter)).map(exported);
   return { chain, filter: { since: filter.since?.toISOString() ?? null, key: filter.key ?? null }, records };
 }
@@ -130,7 +142,7 @@ export function exportMarkdown(e: DecisionExport): string {
     const reasons = r.reasons.length > 0 ? r.reasons.map((x) => cell(reasonText(x))).join('<br>') : '—';
     lines.push(`| ${r.seq} | ${r.decidedAt} | ${cell(r.key)} | \`${cell(r.headSha)}\` | ${cell(r.releaseClass)} | **${cell(r.verdict)}** | ${reasons} | \`${r.policyHash}\` | \`${r.hash}\` | \`${r.prevHash}\` |`);
   }
-  lines.push('', 'Each record hash is the sha256 of the canonical JSON (keys sorted, no whitespace) of its seq, prevHash, key, headSha, releaseClass, verdict, reasons, inputs, policyHash and decidedAt; the JSON export holds the inputs.');
+  lines.push('', 'Each record hash is the sha256 (keyed records: HMAC-SHA256 with GATEHOUSE_CHAIN_KEY) of the canonical JSON (keys sorted, no whitespace) of its seq, prevHash, key, headSha, releaseClass, verdict, reasons, inputs, policyHash and decidedAt; the JSON export holds the inputs.');
   return `${lines.join('\n')}\n`;
 }
 
@@ -158,7 +170,7 @@ export async function exportDecisions(config: DbConfig, o: ExportOptions, io: De
     io.err(since.message);
     return 1;
   }
-  const e = await withGateStore(config, (gates) => buildExport(gates, { since, key: o.key }));
+  const e = await withGateStore(config, (gates) => buildExport(gates, { since, key: o.key }, keyOptions(config)));
   const text = format === 'json' ? `${JSON.stringify(e, null, 2)}\n` : exportMarkdown(e);
   if (o.out) {
     await writeFile(o.out, text);
@@ -173,10 +185,65 @@ export async function exportDecisions(config: DbConfig, o: ExportOptions, io: De
   return 0;
 }
 
-export async function verifyDecisions(config: DbConfig, io: DecisionsIo): Promise<number> {
-  const chain = await withGateStore(config, (gates) => verifyStoredChain(gates));
+const keyOptions = (config: DbConfig, unkeyedUntil?: number): ChainVerifierOptions => ({
+  ...(config.chainKey === undefined ? {} : { key: config.chainKey }),
+  ...(unkeyedUntil === undefined ? {} : { unkeyedUntil }),
+});
+
+export interface VerifyOptions {
+  /** Heads kept earlier (a decision or register record's hash): each must still be in its chain, intact up to it. */
+  head?: string[];
+  /** With GATEHOUSE_CHAIN_KEY: decision records up to this seq may be unkeyed (written before the key was set). */
+  unkeyedUntil?: string;
+  /** The same for the register chain's records. */
+  registerUnkeyedUntil?: string;
+}
+
+/** A `--…-unkeyed-until` value: undefined, a seq, or an Error naming the option. */
+function seqOption(name: string, value: string | undefined): number | undefined | Error {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  return /^\d+$/.test(value) && Number.isSafeInteger(n) ? n : new Error(`${name}: "${value}" is not a seq (0, 1, 2, …)`);
+}
+
+/**
+ * Verifies both chains (decision records, then the register); with `--head`, also that each kept
+ * head is still a record of one of them with everything before it intact: a rewrite whose hashes
+ * were all recomputed (the chain verifies) is caught by a head kept outside the database.
+ */
+export async function verifyDecisions(config: DbConfig, io: DecisionsIo, o: VerifyOptions = {}): Promise<number> {
+  const heads = o.head ?? [];
+  const bad = heads.filter((h) => !/^[0-9a-f]{64}$/.test(h));
+  if (bad.length > 0) {
+    io.err(`--head: "${bad[0]}" is not a record hash (64 lower-case hex digits, as verify prints it)`);
+    return 1;
+  }
+  const until = seqOption('--unkeyed-until', o.unkeyedUntil);
+  const registerUntil = seqOption('--register-unkeyed-until', o.registerUnkeyedUntil);
+  for (const v of [until, registerUntil]) {
+    if (v instanceof Error) {
+      io.err(v.message);
+      return 1;
+    }
+  }
+  const decisions = new DecisionChainVerifier(keyOptions(config, until as number | undefined));
+  const register = new RegisterChainVerifier(keyOptions(config, registerUntil as number | undefined));
+  const [chain, registerChain] = await withGateStore(config, async (gates) => [await verifyStoredChain(gates, VERIFY_PAGE, {}, decisions), await verifyStoredRegister(gates, VERIFY_PAGE, {}, register)] as const);
+  let ok = chain.ok && registerChain.ok;
   (chain.ok ? io.out : io.err)(chainLine(chain));
-  return chain.ok ? 0 : 1;
+  (registerChain.ok ? io.out : io.err)(chainLine(registerChain, 'register chain'));
+  for (const head of heads) {
+    const inDecisions = decisions.intactSeq(head);
+    const inRegister = inDecisions === null ? register.intactSeq(head) : null;
+    if (inDecisions !== null) io.out(`head ${head}: decision record ${inDecisions}, intact up to it`);
+    else if (inRegister !== null) io.out(`head ${head}: register record ${inRegister}, intact up to it`);
+    else {
+      ok = false;
+      io.err(`head ${head} is not in the stored chains (or not intact up to it): a record up to that head was rewritten or removed since it was kept`);
+    }
+  }
+  if (config.chainKey === undefined && heads.length === 0 && ok) io.out('unkeyed chains: anyone who can write the database can recompute them; keep the heads above and check them with --head');
+  return ok ? 0 : 1;
 }
 
 // --- replay --------------------------------------------------------------------------------
@@ -360,8 +427,11 @@ export function registerDecisions(program: Command, io: DecisionsIo, done: (code
     .action(async (o: ExportOptions) => done(await exportDecisions(loadConfig(), o, io)));
   decisions
     .command('verify')
-    .description('verify the hash chain of every stored decision record; exit 1 naming the first broken seq')
-    .action(async () => done(await verifyDecisions(loadConfig(), io)));
+    .description('verify the hash chains of the decision records and of the register (exception approvals, emergency releases); exit 1 naming the first broken seq, or a kept head no longer in its chain')
+    .option('--head <hash>', 'a head printed by an earlier verify (repeatable): it must still be in its chain, intact up to it', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--unkeyed-until <seq>', 'with GATEHOUSE_CHAIN_KEY: decision records up to this seq were written before the key was set')
+    .option('--register-unkeyed-until <seq>', 'the same for the register chain')
+    .action(async (o: VerifyOptions) => done(await verifyDecisions(loadConfig(), io, o)));
   decisions
     .command('explain')
     .argument('<seq>', 'the decision record to replay')

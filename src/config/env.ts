@@ -1,5 +1,6 @@
 /** The only module that reads process.env. Parsed once with zod; every problem is reported. */
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 const optional = z
@@ -30,6 +31,14 @@ const envSchema = z
     SLACK_SIGNING_SECRET: optional,
     SLACK_API_URL: optional.pipe(z.string().url().optional()),
     GATEHOUSE_PAGE_TOKEN: optional,
+    GATEHOUSE_TRUSTED_PROXIES: optional.transform((v, ctx) => {
+      const entries = (v ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+      for (const entry of entries) if (!isProxyEntry(entry)) ctx.addIssue({ code: 'custom', message: `"${entry}" is not an IP address or CIDR range (e.g. 127.0.0.1,10.0.0.0/8)` });
+      return entries;
+    }),
+    METRICS_PORT: optional.pipe(z.string().regex(/^\d{1,5}$/, 'must be a port number').transform(Number).pipe(z.number().max(65535, 'must be a port number')).optional()),
+    METRICS_HOST: optional,
+    GATEHOUSE_CHAIN_KEY: optional.pipe(z.string().min(32, 'must be at least 32 characters (e.g. openssl rand -hex 32)').optional()),
     LOG_LEVEL: optional.pipe(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
   })
   .passthrough();
@@ -66,8 +75,23 @@ export interface Config {
   slack: SlackConfig | null;
   /** The web page's access token (policy `page.access: token`); unset: the page answers 403. */
   pageToken?: string;
+  /** Reverse proxies whose page-access header is believed (policy `page.access: header`): addresses or CIDR ranges. */
+  trustedProxies?: string[];
+  /** `/metrics` on a listener of its own (then the main port answers 404 for it); unset: on the main port. */
+  metrics?: { port: number; host: string };
+  /** HMAC key of the decision and register chains (GATEHOUSE_CHAIN_KEY); unset: plain sha256. */
+  chainKey?: string;
   /** Why each platform that is off is off (one line each). */
   off: Partial<Record<'github' | 'gitlab' | 'slack', string>>;
+}
+
+/** An IP address, or an address/prefix range (prefix at most 32 for IPv4, 128 for IPv6). */
+function isProxyEntry(entry: string): boolean {
+  const [address, prefix, extra] = entry.split('/');
+  const family = isIP(address ?? '');
+  if (family === 0 || extra !== undefined) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
 }
 
 export class ConfigError extends Error {
@@ -119,6 +143,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   else if (e.SLACK_BOT_TOKEN || e.SLACK_SIGNING_SECRET) problems.push(`Slack is half-configured: missing ${e.SLACK_BOT_TOKEN ? 'SLACK_SIGNING_SECRET' : 'SLACK_BOT_TOKEN'}`);
   else off.slack = 'Slack is off: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET';
 
+  if (e.METRICS_HOST && e.METRICS_PORT === undefined) problems.push('METRICS_HOST: set METRICS_PORT too (metrics on their own listener), or unset METRICS_HOST');
+  if (e.METRICS_PORT !== undefined && e.METRICS_PORT === e.PORT && e.PORT !== 0) problems.push('METRICS_PORT: must differ from PORT');
+
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     port: e.PORT,
@@ -128,6 +155,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     policyPath: e.GATEHOUSE_POLICY,
     logLevel: e.LOG_LEVEL,
     pageToken: e.GATEHOUSE_PAGE_TOKEN,
+    trustedProxies: e.GATEHOUSE_TRUSTED_PROXIES,
+    ...(e.METRICS_PORT !== undefined ? { metrics: { port: e.METRICS_PORT, host: e.METRICS_HOST ?? '127.0.0.1' } } : {}),
+    ...(e.GATEHOUSE_CHAIN_KEY ? { chainKey: e.GATEHOUSE_CHAIN_KEY } : {}),
     github,
     gitlab,
     slack,

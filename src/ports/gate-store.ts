@@ -35,8 +35,31 @@ export interface GateDecisionRecord extends GateDecisionInput {
   seq: number;
   /** The previous record's hash; `GENESIS_HASH` for seq 1. */
   prevHash: string;
-  /** sha256 (hex) of the canonical JSON of seq, prevHash, key, headSha, releaseClass, verdict, reasons, inputs, policyHash, decidedAt. */
+  /** sha256 (hex) of the canonical JSON of seq, prevHash, key, headSha, releaseClass, verdict, reasons, inputs, policyHash, decidedAt (HMAC-SHA256 with GATEHOUSE_CHAIN_KEY when `keyed`). */
   hash: string;
+  /** Hashed with the chain key; absent or false: plain sha256. */
+  keyed?: boolean;
+}
+
+/** What a register record says: an exception's status (or an approved one's terms) changed, or an emergency release was approved. */
+export type RegisterKind = 'exception.requested' | 'exception.approved' | 'exception.rejected' | 'exception.revoked' | 'emergency';
+
+/**
+ * A record of the register chain (one global chain apart from the decision records): appended in
+ * the same transaction as the exception or emergency record it describes.
+ */
+export interface RegisterRecord {
+  seq: number;
+  prevHash: string;
+  /** sha256 (HMAC-SHA256 when `keyed`) of the canonical JSON of `chain: "register"`, seq, prevHash, kind, subject, content, recordedAt. */
+  hash: string;
+  keyed?: boolean;
+  kind: RegisterKind;
+  /** The exception's id (`github:o/r#42`) or the change request's key (`github:o/r!12`). */
+  subject: string;
+  /** The exception (terms, status, approver) or the emergency record, as plain JSON data. */
+  content: unknown;
+  recordedAt: Date;
 }
 
 export interface GateDecisionFilter {
@@ -144,4 +167,7 @@ export interface GateStore {
   saveEmergencyRecord(r: EmergencyRecordInput): Promise<EmergencyRecord>;
   /** The change request's emergency records, oldest first. */
   emergencyRecordsFor(key: string): Promise<EmergencyRecord[]>;
+
+  /** Register records in seq order (`subject`: one exception's or change request's; `afterSeq`/`limit`: page by page). */
+  registerRecords(filter?: { subject?: string; afterSeq?: number; limit?: number }): Promise<RegisterRecord[]>;
 }

@@ -13,6 +13,8 @@ export interface Routes {
   page?: RouteHandler;
   ready: () => boolean;
   metrics: Metrics;
+  /** Serve `GET /metrics` here (default true); false when it has a listener of its own (METRICS_PORT): then 404 here. */
+  metricsHere?: boolean;
   onError: (err: unknown) => void;
   /** Largest request body accepted (bytes). */
   maxBodyBytes?: number;
@@ -24,6 +26,24 @@ const send = (res: ServerResponse, status: number, body: unknown): void => {
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
   res.end(text);
 };
+
+const metricsHandler = (metrics: Metrics) => async (_req: IncomingMessage, res: ServerResponse): Promise<void> => {
+  const text = await metrics.registry.metrics();
+  res.writeHead(200, { 'content-type': metrics.registry.contentType });
+  res.end(text);
+};
+
+/** The metrics listener (METRICS_PORT): `GET /metrics` only, every other request 404. */
+export function createMetricsServer(metrics: Metrics, onError: (err: unknown) => void): Server {
+  const serve = metricsHandler(metrics);
+  return createServer((req, res) => {
+    if (req.method !== 'GET' || (req.url ?? '/').split('?')[0] !== '/metrics') return send(res, 404, { error: 'not found' });
+    serve(req, res).catch((err: unknown) => {
+      onError(err);
+      send(res, 500, { error: 'internal error' });
+    });
+  });
+}
 
 export function createHttpServer(routes: Routes): Server {
   const max = routes.maxBodyBytes ?? 25 * 1024 * 1024;
@@ -48,11 +68,7 @@ export function createHttpServer(routes: Routes): Server {
   router.on('POST', '/slack/events', platform('Slack', routes.slack));
   if (routes.page) router.on('GET', '/', routes.page);
   router.on('GET', '/healthz', (_req, res) => (routes.ready() ? send(res, 200, { status: 'ok' }) : send(res, 503, { status: 'starting' })));
-  router.on('GET', '/metrics', async (_req, res) => {
-    const text = await routes.metrics.registry.metrics();
-    res.writeHead(200, { 'content-type': routes.metrics.registry.contentType });
-    res.end(text);
-  });
+  if (routes.metricsHere !== false) router.on('GET', '/metrics', metricsHandler(routes.metrics));
 
   return createServer((req, res) => {
     const route = router.find(req.method as 'GET', (req.url ?? '/').split('?')[0]!);

@@ -165,7 +165,7 @@ export async function lockDataDir(dataDir: string, opts: LockDataDirOptions = {}
 /** Creates the pid file whole (written aside, then linked: a reader never sees it half written). */
 function tryCreate(file: string, content: string, token: string): boolean {
   const tmp = `${file}.${token}.new`;
-  writeFileSync(tmp, content);
+  writeFileSync(tmp, content, { mode: 0o600 });
   try {
     linkSync(tmp, file);
     return true;

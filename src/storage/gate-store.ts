@@ -1,5 +1,5 @@
 /** The GateStore port over Kysely: the same queries for PGlite and PostgreSQL. */
-import { sql, type Kysely, type Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import { z } from 'zod';
 import {
   GENESIS_HASH,
@@ -10,17 +10,21 @@ import {
   type GateDecisionRecord,
   type GateException,
   type GateStore,
+  type RegisterKind,
+  type RegisterRecord,
   type StoredException,
 } from '../ports/gate-store.ts';
-import { recordHash, toPlainJson } from './decision-chain.ts';
+import { canonicalJson, recordHash, registerHash, toPlainJson } from './decision-chain.ts';
 import { Mutex } from './mutex.ts';
 import type { OpenedStore } from './open.ts';
-import type { Database, EmergencyRecordsTable, GateDecisionsTable, GateExceptionsTable } from './schema.ts';
+import type { Database, EmergencyRecordsTable, GateDecisionsTable, GateExceptionsTable, RegisterRecordsTable } from './schema.ts';
 import { WalSync } from './wal-sync.ts';
 
 /** Transaction-scoped advisory lock serialising appends to the chain: ('GHDC', hashtext(CHAIN_LOCK)). */
 const CHAIN_LOCK_SPACE = 0x47484443;
 const CHAIN_LOCK = 'gate_decisions';
+/** The same for the register chain. */
+const REGISTER_LOCK = 'register_records';
 
 export interface KyselyGateStoreOptions {
   db: Kysely<Database>;
@@ -28,6 +32,8 @@ export interface KyselyGateStoreOptions {
   durable?: <T>(write: () => Promise<T>) => Promise<T>;
   /** Releases what `durable` holds. */
   onClose?: () => Promise<void>;
+  /** GATEHOUSE_CHAIN_KEY: new decision and register records are hashed with HMAC-SHA256 under it. */
+  chainKey?: string;
 }
 
 const nonEmpty = z.string().min(1);
@@ -93,6 +99,7 @@ export class KyselyGateStore implements GateStore {
   readonly #db: Kysely<Database>;
   readonly #durable: <T>(write: () => Promise<T>) => Promise<T>;
   readonly #onClose: () => Promise<void>;
+  readonly #chainKey: string | undefined;
   /** One durable write at a time in this process (the database serialises appends across processes). */
   readonly #writes = new Mutex();
 
@@ -100,6 +107,7 @@ export class KyselyGateStore implements GateStore {
     this.#db = opts.db;
     this.#durable = opts.durable ?? ((write) => write());
     this.#onClose = opts.onClose ?? (async () => undefined);
+    this.#chainKey = opts.chainKey;
   }
 
   #write<T>(fn: () => Promise<T>): Promise<T> {
@@ -127,7 +135,8 @@ export class KyselyGateStore implements GateStore {
           policyHash: d.policyHash,
           decidedAt: d.decidedAt,
         };
-        const record: GateDecisionRecord = { ...content, deliveryId: d.deliveryId, hash: recordHash(content) };
+        const keyed = this.#chainKey !== undefined;
+        const record: GateDecisionRecord = { ...content, deliveryId: d.deliveryId, hash: recordHash(content, this.#chainKey), keyed };
         await trx
           .insertInto('gate_decisions')
           .values({
@@ -143,6 +152,7 @@ export class KyselyGateStore implements GateStore {
             delivery_id: record.deliveryId,
             prev_hash: record.prevHash,
             hash: record.hash,
+            keyed,
           })
           .execute();
         return record;
@@ -206,31 +216,63 @@ export class KyselyGateStore implements GateStore {
       updated_at: new Date(),
     };
     await this.#write(() =>
-      this.#db
-        .insertInto('gate_exceptions')
-        .values(values)
-        .onConflict((oc) =>
-          oc.column('id').doUpdateSet((eb) => ({
-            finding_ref: eb.ref('excluded.finding_ref'),
-            category: eb.ref('excluded.category'),
-            repo: eb.ref('excluded.repo'),
-            paths: eb.ref('excluded.paths'),
-            compensating_controls: eb.ref('excluded.compensating_controls'),
-            business_owner: eb.ref('excluded.business_owner'),
-            requested_by: eb.ref('excluded.requested_by'),
-            requested_at: eb.ref('excluded.requested_at'),
-            expires_at: eb.ref('excluded.expires_at'),
-            status: eb.ref('excluded.status'),
-            approved_by: eb.ref('excluded.approved_by'),
-            approved_at: eb.ref('excluded.approved_at'),
-            renewal_of: eb.ref('excluded.renewal_of'),
-            // A reminder was about the old expiry: a new expiry is reminded of again.
-            reminded_at: sql<Date | null>`case when gate_exceptions.expires_at = excluded.expires_at then gate_exceptions.reminded_at else null end`,
-            updated_at: eb.ref('excluded.updated_at'),
-          })),
-        )
-        .execute(),
+      this.#db.transaction().execute(async (trx) => {
+        const before = await trx.selectFrom('gate_exceptions').selectAll().where('id', '=', e.id).forUpdate().executeTakeFirst();
+        await trx
+          .insertInto('gate_exceptions')
+          .values(values)
+          .onConflict((oc) =>
+            oc.column('id').doUpdateSet((eb) => ({
+              finding_ref: eb.ref('excluded.finding_ref'),
+              category: eb.ref('excluded.category'),
+              repo: eb.ref('excluded.repo'),
+              paths: eb.ref('excluded.paths'),
+              compensating_controls: eb.ref('excluded.compensating_controls'),
+              business_owner: eb.ref('excluded.business_owner'),
+              requested_by: eb.ref('excluded.requested_by'),
+              requested_at: eb.ref('excluded.requested_at'),
+              expires_at: eb.ref('excluded.expires_at'),
+              status: eb.ref('excluded.status'),
+              approved_by: eb.ref('excluded.approved_by'),
+              approved_at: eb.ref('excluded.approved_at'),
+              renewal_of: eb.ref('excluded.renewal_of'),
+              // A reminder was about the old expiry: a new expiry is reminded of again.
+              reminded_at: sql<Date | null>`case when gate_exceptions.expires_at = excluded.expires_at then gate_exceptions.reminded_at else null end`,
+              updated_at: eb.ref('excluded.updated_at'),
+            })),
+          )
+          .execute();
+        const content = exceptionContent(e);
+        const old = before ? exceptionContent(toException(before)) : null;
+        // Chained: every change of status, and every change of an approved exception's terms.
+        const changed = old === null ? e.status !== 'requested' : old.status !== e.status || (e.status === 'approved' && canonicalJson(old) !== canonicalJson(content));
+        if (changed) await this.#appendRegister(trx, { kind: `exception.${e.status}`, subject: e.id, content, recordedAt: values.updated_at });
+      }),
     );
+  }
+
+  /** Appends a register record in the caller's transaction, under the register chain's lock. */
+  async #appendRegister(trx: Transaction<Database>, r: { kind: RegisterKind; subject: string; content: unknown; recordedAt: Date }): Promise<RegisterRecord> {
+    await sql`select pg_advisory_xact_lock(${CHAIN_LOCK_SPACE}::int4, hashtext(${REGISTER_LOCK}))`.execute(trx);
+    const head = await trx.selectFrom('register_records').select(['seq', 'hash']).orderBy('seq', 'desc').limit(1).executeTakeFirst();
+    const prev = head ? headRow.parse(head) : null;
+    const fields = { seq: prev ? prev.seq + 1 : 1, prevHash: prev ? prev.hash : GENESIS_HASH, kind: r.kind, subject: r.subject, content: toPlainJson(r.content), recordedAt: r.recordedAt };
+    const keyed = this.#chainKey !== undefined;
+    const record: RegisterRecord = { ...fields, hash: registerHash(fields, this.#chainKey), keyed };
+    await trx
+      .insertInto('register_records')
+      .values({ seq: record.seq, kind: record.kind, subject: record.subject, content: json(record.content), recorded_at: record.recordedAt, prev_hash: record.prevHash, hash: record.hash, keyed })
+      .execute();
+    return record;
+  }
+
+  async registerRecords(filter: { subject?: string; afterSeq?: number; limit?: number } = {}): Promise<RegisterRecord[]> {
+    let q = this.#db.selectFrom('register_records').selectAll();
+    if (filter.subject !== undefined) q = q.where('subject', '=', filter.subject);
+    if (filter.afterSeq !== undefined) q = q.where('seq', '>', filter.afterSeq);
+    q = q.orderBy('seq');
+    if (filter.limit !== undefined) q = q.limit(filter.limit);
+    return (await q.execute()).map(toRegisterRecord);
   }
 
   async getException(id: string): Promise<StoredException | null> {
@@ -273,26 +315,36 @@ export class KyselyGateStore implements GateStore {
   async saveEmergencyRecord(input: EmergencyRecordInput): Promise<EmergencyRecord> {
     const r = parseInput(emergencyInput, input, 'emergency record');
     const row = await this.#write(() =>
-      this.#db
-        .insertInto('emergency_records')
-        .values({
-          key: r.key,
-          head_sha: r.headSha,
-          reason: r.reason,
-          evidence: json(toPlainJson(r.evidence)),
-          approver: r.approver,
-          controls_bypassed: json(r.controlsBypassed),
-          follow_up_issue_url: r.followUp.issueUrl,
-          follow_up_due_at: r.followUp.dueAt,
-          decided_at: r.decidedAt,
-        })
-        .onConflict((oc) =>
-          oc.columns(['key', 'head_sha']).doUpdateSet({
-            follow_up_issue_url: sql<string | null>`coalesce(emergency_records.follow_up_issue_url, excluded.follow_up_issue_url)`,
-          }),
-        )
-        .returningAll()
-        .executeTakeFirstOrThrow(),
+      this.#db.transaction().execute(async (trx) => {
+        const before = await trx.selectFrom('emergency_records').select('id').where('key', '=', r.key).where('head_sha', '=', r.headSha).executeTakeFirst();
+        const stored = await trx
+          .insertInto('emergency_records')
+          .values({
+            key: r.key,
+            head_sha: r.headSha,
+            reason: r.reason,
+            evidence: json(toPlainJson(r.evidence)),
+            approver: r.approver,
+            controls_bypassed: json(r.controlsBypassed),
+            follow_up_issue_url: r.followUp.issueUrl,
+            follow_up_due_at: r.followUp.dueAt,
+            decided_at: r.decidedAt,
+          })
+          .onConflict((oc) =>
+            oc.columns(['key', 'head_sha']).doUpdateSet({
+              follow_up_issue_url: sql<string | null>`coalesce(emergency_records.follow_up_issue_url, excluded.follow_up_issue_url)`,
+            }),
+          )
+          .returningAll()
+          .executeTakeFirstOrThrow();
+        // Chained once, when first stored (a repeat only fills in the follow-up issue's URL).
+        if (!before) {
+          const e = toEmergency(stored);
+          const content = { key: e.key, headSha: e.headSha, reason: e.reason, evidence: e.evidence, approver: e.approver, controlsBypassed: e.controlsBypassed, followUpDueAt: e.followUp.dueAt, decidedAt: e.decidedAt };
+          await this.#appendRegister(trx, { kind: 'emergency', subject: e.key, content, recordedAt: e.decidedAt });
+        }
+        return stored;
+      }),
     );
     return toEmergency(row);
   }
@@ -313,12 +365,13 @@ export class KyselyGateStore implements GateStore {
  * when its call resolves: the writes are followed by an fsync of the WAL they touched, as the
  * Store's are (`dataDir` is the one the database was opened with; `syncWal: false` as in openStore).
  */
-export function gateStoreFor(opened: Pick<OpenedStore, 'kind' | 'db'>, opts: { dataDir: string; syncWal?: boolean }): KyselyGateStore {
+export function gateStoreFor(opened: Pick<OpenedStore, 'kind' | 'db'>, opts: { dataDir: string; syncWal?: boolean; chainKey?: string }): KyselyGateStore {
+  const chainKey = opts.chainKey === undefined ? {} : { chainKey: opts.chainKey };
   if (opened.kind === 'pglite' && opts.syncWal !== false) {
     const wal = new WalSync(opts.dataDir);
-    return new KyselyGateStore({ db: opened.db, durable: (write) => wal.around(opened.db, write), onClose: () => wal.close() });
+    return new KyselyGateStore({ db: opened.db, durable: (write) => wal.around(opened.db, write), onClose: () => wal.close(), ...chainKey });
   }
-  return new KyselyGateStore({ db: opened.db });
+  return new KyselyGateStore({ db: opened.db, ...chainKey });
 }
 
 const unknownArray = z.array(z.unknown());
@@ -339,7 +392,43 @@ function toDecisionRecord(r: Selectable<GateDecisionsTable>): GateDecisionRecord
     policyHash: r.policy_hash,
     decidedAt: dateColumn.parse(r.decided_at),
     deliveryId: r.delivery_id,
+    keyed: r.keyed,
   };
+}
+
+const registerKind = z.enum(['exception.requested', 'exception.approved', 'exception.rejected', 'exception.revoked', 'emergency']);
+
+function toRegisterRecord(r: Selectable<RegisterRecordsTable>): RegisterRecord {
+  return {
+    seq: seqColumn.parse(r.seq),
+    prevHash: r.prev_hash,
+    hash: r.hash,
+    keyed: r.keyed,
+    // An unknown kind is kept as stored (its hash covers it): the verifier, not this parser, judges the record.
+    kind: registerKind.catch(r.kind as RegisterKind).parse(r.kind),
+    subject: r.subject,
+    content: r.content,
+    recordedAt: dateColumn.parse(r.recorded_at),
+  };
+}
+
+/** An exception's terms, status and approval as a register record holds them (plain JSON; no reminder or update times). */
+function exceptionContent(e: GateException): { status: string } & Record<string, unknown> {
+  return toPlainJson({
+    id: e.id,
+    findingRef: e.findingRef,
+    category: e.category,
+    scope: e.scope,
+    compensatingControls: e.compensatingControls,
+    businessOwner: e.businessOwner,
+    requestedBy: e.requestedBy,
+    requestedAt: e.requestedAt,
+    expiresAt: e.expiresAt,
+    status: e.status,
+    approvedBy: e.approvedBy,
+    approvedAt: e.approvedAt,
+    renewalOf: e.renewalOf,
+  }) as { status: string } & Record<string, unknown>;
 }
 
 function toException(r: Selectable<GateExceptionsTable>): StoredException {

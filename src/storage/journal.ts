@@ -195,7 +195,7 @@ export class DeliveryJournal implements Inbox {
    * new journal file. Fails, keeping the files, when the database does not take them.
    */
   static async open(dir: string, opts: JournalOptions): Promise<{ journal: DeliveryJournal; recovered: number }> {
-    await mkdir(dir, { recursive: true });
+    await mkdir(dir, { recursive: true, mode: 0o700 });
     const names = (await readdir(dir)).filter((n) => SEGMENT_NAME.test(n)).sort();
     let recovered = 0;
     const maxBatch = opts.maxBatch ?? 256;
@@ -212,7 +212,7 @@ export class DeliveryJournal implements Inbox {
 
   static async #create(dir: string, seq: number, sync: boolean): Promise<Segment> {
     const path = segmentPath(dir, seq);
-    const fh = await open(path, 'wx');
+    const fh = await open(path, 'wx', 0o600);
     if (sync) await fsyncPath(dir); // the new file's name must survive a crash too
     return { seq, path, fh, bytes: 0, records: 0, stored: 0, flushing: new Set(), broken: false };
   }

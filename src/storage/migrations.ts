@@ -317,6 +317,31 @@ const migrations: Record<string, Migration> = {
       await db.schema.dropTable('threat_decisions').ifExists().execute();
     },
   },
+  '0013_register_chain': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // Decision records hashed with GATEHOUSE_CHAIN_KEY (HMAC-SHA256) say so; older ones are sha256.
+      await db.schema.alterTable('gate_decisions').addColumn('keyed', 'boolean', (c) => c.notNull().defaultTo(false)).execute();
+      // The register chain: every exception status change (approval, rejection, revocation, changed
+      // terms of an approved one) and every emergency release, appended under the same kind of
+      // transaction lock as decision records (see storage/decision-chain.ts).
+      await db.schema
+        .createTable('register_records')
+        .addColumn('seq', 'bigint', (c) => c.primaryKey().check(sql`seq >= 1`))
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('subject', 'text', (c) => c.notNull())
+        .addColumn('content', 'jsonb', (c) => c.notNull())
+        .addColumn('recorded_at', 'timestamptz', (c) => c.notNull())
+        .addColumn('prev_hash', 'text', (c) => c.notNull().unique())
+        .addColumn('hash', 'text', (c) => c.notNull().unique())
+        .addColumn('keyed', 'boolean', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('register_records_subject_idx').on('register_records').columns(['subject', 'seq']).execute();
+    },
+    async down(db: Kysely<unknown>): Promise<void> {
+      await db.schema.dropTable('register_records').ifExists().execute();
+      await db.schema.alterTable('gate_decisions').dropColumn('keyed').execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

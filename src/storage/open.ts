@@ -15,6 +15,7 @@ import { pgliteDeliveryWriter } from './pglite-inbox.ts';
 import { KyselyStore } from './kysely-store.ts';
 import { migrateToLatest } from './migrations.ts';
 import { lockDataDir } from './data-dir-lock.ts';
+import { makeDataDirPrivate, PRIVATE_DIR_MODE } from './data-dir-mode.ts';
 import { KeyedMutex } from './mutex.ts';
 import { PgliteDialect, PgliteGate } from './pglite-dialect.ts';
 import { PgliteThread } from './pglite-thread.ts';
@@ -80,14 +81,26 @@ function pgliteWasm(): Promise<WebAssembly.Module> {
   return wasm;
 }
 
+/** Makes the data dir private (see data-dir-mode.ts), telling what it had to change. */
+function privateDataDir(opts: OpenStoreOptions): void {
+  const fixed = makeDataDirPrivate(opts.dataDir);
+  if (fixed.length > 0) opts.logger?.warn({ dataDir: opts.dataDir, fixed: fixed.length, first: fixed.slice(0, 5) }, `made ${fixed.length} entries of the embedded database private (0700/0600): they were open to other users`);
+}
+
 async function openPglite(opts: OpenStoreOptions): Promise<OpenedStore> {
-  mkdirSync(opts.dataDir, { recursive: true });
+  mkdirSync(opts.dataDir, { recursive: true, mode: PRIVATE_DIR_MODE });
+  // Before anything is read or written there: a directory others could write is refused or fixed.
+  privateDataDir(opts);
   const unlock = await lockDataDir(opts.dataDir, { waitMs: opts.lockWaitMs, onWait: (owner) => opts.logger?.warn({ owner, dataDir: opts.dataDir }, 'the embedded database is still held by a process that is exiting; waiting for it') });
   // The database runs on its own thread: its work never blocks the HTTP event loop.
   let pglite: PgliteThread;
   try {
     // A new data dir starts as a copy of the install's template, when there is one (initdb: 5-6 s).
-    if (seedFromTemplate(opts.dataDir)) opts.logger?.info({ dataDir: opts.dataDir }, 'new embedded database, created from the template');
+    const seeded = seedFromTemplate(opts.dataDir, { onRefused: (reason) => opts.logger?.warn({ dataDir: opts.dataDir }, `not using the embedded database template: ${reason}; creating the database with initdb`) });
+    if (seeded) {
+      opts.logger?.info({ dataDir: opts.dataDir }, 'new embedded database, created from the template');
+      makeDataDirPrivate(opts.dataDir);
+    }
     pglite = await PgliteThread.start(opts.dataDir, await pgliteWasm());
   } catch (err) {
     unlock();

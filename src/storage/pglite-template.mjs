@@ -3,7 +3,7 @@
 // The template is made once per installed PGlite version (`npm ci` runs scripts/pglite-template.mjs)
 // under node_modules/.cache/gatehouse; without one, PGlite runs initdb as before.
 // Plain JavaScript: the install script runs it without a TypeScript loader.
-import { constants, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { chmodSync, constants, copyFileSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
@@ -44,24 +44,63 @@ export function copyDataDir(src, dst) {
   copyFileSync(join(src, MARKER), join(dst, MARKER));
 }
 
+/** Every entry of a tree (lstat: links are not followed), the root first. */
+function* walk(path) {
+  const st = lstatSync(path);
+  yield { path, st };
+  if (st.isDirectory()) for (const name of readdirSync(path)) yield* walk(join(path, name));
+}
+
 /**
- * Fills a data dir that holds no database yet from the template, if there is one; a copy cut
- * short is redone at the next start. Returns whether it copied.
+ * Why the template must not be copied, or null: every database made from it would carry what
+ * someone else wrote into it, so no entry may be writable by group or others, or owned by a user
+ * other than this one or root.
  */
-export function seedFromTemplate(dataDir) {
-  const template = templateDir();
+export function templateProblem(template) {
+  const uid = typeof process.getuid === 'function' ? process.getuid() : null;
+  if (uid === null) return null;
+  for (const { path, st } of walk(template)) {
+    if (st.uid !== uid && st.uid !== 0) return `${path} is owned by uid ${st.uid}`;
+    if (!st.isSymbolicLink() && (st.mode & 0o022) !== 0) return `${path} is writable by other users (mode 0${(st.mode & 0o777).toString(8)})`;
+  }
+  return null;
+}
+
+/** Takes write access to the template away from group and others (directories 0755, files 0644), where this user owns the entry. */
+export function protectTemplate(template) {
+  const uid = typeof process.getuid === 'function' ? process.getuid() : null;
+  for (const { path, st } of walk(template)) {
+    if (st.isSymbolicLink() || (uid !== null && st.uid !== uid) || (st.mode & 0o022) === 0) continue;
+    chmodSync(path, st.isDirectory() ? 0o755 : 0o644);
+  }
+}
+
+/**
+ * Fills a data dir that holds no database yet from the template, if there is one and no one else
+ * could have written it (`onRefused` is told why not); a copy cut short is redone at the next
+ * start. Returns whether it copied.
+ */
+export function seedFromTemplate(dataDir, { template = templateDir(), onRefused } = {}) {
   if (existsSync(join(dataDir, MARKER)) || !existsSync(join(template, MARKER))) return false;
+  const problem = templateProblem(template);
+  if (problem) {
+    onRefused?.(problem);
+    return false;
+  }
   copyDataDir(template, dataDir);
   return true;
 }
 
 /**
- * Creates the template (initdb once) unless it exists. A rename puts it in place: another install
- * running at the same time may win that race, which is as good.
+ * Creates the template (initdb once) unless it exists, writable by this user only (PGlite makes
+ * its files 0666). A rename puts it in place: another install running at the same time may win
+ * that race, which is as good.
  */
-export async function makeTemplate() {
-  const template = templateDir();
-  if (existsSync(join(template, MARKER))) return false;
+export async function makeTemplate(template = templateDir()) {
+  if (existsSync(join(template, MARKER))) {
+    protectTemplate(template); // one made by an older version was left writable by others
+    return false;
+  }
   const { PGlite } = await import('@electric-sql/pglite');
   const { NodeFS } = await import('@electric-sql/pglite/nodefs');
   mkdirSync(dirname(template), { recursive: true });
@@ -70,6 +109,7 @@ export async function makeTemplate() {
     const db = new PGlite({ fs: new NodeFS(work) });
     await db.waitReady;
     await db.close();
+    protectTemplate(work);
     rmSync(template, { recursive: true, force: true }); // a copy without PG_VERSION, cut short
     renameSync(work, template);
   } catch (err) {

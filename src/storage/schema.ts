@@ -115,6 +115,20 @@ export interface GateDecisionsTable {
   delivery_id: string | null;
   prev_hash: string;
   hash: string;
+  /** Hashed with GATEHOUSE_CHAIN_KEY (HMAC-SHA256); false: plain sha256 (migration 0013). */
+  keyed: ColumnType<boolean, boolean | undefined, boolean>;
+}
+
+/** The register chain (migration 0013): exception approvals and status changes, emergency releases. */
+export interface RegisterRecordsTable {
+  seq: BigIntColumn;
+  kind: string;
+  subject: string;
+  content: Json;
+  recorded_at: Timestamp;
+  prev_hash: string;
+  hash: string;
+  keyed: boolean;
 }
 
 export interface GateExceptionsTable {
@@ -204,6 +218,7 @@ export interface Database {
   gate_decisions: GateDecisionsTable;
   gate_exceptions: GateExceptionsTable;
   emergency_records: EmergencyRecordsTable;
+  register_records: RegisterRecordsTable;
   github_redeliveries: GitHubRedeliveriesTable;
   gitlab_hook_alerts: GitLabHookAlertsTable;
 }

@@ -5,7 +5,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { evaluateGate } from '../../src/core/gate/evaluate.ts';
 import { defaultPolicy } from '../../src/core/policy/load.ts';
 import type { DecisionExport, ReplayResult } from '../../src/cli/decisions.ts';
-import { canonicalJson, policyHash, verifyDecisionChain } from '../../src/storage/decision-chain.ts';
+import type { GateDecisionRecord } from '../../src/ports/gate-store.ts';
+import { canonicalJson, policyHash, recordHash, verifyDecisionChain } from '../../src/storage/decision-chain.ts';
 import { gateStoreFor } from '../../src/storage/gate-store.ts';
 import { openStore } from '../../src/storage/open.ts';
 import { evidence, exception, finding, gateInput, NOW } from '../builders/gate.ts';
@@ -96,7 +97,8 @@ describe('gatehouse decisions', () => {
     const { createHash } = await import('node:crypto');
     let prev = '0'.repeat(64);
     for (const x of e.records) {
-      const { hash, deliveryId: _d, ...content } = x;
+      const { hash, deliveryId: _d, keyed, ...content } = x;
+      expect(keyed).toBe(false); // no GATEHOUSE_CHAIN_KEY: plain sha256
       expect(x.prevHash).toBe(prev);
       expect(createHash('sha256').update(canonicalJson(content)).digest('hex')).toBe(hash);
       prev = hash;
@@ -164,7 +166,11 @@ describe('gatehouse decisions', () => {
   it('verify: exit 0 when intact; exit 1 naming the first broken seq after a record is altered or deleted', async () => {
     const ok = await runCli('decisions', 'verify');
     expect(ok.code).toBe(0);
-    expect(ok.out).toMatch(/^chain intact: 5 records, head [0-9a-f]{64}$/);
+    expect(ok.out.split('\n')).toEqual([
+      expect.stringMatching(/^chain intact: 5 records, head [0-9a-f]{64}$/),
+      'register chain intact: 0 records, head (empty)',
+      'unkeyed chains: anyone who can write the database can recompute them; keep the heads above and check them with --head',
+    ]);
 
     await onDatabase(dataDir, (db) => sql`update gate_decisions set verdict = 'pass' where seq = 1`.execute(db));
     const altered = await runCli('decisions', 'verify');
@@ -179,5 +185,118 @@ describe('gatehouse decisions', () => {
     expect((await runCli('decisions', 'verify')).code).toBe(0);
     await onDatabase(dataDir, (db) => sql`delete from gate_decisions where seq = 2`.execute(db));
     expect(await runCli('decisions', 'verify')).toMatchObject({ code: 1, err: 'chain broken at seq 2: record 2 is missing (4 records)' });
+  });
+});
+
+describe('gatehouse decisions verify --head', () => {
+  const KEY = 'chain-key-for-tests-0123456789abcdef';
+  let dataDir: string;
+  const saved = { dataDir: process.env['GATEHOUSE_DATA_DIR'], url: process.env['DATABASE_URL'], key: process.env['GATEHOUSE_CHAIN_KEY'] };
+
+  beforeEach(async () => {
+    dataDir = await freshDataDir();
+    process.env['GATEHOUSE_DATA_DIR'] = dataDir;
+    delete process.env['DATABASE_URL'];
+    delete process.env['GATEHOUSE_CHAIN_KEY'];
+  });
+  afterAll(() => {
+    for (const [k, v] of [['GATEHOUSE_DATA_DIR', saved.dataDir], ['DATABASE_URL', saved.url], ['GATEHOUSE_CHAIN_KEY', saved.key]] as const) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  });
+
+  /** n block verdicts as the bot records them (keyed with `key`), and an approved exception in the register. */
+  async function record(n: number, key?: string): Promise<void> {
+    const opened = await openStore({ dataDir, queue: fastQueue });
+    const gates = gateStoreFor(opened, { dataDir, ...(key ? { chainKey: key } : {}) });
+    try {
+      const from = (await gates.gateDecisions()).length;
+      for (let i = from + 1; i <= from + n; i++) {
+        await gates.recordGateDecision({ key: `github:acme/shop!${i}`, headSha: 'a'.repeat(40), releaseClass: 'prod', verdict: 'block', reasons: [{ rule: 'finding-blocking' }], inputs: {}, policyHash: policyHash(defaultPolicy), decidedAt: at(i), deliveryId: null });
+      }
+      if (from === 0) await gates.saveException({ ...exception(), id: 'github:acme/shop#40', status: 'approved', approvedBy: 'security-lead', approvedAt: at(0) });
+    } finally {
+      await gates.close();
+      await opened.close();
+    }
+  }
+
+  /** What an attacker with database access does: record `seq` turned into a pass, every later hash recomputed (sha256). */
+  async function rewriteAndRecompute(seq: number): Promise<void> {
+    await onDatabase(dataDir, async (db) => {
+      const gates = gateStoreFor({ kind: 'postgres', db }, { dataDir });
+      const all: GateDecisionRecord[] = await gates.gateDecisions();
+      let prev = all[seq - 2]?.hash ?? '0'.repeat(64);
+      for (const r of all.slice(seq - 1)) {
+        const forged = { ...r, verdict: r.seq === seq ? 'pass' : r.verdict, prevHash: prev };
+        const hash = recordHash(forged);
+        await sql`update gate_decisions set verdict = ${forged.verdict}, prev_hash = ${prev}, hash = ${hash}, keyed = false where seq = ${r.seq}`.execute(db);
+        prev = hash;
+      }
+    });
+  }
+
+  const heads = (out: string): { decisions: string; register: string } => ({
+    decisions: /^chain intact: \d+ records, head ([0-9a-f]{64})$/m.exec(out)![1]!,
+    register: /^register chain intact: \d+ records, head ([0-9a-f]{64})$/m.exec(out)![1]!,
+  });
+
+  it('passes while the kept heads are in their chains, intact up to them, also after new records', async () => {
+    await record(3);
+    const first = await runCli('decisions', 'verify');
+    expect(first.code).toBe(0);
+    const kept = heads(first.out);
+    await record(2);
+    const later = await runCli('decisions', 'verify', '--head', kept.decisions, '--head', kept.register);
+    expect(later).toMatchObject({ code: 0, err: '' });
+    expect(later.out).toContain(`head ${kept.decisions}: decision record 3, intact up to it`);
+    expect(later.out).toContain(`head ${kept.register}: register record 1, intact up to it`);
+  });
+
+  it('exit 1 when a record before the kept head was rewritten and the chain recomputed (plain verify cannot see it)', async () => {
+    await record(4);
+    const kept = heads((await runCli('decisions', 'verify')).out);
+    await rewriteAndRecompute(2);
+    expect((await runCli('decisions', 'verify')).code).toBe(0); // the recomputed chain is consistent
+    const checked = await runCli('decisions', 'verify', '--head', kept.decisions);
+    expect(checked.code).toBe(1);
+    expect(checked.err).toBe(`head ${kept.decisions} is not in the stored chains (or not intact up to it): a record up to that head was rewritten or removed since it was kept`);
+  });
+
+  it('exit 1 when the newest records, the kept head among them, were deleted', async () => {
+    await record(4);
+    const kept = heads((await runCli('decisions', 'verify')).out);
+    await onDatabase(dataDir, (db) => sql`delete from gate_decisions where seq >= 3`.execute(db));
+    expect((await runCli('decisions', 'verify')).code).toBe(0);
+    expect((await runCli('decisions', 'verify', '--head', kept.decisions)).code).toBe(1);
+  });
+
+  it('exit 1 on a --head that is not a hash', async () => {
+    expect(await runCli('decisions', 'verify', '--head', 'latest')).toMatchObject({ code: 1, err: '--head: "latest" is not a record hash (64 lower-case hex digits, as verify prints it)' });
+  });
+
+  it('with GATEHOUSE_CHAIN_KEY: a recomputed chain fails even without a kept head; without the key a keyed chain cannot be verified', async () => {
+    await record(4, KEY);
+    process.env['GATEHOUSE_CHAIN_KEY'] = KEY;
+    expect((await runCli('decisions', 'verify')).code).toBe(0);
+    await rewriteAndRecompute(2);
+    const v = await runCli('decisions', 'verify');
+    expect(v.code).toBe(1);
+    expect(v.err).toMatch(/^chain broken at seq 2: it is not keyed although GATEHOUSE_CHAIN_KEY is set/);
+    delete process.env['GATEHOUSE_CHAIN_KEY'];
+    const noKey = await runCli('decisions', 'verify');
+    expect(noKey.code).toBe(1);
+    expect(noKey.err).toMatch(/^chain broken at seq 1: it is keyed \(HMAC\): set GATEHOUSE_CHAIN_KEY to verify it/);
+  });
+
+  it('with GATEHOUSE_CHAIN_KEY set after records were written: --unkeyed-until accepts those records only', async () => {
+    await record(2);
+    await record(1, KEY);
+    process.env['GATEHOUSE_CHAIN_KEY'] = KEY;
+    expect((await runCli('decisions', 'verify')).code).toBe(1);
+    const ok = await runCli('decisions', 'verify', '--unkeyed-until', '2', '--register-unkeyed-until', '1');
+    expect(ok).toMatchObject({ code: 0, err: '' });
+    expect(ok.out).toMatch(/^chain intact: 3 records/);
   });
 });

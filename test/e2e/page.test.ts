@@ -4,11 +4,15 @@
  * the stores the bot uses, then `GET /` rendered in headless Chromium (Debian's /usr/bin/chromium
  * driven by playwright-core; no browser is downloaded). A screenshot goes to test-output/page.png.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import nock from 'nock';
 import { chromium, type Browser } from 'playwright-core';
 import { startGatehouse, type Gatehouse } from '../../src/main.ts';
+import { PAGE_AUDIT_KEY } from '../../src/server/page.ts';
 import type { ClockState } from '../../src/core/outage/clocks.ts';
 import { intakeBody } from '../builders/intake.ts';
 import { githubDelivery, issuesPayload, testPrivateKey } from '../support/github.ts';
@@ -144,8 +148,8 @@ describe.skipIf(!haveChromium)('the web page in headless Chromium', () => {
     expect(bearer.status).toBe(200);
     expect(bearer.headers.get('content-security-policy')).toContain("default-src 'none'");
 
-    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    const res = await page.goto(`${gatehouse.url}/?token=${TOKEN}`);
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, extraHTTPHeaders: { authorization: `Bearer ${TOKEN}` } });
+    const res = await page.goto(`${gatehouse.url}/`);
     expect(res?.status()).toBe(200);
     for (const id of ['queue', 'oldest', 'clocks', 'exceptions', 'verdicts', 'slo-chart', 'volume-chart']) {
       expect(await page.locator(`section#${id}`).isVisible(), id).toBe(true);
@@ -174,21 +178,77 @@ describe.skipIf(!haveChromium)('the web page in headless Chromium', () => {
   });
 });
 
+/** GET / from a chosen local address (any 127.x.y.z reaches a server on 127.0.0.1 on Linux). */
+function getFrom(url: string, localAddress: string, headers: Record<string, string> = {}): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'GET', headers, localAddress }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+function headerPolicy(): string {
+  const policyPath = join(mkdtempSync(join(tmpdir(), 'gatehouse-page-')), 'policy.yml');
+  writeFileSync(policyPath, 'page:\n  access: header\n  header: X-Forwarded-User\n');
+  return policyPath;
+}
+
 describe('the web page by reverse-proxy header', () => {
-  it('answers 403 without the header and 200 with it (policy page.access: header)', async () => {
-    const { writeFileSync, mkdtempSync } = await import('node:fs');
-    const { join } = await import('node:path');
-    const { tmpdir } = await import('node:os');
-    const policyPath = join(mkdtempSync(join(tmpdir(), 'gatehouse-page-')), 'policy.yml');
-    writeFileSync(policyPath, 'page:\n  access: header\n  header: X-Forwarded-User\n');
-    const g = await startGatehouse({ config: testConfig({ dataDir: await freshDataDir(), policyPath }), clockTickMs: 0 });
+  it('believes the header only from a trusted proxy address; from any other peer it is refused and audited with the address', async () => {
+    const g = await startGatehouse({ config: { ...testConfig({ dataDir: await freshDataDir(), policyPath: headerPolicy() }), trustedProxies: ['127.0.0.1'] }, clockTickMs: 0 });
     try {
-      const refused = await fetch(`${g.url}/`);
+      const refused = await getFrom(`${g.url}/`, '127.0.0.1');
       expect(refused.status).toBe(403);
-      expect(await refused.text()).toContain('X-Forwarded-User');
-      const ok = await fetch(`${g.url}/`, { headers: { 'x-forwarded-user': 'alice' } });
+      expect(refused.text).toContain('X-Forwarded-User');
+      const ok = await getFrom(`${g.url}/`, '127.0.0.1', { 'x-forwarded-user': 'alice' });
       expect(ok.status).toBe(200);
-      expect(await ok.text()).toContain('Queue by tier and age');
+      expect(ok.text).toContain('Queue by tier and age');
+
+      // The attacker reaches the port directly (not through the proxy) and names a user.
+      const forged = await getFrom(`${g.url}/`, '127.0.0.2', { 'x-forwarded-user': 'ciso' });
+      expect(forged.status).toBe(403);
+      expect(forged.text.trim().split('\n')).toHaveLength(1);
+      expect(forged.text).toMatch(/^forbidden: 127\.0\.0\.2 is not a trusted reverse proxy/);
+      expect(forged.text).not.toContain('Queue by tier and age');
+      const audit = await g.store.auditFor(PAGE_AUDIT_KEY);
+      expect(audit).toEqual([expect.objectContaining({ action: 'page.read', outcome: 'skipped', detail: { peer: '127.0.0.2', claimed: 'X-Forwarded-User: ciso' } })]);
+    } finally {
+      await g.close();
+    }
+  });
+
+  it('with no trusted proxy configured, refuses even a request that carries the header', async () => {
+    const g = await startGatehouse({ config: testConfig({ dataDir: await freshDataDir(), policyPath: headerPolicy() }), clockTickMs: 0 });
+    try {
+      const res = await fetch(`${g.url}/`, { headers: { 'x-forwarded-user': 'alice' } });
+      expect(res.status).toBe(403);
+      expect(await res.text()).toContain('GATEHOUSE_TRUSTED_PROXIES');
+    } finally {
+      await g.close();
+    }
+  });
+});
+
+describe('the web page by token', () => {
+  it('takes the token only as Authorization: Bearer; ?token= is refused with a message naming the header, and audited', async () => {
+    const g = await startGatehouse({ config: { ...testConfig({ dataDir: await freshDataDir() }), pageToken: TOKEN }, clockTickMs: 0 });
+    try {
+      const query = await fetch(`${g.url}/?token=${TOKEN}`);
+      expect(query.status).toBe(403);
+      expect(await query.text()).toBe('forbidden: the page token is not accepted in the URL (?token=); send it as Authorization: Bearer <token>\n');
+      // Not even together with a good bearer token: the URL has leaked it already.
+      const both = await fetch(`${g.url}/?token=${TOKEN}`, { headers: { authorization: `Bearer ${TOKEN}` } });
+      expect(both.status).toBe(403);
+      const bearer = await fetch(`${g.url}/`, { headers: { authorization: `Bearer ${TOKEN}` } });
+      expect(bearer.status).toBe(200);
+      expect(await bearer.text()).toContain('Queue by tier and age');
+      const audit = await g.store.auditFor(PAGE_AUDIT_KEY);
+      expect(audit).toEqual([expect.objectContaining({ action: 'page.read', outcome: 'skipped', detail: { peer: '127.0.0.1', claimed: 'token in the URL' } })]);
     } finally {
       await g.close();
     }

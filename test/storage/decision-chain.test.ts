@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyStoredChain } from '../../src/cli/decisions.ts';
 import { GENESIS_HASH, type GateDecisionRecord } from '../../src/ports/gate-store.ts';
-import { canonicalJson, policyHash, recordHash, verifyDecisionChain } from '../../src/storage/decision-chain.ts';
+import { canonicalJson, DecisionChainVerifier, policyHash, recordHash, verifyDecisionChain } from '../../src/storage/decision-chain.ts';
 import { gateStoreFor, type KyselyGateStore } from '../../src/storage/gate-store.ts';
 import { openStore, type OpenedStore } from '../../src/storage/open.ts';
 import { fastQueue } from './backends.ts';
@@ -155,5 +155,101 @@ describe('tampering with stored records (embedded database)', () => {
 
   it('does not count a changed delivery id (not part of the record hash)', async () => {
     expect(await storeThenTamper(`update gate_decisions set delivery_id = 'x' where seq = 2`)).toMatchObject({ ok: true, count: 5 });
+  });
+});
+
+describe('a rewrite by someone with database access who recomputes the chain', () => {
+  const KEY = 'k'.repeat(16) + '-chain-key-for-tests-0123456789';
+  let opened: OpenedStore;
+  let dataDir: string;
+
+  beforeAll(async () => {
+    dataDir = await freshDataDir();
+    opened = await openStore({ dataDir, queue: fastQueue });
+  });
+  afterAll(async () => {
+    await opened?.close();
+  });
+
+  /** Five records written by the bot (keyed with `key` when given). */
+  async function written(key?: string): Promise<GateDecisionRecord[]> {
+    await sql`delete from gate_decisions`.execute(opened.db);
+    const gates = gateStoreFor(opened, { dataDir, ...(key ? { chainKey: key } : {}) });
+    for (let i = 1; i <= 5; i++) {
+      await gates.recordGateDecision({
+        key: `github:acme/api!${i}`,
+        headSha: 'a'.repeat(40),
+        releaseClass: 'prod',
+        verdict: 'block',
+        reasons: [{ rule: 'critical-finding' }],
+        inputs: { exceptions: [] },
+        policyHash: 'f'.repeat(64),
+        decidedAt: new Date(t0 + i * 60_000),
+        deliveryId: null,
+      });
+    }
+    const all = await gates.gateDecisions();
+    await gates.close();
+    return all;
+  }
+
+  /** The attacker: record 3 becomes a pass, and every hash from it on is recomputed (with `key`, or plain sha256) and written back. */
+  async function rewrite(opts: { key?: string; keyed: boolean }): Promise<GateDecisionRecord[]> {
+    const gates = gateStoreFor(opened, { dataDir });
+    const all = await gates.gateDecisions();
+    await gates.close();
+    let prev = all[1]!.hash;
+    for (const r of all.slice(2)) {
+      const forged = { ...r, verdict: r.seq === 3 ? 'pass' : r.verdict, prevHash: prev };
+      const hash = recordHash(forged, opts.key);
+      await sql`update gate_decisions set verdict = ${forged.verdict}, prev_hash = ${prev}, hash = ${hash}, keyed = ${opts.keyed} where seq = ${r.seq}`.execute(opened.db);
+      prev = hash;
+    }
+    const after = gateStoreFor(opened, { dataDir });
+    const records = await after.gateDecisions();
+    await after.close();
+    return records;
+  }
+
+  it('unkeyed: the chain verifies again, but a head kept before the rewrite is no longer in it', async () => {
+    const before = await written();
+    const kept = before.at(-1)!.hash;
+    const after = await rewrite({ keyed: false });
+    expect(after[2]!.verdict).toBe('pass');
+    expect(verifyDecisionChain(after)).toMatchObject({ ok: true, count: 5 }); // what the hash chain alone cannot see
+    const v = new DecisionChainVerifier();
+    for (const r of after) v.add(r);
+    expect(v.intactSeq(kept)).toBeNull();
+    // A head kept before the rewritten record still verifies: nothing up to it changed.
+    expect(v.intactSeq(before[1]!.hash)).toBe(2);
+  });
+
+  it('keyed: a chain recomputed without the key does not verify with it, whether marked unkeyed or keyed', async () => {
+    const before = await written(KEY);
+    expect(before.every((r) => r.keyed)).toBe(true);
+    expect(before[0]!.hash).not.toBe(recordHash(before[0]!)); // HMAC, not sha256
+    expect(verifyDecisionChain(before, { key: KEY })).toEqual({ ok: true, count: 5, head: before[4]!.hash });
+    // Without the key the records cannot be checked: that is a failure, not a pass.
+    expect(verifyDecisionChain(before)).toMatchObject({ ok: false, brokenAt: 1, reason: expect.stringContaining('set GATEHOUSE_CHAIN_KEY') });
+    // With the wrong key.
+    expect(verifyDecisionChain(before, { key: `${KEY}x` })).toMatchObject({ ok: false, brokenAt: 1, reason: expect.stringMatching(/content does not match/) });
+
+    const downgraded = await rewrite({ keyed: false });
+    expect(verifyDecisionChain(downgraded, { key: KEY })).toMatchObject({ ok: false, brokenAt: 3, reason: expect.stringMatching(/not keyed although GATEHOUSE_CHAIN_KEY is set/) });
+    await written(KEY);
+    const guessed = await rewrite({ key: 'a guessed key that is not the real one', keyed: true });
+    expect(verifyDecisionChain(guessed, { key: KEY })).toMatchObject({ ok: false, brokenAt: 3, reason: expect.stringMatching(/content does not match its hash/) });
+  });
+
+  it('keyed: unkeyed records written before the key was set are accepted only up to --unkeyed-until', async () => {
+    await written();
+    const gates = gateStoreFor(opened, { dataDir, chainKey: KEY });
+    await gates.recordGateDecision({ key: 'github:acme/api!6', headSha: 'a'.repeat(40), releaseClass: 'prod', verdict: 'pass', reasons: [], inputs: {}, policyHash: 'f'.repeat(64), decidedAt: new Date(t0 + 6 * 60_000), deliveryId: null });
+    const all = await gates.gateDecisions();
+    await gates.close();
+    expect(all.map((r) => r.keyed)).toEqual([false, false, false, false, false, true]);
+    expect(verifyDecisionChain(all, { key: KEY })).toMatchObject({ ok: false, brokenAt: 1 });
+    expect(verifyDecisionChain(all, { key: KEY, unkeyedUntil: 5 })).toEqual({ ok: true, count: 6, head: all[5]!.hash });
+    expect(verifyDecisionChain(all, { key: KEY, unkeyedUntil: 4 })).toMatchObject({ ok: false, brokenAt: 5 });
   });
 });

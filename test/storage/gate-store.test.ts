@@ -1,5 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { GENESIS_HASH, type EmergencyRecordInput, type GateDecisionInput, type GateException } from '../../src/ports/gate-store.ts';
+import { sql } from 'kysely';
+import { verifyStoredRegister } from '../../src/cli/decisions.ts';
 import { policyHash, verifyDecisionChain } from '../../src/storage/decision-chain.ts';
 import { gateStoreFor, type KyselyGateStore } from '../../src/storage/gate-store.ts';
 import type { OpenedStore } from '../../src/storage/open.ts';
@@ -201,6 +203,36 @@ for (const backend of backends) {
       // revoking is a status like any other
       await gates.saveException(exception({ status: 'revoked' }));
       expect((await gates.getException('github:acme/api#42'))?.status).toBe('revoked');
+    });
+
+    it('chains every exception status change, changed terms of an approved one and each new emergency record in the register', async () => {
+      const id = 'github:acme/api#42';
+      await gates.saveException(exception({ status: 'requested', approvedBy: null, approvedAt: null }));
+      await gates.saveException(exception({ status: 'requested', approvedBy: null, approvedAt: null, compensatingControls: 'edited while requested' }));
+      expect(await gates.registerRecords()).toEqual([]); // a request is not an approval
+      await gates.saveException(exception());
+      await gates.saveException(exception()); // the request issue re-read, nothing changed
+      await gates.saveException(exception({ expiresAt: at(60 * 24 * 365) })); // an approved exception's terms changed
+      await gates.markExceptionReminded(id, at(5)); // not a change of terms
+      await gates.saveException(exception({ status: 'revoked' }));
+      await gates.saveEmergencyRecord(emergency());
+      await gates.saveEmergencyRecord(emergency({ followUp: { issueUrl: 'https://github.com/acme/api/issues/77', dueAt: at(1) } }));
+      const records = await gates.registerRecords();
+      expect(records.map((r) => [r.seq, r.kind, r.subject])).toEqual([
+        [1, 'exception.approved', id],
+        [2, 'exception.approved', id],
+        [3, 'exception.revoked', id],
+        [4, 'emergency', 'github:acme/api!13'],
+      ]);
+      expect(records[0]!.prevHash).toBe(GENESIS_HASH);
+      expect(records[0]!.content).toMatchObject({ id, status: 'approved', approvedBy: '@security-lead', approvedAt: at(60).toISOString(), findingRef: 'js/sql-injection', scope: { repo: 'github:acme/api', paths: ['src/legacy/**'] } });
+      expect(records[1]!.content).toMatchObject({ expiresAt: at(60 * 24 * 365).toISOString() });
+      expect(records[3]!.content).toMatchObject({ approver: '@oncall-director', headSha: 'b'.repeat(40), controlsBypassed: ['sast', 'approvals'] });
+      expect(await gates.registerRecords({ subject: 'github:acme/api!13' })).toEqual([records[3]]);
+      expect(await verifyStoredRegister(gates, 2)).toEqual({ ok: true, count: 4, head: records[3]!.hash });
+      // Someone with database access names another approver: the register chain breaks there.
+      await sql`update register_records set content = jsonb_set(content, '{approvedBy}', '"@friend"') where seq = 2`.execute(opened.db);
+      expect(await verifyStoredRegister(gates, 2)).toMatchObject({ ok: false, brokenAt: 2, reason: expect.stringMatching(/content does not match its hash/) });
     });
 
     it('lists approved exceptions expiring before a moment, earliest first, expired ones included', async () => {

@@ -12,8 +12,8 @@
  *   monthly:   { enabled: true, dayOfMonth: 1, at: '09:00' }
  *   quarterly: { enabled: true, at: '09:00' }                  # the first day of January, April, July, October
  * page:
- *   access: token                      # token (GATEHOUSE_PAGE_TOKEN as a Bearer token or ?token=) or header
- *   header: X-Forwarded-User           # access: header -> a request must carry this header (set by the reverse proxy)
+ *   access: token                      # token (GATEHOUSE_PAGE_TOKEN as a Bearer token, never ?token=) or header
+ *   header: X-Forwarded-User           # access: header -> this header, believed only from GATEHOUSE_TRUSTED_PROXIES
  * ```
  * Times are wall-clock times in the policy's `timeZone`.
  */
