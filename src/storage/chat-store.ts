@@ -45,6 +45,7 @@ export const noticeSchema: z.ZodType<Notice> = z.object({
   labels: z.array(z.string()),
   route: z.string().nullable(),
   itemKey: z.string().nullable(),
+  terms: z.string().nullable().optional(),
 });
 
 const status = z.enum(['pending', 'sent', 'failed']);

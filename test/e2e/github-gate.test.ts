@@ -8,7 +8,7 @@ import type { Gatehouse } from '../../src/main.ts';
 import { GATE_MARKER } from '../../src/core/gate/plan.ts';
 import { githubDelivery, githubExample, issuesPayload, testPrivateKey } from '../support/github.ts';
 import { GITHUB_API as API, GITHUB_SECRET as SECRET, processed, startTestGatehouse } from '../support/harness.ts';
-import { fakeGateGitHub, otherRun, ourRuns, type GateWorld } from '../support/github-gate.ts';
+import { fakeGateGitHub, labelBy, otherRun, ourRuns, type GateWorld } from '../support/github-gate.ts';
 
 const FULL = 'Codertocat/Hello-World';
 const KEY = 'github:Codertocat/Hello-World!2';
@@ -68,6 +68,45 @@ async function deliver(name: string, payload: unknown): Promise<string> {
   const status = await processed(gatehouse, 'github', d.id);
   if (status !== 'done') return `${status}: ${(await gatehouse.store.getDelivery('github', d.id))?.lastError ?? ''}`;
   return status;
+}
+
+/** The exception request issue #50 and its terms as the form writes them. */
+const REQUEST = 'github:Codertocat/Hello-World#50';
+const exceptionTerms: [string, string][] = [
+  ['Finding or control', 'js/sql-injection'],
+  ['Category', 'sast'],
+  ['Repository', FULL],
+  ['Paths', 'src/db/**'],
+  ['Compensating controls', 'WAF rule blocks the payloads'],
+  ['Business owner', '@owner'],
+  ['Requested expiry', '2026-11-30'],
+  ['Renews', '_No response_'],
+];
+const exceptionBody = (over: Record<string, string> = {}): string =>
+  exceptionTerms
+    .map(([k, v]) => `### ${k}\n\n${over[k] ?? v}`)
+    .join('\n\n');
+
+/** Files the request on GitHub (the fake's issue #50 of `fullName`), written by `author`. */
+function fileRequest({ author = 'Codertocat', fullName = FULL, body = exceptionBody() }: { author?: string; fullName?: string; body?: string } = {}): GateWorld {
+  const r = fakeGateGitHub(API, fullName, 50);
+  r.labels = ['exception'];
+  r.issue = { body, user: { login: author, type: 'User' }, state: 'open' };
+  return r;
+}
+
+/** An `issues` delivery about the request as GitHub sends it: the payload carries what it carried then. */
+function requestEvent(action: string, sender: string, label?: string, { author = 'Codertocat', body = request!.issue.body, repo }: { author?: string; body?: string; repo?: string } = {}): Record<string, unknown> {
+  const p = issuesPayload({ action: 'opened', body, labels: request!.labels, number: 50, sender: { login: sender, type: 'User' } });
+  p['action'] = action;
+  obj(p['issue'])['created_at'] = '2026-11-20T09:00:00Z';
+  obj(p['issue'])['user'] = { ...obj(obj(p['issue'])['user']), login: author };
+  if (repo) {
+    const r = obj(p['repository']);
+    p['repository'] = { ...r, full_name: repo, name: repo.split('/')[1], owner: { ...obj(r['owner']), login: repo.split('/')[0] } };
+  }
+  if (label) p['label'] = { name: label };
+  return p;
 }
 
 const approve = (login: string, sha = HEAD): void => {
@@ -166,36 +205,17 @@ describe('release gate on GitHub', () => {
     expect(gateComments()[0]).toContain('js/sql-injection');
 
     // The exception register: a request, a refused approval, an approval by a named approver.
-    request = fakeGateGitHub(API, FULL, 50);
-    const exceptionBody = [
-      ['Finding or control', 'js/sql-injection'],
-      ['Category', 'sast'],
-      ['Repository', FULL],
-      ['Paths', 'src/db/**'],
-      ['Compensating controls', 'WAF rule blocks the payloads'],
-      ['Business owner', '@owner'],
-      ['Requested expiry', '2026-11-30'],
-      ['Renews', '_No response_'],
-    ]
-      .map(([k, v]) => `### ${k}\n\n${v}`)
-      .join('\n\n');
-    const issue = (action: string, labels: string[], sender: string, label?: string): Record<string, unknown> => {
-      const p = issuesPayload({ action: 'opened', body: exceptionBody, labels, number: 50, sender: { login: sender, type: 'User' } });
-      p['action'] = action;
-      obj(p['issue'])['created_at'] = '2026-11-20T09:00:00Z';
-      if (label) p['label'] = { name: label };
-      return p;
-    };
-    expect(await deliver('issues', issue('opened', ['exception'], 'Codertocat'))).toBe('done');
-    expect(await gatehouse.gateStore.getException('github:Codertocat/Hello-World#50')).toMatchObject({ status: 'requested', findingRef: 'js/sql-injection' });
-    request.labels = ['exception', 'exception::approved'];
-    expect(await deliver('issues', issue('labeled', ['exception', 'exception::approved'], 'mallory', 'exception::approved'))).toBe('done');
+    request = fileRequest();
+    expect(await deliver('issues', requestEvent('opened', 'Codertocat'))).toBe('done');
+    expect(await gatehouse.gateStore.getException(REQUEST)).toMatchObject({ status: 'requested', findingRef: 'js/sql-injection' });
+    labelBy(request, 'mallory', 'exception::approved');
+    expect(await deliver('issues', requestEvent('labeled', 'mallory', 'exception::approved'))).toBe('done');
     expect(request.labels).toEqual(['exception']);
     expect(request.comments.at(-1)!.body).toContain('mallory is not an exception approver');
-    expect((await gatehouse.gateStore.getException('github:Codertocat/Hello-World#50'))!.status).toBe('requested');
-    request.labels = ['exception', 'exception::approved'];
-    expect(await deliver('issues', issue('labeled', ['exception', 'exception::approved'], 'ciso', 'exception::approved'))).toBe('done');
-    expect(await gatehouse.gateStore.getException('github:Codertocat/Hello-World#50')).toMatchObject({ status: 'approved', approvedBy: 'ciso' });
+    expect((await gatehouse.gateStore.getException(REQUEST))!.status).toBe('requested');
+    labelBy(request, 'ciso', 'exception::approved');
+    expect(await deliver('issues', requestEvent('labeled', 'ciso', 'exception::approved'))).toBe('done');
+    expect(await gatehouse.gateStore.getException(REQUEST)).toMatchObject({ status: 'approved', approvedBy: 'ciso', approvedDigest: expect.stringMatching(/^[0-9a-f]{64}$/) });
     expect(request.comments).toHaveLength(1);
 
     expect(await deliver('check_suite', checkSuite(HEAD))).toBe('done');

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import nock from 'nock';
 import type { Gatehouse } from '../../src/main.ts';
+import { termsDigest } from '../../src/core/gate/exception-terms.ts';
 import { GATE_MARKER } from '../../src/core/gate/plan.ts';
 import { fakeGitLabApi, GITLAB_BOT, GITLAB_SECRET as SECRET, GITLAB_URL, gitlabDelivery, gitlabFixture, type FakeGitLabApi } from '../support/gitlab.ts';
 import { processed, startTestGatehouse } from '../support/harness.ts';
@@ -70,7 +71,7 @@ beforeEach(async () => {
   clock = new Date('2026-11-20T10:00:00Z');
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-policy-'));
   const policyPath = join(dir, 'policy.yml');
-  writeFileSync(policyPath, 'gate:\n  emergencyApprovers: { gitlab: [cto] }\n');
+  writeFileSync(policyPath, 'gate:\n  emergencyApprovers: { gitlab: [cto] }\n  exceptions: { approvers: { gitlab: [ciso] } }\n');
   gatehouse = await startTestGatehouse(
     { gitlab: { url: GITLAB_URL, token: 'glpat-test', webhookSecret: SECRET }, policyPath },
     { gitlab: { botUsername: GITLAB_BOT, retry: { backoffMs: () => 10 } }, now: () => clock },
@@ -133,7 +134,7 @@ describe('release gate on GitLab', () => {
     expect(gateLabels()).toEqual(['gate::block']);
     expect(gateNotes()[0]).toContain('js/sql-injection');
 
-    await gatehouse.gateStore.saveException({
+    const approved = {
       id: 'gitlab:gitlabhq/gitlab-test#50',
       findingRef: 'js/sql-injection',
       category: 'sast',
@@ -143,11 +144,12 @@ describe('release gate on GitLab', () => {
       requestedBy: 'dev',
       requestedAt: new Date('2026-11-19T00:00:00Z'),
       expiresAt: new Date('2026-12-01T00:00:00Z'),
-      status: 'approved',
+      status: 'approved' as const,
       approvedBy: 'ciso',
       approvedAt: new Date('2026-11-19T12:00:00Z'),
       renewalOf: null,
-    });
+    };
+    await gatehouse.gateStore.saveException({ ...approved, approvedDigest: termsDigest(approved) });
     expect(await deliver('Pipeline Hook', pipelineHook(HEAD))).toBe('done');
     expect(gateLabels()).toEqual(['gate::pass']);
     expect(ourStatus(HEAD)).toMatchObject({ state: 'success' });

@@ -387,6 +387,7 @@ describe('release gate in Slack', () => {
       status: 'requested',
       approvedBy: null,
       approvedAt: null,
+      approvedDigest: null,
       expiresAt,
       requestedBy: 'dev',
       requestedAt: new Date(),
