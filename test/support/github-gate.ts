@@ -83,7 +83,11 @@ export function fakeGateGitHub(api: string, fullName: string, number: number): G
   scope.get(R(`/issues/${number}/labels`)).reply((uri) => (note('GET', uri), [200, w.labels.map((name) => ({ name }))]));
   scope.post(R(`/issues/${number}/labels`)).reply((uri, body) => {
     note('POST', uri);
-    for (const l of (body as { labels: string[] }).labels) if (!w.labels.includes(l)) (w.labels.push(l), event('labeled', l));
+    for (const l of (body as { labels: string[] }).labels) {
+      if (w.labels.includes(l)) continue;
+      w.labels.push(l);
+      event('labeled', l);
+    }
     return [200, w.labels.map((name) => ({ name }))];
   });
   scope.delete(R(`/issues/${number}/labels/.+`)).reply((uri) => {
