@@ -7,7 +7,7 @@ import nock from 'nock';
 import type { Gatehouse } from '../../src/main.ts';
 import { termsDigest } from '../../src/core/gate/exception-terms.ts';
 import { GATE_MARKER } from '../../src/core/gate/plan.ts';
-import { fakeGitLabApi, GITLAB_BOT, GITLAB_SECRET as SECRET, GITLAB_URL, gitlabDelivery, gitlabFixture, type FakeGitLabApi } from '../support/gitlab.ts';
+import { fakeGitLabApi, issueHook, GITLAB_BOT, GITLAB_SECRET as SECRET, GITLAB_URL, gitlabDelivery, gitlabFixture, type FakeGitLabApi } from '../support/gitlab.ts';
 import { processed, startTestGatehouse } from '../support/harness.ts';
 import { fakeGitLabGate, sastReport, type GitLabGateWorld } from '../support/gitlab-gate.ts';
 
@@ -181,5 +181,45 @@ describe('release gate on GitLab', () => {
     expect(w.issues).toHaveLength(1);
     expect(w.issues[0]).toMatchObject({ title: 'Retrospective: emergency release gitlabhq/gitlab-test!1', due_date: '2026-11-25', labels: 'retrospective' });
     expect(record!.followUp.issueUrl).toBe(w.issues[0]!.web_url);
+  });
+});
+
+describe('exception approvals on GitLab', () => {
+  it('the requester, read from the API (not the hook), cannot approve their own exception', async () => {
+    const body = [
+      ['Finding or control', 'js/sql-injection'],
+      ['Category', 'sast'],
+      ['Repository', 'gitlabhq/gitlab-test'],
+      ['Paths', '_No response_'],
+      ['Compensating controls', 'WAF rule'],
+      ['Business owner', '@owner'],
+      ['Requested expiry', '2026-11-30'],
+      ['Renews', '_No response_'],
+    ]
+      .map(([k, v]) => `### ${k}\n\n${v}`)
+      .join('\n\n');
+    const id = 'gitlab:gitlabhq/gitlab-test#50';
+    const hook = (action: 'open' | 'update', username: string): Record<string, unknown> => {
+      const p = issueHook({ action, description: body, labels: api.labels.get('issues/50'), iid: 50, username });
+      (p['object_attributes'] as Record<string, unknown>)['created_at'] = '2026-11-20T09:00:00Z';
+      return p;
+    };
+    // ciso files the request (GitLab says so); the hooks are about other users' actions.
+    api.descriptions.set('issues/50', body);
+    api.labels.set('issues/50', ['exception']);
+    api.authors.set('issues/50', 'ciso');
+    expect(await deliver('Issue Hook', hook('open', 'bob'))).toBe('done');
+    expect(await gatehouse.gateStore.getException(id)).toMatchObject({ status: 'requested', requestedBy: 'ciso' });
+
+    // ciso adds the approval label; the hook that arrives next was caused by bob (its author fields say bob).
+    api.labels.set('issues/50', ['exception', 'exception::approved']);
+    api.labelEvents.set('issues/50', [{ action: 'add', label: 'exception::approved', user: 'ciso', created_at: '2026-11-20T09:30:00Z' }]);
+    expect(await deliver('Issue Hook', hook('update', 'bob'))).toBe('done');
+    expect(api.labels.get('issues/50')).toEqual(['exception']);
+    const note = (api.notes.get('issues/50') ?? []).map((n) => n.body).join('\n');
+    expect(note).toContain('ciso requested this exception, and a requester cannot approve their own exception');
+    expect(await gatehouse.gateStore.getException(id)).toMatchObject({ status: 'requested', approvedBy: null });
+    const refusals = (await gatehouse.store.auditFor(id)).filter((a) => a.action === 'refuseExceptionApproval');
+    expect(refusals).toEqual([expect.objectContaining({ detail: expect.objectContaining({ actor: 'ciso' }) })]);
   });
 });
