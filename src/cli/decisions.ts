@@ -321,6 +321,8 @@ const replayInputs = z.object({
       status: z.enum(['requested', 'approved', 'rejected', 'revoked']),
       approvedBy: z.string().nullable(),
       approvedAt: isoDate.nullable(),
+      // Records decided before approvals were bound to terms hold none.
+      approvedDigest: z.string().nullable().default(null),
       expiresAt: isoDate,
       requestedBy: z.string(),
       requestedAt: isoDate,

@@ -10,7 +10,10 @@ import { queueAnswer, statusAnswer, type QueueView, type StatusView } from '../c
 import { parseCommand, type Hosts, type ItemRef } from '../core/chat/command.ts';
 import { planManualEscalation } from '../core/chat/escalate.ts';
 import { chatReaders } from '../core/chat/policy.ts';
-import { changeKey, issueKey, type IssueRef } from '../core/model.ts';
+import { parseExceptionRequest } from '../core/gate/exception-request.ts';
+import { shortDigest, termsDigest } from '../core/gate/exception-terms.ts';
+import { approvalRefusal } from '../core/gate/exceptions.ts';
+import { changeKey, issueKey, type IssueRef, type IssueSnapshot } from '../core/model.ts';
 import type { Policy } from '../core/policy/schema.ts';
 import type { Chat } from '../ports/chat.ts';
 import type { PlatformAdapter } from '../ports/platform.ts';
@@ -136,8 +139,8 @@ export class ChatOps implements SlackReader {
     return members;
   }
 
-  async #refuse(work: SlackWork, deliveryId: string, action: string, itemKey: string | null, message: string): Promise<void> {
-    await this.deps.store.appendAudit({ at: this.deps.now(), deliveryId, issueKey: itemKey, action, detail: { slackUser: work.userId, slackName: work.userName }, outcome: 'skipped', error: 'not allowed by the policy' });
+  async #refuse(work: SlackWork, deliveryId: string, action: string, itemKey: string | null, message: string, detail: Record<string, unknown> = {}): Promise<void> {
+    await this.deps.store.appendAudit({ at: this.deps.now(), deliveryId, issueKey: itemKey, action, detail: { slackUser: work.userId, slackName: work.userName, ...detail }, outcome: 'skipped', error: 'not allowed by the policy' });
     this.deps.metrics.slackRequests.inc({ kind: work.type === 'escalate' ? 'command' : 'action', outcome: 'refused' });
     this.deps.logger.warn({ user: work.userId, action, item: itemKey }, 'Slack request refused: not allowed by the policy');
     if (work.responseUrl) await this.deps.respond(work.responseUrl, message);
@@ -246,9 +249,14 @@ export class ChatOps implements SlackReader {
   }
 
   /**
-   * The Approve exception button: the clicker's forge account (chat.accounts) must be one of the
-   * policy's exception approvers. The register entry is approved with that account as approver, the
-   * approval label added (our own label event is ignored as the bot's), and the request commented.
+   * The Approve exception button approves the terms the clicked notice showed, and only those: the
+   * clicker's forge account (chat.accounts) must be an exception approver of the global policy; the
+   * request is read from the platform as it is now, and a click whose digest differs from the
+   * request's current terms (or from the registered ones) is refused ("the request changed since
+   * this notice"), as is the requester approving their own exception and an exception for another
+   * repository by an approver who is not a cross-repository approver. The register entry is approved
+   * with the digest, the approval label added (our own label event is ignored as the bot's), and the
+   * request commented (one comment, edited in place). Every refusal is audited with the clicker.
    */
   async #approveException(work: Extract<SlackWork, { noticeKey: string }>, row: OutboxRow, deliveryId: string): Promise<void> {
     const policy = this.deps.policy();
@@ -263,9 +271,10 @@ export class ChatOps implements SlackReader {
     const platform = target.repo.platform === 'gitlab' ? 'gitlab' : 'github';
     const login = policy.chat.accounts[work.userId]?.[platform] ?? null;
     const approvers = policy.gate.exceptions.approvers[platform].map((a) => a.toLowerCase());
+    const refuse = (why: string, detail: Record<string, unknown> = {}): Promise<void> =>
+      this.#refuse(work, deliveryId, 'chat.approve-exception', id, `You cannot approve this exception: ${why}. Nothing was changed.`, { approver: login, terms: work.terms ?? null, reason: why, ...detail });
     if (!login || !approvers.includes(login.toLowerCase())) {
-      const why = login ? `your ${platform === 'github' ? 'GitHub' : 'GitLab'} account ${login} is not an exception approver (gate.exceptions.approvers)` : `your Slack id ${work.userId} is not mapped to a ${platform === 'github' ? 'GitHub' : 'GitLab'} account (chat.accounts)`;
-      return this.#refuse(work, deliveryId, 'chat.approve-exception', id, `You cannot approve this exception: ${why}. Nothing was changed.`);
+      return refuse(login ? `your ${platform === 'github' ? 'GitHub' : 'GitLab'} account ${login} is not an exception approver (gate.exceptions.approvers)` : `your Slack id ${work.userId} is not mapped to a ${platform === 'github' ? 'GitHub' : 'GitLab'} account (chat.accounts)`);
     }
     const stored = await gateStore.getException(id);
     if (!stored || stored.status !== 'requested') {
@@ -278,18 +287,31 @@ export class ChatOps implements SlackReader {
       return;
     }
     const forge = await adapter.forgeForRepo(target.repo);
-    const { remindedAt: _reminded, ...entry } = stored;
+    if (!forge.readIssue) return refuse(`Gatehouse cannot read the request from ${platform === 'github' ? 'GitHub' : 'GitLab'}`);
+    // The request as it is now, not as the notice or the register last saw it.
+    const current = await forge.readIssue(target);
+    const { remindedAt: _reminded, ...registered } = stored;
+    const issue: IssueSnapshot = { ref: target, title: '', body: current.body, labels: current.labels, state: current.state, author: { login: current.author ?? 'ghost', isBot: false }, assignees: [], url: row.notice?.url ?? '', createdAt: stored.requestedAt.toISOString() };
+    const parsed = parseExceptionRequest(issue, policy, now).exception;
+    const digest = parsed ? termsDigest(parsed) : null;
+    if (!parsed || !digest || !work.terms || work.terms !== digest || termsDigest(registered) !== digest) {
+      const why = !work.terms ? 'this notice does not say which terms it shows (it predates term-bound approvals); use the updated notice' : 'the request changed since this notice; review the updated notice';
+      return refuse(why, { current: digest });
+    }
+    const authority = approvalRefusal(parsed, login, policy.gate.exceptions);
+    if (authority) return refuse(authority, { current: digest });
     const who = escapeComment(neutralizeMentions(login));
+    const marker = '<!-- gatehouse:exception-approved -->';
     await execute(
       [
-        { type: 'saveException', target, exception: { ...entry, status: 'approved', approvedBy: login, approvedAt: now } },
+        { type: 'saveException', target, exception: { ...parsed, status: 'approved', approvedBy: login, approvedAt: now, approvedDigest: digest } },
         { type: 'ensureLabels', target, add: [policy.gate.exceptions.approvedLabel], remove: [] },
-        { type: 'ensureComment', target, marker: `<!-- gatehouse:exception-approved:${stored.expiresAt.toISOString()} -->`, body: `<!-- gatehouse:exception-approved:${stored.expiresAt.toISOString()} -->\n✅ Exception approved from Slack by ${who} at ${now.toISOString().slice(0, 16).replace('T', ' ')} UTC; it waives ${escapeComment(neutralizeMentions(stored.findingRef))} until ${stored.expiresAt.toISOString()}.` },
+        { type: 'ensureComment', target, marker, body: `${marker}\n✅ Exception approved from Slack by ${who} at ${now.toISOString().slice(0, 16).replace('T', ' ')} UTC for the terms \`${shortDigest(digest)}\`: it waives ${escapeComment(neutralizeMentions(parsed.findingRef))} until ${parsed.expiresAt.toISOString()}. Any change of the terms withdraws it.` },
       ],
       { forge, store: this.deps.store, metrics: this.deps.metrics, now: this.deps.now, deliveryId, installationId: null, gateStore },
     );
     await this.deps.outbox.acknowledge(row.key, work.userId, now);
-    await this.deps.store.appendAudit({ at: now, deliveryId, issueKey: id, action: 'chat.approve-exception', detail: { slackUser: work.userId, approver: login, expiresAt: stored.expiresAt }, outcome: 'ok' });
+    await this.deps.store.appendAudit({ at: now, deliveryId, issueKey: id, action: 'chat.approve-exception', detail: { slackUser: work.userId, approver: login, expiresAt: parsed.expiresAt, terms: digest }, outcome: 'ok' });
   }
 }
 

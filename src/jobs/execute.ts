@@ -73,6 +73,8 @@ function summary(action: Action): unknown {
       return { id: action.exception.id, status: action.exception.status, findingRef: action.exception.findingRef, expiresAt: action.exception.expiresAt };
     case 'markExceptionReminded':
       return { id: action.id };
+    case 'refuseExceptionApproval':
+      return { actor: action.actor, reason: action.reason, digest: action.digest };
     case 'ensureBodySection':
       return { section: action.section, length: action.text.length };
     case 'reopenPlanning':
@@ -180,6 +182,8 @@ async function perform(action: Action, deps: ExecuteDeps): Promise<unknown> {
       return gateStoreOf(deps).saveException(action.exception);
     case 'markExceptionReminded':
       return gateStoreOf(deps).markExceptionReminded(action.id, action.at);
+    case 'refuseExceptionApproval':
+      return { refused: true };
     case 'ensureBodySection': {
       const f = forge();
       if (!f.ensureBodySection) throw new Error(`the ${f.platform} forge cannot edit an issue description`);

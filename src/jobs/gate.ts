@@ -195,18 +195,31 @@ export async function gateOnEvent(event: CommitChecksEvent | ReleaseEvent, resol
   return `release ${event.tag}: ${decision ? `verdict ${decision.verdict} (record #${decision.seq})` : 'no decision for the tagged commit'} added to the notes`;
 }
 
-/** An issue event (inside its key lock): the exception register, when the issue is an exception request. */
+/**
+ * An issue event (inside its key lock): the exception register, when the issue is an exception
+ * request. The request is read as it is now from the platform's API (description, labels,
+ * author: a delivery may be old, replayed or out of order), and who added the approval label from
+ * its label events; the payload only says which issue to look at.
+ */
 export async function gateOnIssue(event: IssueEvent, forge: Forge, resolved: { policy: Policy }, d: DeliveryGate, deps: Omit<GateDeps, 'gateStore'>): Promise<string | null> {
   const { policy } = resolved;
   if (!d.gateStore || !isExceptionRequest(event.issue, policy)) return null;
+  if (!forge.readIssue) throw new Error(`the ${forge.platform} forge cannot read an issue: exception requests are not evaluated`);
   const gateStore = d.gateStore;
   const now = deps.now();
-  const found = await gateStore.getException(issueKey(event.issue.ref));
+  const ref = event.issue.ref;
+  const current = await forge.readIssue(ref);
+  const issue = { ...event.issue, body: current.body, labels: current.labels, state: current.state, author: { login: current.author ?? 'ghost', isBot: false } };
+  const found = await gateStore.getException(issueKey(ref));
   const stored = found ? (({ remindedAt: _r, ...rest }) => rest)(found) : null;
-  const category = parseExceptionRequest(event.issue, policy, now).exception?.category ?? null;
+  const approvedLabel = policy.gate.exceptions.approvedLabel.trim().toLowerCase();
+  const labelled = current.labels.some((l) => l.trim().toLowerCase() === approvedLabel);
+  // Who added the label matters only for a request that is not approved yet.
+  const labelActor = labelled && stored?.status !== 'approved' ? await forge.labelAddedBy(ref, policy.gate.exceptions.approvedLabel) : null;
+  const category = parseExceptionRequest(issue, policy, now).exception?.category ?? null;
   const since = new Date(now.getTime() - policy.gate.exceptions.repeated.windowDays * 86_400_000);
   const categoryCount = category && !stored ? await gateStore.countExceptionsByCategory(category, since) : 0;
-  const result = planExceptionRequest({ event, stored, categoryCount }, { policy, now, render: deps.render });
+  const result = planExceptionRequest({ event: { ...event, issue }, stored, categoryCount, labelActor }, { policy, now, render: deps.render });
   if (!result) return null;
   await execute(result.actions, { forge, store: deps.store, metrics: deps.metrics, now: deps.now, deliveryId: d.deliveryId, installationId: d.installationId, gateStore });
   return result.note;

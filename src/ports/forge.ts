@@ -13,6 +13,15 @@ export interface LabelActor {
   bot: boolean;
 }
 
+/** An issue as the platform's API shows it now (not as a delivery's payload said it was). */
+export interface IssueState {
+  body: string;
+  labels: string[];
+  /** The author's login / username; null when the platform shows none (a deleted account). */
+  author: string | null;
+  state: 'open' | 'closed';
+}
+
 export interface Forge {
   readonly platform: 'github' | 'gitlab';
   /** Adds the missing labels and removes the listed ones; removing an absent label is not an error. */
@@ -35,6 +44,8 @@ export interface Forge {
   labelAddedBy(target: IssueRef, label: string): Promise<LabelActor | null>;
   /** The issue's description as it is now. */
   readBody?(target: IssueRef): Promise<string>;
+  /** The issue (not a change request) as it is now: description, labels, author, state. */
+  readIssue?(target: IssueRef): Promise<IssueState>;
   /**
    * The description's `<!-- gatehouse:<section>:start -->` … `:end -->` block set to `text`
    * (appended when absent); the rest of the description is kept as it is.

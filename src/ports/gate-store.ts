@@ -97,6 +97,8 @@ export interface GateException {
   status: ExceptionStatus;
   approvedBy: string | null;
   approvedAt: Date | null;
+  /** sha256 of the terms the approval was given for (core/gate/exception-terms.ts); null when not approved. */
+  approvedDigest: string | null;
   /** The exception this one renews, when it does. */
   renewalOf: string | null;
 }

@@ -45,6 +45,7 @@ export const noticeSchema: z.ZodType<Notice> = z.object({
   labels: z.array(z.string()),
   route: z.string().nullable(),
   itemKey: z.string().nullable(),
+  terms: z.string().nullable().optional(),
 });
 
 const status = z.enum(['pending', 'sent', 'failed']);
@@ -118,6 +119,9 @@ export class ChatStore {
               text: (eb) => eb.ref('excluded.text'),
               notice: (eb) => eb.ref('excluded.notice'),
               revision: sql`notifications.revision + 1`,
+              // A notice about other terms (an exception request edited) is not approved by a click on the old one.
+              acknowledged_by: sql`case when notifications.notice->>'terms' is distinct from excluded.notice->>'terms' then null else notifications.acknowledged_by end`,
+              acknowledged_at: sql`case when notifications.notice->>'terms' is distinct from excluded.notice->>'terms' then null else notifications.acknowledged_at end`,
               status: 'pending',
               attempts: 0,
               next_attempt_at: null,

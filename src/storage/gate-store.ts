@@ -75,6 +75,7 @@ const exceptionInput = z.object({
   status: exceptionStatus,
   approvedBy: z.string().nullable(),
   approvedAt: validDate.nullable(),
+  approvedDigest: hex64.nullable(),
   renewalOf: z.string().nullable(),
 });
 
@@ -211,6 +212,7 @@ export class KyselyGateStore implements GateStore {
       status: e.status,
       approved_by: e.approvedBy,
       approved_at: e.approvedAt,
+      approved_digest: e.approvedDigest,
       renewal_of: e.renewalOf,
       reminded_at: null,
       updated_at: new Date(),
@@ -235,6 +237,7 @@ export class KyselyGateStore implements GateStore {
               status: eb.ref('excluded.status'),
               approved_by: eb.ref('excluded.approved_by'),
               approved_at: eb.ref('excluded.approved_at'),
+              approved_digest: eb.ref('excluded.approved_digest'),
               renewal_of: eb.ref('excluded.renewal_of'),
               // A reminder was about the old expiry: a new expiry is reminded of again.
               reminded_at: sql<Date | null>`case when gate_exceptions.expires_at = excluded.expires_at then gate_exceptions.reminded_at else null end`,
@@ -427,6 +430,7 @@ function exceptionContent(e: GateException): { status: string } & Record<string,
     status: e.status,
     approvedBy: e.approvedBy,
     approvedAt: e.approvedAt,
+    approvedDigest: e.approvedDigest ?? null,
     renewalOf: e.renewalOf,
   }) as { status: string } & Record<string, unknown>;
 }
@@ -445,6 +449,7 @@ function toException(r: Selectable<GateExceptionsTable>): StoredException {
     status: exceptionStatus.parse(r.status),
     approvedBy: r.approved_by,
     approvedAt: r.approved_at === null ? null : dateColumn.parse(r.approved_at),
+    approvedDigest: r.approved_digest,
     renewalOf: r.renewal_of,
     remindedAt: r.reminded_at === null ? null : dateColumn.parse(r.reminded_at),
   };

@@ -342,6 +342,16 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable('gate_decisions').dropColumn('keyed').execute();
     },
   },
+  '0010_exception_terms': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // The digest of the terms an exception's approval was given for: an approval stored before
+      // this column existed has none, and the gate no longer lets it waive anything.
+      await db.schema.alterTable('gate_exceptions').addColumn('approved_digest', 'text').execute();
+    },
+    async down(db: Kysely<unknown>): Promise<void> {
+      await db.schema.alterTable('gate_exceptions').dropColumn('approved_digest').execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -145,6 +145,7 @@ export interface GateExceptionsTable {
   status: string;
   approved_by: string | null;
   approved_at: Date | null;
+  approved_digest: string | null;
   renewal_of: string | null;
   reminded_at: Date | null;
   updated_at: ColumnType<Date, Date | undefined, Date>;

@@ -1,5 +1,6 @@
 /** Release candidates, their evidence and exceptions for the gate's tests. */
 import type { ApprovalEvidence, CheckEvidence, Finding, ReleaseEvidence } from '../../src/core/gate/evidence.ts';
+import { termsDigest } from '../../src/core/gate/exception-terms.ts';
 import type { GateException } from '../../src/core/gate/exceptions.ts';
 import type { GateInput } from '../../src/core/gate/evaluate.ts';
 import type { ChangeRequestSnapshot, RepoRef } from '../../src/core/model.ts';
@@ -68,8 +69,9 @@ export function evidence(over: Partial<ReleaseEvidence> = {}): ReleaseEvidence {
   };
 }
 
+/** An exception; approved ones carry the digest of their own terms unless `approvedDigest` is given. */
 export function exception(over: Partial<GateException> = {}): GateException {
-  return {
+  const e: Omit<GateException, 'approvedDigest'> = {
     id: 'github:acme/shop#50',
     findingRef: 'js/sql-injection',
     category: 'sast',
@@ -85,6 +87,7 @@ export function exception(over: Partial<GateException> = {}): GateException {
     renewalOf: null,
     ...over,
   };
+  return { ...e, approvedDigest: 'approvedDigest' in over ? (over.approvedDigest ?? null) : e.status === 'approved' ? termsDigest(e) : null };
 }
 
 export function gateInput({ change = releaseChange(), ev = evidence(), exceptions = [] }: { change?: ChangeRequestSnapshot; ev?: ReleaseEvidence; exceptions?: GateException[] } = {}): GateInput {

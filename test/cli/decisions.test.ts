@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { evaluateGate } from '../../src/core/gate/evaluate.ts';
-import { defaultPolicy } from '../../src/core/policy/load.ts';
+import { defaultPolicy, parsePolicy } from '../../src/core/policy/load.ts';
+import type { Policy } from '../../src/core/policy/schema.ts';
 import type { DecisionExport, ReplayResult } from '../../src/cli/decisions.ts';
 import type { GateDecisionRecord } from '../../src/ports/gate-store.ts';
 import { canonicalJson, policyHash, recordHash, verifyDecisionChain } from '../../src/storage/decision-chain.ts';
@@ -15,6 +16,13 @@ import { freshDataDir } from '../storage/fixture.ts';
 import { cliSandbox, runCli } from '../support/cli.ts';
 
 const dir = cliSandbox('gatehouse-decisions-');
+/** The policy the decisions were made under: it names the approver of the builder's exception. */
+const POLICY_YAML = 'gate:\n  exceptions:\n    approvers: { github: [ciso] }\n';
+const decidedUnder: Policy = (() => {
+  const r = parsePolicy(POLICY_YAML);
+  if (!r.ok) throw new Error(`test policy: ${JSON.stringify(r.errors)}`);
+  return r.policy;
+})();
 const at = (minutes: number): Date => new Date(NOW.getTime() + minutes * 60_000);
 
 /** Runs SQL on the data dir (the CLI holds the data dir only while a command runs). */
@@ -38,7 +46,7 @@ async function seed(dataDir: string): Promise<void> {
       { key: 'github:acme/shop!8', input: gateInput({ ev: evidence({ findings: [finding()] }), exceptions: [exception()] }), at: at(60) },
     ];
     for (const c of cases) {
-      const v = evaluateGate(c.input, defaultPolicy, c.at);
+      const v = evaluateGate(c.input, decidedUnder, c.at);
       await gates.recordGateDecision({
         key: c.key,
         headSha: c.input.evidence.headSha,
@@ -46,13 +54,13 @@ async function seed(dataDir: string): Promise<void> {
         verdict: v.verdict,
         reasons: v.reasons,
         inputs: c.input,
-        policyHash: policyHash(defaultPolicy),
+        policyHash: policyHash(decidedUnder),
         decidedAt: c.at,
         deliveryId: null,
       });
     }
     // records a replay cannot use: inputs without the change and the exceptions, malformed evidence
-    const base = { key: 'github:acme/shop!9', headSha: 'c'.repeat(40), releaseClass: 'prod', verdict: 'pass', reasons: [], policyHash: policyHash(defaultPolicy), deliveryId: null };
+    const base = { key: 'github:acme/shop!9', headSha: 'c'.repeat(40), releaseClass: 'prod', verdict: 'pass', reasons: [], policyHash: policyHash(decidedUnder), deliveryId: null };
     await gates.recordGateDecision({ ...base, inputs: { evidence: evidence(), labels: ['release'] }, decidedAt: at(90) });
     await gates.recordGateDecision({ ...base, inputs: { ...gateInput(), evidence: { ...evidence(), checks: 'none' } }, decidedAt: at(91) });
   } finally {
@@ -152,8 +160,10 @@ describe('gatehouse decisions', () => {
     expect(viaExplain).toMatchObject({ code: 0, out: r.out });
     expect(await runCli('explain')).toMatchObject({ code: 1, err: expect.stringContaining('give --event <payload.json>') });
 
-    const same = JSON.parse((await runCli('decisions', 'explain', '3', '--json')).out) as ReplayResult;
-    // the default policy again: the same verdict, the exception still waiving the finding at decision time
+    const original = join(dir(), 'policy.yml');
+    await writeFile(original, POLICY_YAML);
+    const same = JSON.parse((await runCli('decisions', 'explain', '3', '--json', '--policy', original)).out) as ReplayResult;
+    // the policy decided under again: the same verdict, the exception still waiving the finding at decision time
     expect(same).toMatchObject({ policy: { changed: false }, old: { verdict: 'pass' }, new: { verdict: 'pass' }, verdictChanged: false, reasonsAdded: [], reasonsDropped: [] });
     expect(same.new.reasons.map((x) => (x as { rule: string }).rule)).toContain('exception-applied');
 

@@ -5,11 +5,12 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import nock from 'nock';
 import type { Gatehouse } from '../../src/main.ts';
+import { termsDigest } from '../../src/core/gate/exception-terms.ts';
 import { GATE_MARKER } from '../../src/core/gate/plan.ts';
 import { issueKey } from '../../src/core/model.ts';
 import { githubDelivery, githubExample, issuesPayload, testPrivateKey } from '../support/github.ts';
 import { GITHUB_API as API, GITHUB_SECRET as SECRET, processed, startTestGatehouse } from '../support/harness.ts';
-import { fakeGateGitHub, otherRun, ourRuns, type GateWorld } from '../support/github-gate.ts';
+import { fakeGateGitHub, labelBy, otherRun, ourRuns, type GateWorld } from '../support/github-gate.ts';
 
 const FULL = 'Codertocat/Hello-World';
 const KEY = 'github:Codertocat/Hello-World!2';
@@ -69,6 +70,45 @@ async function deliver(name: string, payload: unknown): Promise<string> {
   const status = await processed(gatehouse, 'github', d.id);
   if (status !== 'done') return `${status}: ${(await gatehouse.store.getDelivery('github', d.id))?.lastError ?? ''}`;
   return status;
+}
+
+/** The exception request issue #50 and its terms as the form writes them. */
+const REQUEST = 'github:Codertocat/Hello-World#50';
+const exceptionTerms: [string, string][] = [
+  ['Finding or control', 'js/sql-injection'],
+  ['Category', 'sast'],
+  ['Repository', FULL],
+  ['Paths', 'src/db/**'],
+  ['Compensating controls', 'WAF rule blocks the payloads'],
+  ['Business owner', '@owner'],
+  ['Requested expiry', '2026-11-30'],
+  ['Renews', '_No response_'],
+];
+const exceptionBody = (over: Record<string, string> = {}): string =>
+  exceptionTerms
+    .map(([k, v]) => `### ${k}\n\n${over[k] ?? v}`)
+    .join('\n\n');
+
+/** Files the request on GitHub (the fake's issue #50 of `fullName`), written by `author`. */
+function fileRequest({ author = 'Codertocat', fullName = FULL, body = exceptionBody() }: { author?: string; fullName?: string; body?: string } = {}): GateWorld {
+  const r = fakeGateGitHub(API, fullName, 50);
+  r.labels = ['exception'];
+  r.issue = { body, user: { login: author, type: 'User' }, state: 'open' };
+  return r;
+}
+
+/** An `issues` delivery about the request as GitHub sends it: the payload carries what it carried then. */
+function requestEvent(action: string, sender: string, label?: string, { author = 'Codertocat', body = request!.issue.body, repo }: { author?: string; body?: string; repo?: string } = {}): Record<string, unknown> {
+  const p = issuesPayload({ action: 'opened', body, labels: request!.labels, number: 50, sender: { login: sender, type: 'User' } });
+  p['action'] = action;
+  obj(p['issue'])['created_at'] = '2026-11-20T09:00:00Z';
+  obj(p['issue'])['user'] = { ...obj(obj(p['issue'])['user']), login: author };
+  if (repo) {
+    const r = obj(p['repository']);
+    p['repository'] = { ...r, full_name: repo, name: repo.split('/')[1], owner: { ...obj(r['owner']), login: repo.split('/')[0] } };
+  }
+  if (label) p['label'] = { name: label };
+  return p;
 }
 
 const approve = (login: string, sha = HEAD, type = 'User'): void => {
@@ -172,36 +212,17 @@ describe('release gate on GitHub', () => {
     expect(gateComments()[0]).toContain('js/sql-injection');
 
     // The exception register: a request, a refused approval, an approval by a named approver.
-    request = fakeGateGitHub(API, FULL, 50);
-    const exceptionBody = [
-      ['Finding or control', 'js/sql-injection'],
-      ['Category', 'sast'],
-      ['Repository', FULL],
-      ['Paths', 'src/db/**'],
-      ['Compensating controls', 'WAF rule blocks the payloads'],
-      ['Business owner', '@owner'],
-      ['Requested expiry', '2026-11-30'],
-      ['Renews', '_No response_'],
-    ]
-      .map(([k, v]) => `### ${k}\n\n${v}`)
-      .join('\n\n');
-    const issue = (action: string, labels: string[], sender: string, label?: string): Record<string, unknown> => {
-      const p = issuesPayload({ action: 'opened', body: exceptionBody, labels, number: 50, sender: { login: sender, type: 'User' } });
-      p['action'] = action;
-      obj(p['issue'])['created_at'] = '2026-11-20T09:00:00Z';
-      if (label) p['label'] = { name: label };
-      return p;
-    };
-    expect(await deliver('issues', issue('opened', ['exception'], 'Codertocat'))).toBe('done');
-    expect(await gatehouse.gateStore.getException('github:Codertocat/Hello-World#50')).toMatchObject({ status: 'requested', findingRef: 'js/sql-injection' });
-    request.labels = ['exception', 'exception::approved'];
-    expect(await deliver('issues', issue('labeled', ['exception', 'exception::approved'], 'mallory', 'exception::approved'))).toBe('done');
+    request = fileRequest();
+    expect(await deliver('issues', requestEvent('opened', 'Codertocat'))).toBe('done');
+    expect(await gatehouse.gateStore.getException(REQUEST)).toMatchObject({ status: 'requested', findingRef: 'js/sql-injection' });
+    labelBy(request, 'mallory', 'exception::approved');
+    expect(await deliver('issues', requestEvent('labeled', 'mallory', 'exception::approved'))).toBe('done');
     expect(request.labels).toEqual(['exception']);
     expect(request.comments.at(-1)!.body).toContain('mallory is not an exception approver');
-    expect((await gatehouse.gateStore.getException('github:Codertocat/Hello-World#50'))!.status).toBe('requested');
-    request.labels = ['exception', 'exception::approved'];
-    expect(await deliver('issues', issue('labeled', ['exception', 'exception::approved'], 'ciso', 'exception::approved'))).toBe('done');
-    expect(await gatehouse.gateStore.getException('github:Codertocat/Hello-World#50')).toMatchObject({ status: 'approved', approvedBy: 'ciso' });
+    expect((await gatehouse.gateStore.getException(REQUEST))!.status).toBe('requested');
+    labelBy(request, 'ciso', 'exception::approved');
+    expect(await deliver('issues', requestEvent('labeled', 'ciso', 'exception::approved'))).toBe('done');
+    expect(await gatehouse.gateStore.getException(REQUEST)).toMatchObject({ status: 'approved', approvedBy: 'ciso', approvedDigest: expect.stringMatching(/^[0-9a-f]{64}$/) });
     expect(request.comments).toHaveLength(1);
 
     expect(await deliver('check_suite', checkSuite(HEAD))).toBe('done');
@@ -346,5 +367,114 @@ describe('release gate on GitHub', () => {
     approve('alice');
     expect(await deliver('pull_request_review', review('alice', HEAD, 'Spring release.', ['release']))).toBe('done');
     expect(gateLabels()).toEqual(['gate::pass']);
+  });
+});
+
+describe('exception approvals on GitHub: attacks', () => {
+  /** A release PR blocked by an open critical code-scanning alert in src/db/. */
+  async function blockedRelease(): Promise<void> {
+    otherRun(w, HEAD, 'secret-scanning', 'success');
+    otherRun(w, HEAD, 'slsa-provenance', 'success');
+    approve('alice');
+    w.alerts = [{ number: 42, rule: { id: 'js/sql-injection', severity: 'error', security_severity_level: 'critical', description: 'Database query built from user-controlled sources' }, tool: { name: 'CodeQL' }, most_recent_instance: { location: { path: 'src/db/query.ts' } } }];
+    w.pulls = [listed()];
+    expect(await deliver('pull_request', pullRequest())).toBe('done');
+    expect(gateLabels()).toEqual(['gate::block']);
+  }
+  /** The gate evaluated again (a check completed): its label. */
+  async function gateAgain(): Promise<string[]> {
+    expect(await deliver('check_suite', checkSuite(HEAD))).toBe('done');
+    return gateLabels();
+  }
+  const refusals = async (id = REQUEST): Promise<{ actor: unknown; reason: unknown }[]> =>
+    (await gatehouse.store.auditFor(id)).filter((a) => a.action === 'refuseExceptionApproval').map((a) => a.detail as { actor: unknown; reason: unknown });
+
+  it('a requester who is an exception approver cannot approve their own exception', async () => {
+    await blockedRelease();
+    request = fileRequest({ author: 'ciso' });
+    expect(await deliver('issues', requestEvent('opened', 'ciso', undefined, { author: 'ciso' }))).toBe('done');
+    labelBy(request, 'ciso', 'exception::approved');
+    expect(await deliver('issues', requestEvent('labeled', 'ciso', 'exception::approved', { author: 'ciso' }))).toBe('done');
+    expect(request.labels).toEqual(['exception']);
+    expect(request.comments).toHaveLength(1);
+    expect(request.comments[0]!.body).toContain('ciso requested this exception, and a requester cannot approve their own exception');
+    expect(await gatehouse.gateStore.getException(REQUEST)).toMatchObject({ status: 'requested', approvedBy: null });
+    expect(await refusals()).toEqual([expect.objectContaining({ actor: 'ciso', reason: expect.stringContaining('requester cannot approve') })]);
+    expect(await gateAgain()).toEqual(['gate::block']);
+  });
+
+  it('changing the compensating controls after the approval withdraws it: label removed, one comment says so, the gate blocks again', async () => {
+    await blockedRelease();
+    request = fileRequest();
+    expect(await deliver('issues', requestEvent('opened', 'Codertocat'))).toBe('done');
+    labelBy(request, 'ciso', 'exception::approved');
+    expect(await deliver('issues', requestEvent('labeled', 'ciso', 'exception::approved'))).toBe('done');
+    expect(await gateAgain()).toEqual(['gate::pass']);
+
+    // The requester weakens the controls once the approval is in.
+    request.issue.body = exceptionBody({ 'Compensating controls': 'None: we will be careful' });
+    expect(await deliver('issues', requestEvent('edited', 'Codertocat'))).toBe('done');
+    expect(request.labels).toEqual(['exception']);
+    expect(request.comments).toHaveLength(1);
+    expect(request.comments[0]!.body).toContain('The terms changed after the approval (compensating controls;');
+    expect(request.comments[0]!.body).toContain('the approval by ciso was withdrawn');
+    expect(await gatehouse.gateStore.getException(REQUEST)).toMatchObject({ status: 'requested', approvedBy: null, approvedDigest: null });
+    expect(await refusals()).toEqual([expect.objectContaining({ actor: 'Codertocat', reason: expect.stringContaining('compensating controls') })]);
+    expect(await gateAgain()).toEqual(['gate::block']);
+    // The Slack notice is the same message, updated with the new terms.
+    const notices = (await gatehouse.store.listNotifications()).filter((n) => n.key.startsWith('exception-request:'));
+    expect(notices.map((n) => n.key)).toEqual([`exception-request:${REQUEST}`]);
+  });
+
+  it('a replayed labeled delivery does not re-approve a revoked exception', async () => {
+    await blockedRelease();
+    request = fileRequest();
+    expect(await deliver('issues', requestEvent('opened', 'Codertocat'))).toBe('done');
+    labelBy(request, 'ciso', 'exception::approved');
+    const approval = requestEvent('labeled', 'ciso', 'exception::approved');
+    expect(await deliver('issues', approval)).toBe('done');
+    labelBy(request, 'ciso', 'exception::approved', 'unlabeled');
+    expect(await deliver('issues', requestEvent('unlabeled', 'ciso', 'exception::approved'))).toBe('done');
+    expect((await gatehouse.gateStore.getException(REQUEST))!.status).toBe('revoked');
+    // The old delivery again (a new delivery id, the same signed payload content).
+    expect(await deliver('issues', approval)).toBe('done');
+    expect((await gatehouse.gateStore.getException(REQUEST))!.status).not.toBe('approved');
+    expect(await gateAgain()).toEqual(['gate::block']);
+  });
+
+  it('an approval by an account since removed from gate.exceptions.approvers no longer waives anything', async () => {
+    await blockedRelease();
+    // Approved (for exactly these terms) while former-ciso was an approver; the global policy names only ciso now.
+    const terms = {
+      id: REQUEST,
+      findingRef: 'js/sql-injection',
+      category: 'sast',
+      scope: { repo: `github:${FULL}`, paths: ['src/db/**'] },
+      compensatingControls: 'WAF rule blocks the payloads',
+      businessOwner: '@owner',
+      requestedBy: 'Codertocat',
+      requestedAt: new Date('2026-11-20T09:00:00Z'),
+      expiresAt: new Date('2026-12-01T00:00:00Z'),
+      renewalOf: null,
+    };
+    await gatehouse.gateStore.saveException({ ...terms, status: 'approved', approvedBy: 'former-ciso', approvedAt: new Date('2026-11-20T09:30:00Z'), approvedDigest: termsDigest(terms) });
+    expect(await gateAgain()).toEqual(['gate::block']);
+    expect(gateComments()[0]).toContain('approval no longer valid: former-ciso is not an exception approver (ciso)');
+  });
+
+  it('an exception for this repository requested from another repository is not approved by an approver who is not a cross-repository approver', async () => {
+    await blockedRelease();
+    const other = 'Codertocat/requests';
+    const id = `github:${other}#50`;
+    request = fileRequest({ fullName: other });
+    expect(await deliver('issues', requestEvent('opened', 'Codertocat', undefined, { repo: other }))).toBe('done');
+    expect(await gatehouse.gateStore.getException(id)).toMatchObject({ status: 'requested', scope: { repo: `github:${FULL}` } });
+    labelBy(request, 'ciso', 'exception::approved');
+    expect(await deliver('issues', requestEvent('labeled', 'ciso', 'exception::approved', { repo: other }))).toBe('done');
+    expect(request.labels).toEqual(['exception']);
+    expect(request.comments[0]!.body).toContain('is not a cross-repository approver (gate.exceptions.crossRepoApprovers: none)');
+    expect(await gatehouse.gateStore.getException(id)).toMatchObject({ status: 'requested', approvedBy: null });
+    expect(await refusals(id)).toEqual([expect.objectContaining({ actor: 'ciso' })]);
+    expect(await gateAgain()).toEqual(['gate::block']);
   });
 });

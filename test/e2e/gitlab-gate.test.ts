@@ -5,9 +5,10 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import nock from 'nock';
 import type { Gatehouse } from '../../src/main.ts';
+import { termsDigest } from '../../src/core/gate/exception-terms.ts';
 import { GATE_MARKER } from '../../src/core/gate/plan.ts';
 import { issueKey } from '../../src/core/model.ts';
-import { fakeGitLabApi, GITLAB_BOT, GITLAB_SECRET as SECRET, GITLAB_URL, gitlabDelivery, gitlabFixture, type FakeGitLabApi } from '../support/gitlab.ts';
+import { fakeGitLabApi, issueHook, GITLAB_BOT, GITLAB_SECRET as SECRET, GITLAB_URL, gitlabDelivery, gitlabFixture, type FakeGitLabApi } from '../support/gitlab.ts';
 import { processed, startTestGatehouse } from '../support/harness.ts';
 import { fakeGitLabGate, sastReport, type GitLabGateWorld } from '../support/gitlab-gate.ts';
 
@@ -72,7 +73,7 @@ beforeEach(async () => {
   clock = new Date('2026-11-20T10:00:00Z');
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-policy-'));
   const policyPath = join(dir, 'policy.yml');
-  writeFileSync(policyPath, 'gate:\n  emergencyApprovers: { gitlab: [cto] }\n  securityReviewers: { gitlab: [alice] }\n  classSetters: { gitlab: [rel-mgr] }\n');
+  writeFileSync(policyPath, 'gate:\n  emergencyApprovers: { gitlab: [cto] }\n  securityReviewers: { gitlab: [alice] }\n  classSetters: { gitlab: [rel-mgr] }\n  exceptions: { approvers: { gitlab: [ciso] } }\n');
   gatehouse = await startTestGatehouse(
     { gitlab: { url: GITLAB_URL, token: 'glpat-test', webhookSecret: SECRET }, policyPath },
     { gitlab: { botUsername: GITLAB_BOT, retry: { backoffMs: () => 10 } }, now: () => clock },
@@ -135,7 +136,7 @@ describe('release gate on GitLab', () => {
     expect(gateLabels()).toEqual(['gate::block']);
     expect(gateNotes()[0]).toContain('js/sql-injection');
 
-    await gatehouse.gateStore.saveException({
+    const approved = {
       id: 'gitlab:gitlabhq/gitlab-test#50',
       findingRef: 'js/sql-injection',
       category: 'sast',
@@ -145,11 +146,12 @@ describe('release gate on GitLab', () => {
       requestedBy: 'dev',
       requestedAt: new Date('2026-11-19T00:00:00Z'),
       expiresAt: new Date('2026-12-01T00:00:00Z'),
-      status: 'approved',
+      status: 'approved' as const,
       approvedBy: 'ciso',
       approvedAt: new Date('2026-11-19T12:00:00Z'),
       renewalOf: null,
-    });
+    };
+    await gatehouse.gateStore.saveException({ ...approved, approvedDigest: termsDigest(approved) });
     expect(await deliver('Pipeline Hook', pipelineHook(HEAD))).toBe('done');
     expect(gateLabels()).toEqual(['gate::pass']);
     expect(ourStatus(HEAD)).toMatchObject({ state: 'success' });
@@ -256,5 +258,45 @@ describe('release gate on GitLab', () => {
     approve('alice');
     expect(await deliver('Merge Request Hook', mergeRequest({ action: 'approved' }))).toBe('done');
     expect(gateLabels()).toEqual(['gate::pass']);
+  });
+});
+
+describe('exception approvals on GitLab', () => {
+  it('the requester, read from the API (not the hook), cannot approve their own exception', async () => {
+    const body = [
+      ['Finding or control', 'js/sql-injection'],
+      ['Category', 'sast'],
+      ['Repository', 'gitlabhq/gitlab-test'],
+      ['Paths', '_No response_'],
+      ['Compensating controls', 'WAF rule'],
+      ['Business owner', '@owner'],
+      ['Requested expiry', '2026-11-30'],
+      ['Renews', '_No response_'],
+    ]
+      .map(([k, v]) => `### ${k}\n\n${v}`)
+      .join('\n\n');
+    const id = 'gitlab:gitlabhq/gitlab-test#50';
+    const hook = (action: 'open' | 'update', username: string): Record<string, unknown> => {
+      const p = issueHook({ action, description: body, labels: api.labels.get('issues/50'), iid: 50, username });
+      (p['object_attributes'] as Record<string, unknown>)['created_at'] = '2026-11-20T09:00:00Z';
+      return p;
+    };
+    // ciso files the request (GitLab says so); the hooks are about other users' actions.
+    api.descriptions.set('issues/50', body);
+    api.labels.set('issues/50', ['exception']);
+    api.authors.set('issues/50', 'ciso');
+    expect(await deliver('Issue Hook', hook('open', 'bob'))).toBe('done');
+    expect(await gatehouse.gateStore.getException(id)).toMatchObject({ status: 'requested', requestedBy: 'ciso' });
+
+    // ciso adds the approval label; the hook that arrives next was caused by bob (its author fields say bob).
+    api.labels.set('issues/50', ['exception', 'exception::approved']);
+    api.labelEvents.set('issues/50', [{ action: 'add', label: 'exception::approved', user: 'ciso', created_at: '2026-11-20T09:30:00Z' }]);
+    expect(await deliver('Issue Hook', hook('update', 'bob'))).toBe('done');
+    expect(api.labels.get('issues/50')).toEqual(['exception']);
+    const note = (api.notes.get('issues/50') ?? []).map((n) => n.body).join('\n');
+    expect(note).toContain('ciso requested this exception, and a requester cannot approve their own exception');
+    expect(await gatehouse.gateStore.getException(id)).toMatchObject({ status: 'requested', approvedBy: null });
+    const refusals = (await gatehouse.store.auditFor(id)).filter((a) => a.action === 'refuseExceptionApproval');
+    expect(refusals).toEqual([expect.objectContaining({ detail: expect.objectContaining({ actor: 'ciso' }) })]);
   });
 });

@@ -117,6 +117,7 @@ describe.skipIf(!haveChromium)('the web page in headless Chromium', () => {
       status: 'approved',
       approvedBy: '@ciso',
       approvedAt: hours(-24 * 19),
+      approvedDigest: null,
       renewalOf: null,
     });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });

@@ -377,44 +377,60 @@ describe('release gate in Slack', () => {
     expect(answer).toContain('Release gate: block (high-risk)');
   });
 
-  async function exceptionRequested(): Promise<string> {
-    const expiresAt = new Date(Date.now() + 30 * 86_400_000);
-    await gatehouse.gateStore.saveException({
-      id: 'github:Codertocat/Hello-World#12',
-      findingRef: 'js/sql-injection',
-      category: 'sast',
-      scope: { repo: 'github:Codertocat/Hello-World', paths: [] },
-      status: 'requested',
-      approvedBy: null,
-      approvedAt: null,
-      expiresAt,
-      requestedBy: 'dev',
-      requestedAt: new Date(),
-      businessOwner: '@owner',
-      compensatingControls: 'WAF rule 12',
-      renewalOf: null,
-    });
-    const key = `exception-request:github:Codertocat/Hello-World#12:${expiresAt.toISOString()}`;
+  const EXC = 'github:Codertocat/Hello-World#12';
+  const expiry = (): string => new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 10);
+  const requestBody = (over: Record<string, string> = {}): string =>
+    Object.entries({
+      'Finding or control': 'js/sql-injection',
+      Category: 'sast',
+      Repository: 'Codertocat/Hello-World',
+      Paths: '_No response_',
+      'Compensating controls': 'WAF rule 12',
+      'Business owner': '@owner',
+      'Requested expiry': expiry(),
+      Renews: '_No response_',
+      ...over,
+    })
+      .map(([k, v]) => `### ${k}\n\n${v}`)
+      .join('\n\n');
+  /** GitHub's GET /repos/{owner}/{repo}/issues/12: the request as it is now. */
+  const issueNow = (body: string, author = 'dev', labels = ['exception']) => ({ number: 12, body, state: 'open', user: { login: author, type: 'User' }, labels: labels.map((name, i) => ({ id: i + 1, name })) });
+
+  /**
+   * The requester opens the exception request on GitHub: Gatehouse registers it, comments, and posts
+   * the notice whose Approve button carries the terms digest. Returns the button's value.
+   */
+  async function exceptionRequested(author = 'dev'): Promise<string> {
+    const body = requestBody();
+    nock(GITHUB_API).post('/app/installations/1/access_tokens').reply(201, { token: 'ghs_test', expires_at: '2099-01-01T00:00:00Z', permissions: {}, repository_selection: 'all' });
+    nock(GITHUB_API).get(`${REPO}/contents/.github%2Fgatehouse.yml`).reply(404, { message: 'Not Found' });
+    nock(GITHUB_API).get(`${REPO}/issues/12`).reply(200, issueNow(body, author));
+    nock(GITHUB_API).get(`${REPO}/issues/12/comments`).query(true).reply(200, []);
+    nock(GITHUB_API)
+      .post(`${REPO}/issues/12/comments`, (b: { body: string }) => b.body.startsWith('<!-- gatehouse:exception -->'))
+      .reply(201, { id: 7, body: 'x', user: { login: 'gatehouse[bot]', type: 'Bot' } });
     const posted: Posted[] = [];
     expectPost(posted, { channel: 'C0EXC', ts: '1700000000.000400' });
-    await gatehouse.store.enqueueNotification({
-      key,
-      channel: '#prodsec-escalations',
-      text: 'Exception request',
-      notice: { kind: 'exception-request', title: 'Exception request: js/sql-injection', reasons: [], severity: 'sast', owner: '@owner', due: [], url: 'https://github.com/Codertocat/Hello-World/issues/12', labels: [], route: 'exception-board', itemKey: 'github:Codertocat/Hello-World#12' },
-      createdAt: new Date(),
-    });
+    const payload = issuesPayload({ body, number: 12, labels: ['exception'], sender: { login: author, type: 'User' } });
+    const issue = payload['issue'] as Record<string, unknown>;
+    issue['user'] = { ...(issue['user'] as object), login: author };
+    issue['created_at'] = new Date().toISOString();
+    const d = githubDelivery({ name: 'issues', secret: GITHUB_SECRET, payload });
+    expect((await fetch(`${gatehouse.url}/api/github/webhooks`, { method: 'POST', headers: d.headers, body: d.body })).status).toBe(200);
+    expect(await processed(gatehouse, 'github', d.id)).toBe('done');
     await waitFor(() => posted.length === 1);
-    expect(JSON.stringify(posted[0]!.blocks)).toContain('gatehouse_approve_exception');
-    return key;
+    const actions = posted[0]!.blocks.find((b) => b.type === 'actions') as unknown as { elements: { action_id: string; value?: string }[] };
+    const button = actions.elements.find((e) => e.action_id === 'gatehouse_approve_exception')!;
+    expect(JSON.parse(button.value!)).toEqual({ notice: `exception-request:${EXC}`, terms: (await gatehouse.gateStore.getException(EXC))!.approvedDigest ?? expect.stringMatching(/^[0-9a-f]{64}$/) });
+    return button.value!;
   }
 
-  it('Approve exception by a mapped exception approver approves the register entry, labels and comments the request', async () => {
-    const key = await exceptionRequested();
+  it('Approve exception by a mapped exception approver approves exactly the notice\'s terms, labels and comments the request', async () => {
+    const value = await exceptionRequested();
     let labels: unknown;
     let comment = '';
-    nock(GITHUB_API).post('/app/installations/1/access_tokens').reply(201, { token: 'ghs_test', expires_at: '2099-01-01T00:00:00Z' });
     nock(GITHUB_API).get(`${REPO}/installation`).reply(200, { id: 1 });
+    nock(GITHUB_API).get(`${REPO}/issues/12`).reply(200, issueNow(requestBody()));
     nock(GITHUB_API)
       .post(`${REPO}/issues/12/labels`, (b: { labels: string[] }) => ((labels = b.labels), true))
       .reply(200, []);
@@ -426,25 +442,62 @@ describe('release gate in Slack', () => {
     nock(SLACK_API)
       .post('/api/chat.update', (b: Record<string, string>) => ((update = b), true))
       .reply(200, { ok: true, channel: 'C0EXC', ts: '1700000000.000400' });
-    await slack(blockActionBody({ actionId: 'gatehouse_approve_exception', value: key, userId: ALLOWED }));
+    await slack(blockActionBody({ actionId: 'gatehouse_approve_exception', value, userId: ALLOWED }));
     await waitFor(() => update['ts'] !== undefined);
+    const terms = (JSON.parse(value) as { terms: string }).terms;
     expect(labels).toEqual(['exception::approved']);
     expect(comment).toContain('Exception approved from Slack by octocat');
+    expect(comment).toContain(terms.slice(0, 12));
     expect(update['blocks']).toContain(`Approved by <@${ALLOWED}>`);
-    expect(await gatehouse.gateStore.getException('github:Codertocat/Hello-World#12')).toMatchObject({ status: 'approved', approvedBy: 'octocat' });
+    expect(await gatehouse.gateStore.getException(EXC)).toMatchObject({ status: 'approved', approvedBy: 'octocat', approvedDigest: terms });
   });
 
-  it('Approve exception by someone who is not an approver is refused and changes nothing', async () => {
-    const key = await exceptionRequested();
+  it.each([
+    ['other compensating controls', { 'Compensating controls': 'None, we will be careful' }],
+    ['another repository', { Repository: 'Codertocat/Spoon-Knife' }],
+  ])('Approve exception on a notice whose request was edited since (%s) is refused, audited, and approves nothing', async (_name, edit) => {
+    const value = await exceptionRequested();
+    // The requester edits the request after the notice went out; the approver clicks the old notice.
+    nock(GITHUB_API).get(`${REPO}/installation`).reply(200, { id: 1 });
+    nock(GITHUB_API).get(`${REPO}/issues/12`).reply(200, issueNow(requestBody(edit)));
     let refusal = '';
     nock(RESPONSE_HOST)
       .post(/.*/, (b: { text: string }) => ((refusal = b.text), true))
       .reply(200, 'ok');
-    await slack(blockActionBody({ actionId: 'gatehouse_approve_exception', value: key, userId: OTHER }));
+    await slack(blockActionBody({ actionId: 'gatehouse_approve_exception', value, userId: ALLOWED }));
+    await waitFor(() => refusal !== '');
+    expect(refusal).toContain('the request changed since this notice');
+    expect(await gatehouse.gateStore.getException(EXC)).toMatchObject({ status: 'requested', approvedBy: null, approvedDigest: null });
+    const audit = (await gatehouse.store.auditFor(EXC)).filter((a) => a.action === 'chat.approve-exception');
+    expect(audit).toEqual([expect.objectContaining({ outcome: 'skipped', detail: expect.objectContaining({ slackUser: ALLOWED, approver: 'octocat', reason: expect.stringContaining('changed since this notice') }) })]);
+  });
+
+  it('Approve exception by the requester (an approver) is refused, audited, and approves nothing', async () => {
+    const value = await exceptionRequested('octocat');
+    nock(GITHUB_API).get(`${REPO}/installation`).reply(200, { id: 1 });
+    nock(GITHUB_API).get(`${REPO}/issues/12`).reply(200, issueNow(requestBody(), 'octocat'));
+    let refusal = '';
+    nock(RESPONSE_HOST)
+      .post(/.*/, (b: { text: string }) => ((refusal = b.text), true))
+      .reply(200, 'ok');
+    await slack(blockActionBody({ actionId: 'gatehouse_approve_exception', value, userId: ALLOWED }));
+    await waitFor(() => refusal !== '');
+    expect(refusal).toContain('octocat requested this exception');
+    expect(await gatehouse.gateStore.getException(EXC)).toMatchObject({ status: 'requested', approvedBy: null });
+    expect((await gatehouse.store.auditFor(EXC)).filter((a) => a.action === 'chat.approve-exception')).toEqual([expect.objectContaining({ outcome: 'skipped', detail: expect.objectContaining({ approver: 'octocat' }) })]);
+  });
+
+  it('Approve exception by someone who is not an approver is refused and changes nothing', async () => {
+    const value = await exceptionRequested();
+    let refusal = '';
+    nock(RESPONSE_HOST)
+      .post(/.*/, (b: { text: string }) => ((refusal = b.text), true))
+      .reply(200, 'ok');
+    await slack(blockActionBody({ actionId: 'gatehouse_approve_exception', value, userId: OTHER }));
     await waitFor(() => refusal !== '');
     expect(refusal).toContain('is not mapped to a GitHub account');
-    expect(await gatehouse.gateStore.getException('github:Codertocat/Hello-World#12')).toMatchObject({ status: 'requested', approvedBy: null });
-    const audit = await gatehouse.store.auditFor('github:Codertocat/Hello-World#12');
+    expect(await gatehouse.gateStore.getException(EXC)).toMatchObject({ status: 'requested', approvedBy: null });
+    const audit = (await gatehouse.store.auditFor(EXC)).filter((a) => a.action === 'chat.approve-exception');
     expect(audit).toEqual([expect.objectContaining({ action: 'chat.approve-exception', outcome: 'skipped' })]);
   });
 });

@@ -80,6 +80,29 @@ describe('the chat outbox', () => {
     expect(updated['blocks']).toContain('and it got worse');
   });
 
+  it('an exception request re-sent with other terms updates the same message, drops its earlier approval and offers Approve for the new terms', async () => {
+    nock(SLACK_API).post('/api/chat.postMessage').once().reply(200, { ok: true, channel: 'C1', ts: '1.0001' });
+    const updates: Record<string, string>[] = [];
+    nock(SLACK_API)
+      .post('/api/chat.update', (b: Record<string, string>) => (updates.push(b), true))
+      .twice()
+      .reply(200, { ok: true, channel: 'C1', ts: '1.0001' });
+    const request = (terms: string): Notice => ({ ...notice('Exception request: js/sql-injection in github:acme/app'), kind: 'exception-request', terms });
+    const box = outbox();
+    await enqueue('exception-request:github:acme/app#5', '#c', request('a'.repeat(64)));
+    await box.drain();
+    await opened.store.outbox.acknowledge('exception-request:github:acme/app#5', 'U0APPROVER', clock);
+    await box.drain();
+    expect(updates[0]!['blocks']).toContain('Approved by');
+    expect(updates[0]!['blocks']).not.toContain('gatehouse_approve_exception');
+    // The requester edits the terms: the same message, no approval shown, a button for the new terms.
+    await enqueue('exception-request:github:acme/app#5', '#c', request('b'.repeat(64)));
+    expect(await box.drain()).toBe(1);
+    expect(await opened.store.outbox.get('exception-request:github:acme/app#5')).toMatchObject({ acknowledgedBy: null, messageTs: '1.0001' });
+    expect(updates[1]!['blocks']).not.toContain('Approved by');
+    expect(updates[1]!['blocks']).toContain(JSON.stringify(JSON.stringify({ notice: 'exception-request:github:acme/app#5', terms: 'b'.repeat(64) })).slice(1, -1));
+  });
+
   it('obeys a 429 Retry-After of 2 s: the notice is sent once, no sooner than 2 s later', async () => {
     const at: number[] = [];
     nock(SLACK_API)

@@ -25,6 +25,7 @@ describe('exception reminders', () => {
       status: 'approved',
       approvedBy: 'ciso',
       approvedAt: new Date(clock.getTime() - 30 * DAY),
+      approvedDigest: null,
       expiresAt: new Date(clock.getTime() + 10 * DAY),
       requestedBy: 'dev',
       requestedAt: new Date(clock.getTime() - 31 * DAY),

@@ -39,6 +39,7 @@ const exception = (over: Partial<GateException> = {}): GateException => ({
   status: 'approved',
   approvedBy: '@security-lead',
   approvedAt: at(60),
+  approvedDigest: 'd'.repeat(64),
   renewalOf: null,
   ...over,
 });
@@ -203,6 +204,12 @@ for (const backend of backends) {
       // revoking is a status like any other
       await gates.saveException(exception({ status: 'revoked' }));
       expect((await gates.getException('github:acme/api#42'))?.status).toBe('revoked');
+
+      // The digest of the approved terms is kept, and cleared with the approval.
+      expect((await gates.getException('github:acme/api#42'))?.approvedDigest).toBe('d'.repeat(64));
+      await gates.saveException(exception({ status: 'requested', approvedBy: null, approvedAt: null, approvedDigest: null }));
+      expect(await gates.getException('github:acme/api#42')).toMatchObject({ status: 'requested', approvedDigest: null });
+      await expect(gates.saveException(exception({ approvedDigest: 'not-a-digest' }))).rejects.toThrow('invalid exception: approvedDigest');
     });
 
     it('chains every exception status change, changed terms of an approved one and each new emergency record in the register', async () => {

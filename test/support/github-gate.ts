@@ -55,6 +55,10 @@ export interface GateWorld {
   /** Open pull requests by head sha (GET /commits/{sha}/pulls). */
   pulls: Record<string, unknown>[];
   issues: { number: number; title: string; body: string; labels: string[]; html_url: string; user: { login: string; type: string } }[];
+  /** The item itself as GET /issues/{n} answers (exception requests): its labels are `labels`. */
+  issue: { body: string; user: { login: string; type: string }; state: 'open' | 'closed' };
+  /** Its label events (GET /issues/{n}/events); our own label writes add theirs. */
+  events: { event: 'labeled' | 'unlabeled'; label: { name: string }; actor: { login: string; type: string }; created_at: string }[];
   /** Every request: `METHOD path`. */
   log: string[];
   /** Our check runs' writes, in order. */
@@ -72,7 +76,9 @@ const worlds = new Set<GateWorld>();
 let nextId = 100;
 
 export function fakeGateGitHub(api: string, fullName: string, number: number): GateWorld {
-  const w: GateWorld = { labels: [], comments: [], checkRuns: [], statuses: [], workflowRuns: [], changedFiles: () => w.files.length, reviews: [], labelEvents: [], permissions: {}, commits: {}, files: [], repoFiles: {}, alerts: [], pulls: [], issues: [], log: [], checkWrites: [], alertsStatus: null, routes: () => [] };
+  const w: GateWorld = { labels: [], comments: [], checkRuns: [], statuses: [], workflowRuns: [], changedFiles: () => w.files.length, reviews: [], labelEvents: [], permissions: {}, commits: {}, files: [], repoFiles: {}, alerts: [], pulls: [], issues: [], issue: { body: '', user: { login: 'octocat', type: 'User' }, state: 'open' }, events: [], log: [], checkWrites: [], alertsStatus: null, routes: () => [] };
+  const bot = { login: 'gatehouse[bot]', type: 'Bot' };
+  const event = (e: 'labeled' | 'unlabeled', name: string): void => void w.events.push({ event: e, label: { name }, actor: bot, created_at: new Date().toISOString() });
   const repo = `/repos/${fullName}`;
   const esc = (s: string): string => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
   const R = (tail: string): RegExp => new RegExp(`^${esc(repo)}${tail}(\\?.*)?$`);
@@ -117,15 +123,21 @@ export function fakeGateGitHub(api: string, fullName: string, number: number): G
   scope.get(R(`/issues/${number}/labels`)).reply((uri) => (note('GET', uri), [200, w.labels.map((name) => ({ name }))]));
   scope.post(R(`/issues/${number}/labels`)).reply((uri, body) => {
     note('POST', uri);
-    for (const l of (body as { labels: string[] }).labels) if (!w.labels.includes(l)) w.labels.push(l);
+    for (const l of (body as { labels: string[] }).labels) {
+      if (w.labels.includes(l)) continue;
+      w.labels.push(l);
+      event('labeled', l);
+    }
     return [200, w.labels.map((name) => ({ name }))];
   });
   scope.delete(R(`/issues/${number}/labels/.+`)).reply((uri) => {
     note('DELETE', uri);
     const name = decodeURIComponent(uri.split('?')[0]!.split('/labels/')[1]!);
+    if (w.labels.includes(name)) event('unlabeled', name);
     w.labels = w.labels.filter((l) => l !== name);
     return [200, []];
   });
+  scope.get(R(`/issues/${number}`)).reply((uri) => (note('GET', uri), [200, { number, ...w.issue, labels: w.labels.map((name) => ({ name })) }]));
   scope.get(R(`/issues/${number}/comments`)).reply((uri) => (note('GET', uri), [200, w.comments]));
   scope.post(R(`/issues/${number}/comments`)).reply((uri, body) => {
     note('POST', uri);
@@ -177,7 +189,8 @@ export function fakeGateGitHub(api: string, fullName: string, number: number): G
   scope.get(R(`/issues/${number}/events`)).reply((uri) => {
     note('GET', uri);
     const events = w.labelEvents.map((e, i) => ({ id: 7000 + i, event: e.event, actor: { login: e.actor, id: 1, type: e.type ?? 'User', site_admin: false }, commit_id: null, commit_url: null, created_at: e.at, label: { name: e.label, color: 'ededed' } }));
-    return [200, events];
+    // Both ways of seeding events (`labelEvents`, and `events` with our own label writes), one listing.
+    return [200, Number(query(uri).get('page') ?? 1) === 1 ? [...events, ...w.events] : []];
   });
   scope.get(R('/collaborators/[^/]+/permission')).reply((uri) => {
     note('GET', uri);
@@ -226,6 +239,13 @@ export function workflowRun(w: GateWorld, sha: string, path: string, name: strin
   const suite = 8000 + w.workflowRuns.length;
   w.workflowRuns.push({ id: 9000 + w.workflowRuns.length, name: path.split('/').pop()!, path, head_sha: sha, check_suite_id: suite, event: 'pull_request', status: 'completed', conclusion });
   w.checkRuns.push({ id: 5000 + w.checkRuns.length, name, head_sha: sha, status: 'completed', conclusion, app: { id: 15368, slug: 'github-actions' }, check_suite: { id: suite } });
+}
+
+/** `login` (a user) adds or removes `label` on the item, as GitHub's label events will say. */
+export function labelBy(w: GateWorld, login: string, label: string, action: 'labeled' | 'unlabeled' = 'labeled'): void {
+  if (action === 'labeled' && !w.labels.includes(label)) w.labels.push(label);
+  if (action === 'unlabeled') w.labels = w.labels.filter((l) => l !== label);
+  w.events.push({ event: action, label: { name: label }, actor: { login, type: login.endsWith('[bot]') ? 'Bot' : 'User' }, created_at: new Date().toISOString() });
 }
 
 /** Our check runs on `sha`, newest last. */

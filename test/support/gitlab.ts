@@ -89,6 +89,10 @@ export interface FakeGitLabApi {
   /** Descriptions by `issues/<iid>`: read by GET, replaced by a PUT with `description`. */
   descriptions: Map<string, string>;
   notes: Map<string, FakeNote[]>;
+  /** Issue authors by `issues/<iid>` (GET answers `author`); default `root`. */
+  authors: Map<string, string>;
+  /** Resource label events by `issues/<iid>`; our own label writes add theirs (as the bot). */
+  labelEvents: Map<string, { action: 'add' | 'remove'; label: string; user: string; created_at: string }[]>;
   files: Map<string, string>;
   /** Every request, `METHOD /path?query`. */
   requests: string[];
@@ -105,7 +109,9 @@ const noteableKey = (kind: string, iid: string): string => `${kind}/${iid}`;
  * in pages (`per_page`, `page`, `Link: rel="next"`) and sorted as asked.
  */
 export function fakeGitLabApi({ bot = GITLAB_BOT }: { bot?: string } = {}): FakeGitLabApi {
-  const state: FakeGitLabApi = { labels: new Map(), descriptions: new Map(), notes: new Map(), files: new Map(), requests: [], unmatched: [], stop: () => undefined };
+  const state: FakeGitLabApi = { labels: new Map(), descriptions: new Map(), notes: new Map(), authors: new Map(), labelEvents: new Map(), files: new Map(), requests: [], unmatched: [], stop: () => undefined };
+  const labelEvent = (key: string, action: 'add' | 'remove', label: string): void =>
+    void state.labelEvents.set(key, [...(state.labelEvents.get(key) ?? []), { action, label, user: bot, created_at: new Date().toISOString() }]);
   let nextId = 5000;
   const project = '/api/v4/projects/[^/]+';
   const scope = nock(GITLAB_URL).persist();
@@ -119,8 +125,13 @@ export function fakeGitLabApi({ bot = GITLAB_BOT }: { bot?: string } = {}): Fake
     if (typeof b.description === 'string') state.descriptions.set(key, b.description);
     const split = (s: string | undefined): string[] => (s ? s.split(',').map((x) => x.trim()).filter(Boolean) : []);
     let labels = state.labels.get(key) ?? [];
-    for (const l of split(b.add_labels)) if (!labels.includes(l)) labels.push(l);
+    for (const l of split(b.add_labels)) {
+      if (labels.includes(l)) continue;
+      labels.push(l);
+      labelEvent(key, 'add', l);
+    }
     const remove = split(b.remove_labels);
+    for (const l of remove) if (labels.includes(l)) labelEvent(key, 'remove', l);
     labels = labels.filter((l) => !remove.includes(l));
     state.labels.set(key, labels);
     return [200, { iid: Number(iid), labels, description: state.descriptions.get(key) ?? '' }];
@@ -131,7 +142,17 @@ export function fakeGitLabApi({ bot = GITLAB_BOT }: { bot?: string } = {}): Fake
     record('GET', uri);
     const [, iid] = /\/issues\/(\d+)$/.exec(uri)!;
     const key = noteableKey('issues', iid!);
-    return [200, { iid: Number(iid), labels: state.labels.get(key) ?? [], description: state.descriptions.get(key) ?? '' }];
+    const author = state.authors.get(key) ?? 'root';
+    return [200, { iid: Number(iid), state: 'opened', author: { id: author === bot ? 99 : 1, username: author }, labels: state.labels.get(key) ?? [], description: state.descriptions.get(key) ?? '' }];
+  });
+
+  // GET /projects/:id/issues/:iid/resource_label_events (one page here).
+  scope.get(new RegExp(`^${project}/issues/(\\d+)/resource_label_events(\\?.*)?$`)).reply((uri) => {
+    record('GET', uri);
+    const url = new URL(uri, GITLAB_URL);
+    const [, iid] = /\/issues\/(\d+)\/resource_label_events/.exec(url.pathname)!;
+    const events = Number(url.searchParams.get('page') ?? 1) === 1 ? (state.labelEvents.get(noteableKey('issues', iid!)) ?? []) : [];
+    return [200, events.map((e, i) => ({ id: i + 1, action: e.action, created_at: e.created_at, resource_type: 'Issue', resource_id: Number(iid), user: { id: e.user === bot ? 99 : 1, username: e.user, bot: e.user === bot }, label: { id: 10 + i, name: e.label } }))];
   });
 
   scope.get(new RegExp(`^${project}/(issues|merge_requests)/(\\d+)/notes(\\?.*)?$`)).reply((uri) => {

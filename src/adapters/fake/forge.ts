@@ -4,7 +4,7 @@
  * other tests can use it instead of intercepting HTTP.
  */
 import type { IssueRef, RepoRef } from '../../core/model.ts';
-import type { CommentOutcome, Forge, LabelActor } from '../../ports/forge.ts';
+import type { CommentOutcome, Forge, IssueState, LabelActor } from '../../ports/forge.ts';
 
 export interface FakeComment {
   id: number;
@@ -19,6 +19,8 @@ export interface FakeIssue {
   changedPaths: string[];
   /** Who added each label (lower-cased name), as the platform's label events would say. */
   labelActors: Map<string, LabelActor>;
+  body?: string;
+  author?: string;
 }
 
 export type FakeWrite =
@@ -85,6 +87,11 @@ export class FakeForge implements Forge {
     const issue = this.issue(ref);
     if (!issue.labels.some((x) => same(x, label))) issue.labels.push(label);
     issue.labelActors.set(label.trim().toLowerCase(), { login, at, bot });
+  }
+
+  async readIssue(target: IssueRef): Promise<IssueState> {
+    const issue = this.issue(target);
+    return { body: issue.body ?? '', labels: [...issue.labels], author: issue.author ?? null, state: 'open' };
   }
 
   async labelAddedBy(target: IssueRef, label: string): Promise<LabelActor | null> {

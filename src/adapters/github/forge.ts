@@ -1,7 +1,7 @@
 /** The GitHub forge: the Forge port over one installation's Octokit. */
 import { z } from 'zod';
 import type { IssueRef, RepoRef } from '../../core/model.ts';
-import { lastLabelActor, LABEL_EVENT_PAGES, type CommentOutcome, type Forge, type LabelActor } from '../../ports/forge.ts';
+import { lastLabelActor, LABEL_EVENT_PAGES, type CommentOutcome, type Forge, type IssueState, type LabelActor } from '../../ports/forge.ts';
 import { readSection, withSection } from '../../core/workflows/sections.ts';
 
 /** The part of Octokit we use: `request(route, params)`. */
@@ -17,6 +17,13 @@ const commentSchema = z.object({
 const commentsSchema = z.array(commentSchema);
 const contentSchema = z.object({ content: z.string(), encoding: z.string() });
 const issueBodySchema = z.object({ body: z.string().nullable().optional() });
+/** GET /repos/{owner}/{repo}/issues/{issue_number}: labels are objects (or, in old answers, names). */
+const issueSchema = z.object({
+  body: z.string().nullable().optional(),
+  state: z.enum(['open', 'closed']),
+  user: z.object({ login: z.string() }).nullable(),
+  labels: z.array(z.union([z.string(), z.object({ name: z.string() })])),
+});
 const issueEventsSchema = z.array(
   z.object({
     event: z.string(),
@@ -141,6 +148,13 @@ export class GitHubForge implements Forge {
     const { owner, repo } = split(target.repo.fullName);
     const res = await this.octokit.request('GET /repos/{owner}/{repo}/issues/{issue_number}', { owner, repo, issue_number: target.number });
     return issueBodySchema.parse(res.data).body ?? '';
+  }
+
+  async readIssue(target: IssueRef): Promise<IssueState> {
+    const { owner, repo } = split(target.repo.fullName);
+    const res = await this.octokit.request('GET /repos/{owner}/{repo}/issues/{issue_number}', { owner, repo, issue_number: target.number });
+    const issue = issueSchema.parse(res.data);
+    return { body: issue.body ?? '', labels: issue.labels.map((l) => (typeof l === 'string' ? l : l.name)), author: issue.user?.login ?? null, state: issue.state };
   }
 
   async ensureBodySection(target: IssueRef, section: string, text: string): Promise<CommentOutcome> {

@@ -5,7 +5,7 @@
 import { GitbeakerTimeoutError } from '@gitbeaker/rest';
 import { z } from 'zod';
 import type { IssueRef, RepoRef } from '../../core/model.ts';
-import { lastLabelActor, LABEL_EVENT_PAGES, type CommentOutcome, type Forge, type LabelActor, type LabelEvent } from '../../ports/forge.ts';
+import { lastLabelActor, LABEL_EVENT_PAGES, type CommentOutcome, type Forge, type IssueState, type LabelActor, type LabelEvent } from '../../ports/forge.ts';
 import { readSection, withSection } from '../../core/workflows/sections.ts';
 import type { GitLabApi } from './client.ts';
 import { statusOf } from './requester.ts';
@@ -25,6 +25,13 @@ const mergeRequestSchema = z.object({ reviewers: z.array(z.object({ id: z.number
 const assigneesSchema = z.object({ assignees: z.array(z.object({ id: z.number() })).nullable().optional() });
 const approvalsSchema = z.object({ approved_by: z.array(z.object({ user: z.object({ username: z.string() }) })).default([]) });
 const descriptionSchema = z.object({ description: z.string().nullable().optional() });
+/** GET /projects/:id/issues/:iid: labels are names (without `with_labels_details`); state `opened` or `closed`. */
+const issueSchema = z.object({
+  description: z.string().nullable().optional(),
+  state: z.string(),
+  author: z.object({ username: z.string() }).nullable(),
+  labels: z.array(z.string()),
+});
 const labelEventsSchema = z.array(
   z.object({
     action: z.string(),
@@ -169,6 +176,12 @@ export class GitLabForge implements Forge {
     const project = projectOf(target.repo);
     const raw: unknown = isMergeRequest(target) ? await this.api.mergeRequests.show(project, target.number) : await this.api.issues.show(target.number, { projectId: project });
     return descriptionSchema.parse(raw).description ?? '';
+  }
+
+  async readIssue(target: IssueRef): Promise<IssueState> {
+    const raw: unknown = await this.api.issues.show(target.number, { projectId: projectOf(target.repo) });
+    const issue = issueSchema.parse(raw);
+    return { body: issue.description ?? '', labels: issue.labels, author: issue.author?.username ?? null, state: issue.state === 'closed' ? 'closed' : 'open' };
   }
 
   async ensureBodySection(target: IssueRef, section: string, text: string): Promise<CommentOutcome> {

@@ -72,12 +72,18 @@ export function noticeBlocks(notice: Notice, state: NoticeState): Block[] {
   if (status.length > 0) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: status.join(' · ') }] });
   const buttons: Block[] = [];
   if (notice.url && /^https?:\/\//.test(notice.url)) buttons.push({ type: 'button', action_id: 'gatehouse_open', text: plain('Open', 75), url: cut(notice.url, 3000) });
-  if (!state.acknowledgedBy && approval) buttons.push({ type: 'button', action_id: APPROVE_ACTION, text: plain('Approve exception', 75), style: 'primary', value: cut(state.key, 2000) });
+  if (!state.acknowledgedBy && approval) buttons.push({ type: 'button', action_id: APPROVE_ACTION, text: plain('Approve exception', 75), style: 'primary', value: approveValue(state.key, notice.terms ?? null) });
   if (!state.acknowledgedBy && !approval && !report) buttons.push({ type: 'button', action_id: ACK_ACTION, text: plain('Acknowledge', 75), style: 'primary', value: cut(state.key, 2000) });
   if (!state.owner && notice.itemKey && !approval && !report) buttons.push({ type: 'button', action_id: OWN_ACTION, text: plain('Take ownership', 75), value: cut(state.key, 2000) });
   if (buttons.length > 0) blocks.push({ type: 'actions', block_id: 'gatehouse_notice_actions', elements: buttons });
   return blocks;
 }
+
+/**
+ * The Approve exception button's value: the notice and the digest of the terms it shows, so that a
+ * click approves those terms only (Slack sends the value back as it was rendered).
+ */
+export const approveValue = (noticeKey: string, terms: string | null): string => JSON.stringify({ notice: noticeKey, terms });
 
 /** A Slack user id as Slack gave it (U…/W…); anything else is reduced to its id characters. */
 const slackId = (id: string): string => id.replace(/[^A-Z0-9]/gi, '');

@@ -69,6 +69,8 @@ export const slackWorkSchema = z.discriminatedUnion('type', [
   z.object({
     type: z.enum(['acknowledge', 'take-ownership', 'approve-exception']),
     noticeKey: z.string(),
+    /** Approve exception: the digest of the terms the clicked notice showed (null: it showed none). */
+    terms: z.string().nullable().optional(),
     userId: z.string(),
     userName: z.string(),
     responseUrl: z.string().nullable(),
@@ -106,6 +108,18 @@ function send(res: ServerResponse, status: number, body: unknown): void {
 }
 
 /** An ephemeral answer: only the asker sees it; the text is escaped, so nothing in it pings or links. */
+const approveValueSchema = z.object({ notice: z.string().min(1), terms: z.string().nullable() });
+
+/** The Approve button's value (blocks.ts `approveValue`); a bare notice key (an older message) carries no terms. */
+function approveTarget(value: string): { noticeKey: string; terms: string | null } {
+  try {
+    const v = approveValueSchema.parse(JSON.parse(value));
+    return { noticeKey: v.notice, terms: v.terms };
+  } catch {
+    return { noticeKey: value, terms: null };
+  }
+}
+
 export const ephemeral = (text: string): { response_type: 'ephemeral'; text: string } => ({ response_type: 'ephemeral', text: escapeSlack(text) });
 
 /** Bolt's logger interface over pino. */
@@ -205,7 +219,8 @@ export function createSlackIngress(opts: SlackIngressOptions): SlackIngress {
     }
     const p = parsed.data;
     const requestId = p.trigger_id ?? sha(`${p.user.id}:${action.value}:${action.action_ts ?? ''}`);
-    await accept({ type, noticeKey: action.value, userId: p.user.id, userName: p.user.username ?? p.user.name ?? p.user.id, responseUrl: p.response_url ?? null, requestId }, 'block_actions');
+    const { noticeKey, terms } = type === 'approve-exception' ? approveTarget(action.value) : { noticeKey: action.value, terms: null };
+    await accept({ type, noticeKey, ...(type === 'approve-exception' ? { terms } : {}), userId: p.user.id, userName: p.user.username ?? p.user.name ?? p.user.id, responseUrl: p.response_url ?? null, requestId }, 'block_actions');
     metrics.slackRequests.inc({ kind: 'action', outcome: type });
   };
   app.action(ACK_ACTION, onButton('acknowledge'));

@@ -62,4 +62,6 @@ export interface Notice {
   route: string | null;
   /** The item's key (`github:owner/repo#7`), for acknowledgement and ownership buttons. */
   itemKey: string | null;
+  /** An exception request's terms digest: its Approve button carries it, and approves only these terms. */
+  terms?: string | null;
 }

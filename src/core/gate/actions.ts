@@ -77,4 +77,18 @@ export interface RefuseClassLabel {
   reason: string;
 }
 
-export type GateAction = SetGateCheck | RecordGateDecision | RecordEmergency | AddReleaseNote | SaveException | MarkExceptionReminded | RefuseClassLabel;
+/**
+ * An exception approval was refused or withdrawn: nothing changes by this action, but it puts the
+ * refusal in the audit log with its actor (who added the label, clicked, or edited the terms).
+ */
+export interface RefuseExceptionApproval {
+  type: 'refuseExceptionApproval';
+  target: IssueRef;
+  /** The account the refusal is about; null when the platform did not say who (unattributable). */
+  actor: string | null;
+  reason: string;
+  /** The digest of the terms at the time (null when the request is incomplete). */
+  digest: string | null;
+}
+
+export type GateAction = SetGateCheck | RecordGateDecision | RecordEmergency | AddReleaseNote | SaveException | MarkExceptionReminded | RefuseClassLabel | RefuseExceptionApproval;

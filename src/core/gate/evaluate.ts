@@ -225,7 +225,7 @@ export function evaluateGate(input: GateInput, policy: Policy, now: Date): GateV
   /** Adds a reason unless an exception waives its subject; a refused exception is named in it. */
   const add = (reason: GateReason, subject?: { names: string[]; location: string | null; control: boolean; finding?: Finding }): boolean => {
     if (subject && (reason.severity === 'block' || reason.severity === 'warn')) {
-      const { waiver, refused } = findWaiver(exceptions, subject, repo, now);
+      const { waiver, refused } = findWaiver(exceptions, subject, repo, now, gate.exceptions);
       if (waiver) {
         waived.push({ subject: reason.subject ?? subject.names[0]!, finding: subject.finding ?? null, reason, exception: waiver });
         used.set(waiver.id, waiver);

@@ -1,10 +1,19 @@
 /**
  * The exception register's intake: an "Exception request" issue (GitHub issue form / GitLab
  * description template, rendered from `exceptionFormView` with the intake templates) is parsed
- * into a register entry; a policy-named approver approves it by adding the approval label. Anyone
- * else adding it is refused (the label removed, the comment says why). Editing an approved
- * request's finding, scope or expiry withdraws the approval. A renewal, or a category that several
- * repositories keep asking exceptions for, raises the `repeated-exception` escalation.
+ * into a register entry; a policy-named approver approves it by adding the approval label. The
+ * plan works from the request as it is now (body, labels and author read from the platform's API
+ * by the shell) and from who added the label (the platform's label events), never from the
+ * delivery that triggered it, so a replayed old `labeled` delivery approves nothing.
+ *
+ * An approval is bound to the digest of the terms (exception-terms.ts) that Gatehouse registered
+ * and showed: it is refused when the approver is not a global-policy approver, is the requester,
+ * or approves an exception for another repository without being a cross-repository approver, and
+ * when the request changed since Gatehouse last read it. Any change of terms after the approval
+ * withdraws it (the label removed, the sticky comment says which terms changed, the Slack notice
+ * is updated in place with an Approve button for the new terms). Every refusal is audited with its
+ * actor. A renewal, or a category that several repositories keep asking exceptions for, raises the
+ * `repeated-exception` escalation.
  */
 import type { Action } from '../actions.ts';
 import { noticeChannel } from '../chat/route.ts';
@@ -13,7 +22,8 @@ import { parseIntake, sectionsOf } from '../intake/parse.ts';
 import { issueKey, type IssueEvent } from '../model.ts';
 import type { IntakeField, Policy } from '../policy/schema.ts';
 import { neutralizeMentions, tableCell } from '../text.ts';
-import type { ExceptionStatus, GateException } from './exceptions.ts';
+import { changedTerms, shortDigest, termsDigest } from './exception-terms.ts';
+import { approvalRefusal, requestRepoOf, type ExceptionStatus, type GateException } from './exceptions.ts';
 
 export const EXCEPTION_MARKER = '<!-- gatehouse:exception -->';
 const DAY_MS = 86_400_000;
@@ -114,6 +124,7 @@ export function parseExceptionRequest(issue: IssueEvent['issue'], policy: Pick<P
       status: 'requested',
       approvedBy: null,
       approvedAt: null,
+      approvedDigest: null,
       expiresAt,
       requestedBy: issue.author.login,
       requestedAt: Number.isNaN(Date.parse(issue.createdAt)) ? now : new Date(issue.createdAt),
@@ -126,11 +137,20 @@ export function parseExceptionRequest(issue: IssueEvent['issue'], policy: Pick<P
 }
 
 export interface ExceptionPlanInput {
+  /**
+   * The trigger. Its `issue` must be the request as the platform's API shows it now (body, labels,
+   * author): the shell reads it; nothing in the delivery's payload is taken as authority.
+   */
   event: IssueEvent;
   /** The register's entry for this request, when there is one. */
   stored: GateException | null;
   /** Distinct repositories that asked for an exception of this category within the policy's window (before this request). */
   categoryCount: number;
+  /**
+   * Who added the approval label now on the request, from the platform's label events; null when
+   * the label is not on it or no event attributes it.
+   */
+  labelActor: { login: string; at: string; bot: boolean } | null;
 }
 
 export interface ExceptionContext {
@@ -139,18 +159,14 @@ export interface ExceptionContext {
   render: (name: 'comments/exception.md', view: object) => string;
 }
 
-const sameTerms = (a: GateException, b: GateException): boolean =>
-  lower(a.findingRef) === lower(b.findingRef) &&
-  lower(a.scope.repo) === lower(b.scope.repo) &&
-  a.scope.paths.join('\n') === b.scope.paths.join('\n') &&
-  a.expiresAt.getTime() === b.expiresAt.getTime() &&
-  (a.category ?? '') === (b.category ?? '');
-
 const EVENTS = new Set(['opened', 'edited', 'reopened', 'labeled', 'unlabeled']);
+
+/** The Slack notice that puts a requested exception before the approvers; one per request, updated in place. */
+export const exceptionNoticeKey = (id: string): string => `exception-request:${id}`;
 
 /** The actions for an exception request issue event, or null when the issue is none. */
 export function planExceptionRequest(input: ExceptionPlanInput, ctx: ExceptionContext): { actions: Action[]; note: string } | null {
-  const { event, stored } = input;
+  const { event, stored, labelActor } = input;
   const { policy, now } = ctx;
   const ex = policy.gate.exceptions;
   const issue = event.issue;
@@ -162,55 +178,75 @@ export function planExceptionRequest(input: ExceptionPlanInput, ctx: ExceptionCo
   const approvedLabel = ex.approvedLabel;
   const hasApproval = issue.labels.some((l) => lower(l) === lower(approvedLabel));
   const parsed = parseExceptionRequest(issue, policy, now);
+  const digest = parsed.exception ? termsDigest(parsed.exception) : null;
+  const storedDigest = stored ? termsDigest(stored) : null;
   const actions: Action[] = [];
   const notes: string[] = [];
-  let refusal: string | null = null;
+  /** Shown in the comment; `actor` is who it is about, for the audit log. */
+  let refusal: { text: string; actor: string | null } | null = null;
   let status: ExceptionStatus = stored?.status === 'rejected' ? 'rejected' : 'requested';
-  let approvedBy: string | null = null;
-  let approvedAt: Date | null = null;
+  let approval: Pick<GateException, 'approvedBy' | 'approvedAt' | 'approvedDigest'> = { approvedBy: null, approvedAt: null, approvedDigest: null };
+  const wasApproved = stored?.status === 'approved';
 
-  const approving = event.action === 'labeled' && lower(event.label ?? '') === lower(approvedLabel);
-  if (approving) {
-    if (!approvers.includes(lower(event.actor.login))) refusal = `${event.actor.login} is not an exception approver (${approvers.length > 0 ? approvers.join(', ') : 'the policy names none: gate.exceptions.approvers'}); the approval label was removed.`;
-    else if (!parsed.exception) refusal = 'The request is incomplete or invalid (below); the approval label was removed.';
+  if (wasApproved && parsed.exception && hasApproval && stored.approvedDigest === digest) {
+    // Still the approved terms, the label still on: the approval stands.
+    status = 'approved';
+    approval = { approvedBy: stored.approvedBy, approvedAt: stored.approvedAt, approvedDigest: stored.approvedDigest };
+  } else if (wasApproved && parsed.exception && stored.approvedDigest !== digest) {
+    const changed = changedTerms(stored, parsed.exception);
+    refusal = {
+      text: `The terms changed after the approval (${changed.length > 0 ? changed.join(', ') : 'terms'}; approved ${shortDigest(stored.approvedDigest ?? '') || 'without a digest'}, now ${shortDigest(digest!)}): the approval by ${stored.approvedBy ?? 'unknown'} was withdrawn${hasApproval ? ' and the approval label removed' : ''}; it needs approving again.`,
+      actor: event.actor.login,
+    };
+  } else if (wasApproved && !parsed.exception) {
+    status = 'revoked';
+    refusal = { text: `The request no longer reads as a complete request; the approval was withdrawn${hasApproval ? ' and the label removed' : ''}.`, actor: event.actor.login };
+  } else if (wasApproved && !hasApproval) {
+    status = 'revoked';
+    notes.push('approval label removed: revoked');
+  } else if (hasApproval) {
+    // The label is on a request that is not approved: whoever added it must be allowed to.
+    const who = labelActor;
+    const why = !who
+      ? 'Gatehouse could not read from the platform who added the approval label (its label events do not say, or there are too many to read)'
+      : who.bot
+        ? `${who.login} is a bot account, and bots cannot approve exceptions`
+        : !parsed.exception
+          ? 'the request is incomplete or invalid (below)'
+          : (approvalRefusal(parsed.exception, who.login, ex) ??
+            (!stored || storedDigest !== digest ? `the request changed since Gatehouse last showed its terms (${storedDigest ? shortDigest(storedDigest) : 'none shown'}, now ${shortDigest(digest!)}): review the terms below and add the label again` : null));
+    if (why) refusal = { text: `Not approved: ${why}; the approval label was removed.`, actor: who?.login ?? null };
     else {
       status = 'approved';
-      approvedBy = event.actor.login;
-      approvedAt = now;
+      approval = { approvedBy: who!.login, approvedAt: now, approvedDigest: digest };
     }
-  } else if (stored?.status === 'approved' && parsed.exception) {
-    if (!hasApproval) {
-      status = 'revoked';
-      notes.push('approval label removed: revoked');
-    } else if (sameTerms(stored, parsed.exception)) {
-      status = 'approved';
-      approvedBy = stored.approvedBy;
-      approvedAt = stored.approvedAt;
-    } else {
-      refusal = 'The finding, scope or expiry changed after the approval: it needs approving again; the approval label was removed.';
-    }
-  } else if (stored?.status === 'approved' && !parsed.exception) {
-    status = 'revoked';
-    refusal = hasApproval ? 'The request no longer reads as a complete request; the approval was withdrawn and the label removed.' : null;
-  } else if (hasApproval && stored?.status !== 'approved') {
-    refusal = 'The approval label counts only when an exception approver adds it; it was removed.';
   }
   if (refusal && hasApproval) actions.push({ type: 'ensureLabels', target, add: [], remove: issue.labels.filter((l) => lower(l) === lower(approvedLabel)) });
+  if (refusal) actions.push({ type: 'refuseExceptionApproval', target, actor: refusal.actor, reason: refusal.text, digest });
 
-  const entry: GateException | null = parsed.exception ? { ...parsed.exception, status, approvedBy, approvedAt } : stored && status === 'revoked' ? { ...stored, status: 'revoked' } : null;
+  const entry: GateException | null = parsed.exception ? { ...parsed.exception, status, ...approval } : stored && status === 'revoked' ? { ...stored, status: 'revoked' } : null;
   if (entry && (!stored || JSON.stringify(stored) !== JSON.stringify(entry))) actions.push({ type: 'saveException', target, exception: entry });
 
-  // A new (or again requested) exception is put before the approvers, with an Approve button in Slack.
-  if (entry && entry.status === 'requested' && stored?.status !== 'requested') {
+  // A requested exception is before the approvers in Slack: one notice per request, updated in
+  // place whenever the terms (their digest, which its Approve button carries) change.
+  if (entry && digest && entry.status === 'requested' && (stored?.status !== 'requested' || storedDigest !== digest)) {
+    const withdrawn = wasApproved ? ['The earlier approval was withdrawn: the terms changed'] : [];
     actions.push({
       type: 'notifyChat',
-      key: `exception-request:${entry.id}:${entry.expiresAt.toISOString()}`,
+      key: exceptionNoticeKey(entry.id),
       channel: noticeChannel(policy, 'exception-request', 'exception-board'),
       text: `Exception request: ${entry.findingRef} in ${entry.scope.repo} — ${issue.url}`,
       notice: {
         kind: 'exception-request',
         title: `Exception request: ${entry.findingRef} in ${entry.scope.repo}${entry.scope.paths.length > 0 ? ` (${entry.scope.paths.join(', ')})` : ''}`,
-        reasons: [`Compensating controls: ${entry.compensatingControls}`, `Requested by ${entry.requestedBy}`, ...(entry.renewalOf ? [`Renews ${entry.renewalOf}`] : [])],
+        reasons: [
+          ...withdrawn,
+          `Compensating controls: ${entry.compensatingControls}`,
+          `Requested by ${entry.requestedBy}`,
+          ...(lower(requestRepoOf(entry.id)) !== lower(entry.scope.repo) ? [`For another repository than the request's (${requestRepoOf(entry.id)}): only a cross-repository approver may approve`] : []),
+          ...(entry.renewalOf ? [`Renews ${entry.renewalOf}`] : []),
+          `Terms ${shortDigest(digest)}`,
+        ],
         severity: entry.category,
         owner: entry.businessOwner,
         due: [{ label: 'Requested expiry', at: entry.expiresAt.toISOString() }],
@@ -218,6 +254,7 @@ export function planExceptionRequest(input: ExceptionPlanInput, ctx: ExceptionCo
         labels: [],
         route: 'exception-board',
         itemKey: issueKey(target),
+        terms: digest,
       },
     });
   }
@@ -255,7 +292,7 @@ export function planExceptionRequest(input: ExceptionPlanInput, ctx: ExceptionCo
     status: entry?.status ?? (stored?.status ?? 'incomplete'),
     complete: parsed.exception !== null,
     problems: parsed.problems.map((p) => ({ label: p.label, message: tableCell(p.message) })),
-    refusal: refusal ? neutralizeMentions(refusal) : null,
+    refusal: refusal ? neutralizeMentions(refusal.text) : null,
     exception: entry
       ? {
           findingRef: tableCell(entry.findingRef),
@@ -264,9 +301,12 @@ export function planExceptionRequest(input: ExceptionPlanInput, ctx: ExceptionCo
           paths: entry.scope.paths.length > 0 ? tableCell(entry.scope.paths.join(', ')) : 'the whole repository',
           expiresAt: entry.expiresAt.toISOString(),
           owner: tableCell(entry.businessOwner),
-          approvedBy: entry.approvedBy ? tableCell(entry.approvedBy) : null,
+          controls: tableCell(entry.compensatingControls),
+          approvedBy: entry.approvedBy ? tableCell(neutralizeMentions(entry.approvedBy)) : null,
           approvedAt: entry.approvedAt ? entry.approvedAt.toISOString() : null,
           renewalOf: entry.renewalOf,
+          digest: digest ? shortDigest(digest) : null,
+          crossRepo: lower(requestRepoOf(entry.id)) !== lower(entry.scope.repo),
         }
       : null,
     approvedLabel,
@@ -274,5 +314,5 @@ export function planExceptionRequest(input: ExceptionPlanInput, ctx: ExceptionCo
     maxExpiryDays: ex.maxExpiryDays,
   });
   actions.push({ type: 'ensureComment', target, marker: EXCEPTION_MARKER, body });
-  return { actions, note: `exception request ${issueKey(target)}: ${entry?.status ?? 'incomplete'}${refusal ? ' (approval refused)' : ''}${notes.length > 0 ? `; ${notes.join('; ')}` : ''}` };
+  return { actions, note: `exception request ${issueKey(target)}: ${entry?.status ?? 'incomplete'}${refusal ? ` (approval refused: ${refusal.text})` : ''}${notes.length > 0 ? `; ${notes.join('; ')}` : ''}` };
 }

@@ -1,10 +1,15 @@
 /**
  * The exception register, as the gate sees it: an approved, unexpired exception waives exactly
  * its finding (rule id or finding id) or control (`control:<scan kind>`, `control:rollback`) in
- * its scope (repository, optional path glob). Everything else is explained, never silently used.
+ * its scope (repository, optional path glob) — and only while its approval still holds: given for
+ * these very terms (their digest), by an account that the global policy still names as an
+ * exception approver, who is not the requester, and (for an exception scoped to another repository
+ * than the request's) who is also a cross-repository approver. Everything else is explained, never
+ * silently used.
  */
 import picomatch from 'picomatch';
 import type { Platform } from '../model.ts';
+import { shortDigest, termsDigest } from './exception-terms.ts';
 
 export type ExceptionStatus = 'requested' | 'approved' | 'rejected' | 'revoked';
 
@@ -25,6 +30,8 @@ export interface GateException {
   status: ExceptionStatus;
   approvedBy: string | null;
   approvedAt: Date | null;
+  /** The digest of the terms the approval was given for (exception-terms.ts); null when not approved. */
+  approvedDigest: string | null;
   /** The first moment it no longer waives. */
   expiresAt: Date;
   requestedBy: string;
@@ -48,16 +55,56 @@ export interface WaiverSubject {
   control: boolean;
 }
 
+const lower = (s: string): string => s.trim().toLowerCase();
+
+/** Who may approve exceptions: the global policy's `gate.exceptions` lists, per platform. */
+export interface ExceptionAuthority {
+  approvers: { github: readonly string[]; gitlab: readonly string[] };
+  crossRepoApprovers: { github: readonly string[]; gitlab: readonly string[] };
+}
+
+/** The repository key of the request issue (`github:acme/requests` of `github:acme/requests#12`). */
+export const requestRepoOf = (id: string): string => id.replace(/#\d+$/, '');
+
+const platformOf = (e: Pick<GateException, 'id'>): 'github' | 'gitlab' => (e.id.startsWith('gitlab:') ? 'gitlab' : 'github');
+const names = (list: readonly string[]): string => (list.length > 0 ? list.join(', ') : 'none');
+
+/**
+ * Why `approver` may not approve `e` (null: they may): not an exception approver in the global
+ * policy, the requester, or — for an exception scoped to another repository than the request's —
+ * not a cross-repository approver.
+ */
+export function approvalRefusal(e: Pick<GateException, 'id' | 'scope' | 'requestedBy'>, approver: string, authority: ExceptionAuthority): string | null {
+  const platform = platformOf(e);
+  const approvers = authority.approvers[platform];
+  const cross = authority.crossRepoApprovers[platform];
+  const who = lower(approver);
+  if (!approvers.some((a) => lower(a) === who)) return `${approver} is not an exception approver (${approvers.length > 0 ? approvers.join(', ') : 'the policy names none: gate.exceptions.approvers'})`;
+  if (lower(e.requestedBy) === who) return `${approver} requested this exception, and a requester cannot approve their own exception`;
+  const home = requestRepoOf(e.id);
+  if (lower(home) !== lower(e.scope.repo) && !cross.some((a) => lower(a) === who)) {
+    return `the exception is for ${e.scope.repo}, another repository than the request's (${home}), and ${approver} is not a cross-repository approver (gate.exceptions.crossRepoApprovers: ${names(cross)})`;
+  }
+  return null;
+}
+
+/** Why an approved exception's approval no longer holds (null: it holds). */
+export function approvalProblem(e: GateException, authority: ExceptionAuthority): string | null {
+  if (!e.approvedBy) return 'it names no approver';
+  if (!e.approvedDigest) return 'it was approved before approvals were bound to the terms; it needs approving again';
+  const digest = termsDigest(e);
+  if (e.approvedDigest !== digest) return `the approval was for other terms (${shortDigest(e.approvedDigest)}, now ${shortDigest(digest)})`;
+  return approvalRefusal(e, e.approvedBy, authority);
+}
+
 export type ExceptionMatch =
   | { applies: true; exception: GateException }
   | { applies: false; exception: GateException; why: string };
 
-const lower = (s: string): string => s.trim().toLowerCase();
-
 export const controlTarget = (name: string): string => `control:${name}`;
 
 /** Whether `exception` waives `subject` in `repo` at `now`, and if not, why not; null when it names something else. */
-export function matchException(exception: GateException, subject: WaiverSubject, repo: { platform: Platform; fullName: string }, now: Date): ExceptionMatch | null {
+export function matchException(exception: GateException, subject: WaiverSubject, repo: { platform: Platform; fullName: string }, now: Date, authority: ExceptionAuthority): ExceptionMatch | null {
   if (!subject.names.some((n) => lower(n) === lower(exception.findingRef))) return null;
   const no = (why: string): ExceptionMatch => ({ applies: false, exception, why });
   if (lower(exception.scope.repo) !== lower(repoKey(repo))) return no(`exception ${exception.id} is scoped to ${exception.scope.repo}, not this repository`);
@@ -68,14 +115,16 @@ export function matchException(exception: GateException, subject: WaiverSubject,
   }
   if (exception.status !== 'approved') return no(`exception ${exception.id} is ${exception.status}, not approved`);
   if (exception.expiresAt.getTime() <= now.getTime()) return no(`exception ${exception.id} expired at ${exception.expiresAt.toISOString()}`);
+  const problem = approvalProblem(exception, authority);
+  if (problem) return no(`exception ${exception.id}: approval no longer valid: ${problem}`);
   return { applies: true, exception };
 }
 
 /** The first exception that waives `subject`, and the reasons the others (naming it) do not. */
-export function findWaiver(exceptions: readonly GateException[], subject: WaiverSubject, repo: { platform: Platform; fullName: string }, now: Date): { waiver: GateException | null; refused: string[] } {
+export function findWaiver(exceptions: readonly GateException[], subject: WaiverSubject, repo: { platform: Platform; fullName: string }, now: Date, authority: ExceptionAuthority): { waiver: GateException | null; refused: string[] } {
   const refused: string[] = [];
   for (const e of exceptions) {
-    const m = matchException(e, subject, repo, now);
+    const m = matchException(e, subject, repo, now, authority);
     if (!m) continue;
     if (m.applies) return { waiver: m.exception, refused: [] };
     refused.push(m.why);

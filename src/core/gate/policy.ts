@@ -49,7 +49,8 @@
  *     repos: { 'acme/prototype': advisory }
  *     classes: { non-prod: advisory }
  *   exceptions:
- *     approvers: { github: [ciso], gitlab: [ciso] }   # may approve by adding the approval label
+ *     approvers: { github: [ciso], gitlab: [ciso] }   # may approve by adding the approval label (never their own request)
+ *     crossRepoApprovers: { github: [ciso] }    # may also approve an exception for another repository than the request's
  *     requestLabel: exception                   # applied by the "Exception request" form
  *     approvedLabel: exception::approved
  *     maxExpiryDays: 90
@@ -249,6 +250,8 @@ export const gatePolicySchema = z
     exceptions: z
       .object({
         approvers: principals.prefault({}),
+        /** Approvers (also in `approvers`) who may approve an exception scoped to another repository than the request issue's. */
+        crossRepoApprovers: principals.prefault({}),
         requestLabel: nonEmpty.default('exception'),
         approvedLabel: nonEmpty.default('exception::approved'),
         maxExpiryDays: z.number().int().min(1).default(90),

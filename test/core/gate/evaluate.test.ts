@@ -324,13 +324,15 @@ describe('evaluateGate: the emergency lane', () => {
 
 describe('evaluateGate: exceptions', () => {
   const blocked = evidence({ findings: [finding()] });
+  /** The global policy names the approver of the builder's exceptions. */
+  const policy = gatePolicy({ exceptions: { approvers: { github: ['ciso'] } } });
   it.each([
     ['by rule id', exception()],
     ['by finding id', exception({ findingRef: 'code-scanning:42' })],
     ['scoped to a matching path', exception({ scope: { repo: 'github:acme/shop', paths: ['src/legacy/**', 'src/db/**'] } })],
     ['scoped to the repository in another case', exception({ scope: { repo: 'github:Acme/Shop', paths: [] } })],
   ])('an approved, unexpired exception waives exactly its finding (%s)', (_n, e) => {
-    const v = evaluateGate(gateInput({ ev: blocked, exceptions: [e] }), defaultPolicy, NOW);
+    const v = evaluateGate(gateInput({ ev: blocked, exceptions: [e] }), policy, NOW);
     expect(v.verdict).toBe('pass');
     expect(v.waived).toEqual([expect.objectContaining({ subject: 'code-scanning:42', exception: e })]);
     expect(v.reasons).toContainEqual(expect.objectContaining({ rule: 'exception-applied', severity: 'info' }));
@@ -344,41 +346,51 @@ describe('evaluateGate: exceptions', () => {
     ['for another path', exception({ scope: { repo: 'github:acme/shop', paths: ['src/legacy/**'] } }), 'scoped to src/legacy/**, not src/db/query.ts'],
     ['still requested', exception({ status: 'requested' }), 'is requested, not approved'],
     ['rejected', exception({ status: 'rejected' }), 'is rejected, not approved'],
+    ['approved by an account no longer an approver', exception({ approvedBy: 'former-ciso' }), 'approval no longer valid: former-ciso is not an exception approver (ciso)'],
+    ['approved for other terms (the controls changed since)', { ...exception(), compensatingControls: 'None any more' }, 'approval no longer valid: the approval was for other terms'],
+    ['approved before approvals were bound to terms', exception({ approvedDigest: null }), 'approval no longer valid: it was approved before approvals were bound to the terms'],
+    ['approved by its requester', exception({ requestedBy: 'CISO' }), 'approval no longer valid: ciso requested this exception'],
+    ['requested in another repository, approved by a non-cross-repository approver', exception({ id: 'github:acme/requests#5' }), 'approval no longer valid: the exception is for github:acme/shop, another repository than the request\'s (github:acme/requests)'],
   ])('an exception that is %s does not waive, and the reason says so', (_n, e, why) => {
-    const v = evaluateGate(gateInput({ ev: blocked, exceptions: [e] }), defaultPolicy, NOW);
+    const v = evaluateGate(gateInput({ ev: blocked, exceptions: [e] }), policy, NOW);
     expect(v.verdict).toBe('block');
     expect(v.waived).toEqual([]);
     expect(v.reasons.find((r) => r.rule === 'finding-blocking')!.evidence.join('\n')).toContain(why);
   });
 
+  it('an exception requested in another repository waives when a cross-repository approver approved it', () => {
+    const cross = gatePolicy({ exceptions: { approvers: { github: ['ciso'] }, crossRepoApprovers: { github: ['ciso'] } } });
+    expect(evaluateGate(gateInput({ ev: blocked, exceptions: [exception({ id: 'github:acme/requests#5' })] }), cross, NOW).verdict).toBe('pass');
+  });
+
   it('waives only its own finding', () => {
-    const v = evaluateGate(gateInput({ ev: evidence({ findings: [finding(), finding({ id: 'code-scanning:43', ruleId: 'js/xss' })] }), exceptions: [exception()] }), defaultPolicy, NOW);
+    const v = evaluateGate(gateInput({ ev: evidence({ findings: [finding(), finding({ id: 'code-scanning:43', ruleId: 'js/xss' })] }), exceptions: [exception()] }), policy, NOW);
     expect(v.verdict).toBe('block');
     expect(v.reasons.filter((r) => r.rule === 'finding-blocking').map((r) => r.subject)).toEqual(['code-scanning:43']);
   });
 
   it('a path-scoped exception does not cover a finding without a location', () => {
-    const v = evaluateGate(gateInput({ ev: evidence({ findings: [finding({ location: null })] }), exceptions: [exception({ scope: { repo: 'github:acme/shop', paths: ['src/**'] } })] }), defaultPolicy, NOW);
+    const v = evaluateGate(gateInput({ ev: evidence({ findings: [finding({ location: null })] }), exceptions: [exception({ scope: { repo: 'github:acme/shop', paths: ['src/**'] } })] }), policy, NOW);
     expect(v.verdict).toBe('block');
     expect(v.reasons.find((r) => r.rule === 'finding-blocking')!.evidence.join()).toContain('the finding has no location');
   });
 
   it('a control exception waives a missing provenance check', () => {
-    const v = evaluateGate(gateInput({ ev: evidence({ checks: [check('secret-scanning')] }), exceptions: [exception({ findingRef: 'control:provenance', category: 'provenance' })] }), defaultPolicy, NOW);
+    const v = evaluateGate(gateInput({ ev: evidence({ checks: [check('secret-scanning')] }), exceptions: [exception({ findingRef: 'control:provenance', category: 'provenance' })] }), policy, NOW);
     expect(v.verdict).toBe('pass');
     expect(v.evidence.find((r) => r.item === 'Provenance / signing')!.status).toBe('waived');
   });
 
   it('reminds before an exception in use expires', () => {
     const soon = exception({ expiresAt: new Date('2026-11-25T00:00:00.000Z') });
-    const v = evaluateGate(gateInput({ ev: blocked, exceptions: [soon] }), defaultPolicy, NOW);
+    const v = evaluateGate(gateInput({ ev: blocked, exceptions: [soon] }), policy, NOW);
     expect(v.verdict).toBe('pass');
     expect(v.expiring).toEqual([soon]);
-    expect(evaluateGate(gateInput({ ev: blocked, exceptions: [exception()] }), defaultPolicy, NOW).expiring).toEqual([]);
+    expect(evaluateGate(gateInput({ ev: blocked, exceptions: [exception()] }), policy, NOW).expiring).toEqual([]);
   });
 
   it('an exception does not waive approvals', () => {
-    const v = evaluateGate(gateInput({ ev: evidence({ approvals: [] }), exceptions: [exception({ findingRef: 'approvals-missing' })] }), defaultPolicy, NOW);
+    const v = evaluateGate(gateInput({ ev: evidence({ approvals: [] }), exceptions: [exception({ findingRef: 'approvals-missing' })] }), policy, NOW);
     expect(v.verdict).toBe('block');
   });
 });

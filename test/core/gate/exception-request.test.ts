@@ -3,10 +3,12 @@ import type { Action } from '../../../src/core/actions.ts';
 import { EXCEPTION_MARKER, exceptionFields, isExceptionRequest, parseExceptionRequest, planExceptionRequest, type ExceptionPlanInput } from '../../../src/core/gate/exception-request.ts';
 import type { IssueEvent } from '../../../src/core/model.ts';
 import { createRenderer } from '../../../src/render/templates.ts';
-import { NOW, exception, gatePolicy } from '../../builders/gate.ts';
+import { termsDigest } from '../../../src/core/gate/exception-terms.ts';
+import type { GateException } from '../../../src/core/gate/exceptions.ts';
+import { NOW, gatePolicy } from '../../builders/gate.ts';
 
 const render = createRenderer();
-const policy = gatePolicy({ exceptions: { approvers: { github: ['ciso'] }, repeated: { count: 3, windowDays: 90 } } });
+const policy = gatePolicy({ exceptions: { approvers: { github: ['ciso'] }, crossRepoApprovers: { github: ['ciso'] }, repeated: { count: 3, windowDays: 90 } } });
 const ctx = { policy, now: NOW, render };
 
 export function exceptionBody(over: Partial<Record<string, string>> = {}): string {
@@ -26,7 +28,7 @@ export function exceptionBody(over: Partial<Record<string, string>> = {}): strin
     .join('\n\n');
 }
 
-function issueEvent({ action = 'opened', body = exceptionBody(), labels = ['exception'], actor = 'dev', label }: { action?: IssueEvent['action']; body?: string; labels?: string[]; actor?: string; label?: string } = {}): IssueEvent {
+function issueEvent({ action = 'opened', body = exceptionBody(), labels = ['exception'], actor = 'dev', label, author = 'dev' }: { action?: IssueEvent['action']; body?: string; labels?: string[]; actor?: string; label?: string; author?: string } = {}): IssueEvent {
   return {
     kind: 'issue',
     action,
@@ -39,7 +41,7 @@ function issueEvent({ action = 'opened', body = exceptionBody(), labels = ['exce
       body,
       labels,
       state: 'open',
-      author: { login: 'dev', isBot: false },
+      author: { login: author, isBot: false },
       assignees: [],
       url: 'https://github.com/acme/security-requests/issues/50',
       createdAt: '2026-11-20T09:00:00Z',
@@ -48,8 +50,16 @@ function issueEvent({ action = 'opened', body = exceptionBody(), labels = ['exce
 }
 
 const ofType = <T extends Action['type']>(actions: Action[], type: T): Extract<Action, { type: T }>[] => actions.filter((a): a is Extract<Action, { type: T }> => a.type === type);
-const run = (over: Partial<ExceptionPlanInput> = {}) => planExceptionRequest({ event: issueEvent(), stored: null, categoryCount: 0, ...over }, ctx)!;
-
+const run = (over: Partial<ExceptionPlanInput> = {}, c = ctx) => planExceptionRequest({ event: issueEvent(), stored: null, categoryCount: 0, labelActor: null, ...over }, c)!;
+const by = (login: string, bot = false) => ({ login, at: '2026-11-20T09:30:00Z', bot });
+/** The register entry as Gatehouse registered the request's default terms. */
+const registered = (): GateException => parseExceptionRequest(issueEvent().issue, policy, NOW).exception!;
+/** The same, approved by ciso for exactly these terms. */
+const approvedEntry = (): GateException => {
+  const e = registered();
+  return { ...e, status: 'approved', approvedBy: 'ciso', approvedAt: NOW, approvedDigest: termsDigest(e) };
+};
+const labelled = ['exception', 'exception::approved'];
 describe('parseExceptionRequest', () => {
   it('reads a complete request into a register entry', () => {
     const p = parseExceptionRequest(issueEvent().issue, policy, NOW);
@@ -99,13 +109,15 @@ describe('parseExceptionRequest', () => {
 });
 
 describe('planExceptionRequest', () => {
-  it('registers a complete request as requested, with one comment', () => {
+  it('registers a complete request as requested, with one comment showing every term and the digest', () => {
     const p = run();
-    expect(ofType(p.actions, 'saveException')[0]!.exception.status).toBe('requested');
+    expect(ofType(p.actions, 'saveException')[0]!.exception).toMatchObject({ status: 'requested', approvedDigest: null });
     const [c] = ofType(p.actions, 'ensureComment');
     expect(c!.marker).toBe(EXCEPTION_MARKER);
     expect(c!.body).toContain('**Status: requested**');
     expect(c!.body).toContain('adding `exception::approved`');
+    expect(c!.body).toContain('WAF rule 1234 blocks the payloads.');
+    expect(c!.body).toContain(`\`${termsDigest(registered()).slice(0, 12)}\``);
   });
 
   it('an incomplete request is not registered; the comment names every problem', () => {
@@ -116,28 +128,78 @@ describe('planExceptionRequest', () => {
     expect(body).toContain('| Business owner |');
   });
 
-  it('an approver adding the approval label approves it', () => {
-    const p = run({ event: issueEvent({ action: 'labeled', label: 'exception::approved', actor: 'CISO', labels: ['exception', 'exception::approved'] }), stored: { ...parseExceptionRequest(issueEvent().issue, policy, NOW).exception! } });
-    expect(ofType(p.actions, 'saveException')[0]!.exception).toMatchObject({ status: 'approved', approvedBy: 'CISO', approvedAt: NOW });
+  it('an approver who added the label (as the label events say) approves exactly the registered terms', () => {
+    // The delivery's sender is someone else: only the label events count.
+    const p = run({ event: issueEvent({ action: 'labeled', label: 'exception::approved', actor: 'mallory', labels: labelled }), stored: registered(), labelActor: by('CISO') });
+    expect(ofType(p.actions, 'saveException')[0]!.exception).toMatchObject({ status: 'approved', approvedBy: 'CISO', approvedAt: NOW, approvedDigest: termsDigest(registered()) });
     expect(ofType(p.actions, 'ensureLabels')).toEqual([]);
+    expect(ofType(p.actions, 'refuseExceptionApproval')).toEqual([]);
   });
 
-  it('anyone else adding it is refused: the label removed, the comment says why, nothing approved', () => {
-    const p = run({ event: issueEvent({ action: 'labeled', label: 'exception::approved', actor: 'dev', labels: ['exception', 'exception::approved'] }), stored: parseExceptionRequest(issueEvent().issue, policy, NOW).exception! });
+  it.each([
+    ['a non-approver', { labelActor: by('dev') }, 'dev is not an exception approver (ciso)', 'dev'],
+    ['the requester, even when an approver', { labelActor: by('ciso'), event: issueEvent({ action: 'labeled', labels: labelled, author: 'ciso' }), stored: { ...registered(), requestedBy: 'ciso' } }, 'ciso requested this exception', 'ciso'],
+    ['an unattributable label', { labelActor: null }, 'could not read from the platform who added the approval label', null],
+    ['a bot', { labelActor: by('ci[bot]', true) }, 'ci[bot] is a bot account', 'ci[bot]'],
+    ['an approver of a request not registered yet', { labelActor: by('ciso'), stored: null }, 'the request changed since Gatehouse last showed its terms (none shown', 'ciso'],
+    ['an approver of terms that changed since they were shown', { labelActor: by('ciso'), stored: { ...registered(), compensatingControls: 'Nothing yet.' } }, 'the request changed since Gatehouse last showed its terms', 'ciso'],
+    ['an approver of another repository than the request\'s, without being a cross-repository approver', { labelActor: by('ciso'), stored: registered() }, 'is not a cross-repository approver (gate.exceptions.crossRepoApprovers: none)', 'ciso'],
+  ] as const)('refuses %s: the label removed, the comment says why, nothing approved, the refusal audited', (_name, over, why, actor) => {
+    const c = { ...ctx, policy: gatePolicy({ exceptions: { approvers: { github: ['ciso'] }, crossRepoApprovers: { github: _name.includes('cross') ? [] : ['ciso'] }, repeated: { count: 3, windowDays: 90 } } }) };
+    const p = run({ event: issueEvent({ action: 'labeled', label: 'exception::approved', labels: labelled }), stored: registered(), ...over }, c);
     expect(ofType(p.actions, 'ensureLabels')).toEqual([expect.objectContaining({ remove: ['exception::approved'] })]);
-    expect(ofType(p.actions, 'saveException')).toEqual([]);
-    expect(ofType(p.actions, 'ensureComment')[0]!.body).toContain('dev is not an exception approver (ciso)');
+    expect(ofType(p.actions, 'saveException').map((a) => a.exception.status)).not.toContain('approved');
+    expect(ofType(p.actions, 'ensureComment')[0]!.body).toContain(why);
+    expect(ofType(p.actions, 'refuseExceptionApproval')).toEqual([expect.objectContaining({ actor, reason: expect.stringContaining(why) })]);
   });
 
-  it('an approved request edited in its terms loses the approval', () => {
-    const approved = exception({ id: 'github:acme/security-requests#50', scope: { repo: 'github:acme/shop', paths: ['src/db/**', 'src/legacy/**'] }, expiresAt: new Date('2027-01-01T00:00:00Z'), businessOwner: '@shop-owner', requestedAt: new Date('2026-11-20T09:00:00Z'), compensatingControls: 'WAF rule 1234 blocks the payloads.' });
-    const same = run({ event: issueEvent({ action: 'edited', labels: ['exception', 'exception::approved'] }), stored: approved });
-    expect(ofType(same.actions, 'saveException')).toEqual([]);
-    const changed = run({ event: issueEvent({ action: 'edited', labels: ['exception', 'exception::approved'], body: exceptionBody({ 'Requested expiry': '2027-01-31' }) }), stored: approved });
-    expect(ofType(changed.actions, 'saveException')[0]!.exception).toMatchObject({ status: 'requested', approvedBy: null });
-    expect(ofType(changed.actions, 'ensureLabels')[0]!.remove).toEqual(['exception::approved']);
-    const removed = run({ event: issueEvent({ action: 'unlabeled', label: 'exception::approved', labels: ['exception'] }), stored: approved });
+  it('a cross-repository approver may approve an exception for another repository than the request\'s', () => {
+    const c = { ...ctx, policy: gatePolicy({ exceptions: { approvers: { github: ['ciso'] }, crossRepoApprovers: { github: ['ciso'] } } }) };
+    const p = run({ event: issueEvent({ action: 'labeled', labels: labelled }), stored: registered(), labelActor: by('ciso') }, c);
+    expect(ofType(p.actions, 'saveException')[0]!.exception).toMatchObject({ status: 'approved', approvedBy: 'ciso' });
+  });
+
+  it('a replayed labeled delivery approves nothing once the label is gone (the current labels decide)', () => {
+    const p = run({ event: issueEvent({ action: 'labeled', label: 'exception::approved', actor: 'ciso', labels: ['exception'] }), stored: { ...registered(), status: 'revoked' }, labelActor: null });
+    expect(ofType(p.actions, 'saveException').map((a) => a.exception.status)).toEqual(['requested']);
+    expect(ofType(p.actions, 'refuseExceptionApproval')).toEqual([]);
+  });
+
+  it.each([
+    ['finding or control', { 'Finding or control': 'js/xss' }],
+    ['category', { Category: 'secrets' }],
+    ['repository', { Repository: 'acme/other' }],
+    ['paths', { Paths: 'src/**' }],
+    ['expiry', { 'Requested expiry': '2027-01-31' }],
+    ['compensating controls', { 'Compensating controls': 'None.' }],
+    ['business owner', { 'Business owner': '@someone-else' }],
+    ['renews', { Renews: '#7' }],
+  ])('a change of the %s withdraws the approval: label removed, comment and audit say which, the notice updated in place', (term, over) => {
+    const p = run({ event: issueEvent({ action: 'edited', actor: 'dev', labels: labelled, body: exceptionBody(over) }), stored: approvedEntry() });
+    expect(ofType(p.actions, 'saveException')[0]!.exception).toMatchObject({ status: 'requested', approvedBy: null, approvedDigest: null });
+    expect(ofType(p.actions, 'ensureLabels')[0]!.remove).toEqual(['exception::approved']);
+    const comment = ofType(p.actions, 'ensureComment')[0]!.body;
+    expect(comment).toContain(`The terms changed after the approval (${term};`);
+    expect(comment).toContain('the approval by ciso was withdrawn');
+    expect(ofType(p.actions, 'refuseExceptionApproval')).toEqual([expect.objectContaining({ actor: 'dev' })]);
+    const [notice] = ofType(p.actions, 'notifyChat').filter((a) => a.notice.kind === 'exception-request');
+    expect(notice!.key).toBe('exception-request:github:acme/security-requests#50');
+    expect(notice!.notice.terms).not.toBe(termsDigest(registered()));
+    expect(notice!.notice.reasons[0]).toContain('withdrawn');
+  });
+
+  it('the same terms (edited in case, whitespace, path order) keep the approval; removing the label revokes it', () => {
+    const same = run({ event: issueEvent({ action: 'edited', labels: labelled, body: exceptionBody({ 'Finding or control': 'JS/SQL-Injection', Paths: 'src/legacy/**, src/db/**', 'Compensating controls': 'WAF rule 1234 blocks the payloads.   ' }) }), stored: approvedEntry() });
+    expect(ofType(same.actions, 'saveException').map((a) => a.exception.status)).not.toContain('requested');
+    expect(ofType(same.actions, 'ensureLabels')).toEqual([]);
+    const removed = run({ event: issueEvent({ action: 'unlabeled', label: 'exception::approved', labels: ['exception'] }), stored: approvedEntry() });
     expect(ofType(removed.actions, 'saveException')[0]!.exception.status).toBe('revoked');
+  });
+
+  it('an approval stored without a digest (before approvals were bound to terms) is withdrawn', () => {
+    const p = run({ event: issueEvent({ action: 'edited', labels: labelled }), stored: { ...approvedEntry(), approvedDigest: null } });
+    expect(ofType(p.actions, 'saveException')[0]!.exception).toMatchObject({ status: 'requested', approvedBy: null });
+    expect(ofType(p.actions, 'ensureLabels')[0]!.remove).toEqual(['exception::approved']);
   });
 
   it('escalates a renewal and a category repeated across repositories (repeated-exception)', () => {
@@ -150,14 +212,15 @@ describe('planExceptionRequest', () => {
     expect(repeatedOf(run({ categoryCount: 1 }))).toEqual([]);
   });
 
-  it('puts a new request before the approvers once (the Slack notice with its Approve button)', () => {
+  it('puts a new request before the approvers once, keyed by the request, carrying the terms digest for its Approve button', () => {
     const first = ofType(run({ categoryCount: 0 }).actions, 'notifyChat');
     expect(first.map((a) => a.notice.kind)).toEqual(['exception-request']);
-    expect(first[0]!.notice).toMatchObject({ route: 'exception-board', owner: expect.any(String), itemKey: 'github:acme/security-requests#50' });
-    expect(first[0]!.key).toMatch(/^exception-request:github:acme\/security-requests#50:\d{4}-/);
+    expect(first[0]!.notice).toMatchObject({ route: 'exception-board', owner: expect.any(String), itemKey: 'github:acme/security-requests#50', terms: termsDigest(registered()) });
+    expect(first[0]!.key).toBe('exception-request:github:acme/security-requests#50');
+    expect(ofType(run({ stored: registered() }).actions, 'notifyChat')).toEqual([]);
   });
 
   it('leaves other issues alone', () => {
-    expect(planExceptionRequest({ event: issueEvent({ body: 'Please help', labels: [] }), stored: null, categoryCount: 0 }, ctx)).toBeNull();
+    expect(planExceptionRequest({ event: issueEvent({ body: 'Please help', labels: [] }), stored: null, categoryCount: 0, labelActor: null }, ctx)).toBeNull();
   });
 });

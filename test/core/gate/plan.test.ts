@@ -7,6 +7,8 @@ import { createRenderer } from '../../../src/render/templates.ts';
 import { NOW, approval, check, evidence, exception, finding, gatePolicy, releaseChange } from '../../builders/gate.ts';
 
 const render = createRenderer();
+/** A policy naming the approver of the builder's exceptions. */
+const exceptionPolicy = gatePolicy({ exceptions: { approvers: { github: ['ciso'] } } });
 const ctx = (policy: Policy = defaultPolicy): GateContext => ({ policy, policySource: 'built-in default', policyHash: 'f'.repeat(64), now: NOW, render });
 const input = (over: Partial<GatePlanInput> = {}): GatePlanInput => ({ change: releaseChange(), currentLabels: ['release'], evidence: evidence(), exceptions: [], previous: null, ...over });
 const ofType = <T extends Action['type']>(actions: Action[], type: T): Extract<Action, { type: T }>[] => actions.filter((a): a is Extract<Action, { type: T }> => a.type === type);
@@ -139,13 +141,13 @@ describe('planGate', () => {
   it('reminds once about an exception in use that expires soon', () => {
     const soon = exception({ expiresAt: new Date('2026-11-24T00:00:00Z') });
     const ev = evidence({ findings: [finding()] });
-    const p = planGate(input({ evidence: ev, exceptions: [soon] }), ctx());
+    const p = planGate(input({ evidence: ev, exceptions: [soon] }), ctx(exceptionPolicy));
     expect(p.verdict.verdict).toBe('pass');
     const n = ofType(p.actions, 'notifyChat');
     expect(n.map((a) => [a.key, a.notice.kind])).toEqual([['exception-expiring:github:acme/shop#50:2026-11-24T00:00:00.000Z', 'exception-expiring']]);
     expect(ofType(p.actions, 'markExceptionReminded')).toEqual([{ type: 'markExceptionReminded', id: soon.id, at: NOW }]);
     expect(ofType(p.actions, 'ensureComment')[0]!.body).toContain('### Waived by exceptions');
-    const again = planGate(input({ evidence: ev, exceptions: [{ ...soon, remindedAt: NOW }] }), ctx());
+    const again = planGate(input({ evidence: ev, exceptions: [{ ...soon, remindedAt: NOW }] }), ctx(exceptionPolicy));
     expect(ofType(again.actions, 'notifyChat')).toEqual([]);
   });
 });
@@ -162,12 +164,13 @@ describe('releaseNoteText', () => {
 describe('the decision record holds what a replay needs', () => {
   it('stores the change, the evidence and every exception considered, and replaying them gives the same verdict', async () => {
     const { evaluateGate } = await import('../../../src/core/gate/evaluate.ts');
-    const p = planGate(input({ evidence: evidence({ findings: [finding()] }), exceptions: [{ ...exception(), remindedAt: null }] }), ctx());
+    const p = planGate(input({ evidence: evidence({ findings: [finding()] }), exceptions: [{ ...exception(), remindedAt: null }] }), ctx(exceptionPolicy));
+    expect(p.verdict.verdict).toBe('pass');
     const record = ofType(p.actions, 'recordGateDecision')[0]!;
     const stored = JSON.parse(JSON.stringify(record.inputs)) as { change: never; evidence: never; exceptions: (Record<string, unknown> & { expiresAt: string; approvedAt: string; requestedAt: string })[] };
     expect(Object.keys(stored).sort()).toEqual(['change', 'classDecision', 'classLabels', 'evidence', 'exceptions', 'mode', 'waived']);
     expect(stored.exceptions[0]).not.toHaveProperty('remindedAt');
     const exceptions = stored.exceptions.map((e) => ({ ...e, expiresAt: new Date(e.expiresAt), approvedAt: new Date(e.approvedAt), requestedAt: new Date(e.requestedAt) })) as never;
-    expect(evaluateGate({ change: stored.change, evidence: stored.evidence, exceptions }, defaultPolicy, NOW).verdict).toBe(p.verdict.verdict);
+    expect(evaluateGate({ change: stored.change, evidence: stored.evidence, exceptions }, exceptionPolicy, NOW).verdict).toBe(p.verdict.verdict);
   });
 });

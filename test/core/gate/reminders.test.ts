@@ -18,6 +18,7 @@ const exception = (o: Partial<RemindableException> = {}): RemindableException =>
   businessOwner: '@owner',
   compensatingControls: 'WAF rule 12',
   renewalOf: null,
+  approvedDigest: null,
   remindedAt: null,
   ...o,
 });
