@@ -356,7 +356,8 @@ const migrations: Record<string, Migration> = {
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
 
-export const migrationNames = (): string[] => Object.keys(migrations);
+/** Every migration's name, in the order they run (by name). */
+export const migrationNames = (): string[] => Object.keys(migrations).sort();
 
 /** Applies pending migrations; a no-op when the schema is current. Throws on failure. */
 export async function migrateToLatest<DB>(db: Kysely<DB>): Promise<string[]> {

@@ -160,7 +160,7 @@ describe('tightenPolicy: what an override keeps (tightening) and what it ignores
     {
       name: 'planning: from a lower tier, reordering off',
       text: y('planning:', '  fromTier: 1', '  allowReorder: false'),
-      check: (p) => expect(p.planning).toEqual({ fromTier: 1, allowReorder: false }),
+      check: (p) => expect(p.planning).toEqual({ fromTier: 1, allowReorder: false, threatDeciders: { github: [], gitlab: [] } }),
       ignored: [],
     },
     {
