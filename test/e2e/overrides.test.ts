@@ -103,7 +103,7 @@ describe('issues: an override cannot switch off routing or grant tooling decisio
 
     expect(fake.labels.get(10)).toEqual(['tooling::handover']);
     const comments = (fake.comments.get(10) ?? []).map((c) => c.body);
-    expect(comments.find((c) => c.startsWith('<!-- gatehouse:tool-decision-refused:8101 -->'))).toMatch(/tooling deciders[\s\S]*Nothing was changed/);
+    expect(comments.find((c) => c.startsWith('<!-- gatehouse:command-refused -->'))).toMatch(/tooling deciders[\s\S]*Nothing was changed/);
     expect(comments.find((c) => c.startsWith('<!-- gatehouse:tool-decision -->'))).toBeUndefined();
     const audit = await g.store.auditFor(KEY(10));
     expect(audit.filter((e) => e.action === 'refuseCommand').map((e) => (e.detail as { actor: string }).actor)).toEqual(['mallory']);
@@ -145,7 +145,7 @@ describe('GitLab: an override cannot grant tooling decisions', () => {
 
       expect(api.labels.get('issues/10')).toEqual(['tooling::handover']);
       const notes = (api.notes.get('issues/10') ?? []).map((c) => c.body);
-      expect(notes.find((c) => c.startsWith('<!-- gatehouse:tool-decision-refused:8201 -->'))).toMatch(/tooling deciders[\s\S]*Nothing was changed/);
+      expect(notes.find((c) => c.startsWith('<!-- gatehouse:command-refused -->'))).toMatch(/tooling deciders[\s\S]*Nothing was changed/);
       const audit = await g.store.auditFor('gitlab:gitlabhq/gitlab-test#10');
       expect(audit.filter((e) => e.action === 'refuseCommand').map((e) => (e.detail as { actor: string }).actor)).toEqual(['mallory']);
       await open(11, 'The tool is down', ['tool::outage', 'tool::scanner']);

@@ -78,7 +78,7 @@ let nextId = 100;
 export function fakeGateGitHub(api: string, fullName: string, number: number): GateWorld {
   const w: GateWorld = { labels: [], comments: [], checkRuns: [], statuses: [], workflowRuns: [], changedFiles: () => w.files.length, reviews: [], labelEvents: [], permissions: {}, commits: {}, files: [], repoFiles: {}, alerts: [], pulls: [], issues: [], issue: { body: '', user: { login: 'octocat', type: 'User' }, state: 'open' }, events: [], log: [], checkWrites: [], alertsStatus: null, routes: () => [] };
   const bot = { login: 'gatehouse[bot]', type: 'Bot' };
-  const event = (e: 'labeled' | 'unlabeled', name: string): void => void w.events.push({ event: e, label: { name }, actor: bot, created_at: new Date().toISOString() });
+  const event = (e: 'labeled' | 'unlabeled', name: string): void => void w.events.push({ event: e, label: { name }, actor: bot, created_at: nextEventAt(w) });
   const repo = `/repos/${fullName}`;
   const esc = (s: string): string => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
   const R = (tail: string): RegExp => new RegExp(`^${esc(repo)}${tail}(\\?.*)?$`);
@@ -241,11 +241,20 @@ export function workflowRun(w: GateWorld, sha: string, path: string, name: strin
   w.checkRuns.push({ id: 5000 + w.checkRuns.length, name, head_sha: sha, status: 'completed', conclusion, app: { id: 15368, slug: 'github-actions' }, check_suite: { id: suite } });
 }
 
+/**
+ * The time of the next label event: a second after every event so far (one timeline for events the
+ * tests seed with their own clock and those our label writes and `labelBy` add).
+ */
+function nextEventAt(w: GateWorld): string {
+  const times = [...w.labelEvents.map((e) => Date.parse(e.at)), ...w.events.map((e) => Date.parse(e.created_at))];
+  return new Date(times.length > 0 ? Math.max(...times) + 1000 : Date.parse('2026-01-01T00:00:00Z')).toISOString();
+}
+
 /** `login` (a user) adds or removes `label` on the item, as GitHub's label events will say. */
 export function labelBy(w: GateWorld, login: string, label: string, action: 'labeled' | 'unlabeled' = 'labeled'): void {
   if (action === 'labeled' && !w.labels.includes(label)) w.labels.push(label);
   if (action === 'unlabeled') w.labels = w.labels.filter((l) => l !== label);
-  w.events.push({ event: action, label: { name: label }, actor: { login, type: login.endsWith('[bot]') ? 'Bot' : 'User' }, created_at: new Date().toISOString() });
+  w.events.push({ event: action, label: { name: label }, actor: { login, type: login.endsWith('[bot]') ? 'Bot' : 'User' }, created_at: nextEventAt(w) });
 }
 
 /** Our check runs on `sha`, newest last. */
