@@ -34,9 +34,11 @@ export interface StartOptions {
   now?: () => Date;
   logger?: Logger;
   /** GitHub adapter settings for tests and benchmarks. */
-  github?: { botLogin?: string | null; retries?: number; throttle?: boolean } & GitHubIngressOptions['client'];
+  github?: { botLogin?: string | null; retries?: number; throttle?: boolean; identityBackoffMs?: (attempt: number) => number } & GitHubIngressOptions['client'];
   /** GitLab adapter settings for tests: a known bot username skips GET /user. */
-  gitlab?: { botUsername?: string | null; retry?: Partial<RetryPolicy> };
+  gitlab?: { botUsername?: string | null; retry?: Partial<RetryPolicy>; identityBackoffMs?: (attempt: number) => number };
+  /** How long a job waits for the bot's own account to be learnt before it is retried later. Default 30 s. */
+  identityWaitMs?: number;
   queue?: QueueOptions;
   /**
    * The database, already being opened (the CLI begins it before loading the rest of the
@@ -105,10 +107,10 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
   let gitlab: GitLabIngress | null = null;
   try {
     if (config.github) {
-      github = await createGitHubIngress({ config: config.github, inbox: opened.inbox, metrics, logger, now, botLogin: opts.github?.botLogin, retries: opts.github?.retries, throttle: opts.github?.throttle, client: opts.github });
+      github = await createGitHubIngress({ config: config.github, inbox: opened.inbox, metrics, logger, now, botLogin: opts.github?.botLogin, identityBackoffMs: opts.github?.identityBackoffMs, retries: opts.github?.retries, throttle: opts.github?.throttle, client: opts.github });
     }
     if (config.gitlab) {
-      gitlab = createGitLabIngress({ config: config.gitlab, inbox: opened.inbox, metrics, logger, now, botUsername: opts.gitlab?.botUsername, retry: opts.gitlab?.retry });
+      gitlab = createGitLabIngress({ config: config.gitlab, inbox: opened.inbox, metrics, logger, now, botUsername: opts.gitlab?.botUsername, identityBackoffMs: opts.gitlab?.identityBackoffMs, retry: opts.gitlab?.retry });
     }
   } catch (err) {
     await opened.close();
@@ -125,6 +127,7 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
     logger,
     now,
     platforms: { ...(github ? { github: github.platform } : {}), ...(gitlab ? { gitlab: gitlab.platform } : {}) },
+    identityWaitMs: opts.identityWaitMs,
   };
 
   // The embedded database has one process at a time: claims found at start are a dead run's.
@@ -204,8 +207,9 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
     // Deliveries acknowledged before a crash but never processed: enqueue again (idempotent).
     for (const d of await store.pendingDeliveries(10_000)) await queue.enqueue({ platform: d.platform, deliveryId: d.deliveryId });
   }
-  if (github && opts.github?.botLogin === undefined) void github.identify();
-  if (gitlab && opts.gitlab?.botUsername === undefined) void gitlab.identify();
+  // Our own accounts, learnt (with retries) before any delivery of theirs is acted on.
+  github?.identity.start();
+  gitlab?.identity.start();
   if (opts.worker !== false && (opts.clockTickMs ?? 30_000) > 0) clocks.start(opts.clockTickMs ?? 30_000);
   const reminders = new ExceptionReminders({ store, gateStore, policy: () => global.policy, metrics, logger, now });
   if (opts.worker !== false && (opts.clockTickMs ?? 30_000) > 0) reminders.start();
@@ -221,6 +225,8 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
     });
   } catch (err) {
     // Nothing may keep running when start-up fails (the database thread, the queue, the clock timer).
+    github?.identity.stop();
+    gitlab?.identity.stop();
     await clocks.stop();
     await reminders.stop();
     await digests.stop();
@@ -259,6 +265,8 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
     close() {
       closing ??= (async () => {
         ready = false;
+        github?.identity.stop();
+        gitlab?.identity.stop();
         await clocks.stop();
         await reminders.stop();
         await digests.stop();
