@@ -102,6 +102,11 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
   metrics.setBacklogSource(() => opened.inbox.backlog());
   metrics.setFailedSource(() => store.countDeliveries('failed'));
   metrics.setOutboxSource(() => opened.store.outbox.countByStatus());
+  // Replays found only as the journal is stored (acknowledged already): never stored, never acted on.
+  opened.inbox.onReplay((r) => {
+    logger.warn({ platform: r.platform, delivery: r.deliveryId, duplicateOf: r.duplicateOf, event: r.eventName }, 'a replay: this body was delivered before under another id; not acted on again');
+    metrics.deliveries.inc({ platform: r.platform, event: r.eventName, outcome: 'duplicate' });
+  });
 
   let github: GitHubIngress | null = null;
   let gitlab: GitLabIngress | null = null;

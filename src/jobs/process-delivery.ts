@@ -54,7 +54,8 @@ export async function processDelivery(job: DeliveryJob, deps: ProcessDeps): Prom
   const { store, logger, metrics } = deps;
   const delivery = await store.getDelivery(job.platform, job.deliveryId);
   if (!delivery) {
-    logger.error({ ...job }, 'job for an unknown delivery');
+    // A replay on the embedded database gets a job with its acknowledgement, but is not stored.
+    logger.warn({ ...job }, 'job for a delivery that is not stored (a replay of an earlier body, or removed): nothing to do');
     return;
   }
   if (delivery.status !== 'pending') return; // a repeated job: already handled

@@ -6,6 +6,7 @@
  * We read the body first and hand Probot the text (it verifies a string body as is), so that the
  * delivery is stored exactly as received and signed, not re-serialised from the parsed payload.
  */
+import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { Octokit as CoreOctokit } from '@octokit/core';
@@ -129,13 +130,17 @@ export async function createGitHubIngress(opts: GitHubIngressOptions): Promise<G
   const probotMiddleware = await createNodeMiddleware(
     (app) => {
       app.onAny(async (context) => {
-        const { inserted } = await inbox.accept({
+        const raw = rawBody(context.id);
+        const { inserted, duplicateOf } = await inbox.accept({
           platform: 'github',
           deliveryId: context.id,
           eventName: context.name,
-          payload: rawBody(context.id) ?? JSON.stringify(context.payload),
+          payload: raw ?? JSON.stringify(context.payload),
           receivedAt: opts.now(),
+          // The signed bytes' digest: the same body under a new X-GitHub-Delivery is a replay.
+          bodyDigest: raw === undefined ? null : createHash('sha256').update(raw, 'utf8').digest('hex'),
         });
+        if (duplicateOf !== undefined) logger.warn({ platform: 'github', delivery: context.id, duplicateOf, event: context.name }, 'a replay: this body was delivered before under another id; acknowledged, not acted on again');
         metrics.deliveries.inc({ platform: 'github', event: context.name, outcome: inserted ? 'accepted' : 'duplicate' });
       });
     },

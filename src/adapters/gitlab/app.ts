@@ -136,8 +136,11 @@ export function createGitLabIngress(opts: GitLabIngressOptions): GitLabIngress {
     }
     // GitLab keeps Idempotency-Key (and X-Gitlab-Event-UUID) across its retries. Without either
     // (old GitLab, a replay by hand), the body's hash stands in: the same body is the same delivery.
-    const deliveryId = usableId(header(req, 'idempotency-key')) ?? usableId(header(req, 'x-gitlab-event-uuid')) ?? `sha256:${createHash('sha256').update(raw).digest('hex')}`;
-    const { inserted } = await inbox.accept({ platform: 'gitlab', deliveryId, eventName, payload: text, receivedAt: opts.now() });
+    const bodyDigest = createHash('sha256').update(raw).digest('hex');
+    const deliveryId = usableId(header(req, 'idempotency-key')) ?? usableId(header(req, 'x-gitlab-event-uuid')) ?? `sha256:${bodyDigest}`;
+    // The same body under a new id is a replay: acknowledged, not acted on again.
+    const { inserted, duplicateOf } = await inbox.accept({ platform: 'gitlab', deliveryId, eventName, payload: text, receivedAt: opts.now(), bodyDigest });
+    if (duplicateOf !== undefined) logger.warn({ platform: 'gitlab', delivery: deliveryId, duplicateOf, event: eventName, project }, 'a replay: this body was delivered before under another id; acknowledged, not acted on again');
     metrics.deliveries.inc({ platform: 'gitlab', event: KNOWN_EVENTS.has(eventName) ? eventName : 'other', outcome: inserted ? 'accepted' : 'duplicate' });
     send(res, 200, { ok: true, duplicate: !inserted });
   };
