@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import nock from 'nock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Gatehouse } from '../../src/main.ts';
-import { addNote, fakeGitLabApi, GITLAB_API, GITLAB_BOT, GITLAB_URL, gitlabDelivery, gitlabFixture, issueHook, type FakeGitLabApi, type GitLabDelivery } from '../support/gitlab.ts';
+import { addNote, fakeGitLabApi, GITLAB_BOT, GITLAB_URL, gitlabDelivery, gitlabFixture, issueHook, type FakeGitLabApi, type GitLabDelivery } from '../support/gitlab.ts';
 import { processed, startTestGatehouse } from '../support/harness.ts';
 
 const SECRET_A = 'secret-of-gitlab-test';
