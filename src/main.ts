@@ -215,9 +215,17 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
   // Our own accounts, learnt (with retries) before any delivery of theirs is acted on.
   github?.identity.start();
   gitlab?.identity.start();
-  if (opts.worker !== false && (opts.clockTickMs ?? 30_000) > 0) clocks.start(opts.clockTickMs ?? 30_000);
   const reminders = new ExceptionReminders({ store, gateStore, policy: () => global.policy, metrics, logger, now });
-  if (opts.worker !== false && (opts.clockTickMs ?? 30_000) > 0) reminders.start();
+  // Clocks and reminders act on the platforms: they start once our own accounts are known (a
+  // clock claimed and fired without them would fail and wait out its lease).
+  let stopped = false;
+  if (opts.worker !== false && (opts.clockTickMs ?? 30_000) > 0) {
+    void Promise.all([github?.identity.known(), gitlab?.identity.known()]).then(() => {
+      if (stopped) return;
+      clocks.start(opts.clockTickMs ?? 30_000);
+      reminders.start();
+    });
+  }
   const digests = new DigestScheduler({ store, db: opened.db, policy: () => global.policy, logger, now });
   if (opts.worker !== false && (opts.clockTickMs ?? 30_000) > 0 && opts.digests !== false) digests.start();
   if (slack && opts.worker !== false && opts.slack?.outbox !== false) slack.outbox.start();
@@ -230,6 +238,7 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
     });
   } catch (err) {
     // Nothing may keep running when start-up fails (the database thread, the queue, the clock timer).
+    stopped = true;
     github?.identity.stop();
     gitlab?.identity.stop();
     await clocks.stop();
@@ -270,6 +279,7 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
     close() {
       closing ??= (async () => {
         ready = false;
+        stopped = true;
         github?.identity.stop();
         gitlab?.identity.stop();
         await clocks.stop();

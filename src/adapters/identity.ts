@@ -71,6 +71,20 @@ export class SelfIdentity {
     return this.#name;
   }
 
+  /** Resolves once the account is known (starting the learning if need be); never, if it is stopped first. */
+  known(): Promise<string> {
+    if (this.#name !== null) return Promise.resolve(this.#name);
+    this.start();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        if (this.#name === null) return;
+        this.#waiters.delete(done);
+        resolve(this.#name);
+      };
+      this.#waiters.add(done);
+    });
+  }
+
   stop(): void {
     this.#stopped = true;
     if (this.#timer) clearTimeout(this.#timer);
