@@ -35,9 +35,11 @@ export interface StartOptions {
   now?: () => Date;
   logger?: Logger;
   /** GitHub adapter settings for tests and benchmarks. */
-  github?: { botLogin?: string | null; retries?: number; throttle?: boolean } & GitHubIngressOptions['client'];
+  github?: { botLogin?: string | null; retries?: number; throttle?: boolean; identityBackoffMs?: (attempt: number) => number } & GitHubIngressOptions['client'];
   /** GitLab adapter settings for tests: a known bot username skips GET /user. */
-  gitlab?: { botUsername?: string | null; retry?: Partial<RetryPolicy> };
+  gitlab?: { botUsername?: string | null; retry?: Partial<RetryPolicy>; identityBackoffMs?: (attempt: number) => number };
+  /** How long a job waits for the bot's own account to be learnt before it is retried later. Default 30 s. */
+  identityWaitMs?: number;
   queue?: QueueOptions;
   /**
    * The database, already being opened (the CLI begins it before loading the rest of the
@@ -103,15 +105,20 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
   metrics.setBacklogSource(() => opened.inbox.backlog());
   metrics.setFailedSource(() => store.countDeliveries('failed'));
   metrics.setOutboxSource(() => opened.store.outbox.countByStatus());
+  // Replays found only as the journal is stored (acknowledged already): never stored, never acted on.
+  opened.inbox.onReplay((r) => {
+    logger.warn({ platform: r.platform, delivery: r.deliveryId, duplicateOf: r.duplicateOf, event: r.eventName }, 'a replay: this body was delivered before under another id; not acted on again');
+    metrics.deliveries.inc({ platform: r.platform, event: r.eventName, outcome: 'duplicate' });
+  });
 
   let github: GitHubIngress | null = null;
   let gitlab: GitLabIngress | null = null;
   try {
     if (config.github) {
-      github = await createGitHubIngress({ config: config.github, inbox: opened.inbox, metrics, logger, now, botLogin: opts.github?.botLogin, retries: opts.github?.retries, throttle: opts.github?.throttle, client: opts.github });
+      github = await createGitHubIngress({ config: config.github, inbox: opened.inbox, metrics, logger, now, botLogin: opts.github?.botLogin, identityBackoffMs: opts.github?.identityBackoffMs, retries: opts.github?.retries, throttle: opts.github?.throttle, client: opts.github });
     }
     if (config.gitlab) {
-      gitlab = createGitLabIngress({ config: config.gitlab, inbox: opened.inbox, metrics, logger, now, botUsername: opts.gitlab?.botUsername, retry: opts.gitlab?.retry });
+      gitlab = createGitLabIngress({ config: config.gitlab, inbox: opened.inbox, metrics, logger, now, botUsername: opts.gitlab?.botUsername, identityBackoffMs: opts.gitlab?.identityBackoffMs, retry: opts.gitlab?.retry });
     }
   } catch (err) {
     await opened.close();
@@ -129,6 +136,7 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
     logger,
     now,
     platforms: { ...(github ? { github: github.platform } : {}), ...(gitlab ? { gitlab: gitlab.platform } : {}) },
+    identityWaitMs: opts.identityWaitMs,
   };
 
   // The embedded database has one process at a time: claims found at start are a dead run's.
@@ -217,11 +225,20 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
     // Deliveries acknowledged before a crash but never processed: enqueue again (idempotent).
     for (const d of await store.pendingDeliveries(10_000)) await queue.enqueue({ platform: d.platform, deliveryId: d.deliveryId });
   }
-  if (github && opts.github?.botLogin === undefined) void github.identify();
-  if (gitlab && opts.gitlab?.botUsername === undefined) void gitlab.identify();
-  if (opts.worker !== false && (opts.clockTickMs ?? 30_000) > 0) clocks.start(opts.clockTickMs ?? 30_000);
+  // Our own accounts, learnt (with retries) before any delivery of theirs is acted on.
+  github?.identity.start();
+  gitlab?.identity.start();
   const reminders = new ExceptionReminders({ store, gateStore, policy: () => global.policy, metrics, logger, now });
-  if (opts.worker !== false && (opts.clockTickMs ?? 30_000) > 0) reminders.start();
+  // Clocks and reminders act on the platforms: they start once our own accounts are known (a
+  // clock claimed and fired without them would fail and wait out its lease).
+  let stopped = false;
+  if (opts.worker !== false && (opts.clockTickMs ?? 30_000) > 0) {
+    void Promise.all([github?.identity.known(), gitlab?.identity.known()]).then(() => {
+      if (stopped) return;
+      clocks.start(opts.clockTickMs ?? 30_000);
+      reminders.start();
+    });
+  }
   const digests = new DigestScheduler({ store, db: opened.db, policy: () => global.policy, logger, now });
   if (opts.worker !== false && (opts.clockTickMs ?? 30_000) > 0 && opts.digests !== false) digests.start();
   if (slack && opts.worker !== false && opts.slack?.outbox !== false) slack.outbox.start();
@@ -240,6 +257,9 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
     await stopListening(server);
     if (metricsServer) await stopListening(metricsServer);
     // Nothing may keep running when start-up fails (the database thread, the queue, the clock timer).
+    stopped = true;
+    github?.identity.stop();
+    gitlab?.identity.stop();
     await clocks.stop();
     await reminders.stop();
     await digests.stop();
@@ -282,6 +302,9 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
     close() {
       closing ??= (async () => {
         ready = false;
+        stopped = true;
+        github?.identity.stop();
+        gitlab?.identity.stop();
         await clocks.stop();
         await reminders.stop();
         await digests.stop();

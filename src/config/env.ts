@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { parseGitLabSecrets, type ScopedSecret } from './gitlab-secrets.ts';
 
 const optional = z
   .string()
@@ -54,7 +55,8 @@ export interface GitHubConfig {
 export interface GitLabConfig {
   url: string;
   token: string;
-  webhookSecret: string;
+  /** One secret for every hook, or one per project or group path (see gitlab-secrets.ts). */
+  webhookSecret: string | readonly ScopedSecret[];
 }
 
 export interface SlackConfig {
@@ -134,7 +136,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   let gitlab: GitLabConfig | null = null;
   const gitlabParts = { GITLAB_URL: e.GITLAB_URL, GITLAB_TOKEN: e.GITLAB_TOKEN, GITLAB_WEBHOOK_SECRET: e.GITLAB_WEBHOOK_SECRET };
   const missingGitlab = Object.entries(gitlabParts).filter(([, v]) => !v).map(([k]) => k);
-  if (missingGitlab.length === 0) gitlab = { url: e.GITLAB_URL!, token: e.GITLAB_TOKEN!, webhookSecret: e.GITLAB_WEBHOOK_SECRET! };
+  if (missingGitlab.length === 0) {
+    const secrets = parseGitLabSecrets(e.GITLAB_WEBHOOK_SECRET!);
+    if ('problems' in secrets) problems.push(...secrets.problems);
+    else gitlab = { url: e.GITLAB_URL!, token: e.GITLAB_TOKEN!, webhookSecret: secrets.secrets.length === 1 && secrets.secrets[0]!.scope === null ? e.GITLAB_WEBHOOK_SECRET! : secrets.secrets };
+  }
   else if (missingGitlab.length < 3) problems.push(`GitLab is half-configured: missing ${missingGitlab.join(', ')}`);
   else off.gitlab = 'GitLab is off: set GITLAB_URL, GITLAB_TOKEN and GITLAB_WEBHOOK_SECRET';
 

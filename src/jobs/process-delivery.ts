@@ -34,7 +34,12 @@ export interface ProcessDeps {
   toolDecisions?: ToolDecisionStore;
   /** The threat-model decision log of deep reviews. */
   threatLog: ThreatLogStore;
+  /** How long a job waits for the bot's own account before it is retried later. Default 30 s. */
+  identityWaitMs?: number;
 }
+
+/** The bot's own account on the platform is not known yet: the delivery is retried later, never acted on with a guess. */
+export class IdentityUnknown extends Error {}
 
 /**
  * The policy as plan sees it for tooling: the inventory overlaid with the stored decisions, for
@@ -52,14 +57,15 @@ export async function processDelivery(job: DeliveryJob, deps: ProcessDeps): Prom
   const { store, logger, metrics } = deps;
   const delivery = await store.getDelivery(job.platform, job.deliveryId);
   if (!delivery) {
-    logger.error({ ...job }, 'job for an unknown delivery');
+    // A replay on the embedded database gets a job with its acknowledgement, but is not stored.
+    logger.warn({ ...job }, 'job for a delivery that is not stored (a replay of an earlier body, or removed): nothing to do');
     return;
   }
   if (delivery.status !== 'pending') return; // a repeated job: already handled
   const log = logger.child({ platform: delivery.platform, delivery: delivery.deliveryId, event: delivery.eventName });
-  /** `invalid` is a failed delivery whose payload was at fault (counted apart in the metrics). */
-  const finish = async (outcome: 'done' | 'ignored' | 'failed' | 'invalid', reason: string | null): Promise<void> => {
-    const status = outcome === 'invalid' ? 'failed' : outcome;
+  /** `invalid` is a failed delivery whose payload was at fault, `refused` an ignored one that was forged (both counted apart in the metrics). */
+  const finish = async (outcome: 'done' | 'ignored' | 'failed' | 'invalid' | 'refused', reason: string | null): Promise<void> => {
+    const status = outcome === 'invalid' ? 'failed' : outcome === 'refused' ? 'ignored' : outcome;
     await store.finishDelivery(delivery.platform, delivery.deliveryId, status, reason);
     metrics.deliveries.inc({ platform: delivery.platform, event: delivery.eventName, outcome });
   };
@@ -72,6 +78,10 @@ export async function processDelivery(job: DeliveryJob, deps: ProcessDeps): Prom
   if (!adapter) {
     log.error('delivery for a platform that is off; kept as failed');
     return finish('failed', `${delivery.platform} is not configured`);
+  }
+  // Nothing is done before we know who we are: our own comments would be someone else's.
+  if (adapter.self && (await adapter.self(deps.identityWaitMs ?? 30_000)) === null) {
+    throw new IdentityUnknown(`our own ${delivery.platform} account is not known yet: the delivery waits`);
   }
   let payload: unknown;
   try {
@@ -90,7 +100,21 @@ export async function processDelivery(job: DeliveryJob, deps: ProcessDeps): Prom
     log.debug({ reason: t.reason }, 'ignored');
     return finish('ignored', t.reason);
   }
-  const event = t.event;
+  let event = t.event;
+  if (adapter.confirm) {
+    const c = await adapter.confirm(event);
+    if (c.kind === 'ignored') return finish('ignored', c.reason);
+    if (c.kind === 'refused') {
+      log.warn({ reason: c.reason, actor: c.actor }, 'delivery refused: the platform does not confirm it');
+      await store.appendAudit({ at: deps.now(), deliveryId: delivery.deliveryId, issueKey: keyOf(event), action: 'refuseDelivery', detail: { actor: c.actor, claimedActor: claimedActor(event), reason: c.reason }, outcome: 'skipped', error: c.reason });
+      return finish('refused', c.reason);
+    }
+    if (c.mismatch) {
+      log.warn({ mismatch: c.mismatch }, 'the payload misstates who acted; the platform is believed');
+      await store.appendAudit({ at: deps.now(), deliveryId: delivery.deliveryId, issueKey: keyOf(c.event), action: 'actorMismatch', detail: { actor: claimedActor(c.event), claimedActor: claimedActor(event), reason: c.mismatch }, outcome: 'skipped', error: null });
+    }
+    event = c.event;
+  }
   if (event.kind === 'push') {
     if (deps.resolver.noticePush(event.repo, event.ref, event.changedPaths)) log.info({ repo: event.repo.fullName }, 'repository policy changed: cache dropped');
     return finish('done', null);
@@ -150,3 +174,12 @@ async function relatedIntakes(store: Store, body: string, policy: Policy, self: 
   }
   return out;
 }
+
+/** The issue or change an event is about (audit rows are found by it), if any. */
+function keyOf(event: GatehouseEvent): string | null {
+  if (event.kind === 'change') return changeKey(event.change.ref);
+  if (event.kind === 'issue' || event.kind === 'comment') return issueKey(event.issue.ref);
+  return null;
+}
+
+const claimedActor = (event: GatehouseEvent): string | null => (event.kind === 'issue' || event.kind === 'change' || event.kind === 'comment' ? event.actor.login : null);

@@ -9,8 +9,22 @@ export type Translation =
   | { kind: 'ignored'; reason: string }
   | { kind: 'invalid'; reason: string };
 
+/** A translated event checked against the platform's API (who acted, on which project). */
+export type Confirmation =
+  | { kind: 'event'; event: GatehouseEvent; /** The payload claimed something else (logged and audited). */ mismatch?: string }
+  | { kind: 'ignored'; reason: string }
+  /** Forged or unattributable: nothing is done, and the refusal is audited. */
+  | { kind: 'refused'; reason: string; actor: string | null };
+
 export interface PlatformAdapter {
   translate(delivery: StoredDelivery, payload: unknown): Translation;
+  /**
+   * Our own account on the platform (`<slug>[bot]`, the token's username); waits up to `waitMs`
+   * for it to be learnt. Null: still unknown, and nothing may be done yet.
+   */
+  self?(waitMs: number): Promise<string | null>;
+  /** Reads from the API what authority rests on (the actor of a command, the project); absent: the payload is the platform's own word. */
+  confirm?(event: GatehouseEvent): Promise<Confirmation>;
   forgeFor(installationId: number | null): Promise<Forge>;
   /** A forge that can act on a repository named outside a webhook (a Slack command's URL). */
   forgeForRepo?(repo: RepoRef): Promise<Forge>;

@@ -20,8 +20,16 @@ export interface JobQueue {
   stop(): Promise<void>;
 }
 
+export interface Accepted {
+  inserted: boolean;
+  duplicateOf?: string;
+}
+
 /** Where webhook deliveries land: stored (durably) and queued together, before the acknowledgement. */
 export interface Inbox {
-  /** `inserted: false` means the delivery was seen before: nothing is queued again. */
-  accept(d: DeliveryInput): Promise<{ inserted: boolean }>;
+  /**
+   * `inserted: false` means the delivery was seen before: nothing is queued again. `duplicateOf`:
+   * its body was stored before under that other delivery id (a replay).
+   */
+  accept(d: DeliveryInput): Promise<Accepted>;
 }

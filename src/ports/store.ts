@@ -17,6 +17,11 @@ export interface DeliveryInput {
   /** The raw request body, exactly as received (the signature was checked on these bytes). */
   payload: string;
   receivedAt: Date;
+  /**
+   * SHA-256 (hex) of the raw signed body (GitHub, GitLab). A body already stored under another
+   * delivery id is a replay: acknowledged, never stored or acted on again. Absent: not checked.
+   */
+  bodyDigest?: string | null;
 }
 
 export interface StoredDelivery extends DeliveryInput {

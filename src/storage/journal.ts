@@ -18,6 +18,9 @@
  *   ignored; a failed append seals its file so that later appends never follow a torn record.
  * - Repeats: a delivery id seen recently answers `inserted: false` once its first copy is on
  *   disk; an older repeat is caught when stored (no second job), though it answers `true`.
+ * - Replays: a body (its SHA-256) seen recently under another delivery id answers
+ *   `inserted: false, duplicateOf`; an older one is caught when stored (not stored, so never
+ *   processed) and reported through `onDuplicate`.
  *
  * Record: u32 body length, u32 CRC-32 of the body, body = JSON metadata, "\n", payload (UTF-8).
  * The journal keeps the payload as received (JSON): the acknowledging thread does not deflate it,
@@ -28,9 +31,9 @@ import { mkdir, open, readdir, readFile, rm, type FileHandle } from 'node:fs/pro
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { z } from 'zod';
-import type { Inbox } from '../ports/queue.ts';
+import type { Accepted, Inbox } from '../ports/queue.ts';
 import type { DeliveryInput } from '../ports/store.ts';
-import type { DeliveryWriter } from './inbox.ts';
+import type { DeliveryWriter, Replay } from './inbox.ts';
 import { payloadEncoding, type EncodedDelivery } from './payload-codec.ts';
 import { fsyncPath } from './wal-sync.ts';
 
@@ -96,10 +99,11 @@ const metaSchema = z.object({
   eventName: z.string(),
   receivedAt: z.string(),
   encoding: payloadEncoding.default('json'),
+  bodyDigest: z.string().nullable().optional(),
 });
 
 export function encodeRecord(d: EncodedDelivery): Buffer {
-  const meta = JSON.stringify({ platform: d.platform, deliveryId: d.deliveryId, eventName: d.eventName, receivedAt: d.receivedAt.toISOString(), encoding: d.encoding });
+  const meta = JSON.stringify({ platform: d.platform, deliveryId: d.deliveryId, eventName: d.eventName, receivedAt: d.receivedAt.toISOString(), encoding: d.encoding, ...(d.bodyDigest ? { bodyDigest: d.bodyDigest } : {}) });
   // One buffer, written in place: payloads are ~10 KB, and every copy shows on the HTTP thread.
   const metaBytes = Buffer.byteLength(meta, 'utf8');
   const bodyLength = metaBytes + 1 + Buffer.byteLength(d.payload, 'utf8');
@@ -138,6 +142,7 @@ export function decodeRecords(file: Buffer): { deliveries: EncodedDelivery[]; va
       receivedAt: new Date(meta.receivedAt),
       payload: text.slice(nl + 1),
       encoding: meta.encoding,
+      bodyDigest: meta.bodyDigest ?? null,
     });
     at += HEADER + length;
   }
@@ -157,6 +162,7 @@ export class DeliveryJournal implements Inbox {
   readonly #segmentBytes: number;
   readonly #rememberIds: number;
   readonly #onDrainError: (err: unknown, attempt: number) => void;
+  #onReplay: (r: Replay) => void = () => undefined;
 
   #current: Segment;
   /** Appended and flushed, not yet stored; drained from the front. */
@@ -173,6 +179,8 @@ export class DeliveryJournal implements Inbox {
   #idleWaiters: (() => void)[] = [];
   /** Recent ids → their first copy's append (repeats wait for it, then answer `inserted: false`). */
   readonly #seen = new Map<string, Promise<void>>();
+  /** Recent body digests → the first delivery id that carried it, and its append. */
+  readonly #seenBodies = new Map<string, { deliveryId: string; appended: Promise<void> }>();
   #closing = false;
   /** Closing, the drain stopped retrying: the rest stays in the journal. */
   #gaveUp = false;
@@ -217,6 +225,11 @@ export class DeliveryJournal implements Inbox {
     return { seq, path, fh, bytes: 0, records: 0, stored: 0, flushing: new Set(), broken: false };
   }
 
+  /** A delivery acknowledged earlier turned out, when stored, to replay a body stored under another id. */
+  onReplay(listener: (r: Replay) => void): void {
+    this.#onReplay = listener;
+  }
+
   /** Journaled, not yet stored (bytes). */
   get backlogBytes(): number {
     return this.#backlogBytes;
@@ -227,7 +240,7 @@ export class DeliveryJournal implements Inbox {
     return { deliveries: this.#backlogCount, bytes: this.#backlogBytes };
   }
 
-  async accept(d: DeliveryInput): Promise<{ inserted: boolean }> {
+  async accept(d: DeliveryInput): Promise<Accepted> {
     if (this.#closing) throw new Error('the delivery journal is closed');
     const key = keyOf(d);
     const first = this.#seen.get(key);
@@ -235,19 +248,28 @@ export class DeliveryJournal implements Inbox {
       await first; // its failure is this copy's too: the sender retries
       return { inserted: false };
     }
+    const bodyKey = d.bodyDigest ? `${d.platform}\u0000${d.bodyDigest}` : null;
+    const sameBody = bodyKey ? this.#seenBodies.get(bodyKey) : undefined;
+    if (sameBody) {
+      await sameBody.appended; // a failed first copy fails its replay too
+      return { inserted: false, duplicateOf: sameBody.deliveryId };
+    }
     const appended = this.#accept(d);
     this.#remember(key, appended);
+    if (bodyKey) this.#seenBodies.set(bodyKey, { deliveryId: d.deliveryId, appended });
     try {
       await appended;
     } catch (err) {
-      this.#seen.delete(key); // not stored: a retry by the sender must be accepted
+      // Not stored: a retry by the sender must be accepted.
+      this.#seen.delete(key);
+      if (bodyKey) this.#seenBodies.delete(bodyKey);
       throw err;
     }
     return { inserted: true };
   }
 
   async #accept(input: DeliveryInput): Promise<void> {
-    const d: EncodedDelivery = { platform: input.platform, deliveryId: input.deliveryId, eventName: input.eventName, receivedAt: input.receivedAt, payload: input.payload, encoding: 'json' };
+    const d: EncodedDelivery = { platform: input.platform, deliveryId: input.deliveryId, eventName: input.eventName, receivedAt: input.receivedAt, payload: input.payload, encoding: 'json', bodyDigest: input.bodyDigest ?? null };
     const buf = encodeRecord(d);
     while (this.#backlogBytes > 0 && this.#backlogBytes + buf.length > this.#maxBacklogBytes) {
       await new Promise<void>((resolve) => this.#roomWaiters.push(resolve));
@@ -277,6 +299,10 @@ export class DeliveryJournal implements Inbox {
     if (this.#seen.size > this.#rememberIds) {
       const oldest = this.#seen.keys().next().value;
       if (oldest !== undefined) this.#seen.delete(oldest);
+    }
+    if (this.#seenBodies.size > this.#rememberIds) {
+      const oldest = this.#seenBodies.keys().next().value;
+      if (oldest !== undefined) this.#seenBodies.delete(oldest);
     }
   }
 
@@ -356,7 +382,11 @@ export class DeliveryJournal implements Inbox {
         const batch = this.#pending.slice(0, this.#maxBatch);
         for (let attempt = 1; ; attempt++) {
           try {
-            await this.#write(batch.map((e) => e.delivery));
+            const stored = await this.#write(batch.map((e) => e.delivery));
+            stored.forEach((s, i) => {
+              const d = batch[i]!.delivery;
+              if (s.duplicateOf !== undefined) this.#onReplay({ platform: d.platform, deliveryId: d.deliveryId, eventName: d.eventName, duplicateOf: s.duplicateOf });
+            });
             break;
           } catch (err) {
             this.#onDrainError(err, attempt);

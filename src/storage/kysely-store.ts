@@ -77,13 +77,34 @@ export function insertDeliveries(db: Kysely<Database>, firsts: Map<string, Encod
       received_at: d.receivedAt,
       status: 'pending',
       last_error: null,
+      body_digest: d.bodyDigest ?? null,
     });
   }
+  // Either key may conflict: the delivery id (a retry) or the body's digest (a replay under a new id).
   return db
     .insertInto('deliveries')
     .values(rows)
-    .onConflict((oc) => oc.columns(['platform', 'delivery_id']).doNothing())
+    .onConflict((oc) => oc.doNothing())
     .returning(['platform', 'delivery_id']);
+}
+
+/**
+ * For each item not inserted whose body was stored under another delivery id: that id (a replay).
+ * One query, and only when the batch has such items.
+ */
+export async function withReplays<D extends DeliveryKey & { bodyDigest?: string | null }>(db: Kysely<Database>, batch: readonly D[], flags: { inserted: boolean }[]): Promise<{ inserted: boolean; duplicateOf?: string }[]> {
+  const candidates = batch.filter((d, i) => !flags[i]!.inserted && d.bodyDigest);
+  if (candidates.length === 0) return flags;
+  const rows = await db
+    .selectFrom('deliveries')
+    .select(['platform', 'delivery_id', 'body_digest'])
+    .where('body_digest', 'in', [...new Set(candidates.map((d) => d.bodyDigest!))])
+    .execute();
+  const stored = new Map(rows.map((r) => [`${r.platform}\u0000${r.body_digest}`, r.delivery_id]));
+  return batch.map((d, i) => {
+    const first = d.bodyDigest ? stored.get(`${d.platform}\u0000${d.bodyDigest}`) : undefined;
+    return !flags[i]!.inserted && first !== undefined && first !== d.deliveryId ? { inserted: false, duplicateOf: first } : flags[i]!;
+  });
 }
 
 const insertedRow = z.object({ platform: z.string(), delivery_id: z.string() });
@@ -109,9 +130,9 @@ export class KyselyStore implements Store {
   }
 
   /** Concurrent recordDelivery calls share one insert and one flush (group commit). */
-  readonly #inbox = new GroupCommit<EncodedDelivery, { inserted: boolean }>((batch) => this.recordBatch(batch), 128);
+  readonly #inbox = new GroupCommit<EncodedDelivery, { inserted: boolean; duplicateOf?: string }>((batch) => this.recordBatch(batch), 128);
 
-  recordDelivery(d: DeliveryInput): Promise<{ inserted: boolean }> {
+  recordDelivery(d: DeliveryInput): Promise<{ inserted: boolean; duplicateOf?: string }> {
     return this.#inbox.submit(encodeDelivery(d));
   }
 
@@ -119,7 +140,7 @@ export class KyselyStore implements Store {
    * Records a batch in one insert and one flush. `alsoWrite` runs with the deliveries that are new,
    * before the flush, so that its writes (the queue's jobs) are covered by the same flush.
    */
-  async recordBatch(batch: EncodedDelivery[], alsoWrite?: (fresh: EncodedDelivery[]) => Promise<void>): Promise<{ inserted: boolean }[]> {
+  async recordBatch(batch: EncodedDelivery[], alsoWrite?: (fresh: EncodedDelivery[]) => Promise<void>): Promise<{ inserted: boolean; duplicateOf?: string }[]> {
     const firsts = firstCopies(batch);
     // Flushed even when rows already exist: an earlier writer may not have flushed yet.
     const rows = await this.#opts.durable(async () => {
@@ -130,7 +151,7 @@ export class KyselyStore implements Store {
       }
       return inserted;
     });
-    return insertedFlags(batch, firsts, rows);
+    return withReplays(this.#db, batch, insertedFlags(batch, firsts, rows));
   }
 
   async getDelivery(p: Platform, deliveryId: string): Promise<StoredDelivery | null> {

@@ -352,6 +352,19 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable('gate_exceptions').dropColumn('approved_digest').execute();
     },
   },
+  '0011_body_digest': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // The SHA-256 of a delivery's raw signed body: the same body sent again under a new delivery
+      // id (a replay) is not stored again, so it has no second effect. Null for rows stored before
+      // and for Slack, whose requests are not checked this way (NULLs never conflict).
+      await db.schema.alterTable('deliveries').addColumn('body_digest', 'text').execute();
+      await db.schema.createIndex('deliveries_body_digest_idx').on('deliveries').columns(['platform', 'body_digest']).unique().execute();
+    },
+    async down(db: Kysely<unknown>): Promise<void> {
+      await db.schema.dropIndex('deliveries_body_digest_idx').ifExists().execute();
+      await db.schema.alterTable('deliveries').dropColumn('body_digest').execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -6,7 +6,8 @@
  *
  * Every delivery of the batch gets its job, new or not: job ids are derived from the delivery, so
  * a duplicate's job is the one already there (pg-boss skips it), and a job that runs for a
- * delivery already handled finds it no longer pending and does nothing.
+ * delivery already handled finds it no longer pending and does nothing. A replay (a body stored
+ * before under another id) is not stored: its job finds no delivery and does nothing.
  *
  * Payloads arrive as received (the journal keeps them so); those to be stored deflated are sent
  * as `DeflateParam`s and deflated on the database thread, which has time to spare, instead of on
@@ -14,7 +15,7 @@
  */
 import type { Kysely } from 'kysely';
 import type { PgBossQueue } from '../jobs/queue.ts';
-import { firstCopies, insertDeliveries, insertedFlags } from './kysely-store.ts';
+import { firstCopies, insertDeliveries, insertedFlags, withReplays } from './kysely-store.ts';
 import { shouldDeflate, type EncodedDelivery } from './payload-codec.ts';
 import type { DeflateParam, PgliteGate, Statement } from './pglite-dialect.ts';
 import type { Database } from './schema.ts';
@@ -28,7 +29,7 @@ export interface PgliteWriterDeps {
   wal: WalSync | null;
 }
 
-export function pgliteDeliveryWriter({ db, gate, queue, wal }: PgliteWriterDeps): (batch: EncodedDelivery[]) => Promise<{ inserted: boolean }[]> {
+export function pgliteDeliveryWriter({ db, gate, queue, wal }: PgliteWriterDeps): (batch: EncodedDelivery[]) => Promise<{ inserted: boolean; duplicateOf?: string }[]> {
   return async (batch) => {
     const firsts = firstCopies(batch);
     const { rows, toDeflate } = deferDeflate(firsts);
@@ -41,7 +42,7 @@ export function pgliteDeliveryWriter({ db, gate, queue, wal }: PgliteWriterDeps)
     const results = await gate.transaction(statements, wal ? [{ text: POSITION_SQL, params: [] }] : []);
     if (wal) await wal.flushTo(segmentName(results[2]?.rows ?? []));
     queue.jobsAdded();
-    return insertedFlags(batch, firsts, results[0]?.rows ?? []);
+    return withReplays(db, batch, insertedFlags(batch, firsts, results[0]?.rows ?? []));
   };
 }
 

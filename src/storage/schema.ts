@@ -18,6 +18,8 @@ export interface DeliveriesTable {
   attempts: Generated<number>;
   last_error: string | null;
   updated_at: ColumnType<Date, Date | undefined, Date>;
+  /** SHA-256 (hex) of the raw signed body; unique per platform (a replay under a new id is not stored). */
+  body_digest: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface IntakeRecordsTable {

@@ -80,6 +80,21 @@ describe('GitLab issue notes', () => {
     expect(translateGitLab('Note Hook', 'n', note('hello'), null).kind).toBe('ignored');
   });
 
+  it.each([
+    ['action update', { action: 'update', updated_at: '2015-05-17 17:06:40 UTC' }],
+    ['no action, updated after it was created (older GitLab)', { action: undefined, updated_at: '2015-05-18 09:00:00 UTC' }],
+  ])('does not run a command again when its note is edited (%s)', (_name, attrs) => {
+    const p = note('/gatehouse decide accept');
+    Object.assign(obj(p['object_attributes']), attrs);
+    expect(translateGitLab('Note Hook', 'n', p, 'gatehouse-bot')).toMatchObject({ kind: 'ignored', reason: expect.stringContaining('was edited') });
+  });
+
+  it('runs a new note without an action field (older GitLab) when its times agree', () => {
+    const p = note('/gatehouse decide accept');
+    delete obj(p['object_attributes'])['action'];
+    expect(translateGitLab('Note Hook', 'n', p, 'gatehouse-bot').kind).toBe('event');
+  });
+
   it('rejects a command note whose issue lacks its title', () => {
     const p = note('/gatehouse decide accept');
     delete obj(p['issue'])['title'];

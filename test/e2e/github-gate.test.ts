@@ -42,10 +42,12 @@ function listed({ labels = ['release'], body = 'Spring release.', sha = HEAD }: 
   return pr;
 }
 
-function checkSuite(sha: string): Record<string, unknown> {
+/** A completed check suite; `updatedAt` tells a later completion (a re-run) apart, as GitHub's body does. */
+function checkSuite(sha: string, updatedAt?: string): Record<string, unknown> {
   const payload = githubExample({ name: 'check_suite', action: 'completed' });
   const suite = payload['check_suite'] as Record<string, unknown>;
   suite['head_sha'] = sha;
+  if (updatedAt) suite['updated_at'] = updatedAt;
   payload['installation'] = { id: 1 };
   return payload;
 }
@@ -231,7 +233,8 @@ describe('release gate on GitHub', () => {
     expect(gateComments()[0]).toContain('### Waived by exceptions');
 
     clock = new Date('2026-12-01T00:00:01Z');
-    expect(await deliver('check_suite', checkSuite(HEAD))).toBe('done');
+    // The suite re-run after the expiry: a new event (the very same signed body again would be a replay).
+    expect(await deliver('check_suite', checkSuite(HEAD, '2026-12-01T00:00:01Z'))).toBe('done');
     expect(gateLabels()).toEqual(['gate::block']);
     expect(ourRuns(w, HEAD).at(-1)).toMatchObject({ conclusion: 'failure' });
     expect(gateComments()[0]).toContain('expired at 2026-12-01T00:00:00.000Z');

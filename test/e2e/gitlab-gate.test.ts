@@ -36,10 +36,12 @@ function mergeRequest({ action = 'open', labels = ['release'], description = 'Sp
   return p;
 }
 
-function pipelineHook(sha: string): Record<string, unknown> {
+/** A concluded pipeline for `sha`; `id` tells another pipeline (a re-run) apart, as GitLab's body does. */
+function pipelineHook(sha: string, id?: number): Record<string, unknown> {
   const p = gitlabFixture('pipeline-hook');
   p['project'] = gitlabFixture('merge-request-hook')['project'];
   obj(p['object_attributes'])['sha'] = sha;
+  if (id !== undefined) obj(p['object_attributes'])['id'] = id;
   return p;
 }
 
@@ -157,7 +159,8 @@ describe('release gate on GitLab', () => {
     expect(ourStatus(HEAD)).toMatchObject({ state: 'success' });
 
     clock = new Date('2026-12-01T00:00:01Z');
-    expect(await deliver('Pipeline Hook', pipelineHook(HEAD))).toBe('done');
+    // A pipeline re-run after the expiry: a new event (the very same body again would be a replay).
+    expect(await deliver('Pipeline Hook', pipelineHook(HEAD, 9001))).toBe('done');
     expect(gateLabels()).toEqual(['gate::block']);
     expect(ourStatus(HEAD)).toMatchObject({ state: 'failed' });
     expect(gateNotes()).toHaveLength(1);

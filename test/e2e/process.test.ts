@@ -133,7 +133,8 @@ describe('gatehouse start', () => {
     fake = await startFakeGitHub();
     const dir = dataDir();
     const env = { GATEHOUSE_DATA_DIR: dir, APP_ID: '1', PRIVATE_KEY: testPrivateKey(), WEBHOOK_SECRET: SECRET, GHE_HOST: fake.host, GHE_PROTOCOL: 'http' };
-    fake.hang = true; // the first run acknowledges, then hangs on the API until it is killed
+    // The first run learns its own login (nothing is done before), acknowledges, then hangs on the API until it is killed.
+    fake.hang = (r) => r.path !== '/app';
     const first = await start(env);
     const d = githubDelivery({ name: 'issues', secret: SECRET, payload: issuesPayload({ body: intakeBody({}) }) });
     const res = await fetch(`${first.url}/api/github/webhooks`, { method: 'POST', headers: d.headers, body: d.body });

@@ -12,7 +12,7 @@ import nock from 'nock';
 import type { Gatehouse } from '../../src/main.ts';
 import { fakeGitHubIssues } from '../support/fake-github-issues.ts';
 import { githubDelivery, githubExample, issuesPayload, testPrivateKey } from '../support/github.ts';
-import { fakeGitLabApi, GITLAB_BOT, GITLAB_SECRET, GITLAB_URL, gitlabDelivery, gitlabFixture, issueHook } from '../support/gitlab.ts';
+import { addNote, fakeGitLabApi, GITLAB_BOT, GITLAB_SECRET, GITLAB_URL, gitlabDelivery, gitlabFixture, issueHook } from '../support/gitlab.ts';
 import { GITHUB_API, GITHUB_SECRET, processed, startTestGatehouse } from '../support/harness.ts';
 
 const TOOLS = Array.from({ length: 12 }, (_, i) => `tool-${i + 1}`);
@@ -153,13 +153,15 @@ function gitlab(): Forge {
       p['project'] = gitlabFixture('issue-hook')['project'];
       Object.assign(p['object_attributes'] as Record<string, unknown>, { id, note: text, url: `${GITLAB_URL}/gitlabhq/gitlab-test/-/issues/${n}#note_${id}` });
       Object.assign(p['issue'] as Record<string, unknown>, { iid: n, description: api.descriptions.get(k(n)) ?? '', state: 'opened', labels: labelsOf(n).map((title, i) => ({ id: 2000 + i, title })) });
+      // The person's note is in GitLab (its author is read back from there), then its hook comes.
+      addNote(api, k(n), { id, author: login, body: text });
       await send('Note Hook', p);
     },
     async outage(n, tool) {
       await this.open(n, 'The tool is down', ['tool::outage', `tool::${tool}`]);
     },
     body: (n) => api.descriptions.get(k(n)) ?? '',
-    comments: (n) => (api.notes.get(k(n)) ?? []).map((c) => c.body),
+    comments: (n) => (api.notes.get(k(n)) ?? []).filter((c) => c.author === GITLAB_BOT).map((c) => c.body),
     labels: labelsOf,
   };
 }

@@ -13,7 +13,7 @@ import type { Gatehouse } from '../../src/main.ts';
 import { answers, gitlabBody, intakeBody, type Answers } from '../builders/intake.ts';
 import { fakeGitHubIssues } from '../support/fake-github-issues.ts';
 import { githubDelivery, githubExample, issuesPayload, testPrivateKey } from '../support/github.ts';
-import { fakeGitLabApi, GITLAB_BOT, GITLAB_SECRET, GITLAB_URL, gitlabDelivery, gitlabFixture, issueHook } from '../support/gitlab.ts';
+import { addNote, fakeGitLabApi, GITLAB_BOT, GITLAB_SECRET, GITLAB_URL, gitlabDelivery, gitlabFixture, issueHook } from '../support/gitlab.ts';
 import { GITHUB_API, GITHUB_SECRET, processed, startTestGatehouse } from '../support/harness.ts';
 
 /** The global policy: alice and bob may log threat-model decisions (nobody may by default). */
@@ -108,6 +108,7 @@ function github(): Forge {
 }
 
 function gitlab(): Forge {
+  let nextNoteId = 7000;
   let api = fakeGitLabApi();
   api.stop();
   const key = (n: number): string => `issues/${n}`;
@@ -142,18 +143,20 @@ function gitlab(): Forge {
       await deliverGitLab(p);
     },
     async comment(n, login, text) {
+      const id = nextNoteId++;
       const p = gitlabFixture('note-hook-issue');
       (p['user'] as Record<string, unknown>)['username'] = login;
       p['project'] = gitlabFixture('issue-hook')['project'];
-      const id = ++commentId;
       Object.assign(p['object_attributes'] as Record<string, unknown>, { id, note: text, url: `${GITLAB_URL}/gitlabhq/gitlab-test/-/issues/${n}#note_${id}` });
       Object.assign(p['issue'] as Record<string, unknown>, { iid: n, description: api.descriptions.get(key(n)) ?? '', state: 'opened', labels: (api.labels.get(key(n)) ?? []).map((title, i) => ({ id: 2000 + i, title })) });
+      // The person's note is in GitLab (its author is read back from there), then its hook comes.
+      addNote(api, key(n), { id, author: login, body: text });
       const d = gitlabDelivery({ event: 'Note Hook', payload: p });
       expect((await fetch(`${gatehouse.url}/api/gitlab/webhooks`, { method: 'POST', headers: d.headers, body: d.body })).status).toBe(200);
       expect(await processed(gatehouse, 'gitlab', d.id)).toBe('done');
     },
     body: (n) => api.descriptions.get(key(n)) ?? '',
-    comments: (n) => (api.notes.get(key(n)) ?? []).map((c) => c.body),
+    comments: (n) => (api.notes.get(key(n)) ?? []).filter((c) => c.author === GITLAB_BOT).map((c) => c.body),
     labels: (n) => api.labels.get(key(n)) ?? [],
   };
 }

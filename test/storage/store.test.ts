@@ -53,6 +53,50 @@ for (const backend of backends) {
       expect(await store.recordDelivery(delivery({ platform: 'gitlab' }))).toEqual({ inserted: true });
     });
 
+    it('a body stored under one delivery id is not stored again under another (a replay), per platform', async () => {
+      const { store, db } = opened;
+      const X = 'a'.repeat(64);
+      expect(await store.recordDelivery(delivery({ deliveryId: 'first', bodyDigest: X }))).toEqual({ inserted: true });
+      expect(await store.recordDelivery(delivery({ deliveryId: 'replayed', bodyDigest: X }))).toEqual({ inserted: false, duplicateOf: 'first' });
+      expect(await store.getDelivery('github', 'replayed')).toBeNull();
+      // GitHub's own redelivery: the same id and body is the same delivery, not a replay of another.
+      expect(await store.recordDelivery(delivery({ deliveryId: 'first', bodyDigest: X }))).toEqual({ inserted: false });
+      // Two at once in one batch: one is stored.
+      const pair = await Promise.all([store.recordDelivery(delivery({ deliveryId: 'p-1', bodyDigest: 'b'.repeat(64) })), store.recordDelivery(delivery({ deliveryId: 'p-2', bodyDigest: 'b'.repeat(64) }))]);
+      expect(pair.filter((r) => r.inserted)).toHaveLength(1);
+      // Another platform's body, and bodies without a digest, are never replays.
+      expect(await store.recordDelivery(delivery({ platform: 'gitlab', deliveryId: 'gl', bodyDigest: X }))).toEqual({ inserted: true });
+      expect(await store.recordDelivery(delivery({ deliveryId: 'n-1' }))).toEqual({ inserted: true });
+      expect(await store.recordDelivery(delivery({ deliveryId: 'n-2' }))).toEqual({ inserted: true });
+      const rows = await sql<{ delivery_id: string; body_digest: string | null }>`select delivery_id, body_digest from deliveries where platform = 'github' order by delivery_id`.execute(db);
+      expect(rows.rows.filter((r) => r.body_digest === X).map((r) => r.delivery_id)).toEqual(['first']);
+    });
+
+    it('the inbox stores a replayed body once: answered as a duplicate at once, or told when the journal is stored', async () => {
+      const { store, inbox } = opened;
+      const replays: unknown[] = [];
+      inbox.onReplay((r) => replays.push(r));
+      const X = 'c'.repeat(64);
+      expect(await inbox.accept(delivery({ deliveryId: 'r-1', bodyDigest: X }))).toEqual({ inserted: true });
+      expect(await inbox.accept(delivery({ deliveryId: 'r-2', bodyDigest: X }))).toEqual({ inserted: false, duplicateOf: 'r-1' });
+      await inbox.settled();
+      expect(await store.getDelivery('github', 'r-1')).toMatchObject({ status: 'pending' });
+      expect(await store.getDelivery('github', 'r-2')).toBeNull();
+
+      // After a restart the journal remembers nothing: the replay is caught as it is stored.
+      await opened.close();
+      opened = await tdb.open();
+      const again: unknown[] = [];
+      opened.inbox.onReplay((r) => again.push(r));
+      const answer = await opened.inbox.accept(delivery({ deliveryId: 'r-3', bodyDigest: X }));
+      await opened.inbox.settled();
+      const told = [...(answer.duplicateOf ? [answer.duplicateOf] : []), ...again.map((r) => (r as { duplicateOf: string }).duplicateOf)];
+      expect(told).toEqual(['r-1']);
+      if (!answer.duplicateOf) expect(again).toEqual([{ platform: 'github', deliveryId: 'r-3', eventName: 'issues', duplicateOf: 'r-1' }]);
+      expect(await opened.store.getDelivery('github', 'r-3')).toBeNull();
+      expect(replays).toEqual([]);
+    });
+
     it('lists pending deliveries oldest first and tracks attempts and outcomes', async () => {
       const { store } = opened;
       for (const [id, t] of [['c', 3], ['a', 1], ['b', 2], ['d', 4]] as const) {

@@ -18,8 +18,8 @@ export interface FakeGitHub {
   labels: Map<number, Set<string>>;
   /** Issue bodies written with PATCH (what a tracked workflow's checklist leaves in the description). */
   bodies: Map<number, string>;
-  /** While true, every API request hangs (no answer). */
-  hang: boolean;
+  /** While true (or true of a request), API requests hang (no answer). */
+  hang: boolean | ((r: { method: string; path: string }) => boolean);
   close(): Promise<void>;
 }
 
@@ -38,7 +38,7 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
       const body = await readBody(req);
       const path = decodeURIComponent((req.url ?? '').split('?')[0]!.replace(/^\/api\/v3/, ''));
       fake.requests.push({ method: req.method ?? '', path, body });
-      if (fake.hang) return; // never answers
+      if (fake.hang === true || (typeof fake.hang === 'function' && fake.hang({ method: req.method ?? '', path }))) return; // never answers
       const send = (status: number, data: unknown) => {
         res.writeHead(status, { 'content-type': 'application/json' });
         res.end(JSON.stringify(data));

@@ -93,6 +93,8 @@ export interface FakeGitLabApi {
   authors: Map<string, string>;
   /** Resource label events by `issues/<iid>`; our own label writes add theirs (as the bot). */
   labelEvents: Map<string, { action: 'add' | 'remove'; label: string; user: string; created_at: string }[]>;
+  /** Projects by id (`GET /projects/:id`); the documented hooks' project 1 is there. */
+  projects: Map<number, { path_with_namespace: string; default_branch: string }>;
   files: Map<string, string>;
   /** Every request, `METHOD /path?query`. */
   requests: string[];
@@ -109,7 +111,18 @@ const noteableKey = (kind: string, iid: string): string => `${kind}/${iid}`;
  * in pages (`per_page`, `page`, `Link: rel="next"`) and sorted as asked.
  */
 export function fakeGitLabApi({ bot = GITLAB_BOT }: { bot?: string } = {}): FakeGitLabApi {
-  const state: FakeGitLabApi = { labels: new Map(), descriptions: new Map(), notes: new Map(), authors: new Map(), labelEvents: new Map(), files: new Map(), requests: [], unmatched: [], stop: () => undefined };
+  const state: FakeGitLabApi = {
+    labels: new Map(),
+    descriptions: new Map(),
+    notes: new Map(),
+    authors: new Map(),
+    labelEvents: new Map(),
+    projects: new Map([[1, { path_with_namespace: 'gitlabhq/gitlab-test', default_branch: 'master' }]]),
+    files: new Map(),
+    requests: [],
+    unmatched: [],
+    stop: () => undefined,
+  };
   const labelEvent = (key: string, action: 'add' | 'remove', label: string): void =>
     void state.labelEvents.set(key, [...(state.labelEvents.get(key) ?? []), { action, label, user: bot, created_at: new Date().toISOString() }]);
   let nextId = 5000;
@@ -173,6 +186,24 @@ export function fakeGitLabApi({ bot = GITLAB_BOT }: { bot?: string } = {}): Fake
     return [200, slice.map((n) => ({ id: n.id, body: n.body, system: n.system, author: { id: n.author === bot ? 99 : 1, username: n.author } })), headers];
   });
 
+  // GitLab's "Get single issue note": the note as it is now, with its author.
+  scope.get(new RegExp(`^${project}/(issues|merge_requests)/(\\d+)/notes/(\\d+)$`)).reply((uri) => {
+    record('GET', uri);
+    const [, kind, iid, id] = /\/(issues|merge_requests)\/(\d+)\/notes\/(\d+)$/.exec(uri)!;
+    const n = (state.notes.get(noteableKey(kind!, iid!)) ?? []).find((x) => x.id === Number(id));
+    if (!n) return [404, { message: '404 Not found' }];
+    const at = '2025-01-06T10:00:00.000Z';
+    return [200, { id: n.id, type: null, body: n.body, attachment: null, author: { id: n.author === bot ? 99 : 1, username: n.author, name: n.author, state: 'active' }, created_at: at, updated_at: at, system: n.system, noteable_id: 92, noteable_type: kind === 'issues' ? 'Issue' : 'MergeRequest', noteable_iid: Number(iid), resolvable: false, confidential: false, internal: false }];
+  });
+
+  scope.get(/^\/api\/v4\/projects\/(\d+)$/).reply((uri) => {
+    record('GET', uri);
+    const id = Number(/\/projects\/(\d+)$/.exec(uri)![1]);
+    const p = state.projects.get(id);
+    if (!p) return [404, { message: '404 Project Not Found' }];
+    return [200, { id, path_with_namespace: p.path_with_namespace, name: p.path_with_namespace.split('/').pop(), default_branch: p.default_branch, visibility: 'private' }];
+  });
+
   scope.post(new RegExp(`^${project}/(issues|merge_requests)/(\\d+)/notes$`)).reply((uri, body) => {
     record('POST', uri);
     const [, kind, iid] = /\/(issues|merge_requests)\/(\d+)\/notes$/.exec(uri)!;
@@ -208,6 +239,11 @@ export function fakeGitLabApi({ bot = GITLAB_BOT }: { bot?: string } = {}): Fake
     nock.cleanAll();
   };
   return state;
+}
+
+/** A person's note, as GitLab keeps it (the hook for it is sent separately). */
+export function addNote(api: FakeGitLabApi, key: string, note: { id: number; author: string; body: string }): void {
+  api.notes.set(key, [...(api.notes.get(key) ?? []), { ...note, system: false }]);
 }
 
 export function seedNotes(api: FakeGitLabApi, key: string, notes: { author: string; body: string; system?: boolean }[]): void {

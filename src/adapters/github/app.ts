@@ -6,6 +6,7 @@
  * We read the body first and hand Probot the text (it verifies a string body as is), so that the
  * delivery is stored exactly as received and signed, not re-serialised from the parsed payload.
  */
+import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { Octokit as CoreOctokit } from '@octokit/core';
@@ -21,14 +22,15 @@ import { GitHubForge } from './forge.ts';
 import { EvidenceCache } from '../evidence.ts';
 import { GitHubReleaseForge } from './release.ts';
 import { translateGitHub } from './translate.ts';
+import { SelfIdentity } from '../identity.ts';
 
 export const GITHUB_WEBHOOK_PATH = '/api/github/webhooks';
 
 export interface GitHubIngress {
   middleware: (req: IncomingMessage, res: ServerResponse) => Promise<boolean | void> | boolean | void;
   platform: PlatformAdapter;
-  /** Learns our bot's login (GET /app) so that our own events are ignored. */
-  identify(): Promise<string | null>;
+  /** Our bot's login (GET /app → `<slug>[bot]`), learnt with retries: nothing is done until it is known. */
+  identity: SelfIdentity;
   /** A client authenticated as the App itself (JWT), e.g. for its webhook deliveries. */
   app(): Promise<{ request: (route: string, params?: Record<string, unknown>) => Promise<{ data: unknown; headers: Record<string, string | number | undefined> }> }>;
 }
@@ -41,6 +43,8 @@ export interface GitHubIngressOptions {
   now: () => Date;
   /** Known bot login (skips GET /app). */
   botLogin?: string | null;
+  /** Wait before the n-th retry of GET /app (default 1 s doubling up to 60 s). */
+  identityBackoffMs?: (attempt: number) => number;
   /** Octokit request retries (the queue retries too). */
   retries?: number;
   /** GitHub's write pacing (~1 s between content-creating requests); tests turn it off. */
@@ -75,7 +79,6 @@ const IngressOctokit = CoreOctokit.defaults({ authStrategy: ingressOnlyAuth });
 
 export async function createGitHubIngress(opts: GitHubIngressOptions): Promise<GitHubIngress> {
   const { inbox, metrics, logger } = opts;
-  let botLogin = opts.botLogin ?? null;
   const policy: GitHubClientPolicy = { ...defaultGitHubClientPolicy, ...opts.client, retries: opts.retries ?? 2, throttle: opts.throttle ?? true };
   const Octokit = githubOctokit(policy);
   const request = { fetch: fetchWithTimeout(policy.requestTimeoutMs) };
@@ -96,6 +99,21 @@ export async function createGitHubIngress(opts: GitHubIngressOptions): Promise<G
   const ingress = probotWith(IngressOctokit as unknown as typeof ProbotOctokit);
 
   const max = opts.maxBodyBytes ?? 25 * 1024 * 1024;
+  const identity = new SelfIdentity({
+    known: opts.botLogin,
+    learn: async () => {
+      const octokit = await probot.auth();
+      const res = await octokit.request('GET /app');
+      return `${appSchema.parse(res.data).slug}[bot]`;
+    },
+    backoffMs: opts.identityBackoffMs,
+    onError: (err, attempt) => logger.warn({ err: err instanceof Error ? err.message : String(err), attempt }, 'could not learn the GitHub App slug (GET /app); nothing is done until it is known'),
+  });
+  /** Our login, or an error: acting without it could take our own comments for someone else's. */
+  const self = (): string => {
+    if (identity.name === null) throw new Error('the GitHub App login is not known yet (GET /app): not acting yet');
+    return identity.name;
+  };
   /** Release evidence per change request and head commit, shared by the worker's jobs. */
   const evidenceCache = new EvidenceCache();
   /** Installation per repository, learned when a repository is named outside a webhook. */
@@ -112,13 +130,17 @@ export async function createGitHubIngress(opts: GitHubIngressOptions): Promise<G
   const probotMiddleware = await createNodeMiddleware(
     (app) => {
       app.onAny(async (context) => {
-        const { inserted } = await inbox.accept({
+        const raw = rawBody(context.id);
+        const { inserted, duplicateOf } = await inbox.accept({
           platform: 'github',
           deliveryId: context.id,
           eventName: context.name,
-          payload: rawBody(context.id) ?? JSON.stringify(context.payload),
+          payload: raw ?? JSON.stringify(context.payload),
           receivedAt: opts.now(),
+          // The signed bytes' digest: the same body under a new X-GitHub-Delivery is a replay.
+          bodyDigest: raw === undefined ? null : createHash('sha256').update(raw, 'utf8').digest('hex'),
         });
+        if (duplicateOf !== undefined) logger.warn({ platform: 'github', delivery: context.id, duplicateOf, event: context.name }, 'a replay: this body was delivered before under another id; acknowledged, not acted on again');
         metrics.deliveries.inc({ platform: 'github', event: context.name, outcome: inserted ? 'accepted' : 'duplicate' });
       });
     },
@@ -161,18 +183,21 @@ export async function createGitHubIngress(opts: GitHubIngressOptions): Promise<G
   return {
     middleware,
     platform: {
-      translate: (delivery, payload) => translateGitHub(delivery.eventName, delivery.deliveryId, payload, botLogin),
+      self: (waitMs) => identity.wait(waitMs),
+      translate: (delivery, payload) => translateGitHub(delivery.eventName, delivery.deliveryId, payload, self()),
       releaseFor: async (installationId) => {
         if (installationId === null) throw new Error('GitHub delivery without an installation: cannot act');
         const appId = Number(opts.config.appId);
-        return new GitHubReleaseForge(await probot.auth(installationId), { botLogin, appId: Number.isFinite(appId) ? appId : null, cache: evidenceCache, now: opts.now });
+        return new GitHubReleaseForge(await probot.auth(installationId), { botLogin: self(), appId: Number.isFinite(appId) ? appId : null, cache: evidenceCache, now: opts.now });
       },
       forgeFor: async (installationId) => {
         if (installationId === null) throw new Error('GitHub delivery without an installation: cannot act');
+        const botLogin = self();
         const octokit = await probot.auth(installationId);
         return new GitHubForge(octokit, botLogin);
       },
       forgeForRepo: async (repo) => {
+        const botLogin = self();
         // A repository named outside a webhook (a Slack command): find the App's installation on it.
         let id = installations.get(repo.fullName.toLowerCase());
         if (id === undefined) {
@@ -186,16 +211,6 @@ export async function createGitHubIngress(opts: GitHubIngressOptions): Promise<G
       },
     },
     app: () => probot.auth(),
-    async identify() {
-      if (botLogin) return botLogin;
-      try {
-        const octokit = await probot.auth();
-        const res = await octokit.request('GET /app');
-        botLogin = `${appSchema.parse(res.data).slug}[bot]`;
-      } catch (err) {
-        logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not learn the GitHub App slug; events from bots are not filtered by login');
-      }
-      return botLogin;
-    },
+    identity,
   };
 }

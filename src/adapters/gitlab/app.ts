@@ -4,7 +4,7 @@
  * limit; the delivery goes into the inbox (stored durably, queued, deduplicated) before the 200.
  * Processing happens later, in the worker, through `platform`.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { z } from 'zod';
@@ -19,14 +19,17 @@ import { EvidenceCache } from '../evidence.ts';
 import { GitLabReleaseForge } from './release.ts';
 import type { RetryPolicy } from './requester.ts';
 import { translateGitLab } from './translate.ts';
+import { covers, matchingScopes, scopedSecrets } from './webhook-secrets.ts';
+import { gitlabConfirmer } from './confirm.ts';
+import { SelfIdentity } from '../identity.ts';
 
 export const GITLAB_WEBHOOK_PATH = '/api/gitlab/webhooks';
 
 export interface GitLabIngress {
   handler: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
   platform: PlatformAdapter;
-  /** Learns the token's username (GET /user) so that our own events are ignored and our notes found. */
-  identify(): Promise<string | null>;
+  /** The token's username (GET /user), learnt with retries: nothing is done until it is known. */
+  identity: SelfIdentity;
 }
 
 export interface GitLabIngressOptions {
@@ -37,6 +40,8 @@ export interface GitLabIngressOptions {
   now: () => Date;
   /** Known bot username (skips GET /user). */
   botUsername?: string | null;
+  /** Wait before the n-th retry of GET /user (default 1 s doubling up to 60 s). */
+  identityBackoffMs?: (attempt: number) => number;
   /** The API requester's retry rules (tests shorten the waits). */
   retry?: Partial<RetryPolicy>;
   forge?: GitLabForgeOptions;
@@ -49,13 +54,14 @@ const KNOWN_EVENTS = new Set(['Issue Hook', 'Merge Request Hook', 'Note Hook', '
 
 const currentUserSchema = z.object({ username: z.string().min(1) });
 
-const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
+export { tokenMatches } from './webhook-secrets.ts';
 
-/** Constant time, whatever the lengths: both sides are hashed to 32 bytes first. */
-export function tokenMatches(given: string | undefined, secret: string): boolean {
-  if (given === undefined) return false;
-  return timingSafeEqual(digest(given), digest(secret));
-}
+/** The project a payload names (`project.path_with_namespace`), or null. */
+const projectPath = (payload: object): string | null => {
+  const project = (payload as { project?: unknown }).project;
+  const path = typeof project === 'object' && project !== null ? (project as { path_with_namespace?: unknown }).path_with_namespace : undefined;
+  return typeof path === 'string' && path !== '' ? path : null;
+};
 
 const header = (req: IncomingMessage, name: string): string | undefined => {
   const v = req.headers[name];
@@ -76,29 +82,27 @@ const usableId = (id: string | undefined): string | undefined => (id && id.lengt
 export function createGitLabIngress(opts: GitLabIngressOptions): GitLabIngress {
   const { inbox, metrics, logger, config } = opts;
   const max = opts.maxBodyBytes ?? 25 * 1024 * 1024;
+  const secrets = scopedSecrets(config.webhookSecret);
   const api: GitLabApi = createGitLabApi({ url: config.url, token: config.token, retry: opts.retry });
-  let botUsername = opts.botUsername ?? null;
   /** Release evidence per merge request and head commit, shared by the worker's jobs. */
   const evidenceCache = new EvidenceCache();
-  let identifying: Promise<string | null> | null = null;
-
-  const identify = (): Promise<string | null> => {
-    if (botUsername) return Promise.resolve(botUsername);
-    identifying ??= (async () => {
-      try {
-        botUsername = currentUserSchema.parse(await api.users.showCurrentUser()).username;
-      } catch (err) {
-        logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not learn the GitLab token user (GET /user); our own events are not filtered');
-      } finally {
-        identifying = null;
-      }
-      return botUsername;
-    })();
-    return identifying;
+  const identity = new SelfIdentity({
+    known: opts.botUsername,
+    learn: async () => currentUserSchema.parse(await api.users.showCurrentUser()).username,
+    backoffMs: opts.identityBackoffMs,
+    onError: (err, attempt) => logger.warn({ err: err instanceof Error ? err.message : String(err), attempt }, 'could not learn the GitLab token user (GET /user); nothing is done until it is known'),
+  });
+  /** Our username, or an error: acting without it we could edit someone else's note. */
+  const self = (): string => {
+    if (identity.name === null) throw new Error('GitLab token user unknown (GET /user failed): not acting yet');
+    return identity.name;
   };
+  const everyProject = secrets.some((s) => s.scope !== null);
+  let confirm: ReturnType<typeof gitlabConfirmer> | null = null;
 
   const handler = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    if (!tokenMatches(header(req, 'x-gitlab-token'), config.webhookSecret)) {
+    const scopes = matchingScopes(header(req, 'x-gitlab-token'), secrets);
+    if (scopes.length === 0) {
       return send(res, 401, { error: 'missing or wrong X-Gitlab-Token' }, true);
     }
     // GitLab sends JSON as application/json; anything else is refused before the body is read.
@@ -123,35 +127,38 @@ export function createGitLabIngress(opts: GitLabIngressOptions): GitLabIngress {
     if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) return send(res, 400, { error: 'body is not a JSON object' });
     const eventName = header(req, 'x-gitlab-event');
     if (!eventName) return send(res, 400, { error: 'missing X-Gitlab-Event' });
+    // A project's (or group's) secret speaks for that project (group) only.
+    const project = projectPath(payload);
+    if (!covers(scopes, project)) {
+      logger.warn({ project: project ?? '(none)', event: eventName, scopes }, 'GitLab delivery refused: its token is the webhook secret of another project or group');
+      metrics.deliveries.inc({ platform: 'gitlab', event: KNOWN_EVENTS.has(eventName) ? eventName : 'other', outcome: 'refused' });
+      return send(res, 403, { error: 'the X-Gitlab-Token is not the webhook secret of this project' });
+    }
     // GitLab keeps Idempotency-Key (and X-Gitlab-Event-UUID) across its retries. Without either
     // (old GitLab, a replay by hand), the body's hash stands in: the same body is the same delivery.
-    const deliveryId = usableId(header(req, 'idempotency-key')) ?? usableId(header(req, 'x-gitlab-event-uuid')) ?? `sha256:${createHash('sha256').update(raw).digest('hex')}`;
-    const { inserted } = await inbox.accept({ platform: 'gitlab', deliveryId, eventName, payload: text, receivedAt: opts.now() });
+    const bodyDigest = createHash('sha256').update(raw).digest('hex');
+    const deliveryId = usableId(header(req, 'idempotency-key')) ?? usableId(header(req, 'x-gitlab-event-uuid')) ?? `sha256:${bodyDigest}`;
+    // The same body under a new id is a replay: acknowledged, not acted on again.
+    const { inserted, duplicateOf } = await inbox.accept({ platform: 'gitlab', deliveryId, eventName, payload: text, receivedAt: opts.now(), bodyDigest });
+    if (duplicateOf !== undefined) logger.warn({ platform: 'gitlab', delivery: deliveryId, duplicateOf, event: eventName, project }, 'a replay: this body was delivered before under another id; acknowledged, not acted on again');
     metrics.deliveries.inc({ platform: 'gitlab', event: KNOWN_EVENTS.has(eventName) ? eventName : 'other', outcome: inserted ? 'accepted' : 'duplicate' });
     send(res, 200, { ok: true, duplicate: !inserted });
   };
 
   return {
     handler,
-    identify,
+    identity,
     platform: {
-      translate: (delivery, payload) => translateGitLab(delivery.eventName, delivery.deliveryId, payload, botUsername),
-      releaseFor: async () => {
-        const username = await identify();
-        if (!username) throw new Error('GitLab token user unknown (GET /user failed): not acting yet');
-        return new GitLabReleaseForge(api, { botUsername: username, cache: evidenceCache, now: opts.now });
+      self: (waitMs) => identity.wait(waitMs),
+      translate: (delivery, payload) => translateGitLab(delivery.eventName, delivery.deliveryId, payload, self()),
+      confirm: (event) => {
+        confirm ??= gitlabConfirmer({ api, botUsername: self(), everyProject, now: opts.now });
+        return confirm(event);
       },
-      forgeFor: async () => {
-        // Without our username we could edit someone else's note: learn it first, or retry later.
-        const username = await identify();
-        if (!username) throw new Error('GitLab token user unknown (GET /user failed): not acting yet');
-        return new GitLabForge(api, username, opts.forge);
-      },
-      forgeForRepo: async () => {
-        const username = await identify();
-        if (!username) throw new Error('GitLab token user unknown (GET /user failed): not acting yet');
-        return new GitLabForge(api, username, opts.forge);
-      },
+      releaseFor: async () => new GitLabReleaseForge(api, { botUsername: self(), cache: evidenceCache, now: opts.now }),
+      // Without our username we could edit someone else's note: known first, or retried later.
+      forgeFor: async () => new GitLabForge(api, self(), opts.forge),
+      forgeForRepo: async () => new GitLabForge(api, self(), opts.forge),
     },
   };
 }

@@ -71,6 +71,10 @@ const noteHook = z.object({
     noteable_type: z.string(),
     system: z.boolean().optional(),
     url: z.string().optional(),
+    /** `create` or `update` (GitLab 15.x and later); older hooks tell an edit by its times. */
+    action: z.string().optional(),
+    created_at: z.string().optional(),
+    updated_at: z.string().optional(),
   }),
   issue: z
     .object({
@@ -87,7 +91,7 @@ const noteHook = z.object({
 });
 
 /** A note whose first non-empty line is a `/gatehouse …` command. */
-const isCommand = (body: string): boolean => /^\s*\/gatehouse\b/i.test(body.replace(/\r\n?/g, '\n').split('\n').find((l) => l.trim() !== '') ?? '');
+export const isCommand = (body: string): boolean => /^\s*\/gatehouse\b/i.test(body.replace(/\r\n?/g, '\n').split('\n').find((l) => l.trim() !== '') ?? '');
 
 /** What the release gate needs from a pipeline: its head, status, MR and jobs. */
 const pipelineHook = z.object({
@@ -150,7 +154,7 @@ function isoTime(value: string): string | null {
 }
 
 /** Project and group access tokens act as bot users named `project_<id>_bot…` / `group_<id>_bot…`. */
-const looksLikeBot = (username: string): boolean => /^(project|group)_\d+_bot/.test(username);
+export const looksLikeBot = (username: string): boolean => /^(project|group)_\d+_bot/.test(username);
 
 function actor(u: z.infer<typeof user>, botUsername: string | null): Actor {
   return { login: u.username, isBot: u.username === botUsername || looksLikeBot(u.username) };
@@ -291,6 +295,10 @@ export function translateGitLab(eventName: string, deliveryId: string, payload: 
       if (!p.issue || a.noteable_type !== 'Issue' || a.system === true || !isCommand(a.note)) {
         return { kind: 'ignored', reason: `Note Hook on ${on}: only /gatehouse commands on issues are acted on` };
       }
+      // GitLab sends a note hook for an edit too: only a new note runs its command (an edit of an
+      // old command, or a replayed one, must not run it again).
+      const edited = a.action !== undefined ? a.action !== 'create' : a.created_at !== undefined && a.updated_at !== undefined && isoTime(a.created_at) !== isoTime(a.updated_at);
+      if (edited) return { kind: 'ignored', reason: `Note Hook on ${on}: note ${a.id} was edited (${a.action ?? 'updated_at'}); commands run when posted, not when edited` };
       const issue = p.issue;
       const createdAt = isoTime(issue.created_at ?? '');
       if (issue.title === undefined || !createdAt) return { kind: 'invalid', reason: 'Note Hook payload: issue.title and issue.created_at are needed for a command' };
