@@ -43,10 +43,13 @@ function listed({ labels = ['release'], body = 'Spring release.', sha = HEAD }: 
 }
 
 /** A completed check suite; `updatedAt` tells a later completion (a re-run) apart, as GitHub's body does. */
+/** Each completed check suite is its own (a re-run is a new suite): the same body twice would be a replay. */
+let nextSuiteId = 9_000;
 function checkSuite(sha: string, updatedAt?: string): Record<string, unknown> {
   const payload = githubExample({ name: 'check_suite', action: 'completed' });
   const suite = payload['check_suite'] as Record<string, unknown>;
   suite['head_sha'] = sha;
+  suite['id'] = nextSuiteId++;
   if (updatedAt) suite['updated_at'] = updatedAt;
   payload['installation'] = { id: 1 };
   return payload;
@@ -72,6 +75,16 @@ async function deliver(name: string, payload: unknown): Promise<string> {
   const status = await processed(gatehouse, 'github', d.id);
   if (status !== 'done') return `${status}: ${(await gatehouse.store.getDelivery('github', d.id))?.lastError ?? ''}`;
   return status;
+}
+
+/** The same signed body again under a new delivery id: acknowledged, never stored, no effect. */
+async function replay(name: string, payload: unknown): Promise<void> {
+  const d = githubDelivery({ name, secret: SECRET, payload });
+  const res = await fetch(`${gatehouse.url}/api/github/webhooks`, { method: 'POST', headers: d.headers, body: d.body });
+  expect(res.status).toBe(200);
+  await gatehouse.inbox.settled();
+  await new Promise((r) => setTimeout(r, 300));
+  expect(await gatehouse.store.getDelivery('github', d.id)).toBeNull();
 }
 
 /** The exception request issue #50 and its terms as the form writes them. */
@@ -316,7 +329,7 @@ describe('release gate on GitHub', () => {
     w.labels.push('release-class::non-prod');
     w.labelEvents.push({ event: 'unlabeled', label: 'release-class::non-prod', actor: 'gatehouse[bot]', type: 'Bot', at: '2026-11-20T10:05:01Z' });
     w.labelEvents.push({ event: 'labeled', label: 'release-class::non-prod', actor: 'rel-mgr', at: '2026-11-20T10:10:00Z' });
-    expect(await deliver('pull_request', labeled)).toBe('done');
+    expect(await deliver('pull_request', { ...labeled, sender: { login: 'rel-mgr', type: 'User' } })).toBe('done');
     expect(w.labels).toContain('release-class::non-prod');
     expect(await gatehouse.gateStore.latestGateDecision(KEY)).toMatchObject({ verdict: 'pass', releaseClass: 'non-prod' });
     expect(gateLabels()).toEqual(['gate::pass']);
@@ -439,8 +452,8 @@ describe('exception approvals on GitHub: attacks', () => {
     labelBy(request, 'ciso', 'exception::approved', 'unlabeled');
     expect(await deliver('issues', requestEvent('unlabeled', 'ciso', 'exception::approved'))).toBe('done');
     expect((await gatehouse.gateStore.getException(REQUEST))!.status).toBe('revoked');
-    // The old delivery again (a new delivery id, the same signed payload content).
-    expect(await deliver('issues', approval)).toBe('done');
+    // The old delivery again (a new delivery id, the same signed payload content): no effect.
+    await replay('issues', approval);
     expect((await gatehouse.gateStore.getException(REQUEST))!.status).not.toBe('approved');
     expect(await gateAgain()).toEqual(['gate::block']);
   });

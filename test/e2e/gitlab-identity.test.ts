@@ -113,10 +113,10 @@ describe('GitLab command notes: the author is GitLab’s, not the payload’s', 
 
     expect(api.labels.get('issues/40')).toEqual(['tooling::request']);
     const notes = (api.notes.get('issues/40') ?? []).filter((n) => n.author === GITLAB_BOT).map((n) => n.body);
-    expect(notes.find((n) => n.startsWith('<!-- gatehouse:tool-decision-refused:8001 -->'))).toMatch(/@mallory's command was refused: only the policy's tooling deciders/);
+    expect(notes.find((n) => n.startsWith('<!-- gatehouse:command-refused -->'))).toMatch(/mallory's `\/gatehouse decide[^`]*` \([^)]*\) was refused: only the policy's tooling deciders/);
     expect(notes.find((n) => n.startsWith('<!-- gatehouse:tool-decision -->'))).toBeUndefined();
     const audit = await gatehouse.store.auditFor(KEY);
-    expect(audit.filter((e) => e.action === 'refuseToolDecision').map((e) => (e.detail as { actor: string }).actor)).toEqual(['mallory']);
+    expect(audit.filter((e) => e.action === 'refuseCommand').map((e) => (e.detail as { actor: string }).actor)).toEqual(['mallory']);
     expect(audit.find((e) => e.action === 'actorMismatch')?.detail).toMatchObject({ actor: 'mallory', claimedActor: 'lead' });
     expect(audit.some((e) => e.action === 'recordToolDecision')).toBe(false);
   });
