@@ -33,8 +33,11 @@ function mergeRequest({ action = 'open', labels = ['release'], description = 'Sp
   else delete a['oldrev'];
   p['labels'] = labels.map((title) => ({ title }));
   p['changes'] = changes ?? {};
+  // Every hook GitLab sends for a new event has its own time (the same body twice is a replay).
+  a['updated_at'] = new Date(Date.parse('2026-11-20T09:00:00Z') + hookSeq++ * 1000).toISOString().replace('.000Z', 'Z');
   return p;
 }
+let hookSeq = 0;
 
 /** A concluded pipeline for `sha`; `id` tells another pipeline (a re-run) apart, as GitLab's body does. */
 function pipelineHook(sha: string, id?: number): Record<string, unknown> {
@@ -196,10 +199,10 @@ describe('release gate on GitLab', () => {
     expect(gateLabels()).toEqual(['gate::block']);
 
     const withLabel = ['release', 'gate::block', 'release-class::non-prod'];
-    const labeled = mergeRequest({ action: 'update', labels: withLabel, changes: { labels: { previous: [{ title: 'release' }, { title: 'gate::block' }], current: withLabel.map((title) => ({ title })) } } });
+    const labeled = (): Record<string, unknown> => mergeRequest({ action: 'update', labels: withLabel, changes: { labels: { previous: [{ title: 'release' }, { title: 'gate::block' }], current: withLabel.map((title) => ({ title })) } } });
     api.labels.set('merge_requests/1', [...withLabel]);
     w.labelEvents.push({ action: 'add', label: 'release-class::non-prod', username: 'dev', at: '2026-11-20T10:05:00Z' });
-    expect(await deliver('Merge Request Hook', labeled)).toBe('done');
+    expect(await deliver('Merge Request Hook', labeled())).toBe('done');
     expect(labels()).not.toContain('release-class::non-prod');
     expect(gateLabels()).toEqual(['gate::block']);
     expect(ourStatus(HEAD)).toMatchObject({ state: 'failed' });
@@ -213,7 +216,7 @@ describe('release gate on GitLab', () => {
     api.labels.set('merge_requests/1', [...withLabel]);
     w.labelEvents.push({ action: 'remove', label: 'release-class::non-prod', username: GITLAB_BOT, at: '2026-11-20T10:05:01Z' });
     w.labelEvents.push({ action: 'add', label: 'release-class::non-prod', username: 'rel-mgr', at: '2026-11-20T10:10:00Z' });
-    expect(await deliver('Merge Request Hook', labeled)).toBe('done');
+    expect(await deliver('Merge Request Hook', labeled())).toBe('done');
     expect(labels()).toContain('release-class::non-prod');
     expect(await gatehouse.gateStore.latestGateDecision(KEY)).toMatchObject({ verdict: 'pass', releaseClass: 'non-prod' });
   });

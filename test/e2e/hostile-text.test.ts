@@ -98,6 +98,7 @@ describe('hostile release PR descriptions on GitHub', () => {
     w.labels = ['release'];
     for (const name of ['secret-scanning', 'slsa-provenance', 'CodeQL', 'dependency-review']) otherRun(w, HEAD, name, 'success');
     w.reviews.push({ user: { login: 'alice' }, state: 'APPROVED', commit_id: HEAD }, { user: { login: 'sec-sam' }, state: 'APPROVED', commit_id: HEAD });
+    w.permissions = { alice: 'write', 'sec-sam': 'maintain' };
   });
   afterEach(async () => {
     await gatehouse.close();

@@ -15,7 +15,7 @@ import { intakeBody } from '../builders/intake.ts';
 import { fakeGitHubIssues, type FakeGitHubIssues } from '../support/fake-github-issues.ts';
 import { fakeGateGitHub, otherRun, type GateWorld } from '../support/github-gate.ts';
 import { githubDelivery, githubExample, issuesPayload, testPrivateKey } from '../support/github.ts';
-import { fakeGitLabApi, GITLAB_BOT, GITLAB_SECRET, GITLAB_URL, gitlabDelivery, gitlabFixture, issueHook } from '../support/gitlab.ts';
+import { addNote, fakeGitLabApi, GITLAB_BOT, GITLAB_SECRET, GITLAB_URL, gitlabDelivery, gitlabFixture, issueHook } from '../support/gitlab.ts';
 import { GITHUB_API as API, GITHUB_SECRET as SECRET, processed, startTestGatehouse } from '../support/harness.ts';
 
 const OVERRIDE = '.github/gatehouse.yml';
@@ -140,6 +140,8 @@ describe('GitLab: an override cannot grant tooling decisions', () => {
       (note['user'] as Record<string, unknown>)['username'] = 'mallory';
       note['project'] = gitlabFixture('issue-hook')['project'];
       Object.assign(note['object_attributes'] as Record<string, unknown>, { id: 8201, note: '/gatehouse decide best-effort', url: `${GITLAB_URL}/gitlabhq/gitlab-test/-/issues/10#note_8201` });
+      // The note is in GitLab first (Gatehouse reads its author and text back from there).
+      addNote(api, 'issues/10', { id: 8201, author: 'mallory', body: '/gatehouse decide best-effort' });
       Object.assign(note['issue'] as Record<string, unknown>, { iid: 10, description: HANDOVER, state: 'opened', labels: [{ id: 2000, title: 'tooling::handover' }] });
       await send('Note Hook', note);
 

@@ -70,7 +70,14 @@ export function fakeGitLabGate(api: FakeGitLabApi, bot: string): GitLabGateWorld
   // GitLab's default diff limit: 1,000 files listed, changes_count "1000+" past it.
   const DIFF_LIMIT = 1000;
   const changesCount = (): string => (w.diffs.length > DIFF_LIMIT ? `${DIFF_LIMIT}+` : String(w.diffs.length));
-  scope.get(R('')).reply((uri) => (log('GET', uri), [200, { id: 1, path_with_namespace: 'gitlabhq/gitlab-test', default_branch: 'master', ci_config_path: w.ciConfigPath }]));
+  // GET /projects/1 is the shared fake's (test/support/gitlab.ts): the world's ciConfigPath is its project's.
+  Object.defineProperty(w, 'ciConfigPath', {
+    get: (): string | null => api.projects.get(1)?.ci_config_path ?? null,
+    set: (path: string | null): void => {
+      const project = api.projects.get(1) ?? { path_with_namespace: 'gitlabhq/gitlab-test', default_branch: 'master' };
+      api.projects.set(1, { ...project, ci_config_path: path });
+    },
+  });
   const user = (username: string): object => ({ id: w.users[username]?.id ?? 0, username, name: username, state: 'active', avatar_url: null, web_url: `http://example.com/${username}` });
   scope.get(R('/merge_requests/1')).reply((uri) => (log('GET', uri), [200, { iid: 1, sha: w.sha, labels: labels(), changes_count: changesCount(), head_pipeline: w.pipeline, author: user(w.mr.author.username) }]));
   scope.get(R('/merge_requests/1/resource_label_events')).reply((uri) => {

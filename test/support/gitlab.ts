@@ -94,7 +94,7 @@ export interface FakeGitLabApi {
   /** Resource label events by `issues/<iid>`; our own label writes add theirs (as the bot). */
   labelEvents: Map<string, { action: 'add' | 'remove'; label: string; user: string; created_at: string }[]>;
   /** Projects by id (`GET /projects/:id`); the documented hooks' project 1 is there. */
-  projects: Map<number, { path_with_namespace: string; default_branch: string }>;
+  projects: Map<number, { path_with_namespace: string; default_branch: string; ci_config_path?: string | null }>;
   files: Map<string, string>;
   /** Every request, `METHOD /path?query`. */
   requests: string[];
@@ -201,7 +201,7 @@ export function fakeGitLabApi({ bot = GITLAB_BOT }: { bot?: string } = {}): Fake
     const id = Number(/\/projects\/(\d+)$/.exec(uri)![1]);
     const p = state.projects.get(id);
     if (!p) return [404, { message: '404 Project Not Found' }];
-    return [200, { id, path_with_namespace: p.path_with_namespace, name: p.path_with_namespace.split('/').pop(), default_branch: p.default_branch, visibility: 'private' }];
+    return [200, { id, path_with_namespace: p.path_with_namespace, name: p.path_with_namespace.split('/').pop(), default_branch: p.default_branch, visibility: 'private', ci_config_path: p.ci_config_path ?? null }];
   });
 
   scope.post(new RegExp(`^${project}/(issues|merge_requests)/(\\d+)/notes$`)).reply((uri, body) => {
