@@ -130,7 +130,7 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
     gateStore,
     toolDecisions: toolDecisionStore(opened.db, opened.durable),
     threatLog: threatLogStore(opened.db, opened.durable),
-    resolver: new PolicyResolver(global),
+    resolver: new PolicyResolver(global, { audit: { store, now } }),
     render: createRenderer(),
     metrics,
     logger,

@@ -4,16 +4,46 @@
  * what it may not is ignored, each key with its reason in the warnings the requester sees. Cached
  * per repository; a push that touches the file drops the cache entry. A broken override is ignored
  * whole, with a warning.
+ *
+ * Every refusal is audited with its actor: when an override sets keys that are ignored, one audit
+ * entry `overrideIgnored` (keyed by the repository, e.g. `github:owner/repo`) names the account that
+ * last changed the file, read from the platform's commits API once per load, and the keys refused.
+ * One entry per repository and override content (its SHA-256): a later load of the same text adds
+ * none. A failed lookup records the entry with no actor and the reason; it never fails the load.
  */
+import { createHash } from 'node:crypto';
 import type { RepoRef } from '../core/model.ts';
 import type { Policy } from '../core/policy/schema.ts';
 import { parseOverride, type IgnoredKey } from '../core/policy/tighten.ts';
-import type { Forge } from '../ports/forge.ts';
+import type { CommitAuthor, Forge } from '../ports/forge.ts';
+import type { Store } from '../ports/store.ts';
+
+/** The keys an override set that were ignored, and who last changed the file (the platform's answer). */
+export interface OverrideIgnored {
+  path: string;
+  /** SHA-256 (hex) of the override's text. */
+  digest: string;
+  keys: IgnoredKey[];
+  /** null: the platform named nobody (see `actorNote`). */
+  actor: CommitAuthor | null;
+  /** Why there is no actor, or what the actor's record lacks; null when nothing is missing. */
+  actorNote: string | null;
+}
 
 export interface ResolvedPolicy {
   policy: Policy;
   source: string;
   warnings: string[];
+  /** Present when the override set keys that were ignored. */
+  ignoredBy?: OverrideIgnored;
+}
+
+/** The audit entry's action for an override whose keys were ignored. */
+export const OVERRIDE_IGNORED = 'overrideIgnored';
+
+export interface ResolverAudit {
+  store: Pick<Store, 'appendAudit' | 'auditFor'>;
+  now: () => Date;
 }
 
 export const OVERRIDE_PATHS = { github: '.github/gatehouse.yml', gitlab: '.gitlab/gatehouse.yml' } as const;
@@ -31,7 +61,7 @@ export class PolicyResolver {
 
   constructor(
     private readonly global: { policy: Policy; source: string },
-    private readonly options: { ttlMs?: number; now?: () => number; maxEntries?: number } = {},
+    private readonly options: { ttlMs?: number; now?: () => number; maxEntries?: number; audit?: ResolverAudit } = {},
   ) {}
 
   get globalPolicy(): ResolvedPolicy {
@@ -68,7 +98,11 @@ export class PolicyResolver {
     if (text === null) return this.globalPolicy;
     const result = parseOverride(text, this.global.policy);
     if (result.ok) {
-      return { policy: result.policy, source: `${this.global.source} + ${path}`, warnings: result.ignored.map((k) => ignoredWarning(path, k)) };
+      const resolved: ResolvedPolicy = { policy: result.policy, source: `${this.global.source} + ${path}`, warnings: result.ignored.map((k) => ignoredWarning(path, k)) };
+      if (result.ignored.length === 0) return resolved;
+      const ignoredBy = await whoSet(repo, path, text, result.ignored, forge);
+      if (this.options.audit) await recordIgnored(repo, ignoredBy, this.options.audit);
+      return { ...resolved, ignoredBy };
     }
     const errors = result.errors.map((e) => `${e.path}${e.line ? ` (line ${e.line})` : ''}: ${e.message}`);
     return {
@@ -77,4 +111,38 @@ export class PolicyResolver {
       warnings: [`The repository policy ${path} is invalid and was ignored: ${errors.join('; ')}`],
     };
   }
+}
+
+/** Who last changed the override, from the platform's commits API; a failed lookup is noted, never thrown. */
+async function whoSet(repo: RepoRef, path: string, text: string, keys: IgnoredKey[], forge: Forge): Promise<OverrideIgnored> {
+  const base = { path, digest: createHash('sha256').update(text).digest('hex'), keys };
+  if (!forge.lastCommitter) return { ...base, actor: null, actorNote: `the ${repo.platform} forge cannot read commits` };
+  try {
+    const actor = await forge.lastCommitter(repo, path);
+    if (!actor) return { ...base, actor: null, actorNote: `no commit on the default branch touches ${path}` };
+    const note = actor.verified
+      ? null
+      : repo.platform === 'gitlab'
+        ? 'GitLab’s commits API names no account: the git author’s name and email (unverified)'
+        : 'GitHub links no account to the commit: the git author’s name and email (unverified)';
+    return { ...base, actor, actorNote: note };
+  } catch (err) {
+    return { ...base, actor: null, actorNote: `the last commit of ${path} could not be read: ${err instanceof Error ? err.message : String(err)}` };
+  }
+}
+
+/** One audit entry per repository and override content. */
+async function recordIgnored(repo: RepoRef, ignored: OverrideIgnored, audit: ResolverAudit): Promise<void> {
+  const key = `${repo.platform}:${repo.fullName}`;
+  const seen = await audit.store.auditFor(key);
+  if (seen.some((e) => e.action === OVERRIDE_IGNORED && (e.detail as { digest?: unknown } | null)?.digest === ignored.digest)) return;
+  await audit.store.appendAudit({
+    at: audit.now(),
+    deliveryId: null,
+    issueKey: key,
+    action: OVERRIDE_IGNORED,
+    detail: { path: ignored.path, digest: ignored.digest, ignored: ignored.keys, actor: ignored.actor, actorNote: ignored.actorNote },
+    outcome: 'skipped',
+    error: ignored.keys.map((k) => k.path).join(', '),
+  });
 }

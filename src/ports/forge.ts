@@ -22,6 +22,24 @@ export interface IssueState {
   state: 'open' | 'closed';
 }
 
+/**
+ * Who made the newest commit touching a file on the default branch, as the platform's commits API
+ * says. Commit metadata is written by whoever pushes: this attributes, it does not prove.
+ */
+export interface CommitAuthor {
+  /** The commit's SHA. */
+  sha: string;
+  /** GitHub: the account GitHub links to the commit (author, else committer); GitLab: null (its commits API names no account). */
+  login: string | null;
+  /** The git author's name and email as written in the commit. */
+  name: string | null;
+  email: string | null;
+  /** True only when `login` is an account the platform linked to the commit; false: git's own name and email, which anyone can set. */
+  verified: boolean;
+  /** ISO-8601, the commit's date. */
+  at: string | null;
+}
+
 export interface Forge {
   readonly platform: 'github' | 'gitlab';
   /** Adds the missing labels and removes the listed ones; removing an absent label is not an error. */
@@ -42,6 +60,11 @@ export interface Forge {
    * event within the bounded read attributes it. Authority decisions take the actor from here.
    */
   labelAddedBy(target: IssueRef, label: string): Promise<LabelActor | null>;
+  /**
+   * The newest commit on the default branch that touched `path` (GitHub `GET /repos/{owner}/{repo}/commits?path=`,
+   * GitLab `GET /projects/:id/repository/commits?path=`), or null when none did.
+   */
+  lastCommitter?(repo: RepoRef, path: string): Promise<CommitAuthor | null>;
   /** The issue's description as it is now. */
   readBody?(target: IssueRef): Promise<string>;
   /** The issue (not a change request) as it is now: description, labels, author, state. */

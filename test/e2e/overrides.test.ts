@@ -25,6 +25,16 @@ const TOOLING_POLICY = ['tooling:', '  deciders: { github: [lead], gitlab: [lead
 const KEY = (n: number) => `github:Codertocat/Hello-World#${n}`;
 let gatehouse: Gatehouse | null = null;
 
+/** The repository's `overrideIgnored` audit entries: the refused keys and who last changed the override. */
+async function overrideAudit(g: Gatehouse, repoKey: string): Promise<{ ignored: string[]; actor: unknown; actorNote: string | null }[]> {
+  return (await g.store.auditFor(repoKey))
+    .filter((e) => e.action === 'overrideIgnored')
+    .map((e) => {
+      const d = e.detail as { ignored: { path: string }[]; actor: unknown; actorNote: string | null };
+      return { ignored: d.ignored.map((k) => k.path), actor: d.actor, actorNote: d.actorNote };
+    });
+}
+
 function globalPolicy(text: string): string {
   const path = join(mkdtempSync(join(tmpdir(), 'gatehouse-overrides-')), 'policy.yml');
   writeFileSync(path, text);
@@ -76,6 +86,7 @@ describe('issues: an override cannot switch off routing or grant tooling decisio
 
   it('an override that empties routing.rules still sends suspected active exploitation to incident response, and says why', async () => {
     fake = fakeGitHubIssues({ files: { [OVERRIDE]: 'routing:\n  rules: []\n' } });
+    fake.fileAuthors.set(OVERRIDE, 'mallory');
     const g = await start(globalPolicy('chat:\n  incidentChannel: "#prodsec-incidents"\n'));
     await open(g, 1, intakeBody({ active_exploitation: 'yes' }));
     expect(fake.labels.get(1)).toEqual(expect.arrayContaining(['tier::leadership', 'route::incident']));
@@ -84,6 +95,9 @@ describe('issues: an override cannot switch off routing or grant tooling decisio
     expect(notices[0]).toMatchObject({ channel: '#prodsec-incidents' });
     const comment = (fake.comments.get(1) ?? []).map((c) => c.body).find((b) => b.includes('active-exploitation'));
     expect(comment).toContain('The repository policy .github/gatehouse.yml cannot set routing.rules (ignored): an empty list removes nothing');
+    await open(g, 2, intakeBody({ active_exploitation: 'no' }));
+    // One entry for this override's content, naming who pushed it (from GitHub's commits API), not one per event.
+    expect(await overrideAudit(g, 'github:Codertocat/Hello-World')).toEqual([{ ignored: ['routing.rules'], actor: expect.objectContaining({ login: 'mallory', verified: true }), actorNote: null }]);
   }, 60_000);
 
   it('tooling deciders named by an override are refused, audited with the actor, and the inventory keeps its critical clocks', async () => {
@@ -108,6 +122,7 @@ describe('issues: an override cannot switch off routing or grant tooling decisio
     const audit = await g.store.auditFor(KEY(10));
     expect(audit.filter((e) => e.action === 'refuseCommand').map((e) => (e.detail as { actor: string }).actor)).toEqual(['mallory']);
     expect(audit.some((e) => e.action === 'recordToolDecision')).toBe(false);
+    expect(await overrideAudit(g, 'github:Codertocat/Hello-World')).toEqual([{ ignored: ['tooling.deciders'], actor: expect.objectContaining({ login: 'octocat' }), actorNote: null }]);
 
     await open(g, 11, 'The tool is down', ['tool::outage', 'tool::scanner']);
     expect((await g.store.getClocks(KEY(11)))?.clocks.map((c) => c.criticality)).toEqual(['critical', 'critical']);
@@ -118,6 +133,7 @@ describe('GitLab: an override cannot grant tooling decisions', () => {
   it('a decide command by a decider the override names is refused and audited; the tool keeps its critical clocks', async () => {
     const api = fakeGitLabApi();
     api.files.set('.gitlab/gatehouse.yml', 'tooling:\n  deciders: { gitlab: [mallory] }\n');
+    api.fileAuthors.set('.gitlab/gatehouse.yml', { name: 'Mallory', email: 'mallory@example.com' });
     try {
       const g = (gatehouse = await startTestGatehouse(
         { gitlab: { url: GITLAB_URL, token: 'glpat-test', webhookSecret: GITLAB_SECRET }, policyPath: globalPolicy(TOOLING_POLICY) },
@@ -152,6 +168,10 @@ describe('GitLab: an override cannot grant tooling decisions', () => {
       expect(audit.filter((e) => e.action === 'refuseCommand').map((e) => (e.detail as { actor: string }).actor)).toEqual(['mallory']);
       await open(11, 'The tool is down', ['tool::outage', 'tool::scanner']);
       expect((await g.store.getClocks('gitlab:gitlabhq/gitlab-test#11'))?.clocks.map((c) => c.criticality)).toEqual(['critical', 'critical']);
+      // GitLab's commits API names the git author only: the name and email, marked unverified.
+      expect(await overrideAudit(g, 'gitlab:gitlabhq/gitlab-test')).toEqual([
+        { ignored: ['tooling.deciders'], actor: expect.objectContaining({ login: null, name: 'Mallory', email: 'mallory@example.com', verified: false }), actorNote: expect.stringContaining('GitLab’s commits API names no account') },
+      ]);
       expect(api.unmatched.filter((r) => r.includes('gitlab.example.com'))).toEqual([]);
     } finally {
       api.stop();

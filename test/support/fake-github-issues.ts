@@ -13,12 +13,14 @@ export interface FakeGitHubIssues {
   labels: Map<number, string[]>;
   /** Files of the repository by path (e.g. `.github/gatehouse.yml`), served as the contents API does. */
   files: Map<string, string>;
+  /** The GitHub login of the newest commit touching each file (GET /commits?path=); default `octocat`. */
+  fileAuthors: Map<string, string>;
   unmatched: string[];
   stop(): void;
 }
 
 export function fakeGitHubIssues({ repo = 'Codertocat/Hello-World', bot = 'gatehouse[bot]', files = {} }: { repo?: string; bot?: string; files?: Record<string, string> } = {}): FakeGitHubIssues {
-  const state: FakeGitHubIssues = { bodies: new Map(), comments: new Map(), labels: new Map(), files: new Map(Object.entries(files)), unmatched: [], stop: () => undefined };
+  const state: FakeGitHubIssues = { bodies: new Map(), comments: new Map(), labels: new Map(), files: new Map(Object.entries(files)), fileAuthors: new Map(), unmatched: [], stop: () => undefined };
   let nextId = 900;
   const base = `/repos/${repo}`;
   const esc = (s: string): string => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
@@ -27,6 +29,7 @@ export function fakeGitHubIssues({ repo = 'Codertocat/Hello-World', bot = 'gateh
   const scope = nock(GITHUB_API).persist();
   scope.post(/^\/app\/installations\/\d+\/access_tokens$/).reply(201, { token: 'ghs_test', expires_at: '2099-01-01T00:00:00Z', permissions: {}, repository_selection: 'all' });
   scope.get(R('/contents/.+')).reply((uri) => contentsReply(uri, Object.fromEntries(state.files)));
+  scope.get(R('/commits')).reply((uri) => [200, commitsReply(uri, Object.fromEntries(state.files), Object.fromEntries(state.fileAuthors))]);
   scope.get(R('/issues/\\d+')).reply((uri) => [200, { number: num(uri), body: state.bodies.get(num(uri)) ?? '' }]);
   scope.patch(R('/issues/\\d+')).reply((uri, body) => {
     const b = body as { body?: string };
@@ -77,4 +80,30 @@ export function contentsReply(uri: string, files: Record<string, string>): [numb
   const content = Buffer.from(text).toString('base64');
   const name = path.split('/').pop()!;
   return [200, { type: 'file', encoding: 'base64', size: text.length, name, path, content, sha: '3d21ec53a331a6f037a91c368710b99387d012c1' }];
+}
+
+/**
+ * GET /repos/{owner}/{repo}/commits?path=&per_page=1: the newest commit touching the file, as GitHub
+ * lists it (`author`/`committer`: the linked accounts), by `logins[path]` (default `octocat`); none for
+ * a file that does not exist.
+ */
+export function commitsReply(uri: string, files: Record<string, string>, logins: Record<string, string> = {}): Record<string, unknown>[] {
+  const path = new URL(uri, 'https://x').searchParams.get('path') ?? '';
+  if (files[path] === undefined) return [];
+  const login = logins[path] ?? 'octocat';
+  const sha = '7638417db6d59f3c431d3e1f261cc637155684cd';
+  const user = { login, id: 583231, node_id: 'MDQ6VXNlcjU4MzIzMQ==', type: 'User', site_admin: false, url: `https://api.github.com/users/${login}` };
+  const person = { name: login, email: `${login}@users.noreply.github.com`, date: '2026-11-30T10:00:00Z' };
+  return [
+    {
+      url: `https://api.github.com/repos/Codertocat/Hello-World/commits/${sha}`,
+      sha,
+      node_id: 'C_kwDOAAABBtoAKDc2Mzg0MTdkYjZkNTlmM2M0MzFkM2UxZjI2MWNjNjM3MTU1Njg0Y2Q',
+      html_url: `https://github.com/Codertocat/Hello-World/commit/${sha}`,
+      commit: { author: person, committer: person, message: `Update ${path}`, comment_count: 0, verification: { verified: false, reason: 'unsigned', signature: null, payload: null } },
+      author: user,
+      committer: user,
+      parents: [{ sha: '553c2077f0edc3d5dc5d17262f6aa498e69d6f8e' }],
+    },
+  ];
 }

@@ -5,7 +5,7 @@
  * state between deliveries and read what Gatehouse wrote.
  */
 import nock from 'nock';
-import { contentsReply } from './fake-github-issues.ts';
+import { commitsReply, contentsReply } from './fake-github-issues.ts';
 
 export interface FakeCheckRun {
   id: number;
@@ -51,6 +51,8 @@ export interface GateWorld {
   files: string[];
   /** Files of the repository's default branch (GET …/contents/{path}), e.g. the policy override; others are 404. */
   repoFiles: Record<string, string>;
+  /** The GitHub login of the newest commit touching each repository file (GET /commits?path=); default `octocat`. */
+  repoFileAuthors: Record<string, string>;
   alerts: { number: number; rule: { id: string; severity: string; security_severity_level: string | null; description: string }; tool: { name: string }; most_recent_instance: { location: { path: string } } }[];
   /** Open pull requests by head sha (GET /commits/{sha}/pulls). */
   pulls: Record<string, unknown>[];
@@ -76,7 +78,7 @@ const worlds = new Set<GateWorld>();
 let nextId = 100;
 
 export function fakeGateGitHub(api: string, fullName: string, number: number): GateWorld {
-  const w: GateWorld = { labels: [], comments: [], checkRuns: [], statuses: [], workflowRuns: [], changedFiles: () => w.files.length, reviews: [], labelEvents: [], permissions: {}, commits: {}, files: [], repoFiles: {}, alerts: [], pulls: [], issues: [], issue: { body: '', user: { login: 'octocat', type: 'User' }, state: 'open' }, events: [], log: [], checkWrites: [], alertsStatus: null, routes: () => [] };
+  const w: GateWorld = { labels: [], comments: [], checkRuns: [], statuses: [], workflowRuns: [], changedFiles: () => w.files.length, reviews: [], labelEvents: [], permissions: {}, commits: {}, files: [], repoFiles: {}, repoFileAuthors: {}, alerts: [], pulls: [], issues: [], issue: { body: '', user: { login: 'octocat', type: 'User' }, state: 'open' }, events: [], log: [], checkWrites: [], alertsStatus: null, routes: () => [] };
   const bot = { login: 'gatehouse[bot]', type: 'Bot' };
   const event = (e: 'labeled' | 'unlabeled', name: string): void => void w.events.push({ event: e, label: { name }, actor: bot, created_at: nextEventAt(w) });
   const repo = `/repos/${fullName}`;
@@ -91,6 +93,7 @@ export function fakeGateGitHub(api: string, fullName: string, number: number): G
 
   scope.post(/^\/app\/installations\/\d+\/access_tokens$/).reply(201, { token: 'ghs_test', expires_at: '2099-01-01T00:00:00Z' });
   scope.get(R('/contents/.+')).reply((uri) => (note('GET', uri), contentsReply(uri, w.repoFiles)));
+  scope.get(R('/commits')).reply((uri) => (note('GET', uri), [200, commitsReply(uri, w.repoFiles, w.repoFileAuthors)]));
 
   scope.get(R(`/pulls/${number}/files`)).reply((uri) => {
     note('GET', uri);

@@ -96,6 +96,8 @@ export interface FakeGitLabApi {
   /** Projects by id (`GET /projects/:id`); the documented hooks' project 1 is there. */
   projects: Map<number, { path_with_namespace: string; default_branch: string; ci_config_path?: string | null }>;
   files: Map<string, string>;
+  /** The git author of the newest commit touching each file (GET /repository/commits?path=); default Administrator. */
+  fileAuthors: Map<string, { name: string; email: string }>;
   /** Every request, `METHOD /path?query`. */
   requests: string[];
   /** Requests nothing answered. */
@@ -119,6 +121,7 @@ export function fakeGitLabApi({ bot = GITLAB_BOT }: { bot?: string } = {}): Fake
     labelEvents: new Map(),
     projects: new Map([[1, { path_with_namespace: 'gitlabhq/gitlab-test', default_branch: 'master' }]]),
     files: new Map(),
+    fileAuthors: new Map(),
     requests: [],
     unmatched: [],
     stop: () => undefined,
@@ -229,6 +232,20 @@ export function fakeGitLabApi({ bot = GITLAB_BOT }: { bot?: string } = {}): Fake
     const text = state.files.get(path);
     if (text === undefined) return [404, { message: '404 File Not Found' }];
     return [200, text, { 'content-type': 'text/plain; charset=utf-8' }];
+  });
+
+  // GET /projects/:id/repository/commits?path=: git's author name and email, no username (as GitLab answers).
+  scope.get(new RegExp(`^${project}/repository/commits(\\?.*)?$`)).reply((uri) => {
+    record('GET', uri);
+    const path = new URL(uri, GITLAB_URL).searchParams.get('path') ?? '';
+    if (!state.files.has(path)) return [200, []];
+    const a = state.fileAuthors.get(path) ?? { name: 'Administrator', email: 'admin@example.com' };
+    const id = 'ed899a2f4b50b4370feeea94676502b42383c746';
+    const at = '2026-11-30T10:00:00.000+00:00';
+    return [
+      200,
+      [{ id, short_id: id.slice(0, 8), title: `Update ${path}`, author_name: a.name, author_email: a.email, authored_date: at, committer_name: a.name, committer_email: a.email, committed_date: at, created_at: at, message: `Update ${path}`, parent_ids: ['6104942438c14ec7bd21c6cd5bd995272b3faff6'], web_url: `${GITLAB_URL}/gitlabhq/gitlab-test/-/commit/${id}` }],
+    ];
   });
 
   const onNoMatch = (req: { method?: string; path?: string; href?: string }): void => void state.unmatched.push(`${req.method ?? '?'} ${req.href ?? req.path ?? '?'}`);

@@ -4,7 +4,7 @@
  * other tests can use it instead of intercepting HTTP.
  */
 import type { IssueRef, RepoRef } from '../../core/model.ts';
-import type { CommentOutcome, Forge, IssueState, LabelActor } from '../../ports/forge.ts';
+import type { CommentOutcome, CommitAuthor, Forge, IssueState, LabelActor } from '../../ports/forge.ts';
 
 export interface FakeComment {
   id: number;
@@ -36,6 +36,8 @@ export class FakeForge implements Forge {
   readonly issues = new Map<string, FakeIssue>();
   readonly files = new Map<string, string>();
   readonly writes: FakeWrite[] = [];
+  /** The newest commit touching each file (`fullName:path`), as the commits API would say. */
+  readonly commits = new Map<string, CommitAuthor>();
   private nextId = 1;
 
   constructor(
@@ -117,6 +119,10 @@ export class FakeForge implements Forge {
 
   async readFile(repo: RepoRef, path: string): Promise<string | null> {
     return this.files.get(fileKeyOf(repo, path)) ?? null;
+  }
+
+  async lastCommitter(repo: RepoRef, path: string): Promise<CommitAuthor | null> {
+    return this.commits.get(fileKeyOf(repo, path)) ?? null;
   }
 
   async listChangedPaths(target: IssueRef): Promise<string[]> {

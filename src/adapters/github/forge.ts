@@ -1,7 +1,7 @@
 /** The GitHub forge: the Forge port over one installation's Octokit. */
 import { z } from 'zod';
 import type { IssueRef, RepoRef } from '../../core/model.ts';
-import { lastLabelActor, LABEL_EVENT_PAGES, type CommentOutcome, type Forge, type IssueState, type LabelActor } from '../../ports/forge.ts';
+import { lastLabelActor, LABEL_EVENT_PAGES, type CommentOutcome, type CommitAuthor, type Forge, type IssueState, type LabelActor } from '../../ports/forge.ts';
 import { readSection, withSection } from '../../core/workflows/sections.ts';
 
 /** The part of Octokit we use: `request(route, params)`. */
@@ -30,6 +30,15 @@ const issueEventsSchema = z.array(
     created_at: z.string(),
     actor: z.object({ login: z.string(), type: z.string().optional() }).nullable().optional(),
     label: z.object({ name: z.string() }).nullable().optional(),
+  }),
+);
+/** GET /repos/{owner}/{repo}/commits: `author`/`committer` are the linked GitHub accounts (null when none). */
+const commitsSchema = z.array(
+  z.object({
+    sha: z.string(),
+    commit: z.object({ author: z.object({ name: z.string().optional(), email: z.string().optional(), date: z.string().optional() }).nullable() }),
+    author: z.object({ login: z.string() }).partial().nullable().optional(),
+    committer: z.object({ login: z.string() }).partial().nullable().optional(),
   }),
 );
 const filesSchema = z.array(z.object({ filename: z.string(), previous_filename: z.string().optional() }));
@@ -124,6 +133,16 @@ export class GitHubForge implements Forge {
       if (statusOf(err) === 404) return null;
       throw err;
     }
+  }
+
+  async lastCommitter(repoRef: RepoRef, path: string): Promise<CommitAuthor | null> {
+    const { owner, repo } = split(repoRef.fullName);
+    const res = await this.octokit.request('GET /repos/{owner}/{repo}/commits', { owner, repo, path, per_page: 1 });
+    const c = commitsSchema.parse(res.data)[0];
+    if (!c) return null;
+    const login = c.author?.login ?? c.committer?.login ?? null;
+    const git = c.commit.author;
+    return { sha: c.sha, login, name: git?.name ?? null, email: git?.email ?? null, verified: login !== null, at: git?.date ?? null };
   }
 
   async listChangedPaths(target: IssueRef): Promise<string[]> {

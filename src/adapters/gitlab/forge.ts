@@ -5,7 +5,7 @@
 import { GitbeakerTimeoutError } from '@gitbeaker/rest';
 import { z } from 'zod';
 import type { IssueRef, RepoRef } from '../../core/model.ts';
-import { lastLabelActor, LABEL_EVENT_PAGES, type CommentOutcome, type Forge, type IssueState, type LabelActor, type LabelEvent } from '../../ports/forge.ts';
+import { lastLabelActor, LABEL_EVENT_PAGES, type CommentOutcome, type CommitAuthor, type Forge, type IssueState, type LabelActor, type LabelEvent } from '../../ports/forge.ts';
 import { readSection, withSection } from '../../core/workflows/sections.ts';
 import type { GitLabApi } from './client.ts';
 import { statusOf } from './requester.ts';
@@ -40,6 +40,8 @@ const labelEventsSchema = z.array(
     label: z.object({ name: z.string() }).nullable().optional(),
   }),
 );
+/** GET /projects/:id/repository/commits: git's author name and email only (no username). */
+const commitsSchema = z.array(z.object({ id: z.string(), author_name: z.string().nullable().optional(), author_email: z.string().nullable().optional(), authored_date: z.string().nullable().optional() }));
 const rawFileSchema = z.union([z.string(), z.instanceof(Blob)]);
 
 export type CommitState = 'pending' | 'running' | 'success' | 'failed' | 'canceled';
@@ -151,6 +153,16 @@ export class GitLabForge implements Forge {
       if (statusOf(err) === 404) return null;
       throw err;
     }
+  }
+
+  /** GitLab's commits API gives the git author's name and email, never a username: unverified. */
+  async lastCommitter(repo: RepoRef, path: string): Promise<CommitAuthor | null> {
+    const searchParams: Record<string, string | number> = { path, perPage: 1 };
+    if (repo.defaultBranch) searchParams['refName'] = repo.defaultBranch;
+    const res = await this.api.rest.get(`projects/${encodeURIComponent(projectOf(repo))}/repository/commits`, { searchParams });
+    const c = commitsSchema.parse(res.body)[0];
+    if (!c) return null;
+    return { sha: c.id, login: null, name: c.author_name ?? null, email: c.author_email ?? null, verified: false, at: c.authored_date ?? null };
   }
 
   async listChangedPaths(target: IssueRef): Promise<string[]> {
