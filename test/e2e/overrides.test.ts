@@ -2,7 +2,9 @@
  * A repository's override (.github/gatehouse.yml on the default branch) may only tighten the global
  * policy. Each test is an attack by someone who can push to a repository's default branch but holds
  * no authority in the global policy, end to end: signed deliveries into the real server on loopback,
- * stateful fakes of GitHub's REST API (nock), the embedded database; the tooling attack on GitLab too.
+ * stateful fakes of GitHub's and GitLab's REST APIs (nock), the embedded database. Every ignored key
+ * is audited once (`overrideIgnored`, keyed by the repository) with who last changed the override, as
+ * the platform's commits API names them.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,7 +17,8 @@ import { intakeBody } from '../builders/intake.ts';
 import { fakeGitHubIssues, type FakeGitHubIssues } from '../support/fake-github-issues.ts';
 import { fakeGateGitHub, otherRun, type GateWorld } from '../support/github-gate.ts';
 import { githubDelivery, githubExample, issuesPayload, testPrivateKey } from '../support/github.ts';
-import { addNote, fakeGitLabApi, GITLAB_BOT, GITLAB_SECRET, GITLAB_URL, gitlabDelivery, gitlabFixture, issueHook } from '../support/gitlab.ts';
+import { fakeGitLabGate, type GitLabGateWorld } from '../support/gitlab-gate.ts';
+import { addNote, fakeGitLabApi, type FakeGitLabApi, GITLAB_BOT, GITLAB_SECRET, GITLAB_URL, gitlabDelivery, gitlabFixture, issueHook } from '../support/gitlab.ts';
 import { GITHUB_API as API, GITHUB_SECRET as SECRET, processed, startTestGatehouse } from '../support/harness.ts';
 
 const OVERRIDE = '.github/gatehouse.yml';
@@ -176,6 +179,103 @@ describe('GitLab: an override cannot grant tooling decisions', () => {
     } finally {
       api.stop();
     }
+  }, 60_000);
+});
+
+describe('GitLab: an override cannot switch off routing or name security reviewers', () => {
+  const GL_OVERRIDE = '.gitlab/gatehouse.yml';
+  const HEAD = 'da1560886d4f094c3e6c9ef40349f7d38b5d27d7';
+  let api: FakeGitLabApi;
+  let gw: GitLabGateWorld | null = null;
+  let hookSeq = 0;
+  afterEach(() => {
+    const fakeRoutes = new Set(gw?.routes() ?? []);
+    const unmatched = api.unmatched.filter((u) => u.includes('gitlab.example.com'));
+    api.stop();
+    const pending = nock.pendingMocks().filter((m) => !fakeRoutes.has(m));
+    nock.cleanAll();
+    gw = null;
+    expect(unmatched, 'every GitLab request was answered').toEqual([]);
+    expect(pending).toEqual([]);
+  });
+
+  const startGitLab = async (policy: string): Promise<Gatehouse> =>
+    (gatehouse = await startTestGatehouse(
+      { gitlab: { url: GITLAB_URL, token: 'glpat-test', webhookSecret: GITLAB_SECRET }, policyPath: globalPolicy(policy) },
+      { gitlab: { botUsername: GITLAB_BOT, retry: { backoffMs: () => 10 } } },
+    ));
+  const send = async (g: Gatehouse, event: string, payload: unknown): Promise<void> => {
+    const d = gitlabDelivery({ event, payload });
+    expect((await fetch(`${g.url}/api/gitlab/webhooks`, { method: 'POST', headers: d.headers, body: d.body })).status).toBe(200);
+    expect(await processed(g, 'gitlab', d.id)).toBe('done');
+  };
+
+  it('an override that empties routing.rules still sends suspected active exploitation to incident response; the refusal is audited with who pushed it', async () => {
+    api = fakeGitLabApi();
+    api.files.set(GL_OVERRIDE, 'routing:\n  rules: []\n');
+    api.fileAuthors.set(GL_OVERRIDE, { name: 'Mallory', email: 'mallory@example.com' });
+    const g = await startGitLab('chat:\n  incidentChannel: "#prodsec-incidents"\n');
+    const body = intakeBody({ active_exploitation: 'yes' });
+    api.descriptions.set('issues/1', body);
+    api.labels.set('issues/1', []);
+    const p = issueHook({ action: 'open', description: body, iid: 1, labels: [] });
+    (p['object_attributes'] as Record<string, unknown>)['created_at'] = new Date().toISOString();
+    await send(g, 'Issue Hook', p);
+
+    expect(api.labels.get('issues/1')).toEqual(expect.arrayContaining(['tier::leadership', 'route::incident']));
+    const notices = await g.store.listNotifications();
+    expect(notices).toHaveLength(1);
+    expect(notices[0]).toMatchObject({ channel: '#prodsec-incidents' });
+    const note = (api.notes.get('issues/1') ?? []).map((n) => n.body).find((b) => b.includes('active-exploitation'));
+    expect(note).toContain('The repository policy .gitlab/gatehouse.yml cannot set routing.rules (ignored): an empty list removes nothing');
+    expect(await overrideAudit(g, 'gitlab:gitlabhq/gitlab-test')).toEqual([
+      { ignored: ['routing.rules'], actor: expect.objectContaining({ login: null, name: 'Mallory', email: 'mallory@example.com', verified: false }), actorNote: expect.stringContaining('names no account') },
+    ]);
+  }, 60_000);
+
+  it('the friend the override names as reviewer (and as security reviewer) does not give a high-risk MR its security approval; the global reviewer does', async () => {
+    const BODY = 'Payments release.\n\n## Rollback\nRevert the deploy.\n';
+    const g = await startGitLab('changes:\n  reviewers: { gitlab: [sec-sam] }\n');
+    api = fakeGitLabApi();
+    const w = (gw = fakeGitLabGate(api, GITLAB_BOT));
+    api.files.set(GL_OVERRIDE, 'changes:\n  reviewers: { gitlab: [friend] }\ngate:\n  securityReviewers: { gitlab: [friend] }\n');
+    api.fileAuthors.set(GL_OVERRIDE, { name: 'Mallory', email: 'mallory@example.com' });
+    api.labels.set('merge_requests/1', ['release']);
+    w.diffs = ['app/payments/pay.rb'];
+    w.mr.description = BODY;
+    Object.assign(w.users, { friend: { id: 31, access_level: 30 }, 'sec-sam': { id: 32, access_level: 40 } });
+    w.sha = HEAD;
+    w.pipeline = { id: 77, sha: HEAD, status: 'success' };
+    w.jobs = ['secret_detection', 'semgrep-sast', 'dependency_scanning', 'slsa-provenance'].map((name, i) => ({ id: 7700 + i, name, status: 'success', web_url: `http://example.com/jobs/${7700 + i}` }));
+    w.versions.push({ head_commit_sha: HEAD, created_at: '2026-11-20T08:10:00Z' });
+    const mergeRequest = (action: string): Record<string, unknown> => {
+      const p = gitlabFixture('merge-request-hook');
+      const a = p['object_attributes'] as Record<string, unknown>;
+      Object.assign(a, { action, description: BODY, last_commit: { ...(a['last_commit'] as object), id: HEAD }, labels: [{ title: 'release' }] });
+      delete a['oldrev'];
+      p['labels'] = [{ title: 'release' }];
+      p['changes'] = {};
+      // Every hook GitLab sends for a new event has its own time (the same body twice is a replay).
+      a['updated_at'] = new Date(Date.parse('2026-11-20T09:00:00Z') + hookSeq++ * 1000).toISOString().replace('.000Z', 'Z');
+      return p;
+    };
+    const gateLabels = (): string[] => (api.labels.get('merge_requests/1') ?? []).filter((l) => l.startsWith('gate::'));
+    const gateNote = (): string => (api.notes.get('merge_requests/1') ?? []).find((n) => n.body.includes(GATE_MARKER))?.body ?? '';
+
+    w.approvals.push({ username: 'alice', approved_at: '2026-11-20T09:00:00Z' }, { username: 'friend', approved_at: '2026-11-20T09:00:00Z' });
+    await send(g, 'Merge Request Hook', mergeRequest('approved'));
+    expect(gateLabels()).toEqual(['gate::block']);
+    expect(gateNote()).toContain('`security-approval-missing`');
+    expect(gateNote()).toContain('security reviewers: sec-sam');
+    const reasons = (await g.gateStore.latestGateDecision('gitlab:gitlabhq/gitlab-test!1'))!.reasons as { rule: string; severity: string }[];
+    expect(reasons.filter((r) => r.severity === 'block').map((r) => r.rule)).toEqual(['security-approval-missing']);
+    expect(await overrideAudit(g, 'gitlab:gitlabhq/gitlab-test')).toEqual([
+      { ignored: ['gate.securityReviewers'], actor: expect.objectContaining({ name: 'Mallory', email: 'mallory@example.com', verified: false }), actorNote: expect.stringContaining('names no account') },
+    ]);
+
+    w.approvals.push({ username: 'sec-sam', approved_at: '2026-11-20T09:05:00Z' });
+    await send(g, 'Merge Request Hook', mergeRequest('approved'));
+    expect(gateLabels()).toEqual(['gate::pass']);
   }, 60_000);
 });
 
