@@ -127,7 +127,7 @@ async function whoSet(repo: RepoRef, path: string, text: string, keys: IgnoredKe
         : 'GitHub links no account to the commit: the git author’s name and email (unverified)';
     return { ...base, actor, actorNote: note };
   } catch (err) {
-    return { ...base, actor: null, actorNote: `the last commit of ${path} could not be read: ${err instanceof Error ? err.message : String(err)}` };
+    return { ...base, actor: null, actorNote: `the last commit of ${path} could not be read: ${(err instanceof Error ? err.message : String(err)).slice(0, 300)}` };
   }
 }
 
