@@ -154,6 +154,33 @@ describe('GitLab command notes: the author is GitLab’s, not the payload’s', 
   });
 });
 
+describe('replayed GitLab hooks', () => {
+  it('the same body sent again under a new delivery id is acknowledged, never stored, and decides nothing again', async () => {
+    api = fakeGitLabApi();
+    api.labels.set('issues/40', ['tooling::request']);
+    api.descriptions.set('issues/40', requestBody);
+    gatehouse = await start();
+    addNote(api, 'issues/40', { id: 8003, author: 'lead', body: '/gatehouse decide build-internal critical' });
+    const payload = commandNote({ id: 8003, author: 'lead', text: '/gatehouse decide build-internal critical' });
+    const first = gitlabDelivery({ event: 'Note Hook', payload, token: SECRET_A });
+    expect((await post(first)).status).toBe(200);
+    expect(await processed(gatehouse, 'gitlab', first.id)).toBe('done');
+    const requests = api.requests.length;
+
+    // Whoever captured the hook (or holds the secret) sends the very body again with a fresh delivery id.
+    const again = gitlabDelivery({ event: 'Note Hook', payload, token: SECRET_A });
+    expect(again.id).not.toBe(first.id);
+    expect((await post(again)).status).toBe(200);
+    await gatehouse.inbox.settled();
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await gatehouse.store.getDelivery('gitlab', again.id)).toBeNull();
+    expect(api.requests.length).toBe(requests);
+    const audit = await gatehouse.store.auditFor(KEY);
+    expect(audit.filter((e) => e.action === 'recordToolDecision')).toHaveLength(1);
+    expect(await (await fetch(`${gatehouse.url}/metrics`)).text()).toMatch(/gatehouse_deliveries_total\{platform="gitlab",event="Note Hook",outcome="duplicate"\} 1/);
+  });
+});
+
 describe('the bot knows its own account before it acts', () => {
   it('GET /user failing three times: nothing is written until it answers, then the delivery is handled once', async () => {
     api = fakeGitLabApi();
