@@ -21,7 +21,7 @@ import type { IntakeFormView } from '../intake/form.ts';
 import { parseIntake, sectionsOf } from '../intake/parse.ts';
 import { issueKey, type IssueEvent } from '../model.ts';
 import type { IntakeField, Policy } from '../policy/schema.ts';
-import { neutralizeMentions, tableCell } from '../text.ts';
+import { neutralizeMentions, tableCell, textLimit } from '../text.ts';
 import { changedTerms, shortDigest, termsDigest } from './exception-terms.ts';
 import { approvalRefusal, requestRepoOf, type ExceptionStatus, type GateException } from './exceptions.ts';
 
@@ -86,7 +86,7 @@ const REPO = /^[A-Za-z0-9_.-]+(?:\/[A-Za-z0-9_.-]+)+$/;
 
 export function parseExceptionRequest(issue: IssueEvent['issue'], policy: Pick<Policy, 'gate'>, now: Date): ParsedException {
   const fields = exceptionFields(policy);
-  const record = parseIntake(issue.body, fields);
+  const record = parseIntake(issue.body, fields, textLimit(issue.ref.repo.platform));
   const problems = record.problems.map((p) => ({ label: p.label, message: p.message }));
   const text = (id: string): string => {
     const v = record.answers[id];
