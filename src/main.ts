@@ -3,7 +3,8 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import { createLogger } from './logger.ts';
-import { createGitHubIngress, type GitHubIngress, type GitHubIngressOptions } from './adapters/github/app.ts';
+import { createGitHubIngress, UNAUTHENTICATED_BYTES, type GitHubIngress, type GitHubIngressOptions } from './adapters/github/app.ts';
+import { ByteBudget } from './server/body.ts';
 import { createGitLabIngress, type GitLabIngress } from './adapters/gitlab/app.ts';
 import type { RetryPolicy } from './adapters/gitlab/requester.ts';
 import type { Config } from './config/env.ts';
@@ -111,11 +112,13 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
     metrics.deliveries.inc({ platform: r.platform, event: r.eventName, outcome: 'duplicate' });
   });
 
+  // One bound on bytes of bodies not yet verified (GitHub's and Slack's signatures cover the whole body).
+  const unauthenticated = new ByteBudget(UNAUTHENTICATED_BYTES);
   let github: GitHubIngress | null = null;
   let gitlab: GitLabIngress | null = null;
   try {
     if (config.github) {
-      github = await createGitHubIngress({ config: config.github, inbox: opened.inbox, metrics, logger, now, botLogin: opts.github?.botLogin, identityBackoffMs: opts.github?.identityBackoffMs, retries: opts.github?.retries, throttle: opts.github?.throttle, client: opts.github });
+      github = await createGitHubIngress({ config: config.github, inbox: opened.inbox, metrics, logger, now, unauthenticated, botLogin: opts.github?.botLogin, identityBackoffMs: opts.github?.identityBackoffMs, retries: opts.github?.retries, throttle: opts.github?.throttle, client: opts.github });
     }
     if (config.gitlab) {
       gitlab = createGitLabIngress({ config: config.gitlab, inbox: opened.inbox, metrics, logger, now, botUsername: opts.gitlab?.botUsername, identityBackoffMs: opts.gitlab?.identityBackoffMs, retry: opts.gitlab?.retry });
@@ -147,6 +150,7 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
   const slack: Slack | null = config.slack
     ? startSlack({
         config: config.slack,
+        unauthenticated,
         policy: () => global.policy,
         store,
         outbox: opened.store.outbox,

@@ -1,6 +1,7 @@
 /** One node:http server for every route of the contract. */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import Router from 'find-my-way';
+import { declaredLength, refuse } from './body.ts';
 import type { Metrics } from './metrics.ts';
 
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => Promise<unknown> | unknown;
@@ -49,16 +50,13 @@ export function createHttpServer(routes: Routes): Server {
   const max = routes.maxBodyBytes ?? 25 * 1024 * 1024;
   const router = Router({
     ignoreTrailingSlash: true,
-    defaultRoute: (_req, res) => send(res, 404, { error: 'not found' }),
+    defaultRoute: (req, res) => refuse(req, res, 404, { error: 'not found' }),
   });
 
   const platform = (name: string, h: RouteHandler | { off: string }) => async (req: IncomingMessage, res: ServerResponse) => {
-    if ('off' in h) return send(res, 503, { error: h.off });
-    const length = Number(req.headers['content-length'] ?? 0);
-    if (length > max) {
-      res.setHeader('connection', 'close');
-      return send(res, 413, { error: `body larger than ${max} bytes` });
-    }
+    if ('off' in h) return refuse(req, res, 503, { error: h.off });
+    // Declared too large: answered before a byte is read, the rest read to nowhere (bounded).
+    if ((declaredLength(req) ?? 0) > max) return refuse(req, res, 413, { error: `body larger than ${max} bytes` });
     await h(req, res);
     if (!res.headersSent) send(res, 404, { error: `no ${name} handler answered` });
   };
@@ -70,7 +68,7 @@ export function createHttpServer(routes: Routes): Server {
   router.on('GET', '/healthz', (_req, res) => (routes.ready() ? send(res, 200, { status: 'ok' }) : send(res, 503, { status: 'starting' })));
   if (routes.metricsHere !== false) router.on('GET', '/metrics', metricsHandler(routes.metrics));
 
-  return createServer((req, res) => {
+  const server = createServer((req, res) => {
     const route = router.find(req.method as 'GET', (req.url ?? '/').split('?')[0]!);
     res.on('finish', () => routes.metrics.httpRequests.inc({ route: route ? (req.url ?? '/').split('?')[0]! : 'unmatched', status: String(res.statusCode) }));
     Promise.resolve(router.lookup(req, res)).catch((err: unknown) => {
@@ -78,4 +76,7 @@ export function createHttpServer(routes: Routes): Server {
       send(res, 500, { error: 'internal error' });
     });
   });
+  // A body trickled in byte by byte holds its share of the unauthenticated budget: a minute at most.
+  server.requestTimeout = 60_000;
+  return server;
 }

@@ -2,11 +2,10 @@
  * The GitHub webhook handler on its own (a bare node:http server, an inbox that records): the
  * signature check, the body stored as received, and an ingress that never calls GitHub.
  */
-import { Octokit } from '@octokit/core';
 import nock from 'nock';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createGitHubIngress, GITHUB_WEBHOOK_PATH, ingressOnlyAuth, INGRESS_REFUSES } from '../../src/adapters/github/app.ts';
+import { createGitHubIngress, GITHUB_WEBHOOK_PATH } from '../../src/adapters/github/app.ts';
 import type { DeliveryInput } from '../../src/ports/store.ts';
 import { createMetrics } from '../../src/server/metrics.ts';
 import { githubDelivery, issuesPayload, testPrivateKey, type Delivery } from '../support/github.ts';
@@ -58,17 +57,5 @@ describe('GitHub ingress', () => {
     const statuses = await Promise.all(deliveries.map(async (d) => (await post(d)).status));
     expect(statuses).toEqual(deliveries.map(() => 200));
     expect(accepted.map((a) => a.deliveryId).sort()).toEqual(deliveries.map((d) => d.id).sort());
-  });
-});
-
-describe('ingressOnlyAuth', () => {
-  it('answers every event with the client it belongs to, and that client sends nothing', async () => {
-    const octokit = new Octokit({ authStrategy: ingressOnlyAuth });
-    const event = { id: 'd1', name: 'issues', payload: {} };
-    const first = await octokit.auth({ type: 'event-octokit', event });
-    const second = await octokit.auth({ type: 'event-octokit', event: { ...event, id: 'd2' } });
-    expect(first).toBe(octokit);
-    expect(second).toBe(octokit);
-    await expect(octokit.request('GET /app')).rejects.toThrow(INGRESS_REFUSES);
   });
 });

@@ -1,22 +1,22 @@
 /**
- * GitHub through Probot: the webhook middleware verifies the signature on the raw body; our one
- * handler puts the delivery in the inbox (stored durably and queued, deduplicated on
- * X-GitHub-Delivery) before Probot acknowledges. Processing happens later, in the worker, through `GitHubPlatform`.
- *
- * We read the body first and hand Probot the text (it verifies a string body as is), so that the
- * delivery is stored exactly as received and signed, not re-serialised from the parsed payload.
+ * GitHub: the webhook route refuses a request without GitHub's headers before reading its body,
+ * verifies the X-Hub-Signature-256 HMAC while the body streams in (within a bound on unverified
+ * bytes shared by all requests), and puts the delivery in the inbox (stored durably exactly as
+ * received and signed, queued, deduplicated on X-GitHub-Delivery and on the body's digest) before
+ * the 200. Nothing of a refused request is logged but its reason. Processing happens later, in the
+ * worker, through Probot's authenticated clients (`platform`).
  */
-import { createHash } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { Octokit as CoreOctokit } from '@octokit/core';
-import { createNodeMiddleware, Probot, ProbotOctokit } from 'probot';
+import { Probot } from 'probot';
 import { z } from 'zod';
 import type { GitHubConfig } from '../../config/env.ts';
 import type { PlatformAdapter } from '../../ports/platform.ts';
 import type { Inbox } from '../../ports/queue.ts';
-import { BodyTooLarge, readBody } from '../../server/body.ts';
+import { BodyTooLarge, ByteBudget, declaredLength, readBody, refuse } from '../../server/body.ts';
 import type { Metrics } from '../../server/metrics.ts';
+import { RefusalLog } from '../../server/refusal-log.ts';
 import { defaultGitHubClientPolicy, fetchWithTimeout, githubOctokit, type GitHubClientPolicy } from './client-policy.ts';
 import { GitHubForge } from './forge.ts';
 import { EvidenceCache } from '../evidence.ts';
@@ -53,50 +53,39 @@ export interface GitHubIngressOptions {
   client?: Partial<Pick<GitHubClientPolicy, 'maxWaitSeconds' | 'rateLimitRetries' | 'secondaryRetryAfterSeconds' | 'requestTimeoutMs'>>;
   /** Largest body accepted (bytes). Default 25 MiB, GitHub's own cap. */
   maxBodyBytes?: number;
+  /** The bound on unverified bytes in flight, shared with the other routes (default: one of UNAUTHENTICATED_BYTES for this route). */
+  unauthenticated?: ByteBudget;
+  /** How long a request waits for its share of that bound before a 503 (default 10 s). */
+  budgetWaitMs?: number;
 }
+
+/** Bytes of bodies not yet verified held at once, across all requests: 64 MiB (two and a half bodies at GitHub's 25 MiB cap). */
+export const UNAUTHENTICATED_BYTES = 64 * 1024 * 1024;
+
+const header = (req: IncomingMessage, name: string): string | undefined => {
+  const v = req.headers[name];
+  const s = Array.isArray(v) ? v[0] : v;
+  return s === undefined || s.trim() === '' ? undefined : s.trim();
+};
 
 const appSchema = z.object({ slug: z.string() });
 const installationSchema = z.object({ id: z.number() });
-
-export const INGRESS_REFUSES = 'the GitHub ingress does not call GitHub: actions are taken by the worker';
-
-/**
- * The auth strategy of the ingress's client. Probot asks it for an event's client
- * (`auth({ type: 'event-octokit', event })`) on every delivery; building one each time (a client
- * with installation auth, its hooks and defaults) was ~8% of the HTTP thread's work per delivery.
- * It answers with the very client it belongs to, and that client refuses every request.
- */
-export function ingressOnlyAuth(options: { octokit: CoreOctokit }): (() => Promise<CoreOctokit>) & { hook: () => Promise<never> } {
-  const auth = async (): Promise<CoreOctokit> => options.octokit;
-  return Object.assign(auth, {
-    hook: async (): Promise<never> => {
-      throw new Error(INGRESS_REFUSES);
-    },
-  });
-}
-
-const IngressOctokit = CoreOctokit.defaults({ authStrategy: ingressOnlyAuth });
 
 export async function createGitHubIngress(opts: GitHubIngressOptions): Promise<GitHubIngress> {
   const { inbox, metrics, logger } = opts;
   const policy: GitHubClientPolicy = { ...defaultGitHubClientPolicy, ...opts.client, retries: opts.retries ?? 2, throttle: opts.throttle ?? true };
   const Octokit = githubOctokit(policy);
   const request = { fetch: fetchWithTimeout(policy.requestTimeoutMs) };
-  const probotWith = (Octokit: typeof ProbotOctokit): Probot =>
-    new Probot({
+  // The worker acts through `probot`, with the full client (retry, throttling, REST methods).
+  const probot = new Probot({
       appId: opts.config.appId,
       privateKey: opts.config.privateKey,
       secret: opts.config.webhookSecret,
       baseUrl: opts.config.apiBaseUrl,
       log: logger.child({ component: 'probot' }),
       Octokit,
-      request,
-    });
-  // The worker acts through `probot`, with the full client (retry, throttling, REST methods).
-  const probot = probotWith(Octokit);
-  // The ingress only verifies and stores: it never calls GitHub, yet Probot asks for a client for
-  // every event it receives. One client, which refuses to send anything, serves them all.
-  const ingress = probotWith(IngressOctokit as unknown as typeof ProbotOctokit);
+    request,
+  });
 
   const max = opts.maxBodyBytes ?? 25 * 1024 * 1024;
   const identity = new SelfIdentity({
@@ -118,66 +107,74 @@ export async function createGitHubIngress(opts: GitHubIngressOptions): Promise<G
   const evidenceCache = new EvidenceCache();
   /** Installation per repository, learned when a repository is named outside a webhook. */
   const installations = new Map<string, number>();
-  // Bodies of the requests in flight, by X-GitHub-Delivery. The handler runs only for a body whose
-  // signature held; should requests with one id but different bodies overlap (a forgery racing the
-  // real one), it cannot tell which is which and stores the verified payload re-serialised instead.
-  const bodies = new Map<string, string[]>();
-  const rawBody = (id: string): string | undefined => {
-    const list = bodies.get(id);
-    return list && list.every((b) => b === list[0]) ? list[0] : undefined;
+  const budget = opts.unauthenticated ?? new ByteBudget(UNAUTHENTICATED_BYTES);
+  const budgetWaitMs = opts.budgetWaitMs ?? 10_000;
+  const secret = opts.config.webhookSecret;
+  const refusals = new RefusalLog(logger, 'GitHub webhook refused');
+  const refused = (req: IncomingMessage, res: ServerResponse, status: number, error: string, reason: string): true => {
+    metrics.deliveries.inc({ platform: 'github', event: 'unverified', outcome: 'refused' });
+    // Never the body nor a header's value, and one line a minute per reason however many arrive.
+    refusals.note(reason, { platform: 'github', status });
+    refuse(req, res, status, { error });
+    return true;
   };
 
-  const probotMiddleware = await createNodeMiddleware(
-    (app) => {
-      app.onAny(async (context) => {
-        const raw = rawBody(context.id);
-        const { inserted, duplicateOf } = await inbox.accept({
-          platform: 'github',
-          deliveryId: context.id,
-          eventName: context.name,
-          payload: raw ?? JSON.stringify(context.payload),
-          receivedAt: opts.now(),
-          // The signed bytes' digest: the same body under a new X-GitHub-Delivery is a replay.
-          bodyDigest: raw === undefined ? null : createHash('sha256').update(raw, 'utf8').digest('hex'),
-        });
-        if (duplicateOf !== undefined) logger.warn({ platform: 'github', delivery: context.id, duplicateOf, event: context.name }, 'a replay: this body was delivered before under another id; acknowledged, not acted on again');
-        metrics.deliveries.inc({ platform: 'github', event: context.name, outcome: inserted ? 'accepted' : 'duplicate' });
-      });
-    },
-    { probot: ingress, webhooksPath: GITHUB_WEBHOOK_PATH },
-  );
-
-  const middleware = async (req: IncomingMessage, res: ServerResponse): Promise<boolean | void> => {
-    let text: string;
+  /**
+   * Refuses before reading a body without the three headers GitHub always sends, verifies the
+   * HMAC while the body streams in (holding at most its share of the unauthenticated budget), and
+   * only then parses and stores it.
+   */
+  const middleware = async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
+    const event = header(req, 'x-github-event');
+    const id = header(req, 'x-github-delivery');
+    const signature = header(req, 'x-hub-signature-256');
+    if (!event || !id || !signature) return refused(req, res, 400, 'missing X-GitHub-Event, X-GitHub-Delivery or X-Hub-Signature-256', 'headers');
+    if (!/^\s*application\/json\s*(;|$)/i.test(String(req.headers['content-type'] ?? ''))) return refused(req, res, 415, 'GitHub webhooks are accepted as application/json', 'content-type');
+    const expected = /^sha256=([0-9a-f]{64})$/i.exec(signature);
+    if (!expected || event.length > 100 || id.length > 200) return refused(req, res, 400, 'malformed X-Hub-Signature-256, X-GitHub-Event or X-GitHub-Delivery', 'headers');
+    const declared = declaredLength(req);
+    const release = await budget.reserve(Math.min(declared ?? max, max), budgetWaitMs);
+    if (release === null) {
+      metrics.deliveries.inc({ platform: 'github', event: 'unverified', outcome: 'deferred' });
+      logger.warn({ platform: 'github', waiting: budget.queued, inUse: budget.inUse }, 'GitHub webhook deferred: too many unverified bytes in flight; answered 503');
+      refuse(req, res, 503, { error: 'too many unverified requests in flight; retry later' }, { headers: { 'retry-after': '5' } });
+      return true;
+    }
+    let raw: Buffer;
+    const hmac = createHmac('sha256', secret);
     try {
-      text = (await readBody(req, max)).toString('utf8');
+      raw = await readBody(req, max, (chunk) => hmac.update(chunk));
     } catch (err) {
       if (!(err instanceof BodyTooLarge)) throw err;
-      res.once('finish', () => req.destroy());
-      res.writeHead(413, { 'content-type': 'application/json; charset=utf-8', connection: 'close' });
-      res.end(JSON.stringify({ error: err.message }));
-      return true;
-    }
-    // Every webhook payload is a JSON object; other JSON (`false`, `[]`, `1`) would pass Probot's
-    // parse and fail inside it as a 500. A body that is not even JSON gets Probot's own 400.
-    const json = /^\s*application\/json\s*(;|$)/i.test(String(req.headers['content-type'] ?? ''));
-    if (json && (/^\s*[^\s{]/.test(text) || /^\s*$/.test(text))) {
-      res.writeHead(400, { 'content-type': 'application/json; charset=utf-8' });
-      res.end(JSON.stringify({ error: 'body is not a JSON object' }));
-      return true;
-    }
-    (req as IncomingMessage & { body?: string }).body = text;
-    const id = req.headers['x-github-delivery'];
-    if (typeof id !== 'string') return probotMiddleware(req, res);
-    const list = bodies.get(id) ?? [];
-    list.push(text);
-    bodies.set(id, list);
-    try {
-      return await probotMiddleware(req, res);
+      return refused(req, res, 413, err.message, 'too-large');
     } finally {
-      list.splice(list.indexOf(text), 1);
-      if (list.length === 0 && bodies.get(id) === list) bodies.delete(id);
+      release();
     }
+    if (!timingSafeEqual(hmac.digest(), Buffer.from(expected[1]!, 'hex'))) return refused(req, res, 401, 'signature does not match the body and the webhook secret', 'signature');
+    const text = raw.toString('utf8');
+    // Every webhook payload is a JSON object; other JSON (`false`, `[]`, `1`) is refused too.
+    let payload: unknown;
+    try {
+      payload = JSON.parse(text);
+    } catch {
+      return refused(req, res, 400, 'body is not JSON', 'json');
+    }
+    if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) return refused(req, res, 400, 'body is not a JSON object', 'json');
+    const { inserted, duplicateOf } = await inbox.accept({
+      platform: 'github',
+      deliveryId: id,
+      eventName: event,
+      payload: text,
+      receivedAt: opts.now(),
+      // The signed bytes' digest: the same body under a new X-GitHub-Delivery is a replay.
+      bodyDigest: createHash('sha256').update(raw).digest('hex'),
+    });
+    if (duplicateOf !== undefined) logger.warn({ platform: 'github', delivery: id, duplicateOf, event }, 'a replay: this body was delivered before under another id; acknowledged, not acted on again');
+    metrics.deliveries.inc({ platform: 'github', event, outcome: inserted ? 'accepted' : 'duplicate' });
+    const answer = JSON.stringify({ ok: true, duplicate: !inserted });
+    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(answer) });
+    res.end(answer);
+    return true;
   };
 
   return {

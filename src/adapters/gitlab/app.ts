@@ -11,7 +11,8 @@ import { z } from 'zod';
 import type { GitLabConfig } from '../../config/env.ts';
 import type { PlatformAdapter } from '../../ports/platform.ts';
 import type { Inbox } from '../../ports/queue.ts';
-import { BodyTooLarge, readBody } from '../../server/body.ts';
+import { BodyTooLarge, readBody, refuse } from '../../server/body.ts';
+import { RefusalLog } from '../../server/refusal-log.ts';
 import type { Metrics } from '../../server/metrics.ts';
 import { createGitLabApi, type GitLabApi } from './client.ts';
 import { GitLabForge, type GitLabForgeOptions } from './forge.ts';
@@ -69,10 +70,10 @@ const header = (req: IncomingMessage, name: string): string | undefined => {
   return s === undefined || s.trim() === '' ? undefined : s.trim();
 };
 
-function send(res: ServerResponse, status: number, body: unknown, close = false): void {
+function send(res: ServerResponse, status: number, body: unknown): void {
   if (res.headersSent) return;
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...(close ? { connection: 'close' } : {}) });
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
   res.end(text);
 }
 
@@ -99,23 +100,28 @@ export function createGitLabIngress(opts: GitLabIngressOptions): GitLabIngress {
   };
   const everyProject = secrets.some((s) => s.scope !== null);
   let confirm: ReturnType<typeof gitlabConfirmer> | null = null;
+  const refusals = new RefusalLog(logger, 'GitLab webhook refused');
 
   const handler = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const scopes = matchingScopes(header(req, 'x-gitlab-token'), secrets);
+    // Nothing of the body is read before the token, the event and the type are right.
     if (scopes.length === 0) {
-      return send(res, 401, { error: 'missing or wrong X-Gitlab-Token' }, true);
+      metrics.deliveries.inc({ platform: 'gitlab', event: 'unverified', outcome: 'refused' });
+      refusals.note('token');
+      return refuse(req, res, 401, { error: 'missing or wrong X-Gitlab-Token' });
     }
+    const eventName = header(req, 'x-gitlab-event');
+    if (!eventName) return refuse(req, res, 400, { error: 'missing X-Gitlab-Event' });
     // GitLab sends JSON as application/json; anything else is refused before the body is read.
     if ((header(req, 'content-type') ?? '').split(';')[0]!.trim().toLowerCase() !== 'application/json') {
-      return send(res, 415, { error: 'GitLab webhooks send application/json' }, true);
+      return refuse(req, res, 415, { error: 'GitLab webhooks send application/json' });
     }
     let raw: Buffer;
     try {
       raw = await readBody(req, max);
     } catch (err) {
       if (!(err instanceof BodyTooLarge)) throw err;
-      res.once('finish', () => req.destroy());
-      return send(res, 413, { error: `body larger than ${max} bytes` }, true);
+      return refuse(req, res, 413, { error: `body larger than ${max} bytes` });
     }
     const text = raw.toString('utf8');
     let payload: unknown;
@@ -125,8 +131,6 @@ export function createGitLabIngress(opts: GitLabIngressOptions): GitLabIngress {
       return send(res, 400, { error: 'body is not JSON' });
     }
     if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) return send(res, 400, { error: 'body is not a JSON object' });
-    const eventName = header(req, 'x-gitlab-event');
-    if (!eventName) return send(res, 400, { error: 'missing X-Gitlab-Event' });
     // A project's (or group's) secret speaks for that project (group) only.
     const project = projectPath(payload);
     if (!covers(scopes, project)) {

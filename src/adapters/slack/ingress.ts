@@ -17,7 +17,8 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { helpText, parseCommand, type Hosts } from '../../core/chat/command.ts';
 import type { Inbox } from '../../ports/queue.ts';
-import { BodyTooLarge, readBody } from '../../server/body.ts';
+import { BodyTooLarge, ByteBudget, declaredLength, readBody, refuse } from '../../server/body.ts';
+import { RefusalLog } from '../../server/refusal-log.ts';
 import type { Metrics } from '../../server/metrics.ts';
 import { ACK_ACTION, APPROVE_ACTION, OWN_ACTION, escapeSlack } from './blocks.ts';
 import { verifySlackRequest } from './verify.ts';
@@ -26,6 +27,8 @@ type BoltApp = InstanceType<typeof App>;
 type ReceiverEvent = Parameters<BoltApp['processEvent']>[0];
 
 export const SLACK_EVENTS_PATH = '/slack/events';
+
+const SLACK_TYPES = new Set(['application/x-www-form-urlencoded', 'application/json']);
 
 /** Read-only answers, computed from stored records. */
 export interface SlackReader {
@@ -46,6 +49,10 @@ export interface SlackIngressOptions {
   now: () => Date;
   /** Largest body read (Slack's requests are small). Default 1 MiB. */
   maxBodyBytes?: number;
+  /** The bound on unverified bytes in flight, shared with the other routes (default: 8 MiB for this route). */
+  unauthenticated?: ByteBudget;
+  /** How long a request waits for its share of that bound before a 503 (default 10 s). */
+  budgetWaitMs?: number;
   /** When a listener has not acknowledged, answer this long after the request arrived. Default 2500 ms. */
   ackDeadlineMs?: number;
   /** A read-only answer that takes longer is sent later through response_url. Default 2000 ms. */
@@ -143,6 +150,7 @@ export interface SlackIngress {
 export function createSlackIngress(opts: SlackIngressOptions): SlackIngress {
   const { metrics, logger } = opts;
   const max = opts.maxBodyBytes ?? 1024 * 1024;
+  const budget = opts.unauthenticated ?? new ByteBudget(8 * 1024 * 1024);
   // A receiver of our own: Bolt's HTTPReceiver refuses only old timestamps, and reads the body itself.
   const receiver = { init: () => undefined, start: async () => undefined, stop: async () => undefined };
   const app = new App({
@@ -229,22 +237,31 @@ export function createSlackIngress(opts: SlackIngressOptions): SlackIngress {
   // The Open button is a link: nothing to do but acknowledge.
   app.action('gatehouse_open', async ({ ack }) => ack());
 
+  const refusals = new RefusalLog(logger, 'Slack request refused');
+  const unauthorized = (req: IncomingMessage, res: ServerResponse, reason: string): void => {
+    metrics.slackRequests.inc({ kind: 'unknown', outcome: 'unauthorized' });
+    refusals.note(reason);
+    refuse(req, res, 401, { error: reason });
+  };
   const handler = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    // Slack signs every request: without the signature and its timestamp, nothing is read.
+    if (req.headers['x-slack-signature'] === undefined || req.headers['x-slack-request-timestamp'] === undefined) return unauthorized(req, res, 'missing X-Slack-Signature or X-Slack-Request-Timestamp');
+    if (!SLACK_TYPES.has(String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase())) {
+      return refuse(req, res, 415, { error: 'Slack sends application/x-www-form-urlencoded or application/json' });
+    }
+    const release = await budget.reserve(Math.min(declaredLength(req) ?? max, max), opts.budgetWaitMs ?? 10_000);
+    if (release === null) return refuse(req, res, 503, { error: 'too many unverified requests in flight; retry later' }, { headers: { 'retry-after': '5' } });
     let raw: Buffer;
     try {
       raw = await readBody(req, max);
     } catch (err) {
       if (!(err instanceof BodyTooLarge)) throw err;
-      res.once('finish', () => req.destroy());
-      res.setHeader('connection', 'close');
-      return send(res, 413, { error: err.message });
+      return refuse(req, res, 413, { error: err.message });
+    } finally {
+      release();
     }
     const verified = verifySlackRequest(req.headers, raw, opts.signingSecret, opts.now().getTime());
-    if (!verified.ok) {
-      metrics.slackRequests.inc({ kind: 'unknown', outcome: 'unauthorized' });
-      logger.warn({ reason: verified.reason }, 'Slack request refused');
-      return send(res, 401, { error: verified.reason });
-    }
+    if (!verified.ok) return unauthorized(req, res, verified.reason);
     const type = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
     let body: Record<string, unknown>;
     try {

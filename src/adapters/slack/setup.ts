@@ -15,6 +15,7 @@ import type { Store } from '../../ports/store.ts';
 import type { Metrics } from '../../server/metrics.ts';
 import type { ChatStore } from '../../storage/chat-store.ts';
 import { fallbackText } from './blocks.ts';
+import type { ByteBudget } from '../../server/body.ts';
 import { createSlackIngress, ephemeral, type SlackIngress } from './ingress.ts';
 import { SlackWeb } from './web.ts';
 
@@ -38,6 +39,8 @@ export interface SlackOptions {
   soleWorker?: boolean;
   gateVerdict?: ConstructorParameters<typeof ChatOps>[0]['gateVerdict'];
   gateStore?: ConstructorParameters<typeof ChatOps>[0]['gateStore'];
+  /** The bound on unverified bytes in flight, shared with the GitHub route. */
+  unauthenticated?: ByteBudget;
 }
 
 export interface Slack {
@@ -72,6 +75,7 @@ export function startSlack(opts: SlackOptions): Slack {
     logger,
     now: opts.now,
     respond: answer,
+    unauthenticated: opts.unauthenticated,
   });
   const outbox = new ChatOutbox({
     outbox: opts.outbox,
