@@ -96,7 +96,7 @@ describe('GitHub replays', () => {
     await openRequest();
     const d = command('lead', '/gatehouse decide build-internal critical', 8103);
     // The first attempt never reached us (refused before it was stored).
-    expect((await post(d, { ...d.headers, 'x-hub-signature-256': 'sha256=' + '0'.repeat(64) })).status).toBe(400);
+    expect((await post(d, { ...d.headers, 'x-hub-signature-256': 'sha256=' + '0'.repeat(64) })).status).toBe(401);
     expect(await gatehouse.store.getDelivery('github', d.id)).toBeNull();
     expect((await post(d)).status).toBe(200);
     expect(await processed(gatehouse, 'github', d.id)).toBe('done');
