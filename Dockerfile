@@ -18,8 +18,11 @@ COPY package.json package-lock.json ./
 # node_modules/.cache/gatehouse, so that a new data directory is a copy instead of an initdb.
 COPY scripts/pglite-template.mjs scripts/
 COPY src/storage/pglite-template.mjs src/storage/
+# initdb leaves the template's directories 0700 (root's, here): readable by everyone, so that the
+# user Gatehouse runs as can copy it (still writable by root only, which the copy requires).
 RUN npm ci --omit=dev --no-audit --no-fund \
  && test -f node_modules/.cache/gatehouse/pglite-*-data/PG_VERSION \
+ && chmod -R a+rX node_modules/.cache/gatehouse \
  && npm cache clean --force
 
 # ---- runtime ---------------------------------------------------------------------------------
