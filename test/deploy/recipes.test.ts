@@ -169,6 +169,8 @@ describe('Dockerfile', () => {
   it('uses a pinned Node LTS base, the version CI also runs the tests on', () => {
     expect(nodeVersion).toMatch(/^(22|24)\./);
     for (const from of steps.filter((s) => s.keyword === 'FROM')) expect(from.args).toMatch(/^node:\$\{NODE_VERSION\}-bookworm-slim\b/);
+    const engines = (JSON.parse(read('package.json')) as { engines: { node: string } }).engines.node;
+    expect(engines.split('||').map((r) => r.trim())).toContain(`^${nodeVersion!.split('.')[0]!}`);
     expect(read('.ci/run')).toMatch(new RegExp(`^NODE24_VERSION=${nodeVersion!.replace(/\./g, '\\.')}$`, 'm'));
   });
 
