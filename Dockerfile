@@ -4,9 +4,9 @@
 #   docker build -t gatehouse:0.1.0 .
 #   docker run --read-only --tmpfs /tmp:size=64m -v gatehouse-data:/data -p 3000:3000 --env-file .env gatehouse:0.1.0
 #
-# Node 24 (Active LTS until October 2026, then maintenance until April 2028): CI runs the tests
-# on this exact version too (.ci/run). Debian bookworm slim: glibc for esbuild's and PGlite's
-# packages, no compiler, no curl.
+# Node 24 LTS (security fixes until April 2028, a year longer than 22): CI runs the tests on this
+# exact version too (.ci/run); newer majors are not tested. Debian bookworm slim: glibc for
+# esbuild's native package, no compiler, no curl.
 ARG NODE_VERSION=24.22.3
 
 # ---- dependencies: production packages only, plus the embedded database template -------------
