@@ -288,6 +288,41 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
   registerDecisions(program, io, (c) => (code = c));
   registerDeliveries(program, io, (c) => (code = c));
 
+  program
+    .command('setup')
+    .description("create the GitHub App from app.yml with GitHub's manifest flow and write APP_ID, PRIVATE_KEY and WEBHOOK_SECRET to .env")
+    .requiredOption('--url <url>', 'where GitHub will reach Gatehouse (its webhook route is appended), e.g. https://gatehouse.example.com')
+    .option('--org <org>', "create the App in this organisation (default: your own account)")
+    .option('--name <name>', "the App's name on GitHub, unique there (default: app.yml's)")
+    .option('--manifest <file>', 'the App manifest', 'app.yml')
+    .option('--env-file <file>', 'where the credentials are written', '.env')
+    .option('--port <port>', 'port of the local set-up page', '3000')
+    .option('--host <host>', 'address of the local set-up page', '127.0.0.1')
+    .option('--force', 'replace a GitHub App already named in the env file')
+    .action(async (o: { url: string; org?: string; name?: string; manifest: string; envFile: string; port: string; host: string; force?: boolean }) => {
+      const port = Number(o.port);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) {
+        io.err(`--port: must be a port number (got ${JSON.stringify(o.port)})`);
+        code = 1;
+        return;
+      }
+      if (existsSync(o.envFile)) process.loadEnvFile(o.envFile);
+      const { githubHosts, runSetup } = await import('./cli/setup.ts');
+      code = await runSetup({
+        url: o.url,
+        org: o.org,
+        name: o.name,
+        manifestPath: o.manifest,
+        envPath: o.envFile,
+        force: o.force === true,
+        host: o.host,
+        port,
+        timeoutMs: 60 * 60_000,
+        github: githubHosts(process.env),
+        out: io.out,
+      });
+    });
+
   try {
     await program.parseAsync(argv);
   } catch (err) {
