@@ -9,6 +9,7 @@ import { createGitLabIngress, type GitLabIngress } from './adapters/gitlab/app.t
 import type { RetryPolicy } from './adapters/gitlab/requester.ts';
 import type { Config } from './config/env.ts';
 import { forgeHosts, startSlack, type Slack } from './adapters/slack/setup.ts';
+import { createSlackUrlCheck } from './adapters/slack/ingress.ts';
 import { ClockScheduler } from './jobs/clock-scheduler.ts';
 import { ExceptionReminders } from './jobs/exception-reminders.ts';
 import { DigestScheduler } from './jobs/digest-scheduler.ts';
@@ -190,7 +191,11 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
   const server = createHttpServer({
     github: github ? github.middleware : { off: config.off.github ?? 'GitHub is off' },
     gitlab: gitlab ? gitlab.handler : { off: config.off.gitlab ?? 'GitLab is off' },
-    slack: slack ? slack.ingress.handler : { off: config.off.slack ?? 'Slack is off' },
+    slack: slack
+      ? slack.ingress.handler
+      : config.slackUrlCheck
+        ? createSlackUrlCheck({ signingSecret: config.slackUrlCheck.signingSecret, reason: config.off.slack ?? 'Slack is off', metrics, logger, now, unauthenticated })
+        : { off: config.off.slack ?? 'Slack is off' },
     ready: () => ready,
     page: createPageHandler({
       db: opened.db,

@@ -75,6 +75,8 @@ export interface Config {
   github: GitHubConfig | null;
   gitlab: GitLabConfig | null;
   slack: SlackConfig | null;
+  /** Slack without its bot token yet: `/slack/events` answers Slack's URL verification only. */
+  slackUrlCheck?: { signingSecret: string };
   /** The web page's access token (policy `page.access: token`); unset: the page answers 403. */
   pageToken?: string;
   /** Reverse proxies whose page-access header is believed (policy `page.access: header`): addresses or CIDR ranges. */
@@ -145,9 +147,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   else off.gitlab = 'GitLab is off: set GITLAB_URL, GITLAB_TOKEN and GITLAB_WEBHOOK_SECRET';
 
   let slack: SlackConfig | null = null;
+  let slackUrlCheck: { signingSecret: string } | undefined;
   if (e.SLACK_BOT_TOKEN && e.SLACK_SIGNING_SECRET) slack = { botToken: e.SLACK_BOT_TOKEN, signingSecret: e.SLACK_SIGNING_SECRET, apiUrl: e.SLACK_API_URL };
-  else if (e.SLACK_BOT_TOKEN || e.SLACK_SIGNING_SECRET) problems.push(`Slack is half-configured: missing ${e.SLACK_BOT_TOKEN ? 'SLACK_SIGNING_SECRET' : 'SLACK_BOT_TOKEN'}`);
-  else off.slack = 'Slack is off: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET';
+  else if (e.SLACK_SIGNING_SECRET) {
+    // Slack checks the events URL when the app is created, before there is a bot token to set:
+    // with the signing secret alone, the route answers that check and nothing else.
+    slackUrlCheck = { signingSecret: e.SLACK_SIGNING_SECRET };
+    off.slack = "Slack is half-configured: set SLACK_BOT_TOKEN (Install App → Bot User OAuth Token) and restart; until then /slack/events answers only Slack's URL check";
+  } else if (e.SLACK_BOT_TOKEN) off.slack = 'Slack is off: SLACK_SIGNING_SECRET is missing, so no Slack request can be verified (Basic Information → Signing Secret)';
+  else off.slack = 'Slack is off: set SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN';
 
   if (e.METRICS_HOST && e.METRICS_PORT === undefined) problems.push('METRICS_HOST: set METRICS_PORT too (metrics on their own listener), or unset METRICS_HOST');
   if (e.METRICS_PORT !== undefined && e.METRICS_PORT === e.PORT && e.PORT !== 0) problems.push('METRICS_PORT: must differ from PORT');
@@ -167,6 +175,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     github,
     gitlab,
     slack,
+    ...(slackUrlCheck ? { slackUrlCheck } : {}),
     off,
   };
 }

@@ -313,3 +313,62 @@ export function createSlackIngress(opts: SlackIngressOptions): SlackIngress {
   };
   return { handler };
 }
+
+export interface SlackUrlCheckOptions {
+  signingSecret: string;
+  /** What every other request is answered (503): why Slack is not on yet. */
+  reason: string;
+  metrics: Metrics;
+  logger: Logger;
+  now: () => Date;
+  unauthenticated?: ByteBudget;
+}
+
+/**
+ * `/slack/events` while only the signing secret is set: Slack's `url_verification` (and
+ * `ssl_check`), signed, are answered so that the app can be created in the order Slack's set-up
+ * takes; every other request gets 503 with the reason, and an unsigned one 401.
+ */
+export function createSlackUrlCheck(opts: SlackUrlCheckOptions): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+  const max = 64 * 1024;
+  const budget = opts.unauthenticated ?? new ByteBudget(1024 * 1024);
+  const refusals = new RefusalLog(opts.logger, 'Slack request refused');
+  return async (req, res) => {
+    if (req.headers['x-slack-signature'] === undefined || req.headers['x-slack-request-timestamp'] === undefined) {
+      refusals.note('missing X-Slack-Signature or X-Slack-Request-Timestamp');
+      return refuse(req, res, 401, { error: 'missing X-Slack-Signature or X-Slack-Request-Timestamp' });
+    }
+    const release = await budget.reserve(Math.min(declaredLength(req) ?? max, max), 10_000);
+    if (release === null) return refuse(req, res, 503, { error: 'too many unverified requests in flight; retry later' }, { headers: { 'retry-after': '5' } });
+    let raw: Buffer;
+    try {
+      raw = await readBody(req, max);
+    } catch (err) {
+      if (!(err instanceof BodyTooLarge)) throw err;
+      return refuse(req, res, 503, { error: opts.reason });
+    } finally {
+      release();
+    }
+    const verified = verifySlackRequest(req.headers, raw, opts.signingSecret, opts.now().getTime());
+    if (!verified.ok) {
+      opts.metrics.slackRequests.inc({ kind: 'unknown', outcome: 'unauthorized' });
+      refusals.note(verified.reason);
+      return refuse(req, res, 401, { error: verified.reason });
+    }
+    let body: unknown = null;
+    try {
+      const text = raw.toString('utf8');
+      body = String(req.headers['content-type'] ?? '').startsWith('application/json') ? JSON.parse(text) : Object.fromEntries(new URLSearchParams(text));
+    } catch {
+      body = null;
+    }
+    const fields = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
+    if (fields['type'] === 'url_verification' && typeof fields['challenge'] === 'string') {
+      opts.logger.info("Slack's URL check answered; set SLACK_BOT_TOKEN and restart to turn Slack on");
+      return send(res, 200, { challenge: fields['challenge'] });
+    }
+    if (fields['ssl_check'] === '1') return send(res, 200, '');
+    opts.metrics.slackRequests.inc({ kind: 'unknown', outcome: 'off' });
+    return send(res, 503, { error: opts.reason });
+  };
+}
