@@ -13,7 +13,7 @@ import { createSlackUrlCheck } from './adapters/slack/ingress.ts';
 import { ClockScheduler } from './jobs/clock-scheduler.ts';
 import { ExceptionReminders } from './jobs/exception-reminders.ts';
 import { DigestScheduler } from './jobs/digest-scheduler.ts';
-import { processDelivery, type ProcessDeps } from './jobs/process-delivery.ts';
+import { processDelivery, resumeWaiting, type ProcessDeps } from './jobs/process-delivery.ts';
 import { loadGlobalPolicy } from './policy/global.ts';
 import { PolicyResolver } from './policy/resolver.ts';
 import type { Store } from './ports/store.ts';
@@ -289,6 +289,15 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
     `gatehouse listening on :${address.port}; platforms on: ${on.length > 0 ? on.join(', ') : 'none'}`,
   );
   for (const reason of Object.values(config.off)) logger.info(reason);
+  // Deliveries kept for a platform that was off: queued again now that it is on, or counted.
+  if (opts.worker !== false) {
+    try {
+      const waiting = await resumeWaiting({ store, queue, on });
+      for (const [platform, n] of Object.entries(waiting)) logger.warn({ platform, waiting: n }, `${n} ${platform} deliveries wait, pending, until ${platform} is configured: ${config.off[platform as keyof typeof config.off] ?? 'it is off'}`);
+    } catch (err) {
+      logger.error({ err: err instanceof Error ? err.message : String(err) }, 'could not queue again the deliveries kept while a platform was off; they stay pending');
+    }
+  }
   if (metricsAddress && config.metrics) logger.info({ metrics: `${config.metrics.host}:${metricsAddress.port}` }, `metrics on ${config.metrics.host}:${metricsAddress.port} (not on the main port)`);
 
   let closing: Promise<void> | null = null;

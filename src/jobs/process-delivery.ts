@@ -6,7 +6,7 @@ import { parseIntake } from '../core/intake/parse.ts';
 import type { Policy } from '../core/policy/schema.ts';
 import type { RelatedIntake } from '../core/workflows/planning.ts';
 import type { PlatformAdapter } from '../ports/platform.ts';
-import type { DeliveryJob } from '../ports/queue.ts';
+import type { DeliveryJob, JobQueue } from '../ports/queue.ts';
 import type { Store, StoredDelivery } from '../ports/store.ts';
 import type { PolicyResolver } from '../policy/resolver.ts';
 import type { Metrics } from '../server/metrics.ts';
@@ -70,15 +70,21 @@ export async function processDelivery(job: DeliveryJob, deps: ProcessDeps): Prom
     metrics.deliveries.inc({ platform: delivery.platform, event: delivery.eventName, outcome });
   };
 
+  /**
+   * The platform is off (its credentials unset, or not yet): the delivery stays pending, its job
+   * ends, and the next start with the platform on queues it again (see `resumeWaiting`).
+   */
+  const wait = async (): Promise<void> => {
+    log.info('delivery for a platform that is off: it waits, pending, until the platform is configured');
+    await store.failAttempt(delivery.platform, delivery.deliveryId, `${delivery.platform} is off: waiting until it is configured`);
+    metrics.deliveries.inc({ platform: delivery.platform, event: delivery.eventName, outcome: 'waiting' });
+  };
   if (delivery.platform === 'slack') {
-    if (!deps.chatops) return finish('failed', 'Slack is not configured');
+    if (!deps.chatops) return wait();
     return finish(await deps.chatops.handle(delivery), null);
   }
   const adapter = deps.platforms[delivery.platform];
-  if (!adapter) {
-    log.error('delivery for a platform that is off; kept as failed');
-    return finish('failed', `${delivery.platform} is not configured`);
-  }
+  if (!adapter) return wait();
   // Nothing is done before we know who we are: our own comments would be someone else's.
   if (adapter.self && (await adapter.self(deps.identityWaitMs ?? 30_000)) === null) {
     throw new IdentityUnknown(`our own ${delivery.platform} account is not known yet: the delivery waits`);
@@ -183,3 +189,20 @@ function keyOf(event: GatehouseEvent): string | null {
 }
 
 const claimedActor = (event: GatehouseEvent): string | null => (event.kind === 'issue' || event.kind === 'change' || event.kind === 'comment' ? event.actor.login : null);
+
+/**
+ * At start: the pending deliveries of each platform that is on are queued again (a job still
+ * waiting or running is left alone), and those of a platform that is off are counted for the log.
+ */
+export async function resumeWaiting(deps: { store: Pick<Store, 'pendingDeliveryIds'>; queue: Pick<JobQueue, 'requeue'>; on: readonly Platform[]; limit?: number }): Promise<Partial<Record<Platform, number>>> {
+  const waiting: Partial<Record<Platform, number>> = {};
+  for (const platform of ['github', 'gitlab', 'slack'] as const) {
+    const ids = await deps.store.pendingDeliveryIds(platform, deps.limit ?? 10_000);
+    if (!deps.on.includes(platform)) {
+      if (ids.length > 0) waiting[platform] = ids.length;
+      continue;
+    }
+    for (const deliveryId of ids) await deps.queue.requeue({ platform, deliveryId });
+  }
+  return waiting;
+}

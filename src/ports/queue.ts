@@ -15,6 +15,8 @@ export interface JobQueue {
    * configured limit); after the last attempt `onDeadLetter` is called.
    */
   work(handler: (job: DeliveryJob) => Promise<void>, onDeadLetter: (job: DeliveryJob, error: string) => Promise<void>): Promise<void>;
+  /** Queues a delivery again after its job ended; a job still waiting or running is left alone. */
+  requeue(job: DeliveryJob): Promise<void>;
   /** Jobs waiting or running. */
   depth(): Promise<number>;
   stop(): Promise<void>;

@@ -198,6 +198,19 @@ export class KyselyStore implements Store {
     return Number(r.n);
   }
 
+  async pendingDeliveryIds(platform: Platform, limit: number): Promise<string[]> {
+    const rows = await this.#db
+      .selectFrom('deliveries')
+      .select('delivery_id')
+      .where('platform', '=', platform)
+      .where('status', '=', 'pending')
+      .orderBy('received_at')
+      .orderBy('delivery_id')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => r.delivery_id);
+  }
+
   async listDeliveries(status: DeliveryStatus, limit: number): Promise<StoredDelivery[]> {
     const rows = await this.#db
       .selectFrom('deliveries')
