@@ -1,0 +1,36 @@
+/**
+ * Preloaded into a Gatehouse process by bench/load's hostile mix (`node --import tsx --import
+ * ./bench/loop-probe.mjs …`): measures the process's own event-loop delay with
+ * perf_hooks.monitorEventLoopDelay and writes it, every 500 ms, as JSON to
+ * BENCH_LOOP_PROBE_FILE: `{ since, at, count, p50Ms, p99Ms, maxMs, windows }` since the last
+ * reset, `windows` holding `[time, worst delay in ms]` of each write's interval (the last 1,200).
+ * The bench resets it by creating `<BENCH_LOOP_PROBE_FILE>.reset` (the probe deletes it), so that
+ * start-up does not count. Without BENCH_LOOP_PROBE_FILE it does nothing.
+ */
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+
+const file = process.env['BENCH_LOOP_PROBE_FILE'];
+if (file) {
+  const total = monitorEventLoopDelay({ resolution: 10 });
+  const window = monitorEventLoopDelay({ resolution: 10 });
+  total.enable();
+  window.enable();
+  let since = Date.now();
+  let windows = [];
+  const ms = (ns) => (Number.isFinite(ns) ? ns / 1e6 : 0);
+  setInterval(() => {
+    if (existsSync(`${file}.reset`)) {
+      rmSync(`${file}.reset`, { force: true });
+      total.reset();
+      since = Date.now();
+      windows = [];
+    } else {
+      windows.push([Date.now(), Math.round(ms(window.max))]);
+      if (windows.length > 1200) windows.shift();
+    }
+    window.reset();
+    const summary = { since, at: Date.now(), count: total.count, p50Ms: ms(total.percentile(50)), p99Ms: ms(total.percentile(99)), maxMs: ms(total.max), windows };
+    writeFileSync(file, JSON.stringify(summary));
+  }, 500).unref();
+}
