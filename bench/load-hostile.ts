@@ -27,7 +27,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { closeSync, createReadStream, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -510,6 +510,7 @@ export async function runHostile(o: HostileOptions): Promise<void> {
     client.enable();
 
     let running = true;
+    const loadAtStart = loadavg()[0]!.toFixed(1);
     const began = performance.now();
     const beganAt = Date.now();
     /** Seconds since the traffic began, for a performance.now() or (wall) Date.now() time. */
@@ -624,7 +625,10 @@ export async function runHostile(o: HostileOptions): Promise<void> {
     const validSorted = validOut.map((x) => x.ms).sort((a, b) => a - b);
     const validBad = validOut.filter((x) => !/^2\d\d$/.test(x.answer));
     const ackP99 = quantile(validSorted, 0.99);
-    console.log(`traffic sent in ${trafficSeconds.toFixed(1)} s`);
+    console.log(
+      `traffic done in ${trafficSeconds.toFixed(1)} s (until the last answer); machine load average ${loadAtStart} at the start, ${loadavg()[0]!.toFixed(1)} at the end, on ${cpus().length} CPUs ` +
+        `(a shared machine: latencies include the time the server waited for a CPU)`,
+    );
     console.log(
       `valid requests: ${validOut.length} (${countAnswers(validOut)}); ack p50 ${ms(quantile(validSorted, 0.5))}, p99 ${ms(ackP99)}, max ${ms(validSorted.at(-1) ?? NaN)}` +
         `   target p99 < ${TARGET.ackP99Ms} ms: ${verdict(ackP99 < TARGET.ackP99Ms && validBad.length === 0)}${validBad.length ? ` (${validBad.length} not 2xx)` : ''}`,

@@ -7,7 +7,7 @@
  *   npx tsx bench/load.ts [--rounds 3] [--github 500] [--gitlab 200] [--slack 100] [--seconds 5]
  *                         [--only embedded|postgres] [--smaps] [--node-flags='<flags>']
  *   npx tsx bench/load.ts --hostile [--hostile-seconds 60] [--valid-rate 20] [--shape-rate 8]
- *                         [--command-rate 20] [--waves 3] [--drain 30] [--keep-log]
+ *                         [--command-rate 20] [--waves 3] [--drain 20] [--keep-log]
  *
  * `--hostile`: the hostile mix instead (bench/load-hostile.ts): one process on the embedded
  * database, its log written to a file, takes valid deliveries at a steady rate while it gets 64 KB
@@ -63,7 +63,7 @@ const { values } = parseArgs({
     'shape-rate': { type: 'string', default: '8' },
     'command-rate': { type: 'string', default: '20' },
     waves: { type: 'string', default: '3' },
-    drain: { type: 'string', default: '30' },
+    drain: { type: 'string', default: '20' },
     'keep-log': { type: 'boolean', default: false },
   },
 });
