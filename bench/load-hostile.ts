@@ -381,7 +381,7 @@ const LOOP_METRIC = 'gatehouse_event_loop_delay_seconds';
  * histogram (from the buckets' growth between the first and last scrape), a summary (its 0.99
  * quantile, worst scrape) or a gauge labelled p99 / unlabelled (worst scrape). null when absent.
  */
-function loopMetricP99(first: string, scrapes: string[]): { p99Ms: number; how: string } | null {
+export function loopMetricP99(first: string, scrapes: string[]): { p99Ms: number; how: string } | null {
   const last = scrapes.at(-1) ?? first;
   const buckets = (text: string): Map<number, number> => new Map(samples(text, `${LOOP_METRIC}_bucket`).map((s) => [Number(/le="([^"]+)"/.exec(s.labels)?.[1] ?? NaN), s.value]));
   const b1 = buckets(last);
@@ -638,11 +638,15 @@ export async function runHostile(o: HostileOptions): Promise<void> {
     console.log(`  refused commands (decide / threat-decision by an account not named): ${commandOut.length}: ${countAnswers(commandOut)}; ${latencySummary(commandOut)}`);
     console.log(
       `  bad signature, 20 MB, ${o.waves} × ${BAD_SIGNATURE_CONCURRENCY} concurrent: ${badSignature.length}: ${countAnswers(badSignature)}; ${latencySummary(badSignature)}; ` +
-        `waves sent at ${waveTimes.map((t) => `${offset(t.at)} answered in ${(t.ms / 1000).toFixed(1)} s`).join(', ') || 'n/a'}`,
+        `waves sent at ${[...waveTimes].sort((a, b) => a.at - b.at).map((t) => `${offset(t.at)} answered in ${(t.ms / 1000).toFixed(1)} s`).join(', ') || 'n/a'}`,
     );
     for (const how of ['content-length', 'chunked']) {
       const outs = tooLarge.filter((t) => t.how === how).map((t) => t.outcome);
-      console.log(`  30 MB (over the 25 MB limit), ${how}: ${outs.length}: ${countAnswers(outs)}; ${latencySummary(outs)}   expected 413: ${verdict(outs.length > 0 && outs.every((x) => x.answer === '413'))}`);
+      const got = outs.filter((x) => x.answer === '413').length;
+      console.log(
+        `  30 MB (over the 25 MB limit), ${how}: ${outs.length}: ${countAnswers(outs)}; ${latencySummary(outs)}   expected 413: ${got} of ${outs.length}` +
+          `${got < outs.length && outs.some((x) => x.answer === 'reset') ? ' (reset: the server closed the connection while the body was still being sent, before its answer was read)' : ''}`,
+      );
     }
 
     const metric = loopMetricP99(firstScrape, scrapes);
