@@ -5,13 +5,16 @@
  * BENCH_LOOP_PROBE_FILE: `{ since, at, count, p50Ms, p99Ms, maxMs, windows }` since the last
  * reset, `windows` holding `[time, worst delay in ms]` of each write's interval (the last 1,200).
  * The bench resets it by creating `<BENCH_LOOP_PROBE_FILE>.reset` (the probe deletes it), so that
- * start-up does not count. Without BENCH_LOOP_PROBE_FILE it does nothing.
+ * start-up does not count. Without BENCH_LOOP_PROBE_FILE, or in a worker thread, it does nothing.
  */
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { isMainThread } from 'node:worker_threads';
 
 const file = process.env['BENCH_LOOP_PROBE_FILE'];
-if (file) {
+// Worker threads (the embedded database runs in one) load `--import` modules too: only the main
+// thread, which serves HTTP, is measured.
+if (file && isMainThread) {
   const total = monitorEventLoopDelay({ resolution: 10 });
   const window = monitorEventLoopDelay({ resolution: 10 });
   total.enable();
