@@ -6,6 +6,15 @@
  *
  *   npx tsx bench/load.ts [--rounds 3] [--github 500] [--gitlab 200] [--slack 100] [--seconds 5]
  *                         [--only embedded|postgres] [--smaps] [--node-flags='<flags>']
+ *   npx tsx bench/load.ts --hostile [--hostile-seconds 60] [--valid-rate 20] [--shape-rate 8]
+ *                         [--command-rate 20] [--waves 3] [--drain 20] [--keep-log]
+ *
+ * `--hostile`: the hostile mix instead (bench/load-hostile.ts): one process on the embedded
+ * database, its log written to a file, takes valid deliveries at a steady rate while it gets 64 KB
+ * descriptions of the parsers' worst shapes, 20 MB bodies with a wrong signature, 30 MB bodies
+ * over the limit and floods of refused commands; prints event-loop delay, valid acknowledgement
+ * p50/p99, the hostile requests' status codes, peak RSS and log growth beside their targets
+ * (about 2 minutes with the defaults).
  *
  * Each round sends, open loop and spread evenly over `--seconds`, `--github` issue intakes,
  * `--gitlab` GitLab deliveries (half issue intakes, half merge requests) and `--slack`
@@ -47,6 +56,15 @@ const { values } = parseArgs({
     snapshots: { type: 'boolean', default: false },
     // As `npm start` runs it (package.json).
     'node-flags': { type: 'string', default: START_FLAGS.join(' ') },
+    // The hostile mix (bench/load-hostile.ts).
+    hostile: { type: 'boolean', default: false },
+    'hostile-seconds': { type: 'string', default: '60' },
+    'valid-rate': { type: 'string', default: '20' },
+    'shape-rate': { type: 'string', default: '8' },
+    'command-rate': { type: 'string', default: '20' },
+    waves: { type: 'string', default: '3' },
+    drain: { type: 'string', default: '20' },
+    'keep-log': { type: 'boolean', default: false },
   },
 });
 const ROUNDS = Math.max(1, Number(values.rounds));
@@ -339,5 +357,19 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+if (values.hostile) {
+  const { runHostile } = await import('./load-hostile.ts');
+  await runHostile({
+    seconds: Math.max(1, Number(values['hostile-seconds'])),
+    validRate: Number(values['valid-rate']),
+    shapeRate: Number(values['shape-rate']),
+    commandRate: Number(values['command-rate']),
+    waves: Math.max(0, Number(values.waves)),
+    drainSeconds: Math.max(0, Number(values.drain)),
+    nodeFlags: values['node-flags'].split(' ').filter(Boolean),
+    keepLog: values['keep-log'],
+  });
+} else {
+  await main();
+}
 clearTimeout(hardStop);
