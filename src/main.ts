@@ -319,19 +319,32 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
     digests,
     close() {
       closing ??= (async () => {
+        const began = Date.now();
+        /** One step of the shutdown, given at most `limitMs`: what is still running after it is handed back. */
+        const step = async (name: string, work: () => Promise<unknown> | undefined, limitMs = 10_000): Promise<void> => {
+          const t = Date.now();
+          let timer: NodeJS.Timeout | undefined;
+          try {
+            const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), limitMs)));
+            if ((await Promise.race([work(), late])) === 'late') logger.warn({ step: name, limitMs }, 'a step of the shutdown is still running; not waiting for it (its work is handed back: leases run out, jobs are retried)');
+          } catch (err) {
+            logger.warn({ step: name, err: err instanceof Error ? err.message : String(err) }, 'a step of the shutdown failed; going on');
+          }
+          clearTimeout(timer);
+          logger.debug({ step: name, ms: Date.now() - t }, 'shutdown step done');
+        };
         ready = false;
         stopped = true;
         github?.identity.stop();
         gitlab?.identity.stop();
-        await clocks.stop();
-        await reminders.stop();
-        await digests.stop();
-        await slack?.outbox.stop();
-        await missed?.stop();
-        await stopListening(server);
-        if (metricsServer) await stopListening(metricsServer);
-        await gateStore.close();
-        await opened.close();
+        // No new requests; the schedulers stop taking work; running jobs get the queue's stop
+        // timeout to finish, then are handed back (retried by the next start or another replica).
+        await step('http', () => stopListening(server));
+        if (metricsServer) await step('metrics', () => stopListening(metricsServer));
+        await step('schedulers', () => Promise.all([clocks.stop(), reminders.stop(), digests.stop(), slack?.outbox.stop(), missed?.stop()]), 2_000);
+        await step('gate store', () => gateStore.close());
+        await step('database', () => opened.close());
+        logger.info({ ms: Date.now() - began }, 'shut down');
       })();
       return closing;
     },

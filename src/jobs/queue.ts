@@ -39,7 +39,7 @@ export interface QueueOptions {
   concurrency?: number;
   /** pg-boss maintenance (expiry, archiving); `false` turns it off. Default 120 s. */
   maintenanceIntervalSeconds?: number | false;
-  /** How long stop() waits for running handlers. Default 10000. */
+  /** How long stop() waits for running handlers before handing their jobs back. Default 3000. */
   stopTimeoutMs?: number;
   /**
    * Fail jobs left `active` by a previous process, at start. Only correct when no other process
@@ -80,7 +80,7 @@ const DEFAULTS: Required_ = {
   // installation, so with 2 at once ten intakes a second queued up without bound (bench/slack).
   concurrency: 16,
   maintenanceIntervalSeconds: 120,
-  stopTimeoutMs: 10_000,
+  stopTimeoutMs: 3_000,
   failStaleActive: false,
   schema: 'pgboss',
   reclaimAfterSeconds: 10,
