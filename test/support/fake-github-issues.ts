@@ -49,6 +49,11 @@ export function fakeGitHubIssues({ repo = 'Codertocat/Hello-World', bot = 'gateh
     state.comments.set(num(uri), [...(state.comments.get(num(uri)) ?? []), c]);
     return [201, { ...c, user }];
   });
+  scope.get(R('/issues/comments/\\d+')).reply((uri) => {
+    const id = Number(/comments\/(\d+)/.exec(uri)![1]);
+    const c = [...state.comments.values()].flat().find((x) => x.id === id);
+    return c ? [200, { ...c, user }] : [404, { message: 'Not Found' }];
+  });
   scope.patch(R('/issues/comments/\\d+')).reply((uri, body) => {
     const id = Number(/comments\/(\d+)/.exec(uri)![1]);
     for (const list of state.comments.values()) for (const c of list) if (c.id === id) c.body = (body as { body: string }).body;
