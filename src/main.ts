@@ -27,6 +27,7 @@ import { openStore, type OpenedStore, type QueueOptions } from './storage/open.t
 import { gateStoreFor } from './storage/gate-store.ts';
 import { toolDecisionStore } from './storage/tool-decisions.ts';
 import { threatLogStore } from './storage/threat-decisions.ts';
+import { commandLedger } from './storage/command-uses.ts';
 import type { GateStore } from './ports/gate-store.ts';
 import type { DeliveryIntake } from './storage/inbox.ts';
 import { MissedDeliverySweeper } from './jobs/redelivery.ts';
@@ -134,6 +135,7 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
     gateStore,
     toolDecisions: toolDecisionStore(opened.db, opened.durable),
     threatLog: threatLogStore(opened.db, opened.durable),
+    commandLedger: commandLedger(opened.db),
     resolver: new PolicyResolver(global, { audit: { store, now } }),
     render: createRenderer(),
     metrics,

@@ -1,6 +1,6 @@
 /** The worker's job: one stored delivery → event → plan → actions. */
 import type { Logger } from 'pino';
-import { changeKey, issueKey, type GatehouseEvent, type IssueRef, type Platform } from '../core/model.ts';
+import { changeKey, issueKey, type GatehouseEvent, type IssueCommentEvent, type IssueRef, type Platform } from '../core/model.ts';
 import { needsChangedPaths, needsClocks, needsRelatedIntakes, needsThreatLog, plan, type Render } from '../core/plan.ts';
 import { parseIntake } from '../core/intake/parse.ts';
 import type { Policy } from '../core/policy/schema.ts';
@@ -17,6 +17,8 @@ import { needsToolDecisions, withDecisions } from '../core/workflows/tooling.ts'
 import type { ToolDecisionStore } from '../storage/tool-decisions.ts';
 import { gateOnChange, gateOnEvent, gateOnIssue } from './gate.ts';
 import type { GateStore } from '../ports/gate-store.ts';
+import type { CommandLedger } from '../ports/command-ledger.ts';
+import { allowCommand, commandOf, commandWindowStart } from '../core/workflows/command-limit.ts';
 
 export interface ProcessDeps {
   store: Store;
@@ -34,6 +36,8 @@ export interface ProcessDeps {
   toolDecisions?: ToolDecisionStore;
   /** The threat-model decision log of deep reviews. */
   threatLog: ThreatLogStore;
+  /** The commands each account sent lately (the per-account command limit counts them here). */
+  commandLedger: CommandLedger;
   /** How long a job waits for the bot's own account before it is retried later. Default 30 s. */
   identityWaitMs?: number;
 }
@@ -121,6 +125,10 @@ export async function processDelivery(job: DeliveryJob, deps: ProcessDeps): Prom
     }
     event = c.event;
   }
+  if (event.kind === 'comment') {
+    const limited = await commandLimited(event, delivery, deps, log);
+    if (limited) return finish('ignored', limited);
+  }
   if (event.kind === 'push') {
     if (deps.resolver.noticePush(event.repo, event.ref, event.changedPaths)) log.info({ repo: event.repo.fullName }, 'repository policy changed: cache dropped');
     return finish('done', null);
@@ -163,6 +171,38 @@ export async function processDelivery(job: DeliveryJob, deps: ProcessDeps): Prom
     if (note) log.info({ key, note }, 'release gate');
   });
   return finish('done', null);
+}
+
+/**
+ * The per-account command limit (global policy `commands.perActor`): a `/gatehouse …` comment from
+ * an account that sent more commands within the window is ignored before anything reads or writes
+ * on the platform. The first one ignored in a window is audited; every one is counted in the
+ * metrics. Returns the reason when the command is ignored, else null.
+ */
+async function commandLimited(event: IssueCommentEvent, delivery: StoredDelivery, deps: ProcessDeps, log: Logger): Promise<string | null> {
+  const command = commandOf(event.comment.body);
+  const platform = event.issue.ref.repo.platform;
+  if (command === null || platform === 'slack') return null;
+  const limit = deps.resolver.globalPolicy.policy.commands.perActor;
+  const now = deps.now();
+  const count = await deps.commandLedger.recordCommand({ platform, actor: event.actor.login, deliveryId: delivery.deliveryId, at: now }, commandWindowStart(now, limit));
+  const allowance = allowCommand(count, now, limit);
+  if (allowance.kind === 'allow') return null;
+  deps.metrics.commandsLimited.inc({ platform });
+  if (allowance.audit) {
+    log.warn({ actor: event.actor.login, sent: count.sent, limit }, 'commands of this account are ignored for now: more than the policy allows');
+    await deps.store.appendAudit({
+      at: now,
+      deliveryId: delivery.deliveryId,
+      issueKey: issueKey(event.issue.ref),
+      action: 'limitCommands',
+      detail: { actor: event.actor.login, command, commentId: String(event.comment.id), sent: count.sent, max: limit.max, windowMinutes: limit.windowMinutes },
+      outcome: 'skipped',
+      error: allowance.reason,
+    });
+    await deps.commandLedger.markLimitAudited(platform, delivery.deliveryId);
+  }
+  return allowance.reason;
 }
 
 /**

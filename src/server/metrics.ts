@@ -10,6 +10,8 @@ export interface Metrics {
   chatMessages: Counter<'outcome'>;
   /** Slack requests by kind (command, action, event) and outcome (answered, refused, invalid…). */
   slackRequests: Counter<'kind' | 'outcome'>;
+  /** `/gatehouse …` commands ignored because their account sent more than the policy's `commands.perActor` allows. */
+  commandsLimited: Counter<'platform'>;
   /** Reads the queue depth when /metrics is scraped. */
   setDepthSource(read: () => Promise<number>): void;
   /** Reads what is acknowledged but not yet in the database (the embedded database's journal). */
@@ -111,6 +113,12 @@ export function createMetrics(): Metrics {
       name: 'gatehouse_slack_requests_total',
       help: 'Slack requests by kind (command, action, event) and outcome',
       labelNames: ['kind', 'outcome'],
+      registers: [registry],
+    }),
+    commandsLimited: new Counter({
+      name: 'gatehouse_commands_limited_total',
+      help: 'Commands (/gatehouse … comments) ignored without any write because their account sent more than commands.perActor allows in its window',
+      labelNames: ['platform'],
       registers: [registry],
     }),
     setDepthSource(read) {

@@ -365,6 +365,28 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable('deliveries').dropColumn('body_digest').execute();
     },
   },
+  '0014_command_uses': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // The commands each account sent lately (/gatehouse … comments), for the per-account limit:
+      // counted here rather than in a process's memory so that every replica sees the same count.
+      // One row per delivery (a retried job is not counted twice); rows older than the window are
+      // deleted as the account sends its next command.
+      await db.schema
+        .createTable('command_uses')
+        .addColumn('id', 'bigint', (c) => c.generatedAlwaysAsIdentity().primaryKey())
+        .addColumn('platform', 'text', (c) => c.notNull())
+        .addColumn('actor', 'text', (c) => c.notNull())
+        .addColumn('delivery_id', 'text', (c) => c.notNull())
+        .addColumn('sent_at', 'timestamptz', (c) => c.notNull())
+        .addColumn('limit_audited', 'boolean', (c) => c.notNull().defaultTo(false))
+        .execute();
+      await db.schema.createIndex('command_uses_delivery_idx').on('command_uses').columns(['platform', 'delivery_id']).unique().execute();
+      await db.schema.createIndex('command_uses_actor_idx').on('command_uses').columns(['platform', 'actor', 'sent_at']).execute();
+    },
+    async down(db: Kysely<unknown>): Promise<void> {
+      await db.schema.dropTable('command_uses').ifExists().execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

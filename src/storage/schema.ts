@@ -207,7 +207,20 @@ export interface ThreatDecisionsTable {
   delivery_id: string | null;
 }
 
+/** One row per `/gatehouse …` command delivery: the per-account command limit counts them. */
+export interface CommandUsesTable {
+  id: Generated<BigIntColumn>;
+  platform: string;
+  /** The account as the platform reports it, in lower case. */
+  actor: string;
+  delivery_id: string;
+  sent_at: Timestamp;
+  /** The command was ignored by the limit and that was audited (once per window and account). */
+  limit_audited: ColumnType<boolean, boolean | undefined, boolean>;
+}
+
 export interface Database {
+  command_uses: CommandUsesTable;
   threat_decisions: ThreatDecisionsTable;
   tool_decisions: ToolDecisionsTable;
   clocks: ClocksTable;

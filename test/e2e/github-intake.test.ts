@@ -175,13 +175,10 @@ describe('GitHub intake end to end', () => {
     // The edit: blast radius across trust domains → tier 3. The payload carries the labels we set.
     let added: unknown;
     let edited = '';
+    // The comment made on open is known by its id: it is read and edited without listing the issue's comments.
     nock(API)
-      .get(`${REPO}/issues/1/comments`)
-      .query(true)
-      .reply(200, [
-        { id: 7, body: 'thanks!', user: { login: 'someone', type: 'User' } },
-        { id: 99, body: firstComment, user: { login: 'gatehouse[bot]', type: 'Bot' } },
-      ]);
+      .get(`${REPO}/issues/comments/99`)
+      .reply(200, { id: 99, body: firstComment, user: { login: 'gatehouse[bot]', type: 'Bot' } });
     nock(API)
       .post(`${REPO}/issues/1/labels`, (b: { labels: string[] }) => ((added = b.labels), true))
       .reply(200, []);
@@ -226,9 +223,8 @@ describe('GitHub intake end to end', () => {
 
     let added: unknown;
     nock(API)
-      .get(`${REPO}/issues/1/comments`)
-      .query(true)
-      .reply(200, [{ id: 99, body: comment, user: { login: 'gatehouse[bot]', type: 'Bot' } }]);
+      .get(`${REPO}/issues/comments/99`)
+      .reply(200, { id: 99, body: comment, user: { login: 'gatehouse[bot]', type: 'Bot' } });
     nock(API)
       .post(`${REPO}/issues/1/labels`, (b: { labels: string[] }) => ((added = b.labels), true))
       .reply(200, []);

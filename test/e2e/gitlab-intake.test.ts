@@ -142,10 +142,8 @@ describe('GitLab intake end to end', () => {
     // The update: blast radius across trust domains → tier 3. The payload carries the labels we set.
     let labels: unknown;
     let edited = '';
-    nock(API)
-      .get(NOTES)
-      .query(true)
-      .reply(200, [{ id: 400, body: `quoting: ${MARKER}`, system: false, author: { id: 5, username: 'someone' } }, ours(501, first)]);
+    // The note made on open is known by its id: it is read and edited without listing the issue's notes.
+    nock(API).get(`${NOTES}/501`).reply(200, ours(501, first));
     nock(API)
       .put(ISSUE, (b) => ((labels = b), true))
       .reply(200, { iid: 23 });

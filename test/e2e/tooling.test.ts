@@ -19,7 +19,15 @@ const TOOLS = Array.from({ length: 12 }, (_, i) => `tool-${i + 1}`);
 const policyPath = join(mkdtempSync(join(tmpdir(), 'gatehouse-tooling-')), 'policy.yml');
 writeFileSync(
   policyPath,
-  ['tooling:', '  deciders: { github: [lead], gitlab: [lead] }', '  inventory:', ...TOOLS.map((t) => `    - { name: ${t}, criticality: medium, pathForward: maintain }`), ''].join('\n'),
+  [
+    'tooling:',
+    '  deciders: { github: [lead], gitlab: [lead] }',
+    '  inventory:',
+    ...TOOLS.map((t) => `    - { name: ${t}, criticality: medium, pathForward: maintain }`),
+    // The lead decides thirteen requests within a minute: more commands than the default limit per account.
+    'commands: { perActor: { max: 30 } }',
+    '',
+  ].join('\n'),
 );
 
 const requestBody = (tool: string, criticality = 'high'): string =>

@@ -15,18 +15,21 @@ export interface FakeGitHubIssues {
   files: Map<string, string>;
   /** The GitHub login of the newest commit touching each file (GET /commits?path=); default `octocat`. */
   fileAuthors: Map<string, string>;
+  /** Every request answered, `METHOD /path?query`. */
+  requests: string[];
   unmatched: string[];
   stop(): void;
 }
 
 export function fakeGitHubIssues({ repo = 'Codertocat/Hello-World', bot = 'gatehouse[bot]', files = {} }: { repo?: string; bot?: string; files?: Record<string, string> } = {}): FakeGitHubIssues {
-  const state: FakeGitHubIssues = { bodies: new Map(), comments: new Map(), labels: new Map(), files: new Map(Object.entries(files)), fileAuthors: new Map(), unmatched: [], stop: () => undefined };
+  const state: FakeGitHubIssues = { bodies: new Map(), comments: new Map(), labels: new Map(), files: new Map(Object.entries(files)), fileAuthors: new Map(), requests: [], unmatched: [], stop: () => undefined };
   let nextId = 900;
   const base = `/repos/${repo}`;
   const esc = (s: string): string => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
   const R = (tail: string): RegExp => new RegExp(`^${esc(base)}${tail}(\\?.*)?$`);
   const num = (uri: string): number => Number(/\/issues\/(\d+)/.exec(uri)![1]);
   const scope = nock(GITHUB_API).persist();
+  scope.on('request', (req: { method?: string; path?: string }) => void state.requests.push(`${req.method ?? '?'} ${req.path ?? '?'}`));
   scope.post(/^\/app\/installations\/\d+\/access_tokens$/).reply(201, { token: 'ghs_test', expires_at: '2099-01-01T00:00:00Z', permissions: {}, repository_selection: 'all' });
   scope.get(R('/contents/.+')).reply((uri) => contentsReply(uri, Object.fromEntries(state.files)));
   scope.get(R('/commits')).reply((uri) => [200, commitsReply(uri, Object.fromEntries(state.files), Object.fromEntries(state.fileAuthors))]);
@@ -45,6 +48,11 @@ export function fakeGitHubIssues({ repo = 'Codertocat/Hello-World', bot = 'gateh
     const c = { id: nextId++, body: (body as { body: string }).body };
     state.comments.set(num(uri), [...(state.comments.get(num(uri)) ?? []), c]);
     return [201, { ...c, user }];
+  });
+  scope.get(R('/issues/comments/\\d+')).reply((uri) => {
+    const id = Number(/comments\/(\d+)/.exec(uri)![1]);
+    const c = [...state.comments.values()].flat().find((x) => x.id === id);
+    return c ? [200, { ...c, user }] : [404, { message: 'Not Found' }];
   });
   scope.patch(R('/issues/comments/\\d+')).reply((uri, body) => {
     const id = Number(/comments\/(\d+)/.exec(uri)![1]);

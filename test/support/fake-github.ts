@@ -56,6 +56,11 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
         list.push(c);
         return send(201, c);
       }
+      if (req.method === 'GET' && (m = /^\/repos\/[^/]+\/[^/]+\/issues\/comments\/(\d+)$/.exec(path))) {
+        const id = Number(m[1]);
+        const c = [...fake.comments.values()].flat().find((x) => x.id === id);
+        return c ? send(200, { ...c, user: { login: 'gatehouse[bot]', type: 'Bot' } }) : send(404, { message: 'Not Found' });
+      }
       if (req.method === 'PATCH' && (m = /^\/repos\/[^/]+\/[^/]+\/issues\/comments\/(\d+)$/.exec(path))) {
         const id = Number(m[1]);
         for (const list of fake.comments.values()) for (const c of list) if (c.id === id) c.body = (body as { body: string }).body;

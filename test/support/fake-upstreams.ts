@@ -141,6 +141,11 @@ export async function startFakeUpstreams(): Promise<FakeUpstreams> {
       for (const list of fake.githubComments.values()) for (const c of list) if (c.id === id) c.body = String(body?.['body'] ?? '');
       return [200, { id }];
     }
+    if (method === 'GET' && (m = /^\/repos\/[^/]+\/[^/]+\/issues\/comments\/(\d+)$/.exec(path))) {
+      const id = Number(m[1]);
+      const c = [...fake.githubComments.values()].flat().find((x) => x.id === id);
+      return c ? [200, { ...c, user: { login: 'gatehouse[bot]', type: 'Bot' } }] : [404, { message: 'Not Found' }];
+    }
     if ((m = /^\/repos\/([^/]+\/[^/]+)\/issues\/(\d+)\/labels(?:\/(.+))?$/.exec(path))) {
       const key = `${m[1]}#${m[2]}`;
       const set = fake.githubLabels.get(key) ?? new Set<string>();
@@ -175,6 +180,10 @@ export async function startFakeUpstreams(): Promise<FakeUpstreams> {
       const list = fake.gitlabNotes.get(key) ?? [];
       fake.gitlabNotes.set(key, list);
       const note = (n: { id: number; body: string }) => ({ ...n, system: false, author: { id: 99, username: GITLAB_BOT_USERNAME } });
+      if (method === 'GET' && m[4]) {
+        const n = list.find((x) => x.id === Number(m![4]));
+        return n ? [200, note(n)] : [404, { message: '404 Not found' }];
+      }
       if (method === 'GET') return [200, list.map(note)];
       if (method === 'POST') {
         const n = { id: nextId++, body: String(body?.['body'] ?? '') };

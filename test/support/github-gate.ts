@@ -148,6 +148,12 @@ export function fakeGateGitHub(api: string, fullName: string, number: number): G
     w.comments.push(c);
     return [201, c];
   });
+  scope.get(R('/issues/comments/\\d+')).reply((uri) => {
+    note('GET', uri);
+    const id = Number(uri.split('?')[0]!.split('/').pop());
+    const c = [...worlds].flatMap((x) => x.comments).find((x) => x.id === id);
+    return c ? [200, c] : [404, { message: 'Not Found' }];
+  });
   scope.patch(R('/issues/comments/\\d+')).reply((uri, body) => {
     note('PATCH', uri);
     const id = Number(uri.split('?')[0]!.split('/').pop());

@@ -20,6 +20,7 @@ import { RefusalLog } from '../../server/refusal-log.ts';
 import { defaultGitHubClientPolicy, fetchWithTimeout, githubOctokit, type GitHubClientPolicy } from './client-policy.ts';
 import { GitHubForge } from './forge.ts';
 import { EvidenceCache } from '../evidence.ts';
+import { StickyComments } from '../sticky-comments.ts';
 import { GitHubReleaseForge } from './release.ts';
 import { translateGitHub } from './translate.ts';
 import { SelfIdentity } from '../identity.ts';
@@ -105,6 +106,8 @@ export async function createGitHubIngress(opts: GitHubIngressOptions): Promise<G
   };
   /** Release evidence per change request and head commit, shared by the worker's jobs. */
   const evidenceCache = new EvidenceCache();
+  // Our sticky comments' ids per item, for every installation's forge (see ../sticky-comments.ts).
+  const stickies = new StickyComments();
   /** Installation per repository, learned when a repository is named outside a webhook. */
   const installations = new Map<string, number>();
   const budget = opts.unauthenticated ?? new ByteBudget(UNAUTHENTICATED_BYTES);
@@ -191,7 +194,7 @@ export async function createGitHubIngress(opts: GitHubIngressOptions): Promise<G
         if (installationId === null) throw new Error('GitHub delivery without an installation: cannot act');
         const botLogin = self();
         const octokit = await probot.auth(installationId);
-        return new GitHubForge(octokit, botLogin);
+        return new GitHubForge(octokit, botLogin, { stickies, logger });
       },
       forgeForRepo: async (repo) => {
         const botLogin = self();
@@ -204,7 +207,7 @@ export async function createGitHubIngress(opts: GitHubIngressOptions): Promise<G
           id = installationSchema.parse(res.data).id;
           installations.set(repo.fullName.toLowerCase(), id);
         }
-        return new GitHubForge(await probot.auth(id), botLogin);
+        return new GitHubForge(await probot.auth(id), botLogin, { stickies, logger });
       },
     },
     app: () => probot.auth(),

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { IssueRef, RepoRef } from '../../core/model.ts';
 import { lastLabelActor, LABEL_EVENT_PAGES, type CommentOutcome, type CommitAuthor, type Forge, type IssueState, type LabelActor } from '../../ports/forge.ts';
 import { readSection, withSection } from '../../core/workflows/sections.ts';
+import { lastPage, STICKY_HEAD_PAGES, STICKY_PAGE_SIZE, STICKY_TAIL_PAGES, type StickyComments, type StickyLog } from '../sticky-comments.ts';
 
 /** The part of Octokit we use: `request(route, params)`. */
 export interface GitHubRequester {
@@ -15,6 +16,9 @@ const commentSchema = z.object({
   user: z.object({ login: z.string(), type: z.string() }).nullable(),
 });
 const commentsSchema = z.array(commentSchema);
+type Comment = z.infer<typeof commentSchema>;
+/** What POST …/comments answers (only its id is kept). */
+const createdSchema = z.object({ id: z.number() }).partial();
 const contentSchema = z.object({ content: z.string(), encoding: z.string() });
 const issueBodySchema = z.object({ body: z.string().nullable().optional() });
 /** GET /repos/{owner}/{repo}/issues/{issue_number}: labels are objects (or, in old answers, names). */
@@ -51,6 +55,13 @@ const split = (fullName: string): { owner: string; repo: string } => {
   return { owner: fullName.slice(0, i), repo: fullName.slice(i + 1) };
 };
 
+export interface GitHubForgeOptions {
+  /** Ids of our sticky comments, shared by the forges of one process (none: every write lists). */
+  stickies?: StickyComments;
+  /** Where a sticky comment not found within the listing's bound is reported. */
+  logger?: StickyLog;
+}
+
 export class GitHubForge implements Forge {
   readonly platform = 'github' as const;
 
@@ -58,6 +69,7 @@ export class GitHubForge implements Forge {
     private readonly octokit: GitHubRequester,
     /** Our bot's login (`name[bot]`), when known: only its comments are ever edited. */
     private readonly botLogin: string | null,
+    private readonly options: GitHubForgeOptions = {},
   ) {}
 
   /** The Octokit underneath, for the release gate's adapter (`new GitHubReleaseForge(forge.requester, …)`). */
@@ -81,13 +93,47 @@ export class GitHubForge implements Forge {
 
   async ensureComment(target: IssueRef, marker: string, body: string): Promise<CommentOutcome> {
     const { owner, repo } = split(target.repo.fullName);
+    const { stickies } = this.options;
+    const cached = stickies?.get(target, marker);
+    if (cached !== undefined) {
+      const outcome = await this.editById(owner, repo, cached, marker, body);
+      if (outcome !== 'gone') return outcome;
+      stickies?.forget(target, marker);
+    }
     const existing = await this.findComment(owner, repo, target.number, marker);
     if (!existing) {
-      await this.octokit.request('POST /repos/{owner}/{repo}/issues/{issue_number}/comments', { owner, repo, issue_number: target.number, body });
+      const res = await this.octokit.request('POST /repos/{owner}/{repo}/issues/{issue_number}/comments', { owner, repo, issue_number: target.number, body });
+      const id = createdSchema.safeParse(res.data).data?.id;
+      if (id !== undefined) stickies?.set(target, marker, id);
       return 'created';
     }
+    stickies?.set(target, marker, existing.id);
     if (existing.body === body) return 'unchanged';
     await this.octokit.request('PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}', { owner, repo, comment_id: existing.id, body });
+    return 'updated';
+  }
+
+  /**
+   * Our sticky comment by its known id: read (the body may have been edited by someone else), edited
+   * when it differs. `gone`: deleted (404), or no longer ours with the marker: the item is listed again.
+   */
+  private async editById(owner: string, repo: string, id: number, marker: string, body: string): Promise<CommentOutcome | 'gone'> {
+    let current: Comment;
+    try {
+      const res = await this.octokit.request('GET /repos/{owner}/{repo}/issues/comments/{comment_id}', { owner, repo, comment_id: id });
+      current = commentSchema.parse(res.data);
+    } catch (err) {
+      if (statusOf(err) === 404) return 'gone';
+      throw err;
+    }
+    if (!(current.body ?? '').includes(marker) || !this.isOurs(current.user)) return 'gone';
+    if (current.body === body) return 'unchanged';
+    try {
+      await this.octokit.request('PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}', { owner, repo, comment_id: id, body });
+    } catch (err) {
+      if (statusOf(err) === 404) return 'gone';
+      throw err;
+    }
     return 'updated';
   }
 
@@ -107,14 +153,35 @@ export class GitHubForge implements Forge {
     return null;
   }
 
-  private async findComment(owner: string, repo: string, issueNumber: number, marker: string): Promise<z.infer<typeof commentSchema> | null> {
-    for (let page = 1; page <= 50; page++) {
-      const res = await this.octokit.request('GET /repos/{owner}/{repo}/issues/{issue_number}/comments', { owner, repo, issue_number: issueNumber, per_page: 100, page });
-      const comments = commentsSchema.parse(res.data);
-      const mine = comments.find((c) => (c.body ?? '').includes(marker) && this.isOurs(c.user));
-      if (mine) return mine;
-      if (comments.length < 100) return null;
+  /**
+   * Our comment carrying the marker, within the listing's bound: the oldest pages, then (when the
+   * item has more comments than they hold) the newest pages, newest first. Null when not found there.
+   */
+  private async findComment(owner: string, repo: string, issueNumber: number, marker: string): Promise<Comment | null> {
+    const list = async (page: number): Promise<{ comments: Comment[]; last: number | null }> => {
+      const res = await this.octokit.request('GET /repos/{owner}/{repo}/issues/{issue_number}/comments', { owner, repo, issue_number: issueNumber, per_page: STICKY_PAGE_SIZE, page });
+      return { comments: commentsSchema.parse(res.data), last: lastPage(res.headers?.['link']) };
+    };
+    const mine = (comments: readonly Comment[]): Comment | undefined => comments.find((c) => (c.body ?? '').includes(marker) && this.isOurs(c.user));
+    let last: number | null = null;
+    for (let page = 1; page <= STICKY_HEAD_PAGES; page++) {
+      const read = await list(page);
+      const found = mine(read.comments);
+      if (found) return found;
+      if (read.comments.length < STICKY_PAGE_SIZE) return null;
+      if (page === 1) last = read.last;
     }
+    // More comments than the head holds: the newest pages (from the last one GitHub names), newest first.
+    const stop = Math.max(STICKY_HEAD_PAGES, (last ?? 0) - STICKY_TAIL_PAGES);
+    for (let page = last ?? 0; page > stop; page--) {
+      const found = mine((await list(page)).comments);
+      if (found) return found;
+    }
+    if (last !== null && last <= STICKY_HEAD_PAGES) return null; // every page was read
+    this.options.logger?.warn(
+      { repo: `${owner}/${repo}`, number: issueNumber, marker, pagesRead: STICKY_HEAD_PAGES + Math.max(0, (last ?? 0) - stop), lastPage: last },
+      'sticky comment not found within the oldest and newest pages read (an item with this many comments is not read whole): a new one is created (and kept from now on)',
+    );
     return null;
   }
 

@@ -17,6 +17,7 @@ import type { Metrics } from '../../server/metrics.ts';
 import { createGitLabApi, type GitLabApi } from './client.ts';
 import { GitLabForge, type GitLabForgeOptions } from './forge.ts';
 import { EvidenceCache } from '../evidence.ts';
+import { StickyComments } from '../sticky-comments.ts';
 import { GitLabReleaseForge } from './release.ts';
 import type { RetryPolicy } from './requester.ts';
 import { translateGitLab } from './translate.ts';
@@ -87,6 +88,8 @@ export function createGitLabIngress(opts: GitLabIngressOptions): GitLabIngress {
   const api: GitLabApi = createGitLabApi({ url: config.url, token: config.token, retry: opts.retry });
   /** Release evidence per merge request and head commit, shared by the worker's jobs. */
   const evidenceCache = new EvidenceCache();
+  // Our sticky notes' ids per item, for every forge of this process (see ../sticky-comments.ts).
+  const forgeOptions: GitLabForgeOptions = { stickies: new StickyComments(), logger, ...opts.forge };
   const identity = new SelfIdentity({
     known: opts.botUsername,
     learn: async () => currentUserSchema.parse(await api.users.showCurrentUser()).username,
@@ -161,8 +164,8 @@ export function createGitLabIngress(opts: GitLabIngressOptions): GitLabIngress {
       },
       releaseFor: async () => new GitLabReleaseForge(api, { botUsername: self(), cache: evidenceCache, now: opts.now }),
       // Without our username we could edit someone else's note: known first, or retried later.
-      forgeFor: async () => new GitLabForge(api, self(), opts.forge),
-      forgeForRepo: async () => new GitLabForge(api, self(), opts.forge),
+      forgeFor: async () => new GitLabForge(api, self(), forgeOptions),
+      forgeForRepo: async () => new GitLabForge(api, self(), forgeOptions),
     },
   };
 }

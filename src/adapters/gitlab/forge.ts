@@ -10,6 +10,7 @@ import { readSection, withSection } from '../../core/workflows/sections.ts';
 import type { GitLabApi } from './client.ts';
 import { statusOf } from './requester.ts';
 import { isMergeRequest, projectOf } from './target.ts';
+import { STICKY_HEAD_PAGES, STICKY_PAGE_SIZE, STICKY_TAIL_PAGES, type StickyComments, type StickyLog } from '../sticky-comments.ts';
 
 const noteSchema = z.object({
   id: z.number(),
@@ -19,6 +20,8 @@ const noteSchema = z.object({
 });
 const notesSchema = z.array(noteSchema);
 type Note = z.infer<typeof noteSchema>;
+/** What creating a note answers (only its id is kept). */
+const createdSchema = z.object({ id: z.number() }).partial();
 const diffsSchema = z.array(z.object({ old_path: z.string(), new_path: z.string() }));
 const userListSchema = z.array(z.object({ id: z.number(), username: z.string() }));
 const mergeRequestSchema = z.object({ reviewers: z.array(z.object({ id: z.number(), username: z.string() })).nullable().optional() });
@@ -52,6 +55,10 @@ export interface GitLabForgeOptions {
   /** Wait before re-reading the notes after such a failure. */
   recheckDelayMs?: number;
   sleep?: (ms: number) => Promise<void>;
+  /** Ids of our sticky notes, shared by the forges of one process (none: every write lists). */
+  stickies?: StickyComments;
+  /** Where a sticky note not found within the listing's bound is reported. */
+  logger?: StickyLog;
 }
 
 /** A failure after which GitLab may or may not have carried the write out. */
@@ -66,6 +73,8 @@ export class GitLabForge implements Forge {
   private readonly createAttempts: number;
   private readonly recheckDelayMs: number;
   private readonly sleep: (ms: number) => Promise<void>;
+  private readonly stickies: StickyComments | undefined;
+  private readonly logger: StickyLog | undefined;
 
   constructor(
     private readonly api: GitLabApi,
@@ -76,6 +85,8 @@ export class GitLabForge implements Forge {
     this.createAttempts = options.createAttempts ?? 3;
     this.recheckDelayMs = options.recheckDelayMs ?? 1_000;
     this.sleep = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+    this.stickies = options.stickies;
+    this.logger = options.logger;
   }
 
   /** The API underneath, for the release gate's adapter (`new GitLabReleaseForge(forge.gitlabApi, …)`). */
@@ -93,12 +104,23 @@ export class GitLabForge implements Forge {
   }
 
   async ensureComment(target: IssueRef, marker: string, body: string): Promise<CommentOutcome> {
+    const cached = this.stickies?.get(target, marker);
+    if (cached !== undefined) {
+      const outcome = await this.editById(target, cached, marker, body);
+      if (outcome !== 'gone') return outcome;
+      this.stickies?.forget(target, marker);
+    }
     const existing = await this.findNote(target, marker);
-    if (existing) return this.editIfNeeded(target, existing, body, 'updated');
+    if (existing) {
+      this.stickies?.set(target, marker, existing.id);
+      return this.editIfNeeded(target, existing, body, 'updated');
+    }
     let lastError: unknown;
     for (let attempt = 1; attempt <= this.createAttempts; attempt++) {
       try {
-        await this.notes(target).create(projectOf(target.repo), target.number, body);
+        const created: unknown = await this.notes(target).create(projectOf(target.repo), target.number, body);
+        const id = createdSchema.safeParse(created).data?.id;
+        if (id !== undefined) this.stickies?.set(target, marker, id);
         return 'created';
       } catch (err) {
         if (!uncertain(err)) throw err;
@@ -107,7 +129,10 @@ export class GitLabForge implements Forge {
       // The POST may have been carried out: look again before creating another note.
       await this.sleep(this.recheckDelayMs * attempt);
       const created = await this.findNote(target, marker);
-      if (created) return this.editIfNeeded(target, created, body, 'created');
+      if (created) {
+        this.stickies?.set(target, marker, created.id);
+        return this.editIfNeeded(target, created, body, 'created');
+      }
     }
     throw lastError;
   }
@@ -122,11 +147,58 @@ export class GitLabForge implements Forge {
     return isMergeRequest(target) ? this.api.mergeRequestNotes : this.api.issueNotes;
   }
 
-  /** Our oldest note carrying the marker; gitbeaker follows the pages (Link headers). */
+  /**
+   * Our sticky note by its known id: read (someone may have edited it), edited when it differs.
+   * `gone`: deleted (404), or no longer ours with the marker: the item is listed again.
+   */
+  private async editById(target: IssueRef, id: number, marker: string, body: string): Promise<CommentOutcome | 'gone'> {
+    let note: Note;
+    try {
+      note = noteSchema.parse(await this.notes(target).show(projectOf(target.repo), target.number, id));
+    } catch (err) {
+      if (statusOf(err) === 404) return 'gone';
+      throw err;
+    }
+    if (note.system || !(note.body ?? '').includes(marker) || note.author?.username !== this.botUsername) return 'gone';
+    try {
+      return await this.editIfNeeded(target, note, body, 'updated');
+    } catch (err) {
+      if (statusOf(err) === 404) return 'gone';
+      throw err;
+    }
+  }
+
+  /**
+   * Our note carrying the marker, within the listing's bound (see ../sticky-comments.ts): the oldest
+   * pages (the oldest such note), then, when the item has more notes than they hold, the newest pages
+   * (the newest such note). Null when not found there.
+   */
   private async findNote(target: IssueRef, marker: string): Promise<Note | null> {
-    const raw: unknown = await this.notes(target).all(projectOf(target.repo), target.number, { perPage: 100, maxPages: 50, sort: 'asc', orderBy: 'created_at' });
-    const notes = notesSchema.parse(raw);
-    return notes.find((n) => !n.system && (n.body ?? '').includes(marker) && n.author?.username === this.botUsername) ?? null;
+    const mine = (n: Note): boolean => !n.system && (n.body ?? '').includes(marker) && n.author?.username === this.botUsername;
+    // One page a request: gitbeaker reads only the page it is given (page 1: at most one page, no `page` sent).
+    const read = async (sort: 'asc' | 'desc', page: number): Promise<Note[]> =>
+      notesSchema.parse(await this.notes(target).all(projectOf(target.repo), target.number, { perPage: STICKY_PAGE_SIZE, sort, orderBy: 'created_at', ...(page === 1 ? { maxPages: 1 } : { page }) }));
+    let notesRead = 0;
+    for (let page = 1; page <= STICKY_HEAD_PAGES; page++) {
+      const notes = await read('asc', page);
+      notesRead += notes.length;
+      const found = notes.find(mine);
+      if (found) return found;
+      if (notes.length < STICKY_PAGE_SIZE) return null;
+    }
+    // More notes than the head holds: the newest pages, newest first.
+    for (let page = 1; page <= STICKY_TAIL_PAGES; page++) {
+      const notes = await read('desc', page);
+      notesRead += notes.length;
+      const found = notes.find(mine);
+      if (found) return found;
+      if (notes.length < STICKY_PAGE_SIZE) break;
+    }
+    this.logger?.warn(
+      { project: target.repo.fullName, number: target.number, mergeRequest: isMergeRequest(target), marker, notesRead },
+      'sticky note not found within the oldest and newest pages read (an item with this many notes is not read whole): a new one is created (and kept from now on)',
+    );
+    return null;
   }
 
   async labelAddedBy(target: IssueRef, label: string): Promise<LabelActor | null> {

@@ -5,6 +5,7 @@ import { chatPolicySchema } from '../chat/policy.ts';
 import { clockPolicySchema } from '../clock/policy.ts';
 import { gatePolicySchema } from '../gate/policy.ts';
 import { incidentPolicySchema, planningPolicySchema } from '../workflows/policy.ts';
+import { commandPolicySchema } from '../workflows/command-limit.ts';
 import { toolingDecidersSchema } from '../workflows/tooling-policy.ts';
 import { cadencePolicySchema, pagePolicySchema } from '../digest/policy.ts';
 
@@ -218,6 +219,8 @@ export const policySchema = z
     /** The operating cadence's digests and the web page's access (core/digest/policy.ts). */
     cadence: cadencePolicySchema.prefault({}),
     page: pagePolicySchema.prefault({}),
+    /** How many `/gatehouse …` commands one account may send in a window (core/workflows/command-limit.ts). */
+    commands: commandPolicySchema.prefault({}),
   })
   .strict()
   .superRefine((p, ctx) => {

@@ -29,7 +29,7 @@
  * | planning.allowReorder                 | turn it off                                                          |
  * | everything else: version, timeZone, intake, labels, tiers, clocks' calendar (time zones, regions,      |
  * | hours, holidays, hoursPerDay, daysPerWeek), tooling's labels, inventory and deciders, chat, gate,      |
- * | incident, cadence, page, and any key added later                                       | global only   |
+ * | incident, cadence, page, commands, and any key added later                             | global only   |
  *
  * A value equal to the global one is no change and is not reported.
  */
@@ -76,6 +76,7 @@ const GLOBAL_ONLY: Record<string, string> = {
   incident: 'the incident route and worksheet are the global policy’s',
   cadence: 'the operating cadence’s digests are organisation-wide: only the global policy sets them',
   page: 'who may read the web page is the global policy’s',
+  commands: 'how many commands one account may send is the global policy’s (it bounds what anyone commenting can make Gatehouse write)',
 };
 
 const SUB_REASONS: Record<string, string> = {

@@ -178,6 +178,13 @@ describe('tightenPolicy: what an override keeps (tightening) and what it ignores
       reason: /release gate/,
     },
     {
+      name: 'commands: a repository cannot raise the limit on commands per account',
+      text: y('commands:', '  perActor: { max: 1000, windowMinutes: 1 }'),
+      check: (p) => expect(p.commands).toEqual(global.commands),
+      ignored: ['commands.perActor'],
+      reason: /commands one account may send/,
+    },
+    {
       name: 'chat, intake, labels, tiers, timeZone, incident, cadence, page',
       text: y(
         'chat: { escalators: { users: [UMALLORY] } }',
