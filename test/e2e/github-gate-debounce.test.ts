@@ -16,8 +16,11 @@ import { fakeGateGitHub, otherRun, type GateWorld } from '../support/github-gate
 const FULL = 'Codertocat/Hello-World';
 const KEY = 'github:Codertocat/Hello-World!2';
 const HEAD = 'ec26c3e57ca3a959ca5aad62de7213c562f8c821';
-/** The window of the test: long enough for 49 deliveries to be taken and handled, short for the test. */
-const WINDOW_MS = 1500;
+/**
+ * The window of the test, the production default: the whole burst is handled within it even on a
+ * loaded machine (49 deliveries took up to 3.7 s with other test files running).
+ */
+const WINDOW_MS = 5000;
 let gatehouse: Gatehouse;
 let w: GateWorld;
 
@@ -119,12 +122,12 @@ describe('release gate re-evaluation debounced per head commit (GitHub)', () => 
 
     const reads = evidenceReads();
     console.info(`[gate debounce] 49 deliveries handled in ${handledMs} ms; evidence reads: ${burstReads} for the burst, ${reads} in all (50 completions)`);
-    expect(reads).toBeLessThanOrEqual(3);
+    expect(reads, `49 deliveries handled in ${handledMs} ms (window ${WINDOW_MS} ms)`).toBeLessThanOrEqual(3);
     // The other evidence endpoints were read as rarely (check runs: once more per verdict written, to find our own check).
     expect(w.log.filter((l) => l === `GET /repos/${FULL}/pulls/2/reviews`).length).toBeLessThanOrEqual(reads);
     expect(w.log.filter((l) => l === `GET /repos/${FULL}/pulls/2/files`).length).toBeLessThanOrEqual(reads);
     expect(w.log.filter((l) => l === `GET /repos/${FULL}/commits/${HEAD}/check-runs`).length).toBeLessThanOrEqual(2 * reads);
-  });
+  }, 90_000);
 
   it('the last completion of a burst is reflected: the burst ends with a failure and the verdict blocks', async () => {
     otherRun(w, HEAD, 'secret-scanning', 'success');
@@ -140,5 +143,5 @@ describe('release gate re-evaluation debounced per head commit (GitHub)', () => 
     await new Promise((r) => setTimeout(r, WINDOW_MS + 500));
     expect(gateLabels()).toEqual(['gate::block']);
     expect(evidenceReads()).toBeLessThanOrEqual(2);
-  });
+  }, 90_000);
 });

@@ -15,7 +15,11 @@ import { fakeGitLabGate, type GitLabGateWorld } from '../support/gitlab-gate.ts'
 
 const KEY = 'gitlab:gitlabhq/gitlab-test!1';
 const HEAD = 'da1560886d4f094c3e6c9ef40349f7d38b5d27d7';
-const WINDOW_MS = 1500;
+/**
+ * The window of the test, the production default: the whole burst is handled within it even on a
+ * loaded machine (49 deliveries took up to 3.7 s with other test files running).
+ */
+const WINDOW_MS = 5000;
 let gatehouse: Gatehouse;
 let api: FakeGitLabApi;
 let w: GitLabGateWorld;
@@ -104,5 +108,5 @@ describe('release gate re-evaluation debounced per head commit (GitLab)', () => 
     expect(await gatehouse.gateStore.latestGateDecision(KEY)).toMatchObject({ verdict: 'block', headSha: HEAD });
     console.info(`[gate debounce gitlab] evidence reads: ${burst} for 30 pipeline hooks, ${evidenceReads()} in all`);
     expect(evidenceReads()).toBeLessThanOrEqual(3);
-  });
+  }, 90_000);
 });
