@@ -352,7 +352,7 @@ export class PgBossQueue implements JobQueue, GateEvaluations {
     if (this.#evaluating) throw new Error('workEvaluations() was already called');
     this.#evaluating = true;
     for (let i = 0; i < Math.max(1, this.#opts.evaluationConcurrency); i++) {
-      this.#loops.push(this.#loop(this.evaluationQueueName, this.#evaluationWaker, (job) => this.#runEvaluation(job, handler)));
+      this.#loops.push(this.#loop(this.evaluationQueueName, this.#evaluationWaker, (job) => this.#guarded(job, () => this.#runEvaluation(job, handler))));
     }
   }
 
@@ -378,11 +378,14 @@ export class PgBossQueue implements JobQueue, GateEvaluations {
     await this.#boss.complete(name, job.id);
   }
 
-  /** Active jobs of processes that are gone (their liveness lock is free) are failed, so retried now. */
+  /** Active jobs (deliveries and gate evaluations) of processes that are gone (their liveness lock is free) are failed, so retried now. */
   async #reclaim(): Promise<void> {
+    for (const name of [this.#opts.name, this.evaluationQueueName]) await this.#reclaimQueue(name);
+  }
+
+  async #reclaimQueue(name: string): Promise<void> {
     const session = this.#liveness;
     if (!session || this.#stopping) return;
-    const name = this.#opts.name;
     const { rows } = await this.#executor.executeSql(
       `select id::text as id from ${this.#opts.schema}.job where name = $1 and state = 'active' and started_on < now() - make_interval(secs => $2)`,
       [name, this.#opts.reclaimAfterSeconds],
@@ -393,8 +396,8 @@ export class PgBossQueue implements JobQueue, GateEvaluations {
       if (got.rows[0]?.['ok'] !== true) continue; // its process is alive and working on it
       try {
         await this.#boss.fail(name, id, { message: 'the process working on it stopped' });
-        this.#log?.warn({ job: id }, 'a job whose process stopped was failed; it will be retried');
-        this.#waker.wake();
+        this.#log?.warn({ job: id, queue: name }, 'a job whose process stopped was failed; it will be retried');
+        (name === this.#opts.name ? this.#waker : this.#evaluationWaker).wake();
       } finally {
         await session.executeSql('select pg_advisory_unlock($1::int4, hashtext($2))', [JOB_LOCKS, id]);
       }
@@ -475,10 +478,14 @@ export class PgBossQueue implements JobQueue, GateEvaluations {
     }
   }
 
-  /** Holds the job's liveness lock (when there is a session) from before the handler until its outcome is recorded. */
   async #runJob(job: PgBoss.JobWithMetadata<unknown>, handler: Handler): Promise<void> {
+    return this.#guarded(job, () => this.#runJobUnguarded(job, handler));
+  }
+
+  /** Holds the job's liveness lock (when there is a session) from before the handler until its outcome is recorded. */
+  async #guarded(job: PgBoss.JobWithMetadata<unknown>, run: () => Promise<void>): Promise<void> {
     const session = this.#liveness;
-    if (!session) return this.#runJobUnguarded(job, handler);
+    if (!session) return run();
     this.#running.add(job.id);
     let locked = false;
     try {
@@ -491,7 +498,7 @@ export class PgBossQueue implements JobQueue, GateEvaluations {
       this.#log?.warn({ err, job: job.id }, 'could not take the job liveness lock; running the job anyway');
     }
     try {
-      await this.#runJobUnguarded(job, handler);
+      await run();
     } finally {
       this.#running.delete(job.id);
       if (locked) await session.executeSql('select pg_advisory_unlock($1::int4, hashtext($2))', [JOB_LOCKS, job.id]).catch(() => undefined);
