@@ -13,7 +13,7 @@ import { createSlackUrlCheck } from './adapters/slack/ingress.ts';
 import { ClockScheduler } from './jobs/clock-scheduler.ts';
 import { ExceptionReminders } from './jobs/exception-reminders.ts';
 import { DigestScheduler } from './jobs/digest-scheduler.ts';
-import { processDelivery, resumeWaiting, type ProcessDeps } from './jobs/process-delivery.ts';
+import { processDelivery, processEvaluation, resumeWaiting, type ProcessDeps } from './jobs/process-delivery.ts';
 import { loadGlobalPolicy } from './policy/global.ts';
 import { PolicyResolver } from './policy/resolver.ts';
 import type { Store } from './ports/store.ts';
@@ -60,6 +60,12 @@ export interface StartOptions {
   slack?: { pollMs?: number; backoffMs?: (attempt: number) => number; outbox?: boolean; leaseMs?: number };
   /** Missed-delivery sweep period (GitHub redeliveries, disabled GitLab hooks); 0 leaves sweeping to the caller. Default 10 min. */
   sweepMs?: number;
+  /**
+   * The release gate's window after a check, status or pipeline concludes: conclusions on the
+   * same commit within it share one evaluation. Default `config.gateDebounceMs`, else 0 (each
+   * conclusion evaluates at once).
+   */
+  gateDebounceMs?: number;
 }
 
 export interface Gatehouse {
@@ -144,6 +150,8 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
     platforms: { ...(github ? { github: github.platform } : {}), ...(gitlab ? { gitlab: gitlab.platform } : {}) },
     identityWaitMs: opts.identityWaitMs,
   };
+  const gateDebounceMs = opts.gateDebounceMs ?? config.gateDebounceMs ?? 0;
+  if (gateDebounceMs > 0) deps.evaluations = { queue, delayMs: gateDebounceMs };
 
   // The embedded database has one process at a time: claims found at start are a dead run's.
   const soleWorker = opened.kind !== 'postgres';
@@ -233,6 +241,14 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
         metrics.deliveries.inc({ platform: job.platform, event: 'unknown', outcome: 'failed' });
       },
     );
+    await queue.workEvaluations(async (job) => {
+      try {
+        await processEvaluation(job, deps);
+      } catch (err) {
+        logger.warn({ repo: job.repo.fullName, sha: job.sha, err: err instanceof Error ? err.message : String(err) }, 'gate evaluation failed; will retry');
+        throw err;
+      }
+    });
     // Deliveries acknowledged before a crash but never processed: enqueue again (idempotent).
     for (const d of await store.pendingDeliveries(10_000)) await queue.enqueue({ platform: d.platform, deliveryId: d.deliveryId });
   }

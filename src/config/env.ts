@@ -39,6 +39,14 @@ const envSchema = z
     }),
     METRICS_PORT: optional.pipe(z.string().regex(/^\d{1,5}$/, 'must be a port number').transform(Number).pipe(z.number().max(65535, 'must be a port number')).optional()),
     METRICS_HOST: optional,
+    GATEHOUSE_GATE_DEBOUNCE_MS: optional.pipe(
+      z
+        .string()
+        .regex(/^\d{1,6}$/, 'must be a whole number of milliseconds (0 to 600000)')
+        .transform(Number)
+        .pipe(z.number().max(600_000, 'must be at most 600000 (10 minutes)'))
+        .optional(),
+    ),
     GATEHOUSE_CHAIN_KEY: optional.pipe(z.string().min(32, 'must be at least 32 characters (e.g. openssl rand -hex 32)').optional()),
     LOG_LEVEL: optional.pipe(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
   })
@@ -85,6 +93,11 @@ export interface Config {
   metrics?: { port: number; host: string };
   /** HMAC key of the decision and register chains (GATEHOUSE_CHAIN_KEY); unset: plain sha256. */
   chainKey?: string;
+  /**
+   * Release gate: conclusions of checks, statuses or pipelines on one commit within this window
+   * share one evaluation (GATEHOUSE_GATE_DEBOUNCE_MS, default 5000); 0 evaluates on each at once.
+   */
+  gateDebounceMs?: number;
   /** Why each platform that is off is off (one line each). */
   off: Partial<Record<'github' | 'gitlab' | 'slack', string>>;
 }
@@ -97,6 +110,9 @@ function isProxyEntry(entry: string): boolean {
   if (prefix === undefined) return true;
   return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
 }
+
+/** The release gate's default debounce window after a check concludes (GATEHOUSE_GATE_DEBOUNCE_MS). */
+export const DEFAULT_GATE_DEBOUNCE_MS = 5000;
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -172,6 +188,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     trustedProxies: e.GATEHOUSE_TRUSTED_PROXIES,
     ...(e.METRICS_PORT !== undefined ? { metrics: { port: e.METRICS_PORT, host: e.METRICS_HOST ?? '127.0.0.1' } } : {}),
     ...(e.GATEHOUSE_CHAIN_KEY ? { chainKey: e.GATEHOUSE_CHAIN_KEY } : {}),
+    gateDebounceMs: e.GATEHOUSE_GATE_DEBOUNCE_MS ?? DEFAULT_GATE_DEBOUNCE_MS,
     github,
     gitlab,
     slack,

@@ -15,6 +15,7 @@ import type { Forge } from '../ports/forge.ts';
 import type { PlatformAdapter } from '../ports/platform.ts';
 import type { PolicyResolver } from '../policy/resolver.ts';
 import type { GateStore } from '../ports/gate-store.ts';
+import type { GateEvaluationJob, GateEvaluations } from '../ports/queue.ts';
 import type { ReleaseForge } from '../ports/release.ts';
 import type { Store } from '../ports/store.ts';
 import type { Metrics } from '../server/metrics.ts';
@@ -141,6 +142,12 @@ export interface DeliveryGate {
   gateStore: GateStore | undefined;
   /** When the delivery arrived: a payload older than the newest decision about another head is stale. */
   receivedAt?: Date;
+  /**
+   * Debounced re-evaluation on concluded checks: the first conclusion on a commit schedules one
+   * evaluation `delayMs` later and conclusions within that window join it. Absent or 0: every
+   * conclusion evaluates at once.
+   */
+  evaluations?: { queue: GateEvaluations; delayMs: number };
 }
 
 async function releaseOf(d: DeliveryGate): Promise<{ release: ReleaseForge; gateStore: GateStore } | null> {
@@ -162,10 +169,22 @@ export async function gateOnChange(event: ChangeRequestEvent, forge: Forge, reso
   );
 }
 
-/** A check, status or pipeline concluded: re-evaluate the change requests at the commit. */
+/**
+ * A check, status or pipeline concluded: re-evaluate the change requests at the commit — at once,
+ * or (with `d.evaluations`) in one evaluation a short window later that every conclusion on the
+ * same commit within the window joins, so a matrix of hundreds of jobs costs one evidence read.
+ */
 export async function gateOnCommit(event: CommitChecksEvent, resolver: PolicyResolver, d: DeliveryGate, deps: Omit<GateDeps, 'gateStore'>): Promise<string> {
   const ports = await releaseOf(d);
   if (!ports) return 'release gate off (no release forge or gate store)';
+  const debounce = d.evaluations;
+  if (debounce && debounce.delayMs > 0 && event.repo.platform !== 'slack') {
+    const job: GateEvaluationJob = { platform: event.repo.platform, installationId: d.installationId, repo: event.repo, sha: event.sha, deliveryId: d.deliveryId };
+    const scheduled = await debounce.queue.schedule(job, debounce.delayMs);
+    return scheduled
+      ? `gate evaluation at ${event.sha.slice(0, 12)} scheduled in ${debounce.delayMs} ms`
+      : `joined the gate evaluation at ${event.sha.slice(0, 12)} that is waiting to start`;
+  }
   const forge = await d.adapter.forgeFor(d.installationId);
   return evaluateCommit(
     event,
@@ -176,6 +195,15 @@ export async function gateOnCommit(event: CommitChecksEvent, resolver: PolicyRes
     },
     { ...deps, gateStore: ports.gateStore },
   );
+}
+
+/**
+ * A scheduled (debounced) evaluation falls due: the change requests at the commit are evaluated
+ * with evidence read now, which includes every conclusion that joined the evaluation.
+ */
+export async function gateOnScheduled(job: GateEvaluationJob, resolver: PolicyResolver, d: Omit<DeliveryGate, 'evaluations' | 'receivedAt'>, deps: Omit<GateDeps, 'gateStore'>): Promise<string> {
+  const event: CommitChecksEvent = { kind: 'checks', action: 'completed', deliveryId: job.deliveryId, repo: job.repo, sha: job.sha, source: 'scheduled', changeNumbers: [] };
+  return gateOnCommit(event, resolver, d, deps);
 }
 
 /** A commit's checks concluded, or a release was published. */

@@ -6,7 +6,7 @@ import { parseIntake } from '../core/intake/parse.ts';
 import type { Policy } from '../core/policy/schema.ts';
 import type { RelatedIntake } from '../core/workflows/planning.ts';
 import type { PlatformAdapter } from '../ports/platform.ts';
-import type { DeliveryJob, JobQueue } from '../ports/queue.ts';
+import type { DeliveryJob, GateEvaluationJob, GateEvaluations, JobQueue } from '../ports/queue.ts';
 import type { Store, StoredDelivery } from '../ports/store.ts';
 import type { PolicyResolver } from '../policy/resolver.ts';
 import type { Metrics } from '../server/metrics.ts';
@@ -15,7 +15,7 @@ import { commandAuthority } from '../core/workflows/commands.ts';
 import type { ThreatLogStore } from '../ports/threat-log.ts';
 import { needsToolDecisions, withDecisions } from '../core/workflows/tooling.ts';
 import type { ToolDecisionStore } from '../storage/tool-decisions.ts';
-import { gateOnChange, gateOnEvent, gateOnIssue } from './gate.ts';
+import { gateOnChange, gateOnEvent, gateOnIssue, gateOnScheduled } from './gate.ts';
 import type { GateStore } from '../ports/gate-store.ts';
 import type { CommandLedger } from '../ports/command-ledger.ts';
 import { allowCommand, commandOf, commandWindowStart } from '../core/workflows/command-limit.ts';
@@ -40,6 +40,8 @@ export interface ProcessDeps {
   commandLedger: CommandLedger;
   /** How long a job waits for the bot's own account before it is retried later. Default 30 s. */
   identityWaitMs?: number;
+  /** Gate re-evaluations on concluded checks, debounced per commit by `delayMs` (absent or 0: at once). */
+  evaluations?: { queue: GateEvaluations; delayMs: number };
 }
 
 /** The bot's own account on the platform is not known yet: the delivery is retried later, never acted on with a guess. */
@@ -134,7 +136,7 @@ export async function processDelivery(job: DeliveryJob, deps: ProcessDeps): Prom
     return finish('done', null);
   }
 
-  const gate = { adapter, installationId: t.installationId, deliveryId: delivery.deliveryId, gateStore: deps.gateStore, receivedAt: delivery.receivedAt };
+  const gate = { adapter, installationId: t.installationId, deliveryId: delivery.deliveryId, gateStore: deps.gateStore, receivedAt: delivery.receivedAt, evaluations: deps.evaluations };
   if (event.kind === 'checks' || event.kind === 'release') {
     log.info({ note: await gateOnEvent(event, deps.resolver, gate, deps) }, 'release gate');
     return finish('done', null);
@@ -171,6 +173,21 @@ export async function processDelivery(job: DeliveryJob, deps: ProcessDeps): Prom
     if (note) log.info({ key, note }, 'release gate');
   });
   return finish('done', null);
+}
+
+/** A debounced gate re-evaluation falls due (see `GateEvaluations`): throwing retries it. */
+export async function processEvaluation(job: GateEvaluationJob, deps: ProcessDeps): Promise<void> {
+  const adapter = deps.platforms[job.platform];
+  const log = deps.logger.child({ platform: job.platform, delivery: job.deliveryId, sha: job.sha });
+  if (!adapter) {
+    log.error('gate evaluation for a platform that is off; dropped');
+    return;
+  }
+  if (adapter.self && (await adapter.self(deps.identityWaitMs ?? 30_000)) === null) {
+    throw new IdentityUnknown(`our own ${job.platform} account is not known yet: the gate evaluation waits`);
+  }
+  const note = await gateOnScheduled(job, deps.resolver, { adapter, installationId: job.installationId, deliveryId: job.deliveryId, gateStore: deps.gateStore }, deps);
+  log.info({ note }, 'release gate');
 }
 
 /**

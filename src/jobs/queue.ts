@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import PgBoss from 'pg-boss';
 import { z } from 'zod';
-import type { DeliveryJob, JobQueue } from '../ports/queue.ts';
+import type { DeliveryJob, GateEvaluationJob, GateEvaluations, JobQueue } from '../ports/queue.ts';
 import { GroupCommit } from '../storage/group-commit.ts';
 
 export interface QueueLogger {
@@ -37,6 +37,8 @@ export interface QueueOptions {
   pollingIntervalSeconds?: number;
   /** Jobs handled at once by this process. Default 16. */
   concurrency?: number;
+  /** Gate re-evaluations handled at once by this process (their own queue). Default 4. */
+  evaluationConcurrency?: number;
   /** pg-boss maintenance (expiry, archiving); `false` turns it off. Default 120 s. */
   maintenanceIntervalSeconds?: number | false;
   /** How long stop() waits for running handlers before handing their jobs back. Default 3000. */
@@ -79,6 +81,7 @@ const DEFAULTS: Required_ = {
   // Jobs wait on GitHub/GitLab far more than they compute: GitHub spaces writes ~1 s apart per
   // installation, so with 2 at once ten intakes a second queued up without bound (bench/slack).
   concurrency: 16,
+  evaluationConcurrency: 4,
   maintenanceIntervalSeconds: 120,
   stopTimeoutMs: 3_000,
   failStaleActive: false,
@@ -87,6 +90,16 @@ const DEFAULTS: Required_ = {
 };
 
 const jobData = z.object({ platform: z.enum(['github', 'gitlab', 'slack']), deliveryId: z.string() });
+const evaluationData = z.object({
+  platform: z.enum(['github', 'gitlab']),
+  installationId: z.number().int().nullable(),
+  repo: z.object({ platform: z.enum(['github', 'gitlab']), fullName: z.string().min(1), id: z.number().nullable(), defaultBranch: z.string().nullable() }),
+  sha: z.string().min(1),
+  deliveryId: z.string(),
+});
+
+/** The key under which evaluations of one repository's commit join: one waits at a time (pg-boss's `short` policy). */
+export const evaluationKey = (job: Pick<GateEvaluationJob, 'repo' | 'sha'>): string => `${job.repo.platform}:${job.repo.fullName.toLowerCase()}@${job.sha.toLowerCase()}`;
 const failureOutput = z.union([z.object({ message: z.string() }), z.object({ value: z.object({ message: z.string() }) })]);
 
 const NAMESPACE = Buffer.from('8d0f3c6e5b2a4f7e9a1c2b3d4e5f6071', 'hex');
@@ -139,14 +152,19 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
 }
 
 type Handler = (job: DeliveryJob) => Promise<void>;
+type EvaluationHandler = (job: GateEvaluationJob) => Promise<void>;
 type DeadLetterHandler = (job: DeliveryJob, error: string) => Promise<void>;
 
-export class PgBossQueue implements JobQueue {
+export class PgBossQueue implements JobQueue, GateEvaluations {
   readonly #boss: PgBoss;
   readonly #opts: Required_;
   readonly #log: QueueLogger | undefined;
   readonly #waker = new Waker();
   readonly #deadWaker = new Waker();
+  readonly #evaluationWaker = new Waker();
+  /** Timers that wake the evaluation loops when a scheduled evaluation falls due. */
+  readonly #dueTimers = new Set<NodeJS.Timeout>();
+  #evaluating = false;
   readonly #loops: Promise<void>[] = [];
   #working = false;
   #stopping = false;
@@ -168,6 +186,11 @@ export class PgBossQueue implements JobQueue {
 
   get deadLetterName(): string {
     return `${this.#opts.name}_dead`;
+  }
+
+  /** The queue of gate re-evaluations (policy `short`: one waiting job per repository and commit). */
+  get evaluationQueueName(): string {
+    return `${this.#opts.name}_gate`;
   }
 
   /** Installs or migrates pg-boss's schema, creates the queues, and applies the retry settings. */
@@ -201,6 +224,9 @@ export class PgBossQueue implements JobQueue {
       await boss.createQueue(opts.name, { name: opts.name, ...queueConfig, deadLetter: q.deadLetterName });
       // createQueue keeps an existing queue's settings; make this run's settings current.
       await boss.updateQueue(opts.name, { name: opts.name, ...queueConfig, deadLetter: q.deadLetterName });
+      const evaluations = { name: q.evaluationQueueName, ...queueConfig, policy: 'short' as const };
+      await boss.createQueue(q.evaluationQueueName, evaluations);
+      await boss.updateQueue(q.evaluationQueueName, evaluations);
       if (opts.failStaleActive) await q.#failStaleActive(executor);
     } catch (err) {
       await boss.stop({ graceful: false, close: false }).catch(() => undefined);
@@ -210,7 +236,7 @@ export class PgBossQueue implements JobQueue {
   }
 
   async #failStaleActive(executor: SqlExecutor): Promise<void> {
-    for (const name of [this.#opts.name, this.deadLetterName]) {
+    for (const name of [this.#opts.name, this.deadLetterName, this.evaluationQueueName]) {
       const { rows } = await executor.executeSql(`select id::text as id from ${this.#opts.schema}.job where name = $1 and state = 'active'`, [name]);
       const ids = rows.map((r) => String(r['id']));
       if (ids.length === 0) continue;
@@ -291,11 +317,75 @@ export class PgBossQueue implements JobQueue {
     }
   }
 
-  /** Active jobs of processes that are gone (their liveness lock is free) are failed, so retried now. */
+  /**
+   * A gate re-evaluation `delayMs` from now, keyed by repository and commit: while one with the
+   * same key waits to start (pg-boss `short` policy: one `created` job per key), the insert does
+   * nothing and this call joins it. A running or retrying evaluation does not count as waiting,
+   * so a conclusion that arrives while one runs gets an evaluation of its own.
+   */
+  async schedule(job: GateEvaluationJob, delayMs: number): Promise<boolean> {
+    if (this.#stopping) throw new Error('job queue is stopped');
+    const data = evaluationData.parse(job);
+    const seconds = Math.max(0, delayMs) / 1000;
+    const id = await this.#boss.send(this.evaluationQueueName, data, {
+      singletonKey: evaluationKey(job),
+      // pg-boss reads a number as seconds (an interval, so fractions work), on the database's clock.
+      ...(seconds > 0 ? { startAfter: seconds } : {}),
+    });
+    if (id === null) return false;
+    if (seconds === 0) {
+      this.#evaluationWaker.wake();
+    } else {
+      const timer = setTimeout(() => {
+        this.#dueTimers.delete(timer);
+        this.#evaluationWaker.wake();
+      }, delayMs + 20);
+      timer.unref();
+      this.#dueTimers.add(timer);
+    }
+    return true;
+  }
+
+  /** Starts running gate re-evaluations (failures are retried like deliveries; the last one is logged). */
+  async workEvaluations(handler: EvaluationHandler): Promise<void> {
+    if (this.#stopping) throw new Error('job queue is stopped');
+    if (this.#evaluating) throw new Error('workEvaluations() was already called');
+    this.#evaluating = true;
+    for (let i = 0; i < Math.max(1, this.#opts.evaluationConcurrency); i++) {
+      this.#loops.push(this.#loop(this.evaluationQueueName, this.#evaluationWaker, (job) => this.#guarded(job, () => this.#runEvaluation(job, handler))));
+    }
+  }
+
+  async #runEvaluation(job: PgBoss.JobWithMetadata<unknown>, handler: EvaluationHandler): Promise<void> {
+    const name = this.evaluationQueueName;
+    const parsed = evaluationData.safeParse(job.data);
+    if (!parsed.success) {
+      this.#log?.error({ job: job.id }, 'malformed gate evaluation job; dropped');
+      await this.#boss.complete(name, job.id);
+      return;
+    }
+    try {
+      await withTimeout(handler(parsed.data), this.#opts.expireInSeconds * 1000);
+    } catch (err) {
+      const message = errorMessage(err);
+      await this.#boss.fail(name, job.id, { message });
+      const last = job.retryCount >= job.retryLimit;
+      const fields = { repo: parsed.data.repo.fullName, sha: parsed.data.sha, attempt: job.retryCount + 1, last, error: message };
+      if (last) this.#log?.error(fields, 'gate evaluation failed after every retry; the next conclusion on the commit schedules another');
+      else this.#log?.warn(fields, 'gate evaluation failed; will retry');
+      return;
+    }
+    await this.#boss.complete(name, job.id);
+  }
+
+  /** Active jobs (deliveries and gate evaluations) of processes that are gone (their liveness lock is free) are failed, so retried now. */
   async #reclaim(): Promise<void> {
+    for (const name of [this.#opts.name, this.evaluationQueueName]) await this.#reclaimQueue(name);
+  }
+
+  async #reclaimQueue(name: string): Promise<void> {
     const session = this.#liveness;
     if (!session || this.#stopping) return;
-    const name = this.#opts.name;
     const { rows } = await this.#executor.executeSql(
       `select id::text as id from ${this.#opts.schema}.job where name = $1 and state = 'active' and started_on < now() - make_interval(secs => $2)`,
       [name, this.#opts.reclaimAfterSeconds],
@@ -306,8 +396,8 @@ export class PgBossQueue implements JobQueue {
       if (got.rows[0]?.['ok'] !== true) continue; // its process is alive and working on it
       try {
         await this.#boss.fail(name, id, { message: 'the process working on it stopped' });
-        this.#log?.warn({ job: id }, 'a job whose process stopped was failed; it will be retried');
-        this.#waker.wake();
+        this.#log?.warn({ job: id, queue: name }, 'a job whose process stopped was failed; it will be retried');
+        (name === this.#opts.name ? this.#waker : this.#evaluationWaker).wake();
       } finally {
         await session.executeSql('select pg_advisory_unlock($1::int4, hashtext($2))', [JOB_LOCKS, id]);
       }
@@ -347,8 +437,11 @@ export class PgBossQueue implements JobQueue {
     this.#stopping = true;
     if (this.#reclaimTimer) clearInterval(this.#reclaimTimer);
     await this.#reclaiming;
+    for (const t of this.#dueTimers) clearTimeout(t);
+    this.#dueTimers.clear();
     this.#waker.wake();
     this.#deadWaker.wake();
+    this.#evaluationWaker.wake();
     let timer: NodeJS.Timeout | undefined;
     const timedOut = await Promise.race([
       Promise.allSettled(this.#loops).then(() => false),
@@ -385,10 +478,14 @@ export class PgBossQueue implements JobQueue {
     }
   }
 
-  /** Holds the job's liveness lock (when there is a session) from before the handler until its outcome is recorded. */
   async #runJob(job: PgBoss.JobWithMetadata<unknown>, handler: Handler): Promise<void> {
+    return this.#guarded(job, () => this.#runJobUnguarded(job, handler));
+  }
+
+  /** Holds the job's liveness lock (when there is a session) from before the handler until its outcome is recorded. */
+  async #guarded(job: PgBoss.JobWithMetadata<unknown>, run: () => Promise<void>): Promise<void> {
     const session = this.#liveness;
-    if (!session) return this.#runJobUnguarded(job, handler);
+    if (!session) return run();
     this.#running.add(job.id);
     let locked = false;
     try {
@@ -401,7 +498,7 @@ export class PgBossQueue implements JobQueue {
       this.#log?.warn({ err, job: job.id }, 'could not take the job liveness lock; running the job anyway');
     }
     try {
-      await this.#runJobUnguarded(job, handler);
+      await run();
     } finally {
       this.#running.delete(job.id);
       if (locked) await session.executeSql('select pg_advisory_unlock($1::int4, hashtext($2))', [JOB_LOCKS, job.id]).catch(() => undefined);

@@ -1,5 +1,5 @@
 /** The durable job queue between acknowledging a delivery and processing it. */
-import type { Platform } from '../core/model.ts';
+import type { Platform, RepoRef } from '../core/model.ts';
 import type { DeliveryInput } from './store.ts';
 
 export interface DeliveryJob {
@@ -20,6 +20,29 @@ export interface JobQueue {
   /** Jobs waiting or running. */
   depth(): Promise<number>;
   stop(): Promise<void>;
+}
+
+/**
+ * A release gate re-evaluation of every open change request whose head is `sha`, after a check,
+ * status or pipeline concluded there. `deliveryId` is the delivery that scheduled it.
+ */
+export interface GateEvaluationJob {
+  platform: 'github' | 'gitlab';
+  installationId: number | null;
+  repo: RepoRef;
+  sha: string;
+  deliveryId: string;
+}
+
+/** Gate re-evaluations, debounced per (repository, commit). */
+export interface GateEvaluations {
+  /**
+   * Runs `job` `delayMs` from now, unless an evaluation of the same repository and commit is
+   * still waiting to start: then this one joins it (it starts later, so it reads what concluded
+   * now). An evaluation already running does not absorb it: a new one is scheduled. Returns
+   * whether a new evaluation was scheduled. Durable: a scheduled evaluation survives a restart.
+   */
+  schedule(job: GateEvaluationJob, delayMs: number): Promise<boolean>;
 }
 
 export interface Accepted {

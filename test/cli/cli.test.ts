@@ -68,6 +68,14 @@ describe('gatehouse validate', () => {
     expect(err).toContain('routing.rules[1].route (line 10)');
   });
 
+  it('exits 1 on a glob that would take too long to match, naming the key and the glob', async () => {
+    const path = await file('slow-glob.yml', 'gate:\n  highRiskPaths: ["**/auth/**", "**/a/**/a/**/a/**/b"]\n');
+    const { code, err } = await run('validate', path);
+    expect(code).toBe(1);
+    expect(err).toContain('1 error(s)');
+    expect(err).toContain('gate.highRiskPaths[1] (line 2): glob refused: "**/a/**/a/**/a/**/b" would take too long to match: it has 4 "**" segments followed by more of the pattern (at most 2)');
+  });
+
   it('exits 1 on a YAML syntax error and gives its line', async () => {
     const path = await file('syntax.yml', 'chat:\n  incidentChannel: a: b\n');
     const { code, err } = await run('validate', path);
@@ -126,6 +134,16 @@ describe('gatehouse validate --override', () => {
     const { code, out } = await run('validate', '--override', path, '--policy', global);
     expect(code).toBe(0);
     expect(out.split('\n')).toEqual([`${path} is valid over ${global}: 1 key(s) ignored (an override may only tighten the global policy)`, expect.stringMatching(/^ {2}ignored routing\.rules:/)]);
+  });
+
+  it('lists a glob that would take too long to match as an ignored key; the rest of the override applies', async () => {
+    const path = await file('slow-override.yml', 'changes:\n  rules:\n    - { name: team, description: Team, paths: ["infra/**", "*a*a*a*b"], tier: 2 }\n');
+    const { code, out } = await run('validate', '--override', path);
+    expect(code).toBe(0);
+    expect(out.split('\n')).toEqual([
+      `${path} is valid over built-in default: 1 key(s) ignored (an override may only tighten the global policy)`,
+      '  ignored changes.rules[0].paths[1]: glob refused: "*a*a*a*b" would take too long to match: a path segment of it has 4 wildcards (at most 2; a repetition extglob counts 2)',
+    ]);
   });
 
   it('says so when every key applies', async () => {

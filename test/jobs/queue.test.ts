@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { deliveryJobId } from '../../src/jobs/queue.ts';
-import type { DeliveryJob } from '../../src/ports/queue.ts';
+import type { DeliveryJob, GateEvaluationJob } from '../../src/ports/queue.ts';
 import type { OpenedStore } from '../../src/storage/open.ts';
 import { backends, sleep, waitFor, type TestDatabase } from '../storage/backends.ts';
 
@@ -112,6 +112,66 @@ for (const backend of backends) {
       await queue.enqueue(job('dup'));
       await sleep(300);
       expect(runs).toBe(1);
+    });
+
+    const evaluation = (sha: string, deliveryId: string, platform: 'github' | 'gitlab' = 'gitlab'): GateEvaluationJob => ({
+      platform,
+      installationId: null,
+      repo: { platform, fullName: 'group/shop', id: 7, defaultBranch: 'main' },
+      sha,
+      deliveryId,
+    });
+
+    it('gate evaluations: a burst on one commit joins the first evaluation, which starts after the window', async () => {
+      const { queue } = opened;
+      const runs: { job: GateEvaluationJob; at: number }[] = [];
+      await queue.workEvaluations(async (j) => {
+        runs.push({ job: j, at: Date.now() });
+      });
+      const t0 = Date.now();
+      const scheduled = await Promise.all(Array.from({ length: 50 }, (_, i) => queue.schedule(evaluation('a'.repeat(40), `pipeline-${i}`), 400)));
+      // Another commit, and the same commit on another platform, are evaluations of their own.
+      expect(await queue.schedule(evaluation('b'.repeat(40), 'other-commit'), 400)).toBe(true);
+      expect(await queue.schedule(evaluation('a'.repeat(40), 'github-same-sha', 'github'), 400)).toBe(true);
+      expect(scheduled.filter(Boolean)).toHaveLength(1);
+      await waitFor(() => runs.length === 3);
+      await sleep(600);
+      expect(runs).toHaveLength(3);
+      expect(Math.min(...runs.map((r) => r.at - t0))).toBeGreaterThanOrEqual(350);
+      const onA = runs.filter((r) => r.job.sha === 'a'.repeat(40) && r.job.platform === 'gitlab');
+      expect(onA).toHaveLength(1);
+      expect(onA[0]!.job).toMatchObject({ platform: 'gitlab', repo: { platform: 'gitlab', fullName: 'group/shop' } });
+    });
+
+    it('gate evaluations: a conclusion while the evaluation runs schedules another (nothing is lost)', async () => {
+      const { queue } = opened;
+      let release: () => void = () => undefined;
+      const seen: string[] = [];
+      await queue.workEvaluations(async (j) => {
+        seen.push(j.deliveryId);
+        if (seen.length === 1) await new Promise<void>((resolve) => (release = resolve));
+      });
+      const sha = 'c'.repeat(40);
+      expect(await queue.schedule(evaluation(sha, 'first'), 100)).toBe(true);
+      await waitFor(() => seen.length === 1);
+      // The first one is running (it may have read the evidence already): these must not join it.
+      expect(await queue.schedule(evaluation(sha, 'during'), 100)).toBe(true);
+      expect(await queue.schedule(evaluation(sha, 'during-2'), 100)).toBe(false);
+      release();
+      await waitFor(() => seen.length === 2);
+      await sleep(400);
+      expect(seen).toEqual(['first', 'during']);
+    });
+
+    it('gate evaluations: a failing one is retried', async () => {
+      const { queue } = opened;
+      let attempts = 0;
+      await queue.workEvaluations(async () => {
+        attempts += 1;
+        if (attempts === 1) throw new Error('evidence could not be read in full');
+      });
+      await queue.schedule(evaluation('d'.repeat(40), 'x'), 50);
+      await waitFor(() => attempts === 2, 15_000);
     });
 
     it('keeps jobs across a close and reopen', async () => {

@@ -16,6 +16,7 @@
  * `repeated-exception` escalation.
  */
 import type { Action } from '../actions.ts';
+import { globProblem } from '../policy/glob.ts';
 import { noticeChannel } from '../chat/route.ts';
 import type { IntakeFormView } from '../intake/form.ts';
 import { parseIntake, sectionsOf } from '../intake/parse.ts';
@@ -103,6 +104,11 @@ export function parseExceptionRequest(issue: IssueEvent['issue'], policy: Pick<P
     const max = (Number.isNaN(requested) ? now.getTime() : requested) + policy.gate.exceptions.maxExpiryDays * DAY_MS;
     if (Number.isNaN(expiresAt.getTime())) problems.push({ label: 'Requested expiry', message: `${expiry} is not a date` });
     else if (expiresAt.getTime() > max + DAY_MS) problems.push({ label: 'Requested expiry', message: `${expiry} is later than the policy allows (${policy.gate.exceptions.maxExpiryDays} days after the request: ${new Date(max).toISOString().slice(0, 10)})` });
+  }
+  // The paths are globs matched against every finding's location: one that would take too long to match is refused here.
+  for (const glob of text('paths').split(',').map((p) => p.trim())) {
+    const problem = glob === '' ? null : globProblem(glob);
+    if (problem !== null) problems.push({ label: 'Paths', message: `the glob "${glob.length > 80 ? `${glob.slice(0, 80)}…` : glob}" would take too long to match: ${problem}` });
   }
   const renews = text('renews').replace(/^_no response_$/i, '');
   const renewal = /^#?(\d+)$/.exec(renews) ?? /\/(?:issues|-\/issues)\/(\d+)\/?$/.exec(renews);

@@ -8,6 +8,7 @@
  * silently used.
  */
 import picomatch from 'picomatch';
+import { globProblem } from '../policy/glob.ts';
 import type { Platform } from '../model.ts';
 import { shortDigest, termsDigest } from './exception-terms.ts';
 
@@ -111,6 +112,9 @@ export function matchException(exception: GateException, subject: WaiverSubject,
   const paths = exception.scope.paths;
   if (paths.length > 0 && !subject.control) {
     if (!subject.location) return no(`exception ${exception.id} is scoped to ${paths.join(', ')}; the finding has no location`);
+    // Registered before globs were checked: a glob too costly to match scopes the exception to nothing.
+    const costly = paths.find((p) => globProblem(p) !== null);
+    if (costly !== undefined) return no(`exception ${exception.id} is scoped to a glob that would take too long to match (${costly.slice(0, 80)})`);
     if (!picomatch(paths, { dot: true })(subject.location)) return no(`exception ${exception.id} is scoped to ${paths.join(', ')}, not ${subject.location}`);
   }
   if (exception.status !== 'approved') return no(`exception ${exception.id} is ${exception.status}, not approved`);

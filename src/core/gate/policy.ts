@@ -70,6 +70,7 @@
  * GitHub `owner/name` or GitLab project path; it wins over `mode.classes`.
  */
 import { z } from 'zod';
+import { globSchema } from '../policy/glob.ts';
 
 const nonEmpty = z.string().trim().min(1);
 
@@ -129,7 +130,7 @@ const scanSourcesSchema = z
         /** Workflow file paths (`.github/workflows/security.yml`). */
         workflows: z.array(nonEmpty).default([]),
         /** More files the named workflows run (picomatch globs: local actions, scripts): changed, the runs do not count. */
-        configPaths: z.array(nonEmpty).default([]),
+        configPaths: z.array(globSchema).default([]),
         statusCreators: z.array(nonEmpty).default([]),
       })
       .strict()
@@ -138,7 +139,7 @@ const scanSourcesSchema = z
       .object({
         jobs: z.array(nonEmpty).default([]),
         /** More files of the pipeline configuration (picomatch globs): its local includes. */
-        configPaths: z.array(nonEmpty).default([]),
+        configPaths: z.array(globSchema).default([]),
         statusCreators: z.array(nonEmpty).default([]),
       })
       .strict()
@@ -152,9 +153,9 @@ export const classRuleSchema = z
     /** Non-prod and emergency come from the label only. */
     class: z.enum(['prod', 'high-risk']),
     /** Target branches (picomatch globs). */
-    branches: z.array(nonEmpty).min(1).optional(),
+    branches: z.array(globSchema).min(1).optional(),
     /** Changed paths (picomatch globs, dotfiles included): any match. */
-    paths: z.array(nonEmpty).min(1).optional(),
+    paths: z.array(globSchema).min(1).optional(),
   })
   .strict()
   .refine((r) => r.branches !== undefined || r.paths !== undefined, { message: 'a class rule names branches or paths' });
@@ -163,7 +164,7 @@ export type ClassRule = z.infer<typeof classRuleSchema>;
 export const gatePolicySchema = z
   .object({
     checkName: nonEmpty.default('gatehouse/release-gate'),
-    releaseBranches: z.array(nonEmpty).default(['release/*']),
+    releaseBranches: z.array(globSchema).default(['release/*']),
     releaseLabel: nonEmpty.default('release'),
     labels: z
       .object({
@@ -190,7 +191,7 @@ export const gatePolicySchema = z
       })
       .strict()
       .prefault({}),
-    highRiskPaths: z.array(nonEmpty).default(['**/auth/**', '**/payments/**', '**/admin/**', '**/edge/**']),
+    highRiskPaths: z.array(globSchema).default(['**/auth/**', '**/payments/**', '**/admin/**', '**/edge/**']),
     classRules: z.array(classRuleSchema).default([]),
     /** Scan kind -> check/job name pattern. The four named kinds keep their defaults unless set; more kinds may be added. */
     scans: z

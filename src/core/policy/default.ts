@@ -153,7 +153,7 @@ export const defaultPolicyInput: PolicyInput = {
       {
         name: 'authentication-authorization-code',
         description: 'Authentication or authorization code changed',
-        paths: ['**/auth/**', '**/authn/**', '**/authz/**', '**/oauth*/**', '**/oidc/**', '**/saml/**', '**/login/**', '**/session/**', '**/sessions/**', '**/permissions/**', '**/rbac/**', '**/*{auth,Auth}*.*'],
+        paths: ['**/auth/**', '**/authn/**', '**/authz/**', '**/oauth*/**', '**/oidc/**', '**/saml/**', '**/login/**', '**/session/**', '**/sessions/**', '**/permissions/**', '**/rbac/**', '**/*{auth,Auth}*'],
         tier: 2,
       },
       {
@@ -171,7 +171,7 @@ export const defaultPolicyInput: PolicyInput = {
       {
         name: 'tenant-isolation',
         description: 'Tenant-isolation code changed',
-        paths: ['**/tenant/**', '**/tenants/**', '**/tenancy/**', '**/multitenan*/**', '**/*{tenant,Tenant}*.*'],
+        paths: ['**/tenant/**', '**/tenants/**', '**/tenancy/**', '**/multitenan*/**', '**/*{tenant,Tenant}*'],
         tier: 2,
       },
       {

@@ -8,6 +8,7 @@ import { incidentPolicySchema, planningPolicySchema } from '../workflows/policy.
 import { commandPolicySchema } from '../workflows/command-limit.ts';
 import { toolingDecidersSchema } from '../workflows/tooling-policy.ts';
 import { cadencePolicySchema, pagePolicySchema } from '../digest/policy.ts';
+import { globSchema } from './glob.ts';
 
 const nonEmpty = z.string().trim().min(1);
 
@@ -105,7 +106,7 @@ export const changeRuleSchema = z
   .object({
     name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'rule names are kebab-case'),
     description: nonEmpty,
-    paths: z.array(nonEmpty).min(1),
+    paths: z.array(globSchema).min(1),
     tier: tierNumber,
   })
   .strict();
@@ -166,7 +167,7 @@ export const policySchema = z
       .object({
         rules: z.array(changeRuleSchema),
         /** Paths no rule looks at (documentation). */
-        ignore: z.array(nonEmpty).default([]),
+        ignore: z.array(globSchema).default([]),
         /** Tier from which a change request asks the security reviewers for a review. */
         reviewFromTier: tierNumber,
         /** Security reviewers: GitHub logins or `org/team` slugs; GitLab usernames. */

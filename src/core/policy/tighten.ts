@@ -34,7 +34,8 @@
  * A value equal to the global one is no change and is not reported.
  */
 import { parseDuration } from '../clock/policy.ts';
-import { readPolicyText, validatePolicy, type PolicyError } from './load.ts';
+import { GLOB_REFUSED } from './glob.ts';
+import { formatPath, mergeDeep, readPolicyText, validatePolicy, type PolicyError } from './load.ts';
 import { policySchema, type Policy } from './schema.ts';
 
 export interface IgnoredKey {
@@ -308,24 +309,64 @@ function withGlobalItems(over: unknown, base: readonly unknown[]): unknown {
   return [...over, ...base.filter((b) => !names.has(nameOf(b)))];
 }
 
-/**
- * Override YAML → the repository's policy. Errors (YAML, unknown keys, wrong types, dangling
- * references) make the whole override invalid; the parts that would weaken the global policy are
- * left out and listed in `ignored`.
- */
-export function parseOverride(text: string, global: Policy): TightenResult {
-  const read = readPolicyText(text);
-  if (!read.ok) return { ok: false, errors: read.errors, ignored: [] };
-  const raw = isObj(read.input) ? read.input : {};
-  // Checked as it will apply: rules and routes added to the global ones; the intake form is the global one.
+/** The override as it will apply, for checking: rules and routes added to the global ones; the intake form is the global one. */
+function checkOf(raw: Obj, global: Policy): Obj {
   const check: Obj = { ...raw };
   delete check['intake'];
   if ('routes' in raw) check['routes'] = withGlobalItems(raw['routes'], global.routes);
   for (const [section, base] of [['routing', global.routing.rules], ['changes', global.changes.rules]] as const) {
     const o = raw[section];
-    if (isObj(o) && 'rules' in o) check[section] = { ...o, rules: withGlobalItems(o['rules'], base) };
+    if (isObj(o) && 'rules' in o) check[section] = { ...o, rules: withGlobalItems(asList(o['rules']).filter((r) => r !== null), base) };
   }
-  const valid = validatePolicy(check, global, read.line);
-  if (!valid.ok) return { ok: false, errors: valid.errors, ignored: [] };
-  return tightenPolicy(global, raw);
+  return check;
+}
+
+/**
+ * Globs of the override that would take too long to match (see glob.ts) are left out one by one,
+ * each listed in `ignored` with the reason, and the rest of the override applies. A list left
+ * empty goes too; a rule left without globs is left out whole (a null keeps the other rules' places).
+ */
+function dropRefusedGlobs(raw: Obj, global: Policy): IgnoredKey[] {
+  const parsed = policySchema.safeParse(mergeDeep(global, checkOf(raw, global)));
+  if (parsed.success) return [];
+  const refused = parsed.error.issues.filter((i) => i.message.startsWith(GLOB_REFUSED) && typeof i.path.at(-1) === 'number');
+  // Later entries first, so that removing one does not move the next.
+  refused.sort((a, b) => formatPath(b.path).localeCompare(formatPath(a.path), 'en', { numeric: true }));
+  const ignored: IgnoredKey[] = [];
+  for (const issue of refused) {
+    const path = issue.path as (string | number)[];
+    const listPath = path.slice(0, -1);
+    const list = listPath.reduce<unknown>((node, key) => (isObj(node) || Array.isArray(node) ? (node as Record<string | number, unknown>)[key] : undefined), raw);
+    if (!Array.isArray(list)) continue;
+    list.splice(path.at(-1) as number, 1);
+    ignored.push({ path: formatPath(path), reason: issue.message });
+    if (list.length > 0) continue;
+    const ownerPath = listPath.slice(0, -1);
+    const owner = ownerPath.reduce<unknown>((node, key) => (isObj(node) || Array.isArray(node) ? (node as Record<string | number, unknown>)[key] : undefined), raw);
+    const ownerIndex = ownerPath.at(-1);
+    const holder = ownerPath.slice(0, -1).reduce<unknown>((node, key) => (isObj(node) || Array.isArray(node) ? (node as Record<string | number, unknown>)[key] : undefined), raw);
+    if (typeof ownerIndex === 'number' && Array.isArray(holder)) {
+      holder[ownerIndex] = null;
+      ignored.push({ path: formatPath(ownerPath), reason: `every glob of ${formatPath(listPath)} was refused: the rule is left out` });
+    } else if (isObj(owner)) {
+      delete owner[String(listPath.at(-1))];
+    }
+  }
+  return ignored.sort((a, b) => a.path.localeCompare(b.path, 'en', { numeric: true }));
+}
+
+/**
+ * Override YAML → the repository's policy. Errors (YAML, unknown keys, wrong types, dangling
+ * references) make the whole override invalid; the parts that would weaken the global policy, and
+ * globs that would take too long to match, are left out and listed in `ignored`.
+ */
+export function parseOverride(text: string, global: Policy): TightenResult {
+  const read = readPolicyText(text);
+  if (!read.ok) return { ok: false, errors: read.errors, ignored: [] };
+  const raw = structuredClone(isObj(read.input) ? read.input : {});
+  const refused = dropRefusedGlobs(raw, global);
+  const valid = validatePolicy(checkOf(raw, global), global, read.line);
+  if (!valid.ok) return { ok: false, errors: valid.errors, ignored: refused };
+  const result = tightenPolicy(global, raw);
+  return { ...result, ignored: [...refused, ...result.ignored] };
 }

@@ -344,6 +344,7 @@ describe('evaluateGate: exceptions', () => {
     ['for another repository', exception({ scope: { repo: 'github:acme/other', paths: [] } }), 'scoped to github:acme/other, not this repository'],
     ['on the other platform', exception({ scope: { repo: 'gitlab:acme/shop', paths: [] } }), 'scoped to gitlab:acme/shop'],
     ['for another path', exception({ scope: { repo: 'github:acme/shop', paths: ['src/legacy/**'] } }), 'scoped to src/legacy/**, not src/db/query.ts'],
+    ['scoped by a glob too costly to match (registered before globs were checked)', exception({ scope: { repo: 'github:acme/shop', paths: ['src/db/**', '**/a/**/a/**/a/**/b'] } }), 'scoped to a glob that would take too long to match (**/a/**/a/**/a/**/b)'],
     ['still requested', exception({ status: 'requested' }), 'is requested, not approved'],
     ['rejected', exception({ status: 'rejected' }), 'is rejected, not approved'],
     ['approved by an account no longer an approver', exception({ approvedBy: 'former-ciso' }), 'approval no longer valid: former-ciso is not an exception approver (ciso)'],

@@ -85,10 +85,16 @@ describe('parseExceptionRequest', () => {
     [{ 'Requested expiry': 'soon' }, 'Requested expiry'],
     [{ Category: 'vibes' }, 'Category'],
     [{ Renews: 'the old one' }, 'Renews'],
+    [{ Paths: 'src/db/**, **/a/**/a/**/a/**/b' }, 'Paths'],
   ])('names the problem with %j', (over, label) => {
     const p = parseExceptionRequest(issueEvent({ body: exceptionBody(over) }).issue, policy, NOW);
     expect(p.exception).toBeNull();
     expect(p.problems.map((x) => x.label)).toContain(label);
+  });
+
+  it('refuses a path glob that would take too long to match, naming it', () => {
+    const p = parseExceptionRequest(issueEvent({ body: exceptionBody({ Paths: 'src/db/**, *a*a*a*b' }) }).issue, policy, NOW);
+    expect(p.problems).toEqual([{ label: 'Paths', message: 'the glob "*a*a*a*b" would take too long to match: a path segment of it has 4 wildcards (at most 2; a repetition extglob counts 2)' }]);
   });
 
   it('allows an expiry up to the policy maximum (90 days)', () => {

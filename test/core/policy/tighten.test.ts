@@ -234,3 +234,31 @@ describe('parseOverride: an invalid override is refused whole, with paths and li
     expect(r.policy.routing.rules.at(-1)).toMatchObject({ name: 'to-team-board', route: 'team-board' });
   });
 });
+
+describe('parseOverride: a glob that would take too long to match is ignored key by key', () => {
+  const SLOW = '**/a/**/a/**/a/**/b';
+  it('an added change rule keeps its other globs; the refused one is listed with the glob and why', () => {
+    const r = tighten(y('changes:', '  rules:', `    - { name: team-paths, description: Team paths, paths: ["services/billing/**", "${SLOW}"], tier: 2 }`));
+    expect(r.policy.changes.rules.at(-1)).toMatchObject({ name: 'team-paths', paths: ['services/billing/**'] });
+    expect(r.ignored).toEqual([{ path: 'changes.rules[0].paths[1]', reason: expect.stringMatching(/^glob refused: "\*\*\/a\/\*\*\/a\/\*\*\/a\/\*\*\/b" would take too long to match: it has 4 "\*\*" segments/) }]);
+  });
+
+  it('a rule left without globs is left out whole; the rules after it keep their places', () => {
+    const r = tighten(
+      y('changes:', '  rules:', `    - { name: only-slow, description: Slow, paths: ["${SLOW}", "*a*a*a*b"], tier: 2 }`, '    - { name: fine, description: Fine, paths: ["infra/**"], tier: 2 }', '  ignore: ["*x*x*x*"]', 'routing:', '  defaultTier: 0'),
+    );
+    expect(names(r.policy.changes.rules).slice(-1)).toEqual(['fine']);
+    expect(r.policy.changes.rules.some((x) => x.name === 'only-slow')).toBe(false);
+    expect(r.ignored.map((i) => i.path)).toEqual(['changes.ignore[0]', 'changes.rules[0]', 'changes.rules[0].paths[0]', 'changes.rules[0].paths[1]', 'routing.defaultTier']);
+    expect(r.ignored[1]!.reason).toBe('every glob of changes.rules[0].paths was refused: the rule is left out');
+  });
+
+  it('the rest of the override applies, and its other ignored keys are listed as before', () => {
+    const r = tighten(y('changes:', '  rules:', '    - { name: fine, description: Fine, paths: ["infra/**"], tier: 2 }', '  ignore: ["*x*x*x*"]', 'gate:', `  highRiskPaths: ["${SLOW}"]`, 'routing:', '  defaultTier: 2'));
+    expect(names(r.policy.changes.rules).at(-1)).toBe('fine');
+    expect(r.policy.changes.ignore).toEqual(global.changes.ignore);
+    expect(r.policy.routing.defaultTier).toBe(2);
+    expect(r.policy.gate).toEqual(global.gate);
+    expect(r.ignored.map((i) => i.path)).toEqual(['changes.ignore[0]', 'gate.highRiskPaths[0]']);
+  });
+});
