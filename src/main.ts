@@ -97,8 +97,8 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
     await opts.opening?.then((o) => o.close()).catch(() => undefined);
     throw err;
   }
-  const metrics = createMetrics();
   const opened = await (opts.opening ?? openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger, queue: opts.queue }));
+  const metrics = createMetrics();
   const { store, queue } = opened;
   const gateStore = gateStoreFor(opened, { dataDir: config.dataDir, ...(config.chainKey === undefined ? {} : { chainKey: config.chainKey }) });
   metrics.setDepthSource(() => queue.depth());
@@ -121,6 +121,7 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
       gitlab = createGitLabIngress({ config: config.gitlab, inbox: opened.inbox, metrics, logger, now, botUsername: opts.gitlab?.botUsername, identityBackoffMs: opts.gitlab?.identityBackoffMs, retry: opts.gitlab?.retry });
     }
   } catch (err) {
+    metrics.close();
     await opened.close();
     throw err;
   }
@@ -267,6 +268,7 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
     await missed?.stop();
     await gateStore.close();
     await opened.close();
+    metrics.close();
     throw err;
   }
   ready = true;
@@ -314,6 +316,7 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
         if (metricsServer) await stopListening(metricsServer);
         await gateStore.close();
         await opened.close();
+        metrics.close();
       })();
       return closing;
     },
