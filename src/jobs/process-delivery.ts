@@ -17,6 +17,7 @@ import { needsToolDecisions, withDecisions } from '../core/workflows/tooling.ts'
 import type { ToolDecisionStore } from '../storage/tool-decisions.ts';
 import { gateOnChange, gateOnEvent, gateOnIssue } from './gate.ts';
 import type { GateStore } from '../ports/gate-store.ts';
+import { yieldToRequests } from './yield.ts';
 
 export interface ProcessDeps {
   store: Store;
@@ -83,6 +84,9 @@ export async function processDelivery(job: DeliveryJob, deps: ProcessDeps): Prom
   if (adapter.self && (await adapter.self(deps.identityWaitMs ?? 30_000)) === null) {
     throw new IdentityUnknown(`our own ${delivery.platform} account is not known yet: the delivery waits`);
   }
+  // The heavy steps on this thread (reading the payload, translating it, planning) each run on
+  // their own turn of the event loop: the HTTP server answers in between.
+  await yieldToRequests();
   let payload: unknown;
   try {
     payload = JSON.parse(delivery.payload);
@@ -90,7 +94,10 @@ export async function processDelivery(job: DeliveryJob, deps: ProcessDeps): Prom
     log.warn('delivery body is not JSON');
     return finish('invalid', 'body is not JSON');
   }
+  await yieldToRequests();
   const t = adapter.translate(delivery, payload);
+  payload = undefined;
+  await yieldToRequests();
   if (t.kind === 'invalid') {
     log.warn({ reason: t.reason }, 'malformed payload');
     await store.appendAudit({ at: deps.now(), deliveryId: delivery.deliveryId, issueKey: null, action: 'translate', detail: null, outcome: 'error', error: t.reason });
@@ -137,6 +144,7 @@ export async function processDelivery(job: DeliveryJob, deps: ProcessDeps): Prom
     const related = event.kind === 'issue' && needsRelatedIntakes(event, resolved.policy) ? await relatedIntakes(store, event.issue.body, resolved.policy, ref) : undefined;
     // The stored log, read under the issue's lock: two decisions in quick succession both land.
     const threatLog = needsThreatLog(event) ? await deps.threatLog.threatDecisions(key) : undefined;
+    await yieldToRequests();
     const result = plan(event, {
       // Who may run state-changing commands comes from the global policy, never the repository's override.
       authority: commandAuthority(deps.resolver.globalPolicy.policy),
@@ -152,6 +160,7 @@ export async function processDelivery(job: DeliveryJob, deps: ProcessDeps): Prom
       history: history.map((h) => ({ tier: h.tier as 0 | 1 | 2 | 3 | null, routes: h.routes, reasons: h.reasons, decidedAt: h.decidedAt })),
     });
     log.info({ key, note: result.note, actions: result.actions.map((a) => a.type) }, 'planned');
+    await yieldToRequests();
     await execute(result.actions, { forge, store, metrics, now: deps.now, deliveryId: delivery.deliveryId, installationId: t.installationId, toolDecisions: deps.toolDecisions, threatLog: deps.threatLog });
     const note = event.kind === 'change' ? await gateOnChange(event, forge, resolved, gate, deps) : event.kind === 'issue' ? await gateOnIssue(event, forge, resolved, gate, deps) : null;
     if (note) log.info({ key, note }, 'release gate');
