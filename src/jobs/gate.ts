@@ -223,6 +223,7 @@ export async function gateOnIssue(event: IssueEvent, forge: Forge, resolved: { p
   const category = parseExceptionRequest(issue, policy, now).exception?.category ?? null;
   const since = new Date(now.getTime() - policy.gate.exceptions.repeated.windowDays * 86_400_000);
   const categoryCount = category && !stored ? await gateStore.countExceptionsByCategory(category, since) : 0;
+  await yieldToRequests();
   const result = planExceptionRequest({ event: { ...event, issue }, stored, categoryCount, labelActor }, { policy, now, render: deps.render });
   if (!result) return null;
   await execute(result.actions, { forge, store: deps.store, metrics: deps.metrics, now: deps.now, deliveryId: d.deliveryId, installationId: d.installationId, gateStore });

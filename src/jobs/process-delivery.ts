@@ -141,6 +141,7 @@ export async function processDelivery(job: DeliveryJob, deps: ProcessDeps): Prom
     const history = await store.decisionHistory(key);
     const changedPaths = needsChangedPaths(event) ? await forge.listChangedPaths(ref) : undefined;
     const clocks = needsClocks(event, resolved.policy) ? ((await store.getClocks(key))?.clocks ?? []) : undefined;
+    await yieldToRequests(); // needsRelatedIntakes reads the intake
     const related = event.kind === 'issue' && needsRelatedIntakes(event, resolved.policy) ? await relatedIntakes(store, event.issue.body, resolved.policy, ref) : undefined;
     // The stored log, read under the issue's lock: two decisions in quick succession both land.
     const threatLog = needsThreatLog(event) ? await deps.threatLog.threatDecisions(key) : undefined;
@@ -162,6 +163,7 @@ export async function processDelivery(job: DeliveryJob, deps: ProcessDeps): Prom
     log.info({ key, note: result.note, actions: result.actions.map((a) => a.type) }, 'planned');
     await yieldToRequests();
     await execute(result.actions, { forge, store, metrics, now: deps.now, deliveryId: delivery.deliveryId, installationId: t.installationId, toolDecisions: deps.toolDecisions, threatLog: deps.threatLog });
+    await yieldToRequests();
     const note = event.kind === 'change' ? await gateOnChange(event, forge, resolved, gate, deps) : event.kind === 'issue' ? await gateOnIssue(event, forge, resolved, gate, deps) : null;
     if (note) log.info({ key, note }, 'release gate');
   });
@@ -173,6 +175,7 @@ export async function processDelivery(job: DeliveryJob, deps: ProcessDeps): Prom
  * token acting here can edit them), with their latest tier (for re-opening their reviews).
  */
 async function relatedIntakes(store: Store, body: string, policy: Policy, self: IssueRef): Promise<RelatedIntake[]> {
+  await yieldToRequests();
   const service = parseIntake(body, policy.intake.fields).answers['service'];
   if (typeof service !== 'string') return [];
   const rows = (await store.openIntakesForService(service)).filter((r) => r.issueKey !== issueKey(self) && r.platform === self.repo.platform && r.repo === self.repo.fullName);
