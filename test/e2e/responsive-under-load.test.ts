@@ -25,7 +25,7 @@ const GITHUB_BODY = 65_536;
  * 2 s), valid deliveries acknowledged within a second at the median (the acknowledgement waits for
  * the disk; none over 3 s), and the event loop's 0.99 quantile under the 100 ms alert level, or
  * under 250 ms on a machine with more than two runnable processes per core. A step holding the
- * loop 300 ms per delivery fails them (checked by hand: /healthz p95 330-373 ms, p99 400-435 ms).
+ * loop 300 ms per delivery fails them (checked by hand on a loaded machine: /healthz p95 330-373 ms, loop p99 357-435 ms).
  */
 const HEALTHZ_P95_MS = 250;
 const HEALTHZ_WORST_MS = 2_000;
@@ -117,7 +117,6 @@ describe('the HTTP server while hostile bodies are processed', () => {
     ];
     const health: number[] = [];
     const acks: number[] = [];
-    let p99 = 0;
     let max = 0;
     let done = 0;
     let polling = true;
@@ -141,7 +140,6 @@ describe('the HTTP server while hostile bodies are processed', () => {
     const until = Date.now() + 120_000;
     while (Date.now() < until) {
       const text = await (await fetch(`${url}/metrics`)).text();
-      p99 = Math.max(p99, sample(text, 'gatehouse_event_loop_delay_seconds', '{quantile="0.99"}'));
       max = Math.max(max, sample(text, 'gatehouse_event_loop_delay_max_seconds'));
       done = finished(text);
       if (done >= hostile.length + acks.length) break;
@@ -150,7 +148,9 @@ describe('the HTTP server while hostile bodies are processed', () => {
     polling = false;
     await Promise.all([healthLoop, validLoop]);
     const text = await (await fetch(`${url}/metrics`)).text();
-    p99 = Math.max(p99, sample(text, 'gatehouse_event_loop_delay_seconds', '{quantile="0.99"}'));
+    // Read once, afterwards: the window then holds the whole run (thousands of samples), where an
+    // early scrape's few samples would make the first deliveries' warm-up its 0.99 quantile.
+    const p99 = sample(text, 'gatehouse_event_loop_delay_seconds', '{quantile="0.99"}');
     max = Math.max(max, sample(text, 'gatehouse_event_loop_delay_max_seconds'));
 
     const worst = (xs: number[]): number => Math.round(Math.max(...xs));
