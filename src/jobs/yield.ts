@@ -7,8 +7,8 @@
  *
  * One waiter goes on per turn of the event loop. A plain `setImmediate` per waiter would not do:
  * the deliveries being worked on at once (16 by default) would all go on in the same turn, one
- * after another, and the server would wait for the sum of their steps (300 ms and more, measured)
- * rather than for one of them.
+ * after another, and the server would wait for the sum of their steps rather than for one of them
+ * (test/jobs/yield.test.ts).
  */
 const waiting: (() => void)[] = [];
 let turnScheduled = false;
