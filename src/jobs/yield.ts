@@ -1,9 +1,9 @@
 /**
  * Lets the event loop serve what is waiting (HTTP requests, the database thread's replies, timers)
  * before the worker goes on. Processing shares its thread with the HTTP server: a delivery's heavy
- * steps (reading its payload, parsing a 64 KB body, planning, reading a report) each take at most
- * tens of milliseconds on hostile but accepted input (bench/loop-hold.ts), and each waits here
- * before it runs.
+ * steps (reading its payload, parsing a 64 KB body, planning, reading a report slice) each take
+ * tens of milliseconds on hostile but accepted input, and each waits here before it runs. One step
+ * is not split: JSON.parse of a payload of many megabytes (bench/loop-hold.ts has the figures).
  *
  * One waiter goes on per turn of the event loop. A plain `setImmediate` per waiter would not do:
  * the deliveries being worked on at once (16 by default) would all go on in the same turn, one
