@@ -106,8 +106,8 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
     await opts.opening?.then((o) => o.close()).catch(() => undefined);
     throw err;
   }
-  const metrics = createMetrics();
   const opened = await (opts.opening ?? openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger, queue: opts.queue }));
+  const metrics = createMetrics();
   const { store, queue } = opened;
   const gateStore = gateStoreFor(opened, { dataDir: config.dataDir, ...(config.chainKey === undefined ? {} : { chainKey: config.chainKey }) });
   metrics.setDepthSource(() => queue.depth());
@@ -132,6 +132,7 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
       gitlab = createGitLabIngress({ config: config.gitlab, inbox: opened.inbox, metrics, logger, now, botUsername: opts.gitlab?.botUsername, identityBackoffMs: opts.gitlab?.identityBackoffMs, retry: opts.gitlab?.retry });
     }
   } catch (err) {
+    metrics.close();
     await opened.close();
     throw err;
   }
@@ -294,6 +295,7 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
     await missed?.stop();
     await gateStore.close();
     await opened.close();
+    metrics.close();
     throw err;
   }
   ready = true;
@@ -362,6 +364,7 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
         await step('schedulers', () => Promise.all([clocks.stop(), reminders.stop(), digests.stop(), slack?.outbox.stop(), missed?.stop()]), 2_000);
         await step('gate store', () => gateStore.close());
         await step('database', () => opened.close());
+        metrics.close();
         logger.info({ ms: Date.now() - began }, 'shut down');
       })();
       return closing;

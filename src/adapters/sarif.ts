@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import type { Finding, Severity } from '../core/gate/evidence.ts';
+import { yieldToRequests } from '../jobs/yield.ts';
 
 const text = z.object({ text: z.string().optional() }).partial().nullable().optional();
 
@@ -93,29 +94,42 @@ export interface ParsedFindings {
   problems: string[];
 }
 
-export function parseSarif(doc: unknown, ctx: SarifContext): ParsedFindings {
+/** Entries read between two turns of the event loop (a few milliseconds' work). */
+export const ENTRIES_PER_SLICE = 500;
+
+/**
+ * Reads the findings. A report can hold a hundred thousand results (a few hundred milliseconds of
+ * work): they are read `ENTRIES_PER_SLICE` at a time, the event loop (and the HTTP server on it)
+ * getting a turn between slices.
+ */
+export async function parseSarif(doc: unknown, ctx: SarifContext): Promise<ParsedFindings> {
   const report = sarifSchema.parse(doc);
   const findings: Finding[] = [];
   const problems: string[] = [];
-  report.runs.forEach((run, r) => {
+  let read = 0;
+  for (const [r, run] of report.runs.entries()) {
     const rules = run.tool.driver.rules ?? [];
+    // By id, the first of a repeated id winning: one lookup per result, not a walk of the rules.
+    const ruleById = new Map<string, (typeof rules)[number]>();
+    for (const rule of rules) if (!ruleById.has(rule.id)) ruleById.set(rule.id, rule);
     const tool = run.tool.driver.name;
-    (run.results ?? []).forEach((raw, i) => {
+    for (const [i, raw] of (run.results ?? []).entries()) {
+      if (++read % ENTRIES_PER_SLICE === 0) await yieldToRequests();
       const parsed = resultSchema.safeParse(raw);
       if (!parsed.success) {
         problems.push(`runs[${r}].results[${i}]: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
-        return;
+        continue;
       }
       const res = parsed.data;
-      if ((res.suppressions ?? []).length > 0) return;
-      if (res.kind && NOT_FAILURES.has(res.kind)) return;
+      if ((res.suppressions ?? []).length > 0) continue;
+      if (res.kind && NOT_FAILURES.has(res.kind)) continue;
       const index = res.ruleIndex ?? res.rule?.index;
       const ruleId = res.ruleId ?? res.rule?.id ?? (index !== undefined ? rules[index]?.id : undefined);
       if (!ruleId) {
         problems.push(`runs[${r}].results[${i}]: no rule id`);
-        return;
+        continue;
       }
-      const rule = rules.find((x) => x.id === ruleId) ?? (index !== undefined ? rules[index] : undefined);
+      const rule = ruleById.get(ruleId) ?? (index !== undefined ? rules[index] : undefined);
       const level = res.level ?? rule?.defaultConfiguration?.level ?? 'warning';
       const severity = scoreSeverity(res.properties?.['security-severity']) ?? scoreSeverity(rule?.properties?.['security-severity']) ?? levelSeverity(level);
       const loc = res.locations?.[0]?.physicalLocation;
@@ -132,7 +146,7 @@ export function parseSarif(doc: unknown, ctx: SarifContext): ParsedFindings {
         tool,
         url: ctx.url,
       });
-    });
-  });
+    }
+  }
   return { findings, problems };
 }

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { Render } from '../core/plan.ts';
 import { repoKey } from '../core/gate/exceptions.ts';
 import { isExceptionRequest, parseExceptionRequest, planExceptionRequest } from '../core/gate/exception-request.ts';
+import { yieldToRequests } from './yield.ts';
 import { planGate, releaseNoteText, RELEASE_NOTE_MARKER } from '../core/gate/plan.ts';
 import { isReleaseCandidate, loweringClassLabels, type ClassLabelFact } from '../core/gate/release-class.ts';
 import { changeKey, issueKey, type IssueEvent, type ChangeRequestEvent, type ChangeRequestSnapshot, type CommitChecksEvent, type ReleaseEvent } from '../core/model.ts';
@@ -98,11 +99,14 @@ export async function evaluateChange(change: ChangeRequestSnapshot, run: GateRun
   }
   const [evidence, exceptions] = await Promise.all([release.collectEvidence(change.ref, headSha, { scanPatterns: policy.gate.scans, sources: policy.gate.sources }), deps.gateStore.exceptionsFor(repoKey(change.ref.repo))]);
   const classLabels = await classLabelFacts(run.forge, snapshot, loweringClassLabels(snapshot, evidence.changedPaths, policy));
+  // Reading the evidence (reports, description) and planning each get their own turn of the event loop.
+  await yieldToRequests();
   const result = planGate(
     { change: snapshot, currentLabels, evidence, exceptions, previous, labelAdded: trigger.labelAdded ?? null, actor: trigger.actor ?? null, classLabels },
     { policy, policySource: run.policySource, policyHash: hashOf(policy), now: deps.now(), render: deps.render },
   );
   deps.logger.info({ key, sha: headSha, verdict: result.verdict.verdict, apiCalls: evidence.stats.apiCalls, actions: result.actions.map((a) => a.type) }, result.note);
+  await yieldToRequests();
   await execute(result.actions, { forge: run.forge, store: deps.store, metrics: deps.metrics, now: deps.now, deliveryId: run.deliveryId, installationId: run.installationId, release, gateStore: deps.gateStore });
   if (result.verdict.retry) throw new GatePending(`release evidence for ${key} at ${headSha.slice(0, 12)} could not be read in full; the check stays pending and the delivery is retried`);
   return result.note;
@@ -247,6 +251,7 @@ export async function gateOnIssue(event: IssueEvent, forge: Forge, resolved: { p
   const category = parseExceptionRequest(issue, policy, now).exception?.category ?? null;
   const since = new Date(now.getTime() - policy.gate.exceptions.repeated.windowDays * 86_400_000);
   const categoryCount = category && !stored ? await gateStore.countExceptionsByCategory(category, since) : 0;
+  await yieldToRequests();
   const result = planExceptionRequest({ event: { ...event, issue }, stored, categoryCount, labelActor }, { policy, now, render: deps.render });
   if (!result) return null;
   await execute(result.actions, { forge, store: deps.store, metrics: deps.metrics, now: deps.now, deliveryId: d.deliveryId, installationId: d.installationId, gateStore });

@@ -19,6 +19,7 @@ import { gateOnChange, gateOnEvent, gateOnIssue, gateOnScheduled } from './gate.
 import type { GateStore } from '../ports/gate-store.ts';
 import type { CommandLedger } from '../ports/command-ledger.ts';
 import { allowCommand, commandOf, commandWindowStart } from '../core/workflows/command-limit.ts';
+import { yieldToRequests } from './yield.ts';
 
 export interface ProcessDeps {
   store: Store;
@@ -95,6 +96,9 @@ export async function processDelivery(job: DeliveryJob, deps: ProcessDeps): Prom
   if (adapter.self && (await adapter.self(deps.identityWaitMs ?? 30_000)) === null) {
     throw new IdentityUnknown(`our own ${delivery.platform} account is not known yet: the delivery waits`);
   }
+  // The heavy steps on this thread (reading the payload, translating it, planning) each run on
+  // their own turn of the event loop: the HTTP server answers in between.
+  await yieldToRequests();
   let payload: unknown;
   try {
     payload = JSON.parse(delivery.payload);
@@ -102,7 +106,10 @@ export async function processDelivery(job: DeliveryJob, deps: ProcessDeps): Prom
     log.warn('delivery body is not JSON');
     return finish('invalid', 'body is not JSON');
   }
+  await yieldToRequests();
   const t = adapter.translate(delivery, payload);
+  payload = undefined;
+  await yieldToRequests();
   if (t.kind === 'invalid') {
     log.warn({ reason: t.reason }, 'malformed payload');
     await store.appendAudit({ at: deps.now(), deliveryId: delivery.deliveryId, issueKey: null, action: 'translate', detail: null, outcome: 'error', error: t.reason });
@@ -150,9 +157,11 @@ export async function processDelivery(job: DeliveryJob, deps: ProcessDeps): Prom
     const history = await store.decisionHistory(key);
     const changedPaths = needsChangedPaths(event) ? await forge.listChangedPaths(ref) : undefined;
     const clocks = needsClocks(event, resolved.policy) ? ((await store.getClocks(key))?.clocks ?? []) : undefined;
+    await yieldToRequests(); // needsRelatedIntakes reads the intake
     const related = event.kind === 'issue' && needsRelatedIntakes(event, resolved.policy) ? await relatedIntakes(store, event.issue.body, resolved.policy, ref) : undefined;
     // The stored log, read under the issue's lock: two decisions in quick succession both land.
     const threatLog = needsThreatLog(event) ? await deps.threatLog.threatDecisions(key) : undefined;
+    await yieldToRequests();
     const result = plan(event, {
       // Who may run state-changing commands comes from the global policy, never the repository's override.
       authority: commandAuthority(deps.resolver.globalPolicy.policy),
@@ -168,7 +177,9 @@ export async function processDelivery(job: DeliveryJob, deps: ProcessDeps): Prom
       history: history.map((h) => ({ tier: h.tier as 0 | 1 | 2 | 3 | null, routes: h.routes, reasons: h.reasons, decidedAt: h.decidedAt })),
     });
     log.info({ key, note: result.note, actions: result.actions.map((a) => a.type) }, 'planned');
+    await yieldToRequests();
     await execute(result.actions, { forge, store, metrics, now: deps.now, deliveryId: delivery.deliveryId, installationId: t.installationId, toolDecisions: deps.toolDecisions, threatLog: deps.threatLog });
+    await yieldToRequests();
     const note = event.kind === 'change' ? await gateOnChange(event, forge, resolved, gate, deps) : event.kind === 'issue' ? await gateOnIssue(event, forge, resolved, gate, deps) : null;
     if (note) log.info({ key, note }, 'release gate');
   });
@@ -227,6 +238,7 @@ async function commandLimited(event: IssueCommentEvent, delivery: StoredDelivery
  * token acting here can edit them), with their latest tier (for re-opening their reviews).
  */
 async function relatedIntakes(store: Store, body: string, policy: Policy, self: IssueRef): Promise<RelatedIntake[]> {
+  await yieldToRequests();
   const service = parseIntake(body, policy.intake.fields).answers['service'];
   if (typeof service !== 'string') return [];
   const rows = (await store.openIntakesForService(service)).filter((r) => r.issueKey !== issueKey(self) && r.platform === self.repo.platform && r.repo === self.repo.fullName);

@@ -8,6 +8,7 @@ import PgBoss from 'pg-boss';
 import { z } from 'zod';
 import type { DeliveryJob, GateEvaluationJob, GateEvaluations, JobQueue } from '../ports/queue.ts';
 import { GroupCommit } from '../storage/group-commit.ts';
+import { yieldToRequests } from './yield.ts';
 
 export interface QueueLogger {
   info(obj: object, msg?: string): void;
@@ -474,6 +475,9 @@ export class PgBossQueue implements JobQueue, GateEvaluations {
         } catch (err) {
           this.#log?.error({ err, queue: name, job: job.id }, 'recording a job outcome failed');
         }
+        // Deliveries share the thread with the HTTP server: it answers between two of them, even
+        // when every await of a delivery found its answer ready.
+        await yieldToRequests();
       }
     }
   }

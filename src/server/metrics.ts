@@ -1,5 +1,6 @@
 /** Prometheus metrics (prom-client), one registry per Gatehouse instance. */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { watchEventLoopDelay, type EventLoopDelayOptions } from './event-loop-delay.ts';
 
 export interface Metrics {
   registry: Registry;
@@ -20,11 +21,39 @@ export interface Metrics {
   setFailedSource(read: () => Promise<number>): void;
   /** Reads the escalation outbox's notices by status (pending, sent, failed). */
   setOutboxSource(read: () => Promise<Record<'pending' | 'sent' | 'failed', number>>): void;
+  /** Stops the event-loop delay monitors. */
+  close(): void;
 }
 
-export function createMetrics(): Metrics {
+export interface MetricsOptions {
+  /** The event-loop delay window and resolution (see src/server/event-loop-delay.ts). */
+  eventLoop?: EventLoopDelayOptions;
+}
+
+export function createMetrics({ eventLoop }: MetricsOptions = {}): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'gatehouse_' });
+  const loop = watchEventLoopDelay(eventLoop);
+  const windowSeconds = (eventLoop?.windowMs ?? 60_000) / 1000;
+  new Gauge({
+    name: 'gatehouse_event_loop_delay_seconds',
+    help: `How much later than due a timer ran on the event loop (the thread that answers HTTP), by quantile (0.5, 0.99) over the last ${windowSeconds / 2}-${windowSeconds} s; above 0.1 requests wait behind processing`,
+    labelNames: ['quantile'],
+    registers: [registry],
+    collect() {
+      const r = loop.read();
+      this.set({ quantile: '0.5' }, r.p50);
+      this.set({ quantile: '0.99' }, r.p99);
+    },
+  });
+  new Gauge({
+    name: 'gatehouse_event_loop_delay_max_seconds',
+    help: `The longest the event loop was held over the last ${windowSeconds / 2}-${windowSeconds} s (one long step shows here before it moves the 0.99 quantile)`,
+    registers: [registry],
+    collect() {
+      this.set(loop.read().max);
+    },
+  });
   let readDepth: () => Promise<number> = async () => 0;
   new Gauge({
     name: 'gatehouse_queue_depth',
@@ -132,6 +161,9 @@ export function createMetrics(): Metrics {
     },
     setFailedSource(read) {
       readFailed = read;
+    },
+    close() {
+      loop.stop();
     },
   };
 }

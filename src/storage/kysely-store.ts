@@ -16,7 +16,7 @@ import type {
 } from '../ports/store.ts';
 import { ChatStore } from './chat-store.ts';
 import { GroupCommit } from './group-commit.ts';
-import { decodePayload, encodeDelivery, type EncodedDelivery } from './payload-codec.ts';
+import { decodePayload, decodePayloadAsync, encodeDelivery, type EncodedDelivery } from './payload-codec.ts';
 import type { AuditLogTable, ClocksTable, Database, DeliveriesTable, IntakeRecordsTable, NotificationsTable, TierDecisionsTable } from './schema.ts';
 
 const platform = z.enum(['github', 'gitlab', 'slack']);
@@ -156,7 +156,8 @@ export class KyselyStore implements Store {
 
   async getDelivery(p: Platform, deliveryId: string): Promise<StoredDelivery | null> {
     const row = await this.#db.selectFrom('deliveries').selectAll().where('platform', '=', p).where('delivery_id', '=', deliveryId).executeTakeFirst();
-    return row ? toDelivery(row) : null;
+    // The worker reads one delivery at a time; its payload can be large: inflated off this thread.
+    return row ? toDelivery(row, await decodePayloadAsync(row.payload, row.payload_encoding)) : null;
   }
 
   async pendingDeliveries(limit: number): Promise<StoredDelivery[]> {
@@ -168,7 +169,7 @@ export class KyselyStore implements Store {
       .orderBy('delivery_id')
       .limit(limit)
       .execute();
-    return rows.map(toDelivery);
+    return rows.map((r) => toDelivery(r));
   }
 
   async finishDelivery(p: Platform, deliveryId: string, status: Exclude<DeliveryStatus, 'pending'>, error?: string | null): Promise<void> {
@@ -220,7 +221,7 @@ export class KyselyStore implements Store {
       .orderBy('delivery_id')
       .limit(limit)
       .execute();
-    return rows.map(toDelivery);
+    return rows.map((r) => toDelivery(r));
   }
 
   async retryDelivery(p: Platform, deliveryId: string): Promise<boolean> {
@@ -441,12 +442,12 @@ export class KyselyStore implements Store {
   }
 }
 
-function toDelivery(r: Selectable<DeliveriesTable>): StoredDelivery {
+function toDelivery(r: Selectable<DeliveriesTable>, payload: string = decodePayload(r.payload, r.payload_encoding)): StoredDelivery {
   return {
     platform: platform.parse(r.platform),
     deliveryId: r.delivery_id,
     eventName: r.event_name,
-    payload: decodePayload(r.payload, r.payload_encoding),
+    payload,
     receivedAt: r.received_at,
     status: deliveryStatus.parse(r.status),
     attempts: Number(r.attempts),

@@ -15,7 +15,8 @@
  * batch (`deflatePayload` with `DEFLATE_OPTIONS`, see pglite-inbox.ts): the HTTP thread, which
  * acknowledges every delivery, does none of it.
  */
-import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { deflateRawSync, inflateRaw, inflateRawSync } from 'node:zlib';
 import { z } from 'zod';
 import type { DeliveryInput } from '../ports/store.ts';
 
@@ -69,4 +70,22 @@ export function decodePayload(stored: string, encoding: string): string {
     case 'deflate-base64':
       return inflateRawSync(Buffer.from(stored, 'base64')).toString('utf8');
   }
+}
+
+const inflateRawAsync = promisify(inflateRaw);
+
+/**
+ * Stored forms from this many characters are inflated on the libuv pool, not on this thread: a
+ * 25 MB payload (GitHub's limit) took 50-280 ms to inflate, time the HTTP server on this thread
+ * would wait. Smaller ones (nearly all: an issue event is ~2 KB stored) inflate here, where the
+ * hand-off would cost more than the work.
+ */
+export const INFLATE_OFF_THREAD_FROM = 8 * 1024;
+
+/** `decodePayload`, inflating a large stored form off this thread. */
+export async function decodePayloadAsync(stored: string, encoding: string): Promise<string> {
+  if (payloadEncoding.parse(encoding) === 'deflate-base64' && stored.length >= INFLATE_OFF_THREAD_FROM) {
+    return (await inflateRawAsync(Buffer.from(stored, 'base64'))).toString('utf8');
+  }
+  return decodePayload(stored, encoding);
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { COMPRESS_FROM, decodePayload, encodePayload } from '../../src/storage/payload-codec.ts';
+import { randomBytes } from 'node:crypto';
+import { COMPRESS_FROM, decodePayload, decodePayloadAsync, encodePayload, INFLATE_OFF_THREAD_FROM } from '../../src/storage/payload-codec.ts';
 
 describe('payload codec', () => {
   it.each([
@@ -22,5 +23,25 @@ describe('payload codec', () => {
   it('refuses an unknown encoding and a corrupt value', () => {
     expect(() => decodePayload('{}', 'gzip')).toThrow();
     expect(() => decodePayload('not deflate at all', 'deflate-base64')).toThrow();
+  });
+
+  it('inflates a large stored payload off the event loop, with the same text', async () => {
+    // Random text deflates little: its stored form is past the threshold.
+    const json = JSON.stringify({ body: randomBytes(3 * 1024 * 1024).toString('base64') });
+    const encoded = encodePayload(json);
+    expect(encoded.payload.length).toBeGreaterThanOrEqual(INFLATE_OFF_THREAD_FROM);
+    let settled = false;
+    let turned = false;
+    setImmediate(() => (turned = !settled));
+    expect(await decodePayloadAsync(encoded.payload, encoded.encoding).finally(() => (settled = true))).toBe(json);
+    expect(turned).toBe(true);
+  });
+
+  it('decodes small and plain payloads alike, and refuses what decodePayload refuses', async () => {
+    const small = encodePayload('{"body":"' + 'z'.repeat(2000) + '"}');
+    expect(await decodePayloadAsync(small.payload, small.encoding)).toBe(decodePayload(small.payload, small.encoding));
+    expect(await decodePayloadAsync('{}', 'json')).toBe('{}');
+    await expect(decodePayloadAsync('{}', 'gzip')).rejects.toThrow();
+    await expect(decodePayloadAsync('A'.repeat(INFLATE_OFF_THREAD_FROM), 'deflate-base64')).rejects.toThrow();
   });
 });

@@ -280,7 +280,7 @@ export class GitLabReleaseForge implements ReleaseForge {
         try {
           const res = await get(`${p}/jobs/${ref.job.id}/artifacts/${ref.path.split('/').map(encodeURIComponent).join('/')}`);
           const doc: unknown = typeof res.body === 'string' ? JSON.parse(res.body) : res.body;
-          const out = parseSecurityReport(doc, { reportType: ref.reportType, fallbackCategory: ref.category, url: ref.job.web_url ?? null });
+          const out = await parseSecurityReport(doc, { reportType: ref.reportType, fallbackCategory: ref.category, url: ref.job.web_url ?? null });
           if (out.problems.length > 0) {
             errors.push({ source: 'reports', kind: 'invalid', message: `${what}: ${out.problems.length} entr${out.problems.length === 1 ? 'y' : 'ies'} not read (${out.problems.slice(0, 3).join('; ')})` });
           }

@@ -7,7 +7,8 @@
  */
 import { z } from 'zod';
 import type { Finding, Severity } from '../../core/gate/evidence.ts';
-import { isSarif, parseSarif, type ParsedFindings } from '../sarif.ts';
+import { ENTRIES_PER_SLICE, isSarif, parseSarif, type ParsedFindings } from '../sarif.ts';
+import { yieldToRequests } from '../../jobs/yield.ts';
 
 const identifierSchema = z.object({ type: z.string().optional(), name: z.string().optional(), value: z.string(), url: z.string().nullable().optional() });
 
@@ -89,8 +90,11 @@ export interface ReportContext {
   url: string | null;
 }
 
-/** A security report or SARIF document (already JSON-decoded) → findings. Throws (ZodError) when it is neither. */
-export function parseSecurityReport(doc: unknown, ctx: ReportContext): ParsedFindings {
+/**
+ * A security report or SARIF document (already JSON-decoded) → findings. Throws (ZodError) when it
+ * is neither. Read `ENTRIES_PER_SLICE` entries at a time, the event loop getting a turn between.
+ */
+export async function parseSecurityReport(doc: unknown, ctx: ReportContext): Promise<ParsedFindings> {
   if (isSarif(doc)) {
     const category = categoryOfReportType(ctx.reportType) ?? ctx.fallbackCategory;
     return parseSarif(doc, { idPrefix: `gitlab:${category}`, category, url: ctx.url });
@@ -101,12 +105,13 @@ export function parseSecurityReport(doc: unknown, ctx: ReportContext): ParsedFin
   const reportTool = report.scan?.scanner?.name ?? type ?? 'gitlab';
   const findings: Finding[] = [];
   const problems: string[] = [];
-  report.vulnerabilities.forEach((raw, i) => {
+  for (const [i, raw] of report.vulnerabilities.entries()) {
+    if ((i + 1) % ENTRIES_PER_SLICE === 0) await yieldToRequests();
     const parsed = vulnerabilitySchema.safeParse(raw);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       problems.push(`vulnerabilities[${i}]: ${issue ? `${issue.path.join('.') || 'entry'}: ${issue.message}` : 'invalid'}`);
-      return;
+      continue;
     }
     const v = parsed.data;
     const primary = v.identifiers[0]!;
@@ -125,6 +130,6 @@ export function parseSecurityReport(doc: unknown, ctx: ReportContext): ParsedFin
       tool: v.scanner?.name ?? reportTool,
       url: ctx.url,
     });
-  });
+  }
   return { findings, problems };
 }
