@@ -100,6 +100,8 @@ export function pgConnectProblem(err: unknown, url: string): Error {
     case '42501':
       return fix(`PostgreSQL user "${user}" may not create Gatehouse's tables in "${database}" (${(e.message ?? '').slice(0, 160)}); grant it CREATE on the schema, or use another user in DATABASE_URL`);
     default:
+      // pg's words when the server hangs up during the start-up exchange (no code).
+      if (/^Connection terminated unexpectedly$/.test(e.message ?? '')) return fix(`PostgreSQL at ${where} closed the connection during start-up; is that port PostgreSQL (and does it take this sslmode)? Check DATABASE_URL`);
       return err instanceof Error ? err : new Error(String(err));
   }
 }

@@ -125,6 +125,18 @@ describe('gatehouse start: one line naming the fix, exit code 1', () => {
     expect(r.err + r.out).not.toContain('s3cret-pw');
   });
 
+  it('something else than PostgreSQL on the port', async () => {
+    const http = createServer((c) => c.end('HTTP/1.1 400 Bad Request\r\n\r\n')).listen(0, '127.0.0.1');
+    await new Promise((r) => http.once('listening', r));
+    const port = (http.address() as AddressInfo).port;
+    try {
+      const r = await start({ DATABASE_URL: `postgres://gatehouse:pw@127.0.0.1:${port}/gatehouse` });
+      expectOneLine(r, new RegExp(`^PostgreSQL at 127\\.0\\.0\\.1:${port} closed the connection during start-up; is that port PostgreSQL .*Check DATABASE_URL$`));
+    } finally {
+      http.close();
+    }
+  });
+
   it.skipIf(!pgTestUrl)('PostgreSQL refusing the password', async (ctx) => {
     const url = new URL(pgTestUrl!);
     url.password = 'not-the-password';
@@ -179,4 +191,16 @@ describe('gatehouse start: one line naming the fix, exit code 1', () => {
       unlock();
     }
   }, 40_000);
+});
+
+describe('any other failure', () => {
+  it('is one line on stderr and exit code 1; LOG_LEVEL=debug adds the stack', async () => {
+    const out = join(sandbox(), 'a-file');
+    writeFileSync(out, '');
+    const plain = await gatehouse(['templates', 'export', '--out', out], {});
+    expectOneLine(plain, /^gatehouse: ENOTDIR: not a directory, mkdir '.+' \(ENOTDIR\) \(LOG_LEVEL=debug shows the stack\)$/);
+    const debug = await gatehouse(['templates', 'export', '--out', out], { LOG_LEVEL: 'debug' });
+    expect(debug.code).toBe(1);
+    expect(debug.err).toMatch(/\n\s+at /);
+  });
 });
