@@ -188,6 +188,8 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
       : null;
 
   let ready = false;
+  // Slack's token, checked when readiness is asked (auth.test), and again every 5 minutes once it worked.
+  let slackVerifiedAt = -Infinity;
   const latestMigration = migrationNames().at(-1) ?? '';
   const readinessChecks: ReadinessCheck[] = [
     {
@@ -209,6 +211,19 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
       : []),
     ...(gitlab
       ? [{ name: 'gitlab', probe: () => (gitlab.identity.name !== null ? null : `the GitLab token's user is not known yet (GET /user${gitlab.identity.lastError ? ` failed: ${gitlab.identity.lastError}` : ' has not answered'}); check GITLAB_URL and GITLAB_TOKEN`) }]
+      : []),
+    ...(slack
+      ? [
+          {
+            name: 'slack',
+            probe: async () => {
+              if (Date.now() - slackVerifiedAt < 300_000) return null;
+              const why = await slack.web.verify();
+              if (why === null) slackVerifiedAt = Date.now();
+              return why;
+            },
+          },
+        ]
       : []),
   ];
   const server = createHttpServer({

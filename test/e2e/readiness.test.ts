@@ -10,6 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Gatehouse } from '../../src/main.ts';
 import { freshPgDatabase, pgTestUrl } from '../storage/fixture.ts';
 import { testPrivateKey } from '../support/github.ts';
+import { SLACK_API, slackConfig } from '../support/slack.ts';
 import { GITHUB_API as API, GITHUB_SECRET as SECRET, startTestGatehouse } from '../support/harness.ts';
 
 interface Probe {
@@ -151,5 +152,16 @@ describe('GET /healthz and GET /readyz', () => {
     expect(r.status).toBe(503);
     expect(r.body.notReady).toEqual([expect.stringMatching(/^gitlab: the GitLab token's user is not known yet \(GET \/user failed: .+\); check GITLAB_URL and GITLAB_TOKEN$/)]);
     nock.cleanAll();
+  });
+
+  it('not ready while Slack refuses the bot token (auth.test); ready once it takes it', async () => {
+    nock(SLACK_API).post('/api/auth.test').reply(200, { ok: false, error: 'invalid_auth' });
+    gatehouse = await startTestGatehouse({ slack: slackConfig }, { slack: { outbox: false } });
+    const refused = await get(gatehouse, '/readyz');
+    expect(refused).toEqual({ status: 503, body: { status: 'not ready', notReady: ['slack: Slack refused the bot token (invalid_auth); check SLACK_BOT_TOKEN'], checks: { database: 'ok', slack: 'Slack refused the bot token (invalid_auth); check SLACK_BOT_TOKEN' } } });
+    nock(SLACK_API).post('/api/auth.test').reply(200, { ok: true, user_id: 'U0BOT', team_id: 'T0', bot_id: 'B0' });
+    expect(await get(gatehouse, '/readyz')).toEqual({ status: 200, body: { status: 'ready', checks: { database: 'ok', slack: 'ok' } } });
+    // Verified: not asked again on every probe.
+    expect(await get(gatehouse, '/readyz')).toEqual({ status: 200, body: { status: 'ready', checks: { database: 'ok', slack: 'ok' } } });
   });
 });
