@@ -1,7 +1,7 @@
 /** A confidential issue's chat notices carry what Gatehouse decided, never what people wrote. */
 import { describe, expect, it } from 'vitest';
 import type { Action, NotifyChat } from '../../src/core/actions.ts';
-import { CONFIDENTIAL_REASON, withholdConfidential } from '../../src/core/chat/confidential.ts';
+import { CONFIDENTIAL_ANSWER, CONFIDENTIAL_REASON, isConfidentialRecord, withholdConfidential } from '../../src/core/chat/confidential.ts';
 import { plan } from '../../src/core/plan.ts';
 import type { IssueEvent } from '../../src/core/model.ts';
 import { issueEvent, planContext } from '../builders/events.ts';
@@ -45,10 +45,15 @@ describe('notices of a confidential issue', () => {
     expect(closed[0]!.notice.labels).toContain('route::incident');
   });
 
-  it('everything else planned for it is unchanged: its own labels and comment stay on the issue', () => {
-    const open = plan(event(false), planContext()).actions.filter((a) => a.type !== 'notifyChat');
-    const closed = plan(event(true), planContext()).actions.filter((a) => a.type !== 'notifyChat');
-    expect(closed).toEqual(open);
+  it('everything else planned for it is unchanged (its labels and comment stay on the issue); its intake record is marked confidential', () => {
+    const others = (a: Action): boolean => a.type !== 'notifyChat' && a.type !== 'saveIntake';
+    const open = plan(event(false), planContext()).actions;
+    const closed = plan(event(true), planContext()).actions;
+    expect(closed.filter(others)).toEqual(open.filter(others));
+    const saved = (actions: Action[]) => actions.find((a): a is Extract<Action, { type: 'saveIntake' }> => a.type === 'saveIntake')!.record;
+    expect(saved(closed)).toEqual({ ...saved(open), answers: { ...saved(open).answers, [CONFIDENTIAL_ANSWER]: 'yes' } });
+    expect(isConfidentialRecord(saved(closed).answers)).toBe(true);
+    expect(isConfidentialRecord(saved(open).answers)).toBe(false);
   });
 
   it('leaves the actions of a public issue as they are', () => {

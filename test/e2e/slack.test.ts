@@ -285,6 +285,11 @@ describe('escalation notices', () => {
     for (const secret of ['Ledger signing key leaked', 'ledger-vault', '@mallory', 'mallory']) expect(sent).not.toContain(secret);
     // On the issue itself (members only) the bot says everything, as on any issue.
     expect(comments.find((c) => c.startsWith('<!-- gatehouse:intake -->'))).toContain('route: incident');
+    // The queue, in Slack, lists it without its service; its escalation without its title.
+    const queue = ((await (await slack(slashCommandBody({ text: 'queue', userId: ALLOWED }))).json()) as { text: string }).text;
+    expect(queue).toContain('gitlab:gitlabhq/gitlab-test#23');
+    expect(queue).toContain('Confidential issue gitlabhq/gitlab-test#23');
+    for (const secret of ['Ledger signing key leaked', 'ledger-vault', 'mallory']) expect(queue).not.toContain(secret);
   });
 
   it('posts a suspected-exploitation intake at once to the incident channel, carrying route::incident', async () => {

@@ -8,6 +8,15 @@
 import type { Action, NotifyChat } from '../actions.ts';
 import type { IssueSnapshot } from '../model.ts';
 
+/**
+ * The stored intake record of a confidential issue says so under this key (`yes`): what reads the
+ * records for chat (the queue, an escalation raised from Slack) leaves its answers out.
+ */
+export const CONFIDENTIAL_ANSWER = 'confidential_issue';
+
+/** Whether a stored intake record is a confidential issue's. */
+export const isConfidentialRecord = (answers: Readonly<Record<string, unknown>> | null | undefined): boolean => answers?.[CONFIDENTIAL_ANSWER] === 'yes';
+
 export const CONFIDENTIAL_REASON = 'Confidential issue: its title and content stay on the issue; open the link (project members only)';
 
 /** `acme/shop#7`, the confidential issue's reference. */
@@ -22,8 +31,15 @@ function withheld(action: NotifyChat, issue: IssueSnapshot): NotifyChat {
   };
 }
 
-/** The actions planned for an event on `issue`, its chat notices stripped of content when it is confidential. */
+/**
+ * The actions planned for an event on `issue`: when it is confidential, its chat notices stripped
+ * of content and its intake record marked (CONFIDENTIAL_ANSWER).
+ */
 export function withholdConfidential(issue: IssueSnapshot, actions: Action[]): Action[] {
   if (issue.confidential !== true) return actions;
-  return actions.map((a) => (a.type === 'notifyChat' ? withheld(a, issue) : a));
+  return actions.map((a) => {
+    if (a.type === 'notifyChat') return withheld(a, issue);
+    if (a.type === 'saveIntake') return { ...a, record: { ...a.record, answers: { ...a.record.answers, [CONFIDENTIAL_ANSWER]: 'yes' } } };
+    return a;
+  });
 }
