@@ -7,7 +7,7 @@ import { translateGitHub } from './adapters/github/translate.ts';
 import { runClock, type ClockCliOptions } from './cli/clock.ts';
 import { explainDecision, registerDecisions } from './cli/decisions.ts';
 import { registerDeliveries } from './cli/deliveries.ts';
-import { ConfigError, loadConfig } from './config/env.ts';
+import { ConfigError, loadConfig, loadDotEnv } from './config/env.ts';
 import { intakeFormView } from './core/intake/form.ts';
 import { exceptionFormView } from './core/gate/exception-request.ts';
 import { parsePolicy } from './core/policy/load.ts';
@@ -110,14 +110,15 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
     .name('gatehouse')
     .description('Product-security automation: intake and tier routing, clocks, escalation and release gates')
     .exitOverride()
-    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
+    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
+    // Every command reads the same configuration: a .env file beside the process, if present,
+    // fills the variables the environment leaves unset.
+    .hook('preAction', () => loadDotEnv());
 
   program
     .command('start')
     .description('start the bot (what `npm start` runs)')
     .action(async () => {
-      // A .env file beside the process, if present, fills unset variables.
-      if (existsSync('.env')) process.loadEnvFile('.env');
       const config = loadConfig();
       // A new embedded database takes seconds to create, on its own thread: begin opening the
       // database now, while the rest of the application loads.
@@ -327,11 +328,23 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
     await program.parseAsync(argv);
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode;
-    if (err instanceof ConfigError || err instanceof PolicyFileError || (err instanceof Error && (err.name === 'DataDirBusyError' || err.name === 'DataDirPermissionError'))) {
+    if (err instanceof ConfigError || err instanceof PolicyFileError || (err instanceof Error && OPERATOR_ERRORS.has(err.name))) {
       io.err(err.message);
       return 1;
     }
-    throw err;
+    // Anything else: one line, and the stack only when the log level asks for detail.
+    io.err(`gatehouse: ${oneLine(err)}`);
+    if (/^(debug|trace)$/i.test(process.env['LOG_LEVEL'] ?? '') && err instanceof Error && err.stack) io.err(err.stack);
+    return 1;
   }
   return code;
+}
+
+/** Errors whose message already names what to fix, in one line: shown as they are. */
+const OPERATOR_ERRORS = new Set(['DataDirBusyError', 'DataDirPermissionError', 'NoDatabaseError', 'DatabaseConnectError']);
+
+function oneLine(err: unknown): string {
+  const text = err instanceof Error ? `${err.message}${(err as NodeJS.ErrnoException).code ? ` (${(err as NodeJS.ErrnoException).code})` : ''}` : String(err);
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return `${flat.length > 300 ? `${flat.slice(0, 299)}…` : flat} (LOG_LEVEL=debug shows the stack)`;
 }

@@ -23,7 +23,10 @@ import { createRenderer } from './render/templates.ts';
 import { createHttpServer, createMetricsServer } from './server/http.ts';
 import { createPageHandler } from './server/page.ts';
 import { createMetrics, type Metrics } from './server/metrics.ts';
-import { openStore, type OpenedStore, type QueueOptions } from './storage/open.ts';
+import { readinessProbe, type ReadinessCheck } from './server/readiness.ts';
+import { migrationNames } from './storage/migrations.ts';
+import { sql } from 'kysely';
+import { openStore, pgConnectProblem, type OpenedStore, type QueueOptions } from './storage/open.ts';
 import { gateStoreFor } from './storage/gate-store.ts';
 import { toolDecisionStore } from './storage/tool-decisions.ts';
 import { threatLogStore } from './storage/threat-decisions.ts';
@@ -66,6 +69,8 @@ export interface StartOptions {
    * conclusion evaluates at once).
    */
   gateDebounceMs?: number;
+  /** How long each readiness check (`GET /readyz`) may take before it counts as not ready. Default 2 s. */
+  readinessTimeoutMs?: number;
 }
 
 export interface Gatehouse {
@@ -199,6 +204,44 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
       : null;
 
   let ready = false;
+  // Slack's token, checked when readiness is asked (auth.test), and again every 5 minutes once it worked.
+  let slackVerifiedAt = -Infinity;
+  const latestMigration = migrationNames().at(-1) ?? '';
+  const readinessChecks: ReadinessCheck[] = [
+    {
+      // Reachable (a cheap query) and migrated (this version's last migration is recorded).
+      name: 'database',
+      probe: async () => {
+        try {
+          const { rows } = await sql<{ name: string | null }>`select max(name) as name from gatehouse_migration`.execute(opened.db);
+          const at = rows[0]?.name ?? null;
+          return at !== null && at >= latestMigration ? null : `migrations not done (at ${at ?? 'none'}, this version needs ${latestMigration})`;
+        } catch (err) {
+          if (config.databaseUrl) throw pgConnectProblem(err, config.databaseUrl);
+          throw new Error(`the embedded database does not answer (${err instanceof Error ? err.message : String(err)})`, { cause: err });
+        }
+      },
+    },
+    ...(github
+      ? [{ name: 'github', probe: () => (github.identity.name !== null ? null : `the GitHub App's identity is not known yet (GET /app${github.identity.lastError ? ` failed: ${github.identity.lastError}` : ' has not answered'}); check APP_ID, PRIVATE_KEY and GHE_HOST`) }]
+      : []),
+    ...(gitlab
+      ? [{ name: 'gitlab', probe: () => (gitlab.identity.name !== null ? null : `the GitLab token's user is not known yet (GET /user${gitlab.identity.lastError ? ` failed: ${gitlab.identity.lastError}` : ' has not answered'}); check GITLAB_URL and GITLAB_TOKEN`) }]
+      : []),
+    ...(slack
+      ? [
+          {
+            name: 'slack',
+            probe: async () => {
+              if (Date.now() - slackVerifiedAt < 300_000) return null;
+              const why = await slack.web.verify();
+              if (why === null) slackVerifiedAt = Date.now();
+              return why;
+            },
+          },
+        ]
+      : []),
+  ];
   const server = createHttpServer({
     github: github ? github.middleware : { off: config.off.github ?? 'GitHub is off' },
     gitlab: gitlab ? gitlab.handler : { off: config.off.gitlab ?? 'GitLab is off' },
@@ -208,6 +251,7 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
         ? createSlackUrlCheck({ signingSecret: config.slackUrlCheck.signingSecret, reason: config.off.slack ?? 'Slack is off', metrics, logger, now, unauthenticated })
         : { off: config.off.slack ?? 'Slack is off' },
     ready: () => ready,
+    readiness: readinessProbe(readinessChecks, opts.readinessTimeoutMs),
     page: createPageHandler({
       db: opened.db,
       policy: () => global.policy,

@@ -20,6 +20,7 @@ export class SelfIdentity {
   #loop: Promise<void> | null = null;
   #stopped = false;
   #timer: NodeJS.Timeout | null = null;
+  #lastError: string | null = null;
   readonly #waiters = new Set<() => void>();
   readonly #opts: SelfIdentityOptions;
 
@@ -33,6 +34,11 @@ export class SelfIdentity {
     return this.#name;
   }
 
+  /** Why the last attempt to learn the account failed (one line), or null. */
+  get lastError(): string | null {
+    return this.#name === null ? this.#lastError : null;
+  }
+
   /** Starts learning in the background (once); retries until known or stopped. */
   start(): void {
     if (this.#name !== null || this.#loop) return;
@@ -43,6 +49,7 @@ export class SelfIdentity {
           for (const w of [...this.#waiters]) w();
           return;
         } catch (err) {
+          this.#lastError = (err instanceof Error ? err.message : String(err)).replace(/\s+/g, ' ').slice(0, 200);
           this.#opts.onError?.(err, attempt);
         }
         if (this.#stopped) return;

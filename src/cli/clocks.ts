@@ -18,7 +18,7 @@ function stateOf(c: ClockState): string {
 }
 
 export async function listClocks(config: Pick<Config, 'databaseUrl' | 'dataDir'>, opts: { json?: boolean; limit?: number }, io: ClocksIo): Promise<number> {
-  const opened = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, queue: { maintenanceIntervalSeconds: false } });
+  const opened = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, queue: { maintenanceIntervalSeconds: false }, existing: true });
   try {
     const rows = await opened.store.listOpenClocks(opts.limit ?? 1000);
     const shown: Shown[] = rows.flatMap((r) =>

@@ -20,7 +20,7 @@ type DbConfig = Pick<Config, 'databaseUrl' | 'dataDir' | 'chainKey'>;
 /** Opens the database read-only in spirit (no queue maintenance), runs `fn` on its records' store, closes it. */
 async function withGateStore<T>(config: DbConfig, fn: (gates: KyselyGateStore) => Promise<T>): Promise<T> {
   const [{ openStore }, { KyselyGateStore }] = await Promise.all([import('../storage/open.ts'), import('../storage/gate-store.ts')]);
-  const opened = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, queue: { maintenanceIntervalSeconds: false } });
+  const opened = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, queue: { maintenanceIntervalSeconds: false }, existing: true });
   try {
     return await fn(new KyselyGateStore({ db: opened.db }));
   } finally {

@@ -38,7 +38,7 @@ async function withStore<T>(config: DbConfig, io: DeliveriesIo, fn: (opened: Ope
   let opened: OpenedStore;
   try {
     // No long wait for the owner here: a running bot is the usual reason the directory is held.
-    opened = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, queue: { maintenanceIntervalSeconds: false }, lockWaitMs: 1000 });
+    opened = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, queue: { maintenanceIntervalSeconds: false }, lockWaitMs: 1000, existing: true });
   } catch (err) {
     if (err instanceof Error && err.name === 'DataDirBusyError') {
       io.err(`gatehouse deliveries: ${err.message} (on the embedded database this command works only while the bot is stopped)`);

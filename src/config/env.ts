@@ -1,5 +1,6 @@
 /** The only module that reads process.env. Parsed once with zod; every problem is reported. */
-import { readFileSync } from 'node:fs';
+import { createPrivateKey } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { parseGitLabSecrets, type ScopedSecret } from './gitlab-secrets.ts';
@@ -116,7 +117,32 @@ export const DEFAULT_GATE_DEBOUNCE_MS = 5000;
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
-    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    // One problem, one line; several, one line each.
+    super(problems.length === 1 ? `invalid configuration: ${problems[0]}` : `invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+/**
+ * Every command reads a `.env` file in the working directory, when there is one: it fills the
+ * variables the environment leaves unset (a variable the environment sets wins over the file).
+ */
+export function loadDotEnv(path = '.env'): void {
+  if (!existsSync(path)) return;
+  try {
+    process.loadEnvFile(path);
+  } catch (err) {
+    throw new ConfigError([`${path}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err instanceof Error ? err.message : String(err))})`]);
+  }
+}
+
+/** Why a PEM text is not a usable private key (OpenSSL's reason, one line), or null when it is one. */
+function privateKeyProblem(pem: string): string | null {
+  try {
+    createPrivateKey(pem);
+    return null;
+  } catch (err) {
+    const reason = err instanceof Error ? err.message.split('\n')[0]!.replace(/^error:[0-9A-F]+:/i, '') : String(err);
+    return reason.slice(0, 200);
   }
 }
 
@@ -139,12 +165,19 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       problems.push(`PRIVATE_KEY_PATH: cannot read ${e.PRIVATE_KEY_PATH} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
     }
   }
-  const githubParts = { APP_ID: e.APP_ID, 'PRIVATE_KEY or PRIVATE_KEY_PATH': privateKey, WEBHOOK_SECRET: e.WEBHOOK_SECRET };
+  // A PRIVATE_KEY_PATH that cannot be read is reported once, above; it is not missing as well.
+  const githubParts = { APP_ID: e.APP_ID, 'PRIVATE_KEY or PRIVATE_KEY_PATH': privateKey ?? e.PRIVATE_KEY_PATH, WEBHOOK_SECRET: e.WEBHOOK_SECRET };
   const missingGithub = Object.entries(githubParts).filter(([, v]) => !v).map(([k]) => k);
   if (missingGithub.length === 0) {
-    if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(privateKey!)) problems.push('PRIVATE_KEY: not a PEM private key');
-    const apiBaseUrl = e.GHE_HOST ? `${e.GHE_PROTOCOL}://${e.GHE_HOST}/api/v3` : 'https://api.github.com';
-    github = { appId: e.APP_ID!, privateKey: privateKey!, webhookSecret: e.WEBHOOK_SECRET!, apiBaseUrl };
+    if (privateKey !== undefined) {
+      const keyVar = e.PRIVATE_KEY ? 'PRIVATE_KEY' : `PRIVATE_KEY_PATH (${e.PRIVATE_KEY_PATH})`;
+      // A key that is PEM-shaped but unreadable would only fail at the first API call: refused here.
+      const why = /-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(privateKey) ? privateKeyProblem(privateKey) : null;
+      if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(privateKey)) problems.push(`${keyVar}: not a PEM private key; give the GitHub App's private key (.pem)`);
+      else if (why !== null) problems.push(`${keyVar}: not a readable private key (${why}); give the GitHub App's private key (.pem) as GitHub issued it`);
+      const apiBaseUrl = e.GHE_HOST ? `${e.GHE_PROTOCOL}://${e.GHE_HOST}/api/v3` : 'https://api.github.com';
+      github = { appId: e.APP_ID!, privateKey, webhookSecret: e.WEBHOOK_SECRET!, apiBaseUrl };
+    }
   } else if (missingGithub.length < 3) {
     problems.push(`GitHub is half-configured: missing ${missingGithub.join(', ')}`);
   } else {

@@ -48,6 +48,11 @@ export interface IssueSnapshot {
   assignees: string[];
   url: string;
   createdAt: string;
+  /**
+   * Visible only to the project's members (a GitLab confidential issue, or an internal note on
+   * one): its title and content never go to chat.
+   */
+  confidential?: boolean;
 }
 
 export type IssueAction = 'opened' | 'edited' | 'reopened' | 'closed' | 'labeled' | 'unlabeled' | 'assigned' | 'unassigned';

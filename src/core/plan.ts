@@ -1,4 +1,5 @@
 /** plan(event, state, policy, now) → actions. Pure: no clock, no network, no environment. */
+import { withholdConfidential } from './chat/confidential.ts';
 import type { Action } from './actions.ts';
 import { parseIntake, isIntake, type IntakeRecord } from './intake/parse.ts';
 import { changeKey, issueKey, type ChangeRequestEvent, type GatehouseEvent, type IssueEvent, type Reason, type Tier } from './model.ts';
@@ -60,8 +61,10 @@ export interface Plan {
 
 export function plan(event: GatehouseEvent, ctx: PlanContext): Plan {
   switch (event.kind) {
-    case 'issue':
-      return planIssue(event, ctx);
+    case 'issue': {
+      const planned = planIssue(event, ctx);
+      return { ...planned, actions: withholdConfidential(event.issue, planned.actions) };
+    }
     case 'change':
       return planChange(event, ctx);
     case 'push':
@@ -73,9 +76,9 @@ export function plan(event: GatehouseEvent, ctx: PlanContext): Plan {
       const last = ctx.history[ctx.history.length - 1];
       const deepReview = last !== undefined && last.tier !== null && last.tier >= ctx.policy.planning.fromTier;
       const threat = planThreatDecision({ event, authority: ctx.authority ?? NOBODY, log: ctx.threatLog ?? null, deepReview, now: ctx.now });
-      if (threat.length > 0) return { actions: threat, note: `threat-model decision: ${threat.map((a) => a.type).join(', ')}` };
+      if (threat.length > 0) return { actions: withholdConfidential(event.issue, threat), note: `threat-model decision: ${threat.map((a) => a.type).join(', ')}` };
       const actions = planToolDecision({ event, policy: ctx.policy, now: ctx.now, issueKey: issueKey(event.issue.ref), authority: ctx.authority ?? NOBODY });
-      return { actions, note: actions.length === 0 ? 'a comment that is no command' : `decide command: ${actions.map((a) => a.type).join(', ')}` };
+      return { actions: withholdConfidential(event.issue, actions), note: actions.length === 0 ? 'a comment that is no command' : `decide command: ${actions.map((a) => a.type).join(', ')}` };
     }
   }
 }

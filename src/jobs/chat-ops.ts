@@ -5,6 +5,7 @@
  * global policy only (a repository's override cannot grant itself Slack powers); every refusal is
  * in the audit log and answered to the asker alone.
  */
+import { isConfidentialRecord } from '../core/chat/confidential.ts';
 import type { Logger } from 'pino';
 import { queueAnswer, statusAnswer, type QueueView, type StatusView } from '../core/chat/answers.ts';
 import { parseCommand, type Hosts, type ItemRef } from '../core/chat/command.ts';
@@ -187,7 +188,8 @@ export class ChatOps implements SlackReader {
         reason: asked.reason,
         requestedBy: { name: work.userName || work.userId, id: work.userId },
         requestId: work.requestId,
-        known: { service: str(intake?.answers['service']), owner: str(intake?.answers['owner']), severity: tier === null ? null : `Tier ${tier} (${policy.tiers[tier]?.name ?? '?'})` },
+        // A confidential issue's answers stay off chat: the notice names the item alone.
+        known: { service: isConfidentialRecord(intake?.answers) ? null : str(intake?.answers['service']), owner: isConfidentialRecord(intake?.answers) ? null : str(intake?.answers['owner']), severity: tier === null ? null : `Tier ${tier} (${policy.tiers[tier]?.name ?? '?'})` },
       },
       policy,
       this.deps.now(),

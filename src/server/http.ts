@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import Router from 'find-my-way';
 import { declaredLength, refuse } from './body.ts';
 import type { Metrics } from './metrics.ts';
+import type { ReadinessReport } from './readiness.ts';
 
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => Promise<unknown> | unknown;
 
@@ -12,7 +13,10 @@ export interface Routes {
   slack: RouteHandler | { off: string };
   /** `GET /`: the read-only page (src/server/page.ts); absent: 404. */
   page?: RouteHandler;
+  /** Liveness: the process is up and serving (`GET /healthz`). */
   ready: () => boolean;
+  /** Readiness: the database and the platforms' credentials (`GET /readyz`); absent: as liveness. */
+  readiness?: () => Promise<ReadinessReport>;
   metrics: Metrics;
   /** Serve `GET /metrics` here (default true); false when it has a listener of its own (METRICS_PORT): then 404 here. */
   metricsHere?: boolean;
@@ -66,6 +70,12 @@ export function createHttpServer(routes: Routes): Server {
   router.on('POST', '/slack/events', platform('Slack', routes.slack));
   if (routes.page) router.on('GET', '/', routes.page);
   router.on('GET', '/healthz', (_req, res) => (routes.ready() ? send(res, 200, { status: 'ok' }) : send(res, 503, { status: 'starting' })));
+  router.on('GET', '/readyz', async (_req, res) => {
+    if (!routes.ready()) return send(res, 503, { status: 'not ready', notReady: ['starting'], checks: {} });
+    if (!routes.readiness) return send(res, 200, { status: 'ready', checks: {} });
+    const r = await routes.readiness();
+    send(res, r.ready ? 200 : 503, r.ready ? { status: 'ready', checks: r.checks } : { status: 'not ready', notReady: r.notReady, checks: r.checks });
+  });
   if (routes.metricsHere !== false) router.on('GET', '/metrics', metricsHandler(routes.metrics));
 
   const server = createServer((req, res) => {

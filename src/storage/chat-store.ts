@@ -3,6 +3,7 @@
  * the Slack message each became, who acknowledged it, and each channel's next free send slot.
  * Claims are leased rows taken with `for update skip locked`, so replicas never send one twice.
  */
+import { CONFIDENTIAL_ANSWER } from '../core/chat/confidential.ts';
 import { sql, type Kysely, type Selectable } from 'kysely';
 import { z } from 'zod';
 import { NOTICE_KINDS, type Notice, type NoticeKind } from '../core/chat/notice.ts';
@@ -315,7 +316,8 @@ export class ChatStore {
         'i.issue_key',
         'i.complete',
         'i.updated_at',
-        sql<string | null>`i.answers->>'service'`.as('service'),
+        // A confidential issue's service stays off chat.
+        sql<string | null>`case when i.answers->>${sql.lit(CONFIDENTIAL_ANSWER)} = 'yes' then null else i.answers->>'service' end`.as('service'),
         eb.selectFrom('tier_decisions as t').select('t.tier').whereRef('t.issue_key', '=', 'i.issue_key').orderBy('t.decided_at', 'desc').orderBy('t.id', 'desc').limit(1).as('tier'),
         eb.selectFrom('tier_decisions as f').select((e) => e.fn.min('f.decided_at').as('first')).whereRef('f.issue_key', '=', 'i.issue_key').as('first_at'),
       ])

@@ -2,7 +2,7 @@
  * Opens Gatehouse's database: embedded PGlite at `dataDir` by default, PostgreSQL when
  * `databaseUrl` is given. Runs migrations, then starts the pg-boss job queue on the same database.
  */
-import { mkdirSync } from 'node:fs';
+import { accessSync, constants as fsConstants, existsSync, mkdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -15,7 +15,7 @@ import { pgliteDeliveryWriter } from './pglite-inbox.ts';
 import { KyselyStore } from './kysely-store.ts';
 import { migrateToLatest } from './migrations.ts';
 import { lockDataDir } from './data-dir-lock.ts';
-import { makeDataDirPrivate, PRIVATE_DIR_MODE } from './data-dir-mode.ts';
+import { DataDirPermissionError, makeDataDirPrivate, PRIVATE_DIR_MODE } from './data-dir-mode.ts';
 import { KeyedMutex } from './mutex.ts';
 import { PgliteDialect, PgliteGate } from './pglite-dialect.ts';
 import { PgliteThread } from './pglite-thread.ts';
@@ -44,6 +44,66 @@ export interface OpenStoreOptions {
   syncWal?: boolean;
   /** PGlite: how long to wait for the data directory's previous owner to exit. Default 10 000 ms. */
   lockWaitMs?: number;
+  /**
+   * Open only a database that exists (the commands that read it): a missing embedded database is
+   * NoDatabaseError instead of a new, empty one. Default false (the bot creates it).
+   */
+  existing?: boolean;
+}
+
+/** A reading command pointed at an embedded data dir that holds no database. */
+export class NoDatabaseError extends Error {
+  override name = 'NoDatabaseError';
+}
+
+/** PostgreSQL could not be reached or refused us: one line naming what to fix (never the password). */
+export class DatabaseConnectError extends Error {
+  override name = 'DatabaseConnectError';
+}
+
+/** `host:port/database as user` of a postgres:// URL, without its password. */
+export function describePgUrl(url: string): { where: string; user: string; database: string } {
+  try {
+    const u = new URL(url);
+    const database = decodeURIComponent(u.pathname.replace(/^\//, '')) || 'postgres';
+    return { where: `${u.hostname || 'localhost'}:${u.port || '5432'}`, user: decodeURIComponent(u.username) || '(default user)', database };
+  } catch {
+    return { where: '(unparsable DATABASE_URL)', user: '(unknown)', database: '(unknown)' };
+  }
+}
+
+/** The first failure of a PostgreSQL connection, as what the operator should fix. Other errors: as they are. */
+export function pgConnectProblem(err: unknown, url: string): Error {
+  const e = err as { code?: string; message?: string; errors?: unknown[] };
+  // node's net reports an address that resolves to several (IPv4 and IPv6) as an AggregateError.
+  const code = e.code ?? (Array.isArray(e.errors) ? (e.errors[0] as { code?: string } | undefined)?.code : undefined);
+  const { where, user, database } = describePgUrl(url);
+  const fix = (text: string): DatabaseConnectError => new DatabaseConnectError(text);
+  switch (code) {
+    case 'ECONNREFUSED':
+      return fix(`cannot reach PostgreSQL at ${where}: connection refused; start PostgreSQL there, or fix DATABASE_URL`);
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return fix(`cannot reach PostgreSQL at ${where}: the host name does not resolve; fix the host in DATABASE_URL`);
+    case 'ETIMEDOUT':
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return fix(`cannot reach PostgreSQL at ${where}: ${code}; check the network path to it, or fix DATABASE_URL`);
+    case 'ECONNRESET':
+      return fix(`PostgreSQL at ${where} closed the connection at once (ECONNRESET); is that port PostgreSQL? Check DATABASE_URL (and sslmode)`);
+    case '28P01':
+      return fix(`PostgreSQL at ${where} refused the password of user "${user}"; fix the password in DATABASE_URL`);
+    case '28000':
+      return fix(`PostgreSQL at ${where} refused user "${user}" (${(e.message ?? '').slice(0, 160)}); allow it in pg_hba.conf, or fix DATABASE_URL`);
+    case '3D000':
+      return fix(`PostgreSQL at ${where} has no database "${database}"; create it (createdb ${database}) or fix DATABASE_URL`);
+    case '42501':
+      return fix(`PostgreSQL user "${user}" may not create Gatehouse's tables in "${database}" (${(e.message ?? '').slice(0, 160)}); grant it CREATE on the schema, or use another user in DATABASE_URL`);
+    default:
+      // pg's words when the server hangs up during the start-up exchange (no code).
+      if (/^Connection terminated unexpectedly$/.test(e.message ?? '')) return fix(`PostgreSQL at ${where} closed the connection during start-up; is that port PostgreSQL (and does it take this sslmode)? Check DATABASE_URL`);
+      return err instanceof Error ? err : new Error(String(err));
+  }
 }
 
 export interface OpenedStore {
@@ -87,8 +147,24 @@ function privateDataDir(opts: OpenStoreOptions): void {
   if (fixed.length > 0) opts.logger?.warn({ dataDir: opts.dataDir, fixed: fixed.length, first: fixed.slice(0, 5) }, `made ${fixed.length} entries of the embedded database private (0700/0600): they were open to other users`);
 }
 
+/** The embedded database at `dataDir`, created (the directory too) unless `existing` asks for one that is there. */
+function prepareDataDir(opts: OpenStoreOptions): void {
+  const dir = opts.dataDir;
+  if (opts.existing && !existsSync(join(dir, 'PG_VERSION'))) {
+    throw new NoDatabaseError(`no database at ${dir}: start the bot once or set GATEHOUSE_DATA_DIR/DATABASE_URL`);
+  }
+  try {
+    mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
+    accessSync(dir, fsConstants.R_OK | fsConstants.W_OK | fsConstants.X_OK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? String(err);
+    const what = code === 'EROFS' ? 'it is on a read-only file system' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'ENOTDIR' || code === 'EEXIST' ? 'a file is in the way' : code;
+    throw new DataDirPermissionError(`cannot write the embedded database's directory ${dir} (${what}); make it writable by the user Gatehouse runs as, or set GATEHOUSE_DATA_DIR (or DATABASE_URL)`);
+  }
+}
+
 async function openPglite(opts: OpenStoreOptions): Promise<OpenedStore> {
-  mkdirSync(opts.dataDir, { recursive: true, mode: PRIVATE_DIR_MODE });
+  prepareDataDir(opts);
   // Before anything is read or written there: a directory others could write is refused or fixed.
   privateDataDir(opts);
   const unlock = await lockDataDir(opts.dataDir, { waitMs: opts.lockWaitMs, onWait: (owner) => opts.logger?.warn({ owner, dataDir: opts.dataDir }, 'the embedded database is still held by a process that is exiting; waiting for it') });
@@ -169,7 +245,12 @@ async function openPostgres(opts: OpenStoreOptions, url: string): Promise<Opened
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   let queue: PgBossQueue | undefined;
   try {
-    await migrateToLatest(db);
+    try {
+      await migrateToLatest(db);
+    } catch (err) {
+      // The first connection: an unreachable server or refused credentials say what to fix.
+      throw pgConnectProblem(err, url);
+    }
     const executor = {
       executeSql: async (text: string, values?: readonly unknown[]) => {
         const r = await pool.query<Record<string, unknown>>(text, values && values.length > 0 ? [...values] : undefined);

@@ -212,3 +212,44 @@ describe('Push Hook and the rest', () => {
     expect(t('Issue Hook', issueHook({ description: 'x', username: BOT }), null).kind).toBe('event');
   });
 });
+
+describe('Confidential Issue Hook and Confidential Note Hook', () => {
+  it('a confidential issue is an issue event like any other, marked confidential', () => {
+    const payload = gitlabFixture('issue-hook');
+    obj(payload['object_attributes'])['confidential'] = true;
+    const e = eventOf<IssueEvent>(t('Confidential Issue Hook', payload));
+    const plain = gitlabFixture('issue-hook');
+    expect(e).toEqual({ ...eventOf<IssueEvent>(t('Issue Hook', plain)), issue: { ...eventOf<IssueEvent>(t('Issue Hook', plain)).issue, confidential: true } });
+  });
+
+  it('the hook name alone marks it (and an Issue Hook whose attributes say confidential too); a public issue has no mark', () => {
+    expect(eventOf<IssueEvent>(t('Confidential Issue Hook', gitlabFixture('issue-hook'))).issue.confidential).toBe(true);
+    const flagged = gitlabFixture('issue-hook');
+    obj(flagged['object_attributes'])['confidential'] = true;
+    expect(eventOf<IssueEvent>(t('Issue Hook', flagged)).issue.confidential).toBe(true);
+    expect(eventOf<IssueEvent>(t('Issue Hook', gitlabFixture('issue-hook'))).issue).not.toHaveProperty('confidential');
+    expect(eventOf<IssueEvent>(t('System Hook', flagged)).issue.confidential).toBe(true);
+  });
+
+  it('is checked like an Issue Hook: our own changes ignored, a broken payload named', () => {
+    expect(t('Confidential Issue Hook', issueHook({ description: 'x', username: BOT }))).toEqual({ kind: 'ignored', reason: 'caused by Gatehouse itself' });
+    const bad = gitlabFixture('issue-hook');
+    delete obj(bad['object_attributes'])['iid'];
+    expect(t('Confidential Issue Hook', bad)).toMatchObject({ kind: 'invalid', reason: expect.stringMatching(/^Confidential Issue Hook payload: object_attributes\.iid/) });
+  });
+
+  it('a /gatehouse command in a note on a confidential issue is a comment event on a confidential issue', () => {
+    const payload = gitlabFixture('note-hook-issue');
+    obj(payload['object_attributes'])['note'] = '/gatehouse decide maintain';
+    obj(payload['issue'])['confidential'] = true;
+    const tr = t('Confidential Note Hook', payload);
+    expect(tr).toMatchObject({ kind: 'event', event: { kind: 'comment', comment: { body: '/gatehouse decide maintain' }, issue: { ref: { number: 17 }, confidential: true } } });
+    // An internal note (on any issue) keeps its issue's content off chat as well.
+    const internal = gitlabFixture('note-hook-issue');
+    obj(internal['object_attributes'])['note'] = '/gatehouse decide maintain';
+    expect(eventOf<IssueEvent>(t('Confidential Note Hook', internal)).issue.confidential).toBe(true);
+    expect(eventOf<IssueEvent>(t('Note Hook', internal)).issue).not.toHaveProperty('confidential');
+    // A note that is no command is ignored, as on a public issue.
+    expect(t('Confidential Note Hook', gitlabFixture('note-hook-issue'))).toMatchObject({ kind: 'ignored', reason: expect.stringContaining('issue #17') });
+  });
+});

@@ -256,6 +256,42 @@ describe('escalation notices', () => {
     expect(JSON.stringify(posted[0]!.blocks)).toContain('gitlabhq/gitlab-test');
   });
 
+  it('handles a GitLab confidential issue as an issue, and its notice carries neither its title nor its answers', async () => {
+    const posted: Posted[] = [];
+    expectPost(posted, { channel: 'C0INCIDENT', ts: `${Date.now() / 1000}` });
+    nock(GITLAB_API).get('/projects/1/repository/files/.gitlab%2Fgatehouse.yml/raw').query(true).reply(404, { message: '404 File Not Found' });
+    nock(GITLAB_API).get('/projects/1/issues/23/notes').query(true).times(3).reply(200, []);
+    nock(GITLAB_API)
+      .put('/projects/1/issues/23', (b: { add_labels?: string }) => (b.add_labels ?? '').includes('route::incident'))
+      .reply(200, { iid: 23 });
+    const comments: string[] = [];
+    nock(GITLAB_API)
+      .post('/projects/1/issues/23/notes', (b: { body: string }) => (comments.push(b.body), true))
+      .times(3)
+      .reply(201, { id: 1, body: 'x', system: false, author: { id: 9, username: GITLAB_BOT } });
+    // The incident worksheet and the planning checklist: the description read and updated.
+    nock(GITLAB_API).get('/projects/1/issues/23').times(2).reply(200, { iid: 23, description: '' });
+    nock(GITLAB_API).put('/projects/1/issues/23', (b: { description?: string }) => b.description !== undefined).times(2).reply(200, { iid: 23 });
+    const payload = issueHook({ description: gitlabBody({ answers: answers({ active_exploitation: 'yes', service: 'ledger-vault', owner: '@mallory' }) }), labels: ['intake'] });
+    Object.assign(payload['object_attributes'] as Record<string, unknown>, { title: 'Ledger signing key leaked', confidential: true });
+    const d = gitlabDelivery({ event: 'Confidential Issue Hook', payload });
+    expect((await fetch(`${gatehouse.url}/api/gitlab/webhooks`, { method: 'POST', headers: d.headers, body: d.body })).status).toBe(200);
+    expect(await processed(gatehouse, 'gitlab', d.id)).toBe('done');
+    await waitFor(() => posted.length === 1);
+    expect(posted[0]!.channel).toBe('#prodsec-incidents');
+    const sent = JSON.stringify(posted[0]);
+    expect(sent).toContain('Confidential issue gitlabhq/gitlab-test#23');
+    expect(sent).toContain('route::incident');
+    for (const secret of ['Ledger signing key leaked', 'ledger-vault', '@mallory', 'mallory']) expect(sent).not.toContain(secret);
+    // On the issue itself (members only) the bot says everything, as on any issue.
+    expect(comments.find((c) => c.startsWith('<!-- gatehouse:intake -->'))).toContain('route: incident');
+    // The queue, in Slack, lists it without its service; its escalation without its title.
+    const queue = ((await (await slack(slashCommandBody({ text: 'queue', userId: ALLOWED }))).json()) as { text: string }).text;
+    expect(queue).toContain('gitlab:gitlabhq/gitlab-test#23');
+    expect(queue).toContain('Confidential issue gitlabhq/gitlab-test#23');
+    for (const secret of ['Ledger signing key leaked', 'ledger-vault', 'mallory']) expect(queue).not.toContain(secret);
+  });
+
   it('posts a suspected-exploitation intake at once to the incident channel, carrying route::incident', async () => {
     const posted: Posted[] = [];
     expectPost(posted);

@@ -52,7 +52,7 @@ export interface GitLabIngressOptions {
 }
 
 /** Metric labels stay few: any other header value counts as `other`. */
-const KNOWN_EVENTS = new Set(['Issue Hook', 'Merge Request Hook', 'Note Hook', 'Pipeline Hook', 'Release Hook', 'Push Hook', 'Tag Push Hook', 'Job Hook', 'System Hook']);
+const KNOWN_EVENTS = new Set(['Issue Hook', 'Confidential Issue Hook', 'Merge Request Hook', 'Note Hook', 'Confidential Note Hook', 'Pipeline Hook', 'Release Hook', 'Push Hook', 'Tag Push Hook', 'Job Hook', 'System Hook']);
 
 const currentUserSchema = z.object({ username: z.string().min(1) });
 

@@ -6,6 +6,10 @@
  * Issue, merge request (approvals included), push, pipeline (the release gate re-evaluates when
  * one concludes) and release hooks become events; a note on an issue whose first line is a
  * `/gatehouse` command becomes a comment event, other notes are parsed and ignored with the reason.
+ *
+ * Confidential issues come as `Confidential Issue Hook` (and their notes, and internal notes, as
+ * `Confidential Note Hook`): handled as issues and notes are, the issue marked `confidential` so
+ * that nothing of its content leaves the platform (see core/chat/confidential.ts).
  */
 import { z } from 'zod';
 import type { Actor, ChangeRequestAction, IssueAction, RepoRef } from '../../core/model.ts';
@@ -32,6 +36,7 @@ const issueHook = z.object({
     author_id: z.number().optional(),
     type: z.string().optional(),
     labels: z.array(label).optional(),
+    confidential: z.boolean().nullable().optional(),
   }),
   labels: z.array(label).optional(),
   assignees: z.array(z.object({ username: z.string() })).optional(),
@@ -75,6 +80,9 @@ const noteHook = z.object({
     action: z.string().optional(),
     created_at: z.string().optional(),
     updated_at: z.string().optional(),
+    /** An internal note (GitLab sends it as a Confidential Note Hook). */
+    internal: z.boolean().nullable().optional(),
+    confidential: z.boolean().nullable().optional(),
   }),
   issue: z
     .object({
@@ -85,6 +93,7 @@ const noteHook = z.object({
       created_at: z.string().optional(),
       author_id: z.number().optional(),
       labels: z.array(label).optional(),
+      confidential: z.boolean().nullable().optional(),
     })
     .optional(),
   merge_request: z.object({ iid: z.number().int() }).optional(),
@@ -219,9 +228,10 @@ export function translateGitLab(eventName: string, deliveryId: string, payload: 
   }
 
   switch (event) {
-    case 'Issue Hook': {
+    case 'Issue Hook':
+    case 'Confidential Issue Hook': {
       const parsed = issueHook.safeParse(payload);
-      if (!parsed.success) return { kind: 'invalid', reason: `Issue Hook payload: ${describe(parsed.error)}` };
+      if (!parsed.success) return { kind: 'invalid', reason: `${event} payload: ${describe(parsed.error)}` };
       const p = parsed.data;
       const a = p.object_attributes;
       if (botUsername && p.user.username === botUsername) return { kind: 'ignored', reason: 'caused by Gatehouse itself' };
@@ -248,6 +258,7 @@ export function translateGitLab(eventName: string, deliveryId: string, payload: 
             assignees: (p.assignees ?? []).map((x) => x.username),
             url: a.url,
             createdAt,
+            ...(event === 'Confidential Issue Hook' || a.confidential === true ? { confidential: true } : {}),
           },
         },
       };
@@ -285,9 +296,10 @@ export function translateGitLab(eventName: string, deliveryId: string, payload: 
         },
       };
     }
-    case 'Note Hook': {
+    case 'Note Hook':
+    case 'Confidential Note Hook': {
       const parsed = noteHook.safeParse(payload);
-      if (!parsed.success) return { kind: 'invalid', reason: `Note Hook payload: ${describe(parsed.error)}` };
+      if (!parsed.success) return { kind: 'invalid', reason: `${event} payload: ${describe(parsed.error)}` };
       const p = parsed.data;
       if (botUsername && p.user.username === botUsername) return { kind: 'ignored', reason: 'caused by Gatehouse itself' };
       const on = p.issue ? `issue #${p.issue.iid}` : p.merge_request ? `merge request !${p.merge_request.iid}` : p.object_attributes.noteable_type;
@@ -321,6 +333,8 @@ export function translateGitLab(eventName: string, deliveryId: string, payload: 
             assignees: [],
             url: (a.url ?? '').replace(/#note_\d+$/, ''),
             createdAt,
+            // A confidential issue's note, or an internal note: its content stays on the platform too.
+            ...(event === 'Confidential Note Hook' || issue.confidential === true || a.internal === true || a.confidential === true ? { confidential: true } : {}),
           },
         },
       };

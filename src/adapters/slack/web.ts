@@ -72,6 +72,17 @@ export class SlackWeb implements Chat {
     });
   }
 
+  /** Whether Slack takes the bot token (`auth.test`): null when it does, else why not (one line). */
+  async verify(): Promise<string | null> {
+    try {
+      await this.client.auth.test();
+      return null;
+    } catch (err) {
+      const code = platformCode(err);
+      return code ? `Slack refused the bot token (${code}); check SLACK_BOT_TOKEN` : `${translateError(err).message}; check SLACK_API_URL and the network path to Slack`;
+    }
+  }
+
   async post(channel: string, notice: Notice, state: NoticeState, fallbackText: string): Promise<PostedMessage> {
     try {
       const res = await this.client.chat.postMessage({

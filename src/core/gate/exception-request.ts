@@ -15,6 +15,7 @@
  * actor. A renewal, or a category that several repositories keep asking exceptions for, raises the
  * `repeated-exception` escalation.
  */
+import { withholdConfidential } from '../chat/confidential.ts';
 import type { Action } from '../actions.ts';
 import { globProblem } from '../policy/glob.ts';
 import { noticeChannel } from '../chat/route.ts';
@@ -320,5 +321,5 @@ export function planExceptionRequest(input: ExceptionPlanInput, ctx: ExceptionCo
     maxExpiryDays: ex.maxExpiryDays,
   });
   actions.push({ type: 'ensureComment', target, marker: EXCEPTION_MARKER, body });
-  return { actions, note: `exception request ${issueKey(target)}: ${entry?.status ?? 'incomplete'}${refusal ? ` (approval refused: ${refusal.text})` : ''}${notes.length > 0 ? `; ${notes.join('; ')}` : ''}` };
+  return { actions: withholdConfidential(issue, actions), note: `exception request ${issueKey(target)}: ${entry?.status ?? 'incomplete'}${refusal ? ` (approval refused: ${refusal.text})` : ''}${notes.length > 0 ? `; ${notes.join('; ')}` : ''}` };
 }

@@ -138,7 +138,8 @@ export function planPlanning(input: PlanningInput): Action[] {
         type: 'ensureComment',
         target: other.ref,
         marker,
-        body: `${marker}\n### 🔁 Material change: re-review\n\nA new tier-${decision.tier} intake for ${tableCell(service ?? 'this service')} was filed: ${event.issue.url}. The last stage of the security planning checklist (${PLANNING_STAGES[PLANNING_STAGES.length - 1]!.title}) is un-ticked: review what changed, then tick it again to re-assemble the plan bundle.`,
+        // A confidential intake is not named on another issue (which may be public): only that one was filed.
+        body: `${marker}\n### 🔁 Material change: re-review\n\n${event.issue.confidential === true ? `A new intake for ${tableCell(service ?? 'this service')} was filed as a confidential issue (visible to project members only).` : `A new tier-${decision.tier} intake for ${tableCell(service ?? 'this service')} was filed: ${event.issue.url}.`} The last stage of the security planning checklist (${PLANNING_STAGES[PLANNING_STAGES.length - 1]!.title}) is un-ticked: review what changed, then tick it again to re-assemble the plan bundle.`,
       });
     }
     actions.push({ type: 'ensureBodySection', target, section: PLANNING_SECTION, text: planningChecklist() });

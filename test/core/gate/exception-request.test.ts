@@ -230,3 +230,17 @@ describe('planExceptionRequest', () => {
     expect(planExceptionRequest({ event: issueEvent({ body: 'Please help', labels: [] }), stored: null, categoryCount: 0, labelActor: null }, ctx)).toBeNull();
   });
 });
+
+describe('an exception request on a confidential issue', () => {
+  it('its notice keeps the terms digest (the Approve button) and the link, and leaves the finding, scope, controls and owner on the issue', () => {
+    const event = issueEvent();
+    const confidential: IssueEvent = { ...event, issue: { ...event.issue, confidential: true } };
+    const [open] = ofType(run().actions, 'notifyChat');
+    const [closed] = ofType(run({ event: confidential }).actions, 'notifyChat');
+    expect(open!.notice.terms).toBeTruthy();
+    expect(closed!.notice).toMatchObject({ kind: 'exception-request', terms: open!.notice.terms, url: 'https://github.com/acme/security-requests/issues/50', title: 'Confidential issue acme/security-requests#50', owner: null });
+    const sent = JSON.stringify(closed);
+    for (const secret of ['js/sql-injection', 'WAF rule', '@shop-owner', 'src/db', 'SQL injection']) expect(sent).not.toContain(secret);
+    expect(ofType(run({ event: confidential }).actions, 'saveException')).toEqual(ofType(run().actions, 'saveException'));
+  });
+});

@@ -148,6 +148,18 @@ describe('plan: a deep review gets the planning flow', () => {
     expect(note.body).toContain('https://github.com/acme/security-requests/issues/9');
   });
 
+  it('a confidential intake re-opens the older review without naming itself there (no link, no tier)', () => {
+    const older = { repo, number: 3 };
+    const e = issueEvent({ body: deep, number: 9 });
+    const actions = plan({ ...e, issue: { ...e.issue, confidential: true } }, { ...planContext(), related: [{ ref: older, tier: 2 as const }] }).actions;
+    expect(actions.filter((a) => a.type === 'reopenPlanning')).toEqual([{ type: 'reopenPlanning', target: older }]);
+    const note = actions.find((a): a is EnsureComment => a.type === 'ensureComment' && a.target.number === 3)!;
+    expect(note.body).toContain('Material change: re-review');
+    expect(note.body).toContain('was filed as a confidential issue (visible to project members only)');
+    expect(note.body).not.toContain('issues/9');
+    expect(note.body).not.toMatch(/tier-\d/);
+  });
+
   it('re-opens only the service’s newest earlier review, however many the service has had', () => {
     const related = [2, 3, 5, 6].map((number) => ({ ref: { repo, number }, tier: 2 as const }));
     const actions = plan(issueEvent({ body: deep, number: 9 }), { ...planContext(), related }).actions;
