@@ -401,6 +401,7 @@ describe('deploy/kubernetes', () => {
       return container[p].httpGet.path as string;
     });
     expect(paths[1]).toBe('/healthz');
+    expect(paths[2]).toBe('/readyz');
     for (const path of new Set(paths)) {
       ready = false;
       expect(await status(path), `${path} while starting`).toBe(503);
