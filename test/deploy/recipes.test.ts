@@ -21,6 +21,7 @@ import picomatch from 'picomatch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { loadConfig } from '../../src/config/env.ts';
+import { testPrivateKey } from '../support/github.ts';
 import { createHttpServer } from '../../src/server/http.ts';
 import { createMetrics } from '../../src/server/metrics.ts';
 
@@ -410,10 +411,12 @@ describe('deploy/kubernetes', () => {
     }
   });
 
-  it('reads its configuration from the Secret, whose example is a configuration Gatehouse accepts', () => {
+  it('reads its configuration from the Secret, whose example is a configuration Gatehouse accepts once its key is filled in', () => {
     const secret = byKind('Secret');
     expect(container.envFrom).toEqual([{ secretRef: { name: secret['metadata'].name } }]);
-    const config = loadConfig(secret['stringData']);
+    // the placeholder key is refused as it stands (a key is checked when the configuration loads)
+    expect(() => loadConfig(secret['stringData'])).toThrow(/PRIVATE_KEY: not a readable private key/);
+    const config = loadConfig({ ...secret['stringData'], PRIVATE_KEY: testPrivateKey() });
     expect(config.databaseUrl).toMatch(/^postgres:\/\//);
     expect([config.github, config.gitlab, config.slack].every((p) => p !== null)).toBe(true);
     // `kubectl apply -f deploy/kubernetes/` does not descend into example-secret/
