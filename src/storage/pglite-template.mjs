@@ -66,12 +66,17 @@ export function templateProblem(template) {
   return null;
 }
 
-/** Takes write access to the template away from group and others (directories 0755, files 0644), where this user owns the entry. */
+/**
+ * Sets the template's modes to directories 0755 and files 0644, where this user owns the entry: no
+ * one else may write it (PGlite makes its files 0666), and everyone may read it (the template holds
+ * nothing but an empty database, and an image's non-root user copies it; mkdtemp made it 0700).
+ */
 export function protectTemplate(template) {
   const uid = typeof process.getuid === 'function' ? process.getuid() : null;
   for (const { path, st } of walk(template)) {
-    if (st.isSymbolicLink() || (uid !== null && st.uid !== uid) || (st.mode & 0o022) === 0) continue;
-    chmodSync(path, st.isDirectory() ? 0o755 : 0o644);
+    if (st.isSymbolicLink() || (uid !== null && st.uid !== uid)) continue;
+    const mode = st.isDirectory() ? 0o755 : 0o644;
+    if ((st.mode & 0o777) !== mode) chmodSync(path, mode);
   }
 }
 

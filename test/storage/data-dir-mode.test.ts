@@ -144,8 +144,10 @@ describe('the embedded database template', () => {
     const t = fakeTemplate();
     chmodSync(t, 0o777);
     chmodSync(join(t, 'base', '1259'), 0o666);
+    // made by mkdtemp: readable by its owner only, which an image's non-root user could not copy
+    chmodSync(join(t, 'base'), 0o700);
     protectTemplate(t);
-    expect([modeOf(t), modeOf(join(t, 'base', '1259'))]).toEqual([0o755, 0o644]);
+    expect([modeOf(t), modeOf(join(t, 'base')), modeOf(join(t, 'base', '1259'))]).toEqual([0o755, 0o755, 0o644]);
     expect(templateProblem(t)).toBeNull();
     const dir = tmp('gatehouse-seed-');
     expect(seedFromTemplate(dir, { template: t })).toBe(true);
