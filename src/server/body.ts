@@ -22,25 +22,41 @@ export class BodyTooLarge extends Error {
 /** Bytes read and thrown away after a refusal before the connection is cut: a 30 MB body over a 25 MiB limit still gets its answer. */
 export const DISCARD_LIMIT = 64 * 1024 * 1024;
 
-/** Reads the body, stopping (and refusing) as soon as it passes `max` bytes, chunked or not. */
+/**
+ * Reads the body, stopping (and refusing) as soon as it passes `max` bytes, chunked or not. A body
+ * with a Content-Length is copied into one buffer of that size as it arrives (one copy held, not
+ * its chunks and then their concatenation).
+ */
 export function readBody(req: IncomingMessage, max: number, onChunk?: (chunk: Buffer) => void): Promise<Buffer> {
   return new Promise((resolve, reject) => {
+    const declared = declaredLength(req);
+    let whole: Buffer | null = declared !== null && declared <= max ? Buffer.allocUnsafe(declared) : null;
     const chunks: Buffer[] = [];
     let size = 0;
     const onData = (chunk: Buffer): void => {
-      size += chunk.length;
-      if (size > max) {
+      if (size + chunk.length > max) {
         req.off('data', onData);
         req.pause();
         chunks.length = 0;
+        whole = null;
         reject(new BodyTooLarge(max));
         return;
       }
       onChunk?.(chunk);
-      chunks.push(chunk);
+      if (whole && size + chunk.length <= whole.length) chunk.copy(whole, size);
+      else {
+        // more than declared cannot reach us (the parser stops at Content-Length); kept safe anyway
+        if (whole) chunks.push(whole.subarray(0, size));
+        whole = null;
+        chunks.push(chunk);
+      }
+      size += chunk.length;
     };
     req.on('data', onData);
-    req.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
+    req.once('end', () => {
+      if (whole) resolve(size === whole.length ? whole : whole.subarray(0, size));
+      else resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    });
     req.once('error', reject);
   });
 }
