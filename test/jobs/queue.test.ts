@@ -51,7 +51,7 @@ for (const backend of backends) {
       await sleep(200);
       expect(runs).toEqual([job('one')]);
       console.info(`[queue ${backend.name}] enqueue → handler start: ${latency} ms`);
-      expect(latency).toBeLessThan(500);
+      expect(latency).toBeLessThan(2_000); // "soon": a few polls of 50 ms, with room for a loaded machine
     });
 
     it('retries a failing job, then dead-letters it once', async () => {
