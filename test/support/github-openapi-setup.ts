@@ -5,22 +5,30 @@
  * STAND_IN_HEADER). A test fails on what the description rejects. The loopback stand-in for child
  * processes checks its own (test/support/fake-github.ts).
  */
-import 'nock';
-import { afterEach } from 'vitest';
+import { afterEach, beforeAll } from 'vitest';
 import { isGitHubApi, recordGitHubCall, STAND_IN_HEADER, takeGitHubViolations } from './github-openapi.ts';
 
-// After nock's own patch of `fetch` (it patches on import), so the calls it answers pass here.
-const inner = globalThis.fetch;
-globalThis.fetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
-  const url = new URL(input instanceof Request ? input.url : input);
-  if (!isGitHubApi(url)) return inner(input, init);
-  const method = (init?.method ?? (input instanceof Request ? input.method : 'GET')).toUpperCase();
-  const sent = typeof init?.body === 'string' ? init.body : input instanceof Request && input.body ? await input.clone().text() : '';
-  const response = await inner(input, init);
-  const answer = response.headers.has(STAND_IN_HEADER) ? { status: response.status, responseText: response.body ? await response.clone().text() : '' } : null;
-  recordGitHubCall({ method, url: url.pathname + url.search, requestBody: sent ? (JSON.parse(sent) as unknown) : undefined, answer });
-  return response;
-};
+const checked = new WeakSet<typeof fetch>();
+
+/** Wraps the `fetch` in place: by the first hook a test file's nock (patched on import) is in it. */
+function checkFetch(): void {
+  const inner = globalThis.fetch;
+  if (checked.has(inner)) return;
+  const wrapper = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+    const url = new URL(input instanceof Request ? input.url : input);
+    if (!isGitHubApi(url)) return inner(input, init);
+    const method = (init?.method ?? (input instanceof Request ? input.method : 'GET')).toUpperCase();
+    const sent = typeof init?.body === 'string' ? init.body : input instanceof Request && input.body ? await input.clone().text() : '';
+    const response = await inner(input, init);
+    const answer = response.headers.has(STAND_IN_HEADER) ? { status: response.status, responseText: response.body ? await response.clone().text() : '' } : null;
+    recordGitHubCall({ method, url: url.pathname + url.search, requestBody: sent ? (JSON.parse(sent) as unknown) : undefined, answer });
+    return response;
+  };
+  checked.add(wrapper);
+  globalThis.fetch = wrapper;
+}
+
+beforeAll(checkFetch);
 
 afterEach(() => {
   const problems = takeGitHubViolations();
