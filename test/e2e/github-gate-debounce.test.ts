@@ -122,7 +122,9 @@ describe('release gate re-evaluation debounced per head commit (GitHub)', () => 
 
     const reads = evidenceReads();
     console.info(`[gate debounce] 49 deliveries handled in ${handledMs} ms; evidence reads: ${burstReads} for the burst, ${reads} in all (50 completions)`);
-    expect(reads, `49 deliveries handled in ${handledMs} ms (window ${WINDOW_MS} ms)`).toBeLessThanOrEqual(3);
+    // one evaluation per window the burst spanned (one when handled within a window; a loaded machine
+    // may take longer), and the 50th completion's own; without the debounce, one per completion
+    expect(reads, `49 deliveries handled in ${handledMs} ms (window ${WINDOW_MS} ms)`).toBeLessThanOrEqual(2 + Math.ceil(handledMs / WINDOW_MS));
     // The other evidence endpoints were read as rarely (check runs: once more per verdict written, to find our own check).
     expect(w.log.filter((l) => l === `GET /repos/${FULL}/pulls/2/reviews`).length).toBeLessThanOrEqual(reads);
     expect(w.log.filter((l) => l === `GET /repos/${FULL}/pulls/2/files`).length).toBeLessThanOrEqual(reads);
@@ -134,14 +136,16 @@ describe('release gate re-evaluation debounced per head commit (GitHub)', () => 
     otherRun(w, HEAD, 'slsa-provenance', 'success');
     const matrix = Array.from({ length: 20 }, (_, i) => `build (${i + 1})`);
     for (const name of matrix) otherRun(w, HEAD, name, 'success');
+    const started = Date.now();
     const first = await Promise.all(matrix.map((name) => post(checkRunCompleted(name, 'success'))));
     // Inside the window, the secrets scan concludes with a failure: the evaluation waiting reads it.
     Object.assign(w.checkRuns.find((r) => r.name === 'secret-scanning')!, { conclusion: 'failure' });
     const last = await post(checkRunCompleted('secret-scanning', 'failure'));
     for (const id of [...first, last]) expect(await processed(gatehouse, 'github', id)).toBe('done');
+    const handledMs = Date.now() - started;
     await until('a verdict', () => gateLabels().length > 0);
     await new Promise((r) => setTimeout(r, WINDOW_MS + 500));
     expect(gateLabels()).toEqual(['gate::block']);
-    expect(evidenceReads()).toBeLessThanOrEqual(2);
+    expect(evidenceReads()).toBeLessThanOrEqual(1 + Math.ceil(handledMs / WINDOW_MS));
   }, 90_000);
 });
