@@ -177,7 +177,7 @@ describe('hostile and broken input', () => {
     }
     const growth = (rss.at(-1)! - rss[0]!) / 1024 / 1024;
     console.info(`[hostile] resident memory after rounds 1..4 of 5 x 30 MB: ${rss.map((r) => Math.round(r / 1024 / 1024)).join(', ')} MB (growth ${growth.toFixed(1)} MB)`);
-    expect(growth).toBeLessThan(64);
+    expect(growth).toBeLessThan(100); // one round kept would be 150 MB
     expect(await settledCount()).toBe(before);
     await healthy();
   });
