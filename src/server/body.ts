@@ -112,9 +112,11 @@ interface Waiter {
 
 /**
  * A bound on bytes held by requests still unauthenticated, across all of them. `reserve(n)`
- * resolves with a release function once `n` bytes fit (first come, first served), or with null
- * after `waitMs` (the caller answers 503). A reservation larger than the whole budget waits for an
- * empty budget and then runs alone.
+ * resolves with a release function once `n` bytes fit, or with null after `waitMs` (the caller
+ * answers 503). Waiters are served first fit: a small delivery (most are a few KB) is not held
+ * behind a wave of 20 MB bodies waiting their turn, while those still go in arrival order among
+ * themselves whenever room frees. A reservation larger than the whole budget waits for an empty
+ * budget and then runs alone.
  */
 export class ByteBudget {
   private used = 0;
@@ -139,7 +141,7 @@ export class ByteBudget {
   }
 
   reserve(bytes: number, waitMs: number): Promise<(() => void) | null> {
-    if (this.waiting.length === 0 && this.fits(bytes)) return Promise.resolve(this.take(bytes));
+    if (this.fits(bytes)) return Promise.resolve(this.take(bytes));
     return new Promise((resolve) => {
       const waiter: Waiter = {
         bytes,
@@ -176,8 +178,13 @@ export class ByteBudget {
   }
 
   private pump(): void {
-    while (this.waiting.length > 0 && this.fits(this.waiting[0]!.bytes)) {
-      const next = this.waiting.shift()!;
+    for (let i = 0; i < this.waiting.length; ) {
+      const next = this.waiting[i]!;
+      if (!this.fits(next.bytes)) {
+        i++;
+        continue;
+      }
+      this.waiting.splice(i, 1);
       next.grant(this.take(next.bytes));
     }
   }

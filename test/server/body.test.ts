@@ -13,23 +13,26 @@ import { ByteBudget, refuse } from '../../src/server/body.ts';
 import { RefusalLog } from '../../src/server/refusal-log.ts';
 
 describe('ByteBudget', () => {
-  it('grants reservations that fit, in arrival order, and makes the rest wait for a release', async () => {
+  it('grants what fits at once (a small delivery is not held behind large waiting bodies) and the rest as room frees, in arrival order', async () => {
     const budget = new ByteBudget(100);
     const a = await budget.reserve(60, 1_000);
     const order: string[] = [];
     const b = budget.reserve(60, 1_000).then((r) => (order.push('b'), r));
+    const b2 = budget.reserve(50, 1_000).then((r) => (order.push('b2'), r));
     const c = budget.reserve(10, 1_000).then((r) => (order.push('c'), r));
-    await new Promise((r) => setTimeout(r, 20));
-    // c would fit, but b came first: nobody jumps the queue
-    expect(order).toEqual([]);
+    const rc = await c;
+    expect(order).toEqual(['c']);
     expect(budget.queued).toBe(2);
     a!();
     a!(); // a second release changes nothing
-    const [rb, rc] = await Promise.all([b, c]);
-    expect(order).toEqual(['b', 'c']);
-    expect(budget.inUse).toBe(70);
-    rb!();
+    const rb = await b;
+    expect(order).toEqual(['c', 'b']); // b before b2: among waiters, arrival order when both fit
     rc!();
+    expect(budget.inUse).toBe(60);
+    rb!();
+    const rb2 = await b2;
+    expect(order).toEqual(['c', 'b', 'b2']);
+    rb2!();
     expect(budget.inUse).toBe(0);
     expect(budget.peak).toBe(70);
   });
