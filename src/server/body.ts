@@ -58,6 +58,10 @@ export function readBody(req: IncomingMessage, max: number, onChunk?: (chunk: Bu
       else resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
     });
     req.once('error', reject);
+    // A client gone mid-body: settled, so that whatever was reserved for it is released.
+    req.once('close', () => {
+      if (!req.complete) reject(new Error('the client closed the connection before its body ended'));
+    });
   });
 }
 

@@ -9,7 +9,7 @@ import { connect } from 'node:net';
 import { pino } from 'pino';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ByteBudget, refuse } from '../../src/server/body.ts';
+import { ByteBudget, readBody, refuse } from '../../src/server/body.ts';
 import { RefusalLog } from '../../src/server/refusal-log.ts';
 
 describe('ByteBudget', () => {
@@ -115,5 +115,33 @@ describe('refuse', () => {
       pump();
     });
     expect(written).toBeLessThan(16 * 1024 * 1024);
+  });
+});
+
+describe('readBody', () => {
+  let server: Server | null = null;
+  afterEach(() => new Promise<void>((r) => (server ? server.close(() => r()) : r())));
+
+  it('settles (rejects) when the client goes away mid-body, so a reservation held for it is released', async () => {
+    const budget = new ByteBudget(1024 * 1024);
+    const settled = new Promise<string>((resolve) => {
+      server = createServer((req) => {
+        void budget.reserve(1000, 1000).then((release) =>
+          readBody(req, 1024 * 1024)
+            .then(() => resolve('read'))
+            .catch((err: Error) => resolve(`rejected: ${err.message}`))
+            .finally(() => release?.()),
+        );
+      });
+    });
+    await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
+    const socket = connect((server!.address() as AddressInfo).port, '127.0.0.1');
+    socket.on('error', () => undefined);
+    socket.write('POST / HTTP/1.1\r\nhost: x\r\ncontent-length: 1000\r\n\r\nhalf a body');
+    await new Promise((r) => setTimeout(r, 100));
+    socket.destroy();
+    expect(await settled).toMatch(/^rejected: /);
+    await new Promise((r) => setImmediate(r));
+    expect(budget.inUse).toBe(0);
   });
 });
