@@ -57,9 +57,6 @@ async function withToolDecisions<R extends { policy: Policy }>(resolved: R, even
   return { ...resolved, policy: withDecisions(resolved.policy, await deps.toolDecisions.list()) };
 }
 
-/** Errors that retrying cannot fix: the delivery is marked failed at once. */
-export class PermanentError extends Error {}
-
 export async function processDelivery(job: DeliveryJob, deps: ProcessDeps): Promise<void> {
   const { store, logger, metrics } = deps;
   const delivery = await store.getDelivery(job.platform, job.deliveryId);

@@ -343,11 +343,6 @@ export class ChatStore {
     });
   }
 
-  /** The intake's issue was closed: it leaves the queue. */
-  async closeIntake(issueKey: string, at: Date): Promise<void> {
-    await this.db.updateTable('intake_records').set({ closed_at: at }).where('issue_key', '=', issueKey).execute();
-  }
-
   /** Holds a notice back until `until` without counting an attempt (its channel is rate limited). */
   async defer(key: string, until: Date, at: Date): Promise<void> {
     await this.db.updateTable('notifications').set({ next_attempt_at: until, claimed_until: null, updated_at: at }).where('key', '=', key).execute();
