@@ -35,15 +35,16 @@ import type { GateStore } from './ports/gate-store.ts';
 import type { DeliveryIntake } from './storage/inbox.ts';
 import { MissedDeliverySweeper } from './jobs/redelivery.ts';
 import { createGitLabApi } from './adapters/gitlab/client.ts';
+import type { CircuitLimits } from './adapters/circuit.ts';
 
 export interface StartOptions {
   config: Config;
   now?: () => Date;
   logger?: Logger;
   /** GitHub adapter settings for tests and benchmarks. */
-  github?: { botLogin?: string | null; retries?: number; throttle?: boolean; identityBackoffMs?: (attempt: number) => number } & GitHubIngressOptions['client'];
+  github?: { botLogin?: string | null; retries?: number; throttle?: boolean; identityBackoffMs?: (attempt: number) => number; circuit?: Partial<CircuitLimits> } & GitHubIngressOptions['client'];
   /** GitLab adapter settings for tests: a known bot username skips GET /user. */
-  gitlab?: { botUsername?: string | null; retry?: Partial<RetryPolicy>; identityBackoffMs?: (attempt: number) => number };
+  gitlab?: { botUsername?: string | null; retry?: Partial<RetryPolicy>; identityBackoffMs?: (attempt: number) => number; circuit?: Partial<CircuitLimits> };
   /** How long a job waits for the bot's own account to be learnt before it is retried later. Default 30 s. */
   identityWaitMs?: number;
   queue?: QueueOptions;
@@ -131,10 +132,10 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
   let gitlab: GitLabIngress | null = null;
   try {
     if (config.github) {
-      github = await createGitHubIngress({ config: config.github, inbox: opened.inbox, metrics, logger, now, unauthenticated, botLogin: opts.github?.botLogin, identityBackoffMs: opts.github?.identityBackoffMs, retries: opts.github?.retries, throttle: opts.github?.throttle, client: opts.github });
+      github = await createGitHubIngress({ config: config.github, inbox: opened.inbox, metrics, logger, now, unauthenticated, botLogin: opts.github?.botLogin, identityBackoffMs: opts.github?.identityBackoffMs, retries: opts.github?.retries, throttle: opts.github?.throttle, client: opts.github, circuit: opts.github?.circuit });
     }
     if (config.gitlab) {
-      gitlab = createGitLabIngress({ config: config.gitlab, inbox: opened.inbox, metrics, logger, now, botUsername: opts.gitlab?.botUsername, identityBackoffMs: opts.gitlab?.identityBackoffMs, retry: opts.gitlab?.retry });
+      gitlab = createGitLabIngress({ config: config.gitlab, inbox: opened.inbox, metrics, logger, now, botUsername: opts.gitlab?.botUsername, identityBackoffMs: opts.gitlab?.identityBackoffMs, retry: opts.gitlab?.retry, circuit: opts.gitlab?.circuit });
     }
   } catch (err) {
     metrics.close();
@@ -198,7 +199,7 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
           logger,
           now,
           github: github ? { app: github.app } : null,
-          gitlab: gitlab && config.gitlab ? { rest: createGitLabApi({ url: config.gitlab.url, token: config.gitlab.token, retry: opts.gitlab?.retry }).rest, url: config.gitlab.url } : null,
+          gitlab: gitlab && config.gitlab ? { rest: createGitLabApi({ url: config.gitlab.url, token: config.gitlab.token, retry: opts.gitlab?.retry, circuit: gitlab.circuit }).rest, url: config.gitlab.url } : null,
           escalationChannel: () => global.policy.chat.escalationChannel,
         })
       : null;

@@ -90,6 +90,25 @@ const DEFAULTS: Required_ = {
   reclaimAfterSeconds: 10,
 };
 
+/** The delivery queue's retry settings as this process runs them when none are given. */
+export const defaultQueueRetries: Readonly<Pick<Required_, 'retryLimit' | 'retryDelaySeconds' | 'retryBackoff' | 'pollIntervalMs'>> = {
+  retryLimit: DEFAULTS.retryLimit,
+  retryDelaySeconds: DEFAULTS.retryDelaySeconds,
+  retryBackoff: DEFAULTS.retryBackoff,
+  pollIntervalMs: DEFAULTS.pollIntervalMs,
+};
+
+/**
+ * The longest a job can wait between its attempts in all (seconds): pg-boss 10 sets the n-th
+ * retry (n = 1…retryLimit) to start after `delay·2^n/2·(1 + random)`, at most `delay·2^n`, with
+ * backoff, and after `delay` without.
+ */
+export function worstRetryWaitSeconds(o: Pick<Required_, 'retryLimit' | 'retryDelaySeconds' | 'retryBackoff'>): number {
+  let total = 0;
+  for (let n = 1; n <= o.retryLimit; n++) total += o.retryBackoff ? o.retryDelaySeconds * 2 ** Math.min(16, n) : o.retryDelaySeconds;
+  return total;
+}
+
 const jobData = z.object({ platform: z.enum(['github', 'gitlab', 'slack']), deliveryId: z.string() });
 const evaluationData = z.object({
   platform: z.enum(['github', 'gitlab']),

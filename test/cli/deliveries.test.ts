@@ -30,6 +30,8 @@ function start(dataDir: string): Promise<Gatehouse> {
     queue: { pollIntervalMs: 100, retryLimit: 1, retryDelaySeconds: 1, retryBackoff: false },
     github: { botLogin: 'gatehouse[bot]', retries: 0, throttle: false },
     clockTickMs: 0,
+    // No missed-delivery sweep: its request (unanswered here) would count towards GitHub's outage circuit.
+    sweepMs: 0,
   });
 }
 

@@ -181,17 +181,18 @@ describe('GitHub API faults end to end', () => {
     expect(stored?.attempts).toBeGreaterThanOrEqual(1);
   });
 
-  it('a permanent 5xx ends the delivery failed after the configured attempts, counted in /metrics', async () => {
+  it('a permanent 5xx ends the delivery failed after the configured attempts, counted in /metrics; after two 5xx in a row GitHub counts as unreachable and the last attempt fails without a call', async () => {
     await start({ queue: { pollIntervalMs: 100, retryDelaySeconds: 1, retryBackoff: false, retryLimit: 2 } });
     token();
-    nock(API).get(OVERRIDE).times(3).reply(502, { message: 'Server Error' });
+    nock(API).get(OVERRIDE).times(2).reply(502, { message: 'Server Error' });
     expect(await metric('gatehouse_deliveries_failed')).toBe(0);
     const d = await deliver(issuesPayload({ body: 'Not an intake.' }));
     expect(await processed(gatehouse!, 'github', d.id, 20_000)).toBe('failed');
     const stored = await gatehouse!.store.getDelivery('github', d.id);
     expect(stored?.attempts).toBe(3);
+    expect(stored?.lastError).toMatch(/^GitHub unreachable since \S+ \(502 Bad Gateway to GET \/repos\/Codertocat\/Hello-World\/contents\/.github%2Fgatehouse.yml\): waiting until \S+ before trying again$/);
     expect(await metric('gatehouse_deliveries_failed')).toBe(1);
-    // No fourth call: nock has no interceptor left and would fail the next attempt visibly.
+    // No third call: nock has no interceptor left and would fail the next attempt visibly.
     await new Promise((r) => setTimeout(r, 1500));
     expect((await gatehouse!.store.getDelivery('github', d.id))?.status).toBe('failed');
   });

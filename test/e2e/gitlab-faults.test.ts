@@ -134,13 +134,16 @@ describe('GitLab API faults end to end', () => {
     expect(Math.max(...acks)).toBeLessThan(500);
   });
 
-  it('a permanent 5xx ends the delivery failed after the configured attempts, counted in /metrics', async () => {
+  it('a permanent 5xx ends the delivery failed after the configured attempts, counted in /metrics; after two 5xx in a row GitLab counts as unreachable and the next attempt fails without a request', async () => {
     await start({ queue: { pollIntervalMs: 100, retryDelaySeconds: 1, retryBackoff: false, retryLimit: 1 } }, { attempts: 2 });
-    // Two requests per attempt (a GET is retried once inside it), two attempts.
-    nock(API).get(POLICY).query(true).times(4).reply(503, { message: 'Service Unavailable' });
+    // The first attempt: a GET retried once inside it; both 503, so the circuit opens and the
+    // second attempt is refused without a request.
+    nock(API).get(POLICY).query(true).times(2).reply(503, { message: 'Service Unavailable' });
     const d = await deliver(issueHook({ description: 'Not an intake.' }));
     expect(await processed(gatehouse!, 'gitlab', d.id, 20_000)).toBe('failed');
-    expect((await gatehouse!.store.getDelivery('gitlab', d.id))?.attempts).toBe(2);
+    const stored = await gatehouse!.store.getDelivery('gitlab', d.id);
+    expect(stored?.attempts).toBe(2);
+    expect(stored?.lastError).toMatch(/^GitLab unreachable since \S+ \(503 Service Unavailable to GET \/api\/v4\/projects\/1\/repository\/files\/.+\): waiting until \S+ before trying again$/);
     expect(await metric('gatehouse_deliveries_failed')).toBe(1);
   });
 });

@@ -17,7 +17,9 @@ import type { Inbox } from '../../ports/queue.ts';
 import { BodyTooLarge, ByteBudget, declaredLength, readBody, refuse } from '../../server/body.ts';
 import type { Metrics } from '../../server/metrics.ts';
 import { RefusalLog } from '../../server/refusal-log.ts';
-import { defaultGitHubClientPolicy, fetchWithTimeout, githubOctokit, type GitHubClientPolicy } from './client-policy.ts';
+import { defaultGitHubClientPolicy, fetchThroughCircuit, fetchWithTimeout, githubOctokit, type GitHubClientPolicy } from './client-policy.ts';
+import { PlatformCircuit, type CircuitLimits } from '../circuit.ts';
+import { InstallationTokens } from './installation-tokens.ts';
 import { GitHubForge } from './forge.ts';
 import { EvidenceCache } from '../evidence.ts';
 import { StickyComments } from '../sticky-comments.ts';
@@ -34,6 +36,10 @@ export interface GitHubIngress {
   identity: SelfIdentity;
   /** A client authenticated as the App itself (JWT), e.g. for its webhook deliveries. */
   app(): Promise<{ request: (route: string, params?: Record<string, unknown>) => Promise<{ data: unknown; headers: Record<string, string | number | undefined> }> }>;
+  /** GitHub reachable or not, as this process's requests found it (see ../circuit.ts). */
+  circuit: PlatformCircuit;
+  /** Installation tokens of this process, kept until shortly before they expire. */
+  tokens: InstallationTokens;
 }
 
 export interface GitHubIngressOptions {
@@ -52,6 +58,10 @@ export interface GitHubIngressOptions {
   throttle?: boolean;
   /** Rate-limit waits and caps, the per-request timeout (see client-policy.ts). */
   client?: Partial<Pick<GitHubClientPolicy, 'maxWaitSeconds' | 'rateLimitRetries' | 'secondaryRetryAfterSeconds' | 'requestTimeoutMs'>>;
+  /** When GitHub counts as unreachable and for how long requests then fail at once (see ../circuit.ts). */
+  circuit?: Partial<CircuitLimits>;
+  /** The wall clock of token expiry and the circuit's cool-down (ms; default Date.now). */
+  wallClock?: () => number;
   /** Largest body accepted (bytes). Default 25 MiB, GitHub's own cap. */
   maxBodyBytes?: number;
   /** The bound on unverified bytes in flight, shared with the other routes (default: one of UNAUTHENTICATED_BYTES for this route). */
@@ -74,9 +84,15 @@ const installationSchema = z.object({ id: z.number() });
 
 export async function createGitHubIngress(opts: GitHubIngressOptions): Promise<GitHubIngress> {
   const { inbox, metrics, logger } = opts;
-  const policy: GitHubClientPolicy = { ...defaultGitHubClientPolicy, ...opts.client, retries: opts.retries ?? 2, throttle: opts.throttle ?? true };
-  const Octokit = githubOctokit(policy);
-  const request = { fetch: fetchWithTimeout(policy.requestTimeoutMs) };
+  const policy: GitHubClientPolicy = { ...defaultGitHubClientPolicy, ...opts.client, retries: opts.retries ?? defaultGitHubClientPolicy.retries, throttle: opts.throttle ?? true };
+  const wallClock = opts.wallClock ?? Date.now;
+  const circuit = new PlatformCircuit('GitHub', opts.circuit, wallClock, (state) => {
+    if (state.kind === 'open') logger.warn({ platform: 'github', since: new Date(state.since).toISOString(), until: new Date(state.until).toISOString(), error: state.lastError }, 'GitHub unreachable: requests fail at once until the cool-down ends (deliveries are retried by the queue)');
+    else if (state.kind === 'closed') logger.info({ platform: 'github' }, 'GitHub answers again');
+  });
+  const tokens = new InstallationTokens({ now: wallClock });
+  const Octokit = githubOctokit(policy, { circuit, tokens });
+  const request = { fetch: fetchThroughCircuit(circuit, fetchWithTimeout(policy.requestTimeoutMs)) };
   // The worker acts through `probot`, with the full client (retry, throttling, REST methods).
   const probot = new Probot({
       appId: opts.config.appId,
@@ -211,6 +227,8 @@ export async function createGitHubIngress(opts: GitHubIngressOptions): Promise<G
       },
     },
     app: () => probot.auth(),
+    circuit,
+    tokens,
     identity,
   };
 }

@@ -15,6 +15,7 @@ import { BodyTooLarge, readBody, refuse } from '../../server/body.ts';
 import { RefusalLog } from '../../server/refusal-log.ts';
 import type { Metrics } from '../../server/metrics.ts';
 import { createGitLabApi, type GitLabApi } from './client.ts';
+import { PlatformCircuit, type CircuitLimits } from '../circuit.ts';
 import { GitLabForge, type GitLabForgeOptions } from './forge.ts';
 import { EvidenceCache } from '../evidence.ts';
 import { StickyComments } from '../sticky-comments.ts';
@@ -32,6 +33,8 @@ export interface GitLabIngress {
   platform: PlatformAdapter;
   /** The token's username (GET /user), learnt with retries: nothing is done until it is known. */
   identity: SelfIdentity;
+  /** GitLab reachable or not, as this process's requests found it (see ../circuit.ts); share it with other clients. */
+  circuit: PlatformCircuit;
 }
 
 export interface GitLabIngressOptions {
@@ -46,6 +49,10 @@ export interface GitLabIngressOptions {
   identityBackoffMs?: (attempt: number) => number;
   /** The API requester's retry rules (tests shorten the waits). */
   retry?: Partial<RetryPolicy>;
+  /** When GitLab counts as unreachable and for how long requests then fail at once (see ../circuit.ts). */
+  circuit?: Partial<CircuitLimits>;
+  /** The circuit's wall clock (ms; default Date.now). */
+  wallClock?: () => number;
   forge?: GitLabForgeOptions;
   /** Largest body read (bytes); the server refuses larger Content-Lengths before us. */
   maxBodyBytes?: number;
@@ -85,7 +92,11 @@ export function createGitLabIngress(opts: GitLabIngressOptions): GitLabIngress {
   const { inbox, metrics, logger, config } = opts;
   const max = opts.maxBodyBytes ?? 25 * 1024 * 1024;
   const secrets = scopedSecrets(config.webhookSecret);
-  const api: GitLabApi = createGitLabApi({ url: config.url, token: config.token, retry: opts.retry });
+  const circuit = new PlatformCircuit('GitLab', opts.circuit, opts.wallClock ?? Date.now, (state) => {
+    if (state.kind === 'open') logger.warn({ platform: 'gitlab', since: new Date(state.since).toISOString(), until: new Date(state.until).toISOString(), error: state.lastError }, 'GitLab unreachable: requests fail at once until the cool-down ends (deliveries are retried by the queue)');
+    else if (state.kind === 'closed') logger.info({ platform: 'gitlab' }, 'GitLab answers again');
+  });
+  const api: GitLabApi = createGitLabApi({ url: config.url, token: config.token, retry: opts.retry, circuit });
   /** Release evidence per merge request and head commit, shared by the worker's jobs. */
   const evidenceCache = new EvidenceCache();
   // Our sticky notes' ids per item, for every forge of this process (see ../sticky-comments.ts).
@@ -155,6 +166,7 @@ export function createGitLabIngress(opts: GitLabIngressOptions): GitLabIngress {
   return {
     handler,
     identity,
+    circuit,
     platform: {
       self: (waitMs) => identity.wait(waitMs),
       translate: (delivery, payload) => translateGitLab(delivery.eventName, delivery.deliveryId, payload, self()),

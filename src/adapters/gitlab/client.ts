@@ -6,6 +6,7 @@
 import { Commits, IssueNotes, Issues, MergeRequestApprovals, MergeRequestNotes, MergeRequests, RepositoryFiles, Users } from '@gitbeaker/rest';
 import type { RequesterType } from '@gitbeaker/requester-utils';
 import { createSafeRequesterFn, type RetryPolicy } from './requester.ts';
+import type { PlatformCircuit } from '../circuit.ts';
 
 export interface GitLabApi {
   issues: InstanceType<typeof Issues>;
@@ -28,11 +29,13 @@ export interface GitLabApiOptions {
   url: string;
   token: string;
   retry?: Partial<RetryPolicy>;
+  /** GitLab reachable or not, shared by the process's clients (see ../circuit.ts). */
+  circuit?: PlatformCircuit;
 }
 
-export function createGitLabApi({ url, token, retry }: GitLabApiOptions): GitLabApi {
+export function createGitLabApi({ url, token, retry, circuit }: GitLabApiOptions): GitLabApi {
   // queryTimeout null: gitbeaker's one signal would span every retry; the requester times each attempt.
-  const options = { host: url.replace(/\/+$/, ''), token, requesterFn: createSafeRequesterFn(retry), queryTimeout: null };
+  const options = { host: url.replace(/\/+$/, ''), token, requesterFn: createSafeRequesterFn(retry, circuit), queryTimeout: null };
   const commits = new Commits(options);
   return {
     issues: new Issues(options),

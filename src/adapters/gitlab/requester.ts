@@ -10,6 +10,9 @@
  * - 5xx, timeouts and network errors: retried with backoff for GET, PUT and DELETE (idempotent:
  *   our PUTs set a note body or add/remove labels); never for POST or PATCH, whose callers decide
  *   (GitLabForge re-reads the notes before creating again).
+ * - With a circuit (../circuit.ts), shared by every client of the process: while GitLab is known to
+ *   be unreachable (no connection, timeouts, 5xx on consecutive requests) a request fails at once
+ *   with "GitLab unreachable since …", and a failed request is not retried once the circuit opens.
  * - Errors are gitbeaker's own classes (`GitbeakerRequestError` with `cause.response`,
  *   `GitbeakerTimeoutError`), so code written against gitbeaker keeps working.
  *
@@ -18,6 +21,7 @@
  */
 import type { DefaultRequestOptions, FormattedResponse, RequesterType, ResourceOptions } from '@gitbeaker/requester-utils';
 import { GitbeakerRequestError, GitbeakerTimeoutError } from '@gitbeaker/rest';
+import type { PlatformCircuit } from '../circuit.ts';
 
 export interface RetryPolicy {
   /** Attempts per request in all (first try included). */
@@ -111,7 +115,7 @@ async function requestError(request: Request, response: Response): Promise<Gitbe
 type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
 /** A gitbeaker `requesterFn` with the retry rules above. */
-export function createSafeRequesterFn(policy: Partial<RetryPolicy> = {}): (options: ResourceOptions) => RequesterType {
+export function createSafeRequesterFn(policy: Partial<RetryPolicy> = {}, circuit?: PlatformCircuit): (options: ResourceOptions) => RequesterType {
   const p: RetryPolicy = { ...defaultRetryPolicy, ...policy };
   return (service) => {
     const call = async (method: Method, endpoint: string, options: DefaultRequestOptions = {}): Promise<FormattedResponse> => {
@@ -133,17 +137,22 @@ export function createSafeRequesterFn(policy: Partial<RetryPolicy> = {}): (optio
         const signal = options.signal ? AbortSignal.any([options.signal, AbortSignal.timeout(p.timeoutMs)]) : AbortSignal.timeout(p.timeoutMs);
         const request = new Request(url, { method: verb, headers, body, signal });
         let response: Response;
+        circuit?.admit();
         try {
           response = await fetch(request);
         } catch (err) {
           const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
-          if (IDEMPOTENT.has(verb) && attempt < p.attempts) {
+          if (options.signal?.aborted) circuit?.abandoned();
+          else circuit?.failed(timedOut ? `no answer to ${verb} ${url.pathname} within ${p.timeoutMs} ms` : err instanceof Error ? (err.cause instanceof Error ? `${err.message}: ${err.cause.message}` : err.message) : String(err));
+          if (IDEMPOTENT.has(verb) && attempt < p.attempts && !circuit?.refusing) {
             await p.sleep(p.backoffMs(attempt));
             continue;
           }
           if (timedOut) throw new GitbeakerTimeoutError(`GitLab did not answer ${verb} ${url.pathname} within ${p.timeoutMs} ms`, { cause: err });
           throw err;
         }
+        if (response.status >= 500) circuit?.failed(`${response.status} ${response.statusText} to ${verb} ${url.pathname}`.replace(/\s+/g, ' '));
+        else circuit?.succeeded();
         if (response.ok) return { body: await parseBody(response, options.asStream ?? false), headers: Object.fromEntries(response.headers.entries()), status: response.status };
 
         if (response.status === 429 && attempt < p.attempts) {
@@ -158,7 +167,7 @@ export function createSafeRequesterFn(policy: Partial<RetryPolicy> = {}): (optio
             continue;
           }
         }
-        if (response.status >= 500 && IDEMPOTENT.has(verb) && attempt < p.attempts) {
+        if (response.status >= 500 && IDEMPOTENT.has(verb) && attempt < p.attempts && !circuit?.refusing) {
           await response.body?.cancel();
           await p.sleep(p.backoffMs(attempt));
           continue;
