@@ -2,13 +2,14 @@
  * Request bodies, shared by the platform ingresses: read up to a limit, refused completely, and
  * bounded before authentication.
  *
- * - `readBody` stops at the limit and hands each chunk to the caller as it arrives (a signature is
- *   computed while the body streams in, never on a second copy).
+ * - `readChunks`/`readBody` stop at the limit, hand each chunk to the caller as it arrives (a
+ *   signature is computed while the body streams in), and settle however the request ends.
  * - `refuse` answers at once and then reads the rest of the body to nowhere, up to a bound, so a
  *   client still sending sees the answer rather than a reset; past the bound the connection is cut.
  * - `ByteBudget` bounds the bytes held in memory by requests not yet authenticated (the signature
- *   is over the whole body): a request waits its turn for its share, and is refused (503) if the
- *   wait is too long, instead of the process growing with the number of concurrent senders.
+ *   is over the whole body), counted as they arrive: a request whose bytes find no room pauses, and
+ *   is refused (503) if the wait is too long, instead of the process growing with the number of
+ *   concurrent senders; holding room costs sending the bytes.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
@@ -19,50 +20,128 @@ export class BodyTooLarge extends Error {
   }
 }
 
+/** The body did not arrive whole in time, or the unverified budget had no room for it in time. */
+export class BodyTimeout extends Error {
+  constructor(readonly reason: 'slow' | 'budget') {
+    super(reason === 'slow' ? 'the body did not arrive in time' : 'too many unverified bytes in flight');
+  }
+}
+
+/** The client went away before its body ended: nothing to answer. */
+export class ClientGone extends Error {
+  constructor() {
+    super('the client closed the connection before its body ended');
+  }
+}
+
 /** Bytes read and thrown away after a refusal before the connection is cut: a 30 MB body over a 25 MiB limit still gets its answer. */
 export const DISCARD_LIMIT = 64 * 1024 * 1024;
 
+export interface ReadOptions {
+  /** Each chunk as it arrives (a signature computed as the body streams in). */
+  onChunk?: (chunk: Buffer) => void;
+  /**
+   * The bound on unverified bytes, taken chunk by chunk as bytes arrive (a declared length costs
+   * nothing until it is sent) and given back when the read settles. With no room, reading pauses
+   * until there is, within `deadlineMs`.
+   */
+  budget?: ByteBudget;
+  /** The whole body must have arrived within this long (default: no limit but the server's). */
+  deadlineMs?: number;
+}
+
 /**
- * Reads the body, stopping (and refusing) as soon as it passes `max` bytes, chunked or not. A body
- * with a Content-Length is copied into one buffer of that size as it arrives (one copy held, not
- * its chunks and then their concatenation).
+ * Reads the body as its chunks, stopping (and refusing) as soon as it passes `max` bytes, chunked
+ * or not. Settles in every case: the end, the limit, the deadline, the client gone.
  */
-export function readBody(req: IncomingMessage, max: number, onChunk?: (chunk: Buffer) => void): Promise<Buffer> {
+export function readChunks(req: IncomingMessage, max: number, options: ReadOptions = {}): Promise<{ chunks: Buffer[]; size: number }> {
   return new Promise((resolve, reject) => {
-    const declared = declaredLength(req);
-    let whole: Buffer | null = declared !== null && declared <= max ? Buffer.allocUnsafe(declared) : null;
     const chunks: Buffer[] = [];
     let size = 0;
-    const onData = (chunk: Buffer): void => {
-      if (size + chunk.length > max) {
-        req.off('data', onData);
-        req.pause();
+    let held = 0;
+    let settled = false;
+    const { budget } = options;
+    const ticket = budget?.enter();
+    const finish = (err: Error | null): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      req.off('data', onData);
+      if (budget && held > 0) budget.give(held);
+      if (budget && ticket !== undefined) budget.leave(ticket);
+      held = 0;
+      if (err) {
         chunks.length = 0;
-        whole = null;
-        reject(new BodyTooLarge(max));
-        return;
-      }
-      onChunk?.(chunk);
-      if (whole && size + chunk.length <= whole.length) chunk.copy(whole, size);
-      else {
-        // more than declared cannot reach us (the parser stops at Content-Length); kept safe anyway
-        if (whole) chunks.push(whole.subarray(0, size));
-        whole = null;
-        chunks.push(chunk);
-      }
-      size += chunk.length;
+        req.pause();
+        reject(err);
+      } else resolve({ chunks, size });
     };
+    const deadline = options.deadlineMs ?? 0;
+    const timer = deadline > 0 ? setTimeout(() => finish(new BodyTimeout('slow')), deadline) : undefined;
+    timer?.unref();
+    const started = Date.now();
+    const keep = (chunk: Buffer): void => {
+      options.onChunk?.(chunk);
+      chunks.push(chunk);
+    };
+    // Chunks wait here, in order, while the budget has no room for the first of them.
+    const backlog: Buffer[] = [];
+    let blocked = false;
+    const drain = (): void => {
+      while (!settled && backlog.length > 0) {
+        const chunk = backlog[0]!;
+        if (budget && !budget.tryTake(chunk.length, ticket)) {
+          // No room for these bytes yet: stop reading (TCP holds the rest back) until there is.
+          blocked = true;
+          req.pause();
+          const waitMs = deadline > 0 ? Math.max(1, deadline - (Date.now() - started)) : 10_000;
+          void budget.acquire(chunk.length, waitMs, ticket).then((ok) => {
+            if (settled) {
+              if (ok) budget.give(chunk.length);
+              return;
+            }
+            if (!ok) return finish(new BodyTimeout('budget'));
+            held += chunk.length;
+            backlog.shift();
+            keep(chunk);
+            blocked = false;
+            drain();
+            if (ended && backlog.length === 0) finish(null);
+            else if (!blocked && !settled) req.resume();
+          });
+          return;
+        }
+        if (budget) held += chunk.length;
+        backlog.shift();
+        keep(chunk);
+      }
+    };
+    const onData = (chunk: Buffer): void => {
+      if (size + chunk.length > max) return finish(new BodyTooLarge(max));
+      size += chunk.length;
+      backlog.push(chunk);
+      if (!blocked) drain();
+    };
+    // Every chunk is in; the last of them may still be waiting for room.
+    let ended = false;
+    const onEnd = (): void => {
+      ended = true;
+      if (backlog.length === 0) finish(null);
+    };
+    if (req.destroyed || req.readableAborted) return finish(new ClientGone());
     req.on('data', onData);
-    req.once('end', () => {
-      if (whole) resolve(size === whole.length ? whole : whole.subarray(0, size));
-      else resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
-    });
-    req.once('error', reject);
-    // A client gone mid-body: settled, so that whatever was reserved for it is released.
+    req.once('end', onEnd);
+    req.once('error', () => finish(req.complete ? null : new ClientGone()));
     req.once('close', () => {
-      if (!req.complete) reject(new Error('the client closed the connection before its body ended'));
+      if (!req.complete) finish(new ClientGone());
     });
   });
+}
+
+/** `readChunks`, joined into one buffer. */
+export async function readBody(req: IncomingMessage, max: number, options: ReadOptions = {}): Promise<Buffer> {
+  const { chunks, size } = await readChunks(req, max, options);
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
 }
 
 /**
@@ -108,89 +187,113 @@ export function refuse(req: IncomingMessage, res: ServerResponse, status: number
   req.resume();
 }
 
-/** Where a request waiting for its share of the budget stands. */
+/** Where a request waiting for room in the budget stands. */
 interface Waiter {
   bytes: number;
-  grant: (release: () => void) => void;
+  ticket: number | undefined;
+  grant: () => void;
 }
 
 /**
- * A bound on bytes held by requests still unauthenticated, across all of them. `reserve(n)`
- * resolves with a release function once `n` bytes fit, or with null after `waitMs` (the caller
- * answers 503). Waiters are served first fit: a small delivery (most are a few KB) is not held
- * behind a wave of 20 MB bodies waiting their turn, while those still go in arrival order among
- * themselves whenever room frees. A reservation larger than the whole budget waits for an empty
- * budget and then runs alone.
+ * A bound on bytes held by requests still unauthenticated, across all of them, counted as bytes
+ * arrive. `tryTake(n)` takes room now or says no; `acquire(n, waitMs)` waits for it (first fit: a
+ * small delivery is not held behind large bodies waiting their turn) and answers false after
+ * `waitMs`; `give(n)` returns it.
+ *
+ * Readers that hold part of their body and wait for room could wait on each other for ever (a
+ * dozen large bodies, each a few MB in): the oldest reader (`enter`/`leave` tickets) is always given
+ * room, so it finishes and frees what it held. The bound is therefore `limit` plus one body.
  */
 export class ByteBudget {
   private used = 0;
   private readonly waiting: Waiter[] = [];
+  private readonly active = new Set<number>();
+  private nextTicket = 0;
   private peakUsed = 0;
 
   constructor(readonly limit: number) {}
 
-  /** Bytes reserved now. */
+  /** Bytes held now. */
   get inUse(): number {
     return this.used;
   }
 
-  /** The most bytes reserved at once since start. */
+  /** The most bytes held at once since start. */
   get peak(): number {
     return this.peakUsed;
   }
 
-  /** Requests waiting for their share. */
+  /** Requests waiting for room. */
   get queued(): number {
     return this.waiting.length;
   }
 
-  reserve(bytes: number, waitMs: number): Promise<(() => void) | null> {
-    if (this.fits(bytes)) return Promise.resolve(this.take(bytes));
+  /** A reader starts: its ticket orders it among the readers (the oldest always progresses). */
+  enter(): number {
+    const ticket = this.nextTicket++;
+    this.active.add(ticket);
+    return ticket;
+  }
+
+  /** A reader is done (read, refused or gone). */
+  leave(ticket: number): void {
+    this.active.delete(ticket);
+    this.pump();
+  }
+
+  tryTake(bytes: number, ticket?: number): boolean {
+    if (!this.fits(bytes) && (ticket === undefined || ticket !== this.oldest())) return false;
+    this.used += bytes;
+    this.peakUsed = Math.max(this.peakUsed, this.used);
+    return true;
+  }
+
+  acquire(bytes: number, waitMs: number, ticket?: number): Promise<boolean> {
+    if (this.tryTake(bytes, ticket)) return Promise.resolve(true);
     return new Promise((resolve) => {
       const waiter: Waiter = {
         bytes,
-        grant: (release) => {
+        ticket,
+        grant: () => {
           clearTimeout(timer);
-          resolve(release);
+          resolve(true);
         },
       };
       const timer = setTimeout(() => {
         const at = this.waiting.indexOf(waiter);
         if (at >= 0) this.waiting.splice(at, 1);
-        resolve(null);
-        this.pump();
+        resolve(false);
       }, waitMs);
       timer.unref();
       this.waiting.push(waiter);
     });
   }
 
-  private fits(bytes: number): boolean {
-    return this.used === 0 || this.used + bytes <= this.limit;
-  }
-
-  private take(bytes: number): () => void {
-    this.used += bytes;
-    this.peakUsed = Math.max(this.peakUsed, this.used);
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      this.used -= bytes;
-      this.pump();
-    };
+  give(bytes: number): void {
+    this.used = Math.max(0, this.used - bytes);
+    this.pump();
   }
 
   private pump(): void {
     for (let i = 0; i < this.waiting.length; ) {
       const next = this.waiting[i]!;
-      if (!this.fits(next.bytes)) {
+      if (!this.tryTake(next.bytes, next.ticket)) {
         i++;
         continue;
       }
       this.waiting.splice(i, 1);
-      next.grant(this.take(next.bytes));
+      next.grant();
     }
+  }
+
+  private oldest(): number | undefined {
+    let min: number | undefined;
+    for (const t of this.active) if (min === undefined || t < min) min = t;
+    return min;
+  }
+
+  private fits(bytes: number): boolean {
+    return this.used === 0 || this.used + bytes <= this.limit;
   }
 }
 

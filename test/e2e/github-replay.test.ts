@@ -115,7 +115,8 @@ describe('the App knows its own login before it acts', () => {
         return [500, { message: 'Server Error' }];
       });
     nock(GITHUB_API).get('/app').reply(200, { id: 1, slug: 'gatehouse', name: 'Gatehouse', owner: { login: 'Codertocat' } });
-    gatehouse = await start({ retries: 0, throttle: false, identityBackoffMs: () => 300 });
+    // the outage circuit opens after two failures; a short cool-down lets the third through soon
+    gatehouse = await start({ retries: 0, throttle: false, identityBackoffMs: () => 300, circuit: { cooldownMs: 200 } });
     const own = command('gatehouse[bot]', '/gatehouse decide build-internal critical', 8104);
     expect((await post(own)).status).toBe(200);
     await new Promise((r) => setTimeout(r, 400));

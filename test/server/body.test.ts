@@ -5,48 +5,44 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { pino } from 'pino';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ByteBudget, readBody, refuse } from '../../src/server/body.ts';
+import { ByteBudget, readChunks, refuse } from '../../src/server/body.ts';
 import { RefusalLog } from '../../src/server/refusal-log.ts';
 
 describe('ByteBudget', () => {
-  it('grants what fits at once (a small delivery is not held behind large waiting bodies) and the rest as room frees, in arrival order', async () => {
+  it('gives room that fits at once (a small delivery is not held behind large waiting bodies), the rest as room frees, in arrival order', async () => {
     const budget = new ByteBudget(100);
-    const a = await budget.reserve(60, 1_000);
+    expect(budget.tryTake(60)).toBe(true);
     const order: string[] = [];
-    const b = budget.reserve(60, 1_000).then((r) => (order.push('b'), r));
-    const b2 = budget.reserve(50, 1_000).then((r) => (order.push('b2'), r));
-    const c = budget.reserve(10, 1_000).then((r) => (order.push('c'), r));
-    const rc = await c;
-    expect(order).toEqual(['c']);
+    const b = budget.acquire(60, 1_000).then((ok) => (order.push('b'), ok));
+    const b2 = budget.acquire(50, 1_000).then((ok) => (order.push('b2'), ok));
+    expect(await budget.acquire(10, 1_000)).toBe(true); // fits now: not queued behind b and b2
     expect(budget.queued).toBe(2);
-    a!();
-    a!(); // a second release changes nothing
-    const rb = await b;
-    expect(order).toEqual(['c', 'b']); // b before b2: among waiters, arrival order when both fit
-    rc!();
-    expect(budget.inUse).toBe(60);
-    rb!();
-    const rb2 = await b2;
-    expect(order).toEqual(['c', 'b', 'b2']);
-    rb2!();
+    budget.give(60);
+    expect(await b).toBe(true);
+    expect(order).toEqual(['b']); // b2 (50) does not fit beside b (60) and the 10
+    budget.give(10);
+    budget.give(60);
+    expect(await b2).toBe(true);
+    expect(order).toEqual(['b', 'b2']);
+    budget.give(50);
     expect(budget.inUse).toBe(0);
     expect(budget.peak).toBe(70);
   });
 
-  it('answers null after the wait, and lets a reservation larger than the budget run alone', async () => {
+  it('answers false after the wait, and lets a request larger than the budget run alone', async () => {
     const budget = new ByteBudget(100);
-    const held = await budget.reserve(90, 1_000);
-    expect(await budget.reserve(50, 30)).toBeNull();
+    expect(budget.tryTake(90)).toBe(true);
+    expect(await budget.acquire(50, 30)).toBe(false);
     expect(budget.queued).toBe(0);
-    held!();
-    const alone = await budget.reserve(500, 10);
-    expect(alone).not.toBeNull();
-    expect(await budget.reserve(1, 20)).toBeNull();
-    alone!();
+    budget.give(90);
+    expect(await budget.acquire(500, 10)).toBe(true);
+    expect(await budget.acquire(1, 20)).toBe(false);
+    budget.give(500);
+    expect(budget.inUse).toBe(0);
   });
 });
 
@@ -118,30 +114,103 @@ describe('refuse', () => {
   });
 });
 
-describe('readBody', () => {
+describe('readChunks', () => {
   let server: Server | null = null;
-  afterEach(() => new Promise<void>((r) => (server ? server.close(() => r()) : r())));
+  const sockets: Socket[] = [];
+  afterEach(async () => {
+    for (const s of sockets.splice(0)) s.destroy();
+    await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+    server = null;
+  });
 
-  it('settles (rejects) when the client goes away mid-body, so a reservation held for it is released', async () => {
-    const budget = new ByteBudget(1024 * 1024);
-    const settled = new Promise<string>((resolve) => {
-      server = createServer((req) => {
-        void budget.reserve(1000, 1000).then((release) =>
-          readBody(req, 1024 * 1024)
-            .then(() => resolve('read'))
-            .catch((err: Error) => resolve(`rejected: ${err.message}`))
-            .finally(() => release?.()),
-        );
-      });
+  /** A server reading every request against `budget`; resolves each read's outcome in order. */
+  async function serve(budget: ByteBudget, options: { deadlineMs?: number } = {}): Promise<{ port: number; outcomes: string[] }> {
+    const outcomes: string[] = [];
+    server = createServer((req, res) => {
+      readChunks(req, 32 * 1024 * 1024, { budget, ...options })
+        .then(({ size }) => {
+          outcomes.push(`read ${size}`);
+          res.end('ok');
+        })
+        .catch((err: Error) => {
+          outcomes.push(err.constructor.name);
+          if (!res.headersSent && !req.socket.destroyed) res.end('no');
+        });
     });
     await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
-    const socket = connect((server!.address() as AddressInfo).port, '127.0.0.1');
-    socket.on('error', () => undefined);
-    socket.write('POST / HTTP/1.1\r\nhost: x\r\ncontent-length: 1000\r\n\r\nhalf a body');
+    return { port: (server!.address() as AddressInfo).port, outcomes };
+  }
+  const open = (port: number, head: string): Socket => {
+    const s = connect(port, '127.0.0.1');
+    s.on('error', () => undefined);
+    s.write(head);
+    sockets.push(s);
+    return s;
+  };
+  const until = async (ok: () => boolean): Promise<void> => {
+    for (let i = 0; i < 200 && !ok(); i++) await new Promise((r) => setTimeout(r, 10));
+  };
+
+  it('counts only bytes that arrived: declaring 25 MiB and sending nothing holds no room', async () => {
+    const budget = new ByteBudget(64 * 1024 * 1024);
+    const { port } = await serve(budget);
+    for (let i = 0; i < 6; i++) open(port, `POST / HTTP/1.1\r\nhost: x\r\ncontent-length: ${25 * 1024 * 1024}\r\n\r\n`);
     await new Promise((r) => setTimeout(r, 100));
-    socket.destroy();
-    expect(await settled).toMatch(/^rejected: /);
-    await new Promise((r) => setImmediate(r));
     expect(budget.inUse).toBe(0);
+  });
+
+  it('gives back what a client held when it goes away mid-body, waiting for room or reading', async () => {
+    const budget = new ByteBudget(1024 * 1024);
+    const { port, outcomes } = await serve(budget);
+    const chunk = 'a'.repeat(256 * 1024);
+    // two readers hold the whole budget, a third waits for room; all three go away
+    const holders = [open(port, `POST / HTTP/1.1\r\nhost: x\r\ncontent-length: ${4 * 1024 * 1024}\r\n\r\n${chunk}${chunk}`), open(port, `POST / HTTP/1.1\r\nhost: x\r\ncontent-length: ${4 * 1024 * 1024}\r\n\r\n${chunk}${chunk}`)];
+    await until(() => budget.inUse >= 1024 * 1024);
+    const waiter = open(port, `POST / HTTP/1.1\r\nhost: x\r\ncontent-length: ${4 * 1024 * 1024}\r\n\r\n${chunk}`);
+    await until(() => budget.queued === 1);
+    expect(budget.queued).toBe(1);
+    waiter.destroy();
+    for (const h of holders) h.destroy();
+    await until(() => outcomes.length === 3);
+    expect(outcomes).toEqual(['ClientGone', 'ClientGone', 'ClientGone']);
+    await until(() => budget.inUse === 0 && budget.queued === 0);
+    expect([budget.inUse, budget.queued]).toEqual([0, 0]);
+    // and the budget serves the next request
+    const next = open(port, 'POST / HTTP/1.1\r\nhost: x\r\ncontent-length: 5\r\n\r\nhello');
+    await until(() => outcomes.length === 4);
+    expect(outcomes[3]).toBe('read 5');
+    next.destroy();
+  });
+
+  it('twelve bodies each larger than a share of the budget all get read: the oldest reader always progresses (no reader waits on another for ever)', async () => {
+    const budget = new ByteBudget(1024 * 1024);
+    const { port, outcomes } = await serve(budget, { deadlineMs: 20_000 });
+    const size = 512 * 1024;
+    const body = 'b'.repeat(size);
+    for (let i = 0; i < 12; i++) open(port, `POST / HTTP/1.1\r\nhost: x\r\ncontent-length: ${size}\r\n\r\n${body}`);
+    await until(() => outcomes.length === 12);
+    expect(outcomes).toEqual(Array.from({ length: 12 }, () => `read ${size}`));
+    expect(budget.inUse).toBe(0);
+    expect(budget.peak).toBeLessThanOrEqual(1024 * 1024 + size);
+  });
+
+  it('a body that does not arrive whole in time is refused, and its room given back', async () => {
+    const budget = new ByteBudget(1024 * 1024);
+    const { port, outcomes } = await serve(budget, { deadlineMs: 200 });
+    open(port, 'POST / HTTP/1.1\r\nhost: x\r\ncontent-length: 1000\r\n\r\nslow');
+    await until(() => outcomes.length === 1);
+    expect(outcomes).toEqual(['BodyTimeout']);
+    expect(budget.inUse).toBe(0);
+  });
+
+  it('a body whose bytes find no room within its deadline is refused (the caller answers 503)', async () => {
+    const budget = new ByteBudget(1024);
+    // an older reader holds the whole budget (and keeps it: it never ends)
+    budget.tryTake(1024, budget.enter());
+    const { port, outcomes } = await serve(budget, { deadlineMs: 150 });
+    open(port, 'POST / HTTP/1.1\r\nhost: x\r\ncontent-length: 10\r\n\r\n0123456789');
+    await until(() => outcomes.length === 1);
+    expect(outcomes).toEqual(['BodyTimeout']);
+    expect(budget.inUse).toBe(1024);
   });
 });

@@ -14,7 +14,7 @@ import { z } from 'zod';
 import type { GitHubConfig } from '../../config/env.ts';
 import type { PlatformAdapter } from '../../ports/platform.ts';
 import type { Inbox } from '../../ports/queue.ts';
-import { BodyTooLarge, ByteBudget, declaredLength, readBody, refuse } from '../../server/body.ts';
+import { BodyTimeout, BodyTooLarge, ByteBudget, ClientGone, readChunks, refuse } from '../../server/body.ts';
 import type { Metrics } from '../../server/metrics.ts';
 import { RefusalLog } from '../../server/refusal-log.ts';
 import { defaultGitHubClientPolicy, fetchThroughCircuit, fetchWithTimeout, githubOctokit, type GitHubClientPolicy } from './client-policy.ts';
@@ -66,8 +66,8 @@ export interface GitHubIngressOptions {
   maxBodyBytes?: number;
   /** The bound on unverified bytes in flight, shared with the other routes (default: one of UNAUTHENTICATED_BYTES for this route). */
   unauthenticated?: ByteBudget;
-  /** How long a request waits for its share of that bound before a 503 (default 10 s). */
-  budgetWaitMs?: number;
+  /** How long an unverified body may take to arrive whole, waits for room in that bound included (default 30 s): past it, 503 (no room) or 408 (slow). */
+  bodyDeadlineMs?: number;
 }
 
 /** Bytes of bodies not yet verified held at once, across all requests: 64 MiB (two and a half bodies at GitHub's 25 MiB cap). */
@@ -127,7 +127,7 @@ export async function createGitHubIngress(opts: GitHubIngressOptions): Promise<G
   /** Installation per repository, learned when a repository is named outside a webhook. */
   const installations = new Map<string, number>();
   const budget = opts.unauthenticated ?? new ByteBudget(UNAUTHENTICATED_BYTES);
-  const budgetWaitMs = opts.budgetWaitMs ?? 10_000;
+  const bodyDeadlineMs = opts.bodyDeadlineMs ?? 30_000;
   const secret = opts.config.webhookSecret;
   const refusals = new RefusalLog(logger, 'GitHub webhook refused');
   const refused = (req: IncomingMessage, res: ServerResponse, status: number, error: string, reason: string): true => {
@@ -151,25 +151,34 @@ export async function createGitHubIngress(opts: GitHubIngressOptions): Promise<G
     if (!/^\s*application\/json\s*(;|$)/i.test(String(req.headers['content-type'] ?? ''))) return refused(req, res, 415, 'GitHub webhooks are accepted as application/json', 'content-type');
     const expected = /^sha256=([0-9a-f]{64})$/i.exec(signature);
     if (!expected || event.length > 100 || id.length > 200) return refused(req, res, 400, 'malformed X-Hub-Signature-256, X-GitHub-Event or X-GitHub-Delivery', 'headers');
-    const declared = declaredLength(req);
-    const release = await budget.reserve(Math.min(declared ?? max, max), budgetWaitMs);
-    if (release === null) {
-      metrics.deliveries.inc({ platform: 'github', event: 'unverified', outcome: 'deferred' });
-      logger.warn({ platform: 'github', waiting: budget.queued, inUse: budget.inUse }, 'GitHub webhook deferred: too many unverified bytes in flight; answered 503');
-      refuse(req, res, 503, { error: 'too many unverified requests in flight; retry later' }, { headers: { 'retry-after': '5' } });
-      return true;
-    }
-    let raw: Buffer;
+    // The HMAC is computed as the body streams in, its bytes counted against the unverified budget
+    // as they arrive (and given back when the read settles); joined into one buffer only once the
+    // signature holds.
     const hmac = createHmac('sha256', secret);
+    let body: { chunks: Buffer[]; size: number };
     try {
-      raw = await readBody(req, max, (chunk) => hmac.update(chunk));
+      body = await readChunks(req, max, { onChunk: (chunk) => hmac.update(chunk), budget, deadlineMs: bodyDeadlineMs });
     } catch (err) {
-      if (!(err instanceof BodyTooLarge)) throw err;
-      return refused(req, res, 413, err.message, 'too-large');
-    } finally {
-      release();
+      if (err instanceof BodyTooLarge) return refused(req, res, 413, err.message, 'too-large');
+      if (err instanceof BodyTimeout && err.reason === 'budget') {
+        metrics.deliveries.inc({ platform: 'github', event: 'unverified', outcome: 'deferred' });
+        refusals.note('budget', { platform: 'github', status: 503 });
+        refuse(req, res, 503, { error: 'too many unverified requests in flight; retry later' }, { headers: { 'retry-after': '5' } });
+        return true;
+      }
+      if (err instanceof BodyTimeout) {
+        refused(req, res, 408, err.message, 'slow');
+        req.socket.destroy();
+        return true;
+      }
+      if (err instanceof ClientGone) {
+        metrics.deliveries.inc({ platform: 'github', event: 'unverified', outcome: 'abandoned' });
+        return true;
+      }
+      throw err;
     }
     if (!timingSafeEqual(hmac.digest(), Buffer.from(expected[1]!, 'hex'))) return refused(req, res, 401, 'signature does not match the body and the webhook secret', 'signature');
+    const raw = body.chunks.length === 1 ? body.chunks[0]! : Buffer.concat(body.chunks, body.size);
     const text = raw.toString('utf8');
     // Every webhook payload is a JSON object; other JSON (`false`, `[]`, `1`) is refused too.
     let payload: unknown;

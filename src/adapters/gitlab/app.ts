@@ -11,7 +11,7 @@ import { z } from 'zod';
 import type { GitLabConfig } from '../../config/env.ts';
 import type { PlatformAdapter } from '../../ports/platform.ts';
 import type { Inbox } from '../../ports/queue.ts';
-import { BodyTooLarge, readBody, refuse } from '../../server/body.ts';
+import { BodyTooLarge, ClientGone, readBody, refuse } from '../../server/body.ts';
 import { RefusalLog } from '../../server/refusal-log.ts';
 import type { Metrics } from '../../server/metrics.ts';
 import { createGitLabApi, type GitLabApi } from './client.ts';
@@ -134,6 +134,7 @@ export function createGitLabIngress(opts: GitLabIngressOptions): GitLabIngress {
     try {
       raw = await readBody(req, max);
     } catch (err) {
+      if (err instanceof ClientGone) return; // nothing to answer
       if (!(err instanceof BodyTooLarge)) throw err;
       return refuse(req, res, 413, { error: `body larger than ${max} bytes` });
     }

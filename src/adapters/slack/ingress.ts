@@ -17,7 +17,7 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { helpText, parseCommand, type Hosts } from '../../core/chat/command.ts';
 import type { Inbox } from '../../ports/queue.ts';
-import { BodyTooLarge, ByteBudget, declaredLength, readBody, refuse } from '../../server/body.ts';
+import { BodyTimeout, BodyTooLarge, ByteBudget, ClientGone, readBody, refuse } from '../../server/body.ts';
 import { RefusalLog } from '../../server/refusal-log.ts';
 import type { Metrics } from '../../server/metrics.ts';
 import { ACK_ACTION, APPROVE_ACTION, OWN_ACTION, escapeSlack } from './blocks.ts';
@@ -29,6 +29,23 @@ type ReceiverEvent = Parameters<BoltApp['processEvent']>[0];
 export const SLACK_EVENTS_PATH = '/slack/events';
 
 const SLACK_TYPES = new Set(['application/x-www-form-urlencoded', 'application/json']);
+
+/**
+ * A Slack body that could not be read: too large (`tooLarge`'s status; its error or the limit), no room in the
+ * unverified budget in time (503), too slow (408, connection cut), or the client gone (nothing to
+ * answer). Anything else is a fault of ours and is thrown.
+ */
+function unread(req: IncomingMessage, res: ServerResponse, err: unknown, tooLarge: { status: number; error?: string }): void {
+  if (err instanceof BodyTooLarge) return refuse(req, res, tooLarge.status, { error: tooLarge.error ?? err.message });
+  if (err instanceof BodyTimeout && err.reason === 'budget') return refuse(req, res, 503, { error: 'too many unverified requests in flight; retry later' }, { headers: { 'retry-after': '5' } });
+  if (err instanceof BodyTimeout) {
+    refuse(req, res, 408, { error: err.message });
+    req.socket.destroy();
+    return;
+  }
+  if (err instanceof ClientGone) return;
+  throw err;
+}
 
 /** Read-only answers, computed from stored records. */
 export interface SlackReader {
@@ -51,8 +68,8 @@ export interface SlackIngressOptions {
   maxBodyBytes?: number;
   /** The bound on unverified bytes in flight, shared with the other routes (default: 8 MiB for this route). */
   unauthenticated?: ByteBudget;
-  /** How long a request waits for its share of that bound before a 503 (default 10 s). */
-  budgetWaitMs?: number;
+  /** How long an unverified body may take to arrive whole, waits for room in that bound included (default 10 s). */
+  bodyDeadlineMs?: number;
   /** When a listener has not acknowledged, answer this long after the request arrived. Default 2500 ms. */
   ackDeadlineMs?: number;
   /** A read-only answer that takes longer is sent later through response_url. Default 2000 ms. */
@@ -249,16 +266,11 @@ export function createSlackIngress(opts: SlackIngressOptions): SlackIngress {
     if (!SLACK_TYPES.has(String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase())) {
       return refuse(req, res, 415, { error: 'Slack sends application/x-www-form-urlencoded or application/json' });
     }
-    const release = await budget.reserve(Math.min(declaredLength(req) ?? max, max), opts.budgetWaitMs ?? 10_000);
-    if (release === null) return refuse(req, res, 503, { error: 'too many unverified requests in flight; retry later' }, { headers: { 'retry-after': '5' } });
     let raw: Buffer;
     try {
-      raw = await readBody(req, max);
+      raw = await readBody(req, max, { budget, deadlineMs: opts.bodyDeadlineMs ?? 10_000 });
     } catch (err) {
-      if (!(err instanceof BodyTooLarge)) throw err;
-      return refuse(req, res, 413, { error: err.message });
-    } finally {
-      release();
+      return unread(req, res, err, { status: 413 });
     }
     const verified = verifySlackRequest(req.headers, raw, opts.signingSecret, opts.now().getTime());
     if (!verified.ok) return unauthorized(req, res, verified.reason);
@@ -338,16 +350,11 @@ export function createSlackUrlCheck(opts: SlackUrlCheckOptions): (req: IncomingM
       refusals.note('missing X-Slack-Signature or X-Slack-Request-Timestamp');
       return refuse(req, res, 401, { error: 'missing X-Slack-Signature or X-Slack-Request-Timestamp' });
     }
-    const release = await budget.reserve(Math.min(declaredLength(req) ?? max, max), 10_000);
-    if (release === null) return refuse(req, res, 503, { error: 'too many unverified requests in flight; retry later' }, { headers: { 'retry-after': '5' } });
     let raw: Buffer;
     try {
-      raw = await readBody(req, max);
+      raw = await readBody(req, max, { budget, deadlineMs: 10_000 });
     } catch (err) {
-      if (!(err instanceof BodyTooLarge)) throw err;
-      return refuse(req, res, 503, { error: opts.reason });
-    } finally {
-      release();
+      return unread(req, res, err, { status: 503, error: opts.reason });
     }
     const verified = verifySlackRequest(req.headers, raw, opts.signingSecret, opts.now().getTime());
     if (!verified.ok) {
