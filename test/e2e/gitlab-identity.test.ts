@@ -204,7 +204,7 @@ describe('the bot knows its own account before it acts', () => {
         if (answered) resolve(void clearInterval(t));
       }, 10);
     });
-    gatehouse = await start({ gitlab: { botUsername: undefined, retry: { attempts: 1, backoffMs: () => 10 }, identityBackoffMs: () => 300 } });
+    gatehouse = await start({ gitlab: { botUsername: undefined, retry: { attempts: 1, backoffMs: () => 10 }, identityBackoffMs: () => 300, circuit: { cooldownMs: 200 } } });
     // Our own note, posted before the restart: with the account unknown it would be someone else's command.
     addNote(api, 'issues/40', { id: 8003, author: GITLAB_BOT, body: '/gatehouse decide build-internal critical' });
     const d = gitlabDelivery({ event: 'Note Hook', payload: commandNote({ id: 8003, author: GITLAB_BOT, text: '/gatehouse decide build-internal critical' }), token: SECRET_A });
