@@ -82,14 +82,21 @@ function status(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
-/** Resident MiB of the mappings of 4 GiB or more: WebAssembly memories (the PGlite thread's). */
+/**
+ * Resident MiB of WebAssembly memories (the PGlite thread's): a read-write mapping followed by the
+ * inaccessible reservation V8 keeps behind it, together 4 GiB or more (its guard region).
+ */
 function wasmMiB(pid: number): number {
-  let big = false;
-  let sum = 0;
+  const maps: { start: number; end: number; perms: string; rss: number }[] = [];
   for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
-    const m = /^([0-9a-f]+)-([0-9a-f]+) /.exec(line);
-    if (m) big = parseInt(m[2]!, 16) - parseInt(m[1]!, 16) >= 2 ** 32;
-    else if (big && line.startsWith('Rss:')) sum += Number(/(\d+)/.exec(line)![1]) / 1024;
+    const m = /^([0-9a-f]+)-([0-9a-f]+) (\S+) /.exec(line);
+    if (m) maps.push({ start: parseInt(m[1]!, 16), end: parseInt(m[2]!, 16), perms: m[3]!, rss: 0 });
+    else if (line.startsWith('Rss:') && maps.length) maps.at(-1)!.rss = Number(/(\d+)/.exec(line)![1]) / 1024;
+  }
+  let sum = 0;
+  for (let i = 0; i + 1 < maps.length; i++) {
+    const [a, b] = [maps[i]!, maps[i + 1]!];
+    if (a.perms.startsWith('rw') && b.perms.startsWith('---') && b.start === a.end && b.end - a.start >= 2 ** 32) sum += a.rss;
   }
   return sum;
 }
