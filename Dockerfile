@@ -50,8 +50,8 @@ STOPSIGNAL SIGTERM
 # No curl in the slim image: Node's own fetch. /healthz answers 200 once the database is open.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/healthz',{signal:AbortSignal.timeout(4000)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
-# The same Node options as `npm start` (the second one is not accepted in NODE_OPTIONS). tsx
+# The same Node option as `npm start` (it is not accepted in NODE_OPTIONS). tsx
 # writes its transpile cache under the temporary directory: with a read-only root filesystem,
 # mount a tmpfs on /tmp.
-ENTRYPOINT ["node", "--max-semi-space-size=64", "--heap-growing-percent=20", "bin/gatehouse.js"]
+ENTRYPOINT ["node", "--heap-growing-percent=20", "bin/gatehouse.js"]
 CMD ["start"]
