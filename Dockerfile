@@ -27,9 +27,13 @@ RUN npm ci --omit=dev --no-audit --no-fund \
 
 # ---- runtime ---------------------------------------------------------------------------------
 FROM node:${NODE_VERSION}-bookworm-slim
+# MALLOC_TRIM_THRESHOLD_: glibc gives freed memory back to the system from 128 KB on, instead of
+# keeping in its arenas what the process freed (most of it during start-up): bench/memory,
+# embedded database, idle 360 -> 300 MiB resident, after 500 intakes 374 -> 334 MiB.
 ENV NODE_ENV=production \
     PORT=3000 \
-    GATEHOUSE_DATA_DIR=/data
+    GATEHOUSE_DATA_DIR=/data \
+    MALLOC_TRIM_THRESHOLD_=131072
 WORKDIR /app
 # Everything under /app stays owned by root and read-only for the user Gatehouse runs as; the
 # template is used only if no one but root (or that user) could have written it.
