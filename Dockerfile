@@ -27,9 +27,13 @@ RUN npm ci --omit=dev --no-audit --no-fund \
 
 # ---- runtime ---------------------------------------------------------------------------------
 FROM node:${NODE_VERSION}-bookworm-slim
+# MALLOC_TRIM_THRESHOLD_: glibc gives freed memory back to the system from 128 KB on, instead of
+# keeping in its arenas what the process freed (most of it during start-up): bench/memory,
+# embedded database, idle 360 -> 300 MiB resident, after 500 intakes 374 -> 334 MiB.
 ENV NODE_ENV=production \
     PORT=3000 \
-    GATEHOUSE_DATA_DIR=/data
+    GATEHOUSE_DATA_DIR=/data \
+    MALLOC_TRIM_THRESHOLD_=131072
 WORKDIR /app
 # Everything under /app stays owned by root and read-only for the user Gatehouse runs as; the
 # template is used only if no one but root (or that user) could have written it.
@@ -50,8 +54,8 @@ STOPSIGNAL SIGTERM
 # No curl in the slim image: Node's own fetch. /healthz answers 200 once the database is open.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/healthz',{signal:AbortSignal.timeout(4000)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
-# The same Node options as `npm start` (the second one is not accepted in NODE_OPTIONS). tsx
+# The same Node option as `npm start` (it is not accepted in NODE_OPTIONS). tsx
 # writes its transpile cache under the temporary directory: with a read-only root filesystem,
 # mount a tmpfs on /tmp.
-ENTRYPOINT ["node", "--max-semi-space-size=64", "--heap-growing-percent=20", "bin/gatehouse.js"]
+ENTRYPOINT ["node", "--heap-growing-percent=20", "bin/gatehouse.js"]
 CMD ["start"]

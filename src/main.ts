@@ -5,11 +5,10 @@ import type { Logger } from 'pino';
 import { createLogger } from './logger.ts';
 import { createGitHubIngress, UNAUTHENTICATED_BYTES, type GitHubIngress, type GitHubIngressOptions } from './adapters/github/app.ts';
 import { ByteBudget } from './server/body.ts';
-import { createGitLabIngress, type GitLabIngress } from './adapters/gitlab/app.ts';
+import type { GitLabIngress } from './adapters/gitlab/app.ts';
 import type { RetryPolicy } from './adapters/gitlab/requester.ts';
 import type { Config } from './config/env.ts';
-import { forgeHosts, startSlack, type Slack } from './adapters/slack/setup.ts';
-import { createSlackUrlCheck } from './adapters/slack/ingress.ts';
+import type { Slack } from './adapters/slack/setup.ts';
 import { ClockScheduler } from './jobs/clock-scheduler.ts';
 import { ExceptionReminders } from './jobs/exception-reminders.ts';
 import { DigestScheduler } from './jobs/digest-scheduler.ts';
@@ -34,7 +33,6 @@ import { commandLedger } from './storage/command-uses.ts';
 import type { GateStore } from './ports/gate-store.ts';
 import type { DeliveryIntake } from './storage/inbox.ts';
 import { MissedDeliverySweeper } from './jobs/redelivery.ts';
-import { createGitLabApi } from './adapters/gitlab/client.ts';
 import type { CircuitLimits } from './adapters/circuit.ts';
 
 export interface StartOptions {
@@ -135,6 +133,9 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
       github = await createGitHubIngress({ config: config.github, inbox: opened.inbox, metrics, logger, now, unauthenticated, botLogin: opts.github?.botLogin, identityBackoffMs: opts.github?.identityBackoffMs, retries: opts.github?.retries, throttle: opts.github?.throttle, client: opts.github, circuit: opts.github?.circuit });
     }
     if (config.gitlab) {
+      // GitLab's and Slack's adapters (and their clients, gitbeaker and Bolt) are loaded only when
+      // that platform is on: a process without them does not hold their code.
+      const { createGitLabIngress } = await import('./adapters/gitlab/app.ts');
       gitlab = createGitLabIngress({ config: config.gitlab, inbox: opened.inbox, metrics, logger, now, botUsername: opts.gitlab?.botUsername, identityBackoffMs: opts.gitlab?.identityBackoffMs, retry: opts.gitlab?.retry, circuit: opts.gitlab?.circuit });
     }
   } catch (err) {
@@ -165,8 +166,9 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
   const clocks = new ClockScheduler({ ...deps, soleWorker });
 
   // Slack: the ingress, chat-ops in the worker, and the outbox that sends escalation notices.
-  const slack: Slack | null = config.slack
-    ? startSlack({
+  const slackSetup = config.slack ? await import('./adapters/slack/setup.ts') : null;
+  const slack: Slack | null = config.slack && slackSetup
+    ? slackSetup.startSlack({
         config: config.slack,
         unauthenticated,
         policy: () => global.policy,
@@ -174,7 +176,7 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
         outbox: opened.store.outbox,
         inbox: opened.inbox,
         platforms: { ...(github ? { github: github.platform } : {}), ...(gitlab ? { gitlab: gitlab.platform } : {}) },
-        hosts: forgeHosts(config),
+        hosts: slackSetup.forgeHosts(config),
         metrics,
         logger,
         now,
@@ -191,6 +193,7 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
     : null;
   if (slack) deps.chatops = slack.ops;
 
+  const gitlabApi = gitlab && config.gitlab ? (await import('./adapters/gitlab/client.ts')).createGitLabApi({ url: config.gitlab.url, token: config.gitlab.token, retry: opts.gitlab?.retry, circuit: gitlab.circuit }) : null;
   const missed =
     github || gitlab
       ? new MissedDeliverySweeper({
@@ -199,7 +202,7 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
           logger,
           now,
           github: github ? { app: github.app } : null,
-          gitlab: gitlab && config.gitlab ? { rest: createGitLabApi({ url: config.gitlab.url, token: config.gitlab.token, retry: opts.gitlab?.retry, circuit: gitlab.circuit }).rest, url: config.gitlab.url } : null,
+          gitlab: gitlabApi && config.gitlab ? { rest: gitlabApi.rest, url: config.gitlab.url } : null,
           escalationChannel: () => global.policy.chat.escalationChannel,
         })
       : null;
@@ -243,14 +246,16 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
         ]
       : []),
   ];
+  const slackUrlCheck =
+    !slack && config.slackUrlCheck
+      ? (await import('./adapters/slack/ingress.ts')).createSlackUrlCheck({ signingSecret: config.slackUrlCheck.signingSecret, reason: config.off.slack ?? 'Slack is off', metrics, logger, now, unauthenticated })
+      : null;
   const server = createHttpServer({
     github: github ? github.middleware : { off: config.off.github ?? 'GitHub is off' },
     gitlab: gitlab ? gitlab.handler : { off: config.off.gitlab ?? 'GitLab is off' },
     slack: slack
       ? slack.ingress.handler
-      : config.slackUrlCheck
-        ? createSlackUrlCheck({ signingSecret: config.slackUrlCheck.signingSecret, reason: config.off.slack ?? 'Slack is off', metrics, logger, now, unauthenticated })
-        : { off: config.off.slack ?? 'Slack is off' },
+      : (slackUrlCheck ?? { off: config.off.slack ?? 'Slack is off' }),
     ready: () => ready,
     readiness: readinessProbe(readinessChecks, opts.readinessTimeoutMs),
     page: createPageHandler({

@@ -1,0 +1,239 @@
+/**
+ * bench/memory: the resident memory of `npm start`'s process, idle and after a burst of webhooks,
+ * beside a bare Probot app's.
+ *
+ *   npx tsx bench/memory.ts [--burst 500] [--idle 10] [--settle 20] [--seconds 5]
+ *                           [--only embedded|postgres|probot] [--node-flags='<flags>'] [--env K=V,…]
+ *
+ * Each subject runs in a child process the way a user runs it: Gatehouse as `node <the flags of
+ * package.json's start script> bin/gatehouse.js start` on (a) the embedded database in a new temp
+ * dir and (b) PostgreSQL (a throwaway database on GATEHOUSE_TEST_PG_URL or BENCH_DATABASE_URL;
+ * "skipped" without either), and (c) a bare Probot app (bench/memory-probot.mjs) that makes the
+ * same writes, a label and a comment per opened issue. GitHub's API is a fake on loopback
+ * (test/support/fake-github.ts, GHE_HOST with GHE_PROTOCOL=http).
+ *
+ * Per subject: VmRSS after `--idle` seconds idle after start; then `--burst` signed `issues`
+ * intake deliveries (new issue numbers, spread over `--seconds`), waited for until every issue has
+ * its comment, then `--settle` seconds idle, VmRSS again; VmHWM (the peak) at the end. Gatehouse's
+ * pieces are read as well: the main thread's V8 heap (used/committed) and external memory, from
+ * /metrics, and the PGlite thread's WebAssembly memory (the resident part of the process's
+ * mappings of 4 GiB or more: a WebAssembly memory reserves its whole address range up front).
+ * `--node-flags` replaces the start script's flags (to measure a flag); `--env` adds environment.
+ * Loopback only; the whole run is stopped after 10 minutes.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { intakeBody } from '../test/builders/intake.ts';
+import { START_FLAGS } from '../test/support/child-gatehouse.ts';
+import { startFakeGitHub, type FakeGitHub } from '../test/support/fake-github.ts';
+import { githubDelivery, issuesPayload, testPrivateKey } from '../test/support/github.ts';
+
+const { values } = parseArgs({
+  options: {
+    burst: { type: 'string', default: '500' },
+    idle: { type: 'string', default: '10' },
+    settle: { type: 'string', default: '20' },
+    seconds: { type: 'string', default: '5' },
+    only: { type: 'string' },
+    'node-flags': { type: 'string', default: START_FLAGS.join(' ') },
+    env: { type: 'string', default: '' },
+  },
+});
+const BURST = Number(values.burst);
+const IDLE_S = Number(values.idle);
+const SETTLE_S = Number(values.settle);
+const SECONDS = Number(values.seconds);
+const NODE_FLAGS = values['node-flags'].split(' ').filter(Boolean);
+const EXTRA_ENV = Object.fromEntries(
+  values.env
+    .split(',')
+    .filter(Boolean)
+    .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+);
+const SECRET = 'bench-memory-secret';
+const CHILD = new URL('../test/support/gatehouse-child.ts', import.meta.url).pathname;
+const PROBOT = new URL('./memory-probot.mjs', import.meta.url).pathname;
+
+const hardStop = setTimeout(() => {
+  console.error('bench/memory: stopped after 10 minutes');
+  process.exit(2);
+}, 10 * 60_000);
+hardStop.unref();
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+interface Row {
+  subject: string;
+  idleRss: number;
+  burstRss: number;
+  hwm: number;
+  idlePieces: string;
+  burstPieces: string;
+  burstIn: number;
+}
+
+function status(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+/**
+ * Resident MiB of WebAssembly memories (the PGlite thread's): a read-write mapping followed by the
+ * inaccessible reservation V8 keeps behind it, together 4 GiB or more (its guard region).
+ */
+function wasmMiB(pid: number): number {
+  const maps: { start: number; end: number; perms: string; rss: number }[] = [];
+  for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+    const m = /^([0-9a-f]+)-([0-9a-f]+) (\S+) /.exec(line);
+    if (m) maps.push({ start: parseInt(m[1]!, 16), end: parseInt(m[2]!, 16), perms: m[3]!, rss: 0 });
+    else if (line.startsWith('Rss:') && maps.length) maps.at(-1)!.rss = Number(/(\d+)/.exec(line)![1]) / 1024;
+  }
+  let sum = 0;
+  for (let i = 0; i + 1 < maps.length; i++) {
+    const [a, b] = [maps[i]!, maps[i + 1]!];
+    if (a.perms.startsWith('rw') && b.perms.startsWith('---') && b.start === a.end && b.end - a.start >= 2 ** 32) sum += a.rss;
+  }
+  return sum;
+}
+
+async function pieces(pid: number, url: string | null): Promise<string> {
+  const wasm = wasmMiB(pid);
+  if (!url) return wasm ? `wasm ${wasm.toFixed(0)}` : '';
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const read = (name: string): number => {
+    const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+    return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) / 2 ** 20 : NaN;
+  };
+  return `heap ${read('gatehouse_nodejs_heap_size_used_bytes').toFixed(0)}/${read('gatehouse_nodejs_heap_size_total_bytes').toFixed(0)}, external ${read('gatehouse_nodejs_external_memory_bytes').toFixed(0)}, wasm ${wasm.toFixed(0)}`;
+}
+
+function startChild(args: string[], env: Record<string, string>): Promise<{ child: ChildProcess; url: string; logs: string[] }> {
+  const child = spawn(process.execPath, args, {
+    env: { PATH: process.env['PATH'] ?? '', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env, ...EXTRA_ENV },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: string[] = [];
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`no start within 60 s:\n${logs.slice(-20).join('\n')}`));
+    }, 60_000);
+    const onData = (chunk: Buffer): void => {
+      for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) {
+        if (logs.length < 2000) logs.push(line);
+        const m = /^READY http:\/\/127\.0\.0\.1:(\d+)/.exec(line) ?? /listening on :(\d+)/.exec(line);
+        if (m) {
+          clearTimeout(timer);
+          resolve({ child, url: `http://127.0.0.1:${m[1]}`, logs });
+        }
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`exited with ${code} before listening:\n${logs.slice(-20).join('\n')}`));
+    });
+  });
+}
+
+async function burst(url: string, fake: FakeGitHub): Promise<number> {
+  const began = performance.now();
+  const gap = (SECONDS * 1000) / BURST;
+  let bad = 0;
+  await Promise.all(
+    Array.from({ length: BURST }, async (_, i) => {
+      const wait = began + i * gap - performance.now();
+      if (wait > 0) await sleep(wait);
+      const d = githubDelivery({ name: 'issues', secret: SECRET, payload: issuesPayload({ body: intakeBody({}), number: i + 1 }) });
+      const res = await fetch(`${url}/api/github/webhooks`, { method: 'POST', headers: d.headers, body: d.body });
+      await res.arrayBuffer();
+      if (res.status < 200 || res.status > 299) bad++;
+    }),
+  );
+  if (bad) console.log(`  ${bad} deliveries were not acknowledged with 2xx`);
+  const until = Date.now() + 180_000;
+  const commented = (): number => [...fake.comments.values()].filter((l) => l.some((c) => c.body.includes('<!-- gatehouse:intake -->'))).length;
+  while (commented() < BURST && Date.now() < until) await sleep(250);
+  if (commented() < BURST) console.log(`  only ${commented()}/${BURST} issues were commented on within 180 s`);
+  return (performance.now() - began) / 1000;
+}
+
+async function measure(subject: string, args: string[], env: Record<string, string>, metrics: boolean): Promise<Row> {
+  const fake = await startFakeGitHub();
+  const full = { APP_ID: '1', PRIVATE_KEY: testPrivateKey(), WEBHOOK_SECRET: SECRET, GHE_HOST: fake.host, GHE_PROTOCOL: 'http', ...env };
+  const run = await startChild(args, full);
+  const pid = run.child.pid!;
+  try {
+    await sleep(IDLE_S * 1000);
+    const idleRss = status(pid, 'VmRSS');
+    const idlePieces = await pieces(pid, metrics ? run.url : null);
+    const burstIn = await burst(run.url, fake);
+    await sleep(SETTLE_S * 1000);
+    const burstRss = status(pid, 'VmRSS');
+    const burstPieces = await pieces(pid, metrics ? run.url : null);
+    const row = { subject, idleRss, burstRss, hwm: status(pid, 'VmHWM'), idlePieces, burstPieces, burstIn };
+    console.log(`${subject}: idle ${idleRss.toFixed(0)} MiB (${idlePieces}); after burst ${burstRss.toFixed(0)} MiB (${burstPieces}), processed in ${burstIn.toFixed(1)} s; peak ${row.hwm.toFixed(0)} MiB`);
+    return row;
+  } finally {
+    run.child.kill('SIGTERM');
+    await new Promise((r) => (run.child.exitCode !== null ? r(null) : run.child.once('exit', r)));
+    await fake.close();
+  }
+}
+
+// `npm start`'s flags and its TypeScript loader (bin/gatehouse.js registers tsx), GitHub's write
+// spacing off: the fake does not rate-limit, and 500 intakes spaced by it would take minutes.
+const gatehouseArgs = [...NODE_FLAGS, '--import', 'tsx', CHILD];
+const gatehouseEnv = { GATEHOUSE_CHILD_THROTTLE: '0' };
+const rows: (Row | string)[] = [];
+
+if (!values.only || values.only === 'embedded') {
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-memory-'));
+  try {
+    rows.push(await measure('Gatehouse, embedded database', gatehouseArgs, { ...gatehouseEnv, GATEHOUSE_DATA_DIR: join(dir, 'data') }, true));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+if (!values.only || values.only === 'postgres') {
+  const server = process.env['BENCH_DATABASE_URL'] || process.env['GATEHOUSE_TEST_PG_URL'];
+  if (!server) {
+    rows.push('Gatehouse, PostgreSQL: skipped (set GATEHOUSE_TEST_PG_URL to a postgres:// server URL)');
+  } else {
+    const name = `gatehouse_bench_${randomBytes(4).toString('hex')}`;
+    const admin = new pg.Client({ connectionString: server });
+    await admin.connect();
+    await admin.query(`create database ${name}`);
+    await admin.end();
+    const url = new URL(server);
+    url.pathname = `/${name}`;
+    const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-memory-'));
+    try {
+      rows.push(await measure('Gatehouse, PostgreSQL', gatehouseArgs, { ...gatehouseEnv, DATABASE_URL: url.toString(), GATEHOUSE_DATA_DIR: join(dir, 'unused') }, true));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      const c = new pg.Client({ connectionString: server });
+      await c.connect();
+      await c.query(`drop database if exists ${name} with (force)`);
+      await c.end();
+    }
+  }
+}
+if (!values.only || values.only === 'probot') {
+  rows.push(await measure('bare Probot app', [PROBOT], {}, false));
+}
+
+console.log(`\nnode ${process.version}; Gatehouse flags: ${NODE_FLAGS.join(' ') || '(none)'}; burst ${BURST} intakes over ${SECONDS} s, idle ${IDLE_S} s, settle ${SETTLE_S} s`);
+console.log('| subject | idle RSS (MiB) | after burst (MiB) | peak VmHWM (MiB) | idle: heap used/committed, external, wasm | after burst: same |');
+console.log('|---|---|---|---|---|---|');
+for (const r of rows) {
+  if (typeof r === 'string') console.log(`| ${r} | | | | | |`);
+  else console.log(`| ${r.subject} | ${r.idleRss.toFixed(0)} | ${r.burstRss.toFixed(0)} | ${r.hwm.toFixed(0)} | ${r.idlePieces || '–'} | ${r.burstPieces || '–'} |`);
+}
+clearTimeout(hardStop);
