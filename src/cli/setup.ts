@@ -10,7 +10,7 @@
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, readFile, writeFile } from 'node:fs/promises';
+import { chmod, readFile, rename, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parse } from 'yaml';
@@ -84,13 +84,22 @@ const envValue = (v: string): string => {
 export function upsertEnv(text: string, values: Record<string, string>): string {
   const pending = new Map(Object.entries(values));
   const lines = text === '' ? [] : text.replace(/\n$/, '').split('\n');
-  const out = lines.map((line) => {
-    const key = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=/.exec(line)?.[1];
-    if (key === undefined || !pending.has(key)) return line;
-    const value = pending.get(key)!;
+  const out: string[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    const m = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/.exec(line);
+    const key = m?.[1];
+    if (key === undefined || !values[key]) {
+      out.push(line);
+      continue;
+    }
+    // A replaced value quoted over several lines (a PEM key): its continuation lines go too.
+    const rest = m![2]!;
+    const quote = rest[0] === '"' || rest[0] === "'" || rest[0] === '`' ? rest[0] : null;
+    if (quote && !rest.slice(1).includes(quote)) while (i + 1 < lines.length && !lines[++i]!.includes(quote));
+    if (pending.has(key)) out.push(`${key}=${envValue(pending.get(key)!)}`);
     pending.delete(key);
-    return `${key}=${envValue(value)}`;
-  });
+  }
   for (const [key, value] of pending) out.push(`${key}=${envValue(value)}`);
   return `${out.join('\n')}\n`;
 }
@@ -122,6 +131,11 @@ export async function runSetup(opts: SetupOptions): Promise<number> {
   })();
   if (!base) {
     opts.out(`--url must be the http(s) address GitHub will reach Gatehouse at, e.g. https://gatehouse.example.com (got ${JSON.stringify(opts.url)})`);
+    return 1;
+  }
+  // GitHub sends the browser back with a code that alone yields the App's key: it must not cross a network.
+  if (!['127.0.0.1', '::1', 'localhost'].includes(opts.host)) {
+    opts.out(`--host must be a loopback address (127.0.0.1, ::1 or localhost): the page receives GitHub's one-time code, which yields the App's private key (got ${JSON.stringify(opts.host)})`);
     return 1;
   }
   const existing = existsSync(opts.envPath) ? await readFile(opts.envPath, 'utf8') : '';
@@ -186,8 +200,12 @@ export async function runSetup(opts: SetupOptions): Promise<number> {
         return send(res, 502, '<h1>No webhook secret</h1><p>GitHub returned no webhook secret; set one in the App’s settings.</p>');
       }
       const current = existsSync(opts.envPath) ? await readFile(opts.envPath, 'utf8') : '';
-      await writeFile(opts.envPath, upsertEnv(current, { APP_ID: String(conversion.id), PRIVATE_KEY: conversion.pem, WEBHOOK_SECRET: conversion.webhook_secret }), { mode: 0o600 });
-      await chmod(opts.envPath, 0o600);
+      // Written whole to a private new file beside it, then renamed over it: never readable by
+      // others, never left half written.
+      const next = `${opts.envPath}.${randomBytes(4).toString('hex')}.tmp`;
+      await writeFile(next, upsertEnv(current, { APP_ID: String(conversion.id), PRIVATE_KEY: conversion.pem, WEBHOOK_SECRET: conversion.webhook_secret }), { mode: 0o600, flag: 'wx' });
+      await chmod(next, 0o600);
+      await rename(next, opts.envPath);
       const install = `${conversion.html_url.replace(/\/+$/, '')}/installations/new`;
       opts.out(`GitHub App ${conversion.slug} (id ${conversion.id}) created; APP_ID, PRIVATE_KEY and WEBHOOK_SECRET written to ${opts.envPath}`);
       opts.out(`install it on your repositories: ${install}`);

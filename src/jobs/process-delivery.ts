@@ -263,12 +263,13 @@ const claimedActor = (event: GatehouseEvent): string | null => (event.kind === '
 export async function resumeWaiting(deps: { store: Pick<Store, 'pendingDeliveryIds'>; queue: Pick<JobQueue, 'requeue'>; on: readonly Platform[]; limit?: number }): Promise<Partial<Record<Platform, number>>> {
   const waiting: Partial<Record<Platform, number>> = {};
   for (const platform of ['github', 'gitlab', 'slack'] as const) {
-    const ids = await deps.store.pendingDeliveryIds(platform, deps.limit ?? 10_000);
     if (!deps.on.includes(platform)) {
+      const ids = await deps.store.pendingDeliveryIds(platform, deps.limit ?? 10_000);
       if (ids.length > 0) waiting[platform] = ids.length;
       continue;
     }
-    for (const deliveryId of ids) await deps.queue.requeue({ platform, deliveryId });
+    // Only those kept while the platform was off: a delivery in flight keeps its own job.
+    for (const deliveryId of await deps.store.pendingDeliveryIds(platform, deps.limit ?? 10_000, true)) await deps.queue.requeue({ platform, deliveryId });
   }
   return waiting;
 }

@@ -472,7 +472,9 @@ export class PgBossQueue implements JobQueue, GateEvaluations {
     clearTimeout(timer);
     if (timedOut) this.#log?.warn({ timeoutMs: this.#opts.stopTimeoutMs }, 'job queue stopped with handlers still running; their jobs will be retried');
     await this.#boss.stop({ graceful: false, close: false, wait: true });
-    await this.#liveness?.close().catch(() => undefined);
+    // Handlers still running keep their jobs' locks until this process ends: closing the liveness
+    // session now would let another replica take a job this one is still working on.
+    if (!timedOut) await this.#liveness?.close().catch(() => undefined);
   }
 
   async #loop(name: string, waker: Waker, run: (job: PgBoss.JobWithMetadata<unknown>) => Promise<void>): Promise<void> {

@@ -96,8 +96,8 @@ export interface Store {
   countDeliveries(status: DeliveryStatus): Promise<number>;
   /** Deliveries with this status, oldest first (the dead letters: `failed`). */
   listDeliveries(status: DeliveryStatus, limit: number): Promise<StoredDelivery[]>;
-  /** Ids of one platform's pending deliveries, oldest first: those waiting for it to be configured, and any in flight. */
-  pendingDeliveryIds(platform: Platform, limit: number): Promise<string[]>;
+  /** Ids of one platform's pending deliveries, oldest first; `parkedOnly`: those kept while it was off (last error `… is off: waiting until it is configured`). */
+  pendingDeliveryIds(platform: Platform, limit: number, parkedOnly?: boolean): Promise<string[]>;
   /** A `failed` delivery back to `pending` with its attempts at 0; false when none was failed. */
   retryDelivery(platform: Platform, deliveryId: string): Promise<boolean>;
 

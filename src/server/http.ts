@@ -25,6 +25,20 @@ export interface Routes {
   maxBodyBytes?: number;
 }
 
+const ROUTE_LABELS = ['/api/github/webhooks', '/api/gitlab/webhooks', '/slack/events', '/', '/healthz', '/readyz', '/metrics'];
+
+/** The route a matched path names, for the metrics' label. */
+function routeLabel(path: string): string {
+  let decoded = path;
+  try {
+    decoded = decodeURIComponent(path);
+  } catch {
+    return 'other';
+  }
+  const trimmed = decoded.length > 1 ? decoded.replace(/\/+$/, '') : decoded;
+  return ROUTE_LABELS.includes(trimmed) ? trimmed : 'other';
+}
+
 const send = (res: ServerResponse, status: number, body: unknown): void => {
   if (res.headersSent) return;
   const text = JSON.stringify(body);
@@ -80,7 +94,9 @@ export function createHttpServer(routes: Routes): Server {
 
   const server = createServer((req, res) => {
     const route = router.find(req.method as 'GET', (req.url ?? '/').split('?')[0]!);
-    res.on('finish', () => routes.metrics.httpRequests.inc({ route: route ? (req.url ?? '/').split('?')[0]! : 'unmatched', status: String(res.statusCode) }));
+    // The label is one of the routes, never the raw path (an encoded or slashed variant of a route
+    // would make a series of its own).
+    res.on('finish', () => routes.metrics.httpRequests.inc({ route: route ? routeLabel((req.url ?? '/').split('?')[0]!) : 'unmatched', status: String(res.statusCode) }));
     Promise.resolve(router.lookup(req, res)).catch((err: unknown) => {
       routes.onError(err);
       send(res, 500, { error: 'internal error' });

@@ -118,6 +118,9 @@ export function insertedFlags<D extends DeliveryKey>(batch: readonly D[], firsts
   });
 }
 
+/** The end of the last error of a delivery kept pending while its platform was off (see jobs/process-delivery.ts). */
+const PARKED = 'is off: waiting until it is configured';
+
 export class KyselyStore implements Store {
   readonly #db: Kysely<Database>;
   readonly #opts: KyselyStoreOptions;
@@ -199,12 +202,10 @@ export class KyselyStore implements Store {
     return Number(r.n);
   }
 
-  async pendingDeliveryIds(platform: Platform, limit: number): Promise<string[]> {
-    const rows = await this.#db
-      .selectFrom('deliveries')
-      .select('delivery_id')
-      .where('platform', '=', platform)
-      .where('status', '=', 'pending')
+  async pendingDeliveryIds(platform: Platform, limit: number, parkedOnly = false): Promise<string[]> {
+    let q = this.#db.selectFrom('deliveries').select('delivery_id').where('platform', '=', platform).where('status', '=', 'pending');
+    if (parkedOnly) q = q.where('last_error', 'like', `%${PARKED}`);
+    const rows = await q
       .orderBy('received_at')
       .orderBy('delivery_id')
       .limit(limit)

@@ -174,6 +174,8 @@ describe('gatehouse setup', () => {
     expect(lines.at(-1)).toMatch(/already names a GitHub App \(APP_ID\): nothing done \(--force replaces it\)/);
     expect(await runSetup({ ...base, envPath: join(dir, 'other.env'), url: 'gatehouse.example.com' })).toBe(1);
     expect(lines.at(-1)).toMatch(/--url must be the http\(s\) address/);
+    expect(await runSetup({ ...base, envPath: join(dir, 'other.env'), host: '0.0.0.0' })).toBe(1);
+    expect(lines.at(-1)).toMatch(/--host must be a loopback address/);
     expect(readFileSync(join(dir, '.env'), 'utf8')).toBe('APP_ID=12\n');
   });
 });
@@ -187,6 +189,13 @@ describe('upsertEnv', () => {
     expect(upsertEnv(text, values)).toBe(expected);
     const env = parseEnv(expected);
     for (const [k, v] of Object.entries(values)) expect(env[k]).toBe(v);
+  });
+
+  it('replaces a value quoted over several lines whole (a PEM key), keeping the lines after it', () => {
+    const before = 'A=1\nPRIVATE_KEY="-----BEGIN RSA PRIVATE KEY-----\nOLDKEY\n-----END RSA PRIVATE KEY-----"\nWEBHOOK_SECRET=old\nB=2\n';
+    const after = upsertEnv(before, { PRIVATE_KEY: 'new\nkey', WEBHOOK_SECRET: 'new' });
+    expect(after).toBe('A=1\nPRIVATE_KEY="new\\nkey"\nWEBHOOK_SECRET="new"\nB=2\n');
+    expect(parseEnv(after)).toEqual({ A: '1', PRIVATE_KEY: 'new\nkey', WEBHOOK_SECRET: 'new', B: '2' });
   });
 
   it('refuses a value the env-file format cannot hold', () => {
