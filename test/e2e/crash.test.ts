@@ -156,7 +156,13 @@ async function expectOneEffect(number: number, d: Delivery): Promise<void> {
     const end = Date.now() + 30_000;
     while ((await backend!.statuses([d.id]))[d.id] !== 'done' && Date.now() < end) await new Promise((r) => setTimeout(r, 200));
   }
-  await new Promise((r) => setTimeout(r, 1_500)); // room for a second one to show up
+  // The delivery's remaining writes (GitHub's write spacing applies) go out before the clean stop
+  // below: wait for GitHub to hear nothing for 2 s, which is also room for a second comment to show.
+  for (let seen = -1, quietSince = Date.now(), end = Date.now() + 30_000; Date.now() < end; await new Promise((r) => setTimeout(r, 100))) {
+    const now = f.requests.filter((r) => r.api === 'github').length;
+    if (now !== seen) [seen, quietSince] = [now, Date.now()];
+    else if (Date.now() - quietSince >= 2_000) break;
+  }
   expect(intakeComments()).toHaveLength(1);
   expect([...(f.githubLabels.get(key) ?? [])].sort()).toEqual(['intake', 'intake::complete', 'route::incident', 'tier::leadership']);
   expect(notices()).toHaveLength(1);
