@@ -376,11 +376,22 @@ export class PgBossQueue implements JobQueue, GateEvaluations {
     }
   }
 
-  async #runEvaluation(job: PgBoss.JobWithMetadata<unknown>, handler: EvaluationHandler): Promise<void> {
-    const name = this.evaluationQueueName;
-    const parsed = evaluationData.safeParse(job.data);
+  #runEvaluation(job: PgBoss.JobWithMetadata<unknown>, handler: EvaluationHandler): Promise<void> {
+    return this.#runParsed(this.evaluationQueueName, evaluationData, job, 'gate evaluation', handler, (data, last, fields) => {
+      const logged = { repo: data.repo.fullName, sha: data.sha, ...fields };
+      if (last) this.#log?.error(logged, 'gate evaluation failed after every retry; the next conclusion on the commit schedules another');
+      else this.#log?.warn(logged, 'gate evaluation failed; will retry');
+    });
+  }
+
+  /**
+   * One job of `name`: its data parsed (malformed: dropped, logged), the handler given the
+   * queue's time limit, the job completed, or failed (retried by pg-boss) and reported.
+   */
+  async #runParsed<T>(name: string, schema: z.ZodType<T>, job: PgBoss.JobWithMetadata<unknown>, what: string, handler: (data: T) => Promise<void>, onFailed: (data: T, last: boolean, fields: { attempt: number; last: boolean; error: string }) => void): Promise<void> {
+    const parsed = schema.safeParse(job.data);
     if (!parsed.success) {
-      this.#log?.error({ job: job.id }, 'malformed gate evaluation job; dropped');
+      this.#log?.error({ job: job.id }, `malformed ${what} job; dropped`);
       await this.#boss.complete(name, job.id);
       return;
     }
@@ -390,9 +401,7 @@ export class PgBossQueue implements JobQueue, GateEvaluations {
       const message = errorMessage(err);
       await this.#boss.fail(name, job.id, { message });
       const last = job.retryCount >= job.retryLimit;
-      const fields = { repo: parsed.data.repo.fullName, sha: parsed.data.sha, attempt: job.retryCount + 1, last, error: message };
-      if (last) this.#log?.error(fields, 'gate evaluation failed after every retry; the next conclusion on the commit schedules another');
-      else this.#log?.warn(fields, 'gate evaluation failed; will retry');
+      onFailed(parsed.data, last, { attempt: job.retryCount + 1, last, error: message });
       return;
     }
     await this.#boss.complete(name, job.id);
@@ -530,25 +539,11 @@ export class PgBossQueue implements JobQueue, GateEvaluations {
     }
   }
 
-  async #runJobUnguarded(job: PgBoss.JobWithMetadata<unknown>, handler: Handler): Promise<void> {
-    const name = this.#opts.name;
-    const parsed = jobData.safeParse(job.data);
-    if (!parsed.success) {
-      this.#log?.error({ job: job.id }, 'malformed job data; dropped');
-      await this.#boss.complete(name, job.id);
-      return;
-    }
-    try {
-      await withTimeout(handler(parsed.data), this.#opts.expireInSeconds * 1000);
-    } catch (err) {
-      const message = errorMessage(err);
-      await this.#boss.fail(name, job.id, { message });
-      const last = job.retryCount >= job.retryLimit;
-      this.#log?.warn({ ...parsed.data, attempt: job.retryCount + 1, last, error: message }, 'job failed');
+  #runJobUnguarded(job: PgBoss.JobWithMetadata<unknown>, handler: Handler): Promise<void> {
+    return this.#runParsed(this.#opts.name, jobData, job, 'delivery', handler, (data, last, fields) => {
+      this.#log?.warn({ ...data, ...fields }, 'job failed');
       if (last) this.#deadWaker.wake();
-      return;
-    }
-    await this.#boss.complete(name, job.id);
+    });
   }
 
   async #runDead(job: PgBoss.JobWithMetadata<unknown>, onDeadLetter: DeadLetterHandler): Promise<void> {
