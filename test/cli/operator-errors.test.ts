@@ -4,13 +4,24 @@
  * create one; a start-up problem is one line on stderr naming what to fix, and exit code 1.
  */
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { lockDataDir } from '../../src/storage/data-dir-lock.ts';
+
+const REPO = fileURLToPath(new URL('../..', import.meta.url));
+
+/** Whether another user may reach and read `dir` (every directory above it searchable by others). */
+function othersMayRun(dir: string): boolean {
+  for (let d = dir; ; d = dirname(d)) {
+    if ((statSync(d).mode & 0o005) !== 0o005) return false;
+    if (dirname(d) === d) return true;
+  }
+}
 
 const BIN = new URL('../../bin/gatehouse.js', import.meta.url).pathname;
 const pgTestUrl = process.env['GATEHOUSE_TEST_PG_URL'] || undefined;
@@ -160,11 +171,14 @@ describe('gatehouse start: one line naming the fix, exit code 1', () => {
     const parent = join(root, 'read-only');
     mkdirSync(parent);
     chmodSync(parent, 0o555);
-    const dir = join(parent, 'data');
-    // root writes anywhere: the bot runs as an unprivileged user then.
-    const asUser = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
+    let dir = join(parent, 'data');
+    // root writes anywhere: the bot runs as an unprivileged user then — which needs a checkout that
+    // user may read. In a private checkout (a 0700 temporary directory), root is refused by sysfs instead.
+    const isRoot = process.getuid?.() === 0;
+    const asUser = isRoot && othersMayRun(REPO) ? { uid: 65534, gid: 65534 } : {};
+    if (isRoot && !('uid' in asUser)) dir = `/sys/gatehouse-test-${process.pid}/data`;
     const r = await start({ GATEHOUSE_DATA_DIR: dir }, { cwd: root, ...asUser });
-    expectOneLine(r, new RegExp(`^cannot write the embedded database's directory ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(permission denied\\); make it writable by the user Gatehouse runs as, or set GATEHOUSE_DATA_DIR \\(or DATABASE_URL\\)$`));
+    expectOneLine(r, new RegExp(`^cannot write the embedded database's directory ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\((permission denied|it is on a read-only file system)\\); make it writable by the user Gatehouse runs as, or set GATEHOUSE_DATA_DIR \\(or DATABASE_URL\\)$`));
     expect(existsSync(dir)).toBe(false);
   });
 
