@@ -115,7 +115,8 @@ describe('release gate re-evaluation debounced per head commit (GitHub)', () => 
     // It joins nothing that already read the evidence: it gets an evaluation of its own.
     Object.assign(w.checkRuns.find((r) => r.name === 'secret-scanning')!, { conclusion: 'failure' });
     expect(await processed(gatehouse, 'github', await post(checkRunCompleted('secret-scanning', 'failure')))).toBe('done');
-    await until('the verdict of the last completion', () => gateLabels().includes('gate::block'));
+    // the new verdict's label is added before the old one is removed: wait for the whole change
+    await until('the verdict of the last completion', () => gateLabels().includes('gate::block') && !gateLabels().includes('gate::pass'));
     expect(gateLabels()).toEqual(['gate::block']);
     await new Promise((r) => setTimeout(r, WINDOW_MS + 500)); // nothing else was pending
     expect(await gatehouse.gateStore.latestGateDecision(KEY)).toMatchObject({ verdict: 'block', headSha: HEAD });
