@@ -27,7 +27,14 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import { pino } from 'pino';
-import { addBusinessMinutes, businessMinutesBetween, calendarOf, clockTargets, warnMinutes, type Criticality } from '../src/core/clock/index.ts';
+import {
+  addBusinessMinutes,
+  businessMinutesBetween,
+  calendarOf,
+  clockTargets,
+  warnMinutes,
+  type Criticality,
+} from '../src/core/clock/index.ts';
 import { issueKey, type IssueRef, type IssueSnapshot, type RepoRef } from '../src/core/model.ts';
 import { fireClock, nextFireAt, reconcileClocks, type ClockState } from '../src/core/outage/clocks.ts';
 import { defaultPolicy } from '../src/core/policy/load.ts';
@@ -60,7 +67,9 @@ const REPS = Number(values.reps);
 const REPOS = Number(values.repos);
 const DATABASE_URL = values['database-url'] ?? (process.env['GATEHOUSE_BENCH_PG_URL'] || undefined);
 if (![N, DUE, BATCH, REPS, REPOS].every((n) => Number.isInteger(n) && n > 0) || DUE > N) {
-  console.error('usage: bench/clocks.ts [--clocks N] [--due D ≤ N] [--batch B] [--reps R] [--repos P] [--database-url postgres://…] [--keep]');
+  console.error(
+    'usage: bench/clocks.ts [--clocks N] [--due D ≤ N] [--batch B] [--reps R] [--repos P] [--database-url postgres://…] [--keep]',
+  );
   process.exit(2);
 }
 
@@ -172,8 +181,15 @@ const T = new Date('2026-11-18T16:00:00.000Z');
 const ANCHOR = new Date('2026-11-02T09:00:00.000Z'); // a Monday opening, well before any issue
 const anchorToT = businessMinutesBetween(calendar, ANCHOR, T);
 const CRITICALITIES: Criticality[] = ['critical', 'high', 'medium'];
-const sloWarn = Object.fromEntries(CRITICALITIES.map((c) => [c, warnMinutes(policy.clocks, clockTargets(policy.clocks, c).slo!)])) as Record<Criticality, number>;
-const repos: RepoRef[] = Array.from({ length: REPOS }, (_, r) => ({ platform: 'github', fullName: `gatehouse-bench/tool-${r}`, id: 10_000 + r, defaultBranch: 'main' }));
+const sloWarn = Object.fromEntries(
+  CRITICALITIES.map((c) => [c, warnMinutes(policy.clocks, clockTargets(policy.clocks, c).slo!)]),
+) as Record<Criticality, number>;
+const repos: RepoRef[] = Array.from({ length: REPOS }, (_, r) => ({
+  platform: 'github',
+  fullName: `gatehouse-bench/tool-${r}`,
+  id: 10_000 + r,
+  defaultBranch: 'main',
+}));
 const KEY_PREFIX = 'github:gatehouse-bench/';
 
 /**
@@ -249,11 +265,14 @@ try {
   if (opened.kind === 'postgres') {
     await cleanupBenchRows();
     const others = await sql<{ n: string }>`select count(*)::text as n from clocks`.execute(db);
-    if (Number(others.rows[0]!.n) > 0) throw new Error('this PostgreSQL database holds other clocks: the tick would act on them; use an empty database');
+    if (Number(others.rows[0]!.n) > 0)
+      throw new Error('this PostgreSQL database holds other clocks: the tick would act on them; use an empty database');
   }
   const baseline = memory();
 
-  console.log(`bench/clocks — ${int(N)} open clocks, ${int(DUE)} due, ${opened.kind}${opened.kind === 'pglite' ? ` (${dataDir})` : ''}, Node ${process.version}`);
+  console.log(
+    `bench/clocks — ${int(N)} open clocks, ${int(DUE)} due, ${opened.kind}${opened.kind === 'pglite' ? ` (${dataDir})` : ''}, Node ${process.version}`,
+  );
   console.log(`  T (none due) = ${T.toISOString()}; default policy (UTC, Mon–Fri 09–17); ${REPOS} repositories; saves ${BATCH} at a time`);
   line('open database (migrations, queue)', `${f1(openMs)} ms`);
 
@@ -270,7 +289,10 @@ try {
   const fireAt = new Float64Array(N);
   for (let i = 0; i < N; i++) fireAt[i] = rows[i]!.nextFireAt?.getTime() ?? Number.NaN;
   const heldMem = memory();
-  line('core: reconcileClocks + nextFireAt', `${int(coreMs)} ms  (${int(N / (coreMs / 1000))} issues/s, ${f1((coreMs * 1000) / N)} µs each)`);
+  line(
+    'core: reconcileClocks + nextFireAt',
+    `${int(coreMs)} ms  (${int(N / (coreMs / 1000))} issues/s, ${f1((coreMs * 1000) / N)} µs each)`,
+  );
   line('bench heap holding the N rows', mb(heldMem.heapUsed - baseline.heapUsed));
 
   // 2. Storage: saveClocks, BATCH concurrent at a time.
@@ -283,7 +305,9 @@ try {
   }
   const saveMs = ms(started);
   rows.length = 0;
-  const stored = Number((await sql<{ n: string }>`select count(*)::text as n from clocks where next_fire_at is not null`.execute(db)).rows[0]!.n);
+  const stored = Number(
+    (await sql<{ n: string }>`select count(*)::text as n from clocks where next_fire_at is not null`.execute(db)).rows[0]!.n,
+  );
   line('storage: saveClocks', `${int(saveMs)} ms  (${int(N / (saveMs / 1000))} clocks/s, ${f2((saveMs * 1000) / N)} ms per 1,000)`);
   line(`  per batch of ${BATCH}: median / max`, `${f1(median(batchMs))} / ${f1(Math.max(...batchMs))} ms`);
   line('schedule all (core + storage)', `${int(coreMs + saveMs)} ms  (${int(N / ((coreMs + saveMs) / 1000))} clocks/s)`);
@@ -322,23 +346,51 @@ try {
   console.log('  claimDueClocks (update … where issue_key in (select … for update skip locked)):');
   for (const l of claimPlan) console.log(`    ${l}`);
   const claimSeq = claimPlan.some((l) => /Seq Scan on clocks/.test(l));
-  line('claim subquery reads clocks_due_idx', check(claimPlan.some((l) => l.includes('clocks_due_idx')), 'claim subquery does not use the due index'));
-  if (claimSeq) findings.push('the claim UPDATE plans a Seq Scan on clocks for its outer side (hash join on issue_key) — see the explain analyze lines');
+  line(
+    'claim subquery reads clocks_due_idx',
+    check(
+      claimPlan.some((l) => l.includes('clocks_due_idx')),
+      'claim subquery does not use the due index',
+    ),
+  );
+  if (claimSeq)
+    findings.push(
+      'the claim UPDATE plans a Seq Scan on clocks for its outer side (hash join on issue_key) — see the explain analyze lines',
+    );
   const outerPlanned = claimPlan.find((l) => /Scan (using \w+ )?on clocks\s*(\(|$)/.test(l.trim().replace(/^->\s+/, '')));
-  line('claim outer side (rows it updates)', claimSeq ? 'Seq Scan on clocks (hash join on issue_key IN (…))' : (outerPlanned?.trim().replace(/^->\s+/, '').replace(/\s+\(cost=[^)]*\)/, '') ?? 'see plan'));
+  line(
+    'claim outer side (rows it updates)',
+    claimSeq
+      ? 'Seq Scan on clocks (hash join on issue_key IN (…))'
+      : (outerPlanned
+          ?.trim()
+          .replace(/^->\s+/, '')
+          .replace(/\s+\(cost=[^)]*\)/, '') ?? 'see plan'),
+  );
   for (const [label, now] of [
     ['none due', T],
     [`${int(dueCount)} due`, tDue],
   ] as const) {
-    const a = await planLines(db, sql`explain (analyze, buffers) select issue_key from clocks where next_fire_at is not null and next_fire_at <= ${now} order by next_fire_at limit 500`);
+    const a = await planLines(
+      db,
+      sql`explain (analyze, buffers) select issue_key from clocks where next_fire_at is not null and next_fire_at <= ${now} order by next_fire_at limit 500`,
+    );
     const scan = a.find((l) => l.includes('clocks_due_idx') || l.includes('Seq Scan')) ?? a[0]!;
     const buffers = a.find((l) => l.trim().startsWith('Buffers:'));
     const exec = a.find((l) => l.startsWith('Execution Time'));
     line(`explain analyze, ${label}`, `${scan.trim().replace(/\s+\(cost=[^)]*\)/, '')}`);
     line('', `${buffers?.trim() ?? ''}${buffers ? '; ' : ''}${exec ?? ''}`);
     const claim = await explainAnalyzeClaim(db, now);
-    const outer = claim.find((l) => /(Seq|Index) Scan (using clocks_pkey )?on clocks( |$)/.test(l.trim().replace(/^->\s+/, ''))) ?? '(outer scan not found)';
-    line(`  the claim itself, ${label}: outer scan`, outer.trim().replace(/^->\s+/, '').replace(/\s+\(cost=[^)]*\)/, ''));
+    const outer =
+      claim.find((l) => /(Seq|Index) Scan (using clocks_pkey )?on clocks( |$)/.test(l.trim().replace(/^->\s+/, ''))) ??
+      '(outer scan not found)';
+    line(
+      `  the claim itself, ${label}: outer scan`,
+      outer
+        .trim()
+        .replace(/^->\s+/, '')
+        .replace(/\s+\(cost=[^)]*\)/, ''),
+    );
     line('', `${claim.find((l) => l.startsWith('Execution Time')) ?? ''}`);
   }
 
@@ -371,7 +423,10 @@ try {
   }
   line('earliest warning after T', `${f1((minFire - T.getTime()) / 1000)} s  ${check(noneDueCheck, 'a clock is due at T')}`);
   line(`tick, ${REPS} repetitions: median / max`, `${f2(median(noneMs))} / ${f2(Math.max(...noneMs))} ms`);
-  line('handled 0 every time, forge untouched', check(noneHandled.every((h) => h === 0) && forge.labels + forge.comments === 0, 'a tick at T handled something'));
+  line(
+    'handled 0 every time, forge untouched',
+    check(noneHandled.every((h) => h === 0) && forge.labels + forge.comments === 0, 'a tick at T handled something'),
+  );
 
   // 5. A tick when DUE are due: what the core says they owe, from the stored rows.
   section(`Tick, ${int(dueCount)} due`);
@@ -400,10 +455,16 @@ try {
   line('now', `${tDue.toISOString()} (T + ${f1((tDue.getTime() - T.getTime()) / 1000)} s)`);
   line('tick', `${int(dueMs)} ms  (${f2(dueMs / Math.max(handled, 1))} ms per issue, ${int(handled / (dueMs / 1000))} issues/s)`);
   line('main thread busy during the tick', `${int(elu.active)} ms (${int(elu.utilization * 100)} % event-loop utilisation)`);
-  line('process CPU during the tick (all threads)', `${int((cpu.user + cpu.system) / 1000)} ms${opened.kind === 'pglite' ? ' (includes the embedded database thread)' : ''}`);
+  line(
+    'process CPU during the tick (all threads)',
+    `${int((cpu.user + cpu.system) / 1000)} ms${opened.kind === 'pglite' ? ' (includes the embedded database thread)' : ''}`,
+  );
   line('issues handled', `${int(handled)}  ${check(handled === dueCount && handled === expected.issues, `expected ${dueCount}`)}`);
   line('core says they owe', `${int(expected.atRisk)} at-risk, ${int(expected.breached)} breached`);
-  line('forge: ensureLabels / ensureComment calls', `${int(forge.labels)} / ${int(forge.comments)}  ${check(forge.labels === firings && forge.comments === firings, `expected ${firings} each`)}`);
+  line(
+    'forge: ensureLabels / ensureComment calls',
+    `${int(forge.labels)} / ${int(forge.comments)}  ${check(forge.labels === firings && forge.comments === firings, `expected ${firings} each`)}`,
+  );
   line('labels added', [...forge.added].map(([l, n]) => `${l} ×${int(n)}`).join(', ') || 'none');
   line('forge: policy file reads (resolver cache)', `${int(forge.reads)} (${REPOS} repositories)`);
   const auditAfter = Number((await sql<{ n: string }>`select count(*)::text as n from audit_log`.execute(db)).rows[0]!.n);
@@ -411,12 +472,17 @@ try {
   for (const [name, s] of [...storeStats].sort((a, b) => b[1].ms - a[1].ms)) {
     line(`  store.${name}`, `${int(s.calls)} calls, ${int(s.ms)} ms total, ${f2(s.ms / s.calls)} ms each`);
   }
-  const stillDue = Number((await sql<{ n: string }>`select count(*)::text as n from clocks where next_fire_at <= ${tDue}`.execute(db)).rows[0]!.n);
+  const stillDue = Number(
+    (await sql<{ n: string }>`select count(*)::text as n from clocks where next_fire_at <= ${tDue}`.execute(db)).rows[0]!.n,
+  );
   line('due rows left after the tick', `${int(stillDue)}  ${check(stillDue === 0, 'due rows left')}`);
   forge.reset();
   t = performance.now();
   const again = await scheduler.tick();
-  line('next tick at the same now (nothing owed twice)', `${f2(ms(t))} ms, handled ${again}  ${check(again === 0 && forge.comments === 0, 'a second tick acted')}`);
+  line(
+    'next tick at the same now (nothing owed twice)',
+    `${f2(ms(t))} ms, handled ${again}  ${check(again === 0 && forge.comments === 0, 'a second tick acted')}`,
+  );
 
   // 6. Memory and size.
   const afterTicks = memory();
@@ -430,9 +496,17 @@ try {
   line('process RSS / heap used, after open', `${mb(baseline.rss)} / ${mb(baseline.heapUsed)}`);
   line('process RSS / heap used, after scheduling', `${mb(afterSchedule.rss)} / ${mb(afterSchedule.heapUsed)}`);
   line('process RSS / heap used, after the ticks', `${mb(afterTicks.rss)} / ${mb(afterTicks.heapUsed)}`);
-  line(opened.kind === 'pglite' ? '  (RSS includes the embedded database thread; heap after a full GC)' : '  (heap after a full GC; PostgreSQL runs in its own processes)', '');
+  line(
+    opened.kind === 'pglite'
+      ? '  (RSS includes the embedded database thread; heap after a full GC)'
+      : '  (heap after a full GC; PostgreSQL runs in its own processes)',
+    '',
+  );
   line('clocks table, total (heap + TOAST + indexes)', `${mb(Number(sizes.total))}  (${f2(Number(sizes.total) / N)} bytes per clock row)`);
-  line('  table heap / all indexes / clocks_due_idx', `${mb(Number(sizes.heap))} / ${mb(Number(sizes.idx))} / ${mb(Number(sizes.due_idx))}`);
+  line(
+    '  table heap / all indexes / clocks_due_idx',
+    `${mb(Number(sizes.heap))} / ${mb(Number(sizes.idx))} / ${mb(Number(sizes.due_idx))}`,
+  );
   line('whole database', mb(Number(sizes.dbsize)));
   if (opened.kind === 'pglite') line('data directory on disk', mb(dirSize(dataDir)));
 } finally {

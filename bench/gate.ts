@@ -39,7 +39,10 @@ const CHECKS = Number(values.checks);
 const ALERTS = Number(values.alerts);
 const FILES = Number(values.files);
 const REPS = Math.max(1, Math.min(50, Number(values.reps)));
-const LATENCIES = values.latency.split(',').map(Number).filter((n) => Number.isFinite(n) && n >= 0);
+const LATENCIES = values.latency
+  .split(',')
+  .map(Number)
+  .filter((n) => Number.isFinite(n) && n >= 0);
 
 const HEAD = 'f'.repeat(40);
 const OWNER_REPO = '/repos/acme/payments';
@@ -73,9 +76,16 @@ const alerts = Array.from({ length: ALERTS }, (_, i) => ({
     security_severity_level: i % 500 === 0 ? 'critical' : LEVELS[1 + (i % 4)],
   },
   tool: { name: 'CodeQL', version: '2.16.0' },
-  most_recent_instance: { ref: 'refs/pull/7/head', state: 'open', location: { path: `src/module${i % 90}/file${i}.ts`, start_line: 1 + (i % 300) } },
+  most_recent_instance: {
+    ref: 'refs/pull/7/head',
+    state: 'open',
+    location: { path: `src/module${i % 90}/file${i}.ts`, start_line: 1 + (i % 300) },
+  },
 }));
-const files = Array.from({ length: FILES }, (_, i) => ({ filename: i % 50 === 0 ? `src/payments/f${i}.ts` : `src/app/f${i}.ts`, status: 'modified' }));
+const files = Array.from({ length: FILES }, (_, i) => ({
+  filename: i % 50 === 0 ? `src/payments/f${i}.ts` : `src/app/f${i}.ts`,
+  status: 'modified',
+}));
 const reviews = [
   { id: 1, user: { login: 'alice' }, state: 'APPROVED', commit_id: HEAD },
   { id: 2, user: { login: 'sec-bob' }, state: 'APPROVED', commit_id: HEAD },
@@ -122,17 +132,25 @@ function handle(req: IncomingMessage, res: ServerResponse, base: string): void {
     return send(200, { total_count: checkRuns.length, check_runs: items });
   }
   if (p === `${OWNER_REPO}/commits/${HEAD}/status`) {
-    return send(200, { state: 'success', sha: HEAD, total_count: 1, statuses: [{ context: 'ci/jenkins', state: 'success', target_url: 'https://ci.example.com/1' }] });
+    return send(200, {
+      state: 'success',
+      sha: HEAD,
+      total_count: 1,
+      statuses: [{ context: 'ci/jenkins', state: 'success', target_url: 'https://ci.example.com/1' }],
+    });
   }
   if (p === `${OWNER_REPO}/pulls/7/reviews`) return paged(reviews);
   // The approvers' facts: the head commit's accounts and each approver's permission.
-  if (p === `${OWNER_REPO}/commits/${HEAD}`) return send(200, { sha: HEAD, author: { login: 'dev', type: 'User' }, committer: { login: 'web-flow', type: 'User' } });
+  if (p === `${OWNER_REPO}/commits/${HEAD}`)
+    return send(200, { sha: HEAD, author: { login: 'dev', type: 'User' }, committer: { login: 'web-flow', type: 'User' } });
   const perm = /\/collaborators\/([^/]+)\/permission$/.exec(p);
   if (perm) return send(200, { permission: 'write', role_name: 'write', user: { login: decodeURIComponent(perm[1]!), type: 'User' } });
   if (p === `${OWNER_REPO}/pulls/7/files`) return paged(files);
-  if (p === `${OWNER_REPO}/pulls/7`) return send(200, { number: 7, state: 'open', head: { sha: HEAD }, base: { ref: 'main' }, changed_files: files.length });
+  if (p === `${OWNER_REPO}/pulls/7`)
+    return send(200, { number: 7, state: 'open', head: { sha: HEAD }, base: { ref: 'main' }, changed_files: files.length });
   if (p === `${OWNER_REPO}/code-scanning/alerts`) {
-    if (url.searchParams.get('ref') !== 'refs/pull/7/head' || url.searchParams.get('state') !== 'open') return send(422, { message: 'unexpected query' });
+    if (url.searchParams.get('ref') !== 'refs/pull/7/head' || url.searchParams.get('state') !== 'open')
+      return send(422, { message: 'unexpected query' });
     return paged(alerts);
   }
   send(404, { message: 'Not Found' });
@@ -149,7 +167,12 @@ await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
 const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
 // As the worker builds it (src/adapters/github/app.ts): retries and throttling on.
-const octokit = new ProbotOctokit({ auth: { token: 'ghs_bench' }, baseUrl, retry: { retries: 2 }, throttle: { enabled: true, onRateLimit: () => true, onSecondaryRateLimit: () => true } });
+const octokit = new ProbotOctokit({
+  auth: { token: 'ghs_bench' },
+  baseUrl,
+  retry: { retries: 2 },
+  throttle: { enabled: true, onRateLimit: () => true, onSecondaryRateLimit: () => true },
+});
 const cache = new EvidenceCache();
 const forge = new GitHubReleaseForge(octokit, { botLogin: 'gatehouse[bot]', cache });
 
@@ -164,7 +187,9 @@ const ms = (x: number): string => `${x.toFixed(1)} ms`;
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const kib = (n: number): string => `${(n / 1024).toFixed(1)} KiB`;
 
-console.log(`bench/gate: ${CHECKS} check runs, ${ALERTS} open code-scanning alerts, ${FILES} changed files; Node ${process.version}; ${REPS} cold reads per latency`);
+console.log(
+  `bench/gate: ${CHECKS} check runs, ${ALERTS} open code-scanning alerts, ${FILES} changed files; Node ${process.version}; ${REPS} cold reads per latency`,
+);
 let evidence: ReleaseEvidence | null = null;
 for (const latency of LATENCIES) {
   latencyMs = latency;
@@ -187,7 +212,9 @@ for (const latency of LATENCIES) {
   check(ev.changedPaths.length === FILES, `files ${ev.changedPaths.length}`);
   check(calls === servedPerRead, `adapter counted ${calls} calls, server served ${servedPerRead}`);
   console.log(`\nAPI latency ${latency} ms per request`);
-  console.log(`  cold read:   median ${ms(median(times))}, max ${ms(Math.max(...times))}; ${calls} API calls (server saw ${servedPerRead})`);
+  console.log(
+    `  cold read:   median ${ms(median(times))}, max ${ms(Math.max(...times))}; ${calls} API calls (server saw ${servedPerRead})`,
+  );
 
   const before = served;
   const t1 = performance.now();
@@ -207,7 +234,9 @@ if (evidence) {
   const json = JSON.stringify(evidence);
   const bySeverity = new Map<string, number>();
   for (const f of evidence.findings) bySeverity.set(f.severity, (bySeverity.get(f.severity) ?? 0) + 1);
-  console.log(`\nevidence: ${evidence.checks.length} checks, ${evidence.findings.length} findings (${[...bySeverity].map(([s, n]) => `${s} ${n}`).join(', ')}), ${evidence.changedPaths.length} changed paths, ${evidence.approvals.length} approvals; JSON ${kib(json.length)}`);
+  console.log(
+    `\nevidence: ${evidence.checks.length} checks, ${evidence.findings.length} findings (${[...bySeverity].map(([s, n]) => `${s} ${n}`).join(', ')}), ${evidence.changedPaths.length} changed paths, ${evidence.approvals.length} approvals; JSON ${kib(json.length)}`,
+  );
 
   // The gate core, when it is there.
   try {
@@ -237,7 +266,9 @@ if (evidence) {
       verdict = v.verdict;
       reasons = v.reasons.length;
     }
-    console.log(`evaluateGate (default policy, no exceptions): median ${ms(median(times.slice(1)))}, first ${ms(times[0]!)}; verdict ${verdict}, ${reasons} reasons`);
+    console.log(
+      `evaluateGate (default policy, no exceptions): median ${ms(median(times.slice(1)))}, first ${ms(times[0]!)}; verdict ${verdict}, ${reasons} reasons`,
+    );
   } catch (err) {
     console.log(`evaluateGate: not measured (${err instanceof Error ? err.message.split('\n')[0] : String(err)})`);
   }

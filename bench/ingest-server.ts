@@ -49,12 +49,15 @@ if (mode === 'probot') {
     void gatehouse.inbox.settled().then(() => console.log(`SETTLED ${performance.now()}`));
   });
   process.on('SIGTERM', () => {
-    void gatehouse.inbox.settled().then(() => gatehouse.store.countDeliveries('pending')).then(async (n) => {
-      console.log(`STORED ${n}`);
-      await gatehouse.close();
-      if (ownDir) rmSync(dataDir, { recursive: true, force: true });
-      process.exit(0);
-    });
+    void gatehouse.inbox
+      .settled()
+      .then(() => gatehouse.store.countDeliveries('pending'))
+      .then(async (n) => {
+        console.log(`STORED ${n}`);
+        await gatehouse.close();
+        if (ownDir) rmSync(dataDir, { recursive: true, force: true });
+        process.exit(0);
+      });
   });
 } else {
   console.error('usage: ingest-server.ts probot|gatehouse [secret]');

@@ -84,7 +84,12 @@ function sender(port: number): Sender {
     return {
       async deliver() {
         const started = performance.now();
-        const res = await request(`http://127.0.0.1:${port}/api/github/webhooks`, { method: 'POST', dispatcher, headers: { ...headers, 'x-github-delivery': randomUUID() }, body });
+        const res = await request(`http://127.0.0.1:${port}/api/github/webhooks`, {
+          method: 'POST',
+          dispatcher,
+          headers: { ...headers, 'x-github-delivery': randomUUID() },
+          body,
+        });
         await res.body.dump();
         return check(res.statusCode, started);
       },
@@ -105,10 +110,22 @@ function sender(port: number): Sender {
 }
 
 function startServer(mode: string): Promise<{ child: ChildProcess; port: number; output: string[] }> {
-  const child = spawn(process.execPath, [...NODE_FLAGS, ...(process.env['PROF'] ? ['--cpu-prof', '--cpu-prof-dir=' + process.env['PROF']] : []), '--import', 'tsx', new URL('./ingest-server.ts', import.meta.url).pathname, mode, SECRET], {
-    env: { ...process.env, BENCH_PRIVATE_KEY: privateKey },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      ...NODE_FLAGS,
+      ...(process.env['PROF'] ? ['--cpu-prof', '--cpu-prof-dir=' + process.env['PROF']] : []),
+      '--import',
+      'tsx',
+      new URL('./ingest-server.ts', import.meta.url).pathname,
+      mode,
+      SECRET,
+    ],
+    {
+      env: { ...process.env, BENCH_PRIVATE_KEY: privateKey },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   const output: string[] = [];
   return new Promise((resolve, reject) => {
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
@@ -161,7 +178,6 @@ function settle(child: ChildProcess): Promise<void> {
     child.kill('SIGUSR2');
   });
 }
-
 
 interface Server {
   mode: 'probot' | 'gatehouse';
@@ -229,8 +245,10 @@ async function slice(server: Server, other: Server, count: number, totals: Total
   totals.storedSeconds += (performance.now() - t0) / 1000;
   const cpu1 = cpuSeconds(server.child.pid);
   totals.otherCpuSeconds += (cpuSeconds(other.child.pid) ?? 0) - (other0 ?? 0);
-  for (const [t, sec] of threadCpuSeconds(server.child.pid)) totals.threads.set(t, (totals.threads.get(t) ?? 0) + sec - (threads0.get(t) ?? 0));
-  totals.serverCpuSeconds = cpu0 === null || cpu1 === null || totals.serverCpuSeconds === null ? null : totals.serverCpuSeconds + cpu1 - cpu0;
+  for (const [t, sec] of threadCpuSeconds(server.child.pid))
+    totals.threads.set(t, (totals.threads.get(t) ?? 0) + sec - (threads0.get(t) ?? 0));
+  totals.serverCpuSeconds =
+    cpu0 === null || cpu1 === null || totals.serverCpuSeconds === null ? null : totals.serverCpuSeconds + cpu1 - cpu0;
   totals.clientCpuMicros += client.user + client.system;
   totals.n += count;
   totals.ackSeconds += ackSeconds;
@@ -247,7 +265,12 @@ async function latencies(server: Server): Promise<{ sorted: number[]; errors: nu
   for (let i = 0; i < total; i++) {
     const wait = t0 + (i * 1000) / RATE - performance.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    inflight.push(server.deliver().then((ms) => void out.push(ms), () => void errors++));
+    inflight.push(
+      server.deliver().then(
+        (ms) => void out.push(ms),
+        () => void errors++,
+      ),
+    );
   }
   await Promise.all(inflight);
   return { sorted: out.sort((a, b) => a - b), errors };
@@ -261,7 +284,16 @@ async function stop(server: Server): Promise<string> {
   return server.output.find((l) => l.startsWith('STORED'))?.split(' ')[1] ?? 'n/a';
 }
 
-const newTotals = (): Totals => ({ n: 0, ackSeconds: 0, storedSeconds: 0, serverCpuSeconds: 0, threads: new Map(), clientCpuMicros: 0, otherCpuSeconds: 0, errors: 0 });
+const newTotals = (): Totals => ({
+  n: 0,
+  ackSeconds: 0,
+  storedSeconds: 0,
+  serverCpuSeconds: 0,
+  threads: new Map(),
+  clientCpuMicros: 0,
+  otherCpuSeconds: 0,
+  errors: 0,
+});
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
@@ -279,7 +311,8 @@ for (let i = 0; i < SLICES; i++) {
   // Alternate which goes first, so that neither always follows the other.
   const order = i % 2 === 0 ? [probot, gatehouse] : [gatehouse, probot];
   const rates: Record<string, number> = {};
-  for (const server of order) rates[server.mode] = await slice(server, server === probot ? gatehouse : probot, perSlice, totals[server.mode]);
+  for (const server of order)
+    rates[server.mode] = await slice(server, server === probot ? gatehouse : probot, perSlice, totals[server.mode]);
   ratios.push(rates['gatehouse']! / rates['probot']!);
 }
 await quiet(gatehouse);
@@ -288,7 +321,8 @@ await quiet(probot);
 const latency = { probot: probotLatency, gatehouse: await latencies(gatehouse) };
 const stored = { probot: await stop(probot), gatehouse: await stop(gatehouse) };
 
-const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+const percentile = (sorted: number[], p: number): number =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 const ackPerSec = (t: Totals): number => t.n / t.ackSeconds;
 const line = (mode: 'probot' | 'gatehouse'): string => {
   const t = totals[mode];
@@ -306,10 +340,16 @@ const line = (mode: 'probot' | 'gatehouse'): string => {
     `${' '.repeat(11)}the other server, idle meanwhile, used ${(t.otherCpuSeconds * 1000).toFixed(0)} ms of CPU over ${t.ackSeconds.toFixed(1)} s`
   );
 };
-console.log(`bench/ingest: ${SLICES} alternating slices of ${perSlice} deliveries per server at concurrency ${CONCURRENCY}, after ${WARMUP} warm-up; ${CLIENT} client; node flags '${NODE_FLAGS.join(' ')}'; latency at ${RATE} req/s for ${SECONDS} s (node ${process.version})`);
+console.log(
+  `bench/ingest: ${SLICES} alternating slices of ${perSlice} deliveries per server at concurrency ${CONCURRENCY}, after ${WARMUP} warm-up; ${CLIENT} client; node flags '${NODE_FLAGS.join(' ')}'; latency at ${RATE} req/s for ${SECONDS} s (node ${process.version})`,
+);
 console.log(line('probot'));
 console.log(line('gatehouse'));
-console.log(`ratio (gatehouse / bare probot throughput): ${(ackPerSec(totals.gatehouse) / ackPerSec(totals.probot)).toFixed(2)} overall; per slice pair median ${median(ratios).toFixed(2)} (min ${Math.min(...ratios).toFixed(2)}, max ${Math.max(...ratios).toFixed(2)})   target >= 0.50`);
-console.log(`gatehouse: every slice stored in the database (journal drained) before the next: ${(totals.gatehouse.n / totals.gatehouse.storedSeconds).toFixed(0)} deliveries/s; ratio to bare probot ${(totals.gatehouse.n / totals.gatehouse.storedSeconds / ackPerSec(totals.probot)).toFixed(2)}`);
+console.log(
+  `ratio (gatehouse / bare probot throughput): ${(ackPerSec(totals.gatehouse) / ackPerSec(totals.probot)).toFixed(2)} overall; per slice pair median ${median(ratios).toFixed(2)} (min ${Math.min(...ratios).toFixed(2)}, max ${Math.max(...ratios).toFixed(2)})   target >= 0.50`,
+);
+console.log(
+  `gatehouse: every slice stored in the database (journal drained) before the next: ${(totals.gatehouse.n / totals.gatehouse.storedSeconds).toFixed(0)} deliveries/s; ratio to bare probot ${(totals.gatehouse.n / totals.gatehouse.storedSeconds / ackPerSec(totals.probot)).toFixed(2)}`,
+);
 console.log(`gatehouse p99 at ${RATE} req/s: ${percentile(latency.gatehouse.sorted, 99).toFixed(2)} ms   target < 100 ms`);
 if (warmErrors > 0) console.log(`(${warmErrors} errors during warm-up)`);

@@ -170,7 +170,9 @@ function rawPost(base: string, path: string, headers: Record<string, string>, bo
       res.on('error', () => done(status));
       res.on('close', () => done(status));
     });
-    req.on('error', (err: NodeJS.ErrnoException) => done(err.code === 'ECONNRESET' || err.code === 'EPIPE' ? 'reset' : `error ${err.code ?? err.message}`));
+    req.on('error', (err: NodeJS.ErrnoException) =>
+      done(err.code === 'ECONNRESET' || err.code === 'EPIPE' ? 'reset' : `error ${err.code ?? err.message}`),
+    );
     req.setTimeout(120_000, () => {
       done('timeout');
       req.destroy();
@@ -202,7 +204,11 @@ async function post(base: string, path: string, headers: Record<string, string>,
     return { answer: String(res.status), ms: performance.now() - started, sent: started };
   } catch (err) {
     const code = (err as { cause?: { code?: string } }).cause?.code ?? (err instanceof Error ? err.name : String(err));
-    return { answer: code === 'ECONNRESET' || code === 'EPIPE' || code === 'UND_ERR_SOCKET' ? 'reset' : `error ${code}`, ms: performance.now() - started, sent: started };
+    return {
+      answer: code === 'ECONNRESET' || code === 'EPIPE' || code === 'UND_ERR_SOCKET' ? 'reset' : `error ${code}`,
+      ms: performance.now() - started,
+      sent: started,
+    };
   }
 }
 
@@ -235,11 +241,17 @@ function validRequest(i: number, fake: FakeUpstreams): Request {
   const number = 100_000 + i;
   switch (i % 5) {
     case 3: {
-      const d = gitlabDelivery({ event: 'Issue Hook', payload: issueHook({ description: gitlabBody({ answers: answers({}) }), iid: number }), token: GL_SECRET });
+      const d = gitlabDelivery({
+        event: 'Issue Hook',
+        payload: issueHook({ description: gitlabBody({ answers: answers({}) }), iid: number }),
+        token: GL_SECRET,
+      });
       return { path: GITLAB_PATH, headers: d.headers, body: d.body };
     }
     case 4: {
-      const form = new URLSearchParams(slashCommandBody({ text: `status https://${fake.host}/${REPO}/issues/${number - 1}`, triggerId: `h.${i}` }));
+      const form = new URLSearchParams(
+        slashCommandBody({ text: `status https://${fake.host}/${REPO}/issues/${number - 1}`, triggerId: `h.${i}` }),
+      );
       form.set('response_url', `${fake.url}/slack-response/hostile/${i}`);
       const body = form.toString();
       return { path: '/slack/events', headers: slackHeaders(body, { secret: SLACK_SECRET }), body };
@@ -253,13 +265,14 @@ function validRequest(i: number, fake: FakeUpstreams): Request {
 
 /** `prefix`, `unit` repeated, `suffix`: exactly `size` characters. */
 const fill = (prefix: string, unit: string, suffix: string, size = MAX_SHAPE): string =>
-  (prefix + unit.repeat(Math.ceil(Math.max(0, size - prefix.length - suffix.length) / unit.length))).slice(0, size - suffix.length) + suffix;
+  (prefix + unit.repeat(Math.ceil(Math.max(0, size - prefix.length - suffix.length) / unit.length))).slice(0, size - suffix.length) +
+  suffix;
 
 /** The worst shapes for the parsers of descriptions, 64 KB each (one trailing run of 8 characters varies per edit). */
 const SHAPES: Record<string, (edit: string) => string> = {
   'heading, spaces, x': (e) => fill('### a', ' ', `x${e}`),
   'HTML comment openings': (e) => fill('', '<!--', `x${e}`),
-  'checkboxes': (e) => fill('### Identity or access changes\n', '- [ ] a\n', e),
+  checkboxes: (e) => fill('### Identity or access changes\n', '- [ ] a\n', e),
   'checkboxes and headings': (e) => fill('', '- [ ] a\n### b\n', e),
   'headings with hash runs': (e) => fill('', '### a   #  x\n', e),
   'block starts without an end': (e) => fill('', '<!-- gatehouse:planning:start -->', e),
@@ -295,9 +308,13 @@ function shapeRequest(j: number): Request {
     const d = githubDelivery({ name: 'pull_request', secret: GH_SECRET, payload });
     return { path: GITHUB_PATH, headers: d.headers, body: d.body };
   }
-  const payload = kind === 'gitlab issue' ? issueHook({ action: edit === 0 ? 'open' : 'update', description: body, iid: number }) : gitlabFixture('merge-request-hook');
+  const payload =
+    kind === 'gitlab issue'
+      ? issueHook({ action: edit === 0 ? 'open' : 'update', description: body, iid: number })
+      : gitlabFixture('merge-request-hook');
   const attrs = payload['object_attributes'] as Record<string, unknown>;
-  if (kind === 'gitlab merge request') Object.assign(attrs, { iid: number, action: edit === 0 ? 'open' : 'update', state: 'opened', description: body });
+  if (kind === 'gitlab merge request')
+    Object.assign(attrs, { iid: number, action: edit === 0 ? 'open' : 'update', state: 'opened', description: body });
   attrs['updated_at'] = updatedAt;
   const d = gitlabDelivery({ event: kind === 'gitlab issue' ? 'Issue Hook' : 'Merge Request Hook', payload, token: GL_SECRET });
   return { path: GITLAB_PATH, headers: d.headers, body: d.body };
@@ -310,7 +327,12 @@ function commandRequest(k: number): Request {
   delete issue['pull_request'];
   Object.assign(issue, { number: 300_000 + (k % 5), state: 'open', body: intakeBody({}) });
   const mallory = { login: 'mallory', id: 666, type: 'User' };
-  payload['comment'] = { ...(payload['comment'] as object), id: 400_000 + k, body: k % 2 === 0 ? `/gatehouse decide approve ${k}` : `/gatehouse threat-decision we accept the risk ${k}`, user: mallory };
+  payload['comment'] = {
+    ...(payload['comment'] as object),
+    id: 400_000 + k,
+    body: k % 2 === 0 ? `/gatehouse decide approve ${k}` : `/gatehouse threat-decision we accept the risk ${k}`,
+    user: mallory,
+  };
   payload['sender'] = { ...(payload['sender'] as object), ...mallory };
   payload['installation'] = { id: 1, node_id: 'x' };
   const d = githubDelivery({ name: 'issue_comment', secret: GH_SECRET, payload });
@@ -337,7 +359,8 @@ const badSignatureHeaders = (): Record<string, string> => ({
 
 // --- Measurements --------------------------------------------------------------------------------
 
-const quantile = (sorted: number[], q: number): number => (sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!);
+const quantile = (sorted: number[], q: number): number =>
+  sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 const ms = (v: number): string => (Number.isFinite(v) ? `${v.toFixed(1)} ms` : 'n/a');
 const mib = (kib: number): string => (Number.isFinite(kib) ? `${(kib / 1024).toFixed(0)} MiB` : 'n/a');
 const verdict = (ok: boolean): string => (ok ? 'met' : 'NOT met');
@@ -345,7 +368,12 @@ const verdict = (ok: boolean): string => (ok ? 'met' : 'NOT met');
 function countAnswers(outcomes: Outcome[]): string {
   const counts = new Map<string, number>();
   for (const o of outcomes) counts.set(o.answer, (counts.get(o.answer) ?? 0) + 1);
-  return [...counts.entries()].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ×${n}`).join(', ') || 'none sent';
+  return (
+    [...counts.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .map(([k, n]) => `${k} ×${n}`)
+      .join(', ') || 'none sent'
+  );
 }
 
 function latencySummary(outcomes: Outcome[]): string {
@@ -383,7 +411,8 @@ const LOOP_METRIC = 'gatehouse_event_loop_delay_seconds';
  */
 export function loopMetricP99(first: string, scrapes: string[]): { p99Ms: number; how: string } | null {
   const last = scrapes.at(-1) ?? first;
-  const buckets = (text: string): Map<number, number> => new Map(samples(text, `${LOOP_METRIC}_bucket`).map((s) => [Number(/le="([^"]+)"/.exec(s.labels)?.[1] ?? NaN), s.value]));
+  const buckets = (text: string): Map<number, number> =>
+    new Map(samples(text, `${LOOP_METRIC}_bucket`).map((s) => [Number(/le="([^"]+)"/.exec(s.labels)?.[1] ?? NaN), s.value]));
   const b1 = buckets(last);
   if (b1.size > 0) {
     const b0 = buckets(first);
@@ -392,7 +421,10 @@ export function loopMetricP99(first: string, scrapes: string[]): { p99Ms: number
     const total = grown.at(-1) ?? 0;
     const i = grown.findIndex((n) => n >= 0.99 * total);
     if (total === 0 || i < 0) return { p99Ms: NaN, how: 'histogram, no samples during the run' };
-    return { p99Ms: les[i]! * 1000, how: `histogram: the bucket holding the 99th percentile of ${total} samples during the run (upper bound)` };
+    return {
+      p99Ms: les[i]! * 1000,
+      how: `histogram: the bucket holding the 99th percentile of ${total} samples during the run (upper bound)`,
+    };
   }
   let worst = -Infinity;
   let how = '';
@@ -577,12 +609,18 @@ export async function runHostile(o: HostileOptions): Promise<void> {
         const oversizeAt = began + (w - 0.5) * step;
         if (oversizeAt > performance.now()) await sleep(oversizeAt - performance.now());
         for (const chunked of [false, true]) {
-          inflight.push(rawPost(url, GITHUB_PATH, badSignatureHeaders(), oversize, { chunked }).then((outcome) => void tooLarge.push({ how: chunked ? 'chunked' : 'content-length', outcome })));
+          inflight.push(
+            rawPost(url, GITHUB_PATH, badSignatureHeaders(), oversize, { chunked }).then(
+              (outcome) => void tooLarge.push({ how: chunked ? 'chunked' : 'content-length', outcome }),
+            ),
+          );
         }
         const waveAt = began + w * step;
         if (waveAt > performance.now()) await sleep(waveAt - performance.now());
         const t0 = performance.now();
-        const wave = Promise.all(Array.from({ length: BAD_SIGNATURE_CONCURRENCY }, () => rawPost(url, GITHUB_PATH, badSignatureHeaders(), big))).then((outs) => {
+        const wave = Promise.all(
+          Array.from({ length: BAD_SIGNATURE_CONCURRENCY }, () => rawPost(url, GITHUB_PATH, badSignatureHeaders(), big)),
+        ).then((outs) => {
           badSignature.push(...outs);
           waveTimes.push({ at: t0, ms: performance.now() - t0 });
         });
@@ -606,7 +644,12 @@ export async function runHostile(o: HostileOptions): Promise<void> {
     const drainStart = performance.now();
     let lastScrape = await metricsText(url);
     const waiting = (text: string | null): number =>
-      text === null ? Infinity : ['gatehouse_queue_depth', 'gatehouse_delivery_backlog'].reduce((n, name) => n + samples(text, name).reduce((a, s) => a + s.value, 0), 0);
+      text === null
+        ? Infinity
+        : ['gatehouse_queue_depth', 'gatehouse_delivery_backlog'].reduce(
+            (n, name) => n + samples(text, name).reduce((a, s) => a + s.value, 0),
+            0,
+          );
     while (waiting(lastScrape) !== 0 && performance.now() - drainStart < o.drainSeconds * 1000) {
       await sleep(500);
       lastScrape = await metricsText(url);
@@ -635,10 +678,17 @@ export async function runHostile(o: HostileOptions): Promise<void> {
     );
     console.log('hostile requests, answers per status code (reset: the connection was reset or EPIPE before an answer):');
     console.log(`  pathological 64 KB descriptions, signed: ${shapeOut.length}: ${countAnswers(shapeOut)}; ${latencySummary(shapeOut)}`);
-    console.log(`  refused commands (decide / threat-decision by an account not named): ${commandOut.length}: ${countAnswers(commandOut)}; ${latencySummary(commandOut)}`);
+    console.log(
+      `  refused commands (decide / threat-decision by an account not named): ${commandOut.length}: ${countAnswers(commandOut)}; ${latencySummary(commandOut)}`,
+    );
     console.log(
       `  bad signature, 20 MB, ${o.waves} × ${BAD_SIGNATURE_CONCURRENCY} concurrent: ${badSignature.length}: ${countAnswers(badSignature)}; ${latencySummary(badSignature)}; ` +
-        `waves sent at ${[...waveTimes].sort((a, b) => a.at - b.at).map((t) => `${offset(t.at)} answered in ${(t.ms / 1000).toFixed(1)} s`).join(', ') || 'n/a'}`,
+        `waves sent at ${
+          [...waveTimes]
+            .sort((a, b) => a.at - b.at)
+            .map((t) => `${offset(t.at)} answered in ${(t.ms / 1000).toFixed(1)} s`)
+            .join(', ') || 'n/a'
+        }`,
     );
     for (const how of ['content-length', 'chunked']) {
       const outs = tooLarge.filter((t) => t.how === how).map((t) => t.outcome);
@@ -650,10 +700,15 @@ export async function runHostile(o: HostileOptions): Promise<void> {
     }
 
     const metric = loopMetricP99(firstScrape, scrapes);
-    const promLag = Math.max(...scrapes.flatMap((t) => samples(t, 'gatehouse_nodejs_eventloop_lag_p99_seconds').map((s) => s.value * 1000)), -Infinity);
+    const promLag = Math.max(
+      ...scrapes.flatMap((t) => samples(t, 'gatehouse_nodejs_eventloop_lag_p99_seconds').map((s) => s.value * 1000)),
+      -Infinity,
+    );
     const healthSorted = healthz.map((x) => x.ms).sort((a, b) => a - b);
     const loopP99 = metric && Number.isFinite(metric.p99Ms) ? metric.p99Ms : (probeAtEnd?.p99Ms ?? NaN);
-    console.log(`event-loop delay of the server (target p99 < ${TARGET.loopP99Ms} ms: ${verdict(loopP99 < TARGET.loopP99Ms)}, from ${metric && Number.isFinite(metric.p99Ms) ? LOOP_METRIC : 'monitorEventLoopDelay in the server'}):`);
+    console.log(
+      `event-loop delay of the server (target p99 < ${TARGET.loopP99Ms} ms: ${verdict(loopP99 < TARGET.loopP99Ms)}, from ${metric && Number.isFinite(metric.p99Ms) ? LOOP_METRIC : 'monitorEventLoopDelay in the server'}):`,
+    );
     console.log(`  ${LOOP_METRIC}: ${metric ? `p99 ${ms(metric.p99Ms)} (${metric.how})` : 'not exposed by this server'}`);
     console.log(
       `  monitorEventLoopDelay in the server (bench/loop-probe.mjs), during the traffic: ${probeAtEnd ? `p50 ${ms(probeAtEnd.p50Ms)}, p99 ${ms(probeAtEnd.p99Ms)}, max ${ms(probeAtEnd.maxMs)}` : 'n/a'}` +
@@ -661,15 +716,21 @@ export async function runHostile(o: HostileOptions): Promise<void> {
         `; traffic and drain: ${probeFinal ? `p99 ${ms(probeFinal.p99Ms)}, max ${ms(probeFinal.maxMs)}` : 'n/a'}`,
     );
     const worstWindows = [...(probeFinal?.windows ?? [])].sort((a, b) => b[1] - a[1]).slice(0, 5);
-    console.log(`    worst 500 ms windows (longest delay in each, by time since the traffic began): ${worstWindows.map(([t, d]) => `${offset(t, true)} ${d} ms`).join(', ') || 'n/a'}`);
-    console.log(`  prom-client gatehouse_nodejs_eventloop_lag_p99_seconds, worst of ${scrapes.length} scrapes (each covers the 2 s since the last): ${ms(promLag)}`);
+    console.log(
+      `    worst 500 ms windows (longest delay in each, by time since the traffic began): ${worstWindows.map(([t, d]) => `${offset(t, true)} ${d} ms`).join(', ') || 'n/a'}`,
+    );
+    console.log(
+      `  prom-client gatehouse_nodejs_eventloop_lag_p99_seconds, worst of ${scrapes.length} scrapes (each covers the 2 s since the last): ${ms(promLag)}`,
+    );
     console.log(`  connections waiting for the server to accept them (listen queue, sampled 10 times a second): at most ${acceptQueueMax}`);
     const slowHealth = [...healthz].sort((a, b) => b.ms - a.ms).slice(0, 3);
     console.log(
       `  /healthz latency, ${healthz.length} samples at 10/s: p50 ${ms(quantile(healthSorted, 0.5))}, p99 ${ms(quantile(healthSorted, 0.99))}, max ${ms(healthSorted.at(-1) ?? NaN)}; answers ${countAnswers(healthz)}; ` +
         `slowest sent at ${slowHealth.map((h) => `${offset(h.sent)} (${ms(h.ms)})`).join(', ')}`,
     );
-    console.log(`  (the load generator's own event-loop delay: p99 ${ms(client.percentile(99) / 1e6)}, max ${ms(client.max / 1e6)}; latencies above include it)`);
+    console.log(
+      `  (the load generator's own event-loop delay: p99 ${ms(client.percentile(99) / 1e6)}, max ${ms(client.max / 1e6)}; latencies above include it)`,
+    );
     console.log(
       `server memory: RSS before the traffic ${mib(rssBefore)}, highest sampled every 2 s ${mib(rssPeakSampled)}, peak (VmHWM) ${mib(hwmAfterTraffic)} after the traffic, ${mib(hwm)} after the drain; RSS at the end ${mib(rssEnd)}` +
         `   target well under ${TARGET.rssMB} MB (read as under ${TARGET.rssMB * 0.8} MB): ${verdict(hwm * 1024 < TARGET.rssMB * 0.8 * 1e6)}`,
@@ -678,9 +739,14 @@ export async function runHostile(o: HostileOptions): Promise<void> {
     console.log(
       `server log: +${growth.toLocaleString('en-US')} bytes (${(logAfterTraffic - logBefore).toLocaleString('en-US')} during the traffic, the rest in the drain)   target < 1 MB: ${verdict(growth < TARGET.logBytes)}`,
     );
-    for (const m of (await logMessages(server.logFile, logBefore, logEnd)).slice(0, 8)) console.log(`  ${m.bytes.toLocaleString('en-US').padStart(14)} bytes, ${String(m.lines).padStart(6)} lines: ${m.msg}`);
+    for (const m of (await logMessages(server.logFile, logBefore, logEnd)).slice(0, 8))
+      console.log(`  ${m.bytes.toLocaleString('en-US').padStart(14)} bytes, ${String(m.lines).padStart(6)} lines: ${m.msg}`);
     console.log(
-      `worker: deliveries ${Object.entries(counts).map(([k, n]) => `${k} ${n}`).join(', ') || 'n/a'} (gatehouse_deliveries_total, whole run); ` +
+      `worker: deliveries ${
+        Object.entries(counts)
+          .map(([k, n]) => `${k} ${n}`)
+          .join(', ') || 'n/a'
+      } (gatehouse_deliveries_total, whole run); ` +
         `${drained ? `queue and journal empty ${drainSeconds.toFixed(1)} s after the traffic` : `NOT drained ${drainSeconds.toFixed(0)} s after the traffic (${waiting(lastScrape)} waiting)`}`,
     );
     if (o.keepLog) console.log(`log kept: ${server.logFile}`);

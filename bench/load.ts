@@ -121,7 +121,12 @@ function roundRequests(round: number, fake: FakeUpstreams): Request[] {
   }
   const sl: Request[] = [];
   for (let i = 0; i < N_SLACK; i++) {
-    const form = new URLSearchParams(slashCommandBody({ text: `status https://${fake.host}/${REPO}/issues/${base + (i % Math.max(1, N_GITHUB)) + 1}`, triggerId: `t${round}.${i}` }));
+    const form = new URLSearchParams(
+      slashCommandBody({
+        text: `status https://${fake.host}/${REPO}/issues/${base + (i % Math.max(1, N_GITHUB)) + 1}`,
+        triggerId: `t${round}.${i}`,
+      }),
+    );
     form.set('response_url', `${fake.url}/slack-response/${round}/${i}`);
     const body = form.toString();
     sl.push({ kind: 'slack', path: '/slack/events', headers: slackHeaders(body, { secret: SLACK_SECRET }), body });
@@ -162,7 +167,8 @@ async function deliveriesCounted(replicas: ChildGatehouse[], outcome: string): P
   for (const r of replicas) {
     const text = await (await fetch(`${r.url}/metrics`)).text();
     for (const line of text.split('\n')) {
-      if (line.startsWith('gatehouse_deliveries_total{') && line.includes(`outcome="${outcome}"`)) n += Number(line.slice(line.lastIndexOf(' ') + 1));
+      if (line.startsWith('gatehouse_deliveries_total{') && line.includes(`outcome="${outcome}"`))
+        n += Number(line.slice(line.lastIndexOf(' ') + 1));
     }
   }
   return n;
@@ -189,7 +195,10 @@ function growth(before: ReturnType<typeof mappings>, after: ReturnType<typeof ma
   return (
     rows
       .slice(0, top)
-      .map((r) => `${r.grew >= 0 ? '+' : ''}${r.grew.toFixed(1)} MiB in ${r.name} ${r.start} (${r.sizeMiB.toFixed(0)} MiB mapped${before.has(r.start) ? '' : ', new'})`)
+      .map(
+        (r) =>
+          `${r.grew >= 0 ? '+' : ''}${r.grew.toFixed(1)} MiB in ${r.name} ${r.start} (${r.sizeMiB.toFixed(0)} MiB mapped${before.has(r.start) ? '' : ', new'})`,
+      )
       .join('; ') + `; mappings gone: -${gone.toFixed(1)} MiB`
   );
 }
@@ -201,7 +210,11 @@ async function heapMiB(r: ChildGatehouse): Promise<{ used: number; total: number
     const line = text.split('\n').find((l) => l.startsWith(`${name} `));
     return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) / 2 ** 20 : NaN;
   };
-  return { used: read('gatehouse_nodejs_heap_size_used_bytes'), total: read('gatehouse_nodejs_heap_size_total_bytes'), external: read('gatehouse_nodejs_external_memory_bytes') };
+  return {
+    used: read('gatehouse_nodejs_heap_size_used_bytes'),
+    total: read('gatehouse_nodejs_heap_size_total_bytes'),
+    external: read('gatehouse_nodejs_external_memory_bytes'),
+  };
 }
 
 async function burst(replicas: ChildGatehouse[], requests: Request[]): Promise<{ latencies: number[]; bad: string[] }> {
@@ -251,7 +264,11 @@ async function run(label: string, count: number, env: Record<string, string>): P
       GATEHOUSE_CHILD_BOT_LOGIN: 'gatehouse[bot]',
       GATEHOUSE_CHILD_CLOCK_TICK_MS: '30000',
     };
-    replicas.push(...(await Promise.all(Array.from({ length: count }, () => startChildGatehouse(full, { nodeFlags: values['node-flags'].split(' ').filter(Boolean) })))));
+    replicas.push(
+      ...(await Promise.all(
+        Array.from({ length: count }, () => startChildGatehouse(full, { nodeFlags: values['node-flags'].split(' ').filter(Boolean) })),
+      )),
+    );
     console.log(`\n== ${label}: ${count} process${count > 1 ? 'es' : ''} (pids ${replicas.map((r) => r.pid).join(', ')})`);
     const rss: number[][] = [];
     const firstMaps: ReturnType<typeof mappings>[] = [];
@@ -286,7 +303,8 @@ async function run(label: string, count: number, env: Record<string, string>): P
         if (fake.gitlabLabelWrites.get(key) !== 1) labelWritesOff++;
       }
       let mrNotesOver = 0;
-      for (let i = 1; i < N_GITLAB; i += 2) if ((fake.gitlabNotes.get(`${GL_MRS}/merge_requests/${base + i + 1}`) ?? []).length > 1) mrNotesOver++;
+      for (let i = 1; i < N_GITLAB; i += 2)
+        if ((fake.gitlabNotes.get(`${GL_MRS}/merge_requests/${base + i + 1}`) ?? []).length > 1) mrNotesOver++;
       const failed = await deliveriesCounted(replicas, 'failed');
       const memory = replicas.map((r) => rssMiB(r.pid));
       const heaps = await Promise.all(replicas.map(heapMiB));
@@ -315,7 +333,9 @@ async function run(label: string, count: number, env: Record<string, string>): P
     }
     const first = rss[0]!;
     const last = rss.at(-1)!;
-    console.log(`RSS after round 1 → round ${ROUNDS}: ${first.map((m, i) => `${m.toFixed(0)} → ${last[i]!.toFixed(0)} MiB (${(((last[i]! - m) / m) * 100).toFixed(1)} %)`).join(', ')}`);
+    console.log(
+      `RSS after round 1 → round ${ROUNDS}: ${first.map((m, i) => `${m.toFixed(0)} → ${last[i]!.toFixed(0)} MiB (${(((last[i]! - m) / m) * 100).toFixed(1)} %)`).join(', ')}`,
+    );
   } finally {
     await Promise.all(replicas.map((r) => r.stop()));
     await fake.close();

@@ -37,7 +37,15 @@ if (file && isMainThread) {
       if (windows.length > 1200) windows.shift();
     }
     window.reset();
-    const summary = { since, at: Date.now(), count: total.count, p50Ms: ms(total.percentile(50)), p99Ms: ms(total.percentile(99)), maxMs: ms(total.max), windows };
+    const summary = {
+      since,
+      at: Date.now(),
+      count: total.count,
+      p50Ms: ms(total.percentile(50)),
+      p99Ms: ms(total.percentile(99)),
+      maxMs: ms(total.max),
+      windows,
+    };
     writeFileSync(file, JSON.stringify(summary));
   }, 500).unref();
 }

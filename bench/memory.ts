@@ -158,7 +158,8 @@ async function burst(url: string, fake: FakeGitHub): Promise<number> {
   );
   if (bad) console.log(`  ${bad} deliveries were not acknowledged with 2xx`);
   const until = Date.now() + 180_000;
-  const commented = (): number => [...fake.comments.values()].filter((l) => l.some((c) => c.body.includes('<!-- gatehouse:intake -->'))).length;
+  const commented = (): number =>
+    [...fake.comments.values()].filter((l) => l.some((c) => c.body.includes('<!-- gatehouse:intake -->'))).length;
   while (commented() < BURST && Date.now() < until) await sleep(250);
   if (commented() < BURST) console.log(`  only ${commented()}/${BURST} issues were commented on within 180 s`);
   return (performance.now() - began) / 1000;
@@ -178,7 +179,9 @@ async function measure(subject: string, args: string[], env: Record<string, stri
     const burstRss = status(pid, 'VmRSS');
     const burstPieces = await pieces(pid, metrics ? run.url : null);
     const row = { subject, idleRss, burstRss, hwm: status(pid, 'VmHWM'), idlePieces, burstPieces, burstIn };
-    console.log(`${subject}: idle ${idleRss.toFixed(0)} MiB (${idlePieces}); after burst ${burstRss.toFixed(0)} MiB (${burstPieces}), processed in ${burstIn.toFixed(1)} s; peak ${row.hwm.toFixed(0)} MiB`);
+    console.log(
+      `${subject}: idle ${idleRss.toFixed(0)} MiB (${idlePieces}); after burst ${burstRss.toFixed(0)} MiB (${burstPieces}), processed in ${burstIn.toFixed(1)} s; peak ${row.hwm.toFixed(0)} MiB`,
+    );
     return row;
   } finally {
     run.child.kill('SIGTERM');
@@ -196,7 +199,9 @@ const rows: (Row | string)[] = [];
 if (!values.only || values.only === 'embedded') {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-memory-'));
   try {
-    rows.push(await measure('Gatehouse, embedded database', gatehouseArgs, { ...gatehouseEnv, GATEHOUSE_DATA_DIR: join(dir, 'data') }, true));
+    rows.push(
+      await measure('Gatehouse, embedded database', gatehouseArgs, { ...gatehouseEnv, GATEHOUSE_DATA_DIR: join(dir, 'data') }, true),
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -215,7 +220,14 @@ if (!values.only || values.only === 'postgres') {
     url.pathname = `/${name}`;
     const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-memory-'));
     try {
-      rows.push(await measure('Gatehouse, PostgreSQL', gatehouseArgs, { ...gatehouseEnv, DATABASE_URL: url.toString(), GATEHOUSE_DATA_DIR: join(dir, 'unused') }, true));
+      rows.push(
+        await measure(
+          'Gatehouse, PostgreSQL',
+          gatehouseArgs,
+          { ...gatehouseEnv, DATABASE_URL: url.toString(), GATEHOUSE_DATA_DIR: join(dir, 'unused') },
+          true,
+        ),
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
       const c = new pg.Client({ connectionString: server });
@@ -229,11 +241,18 @@ if (!values.only || values.only === 'probot') {
   rows.push(await measure('bare Probot app', [PROBOT], {}, false));
 }
 
-console.log(`\nnode ${process.version}; Gatehouse flags: ${NODE_FLAGS.join(' ') || '(none)'}; burst ${BURST} intakes over ${SECONDS} s, idle ${IDLE_S} s, settle ${SETTLE_S} s`);
-console.log('| subject | idle RSS (MiB) | after burst (MiB) | peak VmHWM (MiB) | idle: heap used/committed, external, wasm | after burst: same |');
+console.log(
+  `\nnode ${process.version}; Gatehouse flags: ${NODE_FLAGS.join(' ') || '(none)'}; burst ${BURST} intakes over ${SECONDS} s, idle ${IDLE_S} s, settle ${SETTLE_S} s`,
+);
+console.log(
+  '| subject | idle RSS (MiB) | after burst (MiB) | peak VmHWM (MiB) | idle: heap used/committed, external, wasm | after burst: same |',
+);
 console.log('|---|---|---|---|---|---|');
 for (const r of rows) {
   if (typeof r === 'string') console.log(`| ${r} | | | | | |`);
-  else console.log(`| ${r.subject} | ${r.idleRss.toFixed(0)} | ${r.burstRss.toFixed(0)} | ${r.hwm.toFixed(0)} | ${r.idlePieces || '–'} | ${r.burstPieces || '–'} |`);
+  else
+    console.log(
+      `| ${r.subject} | ${r.idleRss.toFixed(0)} | ${r.burstRss.toFixed(0)} | ${r.hwm.toFixed(0)} | ${r.idlePieces || '–'} | ${r.burstPieces || '–'} |`,
+    );
 }
 clearTimeout(hardStop);

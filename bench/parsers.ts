@@ -18,7 +18,8 @@ const reps = Math.max(1, Number(values.reps));
 const size = Math.max(1, Number(values.size));
 
 /** A shape at `size` characters: the 64 KB shape repeated or cut. */
-const sized = (text: string): string => (text.length >= size ? text.slice(0, size) : text.repeat(Math.ceil(size / text.length)).slice(0, size));
+const sized = (text: string): string =>
+  text.length >= size ? text.slice(0, size) : text.repeat(Math.ceil(size / text.length)).slice(0, size);
 
 interface Row {
   parser: string;
@@ -57,8 +58,11 @@ for (const [parser, run] of Object.entries(TEXT_PARSERS)) {
 }
 
 const width = Math.max(...rows.map((r) => r.parser.length), 'parser'.length);
-console.log(`${Object.keys(HOSTILE_SHAPES).length} hostile shapes of ${size.toLocaleString('en-US')} characters, worst of ${reps} run(s) each\n`);
+console.log(
+  `${Object.keys(HOSTILE_SHAPES).length} hostile shapes of ${size.toLocaleString('en-US')} characters, worst of ${reps} run(s) each\n`,
+);
 console.log(`${'parser'.padEnd(width)}  ${'worst ms'.padStart(9)}  ${'median ms'.padStart(9)}  worst shape`);
-for (const r of rows) console.log(`${r.parser.padEnd(width)}  ${r.worstMs.toFixed(2).padStart(9)}  ${r.medianMs.toFixed(2).padStart(9)}  ${r.worstShape}`);
+for (const r of rows)
+  console.log(`${r.parser.padEnd(width)}  ${r.worstMs.toFixed(2).padStart(9)}  ${r.medianMs.toFixed(2).padStart(9)}  ${r.worstShape}`);
 console.log(`\ntotal ${((performance.now() - started) / 1000).toFixed(1)} s`);
 process.exitCode = failed ? 1 : 0;

@@ -80,7 +80,11 @@ const gatehouse = await startGatehouse({
     logLevel: 'silent',
     github: { appId: '1', privateKey: testPrivateKey(), webhookSecret: SECRET, apiBaseUrl: `http://${github.host}/api/v3` },
     gitlab: null,
-    slack: { botToken: 'xoxb-bench', signingSecret: 'bench-signing-secret', apiUrl: `http://127.0.0.1:${(slackApi.address() as AddressInfo).port}/api/` },
+    slack: {
+      botToken: 'xoxb-bench',
+      signingSecret: 'bench-signing-secret',
+      apiUrl: `http://127.0.0.1:${(slackApi.address() as AddressInfo).port}/api/`,
+    },
     off: {},
   },
   logger: pino({ level: process.env['BENCH_LOG'] ?? 'silent' }),
@@ -100,22 +104,31 @@ try {
     (payload['issue'] as Record<string, unknown>)['html_url'] = `https://github.com/Codertocat/Hello-World/issues/${i}`;
     const d = githubDelivery({ name: 'issues', secret: SECRET, payload });
     sent.set(i, performance.now());
-    posts.push(fetch(`${gatehouse.url}/api/github/webhooks`, { method: 'POST', headers: d.headers, body: d.body }).then((r) => r.arrayBuffer()));
+    posts.push(
+      fetch(`${gatehouse.url}/api/github/webhooks`, { method: 'POST', headers: d.headers, body: d.body }).then((r) => r.arrayBuffer()),
+    );
     const due = started + (i * 1000) / RATE;
     const wait = due - performance.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
   }
   await Promise.all(posts);
-  const deadline = performance.now() + 60_000 + (N * INTERVAL);
+  const deadline = performance.now() + 60_000 + N * INTERVAL;
   while (arrivals.size < N && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   if (process.env['BENCH_DEBUG']) {
-    console.log('deliveries', await gatehouse.store.countDeliveries('done'), await gatehouse.store.countDeliveries('pending'), await gatehouse.store.countDeliveries('failed'));
+    console.log(
+      'deliveries',
+      await gatehouse.store.countDeliveries('done'),
+      await gatehouse.store.countDeliveries('pending'),
+      await gatehouse.store.countDeliveries('failed'),
+    );
     console.log('outbox', await gatehouse.outbox.countByStatus());
     const bad = github.requests.filter((r) => !/labels|comments|access_tokens|contents/.test(r.path));
     console.log('unusual github requests', bad.slice(0, 5), github.requests.length);
   }
   const lat = [...arrivals.entries()].map(([i, at]) => at - sent.get(i)!);
-  console.log(`notices: ${arrivals.size}/${N} tier-3 intakes reached chat.postMessage (sent at ${RATE}/s, channel pacing ${INTERVAL} ms, worker concurrency ${values.concurrency})`);
+  console.log(
+    `notices: ${arrivals.size}/${N} tier-3 intakes reached chat.postMessage (sent at ${RATE}/s, channel pacing ${INTERVAL} ms, worker concurrency ${values.concurrency})`,
+  );
   console.log(`  webhook -> chat.postMessage: p50 ${ms(pct(lat, 50))}, p99 ${ms(pct(lat, 99))}, max ${ms(Math.max(...lat))}`);
 
   // 2. Command acknowledgements under C concurrent commands.
@@ -126,7 +139,11 @@ try {
         const text = `status https://github.com/Codertocat/Hello-World/issues/${(i % N) + 1}`;
         const b = slashCommandBody({ text, triggerId: `t-${r}-${i}` });
         const t0 = performance.now();
-        const res = await fetch(`${gatehouse.url}/slack/events`, { method: 'POST', headers: slackHeaders(b, { secret: 'bench-signing-secret' }), body: b });
+        const res = await fetch(`${gatehouse.url}/slack/events`, {
+          method: 'POST',
+          headers: slackHeaders(b, { secret: 'bench-signing-secret' }),
+          body: b,
+        });
         await res.arrayBuffer();
         if (res.status !== 200) throw new Error(`command answered ${res.status}`);
         acks.push(performance.now() - t0);

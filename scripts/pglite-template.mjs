@@ -4,7 +4,10 @@
 try {
   const { makeTemplate, templateDir } = await import('../src/storage/pglite-template.mjs');
   const started = performance.now();
-  if (await makeTemplate()) console.log(`gatehouse: embedded database template made in ${Math.round(performance.now() - started)} ms (${templateDir()})`);
+  if (await makeTemplate())
+    console.log(`gatehouse: embedded database template made in ${Math.round(performance.now() - started)} ms (${templateDir()})`);
 } catch (err) {
-  console.warn(`gatehouse: no embedded database template (${err instanceof Error ? err.message : String(err)}); a new data dir will be created with initdb`);
+  console.warn(
+    `gatehouse: no embedded database template (${err instanceof Error ? err.message : String(err)}); a new data dir will be created with initdb`,
+  );
 }

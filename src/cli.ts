@@ -30,7 +30,9 @@ export const EXCEPTION_EXPORT_PATHS = {
 } as const;
 
 /** Renders both exception request templates for a policy file (or the default policy). */
-export async function exportExceptionTemplates(policyPath: string | undefined): Promise<Record<keyof typeof EXCEPTION_EXPORT_PATHS, string>> {
+export async function exportExceptionTemplates(
+  policyPath: string | undefined,
+): Promise<Record<keyof typeof EXCEPTION_EXPORT_PATHS, string>> {
   const { policy } = await loadGlobalPolicy(policyPath);
   const render = createRenderer();
   const view = exceptionFormView(policy);
@@ -39,8 +41,14 @@ export async function exportExceptionTemplates(policyPath: string | undefined): 
 
 /** The tooling lifecycle's forms: a net-new tooling request and an ownership handover, rendered with the same templates. */
 export const TOOLING_EXPORT_PATHS = {
-  request: { github: `.github/ISSUE_TEMPLATE/${TOOLING_FORMS.request.githubFile}.yml`, gitlab: `.gitlab/issue_templates/${TOOLING_FORMS.request.gitlabFile}.md` },
-  handover: { github: `.github/ISSUE_TEMPLATE/${TOOLING_FORMS.handover.githubFile}.yml`, gitlab: `.gitlab/issue_templates/${TOOLING_FORMS.handover.gitlabFile}.md` },
+  request: {
+    github: `.github/ISSUE_TEMPLATE/${TOOLING_FORMS.request.githubFile}.yml`,
+    gitlab: `.gitlab/issue_templates/${TOOLING_FORMS.request.gitlabFile}.md`,
+  },
+  handover: {
+    github: `.github/ISSUE_TEMPLATE/${TOOLING_FORMS.handover.githubFile}.yml`,
+    gitlab: `.gitlab/issue_templates/${TOOLING_FORMS.handover.gitlabFile}.md`,
+  },
 } as const;
 
 /** Renders the four tooling templates (request and handover, GitHub and GitLab) for a policy file (or the default policy). */
@@ -99,7 +107,9 @@ async function validateOverride(path: string, globalPath: string | undefined, io
     return 1;
   }
   const n = result.ignored.length;
-  io.out(`${path} is valid over ${global.source}: ${n === 0 ? 'every key applies' : `${n} key(s) ignored (an override may only tighten the global policy)`}`);
+  io.out(
+    `${path} is valid over ${global.source}: ${n === 0 ? 'every key applies' : `${n} key(s) ignored (an override may only tighten the global policy)`}`,
+  );
   for (const k of result.ignored) io.out(`  ignored ${k.path}: ${k.reason}`);
   return 0;
 }
@@ -152,7 +162,10 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
   program
     .command('validate')
     .argument('[policy]', 'policy file (YAML); default: GATEHOUSE_POLICY or the built-in policy')
-    .option('--override <file>', "check a repository's override (.github/gatehouse.yml, .gitlab/gatehouse.yml) against the global policy: prints each key it may not set and why")
+    .option(
+      '--override <file>',
+      "check a repository's override (.github/gatehouse.yml, .gitlab/gatehouse.yml) against the global policy: prints each key it may not set and why",
+    )
     .option('--policy <file>', 'with --override: the global policy (default: GATEHOUSE_POLICY or the built-in policy)')
     .description('check a policy file, or a repository override against the global policy; prints every error with its path')
     .action(async (file: string | undefined, o: { override?: string; policy?: string }) => {
@@ -163,7 +176,9 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
       const path = file ?? process.env['GATEHOUSE_POLICY'];
       if (!path) {
         const { policy } = await loadGlobalPolicy(undefined);
-        io.out(`built-in default policy is valid: ${policy.intake.fields.length} intake fields, ${policy.routing.rules.length} routing rules, ${policy.tiers.length} tiers`);
+        io.out(
+          `built-in default policy is valid: ${policy.intake.fields.length} intake fields, ${policy.routing.rules.length} routing rules, ${policy.tiers.length} tiers`,
+        );
         return;
       }
       let text: string;
@@ -177,7 +192,9 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
       const result = parsePolicy(text);
       if (result.ok) {
         const p = result.policy;
-        io.out(`${path} is valid: ${p.intake.fields.length} intake fields, ${p.routing.rules.length} routing rules, ${p.tiers.length} tiers`);
+        io.out(
+          `${path} is valid: ${p.intake.fields.length} intake fields, ${p.routing.rules.length} routing rules, ${p.tiers.length} tiers`,
+        );
         return;
       }
       io.err(`${path}: ${result.errors.length} error(s)`);
@@ -236,7 +253,9 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
 
   program
     .command('explain')
-    .description('print the actions Gatehouse would plan for a webhook payload (no network, nothing written), or replay a stored release decision under a policy (--decision)')
+    .description(
+      'print the actions Gatehouse would plan for a webhook payload (no network, nothing written), or replay a stored release decision under a policy (--decision)',
+    )
     .option('--event <file>', 'payload JSON file')
     .option('--decision <seq>', 'a stored release decision record to replay under --policy (same as `decisions explain <seq>`)')
     .option('--json', 'with --decision: print JSON')
@@ -244,47 +263,83 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
     .option('--name <event>', 'event name (e.g. issues); guessed from the payload when absent')
     .option('--policy <file>', 'policy file (default: GATEHOUSE_POLICY or the built-in policy)')
     .option('--changed-paths <paths>', 'for a pull request: the paths it changes, comma-separated (read from the API when running)')
-    .action(async (o: { event?: string; decision?: string; json?: boolean; platform: string; name?: string; policy?: string; changedPaths?: string }) => {
-      if (o.decision !== undefined) {
-        code = await explainDecision(loadConfig(), o.decision, { policy: o.policy, json: o.json }, io);
-        return;
-      }
-      if (o.event === undefined) {
-        io.err('explain: give --event <payload.json> (what Gatehouse would do for a webhook) or --decision <seq> (replay a stored release decision)');
-        code = 1;
-        return;
-      }
-      if (o.platform !== 'github') {
-        io.err(`explain: platform "${o.platform}" is not supported yet (github)`);
-        code = 1;
-        return;
-      }
-      let payload: unknown;
-      try {
-        payload = JSON.parse(await readFile(o.event, 'utf8'));
-      } catch (err) {
-        io.err(`explain: cannot read ${o.event} as JSON (${err instanceof Error ? err.message : String(err)})`);
-        code = 1;
-        return;
-      }
-      const record = (typeof payload === 'object' && payload !== null ? payload : {}) as Record<string, unknown>;
-      const name = o.name ?? githubEventName(record);
-      if (!name) {
-        io.err('explain: cannot tell the event from the payload; pass --name (e.g. --name issues)');
-        code = 1;
-        return;
-      }
-      const global = await loadGlobalPolicy(o.policy ?? process.env['GATEHOUSE_POLICY']);
-      const t = translateGitHub(name, 'explain', payload, null);
-      if (t.kind !== 'event') {
-        io.out(JSON.stringify({ event: name, outcome: t.kind, reason: t.reason }, null, 2));
-        if (t.kind === 'invalid') code = 1;
-        return;
-      }
-      const changedPaths = o.changedPaths?.split(',').map((p) => p.trim()).filter(Boolean) ?? [];
-      const result = plan(t.event, { policy: global.policy, policySource: global.source, policyWarnings: [], now: new Date(), render: createRenderer(), history: [], changedPaths, authority: commandAuthority(global.policy) });
-      io.out(JSON.stringify({ event: `${name}${t.event.kind === 'push' ? '' : `.${t.event.action}`}`, policy: global.source, note: result.note, actions: result.actions }, null, 2));
-    });
+    .action(
+      async (o: {
+        event?: string;
+        decision?: string;
+        json?: boolean;
+        platform: string;
+        name?: string;
+        policy?: string;
+        changedPaths?: string;
+      }) => {
+        if (o.decision !== undefined) {
+          code = await explainDecision(loadConfig(), o.decision, { policy: o.policy, json: o.json }, io);
+          return;
+        }
+        if (o.event === undefined) {
+          io.err(
+            'explain: give --event <payload.json> (what Gatehouse would do for a webhook) or --decision <seq> (replay a stored release decision)',
+          );
+          code = 1;
+          return;
+        }
+        if (o.platform !== 'github') {
+          io.err(`explain: platform "${o.platform}" is not supported yet (github)`);
+          code = 1;
+          return;
+        }
+        let payload: unknown;
+        try {
+          payload = JSON.parse(await readFile(o.event, 'utf8'));
+        } catch (err) {
+          io.err(`explain: cannot read ${o.event} as JSON (${err instanceof Error ? err.message : String(err)})`);
+          code = 1;
+          return;
+        }
+        const record = (typeof payload === 'object' && payload !== null ? payload : {}) as Record<string, unknown>;
+        const name = o.name ?? githubEventName(record);
+        if (!name) {
+          io.err('explain: cannot tell the event from the payload; pass --name (e.g. --name issues)');
+          code = 1;
+          return;
+        }
+        const global = await loadGlobalPolicy(o.policy ?? process.env['GATEHOUSE_POLICY']);
+        const t = translateGitHub(name, 'explain', payload, null);
+        if (t.kind !== 'event') {
+          io.out(JSON.stringify({ event: name, outcome: t.kind, reason: t.reason }, null, 2));
+          if (t.kind === 'invalid') code = 1;
+          return;
+        }
+        const changedPaths =
+          o.changedPaths
+            ?.split(',')
+            .map((p) => p.trim())
+            .filter(Boolean) ?? [];
+        const result = plan(t.event, {
+          policy: global.policy,
+          policySource: global.source,
+          policyWarnings: [],
+          now: new Date(),
+          render: createRenderer(),
+          history: [],
+          changedPaths,
+          authority: commandAuthority(global.policy),
+        });
+        io.out(
+          JSON.stringify(
+            {
+              event: `${name}${t.event.kind === 'push' ? '' : `.${t.event.action}`}`,
+              policy: global.source,
+              note: result.note,
+              actions: result.actions,
+            },
+            null,
+            2,
+          ),
+        );
+      },
+    );
 
   registerDecisions(program, io, (c) => (code = c));
   registerDeliveries(program, io, (c) => (code = c));
@@ -293,36 +348,47 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
     .command('setup')
     .description("create the GitHub App from app.yml with GitHub's manifest flow and write APP_ID, PRIVATE_KEY and WEBHOOK_SECRET to .env")
     .requiredOption('--url <url>', 'where GitHub will reach Gatehouse (its webhook route is appended), e.g. https://gatehouse.example.com')
-    .option('--org <org>', "create the App in this organisation (default: your own account)")
+    .option('--org <org>', 'create the App in this organisation (default: your own account)')
     .option('--name <name>', "the App's name on GitHub, unique there (default: app.yml's)")
     .option('--manifest <file>', 'the App manifest', 'app.yml')
     .option('--env-file <file>', 'where the credentials are written', '.env')
     .option('--port <port>', 'port of the local set-up page', '3000')
     .option('--host <host>', 'address of the local set-up page', '127.0.0.1')
     .option('--force', 'replace a GitHub App already named in the env file')
-    .action(async (o: { url: string; org?: string; name?: string; manifest: string; envFile: string; port: string; host: string; force?: boolean }) => {
-      const port = Number(o.port);
-      if (!Number.isInteger(port) || port < 0 || port > 65535) {
-        io.err(`--port: must be a port number (got ${JSON.stringify(o.port)})`);
-        code = 1;
-        return;
-      }
-      if (existsSync(o.envFile)) process.loadEnvFile(o.envFile);
-      const { githubHosts, runSetup } = await import('./cli/setup.ts');
-      code = await runSetup({
-        url: o.url,
-        org: o.org,
-        name: o.name,
-        manifestPath: o.manifest,
-        envPath: o.envFile,
-        force: o.force === true,
-        host: o.host,
-        port,
-        timeoutMs: 60 * 60_000,
-        github: githubHosts(process.env),
-        out: io.out,
-      });
-    });
+    .action(
+      async (o: {
+        url: string;
+        org?: string;
+        name?: string;
+        manifest: string;
+        envFile: string;
+        port: string;
+        host: string;
+        force?: boolean;
+      }) => {
+        const port = Number(o.port);
+        if (!Number.isInteger(port) || port < 0 || port > 65535) {
+          io.err(`--port: must be a port number (got ${JSON.stringify(o.port)})`);
+          code = 1;
+          return;
+        }
+        if (existsSync(o.envFile)) process.loadEnvFile(o.envFile);
+        const { githubHosts, runSetup } = await import('./cli/setup.ts');
+        code = await runSetup({
+          url: o.url,
+          org: o.org,
+          name: o.name,
+          manifestPath: o.manifest,
+          envPath: o.envFile,
+          force: o.force === true,
+          host: o.host,
+          port,
+          timeoutMs: 60 * 60_000,
+          github: githubHosts(process.env),
+          out: io.out,
+        });
+      },
+    );
 
   try {
     await program.parseAsync(argv);
@@ -344,7 +410,10 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
 const OPERATOR_ERRORS = new Set(['DataDirBusyError', 'DataDirPermissionError', 'NoDatabaseError', 'DatabaseConnectError']);
 
 function oneLine(err: unknown): string {
-  const text = err instanceof Error ? `${err.message}${(err as NodeJS.ErrnoException).code ? ` (${(err as NodeJS.ErrnoException).code})` : ''}` : String(err);
+  const text =
+    err instanceof Error
+      ? `${err.message}${(err as NodeJS.ErrnoException).code ? ` (${(err as NodeJS.ErrnoException).code})` : ''}`
+      : String(err);
   const flat = text.replace(/\s+/g, ' ').trim();
   return `${flat.length > 300 ? `${flat.slice(0, 299)}…` : flat} (LOG_LEVEL=debug shows the stack)`;
 }

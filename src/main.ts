@@ -40,9 +40,20 @@ export interface StartOptions {
   now?: () => Date;
   logger?: Logger;
   /** GitHub adapter settings for tests and benchmarks. */
-  github?: { botLogin?: string | null; retries?: number; throttle?: boolean; identityBackoffMs?: (attempt: number) => number; circuit?: Partial<CircuitLimits> } & GitHubIngressOptions['client'];
+  github?: {
+    botLogin?: string | null;
+    retries?: number;
+    throttle?: boolean;
+    identityBackoffMs?: (attempt: number) => number;
+    circuit?: Partial<CircuitLimits>;
+  } & GitHubIngressOptions['client'];
   /** GitLab adapter settings for tests: a known bot username skips GET /user. */
-  gitlab?: { botUsername?: string | null; retry?: Partial<RetryPolicy>; identityBackoffMs?: (attempt: number) => number; circuit?: Partial<CircuitLimits> };
+  gitlab?: {
+    botUsername?: string | null;
+    retry?: Partial<RetryPolicy>;
+    identityBackoffMs?: (attempt: number) => number;
+    circuit?: Partial<CircuitLimits>;
+  };
   /** How long a job waits for the bot's own account to be learnt before it is retried later. Default 30 s. */
   identityWaitMs?: number;
   queue?: QueueOptions;
@@ -113,14 +124,20 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
   const opened = await (opts.opening ?? openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger, queue: opts.queue }));
   const metrics = createMetrics();
   const { store, queue } = opened;
-  const gateStore = gateStoreFor(opened, { dataDir: config.dataDir, ...(config.chainKey === undefined ? {} : { chainKey: config.chainKey }) });
+  const gateStore = gateStoreFor(opened, {
+    dataDir: config.dataDir,
+    ...(config.chainKey === undefined ? {} : { chainKey: config.chainKey }),
+  });
   metrics.setDepthSource(() => queue.depth());
   metrics.setBacklogSource(() => opened.inbox.backlog());
   metrics.setFailedSource(() => store.countDeliveries('failed'));
   metrics.setOutboxSource(() => opened.store.outbox.countByStatus());
   // Replays found only as the journal is stored (acknowledged already): never stored, never acted on.
   opened.inbox.onReplay((r) => {
-    logger.warn({ platform: r.platform, delivery: r.deliveryId, duplicateOf: r.duplicateOf, event: r.eventName }, 'a replay: this body was delivered before under another id; not acted on again');
+    logger.warn(
+      { platform: r.platform, delivery: r.deliveryId, duplicateOf: r.duplicateOf, event: r.eventName },
+      'a replay: this body was delivered before under another id; not acted on again',
+    );
     metrics.deliveries.inc({ platform: r.platform, event: r.eventName, outcome: 'duplicate' });
   });
 
@@ -130,13 +147,36 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
   let gitlab: GitLabIngress | null = null;
   try {
     if (config.github) {
-      github = await createGitHubIngress({ config: config.github, inbox: opened.inbox, metrics, logger, now, unauthenticated, botLogin: opts.github?.botLogin, identityBackoffMs: opts.github?.identityBackoffMs, retries: opts.github?.retries, throttle: opts.github?.throttle, client: opts.github, circuit: opts.github?.circuit });
+      github = await createGitHubIngress({
+        config: config.github,
+        inbox: opened.inbox,
+        metrics,
+        logger,
+        now,
+        unauthenticated,
+        botLogin: opts.github?.botLogin,
+        identityBackoffMs: opts.github?.identityBackoffMs,
+        retries: opts.github?.retries,
+        throttle: opts.github?.throttle,
+        client: opts.github,
+        circuit: opts.github?.circuit,
+      });
     }
     if (config.gitlab) {
       // GitLab's and Slack's adapters (and their clients, gitbeaker and Bolt) are loaded only when
       // that platform is on: a process without them does not hold their code.
       const { createGitLabIngress } = await import('./adapters/gitlab/app.ts');
-      gitlab = createGitLabIngress({ config: config.gitlab, inbox: opened.inbox, metrics, logger, now, botUsername: opts.gitlab?.botUsername, identityBackoffMs: opts.gitlab?.identityBackoffMs, retry: opts.gitlab?.retry, circuit: opts.gitlab?.circuit });
+      gitlab = createGitLabIngress({
+        config: config.gitlab,
+        inbox: opened.inbox,
+        metrics,
+        logger,
+        now,
+        botUsername: opts.gitlab?.botUsername,
+        identityBackoffMs: opts.gitlab?.identityBackoffMs,
+        retry: opts.gitlab?.retry,
+        circuit: opts.gitlab?.circuit,
+      });
     }
   } catch (err) {
     metrics.close();
@@ -167,33 +207,42 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
 
   // Slack: the ingress, chat-ops in the worker, and the outbox that sends escalation notices.
   const slackSetup = config.slack ? await import('./adapters/slack/setup.ts') : null;
-  const slack: Slack | null = config.slack && slackSetup
-    ? slackSetup.startSlack({
-        config: config.slack,
-        unauthenticated,
-        policy: () => global.policy,
-        store,
-        outbox: opened.store.outbox,
-        inbox: opened.inbox,
-        platforms: { ...(github ? { github: github.platform } : {}), ...(gitlab ? { gitlab: gitlab.platform } : {}) },
-        hosts: slackSetup.forgeHosts(config),
-        metrics,
-        logger,
-        now,
-        pollMs: opts.slack?.pollMs,
-        backoffMs: opts.slack?.backoffMs,
-        leaseMs: opts.slack?.leaseMs,
-        soleWorker,
-        gateStore,
-        gateVerdict: async (key) => {
-          const d = await gateStore.latestGateDecision(key);
-          return d ? { verdict: d.verdict, releaseClass: d.releaseClass, decidedAt: d.decidedAt } : null;
-        },
-      })
-    : null;
+  const slack: Slack | null =
+    config.slack && slackSetup
+      ? slackSetup.startSlack({
+          config: config.slack,
+          unauthenticated,
+          policy: () => global.policy,
+          store,
+          outbox: opened.store.outbox,
+          inbox: opened.inbox,
+          platforms: { ...(github ? { github: github.platform } : {}), ...(gitlab ? { gitlab: gitlab.platform } : {}) },
+          hosts: slackSetup.forgeHosts(config),
+          metrics,
+          logger,
+          now,
+          pollMs: opts.slack?.pollMs,
+          backoffMs: opts.slack?.backoffMs,
+          leaseMs: opts.slack?.leaseMs,
+          soleWorker,
+          gateStore,
+          gateVerdict: async (key) => {
+            const d = await gateStore.latestGateDecision(key);
+            return d ? { verdict: d.verdict, releaseClass: d.releaseClass, decidedAt: d.decidedAt } : null;
+          },
+        })
+      : null;
   if (slack) deps.chatops = slack.ops;
 
-  const gitlabApi = gitlab && config.gitlab ? (await import('./adapters/gitlab/client.ts')).createGitLabApi({ url: config.gitlab.url, token: config.gitlab.token, retry: opts.gitlab?.retry, circuit: gitlab.circuit }) : null;
+  const gitlabApi =
+    gitlab && config.gitlab
+      ? (await import('./adapters/gitlab/client.ts')).createGitLabApi({
+          url: config.gitlab.url,
+          token: config.gitlab.token,
+          retry: opts.gitlab?.retry,
+          circuit: gitlab.circuit,
+        })
+      : null;
   const missed =
     github || gitlab
       ? new MissedDeliverySweeper({
@@ -219,7 +268,9 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
         try {
           const { rows } = await sql<{ name: string | null }>`select max(name) as name from gatehouse_migration`.execute(opened.db);
           const at = rows[0]?.name ?? null;
-          return at !== null && at >= latestMigration ? null : `migrations not done (at ${at ?? 'none'}, this version needs ${latestMigration})`;
+          return at !== null && at >= latestMigration
+            ? null
+            : `migrations not done (at ${at ?? 'none'}, this version needs ${latestMigration})`;
         } catch (err) {
           if (config.databaseUrl) throw pgConnectProblem(err, config.databaseUrl);
           throw new Error(`the embedded database does not answer (${err instanceof Error ? err.message : String(err)})`, { cause: err });
@@ -227,10 +278,26 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
       },
     },
     ...(github
-      ? [{ name: 'github', probe: () => (github.identity.name !== null ? null : `the GitHub App's identity is not known yet (GET /app${github.identity.lastError ? ` failed: ${github.identity.lastError}` : ' has not answered'}); check APP_ID, PRIVATE_KEY and GHE_HOST`) }]
+      ? [
+          {
+            name: 'github',
+            probe: () =>
+              github.identity.name !== null
+                ? null
+                : `the GitHub App's identity is not known yet (GET /app${github.identity.lastError ? ` failed: ${github.identity.lastError}` : ' has not answered'}); check APP_ID, PRIVATE_KEY and GHE_HOST`,
+          },
+        ]
       : []),
     ...(gitlab
-      ? [{ name: 'gitlab', probe: () => (gitlab.identity.name !== null ? null : `the GitLab token's user is not known yet (GET /user${gitlab.identity.lastError ? ` failed: ${gitlab.identity.lastError}` : ' has not answered'}); check GITLAB_URL and GITLAB_TOKEN`) }]
+      ? [
+          {
+            name: 'gitlab',
+            probe: () =>
+              gitlab.identity.name !== null
+                ? null
+                : `the GitLab token's user is not known yet (GET /user${gitlab.identity.lastError ? ` failed: ${gitlab.identity.lastError}` : ' has not answered'}); check GITLAB_URL and GITLAB_TOKEN`,
+          },
+        ]
       : []),
     ...(slack
       ? [
@@ -248,14 +315,19 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
   ];
   const slackUrlCheck =
     !slack && config.slackUrlCheck
-      ? (await import('./adapters/slack/ingress.ts')).createSlackUrlCheck({ signingSecret: config.slackUrlCheck.signingSecret, reason: config.off.slack ?? 'Slack is off', metrics, logger, now, unauthenticated })
+      ? (await import('./adapters/slack/ingress.ts')).createSlackUrlCheck({
+          signingSecret: config.slackUrlCheck.signingSecret,
+          reason: config.off.slack ?? 'Slack is off',
+          metrics,
+          logger,
+          now,
+          unauthenticated,
+        })
       : null;
   const server = createHttpServer({
     github: github ? github.middleware : { off: config.off.github ?? 'GitHub is off' },
     gitlab: gitlab ? gitlab.handler : { off: config.off.gitlab ?? 'GitLab is off' },
-    slack: slack
-      ? slack.ingress.handler
-      : (slackUrlCheck ?? { off: config.off.slack ?? 'Slack is off' }),
+    slack: slack ? slack.ingress.handler : (slackUrlCheck ?? { off: config.off.slack ?? 'Slack is off' }),
     ready: () => ready,
     readiness: readinessProbe(readinessChecks, opts.readinessTimeoutMs),
     page: createPageHandler({
@@ -296,7 +368,10 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
       try {
         await processEvaluation(job, deps);
       } catch (err) {
-        logger.warn({ repo: job.repo.fullName, sha: job.sha, err: err instanceof Error ? err.message : String(err) }, 'gate evaluation failed; will retry');
+        logger.warn(
+          { repo: job.repo.fullName, sha: job.sha, err: err instanceof Error ? err.message : String(err) },
+          'gate evaluation failed; will retry',
+        );
         throw err;
       }
     });
@@ -352,10 +427,20 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
   const address = server.address() as AddressInfo;
   const url = `http://127.0.0.1:${address.port}`;
   const metricsAddress = metricsServer?.address() as AddressInfo | undefined;
-  const metricsUrl = metricsAddress && config.metrics ? `http://${config.metrics.host === '0.0.0.0' ? '127.0.0.1' : config.metrics.host.includes(':') ? `[${config.metrics.host}]` : config.metrics.host}:${metricsAddress.port}` : null;
-  const on = (['github', 'gitlab', 'slack'] as const).filter((p) => (p === 'github' ? github !== null : p === 'gitlab' ? gitlab !== null : slack !== null));
+  const metricsUrl =
+    metricsAddress && config.metrics
+      ? `http://${config.metrics.host === '0.0.0.0' ? '127.0.0.1' : config.metrics.host.includes(':') ? `[${config.metrics.host}]` : config.metrics.host}:${metricsAddress.port}`
+      : null;
+  const on = (['github', 'gitlab', 'slack'] as const).filter((p) =>
+    p === 'github' ? github !== null : p === 'gitlab' ? gitlab !== null : slack !== null,
+  );
   logger.info(
-    { port: address.port, platforms: { on, off: Object.values(config.off) }, database: config.databaseUrl ? 'postgresql' : `embedded (${config.dataDir})`, policy: global.source },
+    {
+      port: address.port,
+      platforms: { on, off: Object.values(config.off) },
+      database: config.databaseUrl ? 'postgresql' : `embedded (${config.dataDir})`,
+      policy: global.source,
+    },
     `gatehouse listening on :${address.port}; platforms on: ${on.length > 0 ? on.join(', ') : 'none'}`,
   );
   for (const reason of Object.values(config.off)) logger.info(reason);
@@ -363,12 +448,23 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
   if (opts.worker !== false) {
     try {
       const waiting = await resumeWaiting({ store, queue, on });
-      for (const [platform, n] of Object.entries(waiting)) logger.warn({ platform, waiting: n }, `${n} ${platform} deliveries wait, pending, until ${platform} is configured: ${config.off[platform as keyof typeof config.off] ?? 'it is off'}`);
+      for (const [platform, n] of Object.entries(waiting))
+        logger.warn(
+          { platform, waiting: n },
+          `${n} ${platform} deliveries wait, pending, until ${platform} is configured: ${config.off[platform as keyof typeof config.off] ?? 'it is off'}`,
+        );
     } catch (err) {
-      logger.error({ err: err instanceof Error ? err.message : String(err) }, 'could not queue again the deliveries kept while a platform was off; they stay pending');
+      logger.error(
+        { err: err instanceof Error ? err.message : String(err) },
+        'could not queue again the deliveries kept while a platform was off; they stay pending',
+      );
     }
   }
-  if (metricsAddress && config.metrics) logger.info({ metrics: `${config.metrics.host}:${metricsAddress.port}` }, `metrics on ${config.metrics.host}:${metricsAddress.port} (not on the main port)`);
+  if (metricsAddress && config.metrics)
+    logger.info(
+      { metrics: `${config.metrics.host}:${metricsAddress.port}` },
+      `metrics on ${config.metrics.host}:${metricsAddress.port} (not on the main port)`,
+    );
 
   let closing: Promise<void> | null = null;
   return {
@@ -396,7 +492,11 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
           let timer: NodeJS.Timeout | undefined;
           try {
             const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), limitMs)));
-            if ((await Promise.race([work(), late])) === 'late') logger.warn({ step: name, limitMs }, 'a step of the shutdown is still running; not waiting for it (its work is handed back: leases run out, jobs are retried)');
+            if ((await Promise.race([work(), late])) === 'late')
+              logger.warn(
+                { step: name, limitMs },
+                'a step of the shutdown is still running; not waiting for it (its work is handed back: leases run out, jobs are retried)',
+              );
           } catch (err) {
             logger.warn({ step: name, err: err instanceof Error ? err.message : String(err) }, 'a step of the shutdown failed; going on');
           }
@@ -411,7 +511,11 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
         // timeout to finish, then are handed back (retried by the next start or another replica).
         await step('http', () => stopListening(server));
         if (metricsServer) await step('metrics', () => stopListening(metricsServer));
-        await step('schedulers', () => Promise.all([clocks.stop(), reminders.stop(), digests.stop(), slack?.outbox.stop(), missed?.stop()]), 2_000);
+        await step(
+          'schedulers',
+          () => Promise.all([clocks.stop(), reminders.stop(), digests.stop(), slack?.outbox.stop(), missed?.stop()]),
+          2_000,
+        );
         await step('gate store', () => gateStore.close());
         await step('database', () => opened.close());
         metrics.close();

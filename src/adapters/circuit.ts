@@ -31,7 +31,10 @@ export type CircuitState =
 export const closedCircuit: CircuitState = { kind: 'closed', consecutive: 0, firstFailureAt: null, lastError: null };
 
 /** May a request go out now? `probe`: it is the one request after a cool-down. */
-export type Admission = { kind: 'pass'; state: CircuitState } | { kind: 'probe'; state: CircuitState } | { kind: 'refuse'; since: number; until: number | null; lastError: string };
+export type Admission =
+  | { kind: 'pass'; state: CircuitState }
+  | { kind: 'probe'; state: CircuitState }
+  | { kind: 'refuse'; since: number; until: number | null; lastError: string };
 
 export function decide(state: CircuitState, now: number): Admission {
   switch (state.kind) {
@@ -73,7 +76,12 @@ export class PlatformCircuit {
   #state: CircuitState = closedCircuit;
   #onChange: ((state: CircuitState) => void) | undefined;
 
-  constructor(platform: string, limits: Partial<CircuitLimits> = {}, now: () => number = Date.now, onChange?: (state: CircuitState) => void) {
+  constructor(
+    platform: string,
+    limits: Partial<CircuitLimits> = {},
+    now: () => number = Date.now,
+    onChange?: (state: CircuitState) => void,
+  ) {
     this.platform = platform;
     this.limits = { ...defaultCircuitLimits, ...limits };
     this.#now = now;
@@ -112,7 +120,8 @@ export class PlatformCircuit {
 
   /** An admitted request ended without an outcome: a probe in flight lets the next request probe. */
   abandoned(): void {
-    if (this.#state.kind === 'probing') this.#set({ kind: 'open', since: this.#state.since, until: this.#now(), lastError: this.#state.lastError });
+    if (this.#state.kind === 'probing')
+      this.#set({ kind: 'open', since: this.#state.since, until: this.#now(), lastError: this.#state.lastError });
   }
 
   #set(next: CircuitState): void {

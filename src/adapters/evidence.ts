@@ -31,7 +31,12 @@ const truncated = (source: EvidenceError['source'], what: string, maxPages: numb
  * by a few workers at once, in page order in the result; otherwise one after another until a
  * short page. Past `maxPages` it throws SourceError(truncated): a partial list is never taken as whole.
  */
-export async function readPages<T>(source: EvidenceError['source'], what: string, maxPages: number, fetchPage: (page: number) => Promise<Page<T>>): Promise<T[]> {
+export async function readPages<T>(
+  source: EvidenceError['source'],
+  what: string,
+  maxPages: number,
+  fetchPage: (page: number) => Promise<Page<T>>,
+): Promise<T[]> {
   const first = await fetchPage(1);
   if (first.last !== null) {
     const last = Math.min(first.last, maxPages);
@@ -61,10 +66,22 @@ export async function readPages<T>(source: EvidenceError['source'], what: string
 export function toEvidenceError(source: EvidenceError['source'], what: string, err: unknown, status: number | undefined): EvidenceError {
   if (err instanceof SourceError) return err.entry;
   if (err instanceof z.ZodError) {
-    return { source, kind: 'invalid', message: `${what}: unexpected answer (${err.issues.slice(0, 3).map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')})` };
+    return {
+      source,
+      kind: 'invalid',
+      message: `${what}: unexpected answer (${err.issues
+        .slice(0, 3)
+        .map((i) => `${i.path.join('.') || 'body'}: ${i.message}`)
+        .join('; ')})`,
+    };
   }
   const message = err instanceof Error ? err.message : String(err);
-  return { source, kind: 'api', message: `${what}: ${status !== undefined ? `HTTP ${status}: ` : ''}${message}`, ...(status !== undefined ? { status } : {}) };
+  return {
+    source,
+    kind: 'api',
+    message: `${what}: ${status !== undefined ? `HTTP ${status}: ` : ''}${message}`,
+    ...(status !== undefined ? { status } : {}),
+  };
 }
 
 /**

@@ -51,7 +51,8 @@ const runSchema = z.object({
 
 export const sarifSchema = z.object({ version: z.string().optional(), runs: z.array(runSchema) });
 
-export const isSarif = (doc: unknown): boolean => typeof doc === 'object' && doc !== null && Array.isArray((doc as { runs?: unknown }).runs);
+export const isSarif = (doc: unknown): boolean =>
+  typeof doc === 'object' && doc !== null && Array.isArray((doc as { runs?: unknown }).runs);
 
 /** A `security-severity` score (string or number) → severity, or null when absent or not a number. */
 export function scoreSeverity(score: unknown): Severity | null {
@@ -131,11 +132,17 @@ export async function parseSarif(doc: unknown, ctx: SarifContext): Promise<Parse
       }
       const rule = ruleById.get(ruleId) ?? (index !== undefined ? rules[index] : undefined);
       const level = res.level ?? rule?.defaultConfiguration?.level ?? 'warning';
-      const severity = scoreSeverity(res.properties?.['security-severity']) ?? scoreSeverity(rule?.properties?.['security-severity']) ?? levelSeverity(level);
+      const severity =
+        scoreSeverity(res.properties?.['security-severity']) ??
+        scoreSeverity(rule?.properties?.['security-severity']) ??
+        levelSeverity(level);
       const loc = res.locations?.[0]?.physicalLocation;
       const path = loc?.artifactLocation?.uri ?? null;
       const line = loc?.region?.startLine;
-      const fingerprint = Object.values(res.fingerprints ?? {})[0] ?? Object.values(res.partialFingerprints ?? {})[0] ?? `${ruleId}:${path ?? ''}:${line ?? ''}`;
+      const fingerprint =
+        Object.values(res.fingerprints ?? {})[0] ??
+        Object.values(res.partialFingerprints ?? {})[0] ??
+        `${ruleId}:${path ?? ''}:${line ?? ''}`;
       findings.push({
         id: `${ctx.idPrefix}:${fingerprint}`,
         ruleId,

@@ -93,7 +93,14 @@ function describeCalendar(policy: ClockPolicy, timeZone: string): string {
   return `business time: ${regions}${holidays ? `, ${holidays} holiday date(s)` : ''}`;
 }
 
-function describeClock(kind: ClockKind, target: string | null, minutes: number | null, due: Date | null, warn: Date | null, reading: ClockReading | null): string {
+function describeClock(
+  kind: ClockKind,
+  target: string | null,
+  minutes: number | null,
+  due: Date | null,
+  warn: Date | null,
+  reading: ClockReading | null,
+): string {
   const name = kind.toUpperCase();
   if (minutes === null || !due) return `${name}: none (best effort)`;
   let line = `${name} ${target} = ${minutes} business min: warn ${iso(warn)}, due ${iso(due)}`;

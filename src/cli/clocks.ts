@@ -17,14 +17,30 @@ function stateOf(c: ClockState): string {
   return c.runningSince ? 'running' : 'paused';
 }
 
-export async function listClocks(config: Pick<Config, 'databaseUrl' | 'dataDir'>, opts: { json?: boolean; limit?: number }, io: ClocksIo): Promise<number> {
-  const opened = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, queue: { maintenanceIntervalSeconds: false }, existing: true });
+export async function listClocks(
+  config: Pick<Config, 'databaseUrl' | 'dataDir'>,
+  opts: { json?: boolean; limit?: number },
+  io: ClocksIo,
+): Promise<number> {
+  const opened = await openStore({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    queue: { maintenanceIntervalSeconds: false },
+    existing: true,
+  });
   try {
     const rows = await opened.store.listOpenClocks(opts.limit ?? 1000);
     const shown: Shown[] = rows.flatMap((r) =>
       r.clocks
         .filter((c) => !c.stopped)
-        .map((c) => ({ issue: issueKey(r.target), clock: c.kind, criticality: c.criticality, state: stateOf(c), warnAt: c.warnAt?.toISOString() ?? null, dueAt: c.dueAt?.toISOString() ?? null })),
+        .map((c) => ({
+          issue: issueKey(r.target),
+          clock: c.kind,
+          criticality: c.criticality,
+          state: stateOf(c),
+          warnAt: c.warnAt?.toISOString() ?? null,
+          dueAt: c.dueAt?.toISOString() ?? null,
+        })),
     );
     if (opts.json) {
       io.out(JSON.stringify(shown));
@@ -34,7 +50,8 @@ export async function listClocks(config: Pick<Config, 'databaseUrl' | 'dataDir'>
       io.out('no open clocks');
       return 0;
     }
-    for (const s of shown) io.out(`${s.issue}  ${s.clock.toUpperCase()}  ${s.criticality.padEnd(8)}  ${s.state.padEnd(8)}  due ${s.dueAt ?? '(paused)'}`);
+    for (const s of shown)
+      io.out(`${s.issue}  ${s.clock.toUpperCase()}  ${s.criticality.padEnd(8)}  ${s.state.padEnd(8)}  due ${s.dueAt ?? '(paused)'}`);
     return 0;
   } finally {
     await opened.close();

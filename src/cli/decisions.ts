@@ -7,7 +7,15 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { loadConfig, type Config } from '../config/env.ts';
 import type { GateDecisionRecord, GateStore } from '../ports/gate-store.ts';
-import { DecisionChainVerifier, policyHash, RegisterChainVerifier, type ChainLink, type ChainVerification, type ChainVerifier, type ChainVerifierOptions } from '../storage/decision-chain.ts';
+import {
+  DecisionChainVerifier,
+  policyHash,
+  RegisterChainVerifier,
+  type ChainLink,
+  type ChainVerification,
+  type ChainVerifier,
+  type ChainVerifierOptions,
+} from '../storage/decision-chain.ts';
 import type { KyselyGateStore } from '../storage/gate-store.ts';
 
 export interface DecisionsIo {
@@ -20,7 +28,12 @@ type DbConfig = Pick<Config, 'databaseUrl' | 'dataDir' | 'chainKey'>;
 /** Opens the database read-only in spirit (no queue maintenance), runs `fn` on its records' store, closes it. */
 async function withGateStore<T>(config: DbConfig, fn: (gates: KyselyGateStore) => Promise<T>): Promise<T> {
   const [{ openStore }, { KyselyGateStore }] = await Promise.all([import('../storage/open.ts'), import('../storage/gate-store.ts')]);
-  const opened = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, queue: { maintenanceIntervalSeconds: false }, existing: true });
+  const opened = await openStore({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    queue: { maintenanceIntervalSeconds: false },
+    existing: true,
+  });
   try {
     return await fn(new KyselyGateStore({ db: opened.db }));
   } finally {
@@ -79,7 +92,11 @@ function chainSummary(v: ChainVerification, last: string | null): DecisionExport
 export const VERIFY_PAGE = 200;
 
 /** Feeds a verifier every stored record of a chain, page by page in seq order; answers the summary and the verifier. */
-async function walkChain<R extends ChainLink>(read: (afterSeq: number, limit: number) => Promise<R[]>, verifier: ChainVerifier<R>, pageSize: number): Promise<DecisionExport['chain']> {
+async function walkChain<R extends ChainLink>(
+  read: (afterSeq: number, limit: number) => Promise<R[]>,
+  verifier: ChainVerifier<R>,
+  pageSize: number,
+): Promise<DecisionExport['chain']> {
   let afterSeq = 0;
   let last: string | null = null;
   for (;;) {
@@ -94,12 +111,22 @@ async function walkChain<R extends ChainLink>(read: (afterSeq: number, limit: nu
 }
 
 /** Verifies every stored decision record, page by page in seq order (keyed records with `opts.key`). */
-export async function verifyStoredChain(gates: Pick<GateStore, 'gateDecisions'>, pageSize = VERIFY_PAGE, opts: ChainVerifierOptions = {}, verifier = new DecisionChainVerifier(opts)): Promise<DecisionExport['chain']> {
+export async function verifyStoredChain(
+  gates: Pick<GateStore, 'gateDecisions'>,
+  pageSize = VERIFY_PAGE,
+  opts: ChainVerifierOptions = {},
+  verifier = new DecisionChainVerifier(opts),
+): Promise<DecisionExport['chain']> {
   return walkChain((afterSeq, limit) => gates.gateDecisions({ afterSeq, limit }), verifier, pageSize);
 }
 
 /** Verifies every stored register record (exception approvals and status changes, emergency releases). */
-export async function verifyStoredRegister(gates: Pick<GateStore, 'registerRecords'>, pageSize = VERIFY_PAGE, opts: ChainVerifierOptions = {}, verifier = new RegisterChainVerifier(opts)): Promise<DecisionExport['chain']> {
+export async function verifyStoredRegister(
+  gates: Pick<GateStore, 'registerRecords'>,
+  pageSize = VERIFY_PAGE,
+  opts: ChainVerifierOptions = {},
+  verifier = new RegisterChainVerifier(opts),
+): Promise<DecisionExport['chain']> {
   return walkChain((afterSeq, limit) => gates.registerRecords({ afterSeq, limit }), verifier, pageSize);
 }
 
@@ -110,7 +137,11 @@ export function chainLine(chain: DecisionExport['chain'], name = 'chain'): strin
 }
 
 /** The whole chain verified, then the slice asked for. */
-export async function buildExport(gates: Pick<GateStore, 'gateDecisions'>, filter: { since?: Date; key?: string }, opts: ChainVerifierOptions = {}): Promise<DecisionExport> {
+export async function buildExport(
+  gates: Pick<GateStore, 'gateDecisions'>,
+  filter: { since?: Date; key?: string },
+  opts: ChainVerifierOptions = {},
+): Promise<DecisionExport> {
   const chain = await verifyStoredChain(gates, VERIFY_PAGE, opts);
   const records = (await gates.gateDecisions(filter)).map(exported);
   return { chain, filter: { since: filter.since?.toISOString() ?? null, key: filter.key ?? null }, records };
@@ -133,16 +164,25 @@ function reasonText(reason: unknown): string {
 
 export function exportMarkdown(e: DecisionExport): string {
   const lines = ['# Release decision records', '', `Hash chain (verified over every stored record): ${chainLine(e.chain)}`, ''];
-  const filters = [e.filter.since ? `decided at or after ${e.filter.since}` : null, e.filter.key ? `change ${e.filter.key}` : null].filter(Boolean);
+  const filters = [e.filter.since ? `decided at or after ${e.filter.since}` : null, e.filter.key ? `change ${e.filter.key}` : null].filter(
+    Boolean,
+  );
   lines.push(`Records: ${e.records.length}${filters.length > 0 ? ` (${filters.join(', ')})` : ''}`, '');
   if (e.records.length === 0) return `${lines.join('\n')}\n`;
-  lines.push('| seq | decided at (UTC) | change | head commit | release class | verdict | reasons | policy hash | record hash | previous hash |');
+  lines.push(
+    '| seq | decided at (UTC) | change | head commit | release class | verdict | reasons | policy hash | record hash | previous hash |',
+  );
   lines.push('|---:|---|---|---|---|---|---|---|---|---|');
   for (const r of e.records) {
     const reasons = r.reasons.length > 0 ? r.reasons.map((x) => cell(reasonText(x))).join('<br>') : '—';
-    lines.push(`| ${r.seq} | ${r.decidedAt} | ${cell(r.key)} | \`${cell(r.headSha)}\` | ${cell(r.releaseClass)} | **${cell(r.verdict)}** | ${reasons} | \`${r.policyHash}\` | \`${r.hash}\` | \`${r.prevHash}\` |`);
+    lines.push(
+      `| ${r.seq} | ${r.decidedAt} | ${cell(r.key)} | \`${cell(r.headSha)}\` | ${cell(r.releaseClass)} | **${cell(r.verdict)}** | ${reasons} | \`${r.policyHash}\` | \`${r.hash}\` | \`${r.prevHash}\` |`,
+    );
   }
-  lines.push('', 'Each record hash is the sha256 (keyed records: HMAC-SHA256 with GATEHOUSE_CHAIN_KEY) of the canonical JSON (keys sorted, no whitespace) of its seq, prevHash, key, headSha, releaseClass, verdict, reasons, inputs, policyHash and decidedAt; the JSON export holds the inputs.');
+  lines.push(
+    '',
+    'Each record hash is the sha256 (keyed records: HMAC-SHA256 with GATEHOUSE_CHAIN_KEY) of the canonical JSON (keys sorted, no whitespace) of its seq, prevHash, key, headSha, releaseClass, verdict, reasons, inputs, policyHash and decidedAt; the JSON export holds the inputs.',
+  );
   return `${lines.join('\n')}\n`;
 }
 
@@ -156,7 +196,9 @@ export interface ExportOptions {
 function parseSince(since: string | undefined): Date | undefined | Error {
   if (since === undefined) return undefined;
   const d = new Date(since);
-  return /^\d{4}-\d{2}-\d{2}/.test(since) && !Number.isNaN(d.getTime()) ? d : new Error(`--since: "${since}" is not an ISO-8601 date or time (e.g. 2026-01-01 or 2026-01-01T00:00:00Z)`);
+  return /^\d{4}-\d{2}-\d{2}/.test(since) && !Number.isNaN(d.getTime())
+    ? d
+    : new Error(`--since: "${since}" is not an ISO-8601 date or time (e.g. 2026-01-01 or 2026-01-01T00:00:00Z)`);
 }
 
 export async function exportDecisions(config: DbConfig, o: ExportOptions, io: DecisionsIo): Promise<number> {
@@ -228,7 +270,11 @@ export async function verifyDecisions(config: DbConfig, io: DecisionsIo, o: Veri
   }
   const decisions = new DecisionChainVerifier(keyOptions(config, until as number | undefined));
   const register = new RegisterChainVerifier(keyOptions(config, registerUntil as number | undefined));
-  const [chain, registerChain] = await withGateStore(config, async (gates) => [await verifyStoredChain(gates, VERIFY_PAGE, {}, decisions), await verifyStoredRegister(gates, VERIFY_PAGE, {}, register)] as const);
+  const [chain, registerChain] = await withGateStore(
+    config,
+    async (gates) =>
+      [await verifyStoredChain(gates, VERIFY_PAGE, {}, decisions), await verifyStoredRegister(gates, VERIFY_PAGE, {}, register)] as const,
+  );
   let ok = chain.ok && registerChain.ok;
   (chain.ok ? io.out : io.err)(chainLine(chain));
   (registerChain.ok ? io.out : io.err)(chainLine(registerChain, 'register chain'));
@@ -239,10 +285,13 @@ export async function verifyDecisions(config: DbConfig, io: DecisionsIo, o: Veri
     else if (inRegister !== null) io.out(`head ${head}: register record ${inRegister}, intact up to it`);
     else {
       ok = false;
-      io.err(`head ${head} is not in the stored chains (or not intact up to it): a record up to that head was rewritten or removed since it was kept`);
+      io.err(
+        `head ${head} is not in the stored chains (or not intact up to it): a record up to that head was rewritten or removed since it was kept`,
+      );
     }
   }
-  if (config.chainKey === undefined && heads.length === 0 && ok) io.out('unkeyed chains: anyone who can write the database can recompute them; keep the heads above and check them with --head');
+  if (config.chainKey === undefined && heads.length === 0 && ok)
+    io.out('unkeyed chains: anyone who can write the database can recompute them; keep the heads above and check them with --head');
   return ok ? 0 : 1;
 }
 
@@ -310,7 +359,13 @@ const replayInputs = z.object({
         kind: z.enum(['api', 'not-enabled', 'no-analysis', 'truncated', 'invalid']).optional(),
       }),
     ),
-    stats: z.object({ apiCalls: z.number(), checkRuns: z.number(), findings: z.number(), statuses: z.number().optional(), cached: z.boolean().optional() }),
+    stats: z.object({
+      apiCalls: z.number(),
+      checkRuns: z.number(),
+      findings: z.number(),
+      statuses: z.number().optional(),
+      cached: z.boolean().optional(),
+    }),
   }),
   exceptions: z.array(
     z.object({
@@ -330,7 +385,7 @@ const replayInputs = z.object({
       compensatingControls: z.string(),
       renewalOf: z.string().nullable(),
     }),
-  ),  // Who added the lowering class labels (records from before these facts hold none: such a label does not count).
+  ), // Who added the lowering class labels (records from before these facts hold none: such a label does not count).
   classLabels: z
     .array(
       z.object({
@@ -357,7 +412,12 @@ export interface ReplayResult {
 }
 
 /** Replays one stored decision's inputs under a policy (at its own decision time). */
-export async function explainDecision(config: DbConfig, seqText: string, o: { policy?: string; json?: boolean }, io: DecisionsIo): Promise<number> {
+export async function explainDecision(
+  config: DbConfig,
+  seqText: string,
+  o: { policy?: string; json?: boolean },
+  io: DecisionsIo,
+): Promise<number> {
   const seq = Number(seqText);
   if (!Number.isSafeInteger(seq) || seq < 1) {
     io.err(`decisions explain: "${seqText}" is not a record's seq (1, 2, …)`);
@@ -373,7 +433,9 @@ export async function explainDecision(config: DbConfig, seqText: string, o: { po
   const held = record.inputs && typeof record.inputs === 'object' && !Array.isArray(record.inputs) ? Object.keys(record.inputs).sort() : [];
   const missing = ['change', 'evidence', 'exceptions'].filter((k) => !held.includes(k));
   if (missing.length > 0) {
-    io.err(`decisions explain: record ${seq} cannot be replayed: its inputs lack ${missing.join(', ')} (they hold ${held.length > 0 ? held.join(', ') : 'nothing'})`);
+    io.err(
+      `decisions explain: record ${seq} cannot be replayed: its inputs lack ${missing.join(', ')} (they hold ${held.length > 0 ? held.join(', ') : 'nothing'})`,
+    );
     return 1;
   }
   const parsed = replayInputs.safeParse(record.inputs);
@@ -418,7 +480,9 @@ export async function explainDecision(config: DbConfig, seqText: string, o: { po
 
 /** Adds `decisions export|verify|explain` to the program; `done` receives each command's exit code. */
 export function registerDecisions(program: Command, io: DecisionsIo, done: (code: number) => void): void {
-  const decisions = program.command('decisions').description('release decision records: export for auditors, verify the hash chain, replay under a policy');
+  const decisions = program
+    .command('decisions')
+    .description('release decision records: export for auditors, verify the hash chain, replay under a policy');
   decisions
     .command('export')
     .description('write the decision records (JSON or Markdown) after verifying the whole hash chain; exit 1 when it is broken')
@@ -429,15 +493,24 @@ export function registerDecisions(program: Command, io: DecisionsIo, done: (code
     .action(async (o: ExportOptions) => done(await exportDecisions(loadConfig(), o, io)));
   decisions
     .command('verify')
-    .description('verify the hash chains of the decision records and of the register (exception approvals, emergency releases); exit 1 naming the first broken seq, or a kept head no longer in its chain')
-    .option('--head <hash>', 'a head printed by an earlier verify (repeatable): it must still be in its chain, intact up to it', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .description(
+      'verify the hash chains of the decision records and of the register (exception approvals, emergency releases); exit 1 naming the first broken seq, or a kept head no longer in its chain',
+    )
+    .option(
+      '--head <hash>',
+      'a head printed by an earlier verify (repeatable): it must still be in its chain, intact up to it',
+      (v: string, acc: string[]) => [...acc, v],
+      [] as string[],
+    )
     .option('--unkeyed-until <seq>', 'with GATEHOUSE_CHAIN_KEY: decision records up to this seq were written before the key was set')
     .option('--register-unkeyed-until <seq>', 'the same for the register chain')
     .action(async (o: VerifyOptions) => done(await verifyDecisions(loadConfig(), io, o)));
   decisions
     .command('explain')
     .argument('<seq>', 'the decision record to replay')
-    .description("replay a stored decision's inputs under a policy (default: GATEHOUSE_POLICY or the built-in one) and print the old and new verdicts")
+    .description(
+      "replay a stored decision's inputs under a policy (default: GATEHOUSE_POLICY or the built-in one) and print the old and new verdicts",
+    )
     .option('--policy <file>', 'policy file to replay under')
     .option('--json', 'print JSON')
     .action(async (seq: string, o: { policy?: string; json?: boolean }) => done(await explainDecision(loadConfig(), seq, o, io)));

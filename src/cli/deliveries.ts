@@ -38,7 +38,13 @@ async function withStore<T>(config: DbConfig, io: DeliveriesIo, fn: (opened: Ope
   let opened: OpenedStore;
   try {
     // No long wait for the owner here: a running bot is the usual reason the directory is held.
-    opened = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, queue: { maintenanceIntervalSeconds: false }, lockWaitMs: 1000, existing: true });
+    opened = await openStore({
+      databaseUrl: config.databaseUrl,
+      dataDir: config.dataDir,
+      queue: { maintenanceIntervalSeconds: false },
+      lockWaitMs: 1000,
+      existing: true,
+    });
   } catch (err) {
     if (err instanceof Error && err.name === 'DataDirBusyError') {
       io.err(`gatehouse deliveries: ${err.message} (on the embedded database this command works only while the bot is stopped)`);
@@ -54,7 +60,14 @@ async function withStore<T>(config: DbConfig, io: DeliveriesIo, fn: (opened: Ope
 }
 
 export function listed(d: StoredDelivery): ListedDelivery {
-  return { platform: d.platform, id: d.deliveryId, event: d.eventName, attempts: d.attempts, lastError: d.lastError, received: d.receivedAt.toISOString() };
+  return {
+    platform: d.platform,
+    id: d.deliveryId,
+    event: d.eventName,
+    attempts: d.attempts,
+    lastError: d.lastError,
+    received: d.receivedAt.toISOString(),
+  };
 }
 
 const oneLine = (s: string, max = 160): string => {
@@ -62,13 +75,21 @@ const oneLine = (s: string, max = 160): string => {
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 };
 
-export async function listDeliveries(config: DbConfig, opts: { failed?: boolean; json?: boolean; limit?: number }, io: DeliveriesIo): Promise<number> {
+export async function listDeliveries(
+  config: DbConfig,
+  opts: { failed?: boolean; json?: boolean; limit?: number },
+  io: DeliveriesIo,
+): Promise<number> {
   const r = await withStore(config, io, async ({ store }) => {
     if (!opts.failed) {
       // Without --failed: how many deliveries are in each state.
       const counts = Object.fromEntries(await Promise.all(STATUSES.map(async (s) => [s, await store.countDeliveries(s)] as const)));
       if (opts.json) io.out(JSON.stringify(counts));
-      else io.out(STATUSES.map((s) => `${s} ${counts[s]}`).join(', ') + (counts['failed'] ? ' (gatehouse deliveries --failed lists the failed ones)' : ''));
+      else
+        io.out(
+          STATUSES.map((s) => `${s} ${counts[s]}`).join(', ') +
+            (counts['failed'] ? ' (gatehouse deliveries --failed lists the failed ones)' : ''),
+        );
       return 0;
     }
     const rows = (await store.listDeliveries('failed', opts.limit ?? 1000)).map(listed);
@@ -80,7 +101,10 @@ export async function listDeliveries(config: DbConfig, opts: { failed?: boolean;
       io.out('no failed deliveries');
       return 0;
     }
-    for (const d of rows) io.out(`${d.platform}  ${d.id}  ${d.event}  attempts ${d.attempts}  received ${d.received}  error: ${oneLine(d.lastError ?? '(none recorded)')}`);
+    for (const d of rows)
+      io.out(
+        `${d.platform}  ${d.id}  ${d.event}  attempts ${d.attempts}  received ${d.received}  error: ${oneLine(d.lastError ?? '(none recorded)')}`,
+      );
     io.out(`${rows.length} failed; replay one with: gatehouse deliveries retry <platform> <id>`);
     return 0;
   });
@@ -108,7 +132,9 @@ export async function retryDelivery(config: DbConfig, platform: string, id: stri
       return 1;
     }
     await queue.requeue({ platform: p.data, deliveryId: id });
-    io.out(`${p.data} delivery ${id} (${d.eventName}) is pending again and queued; ${kind === 'postgres' ? 'a running bot processes it shortly' : 'the bot processes it when it starts'}`);
+    io.out(
+      `${p.data} delivery ${id} (${d.eventName}) is pending again and queued; ${kind === 'postgres' ? 'a running bot processes it shortly' : 'the bot processes it when it starts'}`,
+    );
     return 0;
   });
   return r ?? 1;
@@ -117,7 +143,9 @@ export async function retryDelivery(config: DbConfig, platform: string, id: stri
 export function registerDeliveries(program: Command, io: DeliveriesIo, setCode: (code: number) => void): void {
   const deliveries = program
     .command('deliveries')
-    .description('webhook deliveries: counts by state, or (--failed) the ones that failed after every retry (reads the database; on the embedded database only while the bot is stopped)')
+    .description(
+      'webhook deliveries: counts by state, or (--failed) the ones that failed after every retry (reads the database; on the embedded database only while the bot is stopped)',
+    )
     .option('--failed', 'list the failed deliveries: platform, id, event, attempts, last error, received')
     .option('--json', 'print JSON')
     .option('--limit <n>', 'at most this many', '1000')

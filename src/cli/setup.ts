@@ -105,7 +105,10 @@ export function upsertEnv(text: string, values: Record<string, string>): string 
 }
 
 /** The manifest posted to GitHub: app.yml with the webhook and redirect URLs of this set-up. */
-export async function buildManifest(opts: Pick<SetupOptions, 'manifestPath' | 'url' | 'name'>, redirectUrl: string): Promise<Record<string, unknown>> {
+export async function buildManifest(
+  opts: Pick<SetupOptions, 'manifestPath' | 'url' | 'name'>,
+  redirectUrl: string,
+): Promise<Record<string, unknown>> {
   const manifest = manifestSchema.parse(parse(await readFile(opts.manifestPath, 'utf8')));
   const base = opts.url.replace(/\/+$/, '');
   return {
@@ -130,12 +133,16 @@ export async function runSetup(opts: SetupOptions): Promise<number> {
     }
   })();
   if (!base) {
-    opts.out(`--url must be the http(s) address GitHub will reach Gatehouse at, e.g. https://gatehouse.example.com (got ${JSON.stringify(opts.url)})`);
+    opts.out(
+      `--url must be the http(s) address GitHub will reach Gatehouse at, e.g. https://gatehouse.example.com (got ${JSON.stringify(opts.url)})`,
+    );
     return 1;
   }
   // GitHub sends the browser back with a code that alone yields the App's key: it must not cross a network.
   if (!['127.0.0.1', '::1', 'localhost'].includes(opts.host)) {
-    opts.out(`--host must be a loopback address (127.0.0.1, ::1 or localhost): the page receives GitHub's one-time code, which yields the App's private key (got ${JSON.stringify(opts.host)})`);
+    opts.out(
+      `--host must be a loopback address (127.0.0.1, ::1 or localhost): the page receives GitHub's one-time code, which yields the App's private key (got ${JSON.stringify(opts.host)})`,
+    );
     return 1;
   }
   const existing = existsSync(opts.envPath) ? await readFile(opts.envPath, 'utf8') : '';
@@ -165,7 +172,12 @@ export async function runSetup(opts: SetupOptions): Promise<number> {
       resolve(code);
     };
     const send = (res: ServerResponse, status: number, body: string): void => {
-      res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'referrer-policy': 'no-referrer', 'x-frame-options': 'DENY' });
+      res.writeHead(status, {
+        'content-type': 'text/html; charset=utf-8',
+        'cache-control': 'no-store',
+        'referrer-policy': 'no-referrer',
+        'x-frame-options': 'DENY',
+      });
       res.end(`<!doctype html><meta charset="utf-8"><title>Gatehouse set-up</title><body style="${pageStyle}">${body}</body>`);
     };
 
@@ -173,7 +185,11 @@ export async function runSetup(opts: SetupOptions): Promise<number> {
       const given = Buffer.from(query.get('state') ?? '');
       if (given.length !== state.length || !timingSafeEqual(given, Buffer.from(state))) {
         opts.out('a callback came back with the wrong state: ignored (start again from the printed address)');
-        return send(res, 400, '<h1>Not this set-up</h1><p>The state does not match. Start again from the address <code>gatehouse setup</code> printed.</p>');
+        return send(
+          res,
+          400,
+          '<h1>Not this set-up</h1><p>The state does not match. Start again from the address <code>gatehouse setup</code> printed.</p>',
+        );
       }
       const code = query.get('code') ?? '';
       if (!/^[A-Za-z0-9_-]{1,200}$/.test(code)) return send(res, 400, '<h1>No code</h1><p>GitHub sent no usable code back.</p>');
@@ -187,37 +203,57 @@ export async function runSetup(opts: SetupOptions): Promise<number> {
         const body: unknown = await answer.json().catch(() => null);
         if (answer.status !== 201) {
           const message = z.object({ message: z.string() }).safeParse(body);
-          throw new Error(`GitHub answered ${answer.status}${message.success ? `: ${message.data.message}` : ''} (a code is good once, for an hour)`);
+          throw new Error(
+            `GitHub answered ${answer.status}${message.success ? `: ${message.data.message}` : ''} (a code is good once, for an hour)`,
+          );
         }
         conversion = conversionSchema.parse(body);
       } catch (err) {
-        const why = err instanceof z.ZodError ? 'GitHub’s answer lacks the App id, key or webhook secret' : err instanceof Error ? err.message : String(err);
+        const why =
+          err instanceof z.ZodError
+            ? 'GitHub’s answer lacks the App id, key or webhook secret'
+            : err instanceof Error
+              ? err.message
+              : String(err);
         opts.out(`the exchange of GitHub's code failed: ${why}; nothing written. Start again from ${pageUrl}`);
         return send(res, 502, `<h1>The App was not set up</h1><p>${html(why)}</p><p><a href="${html(path)}">Start again</a></p>`);
       }
       if (conversion.webhook_secret === null) {
-        opts.out('GitHub created the App without a webhook secret: nothing written. Set one in the App settings and put it in WEBHOOK_SECRET by hand.');
+        opts.out(
+          'GitHub created the App without a webhook secret: nothing written. Set one in the App settings and put it in WEBHOOK_SECRET by hand.',
+        );
         return send(res, 502, '<h1>No webhook secret</h1><p>GitHub returned no webhook secret; set one in the App’s settings.</p>');
       }
       const current = existsSync(opts.envPath) ? await readFile(opts.envPath, 'utf8') : '';
       // Written whole to a private new file beside it, then renamed over it: never readable by
       // others, never left half written.
       const next = `${opts.envPath}.${randomBytes(4).toString('hex')}.tmp`;
-      await writeFile(next, upsertEnv(current, { APP_ID: String(conversion.id), PRIVATE_KEY: conversion.pem, WEBHOOK_SECRET: conversion.webhook_secret }), { mode: 0o600, flag: 'wx' });
+      await writeFile(
+        next,
+        upsertEnv(current, { APP_ID: String(conversion.id), PRIVATE_KEY: conversion.pem, WEBHOOK_SECRET: conversion.webhook_secret }),
+        { mode: 0o600, flag: 'wx' },
+      );
       await chmod(next, 0o600);
       await rename(next, opts.envPath);
       const install = `${conversion.html_url.replace(/\/+$/, '')}/installations/new`;
-      opts.out(`GitHub App ${conversion.slug} (id ${conversion.id}) created; APP_ID, PRIVATE_KEY and WEBHOOK_SECRET written to ${opts.envPath}`);
+      opts.out(
+        `GitHub App ${conversion.slug} (id ${conversion.id}) created; APP_ID, PRIVATE_KEY and WEBHOOK_SECRET written to ${opts.envPath}`,
+      );
       opts.out(`install it on your repositories: ${install}`);
       opts.out('then start Gatehouse: npm start');
-      send(res, 200, `<h1>${html(conversion.slug)} is created</h1><p>Its id, key and webhook secret are in <code>${html(opts.envPath)}</code>.</p><p><a href="${html(install)}">Install it on your repositories</a>, then run <code>npm start</code>.</p>`);
+      send(
+        res,
+        200,
+        `<h1>${html(conversion.slug)} is created</h1><p>Its id, key and webhook secret are in <code>${html(opts.envPath)}</code>.</p><p><a href="${html(install)}">Install it on your repositories</a>, then run <code>npm start</code>.</p>`,
+      );
       req.socket.once('close', () => finish(0));
       res.once('finish', () => setImmediate(() => finish(0)));
     };
 
     const server = createServer((req, res) => {
       const url = new URL(req.url ?? '/', 'http://setup.invalid');
-      if (req.method !== 'GET' || (url.pathname !== path && url.pathname !== `${path}/callback`)) return send(res, 404, '<h1>Not found</h1>');
+      if (req.method !== 'GET' || (url.pathname !== path && url.pathname !== `${path}/callback`))
+        return send(res, 404, '<h1>Not found</h1>');
       if (url.pathname === `${path}/callback`) {
         exchange(req, res, url.searchParams).catch((err: unknown) => {
           opts.out(`set-up failed: ${err instanceof Error ? err.message : String(err)}`);
@@ -225,7 +261,9 @@ export async function runSetup(opts: SetupOptions): Promise<number> {
         });
         return;
       }
-      const target = opts.org ? `${opts.github.web}/organizations/${encodeURIComponent(opts.org)}/settings/apps/new` : `${opts.github.web}/settings/apps/new`;
+      const target = opts.org
+        ? `${opts.github.web}/organizations/${encodeURIComponent(opts.org)}/settings/apps/new`
+        : `${opts.github.web}/settings/apps/new`;
       send(
         res,
         200,
@@ -242,7 +280,9 @@ export async function runSetup(opts: SetupOptions): Promise<number> {
       finish(1);
     }, opts.timeoutMs);
     server.once('error', (err: NodeJS.ErrnoException) => {
-      opts.out(`cannot serve the set-up page on ${opts.host}:${opts.port}: ${err.code === 'EADDRINUSE' ? 'the port is in use (--port)' : err.message}`);
+      opts.out(
+        `cannot serve the set-up page on ${opts.host}:${opts.port}: ${err.code === 'EADDRINUSE' ? 'the port is in use (--port)' : err.message}`,
+      );
       finish(1);
     });
     server.listen(opts.port, opts.host, () => {

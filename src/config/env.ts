@@ -14,10 +14,20 @@ const envSchema = z
   .object({
     PORT: optional
       .transform((v) => v ?? '3000')
-      .pipe(z.string().regex(/^\d{1,5}$/, 'must be a port number').transform(Number))
+      .pipe(
+        z
+          .string()
+          .regex(/^\d{1,5}$/, 'must be a port number')
+          .transform(Number),
+      )
       .pipe(z.number().max(65535, 'must be a port number')),
     HOST: optional,
-    DATABASE_URL: optional.pipe(z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional()),
+    DATABASE_URL: optional.pipe(
+      z
+        .string()
+        .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+        .optional(),
+    ),
     GATEHOUSE_DATA_DIR: optional.transform((v) => v ?? './data'),
     GATEHOUSE_POLICY: optional,
     APP_ID: optional.pipe(z.string().regex(/^\d+$/, 'must be the numeric GitHub App id').optional()),
@@ -34,11 +44,23 @@ const envSchema = z
     SLACK_API_URL: optional.pipe(z.string().url().optional()),
     GATEHOUSE_PAGE_TOKEN: optional,
     GATEHOUSE_TRUSTED_PROXIES: optional.transform((v, ctx) => {
-      const entries = (v ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
-      for (const entry of entries) if (!isProxyEntry(entry)) ctx.addIssue({ code: 'custom', message: `"${entry}" is not an IP address or CIDR range (e.g. 127.0.0.1,10.0.0.0/8)` });
+      const entries = (v ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== '');
+      for (const entry of entries)
+        if (!isProxyEntry(entry))
+          ctx.addIssue({ code: 'custom', message: `"${entry}" is not an IP address or CIDR range (e.g. 127.0.0.1,10.0.0.0/8)` });
       return entries;
     }),
-    METRICS_PORT: optional.pipe(z.string().regex(/^\d{1,5}$/, 'must be a port number').transform(Number).pipe(z.number().max(65535, 'must be a port number')).optional()),
+    METRICS_PORT: optional.pipe(
+      z
+        .string()
+        .regex(/^\d{1,5}$/, 'must be a port number')
+        .transform(Number)
+        .pipe(z.number().max(65535, 'must be a port number'))
+        .optional(),
+    ),
     METRICS_HOST: optional,
     GATEHOUSE_GATE_DEBOUNCE_MS: optional.pipe(
       z
@@ -118,7 +140,11 @@ export const DEFAULT_GATE_DEBOUNCE_MS = 5000;
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     // One problem, one line; several, one line each.
-    super(problems.length === 1 ? `invalid configuration: ${problems[0]}` : `invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    super(
+      problems.length === 1
+        ? `invalid configuration: ${problems[0]}`
+        : `invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+    );
   }
 }
 
@@ -131,7 +157,9 @@ export function loadDotEnv(path = '.env'): void {
   try {
     process.loadEnvFile(path);
   } catch (err) {
-    throw new ConfigError([`${path}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err instanceof Error ? err.message : String(err))})`]);
+    throw new ConfigError([
+      `${path}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err instanceof Error ? err.message : String(err))})`,
+    ]);
   }
 }
 
@@ -166,15 +194,23 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     }
   }
   // A PRIVATE_KEY_PATH that cannot be read is reported once, above; it is not missing as well.
-  const githubParts = { APP_ID: e.APP_ID, 'PRIVATE_KEY or PRIVATE_KEY_PATH': privateKey ?? e.PRIVATE_KEY_PATH, WEBHOOK_SECRET: e.WEBHOOK_SECRET };
-  const missingGithub = Object.entries(githubParts).filter(([, v]) => !v).map(([k]) => k);
+  const githubParts = {
+    APP_ID: e.APP_ID,
+    'PRIVATE_KEY or PRIVATE_KEY_PATH': privateKey ?? e.PRIVATE_KEY_PATH,
+    WEBHOOK_SECRET: e.WEBHOOK_SECRET,
+  };
+  const missingGithub = Object.entries(githubParts)
+    .filter(([, v]) => !v)
+    .map(([k]) => k);
   if (missingGithub.length === 0) {
     if (privateKey !== undefined) {
       const keyVar = e.PRIVATE_KEY ? 'PRIVATE_KEY' : `PRIVATE_KEY_PATH (${e.PRIVATE_KEY_PATH})`;
       // A key that is PEM-shaped but unreadable would only fail at the first API call: refused here.
       const why = /-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(privateKey) ? privateKeyProblem(privateKey) : null;
-      if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(privateKey)) problems.push(`${keyVar}: not a PEM private key; give the GitHub App's private key (.pem)`);
-      else if (why !== null) problems.push(`${keyVar}: not a readable private key (${why}); give the GitHub App's private key (.pem) as GitHub issued it`);
+      if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(privateKey))
+        problems.push(`${keyVar}: not a PEM private key; give the GitHub App's private key (.pem)`);
+      else if (why !== null)
+        problems.push(`${keyVar}: not a readable private key (${why}); give the GitHub App's private key (.pem) as GitHub issued it`);
       const apiBaseUrl = e.GHE_HOST ? `${e.GHE_PROTOCOL}://${e.GHE_HOST}/api/v3` : 'https://api.github.com';
       github = { appId: e.APP_ID!, privateKey, webhookSecret: e.WEBHOOK_SECRET!, apiBaseUrl };
     }
@@ -186,27 +222,37 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 
   let gitlab: GitLabConfig | null = null;
   const gitlabParts = { GITLAB_URL: e.GITLAB_URL, GITLAB_TOKEN: e.GITLAB_TOKEN, GITLAB_WEBHOOK_SECRET: e.GITLAB_WEBHOOK_SECRET };
-  const missingGitlab = Object.entries(gitlabParts).filter(([, v]) => !v).map(([k]) => k);
+  const missingGitlab = Object.entries(gitlabParts)
+    .filter(([, v]) => !v)
+    .map(([k]) => k);
   if (missingGitlab.length === 0) {
     const secrets = parseGitLabSecrets(e.GITLAB_WEBHOOK_SECRET!);
     if ('problems' in secrets) problems.push(...secrets.problems);
-    else gitlab = { url: e.GITLAB_URL!, token: e.GITLAB_TOKEN!, webhookSecret: secrets.secrets.length === 1 && secrets.secrets[0]!.scope === null ? e.GITLAB_WEBHOOK_SECRET! : secrets.secrets };
-  }
-  else if (missingGitlab.length < 3) problems.push(`GitLab is half-configured: missing ${missingGitlab.join(', ')}`);
+    else
+      gitlab = {
+        url: e.GITLAB_URL!,
+        token: e.GITLAB_TOKEN!,
+        webhookSecret: secrets.secrets.length === 1 && secrets.secrets[0]!.scope === null ? e.GITLAB_WEBHOOK_SECRET! : secrets.secrets,
+      };
+  } else if (missingGitlab.length < 3) problems.push(`GitLab is half-configured: missing ${missingGitlab.join(', ')}`);
   else off.gitlab = 'GitLab is off: set GITLAB_URL, GITLAB_TOKEN and GITLAB_WEBHOOK_SECRET';
 
   let slack: SlackConfig | null = null;
   let slackUrlCheck: { signingSecret: string } | undefined;
-  if (e.SLACK_BOT_TOKEN && e.SLACK_SIGNING_SECRET) slack = { botToken: e.SLACK_BOT_TOKEN, signingSecret: e.SLACK_SIGNING_SECRET, apiUrl: e.SLACK_API_URL };
+  if (e.SLACK_BOT_TOKEN && e.SLACK_SIGNING_SECRET)
+    slack = { botToken: e.SLACK_BOT_TOKEN, signingSecret: e.SLACK_SIGNING_SECRET, apiUrl: e.SLACK_API_URL };
   else if (e.SLACK_SIGNING_SECRET) {
     // Slack checks the events URL when the app is created, before there is a bot token to set:
     // with the signing secret alone, the route answers that check and nothing else.
     slackUrlCheck = { signingSecret: e.SLACK_SIGNING_SECRET };
-    off.slack = "Slack is half-configured: set SLACK_BOT_TOKEN (Install App → Bot User OAuth Token) and restart; until then /slack/events answers only Slack's URL check";
-  } else if (e.SLACK_BOT_TOKEN) off.slack = 'Slack is off: SLACK_SIGNING_SECRET is missing, so no Slack request can be verified (Basic Information → Signing Secret)';
+    off.slack =
+      "Slack is half-configured: set SLACK_BOT_TOKEN (Install App → Bot User OAuth Token) and restart; until then /slack/events answers only Slack's URL check";
+  } else if (e.SLACK_BOT_TOKEN)
+    off.slack = 'Slack is off: SLACK_SIGNING_SECRET is missing, so no Slack request can be verified (Basic Information → Signing Secret)';
   else off.slack = 'Slack is off: set SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN';
 
-  if (e.METRICS_HOST && e.METRICS_PORT === undefined) problems.push('METRICS_HOST: set METRICS_PORT too (metrics on their own listener), or unset METRICS_HOST');
+  if (e.METRICS_HOST && e.METRICS_PORT === undefined)
+    problems.push('METRICS_HOST: set METRICS_PORT too (metrics on their own listener), or unset METRICS_HOST');
   if (e.METRICS_PORT !== undefined && e.METRICS_PORT === e.PORT && e.PORT !== 0) problems.push('METRICS_PORT: must differ from PORT');
 
   if (problems.length > 0) throw new ConfigError(problems);

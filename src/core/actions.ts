@@ -120,4 +120,19 @@ export interface RecordThreatDecision {
   decision: ThreatDecision;
 }
 
-export type Action = EnsureLabels | EnsureComment | SaveIntake | RecordDecision | NotifyChat | RequestReview | SaveClocks | RecordMiss | CloseIntake | EnsureBodySection | ReopenPlanning | RecordToolDecision | RefuseCommand | RecordThreatDecision | GateAction;
+export type Action =
+  | EnsureLabels
+  | EnsureComment
+  | SaveIntake
+  | RecordDecision
+  | NotifyChat
+  | RequestReview
+  | SaveClocks
+  | RecordMiss
+  | CloseIntake
+  | EnsureBodySection
+  | ReopenPlanning
+  | RecordToolDecision
+  | RefuseCommand
+  | RecordThreatDecision
+  | GateAction;

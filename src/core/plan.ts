@@ -18,7 +18,18 @@ import { readSection } from './workflows/sections.ts';
 import { planToolDecision, planToolingIssue } from './workflows/tooling.ts';
 import { SERVICE_LINE_FIELD, SERVICE_LINE_INFERRED, serviceLine, type ServiceLine } from './intake/service-line.ts';
 
-export type TemplateName = 'comments/intake.md' | 'comments/change.md' | 'comments/clock.md' | 'comments/feature-request.md' | 'comments/tool-signal.md' | 'comments/gate.md' | 'issues/retrospective.md' | 'comments/exception.md' | 'comments/incident-worksheet.md' | 'comments/planning.md' | 'comments/plan-bundle.md';
+export type TemplateName =
+  | 'comments/intake.md'
+  | 'comments/change.md'
+  | 'comments/clock.md'
+  | 'comments/feature-request.md'
+  | 'comments/tool-signal.md'
+  | 'comments/gate.md'
+  | 'issues/retrospective.md'
+  | 'comments/exception.md'
+  | 'comments/incident-worksheet.md'
+  | 'comments/planning.md'
+  | 'comments/plan-bundle.md';
 export type Render = (name: TemplateName, view: object) => string;
 
 export interface PriorDecision {
@@ -75,10 +86,29 @@ export function plan(event: GatehouseEvent, ctx: PlanContext): Plan {
     case 'comment': {
       const last = ctx.history[ctx.history.length - 1];
       const deepReview = last !== undefined && last.tier !== null && last.tier >= ctx.policy.planning.fromTier;
-      const threat = planThreatDecision({ event, authority: ctx.authority ?? NOBODY, log: ctx.threatLog ?? null, deepReview, now: ctx.now });
-      if (threat.length > 0) return { actions: withholdConfidential(event.issue, threat), note: `threat-model decision: ${threat.map((a) => a.type).join(', ')}` };
-      const actions = planToolDecision({ event, policy: ctx.policy, now: ctx.now, issueKey: issueKey(event.issue.ref), authority: ctx.authority ?? NOBODY });
-      return { actions: withholdConfidential(event.issue, actions), note: actions.length === 0 ? 'a comment that is no command' : `decide command: ${actions.map((a) => a.type).join(', ')}` };
+      const threat = planThreatDecision({
+        event,
+        authority: ctx.authority ?? NOBODY,
+        log: ctx.threatLog ?? null,
+        deepReview,
+        now: ctx.now,
+      });
+      if (threat.length > 0)
+        return {
+          actions: withholdConfidential(event.issue, threat),
+          note: `threat-model decision: ${threat.map((a) => a.type).join(', ')}`,
+        };
+      const actions = planToolDecision({
+        event,
+        policy: ctx.policy,
+        now: ctx.now,
+        issueKey: issueKey(event.issue.ref),
+        authority: ctx.authority ?? NOBODY,
+      });
+      return {
+        actions: withholdConfidential(event.issue, actions),
+        note: actions.length === 0 ? 'a comment that is no command' : `decide command: ${actions.map((a) => a.type).join(', ')}`,
+      };
     }
   }
 }
@@ -87,7 +117,11 @@ const INTAKE_ACTIONS = new Set(['opened', 'edited', 'reopened', 'labeled']);
 
 function planIssue(event: IssueEvent, ctx: PlanContext): Plan {
   const intake = planIntake(event, ctx);
-  const tooling = [...planClocks(event, ctx), ...planFeatureRequest(event, ctx.policy, (view) => ctx.render('comments/feature-request.md', view)), ...planToolingIssue(event, ctx.policy)];
+  const tooling = [
+    ...planClocks(event, ctx),
+    ...planFeatureRequest(event, ctx.policy, (view) => ctx.render('comments/feature-request.md', view)),
+    ...planToolingIssue(event, ctx.policy),
+  ];
   if (tooling.length === 0) return intake;
   return { actions: [...intake.actions, ...tooling], note: `${intake.note}; tooling: ${tooling.map((a) => a.type).join(', ')}` };
 }
@@ -118,7 +152,13 @@ function planClocks(event: IssueEvent, ctx: PlanContext): Action[] {
 export const clockMarker = (kind: string, fired: ClockFiring): string => `<!-- gatehouse:clock:${kind}:${fired} -->`;
 
 /** A warning or a breach: the label, one comment with the due time in the team's zone, and (breach) the escalation. */
-export function clockFiringActions(target: IssueEvent['issue']['ref'], clock: ClockState, fired: ClockFiring, ctx: Pick<PlanContext, 'policy' | 'render'>, url?: string): Action[] {
+export function clockFiringActions(
+  target: IssueEvent['issue']['ref'],
+  clock: ClockState,
+  fired: ClockFiring,
+  ctx: Pick<PlanContext, 'policy' | 'render'>,
+  url?: string,
+): Action[] {
   const t = ctx.policy.tooling;
   const [atRisk, breached] = clock.kind === 'slo' ? [t.sloAtRisk, t.sloBreached] : [t.rtoAtRisk, t.rtoBreached];
   const name = clock.kind === 'slo' ? 'SLO (response)' : 'RTO (recovery)';
@@ -135,7 +175,8 @@ export function clockFiringActions(target: IssueEvent['issue']['ref'], clock: Cl
     { type: 'ensureLabels', target, add: [fired === 'breached' ? breached : atRisk], remove: fired === 'breached' ? [atRisk] : [] },
     { type: 'ensureComment', target, marker: clockMarker(clock.kind, fired), body },
   ];
-  if (fired === 'breached' && clock.tool) actions.push({ type: 'recordMiss', target, tool: clock.tool, kind: clock.kind, at: clock.breachedAt ?? new Date(0) });
+  if (fired === 'breached' && clock.tool)
+    actions.push({ type: 'recordMiss', target, tool: clock.tool, kind: clock.kind, at: clock.breachedAt ?? new Date(0) });
   if (fired === 'breached') {
     const kind = clock.kind === 'slo' ? 'slo-breached' : 'rto-breached';
     const text = `${name} breached for a ${clock.criticality} tooling outage: ${target.repo.fullName}#${target.number} (due ${due})`;
@@ -165,7 +206,9 @@ export function clockFiringActions(target: IssueEvent['issue']['ref'], clock: Cl
 export function planClockTick(
   target: IssueEvent['issue']['ref'],
   clocks: readonly ClockState[],
-  ctx: Pick<PlanContext, 'policy' | 'render' | 'now'> & { /** Misses per tool within the policy's window, before this tick. */ recentMisses: Readonly<Record<string, number>> },
+  ctx: Pick<PlanContext, 'policy' | 'render' | 'now'> & {
+    /** Misses per tool within the policy's window, before this tick. */ recentMisses: Readonly<Record<string, number>>;
+  },
 ): Action[] {
   const fired = clocks.map((c) => fireClock(c, ctx.now));
   const actions: Action[] = [];
@@ -214,7 +257,8 @@ function repeatedMissActions(target: IssueEvent['issue']['ref'], tool: string, c
 
 function planIntake(event: IssueEvent, ctx: PlanContext): Plan {
   const { issue } = event;
-  if (event.action === 'closed' && isIntake(issue.body, issue.labels, ctx.policy)) return { actions: [{ type: 'closeIntake', target: issue.ref }], note: 'intake closed: it leaves the queue' };
+  if (event.action === 'closed' && isIntake(issue.body, issue.labels, ctx.policy))
+    return { actions: [{ type: 'closeIntake', target: issue.ref }], note: 'intake closed: it leaves the queue' };
   if (!INTAKE_ACTIONS.has(event.action)) return { actions: [], note: `issue ${event.action}: nothing to do for intake` };
   if (issue.state === 'closed') return { actions: [], note: 'closed issues are not re-evaluated' };
   if (!isIntake(issue.body, issue.labels, ctx.policy)) return { actions: [], note: 'not an intake: left alone' };
@@ -224,7 +268,10 @@ function planIntake(event: IssueEvent, ctx: PlanContext): Plan {
   const record = parseIntake(issue.body, ctx.policy.intake.fields, textLimit(issue.ref.repo.platform));
   const decision = classifyIntake(record, ctx.policy);
   const actions = intakeActions(event, record, decision, ctx);
-  return { actions: [...actions, ...workflowActions(event, record, decision, ctx)], note: record.complete ? `tier ${decision.tier}` : 'intake incomplete' };
+  return {
+    actions: [...actions, ...workflowActions(event, record, decision, ctx)],
+    note: record.complete ? `tier ${decision.tier}` : 'intake incomplete',
+  };
 }
 
 /** The tracked workflows of an intake: the incident worksheet and the security planning flow. */
@@ -234,7 +281,17 @@ function workflowActions(event: IssueEvent, parsed: IntakeRecord, decision: Tier
   const decisions = sameDecision(last, decision) ? ctx.history : [...ctx.history, { ...decision, decidedAt: ctx.now }];
   return [
     ...planIncidentWorksheet({ event, decision, policy: ctx.policy, render: ctx.render }),
-    ...planPlanning({ event, record, decision, policy: ctx.policy, now: ctx.now, decisions, related: ctx.related ?? [], threatLog: ctx.threatLog ?? [], render: ctx.render }),
+    ...planPlanning({
+      event,
+      record,
+      decision,
+      policy: ctx.policy,
+      now: ctx.now,
+      decisions,
+      related: ctx.related ?? [],
+      threatLog: ctx.threatLog ?? [],
+      render: ctx.render,
+    }),
   ];
 }
 
@@ -256,7 +313,11 @@ export function needsRelatedIntakes(event: GatehouseEvent, policy: Policy): bool
 const lower = (s: string): string => s.trim().toLowerCase();
 const sameLabel = (a: string, b: string): boolean => lower(a) === lower(b);
 
-function labelChanges(current: readonly string[], desired: readonly string[], managed: readonly string[]): { add: string[]; remove: string[] } {
+function labelChanges(
+  current: readonly string[],
+  desired: readonly string[],
+  managed: readonly string[],
+): { add: string[]; remove: string[] } {
   const have = new Set(current.map(lower));
   const want = new Set(desired.map(lower));
   return {
@@ -267,7 +328,11 @@ function labelChanges(current: readonly string[], desired: readonly string[], ma
 
 function sameDecision(a: PriorDecision | undefined, d: TierDecision): boolean {
   if (!a) return false;
-  const rules = (r: Reason[]): string => r.map((x) => `${x.rule}:${x.evidence.join(',')}`).sort().join('|');
+  const rules = (r: Reason[]): string =>
+    r
+      .map((x) => `${x.rule}:${x.evidence.join(',')}`)
+      .sort()
+      .join('|');
   return a.tier === d.tier && [...a.routes].sort().join() === [...d.routes].sort().join() && rules(a.reasons) === rules(d.reasons);
 }
 
@@ -285,13 +350,26 @@ function intakeActions(event: IssueEvent, parsed: IntakeRecord, decision: TierDe
     ...(tierDef ? [tierDef.label] : []),
     ...routeDefs.map((r) => r.label),
   ];
-  const managed = [policy.labels.intakeComplete, policy.labels.intakeIncomplete, ...policy.tiers.map((t) => t.label), ...policy.routes.map((r) => r.label)];
+  const managed = [
+    policy.labels.intakeComplete,
+    policy.labels.intakeIncomplete,
+    ...policy.tiers.map((t) => t.label),
+    ...policy.routes.map((r) => r.label),
+  ];
   const labels = labelChanges(event.issue.labels, desired, managed);
 
   const actions: Action[] = [{ type: 'saveIntake', target, record }];
   const last = ctx.history[ctx.history.length - 1];
   const changed = !sameDecision(last, decision);
-  if (changed) actions.push({ type: 'recordDecision', target, key: issueKey(target), tier: decision.tier, routes: decision.routes, reasons: decision.reasons });
+  if (changed)
+    actions.push({
+      type: 'recordDecision',
+      target,
+      key: issueKey(target),
+      tier: decision.tier,
+      routes: decision.routes,
+      reasons: decision.reasons,
+    });
   // Escalations are queued before the forge is written to: a slow or failing GitHub/GitLab never
   // holds back an incident notice (the notice key makes a retry's second enqueue a no-op).
   actions.push(...intakeNotices(event, record, decision, ctx));
@@ -309,7 +387,11 @@ function intakeActions(event: IssueEvent, parsed: IntakeRecord, decision: TierDe
     routes: routeDefs,
     serviceLine: line ? { value: tableCell(line.value), inferred: line.inferred, because: line.because } : null,
     reasons: decision.reasons.map((r) => ({ rule: r.rule, summary: tableCell(r.summary), evidence: r.evidence.map(tableCell) })),
-    history: earlier.map((h) => ({ at: h.decidedAt.toISOString(), tier: h.tier === null ? null : `${h.tier} (${policy.tiers[h.tier]!.name})`, routes: h.routes.join(', ') })),
+    history: earlier.map((h) => ({
+      at: h.decidedAt.toISOString(),
+      tier: h.tier === null ? null : `${h.tier} (${policy.tiers[h.tier]!.name})`,
+      routes: h.routes.join(', '),
+    })),
     policySource: ctx.policySource,
     policyWarnings: ctx.policyWarnings.map(neutralizeMentions),
   });
@@ -321,7 +403,13 @@ function intakeActions(event: IssueEvent, parsed: IntakeRecord, decision: TierDe
 function intakeServiceLine(record: IntakeRecord, decision: TierDecision, policy: Policy, onChangeRequest: boolean): ServiceLine | null {
   const field = policy.intake.fields.find((f) => f.id === SERVICE_LINE_FIELD);
   const answer = record.answers[SERVICE_LINE_FIELD];
-  return serviceLine({ answer: typeof answer === 'string' ? answer : null, routes: decision.routes, reasons: decision.reasons, onChangeRequest, options: field?.options ?? [] });
+  return serviceLine({
+    answer: typeof answer === 'string' ? answer : null,
+    routes: decision.routes,
+    reasons: decision.reasons,
+    onChangeRequest,
+    options: field?.options ?? [],
+  });
 }
 
 /** The record as stored: an inferred service line is kept beside the answers. */
@@ -340,7 +428,10 @@ function intakeNotices(event: IssueEvent, record: IntakeRecord, decision: TierDe
   const tierDef = decision.tier === null ? null : policy.tiers[decision.tier]!;
   const service = typeof record.answers['service'] === 'string' ? record.answers['service'] : null;
   const owner = typeof record.answers['owner'] === 'string' ? record.answers['owner'] : null;
-  const deadline = typeof record.answers['deadline'] === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(record.answers['deadline']) ? record.answers['deadline'] : null;
+  const deadline =
+    typeof record.answers['deadline'] === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(record.answers['deadline'])
+      ? record.answers['deadline']
+      : null;
   const severity = tierDef ? `Tier ${tierDef.level} (${tierDef.name})` : 'Unclassified';
   const notice = (key: string, kind: 'incident' | 'intake-leadership' | 'manual', route: string | null, reasons: Reason[]): Action => ({
     type: 'notifyChat',
@@ -355,7 +446,10 @@ function intakeNotices(event: IssueEvent, record: IntakeRecord, decision: TierDe
       owner,
       due: deadline ? [{ label: 'Requested deadline', at: `${deadline}T00:00:00.000Z` }] : [],
       url: event.issue.url,
-      labels: [...(tierDef ? [tierDef.label] : []), ...decision.routes.map((name) => policy.routes.find((r) => r.name === name)?.label).filter((l): l is string => !!l)],
+      labels: [
+        ...(tierDef ? [tierDef.label] : []),
+        ...decision.routes.map((name) => policy.routes.find((r) => r.name === name)?.label).filter((l): l is string => !!l),
+      ],
       route,
       itemKey: issueKey(target),
     },
@@ -367,10 +461,24 @@ function intakeNotices(event: IssueEvent, record: IntakeRecord, decision: TierDe
     const route = reason?.route ?? null;
     const kind = route === 'incident' ? 'incident' : decision.tier === 3 ? 'intake-leadership' : 'manual';
     if (decision.tier === 3) leadershipSaid = true;
-    actions.push(notice(`${rule}:${issueKey(target)}`, kind, route, route === 'incident' ? decision.reasons.filter((r) => r.route === 'incident') : decision.reasons));
+    actions.push(
+      notice(
+        `${rule}:${issueKey(target)}`,
+        kind,
+        route,
+        route === 'incident' ? decision.reasons.filter((r) => r.route === 'incident') : decision.reasons,
+      ),
+    );
   }
   if (decision.tier === 3 && record.complete && !leadershipSaid) {
-    actions.push(notice(`intake-leadership:${issueKey(target)}`, 'intake-leadership', decision.routes[0] ?? null, decision.reasons.filter((r) => r.tier === 3)));
+    actions.push(
+      notice(
+        `intake-leadership:${issueKey(target)}`,
+        'intake-leadership',
+        decision.routes[0] ?? null,
+        decision.reasons.filter((r) => r.tier === 3),
+      ),
+    );
   }
   return actions;
 }
@@ -393,7 +501,9 @@ function planChange(event: ChangeRequestEvent, ctx: PlanContext): Plan {
   if (change.state !== 'open') return { actions: [], note: 'closed change requests are not re-evaluated' };
 
   const byPaths = classifyChanges(ctx.changedPaths ?? [], policy);
-  const intake = isIntake(change.body, change.labels, policy) ? parseIntake(change.body, policy.intake.fields, textLimit(change.ref.repo.platform)) : null;
+  const intake = isIntake(change.body, change.labels, policy)
+    ? parseIntake(change.body, policy.intake.fields, textLimit(change.ref.repo.platform))
+    : null;
   const byIntake = intake ? classifyIntake(intake, policy) : null;
   const tiers = [byPaths.tier, byIntake?.tier ?? null].filter((t): t is Tier => t !== null);
   const tier: Tier | null = tiers.length > 0 ? (Math.max(...tiers) as Tier) : null;
@@ -411,7 +521,8 @@ function planChange(event: ChangeRequestEvent, ctx: PlanContext): Plan {
 
   const decision: TierDecision = { tier, routes, reasons, notify: byIntake?.notify ?? [] };
   const actions: Action[] = [];
-  if (intake) actions.push({ type: 'saveIntake', target, record: withServiceLine(intake, intakeServiceLine(intake, decision, policy, true)) });
+  if (intake)
+    actions.push({ type: 'saveIntake', target, record: withServiceLine(intake, intakeServiceLine(intake, decision, policy, true)) });
   const changed = !sameDecision(last, decision);
   if (changed) actions.push({ type: 'recordDecision', target, key: changeKey(target), tier, routes, reasons });
   if (labels.add.length > 0 || labels.remove.length > 0) actions.push({ type: 'ensureLabels', target, ...labels });

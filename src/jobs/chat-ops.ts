@@ -52,7 +52,11 @@ export class ChatOps implements SlackReader {
   constructor(private readonly deps: ChatOpsDeps) {}
 
   static keysOf(item: ItemRef): { issue: string; change: string; target: IssueRef } {
-    const target: IssueRef = { repo: { platform: item.platform, fullName: item.fullName, id: null, defaultBranch: null }, number: item.number, kind: item.kind };
+    const target: IssueRef = {
+      repo: { platform: item.platform, fullName: item.fullName, id: null, defaultBranch: null },
+      number: item.number,
+      kind: item.kind,
+    };
     return { issue: issueKey(target), change: changeKey(target), target };
   }
 
@@ -60,8 +64,19 @@ export class ChatOps implements SlackReader {
   async #mayRead(userId: string, what: 'status' | 'queue', itemKey: string | null): Promise<string | null> {
     const readers = chatReaders(this.deps.policy().chat);
     if (readers.from !== null && userId !== '' && (await this.#allowed(userId, readers.who))) return null;
-    const why = readers.from === null ? 'the policy names no chat.readers (and no chat.escalators, the default readers)' : `not named by the policy's ${readers.from}`;
-    await this.deps.store.appendAudit({ at: this.deps.now(), deliveryId: null, issueKey: itemKey, action: 'chat.read', detail: { slackUser: userId, command: what }, outcome: 'skipped', error: why });
+    const why =
+      readers.from === null
+        ? 'the policy names no chat.readers (and no chat.escalators, the default readers)'
+        : `not named by the policy's ${readers.from}`;
+    await this.deps.store.appendAudit({
+      at: this.deps.now(),
+      deliveryId: null,
+      issueKey: itemKey,
+      action: 'chat.read',
+      detail: { slackUser: userId, command: what },
+      outcome: 'skipped',
+      error: why,
+    });
     this.deps.metrics.slackRequests.inc({ kind: 'command', outcome: 'refused' });
     this.deps.logger.warn({ user: userId, command: what }, 'Slack read refused: not allowed by the policy');
     return readers.from === null
@@ -87,11 +102,30 @@ export class ChatOps implements SlackReader {
       ]);
       view = {
         item,
-        intake: view.intake ?? (intake ? { complete: intake.complete, problems: intake.problems, service: str(intake.answers['service']), owner: str(intake.answers['owner']) } : null),
-        decision: view.decision ?? (decision ? { tier: decision.tier, routes: decision.routes, reasons: decision.reasons, decidedAt: decision.decidedAt } : null),
+        intake:
+          view.intake ??
+          (intake
+            ? {
+                complete: intake.complete,
+                problems: intake.problems,
+                service: str(intake.answers['service']),
+                owner: str(intake.answers['owner']),
+              }
+            : null),
+        decision:
+          view.decision ??
+          (decision ? { tier: decision.tier, routes: decision.routes, reasons: decision.reasons, decidedAt: decision.decidedAt } : null),
         clocks: view.clocks.length > 0 ? view.clocks : (clocks?.clocks ?? []),
         gate: view.gate ?? gate,
-        escalations: [...view.escalations, ...escalations.map((e) => ({ key: e.key, kind: e.notice?.kind ?? 'manual', acknowledgedBy: e.acknowledgedBy, createdAt: e.createdAt }))],
+        escalations: [
+          ...view.escalations,
+          ...escalations.map((e) => ({
+            key: e.key,
+            kind: e.notice?.kind ?? 'manual',
+            acknowledgedBy: e.acknowledgedBy,
+            createdAt: e.createdAt,
+          })),
+        ],
       };
     }
     return statusAnswer(view, this.deps.policy(), this.deps.now());
@@ -101,11 +135,21 @@ export class ChatOps implements SlackReader {
     const refusal = await this.#mayRead(userId, 'queue', null);
     if (refusal) return refusal;
     const { outbox } = this.deps;
-    const [intakes, clocks, escalations] = await Promise.all([outbox.openIntakes(500), outbox.activeClocks(500), outbox.openEscalations(200)]);
+    const [intakes, clocks, escalations] = await Promise.all([
+      outbox.openIntakes(500),
+      outbox.activeClocks(500),
+      outbox.openEscalations(200),
+    ]);
     const view: QueueView = {
       intakes,
       clocks,
-      escalations: escalations.map((e) => ({ key: e.key, kind: e.notice?.kind ?? 'manual', title: e.notice?.title ?? e.text, channel: e.channel, createdAt: e.createdAt })),
+      escalations: escalations.map((e) => ({
+        key: e.key,
+        kind: e.notice?.kind ?? 'manual',
+        title: e.notice?.title ?? e.text,
+        channel: e.channel,
+        createdAt: e.createdAt,
+      })),
     };
     return queueAnswer(view, this.deps.policy(), this.deps.now());
   }
@@ -140,8 +184,23 @@ export class ChatOps implements SlackReader {
     return members;
   }
 
-  async #refuse(work: SlackWork, deliveryId: string, action: string, itemKey: string | null, message: string, detail: Record<string, unknown> = {}): Promise<void> {
-    await this.deps.store.appendAudit({ at: this.deps.now(), deliveryId, issueKey: itemKey, action, detail: { slackUser: work.userId, slackName: work.userName, ...detail }, outcome: 'skipped', error: 'not allowed by the policy' });
+  async #refuse(
+    work: SlackWork,
+    deliveryId: string,
+    action: string,
+    itemKey: string | null,
+    message: string,
+    detail: Record<string, unknown> = {},
+  ): Promise<void> {
+    await this.deps.store.appendAudit({
+      at: this.deps.now(),
+      deliveryId,
+      issueKey: itemKey,
+      action,
+      detail: { slackUser: work.userId, slackName: work.userName, ...detail },
+      outcome: 'skipped',
+      error: 'not allowed by the policy',
+    });
     this.deps.metrics.slackRequests.inc({ kind: work.type === 'escalate' ? 'command' : 'action', outcome: 'refused' });
     this.deps.logger.warn({ user: work.userId, action, item: itemKey }, 'Slack request refused: not allowed by the policy');
     if (work.responseUrl) await this.deps.respond(work.responseUrl, message);
@@ -157,18 +216,40 @@ export class ChatOps implements SlackReader {
     const { issue, change, target } = ChatOps.keysOf(asked.item);
     const itemKey = asked.item.kind === 'change' ? change : issue;
     if (!(await this.#allowed(work.userId, policy.chat.escalators))) {
-      return this.#refuse(work, deliveryId, 'chat.escalate', itemKey, `You are not allowed to escalate with ${policy.chat.command}: the policy's chat.escalators names who may. Nothing was changed.`);
+      return this.#refuse(
+        work,
+        deliveryId,
+        'chat.escalate',
+        itemKey,
+        `You are not allowed to escalate with ${policy.chat.command}: the policy's chat.escalators names who may. Nothing was changed.`,
+      );
     }
     const adapter = this.deps.platforms[asked.item.platform];
     if (!adapter?.forgeForRepo) {
-      if (work.responseUrl) await this.deps.respond(work.responseUrl, `${asked.item.platform === 'github' ? 'GitHub' : 'GitLab'} is not configured in Gatehouse: cannot escalate ${asked.item.url}.`);
+      if (work.responseUrl)
+        await this.deps.respond(
+          work.responseUrl,
+          `${asked.item.platform === 'github' ? 'GitHub' : 'GitLab'} is not configured in Gatehouse: cannot escalate ${asked.item.url}.`,
+        );
       return;
     }
     const unreachable = async (err: unknown): Promise<boolean> => {
       const status = httpStatusOf(err);
       if (status === undefined || ![401, 403, 404, 410, 422].includes(status)) return false;
-      await this.deps.store.appendAudit({ at: this.deps.now(), deliveryId, issueKey: itemKey, action: 'chat.escalate', detail: { slackUser: work.userId, status }, outcome: 'error', error: err instanceof Error ? err.message : String(err) });
-      if (work.responseUrl) await this.deps.respond(work.responseUrl, `Gatehouse cannot reach ${asked.item.url} (HTTP ${status}): the app is not installed on that repository, or there is no such item. Nothing was escalated.`);
+      await this.deps.store.appendAudit({
+        at: this.deps.now(),
+        deliveryId,
+        issueKey: itemKey,
+        action: 'chat.escalate',
+        detail: { slackUser: work.userId, status },
+        outcome: 'error',
+        error: err instanceof Error ? err.message : String(err),
+      });
+      if (work.responseUrl)
+        await this.deps.respond(
+          work.responseUrl,
+          `Gatehouse cannot reach ${asked.item.url} (HTTP ${status}): the app is not installed on that repository, or there is no such item. Nothing was escalated.`,
+        );
       return true;
     };
     let forge: Awaited<ReturnType<NonNullable<PlatformAdapter['forgeForRepo']>>>;
@@ -178,7 +259,10 @@ export class ChatOps implements SlackReader {
       if (await unreachable(err)) return;
       throw err;
     }
-    const [intake, decision] = await Promise.all([this.deps.store.getIntake(issue), this.deps.store.latestDecision(asked.item.kind === 'change' ? change : issue)]);
+    const [intake, decision] = await Promise.all([
+      this.deps.store.getIntake(issue),
+      this.deps.store.latestDecision(asked.item.kind === 'change' ? change : issue),
+    ]);
     const tier = decision?.tier ?? null;
     const actions = planManualEscalation(
       {
@@ -189,19 +273,41 @@ export class ChatOps implements SlackReader {
         requestedBy: { name: work.userName || work.userId, id: work.userId },
         requestId: work.requestId,
         // A confidential issue's answers stay off chat: the notice names the item alone.
-        known: { service: isConfidentialRecord(intake?.answers) ? null : str(intake?.answers['service']), owner: isConfidentialRecord(intake?.answers) ? null : str(intake?.answers['owner']), severity: tier === null ? null : `Tier ${tier} (${policy.tiers[tier]?.name ?? '?'})` },
+        known: {
+          service: isConfidentialRecord(intake?.answers) ? null : str(intake?.answers['service']),
+          owner: isConfidentialRecord(intake?.answers) ? null : str(intake?.answers['owner']),
+          severity: tier === null ? null : `Tier ${tier} (${policy.tiers[tier]?.name ?? '?'})`,
+        },
       },
       policy,
       this.deps.now(),
     );
     try {
-      await execute(actions, { forge, store: this.deps.store, metrics: this.deps.metrics, now: this.deps.now, deliveryId, installationId: null });
+      await execute(actions, {
+        forge,
+        store: this.deps.store,
+        metrics: this.deps.metrics,
+        now: this.deps.now,
+        deliveryId,
+        installationId: null,
+      });
     } catch (err) {
       if (await unreachable(err)) return;
       throw err;
     }
-    await this.deps.store.appendAudit({ at: this.deps.now(), deliveryId, issueKey: itemKey, action: 'chat.escalate', detail: { slackUser: work.userId, reason: asked.reason }, outcome: 'ok' });
-    if (work.responseUrl) await this.deps.respond(work.responseUrl, `Escalated ${asked.item.url}: labelled ${policy.chat.escalationLabel}, commented, and posted to ${actions.find((a) => a.type === 'notifyChat')?.channel ?? 'the escalation channel'}.`);
+    await this.deps.store.appendAudit({
+      at: this.deps.now(),
+      deliveryId,
+      issueKey: itemKey,
+      action: 'chat.escalate',
+      detail: { slackUser: work.userId, reason: asked.reason },
+      outcome: 'ok',
+    });
+    if (work.responseUrl)
+      await this.deps.respond(
+        work.responseUrl,
+        `Escalated ${asked.item.url}: labelled ${policy.chat.escalationLabel}, commented, and posted to ${actions.find((a) => a.type === 'notifyChat')?.channel ?? 'the escalation channel'}.`,
+      );
   }
 
   async #button(work: Extract<SlackWork, { noticeKey: string }>, deliveryId: string): Promise<void> {
@@ -214,13 +320,27 @@ export class ChatOps implements SlackReader {
     if (work.type === 'approve-exception') return this.#approveException(work, row, deliveryId);
     const action = work.type === 'acknowledge' ? 'chat.acknowledge' : 'chat.take-ownership';
     if (!(await this.#allowed(work.userId, policy.chat.acknowledgers))) {
-      return this.#refuse(work, deliveryId, action, row.itemKey, `You are not allowed to ${work.type === 'acknowledge' ? 'acknowledge' : 'take ownership of'} escalations: the policy's chat.acknowledgers names who may. Nothing was changed.`);
+      return this.#refuse(
+        work,
+        deliveryId,
+        action,
+        row.itemKey,
+        `You are not allowed to ${work.type === 'acknowledge' ? 'acknowledge' : 'take ownership of'} escalations: the policy's chat.acknowledgers names who may. Nothing was changed.`,
+      );
     }
     const now = this.deps.now();
     if (work.type === 'acknowledge') {
       const done = await this.deps.outbox.acknowledge(row.key, work.userId, now);
-      await this.deps.store.appendAudit({ at: now, deliveryId, issueKey: row.itemKey, action, detail: { slackUser: work.userId, notice: row.key, already: done === null }, outcome: 'ok' });
-      if (!done && work.responseUrl) await this.deps.respond(work.responseUrl, `Already acknowledged (by Slack user ${row.acknowledgedBy}).`);
+      await this.deps.store.appendAudit({
+        at: now,
+        deliveryId,
+        issueKey: row.itemKey,
+        action,
+        detail: { slackUser: work.userId, notice: row.key, already: done === null },
+        outcome: 'ok',
+      });
+      if (!done && work.responseUrl)
+        await this.deps.respond(work.responseUrl, `Already acknowledged (by Slack user ${row.acknowledgedBy}).`);
       return;
     }
     if (row.owner && row.owner !== work.userId) {
@@ -244,9 +364,21 @@ export class ChatOps implements SlackReader {
       }
     }
     await this.deps.outbox.takeOwnership(row.key, work.userId, now);
-    await this.deps.store.appendAudit({ at: now, deliveryId, issueKey: row.itemKey, action, detail: { slackUser: work.userId, notice: row.key, assigned }, outcome: 'ok' });
+    await this.deps.store.appendAudit({
+      at: now,
+      deliveryId,
+      issueKey: row.itemKey,
+      action,
+      detail: { slackUser: work.userId, notice: row.key, assigned },
+      outcome: 'ok',
+    });
     if (work.responseUrl && !assigned) {
-      await this.deps.respond(work.responseUrl, login ? 'You own this escalation now (the item could not be assigned from here).' : `You own this escalation now. To be assigned the issue too, map your Slack id ${work.userId} to your ${platform === 'github' ? 'GitHub' : 'GitLab'} account in the policy's chat.accounts.`);
+      await this.deps.respond(
+        work.responseUrl,
+        login
+          ? 'You own this escalation now (the item could not be assigned from here).'
+          : `You own this escalation now. To be assigned the issue too, map your Slack id ${work.userId} to your ${platform === 'github' ? 'GitHub' : 'GitLab'} account in the policy's chat.accounts.`,
+      );
     }
   }
 
@@ -274,18 +406,37 @@ export class ChatOps implements SlackReader {
     const login = policy.chat.accounts[work.userId]?.[platform] ?? null;
     const approvers = policy.gate.exceptions.approvers[platform].map((a) => a.toLowerCase());
     const refuse = (why: string, detail: Record<string, unknown> = {}): Promise<void> =>
-      this.#refuse(work, deliveryId, 'chat.approve-exception', id, `You cannot approve this exception: ${why}. Nothing was changed.`, { approver: login, terms: work.terms ?? null, reason: why, ...detail });
+      this.#refuse(work, deliveryId, 'chat.approve-exception', id, `You cannot approve this exception: ${why}. Nothing was changed.`, {
+        approver: login,
+        terms: work.terms ?? null,
+        reason: why,
+        ...detail,
+      });
     if (!login || !approvers.includes(login.toLowerCase())) {
-      return refuse(login ? `your ${platform === 'github' ? 'GitHub' : 'GitLab'} account ${login} is not an exception approver (gate.exceptions.approvers)` : `your Slack id ${work.userId} is not mapped to a ${platform === 'github' ? 'GitHub' : 'GitLab'} account (chat.accounts)`);
+      return refuse(
+        login
+          ? `your ${platform === 'github' ? 'GitHub' : 'GitLab'} account ${login} is not an exception approver (gate.exceptions.approvers)`
+          : `your Slack id ${work.userId} is not mapped to a ${platform === 'github' ? 'GitHub' : 'GitLab'} account (chat.accounts)`,
+      );
     }
     const stored = await gateStore.getException(id);
     if (!stored || stored.status !== 'requested') {
-      if (work.responseUrl) await this.deps.respond(work.responseUrl, stored ? `This exception is ${stored.status}; only a requested one can be approved.` : 'Gatehouse has no complete exception request for this issue.');
+      if (work.responseUrl)
+        await this.deps.respond(
+          work.responseUrl,
+          stored
+            ? `This exception is ${stored.status}; only a requested one can be approved.`
+            : 'Gatehouse has no complete exception request for this issue.',
+        );
       return;
     }
     const adapter = this.deps.platforms[platform];
     if (!adapter?.forgeForRepo) {
-      if (work.responseUrl) await this.deps.respond(work.responseUrl, `${platform === 'github' ? 'GitHub' : 'GitLab'} is not configured in Gatehouse: cannot approve.`);
+      if (work.responseUrl)
+        await this.deps.respond(
+          work.responseUrl,
+          `${platform === 'github' ? 'GitHub' : 'GitLab'} is not configured in Gatehouse: cannot approve.`,
+        );
       return;
     }
     const forge = await adapter.forgeForRepo(target.repo);
@@ -293,11 +444,23 @@ export class ChatOps implements SlackReader {
     // The request as it is now, not as the notice or the register last saw it.
     const current = await forge.readIssue(target);
     const { remindedAt: _reminded, ...registered } = stored;
-    const issue: IssueSnapshot = { ref: target, title: '', body: current.body, labels: current.labels, state: current.state, author: { login: current.author ?? 'ghost', isBot: false }, assignees: [], url: row.notice?.url ?? '', createdAt: stored.requestedAt.toISOString() };
+    const issue: IssueSnapshot = {
+      ref: target,
+      title: '',
+      body: current.body,
+      labels: current.labels,
+      state: current.state,
+      author: { login: current.author ?? 'ghost', isBot: false },
+      assignees: [],
+      url: row.notice?.url ?? '',
+      createdAt: stored.requestedAt.toISOString(),
+    };
     const parsed = parseExceptionRequest(issue, policy, now).exception;
     const digest = parsed ? termsDigest(parsed) : null;
     if (!parsed || !digest || !work.terms || work.terms !== digest || termsDigest(registered) !== digest) {
-      const why = !work.terms ? 'this notice does not say which terms it shows (it predates term-bound approvals); use the updated notice' : 'the request changed since this notice; review the updated notice';
+      const why = !work.terms
+        ? 'this notice does not say which terms it shows (it predates term-bound approvals); use the updated notice'
+        : 'the request changed since this notice; review the updated notice';
       return refuse(why, { current: digest });
     }
     const authority = approvalRefusal(parsed, login, policy.gate.exceptions);
@@ -306,21 +469,43 @@ export class ChatOps implements SlackReader {
     const marker = '<!-- gatehouse:exception-approved -->';
     await execute(
       [
-        { type: 'saveException', target, exception: { ...parsed, status: 'approved', approvedBy: login, approvedAt: now, approvedDigest: digest } },
+        {
+          type: 'saveException',
+          target,
+          exception: { ...parsed, status: 'approved', approvedBy: login, approvedAt: now, approvedDigest: digest },
+        },
         { type: 'ensureLabels', target, add: [policy.gate.exceptions.approvedLabel], remove: [] },
-        { type: 'ensureComment', target, marker, body: `${marker}\n✅ Exception approved from Slack by ${who} at ${now.toISOString().slice(0, 16).replace('T', ' ')} UTC for the terms \`${shortDigest(digest)}\`: it waives ${escapeComment(neutralizeMentions(parsed.findingRef))} until ${parsed.expiresAt.toISOString()}. Any change of the terms withdraws it.` },
+        {
+          type: 'ensureComment',
+          target,
+          marker,
+          body: `${marker}\n✅ Exception approved from Slack by ${who} at ${now.toISOString().slice(0, 16).replace('T', ' ')} UTC for the terms \`${shortDigest(digest)}\`: it waives ${escapeComment(neutralizeMentions(parsed.findingRef))} until ${parsed.expiresAt.toISOString()}. Any change of the terms withdraws it.`,
+        },
       ],
       { forge, store: this.deps.store, metrics: this.deps.metrics, now: this.deps.now, deliveryId, installationId: null, gateStore },
     );
     await this.deps.outbox.acknowledge(row.key, work.userId, now);
-    await this.deps.store.appendAudit({ at: now, deliveryId, issueKey: id, action: 'chat.approve-exception', detail: { slackUser: work.userId, approver: login, expiresAt: parsed.expiresAt, terms: digest }, outcome: 'ok' });
+    await this.deps.store.appendAudit({
+      at: now,
+      deliveryId,
+      issueKey: id,
+      action: 'chat.approve-exception',
+      detail: { slackUser: work.userId, approver: login, expiresAt: parsed.expiresAt, terms: digest },
+      outcome: 'ok',
+    });
   }
 }
 
 /** `github:owner/repo#12` → the issue it names. */
 function issueRefOf(key: string): IssueRef | null {
   const m = /^(github|gitlab):(.+)#(\d+)$/.exec(key);
-  return m ? { repo: { platform: m[1] as 'github' | 'gitlab', fullName: m[2]!, id: null, defaultBranch: null }, number: Number(m[3]), kind: 'issue' } : null;
+  return m
+    ? {
+        repo: { platform: m[1] as 'github' | 'gitlab', fullName: m[2]!, id: null, defaultBranch: null },
+        number: Number(m[3]),
+        kind: 'issue',
+      }
+    : null;
 }
 
 /** The HTTP status of an Octokit or gitbeaker error, when it has one. */

@@ -51,7 +51,18 @@ export const defaultBackoff = (n: number): number => Math.min(1000 * 2 ** (n - 1
 const realSleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 function legacyNotice(row: OutboxRow): Notice {
-  return { kind: 'manual', title: row.text, reasons: [], severity: null, owner: null, due: [], url: null, labels: [], route: null, itemKey: row.itemKey };
+  return {
+    kind: 'manual',
+    title: row.text,
+    reasons: [],
+    severity: null,
+    owner: null,
+    due: [],
+    url: null,
+    labels: [],
+    route: null,
+    itemKey: row.itemKey,
+  };
 }
 
 export class ChatOutbox {
@@ -73,9 +84,15 @@ export class ChatOutbox {
     void this.deps.outbox
       .releaseClaims()
       .then((n) => {
-        if (n > 0) this.deps.logger.warn({ notices: n }, 'notices claimed by the previous run (which stopped without finishing them) are taken up again');
+        if (n > 0)
+          this.deps.logger.warn(
+            { notices: n },
+            'notices claimed by the previous run (which stopped without finishing them) are taken up again',
+          );
       })
-      .catch((err: unknown) => this.deps.logger.error({ err }, 'could not take up the previous run’s notices; they wait for their leases to run out'))
+      .catch((err: unknown) =>
+        this.deps.logger.error({ err }, 'could not take up the previous run’s notices; they wait for their leases to run out'),
+      )
       .finally(() => this.wake());
   }
 
@@ -195,13 +212,19 @@ export class ChatOutbox {
         if (err instanceof ChatRejected) {
           await outbox.markFailed(row.key, message, null, now, maybePosted);
           metrics.chatMessages.inc({ outcome: 'failed' });
-          logger.error({ channel, key: row.key, err: message }, 'Slack refused an escalation notice; kept as failed (fix the channel or token, then requeue)');
+          logger.error(
+            { channel, key: row.key, err: message },
+            'Slack refused an escalation notice; kept as failed (fix the channel or token, then requeue)',
+          );
           continue;
         }
         const retryAt = new Date(now.getTime() + (this.deps.backoffMs ?? defaultBackoff)(row.attempts + 1));
         await outbox.markFailed(row.key, message, retryAt, now, maybePosted);
         metrics.chatMessages.inc({ outcome: 'retried' });
-        logger.warn({ channel, key: row.key, attempt: row.attempts + 1, retryAt, err: message }, 'could not reach Slack; the notice will be sent later');
+        logger.warn(
+          { channel, key: row.key, attempt: row.attempts + 1, retryAt, err: message },
+          'could not reach Slack; the notice will be sent later',
+        );
       }
     }
     return sent;
@@ -218,7 +241,10 @@ export class ChatOutbox {
       return await this.deps.chat.findPosted(channel, await this.deps.outbox.channelId(channel), row.key, since);
     } catch (err) {
       if (!(err instanceof ChatRejected)) throw err;
-      this.deps.logger.warn({ channel, key: row.key, err: err.message }, 'cannot read the channel history to check for an earlier post of this notice (grant channels:history and groups:history); posting it, it may show twice');
+      this.deps.logger.warn(
+        { channel, key: row.key, err: err.message },
+        'cannot read the channel history to check for an earlier post of this notice (grant channels:history and groups:history); posting it, it may show twice',
+      );
       return null;
     }
   }
@@ -235,6 +261,9 @@ export class ChatOutbox {
     await outbox.markSent(row.key, row.revision, message, this.deps.now());
     await outbox.learnChannelId(row.channel, message.channelId);
     metrics.chatMessages.inc({ outcome: 'found' });
-    logger.info({ key: row.key, channelId: message.channelId, ts: message.ts }, 'an earlier post of the notice reached Slack; kept it instead of posting again');
+    logger.info(
+      { key: row.key, channelId: message.channelId, ts: message.ts },
+      'an earlier post of the notice reached Slack; kept it instead of posting again',
+    );
   }
 }

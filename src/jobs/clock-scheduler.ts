@@ -38,7 +38,10 @@ export class ClockScheduler {
   readonly #periodic: Periodic<number>;
 
   constructor(private readonly deps: ClockSchedulerDeps) {
-    this.#periodic = new Periodic(() => this.#tick(), (err) => this.deps.logger.error({ err }, 'clock tick failed'));
+    this.#periodic = new Periodic(
+      () => this.#tick(),
+      (err) => this.deps.logger.error({ err }, 'clock tick failed'),
+    );
   }
 
   /** Runs now (what was missed while down is handled at start), then every `intervalMs`. */
@@ -84,7 +87,14 @@ export class ClockScheduler {
             const since = new Date(now.getTime() - policy.tooling.repeatedMisses.windowDays * 86_400_000);
             const recentMisses = await store.countMisses(tools, since);
             const actions = planClockTick(fresh.target, fresh.clocks, { policy, render: this.deps.render, now, recentMisses });
-            await execute(actions, { forge, store, metrics: this.deps.metrics, now: this.deps.now, deliveryId: null, installationId: fresh.installationId });
+            await execute(actions, {
+              forge,
+              store,
+              metrics: this.deps.metrics,
+              now: this.deps.now,
+              deliveryId: null,
+              installationId: fresh.installationId,
+            });
           });
           handled++;
         } catch (err) {

@@ -35,7 +35,10 @@ export class DigestScheduler {
   readonly #periodic: Periodic<string[]>;
 
   constructor(private readonly deps: DigestSchedulerDeps) {
-    this.#periodic = new Periodic(() => this.#tick(), (err) => this.deps.logger.error({ err }, 'digest schedule failed'));
+    this.#periodic = new Periodic(
+      () => this.#tick(),
+      (err) => this.deps.logger.error({ err }, 'digest schedule failed'),
+    );
   }
 
   /** Runs now (what was missed while down is handled at start), then every `intervalMs`. */
@@ -59,7 +62,13 @@ export class DigestScheduler {
     if (await notificationExists(db, slot.key)) return false;
     const data = await readDigestData(db, { since: new Date(slot.from.getTime() - LOOKBACK_MS), tools: policy.tooling.inventory });
     const digest = buildDigest(slot, data, { agingDays: policy.cadence.agingDays });
-    const { inserted } = await store.enqueueNotification({ key: slot.key, channel: digestChannel(policy, slot), text: digestText(digest), notice: digestNotice(digest), createdAt: this.deps.now() });
+    const { inserted } = await store.enqueueNotification({
+      key: slot.key,
+      channel: digestChannel(policy, slot),
+      text: digestText(digest),
+      notice: digestNotice(digest),
+      createdAt: this.deps.now(),
+    });
     if (inserted) logger.info({ key: slot.key }, `${slot.cadence} digest queued`);
     return inserted;
   }

@@ -22,12 +22,14 @@ export interface ExceptionRemindersDeps {
   now: () => Date;
 }
 
-
 export class ExceptionReminders {
   readonly #periodic: Periodic<number>;
 
   constructor(private readonly deps: ExceptionRemindersDeps) {
-    this.#periodic = new Periodic(() => this.#tick(), (err) => this.deps.logger.error({ err }, 'exception reminders failed'));
+    this.#periodic = new Periodic(
+      () => this.#tick(),
+      (err) => this.deps.logger.error({ err }, 'exception reminders failed'),
+    );
   }
 
   /** Runs now (what was missed while down is handled at start), then every `intervalMs`. */
@@ -51,7 +53,14 @@ export class ExceptionReminders {
     const due = await this.deps.gateStore.exceptionsExpiringBefore(horizon);
     const actions = planExceptionReminders(due, policy, now);
     if (actions.length === 0) return 0;
-    await execute(actions, { store: this.deps.store, metrics: this.deps.metrics, now: this.deps.now, deliveryId: null, installationId: null, gateStore: this.deps.gateStore });
+    await execute(actions, {
+      store: this.deps.store,
+      metrics: this.deps.metrics,
+      now: this.deps.now,
+      deliveryId: null,
+      installationId: null,
+      gateStore: this.deps.gateStore,
+    });
     return actions.filter((a) => a.type === 'notifyChat').length;
   }
 }

@@ -60,17 +60,35 @@ function summary(action: Action): unknown {
     case 'closeIntake':
       return {};
     case 'saveClocks':
-      return { clocks: action.clocks.map((c) => ({ kind: c.kind, criticality: c.criticality, dueAt: c.dueAt, warnedAt: c.warnedAt, breachedAt: c.breachedAt })) };
+      return {
+        clocks: action.clocks.map((c) => ({
+          kind: c.kind,
+          criticality: c.criticality,
+          dueAt: c.dueAt,
+          warnedAt: c.warnedAt,
+          breachedAt: c.breachedAt,
+        })),
+      };
     case 'setGateCheck':
       return { sha: action.headSha, conclusion: action.check.conclusion, title: action.check.title };
     case 'recordGateDecision':
       return { sha: action.headSha, verdict: action.verdict, releaseClass: action.releaseClass, rules: action.reasons.map((r) => r.rule) };
     case 'recordEmergency':
-      return { sha: action.record.headSha, approver: action.record.approver, bypassed: action.record.controlsBypassed.map((r) => r.rule), due: action.retrospective.dueDate };
+      return {
+        sha: action.record.headSha,
+        approver: action.record.approver,
+        bypassed: action.record.controlsBypassed.map((r) => r.rule),
+        due: action.retrospective.dueDate,
+      };
     case 'addReleaseNote':
       return { repo: action.repo.fullName, tag: action.tag };
     case 'saveException':
-      return { id: action.exception.id, status: action.exception.status, findingRef: action.exception.findingRef, expiresAt: action.exception.expiresAt };
+      return {
+        id: action.exception.id,
+        status: action.exception.status,
+        findingRef: action.exception.findingRef,
+        expiresAt: action.exception.expiresAt,
+      };
     case 'markExceptionReminded':
       return { id: action.id };
     case 'refuseExceptionApproval':
@@ -80,7 +98,13 @@ function summary(action: Action): unknown {
     case 'reopenPlanning':
       return {};
     case 'recordToolDecision':
-      return { tool: action.decision.tool, decision: action.decision.decision, pathForward: action.decision.pathForward, criticality: action.decision.criticality, by: action.decision.decidedBy };
+      return {
+        tool: action.decision.tool,
+        decision: action.decision.decision,
+        pathForward: action.decision.pathForward,
+        criticality: action.decision.criticality,
+        by: action.decision.decidedBy,
+      };
     case 'refuseClassLabel':
       return { actor: action.actor, sender: action.sender, label: action.label, reason: action.reason };
     case 'refuseCommand':
@@ -163,7 +187,12 @@ async function perform(action: Action, deps: ExecuteDeps): Promise<unknown> {
       const earlier = (await gateStore.emergencyRecordsFor(action.key)).find((r) => r.headSha === record.headSha && r.followUp.issueUrl);
       const issue = earlier?.followUp.issueUrl
         ? { url: earlier.followUp.issueUrl }
-        : await release.openIssue(action.target.repo, retrospective.key, { title: retrospective.title, body: retrospective.body, labels: retrospective.labels, dueDate: retrospective.dueDate });
+        : await release.openIssue(action.target.repo, retrospective.key, {
+            title: retrospective.title,
+            body: retrospective.body,
+            labels: retrospective.labels,
+            dueDate: retrospective.dueDate,
+          });
       const saved = await gateStore.saveEmergencyRecord({
         key: action.key,
         headSha: record.headSha,
@@ -207,7 +236,13 @@ async function perform(action: Action, deps: ExecuteDeps): Promise<unknown> {
     }
     case 'notifyChat':
       // Delivered by the chat worker; the key makes a repeat a no-op.
-      return store.enqueueNotification({ key: action.key, channel: action.channel, text: action.text, notice: action.notice, createdAt: deps.now() });
+      return store.enqueueNotification({
+        key: action.key,
+        channel: action.channel,
+        text: action.text,
+        notice: action.notice,
+        createdAt: deps.now(),
+      });
   }
 }
 
@@ -231,12 +266,21 @@ export async function execute(actions: readonly Action[], deps: ExecuteDeps): Pr
           deliveryId: deps.deliveryId,
           issueKey: key,
           action: action.type,
-          detail: typeof result === 'string' || (typeof result === 'object' && result !== null) ? { ...(detail as object), result } : detail,
+          detail:
+            typeof result === 'string' || (typeof result === 'object' && result !== null) ? { ...(detail as object), result } : detail,
           outcome: 'ok',
         });
       } catch (err) {
         deps.metrics.actionDuration.observe({ action: action.type, outcome: 'error' }, seconds());
-        audit.push({ at: deps.now(), deliveryId: deps.deliveryId, issueKey: key, action: action.type, detail: summary(action), outcome: 'error', error: err instanceof Error ? err.message : String(err) });
+        audit.push({
+          at: deps.now(),
+          deliveryId: deps.deliveryId,
+          issueKey: key,
+          action: action.type,
+          detail: summary(action),
+          outcome: 'error',
+          error: err instanceof Error ? err.message : String(err),
+        });
         throw err;
       }
     }

@@ -10,7 +10,15 @@ import { isExceptionRequest, parseExceptionRequest, planExceptionRequest } from 
 import { yieldToRequests } from './yield.ts';
 import { planGate, releaseNoteText, RELEASE_NOTE_MARKER } from '../core/gate/plan.ts';
 import { isReleaseCandidate, loweringClassLabels, type ClassLabelFact } from '../core/gate/release-class.ts';
-import { changeKey, issueKey, type IssueEvent, type ChangeRequestEvent, type ChangeRequestSnapshot, type CommitChecksEvent, type ReleaseEvent } from '../core/model.ts';
+import {
+  changeKey,
+  issueKey,
+  type IssueEvent,
+  type ChangeRequestEvent,
+  type ChangeRequestSnapshot,
+  type CommitChecksEvent,
+  type ReleaseEvent,
+} from '../core/model.ts';
 import type { Policy } from '../core/policy/schema.ts';
 import type { Forge } from '../ports/forge.ts';
 import type { PlatformAdapter } from '../ports/platform.ts';
@@ -45,7 +53,15 @@ export interface GateRun {
 export class GatePending extends Error {}
 
 /** Change request events the gate evaluates on. */
-const GATE_ACTIONS = new Set<ChangeRequestEvent['action']>(['opened', 'synchronize', 'reopened', 'edited', 'labeled', 'unlabeled', 'reviewed']);
+const GATE_ACTIONS = new Set<ChangeRequestEvent['action']>([
+  'opened',
+  'synchronize',
+  'reopened',
+  'edited',
+  'labeled',
+  'unlabeled',
+  'reviewed',
+]);
 
 const hashes = new WeakMap<Policy, string>();
 function hashOf(policy: Policy): string {
@@ -59,7 +75,12 @@ function hashOf(policy: Policy): string {
 
 /** Whether a change request event is one the gate evaluates (a release candidate by its payload). */
 export function gateWants(event: ChangeRequestEvent, policy: Policy): boolean {
-  return GATE_ACTIONS.has(event.action) && event.change.state === 'open' && event.change.headSha !== null && isReleaseCandidate(event.change, policy);
+  return (
+    GATE_ACTIONS.has(event.action) &&
+    event.change.state === 'open' &&
+    event.change.headSha !== null &&
+    isReleaseCandidate(event.change, policy)
+  );
 }
 
 /**
@@ -83,7 +104,12 @@ async function classLabelFacts(forge: Forge, change: ChangeRequestSnapshot, labe
  * Evaluates one change request (the caller holds its key lock). Labels are read from the API: a
  * payload's can be stale, and check events carry none. Returns the plan's note.
  */
-export async function evaluateChange(change: ChangeRequestSnapshot, run: GateRun, deps: GateDeps, trigger: { labelAdded?: string | null; actor?: string | null; receivedAt?: Date } = {}): Promise<string> {
+export async function evaluateChange(
+  change: ChangeRequestSnapshot,
+  run: GateRun,
+  deps: GateDeps,
+  trigger: { labelAdded?: string | null; actor?: string | null; receivedAt?: Date } = {},
+): Promise<string> {
   const { release, policy } = run;
   const headSha = change.headSha;
   if (!headSha) return 'no head commit';
@@ -97,18 +123,45 @@ export async function evaluateChange(change: ChangeRequestSnapshot, run: GateRun
   if (previous && trigger.receivedAt && previous.headSha !== headSha && previous.decidedAt.getTime() > trigger.receivedAt.getTime()) {
     return `stale event: ${key} was decided at ${previous.headSha.slice(0, 12)} after this delivery (head ${headSha.slice(0, 12)}) arrived`;
   }
-  const [evidence, exceptions] = await Promise.all([release.collectEvidence(change.ref, headSha, { scanPatterns: policy.gate.scans, sources: policy.gate.sources }), deps.gateStore.exceptionsFor(repoKey(change.ref.repo))]);
+  const [evidence, exceptions] = await Promise.all([
+    release.collectEvidence(change.ref, headSha, { scanPatterns: policy.gate.scans, sources: policy.gate.sources }),
+    deps.gateStore.exceptionsFor(repoKey(change.ref.repo)),
+  ]);
   const classLabels = await classLabelFacts(run.forge, snapshot, loweringClassLabels(snapshot, evidence.changedPaths, policy));
   // Reading the evidence (reports, description) and planning each get their own turn of the event loop.
   await yieldToRequests();
   const result = planGate(
-    { change: snapshot, currentLabels, evidence, exceptions, previous, labelAdded: trigger.labelAdded ?? null, actor: trigger.actor ?? null, classLabels },
+    {
+      change: snapshot,
+      currentLabels,
+      evidence,
+      exceptions,
+      previous,
+      labelAdded: trigger.labelAdded ?? null,
+      actor: trigger.actor ?? null,
+      classLabels,
+    },
     { policy, policySource: run.policySource, policyHash: hashOf(policy), now: deps.now(), render: deps.render },
   );
-  deps.logger.info({ key, sha: headSha, verdict: result.verdict.verdict, apiCalls: evidence.stats.apiCalls, actions: result.actions.map((a) => a.type) }, result.note);
+  deps.logger.info(
+    { key, sha: headSha, verdict: result.verdict.verdict, apiCalls: evidence.stats.apiCalls, actions: result.actions.map((a) => a.type) },
+    result.note,
+  );
   await yieldToRequests();
-  await execute(result.actions, { forge: run.forge, store: deps.store, metrics: deps.metrics, now: deps.now, deliveryId: run.deliveryId, installationId: run.installationId, release, gateStore: deps.gateStore });
-  if (result.verdict.retry) throw new GatePending(`release evidence for ${key} at ${headSha.slice(0, 12)} could not be read in full; the check stays pending and the delivery is retried`);
+  await execute(result.actions, {
+    forge: run.forge,
+    store: deps.store,
+    metrics: deps.metrics,
+    now: deps.now,
+    deliveryId: run.deliveryId,
+    installationId: run.installationId,
+    release,
+    gateStore: deps.gateStore,
+  });
+  if (result.verdict.retry)
+    throw new GatePending(
+      `release evidence for ${key} at ${headSha.slice(0, 12)} could not be read in full; the check stays pending and the delivery is retried`,
+    );
   return result.note;
 }
 
@@ -116,7 +169,12 @@ export async function evaluateChange(change: ChangeRequestSnapshot, run: GateRun
  * A check, status or pipeline concluded on `sha`: forget the cached evidence and re-evaluate every
  * open change request whose head it is, each under its key lock.
  */
-export async function evaluateCommit(event: CommitChecksEvent, run: Omit<GateRun, 'policy' | 'policySource'>, policyFor: () => Promise<{ policy: Policy; source: string }>, deps: GateDeps): Promise<string> {
+export async function evaluateCommit(
+  event: CommitChecksEvent,
+  run: Omit<GateRun, 'policy' | 'policySource'>,
+  policyFor: () => Promise<{ policy: Policy; source: string }>,
+  deps: GateDeps,
+): Promise<string> {
   run.release.forget(event.sha);
   const changes = await run.release.changeRequestsForCommit(event.repo, event.sha);
   if (changes.length === 0) return `no open change request at ${event.sha.slice(0, 12)}`;
@@ -160,14 +218,27 @@ async function releaseOf(d: DeliveryGate): Promise<{ release: ReleaseForge; gate
 }
 
 /** A change request event (inside its key lock): the gate, when it is a release candidate. */
-export async function gateOnChange(event: ChangeRequestEvent, forge: Forge, resolved: { policy: Policy; source: string }, d: DeliveryGate, deps: Omit<GateDeps, 'gateStore'>): Promise<string | null> {
+export async function gateOnChange(
+  event: ChangeRequestEvent,
+  forge: Forge,
+  resolved: { policy: Policy; source: string },
+  d: DeliveryGate,
+  deps: Omit<GateDeps, 'gateStore'>,
+): Promise<string | null> {
   if (!gateWants(event, resolved.policy)) return null;
   const ports = await releaseOf(d);
   if (!ports) return 'release gate off (no release forge or gate store)';
   if (event.action === 'reviewed' && event.change.headSha) ports.release.forget(event.change.headSha);
   return evaluateChange(
     event.change,
-    { forge, release: ports.release, policy: resolved.policy, policySource: resolved.source, deliveryId: d.deliveryId, installationId: d.installationId },
+    {
+      forge,
+      release: ports.release,
+      policy: resolved.policy,
+      policySource: resolved.source,
+      deliveryId: d.deliveryId,
+      installationId: d.installationId,
+    },
     { ...deps, gateStore: ports.gateStore },
     { labelAdded: event.action === 'labeled' ? (event.label ?? null) : null, actor: event.actor.login, receivedAt: d.receivedAt },
   );
@@ -178,12 +249,23 @@ export async function gateOnChange(event: ChangeRequestEvent, forge: Forge, reso
  * or (with `d.evaluations`) in one evaluation a short window later that every conclusion on the
  * same commit within the window joins, so a matrix of hundreds of jobs costs one evidence read.
  */
-export async function gateOnCommit(event: CommitChecksEvent, resolver: PolicyResolver, d: DeliveryGate, deps: Omit<GateDeps, 'gateStore'>): Promise<string> {
+export async function gateOnCommit(
+  event: CommitChecksEvent,
+  resolver: PolicyResolver,
+  d: DeliveryGate,
+  deps: Omit<GateDeps, 'gateStore'>,
+): Promise<string> {
   const ports = await releaseOf(d);
   if (!ports) return 'release gate off (no release forge or gate store)';
   const debounce = d.evaluations;
   if (debounce && debounce.delayMs > 0 && event.repo.platform !== 'slack') {
-    const job: GateEvaluationJob = { platform: event.repo.platform, installationId: d.installationId, repo: event.repo, sha: event.sha, deliveryId: d.deliveryId };
+    const job: GateEvaluationJob = {
+      platform: event.repo.platform,
+      installationId: d.installationId,
+      repo: event.repo,
+      sha: event.sha,
+      deliveryId: d.deliveryId,
+    };
     const scheduled = await debounce.queue.schedule(job, debounce.delayMs);
     return scheduled
       ? `gate evaluation at ${event.sha.slice(0, 12)} scheduled in ${debounce.delayMs} ms`
@@ -205,13 +287,31 @@ export async function gateOnCommit(event: CommitChecksEvent, resolver: PolicyRes
  * A scheduled (debounced) evaluation falls due: the change requests at the commit are evaluated
  * with evidence read now, which includes every conclusion that joined the evaluation.
  */
-export async function gateOnScheduled(job: GateEvaluationJob, resolver: PolicyResolver, d: Omit<DeliveryGate, 'evaluations' | 'receivedAt'>, deps: Omit<GateDeps, 'gateStore'>): Promise<string> {
-  const event: CommitChecksEvent = { kind: 'checks', action: 'completed', deliveryId: job.deliveryId, repo: job.repo, sha: job.sha, source: 'scheduled', changeNumbers: [] };
+export async function gateOnScheduled(
+  job: GateEvaluationJob,
+  resolver: PolicyResolver,
+  d: Omit<DeliveryGate, 'evaluations' | 'receivedAt'>,
+  deps: Omit<GateDeps, 'gateStore'>,
+): Promise<string> {
+  const event: CommitChecksEvent = {
+    kind: 'checks',
+    action: 'completed',
+    deliveryId: job.deliveryId,
+    repo: job.repo,
+    sha: job.sha,
+    source: 'scheduled',
+    changeNumbers: [],
+  };
   return gateOnCommit(event, resolver, d, deps);
 }
 
 /** A commit's checks concluded, or a release was published. */
-export async function gateOnEvent(event: CommitChecksEvent | ReleaseEvent, resolver: PolicyResolver, d: DeliveryGate, deps: Omit<GateDeps, 'gateStore'>): Promise<string> {
+export async function gateOnEvent(
+  event: CommitChecksEvent | ReleaseEvent,
+  resolver: PolicyResolver,
+  d: DeliveryGate,
+  deps: Omit<GateDeps, 'gateStore'>,
+): Promise<string> {
   if (event.kind === 'checks') return gateOnCommit(event, resolver, d, deps);
   const ports = await releaseOf(d);
   if (!ports) return 'release gate off (no release forge or gate store)';
@@ -222,8 +322,23 @@ export async function gateOnEvent(event: CommitChecksEvent | ReleaseEvent, resol
   const { policy } = await resolver.forRepo(event.repo, forge);
   const prefix = `${event.repo.platform}:${event.repo.fullName}!`.toLowerCase();
   const decision = await ports.gateStore.latestVerdictForCommit(prefix, sha);
-  const action = { type: 'addReleaseNote' as const, repo: event.repo, tag: event.tag, marker: RELEASE_NOTE_MARKER, text: releaseNoteText(sha, decision, policy) };
-  await execute([action], { forge, store: deps.store, metrics: deps.metrics, now: deps.now, deliveryId: d.deliveryId, installationId: d.installationId, release: ports.release, gateStore: ports.gateStore });
+  const action = {
+    type: 'addReleaseNote' as const,
+    repo: event.repo,
+    tag: event.tag,
+    marker: RELEASE_NOTE_MARKER,
+    text: releaseNoteText(sha, decision, policy),
+  };
+  await execute([action], {
+    forge,
+    store: deps.store,
+    metrics: deps.metrics,
+    now: deps.now,
+    deliveryId: d.deliveryId,
+    installationId: d.installationId,
+    release: ports.release,
+    gateStore: ports.gateStore,
+  });
   return `release ${event.tag}: ${decision ? `verdict ${decision.verdict} (record #${decision.seq})` : 'no decision for the tagged commit'} added to the notes`;
 }
 
@@ -233,7 +348,13 @@ export async function gateOnEvent(event: CommitChecksEvent | ReleaseEvent, resol
  * author: a delivery may be old, replayed or out of order), and who added the approval label from
  * its label events; the payload only says which issue to look at.
  */
-export async function gateOnIssue(event: IssueEvent, forge: Forge, resolved: { policy: Policy }, d: DeliveryGate, deps: Omit<GateDeps, 'gateStore'>): Promise<string | null> {
+export async function gateOnIssue(
+  event: IssueEvent,
+  forge: Forge,
+  resolved: { policy: Policy },
+  d: DeliveryGate,
+  deps: Omit<GateDeps, 'gateStore'>,
+): Promise<string | null> {
   const { policy } = resolved;
   if (!d.gateStore || !isExceptionRequest(event.issue, policy)) return null;
   if (!forge.readIssue) throw new Error(`the ${forge.platform} forge cannot read an issue: exception requests are not evaluated`);
@@ -241,7 +362,13 @@ export async function gateOnIssue(event: IssueEvent, forge: Forge, resolved: { p
   const now = deps.now();
   const ref = event.issue.ref;
   const current = await forge.readIssue(ref);
-  const issue = { ...event.issue, body: current.body, labels: current.labels, state: current.state, author: { login: current.author ?? 'ghost', isBot: false } };
+  const issue = {
+    ...event.issue,
+    body: current.body,
+    labels: current.labels,
+    state: current.state,
+    author: { login: current.author ?? 'ghost', isBot: false },
+  };
   const found = await gateStore.getException(issueKey(ref));
   const stored = found ? (({ remindedAt: _r, ...rest }) => rest)(found) : null;
   const approvedLabel = policy.gate.exceptions.approvedLabel.trim().toLowerCase();
@@ -252,8 +379,19 @@ export async function gateOnIssue(event: IssueEvent, forge: Forge, resolved: { p
   const since = new Date(now.getTime() - policy.gate.exceptions.repeated.windowDays * 86_400_000);
   const categoryCount = category && !stored ? await gateStore.countExceptionsByCategory(category, since) : 0;
   await yieldToRequests();
-  const result = planExceptionRequest({ event: { ...event, issue }, stored, categoryCount, labelActor }, { policy, now, render: deps.render });
+  const result = planExceptionRequest(
+    { event: { ...event, issue }, stored, categoryCount, labelActor },
+    { policy, now, render: deps.render },
+  );
   if (!result) return null;
-  await execute(result.actions, { forge, store: deps.store, metrics: deps.metrics, now: deps.now, deliveryId: d.deliveryId, installationId: d.installationId, gateStore });
+  await execute(result.actions, {
+    forge,
+    store: deps.store,
+    metrics: deps.metrics,
+    now: deps.now,
+    deliveryId: d.deliveryId,
+    installationId: d.installationId,
+    gateStore,
+  });
   return result.note;
 }

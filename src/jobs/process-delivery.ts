@@ -109,7 +109,15 @@ export async function processDelivery(job: DeliveryJob, deps: ProcessDeps): Prom
   await yieldToRequests();
   if (t.kind === 'invalid') {
     log.warn({ reason: t.reason }, 'malformed payload');
-    await store.appendAudit({ at: deps.now(), deliveryId: delivery.deliveryId, issueKey: null, action: 'translate', detail: null, outcome: 'error', error: t.reason });
+    await store.appendAudit({
+      at: deps.now(),
+      deliveryId: delivery.deliveryId,
+      issueKey: null,
+      action: 'translate',
+      detail: null,
+      outcome: 'error',
+      error: t.reason,
+    });
     return finish('invalid', t.reason);
   }
   if (t.kind === 'ignored') {
@@ -122,12 +130,28 @@ export async function processDelivery(job: DeliveryJob, deps: ProcessDeps): Prom
     if (c.kind === 'ignored') return finish('ignored', c.reason);
     if (c.kind === 'refused') {
       log.warn({ reason: c.reason, actor: c.actor }, 'delivery refused: the platform does not confirm it');
-      await store.appendAudit({ at: deps.now(), deliveryId: delivery.deliveryId, issueKey: keyOf(event), action: 'refuseDelivery', detail: { actor: c.actor, claimedActor: claimedActor(event), reason: c.reason }, outcome: 'skipped', error: c.reason });
+      await store.appendAudit({
+        at: deps.now(),
+        deliveryId: delivery.deliveryId,
+        issueKey: keyOf(event),
+        action: 'refuseDelivery',
+        detail: { actor: c.actor, claimedActor: claimedActor(event), reason: c.reason },
+        outcome: 'skipped',
+        error: c.reason,
+      });
       return finish('refused', c.reason);
     }
     if (c.mismatch) {
       log.warn({ mismatch: c.mismatch }, 'the payload misstates who acted; the platform is believed');
-      await store.appendAudit({ at: deps.now(), deliveryId: delivery.deliveryId, issueKey: keyOf(c.event), action: 'actorMismatch', detail: { actor: claimedActor(c.event), claimedActor: claimedActor(event), reason: c.mismatch }, outcome: 'skipped', error: null });
+      await store.appendAudit({
+        at: deps.now(),
+        deliveryId: delivery.deliveryId,
+        issueKey: keyOf(c.event),
+        action: 'actorMismatch',
+        detail: { actor: claimedActor(c.event), claimedActor: claimedActor(event), reason: c.mismatch },
+        outcome: 'skipped',
+        error: null,
+      });
     }
     event = c.event;
   }
@@ -136,11 +160,19 @@ export async function processDelivery(job: DeliveryJob, deps: ProcessDeps): Prom
     if (limited) return finish('ignored', limited);
   }
   if (event.kind === 'push') {
-    if (deps.resolver.noticePush(event.repo, event.ref, event.changedPaths)) log.info({ repo: event.repo.fullName }, 'repository policy changed: cache dropped');
+    if (deps.resolver.noticePush(event.repo, event.ref, event.changedPaths))
+      log.info({ repo: event.repo.fullName }, 'repository policy changed: cache dropped');
     return finish('done', null);
   }
 
-  const gate = { adapter, installationId: t.installationId, deliveryId: delivery.deliveryId, gateStore: deps.gateStore, receivedAt: delivery.receivedAt, evaluations: deps.evaluations };
+  const gate = {
+    adapter,
+    installationId: t.installationId,
+    deliveryId: delivery.deliveryId,
+    gateStore: deps.gateStore,
+    receivedAt: delivery.receivedAt,
+    evaluations: deps.evaluations,
+  };
   if (event.kind === 'checks' || event.kind === 'release') {
     log.info({ note: await gateOnEvent(event, deps.resolver, gate, deps) }, 'release gate');
     return finish('done', null);
@@ -155,7 +187,10 @@ export async function processDelivery(job: DeliveryJob, deps: ProcessDeps): Prom
     const changedPaths = needsChangedPaths(event) ? await forge.listChangedPaths(ref) : undefined;
     const clocks = needsClocks(event, resolved.policy) ? ((await store.getClocks(key))?.clocks ?? []) : undefined;
     await yieldToRequests(); // needsRelatedIntakes reads the intake
-    const related = event.kind === 'issue' && needsRelatedIntakes(event, resolved.policy) ? await relatedIntakes(store, event.issue.body, resolved.policy, ref) : undefined;
+    const related =
+      event.kind === 'issue' && needsRelatedIntakes(event, resolved.policy)
+        ? await relatedIntakes(store, event.issue.body, resolved.policy, ref)
+        : undefined;
     // The stored log, read under the issue's lock: two decisions in quick succession both land.
     const threatLog = needsThreatLog(event) ? await deps.threatLog.threatDecisions(key) : undefined;
     await yieldToRequests();
@@ -175,9 +210,23 @@ export async function processDelivery(job: DeliveryJob, deps: ProcessDeps): Prom
     });
     log.info({ key, note: result.note, actions: result.actions.map((a) => a.type) }, 'planned');
     await yieldToRequests();
-    await execute(result.actions, { forge, store, metrics, now: deps.now, deliveryId: delivery.deliveryId, installationId: t.installationId, toolDecisions: deps.toolDecisions, threatLog: deps.threatLog });
+    await execute(result.actions, {
+      forge,
+      store,
+      metrics,
+      now: deps.now,
+      deliveryId: delivery.deliveryId,
+      installationId: t.installationId,
+      toolDecisions: deps.toolDecisions,
+      threatLog: deps.threatLog,
+    });
     await yieldToRequests();
-    const note = event.kind === 'change' ? await gateOnChange(event, forge, resolved, gate, deps) : event.kind === 'issue' ? await gateOnIssue(event, forge, resolved, gate, deps) : null;
+    const note =
+      event.kind === 'change'
+        ? await gateOnChange(event, forge, resolved, gate, deps)
+        : event.kind === 'issue'
+          ? await gateOnIssue(event, forge, resolved, gate, deps)
+          : null;
     if (note) log.info({ key, note }, 'release gate');
   });
   return finish('done', null);
@@ -194,7 +243,12 @@ export async function processEvaluation(job: GateEvaluationJob, deps: ProcessDep
   if (adapter.self && (await adapter.self(deps.identityWaitMs ?? 30_000)) === null) {
     throw new IdentityUnknown(`our own ${job.platform} account is not known yet: the gate evaluation waits`);
   }
-  const note = await gateOnScheduled(job, deps.resolver, { adapter, installationId: job.installationId, deliveryId: job.deliveryId, gateStore: deps.gateStore }, deps);
+  const note = await gateOnScheduled(
+    job,
+    deps.resolver,
+    { adapter, installationId: job.installationId, deliveryId: job.deliveryId, gateStore: deps.gateStore },
+    deps,
+  );
   log.info({ note }, 'release gate');
 }
 
@@ -210,18 +264,31 @@ async function commandLimited(event: IssueCommentEvent, delivery: StoredDelivery
   if (command === null || platform === 'slack') return null;
   const limit = deps.resolver.globalPolicy.policy.commands.perActor;
   const now = deps.now();
-  const count = await deps.commandLedger.recordCommand({ platform, actor: event.actor.login, deliveryId: delivery.deliveryId, at: now }, commandWindowStart(now, limit));
+  const count = await deps.commandLedger.recordCommand(
+    { platform, actor: event.actor.login, deliveryId: delivery.deliveryId, at: now },
+    commandWindowStart(now, limit),
+  );
   const allowance = allowCommand(count, now, limit);
   if (allowance.kind === 'allow') return null;
   deps.metrics.commandsLimited.inc({ platform });
   if (allowance.audit) {
-    log.warn({ actor: event.actor.login, sent: count.sent, limit }, 'commands of this account are ignored for now: more than the policy allows');
+    log.warn(
+      { actor: event.actor.login, sent: count.sent, limit },
+      'commands of this account are ignored for now: more than the policy allows',
+    );
     await deps.store.appendAudit({
       at: now,
       deliveryId: delivery.deliveryId,
       issueKey: issueKey(event.issue.ref),
       action: 'limitCommands',
-      detail: { actor: event.actor.login, command, commentId: String(event.comment.id), sent: count.sent, max: limit.max, windowMinutes: limit.windowMinutes },
+      detail: {
+        actor: event.actor.login,
+        command,
+        commentId: String(event.comment.id),
+        sent: count.sent,
+        max: limit.max,
+        windowMinutes: limit.windowMinutes,
+      },
       outcome: 'skipped',
       error: allowance.reason,
     });
@@ -238,7 +305,9 @@ async function relatedIntakes(store: Store, body: string, policy: Policy, self: 
   await yieldToRequests();
   const service = parseIntake(body, policy.intake.fields).answers['service'];
   if (typeof service !== 'string') return [];
-  const rows = (await store.openIntakesForService(service)).filter((r) => r.issueKey !== issueKey(self) && r.platform === self.repo.platform && r.repo === self.repo.fullName);
+  const rows = (await store.openIntakesForService(service)).filter(
+    (r) => r.issueKey !== issueKey(self) && r.platform === self.repo.platform && r.repo === self.repo.fullName,
+  );
   const out: RelatedIntake[] = [];
   for (const r of rows) {
     const tier = (await store.latestDecision(r.issueKey))?.tier ?? null;
@@ -254,13 +323,19 @@ function keyOf(event: GatehouseEvent): string | null {
   return null;
 }
 
-const claimedActor = (event: GatehouseEvent): string | null => (event.kind === 'issue' || event.kind === 'change' || event.kind === 'comment' ? event.actor.login : null);
+const claimedActor = (event: GatehouseEvent): string | null =>
+  event.kind === 'issue' || event.kind === 'change' || event.kind === 'comment' ? event.actor.login : null;
 
 /**
  * At start: the pending deliveries of each platform that is on are queued again (a job still
  * waiting or running is left alone), and those of a platform that is off are counted for the log.
  */
-export async function resumeWaiting(deps: { store: Pick<Store, 'pendingDeliveryIds'>; queue: Pick<JobQueue, 'requeue'>; on: readonly Platform[]; limit?: number }): Promise<Partial<Record<Platform, number>>> {
+export async function resumeWaiting(deps: {
+  store: Pick<Store, 'pendingDeliveryIds'>;
+  queue: Pick<JobQueue, 'requeue'>;
+  on: readonly Platform[];
+  limit?: number;
+}): Promise<Partial<Record<Platform, number>>> {
   const waiting: Partial<Record<Platform, number>> = {};
   for (const platform of ['github', 'gitlab', 'slack'] as const) {
     if (!deps.on.includes(platform)) {
@@ -269,7 +344,8 @@ export async function resumeWaiting(deps: { store: Pick<Store, 'pendingDeliveryI
       continue;
     }
     // Only those kept while the platform was off: a delivery in flight keeps its own job.
-    for (const deliveryId of await deps.store.pendingDeliveryIds(platform, deps.limit ?? 10_000, true)) await deps.queue.requeue({ platform, deliveryId });
+    for (const deliveryId of await deps.store.pendingDeliveryIds(platform, deps.limit ?? 10_000, true))
+      await deps.queue.requeue({ platform, deliveryId });
   }
   return waiting;
 }

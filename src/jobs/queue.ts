@@ -67,7 +67,9 @@ export interface LivenessSession extends SqlExecutor {
   close(): Promise<void>;
 }
 
-type Required_ = Required<Omit<QueueOptions, 'maintenanceIntervalSeconds' | 'pollingIntervalSeconds'>> & { maintenanceIntervalSeconds: number | false };
+type Required_ = Required<Omit<QueueOptions, 'maintenanceIntervalSeconds' | 'pollingIntervalSeconds'>> & {
+  maintenanceIntervalSeconds: number | false;
+};
 
 /** Advisory locks on running jobs use the two-int4 key space: (JOB_LOCKS, hashtext(job id)). */
 const JOB_LOCKS = 0x47484a42;
@@ -113,13 +115,19 @@ const jobData = z.object({ platform: z.enum(['github', 'gitlab', 'slack']), deli
 const evaluationData = z.object({
   platform: z.enum(['github', 'gitlab']),
   installationId: z.number().int().nullable(),
-  repo: z.object({ platform: z.enum(['github', 'gitlab']), fullName: z.string().min(1), id: z.number().nullable(), defaultBranch: z.string().nullable() }),
+  repo: z.object({
+    platform: z.enum(['github', 'gitlab']),
+    fullName: z.string().min(1),
+    id: z.number().nullable(),
+    defaultBranch: z.string().nullable(),
+  }),
   sha: z.string().min(1),
   deliveryId: z.string(),
 });
 
 /** The key under which evaluations of one repository's commit join: one waits at a time (pg-boss's `short` policy). */
-export const evaluationKey = (job: Pick<GateEvaluationJob, 'repo' | 'sha'>): string => `${job.repo.platform}:${job.repo.fullName.toLowerCase()}@${job.sha.toLowerCase()}`;
+export const evaluationKey = (job: Pick<GateEvaluationJob, 'repo' | 'sha'>): string =>
+  `${job.repo.platform}:${job.repo.fullName.toLowerCase()}@${job.sha.toLowerCase()}`;
 const failureOutput = z.union([z.object({ message: z.string() }), z.object({ value: z.object({ message: z.string() }) })]);
 
 const NAMESPACE = Buffer.from('8d0f3c6e5b2a4f7e9a1c2b3d4e5f6071', 'hex');
@@ -196,7 +204,13 @@ export class PgBossQueue implements JobQueue, GateEvaluations {
   #reclaimTimer: NodeJS.Timeout | null = null;
   #reclaiming: Promise<void> | null = null;
 
-  private constructor(boss: PgBoss, opts: Required_, log: QueueLogger | undefined, executor: SqlExecutor, liveness: LivenessSession | undefined) {
+  private constructor(
+    boss: PgBoss,
+    opts: Required_,
+    log: QueueLogger | undefined,
+    executor: SqlExecutor,
+    liveness: LivenessSession | undefined,
+  ) {
     this.#boss = boss;
     this.#opts = opts;
     this.#log = log;
@@ -214,7 +228,12 @@ export class PgBossQueue implements JobQueue, GateEvaluations {
   }
 
   /** Installs or migrates pg-boss's schema, creates the queues, and applies the retry settings. */
-  static async start(executor: SqlExecutor, options: QueueOptions = {}, log?: QueueLogger, liveness?: LivenessSession): Promise<PgBossQueue> {
+  static async start(
+    executor: SqlExecutor,
+    options: QueueOptions = {},
+    log?: QueueLogger,
+    liveness?: LivenessSession,
+  ): Promise<PgBossQueue> {
     const { pollingIntervalSeconds, ...rest } = options;
     const opts: Required_ = {
       ...DEFAULTS,
@@ -257,7 +276,10 @@ export class PgBossQueue implements JobQueue, GateEvaluations {
 
   async #failStaleActive(executor: SqlExecutor): Promise<void> {
     for (const name of [this.#opts.name, this.deadLetterName, this.evaluationQueueName]) {
-      const { rows } = await executor.executeSql(`select id::text as id from ${this.#opts.schema}.job where name = $1 and state = 'active'`, [name]);
+      const { rows } = await executor.executeSql(
+        `select id::text as id from ${this.#opts.schema}.job where name = $1 and state = 'active'`,
+        [name],
+      );
       const ids = rows.map((r) => String(r['id']));
       if (ids.length === 0) continue;
       for (const id of ids) await this.#boss.fail(name, id, { message: 'the process stopped while the job was active' });
@@ -275,7 +297,9 @@ export class PgBossQueue implements JobQueue, GateEvaluations {
   async enqueueMany(jobs: readonly DeliveryJob[]): Promise<void> {
     if (this.#stopping) throw new Error('job queue is stopped');
     const name = this.#opts.name;
-    await this.#boss.insert(jobs.map((job) => ({ id: deliveryJobId(job), name, data: { platform: job.platform, deliveryId: job.deliveryId } })));
+    await this.#boss.insert(
+      jobs.map((job) => ({ id: deliveryJobId(job), name, data: { platform: job.platform, deliveryId: job.deliveryId } })),
+    );
     this.#waker.wake();
   }
 
@@ -372,7 +396,9 @@ export class PgBossQueue implements JobQueue, GateEvaluations {
     if (this.#evaluating) throw new Error('workEvaluations() was already called');
     this.#evaluating = true;
     for (let i = 0; i < Math.max(1, this.#opts.evaluationConcurrency); i++) {
-      this.#loops.push(this.#loop(this.evaluationQueueName, this.#evaluationWaker, (job) => this.#guarded(job, () => this.#runEvaluation(job, handler))));
+      this.#loops.push(
+        this.#loop(this.evaluationQueueName, this.#evaluationWaker, (job) => this.#guarded(job, () => this.#runEvaluation(job, handler))),
+      );
     }
   }
 
@@ -388,7 +414,14 @@ export class PgBossQueue implements JobQueue, GateEvaluations {
    * One job of `name`: its data parsed (malformed: dropped, logged), the handler given the
    * queue's time limit, the job completed, or failed (retried by pg-boss) and reported.
    */
-  async #runParsed<T>(name: string, schema: z.ZodType<T>, job: PgBoss.JobWithMetadata<unknown>, what: string, handler: (data: T) => Promise<void>, onFailed: (data: T, last: boolean, fields: { attempt: number; last: boolean; error: string }) => void): Promise<void> {
+  async #runParsed<T>(
+    name: string,
+    schema: z.ZodType<T>,
+    job: PgBoss.JobWithMetadata<unknown>,
+    what: string,
+    handler: (data: T) => Promise<void>,
+    onFailed: (data: T, last: boolean, fields: { attempt: number; last: boolean; error: string }) => void,
+  ): Promise<void> {
     const parsed = schema.safeParse(job.data);
     if (!parsed.success) {
       this.#log?.error({ job: job.id }, `malformed ${what} job; dropped`);
@@ -479,7 +512,8 @@ export class PgBossQueue implements JobQueue, GateEvaluations {
       }),
     ]);
     clearTimeout(timer);
-    if (timedOut) this.#log?.warn({ timeoutMs: this.#opts.stopTimeoutMs }, 'job queue stopped with handlers still running; their jobs will be retried');
+    if (timedOut)
+      this.#log?.warn({ timeoutMs: this.#opts.stopTimeoutMs }, 'job queue stopped with handlers still running; their jobs will be retried');
     await this.#boss.stop({ graceful: false, close: false, wait: true });
     // Handlers still running keep their jobs' locks until this process ends: closing the liveness
     // session now would let another replica take a job this one is still working on.

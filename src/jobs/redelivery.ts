@@ -31,17 +31,26 @@ export interface SweepLogger {
 
 /** The App's own client (JWT auth): Octokit's `request`. */
 export interface GitHubAppClient {
-  request(route: string, params?: Record<string, unknown>): Promise<{ data: unknown; headers: Record<string, string | number | undefined> }>;
+  request(
+    route: string,
+    params?: Record<string, unknown>,
+  ): Promise<{ data: unknown; headers: Record<string, string | number | undefined> }>;
 }
 
 /** GitLab's REST requester (gitbeaker's, paths relative to `/api/v4/`). */
 export interface GitLabRest {
-  get(endpoint: string, options?: { searchParams?: Record<string, unknown> }): Promise<{ body: unknown; headers: Record<string, string>; status: number }>;
+  get(
+    endpoint: string,
+    options?: { searchParams?: Record<string, unknown> },
+  ): Promise<{ body: unknown; headers: Record<string, string>; status: number }>;
 }
 
 export interface MissedDeliveryOptions {
   db: Kysely<Database>;
-  store: { getDelivery(platform: 'github', id: string): Promise<StoredDelivery | null>; enqueueNotification(n: NotificationInput): Promise<{ inserted: boolean }> };
+  store: {
+    getDelivery(platform: 'github', id: string): Promise<StoredDelivery | null>;
+    enqueueNotification(n: NotificationInput): Promise<{ inserted: boolean }>;
+  };
   logger: SweepLogger;
   now: () => Date;
   github?: { app: () => Promise<GitHubAppClient> } | null;
@@ -113,7 +122,8 @@ export function nextCursor(link: string | number | undefined): string | null {
 }
 
 /** GitHub counted the delivery failed. */
-export const deliveryFailed = (d: Pick<HookDelivery, 'status' | 'status_code'>): boolean => d.status_code === 0 || d.status_code >= 400 || d.status !== 'OK';
+export const deliveryFailed = (d: Pick<HookDelivery, 'status' | 'status_code'>): boolean =>
+  d.status_code === 0 || d.status_code >= 400 || d.status !== 'OK';
 
 /** A disabled or paused hook's state, or null when it is delivering. */
 export function hookState(h: z.infer<typeof projectHook>, now: Date): 'disabled' | 'temporarily_disabled' | null {
@@ -206,7 +216,14 @@ export class MissedDeliverySweeper {
       }
       const asked = await db
         .insertInto('github_redeliveries')
-        .values({ guid: d.guid, hook_delivery_id: d.id, event: d.action ? `${d.event}.${d.action}` : d.event, delivered_at: new Date(d.delivered_at), asked_at: this.#o.now(), outcome: 'asking' })
+        .values({
+          guid: d.guid,
+          hook_delivery_id: d.id,
+          event: d.action ? `${d.event}.${d.action}` : d.event,
+          delivered_at: new Date(d.delivered_at),
+          asked_at: this.#o.now(),
+          outcome: 'asking',
+        })
         .onConflict((oc) => oc.column('guid').doNothing())
         .returning('guid')
         .executeTakeFirst();
@@ -218,14 +235,21 @@ export class MissedDeliverySweeper {
         await app.request('POST /app/hook/deliveries/{delivery_id}/attempts', { delivery_id: d.id });
         await db.updateTable('github_redeliveries').set({ outcome: 'asked' }).where('guid', '=', d.guid).execute();
         report.asked++;
-        logger.info({ guid: d.guid, event: d.event, deliveredAt: d.delivered_at, status: d.status }, 'asked GitHub to redeliver a failed delivery');
+        logger.info(
+          { guid: d.guid, event: d.event, deliveredAt: d.delivered_at, status: d.status },
+          'asked GitHub to redeliver a failed delivery',
+        );
       } catch (err) {
         report.errors++;
         const status = statusOf(err);
         logger.warn({ guid: d.guid, status, err: messageOf(err) }, 'GitHub refused to redeliver a failed delivery');
         // Refused for good (4xx): keep the outcome. Otherwise the ask may not have arrived: forget it.
         if (status !== undefined && status >= 400 && status < 500) {
-          await db.updateTable('github_redeliveries').set({ outcome: `refused: ${status} ${messageOf(err)}`.slice(0, 500) }).where('guid', '=', d.guid).execute();
+          await db
+            .updateTable('github_redeliveries')
+            .set({ outcome: `refused: ${status} ${messageOf(err)}`.slice(0, 500) })
+            .where('guid', '=', d.guid)
+            .execute();
         } else {
           await db.deleteFrom('github_redeliveries').where('guid', '=', d.guid).execute();
         }
@@ -239,7 +263,8 @@ export class MissedDeliverySweeper {
   async seenProjects(): Promise<string[]> {
     const { db } = this.#o;
     const projects = new Set<string>();
-    for (const r of await db.selectFrom('intake_records').select('repo').distinct().where('platform', '=', 'gitlab').execute()) projects.add(r.repo);
+    for (const r of await db.selectFrom('intake_records').select('repo').distinct().where('platform', '=', 'gitlab').execute())
+      projects.add(r.repo);
     const clocks = await db
       .selectFrom('clocks')
       .select(sql<string>`issue_ref->'repo'->>'fullName'`.as('repo'))
@@ -335,7 +360,10 @@ export class MissedDeliverySweeper {
           createdAt: at,
         });
         report.reported++;
-        logger.warn({ project, hook: h.id, state, disabledUntil: h.disabled_until ?? null }, 'GitLab webhook disabled; reported to the escalation channel');
+        logger.warn(
+          { project, hook: h.id, state, disabledUntil: h.disabled_until ?? null },
+          'GitLab webhook disabled; reported to the escalation channel',
+        );
       }
     }
     return report;

@@ -25,7 +25,9 @@ export async function loadGlobalPolicy(path: string | undefined): Promise<{ poli
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
-    throw new PolicyFileError(path, [{ path: '(file)', line: null, message: `cannot read (${(err as NodeJS.ErrnoException).code ?? String(err)})` }]);
+    throw new PolicyFileError(path, [
+      { path: '(file)', line: null, message: `cannot read (${(err as NodeJS.ErrnoException).code ?? String(err)})` },
+    ]);
   }
   const result = parsePolicy(text);
   if (!result.ok) throw new PolicyFileError(path, result.errors);

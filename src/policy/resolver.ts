@@ -49,7 +49,8 @@ export interface ResolverAudit {
 export const OVERRIDE_PATHS = { github: '.github/gatehouse.yml', gitlab: '.gitlab/gatehouse.yml' } as const;
 
 /** The warning of one key an override may not set. */
-export const ignoredWarning = (path: string, key: IgnoredKey): string => `The repository policy ${path} cannot set ${key.path} (ignored): ${key.reason}`;
+export const ignoredWarning = (path: string, key: IgnoredKey): string =>
+  `The repository policy ${path} cannot set ${key.path} (ignored): ${key.reason}`;
 
 interface Entry {
   value: Promise<ResolvedPolicy>;
@@ -98,7 +99,11 @@ export class PolicyResolver {
     if (text === null) return this.globalPolicy;
     const result = parseOverride(text, this.global.policy);
     if (result.ok) {
-      const resolved: ResolvedPolicy = { policy: result.policy, source: `${this.global.source} + ${path}`, warnings: result.ignored.map((k) => ignoredWarning(path, k)) };
+      const resolved: ResolvedPolicy = {
+        policy: result.policy,
+        source: `${this.global.source} + ${path}`,
+        warnings: result.ignored.map((k) => ignoredWarning(path, k)),
+      };
       if (result.ignored.length === 0) return resolved;
       const ignoredBy = await whoSet(repo, path, text, result.ignored, forge);
       if (this.options.audit) await recordIgnored(repo, ignoredBy, this.options.audit);
@@ -127,7 +132,11 @@ async function whoSet(repo: RepoRef, path: string, text: string, keys: IgnoredKe
         : 'GitHub links no account to the commit: the git author’s name and email (unverified)';
     return { ...base, actor, actorNote: note };
   } catch (err) {
-    return { ...base, actor: null, actorNote: `the last commit of ${path} could not be read: ${(err instanceof Error ? err.message : String(err)).slice(0, 300)}` };
+    return {
+      ...base,
+      actor: null,
+      actorNote: `the last commit of ${path} could not be read: ${(err instanceof Error ? err.message : String(err)).slice(0, 300)}`,
+    };
   }
 }
 

@@ -8,7 +8,20 @@ import Handlebars from 'handlebars';
 
 export const TEMPLATES_DIR = fileURLToPath(new URL('../../templates/', import.meta.url));
 
-export type TemplateFile = 'comments/intake.md' | 'comments/change.md' | 'comments/clock.md' | 'comments/feature-request.md' | 'comments/tool-signal.md' | 'comments/gate.md' | 'issues/retrospective.md' | 'comments/exception.md' | 'comments/incident-worksheet.md' | 'comments/planning.md' | 'comments/plan-bundle.md' | 'intake/github-issue-form.yml' | 'intake/gitlab-issue-template.md';
+export type TemplateFile =
+  | 'comments/intake.md'
+  | 'comments/change.md'
+  | 'comments/clock.md'
+  | 'comments/feature-request.md'
+  | 'comments/tool-signal.md'
+  | 'comments/gate.md'
+  | 'issues/retrospective.md'
+  | 'comments/exception.md'
+  | 'comments/incident-worksheet.md'
+  | 'comments/planning.md'
+  | 'comments/plan-bundle.md'
+  | 'intake/github-issue-form.yml'
+  | 'intake/gitlab-issue-template.md';
 
 export type Renderer = (name: TemplateFile, view: object) => string;
 

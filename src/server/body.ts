@@ -151,7 +151,13 @@ export async function readBody(req: IncomingMessage, max: number, options: ReadO
  * reading gets the answer, and nobody keeps a refused connection. The server's request timeout
  * ends a client that stops sending without ending its request.
  */
-export function refuse(req: IncomingMessage, res: ServerResponse, status: number, body: unknown, options: { discardLimit?: number; headers?: Record<string, string> } = {}): void {
+export function refuse(
+  req: IncomingMessage,
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  options: { discardLimit?: number; headers?: Record<string, string> } = {},
+): void {
   if (res.headersSent) {
     req.destroy();
     return;
@@ -275,7 +281,7 @@ export class ByteBudget {
   }
 
   private pump(): void {
-    for (let i = 0; i < this.waiting.length; ) {
+    for (let i = 0; i < this.waiting.length;) {
       const next = this.waiting[i]!;
       if (!this.tryTake(next.bytes, next.ticket)) {
         i++;

@@ -35,15 +35,21 @@ export interface EventLoopDelay {
 }
 
 export function watchEventLoopDelay({ resolutionMs = 10, windowMs = 60_000 }: EventLoopDelayOptions = {}): EventLoopDelay {
-  const monitors: [IntervalHistogram, IntervalHistogram] = [monitorEventLoopDelay({ resolution: resolutionMs }), monitorEventLoopDelay({ resolution: resolutionMs })];
+  const monitors: [IntervalHistogram, IntervalHistogram] = [
+    monitorEventLoopDelay({ resolution: resolutionMs }),
+    monitorEventLoopDelay({ resolution: resolutionMs }),
+  ];
   for (const m of monitors) m.enable();
   /** The monitor reset longest ago (read); the other is reset next. */
   let oldest = 0;
-  const rotate = setInterval(() => {
-    const next = 1 - oldest;
-    monitors[oldest]!.reset();
-    oldest = next;
-  }, Math.max(1, Math.round(windowMs / 2)));
+  const rotate = setInterval(
+    () => {
+      const next = 1 - oldest;
+      monitors[oldest]!.reset();
+      oldest = next;
+    },
+    Math.max(1, Math.round(windowMs / 2)),
+  );
   rotate.unref();
   const resolutionNs = resolutionMs * 1e6;
   const seconds = (ns: number): number => Math.max(0, ns - resolutionNs) / 1e9;

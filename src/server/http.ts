@@ -46,11 +46,13 @@ const send = (res: ServerResponse, status: number, body: unknown): void => {
   res.end(text);
 };
 
-const metricsHandler = (metrics: Metrics) => async (_req: IncomingMessage, res: ServerResponse): Promise<void> => {
-  const text = await metrics.registry.metrics();
-  res.writeHead(200, { 'content-type': metrics.registry.contentType });
-  res.end(text);
-};
+const metricsHandler =
+  (metrics: Metrics) =>
+  async (_req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const text = await metrics.registry.metrics();
+    res.writeHead(200, { 'content-type': metrics.registry.contentType });
+    res.end(text);
+  };
 
 /** The metrics listener (METRICS_PORT): `GET /metrics` only, every other request 404. */
 export function createMetricsServer(metrics: Metrics, onError: (err: unknown) => void): Server {
@@ -88,7 +90,11 @@ export function createHttpServer(routes: Routes): Server {
     if (!routes.ready()) return send(res, 503, { status: 'not ready', notReady: ['starting'], checks: {} });
     if (!routes.readiness) return send(res, 200, { status: 'ready', checks: {} });
     const r = await routes.readiness();
-    send(res, r.ready ? 200 : 503, r.ready ? { status: 'ready', checks: r.checks } : { status: 'not ready', notReady: r.notReady, checks: r.checks });
+    send(
+      res,
+      r.ready ? 200 : 503,
+      r.ready ? { status: 'ready', checks: r.checks } : { status: 'not ready', notReady: r.notReady, checks: r.checks },
+    );
   });
   if (routes.metricsHere !== false) router.on('GET', '/metrics', metricsHandler(routes.metrics));
 
@@ -96,7 +102,12 @@ export function createHttpServer(routes: Routes): Server {
     const route = router.find(req.method as 'GET', (req.url ?? '/').split('?')[0]!);
     // The label is one of the routes, never the raw path (an encoded or slashed variant of a route
     // would make a series of its own).
-    res.on('finish', () => routes.metrics.httpRequests.inc({ route: route ? routeLabel((req.url ?? '/').split('?')[0]!) : 'unmatched', status: String(res.statusCode) }));
+    res.on('finish', () =>
+      routes.metrics.httpRequests.inc({
+        route: route ? routeLabel((req.url ?? '/').split('?')[0]!) : 'unmatched',
+        status: String(res.statusCode),
+      }),
+    );
     Promise.resolve(router.lookup(req, res)).catch((err: unknown) => {
       routes.onError(err);
       send(res, 500, { error: 'internal error' });

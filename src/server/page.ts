@@ -87,26 +87,43 @@ export interface PageRefusal {
 const single = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v);
 
 /** Why a request may not see the page, or null when it may. */
-export function pageRefusal(req: IncomingMessage, policy: Policy, token: string | undefined, trusted: BlockList | null): PageRefusal | null {
+export function pageRefusal(
+  req: IncomingMessage,
+  policy: Policy,
+  token: string | undefined,
+  trusted: BlockList | null,
+): PageRefusal | null {
   if (policy.page.access === 'header') {
     const name = policy.page.header;
     const value = single(req.headers[name.toLowerCase()])?.trim();
-    if (!trusted) return { message: `forbidden: page.access is header but no reverse proxy is trusted (set GATEHOUSE_TRUSTED_PROXIES to the proxy's addresses)`, claimed: value ? `${name}: ${value}` : null };
+    if (!trusted)
+      return {
+        message: `forbidden: page.access is header but no reverse proxy is trusted (set GATEHOUSE_TRUSTED_PROXIES to the proxy's addresses)`,
+        claimed: value ? `${name}: ${value}` : null,
+      };
     const peer = peerAddress(req);
     const family = isIPv4(peer) ? 'ipv4' : 'ipv6';
     if (!peer || !trusted.check(peer, family)) {
-      return { message: `forbidden: ${peer || 'this peer'} is not a trusted reverse proxy; the ${name} header is believed only from GATEHOUSE_TRUSTED_PROXIES`, claimed: value ? `${name}: ${value}` : null };
+      return {
+        message: `forbidden: ${peer || 'this peer'} is not a trusted reverse proxy; the ${name} header is believed only from GATEHOUSE_TRUSTED_PROXIES`,
+        claimed: value ? `${name}: ${value}` : null,
+      };
     }
     return value ? null : { message: `forbidden: the ${name} header (set by the reverse proxy) is missing`, claimed: null };
   }
   if (new URL(req.url ?? '/', 'http://localhost').searchParams.has('token')) {
-    return { message: 'forbidden: the page token is not accepted in the URL (?token=); send it as Authorization: Bearer <token>', claimed: 'token in the URL' };
+    return {
+      message: 'forbidden: the page token is not accepted in the URL (?token=); send it as Authorization: Bearer <token>',
+      claimed: 'token in the URL',
+    };
   }
   if (!token) return { message: 'forbidden: the page is off (set GATEHOUSE_PAGE_TOKEN, or policy page.access: header)', claimed: null };
   const auth = req.headers.authorization;
   const bearer = auth && /^Bearer\s+/i.test(auth) ? auth.replace(/^Bearer\s+/i, '').trim() : null;
   if (!bearer) return { message: 'forbidden: send the page token as Authorization: Bearer <token>', claimed: null };
-  return timingSafeEqual(digest(bearer), digest(token)) ? null : { message: 'forbidden: wrong page token', claimed: 'a wrong bearer token' };
+  return timingSafeEqual(digest(bearer), digest(token))
+    ? null
+    : { message: 'forbidden: wrong page token', claimed: 'a wrong bearer token' };
 }
 
 export function createPageHandler(deps: PageDeps): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
@@ -121,7 +138,15 @@ export function createPageHandler(deps: PageDeps): (req: IncomingMessage, res: S
     audited.delete(key);
     audited.set(key, at.getTime());
     if (audited.size > AUDIT_MEMORY) audited.delete(audited.keys().next().value!);
-    await deps.audit({ at, deliveryId: null, issueKey: PAGE_AUDIT_KEY, action: 'page.read', detail: { peer, claimed: refusal.claimed }, outcome: 'skipped', error: refusal.message });
+    await deps.audit({
+      at,
+      deliveryId: null,
+      issueKey: PAGE_AUDIT_KEY,
+      action: 'page.read',
+      detail: { peer, claimed: refusal.claimed },
+      outcome: 'skipped',
+      error: refusal.message,
+    });
   };
   return async (req, res) => {
     const policy = deps.policy();
@@ -141,7 +166,8 @@ export function createPageHandler(deps: PageDeps): (req: IncomingMessage, res: S
       'content-type': 'text/html; charset=utf-8',
       'content-length': Buffer.byteLength(html),
       'cache-control': 'no-store',
-      'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+      'content-security-policy':
+        "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
       'x-content-type-options': 'nosniff',
       'referrer-policy': 'no-referrer',
     });

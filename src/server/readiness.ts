@@ -40,7 +40,10 @@ async function run(check: ReadinessCheck, timeoutMs: number): Promise<string | n
 }
 
 /** Runs every check (together); the report names each that is not ready. */
-export function readinessProbe(checks: readonly ReadinessCheck[], timeoutMs = DEFAULT_READINESS_TIMEOUT_MS): () => Promise<ReadinessReport> {
+export function readinessProbe(
+  checks: readonly ReadinessCheck[],
+  timeoutMs = DEFAULT_READINESS_TIMEOUT_MS,
+): () => Promise<ReadinessReport> {
   return async () => {
     const results = await Promise.all(checks.map(async (c) => [c.name, await run(c, timeoutMs)] as const));
     const notReady = results.filter(([, why]) => why !== null).map(([name, why]) => `${name}: ${why}`);

@@ -23,7 +23,14 @@ export class RefusalLog {
       seen.suppressed++;
       return;
     }
-    this.logger.warn({ ...fields, reason, ...(seen && seen.suppressed > 0 ? { alsoRefused: seen.suppressed, sinceSeconds: Math.round((now - seen.at) / 1000) } : {}) }, this.message);
+    this.logger.warn(
+      {
+        ...fields,
+        reason,
+        ...(seen && seen.suppressed > 0 ? { alsoRefused: seen.suppressed, sinceSeconds: Math.round((now - seen.at) / 1000) } : {}),
+      },
+      this.message,
+    );
     // the reasons are a handful of fixed strings: the map stays small
     this.last.set(reason, { at: now, suppressed: 0 });
   }

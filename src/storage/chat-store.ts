@@ -112,7 +112,15 @@ export class ChatStore {
     const rows = await this.durable(() =>
       this.db
         .insertInto('notifications')
-        .values({ key: n.key, channel: n.channel, text: n.text, notice, status: 'pending', created_at: n.createdAt, item_key: n.notice.itemKey })
+        .values({
+          key: n.key,
+          channel: n.channel,
+          text: n.text,
+          notice,
+          status: 'pending',
+          created_at: n.createdAt,
+          item_key: n.notice.itemKey,
+        })
         .onConflict((oc) =>
           oc
             .column('key')
@@ -171,7 +179,9 @@ export class ChatStore {
       .insertInto('chat_channels')
       .values({ channel, next_slot: new Date(now.getTime() + intervalMs) })
       .onConflict((oc) =>
-        oc.column('channel').doUpdateSet({ next_slot: sql`greatest(chat_channels.next_slot, ${now}::timestamptz) + make_interval(secs => ${intervalMs / 1000})` }),
+        oc.column('channel').doUpdateSet({
+          next_slot: sql`greatest(chat_channels.next_slot, ${now}::timestamptz) + make_interval(secs => ${intervalMs / 1000})`,
+        }),
       )
       .returning('next_slot')
       .executeTakeFirstOrThrow();
@@ -213,7 +223,12 @@ export class ChatStore {
    * one process runs at a time (the data dir's lock), so a lease found at start belongs to a dead one.
    */
   async releaseClaims(): Promise<number> {
-    const rows = await this.db.updateTable('notifications').set({ claimed_until: null }).where('claimed_until', 'is not', null).returning('key').execute();
+    const rows = await this.db
+      .updateTable('notifications')
+      .set({ claimed_until: null })
+      .where('claimed_until', 'is not', null)
+      .returning('key')
+      .execute();
     return rows.length;
   }
 
@@ -302,14 +317,20 @@ export class ChatStore {
   }
 
   async countByStatus(): Promise<Record<'pending' | 'sent' | 'failed', number>> {
-    const rows = await this.db.selectFrom('notifications').select(['status', (eb) => eb.fn.countAll<string>().as('n')]).groupBy('status').execute();
+    const rows = await this.db
+      .selectFrom('notifications')
+      .select(['status', (eb) => eb.fn.countAll<string>().as('n')])
+      .groupBy('status')
+      .execute();
     const out = { pending: 0, sent: 0, failed: 0 };
     for (const r of rows) out[status.parse(r.status)] = Number(r.n);
     return out;
   }
 
   /** Intakes not closed, with their latest tier and when Gatehouse first classified them. */
-  async openIntakes(limit: number): Promise<{ key: string; tier: number | null; complete: boolean; service: string | null; since: Date }[]> {
+  async openIntakes(
+    limit: number,
+  ): Promise<{ key: string; tier: number | null; complete: boolean; service: string | null; since: Date }[]> {
     const rows = await this.db
       .selectFrom('intake_records as i')
       .select((eb) => [
@@ -317,9 +338,22 @@ export class ChatStore {
         'i.complete',
         'i.updated_at',
         // A confidential issue's service stays off chat.
-        sql<string | null>`case when i.answers->>${sql.lit(CONFIDENTIAL_ANSWER)} = 'yes' then null else i.answers->>'service' end`.as('service'),
-        eb.selectFrom('tier_decisions as t').select('t.tier').whereRef('t.issue_key', '=', 'i.issue_key').orderBy('t.decided_at', 'desc').orderBy('t.id', 'desc').limit(1).as('tier'),
-        eb.selectFrom('tier_decisions as f').select((e) => e.fn.min('f.decided_at').as('first')).whereRef('f.issue_key', '=', 'i.issue_key').as('first_at'),
+        sql<string | null>`case when i.answers->>${sql.lit(CONFIDENTIAL_ANSWER)} = 'yes' then null else i.answers->>'service' end`.as(
+          'service',
+        ),
+        eb
+          .selectFrom('tier_decisions as t')
+          .select('t.tier')
+          .whereRef('t.issue_key', '=', 'i.issue_key')
+          .orderBy('t.decided_at', 'desc')
+          .orderBy('t.id', 'desc')
+          .limit(1)
+          .as('tier'),
+        eb
+          .selectFrom('tier_decisions as f')
+          .select((e) => e.fn.min('f.decided_at').as('first'))
+          .whereRef('f.issue_key', '=', 'i.issue_key')
+          .as('first_at'),
       ])
       .where('i.closed_at', 'is', null)
       .orderBy('i.updated_at')
@@ -345,7 +379,11 @@ export class ChatStore {
 
   /** Holds a notice back until `until` without counting an attempt (its channel is rate limited). */
   async defer(key: string, until: Date, at: Date): Promise<void> {
-    await this.db.updateTable('notifications').set({ next_attempt_at: until, claimed_until: null, updated_at: at }).where('key', '=', key).execute();
+    await this.db
+      .updateTable('notifications')
+      .set({ next_attempt_at: until, claimed_until: null, updated_at: at })
+      .where('key', '=', key)
+      .execute();
   }
 
   /** Records an acknowledgement (the first one wins) and queues the message's update. */
@@ -353,7 +391,14 @@ export class ChatStore {
     const rows = await this.durable(() =>
       this.db
         .updateTable('notifications')
-        .set({ acknowledged_by: by, acknowledged_at: at, revision: sql`revision + 1`, status: 'pending', next_attempt_at: null, updated_at: at })
+        .set({
+          acknowledged_by: by,
+          acknowledged_at: at,
+          revision: sql`revision + 1`,
+          status: 'pending',
+          next_attempt_at: null,
+          updated_at: at,
+        })
         .where('key', '=', key)
         .where('acknowledged_at', 'is', null)
         .returningAll()

@@ -21,7 +21,12 @@ export function commandLedger(db: Kysely<Database>): CommandLedger {
         .onConflict((oc) => oc.columns(['platform', 'delivery_id']).doNothing())
         .execute();
       // What has left the window is not needed again (an audit older than the window counts as none).
-      await db.deleteFrom('command_uses').where('platform', '=', c.platform).where('actor', '=', actor).where('sent_at', '<', since).execute();
+      await db
+        .deleteFrom('command_uses')
+        .where('platform', '=', c.platform)
+        .where('actor', '=', actor)
+        .where('sent_at', '<', since)
+        .execute();
       const row = await db
         .selectFrom('command_uses')
         .select([sql<string>`count(*)`.as('sent'), sql<Date | null>`max(case when limit_audited then sent_at end)`.as('audited')])
@@ -33,7 +38,12 @@ export function commandLedger(db: Kysely<Database>): CommandLedger {
       return { sent: parsed.sent, lastLimitAuditAt: parsed.audited };
     },
     async markLimitAudited(platform, deliveryId) {
-      await db.updateTable('command_uses').set({ limit_audited: true }).where('platform', '=', platform).where('delivery_id', '=', deliveryId).execute();
+      await db
+        .updateTable('command_uses')
+        .set({ limit_audited: true })
+        .where('platform', '=', platform)
+        .where('delivery_id', '=', deliveryId)
+        .execute();
     },
   };
 }

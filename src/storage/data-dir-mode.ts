@@ -46,7 +46,9 @@ export function makeDataDirPrivate(dir: string): string[] {
       try {
         chmodSync(path, wanted);
       } catch (err) {
-        throw new DataDirPermissionError(`refusing to start: cannot make ${path} private (mode ${mode(st.mode)}, wanted ${mode(wanted)}): ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+        throw new DataDirPermissionError(
+          `refusing to start: cannot make ${path} private (mode ${mode(st.mode)}, wanted ${mode(wanted)}): ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+        );
       }
       fixed.push(path);
     }

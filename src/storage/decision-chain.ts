@@ -56,7 +56,10 @@ export function chainDigest(text: string, key?: string): string {
 }
 
 /** What a record's hash covers (the delivery id is not part of it). */
-export type HashedFields = Pick<GateDecisionRecord, 'seq' | 'prevHash' | 'key' | 'headSha' | 'releaseClass' | 'verdict' | 'reasons' | 'inputs' | 'policyHash' | 'decidedAt'>;
+export type HashedFields = Pick<
+  GateDecisionRecord,
+  'seq' | 'prevHash' | 'key' | 'headSha' | 'releaseClass' | 'verdict' | 'reasons' | 'inputs' | 'policyHash' | 'decidedAt'
+>;
 
 /** sha256 (hex; HMAC-SHA256 with `key`) of the canonical JSON of the record's hashed fields; `decidedAt` as ISO-8601 UTC. */
 export function recordHash(r: HashedFields, key?: string): string {
@@ -131,7 +134,10 @@ export class ChainVerifier<R extends ChainLink> {
     const expected = this.#expectedSeq;
     const problem =
       r.seq > expected
-        ? { brokenAt: expected, reason: r.seq - expected === 1 ? `record ${expected} is missing` : `records ${expected}-${r.seq - 1} are missing` }
+        ? {
+            brokenAt: expected,
+            reason: r.seq - expected === 1 ? `record ${expected} is missing` : `records ${expected}-${r.seq - 1} are missing`,
+          }
         : r.seq < expected
           ? { brokenAt: r.seq, reason: `seq ${r.seq} is out of order (expected ${expected})` }
           : r.prevHash !== this.#prev
@@ -139,7 +145,10 @@ export class ChainVerifier<R extends ChainLink> {
             : r.keyed && this.opts.key === undefined
               ? { brokenAt: r.seq, reason: 'it is keyed (HMAC): set GATEHOUSE_CHAIN_KEY to verify it' }
               : !r.keyed && this.opts.key !== undefined && r.seq > (this.opts.unkeyedUntil ?? 0)
-                ? { brokenAt: r.seq, reason: `it is not keyed although GATEHOUSE_CHAIN_KEY is set (rewritten without the key?); records written before the key was set are accepted with --unkeyed-until <seq>` }
+                ? {
+                    brokenAt: r.seq,
+                    reason: `it is not keyed although GATEHOUSE_CHAIN_KEY is set (rewritten without the key?); records written before the key was set are accepted with --unkeyed-until <seq>`,
+                  }
                 : null;
     if (problem) {
       this.#broken = problem;
@@ -201,7 +210,15 @@ export type RegisterHashedFields = Pick<RegisterRecord, 'seq' | 'prevHash' | 'ki
 /** Like recordHash, over `chain: "register"` (a register hash never equals a decision hash) and the record's fields. */
 export function registerHash(r: RegisterHashedFields, key?: string): string {
   return chainDigest(
-    canonicalJson({ chain: 'register', seq: r.seq, prevHash: r.prevHash, kind: r.kind, subject: r.subject, content: r.content, recordedAt: r.recordedAt.toISOString() }),
+    canonicalJson({
+      chain: 'register',
+      seq: r.seq,
+      prevHash: r.prevHash,
+      kind: r.kind,
+      subject: r.subject,
+      content: r.content,
+      recordedAt: r.recordedAt.toISOString(),
+    }),
     key,
   );
 }

@@ -14,7 +14,9 @@ import type { Database } from './schema.ts';
 
 const answersSchema = z.record(z.string(), z.union([z.string(), z.array(z.string()), z.null()]));
 const rulesSchema = z.array(z.object({ rule: z.string() }).passthrough());
-const gateReasonsSchema = z.array(z.object({ rule: z.string(), severity: z.string(), summary: z.string(), subject: z.string().nullable().default(null) }).passthrough());
+const gateReasonsSchema = z.array(
+  z.object({ rule: z.string(), severity: z.string(), summary: z.string(), subject: z.string().nullable().default(null) }).passthrough(),
+);
 const dateLike = z.union([z.date(), z.string(), z.number()]).transform((v) => (v instanceof Date ? v : new Date(v)));
 
 export interface DigestSourceOptions {
@@ -37,9 +39,27 @@ export async function readDigestData(db: Kysely<Database>, opts: DigestSourceOpt
         'i.answers',
         'i.updated_at',
         'i.closed_at',
-        eb.selectFrom('tier_decisions as t').select('t.tier').whereRef('t.issue_key', '=', 'i.issue_key').orderBy('t.decided_at', 'desc').orderBy('t.id', 'desc').limit(1).as('tier'),
-        eb.selectFrom('tier_decisions as t').select('t.reasons').whereRef('t.issue_key', '=', 'i.issue_key').orderBy('t.decided_at', 'desc').orderBy('t.id', 'desc').limit(1).as('reasons'),
-        eb.selectFrom('tier_decisions as f').select((e) => e.fn.min('f.decided_at').as('first')).whereRef('f.issue_key', '=', 'i.issue_key').as('first_at'),
+        eb
+          .selectFrom('tier_decisions as t')
+          .select('t.tier')
+          .whereRef('t.issue_key', '=', 'i.issue_key')
+          .orderBy('t.decided_at', 'desc')
+          .orderBy('t.id', 'desc')
+          .limit(1)
+          .as('tier'),
+        eb
+          .selectFrom('tier_decisions as t')
+          .select('t.reasons')
+          .whereRef('t.issue_key', '=', 'i.issue_key')
+          .orderBy('t.decided_at', 'desc')
+          .orderBy('t.id', 'desc')
+          .limit(1)
+          .as('reasons'),
+        eb
+          .selectFrom('tier_decisions as f')
+          .select((e) => e.fn.min('f.decided_at').as('first'))
+          .whereRef('f.issue_key', '=', 'i.issue_key')
+          .as('first_at'),
       ])
       .where((eb) => eb.or([eb('i.closed_at', 'is', null), eb('i.closed_at', '>=', opts.since), eb('i.updated_at', '>=', opts.since)]))
       .orderBy('i.updated_at', 'desc')
@@ -56,8 +76,19 @@ export async function readDigestData(db: Kysely<Database>, opts: DigestSourceOpt
       .orderBy('created_at')
       .limit(limit)
       .execute(),
-    db.selectFrom('gate_decisions').select(['key', 'verdict', 'release_class', 'decided_at', 'reasons']).where('decided_at', '>=', opts.since).orderBy('seq').limit(limit).execute(),
-    db.selectFrom('gate_exceptions').select(['id', 'category', 'repo', 'finding_ref', 'status', 'requested_at', 'approved_at', 'expires_at']).orderBy('expires_at').limit(limit).execute(),
+    db
+      .selectFrom('gate_decisions')
+      .select(['key', 'verdict', 'release_class', 'decided_at', 'reasons'])
+      .where('decided_at', '>=', opts.since)
+      .orderBy('seq')
+      .limit(limit)
+      .execute(),
+    db
+      .selectFrom('gate_exceptions')
+      .select(['id', 'category', 'repo', 'finding_ref', 'status', 'requested_at', 'approved_at', 'expires_at'])
+      .orderBy('expires_at')
+      .limit(limit)
+      .execute(),
   ]);
   return {
     intakes: intakes.flatMap((r) => {
@@ -87,19 +118,50 @@ export async function readDigestData(db: Kysely<Database>, opts: DigestSourceOpt
       const parsed = noticeSchema.safeParse(n.notice);
       if (!parsed.success) return [];
       const v = parsed.data;
-      return [{ key: n.key, kind: v.kind, title: v.title, severity: v.severity, url: v.url, createdAt: n.created_at, acknowledgedAt: n.acknowledged_at }];
+      return [
+        {
+          key: n.key,
+          kind: v.kind,
+          title: v.title,
+          severity: v.severity,
+          url: v.url,
+          createdAt: n.created_at,
+          acknowledgedAt: n.acknowledged_at,
+        },
+      ];
     }),
     gateDecisions: decisions.map((d) => {
       const reasons = gateReasonsSchema.safeParse(d.reasons);
-      return { key: d.key, verdict: d.verdict, releaseClass: d.release_class, decidedAt: d.decided_at, reasons: reasons.success ? reasons.data.map((x): DigestGateReason => ({ rule: x.rule, severity: x.severity, summary: x.summary, subject: x.subject })) : [] };
+      return {
+        key: d.key,
+        verdict: d.verdict,
+        releaseClass: d.release_class,
+        decidedAt: d.decided_at,
+        reasons: reasons.success
+          ? reasons.data.map((x): DigestGateReason => ({ rule: x.rule, severity: x.severity, summary: x.summary, subject: x.subject }))
+          : [],
+      };
     }),
-    exceptions: exceptions.map((e) => ({ id: e.id, category: e.category, repo: e.repo, findingRef: e.finding_ref, status: e.status, requestedAt: e.requested_at, approvedAt: e.approved_at, expiresAt: e.expires_at })),
+    exceptions: exceptions.map((e) => ({
+      id: e.id,
+      category: e.category,
+      repo: e.repo,
+      findingRef: e.finding_ref,
+      status: e.status,
+      requestedAt: e.requested_at,
+      approvedAt: e.approved_at,
+      expiresAt: e.expires_at,
+    })),
     tools: [...opts.tools],
   };
 }
 
 /** Whether a notification with this key exists already (a replica sent this period's digest). */
 export async function notificationExists(db: Kysely<Database>, key: string): Promise<boolean> {
-  const row = await db.selectFrom('notifications').select(sql<number>`1`.as('one')).where('key', '=', key).executeTakeFirst();
+  const row = await db
+    .selectFrom('notifications')
+    .select(sql<number>`1`.as('one'))
+    .where('key', '=', key)
+    .executeTakeFirst();
   return row !== undefined;
 }

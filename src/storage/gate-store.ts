@@ -162,7 +162,13 @@ export class KyselyGateStore implements GateStore {
   }
 
   async latestGateDecision(key: string): Promise<GateDecisionRecord | null> {
-    const row = await this.#db.selectFrom('gate_decisions').selectAll().where('key', '=', key).orderBy('seq', 'desc').limit(1).executeTakeFirst();
+    const row = await this.#db
+      .selectFrom('gate_decisions')
+      .selectAll()
+      .where('key', '=', key)
+      .orderBy('seq', 'desc')
+      .limit(1)
+      .executeTakeFirst();
     return row ? toDecisionRecord(row) : null;
   }
 
@@ -248,23 +254,46 @@ export class KyselyGateStore implements GateStore {
         const content = exceptionContent(e);
         const old = before ? exceptionContent(toException(before)) : null;
         // Chained: every change of status, and every change of an approved exception's terms.
-        const changed = old === null ? e.status !== 'requested' : old.status !== e.status || (e.status === 'approved' && canonicalJson(old) !== canonicalJson(content));
-        if (changed) await this.#appendRegister(trx, { kind: `exception.${e.status}`, subject: e.id, content, recordedAt: values.updated_at });
+        const changed =
+          old === null
+            ? e.status !== 'requested'
+            : old.status !== e.status || (e.status === 'approved' && canonicalJson(old) !== canonicalJson(content));
+        if (changed)
+          await this.#appendRegister(trx, { kind: `exception.${e.status}`, subject: e.id, content, recordedAt: values.updated_at });
       }),
     );
   }
 
   /** Appends a register record in the caller's transaction, under the register chain's lock. */
-  async #appendRegister(trx: Transaction<Database>, r: { kind: RegisterKind; subject: string; content: unknown; recordedAt: Date }): Promise<RegisterRecord> {
+  async #appendRegister(
+    trx: Transaction<Database>,
+    r: { kind: RegisterKind; subject: string; content: unknown; recordedAt: Date },
+  ): Promise<RegisterRecord> {
     await sql`select pg_advisory_xact_lock(${CHAIN_LOCK_SPACE}::int4, hashtext(${REGISTER_LOCK}))`.execute(trx);
     const head = await trx.selectFrom('register_records').select(['seq', 'hash']).orderBy('seq', 'desc').limit(1).executeTakeFirst();
     const prev = head ? headRow.parse(head) : null;
-    const fields = { seq: prev ? prev.seq + 1 : 1, prevHash: prev ? prev.hash : GENESIS_HASH, kind: r.kind, subject: r.subject, content: toPlainJson(r.content), recordedAt: r.recordedAt };
+    const fields = {
+      seq: prev ? prev.seq + 1 : 1,
+      prevHash: prev ? prev.hash : GENESIS_HASH,
+      kind: r.kind,
+      subject: r.subject,
+      content: toPlainJson(r.content),
+      recordedAt: r.recordedAt,
+    };
     const keyed = this.#chainKey !== undefined;
     const record: RegisterRecord = { ...fields, hash: registerHash(fields, this.#chainKey), keyed };
     await trx
       .insertInto('register_records')
-      .values({ seq: record.seq, kind: record.kind, subject: record.subject, content: json(record.content), recorded_at: record.recordedAt, prev_hash: record.prevHash, hash: record.hash, keyed })
+      .values({
+        seq: record.seq,
+        kind: record.kind,
+        subject: record.subject,
+        content: json(record.content),
+        recorded_at: record.recordedAt,
+        prev_hash: record.prevHash,
+        hash: record.hash,
+        keyed,
+      })
       .execute();
     return record;
   }
@@ -284,7 +313,13 @@ export class KyselyGateStore implements GateStore {
   }
 
   async exceptionsFor(repo: string): Promise<StoredException[]> {
-    const rows = await this.#db.selectFrom('gate_exceptions').selectAll().where('repo', '=', repo).orderBy('requested_at').orderBy('id').execute();
+    const rows = await this.#db
+      .selectFrom('gate_exceptions')
+      .selectAll()
+      .where('repo', '=', repo)
+      .orderBy('requested_at')
+      .orderBy('id')
+      .execute();
     return rows.map(toException);
   }
 
@@ -319,7 +354,12 @@ export class KyselyGateStore implements GateStore {
     const r = parseInput(emergencyInput, input, 'emergency record');
     const row = await this.#write(() =>
       this.#db.transaction().execute(async (trx) => {
-        const before = await trx.selectFrom('emergency_records').select('id').where('key', '=', r.key).where('head_sha', '=', r.headSha).executeTakeFirst();
+        const before = await trx
+          .selectFrom('emergency_records')
+          .select('id')
+          .where('key', '=', r.key)
+          .where('head_sha', '=', r.headSha)
+          .executeTakeFirst();
         const stored = await trx
           .insertInto('emergency_records')
           .values({
@@ -343,7 +383,16 @@ export class KyselyGateStore implements GateStore {
         // Chained once, when first stored (a repeat only fills in the follow-up issue's URL).
         if (!before) {
           const e = toEmergency(stored);
-          const content = { key: e.key, headSha: e.headSha, reason: e.reason, evidence: e.evidence, approver: e.approver, controlsBypassed: e.controlsBypassed, followUpDueAt: e.followUp.dueAt, decidedAt: e.decidedAt };
+          const content = {
+            key: e.key,
+            headSha: e.headSha,
+            reason: e.reason,
+            evidence: e.evidence,
+            approver: e.approver,
+            controlsBypassed: e.controlsBypassed,
+            followUpDueAt: e.followUp.dueAt,
+            decidedAt: e.decidedAt,
+          };
           await this.#appendRegister(trx, { kind: 'emergency', subject: e.key, content, recordedAt: e.decidedAt });
         }
         return stored;
@@ -353,7 +402,13 @@ export class KyselyGateStore implements GateStore {
   }
 
   async emergencyRecordsFor(key: string): Promise<EmergencyRecord[]> {
-    const rows = await this.#db.selectFrom('emergency_records').selectAll().where('key', '=', key).orderBy('decided_at').orderBy('id').execute();
+    const rows = await this.#db
+      .selectFrom('emergency_records')
+      .selectAll()
+      .where('key', '=', key)
+      .orderBy('decided_at')
+      .orderBy('id')
+      .execute();
     return rows.map(toEmergency);
   }
 
@@ -368,11 +423,19 @@ export class KyselyGateStore implements GateStore {
  * when its call resolves: the writes are followed by an fsync of the WAL they touched, as the
  * Store's are (`dataDir` is the one the database was opened with; `syncWal: false` as in openStore).
  */
-export function gateStoreFor(opened: Pick<OpenedStore, 'kind' | 'db'>, opts: { dataDir: string; syncWal?: boolean; chainKey?: string }): KyselyGateStore {
+export function gateStoreFor(
+  opened: Pick<OpenedStore, 'kind' | 'db'>,
+  opts: { dataDir: string; syncWal?: boolean; chainKey?: string },
+): KyselyGateStore {
   const chainKey = opts.chainKey === undefined ? {} : { chainKey: opts.chainKey };
   if (opened.kind === 'pglite' && opts.syncWal !== false) {
     const wal = new WalSync(opts.dataDir);
-    return new KyselyGateStore({ db: opened.db, durable: (write) => wal.around(opened.db, write), onClose: () => wal.close(), ...chainKey });
+    return new KyselyGateStore({
+      db: opened.db,
+      durable: (write) => wal.around(opened.db, write),
+      onClose: () => wal.close(),
+      ...chainKey,
+    });
   }
   return new KyselyGateStore({ db: opened.db, ...chainKey });
 }

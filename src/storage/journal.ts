@@ -103,7 +103,14 @@ const metaSchema = z.object({
 });
 
 export function encodeRecord(d: EncodedDelivery): Buffer {
-  const meta = JSON.stringify({ platform: d.platform, deliveryId: d.deliveryId, eventName: d.eventName, receivedAt: d.receivedAt.toISOString(), encoding: d.encoding, ...(d.bodyDigest ? { bodyDigest: d.bodyDigest } : {}) });
+  const meta = JSON.stringify({
+    platform: d.platform,
+    deliveryId: d.deliveryId,
+    eventName: d.eventName,
+    receivedAt: d.receivedAt.toISOString(),
+    encoding: d.encoding,
+    ...(d.bodyDigest ? { bodyDigest: d.bodyDigest } : {}),
+  });
   // One buffer, written in place: payloads are ~10 KB, and every copy shows on the HTTP thread.
   const metaBytes = Buffer.byteLength(meta, 'utf8');
   const bodyLength = metaBytes + 1 + Buffer.byteLength(d.payload, 'utf8');
@@ -269,7 +276,15 @@ export class DeliveryJournal implements Inbox {
   }
 
   async #accept(input: DeliveryInput): Promise<void> {
-    const d: EncodedDelivery = { platform: input.platform, deliveryId: input.deliveryId, eventName: input.eventName, receivedAt: input.receivedAt, payload: input.payload, encoding: 'json', bodyDigest: input.bodyDigest ?? null };
+    const d: EncodedDelivery = {
+      platform: input.platform,
+      deliveryId: input.deliveryId,
+      eventName: input.eventName,
+      receivedAt: input.receivedAt,
+      payload: input.payload,
+      encoding: 'json',
+      bodyDigest: input.bodyDigest ?? null,
+    };
     const buf = encodeRecord(d);
     while (this.#backlogBytes > 0 && this.#backlogBytes + buf.length > this.#maxBacklogBytes) {
       await new Promise<void>((resolve) => this.#roomWaiters.push(resolve));
@@ -385,7 +400,8 @@ export class DeliveryJournal implements Inbox {
             const stored = await this.#write(batch.map((e) => e.delivery));
             stored.forEach((s, i) => {
               const d = batch[i]!.delivery;
-              if (s.duplicateOf !== undefined) this.#onReplay({ platform: d.platform, deliveryId: d.deliveryId, eventName: d.eventName, duplicateOf: s.duplicateOf });
+              if (s.duplicateOf !== undefined)
+                this.#onReplay({ platform: d.platform, deliveryId: d.deliveryId, eventName: d.eventName, duplicateOf: s.duplicateOf });
             });
             break;
           } catch (err) {

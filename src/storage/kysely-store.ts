@@ -17,7 +17,15 @@ import type {
 import { ChatStore } from './chat-store.ts';
 import { GroupCommit } from './group-commit.ts';
 import { decodePayload, decodePayloadAsync, encodeDelivery, type EncodedDelivery } from './payload-codec.ts';
-import type { AuditLogTable, ClocksTable, Database, DeliveriesTable, IntakeRecordsTable, NotificationsTable, TierDecisionsTable } from './schema.ts';
+import type {
+  AuditLogTable,
+  ClocksTable,
+  Database,
+  DeliveriesTable,
+  IntakeRecordsTable,
+  NotificationsTable,
+  TierDecisionsTable,
+} from './schema.ts';
 
 const platform = z.enum(['github', 'gitlab', 'slack']);
 const deliveryStatus = z.enum(['pending', 'done', 'failed', 'ignored']);
@@ -92,7 +100,11 @@ export function insertDeliveries(db: Kysely<Database>, firsts: Map<string, Encod
  * For each item not inserted whose body was stored under another delivery id: that id (a replay).
  * One query, and only when the batch has such items.
  */
-export async function withReplays<D extends DeliveryKey & { bodyDigest?: string | null }>(db: Kysely<Database>, batch: readonly D[], flags: { inserted: boolean }[]): Promise<{ inserted: boolean; duplicateOf?: string }[]> {
+export async function withReplays<D extends DeliveryKey & { bodyDigest?: string | null }>(
+  db: Kysely<Database>,
+  batch: readonly D[],
+  flags: { inserted: boolean }[],
+): Promise<{ inserted: boolean; duplicateOf?: string }[]> {
   const candidates = batch.filter((d, i) => !flags[i]!.inserted && d.bodyDigest);
   if (candidates.length === 0) return flags;
   const rows = await db
@@ -110,7 +122,11 @@ export async function withReplays<D extends DeliveryKey & { bodyDigest?: string 
 const insertedRow = z.object({ platform: z.string(), delivery_id: z.string() });
 
 /** Per item of the batch: whether it was the one that stored its delivery. */
-export function insertedFlags<D extends DeliveryKey>(batch: readonly D[], firsts: Map<string, D>, rows: readonly unknown[]): { inserted: boolean }[] {
+export function insertedFlags<D extends DeliveryKey>(
+  batch: readonly D[],
+  firsts: Map<string, D>,
+  rows: readonly unknown[],
+): { inserted: boolean }[] {
   const fresh = new Set(rows.map((r) => insertedRow.parse(r)).map((r) => deliveryKey(r.platform, r.delivery_id)));
   return batch.map((d) => {
     const k = deliveryKey(d.platform, d.deliveryId);
@@ -143,7 +159,10 @@ export class KyselyStore implements Store {
    * Records a batch in one insert and one flush. `alsoWrite` runs with the deliveries that are new,
    * before the flush, so that its writes (the queue's jobs) are covered by the same flush.
    */
-  async recordBatch(batch: EncodedDelivery[], alsoWrite?: (fresh: EncodedDelivery[]) => Promise<void>): Promise<{ inserted: boolean; duplicateOf?: string }[]> {
+  async recordBatch(
+    batch: EncodedDelivery[],
+    alsoWrite?: (fresh: EncodedDelivery[]) => Promise<void>,
+  ): Promise<{ inserted: boolean; duplicateOf?: string }[]> {
     const firsts = firstCopies(batch);
     // Flushed even when rows already exist: an earlier writer may not have flushed yet.
     const rows = await this.#opts.durable(async () => {
@@ -158,7 +177,12 @@ export class KyselyStore implements Store {
   }
 
   async getDelivery(p: Platform, deliveryId: string): Promise<StoredDelivery | null> {
-    const row = await this.#db.selectFrom('deliveries').selectAll().where('platform', '=', p).where('delivery_id', '=', deliveryId).executeTakeFirst();
+    const row = await this.#db
+      .selectFrom('deliveries')
+      .selectAll()
+      .where('platform', '=', p)
+      .where('delivery_id', '=', deliveryId)
+      .executeTakeFirst();
     // The worker reads one delivery at a time; its payload can be large: inflated off this thread.
     return row ? toDelivery(row, await decodePayloadAsync(row.payload, row.payload_encoding)) : null;
   }
@@ -205,11 +229,7 @@ export class KyselyStore implements Store {
   async pendingDeliveryIds(platform: Platform, limit: number, parkedOnly = false): Promise<string[]> {
     let q = this.#db.selectFrom('deliveries').select('delivery_id').where('platform', '=', platform).where('status', '=', 'pending');
     if (parkedOnly) q = q.where('last_error', 'like', `%${PARKED}`);
-    const rows = await q
-      .orderBy('received_at')
-      .orderBy('delivery_id')
-      .limit(limit)
-      .execute();
+    const rows = await q.orderBy('received_at').orderBy('delivery_id').limit(limit).execute();
     return rows.map((r) => r.delivery_id);
   }
 
@@ -281,7 +301,9 @@ export class KyselyStore implements Store {
       .where(sql<string>`lower(trim(answers->>'service'))`, '=', wanted)
       .orderBy('updated_at', 'asc')
       .execute();
-    return rows.map(toIntake).filter((r) => typeof r.answers['service'] === 'string' && r.answers['service'].trim().toLowerCase() === wanted);
+    return rows
+      .map(toIntake)
+      .filter((r) => typeof r.answers['service'] === 'string' && r.answers['service'].trim().toLowerCase() === wanted);
   }
 
   async getIntake(issueKey: string): Promise<IntakeRow | null> {
@@ -316,7 +338,13 @@ export class KyselyStore implements Store {
   }
 
   async decisionHistory(issueKey: string): Promise<DecisionRow[]> {
-    const rows = await this.#db.selectFrom('tier_decisions').selectAll().where('issue_key', '=', issueKey).orderBy('decided_at').orderBy('id').execute();
+    const rows = await this.#db
+      .selectFrom('tier_decisions')
+      .selectAll()
+      .where('issue_key', '=', issueKey)
+      .orderBy('decided_at')
+      .orderBy('id')
+      .execute();
     return rows.map(toDecision);
   }
 
@@ -352,7 +380,13 @@ export class KyselyStore implements Store {
 
   async enqueueNotification(n: NotificationInput): Promise<{ inserted: boolean }> {
     if (n.notice) {
-      const { inserted } = await this.outbox.enqueue({ key: n.key, channel: n.channel, text: n.text, notice: n.notice, createdAt: n.createdAt });
+      const { inserted } = await this.outbox.enqueue({
+        key: n.key,
+        channel: n.channel,
+        text: n.text,
+        notice: n.notice,
+        createdAt: n.createdAt,
+      });
       return { inserted };
     }
     const rows = await this.#db
@@ -389,7 +423,16 @@ export class KyselyStore implements Store {
     await this.#db
       .insertInto('clocks')
       .values(values)
-      .onConflict((oc) => oc.column('issue_key').doUpdateSet({ issue_ref: values.issue_ref, installation_id: values.installation_id, clocks: values.clocks, next_fire_at: values.next_fire_at, claimed_until: null, updated_at: values.updated_at }))
+      .onConflict((oc) =>
+        oc.column('issue_key').doUpdateSet({
+          issue_ref: values.issue_ref,
+          installation_id: values.installation_id,
+          clocks: values.clocks,
+          next_fire_at: values.next_fire_at,
+          claimed_until: null,
+          updated_at: values.updated_at,
+        }),
+      )
       .execute();
   }
 
@@ -404,12 +447,23 @@ export class KyselyStore implements Store {
   }
 
   async releaseClockClaims(): Promise<number> {
-    const rows = await this.#db.updateTable('clocks').set({ claimed_until: null }).where('claimed_until', 'is not', null).returning('issue_key').execute();
+    const rows = await this.#db
+      .updateTable('clocks')
+      .set({ claimed_until: null })
+      .where('claimed_until', 'is not', null)
+      .returning('issue_key')
+      .execute();
     return rows.length;
   }
 
   async listOpenClocks(limit: number): Promise<ClockRow[]> {
-    const rows = await this.#db.selectFrom('clocks').selectAll().where('next_fire_at', 'is not', null).orderBy('next_fire_at').limit(limit).execute();
+    const rows = await this.#db
+      .selectFrom('clocks')
+      .selectAll()
+      .where('next_fire_at', 'is not', null)
+      .orderBy('next_fire_at')
+      .limit(limit)
+      .execute();
     return rows.map(toClockRow);
   }
 

@@ -11,7 +11,12 @@ const migrations: Record<string, Migration> = {
         .addColumn('event_name', 'text', (c) => c.notNull())
         .addColumn('payload', 'text', (c) => c.notNull())
         .addColumn('received_at', 'timestamptz', (c) => c.notNull())
-        .addColumn('status', 'text', (c) => c.notNull().defaultTo('pending').check(sql`status in ('pending', 'done', 'failed', 'ignored')`))
+        .addColumn('status', 'text', (c) =>
+          c
+            .notNull()
+            .defaultTo('pending')
+            .check(sql`status in ('pending', 'done', 'failed', 'ignored')`),
+        )
         .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
         .addColumn('last_error', 'text')
         .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
@@ -20,7 +25,12 @@ const migrations: Record<string, Migration> = {
       // Payloads are stored as received, uncompressed: compressing them costs more CPU on the
       // acknowledgement path than the disk it saves.
       await sql`alter table deliveries alter column payload set storage external`.execute(db);
-      await db.schema.createIndex('deliveries_pending_idx').on('deliveries').columns(['received_at']).where(sql.ref('status'), '=', 'pending').execute();
+      await db.schema
+        .createIndex('deliveries_pending_idx')
+        .on('deliveries')
+        .columns(['received_at'])
+        .where(sql.ref('status'), '=', 'pending')
+        .execute();
 
       await db.schema
         .createTable('intake_records')
@@ -64,14 +74,20 @@ const migrations: Record<string, Migration> = {
         .addColumn('key', 'text', (c) => c.primaryKey())
         .addColumn('channel', 'text', (c) => c.notNull())
         .addColumn('text', 'text', (c) => c.notNull())
-        .addColumn('status', 'text', (c) => c.notNull().defaultTo('pending').check(sql`status in ('pending', 'sent', 'failed')`))
+        .addColumn('status', 'text', (c) =>
+          c
+            .notNull()
+            .defaultTo('pending')
+            .check(sql`status in ('pending', 'sent', 'failed')`),
+        )
         .addColumn('created_at', 'timestamptz', (c) => c.notNull())
         .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
         .execute();
       await db.schema.createIndex('notifications_status_idx').on('notifications').columns(['status', 'created_at']).execute();
     },
     async down(db: Kysely<unknown>): Promise<void> {
-      for (const t of ['notifications', 'audit_log', 'tier_decisions', 'intake_records', 'deliveries']) await db.schema.dropTable(t).ifExists().execute();
+      for (const t of ['notifications', 'audit_log', 'tier_decisions', 'intake_records', 'deliveries'])
+        await db.schema.dropTable(t).ifExists().execute();
     },
   },
   '0002_clocks': {
@@ -88,7 +104,12 @@ const migrations: Record<string, Migration> = {
         .addColumn('updated_at', 'timestamptz', (c) => c.notNull())
         .execute();
       // The scheduler's tick reads only clocks that are due: never a scan of the running ones.
-      await db.schema.createIndex('clocks_due_idx').on('clocks').column('next_fire_at').where(sql.ref('next_fire_at'), 'is not', null).execute();
+      await db.schema
+        .createIndex('clocks_due_idx')
+        .on('clocks')
+        .column('next_fire_at')
+        .where(sql.ref('next_fire_at'), 'is not', null)
+        .execute();
       // Each clock misses at most once; counted per tool over a window.
       await db.schema
         .createTable('clock_misses')
@@ -111,7 +132,12 @@ const migrations: Record<string, Migration> = {
       // rows written before keep 'json'.
       await db.schema
         .alterTable('deliveries')
-        .addColumn('payload_encoding', 'text', (c) => c.notNull().defaultTo('json').check(sql`payload_encoding in ('json', 'deflate-base64')`))
+        .addColumn('payload_encoding', 'text', (c) =>
+          c
+            .notNull()
+            .defaultTo('json')
+            .check(sql`payload_encoding in ('json', 'deflate-base64')`),
+        )
         .execute();
       // A deflated payload (~2.6 KB) then stays in its row rather than in TOAST chunks.
       await sql`alter table deliveries set (toast_tuple_target = 8160)`.execute(db);
@@ -154,7 +180,21 @@ const migrations: Record<string, Migration> = {
     async down(db: Kysely<unknown>): Promise<void> {
       await db.schema.dropTable('chat_channels').ifExists().execute();
       await db.schema.alterTable('intake_records').dropColumn('closed_at').execute();
-      for (const c of ['notice', 'attempts', 'next_attempt_at', 'claimed_until', 'last_error', 'channel_id', 'message_ts', 'revision', 'sent_revision', 'item_key', 'acknowledged_by', 'acknowledged_at', 'owner']) {
+      for (const c of [
+        'notice',
+        'attempts',
+        'next_attempt_at',
+        'claimed_until',
+        'last_error',
+        'channel_id',
+        'message_ts',
+        'revision',
+        'sent_revision',
+        'item_key',
+        'acknowledged_by',
+        'acknowledged_at',
+        'owner',
+      ]) {
         await db.schema.alterTable('notifications').dropColumn(c).execute();
       }
     },
@@ -204,7 +244,12 @@ const migrations: Record<string, Migration> = {
         .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
         .execute();
       await db.schema.createIndex('gate_exceptions_repo_idx').on('gate_exceptions').column('repo').execute();
-      await db.schema.createIndex('gate_exceptions_expiry_idx').on('gate_exceptions').column('expires_at').where(sql.ref('status'), '=', 'approved').execute();
+      await db.schema
+        .createIndex('gate_exceptions_expiry_idx')
+        .on('gate_exceptions')
+        .column('expires_at')
+        .where(sql.ref('status'), '=', 'approved')
+        .execute();
       await db.schema.createIndex('gate_exceptions_category_idx').on('gate_exceptions').columns(['category', 'requested_at']).execute();
 
       // Emergency releases: the minimum record, one per change request and head commit.
@@ -310,7 +355,12 @@ const migrations: Record<string, Migration> = {
         .addColumn('text', 'text', (c) => c.notNull())
         .addColumn('delivery_id', 'text')
         .execute();
-      await db.schema.createIndex('threat_decisions_comment_idx').on('threat_decisions').columns(['issue_key', 'comment_id']).unique().execute();
+      await db.schema
+        .createIndex('threat_decisions_comment_idx')
+        .on('threat_decisions')
+        .columns(['issue_key', 'comment_id'])
+        .unique()
+        .execute();
       await db.schema.createIndex('threat_decisions_issue_idx').on('threat_decisions').columns(['issue_key', 'decided_at', 'id']).execute();
     },
     async down(db: Kysely<unknown>): Promise<void> {
@@ -320,7 +370,10 @@ const migrations: Record<string, Migration> = {
   '0013_register_chain': {
     async up(db: Kysely<unknown>): Promise<void> {
       // Decision records hashed with GATEHOUSE_CHAIN_KEY (HMAC-SHA256) say so; older ones are sha256.
-      await db.schema.alterTable('gate_decisions').addColumn('keyed', 'boolean', (c) => c.notNull().defaultTo(false)).execute();
+      await db.schema
+        .alterTable('gate_decisions')
+        .addColumn('keyed', 'boolean', (c) => c.notNull().defaultTo(false))
+        .execute();
       // The register chain: every exception status change (approval, rejection, revocation, changed
       // terms of an approved one) and every emergency release, appended under the same kind of
       // transaction lock as decision records (see storage/decision-chain.ts).
@@ -396,7 +449,12 @@ export const migrationNames = (): string[] => Object.keys(migrations).sort();
 
 /** Applies pending migrations; a no-op when the schema is current. Throws on failure. */
 export async function migrateToLatest<DB>(db: Kysely<DB>): Promise<string[]> {
-  const migrator = new Migrator({ db, provider, migrationTableName: 'gatehouse_migration', migrationLockTableName: 'gatehouse_migration_lock' });
+  const migrator = new Migrator({
+    db,
+    provider,
+    migrationTableName: 'gatehouse_migration',
+    migrationLockTableName: 'gatehouse_migration_lock',
+  });
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw error instanceof Error ? error : new Error(`migration failed: ${String(error)}`);
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);

@@ -66,7 +66,11 @@ export function describePgUrl(url: string): { where: string; user: string; datab
   try {
     const u = new URL(url);
     const database = decodeURIComponent(u.pathname.replace(/^\//, '')) || 'postgres';
-    return { where: `${u.hostname || 'localhost'}:${u.port || '5432'}`, user: decodeURIComponent(u.username) || '(default user)', database };
+    return {
+      where: `${u.hostname || 'localhost'}:${u.port || '5432'}`,
+      user: decodeURIComponent(u.username) || '(default user)',
+      database,
+    };
   } catch {
     return { where: '(unparsable DATABASE_URL)', user: '(unknown)', database: '(unknown)' };
   }
@@ -90,18 +94,27 @@ export function pgConnectProblem(err: unknown, url: string): Error {
     case 'ENETUNREACH':
       return fix(`cannot reach PostgreSQL at ${where}: ${code}; check the network path to it, or fix DATABASE_URL`);
     case 'ECONNRESET':
-      return fix(`PostgreSQL at ${where} closed the connection at once (ECONNRESET); is that port PostgreSQL? Check DATABASE_URL (and sslmode)`);
+      return fix(
+        `PostgreSQL at ${where} closed the connection at once (ECONNRESET); is that port PostgreSQL? Check DATABASE_URL (and sslmode)`,
+      );
     case '28P01':
       return fix(`PostgreSQL at ${where} refused the password of user "${user}"; fix the password in DATABASE_URL`);
     case '28000':
-      return fix(`PostgreSQL at ${where} refused user "${user}" (${(e.message ?? '').slice(0, 160)}); allow it in pg_hba.conf, or fix DATABASE_URL`);
+      return fix(
+        `PostgreSQL at ${where} refused user "${user}" (${(e.message ?? '').slice(0, 160)}); allow it in pg_hba.conf, or fix DATABASE_URL`,
+      );
     case '3D000':
       return fix(`PostgreSQL at ${where} has no database "${database}"; create it (createdb ${database}) or fix DATABASE_URL`);
     case '42501':
-      return fix(`PostgreSQL user "${user}" may not create Gatehouse's tables in "${database}" (${(e.message ?? '').slice(0, 160)}); grant it CREATE on the schema, or use another user in DATABASE_URL`);
+      return fix(
+        `PostgreSQL user "${user}" may not create Gatehouse's tables in "${database}" (${(e.message ?? '').slice(0, 160)}); grant it CREATE on the schema, or use another user in DATABASE_URL`,
+      );
     default:
       // pg's words when the server hangs up during the start-up exchange (no code).
-      if (/^Connection terminated unexpectedly$/.test(e.message ?? '')) return fix(`PostgreSQL at ${where} closed the connection during start-up; is that port PostgreSQL (and does it take this sslmode)? Check DATABASE_URL`);
+      if (/^Connection terminated unexpectedly$/.test(e.message ?? ''))
+        return fix(
+          `PostgreSQL at ${where} closed the connection during start-up; is that port PostgreSQL (and does it take this sslmode)? Check DATABASE_URL`,
+        );
       return err instanceof Error ? err : new Error(String(err));
   }
 }
@@ -144,7 +157,11 @@ function pgliteWasm(): Promise<WebAssembly.Module> {
 /** Makes the data dir private (see data-dir-mode.ts), telling what it had to change. */
 function privateDataDir(opts: OpenStoreOptions): void {
   const fixed = makeDataDirPrivate(opts.dataDir);
-  if (fixed.length > 0) opts.logger?.warn({ dataDir: opts.dataDir, fixed: fixed.length, first: fixed.slice(0, 5) }, `made ${fixed.length} entries of the embedded database private (0700/0600): they were open to other users`);
+  if (fixed.length > 0)
+    opts.logger?.warn(
+      { dataDir: opts.dataDir, fixed: fixed.length, first: fixed.slice(0, 5) },
+      `made ${fixed.length} entries of the embedded database private (0700/0600): they were open to other users`,
+    );
 }
 
 /** The embedded database at `dataDir`, created (the directory too) unless `existing` asks for one that is there. */
@@ -158,8 +175,17 @@ function prepareDataDir(opts: OpenStoreOptions): void {
     accessSync(dir, fsConstants.R_OK | fsConstants.W_OK | fsConstants.X_OK);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? String(err);
-    const what = code === 'EROFS' ? 'it is on a read-only file system' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'ENOTDIR' || code === 'EEXIST' ? 'a file is in the way' : code;
-    throw new DataDirPermissionError(`cannot write the embedded database's directory ${dir} (${what}); make it writable by the user Gatehouse runs as, or set GATEHOUSE_DATA_DIR (or DATABASE_URL)`);
+    const what =
+      code === 'EROFS'
+        ? 'it is on a read-only file system'
+        : code === 'EACCES' || code === 'EPERM'
+          ? 'permission denied'
+          : code === 'ENOTDIR' || code === 'EEXIST'
+            ? 'a file is in the way'
+            : code;
+    throw new DataDirPermissionError(
+      `cannot write the embedded database's directory ${dir} (${what}); make it writable by the user Gatehouse runs as, or set GATEHOUSE_DATA_DIR (or DATABASE_URL)`,
+    );
   }
 }
 
@@ -167,12 +193,25 @@ async function openPglite(opts: OpenStoreOptions): Promise<OpenedStore> {
   prepareDataDir(opts);
   // Before anything is read or written there: a directory others could write is refused or fixed.
   privateDataDir(opts);
-  const unlock = await lockDataDir(opts.dataDir, { waitMs: opts.lockWaitMs, onWait: (owner) => opts.logger?.warn({ owner, dataDir: opts.dataDir }, 'the embedded database is still held by a process that is exiting; waiting for it') });
+  const unlock = await lockDataDir(opts.dataDir, {
+    waitMs: opts.lockWaitMs,
+    onWait: (owner) =>
+      opts.logger?.warn(
+        { owner, dataDir: opts.dataDir },
+        'the embedded database is still held by a process that is exiting; waiting for it',
+      ),
+  });
   // The database runs on its own thread: its work never blocks the HTTP event loop.
   let pglite: PgliteThread;
   try {
     // A new data dir starts as a copy of the install's template, when there is one (initdb: 5-6 s).
-    const seeded = seedFromTemplate(opts.dataDir, { onRefused: (reason) => opts.logger?.warn({ dataDir: opts.dataDir }, `not using the embedded database template: ${reason}; creating the database with initdb`) });
+    const seeded = seedFromTemplate(opts.dataDir, {
+      onRefused: (reason) =>
+        opts.logger?.warn(
+          { dataDir: opts.dataDir },
+          `not using the embedded database template: ${reason}; creating the database with initdb`,
+        ),
+    });
     if (seeded) {
       opts.logger?.info({ dataDir: opts.dataDir }, 'new embedded database, created from the template');
       makeDataDirPrivate(opts.dataDir);
@@ -210,7 +249,8 @@ async function openPglite(opts: OpenStoreOptions): Promise<OpenedStore> {
       sync: opts.syncWal !== false,
       onDrainError: (err, attempt) => opts.logger?.error({ err, attempt }, 'journaled deliveries could not be stored yet; retrying'),
     });
-    if (opened.recovered > 0) opts.logger?.warn({ deliveries: opened.recovered }, 'stored deliveries left in the journal by the previous run');
+    if (opened.recovered > 0)
+      opts.logger?.warn({ deliveries: opened.recovered }, 'stored deliveries left in the journal by the previous run');
     journal = opened.journal;
   } catch (err) {
     await q.stop().catch(() => undefined);
@@ -259,10 +299,14 @@ async function openPostgres(opts: OpenStoreOptions, url: string): Promise<Opened
     };
     // A session of its own: it holds a lock on each job this process runs (see LivenessSession).
     const session = new pg.Client({ connectionString: url, application_name: 'gatehouse-liveness' });
-    session.on('error', (err) => opts.logger?.error({ err }, 'the job liveness session failed; other processes may retry jobs running here'));
+    session.on('error', (err) =>
+      opts.logger?.error({ err }, 'the job liveness session failed; other processes may retry jobs running here'),
+    );
     await session.connect();
     const liveness = {
-      executeSql: async (text: string, values?: readonly unknown[]) => ({ rows: (await session.query<Record<string, unknown>>(text, values ? [...values] : undefined)).rows ?? [] }),
+      executeSql: async (text: string, values?: readonly unknown[]) => ({
+        rows: (await session.query<Record<string, unknown>>(text, values ? [...values] : undefined)).rows ?? [],
+      }),
       close: () => session.end(),
     };
     try {
@@ -272,7 +316,9 @@ async function openPostgres(opts: OpenStoreOptions, url: string): Promise<Opened
       try {
         queue = await PgBossQueue.start(executor, opts.queue, opts.logger, liveness);
       } finally {
-        await session.query('select pg_advisory_unlock($1::int4, hashtext($2))', [GATEHOUSE_LOCKS, QUEUE_SETUP_LOCK]).catch(() => undefined);
+        await session
+          .query('select pg_advisory_unlock($1::int4, hashtext($2))', [GATEHOUSE_LOCKS, QUEUE_SETUP_LOCK])
+          .catch(() => undefined);
       }
     } catch (err) {
       await session.end().catch(() => undefined);
@@ -312,7 +358,9 @@ async function openPostgres(opts: OpenStoreOptions, url: string): Promise<Opened
     }
   });
   const store = new KyselyStore({ db, lock, durable: (write) => write(), onClose: close });
-  const inbox: DeliveryIntake = new DeliveryInbox((batch) => store.recordBatch(batch, (fresh) => q.enqueueMany(fresh.map((d) => ({ platform: d.platform, deliveryId: d.deliveryId })))));
+  const inbox: DeliveryIntake = new DeliveryInbox((batch) =>
+    store.recordBatch(batch, (fresh) => q.enqueueMany(fresh.map((d) => ({ platform: d.platform, deliveryId: d.deliveryId })))),
+  );
   return { kind: 'postgres', store, db, queue: q, inbox, durable: (write) => write(), close: () => store.close() };
 }
 
@@ -323,9 +371,15 @@ const QUEUE_SETUP_WAIT_MS = 60_000;
 async function takeSetupLock(session: pg.Client): Promise<void> {
   const deadline = Date.now() + QUEUE_SETUP_WAIT_MS;
   for (;;) {
-    const { rows } = await session.query<{ ok: boolean }>('select pg_try_advisory_lock($1::int4, hashtext($2)) as ok', [GATEHOUSE_LOCKS, QUEUE_SETUP_LOCK]);
+    const { rows } = await session.query<{ ok: boolean }>('select pg_try_advisory_lock($1::int4, hashtext($2)) as ok', [
+      GATEHOUSE_LOCKS,
+      QUEUE_SETUP_LOCK,
+    ]);
     if (rows[0]?.ok) return;
-    if (Date.now() > deadline) throw new Error(`another Gatehouse process has been setting up the job queue for over ${QUEUE_SETUP_WAIT_MS / 1000} s; is one stuck at start?`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `another Gatehouse process has been setting up the job queue for over ${QUEUE_SETUP_WAIT_MS / 1000} s; is one stuck at start?`,
+      );
     await new Promise((r) => setTimeout(r, 100));
   }
 }

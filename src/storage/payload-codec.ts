@@ -59,7 +59,15 @@ export type EncodedDelivery = Omit<DeliveryInput, 'payload'> & EncodedPayload;
 
 export function encodeDelivery(d: DeliveryInput): EncodedDelivery {
   const { payload, encoding } = encodePayload(d.payload);
-  return { platform: d.platform, deliveryId: d.deliveryId, eventName: d.eventName, receivedAt: d.receivedAt, payload, encoding, bodyDigest: d.bodyDigest ?? null };
+  return {
+    platform: d.platform,
+    deliveryId: d.deliveryId,
+    eventName: d.eventName,
+    receivedAt: d.receivedAt,
+    payload,
+    encoding,
+    bodyDigest: d.bodyDigest ?? null,
+  };
 }
 
 /** The payload's JSON text, as received. Throws on an unknown encoding or a corrupt value. */

@@ -125,7 +125,11 @@ class PgliteConnection implements DatabaseConnection {
   async executeQuery<R>(q: CompiledQuery): Promise<QueryResult<R>> {
     const r = await this.pglite.query<R>(q.sql, [...q.parameters]);
     const affected = r.affectedRows;
-    const isWrite = q.query.kind === 'InsertQueryNode' || q.query.kind === 'UpdateQueryNode' || q.query.kind === 'DeleteQueryNode' || q.query.kind === 'MergeQueryNode';
+    const isWrite =
+      q.query.kind === 'InsertQueryNode' ||
+      q.query.kind === 'UpdateQueryNode' ||
+      q.query.kind === 'DeleteQueryNode' ||
+      q.query.kind === 'MergeQueryNode';
     return isWrite && affected !== undefined ? { rows: r.rows, numAffectedRows: BigInt(affected) } : { rows: r.rows };
   }
 

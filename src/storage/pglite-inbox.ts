@@ -29,7 +29,12 @@ export interface PgliteWriterDeps {
   wal: WalSync | null;
 }
 
-export function pgliteDeliveryWriter({ db, gate, queue, wal }: PgliteWriterDeps): (batch: EncodedDelivery[]) => Promise<{ inserted: boolean; duplicateOf?: string }[]> {
+export function pgliteDeliveryWriter({
+  db,
+  gate,
+  queue,
+  wal,
+}: PgliteWriterDeps): (batch: EncodedDelivery[]) => Promise<{ inserted: boolean; duplicateOf?: string }[]> {
   return async (batch) => {
     const firsts = firstCopies(batch);
     const { rows, toDeflate } = deferDeflate(firsts);
@@ -79,6 +84,7 @@ export function deflateParams(params: readonly unknown[], toDeflate: readonly st
     const marker: DeflateParam = { deflate: toDeflate[next++]! };
     return marker;
   });
-  if (next !== toDeflate.length) throw new Error(`deliveries insert: ${toDeflate.length - next} payload(s) to deflate not found among its parameters`);
+  if (next !== toDeflate.length)
+    throw new Error(`deliveries insert: ${toDeflate.length - next} payload(s) to deflate not found among its parameters`);
   return out;
 }

@@ -3,7 +3,22 @@
 // The template is made once per installed PGlite version (`npm ci` runs scripts/pglite-template.mjs)
 // under node_modules/.cache/gatehouse; without one, PGlite runs initdb as before.
 // Plain JavaScript: the install script runs it without a TypeScript loader.
-import { chmodSync, constants, copyFileSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  constants,
+  copyFileSync,
+  cpSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
@@ -36,7 +51,11 @@ export function copyDataDir(src, dst) {
     if (!WAL_SEGMENT.test(name)) continue;
     const buf = readFileSync(join(walDir, name));
     let blocks = Math.ceil(buf.length / BLOCK);
-    while (blocks > 0 && buf.subarray((blocks - 1) * BLOCK, blocks * BLOCK).equals(ZEROS.subarray(0, Math.min(BLOCK, buf.length - (blocks - 1) * BLOCK)))) blocks -= 1;
+    while (
+      blocks > 0 &&
+      buf.subarray((blocks - 1) * BLOCK, blocks * BLOCK).equals(ZEROS.subarray(0, Math.min(BLOCK, buf.length - (blocks - 1) * BLOCK)))
+    )
+      blocks -= 1;
     const target = join(dst, 'pg_wal', name);
     writeFileSync(target, buf.subarray(0, blocks * BLOCK), { mode: 0o600 });
     truncateSync(target, buf.length);
@@ -61,7 +80,8 @@ export function templateProblem(template) {
   if (uid === null) return null;
   for (const { path, st } of walk(template)) {
     if (st.uid !== uid && st.uid !== 0) return `${path} is owned by uid ${st.uid}`;
-    if (!st.isSymbolicLink() && (st.mode & 0o022) !== 0) return `${path} is writable by other users (mode 0${(st.mode & 0o777).toString(8)})`;
+    if (!st.isSymbolicLink() && (st.mode & 0o022) !== 0)
+      return `${path} is writable by other users (mode 0${(st.mode & 0o777).toString(8)})`;
   }
   return null;
 }

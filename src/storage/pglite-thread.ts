@@ -32,7 +32,9 @@ export class PgliteThread implements SqlEngine {
   }
 
   static start(dataDir: string, wasmModule: WebAssembly.Module): Promise<PgliteThread> {
-    const worker = new Worker(new URL('./pglite-worker.mjs', import.meta.url), { workerData: { dataDir, wasmModule, deflateOptions: DEFLATE_OPTIONS, sharedBuffers: SHARED_BUFFERS } });
+    const worker = new Worker(new URL('./pglite-worker.mjs', import.meta.url), {
+      workerData: { dataDir, wasmModule, deflateOptions: DEFLATE_OPTIONS, sharedBuffers: SHARED_BUFFERS },
+    });
     const thread = new PgliteThread(worker);
     return new Promise((resolve, reject) => {
       worker.on('message', (raw: unknown) => {
@@ -59,7 +61,11 @@ export class PgliteThread implements SqlEngine {
     });
   }
 
-  #call(message: { op: 'query' | 'exec' | 'close'; text?: string; params?: unknown[] } | { op: 'transaction'; statements: Statement[]; after: Statement[] }): Promise<unknown> {
+  #call(
+    message:
+      | { op: 'query' | 'exec' | 'close'; text?: string; params?: unknown[] }
+      | { op: 'transaction'; statements: Statement[]; after: Statement[] },
+  ): Promise<unknown> {
     if (this.#exited) return Promise.reject(this.#exited);
     const id = this.#next++;
     return new Promise((resolve, reject) => {

@@ -18,7 +18,14 @@ export function threatLogStore(db: Kysely<Database>, durable: <T>(write: () => P
       const inserted = await durable(() =>
         db
           .insertInto('threat_decisions')
-          .values({ issue_key: d.issueKey, comment_id: d.commentId, decided_by: d.decidedBy, decided_at: d.decidedAt, text: d.text, delivery_id: deliveryId })
+          .values({
+            issue_key: d.issueKey,
+            comment_id: d.commentId,
+            decided_by: d.decidedBy,
+            decided_at: d.decidedAt,
+            text: d.text,
+            delivery_id: deliveryId,
+          })
           .onConflict((oc) => oc.columns(['issue_key', 'comment_id']).doNothing())
           .returning('id')
           .execute(),
@@ -26,7 +33,13 @@ export function threatLogStore(db: Kysely<Database>, durable: <T>(write: () => P
       return { inserted: inserted.length > 0 };
     },
     async threatDecisions(issueKey) {
-      const rows = await db.selectFrom('threat_decisions').select(['issue_key', 'comment_id', 'decided_by', 'decided_at', 'text']).where('issue_key', '=', issueKey).orderBy('decided_at').orderBy('id').execute();
+      const rows = await db
+        .selectFrom('threat_decisions')
+        .select(['issue_key', 'comment_id', 'decided_by', 'decided_at', 'text'])
+        .where('issue_key', '=', issueKey)
+        .orderBy('decided_at')
+        .orderBy('id')
+        .execute();
       return rows.map((r) => {
         const p = row.parse(r);
         return { issueKey: p.issue_key, commentId: p.comment_id, decidedBy: p.decided_by, decidedAt: p.decided_at, text: p.text };

@@ -25,7 +25,10 @@ export interface ToolDecisionStore {
   list(): Promise<ToolDecisionRecord[]>;
 }
 
-export function toolDecisionStore(db: Kysely<Database>, durable: <T>(write: () => Promise<T>) => Promise<T> = (w) => w()): ToolDecisionStore {
+export function toolDecisionStore(
+  db: Kysely<Database>,
+  durable: <T>(write: () => Promise<T>) => Promise<T> = (w) => w(),
+): ToolDecisionStore {
   return {
     async record(d, deliveryId) {
       const inserted = await durable(() =>
@@ -54,7 +57,18 @@ export function toolDecisionStore(db: Kysely<Database>, durable: <T>(write: () =
       const rows = await db.selectFrom('tool_decisions').selectAll().orderBy('decided_at').orderBy('id').execute();
       return rows.map((r) => {
         const p = row.parse(r);
-        return { tool: p.tool, issueKey: p.issue_key, form: p.form, decision: p.decision, pathForward: p.path_forward, criticality: p.criticality, repos: p.repos, owners: p.owners, decidedBy: p.decided_by, decidedAt: p.decided_at };
+        return {
+          tool: p.tool,
+          issueKey: p.issue_key,
+          form: p.form,
+          decision: p.decision,
+          pathForward: p.path_forward,
+          criticality: p.criticality,
+          repos: p.repos,
+          owners: p.owners,
+          decidedBy: p.decided_by,
+          decidedAt: p.decided_at,
+        };
       });
     },
   };

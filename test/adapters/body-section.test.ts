@@ -14,8 +14,16 @@ import { GITLAB_API, GITLAB_BOT, GITLAB_URL } from '../support/gitlab.ts';
 const GH = 'https://api.github.com';
 const ghIssue: IssueRef = { repo: { platform: 'github', fullName: 'acme/security-requests', id: 1, defaultBranch: 'main' }, number: 7 };
 const glIssue: IssueRef = { repo: { platform: 'gitlab', fullName: 'gitlabhq/gitlab-test', id: 1, defaultBranch: 'master' }, number: 23 };
-const github = (): GitHubForge => new GitHubForge(new ProbotOctokit({ auth: { token: 'ghs_test' }, retry: { enabled: false }, throttle: { enabled: false } }), 'gatehouse[bot]');
-const gitlab = (): GitLabForge => new GitLabForge(createGitLabApi({ url: GITLAB_URL, token: 'glpat-test', retry: { backoffMs: () => 1 } }), GITLAB_BOT, { sleep: () => Promise.resolve(), recheckDelayMs: 1 });
+const github = (): GitHubForge =>
+  new GitHubForge(
+    new ProbotOctokit({ auth: { token: 'ghs_test' }, retry: { enabled: false }, throttle: { enabled: false } }),
+    'gatehouse[bot]',
+  );
+const gitlab = (): GitLabForge =>
+  new GitLabForge(createGitLabApi({ url: GITLAB_URL, token: 'glpat-test', retry: { backoffMs: () => 1 } }), GITLAB_BOT, {
+    sleep: () => Promise.resolve(),
+    recheckDelayMs: 1,
+  });
 
 const block = (text: string): string => `<!-- gatehouse:planning:start -->\n${text}\n<!-- gatehouse:planning:end -->`;
 
@@ -40,14 +48,18 @@ describe('GitHub: ensureBodySection', () => {
 
   it('replaces the block in place, and writes nothing when it is already so', async () => {
     let sent = '';
-    nock(GH).get('/repos/acme/security-requests/issues/7').reply(200, { body: `before\r\n\r\n${block('- [x] one')}\r\nafter` });
+    nock(GH)
+      .get('/repos/acme/security-requests/issues/7')
+      .reply(200, { body: `before\r\n\r\n${block('- [x] one')}\r\nafter` });
     nock(GH)
       .patch('/repos/acme/security-requests/issues/7', (b: { body: string }) => ((sent = b.body), true))
       .reply(200, {});
     expect(await github().ensureBodySection(ghIssue, 'planning', '- [ ] one')).toBe('updated');
     expect(sent).toBe(`before\r\n\r\n${block('- [ ] one')}\r\nafter`);
 
-    nock(GH).get('/repos/acme/security-requests/issues/7').reply(200, { body: block('- [ ] one') });
+    nock(GH)
+      .get('/repos/acme/security-requests/issues/7')
+      .reply(200, { body: block('- [ ] one') });
     expect(await github().ensureBodySection(ghIssue, 'planning', '- [ ] one')).toBe('unchanged');
   });
 
@@ -70,7 +82,9 @@ describe('GitLab: ensureBodySection', () => {
   });
 
   it('writes nothing when the block is already so', async () => {
-    nock(GITLAB_API).get('/projects/1/issues/23').reply(200, { iid: 23, description: `x\n\n${block('- [ ] one')}` });
+    nock(GITLAB_API)
+      .get('/projects/1/issues/23')
+      .reply(200, { iid: 23, description: `x\n\n${block('- [ ] one')}` });
     expect(await gitlab().ensureBodySection(glIssue, 'planning', '- [ ] one')).toBe('unchanged');
   });
 

@@ -27,26 +27,42 @@ describe('GitHub issue_comment', () => {
         deliveryId: 'd1',
         actor: { login: obj(p['sender'])['login'], isBot: false },
         comment: { id: obj(p['comment'])['id'], body: '/gatehouse decide build-internal high\nthanks' },
-        issue: { ref: { repo: { platform: 'github', fullName: obj(p['repository'])['full_name'] }, number: issue['number'] }, title: issue['title'], url: issue['html_url'] },
+        issue: {
+          ref: { repo: { platform: 'github', fullName: obj(p['repository'])['full_name'] }, number: issue['number'] },
+          title: issue['title'],
+          url: issue['html_url'],
+        },
       },
     });
   });
 
   it('ignores other comments, edits, our own comments and comments on pull requests', () => {
-    expect(translateGitHub('issue_comment', 'd', comment('LGTM'), null)).toMatchObject({ kind: 'ignored', reason: expect.stringContaining('no /gatehouse command') });
-    expect(translateGitHub('issue_comment', 'd', comment('/gatehouse decide wait', 'edited'), null)).toMatchObject({ kind: 'ignored', reason: 'issue_comment.edited is not handled' });
+    expect(translateGitHub('issue_comment', 'd', comment('LGTM'), null)).toMatchObject({
+      kind: 'ignored',
+      reason: expect.stringContaining('no /gatehouse command'),
+    });
+    expect(translateGitHub('issue_comment', 'd', comment('/gatehouse decide wait', 'edited'), null)).toMatchObject({
+      kind: 'ignored',
+      reason: 'issue_comment.edited is not handled',
+    });
     const own = comment('/gatehouse decide wait');
     obj(own['sender'])['login'] = 'gatehouse[bot]';
     expect(translateGitHub('issue_comment', 'd', own, 'gatehouse[bot]')).toEqual({ kind: 'ignored', reason: 'caused by Gatehouse itself' });
     const onPr = comment('/gatehouse decide wait');
     obj(onPr['issue'])['pull_request'] = { url: 'x' };
-    expect(translateGitHub('issue_comment', 'd', onPr, null)).toMatchObject({ kind: 'ignored', reason: expect.stringContaining('pull request') });
+    expect(translateGitHub('issue_comment', 'd', onPr, null)).toMatchObject({
+      kind: 'ignored',
+      reason: expect.stringContaining('pull request'),
+    });
   });
 
   it('rejects a payload without the comment id, naming the field', () => {
     const bad = comment('/gatehouse decide wait');
     delete obj(bad['comment'])['id'];
-    expect(translateGitHub('issue_comment', 'd', bad, null)).toMatchObject({ kind: 'invalid', reason: expect.stringContaining('comment.id') });
+    expect(translateGitHub('issue_comment', 'd', bad, null)).toMatchObject({
+      kind: 'invalid',
+      reason: expect.stringContaining('comment.id'),
+    });
   });
 });
 
@@ -67,13 +83,24 @@ describe('GitLab issue notes', () => {
         kind: 'comment',
         actor: { login: 'root' },
         comment: { id: 1241, body: '/gatehouse decide accept' },
-        issue: { ref: { repo: { platform: 'gitlab', fullName: 'gitlab-org/gitlab-test' }, number: 17 }, title: 'test', body: 'test', labels: ['Afterpod', 'Element'], state: 'closed', url: 'http://example.com/gitlab-org/gitlab-test/issues/17', createdAt: '2015-04-12T14:53:17.000Z' },
+        issue: {
+          ref: { repo: { platform: 'gitlab', fullName: 'gitlab-org/gitlab-test' }, number: 17 },
+          title: 'test',
+          body: 'test',
+          labels: ['Afterpod', 'Element'],
+          state: 'closed',
+          url: 'http://example.com/gitlab-org/gitlab-test/issues/17',
+          createdAt: '2015-04-12T14:53:17.000Z',
+        },
       },
     });
   });
 
   it('ignores commands on merge requests, system notes and plain notes', () => {
-    expect(translateGitLab('Note Hook', 'n', note('/gatehouse decide accept', 'note-hook-merge-request'), null)).toMatchObject({ kind: 'ignored', reason: expect.stringContaining('merge request !1') });
+    expect(translateGitLab('Note Hook', 'n', note('/gatehouse decide accept', 'note-hook-merge-request'), null)).toMatchObject({
+      kind: 'ignored',
+      reason: expect.stringContaining('merge request !1'),
+    });
     const system = note('/gatehouse decide accept');
     obj(system['object_attributes'])['system'] = true;
     expect(translateGitLab('Note Hook', 'n', system, null).kind).toBe('ignored');
@@ -86,7 +113,10 @@ describe('GitLab issue notes', () => {
   ])('does not run a command again when its note is edited (%s)', (_name, attrs) => {
     const p = note('/gatehouse decide accept');
     Object.assign(obj(p['object_attributes']), attrs);
-    expect(translateGitLab('Note Hook', 'n', p, 'gatehouse-bot')).toMatchObject({ kind: 'ignored', reason: expect.stringContaining('was edited') });
+    expect(translateGitLab('Note Hook', 'n', p, 'gatehouse-bot')).toMatchObject({
+      kind: 'ignored',
+      reason: expect.stringContaining('was edited'),
+    });
   });
 
   it('runs a new note without an action field (older GitLab) when its times agree', () => {

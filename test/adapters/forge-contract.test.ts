@@ -78,7 +78,8 @@ function githubWorld(): ForgeWorld {
     if (text === undefined) return [404, { message: 'Not Found' }];
     return [200, { type: 'file', path, encoding: 'base64', content: Buffer.from(text, 'utf8').toString('base64') }];
   });
-  const onNoMatch = (req: { method?: string; href?: string; path?: string }): void => void unmatched.push(`${req.method} ${req.href ?? req.path}`);
+  const onNoMatch = (req: { method?: string; href?: string; path?: string }): void =>
+    void unmatched.push(`${req.method} ${req.href ?? req.path}`);
   nock.emitter.on('no match', onNoMatch);
 
   const octokit = new ProbotOctokit({ auth: { token: 'ghs_test' }, retry: { enabled: false }, throttle: { enabled: false } });
@@ -94,7 +95,8 @@ function githubWorld(): ForgeWorld {
     },
     seedFile: (path, text) => void files.set(path, text),
     labels: (n) => [...(labels.get(n) ?? [])],
-    comments: (n): WorldComment[] => (comments.get(n) ?? []).map((c) => ({ author: c.login === GITHUB_BOT ? null : c.login, body: c.body })),
+    comments: (n): WorldComment[] =>
+      (comments.get(n) ?? []).map((c) => ({ author: c.login === GITHUB_BOT ? null : c.login, body: c.body })),
     verify: () => expect(unmatched, 'requests the fake GitHub does not know').toEqual([]),
     close: () => {
       nock.emitter.removeListener('no match', onNoMatch);

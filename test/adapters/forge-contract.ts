@@ -103,7 +103,10 @@ export function describeForgeContract(name: string, setup: () => ForgeWorld | Pr
 
     it('finds our comment behind more than a page of others', async () => {
       world.seedIssue(7, {
-        comments: [...Array.from({ length: 130 }, (_, i) => ({ author: 'alice', body: `comment ${i}` })), { author: null, body: `${MARKER}\nTier 1` }],
+        comments: [
+          ...Array.from({ length: 130 }, (_, i) => ({ author: 'alice', body: `comment ${i}` })),
+          { author: null, body: `${MARKER}\nTier 1` },
+        ],
       });
       expect(await world.forge.ensureComment(ref, MARKER, `${MARKER}\nTier 1`)).toBe('unchanged');
       expect(await world.forge.ensureComment(ref, MARKER, `${MARKER}\nTier 2`)).toBe('updated');

@@ -82,7 +82,11 @@ function routesInCode(): Map<string, string> {
     for (const f of readdirSync(dir)) {
       const p = join(dir, f);
       if (statSync(p).isDirectory()) walk(p);
-      else if (p.endsWith('.ts')) for (const m of readFileSync(p, 'utf8').matchAll(/\b(?:request|paginate|iterator|get)\(\s*['`]((?:GET|POST|PUT|PATCH|DELETE) \/[^'`\s]*)['`]/g)) found.set(m[1]!, p.slice(root.length));
+      else if (p.endsWith('.ts'))
+        for (const m of readFileSync(p, 'utf8').matchAll(
+          /\b(?:request|paginate|iterator|get)\(\s*['`]((?:GET|POST|PUT|PATCH|DELETE) \/[^'`\s]*)['`]/g,
+        ))
+          found.set(m[1]!, p.slice(root.length));
     }
   };
   walk(join(root, 'src'));
@@ -102,7 +106,10 @@ const HANDLED: [event: string, action?: string][] = [
   ['release', 'published'],
 ];
 
-const manifest = parse(readFileSync(join(root, 'app.yml'), 'utf8')) as { default_permissions: Record<string, string>; default_events: string[] };
+const manifest = parse(readFileSync(join(root, 'app.yml'), 'utf8')) as {
+  default_permissions: Record<string, string>;
+  default_events: string[];
+};
 const order: Record<string, number> = { read: 1, write: 2 };
 
 function needed(): Record<string, string> {
@@ -133,7 +140,10 @@ describe('app.yml: least privilege', () => {
       expect(op?.template, `${route} (${file}) in GitHub's REST API description`).toBe(path);
       expect(route in ROUTE_PERMISSIONS, `${route} (${file}) has a reviewed permission`).toBe(true);
       // With an installation token; the App's own routes (null) take its JWT instead.
-      if (ROUTE_PERMISSIONS[route]) expect((op!.op['x-github'] as { enabledForGitHubApps?: boolean }).enabledForGitHubApps, `${route} works for GitHub Apps`).toBe(true);
+      if (ROUTE_PERMISSIONS[route])
+        expect((op!.op['x-github'] as { enabledForGitHubApps?: boolean }).enabledForGitHubApps, `${route} works for GitHub Apps`).toBe(
+          true,
+        );
     }
   });
 

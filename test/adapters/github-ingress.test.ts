@@ -45,7 +45,12 @@ const post = (d: Delivery): Promise<Response> => fetch(served.url, { method: 'PO
 
 describe('GitHub ingress', () => {
   it('stores a signed delivery exactly as it was received, and only a signed one', async () => {
-    const d = githubDelivery({ name: 'issues', payload: issuesPayload({ body: 'hello' }), secret: SECRET, format: (p) => JSON.stringify(p, null, 2) });
+    const d = githubDelivery({
+      name: 'issues',
+      payload: issuesPayload({ body: 'hello' }),
+      secret: SECRET,
+      format: (p) => JSON.stringify(p, null, 2),
+    });
     expect((await post(d)).status).toBe(200);
     const forged = githubDelivery({ name: 'issues', payload: issuesPayload({ body: 'forged' }), secret: 'not-the-secret' });
     expect((await post(forged)).status).toBeGreaterThanOrEqual(400);
@@ -53,7 +58,9 @@ describe('GitHub ingress', () => {
   });
 
   it('accepts many deliveries without a single request to GitHub (none is allowed here)', async () => {
-    const deliveries = Array.from({ length: 20 }, (_, i) => githubDelivery({ name: 'issues', payload: issuesPayload({ body: `n${i}`, number: i + 1 }), secret: SECRET }));
+    const deliveries = Array.from({ length: 20 }, (_, i) =>
+      githubDelivery({ name: 'issues', payload: issuesPayload({ body: `n${i}`, number: i + 1 }), secret: SECRET }),
+    );
     const statuses = await Promise.all(deliveries.map(async (d) => (await post(d)).status));
     expect(statuses).toEqual(deliveries.map(() => 200));
     expect(accepted.map((a) => a.deliveryId).sort()).toEqual(deliveries.map((d) => d.id).sort());

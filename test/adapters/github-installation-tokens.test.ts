@@ -39,7 +39,12 @@ async function ingress(): Promise<GitHubIngress> {
   });
 }
 
-const tokenReply = (token: string, expiresAt: number) => ({ token, expires_at: new Date(expiresAt).toISOString(), permissions: { issues: 'write' }, repository_selection: 'all' });
+const tokenReply = (token: string, expiresAt: number) => ({
+  token,
+  expires_at: new Date(expiresAt).toISOString(),
+  permissions: { issues: 'write' },
+  repository_selection: 'all',
+});
 
 describe('installation tokens', () => {
   it('one token request for many calls of one installation from separate clients, a new one only near expires_at', async () => {
@@ -62,7 +67,10 @@ describe('installation tokens', () => {
 
     // Within the margin before GitHub's expires_at: a new token, once.
     clock = expiresAt - TOKEN_EXPIRY_MARGIN_MS + 1000;
-    nock(API).post('/app/installations/7/access_tokens').once().reply(201, tokenReply('ghs_two', clock + 60 * 60_000));
+    nock(API)
+      .post('/app/installations/7/access_tokens')
+      .once()
+      .reply(201, tokenReply('ghs_two', clock + 60 * 60_000));
     nock(API).get(FILE).matchHeader('authorization', 'token ghs_two').times(2).reply(404, { message: 'Not Found' });
     expect(await (await gh.platform.forgeFor(7)).readFile(REPO, 'README.md')).toBeNull();
     expect(await (await gh.platform.forgeFor(7)).readFile(REPO, 'README.md')).toBeNull();
@@ -72,11 +80,15 @@ describe('installation tokens', () => {
   it('a token GitHub issued for ten minutes is not used after it expired', async () => {
     clock = Date.parse('2030-01-01T00:00:00Z');
     const gh = await ingress();
-    nock(API).post('/app/installations/8/access_tokens').reply(201, tokenReply('ghs_short', clock + 10 * 60_000));
+    nock(API)
+      .post('/app/installations/8/access_tokens')
+      .reply(201, tokenReply('ghs_short', clock + 10 * 60_000));
     nock(API).get(FILE).matchHeader('authorization', 'token ghs_short').reply(404, { message: 'Not Found' });
     expect(await (await gh.platform.forgeFor(8)).readFile(REPO, 'README.md')).toBeNull();
     clock += 10 * 60_000;
-    nock(API).post('/app/installations/8/access_tokens').reply(201, tokenReply('ghs_next', clock + 60 * 60_000));
+    nock(API)
+      .post('/app/installations/8/access_tokens')
+      .reply(201, tokenReply('ghs_next', clock + 60 * 60_000));
     nock(API).get(FILE).matchHeader('authorization', 'token ghs_next').reply(404, { message: 'Not Found' });
     expect(await (await gh.platform.forgeFor(8)).readFile(REPO, 'README.md')).toBeNull();
   });
@@ -90,12 +102,16 @@ describe('installation tokens', () => {
     expect(gh.circuit.state.kind).toBe('open');
     // Another job: no request at all (nock refuses any), a clear reason.
     const t0 = performance.now();
-    await expect((await gh.platform.forgeFor(9)).readFile(REPO, 'README.md')).rejects.toThrow(/^GitHub unreachable since 2030-01-01T00:00:00.000Z \(503 Service Unavailable to POST \/app\/installations\/9\/access_tokens\): waiting until 2030-01-01T00:00:30.000Z/);
+    await expect((await gh.platform.forgeFor(9)).readFile(REPO, 'README.md')).rejects.toThrow(
+      /^GitHub unreachable since 2030-01-01T00:00:00.000Z \(503 Service Unavailable to POST \/app\/installations\/9\/access_tokens\): waiting until 2030-01-01T00:00:30.000Z/,
+    );
     expect(performance.now() - t0).toBeLessThan(500);
 
     // After the cool-down one request goes through; its answer closes the circuit.
     clock += gh.circuit.limits.cooldownMs;
-    nock(API).post('/app/installations/9/access_tokens').reply(201, tokenReply('ghs_back', clock + 60 * 60_000));
+    nock(API)
+      .post('/app/installations/9/access_tokens')
+      .reply(201, tokenReply('ghs_back', clock + 60 * 60_000));
     nock(API).get(FILE).twice().reply(404, { message: 'Not Found' });
     expect(await (await gh.platform.forgeFor(9)).readFile(REPO, 'README.md')).toBeNull();
     expect(gh.circuit.state.kind).toBe('closed');

@@ -33,7 +33,9 @@ function forge(cache = new EvidenceCache()): GitHubReleaseForge {
   return new GitHubReleaseForge(octokit, { botLogin: BOT, appId: 42, cache, now });
 }
 
-const link = (path: string, last: number): Record<string, string> => ({ link: `<${API}${path}&page=2>; rel="next", <${API}${path}&page=${last}>; rel="last"` });
+const link = (path: string, last: number): Record<string, string> => ({
+  link: `<${API}${path}&page=2>; rel="next", <${API}${path}&page=${last}>; rel="last"`,
+});
 
 const checkRun = (i: number, over: Record<string, unknown> = {}) => ({
   id: 1000 + i,
@@ -80,8 +82,14 @@ function mockEvidence({ alerts500 = false }: { alerts500?: boolean } = {}): void
   runs[5] = checkRun(5, { name: 'codeql', conclusion: 'timed_out' });
   runs[6] = checkRun(6, { name: 'lint', conclusion: 'skipped' });
   const scope = nock(API);
-  scope.get(`${base}/commits/${HEAD}/check-runs`).query({ per_page: 100, page: 1 }).reply(200, { total_count: 150, check_runs: runs.slice(0, 100) });
-  scope.get(`${base}/commits/${HEAD}/check-runs`).query({ per_page: 100, page: 2 }).reply(200, { total_count: 150, check_runs: runs.slice(100) });
+  scope
+    .get(`${base}/commits/${HEAD}/check-runs`)
+    .query({ per_page: 100, page: 1 })
+    .reply(200, { total_count: 150, check_runs: runs.slice(0, 100) });
+  scope
+    .get(`${base}/commits/${HEAD}/check-runs`)
+    .query({ per_page: 100, page: 2 })
+    .reply(200, { total_count: 150, check_runs: runs.slice(100) });
   scope
     .get(`${base}/commits/${HEAD}/status`)
     .query({ per_page: 100, page: 1 })
@@ -111,9 +119,19 @@ function mockEvidence({ alerts500 = false }: { alerts500?: boolean } = {}): void
     ]);
   scope.get(`${base}/pulls/7`).reply(200, pullAnswer(101));
   // The facts of the approvals that could count (at the head, not a bot): the head commit's accounts, each approver's permission.
-  scope.get(`${base}/commits/${HEAD}`).reply(200, { sha: HEAD, commit: { message: 'Release' }, author: { login: 'dave', id: 4, type: 'User' }, committer: { login: 'web-flow', id: 19864447, type: 'User' }, parents: [] });
-  scope.get(`${base}/collaborators/alice/permission`).reply(200, { permission: 'write', role_name: 'maintain', user: { login: 'alice', id: 1, type: 'User' } });
-  scope.get(`${base}/collaborators/dave/permission`).reply(200, { permission: 'admin', role_name: 'admin', user: { login: 'dave', id: 4, type: 'User' } });
+  scope.get(`${base}/commits/${HEAD}`).reply(200, {
+    sha: HEAD,
+    commit: { message: 'Release' },
+    author: { login: 'dave', id: 4, type: 'User' },
+    committer: { login: 'web-flow', id: 19864447, type: 'User' },
+    parents: [],
+  });
+  scope
+    .get(`${base}/collaborators/alice/permission`)
+    .reply(200, { permission: 'write', role_name: 'maintain', user: { login: 'alice', id: 1, type: 'User' } });
+  scope
+    .get(`${base}/collaborators/dave/permission`)
+    .reply(200, { permission: 'admin', role_name: 'admin', user: { login: 'dave', id: 4, type: 'User' } });
   const filesPath = `${base}/pulls/7/files?per_page=100`;
   scope
     .get(`${base}/pulls/7/files`)
@@ -129,7 +147,10 @@ function mockEvidence({ alerts500 = false }: { alerts500?: boolean } = {}): void
     .reply(200, [{ filename: 'src/auth/new.ts', previous_filename: 'src/auth/old.ts', status: 'renamed' }]);
   const alertsQuery = { ref: 'refs/pull/7/head', state: 'open', per_page: 100 };
   if (alerts500) {
-    scope.get(`${base}/code-scanning/alerts`).query({ ...alertsQuery, page: 1 }).reply(500, { message: 'Server Error' });
+    scope
+      .get(`${base}/code-scanning/alerts`)
+      .query({ ...alertsQuery, page: 1 })
+      .reply(500, { message: 'Server Error' });
     return;
   }
   const page1 = [
@@ -161,7 +182,13 @@ describe('GitHub release evidence', () => {
     expect(ev.checks).toHaveLength(149 + 2);
     expect(ev.checks.find((c) => c.name === 'gatehouse/release-gate')).toBeUndefined();
     const state = (name: string) => ev.checks.find((c) => c.name === name)?.state;
-    expect([state('secret-scan'), state('slsa-provenance'), state('codeql'), state('lint'), state('job-0')]).toEqual(['failure', 'pending', 'failure', 'skipped', 'success']);
+    expect([state('secret-scan'), state('slsa-provenance'), state('codeql'), state('lint'), state('job-0')]).toEqual([
+      'failure',
+      'pending',
+      'failure',
+      'skipped',
+      'success',
+    ]);
     expect(ev.checks.find((c) => c.name === 'sign/cosign')).toEqual({ name: 'sign/cosign', state: 'failure', source: 'status', url: null });
 
     expect(ev.approvals).toEqual([
@@ -175,8 +202,16 @@ describe('GitHub release evidence', () => {
     expect(ev.changedPaths).toHaveLength(102);
     expect(ev.changedPaths).toEqual(expect.arrayContaining(['src/auth/new.ts', 'src/auth/old.ts', 'src/payments/f99.ts']));
 
-    const sev = Object.fromEntries(ev.findings.filter((f) => ['1', '2', '3', '4', '200'].includes(f.id.split(':')[1]!)).map((f) => [f.id, f.severity]));
-    expect(sev).toEqual({ 'code-scanning:1': 'critical', 'code-scanning:2': 'high', 'code-scanning:3': 'medium', 'code-scanning:4': 'low', 'code-scanning:200': 'high' });
+    const sev = Object.fromEntries(
+      ev.findings.filter((f) => ['1', '2', '3', '4', '200'].includes(f.id.split(':')[1]!)).map((f) => [f.id, f.severity]),
+    );
+    expect(sev).toEqual({
+      'code-scanning:1': 'critical',
+      'code-scanning:2': 'high',
+      'code-scanning:3': 'medium',
+      'code-scanning:4': 'low',
+      'code-scanning:200': 'high',
+    });
     expect(ev.findings.find((f) => f.id === 'code-scanning:200')).toEqual({
       id: 'code-scanning:200',
       ruleId: 'js/rule-200',
@@ -208,7 +243,9 @@ describe('GitHub release evidence', () => {
     const cache = new EvidenceCache();
     mockEvidence({ alerts500: true });
     const ev = await forge(cache).collectEvidence(pr, HEAD);
-    expect(ev.errors).toEqual([{ source: 'findings', kind: 'api', status: 500, message: expect.stringContaining('code scanning alerts: HTTP 500') }]);
+    expect(ev.errors).toEqual([
+      { source: 'findings', kind: 'api', status: 500, message: expect.stringContaining('code scanning alerts: HTTP 500') },
+    ]);
     expect(ev.findings).toEqual([]);
     expect(ev.checks).toHaveLength(151);
     expect(ev.approvals).toHaveLength(4);
@@ -228,74 +265,152 @@ describe('GitHub release evidence', () => {
     };
     only(404, 'no analysis found');
     const none = await forge().collectEvidence(pr, HEAD);
-    expect(none.errors).toEqual([{ source: 'findings', kind: 'no-analysis', status: 404, message: expect.stringContaining('no analysis found for refs/pull/7/head') }]);
+    expect(none.errors).toEqual([
+      { source: 'findings', kind: 'no-analysis', status: 404, message: expect.stringContaining('no analysis found for refs/pull/7/head') },
+    ]);
     only(403, 'Code scanning is not enabled for this repository. Please enable code scanning in the repository settings.');
     const off = await forge().collectEvidence(pr, HEAD);
-    expect(off.errors).toEqual([{ source: 'findings', kind: 'not-enabled', status: 403, message: expect.stringContaining('code scanning is not enabled') }]);
+    expect(off.errors).toEqual([
+      { source: 'findings', kind: 'not-enabled', status: 403, message: expect.stringContaining('code scanning is not enabled') },
+    ]);
   });
 
   it('says when a source has more pages than it reads, and never takes the part for the whole', async () => {
     const scope = nock(API);
-    scope.get(`${base}/commits/${HEAD}/check-runs`).query({ per_page: 100, page: 1 }).reply(200, { total_count: 250, check_runs: Array.from({ length: 100 }, (_, i) => checkRun(i)) });
+    scope
+      .get(`${base}/commits/${HEAD}/check-runs`)
+      .query({ per_page: 100, page: 1 })
+      .reply(200, { total_count: 250, check_runs: Array.from({ length: 100 }, (_, i) => checkRun(i)) });
     scope.get(`${base}/commits/${HEAD}/status`).query(true).reply(200, { total_count: 0, statuses: [] });
     scope.get(`${base}/pulls/7/reviews`).query(true).reply(200, []);
     scope.get(`${base}/pulls/7`).reply(200, pullAnswer(0));
     scope.get(`${base}/pulls/7/files`).query(true).reply(200, []);
     scope.get(`${base}/code-scanning/alerts`).query(true).reply(200, []);
     const ev = await forge().collectEvidence(pr, HEAD, { maxPages: 1 });
-    expect(ev.errors).toEqual([{ source: 'checks', kind: 'truncated', message: 'check runs: more than 1 pages of 100; the rest was not read' }]);
+    expect(ev.errors).toEqual([
+      { source: 'checks', kind: 'truncated', message: 'check runs: more than 1 pages of 100; the rest was not read' },
+    ]);
     expect(ev.checks).toEqual([]);
   });
 
   /** The sources a test does not look at, answered empty. */
-  const quiet = (scope: nock.Scope, { checks = true, status = true, files = true }: { checks?: boolean; status?: boolean; files?: boolean } = {}): void => {
+  const quiet = (
+    scope: nock.Scope,
+    { checks = true, status = true, files = true }: { checks?: boolean; status?: boolean; files?: boolean } = {},
+  ): void => {
     if (checks) scope.get(`${base}/commits/${HEAD}/check-runs`).query(true).reply(200, { total_count: 0, check_runs: [] });
     if (status) scope.get(`${base}/commits/${HEAD}/status`).query(true).reply(200, { total_count: 0, statuses: [] });
     scope.get(`${base}/pulls/7/reviews`).query(true).reply(200, []);
     if (files) {
       scope.get(`${base}/pulls/7`).reply(200, pullAnswer(1));
-      scope.get(`${base}/pulls/7/files`).query(true).reply(200, [{ filename: 'src/cart.ts', status: 'modified' }]);
+      scope
+        .get(`${base}/pulls/7/files`)
+        .query(true)
+        .reply(200, [{ filename: 'src/cart.ts', status: 'modified' }]);
     }
     scope.get(`${base}/code-scanning/alerts`).query(true).reply(200, []);
   };
   const pinned = {
-    secrets: { github: { apps: [], workflows: ['.github/workflows/security.yml'], configPaths: [], statusCreators: ['signing-bot'] }, gitlab: { jobs: [], configPaths: [], statusCreators: [] } },
+    secrets: {
+      github: { apps: [], workflows: ['.github/workflows/security.yml'], configPaths: [], statusCreators: ['signing-bot'] },
+      gitlab: { jobs: [], configPaths: [], statusCreators: [] },
+    },
   };
 
-  it('names each check run\'s App and, when a kind pins workflows, the workflow file behind an Actions check suite (one listing of the head\'s runs)', async () => {
+  it("names each check run's App and, when a kind pins workflows, the workflow file behind an Actions check suite (one listing of the head's runs)", async () => {
     const scope = nock(API);
     quiet(scope, { checks: false, status: false });
-    scope.get(`${base}/commits/${HEAD}/check-runs`).query({ per_page: 100, page: 1 }).reply(200, {
-      total_count: 4,
-      check_runs: [
-        checkRun(1, { name: 'secret-scan', app: { id: 15368, slug: 'github-actions', name: 'GitHub Actions' }, check_suite: { id: 501 } }),
-        checkRun(2, { name: 'secret-sast-dependency-provenance', app: { id: 15368, slug: 'github-actions', name: 'GitHub Actions' }, check_suite: { id: 502 } }),
-        checkRun(3, { name: 'CodeQL', app: { id: 57789, slug: 'github-advanced-security', name: 'GitHub Advanced Security' }, check_suite: { id: 503 } }),
-        checkRun(4, { name: 'old-run', app: { id: 15368, slug: 'github-actions', name: 'GitHub Actions' }, check_suite: { id: 504 } }),
-      ],
-    });
-    scope.get(`${base}/actions/runs`).query({ head_sha: HEAD, per_page: 100, page: 1 }).reply(200, {
-      total_count: 2,
-      workflow_runs: [
-        { id: 9001, name: 'Security', path: '.github/workflows/security.yml', head_sha: HEAD, check_suite_id: 501, event: 'pull_request', status: 'completed', conclusion: 'success' },
-        { id: 9002, name: 'PR', path: '.github/workflows/pr.yml', head_sha: HEAD, check_suite_id: 502, event: 'pull_request', status: 'completed', conclusion: 'success' },
-      ],
-    });
-    scope.get(`${base}/commits/${HEAD}/statuses`).query(true).reply(200, [
-      { id: 3, context: 'sign/cosign', state: 'success', target_url: 'https://sign.example/3', creator: { login: 'signing-bot', type: 'Bot' } },
-      { id: 2, context: 'secret-scan', state: 'success', target_url: null, creator: { login: 'mallory', type: 'User' } },
-      { id: 1, context: 'sign/cosign', state: 'failure', target_url: 'https://sign.example/1', creator: { login: 'mallory', type: 'User' } },
-    ]);
+    scope
+      .get(`${base}/commits/${HEAD}/check-runs`)
+      .query({ per_page: 100, page: 1 })
+      .reply(200, {
+        total_count: 4,
+        check_runs: [
+          checkRun(1, {
+            name: 'secret-scan',
+            app: { id: 15368, slug: 'github-actions', name: 'GitHub Actions' },
+            check_suite: { id: 501 },
+          }),
+          checkRun(2, {
+            name: 'secret-sast-dependency-provenance',
+            app: { id: 15368, slug: 'github-actions', name: 'GitHub Actions' },
+            check_suite: { id: 502 },
+          }),
+          checkRun(3, {
+            name: 'CodeQL',
+            app: { id: 57789, slug: 'github-advanced-security', name: 'GitHub Advanced Security' },
+            check_suite: { id: 503 },
+          }),
+          checkRun(4, { name: 'old-run', app: { id: 15368, slug: 'github-actions', name: 'GitHub Actions' }, check_suite: { id: 504 } }),
+        ],
+      });
+    scope
+      .get(`${base}/actions/runs`)
+      .query({ head_sha: HEAD, per_page: 100, page: 1 })
+      .reply(200, {
+        total_count: 2,
+        workflow_runs: [
+          {
+            id: 9001,
+            name: 'Security',
+            path: '.github/workflows/security.yml',
+            head_sha: HEAD,
+            check_suite_id: 501,
+            event: 'pull_request',
+            status: 'completed',
+            conclusion: 'success',
+          },
+          {
+            id: 9002,
+            name: 'PR',
+            path: '.github/workflows/pr.yml',
+            head_sha: HEAD,
+            check_suite_id: 502,
+            event: 'pull_request',
+            status: 'completed',
+            conclusion: 'success',
+          },
+        ],
+      });
+    scope
+      .get(`${base}/commits/${HEAD}/statuses`)
+      .query(true)
+      .reply(200, [
+        {
+          id: 3,
+          context: 'sign/cosign',
+          state: 'success',
+          target_url: 'https://sign.example/3',
+          creator: { login: 'signing-bot', type: 'Bot' },
+        },
+        { id: 2, context: 'secret-scan', state: 'success', target_url: null, creator: { login: 'mallory', type: 'User' } },
+        {
+          id: 1,
+          context: 'sign/cosign',
+          state: 'failure',
+          target_url: 'https://sign.example/1',
+          creator: { login: 'mallory', type: 'User' },
+        },
+      ]);
     const ev = await forge().collectEvidence(pr, HEAD, { sources: pinned });
     expect(ev.errors).toEqual([]);
     const producer = (name: string, source = 'check-run') => ev.checks.find((c) => c.name === name && c.source === source)?.producer;
     expect(producer('secret-scan')).toEqual({ app: { id: 15368, slug: 'github-actions' }, workflowPath: '.github/workflows/security.yml' });
-    expect(producer('secret-sast-dependency-provenance')).toEqual({ app: { id: 15368, slug: 'github-actions' }, workflowPath: '.github/workflows/pr.yml' });
+    expect(producer('secret-sast-dependency-provenance')).toEqual({
+      app: { id: 15368, slug: 'github-actions' },
+      workflowPath: '.github/workflows/pr.yml',
+    });
     expect(producer('CodeQL')).toEqual({ app: { id: 57789, slug: 'github-advanced-security' } });
     expect(producer('old-run')).toEqual({ app: { id: 15368, slug: 'github-actions' }, workflowPath: null });
     // Statuses: newest first; the current state of each context with who posted it.
     expect(ev.checks.filter((c) => c.source === 'status')).toEqual([
-      { name: 'sign/cosign', state: 'success', source: 'status', url: 'https://sign.example/3', producer: { statusCreator: 'signing-bot' } },
+      {
+        name: 'sign/cosign',
+        state: 'success',
+        source: 'status',
+        url: 'https://sign.example/3',
+        producer: { statusCreator: 'signing-bot' },
+      },
       { name: 'secret-scan', state: 'success', source: 'status', url: null, producer: { statusCreator: 'mallory' } },
     ]);
     expect(ev.stats.apiCalls).toBe(7);
@@ -304,7 +419,13 @@ describe('GitHub release evidence', () => {
   it('reads neither workflow runs nor status creators when no kind pins them', async () => {
     const scope = nock(API);
     quiet(scope, { checks: false });
-    scope.get(`${base}/commits/${HEAD}/check-runs`).query(true).reply(200, { total_count: 1, check_runs: [checkRun(1, { name: 'secret-scan', app: { id: 15368, slug: 'github-actions' }, check_suite: { id: 501 } })] });
+    scope
+      .get(`${base}/commits/${HEAD}/check-runs`)
+      .query(true)
+      .reply(200, {
+        total_count: 1,
+        check_runs: [checkRun(1, { name: 'secret-scan', app: { id: 15368, slug: 'github-actions' }, check_suite: { id: 501 } })],
+      });
     const ev = await forge().collectEvidence(pr, HEAD, { sources: {} });
     expect(ev.checks[0]!.producer).toEqual({ app: { id: 15368, slug: 'github-actions' } });
     expect(ev.stats.apiCalls).toBe(6);
@@ -314,13 +435,23 @@ describe('GitHub release evidence', () => {
     const scope = nock(API);
     quiet(scope, { status: false });
     scope.get(`${base}/commits/${HEAD}/statuses`).query(true).reply(200, []);
-    scope.get(`${base}/actions/runs`).query(true).reply(403, { message: 'Resource not accessible by integration', documentation_url: 'https://docs.github.com/rest/actions/workflow-runs#list-workflow-runs-for-a-repository' });
+    scope.get(`${base}/actions/runs`).query(true).reply(403, {
+      message: 'Resource not accessible by integration',
+      documentation_url: 'https://docs.github.com/rest/actions/workflow-runs#list-workflow-runs-for-a-repository',
+    });
     const ev = await forge().collectEvidence(pr, HEAD, { sources: pinned });
-    expect(ev.errors).toEqual([{ source: 'checks', kind: 'api', status: 403, message: expect.stringContaining('workflow runs: HTTP 403') }]);
+    expect(ev.errors).toEqual([
+      { source: 'checks', kind: 'api', status: 403, message: expect.stringContaining('workflow runs: HTTP 403') },
+    ]);
   });
 
   it.each([
-    ['a pull request over the 3,000-file cap (the listing stops at 3,000)', 3412, 30, 'changes 3412 file(s) and 3000 were listed; GitHub lists at most 3000 files'],
+    [
+      'a pull request over the 3,000-file cap (the listing stops at 3,000)',
+      3412,
+      30,
+      'changes 3412 file(s) and 3000 were listed; GitHub lists at most 3000 files',
+    ],
     ['exactly at the cap', 3000, 30, 'changes 3000 file(s) and 3000 were listed'],
     ['fewer files listed than the pull request changes', 150, 1, 'changes 150 file(s) and 100 were listed'],
   ])('a changed-files listing that is not whole is incomplete evidence: %s', async (_what, changed, pages, message) => {
@@ -331,7 +462,11 @@ describe('GitHub release evidence', () => {
       scope
         .get(`${base}/pulls/7/files`)
         .query({ per_page: 100, page })
-        .reply(200, Array.from({ length: 100 }, (_, i) => ({ filename: `vendor/pad/f${page}-${i}.txt`, status: 'added' })), pages > 1 ? link(`${base}/pulls/7/files?per_page=100`, pages) : {});
+        .reply(
+          200,
+          Array.from({ length: 100 }, (_, i) => ({ filename: `vendor/pad/f${page}-${i}.txt`, status: 'added' })),
+          pages > 1 ? link(`${base}/pulls/7/files?per_page=100`, pages) : {},
+        );
     }
     if (pages === 1) scope.get(`${base}/pulls/7/files`).query({ per_page: 100, page: 2 }).reply(200, []);
     const ev = await forge().collectEvidence(pr, HEAD);
@@ -363,7 +498,13 @@ describe('GitHub release outputs', () => {
     scope.post(`${base}/check-runs`).reply(201, (_uri, body) => {
       const b = body as Record<string, unknown>;
       writes.push({ method: 'POST', body: b });
-      runs.push({ id: 555, name: String(b['name']), status: String(b['status']), conclusion: (b['conclusion'] as string) ?? null, app: { id: 42 } });
+      runs.push({
+        id: 555,
+        name: String(b['name']),
+        status: String(b['status']),
+        conclusion: (b['conclusion'] as string) ?? null,
+        app: { id: 42 },
+      });
       return { id: 555 };
     });
     list();
@@ -373,7 +514,12 @@ describe('GitHub release outputs', () => {
     });
 
     const f = forge();
-    await f.setGateCheck(pr, HEAD, { conclusion: 'success', title: 'gate::pass', summary: 'All evidence present.', detailsUrl: 'https://github.com/acme/payments/pull/7#issuecomment-1' });
+    await f.setGateCheck(pr, HEAD, {
+      conclusion: 'success',
+      title: 'gate::pass',
+      summary: 'All evidence present.',
+      detailsUrl: 'https://github.com/acme/payments/pull/7#issuecomment-1',
+    });
     await f.setGateCheck(pr, HEAD, { conclusion: 'failure', title: 'gate::block', summary: 'Secrets scan failed.' });
 
     expect(writes).toEqual([
@@ -388,7 +534,10 @@ describe('GitHub release outputs', () => {
           details_url: 'https://github.com/acme/payments/pull/7#issuecomment-1',
         },
       },
-      { method: 'PATCH', body: { status: 'completed', conclusion: 'failure', output: { title: 'gate::block', summary: 'Secrets scan failed.' } } },
+      {
+        method: 'PATCH',
+        body: { status: 'completed', conclusion: 'failure', output: { title: 'gate::block', summary: 'Secrets scan failed.' } },
+      },
     ]);
   });
 
@@ -398,12 +547,20 @@ describe('GitHub release outputs', () => {
     scope
       .get(`${base}/commits/${HEAD}/check-runs`)
       .query(true)
-      .reply(200, { total_count: 1, check_runs: [{ id: 9, name: 'gatehouse/release-gate', status: 'in_progress', conclusion: null, app: { id: 42 } }] });
-    scope.patch(`${base}/check-runs/9`, { status: 'in_progress', output: { title: 'gate: pending', summary: 'Reading evidence again.' } }).reply(200, { id: 9 });
+      .reply(200, {
+        total_count: 1,
+        check_runs: [{ id: 9, name: 'gatehouse/release-gate', status: 'in_progress', conclusion: null, app: { id: 42 } }],
+      });
+    scope
+      .patch(`${base}/check-runs/9`, { status: 'in_progress', output: { title: 'gate: pending', summary: 'Reading evidence again.' } })
+      .reply(200, { id: 9 });
     scope
       .get(`${base}/commits/${HEAD}/check-runs`)
       .query(true)
-      .reply(200, { total_count: 1, check_runs: [{ id: 9, name: 'gatehouse/release-gate', status: 'completed', conclusion: 'success', app: { id: 42 } }] });
+      .reply(200, {
+        total_count: 1,
+        check_runs: [{ id: 9, name: 'gatehouse/release-gate', status: 'completed', conclusion: 'success', app: { id: 42 } }],
+      });
     scope.post(`${base}/check-runs`).reply(201, (_u, body) => {
       posted.push(body as Record<string, unknown>);
       return { id: 10 };
@@ -411,7 +568,14 @@ describe('GitHub release outputs', () => {
     const f = forge();
     await f.setGateCheck(pr, HEAD, { conclusion: 'pending', title: 'gate: pending', summary: 'Reading evidence again.' });
     await f.setGateCheck(pr, HEAD, { conclusion: 'pending', title: 'gate: pending', summary: 'code scanning: HTTP 500' });
-    expect(posted).toEqual([{ name: 'gatehouse/release-gate', head_sha: HEAD, status: 'in_progress', output: { title: 'gate: pending', summary: 'code scanning: HTTP 500' } }]);
+    expect(posted).toEqual([
+      {
+        name: 'gatehouse/release-gate',
+        head_sha: HEAD,
+        status: 'in_progress',
+        output: { title: 'gate: pending', summary: 'code scanning: HTTP 500' },
+      },
+    ]);
   });
 
   it('replaces its release-note section in place, leaves an equal one alone, and says when there is no release', async () => {
@@ -425,7 +589,9 @@ describe('GitHub release outputs', () => {
     });
     const f = forge();
     expect(await f.addReleaseNote(repo, 'v1.2.0', 'gatehouse:gate', 'Release gate: **pass** at aaaaaaa')).toBe('updated');
-    expect(patched).toBe('Highlights\n\n<!-- gatehouse:gate -->\nRelease gate: **pass** at aaaaaaa\n<!-- /gatehouse:gate -->\n\nThanks to all contributors.');
+    expect(patched).toBe(
+      'Highlights\n\n<!-- gatehouse:gate -->\nRelease gate: **pass** at aaaaaaa\n<!-- /gatehouse:gate -->\n\nThanks to all contributors.',
+    );
 
     scope.get(`${base}/releases/tags/v1.2.0`).reply(200, { id: 31, tag_name: 'v1.2.0', body: patched });
     expect(await f.addReleaseNote(repo, 'v1.2.0', 'gatehouse:gate', 'Release gate: **pass** at aaaaaaa')).toBe('unchanged');
@@ -449,25 +615,51 @@ describe('GitHub release outputs', () => {
       scope
         .get(`${base}/issues`)
         .query({ state: 'open', creator: BOT, per_page: 100, page: 1, sort: 'created', direction: 'desc' })
-        .reply(200, () => [{ number: 3, html_url: 'https://github.com/acme/payments/pull/3', body: '<!-- gatehouse:issue:retro:7 -->', user: { login: BOT, type: 'Bot' }, pull_request: {} }, ...issues]);
+        .reply(200, () => [
+          {
+            number: 3,
+            html_url: 'https://github.com/acme/payments/pull/3',
+            body: '<!-- gatehouse:issue:retro:7 -->',
+            user: { login: BOT, type: 'Bot' },
+            pull_request: {},
+          },
+          ...issues,
+        ]);
     let posted: Record<string, unknown> = {};
     list();
     scope.post(`${base}/issues`).reply(201, (_u, b) => {
       posted = b as Record<string, unknown>;
-      issues.push({ number: 12, html_url: 'https://github.com/acme/payments/issues/12', body: String(posted['body']), user: { login: BOT, type: 'Bot' } });
+      issues.push({
+        number: 12,
+        html_url: 'https://github.com/acme/payments/issues/12',
+        body: String(posted['body']),
+        user: { login: BOT, type: 'Bot' },
+      });
       return { number: 12, html_url: 'https://github.com/acme/payments/issues/12' };
     });
     list();
     const f = forge();
-    const issue = { title: 'Retrospective: emergency release !7', body: 'What happened.', labels: ['retrospective'], dueDate: '2026-03-09' };
+    const issue = {
+      title: 'Retrospective: emergency release !7',
+      body: 'What happened.',
+      labels: ['retrospective'],
+      dueDate: '2026-03-09',
+    };
     expect(await f.openIssue(repo, 'retro:7', issue)).toEqual({ number: 12, url: 'https://github.com/acme/payments/issues/12' });
-    expect(posted).toEqual({ title: issue.title, body: 'What happened.\n\nDue: 2026-03-09\n\n<!-- gatehouse:issue:retro:7 -->', labels: ['retrospective'] });
+    expect(posted).toEqual({
+      title: issue.title,
+      body: 'What happened.\n\nDue: 2026-03-09\n\n<!-- gatehouse:issue:retro:7 -->',
+      labels: ['retrospective'],
+    });
     expect(await f.openIssue(repo, 'retro:7', issue)).toEqual({ number: 12, url: 'https://github.com/acme/payments/issues/12' });
   });
 
   it('reads current labels and the open pull requests whose head is a commit', async () => {
     const scope = nock(API);
-    scope.get(`${base}/issues/7/labels`).query({ per_page: 100, page: 1 }).reply(200, [{ name: 'release' }, { name: 'gate::block' }]);
+    scope
+      .get(`${base}/issues/7/labels`)
+      .query({ per_page: 100, page: 1 })
+      .reply(200, [{ name: 'release' }, { name: 'gate::block' }]);
     const pull = (number: number, state: string, sha: string) => ({
       number,
       title: `PR ${number}`,
@@ -481,7 +673,10 @@ describe('GitHub release outputs', () => {
       head: { sha, ref: 'feature' },
       base: { ref: 'release/1.2' },
     });
-    scope.get(`${base}/commits/${HEAD}/pulls`).query({ per_page: 100 }).reply(200, [pull(7, 'open', HEAD), pull(8, 'closed', HEAD), pull(9, 'open', OLD)]);
+    scope
+      .get(`${base}/commits/${HEAD}/pulls`)
+      .query({ per_page: 100 })
+      .reply(200, [pull(7, 'open', HEAD), pull(8, 'closed', HEAD), pull(9, 'open', OLD)]);
     const f = forge();
     expect(await f.currentLabels(pr)).toEqual(['release', 'gate::block']);
     expect(await f.changeRequestsForCommit(repo, HEAD)).toEqual([
@@ -515,11 +710,23 @@ describe('GitHub approver facts', () => {
       },
     };
   };
-  const approved = (login: string, over: Partial<ApprovalEvidence> = {}): ApprovalEvidence => ({ login, atHead: true, commitSha: HEAD, bot: false, canWrite: null, lastPusher: false, ...over });
+  const approved = (login: string, over: Partial<ApprovalEvidence> = {}): ApprovalEvidence => ({
+    login,
+    atHead: true,
+    commitSha: HEAD,
+    bot: false,
+    canWrite: null,
+    lastPusher: false,
+    ...over,
+  });
   const commit: [number, unknown] = [200, { sha: HEAD, author: null, committer: { login: 'web-flow', type: 'User' } }];
 
   it('a non-collaborator (404) has no write access; triage does not write; maintain does', async () => {
-    const g = get({ commit, 'permission:alice': [200, { permission: 'write', role_name: 'maintain' }], 'permission:tom': [200, { permission: 'read', role_name: 'triage' }] });
+    const g = get({
+      commit,
+      'permission:alice': [200, { permission: 'write', role_name: 'maintain' }],
+      'permission:tom': [200, { permission: 'read', role_name: 'triage' }],
+    });
     const out = await approverFacts(g.fn, [approved('alice'), approved('tom'), approved('nobody')], HEAD);
     expect(out.map((a) => [a.login, a.canWrite])).toEqual([
       ['alice', true],
@@ -530,12 +737,18 @@ describe('GitHub approver facts', () => {
 
   it('looks up each login once, and never a bot or an approval of another commit', async () => {
     const g = get({ commit, 'permission:alice': [200, { permission: 'admin', role_name: 'admin' }] });
-    await approverFacts(g.fn, [approved('alice'), approved('alice'), approved('ci[bot]', { bot: true }), approved('bob', { atHead: false, commitSha: OLD })], HEAD);
+    await approverFacts(
+      g.fn,
+      [approved('alice'), approved('alice'), approved('ci[bot]', { bot: true }), approved('bob', { atHead: false, commitSha: OLD })],
+      HEAD,
+    );
     expect(g.asked.sort()).toEqual(['commit', 'permission:alice']);
   });
 
   it('a permission read that fails is an error, never a pass; more approvers than it reads is truncated', async () => {
-    await expect(approverFacts(get({ commit, 'permission:alice': [502, {}] }).fn, [approved('alice')], HEAD)).rejects.toMatchObject({ status: 502 });
+    await expect(approverFacts(get({ commit, 'permission:alice': [502, {}] }).fn, [approved('alice')], HEAD)).rejects.toMatchObject({
+      status: 502,
+    });
     const many = Array.from({ length: MAX_APPROVER_LOOKUPS + 1 }, (_, i) => approved(`u${i}`));
     await expect(approverFacts(get({ commit }).fn, many, HEAD)).rejects.toMatchObject({ entry: { source: 'reviews', kind: 'truncated' } });
   });

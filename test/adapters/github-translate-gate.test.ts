@@ -11,7 +11,13 @@ describe('GitHub events for the release gate', () => {
   it('a completed check suite is a checks event at its head commit, naming its pull requests', () => {
     expect(t('check_suite', githubExample({ name: 'check_suite', action: 'completed' }))).toMatchObject({
       kind: 'event',
-      event: { kind: 'checks', sha: 'ec26c3e57ca3a959ca5aad62de7213c562f8c821', source: 'check_suite', changeNumbers: [2], repo: { fullName: 'Codertocat/Hello-World' } },
+      event: {
+        kind: 'checks',
+        sha: 'ec26c3e57ca3a959ca5aad62de7213c562f8c821',
+        source: 'check_suite',
+        changeNumbers: [2],
+        repo: { fullName: 'Codertocat/Hello-World' },
+      },
     });
     expect(t('check_suite', githubExample({ name: 'check_suite', action: 'requested' }))).toMatchObject({ kind: 'ignored' });
   });
@@ -34,7 +40,10 @@ describe('GitHub events for the release gate', () => {
   });
 
   it('a submitted review is a reviewed change event', () => {
-    expect(t('pull_request_review', githubExample({ name: 'pull_request_review', action: 'submitted' }))).toMatchObject({ kind: 'event', event: { kind: 'change', action: 'reviewed', change: { ref: { number: 2, kind: 'change' } } } });
+    expect(t('pull_request_review', githubExample({ name: 'pull_request_review', action: 'submitted' }))).toMatchObject({
+      kind: 'event',
+      event: { kind: 'change', action: 'reviewed', change: { ref: { number: 2, kind: 'change' } } },
+    });
   });
 
   it('a labeled pull request names the label added', () => {

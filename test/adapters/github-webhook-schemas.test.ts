@@ -23,14 +23,27 @@ const READ: [event: string, action?: string][] = [
 ];
 
 describe('GitHub webhook payloads fit GitHub’s schemas', () => {
-  it.each(READ.map(([name, action]) => [action ? `${name}.${action}` : name, name, action] as const))('the example of %s', (_, name, action) => {
-    expect(webhookViolations(name, githubExample({ name, action }))).toEqual([]);
-  });
+  it.each(READ.map(([name, action]) => [action ? `${name}.${action}` : name, name, action] as const))(
+    'the example of %s',
+    (_, name, action) => {
+      expect(webhookViolations(name, githubExample({ name, action }))).toEqual([]);
+    },
+  );
 
-  it.each(['opened', 'edited', 'labeled', 'unlabeled', 'reopened'])('issuesPayload for issues.%s, with labels, number, installation and sender', (action) => {
-    const payload = issuesPayload({ action, body: '### Service\n\npayments-api', labels: ['intake', 'tier::advisory'], number: 42, installationId: 7, sender: { login: 'gatehouse[bot]', type: 'Bot' } });
-    expect(webhookViolations('issues', payload)).toEqual([]);
-  });
+  it.each(['opened', 'edited', 'labeled', 'unlabeled', 'reopened'])(
+    'issuesPayload for issues.%s, with labels, number, installation and sender',
+    (action) => {
+      const payload = issuesPayload({
+        action,
+        body: '### Service\n\npayments-api',
+        labels: ['intake', 'tier::advisory'],
+        number: 42,
+        installationId: 7,
+        sender: { login: 'gatehouse[bot]', type: 'Bot' },
+      });
+      expect(webhookViolations('issues', payload)).toEqual([]);
+    },
+  );
 
   it('rejects a payload GitHub would not send (the check works)', () => {
     const payload = issuesPayload({ body: 'x' });

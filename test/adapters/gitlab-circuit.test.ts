@@ -25,7 +25,9 @@ describe('GitLab requester and the circuit', () => {
     nock(URL_).get('/api/v4/user').times(2).reply(502, 'Bad Gateway');
     await expect(api.users.showCurrentUser()).rejects.toThrow();
     expect(circuit.state.kind).toBe('open');
-    await expect(api.users.showCurrentUser()).rejects.toThrow(/^GitLab unreachable since 2030-01-01T00:00:00.000Z \(502 Bad Gateway to GET \/api\/v4\/user\): waiting until 2030-01-01T00:00:30.000Z before trying again$/);
+    await expect(api.users.showCurrentUser()).rejects.toThrow(
+      /^GitLab unreachable since 2030-01-01T00:00:00.000Z \(502 Bad Gateway to GET \/api\/v4\/user\): waiting until 2030-01-01T00:00:30.000Z before trying again$/,
+    );
 
     now += 30_000;
     nock(URL_).get('/api/v4/user').times(2).reply(200, { id: 1, username: 'gatehouse-bot' });

@@ -49,7 +49,9 @@ describe('GitLabForge requests', () => {
     const mr = mergeRequestRef(repo, 1);
     nock(GITLAB_API).put('/projects/1/merge_requests/1', { add_labels: 'tier::deep-review' }).reply(200, {});
     nock(GITLAB_API).get('/projects/1/merge_requests/1/notes').query({ per_page: 100, sort: 'asc', order_by: 'created_at' }).reply(200, []);
-    nock(GITLAB_API).post('/projects/1/merge_requests/1/notes', { body: `${MARKER}\nx` }).reply(201, ours(5, `${MARKER}\nx`));
+    nock(GITLAB_API)
+      .post('/projects/1/merge_requests/1/notes', { body: `${MARKER}\nx` })
+      .reply(201, ours(5, `${MARKER}\nx`));
     nock(GITLAB_API)
       .get('/projects/1/merge_requests/1/diffs')
       .query({ per_page: 100 })
@@ -65,23 +67,38 @@ describe('GitLabForge requests', () => {
 
   it('requests review by username, keeping the reviewers already there', async () => {
     const mr = mergeRequestRef(repo, 1);
-    nock(GITLAB_API).get('/users').query({ username: 'sec-lead' }).reply(200, [{ id: 12, username: 'sec-lead' }]);
+    nock(GITLAB_API)
+      .get('/users')
+      .query({ username: 'sec-lead' })
+      .reply(200, [{ id: 12, username: 'sec-lead' }]);
     nock(GITLAB_API).get('/users').query({ username: 'nobody' }).reply(200, []);
-    nock(GITLAB_API).get('/projects/1/merge_requests/1').reply(200, { iid: 1, reviewers: [{ id: 6, username: 'user1' }] });
-    nock(GITLAB_API).put('/projects/1/merge_requests/1', { reviewer_ids: [6, 12] }).reply(200, {});
+    nock(GITLAB_API)
+      .get('/projects/1/merge_requests/1')
+      .reply(200, { iid: 1, reviewers: [{ id: 6, username: 'user1' }] });
+    nock(GITLAB_API)
+      .put('/projects/1/merge_requests/1', { reviewer_ids: [6, 12] })
+      .reply(200, {});
     await forgeWith().requestReview(mr, ['@sec-lead', 'nobody']);
   });
 
   it('reads a file raw from the default branch; 404 is null', async () => {
-    nock(GITLAB_API).get('/projects/1/repository/files/.gitlab%2Fgatehouse.yml/raw').query({ ref: 'master' }).reply(200, 'tiers: []\n', { 'content-type': 'text/plain' });
-    nock(GITLAB_API).get('/projects/1/repository/files/.gitlab%2Fabsent.yml/raw').query({ ref: 'master' }).reply(404, { message: '404 File Not Found' });
+    nock(GITLAB_API)
+      .get('/projects/1/repository/files/.gitlab%2Fgatehouse.yml/raw')
+      .query({ ref: 'master' })
+      .reply(200, 'tiers: []\n', { 'content-type': 'text/plain' });
+    nock(GITLAB_API)
+      .get('/projects/1/repository/files/.gitlab%2Fabsent.yml/raw')
+      .query({ ref: 'master' })
+      .reply(404, { message: '404 File Not Found' });
     const forge = forgeWith();
     expect(await forge.readFile(repo, '.gitlab/gatehouse.yml')).toBe('tiers: []\n');
     expect(await forge.readFile(repo, '.gitlab/absent.yml')).toBeNull();
   });
 
   it('sets a commit status and lists approvers (for the release gate)', async () => {
-    nock(GITLAB_API).post('/projects/1/statuses/abc123', { state: 'failed', name: 'gatehouse/release-gate', description: 'blocked' }).reply(201, {});
+    nock(GITLAB_API)
+      .post('/projects/1/statuses/abc123', { state: 'failed', name: 'gatehouse/release-gate', description: 'blocked' })
+      .reply(201, {});
     nock(GITLAB_API)
       .get('/projects/1/merge_requests/1/approvals')
       .reply(200, { approved_by: [{ user: { username: 'alice' } }] });
@@ -91,7 +108,10 @@ describe('GitLabForge requests', () => {
   });
 
   it('rejects an API answer without the fields it relies on', async () => {
-    nock(GITLAB_API).get(NOTES).query(true).reply(200, [{ id: 'x', body: 3 }]);
+    nock(GITLAB_API)
+      .get(NOTES)
+      .query(true)
+      .reply(200, [{ id: 'x', body: 3 }]);
     await expect(forgeWith().ensureComment(issue, MARKER, 'b')).rejects.toThrow(/id|body/);
   });
 });
@@ -123,7 +143,9 @@ describe('GitLabForge under failures', () => {
 
   it('does not sleep through a Retry-After longer than the limit: the job is retried later', async () => {
     nock(GITLAB_API).put('/projects/1/issues/23').reply(429, {}, { 'retry-after': '3600' });
-    await expect(forgeWith({ maxRetryAfterMs: 60_000 }).ensureLabels(issue, ['intake'], [])).rejects.toMatchObject({ cause: { response: { status: 429 } } });
+    await expect(forgeWith({ maxRetryAfterMs: 60_000 }).ensureLabels(issue, ['intake'], [])).rejects.toMatchObject({
+      cause: { response: { status: 429 } },
+    });
   });
 
   it('retries a GET after a 5xx with backoff', async () => {
@@ -187,7 +209,9 @@ describe('GitLabForge under failures', () => {
 
 describe('requester helpers', () => {
   it('formats queries the way gitbeaker does', () => {
-    expect(formatQuery({ perPage: 100, orderBy: 'created_at', labels: ['a', 'b'], skip: undefined })).toBe('per_page=100&order_by=created_at&labels%5B%5D=a&labels%5B%5D=b');
+    expect(formatQuery({ perPage: 100, orderBy: 'created_at', labels: ['a', 'b'], skip: undefined })).toBe(
+      'per_page=100&order_by=created_at&labels%5B%5D=a&labels%5B%5D=b',
+    );
   });
 
   it('reads Retry-After as seconds or a date, else RateLimit-Reset', () => {

@@ -50,7 +50,16 @@ describe('GitLab webhook handler', () => {
     const res = await post(d.headers, d.body);
     expect(res.status).toBe(200);
     const bodyDigest = createHash('sha256').update(d.body).digest('hex');
-    expect(accepted).toEqual([{ platform: 'gitlab', deliveryId: d.id, eventName: 'Issue Hook', payload: d.body, receivedAt: new Date('2025-01-01T00:00:00Z'), bodyDigest }]);
+    expect(accepted).toEqual([
+      {
+        platform: 'gitlab',
+        deliveryId: d.id,
+        eventName: 'Issue Hook',
+        payload: d.body,
+        receivedAt: new Date('2025-01-01T00:00:00Z'),
+        bodyDigest,
+      },
+    ]);
   });
 
   it('falls back to X-Gitlab-Event-UUID, then to the hash of the body', async () => {

@@ -57,7 +57,10 @@ describe('Issue Hook', () => {
   });
 
   it('ignores events caused by our own bot user, and unknown actions', () => {
-    expect(t('Issue Hook', issueHook({ description: 'x', username: BOT }))).toEqual({ kind: 'ignored', reason: 'caused by Gatehouse itself' });
+    expect(t('Issue Hook', issueHook({ description: 'x', username: BOT }))).toEqual({
+      kind: 'ignored',
+      reason: 'caused by Gatehouse itself',
+    });
     const p = gitlabFixture('issue-hook');
     obj(p['object_attributes'])['action'] = 'delete';
     expect(t('Issue Hook', p).kind).toBe('ignored');
@@ -136,16 +139,22 @@ describe('Merge Request Hook', () => {
   it('names the field when the payload is malformed', () => {
     const p = gitlabFixture('merge-request-hook');
     delete obj(p['object_attributes'])['target_branch'];
-    expect(t('Merge Request Hook', p)).toMatchObject({ kind: 'invalid', reason: expect.stringContaining('object_attributes.target_branch') });
+    expect(t('Merge Request Hook', p)).toMatchObject({
+      kind: 'invalid',
+      reason: expect.stringContaining('object_attributes.target_branch'),
+    });
   });
 });
 
 describe('Note, Pipeline and Release Hooks', () => {
-  it.each(['note-hook-issue', 'note-hook-merge-request', 'note-hook-commit', 'note-hook-snippet'])('%s is parsed and ignored with the reason', (name) => {
-    const tr = t('Note Hook', gitlabFixture(name));
-    expect(tr.kind).toBe('ignored');
-    expect(tr).toMatchObject({ reason: expect.stringContaining('Note Hook on') });
-  });
+  it.each(['note-hook-issue', 'note-hook-merge-request', 'note-hook-commit', 'note-hook-snippet'])(
+    '%s is parsed and ignored with the reason',
+    (name) => {
+      const tr = t('Note Hook', gitlabFixture(name));
+      expect(tr.kind).toBe('ignored');
+      expect(tr).toMatchObject({ reason: expect.stringContaining('Note Hook on') });
+    },
+  );
 
   it('names the issue or merge request a note is on', () => {
     expect(t('Note Hook', gitlabFixture('note-hook-issue'))).toMatchObject({ reason: expect.stringContaining('issue #17') });
@@ -164,7 +173,13 @@ describe('Note, Pipeline and Release Hooks', () => {
   it('turns a concluded pipeline into a checks event for the release gate; a running one is ignored', () => {
     expect(t('Pipeline Hook', gitlabFixture('pipeline-hook'))).toMatchObject({
       kind: 'event',
-      event: { kind: 'checks', sha: 'bcbb5ec396a2c0f828686f14fac9b80b780504f2', source: 'pipeline', changeNumbers: [1], repo: { fullName: 'gitlab-org/gitlab-test' } },
+      event: {
+        kind: 'checks',
+        sha: 'bcbb5ec396a2c0f828686f14fac9b80b780504f2',
+        source: 'pipeline',
+        changeNumbers: [1],
+        repo: { fullName: 'gitlab-org/gitlab-test' },
+      },
     });
     const running = gitlabFixture('pipeline-hook');
     obj(running['object_attributes'])['status'] = 'running';
@@ -175,7 +190,10 @@ describe('Note, Pipeline and Release Hooks', () => {
   });
 
   it('turns a new release into a release event with its tagged commit', () => {
-    expect(t('Release Hook', gitlabFixture('release-hook'))).toMatchObject({ kind: 'event', event: { kind: 'release', tag: 'v1.1', sha: 'ee0a3fb31ac16e11b9dbb596ad16d4af654d08f8' } });
+    expect(t('Release Hook', gitlabFixture('release-hook'))).toMatchObject({
+      kind: 'event',
+      event: { kind: 'release', tag: 'v1.1', sha: 'ee0a3fb31ac16e11b9dbb596ad16d4af654d08f8' },
+    });
     const bad = gitlabFixture('release-hook');
     delete bad['tag'];
     expect(t('Release Hook', bad)).toMatchObject({ kind: 'invalid', reason: expect.stringContaining('tag') });
@@ -185,7 +203,11 @@ describe('Note, Pipeline and Release Hooks', () => {
 describe('Push Hook and the rest', () => {
   it('translates the documented Push Hook into a push event with every changed path', () => {
     const e = eventOf<PushEvent>(t('Push Hook', gitlabFixture('push-hook')));
-    expect(e).toMatchObject({ kind: 'push', ref: 'refs/heads/master', repo: { platform: 'gitlab', fullName: 'mike/diaspora', id: 15, defaultBranch: 'master' } });
+    expect(e).toMatchObject({
+      kind: 'push',
+      ref: 'refs/heads/master',
+      repo: { platform: 'gitlab', fullName: 'mike/diaspora', id: 15, defaultBranch: 'master' },
+    });
     expect(e.changedPaths).toContain('CHANGELOG');
     expect(e.changedPaths).toContain('app/controller/application.rb');
     // The documented push has 4 commits and lists 2: the override may have changed unseen.
@@ -219,7 +241,10 @@ describe('Confidential Issue Hook and Confidential Note Hook', () => {
     obj(payload['object_attributes'])['confidential'] = true;
     const e = eventOf<IssueEvent>(t('Confidential Issue Hook', payload));
     const plain = gitlabFixture('issue-hook');
-    expect(e).toEqual({ ...eventOf<IssueEvent>(t('Issue Hook', plain)), issue: { ...eventOf<IssueEvent>(t('Issue Hook', plain)).issue, confidential: true } });
+    expect(e).toEqual({
+      ...eventOf<IssueEvent>(t('Issue Hook', plain)),
+      issue: { ...eventOf<IssueEvent>(t('Issue Hook', plain)).issue, confidential: true },
+    });
   });
 
   it('the hook name alone marks it (and an Issue Hook whose attributes say confidential too); a public issue has no mark', () => {
@@ -232,10 +257,16 @@ describe('Confidential Issue Hook and Confidential Note Hook', () => {
   });
 
   it('is checked like an Issue Hook: our own changes ignored, a broken payload named', () => {
-    expect(t('Confidential Issue Hook', issueHook({ description: 'x', username: BOT }))).toEqual({ kind: 'ignored', reason: 'caused by Gatehouse itself' });
+    expect(t('Confidential Issue Hook', issueHook({ description: 'x', username: BOT }))).toEqual({
+      kind: 'ignored',
+      reason: 'caused by Gatehouse itself',
+    });
     const bad = gitlabFixture('issue-hook');
     delete obj(bad['object_attributes'])['iid'];
-    expect(t('Confidential Issue Hook', bad)).toMatchObject({ kind: 'invalid', reason: expect.stringMatching(/^Confidential Issue Hook payload: object_attributes\.iid/) });
+    expect(t('Confidential Issue Hook', bad)).toMatchObject({
+      kind: 'invalid',
+      reason: expect.stringMatching(/^Confidential Issue Hook payload: object_attributes\.iid/),
+    });
   });
 
   it('a /gatehouse command in a note on a confidential issue is a comment event on a confidential issue', () => {
@@ -243,13 +274,19 @@ describe('Confidential Issue Hook and Confidential Note Hook', () => {
     obj(payload['object_attributes'])['note'] = '/gatehouse decide maintain';
     obj(payload['issue'])['confidential'] = true;
     const tr = t('Confidential Note Hook', payload);
-    expect(tr).toMatchObject({ kind: 'event', event: { kind: 'comment', comment: { body: '/gatehouse decide maintain' }, issue: { ref: { number: 17 }, confidential: true } } });
+    expect(tr).toMatchObject({
+      kind: 'event',
+      event: { kind: 'comment', comment: { body: '/gatehouse decide maintain' }, issue: { ref: { number: 17 }, confidential: true } },
+    });
     // An internal note (on any issue) keeps its issue's content off chat as well.
     const internal = gitlabFixture('note-hook-issue');
     obj(internal['object_attributes'])['note'] = '/gatehouse decide maintain';
     expect(eventOf<IssueEvent>(t('Confidential Note Hook', internal)).issue.confidential).toBe(true);
     expect(eventOf<IssueEvent>(t('Note Hook', internal)).issue).not.toHaveProperty('confidential');
     // A note that is no command is ignored, as on a public issue.
-    expect(t('Confidential Note Hook', gitlabFixture('note-hook-issue'))).toMatchObject({ kind: 'ignored', reason: expect.stringContaining('issue #17') });
+    expect(t('Confidential Note Hook', gitlabFixture('note-hook-issue'))).toMatchObject({
+      kind: 'ignored',
+      reason: expect.stringContaining('issue #17'),
+    });
   });
 });

@@ -24,7 +24,11 @@ afterEach(() => {
 
 describe('GitHub: GET /repos/{owner}/{repo}/commits?path=&per_page=1', () => {
   const repo: RepoRef = { platform: 'github', fullName: 'acme/shop', id: 1, defaultBranch: 'main' };
-  const forge = (): GitHubForge => new GitHubForge(new ProbotOctokit({ auth: { token: 'ghs_test' }, retry: { enabled: false }, throttle: { enabled: false } }), 'gatehouse[bot]');
+  const forge = (): GitHubForge =>
+    new GitHubForge(
+      new ProbotOctokit({ auth: { token: 'ghs_test' }, retry: { enabled: false }, throttle: { enabled: false } }),
+      'gatehouse[bot]',
+    );
   const user = (login: string): object => ({ login, id: 1, node_id: 'MDQ6VXNlcjE=', type: 'User', site_admin: false });
   const commit = (author: object | null, committer: object | null): object => ({
     url: `${GH}/repos/acme/shop/commits/${SHA}`,
@@ -41,11 +45,19 @@ describe('GitHub: GET /repos/{owner}/{repo}/commits?path=&per_page=1', () => {
     committer,
     parents: [],
   });
-  const list = (body: object[]): void => void nock(GH).get('/repos/acme/shop/commits').query({ path: '.github/gatehouse.yml', per_page: '1' }).reply(200, body);
+  const list = (body: object[]): void =>
+    void nock(GH).get('/repos/acme/shop/commits').query({ path: '.github/gatehouse.yml', per_page: '1' }).reply(200, body);
 
   it('names the account GitHub links to the commit’s author', async () => {
     list([commit(user('mallory'), user('web-flow'))]);
-    expect(await forge().lastCommitter(repo, '.github/gatehouse.yml')).toEqual({ sha: SHA, login: 'mallory', name: 'Mallory M', email: 'mallory@example.com', verified: true, at: '2026-11-30T10:00:00Z' });
+    expect(await forge().lastCommitter(repo, '.github/gatehouse.yml')).toEqual({
+      sha: SHA,
+      login: 'mallory',
+      name: 'Mallory M',
+      email: 'mallory@example.com',
+      verified: true,
+      at: '2026-11-30T10:00:00Z',
+    });
   });
 
   it('no linked author: the committer’s account', async () => {
@@ -55,7 +67,14 @@ describe('GitHub: GET /repos/{owner}/{repo}/commits?path=&per_page=1', () => {
 
   it('no linked account at all: git’s author name and email, unverified', async () => {
     list([commit(null, null)]);
-    expect(await forge().lastCommitter(repo, '.github/gatehouse.yml')).toEqual({ sha: SHA, login: null, name: 'Mallory M', email: 'mallory@example.com', verified: false, at: '2026-11-30T10:00:00Z' });
+    expect(await forge().lastCommitter(repo, '.github/gatehouse.yml')).toEqual({
+      sha: SHA,
+      login: null,
+      name: 'Mallory M',
+      email: 'mallory@example.com',
+      verified: false,
+      at: '2026-11-30T10:00:00Z',
+    });
   });
 
   it('no commit touches the file: null', async () => {
@@ -71,7 +90,8 @@ describe('GitHub: GET /repos/{owner}/{repo}/commits?path=&per_page=1', () => {
 
 describe('GitLab: GET /projects/:id/repository/commits?path=&per_page=1', () => {
   const repo: RepoRef = { platform: 'gitlab', fullName: 'acme/shop', id: 5, defaultBranch: 'main' };
-  const forge = (): GitLabForge => new GitLabForge(createGitLabApi({ url: GL, token: 'glpat-test', retry: { attempts: 1 } }), 'gatehouse-bot');
+  const forge = (): GitLabForge =>
+    new GitLabForge(createGitLabApi({ url: GL, token: 'glpat-test', retry: { attempts: 1 } }), 'gatehouse-bot');
   const id = 'ed899a2f4b50b4370feeea94676502b42383c746';
   const commit = {
     id,
@@ -90,12 +110,25 @@ describe('GitLab: GET /projects/:id/repository/commits?path=&per_page=1', () => 
   };
 
   it('the git author’s name and email on the default branch, unverified (GitLab names no account here)', async () => {
-    nock(GL).get('/api/v4/projects/5/repository/commits').query({ path: '.gitlab/gatehouse.yml', per_page: '1', ref_name: 'main' }).reply(200, [commit]);
-    expect(await forge().lastCommitter(repo, '.gitlab/gatehouse.yml')).toEqual({ sha: id, login: null, name: 'Mallory M', email: 'mallory@example.com', verified: false, at: '2026-11-30T10:00:00.000+00:00' });
+    nock(GL)
+      .get('/api/v4/projects/5/repository/commits')
+      .query({ path: '.gitlab/gatehouse.yml', per_page: '1', ref_name: 'main' })
+      .reply(200, [commit]);
+    expect(await forge().lastCommitter(repo, '.gitlab/gatehouse.yml')).toEqual({
+      sha: id,
+      login: null,
+      name: 'Mallory M',
+      email: 'mallory@example.com',
+      verified: false,
+      at: '2026-11-30T10:00:00.000+00:00',
+    });
   });
 
   it('no commit touches the file: null', async () => {
-    nock(GL).get('/api/v4/projects/5/repository/commits').query({ path: '.gitlab/gatehouse.yml', per_page: '1', ref_name: 'main' }).reply(200, []);
+    nock(GL)
+      .get('/api/v4/projects/5/repository/commits')
+      .query({ path: '.gitlab/gatehouse.yml', per_page: '1', ref_name: 'main' })
+      .reply(200, []);
     expect(await forge().lastCommitter(repo, '.gitlab/gatehouse.yml')).toBeNull();
   });
 });

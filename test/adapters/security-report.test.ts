@@ -24,7 +24,11 @@ describe('GitLab security reports', () => {
         tool: 'Semgrep',
         url: JOB,
       },
-      expect.objectContaining({ severity: 'critical', location: 'app/auth/passwords.py', ruleId: 'python.lang.security.insecure-hash-algorithms.insecure-hash-algorithm-md5' }),
+      expect.objectContaining({
+        severity: 'critical',
+        location: 'app/auth/passwords.py',
+        ruleId: 'python.lang.security.insecure-hash-algorithms.insecure-hash-algorithm-md5',
+      }),
     ]);
     expect(out.problems).toEqual([expect.stringMatching(/^vulnerabilities\[2\]: identifiers: /)]);
   });
@@ -33,19 +37,43 @@ describe('GitLab security reports', () => {
     const out = await parseSecurityReport(sample('gl-secret-detection-report.json'), { fallbackCategory: 'sast', url: null });
     expect(out.problems).toEqual([]);
     expect(out.findings).toEqual([
-      { id: 'gitlab:secrets:27d0d7c3a4b5e6f7081920a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5', ruleId: 'AWS', category: 'secrets', severity: 'critical', title: 'AWS access token', location: 'deploy/edge/config.env', tool: 'Gitleaks', url: null },
+      {
+        id: 'gitlab:secrets:27d0d7c3a4b5e6f7081920a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5',
+        ruleId: 'AWS',
+        category: 'secrets',
+        severity: 'critical',
+        title: 'AWS access token',
+        location: 'deploy/edge/config.env',
+        tool: 'Gitleaks',
+        url: null,
+      },
     ]);
   });
 
   it('reads dependency and container reports: the lock file or image as location, the package in the title', async () => {
-    const deps = await parseSecurityReport(sample('gl-dependency-scanning-report.json'), { reportType: 'dependency_scanning', fallbackCategory: 'dependencies', url: JOB });
+    const deps = await parseSecurityReport(sample('gl-dependency-scanning-report.json'), {
+      reportType: 'dependency_scanning',
+      fallbackCategory: 'dependencies',
+      url: JOB,
+    });
     expect(deps.findings.map((f) => [f.category, f.ruleId, f.severity, f.location, f.title, f.tool])).toEqual([
       ['dependencies', '2a8c1d3e-9b7f-4e6a-8c5d-1f0e2d3c4b5a', 'high', 'package-lock.json', 'Prototype Pollution in lodash', 'Gemnasium'],
       ['dependencies', 'CVE-2022-25883', 'medium', 'package-lock.json', 'Regular expression denial of service in semver', 'Gemnasium'],
     ]);
-    const image = await parseSecurityReport(sample('gl-container-scanning-report.json'), { reportType: 'container_scanning', fallbackCategory: 'container', url: JOB });
+    const image = await parseSecurityReport(sample('gl-container-scanning-report.json'), {
+      reportType: 'container_scanning',
+      fallbackCategory: 'container',
+      url: JOB,
+    });
     expect(image.findings).toEqual([
-      expect.objectContaining({ category: 'container', ruleId: 'CVE-2023-38545', severity: 'unknown', location: 'registry.example.com/acme/payments:aaaaaaa', title: 'CVE-2023-38545 in curl', tool: 'Trivy' }),
+      expect.objectContaining({
+        category: 'container',
+        ruleId: 'CVE-2023-38545',
+        severity: 'unknown',
+        location: 'registry.example.com/acme/payments:aaaaaaa',
+        title: 'CVE-2023-38545 in curl',
+        tool: 'Trivy',
+      }),
     ]);
   });
 
@@ -54,7 +82,16 @@ describe('GitLab security reports', () => {
   });
 
   it('maps GitLab severities', () => {
-    expect(['Critical', 'High', 'Medium', 'Low', 'Info', 'Unknown', 'Undefined', undefined].map(gitlabSeverity)).toEqual(['critical', 'high', 'medium', 'low', 'info', 'unknown', 'unknown', 'unknown']);
+    expect(['Critical', 'High', 'Medium', 'Low', 'Info', 'Unknown', 'Undefined', undefined].map(gitlabSeverity)).toEqual([
+      'critical',
+      'high',
+      'medium',
+      'low',
+      'info',
+      'unknown',
+      'unknown',
+      'unknown',
+    ]);
   });
 });
 
@@ -72,7 +109,12 @@ describe('SARIF', () => {
         tool: 'Semgrep OSS',
         url: JOB,
       },
-      expect.objectContaining({ id: 'gitlab:sast:generic.secrets.security.detected-private-key:deploy/keys/id_rsa:1', ruleId: 'generic.secrets.security.detected-private-key', severity: 'critical', location: 'deploy/keys/id_rsa' }),
+      expect.objectContaining({
+        id: 'gitlab:sast:generic.secrets.security.detected-private-key:deploy/keys/id_rsa:1',
+        ruleId: 'generic.secrets.security.detected-private-key',
+        severity: 'critical',
+        location: 'deploy/keys/id_rsa',
+      }),
       expect.objectContaining({ ruleId: 'javascript.lang.best-practice.leftover-debugging', severity: 'low', location: 'src/index.js' }),
     ]);
     expect(out.problems).toEqual(['runs[0].results[5]: no rule id']);
@@ -85,7 +127,15 @@ describe('SARIF', () => {
   });
 
   it('maps scores and levels', () => {
-    expect(['9.8', 7, '4.0', '0.1', '0', 'n/a', undefined].map(scoreSeverity)).toEqual(['critical', 'high', 'medium', 'low', 'info', null, null]);
+    expect(['9.8', 7, '4.0', '0.1', '0', 'n/a', undefined].map(scoreSeverity)).toEqual([
+      'critical',
+      'high',
+      'medium',
+      'low',
+      'info',
+      null,
+      null,
+    ]);
     expect(['error', 'warning', 'note', 'none', undefined].map(levelSeverity)).toEqual(['high', 'medium', 'low', 'info', 'unknown']);
   });
 });
@@ -103,8 +153,20 @@ describe('large reports', () => {
     version: '2.1.0',
     runs: [
       {
-        tool: { driver: { name: 'scanner', rules: [...Array.from({ length: rules }, (_, i) => ({ id: `R${i}`, properties: { 'security-severity': '5.0' } })), { id: 'R0', properties: { 'security-severity': '9.9' } }] } },
-        results: Array.from({ length: results }, (_, i) => ({ ruleId: `R${i % rules}`, message: { text: `m${i}` }, locations: [{ physicalLocation: { artifactLocation: { uri: `src/f${i}.ts` } } }] })),
+        tool: {
+          driver: {
+            name: 'scanner',
+            rules: [
+              ...Array.from({ length: rules }, (_, i) => ({ id: `R${i}`, properties: { 'security-severity': '5.0' } })),
+              { id: 'R0', properties: { 'security-severity': '9.9' } },
+            ],
+          },
+        },
+        results: Array.from({ length: results }, (_, i) => ({
+          ruleId: `R${i % rules}`,
+          message: { text: `m${i}` },
+          locations: [{ physicalLocation: { artifactLocation: { uri: `src/f${i}.ts` } } }],
+        })),
       },
     ],
   });
@@ -122,13 +184,21 @@ describe('large reports', () => {
     const doc = {
       version: '15.0.0',
       scan: { type: 'dependency_scanning', scanner: { id: 'gemnasium', name: 'Gemnasium' } },
-      vulnerabilities: Array.from({ length: 20_000 }, (_, i) => ({ id: `v${i}`, name: `CVE-${i}`, severity: 'High', identifiers: [{ type: 'cve', name: `CVE-${i}`, value: `CVE-${i}` }], location: { file: 'package-lock.json', dependency: { package: { name: 'p' }, version: '1' } } })),
+      vulnerabilities: Array.from({ length: 20_000 }, (_, i) => ({
+        id: `v${i}`,
+        name: `CVE-${i}`,
+        severity: 'High',
+        identifiers: [{ type: 'cve', name: `CVE-${i}`, value: `CVE-${i}` }],
+        location: { file: 'package-lock.json', dependency: { package: { name: 'p' }, version: '1' } },
+      })),
     };
     expect(await loopTurnedDuring(() => parseSecurityReport(doc, { fallbackCategory: 'dependencies', url: null }))).toBe(true);
     expect((await parseSecurityReport(doc, { fallbackCategory: 'dependencies', url: null })).findings).toHaveLength(20_000);
   });
 
   it('a small report is read within one turn', async () => {
-    expect(await loopTurnedDuring(() => parseSarif(sample('semgrep.sarif'), { idPrefix: 'gitlab:sast', category: 'sast', url: null }))).toBe(false);
+    expect(
+      await loopTurnedDuring(() => parseSarif(sample('semgrep.sarif'), { idPrefix: 'gitlab:sast', category: 'sast', url: null })),
+    ).toBe(false);
   });
 });

@@ -16,7 +16,10 @@ import { SLACK_EVENTS_PATH } from '../../src/adapters/slack/ingress.ts';
 const manifest = parse(readFileSync(new URL('../../slack/manifest.yml', import.meta.url), 'utf8')) as {
   features: { slash_commands: { command: string; url: string; should_escape: boolean }[] };
   oauth_config: { scopes: { bot: string[]; user?: string[] } };
-  settings: { interactivity: { is_enabled: boolean; request_url: string }; event_subscriptions?: { request_url: string; bot_events?: string[] } };
+  settings: {
+    interactivity: { is_enabled: boolean; request_url: string };
+    event_subscriptions?: { request_url: string; bot_events?: string[] };
+  };
 };
 
 /**
@@ -69,7 +72,8 @@ describe('slack/manifest.yml: least privilege', () => {
   it('finds the methods the code calls (the scan itself works), each a method of the Web API client', () => {
     expect(methods.has('chat.postMessage')).toBe(true);
     const client = new WebClient('xoxb-test');
-    for (const m of methods) expect(typeof m.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown>)[k], client), m).toBe('function');
+    for (const m of methods)
+      expect(typeof m.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown>)[k], client), m).toBe('function');
   });
 
   it('every method the code calls has reviewed scopes, and the table names no method it no longer calls', () => {

@@ -23,7 +23,14 @@ describe('verifySlackRequest', () => {
     ['a wrong signature', headers(nowSec, `v0=${'a'.repeat(64)}`), false],
     ['a truncated signature', headers(nowSec, 'v0=abc'), false],
     ['no timestamp', { 'x-slack-signature': signSlack(SECRET, nowSec, body) }, false],
-    ['a timestamp that is not a number', headers(nowSec, signSlack(SECRET, 'abc', body)) && { 'x-slack-request-timestamp': 'abc', 'x-slack-signature': signSlack(SECRET, 'abc', body) }, false],
+    [
+      'a timestamp that is not a number',
+      headers(nowSec, signSlack(SECRET, 'abc', body)) && {
+        'x-slack-request-timestamp': 'abc',
+        'x-slack-signature': signSlack(SECRET, 'abc', body),
+      },
+      false,
+    ],
   ])('%s → %s', (_name, h, ok) => {
     expect(verifySlackRequest(h, body, SECRET, NOW).ok).toBe(ok);
   });
@@ -59,13 +66,25 @@ describe('noticeBlocks', () => {
   it('names what, why, severity, owner, due time, link and labels, with both buttons', () => {
     const blocks = noticeBlocks(hostile, { key: 'k', acknowledgedBy: null, acknowledgedAt: null, owner: null });
     const json = JSON.stringify(blocks);
-    for (const s of ['Suspected active exploitation', 'Reason with', 'Tier / criticality: Tier 3 (leadership)', 'Owner: <@U999>', 'Requested deadline: 2026-12-24 00:00 UTC', 'https://github.com/acme/app/issues/1', 'route::incident', 'gatehouse_acknowledge', 'gatehouse_take_ownership']) {
+    for (const s of [
+      'Suspected active exploitation',
+      'Reason with',
+      'Tier / criticality: Tier 3 (leadership)',
+      'Owner: <@U999>',
+      'Requested deadline: 2026-12-24 00:00 UTC',
+      'https://github.com/acme/app/issues/1',
+      'route::incident',
+      'gatehouse_acknowledge',
+      'gatehouse_take_ownership',
+    ]) {
       expect(json).toContain(s);
     }
   });
 
   it('shows the acknowledgement and owner, and drops the buttons they replace', () => {
-    const json = JSON.stringify(noticeBlocks(hostile, { key: 'k', acknowledgedBy: 'U1', acknowledgedAt: new Date('2026-12-02T10:00:00Z'), owner: 'U2' }));
+    const json = JSON.stringify(
+      noticeBlocks(hostile, { key: 'k', acknowledgedBy: 'U1', acknowledgedAt: new Date('2026-12-02T10:00:00Z'), owner: 'U2' }),
+    );
     expect(json).toContain('Acknowledged by <@U1> at 2026-12-02 10:00 UTC');
     expect(json).toContain('Owned by <@U2>');
     expect(json).not.toContain('gatehouse_acknowledge');
@@ -73,7 +92,10 @@ describe('noticeBlocks', () => {
   });
 
   it('keeps within Block Kit limits for a huge title', () => {
-    const blocks = noticeBlocks({ ...hostile, title: 'x'.repeat(10_000) }, { key: 'k', acknowledgedBy: null, acknowledgedAt: null, owner: null });
+    const blocks = noticeBlocks(
+      { ...hostile, title: 'x'.repeat(10_000) },
+      { key: 'k', acknowledgedBy: null, acknowledgedAt: null, owner: null },
+    );
     for (const b of blocks) {
       const t = (b['text'] as { text?: string } | undefined)?.text;
       if (t) expect(t.length).toBeLessThanOrEqual(3000);
@@ -120,7 +142,9 @@ describe('SlackWeb', () => {
   });
 
   it('reads a user group’s members', async () => {
-    nock(SLACK_API).post('/api/usergroups.users.list', (b: Record<string, string>) => b['usergroup'] === 'S1').reply(200, { ok: true, users: ['U1', 'U2'] });
+    nock(SLACK_API)
+      .post('/api/usergroups.users.list', (b: Record<string, string>) => b['usergroup'] === 'S1')
+      .reply(200, { ok: true, users: ['U1', 'U2'] });
     expect(await web.groupMembers('S1')).toEqual(['U1', 'U2']);
   });
 });

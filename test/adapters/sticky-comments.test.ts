@@ -35,7 +35,10 @@ const recorder = (): { warned: { obj: object; msg: string }[]; warn: (obj: objec
 
 describe('lastPage', () => {
   it.each([
-    ['<https://api.github.com/repositories/1/issues/7/comments?per_page=100&page=2>; rel="next", <https://api.github.com/repositories/1/issues/7/comments?per_page=100&page=50>; rel="last"', 50],
+    [
+      '<https://api.github.com/repositories/1/issues/7/comments?per_page=100&page=2>; rel="next", <https://api.github.com/repositories/1/issues/7/comments?per_page=100&page=50>; rel="last"',
+      50,
+    ],
     ['<https://api.github.com/x?page=3&per_page=100>; rel="last"', 3],
     ['<https://api.github.com/x?page=2>; rel="next"', null],
     [undefined, null],
@@ -47,22 +50,31 @@ describe('lastPage', () => {
 describe('GitHub: comments of an issue', () => {
   const ref: IssueRef = { repo: { platform: 'github', fullName: 'acme/shop', id: null, defaultBranch: 'main' }, number: 7 };
   const COMMENTS = '/repos/acme/shop/issues/7/comments';
-  const octokit = (): InstanceType<typeof ProbotOctokit> => new ProbotOctokit({ auth: { token: 'ghs_test' }, retry: { enabled: false }, throttle: { enabled: false } });
+  const octokit = (): InstanceType<typeof ProbotOctokit> =>
+    new ProbotOctokit({ auth: { token: 'ghs_test' }, retry: { enabled: false }, throttle: { enabled: false } });
   const bot = { login: 'gatehouse[bot]', type: 'Bot' };
   const someone = { login: 'someone', type: 'User' };
   /** Page `page` (of 100) of an issue with `total` comments, none ours unless `ours` says where. */
   const page = (page: number, total: number, ours?: { page: number; id: number; body: string }): object[] =>
     Array.from({ length: Math.max(0, Math.min(100, total - (page - 1) * 100)) }, (_, i) => {
       const id = (page - 1) * 100 + i + 1;
-      return ours && ours.page === page && i === 50 ? { id: ours.id, body: ours.body, user: bot } : { id, body: `+1 (${id})`, user: someone };
+      return ours && ours.page === page && i === 50
+        ? { id: ours.id, body: ours.body, user: bot }
+        : { id, body: `+1 (${id})`, user: someone };
     });
   const links = (total: number): Record<string, string> => {
     const last = Math.ceil(total / 100);
-    return { link: `<${GH}/repositories/1/issues/7/comments?per_page=100&page=2>; rel="next", <${GH}/repositories/1/issues/7/comments?per_page=100&page=${last}>; rel="last"` };
+    return {
+      link: `<${GH}/repositories/1/issues/7/comments?per_page=100&page=2>; rel="next", <${GH}/repositories/1/issues/7/comments?per_page=100&page=${last}>; rel="last"`,
+    };
   };
   /** Expects a GET of each page, in order; returns how many list requests were expected. */
   const listPages = (pages: number[], total: number, ours?: { page: number; id: number; body: string }): number => {
-    for (const p of pages) nock(GH).get(COMMENTS).query({ per_page: 100, page: p }).reply(200, page(p, total, ours), p === 1 ? links(total) : {});
+    for (const p of pages)
+      nock(GH)
+        .get(COMMENTS)
+        .query({ per_page: 100, page: p })
+        .reply(200, page(p, total, ours), p === 1 ? links(total) : {});
     return pages.length;
   };
 
@@ -73,18 +85,28 @@ describe('GitHub: comments of an issue', () => {
     // The oldest pages, then the newest (the last page GitHub names first).
     const lists = listPages([1, 2, 3, 4, 5, 50, 49, 48, 47, 46], 5000);
     expect(lists).toBeLessThanOrEqual(BOUND);
-    nock(GH).post(COMMENTS, { body: `${MARKER}\nfirst` }).reply(201, { id: 90001, body: `${MARKER}\nfirst`, user: bot });
+    nock(GH)
+      .post(COMMENTS, { body: `${MARKER}\nfirst` })
+      .reply(201, { id: 90001, body: `${MARKER}\nfirst`, user: bot });
     expect(await forge.ensureComment(ref, MARKER, `${MARKER}\nfirst`)).toBe('created');
     expect(log.warned).toHaveLength(1);
     expect(log.warned[0]!.obj).toMatchObject({ repo: 'acme/shop', number: 7, marker: MARKER, pagesRead: 10, lastPage: 50 });
 
     // The second write on the same item lists nothing: the comment is read and edited by its id.
-    nock(GH).get('/repos/acme/shop/issues/comments/90001').reply(200, { id: 90001, body: `${MARKER}\nfirst`, user: bot });
-    nock(GH).patch('/repos/acme/shop/issues/comments/90001', { body: `${MARKER}\nsecond` }).reply(200, { id: 90001 });
+    nock(GH)
+      .get('/repos/acme/shop/issues/comments/90001')
+      .reply(200, { id: 90001, body: `${MARKER}\nfirst`, user: bot });
+    nock(GH)
+      .patch('/repos/acme/shop/issues/comments/90001', { body: `${MARKER}\nsecond` })
+      .reply(200, { id: 90001 });
     expect(await forge.ensureComment(ref, MARKER, `${MARKER}\nsecond`)).toBe('updated');
     // Another forge of the same process (the next delivery) shares the ids; an unchanged body writes nothing.
-    nock(GH).get('/repos/acme/shop/issues/comments/90001').reply(200, { id: 90001, body: `${MARKER}\nsecond`, user: bot });
-    expect(await new GitHubForge(octokit(), 'gatehouse[bot]', { stickies }).ensureComment(ref, MARKER, `${MARKER}\nsecond`)).toBe('unchanged');
+    nock(GH)
+      .get('/repos/acme/shop/issues/comments/90001')
+      .reply(200, { id: 90001, body: `${MARKER}\nsecond`, user: bot });
+    expect(await new GitHubForge(octokit(), 'gatehouse[bot]', { stickies }).ensureComment(ref, MARKER, `${MARKER}\nsecond`)).toBe(
+      'unchanged',
+    );
   });
 
   it('finds our comment among the newest pages of a busy issue, and keeps its id', async () => {
@@ -93,7 +115,9 @@ describe('GitHub: comments of an issue', () => {
     const forge = new GitHubForge(octokit(), 'gatehouse[bot]', { stickies, logger: log });
     const ours = { page: 48, id: 4750, body: `${MARKER}\nold` };
     listPages([1, 2, 3, 4, 5, 50, 49, 48], 5000, ours);
-    nock(GH).patch('/repos/acme/shop/issues/comments/4750', { body: `${MARKER}\nnew` }).reply(200, { id: 4750 });
+    nock(GH)
+      .patch('/repos/acme/shop/issues/comments/4750', { body: `${MARKER}\nnew` })
+      .reply(200, { id: 4750 });
     expect(await forge.ensureComment(ref, MARKER, `${MARKER}\nnew`)).toBe('updated');
     expect(log.warned).toEqual([]);
     expect(stickies.get(ref, MARKER)).toBe(4750);
@@ -104,7 +128,9 @@ describe('GitHub: comments of an issue', () => {
     const log = recorder();
     nock(GH).get(COMMENTS).query({ per_page: 100, page: 1 }).reply(200, page(1, 3));
     nock(GH).post(COMMENTS).reply(201, { id: 11, body: 'x', user: bot });
-    expect(await new GitHubForge(octokit(), 'gatehouse[bot]', { stickies, logger: log }).ensureComment(ref, MARKER, `${MARKER}\nx`)).toBe('created');
+    expect(await new GitHubForge(octokit(), 'gatehouse[bot]', { stickies, logger: log }).ensureComment(ref, MARKER, `${MARKER}\nx`)).toBe(
+      'created',
+    );
     expect(log.warned).toEqual([]);
     expect(stickies.get(ref, MARKER)).toBe(11);
   });
@@ -118,15 +144,21 @@ describe('GitHub: comments of an issue', () => {
       .get(COMMENTS)
       .query({ per_page: 100, page: 1 })
       .reply(200, [{ id: 501, body: `${MARKER}\nold`, user: bot }]);
-    nock(GH).patch('/repos/acme/shop/issues/comments/501', { body: `${MARKER}\nnew` }).reply(200, { id: 501 });
+    nock(GH)
+      .patch('/repos/acme/shop/issues/comments/501', { body: `${MARKER}\nnew` })
+      .reply(200, { id: 501 });
     expect(await forge.ensureComment(ref, MARKER, `${MARKER}\nnew`)).toBe('updated');
     expect(stickies.get(ref, MARKER)).toBe(501);
 
     // Deleted between the read and the edit.
-    nock(GH).get('/repos/acme/shop/issues/comments/501').reply(200, { id: 501, body: `${MARKER}\nnew`, user: bot });
+    nock(GH)
+      .get('/repos/acme/shop/issues/comments/501')
+      .reply(200, { id: 501, body: `${MARKER}\nnew`, user: bot });
     nock(GH).patch('/repos/acme/shop/issues/comments/501').reply(404, { message: 'Not Found' });
     nock(GH).get(COMMENTS).query({ per_page: 100, page: 1 }).reply(200, []);
-    nock(GH).post(COMMENTS, { body: `${MARKER}\nnewer` }).reply(201, { id: 502, body: `${MARKER}\nnewer`, user: bot });
+    nock(GH)
+      .post(COMMENTS, { body: `${MARKER}\nnewer` })
+      .reply(201, { id: 502, body: `${MARKER}\nnewer`, user: bot });
     expect(await forge.ensureComment(ref, MARKER, `${MARKER}\nnewer`)).toBe('created');
     expect(stickies.get(ref, MARKER)).toBe(502);
   });
@@ -159,21 +191,46 @@ describe('GitLab: notes of an issue or merge request', () => {
   const api = () => createGitLabApi({ url: GITLAB_URL, token: 'glpat-test', retry: { attempts: 1 } });
   const author = (username: string) => ({ id: username === GITLAB_BOT ? 99 : 1, username });
   /** Page `page` (of 100) of `total` notes in this order, none ours unless `ours` says where. */
-  const notes = (sort: 'asc' | 'desc', page: number, total: number, ours?: { id: number; body: string; sort: 'asc' | 'desc'; page: number }): object[] =>
+  const notes = (
+    sort: 'asc' | 'desc',
+    page: number,
+    total: number,
+    ours?: { id: number; body: string; sort: 'asc' | 'desc'; page: number },
+  ): object[] =>
     Array.from({ length: Math.max(0, Math.min(100, total - (page - 1) * 100)) }, (_, i) => {
       const n = (page - 1) * 100 + i;
       const id = sort === 'asc' ? n + 1 : total - n;
-      return ours && ours.sort === sort && ours.page === page && i === 10 ? { id: ours.id, body: ours.body, system: false, author: author(GITLAB_BOT) } : { id, body: `+1 (${id})`, system: false, author: author('someone') };
+      return ours && ours.sort === sort && ours.page === page && i === 10
+        ? { id: ours.id, body: ours.body, system: false, author: author(GITLAB_BOT) }
+        : { id, body: `+1 (${id})`, system: false, author: author('someone') };
     });
   /** Expects GETs of pages 1…`pages` in this order (gitbeaker follows `Link: rel="next"`). */
-  const listPages = (path: string, sort: 'asc' | 'desc', pages: number, total: number, ours?: { id: number; body: string; sort: 'asc' | 'desc'; page: number }): number => {
+  const listPages = (
+    path: string,
+    sort: 'asc' | 'desc',
+    pages: number,
+    total: number,
+    ours?: { id: number; body: string; sort: 'asc' | 'desc'; page: number },
+  ): number => {
     for (let p = 1; p <= pages; p++) {
       const query = { per_page: '100', sort, order_by: 'created_at', ...(p > 1 ? { page: String(p) } : {}) };
       const next = `${GITLAB_API}${path}?per_page=100&sort=${sort}&order_by=created_at&page=${p + 1}`;
       nock(GITLAB_API)
         .get(path)
         .query(query)
-        .reply(200, notes(sort, p, total, ours), p * 100 < total ? { link: `<${next}>; rel="next"`, 'x-next-page': String(p + 1), 'x-page': String(p), 'x-per-page': '100', 'x-total': String(total) } : {});
+        .reply(
+          200,
+          notes(sort, p, total, ours),
+          p * 100 < total
+            ? {
+                link: `<${next}>; rel="next"`,
+                'x-next-page': String(p + 1),
+                'x-page': String(p),
+                'x-per-page': '100',
+                'x-total': String(total),
+              }
+            : {},
+        );
     }
     return pages;
   };
@@ -184,15 +241,23 @@ describe('GitLab: notes of an issue or merge request', () => {
     const forge = new GitLabForge(api(), GITLAB_BOT, { stickies, logger: log });
     const lists = listPages(NOTES, 'asc', STICKY_HEAD_PAGES, 5000) + listPages(NOTES, 'desc', STICKY_TAIL_PAGES, 5000);
     expect(lists).toBeLessThanOrEqual(BOUND);
-    nock(GITLAB_API).post(NOTES, { body: `${MARKER}\nfirst` }).reply(201, { id: 90001, body: `${MARKER}\nfirst`, system: false, author: author(GITLAB_BOT) });
+    nock(GITLAB_API)
+      .post(NOTES, { body: `${MARKER}\nfirst` })
+      .reply(201, { id: 90001, body: `${MARKER}\nfirst`, system: false, author: author(GITLAB_BOT) });
     expect(await forge.ensureComment(issue, MARKER, `${MARKER}\nfirst`)).toBe('created');
     expect(log.warned).toHaveLength(1);
     expect(log.warned[0]!.obj).toMatchObject({ project: 'gitlabhq/gitlab-test', number: 23, marker: MARKER, notesRead: 1000 });
 
-    nock(GITLAB_API).get(`${NOTES}/90001`).reply(200, { id: 90001, body: `${MARKER}\nfirst`, system: false, author: author(GITLAB_BOT) });
-    nock(GITLAB_API).put(`${NOTES}/90001`, { body: `${MARKER}\nsecond` }).reply(200, { id: 90001 });
+    nock(GITLAB_API)
+      .get(`${NOTES}/90001`)
+      .reply(200, { id: 90001, body: `${MARKER}\nfirst`, system: false, author: author(GITLAB_BOT) });
+    nock(GITLAB_API)
+      .put(`${NOTES}/90001`, { body: `${MARKER}\nsecond` })
+      .reply(200, { id: 90001 });
     expect(await forge.ensureComment(issue, MARKER, `${MARKER}\nsecond`)).toBe('updated');
-    nock(GITLAB_API).get(`${NOTES}/90001`).reply(200, { id: 90001, body: `${MARKER}\nsecond`, system: false, author: author(GITLAB_BOT) });
+    nock(GITLAB_API)
+      .get(`${NOTES}/90001`)
+      .reply(200, { id: 90001, body: `${MARKER}\nsecond`, system: false, author: author(GITLAB_BOT) });
     expect(await new GitLabForge(api(), GITLAB_BOT, { stickies }).ensureComment(issue, MARKER, `${MARKER}\nsecond`)).toBe('unchanged');
   });
 
@@ -202,7 +267,9 @@ describe('GitLab: notes of an issue or merge request', () => {
     const path = '/projects/1/merge_requests/23/notes';
     listPages(path, 'asc', STICKY_HEAD_PAGES, 5000);
     listPages(path, 'desc', 2, 5000, { id: 4900, body: `${MARKER}\nold`, sort: 'desc', page: 2 });
-    nock(GITLAB_API).put(`${path}/4900`, { body: `${MARKER}\nnew` }).reply(200, { id: 4900 });
+    nock(GITLAB_API)
+      .put(`${path}/4900`, { body: `${MARKER}\nnew` })
+      .reply(200, { id: 4900 });
     expect(await new GitLabForge(api(), GITLAB_BOT, { stickies }).ensureComment(mr, MARKER, `${MARKER}\nnew`)).toBe('updated');
     expect(stickies.get(mr, MARKER)).toBe(4900);
     expect(stickies.get(issue, MARKER)).toBeUndefined();
@@ -217,21 +284,30 @@ describe('GitLab: notes of an issue or merge request', () => {
       .get(NOTES)
       .query(true)
       .reply(200, [{ id: 501, body: `${MARKER}\nold`, system: false, author: author(GITLAB_BOT) }]);
-    nock(GITLAB_API).put(`${NOTES}/501`, { body: `${MARKER}\nnew` }).reply(200, { id: 501 });
+    nock(GITLAB_API)
+      .put(`${NOTES}/501`, { body: `${MARKER}\nnew` })
+      .reply(200, { id: 501 });
     expect(await forge.ensureComment(issue, MARKER, `${MARKER}\nnew`)).toBe('updated');
     expect(stickies.get(issue, MARKER)).toBe(501);
 
-    nock(GITLAB_API).get(`${NOTES}/501`).reply(200, { id: 501, body: `${MARKER}\nnew`, system: false, author: author(GITLAB_BOT) });
+    nock(GITLAB_API)
+      .get(`${NOTES}/501`)
+      .reply(200, { id: 501, body: `${MARKER}\nnew`, system: false, author: author(GITLAB_BOT) });
     nock(GITLAB_API).put(`${NOTES}/501`).reply(404, { message: '404 Not found' });
     nock(GITLAB_API).get(NOTES).query(true).reply(200, []);
-    nock(GITLAB_API).post(NOTES, { body: `${MARKER}\nnewer` }).reply(201, { id: 502, body: `${MARKER}\nnewer`, system: false, author: author(GITLAB_BOT) });
+    nock(GITLAB_API)
+      .post(NOTES, { body: `${MARKER}\nnewer` })
+      .reply(201, { id: 502, body: `${MARKER}\nnewer`, system: false, author: author(GITLAB_BOT) });
     expect(await forge.ensureComment(issue, MARKER, `${MARKER}\nnewer`)).toBe('created');
     expect(stickies.get(issue, MARKER)).toBe(502);
   });
 });
 
 describe('StickyComments', () => {
-  const ref = (n: number): IssueRef => ({ repo: { platform: 'github', fullName: 'acme/shop', id: null, defaultBranch: 'main' }, number: n });
+  const ref = (n: number): IssueRef => ({
+    repo: { platform: 'github', fullName: 'acme/shop', id: null, defaultBranch: 'main' },
+    number: n,
+  });
   it('keeps at most its size, dropping the least recently used', () => {
     const s = new StickyComments(2);
     s.set(ref(1), MARKER, 1);

@@ -24,7 +24,14 @@ export function releaseChange({
   repo = gateRepo,
   number = 12,
   author = 'dev',
-}: { labels?: string[]; body?: string; targetBranch?: string; repo?: RepoRef; number?: number; author?: string } = {}): ChangeRequestSnapshot {
+}: {
+  labels?: string[];
+  body?: string;
+  targetBranch?: string;
+  repo?: RepoRef;
+  number?: number;
+  author?: string;
+} = {}): ChangeRequestSnapshot {
   return {
     ref: { repo, number, kind: 'change' },
     title: 'Release 2026.11',
@@ -39,14 +46,29 @@ export function releaseChange({
   };
 }
 
-export const check = (name: string, state: CheckEvidence['state'] = 'success'): CheckEvidence => ({ name, state, source: 'check-run', url: `https://ci.example/${encodeURIComponent(name)}` });
+export const check = (name: string, state: CheckEvidence['state'] = 'success'): CheckEvidence => ({
+  name,
+  state,
+  source: 'check-run',
+  url: `https://ci.example/${encodeURIComponent(name)}`,
+});
 
 /** The checks a prod release passes with: a secrets scan and a provenance attestation. */
 export const PROD_CHECKS: CheckEvidence[] = [check('secret-scanning'), check('slsa-provenance'), check('unit tests')];
 export const ALL_CHECKS: CheckEvidence[] = [...PROD_CHECKS, check('CodeQL'), check('dependency-review')];
 
 export function finding(over: Partial<Finding> = {}): Finding {
-  return { id: 'code-scanning:42', ruleId: 'js/sql-injection', category: 'sast', severity: 'critical', title: 'Database query built from user-controlled sources', location: 'src/db/query.ts', tool: 'CodeQL', url: null, ...over };
+  return {
+    id: 'code-scanning:42',
+    ruleId: 'js/sql-injection',
+    category: 'sast',
+    severity: 'critical',
+    title: 'Database query built from user-controlled sources',
+    location: 'src/db/query.ts',
+    tool: 'CodeQL',
+    url: null,
+    ...over,
+  };
 }
 
 /** An approval of the head commit by an account with write access (override any fact). */
@@ -87,9 +109,16 @@ export function exception(over: Partial<GateException> = {}): GateException {
     renewalOf: null,
     ...over,
   };
-  return { ...e, approvedDigest: 'approvedDigest' in over ? (over.approvedDigest ?? null) : e.status === 'approved' ? termsDigest(e) : null };
+  return {
+    ...e,
+    approvedDigest: 'approvedDigest' in over ? (over.approvedDigest ?? null) : e.status === 'approved' ? termsDigest(e) : null,
+  };
 }
 
-export function gateInput({ change = releaseChange(), ev = evidence(), exceptions = [] }: { change?: ChangeRequestSnapshot; ev?: ReleaseEvidence; exceptions?: GateException[] } = {}): GateInput {
+export function gateInput({
+  change = releaseChange(),
+  ev = evidence(),
+  exceptions = [],
+}: { change?: ChangeRequestSnapshot; ev?: ReleaseEvidence; exceptions?: GateException[] } = {}): GateInput {
   return { change, evidence: ev, exceptions };
 }

@@ -32,7 +32,10 @@ async function file(name: string, text: string): Promise<string> {
 
 describe('gatehouse validate', () => {
   it('exits 1 and names every error with its path (and line) in the file', async () => {
-    const path = await file('broken.yml', ['timeZone: 5', 'routing:', '  defaultTier: "high"', 'chat:', "  incidentChanel: '#x'", ''].join('\n'));
+    const path = await file(
+      'broken.yml',
+      ['timeZone: 5', 'routing:', '  defaultTier: "high"', 'chat:', "  incidentChanel: '#x'", ''].join('\n'),
+    );
     const { code, out, err } = await run('validate', path);
     expect(code).toBe(1);
     expect(out).toBe('');
@@ -73,7 +76,9 @@ describe('gatehouse validate', () => {
     const { code, err } = await run('validate', path);
     expect(code).toBe(1);
     expect(err).toContain('1 error(s)');
-    expect(err).toContain('gate.highRiskPaths[1] (line 2): glob refused: "**/a/**/a/**/a/**/b" would take too long to match: it has 4 "**" segments followed by more of the pattern (at most 2)');
+    expect(err).toContain(
+      'gate.highRiskPaths[1] (line 2): glob refused: "**/a/**/a/**/a/**/b" would take too long to match: it has 4 "**" segments followed by more of the pattern (at most 2)',
+    );
   });
 
   it('exits 1 on a YAML syntax error and gives its line', async () => {
@@ -114,7 +119,16 @@ describe('gatehouse validate', () => {
 });
 
 describe('gatehouse validate --override', () => {
-  const override = ['changes:', '  reviewers: { github: [friend] }', 'tooling:', '  deciders: { github: [mallory] }', 'routing:', '  rules: []', '  defaultTier: 2', ''].join('\n');
+  const override = [
+    'changes:',
+    '  reviewers: { github: [friend] }',
+    'tooling:',
+    '  deciders: { github: [mallory] }',
+    'routing:',
+    '  rules: []',
+    '  defaultTier: 2',
+    '',
+  ].join('\n');
 
   it('exits 0 for a valid override and names each key it may not set, with the reason', async () => {
     const path = await file('override.yml', override);
@@ -124,7 +138,9 @@ describe('gatehouse validate --override', () => {
     expect(out.split('\n')).toEqual([
       `${path} is valid over built-in default: 2 key(s) ignored (an override may only tighten the global policy)`,
       expect.stringMatching(/^ {2}ignored tooling\.deciders: who may record tooling decisions .* is the global policy’s$/),
-      expect.stringMatching(/^ {2}ignored routing\.rules: an empty list removes nothing: the global policy’s 7 routing rules all still apply$/),
+      expect.stringMatching(
+        /^ {2}ignored routing\.rules: an empty list removes nothing: the global policy’s 7 routing rules all still apply$/,
+      ),
     ]);
   });
 
@@ -133,11 +149,17 @@ describe('gatehouse validate --override', () => {
     const path = await file('override-2.yml', override);
     const { code, out } = await run('validate', '--override', path, '--policy', global);
     expect(code).toBe(0);
-    expect(out.split('\n')).toEqual([`${path} is valid over ${global}: 1 key(s) ignored (an override may only tighten the global policy)`, expect.stringMatching(/^ {2}ignored routing\.rules:/)]);
+    expect(out.split('\n')).toEqual([
+      `${path} is valid over ${global}: 1 key(s) ignored (an override may only tighten the global policy)`,
+      expect.stringMatching(/^ {2}ignored routing\.rules:/),
+    ]);
   });
 
   it('lists a glob that would take too long to match as an ignored key; the rest of the override applies', async () => {
-    const path = await file('slow-override.yml', 'changes:\n  rules:\n    - { name: team, description: Team, paths: ["infra/**", "*a*a*a*b"], tier: 2 }\n');
+    const path = await file(
+      'slow-override.yml',
+      'changes:\n  rules:\n    - { name: team, description: Team, paths: ["infra/**", "*a*a*a*b"], tier: 2 }\n',
+    );
     const { code, out } = await run('validate', '--override', path);
     expect(code).toBe(0);
     expect(out.split('\n')).toEqual([
@@ -179,15 +201,25 @@ describe('gatehouse templates export', () => {
     expect(result.code).toBe(0);
     const render = createRenderer();
     const view = intakeFormView(defaultPolicy);
-    expect(EXPORT_PATHS).toEqual({ github: '.github/ISSUE_TEMPLATE/security-review.yml', gitlab: '.gitlab/issue_templates/Security review.md' });
-    expect(await readFile(join(out, '.github/ISSUE_TEMPLATE/security-review.yml'), 'utf8')).toBe(render('intake/github-issue-form.yml', view));
-    expect(await readFile(join(out, '.gitlab/issue_templates/Security review.md'), 'utf8')).toBe(render('intake/gitlab-issue-template.md', view));
+    expect(EXPORT_PATHS).toEqual({
+      github: '.github/ISSUE_TEMPLATE/security-review.yml',
+      gitlab: '.gitlab/issue_templates/Security review.md',
+    });
+    expect(await readFile(join(out, '.github/ISSUE_TEMPLATE/security-review.yml'), 'utf8')).toBe(
+      render('intake/github-issue-form.yml', view),
+    );
+    expect(await readFile(join(out, '.gitlab/issue_templates/Security review.md'), 'utf8')).toBe(
+      render('intake/gitlab-issue-template.md', view),
+    );
     expect(result.out).toContain('security-review.yml');
     expect(result.out).toContain('Security review.md');
   });
 
   it('renders the labels of a policy file', async () => {
-    const policy = await file('renamed.yml', 'intake:\n  title: Ask AppSec\n  description: Ask us.\n  fields:\n    - { id: svc, label: Which service, kind: text, required: true }\nrouting:\n  rules: []\n');
+    const policy = await file(
+      'renamed.yml',
+      'intake:\n  title: Ask AppSec\n  description: Ask us.\n  fields:\n    - { id: svc, label: Which service, kind: text, required: true }\nrouting:\n  rules: []\n',
+    );
     const out = join(sandbox(), 'repo2');
     expect((await run('templates', 'export', '--out', out, '--policy', policy)).code).toBe(0);
     const gitlab = await readFile(join(out, EXPORT_PATHS.gitlab), 'utf8');
@@ -204,7 +236,11 @@ describe('gatehouse explain', () => {
   const explain = async (payload: unknown) => {
     const path = await file(`event-${Math.random().toString(36).slice(2)}.json`, JSON.stringify(payload));
     const result = await run('explain', '--event', path);
-    return { ...result, json: result.code === 0 ? (JSON.parse(result.out) as { event: string; note: string; actions: { type: string; add?: string[] }[] }) : null };
+    return {
+      ...result,
+      json:
+        result.code === 0 ? (JSON.parse(result.out) as { event: string; note: string; actions: { type: string; add?: string[] }[] }) : null,
+    };
   };
 
   it('prints the planned actions for an intake: deep review for a new public endpoint', async () => {
@@ -235,7 +271,10 @@ describe('gatehouse explain', () => {
 
 describe('explain for a pull request', () => {
   it('plans the change classification from --changed-paths, with no network', async () => {
-    const examples = createRequire(import.meta.url)('@octokit/webhooks-examples') as { name: string; examples: Record<string, unknown>[] }[];
+    const examples = createRequire(import.meta.url)('@octokit/webhooks-examples') as {
+      name: string;
+      examples: Record<string, unknown>[];
+    }[];
     const payload = examples.find((g) => g.name === 'pull_request')!.examples.find((e) => e['action'] === 'opened')!;
     const file = join(sandbox(), 'pr.json');
     await writeFile(file, JSON.stringify(payload));

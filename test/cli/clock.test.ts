@@ -34,7 +34,12 @@ async function fails(args: string[], expected: string | RegExp): Promise<void> {
 describe('gatehouse clock --json', () => {
   it('acceptance: high opened Friday 2026-11-20T16:00:00Z → sloDue Monday 16:00Z, rtoDue Tuesday 16:00Z', async () => {
     const out = await json('--criticality', 'high', '--opened', '2026-11-20T16:00:00Z');
-    expect(out).toEqual({ criticality: 'high', opened: '2026-11-20T16:00:00Z', sloDue: '2026-11-23T16:00:00Z', rtoDue: '2026-11-24T16:00:00Z' });
+    expect(out).toEqual({
+      criticality: 'high',
+      opened: '2026-11-20T16:00:00Z',
+      sloDue: '2026-11-23T16:00:00Z',
+      rtoDue: '2026-11-24T16:00:00Z',
+    });
     expect(Object.keys(out)).toEqual(['criticality', 'opened', 'sloDue', 'rtoDue']);
     expect(new Date(out['sloDue'] as string).getTime()).toBe(Date.parse('2026-11-23T16:00:00Z'));
   });
@@ -72,7 +77,10 @@ describe('gatehouse clock --json', () => {
 
 describe('gatehouse clock --policy', () => {
   it('reads the clocks section: regions, holidays', async () => {
-    const path = await file('berlin.yml', ['clocks:', '  regions:', '    - name: emea', '      timeZone: Europe/Berlin', "  holidays: ['2026-11-23']", ''].join('\n'));
+    const path = await file(
+      'berlin.yml',
+      ['clocks:', '  regions:', '    - name: emea', '      timeZone: Europe/Berlin', "  holidays: ['2026-11-23']", ''].join('\n'),
+    );
     // Friday 17:00 CET is closing time; Monday is a holiday; Tuesday 09:00 CET = 08:00Z.
     expect(await json('--criticality', 'high', '--opened', '2026-11-20T16:00:00Z', '--policy', path)).toMatchObject({
       sloDue: '2026-11-24T16:00:00Z',
@@ -90,16 +98,24 @@ describe('gatehouse clock --policy', () => {
   });
 
   it('a broken policy file exits 1 with one clear line', async () => {
-    await fails(['--criticality', 'high', '--opened', '2026-11-20T16:00:00Z', '--policy', join(sandbox(), 'missing.yml')], /missing\.yml: cannot read \(ENOENT\)/);
+    await fails(
+      ['--criticality', 'high', '--opened', '2026-11-20T16:00:00Z', '--policy', join(sandbox(), 'missing.yml')],
+      /missing\.yml: cannot read \(ENOENT\)/,
+    );
     const yaml = await file('bad.yml', 'clocks:\n  regions: [\n');
     await fails(['--criticality', 'high', '--opened', '2026-11-20T16:00:00Z', '--policy', yaml], /bad\.yml: not valid YAML \(line \d\)/);
     const zone = await file('zone.yml', ['clocks:', '  regions:', '    - timeZone: Europe/Berln', '  warnAt: 2', ''].join('\n'));
     await fails(
       ['--criticality', 'high', '--opened', '2026-11-20T16:00:00Z', '--policy', zone],
-      'clock: ' + zone + ': clocks.regions[0].timeZone (line 3): unknown time zone "Europe/Berln" (an IANA name such as Europe/Berlin, or UTC); clocks.warnAt (line 4): Too big: expected number to be <1',
+      'clock: ' +
+        zone +
+        ': clocks.regions[0].timeZone (line 3): unknown time zone "Europe/Berln" (an IANA name such as Europe/Berlin, or UTC); clocks.warnAt (line 4): Too big: expected number to be <1',
     );
     const top = await file('top.yml', 'timeZone: Moon/Base\n');
-    await fails(['--criticality', 'high', '--opened', '2026-11-20T16:00:00Z', '--policy', top], /top\.yml: timeZone \(line 1\): unknown time zone "Moon\/Base"/);
+    await fails(
+      ['--criticality', 'high', '--opened', '2026-11-20T16:00:00Z', '--policy', top],
+      /top\.yml: timeZone \(line 1\): unknown time zone "Moon\/Base"/,
+    );
     const list = await file('list.yml', '- a\n- b\n');
     await fails(['--criticality', 'high', '--opened', '2026-11-20T16:00:00Z', '--policy', list], /a policy is a mapping/);
   });
@@ -107,15 +123,27 @@ describe('gatehouse clock --policy', () => {
 
 describe('gatehouse clock: bad input', () => {
   it('an unknown criticality', async () => {
-    await fails(['--criticality', 'urgent', '--opened', '2026-11-20T16:00:00Z', '--json'], 'clock: unknown criticality "urgent" (one of critical, high, medium, low)');
+    await fails(
+      ['--criticality', 'urgent', '--opened', '2026-11-20T16:00:00Z', '--json'],
+      'clock: unknown criticality "urgent" (one of critical, high, medium, low)',
+    );
   });
 
-  it.each(['yesterday', '2026-11-20', '2026-11-20T16:00:00', '2026-02-30T10:00:00Z', '2026-11-20T24:00:00Z', ''])('an unparsable --opened %j', async (opened) => {
-    await fails(['--criticality', 'high', '--opened', opened, '--json'], /^clock: --opened ".*" is not an ISO-8601 date-time with a zone/);
-  });
+  it.each(['yesterday', '2026-11-20', '2026-11-20T16:00:00', '2026-02-30T10:00:00Z', '2026-11-20T24:00:00Z', ''])(
+    'an unparsable --opened %j',
+    async (opened) => {
+      await fails(
+        ['--criticality', 'high', '--opened', opened, '--json'],
+        /^clock: --opened ".*" is not an ISO-8601 date-time with a zone/,
+      );
+    },
+  );
 
   it('an unparsable --now', async () => {
-    await fails(['--criticality', 'high', '--opened', '2026-11-20T16:00:00Z', '--now', 'soon', '--json'], /^clock: --now "soon" is not an ISO-8601 date-time/);
+    await fails(
+      ['--criticality', 'high', '--opened', '2026-11-20T16:00:00Z', '--now', 'soon', '--json'],
+      /^clock: --now "soon" is not an ISO-8601 date-time/,
+    );
   });
 
   it('a missing required option (commander)', async () => {
@@ -153,7 +181,11 @@ describe('the real binary', () => {
   it('node bin/gatehouse.js clock --criticality high --opened 2026-11-20T16:00:00Z --json', () => {
     const env = { ...process.env };
     delete env['GATEHOUSE_POLICY'];
-    const stdout = execFileSync(process.execPath, ['bin/gatehouse.js', 'clock', '--criticality', 'high', '--opened', '2026-11-20T16:00:00Z', '--json'], { encoding: 'utf8', env });
+    const stdout = execFileSync(
+      process.execPath,
+      ['bin/gatehouse.js', 'clock', '--criticality', 'high', '--opened', '2026-11-20T16:00:00Z', '--json'],
+      { encoding: 'utf8', env },
+    );
     const out = JSON.parse(stdout) as Record<string, string>;
     expect(Date.parse(out['sloDue']!)).toBe(Date.parse('2026-11-23T16:00:00Z'));
     expect(Date.parse(out['rtoDue']!)).toBe(Date.parse('2026-11-24T16:00:00Z'));
@@ -161,7 +193,11 @@ describe('the real binary', () => {
 
   it('exits 1 with one line on stderr for bad input', () => {
     try {
-      execFileSync(process.execPath, ['bin/gatehouse.js', 'clock', '--criticality', 'urgent', '--opened', '2026-11-20T16:00:00Z', '--json'], { encoding: 'utf8', stdio: 'pipe' });
+      execFileSync(
+        process.execPath,
+        ['bin/gatehouse.js', 'clock', '--criticality', 'urgent', '--opened', '2026-11-20T16:00:00Z', '--json'],
+        { encoding: 'utf8', stdio: 'pipe' },
+      );
       expect.unreachable();
     } catch (err) {
       const e = err as { status: number; stderr: string; stdout: string };

@@ -60,7 +60,15 @@ async function seed(dataDir: string): Promise<void> {
       });
     }
     // records a replay cannot use: inputs without the change and the exceptions, malformed evidence
-    const base = { key: 'github:acme/shop!9', headSha: 'c'.repeat(40), releaseClass: 'prod', verdict: 'pass', reasons: [], policyHash: policyHash(decidedUnder), deliveryId: null };
+    const base = {
+      key: 'github:acme/shop!9',
+      headSha: 'c'.repeat(40),
+      releaseClass: 'prod',
+      verdict: 'pass',
+      reasons: [],
+      policyHash: policyHash(decidedUnder),
+      deliveryId: null,
+    };
     await gates.recordGateDecision({ ...base, inputs: { evidence: evidence(), labels: ['release'] }, decidedAt: at(90) });
     await gates.recordGateDecision({ ...base, inputs: { ...gateInput(), evidence: { ...evidence(), checks: 'none' } }, decidedAt: at(91) });
   } finally {
@@ -82,7 +90,10 @@ describe('gatehouse decisions', () => {
     delete process.env['DATABASE_URL'];
   });
   afterAll(() => {
-    for (const [k, v] of [['GATEHOUSE_DATA_DIR', saved.dataDir], ['DATABASE_URL', saved.url]] as const) {
+    for (const [k, v] of [
+      ['GATEHOUSE_DATA_DIR', saved.dataDir],
+      ['DATABASE_URL', saved.url],
+    ] as const) {
       if (v === undefined) delete process.env[k];
       else process.env[k] = v;
     }
@@ -141,8 +152,14 @@ describe('gatehouse decisions', () => {
   });
 
   it('refuses a bad --since or --format with a clear error', async () => {
-    expect(await runCli('decisions', 'export', '--since', 'yesterday')).toMatchObject({ code: 1, err: expect.stringMatching(/^--since: "yesterday" is not an ISO-8601/) });
-    expect(await runCli('decisions', 'export', '--format', 'csv')).toMatchObject({ code: 1, err: '--format: "csv" is not json or markdown' });
+    expect(await runCli('decisions', 'export', '--since', 'yesterday')).toMatchObject({
+      code: 1,
+      err: expect.stringMatching(/^--since: "yesterday" is not an ISO-8601/),
+    });
+    expect(await runCli('decisions', 'export', '--format', 'csv')).toMatchObject({
+      code: 1,
+      err: '--format: "csv" is not json or markdown',
+    });
   });
 
   it('replays a stored decision under a changed policy: old and new verdicts and reasons', async () => {
@@ -154,7 +171,9 @@ describe('gatehouse decisions', () => {
     expect(r.out).toMatch(/policy: .*no-approvals\.yml \(changed: stored [0-9a-f]{64}, now [0-9a-f]{64}\)/);
     expect(r.out).toMatch(/old verdict: block \(prod\)\n( {2}- .*\n)* {2}- \[block\] approvals-missing: 0 of 1 required approval/);
     expect(r.out).toMatch(/new verdict: pass \(prod\) {2}<- changed/);
-    expect(r.out.split('\n').filter((l) => /^(added|dropped): /.test(l))).toEqual(['dropped: [block] approvals-missing: 0 of 1 required approval(s) for prod']);
+    expect(r.out.split('\n').filter((l) => /^(added|dropped): /.test(l))).toEqual([
+      'dropped: [block] approvals-missing: 0 of 1 required approval(s) for prod',
+    ]);
     // `gatehouse explain --decision` is the same replay.
     const viaExplain = await runCli('explain', '--decision', '1', '--policy', policy);
     expect(viaExplain).toMatchObject({ code: 0, out: r.out });
@@ -164,12 +183,25 @@ describe('gatehouse decisions', () => {
     await writeFile(original, POLICY_YAML);
     const same = JSON.parse((await runCli('decisions', 'explain', '3', '--json', '--policy', original)).out) as ReplayResult;
     // the policy decided under again: the same verdict, the exception still waiving the finding at decision time
-    expect(same).toMatchObject({ policy: { changed: false }, old: { verdict: 'pass' }, new: { verdict: 'pass' }, verdictChanged: false, reasonsAdded: [], reasonsDropped: [] });
+    expect(same).toMatchObject({
+      policy: { changed: false },
+      old: { verdict: 'pass' },
+      new: { verdict: 'pass' },
+      verdictChanged: false,
+      reasonsAdded: [],
+      reasonsDropped: [],
+    });
     expect(same.new.reasons.map((x) => (x as { rule: string }).rule)).toContain('exception-applied');
 
     expect(await runCli('decisions', 'explain', '9')).toMatchObject({ code: 1, err: 'decisions explain: there is no decision record 9' });
-    expect(await runCli('decisions', 'explain', '4')).toMatchObject({ code: 1, err: 'decisions explain: record 4 cannot be replayed: its inputs lack change, exceptions (they hold evidence, labels)' });
-    expect(await runCli('decisions', 'explain', '5')).toMatchObject({ code: 1, err: expect.stringMatching(/^decisions explain: record 5 does not hold what a replay needs .*evidence\.checks/) });
+    expect(await runCli('decisions', 'explain', '4')).toMatchObject({
+      code: 1,
+      err: 'decisions explain: record 4 cannot be replayed: its inputs lack change, exceptions (they hold evidence, labels)',
+    });
+    expect(await runCli('decisions', 'explain', '5')).toMatchObject({
+      code: 1,
+      err: expect.stringMatching(/^decisions explain: record 5 does not hold what a replay needs .*evidence\.checks/),
+    });
     expect(await runCli('decisions', 'explain', 'x')).toMatchObject({ code: 1, err: expect.stringContaining('is not a record') });
   });
 
@@ -210,7 +242,11 @@ describe('gatehouse decisions verify --head', () => {
     delete process.env['GATEHOUSE_CHAIN_KEY'];
   });
   afterAll(() => {
-    for (const [k, v] of [['GATEHOUSE_DATA_DIR', saved.dataDir], ['DATABASE_URL', saved.url], ['GATEHOUSE_CHAIN_KEY', saved.key]] as const) {
+    for (const [k, v] of [
+      ['GATEHOUSE_DATA_DIR', saved.dataDir],
+      ['DATABASE_URL', saved.url],
+      ['GATEHOUSE_CHAIN_KEY', saved.key],
+    ] as const) {
       if (v === undefined) delete process.env[k];
       else process.env[k] = v;
     }
@@ -223,9 +259,26 @@ describe('gatehouse decisions verify --head', () => {
     try {
       const from = (await gates.gateDecisions()).length;
       for (let i = from + 1; i <= from + n; i++) {
-        await gates.recordGateDecision({ key: `github:acme/shop!${i}`, headSha: 'a'.repeat(40), releaseClass: 'prod', verdict: 'block', reasons: [{ rule: 'finding-blocking' }], inputs: {}, policyHash: policyHash(defaultPolicy), decidedAt: at(i), deliveryId: null });
+        await gates.recordGateDecision({
+          key: `github:acme/shop!${i}`,
+          headSha: 'a'.repeat(40),
+          releaseClass: 'prod',
+          verdict: 'block',
+          reasons: [{ rule: 'finding-blocking' }],
+          inputs: {},
+          policyHash: policyHash(defaultPolicy),
+          decidedAt: at(i),
+          deliveryId: null,
+        });
       }
-      if (from === 0) await gates.saveException({ ...exception(), id: 'github:acme/shop#40', status: 'approved', approvedBy: 'security-lead', approvedAt: at(0) });
+      if (from === 0)
+        await gates.saveException({
+          ...exception(),
+          id: 'github:acme/shop#40',
+          status: 'approved',
+          approvedBy: 'security-lead',
+          approvedAt: at(0),
+        });
     } finally {
       await gates.close();
       await opened.close();
@@ -241,7 +294,9 @@ describe('gatehouse decisions verify --head', () => {
       for (const r of all.slice(seq - 1)) {
         const forged = { ...r, verdict: r.seq === seq ? 'pass' : r.verdict, prevHash: prev };
         const hash = recordHash(forged);
-        await sql`update gate_decisions set verdict = ${forged.verdict}, prev_hash = ${prev}, hash = ${hash}, keyed = false where seq = ${r.seq}`.execute(db);
+        await sql`update gate_decisions set verdict = ${forged.verdict}, prev_hash = ${prev}, hash = ${hash}, keyed = false where seq = ${r.seq}`.execute(
+          db,
+        );
         prev = hash;
       }
     });
@@ -271,7 +326,9 @@ describe('gatehouse decisions verify --head', () => {
     expect((await runCli('decisions', 'verify')).code).toBe(0); // the recomputed chain is consistent
     const checked = await runCli('decisions', 'verify', '--head', kept.decisions);
     expect(checked.code).toBe(1);
-    expect(checked.err).toBe(`head ${kept.decisions} is not in the stored chains (or not intact up to it): a record up to that head was rewritten or removed since it was kept`);
+    expect(checked.err).toBe(
+      `head ${kept.decisions} is not in the stored chains (or not intact up to it): a record up to that head was rewritten or removed since it was kept`,
+    );
   });
 
   it('exit 1 when the newest records, the kept head among them, were deleted', async () => {
@@ -283,7 +340,10 @@ describe('gatehouse decisions verify --head', () => {
   });
 
   it('exit 1 on a --head that is not a hash', async () => {
-    expect(await runCli('decisions', 'verify', '--head', 'latest')).toMatchObject({ code: 1, err: '--head: "latest" is not a record hash (64 lower-case hex digits, as verify prints it)' });
+    expect(await runCli('decisions', 'verify', '--head', 'latest')).toMatchObject({
+      code: 1,
+      err: '--head: "latest" is not a record hash (64 lower-case hex digits, as verify prints it)',
+    });
   });
 
   it('with GATEHOUSE_CHAIN_KEY: a recomputed chain fails even without a kept head; without the key a keyed chain cannot be verified', async () => {

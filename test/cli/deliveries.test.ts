@@ -48,7 +48,10 @@ beforeAll(() => {
 });
 afterAll(() => {
   nock.enableNetConnect();
-  for (const [k, v] of [['GATEHOUSE_DATA_DIR', saved.dataDir], ['DATABASE_URL', saved.url]] as const) {
+  for (const [k, v] of [
+    ['GATEHOUSE_DATA_DIR', saved.dataDir],
+    ['DATABASE_URL', saved.url],
+  ] as const) {
     if (v === undefined) delete process.env[k];
     else process.env[k] = v;
   }
@@ -78,15 +81,23 @@ describe('dead letters: seen and replayed', () => {
       expect(stored?.attempts).toBe(2);
       expect(stored?.lastError).toMatch(/500|Internal Server Error/);
       expect(await metric(g, 'gatehouse_deliveries_failed')).toBe(1);
-      expect(await (await fetch(`${g.url}/metrics`)).text()).toContain('# HELP gatehouse_deliveries_failed Deliveries that failed after every retry');
+      expect(await (await fetch(`${g.url}/metrics`)).text()).toContain(
+        '# HELP gatehouse_deliveries_failed Deliveries that failed after every retry',
+      );
 
       // While the bot holds the embedded database, the CLI (another process) is refused, saying why.
-      const refused = await promisify(execFile)(process.execPath, [bin, 'deliveries', '--failed'], { env: { ...process.env, GATEHOUSE_DATA_DIR: dataDir } }).then(
+      const refused = await promisify(execFile)(process.execPath, [bin, 'deliveries', '--failed'], {
+        env: { ...process.env, GATEHOUSE_DATA_DIR: dataDir },
+      }).then(
         () => null,
         (e: { code: number; stderr: string }) => e,
       );
       expect(refused?.code).toBe(1);
-      expect(refused?.stderr.trim()).toMatch(new RegExp(`^gatehouse deliveries: the embedded database in .* is in use by process ${process.pid} .*only while the bot is stopped\\)$`));
+      expect(refused?.stderr.trim()).toMatch(
+        new RegExp(
+          `^gatehouse deliveries: the embedded database in .* is in use by process ${process.pid} .*only while the bot is stopped\\)$`,
+        ),
+      );
     } finally {
       await g.close();
     }
@@ -94,19 +105,42 @@ describe('dead letters: seen and replayed', () => {
     const json = await runCli('deliveries', '--failed', '--json');
     expect(json.code).toBe(0);
     const rows = JSON.parse(json.out) as ListedDelivery[];
-    expect(rows).toEqual([{ platform: 'github', id: d.id, event: 'issues', attempts: 2, lastError: expect.stringMatching(/500|Internal Server Error/), received: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) }]);
+    expect(rows).toEqual([
+      {
+        platform: 'github',
+        id: d.id,
+        event: 'issues',
+        attempts: 2,
+        lastError: expect.stringMatching(/500|Internal Server Error/),
+        received: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      },
+    ]);
     const text = await runCli('deliveries', '--failed');
     expect(text.out).toMatch(new RegExp(`^github  ${d.id}  issues  attempts 2  received \\S+  error: .*(500|Internal Server Error)`, 'm'));
     expect(text.out).toContain('1 failed; replay one with: gatehouse deliveries retry <platform> <id>');
-    expect((await runCli('deliveries')).out).toBe('pending 0, done 0, ignored 0, failed 1 (gatehouse deliveries --failed lists the failed ones)');
+    expect((await runCli('deliveries')).out).toBe(
+      'pending 0, done 0, ignored 0, failed 1 (gatehouse deliveries --failed lists the failed ones)',
+    );
 
     // refusals: unknown platform, unknown id, not failed
-    expect(await runCli('deliveries', 'retry', 'bitbucket', d.id)).toMatchObject({ code: 1, err: expect.stringContaining('unknown platform "bitbucket"') });
-    expect(await runCli('deliveries', 'retry', 'github', 'no-such-id')).toMatchObject({ code: 1, err: expect.stringContaining('no github delivery no-such-id') });
+    expect(await runCli('deliveries', 'retry', 'bitbucket', d.id)).toMatchObject({
+      code: 1,
+      err: expect.stringContaining('unknown platform "bitbucket"'),
+    });
+    expect(await runCli('deliveries', 'retry', 'github', 'no-such-id')).toMatchObject({
+      code: 1,
+      err: expect.stringContaining('no github delivery no-such-id'),
+    });
 
     const retried = await runCli('deliveries', 'retry', 'github', d.id);
-    expect(retried).toMatchObject({ code: 0, out: `github delivery ${d.id} (issues) is pending again and queued; the bot processes it when it starts` });
-    expect(await runCli('deliveries', 'retry', 'github', d.id)).toMatchObject({ code: 1, err: expect.stringContaining(`is pending, not failed`) });
+    expect(retried).toMatchObject({
+      code: 0,
+      out: `github delivery ${d.id} (issues) is pending again and queued; the bot processes it when it starts`,
+    });
+    expect(await runCli('deliveries', 'retry', 'github', d.id)).toMatchObject({
+      code: 1,
+      err: expect.stringContaining(`is pending, not failed`),
+    });
     const check = await openStore({ dataDir, queue: fastQueue });
     try {
       expect(await check.store.getDelivery('github', d.id)).toMatchObject({ status: 'pending', attempts: 0 });
@@ -117,11 +151,15 @@ describe('dead letters: seen and replayed', () => {
     expect(JSON.parse((await runCli('deliveries', '--failed', '--json')).out)).toEqual([]);
 
     // The bot starts again with GitHub answering: the replayed delivery is processed once.
-    nock(API).post('/app/installations/1/access_tokens').reply(201, { token: 'ghs_test', expires_at: '2099-01-01T00:00:00Z', permissions: {}, repository_selection: 'all' });
+    nock(API)
+      .post('/app/installations/1/access_tokens')
+      .reply(201, { token: 'ghs_test', expires_at: '2099-01-01T00:00:00Z', permissions: {}, repository_selection: 'all' });
     nock(API).get(`${REPO}/contents/.github%2Fgatehouse.yml`).reply(404, { message: 'Not Found' });
     nock(API).get(`${REPO}/issues/1/comments`).query(true).reply(200, []);
     nock(API).post(`${REPO}/issues/1/labels`).reply(200, []);
-    nock(API).post(`${REPO}/issues/1/comments`).reply(201, { id: 99, body: 'x', user: { login: 'gatehouse[bot]', type: 'Bot' } });
+    nock(API)
+      .post(`${REPO}/issues/1/comments`)
+      .reply(201, { id: 99, body: 'x', user: { login: 'gatehouse[bot]', type: 'Bot' } });
     g = await start(dataDir);
     try {
       expect(await processed(g, 'github', d.id, 20_000)).toBe('done');

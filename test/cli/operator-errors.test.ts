@@ -80,7 +80,8 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-const NO_DATABASE = (dir: string): RegExp => new RegExp(`^no database at ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: start the bot once or set GATEHOUSE_DATA_DIR/DATABASE_URL$`);
+const NO_DATABASE = (dir: string): RegExp =>
+  new RegExp(`^no database at ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: start the bot once or set GATEHOUSE_DATA_DIR/DATABASE_URL$`);
 
 describe('every command reads .env as start does', () => {
   it('a .env file in the working directory fills what the environment leaves unset; the environment wins', async () => {
@@ -107,15 +108,26 @@ describe('every command reads .env as start does', () => {
 });
 
 describe('the commands that read the database never create one', () => {
-  const commands = [['decisions', 'verify'], ['decisions', 'export'], ['decisions', 'explain', '1'], ['deliveries'], ['deliveries', '--failed'], ['deliveries', 'retry', 'github', 'x'], ['clocks']];
+  const commands = [
+    ['decisions', 'verify'],
+    ['decisions', 'export'],
+    ['decisions', 'explain', '1'],
+    ['deliveries'],
+    ['deliveries', '--failed'],
+    ['deliveries', 'retry', 'github', 'x'],
+    ['clocks'],
+  ];
 
-  it.each(commands.map((c) => [c.join(' '), c] as const))('gatehouse %s on a missing data dir: exit 1, one line, the dir still absent', async (_name, args) => {
-    const dir = join(sandbox(), 'data');
-    const r = await gatehouse(args, { GATEHOUSE_DATA_DIR: dir });
-    expectOneLine(r, NO_DATABASE(dir));
-    expect(r.out).not.toMatch(/chain intact/);
-    expect(existsSync(dir)).toBe(false);
-  });
+  it.each(commands.map((c) => [c.join(' '), c] as const))(
+    'gatehouse %s on a missing data dir: exit 1, one line, the dir still absent',
+    async (_name, args) => {
+      const dir = join(sandbox(), 'data');
+      const r = await gatehouse(args, { GATEHOUSE_DATA_DIR: dir });
+      expectOneLine(r, NO_DATABASE(dir));
+      expect(r.out).not.toMatch(/chain intact/);
+      expect(existsSync(dir)).toBe(false);
+    },
+  );
 
   it('an empty data dir is no database either (and stays empty)', async () => {
     const dir = join(sandbox(), 'data');
@@ -132,7 +144,10 @@ describe('gatehouse start: one line naming the fix, exit code 1', () => {
   it('PostgreSQL not listening on its port', async () => {
     const port = await closedPort();
     const r = await start({ DATABASE_URL: `postgres://gatehouse:s3cret-pw@127.0.0.1:${port}/gatehouse` });
-    expectOneLine(r, new RegExp(`^cannot reach PostgreSQL at 127\\.0\\.0\\.1:${port}: connection refused; start PostgreSQL there, or fix DATABASE_URL$`));
+    expectOneLine(
+      r,
+      new RegExp(`^cannot reach PostgreSQL at 127\\.0\\.0\\.1:${port}: connection refused; start PostgreSQL there, or fix DATABASE_URL$`),
+    );
     expect(r.err + r.out).not.toContain('s3cret-pw');
   });
 
@@ -142,7 +157,12 @@ describe('gatehouse start: one line naming the fix, exit code 1', () => {
     const port = (http.address() as AddressInfo).port;
     try {
       const r = await start({ DATABASE_URL: `postgres://gatehouse:pw@127.0.0.1:${port}/gatehouse` });
-      expectOneLine(r, new RegExp(`^PostgreSQL at 127\\.0\\.0\\.1:${port} closed the connection during start-up; is that port PostgreSQL .*Check DATABASE_URL$`));
+      expectOneLine(
+        r,
+        new RegExp(
+          `^PostgreSQL at 127\\.0\\.0\\.1:${port} closed the connection during start-up; is that port PostgreSQL .*Check DATABASE_URL$`,
+        ),
+      );
     } finally {
       http.close();
     }
@@ -160,7 +180,12 @@ describe('gatehouse start: one line naming the fix, exit code 1', () => {
     await probe.end().catch(() => undefined);
     if (accepted) ctx.skip();
     const r = await start({ DATABASE_URL: url.toString() });
-    expectOneLine(r, new RegExp(`^PostgreSQL at .+ refused the password of user "${decodeURIComponent(url.username) || '.*'}"; fix the password in DATABASE_URL$`));
+    expectOneLine(
+      r,
+      new RegExp(
+        `^PostgreSQL at .+ refused the password of user "${decodeURIComponent(url.username) || '.*'}"; fix the password in DATABASE_URL$`,
+      ),
+    );
     expect(r.err + r.out).not.toContain('not-the-password');
   });
   if (!pgTestUrl) console.warn('SKIPPED the wrong-password case of test/cli/operator-errors.test.ts: GATEHOUSE_TEST_PG_URL is unset');
@@ -178,20 +203,36 @@ describe('gatehouse start: one line naming the fix, exit code 1', () => {
     const asUser = isRoot && othersMayRun(REPO) ? { uid: 65534, gid: 65534 } : {};
     if (isRoot && !('uid' in asUser)) dir = `/sys/gatehouse-test-${process.pid}/data`;
     const r = await start({ GATEHOUSE_DATA_DIR: dir }, { cwd: root, ...asUser });
-    expectOneLine(r, new RegExp(`^cannot write the embedded database's directory ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\((permission denied|it is on a read-only file system)\\); make it writable by the user Gatehouse runs as, or set GATEHOUSE_DATA_DIR \\(or DATABASE_URL\\)$`));
+    expectOneLine(
+      r,
+      new RegExp(
+        `^cannot write the embedded database's directory ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\((permission denied|it is on a read-only file system)\\); make it writable by the user Gatehouse runs as, or set GATEHOUSE_DATA_DIR \\(or DATABASE_URL\\)$`,
+      ),
+    );
     expect(existsSync(dir)).toBe(false);
   });
 
   it('a GitHub App key that is PEM-shaped but garbage never starts', async () => {
-    const r = await start({ GATEHOUSE_DATA_DIR: join(sandbox(), 'data'), APP_ID: '1', WEBHOOK_SECRET: 'x', PRIVATE_KEY: '-----BEGIN RSA PRIVATE KEY-----\ngarbage\n-----END RSA PRIVATE KEY-----\n' });
-    expectOneLine(r, /^invalid configuration: PRIVATE_KEY: not a readable private key \(.+\); give the GitHub App's private key \(\.pem\) as GitHub issued it$/);
+    const r = await start({
+      GATEHOUSE_DATA_DIR: join(sandbox(), 'data'),
+      APP_ID: '1',
+      WEBHOOK_SECRET: 'x',
+      PRIVATE_KEY: '-----BEGIN RSA PRIVATE KEY-----\ngarbage\n-----END RSA PRIVATE KEY-----\n',
+    });
+    expectOneLine(
+      r,
+      /^invalid configuration: PRIVATE_KEY: not a readable private key \(.+\); give the GitHub App's private key \(\.pem\) as GitHub issued it$/,
+    );
     expect(r.out).not.toMatch(/listening/);
   });
 
   it('an unreadable PRIVATE_KEY_PATH names the file', async () => {
     const path = join(sandbox(), 'missing.pem');
     const r = await start({ GATEHOUSE_DATA_DIR: join(sandbox(), 'data'), APP_ID: '1', WEBHOOK_SECRET: 'x', PRIVATE_KEY_PATH: path });
-    expectOneLine(r, new RegExp(`^invalid configuration: PRIVATE_KEY_PATH: cannot read ${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(ENOENT\\)$`));
+    expectOneLine(
+      r,
+      new RegExp(`^invalid configuration: PRIVATE_KEY_PATH: cannot read ${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(ENOENT\\)$`),
+    );
   });
 
   it('a data dir held by another running process', async () => {
@@ -200,7 +241,12 @@ describe('gatehouse start: one line naming the fix, exit code 1', () => {
     const unlock = await lockDataDir(dir); // this test process is the live owner
     try {
       const r = await start({ GATEHOUSE_DATA_DIR: dir });
-      expectOneLine(r, new RegExp(`^the embedded database in .+ is in use by process ${process.pid} \\(still running after 10 s\\); stop it first, or use DATABASE_URL for a shared PostgreSQL$`));
+      expectOneLine(
+        r,
+        new RegExp(
+          `^the embedded database in .+ is in use by process ${process.pid} \\(still running after 10 s\\); stop it first, or use DATABASE_URL for a shared PostgreSQL$`,
+        ),
+      );
     } finally {
       unlock();
     }

@@ -52,7 +52,10 @@ beforeEach(async () => {
   github = createServer((req, res) => {
     requests.push({ method: req.method ?? '', path: req.url ?? '' });
     const m = /^\/api\/v3\/app-manifests\/([^/]+)\/conversions$/.exec(req.url ?? '');
-    const a = req.method === 'POST' && m ? answer(m[1]!) : { status: 404, body: { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' } };
+    const a =
+      req.method === 'POST' && m
+        ? answer(m[1]!)
+        : { status: 404, body: { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' } };
     res.writeHead(a.status, { 'content-type': 'application/json; charset=utf-8' });
     res.end(JSON.stringify(a.body));
   });
@@ -83,7 +86,11 @@ async function start(overrides: Partial<SetupOptions> = {}): Promise<{ page: str
     onListening: listening,
     ...overrides,
   });
-  return { page: await Promise.race([page, done.then((c) => Promise.reject(new Error(`setup ended with ${c}: ${lines.join('\n')}`)))]), done, lines };
+  return {
+    page: await Promise.race([page, done.then((c) => Promise.reject(new Error(`setup ended with ${c}: ${lines.join('\n')}`)))]),
+    done,
+    lines,
+  };
 }
 
 const unescape = (s: string): string => s.replace(/&#(\d+);/g, (_, n: string) => String.fromCharCode(Number(n)));
@@ -139,7 +146,13 @@ describe('gatehouse setup', () => {
   });
 
   it('an organisation gets its own new-App form; a used or expired code writes nothing and the page stays for another try', async () => {
-    answer = (code) => (code === 'old' ? { status: 404, body: { message: 'Not Found', documentation_url: 'https://docs.github.com/rest/apps/apps#create-a-github-app-from-a-manifest' } } : { status: 201, body: conversion(7) });
+    answer = (code) =>
+      code === 'old'
+        ? {
+            status: 404,
+            body: { message: 'Not Found', documentation_url: 'https://docs.github.com/rest/apps/apps#create-a-github-app-from-a-manifest' },
+          }
+        : { status: 201, body: conversion(7) };
     const { page, done, lines } = await start({ org: 'acme' });
     const html = await (await fetch(page)).text();
     const action = unescape(/<form action="([^"]+)"/.exec(html)![1]!);
@@ -169,7 +182,17 @@ describe('gatehouse setup', () => {
   it('leaves an App already in .env alone unless --force, and refuses a URL GitHub cannot use', async () => {
     writeFileSync(join(dir, '.env'), 'APP_ID=12\n');
     const lines: string[] = [];
-    const base: SetupOptions = { url: 'https://gh.example.test', manifestPath: APP_YML, envPath: join(dir, '.env'), force: false, host: '127.0.0.1', port: 0, timeoutMs: 1_000, github: { web: githubUrl, api: githubUrl }, out: (l) => lines.push(l) };
+    const base: SetupOptions = {
+      url: 'https://gh.example.test',
+      manifestPath: APP_YML,
+      envPath: join(dir, '.env'),
+      force: false,
+      host: '127.0.0.1',
+      port: 0,
+      timeoutMs: 1_000,
+      github: { web: githubUrl, api: githubUrl },
+      out: (l) => lines.push(l),
+    };
     expect(await runSetup(base)).toBe(1);
     expect(lines.at(-1)).toMatch(/already names a GitHub App \(APP_ID\): nothing done \(--force replaces it\)/);
     expect(await runSetup({ ...base, envPath: join(dir, 'other.env'), url: 'gatehouse.example.com' })).toBe(1);

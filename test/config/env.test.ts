@@ -22,7 +22,9 @@ describe('loadConfig: page proxies, metrics listener, chain key', () => {
   });
 
   it.each(['proxy.internal', '10.0.0.0/33', '::1/129', '10.0.0.1/8/2', '300.1.1.1'])('refuses GATEHOUSE_TRUSTED_PROXIES=%s', (value) => {
-    expect(problems({ GATEHOUSE_TRUSTED_PROXIES: value })).toEqual([expect.stringMatching(/^GATEHOUSE_TRUSTED_PROXIES: ".*" is not an IP address or CIDR range/)]);
+    expect(problems({ GATEHOUSE_TRUSTED_PROXIES: value })).toEqual([
+      expect.stringMatching(/^GATEHOUSE_TRUSTED_PROXIES: ".*" is not an IP address or CIDR range/),
+    ]);
   });
 
   it('puts /metrics on its own listener only when METRICS_PORT is set (host default 127.0.0.1)', () => {
@@ -37,6 +39,8 @@ describe('loadConfig: page proxies, metrics listener, chain key', () => {
   it('takes a chain key of at least 32 characters', () => {
     expect(loadConfig({}).chainKey).toBeUndefined();
     expect(loadConfig({ GATEHOUSE_CHAIN_KEY: 'k'.repeat(32) }).chainKey).toBe('k'.repeat(32));
-    expect(problems({ GATEHOUSE_CHAIN_KEY: 'short' })).toEqual([expect.stringMatching(/^GATEHOUSE_CHAIN_KEY: must be at least 32 characters/)]);
+    expect(problems({ GATEHOUSE_CHAIN_KEY: 'short' })).toEqual([
+      expect.stringMatching(/^GATEHOUSE_CHAIN_KEY: must be at least 32 characters/),
+    ]);
   });
 });

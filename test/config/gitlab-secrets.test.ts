@@ -15,7 +15,9 @@ describe('GITLAB_WEBHOOK_SECRET', () => {
   });
 
   it('reads the map form: one secret per project or group path (lower-cased paths)', () => {
-    expect(loadConfig({ ...base, GITLAB_WEBHOOK_SECRET: 'acme/shop=secret-one-1; Acme/Platform=secret-two-2' }).gitlab?.webhookSecret).toEqual([
+    expect(
+      loadConfig({ ...base, GITLAB_WEBHOOK_SECRET: 'acme/shop=secret-one-1; Acme/Platform=secret-two-2' }).gitlab?.webhookSecret,
+    ).toEqual([
       { scope: 'acme/shop', secret: 'secret-one-1' },
       { scope: 'acme/platform', secret: 'secret-two-2' },
     ]);

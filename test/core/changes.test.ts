@@ -54,7 +54,17 @@ function policyWith(over: object): Policy {
   return r.policy;
 }
 
-function changeEvent({ action = 'opened', body = '', labels = [], platform = 'github' }: { action?: ChangeRequestEvent['action']; body?: string; labels?: string[]; platform?: 'github' | 'gitlab' }): ChangeRequestEvent {
+function changeEvent({
+  action = 'opened',
+  body = '',
+  labels = [],
+  platform = 'github',
+}: {
+  action?: ChangeRequestEvent['action'];
+  body?: string;
+  labels?: string[];
+  platform?: 'github' | 'gitlab';
+}): ChangeRequestEvent {
   return {
     kind: 'change',
     action,
@@ -75,7 +85,11 @@ function changeEvent({ action = 'opened', body = '', labels = [], platform = 'gi
   };
 }
 
-const run = (event: ChangeRequestEvent, changedPaths: string[], { policy = defaultPolicy, history = [] as PriorDecision[] } = {}): Action[] =>
+const run = (
+  event: ChangeRequestEvent,
+  changedPaths: string[],
+  { policy = defaultPolicy, history = [] as PriorDecision[] } = {},
+): Action[] =>
   plan(event, { policy, policySource: 'built-in default', policyWarnings: [], now: NOW, render, history, changedPaths }).actions;
 
 const reviewers = policyWith({ changes: { reviewers: { github: ['acme/prodsec', 'alice'], gitlab: ['prodsec-bot'] } } });
@@ -92,7 +106,9 @@ describe('plan for pull/merge requests', () => {
   });
 
   it('also asks the accounts only requested (a repository override’s reviewers), once each, after the security reviewers', () => {
-    const policy = policyWith({ changes: { reviewers: { github: ['acme/prodsec', 'alice'] }, requestReviewers: { github: ['friend', 'Alice'], gitlab: ['other'] } } });
+    const policy = policyWith({
+      changes: { reviewers: { github: ['acme/prodsec', 'alice'] }, requestReviewers: { github: ['friend', 'Alice'], gitlab: ['other'] } },
+    });
     const actions = run(changeEvent({}), ['src/auth/session.ts'], { policy });
     expect(actions.find((a) => a.type === 'requestReview')).toMatchObject({ reviewers: ['acme/prodsec', 'alice', 'friend'] });
   });
@@ -108,7 +124,10 @@ describe('plan for pull/merge requests', () => {
 
   it('asks for review only when the tier first reaches the threshold, not on every new commit', () => {
     const history: PriorDecision[] = [{ tier: 2, routes: [], reasons: [], decidedAt: NOW }];
-    const actions = run(changeEvent({ action: 'synchronize', labels: ['tier::deep-review'] }), ['src/auth/session.ts'], { policy: reviewers, history });
+    const actions = run(changeEvent({ action: 'synchronize', labels: ['tier::deep-review'] }), ['src/auth/session.ts'], {
+      policy: reviewers,
+      history,
+    });
     expect(actions.map((a) => a.type)).not.toContain('requestReview');
   });
 
@@ -117,7 +136,10 @@ describe('plan for pull/merge requests', () => {
     const actions = run(changeEvent({ body }), ['api/openapi.yaml']);
     expect(actions.find((a) => a.type === 'ensureLabels')).toMatchObject({ add: ['tier::leadership'] });
     const decision = actions.find((a) => a.type === 'recordDecision');
-    expect(decision && 'reasons' in decision ? decision.reasons.map((r) => r.rule) : []).toEqual(['public-api-definitions', 'cross-domain-blast-radius']);
+    expect(decision && 'reasons' in decision ? decision.reasons.map((r) => r.rule) : []).toEqual([
+      'public-api-definitions',
+      'cross-domain-blast-radius',
+    ]);
     expect(actions.map((a) => a.type)).toContain('saveIntake');
   });
 

@@ -74,7 +74,9 @@ const rows: Row[] = [
       tier: 1,
       routes: [],
       notify: [],
-      reasons: [{ rule: 'iam-or-network-single-service', evidence: [`Identity or access changes = ${change}`, 'Blast radius = single service'] }],
+      reasons: [
+        { rule: 'iam-or-network-single-service', evidence: [`Identity or access changes = ${change}`, 'Blast radius = single service'] },
+      ],
     },
     {
       when: `${change}, multiple services`,
@@ -107,7 +109,12 @@ const rows: Row[] = [
     tier: 1,
     routes: [],
     notify: [],
-    reasons: [{ rule: 'iam-or-network-single-service', evidence: ['Identity or access changes = IAM or role-trust change', 'Blast radius = single service'] }],
+    reasons: [
+      {
+        rule: 'iam-or-network-single-service',
+        evidence: ['Identity or access changes = IAM or role-trust change', 'Blast radius = single service'],
+      },
+    ],
   },
   {
     when: 'nothing fires',
@@ -131,8 +138,14 @@ const rows: Row[] = [
     notify: [],
     reasons: [
       { rule: 'cross-domain-blast-radius', evidence: ['Blast radius = multiple products or trust domains'] },
-      { rule: 'public-endpoint-or-identity-boundary', evidence: ['Internet exposure = new public endpoint', 'Identity or access changes = Authentication change'] },
-      { rule: 'privileged-automation-or-sensitive-data', evidence: ['Identity or access changes = Privileged automation change', 'Data sensitivity = confidential'] },
+      {
+        rule: 'public-endpoint-or-identity-boundary',
+        evidence: ['Internet exposure = new public endpoint', 'Identity or access changes = Authentication change'],
+      },
+      {
+        rule: 'privileged-automation-or-sensitive-data',
+        evidence: ['Identity or access changes = Privileged automation change', 'Data sensitivity = confidential'],
+      },
     ],
   },
   {
@@ -154,7 +167,10 @@ const rows: Row[] = [
     notify: [],
     reasons: [
       { rule: 'cross-domain-blast-radius', evidence: ['Blast radius = multiple products or trust domains'] },
-      { rule: 'iam-or-network-wider', evidence: ['Identity or access changes = IAM or role-trust change', 'Blast radius = multiple products or trust domains'] },
+      {
+        rule: 'iam-or-network-wider',
+        evidence: ['Identity or access changes = IAM or role-trust change', 'Blast radius = multiple products or trust domains'],
+      },
     ],
   },
 ];
@@ -188,14 +204,20 @@ describe('classifyIntake with the default routing', () => {
   });
 
   it('classifies answers parsed from a GitHub body the same way', () => {
-    const decision = classifyIntake(parseIntake(intakeBody({ exposure: 'New Public Endpoint' }), defaultPolicy.intake.fields), defaultPolicy);
+    const decision = classifyIntake(
+      parseIntake(intakeBody({ exposure: 'New Public Endpoint' }), defaultPolicy.intake.fields),
+      defaultPolicy,
+    );
     expect(decision.tier).toBe(2);
-    expect(shown(decision)).toEqual([{ rule: 'public-endpoint-or-identity-boundary', evidence: ['Internet exposure = new public endpoint'] }]);
+    expect(shown(decision)).toEqual([
+      { rule: 'public-endpoint-or-identity-boundary', evidence: ['Internet exposure = new public endpoint'] },
+    ]);
   });
 });
 
 describe('classifyIntake on an incomplete intake', () => {
-  const incomplete = (overrides: Answers) => classifyIntake(parseIntake(intakeBody({ owner: null, ...overrides }), defaultPolicy.intake.fields), defaultPolicy);
+  const incomplete = (overrides: Answers) =>
+    classifyIntake(parseIntake(intakeBody({ owner: null, ...overrides }), defaultPolicy.intake.fields), defaultPolicy);
 
   it.each<{ when: string; overrides: Answers }>([
     { when: 'nothing else', overrides: {} },

@@ -15,7 +15,16 @@ const REASON = 'Keys of the ledger leaked through a misconfigured bucket';
 const notices = (actions: Action[]): NotifyChat[] => actions.filter((a): a is NotifyChat => a.type === 'notifyChat');
 
 function event(confidential: boolean): IssueEvent {
-  const e = issueEvent({ title: TITLE, body: intakeBody({ active_exploitation: 'yes', blast_radius: 'multiple products or trust domains', service: SERVICE, owner: OWNER, reason: REASON }) });
+  const e = issueEvent({
+    title: TITLE,
+    body: intakeBody({
+      active_exploitation: 'yes',
+      blast_radius: 'multiple products or trust domains',
+      service: SERVICE,
+      owner: OWNER,
+      reason: REASON,
+    }),
+  });
   return confidential ? { ...e, issue: { ...e.issue, confidential: true } } : e;
 }
 

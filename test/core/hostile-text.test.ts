@@ -27,12 +27,51 @@ function timed(name: string, text: string): number {
   return ms;
 }
 
-const ATOMS = ['###', '#', ' ', '  ', '\t', '- [x] ', '- [ ]', '* [X]', '<!--', '-->', '<!-- gatehouse:planning:start -->', '<!-- gatehouse:planning:end -->', '/gatehouse ', 'decide', 'threat-decision', '\r', '\n', '\r\n', '\u2028', '```', '~~~', '`', '|', ':', '@', 'x', 'a', 'Rollback', 'Service or system name', '_No response_'];
+const ATOMS = [
+  '###',
+  '#',
+  ' ',
+  '  ',
+  '\t',
+  '- [x] ',
+  '- [ ]',
+  '* [X]',
+  '<!--',
+  '-->',
+  '<!-- gatehouse:planning:start -->',
+  '<!-- gatehouse:planning:end -->',
+  '/gatehouse ',
+  'decide',
+  'threat-decision',
+  '\r',
+  '\n',
+  '\r\n',
+  '\u2028',
+  '```',
+  '~~~',
+  '`',
+  '|',
+  ':',
+  '@',
+  'x',
+  'a',
+  'Rollback',
+  'Service or system name',
+  '_No response_',
+];
 
 /** A text of runs of dangerous atoms, some very long, cut at 64 KB. */
 const hostileText = fc
-  .array(fc.tuple(fc.constantFrom(...ATOMS), fc.oneof(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 100, max: 20_000 }))), { minLength: 1, maxLength: 40 })
-  .map((runs) => runs.map(([atom, n]) => atom.repeat(n)).join('').slice(0, MAX));
+  .array(fc.tuple(fc.constantFrom(...ATOMS), fc.oneof(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 100, max: 20_000 }))), {
+    minLength: 1,
+    maxLength: 40,
+  })
+  .map((runs) =>
+    runs
+      .map(([atom, n]) => atom.repeat(n))
+      .join('')
+      .slice(0, MAX),
+  );
 
 describe('every parser of user text finishes in linear time on hostile text', () => {
   it.each(Object.keys(TEXT_PARSERS))('%s', (name) => {
@@ -80,7 +119,35 @@ describe('regression: the reported shapes', () => {
 });
 
 describe('the line readers read exactly like the patterns they replace', () => {
-  const SMALL = ['#', '###', '####', '#######', ' ', '\t', '\u00a0', '\u2028', '\r', 'x', 'ab', '-', '*', '+', '[', ']', '[x]', '[ ]', '[X]', '- [x] ', '* [ ] ', ':', '<!--', '-->', '-', '>', '<'];
+  const SMALL = [
+    '#',
+    '###',
+    '####',
+    '#######',
+    ' ',
+    '\t',
+    '\u00a0',
+    '\u2028',
+    '\r',
+    'x',
+    'ab',
+    '-',
+    '*',
+    '+',
+    '[',
+    ']',
+    '[x]',
+    '[ ]',
+    '[X]',
+    '- [x] ',
+    '* [ ] ',
+    ':',
+    '<!--',
+    '-->',
+    '-',
+    '>',
+    '<',
+  ];
   const small = fc.array(fc.constantFrom(...SMALL), { maxLength: 24 }).map((a) => a.join(''));
   const props = { numRuns: 3000, seed: 7 };
 
@@ -119,7 +186,19 @@ describe('the line readers read exactly like the patterns they replace', () => {
   });
 
   it('stripHtmlComments and stripSections', () => {
-    const pieces = ['<!--', '-->', '<!-->', 'x', '\n', '<!-- gatehouse:a:start -->', '<!-- gatehouse:a:end -->', '<!-- gatehouse:b-2:start -->', '<!-- gatehouse:b-2:end -->', '<!-- gatehouse:ab:end -->', '<!-- gatehouse:A:start -->'];
+    const pieces = [
+      '<!--',
+      '-->',
+      '<!-->',
+      'x',
+      '\n',
+      '<!-- gatehouse:a:start -->',
+      '<!-- gatehouse:a:end -->',
+      '<!-- gatehouse:b-2:start -->',
+      '<!-- gatehouse:b-2:end -->',
+      '<!-- gatehouse:ab:end -->',
+      '<!-- gatehouse:A:start -->',
+    ];
     const text = fc.array(fc.constantFrom(...pieces), { maxLength: 16 }).map((a) => a.join(''));
     fc.assert(
       fc.property(text, (t) => {

@@ -5,7 +5,8 @@ import { neutralizeMentions, tableCell } from '../../src/core/text.ts';
 import { issueEvent, planContext } from '../builders/events.ts';
 import { intakeBody, type Answers } from '../builders/intake.ts';
 
-const HOSTILE = 'Payments @org/team @user &#64;x &#x40;y &commat;z <img src=x onerror=alert(1)> <script>alert(1)</script> <a href="javascript:alert(1)">x</a>';
+const HOSTILE =
+  'Payments @org/team @user &#64;x &#x40;y &commat;z <img src=x onerror=alert(1)> <script>alert(1)</script> <a href="javascript:alert(1)">x</a>';
 
 const commentFor = (overrides: Answers, policyWarnings: string[] = []): string => {
   const { actions } = plan(issueEvent({ body: intakeBody(overrides) }), planContext({ policyWarnings }));

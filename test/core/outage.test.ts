@@ -19,13 +19,25 @@ function policyWith(tooling: object): Policy {
 
 const withInventory = policyWith({
   inventory: [
-    { name: 'scanner', repos: ['acme/scanner'], criticality: 'high', pathForward: 'maintain', owners: ['@acme/tools'], note: 'Replaced by the platform scanner in 2027.' },
+    {
+      name: 'scanner',
+      repos: ['acme/scanner'],
+      criticality: 'high',
+      pathForward: 'maintain',
+      owners: ['@acme/tools'],
+      note: 'Replaced by the platform scanner in 2027.',
+    },
     { name: 'legacy-ci', criticality: 'critical', pathForward: 'redirect', note: 'Use the shared CI instead.' },
     { name: 'sast', repos: ['acme/sast'], criticality: 'medium', pathForward: 'improve' },
   ],
 });
 
-function issue({ labels = [] as string[], repo = 'acme/other', assignees = [] as string[], state = 'open' as 'open' | 'closed' } = {}): IssueSnapshot {
+function issue({
+  labels = [] as string[],
+  repo = 'acme/other',
+  assignees = [] as string[],
+  state = 'open' as 'open' | 'closed',
+} = {}): IssueSnapshot {
   return {
     ref: { repo: { platform: 'github', fullName: repo, id: 1, defaultBranch: 'main' }, number: 3 },
     title: 'It broke',
@@ -67,7 +79,13 @@ describe('clock lifecycle', () => {
 
   it('counts from the opening even when the labels come later', () => {
     const [slo, rto] = reconcileClocks(issue({ labels: critical }), [], defaultPolicy, at('2026-11-23T09:30:00Z'));
-    expect(slo).toMatchObject({ kind: 'slo', targetMinutes: 240, runningSince: at(OPENED), warnAt: at('2026-11-23T10:00:00Z'), dueAt: at('2026-11-23T11:00:00Z') });
+    expect(slo).toMatchObject({
+      kind: 'slo',
+      targetMinutes: 240,
+      runningSince: at(OPENED),
+      warnAt: at('2026-11-23T10:00:00Z'),
+      dueAt: at('2026-11-23T11:00:00Z'),
+    });
     expect(rto).toMatchObject({ kind: 'rto', targetMinutes: 720, dueAt: at('2026-11-24T11:00:00Z') });
   });
 
@@ -80,7 +98,9 @@ describe('clock lifecycle', () => {
 
   it('recomputes the due times when the criticality changes', () => {
     const running = reconcileClocks(issue({ labels: critical }), [], defaultPolicy, at(OPENED));
-    const high = kinds(reconcileClocks(issue({ labels: ['tool::outage', 'criticality::high'] }), running, defaultPolicy, at('2026-11-20T16:00:00Z')));
+    const high = kinds(
+      reconcileClocks(issue({ labels: ['tool::outage', 'criticality::high'] }), running, defaultPolicy, at('2026-11-20T16:00:00Z')),
+    );
     expect(high['slo']).toMatchObject({ criticality: 'high', targetMinutes: 480, dueAt: at('2026-11-23T15:00:00Z') });
   });
 
@@ -115,8 +135,15 @@ describe('clock lifecycle', () => {
 });
 
 describe('feature requests for inventory tools', () => {
-  const event = (labels: string[], repo: string): IssueEvent => ({ kind: 'issue', action: 'opened', deliveryId: 'd', actor: { login: 'dev', isBot: false }, issue: issue({ labels, repo }) });
-  const run = (e: IssueEvent): Action[] => plan(e, { policy: withInventory, policySource: 'test', policyWarnings: [], now: new Date(OPENED), render, history: [] }).actions;
+  const event = (labels: string[], repo: string): IssueEvent => ({
+    kind: 'issue',
+    action: 'opened',
+    deliveryId: 'd',
+    actor: { login: 'dev', isBot: false },
+    issue: issue({ labels, repo }),
+  });
+  const run = (e: IssueEvent): Action[] =>
+    plan(e, { policy: withInventory, policySource: 'test', policyWarnings: [], now: new Date(OPENED), render, history: [] }).actions;
 
   it('answers a feature request for a maintain tool courteously, with the reason from the inventory', () => {
     const actions = run(event(['enhancement'], 'acme/scanner'));
@@ -137,7 +164,9 @@ describe('feature requests for inventory tools', () => {
   });
 
   it('triages a feature request for an improve tool to the backlog', () => {
-    expect(run(event(['feature'], 'acme/sast'))).toEqual([{ type: 'ensureLabels', target: issue({ repo: 'acme/sast' }).ref, add: ['backlog'], remove: [] }]);
+    expect(run(event(['feature'], 'acme/sast'))).toEqual([
+      { type: 'ensureLabels', target: issue({ repo: 'acme/sast' }).ref, add: ['backlog'], remove: [] },
+    ]);
   });
 
   it('leaves other issues of the tool, and feature requests for tools not in the inventory, alone', () => {
@@ -151,11 +180,14 @@ describe('the repeated-miss signal', () => {
   const scannerIssue = issue({ labels, repo: 'acme/scanner' });
   const clocks = reconcileClocks(scannerIssue, [], withInventory, new Date(OPENED));
   const breachTime = new Date('2026-11-23T11:00:00Z');
-  const tick = (recentMisses: Record<string, number>) => planClockTick(scannerIssue.ref, clocks, { policy: withInventory, render, now: breachTime, recentMisses });
+  const tick = (recentMisses: Record<string, number>) =>
+    planClockTick(scannerIssue.ref, clocks, { policy: withInventory, render, now: breachTime, recentMisses });
 
   it('records the miss against the tool from the inventory', () => {
     expect(clocks.map((c) => c.tool)).toEqual(['scanner', 'scanner']);
-    expect(tick({}).filter((a) => a.type === 'recordMiss')).toEqual([{ type: 'recordMiss', target: scannerIssue.ref, tool: 'scanner', kind: 'slo', at: breachTime }]);
+    expect(tick({}).filter((a) => a.type === 'recordMiss')).toEqual([
+      { type: 'recordMiss', target: scannerIssue.ref, tool: 'scanner', kind: 'slo', at: breachTime },
+    ]);
   });
 
   it('says so once, when the third miss in the window happens: on the issue and in the escalation stream', () => {

@@ -52,13 +52,14 @@ describe('parseIntake: GitHub issue-form rendering', () => {
     const body = githubBody({
       answers: answers({ exposure: '  New PUBLIC endpoint  ', environment: 'PROD', identity_changes: [] }),
       label: (f) => `  ${f.label.toUpperCase()}   `,
-    }).replace(
-      /- \[ \] Authentication change/,
-      '-  [X]   authentication CHANGE  ',
-    );
+    }).replace(/- \[ \] Authentication change/, '-  [X]   authentication CHANGE  ');
     const record = parse(body);
     expect(record.problems).toEqual([]);
-    expect(record.answers).toMatchObject({ exposure: 'new public endpoint', environment: 'prod', identity_changes: ['Authentication change'] });
+    expect(record.answers).toMatchObject({
+      exposure: 'new public endpoint',
+      environment: 'prod',
+      identity_changes: ['Authentication change'],
+    });
   });
 
   it('treats lower-case `[x]` and `*` bullets as ticked too', () => {
@@ -70,15 +71,22 @@ describe('parseIntake: GitHub issue-form rendering', () => {
     const record = parse(intakeBody({ exposure: 'sometimes' }));
     expect(record.complete).toBe(false);
     expect(record.answers['exposure']).toBeNull();
-    expect(problemOf(intakeBody({ exposure: 'sometimes' }), 'exposure')).toBe('"sometimes" is not one of: none, existing endpoint changed, new public endpoint');
+    expect(problemOf(intakeBody({ exposure: 'sometimes' }), 'exposure')).toBe(
+      '"sometimes" is not one of: none, existing endpoint changed, new public endpoint',
+    );
   });
 
   it('rejects `None` combined with another option', () => {
-    expect(problemOf(intakeBody({ identity_changes: ['Authentication change', 'None'] }), 'identity_changes')).toBe('"None" cannot be combined with other options');
+    expect(problemOf(intakeBody({ identity_changes: ['Authentication change', 'None'] }), 'identity_changes')).toBe(
+      '"None" cannot be combined with other options',
+    );
   });
 
   it('rejects an unknown checkbox option', () => {
-    const body = intakeBody({ identity_changes: ['Authentication change'] }).replace('- [ ] None', '- [ ] None\n- [X] Quantum entanglement change');
+    const body = intakeBody({ identity_changes: ['Authentication change'] }).replace(
+      '- [ ] None',
+      '- [ ] None\n- [X] Quantum entanglement change',
+    );
     const record = parse(body);
     expect(record.answers['identity_changes']).toBeNull();
     expect(problemOf(body, 'identity_changes')).toBe('has unknown option(s): Quantum entanglement change');
@@ -126,7 +134,18 @@ describe('parseIntake: GitHub issue-form rendering', () => {
   });
 
   it('ignores headings inside fenced code blocks', () => {
-    const reason = ['We paste the old request for context:', '```markdown', '### Internet exposure', '', 'new public endpoint', '', '### Links', '', 'https://evil.test', '```'].join('\n');
+    const reason = [
+      'We paste the old request for context:',
+      '```markdown',
+      '### Internet exposure',
+      '',
+      'new public endpoint',
+      '',
+      '### Links',
+      '',
+      'https://evil.test',
+      '```',
+    ].join('\n');
     const record = parse(githubBody({ answers: answers({ reason }), omit: ['links'] }));
     expect(record.answers['exposure']).toBe('none');
     expect(record.answers['links']).toBeNull();
@@ -181,7 +200,16 @@ describe('parseIntake: the GitLab description template filled in', () => {
 
   it.each<{ name: string; overrides: Answers; tick: 'x' | 'X' }>([
     { name: 'base answers', overrides: {}, tick: 'x' },
-    { name: 'several changes ticked, optional fields filled', overrides: { identity_changes: ['Authentication change', 'Tenant boundary change'], links: 'https://x.test/pr/1\nhttps://x.test/doc', deadline: '2027-01-31', business_event: 'Audit' }, tick: 'x' },
+    {
+      name: 'several changes ticked, optional fields filled',
+      overrides: {
+        identity_changes: ['Authentication change', 'Tenant boundary change'],
+        links: 'https://x.test/pr/1\nhttps://x.test/doc',
+        deadline: '2027-01-31',
+        business_event: 'Audit',
+      },
+      tick: 'x',
+    },
     { name: 'upper-case ticks', overrides: { exposure: 'existing endpoint changed', golden_path: 'yes' }, tick: 'X' },
   ])('reads the answers back: $name', ({ overrides, tick }) => {
     const a = answers(overrides);
@@ -214,7 +242,12 @@ describe('isIntake', () => {
     { name: 'intake label in another case, with spaces', body: '', labels: ['bug', '  Intake '], expected: true },
     { name: 'intake label, no body', body: null, labels: ['INTAKE'], expected: true },
     { name: 'first heading, no label', body: intakeBody(), labels: [], expected: true },
-    { name: 'first heading in another case, with spaces', body: 'Hello\n\n###   service OR system NAME  \n\nfoo', labels: ['bug'], expected: true },
+    {
+      name: 'first heading in another case, with spaces',
+      body: 'Hello\n\n###   service OR system NAME  \n\nfoo',
+      labels: ['bug'],
+      expected: true,
+    },
     { name: 'first heading, CRLF', body: '### Service or system name\r\n\r\nfoo', labels: [], expected: true },
     { name: 'another heading only', body: '### Owner\n\n@alice', labels: [], expected: false },
     { name: 'heading inside an HTML comment', body: '<!-- ### Service or system name -->', labels: [], expected: false },
@@ -229,10 +262,16 @@ describe('isIntake', () => {
 
 describe('parseIntake: headings of the reporter’s own', () => {
   it('end a choice answer (a section added after the form) but stay inside a long-text answer', () => {
-    const after = parseIntake(`${intakeBody({ service_line: 'CI/CD and release governance' })}\n\n### Notes from the team\n\nsee the wiki\n`, defaultPolicy.intake.fields);
+    const after = parseIntake(
+      `${intakeBody({ service_line: 'CI/CD and release governance' })}\n\n### Notes from the team\n\nsee the wiki\n`,
+      defaultPolicy.intake.fields,
+    );
     expect(after.complete).toBe(true);
     expect(after.answers['service_line']).toBe('CI/CD and release governance');
-    const inside = parseIntake(intakeBody({ reason: 'Adding an endpoint.\n\n### Context\n\nThe old one is slow.' }), defaultPolicy.intake.fields);
+    const inside = parseIntake(
+      intakeBody({ reason: 'Adding an endpoint.\n\n### Context\n\nThe old one is slow.' }),
+      defaultPolicy.intake.fields,
+    );
     expect(inside.answers['reason']).toBe('Adding an endpoint.\n\n### Context\n\nThe old one is slow.');
   });
 });
@@ -242,7 +281,13 @@ describe('parseIntake: a body longer than the platform stores', () => {
     const body = `${intakeBody()}\n\n### Notes\n\n${'x'.repeat(100)}`;
     const record = parseIntake(body, fields, body.length - 50);
     expect(record.complete).toBe(false);
-    expect(record.problems).toEqual([{ fieldId: 'body', label: 'Description', message: `is longer than the ${(body.length - 50).toLocaleString('en-US')} characters the platform stores and was cut there: nothing after the cut is read` }]);
+    expect(record.problems).toEqual([
+      {
+        fieldId: 'body',
+        label: 'Description',
+        message: `is longer than the ${(body.length - 50).toLocaleString('en-US')} characters the platform stores and was cut there: nothing after the cut is read`,
+      },
+    ]);
     expect(record.answers).toEqual(baseAnswers);
   });
 

@@ -7,7 +7,8 @@ import { issueEvent, NOW, planContext, repo } from '../builders/events.ts';
 import { intakeBody, type Answers } from '../builders/intake.ts';
 
 const types = (actions: Action[]) => actions.map((a) => a.type);
-const find = <T extends Action['type']>(actions: Action[], type: T) => actions.find((a) => a.type === type) as Extract<Action, { type: T }> | undefined;
+const find = <T extends Action['type']>(actions: Action[], type: T) =>
+  actions.find((a) => a.type === type) as Extract<Action, { type: T }> | undefined;
 const labelsOf = (actions: Action[]): EnsureLabels | undefined => find(actions, 'ensureLabels');
 const commentOf = (actions: Action[]): string => {
   const c: EnsureComment | undefined = find(actions, 'ensureComment');
@@ -15,7 +16,12 @@ const commentOf = (actions: Action[]): string => {
   return c.body;
 };
 const decisionOf = (actions: Action[]): RecordDecision | undefined => find(actions, 'recordDecision');
-const asPrior = (d: RecordDecision, decidedAt = new Date('2026-11-19T08:00:00Z')): PriorDecision => ({ tier: d.tier, routes: d.routes, reasons: d.reasons, decidedAt });
+const asPrior = (d: RecordDecision, decidedAt = new Date('2026-11-19T08:00:00Z')): PriorDecision => ({
+  tier: d.tier,
+  routes: d.routes,
+  reasons: d.reasons,
+  decidedAt,
+});
 
 describe('plan: a complete intake is opened', () => {
   const event = issueEvent({ body: intakeBody({ exposure: 'new public endpoint' }), labels: [] });
@@ -39,12 +45,19 @@ describe('plan: a complete intake is opened', () => {
       target: { repo, number: 7 },
       tier: 2,
       routes: [],
-      reasons: [{ rule: 'public-endpoint-or-identity-boundary', evidence: ['Internet exposure = new public endpoint'], tier: 2, route: null }],
+      reasons: [
+        { rule: 'public-endpoint-or-identity-boundary', evidence: ['Internet exposure = new public endpoint'], tier: 2, route: null },
+      ],
     });
   });
 
   it('adds intake, intake::complete and the tier label', () => {
-    expect(labelsOf(actions)).toEqual({ type: 'ensureLabels', target: { repo, number: 7 }, add: ['intake', 'intake::complete', 'tier::deep-review'], remove: [] });
+    expect(labelsOf(actions)).toEqual({
+      type: 'ensureLabels',
+      target: { repo, number: 7 },
+      add: ['intake', 'intake::complete', 'tier::deep-review'],
+      remove: [],
+    });
   });
 
   it('marks the comment and shows the tier, its label and the reasons', () => {
@@ -98,7 +111,10 @@ describe('plan: re-planning', () => {
   const prior = asPrior(decisionOf(first)!);
 
   it('records no decision when history already holds the same one, and changes no labels when they are right', () => {
-    const again = plan(issueEvent({ action: 'edited', body, labels: ['intake', 'intake::complete', 'tier::deep-review'] }), planContext({ history: [prior] })).actions;
+    const again = plan(
+      issueEvent({ action: 'edited', body, labels: ['intake', 'intake::complete', 'tier::deep-review'] }),
+      planContext({ history: [prior] }),
+    ).actions;
     expect(types(again)).toEqual(['saveIntake', 'ensureComment', 'ensureBodySection', 'ensureComment']);
     expect(commentOf(again)).toBe(commentOf(first));
   });
@@ -106,7 +122,10 @@ describe('plan: re-planning', () => {
   it('swaps the old tier label for the new one and records the change', () => {
     const advisory = asPrior(decisionOf(plan(issueEvent({ body: intakeBody() }), planContext()).actions)!);
     expect(advisory.tier).toBe(1);
-    const { actions } = plan(issueEvent({ action: 'edited', body, labels: ['intake', 'intake::complete', 'tier::advisory', 'bug'] }), planContext({ history: [advisory] }));
+    const { actions } = plan(
+      issueEvent({ action: 'edited', body, labels: ['intake', 'intake::complete', 'tier::advisory', 'bug'] }),
+      planContext({ history: [advisory] }),
+    );
     expect(labelsOf(actions)).toMatchObject({ add: ['tier::deep-review'], remove: ['tier::advisory'] });
     expect(decisionOf(actions)?.tier).toBe(2);
     const comment = commentOf(actions);
@@ -115,12 +134,18 @@ describe('plan: re-planning', () => {
   });
 
   it('removes a route label the decision no longer gives', () => {
-    const { actions } = plan(issueEvent({ action: 'edited', body: intakeBody(), labels: ['intake', 'intake::complete', 'tier::leadership', 'route::incident'] }), planContext());
+    const { actions } = plan(
+      issueEvent({ action: 'edited', body: intakeBody(), labels: ['intake', 'intake::complete', 'tier::leadership', 'route::incident'] }),
+      planContext(),
+    );
     expect(labelsOf(actions)).toMatchObject({ add: ['tier::advisory'], remove: ['tier::leadership', 'route::incident'] });
   });
 
   it('matches existing labels case-insensitively', () => {
-    const { actions } = plan(issueEvent({ action: 'edited', body, labels: ['Intake', 'INTAKE::COMPLETE', 'Tier::Deep-Review'] }), planContext({ history: [prior] }));
+    const { actions } = plan(
+      issueEvent({ action: 'edited', body, labels: ['Intake', 'INTAKE::COMPLETE', 'Tier::Deep-Review'] }),
+      planContext({ history: [prior] }),
+    );
     expect(labelsOf(actions)).toBeUndefined();
   });
 });
@@ -133,7 +158,9 @@ describe('plan: an intake longer than the platform stores', () => {
     const { actions, note } = plan(issueEvent({ body }), planContext());
     expect(note).toBe('intake incomplete');
     expect(labelsOf(actions)).toMatchObject({ add: ['intake::incomplete'] });
-    expect(commentOf(actions)).toContain('| Description | is longer than the 65,536 characters the platform stores and was cut there: nothing after the cut is read |');
+    expect(commentOf(actions)).toContain(
+      '| Description | is longer than the 65,536 characters the platform stores and was cut there: nothing after the cut is read |',
+    );
   });
 
   it('is read in full below the limit', () => {
@@ -143,7 +170,14 @@ describe('plan: an intake longer than the platform stores', () => {
 });
 
 describe('plan: an incomplete intake', () => {
-  const body = intakeBody({ service: null, owner: null, deputy: 'bob', exposure: 'sometimes', identity_changes: ['None', 'Authorization change'], deadline: '2026-02-30' });
+  const body = intakeBody({
+    service: null,
+    owner: null,
+    deputy: 'bob',
+    exposure: 'sometimes',
+    identity_changes: ['None', 'Authorization change'],
+    deadline: '2026-02-30',
+  });
   const { actions, note } = plan(issueEvent({ body }), planContext());
 
   it('labels it intake::incomplete with no tier', () => {
@@ -156,7 +190,14 @@ describe('plan: an incomplete intake', () => {
     const comment = commentOf(actions);
     expect(types(actions).filter((t) => t === 'ensureComment')).toHaveLength(1);
     expect(comment).toContain('**Intake incomplete** (`intake::incomplete`)');
-    for (const label of ['Service or system name', 'Owner', 'Deputy owner', 'Internet exposure', 'Identity or access changes', 'Requested deadline']) {
+    for (const label of [
+      'Service or system name',
+      'Owner',
+      'Deputy owner',
+      'Internet exposure',
+      'Identity or access changes',
+      'Requested deadline',
+    ]) {
       expect(comment).toMatch(new RegExp(`^\\| ${label} \\| .+ \\|$`, 'm'));
     }
     expect(comment).toContain('| Service or system name | is missing |');
@@ -165,14 +206,20 @@ describe('plan: an incomplete intake', () => {
   });
 
   it('swaps intake::incomplete for intake::complete once the issue is completed', () => {
-    const fixed = plan(issueEvent({ action: 'edited', body: intakeBody(), labels: ['intake', 'intake::incomplete'] }), planContext({ history: [asPrior(decisionOf(actions)!)] })).actions;
+    const fixed = plan(
+      issueEvent({ action: 'edited', body: intakeBody(), labels: ['intake', 'intake::incomplete'] }),
+      planContext({ history: [asPrior(decisionOf(actions)!)] }),
+    ).actions;
     expect(labelsOf(fixed)).toMatchObject({ add: ['intake::complete', 'tier::advisory'], remove: ['intake::incomplete'] });
     expect(decisionOf(fixed)?.tier).toBe(1);
     expect(commentOf(fixed)).not.toContain('Intake incomplete');
   });
 
   it('goes back to intake::incomplete and drops the tier when an edit breaks it', () => {
-    const broken = plan(issueEvent({ action: 'edited', body: intakeBody({ owner: 'alice' }), labels: ['intake', 'intake::complete', 'tier::advisory'] }), planContext()).actions;
+    const broken = plan(
+      issueEvent({ action: 'edited', body: intakeBody({ owner: 'alice' }), labels: ['intake', 'intake::complete', 'tier::advisory'] }),
+      planContext(),
+    ).actions;
     expect(labelsOf(broken)).toMatchObject({ add: ['intake::incomplete'], remove: ['intake::complete', 'tier::advisory'] });
   });
 });
@@ -214,12 +261,18 @@ describe('plan: nothing to do', () => {
   });
 
   it('takes a closed intake out of the queue, and does nothing else', () => {
-    expect(plan(issueEvent({ action: 'closed', body: intakeBody(), state: 'closed' }), planContext()).actions).toEqual([{ type: 'closeIntake', target: issueEvent({ body: '' }).issue.ref }]);
-    expect(plan(issueEvent({ action: 'closed', body: 'The login page is slow.', labels: ['bug'], state: 'closed' }), planContext()).actions).toEqual([]);
+    expect(plan(issueEvent({ action: 'closed', body: intakeBody(), state: 'closed' }), planContext()).actions).toEqual([
+      { type: 'closeIntake', target: issueEvent({ body: '' }).issue.ref },
+    ]);
+    expect(
+      plan(issueEvent({ action: 'closed', body: 'The login page is slow.', labels: ['bug'], state: 'closed' }), planContext()).actions,
+    ).toEqual([]);
   });
 
   it('plans no actions for a push', () => {
-    expect(plan({ kind: 'push', deliveryId: 'd', repo, ref: 'refs/heads/main', changedPaths: ['README.md'] }, planContext()).actions).toEqual([]);
+    expect(
+      plan({ kind: 'push', deliveryId: 'd', repo, ref: 'refs/heads/main', changedPaths: ['README.md'] }, planContext()).actions,
+    ).toEqual([]);
   });
 
   it('evaluates an issue when the intake label is added', () => {

@@ -36,7 +36,11 @@ describe('the default policy', () => {
       ['exception-board', 'route::exception-board'],
       ['remediation-governance', 'route::remediation-governance'],
     ]);
-    expect(defaultPolicy.chat).toMatchObject({ escalationChannel: '#prodsec-escalations', incidentChannel: '#prodsec-incidents', command: '/gatehouse' });
+    expect(defaultPolicy.chat).toMatchObject({
+      escalationChannel: '#prodsec-escalations',
+      incidentChannel: '#prodsec-incidents',
+      command: '/gatehouse',
+    });
     expect(defaultPolicy.timeZone).toBe('UTC');
   });
 });
@@ -65,27 +69,67 @@ describe('parsePolicy reports each error with its dotted path and line', () => {
     },
     {
       name: 'unknown field id in a rule condition',
-      text: y('routing:', '  rules:', '    - name: pii', '      description: PII needs a review', '      when:', '        field: pii', '        equals: "yes"', '      tier: 2'),
+      text: y(
+        'routing:',
+        '  rules:',
+        '    - name: pii',
+        '      description: PII needs a review',
+        '      when:',
+        '        field: pii',
+        '        equals: "yes"',
+        '      tier: 2',
+      ),
       expected: [{ path: 'routing.rules[0].when.field', line: 6, message: 'unknown intake field "pii"' }],
     },
     {
       name: 'unknown field id nested in any/not',
-      text: y('routing:', '  rules:', '    - name: nested', '      description: nested', '      when:', '        any:', '          - { field: exposure, equals: none }', '          - not: { field: colour, equals: red }', '      tier: 2'),
+      text: y(
+        'routing:',
+        '  rules:',
+        '    - name: nested',
+        '      description: nested',
+        '      when:',
+        '        any:',
+        '          - { field: exposure, equals: none }',
+        '          - not: { field: colour, equals: red }',
+        '      tier: 2',
+      ),
       expected: [{ path: 'routing.rules[0].when.any[1].not.field', line: 8, message: 'unknown intake field "colour"' }],
     },
     {
       name: 'an option that is not among the field options',
-      text: y('routing:', '  rules:', '    - name: maybe', '      description: maybe exposed', '      when: { field: exposure, equals: maybe }', '      tier: 2'),
+      text: y(
+        'routing:',
+        '  rules:',
+        '    - name: maybe',
+        '      description: maybe exposed',
+        '      when: { field: exposure, equals: maybe }',
+        '      tier: 2',
+      ),
       expected: [{ path: 'routing.rules[0].when', line: 5, message: '"maybe" is not an option of field "exposure"' }],
     },
     {
       name: 'an undeclared route',
-      text: y('routing:', '  rules:', '    - name: board', '      description: goes to the board', '      when: { field: golden_path, equals: "no" }', '      route: board'),
+      text: y(
+        'routing:',
+        '  rules:',
+        '    - name: board',
+        '      description: goes to the board',
+        '      when: { field: golden_path, equals: "no" }',
+        '      route: board',
+      ),
       expected: [{ path: 'routing.rules[0].route', line: 6, message: 'unknown route "board" (declare it under routes)' }],
     },
     {
       name: 'duplicate field ids',
-      text: y('intake:', '  fields:', '    - { id: service, label: Service, kind: text }', '    - { id: service, label: System, kind: text }', 'routing:', '  rules: []'),
+      text: y(
+        'intake:',
+        '  fields:',
+        '    - { id: service, label: Service, kind: text }',
+        '    - { id: service, label: System, kind: text }',
+        'routing:',
+        '  rules: []',
+      ),
       expected: [{ path: 'intake.fields[1].id', line: 4, message: 'duplicate field id "service"' }],
     },
     {
@@ -121,7 +165,10 @@ describe('parsePolicy reports each error with its dotted path and line', () => {
     const errors = errorsOf(text);
     expect(errors.map((e) => ({ path: e.path, line: e.line }))).toEqual(expected.map((e) => ({ path: e.path, line: e.line })));
     expected.forEach((e, i) => {
-      if (e.message !== undefined) expect(errors[i]!.message).toMatch(e.message instanceof RegExp ? e.message : new RegExp(`^${e.message.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`));
+      if (e.message !== undefined)
+        expect(errors[i]!.message).toMatch(
+          e.message instanceof RegExp ? e.message : new RegExp(`^${e.message.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`),
+        );
     });
   });
 
@@ -147,7 +194,11 @@ describe('a partial policy merges over the default', () => {
 
   it('can rename labels', () => {
     const result = parsePolicy(y('labels:', '  intake: security-review'));
-    expect(result.ok && result.policy.labels).toEqual({ intake: 'security-review', intakeIncomplete: 'intake::incomplete', intakeComplete: 'intake::complete' });
+    expect(result.ok && result.policy.labels).toEqual({
+      intake: 'security-review',
+      intakeIncomplete: 'intake::incomplete',
+      intakeComplete: 'intake::complete',
+    });
   });
 
   it('validates an already-parsed object the same way (no line numbers)', () => {
@@ -173,7 +224,8 @@ describe('helpers', () => {
 
 describe('parsePolicy reports structural and reference errors together', () => {
   it('lists a type error, an undeclared route and an unknown field in one pass', () => {
-    const text = 'tiers: 3\nrouting:\n  rules:\n    - name: x\n      description: y\n      when: {field: nope, equals: a}\n      route: board\n';
+    const text =
+      'tiers: 3\nrouting:\n  rules:\n    - name: x\n      description: y\n      when: {field: nope, equals: a}\n      route: board\n';
     const result = parsePolicy(text);
     expect(result.ok).toBe(false);
     if (result.ok) return;

@@ -11,7 +11,19 @@
  * the health check's command is run by Node.
  */
 import { execFile, spawn } from 'node:child_process';
-import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
@@ -47,9 +59,16 @@ function packageDir(name: string): string | null {
   }
 }
 
-interface Diagnostic { message: string; range: { start: { line: number } } }
-interface DockerfileUtils { validate(content: string): Diagnostic[] }
-interface K8sModel { validate(): void }
+interface Diagnostic {
+  message: string;
+  range: { start: { line: number } };
+}
+interface DockerfileUtils {
+  validate(content: string): Diagnostic[];
+}
+interface K8sModel {
+  validate(): void;
+}
 type K8sModelClass = new (data: unknown) => K8sModel;
 
 const dockerfileUtils = await optional<DockerfileUtils>('dockerfile-utils');
@@ -58,7 +77,8 @@ const k8s = {
   Deployment: (await optional<{ Deployment: K8sModelClass }>('kubernetes-models/apps/v1/Deployment'))?.Deployment,
   Service: (await optional<{ Service: K8sModelClass }>('kubernetes-models/v1/Service'))?.Service,
   Secret: (await optional<{ Secret: K8sModelClass }>('kubernetes-models/v1/Secret'))?.Secret,
-  PodDisruptionBudget: (await optional<{ PodDisruptionBudget: K8sModelClass }>('kubernetes-models/policy/v1/PodDisruptionBudget'))?.PodDisruptionBudget,
+  PodDisruptionBudget: (await optional<{ PodDisruptionBudget: K8sModelClass }>('kubernetes-models/policy/v1/PodDisruptionBudget'))
+    ?.PodDisruptionBudget,
 };
 const k8sInstalled = Object.values(k8s).every((c) => c !== undefined);
 
@@ -68,14 +88,20 @@ async function containerEngine(): Promise<string | null> {
     const probe = await new Promise<boolean>((resolve) => execFile(engine, ['info'], { timeout: 15_000 }, (err) => resolve(!err)));
     if (probe) return engine;
   }
-  console.warn('SKIPPED the image build in test/deploy/recipes.test.ts: no container engine here (no docker daemon, no podman); the Dockerfile is linted and the files of its runtime stage are started without one');
+  console.warn(
+    'SKIPPED the image build in test/deploy/recipes.test.ts: no container engine here (no docker daemon, no podman); the Dockerfile is linted and the files of its runtime stage are started without one',
+  );
   return null;
 }
 const engine = await containerEngine();
 
 // ---- the Dockerfile, as instructions --------------------------------------------------------
 
-interface Instruction { keyword: string; args: string; stage: number }
+interface Instruction {
+  keyword: string;
+  args: string;
+  stage: number;
+}
 
 /** Instructions with continuation lines joined and comments dropped; `stage` counts FROMs (0-based). */
 function instructions(text: string): Instruction[] {
@@ -150,7 +176,9 @@ describe('Dockerfile', () => {
     const problems = dockerfileUtils!.validate(dockerfile).map((d) => `line ${d.range.start.line + 1}: ${d.message}`);
     expect(problems).toEqual([]);
     const broken = dockerfile.replace('--interval=30s', '--interval=30').replace('EXPOSE 3000', 'EXPOSE 3000/tcpx');
-    expect(dockerfileUtils!.validate(broken).map((d) => d.message)).toEqual(expect.arrayContaining([expect.stringMatching(/missing unit/), expect.stringMatching(/Invalid proto/)]));
+    expect(dockerfileUtils!.validate(broken).map((d) => d.message)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/missing unit/), expect.stringMatching(/Invalid proto/)]),
+    );
   });
 
   it('builds in stages: production packages with npm ci --omit=dev, the database template made and readable', () => {
@@ -162,7 +190,9 @@ describe('Dockerfile', () => {
     const postinstall = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts['postinstall'];
     expect(postinstall).toBe('node scripts/pglite-template.mjs');
     const copied = steps.filter((s) => s.stage < lastStage && s.keyword === 'COPY').map((s) => s.args);
-    expect(copied).toEqual(expect.arrayContaining(['scripts/pglite-template.mjs scripts/', 'src/storage/pglite-template.mjs src/storage/']));
+    expect(copied).toEqual(
+      expect.arrayContaining(['scripts/pglite-template.mjs scripts/', 'src/storage/pglite-template.mjs src/storage/']),
+    );
     expect(install[0]!.args).toMatch(/chmod -R a\+rX node_modules\/\.cache\/gatehouse/);
     expect(runtime.some((s) => s.keyword === 'COPY' && /^--from=\S+ \/app\/node_modules \.\/node_modules$/.test(s.args))).toBe(true);
   });
@@ -189,11 +219,21 @@ describe('Dockerfile', () => {
   });
 
   it('copies every file the process reads at run time, and .dockerignore keeps none of them out but keeps secrets out', () => {
-    const sources = runtime.filter((s) => s.keyword === 'COPY' && !s.args.startsWith('--from')).flatMap((s) => s.args.split(/\s+/).slice(0, -1));
+    const sources = runtime
+      .filter((s) => s.keyword === 'COPY' && !s.args.startsWith('--from'))
+      .flatMap((s) => s.args.split(/\s+/).slice(0, -1));
     for (const needed of ['package.json', 'tsconfig.json', 'bin', 'src', 'templates']) expect(sources).toContain(needed);
-    const patterns = read('.dockerignore').split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
-    const excluded = picomatch(patterns.filter((p) => !p.startsWith('!')).flatMap((p) => [p.replace(/\/$/, ''), `${p.replace(/\/$/, '')}/**`]), { dot: true });
-    const buildSources = steps.filter((s) => s.keyword === 'COPY' && !s.args.startsWith('--from')).flatMap((s) => s.args.split(/\s+/).slice(0, -1));
+    const patterns = read('.dockerignore')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l !== '' && !l.startsWith('#'));
+    const excluded = picomatch(
+      patterns.filter((p) => !p.startsWith('!')).flatMap((p) => [p.replace(/\/$/, ''), `${p.replace(/\/$/, '')}/**`]),
+      { dot: true },
+    );
+    const buildSources = steps
+      .filter((s) => s.keyword === 'COPY' && !s.args.startsWith('--from'))
+      .flatMap((s) => s.args.split(/\s+/).slice(0, -1));
     for (const source of buildSources) {
       expect(existsSync(join(root, source)), source).toBe(true);
       expect(excluded(source), `${source} is in .dockerignore`).toBe(false);
@@ -206,16 +246,31 @@ describe('Dockerfile', () => {
     const work = mkdtempSync(join(tmpdir(), 'gatehouse-image-'));
     const app = join(work, 'app');
     mkdirSync(app);
-    const sources = runtime.filter((s) => s.keyword === 'COPY' && !s.args.startsWith('--from')).flatMap((s) => s.args.split(/\s+/).slice(0, -1));
+    const sources = runtime
+      .filter((s) => s.keyword === 'COPY' && !s.args.startsWith('--from'))
+      .flatMap((s) => s.args.split(/\s+/).slice(0, -1));
     for (const source of sources) cpSync(join(root, source), join(app, source), { recursive: true });
     symlinkSync(join(root, 'node_modules'), join(app, 'node_modules'));
     const past = new Date('2020-01-01T00:00:00Z');
-    const dirs = (dir: string): string[] => [dir, ...readdirSync(dir).map((n) => join(dir, n)).filter((p) => lstatSync(p).isDirectory()).flatMap(dirs)];
+    const dirs = (dir: string): string[] => [
+      dir,
+      ...readdirSync(dir)
+        .map((n) => join(dir, n))
+        .filter((p) => lstatSync(p).isDirectory())
+        .flatMap(dirs),
+    ];
     for (const dir of dirs(app)) utimesSync(dir, past, past);
     mkdirSync(join(work, 'tmp'));
     const [program, ...args] = [...jsonArgs(one('ENTRYPOINT')), ...jsonArgs(one('CMD'))];
     expect(program).toBe('node');
-    const env = { PATH: process.env['PATH'] ?? '', HOME: join(work, 'no-home'), TMPDIR: join(work, 'tmp'), GATEHOUSE_DATA_DIR: join(work, 'data'), PORT: '0', LOG_LEVEL: 'info' as const };
+    const env = {
+      PATH: process.env['PATH'] ?? '',
+      HOME: join(work, 'no-home'),
+      TMPDIR: join(work, 'tmp'),
+      GATEHOUSE_DATA_DIR: join(work, 'data'),
+      PORT: '0',
+      LOG_LEVEL: 'info' as const,
+    };
     const child = spawn(process.execPath, args, { cwd: app, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (b: Buffer) => (output += b.toString()));
@@ -230,17 +285,22 @@ describe('Dockerfile', () => {
       }
       expect(listening, output).toBeDefined();
       let healthy = 1;
-      for (let i = 0; i < 60 && healthy !== 0; i += 1) healthy = (await run(process.execPath, ['-e', healthcheckScript()], { PORT: String(listening) })).code;
+      for (let i = 0; i < 60 && healthy !== 0; i += 1)
+        healthy = (await run(process.execPath, ['-e', healthcheckScript()], { PORT: String(listening) })).code;
       expect(healthy, output).toBe(0);
       child.kill('SIGTERM');
       expect(await exited, output).toBe(0);
-      expect(dirs(app).filter((dir) => lstatSync(dir).mtimeMs !== past.getTime()), 'written under /app').toEqual([]);
+      expect(
+        dirs(app).filter((dir) => lstatSync(dir).mtimeMs !== past.getTime()),
+        'written under /app',
+      ).toEqual([]);
       expect(existsSync(env.HOME), 'wrote to HOME').toBe(false);
       // tsx's transpile cache fits the 64 MiB tmpfs of compose.yaml and the Deployment
-      const du = (dir: string): number => readdirSync(dir).reduce((n, name) => {
-        const st = lstatSync(join(dir, name));
-        return n + (st.isDirectory() ? du(join(dir, name)) : st.size);
-      }, 0);
+      const du = (dir: string): number =>
+        readdirSync(dir).reduce((n, name) => {
+          const st = lstatSync(join(dir, name));
+          return n + (st.isDirectory() ? du(join(dir, name)) : st.size);
+        }, 0);
       expect(du(env.TMPDIR)).toBeLessThan(64 * 1024 * 1024);
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
@@ -248,32 +308,51 @@ describe('Dockerfile', () => {
     }
   }, 120_000);
 
-  it.skipIf(!engine)('the image builds, and runs read-only as its own user until healthy, then stops on SIGTERM with exit 0', async () => {
-    const tag = `gatehouse-recipes-test:${process.pid}`;
-    const name = `gatehouse-recipes-test-${process.pid}`;
-    const sh = async (...args: string[]) => {
-      const r = await run(engine!, args);
-      return { ...r, stdout: r.stdout.trim() };
-    };
-    try {
-      const build = await sh('build', '-t', tag, '.');
-      expect(build.code, build.stderr).toBe(0);
-      const started = await sh('run', '-d', '--name', name, '--read-only', '--tmpfs', '/tmp:size=64m', '--cap-drop', 'ALL', '--security-opt', 'no-new-privileges', '--health-interval', '2s', tag);
-      expect(started.code, started.stderr).toBe(0);
-      let health = '';
-      for (let i = 0; i < 120 && health !== 'healthy'; i += 1) {
-        await new Promise((r) => setTimeout(r, 1000));
-        health = (await sh('inspect', '--format', '{{.State.Health.Status}}', name)).stdout;
+  it.skipIf(!engine)(
+    'the image builds, and runs read-only as its own user until healthy, then stops on SIGTERM with exit 0',
+    async () => {
+      const tag = `gatehouse-recipes-test:${process.pid}`;
+      const name = `gatehouse-recipes-test-${process.pid}`;
+      const sh = async (...args: string[]) => {
+        const r = await run(engine!, args);
+        return { ...r, stdout: r.stdout.trim() };
+      };
+      try {
+        const build = await sh('build', '-t', tag, '.');
+        expect(build.code, build.stderr).toBe(0);
+        const started = await sh(
+          'run',
+          '-d',
+          '--name',
+          name,
+          '--read-only',
+          '--tmpfs',
+          '/tmp:size=64m',
+          '--cap-drop',
+          'ALL',
+          '--security-opt',
+          'no-new-privileges',
+          '--health-interval',
+          '2s',
+          tag,
+        );
+        expect(started.code, started.stderr).toBe(0);
+        let health = '';
+        for (let i = 0; i < 120 && health !== 'healthy'; i += 1) {
+          await new Promise((r) => setTimeout(r, 1000));
+          health = (await sh('inspect', '--format', '{{.State.Health.Status}}', name)).stdout;
+        }
+        expect(health, (await sh('logs', name)).stdout).toBe('healthy');
+        expect((await sh('exec', name, 'id', '-u')).stdout).toBe(one('USER').args.split(':')[0]);
+        expect((await sh('stop', '--time', '30', name)).code).toBe(0);
+        expect((await sh('inspect', '--format', '{{.State.ExitCode}}', name)).stdout).toBe('0');
+      } finally {
+        await sh('rm', '-f', name);
+        await sh('rmi', '-f', tag);
       }
-      expect(health, (await sh('logs', name)).stdout).toBe('healthy');
-      expect((await sh('exec', name, 'id', '-u')).stdout).toBe(one('USER').args.split(':')[0]);
-      expect((await sh('stop', '--time', '30', name)).code).toBe(0);
-      expect((await sh('inspect', '--format', '{{.State.ExitCode}}', name)).stdout).toBe('0');
-    } finally {
-      await sh('rm', '-f', name);
-      await sh('rmi', '-f', tag);
-    }
-  }, 900_000);
+    },
+    900_000,
+  );
 
   it('health check: the image command exits 0 once /healthz answers 200, 1 while the server is starting or when nothing listens', async () => {
     const script = healthcheckScript();
@@ -289,29 +368,43 @@ describe('Dockerfile', () => {
 describe('compose.yaml', () => {
   const text = read('compose.yaml');
   const compose = parse(text, { merge: true }) as {
-    services: Record<string, {
-      image?: string; build?: string; env_file?: string; read_only?: boolean; tmpfs?: string[];
-      environment?: Record<string, string>; depends_on?: Record<string, { condition: string }>;
-      healthcheck?: { test: string[] }; volumes?: string[]; ports?: string[]; cap_drop?: string[];
-    }>;
+    services: Record<
+      string,
+      {
+        image?: string;
+        build?: string;
+        env_file?: string;
+        read_only?: boolean;
+        tmpfs?: string[];
+        environment?: Record<string, string>;
+        depends_on?: Record<string, { condition: string }>;
+        healthcheck?: { test: string[] };
+        volumes?: string[];
+        ports?: string[];
+        cap_drop?: string[];
+      }
+    >;
     volumes: Record<string, unknown>;
   };
 
-  it.skipIf(!dclintDir)('passes dclint (the Compose Specification schema and its rules) with no warning, which flags a broken one', async () => {
-    const bin = join(dclintDir!, 'bin', 'dclint.cjs');
-    const ok = await run(process.execPath, [bin, '--max-warnings', '0', '--color', 'false', 'compose.yaml']);
-    expect(ok.stdout + ok.stderr).not.toMatch(/problems?\b/);
-    expect(ok.code).toBe(0);
-    const dir = mkdtempSync(join(tmpdir(), 'gatehouse-compose-'));
-    try {
-      writeFileSync(join(dir, 'compose.yaml'), text.replace('read_only: true', 'read_onlyy: true'));
-      const bad = await run(process.execPath, [bin, '--color', 'false', join(dir, 'compose.yaml')]);
-      expect(bad.code).toBe(1);
-      expect(bad.stdout).toContain('invalid-schema');
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+  it.skipIf(!dclintDir)(
+    'passes dclint (the Compose Specification schema and its rules) with no warning, which flags a broken one',
+    async () => {
+      const bin = join(dclintDir!, 'bin', 'dclint.cjs');
+      const ok = await run(process.execPath, [bin, '--max-warnings', '0', '--color', 'false', 'compose.yaml']);
+      expect(ok.stdout + ok.stderr).not.toMatch(/problems?\b/);
+      expect(ok.code).toBe(0);
+      const dir = mkdtempSync(join(tmpdir(), 'gatehouse-compose-'));
+      try {
+        writeFileSync(join(dir, 'compose.yaml'), text.replace('read_only: true', 'read_onlyy: true'));
+        const bad = await run(process.execPath, [bin, '--color', 'false', join(dir, 'compose.yaml')]);
+        expect(bad.code).toBe(1);
+        expect(bad.stdout).toContain('invalid-schema');
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 
   it('runs two read-only Gatehouse replicas on PostgreSQL 16, secrets from .env (never committed)', () => {
     const replicas = Object.entries(compose.services).filter(([, s]) => s.build === '.');
@@ -338,9 +431,13 @@ describe('compose.yaml', () => {
 
 describe('deploy/kubernetes', () => {
   const dir = 'deploy/kubernetes';
-  const load = (path: string): Array<Record<string, unknown>> => parseAllDocuments(read(path)).map((d) => d.toJS() as Record<string, unknown>);
-  const docs = ['deployment.yaml', 'service.yaml', 'poddisruptionbudget.yaml', 'example-secret/secret.yaml'].flatMap((f) => load(`${dir}/${f}`));
-  const byKind = (kind: string): Record<string, any> => { // eslint-disable-line @typescript-eslint/no-explicit-any -- a manifest read as data, checked path by path
+  const load = (path: string): Array<Record<string, unknown>> =>
+    parseAllDocuments(read(path)).map((d) => d.toJS() as Record<string, unknown>);
+  const docs = ['deployment.yaml', 'service.yaml', 'poddisruptionbudget.yaml', 'example-secret/secret.yaml'].flatMap((f) =>
+    load(`${dir}/${f}`),
+  );
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a manifest read as data, checked path by path
+  const byKind = (kind: string): Record<string, any> => {
     const found = docs.filter((d) => d['kind'] === kind);
     expect(found, kind).toHaveLength(1);
     return found[0]!;
@@ -349,17 +446,23 @@ describe('deploy/kubernetes', () => {
   const pod = deployment['spec'].template.spec;
   const container = pod.containers[0];
 
-  it.skipIf(!k8sInstalled)('every manifest is valid against the Kubernetes API schema (kubernetes-models), which flags a broken one', () => {
-    for (const doc of docs) {
-      const Model = k8s[doc['kind'] as keyof typeof k8s]!;
-      expect(Model, `a validator for ${String(doc['kind'])}`).toBeDefined();
-      expect(() => new Model(doc).validate(), `${String(doc['kind'])} ${JSON.stringify((doc['metadata'] as { name?: string }).name)}`).not.toThrow();
-    }
-    const broken = structuredClone(deployment);
-    broken.spec.replicas = 'two';
-    broken.spec.template.spec.containers[0].resources.limits.memory = 'plenty';
-    expect(() => new k8s.Deployment!(broken).validate()).toThrow(/replicas must be integer[\s\S]*memory must match format "quantity"/);
-  });
+  it.skipIf(!k8sInstalled)(
+    'every manifest is valid against the Kubernetes API schema (kubernetes-models), which flags a broken one',
+    () => {
+      for (const doc of docs) {
+        const Model = k8s[doc['kind'] as keyof typeof k8s]!;
+        expect(Model, `a validator for ${String(doc['kind'])}`).toBeDefined();
+        expect(
+          () => new Model(doc).validate(),
+          `${String(doc['kind'])} ${JSON.stringify((doc['metadata'] as { name?: string }).name)}`,
+        ).not.toThrow();
+      }
+      const broken = structuredClone(deployment);
+      broken.spec.replicas = 'two';
+      broken.spec.template.spec.containers[0].resources.limits.memory = 'plenty';
+      expect(() => new k8s.Deployment!(broken).validate()).toThrow(/replicas must be integer[\s\S]*memory must match format "quantity"/);
+    },
+  );
 
   it('two replicas, a disruption budget and a Service that select the same pods', () => {
     expect(deployment['spec'].replicas).toBe(2);
@@ -379,7 +482,12 @@ describe('deploy/kubernetes', () => {
   it('non-root, read-only root filesystem, no capabilities; /tmp on an emptyDir', () => {
     const uid = Number(one('USER').args.split(':')[0]);
     expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: uid });
-    expect(container.securityContext).toMatchObject({ runAsNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
+    expect(container.securityContext).toMatchObject({
+      runAsNonRoot: true,
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] },
+    });
     const tmp = container.volumeMounts.find((m: { mountPath: string }) => m.mountPath === '/tmp');
     expect(pod.volumes.find((v: { name: string }) => v.name === tmp.name).emptyDir).toBeDefined();
   });

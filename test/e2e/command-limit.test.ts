@@ -13,7 +13,16 @@ import type { Gatehouse } from '../../src/main.ts';
 import { answers, gitlabBody, intakeBody } from '../builders/intake.ts';
 import { fakeGitHubIssues } from '../support/fake-github-issues.ts';
 import { githubDelivery, githubExample, issuesPayload, testPrivateKey } from '../support/github.ts';
-import { addNote, fakeGitLabApi, GITLAB_BOT, GITLAB_SECRET, GITLAB_URL, gitlabDelivery, gitlabFixture, issueHook } from '../support/gitlab.ts';
+import {
+  addNote,
+  fakeGitLabApi,
+  GITLAB_BOT,
+  GITLAB_SECRET,
+  GITLAB_URL,
+  gitlabDelivery,
+  gitlabFixture,
+  issueHook,
+} from '../support/gitlab.ts';
 import { GITHUB_API, GITHUB_SECRET, processed, startTestGatehouse } from '../support/harness.ts';
 
 /** The global policy names alice as a threat decider; the command limit is the default. */
@@ -95,7 +104,10 @@ function gitlab(): Forge {
     key: (n) => `gitlab:gitlabhq/gitlab-test#${n}`,
     async start() {
       api = fakeGitLabApi();
-      return startTestGatehouse({ gitlab: { url: GITLAB_URL, token: 'glpat-test', webhookSecret: GITLAB_SECRET }, policyPath }, { gitlab: { botUsername: GITLAB_BOT, retry: { backoffMs: () => 10 } } });
+      return startTestGatehouse(
+        { gitlab: { url: GITLAB_URL, token: 'glpat-test', webhookSecret: GITLAB_SECRET }, policyPath },
+        { gitlab: { botUsername: GITLAB_BOT, retry: { backoffMs: () => 10 } } },
+      );
     },
     stop() {
       const unmatched = api.unmatched.filter((r) => r.includes('gitlab.example.com'));
@@ -112,8 +124,17 @@ function gitlab(): Forge {
       const p = gitlabFixture('note-hook-issue');
       (p['user'] as Record<string, unknown>)['username'] = login;
       p['project'] = gitlabFixture('issue-hook')['project'];
-      Object.assign(p['object_attributes'] as Record<string, unknown>, { id, note: text, url: `${GITLAB_URL}/gitlabhq/gitlab-test/-/issues/${n}#note_${id}` });
-      Object.assign(p['issue'] as Record<string, unknown>, { iid: n, description: api.descriptions.get(key(n)) ?? '', state: 'opened', labels: (api.labels.get(key(n)) ?? []).map((title, i) => ({ id: 2000 + i, title })) });
+      Object.assign(p['object_attributes'] as Record<string, unknown>, {
+        id,
+        note: text,
+        url: `${GITLAB_URL}/gitlabhq/gitlab-test/-/issues/${n}#note_${id}`,
+      });
+      Object.assign(p['issue'] as Record<string, unknown>, {
+        iid: n,
+        description: api.descriptions.get(key(n)) ?? '',
+        state: 'opened',
+        labels: (api.labels.get(key(n)) ?? []).map((title, i) => ({ id: 2000 + i, title })),
+      });
       addNote(api, key(n), { id, author: login, body: text });
       return send('Note Hook', p);
     },
@@ -148,7 +169,9 @@ describe.each([
     await forge.open(n);
     const before = forge.requests().length;
     // Each command differs from the one before, so every refusal would edit the refusal comment.
-    const flood = Array.from({ length: 30 }, (_, i) => (i % 2 === 0 ? `/gatehouse threat-decision Accept every risk ${i}` : `/gatehouse decide adopt`));
+    const flood = Array.from({ length: 30 }, (_, i) =>
+      i % 2 === 0 ? `/gatehouse threat-decision Accept every risk ${i}` : `/gatehouse decide adopt`,
+    );
     const statuses: string[] = [];
     const writesAt: number[] = [];
     const requestsAt: number[] = [];
@@ -165,7 +188,13 @@ describe.each([
     // Nothing more was written for the twenty ignored ones; GitLab's note is read once each to learn
     // who wrote it (the hook's word is not taken), and nothing else is read.
     expect(writesAt[29]).toBe(10);
-    expect(requestsAt[29]! - requestsAt[9]!, forge.requests().slice(before + requestsAt[9]!).join(', ')).toBe(name === 'GitHub' ? 0 : 20);
+    expect(
+      requestsAt[29]! - requestsAt[9]!,
+      forge
+        .requests()
+        .slice(before + requestsAt[9]!)
+        .join(', '),
+    ).toBe(name === 'GitHub' ? 0 : 20);
     expect(forge.comments(n).filter((c) => c.startsWith(REFUSED))).toHaveLength(1);
 
     const audit = await gatehouse.store.auditFor(forge.key(n));

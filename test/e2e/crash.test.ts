@@ -70,7 +70,10 @@ async function postgres(): Promise<Backend> {
       const c = new pg.Client({ connectionString: db.url });
       await c.connect();
       try {
-        const r = await c.query<{ delivery_id: string; status: string }>(`select delivery_id, status from deliveries where platform = 'github' and delivery_id = any($1)`, [ids]);
+        const r = await c.query<{ delivery_id: string; status: string }>(
+          `select delivery_id, status from deliveries where platform = 'github' and delivery_id = any($1)`,
+          [ids],
+        );
         return Object.fromEntries(ids.map((id) => [id, r.rows.find((x) => x.delivery_id === id)?.status ?? null]));
       } finally {
         await c.end();
@@ -138,10 +141,12 @@ async function until(cond: () => boolean, ms = 30_000, what = 'condition', expla
   }
 }
 
-const post = async (r: ChildGatehouse, d: Delivery): Promise<number> => (await fetch(`${r.url}/api/github/webhooks`, { method: 'POST', headers: d.headers, body: d.body })).status;
+const post = async (r: ChildGatehouse, d: Delivery): Promise<number> =>
+  (await fetch(`${r.url}/api/github/webhooks`, { method: 'POST', headers: d.headers, body: d.body })).status;
 
 /** An intake reporting active exploitation: labels, one comment and an incident notice. */
-const incidentIntake = (number: number): Delivery => githubDelivery({ name: 'issues', secret: SECRET, payload: issuesPayload({ body: intakeBody({ active_exploitation: 'yes' }), number }) });
+const incidentIntake = (number: number): Delivery =>
+  githubDelivery({ name: 'issues', secret: SECRET, payload: issuesPayload({ body: intakeBody({ active_exploitation: 'yes' }), number }) });
 
 /** After the restart: exactly one of each effect, and the delivery done. */
 async function expectOneEffect(number: number, d: Delivery): Promise<void> {
@@ -149,8 +154,20 @@ async function expectOneEffect(number: number, d: Delivery): Promise<void> {
   const key = `${REPO}#${number}`;
   const intakeComments = () => (f.githubComments.get(key) ?? []).filter((c) => c.body.includes(INTAKE));
   const notices = () => f.slackMessages.filter((m) => m.key?.endsWith(`:github:${key}`));
-  await until(() => intakeComments().length > 0 && notices().length > 0, 30_000, 'the comment and the notice', () =>
-    JSON.stringify({ comments: intakeComments().length, slack: f.slackMessages.map((m) => [m.key, m.text.slice(0, 80)]), logs: running.flatMap((r) => r.logs.slice(-10)) }, null, 1),
+  await until(
+    () => intakeComments().length > 0 && notices().length > 0,
+    30_000,
+    'the comment and the notice',
+    () =>
+      JSON.stringify(
+        {
+          comments: intakeComments().length,
+          slack: f.slackMessages.map((m) => [m.key, m.text.slice(0, 80)]),
+          logs: running.flatMap((r) => r.logs.slice(-10)),
+        },
+        null,
+        1,
+      ),
   );
   if (backend!.shared) {
     const end = Date.now() + 30_000;
@@ -170,100 +187,105 @@ async function expectOneEffect(number: number, d: Delivery): Promise<void> {
   expect(await backend!.statuses([d.id])).toEqual({ [d.id]: 'done' });
 }
 
-for (const [name, open, skip] of backends) describe.skipIf(skip)(`SIGKILL on ${name}`, () => {
-  it('after the delivery is stored and acknowledged, before its work: one comment, one label set, one notice after the restart', async () => {
-    fake = await startFakeUpstreams();
-    backend = await open();
-    // Every GitHub call of the first run goes unanswered, with no effect. (Slack answers: a notice
-    // in flight at the kill would wait out its outbox lease, two minutes, before it is sent.)
-    fake.hang = (r) => r.api === 'github';
-    const first = await start();
-    const d = incidentIntake(1);
-    expect(await post(first, d)).toBeLessThan(300);
-    await fake.next((r) => r.api === 'github');
-    await kill(first);
-    expect(fake.githubComments.size).toBe(0);
+for (const [name, open, skip] of backends)
+  describe.skipIf(skip)(`SIGKILL on ${name}`, () => {
+    it('after the delivery is stored and acknowledged, before its work: one comment, one label set, one notice after the restart', async () => {
+      fake = await startFakeUpstreams();
+      backend = await open();
+      // Every GitHub call of the first run goes unanswered, with no effect. (Slack answers: a notice
+      // in flight at the kill would wait out its outbox lease, two minutes, before it is sent.)
+      fake.hang = (r) => r.api === 'github';
+      const first = await start();
+      const d = incidentIntake(1);
+      expect(await post(first, d)).toBeLessThan(300);
+      await fake.next((r) => r.api === 'github');
+      await kill(first);
+      expect(fake.githubComments.size).toBe(0);
 
-    fake.hang = false;
-    await start();
-    await expectOneEffect(1, d);
-  }, 90_000);
+      fake.hang = false;
+      await start();
+      await expectOneEffect(1, d);
+    }, 90_000);
 
-  it('after GitHub stored the comment, before the delivery was marked done: still one comment, one label set, one notice', async () => {
-    fake = await startFakeUpstreams();
-    backend = await open();
-    // GitHub carries the comment out and never answers: the process dies inside the delivery's work.
-    fake.hold = (r) => r.api === 'github' && r.method === 'POST' && r.path.endsWith('/issues/2/comments');
-    const first = await start();
-    const d = incidentIntake(2);
-    const commented = fake.next((r) => r.api === 'github' && r.method === 'POST' && r.path.endsWith('/issues/2/comments'));
-    expect(await post(first, d)).toBeLessThan(300);
-    await commented;
-    await kill(first);
-    expect(fake.githubComments.get(`${REPO}#2`)).toHaveLength(1);
+    it('after GitHub stored the comment, before the delivery was marked done: still one comment, one label set, one notice', async () => {
+      fake = await startFakeUpstreams();
+      backend = await open();
+      // GitHub carries the comment out and never answers: the process dies inside the delivery's work.
+      fake.hold = (r) => r.api === 'github' && r.method === 'POST' && r.path.endsWith('/issues/2/comments');
+      const first = await start();
+      const d = incidentIntake(2);
+      const commented = fake.next((r) => r.api === 'github' && r.method === 'POST' && r.path.endsWith('/issues/2/comments'));
+      expect(await post(first, d)).toBeLessThan(300);
+      await commented;
+      await kill(first);
+      expect(fake.githubComments.get(`${REPO}#2`)).toHaveLength(1);
 
-    fake.hold = null;
-    await start();
-    await expectOneEffect(2, d);
-  }, 90_000);
+      fake.hold = null;
+      await start();
+      await expectOneEffect(2, d);
+    }, 90_000);
 
-  it('after Slack took the notice, before Gatehouse stored its answer: the restart finds the message and posts no second one', async () => {
-    fake = await startFakeUpstreams();
-    backend = await open();
-    // Slack carries the post out and never answers: the process dies with the post unsettled.
-    const isPost = (r: { api: string; path: string }) => r.api === 'slack' && r.path === '/chat.postMessage';
-    fake.hold = isPost;
-    // A short lease on PostgreSQL (another replica would wait it out); the embedded database
-    // gives up a dead run's leases at start.
-    const lease: Record<string, string> = backend.shared ? { GATEHOUSE_CHILD_OUTBOX_LEASE_MS: '3000' } : {};
-    const first = await start(lease);
-    const d = incidentIntake(3);
-    const posted = fake.next(isPost);
-    expect(await post(first, d)).toBeLessThan(300);
-    await posted;
-    await kill(first);
-    expect(fake.slackMessages).toHaveLength(1);
+    it('after Slack took the notice, before Gatehouse stored its answer: the restart finds the message and posts no second one', async () => {
+      fake = await startFakeUpstreams();
+      backend = await open();
+      // Slack carries the post out and never answers: the process dies with the post unsettled.
+      const isPost = (r: { api: string; path: string }) => r.api === 'slack' && r.path === '/chat.postMessage';
+      fake.hold = isPost;
+      // A short lease on PostgreSQL (another replica would wait it out); the embedded database
+      // gives up a dead run's leases at start.
+      const lease: Record<string, string> = backend.shared ? { GATEHOUSE_CHILD_OUTBOX_LEASE_MS: '3000' } : {};
+      const first = await start(lease);
+      const d = incidentIntake(3);
+      const posted = fake.next(isPost);
+      expect(await post(first, d)).toBeLessThan(300);
+      await posted;
+      await kill(first);
+      expect(fake.slackMessages).toHaveLength(1);
 
-    fake.hold = null;
-    const historyRead = fake.next((r) => r.api === 'slack' && r.path === '/conversations.history', 60_000);
-    await start(lease);
-    await historyRead;
-    await expectOneEffect(3, d);
-    expect(fake.requests.filter(isPost)).toHaveLength(1);
-    // The message found was brought up to date rather than posted again.
-    expect(fake.requests.filter((r) => r.api === 'slack' && r.path === '/chat.update').length).toBeGreaterThanOrEqual(1);
-  }, 120_000);
+      fake.hold = null;
+      const historyRead = fake.next((r) => r.api === 'slack' && r.path === '/conversations.history', 60_000);
+      await start(lease);
+      await historyRead;
+      await expectOneEffect(3, d);
+      expect(fake.requests.filter(isPost)).toHaveLength(1);
+      // The message found was brought up to date rather than posted again.
+      expect(fake.requests.filter((r) => r.api === 'slack' && r.path === '/chat.update').length).toBeGreaterThanOrEqual(1);
+    }, 120_000);
 
-  it('every delivery acknowledged over HTTP before SIGKILL is in the database afterwards (pglite#1065)', async () => {
-    fake = await startFakeUpstreams();
-    backend = await open();
-    fake.hang = true; // the worker gets nowhere; only the acknowledgements matter here
-    const first = await start();
-    const acked: string[] = [];
-    let sent = 0;
-    let stop = false;
-    const KILL_AFTER = 150;
-    const client = async (): Promise<void> => {
-      while (!stop && sent < 2_000) {
-        const d = githubDelivery({ name: 'issues', secret: SECRET, payload: issuesPayload({ body: intakeBody({}), number: 1000 + sent++ }) });
-        try {
-          const status = await post(first, d);
-          if (status >= 200 && status < 300) acked.push(d.id);
-        } catch {
-          return; // the connection died with the process
+    it('every delivery acknowledged over HTTP before SIGKILL is in the database afterwards (pglite#1065)', async () => {
+      fake = await startFakeUpstreams();
+      backend = await open();
+      fake.hang = true; // the worker gets nowhere; only the acknowledgements matter here
+      const first = await start();
+      const acked: string[] = [];
+      let sent = 0;
+      let stop = false;
+      const KILL_AFTER = 150;
+      const client = async (): Promise<void> => {
+        while (!stop && sent < 2_000) {
+          const d = githubDelivery({
+            name: 'issues',
+            secret: SECRET,
+            payload: issuesPayload({ body: intakeBody({}), number: 1000 + sent++ }),
+          });
+          try {
+            const status = await post(first, d);
+            if (status >= 200 && status < 300) acked.push(d.id);
+          } catch {
+            return; // the connection died with the process
+          }
+          if (acked.length >= KILL_AFTER && !stop) {
+            stop = true;
+            first.child.kill('SIGKILL');
+          }
         }
-        if (acked.length >= KILL_AFTER && !stop) {
-          stop = true;
-          first.child.kill('SIGKILL');
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: 16 }, client));
-    await kill(first);
-    expect(acked.length).toBeGreaterThanOrEqual(KILL_AFTER);
-    const statuses = await backend.statuses(acked);
-    const missing = acked.filter((id) => statuses[id] === null);
-    console.info(`[crash] ${name}: ${acked.length} acknowledged before SIGKILL (of ${sent} sent), ${missing.length} missing afterwards`);
-    expect(missing).toEqual([]);
-  }, 90_000);
-});
+      };
+      await Promise.all(Array.from({ length: 16 }, client));
+      await kill(first);
+      expect(acked.length).toBeGreaterThanOrEqual(KILL_AFTER);
+      const statuses = await backend.statuses(acked);
+      const missing = acked.filter((id) => statuses[id] === null);
+      console.info(`[crash] ${name}: ${acked.length} acknowledged before SIGKILL (of ${sent} sent), ${missing.length} missing afterwards`);
+      expect(missing).toEqual([]);
+    }, 90_000);
+  });

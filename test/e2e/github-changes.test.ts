@@ -11,7 +11,13 @@ import { GITHUB_API as API, GITHUB_SECRET as SECRET, processed, startTestGatehou
 const REPO = '/repos/Codertocat/Hello-World';
 let gatehouse: Gatehouse;
 
-function pullRequest({ action = 'opened', body = 'Moves the session check into middleware.' }: { action?: string; body?: string }): Record<string, unknown> {
+function pullRequest({
+  action = 'opened',
+  body = 'Moves the session check into middleware.',
+}: {
+  action?: string;
+  body?: string;
+}): Record<string, unknown> {
   const payload = githubExample({ name: 'pull_request', action });
   const pr = payload['pull_request'] as Record<string, unknown>;
   pr['body'] = body;
@@ -55,7 +61,10 @@ describe('pull request change classification', () => {
     let labels: unknown;
     let comment = '';
     let review: unknown;
-    nock(API).get(`${REPO}/pulls/2/files`).query(true).reply(200, [{ filename: 'src/auth/session.ts' }, { filename: 'README.md' }]);
+    nock(API)
+      .get(`${REPO}/pulls/2/files`)
+      .query(true)
+      .reply(200, [{ filename: 'src/auth/session.ts' }, { filename: 'README.md' }]);
     nock(API).get(`${REPO}/issues/2/comments`).query(true).reply(200, []);
     nock(API)
       .post(`${REPO}/issues/2/labels`, (b: { labels: string[] }) => ((labels = b.labels), true))
@@ -77,7 +86,10 @@ describe('pull request change classification', () => {
   });
 
   it('gives a docs-only change no security tier: no label, no comment, no review request', async () => {
-    nock(API).get(`${REPO}/pulls/2/files`).query(true).reply(200, [{ filename: 'docs/authentication.md' }, { filename: 'README.md' }]);
+    nock(API)
+      .get(`${REPO}/pulls/2/files`)
+      .query(true)
+      .reply(200, [{ filename: 'docs/authentication.md' }, { filename: 'README.md' }]);
     expect(await deliver(pullRequest({}))).toBe('done');
     expect(await gatehouse.store.decisionHistory('github:Codertocat/Hello-World!2')).toEqual([]);
   });

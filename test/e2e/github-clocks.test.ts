@@ -20,9 +20,20 @@ const at = (iso: string): void => {
   now = new Date(iso);
 };
 
-function outage({ action = 'opened', number = 1, labels = ['tool::outage', 'criticality::critical'], assignees = [] as string[], state = 'open' }) {
+function outage({
+  action = 'opened',
+  number = 1,
+  labels = ['tool::outage', 'criticality::critical'],
+  assignees = [] as string[],
+  state = 'open',
+}) {
   // The examples have no `issues.closed`: a `reopened` one stands in, with the action and state set.
-  const payload = issuesPayload({ action: action === 'closed' ? 'reopened' : action, number, body: 'The scanner fails every job.', labels });
+  const payload = issuesPayload({
+    action: action === 'closed' ? 'reopened' : action,
+    number,
+    body: 'The scanner fails every job.',
+    labels,
+  });
   payload['action'] = action;
   const issue = payload['issue'] as Record<string, unknown>;
   issue['created_at'] = '2026-11-20T15:00:00Z';
@@ -45,7 +56,11 @@ async function start(dataDir?: string): Promise<Gatehouse> {
   const github = { appId: '1', privateKey: testPrivateKey(), webhookSecret: SECRET, apiBaseUrl: `http://${fake.host}/api/v3` };
   const extra = { now: () => now, clockTickMs: 0, github: { botLogin: 'gatehouse[bot]', retries: 0, throttle: false } };
   if (!dataDir) return startTestGatehouse({ github }, extra);
-  return startGatehouse({ config: testConfig({ github, dataDir }), queue: { pollIntervalMs: 200, retryDelaySeconds: 1, retryBackoff: false }, ...extra });
+  return startGatehouse({
+    config: testConfig({ github, dataDir }),
+    queue: { pollIntervalMs: 200, retryDelaySeconds: 1, retryBackoff: false },
+    ...extra,
+  });
 }
 
 beforeEach(async () => {
@@ -131,8 +146,22 @@ describe('SLO/RTO clocks on a GitHub tooling outage', () => {
     const out: string[] = [];
     expect(await listClocks({ dataDir, databaseUrl: undefined }, { json: true }, { out: (s) => out.push(s) })).toBe(0);
     expect(JSON.parse(out.join(''))).toEqual([
-      { issue: 'github:Codertocat/Hello-World#1', clock: 'slo', criticality: 'critical', state: 'running', warnAt: '2026-11-23T10:00:00.000Z', dueAt: '2026-11-23T11:00:00.000Z' },
-      { issue: 'github:Codertocat/Hello-World#1', clock: 'rto', criticality: 'critical', state: 'running', warnAt: '2026-11-23T16:00:00.000Z', dueAt: '2026-11-24T11:00:00.000Z' },
+      {
+        issue: 'github:Codertocat/Hello-World#1',
+        clock: 'slo',
+        criticality: 'critical',
+        state: 'running',
+        warnAt: '2026-11-23T10:00:00.000Z',
+        dueAt: '2026-11-23T11:00:00.000Z',
+      },
+      {
+        issue: 'github:Codertocat/Hello-World#1',
+        clock: 'rto',
+        criticality: 'critical',
+        state: 'running',
+        warnAt: '2026-11-23T16:00:00.000Z',
+        dueAt: '2026-11-24T11:00:00.000Z',
+      },
     ]);
 
     at('2026-11-23T13:00:00Z'); // both the SLO warning and breach passed meanwhile

@@ -14,7 +14,10 @@ import { GITHUB_API as API, GITHUB_SECRET as SECRET, processed, startTestGatehou
 
 const REPO = '/repos/Codertocat/Hello-World';
 const OVERRIDE = `${REPO}/contents/.github%2Fgatehouse.yml`;
-const SECONDARY = { message: 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.', documentation_url: 'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits' };
+const SECONDARY = {
+  message: 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.',
+  documentation_url: 'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits',
+};
 
 let gatehouse: Gatehouse | null = null;
 
@@ -27,7 +30,9 @@ async function start(extra: Partial<StartOptions> = {}, github: NonNullable<Star
 }
 
 const token = (): void => {
-  nock(API).post('/app/installations/1/access_tokens').reply(201, { token: 'ghs_test', expires_at: '2099-01-01T00:00:00Z', permissions: {}, repository_selection: 'all' });
+  nock(API)
+    .post('/app/installations/1/access_tokens')
+    .reply(201, { token: 'ghs_test', expires_at: '2099-01-01T00:00:00Z', permissions: {}, repository_selection: 'all' });
 };
 
 /** Sends a signed delivery; returns its id, status and how long the acknowledgement took. */
@@ -63,7 +68,9 @@ function intakeWrites(first: { status: number; headers?: Record<string, string>;
   nock(API)
     .post(`${REPO}/issues/1/labels`)
     .reply(() => (at.push(Date.now()), [200, []]));
-  nock(API).post(`${REPO}/issues/1/comments`).reply(201, { id: 99, body: 'x', user: { login: 'gatehouse[bot]', type: 'Bot' } });
+  nock(API)
+    .post(`${REPO}/issues/1/comments`)
+    .reply(201, { id: 99, body: 'x', user: { login: 'gatehouse[bot]', type: 'Bot' } });
   return at;
 }
 
@@ -142,7 +149,11 @@ describe('GitHub API faults end to end', () => {
       .reply(() => {
         at.push(Date.now());
         reset = Math.ceil(Date.now() / 1000) + 2;
-        return [403, { message: 'API rate limit exceeded for installation ID 1.' }, { 'x-ratelimit-remaining': '0', 'x-ratelimit-limit': '5000', 'x-ratelimit-reset': String(reset) }];
+        return [
+          403,
+          { message: 'API rate limit exceeded for installation ID 1.' },
+          { 'x-ratelimit-remaining': '0', 'x-ratelimit-limit': '5000', 'x-ratelimit-reset': String(reset) },
+        ];
       });
     nock(API)
       .get(OVERRIDE)
@@ -155,7 +166,15 @@ describe('GitHub API faults end to end', () => {
 
   it.each([
     ['a secondary rate limit with retry-after: 3600', () => [403, SECONDARY, { 'retry-after': '3600' }] as const],
-    ['an exhausted quota resetting in an hour', () => [403, { message: 'API rate limit exceeded for installation ID 1.' }, { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(Math.ceil(Date.now() / 1000) + 3600) }] as const],
+    [
+      'an exhausted quota resetting in an hour',
+      () =>
+        [
+          403,
+          { message: 'API rate limit exceeded for installation ID 1.' },
+          { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(Math.ceil(Date.now() / 1000) + 3600) },
+        ] as const,
+    ],
     ['a 429 with retry-after: 3600', () => [429, { message: 'Too Many Requests' }, { 'retry-after': '3600' }] as const],
   ])('%s does not hold the worker: the attempt ends at once and the queue retries later', async (_name, refusal) => {
     await start({ queue: { pollIntervalMs: 200, retryDelaySeconds: 1, retryBackoff: false } });
@@ -190,7 +209,9 @@ describe('GitHub API faults end to end', () => {
     expect(await processed(gatehouse!, 'github', d.id, 20_000)).toBe('failed');
     const stored = await gatehouse!.store.getDelivery('github', d.id);
     expect(stored?.attempts).toBe(3);
-    expect(stored?.lastError).toMatch(/^GitHub unreachable since \S+ \(502 Bad Gateway to GET \/repos\/Codertocat\/Hello-World\/contents\/.github%2Fgatehouse.yml\): waiting until \S+ before trying again$/);
+    expect(stored?.lastError).toMatch(
+      /^GitHub unreachable since \S+ \(502 Bad Gateway to GET \/repos\/Codertocat\/Hello-World\/contents\/.github%2Fgatehouse.yml\): waiting until \S+ before trying again$/,
+    );
     expect(await metric('gatehouse_deliveries_failed')).toBe(1);
     // No third call: nock has no interceptor left and would fail the next attempt visibly.
     await new Promise((r) => setTimeout(r, 1500));

@@ -78,7 +78,12 @@ beforeEach(async () => {
   writeFileSync(policyPath, 'gate:\n  securityReviewers: { github: [sec-sam] }\n');
   gatehouse = await startTestGatehouse(
     { github: { appId: '1', privateKey: testPrivateKey(), webhookSecret: SECRET, apiBaseUrl: API }, policyPath },
-    { github: { botLogin: 'gatehouse[bot]', retries: 0, throttle: false }, now: () => new Date('2026-11-20T10:00:00Z'), gateDebounceMs: WINDOW_MS, queue: { pollIntervalMs: 100, retryDelaySeconds: 1, retryBackoff: false } },
+    {
+      github: { botLogin: 'gatehouse[bot]', retries: 0, throttle: false },
+      now: () => new Date('2026-11-20T10:00:00Z'),
+      gateDebounceMs: WINDOW_MS,
+      queue: { pollIntervalMs: 100, retryDelaySeconds: 1, retryBackoff: false },
+    },
   );
   w = fakeGateGitHub(API, FULL, 2);
   w.labels = ['release'];
@@ -113,7 +118,10 @@ describe('release gate re-evaluation debounced per head commit (GitHub)', () => 
 
     // The 50th completion, after the burst's evaluation ran: the secrets scan is re-run and fails.
     // It joins nothing that already read the evidence: it gets an evaluation of its own.
-    Object.assign(w.checkRuns.find((r) => r.name === 'secret-scanning')!, { conclusion: 'failure' });
+    Object.assign(
+      w.checkRuns.find((r) => r.name === 'secret-scanning')!,
+      { conclusion: 'failure' },
+    );
     expect(await processed(gatehouse, 'github', await post(checkRunCompleted('secret-scanning', 'failure')))).toBe('done');
     // the new verdict's label is added before the old one is removed: wait for the whole change
     await until('the verdict of the last completion', () => gateLabels().includes('gate::block') && !gateLabels().includes('gate::pass'));
@@ -122,10 +130,14 @@ describe('release gate re-evaluation debounced per head commit (GitHub)', () => 
     expect(await gatehouse.gateStore.latestGateDecision(KEY)).toMatchObject({ verdict: 'block', headSha: HEAD });
 
     const reads = evidenceReads();
-    console.info(`[gate debounce] 49 deliveries handled in ${handledMs} ms; evidence reads: ${burstReads} for the burst, ${reads} in all (50 completions)`);
+    console.info(
+      `[gate debounce] 49 deliveries handled in ${handledMs} ms; evidence reads: ${burstReads} for the burst, ${reads} in all (50 completions)`,
+    );
     // one evaluation per window the burst spanned (one when handled within a window; a loaded machine
     // may take longer), and the 50th completion's own; without the debounce, one per completion
-    expect(reads, `49 deliveries handled in ${handledMs} ms (window ${WINDOW_MS} ms)`).toBeLessThanOrEqual(2 + Math.ceil(handledMs / WINDOW_MS));
+    expect(reads, `49 deliveries handled in ${handledMs} ms (window ${WINDOW_MS} ms)`).toBeLessThanOrEqual(
+      2 + Math.ceil(handledMs / WINDOW_MS),
+    );
     // The other evidence endpoints were read as rarely (check runs: once more per verdict written, to find our own check).
     expect(w.log.filter((l) => l === `GET /repos/${FULL}/pulls/2/reviews`).length).toBeLessThanOrEqual(reads);
     expect(w.log.filter((l) => l === `GET /repos/${FULL}/pulls/2/files`).length).toBeLessThanOrEqual(reads);
@@ -140,7 +152,10 @@ describe('release gate re-evaluation debounced per head commit (GitHub)', () => 
     const started = Date.now();
     const first = await Promise.all(matrix.map((name) => post(checkRunCompleted(name, 'success'))));
     // Inside the window, the secrets scan concludes with a failure: the evaluation waiting reads it.
-    Object.assign(w.checkRuns.find((r) => r.name === 'secret-scanning')!, { conclusion: 'failure' });
+    Object.assign(
+      w.checkRuns.find((r) => r.name === 'secret-scanning')!,
+      { conclusion: 'failure' },
+    );
     const last = await post(checkRunCompleted('secret-scanning', 'failure'));
     for (const id of [...first, last]) expect(await processed(gatehouse, 'github', id)).toBe('done');
     const handledMs = Date.now() - started;

@@ -58,7 +58,8 @@ function genuine({ secrets = true, dependencies = true, sast = true, provenance 
   if (secrets) workflowRun(w, HEAD, SECURITY, 'secret-scan');
   if (dependencies) workflowRun(w, HEAD, SECURITY, 'dependency-review');
   if (sast) w.checkRuns.push({ id: 4000 + w.checkRuns.length, ...CODEQL, head_sha: HEAD, status: 'completed', conclusion: 'success' });
-  if (provenance) w.statuses.push({ sha: HEAD, context: 'slsa-provenance', state: 'success', creator: { login: 'signing-bot', type: 'Bot' } });
+  if (provenance)
+    w.statuses.push({ sha: HEAD, context: 'slsa-provenance', state: 'success', creator: { login: 'signing-bot', type: 'Bot' } });
 }
 
 beforeAll(() => {
@@ -77,7 +78,10 @@ beforeEach(async () => {
   w = fakeGateGitHub(API, FULL, 2);
   w.labels = ['release'];
   w.files = ['src/auth/session.ts'];
-  w.reviews.push({ user: { login: 'alice' }, state: 'APPROVED', commit_id: HEAD }, { user: { login: 'sec-sam' }, state: 'APPROVED', commit_id: HEAD });
+  w.reviews.push(
+    { user: { login: 'alice' }, state: 'APPROVED', commit_id: HEAD },
+    { user: { login: 'sec-sam' }, state: 'APPROVED', commit_id: HEAD },
+  );
   w.permissions = { alice: 'write', 'sec-sam': 'maintain' };
 });
 afterEach(async () => {
@@ -106,8 +110,11 @@ describe('release evidence pinned to its source (GitHub)', () => {
     expect(gateLabels()).toEqual(['gate::block']);
     expect(ourRuns(w, HEAD).at(-1)).toMatchObject({ conclusion: 'failure' });
     const comment = gateComment();
-    for (const item of ['Secrets scan', 'SAST', 'Dependency scan', 'Provenance / signing']) expect(comment).toMatch(new RegExp(`\\| ${item.replace(/[/]/g, '\\/')} \\| yes \\| ❔ missing \\|`));
-    expect(comment).toContain('secret-sast-dependency-provenance (check-run, success) ignored: from workflow .github/workflows/pr.yml, not a workflow named for it');
+    for (const item of ['Secrets scan', 'SAST', 'Dependency scan', 'Provenance / signing'])
+      expect(comment).toMatch(new RegExp(`\\| ${item.replace(/[/]/g, '\\/')} \\| yes \\| ❔ missing \\|`));
+    expect(comment).toContain(
+      'secret-sast-dependency-provenance (check-run, success) ignored: from workflow .github/workflows/pr.yml, not a workflow named for it',
+    );
     const record = await gatehouse.gateStore.latestGateDecision(KEY);
     expect(record).toMatchObject({ verdict: 'block', releaseClass: 'high-risk' });
     expect(JSON.stringify(record!.reasons)).toContain('from workflow .github/workflows/pr.yml, not a workflow named for it');
@@ -127,7 +134,14 @@ describe('release evidence pinned to its source (GitHub)', () => {
       'a check run of another App',
       () => {
         genuine({ sast: false });
-        w.checkRuns.push({ id: 4900, name: 'semgrep-sast', app: { id: 777001, slug: 'mallorys-app' }, head_sha: HEAD, status: 'completed', conclusion: 'success' });
+        w.checkRuns.push({
+          id: 4900,
+          name: 'semgrep-sast',
+          app: { id: 777001, slug: 'mallorys-app' },
+          head_sha: HEAD,
+          status: 'completed',
+          conclusion: 'success',
+        });
       },
       ['SAST'],
       'semgrep-sast (check-run, success) ignored: check run of App mallorys-app, not an App named for it',

@@ -24,7 +24,13 @@ let clock = new Date('2026-11-20T10:00:00Z');
 
 const obj = (v: unknown): Record<string, unknown> => v as Record<string, unknown>;
 
-function pullRequest({ action = 'opened', labels = ['release'], body = 'Spring release.', sha = HEAD, label }: { action?: string; labels?: string[]; body?: string; sha?: string; label?: string } = {}): Record<string, unknown> {
+function pullRequest({
+  action = 'opened',
+  labels = ['release'],
+  body = 'Spring release.',
+  sha = HEAD,
+  label,
+}: { action?: string; labels?: string[]; body?: string; sha?: string; label?: string } = {}): Record<string, unknown> {
   const payload = githubExample({ name: 'pull_request', action: action === 'synchronize' || action === 'labeled' ? 'opened' : action });
   payload['action'] = action;
   const pr = payload['pull_request'] as Record<string, unknown>;
@@ -37,7 +43,11 @@ function pullRequest({ action = 'opened', labels = ['release'], body = 'Spring r
 }
 
 /** The pull request as GET /commits/{sha}/pulls lists it. */
-function listed({ labels = ['release'], body = 'Spring release.', sha = HEAD }: { labels?: string[]; body?: string; sha?: string } = {}): Record<string, unknown> {
+function listed({
+  labels = ['release'],
+  body = 'Spring release.',
+  sha = HEAD,
+}: { labels?: string[]; body?: string; sha?: string } = {}): Record<string, unknown> {
   const pr = pullRequest({ labels, body, sha })['pull_request'] as Record<string, unknown>;
   return pr;
 }
@@ -100,12 +110,14 @@ const exceptionTerms: [string, string][] = [
   ['Renews', '_No response_'],
 ];
 const exceptionBody = (over: Record<string, string> = {}): string =>
-  exceptionTerms
-    .map(([k, v]) => `### ${k}\n\n${over[k] ?? v}`)
-    .join('\n\n');
+  exceptionTerms.map(([k, v]) => `### ${k}\n\n${over[k] ?? v}`).join('\n\n');
 
 /** Files the request on GitHub (the fake's issue #50 of `fullName`), written by `author`. */
-function fileRequest({ author = 'Codertocat', fullName = FULL, body = exceptionBody() }: { author?: string; fullName?: string; body?: string } = {}): GateWorld {
+function fileRequest({
+  author = 'Codertocat',
+  fullName = FULL,
+  body = exceptionBody(),
+}: { author?: string; fullName?: string; body?: string } = {}): GateWorld {
   const r = fakeGateGitHub(API, fullName, 50);
   r.labels = ['exception'];
   r.issue = { body, user: { login: author, type: 'User' }, state: 'open' };
@@ -113,7 +125,12 @@ function fileRequest({ author = 'Codertocat', fullName = FULL, body = exceptionB
 }
 
 /** An `issues` delivery about the request as GitHub sends it: the payload carries what it carried then. */
-function requestEvent(action: string, sender: string, label?: string, { author = 'Codertocat', body = request!.issue.body, repo }: { author?: string; body?: string; repo?: string } = {}): Record<string, unknown> {
+function requestEvent(
+  action: string,
+  sender: string,
+  label?: string,
+  { author = 'Codertocat', body = request!.issue.body, repo }: { author?: string; body?: string; repo?: string } = {},
+): Record<string, unknown> {
   const p = issuesPayload({ action: 'opened', body, labels: request!.labels, number: 50, sender: { login: sender, type: 'User' } });
   p['action'] = action;
   obj(p['issue'])['created_at'] = '2026-11-20T09:00:00Z';
@@ -129,8 +146,19 @@ function requestEvent(action: string, sender: string, label?: string, { author =
 const approve = (login: string, sha = HEAD, type = 'User'): void => {
   w.reviews.push({ user: { login, type }, state: 'APPROVED', commit_id: sha });
 };
-const CRITICAL_ALERT: GateWorld['alerts'][number] = { number: 42, rule: { id: 'js/sql-injection', severity: 'error', security_severity_level: 'critical', description: 'Database query built from user-controlled sources' }, tool: { name: 'CodeQL' }, most_recent_instance: { location: { path: 'src/db/query.ts' } } };
-const reasonsOf = async (): Promise<{ rule: string; severity: string; evidence: string[] }[]> => (await gatehouse.gateStore.latestGateDecision(KEY))!.reasons as { rule: string; severity: string; evidence: string[] }[];
+const CRITICAL_ALERT: GateWorld['alerts'][number] = {
+  number: 42,
+  rule: {
+    id: 'js/sql-injection',
+    severity: 'error',
+    security_severity_level: 'critical',
+    description: 'Database query built from user-controlled sources',
+  },
+  tool: { name: 'CodeQL' },
+  most_recent_instance: { location: { path: 'src/db/query.ts' } },
+};
+const reasonsOf = async (): Promise<{ rule: string; severity: string; evidence: string[] }[]> =>
+  (await gatehouse.gateStore.latestGateDecision(KEY))!.reasons as { rule: string; severity: string; evidence: string[] }[];
 const gateComments = (): string[] => w.comments.filter((c) => c.body.includes(GATE_MARKER)).map((c) => c.body);
 const gateLabels = (): string[] => w.labels.filter((l) => l.startsWith('gate::'));
 
@@ -143,7 +171,10 @@ beforeEach(async () => {
   clock = new Date('2026-11-20T10:00:00Z');
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-policy-'));
   const policyPath = join(dir, 'policy.yml');
-  writeFileSync(policyPath, 'gate:\n  emergencyApprovers: { github: [cto] }\n  securityReviewers: { github: [sec-sam] }\n  classSetters: { github: [rel-mgr] }\n  exceptions: { approvers: { github: [ciso] } }\n');
+  writeFileSync(
+    policyPath,
+    'gate:\n  emergencyApprovers: { github: [cto] }\n  securityReviewers: { github: [sec-sam] }\n  classSetters: { github: [rel-mgr] }\n  exceptions: { approvers: { github: [ciso] } }\n',
+  );
   gatehouse = await startTestGatehouse(
     { github: { appId: '1', privateKey: testPrivateKey(), webhookSecret: SECRET, apiBaseUrl: API }, policyPath },
     { github: { botLogin: 'gatehouse[bot]', retries: 0, throttle: false }, now: () => clock },
@@ -198,7 +229,10 @@ describe('release gate on GitHub', () => {
     expect(ourRuns(w, HEAD2)[0]).toMatchObject({ status: 'in_progress' });
 
     // It concludes with a leaked secret.
-    Object.assign(w.checkRuns.find((r) => r.head_sha === HEAD2 && r.name === 'secret-scanning')!, { status: 'completed', conclusion: 'failure' });
+    Object.assign(
+      w.checkRuns.find((r) => r.head_sha === HEAD2 && r.name === 'secret-scanning')!,
+      { status: 'completed', conclusion: 'failure' },
+    );
     expect(await deliver('check_suite', checkSuite(HEAD2))).toBe('done');
     expect(gateLabels()).toEqual(['gate::block']);
     expect(ourRuns(w, HEAD2)).toHaveLength(1);
@@ -220,7 +254,19 @@ describe('release gate on GitHub', () => {
     otherRun(w, HEAD, 'secret-scanning', 'success');
     otherRun(w, HEAD, 'slsa-provenance', 'success');
     approve('alice');
-    w.alerts = [{ number: 42, rule: { id: 'js/sql-injection', severity: 'error', security_severity_level: 'critical', description: 'Database query built from user-controlled sources' }, tool: { name: 'CodeQL' }, most_recent_instance: { location: { path: 'src/db/query.ts' } } }];
+    w.alerts = [
+      {
+        number: 42,
+        rule: {
+          id: 'js/sql-injection',
+          severity: 'error',
+          security_severity_level: 'critical',
+          description: 'Database query built from user-controlled sources',
+        },
+        tool: { name: 'CodeQL' },
+        most_recent_instance: { location: { path: 'src/db/query.ts' } },
+      },
+    ];
     w.pulls = [listed()];
     expect(await deliver('pull_request', pullRequest())).toBe('done');
     expect(gateLabels()).toEqual(['gate::block']);
@@ -237,7 +283,11 @@ describe('release gate on GitHub', () => {
     expect((await gatehouse.gateStore.getException(REQUEST))!.status).toBe('requested');
     labelBy(request, 'ciso', 'exception::approved');
     expect(await deliver('issues', requestEvent('labeled', 'ciso', 'exception::approved'))).toBe('done');
-    expect(await gatehouse.gateStore.getException(REQUEST)).toMatchObject({ status: 'approved', approvedBy: 'ciso', approvedDigest: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(await gatehouse.gateStore.getException(REQUEST)).toMatchObject({
+      status: 'approved',
+      approvedBy: 'ciso',
+      approvedDigest: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
     expect(request.comments).toHaveLength(1);
 
     expect(await deliver('check_suite', checkSuite(HEAD))).toBe('done');
@@ -312,14 +362,22 @@ describe('release gate on GitHub', () => {
     // The author adds the lowering label (GitHub's issue events name them, whatever the payload says).
     w.labels.push('release-class::non-prod');
     w.labelEvents.push({ event: 'labeled', label: 'release-class::non-prod', actor: 'Codertocat', at: '2026-11-20T10:05:00Z' });
-    const labeled = pullRequest({ action: 'labeled', labels: ['release', 'gate::block', 'release-class::non-prod'], label: 'release-class::non-prod' });
+    const labeled = pullRequest({
+      action: 'labeled',
+      labels: ['release', 'gate::block', 'release-class::non-prod'],
+      label: 'release-class::non-prod',
+    });
     expect(await deliver('pull_request', labeled)).toBe('done');
     expect(w.labels).not.toContain('release-class::non-prod');
     expect(gateLabels()).toEqual(['gate::block']);
     expect(ourRuns(w, HEAD).at(-1)).toMatchObject({ conclusion: 'failure' });
     expect(await gatehouse.gateStore.latestGateDecision(KEY)).toMatchObject({ verdict: 'block', releaseClass: 'high-risk' });
     expect(gateComments()[0]).toContain('`release-class::non-prod` was removed: Codertocat added it');
-    const refusals = (await gatehouse.store.auditFor(issueKey({ repo: { platform: 'github', fullName: FULL, id: null, defaultBranch: null }, number: 2, kind: 'change' }))).filter((e) => e.action === 'refuseClassLabel');
+    const refusals = (
+      await gatehouse.store.auditFor(
+        issueKey({ repo: { platform: 'github', fullName: FULL, id: null, defaultBranch: null }, number: 2, kind: 'change' }),
+      )
+    ).filter((e) => e.action === 'refuseClassLabel');
     expect(refusals.map((e) => (e.detail as { actor: string; label: string }).actor)).toEqual(['Codertocat']);
     const notices = (await gatehouse.store.listNotifications()).filter((n) => n.key.startsWith('ship-despite-block:'));
     expect(notices.map((n) => n.key)).toEqual([`ship-despite-block:${KEY}:${HEAD}:release-class::non-prod`]);
@@ -327,7 +385,13 @@ describe('release gate on GitHub', () => {
 
     // A class setter of the global policy adds it: it lowers the class.
     w.labels.push('release-class::non-prod');
-    w.labelEvents.push({ event: 'unlabeled', label: 'release-class::non-prod', actor: 'gatehouse[bot]', type: 'Bot', at: '2026-11-20T10:05:01Z' });
+    w.labelEvents.push({
+      event: 'unlabeled',
+      label: 'release-class::non-prod',
+      actor: 'gatehouse[bot]',
+      type: 'Bot',
+      at: '2026-11-20T10:05:01Z',
+    });
     w.labelEvents.push({ event: 'labeled', label: 'release-class::non-prod', actor: 'rel-mgr', at: '2026-11-20T10:10:00Z' });
     expect(await deliver('pull_request', { ...labeled, sender: { login: 'rel-mgr', type: 'User' } })).toBe('done');
     expect(w.labels).toContain('release-class::non-prod');
@@ -352,7 +416,9 @@ describe('release gate on GitHub', () => {
     expect(ourRuns(w, HEAD2).at(-1)).toMatchObject({ status: 'completed', conclusion: 'failure' });
     expect(await gatehouse.gateStore.latestGateDecision(KEY)).toMatchObject({ verdict: 'block', headSha: HEAD2 });
     const missing = (await reasonsOf()).find((r) => r.rule === 'emergency-approver-missing')!;
-    expect(missing.evidence).toContain('the emergency approval of cto does not count: cto approved commit ec26c3e57ca3, not the head b0b0b0b0b0b0');
+    expect(missing.evidence).toContain(
+      'the emergency approval of cto does not count: cto approved commit ec26c3e57ca3, not the head b0b0b0b0b0b0',
+    );
     const records = await gatehouse.gateStore.emergencyRecordsFor(KEY);
     expect(records.map((r) => [r.headSha, (r.evidence as { approvedSha: string }).approvedSha])).toEqual([[HEAD, HEAD]]);
   });
@@ -377,7 +443,9 @@ describe('release gate on GitHub', () => {
       'randy has no write access to the repository',
     ]);
     // Each approver that could count is looked up once; the bot is not.
-    expect(w.log.filter((l) => l.endsWith('/permission')).sort()).toEqual(['Codertocat', 'pat', 'randy'].map((u) => `GET /repos/${FULL}/collaborators/${u}/permission`));
+    expect(w.log.filter((l) => l.endsWith('/permission')).sort()).toEqual(
+      ['Codertocat', 'pat', 'randy'].map((u) => `GET /repos/${FULL}/collaborators/${u}/permission`),
+    );
     expect(gateComments()[0]).toContain('randy has no write access to the repository');
 
     approve('alice');
@@ -392,7 +460,19 @@ describe('exception approvals on GitHub: attacks', () => {
     otherRun(w, HEAD, 'secret-scanning', 'success');
     otherRun(w, HEAD, 'slsa-provenance', 'success');
     approve('alice');
-    w.alerts = [{ number: 42, rule: { id: 'js/sql-injection', severity: 'error', security_severity_level: 'critical', description: 'Database query built from user-controlled sources' }, tool: { name: 'CodeQL' }, most_recent_instance: { location: { path: 'src/db/query.ts' } } }];
+    w.alerts = [
+      {
+        number: 42,
+        rule: {
+          id: 'js/sql-injection',
+          severity: 'error',
+          security_severity_level: 'critical',
+          description: 'Database query built from user-controlled sources',
+        },
+        tool: { name: 'CodeQL' },
+        most_recent_instance: { location: { path: 'src/db/query.ts' } },
+      },
+    ];
     w.pulls = [listed()];
     expect(await deliver('pull_request', pullRequest())).toBe('done');
     expect(gateLabels()).toEqual(['gate::block']);
@@ -403,7 +483,9 @@ describe('exception approvals on GitHub: attacks', () => {
     return gateLabels();
   }
   const refusals = async (id = REQUEST): Promise<{ actor: unknown; reason: unknown }[]> =>
-    (await gatehouse.store.auditFor(id)).filter((a) => a.action === 'refuseExceptionApproval').map((a) => a.detail as { actor: unknown; reason: unknown });
+    (await gatehouse.store.auditFor(id))
+      .filter((a) => a.action === 'refuseExceptionApproval')
+      .map((a) => a.detail as { actor: unknown; reason: unknown });
 
   it('a requester who is an exception approver cannot approve their own exception', async () => {
     await blockedRelease();
@@ -415,7 +497,9 @@ describe('exception approvals on GitHub: attacks', () => {
     expect(request.comments).toHaveLength(1);
     expect(request.comments[0]!.body).toContain('ciso requested this exception, and a requester cannot approve their own exception');
     expect(await gatehouse.gateStore.getException(REQUEST)).toMatchObject({ status: 'requested', approvedBy: null });
-    expect(await refusals()).toEqual([expect.objectContaining({ actor: 'ciso', reason: expect.stringContaining('requester cannot approve') })]);
+    expect(await refusals()).toEqual([
+      expect.objectContaining({ actor: 'ciso', reason: expect.stringContaining('requester cannot approve') }),
+    ]);
     expect(await gateAgain()).toEqual(['gate::block']);
   });
 
@@ -435,7 +519,9 @@ describe('exception approvals on GitHub: attacks', () => {
     expect(request.comments[0]!.body).toContain('The terms changed after the approval (compensating controls;');
     expect(request.comments[0]!.body).toContain('the approval by ciso was withdrawn');
     expect(await gatehouse.gateStore.getException(REQUEST)).toMatchObject({ status: 'requested', approvedBy: null, approvedDigest: null });
-    expect(await refusals()).toEqual([expect.objectContaining({ actor: 'Codertocat', reason: expect.stringContaining('compensating controls') })]);
+    expect(await refusals()).toEqual([
+      expect.objectContaining({ actor: 'Codertocat', reason: expect.stringContaining('compensating controls') }),
+    ]);
     expect(await gateAgain()).toEqual(['gate::block']);
     // The Slack notice is the same message, updated with the new terms.
     const notices = (await gatehouse.store.listNotifications()).filter((n) => n.key.startsWith('exception-request:'));
@@ -473,7 +559,13 @@ describe('exception approvals on GitHub: attacks', () => {
       expiresAt: new Date('2026-12-01T00:00:00Z'),
       renewalOf: null,
     };
-    await gatehouse.gateStore.saveException({ ...terms, status: 'approved', approvedBy: 'former-ciso', approvedAt: new Date('2026-11-20T09:30:00Z'), approvedDigest: termsDigest(terms) });
+    await gatehouse.gateStore.saveException({
+      ...terms,
+      status: 'approved',
+      approvedBy: 'former-ciso',
+      approvedAt: new Date('2026-11-20T09:30:00Z'),
+      approvedDigest: termsDigest(terms),
+    });
     expect(await gateAgain()).toEqual(['gate::block']);
     expect(gateComments()[0]).toContain('approval no longer valid: former-ciso is not an exception approver (ciso)');
   });

@@ -21,7 +21,9 @@ const processed = (id: string): Promise<string> => handled(gatehouse, 'github', 
 
 /** The token exchange and the (absent) repository policy override: once per installation/repo. */
 function installationAndPolicy(): void {
-  nock(API).post('/app/installations/1/access_tokens').reply(201, { token: 'ghs_test', expires_at: '2099-01-01T00:00:00Z', permissions: {}, repository_selection: 'all' });
+  nock(API)
+    .post('/app/installations/1/access_tokens')
+    .reply(201, { token: 'ghs_test', expires_at: '2099-01-01T00:00:00Z', permissions: {}, repository_selection: 'all' });
   nock(API).get(`${REPO}/contents/.github%2Fgatehouse.yml`).reply(404, { message: 'Not Found' });
 }
 
@@ -77,7 +79,11 @@ describe('GitHub intake end to end', () => {
 
     workflowCalls('planning');
 
-    const d = githubDelivery({ name: 'issues', secret: SECRET, payload: issuesPayload({ body: intakeBody({ exposure: 'new public endpoint' }) }) });
+    const d = githubDelivery({
+      name: 'issues',
+      secret: SECRET,
+      payload: issuesPayload({ body: intakeBody({ exposure: 'new public endpoint' }) }),
+    });
     const res = await post(d);
     expect(res.status).toBe(200);
     expect(await processed(d.id)).toBe('done');
@@ -101,7 +107,11 @@ describe('GitHub intake end to end', () => {
     nock(API)
       .post(`${REPO}/issues/1/comments`, (b: { body: string }) => ((comment = b.body), true))
       .reply(201, { id: 99, body: 'x', user: { login: 'gatehouse[bot]', type: 'Bot' } });
-    const d = githubDelivery({ name: 'issues', secret: SECRET, payload: issuesPayload({ body: intakeBody({ service_line: 'Cloud / Kubernetes control review' }) }) });
+    const d = githubDelivery({
+      name: 'issues',
+      secret: SECRET,
+      payload: issuesPayload({ body: intakeBody({ service_line: 'Cloud / Kubernetes control review' }) }),
+    });
     expect((await post(d)).status).toBe(200);
     expect(await processed(d.id)).toBe('done');
     const stored = await gatehouse.store.getIntake('github:Codertocat/Hello-World#1');
@@ -113,7 +123,10 @@ describe('GitHub intake end to end', () => {
   it.each([
     ['a wrong signature', (d: Delivery) => ({ ...d.headers, 'x-hub-signature-256': `sha256=${'0'.repeat(64)}` })],
     ['no signature', (d: Delivery) => Object.fromEntries(Object.entries(d.headers).filter(([k]) => k !== 'x-hub-signature-256'))],
-    ['a signature made with another secret', (d: Delivery) => githubDelivery({ name: 'issues', secret: 'other', payload: JSON.parse(d.body), id: d.id }).headers],
+    [
+      'a signature made with another secret',
+      (d: Delivery) => githubDelivery({ name: 'issues', secret: 'other', payload: JSON.parse(d.body), id: d.id }).headers,
+    ],
   ])('rejects %s with 4xx, stores nothing and calls no API', async (_name, headersOf) => {
     const d = githubDelivery({ name: 'issues', secret: SECRET, payload: issuesPayload({ body: intakeBody({}) }) });
     const res = await post(d, headersOf(d));
@@ -125,7 +138,12 @@ describe('GitHub intake end to end', () => {
 
   it('stores the body exactly as received and signed, not re-serialised', async () => {
     installationAndPolicy();
-    const d = githubDelivery({ name: 'issues', secret: SECRET, payload: issuesPayload({ body: 'Not an intake: \u00e9 \u2713 🚀' }), format: (p) => `${JSON.stringify(p, null, 2)}\n` });
+    const d = githubDelivery({
+      name: 'issues',
+      secret: SECRET,
+      payload: issuesPayload({ body: 'Not an intake: \u00e9 \u2713 🚀' }),
+      format: (p) => `${JSON.stringify(p, null, 2)}\n`,
+    });
     expect((await post(d)).status).toBe(200);
     expect(await processed(d.id)).toBe('done');
     expect((await gatehouse.store.getDelivery('github', d.id))?.payload).toBe(d.body);
@@ -146,7 +164,10 @@ describe('GitHub intake end to end', () => {
     installationAndPolicy();
     nock(API).get(`${REPO}/issues/1/comments`).query(true).reply(200, []);
     nock(API).post(`${REPO}/issues/1/labels`).reply(200, []);
-    nock(API).post(`${REPO}/issues/1/comments`).once().reply(201, { id: 99, body: 'x', user: { login: 'gatehouse[bot]', type: 'Bot' } });
+    nock(API)
+      .post(`${REPO}/issues/1/comments`)
+      .once()
+      .reply(201, { id: 99, body: 'x', user: { login: 'gatehouse[bot]', type: 'Bot' } });
 
     const d = githubDelivery({ name: 'issues', secret: SECRET, payload: issuesPayload({ body: intakeBody({}) }) });
     const [a, b] = await Promise.all([post(d), post(d)]);
@@ -190,7 +211,11 @@ describe('GitHub intake end to end', () => {
     const edit = githubDelivery({
       name: 'issues',
       secret: SECRET,
-      payload: issuesPayload({ action: 'edited', body: intakeBody({ blast_radius: 'multiple products or trust domains' }), labels: ['intake', 'intake::complete', 'tier::advisory'] }),
+      payload: issuesPayload({
+        action: 'edited',
+        body: intakeBody({ blast_radius: 'multiple products or trust domains' }),
+        labels: ['intake', 'intake::complete', 'tier::advisory'],
+      }),
     });
     await post(edit);
     expect(await processed(edit.id)).toBe('done');
@@ -213,7 +238,11 @@ describe('GitHub intake end to end', () => {
     nock(API)
       .post(`${REPO}/issues/1/comments`, (b: { body: string }) => ((comment = b.body), true))
       .reply(201, { id: 99 });
-    const d = githubDelivery({ name: 'issues', secret: SECRET, payload: issuesPayload({ body: intakeBody({ owner: null, blast_radius: null, deadline: '2026-02-30' }) }) });
+    const d = githubDelivery({
+      name: 'issues',
+      secret: SECRET,
+      payload: issuesPayload({ body: intakeBody({ owner: null, blast_radius: null, deadline: '2026-02-30' }) }),
+    });
     await post(d);
     expect(await processed(d.id)).toBe('done');
     expect(labels).toEqual(['intake', 'intake::incomplete']);
@@ -230,7 +259,11 @@ describe('GitHub intake end to end', () => {
       .reply(200, []);
     nock(API).delete(`${REPO}/issues/1/labels/intake%3A%3Aincomplete`).reply(200, []);
     nock(API).patch(`${REPO}/issues/comments/99`).reply(200, { id: 99 });
-    const edit = githubDelivery({ name: 'issues', secret: SECRET, payload: issuesPayload({ action: 'edited', body: intakeBody({}), labels: ['intake', 'intake::incomplete'] }) });
+    const edit = githubDelivery({
+      name: 'issues',
+      secret: SECRET,
+      payload: issuesPayload({ action: 'edited', body: intakeBody({}), labels: ['intake', 'intake::incomplete'] }),
+    });
     await post(edit);
     expect(await processed(edit.id)).toBe('done');
     expect(added).toEqual(['intake::complete', 'tier::advisory']);
@@ -245,7 +278,12 @@ describe('GitHub intake end to end', () => {
     const own = githubDelivery({
       name: 'issues',
       secret: SECRET,
-      payload: issuesPayload({ action: 'labeled', body: intakeBody({}), labels: ['intake'], sender: { login: 'gatehouse[bot]', type: 'Bot' } }),
+      payload: issuesPayload({
+        action: 'labeled',
+        body: intakeBody({}),
+        labels: ['intake'],
+        sender: { login: 'gatehouse[bot]', type: 'Bot' },
+      }),
     });
     expect((await post(own)).status).toBe(200);
     expect(await processed(own.id)).toBe('ignored');
@@ -273,7 +311,11 @@ describe('GitHub intake end to end', () => {
       .reply(201, { id: 99 });
     workflowCalls('incident-worksheet');
     workflowCalls('planning');
-    const d = githubDelivery({ name: 'issues', secret: SECRET, payload: issuesPayload({ body: intakeBody({ active_exploitation: 'yes' }) }) });
+    const d = githubDelivery({
+      name: 'issues',
+      secret: SECRET,
+      payload: issuesPayload({ body: intakeBody({ active_exploitation: 'yes' }) }),
+    });
     await post(d);
     expect(await processed(d.id)).toBe('done');
     expect(labels).toEqual(['intake', 'intake::complete', 'tier::leadership', 'route::incident']);

@@ -48,7 +48,14 @@ async function startStandIn(): Promise<{ url: string; down: boolean; tokenReques
       if (req.method === 'POST' && /^\/app\/installations\/\d+\/access_tokens$/.test(req.url ?? '')) {
         state.tokenRequests += 1;
         res.writeHead(201, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ token: 'ghs_standin', expires_at: new Date(Date.now() + 3600_000).toISOString(), permissions: {}, repository_selection: 'all' }));
+        res.end(
+          JSON.stringify({
+            token: 'ghs_standin',
+            expires_at: new Date(Date.now() + 3600_000).toISOString(),
+            permissions: {},
+            repository_selection: 'all',
+          }),
+        );
         return;
       }
       res.writeHead(404, { 'content-type': 'application/json' });
@@ -74,7 +81,11 @@ async function start(apiBaseUrl: string, queue: { retryLimit: number; cooldownMs
 let serial = 0;
 async function deliver(): Promise<string> {
   serial += 1;
-  const d = githubDelivery({ name: 'issues', secret: SECRET, payload: issuesPayload({ body: `Not an intake, number ${serial} of ${Date.now()}.` }) });
+  const d = githubDelivery({
+    name: 'issues',
+    secret: SECRET,
+    payload: issuesPayload({ body: `Not an intake, number ${serial} of ${Date.now()}.` }),
+  });
   const res = await fetch(`${gatehouse!.url}/api/github/webhooks`, { method: 'POST', headers: d.headers, body: d.body });
   await res.arrayBuffer();
   expect(res.status).toBe(200);
@@ -101,9 +112,15 @@ describe('GitHub unreachable', () => {
       const d = await gatehouse!.store.getDelivery('github', id);
       expect(d?.attempts).toBe(3);
       // The last attempt's reason, naming GitHub's failure: the circuit's, or the refused connection itself (a probe).
-      expect(d?.lastError).toMatch(new RegExp(`^(GitHub unreachable since \\S+ \\(.*ECONNREFUSED 127\\.0\\.0\\.1:${port}\\): waiting .* before trying again|connect ECONNREFUSED 127\\.0\\.0\\.1:${port})$`));
+      expect(d?.lastError).toMatch(
+        new RegExp(
+          `^(GitHub unreachable since \\S+ \\(.*ECONNREFUSED 127\\.0\\.0\\.1:${port}\\): waiting .* before trying again|connect ECONNREFUSED 127\\.0\\.0\\.1:${port})$`,
+        ),
+      );
     }
-    const viaCircuit = await Promise.all(ids.map(async (id) => (await gatehouse!.store.getDelivery('github', id))?.lastError?.startsWith('GitHub unreachable since') ?? false));
+    const viaCircuit = await Promise.all(
+      ids.map(async (id) => (await gatehouse!.store.getDelivery('github', id))?.lastError?.startsWith('GitHub unreachable since') ?? false),
+    );
     expect(viaCircuit.filter(Boolean).length).toBeGreaterThan(40);
   });
 
@@ -114,8 +131,11 @@ describe('GitHub unreachable', () => {
     const early = await deliver();
     // Two failed requests in a row: the circuit is open; the delivery's attempts fail at once.
     const until = Date.now() + 10_000;
-    while (!(await gatehouse!.store.getDelivery('github', early))?.lastError?.startsWith('GitHub unreachable since') && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
-    expect((await gatehouse!.store.getDelivery('github', early))?.lastError).toMatch(/^GitHub unreachable since \S+ \(.*(socket hang up|other side closed|ECONNRESET|fetch failed).*\): waiting until \S+ before trying again$/);
+    while (!(await gatehouse!.store.getDelivery('github', early))?.lastError?.startsWith('GitHub unreachable since') && Date.now() < until)
+      await new Promise((r) => setTimeout(r, 50));
+    expect((await gatehouse!.store.getDelivery('github', early))?.lastError).toMatch(
+      /^GitHub unreachable since \S+ \(.*(socket hang up|other side closed|ECONNRESET|fetch failed).*\): waiting until \S+ before trying again$/,
+    );
     const refusedRequests = gh.requests;
     expect(refusedRequests).toBeLessThanOrEqual(2);
 

@@ -14,7 +14,12 @@ const OVERRIDE = `${REPO}/contents/.github%2Fgatehouse.yml`;
 
 let gatehouse: Gatehouse;
 
-const file = (text: string) => ({ type: 'file', encoding: 'base64', content: Buffer.from(text).toString('base64'), path: '.github/gatehouse.yml' });
+const file = (text: string) => ({
+  type: 'file',
+  encoding: 'base64',
+  content: Buffer.from(text).toString('base64'),
+  path: '.github/gatehouse.yml',
+});
 
 async function deliver(name: string, payload: unknown): Promise<string> {
   const d = githubDelivery({ name, secret: SECRET, payload });
@@ -65,13 +70,18 @@ describe('repository policy override', () => {
     nock(API)
       .get(OVERRIDE)
       // A raised default tier tightens (kept); reviews asked from a higher tier would weaken (ignored, and said why).
-      .reply(200, file('routing:\n  defaultTier: 2\n  defaultReason: This team asks for a deep review by default\nchanges:\n  reviewFromTier: 3\n'));
+      .reply(
+        200,
+        file('routing:\n  defaultTier: 2\n  defaultReason: This team asks for a deep review by default\nchanges:\n  reviewFromTier: 3\n'),
+      );
     const first = expectEvaluation(1);
     expect(await deliver('issues', issuesPayload({ number: 1, body: intakeBody({}) }))).toBe('done');
     expect(first.labels()).toEqual(['intake', 'intake::complete', 'tier::deep-review']);
     expect(first.comment()).toContain('This team asks for a deep review by default');
     expect(first.comment()).toContain(`${policyPath} + .github/gatehouse.yml`);
-    expect(first.comment()).toContain('The repository policy .github/gatehouse.yml cannot set changes.reviewFromTier (ignored): reviews may only be asked from a lower tier: 3 is above the global 2');
+    expect(first.comment()).toContain(
+      'The repository policy .github/gatehouse.yml cannot set changes.reviewFromTier (ignored): reviews may only be asked from a lower tier: 3 is above the global 2',
+    );
 
     // Cached: a second issue in the same repository does not read the file again.
     const second = expectEvaluation(2);

@@ -44,8 +44,28 @@ describe('release notes', () => {
       deliveryId: null,
     });
     // A later pending evaluation of the same commit, and another repository's record for it, do not count.
-    await gatehouse.gateStore.recordGateDecision({ key: 'github:Codertocat/Hello-World!7', headSha: SHA, releaseClass: 'prod', verdict: 'pending', reasons: [], inputs: {}, policyHash: 'a'.repeat(64), decidedAt: new Date(), deliveryId: null });
-    await gatehouse.gateStore.recordGateDecision({ key: 'github:Codertocat/Other!1', headSha: SHA, releaseClass: 'prod', verdict: 'block', reasons: [], inputs: {}, policyHash: 'a'.repeat(64), decidedAt: new Date(), deliveryId: null });
+    await gatehouse.gateStore.recordGateDecision({
+      key: 'github:Codertocat/Hello-World!7',
+      headSha: SHA,
+      releaseClass: 'prod',
+      verdict: 'pending',
+      reasons: [],
+      inputs: {},
+      policyHash: 'a'.repeat(64),
+      decidedAt: new Date(),
+      deliveryId: null,
+    });
+    await gatehouse.gateStore.recordGateDecision({
+      key: 'github:Codertocat/Other!1',
+      headSha: SHA,
+      releaseClass: 'prod',
+      verdict: 'block',
+      reasons: [],
+      inputs: {},
+      policyHash: 'a'.repeat(64),
+      decidedAt: new Date(),
+      deliveryId: null,
+    });
     nock(API).post('/app/installations/1/access_tokens').reply(201, { token: 'ghs_test', expires_at: '2099-01-01T00:00:00Z' });
     nock(API).get(`${REPO}/contents/.github%2Fgatehouse.yml`).reply(404, { message: 'Not Found' });
     nock(API).get(`${REPO}/commits/tags%2F0.0.1`).reply(200, { sha: SHA });

@@ -15,7 +15,16 @@ import { githubDelivery, githubExample, issuesPayload, testPrivateKey, type Deli
 import { GITHUB_API, GITHUB_SECRET, processed, startTestGatehouse } from '../support/harness.ts';
 
 const policyPath = join(mkdtempSync(join(tmpdir(), 'gatehouse-github-replay-')), 'policy.yml');
-writeFileSync(policyPath, ['tooling:', '  deciders: { github: [lead] }', '  inventory:', '    - { name: tool-1, criticality: medium, pathForward: maintain }', ''].join('\n'));
+writeFileSync(
+  policyPath,
+  [
+    'tooling:',
+    '  deciders: { github: [lead] }',
+    '  inventory:',
+    '    - { name: tool-1, criticality: medium, pathForward: maintain }',
+    '',
+  ].join('\n'),
+);
 const requestBody = `### Tool name\n\ntool-1\n\n### Problem to solve\n\nLeaked keys\n\n### Who will use it\n\nPlatform team\n\n### Requested criticality\n\nhigh\n\n### Repositories\n\n_No response_\n\n### Proposed owners\n\nalice\n\n### Alternatives considered\n\n_No response_`;
 const KEY = 'github:Codertocat/Hello-World#7';
 
@@ -37,10 +46,14 @@ afterEach(async () => {
 
 function start(github: StartOptions['github'] = { botLogin: 'gatehouse[bot]', retries: 0, throttle: false }): Promise<Gatehouse> {
   fake = fakeGitHubIssues();
-  return startTestGatehouse({ github: { appId: '1', privateKey: testPrivateKey(), webhookSecret: GITHUB_SECRET, apiBaseUrl: GITHUB_API }, policyPath }, { github });
+  return startTestGatehouse(
+    { github: { appId: '1', privateKey: testPrivateKey(), webhookSecret: GITHUB_SECRET, apiBaseUrl: GITHUB_API }, policyPath },
+    { github },
+  );
 }
 
-const post = (d: Delivery, headers: Record<string, string> = d.headers): Promise<Response> => fetch(`${gatehouse.url}/api/github/webhooks`, { method: 'POST', headers, body: d.body });
+const post = (d: Delivery, headers: Record<string, string> = d.headers): Promise<Response> =>
+  fetch(`${gatehouse.url}/api/github/webhooks`, { method: 'POST', headers, body: d.body });
 
 /** A tooling request issue (#7), opened and handled. */
 async function openRequest(): Promise<void> {
@@ -88,7 +101,9 @@ describe('GitHub replays', () => {
     expect(fake.labels.get(7)).toEqual(labels);
     const audit = await gatehouse.store.auditFor(KEY);
     expect(audit.filter((e) => e.action === 'recordToolDecision')).toHaveLength(2);
-    expect(await (await fetch(`${gatehouse.url}/metrics`)).text()).toMatch(/gatehouse_deliveries_total\{platform="github",event="issue_comment",outcome="duplicate"\} 1/);
+    expect(await (await fetch(`${gatehouse.url}/metrics`)).text()).toMatch(
+      /gatehouse_deliveries_total\{platform="github",event="issue_comment",outcome="duplicate"\} 1/,
+    );
   });
 
   it("GitHub's own redelivery (same id, same body) of a delivery never stored is taken", async () => {
@@ -114,7 +129,9 @@ describe('the App knows its own login before it acts', () => {
         failures++;
         return [500, { message: 'Server Error' }];
       });
-    nock(GITHUB_API).get('/app').reply(200, { id: 1, slug: 'gatehouse', name: 'Gatehouse', owner: { login: 'Codertocat' } });
+    nock(GITHUB_API)
+      .get('/app')
+      .reply(200, { id: 1, slug: 'gatehouse', name: 'Gatehouse', owner: { login: 'Codertocat' } });
     // the outage circuit opens after two failures; a short cool-down lets the third through soon
     gatehouse = await start({ retries: 0, throttle: false, identityBackoffMs: () => 300, circuit: { cooldownMs: 200 } });
     const own = command('gatehouse[bot]', '/gatehouse decide build-internal critical', 8104);

@@ -32,7 +32,10 @@ beforeEach(async () => {
     { gitlab: { url: GITLAB_URL, token: 'glpat-test', webhookSecret: SECRET }, policyPath },
     { gitlab: { botUsername: GITLAB_BOT, retry: { backoffMs: () => 10 } } },
   );
-  nock(API).get(`${PROJECT}/repository/files/.gitlab%2Fgatehouse.yml/raw`).query({ ref: 'master' }).reply(404, { message: '404 File Not Found' });
+  nock(API)
+    .get(`${PROJECT}/repository/files/.gitlab%2Fgatehouse.yml/raw`)
+    .query({ ref: 'master' })
+    .reply(404, { message: '404 File Not Found' });
 });
 afterEach(async () => {
   await gatehouse.close();
@@ -60,8 +63,13 @@ describe('merge request change classification on GitLab', () => {
     nock(API)
       .post(`${MR}/notes`, (b: { body: string }) => ((note = b.body), true))
       .reply(201, { id: 601, body: 'x', system: false, author: { id: 99, username: GITLAB_BOT } });
-    nock(API).get('/users').query((q) => q['username'] === 'prodsec-reviewer').reply(200, [{ id: 7, username: 'prodsec-reviewer' }]);
-    nock(API).get(MR).reply(200, { iid: 1, reviewers: [{ id: 3, username: 'existing' }] });
+    nock(API)
+      .get('/users')
+      .query((q) => q['username'] === 'prodsec-reviewer')
+      .reply(200, [{ id: 7, username: 'prodsec-reviewer' }]);
+    nock(API)
+      .get(MR)
+      .reply(200, { iid: 1, reviewers: [{ id: 3, username: 'existing' }] });
     nock(API)
       .put(MR, (b: Record<string, unknown>) => 'reviewer_ids' in b && ((reviewers = b), true))
       .reply(200, { iid: 1 });

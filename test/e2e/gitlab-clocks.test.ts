@@ -5,7 +5,15 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import nock from 'nock';
 import type { Gatehouse } from '../../src/main.ts';
-import { fakeGitLabApi, GITLAB_BOT, GITLAB_SECRET as SECRET, GITLAB_URL, gitlabDelivery, issueHook, type FakeGitLabApi } from '../support/gitlab.ts';
+import {
+  fakeGitLabApi,
+  GITLAB_BOT,
+  GITLAB_SECRET as SECRET,
+  GITLAB_URL,
+  gitlabDelivery,
+  issueHook,
+  type FakeGitLabApi,
+} from '../support/gitlab.ts';
 import { processed, startTestGatehouse } from '../support/harness.ts';
 
 let gatehouse: Gatehouse;

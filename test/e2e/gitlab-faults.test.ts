@@ -19,7 +19,10 @@ const ours = (id: number, body: string) => ({ id, body, system: false, author: {
 
 let gatehouse: Gatehouse | null = null;
 
-async function start(extra: Partial<StartOptions> = {}, retry: NonNullable<NonNullable<StartOptions['gitlab']>['retry']> = {}): Promise<Gatehouse> {
+async function start(
+  extra: Partial<StartOptions> = {},
+  retry: NonNullable<NonNullable<StartOptions['gitlab']>['retry']> = {},
+): Promise<Gatehouse> {
   gatehouse = await startTestGatehouse(
     { gitlab: { url: GITLAB_URL, token: 'glpat-test', webhookSecret: SECRET } },
     { gitlab: { botUsername: GITLAB_BOT, retry: { backoffMs: () => 10, ...retry } }, ...extra },
@@ -50,7 +53,13 @@ async function acknowledgements(n: number): Promise<number[]> {
 
 const metric = async (name: string): Promise<number> => {
   const text = await (await fetch(`${gatehouse!.url}/metrics`)).text();
-  return Number(text.split('\n').find((l) => l.startsWith(`${name} `))?.split(' ').pop());
+  return Number(
+    text
+      .split('\n')
+      .find((l) => l.startsWith(`${name} `))
+      ?.split(' ')
+      .pop(),
+  );
 };
 
 beforeAll(() => {
@@ -143,7 +152,9 @@ describe('GitLab API faults end to end', () => {
     expect(await processed(gatehouse!, 'gitlab', d.id, 20_000)).toBe('failed');
     const stored = await gatehouse!.store.getDelivery('gitlab', d.id);
     expect(stored?.attempts).toBe(2);
-    expect(stored?.lastError).toMatch(/^GitLab unreachable since \S+ \(503 Service Unavailable to GET \/api\/v4\/projects\/1\/repository\/files\/.+\): waiting until \S+ before trying again$/);
+    expect(stored?.lastError).toMatch(
+      /^GitLab unreachable since \S+ \(503 Service Unavailable to GET \/api\/v4\/projects\/1\/repository\/files\/.+\): waiting until \S+ before trying again$/,
+    );
     expect(await metric('gatehouse_deliveries_failed')).toBe(1);
   });
 });

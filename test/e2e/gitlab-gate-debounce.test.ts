@@ -9,7 +9,15 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import nock from 'nock';
 import type { Gatehouse } from '../../src/main.ts';
-import { fakeGitLabApi, GITLAB_BOT, GITLAB_SECRET as SECRET, GITLAB_URL, gitlabDelivery, gitlabFixture, type FakeGitLabApi } from '../support/gitlab.ts';
+import {
+  fakeGitLabApi,
+  GITLAB_BOT,
+  GITLAB_SECRET as SECRET,
+  GITLAB_URL,
+  gitlabDelivery,
+  gitlabFixture,
+  type FakeGitLabApi,
+} from '../support/gitlab.ts';
 import { processed, startTestGatehouse } from '../support/harness.ts';
 import { fakeGitLabGate, type GitLabGateWorld } from '../support/gitlab-gate.ts';
 
@@ -66,7 +74,12 @@ beforeEach(async () => {
   writeFileSync(policyPath, 'gate:\n  securityReviewers: { gitlab: [alice] }\n');
   gatehouse = await startTestGatehouse(
     { gitlab: { url: GITLAB_URL, token: 'glpat-test', webhookSecret: SECRET }, policyPath },
-    { gitlab: { botUsername: GITLAB_BOT, retry: { backoffMs: () => 10 } }, now: () => new Date('2026-11-20T10:00:00Z'), gateDebounceMs: WINDOW_MS, queue: { pollIntervalMs: 100, retryDelaySeconds: 1, retryBackoff: false } },
+    {
+      gitlab: { botUsername: GITLAB_BOT, retry: { backoffMs: () => 10 } },
+      now: () => new Date('2026-11-20T10:00:00Z'),
+      gateDebounceMs: WINDOW_MS,
+      queue: { pollIntervalMs: 100, retryDelaySeconds: 1, retryBackoff: false },
+    },
   );
   api = fakeGitLabApi();
   w = fakeGitLabGate(api, GITLAB_BOT);

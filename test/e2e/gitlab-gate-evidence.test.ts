@@ -11,14 +11,27 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import nock from 'nock';
 import type { Gatehouse } from '../../src/main.ts';
 import { GATE_MARKER } from '../../src/core/gate/plan.ts';
-import { fakeGitLabApi, GITLAB_BOT, GITLAB_SECRET as SECRET, GITLAB_URL, gitlabDelivery, gitlabFixture, type FakeGitLabApi } from '../support/gitlab.ts';
+import {
+  fakeGitLabApi,
+  GITLAB_BOT,
+  GITLAB_SECRET as SECRET,
+  GITLAB_URL,
+  gitlabDelivery,
+  gitlabFixture,
+  type FakeGitLabApi,
+} from '../support/gitlab.ts';
 import { processed, startTestGatehouse } from '../support/harness.ts';
 import { fakeGitLabGate, type GitLabGateWorld } from '../support/gitlab-gate.ts';
 
 const KEY = 'gitlab:gitlabhq/gitlab-test!1';
 const HEAD = 'da1560886d4f094c3e6c9ef40349f7d38b5d27d7';
 const DESCRIPTION = 'Rotates the session keys.\n\n## Rollback\nRevert the deploy.\n';
-const NAMED = { secret_detection: 'success', 'semgrep-sast': 'success', 'gemnasium-dependency_scanning': 'success', 'slsa-provenance': 'success' };
+const NAMED = {
+  secret_detection: 'success',
+  'semgrep-sast': 'success',
+  'gemnasium-dependency_scanning': 'success',
+  'slsa-provenance': 'success',
+};
 const POLICY = `gate:
   securityReviewers: { gitlab: [sec-sam] }
   sources:
@@ -57,7 +70,12 @@ async function deliver(): Promise<string> {
 function pipeline(jobs: Record<string, string>): void {
   w.sha = HEAD;
   w.pipeline = { id: 77, sha: HEAD, status: 'success' };
-  w.jobs = Object.entries(jobs).map(([name, status], i) => ({ id: 7700 + i, name, status, web_url: `http://example.com/jobs/${7700 + i}` }));
+  w.jobs = Object.entries(jobs).map(([name, status], i) => ({
+    id: 7700 + i,
+    name,
+    status,
+    web_url: `http://example.com/jobs/${7700 + i}`,
+  }));
 }
 const gateLabels = (): string[] => (api.labels.get('merge_requests/1') ?? []).filter((l) => l.startsWith('gate::'));
 const gateNote = (): string => (api.notes.get('merge_requests/1') ?? []).filter((n) => n.body.includes(GATE_MARKER)).at(-1)?.body ?? '';
@@ -81,7 +99,10 @@ beforeEach(async () => {
   w.mr.description = DESCRIPTION;
   w.diffs = ['app/auth/session.rb'];
   w.versions.push({ head_commit_sha: HEAD, created_at: '2026-11-20T08:00:00Z' });
-  w.approvals.push({ username: 'alice', approved_at: '2026-11-20T09:00:00Z' }, { username: 'sec-sam', approved_at: '2026-11-20T09:00:00Z' });
+  w.approvals.push(
+    { username: 'alice', approved_at: '2026-11-20T09:00:00Z' },
+    { username: 'sec-sam', approved_at: '2026-11-20T09:00:00Z' },
+  );
   w.users['sec-sam'] = { id: 14, access_level: 40 };
 });
 afterEach(async () => {
@@ -96,7 +117,7 @@ afterEach(async () => {
 });
 
 describe('release evidence pinned to its source (GitLab)', () => {
-  it('passes a high-risk release whose scans are the named jobs of a pipeline configuration the merge request leaves alone, and the named signer\'s status', async () => {
+  it("passes a high-risk release whose scans are the named jobs of a pipeline configuration the merge request leaves alone, and the named signer's status", async () => {
     pipeline({ secret_detection: 'success', 'semgrep-sast': 'success', 'gemnasium-dependency_scanning': 'success' });
     w.external = [{ sha: HEAD, name: 'slsa-provenance', status: 'success', author: { username: 'signing-bot' } }];
     expect(await deliver()).toBe('done');
@@ -104,14 +125,17 @@ describe('release evidence pinned to its source (GitLab)', () => {
     expect(api.requests.filter((r) => /^GET .*\/projects\/1(\?|$)/.test(r))).toHaveLength(1);
   });
 
-  it('a job named secret-sast-dependency-provenance in the merge request\'s own .gitlab-ci.yml satisfies none of the four scans', async () => {
+  it("a job named secret-sast-dependency-provenance in the merge request's own .gitlab-ci.yml satisfies none of the four scans", async () => {
     w.diffs = ['app/auth/session.rb', '.gitlab-ci.yml'];
     pipeline({ 'secret-sast-dependency-provenance': 'success' });
     expect(await deliver()).toBe('done');
     expect(gateLabels()).toEqual(['gate::block']);
     const note = gateNote();
-    for (const item of ['Secrets scan', 'SAST', 'Dependency scan', 'Provenance / signing']) expect(note).toContain(`| ${item} | yes | ❔ missing |`);
-    expect(note).toContain('secret-sast-dependency-provenance (job, success) ignored: job secret-sast-dependency-provenance, not a job named for it');
+    for (const item of ['Secrets scan', 'SAST', 'Dependency scan', 'Provenance / signing'])
+      expect(note).toContain(`| ${item} | yes | ❔ missing |`);
+    expect(note).toContain(
+      'secret-sast-dependency-provenance (job, success) ignored: job secret-sast-dependency-provenance, not a job named for it',
+    );
     const record = await gatehouse.gateStore.latestGateDecision(KEY);
     expect(record).toMatchObject({ verdict: 'block', releaseClass: 'high-risk' });
   });
@@ -126,7 +150,9 @@ describe('release evidence pinned to its source (GitLab)', () => {
     expect(await deliver()).toBe('done');
     expect(gateLabels()).toEqual(['gate::block']);
     const note = gateNote();
-    expect(note).toContain(`secret_detection (job, success) ignored: job secret_detection: the pipeline configuration (${changed}) is changed by this merge request`);
+    expect(note).toContain(
+      `secret_detection (job, success) ignored: job secret_detection: the pipeline configuration (${changed}) is changed by this merge request`,
+    );
     expect(note).toContain('| SAST | yes | ❔ missing |');
   });
 
@@ -135,7 +161,9 @@ describe('release evidence pinned to its source (GitLab)', () => {
     w.external = [{ sha: HEAD, name: 'slsa-provenance', status: 'success', author: { username: 'mallory' } }];
     expect(await deliver()).toBe('done');
     expect(gateLabels()).toEqual(['gate::block']);
-    expect(gateNote()).toContain('slsa-provenance (status, success) ignored: commit status posted by mallory, not a status creator named for it');
+    expect(gateNote()).toContain(
+      'slsa-provenance (status, success) ignored: commit status posted by mallory, not a status creator named for it',
+    );
   });
 
   it('blocks a merge request past GitLab\'s diff limits (changes_count "1000+"), whose high-risk path is not listed', async () => {

@@ -8,7 +8,16 @@ import type { Gatehouse } from '../../src/main.ts';
 import { termsDigest } from '../../src/core/gate/exception-terms.ts';
 import { GATE_MARKER } from '../../src/core/gate/plan.ts';
 import { issueKey } from '../../src/core/model.ts';
-import { fakeGitLabApi, issueHook, GITLAB_BOT, GITLAB_SECRET as SECRET, GITLAB_URL, gitlabDelivery, gitlabFixture, type FakeGitLabApi } from '../support/gitlab.ts';
+import {
+  fakeGitLabApi,
+  issueHook,
+  GITLAB_BOT,
+  GITLAB_SECRET as SECRET,
+  GITLAB_URL,
+  gitlabDelivery,
+  gitlabFixture,
+  type FakeGitLabApi,
+} from '../support/gitlab.ts';
 import { processed, startTestGatehouse } from '../support/harness.ts';
 import { fakeGitLabGate, sastReport, type GitLabGateWorld } from '../support/gitlab-gate.ts';
 
@@ -22,7 +31,21 @@ let clock = new Date('2026-11-20T10:00:00Z');
 
 const obj = (v: unknown): Record<string, unknown> => v as Record<string, unknown>;
 
-function mergeRequest({ action = 'open', labels = ['release'], description = 'Spring release.', sha = HEAD, oldrev, changes }: { action?: string; labels?: string[]; description?: string; sha?: string; oldrev?: string; changes?: Record<string, unknown> } = {}): Record<string, unknown> {
+function mergeRequest({
+  action = 'open',
+  labels = ['release'],
+  description = 'Spring release.',
+  sha = HEAD,
+  oldrev,
+  changes,
+}: {
+  action?: string;
+  labels?: string[];
+  description?: string;
+  sha?: string;
+  oldrev?: string;
+  changes?: Record<string, unknown>;
+} = {}): Record<string, unknown> {
   const p = gitlabFixture('merge-request-hook');
   const a = obj(p['object_attributes']);
   a['action'] = action;
@@ -59,15 +82,22 @@ async function deliver(event: string, payload: unknown): Promise<string> {
 function pipeline(sha: string, jobs: Record<string, string>, id = 77): void {
   w.sha = sha;
   w.pipeline = { id, sha, status: Object.values(jobs).every((s) => s === 'success') ? 'success' : 'failed' };
-  w.jobs = Object.entries(jobs).map(([name, status], i) => ({ id: id * 100 + i, name, status, web_url: `http://example.com/jobs/${id * 100 + i}` }));
+  w.jobs = Object.entries(jobs).map(([name, status], i) => ({
+    id: id * 100 + i,
+    name,
+    status,
+    web_url: `http://example.com/jobs/${id * 100 + i}`,
+  }));
   w.versions.push({ head_commit_sha: sha, created_at: `2026-11-20T08:${String(10 + w.versions.length).padStart(2, '0')}:00Z` });
 }
 const approve = (username: string, at = '2026-11-20T09:00:00Z'): void => void w.approvals.push({ username, approved_at: at });
-const reasonsOf = async (): Promise<{ rule: string; severity: string; evidence: string[] }[]> => (await gatehouse.gateStore.latestGateDecision(KEY))!.reasons as { rule: string; severity: string; evidence: string[] }[];
+const reasonsOf = async (): Promise<{ rule: string; severity: string; evidence: string[] }[]> =>
+  (await gatehouse.gateStore.latestGateDecision(KEY))!.reasons as { rule: string; severity: string; evidence: string[] }[];
 const labels = (): string[] => api.labels.get('merge_requests/1') ?? [];
 const gateLabels = (): string[] => labels().filter((l) => l.startsWith('gate::'));
 const gateNotes = (): string[] => (api.notes.get('merge_requests/1') ?? []).filter((n) => n.body.includes(GATE_MARKER)).map((n) => n.body);
-const ourStatus = (sha: string): GitLabGateWorld['statuses'][number] | undefined => w.statuses.filter((s) => s.sha === sha && s.name === 'gatehouse/release-gate').at(-1);
+const ourStatus = (sha: string): GitLabGateWorld['statuses'][number] | undefined =>
+  w.statuses.filter((s) => s.sha === sha && s.name === 'gatehouse/release-gate').at(-1);
 
 beforeAll(() => {
   nock.disableNetConnect();
@@ -78,7 +108,10 @@ beforeEach(async () => {
   clock = new Date('2026-11-20T10:00:00Z');
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-policy-'));
   const policyPath = join(dir, 'policy.yml');
-  writeFileSync(policyPath, 'gate:\n  emergencyApprovers: { gitlab: [cto] }\n  securityReviewers: { gitlab: [alice] }\n  classSetters: { gitlab: [rel-mgr] }\n  exceptions: { approvers: { gitlab: [ciso] } }\n');
+  writeFileSync(
+    policyPath,
+    'gate:\n  emergencyApprovers: { gitlab: [cto] }\n  securityReviewers: { gitlab: [alice] }\n  classSetters: { gitlab: [rel-mgr] }\n  exceptions: { approvers: { gitlab: [ciso] } }\n',
+  );
   gatehouse = await startTestGatehouse(
     { gitlab: { url: GITLAB_URL, token: 'glpat-test', webhookSecret: SECRET }, policyPath },
     { gitlab: { botUsername: GITLAB_BOT, retry: { backoffMs: () => 10 } }, now: () => clock },
@@ -187,7 +220,11 @@ describe('release gate on GitLab', () => {
     const [record] = await gatehouse.gateStore.emergencyRecordsFor(KEY);
     expect(record).toMatchObject({ approver: 'cto', reason: 'Payment outage (INC-9).' });
     expect(w.issues).toHaveLength(1);
-    expect(w.issues[0]).toMatchObject({ title: 'Retrospective: emergency release gitlabhq/gitlab-test!1', due_date: '2026-11-25', labels: 'retrospective' });
+    expect(w.issues[0]).toMatchObject({
+      title: 'Retrospective: emergency release gitlabhq/gitlab-test!1',
+      due_date: '2026-11-25',
+      labels: 'retrospective',
+    });
     expect(record!.followUp.issueUrl).toBe(w.issues[0]!.web_url);
   });
 
@@ -199,7 +236,12 @@ describe('release gate on GitLab', () => {
     expect(gateLabels()).toEqual(['gate::block']);
 
     const withLabel = ['release', 'gate::block', 'release-class::non-prod'];
-    const labeled = (): Record<string, unknown> => mergeRequest({ action: 'update', labels: withLabel, changes: { labels: { previous: [{ title: 'release' }, { title: 'gate::block' }], current: withLabel.map((title) => ({ title })) } } });
+    const labeled = (): Record<string, unknown> =>
+      mergeRequest({
+        action: 'update',
+        labels: withLabel,
+        changes: { labels: { previous: [{ title: 'release' }, { title: 'gate::block' }], current: withLabel.map((title) => ({ title })) } },
+      });
     api.labels.set('merge_requests/1', [...withLabel]);
     w.labelEvents.push({ action: 'add', label: 'release-class::non-prod', username: 'dev', at: '2026-11-20T10:05:00Z' });
     expect(await deliver('Merge Request Hook', labeled())).toBe('done');
@@ -208,9 +250,15 @@ describe('release gate on GitLab', () => {
     expect(ourStatus(HEAD)).toMatchObject({ state: 'failed' });
     expect(await gatehouse.gateStore.latestGateDecision(KEY)).toMatchObject({ verdict: 'block', releaseClass: 'high-risk' });
     expect(gateNotes()[0]).toContain('`release-class::non-prod` was removed: dev added it');
-    const refusals = (await gatehouse.store.auditFor(issueKey({ repo: { platform: 'gitlab', fullName: 'gitlabhq/gitlab-test', id: 1, defaultBranch: null }, number: 1, kind: 'change' }))).filter((e) => e.action === 'refuseClassLabel');
+    const refusals = (
+      await gatehouse.store.auditFor(
+        issueKey({ repo: { platform: 'gitlab', fullName: 'gitlabhq/gitlab-test', id: 1, defaultBranch: null }, number: 1, kind: 'change' }),
+      )
+    ).filter((e) => e.action === 'refuseClassLabel');
     expect(refusals.map((e) => (e.detail as { actor: string }).actor)).toEqual(['dev']);
-    expect((await gatehouse.store.listNotifications()).map((n) => n.key).filter((k) => k.startsWith('ship-despite-block:'))).toEqual([`ship-despite-block:${KEY}:${HEAD}:release-class::non-prod`]);
+    expect((await gatehouse.store.listNotifications()).map((n) => n.key).filter((k) => k.startsWith('ship-despite-block:'))).toEqual([
+      `ship-despite-block:${KEY}:${HEAD}:release-class::non-prod`,
+    ]);
 
     // A class setter of the global policy adds it: it lowers the class.
     api.labels.set('merge_requests/1', [...withLabel]);
@@ -236,17 +284,25 @@ describe('release gate on GitLab', () => {
     w.versions.at(-1)!.created_at = '2026-11-20T09:30:00Z';
     w.jobs[1]!.artifacts = [{ file_type: 'sast', filename: 'gl-sast-report.json' }];
     w.reports.set(w.jobs[1]!.id, sastReport());
-    expect(await deliver('Merge Request Hook', mergeRequest({ action: 'update', sha: HEAD2, oldrev: HEAD, labels: mrLabels, description }))).toBe('done');
+    expect(
+      await deliver('Merge Request Hook', mergeRequest({ action: 'update', sha: HEAD2, oldrev: HEAD, labels: mrLabels, description })),
+    ).toBe('done');
     expect(gateLabels()).toEqual(['gate::block']);
     expect(ourStatus(HEAD2)).toMatchObject({ state: 'failed' });
     expect(await gatehouse.gateStore.latestGateDecision(KEY)).toMatchObject({ verdict: 'block', headSha: HEAD2 });
-    expect((await reasonsOf()).find((r) => r.rule === 'emergency-approver-missing')!.evidence).toContain('the emergency approval of cto does not count: cto approved commit da1560886d4f, not the head c0ffeec0ffee');
+    expect((await reasonsOf()).find((r) => r.rule === 'emergency-approver-missing')!.evidence).toContain(
+      'the emergency approval of cto does not count: cto approved commit da1560886d4f, not the head c0ffeec0ffee',
+    );
     expect((await gatehouse.gateStore.emergencyRecordsFor(KEY)).map((r) => r.headSha)).toEqual([HEAD]);
   });
 
   it("attack: the MR author's own approval (while someone else acts on the MR), a bot's, a Reporter's and a non-member's do not count; a Developer's does", async () => {
     pipeline(HEAD, { secret_detection: 'success', 'slsa-provenance': 'success' });
-    Object.assign(w.users, { rita: { id: 21, access_level: 20 }, project_1_bot_3f2a: { id: 22, access_level: 40, bot: true }, olga: { id: 23 } });
+    Object.assign(w.users, {
+      rita: { id: 21, access_level: 20 },
+      project_1_bot_3f2a: { id: 22, access_level: 40, bot: true },
+      olga: { id: 23 },
+    });
     for (const u of ['dev', 'rita', 'project_1_bot_3f2a', 'olga']) approve(u);
     // The hook names root as the one acting (author_id 51): the author is read from the API, where it is dev.
     expect(await deliver('Merge Request Hook', mergeRequest({ action: 'approved' }))).toBe('done');

@@ -10,7 +10,17 @@ import { join } from 'node:path';
 import nock from 'nock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Gatehouse } from '../../src/main.ts';
-import { addNote, fakeGitLabApi, GITLAB_BOT, GITLAB_URL, gitlabDelivery, gitlabFixture, issueHook, type FakeGitLabApi, type GitLabDelivery } from '../support/gitlab.ts';
+import {
+  addNote,
+  fakeGitLabApi,
+  GITLAB_BOT,
+  GITLAB_URL,
+  gitlabDelivery,
+  gitlabFixture,
+  issueHook,
+  type FakeGitLabApi,
+  type GitLabDelivery,
+} from '../support/gitlab.ts';
 import { processed, startTestGatehouse } from '../support/harness.ts';
 
 const SECRET_A = 'secret-of-gitlab-test';
@@ -18,7 +28,16 @@ const SECRET_B = 'secret-of-acme-shop';
 const KEY = 'gitlab:gitlabhq/gitlab-test#40';
 
 const policyPath = join(mkdtempSync(join(tmpdir(), 'gatehouse-gitlab-identity-')), 'policy.yml');
-writeFileSync(policyPath, ['tooling:', '  deciders: { gitlab: [lead] }', '  inventory:', '    - { name: tool-1, criticality: medium, pathForward: maintain }', ''].join('\n'));
+writeFileSync(
+  policyPath,
+  [
+    'tooling:',
+    '  deciders: { gitlab: [lead] }',
+    '  inventory:',
+    '    - { name: tool-1, criticality: medium, pathForward: maintain }',
+    '',
+  ].join('\n'),
+);
 const requestBody = `### Tool name\n\ntool-1\n\n### Problem to solve\n\nLeaked keys\n\n### Who will use it\n\nPlatform team\n\n### Requested criticality\n\nhigh\n\n### Repositories\n\n_No response_\n\n### Proposed owners\n\nalice\n\n### Alternatives considered\n\n_No response_`;
 
 let gatehouse: Gatehouse;
@@ -55,7 +74,8 @@ async function start(extra: Parameters<typeof startTestGatehouse>[1] = {}): Prom
   );
 }
 
-const post = (d: GitLabDelivery): Promise<Response> => fetch(`${gatehouse.url}/api/gitlab/webhooks`, { method: 'POST', headers: d.headers, body: d.body });
+const post = (d: GitLabDelivery): Promise<Response> =>
+  fetch(`${gatehouse.url}/api/gitlab/webhooks`, { method: 'POST', headers: d.headers, body: d.body });
 const writes = (): string[] => api.requests.filter((r) => !r.startsWith('GET '));
 
 /** The documented note hook: a `/gatehouse` command on issue 40 of the documented project. */
@@ -63,8 +83,17 @@ function commandNote({ id, author, text }: { id: number; author: string; text: s
   const p = gitlabFixture('note-hook-issue');
   (p['user'] as Record<string, unknown>)['username'] = author;
   p['project'] = gitlabFixture('issue-hook')['project'];
-  Object.assign(p['object_attributes'] as Record<string, unknown>, { id, note: text, url: `${GITLAB_URL}/gitlabhq/gitlab-test/-/issues/40#note_${id}` });
-  Object.assign(p['issue'] as Record<string, unknown>, { iid: 40, description: requestBody, state: 'opened', labels: [{ id: 2000, title: 'tooling::request' }] });
+  Object.assign(p['object_attributes'] as Record<string, unknown>, {
+    id,
+    note: text,
+    url: `${GITLAB_URL}/gitlabhq/gitlab-test/-/issues/40#note_${id}`,
+  });
+  Object.assign(p['issue'] as Record<string, unknown>, {
+    iid: 40,
+    description: requestBody,
+    state: 'opened',
+    labels: [{ id: 2000, title: 'tooling::request' }],
+  });
   return p;
 }
 
@@ -79,7 +108,9 @@ describe('GitLab webhook secrets per project or group', () => {
     expect(res.status).toBe(403);
     expect(await res.json()).toEqual({ error: 'the X-Gitlab-Token is not the webhook secret of this project' });
     expect(await gatehouse.store.getDelivery('gitlab', d.id)).toBeNull();
-    expect(await (await fetch(`${gatehouse.url}/metrics`)).text()).toMatch(/gatehouse_deliveries_total\{platform="gitlab",event="Issue Hook",outcome="refused"\} 1/);
+    expect(await (await fetch(`${gatehouse.url}/metrics`)).text()).toMatch(
+      /gatehouse_deliveries_total\{platform="gitlab",event="Issue Hook",outcome="refused"\} 1/,
+    );
     // The group's secret covers its projects.
     const ok = gitlabDelivery({ event: 'Issue Hook', payload: b, token: SECRET_B });
     expect((await post(ok)).status).toBe(200);
@@ -93,10 +124,14 @@ describe('GitLab webhook secrets per project or group', () => {
     const d = gitlabDelivery({ event: 'Issue Hook', payload: forged, token: SECRET_A });
     expect((await post(d)).status).toBe(200);
     expect(await processed(gatehouse, 'gitlab', d.id)).toBe('ignored');
-    expect((await gatehouse.store.getDelivery('gitlab', d.id))?.lastError).toBe("the payload's project gitlabhq/gitlab-test is not project 2 (acme/shop)");
+    expect((await gatehouse.store.getDelivery('gitlab', d.id))?.lastError).toBe(
+      "the payload's project gitlabhq/gitlab-test is not project 2 (acme/shop)",
+    );
     expect(writes()).toEqual([]);
     const audit = await gatehouse.store.auditFor('gitlab:gitlabhq/gitlab-test#5');
-    expect(audit).toEqual([expect.objectContaining({ action: 'refuseDelivery', outcome: 'skipped', detail: expect.objectContaining({ claimedActor: 'root' }) })]);
+    expect(audit).toEqual([
+      expect.objectContaining({ action: 'refuseDelivery', outcome: 'skipped', detail: expect.objectContaining({ claimedActor: 'root' }) }),
+    ]);
   });
 });
 
@@ -107,13 +142,19 @@ describe('GitLab command notes: the author is GitLab’s, not the payload’s', 
     api.descriptions.set('issues/40', requestBody);
     gatehouse = await start();
     addNote(api, 'issues/40', { id: 8001, author: 'mallory', body: '/gatehouse decide build-internal critical' });
-    const d = gitlabDelivery({ event: 'Note Hook', payload: commandNote({ id: 8001, author: 'lead', text: '/gatehouse decide build-internal critical' }), token: SECRET_A });
+    const d = gitlabDelivery({
+      event: 'Note Hook',
+      payload: commandNote({ id: 8001, author: 'lead', text: '/gatehouse decide build-internal critical' }),
+      token: SECRET_A,
+    });
     expect((await post(d)).status).toBe(200);
     expect(await processed(gatehouse, 'gitlab', d.id)).toBe('done');
 
     expect(api.labels.get('issues/40')).toEqual(['tooling::request']);
     const notes = (api.notes.get('issues/40') ?? []).filter((n) => n.author === GITLAB_BOT).map((n) => n.body);
-    expect(notes.find((n) => n.startsWith('<!-- gatehouse:command-refused -->'))).toMatch(/mallory's `\/gatehouse decide[^`]*` \([^)]*\) was refused: only the policy's tooling deciders/);
+    expect(notes.find((n) => n.startsWith('<!-- gatehouse:command-refused -->'))).toMatch(
+      /mallory's `\/gatehouse decide[^`]*` \([^)]*\) was refused: only the policy's tooling deciders/,
+    );
     expect(notes.find((n) => n.startsWith('<!-- gatehouse:tool-decision -->'))).toBeUndefined();
     const audit = await gatehouse.store.auditFor(KEY);
     expect(audit.filter((e) => e.action === 'refuseCommand').map((e) => (e.detail as { actor: string }).actor)).toEqual(['mallory']);
@@ -124,12 +165,22 @@ describe('GitLab command notes: the author is GitLab’s, not the payload’s', 
   it('a note that is not on the issue (an id made up or from elsewhere) is refused and audited', async () => {
     api = fakeGitLabApi();
     gatehouse = await start();
-    const d = gitlabDelivery({ event: 'Note Hook', payload: commandNote({ id: 9999, author: 'lead', text: '/gatehouse decide build-internal critical' }), token: SECRET_A });
+    const d = gitlabDelivery({
+      event: 'Note Hook',
+      payload: commandNote({ id: 9999, author: 'lead', text: '/gatehouse decide build-internal critical' }),
+      token: SECRET_A,
+    });
     expect((await post(d)).status).toBe(200);
     expect(await processed(gatehouse, 'gitlab', d.id)).toBe('ignored');
     expect(writes()).toEqual([]);
     const audit = await gatehouse.store.auditFor(KEY);
-    expect(audit).toEqual([expect.objectContaining({ action: 'refuseDelivery', error: expect.stringContaining('note 9999 is not on issue #40'), detail: expect.objectContaining({ actor: null, claimedActor: 'lead' }) })]);
+    expect(audit).toEqual([
+      expect.objectContaining({
+        action: 'refuseDelivery',
+        error: expect.stringContaining('note 9999 is not on issue #40'),
+        detail: expect.objectContaining({ actor: null, claimedActor: 'lead' }),
+      }),
+    ]);
   });
 
   it("the decider's own note is recorded once; editing it (GitLab's update hook) does not run it again", async () => {
@@ -138,7 +189,11 @@ describe('GitLab command notes: the author is GitLab’s, not the payload’s', 
     api.descriptions.set('issues/40', requestBody);
     gatehouse = await start();
     addNote(api, 'issues/40', { id: 8002, author: 'lead', body: '/gatehouse decide build-internal critical' });
-    const created = gitlabDelivery({ event: 'Note Hook', payload: commandNote({ id: 8002, author: 'lead', text: '/gatehouse decide build-internal critical' }), token: SECRET_A });
+    const created = gitlabDelivery({
+      event: 'Note Hook',
+      payload: commandNote({ id: 8002, author: 'lead', text: '/gatehouse decide build-internal critical' }),
+      token: SECRET_A,
+    });
     expect((await post(created)).status).toBe(200);
     expect(await processed(gatehouse, 'gitlab', created.id)).toBe('done');
     const requests = api.requests.length;
@@ -177,7 +232,9 @@ describe('replayed GitLab hooks', () => {
     expect(api.requests.length).toBe(requests);
     const audit = await gatehouse.store.auditFor(KEY);
     expect(audit.filter((e) => e.action === 'recordToolDecision')).toHaveLength(1);
-    expect(await (await fetch(`${gatehouse.url}/metrics`)).text()).toMatch(/gatehouse_deliveries_total\{platform="gitlab",event="Note Hook",outcome="duplicate"\} 1/);
+    expect(await (await fetch(`${gatehouse.url}/metrics`)).text()).toMatch(
+      /gatehouse_deliveries_total\{platform="gitlab",event="Note Hook",outcome="duplicate"\} 1/,
+    );
   });
 });
 
@@ -204,10 +261,21 @@ describe('the bot knows its own account before it acts', () => {
         if (answered) resolve(void clearInterval(t));
       }, 10);
     });
-    gatehouse = await start({ gitlab: { botUsername: undefined, retry: { attempts: 1, backoffMs: () => 10 }, identityBackoffMs: () => 300, circuit: { cooldownMs: 200 } } });
+    gatehouse = await start({
+      gitlab: {
+        botUsername: undefined,
+        retry: { attempts: 1, backoffMs: () => 10 },
+        identityBackoffMs: () => 300,
+        circuit: { cooldownMs: 200 },
+      },
+    });
     // Our own note, posted before the restart: with the account unknown it would be someone else's command.
     addNote(api, 'issues/40', { id: 8003, author: GITLAB_BOT, body: '/gatehouse decide build-internal critical' });
-    const d = gitlabDelivery({ event: 'Note Hook', payload: commandNote({ id: 8003, author: GITLAB_BOT, text: '/gatehouse decide build-internal critical' }), token: SECRET_A });
+    const d = gitlabDelivery({
+      event: 'Note Hook',
+      payload: commandNote({ id: 8003, author: GITLAB_BOT, text: '/gatehouse decide build-internal critical' }),
+      token: SECRET_A,
+    });
     expect((await post(d)).status).toBe(200);
     await new Promise((r) => setTimeout(r, 400));
     expect((await gatehouse.store.getDelivery('gitlab', d.id))?.status).toBe('pending');

@@ -7,7 +7,16 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import nock from 'nock';
 import type { Gatehouse } from '../../src/main.ts';
 import { answers, gitlabBody } from '../builders/intake.ts';
-import { GITLAB_API as API, GITLAB_BOT, GITLAB_SECRET as SECRET, GITLAB_URL, gitlabDelivery, gitlabFixture, issueHook, type GitLabDelivery } from '../support/gitlab.ts';
+import {
+  GITLAB_API as API,
+  GITLAB_BOT,
+  GITLAB_SECRET as SECRET,
+  GITLAB_URL,
+  gitlabDelivery,
+  gitlabFixture,
+  issueHook,
+  type GitLabDelivery,
+} from '../support/gitlab.ts';
 import { processed as handled, startTestGatehouse } from '../support/harness.ts';
 
 const PROJECT = '/projects/1';
@@ -24,7 +33,10 @@ const ours = (id: number, body: string) => ({ id, body, system: false, author: {
 
 /** The repository policy override on the default branch: absent. Read once per project (cached). */
 function noPolicyOverride(): void {
-  nock(API).get(`${PROJECT}/repository/files/.gitlab%2Fgatehouse.yml/raw`).query({ ref: 'master' }).reply(404, { message: '404 File Not Found' });
+  nock(API)
+    .get(`${PROJECT}/repository/files/.gitlab%2Fgatehouse.yml/raw`)
+    .query({ ref: 'master' })
+    .reply(404, { message: '404 File Not Found' });
 }
 
 const intake = (overrides: Parameters<typeof answers>[0] = {}): string => gitlabBody({ answers: answers(overrides) });
@@ -77,7 +89,10 @@ describe('GitLab intake end to end', () => {
       .reply(201, ours(501, 'x'));
     planningCalls();
 
-    const d = gitlabDelivery({ event: 'Issue Hook', payload: issueHook({ description: intake({ exposure: 'new public endpoint' }), labels: ['intake'] }) });
+    const d = gitlabDelivery({
+      event: 'Issue Hook',
+      payload: issueHook({ description: intake({ exposure: 'new public endpoint' }), labels: ['intake'] }),
+    });
     const res = await post(d);
     expect(res.status).toBe(200);
     expect(await processed(d.id)).toBe('done');
@@ -153,7 +168,11 @@ describe('GitLab intake end to end', () => {
     planningCalls();
     const update = gitlabDelivery({
       event: 'Issue Hook',
-      payload: issueHook({ action: 'update', description: intake({ blast_radius: 'multiple products or trust domains' }), labels: ['intake', 'intake::complete', 'tier::advisory'] }),
+      payload: issueHook({
+        action: 'update',
+        description: intake({ blast_radius: 'multiple products or trust domains' }),
+        labels: ['intake', 'intake::complete', 'tier::advisory'],
+      }),
     });
     await post(update);
     expect(await processed(update.id)).toBe('done');
@@ -184,7 +203,10 @@ describe('GitLab intake end to end', () => {
   });
 
   it('ignores its own events and acknowledges events it does not handle', async () => {
-    const own = gitlabDelivery({ event: 'Issue Hook', payload: issueHook({ action: 'update', description: intake(), labels: ['intake'], username: GITLAB_BOT }) });
+    const own = gitlabDelivery({
+      event: 'Issue Hook',
+      payload: issueHook({ action: 'update', description: intake(), labels: ['intake'], username: GITLAB_BOT }),
+    });
     expect((await post(own)).status).toBe(200);
     expect(await processed(own.id)).toBe('ignored');
     const wiki = gitlabDelivery({ event: 'Wiki Page Hook', payload: gitlabFixture('wiki-page-hook') });

@@ -40,7 +40,11 @@ interface Answer {
 }
 
 async function post(route: Route, headers: Record<string, string>, body: string | Buffer): Promise<Answer> {
-  const res = await fetch(`${gatehouse.url}${ROUTES[route]}`, { method: 'POST', headers, body: typeof body === 'string' ? body : new Uint8Array(body) });
+  const res = await fetch(`${gatehouse.url}${ROUTES[route]}`, {
+    method: 'POST',
+    headers,
+    body: typeof body === 'string' ? body : new Uint8Array(body),
+  });
   return { status: res.status, body: await res.text() };
 }
 
@@ -54,7 +58,13 @@ async function healthy(): Promise<void> {
 function stream(route: Route, headers: Record<string, string>, total: number, declare = false): Promise<{ status: number; sent: number }> {
   return new Promise((resolve, reject) => {
     const url = new URL(`${gatehouse.url}${ROUTES[route]}`);
-    const req = request({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { ...headers, ...(declare ? { 'content-length': String(total) } : {}) } });
+    const req = request({
+      host: url.hostname,
+      port: url.port,
+      path: url.pathname,
+      method: 'POST',
+      headers: { ...headers, ...(declare ? { 'content-length': String(total) } : {}) },
+    });
     const chunk = Buffer.alloc(64 * 1024, 0x61);
     let sent = 0;
     let status = 0;
@@ -91,10 +101,16 @@ const isObject = (v: unknown): boolean => typeof v === 'object' && v !== null &&
 /** Stored webhook deliveries of GitHub and GitLab (Slack commands are counted apart). */
 async function stored(): Promise<{ forges: number; ids: string[]; slack: string[] }> {
   // one list per status: a delivery the worker finishes between two reads shows in both, once by id
-  const lists = (await Promise.all((['pending', 'done', 'failed', 'ignored'] as const).map((s) => gatehouse.store.listDeliveries(s, 100_000)))).flat();
+  const lists = (
+    await Promise.all((['pending', 'done', 'failed', 'ignored'] as const).map((s) => gatehouse.store.listDeliveries(s, 100_000)))
+  ).flat();
   const all = [...new Map(lists.map((d) => [`${d.platform}:${d.deliveryId}`, d])).values()];
   const forges = all.filter((d) => d.platform !== 'slack');
-  return { forges: forges.length, ids: forges.map((d) => `${d.platform}:${d.deliveryId}:${d.eventName}:${d.payload.slice(0, 80)}`), slack: all.filter((d) => d.platform === 'slack').map((d) => d.payload) };
+  return {
+    forges: forges.length,
+    ids: forges.map((d) => `${d.platform}:${d.deliveryId}:${d.eventName}:${d.payload.slice(0, 80)}`),
+    slack: all.filter((d) => d.platform === 'slack').map((d) => d.payload),
+  };
 }
 const storedCount = async (): Promise<number> => (await stored()).forges;
 
@@ -151,7 +167,8 @@ const gitlab = (headers: Record<string, string> = {}): Record<string, string> =>
   'idempotency-key': `hostile-${Math.random().toString(36).slice(2)}`,
   ...headers,
 });
-const slack = (body: string, contentType = 'application/x-www-form-urlencoded'): Record<string, string> => slackHeaders(body, { secret: SECRETS.SLACK_SIGNING_SECRET, contentType });
+const slack = (body: string, contentType = 'application/x-www-form-urlencoded'): Record<string, string> =>
+  slackHeaders(body, { secret: SECRETS.SLACK_SIGNING_SECRET, contentType });
 
 describe('hostile and broken input', () => {
   it('bodies over the limit: 413 for a declared and for a chunked 30 MB body, memory flat, /healthz served meanwhile', async () => {
@@ -176,7 +193,9 @@ describe('hostile and broken input', () => {
       rss.push(process.memoryUsage().rss);
     }
     const growth = (rss.at(-1)! - rss[0]!) / 1024 / 1024;
-    console.info(`[hostile] resident memory after rounds 1..4 of 5 x 30 MB: ${rss.map((r) => Math.round(r / 1024 / 1024)).join(', ')} MB (growth ${growth.toFixed(1)} MB)`);
+    console.info(
+      `[hostile] resident memory after rounds 1..4 of 5 x 30 MB: ${rss.map((r) => Math.round(r / 1024 / 1024)).join(', ')} MB (growth ${growth.toFixed(1)} MB)`,
+    );
     expect(growth).toBeLessThan(100); // one round kept would be 150 MB
     expect(await settledCount()).toBe(before);
     await healthy();
@@ -200,7 +219,14 @@ describe('hostile and broken input', () => {
     const d = githubDelivery({ name: 'ping', secret: SECRETS.WEBHOOK_SECRET, payload: { zen: 'Keep it logically awesome.', hook_id: 1 } });
     expect((await post('github', { ...d.headers, 'content-type': 'application/json; charset=utf-8' }, d.body)).status).toBe(200);
     const pend = await gatehouse.store.listDeliveries('pending', 10);
-    expect(await settledCount(), JSON.stringify([...pend, ...(await gatehouse.store.listDeliveries('ignored', 10)), ...(await gatehouse.store.listDeliveries('done', 10))].map((x) => [x.platform, x.eventName, x.deliveryId]))).toBe(before + 1);
+    expect(
+      await settledCount(),
+      JSON.stringify(
+        [...pend, ...(await gatehouse.store.listDeliveries('ignored', 10)), ...(await gatehouse.store.listDeliveries('done', 10))].map(
+          (x) => [x.platform, x.eventName, x.deliveryId],
+        ),
+      ),
+    ).toBe(before + 1);
   });
 
   it('malformed JSON after a valid signature or token: 400, nothing stored', async () => {
@@ -244,7 +270,9 @@ describe('hostile and broken input', () => {
     }
     expect((await post('slack', slackHeaders(form, { secret: 'another secret' }), form)).status).toBe(401);
     // replayed: a signature made six minutes ago
-    expect((await post('slack', slackHeaders(form, { secret: SECRETS.SLACK_SIGNING_SECRET, at: Date.now() - 6 * 60_000 }), form)).status).toBe(401);
+    expect(
+      (await post('slack', slackHeaders(form, { secret: SECRETS.SLACK_SIGNING_SECRET, at: Date.now() - 6 * 60_000 }), form)).status,
+    ).toBe(401);
     expect(await settledCount()).toBe(before);
   });
 
@@ -257,7 +285,11 @@ describe('hostile and broken input', () => {
     await fc.assert(
       fc.asyncProperty(
         fc.constantFrom<Route>('github', 'gitlab', 'slack'),
-        fc.oneof(fc.uint8Array({ maxLength: 4096 }), fc.string({ maxLength: 512 }).map((s) => new TextEncoder().encode(s)), fc.json().map((s) => new TextEncoder().encode(s))),
+        fc.oneof(
+          fc.uint8Array({ maxLength: 4096 }),
+          fc.string({ maxLength: 512 }).map((s) => new TextEncoder().encode(s)),
+          fc.json().map((s) => new TextEncoder().encode(s)),
+        ),
         fc.boolean(), // signed (or the right token)
         fc.constantFrom('application/json', 'application/x-www-form-urlencoded', 'text/plain', 'application/json; charset=utf-8', ''),
         fc.subarray(['event', 'id', 'signature'] as const),
@@ -267,7 +299,10 @@ describe('hostile and broken input', () => {
           const body = Buffer.from(bytes);
           let headers: Record<string, string>;
           if (route === 'github') {
-            headers = github(text, { 'x-github-delivery': id, 'x-hub-signature-256': sign(signed ? SECRETS.WEBHOOK_SECRET : 'not the secret', Buffer.from(bytes).toString('utf8')) });
+            headers = github(text, {
+              'x-github-delivery': id,
+              'x-hub-signature-256': sign(signed ? SECRETS.WEBHOOK_SECRET : 'not the secret', Buffer.from(bytes).toString('utf8')),
+            });
             if (dropped.includes('event')) delete headers['x-github-event'];
             if (dropped.includes('id')) delete headers['x-github-delivery'];
             if (dropped.includes('signature')) delete headers['x-hub-signature-256'];
@@ -276,7 +311,10 @@ describe('hostile and broken input', () => {
             if (dropped.includes('event')) delete headers['x-gitlab-event'];
             if (dropped.includes('signature')) delete headers['x-gitlab-token'];
           } else {
-            headers = slackHeaders(text, { secret: signed ? SECRETS.SLACK_SIGNING_SECRET : 'nope', contentType: contentType || 'text/plain' });
+            headers = slackHeaders(text, {
+              secret: signed ? SECRETS.SLACK_SIGNING_SECRET : 'nope',
+              contentType: contentType || 'text/plain',
+            });
             if (dropped.includes('signature')) delete headers['x-slack-signature'];
           }
           if (route !== 'slack') {
@@ -310,27 +348,38 @@ describe('hostile and broken input', () => {
       { numRuns: 300, seed: 20260515 },
     );
     await healthy();
-    expect(await settledCount(), `expected ${JSON.stringify(expectStored)}, stored ${JSON.stringify((await stored()).ids)}`).toBe(before + expectStored.length);
+    expect(await settledCount(), `expected ${JSON.stringify(expectStored)}, stored ${JSON.stringify((await stored()).ids)}`).toBe(
+      before + expectStored.length,
+    );
     console.info(`[hostile] Slack requests stored: ${JSON.stringify((await stored()).slack.map((p) => p.slice(0, 200)))}`);
-    for (const r of refused) expect(await gatehouse.store.getDelivery(r.platform, r.id), `${r.platform} ${r.id} was refused but stored`).toBeNull();
-    console.info(`[hostile] fuzz: 300 requests, answers ${[...statuses].map(([s, c]) => `${s}×${c}`).join(', ')}; ${expectStored.length} signed JSON bodies stored, ${refused.length} refused and not stored`);
+    for (const r of refused)
+      expect(await gatehouse.store.getDelivery(r.platform, r.id), `${r.platform} ${r.id} was refused but stored`).toBeNull();
+    console.info(
+      `[hostile] fuzz: 300 requests, answers ${[...statuses].map(([s, c]) => `${s}×${c}`).join(', ')}; ${expectStored.length} signed JSON bodies stored, ${refused.length} refused and not stored`,
+    );
   });
 
   it('__proto__ and constructor keys in a valid signed payload are processed without prototype pollution', async () => {
     const payload = issuesPayload({ body: `${intakeBody({})}\n\n### __proto__\n\npolluted\n\n### constructor\n\npolluted\n` });
     // keys JSON.parse keeps as own properties, at the top and deep inside
     const evil = (json: string): string =>
-      json.replace(/^\{/, '{"__proto__":{"polluted":"yes"},"constructor":{"prototype":{"polluted":"yes"}},').replace('"issue":{', '"issue":{"__proto__":{"polluted":"yes"},"constructor":{"prototype":{"polluted":"yes"}},');
+      json
+        .replace(/^\{/, '{"__proto__":{"polluted":"yes"},"constructor":{"prototype":{"polluted":"yes"}},')
+        .replace('"issue":{', '"issue":{"__proto__":{"polluted":"yes"},"constructor":{"prototype":{"polluted":"yes"}},');
     const d = githubDelivery({ name: 'issues', secret: SECRETS.WEBHOOK_SECRET, payload, format: (p) => evil(JSON.stringify(p)) });
     expect(d.body).toContain('"__proto__":{"polluted":"yes"}');
-    nock(API).post('/app/installations/1/access_tokens').reply(201, { token: 'ghs_test', expires_at: '2099-01-01T00:00:00Z', permissions: {}, repository_selection: 'all' });
+    nock(API)
+      .post('/app/installations/1/access_tokens')
+      .reply(201, { token: 'ghs_test', expires_at: '2099-01-01T00:00:00Z', permissions: {}, repository_selection: 'all' });
     nock(API).get(`${REPO}/contents/.github%2Fgatehouse.yml`).reply(404, { message: 'Not Found' });
     nock(API).get(`${REPO}/issues/1/comments`).query(true).reply(200, []);
     let labels: unknown;
     nock(API)
       .post(`${REPO}/issues/1/labels`, (b: { labels: string[] }) => ((labels = b.labels), true))
       .reply(200, []);
-    nock(API).post(`${REPO}/issues/1/comments`).reply(201, { id: 99, body: 'x', user: { login: 'gatehouse[bot]', type: 'Bot' } });
+    nock(API)
+      .post(`${REPO}/issues/1/comments`)
+      .reply(201, { id: 99, body: 'x', user: { login: 'gatehouse[bot]', type: 'Bot' } });
     expect((await post('github', d.headers, d.body)).status).toBe(200);
     expect(await processed(gatehouse, 'github', d.id)).toBe('done');
     expect(labels).toEqual(['intake', 'intake::complete', 'tier::advisory']);
@@ -338,12 +387,23 @@ describe('hostile and broken input', () => {
     // stored exactly as received
     expect((await gatehouse.store.getDelivery('github', d.id))?.payload).toBe(d.body);
 
-    nock(`${GITLAB_URL}/api/v4`).get('/projects/1/repository/files/.gitlab%2Fgatehouse.yml/raw').query({ ref: 'master' }).reply(404, { message: '404 File Not Found' });
-    const g = gitlabDelivery({ event: 'Issue Hook', token: SECRETS.GITLAB_WEBHOOK_SECRET, payload: issueHook({ description: 'not an intake' }) });
-    const gBody = g.body.replace(/^\{/, '{"__proto__":{"polluted":"yes"},"constructor":{"prototype":{"polluted":"yes"}},').replace('"object_attributes":{', '"object_attributes":{"__proto__":{"polluted":"yes"},');
+    nock(`${GITLAB_URL}/api/v4`)
+      .get('/projects/1/repository/files/.gitlab%2Fgatehouse.yml/raw')
+      .query({ ref: 'master' })
+      .reply(404, { message: '404 File Not Found' });
+    const g = gitlabDelivery({
+      event: 'Issue Hook',
+      token: SECRETS.GITLAB_WEBHOOK_SECRET,
+      payload: issueHook({ description: 'not an intake' }),
+    });
+    const gBody = g.body
+      .replace(/^\{/, '{"__proto__":{"polluted":"yes"},"constructor":{"prototype":{"polluted":"yes"}},')
+      .replace('"object_attributes":{', '"object_attributes":{"__proto__":{"polluted":"yes"},');
     expect((await post('gitlab', g.headers, gBody)).status).toBe(200);
     const gStatus = await processed(gatehouse, 'gitlab', g.id);
-    expect(gStatus, JSON.stringify(await gatehouse.store.getDelivery('gitlab', g.id).then((x) => x?.lastError))).toMatch(/^(done|ignored)$/);
+    expect(gStatus, JSON.stringify(await gatehouse.store.getDelivery('gitlab', g.id).then((x) => x?.lastError))).toMatch(
+      /^(done|ignored)$/,
+    );
 
     const form = `${slashCommandBody({ text: 'help' })}&__proto__=polluted&constructor=polluted&__proto__%5Bpolluted%5D=yes`;
     expect((await post('slack', slack(form), form)).status).toBeLessThan(500);
@@ -362,6 +422,8 @@ describe('hostile and broken input', () => {
     for (const [name, value] of [...Object.entries(SECRETS), ...keyLines.map((l, i) => [`PRIVATE_KEY line ${i + 1}`, l] as const)]) {
       expect(log.includes(value), `${name} in the log`).toBe(false);
     }
-    console.info(`[hostile] log checked: ${logLines.length} lines, ${log.length} bytes, ${Object.keys(SECRETS).length} secrets and ${keyLines.length} private key lines absent`);
+    console.info(
+      `[hostile] log checked: ${logLines.length} lines, ${log.length} bytes, ${Object.keys(SECRETS).length} secrets and ${keyLines.length} private key lines absent`,
+    );
   });
 });

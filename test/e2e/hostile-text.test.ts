@@ -97,7 +97,10 @@ describe('hostile release PR descriptions on GitHub', () => {
     w = fakeGateGitHub(API, FULL, 2);
     w.labels = ['release'];
     for (const name of ['secret-scanning', 'slsa-provenance', 'CodeQL', 'dependency-review']) otherRun(w, HEAD, name, 'success');
-    w.reviews.push({ user: { login: 'alice' }, state: 'APPROVED', commit_id: HEAD }, { user: { login: 'sec-sam' }, state: 'APPROVED', commit_id: HEAD });
+    w.reviews.push(
+      { user: { login: 'alice' }, state: 'APPROVED', commit_id: HEAD },
+      { user: { login: 'sec-sam' }, state: 'APPROVED', commit_id: HEAD },
+    );
     w.permissions = { alice: 'write', 'sec-sam': 'maintain' };
   });
   afterEach(async () => {
@@ -133,6 +136,8 @@ describe('hostile release PR descriptions on GitHub', () => {
     await deliver('pull_request', pullRequest(body));
     expect(w.labels).toContain('gate::block');
     expect(gateComment()).toContain('`rollback-missing`');
-    expect(gateComment()).toContain('the description is longer than the 65,536 characters GitHub stores: it was cut and none of its sections is read');
+    expect(gateComment()).toContain(
+      'the description is longer than the 65,536 characters GitHub stores: it was cut and none of its sections is read',
+    );
   });
 });

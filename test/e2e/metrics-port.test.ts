@@ -18,7 +18,10 @@ describe('/metrics', () => {
   });
 
   it('with a metrics listener, answers only there: 404 on the main port, 404 for anything else on the metrics port', async () => {
-    const g = await startGatehouse({ config: { ...testConfig({ dataDir: await freshDataDir() }), metrics: { port: 0, host: '127.0.0.1' } }, clockTickMs: 0 });
+    const g = await startGatehouse({
+      config: { ...testConfig({ dataDir: await freshDataDir() }), metrics: { port: 0, host: '127.0.0.1' } },
+      clockTickMs: 0,
+    });
     try {
       expect(g.metricsUrl).not.toBeNull();
       expect(g.metricsUrl).not.toBe(g.url);

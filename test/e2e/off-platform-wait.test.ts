@@ -17,7 +17,10 @@ afterEach(async () => {
 });
 
 function logTo(lines: Record<string, unknown>[]) {
-  return pino({ level: 'info' }, new Writable({ write: (c: Buffer, _e, cb) => (lines.push(JSON.parse(c.toString()) as Record<string, unknown>), cb()) }));
+  return pino(
+    { level: 'info' },
+    new Writable({ write: (c: Buffer, _e, cb) => (lines.push(JSON.parse(c.toString()) as Record<string, unknown>), cb()) }),
+  );
 }
 
 async function start(dataDir: string, githubOn: boolean, lines: Record<string, unknown>[], worker = true): Promise<Gatehouse> {
@@ -36,7 +39,9 @@ async function start(dataDir: string, githubOn: boolean, lines: Record<string, u
 }
 
 const statuses = async (g: Gatehouse): Promise<Record<string, number>> =>
-  Object.fromEntries(await Promise.all((['pending', 'done', 'ignored', 'failed'] as const).map(async (s) => [s, await g.store.countDeliveries(s)] as const)));
+  Object.fromEntries(
+    await Promise.all((['pending', 'done', 'ignored', 'failed'] as const).map(async (s) => [s, await g.store.countDeliveries(s)] as const)),
+  );
 
 async function until(fn: () => Promise<boolean>, ms = 20_000): Promise<void> {
   const end = Date.now() + ms;
@@ -52,8 +57,11 @@ describe('deliveries of a platform that is off', () => {
     const dataDir = await freshDataDir();
     // 1. acknowledged and stored, not yet processed (no worker)
     const first = await start(dataDir, true, [], false);
-    const deliveries = Array.from({ length: 20 }, (_, i) => githubDelivery({ name: 'ping', secret: SECRET, payload: { zen: `Keep it logically awesome ${i}.`, hook_id: i + 1 } }));
-    for (const d of deliveries) expect((await fetch(`${first.url}/api/github/webhooks`, { method: 'POST', headers: d.headers, body: d.body })).status).toBe(200);
+    const deliveries = Array.from({ length: 20 }, (_, i) =>
+      githubDelivery({ name: 'ping', secret: SECRET, payload: { zen: `Keep it logically awesome ${i}.`, hook_id: i + 1 } }),
+    );
+    for (const d of deliveries)
+      expect((await fetch(`${first.url}/api/github/webhooks`, { method: 'POST', headers: d.headers, body: d.body })).status).toBe(200);
     await first.inbox.settled();
     await first.close();
     running.length = 0;
@@ -61,7 +69,9 @@ describe('deliveries of a platform that is off', () => {
     // 2. restarted without GitHub's credentials: the start log counts them, the worker leaves them pending
     const lines: Record<string, unknown>[] = [];
     const off = await start(dataDir, false, lines);
-    expect(lines.find((l) => l['platform'] === 'github' && l['waiting'] === 20)?.['msg']).toMatch(/^20 github deliveries wait, pending, until github is configured: GitHub is off/);
+    expect(lines.find((l) => l['platform'] === 'github' && l['waiting'] === 20)?.['msg']).toMatch(
+      /^20 github deliveries wait, pending, until github is configured: GitHub is off/,
+    );
     await until(async () => (await off.store.listDeliveries('pending', 100)).every((d) => d.attempts > 0));
     expect(await statuses(off)).toEqual({ pending: 20, done: 0, ignored: 0, failed: 0 });
     expect((await off.store.listDeliveries('pending', 1))[0]?.lastError).toBe('github is off: waiting until it is configured');

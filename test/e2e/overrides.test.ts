@@ -18,13 +18,29 @@ import { fakeGitHubIssues, type FakeGitHubIssues } from '../support/fake-github-
 import { fakeGateGitHub, otherRun, type GateWorld } from '../support/github-gate.ts';
 import { githubDelivery, githubExample, issuesPayload, testPrivateKey } from '../support/github.ts';
 import { fakeGitLabGate, type GitLabGateWorld } from '../support/gitlab-gate.ts';
-import { addNote, fakeGitLabApi, type FakeGitLabApi, GITLAB_BOT, GITLAB_SECRET, GITLAB_URL, gitlabDelivery, gitlabFixture, issueHook } from '../support/gitlab.ts';
+import {
+  addNote,
+  fakeGitLabApi,
+  type FakeGitLabApi,
+  GITLAB_BOT,
+  GITLAB_SECRET,
+  GITLAB_URL,
+  gitlabDelivery,
+  gitlabFixture,
+  issueHook,
+} from '../support/gitlab.ts';
 import { GITHUB_API as API, GITHUB_SECRET as SECRET, processed, startTestGatehouse } from '../support/harness.ts';
 
 const OVERRIDE = '.github/gatehouse.yml';
 const HANDOVER =
   '### Tool name\n\nscanner\n\n### Current owner\n\nplatform\n\n### Reason for the handover\n\nreorganisation\n\n### Current criticality\n\ncritical\n\n### Users and dependants\n\nevery team';
-const TOOLING_POLICY = ['tooling:', '  deciders: { github: [lead], gitlab: [lead] }', '  inventory:', '    - { name: scanner, criticality: critical, pathForward: maintain }', ''].join('\n');
+const TOOLING_POLICY = [
+  'tooling:',
+  '  deciders: { github: [lead], gitlab: [lead] }',
+  '  inventory:',
+  '    - { name: scanner, criticality: critical, pathForward: maintain }',
+  '',
+].join('\n');
 const KEY = (n: number) => `github:Codertocat/Hello-World#${n}`;
 let gatehouse: Gatehouse | null = null;
 
@@ -97,10 +113,14 @@ describe('issues: an override cannot switch off routing or grant tooling decisio
     expect(notices).toHaveLength(1);
     expect(notices[0]).toMatchObject({ channel: '#prodsec-incidents' });
     const comment = (fake.comments.get(1) ?? []).map((c) => c.body).find((b) => b.includes('active-exploitation'));
-    expect(comment).toContain('The repository policy .github/gatehouse.yml cannot set routing.rules (ignored): an empty list removes nothing');
+    expect(comment).toContain(
+      'The repository policy .github/gatehouse.yml cannot set routing.rules (ignored): an empty list removes nothing',
+    );
     await open(g, 2, intakeBody({ active_exploitation: 'no' }));
     // One entry for this override's content, naming who pushed it (from GitHub's commits API), not one per event.
-    expect(await overrideAudit(g, 'github:Codertocat/Hello-World')).toEqual([{ ignored: ['routing.rules'], actor: expect.objectContaining({ login: 'mallory', verified: true }), actorNote: null }]);
+    expect(await overrideAudit(g, 'github:Codertocat/Hello-World')).toEqual([
+      { ignored: ['routing.rules'], actor: expect.objectContaining({ login: 'mallory', verified: true }), actorNote: null },
+    ]);
   }, 60_000);
 
   it('tooling deciders named by an override are refused, audited with the actor, and the inventory keeps its critical clocks', async () => {
@@ -114,7 +134,12 @@ describe('issues: an override cannot switch off routing or grant tooling decisio
     p['issue'] = i['issue'];
     p['repository'] = i['repository'];
     p['installation'] = i['installation'];
-    p['comment'] = { ...(p['comment'] as object), id: 8101, body: '/gatehouse decide best-effort', user: { login: 'mallory', type: 'User' } };
+    p['comment'] = {
+      ...(p['comment'] as object),
+      id: 8101,
+      body: '/gatehouse decide best-effort',
+      user: { login: 'mallory', type: 'User' },
+    };
     p['sender'] = { ...(p['sender'] as object), login: 'mallory', type: 'User' };
     expect(await deliver(g, 'issue_comment', p)).toBe('done');
 
@@ -125,7 +150,9 @@ describe('issues: an override cannot switch off routing or grant tooling decisio
     const audit = await g.store.auditFor(KEY(10));
     expect(audit.filter((e) => e.action === 'refuseCommand').map((e) => (e.detail as { actor: string }).actor)).toEqual(['mallory']);
     expect(audit.some((e) => e.action === 'recordToolDecision')).toBe(false);
-    expect(await overrideAudit(g, 'github:Codertocat/Hello-World')).toEqual([{ ignored: ['tooling.deciders'], actor: expect.objectContaining({ login: 'octocat' }), actorNote: null }]);
+    expect(await overrideAudit(g, 'github:Codertocat/Hello-World')).toEqual([
+      { ignored: ['tooling.deciders'], actor: expect.objectContaining({ login: 'octocat' }), actorNote: null },
+    ]);
 
     await open(g, 11, 'The tool is down', ['tool::outage', 'tool::scanner']);
     expect((await g.store.getClocks(KEY(11)))?.clocks.map((c) => c.criticality)).toEqual(['critical', 'critical']);
@@ -158,10 +185,19 @@ describe('GitLab: an override cannot grant tooling decisions', () => {
       const note = gitlabFixture('note-hook-issue');
       (note['user'] as Record<string, unknown>)['username'] = 'mallory';
       note['project'] = gitlabFixture('issue-hook')['project'];
-      Object.assign(note['object_attributes'] as Record<string, unknown>, { id: 8201, note: '/gatehouse decide best-effort', url: `${GITLAB_URL}/gitlabhq/gitlab-test/-/issues/10#note_8201` });
+      Object.assign(note['object_attributes'] as Record<string, unknown>, {
+        id: 8201,
+        note: '/gatehouse decide best-effort',
+        url: `${GITLAB_URL}/gitlabhq/gitlab-test/-/issues/10#note_8201`,
+      });
       // The note is in GitLab first (Gatehouse reads its author and text back from there).
       addNote(api, 'issues/10', { id: 8201, author: 'mallory', body: '/gatehouse decide best-effort' });
-      Object.assign(note['issue'] as Record<string, unknown>, { iid: 10, description: HANDOVER, state: 'opened', labels: [{ id: 2000, title: 'tooling::handover' }] });
+      Object.assign(note['issue'] as Record<string, unknown>, {
+        iid: 10,
+        description: HANDOVER,
+        state: 'opened',
+        labels: [{ id: 2000, title: 'tooling::handover' }],
+      });
       await send('Note Hook', note);
 
       expect(api.labels.get('issues/10')).toEqual(['tooling::handover']);
@@ -170,10 +206,17 @@ describe('GitLab: an override cannot grant tooling decisions', () => {
       const audit = await g.store.auditFor('gitlab:gitlabhq/gitlab-test#10');
       expect(audit.filter((e) => e.action === 'refuseCommand').map((e) => (e.detail as { actor: string }).actor)).toEqual(['mallory']);
       await open(11, 'The tool is down', ['tool::outage', 'tool::scanner']);
-      expect((await g.store.getClocks('gitlab:gitlabhq/gitlab-test#11'))?.clocks.map((c) => c.criticality)).toEqual(['critical', 'critical']);
+      expect((await g.store.getClocks('gitlab:gitlabhq/gitlab-test#11'))?.clocks.map((c) => c.criticality)).toEqual([
+        'critical',
+        'critical',
+      ]);
       // GitLab's commits API names the git author only: the name and email, marked unverified.
       expect(await overrideAudit(g, 'gitlab:gitlabhq/gitlab-test')).toEqual([
-        { ignored: ['tooling.deciders'], actor: expect.objectContaining({ login: null, name: 'Mallory', email: 'mallory@example.com', verified: false }), actorNote: expect.stringContaining('GitLab’s commits API names no account') },
+        {
+          ignored: ['tooling.deciders'],
+          actor: expect.objectContaining({ login: null, name: 'Mallory', email: 'mallory@example.com', verified: false }),
+          actorNote: expect.stringContaining('GitLab’s commits API names no account'),
+        },
       ]);
       expect(api.unmatched.filter((r) => r.includes('gitlab.example.com'))).toEqual([]);
     } finally {
@@ -229,7 +272,11 @@ describe('GitLab: an override cannot switch off routing or name security reviewe
     const note = (api.notes.get('issues/1') ?? []).map((n) => n.body).find((b) => b.includes('active-exploitation'));
     expect(note).toContain('The repository policy .gitlab/gatehouse.yml cannot set routing.rules (ignored): an empty list removes nothing');
     expect(await overrideAudit(g, 'gitlab:gitlabhq/gitlab-test')).toEqual([
-      { ignored: ['routing.rules'], actor: expect.objectContaining({ login: null, name: 'Mallory', email: 'mallory@example.com', verified: false }), actorNote: expect.stringContaining('names no account') },
+      {
+        ignored: ['routing.rules'],
+        actor: expect.objectContaining({ login: null, name: 'Mallory', email: 'mallory@example.com', verified: false }),
+        actorNote: expect.stringContaining('names no account'),
+      },
     ]);
   }, 60_000);
 
@@ -246,12 +293,22 @@ describe('GitLab: an override cannot switch off routing or name security reviewe
     Object.assign(w.users, { friend: { id: 31, access_level: 30 }, 'sec-sam': { id: 32, access_level: 40 } });
     w.sha = HEAD;
     w.pipeline = { id: 77, sha: HEAD, status: 'success' };
-    w.jobs = ['secret_detection', 'semgrep-sast', 'dependency_scanning', 'slsa-provenance'].map((name, i) => ({ id: 7700 + i, name, status: 'success', web_url: `http://example.com/jobs/${7700 + i}` }));
+    w.jobs = ['secret_detection', 'semgrep-sast', 'dependency_scanning', 'slsa-provenance'].map((name, i) => ({
+      id: 7700 + i,
+      name,
+      status: 'success',
+      web_url: `http://example.com/jobs/${7700 + i}`,
+    }));
     w.versions.push({ head_commit_sha: HEAD, created_at: '2026-11-20T08:10:00Z' });
     const mergeRequest = (action: string): Record<string, unknown> => {
       const p = gitlabFixture('merge-request-hook');
       const a = p['object_attributes'] as Record<string, unknown>;
-      Object.assign(a, { action, description: BODY, last_commit: { ...(a['last_commit'] as object), id: HEAD }, labels: [{ title: 'release' }] });
+      Object.assign(a, {
+        action,
+        description: BODY,
+        last_commit: { ...(a['last_commit'] as object), id: HEAD },
+        labels: [{ title: 'release' }],
+      });
       delete a['oldrev'];
       p['labels'] = [{ title: 'release' }];
       p['changes'] = {};
@@ -262,15 +319,25 @@ describe('GitLab: an override cannot switch off routing or name security reviewe
     const gateLabels = (): string[] => (api.labels.get('merge_requests/1') ?? []).filter((l) => l.startsWith('gate::'));
     const gateNote = (): string => (api.notes.get('merge_requests/1') ?? []).find((n) => n.body.includes(GATE_MARKER))?.body ?? '';
 
-    w.approvals.push({ username: 'alice', approved_at: '2026-11-20T09:00:00Z' }, { username: 'friend', approved_at: '2026-11-20T09:00:00Z' });
+    w.approvals.push(
+      { username: 'alice', approved_at: '2026-11-20T09:00:00Z' },
+      { username: 'friend', approved_at: '2026-11-20T09:00:00Z' },
+    );
     await send(g, 'Merge Request Hook', mergeRequest('approved'));
     expect(gateLabels()).toEqual(['gate::block']);
     expect(gateNote()).toContain('`security-approval-missing`');
     expect(gateNote()).toContain('security reviewers: sec-sam');
-    const reasons = (await g.gateStore.latestGateDecision('gitlab:gitlabhq/gitlab-test!1'))!.reasons as { rule: string; severity: string }[];
+    const reasons = (await g.gateStore.latestGateDecision('gitlab:gitlabhq/gitlab-test!1'))!.reasons as {
+      rule: string;
+      severity: string;
+    }[];
     expect(reasons.filter((r) => r.severity === 'block').map((r) => r.rule)).toEqual(['security-approval-missing']);
     expect(await overrideAudit(g, 'gitlab:gitlabhq/gitlab-test')).toEqual([
-      { ignored: ['gate.securityReviewers'], actor: expect.objectContaining({ name: 'Mallory', email: 'mallory@example.com', verified: false }), actorNote: expect.stringContaining('names no account') },
+      {
+        ignored: ['gate.securityReviewers'],
+        actor: expect.objectContaining({ name: 'Mallory', email: 'mallory@example.com', verified: false }),
+        actorNote: expect.stringContaining('names no account'),
+      },
     ]);
 
     w.approvals.push({ username: 'sec-sam', approved_at: '2026-11-20T09:05:00Z' });

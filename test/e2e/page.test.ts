@@ -52,9 +52,18 @@ async function sendIntake(n: number, answers: Parameters<typeof intakeBody>[0]):
   const payload = issuesPayload({ number: n, body: intakeBody(answers) });
   const d = githubDelivery({ name: 'issues', secret: SECRET, payload });
   const path = new RegExp(`^${REPO}/issues/${n}(/[a-z]+)?(\\?.*)?$`);
-  nock(API).persist().get(path).reply(200, (uri) => (/\/comments/.test(uri) ? [] : payload['issue']));
-  nock(API).persist().post(path).reply(201, (uri) => (/\/labels/.test(uri) ? [] : { id: 100 + n, body: 'x', user: { login: 'gatehouse[bot]', type: 'Bot' } }));
-  nock(API).persist().patch(path).reply(200, (uri) => (/\/comments/.test(uri) ? { id: 100 + n, body: 'x' } : payload['issue']));
+  nock(API)
+    .persist()
+    .get(path)
+    .reply(200, (uri) => (/\/comments/.test(uri) ? [] : payload['issue']));
+  nock(API)
+    .persist()
+    .post(path)
+    .reply(201, (uri) => (/\/labels/.test(uri) ? [] : { id: 100 + n, body: 'x', user: { login: 'gatehouse[bot]', type: 'Bot' } }));
+  nock(API)
+    .persist()
+    .patch(path)
+    .reply(200, (uri) => (/\/comments/.test(uri) ? { id: 100 + n, body: 'x' } : payload['issue']));
   const res = await fetch(`${gatehouse.url}/api/github/webhooks`, { method: 'POST', headers: d.headers, body: d.body });
   expect(res.status).toBe(200);
   const status = await processed(gatehouse, 'github', d.id);
@@ -66,20 +75,37 @@ describe.skipIf(!haveChromium)('the web page in headless Chromium', () => {
     nock.disableNetConnect();
     nock.enableNetConnect(/127\.0\.0\.1/);
     gatehouse = await startGatehouse({
-      config: { ...testConfig({ dataDir: await freshDataDir(), github: { appId: '1', privateKey: testPrivateKey(), webhookSecret: SECRET, apiBaseUrl: API } }), pageToken: TOKEN },
+      config: {
+        ...testConfig({
+          dataDir: await freshDataDir(),
+          github: { appId: '1', privateKey: testPrivateKey(), webhookSecret: SECRET, apiBaseUrl: API },
+        }),
+        pageToken: TOKEN,
+      },
       queue: { pollIntervalMs: 200, retryDelaySeconds: 1, retryBackoff: false },
       github: { botLogin: 'gatehouse[bot]', retries: 0, throttle: false },
       clockTickMs: 0,
     });
-    nock(API).post('/app/installations/1/access_tokens').reply(201, { token: 'ghs_test', expires_at: '2099-01-01T00:00:00Z', permissions: {}, repository_selection: 'all' });
+    nock(API)
+      .post('/app/installations/1/access_tokens')
+      .reply(201, { token: 'ghs_test', expires_at: '2099-01-01T00:00:00Z', permissions: {}, repository_selection: 'all' });
     nock(API).get(`${REPO}/contents/.github%2Fgatehouse.yml`).reply(404, { message: 'Not Found' });
     await sendIntake(1, { service: 'payments-api', exposure: 'new public endpoint', service_line: 'Secure design / architecture review' });
     await sendIntake(2, { service: 'docs-site', golden_path: 'yes', service_line: 'Platform standards and golden paths' });
     await sendIntake(3, { service: HOSTILE, data_sensitivity: 'restricted' });
     await sendIntake(4, { service: 'ledger', blast_radius: 'multiple products or trust domains' });
 
-    const ref = (n: number) => ({ repo: { platform: 'github' as const, fullName: 'acme/scanner', id: null, defaultBranch: 'main' }, number: n });
-    await gatehouse.store.saveClocks({ issueKey: 'github:acme/scanner#11', target: ref(11), installationId: 1, clocks: [clock({ warnAt: hours(-1), warnedAt: hours(-1), dueAt: hours(3) })], nextFireAt: hours(3) });
+    const ref = (n: number) => ({
+      repo: { platform: 'github' as const, fullName: 'acme/scanner', id: null, defaultBranch: 'main' },
+      number: n,
+    });
+    await gatehouse.store.saveClocks({
+      issueKey: 'github:acme/scanner#11',
+      target: ref(11),
+      installationId: 1,
+      clocks: [clock({ warnAt: hours(-1), warnedAt: hours(-1), dueAt: hours(3) })],
+      nextFireAt: hours(3),
+    });
     await gatehouse.store.saveClocks({
       issueKey: 'github:acme/scanner#12',
       target: ref(12),
@@ -97,7 +123,15 @@ describe.skipIf(!haveChromium)('the web page in headless Chromium', () => {
         headSha: 'a'.repeat(40),
         releaseClass: cls,
         verdict,
-        reasons: [{ rule: verdict === 'block' ? 'finding-blocking' : 'finding-warning', severity: verdict === 'pass' ? 'info' : verdict, summary, evidence: [], subject: 'code-scanning:1' }],
+        reasons: [
+          {
+            rule: verdict === 'block' ? 'finding-blocking' : 'finding-warning',
+            severity: verdict === 'pass' ? 'info' : verdict,
+            summary,
+            evidence: [],
+            subject: 'code-scanning:1',
+          },
+        ],
         inputs: {},
         policyHash: 'c'.repeat(64),
         decidedAt: hours(-10 + i),
@@ -120,7 +154,19 @@ describe.skipIf(!haveChromium)('the web page in headless Chromium', () => {
       approvedDigest: null,
       renewalOf: null,
     });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
   }, 60_000);
 
   afterAll(async () => {
@@ -201,7 +247,10 @@ function headerPolicy(): string {
 
 describe('the web page by reverse-proxy header', () => {
   it('believes the header only from a trusted proxy address; from any other peer it is refused and audited with the address', async () => {
-    const g = await startGatehouse({ config: { ...testConfig({ dataDir: await freshDataDir(), policyPath: headerPolicy() }), trustedProxies: ['127.0.0.1'] }, clockTickMs: 0 });
+    const g = await startGatehouse({
+      config: { ...testConfig({ dataDir: await freshDataDir(), policyPath: headerPolicy() }), trustedProxies: ['127.0.0.1'] },
+      clockTickMs: 0,
+    });
     try {
       const refused = await getFrom(`${g.url}/`, '127.0.0.1');
       expect(refused.status).toBe(403);
@@ -217,7 +266,13 @@ describe('the web page by reverse-proxy header', () => {
       expect(forged.text).toMatch(/^forbidden: 127\.0\.0\.2 is not a trusted reverse proxy/);
       expect(forged.text).not.toContain('Queue by tier and age');
       const audit = await g.store.auditFor(PAGE_AUDIT_KEY);
-      expect(audit).toEqual([expect.objectContaining({ action: 'page.read', outcome: 'skipped', detail: { peer: '127.0.0.2', claimed: 'X-Forwarded-User: ciso' } })]);
+      expect(audit).toEqual([
+        expect.objectContaining({
+          action: 'page.read',
+          outcome: 'skipped',
+          detail: { peer: '127.0.0.2', claimed: 'X-Forwarded-User: ciso' },
+        }),
+      ]);
     } finally {
       await g.close();
     }
@@ -241,7 +296,9 @@ describe('the web page by token', () => {
     try {
       const query = await fetch(`${g.url}/?token=${TOKEN}`);
       expect(query.status).toBe(403);
-      expect(await query.text()).toBe('forbidden: the page token is not accepted in the URL (?token=); send it as Authorization: Bearer <token>\n');
+      expect(await query.text()).toBe(
+        'forbidden: the page token is not accepted in the URL (?token=); send it as Authorization: Bearer <token>\n',
+      );
       // Not even together with a good bearer token: the URL has leaked it already.
       const both = await fetch(`${g.url}/?token=${TOKEN}`, { headers: { authorization: `Bearer ${TOKEN}` } });
       expect(both.status).toBe(403);
@@ -249,7 +306,9 @@ describe('the web page by token', () => {
       expect(bearer.status).toBe(200);
       expect(await bearer.text()).toContain('Queue by tier and age');
       const audit = await g.store.auditFor(PAGE_AUDIT_KEY);
-      expect(audit).toEqual([expect.objectContaining({ action: 'page.read', outcome: 'skipped', detail: { peer: '127.0.0.1', claimed: 'token in the URL' } })]);
+      expect(audit).toEqual([
+        expect.objectContaining({ action: 'page.read', outcome: 'skipped', detail: { peer: '127.0.0.1', claimed: 'token in the URL' } }),
+      ]);
     } finally {
       await g.close();
     }

@@ -38,7 +38,12 @@ function librariesLoaded(slack: boolean): string[] {
     process.exit(0);`;
   const file = join(dir, 'start.mjs');
   writeFileSync(file, script);
-  const r = spawnSync(process.execPath, ['--import', 'tsx', file], { cwd: ROOT, env: { PATH: process.env['PATH'] ?? '', KEY: testPrivateKey() }, encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', file], {
+    cwd: ROOT,
+    env: { PATH: process.env['PATH'] ?? '', KEY: testPrivateKey() },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   const last = r.stdout.trim().split('\n').at(-1) ?? '';
   if (!last.startsWith('[')) throw new Error(`child failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
   return JSON.parse(last) as string[];

@@ -103,7 +103,10 @@ describe('gatehouse start', () => {
   });
 
   it('refuses to start on a bad environment, with one line per problem', async () => {
-    const child = spawn(process.execPath, [BIN, 'start'], { env: { PATH: process.env['PATH'] ?? '', PORT: 'eighty', APP_ID: 'abc', GATEHOUSE_DATA_DIR: dataDir() }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'start'], {
+      env: { PATH: process.env['PATH'] ?? '', PORT: 'eighty', APP_ID: 'abc', GATEHOUSE_DATA_DIR: dataDir() },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     children.push(child);
     let err = '';
     child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
@@ -119,7 +122,10 @@ describe('gatehouse start', () => {
     await new Promise((r) => taken.once('listening', r));
     const port = (taken.address() as AddressInfo).port;
     try {
-      const child = spawn(process.execPath, [BIN, 'start'], { env: { PATH: process.env['PATH'] ?? '', PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'silent', GATEHOUSE_DATA_DIR: dataDir() }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [BIN, 'start'], {
+        env: { PATH: process.env['PATH'] ?? '', PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'silent', GATEHOUSE_DATA_DIR: dataDir() },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       children.push(child);
       let err = '';
       child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
@@ -133,7 +139,14 @@ describe('gatehouse start', () => {
   it('loses nothing when killed after acknowledging: the delivery is processed once after a restart', async () => {
     fake = await startFakeGitHub();
     const dir = dataDir();
-    const env = { GATEHOUSE_DATA_DIR: dir, APP_ID: '1', PRIVATE_KEY: testPrivateKey(), WEBHOOK_SECRET: SECRET, GHE_HOST: fake.host, GHE_PROTOCOL: 'http' };
+    const env = {
+      GATEHOUSE_DATA_DIR: dir,
+      APP_ID: '1',
+      PRIVATE_KEY: testPrivateKey(),
+      WEBHOOK_SECRET: SECRET,
+      GHE_HOST: fake.host,
+      GHE_PROTOCOL: 'http',
+    };
     // The first run learns its own login (nothing is done before), acknowledges, then hangs on the API until it is killed.
     fake.hang = (r) => r.path !== '/app';
     const first = await start(env);
@@ -162,9 +175,22 @@ describe('gatehouse start', () => {
     const dir = dataDir();
     // A round-the-clock calendar and a one-minute SLO, so that real time can pass a deadline.
     const policy = join(dir, 'policy.yml');
-    const allDay = Object.fromEntries(['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'].map((d) => [d, ['00:00-24:00']]));
-    writeFileSync(policy, `clocks:\n  regions:\n    - timeZone: UTC\n      hours: ${JSON.stringify(allDay)}\n  targets:\n    critical: { slo: 1m, rto: 10m }\n`);
-    const env = { GATEHOUSE_DATA_DIR: join(dir, 'data'), GATEHOUSE_POLICY: policy, APP_ID: '1', PRIVATE_KEY: testPrivateKey(), WEBHOOK_SECRET: SECRET, GHE_HOST: fake.host, GHE_PROTOCOL: 'http' };
+    const allDay = Object.fromEntries(
+      ['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'].map((d) => [d, ['00:00-24:00']]),
+    );
+    writeFileSync(
+      policy,
+      `clocks:\n  regions:\n    - timeZone: UTC\n      hours: ${JSON.stringify(allDay)}\n  targets:\n    critical: { slo: 1m, rto: 10m }\n`,
+    );
+    const env = {
+      GATEHOUSE_DATA_DIR: join(dir, 'data'),
+      GATEHOUSE_POLICY: policy,
+      APP_ID: '1',
+      PRIVATE_KEY: testPrivateKey(),
+      WEBHOOK_SECRET: SECRET,
+      GHE_HOST: fake.host,
+      GHE_PROTOCOL: 'http',
+    };
     const first = await start(env);
     const payload = issuesPayload({ body: 'The scanner is down.', labels: ['tool::outage', 'criticality::critical'] });
     const opened = new Date(Date.now() - 50_000); // the SLO is due 10 s from now

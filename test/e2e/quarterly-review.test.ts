@@ -38,7 +38,11 @@ beforeEach(async () => {
     ].join('\n'),
   );
   gatehouse = await startTestGatehouse(
-    { github: { appId: '1', privateKey: testPrivateKey(), webhookSecret: GITHUB_SECRET, apiBaseUrl: GITHUB_API }, slack: slackConfig, policyPath },
+    {
+      github: { appId: '1', privateKey: testPrivateKey(), webhookSecret: GITHUB_SECRET, apiBaseUrl: GITHUB_API },
+      slack: slackConfig,
+      policyPath,
+    },
     { now: () => clock, clockTickMs: 0, github: { botLogin: 'gatehouse[bot]', retries: 0, throttle: false }, slack: { pollMs: 100 } },
   );
 });

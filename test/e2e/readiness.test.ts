@@ -63,56 +63,62 @@ describe('GET /healthz and GET /readyz', () => {
     expect(await get(gatehouse, '/healthz')).toEqual({ status: 200, body: { status: 'ok' } });
   });
 
-  it.skipIf(!pgTestUrl)('PostgreSQL unreachable (its proxy closed): /readyz 503 naming the database, /healthz 200; reachable again: ready', async () => {
-    const db = await freshPgDatabase();
-    const target = new URL(db.url);
-    // A TCP proxy between Gatehouse and PostgreSQL: closing it is PostgreSQL going away.
-    const sockets = new Set<Socket>();
-    const proxy = (port: number): Promise<Server> =>
-      new Promise((resolve) => {
-        const server = createServer((client) => {
-          const upstream = connect(Number(target.port || 5432), target.hostname);
-          for (const s of [client, upstream]) {
-            sockets.add(s);
-            s.once('close', () => sockets.delete(s));
-            s.on('error', () => undefined);
-          }
-          client.pipe(upstream).pipe(client);
+  it.skipIf(!pgTestUrl)(
+    'PostgreSQL unreachable (its proxy closed): /readyz 503 naming the database, /healthz 200; reachable again: ready',
+    async () => {
+      const db = await freshPgDatabase();
+      const target = new URL(db.url);
+      // A TCP proxy between Gatehouse and PostgreSQL: closing it is PostgreSQL going away.
+      const sockets = new Set<Socket>();
+      const proxy = (port: number): Promise<Server> =>
+        new Promise((resolve) => {
+          const server = createServer((client) => {
+            const upstream = connect(Number(target.port || 5432), target.hostname);
+            for (const s of [client, upstream]) {
+              sockets.add(s);
+              s.once('close', () => sockets.delete(s));
+              s.on('error', () => undefined);
+            }
+            client.pipe(upstream).pipe(client);
+          });
+          server.listen(port, '127.0.0.1', () => resolve(server));
         });
-        server.listen(port, '127.0.0.1', () => resolve(server));
-      });
-    /** Stops listening and cuts every connection through it. */
-    const shut = (s: Server): Promise<void> => {
-      const closed = new Promise<void>((resolve) => s.close(() => resolve()));
-      for (const socket of sockets) socket.destroy();
-      return closed;
-    };
-    let server = await proxy(0);
-    const port = (server.address() as AddressInfo).port;
-    const url = new URL(db.url);
-    url.hostname = '127.0.0.1';
-    url.port = String(port);
-    try {
-      gatehouse = await startTestGatehouse({ databaseUrl: url.toString() });
-      expect((await get(gatehouse, '/readyz')).status).toBe(200);
+      /** Stops listening and cuts every connection through it. */
+      const shut = (s: Server): Promise<void> => {
+        const closed = new Promise<void>((resolve) => s.close(() => resolve()));
+        for (const socket of sockets) socket.destroy();
+        return closed;
+      };
+      let server = await proxy(0);
+      const port = (server.address() as AddressInfo).port;
+      const url = new URL(db.url);
+      url.hostname = '127.0.0.1';
+      url.port = String(port);
+      try {
+        gatehouse = await startTestGatehouse({ databaseUrl: url.toString() });
+        expect((await get(gatehouse, '/readyz')).status).toBe(200);
 
-      await shut(server);
-      const down = await until(async () => {
-        const r = await get(gatehouse!, '/readyz');
-        return r.status === 503 ? r : null;
-      });
-      expect(down.body.notReady).toEqual([`database: cannot reach PostgreSQL at 127.0.0.1:${port}: connection refused; start PostgreSQL there, or fix DATABASE_URL`]);
-      expect(await get(gatehouse, '/healthz')).toEqual({ status: 200, body: { status: 'ok' } });
+        await shut(server);
+        const down = await until(async () => {
+          const r = await get(gatehouse!, '/readyz');
+          return r.status === 503 ? r : null;
+        });
+        expect(down.body.notReady).toEqual([
+          `database: cannot reach PostgreSQL at 127.0.0.1:${port}: connection refused; start PostgreSQL there, or fix DATABASE_URL`,
+        ]);
+        expect(await get(gatehouse, '/healthz')).toEqual({ status: 200, body: { status: 'ok' } });
 
-      server = await proxy(port);
-      await until(async () => ((await get(gatehouse!, '/readyz')).status === 200 ? true : null));
-    } finally {
-      await gatehouse?.close();
-      gatehouse = null;
-      await shut(server);
-      await db.drop();
-    }
-  }, 60_000);
+        server = await proxy(port);
+        await until(async () => ((await get(gatehouse!, '/readyz')).status === 200 ? true : null));
+      } finally {
+        await gatehouse?.close();
+        gatehouse = null;
+        await shut(server);
+        await db.drop();
+      }
+    },
+    60_000,
+  );
   if (!pgTestUrl) console.warn('SKIPPED the PostgreSQL case of test/e2e/readiness.test.ts: GATEHOUSE_TEST_PG_URL is unset');
 
   it("not ready until the GitHub App's identity is known (GET /app), naming it and GitHub's answer", async () => {
@@ -127,7 +133,11 @@ describe('GET /healthz and GET /readyz', () => {
       return r.body.notReady?.some((l) => l.includes('Bad credentials')) ? r : null;
     });
     expect(before.status).toBe(503);
-    expect(before.body.notReady).toEqual([expect.stringMatching(/^github: the GitHub App's identity is not known yet \(GET \/app failed: .*Bad credentials.*\); check APP_ID, PRIVATE_KEY and GHE_HOST$/)]);
+    expect(before.body.notReady).toEqual([
+      expect.stringMatching(
+        /^github: the GitHub App's identity is not known yet \(GET \/app failed: .*Bad credentials.*\); check APP_ID, PRIVATE_KEY and GHE_HOST$/,
+      ),
+    ]);
     expect(before.body.checks['database']).toBe('ok');
     expect(await get(gatehouse, '/healthz')).toEqual({ status: 200, body: { status: 'ok' } });
 
@@ -150,7 +160,11 @@ describe('GET /healthz and GET /readyz', () => {
       return p.body.notReady?.some((l) => l.includes('failed')) ? p : null;
     });
     expect(r.status).toBe(503);
-    expect(r.body.notReady).toEqual([expect.stringMatching(/^gitlab: the GitLab token's user is not known yet \(GET \/user failed: .+\); check GITLAB_URL and GITLAB_TOKEN$/)]);
+    expect(r.body.notReady).toEqual([
+      expect.stringMatching(
+        /^gitlab: the GitLab token's user is not known yet \(GET \/user failed: .+\); check GITLAB_URL and GITLAB_TOKEN$/,
+      ),
+    ]);
     nock.cleanAll();
   });
 
@@ -158,7 +172,14 @@ describe('GET /healthz and GET /readyz', () => {
     nock(SLACK_API).post('/api/auth.test').reply(200, { ok: false, error: 'invalid_auth' });
     gatehouse = await startTestGatehouse({ slack: slackConfig }, { slack: { outbox: false } });
     const refused = await get(gatehouse, '/readyz');
-    expect(refused).toEqual({ status: 503, body: { status: 'not ready', notReady: ['slack: Slack refused the bot token (invalid_auth); check SLACK_BOT_TOKEN'], checks: { database: 'ok', slack: 'Slack refused the bot token (invalid_auth); check SLACK_BOT_TOKEN' } } });
+    expect(refused).toEqual({
+      status: 503,
+      body: {
+        status: 'not ready',
+        notReady: ['slack: Slack refused the bot token (invalid_auth); check SLACK_BOT_TOKEN'],
+        checks: { database: 'ok', slack: 'Slack refused the bot token (invalid_auth); check SLACK_BOT_TOKEN' },
+      },
+    });
     nock(SLACK_API).post('/api/auth.test').reply(200, { ok: true, user_id: 'U0BOT', team_id: 'T0', bot_id: 'B0' });
     expect(await get(gatehouse, '/readyz')).toEqual({ status: 200, body: { status: 'ready', checks: { database: 'ok', slack: 'ok' } } });
     // Verified: not asked again on every probe.

@@ -35,8 +35,13 @@ describe.skipIf(!pgTestUrl)('two replicas on one PostgreSQL', () => {
     dir = mkdtempSync(join(tmpdir(), 'gatehouse-replicas-'));
     // Round the clock and a one-minute SLO, so that a deadline can pass while the test runs.
     const policy = join(dir, 'policy.yml');
-    const allDay = Object.fromEntries(['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'].map((d) => [d, ['00:00-24:00']]));
-    writeFileSync(policy, `clocks:\n  regions:\n    - timeZone: UTC\n      hours: ${JSON.stringify(allDay)}\n  targets:\n    critical: { slo: 1m, rto: 60m }\n`);
+    const allDay = Object.fromEntries(
+      ['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'].map((d) => [d, ['00:00-24:00']]),
+    );
+    writeFileSync(
+      policy,
+      `clocks:\n  regions:\n    - timeZone: UTC\n      hours: ${JSON.stringify(allDay)}\n  targets:\n    critical: { slo: 1m, rto: 60m }\n`,
+    );
     const env = {
       DATABASE_URL: db.url,
       GATEHOUSE_DATA_DIR: join(dir, 'unused'),
@@ -67,14 +72,19 @@ describe.skipIf(!pgTestUrl)('two replicas on one PostgreSQL', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   }, 30_000);
 
-  const post = async (replica: ChildGatehouse, d: Delivery): Promise<number> => (await fetch(`${replica.url}/api/github/webhooks`, { method: 'POST', headers: d.headers, body: d.body })).status;
+  const post = async (replica: ChildGatehouse, d: Delivery): Promise<number> =>
+    (await fetch(`${replica.url}/api/github/webhooks`, { method: 'POST', headers: d.headers, body: d.body })).status;
 
-  const count = async (query: string, values: unknown[] = []): Promise<number> => Number((await sql.query<{ n: string }>(query, values)).rows[0]?.n ?? 0);
+  const count = async (query: string, values: unknown[] = []): Promise<number> =>
+    Number((await sql.query<{ n: string }>(query, values)).rows[0]?.n ?? 0);
 
   async function until(cond: () => Promise<boolean> | boolean, ms = 30_000, what = 'condition'): Promise<void> {
     const end = Date.now() + ms;
     while (!(await cond())) {
-      if (Date.now() > end) throw new Error(`${what} not met within ${ms} ms; the replicas' last log lines:\n${replicas.map((r) => r.logs.slice(-15).join('\n')).join('\n--\n')}`);
+      if (Date.now() > end)
+        throw new Error(
+          `${what} not met within ${ms} ms; the replicas' last log lines:\n${replicas.map((r) => r.logs.slice(-15).join('\n')).join('\n--\n')}`,
+        );
       await new Promise((r) => setTimeout(r, 100));
     }
   }
@@ -100,7 +110,11 @@ describe.skipIf(!pgTestUrl)('two replicas on one PostgreSQL', () => {
       ),
     );
     expect(statuses.filter((s) => s < 200 || s > 299)).toEqual([]);
-    await until(async () => (await count(`select count(*) as n from deliveries where status <> 'pending'`)) === N, 60_000, 'every delivery processed');
+    await until(
+      async () => (await count(`select count(*) as n from deliveries where status <> 'pending'`)) === N,
+      60_000,
+      'every delivery processed',
+    );
     expect(await count(`select count(*) as n from deliveries`)).toBe(N);
     expect(await count(`select count(*) as n from deliveries where status = 'done'`)).toBe(N);
     const incidents = deliveries.filter(({ number }) => (number - 1) % 3 === 0).length;
@@ -131,8 +145,13 @@ describe.skipIf(!pgTestUrl)('two replicas on one PostgreSQL', () => {
       Object.assign(payload['issue'] as object, { created_at: opened.toISOString(), assignees: [], assignee: null });
       expect(await post(replicas[i % 2]!, githubDelivery({ name: 'issues', secret: SECRET, payload }))).toBeLessThan(300);
     }
-    await until(async () => (await count(`select count(*) as n from clocks where issue_key like '%#10_'`)) === issues.length, 20_000, 'clocks stored');
-    const breaches = (n: number) => (fake.githubComments.get(`${REPO}#${n}`) ?? []).filter((c) => c.body.includes('gatehouse:clock:slo:breached'));
+    await until(
+      async () => (await count(`select count(*) as n from clocks where issue_key like '%#10_'`)) === issues.length,
+      20_000,
+      'clocks stored',
+    );
+    const breaches = (n: number) =>
+      (fake.githubComments.get(`${REPO}#${n}`) ?? []).filter((c) => c.body.includes('gatehouse:clock:slo:breached'));
     await until(() => issues.every((n) => breaches(n).length > 0), 30_000, 'every SLO breach commented');
     await until(() => fake.slackMessages.length - before >= issues.length, 20_000, 'breach notices sent');
     await new Promise((r) => setTimeout(r, 2_000)); // several more ticks of both schedulers
@@ -140,7 +159,13 @@ describe.skipIf(!pgTestUrl)('two replicas on one PostgreSQL', () => {
     for (const n of issues) {
       expect(breaches(n), `#${n}`).toHaveLength(1);
       expect([...(fake.githubLabels.get(`${REPO}#${n}`) ?? [])]).toContain('slo::breached');
-      const breachLabelWrites = fake.requests.filter((r) => r.api === 'github' && r.method === 'POST' && r.path.endsWith(`/issues/${n}/labels`) && JSON.stringify(r.body).includes('slo::breached'));
+      const breachLabelWrites = fake.requests.filter(
+        (r) =>
+          r.api === 'github' &&
+          r.method === 'POST' &&
+          r.path.endsWith(`/issues/${n}/labels`) &&
+          JSON.stringify(r.body).includes('slo::breached'),
+      );
       expect(breachLabelWrites, `#${n}`).toHaveLength(1);
     }
     const sent = keysSent();

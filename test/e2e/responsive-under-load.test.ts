@@ -37,14 +37,26 @@ const LOOP_P99_LOADED_S = 0.25;
 const VALID = 20;
 
 /** The shapes that cost intake parsing and planning most (bench/parsers.ts, bench/loop-hold.ts). */
-const WORST = ['blank lines', 'CRLF blank lines', 'decide command, blank lines', 'heading, spaces, x', 'HTML comment openings', 'checkboxes, one a line', 'headings, one a line', 'fences and headings', 'block starts, many names', 'heading, space-hash runs'].map((name) => {
+const WORST = [
+  'blank lines',
+  'CRLF blank lines',
+  'decide command, blank lines',
+  'heading, spaces, x',
+  'HTML comment openings',
+  'checkboxes, one a line',
+  'headings, one a line',
+  'fences and headings',
+  'block starts, many names',
+  'heading, space-hash runs',
+].map((name) => {
   const shape = HOSTILE_SHAPES[name];
   if (shape === undefined) throw new Error(`no hostile shape "${name}"`);
   return shape;
 });
 
 /** An intake (complete or not) followed by a hostile shape, cut to what GitHub stores. */
-const hostileBody = (i: number): string => `${i % 2 === 0 ? intakeBody({ service: null }) : intakeBody()}\n\n${WORST[i % WORST.length]!}`.slice(0, GITHUB_BODY);
+const hostileBody = (i: number): string =>
+  `${i % 2 === 0 ? intakeBody({ service: null }) : intakeBody()}\n\n${WORST[i % WORST.length]!}`.slice(0, GITHUB_BODY);
 
 function pullRequest(number: number, body: string): Record<string, unknown> {
   const payload = githubExample({ name: 'pull_request', action: 'opened' });
@@ -59,7 +71,6 @@ function pullRequest(number: number, body: string): Record<string, unknown> {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-
 /** One sample of a metric in the Prometheus text (0 when absent). */
 const sample = (text: string, name: string, labels = ''): number => {
   const line = text.split('\n').find((l) => l.startsWith(`${name}${labels} `));
@@ -69,7 +80,12 @@ const sample = (text: string, name: string, labels = ''): number => {
 const finished = (text: string): number =>
   text
     .split('\n')
-    .filter((l) => l.startsWith('gatehouse_deliveries_total{') && /platform="github"/.test(l) && /outcome="(done|ignored|failed|invalid|refused)"/.test(l))
+    .filter(
+      (l) =>
+        l.startsWith('gatehouse_deliveries_total{') &&
+        /platform="github"/.test(l) &&
+        /outcome="(done|ignored|failed|invalid|refused)"/.test(l),
+    )
     .reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
 
 let child: ChildGatehouse | null = null;
@@ -112,7 +128,10 @@ describe('the HTTP server while hostile bodies are processed', () => {
     };
 
     const hostile = [
-      ...Array.from({ length: 20 }, (_, i) => ['issues', issuesPayload({ body: hostileBody(i), number: 1 + i, labels: ['intake'] })] as const),
+      ...Array.from(
+        { length: 20 },
+        (_, i) => ['issues', issuesPayload({ body: hostileBody(i), number: 1 + i, labels: ['intake'] })] as const,
+      ),
       ...Array.from({ length: 20 }, (_, i) => ['pull_request', pullRequest(101 + i, hostileBody(i + 1))] as const),
     ];
     const health: number[] = [];
@@ -154,7 +173,8 @@ describe('the HTTP server while hostile bodies are processed', () => {
     max = Math.max(max, sample(text, 'gatehouse_event_loop_delay_max_seconds'));
 
     const worst = (xs: number[]): number => Math.round(Math.max(...xs));
-    const quantile = (xs: number[], q: number): number => Math.round([...xs].sort((x, y) => x - y)[Math.min(xs.length - 1, Math.floor(xs.length * q))]!);
+    const quantile = (xs: number[], q: number): number =>
+      Math.round([...xs].sort((x, y) => x - y)[Math.min(xs.length - 1, Math.floor(xs.length * q))]!);
     const loadPerCore = loadavg()[0]! / availableParallelism();
     console.info(
       `[responsive] ${done} deliveries processed; /healthz ${health.length} checks, p50 ${quantile(health, 0.5)} ms, p95 ${quantile(health, 0.95)} ms, worst ${worst(health)} ms; ` +

@@ -27,7 +27,10 @@ afterEach(async () => {
 });
 
 function start(env: Record<string, string>): Promise<{ child: ChildProcess; url: string; out: string[] }> {
-  const child = spawn(process.execPath, [...START_FLAGS, BIN, 'start'], { env: { PATH: process.env['PATH'] ?? '', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...START_FLAGS, BIN, 'start'], {
+    env: { PATH: process.env['PATH'] ?? '', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.push(child);
   const out: string[] = [];
   return new Promise((resolve, reject) => {
@@ -59,11 +62,21 @@ describe('shutdown', () => {
   it('SIGTERM with GitHub hanging and 8 deliveries in flight: exit 0 within a few seconds, no stack trace, nothing lost', async () => {
     fake = await startFakeGitHub();
     dir = mkdtempSync(join(tmpdir(), 'gatehouse-shutdown-'));
-    const env = { GATEHOUSE_DATA_DIR: join(dir, 'data'), APP_ID: '1', PRIVATE_KEY: testPrivateKey(), WEBHOOK_SECRET: SECRET, GHE_HOST: fake.host, GHE_PROTOCOL: 'http' };
+    const env = {
+      GATEHOUSE_DATA_DIR: join(dir, 'data'),
+      APP_ID: '1',
+      PRIVATE_KEY: testPrivateKey(),
+      WEBHOOK_SECRET: SECRET,
+      GHE_HOST: fake.host,
+      GHE_PROTOCOL: 'http',
+    };
     fake.hang = (r) => r.path !== '/app';
     const first = await start(env);
-    const deliveries = Array.from({ length: 8 }, (_, i) => githubDelivery({ name: 'issues', secret: SECRET, payload: issuesPayload({ number: i + 1, body: intakeBody({}) }) }));
-    for (const d of deliveries) expect((await fetch(`${first.url}/api/github/webhooks`, { method: 'POST', headers: d.headers, body: d.body })).status).toBe(200);
+    const deliveries = Array.from({ length: 8 }, (_, i) =>
+      githubDelivery({ name: 'issues', secret: SECRET, payload: issuesPayload({ number: i + 1, body: intakeBody({}) }) }),
+    );
+    for (const d of deliveries)
+      expect((await fetch(`${first.url}/api/github/webhooks`, { method: 'POST', headers: d.headers, body: d.body })).status).toBe(200);
     await until(() => fake!.requests.some((r) => r.path.includes('access_tokens')));
     const began = Date.now();
     first.child.kill('SIGTERM');

@@ -21,8 +21,19 @@ async function start(policy: string): Promise<Gatehouse> {
   const policyPath = join(mkdtempSync(join(tmpdir(), 'gatehouse-readers-')), 'policy.yml');
   writeFileSync(policyPath, policy);
   dataDir = await freshDataDir();
-  gatehouse = await startGatehouse({ config: testConfig({ slack: slackConfig, policyPath, dataDir, github: { appId: '1', privateKey: testPrivateKey(), webhookSecret: GITHUB_SECRET, apiBaseUrl: GITHUB_API } }),
-    github: { botLogin: 'gatehouse[bot]', retries: 0, throttle: false }, queue: { pollIntervalMs: 200, retryDelaySeconds: 1, retryBackoff: false }, digests: false, sweepMs: 0, slack: { outbox: false } });
+  gatehouse = await startGatehouse({
+    config: testConfig({
+      slack: slackConfig,
+      policyPath,
+      dataDir,
+      github: { appId: '1', privateKey: testPrivateKey(), webhookSecret: GITHUB_SECRET, apiBaseUrl: GITHUB_API },
+    }),
+    github: { botLogin: 'gatehouse[bot]', retries: 0, throttle: false },
+    queue: { pollIntervalMs: 200, retryDelaySeconds: 1, retryBackoff: false },
+    digests: false,
+    sweepMs: 0,
+    slack: { outbox: false },
+  });
   return gatehouse;
 }
 
@@ -46,7 +57,12 @@ async function readRefusals(): Promise<{ issueKey: string | null; detail: unknow
   gatehouse = null;
   const opened = await openStore({ dataDir: dataDir! });
   try {
-    const rows = await opened.db.selectFrom('audit_log').select(['issue_key', 'detail', 'error']).where('action', '=', 'chat.read').orderBy('id').execute();
+    const rows = await opened.db
+      .selectFrom('audit_log')
+      .select(['issue_key', 'detail', 'error'])
+      .where('action', '=', 'chat.read')
+      .orderBy('id')
+      .execute();
     return rows.map((r) => ({ issueKey: r.issue_key, detail: r.detail, error: r.error }));
   } finally {
     await opened.close();
@@ -60,7 +76,9 @@ describe('chat.readers', () => {
   it('answers queue to a reader and refuses anyone else, help stays open to all', async () => {
     await start('chat:\n  readers: { users: [U0READER] }\n  escalators: { users: [U0ESC] }\n');
     expect(await ask('queue', 'U0READER')).toContain('Open intake: 0');
-    expect(await ask('queue', 'U0OTHER')).toContain("not allowed to read Gatehouse's records from Slack: the policy's chat.readers names who may");
+    expect(await ask('queue', 'U0OTHER')).toContain(
+      "not allowed to read Gatehouse's records from Slack: the policy's chat.readers names who may",
+    );
     // Readers named: the escalators read only when they are readers too.
     expect(await ask('queue', 'U0ESC')).toContain('not allowed to read');
     expect(await ask('help', 'U0OTHER')).toContain('/gatehouse status');
@@ -77,7 +95,11 @@ describe('chat.readers', () => {
     expect(queue).toContain('not allowed to read');
     expect(queue).not.toContain('Open intake');
     expect(await readRefusals()).toEqual([
-      { issueKey: 'github:acme/app#7', detail: { slackUser: GUEST, command: 'status' }, error: "not named by the policy's chat.escalators" },
+      {
+        issueKey: 'github:acme/app#7',
+        detail: { slackUser: GUEST, command: 'status' },
+        error: "not named by the policy's chat.escalators",
+      },
       { issueKey: null, detail: { slackUser: GUEST, command: 'queue' }, error: "not named by the policy's chat.escalators" },
     ]);
   });
@@ -90,6 +112,8 @@ describe('chat.readers', () => {
     }
     const refusals = await readRefusals();
     expect(refusals).toHaveLength(4);
-    expect(refusals.map((r) => r.error)).toEqual(Array(4).fill('the policy names no chat.readers (and no chat.escalators, the default readers)'));
+    expect(refusals.map((r) => r.error)).toEqual(
+      Array(4).fill('the policy names no chat.readers (and no chat.escalators, the default readers)'),
+    );
   });
 });

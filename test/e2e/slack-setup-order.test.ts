@@ -14,7 +14,13 @@ let gatehouse: Gatehouse;
 let config: ReturnType<typeof loadConfig>;
 
 beforeAll(async () => {
-  config = loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', GATEHOUSE_DATA_DIR: await freshDataDir(), SLACK_SIGNING_SECRET: SLACK_SECRET });
+  config = loadConfig({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'silent',
+    GATEHOUSE_DATA_DIR: await freshDataDir(),
+    SLACK_SIGNING_SECRET: SLACK_SECRET,
+  });
   gatehouse = await startGatehouse({ config, digests: false, clockTickMs: 0 });
 });
 afterAll(() => gatehouse?.close());
@@ -22,12 +28,16 @@ afterAll(() => gatehouse?.close());
 const post = (body: string, headers: Record<string, string>) => fetch(`${gatehouse.url}/slack/events`, { method: 'POST', headers, body });
 
 describe('Slack with the signing secret alone', () => {
-  it("starts, and says what is missing", () => {
+  it('starts, and says what is missing', () => {
     expect(config.off.slack).toMatch(/set SLACK_BOT_TOKEN .* until then \/slack\/events answers only Slack's URL check/);
   });
 
   it("answers Slack's signed URL check with its challenge", async () => {
-    const body = JSON.stringify({ token: 'Jhj5dZrVaK7ZwHHjRyZWjbDl', challenge: '3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P', type: 'url_verification' });
+    const body = JSON.stringify({
+      token: 'Jhj5dZrVaK7ZwHHjRyZWjbDl',
+      challenge: '3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P',
+      type: 'url_verification',
+    });
     const res = await post(body, slackHeaders(body, { contentType: 'application/json' }));
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ challenge: '3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P' });

@@ -23,17 +23,25 @@ const MEMBER = 'U0MEMBER';
 
 /** The acknowledgers' user group, as Slack lists it. */
 function groupMembers(): void {
-  nock(SLACK_API).post('/api/usergroups.users.list', (b: Record<string, string>) => b['usergroup'] === 'S0TEAM').reply(200, { ok: true, users: [MEMBER] });
+  nock(SLACK_API)
+    .post('/api/usergroups.users.list', (b: Record<string, string>) => b['usergroup'] === 'S0TEAM')
+    .reply(200, { ok: true, users: [MEMBER] });
 }
 
 let gatehouse: Gatehouse;
 
-const slack = (body: string, headers: Record<string, string> = slackHeaders(body)): Promise<Response> => fetch(`${gatehouse.url}/slack/events`, { method: 'POST', headers, body });
+const slack = (body: string, headers: Record<string, string> = slackHeaders(body)): Promise<Response> =>
+  fetch(`${gatehouse.url}/slack/events`, { method: 'POST', headers, body });
 
 interface Posted {
   channel: string;
   text: string;
-  blocks: { type: string; text?: { type: string; text: string }; fields?: { type: string; text: string }[]; elements?: { type: string; text?: unknown }[] }[];
+  blocks: {
+    type: string;
+    text?: { type: string; text: string };
+    fields?: { type: string; text: string }[];
+    elements?: { type: string; text?: unknown }[];
+  }[];
 }
 
 /** Intercepts chat.postMessage once, recording what was sent. */
@@ -70,7 +78,9 @@ function workflowCalls(name: Workflow, n: number): void {
 
 /** A GitHub issue-opened delivery whose intake classifies, with the API calls it makes. */
 async function githubIntake(body: string, title: string, number = 1, workflows: Workflow[] = ['planning']): Promise<void> {
-  nock(GITHUB_API).post('/app/installations/1/access_tokens').reply(201, { token: 'ghs_test', expires_at: '2099-01-01T00:00:00Z', permissions: {}, repository_selection: 'all' });
+  nock(GITHUB_API)
+    .post('/app/installations/1/access_tokens')
+    .reply(201, { token: 'ghs_test', expires_at: '2099-01-01T00:00:00Z', permissions: {}, repository_selection: 'all' });
   nock(GITHUB_API).get(`${REPO}/contents/.github%2Fgatehouse.yml`).reply(404, { message: 'Not Found' });
   nock(GITHUB_API).get(`${REPO}/issues/${number}/comments`).query(true).reply(200, []);
   nock(GITHUB_API).post(`${REPO}/issues/${number}/labels`).reply(200, []);
@@ -99,7 +109,17 @@ beforeEach(async () => {
   const policyPath = join(dir, 'policy.yml');
   writeFileSync(
     policyPath,
-    ['chat:', `  escalators: { users: [${ALLOWED}] }`, `  acknowledgers: { users: [${ALLOWED}], groups: [S0TEAM] }`, `  accounts: { ${ALLOWED}: { github: octocat } }`, '  sendIntervalMs: 0', 'gate:', '  exceptions:', '    approvers: { github: [octocat] }', ''].join('\n'),
+    [
+      'chat:',
+      `  escalators: { users: [${ALLOWED}] }`,
+      `  acknowledgers: { users: [${ALLOWED}], groups: [S0TEAM] }`,
+      `  accounts: { ${ALLOWED}: { github: octocat } }`,
+      '  sendIntervalMs: 0',
+      'gate:',
+      '  exceptions:',
+      '    approvers: { github: [octocat] }',
+      '',
+    ].join('\n'),
   );
   gatehouse = await startTestGatehouse(
     {
@@ -108,7 +128,11 @@ beforeEach(async () => {
       slack: slackConfig,
       policyPath,
     },
-    { github: { botLogin: 'gatehouse[bot]', retries: 0, throttle: false }, gitlab: { botUsername: GITLAB_BOT, retry: { backoffMs: () => 10 } }, slack: { pollMs: 100 } },
+    {
+      github: { botLogin: 'gatehouse[bot]', retries: 0, throttle: false },
+      gitlab: { botUsername: GITLAB_BOT, retry: { backoffMs: () => 10 } },
+      slack: { pollMs: 100 },
+    },
   );
 });
 
@@ -178,16 +202,24 @@ describe('/gatehouse status', () => {
     const d = githubDelivery({ name: 'issues', secret: GITHUB_SECRET, payload });
     await fetch(`${gatehouse.url}/api/github/webhooks`, { method: 'POST', headers: d.headers, body: d.body });
     expect(await processed(gatehouse, 'github', d.id)).toBe('done');
-    const answer = ((await (await slack(slashCommandBody({ text: 'status https://github.com/Codertocat/Hello-World/issues/5', userId: ALLOWED }))).json()) as { text: string }).text;
+    const answer = (
+      (await (
+        await slack(slashCommandBody({ text: 'status https://github.com/Codertocat/Hello-World/issues/5', userId: ALLOWED }))
+      ).json()) as { text: string }
+    ).text;
     // Business hours decide whether a clock runs right now: on track with a due time, or paused.
     expect(answer).toMatch(/SLO \(response\) · critical: (on track, due \d{4}-\d\d-\d\d \d\d:\d\d UTC|paused)/);
     expect(answer).toMatch(/RTO \(recovery\) · critical: (on track, due \d{4}-\d\d-\d\d \d\d:\d\d UTC|paused)/);
   });
 
   it('says so for a URL Gatehouse has no record of, and for a URL it cannot read', async () => {
-    const unknown = (await (await slack(slashCommandBody({ text: 'status https://github.com/acme/nothing/issues/404', userId: ALLOWED }))).json()) as { text: string };
+    const unknown = (await (
+      await slack(slashCommandBody({ text: 'status https://github.com/acme/nothing/issues/404', userId: ALLOWED }))
+    ).json()) as { text: string };
     expect(unknown.text).toContain('Gatehouse has no record of acme/nothing#404');
-    const junk = (await (await slack(slashCommandBody({ text: 'status https://example.org/whatever', userId: ALLOWED }))).json()) as { text: string };
+    const junk = (await (await slack(slashCommandBody({ text: 'status https://example.org/whatever', userId: ALLOWED }))).json()) as {
+      text: string;
+    };
     expect(junk.text).toContain('not an issue, pull request or merge request URL Gatehouse knows');
   });
 });
@@ -201,7 +233,11 @@ describe('/gatehouse queue', () => {
     expect(before).toContain('github:Codertocat/Hello-World#1 (payments-api)');
     expect(before).toContain('Open escalations: 0');
 
-    const closed = issuesPayload({ action: 'opened', body: intakeBody({ exposure: 'new public endpoint' }), labels: ['intake', 'intake::complete', 'tier::deep-review'] });
+    const closed = issuesPayload({
+      action: 'opened',
+      body: intakeBody({ exposure: 'new public endpoint' }),
+      labels: ['intake', 'intake::complete', 'tier::deep-review'],
+    });
     closed['action'] = 'closed';
     (closed['issue'] as Record<string, unknown>)['state'] = 'closed';
     const d = githubDelivery({ name: 'issues', secret: GITHUB_SECRET, payload: closed });
@@ -231,7 +267,10 @@ describe('escalation notices', () => {
   it('posts one notice for a tier-3 GitLab intake', async () => {
     const posted: Posted[] = [];
     expectPost(posted);
-    nock(GITLAB_API).get('/projects/1/repository/files/.gitlab%2Fgatehouse.yml/raw').query(true).reply(404, { message: '404 File Not Found' });
+    nock(GITLAB_API)
+      .get('/projects/1/repository/files/.gitlab%2Fgatehouse.yml/raw')
+      .query(true)
+      .reply(404, { message: '404 File Not Found' });
     nock(GITLAB_API).get('/projects/1/issues/23/notes').query(true).reply(200, []);
     nock(GITLAB_API)
       .put('/projects/1/issues/23', (b: { add_labels?: string }) => b.add_labels !== undefined)
@@ -248,7 +287,13 @@ describe('escalation notices', () => {
     nock(GITLAB_API)
       .post('/projects/1/issues/23/notes', (b: { body: string }) => b.body.startsWith('<!-- gatehouse:planning -->'))
       .reply(201, { id: 2, body: 'x', system: false, author: { id: 9, username: GITLAB_BOT } });
-    const d = gitlabDelivery({ event: 'Issue Hook', payload: issueHook({ description: gitlabBody({ answers: answers({ blast_radius: 'multiple products or trust domains' }) }), labels: ['intake'] }) });
+    const d = gitlabDelivery({
+      event: 'Issue Hook',
+      payload: issueHook({
+        description: gitlabBody({ answers: answers({ blast_radius: 'multiple products or trust domains' }) }),
+        labels: ['intake'],
+      }),
+    });
     expect((await fetch(`${gatehouse.url}/api/gitlab/webhooks`, { method: 'POST', headers: d.headers, body: d.body })).status).toBe(200);
     expect(await processed(gatehouse, 'gitlab', d.id)).toBe('done');
     await waitFor(() => posted.length === 1);
@@ -259,7 +304,10 @@ describe('escalation notices', () => {
   it('handles a GitLab confidential issue as an issue, and its notice carries neither its title nor its answers', async () => {
     const posted: Posted[] = [];
     expectPost(posted, { channel: 'C0INCIDENT', ts: `${Date.now() / 1000}` });
-    nock(GITLAB_API).get('/projects/1/repository/files/.gitlab%2Fgatehouse.yml/raw').query(true).reply(404, { message: '404 File Not Found' });
+    nock(GITLAB_API)
+      .get('/projects/1/repository/files/.gitlab%2Fgatehouse.yml/raw')
+      .query(true)
+      .reply(404, { message: '404 File Not Found' });
     nock(GITLAB_API).get('/projects/1/issues/23/notes').query(true).times(3).reply(200, []);
     nock(GITLAB_API)
       .put('/projects/1/issues/23', (b: { add_labels?: string }) => (b.add_labels ?? '').includes('route::incident'))
@@ -271,8 +319,14 @@ describe('escalation notices', () => {
       .reply(201, { id: 1, body: 'x', system: false, author: { id: 9, username: GITLAB_BOT } });
     // The incident worksheet and the planning checklist: the description read and updated.
     nock(GITLAB_API).get('/projects/1/issues/23').times(2).reply(200, { iid: 23, description: '' });
-    nock(GITLAB_API).put('/projects/1/issues/23', (b: { description?: string }) => b.description !== undefined).times(2).reply(200, { iid: 23 });
-    const payload = issueHook({ description: gitlabBody({ answers: answers({ active_exploitation: 'yes', service: 'ledger-vault', owner: '@mallory' }) }), labels: ['intake'] });
+    nock(GITLAB_API)
+      .put('/projects/1/issues/23', (b: { description?: string }) => b.description !== undefined)
+      .times(2)
+      .reply(200, { iid: 23 });
+    const payload = issueHook({
+      description: gitlabBody({ answers: answers({ active_exploitation: 'yes', service: 'ledger-vault', owner: '@mallory' }) }),
+      labels: ['intake'],
+    });
     Object.assign(payload['object_attributes'] as Record<string, unknown>, { title: 'Ledger signing key leaked', confidential: true });
     const d = gitlabDelivery({ event: 'Confidential Issue Hook', payload });
     expect((await fetch(`${gatehouse.url}/api/gitlab/webhooks`, { method: 'POST', headers: d.headers, body: d.body })).status).toBe(200);
@@ -313,7 +367,9 @@ describe('escalation notices', () => {
     const msg = posted[0]!;
     expect(msg.text).not.toContain('<!channel>');
     expect(msg.text).toContain('&lt;!channel&gt;');
-    const texts = msg.blocks.flatMap((b) => [b.text, ...(b.fields ?? []), ...((b.elements ?? []) as { type: string; text?: unknown }[])]).filter((t): t is { type: string; text: string } => !!t && typeof (t as { text?: unknown }).text === 'string');
+    const texts = msg.blocks
+      .flatMap((b) => [b.text, ...(b.fields ?? []), ...((b.elements ?? []) as { type: string; text?: unknown }[])])
+      .filter((t): t is { type: string; text: string } => !!t && typeof (t as { text?: unknown }).text === 'string');
     const carrying = texts.filter((t) => t.text.includes('!channel') || t.text.includes('evil'));
     expect(carrying.length).toBeGreaterThan(0);
     for (const t of carrying) expect(t.type).toBe('plain_text');
@@ -341,7 +397,9 @@ describe('/gatehouse escalate', () => {
       .post('/commands/1234/5678', (b: { text: string }) => ((confirmation = b.text), true))
       .reply(200, 'ok');
 
-    const res = await slack(slashCommandBody({ text: `escalate ${ISSUE_URL} customer data may be exposed`, userId: ALLOWED, userName: 'dana' }));
+    const res = await slack(
+      slashCommandBody({ text: `escalate ${ISSUE_URL} customer data may be exposed`, userId: ALLOWED, userName: 'dana' }),
+    );
     expect(res.status).toBe(200);
     expect(((await res.json()) as { text: string }).text).toContain('Escalating');
     await waitFor(() => posted.length === 1 && confirmation !== '');
@@ -358,7 +416,10 @@ describe('/gatehouse escalate', () => {
     nock(GITHUB_API).get(`${REPO}/installation`).reply(200, { id: 1 });
     nock(GITHUB_API).post(`${REPO}/issues/1/labels`).once().reply(200, []);
     nock(GITHUB_API).get(`${REPO}/issues/1/comments`).query(true).once().reply(200, []);
-    nock(GITHUB_API).post(`${REPO}/issues/1/comments`).once().reply(201, { id: 7, body: 'x', user: { login: 'gatehouse[bot]', type: 'Bot' } });
+    nock(GITHUB_API)
+      .post(`${REPO}/issues/1/comments`)
+      .once()
+      .reply(201, { id: 7, body: 'x', user: { login: 'gatehouse[bot]', type: 'Bot' } });
     const posted: Posted[] = [];
     expectPost(posted);
     let confirmations = 0;
@@ -408,8 +469,22 @@ describe('/gatehouse escalate', () => {
 
 describe('release gate in Slack', () => {
   it('status names the last release-gate verdict of a pull request', async () => {
-    await gatehouse.gateStore.recordGateDecision({ key: 'github:Codertocat/Hello-World!9', headSha: 'a'.repeat(40), releaseClass: 'high-risk', verdict: 'block', reasons: [], inputs: {}, policyHash: 'b'.repeat(64), decidedAt: new Date(), deliveryId: null });
-    const answer = ((await (await slack(slashCommandBody({ text: 'status https://github.com/Codertocat/Hello-World/pull/9', userId: ALLOWED }))).json()) as { text: string }).text;
+    await gatehouse.gateStore.recordGateDecision({
+      key: 'github:Codertocat/Hello-World!9',
+      headSha: 'a'.repeat(40),
+      releaseClass: 'high-risk',
+      verdict: 'block',
+      reasons: [],
+      inputs: {},
+      policyHash: 'b'.repeat(64),
+      decidedAt: new Date(),
+      deliveryId: null,
+    });
+    const answer = (
+      (await (
+        await slack(slashCommandBody({ text: 'status https://github.com/Codertocat/Hello-World/pull/9', userId: ALLOWED }))
+      ).json()) as { text: string }
+    ).text;
     expect(answer).toContain('Release gate: block (high-risk)');
   });
 
@@ -430,7 +505,13 @@ describe('release gate in Slack', () => {
       .map(([k, v]) => `### ${k}\n\n${v}`)
       .join('\n\n');
   /** GitHub's GET /repos/{owner}/{repo}/issues/12: the request as it is now. */
-  const issueNow = (body: string, author = 'dev', labels = ['exception']) => ({ number: 12, body, state: 'open', user: { login: author, type: 'User' }, labels: labels.map((name, i) => ({ id: i + 1, name })) });
+  const issueNow = (body: string, author = 'dev', labels = ['exception']) => ({
+    number: 12,
+    body,
+    state: 'open',
+    user: { login: author, type: 'User' },
+    labels: labels.map((name, i) => ({ id: i + 1, name })),
+  });
 
   /**
    * The requester opens the exception request on GitHub: Gatehouse registers it, comments, and posts
@@ -438,7 +519,9 @@ describe('release gate in Slack', () => {
    */
   async function exceptionRequested(author = 'dev'): Promise<string> {
     const body = requestBody();
-    nock(GITHUB_API).post('/app/installations/1/access_tokens').reply(201, { token: 'ghs_test', expires_at: '2099-01-01T00:00:00Z', permissions: {}, repository_selection: 'all' });
+    nock(GITHUB_API)
+      .post('/app/installations/1/access_tokens')
+      .reply(201, { token: 'ghs_test', expires_at: '2099-01-01T00:00:00Z', permissions: {}, repository_selection: 'all' });
     nock(GITHUB_API).get(`${REPO}/contents/.github%2Fgatehouse.yml`).reply(404, { message: 'Not Found' });
     nock(GITHUB_API).get(`${REPO}/issues/12`).reply(200, issueNow(body, author));
     nock(GITHUB_API).get(`${REPO}/issues/12/comments`).query(true).reply(200, []);
@@ -457,11 +540,14 @@ describe('release gate in Slack', () => {
     await waitFor(() => posted.length === 1);
     const actions = posted[0]!.blocks.find((b) => b.type === 'actions') as unknown as { elements: { action_id: string; value?: string }[] };
     const button = actions.elements.find((e) => e.action_id === 'gatehouse_approve_exception')!;
-    expect(JSON.parse(button.value!)).toEqual({ notice: `exception-request:${EXC}`, terms: (await gatehouse.gateStore.getException(EXC))!.approvedDigest ?? expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(JSON.parse(button.value!)).toEqual({
+      notice: `exception-request:${EXC}`,
+      terms: (await gatehouse.gateStore.getException(EXC))!.approvedDigest ?? expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
     return button.value!;
   }
 
-  it('Approve exception by a mapped exception approver approves exactly the notice\'s terms, labels and comments the request', async () => {
+  it("Approve exception by a mapped exception approver approves exactly the notice's terms, labels and comments the request", async () => {
     const value = await exceptionRequested();
     let labels: unknown;
     let comment = '';
@@ -495,7 +581,9 @@ describe('release gate in Slack', () => {
     const value = await exceptionRequested();
     // The requester edits the request after the notice went out; the approver clicks the old notice.
     nock(GITHUB_API).get(`${REPO}/installation`).reply(200, { id: 1 });
-    nock(GITHUB_API).get(`${REPO}/issues/12`).reply(200, issueNow(requestBody(edit)));
+    nock(GITHUB_API)
+      .get(`${REPO}/issues/12`)
+      .reply(200, issueNow(requestBody(edit)));
     let refusal = '';
     nock(RESPONSE_HOST)
       .post(/.*/, (b: { text: string }) => ((refusal = b.text), true))
@@ -505,7 +593,16 @@ describe('release gate in Slack', () => {
     expect(refusal).toContain('the request changed since this notice');
     expect(await gatehouse.gateStore.getException(EXC)).toMatchObject({ status: 'requested', approvedBy: null, approvedDigest: null });
     const audit = (await gatehouse.store.auditFor(EXC)).filter((a) => a.action === 'chat.approve-exception');
-    expect(audit).toEqual([expect.objectContaining({ outcome: 'skipped', detail: expect.objectContaining({ slackUser: ALLOWED, approver: 'octocat', reason: expect.stringContaining('changed since this notice') }) })]);
+    expect(audit).toEqual([
+      expect.objectContaining({
+        outcome: 'skipped',
+        detail: expect.objectContaining({
+          slackUser: ALLOWED,
+          approver: 'octocat',
+          reason: expect.stringContaining('changed since this notice'),
+        }),
+      }),
+    ]);
   });
 
   it('Approve exception by the requester (an approver) is refused, audited, and approves nothing', async () => {
@@ -520,7 +617,9 @@ describe('release gate in Slack', () => {
     await waitFor(() => refusal !== '');
     expect(refusal).toContain('octocat requested this exception');
     expect(await gatehouse.gateStore.getException(EXC)).toMatchObject({ status: 'requested', approvedBy: null });
-    expect((await gatehouse.store.auditFor(EXC)).filter((a) => a.action === 'chat.approve-exception')).toEqual([expect.objectContaining({ outcome: 'skipped', detail: expect.objectContaining({ approver: 'octocat' }) })]);
+    expect((await gatehouse.store.auditFor(EXC)).filter((a) => a.action === 'chat.approve-exception')).toEqual([
+      expect.objectContaining({ outcome: 'skipped', detail: expect.objectContaining({ approver: 'octocat' }) }),
+    ]);
   });
 
   it('Approve exception by someone who is not an approver is refused and changes nothing', async () => {
@@ -609,7 +708,13 @@ describe('notice buttons', () => {
     nock(SLACK_API)
       .post('/api/chat.update', (b: Record<string, string>) => ((update = b), true))
       .reply(200, { ok: true, channel: 'C0INCIDENT', ts: '1700000000.000200' });
-    await slack(blockActionBody({ actionId: 'gatehouse_take_ownership', value: 'active-exploitation:github:Codertocat/Hello-World#1', userId: ALLOWED }));
+    await slack(
+      blockActionBody({
+        actionId: 'gatehouse_take_ownership',
+        value: 'active-exploitation:github:Codertocat/Hello-World#1',
+        userId: ALLOWED,
+      }),
+    );
     await waitFor(() => update['ts'] !== undefined);
     expect(assignees).toEqual(['octocat']);
     expect(update['blocks']).toContain(`Owned by <@${ALLOWED}>`);

@@ -12,7 +12,16 @@ import nock from 'nock';
 import type { Gatehouse } from '../../src/main.ts';
 import { fakeGitHubIssues } from '../support/fake-github-issues.ts';
 import { githubDelivery, githubExample, issuesPayload, testPrivateKey } from '../support/github.ts';
-import { addNote, fakeGitLabApi, GITLAB_BOT, GITLAB_SECRET, GITLAB_URL, gitlabDelivery, gitlabFixture, issueHook } from '../support/gitlab.ts';
+import {
+  addNote,
+  fakeGitLabApi,
+  GITLAB_BOT,
+  GITLAB_SECRET,
+  GITLAB_URL,
+  gitlabDelivery,
+  gitlabFixture,
+  issueHook,
+} from '../support/gitlab.ts';
 import { GITHUB_API, GITHUB_SECRET, processed, startTestGatehouse } from '../support/harness.ts';
 
 const TOOLS = Array.from({ length: 12 }, (_, i) => `tool-${i + 1}`);
@@ -66,7 +75,8 @@ function github(): Forge {
     (p['issue'] as Record<string, unknown>)['created_at'] = new Date().toISOString();
     return { ...p, ...extra };
   };
-  const send = (name: string, payload: Record<string, unknown>): Promise<void> => deliver('github', githubDelivery({ name, secret: GITHUB_SECRET, payload }));
+  const send = (name: string, payload: Record<string, unknown>): Promise<void> =>
+    deliver('github', githubDelivery({ name, secret: GITHUB_SECRET, payload }));
   return {
     key: (n) => `github:Codertocat/Hello-World#${n}`,
     async start() {
@@ -128,7 +138,10 @@ function gitlab(): Forge {
     key: (n) => `gitlab:gitlabhq/gitlab-test#${n}`,
     async start() {
       api = fakeGitLabApi();
-      return startTestGatehouse({ gitlab: { url: GITLAB_URL, token: 'glpat-test', webhookSecret: GITLAB_SECRET }, policyPath }, { gitlab: { botUsername: GITLAB_BOT, retry: { backoffMs: () => 10 } } });
+      return startTestGatehouse(
+        { gitlab: { url: GITLAB_URL, token: 'glpat-test', webhookSecret: GITLAB_SECRET }, policyPath },
+        { gitlab: { botUsername: GITLAB_BOT, retry: { backoffMs: () => 10 } } },
+      );
     },
     stop() {
       const unmatched = api.unmatched.filter((r) => r.includes('gitlab.example.com'));
@@ -159,8 +172,17 @@ function gitlab(): Forge {
       (p['user'] as Record<string, unknown>)['username'] = login;
       // The documented note is on another project than the documented issue: the same project here.
       p['project'] = gitlabFixture('issue-hook')['project'];
-      Object.assign(p['object_attributes'] as Record<string, unknown>, { id, note: text, url: `${GITLAB_URL}/gitlabhq/gitlab-test/-/issues/${n}#note_${id}` });
-      Object.assign(p['issue'] as Record<string, unknown>, { iid: n, description: api.descriptions.get(k(n)) ?? '', state: 'opened', labels: labelsOf(n).map((title, i) => ({ id: 2000 + i, title })) });
+      Object.assign(p['object_attributes'] as Record<string, unknown>, {
+        id,
+        note: text,
+        url: `${GITLAB_URL}/gitlabhq/gitlab-test/-/issues/${n}#note_${id}`,
+      });
+      Object.assign(p['issue'] as Record<string, unknown>, {
+        iid: n,
+        description: api.descriptions.get(k(n)) ?? '',
+        state: 'opened',
+        labels: labelsOf(n).map((title, i) => ({ id: 2000 + i, title })),
+      });
       // The person's note is in GitLab (its author is read back from there), then its hook comes.
       addNote(api, k(n), { id, author: login, body: text });
       await send('Note Hook', p);
@@ -215,7 +237,9 @@ describe.each([
     for (const [i, [decision, form, labels, clocks, section]] of CASES.entries()) {
       const n = 10 + i * 2;
       const tool = TOOLS[i]!;
-      await forge.open(n, form === 'request' ? requestBody(tool) : handoverBody(tool), [form === 'request' ? 'tooling::request' : 'tooling::handover']);
+      await forge.open(n, form === 'request' ? requestBody(tool) : handoverBody(tool), [
+        form === 'request' ? 'tooling::request' : 'tooling::handover',
+      ]);
       await forge.comment(n, 'lead', `/gatehouse decide ${decision}`, 7000 + i);
       expect(forge.labels(n), decision).toEqual(expect.arrayContaining(labels));
       const said = find(forge.comments(n), '<!-- gatehouse:tool-decision -->');
@@ -226,7 +250,11 @@ describe.each([
       await forge.outage(n + 1, tool);
       const row = await gatehouse.store.getClocks(forge.key(n + 1));
       if (clocks === null) expect(row?.clocks ?? [], decision).toEqual([]);
-      else expect(row?.clocks.map((c) => c.criticality), decision).toEqual([clocks, clocks]);
+      else
+        expect(
+          row?.clocks.map((c) => c.criticality),
+          decision,
+        ).toEqual([clocks, clocks]);
     }
   }, 120_000);
 
@@ -241,7 +269,9 @@ describe.each([
     expect(find(comments, '<!-- gatehouse:command-refused -->')).toContain('`ship-it` is not a decision for a tooling request');
     expect(find(comments, '<!-- gatehouse:tool-decision -->')).toBeUndefined();
     const audit = await gatehouse.store.auditFor(forge.key(40));
-    const refusals = audit.filter((e) => e.action === 'refuseCommand').map((e) => e.detail as { command: string; actor: string; reason: string });
+    const refusals = audit
+      .filter((e) => e.action === 'refuseCommand')
+      .map((e) => e.detail as { command: string; actor: string; reason: string });
     expect(refusals.map((r) => [r.command, r.actor])).toEqual([
       ['decide', 'mallory'],
       ['decide', 'lead'],
@@ -256,13 +286,25 @@ describe.each([
     await forge.open(50, requestBody('tool-11'), ['tooling::request']);
     await forge.comment(50, 'lead', '/gatehouse decide build-in-product', 9001);
     let body = forge.body(50);
-    for (const item of ['Validated proposal', 'Technical design', 'Stakeholder alignment', 'Feature shipped', 'Docs published', 'API available']) expect(body).toContain(`- [ ] ${item}`);
-    await forge.edit(50, tick(body, ['Validated proposal', 'Technical design', 'Stakeholder alignment', 'Feature shipped', 'Docs published']));
+    for (const item of [
+      'Validated proposal',
+      'Technical design',
+      'Stakeholder alignment',
+      'Feature shipped',
+      'Docs published',
+      'API available',
+    ])
+      expect(body).toContain(`- [ ] ${item}`);
+    await forge.edit(
+      50,
+      tick(body, ['Validated proposal', 'Technical design', 'Stakeholder alignment', 'Feature shipped', 'Docs published']),
+    );
     expect(forge.body(50)).not.toContain('gatehouse:tool-sunset:start');
     await forge.edit(50, tick(forge.body(50), ['API available']));
     body = forge.body(50);
     expect(body).toContain('<!-- gatehouse:tool-sunset:start -->');
-    for (const step of ['Plan migration', 'Validate parity', 'Communicate timeline', 'Decommission', 'Lessons learned']) expect(body).toContain(`- [ ] ${step}`);
+    for (const step of ['Plan migration', 'Validate parity', 'Communicate timeline', 'Decommission', 'Lessons learned'])
+      expect(body).toContain(`- [ ] ${step}`);
     expect(find(forge.comments(50), '<!-- gatehouse:tool-hand-off -->')).toContain('Hand-off');
     await forge.edit(50, tick(body, ['Plan migration', 'Validate parity', 'Communicate timeline', 'Decommission', 'Lessons learned']));
     expect(find(forge.comments(50), '<!-- gatehouse:tool-sunset-done -->')).toContain('Sunset complete');

@@ -132,7 +132,14 @@ function sendAllThenRead(path: string, headers: Record<string, string>, total: n
       const m = /^HTTP\/1\.1 (\d{3}) /.exec(Buffer.concat(received).toString('latin1'));
       resolve({ status: broken || !m ? 'reset' : Number(m[1]), sent, answeredAfterMs: Date.now() - began });
     });
-    const head = [`POST ${target.pathname} HTTP/1.1`, `host: ${target.host}`, `content-length: ${total}`, ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`), '', ''].join('\r\n');
+    const head = [
+      `POST ${target.pathname} HTTP/1.1`,
+      `host: ${target.host}`,
+      `content-length: ${total}`,
+      ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
+      '',
+      '',
+    ].join('\r\n');
     socket.write(head);
     const chunk = Buffer.alloc(256 * 1024, 0x7b);
     const pump = (): void => {
@@ -164,7 +171,9 @@ describe('limits before authentication (the real process)', () => {
     resetPeak();
     const logBefore = logBytes;
     const wrong = `sha256=${'0'.repeat(64)}`;
-    const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => send('/api/github/webhooks', githubHeaders(wrong, `forged-${i}`), 20 * MB, true)));
+    const answers = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => send('/api/github/webhooks', githubHeaders(wrong, `forged-${i}`), 20 * MB, true)),
+    );
     const peak = status('VmHWM');
     const logGrowth = logBytes - logBefore;
     console.info(
@@ -185,8 +194,18 @@ describe('limits before authentication (the real process)', () => {
     const before = status('VmRSS');
     const answers = await Promise.all([
       send('/api/github/webhooks', githubHeaders(null, 'no-signature'), 20 * MB, true),
-      send('/api/github/webhooks', { 'content-type': 'application/json', 'x-hub-signature-256': `sha256=${'1'.repeat(64)}`, 'x-github-delivery': 'no-event' }, 20 * MB, true),
-      send('/api/github/webhooks', { 'content-type': 'application/json', 'x-hub-signature-256': `sha256=${'1'.repeat(64)}`, 'x-github-event': 'issues' }, 20 * MB, false),
+      send(
+        '/api/github/webhooks',
+        { 'content-type': 'application/json', 'x-hub-signature-256': `sha256=${'1'.repeat(64)}`, 'x-github-delivery': 'no-event' },
+        20 * MB,
+        true,
+      ),
+      send(
+        '/api/github/webhooks',
+        { 'content-type': 'application/json', 'x-hub-signature-256': `sha256=${'1'.repeat(64)}`, 'x-github-event': 'issues' },
+        20 * MB,
+        false,
+      ),
     ]);
     expect(answers.map((a) => a.status)).toEqual([400, 400, 400]);
     // answered while the bodies were still on the wire, which were read to nowhere: memory flat
@@ -200,15 +219,27 @@ describe('limits before authentication (the real process)', () => {
       const body = `{"x":"${'a'.repeat(10)}"}`;
       tries.push(await send('/api/github/webhooks', githubHeaders(sign(SECRET, body), `big-${i}`), 30 * MB, i % 2 === 0));
     }
-    tries.push(...(await Promise.all([0, 1, 2].map((i) => send('/api/github/webhooks', githubHeaders(`sha256=${'2'.repeat(64)}`, `big-c-${i}`), 30 * MB, i !== 1)))));
+    tries.push(
+      ...(await Promise.all(
+        [0, 1, 2].map((i) => send('/api/github/webhooks', githubHeaders(`sha256=${'2'.repeat(64)}`, `big-c-${i}`), 30 * MB, i !== 1)),
+      )),
+    );
     // a client that writes everything first: the old way (answer, then close) reset it mid-body
-    tries.push(...(await Promise.all([0, 1, 2].map((i) => sendAllThenRead('/api/github/webhooks', githubHeaders(`sha256=${'4'.repeat(64)}`, `big-raw-${i}`), 30 * MB)))));
+    tries.push(
+      ...(await Promise.all(
+        [0, 1, 2].map((i) => sendAllThenRead('/api/github/webhooks', githubHeaders(`sha256=${'4'.repeat(64)}`, `big-raw-${i}`), 30 * MB)),
+      )),
+    );
     console.info(`[unverified] 30 MB bodies: answers ${tries.map((t) => `${t.status} after ${t.answeredAfterMs} ms`).join(', ')}`);
     expect(tries.map((t) => t.status)).toEqual(tries.map(() => 413));
   }, 120_000);
 
   it('meanwhile a valid delivery is stored and answered promptly, and /healthz answers', async () => {
-    const flood = Promise.all(Array.from({ length: 6 }, (_, i) => send('/api/github/webhooks', githubHeaders(`sha256=${'3'.repeat(64)}`, `flood-${i}`), 20 * MB, true)));
+    const flood = Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        send('/api/github/webhooks', githubHeaders(`sha256=${'3'.repeat(64)}`, `flood-${i}`), 20 * MB, true),
+      ),
+    );
     await new Promise((r) => setTimeout(r, 50));
     const d = githubDelivery({ name: 'issues', secret: SECRET, payload: issuesPayload({ body: 'a valid one' }) });
     const began = Date.now();

@@ -13,7 +13,16 @@ import type { Gatehouse } from '../../src/main.ts';
 import { answers, gitlabBody, intakeBody, type Answers } from '../builders/intake.ts';
 import { fakeGitHubIssues } from '../support/fake-github-issues.ts';
 import { githubDelivery, githubExample, issuesPayload, testPrivateKey } from '../support/github.ts';
-import { addNote, fakeGitLabApi, GITLAB_BOT, GITLAB_SECRET, GITLAB_URL, gitlabDelivery, gitlabFixture, issueHook } from '../support/gitlab.ts';
+import {
+  addNote,
+  fakeGitLabApi,
+  GITLAB_BOT,
+  GITLAB_SECRET,
+  GITLAB_URL,
+  gitlabDelivery,
+  gitlabFixture,
+  issueHook,
+} from '../support/gitlab.ts';
 import { GITHUB_API, GITHUB_SECRET, processed, startTestGatehouse } from '../support/harness.ts';
 
 /** The global policy: alice and bob may log threat-model decisions (nobody may by default). */
@@ -125,7 +134,10 @@ function gitlab(): Forge {
     second: 24,
     async start() {
       api = fakeGitLabApi();
-      return startTestGatehouse({ gitlab: { url: GITLAB_URL, token: 'glpat-test', webhookSecret: GITLAB_SECRET }, policyPath }, { gitlab: { botUsername: GITLAB_BOT, retry: { backoffMs: () => 10 } } });
+      return startTestGatehouse(
+        { gitlab: { url: GITLAB_URL, token: 'glpat-test', webhookSecret: GITLAB_SECRET }, policyPath },
+        { gitlab: { botUsername: GITLAB_BOT, retry: { backoffMs: () => 10 } } },
+      );
     },
     stop() {
       const unmatched = api.unmatched.filter((r) => r.includes('gitlab.example.com'));
@@ -147,8 +159,17 @@ function gitlab(): Forge {
       const p = gitlabFixture('note-hook-issue');
       (p['user'] as Record<string, unknown>)['username'] = login;
       p['project'] = gitlabFixture('issue-hook')['project'];
-      Object.assign(p['object_attributes'] as Record<string, unknown>, { id, note: text, url: `${GITLAB_URL}/gitlabhq/gitlab-test/-/issues/${n}#note_${id}` });
-      Object.assign(p['issue'] as Record<string, unknown>, { iid: n, description: api.descriptions.get(key(n)) ?? '', state: 'opened', labels: (api.labels.get(key(n)) ?? []).map((title, i) => ({ id: 2000 + i, title })) });
+      Object.assign(p['object_attributes'] as Record<string, unknown>, {
+        id,
+        note: text,
+        url: `${GITLAB_URL}/gitlabhq/gitlab-test/-/issues/${n}#note_${id}`,
+      });
+      Object.assign(p['issue'] as Record<string, unknown>, {
+        iid: n,
+        description: api.descriptions.get(key(n)) ?? '',
+        state: 'opened',
+        labels: (api.labels.get(key(n)) ?? []).map((title, i) => ({ id: 2000 + i, title })),
+      });
       // The person's note is in GitLab (its author is read back from there), then its hook comes.
       addNote(api, key(n), { id, author: login, body: text });
       const d = gitlabDelivery({ event: 'Note Hook', payload: p });
@@ -183,7 +204,8 @@ describe.each([
   ['GitHub', github()],
   ['GitLab', gitlab()],
 ])('tracked workflows on %s', (_name, forge) => {
-  const deepReview = (service = 'payments-api'): string => forge.intake({ service, exposure: 'new public endpoint', links: 'https://docs.example/adr/12-token-replay' });
+  const deepReview = (service = 'payments-api'): string =>
+    forge.intake({ service, exposure: 'new public endpoint', links: 'https://docs.example/adr/12-token-replay' });
 
   afterEach(async () => {
     await gatehouse.close();
@@ -220,7 +242,9 @@ describe.each([
     expect(forge.body(n)).toBe(before);
     const log = find(forge.comments(n), '<!-- gatehouse:threat-decision -->')!;
     expect(log).toContain('2 decisions, kept by Gatehouse');
-    expect(log).toMatch(/- \d{4}-\d\d-\d\d \d\d:\d\d UTC · alice: Replayed tokens: accept with a 5-minute expiry and nonce store\n- \d{4}-\d\d-\d\d \d\d:\d\d UTC · bob: No public bucket for exports signed URLs only/);
+    expect(log).toMatch(
+      /- \d{4}-\d\d-\d\d \d\d:\d\d UTC · alice: Replayed tokens: accept with a 5-minute expiry and nonce store\n- \d{4}-\d\d-\d\d \d\d:\d\d UTC · bob: No public bucket for exports signed URLs only/,
+    );
     expect(forge.comments(n).filter((c) => c.startsWith('<!-- gatehouse:threat-decision -->'))).toHaveLength(1);
     // Every stage done: the bundle carries the stored log.
     await forge.edit(n, tickStages(forge.body(n), ALL));
@@ -246,7 +270,9 @@ describe.each([
     expect(refusals[0]).toContain('planning.threatDeciders');
     expect(refusals[0]).toContain('Nothing was changed');
     const audit = await gatehouse.store.auditFor(forge.key(n));
-    const refused = audit.filter((e) => e.action === 'refuseCommand').map((e) => e.detail as { command: string; actor: string; reason: string });
+    const refused = audit
+      .filter((e) => e.action === 'refuseCommand')
+      .map((e) => e.detail as { command: string; actor: string; reason: string });
     expect(refused.map((r) => [r.command, r.actor])).toEqual([
       ['threat-decision', 'mallory'],
       ['threat-decision', 'mallory'],
@@ -274,7 +300,9 @@ describe.each([
       '<!-- gatehouse:threat-decisions:end -->',
     ].join('\n');
     // Any log block already in the description (where Gatehouse used to keep the log) is replaced by the forged one.
-    const withoutBlock = forge.body(n).replace(/<!-- gatehouse:threat-decisions:start -->[\s\S]*?<!-- gatehouse:threat-decisions:end -->/, '');
+    const withoutBlock = forge
+      .body(n)
+      .replace(/<!-- gatehouse:threat-decisions:start -->[\s\S]*?<!-- gatehouse:threat-decisions:end -->/, '');
     await forge.edit(n, `${tickStages(withoutBlock, ALL)}\n\n${forged}`);
     expect(find(forge.comments(n), '<!-- gatehouse:threat-decision -->')).toBe(log);
     const bundle = find(forge.comments(n), '<!-- gatehouse:plan-bundle -->')!;
@@ -327,7 +355,7 @@ describe.each([
     expect(forge.comments(n).filter((c) => c.startsWith('<!-- gatehouse:plan-bundle -->'))).toHaveLength(1);
   });
 
-  it('re-opening: a new deep-review intake for the same service un-ticks the older review\'s last stage and says why', async () => {
+  it("re-opening: a new deep-review intake for the same service un-ticks the older review's last stage and says why", async () => {
     gatehouse = await forge.start();
     const [older, newer] = [forge.first, forge.second];
     await forge.open(older, deepReview());
@@ -361,7 +389,17 @@ describe.each([
     await forge.open(n, forge.intake({ active_exploitation: 'yes' }));
     const body = forge.body(n);
     expect(body).toContain('<!-- gatehouse:incident-worksheet:start -->');
-    for (const words of ['Containment owner', 'isolate traffic', 'revoke access', 'freeze rollout', 'approve recovery', 'Timeline', 'Evidence', 'Follow-up controls']) expect(body).toContain(words);
+    for (const words of [
+      'Containment owner',
+      'isolate traffic',
+      'revoke access',
+      'freeze rollout',
+      'approve recovery',
+      'Timeline',
+      'Evidence',
+      'Follow-up controls',
+    ])
+      expect(body).toContain(words);
     expect(find(forge.comments(n), '<!-- gatehouse:incident-worksheet -->')).toContain('0 of 10 done');
 
     await forge.edit(n, tickWorksheet(forge.body(n), 9));

@@ -16,7 +16,18 @@ import { fastQueue } from '../storage/backends.ts';
 import { freshDataDir, removeDataDir } from '../storage/fixture.ts';
 import { SLACK_API, SLACK_TOKEN } from '../support/slack.ts';
 
-const notice = (title: string, reasons: string[] = ['because']): Notice => ({ kind: 'manual', title, reasons, severity: 'Tier 3 (leadership)', owner: '@alice', due: [], url: 'https://github.com/acme/app/issues/1', labels: [], route: null, itemKey: 'github:acme/app#1' });
+const notice = (title: string, reasons: string[] = ['because']): Notice => ({
+  kind: 'manual',
+  title,
+  reasons,
+  severity: 'Tier 3 (leadership)',
+  owner: '@alice',
+  due: [],
+  url: 'https://github.com/acme/app/issues/1',
+  labels: [],
+  route: null,
+  itemKey: 'github:acme/app#1',
+});
 
 let opened: OpenedStore;
 let dir: string;
@@ -35,7 +46,8 @@ function outbox(overrides: Partial<ConstructorParameters<typeof ChatOutbox>[0]> 
   });
 }
 
-const enqueue = (key: string, channel: string, n: Notice) => opened.store.enqueueNotification({ key, channel, text: n.title, notice: n, createdAt: clock });
+const enqueue = (key: string, channel: string, n: Notice) =>
+  opened.store.enqueueNotification({ key, channel, text: n.title, notice: n, createdAt: clock });
 
 beforeAll(() => nock.disableNetConnect());
 afterAll(() => nock.enableNetConnect());
@@ -87,7 +99,11 @@ describe('the chat outbox', () => {
       .post('/api/chat.update', (b: Record<string, string>) => (updates.push(b), true))
       .twice()
       .reply(200, { ok: true, channel: 'C1', ts: '1.0001' });
-    const request = (terms: string): Notice => ({ ...notice('Exception request: js/sql-injection in github:acme/app'), kind: 'exception-request', terms });
+    const request = (terms: string): Notice => ({
+      ...notice('Exception request: js/sql-injection in github:acme/app'),
+      kind: 'exception-request',
+      terms,
+    });
     const box = outbox();
     await enqueue('exception-request:github:acme/app#5', '#c', request('a'.repeat(64)));
     await box.drain();
@@ -98,9 +114,14 @@ describe('the chat outbox', () => {
     // The requester edits the terms: the same message, no approval shown, a button for the new terms.
     await enqueue('exception-request:github:acme/app#5', '#c', request('b'.repeat(64)));
     expect(await box.drain()).toBe(1);
-    expect(await opened.store.outbox.get('exception-request:github:acme/app#5')).toMatchObject({ acknowledgedBy: null, messageTs: '1.0001' });
+    expect(await opened.store.outbox.get('exception-request:github:acme/app#5')).toMatchObject({
+      acknowledgedBy: null,
+      messageTs: '1.0001',
+    });
     expect(updates[1]!['blocks']).not.toContain('Approved by');
-    expect(updates[1]!['blocks']).toContain(JSON.stringify(JSON.stringify({ notice: 'exception-request:github:acme/app#5', terms: 'b'.repeat(64) })).slice(1, -1));
+    expect(updates[1]!['blocks']).toContain(
+      JSON.stringify(JSON.stringify({ notice: 'exception-request:github:acme/app#5', terms: 'b'.repeat(64) })).slice(1, -1),
+    );
   });
 
   it('obeys a 429 Retry-After of 2 s: the notice is sent once, no sooner than 2 s later', async () => {
@@ -183,7 +204,8 @@ describe('the chat outbox', () => {
       .persist()
       .post('/api/chat.postMessage')
       .reply((_uri, body) => {
-        const channel = typeof body === 'string' ? String(new URLSearchParams(body).get('channel')) : String((body as Record<string, string>)['channel']);
+        const channel =
+          typeof body === 'string' ? String(new URLSearchParams(body).get('channel')) : String((body as Record<string, string>)['channel']);
         (at[channel] ??= []).push(Date.now());
         return [200, { ok: true, channel: `C-${channel}`, ts: String(Date.now() / 1000) }];
       });
@@ -201,7 +223,8 @@ describe('the chat outbox', () => {
   });
 
   describe('a post whose outcome is unknown (no answer, or the process died once Slack had it)', () => {
-    const form = (body: unknown): Record<string, string> => (typeof body === 'string' ? Object.fromEntries(new URLSearchParams(body)) : (body as Record<string, string>));
+    const form = (body: unknown): Record<string, string> =>
+      typeof body === 'string' ? Object.fromEntries(new URLSearchParams(body)) : (body as Record<string, string>);
     /** The first post goes out and its answer never arrives in time. */
     const unanswered = () => {
       let sent: Record<string, string> = {};
@@ -214,7 +237,10 @@ describe('the chat outbox', () => {
     };
     const slow = () => new SlackWeb({ token: SLACK_TOKEN, timeoutMs: 100 });
     /** History holding the message of notice `k` at `ts`. */
-    const foundAt = (ts: string) => ({ ok: true, messages: [{ ts, metadata: { event_type: 'gatehouse_notice', event_payload: { key: 'k' } } }] });
+    const foundAt = (ts: string) => ({
+      ok: true,
+      messages: [{ ts, metadata: { event_type: 'gatehouse_notice', event_payload: { key: 'k' } } }],
+    });
     /** Notice `k` to `channel`, posted with no answer, and the clock past the wait before its history is read. */
     const unsettledPost = async (channel = 'C0ESC1') => {
       unanswered();
@@ -264,7 +290,12 @@ describe('the chat outbox', () => {
       // searched from a minute before the unsettled post began
       expect(Number(history['oldest'])).toBe((Date.parse('2026-12-02T10:00:00Z') - 60_000) / 1000);
       expect(updated).toMatchObject({ channel: 'C0ESC1', ts: '1.0001' });
-      expect(await opened.store.outbox.get('k')).toMatchObject({ status: 'sent', channelId: 'C0ESC1', messageTs: '1.0001', postStartedAt: null });
+      expect(await opened.store.outbox.get('k')).toMatchObject({
+        status: 'sent',
+        channelId: 'C0ESC1',
+        messageTs: '1.0001',
+        postStartedAt: null,
+      });
       expect(await metrics.registry.metrics()).toContain('gatehouse_chat_messages_total{outcome="found"} 1');
       // the channel's id is remembered: no listing next time
       expect(await opened.store.outbox.channelId('#prodsec-escalations')).toBe('C0ESC1');
@@ -272,7 +303,10 @@ describe('the chat outbox', () => {
 
     it('posts it when the history has no such message', async () => {
       await unsettledPost();
-      nock(SLACK_API).post('/api/conversations.history').once().reply(200, { ok: true, messages: [{ ts: '1.0003', text: 'someone else' }] });
+      nock(SLACK_API)
+        .post('/api/conversations.history')
+        .once()
+        .reply(200, { ok: true, messages: [{ ts: '1.0003', text: 'someone else' }] });
       nock(SLACK_API).post('/api/chat.postMessage').once().reply(200, { ok: true, channel: 'C0ESC1', ts: '1.0004' });
       expect(await outbox({ backoffMs: () => 0 }).drain()).toBe(1);
       expect(await opened.store.outbox.get('k')).toMatchObject({ status: 'sent', messageTs: '1.0004', postStartedAt: null });
@@ -326,7 +360,13 @@ describe('the chat outbox', () => {
     it('keeps the mark when bringing the found message up to date fails, and adopts it again next time', async () => {
       await unsettledPost();
       nock(SLACK_API).post('/api/conversations.history').twice().reply(200, foundAt('1.0001'));
-      nock(SLACK_API).post('/api/chat.update').once().reply(502, 'bad gateway').post('/api/chat.update').once().reply(200, { ok: true, channel: 'C0ESC1', ts: '1.0001' });
+      nock(SLACK_API)
+        .post('/api/chat.update')
+        .once()
+        .reply(502, 'bad gateway')
+        .post('/api/chat.update')
+        .once()
+        .reply(200, { ok: true, channel: 'C0ESC1', ts: '1.0001' });
       expect(await outbox({ backoffMs: () => 60_000 }).drain()).toBe(0);
       expect((await opened.store.outbox.get('k'))?.postStartedAt).not.toBeNull();
       clock = new Date(clock.getTime() + 60_000);
@@ -382,7 +422,8 @@ describe('the chat outbox', () => {
       const box = outbox({ soleWorker: true, pollMs: 60_000 });
       box.start();
       try {
-        for (let i = 0; i < 100 && (await opened.store.outbox.get('k'))?.status !== 'sent'; i++) await new Promise((r) => setTimeout(r, 20));
+        for (let i = 0; i < 100 && (await opened.store.outbox.get('k'))?.status !== 'sent'; i++)
+          await new Promise((r) => setTimeout(r, 20));
       } finally {
         await box.stop();
       }

@@ -30,9 +30,31 @@ async function seed(): Promise<void> {
   ];
   for (const i of intakes) {
     const issueKey = `github:acme/app#${i.n}`;
-    const answers: Record<string, string | null> = { service: `svc-${i.n}`, golden_path: i.tier === 0 ? 'yes' : 'no', ...(i.line ? { service_line: i.line } : {}) };
-    await store.saveIntake({ issueKey, platform: 'github', repo: 'acme/app', number: i.n, answers, problems: [], complete: true, updatedAt: new Date('2026-11-25T10:00:00Z') });
-    await store.recordDecision({ issueKey, tier: i.tier, routes: [], reasons: [{ rule: i.tier === 0 ? 'golden-path' : 'new-public-endpoint', summary: 's', evidence: [], tier: i.tier as 0 | 1 | 2, route: null }], decidedAt: new Date('2026-11-25T10:00:00Z'), deliveryId: null });
+    const answers: Record<string, string | null> = {
+      service: `svc-${i.n}`,
+      golden_path: i.tier === 0 ? 'yes' : 'no',
+      ...(i.line ? { service_line: i.line } : {}),
+    };
+    await store.saveIntake({
+      issueKey,
+      platform: 'github',
+      repo: 'acme/app',
+      number: i.n,
+      answers,
+      problems: [],
+      complete: true,
+      updatedAt: new Date('2026-11-25T10:00:00Z'),
+    });
+    await store.recordDecision({
+      issueKey,
+      tier: i.tier,
+      routes: [],
+      reasons: [
+        { rule: i.tier === 0 ? 'golden-path' : 'new-public-endpoint', summary: 's', evidence: [], tier: i.tier as 0 | 1 | 2, route: null },
+      ],
+      decidedAt: new Date('2026-11-25T10:00:00Z'),
+      deliveryId: null,
+    });
   }
 }
 
@@ -40,7 +62,9 @@ describe('digest scheduler', () => {
   it('two replicas ticking at the same minute queue one weekly digest; later ticks queue nothing', async () => {
     await seed();
     let now = new Date('2026-11-30T09:00:30Z');
-    const replicas = [0, 1].map(() => new DigestScheduler({ store: opened.store, db: opened.db, policy: () => policy, logger: silent, now: () => now }));
+    const replicas = [0, 1].map(
+      () => new DigestScheduler({ store: opened.store, db: opened.db, policy: () => policy, logger: silent, now: () => now }),
+    );
     const queued = await Promise.all(replicas.map((r) => r.tick()));
     expect(queued.flat()).toEqual(['digest:weekly:2026-W49']);
 
@@ -90,7 +114,9 @@ describe.skipIf(!pgTestUrl)('digest scheduler, two replicas on PostgreSQL', () =
     const b = await openStore({ databaseUrl: db.url, dataDir: '' });
     try {
       const now = new Date('2026-12-07T09:00:10Z');
-      const replicas = [a, b].map((o) => new DigestScheduler({ store: o.store, db: o.db, policy: () => policy, logger: silent, now: () => now }));
+      const replicas = [a, b].map(
+        (o) => new DigestScheduler({ store: o.store, db: o.db, policy: () => policy, logger: silent, now: () => now }),
+      );
       for (let round = 0; round < 3; round++) await Promise.all(replicas.map((r) => r.tick()));
       const keys = (await a.store.listNotifications()).map((n) => n.key).sort();
       expect(keys).toEqual(['digest:biweekly:2026-W50', 'digest:weekly:2026-W50']);

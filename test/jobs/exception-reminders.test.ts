@@ -41,7 +41,10 @@ describe('exception reminders', () => {
     expect(await gatehouse.reminders.tick()).toBe(1);
     expect(await gatehouse.reminders.tick()).toBe(0);
     const keys = (await gatehouse.store.listNotifications()).map((n) => n.key);
-    expect(keys).toEqual(['exception-expiring:github:acme/app#12:2026-12-12T12:00:00.000Z', 'exception-expired:github:acme/app#12:2026-12-12T12:00:00.000Z']);
+    expect(keys).toEqual([
+      'exception-expiring:github:acme/app#12:2026-12-12T12:00:00.000Z',
+      'exception-expired:github:acme/app#12:2026-12-12T12:00:00.000Z',
+    ]);
     const row = await gatehouse.outbox.get(keys[0]!);
     expect(row?.notice).toMatchObject({ kind: 'exception-expiring', owner: '@owner' });
   });

@@ -24,13 +24,26 @@ const change: ChangeRequestSnapshot = {
 };
 
 const decidedAt = new Date('2026-12-02T12:00:10Z');
-const previous = { seq: 3, key: 'github:acme/shop!12', headSha: 'b'.repeat(40), verdict: 'block', decidedAt } as unknown as GateDecisionRecord;
+const previous = {
+  seq: 3,
+  key: 'github:acme/shop!12',
+  headSha: 'b'.repeat(40),
+  verdict: 'block',
+  decidedAt,
+} as unknown as GateDecisionRecord;
 const refuse = (): never => {
   throw new Error('a stale event must not read evidence or write anything');
 };
 const release = { currentLabels: async () => ['release'], collectEvidence: refuse, setGateCheck: refuse } as unknown as ReleaseForge;
 const gateStore = { latestGateDecision: async () => previous, exceptionsFor: refuse } as unknown as GateStore;
-const deps = { store: {} as Store, gateStore, render: () => '', metrics: createMetrics(), logger: pino({ level: 'silent' }), now: () => new Date('2026-12-02T12:01:00Z') };
+const deps = {
+  store: {} as Store,
+  gateStore,
+  render: () => '',
+  metrics: createMetrics(),
+  logger: pino({ level: 'silent' }),
+  now: () => new Date('2026-12-02T12:01:00Z'),
+};
 const run = { forge: {} as Forge, release, policy: defaultPolicy, policySource: 'test', deliveryId: 'd1', installationId: 1 };
 
 describe('evaluateChange', () => {
@@ -40,6 +53,8 @@ describe('evaluateChange', () => {
   });
 
   it('evaluates a delivery that arrived after that decision', async () => {
-    await expect(evaluateChange(change, run, deps, { receivedAt: new Date('2026-12-02T12:00:20Z') })).rejects.toThrow('a stale event must not read evidence');
+    await expect(evaluateChange(change, run, deps, { receivedAt: new Date('2026-12-02T12:00:20Z') })).rejects.toThrow(
+      'a stale event must not read evidence',
+    );
   });
 });

@@ -34,8 +34,14 @@ describe('dead letter in bounded time during an outage (production defaults)', (
     const gitlab = defaultCircuitLimits.failures * defaultRetryPolicy.timeoutMs + defaultRetryPolicy.backoffMs(1);
     // Waiting for the bot's own account (30 s) is shorter than either.
     const attemptMs = Math.max(github, gitlab, 30_000);
-    const boundMs = attempts * attemptMs + worstRetryWaitSeconds(defaultQueueRetries) * 1000 + attempts * defaultQueueRetries.pollIntervalMs;
-    expect({ attempts, attemptMs, waitsMs: worstRetryWaitSeconds(defaultQueueRetries) * 1000, boundMs }).toEqual({ attempts: 6, attemptMs: 61_000, waitsMs: 124_000, boundMs: 496_000 });
+    const boundMs =
+      attempts * attemptMs + worstRetryWaitSeconds(defaultQueueRetries) * 1000 + attempts * defaultQueueRetries.pollIntervalMs;
+    expect({ attempts, attemptMs, waitsMs: worstRetryWaitSeconds(defaultQueueRetries) * 1000, boundMs }).toEqual({
+      attempts: 6,
+      attemptMs: 61_000,
+      waitsMs: 124_000,
+      boundMs: 496_000,
+    });
     expect(boundMs).toBeLessThanOrEqual(15 * 60_000);
   });
 });

@@ -129,7 +129,9 @@ for (const backend of backends) {
         runs.push({ job: j, at: Date.now() });
       });
       const t0 = Date.now();
-      const scheduled = await Promise.all(Array.from({ length: 50 }, (_, i) => queue.schedule(evaluation('a'.repeat(40), `pipeline-${i}`), 400)));
+      const scheduled = await Promise.all(
+        Array.from({ length: 50 }, (_, i) => queue.schedule(evaluation('a'.repeat(40), `pipeline-${i}`), 400)),
+      );
       // Another commit, and the same commit on another platform, are evaluations of their own.
       expect(await queue.schedule(evaluation('b'.repeat(40), 'other-commit'), 400)).toBe(true);
       expect(await queue.schedule(evaluation('a'.repeat(40), 'github-same-sha', 'github'), 400)).toBe(true);

@@ -40,21 +40,37 @@ function listing(): void {
     .query({ per_page: '100' })
     .reply(
       200,
-      [delivery(11, 'ok-1', 1, 'OK', 200), delivery(12, 'failed-a', 2, 'Invalid HTTP Response: 503', 503), delivery(13, 'stored-b', 3, 'Timed out', 0), delivery(14, 'failed-c', 4, 'timed out', 0)],
+      [
+        delivery(11, 'ok-1', 1, 'OK', 200),
+        delivery(12, 'failed-a', 2, 'Invalid HTTP Response: 503', 503),
+        delivery(13, 'stored-b', 3, 'Timed out', 0),
+        delivery(14, 'failed-c', 4, 'timed out', 0),
+      ],
       { link: `<${API}/app/hook/deliveries?per_page=100&cursor=v1_14>; rel="next"` },
     );
   nock(API)
     .get('/app/hook/deliveries')
     .query({ per_page: '100', cursor: 'v1_14' })
-    .reply(200, [delivery(15, 'failed-a', 30, 'Invalid HTTP Response: 502', 502), delivery(16, 'failed-d', 48, 'Invalid HTTP Response: 500', 500), delivery(17, 'too-old-e', 73, 'Invalid HTTP Response: 500', 500)], {
-      link: `<${API}/app/hook/deliveries?per_page=100&cursor=v1_17>; rel="next"`,
-    });
+    .reply(
+      200,
+      [
+        delivery(15, 'failed-a', 30, 'Invalid HTTP Response: 502', 502),
+        delivery(16, 'failed-d', 48, 'Invalid HTTP Response: 500', 500),
+        delivery(17, 'too-old-e', 73, 'Invalid HTTP Response: 500', 500),
+      ],
+      {
+        link: `<${API}/app/hook/deliveries?per_page=100&cursor=v1_17>; rel="next"`,
+      },
+    );
 }
 
 /** Gatehouse with GitHub on; `restart` starts it again on the same database. */
 async function startGitHub(dataDir?: string, restart = false): Promise<Gatehouse> {
   gatehouse = await startGatehouse({
-    config: testConfig({ dataDir: dataDir ?? (await freshDataDir()), github: { appId: '1', privateKey: testPrivateKey(), webhookSecret: SECRET, apiBaseUrl: API } }),
+    config: testConfig({
+      dataDir: dataDir ?? (await freshDataDir()),
+      github: { appId: '1', privateKey: testPrivateKey(), webhookSecret: SECRET, apiBaseUrl: API },
+    }),
     queue: { pollIntervalMs: 200, retryDelaySeconds: 1, retryBackoff: false },
     now: () => NOW,
     sweepMs: 0,
@@ -63,7 +79,12 @@ async function startGitHub(dataDir?: string, restart = false): Promise<Gatehouse
   });
   if (restart) return gatehouse;
   // A delivery Gatehouse stored (GitHub counted it failed: say it was acknowledged too late).
-  const d = githubDelivery({ name: 'issues', secret: SECRET, id: 'stored-b', payload: issuesPayload({ body: 'x', sender: { login: 'gatehouse[bot]', type: 'Bot' } }) });
+  const d = githubDelivery({
+    name: 'issues',
+    secret: SECRET,
+    id: 'stored-b',
+    payload: issuesPayload({ body: 'x', sender: { login: 'gatehouse[bot]', type: 'Bot' } }),
+  });
   expect((await fetch(`${gatehouse.url}/api/github/webhooks`, { method: 'POST', headers: d.headers, body: d.body })).status).toBe(200);
   await gatehouse.inbox.settled();
   return gatehouse;
@@ -74,7 +95,9 @@ function asks(answers: Record<number, number>): number[] {
   for (const [id, status] of Object.entries(answers)) {
     nock(API)
       .post(`/app/hook/deliveries/${id}/attempts`)
-      .reply(() => (asked.push(Number(id)), [status, status < 300 ? {} : { message: status === 422 ? 'Validation Failed' : 'Server Error' }]));
+      .reply(
+        () => (asked.push(Number(id)), [status, status < 300 ? {} : { message: status === 422 ? 'Validation Failed' : 'Server Error' }]),
+      );
   }
   return asked;
 }
@@ -154,10 +177,20 @@ describe('the sweep on its timer', () => {
 
 describe('GitLab disabled hooks', () => {
   const HOOKS = '/projects/gitlabhq%2Fgitlab-test/hooks';
-  const hook = (id: number, extra: Record<string, unknown>) => ({ id, url: `https://gatehouse.example.com/api/gitlab/webhooks?h=${id}`, project_id: 1, alert_status: 'executable', disabled_until: null, ...extra });
+  const hook = (id: number, extra: Record<string, unknown>) => ({
+    id,
+    url: `https://gatehouse.example.com/api/gitlab/webhooks?h=${id}`,
+    project_id: 1,
+    alert_status: 'executable',
+    disabled_until: null,
+    ...extra,
+  });
 
   async function startGitLab(): Promise<Gatehouse> {
-    gatehouse = await startTestGatehouse({ gitlab: { url: GITLAB_URL, token: 'glpat-test', webhookSecret: GITLAB_SECRET } }, { now: () => NOW, sweepMs: 0, clockTickMs: 0, gitlab: { botUsername: GITLAB_BOT, retry: { backoffMs: () => 10 } } });
+    gatehouse = await startTestGatehouse(
+      { gitlab: { url: GITLAB_URL, token: 'glpat-test', webhookSecret: GITLAB_SECRET } },
+      { now: () => NOW, sweepMs: 0, clockTickMs: 0, gitlab: { botUsername: GITLAB_BOT, retry: { backoffMs: () => 10 } } },
+    );
     // A delivery from the project: that is how Gatehouse knows it.
     const d = gitlabDelivery({ event: 'Issue Hook', payload: issueHook({ action: 'update', description: 'x', username: GITLAB_BOT }) });
     expect((await fetch(`${gatehouse.url}/api/gitlab/webhooks`, { method: 'POST', headers: d.headers, body: d.body })).status).toBe(200);
@@ -182,19 +215,30 @@ describe('GitLab disabled hooks', () => {
     expect(await g.missed!.sweepGitLab()).toEqual({ projects: 1, hooks: 4, disabled: 2, reported: 2, errors: 0 });
     const first = await notices(g);
     expect(first.map((n) => n.channel)).toEqual(['#prodsec-escalations', '#prodsec-escalations']);
-    expect(first.map((n) => n.notice?.title).sort()).toEqual(['GitLab disabled the webhook of gitlabhq/gitlab-test', 'GitLab paused the webhook of gitlabhq/gitlab-test']);
+    expect(first.map((n) => n.notice?.title).sort()).toEqual([
+      'GitLab disabled the webhook of gitlabhq/gitlab-test',
+      'GitLab paused the webhook of gitlabhq/gitlab-test',
+    ]);
     const paused = first.find((n) => n.notice?.title.includes('paused'))!;
     expect(paused.notice).toMatchObject({ kind: 'manual', severity: null, url: `${GITLAB_URL}/gitlabhq/gitlab-test/-/hooks` });
     expect(paused.notice?.reasons[0]).toContain('until 2025-06-10T13:00:00Z');
 
     // Same states: nothing new.
-    hooks([hook(1, {}), hook(2, { alert_status: 'temporarily_disabled', disabled_until: '2025-06-10T13:00:00Z' }), hook(3, { alert_status: 'disabled' })]);
+    hooks([
+      hook(1, {}),
+      hook(2, { alert_status: 'temporarily_disabled', disabled_until: '2025-06-10T13:00:00Z' }),
+      hook(3, { alert_status: 'disabled' }),
+    ]);
     expect((await g.missed!.sweepGitLab()).reported).toBe(0);
     // Hook 2 recovers, hook 3 goes from disabled to paused (a new state): one notice.
     hooks([hook(1, {}), hook(2, {}), hook(3, { alert_status: 'temporarily_disabled', disabled_until: '2025-06-10T14:00:00Z' })]);
     expect((await g.missed!.sweepGitLab()).reported).toBe(1);
     // Hook 2 paused again after its recovery: reported again.
-    hooks([hook(1, {}), hook(2, { alert_status: 'temporarily_disabled', disabled_until: '2025-06-10T15:00:00Z' }), hook(3, { alert_status: 'temporarily_disabled', disabled_until: '2025-06-10T14:00:00Z' })]);
+    hooks([
+      hook(1, {}),
+      hook(2, { alert_status: 'temporarily_disabled', disabled_until: '2025-06-10T15:00:00Z' }),
+      hook(3, { alert_status: 'temporarily_disabled', disabled_until: '2025-06-10T14:00:00Z' }),
+    ]);
     expect((await g.missed!.sweepGitLab()).reported).toBe(1);
     expect(await notices(g)).toHaveLength(4);
   });

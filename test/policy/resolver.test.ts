@@ -27,14 +27,26 @@ describe('PolicyResolver', () => {
 
   it('never lets a repository set its own exception approvers, gate rules or chat permissions, and names each ignored key', async () => {
     const { resolver, forge } = resolverWith(
-      ['gate:', '  exceptions:', '    approvers: { github: [mallory] }', '  mode: { default: advisory }', 'chat:', '  escalators: { users: [UMALLORY] }', 'routing:', '  defaultTier: 2', ''].join('\n'),
+      [
+        'gate:',
+        '  exceptions:',
+        '    approvers: { github: [mallory] }',
+        '  mode: { default: advisory }',
+        'chat:',
+        '  escalators: { users: [UMALLORY] }',
+        'routing:',
+        '  defaultTier: 2',
+        '',
+      ].join('\n'),
     );
     const r = await resolver.forRepo(repo, forge);
     expect(r.policy.gate).toEqual(defaultPolicy.gate);
     expect(r.policy.chat).toEqual(defaultPolicy.chat);
     expect(r.policy.routing.defaultTier).toBe(2);
     expect(r.warnings).toEqual([
-      expect.stringMatching(/^The repository policy \.github\/gatehouse\.yml cannot set gate\.exceptions \(ignored\): the release gate .* is the global policy’s$/),
+      expect.stringMatching(
+        /^The repository policy \.github\/gatehouse\.yml cannot set gate\.exceptions \(ignored\): the release gate .* is the global policy’s$/,
+      ),
       expect.stringMatching(/cannot set gate\.mode \(ignored\)/),
       expect.stringMatching(/cannot set chat\.escalators \(ignored\): notice channels and who may act from chat are the global policy’s/),
     ]);
@@ -49,18 +61,27 @@ describe('PolicyResolver', () => {
   });
 
   it('ignores tooling deciders and the inventory of an override', async () => {
-    const { resolver, forge } = resolverWith('tooling:\n  deciders: { github: [mallory] }\n  inventory: [{ name: scanner, criticality: low, pathForward: sunset }]\n');
+    const { resolver, forge } = resolverWith(
+      'tooling:\n  deciders: { github: [mallory] }\n  inventory: [{ name: scanner, criticality: low, pathForward: sunset }]\n',
+    );
     const r = await resolver.forRepo(repo, forge);
     expect(r.policy.tooling.deciders).toEqual(defaultPolicy.tooling.deciders);
     expect(r.policy.tooling.inventory).toEqual([]);
-    expect(r.warnings).toEqual([expect.stringContaining('cannot set tooling.deciders (ignored)'), expect.stringContaining('cannot set tooling.inventory (ignored)')]);
+    expect(r.warnings).toEqual([
+      expect.stringContaining('cannot set tooling.deciders (ignored)'),
+      expect.stringContaining('cannot set tooling.inventory (ignored)'),
+    ]);
   });
 
   it('keeps every global routing rule when the override empties the list (GitLab path too)', async () => {
     const { resolver, forge } = resolverWith('routing:\n  rules: []\n', gitlabRepo);
     const r = await resolver.forRepo(gitlabRepo, forge);
     expect(r.policy.routing.rules).toEqual(defaultPolicy.routing.rules);
-    expect(r.warnings).toEqual([expect.stringMatching(/^The repository policy \.gitlab\/gatehouse\.yml cannot set routing\.rules \(ignored\): an empty list removes nothing/)]);
+    expect(r.warnings).toEqual([
+      expect.stringMatching(
+        /^The repository policy \.gitlab\/gatehouse\.yml cannot set routing\.rules \(ignored\): an empty list removes nothing/,
+      ),
+    ]);
   });
 
   it('ignores an invalid override whole, with each error and its line', async () => {
@@ -68,14 +89,19 @@ describe('PolicyResolver', () => {
     const r = await resolver.forRepo(repo, forge);
     expect(r.policy).toEqual(defaultPolicy);
     expect(r.source).toBe('built-in default');
-    expect(r.warnings).toEqual(['The repository policy .github/gatehouse.yml is invalid and was ignored: routing.defaultTier (line 2): a tier is a whole number from 0 to 3']);
+    expect(r.warnings).toEqual([
+      'The repository policy .github/gatehouse.yml is invalid and was ignored: routing.defaultTier (line 2): a tier is a whole number from 0 to 3',
+    ]);
   });
 });
 
 describe('PolicyResolver: the refusal of an override is audited with its actor', () => {
   const NOW = new Date('2026-12-01T12:00:00Z');
   const OVERRIDE = '.github/gatehouse.yml';
-  const auditLog = (): { entries: AuditEntry[]; store: { appendAudit(e: AuditEntry | readonly AuditEntry[]): Promise<void>; auditFor(k: string): Promise<AuditEntry[]> } } => {
+  const auditLog = (): {
+    entries: AuditEntry[];
+    store: { appendAudit(e: AuditEntry | readonly AuditEntry[]): Promise<void>; auditFor(k: string): Promise<AuditEntry[]> };
+  } => {
     const entries: AuditEntry[] = [];
     return {
       entries,
@@ -85,11 +111,19 @@ describe('PolicyResolver: the refusal of an override is audited with its actor',
       },
     };
   };
-  const resolver = (log: ReturnType<typeof auditLog>): PolicyResolver => new PolicyResolver({ policy: defaultPolicy, source: 'built-in default' }, { audit: { store: log.store, now: () => NOW } });
+  const resolver = (log: ReturnType<typeof auditLog>): PolicyResolver =>
+    new PolicyResolver({ policy: defaultPolicy, source: 'built-in default' }, { audit: { store: log.store, now: () => NOW } });
   const forgeWith = (text: string): FakeForge => {
     const forge = new FakeForge('github');
     forge.setFile(repo, OVERRIDE, text);
-    forge.commits.set(`${repo.fullName}:${OVERRIDE}`, { sha: 'abc', login: 'mallory', name: 'Mallory', email: 'm@example.com', verified: true, at: '2026-11-30T10:00:00Z' });
+    forge.commits.set(`${repo.fullName}:${OVERRIDE}`, {
+      sha: 'abc',
+      login: 'mallory',
+      name: 'Mallory',
+      email: 'm@example.com',
+      verified: true,
+      at: '2026-11-30T10:00:00Z',
+    });
     return forge;
   };
 
@@ -106,14 +140,23 @@ describe('PolicyResolver: the refusal of an override is audited with its actor',
         deliveryId: null,
         issueKey: 'github:mallory/sandbox',
         action: 'overrideIgnored',
-        detail: { path: OVERRIDE, digest: expect.stringMatching(/^[0-9a-f]{64}$/), ignored: [{ path: 'tooling.deciders', reason: expect.any(String) }], actor: expect.objectContaining({ login: 'mallory' }), actorNote: null },
+        detail: {
+          path: OVERRIDE,
+          digest: expect.stringMatching(/^[0-9a-f]{64}$/),
+          ignored: [{ path: 'tooling.deciders', reason: expect.any(String) }],
+          actor: expect.objectContaining({ login: 'mallory' }),
+          actorNote: null,
+        },
         outcome: 'skipped',
         error: 'tooling.deciders',
       },
     ]);
     forge.setFile(repo, OVERRIDE, 'chat:\n  escalators: { users: [UMALLORY] }\n');
     await resolver(log).forRepo(repo, forge);
-    expect(log.entries.map((e) => (e.detail as { ignored: { path: string }[] }).ignored.map((k) => k.path))).toEqual([['tooling.deciders'], ['chat.escalators']]);
+    expect(log.entries.map((e) => (e.detail as { ignored: { path: string }[] }).ignored.map((k) => k.path))).toEqual([
+      ['tooling.deciders'],
+      ['chat.escalators'],
+    ]);
   });
 
   it('a failed lookup records the entry without an actor and with the reason; the policy still loads', async () => {
@@ -124,7 +167,9 @@ describe('PolicyResolver: the refusal of an override is audited with its actor',
     };
     const r = await resolver(log).forRepo(repo, forge);
     expect(r.policy.routing.rules).toEqual(defaultPolicy.routing.rules);
-    expect(log.entries.map((e) => e.detail)).toEqual([expect.objectContaining({ actor: null, actorNote: `the last commit of ${OVERRIDE} could not be read: HTTP 502` })]);
+    expect(log.entries.map((e) => e.detail)).toEqual([
+      expect.objectContaining({ actor: null, actorNote: `the last commit of ${OVERRIDE} could not be read: HTTP 502` }),
+    ]);
   });
 
   it('nothing ignored: no lookup and no entry', async () => {

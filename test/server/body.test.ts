@@ -164,7 +164,10 @@ describe('readChunks', () => {
     const { port, outcomes } = await serve(budget);
     const chunk = 'a'.repeat(256 * 1024);
     // two readers hold the whole budget, a third waits for room; all three go away
-    const holders = [open(port, `POST / HTTP/1.1\r\nhost: x\r\ncontent-length: ${4 * 1024 * 1024}\r\n\r\n${chunk}${chunk}`), open(port, `POST / HTTP/1.1\r\nhost: x\r\ncontent-length: ${4 * 1024 * 1024}\r\n\r\n${chunk}${chunk}`)];
+    const holders = [
+      open(port, `POST / HTTP/1.1\r\nhost: x\r\ncontent-length: ${4 * 1024 * 1024}\r\n\r\n${chunk}${chunk}`),
+      open(port, `POST / HTTP/1.1\r\nhost: x\r\ncontent-length: ${4 * 1024 * 1024}\r\n\r\n${chunk}${chunk}`),
+    ];
     await until(() => budget.inUse >= 1024 * 1024);
     const waiter = open(port, `POST / HTTP/1.1\r\nhost: x\r\ncontent-length: ${4 * 1024 * 1024}\r\n\r\n${chunk}`);
     await until(() => budget.queued === 1);

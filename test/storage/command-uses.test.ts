@@ -24,7 +24,8 @@ for (const backend of backends) {
 
     it("counts an account's commands within the window, once per delivery, apart from other accounts and platforms", async () => {
       const ledger = commandLedger(opened.db);
-      const send = (actor: string, id: string, now: Date, platform: 'github' | 'gitlab' = 'github') => ledger.recordCommand({ platform, actor, deliveryId: id, at: now }, since(now));
+      const send = (actor: string, id: string, now: Date, platform: 'github' | 'gitlab' = 'github') =>
+        ledger.recordCommand({ platform, actor, deliveryId: id, at: now }, since(now));
       expect(await send('mallory', 'd1', at(0))).toEqual({ sent: 1, lastLimitAuditAt: null });
       expect(await send('Mallory', 'd2', at(1))).toEqual({ sent: 2, lastLimitAuditAt: null });
       // The same delivery again (a retried job): not counted twice.
@@ -36,7 +37,13 @@ for (const backend of backends) {
       // Ten minutes after the first, it has left the window (and is deleted); the audit a minute later is still in it.
       expect(await send('mallory', 'd6', at(10.5))).toEqual({ sent: 3, lastLimitAuditAt: at(1) });
       expect(await send('mallory', 'd7', at(12))).toEqual({ sent: 3, lastLimitAuditAt: null });
-      const rows = await opened.db.selectFrom('command_uses').select('delivery_id').where('actor', '=', 'mallory').where('platform', '=', 'github').orderBy('delivery_id').execute();
+      const rows = await opened.db
+        .selectFrom('command_uses')
+        .select('delivery_id')
+        .where('actor', '=', 'mallory')
+        .where('platform', '=', 'github')
+        .orderBy('delivery_id')
+        .execute();
       expect(rows.map((r) => r.delivery_id)).toEqual(['d5', 'd6', 'd7']);
     });
 
@@ -44,7 +51,11 @@ for (const backend of backends) {
       const a = commandLedger(opened.db);
       const b = commandLedger(opened.db);
       const now = at(0);
-      const results = await Promise.all(Array.from({ length: 30 }, (_, i) => (i % 2 === 0 ? a : b).recordCommand({ platform: 'github', actor: 'mallory', deliveryId: `d${i}`, at: now }, since(now))));
+      const results = await Promise.all(
+        Array.from({ length: 30 }, (_, i) =>
+          (i % 2 === 0 ? a : b).recordCommand({ platform: 'github', actor: 'mallory', deliveryId: `d${i}`, at: now }, since(now)),
+        ),
+      );
       expect(results.filter((r) => allowCommand(r, now, DEFAULT_COMMAND_LIMIT).kind === 'allow').length).toBeLessThanOrEqual(10);
     });
   });

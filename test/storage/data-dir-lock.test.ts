@@ -44,7 +44,8 @@ async function holder(dir: string, exitDelayMs = 0): Promise<ChildProcess> {
   return c;
 }
 
-const exited = (c: ChildProcess) => new Promise<void>((resolve) => (c.exitCode !== null || c.signalCode !== null ? resolve() : c.once('exit', () => resolve())));
+const exited = (c: ChildProcess) =>
+  new Promise<void>((resolve) => (c.exitCode !== null || c.signalCode !== null ? resolve() : c.once('exit', () => resolve())));
 
 describe('one process per embedded data directory', () => {
   it('records pid, start time, boot id and a token, and releases only its own file', async () => {

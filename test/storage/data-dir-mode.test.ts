@@ -3,7 +3,18 @@
  * is open to others, refused with one line when it cannot be fixed; the install's template is not
  * copied when others could have written it.
  */
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -38,7 +49,9 @@ describe('makeDataDirPrivate', () => {
     symlinkSync('/etc/hostname', join(dir, 'link'));
     const fixed = makeDataDirPrivate(dir);
     expect(fixed.sort()).toEqual([dir, join(dir, 'base'), join(dir, 'base', '1259')].sort());
-    expect([modeOf(dir), modeOf(join(dir, 'base')), modeOf(join(dir, 'base', '1259')), modeOf(join(dir, 'PG_VERSION'))]).toEqual([0o700, 0o700, 0o600, 0o600]);
+    expect([modeOf(dir), modeOf(join(dir, 'base')), modeOf(join(dir, 'base', '1259')), modeOf(join(dir, 'PG_VERSION'))]).toEqual([
+      0o700, 0o700, 0o600, 0o600,
+    ]);
     expect(modeOf('/etc/hostname')).not.toBe(0o600); // the link was not followed
     expect(makeDataDirPrivate(dir)).toEqual([]);
   });
@@ -109,9 +122,14 @@ describe('openStore on the embedded database', () => {
     try {
       const run = await runCli('start');
       expect(run.code).toBe(1);
-      expect(run.err.split('\n')).toEqual([expect.stringMatching(new RegExp(`^refusing to start: ${dir} in the embedded database's directory is owned by uid 12345`))]);
+      expect(run.err.split('\n')).toEqual([
+        expect.stringMatching(new RegExp(`^refusing to start: ${dir} in the embedded database's directory is owned by uid 12345`)),
+      ]);
     } finally {
-      for (const [k, v] of [['GATEHOUSE_DATA_DIR', saved.dir], ['PORT', saved.port]] as const) {
+      for (const [k, v] of [
+        ['GATEHOUSE_DATA_DIR', saved.dir],
+        ['PORT', saved.port],
+      ] as const) {
         if (v === undefined) delete process.env[k];
         else process.env[k] = v;
       }

@@ -33,7 +33,9 @@ function chain(n: number): GateDecisionRecord[] {
 
 describe('canonicalJson and hashes', () => {
   it('sorts keys at every level, drops undefined members and keeps array order', () => {
-    expect(canonicalJson({ b: 1, a: { d: [3, { z: 1, y: 2 }], c: undefined }, e: 'x' })).toBe('{"a":{"d":[3,{"y":2,"z":1}]},"b":1,"e":"x"}');
+    expect(canonicalJson({ b: 1, a: { d: [3, { z: 1, y: 2 }], c: undefined }, e: 'x' })).toBe(
+      '{"a":{"d":[3,{"y":2,"z":1}]},"b":1,"e":"x"}',
+    );
     expect(canonicalJson([null, true, 1.5, 'é'])).toBe('[null,true,1.5,"é"]');
     expect(canonicalJson(new Date(t0))).toBe('"2026-03-02T10:00:00.000Z"');
   });
@@ -77,10 +79,15 @@ describe('verifyDecisionChain', () => {
   it.each([
     ['a changed verdict', (c: GateDecisionRecord[]) => (c[2] = { ...c[2]!, verdict: 'warn' }), 3, /content does not match its hash/],
     ['changed inputs', (c: GateDecisionRecord[]) => (c[1] = { ...c[1]!, inputs: { evidence: null } }), 2, /content does not match/],
-    ['a recomputed hash (the next record still points at the old one)', (c: GateDecisionRecord[]) => {
-      const r = { ...c[2]!, verdict: 'warn' };
-      c[2] = { ...r, hash: recordHash(r) };
-    }, 4, /prevHash .* is not the previous record's hash/],
+    [
+      'a recomputed hash (the next record still points at the old one)',
+      (c: GateDecisionRecord[]) => {
+        const r = { ...c[2]!, verdict: 'warn' };
+        c[2] = { ...r, hash: recordHash(r) };
+      },
+      4,
+      /prevHash .* is not the previous record's hash/,
+    ],
     ['a removed record', (c: GateDecisionRecord[]) => c.splice(3, 1), 4, /record 4 is missing/],
     ['two removed records', (c: GateDecisionRecord[]) => c.splice(1, 2), 2, /records 2-3 are missing/],
     ['a removed first record', (c: GateDecisionRecord[]) => c.shift(), 1, /record 1 is missing/],
@@ -132,7 +139,11 @@ describe('tampering with stored records (embedded database)', () => {
 
   it.each([
     ['a verdict changed by SQL', `update gate_decisions set verdict = 'pass' where seq = 3`, 3],
-    ['inputs changed by SQL', `update gate_decisions set inputs = jsonb_set(inputs, '{exceptions}', '["github:acme/api#9"]') where seq = 2`, 2],
+    [
+      'inputs changed by SQL',
+      `update gate_decisions set inputs = jsonb_set(inputs, '{exceptions}', '["github:acme/api#9"]') where seq = 2`,
+      2,
+    ],
     ['reasons emptied by SQL', `update gate_decisions set reasons = '[]' where seq = 5`, 5],
     ['a time moved by SQL', `update gate_decisions set decided_at = decided_at - interval '1 hour' where seq = 1`, 1],
     ['a deleted record', `delete from gate_decisions where seq = 4`, 4],
@@ -148,7 +159,13 @@ describe('tampering with stored records (embedded database)', () => {
     for (const size of [1, 2, 5, 200]) expect(await verifyStoredChain(gates, size)).toEqual({ ok: true, count: 5, head: all[4]!.hash });
     // a record missing at a page boundary, and one altered inside the last page
     await sql`delete from gate_decisions where seq = 3`.execute(opened.db);
-    expect(await verifyStoredChain(gates, 2)).toEqual({ ok: false, count: 4, head: all[4]!.hash, brokenAt: 3, reason: 'record 3 is missing' });
+    expect(await verifyStoredChain(gates, 2)).toEqual({
+      ok: false,
+      count: 4,
+      head: all[4]!.hash,
+      brokenAt: 3,
+      reason: 'record 3 is missing',
+    });
     expect(await storeThenTamper(`update gate_decisions set head_sha = 'b' where seq = 5`)).toMatchObject({ ok: false, brokenAt: 5 });
     expect(await verifyStoredChain(gates, 2)).toMatchObject({ ok: false, count: 5, brokenAt: 5 });
   });
@@ -202,7 +219,9 @@ describe('a rewrite by someone with database access who recomputes the chain', (
     for (const r of all.slice(2)) {
       const forged = { ...r, verdict: r.seq === 3 ? 'pass' : r.verdict, prevHash: prev };
       const hash = recordHash(forged, opts.key);
-      await sql`update gate_decisions set verdict = ${forged.verdict}, prev_hash = ${prev}, hash = ${hash}, keyed = ${opts.keyed} where seq = ${r.seq}`.execute(opened.db);
+      await sql`update gate_decisions set verdict = ${forged.verdict}, prev_hash = ${prev}, hash = ${hash}, keyed = ${opts.keyed} where seq = ${r.seq}`.execute(
+        opened.db,
+      );
       prev = hash;
     }
     const after = gateStoreFor(opened, { dataDir });
@@ -230,21 +249,47 @@ describe('a rewrite by someone with database access who recomputes the chain', (
     expect(before[0]!.hash).not.toBe(recordHash(before[0]!)); // HMAC, not sha256
     expect(verifyDecisionChain(before, { key: KEY })).toEqual({ ok: true, count: 5, head: before[4]!.hash });
     // Without the key the records cannot be checked: that is a failure, not a pass.
-    expect(verifyDecisionChain(before)).toMatchObject({ ok: false, brokenAt: 1, reason: expect.stringContaining('set GATEHOUSE_CHAIN_KEY') });
+    expect(verifyDecisionChain(before)).toMatchObject({
+      ok: false,
+      brokenAt: 1,
+      reason: expect.stringContaining('set GATEHOUSE_CHAIN_KEY'),
+    });
     // With the wrong key.
-    expect(verifyDecisionChain(before, { key: `${KEY}x` })).toMatchObject({ ok: false, brokenAt: 1, reason: expect.stringMatching(/content does not match/) });
+    expect(verifyDecisionChain(before, { key: `${KEY}x` })).toMatchObject({
+      ok: false,
+      brokenAt: 1,
+      reason: expect.stringMatching(/content does not match/),
+    });
 
     const downgraded = await rewrite({ keyed: false });
-    expect(verifyDecisionChain(downgraded, { key: KEY })).toMatchObject({ ok: false, brokenAt: 3, reason: expect.stringMatching(/not keyed although GATEHOUSE_CHAIN_KEY is set/) });
+    expect(verifyDecisionChain(downgraded, { key: KEY })).toMatchObject({
+      ok: false,
+      brokenAt: 3,
+      reason: expect.stringMatching(/not keyed although GATEHOUSE_CHAIN_KEY is set/),
+    });
     await written(KEY);
     const guessed = await rewrite({ key: 'a guessed key that is not the real one', keyed: true });
-    expect(verifyDecisionChain(guessed, { key: KEY })).toMatchObject({ ok: false, brokenAt: 3, reason: expect.stringMatching(/content does not match its hash/) });
+    expect(verifyDecisionChain(guessed, { key: KEY })).toMatchObject({
+      ok: false,
+      brokenAt: 3,
+      reason: expect.stringMatching(/content does not match its hash/),
+    });
   });
 
   it('keyed: unkeyed records written before the key was set are accepted only up to --unkeyed-until', async () => {
     await written();
     const gates = gateStoreFor(opened, { dataDir, chainKey: KEY });
-    await gates.recordGateDecision({ key: 'github:acme/api!6', headSha: 'a'.repeat(40), releaseClass: 'prod', verdict: 'pass', reasons: [], inputs: {}, policyHash: 'f'.repeat(64), decidedAt: new Date(t0 + 6 * 60_000), deliveryId: null });
+    await gates.recordGateDecision({
+      key: 'github:acme/api!6',
+      headSha: 'a'.repeat(40),
+      releaseClass: 'prod',
+      verdict: 'pass',
+      reasons: [],
+      inputs: {},
+      policyHash: 'f'.repeat(64),
+      decidedAt: new Date(t0 + 6 * 60_000),
+      deliveryId: null,
+    });
     const all = await gates.gateDecisions();
     await gates.close();
     expect(all.map((r) => r.keyed)).toEqual([false, false, false, false, false, true]);

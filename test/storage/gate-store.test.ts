@@ -79,7 +79,9 @@ for (const backend of backends) {
 
     it('appends records to one chain: seq 1 points at the genesis hash, each next one at the previous hash', async () => {
       const r1 = await gates.recordGateDecision(decision());
-      const r2 = await gates.recordGateDecision(decision({ key: 'gitlab:grp/web!3', verdict: 'pass', reasons: [], decidedAt: at(1), deliveryId: null }));
+      const r2 = await gates.recordGateDecision(
+        decision({ key: 'gitlab:grp/web!3', verdict: 'pass', reasons: [], decidedAt: at(1), deliveryId: null }),
+      );
       const r3 = await gates.recordGateDecision(decision({ verdict: 'warn', decidedAt: at(2) }));
       expect([r1.seq, r2.seq, r3.seq]).toEqual([1, 2, 3]);
       expect(r1.prevHash).toBe(GENESIS_HASH);
@@ -104,11 +106,19 @@ for (const backend of backends) {
       const r = await gates.recordGateDecision(
         decision({
           reasons: [{ z: 1, a: { y: [3, 2, 1], b: 'é ✓' }, gone: undefined }],
-          inputs: { collectedAt: new Date('2026-03-02T09:59:00.000Z'), nested: { zz: null, aa: 1.5, big: 12345678901234 }, nul: 'a\u0000b' },
+          inputs: {
+            collectedAt: new Date('2026-03-02T09:59:00.000Z'),
+            nested: { zz: null, aa: 1.5, big: 12345678901234 },
+            nul: 'a\u0000b',
+          },
         }),
       );
       expect(r.reasons).toEqual([{ z: 1, a: { y: [3, 2, 1], b: 'é ✓' } }]);
-      expect(r.inputs).toEqual({ collectedAt: '2026-03-02T09:59:00.000Z', nested: { zz: null, aa: 1.5, big: 12345678901234 }, nul: 'a\ufffdb' });
+      expect(r.inputs).toEqual({
+        collectedAt: '2026-03-02T09:59:00.000Z',
+        nested: { zz: null, aa: 1.5, big: 12345678901234 },
+        nul: 'a\ufffdb',
+      });
       const [stored] = await gates.gateDecisions();
       expect(stored).toEqual(r);
       expect(verifyDecisionChain([stored!]).ok).toBe(true);
@@ -123,7 +133,9 @@ for (const backend of backends) {
     });
 
     it('keeps one chain under concurrent appends in one process', async () => {
-      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => gates.recordGateDecision(decision({ key: `github:acme/api!${i}`, decidedAt: at(i) }))));
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => gates.recordGateDecision(decision({ key: `github:acme/api!${i}`, decidedAt: at(i) }))),
+      );
       expect(results.map((r) => r.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
       const all = await gates.gateDecisions();
       expect(verifyDecisionChain(all)).toMatchObject({ ok: true, count: 20 });
@@ -166,7 +178,9 @@ for (const backend of backends) {
           const n = 40;
           await Promise.all([
             ...Array.from({ length: n }, (_, i) => gates.recordGateDecision(decision({ key: `github:acme/a!${i}`, decidedAt: at(i) }))),
-            ...Array.from({ length: n }, (_, i) => otherGates.recordGateDecision(decision({ key: `github:acme/b!${i}`, decidedAt: at(i) }))),
+            ...Array.from({ length: n }, (_, i) =>
+              otherGates.recordGateDecision(decision({ key: `github:acme/b!${i}`, decidedAt: at(i) })),
+            ),
           ]);
           const all = await gates.gateDecisions();
           expect(all).toHaveLength(2 * n);
@@ -184,7 +198,9 @@ for (const backend of backends) {
 
     it('registers exceptions, reads them by repository, and keeps the reminder until the expiry changes', async () => {
       await gates.saveException(exception());
-      await gates.saveException(exception({ id: 'github:acme/api#43', status: 'requested', approvedBy: null, approvedAt: null, requestedAt: at(10) }));
+      await gates.saveException(
+        exception({ id: 'github:acme/api#43', status: 'requested', approvedBy: null, approvedAt: null, requestedAt: at(10) }),
+      );
       await gates.saveException(exception({ id: 'github:acme/web#7', scope: { repo: 'github:acme/web', paths: [] } }));
       expect(await gates.getException('github:acme/api#42')).toEqual({ ...exception(), remindedAt: null });
       expect(await gates.getException('github:acme/api#404')).toBeNull();
@@ -197,7 +213,10 @@ for (const backend of backends) {
       await gates.markExceptionReminded('github:acme/api#42', at(120));
       // an edit that keeps the expiry keeps the reminder
       await gates.saveException(exception({ compensatingControls: 'WAF rule 1042 and alerting' }));
-      expect(await gates.getException('github:acme/api#42')).toMatchObject({ compensatingControls: 'WAF rule 1042 and alerting', remindedAt: at(120) });
+      expect(await gates.getException('github:acme/api#42')).toMatchObject({
+        compensatingControls: 'WAF rule 1042 and alerting',
+        remindedAt: at(120),
+      });
       // a new expiry is reminded of again
       await gates.saveException(exception({ expiresAt: at(60 * 24 * 60) }));
       expect(await gates.getException('github:acme/api#42')).toMatchObject({ expiresAt: at(60 * 24 * 60), remindedAt: null });
@@ -215,7 +234,9 @@ for (const backend of backends) {
     it('chains every exception status change, changed terms of an approved one and each new emergency record in the register', async () => {
       const id = 'github:acme/api#42';
       await gates.saveException(exception({ status: 'requested', approvedBy: null, approvedAt: null }));
-      await gates.saveException(exception({ status: 'requested', approvedBy: null, approvedAt: null, compensatingControls: 'edited while requested' }));
+      await gates.saveException(
+        exception({ status: 'requested', approvedBy: null, approvedAt: null, compensatingControls: 'edited while requested' }),
+      );
       expect(await gates.registerRecords()).toEqual([]); // a request is not an approval
       await gates.saveException(exception());
       await gates.saveException(exception()); // the request issue re-read, nothing changed
@@ -232,14 +253,29 @@ for (const backend of backends) {
         [4, 'emergency', 'github:acme/api!13'],
       ]);
       expect(records[0]!.prevHash).toBe(GENESIS_HASH);
-      expect(records[0]!.content).toMatchObject({ id, status: 'approved', approvedBy: '@security-lead', approvedAt: at(60).toISOString(), findingRef: 'js/sql-injection', scope: { repo: 'github:acme/api', paths: ['src/legacy/**'] } });
+      expect(records[0]!.content).toMatchObject({
+        id,
+        status: 'approved',
+        approvedBy: '@security-lead',
+        approvedAt: at(60).toISOString(),
+        findingRef: 'js/sql-injection',
+        scope: { repo: 'github:acme/api', paths: ['src/legacy/**'] },
+      });
       expect(records[1]!.content).toMatchObject({ expiresAt: at(60 * 24 * 365).toISOString() });
-      expect(records[3]!.content).toMatchObject({ approver: '@oncall-director', headSha: 'b'.repeat(40), controlsBypassed: ['sast', 'approvals'] });
+      expect(records[3]!.content).toMatchObject({
+        approver: '@oncall-director',
+        headSha: 'b'.repeat(40),
+        controlsBypassed: ['sast', 'approvals'],
+      });
       expect(await gates.registerRecords({ subject: 'github:acme/api!13' })).toEqual([records[3]]);
       expect(await verifyStoredRegister(gates, 2)).toEqual({ ok: true, count: 4, head: records[3]!.hash });
       // Someone with database access names another approver: the register chain breaks there.
       await sql`update register_records set content = jsonb_set(content, '{approvedBy}', '"@friend"') where seq = 2`.execute(opened.db);
-      expect(await verifyStoredRegister(gates, 2)).toMatchObject({ ok: false, brokenAt: 2, reason: expect.stringMatching(/content does not match its hash/) });
+      expect(await verifyStoredRegister(gates, 2)).toMatchObject({
+        ok: false,
+        brokenAt: 2,
+        reason: expect.stringMatching(/content does not match its hash/),
+      });
     });
 
     it('lists approved exceptions expiring before a moment, earliest first, expired ones included', async () => {
@@ -255,10 +291,23 @@ for (const backend of backends) {
     it('counts a repeated exception category by distinct repositories since a moment, rejected requests aside', async () => {
       await gates.saveException(exception({ id: 'github:acme/api#1', category: 'secrets' }));
       await gates.saveException(exception({ id: 'github:acme/api#2', category: 'secrets' })); // same repo again
-      await gates.saveException(exception({ id: 'github:acme/web#1', category: 'secrets', scope: { repo: 'github:acme/web', paths: [] }, status: 'requested' }));
-      await gates.saveException(exception({ id: 'gitlab:grp/pay#1', category: 'secrets', scope: { repo: 'gitlab:grp/pay', paths: [] }, status: 'rejected' }));
-      await gates.saveException(exception({ id: 'gitlab:grp/old#1', category: 'secrets', scope: { repo: 'gitlab:grp/old', paths: [] }, requestedAt: at(-60 * 24 * 100) }));
-      await gates.saveException(exception({ id: 'gitlab:grp/dep#1', category: 'dependencies', scope: { repo: 'gitlab:grp/dep', paths: [] } }));
+      await gates.saveException(
+        exception({ id: 'github:acme/web#1', category: 'secrets', scope: { repo: 'github:acme/web', paths: [] }, status: 'requested' }),
+      );
+      await gates.saveException(
+        exception({ id: 'gitlab:grp/pay#1', category: 'secrets', scope: { repo: 'gitlab:grp/pay', paths: [] }, status: 'rejected' }),
+      );
+      await gates.saveException(
+        exception({
+          id: 'gitlab:grp/old#1',
+          category: 'secrets',
+          scope: { repo: 'gitlab:grp/old', paths: [] },
+          requestedAt: at(-60 * 24 * 100),
+        }),
+      );
+      await gates.saveException(
+        exception({ id: 'gitlab:grp/dep#1', category: 'dependencies', scope: { repo: 'gitlab:grp/dep', paths: [] } }),
+      );
       expect(await gates.countExceptionsByCategory('secrets', at(-60 * 24 * 90))).toBe(2);
       expect(await gates.countExceptionsByCategory('secrets', at(-60 * 24 * 365))).toBe(3);
       expect(await gates.countExceptionsByCategory('dependencies', at(-1))).toBe(1);
@@ -268,7 +317,9 @@ for (const backend of backends) {
     it('stores one emergency record per change and head commit; a repeat only fills in the follow-up issue', async () => {
       const first = await gates.saveEmergencyRecord(emergency());
       expect(first).toEqual({ id: expect.any(Number), ...emergency() });
-      const again = await gates.saveEmergencyRecord(emergency({ reason: 'retried delivery', followUp: { issueUrl: 'https://github.com/acme/api/issues/77', dueAt: at(1) } }));
+      const again = await gates.saveEmergencyRecord(
+        emergency({ reason: 'retried delivery', followUp: { issueUrl: 'https://github.com/acme/api/issues/77', dueAt: at(1) } }),
+      );
       expect(again).toEqual({ ...first, followUp: { issueUrl: 'https://github.com/acme/api/issues/77', dueAt: first.followUp.dueAt } });
       // a URL once set stays
       await gates.saveEmergencyRecord(emergency({ followUp: { issueUrl: 'https://github.com/acme/api/issues/78', dueAt: at(1) } }));
@@ -279,4 +330,3 @@ for (const backend of backends) {
     });
   });
 }
-

@@ -74,7 +74,8 @@ class FakeDatabase {
 }
 
 const journalFiles = (dir: string): string[] => readdirSync(dir).filter((n) => n.endsWith('.journal'));
-const journaledIds = (dir: string): string[] => journalFiles(dir).flatMap((n) => decodeRecords(readFileSync(join(dir, n))).deliveries.map((d) => d.deliveryId));
+const journaledIds = (dir: string): string[] =>
+  journalFiles(dir).flatMap((n) => decodeRecords(readFileSync(join(dir, n))).deliveries.map((d) => d.deliveryId));
 
 describe('journal records', () => {
   it('round-trip a delivery, payload byte for byte', () => {
@@ -94,12 +95,16 @@ describe('journal records', () => {
   });
 
   it('read a record written without an encoding as plain JSON', () => {
-    const body = Buffer.from(`${JSON.stringify({ platform: 'github', deliveryId: 'old', eventName: 'issues', receivedAt: '2026-11-20T10:00:00.000Z' })}\n{"id":"old"}`);
+    const body = Buffer.from(
+      `${JSON.stringify({ platform: 'github', deliveryId: 'old', eventName: 'issues', receivedAt: '2026-11-20T10:00:00.000Z' })}\n{"id":"old"}`,
+    );
     const header = Buffer.alloc(8);
     header.writeUInt32BE(body.length, 0);
     header.writeUInt32BE(crc32(body), 4);
     // Records of earlier versions carry no body digest: they are not checked for replays.
-    expect(decodeRecords(Buffer.concat([header, body])).deliveries).toEqual([{ ...delivery('old', '{"id":"old"}'), encoding: 'json', bodyDigest: null }]);
+    expect(decodeRecords(Buffer.concat([header, body])).deliveries).toEqual([
+      { ...delivery('old', '{"id":"old"}'), encoding: 'json', bodyDigest: null },
+    ]);
   });
 
   it('keep the body digest of a record', () => {
@@ -296,22 +301,25 @@ describe('DeliveryJournal', () => {
     await journal.close();
   });
 
-  it.each(['writev', 'datasync'] as const)('when a %s fails: that delivery is refused (the sender retries), later ones go to a new file', async (method) => {
-    const proto = await fileHandleProto();
-    vi.spyOn(proto, method).mockRejectedValueOnce(Object.assign(new Error('EIO: i/o error'), { code: 'EIO' }));
-    const dir = tempDir();
-    const db = new FakeDatabase();
-    const { journal } = await DeliveryJournal.open(dir, { write: db.write });
-    const before = journalFiles(dir);
-    await expect(journal.accept(delivery('refused'))).rejects.toThrow('EIO');
-    expect(await journal.accept(delivery('refused'))).toEqual({ inserted: true }); // the retry is taken
-    expect(await journal.accept(delivery('next'))).toEqual({ inserted: true });
-    expect(journalFiles(dir)).not.toContain(before[0]); // the failed file was sealed and dropped
-    await journal.settled();
-    expect([...db.stored.keys()].sort()).toEqual(['next', 'refused']);
-    await journal.close();
-    expect(journalFiles(dir)).toEqual([]);
-  });
+  it.each(['writev', 'datasync'] as const)(
+    'when a %s fails: that delivery is refused (the sender retries), later ones go to a new file',
+    async (method) => {
+      const proto = await fileHandleProto();
+      vi.spyOn(proto, method).mockRejectedValueOnce(Object.assign(new Error('EIO: i/o error'), { code: 'EIO' }));
+      const dir = tempDir();
+      const db = new FakeDatabase();
+      const { journal } = await DeliveryJournal.open(dir, { write: db.write });
+      const before = journalFiles(dir);
+      await expect(journal.accept(delivery('refused'))).rejects.toThrow('EIO');
+      expect(await journal.accept(delivery('refused'))).toEqual({ inserted: true }); // the retry is taken
+      expect(await journal.accept(delivery('next'))).toEqual({ inserted: true });
+      expect(journalFiles(dir)).not.toContain(before[0]); // the failed file was sealed and dropped
+      await journal.settled();
+      expect([...db.stored.keys()].sort()).toEqual(['next', 'refused']);
+      await journal.close();
+      expect(journalFiles(dir)).toEqual([]);
+    },
+  );
 
   it('seals a full file and deletes it once everything in it is stored', async () => {
     const dir = tempDir();

@@ -16,8 +16,14 @@ import { freshDataDir, removeDataDir } from './fixture.ts';
 
 const child = fileURLToPath(new URL('./kill-child.ts', import.meta.url));
 
-async function runAndKill(dataDir: string, killAfterAcks: number, path: 'store' | 'inbox'): Promise<{ acked: string[]; exit: NodeJS.Signals | number | null }> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', child, dataDir, '100000', path === 'inbox' ? '32' : '4', path], { stdio: ['ignore', 'pipe', 'pipe'] });
+async function runAndKill(
+  dataDir: string,
+  killAfterAcks: number,
+  path: 'store' | 'inbox',
+): Promise<{ acked: string[]; exit: NodeJS.Signals | number | null }> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', child, dataDir, '100000', path === 'inbox' ? '32' : '4', path], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stderr = '';
   proc.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
   const acked: string[] = [];
@@ -44,7 +50,9 @@ describe('delivery durability on PGlite', () => {
       expect(acked.length).toBeGreaterThanOrEqual(n);
       // Reopening stores whatever the journal still held before anything else happens.
       const journalDir = join(dataDir, JOURNAL_DIR);
-      const inJournal = existsSync(journalDir) ? readdirSync(journalDir).reduce((n, f) => n + decodeRecords(readFileSync(join(journalDir, f))).deliveries.length, 0) : 0;
+      const inJournal = existsSync(journalDir)
+        ? readdirSync(journalDir).reduce((n, f) => n + decodeRecords(readFileSync(join(journalDir, f))).deliveries.length, 0)
+        : 0;
       const { store, close } = await openStore({ dataDir, queue: { maintenanceIntervalSeconds: false } });
       try {
         const missing: string[] = [];

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
-import { COMPRESS_FROM, decodePayload, decodePayloadAsync, encodePayload, INFLATE_OFF_THREAD_FROM } from '../../src/storage/payload-codec.ts';
+import {
+  COMPRESS_FROM,
+  decodePayload,
+  decodePayloadAsync,
+  encodePayload,
+  INFLATE_OFF_THREAD_FROM,
+} from '../../src/storage/payload-codec.ts';
 
 describe('payload codec', () => {
   it.each([
@@ -16,7 +22,9 @@ describe('payload codec', () => {
   });
 
   it('shrinks a large payload', () => {
-    const json = JSON.stringify({ urls: Array.from({ length: 200 }, (_, i) => `https://api.github.com/repos/acme/web/issues/${i}/comments`) });
+    const json = JSON.stringify({
+      urls: Array.from({ length: 200 }, (_, i) => `https://api.github.com/repos/acme/web/issues/${i}/comments`),
+    });
     expect(encodePayload(json).payload.length).toBeLessThan(json.length / 4);
   });
 

@@ -51,7 +51,13 @@ describe('embedded database template', () => {
     const sb = await openStore({ dataDir: b });
     stores.push(sb);
     expect(lines).toContain('new embedded database, created from the template');
-    await sa.store.recordDelivery({ platform: 'github', deliveryId: 'only-in-a', eventName: 'issues', payload: '{}', receivedAt: new Date() });
+    await sa.store.recordDelivery({
+      platform: 'github',
+      deliveryId: 'only-in-a',
+      eventName: 'issues',
+      payload: '{}',
+      receivedAt: new Date(),
+    });
     expect(await sa.store.getDelivery('github', 'only-in-a')).not.toBeNull();
     expect(await sb.store.getDelivery('github', 'only-in-a')).toBeNull();
     // reopened: no second seeding

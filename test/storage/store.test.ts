@@ -15,7 +15,13 @@ const delivery = (over: Partial<DeliveryInput> = {}): DeliveryInput => ({
   ...over,
 });
 
-const reason: Reason = { rule: 'internet-facing', summary: 'Exposed to the internet', evidence: ['Exposure = internet'], tier: 1, route: 'appsec' };
+const reason: Reason = {
+  rule: 'internet-facing',
+  summary: 'Exposed to the internet',
+  evidence: ['Exposure = internet'],
+  tier: 1,
+  route: 'appsec',
+};
 
 for (const backend of backends) {
   describe.skipIf(backend.skip)(`Store on ${backend.name}`, () => {
@@ -47,7 +53,10 @@ for (const backend of backends) {
 
       const results = await Promise.all(Array.from({ length: 8 }, () => store.recordDelivery(delivery({ deliveryId: 'd-2' }))));
       expect(results.filter((r) => r.inserted)).toHaveLength(1);
-      const pair = await Promise.all([store.recordDelivery(delivery({ deliveryId: 'd-3' })), store.recordDelivery(delivery({ deliveryId: 'd-3' }))]);
+      const pair = await Promise.all([
+        store.recordDelivery(delivery({ deliveryId: 'd-3' })),
+        store.recordDelivery(delivery({ deliveryId: 'd-3' })),
+      ]);
       expect(pair.map((r) => r.inserted).sort()).toEqual([false, true]);
       // the same id on another platform is another delivery
       expect(await store.recordDelivery(delivery({ platform: 'gitlab' }))).toEqual({ inserted: true });
@@ -57,18 +66,27 @@ for (const backend of backends) {
       const { store, db } = opened;
       const X = 'a'.repeat(64);
       expect(await store.recordDelivery(delivery({ deliveryId: 'first', bodyDigest: X }))).toEqual({ inserted: true });
-      expect(await store.recordDelivery(delivery({ deliveryId: 'replayed', bodyDigest: X }))).toEqual({ inserted: false, duplicateOf: 'first' });
+      expect(await store.recordDelivery(delivery({ deliveryId: 'replayed', bodyDigest: X }))).toEqual({
+        inserted: false,
+        duplicateOf: 'first',
+      });
       expect(await store.getDelivery('github', 'replayed')).toBeNull();
       // GitHub's own redelivery: the same id and body is the same delivery, not a replay of another.
       expect(await store.recordDelivery(delivery({ deliveryId: 'first', bodyDigest: X }))).toEqual({ inserted: false });
       // Two at once in one batch: one is stored.
-      const pair = await Promise.all([store.recordDelivery(delivery({ deliveryId: 'p-1', bodyDigest: 'b'.repeat(64) })), store.recordDelivery(delivery({ deliveryId: 'p-2', bodyDigest: 'b'.repeat(64) }))]);
+      const pair = await Promise.all([
+        store.recordDelivery(delivery({ deliveryId: 'p-1', bodyDigest: 'b'.repeat(64) })),
+        store.recordDelivery(delivery({ deliveryId: 'p-2', bodyDigest: 'b'.repeat(64) })),
+      ]);
       expect(pair.filter((r) => r.inserted)).toHaveLength(1);
       // Another platform's body, and bodies without a digest, are never replays.
       expect(await store.recordDelivery(delivery({ platform: 'gitlab', deliveryId: 'gl', bodyDigest: X }))).toEqual({ inserted: true });
       expect(await store.recordDelivery(delivery({ deliveryId: 'n-1' }))).toEqual({ inserted: true });
       expect(await store.recordDelivery(delivery({ deliveryId: 'n-2' }))).toEqual({ inserted: true });
-      const rows = await sql<{ delivery_id: string; body_digest: string | null }>`select delivery_id, body_digest from deliveries where platform = 'github' order by delivery_id`.execute(db);
+      const rows = await sql<{
+        delivery_id: string;
+        body_digest: string | null;
+      }>`select delivery_id, body_digest from deliveries where platform = 'github' order by delivery_id`.execute(db);
       expect(rows.rows.filter((r) => r.body_digest === X).map((r) => r.delivery_id)).toEqual(['first']);
     });
 
@@ -99,7 +117,12 @@ for (const backend of backends) {
 
     it('lists pending deliveries oldest first and tracks attempts and outcomes', async () => {
       const { store } = opened;
-      for (const [id, t] of [['c', 3], ['a', 1], ['b', 2], ['d', 4]] as const) {
+      for (const [id, t] of [
+        ['c', 3],
+        ['a', 1],
+        ['b', 2],
+        ['d', 4],
+      ] as const) {
         await store.recordDelivery(delivery({ deliveryId: id, receivedAt: new Date(Date.UTC(2026, 0, 1, 0, 0, t)) }));
       }
       expect((await store.pendingDeliveries(10)).map((d) => d.deliveryId)).toEqual(['a', 'b', 'c', 'd']);
@@ -136,7 +159,13 @@ for (const backend of backends) {
       expect(await store.getIntake(row.issueKey)).toBeNull();
       await store.saveIntake(row);
       expect(await store.getIntake(row.issueKey)).toEqual(row);
-      const updated = { ...row, answers: { exposure: 'internal' }, problems: [], complete: true, updatedAt: new Date('2026-01-02T00:00:00.000Z') };
+      const updated = {
+        ...row,
+        answers: { exposure: 'internal' },
+        problems: [],
+        complete: true,
+        updatedAt: new Date('2026-01-02T00:00:00.000Z'),
+      };
       await store.saveIntake(updated);
       expect(await store.getIntake(row.issueKey)).toEqual(updated);
     });
@@ -146,7 +175,14 @@ for (const backend of backends) {
       const key = 'gitlab:group/proj#3';
       expect(await store.latestDecision(key)).toBeNull();
       expect(await store.decisionHistory(key)).toEqual([]);
-      const d1 = { issueKey: key, tier: 2, routes: ['appsec'], reasons: [reason], decidedAt: new Date('2026-01-01T00:00:00.000Z'), deliveryId: 'x1' };
+      const d1 = {
+        issueKey: key,
+        tier: 2,
+        routes: ['appsec'],
+        reasons: [reason],
+        decidedAt: new Date('2026-01-01T00:00:00.000Z'),
+        deliveryId: 'x1',
+      };
       const d2 = { issueKey: key, tier: null, routes: [], reasons: [], decidedAt: new Date('2026-01-03T00:00:00.000Z'), deliveryId: null };
       const d3 = { ...d1, tier: 0, routes: ['incident', 'appsec'], decidedAt: new Date('2026-01-02T00:00:00.000Z') };
       await store.recordDecision(d1);
@@ -164,12 +200,50 @@ for (const backend of backends) {
     it('appends audit entries and lists them per issue', async () => {
       const { store } = opened;
       const key = 'github:acme/web#1';
-      await store.appendAudit({ at: new Date('2026-01-01T00:00:02Z'), deliveryId: 'd', issueKey: key, action: 'ensureLabels', detail: { add: ['tier-1'] }, outcome: 'ok' });
-      await store.appendAudit({ at: new Date('2026-01-01T00:00:01Z'), deliveryId: null, issueKey: key, action: 'ensureComment', detail: null, outcome: 'error', error: '502' });
-      await store.appendAudit({ at: new Date('2026-01-01T00:00:03Z'), deliveryId: 'd', issueKey: null, action: 'translate', detail: 'x', outcome: 'skipped' });
+      await store.appendAudit({
+        at: new Date('2026-01-01T00:00:02Z'),
+        deliveryId: 'd',
+        issueKey: key,
+        action: 'ensureLabels',
+        detail: { add: ['tier-1'] },
+        outcome: 'ok',
+      });
+      await store.appendAudit({
+        at: new Date('2026-01-01T00:00:01Z'),
+        deliveryId: null,
+        issueKey: key,
+        action: 'ensureComment',
+        detail: null,
+        outcome: 'error',
+        error: '502',
+      });
+      await store.appendAudit({
+        at: new Date('2026-01-01T00:00:03Z'),
+        deliveryId: 'd',
+        issueKey: null,
+        action: 'translate',
+        detail: 'x',
+        outcome: 'skipped',
+      });
       expect(await store.auditFor(key)).toEqual([
-        { at: new Date('2026-01-01T00:00:01Z'), deliveryId: null, issueKey: key, action: 'ensureComment', detail: null, outcome: 'error', error: '502' },
-        { at: new Date('2026-01-01T00:00:02Z'), deliveryId: 'd', issueKey: key, action: 'ensureLabels', detail: { add: ['tier-1'] }, outcome: 'ok', error: null },
+        {
+          at: new Date('2026-01-01T00:00:01Z'),
+          deliveryId: null,
+          issueKey: key,
+          action: 'ensureComment',
+          detail: null,
+          outcome: 'error',
+          error: '502',
+        },
+        {
+          at: new Date('2026-01-01T00:00:02Z'),
+          deliveryId: 'd',
+          issueKey: key,
+          action: 'ensureLabels',
+          detail: { add: ['tier-1'] },
+          outcome: 'ok',
+          error: null,
+        },
       ]);
       expect(await store.auditFor('none')).toEqual([]);
     });
@@ -211,15 +285,31 @@ for (const backend of backends) {
 
     it('stores a large payload deflated, reads it back as received, and still reads plain rows', async () => {
       const { store, db } = opened;
-      const big = JSON.stringify({ action: 'opened', body: 'é ✓ '.repeat(2000), urls: Array.from({ length: 50 }, (_, i) => `https://api.github.com/repos/acme/web/issues/${i}{/number}`) });
-      await Promise.all([store.recordDelivery(delivery({ deliveryId: 'big', payload: big })), store.recordDelivery(delivery({ deliveryId: 'small' }))]);
-      const rows = await sql<{ delivery_id: string; payload: string; payload_encoding: string }>`select delivery_id, payload, payload_encoding from deliveries order by delivery_id`.execute(db);
-      expect(rows.rows.map((r) => [r.delivery_id, r.payload_encoding])).toEqual([['big', 'deflate-base64'], ['small', 'json']]);
+      const big = JSON.stringify({
+        action: 'opened',
+        body: 'é ✓ '.repeat(2000),
+        urls: Array.from({ length: 50 }, (_, i) => `https://api.github.com/repos/acme/web/issues/${i}{/number}`),
+      });
+      await Promise.all([
+        store.recordDelivery(delivery({ deliveryId: 'big', payload: big })),
+        store.recordDelivery(delivery({ deliveryId: 'small' })),
+      ]);
+      const rows = await sql<{
+        delivery_id: string;
+        payload: string;
+        payload_encoding: string;
+      }>`select delivery_id, payload, payload_encoding from deliveries order by delivery_id`.execute(db);
+      expect(rows.rows.map((r) => [r.delivery_id, r.payload_encoding])).toEqual([
+        ['big', 'deflate-base64'],
+        ['small', 'json'],
+      ]);
       expect(rows.rows[0]!.payload.length).toBeLessThan(big.length / 4);
       expect((await store.getDelivery('github', 'big'))?.payload).toBe(big);
       expect((await store.getDelivery('github', 'small'))?.payload).toBe(delivery().payload);
       // a row written before payloads were encoded: plain JSON, default encoding
-      await sql`insert into deliveries (platform, delivery_id, event_name, payload, received_at, status) values ('github', 'old', 'issues', ${big}, now(), 'pending')`.execute(db);
+      await sql`insert into deliveries (platform, delivery_id, event_name, payload, received_at, status) values ('github', 'old', 'issues', ${big}, now(), 'pending')`.execute(
+        db,
+      );
       expect((await store.getDelivery('github', 'old'))?.payload).toBe(big);
       await expect(sql`update deliveries set payload_encoding = 'zip' where delivery_id = 'old'`.execute(db)).rejects.toThrow();
     });
@@ -233,8 +323,16 @@ for (const backend of backends) {
         inbox.accept(delivery({ deliveryId: 'in-3' })),
       ]);
       await inbox.settled();
-      const rows = await sql<{ delivery_id: string; payload: string; payload_encoding: string }>`select delivery_id, payload, payload_encoding from deliveries order by delivery_id`.execute(db);
-      expect(rows.rows.map((r) => [r.delivery_id, r.payload_encoding])).toEqual([['in-1', 'deflate-base64'], ['in-2', 'deflate-base64'], ['in-3', 'json']]);
+      const rows = await sql<{
+        delivery_id: string;
+        payload: string;
+        payload_encoding: string;
+      }>`select delivery_id, payload, payload_encoding from deliveries order by delivery_id`.execute(db);
+      expect(rows.rows.map((r) => [r.delivery_id, r.payload_encoding])).toEqual([
+        ['in-1', 'deflate-base64'],
+        ['in-2', 'deflate-base64'],
+        ['in-3', 'json'],
+      ]);
       expect(rows.rows[0]!.payload.length).toBeLessThan(big.length / 4);
       expect((await store.getDelivery('github', 'in-1'))?.payload).toBe(big);
       expect((await store.getDelivery('github', 'in-2'))?.payload).toBe(big);
@@ -285,7 +383,18 @@ for (const backend of backends) {
         let outside: Promise<number> | undefined;
         await expect(
           db.transaction().execute(async (trx) => {
-            await trx.insertInto('deliveries').values({ platform: 'github', delivery_id: 'tx', event_name: 'e', payload: '{}', received_at: new Date(), status: 'pending', last_error: null }).execute();
+            await trx
+              .insertInto('deliveries')
+              .values({
+                platform: 'github',
+                delivery_id: 'tx',
+                event_name: 'e',
+                payload: '{}',
+                received_at: new Date(),
+                status: 'pending',
+                last_error: null,
+              })
+              .execute();
             outside = store.countDeliveries('pending'); // must wait for the transaction to end
             await sleep(30);
             throw new Error('roll back');
@@ -293,7 +402,18 @@ for (const backend of backends) {
         ).rejects.toThrow('roll back');
         expect(await outside).toBe(0);
         await db.transaction().execute(async (trx) => {
-          await trx.insertInto('deliveries').values({ platform: 'github', delivery_id: 'tx', event_name: 'e', payload: '{}', received_at: new Date(), status: 'pending', last_error: null }).execute();
+          await trx
+            .insertInto('deliveries')
+            .values({
+              platform: 'github',
+              delivery_id: 'tx',
+              event_name: 'e',
+              payload: '{}',
+              received_at: new Date(),
+              status: 'pending',
+              last_error: null,
+            })
+            .execute();
         });
         expect(await store.countDeliveries('pending')).toBe(1);
       });

@@ -29,14 +29,22 @@ for (const backend of backends) {
 
     it("keeps an issue's decisions oldest first, one per command comment, apart from other issues'", async () => {
       const log = threatLogStore(opened.db, opened.durable);
-      expect(await log.recordThreatDecision(decision({ commentId: '1002', decidedAt: new Date('2026-12-03T08:00:00Z'), decidedBy: 'bob', text: '<b>No</b> public bucket' }), 'd2')).toEqual({ inserted: true });
+      expect(
+        await log.recordThreatDecision(
+          decision({ commentId: '1002', decidedAt: new Date('2026-12-03T08:00:00Z'), decidedBy: 'bob', text: '<b>No</b> public bucket' }),
+          'd2',
+        ),
+      ).toEqual({ inserted: true });
       expect(await log.recordThreatDecision(decision({}), 'd1')).toEqual({ inserted: true });
       // The same comment again (a redelivery, a retry after a failed comment, another delivery id): once.
       expect(await log.recordThreatDecision(decision({ text: 'changed' }), 'd1')).toEqual({ inserted: false });
       expect(await log.recordThreatDecision(decision({ text: 'changed' }), 'd3')).toEqual({ inserted: false });
       // The same comment id on another issue is another entry.
       expect(await log.recordThreatDecision(decision({ issueKey: 'gitlab:acme/app#7' }), 'd4')).toEqual({ inserted: true });
-      expect(await log.threatDecisions('github:acme/app#7')).toEqual([decision({}), decision({ commentId: '1002', decidedAt: new Date('2026-12-03T08:00:00Z'), decidedBy: 'bob', text: '<b>No</b> public bucket' })]);
+      expect(await log.threatDecisions('github:acme/app#7')).toEqual([
+        decision({}),
+        decision({ commentId: '1002', decidedAt: new Date('2026-12-03T08:00:00Z'), decidedBy: 'bob', text: '<b>No</b> public bucket' }),
+      ]);
       expect(await log.threatDecisions('gitlab:acme/app#7')).toEqual([decision({ issueKey: 'gitlab:acme/app#7' })]);
       expect(await log.threatDecisions('github:acme/other#1')).toEqual([]);
     });

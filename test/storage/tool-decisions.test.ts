@@ -33,7 +33,12 @@ const decision = (over: Partial<ToolDecisionRecord>): ToolDecisionRecord => ({
 describe('the tool decision store', () => {
   it('keeps decisions oldest first, once per delivery, with wait/defer as no inventory change', async () => {
     const store = toolDecisionStore(opened.db, opened.durable);
-    expect(await store.record(decision({ decidedAt: new Date('2026-11-25T10:00:00Z'), decision: 'redirect', pathForward: 'redirect', criticality: 'low' }), 'd2')).toEqual({ inserted: true });
+    expect(
+      await store.record(
+        decision({ decidedAt: new Date('2026-11-25T10:00:00Z'), decision: 'redirect', pathForward: 'redirect', criticality: 'low' }),
+        'd2',
+      ),
+    ).toEqual({ inserted: true });
     expect(await store.record(decision({}), 'd1')).toEqual({ inserted: true });
     expect(await store.record(decision({}), 'd1')).toEqual({ inserted: false });
     expect(await store.record(decision({ decision: 'wait', pathForward: null, criticality: null }), 'd3')).toEqual({ inserted: true });

@@ -9,7 +9,9 @@ import { fileURLToPath } from 'node:url';
 const CHILD = fileURLToPath(new URL('./gatehouse-child.ts', import.meta.url));
 
 /** `npm start`'s command (package.json), and the Node options it gives. */
-export const START_SCRIPT = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { scripts: { start: string } }).scripts.start;
+export const START_SCRIPT = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { scripts: { start: string } }
+).scripts.start;
 export const START_SHAPE = /^node((?: --[\w-]+(?:=\S+)?)*) bin\/gatehouse\.js start$/;
 export const START_FLAGS: readonly string[] = START_SHAPE.exec(START_SCRIPT)?.[1]?.trim().split(' ').filter(Boolean) ?? [];
 
@@ -24,7 +26,10 @@ export interface ChildGatehouse {
   stop(): Promise<void>;
 }
 
-export function startChildGatehouse(env: Record<string, string>, { timeoutMs = 60_000, nodeFlags = [...START_FLAGS] }: { timeoutMs?: number; nodeFlags?: string[] } = {}): Promise<ChildGatehouse> {
+export function startChildGatehouse(
+  env: Record<string, string>,
+  { timeoutMs = 60_000, nodeFlags = [...START_FLAGS] }: { timeoutMs?: number; nodeFlags?: string[] } = {},
+): Promise<ChildGatehouse> {
   const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', CHILD], {
     env: { PATH: process.env['PATH'] ?? '', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -44,20 +44,34 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
       const send = (status: number, data: unknown) => {
         const text = JSON.stringify(data);
         // The call and this answer, as GitHub's REST API description has them (the test fails otherwise).
-        recordGitHubCall({ method: req.method ?? '', url: req.url ?? '', requestBody: body ?? undefined, answer: { status, responseText: text } });
+        recordGitHubCall({
+          method: req.method ?? '',
+          url: req.url ?? '',
+          requestBody: body ?? undefined,
+          answer: { status, responseText: text },
+        });
         res.writeHead(status, { 'content-type': 'application/json' });
         res.end(text);
       };
       let m: RegExpExecArray | null;
       if (req.method === 'GET' && path === '/app') return send(200, githubAnswer('GET /app', 200, { slug: 'gatehouse', id: 1 }));
       if (req.method === 'POST' && /^\/app\/installations\/\d+\/access_tokens$/.test(path)) return send(201, accessToken());
-      if (req.method === 'GET' && /\/contents\//.test(path)) return send(404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest/repos/contents#get-repository-content', status: '404' });
+      if (req.method === 'GET' && /\/contents\//.test(path))
+        return send(404, {
+          message: 'Not Found',
+          documentation_url: 'https://docs.github.com/rest/repos/contents#get-repository-content',
+          status: '404',
+        });
       if ((m = /^\/repos\/[^/]+\/[^/]+\/issues\/(\d+)\/comments$/.exec(path))) {
         const n = Number(m[1]);
         const list = fake.comments.get(n) ?? [];
         fake.comments.set(n, list);
         const user = { login: 'gatehouse[bot]', type: 'Bot' };
-        if (req.method === 'GET') return send(200, list.map((c) => githubComment('GET /repos/{owner}/{repo}/issues/{issue_number}/comments', 200, { ...c, user })));
+        if (req.method === 'GET')
+          return send(
+            200,
+            list.map((c) => githubComment('GET /repos/{owner}/{repo}/issues/{issue_number}/comments', 200, { ...c, user })),
+          );
         const c = { id: nextComment++, body: (body as { body: string }).body };
         list.push(c);
         return send(201, githubComment('POST /repos/{owner}/{repo}/issues/{issue_number}/comments', 201, { ...c, user }));
@@ -65,21 +79,40 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
       if (req.method === 'GET' && (m = /^\/repos\/[^/]+\/[^/]+\/issues\/comments\/(\d+)$/.exec(path))) {
         const id = Number(m[1]);
         const c = [...fake.comments.values()].flat().find((x) => x.id === id);
-        return c ? send(200, githubComment('GET /repos/{owner}/{repo}/issues/comments/{comment_id}', 200, { ...c, user: { login: 'gatehouse[bot]', type: 'Bot' } })) : send(404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' });
+        return c
+          ? send(
+              200,
+              githubComment('GET /repos/{owner}/{repo}/issues/comments/{comment_id}', 200, {
+                ...c,
+                user: { login: 'gatehouse[bot]', type: 'Bot' },
+              }),
+            )
+          : send(404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' });
       }
       if (req.method === 'PATCH' && (m = /^\/repos\/[^/]+\/[^/]+\/issues\/comments\/(\d+)$/.exec(path))) {
         const id = Number(m[1]);
         let edited = { id, body: '' };
-        for (const list of fake.comments.values()) for (const c of list) if (c.id === id) {
-          c.body = (body as { body: string }).body;
-          edited = c;
-        }
-        return send(200, githubComment('PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}', 200, { ...edited, user: { login: 'gatehouse[bot]', type: 'Bot' } }));
+        for (const list of fake.comments.values())
+          for (const c of list)
+            if (c.id === id) {
+              c.body = (body as { body: string }).body;
+              edited = c;
+            }
+        return send(
+          200,
+          githubComment('PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}', 200, {
+            ...edited,
+            user: { login: 'gatehouse[bot]', type: 'Bot' },
+          }),
+        );
       }
       if ((m = /^\/repos\/[^/]+\/[^/]+\/issues\/(\d+)$/.exec(path))) {
         const n = Number(m[1]);
         if (req.method === 'PATCH') fake.bodies.set(n, (body as { body: string }).body);
-        return send(200, githubIssue({ number: n, body: fake.bodies.get(n) ?? '', labels: [...(fake.labels.get(n) ?? [])].map(githubLabel) }));
+        return send(
+          200,
+          githubIssue({ number: n, body: fake.bodies.get(n) ?? '', labels: [...(fake.labels.get(n) ?? [])].map(githubLabel) }),
+        );
       }
       if ((m = /^\/repos\/[^/]+\/[^/]+\/issues\/(\d+)\/labels(?:\/(.+))?$/.exec(path))) {
         const n = Number(m[1]);

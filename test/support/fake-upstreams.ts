@@ -65,7 +65,8 @@ async function readBody(req: IncomingMessage): Promise<Record<string, unknown> |
   for await (const c of req) chunks.push(c as Buffer);
   const text = Buffer.concat(chunks).toString('utf8');
   if (!text) return null;
-  if ((req.headers['content-type'] ?? '').includes('application/x-www-form-urlencoded')) return Object.fromEntries(new URLSearchParams(text));
+  if ((req.headers['content-type'] ?? '').includes('application/x-www-form-urlencoded'))
+    return Object.fromEntries(new URLSearchParams(text));
   try {
     const v: unknown = JSON.parse(text);
     return typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : null;
@@ -77,7 +78,9 @@ async function readBody(req: IncomingMessage): Promise<Record<string, unknown> |
 function metadataOf(v: unknown): SlackMessage['metadata'] {
   try {
     const m: unknown = typeof v === 'string' ? JSON.parse(v) : v;
-    return m && typeof m === 'object' && typeof (m as { event_type?: unknown }).event_type === 'string' ? (m as NonNullable<SlackMessage['metadata']>) : null;
+    return m && typeof m === 'object' && typeof (m as { event_type?: unknown }).event_type === 'string'
+      ? (m as NonNullable<SlackMessage['metadata']>)
+      : null;
   } catch {
     return null;
   }
@@ -124,7 +127,8 @@ export async function startFakeUpstreams(): Promise<FakeUpstreams> {
     const { method, path, body } = r;
     let m: RegExpExecArray | null;
     if (method === 'GET' && path === '/app') return [200, { slug: 'gatehouse', id: 1 }];
-    if (method === 'POST' && /^\/app\/installations\/\d+\/access_tokens$/.test(path)) return [201, { token: 'ghs_fake', expires_at: '2099-01-01T00:00:00Z' }];
+    if (method === 'POST' && /^\/app\/installations\/\d+\/access_tokens$/.test(path))
+      return [201, { token: 'ghs_fake', expires_at: '2099-01-01T00:00:00Z' }];
     if (method === 'GET' && /\/contents\//.test(path)) return [404, { message: 'Not Found' }];
     if (method === 'GET' && path === '/app/hook/deliveries') return [200, []];
     if ((m = /^\/repos\/([^/]+\/[^/]+)\/issues\/(\d+)\/comments$/.exec(path))) {
@@ -164,7 +168,17 @@ export async function startFakeUpstreams(): Promise<FakeUpstreams> {
         fake.githubBodyWrites.set(key, (fake.githubBodyWrites.get(key) ?? 0) + 1);
       }
       const labels = [...(fake.githubLabels.get(key) ?? [])].map((name) => ({ name }));
-      return [200, { number: Number(m[2]), state: 'open', body: fake.githubBodies.get(key) ?? '', labels, assignees: [], user: { login: 'octocat', type: 'User' } }];
+      return [
+        200,
+        {
+          number: Number(m[2]),
+          state: 'open',
+          body: fake.githubBodies.get(key) ?? '',
+          labels,
+          assignees: [],
+          user: { login: 'octocat', type: 'User' },
+        },
+      ];
     }
     if (method === 'GET' && /^\/repos\/[^/]+\/[^/]+\/pulls\/\d+\/files$/.test(path)) return [200, []];
     return [404, { message: `fake GitHub has no ${method} ${path}` }];
@@ -202,7 +216,13 @@ export async function startFakeUpstreams(): Promise<FakeUpstreams> {
       const set = fake.gitlabLabels.get(key) ?? new Set<string>();
       fake.gitlabLabels.set(key, set);
       if (method === 'PUT') {
-        const split = (v: unknown): string[] => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : []);
+        const split = (v: unknown): string[] =>
+          typeof v === 'string'
+            ? v
+                .split(',')
+                .map((s) => s.trim())
+                .filter(Boolean)
+            : [];
         if (body?.['add_labels']) fake.gitlabLabelWrites.set(key, (fake.gitlabLabelWrites.get(key) ?? 0) + 1);
         for (const l of split(body?.['add_labels'])) set.add(l);
         for (const l of split(body?.['remove_labels'])) set.delete(l);
@@ -214,24 +234,40 @@ export async function startFakeUpstreams(): Promise<FakeUpstreams> {
   };
 
   /** The fake's channel id for a channel name or id. */
-  const channelId = (channel: string): string => (/^[CGD][A-Z0-9]{5,}$/.test(channel) ? channel : `C${channel.replace(/\W/g, '').toUpperCase().slice(0, 10) || 'X'}`);
+  const channelId = (channel: string): string =>
+    /^[CGD][A-Z0-9]{5,}$/.test(channel) ? channel : `C${channel.replace(/\W/g, '').toUpperCase().slice(0, 10) || 'X'}`;
   const slack = (r: UpstreamRequest): [number, unknown] => {
     const { path, body } = r;
     if (path === '/chat.postMessage') {
-      const msg: SlackMessage = { channel: String(body?.['channel'] ?? ''), ts: `${ts++}.000100`, text: String(body?.['text'] ?? ''), key: keyOfBlocks(body?.['blocks']), metadata: metadataOf(body?.['metadata']), updates: 0 };
+      const msg: SlackMessage = {
+        channel: String(body?.['channel'] ?? ''),
+        ts: `${ts++}.000100`,
+        text: String(body?.['text'] ?? ''),
+        key: keyOfBlocks(body?.['blocks']),
+        metadata: metadataOf(body?.['metadata']),
+        updates: 0,
+      };
       fake.slackMessages.push(msg);
       return [200, { ok: true, channel: channelId(msg.channel), ts: msg.ts }];
     }
     if (path === '/conversations.list') {
       const names = [...new Set(fake.slackMessages.map((m) => m.channel).filter((c) => c.startsWith('#')))];
-      return [200, { ok: true, channels: names.map((n) => ({ id: channelId(n), name: n.slice(1) })), response_metadata: { next_cursor: '' } }];
+      return [
+        200,
+        { ok: true, channels: names.map((n) => ({ id: channelId(n), name: n.slice(1) })), response_metadata: { next_cursor: '' } },
+      ];
     }
     if (path === '/conversations.history') {
       const oldest = Number(body?.['oldest'] ?? 0);
       const messages = fake.slackMessages
         .filter((m) => channelId(m.channel) === body?.['channel'] && Number(m.ts) >= oldest)
         .reverse()
-        .map((m) => ({ type: 'message', ts: m.ts, text: m.text, ...(m.metadata && body?.['include_all_metadata'] === 'true' ? { metadata: m.metadata } : {}) }));
+        .map((m) => ({
+          type: 'message',
+          ts: m.ts,
+          text: m.text,
+          ...(m.metadata && body?.['include_all_metadata'] === 'true' ? { metadata: m.metadata } : {}),
+        }));
       return [200, { ok: true, messages, has_more: false, response_metadata: { next_cursor: '' } }];
     }
     if (path === '/chat.update') {

@@ -24,7 +24,10 @@ const gatehouse = await startGatehouse({
   config,
   clockTickMs: num('GATEHOUSE_CHILD_CLOCK_TICK_MS'),
   queue: poll === undefined ? undefined : { pollIntervalMs: poll, retryDelaySeconds: 1, retryBackoff: false },
-  slack: poll === undefined && lease === undefined ? undefined : { ...(poll !== undefined ? { pollMs: poll } : {}), ...(lease !== undefined ? { leaseMs: lease } : {}) },
+  slack:
+    poll === undefined && lease === undefined
+      ? undefined
+      : { ...(poll !== undefined ? { pollMs: poll } : {}), ...(lease !== undefined ? { leaseMs: lease } : {}) },
   github: {
     ...(process.env['GATEHOUSE_CHILD_THROTTLE'] === '0' ? { throttle: false } : {}),
     ...(process.env['GATEHOUSE_CHILD_BOT_LOGIN'] ? { botLogin: process.env['GATEHOUSE_CHILD_BOT_LOGIN'] } : {}),

@@ -66,7 +66,12 @@ export interface GateWorld {
   repoFiles: Record<string, string>;
   /** The GitHub login of the newest commit touching each repository file (GET /commits?path=); default `octocat`. */
   repoFileAuthors: Record<string, string>;
-  alerts: { number: number; rule: { id: string; severity: string; security_severity_level: string | null; description: string }; tool: { name: string }; most_recent_instance: { location: { path: string } } }[];
+  alerts: {
+    number: number;
+    rule: { id: string; severity: string; security_severity_level: string | null; description: string };
+    tool: { name: string };
+    most_recent_instance: { location: { path: string } };
+  }[];
   /** Open pull requests by head sha (GET /commits/{sha}/pulls). */
   pulls: Record<string, unknown>[];
   issues: { number: number; title: string; body: string; labels: string[]; html_url: string; user: { login: string; type: string } }[];
@@ -91,9 +96,33 @@ const worlds = new Set<GateWorld>();
 let nextId = 100;
 
 export function fakeGateGitHub(api: string, fullName: string, number: number): GateWorld {
-  const w: GateWorld = { labels: [], comments: [], checkRuns: [], statuses: [], workflowRuns: [], changedFiles: () => w.files.length, reviews: [], labelEvents: [], permissions: {}, commits: {}, files: [], repoFiles: {}, repoFileAuthors: {}, alerts: [], pulls: [], issues: [], issue: { body: '', user: { login: 'octocat', type: 'User' }, state: 'open' }, events: [], log: [], checkWrites: [], alertsStatus: null, routes: () => [] };
+  const w: GateWorld = {
+    labels: [],
+    comments: [],
+    checkRuns: [],
+    statuses: [],
+    workflowRuns: [],
+    changedFiles: () => w.files.length,
+    reviews: [],
+    labelEvents: [],
+    permissions: {},
+    commits: {},
+    files: [],
+    repoFiles: {},
+    repoFileAuthors: {},
+    alerts: [],
+    pulls: [],
+    issues: [],
+    issue: { body: '', user: { login: 'octocat', type: 'User' }, state: 'open' },
+    events: [],
+    log: [],
+    checkWrites: [],
+    alertsStatus: null,
+    routes: () => [],
+  };
   const bot = { login: 'gatehouse[bot]', type: 'Bot' };
-  const event = (e: 'labeled' | 'unlabeled', name: string): void => void w.events.push({ event: e, label: { name }, actor: bot, created_at: nextEventAt(w) });
+  const event = (e: 'labeled' | 'unlabeled', name: string): void =>
+    void w.events.push({ event: e, label: { name }, actor: bot, created_at: nextEventAt(w) });
   const repo = `/repos/${fullName}`;
   const esc = (s: string): string => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
   const R = (tail: string): RegExp => new RegExp(`^${esc(repo)}${tail}(\\?.*)?$`);
@@ -116,13 +145,42 @@ export function fakeGateGitHub(api: string, fullName: string, number: number): G
     const page = Number(q.get('page') ?? 1);
     const listed = w.files.slice(0, 3000);
     const last = Math.max(1, Math.ceil(listed.length / per));
-    const link = page < last ? { link: `<${api}${repo}/pulls/${number}/files?per_page=${per}&page=${page + 1}>; rel="next", <${api}${repo}/pulls/${number}/files?per_page=${per}&page=${last}>; rel="last"` } : {};
-    return [200, githubAnswer('GET /repos/{owner}/{repo}/pulls/{pull_number}/files', 200, listed.slice((page - 1) * per, page * per).map((filename) => ({ filename, status: 'modified' }))), link];
+    const link =
+      page < last
+        ? {
+            link: `<${api}${repo}/pulls/${number}/files?per_page=${per}&page=${page + 1}>; rel="next", <${api}${repo}/pulls/${number}/files?per_page=${per}&page=${last}>; rel="last"`,
+          }
+        : {};
+    return [
+      200,
+      githubAnswer(
+        'GET /repos/{owner}/{repo}/pulls/{pull_number}/files',
+        200,
+        listed.slice((page - 1) * per, page * per).map((filename) => ({ filename, status: 'modified' })),
+      ),
+      link,
+    ];
   });
   scope.get(R(`/pulls/${number}`)).reply((uri) => {
     note('GET', uri);
-    const head = (w.pulls[0]?.['head'] as { sha: string } | undefined)?.sha ?? w.checkRuns.find((r) => r.app.id !== OUR_APP)?.head_sha ?? '0'.repeat(40);
-    return [200, githubAnswer('GET /repos/{owner}/{repo}/pulls/{pull_number}', 200, { number, state: 'open', head: { sha: head }, base: { ref: 'master' }, changed_files: w.changedFiles(), commits: 1, additions: 1, deletions: 0, requested_teams: [] })];
+    const head =
+      (w.pulls[0]?.['head'] as { sha: string } | undefined)?.sha ??
+      w.checkRuns.find((r) => r.app.id !== OUR_APP)?.head_sha ??
+      '0'.repeat(40);
+    return [
+      200,
+      githubAnswer('GET /repos/{owner}/{repo}/pulls/{pull_number}', 200, {
+        number,
+        state: 'open',
+        head: { sha: head },
+        base: { ref: 'master' },
+        changed_files: w.changedFiles(),
+        commits: 1,
+        additions: 1,
+        deletions: 0,
+        requested_teams: [],
+      }),
+    ];
   });
   scope.get(R('/actions/runs')).reply((uri) => {
     note('GET', uri);
@@ -134,7 +192,17 @@ export function fakeGateGitHub(api: string, fullName: string, number: number): G
     note('GET', uri);
     const sha = uri.split('/commits/')[1]!.split('/')[0]!;
     // Newest first, as GitHub lists them.
-    return [200, githubAnswer('GET /repos/{owner}/{repo}/commits/{ref}/statuses', 200, w.statuses.filter((s) => s.sha === sha).reverse().map((s, i) => ({ id: 7000 + i, ...s, creator: s.creator ? githubUser(s.creator.login, s.creator.type) : null })))];
+    return [
+      200,
+      githubAnswer(
+        'GET /repos/{owner}/{repo}/commits/{ref}/statuses',
+        200,
+        w.statuses
+          .filter((s) => s.sha === sha)
+          .reverse()
+          .map((s, i) => ({ id: 7000 + i, ...s, creator: s.creator ? githubUser(s.creator.login, s.creator.type) : null })),
+      ),
+    ];
   });
   scope.get(R(`/issues/${number}/labels`)).reply((uri) => (note('GET', uri), [200, w.labels.map(githubLabel)]));
   scope.post(R(`/issues/${number}/labels`)).reply((uri, body) => {
@@ -153,8 +221,25 @@ export function fakeGateGitHub(api: string, fullName: string, number: number): G
     w.labels = w.labels.filter((l) => l !== name);
     return [200, w.labels.map(githubLabel)];
   });
-  scope.get(R(`/issues/${number}`)).reply((uri) => (note('GET', uri), [200, githubIssue({ number, ...w.issue, user: githubUser(w.issue.user.login, w.issue.user.type), labels: w.labels.map(githubLabel) })]));
-  scope.get(R(`/issues/${number}/comments`)).reply((uri) => (note('GET', uri), [200, w.comments.map((c) => githubComment('GET /repos/{owner}/{repo}/issues/{issue_number}/comments', 200, c))]));
+  scope
+    .get(R(`/issues/${number}`))
+    .reply(
+      (uri) => (
+        note('GET', uri),
+        [
+          200,
+          githubIssue({ number, ...w.issue, user: githubUser(w.issue.user.login, w.issue.user.type), labels: w.labels.map(githubLabel) }),
+        ]
+      ),
+    );
+  scope
+    .get(R(`/issues/${number}/comments`))
+    .reply(
+      (uri) => (
+        note('GET', uri),
+        [200, w.comments.map((c) => githubComment('GET /repos/{owner}/{repo}/issues/{issue_number}/comments', 200, c))]
+      ),
+    );
   scope.post(R(`/issues/${number}/comments`)).reply((uri, body) => {
     note('POST', uri);
     const c = { id: nextId++, body: (body as { body: string }).body, user: { login: 'gatehouse[bot]', type: 'Bot' } };
@@ -181,13 +266,31 @@ export function fakeGateGitHub(api: string, fullName: string, number: number): G
     const sha = uri.split('/commits/')[1]!.split('/')[0]!;
     const q = query(uri);
     const name = q.get('check_name');
-    const runs = w.checkRuns.filter((r) => r.head_sha === sha && (!name || r.name === name) && (!q.get('app_id') || r.app.id === Number(q.get('app_id'))));
-    return [200, listed('GET /repos/{owner}/{repo}/commits/{ref}/check-runs', 'check_runs', { total_count: runs.length }, runs.map((r) => ({ ...r, pull_requests: [] })))];
+    const runs = w.checkRuns.filter(
+      (r) => r.head_sha === sha && (!name || r.name === name) && (!q.get('app_id') || r.app.id === Number(q.get('app_id'))),
+    );
+    return [
+      200,
+      listed(
+        'GET /repos/{owner}/{repo}/commits/{ref}/check-runs',
+        'check_runs',
+        { total_count: runs.length },
+        runs.map((r) => ({ ...r, pull_requests: [] })),
+      ),
+    ];
   });
   scope.post(R('/check-runs')).reply((uri, body) => {
     note('POST', uri);
     const b = body as { name: string; head_sha: string; status: string; conclusion?: string; output: { title: string; summary: string } };
-    const run: FakeCheckRun = { id: nextId++, name: b.name, head_sha: b.head_sha, status: b.status, conclusion: b.conclusion ?? null, app: { id: OUR_APP }, output: b.output };
+    const run: FakeCheckRun = {
+      id: nextId++,
+      name: b.name,
+      head_sha: b.head_sha,
+      status: b.status,
+      conclusion: b.conclusion ?? null,
+      app: { id: OUR_APP },
+      output: b.output,
+    };
     w.checkRuns.push(run);
     w.checkWrites.push({ method: 'POST', status: b.status, conclusion: b.conclusion, title: b.output.title });
     return [201, checkRun('POST /repos/{owner}/{repo}/check-runs', 201, run)];
@@ -205,12 +308,37 @@ export function fakeGateGitHub(api: string, fullName: string, number: number): G
     note('GET', uri);
     const sha = uri.split('/commits/')[1]!.split('/')[0]!;
     const statuses = w.statuses.filter((s) => s.sha === sha);
-    return [200, listed('GET /repos/{owner}/{repo}/commits/{ref}/status', 'statuses', { state: 'success', sha, total_count: statuses.length }, statuses.map((s, i) => ({ id: 7000 + i, ...s, creator: undefined })))];
+    return [
+      200,
+      listed(
+        'GET /repos/{owner}/{repo}/commits/{ref}/status',
+        'statuses',
+        { state: 'success', sha, total_count: statuses.length },
+        statuses.map((s, i) => ({ id: 7000 + i, ...s, creator: undefined })),
+      ),
+    ];
   });
-  scope.get(R(`/pulls/${number}/reviews`)).reply((uri) => (note('GET', uri), [200, githubAnswer('GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews', 200, w.reviews.map((r, i) => ({ id: 80 + i, ...r, user: githubUser(r.user.login, r.user.type) })))]));
+  scope.get(R(`/pulls/${number}/reviews`)).reply(
+    (uri) => (
+      note('GET', uri),
+      [
+        200,
+        githubAnswer(
+          'GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews',
+          200,
+          w.reviews.map((r, i) => ({ id: 80 + i, ...r, user: githubUser(r.user.login, r.user.type) })),
+        ),
+      ]
+    ),
+  );
   scope.get(R(`/issues/${number}/events`)).reply((uri) => {
     note('GET', uri);
-    const events = w.labelEvents.map((e) => ({ event: e.event, actor: { login: e.actor, type: e.type ?? 'User' }, created_at: e.at, label: { name: e.label, color: 'ededed' } }));
+    const events = w.labelEvents.map((e) => ({
+      event: e.event,
+      actor: { login: e.actor, type: e.type ?? 'User' },
+      created_at: e.at,
+      label: { name: e.label, color: 'ededed' },
+    }));
     // Both ways of seeding events (`labelEvents`, and `events` with our own label writes), one listing.
     const page = Number(query(uri).get('page') ?? 1) === 1 ? [...events, ...w.events] : [];
     return [200, page.map((e, i) => labelEvent(7000 + i, e))];
@@ -221,14 +349,35 @@ export function fakeGateGitHub(api: string, fullName: string, number: number): G
     const role = w.permissions[login] ?? 'read';
     // `permission` keeps the old names: maintain reads write, triage reads read; `role_name` is the role.
     const permission = role === 'maintain' ? 'write' : role === 'triage' ? 'read' : role;
-    return [200, githubAnswer('GET /repos/{owner}/{repo}/collaborators/{username}/permission', 200, { permission, role_name: role, user: { ...(githubUser(login, 'User') as object), role_name: role } })];
+    return [
+      200,
+      githubAnswer('GET /repos/{owner}/{repo}/collaborators/{username}/permission', 200, {
+        permission,
+        role_name: role,
+        user: { ...(githubUser(login, 'User') as object), role_name: role },
+      }),
+    ];
   });
   scope.get(R('/commits/[0-9a-f]{40}')).reply((uri) => {
     note('GET', uri);
     const sha = uri.split('/commits/')[1]!.split('?')[0]!;
     const c = w.commits[sha] ?? { author: 'Codertocat', committer: 'Codertocat' };
     const account = (login: string): unknown => githubUser(login, 'User');
-    return [200, githubAnswer('GET /repos/{owner}/{repo}/commits/{ref}', 200, { sha, commit: { message: 'Release', author: { name: c.author, date: '2026-11-20T08:00:00Z' }, committer: { name: c.committer, date: '2026-11-20T08:00:00Z' } }, author: account(c.author), committer: account(c.committer), parents: [], files: [] })];
+    return [
+      200,
+      githubAnswer('GET /repos/{owner}/{repo}/commits/{ref}', 200, {
+        sha,
+        commit: {
+          message: 'Release',
+          author: { name: c.author, date: '2026-11-20T08:00:00Z' },
+          committer: { name: c.committer, date: '2026-11-20T08:00:00Z' },
+        },
+        author: account(c.author),
+        committer: account(c.committer),
+        parents: [],
+        files: [],
+      }),
+    ];
   });
   scope.get(R('/code-scanning/alerts')).reply((uri) => {
     note('GET', uri);
@@ -238,14 +387,35 @@ export function fakeGateGitHub(api: string, fullName: string, number: number): G
   scope.get(R('/commits/[0-9a-f]+/pulls')).reply((uri) => {
     note('GET', uri);
     const sha = uri.split('/commits/')[1]!.split('/')[0]!;
-    return [200, githubAnswer('GET /repos/{owner}/{repo}/commits/{commit_sha}/pulls', 200, w.pulls.filter((p) => (p['head'] as { sha: string }).sha === sha).map((p) => ({ requested_teams: [], ...p, labels: ((p['labels'] as { name: string }[] | undefined) ?? []).map((l) => githubLabel(l.name)) })))];
+    return [
+      200,
+      githubAnswer(
+        'GET /repos/{owner}/{repo}/commits/{commit_sha}/pulls',
+        200,
+        w.pulls
+          .filter((p) => (p['head'] as { sha: string }).sha === sha)
+          .map((p) => ({
+            requested_teams: [],
+            ...p,
+            labels: ((p['labels'] as { name: string }[] | undefined) ?? []).map((l) => githubLabel(l.name)),
+          })),
+      ),
+    ];
   });
-  const asIssue = (i: GateWorld['issues'][number]): unknown => githubIssue({ ...i, user: githubUser(i.user.login, i.user.type), labels: i.labels.map(githubLabel) });
+  const asIssue = (i: GateWorld['issues'][number]): unknown =>
+    githubIssue({ ...i, user: githubUser(i.user.login, i.user.type), labels: i.labels.map(githubLabel) });
   scope.get(R('/issues')).reply((uri) => (note('GET', uri), [200, w.issues.map(asIssue)]));
   scope.post(R('/issues')).reply((uri, body) => {
     note('POST', uri);
     const b = body as { title: string; body: string; labels: string[] };
-    const issue = { number: 900 + w.issues.length, title: b.title, body: b.body, labels: b.labels, html_url: `https://github.com/${fullName}/issues/${900 + w.issues.length}`, user: { login: 'gatehouse[bot]', type: 'Bot' } };
+    const issue = {
+      number: 900 + w.issues.length,
+      title: b.title,
+      body: b.body,
+      labels: b.labels,
+      html_url: `https://github.com/${fullName}/issues/${900 + w.issues.length}`,
+      user: { login: 'gatehouse[bot]', type: 'Bot' },
+    };
     w.issues.push(issue);
     return [201, asIssue(issue)];
   });
@@ -254,8 +424,20 @@ export function fakeGateGitHub(api: string, fullName: string, number: number): G
 }
 
 /** An issue event as GitHub lists it: a label added or removed, by an account. */
-function labelEvent(id: number, e: { event: string; label: { name: string; color?: string }; actor: { login: string; type: string }; created_at: string }): unknown {
-  return item('GET /repos/{owner}/{repo}/issues/{issue_number}/events', { id, event: e.event, actor: githubUser(e.actor.login, e.actor.type), created_at: e.created_at, label: { color: 'ededed', ...e.label }, commit_id: null, commit_url: null, performed_via_github_app: null });
+function labelEvent(
+  id: number,
+  e: { event: string; label: { name: string; color?: string }; actor: { login: string; type: string }; created_at: string },
+): unknown {
+  return item('GET /repos/{owner}/{repo}/issues/{issue_number}/events', {
+    id,
+    event: e.event,
+    actor: githubUser(e.actor.login, e.actor.type),
+    created_at: e.created_at,
+    label: { color: 'ededed', ...e.label },
+    commit_id: null,
+    commit_url: null,
+    performed_via_github_app: null,
+  });
 }
 
 /** A finished check run of another app on `sha`. */
@@ -266,8 +448,25 @@ export function otherRun(w: GateWorld, sha: string, name: string, conclusion: st
 /** A check run of a GitHub Actions workflow file on `sha`, with its workflow run (as GitHub links them by check suite). */
 export function workflowRun(w: GateWorld, sha: string, path: string, name: string, conclusion: string | null = 'success'): void {
   const suite = 8000 + w.workflowRuns.length;
-  w.workflowRuns.push({ id: 9000 + w.workflowRuns.length, name: path.split('/').pop()!, path, head_sha: sha, check_suite_id: suite, event: 'pull_request', status: 'completed', conclusion });
-  w.checkRuns.push({ id: 5000 + w.checkRuns.length, name, head_sha: sha, status: 'completed', conclusion, app: { id: 15368, slug: 'github-actions' }, check_suite: { id: suite } });
+  w.workflowRuns.push({
+    id: 9000 + w.workflowRuns.length,
+    name: path.split('/').pop()!,
+    path,
+    head_sha: sha,
+    check_suite_id: suite,
+    event: 'pull_request',
+    status: 'completed',
+    conclusion,
+  });
+  w.checkRuns.push({
+    id: 5000 + w.checkRuns.length,
+    name,
+    head_sha: sha,
+    status: 'completed',
+    conclusion,
+    app: { id: 15368, slug: 'github-actions' },
+    check_suite: { id: suite },
+  });
 }
 
 /**
@@ -283,7 +482,12 @@ function nextEventAt(w: GateWorld): string {
 export function labelBy(w: GateWorld, login: string, label: string, action: 'labeled' | 'unlabeled' = 'labeled'): void {
   if (action === 'labeled' && !w.labels.includes(label)) w.labels.push(label);
   if (action === 'unlabeled') w.labels = w.labels.filter((l) => l !== label);
-  w.events.push({ event: action, label: { name: label }, actor: { login, type: login.endsWith('[bot]') ? 'Bot' : 'User' }, created_at: nextEventAt(w) });
+  w.events.push({
+    event: action,
+    label: { name: label },
+    actor: { login, type: login.endsWith('[bot]') ? 'Bot' : 'User' },
+    created_at: nextEventAt(w),
+  });
 }
 
 /** Our check runs on `sha`, newest last. */

@@ -20,7 +20,9 @@ function checkFetch(): void {
     const method = (init?.method ?? (input instanceof Request ? input.method : 'GET')).toUpperCase();
     const sent = typeof init?.body === 'string' ? init.body : input instanceof Request && input.body ? await input.clone().text() : '';
     const response = await inner(input, init);
-    const answer = response.headers.has(STAND_IN_HEADER) ? { status: response.status, responseText: response.body ? await response.clone().text() : '' } : null;
+    const answer = response.headers.has(STAND_IN_HEADER)
+      ? { status: response.status, responseText: response.body ? await response.clone().text() : '' }
+      : null;
     recordGitHubCall({ method, url: url.pathname + url.search, requestBody: sent ? (JSON.parse(sent) as unknown) : undefined, answer });
     return response;
   };
@@ -32,5 +34,6 @@ beforeAll(checkFetch);
 
 afterEach(() => {
   const problems = takeGitHubViolations();
-  if (problems.length > 0) throw new Error(`GitHub's REST API description rejects ${problems.length} call(s) or stand-in answer(s):\n- ${problems.join('\n- ')}`);
+  if (problems.length > 0)
+    throw new Error(`GitHub's REST API description rejects ${problems.length} call(s) or stand-in answer(s):\n- ${problems.join('\n- ')}`);
 });

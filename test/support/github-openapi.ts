@@ -60,7 +60,10 @@ export function descriptionPath(): string {
 function refPointer(value: unknown): string[] | null {
   const ref = (value as Json | undefined)?.['$ref'];
   if (typeof ref !== 'string') return null;
-  return ref.slice(2).split('/').map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'));
+  return ref
+    .slice(2)
+    .split('/')
+    .map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'));
 }
 
 function resolve<T>(doc: Json, value: unknown): T {
@@ -126,13 +129,24 @@ export function githubDescription(): Description {
         '$',
     );
     const param = (p: unknown, at: string[]): Parameter => ({ ...resolve<Parameter>(doc, p), at: refPointer(p) ?? at });
-    const shared = ((item['parameters'] as unknown[] | undefined) ?? []).map((p, i) => param(p, ['paths', template, 'parameters', String(i)]));
+    const shared = ((item['parameters'] as unknown[] | undefined) ?? []).map((p, i) =>
+      param(p, ['paths', template, 'parameters', String(i)]),
+    );
     const methods = new Map<string, Operation>();
     for (const method of ['get', 'post', 'put', 'patch', 'delete', 'head']) {
       const op = item[method] as Json | undefined;
       if (!op) continue;
-      const own = ((op['parameters'] as unknown[] | undefined) ?? []).map((p, i) => param(p, ['paths', template, method, 'parameters', String(i)]));
-      methods.set(method.toUpperCase(), { method: method.toUpperCase(), template, operationId: String(op['operationId']), pointer: ['paths', template, method], op, parameters: [...shared, ...own] });
+      const own = ((op['parameters'] as unknown[] | undefined) ?? []).map((p, i) =>
+        param(p, ['paths', template, method, 'parameters', String(i)]),
+      );
+      methods.set(method.toUpperCase(), {
+        method: method.toUpperCase(),
+        template,
+        operationId: String(op['operationId']),
+        pointer: ['paths', template, method],
+        op,
+        parameters: [...shared, ...own],
+      });
     }
     routes.push({ template, regex, literals: segments.filter((s) => !s.startsWith('{')).length, methods });
   }
@@ -150,7 +164,8 @@ function rebased(node: unknown): unknown {
   if (Array.isArray(node)) return node.map(rebased);
   if (!node || typeof node !== 'object') return node;
   const out: Json = {};
-  for (const [k, v] of Object.entries(node as Json)) out[k] = k === '$ref' && typeof v === 'string' && v.startsWith('#/') ? `gh${v}` : rebased(v);
+  for (const [k, v] of Object.entries(node as Json))
+    out[k] = k === '$ref' && typeof v === 'string' && v.startsWith('#/') ? `gh${v}` : rebased(v);
   return out;
 }
 
@@ -170,7 +185,10 @@ function validator(d: Description, pointer: string[]): ValidateFunction {
 function errorsOf(v: ValidateFunction): string {
   return (v.errors ?? [])
     .slice(0, 5)
-    .map((e) => `${e.instancePath || '(root)'} ${e.message ?? ''}${e.params && 'additionalProperty' in e.params ? ` (${String(e.params['additionalProperty'])})` : ''}`)
+    .map(
+      (e) =>
+        `${e.instancePath || '(root)'} ${e.message ?? ''}${e.params && 'additionalProperty' in e.params ? ` (${String(e.params['additionalProperty'])})` : ''}`,
+    )
     .join('; ');
 }
 
@@ -220,21 +238,41 @@ export function checkGitHubCall(call: GitHubCall): string[] {
     if (p.schema) {
       // Query values are text: read as the type the parameter declares before checking.
       const type = resolve<Json>(d.doc, p.schema)['type'];
-      const read = type === 'integer' || type === 'number' ? (/^-?\d+(\.\d+)?$/.test(value) ? Number(value) : value) : type === 'boolean' ? (value === 'true' ? true : value === 'false' ? false : value) : value;
+      const read =
+        type === 'integer' || type === 'number'
+          ? /^-?\d+(\.\d+)?$/.test(value)
+            ? Number(value)
+            : value
+          : type === 'boolean'
+            ? value === 'true'
+              ? true
+              : value === 'false'
+                ? false
+                : value
+            : value;
       const v = validator(d, [...p.at, 'schema']);
       if (!v(read)) problems.push(`${at}: query parameter \`${key}=${value}\`: ${errorsOf(v)}`);
     }
   }
-  for (const p of query) if (p.required && !url.searchParams.has(p.name)) problems.push(`${at}: required query parameter \`${p.name}\` is missing`);
+  for (const p of query)
+    if (p.required && !url.searchParams.has(p.name)) problems.push(`${at}: required query parameter \`${p.name}\` is missing`);
 
   const requestBody = resolve<Json | undefined>(d.doc, op.op['requestBody']);
-  const hasBody = call.requestBody !== undefined && call.requestBody !== null && !(typeof call.requestBody === 'object' && Object.keys(call.requestBody).length === 0 && !Array.isArray(call.requestBody));
+  const hasBody =
+    call.requestBody !== undefined &&
+    call.requestBody !== null &&
+    !(typeof call.requestBody === 'object' && Object.keys(call.requestBody).length === 0 && !Array.isArray(call.requestBody));
   if (!requestBody) {
     if (hasBody) problems.push(`${at}: sends a body, but the operation takes none`);
   } else if (!hasBody) {
     if (requestBody['required'] === true) problems.push(`${at}: the request body is required`);
   } else if ((requestBody['content'] as Json | undefined)?.['application/json']) {
-    const v = validator(d, [...(refPointer(op.op['requestBody']) ?? [...op.pointer, 'requestBody']), 'content', 'application/json', 'schema']);
+    const v = validator(d, [
+      ...(refPointer(op.op['requestBody']) ?? [...op.pointer, 'requestBody']),
+      'content',
+      'application/json',
+      'schema',
+    ]);
     if (!v(call.requestBody)) problems.push(`${at}: request body ${JSON.stringify(call.requestBody).slice(0, 200)}: ${errorsOf(v)}`);
   }
 
@@ -244,7 +282,8 @@ export function checkGitHubCall(call: GitHubCall): string[] {
   const declared = responses[String(status)];
   if (!declared) {
     // GitHub may answer any request with an error the description does not list; a success it does not list is wrong.
-    if (status < 400) problems.push(`${at}: answers ${status}, which the operation does not declare (declared: ${Object.keys(responses).join(', ')})`);
+    if (status < 400)
+      problems.push(`${at}: answers ${status}, which the operation does not declare (declared: ${Object.keys(responses).join(', ')})`);
     return problems;
   }
   const response = resolve<Json>(d.doc, declared);
@@ -257,7 +296,12 @@ export function checkGitHubCall(call: GitHubCall): string[] {
     return [...problems, `${at}: answer ${status} is not JSON`];
   }
   // The schema of a shared response ($ref to components/responses) is reached through it.
-  const v = validator(d, [...(refPointer(declared) ?? [...op.pointer, 'responses', String(status)]), 'content', 'application/json', 'schema']);
+  const v = validator(d, [
+    ...(refPointer(declared) ?? [...op.pointer, 'responses', String(status)]),
+    'content',
+    'application/json',
+    'schema',
+  ]);
   if (!v(body)) problems.push(`${at}: answer ${status}: ${errorsOf(v)}`);
   return problems;
 }
@@ -293,7 +337,10 @@ export function githubLabel(name: string): unknown {
 
 /** An account as GitHub answers it (simple-user). */
 export function githubUser(login: string, type = login.endsWith('[bot]') ? 'Bot' : 'User'): unknown {
-  return merge((githubAnswer('GET /repos/{owner}/{repo}/issues/{issue_number}/comments', 200, [{}]) as Json[])[0]!['user'], { login, type });
+  return merge((githubAnswer('GET /repos/{owner}/{repo}/issues/{issue_number}/comments', 200, [{}]) as Json[])[0]!['user'], {
+    login,
+    type,
+  });
 }
 
 /** `over` merged deeply into a copy of `base` (objects merge; arrays and values replace; undefined removes). */

@@ -32,5 +32,10 @@ export function webhookViolations(name: string, payload: unknown): string[] {
     compiled.set(key, v);
   }
   if (v(payload)) return [];
-  return (v.errors ?? []).slice(0, 5).map((e) => `${key} payload ${e.instancePath || '(root)'} ${e.message ?? ''}${e.params && 'additionalProperty' in e.params ? ` (${String(e.params['additionalProperty'])})` : ''}`);
+  return (v.errors ?? [])
+    .slice(0, 5)
+    .map(
+      (e) =>
+        `${key} payload ${e.instancePath || '(root)'} ${e.message ?? ''}${e.params && 'additionalProperty' in e.params ? ` (${String(e.params['additionalProperty'])})` : ''}`,
+    );
 }

@@ -24,14 +24,32 @@ export function githubExample({ name, action }: { name: string; action?: string 
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-const reactions = (url: unknown): Obj => ({ url: `${String(url)}/reactions`, total_count: 0, '+1': 0, '-1': 0, laugh: 0, hooray: 0, confused: 0, heart: 0, rocket: 0, eyes: 0 });
+const reactions = (url: unknown): Obj => ({
+  url: `${String(url)}/reactions`,
+  total_count: 0,
+  '+1': 0,
+  '-1': 0,
+  laugh: 0,
+  hooray: 0,
+  confused: 0,
+  heart: 0,
+  rocket: 0,
+  eyes: 0,
+});
 
 /** The fields GitHub's current payloads carry that the examples predate (each only when absent). */
 function current(payload: Obj): Obj {
   const fill = (o: unknown, fields: Obj): void => {
     if (isObj(o)) for (const [k, v] of Object.entries(fields)) if (!(k in o)) o[k] = v;
   };
-  const repository = (r: unknown): void => fill(r, { is_template: false, web_commit_signoff_required: false, topics: [], visibility: isObj(r) && r['private'] === true ? 'private' : 'public', custom_properties: {} });
+  const repository = (r: unknown): void =>
+    fill(r, {
+      is_template: false,
+      web_commit_signoff_required: false,
+      topics: [],
+      visibility: isObj(r) && r['private'] === true ? 'private' : 'public',
+      custom_properties: {},
+    });
   const labels = (o: unknown): void => {
     if (isObj(o) && Array.isArray(o['labels'])) for (const l of o['labels']) fill(l, { description: null });
   };
@@ -79,7 +97,15 @@ export function issuesPayload({
   issue['number'] = number;
   issue['state'] = 'open';
   const repo = payload['repository'] as { url: string };
-  issue['labels'] = labels.map((name, i) => ({ id: i + 1, node_id: `LA_${i + 1}`, url: `${repo.url}/labels/${encodeURIComponent(name)}`, name, color: 'ededed', default: false, description: null }));
+  issue['labels'] = labels.map((name, i) => ({
+    id: i + 1,
+    node_id: `LA_${i + 1}`,
+    url: `${repo.url}/labels/${encodeURIComponent(name)}`,
+    name,
+    color: 'ededed',
+    default: false,
+    description: null,
+  }));
   payload['installation'] = { id: installationId, node_id: 'x' };
   if (sender) payload['sender'] = { ...(payload['sender'] as object), ...sender };
   return payload;

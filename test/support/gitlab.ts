@@ -60,7 +60,17 @@ export interface GitLabDelivery {
   body: string;
 }
 
-export function gitlabDelivery({ event, payload, token = GITLAB_SECRET, id = randomUUID() }: { event: string; payload: unknown; token?: string | null; id?: string }): GitLabDelivery {
+export function gitlabDelivery({
+  event,
+  payload,
+  token = GITLAB_SECRET,
+  id = randomUUID(),
+}: {
+  event: string;
+  payload: unknown;
+  token?: string | null;
+  id?: string;
+}): GitLabDelivery {
   return {
     id,
     body: JSON.stringify(payload),
@@ -127,7 +137,10 @@ export function fakeGitLabApi({ bot = GITLAB_BOT }: { bot?: string } = {}): Fake
     stop: () => undefined,
   };
   const labelEvent = (key: string, action: 'add' | 'remove', label: string): void =>
-    void state.labelEvents.set(key, [...(state.labelEvents.get(key) ?? []), { action, label, user: bot, created_at: new Date().toISOString() }]);
+    void state.labelEvents.set(key, [
+      ...(state.labelEvents.get(key) ?? []),
+      { action, label, user: bot, created_at: new Date().toISOString() },
+    ]);
   let nextId = 5000;
   const project = '/api/v4/projects/[^/]+';
   const scope = nock(GITLAB_URL).persist();
@@ -139,7 +152,13 @@ export function fakeGitLabApi({ bot = GITLAB_BOT }: { bot?: string } = {}): Fake
     const key = noteableKey(kind!, iid!);
     const b = body as { add_labels?: string; remove_labels?: string; description?: string };
     if (typeof b.description === 'string') state.descriptions.set(key, b.description);
-    const split = (s: string | undefined): string[] => (s ? s.split(',').map((x) => x.trim()).filter(Boolean) : []);
+    const split = (s: string | undefined): string[] =>
+      s
+        ? s
+            .split(',')
+            .map((x) => x.trim())
+            .filter(Boolean)
+        : [];
     let labels = state.labels.get(key) ?? [];
     for (const l of split(b.add_labels)) {
       if (labels.includes(l)) continue;
@@ -159,7 +178,16 @@ export function fakeGitLabApi({ bot = GITLAB_BOT }: { bot?: string } = {}): Fake
     const [, iid] = /\/issues\/(\d+)$/.exec(uri)!;
     const key = noteableKey('issues', iid!);
     const author = state.authors.get(key) ?? 'root';
-    return [200, { iid: Number(iid), state: 'opened', author: { id: author === bot ? 99 : 1, username: author }, labels: state.labels.get(key) ?? [], description: state.descriptions.get(key) ?? '' }];
+    return [
+      200,
+      {
+        iid: Number(iid),
+        state: 'opened',
+        author: { id: author === bot ? 99 : 1, username: author },
+        labels: state.labels.get(key) ?? [],
+        description: state.descriptions.get(key) ?? '',
+      },
+    ];
   });
 
   // GET /projects/:id/issues/:iid/resource_label_events (one page here).
@@ -168,7 +196,18 @@ export function fakeGitLabApi({ bot = GITLAB_BOT }: { bot?: string } = {}): Fake
     const url = new URL(uri, GITLAB_URL);
     const [, iid] = /\/issues\/(\d+)\/resource_label_events/.exec(url.pathname)!;
     const events = Number(url.searchParams.get('page') ?? 1) === 1 ? (state.labelEvents.get(noteableKey('issues', iid!)) ?? []) : [];
-    return [200, events.map((e, i) => ({ id: i + 1, action: e.action, created_at: e.created_at, resource_type: 'Issue', resource_id: Number(iid), user: { id: e.user === bot ? 99 : 1, username: e.user, bot: e.user === bot }, label: { id: 10 + i, name: e.label } }))];
+    return [
+      200,
+      events.map((e, i) => ({
+        id: i + 1,
+        action: e.action,
+        created_at: e.created_at,
+        resource_type: 'Issue',
+        resource_id: Number(iid),
+        user: { id: e.user === bot ? 99 : 1, username: e.user, bot: e.user === bot },
+        label: { id: 10 + i, name: e.label },
+      })),
+    ];
   });
 
   scope.get(new RegExp(`^${project}/(issues|merge_requests)/(\\d+)/notes(\\?.*)?$`)).reply((uri) => {
@@ -186,7 +225,11 @@ export function fakeGitLabApi({ bot = GITLAB_BOT }: { bot?: string } = {}): Fake
       next.searchParams.set('page', String(page + 1));
       headers['link'] = `<${next.toString()}>; rel="next"`;
     }
-    return [200, slice.map((n) => ({ id: n.id, body: n.body, system: n.system, author: { id: n.author === bot ? 99 : 1, username: n.author } })), headers];
+    return [
+      200,
+      slice.map((n) => ({ id: n.id, body: n.body, system: n.system, author: { id: n.author === bot ? 99 : 1, username: n.author } })),
+      headers,
+    ];
   });
 
   // GitLab's "Get single issue note": the note as it is now, with its author.
@@ -196,7 +239,25 @@ export function fakeGitLabApi({ bot = GITLAB_BOT }: { bot?: string } = {}): Fake
     const n = (state.notes.get(noteableKey(kind!, iid!)) ?? []).find((x) => x.id === Number(id));
     if (!n) return [404, { message: '404 Not found' }];
     const at = '2025-01-06T10:00:00.000Z';
-    return [200, { id: n.id, type: null, body: n.body, attachment: null, author: { id: n.author === bot ? 99 : 1, username: n.author, name: n.author, state: 'active' }, created_at: at, updated_at: at, system: n.system, noteable_id: 92, noteable_type: kind === 'issues' ? 'Issue' : 'MergeRequest', noteable_iid: Number(iid), resolvable: false, confidential: false, internal: false }];
+    return [
+      200,
+      {
+        id: n.id,
+        type: null,
+        body: n.body,
+        attachment: null,
+        author: { id: n.author === bot ? 99 : 1, username: n.author, name: n.author, state: 'active' },
+        created_at: at,
+        updated_at: at,
+        system: n.system,
+        noteable_id: 92,
+        noteable_type: kind === 'issues' ? 'Issue' : 'MergeRequest',
+        noteable_iid: Number(iid),
+        resolvable: false,
+        confidential: false,
+        internal: false,
+      },
+    ];
   });
 
   scope.get(/^\/api\/v4\/projects\/(\d+)$/).reply((uri) => {
@@ -204,7 +265,17 @@ export function fakeGitLabApi({ bot = GITLAB_BOT }: { bot?: string } = {}): Fake
     const id = Number(/\/projects\/(\d+)$/.exec(uri)![1]);
     const p = state.projects.get(id);
     if (!p) return [404, { message: '404 Project Not Found' }];
-    return [200, { id, path_with_namespace: p.path_with_namespace, name: p.path_with_namespace.split('/').pop(), default_branch: p.default_branch, visibility: 'private', ci_config_path: p.ci_config_path ?? null }];
+    return [
+      200,
+      {
+        id,
+        path_with_namespace: p.path_with_namespace,
+        name: p.path_with_namespace.split('/').pop(),
+        default_branch: p.default_branch,
+        visibility: 'private',
+        ci_config_path: p.ci_config_path ?? null,
+      },
+    ];
   });
 
   scope.post(new RegExp(`^${project}/(issues|merge_requests)/(\\d+)/notes$`)).reply((uri, body) => {
@@ -244,11 +315,28 @@ export function fakeGitLabApi({ bot = GITLAB_BOT }: { bot?: string } = {}): Fake
     const at = '2026-11-30T10:00:00.000+00:00';
     return [
       200,
-      [{ id, short_id: id.slice(0, 8), title: `Update ${path}`, author_name: a.name, author_email: a.email, authored_date: at, committer_name: a.name, committer_email: a.email, committed_date: at, created_at: at, message: `Update ${path}`, parent_ids: ['6104942438c14ec7bd21c6cd5bd995272b3faff6'], web_url: `${GITLAB_URL}/gitlabhq/gitlab-test/-/commit/${id}` }],
+      [
+        {
+          id,
+          short_id: id.slice(0, 8),
+          title: `Update ${path}`,
+          author_name: a.name,
+          author_email: a.email,
+          authored_date: at,
+          committer_name: a.name,
+          committer_email: a.email,
+          committed_date: at,
+          created_at: at,
+          message: `Update ${path}`,
+          parent_ids: ['6104942438c14ec7bd21c6cd5bd995272b3faff6'],
+          web_url: `${GITLAB_URL}/gitlabhq/gitlab-test/-/commit/${id}`,
+        },
+      ],
     ];
   });
 
-  const onNoMatch = (req: { method?: string; path?: string; href?: string }): void => void state.unmatched.push(`${req.method ?? '?'} ${req.href ?? req.path ?? '?'}`);
+  const onNoMatch = (req: { method?: string; path?: string; href?: string }): void =>
+    void state.unmatched.push(`${req.method ?? '?'} ${req.href ?? req.path ?? '?'}`);
   nock.emitter.on('no match', onNoMatch);
   state.stop = () => {
     nock.emitter.removeListener('no match', onNoMatch);

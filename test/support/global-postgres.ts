@@ -45,12 +45,31 @@ export default async function setup(): Promise<(() => void) | undefined> {
       chownSync(sockets, uid, gid);
     }
     const port = await freePort();
-    execFileSync(...as([`${bin}/initdb`, '-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C.UTF-8']), { stdio: 'ignore' });
-    execFileSync(...as([`${bin}/pg_ctl`, '-D', data, '-l', join(data, 'server.log'), '-o', `-p ${port} -k ${sockets} -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=off`, '-w', 'start']), { stdio: 'ignore' });
+    execFileSync(...as([`${bin}/initdb`, '-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C.UTF-8']), {
+      stdio: 'ignore',
+    });
+    execFileSync(
+      ...as([
+        `${bin}/pg_ctl`,
+        '-D',
+        data,
+        '-l',
+        join(data, 'server.log'),
+        '-o',
+        `-p ${port} -k ${sockets} -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=off`,
+        '-w',
+        'start',
+      ]),
+      { stdio: 'ignore' },
+    );
     process.env['GATEHOUSE_TEST_PG_URL'] = `postgres://postgres@127.0.0.1:${port}/postgres`;
-    console.info(`[tests] PostgreSQL ${bin.split('/').at(-2)} started for this run on 127.0.0.1:${port} (GATEHOUSE_TEST_PG_URL gives another; GATEHOUSE_TEST_NO_PG=1 skips its suites)`);
+    console.info(
+      `[tests] PostgreSQL ${bin.split('/').at(-2)} started for this run on 127.0.0.1:${port} (GATEHOUSE_TEST_PG_URL gives another; GATEHOUSE_TEST_NO_PG=1 skips its suites)`,
+    );
   } catch (err) {
-    console.info(`[tests] could not start a PostgreSQL for this run (${err instanceof Error ? err.message.split('\n')[0] : String(err)}): its suites skip`);
+    console.info(
+      `[tests] could not start a PostgreSQL for this run (${err instanceof Error ? err.message.split('\n')[0] : String(err)}): its suites skip`,
+    );
     rmSync(data, { recursive: true, force: true });
     rmSync(sockets, { recursive: true, force: true });
     return undefined;

@@ -7,7 +7,14 @@ import { freshDataDir } from '../storage/fixture.ts';
 export const GITHUB_SECRET = 'webhook-secret-for-tests';
 export const GITHUB_API = 'https://api.github.com';
 
-export function testConfig({ dataDir, github = null, gitlab = null, slack = null, policyPath, databaseUrl }: Partial<Pick<Config, 'github' | 'gitlab' | 'slack' | 'policyPath' | 'databaseUrl'>> & { dataDir: string }): Config {
+export function testConfig({
+  dataDir,
+  github = null,
+  gitlab = null,
+  slack = null,
+  policyPath,
+  databaseUrl,
+}: Partial<Pick<Config, 'github' | 'gitlab' | 'slack' | 'policyPath' | 'databaseUrl'>> & { dataDir: string }): Config {
   return {
     port: 0,
     host: '127.0.0.1',
@@ -27,7 +34,10 @@ export function testConfig({ dataDir, github = null, gitlab = null, slack = null
 }
 
 /** Starts Gatehouse on a fresh embedded database with fast queue settings. */
-export async function startTestGatehouse(config: Omit<Parameters<typeof testConfig>[0], 'dataDir'>, extra: Partial<StartOptions> = {}): Promise<Gatehouse> {
+export async function startTestGatehouse(
+  config: Omit<Parameters<typeof testConfig>[0], 'dataDir'>,
+  extra: Partial<StartOptions> = {},
+): Promise<Gatehouse> {
   return startGatehouse({
     config: testConfig({ ...config, dataDir: await freshDataDir() }),
     queue: { pollIntervalMs: 200, retryDelaySeconds: 1, retryBackoff: false },

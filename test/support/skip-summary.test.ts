@@ -29,12 +29,21 @@ describe('skipSummary', () => {
   });
 
   it('lists a skip no reason explains, or a reason that does not hold here, as other', () => {
-    const lines = skipSummary([{ fullName: 'Store on postgres > stores', file: 'test/storage/store.test.ts' }], { reasons: reasons(false, true) });
-    expect(lines).toEqual(['skipped: 1 test in test/storage/store.test.ts', '  other skipped tests (1 test in test/storage/store.test.ts):', '    test/storage/store.test.ts > Store on postgres > stores']);
+    const lines = skipSummary([{ fullName: 'Store on postgres > stores', file: 'test/storage/store.test.ts' }], {
+      reasons: reasons(false, true),
+    });
+    expect(lines).toEqual([
+      'skipped: 1 test in test/storage/store.test.ts',
+      '  other skipped tests (1 test in test/storage/store.test.ts):',
+      '    test/storage/store.test.ts > Store on postgres > stores',
+    ]);
   });
 
   it('counts without listing what a test name filter may have left out', () => {
     const lines = skipSummary([{ fullName: 'a > b', file: 'test/a.test.ts' }], { nameFilter: true, reasons: reasons(true, true) });
-    expect(lines).toEqual(['skipped: 1 test in test/a.test.ts', '  left out by the test name filter, or skipped for another reason (1 test in test/a.test.ts)']);
+    expect(lines).toEqual([
+      'skipped: 1 test in test/a.test.ts',
+      '  left out by the test name filter, or skipped for another reason (1 test in test/a.test.ts)',
+    ]);
   });
 });

@@ -14,7 +14,19 @@ export const RESPONSE_HOST = 'https://hooks.slack.com';
 const FIXTURES = fileURLToPath(new URL('../fixtures/slack/', import.meta.url));
 
 /** The documented slash-command body, with our command, text and asker. */
-export function slashCommandBody({ text, command = '/gatehouse', userId, userName, triggerId }: { text: string; command?: string; userId?: string; userName?: string; triggerId?: string }): string {
+export function slashCommandBody({
+  text,
+  command = '/gatehouse',
+  userId,
+  userName,
+  triggerId,
+}: {
+  text: string;
+  command?: string;
+  userId?: string;
+  userName?: string;
+  triggerId?: string;
+}): string {
   const form = new URLSearchParams(readFileSync(`${FIXTURES}slash-command.txt`, 'utf8'));
   form.set('command', command);
   form.set('text', text);
@@ -25,7 +37,17 @@ export function slashCommandBody({ text, command = '/gatehouse', userId, userNam
 }
 
 /** The documented block_actions payload with one of our buttons pressed, form-encoded as Slack sends it. */
-export function blockActionBody({ actionId, value, userId, triggerId }: { actionId: string; value: string; userId?: string; triggerId?: string }): string {
+export function blockActionBody({
+  actionId,
+  value,
+  userId,
+  triggerId,
+}: {
+  actionId: string;
+  value: string;
+  userId?: string;
+  triggerId?: string;
+}): string {
   const payload = JSON.parse(readFileSync(`${FIXTURES}block-actions.json`, 'utf8')) as Record<string, unknown>;
   const action = (payload['actions'] as Record<string, unknown>[])[0]!;
   action['action_id'] = actionId;
@@ -35,7 +57,14 @@ export function blockActionBody({ actionId, value, userId, triggerId }: { action
   return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
 }
 
-export function slackHeaders(body: string, { secret = SLACK_SECRET, at = Date.now(), contentType = 'application/x-www-form-urlencoded' }: { secret?: string; at?: number; contentType?: string } = {}): Record<string, string> {
+export function slackHeaders(
+  body: string,
+  {
+    secret = SLACK_SECRET,
+    at = Date.now(),
+    contentType = 'application/x-www-form-urlencoded',
+  }: { secret?: string; at?: number; contentType?: string } = {},
+): Record<string, string> {
   const ts = Math.floor(at / 1000);
   return { 'content-type': contentType, 'x-slack-request-timestamp': String(ts), 'x-slack-signature': signSlack(secret, ts, body) };
 }

@@ -74,15 +74,18 @@ export const TEXT_PARSERS: Record<string, (text: string) => boolean> = {
   readToolingAnswers: (t) => Object.values(readToolingAnswers(t, 'request')).every((v) => typeof v === 'string' && v !== ''),
   decideCommand: (t) => typeof isDecideCommand(t) === 'boolean' && typeof parseDecideCommand(t, 'request').ok === 'boolean',
   parseThreatDecision: (t) => isStringOrNull(parseThreatDecision(t)),
-  exceptionRequest: (t) => typeof isExceptionRequest({ body: t, labels: [] }, policy) === 'boolean' && Array.isArray(parseExceptionRequest(issue(t), policy, NOW).problems),
+  exceptionRequest: (t) =>
+    typeof isExceptionRequest({ body: t, labels: [] }, policy) === 'boolean' &&
+    Array.isArray(parseExceptionRequest(issue(t), policy, NOW).problems),
   chatCommand: (t) => typeof parseCommand(t, '/gatehouse', hosts).kind === 'string',
-  chatItemUrl: (t) => parseItemUrl(`https://github.com/${t}`, hosts) !== undefined && parseItemUrl(`https://gitlab.example.com/${t}`, hosts) !== undefined,
+  chatItemUrl: (t) =>
+    parseItemUrl(`https://github.com/${t}`, hosts) !== undefined && parseItemUrl(`https://gitlab.example.com/${t}`, hosts) !== undefined,
   text: (t) => !tableCell(t).includes('\n') && neutralizeMentions(t).length >= t.length,
   capText: (t) => capText(t, 1000).text.length <= t.length,
-  translateGitHub: (t) => ['event', 'ignored', 'invalid'].includes(translateGitHub('issue_comment', 'd', githubComment(t), 'gatehouse[bot]').kind),
+  translateGitHub: (t) =>
+    ['event', 'ignored', 'invalid'].includes(translateGitHub('issue_comment', 'd', githubComment(t), 'gatehouse[bot]').kind),
   translateGitLab: (t) => ['event', 'ignored', 'invalid'].includes(translateGitLab('Note Hook', 'd', gitlabNote(t), 'gatehouse-bot').kind),
 };
-
 
 /** `prefix`, then `unit` repeated, then `suffix`: exactly `size` characters (the unit run fills the rest). */
 const fill = (prefix: string, unit: string, suffix: string, size = MAX): string =>
@@ -97,7 +100,9 @@ export const HOSTILE_SHAPES: Record<string, string> = {
   'HTML comment openings': fill('', '<!--', ''),
   'comment openings, then a close': fill('', '<!--', '-->'),
   'block starts without an end': fill('', '<!-- gatehouse:planning:start -->', ''),
-  'block starts, many names': Array.from({ length: 2000 }, (_, i) => `<!-- gatehouse:n${i}:start -->`).join('').slice(0, MAX),
+  'block starts, many names': Array.from({ length: 2000 }, (_, i) => `<!-- gatehouse:n${i}:start -->`)
+    .join('')
+    .slice(0, MAX),
   'spaces inside a body': fill('a', ' ', 'b'),
   'blank lines': fill('', '\n', 'x'),
   'CRLF blank lines': fill('', '\r\n', 'x'),
@@ -105,7 +110,7 @@ export const HOSTILE_SHAPES: Record<string, string> = {
   'threat decision, spaces, U+2028': fill('/gatehouse threat-decision', ' ', '\u2028x'),
   'template comment, spaces': fill('<!--', ' ', 'x'),
   'URL, slashes': fill('acme/app/issues/1', '/', 'x'),
-  'hashes': fill('', '#', ''),
+  hashes: fill('', '#', ''),
   'headings, one a line': fill('', '### a   #  x\n', ''),
   'checkboxes, one a line': fill('### Identity or access changes\n', '- [x]  a  \u2028 \n', ''),
   'fences and headings': fill('', '```\n### Rollback\n', ''),

@@ -74,7 +74,8 @@ export class FakeForge implements Forge {
     const added = add.filter((l) => !issue.labels.some((x) => same(x, l)));
     if (added.length > 0) {
       issue.labels.push(...added);
-      for (const l of added) issue.labelActors.set(l.trim().toLowerCase(), { login: this.botLogin, at: new Date(0).toISOString(), bot: true });
+      for (const l of added)
+        issue.labelActors.set(l.trim().toLowerCase(), { login: this.botLogin, at: new Date(0).toISOString(), bot: true });
       this.writes.push({ op: 'addLabels', key: issueKeyOf(target), labels: added });
     }
     const removed = issue.labels.filter((x) => remove.some((l) => same(x, l)));
@@ -85,7 +86,12 @@ export class FakeForge implements Forge {
   }
 
   /** Records that `login` added `label` (the label events' answer); the label itself is added when absent. */
-  labelAdded(ref: IssueRef, label: string, login: string, { bot = false, at = new Date(0).toISOString() }: { bot?: boolean; at?: string } = {}): void {
+  labelAdded(
+    ref: IssueRef,
+    label: string,
+    login: string,
+    { bot = false, at = new Date(0).toISOString() }: { bot?: boolean; at?: string } = {},
+  ): void {
     const issue = this.issue(ref);
     if (!issue.labels.some((x) => same(x, label))) issue.labels.push(label);
     issue.labelActors.set(label.trim().toLowerCase(), { login, at, bot });

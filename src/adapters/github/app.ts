@@ -17,7 +17,13 @@ import type { Inbox } from '../../ports/queue.ts';
 import { BodyTimeout, BodyTooLarge, ByteBudget, ClientGone, readChunks, refuse } from '../../server/body.ts';
 import type { Metrics } from '../../server/metrics.ts';
 import { RefusalLog } from '../../server/refusal-log.ts';
-import { defaultGitHubClientPolicy, fetchThroughCircuit, fetchWithTimeout, githubOctokit, type GitHubClientPolicy } from './client-policy.ts';
+import {
+  defaultGitHubClientPolicy,
+  fetchThroughCircuit,
+  fetchWithTimeout,
+  githubOctokit,
+  type GitHubClientPolicy,
+} from './client-policy.ts';
 import { PlatformCircuit, type CircuitLimits } from '../circuit.ts';
 import { InstallationTokens } from './installation-tokens.ts';
 import { GitHubForge } from './forge.ts';
@@ -35,7 +41,12 @@ export interface GitHubIngress {
   /** Our bot's login (GET /app → `<slug>[bot]`), learnt with retries: nothing is done until it is known. */
   identity: SelfIdentity;
   /** A client authenticated as the App itself (JWT), e.g. for its webhook deliveries. */
-  app(): Promise<{ request: (route: string, params?: Record<string, unknown>) => Promise<{ data: unknown; headers: Record<string, string | number | undefined> }> }>;
+  app(): Promise<{
+    request: (
+      route: string,
+      params?: Record<string, unknown>,
+    ) => Promise<{ data: unknown; headers: Record<string, string | number | undefined> }>;
+  }>;
   /** GitHub reachable or not, as this process's requests found it (see ../circuit.ts). */
   circuit: PlatformCircuit;
   /** Installation tokens of this process, kept until shortly before they expire. */
@@ -84,10 +95,24 @@ const installationSchema = z.object({ id: z.number() });
 
 export async function createGitHubIngress(opts: GitHubIngressOptions): Promise<GitHubIngress> {
   const { inbox, metrics, logger } = opts;
-  const policy: GitHubClientPolicy = { ...defaultGitHubClientPolicy, ...opts.client, retries: opts.retries ?? defaultGitHubClientPolicy.retries, throttle: opts.throttle ?? true };
+  const policy: GitHubClientPolicy = {
+    ...defaultGitHubClientPolicy,
+    ...opts.client,
+    retries: opts.retries ?? defaultGitHubClientPolicy.retries,
+    throttle: opts.throttle ?? true,
+  };
   const wallClock = opts.wallClock ?? Date.now;
   const circuit = new PlatformCircuit('GitHub', opts.circuit, wallClock, (state) => {
-    if (state.kind === 'open') logger.warn({ platform: 'github', since: new Date(state.since).toISOString(), until: new Date(state.until).toISOString(), error: state.lastError }, 'GitHub unreachable: requests fail at once until the cool-down ends (deliveries are retried by the queue)');
+    if (state.kind === 'open')
+      logger.warn(
+        {
+          platform: 'github',
+          since: new Date(state.since).toISOString(),
+          until: new Date(state.until).toISOString(),
+          error: state.lastError,
+        },
+        'GitHub unreachable: requests fail at once until the cool-down ends (deliveries are retried by the queue)',
+      );
     else if (state.kind === 'closed') logger.info({ platform: 'github' }, 'GitHub answers again');
   });
   const tokens = new InstallationTokens({ now: wallClock });
@@ -95,12 +120,12 @@ export async function createGitHubIngress(opts: GitHubIngressOptions): Promise<G
   const request = { fetch: fetchThroughCircuit(circuit, fetchWithTimeout(policy.requestTimeoutMs)) };
   // The worker acts through `probot`, with the full client (retry, throttling, REST methods).
   const probot = new Probot({
-      appId: opts.config.appId,
-      privateKey: opts.config.privateKey,
-      secret: opts.config.webhookSecret,
-      baseUrl: opts.config.apiBaseUrl,
-      log: logger.child({ component: 'probot' }),
-      Octokit,
+    appId: opts.config.appId,
+    privateKey: opts.config.privateKey,
+    secret: opts.config.webhookSecret,
+    baseUrl: opts.config.apiBaseUrl,
+    log: logger.child({ component: 'probot' }),
+    Octokit,
     request,
   });
 
@@ -113,7 +138,11 @@ export async function createGitHubIngress(opts: GitHubIngressOptions): Promise<G
       return `${appSchema.parse(res.data).slug}[bot]`;
     },
     backoffMs: opts.identityBackoffMs,
-    onError: (err, attempt) => logger.warn({ err: err instanceof Error ? err.message : String(err), attempt }, 'could not learn the GitHub App slug (GET /app); nothing is done until it is known'),
+    onError: (err, attempt) =>
+      logger.warn(
+        { err: err instanceof Error ? err.message : String(err), attempt },
+        'could not learn the GitHub App slug (GET /app); nothing is done until it is known',
+      ),
   });
   /** Our login, or an error: acting without it could take our own comments for someone else's. */
   const self = (): string => {
@@ -147,10 +176,13 @@ export async function createGitHubIngress(opts: GitHubIngressOptions): Promise<G
     const event = header(req, 'x-github-event');
     const id = header(req, 'x-github-delivery');
     const signature = header(req, 'x-hub-signature-256');
-    if (!event || !id || !signature) return refused(req, res, 400, 'missing X-GitHub-Event, X-GitHub-Delivery or X-Hub-Signature-256', 'headers');
-    if (!/^\s*application\/json\s*(;|$)/i.test(String(req.headers['content-type'] ?? ''))) return refused(req, res, 415, 'GitHub webhooks are accepted as application/json', 'content-type');
+    if (!event || !id || !signature)
+      return refused(req, res, 400, 'missing X-GitHub-Event, X-GitHub-Delivery or X-Hub-Signature-256', 'headers');
+    if (!/^\s*application\/json\s*(;|$)/i.test(String(req.headers['content-type'] ?? '')))
+      return refused(req, res, 415, 'GitHub webhooks are accepted as application/json', 'content-type');
     const expected = /^sha256=([0-9a-f]{64})$/i.exec(signature);
-    if (!expected || event.length > 100 || id.length > 200) return refused(req, res, 400, 'malformed X-Hub-Signature-256, X-GitHub-Event or X-GitHub-Delivery', 'headers');
+    if (!expected || event.length > 100 || id.length > 200)
+      return refused(req, res, 400, 'malformed X-Hub-Signature-256, X-GitHub-Event or X-GitHub-Delivery', 'headers');
     // The HMAC is computed as the body streams in, its bytes counted against the unverified budget
     // as they arrive (and given back when the read settles); joined into one buffer only once the
     // signature holds.
@@ -177,7 +209,8 @@ export async function createGitHubIngress(opts: GitHubIngressOptions): Promise<G
       }
       throw err;
     }
-    if (!timingSafeEqual(hmac.digest(), Buffer.from(expected[1]!, 'hex'))) return refused(req, res, 401, 'signature does not match the body and the webhook secret', 'signature');
+    if (!timingSafeEqual(hmac.digest(), Buffer.from(expected[1]!, 'hex')))
+      return refused(req, res, 401, 'signature does not match the body and the webhook secret', 'signature');
     const raw = body.chunks.length === 1 ? body.chunks[0]! : Buffer.concat(body.chunks, body.size);
     const text = raw.toString('utf8');
     // Every webhook payload is a JSON object; other JSON (`false`, `[]`, `1`) is refused too.
@@ -187,7 +220,8 @@ export async function createGitHubIngress(opts: GitHubIngressOptions): Promise<G
     } catch {
       return refused(req, res, 400, 'body is not JSON', 'json');
     }
-    if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) return refused(req, res, 400, 'body is not a JSON object', 'json');
+    if (typeof payload !== 'object' || payload === null || Array.isArray(payload))
+      return refused(req, res, 400, 'body is not a JSON object', 'json');
     const { inserted, duplicateOf } = await inbox.accept({
       platform: 'github',
       deliveryId: id,
@@ -197,7 +231,11 @@ export async function createGitHubIngress(opts: GitHubIngressOptions): Promise<G
       // The signed bytes' digest: the same body under a new X-GitHub-Delivery is a replay.
       bodyDigest: createHash('sha256').update(raw).digest('hex'),
     });
-    if (duplicateOf !== undefined) logger.warn({ platform: 'github', delivery: id, duplicateOf, event }, 'a replay: this body was delivered before under another id; acknowledged, not acted on again');
+    if (duplicateOf !== undefined)
+      logger.warn(
+        { platform: 'github', delivery: id, duplicateOf, event },
+        'a replay: this body was delivered before under another id; acknowledged, not acted on again',
+      );
     metrics.deliveries.inc({ platform: 'github', event, outcome: inserted ? 'accepted' : 'duplicate' });
     const answer = JSON.stringify({ ok: true, duplicate: !inserted });
     res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(answer) });
@@ -213,7 +251,12 @@ export async function createGitHubIngress(opts: GitHubIngressOptions): Promise<G
       releaseFor: async (installationId) => {
         if (installationId === null) throw new Error('GitHub delivery without an installation: cannot act');
         const appId = Number(opts.config.appId);
-        return new GitHubReleaseForge(await probot.auth(installationId), { botLogin: self(), appId: Number.isFinite(appId) ? appId : null, cache: evidenceCache, now: opts.now });
+        return new GitHubReleaseForge(await probot.auth(installationId), {
+          botLogin: self(),
+          appId: Number.isFinite(appId) ? appId : null,
+          cache: evidenceCache,
+          now: opts.now,
+        });
       },
       forgeFor: async (installationId) => {
         if (installationId === null) throw new Error('GitHub delivery without an installation: cannot act');

@@ -95,7 +95,10 @@ export function fetchThroughCircuit(circuit: PlatformCircuit, base: Fetch): Fetc
       res = await base(input, init);
     } catch (err) {
       if (init?.signal?.aborted) circuit.abandoned();
-      else circuit.failed(err instanceof Error ? (err.cause instanceof Error ? `${err.message}: ${err.cause.message}` : err.message) : String(err));
+      else
+        circuit.failed(
+          err instanceof Error ? (err.cause instanceof Error ? `${err.message}: ${err.cause.message}` : err.message) : String(err),
+        );
       throw err;
     }
     if (res.status >= 500) {
@@ -133,7 +136,8 @@ interface ErrorLike {
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** True for the limits the throttling plugin handles itself (secondary, or quota exhausted). */
-const throttlingHandles = (e: ErrorLike): boolean => /\bsecondary rate\b/i.test(e.message ?? '') || String(e.response?.headers?.['x-ratelimit-remaining'] ?? '') === '0';
+const throttlingHandles = (e: ErrorLike): boolean =>
+  /\bsecondary rate\b/i.test(e.message ?? '') || String(e.response?.headers?.['x-ratelimit-remaining'] ?? '') === '0';
 
 /** A request refused by the circuit (the error from fetch, as @octokit/request wraps it). */
 const refusedByCircuit = (e: ErrorLike): boolean => e instanceof PlatformUnreachable || e.cause instanceof PlatformUnreachable;
@@ -144,10 +148,19 @@ const refusedByCircuit = (e: ErrorLike): boolean => e instanceof PlatformUnreach
  * circuit refuses requests by then.
  */
 function obeyRetryAfter(policy: GitHubClientPolicy, circuit: PlatformCircuit | undefined) {
-  return (octokit: { hook: { wrap: (name: 'request', fn: (request: (o: RequestOptionsLike) => Promise<unknown>, o: RequestOptionsLike) => Promise<unknown>) => void } } & Partial<Logged>): Record<string, never> => {
+  return (
+    octokit: {
+      hook: {
+        wrap: (
+          name: 'request',
+          fn: (request: (o: RequestOptionsLike) => Promise<unknown>, o: RequestOptionsLike) => Promise<unknown>,
+        ) => void;
+      };
+    } & Partial<Logged>,
+  ): Record<string, never> => {
     octokit.hook.wrap('request', async (request, options) => {
       let serverRetries = 0;
-      for (let retry = 0; ; ) {
+      for (let retry = 0; ;) {
         try {
           return await request(options);
         } catch (err) {
@@ -184,11 +197,15 @@ export interface GitHubClientShared {
 
 /** Probot's Octokit with the waits, caps and timeouts above. Pass `request` to `new Probot` too. */
 export function githubOctokit(policy: GitHubClientPolicy, shared: GitHubClientShared = {}): typeof ProbotOctokit {
-  const withinCap = (kind: string) => (retryAfter: number, options: RequestOptionsLike, octokit: Logged, retryCount: number): boolean => {
-    const retry = retryAfter <= policy.maxWaitSeconds && retryCount < policy.rateLimitRetries;
-    octokit.log.warn(`${kind} on ${options.method} ${options.url}: GitHub asks to wait ${retryAfter} s; ${retry ? 'waiting' : 'giving up this attempt (the queue retries later)'}`);
-    return retry;
-  };
+  const withinCap =
+    (kind: string) =>
+    (retryAfter: number, options: RequestOptionsLike, octokit: Logged, retryCount: number): boolean => {
+      const retry = retryAfter <= policy.maxWaitSeconds && retryCount < policy.rateLimitRetries;
+      octokit.log.warn(
+        `${kind} on ${options.method} ${options.url}: GitHub asks to wait ${retryAfter} s; ${retry ? 'waiting' : 'giving up this attempt (the queue retries later)'}`,
+      );
+      return retry;
+    };
   const throttle = {
     enabled: policy.throttle,
     fallbackSecondaryRateRetryAfter: policy.secondaryRetryAfterSeconds,
@@ -205,6 +222,8 @@ export function githubOctokit(policy: GitHubClientPolicy, shared: GitHubClientSh
     ...options,
     retry,
     throttle: { ...(options['throttle'] as object | undefined), ...throttle },
-    ...(shared.tokens && typeof options['auth'] === 'object' && options['auth'] !== null ? { auth: { ...(options['auth'] as object), cache: shared.tokens } } : {}),
+    ...(shared.tokens && typeof options['auth'] === 'object' && options['auth'] !== null
+      ? { auth: { ...(options['auth'] as object), cache: shared.tokens } }
+      : {}),
   })) as unknown as typeof ProbotOctokit;
 }

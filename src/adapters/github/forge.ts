@@ -1,9 +1,24 @@
 /** The GitHub forge: the Forge port over one installation's Octokit. */
 import { z } from 'zod';
 import type { IssueRef, RepoRef } from '../../core/model.ts';
-import { lastLabelActor, LABEL_EVENT_PAGES, type CommentOutcome, type CommitAuthor, type Forge, type IssueState, type LabelActor } from '../../ports/forge.ts';
+import {
+  lastLabelActor,
+  LABEL_EVENT_PAGES,
+  type CommentOutcome,
+  type CommitAuthor,
+  type Forge,
+  type IssueState,
+  type LabelActor,
+} from '../../ports/forge.ts';
 import { readSection, withSection } from '../../core/workflows/sections.ts';
-import { lastPage, STICKY_HEAD_PAGES, STICKY_PAGE_SIZE, STICKY_TAIL_PAGES, type StickyComments, type StickyLog } from '../sticky-comments.ts';
+import {
+  lastPage,
+  STICKY_HEAD_PAGES,
+  STICKY_PAGE_SIZE,
+  STICKY_TAIL_PAGES,
+  type StickyComments,
+  type StickyLog,
+} from '../sticky-comments.ts';
 
 /** The part of Octokit we use: `request(route, params)`. */
 export interface GitHubRequester {
@@ -40,7 +55,9 @@ const issueEventsSchema = z.array(
 const commitsSchema = z.array(
   z.object({
     sha: z.string(),
-    commit: z.object({ author: z.object({ name: z.string().optional(), email: z.string().optional(), date: z.string().optional() }).nullable() }),
+    commit: z.object({
+      author: z.object({ name: z.string().optional(), email: z.string().optional(), date: z.string().optional() }).nullable(),
+    }),
     author: z.object({ login: z.string() }).partial().nullable().optional(),
     committer: z.object({ login: z.string() }).partial().nullable().optional(),
   }),
@@ -80,11 +97,21 @@ export class GitHubForge implements Forge {
   async ensureLabels(target: IssueRef, add: readonly string[], remove: readonly string[]): Promise<void> {
     const { owner, repo } = split(target.repo.fullName);
     if (add.length > 0) {
-      await this.octokit.request('POST /repos/{owner}/{repo}/issues/{issue_number}/labels', { owner, repo, issue_number: target.number, labels: [...add] });
+      await this.octokit.request('POST /repos/{owner}/{repo}/issues/{issue_number}/labels', {
+        owner,
+        repo,
+        issue_number: target.number,
+        labels: [...add],
+      });
     }
     for (const name of remove) {
       try {
-        await this.octokit.request('DELETE /repos/{owner}/{repo}/issues/{issue_number}/labels/{name}', { owner, repo, issue_number: target.number, name });
+        await this.octokit.request('DELETE /repos/{owner}/{repo}/issues/{issue_number}/labels/{name}', {
+          owner,
+          repo,
+          issue_number: target.number,
+          name,
+        });
       } catch (err) {
         if (statusOf(err) !== 404) throw err;
       }
@@ -102,7 +129,12 @@ export class GitHubForge implements Forge {
     }
     const existing = await this.findComment(owner, repo, target.number, marker);
     if (!existing) {
-      const res = await this.octokit.request('POST /repos/{owner}/{repo}/issues/{issue_number}/comments', { owner, repo, issue_number: target.number, body });
+      const res = await this.octokit.request('POST /repos/{owner}/{repo}/issues/{issue_number}/comments', {
+        owner,
+        repo,
+        issue_number: target.number,
+        body,
+      });
       const id = createdSchema.safeParse(res.data).data?.id;
       if (id !== undefined) stickies?.set(target, marker, id);
       return 'created';
@@ -141,11 +173,23 @@ export class GitHubForge implements Forge {
     const { owner, repo } = split(target.repo.fullName);
     const events: { action: 'add' | 'remove'; label: string; login: string | null; at: string; bot: boolean }[] = [];
     for (let page = 1; page <= LABEL_EVENT_PAGES; page++) {
-      const res = await this.octokit.request('GET /repos/{owner}/{repo}/issues/{issue_number}/events', { owner, repo, issue_number: target.number, per_page: 100, page });
+      const res = await this.octokit.request('GET /repos/{owner}/{repo}/issues/{issue_number}/events', {
+        owner,
+        repo,
+        issue_number: target.number,
+        per_page: 100,
+        page,
+      });
       const batch = issueEventsSchema.parse(res.data);
       for (const e of batch) {
         if ((e.event !== 'labeled' && e.event !== 'unlabeled') || !e.label) continue;
-        events.push({ action: e.event === 'labeled' ? 'add' : 'remove', label: e.label.name, login: e.actor?.login ?? null, at: e.created_at, bot: e.actor?.type === 'Bot' });
+        events.push({
+          action: e.event === 'labeled' ? 'add' : 'remove',
+          label: e.label.name,
+          login: e.actor?.login ?? null,
+          at: e.created_at,
+          bot: e.actor?.type === 'Bot',
+        });
       }
       if (batch.length < 100) return lastLabelActor(events, label);
     }
@@ -159,10 +203,17 @@ export class GitHubForge implements Forge {
    */
   private async findComment(owner: string, repo: string, issueNumber: number, marker: string): Promise<Comment | null> {
     const list = async (page: number): Promise<{ comments: Comment[]; last: number | null }> => {
-      const res = await this.octokit.request('GET /repos/{owner}/{repo}/issues/{issue_number}/comments', { owner, repo, issue_number: issueNumber, per_page: STICKY_PAGE_SIZE, page });
+      const res = await this.octokit.request('GET /repos/{owner}/{repo}/issues/{issue_number}/comments', {
+        owner,
+        repo,
+        issue_number: issueNumber,
+        per_page: STICKY_PAGE_SIZE,
+        page,
+      });
       return { comments: commentsSchema.parse(res.data), last: lastPage(res.headers?.['link']) };
     };
-    const mine = (comments: readonly Comment[]): Comment | undefined => comments.find((c) => (c.body ?? '').includes(marker) && this.isOurs(c.user));
+    const mine = (comments: readonly Comment[]): Comment | undefined =>
+      comments.find((c) => (c.body ?? '').includes(marker) && this.isOurs(c.user));
     let last: number | null = null;
     for (let page = 1; page <= STICKY_HEAD_PAGES; page++) {
       const read = await list(page);
@@ -179,7 +230,13 @@ export class GitHubForge implements Forge {
     }
     if (last !== null && last <= STICKY_HEAD_PAGES) return null; // every page was read
     this.options.logger?.warn(
-      { repo: `${owner}/${repo}`, number: issueNumber, marker, pagesRead: STICKY_HEAD_PAGES + Math.max(0, (last ?? 0) - stop), lastPage: last },
+      {
+        repo: `${owner}/${repo}`,
+        number: issueNumber,
+        marker,
+        pagesRead: STICKY_HEAD_PAGES + Math.max(0, (last ?? 0) - stop),
+        lastPage: last,
+      },
       'sticky comment not found within the oldest and newest pages read (an item with this many comments is not read whole): a new one is created (and kept from now on)',
     );
     return null;
@@ -217,7 +274,13 @@ export class GitHubForge implements Forge {
     const paths: string[] = [];
     // GitHub lists at most 3,000 files of a pull request, 100 a page.
     for (let page = 1; page <= 30; page++) {
-      const res = await this.octokit.request('GET /repos/{owner}/{repo}/pulls/{pull_number}/files', { owner, repo, pull_number: target.number, per_page: 100, page });
+      const res = await this.octokit.request('GET /repos/{owner}/{repo}/pulls/{pull_number}/files', {
+        owner,
+        repo,
+        pull_number: target.number,
+        per_page: 100,
+        page,
+      });
       const files = filesSchema.parse(res.data);
       for (const f of files) paths.push(f.filename, ...(f.previous_filename ? [f.previous_filename] : []));
       if (files.length < 100) break;
@@ -227,7 +290,12 @@ export class GitHubForge implements Forge {
 
   async assign(target: IssueRef, login: string): Promise<void> {
     const { owner, repo } = split(target.repo.fullName);
-    await this.octokit.request('POST /repos/{owner}/{repo}/issues/{issue_number}/assignees', { owner, repo, issue_number: target.number, assignees: [login.replace(/^@/, '')] });
+    await this.octokit.request('POST /repos/{owner}/{repo}/issues/{issue_number}/assignees', {
+      owner,
+      repo,
+      issue_number: target.number,
+      assignees: [login.replace(/^@/, '')],
+    });
   }
 
   async readBody(target: IssueRef): Promise<string> {
@@ -240,7 +308,12 @@ export class GitHubForge implements Forge {
     const { owner, repo } = split(target.repo.fullName);
     const res = await this.octokit.request('GET /repos/{owner}/{repo}/issues/{issue_number}', { owner, repo, issue_number: target.number });
     const issue = issueSchema.parse(res.data);
-    return { body: issue.body ?? '', labels: issue.labels.map((l) => (typeof l === 'string' ? l : l.name)), author: issue.user?.login ?? null, state: issue.state };
+    return {
+      body: issue.body ?? '',
+      labels: issue.labels.map((l) => (typeof l === 'string' ? l : l.name)),
+      author: issue.user?.login ?? null,
+      state: issue.state,
+    };
   }
 
   async ensureBodySection(target: IssueRef, section: string, text: string): Promise<CommentOutcome> {
@@ -248,7 +321,12 @@ export class GitHubForge implements Forge {
     const current = await this.readBody(target);
     const next = withSection(current, section, text);
     if (next === current) return 'unchanged';
-    await this.octokit.request('PATCH /repos/{owner}/{repo}/issues/{issue_number}', { owner, repo, issue_number: target.number, body: next });
+    await this.octokit.request('PATCH /repos/{owner}/{repo}/issues/{issue_number}', {
+      owner,
+      repo,
+      issue_number: target.number,
+      body: next,
+    });
     return readSection(current, section) === null ? 'created' : 'updated';
   }
 
@@ -256,6 +334,12 @@ export class GitHubForge implements Forge {
     const { owner, repo } = split(target.repo.fullName);
     const teams = reviewers.filter((r) => r.includes('/')).map((r) => r.slice(r.indexOf('/') + 1));
     const users = reviewers.filter((r) => !r.includes('/')).map((r) => r.replace(/^@/, ''));
-    await this.octokit.request('POST /repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers', { owner, repo, pull_number: target.number, reviewers: users, team_reviewers: teams });
+    await this.octokit.request('POST /repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers', {
+      owner,
+      repo,
+      pull_number: target.number,
+      reviewers: users,
+      team_reviewers: teams,
+    });
   }
 }

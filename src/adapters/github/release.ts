@@ -72,7 +72,9 @@ const statusListSchema = z.array(
 /** `GET /actions/runs?head_sha=`: the workflow runs of the head, by check suite. */
 const workflowRunsSchema = z.object({
   total_count: z.number(),
-  workflow_runs: z.array(z.object({ id: z.number(), path: z.string(), check_suite_id: z.number().nullable().optional(), head_sha: z.string() })),
+  workflow_runs: z.array(
+    z.object({ id: z.number(), path: z.string(), check_suite_id: z.number().nullable().optional(), head_sha: z.string() }),
+  ),
 });
 
 /** `GET /pulls/{n}`: how many files the pull request changes (the files listing stops at 3,000). */
@@ -206,10 +208,14 @@ function statusState(state: string): CheckEvidence['state'] {
  * A check run's producer: its App, and for a GitHub Actions run the workflow file behind its check
  * suite (null when the workflow runs were read and none matches; absent when they were not read).
  */
-export function checkRunProducer(c: z.infer<typeof checkRunSchema>, workflowPaths: ReadonlyMap<number, string> | null): CheckEvidence['producer'] {
+export function checkRunProducer(
+  c: z.infer<typeof checkRunSchema>,
+  workflowPaths: ReadonlyMap<number, string> | null,
+): CheckEvidence['producer'] {
   if (!c.app) return {};
   const producer: NonNullable<CheckEvidence['producer']> = { app: { id: c.app.id, slug: c.app.slug ?? null } };
-  if (workflowPaths && c.app.id === GITHUB_ACTIONS_APP_ID) producer.workflowPath = (c.check_suite && workflowPaths.get(c.check_suite.id)) ?? null;
+  if (workflowPaths && c.app.id === GITHUB_ACTIONS_APP_ID)
+    producer.workflowPath = (c.check_suite && workflowPaths.get(c.check_suite.id)) ?? null;
   return producer;
 }
 
@@ -232,19 +238,24 @@ export function alertSeverity(rule: { severity?: string | null; security_severit
 }
 
 /** Latest decisive review per reviewer (COMMENTED and PENDING change nothing; DISMISSED clears). */
-export function reviewOutcome(reviews: z.infer<typeof reviewsSchema>, headSha: string): { approvals: ApprovalEvidence[]; changesRequestedBy: string[] } {
+export function reviewOutcome(
+  reviews: z.infer<typeof reviewsSchema>,
+  headSha: string,
+): { approvals: ApprovalEvidence[]; changesRequestedBy: string[] } {
   const latest = new Map<string, { state: string; commit: string | null; bot: boolean }>();
   for (const r of reviews) {
     if (!r.user) continue;
     const state = r.state.toUpperCase();
-    if (state === 'APPROVED' || state === 'CHANGES_REQUESTED') latest.set(r.user.login, { state, commit: r.commit_id ?? null, bot: r.user.type === 'Bot' });
+    if (state === 'APPROVED' || state === 'CHANGES_REQUESTED')
+      latest.set(r.user.login, { state, commit: r.commit_id ?? null, bot: r.user.type === 'Bot' });
     else if (state === 'DISMISSED') latest.delete(r.user.login);
   }
   const approvals: ApprovalEvidence[] = [];
   const changesRequestedBy: string[] = [];
   for (const [login, { state, commit, bot }] of latest) {
     // Write access and the last pusher are read afterwards (approverFacts), for the approvals that could count.
-    if (state === 'APPROVED') approvals.push({ login, atHead: commit === headSha, commitSha: commit, bot, canWrite: null, lastPusher: false });
+    if (state === 'APPROVED')
+      approvals.push({ login, atHead: commit === headSha, commitSha: commit, bot, canWrite: null, lastPusher: false });
     else changesRequestedBy.push(login);
   }
   return { approvals, changesRequestedBy };
@@ -263,21 +274,33 @@ type Get = (route: string, params: Record<string, unknown>) => Promise<{ data: u
 export async function approverFacts(get: Get, approvals: readonly ApprovalEvidence[], headSha: string): Promise<ApprovalEvidence[]> {
   const candidates = [...new Set(approvals.filter((a) => a.atHead && !a.bot).map((a) => a.login))];
   if (candidates.length === 0) return [...approvals];
-  if (candidates.length > MAX_APPROVER_LOOKUPS) throw new SourceError({ source: 'reviews', kind: 'truncated', message: `${candidates.length} approvers at the head, more than the ${MAX_APPROVER_LOOKUPS} whose write access is read` });
+  if (candidates.length > MAX_APPROVER_LOOKUPS)
+    throw new SourceError({
+      source: 'reviews',
+      kind: 'truncated',
+      message: `${candidates.length} approvers at the head, more than the ${MAX_APPROVER_LOOKUPS} whose write access is read`,
+    });
   const permissionOf = async (login: string): Promise<[string, boolean]> => {
     try {
-      const p = permissionSchema.parse((await get('GET /repos/{owner}/{repo}/collaborators/{username}/permission', { username: login })).data);
+      const p = permissionSchema.parse(
+        (await get('GET /repos/{owner}/{repo}/collaborators/{username}/permission', { username: login })).data,
+      );
       return [login, WRITE_PERMISSIONS.has(p.permission) || WRITE_PERMISSIONS.has(p.role_name ?? '')];
     } catch (err) {
       if (statusOf(err) !== 404) throw err;
       return [login, false];
     }
   };
-  const [commitRes, ...permissions] = await Promise.all([get('GET /repos/{owner}/{repo}/commits/{ref}', { ref: headSha }), ...candidates.map(permissionOf)]);
+  const [commitRes, ...permissions] = await Promise.all([
+    get('GET /repos/{owner}/{repo}/commits/{ref}', { ref: headSha }),
+    ...candidates.map(permissionOf),
+  ]);
   const commit = commitSchema.parse(commitRes.data);
   const pushers = new Set([commit.author?.login, commit.committer?.login].filter((l): l is string => !!l).map((l) => l.toLowerCase()));
   const canWrite = new Map(permissions);
-  return approvals.map((a) => (canWrite.has(a.login) ? { ...a, canWrite: canWrite.get(a.login)!, lastPusher: pushers.has(a.login.toLowerCase()) } : a));
+  return approvals.map((a) =>
+    canWrite.has(a.login) ? { ...a, canWrite: canWrite.get(a.login)!, lastPusher: pushers.has(a.login.toLowerCase()) } : a,
+  );
 }
 
 export interface GitHubReleaseOptions {
@@ -358,12 +381,20 @@ export class GitHubReleaseForge implements ReleaseForge {
             });
             const latest = new Map<string, (typeof all)[number]>();
             for (const st of all) if (!latest.has(st.context)) latest.set(st.context, st);
-            return [...latest.values()].map((st) => ({ context: st.context, state: st.state, target_url: st.target_url ?? null, creator: st.creator?.login ?? null }));
+            return [...latest.values()].map((st) => ({
+              context: st.context,
+              state: st.state,
+              target_url: st.target_url ?? null,
+              creator: st.creator?.login ?? null,
+            }));
           }
           return readPages('statuses', 'commit statuses', maxPages, async (page) => {
             const res = await get('GET /repos/{owner}/{repo}/commits/{ref}/status', { ref: headSha, per_page: PER_PAGE, page });
             const data = combinedStatusSchema.parse(res.data);
-            return { items: data.statuses, last: data.total_count !== undefined ? Math.max(1, Math.ceil(data.total_count / PER_PAGE)) : lastPageOf(res.headers) };
+            return {
+              items: data.statuses,
+              last: data.total_count !== undefined ? Math.max(1, Math.ceil(data.total_count / PER_PAGE)) : lastPageOf(res.headers),
+            };
           });
         },
         [],
@@ -407,7 +438,12 @@ export class GitHubReleaseForge implements ReleaseForge {
         'code scanning alerts',
         () =>
           readPages('findings', 'code scanning alerts', maxPages, async (page) => {
-            const res = await get('GET /repos/{owner}/{repo}/code-scanning/alerts', { ref: `refs/pull/${n}/head`, state: 'open', per_page: PER_PAGE, page });
+            const res = await get('GET /repos/{owner}/{repo}/code-scanning/alerts', {
+              ref: `refs/pull/${n}/head`,
+              state: 'open',
+              per_page: PER_PAGE,
+              page,
+            });
             return { items: alertsSchema.parse(res.data), last: lastPageOf(res.headers) };
           }),
         [],
@@ -423,7 +459,9 @@ export class GitHubReleaseForge implements ReleaseForge {
                 const data = workflowRunsSchema.parse(res.data);
                 return { items: data.workflow_runs, last: Math.max(1, Math.ceil(data.total_count / PER_PAGE)) };
               });
-              return new Map(runs.filter((r) => r.head_sha === headSha && r.check_suite_id != null).map((r) => [r.check_suite_id!, r.path]));
+              return new Map(
+                runs.filter((r) => r.head_sha === headSha && r.check_suite_id != null).map((r) => [r.check_suite_id!, r.path]),
+              );
             },
             null,
           )
@@ -433,14 +471,31 @@ export class GitHubReleaseForge implements ReleaseForge {
     const checks: CheckEvidence[] = [
       ...checkRuns
         .filter((c) => c.name !== GATE_CHECK_NAME)
-        .map((c): CheckEvidence => ({ name: c.name, state: checkRunState(c.status, c.conclusion), source: 'check-run', url: c.html_url ?? c.details_url ?? null, producer: checkRunProducer(c, workflowPaths) })),
+        .map((c): CheckEvidence => ({
+          name: c.name,
+          state: checkRunState(c.status, c.conclusion),
+          source: 'check-run',
+          url: c.html_url ?? c.details_url ?? null,
+          producer: checkRunProducer(c, workflowPaths),
+        })),
       ...statuses
         .filter((s) => s.context !== GATE_CHECK_NAME)
-        .map((s): CheckEvidence => ({ name: s.context, state: statusState(s.state), source: 'status', url: s.target_url ?? null, ...('creator' in s ? { producer: { statusCreator: s.creator ?? null } } : {}) })),
+        .map((s): CheckEvidence => ({
+          name: s.context,
+          state: statusState(s.state),
+          source: 'status',
+          url: s.target_url ?? null,
+          ...('creator' in s ? { producer: { statusCreator: s.creator ?? null } } : {}),
+        })),
     ];
     const outcome = reviews ? reviewOutcome(reviews, headSha) : { approvals: [], changesRequestedBy: [] };
     const { changesRequestedBy } = outcome;
-    const approvals = await read('reviews', "approvers' write access and the head commit", () => approverFacts(get, outcome.approvals, headSha), outcome.approvals);
+    const approvals = await read(
+      'reviews',
+      "approvers' write access and the head commit",
+      () => approverFacts(get, outcome.approvals, headSha),
+      outcome.approvals,
+    );
     const changedPaths = [...new Set(files.flatMap((f) => [f.filename, ...(f.previous_filename ? [f.previous_filename] : [])]))];
     const findings = alerts.map((a) => this.finding(a, patterns));
 
@@ -464,7 +519,12 @@ export class GitHubReleaseForge implements ReleaseForge {
       const status = statusOf(err);
       const text = messageOf(err);
       if (status === 404 && /no analysis found/i.test(text)) {
-        return { source, kind: 'no-analysis', status, message: `code scanning: no analysis found for refs/pull/${n}/head (no scan has uploaded results for this pull request)` };
+        return {
+          source,
+          kind: 'no-analysis',
+          status,
+          message: `code scanning: no analysis found for refs/pull/${n}/head (no scan has uploaded results for this pull request)`,
+        };
       }
       if (status === 403 && /not enabled|advanced security|not available/i.test(text)) {
         return { source, kind: 'not-enabled', status, message: `code scanning is not enabled for this repository (HTTP 403: ${text})` };
@@ -492,7 +552,13 @@ export class GitHubReleaseForge implements ReleaseForge {
     const { owner, repo } = split(target.repo.fullName);
     const labels: string[] = [];
     for (let page = 1; page <= 10; page++) {
-      const res = await this.octokit.request('GET /repos/{owner}/{repo}/issues/{issue_number}/labels', { owner, repo, issue_number: target.number, per_page: PER_PAGE, page });
+      const res = await this.octokit.request('GET /repos/{owner}/{repo}/issues/{issue_number}/labels', {
+        owner,
+        repo,
+        issue_number: target.number,
+        per_page: PER_PAGE,
+        page,
+      });
       const list = labelsSchema.parse(res.data);
       labels.push(...list.map((l) => l.name));
       if (list.length < PER_PAGE) break;
@@ -515,19 +581,35 @@ export class GitHubReleaseForge implements ReleaseForge {
       ...(this.options.appId ? { app_id: this.options.appId } : {}),
       per_page: PER_PAGE,
     });
-    const runs = checkRunsSchema.parse(res.data).check_runs.filter((r) => r.name === GATE_CHECK_NAME && (!this.options.appId || r.app?.id === this.options.appId));
+    const runs = checkRunsSchema
+      .parse(res.data)
+      .check_runs.filter((r) => r.name === GATE_CHECK_NAME && (!this.options.appId || r.app?.id === this.options.appId));
     const existing = runs.sort((a, b) => b.id - a.id)[0];
     const pending = check.conclusion === 'pending';
     const fields = {
       ...(pending ? { status: 'in_progress' } : { status: 'completed', conclusion: check.conclusion }),
-      output: { title: check.title.slice(0, 255), summary: check.summary.length > SUMMARY_MAX ? `${check.summary.slice(0, SUMMARY_MAX - 1)}…` : check.summary },
+      output: {
+        title: check.title.slice(0, 255),
+        summary: check.summary.length > SUMMARY_MAX ? `${check.summary.slice(0, SUMMARY_MAX - 1)}…` : check.summary,
+      },
       ...(check.detailsUrl ? { details_url: check.detailsUrl } : {}),
     };
     if (existing && !(pending && existing.status === 'completed')) {
-      await this.octokit.request('PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}', { owner, repo, check_run_id: existing.id, ...fields });
+      await this.octokit.request('PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}', {
+        owner,
+        repo,
+        check_run_id: existing.id,
+        ...fields,
+      });
       return;
     }
-    await this.octokit.request('POST /repos/{owner}/{repo}/check-runs', { owner, repo, name: GATE_CHECK_NAME, head_sha: headSha, ...fields });
+    await this.octokit.request('POST /repos/{owner}/{repo}/check-runs', {
+      owner,
+      repo,
+      name: GATE_CHECK_NAME,
+      head_sha: headSha,
+      ...fields,
+    });
   }
 
   async openIssue(repoRef: RepoRef, key: string, issue: NewIssue): Promise<{ number: number; url: string }> {
@@ -546,12 +628,20 @@ export class GitHubReleaseForge implements ReleaseForge {
         direction: 'desc',
       });
       const list = issueListSchema.parse(res.data);
-      const mine = list.find((i) => i.pull_request === undefined && (i.body ?? '').includes(marker) && (bot ? i.user?.login === bot : i.user?.type === 'Bot'));
+      const mine = list.find(
+        (i) => i.pull_request === undefined && (i.body ?? '').includes(marker) && (bot ? i.user?.login === bot : i.user?.type === 'Bot'),
+      );
       if (mine) return { number: mine.number, url: mine.html_url };
       if (list.length < PER_PAGE) break;
     }
     const due = issue.dueDate ? `\n\nDue: ${issue.dueDate}` : '';
-    const res = await this.octokit.request('POST /repos/{owner}/{repo}/issues', { owner, repo, title: issue.title, body: `${issue.body.trimEnd()}${due}\n\n${marker}`, labels: issue.labels });
+    const res = await this.octokit.request('POST /repos/{owner}/{repo}/issues', {
+      owner,
+      repo,
+      title: issue.title,
+      body: `${issue.body.trimEnd()}${due}\n\n${marker}`,
+      labels: issue.labels,
+    });
     const created = createdIssueSchema.parse(res.data);
     return { number: created.number, url: created.html_url };
   }
@@ -586,7 +676,12 @@ export class GitHubReleaseForge implements ReleaseForge {
 
   async changeRequestsForCommit(repoRef: RepoRef, sha: string): Promise<ChangeRequestSnapshot[]> {
     const { owner, repo } = split(repoRef.fullName);
-    const res = await this.octokit.request('GET /repos/{owner}/{repo}/commits/{commit_sha}/pulls', { owner, repo, commit_sha: sha, per_page: PER_PAGE });
+    const res = await this.octokit.request('GET /repos/{owner}/{repo}/commits/{commit_sha}/pulls', {
+      owner,
+      repo,
+      commit_sha: sha,
+      per_page: PER_PAGE,
+    });
     return pullsSchema
       .parse(res.data)
       .filter((pr) => pr.state === 'open' && pr.head.sha === sha)

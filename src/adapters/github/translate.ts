@@ -16,7 +16,10 @@ const issuesPayload = z.object({
     labels: z.array(z.union([z.object({ name: z.string() }), z.string()])).default([]),
     state: z.enum(['open', 'closed']),
     user: user.nullable(),
-    assignees: z.array(z.object({ login: z.string() })).nullable().default([]),
+    assignees: z
+      .array(z.object({ login: z.string() }))
+      .nullable()
+      .default([]),
     html_url: z.string(),
     created_at: z.string(),
     pull_request: z.unknown().optional(),
@@ -38,7 +41,13 @@ const issueCommentPayload = z.object({
 });
 
 /** A comment whose first non-empty line is a `/gatehouse …` command. */
-const isCommand = (body: string): boolean => /^\s*\/gatehouse\b/i.test(body.replace(/\r\n?/g, '\n').split('\n').find((l) => l.trim() !== '') ?? '');
+const isCommand = (body: string): boolean =>
+  /^\s*\/gatehouse\b/i.test(
+    body
+      .replace(/\r\n?/g, '\n')
+      .split('\n')
+      .find((l) => l.trim() !== '') ?? '',
+  );
 
 const pullRequestPayload = z.object({
   action: z.string(),
@@ -79,7 +88,14 @@ const checkRunPayload = z.object({
   sender: user,
   installation: z.object({ id: z.number() }).optional(),
 });
-const statusPayload = z.object({ sha: z.string().min(7), state: z.string(), context: z.string(), repository, sender: user, installation: z.object({ id: z.number() }).optional() });
+const statusPayload = z.object({
+  sha: z.string().min(7),
+  state: z.string(),
+  context: z.string(),
+  repository,
+  sender: user,
+  installation: z.object({ id: z.number() }).optional(),
+});
 const releasePayload = z.object({
   action: z.string(),
   release: z.object({ tag_name: z.string().min(1), target_commitish: z.string().nullable().optional() }),
@@ -110,10 +126,17 @@ const CHANGE_ACTIONS: readonly ChangeRequestAction[] = ['opened', 'synchronize',
 const pushPayload = z.object({
   ref: z.string(),
   repository,
-  commits: z.array(z.object({ added: z.array(z.string()).default([]), modified: z.array(z.string()).default([]), removed: z.array(z.string()).default([]) })).default([]),
+  commits: z
+    .array(
+      z.object({
+        added: z.array(z.string()).default([]),
+        modified: z.array(z.string()).default([]),
+        removed: z.array(z.string()).default([]),
+      }),
+    )
+    .default([]),
   installation: z.object({ id: z.number() }).optional(),
 });
-
 
 const ISSUE_ACTIONS: readonly IssueAction[] = ['opened', 'edited', 'reopened', 'closed', 'labeled', 'unlabeled', 'assigned', 'unassigned'];
 
@@ -122,7 +145,10 @@ function repoRef(r: z.infer<typeof repository>): RepoRef {
 }
 
 function describe(err: z.ZodError): string {
-  return err.issues.slice(0, 5).map((i) => `${i.path.join('.') || 'payload'}: ${i.message}`).join('; ');
+  return err.issues
+    .slice(0, 5)
+    .map((i) => `${i.path.join('.') || 'payload'}: ${i.message}`)
+    .join('; ');
 }
 
 /** A pull request (or review) payload as a change request event. */
@@ -206,7 +232,8 @@ export function translateGitHub(eventName: string, deliveryId: string, payload: 
     if (!parsed.success) return { kind: 'invalid', reason: `pull_request payload: ${describe(parsed.error)}` };
     const p = parsed.data;
     if (botLogin && p.sender.login === botLogin) return { kind: 'ignored', reason: 'caused by Gatehouse itself' };
-    if (!(CHANGE_ACTIONS as readonly string[]).includes(p.action)) return { kind: 'ignored', reason: `pull_request.${p.action} is not handled` };
+    if (!(CHANGE_ACTIONS as readonly string[]).includes(p.action))
+      return { kind: 'ignored', reason: `pull_request.${p.action} is not handled` };
     return changeEvent(p, p.action as ChangeRequestAction, deliveryId);
   }
   if (eventName === 'pull_request_review') {
@@ -214,7 +241,8 @@ export function translateGitHub(eventName: string, deliveryId: string, payload: 
     if (!parsed.success) return { kind: 'invalid', reason: `pull_request_review payload: ${describe(parsed.error)}` };
     const p = parsed.data;
     if (botLogin && p.sender.login === botLogin) return { kind: 'ignored', reason: 'caused by Gatehouse itself' };
-    if (!['submitted', 'dismissed', 'edited'].includes(p.action)) return { kind: 'ignored', reason: `pull_request_review.${p.action} is not handled` };
+    if (!['submitted', 'dismissed', 'edited'].includes(p.action))
+      return { kind: 'ignored', reason: `pull_request_review.${p.action} is not handled` };
     return changeEvent(p, 'reviewed', deliveryId);
   }
   if (eventName === 'check_suite' || eventName === 'check_run') {
@@ -222,10 +250,24 @@ export function translateGitHub(eventName: string, deliveryId: string, payload: 
     if (!parsed.success) return { kind: 'invalid', reason: `${eventName} payload: ${describe(parsed.error)}` };
     const p = parsed.data;
     const item = 'check_suite' in p ? p.check_suite : p.check_run;
-    if (p.action !== 'completed') return { kind: 'ignored', reason: `${eventName}.${p.action}: the release gate re-evaluates when checks complete` };
-    if ((botLogin && p.sender.login === botLogin) || (botLogin && item.app?.slug && `${item.app.slug}[bot]` === botLogin)) return { kind: 'ignored', reason: 'our own check' };
+    if (p.action !== 'completed')
+      return { kind: 'ignored', reason: `${eventName}.${p.action}: the release gate re-evaluates when checks complete` };
+    if ((botLogin && p.sender.login === botLogin) || (botLogin && item.app?.slug && `${item.app.slug}[bot]` === botLogin))
+      return { kind: 'ignored', reason: 'our own check' };
     if ('check_run' in p && p.check_run.name === GATE_CHECK_NAME) return { kind: 'ignored', reason: 'our own check' };
-    return { kind: 'event', installationId: p.installation?.id ?? null, event: { kind: 'checks', action: 'completed', deliveryId, repo: repoRef(p.repository), sha: item.head_sha, source: eventName, changeNumbers: item.pull_requests.map((x) => x.number) } };
+    return {
+      kind: 'event',
+      installationId: p.installation?.id ?? null,
+      event: {
+        kind: 'checks',
+        action: 'completed',
+        deliveryId,
+        repo: repoRef(p.repository),
+        sha: item.head_sha,
+        source: eventName,
+        changeNumbers: item.pull_requests.map((x) => x.number),
+      },
+    };
   }
   if (eventName === 'status') {
     const parsed = statusPayload.safeParse(payload);
@@ -233,7 +275,19 @@ export function translateGitHub(eventName: string, deliveryId: string, payload: 
     const p = parsed.data;
     if (p.context === GATE_CHECK_NAME || (botLogin && p.sender.login === botLogin)) return { kind: 'ignored', reason: 'our own status' };
     if (p.state === 'pending') return { kind: 'ignored', reason: 'status pending: the release gate re-evaluates when statuses conclude' };
-    return { kind: 'event', installationId: p.installation?.id ?? null, event: { kind: 'checks', action: 'completed', deliveryId, repo: repoRef(p.repository), sha: p.sha, source: 'status', changeNumbers: [] } };
+    return {
+      kind: 'event',
+      installationId: p.installation?.id ?? null,
+      event: {
+        kind: 'checks',
+        action: 'completed',
+        deliveryId,
+        repo: repoRef(p.repository),
+        sha: p.sha,
+        source: 'status',
+        changeNumbers: [],
+      },
+    };
   }
   if (eventName === 'release') {
     const parsed = releasePayload.safeParse(payload);
@@ -242,7 +296,18 @@ export function translateGitHub(eventName: string, deliveryId: string, payload: 
     if (botLogin && p.sender.login === botLogin) return { kind: 'ignored', reason: 'caused by Gatehouse itself' };
     if (p.action !== 'published') return { kind: 'ignored', reason: `release.${p.action} is not handled` };
     const target = p.release.target_commitish ?? '';
-    return { kind: 'event', installationId: p.installation?.id ?? null, event: { kind: 'release', action: p.action, deliveryId, repo: repoRef(p.repository), tag: p.release.tag_name, sha: SHA.test(target) ? target.toLowerCase() : null } };
+    return {
+      kind: 'event',
+      installationId: p.installation?.id ?? null,
+      event: {
+        kind: 'release',
+        action: p.action,
+        deliveryId,
+        repo: repoRef(p.repository),
+        tag: p.release.tag_name,
+        sha: SHA.test(target) ? target.toLowerCase() : null,
+      },
+    };
   }
   if (eventName === 'push') {
     const parsed = pushPayload.safeParse(payload);

@@ -59,7 +59,19 @@ export interface GitLabIngressOptions {
 }
 
 /** Metric labels stay few: any other header value counts as `other`. */
-const KNOWN_EVENTS = new Set(['Issue Hook', 'Confidential Issue Hook', 'Merge Request Hook', 'Note Hook', 'Confidential Note Hook', 'Pipeline Hook', 'Release Hook', 'Push Hook', 'Tag Push Hook', 'Job Hook', 'System Hook']);
+const KNOWN_EVENTS = new Set([
+  'Issue Hook',
+  'Confidential Issue Hook',
+  'Merge Request Hook',
+  'Note Hook',
+  'Confidential Note Hook',
+  'Pipeline Hook',
+  'Release Hook',
+  'Push Hook',
+  'Tag Push Hook',
+  'Job Hook',
+  'System Hook',
+]);
 
 const currentUserSchema = z.object({ username: z.string().min(1) });
 
@@ -68,7 +80,8 @@ export { tokenMatches } from './webhook-secrets.ts';
 /** The project a payload names (`project.path_with_namespace`), or null. */
 const projectPath = (payload: object): string | null => {
   const project = (payload as { project?: unknown }).project;
-  const path = typeof project === 'object' && project !== null ? (project as { path_with_namespace?: unknown }).path_with_namespace : undefined;
+  const path =
+    typeof project === 'object' && project !== null ? (project as { path_with_namespace?: unknown }).path_with_namespace : undefined;
   return typeof path === 'string' && path !== '' ? path : null;
 };
 
@@ -93,7 +106,16 @@ export function createGitLabIngress(opts: GitLabIngressOptions): GitLabIngress {
   const max = opts.maxBodyBytes ?? 25 * 1024 * 1024;
   const secrets = scopedSecrets(config.webhookSecret);
   const circuit = new PlatformCircuit('GitLab', opts.circuit, opts.wallClock ?? Date.now, (state) => {
-    if (state.kind === 'open') logger.warn({ platform: 'gitlab', since: new Date(state.since).toISOString(), until: new Date(state.until).toISOString(), error: state.lastError }, 'GitLab unreachable: requests fail at once until the cool-down ends (deliveries are retried by the queue)');
+    if (state.kind === 'open')
+      logger.warn(
+        {
+          platform: 'gitlab',
+          since: new Date(state.since).toISOString(),
+          until: new Date(state.until).toISOString(),
+          error: state.lastError,
+        },
+        'GitLab unreachable: requests fail at once until the cool-down ends (deliveries are retried by the queue)',
+      );
     else if (state.kind === 'closed') logger.info({ platform: 'gitlab' }, 'GitLab answers again');
   });
   const api: GitLabApi = createGitLabApi({ url: config.url, token: config.token, retry: opts.retry, circuit });
@@ -105,7 +127,11 @@ export function createGitLabIngress(opts: GitLabIngressOptions): GitLabIngress {
     known: opts.botUsername,
     learn: async () => currentUserSchema.parse(await api.users.showCurrentUser()).username,
     backoffMs: opts.identityBackoffMs,
-    onError: (err, attempt) => logger.warn({ err: err instanceof Error ? err.message : String(err), attempt }, 'could not learn the GitLab token user (GET /user); nothing is done until it is known'),
+    onError: (err, attempt) =>
+      logger.warn(
+        { err: err instanceof Error ? err.message : String(err), attempt },
+        'could not learn the GitLab token user (GET /user); nothing is done until it is known',
+      ),
   });
   /** Our username, or an error: acting without it we could edit someone else's note. */
   const self = (): string => {
@@ -145,11 +171,15 @@ export function createGitLabIngress(opts: GitLabIngressOptions): GitLabIngress {
     } catch {
       return send(res, 400, { error: 'body is not JSON' });
     }
-    if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) return send(res, 400, { error: 'body is not a JSON object' });
+    if (typeof payload !== 'object' || payload === null || Array.isArray(payload))
+      return send(res, 400, { error: 'body is not a JSON object' });
     // A project's (or group's) secret speaks for that project (group) only.
     const project = projectPath(payload);
     if (!covers(scopes, project)) {
-      logger.warn({ project: project ?? '(none)', event: eventName, scopes }, 'GitLab delivery refused: its token is the webhook secret of another project or group');
+      logger.warn(
+        { project: project ?? '(none)', event: eventName, scopes },
+        'GitLab delivery refused: its token is the webhook secret of another project or group',
+      );
       metrics.deliveries.inc({ platform: 'gitlab', event: KNOWN_EVENTS.has(eventName) ? eventName : 'other', outcome: 'refused' });
       return send(res, 403, { error: 'the X-Gitlab-Token is not the webhook secret of this project' });
     }
@@ -158,9 +188,24 @@ export function createGitLabIngress(opts: GitLabIngressOptions): GitLabIngress {
     const bodyDigest = createHash('sha256').update(raw).digest('hex');
     const deliveryId = usableId(header(req, 'idempotency-key')) ?? usableId(header(req, 'x-gitlab-event-uuid')) ?? `sha256:${bodyDigest}`;
     // The same body under a new id is a replay: acknowledged, not acted on again.
-    const { inserted, duplicateOf } = await inbox.accept({ platform: 'gitlab', deliveryId, eventName, payload: text, receivedAt: opts.now(), bodyDigest });
-    if (duplicateOf !== undefined) logger.warn({ platform: 'gitlab', delivery: deliveryId, duplicateOf, event: eventName, project }, 'a replay: this body was delivered before under another id; acknowledged, not acted on again');
-    metrics.deliveries.inc({ platform: 'gitlab', event: KNOWN_EVENTS.has(eventName) ? eventName : 'other', outcome: inserted ? 'accepted' : 'duplicate' });
+    const { inserted, duplicateOf } = await inbox.accept({
+      platform: 'gitlab',
+      deliveryId,
+      eventName,
+      payload: text,
+      receivedAt: opts.now(),
+      bodyDigest,
+    });
+    if (duplicateOf !== undefined)
+      logger.warn(
+        { platform: 'gitlab', delivery: deliveryId, duplicateOf, event: eventName, project },
+        'a replay: this body was delivered before under another id; acknowledged, not acted on again',
+      );
+    metrics.deliveries.inc({
+      platform: 'gitlab',
+      event: KNOWN_EVENTS.has(eventName) ? eventName : 'other',
+      outcome: inserted ? 'accepted' : 'duplicate',
+    });
     send(res, 200, { ok: true, duplicate: !inserted });
   };
 

@@ -3,7 +3,16 @@
  * requester (no replayed POSTs; Retry-After obeyed). Only these resources are built: the
  * all-in-one `Gitlab` class builds some two hundred.
  */
-import { Commits, IssueNotes, Issues, MergeRequestApprovals, MergeRequestNotes, MergeRequests, RepositoryFiles, Users } from '@gitbeaker/rest';
+import {
+  Commits,
+  IssueNotes,
+  Issues,
+  MergeRequestApprovals,
+  MergeRequestNotes,
+  MergeRequests,
+  RepositoryFiles,
+  Users,
+} from '@gitbeaker/rest';
 import type { RequesterType } from '@gitbeaker/requester-utils';
 import { createSafeRequesterFn, type RetryPolicy } from './requester.ts';
 import type { PlatformCircuit } from '../circuit.ts';

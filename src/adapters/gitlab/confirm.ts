@@ -14,7 +14,11 @@ import type { GitLabApi } from './client.ts';
 import { statusOf } from './requester.ts';
 import { isCommand, looksLikeBot } from './translate.ts';
 
-const projectSchema = z.object({ id: z.number(), path_with_namespace: z.string().min(1), default_branch: z.string().nullable().optional() });
+const projectSchema = z.object({
+  id: z.number(),
+  path_with_namespace: z.string().min(1),
+  default_branch: z.string().nullable().optional(),
+});
 const noteSchema = z.object({
   id: z.number(),
   body: z.string(),
@@ -35,7 +39,8 @@ export interface ConfirmOptions {
   projectTtlMs?: number;
 }
 
-const repoOf = (event: GatehouseEvent): RepoRef => (event.kind === 'change' ? event.change.ref.repo : event.kind === 'issue' || event.kind === 'comment' ? event.issue.ref.repo : event.repo);
+const repoOf = (event: GatehouseEvent): RepoRef =>
+  event.kind === 'change' ? event.change.ref.repo : event.kind === 'issue' || event.kind === 'comment' ? event.issue.ref.repo : event.repo;
 
 function withRepo(event: GatehouseEvent, repo: RepoRef): GatehouseEvent {
   switch (event.kind) {
@@ -89,7 +94,12 @@ export function gitlabConfirmer(opts: ConfirmOptions): (event: GatehouseEvent) =
     try {
       body = (await opts.api.rest.get(path)).body;
     } catch (err) {
-      if (statusOf(err) === 404) return { kind: 'refused', reason: `note ${checked.comment.id} is not on issue #${ref.number} (GET ${path} answered 404)`, actor: null };
+      if (statusOf(err) === 404)
+        return {
+          kind: 'refused',
+          reason: `note ${checked.comment.id} is not on issue #${ref.number} (GET ${path} answered 404)`,
+          actor: null,
+        };
       throw err;
     }
     const note = noteSchema.parse(body);

@@ -5,7 +5,16 @@
 import { GitbeakerTimeoutError } from '@gitbeaker/rest';
 import { z } from 'zod';
 import type { IssueRef, RepoRef } from '../../core/model.ts';
-import { lastLabelActor, LABEL_EVENT_PAGES, type CommentOutcome, type CommitAuthor, type Forge, type IssueState, type LabelActor, type LabelEvent } from '../../ports/forge.ts';
+import {
+  lastLabelActor,
+  LABEL_EVENT_PAGES,
+  type CommentOutcome,
+  type CommitAuthor,
+  type Forge,
+  type IssueState,
+  type LabelActor,
+  type LabelEvent,
+} from '../../ports/forge.ts';
 import { readSection, withSection } from '../../core/workflows/sections.ts';
 import type { GitLabApi } from './client.ts';
 import { statusOf } from './requester.ts';
@@ -24,8 +33,18 @@ type Note = z.infer<typeof noteSchema>;
 const createdSchema = z.object({ id: z.number() }).partial();
 const diffsSchema = z.array(z.object({ old_path: z.string(), new_path: z.string() }));
 const userListSchema = z.array(z.object({ id: z.number(), username: z.string() }));
-const mergeRequestSchema = z.object({ reviewers: z.array(z.object({ id: z.number(), username: z.string() })).nullable().optional() });
-const assigneesSchema = z.object({ assignees: z.array(z.object({ id: z.number() })).nullable().optional() });
+const mergeRequestSchema = z.object({
+  reviewers: z
+    .array(z.object({ id: z.number(), username: z.string() }))
+    .nullable()
+    .optional(),
+});
+const assigneesSchema = z.object({
+  assignees: z
+    .array(z.object({ id: z.number() }))
+    .nullable()
+    .optional(),
+});
 const approvalsSchema = z.object({ approved_by: z.array(z.object({ user: z.object({ username: z.string() }) })).default([]) });
 const descriptionSchema = z.object({ description: z.string().nullable().optional() });
 /** GET /projects/:id/issues/:iid: labels are names (without `with_labels_details`); state `opened` or `closed`. */
@@ -44,7 +63,14 @@ const labelEventsSchema = z.array(
   }),
 );
 /** GET /projects/:id/repository/commits: git's author name and email only (no username). */
-const commitsSchema = z.array(z.object({ id: z.string(), author_name: z.string().nullable().optional(), author_email: z.string().nullable().optional(), authored_date: z.string().nullable().optional() }));
+const commitsSchema = z.array(
+  z.object({
+    id: z.string(),
+    author_name: z.string().nullable().optional(),
+    author_email: z.string().nullable().optional(),
+    authored_date: z.string().nullable().optional(),
+  }),
+);
 const rawFileSchema = z.union([z.string(), z.instanceof(Blob)]);
 
 export type CommitState = 'pending' | 'running' | 'success' | 'failed' | 'canceled';
@@ -65,7 +91,11 @@ export interface GitLabForgeOptions {
 function uncertain(err: unknown): boolean {
   const status = statusOf(err);
   if (status !== undefined) return status >= 500;
-  return err instanceof GitbeakerTimeoutError || err instanceof TypeError || (err instanceof Error && /timeout|abort|ECONNRESET|socket/i.test(`${err.name} ${err.message}`));
+  return (
+    err instanceof GitbeakerTimeoutError ||
+    err instanceof TypeError ||
+    (err instanceof Error && /timeout|abort|ECONNRESET|socket/i.test(`${err.name} ${err.message}`))
+  );
 }
 
 export class GitLabForge implements Forge {
@@ -177,7 +207,14 @@ export class GitLabForge implements Forge {
     const mine = (n: Note): boolean => !n.system && (n.body ?? '').includes(marker) && n.author?.username === this.botUsername;
     // One page a request: gitbeaker reads only the page it is given (page 1: at most one page, no `page` sent).
     const read = async (sort: 'asc' | 'desc', page: number): Promise<Note[]> =>
-      notesSchema.parse(await this.notes(target).all(projectOf(target.repo), target.number, { perPage: STICKY_PAGE_SIZE, sort, orderBy: 'created_at', ...(page === 1 ? { maxPages: 1 } : { page }) }));
+      notesSchema.parse(
+        await this.notes(target).all(projectOf(target.repo), target.number, {
+          perPage: STICKY_PAGE_SIZE,
+          sort,
+          orderBy: 'created_at',
+          ...(page === 1 ? { maxPages: 1 } : { page }),
+        }),
+      );
     let notesRead = 0;
     for (let page = 1; page <= STICKY_HEAD_PAGES; page++) {
       const notes = await read('asc', page);
@@ -209,7 +246,13 @@ export class GitLabForge implements Forge {
       const batch = labelEventsSchema.parse(res.body);
       for (const e of batch) {
         if ((e.action !== 'add' && e.action !== 'remove') || !e.label) continue;
-        events.push({ action: e.action, label: e.label.name, login: e.user?.username ?? null, at: e.created_at, bot: e.user?.bot === true });
+        events.push({
+          action: e.action,
+          label: e.label.name,
+          login: e.user?.username ?? null,
+          at: e.created_at,
+          bot: e.user?.bot === true,
+        });
       }
       if (batch.length < 100) return lastLabelActor(events, label);
     }
@@ -234,7 +277,14 @@ export class GitLabForge implements Forge {
     const res = await this.api.rest.get(`projects/${encodeURIComponent(projectOf(repo))}/repository/commits`, { searchParams });
     const c = commitsSchema.parse(res.body)[0];
     if (!c) return null;
-    return { sha: c.id, login: null, name: c.author_name ?? null, email: c.author_email ?? null, verified: false, at: c.authored_date ?? null };
+    return {
+      sha: c.id,
+      login: null,
+      name: c.author_name ?? null,
+      email: c.author_email ?? null,
+      verified: false,
+      at: c.authored_date ?? null,
+    };
   }
 
   async listChangedPaths(target: IssueRef): Promise<string[]> {
@@ -246,9 +296,15 @@ export class GitLabForge implements Forge {
   async assign(target: IssueRef, login: string): Promise<void> {
     const project = projectOf(target.repo);
     const name = login.replace(/^@/, '');
-    const user = userListSchema.parse(await this.api.users.all({ username: name, maxPages: 1 })).find((u) => u.username.toLowerCase() === name.toLowerCase());
+    const user = userListSchema
+      .parse(await this.api.users.all({ username: name, maxPages: 1 }))
+      .find((u) => u.username.toLowerCase() === name.toLowerCase());
     if (!user) throw new Error(`GitLab has no user ${name}`);
-    const shown = assigneesSchema.parse(isMergeRequest(target) ? await this.api.mergeRequests.show(project, target.number) : await this.api.issues.show(target.number, { projectId: project }));
+    const shown = assigneesSchema.parse(
+      isMergeRequest(target)
+        ? await this.api.mergeRequests.show(project, target.number)
+        : await this.api.issues.show(target.number, { projectId: project }),
+    );
     const current = (shown.assignees ?? []).map((a) => a.id);
     if (current.includes(user.id)) return;
     const assigneeIds = [...current, user.id];
@@ -258,14 +314,21 @@ export class GitLabForge implements Forge {
 
   async readBody(target: IssueRef): Promise<string> {
     const project = projectOf(target.repo);
-    const raw: unknown = isMergeRequest(target) ? await this.api.mergeRequests.show(project, target.number) : await this.api.issues.show(target.number, { projectId: project });
+    const raw: unknown = isMergeRequest(target)
+      ? await this.api.mergeRequests.show(project, target.number)
+      : await this.api.issues.show(target.number, { projectId: project });
     return descriptionSchema.parse(raw).description ?? '';
   }
 
   async readIssue(target: IssueRef): Promise<IssueState> {
     const raw: unknown = await this.api.issues.show(target.number, { projectId: projectOf(target.repo) });
     const issue = issueSchema.parse(raw);
-    return { body: issue.description ?? '', labels: issue.labels, author: issue.author?.username ?? null, state: issue.state === 'closed' ? 'closed' : 'open' };
+    return {
+      body: issue.description ?? '',
+      labels: issue.labels,
+      author: issue.author?.username ?? null,
+      state: issue.state === 'closed' ? 'closed' : 'open',
+    };
   }
 
   async ensureBodySection(target: IssueRef, section: string, text: string): Promise<CommentOutcome> {
@@ -296,8 +359,16 @@ export class GitLabForge implements Forge {
   }
 
   /** For the release gate: a commit status named `name` on `sha`. */
-  async setCommitStatus(repo: RepoRef, sha: string, status: { state: CommitState; name: string; description?: string; targetUrl?: string }): Promise<void> {
-    await this.api.commits.editStatus(projectOf(repo), sha, status.state, { name: status.name, description: status.description?.slice(0, 255), targetUrl: status.targetUrl });
+  async setCommitStatus(
+    repo: RepoRef,
+    sha: string,
+    status: { state: CommitState; name: string; description?: string; targetUrl?: string },
+  ): Promise<void> {
+    await this.api.commits.editStatus(projectOf(repo), sha, status.state, {
+      name: status.name,
+      description: status.description?.slice(0, 255),
+      targetUrl: status.targetUrl,
+    });
   }
 
   /** For the release gate: usernames that approved the merge request. */

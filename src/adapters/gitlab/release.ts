@@ -69,7 +69,10 @@ const jobsSchema = z.array(
     status: z.string(),
     allow_failure: z.boolean().optional().default(false),
     web_url: z.string().nullable().optional(),
-    artifacts: z.array(z.object({ file_type: z.string(), filename: z.string().nullable().optional() })).nullable().optional(),
+    artifacts: z
+      .array(z.object({ file_type: z.string(), filename: z.string().nullable().optional() }))
+      .nullable()
+      .optional(),
   }),
 );
 const statusesSchema = z.array(
@@ -83,7 +86,12 @@ const statusesSchema = z.array(
 );
 const approvalsSchema = z.object({
   approved_by: z
-    .array(z.object({ user: z.object({ id: z.number().optional(), username: z.string(), bot: z.boolean().optional() }), approved_at: z.string().nullable().optional() }))
+    .array(
+      z.object({
+        user: z.object({ id: z.number().optional(), username: z.string(), bot: z.boolean().optional() }),
+        approved_at: z.string().nullable().optional(),
+      }),
+    )
     .default([]),
 });
 /** GET /projects/:id/members/all/:user_id (inherited members included): Developer (30) and above may push. */
@@ -95,7 +103,12 @@ const projectApprovalsSchema = z.object({ reset_approvals_on_push: z.boolean().o
 const versionsSchema = z.array(z.object({ id: z.number().optional(), head_commit_sha: z.string(), created_at: z.string() }));
 const reviewersSchema = z.array(z.object({ user: z.object({ username: z.string() }), state: z.string().optional() }));
 const diffsSchema = z.array(z.object({ old_path: z.string(), new_path: z.string() }));
-const issueSchema = z.object({ iid: z.number(), web_url: z.string(), description: z.string().nullable().optional(), author: z.object({ username: z.string() }).nullable().optional() });
+const issueSchema = z.object({
+  iid: z.number(),
+  web_url: z.string(),
+  description: z.string().nullable().optional(),
+  author: z.object({ username: z.string() }).nullable().optional(),
+});
 const issuesSchema = z.array(issueSchema);
 const labelsOnlySchema = z.object({ labels: z.array(z.string()).default([]) });
 const releaseSchema = z.object({ tag_name: z.string(), description: z.string().nullable().optional() });
@@ -161,7 +174,14 @@ export function reportsToRead(jobs: readonly Job[], patterns: ScanPatterns): Rep
     if (!FINISHED.has(job.status)) continue;
     const artifacts = job.artifacts ?? [];
     const typed = artifacts.filter((a) => SECURITY_REPORT_TYPES.has(a.file_type) && a.filename);
-    for (const a of typed) refs.push({ job, path: a.filename!, reportType: a.file_type, category: categoryOfReportType(a.file_type) ?? a.file_type, optional: false });
+    for (const a of typed)
+      refs.push({
+        job,
+        path: a.filename!,
+        reportType: a.file_type,
+        category: categoryOfReportType(a.file_type) ?? a.file_type,
+        optional: false,
+      });
     if (typed.length > 0) continue;
     const kind = scanKindOf(job.name, patterns);
     const file = kind ? REPORT_FILE[kind] : undefined;
@@ -230,12 +250,16 @@ export class GitLabReleaseForge implements ReleaseForge {
     const maxPages = opts.maxPages ?? DEFAULT_MAX_PAGES;
     const patterns = opts.scanPatterns ?? defaultScanPatterns;
     let apiCalls = 0;
-    const get = async (path: string, searchParams: Record<string, unknown> = {}): Promise<{ body: unknown; headers: Record<string, string> }> => {
+    const get = async (
+      path: string,
+      searchParams: Record<string, unknown> = {},
+    ): Promise<{ body: unknown; headers: Record<string, string> }> => {
       apiCalls++;
       const res = await this.api.rest.get(path, { searchParams });
       return { body: res.body, headers: res.headers };
     };
-    const page = <T>(schema: z.ZodType<T[]>, path: string, params: Record<string, unknown> = {}) =>
+    const page =
+      <T>(schema: z.ZodType<T[]>, path: string, params: Record<string, unknown> = {}) =>
       async (n: number): Promise<Page<T>> => {
         const res = await get(path, { ...params, perPage: PER_PAGE, page: n });
         const total = Number(res.headers['x-total-pages']);
@@ -273,16 +297,29 @@ export class GitLabReleaseForge implements ReleaseForge {
         null,
       );
       if (!pipeline) return { jobs: [], findings: [] };
-      const jobs = await read('checks', `jobs of pipeline ${pipeline.id}`, () => readPages('checks', `jobs of pipeline ${pipeline.id}`, maxPages, page(jobsSchema, `${p}/pipelines/${pipeline.id}/jobs`)), []);
+      const jobs = await read(
+        'checks',
+        `jobs of pipeline ${pipeline.id}`,
+        () => readPages('checks', `jobs of pipeline ${pipeline.id}`, maxPages, page(jobsSchema, `${p}/pipelines/${pipeline.id}/jobs`)),
+        [],
+      );
       const refs = reportsToRead(jobs, patterns);
       const parsed = await pool(refs, REPORT_CONCURRENCY, async (ref) => {
         const what = `${ref.path} of job ${ref.job.name} (#${ref.job.id})`;
         try {
           const res = await get(`${p}/jobs/${ref.job.id}/artifacts/${ref.path.split('/').map(encodeURIComponent).join('/')}`);
           const doc: unknown = typeof res.body === 'string' ? JSON.parse(res.body) : res.body;
-          const out = await parseSecurityReport(doc, { reportType: ref.reportType, fallbackCategory: ref.category, url: ref.job.web_url ?? null });
+          const out = await parseSecurityReport(doc, {
+            reportType: ref.reportType,
+            fallbackCategory: ref.category,
+            url: ref.job.web_url ?? null,
+          });
           if (out.problems.length > 0) {
-            errors.push({ source: 'reports', kind: 'invalid', message: `${what}: ${out.problems.length} entr${out.problems.length === 1 ? 'y' : 'ies'} not read (${out.problems.slice(0, 3).join('; ')})` });
+            errors.push({
+              source: 'reports',
+              kind: 'invalid',
+              message: `${what}: ${out.problems.length} entr${out.problems.length === 1 ? 'y' : 'ies'} not read (${out.problems.slice(0, 3).join('; ')})`,
+            });
           }
           return out.findings;
         } catch (err) {
@@ -290,7 +327,12 @@ export class GitLabReleaseForge implements ReleaseForge {
           if (ref.optional && status === 404) return [];
           if (status === 404) {
             // Declared by the job but not readable: retrying will not help, and it is no pass.
-            errors.push({ source: 'reports', kind: 'invalid', status, message: `${what}: not in the job's artifacts archive (GitLab keeps report artifacts apart: add the file to artifacts:paths)` });
+            errors.push({
+              source: 'reports',
+              kind: 'invalid',
+              status,
+              message: `${what}: not in the job's artifacts archive (GitLab keeps report artifacts apart: add the file to artifacts:paths)`,
+            });
           } else if (err instanceof SyntaxError) {
             errors.push({ source: 'reports', kind: 'invalid', message: `${what}: not JSON (${err.message})` });
           } else fail('reports', what, err);
@@ -306,10 +348,17 @@ export class GitLabReleaseForge implements ReleaseForge {
       const list = approvalsSchema.parse((await get(`${mr}/approvals`)).body).approved_by;
       if (list.length === 0) return [];
       const m = await mrOnce();
-      if (!m.author) throw new SourceError({ source: 'approvals', kind: 'invalid', message: 'the merge request shows no author: approvals cannot be told apart from self-approval' });
+      if (!m.author)
+        throw new SourceError({
+          source: 'approvals',
+          kind: 'invalid',
+          message: 'the merge request shows no author: approvals cannot be told apart from self-approval',
+        });
       authorLogin = m.author.username;
       // The MR's latest version is its head push: an approval given after it approves that head.
-      const versions = versionsSchema.parse((await get(`${mr}/versions`, { perPage: PER_PAGE })).body).map((v) => ({ ...v, at: Date.parse(v.created_at) }));
+      const versions = versionsSchema
+        .parse((await get(`${mr}/versions`, { perPage: PER_PAGE })).body)
+        .map((v) => ({ ...v, at: Date.parse(v.created_at) }));
       versions.sort((a, b) => a.at - b.at || (a.id ?? 0) - (b.id ?? 0));
       const newest = versions.at(-1) ?? null;
       const headIsNewest = newest !== null && newest.head_commit_sha === headSha;
@@ -328,14 +377,26 @@ export class GitLabReleaseForge implements ReleaseForge {
       const evidence = list.map((a): ApprovalEvidence & { userId?: number } => {
         const bot = a.user.bot === true || a.user.username === this.options.botUsername;
         const base = { login: a.user.username, bot, canWrite: null, lastPusher: false, userId: a.user.id };
-        if (!a.approved_at) return { ...base, atHead: headIsNewest && resetOnPush === true, commitSha: headIsNewest && resetOnPush === true ? headSha : null };
+        if (!a.approved_at)
+          return {
+            ...base,
+            atHead: headIsNewest && resetOnPush === true,
+            commitSha: headIsNewest && resetOnPush === true ? headSha : null,
+          };
         const at = Date.parse(a.approved_at);
         const approvedVersion = versions.filter((v) => v.at <= at).at(-1) ?? null;
         return { ...base, atHead: headIsNewest && at >= newest.at, commitSha: approvedVersion?.head_commit_sha ?? null };
       });
       // Membership (access level) of the approvers that could count, each once.
-      const candidates = [...new Map(evidence.filter((a) => a.atHead && !a.bot && a.userId !== undefined).map((a) => [a.userId!, a])).values()];
-      if (candidates.length > MAX_APPROVER_LOOKUPS) throw new SourceError({ source: 'approvals', kind: 'truncated', message: `${candidates.length} approvers at the head, more than the ${MAX_APPROVER_LOOKUPS} whose access level is read` });
+      const candidates = [
+        ...new Map(evidence.filter((a) => a.atHead && !a.bot && a.userId !== undefined).map((a) => [a.userId!, a])).values(),
+      ];
+      if (candidates.length > MAX_APPROVER_LOOKUPS)
+        throw new SourceError({
+          source: 'approvals',
+          kind: 'truncated',
+          message: `${candidates.length} approvers at the head, more than the ${MAX_APPROVER_LOOKUPS} whose access level is read`,
+        });
       const access = new Map<number, { canWrite: boolean; bot: boolean }>();
       for (const a of candidates) {
         try {
@@ -363,7 +424,10 @@ export class GitLabReleaseForge implements ReleaseForge {
     };
 
     const changedFiles = async (): Promise<z.infer<typeof diffsSchema>> => {
-      const [m, listed] = await Promise.all([mergeRequest, readPages('files', 'changed files', maxPages, page(diffsSchema, `${mr}/diffs`))]);
+      const [m, listed] = await Promise.all([
+        mergeRequest,
+        readPages('files', 'changed files', maxPages, page(diffsSchema, `${mr}/diffs`)),
+      ]);
       // GitLab's diff limits cut the diffs listing short; the merge request's count says so ("1000+").
       const count = m.changes_count?.trim() ?? null;
       const capped = count !== null && count.endsWith('+');
@@ -382,25 +446,41 @@ export class GitLabReleaseForge implements ReleaseForge {
       read('approvals', 'approvals', approvals, []),
       read('reviews', 'reviewers', changesRequested, []),
       read('files', 'changed files', changedFiles, []),
-      read('statuses', 'commit statuses', () => readPages('statuses', 'commit statuses', maxPages, page(statusesSchema, `${p}/repository/commits/${headSha}/statuses`)), []),
+      read(
+        'statuses',
+        'commit statuses',
+        () => readPages('statuses', 'commit statuses', maxPages, page(statusesSchema, `${p}/repository/commits/${headSha}/statuses`)),
+        [],
+      ),
       // Only when a kind pins jobs: which file is the pipeline configuration a merge request must not change.
-      pinsJobs ? read('pipeline', 'project CI configuration path', async () => ({ path: pipelineConfigFile(projectSchema.parse((await get(p)).body).ci_config_path) }), undefined) : Promise.resolve(undefined),
+      pinsJobs
+        ? read(
+            'pipeline',
+            'project CI configuration path',
+            async () => ({ path: pipelineConfigFile(projectSchema.parse((await get(p)).body).ci_config_path) }),
+            undefined,
+          )
+        : Promise.resolve(undefined),
     ]);
 
     const jobNames = new Set(jobs.map((j) => j.name));
     const checks: CheckEvidence[] = [
-      ...jobs.map(
-        (j): CheckEvidence => ({
-          name: j.name,
-          state: jobState(j.status, j.allow_failure),
-          source: 'job',
-          url: j.web_url ?? null,
-          ...(pinsJobs ? { producer: { jobName: j.name, ...(configFile ? { pipelineConfigPath: configFile.path } : {}) } } : {}),
-        }),
-      ),
+      ...jobs.map((j): CheckEvidence => ({
+        name: j.name,
+        state: jobState(j.status, j.allow_failure),
+        source: 'job',
+        url: j.web_url ?? null,
+        ...(pinsJobs ? { producer: { jobName: j.name, ...(configFile ? { pipelineConfigPath: configFile.path } : {}) } } : {}),
+      })),
       ...statuses
         .filter((s) => s.name !== GATE_CHECK_NAME && !jobNames.has(s.name))
-        .map((s): CheckEvidence => ({ name: s.name, state: jobState(s.status, s.allow_failure ?? false), source: 'status', url: s.target_url ?? null, ...(s.author ? { producer: { statusCreator: s.author.username } } : {}) })),
+        .map((s): CheckEvidence => ({
+          name: s.name,
+          state: jobState(s.status, s.allow_failure ?? false),
+          source: 'status',
+          url: s.target_url ?? null,
+          ...(s.author ? { producer: { statusCreator: s.author.username } } : {}),
+        })),
     ];
     const evidence: ReleaseEvidence = {
       headSha,
@@ -459,9 +539,17 @@ export class GitLabReleaseForge implements ReleaseForge {
     const p = `projects/${encode(projectOf(repo))}`;
     const marker = issueMarker(key);
     const found = await this.api.rest.get(`${p}/issues`, {
-      searchParams: { state: 'opened', authorUsername: this.options.botUsername, search: `gatehouse:issue:${key}`, in: 'description', perPage: PER_PAGE },
+      searchParams: {
+        state: 'opened',
+        authorUsername: this.options.botUsername,
+        search: `gatehouse:issue:${key}`,
+        in: 'description',
+        perPage: PER_PAGE,
+      },
     });
-    const mine = issuesSchema.parse(found.body).find((i) => (i.description ?? '').includes(marker) && i.author?.username === this.options.botUsername);
+    const mine = issuesSchema
+      .parse(found.body)
+      .find((i) => (i.description ?? '').includes(marker) && i.author?.username === this.options.botUsername);
     if (mine) return { number: mine.iid, url: mine.web_url };
     const res = await this.api.rest.post(`${p}/issues`, {
       body: {
@@ -502,7 +590,9 @@ export class GitLabReleaseForge implements ReleaseForge {
   }
 
   async changeRequestsForCommit(repo: RepoRef, sha: string): Promise<ChangeRequestSnapshot[]> {
-    const res = await this.api.rest.get(`projects/${encode(projectOf(repo))}/repository/commits/${sha}/merge_requests`, { searchParams: { perPage: PER_PAGE } });
+    const res = await this.api.rest.get(`projects/${encode(projectOf(repo))}/repository/commits/${sha}/merge_requests`, {
+      searchParams: { perPage: PER_PAGE },
+    });
     return commitMergeRequestsSchema
       .parse(res.body)
       .filter((m) => m.state === 'opened' && m.sha === sha)
@@ -520,4 +610,3 @@ export class GitLabReleaseForge implements ReleaseForge {
       }));
   }
 }
-

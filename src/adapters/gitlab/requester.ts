@@ -67,7 +67,8 @@ export function formatQuery(params: Record<string, unknown> | undefined): string
   const add = (key: string, v: unknown): void => {
     if (v === undefined || v === null) return;
     if (Array.isArray(v)) for (const item of v) add(`${key}[]`, item);
-    else if (typeof v === 'object') for (const [k, sub] of Object.entries(v as Record<string, unknown>)) add(`${key}[${decamelize(k)}]`, sub);
+    else if (typeof v === 'object')
+      for (const [k, sub] of Object.entries(v as Record<string, unknown>)) add(`${key}[${decamelize(k)}]`, sub);
     else q.append(key, String(v));
   };
   for (const [k, v] of Object.entries(params ?? {})) add(decamelize(k), v);
@@ -109,13 +110,18 @@ async function requestError(request: Request, response: Response): Promise<Gitbe
     }
   }
   // The cause keeps the response (status, headers); its body was read above.
-  return new GitbeakerRequestError(description || `${response.status} ${response.statusText}`, { cause: { description, request, response } });
+  return new GitbeakerRequestError(description || `${response.status} ${response.statusText}`, {
+    cause: { description, request, response },
+  });
 }
 
 type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
 /** A gitbeaker `requesterFn` with the retry rules above. */
-export function createSafeRequesterFn(policy: Partial<RetryPolicy> = {}, circuit?: PlatformCircuit): (options: ResourceOptions) => RequesterType {
+export function createSafeRequesterFn(
+  policy: Partial<RetryPolicy> = {},
+  circuit?: PlatformCircuit,
+): (options: ResourceOptions) => RequesterType {
   const p: RetryPolicy = { ...defaultRetryPolicy, ...policy };
   return (service) => {
     const call = async (method: Method, endpoint: string, options: DefaultRequestOptions = {}): Promise<FormattedResponse> => {
@@ -134,7 +140,9 @@ export function createSafeRequesterFn(policy: Partial<RetryPolicy> = {}, circuit
       }
 
       for (let attempt = 1; ; attempt++) {
-        const signal = options.signal ? AbortSignal.any([options.signal, AbortSignal.timeout(p.timeoutMs)]) : AbortSignal.timeout(p.timeoutMs);
+        const signal = options.signal
+          ? AbortSignal.any([options.signal, AbortSignal.timeout(p.timeoutMs)])
+          : AbortSignal.timeout(p.timeoutMs);
         const request = new Request(url, { method: verb, headers, body, signal });
         let response: Response;
         circuit?.admit();
@@ -143,17 +151,33 @@ export function createSafeRequesterFn(policy: Partial<RetryPolicy> = {}, circuit
         } catch (err) {
           const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
           if (options.signal?.aborted) circuit?.abandoned();
-          else circuit?.failed(timedOut ? `no answer to ${verb} ${url.pathname} within ${p.timeoutMs} ms` : err instanceof Error ? (err.cause instanceof Error ? `${err.message}: ${err.cause.message}` : err.message) : String(err));
+          else
+            circuit?.failed(
+              timedOut
+                ? `no answer to ${verb} ${url.pathname} within ${p.timeoutMs} ms`
+                : err instanceof Error
+                  ? err.cause instanceof Error
+                    ? `${err.message}: ${err.cause.message}`
+                    : err.message
+                  : String(err),
+            );
           if (IDEMPOTENT.has(verb) && attempt < p.attempts && !circuit?.refusing) {
             await p.sleep(p.backoffMs(attempt));
             continue;
           }
-          if (timedOut) throw new GitbeakerTimeoutError(`GitLab did not answer ${verb} ${url.pathname} within ${p.timeoutMs} ms`, { cause: err });
+          if (timedOut)
+            throw new GitbeakerTimeoutError(`GitLab did not answer ${verb} ${url.pathname} within ${p.timeoutMs} ms`, { cause: err });
           throw err;
         }
-        if (response.status >= 500) circuit?.failed(`${response.status} ${response.statusText} to ${verb} ${url.pathname}`.replace(/\s+/g, ' '));
+        if (response.status >= 500)
+          circuit?.failed(`${response.status} ${response.statusText} to ${verb} ${url.pathname}`.replace(/\s+/g, ' '));
         else circuit?.succeeded();
-        if (response.ok) return { body: await parseBody(response, options.asStream ?? false), headers: Object.fromEntries(response.headers.entries()), status: response.status };
+        if (response.ok)
+          return {
+            body: await parseBody(response, options.asStream ?? false),
+            headers: Object.fromEntries(response.headers.entries()),
+            status: response.status,
+          };
 
         if (response.status === 429 && attempt < p.attempts) {
           const wait = retryAfterMs(response.headers, Date.now());

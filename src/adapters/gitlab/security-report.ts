@@ -10,7 +10,12 @@ import type { Finding, Severity } from '../../core/gate/evidence.ts';
 import { ENTRIES_PER_SLICE, isSarif, parseSarif, type ParsedFindings } from '../sarif.ts';
 import { yieldToRequests } from '../../jobs/yield.ts';
 
-const identifierSchema = z.object({ type: z.string().optional(), name: z.string().optional(), value: z.string(), url: z.string().nullable().optional() });
+const identifierSchema = z.object({
+  type: z.string().optional(),
+  name: z.string().optional(),
+  value: z.string(),
+  url: z.string().nullable().optional(),
+});
 
 const vulnerabilitySchema = z.object({
   id: z.string().optional(),
@@ -26,7 +31,10 @@ const vulnerabilitySchema = z.object({
       file: z.string().optional(),
       image: z.string().optional(),
       start_line: z.number().optional(),
-      dependency: z.object({ package: z.object({ name: z.string().optional() }).nullable().optional(), version: z.string().optional() }).nullable().optional(),
+      dependency: z
+        .object({ package: z.object({ name: z.string().optional() }).nullable().optional(), version: z.string().optional() })
+        .nullable()
+        .optional(),
       hostname: z.string().optional(),
       path: z.string().optional(),
     })
@@ -124,7 +132,9 @@ export async function parseSecurityReport(doc: unknown, ctx: ReportContext): Pro
       ruleId: primary.value,
       category,
       severity: gitlabSeverity(v.severity),
-      title: (v.name ?? v.message ?? primary.name ?? primary.value) + (pkg && !(v.name ?? '').includes(pkg) ? ` in ${pkg}${loc?.dependency?.version ? ` ${loc.dependency.version}` : ''}` : ''),
+      title:
+        (v.name ?? v.message ?? primary.name ?? primary.value) +
+        (pkg && !(v.name ?? '').includes(pkg) ? ` in ${pkg}${loc?.dependency?.version ? ` ${loc.dependency.version}` : ''}` : ''),
       // A path (or image) only: exceptions are scoped by path globs.
       location,
       tool: v.scanner?.name ?? reportTool,

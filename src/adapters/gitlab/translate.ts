@@ -17,7 +17,11 @@ import type { Translation } from '../../ports/platform.ts';
 import { OVERRIDE_PATHS } from '../../policy/resolver.ts';
 import { mergeRequestRef } from './target.ts';
 
-const project = z.object({ id: z.number().int(), path_with_namespace: z.string().min(1), default_branch: z.string().nullable().optional() });
+const project = z.object({
+  id: z.number().int(),
+  path_with_namespace: z.string().min(1),
+  default_branch: z.string().nullable().optional(),
+});
 const user = z.object({ id: z.number().optional(), username: z.string().min(1) });
 const label = z.object({ title: z.string() });
 
@@ -100,7 +104,13 @@ const noteHook = z.object({
 });
 
 /** A note whose first non-empty line is a `/gatehouse …` command. */
-export const isCommand = (body: string): boolean => /^\s*\/gatehouse\b/i.test(body.replace(/\r\n?/g, '\n').split('\n').find((l) => l.trim() !== '') ?? '');
+export const isCommand = (body: string): boolean =>
+  /^\s*\/gatehouse\b/i.test(
+    body
+      .replace(/\r\n?/g, '\n')
+      .split('\n')
+      .find((l) => l.trim() !== '') ?? '',
+  );
 
 /** What the release gate needs from a pipeline: its head, status, MR and jobs. */
 const pipelineHook = z.object({
@@ -126,7 +136,15 @@ const pushHook = z.object({
   ref: z.string(),
   user_username: z.string().optional(),
   project,
-  commits: z.array(z.object({ added: z.array(z.string()).default([]), modified: z.array(z.string()).default([]), removed: z.array(z.string()).default([]) })).default([]),
+  commits: z
+    .array(
+      z.object({
+        added: z.array(z.string()).default([]),
+        modified: z.array(z.string()).default([]),
+        removed: z.array(z.string()).default([]),
+      }),
+    )
+    .default([]),
   total_commits_count: z.number().optional(),
 });
 
@@ -157,7 +175,9 @@ function describe(err: z.ZodError): string {
 
 /** GitLab writes `2013-12-03T17:15:43Z` in some hooks and `2015-04-12 14:53:17 UTC` in others. */
 function isoTime(value: string): string | null {
-  const normal = value.replace(/^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2}(?:\.\d+)?) ?(?:UTC)?$/, '$1T$2Z').replace(/^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2}) ([+-]\d{2}:?\d{2})$/, '$1T$2$3');
+  const normal = value
+    .replace(/^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2}(?:\.\d+)?) ?(?:UTC)?$/, '$1T$2Z')
+    .replace(/^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2}) ([+-]\d{2}:?\d{2})$/, '$1T$2$3');
   const ms = Date.parse(normal);
   return Number.isNaN(ms) ? null : new Date(ms).toISOString();
 }
@@ -196,7 +216,9 @@ function mergeRequestAction(action: string | undefined, p: z.infer<typeof mergeR
       return 'closed';
     case 'update': {
       if (p.object_attributes.oldrev) return 'synchronize'; // new commits
-      const changed = Object.keys(p.changes ?? {}).filter((k) => !['updated_at', 'updated_by_id', 'last_edited_at', 'last_edited_by_id'].includes(k));
+      const changed = Object.keys(p.changes ?? {}).filter(
+        (k) => !['updated_at', 'updated_by_id', 'last_edited_at', 'last_edited_by_id'].includes(k),
+      );
       if (changed.length === 1 && changed[0] === 'labels') {
         const change = (p.changes?.['labels'] ?? {}) as { previous?: { title?: string }[]; current?: { title?: string }[] };
         const before = new Set((change.previous ?? []).map((l) => l.title));
@@ -221,9 +243,13 @@ function mergeRequestAction(action: string | undefined, p: z.infer<typeof mergeR
 export function translateGitLab(eventName: string, deliveryId: string, payload: unknown, botUsername: string | null): Translation {
   let event = eventName;
   if (eventName === 'System Hook') {
-    const kind = typeof payload === 'object' && payload !== null ? ((payload as Record<string, unknown>)['object_kind'] ?? (payload as Record<string, unknown>)['event_name']) : undefined;
+    const kind =
+      typeof payload === 'object' && payload !== null
+        ? ((payload as Record<string, unknown>)['object_kind'] ?? (payload as Record<string, unknown>)['event_name'])
+        : undefined;
     const mapped = typeof kind === 'string' ? SYSTEM_KINDS[kind] : undefined;
-    if (!mapped) return { kind: 'ignored', reason: `System Hook ${typeof kind === 'string' ? kind : '(no object_kind)'} events are not handled` };
+    if (!mapped)
+      return { kind: 'ignored', reason: `System Hook ${typeof kind === 'string' ? kind : '(no object_kind)'} events are not handled` };
     event = mapped;
   }
 
@@ -235,11 +261,13 @@ export function translateGitLab(eventName: string, deliveryId: string, payload: 
       const p = parsed.data;
       const a = p.object_attributes;
       if (botUsername && p.user.username === botUsername) return { kind: 'ignored', reason: 'caused by Gatehouse itself' };
-      if (a.type && !['Issue', 'Incident'].includes(a.type)) return { kind: 'ignored', reason: `work items of type ${a.type} are not handled` };
+      if (a.type && !['Issue', 'Incident'].includes(a.type))
+        return { kind: 'ignored', reason: `work items of type ${a.type} are not handled` };
       const action = a.action ? ISSUE_ACTIONS[a.action] : undefined;
       if (!action) return { kind: 'ignored', reason: `Issue Hook action ${a.action ?? '(none)'} is not handled` };
       const createdAt = isoTime(a.created_at);
-      if (!createdAt) return { kind: 'invalid', reason: `Issue Hook payload: object_attributes.created_at: not a time (${a.created_at.slice(0, 40)})` };
+      if (!createdAt)
+        return { kind: 'invalid', reason: `Issue Hook payload: object_attributes.created_at: not a time (${a.created_at.slice(0, 40)})` };
       return {
         kind: 'event',
         installationId: null,
@@ -302,18 +330,30 @@ export function translateGitLab(eventName: string, deliveryId: string, payload: 
       if (!parsed.success) return { kind: 'invalid', reason: `${event} payload: ${describe(parsed.error)}` };
       const p = parsed.data;
       if (botUsername && p.user.username === botUsername) return { kind: 'ignored', reason: 'caused by Gatehouse itself' };
-      const on = p.issue ? `issue #${p.issue.iid}` : p.merge_request ? `merge request !${p.merge_request.iid}` : p.object_attributes.noteable_type;
+      const on = p.issue
+        ? `issue #${p.issue.iid}`
+        : p.merge_request
+          ? `merge request !${p.merge_request.iid}`
+          : p.object_attributes.noteable_type;
       const a = p.object_attributes;
       if (!p.issue || a.noteable_type !== 'Issue' || a.system === true || !isCommand(a.note)) {
         return { kind: 'ignored', reason: `Note Hook on ${on}: only /gatehouse commands on issues are acted on` };
       }
       // GitLab sends a note hook for an edit too: only a new note runs its command (an edit of an
       // old command, or a replayed one, must not run it again).
-      const edited = a.action !== undefined ? a.action !== 'create' : a.created_at !== undefined && a.updated_at !== undefined && isoTime(a.created_at) !== isoTime(a.updated_at);
-      if (edited) return { kind: 'ignored', reason: `Note Hook on ${on}: note ${a.id} was edited (${a.action ?? 'updated_at'}); commands run when posted, not when edited` };
+      const edited =
+        a.action !== undefined
+          ? a.action !== 'create'
+          : a.created_at !== undefined && a.updated_at !== undefined && isoTime(a.created_at) !== isoTime(a.updated_at);
+      if (edited)
+        return {
+          kind: 'ignored',
+          reason: `Note Hook on ${on}: note ${a.id} was edited (${a.action ?? 'updated_at'}); commands run when posted, not when edited`,
+        };
       const issue = p.issue;
       const createdAt = isoTime(issue.created_at ?? '');
-      if (issue.title === undefined || !createdAt) return { kind: 'invalid', reason: 'Note Hook payload: issue.title and issue.created_at are needed for a command' };
+      if (issue.title === undefined || !createdAt)
+        return { kind: 'invalid', reason: 'Note Hook payload: issue.title and issue.created_at are needed for a command' };
       return {
         kind: 'event',
         installationId: null,
@@ -334,7 +374,9 @@ export function translateGitLab(eventName: string, deliveryId: string, payload: 
             url: (a.url ?? '').replace(/#note_\d+$/, ''),
             createdAt,
             // A confidential issue's note, or an internal note: its content stays on the platform too.
-            ...(event === 'Confidential Note Hook' || issue.confidential === true || a.internal === true || a.confidential === true ? { confidential: true } : {}),
+            ...(event === 'Confidential Note Hook' || issue.confidential === true || a.internal === true || a.confidential === true
+              ? { confidential: true }
+              : {}),
           },
         },
       };
@@ -345,19 +387,36 @@ export function translateGitLab(eventName: string, deliveryId: string, payload: 
       const p = parsed.data;
       const a = p.object_attributes;
       if (botUsername && p.user?.username === botUsername) return { kind: 'ignored', reason: 'caused by Gatehouse itself' };
-      if (!PIPELINE_DONE.has(a.status)) return { kind: 'ignored', reason: `Pipeline Hook ${a.status} for ${a.sha.slice(0, 12)}: the release gate re-evaluates when the pipeline concludes` };
+      if (!PIPELINE_DONE.has(a.status))
+        return {
+          kind: 'ignored',
+          reason: `Pipeline Hook ${a.status} for ${a.sha.slice(0, 12)}: the release gate re-evaluates when the pipeline concludes`,
+        };
       return {
         kind: 'event',
         installationId: null,
-        event: { kind: 'checks', action: 'completed', deliveryId, repo: repoRef(p.project), sha: a.sha, source: 'pipeline', changeNumbers: p.merge_request ? [p.merge_request.iid] : [] },
+        event: {
+          kind: 'checks',
+          action: 'completed',
+          deliveryId,
+          repo: repoRef(p.project),
+          sha: a.sha,
+          source: 'pipeline',
+          changeNumbers: p.merge_request ? [p.merge_request.iid] : [],
+        },
       };
     }
     case 'Release Hook': {
       const parsed = releaseHook.safeParse(payload);
       if (!parsed.success) return { kind: 'invalid', reason: `Release Hook payload: ${describe(parsed.error)}` };
       const p = parsed.data;
-      if (p.action !== 'create') return { kind: 'ignored', reason: `Release Hook ${p.action} ${p.tag}: only new releases get the gate's verdict` };
-      return { kind: 'event', installationId: null, event: { kind: 'release', action: p.action, deliveryId, repo: repoRef(p.project), tag: p.tag, sha: p.commit?.id ?? null } };
+      if (p.action !== 'create')
+        return { kind: 'ignored', reason: `Release Hook ${p.action} ${p.tag}: only new releases get the gate's verdict` };
+      return {
+        kind: 'event',
+        installationId: null,
+        event: { kind: 'release', action: p.action, deliveryId, repo: repoRef(p.project), tag: p.tag, sha: p.commit?.id ?? null },
+      };
     }
     case 'Push Hook': {
       const parsed = pushHook.safeParse(payload);
@@ -366,7 +425,11 @@ export function translateGitLab(eventName: string, deliveryId: string, payload: 
       const paths = new Set(p.commits.flatMap((c) => [...c.added, ...c.modified, ...c.removed]));
       // GitLab lists at most 20 commits: a longer push may have touched the policy override unseen.
       if ((p.total_commits_count ?? 0) > p.commits.length) paths.add(OVERRIDE_PATHS.gitlab);
-      return { kind: 'event', installationId: null, event: { kind: 'push', deliveryId, repo: repoRef(p.project), ref: p.ref, changedPaths: [...paths] } };
+      return {
+        kind: 'event',
+        installationId: null,
+        event: { kind: 'push', deliveryId, repo: repoRef(p.project), ref: p.ref, changedPaths: [...paths] },
+      };
     }
     default:
       return { kind: 'ignored', reason: `${event} events are not handled` };

@@ -15,7 +15,8 @@ export function tokenMatches(given: string | undefined, secret: string): boolean
 }
 
 /** The secrets a single secret or a map stands for. */
-export const scopedSecrets = (secret: string | readonly ScopedSecret[]): readonly ScopedSecret[] => (typeof secret === 'string' ? [{ scope: null, secret }] : secret);
+export const scopedSecrets = (secret: string | readonly ScopedSecret[]): readonly ScopedSecret[] =>
+  typeof secret === 'string' ? [{ scope: null, secret }] : secret;
 
 /** The scopes whose secret is `given` (`null` in the list: every project); empty: no secret matches. */
 export function matchingScopes(given: string | undefined, secrets: readonly ScopedSecret[]): (string | null)[] {

@@ -16,7 +16,11 @@ export interface PlainText {
   text: string;
   emoji?: boolean;
 }
-const plain = (text: string, max = 3000): PlainText => ({ type: 'plain_text', text: cut(text.trim() === '' ? '—' : text, max), emoji: false });
+const plain = (text: string, max = 3000): PlainText => ({
+  type: 'plain_text',
+  text: cut(text.trim() === '' ? '—' : text, max),
+  emoji: false,
+});
 
 export type Block = Record<string, unknown>;
 
@@ -67,14 +71,27 @@ export function noticeBlocks(notice: Notice, state: NoticeState): Block[] {
   const status: string[] = [];
   const approval = notice.kind === 'exception-request';
   const report = notice.kind === 'digest';
-  if (state.acknowledgedBy) status.push(`✅ ${approval ? 'Approved' : 'Acknowledged'} by <@${slackId(state.acknowledgedBy)}>${state.acknowledgedAt ? ` at ${iso(state.acknowledgedAt.toISOString())}` : ''}`);
+  if (state.acknowledgedBy)
+    status.push(
+      `✅ ${approval ? 'Approved' : 'Acknowledged'} by <@${slackId(state.acknowledgedBy)}>${state.acknowledgedAt ? ` at ${iso(state.acknowledgedAt.toISOString())}` : ''}`,
+    );
   if (state.owner) status.push(`👤 Owned by <@${slackId(state.owner)}>`);
   if (status.length > 0) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: status.join(' · ') }] });
   const buttons: Block[] = [];
-  if (notice.url && /^https?:\/\//.test(notice.url)) buttons.push({ type: 'button', action_id: 'gatehouse_open', text: plain('Open', 75), url: cut(notice.url, 3000) });
-  if (!state.acknowledgedBy && approval) buttons.push({ type: 'button', action_id: APPROVE_ACTION, text: plain('Approve exception', 75), style: 'primary', value: approveValue(state.key, notice.terms ?? null) });
-  if (!state.acknowledgedBy && !approval && !report) buttons.push({ type: 'button', action_id: ACK_ACTION, text: plain('Acknowledge', 75), style: 'primary', value: cut(state.key, 2000) });
-  if (!state.owner && notice.itemKey && !approval && !report) buttons.push({ type: 'button', action_id: OWN_ACTION, text: plain('Take ownership', 75), value: cut(state.key, 2000) });
+  if (notice.url && /^https?:\/\//.test(notice.url))
+    buttons.push({ type: 'button', action_id: 'gatehouse_open', text: plain('Open', 75), url: cut(notice.url, 3000) });
+  if (!state.acknowledgedBy && approval)
+    buttons.push({
+      type: 'button',
+      action_id: APPROVE_ACTION,
+      text: plain('Approve exception', 75),
+      style: 'primary',
+      value: approveValue(state.key, notice.terms ?? null),
+    });
+  if (!state.acknowledgedBy && !approval && !report)
+    buttons.push({ type: 'button', action_id: ACK_ACTION, text: plain('Acknowledge', 75), style: 'primary', value: cut(state.key, 2000) });
+  if (!state.owner && notice.itemKey && !approval && !report)
+    buttons.push({ type: 'button', action_id: OWN_ACTION, text: plain('Take ownership', 75), value: cut(state.key, 2000) });
   if (buttons.length > 0) blocks.push({ type: 'actions', block_id: 'gatehouse_notice_actions', elements: buttons });
   return blocks;
 }

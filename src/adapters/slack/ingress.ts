@@ -37,7 +37,8 @@ const SLACK_TYPES = new Set(['application/x-www-form-urlencoded', 'application/j
  */
 function unread(req: IncomingMessage, res: ServerResponse, err: unknown, tooLarge: { status: number; error?: string }): void {
   if (err instanceof BodyTooLarge) return refuse(req, res, tooLarge.status, { error: tooLarge.error ?? err.message });
-  if (err instanceof BodyTimeout && err.reason === 'budget') return refuse(req, res, 503, { error: 'too many unverified requests in flight; retry later' }, { headers: { 'retry-after': '5' } });
+  if (err instanceof BodyTimeout && err.reason === 'budget')
+    return refuse(req, res, 503, { error: 'too many unverified requests in flight; retry later' }, { headers: { 'retry-after': '5' } });
   if (err instanceof BodyTimeout) {
     refuse(req, res, 408, { error: err.message });
     req.socket.destroy();
@@ -127,7 +128,10 @@ const sha = (s: string): string => createHash('sha256').update(s).digest('hex').
 function send(res: ServerResponse, status: number, body: unknown): void {
   if (res.headersSent) return;
   const text = typeof body === 'string' ? body : JSON.stringify(body);
-  res.writeHead(status, { 'content-type': typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  res.writeHead(status, {
+    'content-type': typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+  });
   res.end(text);
 }
 
@@ -144,7 +148,10 @@ function approveTarget(value: string): { noticeKey: string; terms: string | null
   }
 }
 
-export const ephemeral = (text: string): { response_type: 'ephemeral'; text: string } => ({ response_type: 'ephemeral', text: escapeSlack(text) });
+export const ephemeral = (text: string): { response_type: 'ephemeral'; text: string } => ({
+  response_type: 'ephemeral',
+  text: escapeSlack(text),
+});
 
 /** Bolt's logger interface over pino. */
 function boltLogger(logger: Logger): NonNullable<ConstructorParameters<typeof App>[0]>['logger'] {
@@ -181,7 +188,13 @@ export function createSlackIngress(opts: SlackIngressOptions): SlackIngress {
   });
 
   const accept = async (work: SlackWork, eventName: string): Promise<void> => {
-    await opts.inbox.accept({ platform: 'slack', deliveryId: `${eventName}:${work.requestId}`, eventName, payload: JSON.stringify(work), receivedAt: opts.now() });
+    await opts.inbox.accept({
+      platform: 'slack',
+      deliveryId: `${eventName}:${work.requestId}`,
+      eventName,
+      payload: JSON.stringify(work),
+      receivedAt: opts.now(),
+    });
   };
 
   app.command(opts.command, async ({ command, ack }) => {
@@ -213,12 +226,26 @@ export function createSlackIngress(opts: SlackIngressOptions): SlackIngress {
         // Slow: acknowledge now, answer when ready.
         await ack(ephemeral(`Looking that up…`));
         const url = c.response_url;
-        void answer.then((text) => (url ? opts.respond(url, text) : undefined)).catch((err: unknown) => logger.error({ err }, 'late Slack answer failed'));
+        void answer
+          .then((text) => (url ? opts.respond(url, text) : undefined))
+          .catch((err: unknown) => logger.error({ err }, 'late Slack answer failed'));
         return;
       }
       case 'escalate': {
         const requestId = c.trigger_id ?? sha(`${c.user_id}:${c.text}:${opts.now().toISOString()}`);
-        await accept({ type: 'escalate', text: c.text, userId: c.user_id, userName: c.user_name, teamId: c.team_id ?? null, channelId: c.channel_id ?? null, responseUrl: c.response_url ?? null, requestId }, 'slash_command');
+        await accept(
+          {
+            type: 'escalate',
+            text: c.text,
+            userId: c.user_id,
+            userName: c.user_name,
+            teamId: c.team_id ?? null,
+            channelId: c.channel_id ?? null,
+            responseUrl: c.response_url ?? null,
+            requestId,
+          },
+          'slash_command',
+        );
         metrics.slackRequests.inc({ kind: 'command', outcome: 'escalate' });
         return ack(ephemeral(`Escalating ${asked.item.url}… Gatehouse will confirm here.`));
       }
@@ -233,21 +260,34 @@ export function createSlackIngress(opts: SlackIngressOptions): SlackIngress {
   });
 
   const actionIds = { acknowledge: ACK_ACTION, 'take-ownership': OWN_ACTION, 'approve-exception': APPROVE_ACTION } as const;
-  const onButton = (type: keyof typeof actionIds) => async ({ ack, body }: { ack: () => Promise<void>; body: unknown }): Promise<void> => {
-    await ack();
-    const parsed = blockActionsSchema.safeParse(body);
-    const action = parsed.success ? parsed.data.actions.find((a) => a.action_id === actionIds[type]) : undefined;
-    if (!parsed.success || !action?.value) {
-      metrics.slackRequests.inc({ kind: 'action', outcome: 'invalid' });
-      logger.warn('Slack button without a notice key; ignored');
-      return;
-    }
-    const p = parsed.data;
-    const requestId = p.trigger_id ?? sha(`${p.user.id}:${action.value}:${action.action_ts ?? ''}`);
-    const { noticeKey, terms } = type === 'approve-exception' ? approveTarget(action.value) : { noticeKey: action.value, terms: null };
-    await accept({ type, noticeKey, ...(type === 'approve-exception' ? { terms } : {}), userId: p.user.id, userName: p.user.username ?? p.user.name ?? p.user.id, responseUrl: p.response_url ?? null, requestId }, 'block_actions');
-    metrics.slackRequests.inc({ kind: 'action', outcome: type });
-  };
+  const onButton =
+    (type: keyof typeof actionIds) =>
+    async ({ ack, body }: { ack: () => Promise<void>; body: unknown }): Promise<void> => {
+      await ack();
+      const parsed = blockActionsSchema.safeParse(body);
+      const action = parsed.success ? parsed.data.actions.find((a) => a.action_id === actionIds[type]) : undefined;
+      if (!parsed.success || !action?.value) {
+        metrics.slackRequests.inc({ kind: 'action', outcome: 'invalid' });
+        logger.warn('Slack button without a notice key; ignored');
+        return;
+      }
+      const p = parsed.data;
+      const requestId = p.trigger_id ?? sha(`${p.user.id}:${action.value}:${action.action_ts ?? ''}`);
+      const { noticeKey, terms } = type === 'approve-exception' ? approveTarget(action.value) : { noticeKey: action.value, terms: null };
+      await accept(
+        {
+          type,
+          noticeKey,
+          ...(type === 'approve-exception' ? { terms } : {}),
+          userId: p.user.id,
+          userName: p.user.username ?? p.user.name ?? p.user.id,
+          responseUrl: p.response_url ?? null,
+          requestId,
+        },
+        'block_actions',
+      );
+      metrics.slackRequests.inc({ kind: 'action', outcome: type });
+    };
   app.action(ACK_ACTION, onButton('acknowledge'));
   app.action(OWN_ACTION, onButton('take-ownership'));
   app.action(APPROVE_ACTION, onButton('approve-exception'));
@@ -262,8 +302,16 @@ export function createSlackIngress(opts: SlackIngressOptions): SlackIngress {
   };
   const handler = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     // Slack signs every request: without the signature and its timestamp, nothing is read.
-    if (req.headers['x-slack-signature'] === undefined || req.headers['x-slack-request-timestamp'] === undefined) return unauthorized(req, res, 'missing X-Slack-Signature or X-Slack-Request-Timestamp');
-    if (!SLACK_TYPES.has(String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase())) {
+    if (req.headers['x-slack-signature'] === undefined || req.headers['x-slack-request-timestamp'] === undefined)
+      return unauthorized(req, res, 'missing X-Slack-Signature or X-Slack-Request-Timestamp');
+    if (
+      !SLACK_TYPES.has(
+        String(req.headers['content-type'] ?? '')
+          .split(';')[0]!
+          .trim()
+          .toLowerCase(),
+      )
+    ) {
       return refuse(req, res, 415, { error: 'Slack sends application/x-www-form-urlencoded or application/json' });
     }
     let raw: Buffer;
@@ -274,7 +322,10 @@ export function createSlackIngress(opts: SlackIngressOptions): SlackIngress {
     }
     const verified = verifySlackRequest(req.headers, raw, opts.signingSecret, opts.now().getTime());
     if (!verified.ok) return unauthorized(req, res, verified.reason);
-    const type = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    const type = String(req.headers['content-type'] ?? '')
+      .split(';')[0]!
+      .trim()
+      .toLowerCase();
     let body: Record<string, unknown>;
     try {
       if (type === 'application/x-www-form-urlencoded') {
@@ -290,7 +341,8 @@ export function createSlackIngress(opts: SlackIngressOptions): SlackIngress {
     }
     if (typeof body !== 'object' || body === null || Array.isArray(body)) return send(res, 400, { error: 'body is not an object' });
     if (body['ssl_check'] === '1') return send(res, 200, '');
-    if (body['type'] === 'url_verification' && typeof body['challenge'] === 'string') return send(res, 200, { challenge: body['challenge'] });
+    if (body['type'] === 'url_verification' && typeof body['challenge'] === 'string')
+      return send(res, 200, { challenge: body['challenge'] });
     const retryNum = Number(req.headers['x-slack-retry-num'] ?? 0) || undefined;
     if (body['type'] === 'event_callback') {
       // Events are acknowledged at once; Gatehouse subscribes to none that needs work today.
@@ -312,7 +364,12 @@ export function createSlackIngress(opts: SlackIngressOptions): SlackIngress {
         void ack();
       }
     }, opts.ackDeadlineMs ?? 2500);
-    const event: ReceiverEvent = { body, ack, retryNum, retryReason: typeof req.headers['x-slack-retry-reason'] === 'string' ? req.headers['x-slack-retry-reason'] : undefined };
+    const event: ReceiverEvent = {
+      body,
+      ack,
+      retryNum,
+      retryReason: typeof req.headers['x-slack-retry-reason'] === 'string' ? req.headers['x-slack-retry-reason'] : undefined,
+    };
     try {
       await app.processEvent(event);
     } catch (err) {
@@ -365,7 +422,9 @@ export function createSlackUrlCheck(opts: SlackUrlCheckOptions): (req: IncomingM
     let body: unknown = null;
     try {
       const text = raw.toString('utf8');
-      body = String(req.headers['content-type'] ?? '').startsWith('application/json') ? JSON.parse(text) : Object.fromEntries(new URLSearchParams(text));
+      body = String(req.headers['content-type'] ?? '').startsWith('application/json')
+        ? JSON.parse(text)
+        : Object.fromEntries(new URLSearchParams(text));
     } catch {
       body = null;
     }

@@ -55,7 +55,12 @@ const responseUrl = z.string().url();
 /** Posts a later, ephemeral answer to a response_url that came in a signed Slack request. */
 async function respond(url: string, text: string, logger: Logger): Promise<void> {
   if (!responseUrl.safeParse(url).success) return;
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...ephemeral(text), replace_original: false }), signal: AbortSignal.timeout(10_000) });
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ ...ephemeral(text), replace_original: false }),
+    signal: AbortSignal.timeout(10_000),
+  });
   if (!res.ok) logger.warn({ status: res.status }, 'Slack response_url refused the answer');
 }
 
@@ -63,7 +68,20 @@ export function startSlack(opts: SlackOptions): Slack {
   const { logger } = opts;
   const web = new SlackWeb({ token: opts.config.botToken, apiUrl: opts.config.apiUrl });
   const answer = (url: string, text: string): Promise<void> => respond(url, text, logger);
-  const ops = new ChatOps({ store: opts.store, outbox: opts.outbox, chat: web, policy: opts.policy, platforms: opts.platforms, hosts: opts.hosts, metrics: opts.metrics, logger, now: opts.now, respond: answer, gateVerdict: opts.gateVerdict, gateStore: opts.gateStore });
+  const ops = new ChatOps({
+    store: opts.store,
+    outbox: opts.outbox,
+    chat: web,
+    policy: opts.policy,
+    platforms: opts.platforms,
+    hosts: opts.hosts,
+    metrics: opts.metrics,
+    logger,
+    now: opts.now,
+    respond: answer,
+    gateVerdict: opts.gateVerdict,
+    gateStore: opts.gateStore,
+  });
   const ingress = createSlackIngress({
     signingSecret: opts.config.signingSecret,
     botToken: opts.config.botToken,

@@ -21,10 +21,21 @@ const membersSchema = z.object({ ok: z.literal(true), users: z.array(z.string())
 const nextCursor = z.object({ next_cursor: z.string().optional() }).optional();
 const historySchema = z.object({
   ok: z.literal(true),
-  messages: z.array(z.object({ ts: z.string(), metadata: z.object({ event_type: z.string(), event_payload: z.record(z.string(), z.unknown()).optional() }).optional() })).default([]),
+  messages: z
+    .array(
+      z.object({
+        ts: z.string(),
+        metadata: z.object({ event_type: z.string(), event_payload: z.record(z.string(), z.unknown()).optional() }).optional(),
+      }),
+    )
+    .default([]),
   response_metadata: nextCursor,
 });
-const channelsSchema = z.object({ ok: z.literal(true), channels: z.array(z.object({ id: z.string(), name: z.string().optional() })).default([]), response_metadata: nextCursor });
+const channelsSchema = z.object({
+  ok: z.literal(true),
+  channels: z.array(z.object({ id: z.string(), name: z.string().optional() })).default([]),
+  response_metadata: nextCursor,
+});
 
 /** The metadata event each notice's message carries: its outbox key, to find it again. */
 export const NOTICE_EVENT = 'gatehouse_notice';
@@ -34,7 +45,22 @@ const CHANNEL_ID = /^[CGD][A-Z0-9]{5,}$/;
 const HISTORY_PAGES = 5;
 
 /** Slack errors that no retry can fix. */
-const PERMANENT = new Set(['channel_not_found', 'not_in_channel', 'is_archived', 'invalid_auth', 'not_authed', 'account_inactive', 'token_revoked', 'missing_scope', 'invalid_blocks', 'msg_too_long', 'no_permission', 'message_not_found', 'cant_update_message', 'restricted_action']);
+const PERMANENT = new Set([
+  'channel_not_found',
+  'not_in_channel',
+  'is_archived',
+  'invalid_auth',
+  'not_authed',
+  'account_inactive',
+  'token_revoked',
+  'missing_scope',
+  'invalid_blocks',
+  'msg_too_long',
+  'no_permission',
+  'message_not_found',
+  'cant_update_message',
+  'restricted_action',
+]);
 
 /** Slack's error code of a platform error (`{ ok: false, error }`), else null. */
 function platformCode(err: unknown): string | null {
@@ -79,7 +105,9 @@ export class SlackWeb implements Chat {
       return null;
     } catch (err) {
       const code = platformCode(err);
-      return code ? `Slack refused the bot token (${code}); check SLACK_BOT_TOKEN` : `${translateError(err).message}; check SLACK_API_URL and the network path to Slack`;
+      return code
+        ? `Slack refused the bot token (${code}); check SLACK_BOT_TOKEN`
+        : `${translateError(err).message}; check SLACK_API_URL and the network path to Slack`;
     }
   }
 
@@ -115,7 +143,14 @@ export class SlackWeb implements Chat {
       let cursor: string | undefined;
       let joined = false;
       for (let page = 0; page < HISTORY_PAGES; page++) {
-        const args = { channel: id, oldest: (since.getTime() / 1000).toFixed(6), inclusive: true, limit: 200, include_all_metadata: true, ...(cursor ? { cursor } : {}) };
+        const args = {
+          channel: id,
+          oldest: (since.getTime() / 1000).toFixed(6),
+          inclusive: true,
+          limit: 200,
+          include_all_metadata: true,
+          ...(cursor ? { cursor } : {}),
+        };
         const res = historySchema.parse(
           await this.client.conversations.history(args).catch(async (err: unknown) => {
             // Posting to a public channel needs no membership (chat:write.public), reading it does.
@@ -141,7 +176,14 @@ export class SlackWeb implements Chat {
     const name = channel.replace(/^#/, '');
     let cursor: string | undefined;
     do {
-      const res = channelsSchema.parse(await this.client.conversations.list({ types: 'public_channel,private_channel', exclude_archived: true, limit: 1000, ...(cursor ? { cursor } : {}) }));
+      const res = channelsSchema.parse(
+        await this.client.conversations.list({
+          types: 'public_channel,private_channel',
+          exclude_archived: true,
+          limit: 1000,
+          ...(cursor ? { cursor } : {}),
+        }),
+      );
       const hit = res.channels.find((c) => c.name === name);
       if (hit) return hit.id;
       cursor = res.response_metadata?.next_cursor || undefined;

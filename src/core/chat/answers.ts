@@ -17,7 +17,8 @@ export interface StatusView {
 
 const at = (d: Date): string => `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 
-const tierName = (policy: Policy, tier: number | null): string => (tier === null ? 'not classified' : `Tier ${tier} (${policy.tiers[tier]?.name ?? '?'})`);
+const tierName = (policy: Policy, tier: number | null): string =>
+  tier === null ? 'not classified' : `Tier ${tier} (${policy.tiers[tier]?.name ?? '?'})`;
 
 /** A clock's state in words at `now`. */
 export function clockLine(c: ClockState, now: Date): string {
@@ -35,10 +36,13 @@ export function clockLine(c: ClockState, now: Date): string {
 export function statusAnswer(v: StatusView, policy: Policy, now: Date): string {
   const known = v.intake || v.decision || v.clocks.length > 0 || v.gate || v.escalations.length > 0;
   const what = `${v.item.fullName}${v.item.kind === 'change' && v.item.platform === 'gitlab' ? '!' : '#'}${v.item.number}`;
-  if (!known) return `Gatehouse has no record of ${what} (${v.item.url}). It tracks intakes, tooling outages and release candidates it has seen on a configured repository.`;
+  if (!known)
+    return `Gatehouse has no record of ${what} (${v.item.url}). It tracks intakes, tooling outages and release candidates it has seen on a configured repository.`;
   const lines = [`Status of ${what}${v.intake?.service ? ` — ${v.intake.service}` : ''}`];
   if (v.decision) {
-    lines.push(`Tier: ${tierName(policy, v.decision.tier)}${v.decision.routes.length > 0 ? ` · route: ${v.decision.routes.join(', ')}` : ''} (decided ${at(v.decision.decidedAt)})`);
+    lines.push(
+      `Tier: ${tierName(policy, v.decision.tier)}${v.decision.routes.length > 0 ? ` · route: ${v.decision.routes.join(', ')}` : ''} (decided ${at(v.decision.decidedAt)})`,
+    );
     for (const r of v.decision.reasons.slice(0, 6)) lines.push(`  – ${r.summary}`);
   }
   if (v.intake) {
@@ -49,7 +53,11 @@ export function statusAnswer(v: StatusView, policy: Policy, now: Date): string {
     lines.push('Clocks:');
     for (const c of v.clocks) lines.push(`  – ${clockLine(c, now)}`);
   } else lines.push('Clocks: none');
-  lines.push(v.gate ? `Release gate: ${v.gate.verdict}${v.gate.releaseClass ? ` (${v.gate.releaseClass})` : ''} at ${at(v.gate.decidedAt)}` : 'Release gate: no verdict');
+  lines.push(
+    v.gate
+      ? `Release gate: ${v.gate.verdict}${v.gate.releaseClass ? ` (${v.gate.releaseClass})` : ''} at ${at(v.gate.decidedAt)}`
+      : 'Release gate: no verdict',
+  );
   const open = v.escalations.filter((e) => !e.acknowledgedBy);
   if (v.escalations.length > 0) lines.push(`Escalations: ${v.escalations.length} (${open.length} not acknowledged)`);
   return lines.join('\n');
@@ -84,7 +92,10 @@ export function queueAnswer(v: QueueView, policy: Policy, now: Date, limit = 10)
   const risky = v.clocks
     .flatMap((r) => r.clocks.map((c) => ({ key: r.key, c })))
     // Only clocks still running: a breached clock of an issue since closed or assigned is history, not queue.
-    .filter(({ c }) => !c.stopped && c.runningSince !== null && (c.breachedAt !== null || c.warnedAt !== null || (c.warnAt !== null && c.warnAt <= now)))
+    .filter(
+      ({ c }) =>
+        !c.stopped && c.runningSince !== null && (c.breachedAt !== null || c.warnedAt !== null || (c.warnAt !== null && c.warnAt <= now)),
+    )
     .sort((a, b) => (a.c.breachedAt ?? a.c.dueAt ?? now).getTime() - (b.c.breachedAt ?? b.c.dueAt ?? now).getTime());
   lines.push(`Clocks at risk or breached: ${risky.length}`);
   for (const { key, c } of risky.slice(0, limit)) lines.push(`  – ${key}: ${clockLine(c, now)}`);

@@ -57,12 +57,24 @@ export function parseItemUrl(raw: string, hosts: Hosts): ItemRef | null {
   if (hosts.gitlab.some((h) => h.toLowerCase() === host)) {
     const m = /^\/(.+?)\/-\/(issues|merge_requests)\/(\d+)$/.exec(path);
     if (!m) return null;
-    return { platform: 'gitlab', fullName: decodeURIComponent(m[1]!), number: Number(m[3]), kind: m[2] === 'issues' ? 'issue' : 'change', url: clean };
+    return {
+      platform: 'gitlab',
+      fullName: decodeURIComponent(m[1]!),
+      number: Number(m[3]),
+      kind: m[2] === 'issues' ? 'issue' : 'change',
+      url: clean,
+    };
   }
   if (hosts.github.some((h) => h.toLowerCase() === host)) {
     const m = /^\/([^/]+)\/([^/]+)\/(issues|pull)\/(\d+)$/.exec(path);
     if (!m) return null;
-    return { platform: 'github', fullName: `${m[1]}/${m[2]}`, number: Number(m[4]), kind: m[3] === 'issues' ? 'issue' : 'change', url: clean };
+    return {
+      platform: 'github',
+      fullName: `${m[1]}/${m[2]}`,
+      number: Number(m[4]),
+      kind: m[3] === 'issues' ? 'issue' : 'change',
+      url: clean,
+    };
   }
   return null;
 }
@@ -89,12 +101,16 @@ function suggest(word: string): string | null {
 
 function badUrl(given: string | undefined, command: string, sub: string, hosts: Hosts): string {
   const where = [...hosts.github, ...hosts.gitlab].join(', ') || 'no forge configured';
-  if (!given) return `\`${sub}\` needs the URL of an issue, pull request or merge request, e.g. \`${command} ${sub} https://${hosts.github[0] ?? hosts.gitlab[0] ?? 'github.com'}/org/repo/issues/42${sub === 'escalate' ? ' customer data exposed' : ''}\`.`;
+  if (!given)
+    return `\`${sub}\` needs the URL of an issue, pull request or merge request, e.g. \`${command} ${sub} https://${hosts.github[0] ?? hosts.gitlab[0] ?? 'github.com'}/org/repo/issues/42${sub === 'escalate' ? ' customer data exposed' : ''}\`.`;
   return `That is not an issue, pull request or merge request URL Gatehouse knows (${where}): ${given}`;
 }
 
 export function parseCommand(text: string, command: string, hosts: Hosts): ChatCommand {
-  const words = text.trim().split(/\s+/).filter((w) => w !== '');
+  const words = text
+    .trim()
+    .split(/\s+/)
+    .filter((w) => w !== '');
   const sub = (words[0] ?? 'help').toLowerCase();
   switch (sub) {
     case 'help':
@@ -110,7 +126,11 @@ export function parseCommand(text: string, command: string, hosts: Hosts): ChatC
       const item = words[1] ? parseItemUrl(words[1], hosts) : null;
       if (!item) return { kind: 'invalid', message: badUrl(words[1], command, 'escalate', hosts) };
       const reason = words.slice(2).join(' ').trim();
-      if (reason === '') return { kind: 'invalid', message: `Say why: \`${command} escalate ${item.url} <reason>\`. The reason goes on the item and in the notice.` };
+      if (reason === '')
+        return {
+          kind: 'invalid',
+          message: `Say why: \`${command} escalate ${item.url} <reason>\`. The reason goes on the item and in the notice.`,
+        };
       return { kind: 'escalate', item, reason: reason.slice(0, 2000) };
     }
     default: {

@@ -15,7 +15,8 @@ import type { IssueSnapshot } from '../model.ts';
 export const CONFIDENTIAL_ANSWER = 'confidential_issue';
 
 /** Whether a stored intake record is a confidential issue's. */
-export const isConfidentialRecord = (answers: Readonly<Record<string, unknown>> | null | undefined): boolean => answers?.[CONFIDENTIAL_ANSWER] === 'yes';
+export const isConfidentialRecord = (answers: Readonly<Record<string, unknown>> | null | undefined): boolean =>
+  answers?.[CONFIDENTIAL_ANSWER] === 'yes';
 
 export const CONFIDENTIAL_REASON = 'Confidential issue: its title and content stay on the issue; open the link (project members only)';
 

@@ -28,7 +28,10 @@ const principals = z.object({ users: z.array(nonEmpty).default([]), groups: z.ar
 export const channelRuleSchema = z
   .object({
     route: nonEmpty.optional(),
-    kinds: z.array(z.enum(NOTICE_KINDS as [NoticeKind, ...NoticeKind[]])).min(1).optional(),
+    kinds: z
+      .array(z.enum(NOTICE_KINDS as [NoticeKind, ...NoticeKind[]]))
+      .min(1)
+      .optional(),
     channel,
   })
   .strict()
@@ -38,7 +41,10 @@ export const chatPolicySchema = z
   .object({
     escalationChannel: channel,
     incidentChannel: channel,
-    command: z.string().regex(/^\/[a-z0-9_-]+$/, 'a slash command is /name in lower case').default('/gatehouse'),
+    command: z
+      .string()
+      .regex(/^\/[a-z0-9_-]+$/, 'a slash command is /name in lower case')
+      .default('/gatehouse'),
     /** Put on an item escalated from chat. */
     escalationLabel: nonEmpty.default('escalated'),
     channels: z.array(channelRuleSchema).default([]),
@@ -59,7 +65,10 @@ export type ChatPolicy = z.infer<typeof chatPolicySchema>;
 export type ChatPrincipals = ChatPolicy['readers'];
 
 /** Who may read `status` and `queue`: the readers the policy names, else its escalators (possibly nobody). */
-export function chatReaders(chat: Pick<ChatPolicy, 'readers' | 'escalators'>): { who: ChatPrincipals; from: 'chat.readers' | 'chat.escalators' | null } {
+export function chatReaders(chat: Pick<ChatPolicy, 'readers' | 'escalators'>): {
+  who: ChatPrincipals;
+  from: 'chat.readers' | 'chat.escalators' | null;
+} {
   const named = (p: ChatPrincipals): boolean => p.users.length > 0 || p.groups.length > 0;
   if (named(chat.readers)) return { who: chat.readers, from: 'chat.readers' };
   if (named(chat.escalators)) return { who: chat.escalators, from: 'chat.escalators' };

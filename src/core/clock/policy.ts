@@ -40,11 +40,13 @@ const timeZoneSchema = z
   .trim()
   .min(1)
   .superRefine((tz, ctx) => {
-    if (!isValidTimeZone(tz)) ctx.addIssue({ code: 'custom', message: `unknown time zone "${tz}" (an IANA name such as Europe/Berlin, or UTC)` });
+    if (!isValidTimeZone(tz))
+      ctx.addIssue({ code: 'custom', message: `unknown time zone "${tz}" (an IANA name such as Europe/Berlin, or UTC)` });
   });
 
 const windowSchema = z.string().superRefine((w, ctx) => {
-  if (!parseWindow(w)) ctx.addIssue({ code: 'custom', message: `"${w}" is not a working window: HH:MM-HH:MM, start before end, end at most 24:00` });
+  if (!parseWindow(w))
+    ctx.addIssue({ code: 'custom', message: `"${w}" is not a working window: HH:MM-HH:MM, start before end, end at most 24:00` });
 });
 
 const dateSchema = z.string().superRefine((d, ctx) => {
@@ -52,7 +54,12 @@ const dateSchema = z.string().superRefine((d, ctx) => {
 });
 
 const hoursSchema = z
-  .object(Object.fromEntries(WEEKDAYS.map((d) => [d, z.array(windowSchema).optional()])) as Record<Weekday, z.ZodOptional<z.ZodArray<typeof windowSchema>>>)
+  .object(
+    Object.fromEntries(WEEKDAYS.map((d) => [d, z.array(windowSchema).optional()])) as Record<
+      Weekday,
+      z.ZodOptional<z.ZodArray<typeof windowSchema>>
+    >,
+  )
   .strict();
 
 export const regionSchema = z
@@ -70,12 +77,18 @@ const durationSchema = z
   .nullable()
   .superRefine((d, ctx) => {
     if (d !== null && parseDuration(d, { hoursPerDay: 8, daysPerWeek: 5 }) === undefined) {
-      ctx.addIssue({ code: 'custom', message: `"${d}" is not a target: a positive number with m, h, d (business days) or w (business weeks), or none` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `"${d}" is not a target: a positive number with m, h, d (business days) or w (business weeks), or none`,
+      });
     }
   });
 
 const target = (slo: string | null, rto: string | null) =>
-  z.object({ slo: durationSchema.default(slo), rto: durationSchema.default(rto) }).strict().prefault({});
+  z
+    .object({ slo: durationSchema.default(slo), rto: durationSchema.default(rto) })
+    .strict()
+    .prefault({});
 
 export const clockPolicySchema = z
   .object({

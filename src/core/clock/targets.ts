@@ -36,7 +36,12 @@ export function clockTargets(policy: ClockPolicy, criticality: Criticality): Rec
 export const warnMinutes = (policy: ClockPolicy, target: number): number => Math.round(target * policy.warnAt);
 
 /** When the SLO and RTO are due for an issue of this criticality opened at `openedAt`. */
-export function dueAt(policy: ClockPolicy, criticality: Criticality, openedAt: Date, options: ClockOptions = {}): { sloDue: Date | null; rtoDue: Date | null } {
+export function dueAt(
+  policy: ClockPolicy,
+  criticality: Criticality,
+  openedAt: Date,
+  options: ClockOptions = {},
+): { sloDue: Date | null; rtoDue: Date | null } {
   const calendar = calendarOf(policy, options.timeZone);
   const t = clockTargets(policy, criticality);
   return {
@@ -46,7 +51,12 @@ export function dueAt(policy: ClockPolicy, criticality: Criticality, openedAt: D
 }
 
 /** When each clock reaches its warning point (`warnAt`, default 75 % of the target's business minutes). */
-export function warnAt(policy: ClockPolicy, criticality: Criticality, openedAt: Date, options: ClockOptions = {}): { sloWarn: Date | null; rtoWarn: Date | null } {
+export function warnAt(
+  policy: ClockPolicy,
+  criticality: Criticality,
+  openedAt: Date,
+  options: ClockOptions = {},
+): { sloWarn: Date | null; rtoWarn: Date | null } {
   const calendar = calendarOf(policy, options.timeZone);
   const t = clockTargets(policy, criticality);
   return {

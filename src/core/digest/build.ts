@@ -34,7 +34,8 @@ const MATERIAL = new Set(['critical', 'high']);
 const FINDING_RULES = new Set(['finding-blocking', 'finding-warning']);
 
 const within = (at: Date, slot: DigestSlot): boolean => at.getTime() >= slot.from.getTime() && at.getTime() < slot.to.getTime();
-const openAt = (i: DigestIntake, at: Date): boolean => i.openedAt.getTime() < at.getTime() && (i.closedAt === null || i.closedAt.getTime() >= at.getTime());
+const openAt = (i: DigestIntake, at: Date): boolean =>
+  i.openedAt.getTime() < at.getTime() && (i.closedAt === null || i.closedAt.getTime() >= at.getTime());
 const days = (ms: number): number => Math.floor(ms / DAY_MS);
 const tierName = (t: number | null): string => (t === null ? 'no tier yet' : `tier ${t} (${TIER_NAMES[t] ?? '?'})`);
 const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
@@ -63,24 +64,43 @@ function intakeHealth(data: DigestData, slot: DigestSlot): DigestSection {
   const complete = fresh.filter((i) => i.complete).length;
   return {
     heading: 'Intake health',
-    lines: [`${plural(fresh.length, 'new intake')}: ${complete} complete, ${fresh.length - complete} incomplete`, `By tier: ${tierMix(fresh)}`],
+    lines: [
+      `${plural(fresh.length, 'new intake')}: ${complete} complete, ${fresh.length - complete} incomplete`,
+      `By tier: ${tierMix(fresh)}`,
+    ],
   };
 }
 
 function agingReviews(data: DigestData, slot: DigestSlot, opts: DigestOptions): DigestSection {
   const limit = slot.to.getTime() - opts.agingDays * DAY_MS;
-  const aging = data.intakes.filter((i) => openAt(i, slot.to) && (i.tier ?? 0) >= 2 && i.openedAt.getTime() <= limit).sort((a, b) => a.openedAt.getTime() - b.openedAt.getTime());
+  const aging = data.intakes
+    .filter((i) => openAt(i, slot.to) && (i.tier ?? 0) >= 2 && i.openedAt.getTime() <= limit)
+    .sort((a, b) => a.openedAt.getTime() - b.openedAt.getTime());
   return {
     heading: `Aging reviews (tier 2/3 open over ${opts.agingDays} days)`,
-    lines: aging.length === 0 ? ['none'] : aging.slice(0, 10).map((i) => `${i.key}: ${tierName(i.tier)}, ${days(slot.to.getTime() - i.openedAt.getTime())} days open`).concat(aging.length > 10 ? [`… and ${aging.length - 10} more`] : []),
+    lines:
+      aging.length === 0
+        ? ['none']
+        : aging
+            .slice(0, 10)
+            .map((i) => `${i.key}: ${tierName(i.tier)}, ${days(slot.to.getTime() - i.openedAt.getTime())} days open`)
+            .concat(aging.length > 10 ? [`… and ${aging.length - 10} more`] : []),
   };
 }
 
 function openEscalations(data: DigestData, slot: DigestSlot): DigestSection {
-  const open = data.escalations.filter((e) => e.kind !== 'digest' && e.acknowledgedAt === null && e.createdAt.getTime() < slot.to.getTime());
+  const open = data.escalations.filter(
+    (e) => e.kind !== 'digest' && e.acknowledgedAt === null && e.createdAt.getTime() < slot.to.getTime(),
+  );
   return {
     heading: 'Open escalations',
-    lines: open.length === 0 ? ['none'] : open.slice(0, 10).map((e) => `${e.kind}: ${e.title} (${days(slot.to.getTime() - e.createdAt.getTime())} days unacknowledged)`).concat(open.length > 10 ? [`… and ${open.length - 10} more`] : []),
+    lines:
+      open.length === 0
+        ? ['none']
+        : open
+            .slice(0, 10)
+            .map((e) => `${e.kind}: ${e.title} (${days(slot.to.getTime() - e.createdAt.getTime())} days unacknowledged)`)
+            .concat(open.length > 10 ? [`… and ${open.length - 10} more`] : []),
   };
 }
 
@@ -108,21 +128,32 @@ function materialFindings(data: DigestData, slot: DigestSlot): DigestSection {
   const found = newMaterialFindings(data, slot);
   return {
     heading: 'New material findings (critical/high)',
-    lines: found.length === 0 ? ['none'] : found.slice(0, 10).map((f) => `${f.key}: ${f.summary}`).concat(found.length > 10 ? [`… and ${found.length - 10} more`] : []),
+    lines:
+      found.length === 0
+        ? ['none']
+        : found
+            .slice(0, 10)
+            .map((f) => `${f.key}: ${f.summary}`)
+            .concat(found.length > 10 ? [`… and ${found.length - 10} more`] : []),
   };
 }
 
 function serviceLines(data: DigestData, slot: DigestSlot): DigestSection {
   const fresh = data.intakes.filter((i) => within(i.openedAt, slot));
   const open = data.intakes.filter((i) => openAt(i, slot.to));
-  const lines = [...new Set([...fresh, ...open].map(serviceLine))].sort((a, b) => (a === 'unspecified' ? 1 : b === 'unspecified' ? -1 : a.localeCompare(b)));
+  const lines = [...new Set([...fresh, ...open].map(serviceLine))].sort((a, b) =>
+    a === 'unspecified' ? 1 : b === 'unspecified' ? -1 : a.localeCompare(b),
+  );
   return {
     heading: 'By service line',
-    lines: lines.length === 0 ? ['no intakes'] : lines.map((l) => {
-      const f = fresh.filter((i) => serviceLine(i) === l);
-      const o = open.filter((i) => serviceLine(i) === l);
-      return `${l}: ${f.length} new, ${o.length} open, ${o.filter((i) => (i.tier ?? 0) >= 2).length} open at tier 2/3`;
-    }),
+    lines:
+      lines.length === 0
+        ? ['no intakes']
+        : lines.map((l) => {
+            const f = fresh.filter((i) => serviceLine(i) === l);
+            const o = open.filter((i) => serviceLine(i) === l);
+            return `${l}: ${f.length} new, ${o.length} open, ${o.filter((i) => (i.tier ?? 0) >= 2).length} open at tier 2/3`;
+          }),
   };
 }
 
@@ -152,7 +183,12 @@ function exceptionAging(data: DigestData, slot: DigestSlot): DigestSection {
 }
 
 /** Met (stopped before breaching), breached, running: clocks opened in [from, to). */
-export function attainment(clocks: readonly ClockState[], kind: string, from: Date, to: Date): { met: number; breached: number; running: number } {
+export function attainment(
+  clocks: readonly ClockState[],
+  kind: string,
+  from: Date,
+  to: Date,
+): { met: number; breached: number; running: number } {
   const r = { met: 0, breached: 0, running: 0 };
   for (const c of clocks) {
     if (c.kind !== kind || c.openedAt.getTime() < from.getTime() || c.openedAt.getTime() >= to.getTime()) continue;
@@ -178,13 +214,21 @@ function sloRto(data: DigestData, slot: DigestSlot): DigestSection {
 function highRiskBacklog(data: DigestData, slot: DigestSlot): DigestSection {
   const open = data.intakes.filter((i) => openAt(i, slot.to));
   const latest = new Map<string, { verdict: string; releaseClass: string }>();
-  for (const d of [...data.gateDecisions].sort((a, b) => a.decidedAt.getTime() - b.decidedAt.getTime())) if (d.decidedAt.getTime() < slot.to.getTime()) latest.set(d.key, d);
+  for (const d of [...data.gateDecisions].sort((a, b) => a.decidedAt.getTime() - b.decidedAt.getTime()))
+    if (d.decidedAt.getTime() < slot.to.getTime()) latest.set(d.key, d);
   const blocked = [...latest.entries()].filter(([, d]) => d.verdict === 'block');
   return {
     heading: 'High-risk backlog',
     lines: [
       `${open.filter((i) => i.tier === 3).length} open at tier 3 (leadership), ${open.filter((i) => i.tier === 2).length} at tier 2 (deep review)`,
-      `${plural(blocked.length, 'release')} blocked${blocked.length > 0 ? `: ${blocked.slice(0, 5).map(([k, d]) => `${k} (${d.releaseClass})`).join(', ')}` : ''}`,
+      `${plural(blocked.length, 'release')} blocked${
+        blocked.length > 0
+          ? `: ${blocked
+              .slice(0, 5)
+              .map(([k, d]) => `${k} (${d.releaseClass})`)
+              .join(', ')}`
+          : ''
+      }`,
     ],
   };
 }
@@ -195,14 +239,21 @@ function adoption(data: DigestData, slot: DigestSlot): DigestSection {
   const no = fresh.filter((i) => answer(i, 'golden_path')?.toLowerCase() === 'no').length;
   return {
     heading: 'Standard-pattern adoption',
-    lines: [`Golden-path template: ${yes} yes, ${no} no, ${fresh.length - yes - no} unanswered (${yes + no === 0 ? 'n/a' : `${Math.round((yes / (yes + no)) * 100)}%`} adoption)`],
+    lines: [
+      `Golden-path template: ${yes} yes, ${no} no, ${fresh.length - yes - no} unanswered (${yes + no === 0 ? 'n/a' : `${Math.round((yes / (yes + no)) * 100)}%`} adoption)`,
+    ],
   };
 }
 
 function friction(data: DigestData, slot: DigestSlot): DigestSection {
-  const golden = data.intakes.filter((i) => within(i.openedAt, slot) && answer(i, 'golden_path')?.toLowerCase() === 'yes' && i.tier !== null);
+  const golden = data.intakes.filter(
+    (i) => within(i.openedAt, slot) && answer(i, 'golden_path')?.toLowerCase() === 'yes' && i.tier !== null,
+  );
   const zero = golden.filter((i) => i.tier === 0).length;
-  const rules = countBy(golden.filter((i) => i.tier !== 0).flatMap((i) => i.rules), (r) => r);
+  const rules = countBy(
+    golden.filter((i) => i.tier !== 0).flatMap((i) => i.rules),
+    (r) => r,
+  );
   return {
     heading: 'Golden-path friction',
     lines: [
@@ -213,8 +264,14 @@ function friction(data: DigestData, slot: DigestSlot): DigestSection {
 }
 
 function repeatedCategories(data: DigestData, slot: DigestSlot): DigestSection {
-  const cats = countBy(data.exceptions.filter((e) => within(e.requestedAt, slot) && e.status !== 'rejected'), (e) => e.category ?? 'uncategorised');
-  const rules = countBy(data.intakes.filter((i) => within(i.openedAt, slot)).flatMap((i) => i.rules), (r) => r);
+  const cats = countBy(
+    data.exceptions.filter((e) => within(e.requestedAt, slot) && e.status !== 'rejected'),
+    (e) => e.category ?? 'uncategorised',
+  );
+  const rules = countBy(
+    data.intakes.filter((i) => within(i.openedAt, slot)).flatMap((i) => i.rules),
+    (r) => r,
+  );
   return {
     heading: 'Repeated issue categories',
     lines: [`Exception categories: ${listCounts(cats.slice(0, 5))}`, `Routing rules firing most: ${listCounts(rules.slice(0, 5))}`],
@@ -261,15 +318,38 @@ export function inventoryReview(data: DigestData, slot: DigestSlot): InventoryRo
     const repos = new Set(t.repos.map((r) => r.toLowerCase()));
     const intakes = data.intakes.filter((i) => repos.has(i.repo.toLowerCase()));
     const misses = data.misses.filter((m) => m.tool === t.name);
-    const times = [...clocks.map((c) => c.s.openedAt), ...clocks.flatMap((c) => (c.s.breachedAt ? [c.s.breachedAt] : [])), ...intakes.map((i) => i.openedAt), ...misses.map((m) => m.at)].filter((d) => d.getTime() < slot.to.getTime());
+    const times = [
+      ...clocks.map((c) => c.s.openedAt),
+      ...clocks.flatMap((c) => (c.s.breachedAt ? [c.s.breachedAt] : [])),
+      ...intakes.map((i) => i.openedAt),
+      ...misses.map((m) => m.at),
+    ].filter((d) => d.getTime() < slot.to.getTime());
     const last = times.length === 0 ? null : new Date(Math.max(...times.map((d) => d.getTime())));
-    const issues = new Set([...clocks.filter((c) => within(c.s.openedAt, slot)).map((c) => c.key), ...intakes.filter((i) => within(i.openedAt, slot)).map((i) => i.key)]).size;
+    const issues = new Set([
+      ...clocks.filter((c) => within(c.s.openedAt, slot)).map((c) => c.key),
+      ...intakes.filter((i) => within(i.openedAt, slot)).map((i) => i.key),
+    ]).size;
     const att = (k: string): string => {
-      const a = attainment(clocks.map((c) => c.s), k, slot.from, slot.to);
+      const a = attainment(
+        clocks.map((c) => c.s),
+        k,
+        slot.from,
+        slot.to,
+      );
       return a.met + a.breached + a.running === 0 ? 'no clocks' : `${a.met} met, ${a.breached} breached (${pct(a.met, a.breached)})`;
     };
     const active = last !== null && last.getTime() >= slot.from.getTime();
-    return { name: t.name, criticality: t.criticality, pathForward: t.pathForward, owners: t.owners, slo: att('slo'), rto: att('rto'), lastActivity: last, issues, zombie: issues === 0 && !active && t.owners.length === 0 };
+    return {
+      name: t.name,
+      criticality: t.criticality,
+      pathForward: t.pathForward,
+      owners: t.owners,
+      slo: att('slo'),
+      rto: att('rto'),
+      lastActivity: last,
+      issues,
+      zombie: issues === 0 && !active && t.owners.length === 0,
+    };
   });
 }
 
@@ -279,16 +359,31 @@ function inventory(data: DigestData, slot: DigestSlot): DigestSection[] {
   return [
     {
       heading: 'Tooling inventory review',
-      lines: rows.length === 0 ? ['no tools in the inventory'] : rows.map((r) => `${r.name}: ${r.criticality}, path::${r.pathForward}; SLO ${r.slo}; RTO ${r.rto}; last activity ${r.lastActivity ? r.lastActivity.toISOString().slice(0, 10) : 'never'}${r.zombie ? ' — zombie' : ''}`),
+      lines:
+        rows.length === 0
+          ? ['no tools in the inventory']
+          : rows.map(
+              (r) =>
+                `${r.name}: ${r.criticality}, path::${r.pathForward}; SLO ${r.slo}; RTO ${r.rto}; last activity ${r.lastActivity ? r.lastActivity.toISOString().slice(0, 10) : 'never'}${r.zombie ? ' — zombie' : ''}`,
+            ),
     },
-    { heading: 'Zombie tools to re-assess (no issues, no activity, no owners)', lines: zombies.length === 0 ? ['none'] : zombies.map((r) => r.name) },
+    {
+      heading: 'Zombie tools to re-assess (no issues, no activity, no owners)',
+      lines: zombies.length === 0 ? ['none'] : zombies.map((r) => r.name),
+    },
   ];
 }
 
 export function buildDigest(slot: DigestSlot, data: DigestData, opts: DigestOptions): Digest {
   const sections: DigestSection[] =
     slot.cadence === 'weekly'
-      ? [intakeHealth(data, slot), serviceLines(data, slot), agingReviews(data, slot, opts), openEscalations(data, slot), materialFindings(data, slot)]
+      ? [
+          intakeHealth(data, slot),
+          serviceLines(data, slot),
+          agingReviews(data, slot, opts),
+          openEscalations(data, slot),
+          materialFindings(data, slot),
+        ]
       : slot.cadence === 'biweekly'
         ? [adoption(data, slot), friction(data, slot), repeatedCategories(data, slot)]
         : slot.cadence === 'monthly'

@@ -19,7 +19,10 @@
  */
 import { z } from 'zod';
 
-const channel = z.string().trim().regex(/^[#A-Za-z0-9][\w.-]*$/, 'a channel is #name or a channel id');
+const channel = z
+  .string()
+  .trim()
+  .regex(/^[#A-Za-z0-9][\w.-]*$/, 'a channel is #name or a channel id');
 const time = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'a time is HH:MM (24-hour)');
 const weekday = z.enum(['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday']);
 const localDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a date is YYYY-MM-DD');
@@ -29,13 +32,38 @@ export const cadencePolicySchema = z
     channel: channel.optional(),
     agingDays: z.number().int().min(1).default(14),
     catchUpHours: z.number().int().min(0).default(24),
-    weekly: z.object({ enabled: z.boolean().default(true), day: weekday.default('monday'), at: time.default('09:00'), channel: channel.optional() }).strict().prefault({}),
-    biweekly: z
-      .object({ enabled: z.boolean().default(true), day: weekday.default('monday'), at: time.default('09:00'), anchor: localDate.default('2026-01-05'), channel: channel.optional() })
+    weekly: z
+      .object({
+        enabled: z.boolean().default(true),
+        day: weekday.default('monday'),
+        at: time.default('09:00'),
+        channel: channel.optional(),
+      })
       .strict()
       .prefault({}),
-    monthly: z.object({ enabled: z.boolean().default(true), dayOfMonth: z.number().int().min(1).max(28).default(1), at: time.default('09:00'), channel: channel.optional() }).strict().prefault({}),
-    quarterly: z.object({ enabled: z.boolean().default(true), at: time.default('09:00'), channel: channel.optional() }).strict().prefault({}),
+    biweekly: z
+      .object({
+        enabled: z.boolean().default(true),
+        day: weekday.default('monday'),
+        at: time.default('09:00'),
+        anchor: localDate.default('2026-01-05'),
+        channel: channel.optional(),
+      })
+      .strict()
+      .prefault({}),
+    monthly: z
+      .object({
+        enabled: z.boolean().default(true),
+        dayOfMonth: z.number().int().min(1).max(28).default(1),
+        at: time.default('09:00'),
+        channel: channel.optional(),
+      })
+      .strict()
+      .prefault({}),
+    quarterly: z
+      .object({ enabled: z.boolean().default(true), at: time.default('09:00'), channel: channel.optional() })
+      .strict()
+      .prefault({}),
   })
   .strict();
 export type CadencePolicy = z.infer<typeof cadencePolicySchema>;

@@ -87,10 +87,17 @@ function slotFor(cadence: Cadence, policy: CadencePolicy, tz: string, now: Date)
       const anchor = dayOf(ay, am, ad);
       const anchorMonday = anchor - ((weekdayOf(anchor) + 6) % 7);
       const monday = d - ((weekdayOf(d) + 6) % 7);
-      if ((((monday - anchorMonday) / 7) % 2 + 2) % 2 === 1) d -= 7;
+      if (((((monday - anchorMonday) / 7) % 2) + 2) % 2 === 1) d -= 7;
     }
     const to = fromLocal(d, at, tz);
-    return { cadence, key: `digest:${cadence}:${isoWeek(d)}`, at: to, from: fromLocal(d - span, at, tz), to, label: `${isoDay(d - span)} to ${isoDay(d - 1)}` };
+    return {
+      cadence,
+      key: `digest:${cadence}:${isoWeek(d)}`,
+      at: to,
+      from: fromLocal(d - span, at, tz),
+      to,
+      label: `${isoDay(d - span)} to ${isoDay(d - 1)}`,
+    };
   }
   const { y, m } = ymd(day);
   if (cadence === 'monthly') {
@@ -102,7 +109,14 @@ function slotFor(cadence: Cadence, policy: CadencePolicy, tz: string, now: Date)
     const prev = dayOf(s.m === 1 ? s.y - 1 : s.y, s.m === 1 ? 12 : s.m - 1, dom);
     const to = fromLocal(slot, at, tz);
     const p = ymd(prev);
-    return { cadence, key: `digest:monthly:${s.y}-${pad(s.m)}`, at: to, from: fromLocal(prev, at, tz), to, label: dom === 1 ? `${MONTHS[p.m - 1]} ${p.y}` : `${isoDay(prev)} to ${isoDay(slot - 1)}` };
+    return {
+      cadence,
+      key: `digest:monthly:${s.y}-${pad(s.m)}`,
+      at: to,
+      from: fromLocal(prev, at, tz),
+      to,
+      label: dom === 1 ? `${MONTHS[p.m - 1]} ${p.y}` : `${isoDay(prev)} to ${isoDay(slot - 1)}`,
+    };
   }
   const at = minutesOf(policy.quarterly.at);
   const qStart = (yy: number, q: number): DayNumber => dayOf(yy, (q - 1) * 3 + 1, 1);

@@ -91,4 +91,12 @@ export interface RefuseExceptionApproval {
   digest: string | null;
 }
 
-export type GateAction = SetGateCheck | RecordGateDecision | RecordEmergency | AddReleaseNote | SaveException | MarkExceptionReminded | RefuseClassLabel | RefuseExceptionApproval;
+export type GateAction =
+  | SetGateCheck
+  | RecordGateDecision
+  | RecordEmergency
+  | AddReleaseNote
+  | SaveException
+  | MarkExceptionReminded
+  | RefuseClassLabel
+  | RefuseExceptionApproval;

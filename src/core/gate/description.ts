@@ -42,5 +42,7 @@ export function descriptionSection(body: string, names: readonly string[]): stri
  */
 export function descriptionCut(body: string, platform: string): string | null {
   const capped = capText(body, textLimit(platform));
-  return capped.cut ? `the description is longer than the ${capped.limit.toLocaleString('en-US')} characters ${platform === 'gitlab' ? 'GitLab' : 'GitHub'} stores: it was cut and none of its sections is read` : null;
+  return capped.cut
+    ? `the description is longer than the ${capped.limit.toLocaleString('en-US')} characters ${platform === 'gitlab' ? 'GitLab' : 'GitHub'} stores: it was cut and none of its sections is read`
+    : null;
 }

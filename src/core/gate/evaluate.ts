@@ -75,7 +75,13 @@ export interface EmergencyRecord {
   /** ISO-8601 UTC. */
   decidedAt: string;
   headSha: string;
-  evidence: { checks: { name: string; state: string }[]; findings: Record<string, number>; approvals: string[]; approvedSha: string; collectedAt: string };
+  evidence: {
+    checks: { name: string; state: string }[];
+    findings: Record<string, number>;
+    approvals: string[];
+    approvedSha: string;
+    collectedAt: string;
+  };
   controlsBypassed: GateReason[];
   followUp: { kind: 'retrospective'; title: string; dueDate: string };
 }
@@ -104,7 +110,12 @@ export interface GateInput {
   classLabels?: readonly ClassLabelFact[];
 }
 
-const SCAN_TITLES: Record<string, string> = { secrets: 'Secrets scan', sast: 'SAST', dependencies: 'Dependency scan', provenance: 'Provenance / signing' };
+const SCAN_TITLES: Record<string, string> = {
+  secrets: 'Secrets scan',
+  sast: 'SAST',
+  dependencies: 'Dependency scan',
+  provenance: 'Provenance / signing',
+};
 export const scanTitle = (kind: string): string => SCAN_TITLES[kind] ?? `${kind} scan`;
 
 const lower = (s: string): string => s.trim().toLowerCase();
@@ -123,7 +134,13 @@ export function errorWeight(e: EvidenceError): 'retry' | 'missing' | 'untrusted'
   // 404) are never "missing evidence that warns": a gate that cannot read approvals cannot pass.
   if ((e.kind === 'not-enabled' || e.kind === 'no-analysis') && (e.source === 'findings' || e.source === 'reports')) return 'missing';
   if (e.kind === 'truncated' || e.kind === 'invalid') return 'untrusted';
-  if (e.kind === undefined && (e.source === 'findings' || e.source === 'reports') && e.status !== undefined && (e.status === 404 || e.status === 410)) return 'missing';
+  if (
+    e.kind === undefined &&
+    (e.source === 'findings' || e.source === 'reports') &&
+    e.status !== undefined &&
+    (e.status === 404 || e.status === 410)
+  )
+    return 'missing';
   if (e.status === 403 && !/rate limit/i.test(e.message)) return 'untrusted';
   if (e.status === 404 || e.status === 410) return 'untrusted';
   return 'retry';
@@ -136,7 +153,8 @@ export function gateMode(repo: { fullName: string }, cls: ReleaseClass, policy: 
   return mode.classes[cls] ?? mode.default;
 }
 
-const principalsFor = (p: { github: string[]; gitlab: string[] }, platform: Platform): string[] => (platform === 'gitlab' ? p.gitlab : platform === 'github' ? p.github : []);
+const principalsFor = (p: { github: string[]; gitlab: string[] }, platform: Platform): string[] =>
+  platform === 'gitlab' ? p.gitlab : platform === 'github' ? p.github : [];
 
 /**
  * Security reviewers (logins): the gate's own list, else the change reviewers who are people (not
@@ -186,7 +204,10 @@ export interface ApprovalNotCounted {
  * write access (as the platform answered), never the change request's author (read from the
  * API when the adapter could), a bot, or the account that pushed the head commit.
  */
-export function reviewApprovals(evidence: Pick<ReleaseEvidence, 'approvals' | 'headSha' | 'authorLogin'>, payloadAuthor: string): { counted: string[]; notCounted: ApprovalNotCounted[] } {
+export function reviewApprovals(
+  evidence: Pick<ReleaseEvidence, 'approvals' | 'headSha' | 'authorLogin'>,
+  payloadAuthor: string,
+): { counted: string[]; notCounted: ApprovalNotCounted[] } {
   const author = lower(evidence.authorLogin ?? payloadAuthor);
   const counted = new Map<string, string>();
   const notCounted = new Map<string, ApprovalNotCounted>();
@@ -223,13 +244,25 @@ export function evaluateGate(input: GateInput, policy: Policy, now: Date): GateV
   const used = new Map<string, GateException>();
 
   /** Adds a reason unless an exception waives its subject; a refused exception is named in it. */
-  const add = (reason: GateReason, subject?: { names: string[]; location: string | null; control: boolean; finding?: Finding }): boolean => {
+  const add = (
+    reason: GateReason,
+    subject?: { names: string[]; location: string | null; control: boolean; finding?: Finding },
+  ): boolean => {
     if (subject && (reason.severity === 'block' || reason.severity === 'warn')) {
       const { waiver, refused } = findWaiver(exceptions, subject, repo, now, gate.exceptions);
       if (waiver) {
         waived.push({ subject: reason.subject ?? subject.names[0]!, finding: subject.finding ?? null, reason, exception: waiver });
         used.set(waiver.id, waiver);
-        reasons.push({ rule: 'exception-applied', severity: 'info', summary: `Waived by exception ${waiver.id} until ${waiver.expiresAt.toISOString()}: ${reason.summary}`, evidence: [`approved by ${waiver.approvedBy ?? 'unknown'}`, ...(waiver.scope.paths.length > 0 ? [`scope ${waiver.scope.paths.join(', ')}`] : [])], subject: reason.subject });
+        reasons.push({
+          rule: 'exception-applied',
+          severity: 'info',
+          summary: `Waived by exception ${waiver.id} until ${waiver.expiresAt.toISOString()}: ${reason.summary}`,
+          evidence: [
+            `approved by ${waiver.approvedBy ?? 'unknown'}`,
+            ...(waiver.scope.paths.length > 0 ? [`scope ${waiver.scope.paths.join(', ')}`] : []),
+          ],
+          subject: reason.subject,
+        });
         return false;
       }
       reason = { ...reason, evidence: [...reason.evidence, ...refused] };
@@ -240,7 +273,13 @@ export function evaluateGate(input: GateInput, policy: Policy, now: Date): GateV
 
   // Class labels that would have lowered the class without the authority to (removed and escalated by planGate).
   for (const r of classDecision.refused) {
-    reasons.push({ rule: 'class-label-refused', severity: 'warn', summary: `Label ${r.label} does not lower the release class: it was removed`, evidence: [r.reason], subject: null });
+    reasons.push({
+      rule: 'class-label-refused',
+      severity: 'warn',
+      summary: `Label ${r.label} does not lower the release class: it was removed`,
+      evidence: [r.reason],
+      subject: null,
+    });
   }
 
   // Evidence that could not be read.
@@ -251,49 +290,130 @@ export function evaluateGate(input: GateInput, policy: Policy, now: Date): GateV
     if (weight === 'missing' && needs.requires.includes('sast') && (e.source === 'findings' || e.source === 'reports')) {
       // SAST is required: "no analysis" is no evidence that there are no open findings.
       add(
-        { rule: 'sast-analysis-missing', severity: 'block', summary: `The ${e.source === 'findings' ? 'code scanning' : 'security report'} analysis is missing${e.kind ? ` (${e.kind})` : ''} and SAST is required for ${cls}: the open findings cannot be known`, evidence: [detail], subject: controlTarget('sast') },
+        {
+          rule: 'sast-analysis-missing',
+          severity: 'block',
+          summary: `The ${e.source === 'findings' ? 'code scanning' : 'security report'} analysis is missing${e.kind ? ` (${e.kind})` : ''} and SAST is required for ${cls}: the open findings cannot be known`,
+          evidence: [detail],
+          subject: controlTarget('sast'),
+        },
         { names: [controlTarget('sast')], location: null, control: true },
       );
     } else if (weight === 'missing') {
-      reasons.push({ rule: 'evidence-unavailable', severity: 'warn', summary: `The ${e.source} could not be read${e.kind ? ` (${e.kind})` : ''}: that evidence is missing`, evidence: [detail], subject: null });
+      reasons.push({
+        rule: 'evidence-unavailable',
+        severity: 'warn',
+        summary: `The ${e.source} could not be read${e.kind ? ` (${e.kind})` : ''}: that evidence is missing`,
+        evidence: [detail],
+        subject: null,
+      });
     } else if (weight === 'untrusted') {
-      reasons.push({ rule: 'evidence-incomplete', severity: 'block', summary: `The ${e.source} were read only in part or could not be parsed (${e.kind}): the gate cannot rely on them`, evidence: [detail], subject: null });
+      reasons.push({
+        rule: 'evidence-incomplete',
+        severity: 'block',
+        summary: `The ${e.source} were read only in part or could not be parsed (${e.kind}): the gate cannot rely on them`,
+        evidence: [detail],
+        subject: null,
+      });
     } else {
       retry = true;
-      reasons.push({ rule: 'evidence-error', severity: 'pending', summary: `The ${e.source} could not be read; the gate waits and retries`, evidence: [detail], subject: null });
+      reasons.push({
+        rule: 'evidence-error',
+        severity: 'pending',
+        summary: `The ${e.source} could not be read; the gate waits and retries`,
+        evidence: [detail],
+        subject: null,
+      });
     }
   }
 
   // Scans.
   const required = new Set(needs.requires);
   for (const [kind, pattern] of Object.entries(gate.scans)) {
-    const found = scanChecks({ pattern, checks: evidence.checks, ownCheck: gate.checkName, sources: gate.sources[kind], platform: repo.platform, changedPaths: evidence.changedPaths });
+    const found = scanChecks({
+      pattern,
+      checks: evidence.checks,
+      ownCheck: gate.checkName,
+      sources: gate.sources[kind],
+      platform: repo.platform,
+      changedPaths: evidence.changedPaths,
+    });
     const r = scanResult(kind, pattern, found);
     const isRequired = required.has(kind);
     const title = scanTitle(kind);
     const ignored = found.ignored.map(describeIgnored);
     if (ignored.length > 0) {
-      reasons.push({ rule: 'scan-ignored', severity: 'info', summary: `${ignored.length} check(s) named like ${title.toLowerCase()} ignored: not from a source the policy names (gate.sources.${kind})`, evidence: ignored, subject: controlTarget(kind) });
+      reasons.push({
+        rule: 'scan-ignored',
+        severity: 'info',
+        summary: `${ignored.length} check(s) named like ${title.toLowerCase()} ignored: not from a source the policy names (gate.sources.${kind})`,
+        evidence: ignored,
+        subject: controlTarget(kind),
+      });
       r.detail = `${r.detail} (${ignored.length} ignored: not from a named source)`;
     } else if (!found.pinned && found.counted.length > 0) {
-      reasons.push({ rule: 'scan-unpinned', severity: 'info', summary: `${title} is recognised by check name only: the policy names no source for it (gate.sources.${kind})`, evidence: found.counted.map((c) => `${c.name} (${c.source})`), subject: controlTarget(kind) });
+      reasons.push({
+        rule: 'scan-unpinned',
+        severity: 'info',
+        summary: `${title} is recognised by check name only: the policy names no source for it (gate.sources.${kind})`,
+        evidence: found.counted.map((c) => `${c.name} (${c.source})`),
+        subject: controlTarget(kind),
+      });
     }
     const url = r.checks.find((c) => c.url)?.url ?? null;
     const subject = { names: [controlTarget(kind)], location: null, control: true };
     let status: EvidenceRow['status'] = r.status;
     if (r.status === 'failed') {
-      const counted = add({ rule: 'scan-failed', severity: isRequired ? 'block' : 'warn', summary: `${title} failed${isRequired ? ` (required for ${cls})` : ''}`, evidence: [r.detail], subject: controlTarget(kind) }, subject);
+      const counted = add(
+        {
+          rule: 'scan-failed',
+          severity: isRequired ? 'block' : 'warn',
+          summary: `${title} failed${isRequired ? ` (required for ${cls})` : ''}`,
+          evidence: [r.detail],
+          subject: controlTarget(kind),
+        },
+        subject,
+      );
       if (!counted) status = 'waived';
     } else if (r.status === 'missing') {
       if (isRequired) {
-        const counted = add({ rule: 'scan-missing', severity: 'block', summary: `${title} is missing (required for ${cls})`, evidence: [r.detail, ...ignored], subject: controlTarget(kind) }, subject);
+        const counted = add(
+          {
+            rule: 'scan-missing',
+            severity: 'block',
+            summary: `${title} is missing (required for ${cls})`,
+            evidence: [r.detail, ...ignored],
+            subject: controlTarget(kind),
+          },
+          subject,
+        );
         if (!counted) status = 'waived';
       } else {
-        reasons.push({ rule: 'scan-missing', severity: 'info', summary: `No ${title.toLowerCase()} (not required for ${cls})`, evidence: [r.detail], subject: controlTarget(kind) });
+        reasons.push({
+          rule: 'scan-missing',
+          severity: 'info',
+          summary: `No ${title.toLowerCase()} (not required for ${cls})`,
+          evidence: [r.detail],
+          subject: controlTarget(kind),
+        });
       }
     } else if (r.status === 'pending') {
-      if (isRequired) reasons.push({ rule: 'scan-pending', severity: 'pending', summary: `${title} has not concluded yet (required for ${cls})`, evidence: [r.detail], subject: controlTarget(kind) });
-      else reasons.push({ rule: 'scan-pending', severity: 'info', summary: `${title} has not concluded yet (not required for ${cls})`, evidence: [r.detail], subject: controlTarget(kind) });
+      if (isRequired)
+        reasons.push({
+          rule: 'scan-pending',
+          severity: 'pending',
+          summary: `${title} has not concluded yet (required for ${cls})`,
+          evidence: [r.detail],
+          subject: controlTarget(kind),
+        });
+      else
+        reasons.push({
+          rule: 'scan-pending',
+          severity: 'info',
+          summary: `${title} has not concluded yet (not required for ${cls})`,
+          evidence: [r.detail],
+          subject: controlTarget(kind),
+        });
     }
     rows.push({ item: title, required: isRequired, status, detail: r.detail, url });
   }
@@ -328,13 +448,27 @@ export function evaluateGate(input: GateInput, policy: Policy, now: Date): GateV
     if (!list) continue;
     const shown = list.slice(0, 10).map(findingLabel);
     if (list.length > 10) shown.push(`and ${list.length - 10} more`);
-    reasons.push({ rule: 'finding-recorded', severity: 'info', summary: `${list.length} open ${sev} finding(s) recorded`, evidence: shown, subject: null });
+    reasons.push({
+      rule: 'finding-recorded',
+      severity: 'info',
+      summary: `${list.length} open ${sev} finding(s) recorded`,
+      evidence: shown,
+      subject: null,
+    });
   }
-  const summaryOf = SEVERITIES.filter((s) => counts[s]).map((s) => `${s} ${counts[s]}${waivedCounts[s] ? ` (${waivedCounts[s]} waived)` : ''}`);
+  const summaryOf = SEVERITIES.filter((s) => counts[s]).map(
+    (s) => `${s} ${counts[s]}${waivedCounts[s] ? ` (${waivedCounts[s]} waived)` : ''}`,
+  );
   rows.push({
     item: 'Open findings',
     required: false,
-    status: findingsSource ? 'error' : evidence.findings.some((f) => [...gate.findings.block].includes(f.severity) && !waived.some((w) => w.finding?.id === f.id)) ? 'failed' : Object.keys(waivedCounts).length > 0 ? 'waived' : 'recorded',
+    status: findingsSource
+      ? 'error'
+      : evidence.findings.some((f) => [...gate.findings.block].includes(f.severity) && !waived.some((w) => w.finding?.id === f.id))
+        ? 'failed'
+        : Object.keys(waivedCounts).length > 0
+          ? 'waived'
+          : 'recorded',
     detail: findingsSource ? `could not be read: ${findingsSource.message}` : summaryOf.length > 0 ? summaryOf.join(', ') : 'none open',
     url: null,
   });
@@ -345,29 +479,59 @@ export function evaluateGate(input: GateInput, policy: Policy, now: Date): GateV
   const approvalsError = evidence.errors.some((e) => e.source === 'reviews' || e.source === 'approvals');
   const security = securityReviewers(policy, repo.platform).map(lower);
   const securityApprovers = approvers.filter((l) => security.includes(lower(l)));
-  const approvalEvidence = [`approved at the head commit by ${approvers.length > 0 ? approvers.join(', ') : 'nobody'}`, ...review.notCounted.map((n) => n.why)];
+  const approvalEvidence = [
+    `approved at the head commit by ${approvers.length > 0 ? approvers.join(', ') : 'nobody'}`,
+    ...review.notCounted.map((n) => n.why),
+  ];
   if (review.notCounted.length > 0) {
-    reasons.push({ rule: 'approval-not-counted', severity: 'info', summary: `${review.notCounted.length} approval(s) did not count`, evidence: review.notCounted.map((n) => n.why), subject: null });
+    reasons.push({
+      rule: 'approval-not-counted',
+      severity: 'info',
+      summary: `${review.notCounted.length} approval(s) did not count`,
+      evidence: review.notCounted.map((n) => n.why),
+      subject: null,
+    });
   }
   if (!approvalsError && approvers.length < needs.approvals) {
-    reasons.push({ rule: 'approvals-missing', severity: 'block', summary: `${approvers.length} of ${needs.approvals} required approval(s) for ${cls}`, evidence: approvalEvidence, subject: null });
+    reasons.push({
+      rule: 'approvals-missing',
+      severity: 'block',
+      summary: `${approvers.length} of ${needs.approvals} required approval(s) for ${cls}`,
+      evidence: approvalEvidence,
+      subject: null,
+    });
   }
   if (!approvalsError && securityApprovers.length < needs.securityApprovals) {
     reasons.push({
       rule: 'security-approval-missing',
       severity: 'block',
       summary: `${securityApprovers.length} of ${needs.securityApprovals} required approval(s) from a security reviewer for ${cls}`,
-      evidence: [security.length > 0 ? `security reviewers: ${security.join(', ')}` : 'the policy names no security reviewers (gate.securityReviewers)', ...approvalEvidence],
+      evidence: [
+        security.length > 0
+          ? `security reviewers: ${security.join(', ')}`
+          : 'the policy names no security reviewers (gate.securityReviewers)',
+        ...approvalEvidence,
+      ],
       subject: null,
     });
   }
   if (evidence.changesRequestedBy.length > 0) {
-    reasons.push({ rule: 'changes-requested', severity: 'warn', summary: `Changes requested by ${evidence.changesRequestedBy.join(', ')}`, evidence: [], subject: null });
+    reasons.push({
+      rule: 'changes-requested',
+      severity: 'warn',
+      summary: `Changes requested by ${evidence.changesRequestedBy.join(', ')}`,
+      evidence: [],
+      subject: null,
+    });
   }
   rows.push({
     item: 'Approvals',
     required: needs.approvals > 0,
-    status: approvalsError ? 'error' : approvers.length >= needs.approvals && securityApprovers.length >= needs.securityApprovals ? 'ok' : 'missing',
+    status: approvalsError
+      ? 'error'
+      : approvers.length >= needs.approvals && securityApprovers.length >= needs.securityApprovals
+        ? 'ok'
+        : 'missing',
     detail: `${approvers.length} of ${needs.approvals}${needs.securityApprovals > 0 ? `, security ${securityApprovers.length} of ${needs.securityApprovals}` : ''}: ${approvers.length > 0 ? approvers.join(', ') : 'none'}${review.notCounted.length > 0 ? `; not counted: ${review.notCounted.map((n) => n.why).join('; ')}` : ''}`,
     url: null,
   });
@@ -379,18 +543,46 @@ export function evaluateGate(input: GateInput, policy: Policy, now: Date): GateV
   if (needs.rollback) {
     let status: EvidenceRow['status'] = rollback ? 'ok' : 'missing';
     if (!rollback) {
-      const counted = add({ rule: 'rollback-missing', severity: 'block', summary: `A ${cls} release needs a non-empty Rollback section in its description`, evidence: [cut ?? 'no "Rollback" heading with text under it'], subject: controlTarget('rollback') }, { names: [controlTarget('rollback')], location: null, control: true });
+      const counted = add(
+        {
+          rule: 'rollback-missing',
+          severity: 'block',
+          summary: `A ${cls} release needs a non-empty Rollback section in its description`,
+          evidence: [cut ?? 'no "Rollback" heading with text under it'],
+          subject: controlTarget('rollback'),
+        },
+        { names: [controlTarget('rollback')], location: null, control: true },
+      );
       if (!counted) status = 'waived';
     }
-    rows.push({ item: 'Rollback notes', required: true, status, detail: rollback ? 'Rollback section present' : (cut ?? 'no Rollback section'), url: null });
+    rows.push({
+      item: 'Rollback notes',
+      required: true,
+      status,
+      detail: rollback ? 'Rollback section present' : (cut ?? 'no Rollback section'),
+      url: null,
+    });
   } else {
-    rows.push({ item: 'Rollback notes', required: false, status: rollback ? 'ok' : 'missing', detail: rollback ? 'Rollback section present' : 'not required', url: null });
+    rows.push({
+      item: 'Rollback notes',
+      required: false,
+      status: rollback ? 'ok' : 'missing',
+      detail: rollback ? 'Rollback section present' : 'not required',
+      url: null,
+    });
   }
 
   // Exceptions in use that will expire soon.
   const soon = now.getTime() + gate.exceptions.reminderDays * DAY_MS;
   const expiring = [...used.values()].filter((e) => e.expiresAt.getTime() <= soon);
-  for (const e of expiring) reasons.push({ rule: 'exception-expiring', severity: 'info', summary: `Exception ${e.id} expires at ${e.expiresAt.toISOString()}; after that the gate blocks again`, evidence: [`waives ${e.findingRef}`], subject: e.findingRef });
+  for (const e of expiring)
+    reasons.push({
+      rule: 'exception-expiring',
+      severity: 'info',
+      summary: `Exception ${e.id} expires at ${e.expiresAt.toISOString()}; after that the gate blocks again`,
+      evidence: [`waives ${e.findingRef}`],
+      subject: e.findingRef,
+    });
 
   // The verdict.
   const has = (s: ReasonSeverity): boolean => reasons.some((r) => r.severity === s);
@@ -408,15 +600,32 @@ export function evaluateGate(input: GateInput, policy: Policy, now: Date): GateV
         severity: 'block',
         summary: 'An emergency release needs an approval from an emergency approver named in the policy',
         evidence: [
-          named.length > 0 ? `emergency approvers: ${named.join(', ')}` : 'the policy names no emergency approvers (gate.emergencyApprovers)',
+          named.length > 0
+            ? `emergency approvers: ${named.join(', ')}`
+            : 'the policy names no emergency approvers (gate.emergencyApprovers)',
           ...approvalEvidence,
-          ...review.notCounted.filter((n) => named.includes(lower(n.login))).map((n) => `the emergency approval of ${n.login} does not count: ${n.why}`),
+          ...review.notCounted
+            .filter((n) => named.includes(lower(n.login)))
+            .map((n) => `the emergency approval of ${n.login} does not count: ${n.why}`),
         ],
         subject: null,
       });
     }
-    if (!why) reasons.push({ rule: 'emergency-reason-missing', severity: 'block', summary: 'An emergency release needs an "Emergency reason" section in its description', evidence: cut ? [cut] : [], subject: null });
-    rows.push({ item: 'Emergency approver', required: true, status: approver ? 'ok' : 'missing', detail: approver ?? `none of ${named.length > 0 ? named.join(', ') : '(none named)'}`, url: null });
+    if (!why)
+      reasons.push({
+        rule: 'emergency-reason-missing',
+        severity: 'block',
+        summary: 'An emergency release needs an "Emergency reason" section in its description',
+        evidence: cut ? [cut] : [],
+        subject: null,
+      });
+    rows.push({
+      item: 'Emergency approver',
+      required: true,
+      status: approver ? 'ok' : 'missing',
+      detail: approver ?? `none of ${named.length > 0 ? named.join(', ') : '(none named)'}`,
+      url: null,
+    });
     if (approver && why) {
       verdict = 'emergency';
       const due = new Date(now.getTime() + gate.emergency.retrospectiveDueDays * DAY_MS).toISOString().slice(0, 10);
@@ -434,9 +643,19 @@ export function evaluateGate(input: GateInput, policy: Policy, now: Date): GateV
           collectedAt: evidence.collectedAt,
         },
         controlsBypassed: bypassed,
-        followUp: { kind: 'retrospective', title: `Retrospective: emergency release ${repo.fullName}${change.ref.kind === 'change' && repo.platform === 'gitlab' ? '!' : '#'}${change.ref.number}`, dueDate: due },
+        followUp: {
+          kind: 'retrospective',
+          title: `Retrospective: emergency release ${repo.fullName}${change.ref.kind === 'change' && repo.platform === 'gitlab' ? '!' : '#'}${change.ref.number}`,
+          dueDate: due,
+        },
       };
-      reasons.push({ rule: 'emergency-approved', severity: 'info', summary: `Emergency release approved by ${approver} at commit ${evidence.headSha.slice(0, 12)}; ${bypassed.length} control(s) bypassed; retrospective due ${due}`, evidence: bypassed.map((r) => r.summary), subject: null });
+      reasons.push({
+        rule: 'emergency-approved',
+        severity: 'info',
+        summary: `Emergency release approved by ${approver} at commit ${evidence.headSha.slice(0, 12)}; ${bypassed.length} control(s) bypassed; retrospective due ${due}`,
+        evidence: bypassed.map((r) => r.summary),
+        subject: null,
+      });
     } else {
       verdict = 'block';
     }
@@ -452,5 +671,17 @@ export function evaluateGate(input: GateInput, policy: Policy, now: Date): GateV
     verdict = 'pass';
   }
 
-  return { verdict, releaseClass: cls, classDecision, mode, headSha: evidence.headSha, reasons, evidence: rows, waived, emergency, expiring, retry };
+  return {
+    verdict,
+    releaseClass: cls,
+    classDecision,
+    mode,
+    headSha: evidence.headSha,
+    reasons,
+    evidence: rows,
+    waived,
+    emergency,
+    expiring,
+    retry,
+  };
 }

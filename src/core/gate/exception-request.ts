@@ -36,14 +36,63 @@ const lower = (s: string): string => s.trim().toLowerCase();
 export function exceptionFields(policy: Pick<Policy, 'gate'>): IntakeField[] {
   const kinds = [...Object.keys(policy.gate.scans), 'rollback', 'other'];
   return [
-    { id: 'finding', label: 'Finding or control', kind: 'text', description: 'The rule id (e.g. js/sql-injection), the finding id (e.g. code-scanning:42) or a control: control:<scan kind> (control:provenance) or control:rollback.', placeholder: 'js/sql-injection', required: true },
+    {
+      id: 'finding',
+      label: 'Finding or control',
+      kind: 'text',
+      description:
+        'The rule id (e.g. js/sql-injection), the finding id (e.g. code-scanning:42) or a control: control:<scan kind> (control:provenance) or control:rollback.',
+      placeholder: 'js/sql-injection',
+      required: true,
+    },
     { id: 'category', label: 'Category', kind: 'choice', description: 'The kind of finding or control.', options: kinds, required: true },
-    { id: 'repository', label: 'Repository', kind: 'text', description: 'Where it applies: owner/name (GitHub) or group/project (GitLab).', placeholder: 'acme/payments-api', required: true },
-    { id: 'paths', label: 'Paths', kind: 'text', description: 'Optional: path globs the exception is limited to, comma-separated (e.g. src/legacy/**). Empty: the whole repository.', required: false },
-    { id: 'controls', label: 'Compensating controls', kind: 'longtext', description: 'What reduces the risk while the exception stands.', required: true },
-    { id: 'owner', label: 'Business owner', kind: 'text', description: 'Who accepts the risk.', placeholder: '@handle', format: 'handle', required: true },
-    { id: 'expiry', label: 'Requested expiry', kind: 'text', description: `YYYY-MM-DD, at most ${policy.gate.exceptions.maxExpiryDays} days after the request.`, placeholder: 'YYYY-MM-DD', format: 'date', required: true },
-    { id: 'renews', label: 'Renews', kind: 'text', description: 'Optional: the earlier exception request this one renews (#number).', required: false },
+    {
+      id: 'repository',
+      label: 'Repository',
+      kind: 'text',
+      description: 'Where it applies: owner/name (GitHub) or group/project (GitLab).',
+      placeholder: 'acme/payments-api',
+      required: true,
+    },
+    {
+      id: 'paths',
+      label: 'Paths',
+      kind: 'text',
+      description: 'Optional: path globs the exception is limited to, comma-separated (e.g. src/legacy/**). Empty: the whole repository.',
+      required: false,
+    },
+    {
+      id: 'controls',
+      label: 'Compensating controls',
+      kind: 'longtext',
+      description: 'What reduces the risk while the exception stands.',
+      required: true,
+    },
+    {
+      id: 'owner',
+      label: 'Business owner',
+      kind: 'text',
+      description: 'Who accepts the risk.',
+      placeholder: '@handle',
+      format: 'handle',
+      required: true,
+    },
+    {
+      id: 'expiry',
+      label: 'Requested expiry',
+      kind: 'text',
+      description: `YYYY-MM-DD, at most ${policy.gate.exceptions.maxExpiryDays} days after the request.`,
+      placeholder: 'YYYY-MM-DD',
+      format: 'date',
+      required: true,
+    },
+    {
+      id: 'renews',
+      label: 'Renews',
+      kind: 'text',
+      description: 'Optional: the earlier exception request this one renews (#number).',
+      required: false,
+    },
   ];
 }
 
@@ -66,7 +115,9 @@ export function exceptionFormView(policy: Pick<Policy, 'gate'>): IntakeFormView 
       githubType: GITHUB_TYPE[f.kind],
       options: f.options ?? [],
       required: f.required,
-      hint: [f.description, f.kind === 'choice' ? 'Tick exactly one.' : '', f.required ? 'Required.' : 'Optional.'].filter(Boolean).join(' '),
+      hint: [f.description, f.kind === 'choice' ? 'Tick exactly one.' : '', f.required ? 'Required.' : 'Optional.']
+        .filter(Boolean)
+        .join(' '),
     })),
   };
 }
@@ -95,7 +146,8 @@ export function parseExceptionRequest(issue: IssueEvent['issue'], policy: Pick<P
     return typeof v === 'string' ? v.trim() : '';
   };
   const repository = text('repository');
-  if (repository && !REPO.test(repository)) problems.push({ label: 'Repository', message: `"${repository}" is not owner/name or group/project` });
+  if (repository && !REPO.test(repository))
+    problems.push({ label: 'Repository', message: `"${repository}" is not owner/name or group/project` });
   const expiry = text('expiry');
   let expiresAt: Date | null = null;
   if (/^\d{4}-\d{2}-\d{2}$/.test(expiry)) {
@@ -104,12 +156,22 @@ export function parseExceptionRequest(issue: IssueEvent['issue'], policy: Pick<P
     const requested = Date.parse(issue.createdAt);
     const max = (Number.isNaN(requested) ? now.getTime() : requested) + policy.gate.exceptions.maxExpiryDays * DAY_MS;
     if (Number.isNaN(expiresAt.getTime())) problems.push({ label: 'Requested expiry', message: `${expiry} is not a date` });
-    else if (expiresAt.getTime() > max + DAY_MS) problems.push({ label: 'Requested expiry', message: `${expiry} is later than the policy allows (${policy.gate.exceptions.maxExpiryDays} days after the request: ${new Date(max).toISOString().slice(0, 10)})` });
+    else if (expiresAt.getTime() > max + DAY_MS)
+      problems.push({
+        label: 'Requested expiry',
+        message: `${expiry} is later than the policy allows (${policy.gate.exceptions.maxExpiryDays} days after the request: ${new Date(max).toISOString().slice(0, 10)})`,
+      });
   }
   // The paths are globs matched against every finding's location: one that would take too long to match is refused here.
-  for (const glob of text('paths').split(',').map((p) => p.trim())) {
+  for (const glob of text('paths')
+    .split(',')
+    .map((p) => p.trim())) {
     const problem = glob === '' ? null : globProblem(glob);
-    if (problem !== null) problems.push({ label: 'Paths', message: `the glob "${glob.length > 80 ? `${glob.slice(0, 80)}…` : glob}" would take too long to match: ${problem}` });
+    if (problem !== null)
+      problems.push({
+        label: 'Paths',
+        message: `the glob "${glob.length > 80 ? `${glob.slice(0, 80)}…` : glob}" would take too long to match: ${problem}`,
+      });
   }
   const renews = text('renews').replace(/^_no response_$/i, '');
   const renewal = /^#?(\d+)$/.exec(renews) ?? /\/(?:issues|-\/issues)\/(\d+)\/?$/.exec(renews);
@@ -192,7 +254,11 @@ export function planExceptionRequest(input: ExceptionPlanInput, ctx: ExceptionCo
   /** Shown in the comment; `actor` is who it is about, for the audit log. */
   let refusal: { text: string; actor: string | null } | null = null;
   let status: ExceptionStatus = stored?.status === 'rejected' ? 'rejected' : 'requested';
-  let approval: Pick<GateException, 'approvedBy' | 'approvedAt' | 'approvedDigest'> = { approvedBy: null, approvedAt: null, approvedDigest: null };
+  let approval: Pick<GateException, 'approvedBy' | 'approvedAt' | 'approvedDigest'> = {
+    approvedBy: null,
+    approvedAt: null,
+    approvedDigest: null,
+  };
   const wasApproved = stored?.status === 'approved';
 
   if (wasApproved && parsed.exception && hasApproval && stored.approvedDigest === digest) {
@@ -207,7 +273,10 @@ export function planExceptionRequest(input: ExceptionPlanInput, ctx: ExceptionCo
     };
   } else if (wasApproved && !parsed.exception) {
     status = 'revoked';
-    refusal = { text: `The request no longer reads as a complete request; the approval was withdrawn${hasApproval ? ' and the label removed' : ''}.`, actor: event.actor.login };
+    refusal = {
+      text: `The request no longer reads as a complete request; the approval was withdrawn${hasApproval ? ' and the label removed' : ''}.`,
+      actor: event.actor.login,
+    };
   } else if (wasApproved && !hasApproval) {
     status = 'revoked';
     notes.push('approval label removed: revoked');
@@ -221,18 +290,26 @@ export function planExceptionRequest(input: ExceptionPlanInput, ctx: ExceptionCo
         : !parsed.exception
           ? 'the request is incomplete or invalid (below)'
           : (approvalRefusal(parsed.exception, who.login, ex) ??
-            (!stored || storedDigest !== digest ? `the request changed since Gatehouse last showed its terms (${storedDigest ? shortDigest(storedDigest) : 'none shown'}, now ${shortDigest(digest!)}): review the terms below and add the label again` : null));
+            (!stored || storedDigest !== digest
+              ? `the request changed since Gatehouse last showed its terms (${storedDigest ? shortDigest(storedDigest) : 'none shown'}, now ${shortDigest(digest!)}): review the terms below and add the label again`
+              : null));
     if (why) refusal = { text: `Not approved: ${why}; the approval label was removed.`, actor: who?.login ?? null };
     else {
       status = 'approved';
       approval = { approvedBy: who!.login, approvedAt: now, approvedDigest: digest };
     }
   }
-  if (refusal && hasApproval) actions.push({ type: 'ensureLabels', target, add: [], remove: issue.labels.filter((l) => lower(l) === lower(approvedLabel)) });
+  if (refusal && hasApproval)
+    actions.push({ type: 'ensureLabels', target, add: [], remove: issue.labels.filter((l) => lower(l) === lower(approvedLabel)) });
   if (refusal) actions.push({ type: 'refuseExceptionApproval', target, actor: refusal.actor, reason: refusal.text, digest });
 
-  const entry: GateException | null = parsed.exception ? { ...parsed.exception, status, ...approval } : stored && status === 'revoked' ? { ...stored, status: 'revoked' } : null;
-  if (entry && (!stored || JSON.stringify(stored) !== JSON.stringify(entry))) actions.push({ type: 'saveException', target, exception: entry });
+  const entry: GateException | null = parsed.exception
+    ? { ...parsed.exception, status, ...approval }
+    : stored && status === 'revoked'
+      ? { ...stored, status: 'revoked' }
+      : null;
+  if (entry && (!stored || JSON.stringify(stored) !== JSON.stringify(entry)))
+    actions.push({ type: 'saveException', target, exception: entry });
 
   // A requested exception is before the approvers in Slack: one notice per request, updated in
   // place whenever the terms (their digest, which its Approve button carries) change.
@@ -250,7 +327,9 @@ export function planExceptionRequest(input: ExceptionPlanInput, ctx: ExceptionCo
           ...withdrawn,
           `Compensating controls: ${entry.compensatingControls}`,
           `Requested by ${entry.requestedBy}`,
-          ...(lower(requestRepoOf(entry.id)) !== lower(entry.scope.repo) ? [`For another repository than the request's (${requestRepoOf(entry.id)}): only a cross-repository approver may approve`] : []),
+          ...(lower(requestRepoOf(entry.id)) !== lower(entry.scope.repo)
+            ? [`For another repository than the request's (${requestRepoOf(entry.id)}): only a cross-repository approver may approve`]
+            : []),
           ...(entry.renewalOf ? [`Renews ${entry.renewalOf}`] : []),
           `Terms ${shortDigest(digest)}`,
         ],
@@ -271,7 +350,10 @@ export function planExceptionRequest(input: ExceptionPlanInput, ctx: ExceptionCo
     const { count, windowDays } = ex.repeated;
     const reasons: string[] = [];
     if (entry.renewalOf) reasons.push(`Renews ${entry.renewalOf}`);
-    if (entry.category && input.categoryCount + 1 >= count) reasons.push(`${input.categoryCount + 1} repositories asked for a ${entry.category} exception within ${windowDays} days (threshold ${count})`);
+    if (entry.category && input.categoryCount + 1 >= count)
+      reasons.push(
+        `${input.categoryCount + 1} repositories asked for a ${entry.category} exception within ${windowDays} days (threshold ${count})`,
+      );
     if (reasons.length > 0) {
       actions.push({
         type: 'notifyChat',
@@ -296,7 +378,7 @@ export function planExceptionRequest(input: ExceptionPlanInput, ctx: ExceptionCo
 
   const body = ctx.render('comments/exception.md', {
     marker: EXCEPTION_MARKER,
-    status: entry?.status ?? (stored?.status ?? 'incomplete'),
+    status: entry?.status ?? stored?.status ?? 'incomplete',
     complete: parsed.exception !== null,
     problems: parsed.problems.map((p) => ({ label: p.label, message: tableCell(p.message) })),
     refusal: refusal ? neutralizeMentions(refusal.text) : null,
@@ -321,5 +403,8 @@ export function planExceptionRequest(input: ExceptionPlanInput, ctx: ExceptionCo
     maxExpiryDays: ex.maxExpiryDays,
   });
   actions.push({ type: 'ensureComment', target, marker: EXCEPTION_MARKER, body });
-  return { actions: withholdConfidential(issue, actions), note: `exception request ${issueKey(target)}: ${entry?.status ?? 'incomplete'}${refusal ? ` (approval refused: ${refusal.text})` : ''}${notes.length > 0 ? `; ${notes.join('; ')}` : ''}` };
+  return {
+    actions: withholdConfidential(issue, actions),
+    note: `exception request ${issueKey(target)}: ${entry?.status ?? 'incomplete'}${refusal ? ` (approval refused: ${refusal.text})` : ''}${notes.length > 0 ? `; ${notes.join('; ')}` : ''}`,
+  };
 }

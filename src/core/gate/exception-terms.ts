@@ -11,7 +11,10 @@ import { sha256Hex } from '../sha256.ts';
 import type { GateException } from './exceptions.ts';
 
 /** What the digest covers. */
-export type ExceptionTerms = Pick<GateException, 'id' | 'findingRef' | 'category' | 'scope' | 'expiresAt' | 'compensatingControls' | 'businessOwner' | 'renewalOf'>;
+export type ExceptionTerms = Pick<
+  GateException,
+  'id' | 'findingRef' | 'category' | 'scope' | 'expiresAt' | 'compensatingControls' | 'businessOwner' | 'renewalOf'
+>;
 
 const TERMS_VERSION = 'gatehouse/exception-terms/v1';
 

@@ -75,12 +75,17 @@ const names = (list: readonly string[]): string => (list.length > 0 ? list.join(
  * policy, the requester, or — for an exception scoped to another repository than the request's —
  * not a cross-repository approver.
  */
-export function approvalRefusal(e: Pick<GateException, 'id' | 'scope' | 'requestedBy'>, approver: string, authority: ExceptionAuthority): string | null {
+export function approvalRefusal(
+  e: Pick<GateException, 'id' | 'scope' | 'requestedBy'>,
+  approver: string,
+  authority: ExceptionAuthority,
+): string | null {
   const platform = platformOf(e);
   const approvers = authority.approvers[platform];
   const cross = authority.crossRepoApprovers[platform];
   const who = lower(approver);
-  if (!approvers.some((a) => lower(a) === who)) return `${approver} is not an exception approver (${approvers.length > 0 ? approvers.join(', ') : 'the policy names none: gate.exceptions.approvers'})`;
+  if (!approvers.some((a) => lower(a) === who))
+    return `${approver} is not an exception approver (${approvers.length > 0 ? approvers.join(', ') : 'the policy names none: gate.exceptions.approvers'})`;
   if (lower(e.requestedBy) === who) return `${approver} requested this exception, and a requester cannot approve their own exception`;
   const home = requestRepoOf(e.id);
   if (lower(home) !== lower(e.scope.repo) && !cross.some((a) => lower(a) === who)) {
@@ -98,34 +103,48 @@ export function approvalProblem(e: GateException, authority: ExceptionAuthority)
   return approvalRefusal(e, e.approvedBy, authority);
 }
 
-export type ExceptionMatch =
-  | { applies: true; exception: GateException }
-  | { applies: false; exception: GateException; why: string };
+export type ExceptionMatch = { applies: true; exception: GateException } | { applies: false; exception: GateException; why: string };
 
 export const controlTarget = (name: string): string => `control:${name}`;
 
 /** Whether `exception` waives `subject` in `repo` at `now`, and if not, why not; null when it names something else. */
-export function matchException(exception: GateException, subject: WaiverSubject, repo: { platform: Platform; fullName: string }, now: Date, authority: ExceptionAuthority): ExceptionMatch | null {
+export function matchException(
+  exception: GateException,
+  subject: WaiverSubject,
+  repo: { platform: Platform; fullName: string },
+  now: Date,
+  authority: ExceptionAuthority,
+): ExceptionMatch | null {
   if (!subject.names.some((n) => lower(n) === lower(exception.findingRef))) return null;
   const no = (why: string): ExceptionMatch => ({ applies: false, exception, why });
-  if (lower(exception.scope.repo) !== lower(repoKey(repo))) return no(`exception ${exception.id} is scoped to ${exception.scope.repo}, not this repository`);
+  if (lower(exception.scope.repo) !== lower(repoKey(repo)))
+    return no(`exception ${exception.id} is scoped to ${exception.scope.repo}, not this repository`);
   const paths = exception.scope.paths;
   if (paths.length > 0 && !subject.control) {
     if (!subject.location) return no(`exception ${exception.id} is scoped to ${paths.join(', ')}; the finding has no location`);
     // Registered before globs were checked: a glob too costly to match scopes the exception to nothing.
     const costly = paths.find((p) => globProblem(p) !== null);
-    if (costly !== undefined) return no(`exception ${exception.id} is scoped to a glob that would take too long to match (${costly.slice(0, 80)})`);
-    if (!picomatch(paths, { dot: true })(subject.location)) return no(`exception ${exception.id} is scoped to ${paths.join(', ')}, not ${subject.location}`);
+    if (costly !== undefined)
+      return no(`exception ${exception.id} is scoped to a glob that would take too long to match (${costly.slice(0, 80)})`);
+    if (!picomatch(paths, { dot: true })(subject.location))
+      return no(`exception ${exception.id} is scoped to ${paths.join(', ')}, not ${subject.location}`);
   }
   if (exception.status !== 'approved') return no(`exception ${exception.id} is ${exception.status}, not approved`);
-  if (exception.expiresAt.getTime() <= now.getTime()) return no(`exception ${exception.id} expired at ${exception.expiresAt.toISOString()}`);
+  if (exception.expiresAt.getTime() <= now.getTime())
+    return no(`exception ${exception.id} expired at ${exception.expiresAt.toISOString()}`);
   const problem = approvalProblem(exception, authority);
   if (problem) return no(`exception ${exception.id}: approval no longer valid: ${problem}`);
   return { applies: true, exception };
 }
 
 /** The first exception that waives `subject`, and the reasons the others (naming it) do not. */
-export function findWaiver(exceptions: readonly GateException[], subject: WaiverSubject, repo: { platform: Platform; fullName: string }, now: Date, authority: ExceptionAuthority): { waiver: GateException | null; refused: string[] } {
+export function findWaiver(
+  exceptions: readonly GateException[],
+  subject: WaiverSubject,
+  repo: { platform: Platform; fullName: string },
+  now: Date,
+  authority: ExceptionAuthority,
+): { waiver: GateException | null; refused: string[] } {
   const refused: string[] = [];
   for (const e of exceptions) {
     const m = matchException(e, subject, repo, now, authority);

@@ -80,7 +80,15 @@ const VERDICT_TEXT: Record<Verdict, { icon: string; headline: string }> = {
   pending: { icon: '⏳', headline: 'Pending' },
 };
 
-const STATUS_TEXT: Record<string, string> = { ok: '✅ ok', failed: '⛔ failed', missing: '❔ missing', pending: '⏳ pending', recorded: '📝 recorded', waived: '🎫 waived', error: '⚠️ unreadable' };
+const STATUS_TEXT: Record<string, string> = {
+  ok: '✅ ok',
+  failed: '⛔ failed',
+  missing: '❔ missing',
+  pending: '⏳ pending',
+  recorded: '📝 recorded',
+  waived: '🎫 waived',
+  error: '⚠️ unreadable',
+};
 
 export function verdictLabel(verdict: Verdict, policy: Pick<Policy, 'gate'>): string | null {
   return verdict === 'pending' ? null : policy.gate.labels.verdicts[verdict];
@@ -98,7 +106,10 @@ const signature = (reasons: readonly unknown[]): string =>
     }),
   );
 
-function checkOf(v: GateVerdict, cls: string): { conclusion: 'success' | 'failure' | 'neutral' | 'pending'; title: string; summary: string } {
+function checkOf(
+  v: GateVerdict,
+  cls: string,
+): { conclusion: 'success' | 'failure' | 'neutral' | 'pending'; title: string; summary: string } {
   const counts = (s: ReasonSeverity): number => v.reasons.filter((r) => r.severity === s).length;
   const advisory = v.mode === 'advisory';
   const conclusion = v.verdict === 'pending' ? 'pending' : v.verdict === 'block' ? (advisory ? 'neutral' : 'failure') : 'success';
@@ -116,11 +127,24 @@ function checkOf(v: GateVerdict, cls: string): { conclusion: 'success' | 'failur
     .filter((r) => r.severity !== 'info')
     .slice(0, 200)
     .map((r) => `- **${r.severity}** \`${r.rule}\`: ${tableCell(r.summary)}`);
-  const summary = [`Release class **${cls}** (${tableCell(v.classDecision.detail)}); mode ${v.mode}.`, '', ...(lines.length > 0 ? lines : ['No blocking reasons and no warnings.'])].join('\n');
+  const summary = [
+    `Release class **${cls}** (${tableCell(v.classDecision.detail)}); mode ${v.mode}.`,
+    '',
+    ...(lines.length > 0 ? lines : ['No blocking reasons and no warnings.']),
+  ].join('\n');
   return { conclusion, title, summary };
 }
 
-function notice(kind: NoticeKind, key: string, change: ChangeRequestSnapshot, v: GateVerdict, policy: Policy, title: string, reasons: string[], extra: Partial<Notice> = {}): Action {
+function notice(
+  kind: NoticeKind,
+  key: string,
+  change: ChangeRequestSnapshot,
+  v: GateVerdict,
+  policy: Policy,
+  title: string,
+  reasons: string[],
+  extra: Partial<Notice> = {},
+): Action {
   const n: Notice = {
     kind,
     title,
@@ -137,7 +161,8 @@ function notice(kind: NoticeKind, key: string, change: ChangeRequestSnapshot, v:
   return { type: 'notifyChat', key, channel: noticeChannel(policy, kind, null), text: `${title} — ${change.url}`, notice: n };
 }
 
-const itemName = (change: ChangeRequestSnapshot): string => `${change.ref.repo.fullName}${change.ref.repo.platform === 'gitlab' ? '!' : '#'}${change.ref.number}`;
+const itemName = (change: ChangeRequestSnapshot): string =>
+  `${change.ref.repo.fullName}${change.ref.repo.platform === 'gitlab' ? '!' : '#'}${change.ref.number}`;
 
 export function planGate(input: GatePlanInput, ctx: GateContext): GatePlan {
   const { change, evidence, previous } = input;
@@ -156,9 +181,12 @@ export function planGate(input: GatePlanInput, ctx: GateContext): GatePlan {
   const have = input.currentLabels;
   const add = want && !have.some((l) => lower(l) === lower(want)) ? [want] : [];
   // ... and a class label that would have lowered the class without the authority to is removed.
-  const remove = have.filter((l) => (managed.includes(lower(l)) && (!want || lower(l) !== lower(want))) || refused.some((r) => lower(r.label) === lower(l)));
+  const remove = have.filter(
+    (l) => (managed.includes(lower(l)) && (!want || lower(l) !== lower(want))) || refused.some((r) => lower(r.label) === lower(l)),
+  );
   if (add.length > 0 || remove.length > 0) actions.push({ type: 'ensureLabels', target, add, remove });
-  for (const r of refused) actions.push({ type: 'refuseClassLabel', target, label: r.label, actor: r.actor, sender: input.actor ?? null, reason: r.reason });
+  for (const r of refused)
+    actions.push({ type: 'refuseClassLabel', target, label: r.label, actor: r.actor, sender: input.actor ?? null, reason: r.reason });
 
   // The check on the head commit.
   const check = checkOf(v, cls);
@@ -166,44 +194,90 @@ export function planGate(input: GatePlanInput, ctx: GateContext): GatePlan {
 
   // Escalations.
   const blockReasons = v.reasons.filter((r) => r.severity === 'block').map((r) => r.summary);
-  const requested = input.labelAdded && [gate.labels.override, gate.labels.classes.emergency].some((l) => lower(l) === lower(input.labelAdded!));
+  const requested =
+    input.labelAdded && [gate.labels.override, gate.labels.classes.emergency].some((l) => lower(l) === lower(input.labelAdded!));
   const shipDespite = !!requested && (previous?.verdict === 'block' || v.verdict === 'block');
   if (shipDespite) {
     actions.push(
-      notice('ship-despite-block', `ship-despite-block:${key}:${v.headSha}:${lower(input.labelAdded!)}`, change, v, policy, `Request to ship despite a blocked release gate: ${change.title} (${itemName(change)})`, [
-        `${input.actor ? `${input.actor} added` : 'Added'} ${input.labelAdded} while the gate ${previous?.verdict === 'block' ? 'was' : 'is'} blocked`,
-        `Verdict now: ${v.verdict}`,
-        ...blockReasons,
-      ]),
+      notice(
+        'ship-despite-block',
+        `ship-despite-block:${key}:${v.headSha}:${lower(input.labelAdded!)}`,
+        change,
+        v,
+        policy,
+        `Request to ship despite a blocked release gate: ${change.title} (${itemName(change)})`,
+        [
+          `${input.actor ? `${input.actor} added` : 'Added'} ${input.labelAdded} while the gate ${previous?.verdict === 'block' ? 'was' : 'is'} blocked`,
+          `Verdict now: ${v.verdict}`,
+          ...blockReasons,
+        ],
+      ),
     );
   }
   // A refused lowering label while the gate blocks is a request to ship despite the block.
   const blocked = previous?.verdict === 'block' || v.verdict === 'block';
   for (const r of blocked ? refused : []) {
     actions.push(
-      notice('ship-despite-block', `ship-despite-block:${key}:${v.headSha}:${lower(r.label)}`, change, v, policy, `Request to ship despite a blocked release gate: ${change.title} (${itemName(change)})`, [
-        `${r.actor ? `${r.actor} added` : 'An account the platform does not attribute added'} ${r.label}, which would lower the release class; refused and removed`,
-        r.reason,
-        `Verdict now: ${v.verdict}`,
-        ...blockReasons,
-      ]),
+      notice(
+        'ship-despite-block',
+        `ship-despite-block:${key}:${v.headSha}:${lower(r.label)}`,
+        change,
+        v,
+        policy,
+        `Request to ship despite a blocked release gate: ${change.title} (${itemName(change)})`,
+        [
+          `${r.actor ? `${r.actor} added` : 'An account the platform does not attribute added'} ${r.label}, which would lower the release class; refused and removed`,
+          r.reason,
+          `Verdict now: ${v.verdict}`,
+          ...blockReasons,
+        ],
+      ),
     );
   }
   // One message per blocked release, updated as commits come and go (the key has no commit in it),
   // and updated once more when the gate stops blocking.
   if (v.verdict === 'block' && cls === 'high-risk') {
-    actions.push(notice('gate-block', `gate-block:${key}`, change, v, policy, `Release gate blocked a high-risk release: ${change.title} (${itemName(change)})`, [`At commit ${v.headSha.slice(0, 12)}`, ...blockReasons]));
+    actions.push(
+      notice(
+        'gate-block',
+        `gate-block:${key}`,
+        change,
+        v,
+        policy,
+        `Release gate blocked a high-risk release: ${change.title} (${itemName(change)})`,
+        [`At commit ${v.headSha.slice(0, 12)}`, ...blockReasons],
+      ),
+    );
   } else if (previous?.verdict === 'block' && cls === 'high-risk' && v.verdict !== 'pending') {
-    actions.push(notice('gate-block', `gate-block:${key}`, change, v, policy, `Resolved: the release gate no longer blocks ${change.title} (${itemName(change)})`, [`Verdict ${v.verdict} at commit ${v.headSha.slice(0, 12)}`]));
+    actions.push(
+      notice(
+        'gate-block',
+        `gate-block:${key}`,
+        change,
+        v,
+        policy,
+        `Resolved: the release gate no longer blocks ${change.title} (${itemName(change)})`,
+        [`Verdict ${v.verdict} at commit ${v.headSha.slice(0, 12)}`],
+      ),
+    );
   }
   if (v.expiring.length > 0) {
     for (const e of input.exceptions.filter((x) => v.expiring.some((y) => y.id === x.id))) {
       if (e.remindedAt) continue;
       actions.push(
-        notice('exception-expiring', `exception-expiring:${e.id}:${e.expiresAt.toISOString()}`, change, v, policy, `Exception ${e.id} expires soon; ${itemName(change)} will be blocked again`, [`Waives ${e.findingRef} in ${e.scope.repo}`, `Business owner: ${e.businessOwner}`], {
-          due: [{ label: 'Exception expires', at: e.expiresAt.toISOString() }],
-          owner: e.businessOwner || null,
-        }),
+        notice(
+          'exception-expiring',
+          `exception-expiring:${e.id}:${e.expiresAt.toISOString()}`,
+          change,
+          v,
+          policy,
+          `Exception ${e.id} expires soon; ${itemName(change)} will be blocked again`,
+          [`Waives ${e.findingRef} in ${e.scope.repo}`, `Business owner: ${e.businessOwner}`],
+          {
+            due: [{ label: 'Exception expires', at: e.expiresAt.toISOString() }],
+            owner: e.businessOwner || null,
+          },
+        ),
       );
       actions.push({ type: 'markExceptionReminded', id: e.id, at: now });
     }
@@ -231,17 +305,33 @@ export function planGate(input: GatePlanInput, ctx: GateContext): GatePlan {
       target,
       key,
       record: e,
-      retrospective: { key: `retrospective:${key}`, title: e.followUp.title, body, labels: gate.emergency.retrospectiveLabels, dueDate: e.followUp.dueDate },
+      retrospective: {
+        key: `retrospective:${key}`,
+        title: e.followUp.title,
+        body,
+        labels: gate.emergency.retrospectiveLabels,
+        dueDate: e.followUp.dueDate,
+      },
     });
     actions.push(
-      notice('emergency-release', `emergency-release:${key}`, change, v, policy, `Emergency release: ${change.title} (${itemName(change)}), approved by ${e.approver}`, [`Reason: ${e.reason}`, ...e.controlsBypassed.map((r) => `Bypassed: ${r.summary}`)], {
-        due: [{ label: 'Retrospective due', at: `${e.followUp.dueDate}T00:00:00.000Z` }],
-      }),
+      notice(
+        'emergency-release',
+        `emergency-release:${key}`,
+        change,
+        v,
+        policy,
+        `Emergency release: ${change.title} (${itemName(change)}), approved by ${e.approver}`,
+        [`Reason: ${e.reason}`, ...e.controlsBypassed.map((r) => `Bypassed: ${r.summary}`)],
+        {
+          due: [{ label: 'Retrospective due', at: `${e.followUp.dueDate}T00:00:00.000Z` }],
+        },
+      ),
     );
   }
 
   // The decision record, when something changed.
-  const changed = !previous || previous.verdict !== v.verdict || previous.headSha !== v.headSha || signature(previous.reasons) !== signature(v.reasons);
+  const changed =
+    !previous || previous.verdict !== v.verdict || previous.headSha !== v.headSha || signature(previous.reasons) !== signature(v.reasons);
   if (changed) {
     actions.push({
       type: 'recordGateDecision',
@@ -254,13 +344,26 @@ export function planGate(input: GatePlanInput, ctx: GateContext): GatePlan {
       policyHash: ctx.policyHash,
       // The gate's whole input (what `gatehouse decisions explain` replays), and what it made of it.
       inputs: {
-        change: { ref: change.ref, labels: [...input.currentLabels], targetBranch: change.targetBranch, body: change.body, author: change.author, title: change.title, url: change.url },
+        change: {
+          ref: change.ref,
+          labels: [...input.currentLabels],
+          targetBranch: change.targetBranch,
+          body: change.body,
+          author: change.author,
+          title: change.title,
+          url: change.url,
+        },
         evidence: { ...evidence },
         exceptions: input.exceptions.map(({ remindedAt: _reminded, ...e }) => e),
         classLabels: [...(input.classLabels ?? [])],
         classDecision: v.classDecision,
         mode: v.mode,
-        waived: v.waived.map((w) => ({ subject: w.subject, exception: w.exception.id, expiresAt: w.exception.expiresAt.toISOString(), approvedBy: w.exception.approvedBy })),
+        waived: v.waived.map((w) => ({
+          subject: w.subject,
+          exception: w.exception.id,
+          expiresAt: w.exception.expiresAt.toISOString(),
+          approvedBy: w.exception.approvedBy,
+        })),
       },
     });
   }
@@ -280,14 +383,40 @@ export function planGate(input: GatePlanInput, ctx: GateContext): GatePlan {
     conclusion: check.conclusion,
     headSha: v.headSha.slice(0, 12),
     evaluatedAt: now.toISOString(),
-    evidence: v.evidence.map((r) => ({ item: r.item, required: r.required, status: STATUS_TEXT[r.status] ?? r.status, detail: tableCell(r.detail), url: r.url && /^https?:\/\//.test(r.url) ? r.url.replace(/[()\s<>[\]]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`) : null })),
-    reasons: reasons.slice(0, SHOWN_REASONS).map((r) => ({ severity: r.severity, rule: r.rule, summary: tableCell(r.summary), evidence: r.evidence.slice(0, 12).map(tableCell) })),
+    evidence: v.evidence.map((r) => ({
+      item: r.item,
+      required: r.required,
+      status: STATUS_TEXT[r.status] ?? r.status,
+      detail: tableCell(r.detail),
+      url:
+        r.url && /^https?:\/\//.test(r.url)
+          ? r.url.replace(/[()\s<>[\]]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`)
+          : null,
+    })),
+    reasons: reasons.slice(0, SHOWN_REASONS).map((r) => ({
+      severity: r.severity,
+      rule: r.rule,
+      summary: tableCell(r.summary),
+      evidence: r.evidence.slice(0, 12).map(tableCell),
+    })),
     moreReasons: reasons.length > SHOWN_REASONS ? reasons.length - SHOWN_REASONS : 0,
-    waived: v.waived.map((w) => ({ subject: tableCell(w.subject), exception: tableCell(w.exception.id), expiresAt: w.exception.expiresAt.toISOString(), approvedBy: tableCell(w.exception.approvedBy ?? '') })),
-    emergency: v.emergency ? { approver: tableCell(v.emergency.approver), reason: tableCell(v.emergency.reason), bypassed: v.emergency.controlsBypassed.length } : null,
+    waived: v.waived.map((w) => ({
+      subject: tableCell(w.subject),
+      exception: tableCell(w.exception.id),
+      expiresAt: w.exception.expiresAt.toISOString(),
+      approvedBy: tableCell(w.exception.approvedBy ?? ''),
+    })),
+    emergency: v.emergency
+      ? { approver: tableCell(v.emergency.approver), reason: tableCell(v.emergency.reason), bypassed: v.emergency.controlsBypassed.length }
+      : null,
     retrospective,
     shipDespite: shipDespite ? { label: input.labelAdded } : null,
-    refusedLabels: refused.map((r) => ({ label: r.label, actor: r.actor ? tableCell(r.actor) : null, reason: tableCell(r.reason), escalated: blocked })),
+    refusedLabels: refused.map((r) => ({
+      label: r.label,
+      actor: r.actor ? tableCell(r.actor) : null,
+      reason: tableCell(r.reason),
+      escalated: blocked,
+    })),
     overrideLabel: gate.labels.override,
     pendingRetry: v.retry,
     policySource: ctx.policySource,
@@ -299,9 +428,15 @@ export function planGate(input: GatePlanInput, ctx: GateContext): GatePlan {
 }
 
 /** The text of our section in a release's notes: the verdict of the tagged commit. */
-export function releaseNoteText(sha: string, decision: { verdict: string; releaseClass: string; key: string; decidedAt: Date; seq: number; reasons: unknown[] } | null, policy: Pick<Policy, 'gate'>): string {
+export function releaseNoteText(
+  sha: string,
+  decision: { verdict: string; releaseClass: string; key: string; decidedAt: Date; seq: number; reasons: unknown[] } | null,
+  policy: Pick<Policy, 'gate'>,
+): string {
   if (!decision) return `**Release gate** (${policy.gate.checkName}): no gate decision recorded for commit \`${sha.slice(0, 12)}\`.`;
-  const blocking = decision.reasons.filter((r) => typeof r === 'object' && r !== null && (r as Record<string, unknown>)['severity'] === 'block').length;
+  const blocking = decision.reasons.filter(
+    (r) => typeof r === 'object' && r !== null && (r as Record<string, unknown>)['severity'] === 'block',
+  ).length;
   return [
     `**Release gate** (${policy.gate.checkName}): **${decision.verdict}** for commit \`${sha.slice(0, 12)}\` (release class ${decision.releaseClass}${blocking > 0 ? `, ${blocking} blocking reason(s)` : ''}).`,
     `Decision record #${decision.seq} for ${decision.key}, ${decision.decidedAt.toISOString()}.`,

@@ -123,7 +123,12 @@ const scanSourcesSchema = z
           .superRefine((apps, ctx) => {
             apps.forEach((a, i) => {
               if (a === GITHUB_ACTIONS_APP.id || String(a).toLowerCase() === GITHUB_ACTIONS_APP.slug) {
-                ctx.addIssue({ code: 'custom', path: [i], message: 'any workflow (a pull request\'s own included) runs as github-actions: name the workflow files under workflows instead' });
+                ctx.addIssue({
+                  code: 'custom',
+                  path: [i],
+                  message:
+                    "any workflow (a pull request's own included) runs as github-actions: name the workflow files under workflows instead",
+                });
               }
             });
           }),
@@ -204,7 +209,9 @@ export const gatePolicySchema = z
       })
       .catchall(pattern)
       .superRefine((scans, ctx) => {
-        for (const kind of Object.keys(scans)) if (!/^[a-z][a-z0-9-]*$/.test(kind)) ctx.addIssue({ code: 'custom', path: [kind], message: 'scan kinds are lower-case, e.g. secrets' });
+        for (const kind of Object.keys(scans))
+          if (!/^[a-z][a-z0-9-]*$/.test(kind))
+            ctx.addIssue({ code: 'custom', path: [kind], message: 'scan kinds are lower-case, e.g. secrets' });
       })
       .prefault({}),
     /** Scan kind -> the producers whose checks count for it; a kind not named here is recognised by name alone. */
@@ -213,9 +220,16 @@ export const gatePolicySchema = z
       .object({
         'non-prod': classRequirements({ requires: [], approvals: 0, securityApprovals: 0, rollback: false }).prefault({}),
         prod: classRequirements({ requires: ['secrets', 'provenance'], approvals: 1, securityApprovals: 0, rollback: false }).prefault({}),
-        'high-risk': classRequirements({ requires: ['secrets', 'provenance', 'sast', 'dependencies'], approvals: 2, securityApprovals: 1, rollback: true }).prefault({}),
+        'high-risk': classRequirements({
+          requires: ['secrets', 'provenance', 'sast', 'dependencies'],
+          approvals: 2,
+          securityApprovals: 1,
+          rollback: true,
+        }).prefault({}),
         /** What the emergency lane would have needed: unmet, these are the controls it bypasses. */
-        emergency: classRequirements({ requires: ['secrets', 'provenance'], approvals: 1, securityApprovals: 0, rollback: false }).prefault({}),
+        emergency: classRequirements({ requires: ['secrets', 'provenance'], approvals: 1, securityApprovals: 0, rollback: false }).prefault(
+          {},
+        ),
       })
       .strict()
       .prefault({}),
@@ -257,7 +271,10 @@ export const gatePolicySchema = z
         approvedLabel: nonEmpty.default('exception::approved'),
         maxExpiryDays: z.number().int().min(1).default(90),
         reminderDays: z.number().int().min(0).default(7),
-        repeated: z.object({ count: z.number().int().min(2).default(3), windowDays: z.number().int().min(1).default(180) }).strict().prefault({}),
+        repeated: z
+          .object({ count: z.number().int().min(2).default(3), windowDays: z.number().int().min(1).default(180) })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),
@@ -274,17 +291,28 @@ export const gatePolicySchema = z
     const kinds = new Set(Object.keys(g.scans));
     for (const cls of RELEASE_CLASSES) {
       g.classes[cls].requires.forEach((k, i) => {
-        if (!kinds.has(k)) ctx.addIssue({ code: 'custom', path: ['classes', cls, 'requires', i], message: `unknown scan kind "${k}" (declare it under gate.scans)` });
+        if (!kinds.has(k))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['classes', cls, 'requires', i],
+            message: `unknown scan kind "${k}" (declare it under gate.scans)`,
+          });
       });
       if (g.classes[cls].securityApprovals > g.classes[cls].approvals) {
-        ctx.addIssue({ code: 'custom', path: ['classes', cls, 'securityApprovals'], message: 'security approvals are part of the approvals: no more than approvals' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['classes', cls, 'securityApprovals'],
+          message: 'security approvals are part of the approvals: no more than approvals',
+        });
       }
     }
     for (const kind of Object.keys(g.sources)) {
-      if (!kinds.has(kind)) ctx.addIssue({ code: 'custom', path: ['sources', kind], message: `unknown scan kind "${kind}" (declare it under gate.scans)` });
+      if (!kinds.has(kind))
+        ctx.addIssue({ code: 'custom', path: ['sources', kind], message: `unknown scan kind "${kind}" (declare it under gate.scans)` });
     }
     const verdicts = Object.values(g.labels.verdicts).map((l) => l.toLowerCase());
-    if (new Set(verdicts).size !== verdicts.length) ctx.addIssue({ code: 'custom', path: ['labels', 'verdicts'], message: 'each verdict needs its own label' });
+    if (new Set(verdicts).size !== verdicts.length)
+      ctx.addIssue({ code: 'custom', path: ['labels', 'verdicts'], message: 'each verdict needs its own label' });
   });
 
 export type GatePolicy = z.infer<typeof gatePolicySchema>;

@@ -61,7 +61,10 @@ export function isReleaseCandidate(change: CandidateView, policy: Pick<Policy, '
 /** The release classes the labels name, each with the label as the policy spells it. */
 export function classLabelsOn(labels: readonly string[], policy: Pick<Policy, 'gate'>): { releaseClass: ReleaseClass; label: string }[] {
   const have = new Set(labels.map(lower));
-  return RELEASE_CLASSES.filter((c) => have.has(lower(policy.gate.labels.classes[c]))).map((c) => ({ releaseClass: c, label: policy.gate.labels.classes[c] }));
+  return RELEASE_CLASSES.filter((c) => have.has(lower(policy.gate.labels.classes[c]))).map((c) => ({
+    releaseClass: c,
+    label: policy.gate.labels.classes[c],
+  }));
 }
 
 /** The release class the labels name (the most severe when several do), or null. */
@@ -76,7 +79,11 @@ function pathsShown(hits: readonly string[]): string {
 }
 
 /** The class the policy's rules give (high-risk paths, `classRules` by target branch or changed paths), else prod. */
-export function classFromRules(change: CandidateView, changedPaths: readonly string[], policy: Pick<Policy, 'gate'>): Omit<ReleaseClassDecision, 'refused'> {
+export function classFromRules(
+  change: CandidateView,
+  changedPaths: readonly string[],
+  policy: Pick<Policy, 'gate'>,
+): Omit<ReleaseClassDecision, 'refused'> {
   const { gate } = policy;
   const found: Omit<ReleaseClassDecision, 'refused'>[] = [];
   const isHighRisk = gate.highRiskPaths.length > 0 ? picomatch(gate.highRiskPaths, { dot: true }) : () => false;
@@ -88,7 +95,8 @@ export function classFromRules(change: CandidateView, changedPaths: readonly str
     } else if (rule.paths) {
       const match = picomatch(rule.paths, { dot: true });
       const hits = changedPaths.filter((p) => match(p));
-      if (hits.length > 0) found.push({ releaseClass: rule.class, source: 'path', detail: `class rule ${i + 1}: path ${pathsShown(hits)}` });
+      if (hits.length > 0)
+        found.push({ releaseClass: rule.class, source: 'path', detail: `class rule ${i + 1}: path ${pathsShown(hits)}` });
     }
   });
   if (found.length > 0) return found.reduce((a, b) => (CLASS_RANK[b.releaseClass] > CLASS_RANK[a.releaseClass] ? b : a));
@@ -115,7 +123,12 @@ export function isClassSetter(login: string, platform: Platform | undefined, pol
  * the global policy added it (then the most severe of the accepted lowering labels). A lowering
  * label without that fact is refused. Non-prod and emergency come from labels only.
  */
-export function releaseClass(change: CandidateView, changedPaths: readonly string[], policy: Pick<Policy, 'gate'>, facts: readonly ClassLabelFact[] = []): ReleaseClassDecision {
+export function releaseClass(
+  change: CandidateView,
+  changedPaths: readonly string[],
+  policy: Pick<Policy, 'gate'>,
+  facts: readonly ClassLabelFact[] = [],
+): ReleaseClassDecision {
   const base = classFromRules(change, changedPaths, policy);
   const labels = classLabelsOn(change.labels, policy);
   const raises = labels.filter((x) => CLASS_RANK[x.releaseClass] > CLASS_RANK[base.releaseClass]);
@@ -128,22 +141,47 @@ export function releaseClass(change: CandidateView, changedPaths: readonly strin
     const by = fact?.addedBy ?? null;
     const why = `${l.label} would lower the class from ${base.releaseClass} (${base.detail})`;
     if (!fact || fact.error) {
-      refused.push({ label: l.label, releaseClass: l.releaseClass, actor: null, reason: `${why}, and who added it could not be read${fact?.error ? ` (${fact.error})` : ''}` });
+      refused.push({
+        label: l.label,
+        releaseClass: l.releaseClass,
+        actor: null,
+        reason: `${why}, and who added it could not be read${fact?.error ? ` (${fact.error})` : ''}`,
+      });
     } else if (!by) {
-      refused.push({ label: l.label, releaseClass: l.releaseClass, actor: null, reason: `${why}, and no label event of the platform attributes it to an account` });
+      refused.push({
+        label: l.label,
+        releaseClass: l.releaseClass,
+        actor: null,
+        reason: `${why}, and no label event of the platform attributes it to an account`,
+      });
     } else if (!isClassSetter(by.login, platform, policy)) {
-      refused.push({ label: l.label, releaseClass: l.releaseClass, actor: by.login, reason: `${why}; ${by.login} added it and is not a class setter of the global policy (gate.classSetters)` });
+      refused.push({
+        label: l.label,
+        releaseClass: l.releaseClass,
+        actor: by.login,
+        reason: `${why}; ${by.login} added it and is not a class setter of the global policy (gate.classSetters)`,
+      });
     } else {
       accepted.push({ releaseClass: l.releaseClass, label: l.label, by: by.login });
     }
   }
   if (raises.length > 0) {
     const top = raises.reduce((a, b) => (CLASS_RANK[b.releaseClass] > CLASS_RANK[a.releaseClass] ? b : a));
-    return { releaseClass: top.releaseClass, source: 'label', detail: `label ${top.label} (raises ${base.releaseClass}: ${base.detail})`, refused };
+    return {
+      releaseClass: top.releaseClass,
+      source: 'label',
+      detail: `label ${top.label} (raises ${base.releaseClass}: ${base.detail})`,
+      refused,
+    };
   }
   if (accepted.length > 0) {
     const top = accepted.reduce((a, b) => (CLASS_RANK[b.releaseClass] > CLASS_RANK[a.releaseClass] ? b : a));
-    return { releaseClass: top.releaseClass, source: 'label', detail: `label ${top.label}, added by class setter ${top.by} (lowers ${base.releaseClass}: ${base.detail})`, refused };
+    return {
+      releaseClass: top.releaseClass,
+      source: 'label',
+      detail: `label ${top.label}, added by class setter ${top.by} (lowers ${base.releaseClass}: ${base.detail})`,
+      refused,
+    };
   }
   if (base.source === 'default' && labels.length > 0 && refused.length === 0) {
     return { ...base, detail: `label ${labels[0]!.label}: prod`, source: 'label', refused };

@@ -36,7 +36,9 @@ export function planExceptionReminders(exceptions: readonly RemindableException[
           kind,
           title: `Exception ${when}: ${e.findingRef} in ${e.scope.repo}`,
           reasons: [
-            expired ? 'The waiver has lapsed: the next evaluation of a release it covered blocks again' : `It lapses at ${e.expiresAt.toISOString()}; after that the gate blocks again`,
+            expired
+              ? 'The waiver has lapsed: the next evaluation of a release it covered blocks again'
+              : `It lapses at ${e.expiresAt.toISOString()}; after that the gate blocks again`,
             `Compensating controls: ${e.compensatingControls || '(none stated)'}`,
             'Renew it (a new exception request naming this one) or fix the finding',
           ],

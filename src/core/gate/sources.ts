@@ -28,7 +28,10 @@ export interface ScanChecks {
 const lower = (s: string): string => s.trim().toLowerCase();
 /** A workflow path as GitHub gives it (`owner/repo/.github/workflows/x.yml@ref` in some answers) or a policy names it. */
 const workflowFile = (path: string): string => {
-  const bare = path.trim().replace(/\.(ya?ml)@.*$/i, '.$1').replace(/^\.\//, '');
+  const bare = path
+    .trim()
+    .replace(/\.(ya?ml)@.*$/i, '.$1')
+    .replace(/^\.\//, '');
   const at = bare.indexOf('.github/workflows/');
   return at > 0 ? bare.slice(at) : bare;
 };
@@ -58,7 +61,8 @@ function githubVerdict(c: CheckEvidence, s: ScanSources['github'], changedPaths:
   if (!app) return 'check run of an unknown App';
   const isActions = app.id === 15368 || lower(app.slug ?? '') === 'github-actions';
   if (!isActions) {
-    if (s.apps.some((a) => (typeof a === 'number' ? a === app.id : lower(a) === lower(app.slug ?? '') || a === String(app.id)))) return null;
+    if (s.apps.some((a) => (typeof a === 'number' ? a === app.id : lower(a) === lower(app.slug ?? '') || a === String(app.id))))
+      return null;
     return `check run of App ${app.slug ?? app.id}, not an App named for it`;
   }
   const path = p?.workflowPath ? workflowFile(p.workflowPath) : null;
@@ -101,13 +105,17 @@ export function scanChecks(input: {
   const re = new RegExp(input.pattern, 'i');
   const pinned = isPinned(sources, platform);
   const namedJobs = new Set(pinned && platform === 'gitlab' ? sources!.gitlab.jobs : []);
-  const candidates = input.checks.filter((c) => lower(c.name) !== lower(input.ownCheck) && (re.test(c.name) || (c.source === 'job' && namedJobs.has(c.producer?.jobName ?? c.name))));
+  const candidates = input.checks.filter(
+    (c) =>
+      lower(c.name) !== lower(input.ownCheck) && (re.test(c.name) || (c.source === 'job' && namedJobs.has(c.producer?.jobName ?? c.name))),
+  );
   if (!pinned || !sources) return { pinned: false, counted: candidates, ignored: [] };
   const noun = platform === 'gitlab' ? 'merge request' : 'pull request';
   const counted: CheckEvidence[] = [];
   const ignored: IgnoredCheck[] = [];
   for (const c of candidates) {
-    const why = platform === 'github' ? githubVerdict(c, sources.github, changedPaths, noun) : gitlabVerdict(c, sources.gitlab, changedPaths, noun);
+    const why =
+      platform === 'github' ? githubVerdict(c, sources.github, changedPaths, noun) : gitlabVerdict(c, sources.gitlab, changedPaths, noun);
     if (why === null) counted.push(c);
     else ignored.push({ check: c, why });
   }

@@ -161,7 +161,11 @@ export function parseIntake(body: string, fields: readonly IntakeField[], limit?
   const answers: IntakeAnswers = {};
   const problems: IntakeProblem[] = [];
   if (capped?.cut) {
-    problems.push({ fieldId: CUT_BODY_FIELD, label: 'Description', message: `is longer than the ${capped.limit.toLocaleString('en-US')} characters the platform stores and was cut there: nothing after the cut is read` });
+    problems.push({
+      fieldId: CUT_BODY_FIELD,
+      label: 'Description',
+      message: `is longer than the ${capped.limit.toLocaleString('en-US')} characters the platform stores and was cut there: nothing after the cut is read`,
+    });
   }
   for (const field of fields) {
     const { value, problem } = readField(field, sections.get(field.id));

@@ -46,12 +46,21 @@ export interface ServiceLine {
  */
 export function serviceLine(input: ServiceLineInput): ServiceLine | null {
   if (typeof input.answer === 'string' && input.answer.trim() !== '') return { value: input.answer, inferred: false, because: '' };
-  const offered = (value: string): boolean => input.options.length === 0 || input.options.some((o) => o.trim().toLowerCase() === value.toLowerCase());
+  const offered = (value: string): boolean =>
+    input.options.length === 0 || input.options.some((o) => o.trim().toLowerCase() === value.toLowerCase());
   const candidates: [boolean, string, string][] = [
     [input.routes.includes('incident'), SERVICE_LINES.incident, 'routed to incident'],
     [input.routes.includes('exception-board'), SERVICE_LINES.vulnerability, 'routed to the exception board'],
-    [input.onChangeRequest || input.reasons.some((r) => RELEASE_RULES.test(r.rule)), SERVICE_LINES.release, input.onChangeRequest ? 'a change request' : 'CI/CD or deployment paths changed'],
-    [input.reasons.some((r) => r.tier !== null && r.tier >= 2 && r.route === null), SERVICE_LINES.secureDesign, 'a tier-2/3 design rule fired'],
+    [
+      input.onChangeRequest || input.reasons.some((r) => RELEASE_RULES.test(r.rule)),
+      SERVICE_LINES.release,
+      input.onChangeRequest ? 'a change request' : 'CI/CD or deployment paths changed',
+    ],
+    [
+      input.reasons.some((r) => r.tier !== null && r.tier >= 2 && r.route === null),
+      SERVICE_LINES.secureDesign,
+      'a tier-2/3 design rule fired',
+    ],
   ];
   for (const [applies, value, because] of candidates) if (applies && offered(value)) return { value, inferred: true, because };
   return null;

@@ -9,7 +9,15 @@
  */
 import { TZDate } from '@date-fns/tz';
 import { format } from 'date-fns';
-import { addBusinessMinutes, businessMinutesBetween, calendarOf, clockTargets, effectiveCriticality, isCriticality, warnMinutes } from '../clock/index.ts';
+import {
+  addBusinessMinutes,
+  businessMinutesBetween,
+  calendarOf,
+  clockTargets,
+  effectiveCriticality,
+  isCriticality,
+  warnMinutes,
+} from '../clock/index.ts';
 import type { ClockKind, Criticality } from '../clock/index.ts';
 import type { IssueSnapshot } from '../model.ts';
 import type { Policy } from '../policy/schema.ts';
@@ -95,7 +103,18 @@ export function reconcileClocks(issue: IssueSnapshot, existing: readonly ClockSt
     }
     let c: Omit<ClockState, 'warnAt' | 'dueAt'> = prev
       ? { ...prev, criticality, targetMinutes: target, tool }
-      : { kind, criticality, targetMinutes: target, openedAt, consumedMinutes: 0, runningSince: openedAt, stopped: false, warnedAt: null, breachedAt: null, tool };
+      : {
+          kind,
+          criticality,
+          targetMinutes: target,
+          openedAt,
+          consumedMinutes: 0,
+          runningSince: openedAt,
+          stopped: false,
+          warnedAt: null,
+          breachedAt: null,
+          tool,
+        };
     if (!prev && openedAt > now) c = { ...c, runningSince: now };
     const met = kind === 'slo' ? issue.assignees.length > 0 : false;
     const shouldRun = !c.stopped && !met && !paused && !(kind === 'rto' && issue.state === 'closed');
@@ -121,7 +140,8 @@ export type ClockFiring = 'at-risk' | 'breached';
  */
 export function fireClock(c: ClockState, now: Date): { clock: ClockState; fired: ClockFiring | null } {
   if (!c.runningSince || c.stopped) return { clock: c, fired: null };
-  if (!c.breachedAt && c.dueAt && c.dueAt <= now) return { clock: { ...c, breachedAt: now, warnedAt: c.warnedAt ?? now }, fired: 'breached' };
+  if (!c.breachedAt && c.dueAt && c.dueAt <= now)
+    return { clock: { ...c, breachedAt: now, warnedAt: c.warnedAt ?? now }, fired: 'breached' };
   if (!c.warnedAt && !c.breachedAt && c.warnAt && c.warnAt <= now) return { clock: { ...c, warnedAt: now }, fired: 'at-risk' };
   return { clock: c, fired: null };
 }

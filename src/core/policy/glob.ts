@@ -144,7 +144,8 @@ export function globProblem(glob: string): string | null {
     if (t.kind !== 'star') continue;
     const prev = tokens[i - 1];
     const next = tokens[i + 1];
-    const whole = t.length >= 2 && !t.repetition && (prev === undefined || prev.kind === 'sep') && (next === undefined || next.kind === 'sep');
+    const whole =
+      t.length >= 2 && !t.repetition && (prev === undefined || prev.kind === 'sep') && (next === undefined || next.kind === 'sep');
     if (whole) {
       // A `**` segment guesses only when more than wildcards follows it (a trailing `/**` takes the rest at once).
       if (tokens.slice(i + 1).some((x) => x.kind === 'lit')) globstars++;
@@ -156,8 +157,10 @@ export function globProblem(glob: string): string | null {
     segment += t.repetition ? 2 : 1;
     worstSegment = Math.max(worstSegment, segment);
   }
-  if (globstars > GLOB_LIMITS.maxGlobstars) return `it has ${globstars} "**" segments followed by more of the pattern (at most ${GLOB_LIMITS.maxGlobstars})`;
-  if (worstSegment > GLOB_LIMITS.maxSegmentWildcards) return `a path segment of it has ${worstSegment} wildcards (at most ${GLOB_LIMITS.maxSegmentWildcards}; a repetition extglob counts 2)`;
+  if (globstars > GLOB_LIMITS.maxGlobstars)
+    return `it has ${globstars} "**" segments followed by more of the pattern (at most ${GLOB_LIMITS.maxGlobstars})`;
+  if (worstSegment > GLOB_LIMITS.maxSegmentWildcards)
+    return `a path segment of it has ${worstSegment} wildcards (at most ${GLOB_LIMITS.maxSegmentWildcards}; a repetition extglob counts 2)`;
   if (globstars + worstSegment > GLOB_LIMITS.maxWildcards) {
     return `its ${globstars} "**" segments followed by more of the pattern and ${worstSegment} wildcards in one segment make ${globstars + worstSegment} (at most ${GLOB_LIMITS.maxWildcards})`;
   }
@@ -168,7 +171,8 @@ export function globProblem(glob: string): string | null {
 export const GLOB_REFUSED = 'glob refused';
 
 /** The message of a refused glob, naming it. */
-export const globRefusal = (glob: string, problem: string): string => `${GLOB_REFUSED}: ${JSON.stringify(glob.length > 80 ? `${glob.slice(0, 80)}…` : glob)} would take too long to match: ${problem}`;
+export const globRefusal = (glob: string, problem: string): string =>
+  `${GLOB_REFUSED}: ${JSON.stringify(glob.length > 80 ? `${glob.slice(0, 80)}…` : glob)} would take too long to match: ${problem}`;
 
 /** A path or branch glob (picomatch) in the policy: non-empty, and not too costly to match. */
 export const globSchema = z

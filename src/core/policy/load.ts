@@ -28,7 +28,11 @@ export function mergeDeep(base: unknown, over: unknown): unknown {
 }
 
 /** Validates an already-parsed policy object merged over `base` (default: the built-in policy); `line` locates a path in the file. */
-export function validatePolicy(input: unknown, base: unknown = defaultPolicyInput, line: (path: PropertyKey[]) => number | null = () => null): PolicyResult {
+export function validatePolicy(
+  input: unknown,
+  base: unknown = defaultPolicyInput,
+  line: (path: PropertyKey[]) => number | null = () => null,
+): PolicyResult {
   if (input !== null && input !== undefined && !isObject(input)) {
     return { ok: false, errors: [{ path: '(root)', line: line([]), message: 'a policy is a mapping of keys to values' }] };
   }
@@ -83,7 +87,11 @@ export function readPolicyText(text: string): PolicyText {
   if (doc.errors.length > 0) {
     return {
       ok: false,
-      errors: doc.errors.map((e) => ({ path: '(yaml)', line: e.linePos?.[0]?.line ?? counter.linePos(e.pos[0]).line, message: e.message.split('\n')[0] ?? e.message })),
+      errors: doc.errors.map((e) => ({
+        path: '(yaml)',
+        line: e.linePos?.[0]?.line ?? counter.linePos(e.pos[0]).line,
+        message: e.message.split('\n')[0] ?? e.message,
+      })),
     };
   }
   const input = doc.toJS({ maxAliasCount: 100 }) as Json;

@@ -137,7 +137,8 @@ export const policySchema = z
     timeZone: z
       .string()
       .superRefine((tz, ctx) => {
-        if (!isValidTimeZone(tz)) ctx.addIssue({ code: 'custom', message: `unknown time zone ${JSON.stringify(tz)} (an IANA name such as Europe/Berlin, or UTC)` });
+        if (!isValidTimeZone(tz))
+          ctx.addIssue({ code: 'custom', message: `unknown time zone ${JSON.stringify(tz)} (an IANA name such as Europe/Berlin, or UTC)` });
       })
       .default('UTC'),
     intake: z
@@ -176,7 +177,10 @@ export const policySchema = z
          * More accounts asked for a review alongside `reviewers`; they never count as security
          * reviewers for the release gate (a repository's override adds its reviewers here).
          */
-        requestReviewers: z.object({ github: z.array(nonEmpty).default([]), gitlab: z.array(nonEmpty).default([]) }).strict().prefault({}),
+        requestReviewers: z
+          .object({ github: z.array(nonEmpty).default([]), gitlab: z.array(nonEmpty).default([]) })
+          .strict()
+          .prefault({}),
       })
       .strict(),
     /** SLO/RTO clocks: calendar, targets by criticality, warning point. */
@@ -266,7 +270,8 @@ export function referenceIssues(raw: unknown): ReferenceIssue[] {
   });
   asArray(root['tiers']).forEach((t, i) => {
     const level = asObject(t)?.['level'];
-    if (typeof level === 'number' && level !== i) issues.push({ path: ['tiers', i, 'level'], message: `tiers are listed in order: expected level ${i}` });
+    if (typeof level === 'number' && level !== i)
+      issues.push({ path: ['tiers', i, 'level'], message: `tiers are listed in order: expected level ${i}` });
   });
   const routeNames = new Set(asArray(root['routes']).map((r) => asString(asObject(r)?.['name'])));
   asArray(asObject(root['routing'])?.['rules']).forEach((r, i) => {
@@ -294,8 +299,13 @@ function checkCondition(raw: unknown, path: (string | number)[], fields: Map<str
     issues.push({ path: [...path, 'field'], message: `unknown intake field "${name}"` });
     return;
   }
-  const values = [c['equals'], c['includes'], ...asArray(c['in']), ...asArray(c['includesAny'])].map(asString).filter((v): v is string => v !== null);
-  const options = asArray(field['options']).map(asString).filter((o): o is string => o !== null).map((o) => o.toLowerCase());
+  const values = [c['equals'], c['includes'], ...asArray(c['in']), ...asArray(c['includesAny'])]
+    .map(asString)
+    .filter((v): v is string => v !== null);
+  const options = asArray(field['options'])
+    .map(asString)
+    .filter((o): o is string => o !== null)
+    .map((o) => o.toLowerCase());
   if (options.length === 0) return;
   for (const v of values) {
     if (!options.includes(v.trim().toLowerCase())) issues.push({ path, message: `"${v}" is not an option of field "${name}"` });

@@ -44,7 +44,8 @@ export interface IgnoredKey {
   reason: string;
 }
 
-export type TightenResult = { ok: true; policy: Policy; ignored: IgnoredKey[] } | { ok: false; errors: PolicyError[]; ignored: IgnoredKey[] };
+export type TightenResult =
+  { ok: true; policy: Policy; ignored: IgnoredKey[] } | { ok: false; errors: PolicyError[]; ignored: IgnoredKey[] };
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -115,7 +116,18 @@ function labelsOf(g: Policy): Set<string> {
     ...Object.values(g.labels),
     ...g.tiers.map((x) => x.label),
     ...g.routes.map((x) => x.label),
-    ...[t.outageLabel, t.sloAtRisk, t.sloBreached, t.rtoAtRisk, t.rtoBreached, t.backlogLabel, t.requestLabel, t.handoverLabel, t.waitingLabel, t.deferredLabel],
+    ...[
+      t.outageLabel,
+      t.sloAtRisk,
+      t.sloBreached,
+      t.rtoAtRisk,
+      t.rtoBreached,
+      t.backlogLabel,
+      t.requestLabel,
+      t.handoverLabel,
+      t.waitingLabel,
+      t.deferredLabel,
+    ],
     ...t.pauseLabels,
     ...t.featureLabels,
     gate.releaseLabel,
@@ -130,7 +142,14 @@ function labelsOf(g: Policy): Set<string> {
 }
 
 /** Adds the override's named items (rules, routes) after the global ones; a global name is never replaced. */
-function addNamed(t: Tightening, path: string, over: unknown, base: unknown[], what: string, accept: (item: Obj) => string | null = () => null): unknown[] {
+function addNamed(
+  t: Tightening,
+  path: string,
+  over: unknown,
+  base: unknown[],
+  what: string,
+  accept: (item: Obj) => string | null = () => null,
+): unknown[] {
   const out = [...base];
   const list = asList(over);
   if (Array.isArray(over) && list.length === 0 && base.length > 0) {
@@ -142,7 +161,9 @@ function addNamed(t: Tightening, path: string, over: unknown, base: unknown[], w
     const existing = out.find((o) => nameOf(o) === name);
     if (existing !== undefined) {
       if (!same(item, existing)) {
-        const reason = base.includes(existing) ? `the global ${what} "${name}" cannot be replaced or weakened; add a ${what} with a new name` : `a second ${what} named "${name}"`;
+        const reason = base.includes(existing)
+          ? `the global ${what} "${name}" cannot be replaced or weakened; add a ${what} with a new name`
+          : `a second ${what} named "${name}"`;
         t.ignore(`${path}[${i}]`, reason);
       }
       return;
@@ -171,7 +192,14 @@ function numberRule(t: Tightening, path: string, over: unknown, base: number, di
 
 function tightenRouting(t: Tightening, over: Obj, g: Policy['routing']): void {
   const routing = t.policy['routing'] as Obj;
-  const defaultTier = numberRule(t, 'routing.defaultTier', over['defaultTier'], g.defaultTier, 'higher', 'the default tier may only be raised');
+  const defaultTier = numberRule(
+    t,
+    'routing.defaultTier',
+    over['defaultTier'],
+    g.defaultTier,
+    'higher',
+    'the default tier may only be raised',
+  );
   routing['defaultTier'] = defaultTier;
   if (over['defaultReason'] !== undefined && over['defaultReason'] !== g.defaultReason) {
     if (defaultTier > g.defaultTier) routing['defaultReason'] = over['defaultReason'];
@@ -190,8 +218,16 @@ function tightenRouting(t: Tightening, over: Obj, g: Policy['routing']): void {
 function tightenChanges(t: Tightening, over: Obj, g: Policy['changes']): void {
   const changes = t.policy['changes'] as Obj;
   if ('rules' in over) changes['rules'] = addNamed(t, 'changes.rules', over['rules'], g.rules, 'change rule');
-  if ('ignore' in over) changes['ignore'] = narrow(t, 'changes.ignore', over['ignore'], g.ignore, 'ignored paths hide changes from every rule');
-  changes['reviewFromTier'] = numberRule(t, 'changes.reviewFromTier', over['reviewFromTier'], g.reviewFromTier, 'lower', 'reviews may only be asked from a lower tier');
+  if ('ignore' in over)
+    changes['ignore'] = narrow(t, 'changes.ignore', over['ignore'], g.ignore, 'ignored paths hide changes from every rule');
+  changes['reviewFromTier'] = numberRule(
+    t,
+    'changes.reviewFromTier',
+    over['reviewFromTier'],
+    g.reviewFromTier,
+    'lower',
+    'reviews may only be asked from a lower tier',
+  );
   // Reviewers an override names are asked for a review; the gate's security reviewers stay the global policy's.
   const requested = { github: [...g.requestReviewers.github], gitlab: [...g.requestReviewers.gitlab] };
   for (const key of ['reviewers', 'requestReviewers'] as const) {
@@ -234,12 +270,27 @@ function tightenClocks(t: Tightening, over: Obj, g: Policy['clocks']): void {
 
 function tightenTooling(t: Tightening, over: Obj, g: Policy['tooling']): void {
   const tooling = t.policy['tooling'] as Obj;
-  if ('pauseLabels' in over) tooling['pauseLabels'] = narrow(t, 'tooling.pauseLabels', over['pauseLabels'], g.pauseLabels, 'pause labels stop clocks');
+  if ('pauseLabels' in over)
+    tooling['pauseLabels'] = narrow(t, 'tooling.pauseLabels', over['pauseLabels'], g.pauseLabels, 'pause labels stop clocks');
   const misses = over['repeatedMisses'];
   if (isObj(misses)) {
     tooling['repeatedMisses'] = {
-      count: numberRule(t, 'tooling.repeatedMisses.count', misses['count'], g.repeatedMisses.count, 'lower', 'the repeated-miss notice may only come sooner'),
-      windowDays: numberRule(t, 'tooling.repeatedMisses.windowDays', misses['windowDays'], g.repeatedMisses.windowDays, 'higher', 'the repeated-miss window may only grow'),
+      count: numberRule(
+        t,
+        'tooling.repeatedMisses.count',
+        misses['count'],
+        g.repeatedMisses.count,
+        'lower',
+        'the repeated-miss notice may only come sooner',
+      ),
+      windowDays: numberRule(
+        t,
+        'tooling.repeatedMisses.windowDays',
+        misses['windowDays'],
+        g.repeatedMisses.windowDays,
+        'higher',
+        'the repeated-miss window may only grow',
+      ),
     };
   }
   t.refuseRest('tooling', over, g as unknown as Obj, ['pauseLabels', 'repeatedMisses']);
@@ -247,9 +298,17 @@ function tightenTooling(t: Tightening, over: Obj, g: Policy['tooling']): void {
 
 function tightenPlanning(t: Tightening, over: Obj, g: Policy['planning']): void {
   const planning = t.policy['planning'] as Obj;
-  planning['fromTier'] = numberRule(t, 'planning.fromTier', over['fromTier'], g.fromTier, 'lower', 'the planning checklist may only start from a lower tier');
+  planning['fromTier'] = numberRule(
+    t,
+    'planning.fromTier',
+    over['fromTier'],
+    g.fromTier,
+    'lower',
+    'the planning checklist may only start from a lower tier',
+  );
   if (over['allowReorder'] === false) planning['allowReorder'] = false;
-  else if (over['allowReorder'] === true && !g.allowReorder) t.ignore('planning.allowReorder', 'an override may only turn reordering of the planning stages off');
+  else if (over['allowReorder'] === true && !g.allowReorder)
+    t.ignore('planning.allowReorder', 'an override may only turn reordering of the planning stages off');
   t.refuseRest('planning', over, g as unknown as Obj, ['fromTier', 'allowReorder']);
 }
 
@@ -267,7 +326,9 @@ export function tightenPolicy(global: Policy, overrideRaw: unknown): TightenResu
       case 'routes': {
         const taken = labelsOf(global);
         t.policy['routes'] = addNamed(t, 'routes', value, global.routes, 'route', (r) =>
-          typeof r['label'] === 'string' && taken.has(r['label'].toLowerCase()) ? `the label "${r['label']}" is one the global policy gives its own meaning` : null,
+          typeof r['label'] === 'string' && taken.has(r['label'].toLowerCase())
+            ? `the label "${r['label']}" is one the global policy gives its own meaning`
+            : null,
         );
         break;
       }
@@ -314,9 +375,19 @@ function checkOf(raw: Obj, global: Policy): Obj {
   const check: Obj = { ...raw };
   delete check['intake'];
   if ('routes' in raw) check['routes'] = withGlobalItems(raw['routes'], global.routes);
-  for (const [section, base] of [['routing', global.routing.rules], ['changes', global.changes.rules]] as const) {
+  for (const [section, base] of [
+    ['routing', global.routing.rules],
+    ['changes', global.changes.rules],
+  ] as const) {
     const o = raw[section];
-    if (isObj(o) && 'rules' in o) check[section] = { ...o, rules: withGlobalItems(asList(o['rules']).filter((r) => r !== null), base) };
+    if (isObj(o) && 'rules' in o)
+      check[section] = {
+        ...o,
+        rules: withGlobalItems(
+          asList(o['rules']).filter((r) => r !== null),
+          base,
+        ),
+      };
   }
   return check;
 }
@@ -336,15 +407,26 @@ function dropRefusedGlobs(raw: Obj, global: Policy): IgnoredKey[] {
   for (const issue of refused) {
     const path = issue.path as (string | number)[];
     const listPath = path.slice(0, -1);
-    const list = listPath.reduce<unknown>((node, key) => (isObj(node) || Array.isArray(node) ? (node as Record<string | number, unknown>)[key] : undefined), raw);
+    const list = listPath.reduce<unknown>(
+      (node, key) => (isObj(node) || Array.isArray(node) ? (node as Record<string | number, unknown>)[key] : undefined),
+      raw,
+    );
     if (!Array.isArray(list)) continue;
     list.splice(path.at(-1) as number, 1);
     ignored.push({ path: formatPath(path), reason: issue.message });
     if (list.length > 0) continue;
     const ownerPath = listPath.slice(0, -1);
-    const owner = ownerPath.reduce<unknown>((node, key) => (isObj(node) || Array.isArray(node) ? (node as Record<string | number, unknown>)[key] : undefined), raw);
+    const owner = ownerPath.reduce<unknown>(
+      (node, key) => (isObj(node) || Array.isArray(node) ? (node as Record<string | number, unknown>)[key] : undefined),
+      raw,
+    );
     const ownerIndex = ownerPath.at(-1);
-    const holder = ownerPath.slice(0, -1).reduce<unknown>((node, key) => (isObj(node) || Array.isArray(node) ? (node as Record<string | number, unknown>)[key] : undefined), raw);
+    const holder = ownerPath
+      .slice(0, -1)
+      .reduce<unknown>(
+        (node, key) => (isObj(node) || Array.isArray(node) ? (node as Record<string | number, unknown>)[key] : undefined),
+        raw,
+      );
     if (typeof ownerIndex === 'number' && Array.isArray(holder)) {
       holder[ownerIndex] = null;
       ignored.push({ path: formatPath(ownerPath), reason: `every glob of ${formatPath(listPath)} was refused: the rule is left out` });

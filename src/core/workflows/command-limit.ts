@@ -39,7 +39,11 @@ const COMMAND = /^\s*\/gatehouse(?![\w-])\s*([A-Za-z][\w-]*)?/i;
  * count too: the limit is on what an account sends, not on what Gatehouse understands.
  */
 export function commandOf(body: string): string | null {
-  const first = body.replace(/\r\n?/g, '\n').split('\n').find((l) => l.trim() !== '') ?? '';
+  const first =
+    body
+      .replace(/\r\n?/g, '\n')
+      .split('\n')
+      .find((l) => l.trim() !== '') ?? '';
   const m = COMMAND.exec(first.slice(0, 200));
   return m ? (m[1] ?? '').toLowerCase() : null;
 }
@@ -63,5 +67,9 @@ export function allowCommand(count: CommandCount, now: Date, limit: CommandLimit
   if (count.sent <= limit.max) return { kind: 'allow' };
   const since = commandWindowStart(now, limit);
   const audit = count.lastLimitAuditAt === null || count.lastLimitAuditAt.getTime() <= since.getTime();
-  return { kind: 'limit', audit, reason: `${count.sent} commands within ${limit.windowMinutes} minutes, more than the ${limit.max} allowed (commands.perActor): ignored` };
+  return {
+    kind: 'limit',
+    audit,
+    reason: `${count.sent} commands within ${limit.windowMinutes} minutes, more than the ${limit.max} allowed (commands.perActor): ignored`,
+  };
 }

@@ -31,7 +31,8 @@ export function commandAuthority(global: Policy): CommandAuthority {
 }
 
 /** The policy key naming who may run the command on this forge (for refusals). */
-export const authorityKey = (command: CommandName, platform: string): string => `${command === 'decide' ? 'tooling.deciders' : 'planning.threatDeciders'}.${platform}`;
+export const authorityKey = (command: CommandName, platform: string): string =>
+  `${command === 'decide' ? 'tooling.deciders' : 'planning.threatDeciders'}.${platform}`;
 
 /** Whether the comment's actor (as the platform reports it) is named for the command. */
 export function mayRun(authority: CommandAuthority, command: CommandName, event: IssueCommentEvent): boolean {

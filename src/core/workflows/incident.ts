@@ -29,8 +29,17 @@ export const INCIDENT_WORKSHEET: readonly WorksheetGroup[] = [
     ],
   },
   { heading: 'Timeline', items: ['Timeline recorded: first signal, detection, containment, eradication, recovery (times in UTC)'] },
-  { heading: 'Evidence', items: ['Evidence preserved: logs, snapshots, indicators of compromise, with where they are kept', 'Affected data, tenants and customers assessed'] },
-  { heading: 'Follow-up controls', items: ['Follow-up controls filed as issues and linked here', 'Post-incident review held and lessons recorded'] },
+  {
+    heading: 'Evidence',
+    items: [
+      'Evidence preserved: logs, snapshots, indicators of compromise, with where they are kept',
+      'Affected data, tenants and customers assessed',
+    ],
+  },
+  {
+    heading: 'Follow-up controls',
+    items: ['Follow-up controls filed as issues and linked here', 'Post-incident review held and lessons recorded'],
+  },
 ];
 
 const itemCount = INCIDENT_WORKSHEET.reduce((n, g) => n + g.items.length, 0);
@@ -38,7 +47,15 @@ const itemCount = INCIDENT_WORKSHEET.reduce((n, g) => n + g.items.length, 0);
 /** The worksheet as Gatehouse writes it into the description. */
 export function incidentWorksheet(): string {
   const groups = INCIDENT_WORKSHEET.flatMap((g) => [`**${g.heading}**`, ...g.items.map((i) => `- [ ] ${i}`), '']);
-  return ['### Runtime investigation worksheet (Gatehouse)', '', 'Tick each item when it is done; Gatehouse tracks the follow-ups.', '', ...groups].join('\n').trim();
+  return [
+    '### Runtime investigation worksheet (Gatehouse)',
+    '',
+    'Tick each item when it is done; Gatehouse tracks the follow-ups.',
+    '',
+    ...groups,
+  ]
+    .join('\n')
+    .trim();
 }
 
 export interface WorksheetInput {
@@ -56,7 +73,14 @@ export function planIncidentWorksheet({ event, decision, policy, render }: Works
     type: 'ensureComment',
     target,
     marker: INCIDENT_WORKSHEET_MARKER,
-    body: render('comments/incident-worksheet.md', { marker: INCIDENT_WORKSHEET_MARKER, done, total, complete: total > 0 && done === total, label, groups: INCIDENT_WORKSHEET }),
+    body: render('comments/incident-worksheet.md', {
+      marker: INCIDENT_WORKSHEET_MARKER,
+      done,
+      total,
+      complete: total > 0 && done === total,
+      label,
+      groups: INCIDENT_WORKSHEET,
+    }),
   });
   if (section === null) {
     if (!decision.routes.includes(policy.incident.route)) return [];

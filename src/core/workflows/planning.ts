@@ -22,16 +22,56 @@ export interface PlanningStage {
 }
 
 export const PLANNING_STAGES: readonly PlanningStage[] = [
-  { id: 'context', title: 'Context and asset classification', exit: 'system purpose, owners, environments and the assets it holds are written down and each asset has a classification' },
-  { id: 'boundaries', title: 'Trust boundaries and data flows', exit: 'a data-flow diagram marks every trust boundary and where sensitive data crosses it' },
-  { id: 'threats', title: 'Threat model and attacker paths', exit: 'the attacker paths across each boundary are listed, each with a decision (mitigate, accept, transfer) in the decision log' },
-  { id: 'controls', title: 'Control strategy', exit: 'each accepted threat maps to preventive, detective or compensating controls with an owner' },
-  { id: 'identity', title: 'Identity, secrets and key management', exit: 'authentication, authorization, service identities, secret storage and key rotation are decided and owned' },
-  { id: 'validation', title: 'Validation plan', exit: 'the tests that prove the controls work (reviews, scans, abuse cases, pen test scope) are planned with dates' },
-  { id: 'detection', title: 'Detection, logging and incident readiness', exit: 'security-relevant events are logged, alerts reach an on-call owner, and a runbook exists' },
-  { id: 'compliance', title: 'Compliance mapping (when it applies)', exit: 'the controls are mapped to the frameworks that apply, or the stage is noted as not applicable and why' },
-  { id: 'release', title: 'Release gates and exceptions', exit: 'the release class and its required evidence are set, and every open exception has an owner and an expiry' },
-  { id: 'bundle', title: 'Final security plan bundle', exit: 'the owner and product security agree the plan; Gatehouse then assembles the bundle' },
+  {
+    id: 'context',
+    title: 'Context and asset classification',
+    exit: 'system purpose, owners, environments and the assets it holds are written down and each asset has a classification',
+  },
+  {
+    id: 'boundaries',
+    title: 'Trust boundaries and data flows',
+    exit: 'a data-flow diagram marks every trust boundary and where sensitive data crosses it',
+  },
+  {
+    id: 'threats',
+    title: 'Threat model and attacker paths',
+    exit: 'the attacker paths across each boundary are listed, each with a decision (mitigate, accept, transfer) in the decision log',
+  },
+  {
+    id: 'controls',
+    title: 'Control strategy',
+    exit: 'each accepted threat maps to preventive, detective or compensating controls with an owner',
+  },
+  {
+    id: 'identity',
+    title: 'Identity, secrets and key management',
+    exit: 'authentication, authorization, service identities, secret storage and key rotation are decided and owned',
+  },
+  {
+    id: 'validation',
+    title: 'Validation plan',
+    exit: 'the tests that prove the controls work (reviews, scans, abuse cases, pen test scope) are planned with dates',
+  },
+  {
+    id: 'detection',
+    title: 'Detection, logging and incident readiness',
+    exit: 'security-relevant events are logged, alerts reach an on-call owner, and a runbook exists',
+  },
+  {
+    id: 'compliance',
+    title: 'Compliance mapping (when it applies)',
+    exit: 'the controls are mapped to the frameworks that apply, or the stage is noted as not applicable and why',
+  },
+  {
+    id: 'release',
+    title: 'Release gates and exceptions',
+    exit: 'the release class and its required evidence are set, and every open exception has an owner and an expiry',
+  },
+  {
+    id: 'bundle',
+    title: 'Final security plan bundle',
+    exit: 'the owner and product security agree the plan; Gatehouse then assembles the bundle',
+  },
 ];
 
 export const PLANNING_SECTION = 'planning';
@@ -45,7 +85,13 @@ export const planningReopenedMarker = (by: IssueRef): string => `<!-- gatehouse:
 /** The checklist as Gatehouse writes it into the description. */
 export function planningChecklist(done: readonly boolean[] = []): string {
   const lines = PLANNING_STAGES.map((s, i) => `- [${done[i] ? 'x' : ' '}] **${i + 1}. ${s.title}** — exit: ${s.exit}`);
-  return ['### Security planning (Gatehouse)', '', 'Tick each stage when its exit criteria are met, in order. Gatehouse assembles the security plan bundle when all ten are done.', '', ...lines].join('\n');
+  return [
+    '### Security planning (Gatehouse)',
+    '',
+    'Tick each stage when its exit criteria are met, in order. Gatehouse assembles the security plan bundle when all ten are done.',
+    '',
+    ...lines,
+  ].join('\n');
 }
 
 /** Tick state of the ten stages from the description block (missing lines count as not done). */
@@ -109,7 +155,8 @@ export interface PlanningInput {
   render: (name: 'comments/planning.md' | 'comments/plan-bundle.md', view: object) => string;
 }
 
-const stageView = (states: readonly boolean[]) => PLANNING_STAGES.map((s, i) => ({ n: i + 1, title: s.title, exit: s.exit, done: states[i] ?? false }));
+const stageView = (states: readonly boolean[]) =>
+  PLANNING_STAGES.map((s, i) => ({ n: i + 1, title: s.title, exit: s.exit, done: states[i] ?? false }));
 
 export function planPlanning(input: PlanningInput): Action[] {
   const { event, record, decision, policy } = input;
@@ -120,7 +167,14 @@ export function planPlanning(input: PlanningInput): Action[] {
     type: 'ensureComment',
     target,
     marker: PLANNING_MARKER,
-    body: input.render('comments/planning.md', { marker: PLANNING_MARKER, done: states.filter(Boolean).length, total: PLANNING_STAGES.length, stages: stageView(states), complete: states.every(Boolean), allowReorder: policy.planning.allowReorder }),
+    body: input.render('comments/planning.md', {
+      marker: PLANNING_MARKER,
+      done: states.filter(Boolean).length,
+      total: PLANNING_STAGES.length,
+      stages: stageView(states),
+      complete: states.every(Boolean),
+      allowReorder: policy.planning.allowReorder,
+    }),
   });
 
   if (section === null) {
@@ -130,7 +184,9 @@ export function planPlanning(input: PlanningInput): Action[] {
     // retry after a failure here finds this checklist missing and does it again.
     // The service's review is the newest earlier deep-review intake (related come oldest first): it is
     // re-opened; older ones were superseded by it already. One, however many the service has had.
-    const eligible = input.related.filter((other) => issueKey(other.ref) !== issueKey(target) && other.tier !== null && other.tier >= policy.planning.fromTier);
+    const eligible = input.related.filter(
+      (other) => issueKey(other.ref) !== issueKey(target) && other.tier !== null && other.tier >= policy.planning.fromTier,
+    );
     for (const other of eligible.slice(-1)) {
       const marker = planningReopenedMarker(target);
       actions.push({ type: 'reopenPlanning', target: other.ref });
@@ -152,7 +208,9 @@ export function planPlanning(input: PlanningInput): Action[] {
   const actions: Action[] = [];
   if (review.outOfOrder.length > 0) {
     actions.push({ type: 'ensureBodySection', target, section: PLANNING_SECTION, text: setChecklist(section, review.states).trim() });
-    const lines = review.outOfOrder.map((i) => `- **${i + 1}. ${PLANNING_STAGES[i]!.title}** was ticked before **${i}. ${PLANNING_STAGES[i - 1]!.title}** was done.`);
+    const lines = review.outOfOrder.map(
+      (i) => `- **${i + 1}. ${PLANNING_STAGES[i]!.title}** was ticked before **${i}. ${PLANNING_STAGES[i - 1]!.title}** was done.`,
+    );
     actions.push({
       type: 'ensureComment',
       target,
@@ -166,16 +224,37 @@ export function planPlanning(input: PlanningInput): Action[] {
 }
 
 /** The security plan bundle: a Markdown document from the intake record and its decisions. */
-export function planBundle(input: Pick<PlanningInput, 'event' | 'record' | 'decisions' | 'decision' | 'policy' | 'now' | 'render' | 'threatLog'>): string {
+export function planBundle(
+  input: Pick<PlanningInput, 'event' | 'record' | 'decisions' | 'decision' | 'policy' | 'now' | 'render' | 'threatLog'>,
+): string {
   const { event, record, policy } = input;
   const answers = policy.intake.fields.map((f) => {
     const v = record.answers[f.id];
-    const shown = v === null || v === undefined ? (f.id === 'service_line' && typeof record.answers[SERVICE_LINE_INFERRED] === 'string' ? `${record.answers[SERVICE_LINE_INFERRED] as string} (inferred)` : '—') : Array.isArray(v) ? v.join(', ') : v;
+    const shown =
+      v === null || v === undefined
+        ? f.id === 'service_line' && typeof record.answers[SERVICE_LINE_INFERRED] === 'string'
+          ? `${record.answers[SERVICE_LINE_INFERRED] as string} (inferred)`
+          : '—'
+        : Array.isArray(v)
+          ? v.join(', ')
+          : v;
     return { label: f.label, value: tableCell(shown) };
   });
   const tierName = (t: Tier | null): string => (t === null ? 'unclassified' : `${t} (${policy.tiers[t]!.name})`);
-  const decisions = input.decisions.map((d) => ({ at: d.decidedAt.toISOString(), tier: tierName(d.tier), routes: d.routes.join(', '), rules: d.reasons.map((r) => r.rule).join(', ') }));
-  const links = typeof record.answers['links'] === 'string' ? record.answers['links'].split(/\r?\n/).map((l) => l.replace(/^\s*[-*+]\s+/, '').trim()).filter((l) => l !== '').map(neutralizeMentions) : [];
+  const decisions = input.decisions.map((d) => ({
+    at: d.decidedAt.toISOString(),
+    tier: tierName(d.tier),
+    routes: d.routes.join(', '),
+    rules: d.reasons.map((r) => r.rule).join(', '),
+  }));
+  const links =
+    typeof record.answers['links'] === 'string'
+      ? record.answers['links']
+          .split(/\r?\n/)
+          .map((l) => l.replace(/^\s*[-*+]\s+/, '').trim())
+          .filter((l) => l !== '')
+          .map(neutralizeMentions)
+      : [];
   return input.render('comments/plan-bundle.md', {
     marker: PLAN_BUNDLE_MARKER,
     title: tableCell(event.issue.title),
@@ -185,7 +264,11 @@ export function planBundle(input: Pick<PlanningInput, 'event' | 'record' | 'deci
     assembledAt: input.now.toISOString(),
     tier: tierName(input.decision.tier),
     routes: input.decision.routes.join(', '),
-    reasons: input.decision.reasons.map((r) => ({ rule: r.rule, summary: tableCell(r.summary), evidence: r.evidence.map(tableCell).join('; ') })),
+    reasons: input.decision.reasons.map((r) => ({
+      rule: r.rule,
+      summary: tableCell(r.summary),
+      evidence: r.evidence.map(tableCell).join('; '),
+    })),
     answers,
     decisions,
     links,

@@ -77,9 +77,15 @@ export function planThreatDecision({ event, authority, log, deepReview, now }: T
   if (text === null) return [];
   const refuse = (reason: string): Action[] => refuseCommand(event, 'threat-decision', reason, now);
   const platform = event.issue.ref.repo.platform;
-  if (!mayRun(authority, 'threat-decision', event)) return refuse(`only the accounts the global policy names in \`${authorityKey('threat-decision', platform)}\` may log threat-model decisions`);
+  if (!mayRun(authority, 'threat-decision', event))
+    return refuse(
+      `only the accounts the global policy names in \`${authorityKey('threat-decision', platform)}\` may log threat-model decisions`,
+    );
   if (log === null) return refuse('Gatehouse could not read the stored decision log, so it logged nothing');
-  if (!deepReview) return refuse('threat-model decisions are logged on deep reviews (intakes Gatehouse classified at the planning flow\'s tier); this issue is none');
+  if (!deepReview)
+    return refuse(
+      "threat-model decisions are logged on deep reviews (intakes Gatehouse classified at the planning flow's tier); this issue is none",
+    );
   if (text === '') return refuse('no decision given: `/gatehouse threat-decision <what was decided, and why>`');
   const key = issueKey(event.issue.ref);
   const commentId = String(event.comment.id);

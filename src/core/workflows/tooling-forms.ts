@@ -51,12 +51,37 @@ export const TOOLING_FORMS: Readonly<Record<ToolingFormKind, ToolingForm>> = {
     gitlabFile: 'Tooling request',
     fields: [
       toolField,
-      { id: 'problem', label: 'Problem to solve', type: 'textarea', description: 'What security problem the tool solves, and for whom.', required: true },
+      {
+        id: 'problem',
+        label: 'Problem to solve',
+        type: 'textarea',
+        description: 'What security problem the tool solves, and for whom.',
+        required: true,
+      },
       { id: 'users', label: 'Who will use it', type: 'textarea', description: 'Teams and people who would use it.', required: true },
-      { id: 'criticality', label: 'Requested criticality', type: 'dropdown', description: 'How bad an outage of the tool would be; sets its SLO/RTO once decided.', required: true, options: CRITICALITY_OPTIONS },
-      { id: 'repos', label: 'Repositories', type: 'textarea', description: 'Repositories (owner/name or project path) whose issues belong to the tool, one a line.', required: false },
+      {
+        id: 'criticality',
+        label: 'Requested criticality',
+        type: 'dropdown',
+        description: 'How bad an outage of the tool would be; sets its SLO/RTO once decided.',
+        required: true,
+        options: CRITICALITY_OPTIONS,
+      },
+      {
+        id: 'repos',
+        label: 'Repositories',
+        type: 'textarea',
+        description: 'Repositories (owner/name or project path) whose issues belong to the tool, one a line.',
+        required: false,
+      },
       { id: 'owners', label: 'Proposed owners', type: 'input', description: 'Who would own it (comma-separated).', required: false },
-      { id: 'alternatives', label: 'Alternatives considered', type: 'textarea', description: 'Existing tools, product features or self-serve options you looked at.', required: false },
+      {
+        id: 'alternatives',
+        label: 'Alternatives considered',
+        type: 'textarea',
+        description: 'Existing tools, product features or self-serve options you looked at.',
+        required: false,
+      },
     ],
   },
   handover: {
@@ -69,10 +94,29 @@ export const TOOLING_FORMS: Readonly<Record<ToolingFormKind, ToolingForm>> = {
       toolField,
       { id: 'current-owner', label: 'Current owner', type: 'input', description: 'The team handing the tool over.', required: true },
       { id: 'reason', label: 'Reason for the handover', type: 'textarea', description: 'Why the tool changes hands now.', required: true },
-      { id: 'criticality', label: 'Current criticality', type: 'dropdown', description: 'How bad an outage of the tool is today.', required: true, options: CRITICALITY_OPTIONS },
+      {
+        id: 'criticality',
+        label: 'Current criticality',
+        type: 'dropdown',
+        description: 'How bad an outage of the tool is today.',
+        required: true,
+        options: CRITICALITY_OPTIONS,
+      },
       { id: 'users', label: 'Users and dependants', type: 'textarea', description: 'Who relies on it.', required: true },
-      { id: 'docs', label: 'Runbooks and documentation', type: 'textarea', description: 'Links to runbooks, architecture and known issues.', required: false },
-      { id: 'repos', label: 'Repositories', type: 'textarea', description: 'Repositories whose issues belong to the tool, one a line.', required: false },
+      {
+        id: 'docs',
+        label: 'Runbooks and documentation',
+        type: 'textarea',
+        description: 'Links to runbooks, architecture and known issues.',
+        required: false,
+      },
+      {
+        id: 'repos',
+        label: 'Repositories',
+        type: 'textarea',
+        description: 'Repositories whose issues belong to the tool, one a line.',
+        required: false,
+      },
     ],
   },
 };
@@ -124,7 +168,13 @@ export function readToolingAnswers(body: string, kind: ToolingFormKind): Record<
     const text = stripHtmlComments(lines.filter((l) => !/^\/label\s+~/.test(l.trim())).join('\n')).trim();
     // A choice in the GitLab template is a list of checkboxes: the ticked ones are the answer.
     const boxes = text.split('\n').map((l) => checkboxItem(l, '-*', true));
-    const value = boxes.length > 0 && boxes.every((b) => b !== null) ? boxes.filter((b) => b!.mark !== ' ').map((b) => b!.text).join(', ') : text;
+    const value =
+      boxes.length > 0 && boxes.every((b) => b !== null)
+        ? boxes
+            .filter((b) => b!.mark !== ' ')
+            .map((b) => b!.text)
+            .join(', ')
+        : text;
     if (value !== '' && value !== '_No response_') out[current] = value;
   };
   for (const line of stripSections(parserInput(body)).replace(/\r\n?/g, '\n').split('\n')) {
@@ -144,7 +194,8 @@ export function readToolingAnswers(body: string, kind: ToolingFormKind): Record<
 /** What the templates render (the same GitHub issue form and GitLab description templates as the security review). */
 export function toolingFormView(kind: ToolingFormKind, policy: Pick<Policy, 'tooling'>): IntakeFormView {
   const form = TOOLING_FORMS[kind];
-  const deciders = 'A tooling decider answers with `/gatehouse decide …`, which sets the tool\'s path forward, criticality and SLO/RTO in the inventory.';
+  const deciders =
+    "A tooling decider answers with `/gatehouse decide …`, which sets the tool's path forward, criticality and SLO/RTO in the inventory.";
   return {
     title: form.title,
     description: form.description,
@@ -158,7 +209,9 @@ export function toolingFormView(kind: ToolingFormKind, policy: Pick<Policy, 'too
       githubType: f.type,
       options: f.options ? [...f.options] : [],
       required: f.required,
-      hint: [f.description, f.type === 'dropdown' ? 'Tick exactly one.' : '', f.required ? 'Required.' : 'Optional.'].filter(Boolean).join(' '),
+      hint: [f.description, f.type === 'dropdown' ? 'Tick exactly one.' : '', f.required ? 'Required.' : 'Optional.']
+        .filter(Boolean)
+        .join(' '),
     })),
   };
 }

@@ -6,7 +6,13 @@ import { noticeChannel } from '../../../src/core/chat/route.ts';
 import { parsePolicy } from '../../../src/core/policy/load.ts';
 
 const NOW = new Date('2026-12-02T12:00:00Z');
-const item = { platform: 'github' as const, fullName: 'acme/app', number: 7, kind: 'issue' as const, url: 'https://github.com/acme/app/issues/7' };
+const item = {
+  platform: 'github' as const,
+  fullName: 'acme/app',
+  number: 7,
+  kind: 'issue' as const,
+  url: 'https://github.com/acme/app/issues/7',
+};
 const clock = (o: Partial<ClockState>): ClockState => ({
   kind: 'slo',
   criticality: 'critical',
@@ -34,7 +40,12 @@ describe('statusAnswer', () => {
       {
         ...empty,
         intake: { complete: true, problems: [], service: 'payments', owner: '@alice' },
-        decision: { tier: 3, routes: ['incident'], reasons: [{ rule: 'active-exploitation', summary: 'Suspected active exploitation' }], decidedAt: NOW },
+        decision: {
+          tier: 3,
+          routes: ['incident'],
+          reasons: [{ rule: 'active-exploitation', summary: 'Suspected active exploitation' }],
+          decidedAt: NOW,
+        },
         clocks: [clock({}), clock({ kind: 'rto', breachedAt: new Date('2026-12-02T11:00:00Z') })],
         gate: { verdict: 'block', releaseClass: 'high-risk', decidedAt: NOW },
       },
@@ -62,7 +73,15 @@ describe('queueAnswer', () => {
           { key: 'github:t/x#1', clocks: [clock({})] },
           { key: 'github:t/x#2', clocks: [clock({ warnAt: new Date('2026-12-02T15:00:00Z') })] },
         ],
-        escalations: [{ key: 'k', kind: 'incident', title: 'Tokens leaking', channel: '#prodsec-incidents', createdAt: new Date('2026-12-02T10:00:00Z') }],
+        escalations: [
+          {
+            key: 'k',
+            kind: 'incident',
+            title: 'Tokens leaking',
+            channel: '#prodsec-incidents',
+            createdAt: new Date('2026-12-02T10:00:00Z'),
+          },
+        ],
       },
       defaultPolicy,
       NOW,
@@ -81,7 +100,9 @@ describe('queueAnswer', () => {
 
 describe('noticeChannel', () => {
   it('routes by the policy rules, first match wins, else the defaults', () => {
-    const r = parsePolicy("chat:\n  channels:\n    - { route: exception-board, channel: '#exceptions' }\n    - { kinds: [gate-block, emergency-release], channel: '#release-gates' }\n");
+    const r = parsePolicy(
+      "chat:\n  channels:\n    - { route: exception-board, channel: '#exceptions' }\n    - { kinds: [gate-block, emergency-release], channel: '#release-gates' }\n",
+    );
     if (!r.ok) throw new Error(JSON.stringify(r.errors));
     expect(noticeChannel(r.policy, 'manual', 'exception-board')).toBe('#exceptions');
     expect(noticeChannel(r.policy, 'gate-block', null)).toBe('#release-gates');

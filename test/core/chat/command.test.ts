@@ -16,7 +16,14 @@ describe('parseItemUrl', () => {
     expect(parseItemUrl(url, hosts)).toMatchObject(expected);
   });
 
-  it.each(['https://evil.example/acme/app/issues/7', 'javascript:alert(1)', 'github.com/acme/app/issues/7', 'https://github.com/acme/app', 'https://gitlab.example.com/group/proj/issues/3', 'not a url'])('refuses %s', (url) => {
+  it.each([
+    'https://evil.example/acme/app/issues/7',
+    'javascript:alert(1)',
+    'github.com/acme/app/issues/7',
+    'https://github.com/acme/app',
+    'https://gitlab.example.com/group/proj/issues/3',
+    'not a url',
+  ])('refuses %s', (url) => {
     expect(parseItemUrl(url, hosts)).toBeNull();
   });
 });
@@ -33,8 +40,13 @@ describe('parseCommand', () => {
   });
 
   it('reads status and escalate with their URL and reason', () => {
-    expect(parseCommand('status https://github.com/acme/app/issues/7', '/gatehouse', hosts)).toMatchObject({ kind: 'status', item: { number: 7 } });
-    expect(parseCommand('escalate https://github.com/acme/app/issues/7 owner  wants to ship   without MFA', '/gatehouse', hosts)).toMatchObject({ kind: 'escalate', reason: 'owner wants to ship without MFA' });
+    expect(parseCommand('status https://github.com/acme/app/issues/7', '/gatehouse', hosts)).toMatchObject({
+      kind: 'status',
+      item: { number: 7 },
+    });
+    expect(
+      parseCommand('escalate https://github.com/acme/app/issues/7 owner  wants to ship   without MFA', '/gatehouse', hosts),
+    ).toMatchObject({ kind: 'escalate', reason: 'owner wants to ship without MFA' });
   });
 
   it.each([
@@ -43,7 +55,10 @@ describe('parseCommand', () => {
     ['escalat x', 'Did you mean `/gatehouse escalate`?'],
     ['deploy prod', 'Gatehouse does not know `deploy`. Try `/gatehouse help`.'],
     ['status', '`status` needs the URL of an issue'],
-    ['status https://evil.example/a/b/issues/1', 'not an issue, pull request or merge request URL Gatehouse knows (github.com, gitlab.example.com)'],
+    [
+      'status https://evil.example/a/b/issues/1',
+      'not an issue, pull request or merge request URL Gatehouse knows (github.com, gitlab.example.com)',
+    ],
     ['escalate https://github.com/acme/app/issues/7', 'Say why'],
   ])('answers %j helpfully', (text, message) => {
     const c = parseCommand(text, '/gatehouse', hosts);
@@ -53,6 +68,7 @@ describe('parseCommand', () => {
 
   it('names every subcommand in help, with the configured command name', () => {
     const text = helpText('/sec');
-    for (const s of ['help', 'status <issue or MR URL>', 'queue', 'escalate <issue or MR URL> <reason>']) expect(text).toContain(`/sec ${s}`);
+    for (const s of ['help', 'status <issue or MR URL>', 'queue', 'escalate <issue or MR URL> <reason>'])
+      expect(text).toContain(`/sec ${s}`);
   });
 });

@@ -103,7 +103,9 @@ describe('united regions', () => {
   });
 
   it('a holiday removes only the region whose local date it is, global holidays every region on its own date', () => {
-    const tokyoOff = createCalendar({ regions: [...threeRegions.regions.slice(0, 2), { timeZone: 'Asia/Tokyo', holidays: ['2026-11-20'] }] });
+    const tokyoOff = createCalendar({
+      regions: [...threeRegions.regions.slice(0, 2), { timeZone: 'Asia/Tokyo', holidays: ['2026-11-20'] }],
+    });
     expect(businessMinutesBetween(tokyoOff, iso('2026-11-20T00:00:00Z'), iso('2026-11-21T00:00:00Z'))).toBe(14 * 60);
     const allOff = createCalendar({ ...threeRegions, holidays: ['2026-11-20'] });
     expect(businessMinutesBetween(allOff, iso('2026-11-19T00:00:00Z'), iso('2026-11-22T00:00:00Z'))).toBe(22 * 60);
@@ -121,7 +123,10 @@ describe('createCalendar', () => {
   });
 
   it('a calendar that only works on holidays-free days still finds its time', () => {
-    const spec: CalendarSpec = { regions: [{ timeZone: 'UTC', hours: { monday: ['10:00-11:00'] } }], holidays: ['2026-11-23', '2026-11-30'] };
+    const spec: CalendarSpec = {
+      regions: [{ timeZone: 'UTC', hours: { monday: ['10:00-11:00'] } }],
+      holidays: ['2026-11-23', '2026-11-30'],
+    };
     expect(add(spec, '2026-11-20T00:00:00Z', 30)).toBe('2026-12-07T10:30:00.000Z');
   });
 });

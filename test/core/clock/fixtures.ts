@@ -14,7 +14,12 @@ export const dstEdges: CalendarSpec = {
     {
       name: 'night-emea',
       timeZone: 'Europe/Berlin',
-      hours: { sunday: ['00:30-02:30', '02:15-04:00', '02:10-02:50'], monday: ['09:00-17:00'], wednesday: ['00:00-24:00'], saturday: ['22:00-24:00'] },
+      hours: {
+        sunday: ['00:30-02:30', '02:15-04:00', '02:10-02:50'],
+        monday: ['09:00-17:00'],
+        wednesday: ['00:00-24:00'],
+        saturday: ['22:00-24:00'],
+      },
     },
     {
       name: 'night-amer',

@@ -9,7 +9,13 @@ import type { CalendarSpec } from '../../../src/core/clock/calendar.ts';
 
 const MINUTE = 60_000;
 const DAYS = ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'] as const;
-const STANDARD: Record<string, string[]> = { monday: ['09:00-17:00'], tuesday: ['09:00-17:00'], wednesday: ['09:00-17:00'], thursday: ['09:00-17:00'], friday: ['09:00-17:00'] };
+const STANDARD: Record<string, string[]> = {
+  monday: ['09:00-17:00'],
+  tuesday: ['09:00-17:00'],
+  wednesday: ['09:00-17:00'],
+  thursday: ['09:00-17:00'],
+  friday: ['09:00-17:00'],
+};
 
 interface Local {
   date: string;

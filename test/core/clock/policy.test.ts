@@ -15,7 +15,12 @@ describe('clockPolicySchema', () => {
       hoursPerDay: 8,
       daysPerWeek: 5,
       warnAt: 0.75,
-      targets: { critical: { slo: '4h', rto: '12h' }, high: { slo: '1d', rto: '2d' }, medium: { slo: '3d', rto: '2w' }, low: { slo: null, rto: null } },
+      targets: {
+        critical: { slo: '4h', rto: '12h' },
+        high: { slo: '1d', rto: '2d' },
+        medium: { slo: '3d', rto: '2w' },
+        low: { slo: null, rto: null },
+      },
     });
     expect(clockPolicySchema.parse({})).toEqual(defaultClockPolicy);
   });

@@ -1,7 +1,15 @@
 /** Contract targets: "SLO/RTO clocks" (default policy) and the acceptance examples. */
 import { describe, expect, it } from 'vitest';
 import { clockPolicySchema, defaultClockPolicy, type ClockPolicy } from '../../../src/core/clock/policy.ts';
-import { clockStatus, clockTargets, CRITICALITIES, dueAt, effectiveCriticality, warnAt, type Criticality } from '../../../src/core/clock/targets.ts';
+import {
+  clockStatus,
+  clockTargets,
+  CRITICALITIES,
+  dueAt,
+  effectiveCriticality,
+  warnAt,
+  type Criticality,
+} from '../../../src/core/clock/targets.ts';
 import { iso } from './fixtures.ts';
 
 const isoOrNull = (d: Date | null) => d?.toISOString() ?? null;
@@ -54,7 +62,10 @@ describe('dueAt under the default policy (UTC, Monday–Friday 09:00–17:00)', 
   });
 
   it('low has no clocks to report', () => {
-    expect(clockStatus(defaultClockPolicy, 'low', iso('2026-11-20T15:00:00Z'), iso('2026-12-20T15:00:00Z'))).toEqual({ slo: null, rto: null });
+    expect(clockStatus(defaultClockPolicy, 'low', iso('2026-11-20T15:00:00Z'), iso('2026-12-20T15:00:00Z'))).toEqual({
+      slo: null,
+      rto: null,
+    });
   });
 });
 
@@ -70,7 +81,9 @@ describe('effectiveCriticality', () => {
 
 describe('policy-shaped calendars', () => {
   it('targets are business minutes, independent of the window length (4-hour days)', () => {
-    const short = clockPolicySchema.parse({ regions: [{ hours: { monday: ['09:00-13:00'], tuesday: ['09:00-13:00'], wednesday: ['09:00-13:00'] } }] });
+    const short = clockPolicySchema.parse({
+      regions: [{ hours: { monday: ['09:00-13:00'], tuesday: ['09:00-13:00'], wednesday: ['09:00-13:00'] } }],
+    });
     expect(due('high', '2026-11-23T09:00:00Z', short)).toEqual({ sloDue: '2026-11-24T13:00:00.000Z', rtoDue: '2026-11-30T13:00:00.000Z' });
   });
 
@@ -84,7 +97,12 @@ describe('policy-shaped calendars', () => {
   });
 
   it('holidays, warning point and units come from the policy', () => {
-    const p = clockPolicySchema.parse({ holidays: ['2026-11-23'], warnAt: 0.5, hoursPerDay: 4, targets: { high: { slo: '1d', rto: '90m' } } });
+    const p = clockPolicySchema.parse({
+      holidays: ['2026-11-23'],
+      warnAt: 0.5,
+      hoursPerDay: 4,
+      targets: { high: { slo: '1d', rto: '90m' } },
+    });
     expect(clockTargets(p, 'high')).toEqual({ slo: 240, rto: 90 });
     expect(due('high', '2026-11-20T16:00:00Z', p)).toEqual({ sloDue: '2026-11-24T12:00:00.000Z', rtoDue: '2026-11-24T09:30:00.000Z' });
     expect(isoOrNull(warnAt(p, 'high', iso('2026-11-20T16:00:00Z')).sloWarn)).toBe('2026-11-24T10:00:00.000Z');

@@ -4,7 +4,16 @@ import { buildPageView } from '../../../src/core/digest/page.ts';
 
 const NOW = new Date('2026-12-02T12:00:00Z');
 const at = (iso: string): Date => new Date(iso);
-const intake = (key: string, tier: number | null, opened: string, closed: string | null = null) => ({ key, repo: 'acme/app', complete: tier !== null, tier, rules: [], openedAt: at(opened), closedAt: closed ? at(closed) : null, answers: {} });
+const intake = (key: string, tier: number | null, opened: string, closed: string | null = null) => ({
+  key,
+  repo: 'acme/app',
+  complete: tier !== null,
+  tier,
+  rules: [],
+  openedAt: at(opened),
+  closedAt: closed ? at(closed) : null,
+  answers: {},
+});
 
 const data: DigestData = {
   intakes: [
@@ -18,14 +27,65 @@ const data: DigestData = {
   misses: [],
   escalations: [],
   gateDecisions: [
-    { key: 'x!1', verdict: 'pass', releaseClass: 'prod', decidedAt: at('2026-12-01T00:00:00Z'), reasons: [{ rule: 'scan-missing', severity: 'info', summary: 'No SAST', subject: null }] },
-    { key: 'x!2', verdict: 'block', releaseClass: 'high-risk', decidedAt: at('2026-12-02T00:00:00Z'), reasons: [{ rule: 'x', severity: 'info', summary: 'info first', subject: null }, { rule: 'scan-failed', severity: 'block', summary: 'Secrets scan failed', subject: null }] },
+    {
+      key: 'x!1',
+      verdict: 'pass',
+      releaseClass: 'prod',
+      decidedAt: at('2026-12-01T00:00:00Z'),
+      reasons: [{ rule: 'scan-missing', severity: 'info', summary: 'No SAST', subject: null }],
+    },
+    {
+      key: 'x!2',
+      verdict: 'block',
+      releaseClass: 'high-risk',
+      decidedAt: at('2026-12-02T00:00:00Z'),
+      reasons: [
+        { rule: 'x', severity: 'info', summary: 'info first', subject: null },
+        { rule: 'scan-failed', severity: 'block', summary: 'Secrets scan failed', subject: null },
+      ],
+    },
   ],
   exceptions: [
-    { id: 'e1', category: 'sast', repo: 'r', findingRef: 'f', status: 'approved', requestedAt: at('2026-11-01T00:00:00Z'), approvedAt: null, expiresAt: at('2026-12-05T00:00:00Z') },
-    { id: 'e2', category: null, repo: 'r', findingRef: 'f', status: 'approved', requestedAt: at('2026-11-01T00:00:00Z'), approvedAt: null, expiresAt: at('2026-11-30T00:00:00Z') },
-    { id: 'e3', category: 'dep', repo: 'r', findingRef: 'f', status: 'approved', requestedAt: at('2026-11-01T00:00:00Z'), approvedAt: null, expiresAt: at('2027-02-20T00:00:00Z') },
-    { id: 'e4', category: 'dep', repo: 'r', findingRef: 'f', status: 'requested', requestedAt: at('2026-11-01T00:00:00Z'), approvedAt: null, expiresAt: at('2027-01-20T00:00:00Z') },
+    {
+      id: 'e1',
+      category: 'sast',
+      repo: 'r',
+      findingRef: 'f',
+      status: 'approved',
+      requestedAt: at('2026-11-01T00:00:00Z'),
+      approvedAt: null,
+      expiresAt: at('2026-12-05T00:00:00Z'),
+    },
+    {
+      id: 'e2',
+      category: null,
+      repo: 'r',
+      findingRef: 'f',
+      status: 'approved',
+      requestedAt: at('2026-11-01T00:00:00Z'),
+      approvedAt: null,
+      expiresAt: at('2026-11-30T00:00:00Z'),
+    },
+    {
+      id: 'e3',
+      category: 'dep',
+      repo: 'r',
+      findingRef: 'f',
+      status: 'approved',
+      requestedAt: at('2026-11-01T00:00:00Z'),
+      approvedAt: null,
+      expiresAt: at('2027-02-20T00:00:00Z'),
+    },
+    {
+      id: 'e4',
+      category: 'dep',
+      repo: 'r',
+      findingRef: 'f',
+      status: 'requested',
+      requestedAt: at('2026-11-01T00:00:00Z'),
+      approvedAt: null,
+      expiresAt: at('2027-01-20T00:00:00Z'),
+    },
   ],
   tools: [],
 };

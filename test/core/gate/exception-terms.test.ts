@@ -24,9 +24,19 @@ describe('termsDigest', () => {
   });
 
   it.each<[string, Partial<ExceptionTerms>]>([
-    ['case of the finding, repository and owner', { findingRef: 'JS/SQL-Injection', scope: { repo: 'github:Acme/Shop', paths: ['src/db/**', 'src/legacy/**'] }, businessOwner: '@Shop-Owner' }],
+    [
+      'case of the finding, repository and owner',
+      {
+        findingRef: 'JS/SQL-Injection',
+        scope: { repo: 'github:Acme/Shop', paths: ['src/db/**', 'src/legacy/**'] },
+        businessOwner: '@Shop-Owner',
+      },
+    ],
     ['order and repeats of the paths', { scope: { repo: 'github:acme/shop', paths: ['src/legacy/**', ' src/db/** ', 'src/db/**'] } }],
-    ['line endings and trailing spaces of the controls', { compensatingControls: '  WAF rule 1234 blocks the payloads.  \r\nAlerting on 5xx.\r\n' }],
+    [
+      'line endings and trailing spaces of the controls',
+      { compensatingControls: '  WAF rule 1234 blocks the payloads.  \r\nAlerting on 5xx.\r\n' },
+    ],
   ])('ignores what does not change the meaning: %s', (_name, over) => {
     expect(termsDigest(terms(over))).toBe(termsDigest(terms()));
   });

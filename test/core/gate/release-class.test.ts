@@ -26,7 +26,13 @@ describe('isReleaseCandidate', () => {
 describe('releaseClass', () => {
   it.each([
     // Formerly any label won: a non-prod or prod label lowered a high-risk path. Now a lowering label without its adder's authority does not count.
-    ['a non-prod label does not lower a high-risk path', ['release', 'release-class::non-prod'], ['src/auth/login.ts'], 'high-risk', 'path'],
+    [
+      'a non-prod label does not lower a high-risk path',
+      ['release', 'release-class::non-prod'],
+      ['src/auth/login.ts'],
+      'high-risk',
+      'path',
+    ],
     ['a prod label does not lower a high-risk path', ['release-class::prod'], ['src/payments/pay.ts'], 'high-risk', 'path'],
     ['a non-prod label does not lower the default prod', ['release-class::non-prod'], ['src/cart.ts'], 'prod', 'default'],
     ['high-risk by label', ['release-class::high-risk'], ['README.md'], 'high-risk', 'label'],
@@ -50,14 +56,23 @@ describe('releaseClass', () => {
     ['added by a class setter: it lowers', { login: 'rel-mgr', at, bot: false }, null, 'non-prod', null],
     ['added by a class setter, in another case', { login: 'Rel-Mgr', at, bot: false }, null, 'non-prod', null],
     ['added by the author', { login: 'dev', at, bot: false }, null, 'high-risk', 'dev added it and is not a class setter'],
-    ['added by the GitLab setter on GitHub', { login: 'gl-rel', at, bot: false }, null, 'high-risk', 'gl-rel added it and is not a class setter'],
+    [
+      'added by the GitLab setter on GitHub',
+      { login: 'gl-rel', at, bot: false },
+      null,
+      'high-risk',
+      'gl-rel added it and is not a class setter',
+    ],
     ['not attributed by any label event', null, null, 'high-risk', 'no label event of the platform attributes it'],
     ['label events unreadable', null, 'HTTP 502', 'high-risk', 'who added it could not be read (HTTP 502)'],
   ] as const)('a lowering label %s', (_n, addedBy, error, cls, why) => {
     const change = releaseChange({ labels: ['release', 'release-class::non-prod'] });
     const d = releaseClass(change, ['src/auth/login.ts'], setters, [{ label: 'release-class::non-prod', addedBy, error }]);
     expect(d.releaseClass).toBe(cls);
-    if (why) expect(d.refused).toEqual([{ label: 'release-class::non-prod', releaseClass: 'non-prod', actor: addedBy?.login ?? null, reason: expect.stringContaining(why) }]);
+    if (why)
+      expect(d.refused).toEqual([
+        { label: 'release-class::non-prod', releaseClass: 'non-prod', actor: addedBy?.login ?? null, reason: expect.stringContaining(why) },
+      ]);
     else expect(d.refused).toEqual([]);
   });
 
@@ -68,18 +83,31 @@ describe('releaseClass', () => {
   });
 
   it('loweringClassLabels names only the labels below what the rules give', () => {
-    expect(loweringClassLabels(releaseChange({ labels: ['release-class::prod', 'release-class::emergency'] }), ['src/auth/a.ts'], defaultPolicy)).toEqual(['release-class::prod']);
+    expect(
+      loweringClassLabels(releaseChange({ labels: ['release-class::prod', 'release-class::emergency'] }), ['src/auth/a.ts'], defaultPolicy),
+    ).toEqual(['release-class::prod']);
     expect(loweringClassLabels(releaseChange({ labels: ['release-class::prod'] }), ['src/cart.ts'], defaultPolicy)).toEqual([]);
   });
 
   it('names the high-risk paths, five at most', () => {
     const paths = Array.from({ length: 7 }, (_, i) => `src/auth/f${i}.ts`);
-    expect(releaseClass(releaseChange(), paths, defaultPolicy).detail).toBe('high-risk path src/auth/f0.ts, src/auth/f1.ts, src/auth/f2.ts, src/auth/f3.ts, src/auth/f4.ts and 2 more');
+    expect(releaseClass(releaseChange(), paths, defaultPolicy).detail).toBe(
+      'high-risk path src/auth/f0.ts, src/auth/f1.ts, src/auth/f2.ts, src/auth/f3.ts, src/auth/f4.ts and 2 more',
+    );
   });
 
   it('applies class rules by target branch and by path; the most severe wins', () => {
-    const policy = gatePolicy({ classRules: [{ class: 'high-risk', branches: ['release/payments-*'] }, { class: 'high-risk', paths: ['db/migrations/**'] }], highRiskPaths: [] });
-    expect(releaseClass(releaseChange({ targetBranch: 'release/payments-7' }), [], policy)).toMatchObject({ releaseClass: 'high-risk', source: 'branch' });
+    const policy = gatePolicy({
+      classRules: [
+        { class: 'high-risk', branches: ['release/payments-*'] },
+        { class: 'high-risk', paths: ['db/migrations/**'] },
+      ],
+      highRiskPaths: [],
+    });
+    expect(releaseClass(releaseChange({ targetBranch: 'release/payments-7' }), [], policy)).toMatchObject({
+      releaseClass: 'high-risk',
+      source: 'branch',
+    });
     expect(releaseClass(releaseChange(), ['db/migrations/001.sql'], policy)).toMatchObject({ releaseClass: 'high-risk', source: 'path' });
     expect(releaseClass(releaseChange(), ['src/auth/x.ts'], policy)).toMatchObject({ releaseClass: 'prod', source: 'default' });
   });

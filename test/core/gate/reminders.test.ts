@@ -22,14 +22,19 @@ const exception = (o: Partial<RemindableException> = {}): RemindableException =>
   remindedAt: null,
   ...o,
 });
-const keys = (e: RemindableException[]): string[] => planExceptionReminders(e, defaultPolicy, NOW).flatMap((a) => (a.type === 'notifyChat' ? [a.key] : []));
+const keys = (e: RemindableException[]): string[] =>
+  planExceptionReminders(e, defaultPolicy, NOW).flatMap((a) => (a.type === 'notifyChat' ? [a.key] : []));
 
 describe('planExceptionReminders', () => {
   it.each([
     ['expiring within the reminder days, not reminded', exception(), ['exception-expiring:github:acme/app#12:2026-12-05T12:00:00.000Z']],
     ['expiring later than the reminder days', exception({ expiresAt: new Date(NOW.getTime() + 8 * DAY) }), []],
     ['already reminded before expiry', exception({ remindedAt: new Date(NOW.getTime() - DAY) }), []],
-    ['lapsed, reminded only before', exception({ expiresAt: new Date(NOW.getTime() - DAY), remindedAt: new Date(NOW.getTime() - 5 * DAY) }), ['exception-expired:github:acme/app#12:2026-12-01T12:00:00.000Z']],
+    [
+      'lapsed, reminded only before',
+      exception({ expiresAt: new Date(NOW.getTime() - DAY), remindedAt: new Date(NOW.getTime() - 5 * DAY) }),
+      ['exception-expired:github:acme/app#12:2026-12-01T12:00:00.000Z'],
+    ],
     ['lapsed and told so', exception({ expiresAt: new Date(NOW.getTime() - DAY), remindedAt: new Date(NOW.getTime() - DAY / 2) }), []],
     ['requested, not approved', exception({ status: 'requested' }), []],
     ['revoked', exception({ status: 'revoked' }), []],
@@ -43,7 +48,11 @@ describe('planExceptionReminders', () => {
     const n = actions[0]!;
     if (n.type !== 'notifyChat') throw new Error('expected a notice');
     expect(n.channel).toBe('#prodsec-escalations');
-    expect(n.notice).toMatchObject({ kind: 'exception-expiring', owner: '@owner', due: [{ label: 'Expires', at: '2026-12-05T12:00:00.000Z' }] });
+    expect(n.notice).toMatchObject({
+      kind: 'exception-expiring',
+      owner: '@owner',
+      due: [{ label: 'Expires', at: '2026-12-05T12:00:00.000Z' }],
+    });
     expect(n.notice.reasons.join(' ')).toContain('WAF rule 12');
   });
 });

@@ -7,7 +7,13 @@ import type { SaveIntake } from '../../../src/core/actions.ts';
 import { issueEvent, planContext } from '../../builders/events.ts';
 import { intakeBody } from '../../builders/intake.ts';
 
-const reason = (rule: string, tier: Reason['tier'], route: string | null = null): Reason => ({ rule, summary: rule, evidence: [], tier, route });
+const reason = (rule: string, tier: Reason['tier'], route: string | null = null): Reason => ({
+  rule,
+  summary: rule,
+  evidence: [],
+  tier,
+  route,
+});
 const options = defaultPolicy.intake.fields.find((f) => f.id === 'service_line')!.options!;
 const base: ServiceLineInput = { answer: null, routes: [], reasons: [], onChangeRequest: false, options };
 
@@ -19,7 +25,12 @@ describe('serviceLine', () => {
     ['incident before the exception board', { routes: ['exception-board', 'incident'] }, SERVICE_LINES.incident, true],
     ['a change request', { onChangeRequest: true }, SERVICE_LINES.release, true],
     ['CI/CD paths', { reasons: [reason('ci-cd-and-deploy-keys', 2)] }, SERVICE_LINES.release, true],
-    ['CI/CD before design', { reasons: [reason('public-endpoint-or-identity-boundary', 2), reason('ci-cd-and-deploy-keys', 2)] }, SERVICE_LINES.release, true],
+    [
+      'CI/CD before design',
+      { reasons: [reason('public-endpoint-or-identity-boundary', 2), reason('ci-cd-and-deploy-keys', 2)] },
+      SERVICE_LINES.release,
+      true,
+    ],
     ['a tier-2 design rule', { reasons: [reason('public-endpoint-or-identity-boundary', 2)] }, SERVICE_LINES.secureDesign, true],
     ['a tier-3 rule', { reasons: [reason('cross-domain-blast-radius', 3)] }, SERVICE_LINES.secureDesign, true],
     ['tier 1 is not obvious', { reasons: [reason('iam-or-network-single-service', 1)] }, null, false],
@@ -35,7 +46,8 @@ describe('serviceLine', () => {
 });
 
 describe('plan keeps the service line with the intake record', () => {
-  const saved = (body: string): SaveIntake => plan(issueEvent({ body, labels: [] }), planContext()).actions.find((a): a is SaveIntake => a.type === 'saveIntake')!;
+  const saved = (body: string): SaveIntake =>
+    plan(issueEvent({ body, labels: [] }), planContext()).actions.find((a): a is SaveIntake => a.type === 'saveIntake')!;
   const comment = (body: string): string => {
     const c = plan(issueEvent({ body, labels: [] }), planContext()).actions.find((a) => a.type === 'ensureComment');
     return c && 'body' in c ? c.body : '';

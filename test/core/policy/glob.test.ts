@@ -69,7 +69,12 @@ describe('globProblem', () => {
     expect(globProblem(glob)).toMatch(why);
   });
   it('accepts every glob of the built-in policy', () => {
-    const globs = [...defaultPolicy.changes.rules.flatMap((r) => r.paths), ...defaultPolicy.changes.ignore, ...defaultPolicy.gate.highRiskPaths, ...defaultPolicy.gate.releaseBranches];
+    const globs = [
+      ...defaultPolicy.changes.rules.flatMap((r) => r.paths),
+      ...defaultPolicy.changes.ignore,
+      ...defaultPolicy.gate.highRiskPaths,
+      ...defaultPolicy.gate.releaseBranches,
+    ];
     expect(globs.length).toBeGreaterThan(40);
     expect(globs.filter((g) => globProblem(g) !== null)).toEqual([]);
   });
@@ -77,7 +82,9 @@ describe('globProblem', () => {
 
 describe('a policy with a costly glob', () => {
   it('fails to load, each error naming the key and the glob', () => {
-    const r = parsePolicy('gate:\n  highRiskPaths: ["**/auth/**", "**/a/**/a/**/a/**/b"]\n  classRules:\n    - { class: high-risk, branches: ["*a*a*a*b"] }\nchanges:\n  rules:\n    - { name: deep, description: Deep, paths: ["**/x/**/y/**/z/**/w"], tier: 2 }\n  ignore: ["docs/**"]\n');
+    const r = parsePolicy(
+      'gate:\n  highRiskPaths: ["**/auth/**", "**/a/**/a/**/a/**/b"]\n  classRules:\n    - { class: high-risk, branches: ["*a*a*a*b"] }\nchanges:\n  rules:\n    - { name: deep, description: Deep, paths: ["**/x/**/y/**/z/**/w"], tier: 2 }\n  ignore: ["docs/**"]\n',
+    );
     expect(r.ok).toBe(false);
     if (r.ok) return;
     expect(r.errors.map((e) => `${e.path} (line ${e.line}): ${e.message}`)).toEqual([
@@ -89,7 +96,27 @@ describe('a policy with a costly glob', () => {
 });
 
 /** Pieces of globs: wildcards of every kind, literals, separators, braces, classes, extglobs. */
-const GLOB_PIECES = ['**', '*', '?', 'a', 'b', 'auth', '.', '.ts', '/', '/**/', '{a,b}', '{x,y,z}', '[ab]', '+(a|b)', '*(a)', '@(a|b)', '!(b)', 'a*', '*a'];
+const GLOB_PIECES = [
+  '**',
+  '*',
+  '?',
+  'a',
+  'b',
+  'auth',
+  '.',
+  '.ts',
+  '/',
+  '/**/',
+  '{a,b}',
+  '{x,y,z}',
+  '[ab]',
+  '+(a|b)',
+  '*(a)',
+  '@(a|b)',
+  '!(b)',
+  'a*',
+  '*a',
+];
 const glob = fc.array(fc.constantFrom(...GLOB_PIECES), { minLength: 1, maxLength: 14 }).map((p) => p.join(''));
 
 /**
@@ -103,7 +130,11 @@ const hostilePath = fc
     let p = '';
     for (const [unit, times] of parts) p += unit.repeat(times);
     while (p.length < 4096) p += p || 'a';
-    return p.slice(0, 4096).replace(/\/{2,}/g, '/').replace(/^\//, 'a').padEnd(4096, 'a');
+    return p
+      .slice(0, 4096)
+      .replace(/\/{2,}/g, '/')
+      .replace(/^\//, 'a')
+      .padEnd(4096, 'a');
   });
 
 /**
@@ -138,9 +169,29 @@ describe('every accepted glob matches fast', () => {
   });
 
   it('the worst shapes at the limits, on paths built from their own literals', () => {
-    const worst = ['**/a/**/*b', '**/*a*b', '**/*a/**/b', '*a*b/**', '**/a/**/b*c', '**/*{auth,Auth}*', '+(a|b)/**/a', 'x*(a)b/**', '*a*/*b*/*c*'];
+    const worst = [
+      '**/a/**/*b',
+      '**/*a*b',
+      '**/*a/**/b',
+      '*a*b/**',
+      '**/a/**/b*c',
+      '**/*{auth,Auth}*',
+      '+(a|b)/**/a',
+      'x*(a)b/**',
+      '*a*/*b*/*c*',
+    ];
     const long = (unit: string, tail = ''): string => `${unit.repeat(Math.ceil(4096 / unit.length))}`.slice(0, 4096 - tail.length) + tail;
-    const paths = [long('a'), long('a/'), `${'a/'.repeat(1024)}${'a'.repeat(2048)}`, long('auth'), long('auth', '/x'), long('auth.', '/x'), long('a', '/x'), long('ab', '/x'), `${'a/'.repeat(1000)}${long('auth.', '/x').slice(2000)}`];
+    const paths = [
+      long('a'),
+      long('a/'),
+      `${'a/'.repeat(1024)}${'a'.repeat(2048)}`,
+      long('auth'),
+      long('auth', '/x'),
+      long('auth.', '/x'),
+      long('a', '/x'),
+      long('ab', '/x'),
+      `${'a/'.repeat(1000)}${long('auth.', '/x').slice(2000)}`,
+    ];
     for (const g of worst) {
       expect(globProblem(g), g).toBeNull();
       const match = picomatch(g, { dot: true });

@@ -25,7 +25,12 @@ const tighten = (text: string) => {
   return r;
 };
 const names = (rules: { name: string }[]) => rules.map((r) => r.name);
-const extraRule = (name: string, tier: number, extra = '') => [`  - name: ${name}`, '    description: Team rule', '    when: { field: exposure, equals: existing endpoint changed }', `    tier: ${tier}${extra}`];
+const extraRule = (name: string, tier: number, extra = '') => [
+  `  - name: ${name}`,
+  '    description: Team rule',
+  '    when: { field: exposure, equals: existing endpoint changed }',
+  `    tier: ${tier}${extra}`,
+];
 
 describe('tightenPolicy: what an override keeps (tightening) and what it ignores (weakening)', () => {
   it.each<{ name: string; text: string; check: (p: Policy) => void; ignored: string[]; reason?: RegExp }>([
@@ -45,7 +50,14 @@ describe('tightenPolicy: what an override keeps (tightening) and what it ignores
     },
     {
       name: 'routing.rules: a global rule cannot be replaced by one of the same name',
-      text: y('routing:', '  rules:', '  - name: active-exploitation', '    description: Quietly', '    when: { field: active_exploitation, equals: "yes" }', '    tier: 1'),
+      text: y(
+        'routing:',
+        '  rules:',
+        '  - name: active-exploitation',
+        '    description: Quietly',
+        '    when: { field: active_exploitation, equals: "yes" }',
+        '    tier: 1',
+      ),
       check: (p) => expect(p.routing.rules.find((r) => r.name === 'active-exploitation')).toEqual(global.routing.rules[0]),
       ignored: ['routing.rules[0]'],
       reason: /global routing rule "active-exploitation" cannot be replaced/,
@@ -85,7 +97,12 @@ describe('tightenPolicy: what an override keeps (tightening) and what it ignores
     // changes
     {
       name: 'changes.rules: an added rule is kept; a global one cannot be replaced',
-      text: y('changes:', '  rules:', '  - { name: team-crypto, description: Crypto code, paths: ["**/crypto/**"], tier: 2 }', '  - { name: tenant-isolation, description: none, paths: [nothing], tier: 0 }'),
+      text: y(
+        'changes:',
+        '  rules:',
+        '  - { name: team-crypto, description: Crypto code, paths: ["**/crypto/**"], tier: 2 }',
+        '  - { name: tenant-isolation, description: none, paths: [nothing], tier: 0 }',
+      ),
       check: (p) => expect(names(p.changes.rules)).toEqual([...names(global.changes.rules), 'team-crypto']),
       ignored: ['changes.rules[1]'],
     },
@@ -121,7 +138,8 @@ describe('tightenPolicy: what an override keeps (tightening) and what it ignores
     {
       name: 'clocks: a shorter target and an earlier warning are kept',
       text: y('clocks:', '  warnAt: 0.5', '  targets:', '    critical: { slo: 2h }', '    low: { rto: 2w }'),
-      check: (p) => expect(p.clocks).toMatchObject({ warnAt: 0.5, targets: { critical: { slo: '2h', rto: '12h' }, low: { slo: null, rto: '2w' } } }),
+      check: (p) =>
+        expect(p.clocks).toMatchObject({ warnAt: 0.5, targets: { critical: { slo: '2h', rto: '12h' }, low: { slo: null, rto: '2w' } } }),
       ignored: [],
     },
     {
@@ -146,7 +164,12 @@ describe('tightenPolicy: what an override keeps (tightening) and what it ignores
     },
     {
       name: 'tooling.deciders and inventory are the global policy’s',
-      text: y('tooling:', '  deciders: { github: [mallory] }', '  inventory: [{ name: scanner, criticality: low, pathForward: sunset }]', '  outageLabel: never'),
+      text: y(
+        'tooling:',
+        '  deciders: { github: [mallory] }',
+        '  inventory: [{ name: scanner, criticality: low, pathForward: sunset }]',
+        '  outageLabel: never',
+      ),
       check: (p) => expect(p.tooling).toEqual(global.tooling),
       ignored: ['tooling.deciders', 'tooling.inventory', 'tooling.outageLabel'],
     },
@@ -172,7 +195,12 @@ describe('tightenPolicy: what an override keeps (tightening) and what it ignores
     // global-only sections
     {
       name: 'gate: security reviewers, approvers and mode are the global policy’s',
-      text: y('gate:', '  securityReviewers: { github: [friend] }', '  exceptions: { approvers: { github: [friend] } }', '  mode: { default: advisory }'),
+      text: y(
+        'gate:',
+        '  securityReviewers: { github: [friend] }',
+        '  exceptions: { approvers: { github: [friend] } }',
+        '  mode: { default: advisory }',
+      ),
       check: (p) => expect(p.gate).toEqual(global.gate),
       ignored: ['gate.securityReviewers', 'gate.exceptions', 'gate.mode'],
       reason: /release gate/,
@@ -221,7 +249,11 @@ describe('parseOverride: an invalid override is refused whole, with paths and li
   it.each<[string, string, { path: string; line: number | null }[]]>([
     ['a tier out of range', y('routing:', '  defaultTier: 9'), [{ path: 'routing.defaultTier', line: 2 }]],
     ['an unknown key', y('routing:', '  defaultTier: 2', 'unknownKey: true'), [{ path: 'unknownKey', line: 3 }]],
-    ['an added rule on an unknown field', y('routing:', '  rules:', '  - { name: x, description: y, when: { field: nope, equals: a }, tier: 2 }'), [{ path: 'routing.rules[0].when.field', line: 3 }]],
+    [
+      'an added rule on an unknown field',
+      y('routing:', '  rules:', '  - { name: x, description: y, when: { field: nope, equals: a }, tier: 2 }'),
+      [{ path: 'routing.rules[0].when.field', line: 3 }],
+    ],
     ['YAML that does not parse', 'routing: [\n', [{ path: '(yaml)', line: 2 }]],
   ])('%s', (_n, text, expected) => {
     const r = parseOverride(text, global);
@@ -230,7 +262,15 @@ describe('parseOverride: an invalid override is refused whole, with paths and li
   });
 
   it('an added rule may use a route the override adds', () => {
-    const r = tighten(y('routes:', '  - { name: team-board, label: route::team-board }', 'routing:', '  rules:', ...extraRule('to-team-board', 2, '\n    route: team-board')));
+    const r = tighten(
+      y(
+        'routes:',
+        '  - { name: team-board, label: route::team-board }',
+        'routing:',
+        '  rules:',
+        ...extraRule('to-team-board', 2, '\n    route: team-board'),
+      ),
+    );
     expect(r.policy.routing.rules.at(-1)).toMatchObject({ name: 'to-team-board', route: 'team-board' });
   });
 });
@@ -238,23 +278,57 @@ describe('parseOverride: an invalid override is refused whole, with paths and li
 describe('parseOverride: a glob that would take too long to match is ignored key by key', () => {
   const SLOW = '**/a/**/a/**/a/**/b';
   it('an added change rule keeps its other globs; the refused one is listed with the glob and why', () => {
-    const r = tighten(y('changes:', '  rules:', `    - { name: team-paths, description: Team paths, paths: ["services/billing/**", "${SLOW}"], tier: 2 }`));
+    const r = tighten(
+      y('changes:', '  rules:', `    - { name: team-paths, description: Team paths, paths: ["services/billing/**", "${SLOW}"], tier: 2 }`),
+    );
     expect(r.policy.changes.rules.at(-1)).toMatchObject({ name: 'team-paths', paths: ['services/billing/**'] });
-    expect(r.ignored).toEqual([{ path: 'changes.rules[0].paths[1]', reason: expect.stringMatching(/^glob refused: "\*\*\/a\/\*\*\/a\/\*\*\/a\/\*\*\/b" would take too long to match: it has 4 "\*\*" segments/) }]);
+    expect(r.ignored).toEqual([
+      {
+        path: 'changes.rules[0].paths[1]',
+        reason: expect.stringMatching(
+          /^glob refused: "\*\*\/a\/\*\*\/a\/\*\*\/a\/\*\*\/b" would take too long to match: it has 4 "\*\*" segments/,
+        ),
+      },
+    ]);
   });
 
   it('a rule left without globs is left out whole; the rules after it keep their places', () => {
     const r = tighten(
-      y('changes:', '  rules:', `    - { name: only-slow, description: Slow, paths: ["${SLOW}", "*a*a*a*b"], tier: 2 }`, '    - { name: fine, description: Fine, paths: ["infra/**"], tier: 2 }', '  ignore: ["*x*x*x*"]', 'routing:', '  defaultTier: 0'),
+      y(
+        'changes:',
+        '  rules:',
+        `    - { name: only-slow, description: Slow, paths: ["${SLOW}", "*a*a*a*b"], tier: 2 }`,
+        '    - { name: fine, description: Fine, paths: ["infra/**"], tier: 2 }',
+        '  ignore: ["*x*x*x*"]',
+        'routing:',
+        '  defaultTier: 0',
+      ),
     );
     expect(names(r.policy.changes.rules).slice(-1)).toEqual(['fine']);
     expect(r.policy.changes.rules.some((x) => x.name === 'only-slow')).toBe(false);
-    expect(r.ignored.map((i) => i.path)).toEqual(['changes.ignore[0]', 'changes.rules[0]', 'changes.rules[0].paths[0]', 'changes.rules[0].paths[1]', 'routing.defaultTier']);
+    expect(r.ignored.map((i) => i.path)).toEqual([
+      'changes.ignore[0]',
+      'changes.rules[0]',
+      'changes.rules[0].paths[0]',
+      'changes.rules[0].paths[1]',
+      'routing.defaultTier',
+    ]);
     expect(r.ignored[1]!.reason).toBe('every glob of changes.rules[0].paths was refused: the rule is left out');
   });
 
   it('the rest of the override applies, and its other ignored keys are listed as before', () => {
-    const r = tighten(y('changes:', '  rules:', '    - { name: fine, description: Fine, paths: ["infra/**"], tier: 2 }', '  ignore: ["*x*x*x*"]', 'gate:', `  highRiskPaths: ["${SLOW}"]`, 'routing:', '  defaultTier: 2'));
+    const r = tighten(
+      y(
+        'changes:',
+        '  rules:',
+        '    - { name: fine, description: Fine, paths: ["infra/**"], tier: 2 }',
+        '  ignore: ["*x*x*x*"]',
+        'gate:',
+        `  highRiskPaths: ["${SLOW}"]`,
+        'routing:',
+        '  defaultTier: 2',
+      ),
+    );
     expect(names(r.policy.changes.rules).at(-1)).toBe('fine');
     expect(r.policy.changes.ignore).toEqual(global.changes.ignore);
     expect(r.policy.routing.defaultTier).toBe(2);

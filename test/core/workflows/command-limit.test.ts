@@ -13,8 +13,16 @@ describe('allowCommand', () => {
     ['the eleventh, never audited: audited', { sent: 11, lastLimitAuditAt: null }, { kind: 'limit', audit: true }],
     ['the twelfth, audited a minute ago: only counted', { sent: 12, lastLimitAuditAt: minutesAgo(1) }, { kind: 'limit', audit: false }],
     ['the thirtieth, audited 9 minutes ago: only counted', { sent: 30, lastLimitAuditAt: minutesAgo(9) }, { kind: 'limit', audit: false }],
-    ['still over, the audit a whole window old: audited again', { sent: 15, lastLimitAuditAt: minutesAgo(10) }, { kind: 'limit', audit: true }],
-    ['still over, the audit older than the window: audited again', { sent: 15, lastLimitAuditAt: minutesAgo(45) }, { kind: 'limit', audit: true }],
+    [
+      'still over, the audit a whole window old: audited again',
+      { sent: 15, lastLimitAuditAt: minutesAgo(10) },
+      { kind: 'limit', audit: true },
+    ],
+    [
+      'still over, the audit older than the window: audited again',
+      { sent: 15, lastLimitAuditAt: minutesAgo(45) },
+      { kind: 'limit', audit: true },
+    ],
     ['under the limit again after an audit', { sent: 3, lastLimitAuditAt: minutesAgo(2) }, { kind: 'allow' }],
   ])('%s', (_name, count, expected) => {
     expect(allowCommand(count, NOW, limit)).toMatchObject(expected);

@@ -11,13 +11,33 @@ import { intakeBody } from '../../builders/intake.ts';
 const incident = intakeBody({ active_exploitation: 'yes' });
 const worksheet = incidentWorksheet();
 const total = readChecklist(worksheet).length;
-const ticked = (n: number): string => withSection(incident, INCIDENT_WORKSHEET_SECTION, setChecklist(worksheet, Array.from({ length: total }, (_, i) => i < n)));
-const comment = (actions: Action[]): EnsureComment | undefined => actions.find((a): a is EnsureComment => a.type === 'ensureComment' && a.marker === INCIDENT_WORKSHEET_MARKER);
-const labels = (actions: Action[]): EnsureLabels[] => actions.filter((a): a is EnsureLabels => a.type === 'ensureLabels' && [...a.add, ...a.remove].some((l) => l.startsWith('incident::')));
+const ticked = (n: number): string =>
+  withSection(
+    incident,
+    INCIDENT_WORKSHEET_SECTION,
+    setChecklist(
+      worksheet,
+      Array.from({ length: total }, (_, i) => i < n),
+    ),
+  );
+const comment = (actions: Action[]): EnsureComment | undefined =>
+  actions.find((a): a is EnsureComment => a.type === 'ensureComment' && a.marker === INCIDENT_WORKSHEET_MARKER);
+const labels = (actions: Action[]): EnsureLabels[] =>
+  actions.filter((a): a is EnsureLabels => a.type === 'ensureLabels' && [...a.add, ...a.remove].some((l) => l.startsWith('incident::')));
 
 describe('the incident worksheet', () => {
   it('covers containment owner, the four authorities, timeline, evidence and follow-up controls', () => {
-    for (const words of ['Containment owner', 'isolate traffic', 'revoke access', 'freeze rollout', 'approve recovery', 'Timeline', 'Evidence', 'Follow-up controls']) expect(worksheet).toContain(words);
+    for (const words of [
+      'Containment owner',
+      'isolate traffic',
+      'revoke access',
+      'freeze rollout',
+      'approve recovery',
+      'Timeline',
+      'Evidence',
+      'Follow-up controls',
+    ])
+      expect(worksheet).toContain(words);
     expect(worksheet.split('\n').filter((l) => l.startsWith('- [ ] ')).length).toBe(total);
   });
 
@@ -51,7 +71,10 @@ describe('the incident worksheet', () => {
   });
 
   it('one un-ticked again: the label comes off', () => {
-    const actions = plan(issueEvent({ action: 'edited', body: ticked(total - 1), labels: ['intake', 'incident::follow-up-done'] }), planContext()).actions;
+    const actions = plan(
+      issueEvent({ action: 'edited', body: ticked(total - 1), labels: ['intake', 'incident::follow-up-done'] }),
+      planContext(),
+    ).actions;
     expect(labels(actions)).toEqual([{ type: 'ensureLabels', target: expect.anything(), add: [], remove: ['incident::follow-up-done'] }]);
   });
 

@@ -19,11 +19,16 @@ import { readSection, sectionStart, withSection } from '../../../src/core/workfl
 import { issueEvent, NOW, planContext, repo } from '../../builders/events.ts';
 import { intakeBody } from '../../builders/intake.ts';
 
-const deep = intakeBody({ exposure: 'new public endpoint', links: '- https://docs.example/design/payments\n- decision: accept replay risk (ADR-12)' });
+const deep = intakeBody({
+  exposure: 'new public endpoint',
+  links: '- https://docs.example/design/payments\n- decision: accept replay risk (ADR-12)',
+});
 const ticks = (n: number[]): boolean[] => PLANNING_STAGES.map((_, i) => n.includes(i + 1));
 const withTicks = (body: string, done: boolean[]): string => withSection(body, PLANNING_SECTION, planningChecklist(done));
-const comment = (actions: Action[], marker: string): EnsureComment | undefined => actions.find((a): a is EnsureComment => a.type === 'ensureComment' && a.marker === marker);
-const section = (actions: Action[]): EnsureBodySection | undefined => actions.find((a): a is EnsureBodySection => a.type === 'ensureBodySection' && a.section === PLANNING_SECTION);
+const comment = (actions: Action[], marker: string): EnsureComment | undefined =>
+  actions.find((a): a is EnsureComment => a.type === 'ensureComment' && a.marker === marker);
+const section = (actions: Action[]): EnsureBodySection | undefined =>
+  actions.find((a): a is EnsureBodySection => a.type === 'ensureBodySection' && a.section === PLANNING_SECTION);
 const edited = (body: string, ctx = planContext()) => plan(issueEvent({ action: 'edited', body }), ctx).actions;
 
 describe('reviewStages', () => {
@@ -64,7 +69,9 @@ describe('the checklist in the description', () => {
   });
 
   it('reads ticks back, with GitHub CRLF line ends and upper-case X', () => {
-    const body = withTicks(deep, ticks([1, 2])).replace(/\n/g, '\r\n').replace('- [x] **2.', '- [X] **2.');
+    const body = withTicks(deep, ticks([1, 2]))
+      .replace(/\n/g, '\r\n')
+      .replace('- [x] **2.', '- [X] **2.');
     expect(stageStates(readSection(body, PLANNING_SECTION)!)).toEqual(ticks([1, 2]));
   });
 
@@ -75,7 +82,9 @@ describe('the checklist in the description', () => {
   });
 
   it('re-opening un-ticks the last stage only', () => {
-    expect(stageStates(reopenedSection(planningChecklist(ticks([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]))))).toEqual(ticks([1, 2, 3, 4, 5, 6, 7, 8, 9]));
+    expect(stageStates(reopenedSection(planningChecklist(ticks([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]))))).toEqual(
+      ticks([1, 2, 3, 4, 5, 6, 7, 8, 9]),
+    );
   });
 });
 
@@ -88,7 +97,9 @@ describe('plan: a deep review gets the planning flow', () => {
 
   it('tier 1 and incomplete intakes get none', () => {
     expect(section(plan(issueEvent({ body: intakeBody({}) }), planContext()).actions)).toBeUndefined();
-    expect(section(plan(issueEvent({ body: intakeBody({ exposure: 'new public endpoint', owner: null }) }), planContext()).actions)).toBeUndefined();
+    expect(
+      section(plan(issueEvent({ body: intakeBody({ exposure: 'new public endpoint', owner: null }) }), planContext()).actions),
+    ).toBeUndefined();
   });
 
   it('ticks in order: the status follows, nothing is un-ticked', () => {
@@ -115,7 +126,10 @@ describe('plan: a deep review gets the planning flow', () => {
   });
 
   it('all ten done: the plan bundle is assembled from the record and the decisions', () => {
-    const actions = edited(withTicks(deep, ticks([1, 2, 3, 4, 5, 6, 7, 8, 9, 10])), planContext({ history: [{ tier: 1, routes: [], reasons: [], decidedAt: new Date('2026-11-19T08:00:00Z') }] }));
+    const actions = edited(
+      withTicks(deep, ticks([1, 2, 3, 4, 5, 6, 7, 8, 9, 10])),
+      planContext({ history: [{ tier: 1, routes: [], reasons: [], decidedAt: new Date('2026-11-19T08:00:00Z') }] }),
+    );
     const bundle = comment(actions, PLAN_BUNDLE_MARKER)!.body;
     expect(bundle.startsWith(PLAN_BUNDLE_MARKER)).toBe(true);
     expect(bundle).toContain('# 📦 Security plan bundle · payments-api');
@@ -137,7 +151,13 @@ describe('plan: a deep review gets the planning flow', () => {
 
   it('a new deep-review intake for the same service re-opens the older review first', () => {
     const older = { repo, number: 3 };
-    const ctx = { ...planContext(), related: [{ ref: older, tier: 2 as const }, { ref: { repo, number: 4 }, tier: 1 as const }] };
+    const ctx = {
+      ...planContext(),
+      related: [
+        { ref: older, tier: 2 as const },
+        { ref: { repo, number: 4 }, tier: 1 as const },
+      ],
+    };
     const actions = plan(issueEvent({ body: deep, number: 9 }), ctx).actions;
     const reopen = actions.findIndex((a) => a.type === 'reopenPlanning');
     expect(actions.filter((a) => a.type === 'reopenPlanning')).toEqual([{ type: 'reopenPlanning', target: older }]);
@@ -151,7 +171,10 @@ describe('plan: a deep review gets the planning flow', () => {
   it('a confidential intake re-opens the older review without naming itself there (no link, no tier)', () => {
     const older = { repo, number: 3 };
     const e = issueEvent({ body: deep, number: 9 });
-    const actions = plan({ ...e, issue: { ...e.issue, confidential: true } }, { ...planContext(), related: [{ ref: older, tier: 2 as const }] }).actions;
+    const actions = plan(
+      { ...e, issue: { ...e.issue, confidential: true } },
+      { ...planContext(), related: [{ ref: older, tier: 2 as const }] },
+    ).actions;
     expect(actions.filter((a) => a.type === 'reopenPlanning')).toEqual([{ type: 'reopenPlanning', target: older }]);
     const note = actions.find((a): a is EnsureComment => a.type === 'ensureComment' && a.target.number === 3)!;
     expect(note.body).toContain('Material change: re-review');
@@ -168,7 +191,9 @@ describe('plan: a deep review gets the planning flow', () => {
 
   it('an intake that already has its checklist re-opens nothing', () => {
     const ctx = { ...planContext(), related: [{ ref: { repo, number: 3 }, tier: 2 as const }] };
-    expect(plan(issueEvent({ action: 'edited', body: withTicks(deep, []), number: 9 }), ctx).actions.some((a) => a.type === 'reopenPlanning')).toBe(false);
+    expect(
+      plan(issueEvent({ action: 'edited', body: withTicks(deep, []), number: 9 }), ctx).actions.some((a) => a.type === 'reopenPlanning'),
+    ).toBe(false);
   });
 
   it('the block markers are the documented ones', () => {

@@ -11,7 +11,12 @@ describe('description blocks', () => {
     ['an empty body is the block alone', '', '- [ ] a', block('planning', '- [ ] a')],
     ['trailing blank lines folded', 'hello\n\n\n', '- [ ] a', `hello\n\n${block('planning', '- [ ] a')}`],
     ['replaced in place', `a\n${block('planning', 'old')}\nb`, 'new', `a\n${block('planning', 'new')}\nb`],
-    ['another block is left alone', block('incident-worksheet', 'w'), 'p', `${block('incident-worksheet', 'w')}\n\n${block('planning', 'p')}`],
+    [
+      'another block is left alone',
+      block('incident-worksheet', 'w'),
+      'p',
+      `${block('incident-worksheet', 'w')}\n\n${block('planning', 'p')}`,
+    ],
   ];
   it.each(table)('%s', (_name, body, text, want) => {
     expect(withSection(body, 'planning', text)).toBe(want);

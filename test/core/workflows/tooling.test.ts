@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import type { Action, EnsureBodySection, EnsureComment, EnsureLabels, RecordToolDecision, RefuseCommand } from '../../../src/core/actions.ts';
+import type {
+  Action,
+  EnsureBodySection,
+  EnsureComment,
+  EnsureLabels,
+  RecordToolDecision,
+  RefuseCommand,
+} from '../../../src/core/actions.ts';
 import type { IssueCommentEvent } from '../../../src/core/model.ts';
 import { plan } from '../../../src/core/plan.ts';
 import { parsePolicy } from '../../../src/core/policy/load.ts';
@@ -41,16 +48,39 @@ const requestBody = (tool = 'secret-sweeper', criticality = 'high'): string =>
 const handoverBody = (tool = 'scanner'): string =>
   `### Tool name\n\n${tool}\n\n### Current owner\n\nplatform\n\n### Reason for the handover\n\nreorg\n\n### Current criticality\n\nmedium\n\n### Users and dependants\n\neveryone`;
 
-function commentEvent({ body, labels = ['tooling::request'], issueBody = requestBody(), login = 'lead', platform = 'github' as 'github' | 'gitlab', id = 11 }: { body: string; labels?: string[]; issueBody?: string; login?: string; platform?: 'github' | 'gitlab'; id?: number }): IssueCommentEvent {
+function commentEvent({
+  body,
+  labels = ['tooling::request'],
+  issueBody = requestBody(),
+  login = 'lead',
+  platform = 'github' as 'github' | 'gitlab',
+  id = 11,
+}: {
+  body: string;
+  labels?: string[];
+  issueBody?: string;
+  login?: string;
+  platform?: 'github' | 'gitlab';
+  id?: number;
+}): IssueCommentEvent {
   const base = issueEvent({ body: issueBody, labels });
-  return { kind: 'comment', action: 'created', deliveryId: `c-${id}`, actor: { login, isBot: false }, comment: { id, body }, issue: { ...base.issue, ref: { ...base.issue.ref, repo: { ...base.issue.ref.repo, platform } } } };
+  return {
+    kind: 'comment',
+    action: 'created',
+    deliveryId: `c-${id}`,
+    actor: { login, isBot: false },
+    comment: { id, body },
+    issue: { ...base.issue, ref: { ...base.issue.ref, repo: { ...base.issue.ref.repo, platform } } },
+  };
 }
 
 const run = (e: IssueCommentEvent, p: Policy = policy): Action[] => plan(e, planContext({ policy: p, now: NOW })).actions;
-const record = (a: Action[]): ToolDecisionRecord | undefined => a.find((x): x is RecordToolDecision => x.type === 'recordToolDecision')?.decision;
+const record = (a: Action[]): ToolDecisionRecord | undefined =>
+  a.find((x): x is RecordToolDecision => x.type === 'recordToolDecision')?.decision;
 const labels = (a: Action[]): EnsureLabels | undefined => a.find((x): x is EnsureLabels => x.type === 'ensureLabels');
 const sections = (a: Action[]): string[] => a.filter((x): x is EnsureBodySection => x.type === 'ensureBodySection').map((x) => x.section);
-const comment = (a: Action[], marker = TOOL_DECISION_MARKER): string | undefined => a.find((x): x is EnsureComment => x.type === 'ensureComment' && x.marker === marker)?.body;
+const comment = (a: Action[], marker = TOOL_DECISION_MARKER): string | undefined =>
+  a.find((x): x is EnsureComment => x.type === 'ensureComment' && x.marker === marker)?.body;
 
 describe('the decide command', () => {
   it.each([
@@ -60,7 +90,17 @@ describe('the decide command', () => {
     ['self-serve', 'redirect', 'low', 'path::redirect', 'criticality::low', []],
   ])('request %s → %s, %s', (decision, path, crit, pathLabel, critLabel, opened) => {
     const a = run(commentEvent({ body: `/gatehouse decide ${decision}` }));
-    expect(record(a)).toMatchObject({ tool: 'secret-sweeper', form: 'request', decision, pathForward: path, criticality: crit, repos: ['acme/sweeper'], owners: ['alice', 'bob'], decidedBy: 'lead', decidedAt: NOW });
+    expect(record(a)).toMatchObject({
+      tool: 'secret-sweeper',
+      form: 'request',
+      decision,
+      pathForward: path,
+      criticality: crit,
+      repos: ['acme/sweeper'],
+      owners: ['alice', 'bob'],
+      decidedBy: 'lead',
+      decidedAt: NOW,
+    });
     expect(labels(a)?.add).toEqual([pathLabel, critLabel]);
     expect(sections(a)).toEqual(opened);
     expect(comment(a)).toContain(`Decision: \`${decision}\``);
@@ -85,7 +125,13 @@ describe('the decide command', () => {
     ['alternative', 'redirect', 'low', []],
     ['reprioritise', 'improve', 'high', []],
   ])('handover %s → %s, %s', (decision, path, crit, opened) => {
-    const a = run(commentEvent({ body: `/gatehouse decide ${decision}`, labels: ['tooling::handover', 'path::maintain', 'criticality::high'], issueBody: handoverBody() }));
+    const a = run(
+      commentEvent({
+        body: `/gatehouse decide ${decision}`,
+        labels: ['tooling::handover', 'path::maintain', 'criticality::high'],
+        issueBody: handoverBody(),
+      }),
+    );
     expect(record(a)).toMatchObject({ tool: 'scanner', form: 'handover', pathForward: path, criticality: crit });
     expect(sections(a)).toEqual(opened);
     const l = labels(a);
@@ -108,7 +154,11 @@ describe('the decide command', () => {
     ['a handover decision on a request', { body: '/gatehouse decide accept' }, 'not a decision for a tooling request'],
     ['no decision', { body: '/gatehouse decide' }, 'no decision given'],
     ['a bad criticality', { body: '/gatehouse decide build-internal urgent' }, 'not a criticality'],
-    ['not a tooling issue', { body: '/gatehouse decide build-internal', labels: ['intake'], issueBody: 'hello' }, 'not a tooling request or handover'],
+    [
+      'not a tooling issue',
+      { body: '/gatehouse decide build-internal', labels: ['intake'], issueBody: 'hello' },
+      'not a tooling request or handover',
+    ],
     ['no tool name', { body: '/gatehouse decide build-internal', issueBody: '### Problem to solve\n\nx' }, 'names no valid tool'],
     ['an invalid tool name', { body: '/gatehouse decide build-internal', issueBody: requestBody('Bad Name!') }, 'names no valid tool'],
   ])('%s is refused, audited, and changes nothing', (_, input, reason) => {
@@ -131,7 +181,9 @@ describe('the decide command', () => {
     const ctx = { ...planContext({ policy: repoPolicy, now: NOW }), authority: commandAuthority(policyOf('')) };
     const a = plan(commentEvent({ body: '/gatehouse decide build-internal', login: 'mallory' }), ctx).actions;
     expect(a[0]).toMatchObject({ type: 'refuseCommand', reason: expect.stringContaining('tooling.deciders.github') });
-    expect(plan(commentEvent({ body: '/gatehouse decide build-internal', login: 'mallory' }), { ...ctx, authority: undefined }).actions[0]?.type).toBe('refuseCommand');
+    expect(
+      plan(commentEvent({ body: '/gatehouse decide build-internal', login: 'mallory' }), { ...ctx, authority: undefined }).actions[0]?.type,
+    ).toBe('refuseCommand');
   });
 
   it('a comment that is no decide command plans nothing', () => {
@@ -139,13 +191,29 @@ describe('the decide command', () => {
   });
 
   it('parses the command strictly', () => {
-    expect(parseDecideCommand('/gatehouse decide  Build-Internal  HIGH', 'request')).toEqual({ ok: true, decision: 'build-internal', criticality: 'high' });
+    expect(parseDecideCommand('/gatehouse decide  Build-Internal  HIGH', 'request')).toEqual({
+      ok: true,
+      decision: 'build-internal',
+      criticality: 'high',
+    });
     expect(parseDecideCommand('/gatehouse decide accept now please', 'handover')).toMatchObject({ ok: false });
   });
 });
 
 describe('the effective inventory', () => {
-  const d = (over: Partial<ToolDecisionRecord>): ToolDecisionRecord => ({ tool: 'scanner', issueKey: 'github:a/b#1', form: 'handover', decision: 'x', pathForward: 'improve', criticality: 'low', repos: [], owners: [], decidedBy: 'lead', decidedAt: NOW, ...over });
+  const d = (over: Partial<ToolDecisionRecord>): ToolDecisionRecord => ({
+    tool: 'scanner',
+    issueKey: 'github:a/b#1',
+    form: 'handover',
+    decision: 'x',
+    pathForward: 'improve',
+    criticality: 'low',
+    repos: [],
+    owners: [],
+    decidedBy: 'lead',
+    decidedAt: NOW,
+    ...over,
+  });
 
   it('overlays the latest decision per tool, adds new tools, skips status-only decisions', () => {
     const inv = effectiveInventory(policy.tooling.inventory, [
@@ -164,11 +232,14 @@ describe('the effective inventory', () => {
 describe('co-create, sunset and transfer checklists', () => {
   const ev = (body: string, labels: string[]) => issueEvent({ action: 'edited', body, labels });
   const run2 = (body: string, labels: string[]): Action[] => plan(ev(body, labels), planContext({ policy, now: NOW })).actions;
-  const withCoCreate = (checks: boolean[]): string => withSection(requestBody(), CO_CREATE_SECTION, setChecklist(coCreateChecklist(), checks));
+  const withCoCreate = (checks: boolean[]): string =>
+    withSection(requestBody(), CO_CREATE_SECTION, setChecklist(coCreateChecklist(), checks));
 
   it('path::integrate opens the two loops; not on an issue that is no tooling form', () => {
     expect(sections(run2(requestBody(), ['tooling::request', 'path::integrate']))).toEqual([CO_CREATE_SECTION]);
-    expect(coCreateChecklist()).toMatch(/Validated proposal[\s\S]*Technical design[\s\S]*Stakeholder alignment[\s\S]*Feature shipped[\s\S]*Docs published[\s\S]*API available/);
+    expect(coCreateChecklist()).toMatch(
+      /Validated proposal[\s\S]*Technical design[\s\S]*Stakeholder alignment[\s\S]*Feature shipped[\s\S]*Docs published[\s\S]*API available/,
+    );
     expect(sections(run2('plain issue', ['path::integrate']))).toEqual([]);
   });
 
@@ -183,7 +254,9 @@ describe('co-create, sunset and transfer checklists', () => {
 
   it('path::sunset opens the sunset checklist; all ticked says complete', () => {
     expect(sections(run2(requestBody(), ['tooling::request', 'path::sunset']))).toEqual([SUNSET_SECTION]);
-    expect(retirementChecklist('sunset')).toMatch(/Plan migration[\s\S]*Validate parity[\s\S]*Communicate timeline[\s\S]*Decommission[\s\S]*Lessons learned/);
+    expect(retirementChecklist('sunset')).toMatch(
+      /Plan migration[\s\S]*Validate parity[\s\S]*Communicate timeline[\s\S]*Decommission[\s\S]*Lessons learned/,
+    );
     const done = withSection(requestBody(), SUNSET_SECTION, setChecklist(retirementChecklist('sunset'), [true, true, true, true, true]));
     expect(comment(run2(done, ['tooling::request', 'path::sunset']), '<!-- gatehouse:tool-sunset-done -->')).toContain('Sunset complete');
   });
@@ -201,14 +274,27 @@ describe('the tooling forms', () => {
   });
 
   it('read answers by label, leaving out empty ones', () => {
-    expect(readToolingAnswers(requestBody(), 'request')).toEqual({ tool: 'secret-sweeper', problem: 'Leaked keys', users: 'Platform team', criticality: 'high', repos: 'acme/sweeper', owners: 'alice, bob' });
+    expect(readToolingAnswers(requestBody(), 'request')).toEqual({
+      tool: 'secret-sweeper',
+      problem: 'Leaked keys',
+      users: 'Platform team',
+      criticality: 'high',
+      repos: 'acme/sweeper',
+      owners: 'alice, bob',
+    });
     expect(TOOLING_FORMS.handover.fields.map((f) => f.id)).toContain('current-owner');
   });
 });
 
 describe('the tooling lifecycle policy', () => {
   it('has defaults (no deciders: every command refused) and is strict', () => {
-    expect(policyOf('').tooling).toMatchObject({ requestLabel: 'tooling::request', handoverLabel: 'tooling::handover', deciders: { github: [], gitlab: [] }, waitingLabel: 'tooling::waiting', deferredLabel: 'tooling::deferred' });
+    expect(policyOf('').tooling).toMatchObject({
+      requestLabel: 'tooling::request',
+      handoverLabel: 'tooling::handover',
+      deciders: { github: [], gitlab: [] },
+      waitingLabel: 'tooling::waiting',
+      deferredLabel: 'tooling::deferred',
+    });
     const r = parsePolicy('tooling:\n  deciders: { jira: [lead] }\n');
     expect(r.ok).toBe(false);
     const refused = plan(commentEvent({ body: '/gatehouse decide wait' }), planContext({ policy: policyOf(''), now: NOW })).actions;
