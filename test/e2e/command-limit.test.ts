@@ -12,7 +12,7 @@ import nock from 'nock';
 import type { Gatehouse } from '../../src/main.ts';
 import { answers, gitlabBody, intakeBody } from '../builders/intake.ts';
 import { fakeGitHubIssues } from '../support/fake-github-issues.ts';
-import { githubDelivery, githubExample, issuesPayload, testPrivateKey } from '../support/github.ts';
+import { githubDelivery, issueCommentPayload, issuesPayload, testPrivateKey } from '../support/github.ts';
 import {
   addNote,
   fakeGitLabApi,
@@ -76,13 +76,8 @@ function github(): Forge {
       expect(await send('issues', issuesPayload({ body, number: n, labels: ['intake'] }))).toBe('done');
     },
     async comment(n, login, text) {
-      const p = githubExample({ name: 'issue_comment', action: 'created' });
       const i = issuesPayload({ body: fake.bodies.get(n) ?? '', number: n, labels: fake.labels.get(n) ?? [] });
-      p['issue'] = i['issue'];
-      p['repository'] = i['repository'];
-      p['installation'] = i['installation'];
-      p['comment'] = { ...(p['comment'] as object), id: ++commentId, body: text, user: { login, type: 'User' } };
-      p['sender'] = { ...(p['sender'] as object), login, type: 'User' };
+      const p = issueCommentPayload({ issue: i, id: ++commentId, body: text, login });
       return send('issue_comment', p);
     },
     comments: (n) => (fake.comments.get(n) ?? []).map((c) => c.body),

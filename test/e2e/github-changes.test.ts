@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import nock from 'nock';
 import type { Gatehouse } from '../../src/main.ts';
-import { githubDelivery, githubExample, testPrivateKey } from '../support/github.ts';
+import { githubDelivery, pullRequestPayload, testPrivateKey } from '../support/github.ts';
 import { GITHUB_API as API, GITHUB_SECRET as SECRET, processed, startTestGatehouse } from '../support/harness.ts';
 
 const REPO = '/repos/Codertocat/Hello-World';
@@ -18,12 +18,7 @@ function pullRequest({
   action?: string;
   body?: string;
 }): Record<string, unknown> {
-  const payload = githubExample({ name: 'pull_request', action });
-  const pr = payload['pull_request'] as Record<string, unknown>;
-  pr['body'] = body;
-  pr['labels'] = [];
-  payload['installation'] = { id: 1 };
-  return payload;
+  return pullRequestPayload({ action, body });
 }
 
 async function deliver(payload: unknown): Promise<string> {

@@ -27,17 +27,9 @@ function outage({
   assignees = [] as string[],
   state = 'open',
 }) {
-  // The examples have no `issues.closed`: a `reopened` one stands in, with the action and state set.
-  const payload = issuesPayload({
-    action: action === 'closed' ? 'reopened' : action,
-    number,
-    body: 'The scanner fails every job.',
-    labels,
-  });
-  payload['action'] = action;
+  const payload = issuesPayload({ action, number, body: 'The scanner fails every job.', labels, assignees });
   const issue = payload['issue'] as Record<string, unknown>;
   issue['created_at'] = '2026-11-20T15:00:00Z';
-  issue['assignees'] = assignees.map((login) => ({ login }));
   issue['state'] = state;
   return payload;
 }

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import nock from 'nock';
 import type { Gatehouse } from '../../src/main.ts';
-import { githubDelivery, githubExample, testPrivateKey } from '../support/github.ts';
+import { checkRunPayload, githubDelivery, githubExample, testPrivateKey } from '../support/github.ts';
 import { GITHUB_API as API, GITHUB_SECRET as SECRET, processed, startTestGatehouse } from '../support/harness.ts';
 import { fakeGateGitHub, otherRun, type GateWorld } from '../support/github-gate.ts';
 
@@ -35,14 +35,7 @@ function pullRequestListed(): Record<string, unknown> {
 /** A completed check run (each its own id: the same body twice would be a replay). */
 let nextRunId = 70_000;
 function checkRunCompleted(name: string, conclusion: string): Record<string, unknown> {
-  const payload = githubExample({ name: 'check_run', action: 'completed' });
-  const run = payload['check_run'] as Record<string, unknown>;
-  run['id'] = nextRunId++;
-  run['name'] = name;
-  run['head_sha'] = HEAD;
-  run['conclusion'] = conclusion;
-  payload['installation'] = { id: 1 };
-  return payload;
+  return checkRunPayload({ id: nextRunId++, name, headSha: HEAD, conclusion });
 }
 
 async function post(payload: unknown): Promise<string> {

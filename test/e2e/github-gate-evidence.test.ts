@@ -12,7 +12,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import nock from 'nock';
 import type { Gatehouse } from '../../src/main.ts';
 import { GATE_MARKER } from '../../src/core/gate/plan.ts';
-import { githubDelivery, githubExample, testPrivateKey } from '../support/github.ts';
+import { githubDelivery, pullRequestPayload, testPrivateKey } from '../support/github.ts';
 import { GITHUB_API as API, GITHUB_SECRET as SECRET, processed, startTestGatehouse } from '../support/harness.ts';
 import { fakeGateGitHub, ourRuns, workflowRun, type GateWorld } from '../support/github-gate.ts';
 
@@ -33,13 +33,7 @@ let gatehouse: Gatehouse;
 let w: GateWorld;
 
 function pullRequest(): Record<string, unknown> {
-  const payload = githubExample({ name: 'pull_request', action: 'opened' });
-  const pr = payload['pull_request'] as Record<string, unknown>;
-  pr['body'] = BODY;
-  pr['labels'] = [{ name: 'release' }];
-  (pr['head'] as Record<string, unknown>)['sha'] = HEAD;
-  payload['installation'] = { id: 1 };
-  return payload;
+  return pullRequestPayload({ body: BODY, labels: ['release'], headSha: HEAD });
 }
 
 async function deliver(): Promise<string> {

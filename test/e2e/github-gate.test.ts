@@ -8,7 +8,15 @@ import type { Gatehouse } from '../../src/main.ts';
 import { termsDigest } from '../../src/core/gate/exception-terms.ts';
 import { GATE_MARKER } from '../../src/core/gate/plan.ts';
 import { issueKey } from '../../src/core/model.ts';
-import { githubDelivery, githubExample, issuesPayload, testPrivateKey } from '../support/github.ts';
+import {
+  checkSuitePayload,
+  githubDelivery,
+  githubLabels,
+  issuesPayload,
+  pullRequestPayload,
+  pullRequestReviewPayload,
+  testPrivateKey,
+} from '../support/github.ts';
 import { GITHUB_API as API, GITHUB_SECRET as SECRET, processed, startTestGatehouse } from '../support/harness.ts';
 import { fakeGateGitHub, labelBy, otherRun, ourRuns, type GateWorld } from '../support/github-gate.ts';
 
@@ -31,15 +39,7 @@ function pullRequest({
   sha = HEAD,
   label,
 }: { action?: string; labels?: string[]; body?: string; sha?: string; label?: string } = {}): Record<string, unknown> {
-  const payload = githubExample({ name: 'pull_request', action: action === 'synchronize' || action === 'labeled' ? 'opened' : action });
-  payload['action'] = action;
-  const pr = payload['pull_request'] as Record<string, unknown>;
-  pr['body'] = body;
-  pr['labels'] = labels.map((name) => ({ name }));
-  (pr['head'] as Record<string, unknown>)['sha'] = sha;
-  if (label) payload['label'] = { name: label };
-  payload['installation'] = { id: 1 };
-  return payload;
+  return pullRequestPayload({ action, body, labels, headSha: sha, ...(label ? { label } : {}) });
 }
 
 /** The pull request as GET /commits/{sha}/pulls lists it. */
@@ -56,26 +56,11 @@ function listed({
 /** Each completed check suite is its own (a re-run is a new suite): the same body twice would be a replay. */
 let nextSuiteId = 9_000;
 function checkSuite(sha: string, updatedAt?: string): Record<string, unknown> {
-  const payload = githubExample({ name: 'check_suite', action: 'completed' });
-  const suite = payload['check_suite'] as Record<string, unknown>;
-  suite['head_sha'] = sha;
-  suite['id'] = nextSuiteId++;
-  if (updatedAt) suite['updated_at'] = updatedAt;
-  payload['installation'] = { id: 1 };
-  return payload;
+  return checkSuitePayload({ id: nextSuiteId++, headSha: sha, ...(updatedAt ? { updatedAt } : {}) });
 }
 
 function review(login: string, sha: string, body: string, labels: string[]): Record<string, unknown> {
-  const payload = githubExample({ name: 'pull_request_review', action: 'submitted' });
-  const pr = payload['pull_request'] as Record<string, unknown>;
-  pr['body'] = body;
-  pr['labels'] = labels.map((name) => ({ name }));
-  (pr['head'] as Record<string, unknown>)['sha'] = sha;
-  (pr['base'] as Record<string, unknown>)['ref'] = 'master';
-  payload['review'] = { ...(payload['review'] as object), state: 'approved', user: { login } };
-  payload['sender'] = { login, type: 'User' };
-  payload['installation'] = { id: 1 };
-  return payload;
+  return pullRequestReviewPayload({ login, body, labels, headSha: sha, baseRef: 'master' });
 }
 
 async function deliver(name: string, payload: unknown): Promise<string> {
@@ -139,7 +124,7 @@ function requestEvent(
     const r = obj(p['repository']);
     p['repository'] = { ...r, full_name: repo, name: repo.split('/')[1], owner: { ...obj(r['owner']), login: repo.split('/')[0] } };
   }
-  if (label) p['label'] = { name: label };
+  if (label) p['label'] = githubLabels([label])[0];
   return p;
 }
 

@@ -290,7 +290,12 @@ describe('GitHub intake end to end', () => {
   });
 
   it('acknowledges a malformed payload and keeps it as failed with the reason, calling no API', async () => {
-    const d = githubDelivery({ name: 'issues', secret: SECRET, payload: { action: 'opened', issue: { title: 42 } } });
+    const d = githubDelivery({
+      name: 'issues',
+      secret: SECRET,
+      payload: { action: 'opened', issue: { title: 42 } },
+      unchecked: 'malformed on purpose: the server must refuse it',
+    });
     expect((await post(d)).status).toBe(200);
     expect(await processed(d.id)).toBe('failed');
     const stored = await gatehouse.store.getDelivery('github', d.id);

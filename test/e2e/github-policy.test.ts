@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import nock from 'nock';
 import type { Gatehouse } from '../../src/main.ts';
 import { intakeBody } from '../builders/intake.ts';
-import { githubDelivery, githubExample, issuesPayload, testPrivateKey } from '../support/github.ts';
+import { githubDelivery, issuesPayload, pushPayload, testPrivateKey } from '../support/github.ts';
 import { GITHUB_API as API, GITHUB_SECRET as SECRET, processed, startTestGatehouse } from '../support/harness.ts';
 
 const REPO = '/repos/Codertocat/Hello-World';
@@ -89,13 +89,7 @@ describe('repository policy override', () => {
     expect(second.labels()).toEqual(['intake', 'intake::complete', 'tier::deep-review']);
 
     // A push to the default branch that changes the file drops the cache.
-    const push = githubExample({ name: 'push' });
-    const repository = push['repository'] as Record<string, unknown>;
-    repository['full_name'] = 'Codertocat/Hello-World';
-    repository['default_branch'] = 'main';
-    push['ref'] = 'refs/heads/main';
-    push['commits'] = [{ id: 'a', added: [], removed: [], modified: ['.github/gatehouse.yml'] }];
-    push['installation'] = { id: 1 };
+    const push = pushPayload({ ref: 'refs/heads/main', defaultBranch: 'main', modified: ['.github/gatehouse.yml'] });
     expect(await deliver('push', push)).toBe('done');
 
     nock(API).get(OVERRIDE).reply(404, { message: 'Not Found' });

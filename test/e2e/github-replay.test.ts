@@ -11,7 +11,7 @@ import nock from 'nock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Gatehouse, StartOptions } from '../../src/main.ts';
 import { fakeGitHubIssues, type FakeGitHubIssues } from '../support/fake-github-issues.ts';
-import { githubDelivery, githubExample, issuesPayload, testPrivateKey, type Delivery } from '../support/github.ts';
+import { githubDelivery, issueCommentPayload, issuesPayload, testPrivateKey, type Delivery } from '../support/github.ts';
 import { GITHUB_API, GITHUB_SECRET, processed, startTestGatehouse } from '../support/harness.ts';
 
 const policyPath = join(mkdtempSync(join(tmpdir(), 'gatehouse-github-replay-')), 'policy.yml');
@@ -68,13 +68,9 @@ async function openRequest(): Promise<void> {
 
 /** `login`'s `/gatehouse …` comment on issue #7, as GitHub signs and sends it. */
 function command(login: string, text: string, id: number): Delivery {
-  const p = githubExample({ name: 'issue_comment', action: 'created' });
   const i = issuesPayload({ action: 'opened', body: requestBody, number: 7, labels: ['tooling::request'] });
-  p['issue'] = { ...(i['issue'] as object), created_at: new Date().toISOString() };
-  p['repository'] = i['repository'];
-  p['installation'] = i['installation'];
-  p['comment'] = { ...(p['comment'] as object), id, body: text, user: { login, type: login.endsWith('[bot]') ? 'Bot' : 'User' } };
-  p['sender'] = { ...(p['sender'] as object), login, type: login.endsWith('[bot]') ? 'Bot' : 'User' };
+  (i['issue'] as Record<string, unknown>)['created_at'] = new Date().toISOString();
+  const p = issueCommentPayload({ issue: i, id, body: text, login });
   return githubDelivery({ name: 'issue_comment', secret: GITHUB_SECRET, payload: p });
 }
 

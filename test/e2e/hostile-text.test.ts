@@ -16,7 +16,7 @@ import { INTAKE_MARKER } from '../../src/core/plan.ts';
 import { intakeBody } from '../builders/intake.ts';
 import { fakeGitHubIssues, type FakeGitHubIssues } from '../support/fake-github-issues.ts';
 import { fakeGateGitHub, otherRun, type GateWorld } from '../support/github-gate.ts';
-import { githubDelivery, githubExample, issuesPayload, testPrivateKey } from '../support/github.ts';
+import { githubDelivery, issuesPayload, pullRequestPayload, testPrivateKey } from '../support/github.ts';
 import { GITHUB_API as API, GITHUB_SECRET as SECRET, processed, startTestGatehouse } from '../support/harness.ts';
 
 const FULL = 'Codertocat/Hello-World';
@@ -112,13 +112,7 @@ describe('hostile release PR descriptions on GitHub', () => {
   });
 
   const pullRequest = (body: string): Record<string, unknown> => {
-    const payload = githubExample({ name: 'pull_request', action: 'opened' });
-    const pr = payload['pull_request'] as Record<string, unknown>;
-    pr['body'] = body;
-    pr['labels'] = w.labels.map((name) => ({ name }));
-    (pr['head'] as Record<string, unknown>)['sha'] = HEAD;
-    payload['installation'] = { id: 1 };
-    return payload;
+    return pullRequestPayload({ body, labels: w.labels, headSha: HEAD });
   };
   const gateComment = (): string => w.comments.filter((c) => c.body.includes(GATE_MARKER)).map((c) => c.body)[0] ?? '';
 

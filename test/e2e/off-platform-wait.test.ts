@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startGatehouse, type Gatehouse } from '../../src/main.ts';
 import { freshDataDir } from '../storage/fixture.ts';
-import { githubDelivery, testPrivateKey } from '../support/github.ts';
+import { githubDelivery, pingPayload, testPrivateKey } from '../support/github.ts';
 import { GITHUB_API, testConfig } from '../support/harness.ts';
 
 const SECRET = 'wait-secret';
@@ -58,7 +58,7 @@ describe('deliveries of a platform that is off', () => {
     // 1. acknowledged and stored, not yet processed (no worker)
     const first = await start(dataDir, true, [], false);
     const deliveries = Array.from({ length: 20 }, (_, i) =>
-      githubDelivery({ name: 'ping', secret: SECRET, payload: { zen: `Keep it logically awesome ${i}.`, hook_id: i + 1 } }),
+      githubDelivery({ name: 'ping', secret: SECRET, payload: pingPayload({ zen: `Keep it logically awesome ${i}.`, hookId: i + 1 }) }),
     );
     for (const d of deliveries)
       expect((await fetch(`${first.url}/api/github/webhooks`, { method: 'POST', headers: d.headers, body: d.body })).status).toBe(200);

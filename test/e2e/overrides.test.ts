@@ -16,7 +16,14 @@ import { GATE_MARKER } from '../../src/core/gate/plan.ts';
 import { intakeBody } from '../builders/intake.ts';
 import { fakeGitHubIssues, type FakeGitHubIssues } from '../support/fake-github-issues.ts';
 import { fakeGateGitHub, otherRun, type GateWorld } from '../support/github-gate.ts';
-import { githubDelivery, githubExample, issuesPayload, testPrivateKey } from '../support/github.ts';
+import {
+  githubDelivery,
+  issueCommentPayload,
+  issuesPayload,
+  pullRequestPayload,
+  pullRequestReviewPayload,
+  testPrivateKey,
+} from '../support/github.ts';
 import { fakeGitLabGate, type GitLabGateWorld } from '../support/gitlab-gate.ts';
 import {
   addNote,
@@ -129,18 +136,8 @@ describe('issues: an override cannot switch off routing or grant tooling decisio
     const handover = HANDOVER;
     await open(g, 10, handover, ['tooling::handover']);
     // Mallory pushed the override to the default branch, then decides the tool is best effort (no clocks).
-    const p = githubExample({ name: 'issue_comment', action: 'created' });
     const i = issuesPayload({ body: handover, number: 10, labels: ['tooling::handover'] });
-    p['issue'] = i['issue'];
-    p['repository'] = i['repository'];
-    p['installation'] = i['installation'];
-    p['comment'] = {
-      ...(p['comment'] as object),
-      id: 8101,
-      body: '/gatehouse decide best-effort',
-      user: { login: 'mallory', type: 'User' },
-    };
-    p['sender'] = { ...(p['sender'] as object), login: 'mallory', type: 'User' };
+    const p = issueCommentPayload({ issue: i, id: 8101, body: '/gatehouse decide best-effort', login: 'mallory' });
     expect(await deliver(g, 'issue_comment', p)).toBe('done');
 
     expect(fake.labels.get(10)).toEqual(['tooling::handover']);
@@ -358,25 +355,10 @@ describe('release gate: a reviewer named by an override is no security reviewer'
   });
 
   const pullRequest = (): Record<string, unknown> => {
-    const payload = githubExample({ name: 'pull_request', action: 'opened' });
-    const pr = payload['pull_request'] as Record<string, unknown>;
-    pr['body'] = BODY;
-    pr['labels'] = [{ name: 'release' }];
-    (pr['head'] as Record<string, unknown>)['sha'] = HEAD;
-    payload['installation'] = { id: 1 };
-    return payload;
+    return pullRequestPayload({ body: BODY, labels: ['release'], headSha: HEAD });
   };
   const review = (login: string): Record<string, unknown> => {
-    const payload = githubExample({ name: 'pull_request_review', action: 'submitted' });
-    const pr = payload['pull_request'] as Record<string, unknown>;
-    pr['body'] = BODY;
-    pr['labels'] = [{ name: 'release' }];
-    (pr['head'] as Record<string, unknown>)['sha'] = HEAD;
-    (pr['base'] as Record<string, unknown>)['ref'] = 'master';
-    payload['review'] = { ...(payload['review'] as object), state: 'approved', user: { login } };
-    payload['sender'] = { login, type: 'User' };
-    payload['installation'] = { id: 1 };
-    return payload;
+    return pullRequestReviewPayload({ login, body: BODY, labels: ['release'], headSha: HEAD, baseRef: 'master' });
   };
   const approve = (login: string): void => void w.reviews.push({ user: { login }, state: 'APPROVED', commit_id: HEAD });
   const gateComment = (): string => w.comments.find((c) => c.body.includes(GATE_MARKER))?.body ?? '';

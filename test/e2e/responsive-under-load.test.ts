@@ -12,7 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { intakeBody } from '../builders/intake.ts';
 import { startChildGatehouse, type ChildGatehouse } from '../support/child-gatehouse.ts';
 import { startFakeUpstreams, type FakeUpstreams } from '../support/fake-upstreams.ts';
-import { githubDelivery, githubExample, issuesPayload, testPrivateKey } from '../support/github.ts';
+import { githubDelivery, issuesPayload, pullRequestPayload, testPrivateKey } from '../support/github.ts';
 import { HOSTILE_SHAPES } from '../support/text-parsers.ts';
 import { freshDataDir, removeDataDir } from '../storage/fixture.ts';
 
@@ -59,14 +59,7 @@ const hostileBody = (i: number): string =>
   `${i % 2 === 0 ? intakeBody({ service: null }) : intakeBody()}\n\n${WORST[i % WORST.length]!}`.slice(0, GITHUB_BODY);
 
 function pullRequest(number: number, body: string): Record<string, unknown> {
-  const payload = githubExample({ name: 'pull_request', action: 'opened' });
-  const pr = payload['pull_request'] as Record<string, unknown>;
-  pr['body'] = body;
-  pr['number'] = number;
-  pr['labels'] = [{ id: 1, name: 'intake', color: 'ededed', default: false }];
-  payload['number'] = number;
-  payload['installation'] = { id: 1, node_id: 'x' };
-  return payload;
+  return pullRequestPayload({ body, number, labels: ['intake'] });
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

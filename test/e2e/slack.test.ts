@@ -234,12 +234,10 @@ describe('/gatehouse queue', () => {
     expect(before).toContain('Open escalations: 0');
 
     const closed = issuesPayload({
-      action: 'opened',
+      action: 'closed',
       body: intakeBody({ exposure: 'new public endpoint' }),
       labels: ['intake', 'intake::complete', 'tier::deep-review'],
     });
-    closed['action'] = 'closed';
-    (closed['issue'] as Record<string, unknown>)['state'] = 'closed';
     const d = githubDelivery({ name: 'issues', secret: GITHUB_SECRET, payload: closed });
     await fetch(`${gatehouse.url}/api/github/webhooks`, { method: 'POST', headers: d.headers, body: d.body });
     expect(await processed(gatehouse, 'github', d.id)).toBe('done');

@@ -11,7 +11,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import nock from 'nock';
 import type { Gatehouse } from '../../src/main.ts';
 import { fakeGitHubIssues } from '../support/fake-github-issues.ts';
-import { githubDelivery, githubExample, issuesPayload, testPrivateKey } from '../support/github.ts';
+import { githubDelivery, githubLabels, issueCommentPayload, issuesPayload, testPrivateKey } from '../support/github.ts';
 import {
   addNote,
   fakeGitLabApi,
@@ -102,17 +102,10 @@ function github(): Forge {
     },
     async label(n, label) {
       fake.labels.set(n, [...labelsOf(n), label]);
-      await send('issues', issue('labeled', n, { label: { name: label } }));
+      await send('issues', issue('labeled', n, { label: githubLabels([label])[0] }));
     },
     async comment(n, login, text, id) {
-      const p = githubExample({ name: 'issue_comment', action: 'created' });
-      const i = issue('opened', n);
-      p['issue'] = i['issue'];
-      p['repository'] = i['repository'];
-      p['installation'] = i['installation'];
-      p['comment'] = { ...(p['comment'] as object), id, body: text, user: { login, type: 'User' } };
-      p['sender'] = { ...(p['sender'] as object), login, type: 'User' };
-      await send('issue_comment', p);
+      await send('issue_comment', issueCommentPayload({ issue: issue('opened', n), id, body: text, login }));
     },
     async outage(n, tool) {
       await this.open(n, 'The tool is down', ['tool::outage', `tool::${tool}`]);

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { START_FLAGS } from '../support/child-gatehouse.ts';
 import { startFakeGitHub, type FakeGitHub } from '../support/fake-github.ts';
-import { githubDelivery, issuesPayload, sign, testPrivateKey } from '../support/github.ts';
+import { githubDelivery, issuesPayload, testPrivateKey } from '../support/github.ts';
 
 const BIN = new URL('../../bin/gatehouse.js', import.meta.url).pathname;
 const SECRET = 'unverified-secret';
@@ -217,7 +217,16 @@ describe('limits before authentication (the real process)', () => {
     const tries: Sent[] = [];
     for (let i = 0; i < 6; i++) {
       const body = `{"x":"${'a'.repeat(10)}"}`;
-      tries.push(await send('/api/github/webhooks', githubHeaders(sign(SECRET, body), `big-${i}`), 30 * MB, i % 2 === 0));
+      const signed = githubDelivery({
+        name: 'issues',
+        secret: SECRET,
+        payload: body,
+        format: () => body,
+        unchecked: 'hostile input: 30 MB of filler',
+      });
+      tries.push(
+        await send('/api/github/webhooks', githubHeaders(signed.headers['x-hub-signature-256']!, `big-${i}`), 30 * MB, i % 2 === 0),
+      );
     }
     tries.push(
       ...(await Promise.all(

@@ -1,6 +1,7 @@
 /** Builders for signed GitHub deliveries from @octokit/webhooks-examples. */
 import { createHmac, generateKeyPairSync, randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
+import { webhookViolations } from './github-webhook-schemas.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -75,7 +76,10 @@ function current(payload: Obj): Obj {
   return payload;
 }
 
-/** An `issues` payload from the examples with the given body, labels and installation. */
+/**
+ * An `issues` payload from the examples with the given body, labels, assignees and installation.
+ * The examples have no `issues.closed`: a `reopened` one stands in, closed (state and time).
+ */
 export function issuesPayload({
   action = 'opened',
   body,
@@ -83,35 +87,229 @@ export function issuesPayload({
   number = 1,
   installationId = 1,
   sender,
+  assignees,
+  label,
 }: {
   action?: string;
   body: string;
-  labels?: string[];
+  labels?: readonly string[];
   number?: number;
   installationId?: number;
   sender?: { login: string; type: string };
+  /** Who the issue is assigned to (the example's assignee when not given). */
+  assignees?: readonly string[];
+  /** The label a `labeled`/`unlabeled` event is about. */
+  label?: string;
 }): Record<string, unknown> {
-  const payload = githubExample({ name: 'issues', action });
+  const payload = githubExample({ name: 'issues', action: action === 'closed' ? 'reopened' : action });
+  payload['action'] = action;
   const issue = payload['issue'] as Record<string, unknown>;
   issue['body'] = body;
   issue['number'] = number;
-  issue['state'] = 'open';
+  issue['state'] = action === 'closed' ? 'closed' : 'open';
+  if (action === 'closed') issue['closed_at'] ??= new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   const repo = payload['repository'] as { url: string };
-  issue['labels'] = labels.map((name, i) => ({
+  issue['labels'] = githubLabels(labels, repo.url);
+  if (assignees !== undefined) {
+    const users = assignees.map((login) => githubUser(login));
+    issue['assignees'] = users;
+    issue['assignee'] = users[0] ?? null;
+  }
+  if (label !== undefined) payload['label'] = githubLabels([label], repo.url)[0];
+  payload['installation'] = githubInstallation(installationId);
+  if (sender) payload['sender'] = { ...(payload['sender'] as object), ...sender };
+  return payload;
+}
+
+/** A user as GitHub's payloads carry one: the examples' sender under another login. */
+export function githubUser(login: string, type: 'User' | 'Bot' = login.endsWith('[bot]') ? 'Bot' : 'User'): Obj {
+  const sender = githubExample({ name: 'issues', action: 'opened' })['sender'] as Obj;
+  const user: Obj = {};
+  for (const [k, v] of Object.entries(sender)) user[k] = typeof v === 'string' ? v.replaceAll('Codertocat', encodeURIComponent(login)) : v;
+  let id = 0;
+  for (const c of login) id = (id * 31 + c.charCodeAt(0)) % 1_000_000_007;
+  return { ...user, login, id: id + 1, type };
+}
+
+/** Labels as GitHub's payloads carry them (with ids, urls and colours). */
+export function githubLabels(names: readonly string[], repoUrl = 'https://api.github.com/repos/Codertocat/Hello-World'): Obj[] {
+  return names.map((name, i) => ({
     id: i + 1,
     node_id: `LA_${i + 1}`,
-    url: `${repo.url}/labels/${encodeURIComponent(name)}`,
+    url: `${repoUrl}/labels/${encodeURIComponent(name)}`,
     name,
     color: 'ededed',
     default: false,
     description: null,
   }));
-  payload['installation'] = { id: installationId, node_id: 'x' };
-  if (sender) payload['sender'] = { ...(payload['sender'] as object), ...sender };
+}
+
+/** The installation a payload names. */
+export const githubInstallation = (id = 1): Obj => ({ id, node_id: `MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9u${id}` });
+
+/**
+ * A `pull_request` payload from the examples (the example of `action`, or `opened` re-labelled
+ * when there is none) with the given body, labels, head and installation; `label` is the label
+ * a `labeled`/`unlabeled` event is about.
+ */
+export function pullRequestPayload({
+  action = 'opened',
+  body,
+  labels = [],
+  number,
+  headSha,
+  baseRef,
+  label,
+  installationId = 1,
+}: {
+  action?: string;
+  body: string;
+  labels?: readonly string[];
+  number?: number;
+  headSha?: string;
+  baseRef?: string;
+  label?: string;
+  installationId?: number;
+}): Obj {
+  const hasExample = examples.some((g) => g.name === 'pull_request' && g.examples.some((e) => e['action'] === action));
+  const payload = githubExample({ name: 'pull_request', action: hasExample ? action : 'opened' });
+  payload['action'] = action;
+  pullRequestFields(payload['pull_request'] as Obj, { body, labels, number, headSha, baseRef });
+  if (number !== undefined) payload['number'] = number;
+  if (label !== undefined) payload['label'] = githubLabels([label])[0];
+  if (action === 'synchronize' && !('before' in payload))
+    Object.assign(payload, { before: '0'.repeat(40), after: headSha ?? '1'.repeat(40) });
+  payload['installation'] = githubInstallation(installationId);
   return payload;
 }
 
-export function sign(secret: string, body: string): string {
+function pullRequestFields(
+  pr: Obj,
+  {
+    body,
+    labels,
+    number,
+    headSha,
+    baseRef,
+  }: { body: string; labels: readonly string[]; number?: number; headSha?: string; baseRef?: string },
+): void {
+  pr['body'] = body;
+  pr['labels'] = githubLabels(labels);
+  if (number !== undefined) pr['number'] = number;
+  if (headSha !== undefined) (pr['head'] as Obj)['sha'] = headSha;
+  if (baseRef !== undefined) (pr['base'] as Obj)['ref'] = baseRef;
+}
+
+/** A `pull_request_review.submitted` payload: `login`'s review (approved unless said) of the pull request. */
+export function pullRequestReviewPayload({
+  login,
+  state = 'approved',
+  body,
+  labels = [],
+  headSha,
+  baseRef,
+  installationId = 1,
+}: {
+  login: string;
+  state?: 'approved' | 'changes_requested' | 'commented';
+  body: string;
+  labels?: readonly string[];
+  headSha?: string;
+  baseRef?: string;
+  installationId?: number;
+}): Obj {
+  const payload = githubExample({ name: 'pull_request_review', action: 'submitted' });
+  pullRequestFields(payload['pull_request'] as Obj, { body, labels, headSha, baseRef });
+  const user = githubUser(login);
+  payload['review'] = { ...(payload['review'] as Obj), state, user, ...(headSha === undefined ? {} : { commit_id: headSha }) };
+  payload['sender'] = user;
+  payload['installation'] = githubInstallation(installationId);
+  return payload;
+}
+
+/** An `issue_comment.created` payload: `login`'s comment `body` (id `id`) on the issue of `issue` (an issuesPayload). */
+export function issueCommentPayload({ issue, id, body, login }: { issue: Obj; id: number; body: string; login: string }): Obj {
+  const payload = githubExample({ name: 'issue_comment', action: 'created' });
+  const user = githubUser(login);
+  payload['issue'] = issue['issue'];
+  payload['repository'] = issue['repository'];
+  payload['installation'] = issue['installation'];
+  payload['comment'] = { ...(payload['comment'] as Obj), id, body, user };
+  payload['sender'] = user;
+  return payload;
+}
+
+/** A `check_run.completed` payload for run `id` named `name` on `headSha`. */
+export function checkRunPayload({
+  id,
+  name,
+  headSha,
+  conclusion,
+  installationId = 1,
+}: {
+  id: number;
+  name: string;
+  headSha: string;
+  conclusion: string;
+  installationId?: number;
+}): Obj {
+  const payload = githubExample({ name: 'check_run', action: 'completed' });
+  Object.assign(payload['check_run'] as Obj, { id, name, head_sha: headSha, conclusion });
+  payload['installation'] = githubInstallation(installationId);
+  return payload;
+}
+
+/** A `check_suite.completed` payload for suite `id` on `headSha` (`updatedAt` tells a re-run apart). */
+export function checkSuitePayload({
+  id,
+  headSha,
+  updatedAt,
+  installationId = 1,
+}: {
+  id: number;
+  headSha: string;
+  updatedAt?: string;
+  installationId?: number;
+}): Obj {
+  const payload = githubExample({ name: 'check_suite', action: 'completed' });
+  Object.assign(payload['check_suite'] as Obj, { id, head_sha: headSha, ...(updatedAt === undefined ? {} : { updated_at: updatedAt }) });
+  payload['installation'] = githubInstallation(installationId);
+  return payload;
+}
+
+/** A `push` payload from the examples: one commit to `ref` changing `modified`, in a repository whose default branch is `defaultBranch`. */
+export function pushPayload({
+  ref,
+  defaultBranch,
+  modified,
+  installationId = 1,
+}: {
+  ref: string;
+  defaultBranch: string;
+  modified: readonly string[];
+  installationId?: number;
+}): Obj {
+  const payload = githubExample({ name: 'push' });
+  const commit: Obj = { ...(payload['head_commit'] as Obj), added: [], removed: [], modified: [...modified] };
+  (payload['repository'] as Obj)['default_branch'] = defaultBranch;
+  Object.assign(payload, { ref, commits: [commit], head_commit: commit, after: commit['id'] });
+  payload['installation'] = githubInstallation(installationId);
+  return payload;
+}
+
+/** A `ping` payload (the example's hook) with its own zen and hook id. */
+export function pingPayload({ zen, hookId }: { zen: string; hookId: number }): Obj {
+  const payload = githubExample({ name: 'ping' });
+  payload['zen'] = zen;
+  payload['hook_id'] = hookId;
+  const hook = payload['hook'] as Obj;
+  hook['id'] = hookId;
+  // (The example predates the deliveries URL GitHub's hooks carry today.)
+  hook['deliveries_url'] ??= `${String(hook['url'])}/deliveries`;
+  return payload;
+}
+
+function sign(secret: string, body: string): string {
   return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 }
 
@@ -121,12 +319,19 @@ export interface Delivery {
   body: string;
 }
 
+/**
+ * A signed delivery of `payload` as GitHub would send it. The payload must fit GitHub's webhook
+ * schema of its event and action (@octokit/webhooks-schemas), or this throws the schema's
+ * complaints: what the tests send the server is what GitHub sends. A test that sends GitHub a
+ * payload it would never send on purpose (garbage the server must refuse) says why in `unchecked`.
+ */
 export function githubDelivery({
   name,
   payload,
   secret,
   id = randomUUID(),
   format = (p) => JSON.stringify(p),
+  unchecked,
 }: {
   name: string;
   payload: unknown;
@@ -134,7 +339,16 @@ export function githubDelivery({
   id?: string;
   /** How the body is written (compact JSON by default). */
   format?: (payload: unknown) => string;
+  /** Why this payload is sent without the schema check (only a payload malformed on purpose). */
+  unchecked?: string;
 }): Delivery {
+  if (unchecked === undefined) {
+    const problems = webhookViolations(name, payload);
+    if (problems.length > 0) {
+      const message = `a ${name} payload GitHub would not send (GitHub's webhook schema says):\n${problems.join('\n')}`;
+      throw new Error(message);
+    }
+  } else if (unchecked.trim() === '') throw new Error('githubDelivery: say why the payload is unchecked');
   const body = format(payload);
   return {
     id,
