@@ -11,7 +11,7 @@ import { issueKey } from '../../src/core/model.ts';
 import {
   checkSuitePayload,
   githubDelivery,
-  githubLabels,
+  githubUser,
   issuesPayload,
   pullRequestPayload,
   pullRequestReviewPayload,
@@ -116,15 +116,20 @@ function requestEvent(
   label?: string,
   { author = 'Codertocat', body = request!.issue.body, repo }: { author?: string; body?: string; repo?: string } = {},
 ): Record<string, unknown> {
-  const p = issuesPayload({ action: 'opened', body, labels: request!.labels, number: 50, sender: { login: sender, type: 'User' } });
-  p['action'] = action;
+  const p = issuesPayload({
+    action,
+    body,
+    labels: request!.labels,
+    number: 50,
+    sender: { login: sender, type: 'User' },
+    ...(label ? { label } : {}),
+  });
   obj(p['issue'])['created_at'] = '2026-11-20T09:00:00Z';
   obj(p['issue'])['user'] = { ...obj(obj(p['issue'])['user']), login: author };
   if (repo) {
     const r = obj(p['repository']);
     p['repository'] = { ...r, full_name: repo, name: repo.split('/')[1], owner: { ...obj(r['owner']), login: repo.split('/')[0] } };
   }
-  if (label) p['label'] = githubLabels([label])[0];
   return p;
 }
 
@@ -378,7 +383,7 @@ describe('release gate on GitHub', () => {
       at: '2026-11-20T10:05:01Z',
     });
     w.labelEvents.push({ event: 'labeled', label: 'release-class::non-prod', actor: 'rel-mgr', at: '2026-11-20T10:10:00Z' });
-    expect(await deliver('pull_request', { ...labeled, sender: { login: 'rel-mgr', type: 'User' } })).toBe('done');
+    expect(await deliver('pull_request', { ...labeled, sender: githubUser('rel-mgr') })).toBe('done');
     expect(w.labels).toContain('release-class::non-prod');
     expect(await gatehouse.gateStore.latestGateDecision(KEY)).toMatchObject({ verdict: 'pass', releaseClass: 'non-prod' });
     expect(gateLabels()).toEqual(['gate::pass']);

@@ -27,7 +27,7 @@ describe('githubDelivery checks the payload against GitHub’s webhook schema', 
     const payload = issuesPayload({ body: 'x' });
     delete payload['repository'];
     expect(() => githubDelivery({ name: 'issues', secret: SECRET, payload })).toThrow(
-      /issues payload GitHub would not send[\s\S]*issues\$opened payload \(root\) must have required property 'repository'/,
+      /GitHub would not send this issues payload[\s\S]*issues\$opened payload \(root\) must have required property 'repository'/,
     );
   });
 

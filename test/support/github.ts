@@ -345,7 +345,7 @@ export function githubDelivery({
   if (unchecked === undefined) {
     const problems = webhookViolations(name, payload);
     if (problems.length > 0) {
-      const message = `a ${name} payload GitHub would not send (GitHub's webhook schema says):\n${problems.join('\n')}`;
+      const message = `GitHub would not send this ${name} payload (its webhook schema says):\n${problems.join('\n')}`;
       throw new Error(message);
     }
   } else if (unchecked.trim() === '') throw new Error('githubDelivery: say why the payload is unchecked');
