@@ -177,8 +177,6 @@ export function pullRequestPayload({
   pullRequestFields(payload['pull_request'] as Obj, { body, labels, number, headSha, baseRef });
   if (number !== undefined) payload['number'] = number;
   if (label !== undefined) payload['label'] = githubLabels([label])[0];
-  if (action === 'synchronize' && !('before' in payload))
-    Object.assign(payload, { before: '0'.repeat(40), after: headSha ?? '1'.repeat(40) });
   payload['installation'] = githubInstallation(installationId);
   return payload;
 }
