@@ -57,15 +57,23 @@ const SECRET = 'bench-secret';
 const require = createRequire(import.meta.url);
 const examples = require('@octokit/webhooks-examples') as { name: string; examples: Record<string, unknown>[] }[];
 const opened = examples.find((g) => g.name === 'issues')!.examples.find((e) => e['action'] === 'opened')!;
-const payload = JSON.stringify({ ...opened, installation: { id: 1 } });
-const signature = `sha256=${createHmac('sha256', SECRET).update(payload).digest('hex')}`;
+/**
+ * Every delivery's body differs (a unique `bench_seq` first, the example after it): Gatehouse
+ * acknowledges a body it has seen under another delivery id as a replay and never stores it.
+ */
+const rest = JSON.stringify({ ...opened, installation: { id: 1 } }).slice(1);
 const privateKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
 
-const body = Buffer.from(payload);
+/** A new signed body and its delivery id. */
+function nextDelivery(): { id: string; body: Buffer; signature: string } {
+  const id = randomUUID();
+  const body = Buffer.from(`{"bench_seq":"${id}",${rest}`);
+  return { id, body, signature: `sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}` };
+}
+
 const headers = {
   'content-type': 'application/json',
   'x-github-event': 'issues',
-  'x-hub-signature-256': signature,
 };
 
 /** Sends one signed `issues.opened` (a new delivery id each time); resolves to its latency in ms. */
@@ -83,12 +91,13 @@ function sender(port: number): Sender {
     const dispatcher = new Agent({ connections: 256, pipelining: 1, keepAliveTimeout: 30_000 });
     return {
       async deliver() {
+        const d = nextDelivery();
         const started = performance.now();
         const res = await request(`http://127.0.0.1:${port}/api/github/webhooks`, {
           method: 'POST',
           dispatcher,
-          headers: { ...headers, 'x-github-delivery': randomUUID() },
-          body,
+          headers: { ...headers, 'x-github-delivery': d.id, 'x-hub-signature-256': d.signature },
+          body: d.body,
         });
         await res.body.dump();
         return check(res.statusCode, started);
@@ -99,11 +108,15 @@ function sender(port: number): Sender {
   const pool = new LeanPool(port, 256);
   const head = `POST /api/github/webhooks HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\n${Object.entries(headers)
     .map(([k, v]) => `${k}: ${v}`)
-    .join('\r\n')}\r\nx-github-delivery: `;
+    .join('\r\n')}\r\n`;
   return {
     async deliver() {
+      const d = nextDelivery();
       const started = performance.now();
-      return check(await pool.request({ head: head + randomUUID(), body }), started);
+      return check(
+        await pool.request({ head: `${head}x-hub-signature-256: ${d.signature}\r\nx-github-delivery: ${d.id}`, body: d.body }),
+        started,
+      );
     },
     close: async () => pool.close(),
   };
