@@ -367,8 +367,6 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
         throw err;
       }
     });
-    // Deliveries acknowledged before a crash but never processed: enqueue again (idempotent).
-    for (const d of await store.pendingDeliveries(10_000)) await queue.enqueue({ platform: d.platform, deliveryId: d.deliveryId });
   }
   // Our own accounts, learnt (with retries) before any delivery of theirs is acted on.
   github?.identity.start();

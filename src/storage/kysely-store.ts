@@ -1,5 +1,5 @@
 /** The Store port over Kysely: the same queries for PGlite and PostgreSQL. */
-import { sql, type Insertable, type Kysely, type Selectable } from 'kysely';
+import { CompiledQuery, sql, type Insertable, type Kysely, type Selectable } from 'kysely';
 import { z } from 'zod';
 import type { Platform } from '../core/model.ts';
 import type {
@@ -11,6 +11,7 @@ import type {
   NotificationInput,
   NotificationRow,
   ClockRow,
+  SqlRunner,
   Store,
   StoredDelivery,
 } from '../ports/store.ts';
@@ -246,15 +247,24 @@ export class KyselyStore implements Store {
     return rows.map((r) => toDelivery(r));
   }
 
-  async retryDelivery(p: Platform, deliveryId: string): Promise<boolean> {
-    const r = await this.#db
-      .updateTable('deliveries')
-      .set({ status: 'pending', attempts: 0, updated_at: new Date() })
-      .where('platform', '=', p)
-      .where('delivery_id', '=', deliveryId)
-      .where('status', '=', 'failed')
-      .executeTakeFirst();
-    return Number(r.numUpdatedRows) > 0;
+  async retryDelivery(p: Platform, deliveryId: string, requeue?: (tx: SqlRunner) => Promise<void>): Promise<boolean> {
+    return this.#db.transaction().execute(async (trx) => {
+      const r = await trx
+        .updateTable('deliveries')
+        .set({ status: 'pending', attempts: 0, updated_at: new Date() })
+        .where('platform', '=', p)
+        .where('delivery_id', '=', deliveryId)
+        .where('status', '=', 'failed')
+        .executeTakeFirst();
+      if (Number(r.numUpdatedRows) === 0) return false;
+      await requeue?.({
+        executeSql: async (text, values) => {
+          const q = await trx.executeQuery<Record<string, unknown>>(CompiledQuery.raw(text, values ? [...values] : []));
+          return { rows: q.rows };
+        },
+      });
+      return true;
+    });
   }
 
   async saveIntake(r: IntakeRow): Promise<void> {
