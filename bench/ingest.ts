@@ -14,8 +14,10 @@
  * how much it moved. Prints acknowledgements per second (deliveries over the time until the last
  * acknowledgement), CPU per delivery (server threads and the load generator), and the ratio
  * overall and per pair of slices; and, for Gatehouse, deliveries per second over the time until
- * the last one is in the database (a lower bound: it includes the drain's wait for a batch and
- * the round trip of asking whether it is done).
+ * the last one is in the database (Gatehouse stores each delivery, with its job and flushed to
+ * disk, before acknowledging it, so this differs from the acknowledgement rate only by the round
+ * trip of asking). The acknowledgement floor asked of Gatehouse: at least 300 a second, and p99
+ * under 100 ms at 200 a second.
  * Latency: p50/p99 acknowledgement latency at a fixed open-loop rate (`--rate` per second).
  * `--warmup W` sends W deliveries to each server first: the first seconds of a process compile
  * its JavaScript and, in Gatehouse, tier up the embedded database's WebAssembly.
@@ -252,7 +254,7 @@ async function slice(server: Server, other: Server, count: number, totals: Total
   totals.errors += await closedLoop(server, count);
   const ackSeconds = (performance.now() - t0) / 1000;
   const client = process.cpuUsage(client0);
-  // Gatehouse acknowledges once a delivery is journaled: the slice ends once all are stored, so
+  // The slice ends once every delivery is stored (asked, not assumed), so
   // that none of its work spills into the other server's slice.
   if (server.mode === 'gatehouse') await settle(server.child);
   totals.storedSeconds += (performance.now() - t0) / 1000;
@@ -316,7 +318,7 @@ const probot = await start('probot');
 const gatehouse = await start('gatehouse');
 const totals = { probot: newTotals(), gatehouse: newTotals() };
 const warmErrors = (await closedLoop(probot, WARMUP)) + (await closedLoop(gatehouse, WARMUP));
-await settle(gatehouse.child); // the journal drained: the measurement starts empty
+await settle(gatehouse.child); // every warm-up delivery stored: the measurement starts empty
 const perSlice = Math.max(1, Math.floor(N / SLICES));
 /** Gatehouse's rate over bare Probot's, per pair of slices. */
 const ratios: number[] = [];
@@ -362,7 +364,9 @@ console.log(
   `ratio (gatehouse / bare probot throughput): ${(ackPerSec(totals.gatehouse) / ackPerSec(totals.probot)).toFixed(2)} overall; per slice pair median ${median(ratios).toFixed(2)} (min ${Math.min(...ratios).toFixed(2)}, max ${Math.max(...ratios).toFixed(2)})   target >= 0.50`,
 );
 console.log(
-  `gatehouse: every slice stored in the database (journal drained) before the next: ${(totals.gatehouse.n / totals.gatehouse.storedSeconds).toFixed(0)} deliveries/s; ratio to bare probot ${(totals.gatehouse.n / totals.gatehouse.storedSeconds / ackPerSec(totals.probot)).toFixed(2)}`,
+  `gatehouse: every slice stored in the database before the next: ${(totals.gatehouse.n / totals.gatehouse.storedSeconds).toFixed(0)} deliveries/s; ratio to bare probot ${(totals.gatehouse.n / totals.gatehouse.storedSeconds / ackPerSec(totals.probot)).toFixed(2)}`,
 );
-console.log(`gatehouse p99 at ${RATE} req/s: ${percentile(latency.gatehouse.sorted, 99).toFixed(2)} ms   target < 100 ms`);
+console.log(
+  `gatehouse p99 at ${RATE} req/s: ${percentile(latency.gatehouse.sorted, 99).toFixed(2)} ms   target < 100 ms; acknowledgements ${ackPerSec(totals.gatehouse).toFixed(0)}/s   target >= 300`,
+);
 if (warmErrors > 0) console.log(`(${warmErrors} errors during warm-up)`);
