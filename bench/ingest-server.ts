@@ -44,7 +44,7 @@ if (mode === 'probot') {
     worker: false,
   });
   console.log(`READY ${new URL(gatehouse.url).port}`);
-  // The client asks when every acknowledged delivery is in the database (the journal drained).
+  // The client asks when every acknowledged delivery is in the database (it is before its acknowledgement: asked all the same).
   process.on('SIGUSR2', () => {
     void gatehouse.inbox.settled().then(() => console.log(`SETTLED ${performance.now()}`));
   });

@@ -14,8 +14,10 @@
  * how much it moved. Prints acknowledgements per second (deliveries over the time until the last
  * acknowledgement), CPU per delivery (server threads and the load generator), and the ratio
  * overall and per pair of slices; and, for Gatehouse, deliveries per second over the time until
- * the last one is in the database (a lower bound: it includes the drain's wait for a batch and
- * the round trip of asking whether it is done).
+ * the last one is in the database (Gatehouse stores each delivery, with its job and flushed to
+ * disk, before acknowledging it, so this differs from the acknowledgement rate only by the round
+ * trip of asking). The acknowledgement floor asked of Gatehouse: at least 300 a second, and p99
+ * under 100 ms at 200 a second.
  * Latency: p50/p99 acknowledgement latency at a fixed open-loop rate (`--rate` per second).
  * `--warmup W` sends W deliveries to each server first: the first seconds of a process compile
  * its JavaScript and, in Gatehouse, tier up the embedded database's WebAssembly.
@@ -57,15 +59,23 @@ const SECRET = 'bench-secret';
 const require = createRequire(import.meta.url);
 const examples = require('@octokit/webhooks-examples') as { name: string; examples: Record<string, unknown>[] }[];
 const opened = examples.find((g) => g.name === 'issues')!.examples.find((e) => e['action'] === 'opened')!;
-const payload = JSON.stringify({ ...opened, installation: { id: 1 } });
-const signature = `sha256=${createHmac('sha256', SECRET).update(payload).digest('hex')}`;
+/**
+ * Every delivery's body differs (a unique `bench_seq` first, the example after it): Gatehouse
+ * acknowledges a body it has seen under another delivery id as a replay and never stores it.
+ */
+const rest = JSON.stringify({ ...opened, installation: { id: 1 } }).slice(1);
 const privateKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
 
-const body = Buffer.from(payload);
+/** A new signed body and its delivery id. */
+function nextDelivery(): { id: string; body: Buffer; signature: string } {
+  const id = randomUUID();
+  const body = Buffer.from(`{"bench_seq":"${id}",${rest}`);
+  return { id, body, signature: `sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}` };
+}
+
 const headers = {
   'content-type': 'application/json',
   'x-github-event': 'issues',
-  'x-hub-signature-256': signature,
 };
 
 /** Sends one signed `issues.opened` (a new delivery id each time); resolves to its latency in ms. */
@@ -83,12 +93,13 @@ function sender(port: number): Sender {
     const dispatcher = new Agent({ connections: 256, pipelining: 1, keepAliveTimeout: 30_000 });
     return {
       async deliver() {
+        const d = nextDelivery();
         const started = performance.now();
         const res = await request(`http://127.0.0.1:${port}/api/github/webhooks`, {
           method: 'POST',
           dispatcher,
-          headers: { ...headers, 'x-github-delivery': randomUUID() },
-          body,
+          headers: { ...headers, 'x-github-delivery': d.id, 'x-hub-signature-256': d.signature },
+          body: d.body,
         });
         await res.body.dump();
         return check(res.statusCode, started);
@@ -99,11 +110,15 @@ function sender(port: number): Sender {
   const pool = new LeanPool(port, 256);
   const head = `POST /api/github/webhooks HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\n${Object.entries(headers)
     .map(([k, v]) => `${k}: ${v}`)
-    .join('\r\n')}\r\nx-github-delivery: `;
+    .join('\r\n')}\r\n`;
   return {
     async deliver() {
+      const d = nextDelivery();
       const started = performance.now();
-      return check(await pool.request({ head: head + randomUUID(), body }), started);
+      return check(
+        await pool.request({ head: `${head}x-hub-signature-256: ${d.signature}\r\nx-github-delivery: ${d.id}`, body: d.body }),
+        started,
+      );
     },
     close: async () => pool.close(),
   };
@@ -239,7 +254,7 @@ async function slice(server: Server, other: Server, count: number, totals: Total
   totals.errors += await closedLoop(server, count);
   const ackSeconds = (performance.now() - t0) / 1000;
   const client = process.cpuUsage(client0);
-  // Gatehouse acknowledges once a delivery is journaled: the slice ends once all are stored, so
+  // The slice ends once every delivery is stored (asked, not assumed), so
   // that none of its work spills into the other server's slice.
   if (server.mode === 'gatehouse') await settle(server.child);
   totals.storedSeconds += (performance.now() - t0) / 1000;
@@ -303,7 +318,7 @@ const probot = await start('probot');
 const gatehouse = await start('gatehouse');
 const totals = { probot: newTotals(), gatehouse: newTotals() };
 const warmErrors = (await closedLoop(probot, WARMUP)) + (await closedLoop(gatehouse, WARMUP));
-await settle(gatehouse.child); // the journal drained: the measurement starts empty
+await settle(gatehouse.child); // every warm-up delivery stored: the measurement starts empty
 const perSlice = Math.max(1, Math.floor(N / SLICES));
 /** Gatehouse's rate over bare Probot's, per pair of slices. */
 const ratios: number[] = [];
@@ -349,7 +364,9 @@ console.log(
   `ratio (gatehouse / bare probot throughput): ${(ackPerSec(totals.gatehouse) / ackPerSec(totals.probot)).toFixed(2)} overall; per slice pair median ${median(ratios).toFixed(2)} (min ${Math.min(...ratios).toFixed(2)}, max ${Math.max(...ratios).toFixed(2)})   target >= 0.50`,
 );
 console.log(
-  `gatehouse: every slice stored in the database (journal drained) before the next: ${(totals.gatehouse.n / totals.gatehouse.storedSeconds).toFixed(0)} deliveries/s; ratio to bare probot ${(totals.gatehouse.n / totals.gatehouse.storedSeconds / ackPerSec(totals.probot)).toFixed(2)}`,
+  `gatehouse: every slice stored in the database before the next: ${(totals.gatehouse.n / totals.gatehouse.storedSeconds).toFixed(0)} deliveries/s; ratio to bare probot ${(totals.gatehouse.n / totals.gatehouse.storedSeconds / ackPerSec(totals.probot)).toFixed(2)}`,
 );
-console.log(`gatehouse p99 at ${RATE} req/s: ${percentile(latency.gatehouse.sorted, 99).toFixed(2)} ms   target < 100 ms`);
+console.log(
+  `gatehouse p99 at ${RATE} req/s: ${percentile(latency.gatehouse.sorted, 99).toFixed(2)} ms   target < 100 ms; acknowledgements ${ackPerSec(totals.gatehouse).toFixed(0)}/s   target >= 300`,
+);
 if (warmErrors > 0) console.log(`(${warmErrors} errors during warm-up)`);

@@ -407,7 +407,13 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
 }
 
 /** Errors whose message already names what to fix, in one line: shown as they are. */
-const OPERATOR_ERRORS = new Set(['DataDirBusyError', 'DataDirPermissionError', 'NoDatabaseError', 'DatabaseConnectError']);
+const OPERATOR_ERRORS = new Set([
+  'DataDirBusyError',
+  'DataDirPermissionError',
+  'NoDatabaseError',
+  'DatabaseConnectError',
+  'JournalLeftError',
+]);
 
 function oneLine(err: unknown): string {
   const text =

@@ -132,14 +132,6 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
   metrics.setBacklogSource(() => opened.inbox.backlog());
   metrics.setFailedSource(() => store.countDeliveries('failed'));
   metrics.setOutboxSource(() => opened.store.outbox.countByStatus());
-  // Replays found only as the journal is stored (acknowledged already): never stored, never acted on.
-  opened.inbox.onReplay((r) => {
-    logger.warn(
-      { platform: r.platform, delivery: r.deliveryId, duplicateOf: r.duplicateOf, event: r.eventName },
-      'a replay: this body was delivered before under another id; not acted on again',
-    );
-    metrics.deliveries.inc({ platform: r.platform, event: r.eventName, outcome: 'duplicate' });
-  });
 
   // One bound on bytes of bodies not yet verified (GitHub's and Slack's signatures cover the whole body).
   const unauthenticated = new ByteBudget(UNAUTHENTICATED_BYTES);
@@ -187,8 +179,8 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
   const deps: ProcessDeps = {
     store,
     gateStore,
-    toolDecisions: toolDecisionStore(opened.db, opened.durable),
-    threatLog: threatLogStore(opened.db, opened.durable),
+    toolDecisions: toolDecisionStore(opened.db),
+    threatLog: threatLogStore(opened.db),
     commandLedger: commandLedger(opened.db),
     resolver: new PolicyResolver(global, { audit: { store, now } }),
     render: createRenderer(),
@@ -375,8 +367,6 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
         throw err;
       }
     });
-    // Deliveries acknowledged before a crash but never processed: enqueue again (idempotent).
-    for (const d of await store.pendingDeliveries(10_000)) await queue.enqueue({ platform: d.platform, deliveryId: d.deliveryId });
   }
   // Our own accounts, learnt (with retries) before any delivery of theirs is acted on.
   github?.identity.start();

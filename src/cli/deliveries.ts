@@ -4,6 +4,10 @@
  * Reads the database the bot uses. The embedded database has one owner at a time, so there this
  * works only while the bot is stopped; with DATABASE_URL the bot may keep running (its worker
  * picks a replayed delivery up within its polling interval).
+ *
+ * A delivery's state (pending, done, ignored, failed) lives in the deliveries table alone: the
+ * queue's job only says when the next attempt runs. A replay sets the state and writes the job in
+ * one transaction.
  */
 import type { Command } from 'commander';
 import { z } from 'zod';
@@ -127,11 +131,13 @@ export async function retryDelivery(config: DbConfig, platform: string, id: stri
       io.err(`gatehouse deliveries retry: ${p.data} delivery ${id} is ${d.status}, not failed; only failed deliveries are replayed`);
       return 1;
     }
-    if (!(await store.retryDelivery(p.data, id))) {
+    // Its state and its job change in one transaction: never pending without a job.
+    const job = { platform: p.data, deliveryId: id };
+    if (!(await store.retryDelivery(p.data, id, (tx) => queue.requeueWithin(tx, job)))) {
       io.err(`gatehouse deliveries retry: ${p.data} delivery ${id} changed while it was being replayed; look again`);
       return 1;
     }
-    await queue.requeue({ platform: p.data, deliveryId: id });
+    queue.jobsAdded();
     io.out(
       `${p.data} delivery ${id} (${d.eventName}) is pending again and queued; ${kind === 'postgres' ? 'a running bot processes it shortly' : 'the bot processes it when it starts'}`,
     );

@@ -475,13 +475,23 @@ export class PgBossQueue implements JobQueue, GateEvaluations {
    * that the deterministic id is free. A job still waiting or running is left alone.
    */
   async requeue(job: DeliveryJob): Promise<void> {
+    await this.requeueWithin(this.#executor, job);
+    this.#waker.wake();
+  }
+
+  /**
+   * `requeue`'s two statements run by `run` (a transaction's, so that the delivery's state and its
+   * job change together); call `jobsAdded()` once it has committed.
+   */
+  async requeueWithin(run: SqlExecutor, job: DeliveryJob): Promise<void> {
     if (this.#stopping) throw new Error('job queue is stopped');
-    const name = this.#opts.name;
-    const id = deliveryJobId(job);
-    const existing = await this.#boss.getJobById<unknown>(name, id);
-    if (existing && (existing.state === 'created' || existing.state === 'retry' || existing.state === 'active')) return;
-    if (existing) await this.#boss.deleteJob(name, id);
-    await this.enqueueMany([job]);
+    await run.executeSql(
+      `delete from ${this.#opts.schema}.job where name = $1 and id = $2 and state not in ('created', 'retry', 'active')`,
+      [this.#opts.name, deliveryJobId(job)],
+    );
+    // pg-boss's insert skips an id that is taken: a job still waiting or running stays as it is.
+    const insert = await this.insertStatement([job]);
+    await run.executeSql(insert.text, insert.values);
   }
 
   /** Job state by delivery (for tests and diagnostics): null when unknown or archived. */

@@ -84,11 +84,16 @@ export interface ClockRow {
   nextFireAt: Date | null;
 }
 
+/** Runs one statement inside the caller's transaction. */
+export interface SqlRunner {
+  executeSql(text: string, values?: readonly unknown[]): Promise<{ rows: Record<string, unknown>[] }>;
+}
+
 export interface Store {
   /** Durable (on disk) before it resolves. `inserted: false` means the id was seen before. */
   recordDelivery(d: DeliveryInput): Promise<{ inserted: boolean }>;
   getDelivery(platform: Platform, deliveryId: string): Promise<StoredDelivery | null>;
-  /** Deliveries still `pending` (for the start-up sweep that re-enqueues them). */
+  /** Deliveries still `pending`, oldest first. */
   pendingDeliveries(limit: number): Promise<StoredDelivery[]>;
   finishDelivery(platform: Platform, deliveryId: string, status: Exclude<DeliveryStatus, 'pending'>, error?: string | null): Promise<void>;
   /** Increments `attempts`, keeps status pending, stores the error. */
@@ -98,8 +103,11 @@ export interface Store {
   listDeliveries(status: DeliveryStatus, limit: number): Promise<StoredDelivery[]>;
   /** Ids of one platform's pending deliveries, oldest first; `parkedOnly`: those kept while it was off (last error `… is off: waiting until it is configured`). */
   pendingDeliveryIds(platform: Platform, limit: number, parkedOnly?: boolean): Promise<string[]>;
-  /** A `failed` delivery back to `pending` with its attempts at 0; false when none was failed. */
-  retryDelivery(platform: Platform, deliveryId: string): Promise<boolean>;
+  /**
+   * A `failed` delivery back to `pending` with its attempts at 0, and `requeue` (its job's
+   * statements) in the same transaction; false (nothing written) when none was failed.
+   */
+  retryDelivery(platform: Platform, deliveryId: string, requeue?: (tx: SqlRunner) => Promise<void>): Promise<boolean>;
 
   saveIntake(r: IntakeRow): Promise<void>;
   getIntake(issueKey: string): Promise<IntakeRow | null>;

@@ -18,7 +18,6 @@ import { canonicalJson, recordHash, registerHash, toPlainJson } from './decision
 import { Mutex } from './mutex.ts';
 import type { OpenedStore } from './open.ts';
 import type { Database, EmergencyRecordsTable, GateDecisionsTable, GateExceptionsTable, RegisterRecordsTable } from './schema.ts';
-import { WalSync } from './wal-sync.ts';
 
 /** Transaction-scoped advisory lock serialising appends to the chain: ('GHDC', hashtext(CHAIN_LOCK)). */
 const CHAIN_LOCK_SPACE = 0x47484443;
@@ -28,9 +27,7 @@ const REGISTER_LOCK = 'register_records';
 
 export interface KyselyGateStoreOptions {
   db: Kysely<Database>;
-  /** Wraps writes that must be on disk before they resolve (PGlite: fsync the WAL). Default: as is. */
-  durable?: <T>(write: () => Promise<T>) => Promise<T>;
-  /** Releases what `durable` holds. */
+  /** Runs at close, after the writes in progress. */
   onClose?: () => Promise<void>;
   /** GATEHOUSE_CHAIN_KEY: new decision and register records are hashed with HMAC-SHA256 under it. */
   chainKey?: string;
@@ -98,7 +95,6 @@ const json = (v: unknown): string => JSON.stringify(v);
 
 export class KyselyGateStore implements GateStore {
   readonly #db: Kysely<Database>;
-  readonly #durable: <T>(write: () => Promise<T>) => Promise<T>;
   readonly #onClose: () => Promise<void>;
   readonly #chainKey: string | undefined;
   /** One durable write at a time in this process (the database serialises appends across processes). */
@@ -106,13 +102,12 @@ export class KyselyGateStore implements GateStore {
 
   constructor(opts: KyselyGateStoreOptions) {
     this.#db = opts.db;
-    this.#durable = opts.durable ?? ((write) => write());
     this.#onClose = opts.onClose ?? (async () => undefined);
     this.#chainKey = opts.chainKey;
   }
 
   #write<T>(fn: () => Promise<T>): Promise<T> {
-    return this.#writes.run(() => this.#durable(fn));
+    return this.#writes.run(fn);
   }
 
   async recordGateDecision(input: GateDecisionInput): Promise<GateDecisionRecord> {
@@ -412,7 +407,7 @@ export class KyselyGateStore implements GateStore {
     return rows.map(toEmergency);
   }
 
-  /** Releases the WAL handle the embedded database's durability keeps; the database stays open. */
+  /** Waits for the writes in progress; the database stays open. */
   close(): Promise<void> {
     return this.#writes.run(() => this.#onClose());
   }
@@ -420,24 +415,11 @@ export class KyselyGateStore implements GateStore {
 
 /**
  * The gate store over an opened database. On the embedded database a decision record is on disk
- * when its call resolves: the writes are followed by an fsync of the WAL they touched, as the
- * Store's are (`dataDir` is the one the database was opened with; `syncWal: false` as in openStore).
+ * when its call resolves, as every write is (the embedded driver flushes the WAL after it).
+ * `dataDir` is not needed any more; callers may still pass it.
  */
-export function gateStoreFor(
-  opened: Pick<OpenedStore, 'kind' | 'db'>,
-  opts: { dataDir: string; syncWal?: boolean; chainKey?: string },
-): KyselyGateStore {
-  const chainKey = opts.chainKey === undefined ? {} : { chainKey: opts.chainKey };
-  if (opened.kind === 'pglite' && opts.syncWal !== false) {
-    const wal = new WalSync(opts.dataDir);
-    return new KyselyGateStore({
-      db: opened.db,
-      durable: (write) => wal.around(opened.db, write),
-      onClose: () => wal.close(),
-      ...chainKey,
-    });
-  }
-  return new KyselyGateStore({ db: opened.db, ...chainKey });
+export function gateStoreFor(opened: Pick<OpenedStore, 'kind' | 'db'>, opts: { dataDir?: string; chainKey?: string }): KyselyGateStore {
+  return new KyselyGateStore({ db: opened.db, ...(opts.chainKey === undefined ? {} : { chainKey: opts.chainKey }) });
 }
 
 const unknownArray = z.array(z.unknown());

@@ -1,56 +1,45 @@
 /**
- * The delivery inbox: concurrent deliveries are stored and queued in one batch (group commit) with
- * one flush to disk, so a busy server pays per batch, not per delivery.
+ * The delivery inbox: concurrent deliveries are stored and queued in one batch (group commit), one
+ * transaction and one flush to disk per batch, so a busy server pays per batch, not per delivery.
+ * A delivery is in the database, with its job, when `accept` resolves: the acknowledgement follows.
  */
 import type { Accepted, Inbox } from '../ports/queue.ts';
 import type { DeliveryInput } from '../ports/store.ts';
 import { encodeDelivery, type EncodedDelivery } from './payload-codec.ts';
 import { GroupCommit } from './group-commit.ts';
 
-/** Stores a batch of deliveries, payloads already in their stored form. */
+/** Stores a batch of deliveries, payloads in the form `encode` gave them, durably, before resolving. */
 export type DeliveryWriter = (batch: EncodedDelivery[]) => Promise<Accepted[]>;
-
-/** A delivery found, as it was stored, to carry a body stored before under `duplicateOf`. */
-export interface Replay {
-  platform: DeliveryInput['platform'];
-  deliveryId: string;
-  eventName: string;
-  duplicateOf: string;
-}
 
 /** An inbox that can say when what it took is in the database, and be closed. */
 export interface DeliveryIntake extends Inbox {
-  /**
-   * Told of replays found only when stored, after their acknowledgement (the embedded database's
-   * journal); replays found before are answered by `accept` (`duplicateOf`).
-   */
-  onReplay(listener: (r: Replay) => void): void;
-  /** Resolves once every delivery accepted so far is stored and queued. */
+  /** Resolves once every delivery accepted so far is stored and queued (at once: `accept` waits for it). */
   settled(): Promise<void>;
-  /** Stops taking deliveries (after storing what it took, where it can). */
+  /** Stops taking deliveries. */
   close(): Promise<void>;
-  /** Acknowledged (or being acknowledged) and not yet in the database. */
+  /** Acknowledged and not yet in the database: always none (kept for the backlog metrics). */
   backlog(): { deliveries: number; bytes: number };
 }
 
 export class DeliveryInbox implements DeliveryIntake {
   readonly #commit: GroupCommit<EncodedDelivery, Accepted>;
+  readonly #encode: (d: DeliveryInput) => EncodedDelivery;
   #closed = false;
 
-  /** `write` stores a batch and queues a job for each new delivery, durably, before resolving. */
-  constructor(write: DeliveryWriter) {
+  /**
+   * `write` stores a batch and queues a job for each new delivery, durably, before resolving.
+   * `encode` gives a payload its stored form (default: deflated here when large).
+   */
+  constructor(write: DeliveryWriter, encode: (d: DeliveryInput) => EncodedDelivery = encodeDelivery) {
     this.#commit = new GroupCommit(write, 128);
+    this.#encode = encode;
   }
 
   accept(d: DeliveryInput): Promise<Accepted> {
     if (this.#closed) return Promise.reject(new Error('the delivery inbox is closed'));
-    return this.#commit.submit(encodeDelivery(d));
+    return this.#commit.submit(this.#encode(d));
   }
 
-  /** Every replay is found before `accept` resolves, and answered there. */
-  onReplay(): void {}
-
-  /** A delivery is stored before `accept` resolves: nothing to wait for. */
   async settled(): Promise<void> {}
 
   backlog(): { deliveries: number; bytes: number } {

@@ -1,5 +1,5 @@
 /** The Store port over Kysely: the same queries for PGlite and PostgreSQL. */
-import { sql, type Insertable, type Kysely, type Selectable } from 'kysely';
+import { CompiledQuery, sql, type Insertable, type Kysely, type Selectable } from 'kysely';
 import { z } from 'zod';
 import type { Platform } from '../core/model.ts';
 import type {
@@ -11,6 +11,7 @@ import type {
   NotificationInput,
   NotificationRow,
   ClockRow,
+  SqlRunner,
   Store,
   StoredDelivery,
 } from '../ports/store.ts';
@@ -47,8 +48,6 @@ export interface KyselyStoreOptions {
   db: Kysely<Database>;
   /** Exclusive section per key (in-process and, on PostgreSQL, across processes). */
   lock: <T>(key: string, fn: () => Promise<T>) => Promise<T>;
-  /** Wraps writes that must be on disk before they resolve. */
-  durable: <T>(write: () => Promise<T>) => Promise<T>;
   /** Closes everything the store depends on (queue, database). */
   onClose: () => Promise<void>;
 }
@@ -156,20 +155,23 @@ export class KyselyStore implements Store {
   }
 
   /**
-   * Records a batch in one insert and one flush. `alsoWrite` runs with the deliveries that are new,
-   * before the flush, so that its writes (the queue's jobs) are covered by the same flush.
+   * Records a batch in one transaction, with `alsoWrite`'s writes (the queue's jobs of the
+   * deliveries that are new) in it: a delivery is never stored without its job. On disk when it
+   * resolves (the embedded driver flushes every commit).
    */
   async recordBatch(
     batch: EncodedDelivery[],
-    alsoWrite?: (fresh: EncodedDelivery[]) => Promise<void>,
+    alsoWrite?: (fresh: EncodedDelivery[], trx: Kysely<Database>) => Promise<void>,
   ): Promise<{ inserted: boolean; duplicateOf?: string }[]> {
     const firsts = firstCopies(batch);
-    // Flushed even when rows already exist: an earlier writer may not have flushed yet.
-    const rows = await this.#opts.durable(async () => {
-      const inserted = await insertDeliveries(this.#db, firsts).execute();
+    const rows = await this.#db.transaction().execute(async (trx) => {
+      const inserted = await insertDeliveries(trx, firsts).execute();
       if (alsoWrite && inserted.length > 0) {
         const keys = new Set(inserted.map((r) => deliveryKey(r.platform, r.delivery_id)));
-        await alsoWrite([...firsts.values()].filter((d) => keys.has(deliveryKey(d.platform, d.deliveryId))));
+        await alsoWrite(
+          [...firsts.values()].filter((d) => keys.has(deliveryKey(d.platform, d.deliveryId))),
+          trx,
+        );
       }
       return inserted;
     });
@@ -245,17 +247,24 @@ export class KyselyStore implements Store {
     return rows.map((r) => toDelivery(r));
   }
 
-  async retryDelivery(p: Platform, deliveryId: string): Promise<boolean> {
-    const r = await this.#opts.durable(() =>
-      this.#db
+  async retryDelivery(p: Platform, deliveryId: string, requeue?: (tx: SqlRunner) => Promise<void>): Promise<boolean> {
+    return this.#db.transaction().execute(async (trx) => {
+      const r = await trx
         .updateTable('deliveries')
         .set({ status: 'pending', attempts: 0, updated_at: new Date() })
         .where('platform', '=', p)
         .where('delivery_id', '=', deliveryId)
         .where('status', '=', 'failed')
-        .executeTakeFirst(),
-    );
-    return Number(r.numUpdatedRows) > 0;
+        .executeTakeFirst();
+      if (Number(r.numUpdatedRows) === 0) return false;
+      await requeue?.({
+        executeSql: async (text, values) => {
+          const q = await trx.executeQuery<Record<string, unknown>>(CompiledQuery.raw(text, values ? [...values] : []));
+          return { rows: q.rows };
+        },
+      });
+      return true;
+    });
   }
 
   async saveIntake(r: IntakeRow): Promise<void> {
@@ -374,7 +383,7 @@ export class KyselyStore implements Store {
 
   /** The escalation outbox (notices to send or update in chat), on the same database. */
   get outbox(): ChatStore {
-    this.#outbox ??= new ChatStore(this.#db, this.#opts.durable);
+    this.#outbox ??= new ChatStore(this.#db);
     return this.#outbox;
   }
 

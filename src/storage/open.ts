@@ -2,16 +2,15 @@
  * Opens Gatehouse's database: embedded PGlite at `dataDir` by default, PostgreSQL when
  * `databaseUrl` is given. Runs migrations, then starts the pg-boss job queue on the same database.
  */
-import { accessSync, constants as fsConstants, existsSync, mkdirSync } from 'node:fs';
+import { accessSync, constants as fsConstants, existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { Kysely, PostgresDialect } from 'kysely';
+import { CompiledQuery, Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { PgBossQueue, type QueueLogger, type QueueOptions } from '../jobs/queue.ts';
 import { DeliveryInbox, type DeliveryIntake } from './inbox.ts';
-import { DeliveryJournal } from './journal.ts';
-import { pgliteDeliveryWriter } from './pglite-inbox.ts';
+import { asReceived, pgliteDeliveryWriter } from './pglite-inbox.ts';
 import { KyselyStore } from './kysely-store.ts';
 import { migrateToLatest } from './migrations.ts';
 import { lockDataDir } from './data-dir-lock.ts';
@@ -21,7 +20,6 @@ import { PgliteDialect, PgliteGate } from './pglite-dialect.ts';
 import { PgliteThread } from './pglite-thread.ts';
 import { seedFromTemplate } from './pglite-template.mjs';
 import type { Database } from './schema.ts';
-import { WalSync } from './wal-sync.ts';
 
 export type StorageLogger = QueueLogger;
 export type { QueueOptions };
@@ -40,7 +38,7 @@ export interface OpenStoreOptions {
    * Default 24 (the worker's 16 jobs, the clock scheduler, chat-ops).
    */
   lockPoolMax?: number;
-  /** PGlite: fsync the WAL (and the delivery journal) before a write resolves. Default true. */
+  /** PGlite: fsync the WAL before a write resolves. Default true. */
   syncWal?: boolean;
   /** PGlite: how long to wait for the data directory's previous owner to exit. Default 10 000 ms. */
   lockWaitMs?: number;
@@ -124,16 +122,34 @@ export interface OpenedStore {
   store: KyselyStore;
   db: Kysely<Database>;
   queue: PgBossQueue;
-  /** Takes webhook deliveries: durable when `accept` resolves, stored and queued by `settled`. */
+  /** Takes webhook deliveries: stored, queued and on disk when `accept` resolves. */
   inbox: DeliveryIntake;
-  /** Wraps writes that must be on disk when they resolve (PGlite: the WAL is fsynced after them). */
-  durable: <T>(write: () => Promise<T>) => Promise<T>;
   /** Stops the queue, then closes the database. Idempotent; `store.close()` does the same. */
   close(): Promise<void>;
 }
 
-/** The delivery journal's folder inside the embedded data dir. */
+/**
+ * Where earlier versions journaled deliveries before storing them (the embedded database now
+ * stores them before acknowledging). Left empty by a clean stop; removed at open.
+ */
 export const JOURNAL_DIR = 'gatehouse_journal';
+
+/** Deliveries an earlier version journaled and never stored: refused, never dropped in silence. */
+export class JournalLeftError extends Error {
+  override name = 'JournalLeftError';
+}
+
+/** Removes an earlier version's empty journal folder; refuses to open over one that holds deliveries. */
+function retireJournal(dataDir: string): void {
+  const dir = join(dataDir, JOURNAL_DIR);
+  if (!existsSync(dir)) return;
+  const held = readdirSync(dir).filter((n) => statSync(join(dir, n)).size > 0);
+  if (held.length > 0)
+    throw new JournalLeftError(
+      `${dir} holds ${held.length} delivery journal file(s) of an earlier Gatehouse that stopped before storing them: start that version once (it stores them and empties the folder), then this one`,
+    );
+  rmSync(dir, { recursive: true, force: true });
+}
 
 /** Session advisory locks use the two-int4 key space: (GATEHOUSE_LOCKS, hashtext(key)). */
 const GATEHOUSE_LOCKS = 0x47484b4c;
@@ -216,7 +232,8 @@ async function openPglite(opts: OpenStoreOptions): Promise<OpenedStore> {
       opts.logger?.info({ dataDir: opts.dataDir }, 'new embedded database, created from the template');
       makeDataDirPrivate(opts.dataDir);
     }
-    pglite = await PgliteThread.start(opts.dataDir, await pgliteWasm());
+    retireJournal(opts.dataDir);
+    pglite = await PgliteThread.start(opts.dataDir, await pgliteWasm(), { syncWal: opts.syncWal });
   } catch (err) {
     unlock();
     throw err;
@@ -239,42 +256,21 @@ async function openPglite(opts: OpenStoreOptions): Promise<OpenedStore> {
     throw err;
   }
   const q = queue;
-  const wal = opts.syncWal === false ? null : new WalSync(opts.dataDir);
-  // Deliveries are acknowledged once journaled and stored in the background (see journal.ts).
-  let journal: DeliveryJournal;
-  try {
-    await wal?.start(db);
-    const opened = await DeliveryJournal.open(join(opts.dataDir, JOURNAL_DIR), {
-      write: pgliteDeliveryWriter({ db, gate, queue: q, wal }),
-      sync: opts.syncWal !== false,
-      onDrainError: (err, attempt) => opts.logger?.error({ err, attempt }, 'journaled deliveries could not be stored yet; retrying'),
-    });
-    if (opened.recovered > 0)
-      opts.logger?.warn({ deliveries: opened.recovered }, 'stored deliveries left in the journal by the previous run');
-    journal = opened.journal;
-  } catch (err) {
-    await q.stop().catch(() => undefined);
-    await gate.close();
-    await wal?.close();
-    unlock();
-    throw err;
-  }
-  const intake = journal;
+  // A delivery is stored with its job in one transaction, on disk before it is acknowledged.
+  const inbox: DeliveryIntake = new DeliveryInbox(pgliteDeliveryWriter({ db, gate, queue: q }), asReceived);
   const locks = new KeyedMutex();
   const close = once(async () => {
     try {
-      await intake.close();
+      await inbox.close();
       await q.stop();
     } finally {
       await db.destroy();
       await gate.close();
-      await wal?.close();
       unlock();
     }
   });
-  const durable = <T>(fn: () => Promise<T>): Promise<T> => (wal ? wal.around(db, fn) : fn());
-  const store = new KyselyStore({ db, lock: (key, fn) => locks.run(key, fn), durable, onClose: close });
-  return { kind: 'pglite', store, db, queue: q, inbox: intake, durable, close: () => store.close() };
+  const store = new KyselyStore({ db, lock: (key, fn) => locks.run(key, fn), onClose: close });
+  return { kind: 'pglite', store, db, queue: q, inbox, close: () => store.close() };
 }
 
 async function openPostgres(opts: OpenStoreOptions, url: string): Promise<OpenedStore> {
@@ -357,11 +353,17 @@ async function openPostgres(opts: OpenStoreOptions, url: string): Promise<Opened
       await lockPool.end();
     }
   });
-  const store = new KyselyStore({ db, lock, durable: (write) => write(), onClose: close });
-  const inbox: DeliveryIntake = new DeliveryInbox((batch) =>
-    store.recordBatch(batch, (fresh) => q.enqueueMany(fresh.map((d) => ({ platform: d.platform, deliveryId: d.deliveryId })))),
-  );
-  return { kind: 'postgres', store, db, queue: q, inbox, durable: (write) => write(), close: () => store.close() };
+  const store = new KyselyStore({ db, lock, onClose: close });
+  // A delivery is stored with its job in one transaction.
+  const inbox: DeliveryIntake = new DeliveryInbox(async (batch) => {
+    const accepted = await store.recordBatch(batch, async (fresh, trx) => {
+      const jobs = await q.insertStatement(fresh.map((d) => ({ platform: d.platform, deliveryId: d.deliveryId })));
+      await trx.executeQuery(CompiledQuery.raw(jobs.text, jobs.values));
+    });
+    q.jobsAdded();
+    return accepted;
+  });
+  return { kind: 'postgres', store, db, queue: q, inbox, close: () => store.close() };
 }
 
 /** How long a replica waits for another one to finish setting up the job queue. */

@@ -2,6 +2,9 @@
  * A Kysely dialect over one PGlite instance. PGlite is a single connection, so every user
  * (Kysely queries, Kysely transactions, pg-boss) goes through one `PgliteGate`: a transaction
  * holds the gate from BEGIN to COMMIT and nothing else can interleave with it.
+ *
+ * Durable: a write (a statement outside a transaction, or a transaction's COMMIT) resolves once
+ * its WAL is on disk; the database thread flushes it (pglite-worker.mjs), so no caller has to.
  */
 import {
   CompiledQuery,
@@ -40,10 +43,10 @@ export interface SqlEngine {
   query<R>(text: string, params?: unknown[]): Promise<{ rows: R[]; affectedRows?: number }>;
   exec(text: string): Promise<{ rows: unknown[]; affectedRows?: number }[]>;
   /**
-   * `statements` in one transaction, then `after` outside it, with one round trip: the results
-   * of all of them in order. Rolled back on the first error. Parameters may be `DeflateParam`s.
+   * `statements` in one transaction with one round trip, resolved once committed and on disk: the
+   * results of each in order. Rolled back on the first error. Parameters may be `DeflateParam`s.
    */
-  transaction(statements: Statement[], after?: Statement[]): Promise<{ rows: unknown[]; affectedRows?: number }[]>;
+  transaction(statements: Statement[]): Promise<{ rows: unknown[]; affectedRows?: number }[]>;
   close(): Promise<void>;
 }
 
@@ -99,8 +102,8 @@ export class PgliteGate {
   }
 
   /** See `SqlEngine.transaction`; holds the gate for the whole of it. */
-  transaction(statements: Statement[], after?: Statement[]): Promise<{ rows: unknown[]; affectedRows?: number }[]> {
-    return this.run((pg) => pg.transaction(statements, after));
+  transaction(statements: Statement[]): Promise<{ rows: unknown[]; affectedRows?: number }[]> {
+    return this.run((pg) => pg.transaction(statements));
   }
 
   /** Waits for queued work, then closes PGlite. */

@@ -1,39 +1,49 @@
 /**
  * The embedded database's delivery writer. A batch's deliveries and their jobs go to the database
- * thread as one message and are written in one transaction, with the WAL position read after it;
- * the WAL is then flushed before any delivery of the batch is acknowledged. One thread hop and one
- * commit per batch, where separate statements would cost three hops and two commits.
+ * thread as one message and are written in one transaction, which resolves once its WAL is on
+ * disk (pglite-worker.mjs): only then is any delivery of the batch acknowledged. One thread hop
+ * and one commit per batch, where separate statements would cost three hops and two commits.
  *
  * Every delivery of the batch gets its job, new or not: job ids are derived from the delivery, so
  * a duplicate's job is the one already there (pg-boss skips it), and a job that runs for a
  * delivery already handled finds it no longer pending and does nothing. A replay (a body stored
  * before under another id) is not stored: its job finds no delivery and does nothing.
  *
- * Payloads arrive as received (the journal keeps them so); those to be stored deflated are sent
+ * Payloads arrive as received (`asReceived`); those to be stored deflated are sent
  * as `DeflateParam`s and deflated on the database thread, which has time to spare, instead of on
  * the HTTP thread, which acknowledges every delivery.
  */
 import type { Kysely } from 'kysely';
 import type { PgBossQueue } from '../jobs/queue.ts';
 import { firstCopies, insertDeliveries, insertedFlags, withReplays } from './kysely-store.ts';
+import type { DeliveryInput } from '../ports/store.ts';
 import { shouldDeflate, type EncodedDelivery } from './payload-codec.ts';
 import type { DeflateParam, PgliteGate, Statement } from './pglite-dialect.ts';
 import type { Database } from './schema.ts';
-import { POSITION_SQL, segmentName, type WalSync } from './wal-sync.ts';
 
 export interface PgliteWriterDeps {
   db: Kysely<Database>;
   gate: PgliteGate;
   queue: PgBossQueue;
-  /** Null: acknowledge without flushing (tests that do not need durability). */
-  wal: WalSync | null;
+}
+
+/** A delivery with its payload as received: the database thread deflates it (see `deferDeflate`). */
+export function asReceived(d: DeliveryInput): EncodedDelivery {
+  return {
+    platform: d.platform,
+    deliveryId: d.deliveryId,
+    eventName: d.eventName,
+    receivedAt: d.receivedAt,
+    payload: d.payload,
+    encoding: 'json',
+    bodyDigest: d.bodyDigest ?? null,
+  };
 }
 
 export function pgliteDeliveryWriter({
   db,
   gate,
   queue,
-  wal,
 }: PgliteWriterDeps): (batch: EncodedDelivery[]) => Promise<{ inserted: boolean; duplicateOf?: string }[]> {
   return async (batch) => {
     const firsts = firstCopies(batch);
@@ -44,8 +54,7 @@ export function pgliteDeliveryWriter({
       { text: insert.sql, params: deflateParams(insert.parameters, toDeflate) },
       { text: jobs.text, params: jobs.values },
     ];
-    const results = await gate.transaction(statements, wal ? [{ text: POSITION_SQL, params: [] }] : []);
-    if (wal) await wal.flushTo(segmentName(results[2]?.rows ?? []));
+    const results = await gate.transaction(statements);
     queue.jobsAdded();
     return withReplays(db, batch, insertedFlags(batch, firsts, results[0]?.rows ?? []));
   };

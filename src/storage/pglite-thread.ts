@@ -1,4 +1,8 @@
-/** The main side of the PGlite worker thread: the same query/exec/close calls, answered by messages. */
+/**
+ * The main side of the PGlite worker thread: the same query/exec/close calls, answered by messages.
+ * A write resolves once its WAL is on disk (pglite-worker.mjs flushes it; `syncWal: false` skips
+ * that for tests that never need durability).
+ */
 import { Worker } from 'node:worker_threads';
 import { z } from 'zod';
 import { DEFLATE_OPTIONS } from './payload-codec.ts';
@@ -31,9 +35,9 @@ export class PgliteThread implements SqlEngine {
     this.#worker = worker;
   }
 
-  static start(dataDir: string, wasmModule: WebAssembly.Module): Promise<PgliteThread> {
+  static start(dataDir: string, wasmModule: WebAssembly.Module, opts: { syncWal?: boolean } = {}): Promise<PgliteThread> {
     const worker = new Worker(new URL('./pglite-worker.mjs', import.meta.url), {
-      workerData: { dataDir, wasmModule, deflateOptions: DEFLATE_OPTIONS, sharedBuffers: SHARED_BUFFERS },
+      workerData: { dataDir, wasmModule, deflateOptions: DEFLATE_OPTIONS, sharedBuffers: SHARED_BUFFERS, syncWal: opts.syncWal !== false },
     });
     const thread = new PgliteThread(worker);
     return new Promise((resolve, reject) => {
@@ -63,8 +67,7 @@ export class PgliteThread implements SqlEngine {
 
   #call(
     message:
-      | { op: 'query' | 'exec' | 'close'; text?: string; params?: unknown[] }
-      | { op: 'transaction'; statements: Statement[]; after: Statement[] },
+      { op: 'query' | 'exec' | 'close' | 'walFlushes'; text?: string; params?: unknown[] } | { op: 'transaction'; statements: Statement[] },
   ): Promise<unknown> {
     if (this.#exited) return Promise.reject(this.#exited);
     const id = this.#next++;
@@ -82,8 +85,13 @@ export class PgliteThread implements SqlEngine {
     return (await this.#call({ op: 'exec', text })) as { rows: unknown[]; affectedRows?: number }[];
   }
 
-  async transaction(statements: Statement[], after: Statement[] = []): Promise<{ rows: unknown[]; affectedRows?: number }[]> {
-    return (await this.#call({ op: 'transaction', statements, after })) as { rows: unknown[]; affectedRows?: number }[];
+  async transaction(statements: Statement[]): Promise<{ rows: unknown[]; affectedRows?: number }[]> {
+    return (await this.#call({ op: 'transaction', statements })) as { rows: unknown[]; affectedRows?: number }[];
+  }
+
+  /** How many times the database thread has flushed the WAL to disk. */
+  async walFlushes(): Promise<number> {
+    return z.number().parse(await this.#call({ op: 'walFlushes' }));
   }
 
   async close(): Promise<void> {

@@ -12,24 +12,22 @@ const row = z.object({
   text: z.string(),
 });
 
-export function threatLogStore(db: Kysely<Database>, durable: <T>(write: () => Promise<T>) => Promise<T> = (w) => w()): ThreatLogStore {
+export function threatLogStore(db: Kysely<Database>): ThreatLogStore {
   return {
     async recordThreatDecision(d, deliveryId) {
-      const inserted = await durable(() =>
-        db
-          .insertInto('threat_decisions')
-          .values({
-            issue_key: d.issueKey,
-            comment_id: d.commentId,
-            decided_by: d.decidedBy,
-            decided_at: d.decidedAt,
-            text: d.text,
-            delivery_id: deliveryId,
-          })
-          .onConflict((oc) => oc.columns(['issue_key', 'comment_id']).doNothing())
-          .returning('id')
-          .execute(),
-      );
+      const inserted = await db
+        .insertInto('threat_decisions')
+        .values({
+          issue_key: d.issueKey,
+          comment_id: d.commentId,
+          decided_by: d.decidedBy,
+          decided_at: d.decidedAt,
+          text: d.text,
+          delivery_id: deliveryId,
+        })
+        .onConflict((oc) => oc.columns(['issue_key', 'comment_id']).doNothing())
+        .returning('id')
+        .execute();
       return { inserted: inserted.length > 0 };
     },
     async threatDecisions(issueKey) {

@@ -25,32 +25,27 @@ export interface ToolDecisionStore {
   list(): Promise<ToolDecisionRecord[]>;
 }
 
-export function toolDecisionStore(
-  db: Kysely<Database>,
-  durable: <T>(write: () => Promise<T>) => Promise<T> = (w) => w(),
-): ToolDecisionStore {
+export function toolDecisionStore(db: Kysely<Database>): ToolDecisionStore {
   return {
     async record(d, deliveryId) {
-      const inserted = await durable(() =>
-        db
-          .insertInto('tool_decisions')
-          .values({
-            tool: d.tool,
-            issue_key: d.issueKey,
-            form: d.form,
-            decision: d.decision,
-            path_forward: d.pathForward,
-            criticality: d.criticality,
-            repos: JSON.stringify(d.repos),
-            owners: JSON.stringify(d.owners),
-            decided_by: d.decidedBy,
-            decided_at: d.decidedAt,
-            delivery_id: deliveryId,
-          })
-          .onConflict((oc) => oc.column('delivery_id').doNothing())
-          .returning('id')
-          .execute(),
-      );
+      const inserted = await db
+        .insertInto('tool_decisions')
+        .values({
+          tool: d.tool,
+          issue_key: d.issueKey,
+          form: d.form,
+          decision: d.decision,
+          path_forward: d.pathForward,
+          criticality: d.criticality,
+          repos: JSON.stringify(d.repos),
+          owners: JSON.stringify(d.owners),
+          decided_by: d.decidedBy,
+          decided_at: d.decidedAt,
+          delivery_id: deliveryId,
+        })
+        .onConflict((oc) => oc.column('delivery_id').doNothing())
+        .returning('id')
+        .execute();
       return { inserted: inserted.length > 0 };
     },
     async list() {

@@ -91,7 +91,7 @@ describe('openStore on the embedded database', () => {
     const opened = await openStore({ dataDir: dir, queue: { maintenanceIntervalSeconds: false } });
     try {
       expect(modeOf(dir)).toBe(0o700);
-      expect(modeOf(join(dir, 'gatehouse_journal'))).toBe(0o700);
+      expect(modeOf(join(dir, 'pg_wal'))).toBe(0o700);
     } finally {
       await opened.close();
     }

@@ -1,11 +1,10 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { GENESIS_HASH, type EmergencyRecordInput, type GateDecisionInput, type GateException } from '../../src/ports/gate-store.ts';
 import { sql } from 'kysely';
 import { verifyStoredRegister } from '../../src/cli/decisions.ts';
 import { policyHash, verifyDecisionChain } from '../../src/storage/decision-chain.ts';
 import { gateStoreFor, type KyselyGateStore } from '../../src/storage/gate-store.ts';
 import type { OpenedStore } from '../../src/storage/open.ts';
-import { WalSync } from '../../src/storage/wal-sync.ts';
 import { backends, type TestDatabase } from './backends.ts';
 import { freshDataDir } from './fixture.ts';
 
@@ -152,23 +151,6 @@ for (const backend of backends) {
       const next = await gates.recordGateDecision(decision({ decidedAt: at(5) }));
       expect(next).toMatchObject({ seq: 2, prevHash: r.hash });
     });
-
-    if (backend.name === 'pglite') {
-      it('fsyncs the WAL a decision record, an exception or an emergency record was written to before resolving', async () => {
-        const around = vi.spyOn(WalSync.prototype, 'around');
-        const flush = vi.spyOn(WalSync.prototype, 'flush');
-        try {
-          await gates.recordGateDecision(decision());
-          await gates.saveException(exception());
-          await gates.saveEmergencyRecord(emergency());
-          expect(around).toHaveBeenCalledTimes(3);
-          expect(flush).toHaveBeenCalledTimes(3);
-        } finally {
-          around.mockRestore();
-          flush.mockRestore();
-        }
-      });
-    }
 
     if (backend.name === 'postgres') {
       it('keeps one chain when two processes append at once (no prevHash used twice)', async () => {

@@ -2,7 +2,7 @@
  * Child process for kill.test.ts: records deliveries and prints `ACK <id>` after each one
  * resolves, until it is killed. argv: <dataDir> <count> <parallel> [store|inbox]
  * `store` writes each batch to the database before answering; `inbox` is what the HTTP server
- * uses (on the embedded database: the journal, stored in the database in the background).
+ * uses (each batch stored with its jobs in one transaction, on disk before it answers).
  */
 import { openStore } from '../../src/storage/open.ts';
 

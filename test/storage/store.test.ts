@@ -90,29 +90,40 @@ for (const backend of backends) {
       expect(rows.rows.filter((r) => r.body_digest === X).map((r) => r.delivery_id)).toEqual(['first']);
     });
 
-    it('the inbox stores a replayed body once: answered as a duplicate at once, or told when the journal is stored', async () => {
+    it('the inbox stores a replayed body once and answers every replay as one, before a restart and after', async () => {
       const { store, inbox } = opened;
-      const replays: unknown[] = [];
-      inbox.onReplay((r) => replays.push(r));
       const X = 'c'.repeat(64);
       expect(await inbox.accept(delivery({ deliveryId: 'r-1', bodyDigest: X }))).toEqual({ inserted: true });
       expect(await inbox.accept(delivery({ deliveryId: 'r-2', bodyDigest: X }))).toEqual({ inserted: false, duplicateOf: 'r-1' });
-      await inbox.settled();
       expect(await store.getDelivery('github', 'r-1')).toMatchObject({ status: 'pending' });
       expect(await store.getDelivery('github', 'r-2')).toBeNull();
 
-      // After a restart the journal remembers nothing: the replay is caught as it is stored.
+      // The database remembers: after a restart the replay is answered as one all the same.
       await opened.close();
       opened = await tdb.open();
-      const again: unknown[] = [];
-      opened.inbox.onReplay((r) => again.push(r));
-      const answer = await opened.inbox.accept(delivery({ deliveryId: 'r-3', bodyDigest: X }));
-      await opened.inbox.settled();
-      const told = [...(answer.duplicateOf ? [answer.duplicateOf] : []), ...again.map((r) => (r as { duplicateOf: string }).duplicateOf)];
-      expect(told).toEqual(['r-1']);
-      if (!answer.duplicateOf) expect(again).toEqual([{ platform: 'github', deliveryId: 'r-3', eventName: 'issues', duplicateOf: 'r-1' }]);
+      expect(await opened.inbox.accept(delivery({ deliveryId: 'r-3', bodyDigest: X }))).toEqual({ inserted: false, duplicateOf: 'r-1' });
       expect(await opened.store.getDelivery('github', 'r-3')).toBeNull();
-      expect(replays).toEqual([]);
+    });
+
+    it('a failed delivery goes back to pending together with its job, in one transaction', async () => {
+      const { store, queue } = opened;
+      const job = { platform: 'github' as const, deliveryId: 'f-1' };
+      await store.recordDelivery(delivery({ deliveryId: 'f-1' }));
+      await store.finishDelivery('github', 'f-1', 'failed', 'gave up');
+      // The job could not be written: the delivery stays failed (never pending without a job).
+      await expect(
+        store.retryDelivery('github', 'f-1', async (tx) => {
+          await queue.requeueWithin(tx, job);
+          throw new Error('no job');
+        }),
+      ).rejects.toThrow('no job');
+      expect(await store.getDelivery('github', 'f-1')).toMatchObject({ status: 'failed' });
+      expect(await queue.jobState(job)).toBeNull();
+      expect(await store.retryDelivery('github', 'f-1', (tx) => queue.requeueWithin(tx, job))).toBe(true);
+      expect(await store.getDelivery('github', 'f-1')).toMatchObject({ status: 'pending', attempts: 0 });
+      expect(await queue.jobState(job)).toMatchObject({ state: 'created' });
+      // Only a failed delivery is retried.
+      expect(await store.retryDelivery('github', 'f-1', (tx) => queue.requeueWithin(tx, job))).toBe(false);
     });
 
     it('lists pending deliveries oldest first and tracks attempts and outcomes', async () => {
@@ -314,7 +325,7 @@ for (const backend of backends) {
       await expect(sql`update deliveries set payload_encoding = 'zip' where delivery_id = 'old'`.execute(db)).rejects.toThrow();
     });
 
-    it('the inbox (journal on the embedded database) stores large payloads deflated too, two alike included', async () => {
+    it('the inbox stores large payloads deflated too, two alike included', async () => {
       const { store, db, inbox } = opened;
       const big = JSON.stringify({ action: 'opened', body: 'é ✓ '.repeat(2000) });
       await Promise.all([
@@ -322,7 +333,6 @@ for (const backend of backends) {
         inbox.accept(delivery({ deliveryId: 'in-2', payload: big })),
         inbox.accept(delivery({ deliveryId: 'in-3' })),
       ]);
-      await inbox.settled();
       const rows = await sql<{
         delivery_id: string;
         payload: string;

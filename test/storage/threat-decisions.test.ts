@@ -28,7 +28,7 @@ for (const backend of backends) {
     });
 
     it("keeps an issue's decisions oldest first, one per command comment, apart from other issues'", async () => {
-      const log = threatLogStore(opened.db, opened.durable);
+      const log = threatLogStore(opened.db);
       expect(
         await log.recordThreatDecision(
           decision({ commentId: '1002', decidedAt: new Date('2026-12-03T08:00:00Z'), decidedBy: 'bob', text: '<b>No</b> public bucket' }),
@@ -50,7 +50,7 @@ for (const backend of backends) {
     });
 
     it('survives a reopen of the database', async () => {
-      await threatLogStore(opened.db, opened.durable).recordThreatDecision(decision({}), null);
+      await threatLogStore(opened.db).recordThreatDecision(decision({}), null);
       await opened.close();
       opened = await tdb.open();
       expect(await threatLogStore(opened.db).threatDecisions('github:acme/app#7')).toEqual([decision({})]);

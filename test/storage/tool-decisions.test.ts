@@ -32,7 +32,7 @@ const decision = (over: Partial<ToolDecisionRecord>): ToolDecisionRecord => ({
 
 describe('the tool decision store', () => {
   it('keeps decisions oldest first, once per delivery, with wait/defer as no inventory change', async () => {
-    const store = toolDecisionStore(opened.db, opened.durable);
+    const store = toolDecisionStore(opened.db);
     expect(
       await store.record(
         decision({ decidedAt: new Date('2026-11-25T10:00:00Z'), decision: 'redirect', pathForward: 'redirect', criticality: 'low' }),
