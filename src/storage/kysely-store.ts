@@ -16,6 +16,7 @@ import type {
 } from '../ports/store.ts';
 import { ChatStore } from './chat-store.ts';
 import { GroupCommit } from './group-commit.ts';
+import { leaseFree, releaseLeases } from './leases.ts';
 import { decodePayload, decodePayloadAsync, encodeDelivery, type EncodedDelivery } from './payload-codec.ts';
 import type {
   AuditLogTable,
@@ -446,14 +447,8 @@ export class KyselyStore implements Store {
     return rows.map(toClockRow);
   }
 
-  async releaseClockClaims(): Promise<number> {
-    const rows = await this.#db
-      .updateTable('clocks')
-      .set({ claimed_until: null })
-      .where('claimed_until', 'is not', null)
-      .returning('issue_key')
-      .execute();
-    return rows.length;
+  releaseClockClaims(): Promise<number> {
+    return releaseLeases(this.#db, 'clocks');
   }
 
   async listOpenClocks(limit: number): Promise<ClockRow[]> {
@@ -604,7 +599,7 @@ export function claimDueClocksQuery(db: Kysely<Database>, now: Date, limit: numb
         .select('issue_key')
         .where('next_fire_at', 'is not', null)
         .where('next_fire_at', '<=', now)
-        .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<', now)]))
+        .where(leaseFree(now))
         .orderBy('next_fire_at')
         .limit(limit)
         .forUpdate()
