@@ -89,6 +89,11 @@ export class BackgroundJob<T> {
     this.#timer.unref();
   }
 
+  /** start() was called (and not stop()): timers run the job. */
+  get started(): boolean {
+    return this.#interval !== null;
+  }
+
   /** stop() was called: a run under way finishes what it holds and takes nothing more. */
   get stopping(): boolean {
     return this.#stopped;

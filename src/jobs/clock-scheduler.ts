@@ -75,7 +75,7 @@ export class ClockScheduler {
     for (let round = 0; round < 100 && !this.#job.stopping; round++) {
       const now = this.deps.now();
       const due = await store.claimDueClocks(now, this.deps.batch ?? 500, this.deps.leaseMs ?? 300_000);
-      if (due.length === 0) return handled;
+      if (due.length === 0) break;
       for (const row of due) {
         try {
           await store.withKeyLock(row.issueKey, async () => {
@@ -105,6 +105,12 @@ export class ClockScheduler {
           logger.warn({ issue: row.issueKey, err: err instanceof Error ? err.message : String(err) }, 'clock firing failed; will retry');
         }
       }
+    }
+    // The next clock to fall due is fired then, not at the next interval (one read of the due index).
+    if (this.#job.started && !this.#job.stopping) {
+      const now = this.deps.now();
+      const next = await store.nextClockDue(now);
+      if (next) this.#job.wakeIn(next.getTime() - now.getTime());
     }
     return handled;
   }

@@ -462,6 +462,18 @@ export class KyselyStore implements Store {
     return rows.map(toClockRow);
   }
 
+  async nextClockDue(after: Date): Promise<Date | null> {
+    const row = await this.#db
+      .selectFrom('clocks')
+      .select('next_fire_at')
+      .where('next_fire_at', 'is not', null)
+      .where('next_fire_at', '>', after)
+      .orderBy('next_fire_at')
+      .limit(1)
+      .executeTakeFirst();
+    return row?.next_fire_at ?? null;
+  }
+
   async recordMiss(m: { issueKey: string; tool: string; kind: string; at: Date }): Promise<void> {
     await this.#db
       .insertInto('clock_misses')
