@@ -34,6 +34,7 @@ export interface BackgroundJobOptions<T> {
 
 export class BackgroundJob<T> {
   #interval: NodeJS.Timeout | null = null;
+  #intervalMs = Infinity;
   #timer: NodeJS.Timeout | null = null;
   #timerAt = Infinity;
   #running: Promise<T> | null = null;
@@ -46,6 +47,7 @@ export class BackgroundJob<T> {
   /** Runs now (what was missed while down is handled at once), then every `intervalMs` (the timer does not keep the process alive). */
   start(intervalMs: number): void {
     this.#stopped = false;
+    this.#intervalMs = intervalMs;
     this.wake();
     this.#interval = setInterval(() => this.wake(), intervalMs);
     this.#interval.unref();
@@ -71,9 +73,13 @@ export class BackgroundJob<T> {
     this.run().catch(this.opts.onError);
   }
 
-  /** Runs in `ms` (something falls due then), once started; only the earliest such wake-up is kept. */
+  /**
+   * Runs in `ms` (something falls due then), once started; only the earliest such wake-up is kept,
+   * and none at or beyond the next interval's run (which comes anyway; and a timer of over 24.8 days
+   * would fire at once).
+   */
   wakeIn(ms: number): void {
-    if (this.#stopped || !this.#interval) return;
+    if (this.#stopped || !this.#interval || ms >= this.#intervalMs) return;
     const at = Date.now() + Math.max(0, ms);
     if (at >= this.#timerAt) return;
     if (this.#timer) clearTimeout(this.#timer);
