@@ -4,7 +4,10 @@
  * they owe and carries it out. A claim is a lease (storage/leases.ts), so with several replicas
  * each issue is handled by one; a crash mid-way lets the lease expire and a later run repeats the
  * firing, whose comment is then found already there. On the embedded database (one process) a dead
- * run's claims are given up at the first run instead. */
+ * run's claims are given up at the first run instead. After each run it wakes again when the next
+ * clock falls due, or at its interval, whichever comes first. Why a lease on the row rather than a
+ * pg-boss job per clock: see the decision at the top of background-job.ts.
+ */
 import type { Logger } from 'pino';
 import { planClockTick, type Render } from '../core/plan.ts';
 import type { Platform } from '../core/model.ts';
@@ -54,7 +57,7 @@ export class ClockScheduler {
     });
   }
 
-  /** Runs now (what was missed while down is handled at start), then every `intervalMs`. */
+  /** Runs now (what was missed while down is handled at start), then every `intervalMs` and when a clock falls due. */
   start(intervalMs: number): void {
     this.#job.start(intervalMs);
   }
