@@ -1,10 +1,14 @@
 /**
  * The escalation outbox worker: sends queued notices to chat and keeps each one's message up to
- * date. Nothing is dropped: a notice leaves the outbox only when Slack took it, or when Slack
- * refused it for good (unknown channel, bad token), and then it is kept as failed, counted and
- * logged. Each channel gets at most one message per interval (a slot reserved in the database, so
- * replicas share it); a 429's Retry-After holds the channel and the notice; any other failure is
- * retried with capped backoff for as long as it takes.
+ * date. It runs on the background-job mechanism (background-job.ts: leased rows, a run on demand
+ * and every poll). Nothing is dropped: a notice leaves the outbox only when Slack took it, or when
+ * Slack refused it for good (unknown channel, bad token), and then it is kept as failed, counted and
+ * logged. Each channel gets at most one message per interval (a slot kept in the database, so
+ * replicas share it); a 429's Retry-After holds the channel. A notice whose channel is not free
+ * waits in the outbox until it is (its row says when, a timer wakes the worker then): no worker
+ * waits on a channel, so one channel held back never holds back another's notices. Any other
+ * failure is retried with capped backoff for as long as it takes. Why rows under a lease rather
+ * than a pg-boss job per notice: see the decision at the top of background-job.ts.
  *
  * A post is recorded as begun (on disk) before it goes out and settled when Slack's answer is
  * stored. A post left unsettled — the process died after Slack took it, or no answer came — makes
@@ -16,6 +20,7 @@ import type { Notice } from '../core/chat/notice.ts';
 import { ChatRateLimited, ChatRejected, type Chat, type NoticeState, type PostedMessage } from '../ports/chat.ts';
 import type { Metrics } from '../server/metrics.ts';
 import type { ChatStore, OutboxRow } from '../storage/chat-store.ts';
+import { BackgroundJob } from './background-job.ts';
 
 export interface ChatOutboxDeps {
   outbox: ChatStore;
@@ -33,7 +38,6 @@ export interface ChatOutboxDeps {
   batch?: number;
   /** Wait before retry `n` (1-based) of a failure that gave no Retry-After. */
   backoffMs?: (attempt: number) => number;
-  sleep?: (ms: number) => Promise<void>;
   /**
    * Only this process uses the outbox (the embedded database, locked to one process): leases
    * found at start were held by a run that died, and are given up rather than waited out.
@@ -47,8 +51,6 @@ const HISTORY_MARGIN_MS = 60_000;
 export const UNSETTLED_WAIT_MS = 30_000;
 
 export const defaultBackoff = (n: number): number => Math.min(1000 * 2 ** (n - 1), 60_000);
-
-const realSleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 function legacyNotice(row: OutboxRow): Notice {
   return {
@@ -66,69 +68,56 @@ function legacyNotice(row: OutboxRow): Notice {
 }
 
 export class ChatOutbox {
-  #timer: NodeJS.Timeout | null = null;
-  #running: Promise<number> | null = null;
-  #again = false;
-  #stopped = false;
+  readonly #job: BackgroundJob<number>;
   #unsubscribe: (() => void) | null = null;
 
-  constructor(private readonly deps: ChatOutboxDeps) {}
+  constructor(private readonly deps: ChatOutboxDeps) {
+    this.#job = new BackgroundJob({
+      run: () => this.#drain(),
+      onError: (err) => this.deps.logger.error({ err }, 'chat outbox drain failed'),
+      ...(deps.soleWorker
+        ? {
+            releaseLeases: () => this.deps.outbox.releaseClaims(),
+            onReleased: (n: number) =>
+              this.deps.logger.warn(
+                { notices: n },
+                'notices claimed by the previous run (which stopped without finishing them) are taken up again',
+              ),
+          }
+        : {}),
+    });
+  }
 
+  /** Drains now, on every notice queued in this process, and every `pollMs` (other replicas' notices, retries). */
   start(): void {
-    this.#stopped = false;
     this.#unsubscribe = this.deps.outbox.onQueued(() => this.wake());
-    const poll = (): void => this.wake();
-    this.#timer = setInterval(poll, this.deps.pollMs ?? 1000);
-    this.#timer.unref();
-    if (!this.deps.soleWorker) return this.wake();
-    void this.deps.outbox
-      .releaseClaims()
-      .then((n) => {
-        if (n > 0)
-          this.deps.logger.warn(
-            { notices: n },
-            'notices claimed by the previous run (which stopped without finishing them) are taken up again',
-          );
-      })
-      .catch((err: unknown) =>
-        this.deps.logger.error({ err }, 'could not take up the previous run’s notices; they wait for their leases to run out'),
-      )
-      .finally(() => this.wake());
+    this.#job.start(this.deps.pollMs ?? 1000);
   }
 
   async stop(): Promise<void> {
-    this.#stopped = true;
     this.#unsubscribe?.();
-    if (this.#timer) clearInterval(this.#timer);
-    this.#timer = null;
-    await this.#running?.catch(() => undefined);
+    this.#unsubscribe = null;
+    await this.#job.stop();
   }
 
   /** Drains now (or right after the drain under way). */
   wake(): void {
-    if (this.#stopped) return;
-    if (this.#running) {
-      this.#again = true;
-      return;
-    }
-    void this.drain().catch((err: unknown) => this.deps.logger.error({ err }, 'chat outbox drain failed'));
+    this.#job.wake();
   }
 
   /** One drain; returns how many messages went out. Drains never overlap. */
   drain(): Promise<number> {
-    this.#running ??= this.#drain().finally(() => {
-      this.#running = null;
-      if (this.#again && !this.#stopped) {
-        this.#again = false;
-        this.wake();
-      }
-    });
-    return this.#running;
+    return this.#job.run();
+  }
+
+  /** The outbox holds a notice until `at` (its channel's slot, a Retry-After): the worker looks again then. */
+  #deferred(at: Date): void {
+    this.#job.wakeIn(at.getTime() - this.deps.now().getTime());
   }
 
   async #drain(): Promise<number> {
     let sent = 0;
-    for (let round = 0; round < 50 && !this.#stopped; round++) {
+    for (let round = 0; round < 50 && !this.#job.stopping; round++) {
       const due = await this.deps.outbox.claimDue(this.deps.now(), this.deps.batch ?? 50, this.deps.leaseMs ?? 120_000);
       if (due.length === 0) break;
       const byChannel = new Map<string, OutboxRow[]>();
@@ -139,10 +128,9 @@ export class ChatOutbox {
     return sent;
   }
 
-  /** A channel's notices in order; a 429 holds the rest of the batch for that channel. */
+  /** A channel's notices in order; a channel not free (its slot, a 429) holds the rest of the batch for that channel. */
   async #sendChannel(channel: string, rows: OutboxRow[]): Promise<number> {
     const { outbox, chat, metrics, logger } = this.deps;
-    const sleep = this.deps.sleep ?? realSleep;
     let sent = 0;
     for (const [i, row] of rows.entries()) {
       const posting = !(row.channelId && row.messageTs);
@@ -151,12 +139,18 @@ export class ChatOutbox {
       const settled = row.postStartedAt ? new Date(row.postStartedAt.getTime() + UNSETTLED_WAIT_MS) : null;
       if (posting && settled && settled > this.deps.now()) {
         await outbox.defer(row.key, settled, this.deps.now());
+        this.#deferred(settled);
         continue;
       }
-      const slot = await outbox.reserveSlot(channel, this.deps.now(), this.deps.sendIntervalMs());
-      const wait = slot.getTime() - this.deps.now().getTime();
-      if (wait > 0) await sleep(wait);
-      // The claim may have run out while this channel's earlier notices waited (Slack slow, many
+      const busyUntil = await outbox.takeSlot(channel, this.deps.now(), this.deps.sendIntervalMs());
+      if (busyUntil) {
+        // The channel is not free yet: this notice and the rest of its batch wait in the outbox.
+        const now = this.deps.now();
+        for (const r of rows.slice(i)) await outbox.defer(r.key, busyUntil, now);
+        this.#deferred(busyUntil);
+        return sent;
+      }
+      // The claim may have run out while this channel's earlier notices were sent (Slack slow, many
       // queued): renew it, or leave the notice to whoever claimed it since — never send it twice.
       const renewedAt = this.deps.now();
       const lease = new Date(renewedAt.getTime() + (this.deps.leaseMs ?? 120_000));
@@ -205,6 +199,7 @@ export class ChatOutbox {
           // This notice and the rest of the channel's batch wait out the Retry-After.
           await outbox.markFailed(row.key, message, until, now, maybePosted);
           for (const r of rows.slice(i + 1)) await outbox.defer(r.key, until, now);
+          this.#deferred(until);
           metrics.chatMessages.inc({ outcome: 'rate_limited' });
           logger.warn({ channel, key: row.key, retryAfterMs: err.retryAfterMs }, 'Slack rate limit: waiting before sending again');
           return sent;
@@ -220,6 +215,7 @@ export class ChatOutbox {
         }
         const retryAt = new Date(now.getTime() + (this.deps.backoffMs ?? defaultBackoff)(row.attempts + 1));
         await outbox.markFailed(row.key, message, retryAt, now, maybePosted);
+        this.#deferred(retryAt);
         metrics.chatMessages.inc({ outcome: 'retried' });
         logger.warn(
           { channel, key: row.key, attempt: row.attempts + 1, retryAt, err: message },

@@ -1,9 +1,12 @@
 /**
- * The clock scheduler: at every tick, claims the issues whose clocks owe a warning or a breach
- * (only those: the claim reads the due index), plans what they owe and carries it out. A claim is a
- * lease, so with several replicas each issue is handled by one; a crash mid-way lets the lease
- * expire and the next tick repeats the firing, whose comment is then found already there. On the
- * embedded database (one process) a dead run's claims are given up at the first tick instead.
+ * The clock scheduler, a background job (background-job.ts): at every run it claims the issues
+ * whose clocks owe a warning or a breach (only those: the claim reads the due index), plans what
+ * they owe and carries it out. A claim is a lease (storage/leases.ts), so with several replicas
+ * each issue is handled by one; a crash mid-way lets the lease expire and a later run repeats the
+ * firing, whose comment is then found already there. On the embedded database (one process) a dead
+ * run's claims are given up at the first run instead. After each run it wakes again when the next
+ * clock falls due, or at its interval, whichever comes first. Why a lease on the row rather than a
+ * pg-boss job per clock: see the decision at the top of background-job.ts.
  */
 import type { Logger } from 'pino';
 import { planClockTick, type Render } from '../core/plan.ts';
@@ -13,7 +16,7 @@ import type { Store } from '../ports/store.ts';
 import type { PolicyResolver } from '../policy/resolver.ts';
 import type { Metrics } from '../server/metrics.ts';
 import { execute } from './execute.ts';
-import { Periodic } from './periodic.ts';
+import { BackgroundJob } from './background-job.ts';
 
 export interface ClockSchedulerDeps {
   store: Store;
@@ -35,44 +38,47 @@ export interface ClockSchedulerDeps {
 }
 
 export class ClockScheduler {
-  readonly #periodic: Periodic<number>;
+  readonly #job: BackgroundJob<number>;
 
   constructor(private readonly deps: ClockSchedulerDeps) {
-    this.#periodic = new Periodic(
-      () => this.#tick(),
-      (err) => this.deps.logger.error({ err }, 'clock tick failed'),
-    );
+    this.#job = new BackgroundJob({
+      run: () => this.#tick(),
+      onError: (err) => this.deps.logger.error({ err }, 'clock tick failed'),
+      ...(deps.soleWorker
+        ? {
+            releaseLeases: () => this.deps.store.releaseClockClaims(),
+            onReleased: (n: number) =>
+              this.deps.logger.warn(
+                { issues: n },
+                'clocks claimed by the previous run (which stopped before firing them) are taken up again',
+              ),
+          }
+        : {}),
+    });
   }
 
-  /** Runs now (what was missed while down is handled at start), then every `intervalMs`. */
+  /** Runs now (what was missed while down is handled at start), then every `intervalMs` and when a clock falls due. */
   start(intervalMs: number): void {
-    this.#periodic.start(intervalMs);
+    this.#job.start(intervalMs);
   }
 
   stop(): Promise<void> {
-    return this.#periodic.stop();
+    return this.#job.stop();
   }
 
   /** One pass; runs never overlap. */
   tick(): Promise<number> {
-    return this.#periodic.run();
+    return this.#job.run();
   }
-
-  #released = false;
 
   async #tick(): Promise<number> {
     const { store, logger } = this.deps;
-    if (this.deps.soleWorker && !this.#released) {
-      const n = await store.releaseClockClaims();
-      this.#released = true;
-      if (n > 0) logger.warn({ issues: n }, 'clocks claimed by the previous run (which stopped before firing them) are taken up again');
-    }
     let handled = 0;
     // Bounded rounds: a tick never spins, whatever the data.
-    for (let round = 0; round < 100; round++) {
+    for (let round = 0; round < 100 && !this.#job.stopping; round++) {
       const now = this.deps.now();
       const due = await store.claimDueClocks(now, this.deps.batch ?? 500, this.deps.leaseMs ?? 300_000);
-      if (due.length === 0) return handled;
+      if (due.length === 0) break;
       for (const row of due) {
         try {
           await store.withKeyLock(row.issueKey, async () => {
@@ -102,6 +108,12 @@ export class ClockScheduler {
           logger.warn({ issue: row.issueKey, err: err instanceof Error ? err.message : String(err) }, 'clock firing failed; will retry');
         }
       }
+    }
+    // The next clock to fall due is fired then, not at the next interval (one read of the due index).
+    if (this.#job.started && !this.#job.stopping) {
+      const now = this.deps.now();
+      const next = await store.nextClockDue(now);
+      if (next) this.#job.wakeIn(next.getTime() - now.getTime());
     }
     return handled;
   }

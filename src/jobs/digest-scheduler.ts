@@ -1,6 +1,7 @@
 /**
- * The operating cadence on a schedule: every minute (and at start) the digests due at `now` in the
- * policy's time zone (core/digest/schedule.ts) are built from stored data and queued in the outbox
+ * The operating cadence on a schedule, a background job (background-job.ts): every minute (and at
+ * start) the digests due at `now` in the policy's time zone (core/digest/schedule.ts) are built
+ * from stored data and queued in the outbox
  * under their slot's key (`digest:weekly:2026-W49`). The key makes the enqueue idempotent: a second
  * replica's tick, or this one's next, queues nothing new; a slot already queued is not even built.
  * Digests are built as of the slot's time, so replicas that race build the same notice.
@@ -13,7 +14,7 @@ import type { Policy } from '../core/policy/schema.ts';
 import type { Store } from '../ports/store.ts';
 import { notificationExists, readDigestData } from '../storage/digest-source.ts';
 import type { Database } from '../storage/schema.ts';
-import { Periodic } from './periodic.ts';
+import { BackgroundJob } from './background-job.ts';
 
 export interface DigestSchedulerDeps {
   store: Pick<Store, 'enqueueNotification'>;
@@ -32,27 +33,24 @@ export function digestChannel(policy: Policy, slot: Pick<DigestSlot, 'cadence'>)
 }
 
 export class DigestScheduler {
-  readonly #periodic: Periodic<string[]>;
+  readonly #job: BackgroundJob<string[]>;
 
   constructor(private readonly deps: DigestSchedulerDeps) {
-    this.#periodic = new Periodic(
-      () => this.#tick(),
-      (err) => this.deps.logger.error({ err }, 'digest schedule failed'),
-    );
+    this.#job = new BackgroundJob({ run: () => this.#tick(), onError: (err) => this.deps.logger.error({ err }, 'digest schedule failed') });
   }
 
   /** Runs now (what was missed while down is handled at start), then every `intervalMs`. */
   start(intervalMs = 60_000): void {
-    this.#periodic.start(intervalMs);
+    this.#job.start(intervalMs);
   }
 
   stop(): Promise<void> {
-    return this.#periodic.stop();
+    return this.#job.stop();
   }
 
   /** One pass; runs never overlap. */
   tick(): Promise<string[]> {
-    return this.#periodic.run();
+    return this.#job.run();
   }
 
   /** Builds and queues one slot's digest (also for `tick`); false when it was queued before. */

@@ -1,6 +1,7 @@
 /**
- * The exception register's schedule: every tick (hourly by default, and at start) the approved
- * exceptions expiring within the policy's reminder days get their reminder, and lapsed ones a
+ * The exception register's schedule, a background job (background-job.ts): every run (hourly by
+ * default, and at start) the approved exceptions expiring within the policy's reminder days get
+ * their reminder, and lapsed ones a
  * last notice, through the outbox. Notice keys make a second replica's tick, or a crash between
  * the notice and the mark, harmless.
  */
@@ -11,7 +12,7 @@ import type { GateStore } from '../ports/gate-store.ts';
 import type { Store } from '../ports/store.ts';
 import type { Metrics } from '../server/metrics.ts';
 import { execute } from './execute.ts';
-import { Periodic } from './periodic.ts';
+import { BackgroundJob } from './background-job.ts';
 
 export interface ExceptionRemindersDeps {
   store: Store;
@@ -23,27 +24,27 @@ export interface ExceptionRemindersDeps {
 }
 
 export class ExceptionReminders {
-  readonly #periodic: Periodic<number>;
+  readonly #job: BackgroundJob<number>;
 
   constructor(private readonly deps: ExceptionRemindersDeps) {
-    this.#periodic = new Periodic(
-      () => this.#tick(),
-      (err) => this.deps.logger.error({ err }, 'exception reminders failed'),
-    );
+    this.#job = new BackgroundJob({
+      run: () => this.#tick(),
+      onError: (err) => this.deps.logger.error({ err }, 'exception reminders failed'),
+    });
   }
 
   /** Runs now (what was missed while down is handled at start), then every `intervalMs`. */
   start(intervalMs = 3_600_000): void {
-    this.#periodic.start(intervalMs);
+    this.#job.start(intervalMs);
   }
 
   stop(): Promise<void> {
-    return this.#periodic.stop();
+    return this.#job.stop();
   }
 
   /** One pass; runs never overlap. */
   tick(): Promise<number> {
-    return this.#periodic.run();
+    return this.#job.run();
   }
 
   async #tick(): Promise<number> {

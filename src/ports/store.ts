@@ -139,6 +139,8 @@ export interface Store {
   releaseClockClaims(): Promise<number>;
   /** Issues whose clocks still owe something, earliest first. */
   listOpenClocks(limit: number): Promise<ClockRow[]>;
+  /** The earliest moment after `after` at which a clock owes something (the scheduler wakes then); null when none. */
+  nextClockDue(after: Date): Promise<Date | null>;
   /** A tool's clock missed its target (once per issue and clock kind). */
   recordMiss(m: { issueKey: string; tool: string; kind: string; at: Date }): Promise<void>;
   /** Misses per tool since a moment. */

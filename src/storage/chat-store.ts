@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { NOTICE_KINDS, type Notice, type NoticeKind } from '../core/chat/notice.ts';
 import type { ClockState } from '../core/outage/clocks.ts';
 import { clockStatesSchema } from './kysely-store.ts';
+import { leaseFree, releaseLeases } from './leases.ts';
 import type { Database, NotificationsTable } from './schema.ts';
 
 export interface OutboxRow {
@@ -157,7 +158,7 @@ export class ChatStore {
           .select('key')
           .where('status', '=', 'pending')
           .where((eb) => eb.or([eb('next_attempt_at', 'is', null), eb('next_attempt_at', '<=', now)]))
-          .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<', now)]))
+          .where(leaseFree(now))
           .orderBy('created_at')
           .orderBy('key')
           .limit(limit)
@@ -170,22 +171,24 @@ export class ChatStore {
   }
 
   /**
-   * Reserves the channel's next send slot, `intervalMs` after the previous one (or now): returns
-   * when this send may go. Replicas share the reservation, so a channel gets at most one message
-   * per interval whatever the number of processes.
+   * Takes the channel's send slot when it is free at `now` (the next one is then `intervalMs`
+   * later): null. When it is not, nothing is taken and the moment it frees is returned — the notice
+   * waits in the outbox until then, no worker waits for it. Replicas share the slot, so a channel
+   * gets at most one message per interval (and none before a 429's Retry-After ran out) whatever the
+   * number of processes.
    */
-  async reserveSlot(channel: string, now: Date, intervalMs: number): Promise<Date> {
-    const row = await this.db
+  async takeSlot(channel: string, now: Date, intervalMs: number): Promise<Date | null> {
+    const next = new Date(now.getTime() + intervalMs);
+    const taken = await this.db
       .insertInto('chat_channels')
-      .values({ channel, next_slot: new Date(now.getTime() + intervalMs) })
-      .onConflict((oc) =>
-        oc.column('channel').doUpdateSet({
-          next_slot: sql`greatest(chat_channels.next_slot, ${now}::timestamptz) + make_interval(secs => ${intervalMs / 1000})`,
-        }),
-      )
+      .values({ channel, next_slot: next })
+      .onConflict((oc) => oc.column('channel').doUpdateSet({ next_slot: next }).where('chat_channels.next_slot', '<=', now))
       .returning('next_slot')
-      .executeTakeFirstOrThrow();
-    return new Date(row.next_slot.getTime() - intervalMs);
+      .executeTakeFirst();
+    if (taken) return null;
+    const row = await this.db.selectFrom('chat_channels').select('next_slot').where('channel', '=', channel).executeTakeFirst();
+    // Freed between the two statements (a clock step backwards): tried again at once.
+    return row && row.next_slot > now ? row.next_slot : now;
   }
 
   /** The channel may not be written to before `until` (a 429's Retry-After). */
@@ -222,14 +225,8 @@ export class ChatStore {
    * Leases held by workers of an earlier run are given up: for the embedded database, where only
    * one process runs at a time (the data dir's lock), so a lease found at start belongs to a dead one.
    */
-  async releaseClaims(): Promise<number> {
-    const rows = await this.db
-      .updateTable('notifications')
-      .set({ claimed_until: null })
-      .where('claimed_until', 'is not', null)
-      .returning('key')
-      .execute();
-    return rows.length;
+  releaseClaims(): Promise<number> {
+    return releaseLeases(this.db, 'notifications');
   }
 
   /** The channel id Slack gave for a configured channel name, when one of our posts taught it. */

@@ -17,6 +17,7 @@ import type {
 } from '../ports/store.ts';
 import { ChatStore } from './chat-store.ts';
 import { GroupCommit } from './group-commit.ts';
+import { leaseFree, releaseLeases } from './leases.ts';
 import { decodePayload, decodePayloadAsync, encodeDelivery, type EncodedDelivery } from './payload-codec.ts';
 import type {
   AuditLogTable,
@@ -455,14 +456,8 @@ export class KyselyStore implements Store {
     return rows.map(toClockRow);
   }
 
-  async releaseClockClaims(): Promise<number> {
-    const rows = await this.#db
-      .updateTable('clocks')
-      .set({ claimed_until: null })
-      .where('claimed_until', 'is not', null)
-      .returning('issue_key')
-      .execute();
-    return rows.length;
+  releaseClockClaims(): Promise<number> {
+    return releaseLeases(this.#db, 'clocks');
   }
 
   async listOpenClocks(limit: number): Promise<ClockRow[]> {
@@ -474,6 +469,18 @@ export class KyselyStore implements Store {
       .limit(limit)
       .execute();
     return rows.map(toClockRow);
+  }
+
+  async nextClockDue(after: Date): Promise<Date | null> {
+    const row = await this.#db
+      .selectFrom('clocks')
+      .select('next_fire_at')
+      .where('next_fire_at', 'is not', null)
+      .where('next_fire_at', '>', after)
+      .orderBy('next_fire_at')
+      .limit(1)
+      .executeTakeFirst();
+    return row?.next_fire_at ?? null;
   }
 
   async recordMiss(m: { issueKey: string; tool: string; kind: string; at: Date }): Promise<void> {
@@ -613,7 +620,7 @@ export function claimDueClocksQuery(db: Kysely<Database>, now: Date, limit: numb
         .select('issue_key')
         .where('next_fire_at', 'is not', null)
         .where('next_fire_at', '<=', now)
-        .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<', now)]))
+        .where(leaseFree(now))
         .orderBy('next_fire_at')
         .limit(limit)
         .forUpdate()
