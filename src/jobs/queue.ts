@@ -139,6 +139,8 @@ const evaluationData = z.object({
 /** The key under which evaluations of one repository's commit join: one waits at a time (pg-boss's `short` policy). */
 export const evaluationKey = (job: Pick<GateEvaluationJob, 'repo' | 'sha'>): string =>
   `${job.repo.platform}:${job.repo.fullName.toLowerCase()}@${job.sha.toLowerCase()}`;
+/** The output of a job handed back (see `#handBack`). */
+const handedBackOutput = z.object({ handedBack: z.string() });
 const failureOutput = z.union([z.object({ message: z.string() }), z.object({ value: z.object({ message: z.string() }) })]);
 
 const NAMESPACE = Buffer.from('8d0f3c6e5b2a4f7e9a1c2b3d4e5f6071', 'hex');
@@ -228,6 +230,7 @@ interface SlotHost {
 /** The slot of one running job (see ../ports/work-slot.ts). */
 class JobSlot implements WorkSlot {
   readonly jobId: string;
+  readonly ranBefore: boolean;
   readonly #slots: Slots;
   readonly #host: SlotHost;
   #holding = true;
@@ -235,8 +238,9 @@ class JobSlot implements WorkSlot {
   /** Resolves the first time the job gives its slot back (parked) or ends. */
   readonly given = new Promise<void>((resolve) => (this.#given = resolve));
 
-  constructor(jobId: string, slots: Slots, host: SlotHost) {
+  constructor(jobId: string, ranBefore: boolean, slots: Slots, host: SlotHost) {
     this.jobId = jobId;
+    this.ranBefore = ranBefore;
     this.#slots = slots;
     this.#host = host;
   }
@@ -594,9 +598,9 @@ export class PgBossQueue implements JobQueue, GateEvaluations {
   async #handBack(name: string, id: string, back: HandedBack): Promise<void> {
     const ms = Math.max(0, back.at - Date.now());
     await this.#executor.executeSql(
-      `update ${this.#opts.schema}.job set state = 'retry', start_after = now() + make_interval(secs => $3::float8), started_on = null
-        where name = $1 and id = $2::uuid and state = 'active'`,
-      [name, id, ms / 1000],
+      `update ${this.#opts.schema}.job set state = 'retry', start_after = now() + make_interval(secs => $3::float8), started_on = null,
+        output = $4::jsonb where name = $1 and id = $2::uuid and state = 'active'`,
+      [name, id, ms / 1000, JSON.stringify({ handedBack: back.message })],
     );
     this.#handedBack += 1;
     this.#log?.info({ job: id, queue: name, waitMs: Math.round(ms), reason: back.message }, 'job handed back until its turn');
@@ -726,7 +730,7 @@ export class PgBossQueue implements JobQueue, GateEvaluations {
         if (!slots) {
           await run(job).catch(recorded);
         } else {
-          const slot = new JobSlot(job.id, slots, this.#host);
+          const slot = new JobSlot(job.id, handedBackOutput.safeParse(job.output).success, slots, this.#host);
           const running: Promise<void> = runInSlot(slot, () => run(job))
             .catch(recorded)
             .finally(() => {

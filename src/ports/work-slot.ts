@@ -21,6 +21,11 @@ export class HandedBack extends Error {
 export interface WorkSlot {
   /** The job's id in its queue (a handed-back job keeps it). */
   readonly jobId: string;
+  /**
+   * The job ran before and was handed back: some of its writes may be made already. "Ensure"
+   * writes planned from the webhook's payload (labels) read the current state first.
+   */
+  readonly ranBefore: boolean;
   /** Whether a wait until `at` would be spent parked in memory (else the job is handed back). */
   parks(at: number): boolean;
   /** Waits until `at`, the slot given back meanwhile; throws `HandedBack` when `parks(at)` is false. */
