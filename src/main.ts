@@ -245,6 +245,7 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
           token: config.gitlab.token,
           retry: opts.gitlab?.retry,
           circuit: gitlab.circuit,
+          turns: gitlab.turns,
         })
       : null;
   const missed =

@@ -18,6 +18,8 @@ export interface TurnLimits {
   contentSpacingMs: number;
   /** At most `count` content-creating writes of one key in any `windowMs`. */
   contentWindows: readonly { count: number; windowMs: number }[];
+  /** A write of one key waits for the one before it to be answered. Default true. */
+  oneAtATime?: boolean;
 }
 
 /**
@@ -37,13 +39,14 @@ export const githubTurnLimits: TurnLimits = {
 
 /**
  * GitLab's default per-user limits on a self-managed instance and on GitLab.com ("Rate limits on
- * note creation", "Rate limits on issue creation": 300 a minute); writes of one instance are made
- * one at a time, not spaced.
+ * note creation", "Rate limits on issue creation": 300 a minute). GitLab asks for no spacing nor
+ * for writes one at a time: the instance's other writes are not held back.
  */
 export const gitlabTurnLimits: TurnLimits = {
   spacingMs: 0,
   contentSpacingMs: 0,
   contentWindows: [{ count: 300, windowMs: 60_000 }],
+  oneAtATime: false,
 };
 
 interface KeyState {
@@ -174,6 +177,7 @@ export class WriteTurns {
       throw err;
     }
     const s = this.#state(key, this.#now());
+    if (this.#limits.oneAtATime === false) return () => undefined;
     for (;;) {
       while (s.inFlight) await s.inFlight;
       // Spaced from the writes actually sent: a turn taken late (a job resumed or run again after
