@@ -140,7 +140,9 @@ const evaluationData = z.object({
 export const evaluationKey = (job: Pick<GateEvaluationJob, 'repo' | 'sha'>): string =>
   `${job.repo.platform}:${job.repo.fullName.toLowerCase()}@${job.sha.toLowerCase()}`;
 /** The output of a job handed back (see `#handBack`). */
-const handedBackOutput = z.object({ handedBack: z.string() });
+const handedBackOutput = z.object({ handedBack: z.string(), times: z.number().int().optional() });
+/** Hand-backs of one attempt, beyond which a wait counts as a failed attempt (a rate limit answered again and again). */
+const MAX_HAND_BACKS = 20;
 const failureOutput = z.union([z.object({ message: z.string() }), z.object({ value: z.object({ message: z.string() }) })]);
 
 const NAMESPACE = Buffer.from('8d0f3c6e5b2a4f7e9a1c2b3d4e5f6071', 'hex');
@@ -580,8 +582,9 @@ export class PgBossQueue implements JobQueue, GateEvaluations {
     try {
       await withTimeout(handler(parsed.data), this.#opts.expireInSeconds * 1000);
     } catch (err) {
-      if (err instanceof HandedBack) return this.#handBack(name, job.id, err);
-      const message = errorMessage(err);
+      const times = (handedBackOutput.safeParse(job.output).data?.times ?? 0) + 1;
+      if (err instanceof HandedBack && times <= MAX_HAND_BACKS) return this.#handBack(name, job.id, err, times);
+      const message = err instanceof HandedBack ? `${err.message} (handed back ${MAX_HAND_BACKS} times already)` : errorMessage(err);
       await this.#boss.fail(name, job.id, { message });
       const last = job.retryCount >= job.retryLimit;
       onFailed(parsed.data, last, { attempt: job.retryCount + 1, last, error: message });
@@ -595,12 +598,12 @@ export class PgBossQueue implements JobQueue, GateEvaluations {
    * retry count unchanged; it runs again from the start then. Its writes are "ensure" writes: what
    * it wrote before is found written and left alone.
    */
-  async #handBack(name: string, id: string, back: HandedBack): Promise<void> {
+  async #handBack(name: string, id: string, back: HandedBack, times: number): Promise<void> {
     const ms = Math.max(0, back.at - Date.now());
     await this.#executor.executeSql(
       `update ${this.#opts.schema}.job set state = 'retry', start_after = now() + make_interval(secs => $3::float8), started_on = null,
         output = $4::jsonb where name = $1 and id = $2::uuid and state = 'active'`,
-      [name, id, ms / 1000, JSON.stringify({ handedBack: back.message })],
+      [name, id, ms / 1000, JSON.stringify({ handedBack: back.message, times })],
     );
     this.#handedBack += 1;
     this.#log?.info({ job: id, queue: name, waitMs: Math.round(ms), reason: back.message }, 'job handed back until its turn');
