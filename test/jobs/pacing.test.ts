@@ -187,7 +187,9 @@ describe('a Retry-After under a worker slot', () => {
       `[pacing d] other job ran ${at['other']! - at['refused']!} ms after the 429; the write retried after ${at['written']! - at['refused']!} ms`,
     );
     expect(at['written']! - at['refused']!).toBeGreaterThanOrEqual(2_000);
-    expect(at['other']! - at['refused']!).toBeLessThan(1_000);
+    // The other job ran during the wait, not after it (sleeping in the only slot: after ~2 s).
+    expect(at['other']!).toBeLessThan(at['written']!);
+    expect(at['other']! - at['refused']!).toBeLessThan(1_500);
     expect(await queue.jobState({ platform: 'github', deliveryId: 'limited' })).toMatchObject({ retryCount: 0 });
   });
 });
