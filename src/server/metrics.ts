@@ -109,12 +109,15 @@ export function createMetrics({ eventLoop }: MetricsOptions = {}): Metrics {
       this.set(readPacing().parked);
     },
   });
-  new Gauge({
-    name: 'gatehouse_jobs_handed_back',
-    help: 'Jobs handed back to the queue since the start because their write turn was far away (run again then; not failed attempts)',
+  let handedBack = 0;
+  new Counter({
+    name: 'gatehouse_jobs_handed_back_total',
+    help: 'Jobs handed back to the queue because their write turn was far away (run again then; not failed attempts)',
     registers: [registry],
     collect() {
-      this.set(readPacing().handedBack);
+      const now = readPacing().handedBack;
+      if (now > handedBack) this.inc(now - handedBack);
+      handedBack = now;
     },
   });
   let readFailed: () => Promise<number> = async () => 0;

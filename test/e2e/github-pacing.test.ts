@@ -76,7 +76,7 @@ describe('GitHub write pacing end to end', () => {
     expect(state.comments.get(1)).toHaveLength(1);
     expect(state.labels.get(1)).toEqual(expect.arrayContaining(['intake']));
     // Handed back once (the comment's turn was 2 s away, past the 0.5 s the queue parks a job).
-    expect(await metric('gatehouse_jobs_handed_back')).toBe(1);
+    expect(await metric('gatehouse_jobs_handed_back_total')).toBe(1);
     const stored = await gatehouse.store.getDelivery('github', d.id);
     expect(stored?.attempts).toBe(0);
     expect(stored?.lastError ?? null).toBeNull();
