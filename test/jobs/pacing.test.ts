@@ -7,7 +7,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import nock from 'nock';
 import { defaultGitHubClientPolicy, githubOctokit } from '../../src/adapters/github/client-policy.ts';
-import { WriteTurns, type TurnLimits } from '../../src/adapters/write-turns.ts';
+import { createGitLabApi } from '../../src/adapters/gitlab/client.ts';
+import { gitlabTurnLimits, WriteTurns, type TurnLimits } from '../../src/adapters/write-turns.ts';
 import type { QueueOptions } from '../../src/jobs/queue.ts';
 import type { DeliveryJob } from '../../src/ports/queue.ts';
 import type { OpenedStore } from '../../src/storage/open.ts';
@@ -168,11 +169,10 @@ describe('a Retry-After under a worker slot', () => {
     nock(API)
       .post('/repos/o/r/issues/1/comments')
       .reply(() => ((at['written'] = Date.now()), [201, { id: 1 }]));
-    await queue.enqueueMany([
-      { platform: 'github', deliveryId: 'limited' },
-      { platform: 'github', deliveryId: 'other' },
-    ]);
+    // The other job is queued while the limited one holds the only slot.
+    await queue.enqueueMany([{ platform: 'github', deliveryId: 'limited' }]);
     await queue.work(async (job) => {
+      if (job.deliveryId === 'limited') await queue.enqueueMany([{ platform: 'github', deliveryId: 'other' }]);
       if (job.deliveryId === 'limited')
         await octokit.request('POST /repos/{owner}/{repo}/issues/{issue_number}/comments', {
           owner: 'o',
@@ -191,5 +191,33 @@ describe('a Retry-After under a worker slot', () => {
     expect(at['other']!).toBeLessThan(at['written']!);
     expect(at['other']! - at['refused']!).toBeLessThan(1_500);
     expect(await queue.jobState({ platform: 'github', deliveryId: 'limited' })).toMatchObject({ retryCount: 0 });
+  });
+
+  it('(d) on GitLab too: a job waiting out a 429 Retry-After: 2 gives its only slot back', async () => {
+    const { queue } = await openQueue({ concurrency: 1 });
+    const GITLAB = 'https://gitlab.example.test';
+    const api = createGitLabApi({ url: GITLAB, token: 'glpat-test', turns: new WriteTurns(gitlabTurnLimits) });
+    const at: Record<string, number> = {};
+    nock(GITLAB)
+      .post('/api/v4/projects/1/issues/2/notes')
+      .reply(() => ((at['refused'] = Date.now()), [429, { message: '429 Too Many Requests' }, { 'retry-after': '2' }]));
+    nock(GITLAB)
+      .post('/api/v4/projects/1/issues/2/notes')
+      .reply(() => ((at['written'] = Date.now()), [201, { id: 5, body: 'x' }]));
+    // The other job is queued while the limited one holds the only slot.
+    await queue.enqueueMany([{ platform: 'gitlab', deliveryId: 'limited' }]);
+    await queue.work(async (job) => {
+      if (job.deliveryId === 'limited') {
+        await queue.enqueueMany([{ platform: 'gitlab', deliveryId: 'other' }]);
+        await api.issueNotes.create(1, 2, 'x');
+      }
+      at[job.deliveryId] = Date.now();
+    }, noDeadLetters);
+    await waitFor(() => at['limited'] !== undefined && at['other'] !== undefined, 15_000);
+    console.info(
+      `[pacing d gitlab] other job ran ${at['other']! - at['refused']!} ms after the 429; the note retried after ${at['written']! - at['refused']!} ms`,
+    );
+    expect(at['written']! - at['refused']!).toBeGreaterThanOrEqual(2_000);
+    expect(at['other']!).toBeLessThan(at['written']!);
   });
 });
