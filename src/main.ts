@@ -34,6 +34,7 @@ import type { GateStore } from './ports/gate-store.ts';
 import type { DeliveryIntake } from './storage/inbox.ts';
 import { MissedDeliverySweeper } from './jobs/redelivery.ts';
 import type { CircuitLimits } from './adapters/circuit.ts';
+import { HandedBack } from './ports/work-slot.ts';
 
 export interface StartOptions {
   config: Config;
@@ -44,6 +45,7 @@ export interface StartOptions {
     botLogin?: string | null;
     retries?: number;
     throttle?: boolean;
+    pacing?: GitHubIngressOptions['pacing'];
     identityBackoffMs?: (attempt: number) => number;
     circuit?: Partial<CircuitLimits>;
   } & GitHubIngressOptions['client'];
@@ -129,6 +131,7 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
     ...(config.chainKey === undefined ? {} : { chainKey: config.chainKey }),
   });
   metrics.setDepthSource(() => queue.depth());
+  metrics.setPacingSource(() => queue.pacing);
   metrics.setBacklogSource(() => opened.inbox.backlog());
   metrics.setFailedSource(() => store.countDeliveries('failed'));
   metrics.setOutboxSource(() => opened.store.outbox.countByStatus());
@@ -150,6 +153,7 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
         identityBackoffMs: opts.github?.identityBackoffMs,
         retries: opts.github?.retries,
         throttle: opts.github?.throttle,
+        pacing: opts.github?.pacing,
         client: opts.github,
         circuit: opts.github?.circuit,
       });
@@ -233,6 +237,7 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
           token: config.gitlab.token,
           retry: opts.gitlab?.retry,
           circuit: gitlab.circuit,
+          turns: gitlab.turns,
         })
       : null;
   const missed =
@@ -342,6 +347,8 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
         try {
           await processDelivery(job, deps);
         } catch (err) {
+          // Waiting for a write turn far away: the queue runs the job again then (not an attempt).
+          if (err instanceof HandedBack) throw err;
           // Kept pending with the error; the queue retries with backoff.
           const message = err instanceof Error ? err.message : String(err);
           logger.warn({ ...job, err: message }, 'delivery failed; will retry');
@@ -360,6 +367,7 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
       try {
         await processEvaluation(job, deps);
       } catch (err) {
+        if (err instanceof HandedBack) throw err;
         logger.warn(
           { repo: job.repo.fullName, sha: job.sha, err: err instanceof Error ? err.message : String(err) },
           'gate evaluation failed; will retry',

@@ -8,6 +8,7 @@ import PgBoss from 'pg-boss';
 import { z } from 'zod';
 import type { DeliveryJob, GateEvaluationJob, GateEvaluations, JobQueue } from '../ports/queue.ts';
 import { GroupCommit } from '../storage/group-commit.ts';
+import { HandedBack, runInSlot, type WorkSlot } from '../ports/work-slot.ts';
 import { yieldToRequests } from './yield.ts';
 
 export interface QueueLogger {
@@ -40,6 +41,14 @@ export interface QueueOptions {
   concurrency?: number;
   /** Gate re-evaluations handled at once by this process (their own queue). Default 4. */
   evaluationConcurrency?: number;
+  /**
+   * A job waiting for a write turn or a `Retry-After` this long or less gives its slot back and is
+   * resumed when due (parked); a longer wait hands the job back to the queue, to start again then
+   * (not a failed attempt). Default 10000.
+   */
+  parkUpToMs?: number;
+  /** Jobs parked in memory at once, beyond which waiting jobs are handed back. Default 128. */
+  maxParked?: number;
   /** pg-boss maintenance (expiry, archiving); `false` turns it off. Default 120 s. */
   maintenanceIntervalSeconds?: number | false;
   /** How long stop() waits for running handlers before handing their jobs back. Default 3000. */
@@ -81,10 +90,12 @@ const DEFAULTS: Required_ = {
   retryBackoff: true,
   expireInSeconds: 600,
   pollIntervalMs: 1000,
-  // Jobs wait on GitHub/GitLab far more than they compute: GitHub spaces writes ~1 s apart per
-  // installation, so with 2 at once ten intakes a second queued up without bound (bench/slack).
+  // Jobs wait on GitHub/GitLab far more than they compute. A job waiting for its write turn (GitHub
+  // spaces writes ~1 s apart per installation) does not hold a slot: see `parkUpToMs`.
   concurrency: 16,
   evaluationConcurrency: 4,
+  parkUpToMs: 10_000,
+  maxParked: 128,
   maintenanceIntervalSeconds: 120,
   stopTimeoutMs: 3_000,
   failStaleActive: false,
@@ -128,6 +139,10 @@ const evaluationData = z.object({
 /** The key under which evaluations of one repository's commit join: one waits at a time (pg-boss's `short` policy). */
 export const evaluationKey = (job: Pick<GateEvaluationJob, 'repo' | 'sha'>): string =>
   `${job.repo.platform}:${job.repo.fullName.toLowerCase()}@${job.sha.toLowerCase()}`;
+/** The output of a job handed back (see `#handBack`). */
+const handedBackOutput = z.object({ handedBack: z.string(), times: z.number().int().optional() });
+/** Hand-backs of one attempt, beyond which a wait counts as a failed attempt (a rate limit answered again and again). */
+const MAX_HAND_BACKS = 20;
 const failureOutput = z.union([z.object({ message: z.string() }), z.object({ value: z.object({ message: z.string() }) })]);
 
 const NAMESPACE = Buffer.from('8d0f3c6e5b2a4f7e9a1c2b3d4e5f6071', 'hex');
@@ -171,6 +186,109 @@ class Waker {
   }
 }
 
+/** The worker slots of one queue: a parked job resuming takes a free slot before the fetch loops do. */
+class Slots {
+  #free: number;
+  readonly #resuming: (() => void)[] = [];
+  readonly #fetching: (() => void)[] = [];
+
+  constructor(size: number) {
+    this.#free = size;
+  }
+
+  acquire(resuming: boolean): Promise<void> {
+    if (this.#free > 0 && (resuming || this.#resuming.length === 0)) {
+      this.#free -= 1;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => (resuming ? this.#resuming : this.#fetching).push(resolve));
+  }
+
+  release(): void {
+    const next = this.#resuming.shift() ?? this.#fetching.shift();
+    if (next) next();
+    else this.#free += 1;
+  }
+
+  /** Stopping: the fetch loops waiting for a slot go on (to see that they should stop). */
+  releaseFetchers(): void {
+    for (const go of this.#fetching.splice(0)) {
+      this.#free -= 1;
+      go();
+    }
+  }
+}
+
+/** What a running job's slot needs from its queue. */
+interface SlotHost {
+  readonly parkUpToMs: number;
+  readonly maxParked: number;
+  parked: number;
+  readonly stopping: boolean;
+  /** Resolves when the queue stops (parked jobs are then handed back at their time). */
+  readonly stopped: Promise<void>;
+}
+
+/** The slot of one running job (see ../ports/work-slot.ts). */
+class JobSlot implements WorkSlot {
+  readonly jobId: string;
+  readonly ranBefore: boolean;
+  readonly #slots: Slots;
+  readonly #host: SlotHost;
+  #holding = true;
+  #given!: () => void;
+  /** Resolves the first time the job gives its slot back (parked) or ends. */
+  readonly given = new Promise<void>((resolve) => (this.#given = resolve));
+
+  constructor(jobId: string, ranBefore: boolean, slots: Slots, host: SlotHost) {
+    this.jobId = jobId;
+    this.ranBefore = ranBefore;
+    this.#slots = slots;
+    this.#host = host;
+  }
+
+  parks(at: number): boolean {
+    return at - Date.now() <= this.#host.parkUpToMs && this.#host.parked < this.#host.maxParked && !this.#host.stopping;
+  }
+
+  async waitUntil(at: number, reason: string): Promise<void> {
+    if (at - Date.now() <= 0) return;
+    if (!this.parks(at)) throw new HandedBack(at, reason);
+    this.#host.parked += 1;
+    this.#giveBack();
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const stopped = await Promise.race([
+        this.#host.stopped.then(() => true),
+        new Promise<boolean>((resolve) => {
+          timer = setTimeout(() => resolve(false), at - Date.now());
+        }),
+      ]);
+      if (stopped) throw new HandedBack(at, `${reason} (the worker is stopping)`);
+    } finally {
+      clearTimeout(timer);
+      this.#host.parked -= 1;
+    }
+    if (!this.#holding) {
+      await this.#slots.acquire(true);
+      this.#holding = true;
+    }
+  }
+
+  #giveBack(): void {
+    if (!this.#holding) return;
+    this.#holding = false;
+    this.#slots.release();
+    this.#given();
+  }
+
+  /** The job ended (its outcome recorded). */
+  end(): void {
+    this.#giveBack();
+    this.#given();
+  }
+}
+
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
@@ -203,6 +321,14 @@ export class PgBossQueue implements JobQueue, GateEvaluations {
   readonly #running = new Set<string>();
   #reclaimTimer: NodeJS.Timeout | null = null;
   #reclaiming: Promise<void> | null = null;
+  /** Worker slots of the deliveries and of the gate evaluations. */
+  readonly #slots: Slots;
+  readonly #evaluationSlots: Slots;
+  /** Jobs started and not yet ended (running or parked). */
+  readonly #inFlight = new Set<Promise<void>>();
+  readonly #host: SlotHost;
+  readonly #signalStop: () => void;
+  #handedBack = 0;
 
   private constructor(
     boss: PgBoss,
@@ -216,6 +342,26 @@ export class PgBossQueue implements JobQueue, GateEvaluations {
     this.#log = log;
     this.#executor = executor;
     this.#liveness = liveness;
+    this.#slots = new Slots(Math.max(1, opts.concurrency));
+    this.#evaluationSlots = new Slots(Math.max(1, opts.evaluationConcurrency));
+    let signal!: () => void;
+    const stopped = new Promise<void>((resolve) => (signal = resolve));
+    this.#signalStop = signal;
+    const isStopping = (): boolean => this.#stopping;
+    this.#host = {
+      parkUpToMs: opts.parkUpToMs,
+      maxParked: opts.maxParked,
+      parked: 0,
+      get stopping() {
+        return isStopping();
+      },
+      stopped,
+    };
+  }
+
+  /** Jobs parked now (waiting for a write turn or a `Retry-After` without a slot), and jobs handed back since the start. */
+  get pacing(): { parked: number; handedBack: number } {
+    return { parked: this.#host.parked, handedBack: this.#handedBack };
   }
 
   get deadLetterName(): string {
@@ -346,7 +492,7 @@ export class PgBossQueue implements JobQueue, GateEvaluations {
     if (this.#working) throw new Error('work() was already called');
     this.#working = true;
     for (let i = 0; i < Math.max(1, this.#opts.concurrency); i++) {
-      this.#loops.push(this.#loop(this.#opts.name, this.#waker, (job) => this.#runJob(job, handler)));
+      this.#loops.push(this.#loop(this.#opts.name, this.#waker, (job) => this.#runJob(job, handler), this.#slots));
     }
     this.#loops.push(this.#loop(this.deadLetterName, this.#deadWaker, (job) => this.#runDead(job, onDeadLetter)));
     if (this.#liveness) {
@@ -397,7 +543,12 @@ export class PgBossQueue implements JobQueue, GateEvaluations {
     this.#evaluating = true;
     for (let i = 0; i < Math.max(1, this.#opts.evaluationConcurrency); i++) {
       this.#loops.push(
-        this.#loop(this.evaluationQueueName, this.#evaluationWaker, (job) => this.#guarded(job, () => this.#runEvaluation(job, handler))),
+        this.#loop(
+          this.evaluationQueueName,
+          this.#evaluationWaker,
+          (job) => this.#guarded(job, () => this.#runEvaluation(job, handler)),
+          this.#evaluationSlots,
+        ),
       );
     }
   }
@@ -431,13 +582,38 @@ export class PgBossQueue implements JobQueue, GateEvaluations {
     try {
       await withTimeout(handler(parsed.data), this.#opts.expireInSeconds * 1000);
     } catch (err) {
-      const message = errorMessage(err);
+      const times = (handedBackOutput.safeParse(job.output).data?.times ?? 0) + 1;
+      if (err instanceof HandedBack && times <= MAX_HAND_BACKS) return this.#handBack(name, job.id, err, times);
+      const message = err instanceof HandedBack ? `${err.message} (handed back ${MAX_HAND_BACKS} times already)` : errorMessage(err);
       await this.#boss.fail(name, job.id, { message });
       const last = job.retryCount >= job.retryLimit;
       onFailed(parsed.data, last, { attempt: job.retryCount + 1, last, error: message });
       return;
     }
     await this.#boss.complete(name, job.id);
+  }
+
+  /**
+   * The job waits far (or many wait already): back to `retry` with its start at the wait's end, its
+   * retry count unchanged; it runs again from the start then. Its writes are "ensure" writes: what
+   * it wrote before is found written and left alone.
+   */
+  async #handBack(name: string, id: string, back: HandedBack, times: number): Promise<void> {
+    const ms = Math.max(0, back.at - Date.now());
+    await this.#executor.executeSql(
+      `update ${this.#opts.schema}.job set state = 'retry', start_after = now() + make_interval(secs => $3::float8), started_on = null,
+        output = $4::jsonb where name = $1 and id = $2::uuid and state = 'active'`,
+      [name, id, ms / 1000, JSON.stringify({ handedBack: back.message, times })],
+    );
+    this.#handedBack += 1;
+    this.#log?.info({ job: id, queue: name, waitMs: Math.round(ms), reason: back.message }, 'job handed back until its turn');
+    const waker = name === this.#opts.name ? this.#waker : this.#evaluationWaker;
+    const timer = setTimeout(() => {
+      this.#dueTimers.delete(timer);
+      waker.wake();
+    }, ms + 20);
+    timer.unref();
+    this.#dueTimers.add(timer);
   }
 
   /** Active jobs (deliveries and gate evaluations) of processes that are gone (their liveness lock is free) are failed, so retried now. */
@@ -507,6 +683,10 @@ export class PgBossQueue implements JobQueue, GateEvaluations {
 
   async #stop(): Promise<void> {
     this.#stopping = true;
+    // Parked jobs are handed back at their time; fetch loops waiting for a slot see the stop.
+    this.#signalStop();
+    this.#slots.releaseFetchers();
+    this.#evaluationSlots.releaseFetchers();
     if (this.#reclaimTimer) clearInterval(this.#reclaimTimer);
     await this.#reclaiming;
     for (const t of this.#dueTimers) clearTimeout(t);
@@ -516,7 +696,9 @@ export class PgBossQueue implements JobQueue, GateEvaluations {
     this.#evaluationWaker.wake();
     let timer: NodeJS.Timeout | undefined;
     const timedOut = await Promise.race([
-      Promise.allSettled(this.#loops).then(() => false),
+      Promise.allSettled(this.#loops)
+        .then(() => Promise.allSettled([...this.#inFlight]))
+        .then(() => false),
       new Promise<boolean>((resolve) => {
         timer = setTimeout(() => resolve(true), this.#opts.stopTimeoutMs);
       }),
@@ -530,8 +712,20 @@ export class PgBossQueue implements JobQueue, GateEvaluations {
     if (!timedOut) await this.#liveness?.close().catch(() => undefined);
   }
 
-  async #loop(name: string, waker: Waker, run: (job: PgBoss.JobWithMetadata<unknown>) => Promise<void>): Promise<void> {
+  /**
+   * One fetch loop. With `slots`, a loop takes a slot before it fetches, and goes on once its job
+   * has given the slot back: ended, or parked waiting for a write turn (the job resumes in a slot
+   * of its own when due, before the loops fetch more).
+   */
+  async #loop(name: string, waker: Waker, run: (job: PgBoss.JobWithMetadata<unknown>) => Promise<void>, slots?: Slots): Promise<void> {
     while (!this.#stopping) {
+      if (slots) {
+        await slots.acquire(false);
+        if (this.#stopping) {
+          slots.release();
+          break;
+        }
+      }
       const since = waker.generation;
       let jobs: PgBoss.JobWithMetadata<unknown>[] = [];
       try {
@@ -540,14 +734,24 @@ export class PgBossQueue implements JobQueue, GateEvaluations {
         this.#log?.error({ err, queue: name }, 'fetching a job failed');
       }
       if (jobs.length === 0) {
+        slots?.release();
         if (!this.#stopping) await waker.sleep(this.#opts.pollIntervalMs, since);
         continue;
       }
       for (const job of jobs) {
-        try {
-          await run(job);
-        } catch (err) {
-          this.#log?.error({ err, queue: name, job: job.id }, 'recording a job outcome failed');
+        const recorded = (err: unknown): void => this.#log?.error({ err, queue: name, job: job.id }, 'recording a job outcome failed');
+        if (!slots) {
+          await run(job).catch(recorded);
+        } else {
+          const slot = new JobSlot(job.id, handedBackOutput.safeParse(job.output).success, slots, this.#host);
+          const running: Promise<void> = runInSlot(slot, () => run(job))
+            .catch(recorded)
+            .finally(() => {
+              slot.end();
+              this.#inFlight.delete(running);
+            });
+          this.#inFlight.add(running);
+          await slot.given;
         }
         // Deliveries share the thread with the HTTP server: it answers between two of them, even
         // when every await of a delivery found its answer ready.

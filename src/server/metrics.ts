@@ -21,6 +21,8 @@ export interface Metrics {
   setFailedSource(read: () => Promise<number>): void;
   /** Reads the escalation outbox's notices by status (pending, sent, failed). */
   setOutboxSource(read: () => Promise<Record<'pending' | 'sent' | 'failed', number>>): void;
+  /** Reads the jobs parked waiting for a write turn and the jobs handed back to the queue since the start. */
+  setPacingSource(read: () => { parked: number; handedBack: number }): void;
   /** Stops the event-loop delay monitors. */
   close(): void;
 }
@@ -98,6 +100,26 @@ export function createMetrics({ eventLoop }: MetricsOptions = {}): Metrics {
       }
     },
   });
+  let readPacing: () => { parked: number; handedBack: number } = () => ({ parked: 0, handedBack: 0 });
+  new Gauge({
+    name: 'gatehouse_jobs_parked',
+    help: 'Jobs waiting for their write turn (or a Retry-After) without holding a worker slot; resumed when due',
+    registers: [registry],
+    collect() {
+      this.set(readPacing().parked);
+    },
+  });
+  let handedBack = 0;
+  new Counter({
+    name: 'gatehouse_jobs_handed_back_total',
+    help: 'Jobs handed back to the queue because their write turn was far away (run again then; not failed attempts)',
+    registers: [registry],
+    collect() {
+      const now = readPacing().handedBack;
+      if (now > handedBack) this.inc(now - handedBack);
+      handedBack = now;
+    },
+  });
   let readFailed: () => Promise<number> = async () => 0;
   new Gauge({
     name: 'gatehouse_deliveries_failed',
@@ -155,6 +177,9 @@ export function createMetrics({ eventLoop }: MetricsOptions = {}): Metrics {
     },
     setBacklogSource(read) {
       readBacklog = read;
+    },
+    setPacingSource(read) {
+      readPacing = read;
     },
     setOutboxSource(read) {
       readOutbox = read;

@@ -26,6 +26,7 @@ import {
 } from './client-policy.ts';
 import { PlatformCircuit, type CircuitLimits } from '../circuit.ts';
 import { InstallationTokens } from './installation-tokens.ts';
+import { githubTurnLimits, WriteTurns, type TurnLimits } from '../write-turns.ts';
 import { GitHubForge } from './forge.ts';
 import { EvidenceCache } from '../evidence.ts';
 import { StickyComments } from '../sticky-comments.ts';
@@ -65,8 +66,10 @@ export interface GitHubIngressOptions {
   identityBackoffMs?: (attempt: number) => number;
   /** Octokit request retries (the queue retries too). */
   retries?: number;
-  /** GitHub's write pacing (~1 s between content-creating requests); tests turn it off. */
+  /** GitHub's write pacing (writes take turns per installation, ../write-turns.ts); tests turn it off. */
   throttle?: boolean;
+  /** The spacing of write turns (default GitHub's, `githubTurnLimits`); tests shorten it. */
+  pacing?: Partial<TurnLimits>;
   /** Rate-limit waits and caps, the per-request timeout (see client-policy.ts). */
   client?: Partial<Pick<GitHubClientPolicy, 'maxWaitSeconds' | 'rateLimitRetries' | 'secondaryRetryAfterSeconds' | 'requestTimeoutMs'>>;
   /** When GitHub counts as unreachable and for how long requests then fail at once (see ../circuit.ts). */
@@ -116,7 +119,9 @@ export async function createGitHubIngress(opts: GitHubIngressOptions): Promise<G
     else if (state.kind === 'closed') logger.info({ platform: 'github' }, 'GitHub answers again');
   });
   const tokens = new InstallationTokens({ now: wallClock });
-  const Octokit = githubOctokit(policy, { circuit, tokens });
+  // One keeper of write turns for every client of the process: the pacing is per installation.
+  const turns = new WriteTurns({ ...githubTurnLimits, ...opts.pacing });
+  const Octokit = githubOctokit(policy, { circuit, tokens, turns });
   const request = { fetch: fetchThroughCircuit(circuit, fetchWithTimeout(policy.requestTimeoutMs)) };
   // The worker acts through `probot`, with the full client (retry, throttling, REST methods).
   const probot = new Probot({

@@ -4,24 +4,30 @@
  *
  * - its own throttle options replace the ones given to `ProbotOctokit.defaults({...})`: a
  *   secondary rate limit was never retried, and an exhausted quota was retried after waiting for
- *   `x-ratelimit-reset` however far away (an hour holding a worker slot);
+ *   `x-ratelimit-reset` however far away (an hour holding a worker slot); its pacing sleeps in
+ *   the job's worker slot;
  * - the retry plugin retries a 429 after 1, 4, 9 s whatever `retry-after` says;
  * - a request has no timeout: an API that hangs holds the job until the queue abandons it.
  *
- * Here: a rate limit (secondary or primary, 403 or 429) is waited out inside the attempt when
- * GitHub asks for at most `maxWaitSeconds`, up to `rateLimitRetries` times; a longer wait fails
- * the attempt at once with GitHub's message, and the job queue retries later with backoff. A bare
- * 429 obeys `retry-after` the same way. A 5xx or network error is retried `retries` times (1 s,
- * then 4 s, …), here rather than by the retry plugin, and not at all while the platform's circuit
- * refuses requests (see ../circuit.ts): an attempt during an outage fails in milliseconds instead
- * of waiting out timeouts and retries, and the job queue retries it later. Every request, the
- * token exchange included, times out after `requestTimeoutMs` and passes through the circuit.
+ * Here: writes take turns per installation (../write-turns.ts: one at a time, spaced as GitHub
+ * asks), in place of the throttling plugin, which slept between writes inside the job's worker
+ * slot; a job waiting for its turn gives its slot back (../../ports/work-slot.ts). A rate limit
+ * (secondary or primary, 403 or 429) is waited out, the same way, when GitHub asks for at most
+ * `maxWaitSeconds`, up to `rateLimitRetries` times; a longer wait fails the attempt at once with
+ * GitHub's message, and the job queue retries later with backoff. A bare 429 obeys `retry-after`
+ * the same way. A 5xx or network error is retried `retries` times (1 s, then 4 s, …), here rather
+ * than by the retry plugin, and not at all while the platform's circuit refuses requests (see
+ * ../circuit.ts): an attempt during an outage fails in milliseconds instead of waiting out
+ * timeouts and retries, and the job queue retries it later. Every request, the token exchange
+ * included, times out after `requestTimeoutMs` and passes through the circuit.
  * Installation tokens are kept per installation until shortly before they expire
  * (./installation-tokens.ts), shared by all clients of the process.
  */
 import { ProbotOctokit } from 'probot';
 import { PlatformUnreachable, type PlatformCircuit } from '../circuit.ts';
 import type { InstallationTokens } from './installation-tokens.ts';
+import { waitUntil } from '../../ports/work-slot.ts';
+import type { WriteTurns } from '../write-turns.ts';
 
 export interface GitHubClientPolicy {
   /**
@@ -29,7 +35,7 @@ export interface GitHubClientPolicy {
    * request that fails is retried as part of the request that needed it: at most this many times.
    */
   retries: number;
-  /** GitHub's write pacing (~1 s between content-creating requests). */
+  /** GitHub's write pacing: writes take turns per installation (../write-turns.ts). */
   throttle: boolean;
   /** The longest wait a rate limit may ask for and still be slept through inside an attempt. */
   maxWaitSeconds: number;
@@ -135,19 +141,49 @@ interface ErrorLike {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** True for the limits the throttling plugin handles itself (secondary, or quota exhausted). */
-const throttlingHandles = (e: ErrorLike): boolean =>
-  /\bsecondary rate\b/i.test(e.message ?? '') || String(e.response?.headers?.['x-ratelimit-remaining'] ?? '') === '0';
-
 /** A request refused by the circuit (the error from fetch, as @octokit/request wraps it). */
 const refusedByCircuit = (e: ErrorLike): boolean => e instanceof PlatformUnreachable || e.cause instanceof PlatformUnreachable;
 
+const header = (e: ErrorLike, name: string): string => String(e.response?.headers?.[name] ?? '');
+
 /**
- * An Octokit plugin, outside the others: a 429 the throttling plugin leaves alone obeys
- * `retry-after`, within the cap; a 5xx or network error is retried `retries` times unless the
- * circuit refuses requests by then.
+ * The wait (seconds) a refused request asks for, when it is a rate limit: a secondary limit (403
+ * or 429 saying so) waits `retry-after` or the fallback; an exhausted quota waits until a second
+ * after `x-ratelimit-reset`; any other 429 waits `retry-after`, else 1, 4, 9 s.
  */
-function obeyRetryAfter(policy: GitHubClientPolicy, circuit: PlatformCircuit | undefined) {
+function rateLimitWaitSeconds(e: ErrorLike, retry: number, policy: GitHubClientPolicy, nowMs: number): number | null {
+  if (e.status !== 403 && e.status !== 429) return null;
+  if (/\bsecondary rate\b/i.test(e.message ?? '')) return Number(header(e, 'retry-after')) || policy.secondaryRetryAfterSeconds;
+  if (header(e, 'x-ratelimit-remaining') === '0')
+    return Math.max(Math.ceil((Number(header(e, 'x-ratelimit-reset')) * 1000 - nowMs) / 1000) + 1, 0);
+  if (e.status !== 429) return null;
+  return retryAfterSeconds(header(e, 'retry-after'), nowMs) ?? retry ** 2;
+}
+
+/** Requests that get a token: never paced (the plugin's list of the ones GitHub Apps make). */
+const isAuthRequest = (method: string, path: string): boolean =>
+  method === 'POST' && (/^\/app\/installations\/[^/]+\/access_tokens$/.test(path) || /^\/applications\/[^/]+\/token$/.test(path));
+
+/** Content-creating writes (GitHub's "content-generating requests"): issues, pull requests, comments, reviews, releases. */
+const createsContent = (method: string, path: string): boolean =>
+  method === 'POST' &&
+  /^\/repos\/[^/]+\/[^/]+\/(issues|pulls|releases|(issues|pulls)\/\d+\/(comments|reviews)|pulls\/comments\/\d+\/replies|commits\/[^/]+\/comments)$/.test(
+    path,
+  );
+
+/** The request's path without the API's base (GitHub Enterprise serves the API under /api/v3). */
+const pathOf = (url: string): string => new URL(url, 'http://github.test').pathname.replace(/^\/api\/v3(?=\/)/, '');
+
+/**
+ * An Octokit plugin, outside the others. A write (POST, PATCH, PUT, DELETE, not a token request)
+ * waits for its installation's write turn (../write-turns.ts) under its job's worker slot. A rate
+ * limit (secondary or primary, 403 or 429) or a bare 429 is waited out when GitHub asks for at most
+ * `maxWaitSeconds`, up to `rateLimitRetries` times, the installation's writes held back meanwhile;
+ * a longer wait fails the attempt at once (the queue retries later). Waits go through the job's
+ * slot: parked with the slot given back, or the job handed back to the queue when far away. A 5xx
+ * or network error is retried `retries` times unless the circuit refuses requests by then.
+ */
+function pacedRequests(policy: GitHubClientPolicy, circuit: PlatformCircuit | undefined, turns: WriteTurns | undefined) {
   return (
     octokit: {
       hook: {
@@ -157,32 +193,48 @@ function obeyRetryAfter(policy: GitHubClientPolicy, circuit: PlatformCircuit | u
         ) => void;
       };
     } & Partial<Logged>,
+    octokitOptions: { auth?: unknown } = {},
   ): Record<string, never> => {
+    const auth = octokitOptions.auth;
+    const installation =
+      typeof auth === 'object' && auth !== null && 'installationId' in auth
+        ? String((auth as { installationId: unknown }).installationId)
+        : 'app';
+    const key = `github:${installation}`;
     octokit.hook.wrap('request', async (request, options) => {
+      const path = pathOf(options.url);
+      const write = turns !== undefined && options.method !== 'GET' && options.method !== 'HEAD' && !isAuthRequest(options.method, path);
       let serverRetries = 0;
       for (let retry = 0; ;) {
+        const release = write ? await turns.take(key, createsContent(options.method, path), `${options.method} ${path}`) : null;
+        let failure: unknown;
         try {
           return await request(options);
         } catch (err) {
-          const e = err as ErrorLike;
-          if (e.status === undefined || e.status >= 500) {
-            if (refusedByCircuit(e) || circuit?.refusing || serverRetries >= policy.retries) throw err;
-            serverRetries += 1;
-            const wait = serverErrorBackoffMs(serverRetries);
-            octokit.log?.warn(`GitHub failed ${options.method} ${options.url} (${e.message ?? 'no answer'}); retrying in ${wait / 1000} s`);
-            await sleep(wait);
-            continue;
-          }
-          if (e.status !== 429 || throttlingHandles(e) || retry >= policy.rateLimitRetries) throw err;
-          retry += 1;
-          const wait = retryAfterSeconds(String(e.response?.headers?.['retry-after'] ?? ''), Date.now()) ?? retry ** 2;
-          if (wait > policy.maxWaitSeconds) throw err;
-          octokit.log?.warn(`GitHub answered 429 to ${options.method} ${options.url}; retrying in ${wait} s`);
-          const until = Date.now() + wait * 1000;
-          await sleep(wait * 1000);
-          // Timers may fire a millisecond early: never retry before retry-after has passed.
-          if (until - Date.now() > 0) await sleep(until - Date.now());
+          failure = err;
+        } finally {
+          release?.();
         }
+        const e = failure as ErrorLike;
+        if (e.status === undefined || e.status >= 500) {
+          if (refusedByCircuit(e) || circuit?.refusing || serverRetries >= policy.retries) throw failure;
+          serverRetries += 1;
+          const wait = serverErrorBackoffMs(serverRetries);
+          octokit.log?.warn(`GitHub failed ${options.method} ${options.url} (${e.message ?? 'no answer'}); retrying in ${wait / 1000} s`);
+          await sleep(wait);
+          continue;
+        }
+        const wait = rateLimitWaitSeconds(e, retry + 1, policy, Date.now());
+        if (wait === null) throw failure;
+        const giveUp = wait > policy.maxWaitSeconds || retry >= policy.rateLimitRetries;
+        octokit.log?.warn(
+          `GitHub rate limit (${e.status}) on ${options.method} ${options.url}: GitHub asks to wait ${wait} s; ${giveUp ? 'giving up this attempt (the queue retries later)' : 'waiting'}`,
+        );
+        if (giveUp) throw failure;
+        retry += 1;
+        const until = Date.now() + wait * 1000;
+        turns?.block(key, until);
+        await waitUntil(until, `GitHub rate limit on ${options.method} ${path}`);
       }
     });
     return {};
@@ -193,35 +245,25 @@ function obeyRetryAfter(policy: GitHubClientPolicy, circuit: PlatformCircuit | u
 export interface GitHubClientShared {
   circuit?: PlatformCircuit;
   tokens?: InstallationTokens;
+  /** Write turns per installation (without: writes are not paced). */
+  turns?: WriteTurns;
 }
 
 /** Probot's Octokit with the waits, caps and timeouts above. Pass `request` to `new Probot` too. */
 export function githubOctokit(policy: GitHubClientPolicy, shared: GitHubClientShared = {}): typeof ProbotOctokit {
-  const withinCap =
-    (kind: string) =>
-    (retryAfter: number, options: RequestOptionsLike, octokit: Logged, retryCount: number): boolean => {
-      const retry = retryAfter <= policy.maxWaitSeconds && retryCount < policy.rateLimitRetries;
-      octokit.log.warn(
-        `${kind} on ${options.method} ${options.url}: GitHub asks to wait ${retryAfter} s; ${retry ? 'waiting' : 'giving up this attempt (the queue retries later)'}`,
-      );
-      return retry;
-    };
-  const throttle = {
-    enabled: policy.throttle,
-    fallbackSecondaryRateRetryAfter: policy.secondaryRetryAfterSeconds,
-    onRateLimit: withinCap('GitHub rate limit'),
-    onSecondaryRateLimit: withinCap('GitHub secondary rate limit'),
-  };
-  // The retry plugin retries nothing: 429 is left to the throttling plugin (rate limits) and to
-  // obeyRetryAfter (the rest, and 5xx and network errors, which are status 500).
+  // The throttling plugin is off: it paces by sleeping in the job's slot. Its pacing is the write
+  // turns' (`shared.turns`), its handling of rate limits pacedRequests'.
+  const throttle = { enabled: false };
+  // The retry plugin retries nothing: rate limits, 429, 5xx and network errors (status 500) are pacedRequests'.
   const retry = { enabled: false };
   // A function: Probot passes its own throttle options when it builds a client, and these must win.
   // The token cache replaces Probot's in the auth options of every client it builds (the App's
   // and each installation's, which inherits the App's auth options).
-  return ProbotOctokit.plugin(obeyRetryAfter(policy, shared.circuit) as never).defaults((options: Record<string, unknown>) => ({
+  const turns = policy.throttle ? shared.turns : undefined;
+  return ProbotOctokit.plugin(pacedRequests(policy, shared.circuit, turns) as never).defaults((options: Record<string, unknown>) => ({
     ...options,
     retry,
-    throttle: { ...(options['throttle'] as object | undefined), ...throttle },
+    throttle,
     ...(shared.tokens && typeof options['auth'] === 'object' && options['auth'] !== null
       ? { auth: { ...(options['auth'] as object), cache: shared.tokens } }
       : {}),

@@ -11,6 +11,7 @@ import {
   type LabelActor,
 } from '../../ports/forge.ts';
 import { readSection, withSection } from '../../core/workflows/sections.ts';
+import { currentSlot } from '../../ports/work-slot.ts';
 import {
   lastPage,
   STICKY_HEAD_PAGES,
@@ -33,6 +34,7 @@ const commentSchema = z.object({
 const commentsSchema = z.array(commentSchema);
 type Comment = z.infer<typeof commentSchema>;
 /** What POST …/comments answers (only its id is kept). */
+const labelsSchema = z.array(z.object({ name: z.string() }));
 const createdSchema = z.object({ id: z.number() }).partial();
 const contentSchema = z.object({ content: z.string(), encoding: z.string() });
 const issueBodySchema = z.object({ body: z.string().nullable().optional() });
@@ -96,6 +98,19 @@ export class GitHubForge implements Forge {
 
   async ensureLabels(target: IssueRef, add: readonly string[], remove: readonly string[]): Promise<void> {
     const { owner, repo } = split(target.repo.fullName);
+    if (currentSlot()?.ranBefore && add.length + remove.length > 0) {
+      // The job ran before, handed back while waiting for a write turn: the labels
+      // planned from the payload may be set already; only what is missing (or still there) is written.
+      const res = await this.octokit.request('GET /repos/{owner}/{repo}/issues/{issue_number}/labels', {
+        owner,
+        repo,
+        issue_number: target.number,
+        per_page: 100,
+      });
+      const now = new Set(labelsSchema.parse(res.data).map((l) => l.name.toLowerCase()));
+      add = add.filter((l) => !now.has(l.toLowerCase()));
+      remove = remove.filter((l) => now.has(l.toLowerCase()));
+    }
     if (add.length > 0) {
       await this.octokit.request('POST /repos/{owner}/{repo}/issues/{issue_number}/labels', {
         owner,

@@ -16,6 +16,7 @@ import { RefusalLog } from '../../server/refusal-log.ts';
 import type { Metrics } from '../../server/metrics.ts';
 import { createGitLabApi, type GitLabApi } from './client.ts';
 import { PlatformCircuit, type CircuitLimits } from '../circuit.ts';
+import { gitlabTurnLimits, WriteTurns } from '../write-turns.ts';
 import { GitLabForge, type GitLabForgeOptions } from './forge.ts';
 import { EvidenceCache } from '../evidence.ts';
 import { StickyComments } from '../sticky-comments.ts';
@@ -35,6 +36,8 @@ export interface GitLabIngress {
   identity: SelfIdentity;
   /** GitLab reachable or not, as this process's requests found it (see ../circuit.ts); share it with other clients. */
   circuit: PlatformCircuit;
+  /** GitLab's write turns on this instance (see ../write-turns.ts); share them with other clients. */
+  turns: WriteTurns;
 }
 
 export interface GitLabIngressOptions {
@@ -118,7 +121,8 @@ export function createGitLabIngress(opts: GitLabIngressOptions): GitLabIngress {
       );
     else if (state.kind === 'closed') logger.info({ platform: 'gitlab' }, 'GitLab answers again');
   });
-  const api: GitLabApi = createGitLabApi({ url: config.url, token: config.token, retry: opts.retry, circuit });
+  const turns = new WriteTurns(gitlabTurnLimits);
+  const api: GitLabApi = createGitLabApi({ url: config.url, token: config.token, retry: opts.retry, circuit, turns });
   /** Release evidence per merge request and head commit, shared by the worker's jobs. */
   const evidenceCache = new EvidenceCache();
   // Our sticky notes' ids per item, for every forge of this process (see ../sticky-comments.ts).
@@ -213,6 +217,7 @@ export function createGitLabIngress(opts: GitLabIngressOptions): GitLabIngress {
     handler,
     identity,
     circuit,
+    turns,
     platform: {
       self: (waitMs) => identity.wait(waitMs),
       translate: (delivery, payload) => translateGitLab(delivery.eventName, delivery.deliveryId, payload, self()),

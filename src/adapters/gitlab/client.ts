@@ -1,6 +1,6 @@
 /**
  * The gitbeaker resources Gatehouse uses, on one GitLab instance and token, over our own
- * requester (no replayed POSTs; Retry-After obeyed). Only these resources are built: the
+ * requester (no replayed POSTs; Retry-After obeyed; writes take the instance's turns). Only these resources are built: the
  * all-in-one `Gitlab` class builds some two hundred.
  */
 import {
@@ -16,6 +16,7 @@ import {
 import type { RequesterType } from '@gitbeaker/requester-utils';
 import { createSafeRequesterFn, type RetryPolicy } from './requester.ts';
 import type { PlatformCircuit } from '../circuit.ts';
+import type { WriteTurns } from '../write-turns.ts';
 
 export interface GitLabApi {
   issues: InstanceType<typeof Issues>;
@@ -40,11 +41,13 @@ export interface GitLabApiOptions {
   retry?: Partial<RetryPolicy>;
   /** GitLab reachable or not, shared by the process's clients (see ../circuit.ts). */
   circuit?: PlatformCircuit;
+  /** Write turns of the instance, shared by the process's clients (see ../write-turns.ts). */
+  turns?: WriteTurns;
 }
 
-export function createGitLabApi({ url, token, retry, circuit }: GitLabApiOptions): GitLabApi {
+export function createGitLabApi({ url, token, retry, circuit, turns }: GitLabApiOptions): GitLabApi {
   // queryTimeout null: gitbeaker's one signal would span every retry; the requester times each attempt.
-  const options = { host: url.replace(/\/+$/, ''), token, requesterFn: createSafeRequesterFn(retry, circuit), queryTimeout: null };
+  const options = { host: url.replace(/\/+$/, ''), token, requesterFn: createSafeRequesterFn(retry, circuit, turns), queryTimeout: null };
   const commits = new Commits(options);
   return {
     issues: new Issues(options),

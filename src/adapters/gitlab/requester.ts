@@ -13,6 +13,10 @@
  * - With a circuit (../circuit.ts), shared by every client of the process: while GitLab is known to
  *   be unreachable (no connection, timeouts, 5xx on consecutive requests) a request fails at once
  *   with "GitLab unreachable since …", and a failed request is not retried once the circuit opens.
+ * - With write turns (../write-turns.ts), shared by every client of the process: a write (not GET
+ *   or HEAD) waits for the instance's write turn, one at a time, notes and issues within GitLab's
+ *   creation limits; in a job, a wait for a turn or a 429's `Retry-After` gives the worker slot
+ *   back (../../ports/work-slot.ts).
  * - Errors are gitbeaker's own classes (`GitbeakerRequestError` with `cause.response`,
  *   `GitbeakerTimeoutError`), so code written against gitbeaker keeps working.
  *
@@ -22,6 +26,8 @@
 import type { DefaultRequestOptions, FormattedResponse, RequesterType, ResourceOptions } from '@gitbeaker/requester-utils';
 import { GitbeakerRequestError, GitbeakerTimeoutError } from '@gitbeaker/rest';
 import type { PlatformCircuit } from '../circuit.ts';
+import { currentSlot, waitUntil } from '../../ports/work-slot.ts';
+import type { WriteTurns } from '../write-turns.ts';
 
 export interface RetryPolicy {
   /** Attempts per request in all (first try included). */
@@ -115,15 +121,20 @@ async function requestError(request: Request, response: Response): Promise<Gitbe
   });
 }
 
+/** Notes and issues (GitLab's creation limits: 300 a minute per user by default). */
+const createsContent = (verb: string, path: string): boolean => verb === 'POST' && /\/(notes|issues|merge_requests)$/.test(path);
+
 type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
 /** A gitbeaker `requesterFn` with the retry rules above. */
 export function createSafeRequesterFn(
   policy: Partial<RetryPolicy> = {},
   circuit?: PlatformCircuit,
+  turns?: WriteTurns,
 ): (options: ResourceOptions) => RequesterType {
   const p: RetryPolicy = { ...defaultRetryPolicy, ...policy };
   return (service) => {
+    const key = `gitlab:${new URL(service.url).host}`;
     const call = async (method: Method, endpoint: string, options: DefaultRequestOptions = {}): Promise<FormattedResponse> => {
       const verb = method.toUpperCase();
       const base = service.url.endsWith('/') ? service.url : `${service.url}/`;
@@ -140,6 +151,10 @@ export function createSafeRequesterFn(
       }
 
       for (let attempt = 1; ; attempt++) {
+        const release =
+          turns && verb !== 'GET' && verb !== 'HEAD'
+            ? await turns.take(key, createsContent(verb, url.pathname), `${verb} ${url.pathname}`)
+            : null;
         const signal = options.signal
           ? AbortSignal.any([options.signal, AbortSignal.timeout(p.timeoutMs)])
           : AbortSignal.timeout(p.timeoutMs);
@@ -149,6 +164,7 @@ export function createSafeRequesterFn(
         try {
           response = await fetch(request);
         } catch (err) {
+          release?.();
           const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
           if (options.signal?.aborted) circuit?.abandoned();
           else
@@ -169,6 +185,7 @@ export function createSafeRequesterFn(
             throw new GitbeakerTimeoutError(`GitLab did not answer ${verb} ${url.pathname} within ${p.timeoutMs} ms`, { cause: err });
           throw err;
         }
+        release?.();
         if (response.status >= 500)
           circuit?.failed(`${response.status} ${response.statusText} to ${verb} ${url.pathname}`.replace(/\s+/g, ' '));
         else circuit?.succeeded();
@@ -184,7 +201,10 @@ export function createSafeRequesterFn(
           if (wait === null || wait <= p.maxRetryAfterMs) {
             await response.body?.cancel();
             const until = Date.now() + (wait ?? 0);
-            await p.sleep(wait ?? p.backoffMs(attempt));
+            if (wait !== null) turns?.block(key, until);
+            // In a job: waited out with the worker slot given back (or the job handed back).
+            if (currentSlot()) await waitUntil(Date.now() + (wait ?? p.backoffMs(attempt)), `GitLab 429 on ${verb} ${url.pathname}`);
+            else await p.sleep(wait ?? p.backoffMs(attempt));
             // Timers may fire a millisecond early: never retry before Retry-After has passed.
             const left = until - Date.now();
             if (left > 0) await p.sleep(left);

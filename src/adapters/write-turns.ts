@@ -1,0 +1,199 @@
+/**
+ * Write turns per key (a GitHub installation, a GitLab instance): the writes of one key are made
+ * one at a time and spaced as the platform asks, while the writes of different keys do not wait on
+ * each other. A write first reserves its turn (the earliest time the spacing allows, first come
+ * first served), then waits for it through its job's worker slot (../ports/work-slot.ts): parked
+ * with the slot given back, or handed back to the queue when the turn is far away. A job handed
+ * back keeps its reserved turn: when it runs again, its first write on that key takes it.
+ *
+ * The turns are this process's: two replicas each keep their own, so together they may write to one
+ * key up to twice as often (docs/operations.md, "Write pacing").
+ */
+import { currentSlot, HandedBack, waitUntil } from '../ports/work-slot.ts';
+
+export interface TurnLimits {
+  /** Least time between two writes of one key (ms). */
+  spacingMs: number;
+  /** Least time between two content-creating writes (comments, issues) of one key (ms). */
+  contentSpacingMs: number;
+  /** At most `count` content-creating writes of one key in any `windowMs`. */
+  contentWindows: readonly { count: number; windowMs: number }[];
+  /** A write of one key waits for the one before it to be answered. Default true. */
+  oneAtATime?: boolean;
+}
+
+/**
+ * GitHub's documented pacing ("Best practices for using the REST API", "Rate limits for the REST
+ * API"): at least one second between POST, PATCH, PUT and DELETE requests of one installation,
+ * made one at a time; no more than 80 content-generating requests a minute and 500 an hour. One
+ * write a second already keeps under 80 a minute; the hourly bound is kept by its window.
+ */
+export const githubTurnLimits: TurnLimits = {
+  spacingMs: 1_000,
+  contentSpacingMs: 1_000,
+  contentWindows: [
+    { count: 80, windowMs: 60_000 },
+    { count: 500, windowMs: 3_600_000 },
+  ],
+};
+
+/**
+ * GitLab's default per-user limits on a self-managed instance and on GitLab.com ("Rate limits on
+ * note creation", "Rate limits on issue creation": 300 a minute). GitLab asks for no spacing nor
+ * for writes one at a time: the instance's other writes are not held back.
+ */
+export const gitlabTurnLimits: TurnLimits = {
+  spacingMs: 0,
+  contentSpacingMs: 0,
+  contentWindows: [{ count: 300, windowMs: 60_000 }],
+  oneAtATime: false,
+};
+
+interface KeyState {
+  nextWrite: number;
+  nextContent: number;
+  /** Reserved times of content-creating writes within the longest window, ascending. */
+  content: number[];
+  /** Turns kept for jobs handed back, by job id. */
+  held: Map<string, { at: number; content: boolean }>;
+  /** The write being made now, if any: the next one waits for it to end. */
+  inFlight: Promise<void> | null;
+  /** When the last write and the last content-creating write were sent (a turn taken late moves the next one). */
+  lastSent: number;
+  lastContentSent: number;
+  /** When the key was last used (for forgetting idle keys). */
+  usedAt: number;
+}
+
+/** A held turn not claimed this long after it fell due is given up (its job ran elsewhere, or wrote nothing). */
+const HELD_FOR_MS = 60_000;
+
+export class WriteTurns {
+  readonly #limits: TurnLimits;
+  readonly #now: () => number;
+  readonly #keys = new Map<string, KeyState>();
+  readonly #longestWindow: number;
+
+  constructor(limits: TurnLimits, now: () => number = Date.now) {
+    this.#limits = limits;
+    this.#now = now;
+    this.#longestWindow = Math.max(0, ...limits.contentWindows.map((w) => w.windowMs));
+  }
+
+  get limits(): TurnLimits {
+    return this.#limits;
+  }
+
+  #state(key: string, now: number): KeyState {
+    let s = this.#keys.get(key);
+    if (!s) {
+      if (this.#keys.size >= 1_000) this.#forgetIdle(now);
+      s = {
+        nextWrite: 0,
+        nextContent: 0,
+        content: [],
+        held: new Map(),
+        inFlight: null,
+        lastSent: -Infinity,
+        lastContentSent: -Infinity,
+        usedAt: now,
+      };
+      this.#keys.set(key, s);
+    }
+    s.usedAt = now;
+    return s;
+  }
+
+  /** Keys unused for longer than every window and with nothing pending hold nothing worth keeping. */
+  #forgetIdle(now: number): void {
+    for (const [key, s] of this.#keys) {
+      const quiet = Math.max(s.nextWrite, s.nextContent, s.content.at(-1) ?? 0) + this.#longestWindow;
+      if (quiet < now && s.held.size === 0 && s.inFlight === null) this.#keys.delete(key);
+    }
+  }
+
+  /** The earliest time the next write of `key` could have its turn (nothing reserved). */
+  nextTurn(key: string, content: boolean): number {
+    const now = this.#now();
+    return this.#earliest(this.#state(key, now), content, now);
+  }
+
+  #earliest(s: KeyState, content: boolean, now: number): number {
+    let at = Math.max(now, s.nextWrite);
+    if (!content) return at;
+    at = Math.max(at, s.nextContent);
+    for (const w of this.#limits.contentWindows) {
+      const n = s.content.length;
+      if (n >= w.count) at = Math.max(at, s.content[n - w.count]! + w.windowMs);
+    }
+    return at;
+  }
+
+  /** Reserves the next turn of `key` (or takes the one held for `holder`); returns its time. */
+  reserve(key: string, content: boolean, holder?: string): number {
+    const now = this.#now();
+    const s = this.#state(key, now);
+    for (const [id, h] of s.held) if (h.at + HELD_FOR_MS < now) s.held.delete(id);
+    const held = holder === undefined ? undefined : s.held.get(holder);
+    if (held && (held.content || !content)) {
+      s.held.delete(holder!);
+      return held.at;
+    }
+    if (held) s.held.delete(holder!);
+    const at = this.#earliest(s, content, now);
+    s.nextWrite = at + this.#limits.spacingMs;
+    if (content) {
+      s.nextContent = at + this.#limits.contentSpacingMs;
+      s.content.push(at);
+      while (s.content.length > 0 && s.content[0]! + this.#longestWindow < now) s.content.shift();
+    }
+    return at;
+  }
+
+  /** Keeps a reserved turn for a job handed back until it runs again. */
+  hold(key: string, holder: string, at: number, content: boolean): void {
+    this.#state(key, this.#now()).held.set(holder, { at, content });
+  }
+
+  /** No write of `key` before `until` (the platform answered with a rate limit). */
+  block(key: string, until: number): void {
+    const s = this.#state(key, this.#now());
+    s.nextWrite = Math.max(s.nextWrite, until);
+    s.nextContent = Math.max(s.nextContent, until);
+  }
+
+  /**
+   * Waits for a write turn of `key`, under the job's slot (parked or handed back, see
+   * ../ports/work-slot.ts), then for the key's write in flight to end. Call the returned function
+   * once the write is answered.
+   */
+  async take(key: string, content: boolean, what: string): Promise<() => void> {
+    const slot = currentSlot();
+    const at = this.reserve(key, content, slot?.jobId);
+    try {
+      await waitUntil(at, `write turn of ${key} for ${what}`);
+    } catch (err) {
+      if (err instanceof HandedBack && slot) this.hold(key, slot.jobId, at, content);
+      throw err;
+    }
+    const s = this.#state(key, this.#now());
+    if (this.#limits.oneAtATime === false) return () => undefined;
+    for (;;) {
+      while (s.inFlight) await s.inFlight;
+      // Spaced from the writes actually sent: a turn taken late (a job resumed or run again after
+      // its time) does not bring the next write closer than the spacing.
+      const due = Math.max(s.lastSent + this.#limits.spacingMs, content ? s.lastContentSent + this.#limits.contentSpacingMs : -Infinity);
+      if (due <= this.#now()) break;
+      await waitUntil(due, `write turn of ${key} for ${what}`);
+    }
+    const sent = this.#now();
+    s.lastSent = sent;
+    if (content) s.lastContentSent = sent;
+    let end!: () => void;
+    s.inFlight = new Promise<void>((resolve) => (end = resolve));
+    return () => {
+      s.inFlight = null;
+      end();
+    };
+  }
+}
