@@ -98,11 +98,7 @@ export class ChatStore {
     for (const l of this.#listeners) l();
   }
 
-  constructor(
-    private readonly db: Kysely<Database>,
-    /** Wraps writes that must be on disk before they resolve. */
-    private readonly durable: <T>(write: () => Promise<T>) => Promise<T> = (w) => w(),
-  ) {}
+  constructor(private readonly db: Kysely<Database>) {}
 
   /**
    * A new notice is queued; a notice whose key exists and whose content changed is queued again as
@@ -110,38 +106,36 @@ export class ChatStore {
    */
   async enqueue(n: EnqueueNotice): Promise<{ inserted: boolean; updated: boolean }> {
     const notice = JSON.stringify(n.notice);
-    const rows = await this.durable(() =>
-      this.db
-        .insertInto('notifications')
-        .values({
-          key: n.key,
-          channel: n.channel,
-          text: n.text,
-          notice,
-          status: 'pending',
-          created_at: n.createdAt,
-          item_key: n.notice.itemKey,
-        })
-        .onConflict((oc) =>
-          oc
-            .column('key')
-            .doUpdateSet({
-              text: (eb) => eb.ref('excluded.text'),
-              notice: (eb) => eb.ref('excluded.notice'),
-              revision: sql`notifications.revision + 1`,
-              // A notice about other terms (an exception request edited) is not approved by a click on the old one.
-              acknowledged_by: sql`case when notifications.notice->>'terms' is distinct from excluded.notice->>'terms' then null else notifications.acknowledged_by end`,
-              acknowledged_at: sql`case when notifications.notice->>'terms' is distinct from excluded.notice->>'terms' then null else notifications.acknowledged_at end`,
-              status: 'pending',
-              attempts: 0,
-              next_attempt_at: null,
-              updated_at: n.createdAt,
-            })
-            .where(sql<boolean>`notifications.notice is distinct from excluded.notice`),
-        )
-        .returning([sql<boolean>`xmax = 0`.as('inserted')])
-        .execute(),
-    );
+    const rows = await this.db
+      .insertInto('notifications')
+      .values({
+        key: n.key,
+        channel: n.channel,
+        text: n.text,
+        notice,
+        status: 'pending',
+        created_at: n.createdAt,
+        item_key: n.notice.itemKey,
+      })
+      .onConflict((oc) =>
+        oc
+          .column('key')
+          .doUpdateSet({
+            text: (eb) => eb.ref('excluded.text'),
+            notice: (eb) => eb.ref('excluded.notice'),
+            revision: sql`notifications.revision + 1`,
+            // A notice about other terms (an exception request edited) is not approved by a click on the old one.
+            acknowledged_by: sql`case when notifications.notice->>'terms' is distinct from excluded.notice->>'terms' then null else notifications.acknowledged_by end`,
+            acknowledged_at: sql`case when notifications.notice->>'terms' is distinct from excluded.notice->>'terms' then null else notifications.acknowledged_at end`,
+            status: 'pending',
+            attempts: 0,
+            next_attempt_at: null,
+            updated_at: n.createdAt,
+          })
+          .where(sql<boolean>`notifications.notice is distinct from excluded.notice`),
+      )
+      .returning([sql<boolean>`xmax = 0`.as('inserted')])
+      .execute();
     const row = rows[0];
     if (row) this.#queued();
     return { inserted: row ? Boolean(row.inserted) : false, updated: row ? !row.inserted : false };
@@ -217,7 +211,7 @@ export class ChatStore {
         .where('claimed_until', '=', held)
         .returning('key')
         .execute();
-    const rows = await (postAt ? this.durable(update) : update());
+    const rows = await update();
     return rows.length > 0;
   }
 
@@ -237,24 +231,22 @@ export class ChatStore {
 
   /** Sent (or updated) as of `revision`; the lease ends. A newer revision stays pending. */
   async markSent(key: string, revision: number, message: { channelId: string; ts: string }, at: Date): Promise<void> {
-    await this.durable(() =>
-      this.db
-        .updateTable('notifications')
-        .set({
-          channel_id: message.channelId,
-          message_ts: message.ts,
-          sent_revision: revision,
-          status: sql`case when revision > ${revision} then 'pending' else 'sent' end`,
-          claimed_until: null,
-          post_started_at: null,
-          last_error: null,
-          attempts: 0,
-          next_attempt_at: null,
-          updated_at: at,
-        })
-        .where('key', '=', key)
-        .execute(),
-    );
+    await this.db
+      .updateTable('notifications')
+      .set({
+        channel_id: message.channelId,
+        message_ts: message.ts,
+        sent_revision: revision,
+        status: sql`case when revision > ${revision} then 'pending' else 'sent' end`,
+        claimed_until: null,
+        post_started_at: null,
+        last_error: null,
+        attempts: 0,
+        next_attempt_at: null,
+        updated_at: at,
+      })
+      .where('key', '=', key)
+      .execute();
   }
 
   /** Remembers the id Slack answered for a channel name (used to read its history after a crash). */
@@ -385,37 +377,33 @@ export class ChatStore {
 
   /** Records an acknowledgement (the first one wins) and queues the message's update. */
   async acknowledge(key: string, by: string, at: Date): Promise<OutboxRow | null> {
-    const rows = await this.durable(() =>
-      this.db
-        .updateTable('notifications')
-        .set({
-          acknowledged_by: by,
-          acknowledged_at: at,
-          revision: sql`revision + 1`,
-          status: 'pending',
-          next_attempt_at: null,
-          updated_at: at,
-        })
-        .where('key', '=', key)
-        .where('acknowledged_at', 'is', null)
-        .returningAll()
-        .execute(),
-    );
+    const rows = await this.db
+      .updateTable('notifications')
+      .set({
+        acknowledged_by: by,
+        acknowledged_at: at,
+        revision: sql`revision + 1`,
+        status: 'pending',
+        next_attempt_at: null,
+        updated_at: at,
+      })
+      .where('key', '=', key)
+      .where('acknowledged_at', 'is', null)
+      .returningAll()
+      .execute();
     if (rows[0]) this.#queued();
     return rows[0] ? toRow(rows[0]) : null;
   }
 
   /** Records who took ownership and queues the message's update. */
   async takeOwnership(key: string, owner: string, at: Date): Promise<OutboxRow | null> {
-    const rows = await this.durable(() =>
-      this.db
-        .updateTable('notifications')
-        .set({ owner, revision: sql`revision + 1`, status: 'pending', next_attempt_at: null, updated_at: at })
-        .where('key', '=', key)
-        .where('owner', 'is', null)
-        .returningAll()
-        .execute(),
-    );
+    const rows = await this.db
+      .updateTable('notifications')
+      .set({ owner, revision: sql`revision + 1`, status: 'pending', next_attempt_at: null, updated_at: at })
+      .where('key', '=', key)
+      .where('owner', 'is', null)
+      .returningAll()
+      .execute();
     if (rows[0]) this.#queued();
     return rows[0] ? toRow(rows[0]) : null;
   }
