@@ -7,7 +7,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import nock from 'nock';
 import type { Gatehouse } from '../../src/main.ts';
 import { answers, gitlabBody, intakeBody, type Answers } from '../builders/intake.ts';
@@ -24,6 +24,14 @@ import {
   issueHook,
 } from '../support/gitlab.ts';
 import { GITHUB_API, GITHUB_SECRET, processed, startTestGatehouse } from '../support/harness.ts';
+import * as intakeParser from '../../src/core/intake/parse.ts';
+
+// The intake parser, counted: a delivery parses the intake body once.
+vi.mock('../../src/core/intake/parse.ts', async (original) => {
+  const actual = await original<typeof import('../../src/core/intake/parse.ts')>();
+  return { ...actual, parseIntake: vi.fn(actual.parseIntake) };
+});
+const parseCalls = (): number => vi.mocked(intakeParser.parseIntake).mock.calls.length;
 
 /** The global policy: alice and bob may log threat-model decisions (nobody may by default). */
 const policyPath = join(mkdtempSync(join(tmpdir(), 'gatehouse-workflows-')), 'policy.yml');
@@ -231,7 +239,10 @@ describe.each([
     gatehouse = await forge.start();
     const n = forge.first;
     let mark = forge.requests().length;
+    const parsed = parseCalls();
     await forge.open(n, deepReview());
+    // One pass: the body is parsed once for what is loaded (the service's other intakes) and for the plan.
+    expect(parseCalls() - parsed).toBe(1);
     const writes = writesOf(forge.requests().slice(mark));
     console.info(
       `${_name}: writes for a new deep-review intake: ${writes.length} (${writes.filter(isNewComment).length} new comment): ${writes.join(', ')}`,
