@@ -14,6 +14,9 @@ import { parseThreatDecision, planThreatDecision, type ThreatDecision } from './
 import { NOBODY, type CommandAuthority } from './workflows/commands.ts';
 import { planIncidentWorksheet } from './workflows/incident.ts';
 import { PLANNING_SECTION, planPlanning, type RelatedIntake } from './workflows/planning.ts';
+import { planGate, type GatePlanInput } from './gate/plan.ts';
+import type { GateVerdict } from './gate/evaluate.ts';
+import { planExceptionRequest, type ExceptionPlanInput } from './gate/exception-request.ts';
 import { readSection } from './workflows/sections.ts';
 import { planToolDecision, planToolingIssue } from './workflows/tooling.ts';
 import { SERVICE_LINE_FIELD, SERVICE_LINE_INFERRED, serviceLine, type ServiceLine } from './intake/service-line.ts';
@@ -59,6 +62,18 @@ export interface PlanContext {
   authority?: CommandAuthority;
   /** The issue's stored threat-model decision log (loaded when `needsThreatLog`); absent: not read. */
   threatLog?: readonly ThreatDecision[];
+  /**
+   * The intake as `readIntake` read it for this event (the shell reads it once and hands it to
+   * `needsRelatedIntakes`, `relatedService` and here). Absent: plan reads it itself.
+   */
+  intake?: IntakeReading | null;
+  /**
+   * A change request that is a release candidate: the facts the release gate evaluates (read by the
+   * shell), and the policy's hash. The gate's actions are part of this one plan.
+   */
+  gate?: { input: GatePlanInput; policyHash: string };
+  /** An issue that is an exception request: the facts its register entry is planned from (read by the shell). */
+  exceptionRequest?: ExceptionPlanInput;
 }
 
 export const INTAKE_MARKER = '<!-- gatehouse:intake -->';
@@ -68,16 +83,28 @@ export interface Plan {
   actions: Action[];
   /** Why nothing (or this) is planned, for logs and `gatehouse explain`. */
   note: string;
+  /** The release gate's verdict, when the plan includes the gate (a `pending` one with `retry` makes the shell retry). */
+  verdict?: GateVerdict;
 }
 
+/**
+ * One plan for the whole event: every feature that speaks on it (intake, planning, worksheet,
+ * release gate, exception register) is planned here, and their label changes on one item are
+ * merged into one write.
+ */
 export function plan(event: GatehouseEvent, ctx: PlanContext): Plan {
+  const planned = planEvent(event, ctx);
+  return { ...planned, actions: mergeLabelWrites(planned.actions) };
+}
+
+function planEvent(event: GatehouseEvent, ctx: PlanContext): Plan {
   switch (event.kind) {
     case 'issue': {
-      const planned = planIssue(event, ctx);
+      const planned = withExceptionRequest(planIssue(event, ctx), ctx);
       return { ...planned, actions: withholdConfidential(event.issue, planned.actions) };
     }
     case 'change':
-      return planChange(event, ctx);
+      return withGate(planChange(event, ctx), ctx);
     case 'push':
       return { actions: [], note: 'push events only refresh the policy cache' };
     case 'checks':
@@ -114,6 +141,86 @@ export function plan(event: GatehouseEvent, ctx: PlanContext): Plan {
 }
 
 const INTAKE_ACTIONS = new Set(['opened', 'edited', 'reopened', 'labeled']);
+
+/** The release gate's actions after the change request's own (the gate's comment is its own sticky one). */
+function withGate(planned: Plan, ctx: PlanContext): Plan {
+  if (!ctx.gate) return planned;
+  const gate = planGate(ctx.gate.input, {
+    policy: ctx.policy,
+    policySource: ctx.policySource,
+    policyHash: ctx.gate.policyHash,
+    now: ctx.now,
+    render: ctx.render,
+  });
+  return { actions: [...planned.actions, ...gate.actions], note: `${planned.note}; ${gate.note}`, verdict: gate.verdict };
+}
+
+function withExceptionRequest(planned: Plan, ctx: PlanContext): Plan {
+  if (!ctx.exceptionRequest) return planned;
+  const request = planExceptionRequest(ctx.exceptionRequest, { policy: ctx.policy, now: ctx.now, render: ctx.render });
+  if (!request) return planned;
+  return { actions: [...planned.actions, ...request.actions], note: `${planned.note}; ${request.note}` };
+}
+
+const itemOf = (target: { repo: { platform: string; fullName: string }; number: number; kind?: string }): string =>
+  `${target.repo.platform}:${target.repo.fullName}${target.kind === 'change' ? '!' : '#'}${target.number}`;
+
+/**
+ * The label changes planned for one item, merged into the first of them: one write however many
+ * features change its labels (tier and route, worksheet, release gate). A label both added and
+ * removed is added (each feature removes only labels it manages and does not want).
+ */
+export function mergeLabelWrites(actions: readonly Action[]): Action[] {
+  const merged = new Map<string, { add: string[]; remove: string[] }>();
+  const out: Action[] = [];
+  for (const a of actions) {
+    if (a.type !== 'ensureLabels') {
+      out.push(a);
+      continue;
+    }
+    const key = itemOf(a.target);
+    const first = merged.get(key);
+    if (!first) {
+      const entry = { type: 'ensureLabels' as const, target: a.target, add: [...a.add], remove: [...a.remove] };
+      merged.set(key, entry);
+      out.push(entry);
+      continue;
+    }
+    for (const l of a.add) if (!first.add.some((x) => sameLabel(x, l))) first.add.push(l);
+    for (const l of a.remove) if (!first.remove.some((x) => sameLabel(x, l))) first.remove.push(l);
+  }
+  for (const entry of merged.values()) entry.remove = entry.remove.filter((r) => !entry.add.some((a) => sameLabel(a, r)));
+  return out;
+}
+
+/** An intake as read once from its body: the parsed answers and their tier decision. */
+export interface IntakeReading {
+  record: IntakeRecord;
+  decision: TierDecision;
+}
+
+/**
+ * The intake of an issue or change request event, read once (null: the event does not need it:
+ * not an intake, closed, or an action that does not re-evaluate it). The shell hands the reading to
+ * `needsRelatedIntakes`, `relatedService` and `plan`: the body is parsed once per delivery.
+ */
+export function readIntake(event: GatehouseEvent, policy: Policy): IntakeReading | null {
+  let item;
+  if (event.kind === 'issue') {
+    if (!INTAKE_ACTIONS.has(event.action) || event.issue.state !== 'open') return null;
+    if (event.action === 'labeled' && !sameLabel(event.label ?? '', policy.labels.intake)) return null;
+    item = event.issue;
+  } else if (event.kind === 'change') {
+    if (!CHANGE_ACTIONS.has(event.action) || event.change.state !== 'open') return null;
+    item = event.change;
+  } else return null;
+  if (!isIntake(item.body, item.labels, policy)) return null;
+  const record = parseIntake(item.body, policy.intake.fields, textLimit(item.ref.repo.platform));
+  return { record, decision: classifyIntake(record, policy) };
+}
+
+const readingOf = (event: GatehouseEvent, ctx: Pick<PlanContext, 'intake' | 'policy'>): IntakeReading | null =>
+  ctx.intake !== undefined ? ctx.intake : readIntake(event, ctx.policy);
 
 function planIssue(event: IssueEvent, ctx: PlanContext): Plan {
   const intake = planIntake(event, ctx);
@@ -265,34 +372,43 @@ function planIntake(event: IssueEvent, ctx: PlanContext): Plan {
   if (event.action === 'labeled' && !sameLabel(event.label ?? '', ctx.policy.labels.intake)) {
     return { actions: [], note: 'a label other than the intake label changed' };
   }
-  const record = parseIntake(issue.body, ctx.policy.intake.fields, textLimit(issue.ref.repo.platform));
-  const decision = classifyIntake(record, ctx.policy);
-  const actions = intakeActions(event, record, decision, ctx);
+  const reading = readingOf(event, ctx);
+  if (!reading) return { actions: [], note: 'not an intake: left alone' };
+  const { record, decision } = reading;
+  const workflows = workflowPlans(event, record, decision, ctx);
+  // What the requester waits for comes first: the intake comment (tier, route, reasons, and the
+  // status of its workflows: one comment), then the labels, then the workflows' description blocks.
   return {
-    actions: [...actions, ...workflowActions(event, record, decision, ctx)],
+    actions: [...intakeActions(event, record, decision, ctx, workflows), ...workflows.actions],
     note: record.complete ? `tier ${decision.tier}` : 'intake incomplete',
   };
 }
 
+interface WorkflowPlans {
+  actions: Action[];
+  /** The status of each workflow the intake has, shown in the intake comment. */
+  planning: string | null;
+  worksheet: string | null;
+}
+
 /** The tracked workflows of an intake: the incident worksheet and the security planning flow. */
-function workflowActions(event: IssueEvent, parsed: IntakeRecord, decision: TierDecision, ctx: PlanContext): Action[] {
+function workflowPlans(event: IssueEvent, parsed: IntakeRecord, decision: TierDecision, ctx: PlanContext): WorkflowPlans {
   const record = withServiceLine(parsed, intakeServiceLine(parsed, decision, ctx.policy, false));
   const last = ctx.history[ctx.history.length - 1];
   const decisions = sameDecision(last, decision) ? ctx.history : [...ctx.history, { ...decision, decidedAt: ctx.now }];
-  return [
-    ...planIncidentWorksheet({ event, decision, policy: ctx.policy, render: ctx.render }),
-    ...planPlanning({
-      event,
-      record,
-      decision,
-      policy: ctx.policy,
-      now: ctx.now,
-      decisions,
-      related: ctx.related ?? [],
-      threatLog: ctx.threatLog ?? [],
-      render: ctx.render,
-    }),
-  ];
+  const worksheet = planIncidentWorksheet({ event, decision, policy: ctx.policy, render: ctx.render });
+  const planning = planPlanning({
+    event,
+    record,
+    decision,
+    policy: ctx.policy,
+    now: ctx.now,
+    decisions,
+    related: ctx.related ?? [],
+    threatLog: ctx.threatLog ?? [],
+    render: ctx.render,
+  });
+  return { actions: [...worksheet.actions, ...planning.actions], planning: planning.status, worksheet: worksheet.status };
 }
 
 /** Whether the shell must load the issue's stored threat-model decision log: a threat-decision command, or a deep review's planning flow (its bundle carries the log). */
@@ -301,13 +417,21 @@ export function needsThreatLog(event: GatehouseEvent): boolean {
   return event.kind === 'issue' && readSection(event.issue.body, PLANNING_SECTION) !== null;
 }
 
-/** Whether the shell must load the other open intakes for this issue's service before planning. */
-export function needsRelatedIntakes(event: GatehouseEvent, policy: Policy): boolean {
-  if (event.kind !== 'issue' || event.issue.state !== 'open' || !INTAKE_ACTIONS.has(event.action)) return false;
-  if (!isIntake(event.issue.body, event.issue.labels, policy) || readSection(event.issue.body, PLANNING_SECTION) !== null) return false;
-  const record = parseIntake(event.issue.body, policy.intake.fields, textLimit(event.issue.ref.repo.platform));
-  const tier = classifyIntake(record, policy).tier;
-  return record.complete && tier !== null && tier >= policy.planning.fromTier;
+/**
+ * Whether the shell must load the other open intakes for this issue's service before planning:
+ * from the intake as `readIntake` read it (the body is not parsed again).
+ */
+export function needsRelatedIntakes(event: GatehouseEvent, policy: Policy, intake: IntakeReading | null): boolean {
+  if (event.kind !== 'issue' || event.issue.state !== 'open' || !INTAKE_ACTIONS.has(event.action) || !intake) return false;
+  if (readSection(event.issue.body, PLANNING_SECTION) !== null) return false;
+  const { tier } = intake.decision;
+  return intake.record.complete && tier !== null && tier >= policy.planning.fromTier;
+}
+
+/** The service an intake is about (its related intakes are this service's), from the reading. */
+export function relatedService(intake: IntakeReading): string | null {
+  const service = intake.record.answers['service'];
+  return typeof service === 'string' ? service : null;
 }
 
 const lower = (s: string): string => s.trim().toLowerCase();
@@ -336,7 +460,13 @@ function sameDecision(a: PriorDecision | undefined, d: TierDecision): boolean {
   return a.tier === d.tier && [...a.routes].sort().join() === [...d.routes].sort().join() && rules(a.reasons) === rules(d.reasons);
 }
 
-function intakeActions(event: IssueEvent, parsed: IntakeRecord, decision: TierDecision, ctx: PlanContext): Action[] {
+function intakeActions(
+  event: IssueEvent,
+  parsed: IntakeRecord,
+  decision: TierDecision,
+  ctx: PlanContext,
+  workflows: Pick<WorkflowPlans, 'planning' | 'worksheet'>,
+): Action[] {
   const { policy } = ctx;
   const line = intakeServiceLine(parsed, decision, policy, false);
   const record = withServiceLine(parsed, line);
@@ -373,7 +503,6 @@ function intakeActions(event: IssueEvent, parsed: IntakeRecord, decision: TierDe
   // Escalations are queued before the forge is written to: a slow or failing GitHub/GitLab never
   // holds back an incident notice (the notice key makes a retry's second enqueue a no-op).
   actions.push(...intakeNotices(event, record, decision, ctx));
-  if (labels.add.length > 0 || labels.remove.length > 0) actions.push({ type: 'ensureLabels', target, ...labels });
 
   const service = typeof record.answers['service'] === 'string' ? record.answers['service'] : null;
   const earlier = changed ? ctx.history : ctx.history.slice(0, -1);
@@ -392,10 +521,13 @@ function intakeActions(event: IssueEvent, parsed: IntakeRecord, decision: TierDe
       tier: h.tier === null ? null : `${h.tier} (${policy.tiers[h.tier]!.name})`,
       routes: h.routes.join(', '),
     })),
+    planning: workflows.planning,
+    worksheet: workflows.worksheet,
     policySource: ctx.policySource,
     policyWarnings: ctx.policyWarnings.map(neutralizeMentions),
   });
   actions.push({ type: 'ensureComment', target, marker: INTAKE_MARKER, body });
+  if (labels.add.length > 0 || labels.remove.length > 0) actions.push({ type: 'ensureLabels', target, ...labels });
 
   return actions;
 }
@@ -501,10 +633,9 @@ function planChange(event: ChangeRequestEvent, ctx: PlanContext): Plan {
   if (change.state !== 'open') return { actions: [], note: 'closed change requests are not re-evaluated' };
 
   const byPaths = classifyChanges(ctx.changedPaths ?? [], policy);
-  const intake = isIntake(change.body, change.labels, policy)
-    ? parseIntake(change.body, policy.intake.fields, textLimit(change.ref.repo.platform))
-    : null;
-  const byIntake = intake ? classifyIntake(intake, policy) : null;
+  const reading = readingOf(event, ctx);
+  const intake = reading?.record ?? null;
+  const byIntake = reading?.decision ?? null;
   const tiers = [byPaths.tier, byIntake?.tier ?? null].filter((t): t is Tier => t !== null);
   const tier: Tier | null = tiers.length > 0 ? (Math.max(...tiers) as Tier) : null;
   const routes = byIntake?.routes ?? [];
@@ -525,7 +656,6 @@ function planChange(event: ChangeRequestEvent, ctx: PlanContext): Plan {
     actions.push({ type: 'saveIntake', target, record: withServiceLine(intake, intakeServiceLine(intake, decision, policy, true)) });
   const changed = !sameDecision(last, decision);
   if (changed) actions.push({ type: 'recordDecision', target, key: changeKey(target), tier, routes, reasons });
-  if (labels.add.length > 0 || labels.remove.length > 0) actions.push({ type: 'ensureLabels', target, ...labels });
   const body = ctx.render('comments/change.md', {
     marker: CHANGE_MARKER,
     tier: tierDef,
@@ -538,6 +668,7 @@ function planChange(event: ChangeRequestEvent, ctx: PlanContext): Plan {
     policyWarnings: ctx.policyWarnings.map(neutralizeMentions),
   });
   actions.push({ type: 'ensureComment', target, marker: CHANGE_MARKER, body });
+  if (labels.add.length > 0 || labels.remove.length > 0) actions.push({ type: 'ensureLabels', target, ...labels });
 
   const crossed = tier !== null && tier >= policy.changes.reviewFromTier && (last?.tier ?? -1) < policy.changes.reviewFromTier;
   const reviewers = reviewersFor(event, policy).filter((r) => r.toLowerCase() !== change.author.login.toLowerCase());

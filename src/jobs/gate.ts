@@ -6,9 +6,9 @@
 import type { Logger } from 'pino';
 import type { Render } from '../core/plan.ts';
 import { repoKey } from '../core/gate/exceptions.ts';
-import { isExceptionRequest, parseExceptionRequest, planExceptionRequest } from '../core/gate/exception-request.ts';
+import { isExceptionRequest, parseExceptionRequest, type ExceptionPlanInput } from '../core/gate/exception-request.ts';
 import { yieldToRequests } from './yield.ts';
-import { planGate, releaseNoteText, RELEASE_NOTE_MARKER } from '../core/gate/plan.ts';
+import { planGate, releaseNoteText, RELEASE_NOTE_MARKER, type GatePlanInput } from '../core/gate/plan.ts';
 import { isReleaseCandidate, loweringClassLabels, type ClassLabelFact } from '../core/gate/release-class.ts';
 import {
   changeKey,
@@ -100,38 +100,45 @@ async function classLabelFacts(forge: Forge, change: ChangeRequestSnapshot, labe
   );
 }
 
+/** What the gate reads before planning: its facts, or why it does not evaluate. */
+export type GateFacts =
+  | { kind: 'facts'; input: GatePlanInput; policyHash: string; key: string; headSha: string; apiCalls: number }
+  | { kind: 'skip'; note: string };
+
 /**
- * Evaluates one change request (the caller holds its key lock). Labels are read from the API: a
- * payload's can be stale, and check events carry none. Returns the plan's note.
+ * Reads what the gate evaluates one change request on (the caller holds its key lock). Labels are
+ * read from the API: a payload's can be stale, and check events carry none.
  */
-export async function evaluateChange(
+export async function readGateFacts(
   change: ChangeRequestSnapshot,
-  run: GateRun,
-  deps: GateDeps,
+  run: Pick<GateRun, 'forge' | 'release' | 'policy'>,
+  deps: Pick<GateDeps, 'gateStore'>,
   trigger: { labelAdded?: string | null; actor?: string | null; receivedAt?: Date } = {},
-): Promise<string> {
+): Promise<GateFacts> {
   const { release, policy } = run;
   const headSha = change.headSha;
-  if (!headSha) return 'no head commit';
+  if (!headSha) return { kind: 'skip', note: 'no head commit' };
   const currentLabels = await release.currentLabels(change.ref);
   const snapshot: ChangeRequestSnapshot = { ...change, labels: currentLabels };
-  if (!isReleaseCandidate(snapshot, policy)) return 'not a release candidate';
+  if (!isReleaseCandidate(snapshot, policy)) return { kind: 'skip', note: 'not a release candidate' };
   const key = changeKey(change.ref);
   const previous = await deps.gateStore.latestGateDecision(key);
   // A delivery retried (or delayed) past a decision about a newer head describes an old commit: it
   // must not overwrite that verdict, label and comment with the old commit's.
   if (previous && trigger.receivedAt && previous.headSha !== headSha && previous.decidedAt.getTime() > trigger.receivedAt.getTime()) {
-    return `stale event: ${key} was decided at ${previous.headSha.slice(0, 12)} after this delivery (head ${headSha.slice(0, 12)}) arrived`;
+    return {
+      kind: 'skip',
+      note: `stale event: ${key} was decided at ${previous.headSha.slice(0, 12)} after this delivery (head ${headSha.slice(0, 12)}) arrived`,
+    };
   }
   const [evidence, exceptions] = await Promise.all([
     release.collectEvidence(change.ref, headSha, { scanPatterns: policy.gate.scans, sources: policy.gate.sources }),
     deps.gateStore.exceptionsFor(repoKey(change.ref.repo)),
   ]);
   const classLabels = await classLabelFacts(run.forge, snapshot, loweringClassLabels(snapshot, evidence.changedPaths, policy));
-  // Reading the evidence (reports, description) and planning each get their own turn of the event loop.
-  await yieldToRequests();
-  const result = planGate(
-    {
+  return {
+    kind: 'facts',
+    input: {
       change: snapshot,
       currentLabels,
       evidence,
@@ -141,10 +148,46 @@ export async function evaluateChange(
       actor: trigger.actor ?? null,
       classLabels,
     },
-    { policy, policySource: run.policySource, policyHash: hashOf(policy), now: deps.now(), render: deps.render },
+    policyHash: hashOf(policy),
+    key,
+    headSha,
+    apiCalls: evidence.stats.apiCalls,
+  };
+}
+
+/** The evidence could not be read in full: the check stays pending and the job is retried. */
+export function gatePending(key: string, headSha: string): GatePending {
+  return new GatePending(
+    `release evidence for ${key} at ${headSha.slice(0, 12)} could not be read in full; the check stays pending and the delivery is retried`,
   );
+}
+
+/**
+ * Evaluates one change request on a commit's checks (the caller holds its key lock): facts, plan,
+ * actions. Returns the plan's note. (A change request's own delivery plans the gate within its one
+ * plan: see `gateFactsOnChange`.)
+ */
+export async function evaluateChange(
+  change: ChangeRequestSnapshot,
+  run: GateRun,
+  deps: GateDeps,
+  trigger: { labelAdded?: string | null; actor?: string | null; receivedAt?: Date } = {},
+): Promise<string> {
+  const { release, policy } = run;
+  const facts = await readGateFacts(change, run, deps, trigger);
+  if (facts.kind === 'skip') return facts.note;
+  const { key, headSha } = facts;
+  // Reading the evidence (reports, description) and planning each get their own turn of the event loop.
+  await yieldToRequests();
+  const result = planGate(facts.input, {
+    policy,
+    policySource: run.policySource,
+    policyHash: facts.policyHash,
+    now: deps.now(),
+    render: deps.render,
+  });
   deps.logger.info(
-    { key, sha: headSha, verdict: result.verdict.verdict, apiCalls: evidence.stats.apiCalls, actions: result.actions.map((a) => a.type) },
+    { key, sha: headSha, verdict: result.verdict.verdict, apiCalls: facts.apiCalls, actions: result.actions.map((a) => a.type) },
     result.note,
   );
   await yieldToRequests();
@@ -158,10 +201,7 @@ export async function evaluateChange(
     release,
     gateStore: deps.gateStore,
   });
-  if (result.verdict.retry)
-    throw new GatePending(
-      `release evidence for ${key} at ${headSha.slice(0, 12)} could not be read in full; the check stays pending and the delivery is retried`,
-    );
+  if (result.verdict.retry) throw gatePending(key, headSha);
   return result.note;
 }
 
@@ -217,31 +257,33 @@ async function releaseOf(d: DeliveryGate): Promise<{ release: ReleaseForge; gate
   return { release: await d.adapter.releaseFor(d.installationId), gateStore: d.gateStore };
 }
 
-/** A change request event (inside its key lock): the gate, when it is a release candidate. */
-export async function gateOnChange(
+/** The gate on a change request's own delivery: its facts and the ports its actions need, or why it does not evaluate. */
+export type ChangeGate =
+  | { kind: 'facts'; facts: Extract<GateFacts, { kind: 'facts' }>; release: ReleaseForge; gateStore: GateStore }
+  | { kind: 'skip'; note: string | null };
+
+/**
+ * A change request event (inside its key lock): what the gate evaluates, when it is a release
+ * candidate. The delivery plans the gate in its one plan with the change request's own actions.
+ */
+export async function gateFactsOnChange(
   event: ChangeRequestEvent,
   forge: Forge,
-  resolved: { policy: Policy; source: string },
+  resolved: { policy: Policy },
   d: DeliveryGate,
-  deps: Omit<GateDeps, 'gateStore'>,
-): Promise<string | null> {
-  if (!gateWants(event, resolved.policy)) return null;
+): Promise<ChangeGate> {
+  if (!gateWants(event, resolved.policy)) return { kind: 'skip', note: null };
   const ports = await releaseOf(d);
-  if (!ports) return 'release gate off (no release forge or gate store)';
+  if (!ports) return { kind: 'skip', note: 'release gate off (no release forge or gate store)' };
   if (event.action === 'reviewed' && event.change.headSha) ports.release.forget(event.change.headSha);
-  return evaluateChange(
+  const facts = await readGateFacts(
     event.change,
-    {
-      forge,
-      release: ports.release,
-      policy: resolved.policy,
-      policySource: resolved.source,
-      deliveryId: d.deliveryId,
-      installationId: d.installationId,
-    },
-    { ...deps, gateStore: ports.gateStore },
+    { forge, release: ports.release, policy: resolved.policy },
+    { gateStore: ports.gateStore },
     { labelAdded: event.action === 'labeled' ? (event.label ?? null) : null, actor: event.actor.login, receivedAt: d.receivedAt },
   );
+  if (facts.kind === 'skip') return facts;
+  return { kind: 'facts', facts, release: ports.release, gateStore: ports.gateStore };
 }
 
 /**
@@ -343,18 +385,19 @@ export async function gateOnEvent(
 }
 
 /**
- * An issue event (inside its key lock): the exception register, when the issue is an exception
- * request. The request is read as it is now from the platform's API (description, labels,
- * author: a delivery may be old, replayed or out of order), and who added the approval label from
- * its label events; the payload only says which issue to look at.
+ * An issue event (inside its key lock): what the exception register is planned from, when the
+ * issue is an exception request (null otherwise). The request is read as it is now from the
+ * platform's API (description, labels, author: a delivery may be old, replayed or out of order),
+ * and who added the approval label from its label events; the payload only says which issue to look
+ * at. The delivery plans it in its one plan with the issue's own actions.
  */
-export async function gateOnIssue(
+export async function exceptionFactsOnIssue(
   event: IssueEvent,
   forge: Forge,
   resolved: { policy: Policy },
-  d: DeliveryGate,
-  deps: Omit<GateDeps, 'gateStore'>,
-): Promise<string | null> {
+  d: Pick<DeliveryGate, 'gateStore'>,
+  deps: { now: () => Date },
+): Promise<ExceptionPlanInput | null> {
   const { policy } = resolved;
   if (!d.gateStore || !isExceptionRequest(event.issue, policy)) return null;
   if (!forge.readIssue) throw new Error(`the ${forge.platform} forge cannot read an issue: exception requests are not evaluated`);
@@ -378,20 +421,5 @@ export async function gateOnIssue(
   const category = parseExceptionRequest(issue, policy, now).exception?.category ?? null;
   const since = new Date(now.getTime() - policy.gate.exceptions.repeated.windowDays * 86_400_000);
   const categoryCount = category && !stored ? await gateStore.countExceptionsByCategory(category, since) : 0;
-  await yieldToRequests();
-  const result = planExceptionRequest(
-    { event: { ...event, issue }, stored, categoryCount, labelActor },
-    { policy, now, render: deps.render },
-  );
-  if (!result) return null;
-  await execute(result.actions, {
-    forge,
-    store: deps.store,
-    metrics: deps.metrics,
-    now: deps.now,
-    deliveryId: d.deliveryId,
-    installationId: d.installationId,
-    gateStore,
-  });
-  return result.note;
+  return { event: { ...event, issue }, stored, categoryCount, labelActor };
 }

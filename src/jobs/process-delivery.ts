@@ -1,8 +1,17 @@
 /** The worker's job: one stored delivery → event → plan → actions. */
 import type { Logger } from 'pino';
 import { changeKey, issueKey, type GatehouseEvent, type IssueCommentEvent, type IssueRef, type Platform } from '../core/model.ts';
-import { needsChangedPaths, needsClocks, needsRelatedIntakes, needsThreatLog, plan, type Render } from '../core/plan.ts';
-import { parseIntake } from '../core/intake/parse.ts';
+import {
+  needsChangedPaths,
+  needsClocks,
+  needsRelatedIntakes,
+  needsThreatLog,
+  plan,
+  readIntake,
+  relatedService,
+  type PlanContext,
+  type Render,
+} from '../core/plan.ts';
 import type { Policy } from '../core/policy/schema.ts';
 import type { RelatedIntake } from '../core/workflows/planning.ts';
 import type { PlatformAdapter } from '../ports/platform.ts';
@@ -15,7 +24,7 @@ import { commandAuthority } from '../core/workflows/commands.ts';
 import type { ThreatLogStore } from '../ports/threat-log.ts';
 import { needsToolDecisions, withDecisions } from '../core/workflows/tooling.ts';
 import type { ToolDecisionStore } from '../storage/tool-decisions.ts';
-import { gateOnChange, gateOnEvent, gateOnIssue, gateOnScheduled } from './gate.ts';
+import { exceptionFactsOnIssue, gateFactsOnChange, gateOnEvent, gateOnScheduled, gatePending } from './gate.ts';
 import type { GateStore } from '../ports/gate-store.ts';
 import type { CommandLedger } from '../ports/command-ledger.ts';
 import { allowCommand, commandOf, commandWindowStart } from '../core/workflows/command-limit.ts';
@@ -186,15 +195,25 @@ export async function processDelivery(job: DeliveryJob, deps: ProcessDeps): Prom
     const history = await store.decisionHistory(key);
     const changedPaths = needsChangedPaths(event) ? await forge.listChangedPaths(ref) : undefined;
     const clocks = needsClocks(event, resolved.policy) ? ((await store.getClocks(key))?.clocks ?? []) : undefined;
-    await yieldToRequests(); // needsRelatedIntakes reads the intake
+    await yieldToRequests();
+    // The intake body is parsed once, here: what is loaded for it and the plan both use this reading.
+    const intake = readIntake(event, resolved.policy);
+    await yieldToRequests();
     const related =
-      event.kind === 'issue' && needsRelatedIntakes(event, resolved.policy)
-        ? await relatedIntakes(store, event.issue.body, resolved.policy, ref)
-        : undefined;
+      intake && needsRelatedIntakes(event, resolved.policy, intake) ? await relatedIntakes(store, relatedService(intake), ref) : undefined;
     // The stored log, read under the issue's lock: two decisions in quick succession both land.
     const threatLog = needsThreatLog(event) ? await deps.threatLog.threatDecisions(key) : undefined;
+    // The release gate's facts (a release candidate) and the exception register's (an exception
+    // request): their actions are part of this delivery's one plan, executed in its one run.
+    const changeGate = event.kind === 'change' ? await gateFactsOnChange(event, forge, resolved, gate) : null;
+    const exceptionRequest = event.kind === 'issue' ? await exceptionFactsOnIssue(event, forge, resolved, gate, deps) : null;
+    const gateFacts: PlanContext['gate'] =
+      changeGate?.kind === 'facts' ? { input: changeGate.facts.input, policyHash: changeGate.facts.policyHash } : undefined;
     await yieldToRequests();
     const result = plan(event, {
+      intake,
+      gate: gateFacts,
+      exceptionRequest: exceptionRequest ?? undefined,
       // Who may run state-changing commands comes from the global policy, never the repository's override.
       authority: commandAuthority(deps.resolver.globalPolicy.policy),
       threatLog,
@@ -208,7 +227,16 @@ export async function processDelivery(job: DeliveryJob, deps: ProcessDeps): Prom
       render: deps.render,
       history: history.map((h) => ({ tier: h.tier as 0 | 1 | 2 | 3 | null, routes: h.routes, reasons: h.reasons, decidedAt: h.decidedAt })),
     });
-    log.info({ key, note: result.note, actions: result.actions.map((a) => a.type) }, 'planned');
+    log.info(
+      {
+        key,
+        note: result.note,
+        actions: result.actions.map((a) => a.type),
+        ...(changeGate?.kind === 'facts' ? { sha: changeGate.facts.headSha, apiCalls: changeGate.facts.apiCalls } : {}),
+        ...(changeGate?.kind === 'skip' && changeGate.note ? { gate: changeGate.note } : {}),
+      },
+      'planned',
+    );
     await yieldToRequests();
     await execute(result.actions, {
       forge,
@@ -219,15 +247,10 @@ export async function processDelivery(job: DeliveryJob, deps: ProcessDeps): Prom
       installationId: t.installationId,
       toolDecisions: deps.toolDecisions,
       threatLog: deps.threatLog,
+      release: changeGate?.kind === 'facts' ? changeGate.release : undefined,
+      gateStore: deps.gateStore,
     });
-    await yieldToRequests();
-    const note =
-      event.kind === 'change'
-        ? await gateOnChange(event, forge, resolved, gate, deps)
-        : event.kind === 'issue'
-          ? await gateOnIssue(event, forge, resolved, gate, deps)
-          : null;
-    if (note) log.info({ key, note }, 'release gate');
+    if (changeGate?.kind === 'facts' && result.verdict?.retry) throw gatePending(changeGate.facts.key, changeGate.facts.headSha);
   });
   return finish('done', null);
 }
@@ -301,10 +324,8 @@ async function commandLimited(event: IssueCommentEvent, delivery: StoredDelivery
  * The other open intakes for this intake's service in the same repository (the installation or
  * token acting here can edit them), with their latest tier (for re-opening their reviews).
  */
-async function relatedIntakes(store: Store, body: string, policy: Policy, self: IssueRef): Promise<RelatedIntake[]> {
-  await yieldToRequests();
-  const service = parseIntake(body, policy.intake.fields).answers['service'];
-  if (typeof service !== 'string') return [];
+async function relatedIntakes(store: Store, service: string | null, self: IssueRef): Promise<RelatedIntake[]> {
+  if (service === null) return [];
   const rows = (await store.openIntakesForService(service)).filter(
     (r) => r.issueKey !== issueKey(self) && r.platform === self.repo.platform && r.repo === self.repo.fullName,
   );

@@ -97,7 +97,7 @@ const reviewers = policyWith({ changes: { reviewers: { github: ['acme/prodsec', 
 describe('plan for pull/merge requests', () => {
   it('labels an authentication change deep-review, names the path in the comment, and requests a review', () => {
     const actions = run(changeEvent({}), ['src/auth/session.ts', 'README.md'], { policy: reviewers });
-    expect(actions.map((a) => a.type)).toEqual(['recordDecision', 'ensureLabels', 'ensureComment', 'requestReview']);
+    expect(actions.map((a) => a.type)).toEqual(['recordDecision', 'ensureComment', 'ensureLabels', 'requestReview']);
     expect(actions.find((a) => a.type === 'ensureLabels')).toMatchObject({ add: ['tier::deep-review'], remove: [] });
     const comment = actions.find((a) => a.type === 'ensureComment');
     expect(comment).toMatchObject({ marker: CHANGE_MARKER });

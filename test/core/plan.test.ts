@@ -28,8 +28,9 @@ describe('plan: a complete intake is opened', () => {
   const { actions, note } = plan(event, planContext());
 
   it('saves the intake, records the decision, sets the labels and posts the sticky comment', () => {
-    // A deep review also gets the security planning checklist (in the description) and its status comment.
-    expect(types(actions)).toEqual(['saveIntake', 'recordDecision', 'ensureLabels', 'ensureComment', 'ensureBodySection', 'ensureComment']);
+    // A deep review also gets the security planning checklist (in the description), its status in
+    // the intake comment (one new comment), and the comment comes first: the requester waits for it.
+    expect(types(actions)).toEqual(['saveIntake', 'recordDecision', 'ensureComment', 'ensureLabels', 'ensureBodySection']);
     expect(note).toBe('tier 2');
   });
 
@@ -115,7 +116,7 @@ describe('plan: re-planning', () => {
       issueEvent({ action: 'edited', body, labels: ['intake', 'intake::complete', 'tier::deep-review'] }),
       planContext({ history: [prior] }),
     ).actions;
-    expect(types(again)).toEqual(['saveIntake', 'ensureComment', 'ensureBodySection', 'ensureComment']);
+    expect(types(again)).toEqual(['saveIntake', 'ensureComment', 'ensureBodySection']);
     expect(commentOf(again)).toBe(commentOf(first));
   });
 

@@ -200,6 +200,21 @@ describe('release gate on GitHub', () => {
     expect(record).toMatchObject({ verdict: 'block', headSha: HEAD, releaseClass: 'prod' });
   });
 
+  it('one pass: a release PR that changes auth code gets its security tier and its verdict from one plan, their labels in one write', async () => {
+    w.files = ['src/auth/session.ts'];
+    otherRun(w, HEAD, 'secret-scanning', 'success');
+    otherRun(w, HEAD, 'slsa-provenance', 'success');
+    approve('alice');
+    const mark = w.log.length;
+    expect(await deliver('pull_request', pullRequest())).toBe('done');
+    expect(w.labels).toEqual(['release', 'tier::deep-review', 'gate::block']);
+    const labelWrites = w.log.slice(mark).filter((r) => /^(POST|DELETE) .*\/labels/.test(r));
+    expect(labelWrites).toEqual([`POST /repos/${FULL}/issues/2/labels`]);
+    expect(gateComments()).toHaveLength(1);
+    expect(w.comments.filter((c) => c.body.includes('<!-- gatehouse:change -->'))).toHaveLength(1);
+    expect(ourRuns(w, HEAD)).toHaveLength(1);
+  });
+
   it('passes with all evidence present and approved; new commits and completed checks re-evaluate, one comment edited, the old label removed', async () => {
     otherRun(w, HEAD, 'secret-scanning', 'success');
     otherRun(w, HEAD, 'slsa-provenance', 'success');

@@ -29,17 +29,14 @@ function installationAndPolicy(): void {
 
 /**
  * The calls a tracked workflow adds: its checklist appended to the description (read, then
- * PATCHed) and its tracking comment (`planning`: a deep review; `incident-worksheet`: the incident route).
+ * PATCHed; `planning`: a deep review; `incident-worksheet`: the incident route). Its status is in
+ * the intake comment: no comment of its own.
  */
 function workflowCalls(name: 'planning' | 'incident-worksheet', n = 1): void {
   nock(API).get(`${REPO}/issues/${n}`).reply(200, { number: n, body: '' });
   nock(API)
     .patch(`${REPO}/issues/${n}`, (b: { body: string }) => b.body.includes(`<!-- gatehouse:${name}:start -->`))
     .reply(200, { number: n });
-  nock(API).get(`${REPO}/issues/${n}/comments`).query(true).reply(200, []);
-  nock(API)
-    .post(`${REPO}/issues/${n}/comments`, (b: { body: string }) => b.body.startsWith(`<!-- gatehouse:${name} -->`))
-    .reply(201, { id: 100 });
 }
 
 beforeAll(() => {

@@ -41,16 +41,12 @@ function noPolicyOverride(): void {
 
 const intake = (overrides: Parameters<typeof answers>[0] = {}): string => gitlabBody({ answers: answers(overrides) });
 
-/** The calls a deep review's planning checklist adds: the description read and updated, and its tracking note. */
+/** The calls a deep review's planning checklist adds: the description read and updated (its status is in the intake note). */
 function planningCalls(): void {
   nock(API).get(ISSUE).reply(200, { iid: 23, description: '' });
   nock(API)
     .put(ISSUE, (b: { description?: string }) => (b.description ?? '').includes('<!-- gatehouse:planning:start -->'))
     .reply(200, { iid: 23 });
-  nock(API).get(NOTES).query(true).reply(200, []);
-  nock(API)
-    .post(NOTES, (b: { body: string }) => b.body.startsWith('<!-- gatehouse:planning -->'))
-    .reply(201, ours(502, 'x'));
 }
 
 beforeAll(() => {

@@ -163,7 +163,9 @@ describe('gatehouse start', () => {
     const comments = await until(() => (fake!.comments.get(1)?.length ? fake!.comments.get(1)! : null));
     expect(comments).toHaveLength(1);
     expect(comments[0]!.body).toContain('<!-- gatehouse:intake -->');
-    expect([...fake.labels.get(1)!]).toEqual(['intake', 'intake::complete', 'tier::advisory']);
+    // The intake comment is written first (the requester waits for it), the labels right after.
+    const labels = await until(() => fake!.labels.get(1) ?? null);
+    expect([...labels]).toEqual(['intake', 'intake::complete', 'tier::advisory']);
     // The same delivery again (a manual redelivery) does nothing.
     await fetch(`${second.url}/api/github/webhooks`, { method: 'POST', headers: d.headers, body: d.body });
     await new Promise((r) => setTimeout(r, 1500));

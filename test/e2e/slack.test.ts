@@ -64,16 +64,12 @@ async function waitFor(cond: () => boolean, ms = 10_000): Promise<void> {
 
 type Workflow = 'planning' | 'incident-worksheet';
 
-/** The calls a tracked workflow adds on GitHub: its checklist in the description, its tracking comment. */
+/** The calls a tracked workflow adds on GitHub: its checklist in the description (its status is in the intake comment). */
 function workflowCalls(name: Workflow, n: number): void {
   nock(GITHUB_API).get(`${REPO}/issues/${n}`).reply(200, { number: n, body: '' });
   nock(GITHUB_API)
     .patch(`${REPO}/issues/${n}`, (b: { body: string }) => b.body.includes(`<!-- gatehouse:${name}:start -->`))
     .reply(200, { number: n });
-  nock(GITHUB_API).get(`${REPO}/issues/${n}/comments`).query(true).reply(200, []);
-  nock(GITHUB_API)
-    .post(`${REPO}/issues/${n}/comments`, (b: { body: string }) => b.body.startsWith(`<!-- gatehouse:${name} -->`))
-    .reply(201, { id: 100 });
 }
 
 /** A GitHub issue-opened delivery whose intake classifies, with the API calls it makes. */
@@ -276,15 +272,11 @@ describe('escalation notices', () => {
     nock(GITLAB_API)
       .post('/projects/1/issues/23/notes', (b: { body: string }) => b.body.startsWith('<!-- gatehouse:intake -->'))
       .reply(201, { id: 1, body: 'x', system: false, author: { id: 9, username: GITLAB_BOT } });
-    // The deep review's planning checklist: the description read and updated, and its tracking note.
+    // The deep review's planning checklist: the description read and updated (its status is in the intake note).
     nock(GITLAB_API).get('/projects/1/issues/23').reply(200, { iid: 23, description: '' });
     nock(GITLAB_API)
       .put('/projects/1/issues/23', (b: { description?: string }) => (b.description ?? '').includes('<!-- gatehouse:planning:start -->'))
       .reply(200, { iid: 23 });
-    nock(GITLAB_API).get('/projects/1/issues/23/notes').query(true).reply(200, []);
-    nock(GITLAB_API)
-      .post('/projects/1/issues/23/notes', (b: { body: string }) => b.body.startsWith('<!-- gatehouse:planning -->'))
-      .reply(201, { id: 2, body: 'x', system: false, author: { id: 9, username: GITLAB_BOT } });
     const d = gitlabDelivery({
       event: 'Issue Hook',
       payload: issueHook({
@@ -306,14 +298,13 @@ describe('escalation notices', () => {
       .get('/projects/1/repository/files/.gitlab%2Fgatehouse.yml/raw')
       .query(true)
       .reply(404, { message: '404 File Not Found' });
-    nock(GITLAB_API).get('/projects/1/issues/23/notes').query(true).times(3).reply(200, []);
+    nock(GITLAB_API).get('/projects/1/issues/23/notes').query(true).reply(200, []);
     nock(GITLAB_API)
       .put('/projects/1/issues/23', (b: { add_labels?: string }) => (b.add_labels ?? '').includes('route::incident'))
       .reply(200, { iid: 23 });
     const comments: string[] = [];
     nock(GITLAB_API)
       .post('/projects/1/issues/23/notes', (b: { body: string }) => (comments.push(b.body), true))
-      .times(3)
       .reply(201, { id: 1, body: 'x', system: false, author: { id: 9, username: GITLAB_BOT } });
     // The incident worksheet and the planning checklist: the description read and updated.
     nock(GITLAB_API).get('/projects/1/issues/23').times(2).reply(200, { iid: 23, description: '' });

@@ -7,7 +7,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import nock from 'nock';
 import type { Gatehouse } from '../../src/main.ts';
 import { answers, gitlabBody, intakeBody, type Answers } from '../builders/intake.ts';
@@ -24,12 +24,22 @@ import {
   issueHook,
 } from '../support/gitlab.ts';
 import { GITHUB_API, GITHUB_SECRET, processed, startTestGatehouse } from '../support/harness.ts';
+import * as intakeParser from '../../src/core/intake/parse.ts';
+
+// The intake parser, counted: a delivery parses the intake body once.
+vi.mock('../../src/core/intake/parse.ts', async (original) => {
+  const actual = await original<typeof import('../../src/core/intake/parse.ts')>();
+  return { ...actual, parseIntake: vi.fn(actual.parseIntake) };
+});
+const parseCalls = (): number => vi.mocked(intakeParser.parseIntake).mock.calls.length;
 
 /** The global policy: alice and bob may log threat-model decisions (nobody may by default). */
 const policyPath = join(mkdtempSync(join(tmpdir(), 'gatehouse-workflows-')), 'policy.yml');
 writeFileSync(policyPath, 'planning:\n  threatDeciders: { github: [alice, bob], gitlab: [alice, bob] }\n');
 /** Each comment gets its own id, as on the platforms. */
 let commentId = 7000;
+/** Each GitHub edit gets its own `updated_at`. */
+let edits = 0;
 
 interface Forge {
   /** The issue's key in Gatehouse's records. */
@@ -51,6 +61,8 @@ interface Forge {
   body(n: number): string;
   comments(n: number): string[];
   labels(n: number): string[];
+  /** Every request the stand-in answered so far, as `METHOD path`. */
+  requests(): string[];
 }
 
 let gatehouse: Gatehouse;
@@ -92,11 +104,16 @@ function github(): Forge {
     intake: (a) => intakeBody(a),
     async open(n, body) {
       fake.bodies.set(n, body);
+      // The issue form applies the intake label when the issue is filed.
+      fake.labels.set(n, ['intake']);
       await deliverGitHub(issuesPayload({ body, number: n, labels: ['intake'] }));
     },
     async edit(n, body) {
       fake.bodies.set(n, body);
-      await deliverGitHub(issuesPayload({ action: 'edited', body, number: n, labels: fake.labels.get(n) ?? [] }));
+      const p = issuesPayload({ action: 'edited', body, number: n, labels: fake.labels.get(n) ?? [] });
+      // Each edit is its own delivery (the same body twice would be deduplicated): GitHub stamps it.
+      (p['issue'] as Record<string, unknown>)['updated_at'] = new Date(Date.UTC(2026, 10, 20, 10, 0, ++edits)).toISOString();
+      await deliverGitHub(p);
     },
     async comment(n, login, text) {
       const i = issuesPayload({ body: fake.bodies.get(n) ?? '', number: n, labels: fake.labels.get(n) ?? [] });
@@ -108,6 +125,7 @@ function github(): Forge {
     body: (n) => fake.bodies.get(n) ?? '',
     comments: (n) => (fake.comments.get(n) ?? []).map((c) => c.body),
     labels: (n) => fake.labels.get(n) ?? [],
+    requests: () => [...fake.requests],
   };
 }
 
@@ -174,6 +192,7 @@ function gitlab(): Forge {
     body: (n) => api.descriptions.get(key(n)) ?? '',
     comments: (n) => (api.notes.get(key(n)) ?? []).filter((c) => c.author === GITLAB_BOT).map((c) => c.body),
     labels: (n) => api.labels.get(key(n)) ?? [],
+    requests: () => [...api.requests],
   };
 }
 
@@ -188,6 +207,10 @@ const tickWorksheet = (body: string, n: number): string => {
   return body.slice(0, start) + body.slice(start).replace(/- \[ \] /g, (m) => (left-- > 0 ? '- [x] ' : m));
 };
 const find = (comments: string[], marker: string): string | undefined => comments.find((c) => c.startsWith(marker));
+/** The API writes among requests: everything but reads and the App's token exchange (once an hour per installation). */
+const writesOf = (requests: string[]): string[] => requests.filter((r) => !r.startsWith('GET ') && !/\/access_tokens$/.test(r));
+/** A write that creates a comment (GitHub) or note (GitLab). */
+const isNewComment = (r: string): boolean => /^POST \S*\/(comments|notes)(\?\S*)?$/.test(r);
 
 beforeAll(() => {
   nock.disableNetConnect();
@@ -207,6 +230,37 @@ describe.each([
     expect(forge.stop(), 'every API call was answered').toEqual([]);
   });
 
+  it('fewest writes: a new deep-review intake with its planning checklist is at most 3 writes, 1 new comment, the intake comment first; an edit that changes neither tier nor body writes nothing', async () => {
+    gatehouse = await forge.start();
+    const n = forge.first;
+    let mark = forge.requests().length;
+    const parsed = parseCalls();
+    await forge.open(n, deepReview());
+    // One pass: the body is parsed once for what is loaded (the service's other intakes) and for the plan.
+    expect(parseCalls() - parsed).toBe(1);
+    const writes = writesOf(forge.requests().slice(mark));
+    console.info(
+      `${_name}: writes for a new deep-review intake: ${writes.length} (${writes.filter(isNewComment).length} new comment): ${writes.join(', ')}`,
+    );
+    expect(writes.length).toBeLessThanOrEqual(3);
+    expect(writes.filter(isNewComment)).toHaveLength(1);
+    // What the requester waits for comes first: the intake comment with tier, route and reasons, and the planning status.
+    expect(isNewComment(writes[0]!)).toBe(true);
+    const intake = find(forge.comments(n), '<!-- gatehouse:intake -->')!;
+    expect(intake).toContain('Tier 2');
+    expect(intake).toContain('0 of 10 stages done');
+    expect(forge.comments(n)).toHaveLength(1);
+    expect(forge.body(n)).toContain('<!-- gatehouse:planning:start -->');
+    expect(forge.labels(n)).toContain('tier::deep-review');
+
+    // Edited (the title, say): the tier and the description are as they were: nothing is rewritten.
+    mark = forge.requests().length;
+    await forge.edit(n, forge.body(n));
+    const again = writesOf(forge.requests().slice(mark));
+    console.info(`${_name}: writes for an edit that changes nothing: ${again.length} ${again.join(', ')}`);
+    expect(again).toEqual([]);
+  });
+
   it('stage ordering: a deep review gets the ten stages in its description; a stage ticked early is un-ticked with the reason', async () => {
     gatehouse = await forge.start();
     const n = forge.first;
@@ -215,13 +269,13 @@ describe.each([
     expect(body).toContain('<!-- gatehouse:planning:start -->');
     expect(body.match(/- \[ \] \*\*\d+\. /g)).toHaveLength(10);
     expect(body.startsWith(deepReview().trim())).toBe(true);
-    expect(find(forge.comments(n), '<!-- gatehouse:planning -->')).toContain('0 of 10 stages done');
+    expect(find(forge.comments(n), '<!-- gatehouse:intake -->')).toContain('0 of 10 stages done');
 
     await forge.edit(n, tickStages(forge.body(n), [1, 3]));
     expect(stageTicks(forge.body(n))).toEqual([1]);
     const why = find(forge.comments(n), '<!-- gatehouse:planning-order -->');
     expect(why).toContain('**3. Threat model and attacker paths** was ticked before **2. Trust boundaries and data flows** was done');
-    expect(find(forge.comments(n), '<!-- gatehouse:planning -->')).toContain('1 of 10 stages done');
+    expect(find(forge.comments(n), '<!-- gatehouse:intake -->')).toContain('1 of 10 stages done');
     // The intake itself is unchanged by the checklist: still one tier label.
     expect(forge.labels(n).filter((l) => l.startsWith('tier::'))).toEqual(['tier::deep-review']);
   });
@@ -346,7 +400,7 @@ describe.each([
     expect(bundle).toContain('| Service line | Secure design / architecture review (inferred) |');
     expect(bundle).toMatch(/\| \d{4}-\d{2}-\d{2}T[\d:.]+Z \| 2 \(deep review\) \| {2}\| public-endpoint-or-identity-boundary \|/);
     expect(bundle).toContain('- https://docs.example/adr/12-token-replay');
-    expect(find(forge.comments(n), '<!-- gatehouse:planning -->')).toContain('All 10 stages done');
+    expect(find(forge.comments(n), '<!-- gatehouse:intake -->')).toContain('All 10 stages done');
     expect(forge.comments(n).filter((c) => c.startsWith('<!-- gatehouse:plan-bundle -->'))).toHaveLength(1);
   });
 
@@ -365,7 +419,7 @@ describe.each([
 
     // Ticking the last stage again re-assembles the bundle.
     await forge.edit(older, tickStages(forge.body(older), [10]));
-    expect(find(forge.comments(older), '<!-- gatehouse:planning -->')).toContain('All 10 stages done');
+    expect(find(forge.comments(older), '<!-- gatehouse:intake -->')).toContain('All 10 stages done');
   });
 
   it('a tier-1 intake for the same service re-opens nothing', async () => {
@@ -395,15 +449,15 @@ describe.each([
       'Follow-up controls',
     ])
       expect(body).toContain(words);
-    expect(find(forge.comments(n), '<!-- gatehouse:incident-worksheet -->')).toContain('0 of 10 done');
+    expect(find(forge.comments(n), '<!-- gatehouse:intake -->')).toContain('0 of 10 done');
 
     await forge.edit(n, tickWorksheet(forge.body(n), 9));
-    expect(find(forge.comments(n), '<!-- gatehouse:incident-worksheet -->')).toContain('9 of 10 done');
+    expect(find(forge.comments(n), '<!-- gatehouse:intake -->')).toContain('9 of 10 done');
     expect(forge.labels(n)).not.toContain('incident::follow-up-done');
 
     await forge.edit(n, tickWorksheet(forge.body(n), 10));
-    expect(find(forge.comments(n), '<!-- gatehouse:incident-worksheet -->')).toContain('Worksheet complete');
+    expect(find(forge.comments(n), '<!-- gatehouse:intake -->')).toContain('Worksheet complete');
     expect(forge.labels(n)).toContain('incident::follow-up-done');
-    expect(forge.comments(n).filter((c) => c.startsWith('<!-- gatehouse:incident-worksheet -->'))).toHaveLength(1);
+    expect(forge.comments(n).filter((c) => c.startsWith('<!-- gatehouse:intake -->'))).toHaveLength(1);
   });
 });

@@ -1,6 +1,6 @@
 /**
  * The runtime investigation worksheet of an intake routed to incident: a checklist Gatehouse
- * keeps in the issue description, and a comment that tracks it. When every item is ticked the
+ * keeps in the issue description, tracked in the intake comment. When every item is ticked the
  * follow-ups are done: the comment says so and the follow-up-done label is added.
  */
 import type { Action } from '../actions.ts';
@@ -10,7 +10,6 @@ import type { TierDecision } from '../routing/classify.ts';
 import { readChecklist, readSection } from './sections.ts';
 
 export const INCIDENT_WORKSHEET_SECTION = 'incident-worksheet';
-export const INCIDENT_WORKSHEET_MARKER = '<!-- gatehouse:incident-worksheet -->';
 
 export interface WorksheetGroup {
   heading: string;
@@ -65,33 +64,40 @@ export interface WorksheetInput {
   render: (name: 'comments/incident-worksheet.md', view: object) => string;
 }
 
-export function planIncidentWorksheet({ event, decision, policy, render }: WorksheetInput): Action[] {
+/**
+ * The worksheet on one event: its writes, and its status (a part of the intake comment, which the
+ * intake's own plan renders), or null when the issue has no worksheet.
+ */
+export interface WorksheetPlan {
+  actions: Action[];
+  status: string | null;
+}
+
+export function planIncidentWorksheet({ event, decision, policy, render }: WorksheetInput): WorksheetPlan {
   const target = event.issue.ref;
   const section = readSection(event.issue.body, INCIDENT_WORKSHEET_SECTION);
   const label = policy.incident.followUpDoneLabel;
-  const comment = (done: number, total: number): Action => ({
-    type: 'ensureComment',
-    target,
-    marker: INCIDENT_WORKSHEET_MARKER,
-    body: render('comments/incident-worksheet.md', {
-      marker: INCIDENT_WORKSHEET_MARKER,
+  const status = (done: number, total: number): string =>
+    render('comments/incident-worksheet.md', {
       done,
       total,
       complete: total > 0 && done === total,
       label,
       groups: INCIDENT_WORKSHEET,
-    }),
-  });
+    });
   if (section === null) {
-    if (!decision.routes.includes(policy.incident.route)) return [];
-    return [{ type: 'ensureBodySection', target, section: INCIDENT_WORKSHEET_SECTION, text: incidentWorksheet() }, comment(0, itemCount)];
+    if (!decision.routes.includes(policy.incident.route)) return { actions: [], status: null };
+    return {
+      actions: [{ type: 'ensureBodySection', target, section: INCIDENT_WORKSHEET_SECTION, text: incidentWorksheet() }],
+      status: status(0, itemCount),
+    };
   }
   const items = readChecklist(section);
   const done = items.filter((i) => i.checked).length;
   const complete = items.length > 0 && done === items.length;
   const has = event.issue.labels.some((l) => l.trim().toLowerCase() === label.trim().toLowerCase());
-  const actions: Action[] = [comment(done, items.length)];
+  const actions: Action[] = [];
   if (complete && !has) actions.push({ type: 'ensureLabels', target, add: [label], remove: [] });
   if (!complete && has) actions.push({ type: 'ensureLabels', target, add: [], remove: [label] });
-  return actions;
+  return { actions, status: status(done, items.length) };
 }

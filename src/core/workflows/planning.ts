@@ -75,8 +75,6 @@ export const PLANNING_STAGES: readonly PlanningStage[] = [
 ];
 
 export const PLANNING_SECTION = 'planning';
-/** The status comment of the planning flow. */
-export const PLANNING_MARKER = '<!-- gatehouse:planning -->';
 /** Why Gatehouse un-ticked a stage. */
 export const PLANNING_ORDER_MARKER = '<!-- gatehouse:planning-order -->';
 export const PLAN_BUNDLE_MARKER = '<!-- gatehouse:plan-bundle -->';
@@ -158,27 +156,32 @@ export interface PlanningInput {
 const stageView = (states: readonly boolean[]) =>
   PLANNING_STAGES.map((s, i) => ({ n: i + 1, title: s.title, exit: s.exit, done: states[i] ?? false }));
 
-export function planPlanning(input: PlanningInput): Action[] {
+/**
+ * The planning flow on one event: its writes, and its status (a part of the intake comment, which
+ * the intake's own plan renders: the intake and its planning speak in one comment), or null when
+ * the issue has no planning flow.
+ */
+export interface PlanningPlan {
+  actions: Action[];
+  status: string | null;
+}
+
+export function planPlanning(input: PlanningInput): PlanningPlan {
   const { event, record, decision, policy } = input;
   const target = event.issue.ref;
   const section = readSection(event.issue.body, PLANNING_SECTION);
   const service = typeof record.answers['service'] === 'string' ? record.answers['service'] : null;
-  const status = (states: readonly boolean[]): Action => ({
-    type: 'ensureComment',
-    target,
-    marker: PLANNING_MARKER,
-    body: input.render('comments/planning.md', {
-      marker: PLANNING_MARKER,
+  const status = (states: readonly boolean[]): string =>
+    input.render('comments/planning.md', {
       done: states.filter(Boolean).length,
       total: PLANNING_STAGES.length,
       stages: stageView(states),
       complete: states.every(Boolean),
       allowReorder: policy.planning.allowReorder,
-    }),
-  });
+    });
 
   if (section === null) {
-    if (!record.complete || decision.tier === null || decision.tier < policy.planning.fromTier) return [];
+    if (!record.complete || decision.tier === null || decision.tier < policy.planning.fromTier) return { actions: [], status: null };
     const actions: Action[] = [];
     // A material change to a service under review: the older reviews are re-opened first, so a
     // retry after a failure here finds this checklist missing and does it again.
@@ -199,8 +202,7 @@ export function planPlanning(input: PlanningInput): Action[] {
       });
     }
     actions.push({ type: 'ensureBodySection', target, section: PLANNING_SECTION, text: planningChecklist() });
-    actions.push(status(PLANNING_STAGES.map(() => false)));
-    return actions;
+    return { actions, status: status(PLANNING_STAGES.map(() => false)) };
   }
 
   const given = stageStates(section);
@@ -218,9 +220,8 @@ export function planPlanning(input: PlanningInput): Action[] {
       body: `${PLANNING_ORDER_MARKER}\n### ↩️ Planning stages un-ticked\n\nThe stages of the security plan are done in order: each one builds on the exit criteria of the one before. Gatehouse un-ticked (at ${input.now.toISOString().slice(0, 16).replace('T', ' ')} UTC):\n\n${lines.join('\n')}\n\nTick them again once the stages before them are done.`,
     });
   }
-  actions.push(status(review.states));
   if (review.states.every(Boolean)) actions.push({ type: 'ensureComment', target, marker: PLAN_BUNDLE_MARKER, body: planBundle(input) });
-  return actions;
+  return { actions, status: status(review.states) };
 }
 
 /** The security plan bundle: a Markdown document from the intake record and its decisions. */

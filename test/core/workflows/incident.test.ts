@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { Action, EnsureBodySection, EnsureComment, EnsureLabels } from '../../../src/core/actions.ts';
-import { plan } from '../../../src/core/plan.ts';
+import { INTAKE_MARKER, plan } from '../../../src/core/plan.ts';
 import { policySchema } from '../../../src/core/policy/schema.ts';
 import { defaultPolicyInput } from '../../../src/core/policy/default.ts';
-import { INCIDENT_WORKSHEET_MARKER, INCIDENT_WORKSHEET_SECTION, incidentWorksheet } from '../../../src/core/workflows/incident.ts';
+import { INCIDENT_WORKSHEET_SECTION, incidentWorksheet } from '../../../src/core/workflows/incident.ts';
 import { setChecklist, withSection, readChecklist } from '../../../src/core/workflows/sections.ts';
 import { issueEvent, planContext } from '../../builders/events.ts';
 import { intakeBody } from '../../builders/intake.ts';
@@ -21,7 +21,10 @@ const ticked = (n: number): string =>
     ),
   );
 const comment = (actions: Action[]): EnsureComment | undefined =>
-  actions.find((a): a is EnsureComment => a.type === 'ensureComment' && a.marker === INCIDENT_WORKSHEET_MARKER);
+  actions.find(
+    (a): a is EnsureComment =>
+      a.type === 'ensureComment' && a.marker === INTAKE_MARKER && a.body.includes('Runtime investigation worksheet'),
+  );
 const labels = (actions: Action[]): EnsureLabels[] =>
   actions.filter((a): a is EnsureLabels => a.type === 'ensureLabels' && [...a.add, ...a.remove].some((l) => l.startsWith('incident::')));
 
@@ -41,12 +44,13 @@ describe('the incident worksheet', () => {
     expect(worksheet.split('\n').filter((l) => l.startsWith('- [ ] ')).length).toBe(total);
   });
 
-  it('an intake routed to incident gets it in the description and a tracking comment', () => {
+  it('an intake routed to incident gets it in the description, tracked in the intake comment (one comment)', () => {
     const actions = plan(issueEvent({ body: incident }), planContext()).actions;
     const s = actions.find((a): a is EnsureBodySection => a.type === 'ensureBodySection' && a.section === INCIDENT_WORKSHEET_SECTION);
     expect(s?.text).toBe(worksheet);
     expect(comment(actions)?.body).toContain(`0 of ${total} done`);
-    expect(comment(actions)?.body.startsWith(INCIDENT_WORKSHEET_MARKER)).toBe(true);
+    expect(comment(actions)?.body.startsWith(INTAKE_MARKER)).toBe(true);
+    expect(actions.filter((a) => a.type === 'ensureComment')).toHaveLength(1);
   });
 
   it('even while the intake is incomplete (exploitation routes at once)', () => {
@@ -67,7 +71,16 @@ describe('the incident worksheet', () => {
   it('all ticked: "worksheet complete" and the follow-up-done label', () => {
     const actions = plan(issueEvent({ action: 'edited', body: ticked(total) }), planContext()).actions;
     expect(comment(actions)?.body).toContain('Worksheet complete');
-    expect(labels(actions)).toEqual([{ type: 'ensureLabels', target: expect.anything(), add: ['incident::follow-up-done'], remove: [] }]);
+    // One label write for the item: the worksheet's label joins the intake's tier and route labels.
+    expect(labels(actions)).toEqual([
+      {
+        type: 'ensureLabels',
+        target: expect.anything(),
+        add: ['intake::complete', 'tier::leadership', 'route::incident', 'incident::follow-up-done'],
+        remove: [],
+      },
+    ]);
+    expect(actions.filter((a) => a.type === 'ensureLabels')).toHaveLength(1);
   });
 
   it('one un-ticked again: the label comes off', () => {
@@ -75,7 +88,14 @@ describe('the incident worksheet', () => {
       issueEvent({ action: 'edited', body: ticked(total - 1), labels: ['intake', 'incident::follow-up-done'] }),
       planContext(),
     ).actions;
-    expect(labels(actions)).toEqual([{ type: 'ensureLabels', target: expect.anything(), add: [], remove: ['incident::follow-up-done'] }]);
+    expect(labels(actions)).toEqual([
+      {
+        type: 'ensureLabels',
+        target: expect.anything(),
+        add: ['intake::complete', 'tier::leadership', 'route::incident'],
+        remove: ['incident::follow-up-done'],
+      },
+    ]);
   });
 
   it('the policy renames the label', () => {

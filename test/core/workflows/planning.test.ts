@@ -1,11 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { Action, EnsureBodySection, EnsureComment } from '../../../src/core/actions.ts';
-import { plan } from '../../../src/core/plan.ts';
+import { INTAKE_MARKER as PLANNING_MARKER, plan } from '../../../src/core/plan.ts';
 import { policySchema } from '../../../src/core/policy/schema.ts';
 import { defaultPolicyInput } from '../../../src/core/policy/default.ts';
 import {
   PLAN_BUNDLE_MARKER,
-  PLANNING_MARKER,
   PLANNING_ORDER_MARKER,
   PLANNING_SECTION,
   PLANNING_STAGES,
@@ -89,10 +88,18 @@ describe('the checklist in the description', () => {
 });
 
 describe('plan: a deep review gets the planning flow', () => {
-  it('a new tier-2 intake gets the checklist appended to its description and a status comment', () => {
+  it('a new tier-2 intake gets the checklist appended to its description and its status in the intake comment (one comment)', () => {
     const actions = plan(issueEvent({ body: deep }), planContext()).actions;
     expect(section(actions)?.text).toBe(planningChecklist());
     expect(comment(actions, PLANNING_MARKER)?.body).toContain('0 of 10 stages done');
+    expect(comment(actions, PLANNING_MARKER)?.body).toContain('**Tier 2');
+    expect(actions.filter((a) => a.type === 'ensureComment')).toHaveLength(1);
+    // What the requester waits for comes first: the intake comment, then labels, then the description.
+    expect(actions.filter((a) => ['ensureComment', 'ensureLabels', 'ensureBodySection'].includes(a.type)).map((a) => a.type)).toEqual([
+      'ensureComment',
+      'ensureLabels',
+      'ensureBodySection',
+    ]);
   });
 
   it('tier 1 and incomplete intakes get none', () => {
