@@ -183,7 +183,11 @@ describe('Dockerfile', () => {
 
   it('builds in stages: production packages with npm ci --omit=dev, the database template made and readable', () => {
     expect(lastStage).toBeGreaterThanOrEqual(1);
-    const install = steps.filter((s) => s.stage < lastStage && s.keyword === 'RUN' && s.args.includes('npm ci'));
+    // The build stage's full install (TypeScript, to emit dist/) ships nothing but dist/.
+    const install = steps.filter(
+      (s) => s.stage < lastStage && s.keyword === 'RUN' && s.args.includes('npm ci') && !s.args.includes('npm run -s build'),
+    );
+    expect(runtime.some((s) => s.keyword === 'COPY' && /^--from=\S+ \/app\/dist \.\/dist$/.test(s.args))).toBe(true);
     expect(install).toHaveLength(1);
     expect(install[0]!.args).toMatch(/npm ci --omit=dev\b/);
     // the postinstall script and what it imports are in the build context before npm ci
