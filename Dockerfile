@@ -37,12 +37,13 @@ RUN npm ci --ignore-scripts --no-audit --no-fund && npm run -s build
 
 # ---- runtime ---------------------------------------------------------------------------------
 FROM node:${NODE_VERSION}-bookworm-slim
-# MALLOC_TRIM_THRESHOLD_: glibc gives freed memory back to the system from 128 KB on, instead of
-# keeping in its arenas what the process freed (most of it during start-up): bench/memory,
-# embedded database, idle 360 -> 300 MiB resident, after 500 intakes 374 -> 334 MiB.
+# The C allocator's settings of `npm start` (see docs/operations.md, Memory): glibc keeps two
+# arenas instead of up to eight per core (each thread that allocates may otherwise take one of its
+# own, and what it frees stays there), and gives freed memory back to the system from 128 KB on.
 ENV NODE_ENV=production \
     PORT=3000 \
     GATEHOUSE_DATA_DIR=/data \
+    MALLOC_ARENA_MAX=2 \
     MALLOC_TRIM_THRESHOLD_=131072
 WORKDIR /app
 # Everything under /app stays owned by root and read-only for the user Gatehouse runs as; the

@@ -13,7 +13,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { intakeBody } from '../builders/intake.ts';
 import { startFakeGitHub, type FakeGitHub } from '../support/fake-github.ts';
 import { githubDelivery, issuesPayload, testPrivateKey } from '../support/github.ts';
-import { START_FLAGS, START_SCRIPT, START_SHAPE } from '../support/child-gatehouse.ts';
+import { START_ENV, START_FLAGS, START_SCRIPT, START_SHAPE } from '../support/child-gatehouse.ts';
 
 const BIN = new URL('../../bin/gatehouse.js', import.meta.url).pathname;
 /** The Node options of `npm start` (`node <options> bin/gatehouse.js start`). */
@@ -89,6 +89,8 @@ describe('gatehouse start', () => {
     // V8's default 16 MB semi-space kept 32 MiB committed on the main thread and 16 on the database
     // thread while idle; a 64 MB one held about 3 x 64 MB after a burst (bench/memory).
     expect(START_FLAGS).toContain('--max-semi-space-size=2');
+    // glibc's arenas: at most two, and freed memory given back from 128 KB on (set before Node starts).
+    expect(START_ENV).toEqual({ MALLOC_ARENA_MAX: '2', MALLOC_TRIM_THRESHOLD_: '131072' });
   });
 
   it('starts with no configuration on a new embedded database, serves /healthz, and says which platforms are on', async () => {
