@@ -69,5 +69,5 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
 # The same Node options as `npm start` (--heap-growing-percent is not accepted in NODE_OPTIONS).
 # Were tsx ever to run the sources, it would write its transpile cache under the temporary
 # directory: with a read-only root filesystem, mount a tmpfs on /tmp.
-ENTRYPOINT ["node", "--heap-growing-percent=20", "--max-semi-space-size=2", "bin/gatehouse.js"]
+ENTRYPOINT ["node", "--heap-growing-percent=20", "--max-semi-space-size=2", "--v8-pool-size=1", "bin/gatehouse.js"]
 CMD ["start"]

@@ -89,6 +89,8 @@ describe('gatehouse start', () => {
     // V8's default 16 MB semi-space kept 32 MiB committed on the main thread and 16 on the database
     // thread while idle; a 64 MB one held about 3 x 64 MB after a burst (bench/memory).
     expect(START_FLAGS).toContain('--max-semi-space-size=2');
+    // One V8 helper thread (garbage collection, WebAssembly tier-up) instead of four.
+    expect(START_FLAGS).toContain('--v8-pool-size=1');
     // glibc's arenas: at most two, and freed memory given back from 128 KB on (set before Node starts).
     expect(START_ENV).toEqual({ MALLOC_ARENA_MAX: '2', MALLOC_TRIM_THRESHOLD_: '131072' });
   });
