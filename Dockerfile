@@ -1,5 +1,7 @@
 # syntax=docker/dockerfile:1
-# Gatehouse image: the TypeScript sources run through tsx (a production dependency), no build step.
+# Gatehouse image: the JavaScript that `npm run build` emits from the TypeScript sources (dist/),
+# as `npm start` runs it; the sources stay beside it (tsx, a production dependency, runs them if
+# dist/ is ever older than src/).
 #
 #   docker build -t gatehouse:0.1.0 .
 #   docker run --read-only --tmpfs /tmp:size=64m -v gatehouse-data:/data -p 3000:3000 --env-file .env gatehouse:0.1.0
@@ -25,19 +27,29 @@ RUN npm ci --omit=dev --no-audit --no-fund \
  && chmod -R a+rX node_modules/.cache/gatehouse \
  && npm cache clean --force
 
+# ---- build: the TypeScript sources emitted as JavaScript into dist/ (TypeScript is a dev package) --
+FROM node:${NODE_VERSION}-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
+COPY scripts ./scripts
+COPY src ./src
+RUN npm ci --ignore-scripts --no-audit --no-fund && npm run -s build
+
 # ---- runtime ---------------------------------------------------------------------------------
 FROM node:${NODE_VERSION}-bookworm-slim
-# MALLOC_TRIM_THRESHOLD_: glibc gives freed memory back to the system from 128 KB on, instead of
-# keeping in its arenas what the process freed (most of it during start-up): bench/memory,
-# embedded database, idle 360 -> 300 MiB resident, after 500 intakes 374 -> 334 MiB.
+# The C allocator's settings of `npm start` (see docs/operations.md, Memory): glibc keeps two
+# arenas instead of up to eight per core (each thread that allocates may otherwise take one of its
+# own, and what it frees stays there), and gives freed memory back to the system from 128 KB on.
 ENV NODE_ENV=production \
     PORT=3000 \
     GATEHOUSE_DATA_DIR=/data \
+    MALLOC_ARENA_MAX=2 \
     MALLOC_TRIM_THRESHOLD_=131072
 WORKDIR /app
 # Everything under /app stays owned by root and read-only for the user Gatehouse runs as; the
 # template is used only if no one but root (or that user) could have written it.
 COPY --from=deps /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
 COPY package.json package-lock.json tsconfig.json ./
 COPY bin ./bin
 COPY src ./src
@@ -54,8 +66,8 @@ STOPSIGNAL SIGTERM
 # No curl in the slim image: Node's own fetch. /healthz answers 200 once the database is open.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/healthz',{signal:AbortSignal.timeout(4000)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
-# The same Node option as `npm start` (it is not accepted in NODE_OPTIONS). tsx
-# writes its transpile cache under the temporary directory: with a read-only root filesystem,
-# mount a tmpfs on /tmp.
-ENTRYPOINT ["node", "--heap-growing-percent=20", "bin/gatehouse.js"]
+# The same Node options as `npm start` (--heap-growing-percent is not accepted in NODE_OPTIONS).
+# Were tsx ever to run the sources, it would write its transpile cache under the temporary
+# directory: with a read-only root filesystem, mount a tmpfs on /tmp.
+ENTRYPOINT ["node", "--heap-growing-percent=20", "--max-semi-space-size=2", "--v8-pool-size=1", "bin/gatehouse.js"]
 CMD ["start"]

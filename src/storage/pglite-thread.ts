@@ -17,7 +17,7 @@ const replySchema = z.union([
 ]);
 
 /** The embedded database's buffer pool (PostgreSQL's shared_buffers): see pglite-worker.mjs. */
-export const SHARED_BUFFERS = '16MB';
+export const SHARED_BUFFERS = '8MB';
 
 type Pending = { resolve: (v: unknown) => void; reject: (e: unknown) => void };
 

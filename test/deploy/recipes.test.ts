@@ -183,7 +183,11 @@ describe('Dockerfile', () => {
 
   it('builds in stages: production packages with npm ci --omit=dev, the database template made and readable', () => {
     expect(lastStage).toBeGreaterThanOrEqual(1);
-    const install = steps.filter((s) => s.stage < lastStage && s.keyword === 'RUN' && s.args.includes('npm ci'));
+    // The build stage's full install (TypeScript, to emit dist/) ships nothing but dist/.
+    const install = steps.filter(
+      (s) => s.stage < lastStage && s.keyword === 'RUN' && s.args.includes('npm ci') && !s.args.includes('npm run -s build'),
+    );
+    expect(runtime.some((s) => s.keyword === 'COPY' && /^--from=\S+ \/app\/dist \.\/dist$/.test(s.args))).toBe(true);
     expect(install).toHaveLength(1);
     expect(install[0]!.args).toMatch(/npm ci --omit=dev\b/);
     // the postinstall script and what it imports are in the build context before npm ci
@@ -214,8 +218,12 @@ describe('Dockerfile', () => {
     expect(runtime.some((s) => s.keyword === 'RUN' && s.args.includes(`chown ${uid}:${gid} /data`))).toBe(true);
     expect(one('EXPOSE').args).toBe('3000');
     expect(one('STOPSIGNAL').args).toBe('SIGTERM');
+    // npm start's command, its environment assignments (the C allocator's) set by ENV instead.
     const start = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts['start']!;
-    expect([...jsonArgs(one('ENTRYPOINT')), ...jsonArgs(one('CMD'))].join(' ')).toBe(start);
+    const assignments = /^(?:[A-Z_]+=\S+ )*/.exec(start)![0];
+    expect([...jsonArgs(one('ENTRYPOINT')), ...jsonArgs(one('CMD'))].join(' ')).toBe(start.slice(assignments.length));
+    const env = runtime.find((s) => s.keyword === 'ENV')!.args;
+    for (const kv of assignments.split(' ').filter(Boolean)) expect(env.split(/\s+/)).toContain(kv);
   });
 
   it('copies every file the process reads at run time, and .dockerignore keeps none of them out but keeps secrets out', () => {

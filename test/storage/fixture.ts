@@ -66,8 +66,9 @@ const removeAll = (): void => {
   for (const dir of created) rmSync(dir, { recursive: true, force: true });
   created.clear();
 };
-// Vitest workers can end without an 'exit' event: clean up after each test file as well.
-afterAll(removeAll);
+// Vitest workers can end without an 'exit' event: clean up after each test file as well (outside
+// Vitest, as in the benchmarks that use the stand-ins, there is no test file to follow).
+if (process.env['VITEST']) afterAll(removeAll);
 process.on('exit', removeAll);
 
 export const pgTestUrl: string | undefined = process.env['GATEHOUSE_TEST_PG_URL'] || undefined;

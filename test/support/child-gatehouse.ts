@@ -8,12 +8,18 @@ import { fileURLToPath } from 'node:url';
 
 const CHILD = fileURLToPath(new URL('./gatehouse-child.ts', import.meta.url));
 
-/** `npm start`'s command (package.json), and the Node options it gives. */
+/** `npm start`'s command (package.json), the environment it sets and the Node options it gives. */
 export const START_SCRIPT = (
   JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { scripts: { start: string } }
 ).scripts.start;
-export const START_SHAPE = /^node((?: --[\w-]+(?:=\S+)?)*) bin\/gatehouse\.js start$/;
-export const START_FLAGS: readonly string[] = START_SHAPE.exec(START_SCRIPT)?.[1]?.trim().split(' ').filter(Boolean) ?? [];
+export const START_SHAPE = /^((?:[A-Z_]+=\S+ )*)node((?: --[\w-]+(?:=\S+)?)*) bin\/gatehouse\.js start$/;
+export const START_FLAGS: readonly string[] = START_SHAPE.exec(START_SCRIPT)?.[2]?.trim().split(' ').filter(Boolean) ?? [];
+export const START_ENV: Readonly<Record<string, string>> = Object.fromEntries(
+  (START_SHAPE.exec(START_SCRIPT)?.[1] ?? '')
+    .split(' ')
+    .filter(Boolean)
+    .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+);
 
 export interface ChildGatehouse {
   child: ChildProcess;
@@ -31,7 +37,7 @@ export function startChildGatehouse(
   { timeoutMs = 60_000, nodeFlags = [...START_FLAGS] }: { timeoutMs?: number; nodeFlags?: string[] } = {},
 ): Promise<ChildGatehouse> {
   const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', CHILD], {
-    env: { PATH: process.env['PATH'] ?? '', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
+    env: { PATH: process.env['PATH'] ?? '', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...START_ENV, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: string[] = [];
