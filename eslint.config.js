@@ -1,5 +1,65 @@
-// Lint: typescript-eslint's recommended rules, and the architecture line: the core stays pure.
+// Lint: typescript-eslint's recommended rules, and the architecture line: the core stays pure and
+// every other layer imports only the layers below it (docs/architecture.md draws them).
 import tseslint from 'typescript-eslint';
+
+// The layers, bottom up: core ← ports ← adapters / storage / policy / render ← jobs ← server ← main / cli.
+// `config/` (the only reader of the environment) and `logger.ts` are read by main and cli alone.
+// Each entry names the layers a directory must not import; a relative import that climbs into one
+// of them (`../../jobs/queue.ts`, `../main.ts`) fails `npm run lint`.
+const LAYERS = {
+  ports: ['adapters', 'storage', 'policy', 'render', 'jobs', 'server', 'config', 'main', 'cli', 'logger'],
+  adapters: ['storage', 'policy', 'render', 'jobs', 'server', 'config', 'main', 'cli', 'logger'],
+  storage: ['adapters', 'policy', 'render', 'jobs', 'server', 'config', 'main', 'cli', 'logger'],
+  policy: ['adapters', 'storage', 'render', 'jobs', 'server', 'config', 'main', 'cli', 'logger'],
+  render: ['adapters', 'storage', 'policy', 'jobs', 'server', 'config', 'main', 'cli', 'logger'],
+  jobs: ['adapters', 'storage', 'server', 'config', 'main', 'cli', 'logger'],
+  server: ['storage', 'config', 'main', 'cli', 'logger'],
+  config: ['adapters', 'storage', 'policy', 'render', 'jobs', 'server', 'main', 'cli', 'logger'],
+};
+
+// Files that still import upward, each to be moved down (issue 22); the list only shrinks.
+const UPWARD_IMPORTS_LEFT = [
+  'src/adapters/github/app.ts',
+  'src/adapters/gitlab/app.ts',
+  'src/adapters/gitlab/security-report.ts',
+  'src/adapters/gitlab/translate.ts',
+  'src/adapters/gitlab/webhook-secrets.ts',
+  'src/adapters/sarif.ts',
+  'src/adapters/slack/ingress.ts',
+  'src/adapters/slack/setup.ts',
+  'src/jobs/chat-ops.ts',
+  'src/jobs/chat-outbox.ts',
+  'src/jobs/clock-scheduler.ts',
+  'src/jobs/digest-scheduler.ts',
+  'src/jobs/exception-reminders.ts',
+  'src/jobs/execute.ts',
+  'src/jobs/gate.ts',
+  'src/jobs/process-delivery.ts',
+  'src/jobs/queue.ts',
+  'src/jobs/redelivery.ts',
+  'src/server/page.ts',
+  'src/storage/open.ts',
+  'src/storage/pglite-inbox.ts',
+];
+
+function layerRule(dir, above) {
+  return {
+    files: [`src/${dir}/**/*.ts`],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: `^(\\.\\./)+(${above.join('|')})(/|\\.ts$)`,
+              message: `layers (docs/architecture.md): src/${dir}/ imports only layers below it, not ${above.join(', ')}`,
+            },
+          ],
+        },
+      ],
+    },
+  };
+}
 
 export default tseslint.config(
   { ignores: ['node_modules/**', 'data/**', 'coverage/**'] },
@@ -62,4 +122,6 @@ export default tseslint.config(
       ],
     },
   },
+  ...Object.entries(LAYERS).map(([dir, above]) => layerRule(dir, above)),
+  { files: UPWARD_IMPORTS_LEFT, rules: { 'no-restricted-imports': 'off' } },
 );
