@@ -19,7 +19,7 @@ import type { Policy } from '../core/policy/schema.ts';
 import type { Chat } from '../ports/chat.ts';
 import type { PlatformAdapter } from '../ports/platform.ts';
 import type { StoredDelivery, Store } from '../ports/store.ts';
-import type { Metrics } from '../server/metrics.ts';
+import type { Metrics } from '../ports/metrics.ts';
 import { slackWorkSchema, type SlackReader, type SlackWork } from '../adapters/slack/ingress.ts';
 import type { ChatStore, OutboxRow } from '../storage/chat-store.ts';
 import type { GateStore } from '../ports/gate-store.ts';

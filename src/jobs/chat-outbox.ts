@@ -14,7 +14,7 @@
 import type { Logger } from 'pino';
 import type { Notice } from '../core/chat/notice.ts';
 import { ChatRateLimited, ChatRejected, type Chat, type NoticeState, type PostedMessage } from '../ports/chat.ts';
-import type { Metrics } from '../server/metrics.ts';
+import type { Metrics } from '../ports/metrics.ts';
 import type { ChatStore, OutboxRow } from '../storage/chat-store.ts';
 
 export interface ChatOutboxDeps {

@@ -27,7 +27,7 @@ import type { GateStore } from '../ports/gate-store.ts';
 import type { GateEvaluationJob, GateEvaluations } from '../ports/queue.ts';
 import type { ReleaseForge } from '../ports/release.ts';
 import type { Store } from '../ports/store.ts';
-import type { Metrics } from '../server/metrics.ts';
+import type { Metrics } from '../ports/metrics.ts';
 import { policyHash } from '../storage/decision-chain.ts';
 import { execute } from './execute.ts';
 

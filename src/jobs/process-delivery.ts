@@ -9,7 +9,7 @@ import type { PlatformAdapter } from '../ports/platform.ts';
 import type { DeliveryJob, GateEvaluationJob, GateEvaluations, JobQueue } from '../ports/queue.ts';
 import type { Store, StoredDelivery } from '../ports/store.ts';
 import type { PolicyResolver } from '../policy/resolver.ts';
-import type { Metrics } from '../server/metrics.ts';
+import type { Metrics } from '../ports/metrics.ts';
 import { execute } from './execute.ts';
 import { commandAuthority } from '../core/workflows/commands.ts';
 import type { ThreatLogStore } from '../ports/threat-log.ts';

@@ -15,7 +15,7 @@ import type { GitHubConfig } from '../../config/env.ts';
 import type { PlatformAdapter } from '../../ports/platform.ts';
 import type { Inbox } from '../../ports/queue.ts';
 import { BodyTimeout, BodyTooLarge, ByteBudget, ClientGone, readChunks, refuse } from '../../server/body.ts';
-import type { Metrics } from '../../server/metrics.ts';
+import type { Metrics } from '../../ports/metrics.ts';
 import { RefusalLog } from '../../server/refusal-log.ts';
 import {
   defaultGitHubClientPolicy,

@@ -13,7 +13,7 @@ import type { PlatformAdapter } from '../../ports/platform.ts';
 import type { Inbox } from '../../ports/queue.ts';
 import { BodyTooLarge, ClientGone, readBody, refuse } from '../../server/body.ts';
 import { RefusalLog } from '../../server/refusal-log.ts';
-import type { Metrics } from '../../server/metrics.ts';
+import type { Metrics } from '../../ports/metrics.ts';
 import { createGitLabApi, type GitLabApi } from './client.ts';
 import { PlatformCircuit, type CircuitLimits } from '../circuit.ts';
 import { GitLabForge, type GitLabForgeOptions } from './forge.ts';

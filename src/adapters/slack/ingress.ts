@@ -19,7 +19,7 @@ import { helpText, parseCommand, type Hosts } from '../../core/chat/command.ts';
 import type { Inbox } from '../../ports/queue.ts';
 import { BodyTimeout, BodyTooLarge, ByteBudget, ClientGone, readBody, refuse } from '../../server/body.ts';
 import { RefusalLog } from '../../server/refusal-log.ts';
-import type { Metrics } from '../../server/metrics.ts';
+import type { Metrics } from '../../ports/metrics.ts';
 import { ACK_ACTION, APPROVE_ACTION, OWN_ACTION, escapeSlack } from './blocks.ts';
 import { verifySlackRequest } from './verify.ts';
 

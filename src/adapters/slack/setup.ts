@@ -12,7 +12,7 @@ import { ChatOutbox } from '../../jobs/chat-outbox.ts';
 import type { PlatformAdapter } from '../../ports/platform.ts';
 import type { Inbox } from '../../ports/queue.ts';
 import type { Store } from '../../ports/store.ts';
-import type { Metrics } from '../../server/metrics.ts';
+import type { Metrics } from '../../ports/metrics.ts';
 import type { ChatStore } from '../../storage/chat-store.ts';
 import { fallbackText } from './blocks.ts';
 import type { ByteBudget } from '../../server/body.ts';
