@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { Render } from '../core/plan.ts';
 import { repoKey } from '../core/gate/exceptions.ts';
 import { isExceptionRequest, parseExceptionRequest, planExceptionRequest } from '../core/gate/exception-request.ts';
-import { yieldToRequests } from './yield.ts';
+import { yieldToRequests } from '../ports/yield.ts';
 import { planGate, releaseNoteText, RELEASE_NOTE_MARKER } from '../core/gate/plan.ts';
 import { isReleaseCandidate, loweringClassLabels, type ClassLabelFact } from '../core/gate/release-class.ts';
 import {

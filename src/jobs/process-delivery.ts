@@ -19,7 +19,7 @@ import { gateOnChange, gateOnEvent, gateOnIssue, gateOnScheduled } from './gate.
 import type { GateStore } from '../ports/gate-store.ts';
 import type { CommandLedger } from '../ports/command-ledger.ts';
 import { allowCommand, commandOf, commandWindowStart } from '../core/workflows/command-limit.ts';
-import { yieldToRequests } from './yield.ts';
+import { yieldToRequests } from '../ports/yield.ts';
 
 export interface ProcessDeps {
   store: Store;

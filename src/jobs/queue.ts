@@ -8,7 +8,7 @@ import PgBoss from 'pg-boss';
 import { z } from 'zod';
 import type { DeliveryJob, GateEvaluationJob, GateEvaluations, JobQueue } from '../ports/queue.ts';
 import { GroupCommit } from '../storage/group-commit.ts';
-import { yieldToRequests } from './yield.ts';
+import { yieldToRequests } from '../ports/yield.ts';
 
 export interface QueueLogger {
   info(obj: object, msg?: string): void;
