@@ -29,7 +29,6 @@ const UPWARD_IMPORTS_LEFT = [
   'src/jobs/chat-outbox.ts',
   'src/jobs/digest-scheduler.ts',
   'src/jobs/execute.ts',
-  'src/jobs/gate.ts',
   'src/jobs/process-delivery.ts',
   'src/jobs/queue.ts',
   'src/jobs/redelivery.ts',

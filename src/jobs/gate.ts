@@ -28,7 +28,7 @@ import type { GateEvaluationJob, GateEvaluations } from '../ports/queue.ts';
 import type { ReleaseForge } from '../ports/release.ts';
 import type { Store } from '../ports/store.ts';
 import type { Metrics } from '../ports/metrics.ts';
-import { policyHash } from '../storage/decision-chain.ts';
+import { policyHash } from '../core/canonical-json.ts';
 import { execute } from './execute.ts';
 
 export interface GateDeps {
