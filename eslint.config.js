@@ -21,7 +21,6 @@ const LAYERS = {
 const UPWARD_IMPORTS_LEFT = [
   'src/adapters/github/app.ts',
   'src/adapters/gitlab/app.ts',
-  'src/adapters/gitlab/translate.ts',
   'src/adapters/gitlab/webhook-secrets.ts',
   'src/adapters/slack/ingress.ts',
   'src/adapters/slack/setup.ts',
