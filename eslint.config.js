@@ -29,11 +29,8 @@ const UPWARD_IMPORTS_LEFT = [
   'src/jobs/digest-scheduler.ts',
   'src/jobs/execute.ts',
   'src/jobs/process-delivery.ts',
-  'src/jobs/queue.ts',
   'src/jobs/redelivery.ts',
   'src/server/page.ts',
-  'src/storage/open.ts',
-  'src/storage/pglite-inbox.ts',
 ];
 
 function layerRule(dir, above) {
