@@ -4,7 +4,7 @@ import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import { createLogger } from './logger.ts';
 import { createGitHubIngress, UNAUTHENTICATED_BYTES, type GitHubIngress, type GitHubIngressOptions } from './adapters/github/app.ts';
-import { ByteBudget } from './server/body.ts';
+import { ByteBudget } from './adapters/http/body.ts';
 import type { GitLabIngress } from './adapters/gitlab/app.ts';
 import type { RetryPolicy } from './adapters/gitlab/requester.ts';
 import type { Config } from './config/env.ts';

@@ -14,9 +14,9 @@ import { z } from 'zod';
 import type { GitHubConfig } from '../../config/env.ts';
 import type { PlatformAdapter } from '../../ports/platform.ts';
 import type { Inbox } from '../../ports/queue.ts';
-import { BodyTimeout, BodyTooLarge, ByteBudget, ClientGone, readChunks, refuse } from '../../server/body.ts';
+import { BodyTimeout, BodyTooLarge, ByteBudget, ClientGone, readChunks, refuse } from '../http/body.ts';
 import type { Metrics } from '../../ports/metrics.ts';
-import { RefusalLog } from '../../server/refusal-log.ts';
+import { RefusalLog } from '../http/refusal-log.ts';
 import {
   defaultGitHubClientPolicy,
   fetchThroughCircuit,

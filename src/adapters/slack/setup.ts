@@ -15,7 +15,7 @@ import type { Store } from '../../ports/store.ts';
 import type { Metrics } from '../../ports/metrics.ts';
 import type { ChatStore } from '../../storage/chat-store.ts';
 import { fallbackText } from './blocks.ts';
-import type { ByteBudget } from '../../server/body.ts';
+import type { ByteBudget } from '../http/body.ts';
 import { createSlackIngress, ephemeral, type SlackIngress } from './ingress.ts';
 import { SlackWeb } from './web.ts';
 
