@@ -22,7 +22,6 @@ const UPWARD_IMPORTS_LEFT = [
   'src/adapters/github/app.ts',
   'src/adapters/gitlab/app.ts',
   'src/adapters/gitlab/webhook-secrets.ts',
-  'src/adapters/slack/setup.ts',
   'src/jobs/chat-ops.ts',
   'src/jobs/chat-outbox.ts',
   'src/jobs/digest-scheduler.ts',

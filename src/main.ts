@@ -8,7 +8,7 @@ import { ByteBudget } from './adapters/http/body.ts';
 import type { GitLabIngress } from './adapters/gitlab/app.ts';
 import type { RetryPolicy } from './adapters/gitlab/requester.ts';
 import type { Config } from './config/env.ts';
-import type { Slack } from './adapters/slack/setup.ts';
+import type { Slack } from './slack.ts';
 import { ClockScheduler } from './jobs/clock-scheduler.ts';
 import { ExceptionReminders } from './jobs/exception-reminders.ts';
 import { DigestScheduler } from './jobs/digest-scheduler.ts';
@@ -206,7 +206,7 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
   const clocks = new ClockScheduler({ ...deps, soleWorker });
 
   // Slack: the ingress, chat-ops in the worker, and the outbox that sends escalation notices.
-  const slackSetup = config.slack ? await import('./adapters/slack/setup.ts') : null;
+  const slackSetup = config.slack ? await import('./slack.ts') : null;
   const slack: Slack | null =
     config.slack && slackSetup
       ? slackSetup.startSlack({
