@@ -3,7 +3,8 @@
 import tseslint from 'typescript-eslint';
 
 // The layers, bottom up: core ← ports ← adapters / storage / policy / render ← jobs ← server ← main / cli.
-// `config/` (the only reader of the environment) and `logger.ts` are read by main and cli alone.
+// `config/` (the only reader of the environment) fills in the settings the adapters declare; it and
+// `logger.ts` are read by main and cli alone.
 // Each entry names the layers a directory must not import; a relative import that climbs into one
 // of them (`../../jobs/queue.ts`, `../main.ts`) fails `npm run lint`.
 const LAYERS = {
@@ -14,14 +15,11 @@ const LAYERS = {
   render: ['adapters', 'storage', 'policy', 'jobs', 'server', 'config', 'main', 'cli', 'logger'],
   jobs: ['adapters', 'storage', 'server', 'config', 'main', 'cli', 'logger'],
   server: ['storage', 'config', 'main', 'cli', 'logger'],
-  config: ['adapters', 'storage', 'policy', 'render', 'jobs', 'server', 'main', 'cli', 'logger'],
+  config: ['storage', 'policy', 'render', 'jobs', 'server', 'main', 'cli', 'logger'],
 };
 
 // Files that still import upward, each to be moved down (issue 22); the list only shrinks.
 const UPWARD_IMPORTS_LEFT = [
-  'src/adapters/github/app.ts',
-  'src/adapters/gitlab/app.ts',
-  'src/adapters/gitlab/webhook-secrets.ts',
   'src/jobs/chat-ops.ts',
   'src/jobs/chat-outbox.ts',
   'src/jobs/digest-scheduler.ts',

@@ -8,10 +8,10 @@ import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import type { GitLabConfig } from '../../config/env.ts';
 import type { PlatformAdapter } from '../../ports/platform.ts';
 import type { Inbox } from '../../ports/queue.ts';
 import { BodyTooLarge, ClientGone, readBody, refuse } from '../http/body.ts';
+import type { ScopedSecret } from './webhook-secrets.ts';
 import { RefusalLog } from '../http/refusal-log.ts';
 import type { Metrics } from '../../ports/metrics.ts';
 import { createGitLabApi, type GitLabApi } from './client.ts';
@@ -25,6 +25,14 @@ import { translateGitLab } from './translate.ts';
 import { covers, matchingScopes, scopedSecrets } from './webhook-secrets.ts';
 import { gitlabConfirmer } from './confirm.ts';
 import { SelfIdentity } from '../identity.ts';
+
+/** What the GitLab adapter needs from the configuration (src/config/env.ts fills it from the environment). */
+export interface GitLabConfig {
+  url: string;
+  token: string;
+  /** One secret for every hook, or one per project or group path (see src/config/gitlab-secrets.ts). */
+  webhookSecret: string | readonly ScopedSecret[];
+}
 
 export const GITLAB_WEBHOOK_PATH = '/api/gitlab/webhooks';
 
