@@ -23,8 +23,6 @@ const UPWARD_IMPORTS_LEFT = [
   'src/jobs/chat-ops.ts',
   'src/jobs/chat-outbox.ts',
   'src/jobs/digest-scheduler.ts',
-  'src/jobs/execute.ts',
-  'src/jobs/process-delivery.ts',
   'src/jobs/redelivery.ts',
   'src/server/page.ts',
 ];

@@ -14,7 +14,7 @@ import { execute } from './execute.ts';
 import { commandAuthority } from '../core/workflows/commands.ts';
 import type { ThreatLogStore } from '../ports/threat-log.ts';
 import { needsToolDecisions, withDecisions } from '../core/workflows/tooling.ts';
-import type { ToolDecisionStore } from '../storage/tool-decisions.ts';
+import type { ToolDecisionStore } from '../ports/tool-decisions.ts';
 import { gateOnChange, gateOnEvent, gateOnIssue, gateOnScheduled } from './gate.ts';
 import type { GateStore } from '../ports/gate-store.ts';
 import type { CommandLedger } from '../ports/command-ledger.ts';
