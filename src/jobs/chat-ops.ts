@@ -20,7 +20,7 @@ import type { Chat } from '../ports/chat.ts';
 import type { PlatformAdapter } from '../ports/platform.ts';
 import type { StoredDelivery, Store } from '../ports/store.ts';
 import type { Metrics } from '../ports/metrics.ts';
-import { slackWorkSchema, type SlackReader, type SlackWork } from '../adapters/slack/ingress.ts';
+import { slackWorkSchema, type SlackReader, type SlackWork } from '../ports/chat-work.ts';
 import type { NoticeOutbox, OutboxRow } from '../ports/outbox.ts';
 import type { GateStore } from '../ports/gate-store.ts';
 import { neutralizeMentions } from '../core/text.ts';

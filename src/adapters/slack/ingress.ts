@@ -16,6 +16,7 @@ import { App } from '@slack/bolt';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { helpText, parseCommand, type Hosts } from '../../core/chat/command.ts';
+import type { SlackReader, SlackWork } from '../../ports/chat-work.ts';
 import type { Inbox } from '../../ports/queue.ts';
 import { BodyTimeout, BodyTooLarge, ByteBudget, ClientGone, readBody, refuse } from '../http/body.ts';
 import { RefusalLog } from '../http/refusal-log.ts';
@@ -48,12 +49,6 @@ function unread(req: IncomingMessage, res: ServerResponse, err: unknown, tooLarg
   throw err;
 }
 
-/** Read-only answers, computed from stored records. */
-export interface SlackReader {
-  status(item: Extract<ReturnType<typeof parseCommand>, { kind: 'status' }>['item'], userId: string): Promise<string>;
-  queue(userId: string): Promise<string>;
-}
-
 export interface SlackIngressOptions {
   signingSecret: string;
   botToken: string;
@@ -78,31 +73,6 @@ export interface SlackIngressOptions {
   /** Posts a later answer to a response_url (tests and the worker share it). */
   respond: (responseUrl: string, text: string) => Promise<void>;
 }
-
-/** What the worker receives for a Slack request it must carry out. */
-export const slackWorkSchema = z.discriminatedUnion('type', [
-  z.object({
-    type: z.literal('escalate'),
-    text: z.string(),
-    userId: z.string(),
-    userName: z.string(),
-    teamId: z.string().nullable(),
-    channelId: z.string().nullable(),
-    responseUrl: z.string().nullable(),
-    requestId: z.string(),
-  }),
-  z.object({
-    type: z.enum(['acknowledge', 'take-ownership', 'approve-exception']),
-    noticeKey: z.string(),
-    /** Approve exception: the digest of the terms the clicked notice showed (null: it showed none). */
-    terms: z.string().nullable().optional(),
-    userId: z.string(),
-    userName: z.string(),
-    responseUrl: z.string().nullable(),
-    requestId: z.string(),
-  }),
-]);
-export type SlackWork = z.infer<typeof slackWorkSchema>;
 
 const commandSchema = z.object({
   command: z.string(),
