@@ -19,7 +19,7 @@ const LAYERS = {
 };
 
 // Files that still import upward, each to be moved down (issue 22); the list only shrinks.
-const UPWARD_IMPORTS_LEFT = ['src/jobs/digest-scheduler.ts', 'src/jobs/redelivery.ts', 'src/server/page.ts'];
+const UPWARD_IMPORTS_LEFT = ['src/jobs/redelivery.ts'];
 
 function layerRule(dir, above) {
   return {

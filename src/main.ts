@@ -28,6 +28,7 @@ import { sql } from 'kysely';
 import { openStore, pgConnectProblem, type OpenedStore, type QueueOptions } from './storage/open.ts';
 import { gateStoreFor } from './storage/gate-store.ts';
 import { toolDecisionStore } from './storage/tool-decisions.ts';
+import { digestSource } from './storage/digest-source.ts';
 import { threatLogStore } from './storage/threat-decisions.ts';
 import { commandLedger } from './storage/command-uses.ts';
 import type { GateStore } from './ports/gate-store.ts';
@@ -331,7 +332,7 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
     ready: () => ready,
     readiness: readinessProbe(readinessChecks, opts.readinessTimeoutMs),
     page: createPageHandler({
-      db: opened.db,
+      digests: digestSource(opened.db),
       policy: () => global.policy,
       token: config.pageToken,
       trustedProxies: config.trustedProxies ?? [],
@@ -392,7 +393,7 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
       reminders.start();
     });
   }
-  const digests = new DigestScheduler({ store, db: opened.db, policy: () => global.policy, logger, now });
+  const digests = new DigestScheduler({ store, digests: digestSource(opened.db), policy: () => global.policy, logger, now });
   if (opts.worker !== false && (opts.clockTickMs ?? 30_000) > 0 && opts.digests !== false) digests.start();
   if (slack && opts.worker !== false && opts.slack?.outbox !== false) slack.outbox.start();
   if (missed && opts.worker !== false && (opts.sweepMs ?? 600_000) > 0) missed.start(opts.sweepMs ?? 600_000);
