@@ -29,6 +29,7 @@ import { openStore, pgConnectProblem, type OpenedStore, type QueueOptions } from
 import { gateStoreFor } from './storage/gate-store.ts';
 import { toolDecisionStore } from './storage/tool-decisions.ts';
 import { digestSource } from './storage/digest-source.ts';
+import { missedDeliveryLedger } from './storage/missed-deliveries.ts';
 import { threatLogStore } from './storage/threat-decisions.ts';
 import { commandLedger } from './storage/command-uses.ts';
 import type { GateStore } from './ports/gate-store.ts';
@@ -247,7 +248,7 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
   const missed =
     github || gitlab
       ? new MissedDeliverySweeper({
-          db: opened.db,
+          ledger: missedDeliveryLedger(opened.db),
           store,
           logger,
           now,
