@@ -14,7 +14,6 @@ import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { App } from '@slack/bolt';
 import type { Logger } from 'pino';
-import { z } from 'zod';
 import { helpText, parseCommand, type Hosts } from '../../core/chat/command.ts';
 import type { SlackReader, SlackWork } from '../../ports/chat-work.ts';
 import type { Inbox } from '../../ports/queue.ts';
@@ -22,6 +21,7 @@ import { BodyTimeout, BodyTooLarge, ByteBudget, ClientGone, readBody, refuse } f
 import { RefusalLog } from '../http/refusal-log.ts';
 import type { Metrics } from '../../ports/metrics.ts';
 import { ACK_ACTION, APPROVE_ACTION, OWN_ACTION, escapeSlack } from './blocks.ts';
+import { approveValueSchema, blockActionsSchema, commandSchema } from './schema.ts';
 import { verifySlackRequest } from './verify.ts';
 
 type BoltApp = InstanceType<typeof App>;
@@ -74,25 +74,6 @@ export interface SlackIngressOptions {
   respond: (responseUrl: string, text: string) => Promise<void>;
 }
 
-const commandSchema = z.object({
-  command: z.string(),
-  text: z.string().default(''),
-  user_id: z.string().min(1),
-  user_name: z.string().default(''),
-  team_id: z.string().optional(),
-  channel_id: z.string().optional(),
-  response_url: z.string().optional(),
-  trigger_id: z.string().optional(),
-});
-
-const blockActionsSchema = z.object({
-  type: z.literal('block_actions'),
-  user: z.object({ id: z.string(), username: z.string().optional(), name: z.string().optional() }),
-  trigger_id: z.string().optional(),
-  response_url: z.string().optional(),
-  actions: z.array(z.object({ action_id: z.string(), value: z.string().optional(), action_ts: z.string().optional() })).min(1),
-});
-
 const sha = (s: string): string => createHash('sha256').update(s).digest('hex').slice(0, 32);
 
 function send(res: ServerResponse, status: number, body: unknown): void {
@@ -105,9 +86,6 @@ function send(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
-/** An ephemeral answer: only the asker sees it; the text is escaped, so nothing in it pings or links. */
-const approveValueSchema = z.object({ notice: z.string().min(1), terms: z.string().nullable() });
-
 /** The Approve button's value (blocks.ts `approveValue`); a bare notice key (an older message) carries no terms. */
 function approveTarget(value: string): { noticeKey: string; terms: string | null } {
   try {
@@ -118,6 +96,7 @@ function approveTarget(value: string): { noticeKey: string; terms: string | null
   }
 }
 
+/** An ephemeral answer: only the asker sees it; the text is escaped, so nothing in it pings or links. */
 export const ephemeral = (text: string): { response_type: 'ephemeral'; text: string } => ({
   response_type: 'ephemeral',
   text: escapeSlack(text),
