@@ -4,11 +4,11 @@ import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import { createLogger } from './logger.ts';
 import { createGitHubIngress, UNAUTHENTICATED_BYTES, type GitHubIngress, type GitHubIngressOptions } from './adapters/github/app.ts';
-import { ByteBudget } from './server/body.ts';
+import { ByteBudget } from './adapters/http/body.ts';
 import type { GitLabIngress } from './adapters/gitlab/app.ts';
 import type { RetryPolicy } from './adapters/gitlab/requester.ts';
 import type { Config } from './config/env.ts';
-import type { Slack } from './adapters/slack/setup.ts';
+import type { Slack } from './slack.ts';
 import { ClockScheduler } from './jobs/clock-scheduler.ts';
 import { ExceptionReminders } from './jobs/exception-reminders.ts';
 import { DigestScheduler } from './jobs/digest-scheduler.ts';
@@ -28,6 +28,8 @@ import { sql } from 'kysely';
 import { openStore, pgConnectProblem, type OpenedStore, type QueueOptions } from './storage/open.ts';
 import { gateStoreFor } from './storage/gate-store.ts';
 import { toolDecisionStore } from './storage/tool-decisions.ts';
+import { digestSource } from './storage/digest-source.ts';
+import { missedDeliveryLedger } from './storage/missed-deliveries.ts';
 import { threatLogStore } from './storage/threat-decisions.ts';
 import { commandLedger } from './storage/command-uses.ts';
 import type { GateStore } from './ports/gate-store.ts';
@@ -202,7 +204,7 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
   const clocks = new ClockScheduler({ ...deps, soleWorker });
 
   // Slack: the ingress, chat-ops in the worker, and the outbox that sends escalation notices.
-  const slackSetup = config.slack ? await import('./adapters/slack/setup.ts') : null;
+  const slackSetup = config.slack ? await import('./slack.ts') : null;
   const slack: Slack | null =
     config.slack && slackSetup
       ? slackSetup.startSlack({
@@ -243,7 +245,7 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
   const missed =
     github || gitlab
       ? new MissedDeliverySweeper({
-          db: opened.db,
+          ledger: missedDeliveryLedger(opened.db),
           store,
           logger,
           now,
@@ -328,7 +330,7 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
     ready: () => ready,
     readiness: readinessProbe(readinessChecks, opts.readinessTimeoutMs),
     page: createPageHandler({
-      db: opened.db,
+      digests: digestSource(opened.db),
       policy: () => global.policy,
       token: config.pageToken,
       trustedProxies: config.trustedProxies ?? [],
@@ -390,7 +392,7 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
       reminders.start();
     });
   }
-  const digests = new DigestScheduler({ store, db: opened.db, policy: () => global.policy, logger, now });
+  const digests = new DigestScheduler({ store, digests: digestSource(opened.db), policy: () => global.policy, logger, now });
   if (opts.worker !== false && (opts.clockTickMs ?? 30_000) > 0 && opts.digests !== false) digests.start();
   if (slack && opts.worker !== false && opts.slack?.outbox !== false) slack.outbox.start();
   if (missed && opts.worker !== false && (opts.sweepMs ?? 600_000) > 0) missed.start(opts.sweepMs ?? 600_000);

@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 import type { Finding, Severity } from '../core/gate/evidence.ts';
-import { yieldToRequests } from '../jobs/yield.ts';
+import { yieldToRequests } from '../ports/yield.ts';
 
 const text = z.object({ text: z.string().optional() }).partial().nullable().optional();
 

@@ -9,7 +9,6 @@ import { loadConfig, type Config } from '../config/env.ts';
 import type { GateDecisionRecord, GateStore } from '../ports/gate-store.ts';
 import {
   DecisionChainVerifier,
-  policyHash,
   RegisterChainVerifier,
   type ChainLink,
   type ChainVerification,
@@ -17,6 +16,7 @@ import {
   type ChainVerifierOptions,
 } from '../storage/decision-chain.ts';
 import type { KyselyGateStore } from '../storage/gate-store.ts';
+import { policyHash } from '../core/canonical-json.ts';
 
 export interface DecisionsIo {
   out: (s: string) => void;

@@ -3,7 +3,10 @@ import { createPrivateKey } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { parseGitLabSecrets, type ScopedSecret } from './gitlab-secrets.ts';
+// The platform adapters declare the settings they need (GitHubConfig, GitLabConfig); this module fills them in.
+import type { GitHubConfig } from '../adapters/github/app.ts';
+import type { GitLabConfig } from '../adapters/gitlab/app.ts';
+import { parseGitLabSecrets } from './gitlab-secrets.ts';
 
 const optional = z
   .string()
@@ -74,21 +77,6 @@ const envSchema = z
     LOG_LEVEL: optional.pipe(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
   })
   .passthrough();
-
-export interface GitHubConfig {
-  appId: string;
-  privateKey: string;
-  webhookSecret: string;
-  /** REST API base, e.g. https://api.github.com or https://ghe.example/api/v3 */
-  apiBaseUrl: string;
-}
-
-export interface GitLabConfig {
-  url: string;
-  token: string;
-  /** One secret for every hook, or one per project or group path (see gitlab-secrets.ts). */
-  webhookSecret: string | readonly ScopedSecret[];
-}
 
 export interface SlackConfig {
   botToken: string;

@@ -7,11 +7,7 @@
  * needs a trailing `;` (`acme=s3cret;`). Anything else is a single secret, as before.
  */
 
-/** A secret and the project or group path it covers (`null`: every project). */
-export interface ScopedSecret {
-  scope: string | null;
-  secret: string;
-}
+import type { ScopedSecret } from '../adapters/gitlab/webhook-secrets.ts';
 
 const PATH_SEGMENT = '[A-Za-z0-9_][A-Za-z0-9_.-]*';
 const ENTRY = new RegExp(`^(${PATH_SEGMENT}(?:/${PATH_SEGMENT})*)=(.+)$`);

@@ -19,16 +19,16 @@ import type { Policy } from '../core/policy/schema.ts';
 import type { Chat } from '../ports/chat.ts';
 import type { PlatformAdapter } from '../ports/platform.ts';
 import type { StoredDelivery, Store } from '../ports/store.ts';
-import type { Metrics } from '../server/metrics.ts';
-import { slackWorkSchema, type SlackReader, type SlackWork } from '../adapters/slack/ingress.ts';
-import type { ChatStore, OutboxRow } from '../storage/chat-store.ts';
+import type { Metrics } from '../ports/metrics.ts';
+import { slackWorkSchema, type SlackReader, type SlackWork } from '../ports/chat-work.ts';
+import type { NoticeOutbox, OutboxRow } from '../ports/outbox.ts';
 import type { GateStore } from '../ports/gate-store.ts';
 import { neutralizeMentions } from '../core/text.ts';
 import { execute } from './execute.ts';
 
 export interface ChatOpsDeps {
   store: Store;
-  outbox: ChatStore;
+  outbox: NoticeOutbox;
   chat: Chat;
   /** The global policy (chat permissions are never taken from a repository's override). */
   policy: () => Policy;

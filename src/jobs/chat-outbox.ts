@@ -18,12 +18,12 @@
 import type { Logger } from 'pino';
 import type { Notice } from '../core/chat/notice.ts';
 import { ChatRateLimited, ChatRejected, type Chat, type NoticeState, type PostedMessage } from '../ports/chat.ts';
-import type { Metrics } from '../server/metrics.ts';
-import type { ChatStore, OutboxRow } from '../storage/chat-store.ts';
+import type { Metrics } from '../ports/metrics.ts';
+import type { NoticeOutbox, OutboxRow } from '../ports/outbox.ts';
 import { BackgroundJob } from './background-job.ts';
 
 export interface ChatOutboxDeps {
-  outbox: ChatStore;
+  outbox: NoticeOutbox;
   chat: Chat;
   now: () => Date;
   logger: Logger;

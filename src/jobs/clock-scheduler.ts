@@ -14,7 +14,7 @@ import type { Platform } from '../core/model.ts';
 import type { PlatformAdapter } from '../ports/platform.ts';
 import type { Store } from '../ports/store.ts';
 import type { PolicyResolver } from '../policy/resolver.ts';
-import type { Metrics } from '../server/metrics.ts';
+import type { Metrics } from '../ports/metrics.ts';
 import { execute } from './execute.ts';
 import { BackgroundJob } from './background-job.ts';
 

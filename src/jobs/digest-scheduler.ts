@@ -6,19 +6,17 @@
  * replica's tick, or this one's next, queues nothing new; a slot already queued is not even built.
  * Digests are built as of the slot's time, so replicas that race build the same notice.
  */
-import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { buildDigest, digestNotice, digestText } from '../core/digest/build.ts';
 import { dueDigests, type DigestSlot } from '../core/digest/schedule.ts';
 import type { Policy } from '../core/policy/schema.ts';
 import type { Store } from '../ports/store.ts';
-import { notificationExists, readDigestData } from '../storage/digest-source.ts';
-import type { Database } from '../storage/schema.ts';
+import type { DigestSource } from '../ports/digest-source.ts';
 import { BackgroundJob } from './background-job.ts';
 
 export interface DigestSchedulerDeps {
   store: Pick<Store, 'enqueueNotification'>;
-  db: Kysely<Database>;
+  digests: DigestSource;
   policy: () => Policy;
   logger: Pick<Logger, 'info' | 'error'>;
   now: () => Date;
@@ -55,10 +53,10 @@ export class DigestScheduler {
 
   /** Builds and queues one slot's digest (also for `tick`); false when it was queued before. */
   async send(slot: DigestSlot): Promise<boolean> {
-    const { db, store, logger } = this.deps;
+    const { digests, store, logger } = this.deps;
     const policy = this.deps.policy();
-    if (await notificationExists(db, slot.key)) return false;
-    const data = await readDigestData(db, { since: new Date(slot.from.getTime() - LOOKBACK_MS), tools: policy.tooling.inventory });
+    if (await digests.notificationExists(slot.key)) return false;
+    const data = await digests.digestData({ since: new Date(slot.from.getTime() - LOOKBACK_MS), tools: policy.tooling.inventory });
     const digest = buildDigest(slot, data, { agingDays: policy.cadence.agingDays });
     const { inserted } = await store.enqueueNotification({
       key: slot.key,

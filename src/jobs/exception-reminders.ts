@@ -10,7 +10,7 @@ import { planExceptionReminders } from '../core/gate/reminders.ts';
 import type { Policy } from '../core/policy/schema.ts';
 import type { GateStore } from '../ports/gate-store.ts';
 import type { Store } from '../ports/store.ts';
-import type { Metrics } from '../server/metrics.ts';
+import type { Metrics } from '../ports/metrics.ts';
 import { execute } from './execute.ts';
 import { BackgroundJob } from './background-job.ts';
 

@@ -8,8 +8,8 @@ import type { Forge } from '../ports/forge.ts';
 import type { GateStore } from '../ports/gate-store.ts';
 import type { ReleaseForge } from '../ports/release.ts';
 import type { AuditEntry, Store } from '../ports/store.ts';
-import type { Metrics } from '../server/metrics.ts';
-import type { ToolDecisionStore } from '../storage/tool-decisions.ts';
+import type { Metrics } from '../ports/metrics.ts';
+import type { ToolDecisionStore } from '../ports/tool-decisions.ts';
 import type { ThreatLogStore } from '../ports/threat-log.ts';
 
 export interface ExecuteDeps {

@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { Render } from '../core/plan.ts';
 import { repoKey } from '../core/gate/exceptions.ts';
 import { isExceptionRequest, parseExceptionRequest, type ExceptionPlanInput } from '../core/gate/exception-request.ts';
-import { yieldToRequests } from './yield.ts';
+import { yieldToRequests } from '../ports/yield.ts';
 import { planGate, releaseNoteText, RELEASE_NOTE_MARKER, type GatePlanInput } from '../core/gate/plan.ts';
 import { isReleaseCandidate, loweringClassLabels, type ClassLabelFact } from '../core/gate/release-class.ts';
 import {
@@ -27,8 +27,8 @@ import type { GateStore } from '../ports/gate-store.ts';
 import type { GateEvaluationJob, GateEvaluations } from '../ports/queue.ts';
 import type { ReleaseForge } from '../ports/release.ts';
 import type { Store } from '../ports/store.ts';
-import type { Metrics } from '../server/metrics.ts';
-import { policyHash } from '../storage/decision-chain.ts';
+import type { Metrics } from '../ports/metrics.ts';
+import { policyHash } from '../core/canonical-json.ts';
 import { execute } from './execute.ts';
 
 export interface GateDeps {

@@ -18,17 +18,17 @@ import type { PlatformAdapter } from '../ports/platform.ts';
 import type { DeliveryJob, GateEvaluationJob, GateEvaluations, JobQueue } from '../ports/queue.ts';
 import type { Store, StoredDelivery } from '../ports/store.ts';
 import type { PolicyResolver } from '../policy/resolver.ts';
-import type { Metrics } from '../server/metrics.ts';
+import type { Metrics } from '../ports/metrics.ts';
 import { execute } from './execute.ts';
 import { commandAuthority } from '../core/workflows/commands.ts';
 import type { ThreatLogStore } from '../ports/threat-log.ts';
 import { needsToolDecisions, withDecisions } from '../core/workflows/tooling.ts';
-import type { ToolDecisionStore } from '../storage/tool-decisions.ts';
+import type { ToolDecisionStore } from '../ports/tool-decisions.ts';
 import { exceptionFactsOnIssue, gateFactsOnChange, gateOnEvent, gateOnScheduled, gatePending } from './gate.ts';
 import type { GateStore } from '../ports/gate-store.ts';
 import type { CommandLedger } from '../ports/command-ledger.ts';
 import { allowCommand, commandOf, commandWindowStart } from '../core/workflows/command-limit.ts';
-import { yieldToRequests } from './yield.ts';
+import { yieldToRequests } from '../ports/yield.ts';
 
 export interface ProcessDeps {
   store: Store;

@@ -17,12 +17,10 @@
  * anew the next time it is disabled. (A hook that fails again while still paused keeps its state:
  * GitLab's growing pause is not reported each time.)
  */
-import { sql, type Kysely } from 'kysely';
 import { z } from 'zod';
 import type { Notice } from '../core/chat/notice.ts';
+import type { MissedDeliveryLedger } from '../ports/missed-deliveries.ts';
 import type { NotificationInput, StoredDelivery } from '../ports/store.ts';
-import { decodePayload } from '../storage/payload-codec.ts';
-import type { Database } from '../storage/schema.ts';
 
 export interface SweepLogger {
   info(obj: object, msg?: string): void;
@@ -46,7 +44,7 @@ export interface GitLabRest {
 }
 
 export interface MissedDeliveryOptions {
-  db: Kysely<Database>;
+  ledger: MissedDeliveryLedger;
   store: {
     getDelivery(platform: 'github', id: string): Promise<StoredDelivery | null>;
     enqueueNotification(n: NotificationInput): Promise<{ inserted: boolean }>;
@@ -182,7 +180,7 @@ export class MissedDeliverySweeper {
   }
 
   async sweepGitHub(): Promise<GitHubSweep> {
-    const { db, store, logger } = this.#o;
+    const { ledger, store, logger } = this.#o;
     const report: GitHubSweep = { listed: 0, failed: 0, stored: 0, alreadyAsked: 0, asked: 0, errors: 0 };
     if (!this.#o.github) return report;
     const app = await this.#o.github.app();
@@ -214,26 +212,20 @@ export class MissedDeliverySweeper {
         report.stored++;
         continue;
       }
-      const asked = await db
-        .insertInto('github_redeliveries')
-        .values({
-          guid: d.guid,
-          hook_delivery_id: d.id,
-          event: d.action ? `${d.event}.${d.action}` : d.event,
-          delivered_at: new Date(d.delivered_at),
-          asked_at: this.#o.now(),
-          outcome: 'asking',
-        })
-        .onConflict((oc) => oc.column('guid').doNothing())
-        .returning('guid')
-        .executeTakeFirst();
+      const asked = await ledger.claimRedelivery({
+        guid: d.guid,
+        hookDeliveryId: d.id,
+        event: d.action ? `${d.event}.${d.action}` : d.event,
+        deliveredAt: new Date(d.delivered_at),
+        askedAt: this.#o.now(),
+      });
       if (!asked) {
         report.alreadyAsked++;
         continue;
       }
       try {
         await app.request('POST /app/hook/deliveries/{delivery_id}/attempts', { delivery_id: d.id });
-        await db.updateTable('github_redeliveries').set({ outcome: 'asked' }).where('guid', '=', d.guid).execute();
+        await ledger.settleRedelivery(d.guid, 'asked');
         report.asked++;
         logger.info(
           { guid: d.guid, event: d.event, deliveredAt: d.delivered_at, status: d.status },
@@ -245,13 +237,9 @@ export class MissedDeliverySweeper {
         logger.warn({ guid: d.guid, status, err: messageOf(err) }, 'GitHub refused to redeliver a failed delivery');
         // Refused for good (4xx): keep the outcome. Otherwise the ask may not have arrived: forget it.
         if (status !== undefined && status >= 400 && status < 500) {
-          await db
-            .updateTable('github_redeliveries')
-            .set({ outcome: `refused: ${status} ${messageOf(err)}`.slice(0, 500) })
-            .where('guid', '=', d.guid)
-            .execute();
+          await ledger.settleRedelivery(d.guid, `refused: ${status} ${messageOf(err)}`.slice(0, 500));
         } else {
-          await db.deleteFrom('github_redeliveries').where('guid', '=', d.guid).execute();
+          await ledger.forgetRedelivery(d.guid);
         }
       }
     }
@@ -261,30 +249,13 @@ export class MissedDeliverySweeper {
 
   /** GitLab projects Gatehouse has seen: `path_with_namespace` (ids where only an id is known). */
   async seenProjects(): Promise<string[]> {
-    const { db } = this.#o;
-    const projects = new Set<string>();
-    for (const r of await db.selectFrom('intake_records').select('repo').distinct().where('platform', '=', 'gitlab').execute())
-      projects.add(r.repo);
-    const clocks = await db
-      .selectFrom('clocks')
-      .select(sql<string>`issue_ref->'repo'->>'fullName'`.as('repo'))
-      .distinct()
-      .where('issue_key', 'like', 'gitlab:%')
-      .execute();
-    for (const r of clocks) if (r.repo) projects.add(r.repo);
+    const { ledger } = this.#o;
+    const projects = new Set(await ledger.gitlabProjects());
     // Recent deliveries (the last three days, newest 1,000): the payload names the project.
     const since = new Date(this.#o.now().getTime() - THREE_DAYS);
-    const rows = await db
-      .selectFrom('deliveries')
-      .select(['payload', 'payload_encoding'])
-      .where('platform', '=', 'gitlab')
-      .where('received_at', '>=', since)
-      .orderBy('received_at', 'desc')
-      .limit(1000)
-      .execute();
-    for (const r of rows) {
+    for (const payload of await ledger.recentGitLabPayloads(since, 1000)) {
       try {
-        const p = gitlabDeliveryProject.safeParse(JSON.parse(decodePayload(r.payload, r.payload_encoding)));
+        const p = gitlabDeliveryProject.safeParse(JSON.parse(payload));
         if (p.success) projects.add(p.data.project.path_with_namespace);
       } catch {
         /* a payload that does not parse names no project */
@@ -294,7 +265,7 @@ export class MissedDeliverySweeper {
   }
 
   async sweepGitLab(): Promise<GitLabSweep> {
-    const { db, logger } = this.#o;
+    const { ledger, logger } = this.#o;
     const report: GitLabSweep = { projects: 0, hooks: 0, disabled: 0, reported: 0, errors: 0 };
     const gitlab = this.#o.gitlab;
     if (!gitlab) return report;
@@ -316,24 +287,14 @@ export class MissedDeliverySweeper {
         const key = `${project}#${h.id}`;
         const state = hookState(h, this.#o.now());
         if (state === null) {
-          await db.updateTable('gitlab_hook_alerts').set({ state: 'ok' }).where('hook', '=', key).where('state', '<>', 'ok').execute();
+          await ledger.hookHealthy(key);
           continue;
         }
         report.disabled++;
         const at = this.#o.now();
-        // One statement decides, whichever replica runs it: a new hook or a changed state returns a row.
-        const fresh = await db
-          .insertInto('gitlab_hook_alerts')
-          .values({ hook: key, state, reports: 1, reported_at: at })
-          .onConflict((oc) =>
-            oc
-              .column('hook')
-              .doUpdateSet({ state, reports: sql<number>`gitlab_hook_alerts.reports + 1`, reported_at: at })
-              .where('gitlab_hook_alerts.state', '<>', state),
-          )
-          .returning('reports')
-          .executeTakeFirst();
-        if (!fresh) continue;
+        // Whichever replica runs it, one of them learns the hook is new or changed and reports it.
+        const reports = await ledger.hookAlert(key, state, at);
+        if (reports === null) continue;
         const until = h.disabled_until ? ` until ${h.disabled_until}` : '';
         const notice: Notice = {
           kind: 'manual',
@@ -353,7 +314,7 @@ export class MissedDeliverySweeper {
           itemKey: null,
         };
         await this.#o.store.enqueueNotification({
-          key: `gitlab-hook:${key}:${fresh.reports}`,
+          key: `gitlab-hook:${key}:${reports}`,
           channel: this.#o.escalationChannel(),
           text: `${notice.title}: ${notice.reasons[0]}`,
           notice,

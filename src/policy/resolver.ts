@@ -14,7 +14,7 @@
 import { createHash } from 'node:crypto';
 import type { RepoRef } from '../core/model.ts';
 import type { Policy } from '../core/policy/schema.ts';
-import { parseOverride, type IgnoredKey } from '../core/policy/tighten.ts';
+import { OVERRIDE_PATHS, parseOverride, type IgnoredKey } from '../core/policy/tighten.ts';
 import type { CommitAuthor, Forge } from '../ports/forge.ts';
 import type { Store } from '../ports/store.ts';
 
@@ -45,8 +45,6 @@ export interface ResolverAudit {
   store: Pick<Store, 'appendAudit' | 'auditFor'>;
   now: () => Date;
 }
-
-export const OVERRIDE_PATHS = { github: '.github/gatehouse.yml', gitlab: '.gitlab/gatehouse.yml' } as const;
 
 /** The warning of one key an override may not set. */
 export const ignoredWarning = (path: string, key: IgnoredKey): string =>

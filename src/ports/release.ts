@@ -12,26 +12,8 @@
  */
 import type { ReleaseEvidence } from '../core/gate/evidence.ts';
 import type { ScanSources } from '../core/gate/policy.ts';
+import type { ScanPatterns } from '../core/gate/scan-patterns.ts';
 import type { ChangeRequestSnapshot, IssueRef, RepoRef } from '../core/model.ts';
-
-/** The name of our check run (GitHub) and commit status (GitLab); a branch rule can require it. */
-export const GATE_CHECK_NAME = 'gatehouse/release-gate';
-
-/**
- * Scan kind → pattern matched case-insensitively against check, status and job names, e.g. the
- * contract's defaults `{ secrets: 'secret', sast: 'sast|codeql|semgrep', dependencies:
- * 'dependency|sca|audit', provenance: 'provenance|slsa|attest|(?<![a-z])(co)?sign(ing|ed|ature)?(?![a-z])' }`. A pattern is a regular
- * expression source. The adapters use it to decide which GitLab jobs' reports to read and to give
- * a finding's `category` when the report does not say.
- */
-export type ScanPatterns = Readonly<Record<string, string>>;
-
-export const defaultScanPatterns: ScanPatterns = {
-  secrets: 'secret',
-  sast: 'sast|codeql|semgrep',
-  dependencies: 'dependency|sca|audit',
-  provenance: 'provenance|slsa|attest|(?<![a-z])(co)?sign(ing|ed|ature)?(?![a-z])',
-};
 
 export interface CollectOptions {
   scanPatterns?: ScanPatterns;
@@ -112,34 +94,4 @@ export interface ReleaseForge {
 
   /** The commit a tag points at (a release event may name only the tag or a branch); null when the tag is unknown. */
   tagCommit(repo: RepoRef, tag: string): Promise<string | null>;
-}
-
-/** The hidden marker `openIssue` puts in a body. */
-export const issueMarker = (key: string): string => `<!-- gatehouse:issue:${key} -->`;
-
-/**
- * `body` with the section between `<!-- marker -->` and `<!-- /marker -->` set to `text`
- * (replaced in place when present, else appended after a blank line). Pure; both adapters use it.
- */
-export function spliceSection(body: string, marker: string, text: string): string {
-  const start = `<!-- ${marker} -->`;
-  const end = `<!-- /${marker} -->`;
-  const section = `${start}\n${text.trim()}\n${end}`;
-  const from = body.indexOf(start);
-  const to = from === -1 ? -1 : body.indexOf(end, from + start.length);
-  if (from !== -1 && to !== -1) return body.slice(0, from) + section + body.slice(to + end.length);
-  const head = body.trimEnd();
-  return head === '' ? section : `${head}\n\n${section}`;
-}
-
-/** The first scan kind whose pattern matches `name` (case-insensitive), or null. An invalid pattern matches nothing. */
-export function scanKindOf(name: string, patterns: ScanPatterns): string | null {
-  for (const [kind, source] of Object.entries(patterns)) {
-    try {
-      if (new RegExp(source, 'i').test(name)) return kind;
-    } catch {
-      /* a bad pattern is the policy loader's to report */
-    }
-  }
-  return null;
 }

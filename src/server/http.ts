@@ -1,7 +1,7 @@
 /** One node:http server for every route of the contract. */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import Router from 'find-my-way';
-import { declaredLength, refuse } from './body.ts';
+import { declaredLength, refuse } from '../adapters/http/body.ts';
 import type { Metrics } from './metrics.ts';
 import type { ReadinessReport } from './readiness.ts';
 

@@ -1,8 +1,9 @@
-/** Prometheus metrics (prom-client), one registry per Gatehouse instance. */
+/** Prometheus metrics (prom-client), one registry per Gatehouse instance; implements the Metrics port. */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Metrics as MetricsPort } from '../ports/metrics.ts';
 import { watchEventLoopDelay, type EventLoopDelayOptions } from './event-loop-delay.ts';
 
-export interface Metrics {
+export interface Metrics extends MetricsPort {
   registry: Registry;
   deliveries: Counter<'platform' | 'event' | 'outcome'>;
   actionDuration: Histogram<'action' | 'outcome'>;

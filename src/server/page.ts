@@ -17,19 +17,17 @@ import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BlockList, isIPv4 } from 'node:net';
 import Handlebars from 'handlebars';
-import type { Kysely } from 'kysely';
 import { buildPageView, type PageView } from '../core/digest/page.ts';
 import type { Policy } from '../core/policy/schema.ts';
 import type { AuditEntry } from '../ports/store.ts';
 import { TEMPLATES_DIR } from '../render/templates.ts';
-import { readDigestData } from '../storage/digest-source.ts';
-import type { Database } from '../storage/schema.ts';
+import type { DigestSource } from '../ports/digest-source.ts';
 
 /** The audit log's key for the page's refusals (`auditFor(PAGE_AUDIT_KEY)`). */
 export const PAGE_AUDIT_KEY = 'page:/';
 
 export interface PageDeps {
-  db: Kysely<Database>;
+  digests: DigestSource;
   policy: () => Policy;
   /** GATEHOUSE_PAGE_TOKEN. */
   token: string | undefined;
@@ -160,7 +158,7 @@ export function createPageHandler(deps: PageDeps): (req: IncomingMessage, res: S
       return;
     }
     const now = deps.now();
-    const data = await readDigestData(deps.db, { since: new Date(now.getTime() - 120 * DAY_MS), tools: policy.tooling.inventory });
+    const data = await deps.digests.digestData({ since: new Date(now.getTime() - 120 * DAY_MS), tools: policy.tooling.inventory });
     const html = renderPage(buildPageView(data, now, { timeZone: policy.timeZone }));
     res.writeHead(200, {
       'content-type': 'text/html; charset=utf-8',

@@ -10,31 +10,8 @@ import { NOTICE_KINDS, type Notice, type NoticeKind } from '../core/chat/notice.
 import type { ClockState } from '../core/outage/clocks.ts';
 import { clockStatesSchema } from './kysely-store.ts';
 import { leaseFree, releaseLeases } from './leases.ts';
+import type { NoticeOutbox, OutboxRow } from '../ports/outbox.ts';
 import type { Database, NotificationsTable } from './schema.ts';
-
-export interface OutboxRow {
-  key: string;
-  channel: string;
-  text: string;
-  notice: Notice | null;
-  status: 'pending' | 'sent' | 'failed';
-  attempts: number;
-  nextAttemptAt: Date | null;
-  lastError: string | null;
-  channelId: string | null;
-  messageTs: string | null;
-  revision: number;
-  sentRevision: number;
-  itemKey: string | null;
-  acknowledgedBy: string | null;
-  acknowledgedAt: Date | null;
-  owner: string | null;
-  createdAt: Date;
-  /** The lease a worker holds on it (the claim's token: updates are conditional on it). */
-  claimedUntil: Date | null;
-  /** A post began then and was never settled: the message may exist already. */
-  postStartedAt: Date | null;
-}
 
 export const noticeSchema: z.ZodType<Notice> = z.object({
   kind: z.enum(NOTICE_KINDS as [NoticeKind, ...NoticeKind[]]),
@@ -85,7 +62,7 @@ export interface EnqueueNotice {
   createdAt: Date;
 }
 
-export class ChatStore {
+export class ChatStore implements NoticeOutbox {
   readonly #listeners = new Set<() => void>();
 
   /** Called after a notice is queued or re-queued in this process (the outbox worker wakes up). */

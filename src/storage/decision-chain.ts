@@ -1,7 +1,7 @@
 /**
  * The hash chains of the release gate: the decision records, and the register records (exception
- * approvals and status changes, emergency releases). Canonical JSON, record hashes, verification,
- * and the policy's content hash. Each record's hash covers its content and the previous record's
+ * approvals and status changes, emergency releases). Record hashes and verification (canonical JSON
+ * and the policy's content hash are in src/core/canonical-json.ts). Each record's hash covers its content and the previous record's
  * hash, so changing or removing a stored record breaks the chain at that record's seq.
  *
  * What a chain proves, and what it does not:
@@ -17,36 +17,8 @@
  * - Neither proves that a record is true: it records what the gate decided on the evidence it read.
  */
 import { createHash, createHmac } from 'node:crypto';
+import { canonicalJson } from '../core/canonical-json.ts';
 import { GENESIS_HASH, type GateDecisionRecord, type RegisterRecord } from '../ports/gate-store.ts';
-
-/**
- * The value as it is stored and read back: plain JSON. Dates become ISO strings (`toJSON`),
- * `undefined` members and functions disappear, and a NUL character (which PostgreSQL's jsonb
- * refuses) becomes U+FFFD, so that a record with odd evidence is still stored.
- */
-export function toPlainJson(value: unknown): unknown {
-  const text = JSON.stringify(value === undefined ? null : value);
-  return JSON.parse(text.replaceAll('\\u0000', '\\ufffd')) as unknown;
-}
-
-/**
- * JSON with object keys sorted (by UTF-16 code unit) at every level and no whitespace. Two values
- * equal as JSON data give the same text, whatever order their keys came in (jsonb reorders them).
- */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') {
-    if (typeof value === 'number' && !Number.isFinite(value)) return 'null';
-    if (value === undefined || typeof value === 'function' || typeof value === 'symbol') return 'null';
-    if (typeof value === 'bigint') return value.toString();
-    return JSON.stringify(value);
-  }
-  if (value instanceof Date) return JSON.stringify(value.toISOString());
-  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v)).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined && typeof v !== 'function' && typeof v !== 'symbol')
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-}
 
 const sha256 = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex');
 
@@ -78,11 +50,6 @@ export function recordHash(r: HashedFields, key?: string): string {
     }),
     key,
   );
-}
-
-/** The policy's content hash: sha256 (hex) of its canonical JSON (the parsed policy, not the file's text). */
-export function policyHash(policy: unknown): string {
-  return sha256(canonicalJson(toPlainJson(policy)));
 }
 
 export type ChainVerification = { ok: true; count: number; head: string } | { ok: false; count: number; brokenAt: number; reason: string };

@@ -7,9 +7,9 @@
 import { sql, type Kysely } from 'kysely';
 import { z } from 'zod';
 import type { DigestData, DigestGateReason } from '../core/digest/data.ts';
-import type { Tool } from '../core/policy/schema.ts';
 import { noticeSchema } from './chat-store.ts';
 import { clockStatesSchema } from './kysely-store.ts';
+import type { DigestSource, DigestSourceOptions } from '../ports/digest-source.ts';
 import type { Database } from './schema.ts';
 
 const answersSchema = z.record(z.string(), z.union([z.string(), z.array(z.string()), z.null()]));
@@ -18,14 +18,6 @@ const gateReasonsSchema = z.array(
   z.object({ rule: z.string(), severity: z.string(), summary: z.string(), subject: z.string().nullable().default(null) }).passthrough(),
 );
 const dateLike = z.union([z.date(), z.string(), z.number()]).transform((v) => (v instanceof Date ? v : new Date(v)));
-
-export interface DigestSourceOptions {
-  /** Older history than this is not read (closed intakes, decisions, misses, acknowledged notices). */
-  since: Date;
-  tools: readonly Tool[];
-  /** Row caps per table (a guard, not pagination). Default 5000. */
-  limit?: number;
-}
 
 export async function readDigestData(db: Kysely<Database>, opts: DigestSourceOptions): Promise<DigestData> {
   const limit = opts.limit ?? 5000;
@@ -164,4 +156,12 @@ export async function notificationExists(db: Kysely<Database>, key: string): Pro
     .where('key', '=', key)
     .executeTakeFirst();
   return row !== undefined;
+}
+
+/** The DigestSource port on this database. */
+export function digestSource(db: Kysely<Database>): DigestSource {
+  return {
+    digestData: (opts) => readDigestData(db, opts),
+    notificationExists: (key) => notificationExists(db, key),
+  };
 }

@@ -14,7 +14,8 @@ import {
   type RegisterRecord,
   type StoredException,
 } from '../ports/gate-store.ts';
-import { canonicalJson, recordHash, registerHash, toPlainJson } from './decision-chain.ts';
+import { canonicalJson, toPlainJson } from '../core/canonical-json.ts';
+import { recordHash, registerHash } from './decision-chain.ts';
 import { Mutex } from './mutex.ts';
 import type { OpenedStore } from './open.ts';
 import type { Database, EmergencyRecordsTable, GateDecisionsTable, GateExceptionsTable, RegisterRecordsTable } from './schema.ts';

@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { CompiledQuery, Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
-import { PgBossQueue, type QueueLogger, type QueueOptions } from '../jobs/queue.ts';
+import { PgBossQueue, type QueueLogger, type QueueOptions } from './queue.ts';
 import { DeliveryInbox, type DeliveryIntake } from './inbox.ts';
 import { asReceived, pgliteDeliveryWriter } from './pglite-inbox.ts';
 import { KyselyStore } from './kysely-store.ts';

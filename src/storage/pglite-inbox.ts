@@ -14,7 +14,7 @@
  * the HTTP thread, which acknowledges every delivery.
  */
 import type { Kysely } from 'kysely';
-import type { PgBossQueue } from '../jobs/queue.ts';
+import type { PgBossQueue } from './queue.ts';
 import { firstCopies, insertDeliveries, insertedFlags, withReplays } from './kysely-store.ts';
 import type { DeliveryInput } from '../ports/store.ts';
 import { shouldDeflate, type EncodedDelivery } from './payload-codec.ts';

@@ -2,7 +2,7 @@
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import { CRITICALITIES } from '../core/clock/index.ts';
-import type { ToolDecisionRecord } from '../core/workflows/tooling.ts';
+import type { ToolDecisionStore } from '../ports/tool-decisions.ts';
 import type { Database } from './schema.ts';
 
 const row = z.object({
@@ -17,13 +17,6 @@ const row = z.object({
   decided_by: z.string(),
   decided_at: z.coerce.date(),
 });
-
-export interface ToolDecisionStore {
-  /** Records a decision; a second call with the same delivery id is a no-op. */
-  record(decision: ToolDecisionRecord, deliveryId: string | null): Promise<{ inserted: boolean }>;
-  /** Every decision, oldest first. */
-  list(): Promise<ToolDecisionRecord[]>;
-}
 
 export function toolDecisionStore(db: Kysely<Database>): ToolDecisionStore {
   return {

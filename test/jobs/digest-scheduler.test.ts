@@ -7,6 +7,7 @@ import { defaultPolicy } from '../../src/core/policy/load.ts';
 import type { Policy } from '../../src/core/policy/schema.ts';
 import { DigestScheduler } from '../../src/jobs/digest-scheduler.ts';
 import { openStore, type OpenedStore } from '../../src/storage/open.ts';
+import { digestSource } from '../../src/storage/digest-source.ts';
 import { freshDataDir, freshPgDatabase, pgTestUrl } from '../storage/fixture.ts';
 
 const silent = { info: () => undefined, error: () => undefined };
@@ -63,7 +64,14 @@ describe('digest scheduler', () => {
     await seed();
     let now = new Date('2026-11-30T09:00:30Z');
     const replicas = [0, 1].map(
-      () => new DigestScheduler({ store: opened.store, db: opened.db, policy: () => policy, logger: silent, now: () => now }),
+      () =>
+        new DigestScheduler({
+          store: opened.store,
+          digests: digestSource(opened.db),
+          policy: () => policy,
+          logger: silent,
+          now: () => now,
+        }),
     );
     const queued = await Promise.all(replicas.map((r) => r.tick()));
     expect(queued.flat()).toEqual(['digest:weekly:2026-W49']);
@@ -89,7 +97,13 @@ describe('digest scheduler', () => {
   it('sends the monthly one at 09:00 in the policy zone on the 1st (and catches up the weekly of the day before)', async () => {
     const berlin: Policy = { ...policy, timeZone: 'Europe/Berlin' };
     let now = new Date('2026-12-01T07:59:00Z');
-    const s = new DigestScheduler({ store: opened.store, db: opened.db, policy: () => berlin, logger: silent, now: () => now });
+    const s = new DigestScheduler({
+      store: opened.store,
+      digests: digestSource(opened.db),
+      policy: () => berlin,
+      logger: silent,
+      now: () => now,
+    });
     // 08:59 in Berlin: Monday's weekly (09:00 local, 23 h 59 min ago) is still within the catch-up window
     expect(await s.tick()).toEqual(['digest:weekly:2026-W49']);
     now = new Date('2026-12-01T08:00:00Z');
@@ -101,7 +115,13 @@ describe('digest scheduler', () => {
 
   it('the channel defaults to the escalation channel', async () => {
     const now = new Date('2026-11-30T09:00:00Z');
-    const s = new DigestScheduler({ store: opened.store, db: opened.db, policy: () => defaultPolicy, logger: silent, now: () => now });
+    const s = new DigestScheduler({
+      store: opened.store,
+      digests: digestSource(opened.db),
+      policy: () => defaultPolicy,
+      logger: silent,
+      now: () => now,
+    });
     await s.tick();
     expect((await opened.store.outbox.get('digest:weekly:2026-W49'))?.channel).toBe(defaultPolicy.chat.escalationChannel);
   });
@@ -115,7 +135,7 @@ describe.skipIf(!pgTestUrl)('digest scheduler, two replicas on PostgreSQL', () =
     try {
       const now = new Date('2026-12-07T09:00:10Z');
       const replicas = [a, b].map(
-        (o) => new DigestScheduler({ store: o.store, db: o.db, policy: () => policy, logger: silent, now: () => now }),
+        (o) => new DigestScheduler({ store: o.store, digests: digestSource(o.db), policy: () => policy, logger: silent, now: () => now }),
       );
       for (let round = 0; round < 3; round++) await Promise.all(replicas.map((r) => r.tick()));
       const keys = (await a.store.listNotifications()).map((n) => n.key).sort();

@@ -13,7 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { defaultCircuitLimits } from '../../src/adapters/circuit.ts';
 import { defaultGitHubClientPolicy, worstOutageAttemptMs } from '../../src/adapters/github/client-policy.ts';
 import { defaultRetryPolicy } from '../../src/adapters/gitlab/requester.ts';
-import { defaultQueueRetries, worstRetryWaitSeconds } from '../../src/jobs/queue.ts';
+import { defaultQueueRetries, worstRetryWaitSeconds } from '../../src/storage/queue.ts';
 
 describe('dead letter in bounded time during an outage (production defaults)', () => {
   it('pg-boss backoff: the n-th retry waits at most delay·2^n', () => {

@@ -9,7 +9,7 @@ import nock from 'nock';
 import { defaultGitHubClientPolicy, githubOctokit } from '../../src/adapters/github/client-policy.ts';
 import { createGitLabApi } from '../../src/adapters/gitlab/client.ts';
 import { gitlabTurnLimits, WriteTurns, type TurnLimits } from '../../src/adapters/write-turns.ts';
-import type { QueueOptions } from '../../src/jobs/queue.ts';
+import type { QueueOptions } from '../../src/storage/queue.ts';
 import type { DeliveryJob } from '../../src/ports/queue.ts';
 import type { OpenedStore } from '../../src/storage/open.ts';
 import { backends, waitFor, type TestDatabase } from '../storage/backends.ts';

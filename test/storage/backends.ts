@@ -1,5 +1,5 @@
 /** The backends the storage and queue suites run against: PGlite always, PostgreSQL when configured. */
-import type { QueueOptions } from '../../src/jobs/queue.ts';
+import type { QueueOptions } from '../../src/storage/queue.ts';
 import { openStore, type OpenedStore, type OpenStoreOptions } from '../../src/storage/open.ts';
 import { freshDataDir, freshPgDatabase, pgTestUrl, removeDataDir } from './fixture.ts';
 

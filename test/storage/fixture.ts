@@ -28,7 +28,7 @@ function templateKey(): string {
   const h = createHash('sha256');
   for (const pkg of ['@electric-sql/pglite', 'pg-boss'])
     h.update(readFileSync(new URL(`../../node_modules/${pkg}/package.json`, import.meta.url)));
-  for (const f of ['../../src/storage/migrations.ts', '../../src/jobs/queue.ts']) h.update(readFileSync(new URL(f, import.meta.url)));
+  for (const f of ['../../src/storage/migrations.ts', '../../src/storage/queue.ts']) h.update(readFileSync(new URL(f, import.meta.url)));
   return h.digest('hex').slice(0, 16);
 }
 

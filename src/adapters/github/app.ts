@@ -11,12 +11,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { Probot } from 'probot';
 import { z } from 'zod';
-import type { GitHubConfig } from '../../config/env.ts';
 import type { PlatformAdapter } from '../../ports/platform.ts';
 import type { Inbox } from '../../ports/queue.ts';
-import { BodyTimeout, BodyTooLarge, ByteBudget, ClientGone, readChunks, refuse } from '../../server/body.ts';
-import type { Metrics } from '../../server/metrics.ts';
-import { RefusalLog } from '../../server/refusal-log.ts';
+import { BodyTimeout, BodyTooLarge, ByteBudget, ClientGone, readChunks, refuse } from '../http/body.ts';
+import type { Metrics } from '../../ports/metrics.ts';
+import { RefusalLog } from '../http/refusal-log.ts';
 import {
   defaultGitHubClientPolicy,
   fetchThroughCircuit,
@@ -35,6 +34,15 @@ import { translateGitHub } from './translate.ts';
 import { SelfIdentity } from '../identity.ts';
 
 export const GITHUB_WEBHOOK_PATH = '/api/github/webhooks';
+
+/** What the GitHub App needs from the configuration (src/config/env.ts fills it from the environment). */
+export interface GitHubConfig {
+  appId: string;
+  privateKey: string;
+  webhookSecret: string;
+  /** REST API base, e.g. https://api.github.com or https://ghe.example/api/v3 */
+  apiBaseUrl: string;
+}
 
 export interface GitHubIngress {
   middleware: (req: IncomingMessage, res: ServerResponse) => Promise<boolean | void> | boolean | void;

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import type { ChangeRequestAction, IssueAction, IssueSnapshot, RepoRef } from '../../core/model.ts';
 import type { Translation } from '../../ports/platform.ts';
-import { GATE_CHECK_NAME } from '../../ports/release.ts';
+import { GATE_CHECK_NAME } from '../../core/gate/actions.ts';
 
 const user = z.object({ login: z.string(), type: z.string().default('User') });
 const repository = z.object({ id: z.number(), full_name: z.string().min(3), default_branch: z.string().optional() });

@@ -8,12 +8,12 @@ import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import type { GitLabConfig } from '../../config/env.ts';
 import type { PlatformAdapter } from '../../ports/platform.ts';
 import type { Inbox } from '../../ports/queue.ts';
-import { BodyTooLarge, ClientGone, readBody, refuse } from '../../server/body.ts';
-import { RefusalLog } from '../../server/refusal-log.ts';
-import type { Metrics } from '../../server/metrics.ts';
+import { BodyTooLarge, ClientGone, readBody, refuse } from '../http/body.ts';
+import type { ScopedSecret } from './webhook-secrets.ts';
+import { RefusalLog } from '../http/refusal-log.ts';
+import type { Metrics } from '../../ports/metrics.ts';
 import { createGitLabApi, type GitLabApi } from './client.ts';
 import { PlatformCircuit, type CircuitLimits } from '../circuit.ts';
 import { gitlabTurnLimits, WriteTurns } from '../write-turns.ts';
@@ -26,6 +26,14 @@ import { translateGitLab } from './translate.ts';
 import { covers, matchingScopes, scopedSecrets } from './webhook-secrets.ts';
 import { gitlabConfirmer } from './confirm.ts';
 import { SelfIdentity } from '../identity.ts';
+
+/** What the GitLab adapter needs from the configuration (src/config/env.ts fills it from the environment). */
+export interface GitLabConfig {
+  url: string;
+  token: string;
+  /** One secret for every hook, or one per project or group path (see src/config/gitlab-secrets.ts). */
+  webhookSecret: string | readonly ScopedSecret[];
+}
 
 export const GITLAB_WEBHOOK_PATH = '/api/gitlab/webhooks';
 

@@ -25,19 +25,10 @@
 import { z } from 'zod';
 import type { ApprovalEvidence, CheckEvidence, EvidenceError, Finding, ReleaseEvidence } from '../../core/gate/evidence.ts';
 import type { ChangeRequestSnapshot, IssueRef, RepoRef } from '../../core/model.ts';
-import {
-  defaultScanPatterns,
-  GATE_CHECK_NAME,
-  issueMarker,
-  scanKindOf,
-  spliceSection,
-  type CollectOptions,
-  type GateCheck,
-  type NewIssue,
-  type ReleaseForge,
-  type ReleaseNoteOutcome,
-  type ScanPatterns,
-} from '../../ports/release.ts';
+import { GATE_CHECK_NAME } from '../../core/gate/actions.ts';
+import { defaultScanPatterns, scanKindOf, type ScanPatterns } from '../../core/gate/scan-patterns.ts';
+import { issueMarker, spliceSection } from '../../core/workflows/sections.ts';
+import type { CollectOptions, GateCheck, NewIssue, ReleaseForge, ReleaseNoteOutcome } from '../../ports/release.ts';
 import { EvidenceCache, PER_PAGE, readPages, SourceError, toEvidenceError, type Page } from '../evidence.ts';
 import type { GitLabApi } from './client.ts';
 import { statusOf } from './requester.ts';

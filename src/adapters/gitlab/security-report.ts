@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import type { Finding, Severity } from '../../core/gate/evidence.ts';
 import { ENTRIES_PER_SLICE, isSarif, parseSarif, type ParsedFindings } from '../sarif.ts';
-import { yieldToRequests } from '../../jobs/yield.ts';
+import { yieldToRequests } from '../../ports/yield.ts';
 
 const identifierSchema = z.object({
   type: z.string().optional(),

@@ -14,7 +14,7 @@
 import { z } from 'zod';
 import type { Actor, ChangeRequestAction, IssueAction, RepoRef } from '../../core/model.ts';
 import type { Translation } from '../../ports/platform.ts';
-import { OVERRIDE_PATHS } from '../../policy/resolver.ts';
+import { OVERRIDE_PATHS } from '../../core/policy/tighten.ts';
 import { mergeRequestRef } from './target.ts';
 
 const project = z.object({

@@ -4,7 +4,12 @@
  * nothing about which secret (or which prefix of one) was close.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { ScopedSecret } from '../../config/gitlab-secrets.ts';
+
+/** A secret and the project or group path it covers (`null`: every project). */
+export interface ScopedSecret {
+  scope: string | null;
+  secret: string;
+}
 
 const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
 

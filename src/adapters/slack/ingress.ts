@@ -14,13 +14,14 @@ import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { App } from '@slack/bolt';
 import type { Logger } from 'pino';
-import { z } from 'zod';
 import { helpText, parseCommand, type Hosts } from '../../core/chat/command.ts';
+import type { SlackReader, SlackWork } from '../../ports/chat-work.ts';
 import type { Inbox } from '../../ports/queue.ts';
-import { BodyTimeout, BodyTooLarge, ByteBudget, ClientGone, readBody, refuse } from '../../server/body.ts';
-import { RefusalLog } from '../../server/refusal-log.ts';
-import type { Metrics } from '../../server/metrics.ts';
+import { BodyTimeout, BodyTooLarge, ByteBudget, ClientGone, readBody, refuse } from '../http/body.ts';
+import { RefusalLog } from '../http/refusal-log.ts';
+import type { Metrics } from '../../ports/metrics.ts';
 import { ACK_ACTION, APPROVE_ACTION, OWN_ACTION, escapeSlack } from './blocks.ts';
+import { approveValueSchema, blockActionsSchema, commandSchema } from './schema.ts';
 import { verifySlackRequest } from './verify.ts';
 
 type BoltApp = InstanceType<typeof App>;
@@ -48,12 +49,6 @@ function unread(req: IncomingMessage, res: ServerResponse, err: unknown, tooLarg
   throw err;
 }
 
-/** Read-only answers, computed from stored records. */
-export interface SlackReader {
-  status(item: Extract<ReturnType<typeof parseCommand>, { kind: 'status' }>['item'], userId: string): Promise<string>;
-  queue(userId: string): Promise<string>;
-}
-
 export interface SlackIngressOptions {
   signingSecret: string;
   botToken: string;
@@ -79,50 +74,6 @@ export interface SlackIngressOptions {
   respond: (responseUrl: string, text: string) => Promise<void>;
 }
 
-/** What the worker receives for a Slack request it must carry out. */
-export const slackWorkSchema = z.discriminatedUnion('type', [
-  z.object({
-    type: z.literal('escalate'),
-    text: z.string(),
-    userId: z.string(),
-    userName: z.string(),
-    teamId: z.string().nullable(),
-    channelId: z.string().nullable(),
-    responseUrl: z.string().nullable(),
-    requestId: z.string(),
-  }),
-  z.object({
-    type: z.enum(['acknowledge', 'take-ownership', 'approve-exception']),
-    noticeKey: z.string(),
-    /** Approve exception: the digest of the terms the clicked notice showed (null: it showed none). */
-    terms: z.string().nullable().optional(),
-    userId: z.string(),
-    userName: z.string(),
-    responseUrl: z.string().nullable(),
-    requestId: z.string(),
-  }),
-]);
-export type SlackWork = z.infer<typeof slackWorkSchema>;
-
-const commandSchema = z.object({
-  command: z.string(),
-  text: z.string().default(''),
-  user_id: z.string().min(1),
-  user_name: z.string().default(''),
-  team_id: z.string().optional(),
-  channel_id: z.string().optional(),
-  response_url: z.string().optional(),
-  trigger_id: z.string().optional(),
-});
-
-const blockActionsSchema = z.object({
-  type: z.literal('block_actions'),
-  user: z.object({ id: z.string(), username: z.string().optional(), name: z.string().optional() }),
-  trigger_id: z.string().optional(),
-  response_url: z.string().optional(),
-  actions: z.array(z.object({ action_id: z.string(), value: z.string().optional(), action_ts: z.string().optional() })).min(1),
-});
-
 const sha = (s: string): string => createHash('sha256').update(s).digest('hex').slice(0, 32);
 
 function send(res: ServerResponse, status: number, body: unknown): void {
@@ -135,9 +86,6 @@ function send(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
-/** An ephemeral answer: only the asker sees it; the text is escaped, so nothing in it pings or links. */
-const approveValueSchema = z.object({ notice: z.string().min(1), terms: z.string().nullable() });
-
 /** The Approve button's value (blocks.ts `approveValue`); a bare notice key (an older message) carries no terms. */
 function approveTarget(value: string): { noticeKey: string; terms: string | null } {
   try {
@@ -148,6 +96,7 @@ function approveTarget(value: string): { noticeKey: string; terms: string | null
   }
 }
 
+/** An ephemeral answer: only the asker sees it; the text is escaped, so nothing in it pings or links. */
 export const ephemeral = (text: string): { response_type: 'ephemeral'; text: string } => ({
   response_type: 'ephemeral',
   text: escapeSlack(text),

@@ -4,10 +4,10 @@
  * and no call is repeated behind our back.
  */
 import { ErrorCode, WebClient, type KnownBlock, type WebAPICallError } from '@slack/web-api';
-import { z } from 'zod';
 import type { Notice } from '../../core/chat/notice.ts';
 import { ChatRateLimited, ChatRejected, type Chat, type NoticeState, type PostedMessage } from '../../ports/chat.ts';
 import { noticeBlocks } from './blocks.ts';
+import { channelsSchema, historySchema, membersSchema, postedSchema } from './schema.ts';
 
 export interface SlackWebOptions {
   token: string;
@@ -15,27 +15,6 @@ export interface SlackWebOptions {
   apiUrl?: string;
   timeoutMs?: number;
 }
-
-const postedSchema = z.object({ ok: z.literal(true), channel: z.string(), ts: z.string() });
-const membersSchema = z.object({ ok: z.literal(true), users: z.array(z.string()).default([]) });
-const nextCursor = z.object({ next_cursor: z.string().optional() }).optional();
-const historySchema = z.object({
-  ok: z.literal(true),
-  messages: z
-    .array(
-      z.object({
-        ts: z.string(),
-        metadata: z.object({ event_type: z.string(), event_payload: z.record(z.string(), z.unknown()).optional() }).optional(),
-      }),
-    )
-    .default([]),
-  response_metadata: nextCursor,
-});
-const channelsSchema = z.object({
-  ok: z.literal(true),
-  channels: z.array(z.object({ id: z.string(), name: z.string().optional() })).default([]),
-  response_metadata: nextCursor,
-});
 
 /** The metadata event each notice's message carries: its outbox key, to find it again. */
 export const NOTICE_EVENT = 'gatehouse_notice';

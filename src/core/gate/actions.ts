@@ -3,6 +3,9 @@ import type { IssueRef, RepoRef } from '../model.ts';
 import type { EmergencyRecord, GateReason, Verdict } from './evaluate.ts';
 import type { GateException } from './exceptions.ts';
 
+/** The name of our check run (GitHub) and commit status (GitLab); a branch rule can require it. */
+export const GATE_CHECK_NAME = 'gatehouse/release-gate';
+
 /** Our `gatehouse/release-gate` check run (GitHub) / commit status (GitLab) on the head commit. */
 export interface SetGateCheck {
   type: 'setGateCheck';

@@ -38,6 +38,9 @@ import { GLOB_REFUSED } from './glob.ts';
 import { formatPath, mergeDeep, readPolicyText, validatePolicy, type PolicyError } from './load.ts';
 import { policySchema, type Policy } from './schema.ts';
 
+/** Where a repository keeps its override, read from its default branch. */
+export const OVERRIDE_PATHS = { github: '.github/gatehouse.yml', gitlab: '.gitlab/gatehouse.yml' } as const;
+
 export interface IgnoredKey {
   /** Dotted path in the override file, e.g. `routing.rules[0]`. */
   path: string;

@@ -115,3 +115,21 @@ export function setChecklist(text: string, checks: readonly boolean[]): string {
     })
     .join('\n');
 }
+
+/** The hidden marker `openIssue` puts in a body. */
+export const issueMarker = (key: string): string => `<!-- gatehouse:issue:${key} -->`;
+
+/**
+ * `body` with the section between `<!-- marker -->` and `<!-- /marker -->` set to `text`
+ * (replaced in place when present, else appended after a blank line). Both release adapters use it.
+ */
+export function spliceSection(body: string, marker: string, text: string): string {
+  const start = `<!-- ${marker} -->`;
+  const end = `<!-- /${marker} -->`;
+  const section = `${start}\n${text.trim()}\n${end}`;
+  const from = body.indexOf(start);
+  const to = from === -1 ? -1 : body.indexOf(end, from + start.length);
+  if (from !== -1 && to !== -1) return body.slice(0, from) + section + body.slice(to + end.length);
+  const head = body.trimEnd();
+  return head === '' ? section : `${head}\n\n${section}`;
+}

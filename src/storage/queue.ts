@@ -7,9 +7,9 @@ import { createHash } from 'node:crypto';
 import PgBoss from 'pg-boss';
 import { z } from 'zod';
 import type { DeliveryJob, GateEvaluationJob, GateEvaluations, JobQueue } from '../ports/queue.ts';
-import { GroupCommit } from '../storage/group-commit.ts';
+import { GroupCommit } from './group-commit.ts';
 import { HandedBack, runInSlot, type WorkSlot } from '../ports/work-slot.ts';
-import { yieldToRequests } from './yield.ts';
+import { yieldToRequests } from '../ports/yield.ts';
 
 export interface QueueLogger {
   info(obj: object, msg?: string): void;

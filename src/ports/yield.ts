@@ -1,4 +1,7 @@
 /**
+ * The shell's one turn-taking on its thread, shared by every layer that does heavy steps (adapters
+ * reading reports, jobs planning), so it sits with the ports, below all of them.
+ *
  * Lets the event loop serve what is waiting (HTTP requests, the database thread's replies, timers)
  * before the worker goes on. Processing shares its thread with the HTTP server: a delivery's heavy
  * steps (reading its payload, parsing a 64 KB body, planning, reading a report slice) each take
@@ -8,7 +11,7 @@
  * One waiter goes on per turn of the event loop. A plain `setImmediate` per waiter would not do:
  * the deliveries being worked on at once (16 by default) would all go on in the same turn, one
  * after another, and the server would wait for the sum of their steps rather than for one of them
- * (test/jobs/yield.test.ts).
+ * (test/ports/yield.test.ts).
  */
 const waiting: (() => void)[] = [];
 let turnScheduled = false;

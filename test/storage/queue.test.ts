@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { deliveryJobId } from '../../src/jobs/queue.ts';
+import { deliveryJobId } from '../../src/storage/queue.ts';
 import type { DeliveryJob, GateEvaluationJob } from '../../src/ports/queue.ts';
 import type { OpenedStore } from '../../src/storage/open.ts';
-import { backends, sleep, waitFor, type TestDatabase } from '../storage/backends.ts';
+import { backends, sleep, waitFor, type TestDatabase } from './backends.ts';
 
 const job = (deliveryId: string): DeliveryJob => ({ platform: 'github', deliveryId });
 

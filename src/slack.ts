@@ -1,23 +1,24 @@
 /**
  * Slack, assembled: the ingress on the shared server, the Web API client, the chat-ops worker side
  * and the outbox that sends escalation notices. `startSlack` is what main.ts calls when Slack is on.
+ * Wiring, beside main.ts: it builds the jobs (ChatOps, ChatOutbox) on the Slack adapter's parts.
  */
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import type { Hosts } from '../../core/chat/command.ts';
-import type { Policy } from '../../core/policy/schema.ts';
-import type { SlackConfig } from '../../config/env.ts';
-import { ChatOps } from '../../jobs/chat-ops.ts';
-import { ChatOutbox } from '../../jobs/chat-outbox.ts';
-import type { PlatformAdapter } from '../../ports/platform.ts';
-import type { Inbox } from '../../ports/queue.ts';
-import type { Store } from '../../ports/store.ts';
-import type { Metrics } from '../../server/metrics.ts';
-import type { ChatStore } from '../../storage/chat-store.ts';
-import { fallbackText } from './blocks.ts';
-import type { ByteBudget } from '../../server/body.ts';
-import { createSlackIngress, ephemeral, type SlackIngress } from './ingress.ts';
-import { SlackWeb } from './web.ts';
+import type { Hosts } from './core/chat/command.ts';
+import type { Policy } from './core/policy/schema.ts';
+import type { SlackConfig } from './config/env.ts';
+import { ChatOps } from './jobs/chat-ops.ts';
+import { ChatOutbox } from './jobs/chat-outbox.ts';
+import type { PlatformAdapter } from './ports/platform.ts';
+import type { Inbox } from './ports/queue.ts';
+import type { Store } from './ports/store.ts';
+import type { Metrics } from './ports/metrics.ts';
+import type { ChatStore } from './storage/chat-store.ts';
+import { fallbackText } from './adapters/slack/blocks.ts';
+import type { ByteBudget } from './adapters/http/body.ts';
+import { createSlackIngress, ephemeral, type SlackIngress } from './adapters/slack/ingress.ts';
+import { SlackWeb } from './adapters/slack/web.ts';
 
 export interface SlackOptions {
   config: SlackConfig;

@@ -3,7 +3,7 @@
  * timers and I/O (the HTTP server) run between two steps even when many deliveries are worked on.
  */
 import { describe, expect, it } from 'vitest';
-import { yieldToRequests } from '../../src/jobs/yield.ts';
+import { yieldToRequests } from '../../src/ports/yield.ts';
 
 const hold = (ms: number): void => {
   const until = performance.now() + ms;

@@ -9,8 +9,8 @@ import { connect, type Socket } from 'node:net';
 import { pino } from 'pino';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ByteBudget, readChunks, refuse } from '../../src/server/body.ts';
-import { RefusalLog } from '../../src/server/refusal-log.ts';
+import { ByteBudget, readChunks, refuse } from '../../../src/adapters/http/body.ts';
+import { RefusalLog } from '../../../src/adapters/http/refusal-log.ts';
 
 describe('ByteBudget', () => {
   it('gives room that fits at once (a small delivery is not held behind large waiting bodies), the rest as room frees, in arrival order', async () => {
