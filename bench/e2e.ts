@@ -3,7 +3,7 @@
  * same stand-in GitHub.
  *
  *   npx tsx bench/e2e.ts [--intakes 200] [--rate 10] [--installations 20] [--burst 300]
- *                        [--only gatehouse|probot] [--timeout 150]
+ *                        [--only gatehouse|probot] [--timeout 150] [--peer-throttle probot|off]
  *
  * Each subject runs in a child process on loopback against the stand-in GitHub
  * (test/support/fake-github.ts, GHE_HOST with GHE_PROTOCOL=http), which answers each installation's
@@ -12,7 +12,12 @@
  *     the embedded database in a new temp dir, its own GitHub client settings (write spacing on);
  *   - a bare Probot app (bench/e2e-probot.mjs) with Probot's defaults, making per intake the
  *     label writes and comments Gatehouse made per intake in this run (read from the stand-in:
- *     what Gatehouse wrote on the issues of the first scenario), so it follows Gatehouse's writes.
+ *     what Gatehouse wrote on a first deep-review intake of its own), so it follows Gatehouse's
+ *     writes. Probot's defaults space the writes of `context.octokit` 1 s apart and new comments
+ *     3 s apart over all installations together (that client carries no throttle id);
+ *     `--peer-throttle off` turns its write spacing off instead (as bench/memory's peer).
+ * The two run at the same time, each against a stand-in of its own (one after the other would
+ * not fit in 10 minutes: both are bounded by write spacing, not by the CPU).
  * Scenarios, one after the other on the same process (every intake a deep review, tier 2, a new
  * issue in its own installation's repositories; each installation its own id and repositories):
  *   1. `--intakes` intakes at `--rate` per second across `--installations` installations;
@@ -20,7 +25,9 @@
  *   3. one installation (its own, new), 20 intakes at `--rate` per second.
  * Latency: the time the stand-in read the intake comment (the issue's first new comment) minus the
  * time the webhook was sent. "last comment after": from the first webhook sent to the last new
- * comment. Every wait is bounded by `--timeout` seconds per scenario; the whole run is stopped
+ * comment. An intake with no intake comment within the timeout counts as "> timeout" (the line
+ * of each scenario says how many were commented on); the scenarios run on the same process, so
+ * one that did not finish leaves writes queued ahead of the next. Every wait is bounded by `--timeout` seconds per scenario; the whole run is stopped
  * after 10 minutes; children are stopped and temp dirs removed at the end.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -41,6 +48,7 @@ const { values } = parseArgs({
     installations: { type: 'string', default: '20' },
     burst: { type: 'string', default: '300' },
     only: { type: 'string' },
+    'peer-throttle': { type: 'string', default: 'probot' },
     timeout: { type: 'string', default: '150' },
   },
 });
@@ -56,6 +64,8 @@ const SECRET = 'bench-e2e-secret';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BIN = fileURLToPath(new URL('../bin/gatehouse.js', import.meta.url));
 const PEER = fileURLToPath(new URL('./e2e-probot.mjs', import.meta.url));
+const PEER_THROTTLE = values['peer-throttle'];
+if (PEER_THROTTLE !== 'probot' && PEER_THROTTLE !== 'off') throw new Error('--peer-throttle probot|off');
 if (values.only && values.only !== 'gatehouse' && values.only !== 'probot') throw new Error('--only gatehouse|probot');
 for (const [k, v] of Object.entries({ INTAKES, RATE, INSTALLATIONS, BURST, TIMEOUT_MS }))
   if (!(v > 0) || !Number.isFinite(v)) throw new Error(`${k.toLowerCase()}: a positive number`);
@@ -378,7 +388,7 @@ const many = Array.from({ length: INSTALLATIONS }, (_, i) => 101 + i);
 async function runScenarios(s: Subject, expectComments: number): Promise<SubjectResult> {
   const log = (what: string, r: ScenarioResult): void =>
     console.log(
-      `  ${s.name}: ${what}: p50 ${fmt(pct(r.latencies, 50))}, p99 ${fmt(pct(r.latencies, 99))}, last comment after ${fmt(r.lastCommentMs)}` +
+      `  ${s.name}: ${what}: ${r.latencies.filter(Number.isFinite).length}/${r.latencies.length} intake comments; p50 ${fmt(pct(r.latencies, 50))}, p99 ${fmt(pct(r.latencies, 99))}, last comment after ${fmt(r.lastCommentMs)}` +
         `${r.refused ? `, ${r.refused} not acknowledged` : ''}${r.unanswered.length ? `; the stand-in had no answer for ${r.unanswered.join(', ')}` : ''}`,
     );
   const s1 = await scenario(s.fake, s.url, plan(INTAKES, 1, many), RATE, expectComments);
@@ -422,9 +432,12 @@ try {
   let peer: Subject | null = null;
   if (values.only !== 'gatehouse') {
     console.log(
-      `bare Probot app (Probot's defaults), per intake: ${writes.labels.length} label writes, ${writes.comments} comments, ${writes.commentEdits} comment edits${calibration ? ' (as Gatehouse)' : ''}…`,
+      `bare Probot app (${PEER_THROTTLE === 'off' ? "Probot's defaults but write spacing off" : "Probot's defaults"}), per intake: ${writes.labels.length} label writes, ${writes.comments} comments, ${writes.commentEdits} comment edits${calibration ? ' (as Gatehouse)' : ''}…`,
     );
-    peer = await startSubject('bare Probot app', [PEER], { E2E_PEER_WRITES: JSON.stringify(writes) });
+    peer = await startSubject('bare Probot app', [PEER], {
+      E2E_PEER_WRITES: JSON.stringify(writes),
+      ...(PEER_THROTTLE === 'off' ? { E2E_PEER_THROTTLE: 'off' } : {}),
+    });
     started.push(peer);
   }
   // Both at once, each against its own stand-in: the runs are bounded by each installation's
