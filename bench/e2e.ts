@@ -263,7 +263,8 @@ function classify(r: RecordedRequest, w: Writes): void {
 interface ScenarioResult {
   latencies: number[]; // ms, one per intake (Infinity: no intake comment in time)
   lastCommentMs: number; // from the first webhook sent to the last new comment
-  perIntake: Writes; // mean
+  perIntake: Writes; // mean over the intakes that got all their comments
+  complete: number; // how many did
   labelPlan: ({ add: string[] } | { remove: string })[]; // the label writes on the first issue, in order
   refused: number;
   unanswered: string[]; // routes the stand-in had no answer for
@@ -313,6 +314,7 @@ async function scenario(
   const complete = intakes.every((i) => (by.get(i.n)?.length ?? 0) >= expectComments);
   const lastCommentMs = complete ? Math.max(...allCreated) - firstSent : Infinity;
   const commentIssue = commentIssues(fake);
+  const done = new Set(intakes.filter((i) => (by.get(i.n)?.length ?? 0) >= expectComments).map((i) => i.n));
   const total = noWrites();
   const labelPlan: ScenarioResult['labelPlan'] = [];
   const unanswered = new Set<string>();
@@ -321,7 +323,8 @@ async function scenario(
     if (r.status === 404 && !r.path.includes('/contents/')) unanswered.add(`${r.method} ${r.path.replace(/\d+/g, '{n}')}`);
     if (r.path.startsWith('/app')) continue; // the app's own calls (its identity, installation tokens)
     const n = issueOf(r, commentIssue);
-    if (n !== null && !numbers.has(n)) continue;
+    // Writes per intake: over the intakes that got all their comments in time (and those on no issue).
+    if (n !== null && !done.has(n)) continue;
     classify(r, total);
     if (n === intakes[0]!.n && /\/labels/.test(r.path) && r.method !== 'GET')
       labelPlan.push(
@@ -330,8 +333,8 @@ async function scenario(
           : { add: ((r.body as { labels?: string[] } | null)?.labels ?? []).slice() },
       );
   }
-  const perIntake = Object.fromEntries(Object.entries(total).map(([k, v]) => [k, v / intakes.length])) as unknown as Writes;
-  return { latencies, lastCommentMs, perIntake, labelPlan, refused, unanswered: [...unanswered] };
+  const perIntake = Object.fromEntries(Object.entries(total).map(([k, v]) => [k, v / done.size])) as unknown as Writes;
+  return { latencies, lastCommentMs, perIntake, complete: done.size, labelPlan, refused, unanswered: [...unanswered] };
 }
 
 interface SubjectResult {
@@ -466,7 +469,15 @@ const rows: [string, (r: SubjectResult) => string][] = [
     `one installation, ${SINGLE} intakes at ${RATE}/s: p50 / last comment`,
     (r) => `${fmt(pct(r.single.latencies, 50))} / ${fmt(r.single.lastCommentMs)}`,
   ],
-  ['API writes per deep-review intake (new comments)', (r) => writesCell(r.s1.perIntake)],
+  [
+    'API writes per deep-review intake (new comments)',
+    (r) => {
+      const from = [r.s1, r.single, r.burst].find((x) => x.complete > 0);
+      return from
+        ? writesCell(from.perIntake) + (from === r.s1 ? '' : ` (of the ${from === r.single ? 'one-installation run' : 'burst'})`)
+        : '–';
+    },
+  ],
   ['resident memory idle / after the run', (r) => `${r.idleRss.toFixed(0)} MiB / ${r.afterRss.toFixed(0)} MiB`],
 ];
 for (const [label, f] of rows) console.log(`| ${label} | ${cell(g, f)} | ${cell(p, f)} |`);
@@ -474,16 +485,18 @@ for (const [label, f] of rows) console.log(`| ${label} | ${cell(g, f)} | ${cell(
 if (g) {
   const w = g.s1.perIntake;
   console.log(
-    `\nGatehouse writes per intake: labels ${n1(w.labelWrites)} writes (${n1(w.labelsAdded)} labels added) / comments created ${n1(w.commentsCreated)} / comments edited ${n1(w.commentsEdited)} / issue edits ${n1(w.issueEdits)} / other ${n1(w.other)}; reads ${n1(w.reads)}`,
+    `\nGatehouse writes per intake: labels ${n1(w.labelWrites)} writes (${n1(w.labelsAdded)} labels added) / comments created ${n1(w.commentsCreated)} / comments edited ${n1(w.commentsEdited)} / issue edits ${n1(w.issueEdits)} / other ${n1(w.other)}; reads ${n1(w.reads)} (over the ${g.s1.complete} of ${g.s1.latencies.length} intakes that got all their comments)`,
   );
 }
 if (g && p) {
   const gp50 = pct(g.s1.latencies, 50);
   const pp50 = pct(p.s1.latencies, 50);
-  const met = (ok: boolean): string => (ok ? 'met' : 'not met');
-  console.log(`goal: Gatehouse p50 ≤ 1.5 × bare p50 (${fmt(gp50)} vs ≤ ${fmt(1.5 * pp50)}): ${met(gp50 <= 1.5 * pp50)}`);
+  // Not measured when the bare app's figure is past the timeout: "met" would compare two unknowns.
+  const met = (ours: number, bare: number): string =>
+    !Number.isFinite(bare) ? 'not measured (the bare app did not finish within the timeout)' : ours <= 1.5 * bare ? 'met' : 'not met';
+  console.log(`goal: Gatehouse p50 ≤ 1.5 × bare p50 (${fmt(gp50)} vs ≤ ${fmt(1.5 * pp50)}): ${met(gp50, pp50)}`);
   console.log(
-    `goal: Gatehouse burst ≤ 1.5 × bare burst (${fmt(g.burst.lastCommentMs)} vs ≤ ${fmt(1.5 * p.burst.lastCommentMs)}): ${met(g.burst.lastCommentMs <= 1.5 * p.burst.lastCommentMs)}`,
+    `goal: Gatehouse burst ≤ 1.5 × bare burst (${fmt(g.burst.lastCommentMs)} vs ≤ ${fmt(1.5 * p.burst.lastCommentMs)}): ${met(g.burst.lastCommentMs, p.burst.lastCommentMs)}`,
   );
 }
 clearTimeout(hardStop);
