@@ -424,7 +424,7 @@ function pct(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] ?? NaN;
 }
 const fmt = (ms: number, boundMs = TIMEOUT_MS): string =>
-  Number.isFinite(ms) ? `${(ms / 1000).toFixed(1)} s` : `> ${(boundMs / 1000).toFixed(0)} s`;
+  Number.isFinite(ms) ? `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s` : `> ${(boundMs / 1000).toFixed(0)} s`;
 const n1 = (x: number): string => (Number.isInteger(x) ? String(x) : x.toFixed(2));
 
 const results: SubjectResult[] = [];
