@@ -5,8 +5,11 @@
  * Records what nothing answered.
  */
 import nock from 'nock';
-import { GITHUB_API } from './harness.ts';
 import { githubAnswer, githubLabel, standInHeaders } from './github-openapi.ts';
+
+// GitHub's API root, as test/support/harness.ts has it (not imported from there: that module
+// registers vitest hooks, and the stand-ins here also serve benchmarks run outside vitest).
+const GITHUB_API = 'https://api.github.com';
 
 export interface FakeGitHubIssues {
   bodies: Map<number, string>;
@@ -118,9 +121,9 @@ export function fakeGitHubIssues({
 }
 
 /** POST /app/installations/{id}/access_tokens as GitHub answers it. */
-export function accessToken(): unknown {
+export function accessToken(installationId?: number): unknown {
   return githubAnswer('POST /app/installations/{installation_id}/access_tokens', 201, {
-    token: 'ghs_test',
+    token: installationId === undefined ? 'ghs_test' : `ghs_installation_${installationId}`,
     expires_at: '2099-01-01T00:00:00Z',
   });
 }

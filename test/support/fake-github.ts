@@ -11,6 +11,10 @@ export interface RecordedRequest {
   method: string;
   path: string;
   body: unknown;
+  /** When the request was read (performance.now() of this process): a write's time. */
+  at: number;
+  /** The status answered (absent while unanswered). */
+  status?: number;
 }
 
 export interface FakeGitHub {
@@ -39,10 +43,12 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
     void (async () => {
       const body = await readBody(req);
       const path = decodeURIComponent((req.url ?? '').split('?')[0]!.replace(/^\/api\/v3/, ''));
-      fake.requests.push({ method: req.method ?? '', path, body });
+      const recorded: RecordedRequest = { method: req.method ?? '', path, body, at: performance.now() };
+      fake.requests.push(recorded);
       if (fake.hang === true || (typeof fake.hang === 'function' && fake.hang({ method: req.method ?? '', path }))) return; // never answers
       const send = (status: number, data: unknown) => {
         const text = JSON.stringify(data);
+        recorded.status = status;
         // The call and this answer, as GitHub's REST API description has them (the test fails otherwise).
         recordGitHubCall({
           method: req.method ?? '',
@@ -55,7 +61,9 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
       };
       let m: RegExpExecArray | null;
       if (req.method === 'GET' && path === '/app') return send(200, githubAnswer('GET /app', 200, { slug: 'gatehouse', id: 1 }));
-      if (req.method === 'POST' && /^\/app\/installations\/\d+\/access_tokens$/.test(path)) return send(201, accessToken());
+      // Each installation its own token.
+      if (req.method === 'POST' && (m = /^\/app\/installations\/(\d+)\/access_tokens$/.exec(path)))
+        return send(201, accessToken(Number(m[1])));
       if (req.method === 'GET' && /\/contents\//.test(path))
         return send(404, {
           message: 'Not Found',
