@@ -248,7 +248,7 @@ describe('gatehouse explain', () => {
     expect(code).toBe(0);
     expect(json?.event).toBe('issues.opened');
     const types = json?.actions.map((a) => a.type);
-    expect(types).toEqual(['saveIntake', 'recordDecision', 'ensureLabels', 'ensureComment', 'ensureBodySection', 'ensureComment']);
+    expect(types).toEqual(['saveIntake', 'recordDecision', 'ensureComment', 'ensureLabels', 'ensureBodySection']);
     const labels = json?.actions.find((a) => a.type === 'ensureLabels');
     expect(labels?.add).toContain('tier::deep-review');
     expect(labels?.add).toEqual(['intake', 'intake::complete', 'tier::deep-review']);
