@@ -228,7 +228,10 @@ for (const [name, open, skip] of backends)
       backend = await open();
       // GitHub carries the comment out and never answers: the process dies inside the delivery's work.
       fake.hold = (r) => r.api === 'github' && r.method === 'POST' && r.path.endsWith('/issues/2/comments');
-      const first = await start();
+      // The notice is queued before the comment is written, and the dead process's outbox may hold
+      // its lease: on PostgreSQL another replica waits that lease out, so it is short here.
+      const lease: Record<string, string> = backend.shared ? { GATEHOUSE_CHILD_OUTBOX_LEASE_MS: '3000' } : {};
+      const first = await start(lease);
       const d = incidentIntake(2);
       const commented = fake.next((r) => r.api === 'github' && r.method === 'POST' && r.path.endsWith('/issues/2/comments'));
       expect(await post(first, d)).toBeLessThan(300);
@@ -237,7 +240,7 @@ for (const [name, open, skip] of backends)
       expect(fake.githubComments.get(`${REPO}#2`)).toHaveLength(1);
 
       fake.hold = null;
-      await start();
+      await start(lease);
       await expectOneEffect(2, d);
     }, 90_000);
 
