@@ -17,6 +17,7 @@ import type { RelatedIntake } from '../core/workflows/planning.ts';
 import type { PlatformAdapter } from '../ports/platform.ts';
 import type { DeliveryJob, GateEvaluationJob, GateEvaluations, JobQueue } from '../ports/queue.ts';
 import type { Store, StoredDelivery } from '../ports/store.ts';
+import { PLATFORM_OFF } from '../ports/store.ts';
 import type { PolicyResolver } from '../policy/resolver.ts';
 import type { Metrics } from '../ports/metrics.ts';
 import { execute } from './execute.ts';
@@ -89,7 +90,7 @@ export async function processDelivery(job: DeliveryJob, deps: ProcessDeps): Prom
    */
   const wait = async (): Promise<void> => {
     log.info('delivery for a platform that is off: it waits, pending, until the platform is configured');
-    await store.failAttempt(delivery.platform, delivery.deliveryId, `${delivery.platform} is off: waiting until it is configured`);
+    await store.failAttempt(delivery.platform, delivery.deliveryId, `${delivery.platform} ${PLATFORM_OFF}`);
     metrics.deliveries.inc({ platform: delivery.platform, event: delivery.eventName, outcome: 'waiting' });
   };
   if (delivery.platform === 'slack') {

@@ -8,6 +8,9 @@ import type { Notice } from '../core/chat/notice.ts';
 
 export type DeliveryStatus = 'pending' | 'done' | 'failed' | 'ignored';
 
+/** The end of a pending delivery's last error while its platform is off (it waits, and is queued again at a start with the platform on). */
+export const PLATFORM_OFF = 'is off: waiting until it is configured';
+
 export interface DeliveryInput {
   platform: Platform;
   /** X-GitHub-Delivery, GitLab's Idempotency-Key / X-Gitlab-Event-UUID, Slack's event id. */

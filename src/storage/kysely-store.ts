@@ -15,6 +15,7 @@ import type {
   Store,
   StoredDelivery,
 } from '../ports/store.ts';
+import { PLATFORM_OFF } from '../ports/store.ts';
 import { ChatStore } from './chat-store.ts';
 import { GroupCommit } from './group-commit.ts';
 import { leaseFree, releaseLeases } from './leases.ts';
@@ -135,7 +136,6 @@ export function insertedFlags<D extends DeliveryKey>(
 }
 
 /** The end of the last error of a delivery kept pending while its platform was off (see jobs/process-delivery.ts). */
-const PARKED = 'is off: waiting until it is configured';
 
 export class KyselyStore implements Store {
   readonly #db: Kysely<Database>;
@@ -231,7 +231,7 @@ export class KyselyStore implements Store {
 
   async pendingDeliveryIds(platform: Platform, limit: number, parkedOnly = false): Promise<string[]> {
     let q = this.#db.selectFrom('deliveries').select('delivery_id').where('platform', '=', platform).where('status', '=', 'pending');
-    if (parkedOnly) q = q.where('last_error', 'like', `%${PARKED}`);
+    if (parkedOnly) q = q.where('last_error', 'like', `%${PLATFORM_OFF}`);
     const rows = await q.orderBy('received_at').orderBy('delivery_id').limit(limit).execute();
     return rows.map((r) => r.delivery_id);
   }
