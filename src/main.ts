@@ -93,7 +93,7 @@ export interface Gatehouse {
   /** The metrics listener's URL when METRICS_PORT gives it one of its own (else null: /metrics is on `url`). */
   metricsUrl: string | null;
   store: Store;
-  /** Where deliveries arrive; `settled()` resolves once every delivery taken is stored and queued. */
+  /** Where deliveries arrive: `accept` resolves once the delivery is stored with its job. */
   inbox: DeliveryIntake;
   queue: JobQueue;
   metrics: Metrics;
@@ -134,7 +134,6 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
   });
   metrics.setDepthSource(() => queue.depth());
   metrics.setPacingSource(() => queue.pacing);
-  metrics.setBacklogSource(() => opened.inbox.backlog());
   metrics.setFailedSource(() => store.countDeliveries('failed'));
   metrics.setOutboxSource(() => opened.store.outbox.countByStatus());
 

@@ -16,8 +16,6 @@ export interface Metrics extends MetricsPort {
   commandsLimited: Counter<'platform'>;
   /** Reads the queue depth when /metrics is scraped. */
   setDepthSource(read: () => Promise<number>): void;
-  /** Reads what is acknowledged but not yet in the database (the embedded database's journal). */
-  setBacklogSource(read: () => { deliveries: number; bytes: number }): void;
   /** Reads how many deliveries ended `failed` (the dead letters) when /metrics is scraped. */
   setFailedSource(read: () => Promise<number>): void;
   /** Reads the escalation outbox's notices by status (pending, sent, failed). */
@@ -68,23 +66,6 @@ export function createMetrics({ eventLoop }: MetricsOptions = {}): Metrics {
       } catch {
         this.set(-1);
       }
-    },
-  });
-  let readBacklog: () => { deliveries: number; bytes: number } = () => ({ deliveries: 0, bytes: 0 });
-  new Gauge({
-    name: 'gatehouse_delivery_backlog',
-    help: 'Deliveries acknowledged (journaled on disk) but not yet stored in the database; 0 on PostgreSQL',
-    registers: [registry],
-    collect() {
-      this.set(readBacklog().deliveries);
-    },
-  });
-  new Gauge({
-    name: 'gatehouse_delivery_backlog_bytes',
-    help: 'Bytes of the delivery backlog; at 64 MiB acknowledgements wait for the database',
-    registers: [registry],
-    collect() {
-      this.set(readBacklog().bytes);
     },
   });
   let readOutbox: () => Promise<Record<'pending' | 'sent' | 'failed', number>> = async () => ({ pending: 0, sent: 0, failed: 0 });
@@ -175,9 +156,6 @@ export function createMetrics({ eventLoop }: MetricsOptions = {}): Metrics {
     }),
     setDepthSource(read) {
       readDepth = read;
-    },
-    setBacklogSource(read) {
-      readBacklog = read;
     },
     setPacingSource(read) {
       readPacing = read;

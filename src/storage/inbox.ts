@@ -11,14 +11,10 @@ import { GroupCommit } from './group-commit.ts';
 /** Stores a batch of deliveries, payloads in the form `encode` gave them, durably, before resolving. */
 export type DeliveryWriter = (batch: EncodedDelivery[]) => Promise<Accepted[]>;
 
-/** An inbox that can say when what it took is in the database, and be closed. */
+/** An inbox that can be closed. */
 export interface DeliveryIntake extends Inbox {
-  /** Resolves once every delivery accepted so far is stored and queued (at once: `accept` waits for it). */
-  settled(): Promise<void>;
   /** Stops taking deliveries. */
   close(): Promise<void>;
-  /** Acknowledged and not yet in the database: always none (kept for the backlog metrics). */
-  backlog(): { deliveries: number; bytes: number };
 }
 
 export class DeliveryInbox implements DeliveryIntake {
@@ -38,12 +34,6 @@ export class DeliveryInbox implements DeliveryIntake {
   accept(d: DeliveryInput): Promise<Accepted> {
     if (this.#closed) return Promise.reject(new Error('the delivery inbox is closed'));
     return this.#commit.submit(this.#encode(d));
-  }
-
-  async settled(): Promise<void> {}
-
-  backlog(): { deliveries: number; bytes: number } {
-    return { deliveries: 0, bytes: 0 };
   }
 
   async close(): Promise<void> {

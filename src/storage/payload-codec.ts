@@ -11,7 +11,7 @@
  * read them alike.
  *
  * Where: on PostgreSQL, as a delivery is accepted (`encodePayload`). On the embedded database the
- * journal keeps the payload as received and the database thread deflates it while storing the
+ * inbox hands the payload over as received and the database thread deflates it while storing the
  * batch (`deflatePayload` with `DEFLATE_OPTIONS`, see pglite-inbox.ts): the HTTP thread, which
  * acknowledges every delivery, does none of it.
  */
@@ -54,7 +54,7 @@ export function encodePayload(json: string): EncodedPayload {
   return shouldDeflate(json) ? { payload: deflatePayload(json), encoding: 'deflate-base64' } : { payload: json, encoding: 'json' };
 }
 
-/** A delivery with its payload in the form it is stored in (journal and database alike). */
+/** A delivery with its payload in the form it is stored in (as the inbox hands it to the database). */
 export type EncodedDelivery = Omit<DeliveryInput, 'payload'> & EncodedPayload;
 
 export function encodeDelivery(d: DeliveryInput): EncodedDelivery {
