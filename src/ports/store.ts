@@ -96,8 +96,6 @@ export interface Store {
   /** Durable (on disk) before it resolves. `inserted: false` means the id was seen before. */
   recordDelivery(d: DeliveryInput): Promise<{ inserted: boolean }>;
   getDelivery(platform: Platform, deliveryId: string): Promise<StoredDelivery | null>;
-  /** Deliveries still `pending`, oldest first. */
-  pendingDeliveries(limit: number): Promise<StoredDelivery[]>;
   finishDelivery(platform: Platform, deliveryId: string, status: Exclude<DeliveryStatus, 'pending'>, error?: string | null): Promise<void>;
   /** Increments `attempts`, keeps status pending, stores the error. */
   failAttempt(platform: Platform, deliveryId: string, error: string): Promise<void>;

@@ -190,18 +190,6 @@ export class KyselyStore implements Store {
     return row ? toDelivery(row, await decodePayloadAsync(row.payload, row.payload_encoding)) : null;
   }
 
-  async pendingDeliveries(limit: number): Promise<StoredDelivery[]> {
-    const rows = await this.#db
-      .selectFrom('deliveries')
-      .selectAll()
-      .where('status', '=', 'pending')
-      .orderBy('received_at')
-      .orderBy('delivery_id')
-      .limit(limit)
-      .execute();
-    return rows.map((r) => toDelivery(r));
-  }
-
   async finishDelivery(p: Platform, deliveryId: string, status: Exclude<DeliveryStatus, 'pending'>, error?: string | null): Promise<void> {
     await this.#db
       .updateTable('deliveries')

@@ -162,7 +162,7 @@ describe('the /slack/events route', () => {
     const body = slashCommandBody({ text: `escalate ${ISSUE_URL} forged`, userId: ALLOWED });
     const res = await slack(body, headersOf(body));
     expect(res.status).toBe(401);
-    expect(await gatehouse.store.pendingDeliveries(10)).toEqual([]);
+    expect(await gatehouse.store.listDeliveries('pending', 10)).toEqual([]);
   });
 
   it('answers a typo with a suggestion, visible only to the asker', async () => {

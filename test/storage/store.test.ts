@@ -136,8 +136,8 @@ for (const backend of backends) {
       ] as const) {
         await store.recordDelivery(delivery({ deliveryId: id, receivedAt: new Date(Date.UTC(2026, 0, 1, 0, 0, t)) }));
       }
-      expect((await store.pendingDeliveries(10)).map((d) => d.deliveryId)).toEqual(['a', 'b', 'c', 'd']);
-      expect((await store.pendingDeliveries(2)).map((d) => d.deliveryId)).toEqual(['a', 'b']);
+      expect((await store.listDeliveries('pending', 10)).map((d) => d.deliveryId)).toEqual(['a', 'b', 'c', 'd']);
+      expect((await store.listDeliveries('pending', 2)).map((d) => d.deliveryId)).toEqual(['a', 'b']);
 
       await store.failAttempt('github', 'a', 'rate limited');
       await store.failAttempt('github', 'a', 'timeout');
@@ -148,7 +148,7 @@ for (const backend of backends) {
       await store.finishDelivery('github', 'c', 'ignored', null);
       expect(await store.getDelivery('github', 'a')).toMatchObject({ status: 'done', attempts: 2, lastError: null });
       expect(await store.getDelivery('github', 'b')).toMatchObject({ status: 'failed', lastError: 'bad payload' });
-      expect((await store.pendingDeliveries(10)).map((d) => d.deliveryId)).toEqual(['d']);
+      expect((await store.listDeliveries('pending', 10)).map((d) => d.deliveryId)).toEqual(['d']);
       expect(await store.countDeliveries('pending')).toBe(1);
       expect(await store.countDeliveries('done')).toBe(1);
       expect(await store.countDeliveries('failed')).toBe(1);
