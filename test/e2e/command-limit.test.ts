@@ -7,23 +7,12 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import nock from 'nock';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { Gatehouse } from '../../src/main.ts';
 import { answers, gitlabBody, intakeBody } from '../builders/intake.ts';
-import { fakeGitHubIssues } from '../support/fake-github-issues.ts';
-import { githubDelivery, issueCommentPayload, issuesPayload, testPrivateKey } from '../support/github.ts';
-import {
-  addNote,
-  fakeGitLabApi,
-  GITLAB_BOT,
-  GITLAB_SECRET,
-  GITLAB_URL,
-  gitlabDelivery,
-  gitlabFixture,
-  issueHook,
-} from '../support/gitlab.ts';
-import { GITHUB_API, GITHUB_SECRET, processed, startTestGatehouse } from '../support/harness.ts';
+import { githubDelivery, issueCommentPayload, issuesPayload } from '../support/github.ts';
+import { addNote, GITLAB_BOT, GITLAB_URL, gitlabDelivery, gitlabFixture, issueHook } from '../support/gitlab.ts';
+import { GITHUB_SECRET, loopbackOnly, onGitHubIssues, onGitLab, processed } from '../support/harness.ts';
 
 /** The global policy names alice as a threat decider; the command limit is the default. */
 const policyPath = join(mkdtempSync(join(tmpdir(), 'gatehouse-command-limit-')), 'policy.yml');
@@ -49,8 +38,7 @@ interface Forge {
 const intake = { service: 'payments-api', exposure: 'new public endpoint', links: 'https://docs.example/adr/12-token-replay' };
 
 function github(): Forge {
-  let fake = fakeGitHubIssues();
-  fake.stop();
+  const { fake, start, stop } = onGitHubIssues({ policyPath });
   const send = async (name: string, payload: Record<string, unknown>): Promise<string> => {
     const d = githubDelivery({ name, secret: GITHUB_SECRET, payload });
     expect((await fetch(`${gatehouse.url}/api/github/webhooks`, { method: 'POST', headers: d.headers, body: d.body })).status).toBe(200);
@@ -58,18 +46,8 @@ function github(): Forge {
   };
   return {
     key: (n) => `github:Codertocat/Hello-World#${n}`,
-    async start() {
-      fake = fakeGitHubIssues();
-      return startTestGatehouse(
-        { github: { appId: '1', privateKey: testPrivateKey(), webhookSecret: GITHUB_SECRET, apiBaseUrl: GITHUB_API }, policyPath },
-        { github: { botLogin: 'gatehouse[bot]', retries: 0, throttle: false } },
-      );
-    },
-    stop() {
-      const unmatched = fake.unmatched.filter((r) => r.includes('api.github.com'));
-      fake.stop();
-      return unmatched;
-    },
+    start,
+    stop,
     async open(n) {
       const body = intakeBody(intake);
       fake.bodies.set(n, body);
@@ -87,8 +65,7 @@ function github(): Forge {
 }
 
 function gitlab(): Forge {
-  let api = fakeGitLabApi();
-  api.stop();
+  const { fake: api, start, stop } = onGitLab({ policyPath });
   const key = (n: number): string => `issues/${n}`;
   const send = async (event: string, payload: Record<string, unknown>): Promise<string> => {
     const d = gitlabDelivery({ event, payload });
@@ -97,18 +74,8 @@ function gitlab(): Forge {
   };
   return {
     key: (n) => `gitlab:gitlabhq/gitlab-test#${n}`,
-    async start() {
-      api = fakeGitLabApi();
-      return startTestGatehouse(
-        { gitlab: { url: GITLAB_URL, token: 'glpat-test', webhookSecret: GITLAB_SECRET }, policyPath },
-        { gitlab: { botUsername: GITLAB_BOT, retry: { backoffMs: () => 10 } } },
-      );
-    },
-    stop() {
-      const unmatched = api.unmatched.filter((r) => r.includes('gitlab.example.com'));
-      api.stop();
-      return unmatched;
-    },
+    start,
+    stop,
     async open(n) {
       const body = gitlabBody({ answers: answers(intake) });
       api.descriptions.set(key(n), body);
@@ -143,11 +110,7 @@ const find = (comments: string[], marker: string): string | undefined => comment
 const REFUSED = '<!-- gatehouse:command-refused -->';
 const LOG = '<!-- gatehouse:threat-decision -->';
 
-beforeAll(() => {
-  nock.disableNetConnect();
-  nock.enableNetConnect(/127\.0\.0\.1/);
-});
-afterAll(() => nock.enableNetConnect());
+loopbackOnly();
 
 describe.each([
   ['GitHub', github()],

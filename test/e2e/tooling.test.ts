@@ -7,22 +7,11 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import nock from 'nock';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Gatehouse } from '../../src/main.ts';
-import { fakeGitHubIssues } from '../support/fake-github-issues.ts';
-import { githubDelivery, githubLabels, issueCommentPayload, issuesPayload, testPrivateKey } from '../support/github.ts';
-import {
-  addNote,
-  fakeGitLabApi,
-  GITLAB_BOT,
-  GITLAB_SECRET,
-  GITLAB_URL,
-  gitlabDelivery,
-  gitlabFixture,
-  issueHook,
-} from '../support/gitlab.ts';
-import { GITHUB_API, GITHUB_SECRET, processed, startTestGatehouse } from '../support/harness.ts';
+import { githubDelivery, githubLabels, issueCommentPayload, issuesPayload } from '../support/github.ts';
+import { addNote, GITLAB_BOT, GITLAB_URL, gitlabDelivery, gitlabFixture, issueHook } from '../support/gitlab.ts';
+import { GITHUB_SECRET, loopbackOnly, onGitHubIssues, onGitLab, processed } from '../support/harness.ts';
 
 const TOOLS = Array.from({ length: 12 }, (_, i) => `tool-${i + 1}`);
 const policyPath = join(mkdtempSync(join(tmpdir(), 'gatehouse-tooling-')), 'policy.yml');
@@ -67,8 +56,7 @@ async function deliver(platform: 'github' | 'gitlab', d: { id: string; headers: 
 }
 
 function github(): Forge {
-  let fake = fakeGitHubIssues();
-  fake.stop();
+  const { fake, start, stop } = onGitHubIssues({ policyPath });
   const labelsOf = (n: number): string[] => fake.labels.get(n) ?? [];
   const issue = (action: string, n: number, extra: Record<string, unknown> = {}): Record<string, unknown> => {
     const p = issuesPayload({ action, body: fake.bodies.get(n) ?? '', number: n, labels: labelsOf(n) });
@@ -79,18 +67,8 @@ function github(): Forge {
     deliver('github', githubDelivery({ name, secret: GITHUB_SECRET, payload }));
   return {
     key: (n) => `github:Codertocat/Hello-World#${n}`,
-    async start() {
-      fake = fakeGitHubIssues();
-      return startTestGatehouse(
-        { github: { appId: '1', privateKey: testPrivateKey(), webhookSecret: GITHUB_SECRET, apiBaseUrl: GITHUB_API }, policyPath },
-        { github: { botLogin: 'gatehouse[bot]', retries: 0, throttle: false } },
-      );
-    },
-    stop() {
-      const unmatched = fake.unmatched.filter((r) => r.includes('api.github.com'));
-      fake.stop();
-      return unmatched;
-    },
+    start,
+    stop,
     async open(n, body, labels) {
       fake.bodies.set(n, body);
       fake.labels.set(n, [...labels]);
@@ -117,8 +95,7 @@ function github(): Forge {
 }
 
 function gitlab(): Forge {
-  let api = fakeGitLabApi();
-  api.stop();
+  const { fake: api, start, stop } = onGitLab({ policyPath });
   const k = (n: number): string => `issues/${n}`;
   const labelsOf = (n: number): string[] => api.labels.get(k(n)) ?? [];
   const hook = (action: 'open' | 'update', n: number): Record<string, unknown> => {
@@ -129,18 +106,8 @@ function gitlab(): Forge {
   const send = (event: string, payload: Record<string, unknown>): Promise<void> => deliver('gitlab', gitlabDelivery({ event, payload }));
   return {
     key: (n) => `gitlab:gitlabhq/gitlab-test#${n}`,
-    async start() {
-      api = fakeGitLabApi();
-      return startTestGatehouse(
-        { gitlab: { url: GITLAB_URL, token: 'glpat-test', webhookSecret: GITLAB_SECRET }, policyPath },
-        { gitlab: { botUsername: GITLAB_BOT, retry: { backoffMs: () => 10 } } },
-      );
-    },
-    stop() {
-      const unmatched = api.unmatched.filter((r) => r.includes('gitlab.example.com'));
-      api.stop();
-      return unmatched;
-    },
+    start,
+    stop,
     async open(n, body, labels) {
       api.descriptions.set(k(n), body);
       api.labels.set(k(n), [...labels]);
@@ -193,11 +160,7 @@ function gitlab(): Forge {
 const tick = (body: string, items: string[]): string => items.reduce((b, i) => b.replace(`- [ ] ${i}`, `- [x] ${i}`), body);
 const find = (comments: string[], marker: string): string | undefined => comments.find((c) => c.startsWith(marker));
 
-beforeAll(() => {
-  nock.disableNetConnect();
-  nock.enableNetConnect(/127\.0\.0\.1/);
-});
-afterAll(() => nock.enableNetConnect());
+loopbackOnly();
 
 type Case = [decision: string, form: 'request' | 'handover', labels: string[], clocks: string | null, section: string | null];
 const CASES: Case[] = [

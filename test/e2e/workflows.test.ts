@@ -7,23 +7,12 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import nock from 'nock';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Gatehouse } from '../../src/main.ts';
 import { answers, gitlabBody, intakeBody, type Answers } from '../builders/intake.ts';
-import { fakeGitHubIssues } from '../support/fake-github-issues.ts';
-import { githubDelivery, issueCommentPayload, issuesPayload, testPrivateKey } from '../support/github.ts';
-import {
-  addNote,
-  fakeGitLabApi,
-  GITLAB_BOT,
-  GITLAB_SECRET,
-  GITLAB_URL,
-  gitlabDelivery,
-  gitlabFixture,
-  issueHook,
-} from '../support/gitlab.ts';
-import { GITHUB_API, GITHUB_SECRET, processed, startTestGatehouse } from '../support/harness.ts';
+import { githubDelivery, issueCommentPayload, issuesPayload } from '../support/github.ts';
+import { addNote, GITLAB_BOT, GITLAB_URL, gitlabDelivery, gitlabFixture, issueHook } from '../support/gitlab.ts';
+import { GITHUB_SECRET, loopbackOnly, onGitHubIssues, onGitLab, processed } from '../support/harness.ts';
 import * as intakeParser from '../../src/core/intake/parse.ts';
 
 // The intake parser, counted: a delivery parses the intake body once.
@@ -82,25 +71,14 @@ async function deliverGitLab(payload: Record<string, unknown>): Promise<void> {
 }
 
 function github(): Forge {
-  let fake = fakeGitHubIssues();
-  fake.stop();
+  const { fake, start, stop } = onGitHubIssues({ policyPath });
   return {
     key: (n) => `github:Codertocat/Hello-World#${n}`,
     override: (yaml) => void fake.files.set('.github/gatehouse.yml', yaml),
     first: 1,
     second: 2,
-    async start() {
-      fake = fakeGitHubIssues();
-      return startTestGatehouse(
-        { github: { appId: '1', privateKey: testPrivateKey(), webhookSecret: GITHUB_SECRET, apiBaseUrl: GITHUB_API }, policyPath },
-        { github: { botLogin: 'gatehouse[bot]', retries: 0, throttle: false } },
-      );
-    },
-    stop() {
-      const unmatched = fake.unmatched.filter((r) => r.includes('api.github.com'));
-      fake.stop();
-      return unmatched;
-    },
+    start,
+    stop,
     intake: (a) => intakeBody(a),
     async open(n, body) {
       fake.bodies.set(n, body);
@@ -131,8 +109,7 @@ function github(): Forge {
 
 function gitlab(): Forge {
   let nextNoteId = 7000;
-  let api = fakeGitLabApi();
-  api.stop();
+  const { fake: api, start, stop } = onGitLab({ policyPath });
   const key = (n: number): string => `issues/${n}`;
   const hook = (action: 'open' | 'update', n: number, body: string): Record<string, unknown> => {
     const p = issueHook({ action, description: body, iid: n, labels: ['intake', ...(api.labels.get(key(n)) ?? [])] });
@@ -145,18 +122,8 @@ function gitlab(): Forge {
     override: (yaml) => void api.files.set('.gitlab/gatehouse.yml', yaml),
     first: 23,
     second: 24,
-    async start() {
-      api = fakeGitLabApi();
-      return startTestGatehouse(
-        { gitlab: { url: GITLAB_URL, token: 'glpat-test', webhookSecret: GITLAB_SECRET }, policyPath },
-        { gitlab: { botUsername: GITLAB_BOT, retry: { backoffMs: () => 10 } } },
-      );
-    },
-    stop() {
-      const unmatched = api.unmatched.filter((r) => r.includes('gitlab.example.com'));
-      api.stop();
-      return unmatched;
-    },
+    start,
+    stop,
     intake: (a) => gitlabBody({ answers: answers(a) }),
     async open(n, body) {
       api.descriptions.set(key(n), body);
@@ -212,11 +179,7 @@ const writesOf = (requests: string[]): string[] => requests.filter((r) => !r.sta
 /** A write that creates a comment (GitHub) or note (GitLab). */
 const isNewComment = (r: string): boolean => /^POST \S*\/(comments|notes)(\?\S*)?$/.test(r);
 
-beforeAll(() => {
-  nock.disableNetConnect();
-  nock.enableNetConnect(/127\.0\.0\.1/);
-});
-afterAll(() => nock.enableNetConnect());
+loopbackOnly();
 
 describe.each([
   ['GitHub', github()],

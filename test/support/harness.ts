@@ -1,8 +1,16 @@
-/** A Gatehouse on loopback for end-to-end tests: real server, real embedded database. */
+/**
+ * A Gatehouse on loopback for end-to-end tests: real server, real embedded database; on GitHub's or
+ * GitLab's stand-in (nock) when a test needs one, the network closed but for loopback.
+ */
+import nock from 'nock';
+import { afterAll, beforeAll } from 'vitest';
 import type { Config } from '../../src/config/env.ts';
 import { startGatehouse, type Gatehouse, type StartOptions } from '../../src/main.ts';
 import type { Platform } from '../../src/core/model.ts';
 import { freshDataDir } from '../storage/fixture.ts';
+import { fakeGitHubIssues, type FakeGitHubIssues } from './fake-github-issues.ts';
+import { testPrivateKey } from './github.ts';
+import { fakeGitLabApi, GITLAB_BOT, GITLAB_SECRET, GITLAB_URL, type FakeGitLabApi } from './gitlab.ts';
 
 export const GITHUB_SECRET = 'webhook-secret-for-tests';
 export const GITHUB_API = 'https://api.github.com';
@@ -58,4 +66,69 @@ export async function processed(gatehouse: Gatehouse, platform: Platform, id: st
     await new Promise((r) => setTimeout(r, 25));
   }
   throw new Error(`delivery ${id} was not processed within ${timeoutMs} ms`);
+}
+
+/** Registers the file's hooks: no network but loopback (the server) while its tests run; the stand-ins answer the rest. */
+export function loopbackOnly(): void {
+  beforeAll(() => {
+    nock.disableNetConnect();
+    nock.enableNetConnect(/127\.0\.0\.1/);
+  });
+  afterAll(() => nock.enableNetConnect());
+}
+
+/**
+ * A Gatehouse on a platform's stand-in, made anew at each `start()`. `fake` is always the current
+ * stand-in (reading it before the first start throws), so a test's helpers can hold it once;
+ * `stop()` ends the stand-in and returns the requests to the platform that nothing answered. Close
+ * the Gatehouse before `stop()`.
+ */
+export interface OnStandIn<Fake> {
+  readonly fake: Fake;
+  start: () => Promise<Gatehouse>;
+  stop: () => string[];
+}
+
+function onStandIn<Fake extends { unmatched: string[]; stop(): void }>(
+  host: string,
+  make: () => Fake,
+  start: () => Promise<Gatehouse>,
+): OnStandIn<Fake> {
+  let current: Fake | null = null;
+  const now = (): Fake => {
+    if (!current) throw new Error(`the ${host} stand-in is read before start()`);
+    return current;
+  };
+  return {
+    fake: new Proxy({} as Fake, { get: (_target, field): unknown => Reflect.get(now(), field) as unknown }),
+    start: () => {
+      current = make();
+      return start();
+    },
+    stop: () => {
+      const unmatched = now().unmatched.filter((r) => r.includes(host));
+      now().stop();
+      return unmatched;
+    },
+  };
+}
+
+/** Gatehouse as a GitHub App (`gatehouse[bot]`, no retries, no write spacing) on GitHub's issues stand-in. */
+export function onGitHubIssues({ policyPath }: { policyPath?: string } = {}): OnStandIn<FakeGitHubIssues> {
+  return onStandIn(new URL(GITHUB_API).host, fakeGitHubIssues, () =>
+    startTestGatehouse(
+      { github: { appId: '1', privateKey: testPrivateKey(), webhookSecret: GITHUB_SECRET, apiBaseUrl: GITHUB_API }, policyPath },
+      { github: { botLogin: 'gatehouse[bot]', retries: 0, throttle: false } },
+    ),
+  );
+}
+
+/** Gatehouse on GitLab (its bot user, retries 10 ms apart) on GitLab's stand-in. */
+export function onGitLab({ policyPath }: { policyPath?: string } = {}): OnStandIn<FakeGitLabApi> {
+  return onStandIn(new URL(GITLAB_URL).host, fakeGitLabApi, () =>
+    startTestGatehouse(
+      { gitlab: { url: GITLAB_URL, token: 'glpat-test', webhookSecret: GITLAB_SECRET }, policyPath },
+      { gitlab: { botUsername: GITLAB_BOT, retry: { backoffMs: () => 10 } } },
+    ),
+  );
 }
