@@ -29,18 +29,24 @@
  * spacing is off (the fake does not rate-limit). Loopback only; bounded in count and time (each
  * round's processing waits at most 120 s; the whole run is stopped after 15 minutes).
  */
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import { answers, gitlabBody, intakeBody } from '../test/builders/intake.ts';
-import { START_FLAGS, startChildGatehouse, type ChildGatehouse } from '../test/support/child-gatehouse.ts';
 import { startFakeUpstreams, type FakeUpstreams } from '../test/support/fake-upstreams.ts';
 import { githubDelivery, issuesPayload, testPrivateKey } from '../test/support/github.ts';
 import { gitlabDelivery, gitlabFixture, issueHook } from '../test/support/gitlab.ts';
 import { slackHeaders, slashCommandBody } from '../test/support/slack.ts';
+import {
+  mappings,
+  nodeMemoryMiB,
+  residentMiB,
+  START_FLAGS,
+  startBenchGatehouse,
+  withThrowawayDatabase,
+  type BenchProcess,
+} from './support/process.ts';
 
 const { values } = parseArgs({
   options: {
@@ -156,13 +162,8 @@ function quantile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 }
 
-function rssMiB(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : NaN;
-}
-
 /** Sum of gatehouse_deliveries_total{outcome=...} over the replicas' /metrics. */
-async function deliveriesCounted(replicas: ChildGatehouse[], outcome: string): Promise<number> {
+async function deliveriesCounted(replicas: BenchProcess[], outcome: string): Promise<number> {
   let n = 0;
   for (const r of replicas) {
     const text = await (await fetch(`${r.url}/metrics`)).text();
@@ -174,21 +175,18 @@ async function deliveriesCounted(replicas: ChildGatehouse[], outcome: string): P
   return n;
 }
 
-/** The main thread's V8 heap in use (MiB), from /metrics: what RSS holds besides the database. */
 /** Resident memory per mapping (start address → MiB, with its name), from /proc/<pid>/smaps. */
-function mappings(pid: number): Map<string, { name: string; sizeMiB: number; rssMiB: number }> {
-  const out = new Map<string, { name: string; sizeMiB: number; rssMiB: number }>();
-  let cur: { name: string; sizeMiB: number; rssMiB: number } | null = null;
-  for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
-    const m = /^([0-9a-f]+)-([0-9a-f]+) \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
-    if (m) out.set(m[1]!, (cur = { name: m[3] || 'anonymous', sizeMiB: (parseInt(m[2]!, 16) - parseInt(m[1]!, 16)) / 2 ** 20, rssMiB: 0 }));
-    else if (cur && line.startsWith('Rss:')) cur.rssMiB = Number(/(\d+)/.exec(line)![1]) / 1024;
-  }
-  return out;
+function byStart(pid: number): Map<string, { name: string; sizeMiB: number; rssMiB: number }> {
+  return new Map(
+    mappings(pid).map((m) => [
+      m.start.toString(16).padStart(8, '0'),
+      { name: m.name, sizeMiB: (m.end - m.start) / 2 ** 20, rssMiB: m.rssMiB },
+    ]),
+  );
 }
 
 /** The mappings whose resident memory grew most between two snapshots. */
-function growth(before: ReturnType<typeof mappings>, after: ReturnType<typeof mappings>, top = 6): string {
+function growth(before: ReturnType<typeof byStart>, after: ReturnType<typeof byStart>, top = 6): string {
   const rows = [...after.entries()].map(([start, m]) => ({ start, ...m, grew: m.rssMiB - (before.get(start)?.rssMiB ?? 0) }));
   const gone = [...before.entries()].filter(([start]) => !after.has(start)).reduce((a, [, m]) => a + m.rssMiB, 0);
   rows.sort((a, b) => b.grew - a.grew);
@@ -203,21 +201,7 @@ function growth(before: ReturnType<typeof mappings>, after: ReturnType<typeof ma
   );
 }
 
-/** The JS heap of a replica from its /metrics: used, and committed by V8 (total). */
-async function heapMiB(r: ChildGatehouse): Promise<{ used: number; total: number; external: number }> {
-  const text = await (await fetch(`${r.url}/metrics`)).text();
-  const read = (name: string): number => {
-    const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-    return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) / 2 ** 20 : NaN;
-  };
-  return {
-    used: read('gatehouse_nodejs_heap_size_used_bytes'),
-    total: read('gatehouse_nodejs_heap_size_total_bytes'),
-    external: read('gatehouse_nodejs_external_memory_bytes'),
-  };
-}
-
-async function burst(replicas: ChildGatehouse[], requests: Request[]): Promise<{ latencies: number[]; bad: string[] }> {
+async function burst(replicas: BenchProcess[], requests: Request[]): Promise<{ latencies: number[]; bad: string[] }> {
   const latencies: number[] = [];
   const bad: string[] = [];
   const start = performance.now();
@@ -244,7 +228,7 @@ async function burst(replicas: ChildGatehouse[], requests: Request[]): Promise<{
 
 async function run(label: string, count: number, env: Record<string, string>): Promise<void> {
   const fake = await startFakeUpstreams();
-  const replicas: ChildGatehouse[] = [];
+  const replicas: BenchProcess[] = [];
   try {
     const full = {
       ...env,
@@ -266,12 +250,12 @@ async function run(label: string, count: number, env: Record<string, string>): P
     };
     replicas.push(
       ...(await Promise.all(
-        Array.from({ length: count }, () => startChildGatehouse(full, { nodeFlags: values['node-flags'].split(' ').filter(Boolean) })),
+        Array.from({ length: count }, () => startBenchGatehouse(full, { nodeFlags: values['node-flags'].split(' ').filter(Boolean) })),
       )),
     );
     console.log(`\n== ${label}: ${count} process${count > 1 ? 'es' : ''} (pids ${replicas.map((r) => r.pid).join(', ')})`);
     const rss: number[][] = [];
-    const firstMaps: ReturnType<typeof mappings>[] = [];
+    const firstMaps: ReturnType<typeof byStart>[] = [];
     let expectedDeliveries = 0;
     for (let round = 1; round <= ROUNDS; round++) {
       const requests = roundRequests(round, fake);
@@ -306,8 +290,8 @@ async function run(label: string, count: number, env: Record<string, string>): P
       for (let i = 1; i < N_GITLAB; i += 2)
         if ((fake.gitlabNotes.get(`${GL_MRS}/merge_requests/${base + i + 1}`) ?? []).length > 1) mrNotesOver++;
       const failed = await deliveriesCounted(replicas, 'failed');
-      const memory = replicas.map((r) => rssMiB(r.pid));
-      const heaps = await Promise.all(replicas.map(heapMiB));
+      const memory = replicas.map((r) => residentMiB(r.pid));
+      const heaps = await Promise.all(replicas.map((r) => nodeMemoryMiB(r.url)));
       // Memory is read once the replicas have been idle for --settle seconds (V8 shrinks its heap
       // after a burst only when allocation stops): the same moment after every round.
       if (SETTLE > 0) await new Promise((r) => setTimeout(r, SETTLE * 1000));
@@ -315,7 +299,7 @@ async function run(label: string, count: number, env: Record<string, string>): P
         for (const r of replicas) process.kill(r.pid, 'SIGUSR2');
         await new Promise((r) => setTimeout(r, 15_000));
       }
-      const maps = replicas.map((r) => mappings(r.pid));
+      const maps = replicas.map((r) => byStart(r.pid));
       if (round === 1) firstMaps.push(...maps);
       else if (values.smaps) maps.forEach((m, i) => console.log(`         replica ${i + 1} since round 1: ${growth(firstMaps[i]!, m)}`));
       rss.push(memory);
@@ -357,23 +341,14 @@ async function main(): Promise<void> {
       console.log('\n== PostgreSQL: skipped (set BENCH_DATABASE_URL to a postgres:// server URL)');
       return;
     }
-    const name = `gatehouse_bench_${randomBytes(4).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: server });
-    await admin.connect();
-    await admin.query(`create database ${name}`);
-    await admin.end();
-    const url = new URL(server);
-    url.pathname = `/${name}`;
-    const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-load-'));
-    try {
-      await run('PostgreSQL, two replicas', 2, { DATABASE_URL: url.toString(), GATEHOUSE_DATA_DIR: join(dir, 'unused') });
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-      const c = new pg.Client({ connectionString: server });
-      await c.connect();
-      await c.query(`drop database if exists ${name} with (force)`);
-      await c.end();
-    }
+    await withThrowawayDatabase(server, async (url) => {
+      const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-load-'));
+      try {
+        await run('PostgreSQL, two replicas', 2, { DATABASE_URL: url, GATEHOUSE_DATA_DIR: join(dir, 'unused') });
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
   }
 }
 

@@ -1,6 +1,6 @@
 // The bare Probot peer of bench/memory: a Probot app, plain JavaScript as its authors would write
 // it, that labels every opened issue and comments on it (the writes Gatehouse's intake makes),
-// with no database and no queue. Prints `listening on :<port>` when it listens.
+// with no database and no queue. Prints `READY <url> <pid>` when it listens, as Gatehouse's bench child does.
 import { createServer } from 'node:http';
 import { createNodeMiddleware, Probot, ProbotOctokit } from 'probot';
 import { pino } from 'pino';
@@ -27,4 +27,4 @@ const middleware = await createNodeMiddleware(
 const server = createServer((req, res) => {
   void middleware(req, res, () => res.writeHead(404).end());
 });
-server.listen(0, '127.0.0.1', () => console.log(`listening on :${server.address().port}`));
+server.listen(0, '127.0.0.1', () => console.log(`READY http://127.0.0.1:${server.address().port} ${process.pid}`));

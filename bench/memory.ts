@@ -24,17 +24,25 @@
  * to the start script's (MALLOC_ARENA_MAX, MALLOC_TRIM_THRESHOLD_), `--no-start-env` drops that.
  * Loopback only; the whole run is stopped after 10 minutes.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import { intakeBody } from '../test/builders/intake.ts';
-import { START_ENV, START_FLAGS } from '../test/support/child-gatehouse.ts';
 import { startFakeGitHub, type FakeGitHub } from '../test/support/fake-github.ts';
 import { githubDelivery, issuesPayload, testPrivateKey } from '../test/support/github.ts';
+import {
+  mappings,
+  nodeMemoryMiB,
+  residentMiB,
+  START_ENV,
+  START_FLAGS,
+  startBenchGatehouse,
+  startBenchProcess,
+  withThrowawayDatabase,
+  type BenchProcess,
+} from './support/process.ts';
 
 const { values } = parseArgs({
   options: {
@@ -62,8 +70,6 @@ const EXTRA_ENV = Object.fromEntries(
     .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
 );
 const SECRET = 'bench-memory-secret';
-const CHILD = new URL('../test/support/gatehouse-child.ts', import.meta.url).pathname;
-const BUILT_CHILD = new URL('./memory-gatehouse.mjs', import.meta.url).pathname;
 const PROBOT = new URL('./memory-probot.mjs', import.meta.url).pathname;
 
 const hardStop = setTimeout(() => {
@@ -84,26 +90,16 @@ interface Row {
   burstIn: number;
 }
 
-function status(pid: number, field: 'VmRSS' | 'VmHWM'): number {
-  const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : NaN;
-}
-
 /**
  * Resident MiB of WebAssembly memories (the PGlite thread's): a read-write mapping followed by the
  * inaccessible reservation V8 keeps behind it, together 4 GiB or more (its guard region).
  */
 function wasmMiB(pid: number): number {
-  const maps: { start: number; end: number; perms: string; rss: number }[] = [];
-  for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
-    const m = /^([0-9a-f]+)-([0-9a-f]+) (\S+) /.exec(line);
-    if (m) maps.push({ start: parseInt(m[1]!, 16), end: parseInt(m[2]!, 16), perms: m[3]!, rss: 0 });
-    else if (line.startsWith('Rss:') && maps.length) maps.at(-1)!.rss = Number(/(\d+)/.exec(line)![1]) / 1024;
-  }
+  const maps = mappings(pid);
   let sum = 0;
   for (let i = 0; i + 1 < maps.length; i++) {
     const [a, b] = [maps[i]!, maps[i + 1]!];
-    if (a.perms.startsWith('rw') && b.perms.startsWith('---') && b.start === a.end && b.end - a.start >= 2 ** 32) sum += a.rss;
+    if (a.perms.startsWith('rw') && b.perms.startsWith('---') && b.start === a.end && b.end - a.start >= 2 ** 32) sum += a.rssMiB;
   }
   return sum;
 }
@@ -111,42 +107,8 @@ function wasmMiB(pid: number): number {
 async function pieces(pid: number, url: string | null): Promise<string> {
   const wasm = wasmMiB(pid);
   if (!url) return wasm ? `wasm ${wasm.toFixed(0)}` : '';
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const read = (name: string): number => {
-    const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-    return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) / 2 ** 20 : NaN;
-  };
-  return `heap ${read('gatehouse_nodejs_heap_size_used_bytes').toFixed(0)}/${read('gatehouse_nodejs_heap_size_total_bytes').toFixed(0)}, external ${read('gatehouse_nodejs_external_memory_bytes').toFixed(0)}, wasm ${wasm.toFixed(0)}`;
-}
-
-function startChild(args: string[], env: Record<string, string>): Promise<{ child: ChildProcess; url: string; logs: string[] }> {
-  const child = spawn(process.execPath, args, {
-    env: { PATH: process.env['PATH'] ?? '', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env, ...EXTRA_ENV },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const logs: string[] = [];
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`no start within 60 s:\n${logs.slice(-20).join('\n')}`));
-    }, 60_000);
-    const onData = (chunk: Buffer): void => {
-      for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) {
-        if (logs.length < 2000) logs.push(line);
-        const m = /^READY http:\/\/127\.0\.0\.1:(\d+)/.exec(line) ?? /listening on :(\d+)/.exec(line);
-        if (m) {
-          clearTimeout(timer);
-          resolve({ child, url: `http://127.0.0.1:${m[1]}`, logs });
-        }
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`exited with ${code} before listening:\n${logs.slice(-20).join('\n')}`));
-    });
-  });
+  const heap = await nodeMemoryMiB(url);
+  return `heap ${heap.used.toFixed(0)}/${heap.total.toFixed(0)}, external ${heap.external.toFixed(0)}, wasm ${wasm.toFixed(0)}`;
 }
 
 async function burst(url: string, fake: FakeGitHub): Promise<number> {
@@ -173,20 +135,26 @@ async function burst(url: string, fake: FakeGitHub): Promise<number> {
   return (performance.now() - began) / 1000;
 }
 
-async function measure(subject: string, args: string[], env: Record<string, string>, metrics: boolean): Promise<Row> {
+/** Measures a subject that `start` starts with the fake's environment (GitHub App, the fake as GitHub Enterprise). */
+async function measure(subject: string, start: (env: Record<string, string>) => Promise<BenchProcess>, metrics: boolean): Promise<Row> {
   const fake = await startFakeGitHub();
-  const full = { APP_ID: '1', PRIVATE_KEY: testPrivateKey(), WEBHOOK_SECRET: SECRET, GHE_HOST: fake.host, GHE_PROTOCOL: 'http', ...env };
-  const run = await startChild(args, full);
-  const pid = run.child.pid!;
+  const run = await start({
+    APP_ID: '1',
+    PRIVATE_KEY: testPrivateKey(),
+    WEBHOOK_SECRET: SECRET,
+    GHE_HOST: fake.host,
+    GHE_PROTOCOL: 'http',
+  });
+  const pid = run.pid;
   try {
     await sleep(IDLE_S * 1000);
-    const idleRss = status(pid, 'VmRSS');
+    const idleRss = residentMiB(pid, 'VmRSS');
     const idlePieces = await pieces(pid, metrics ? run.url : null);
     const burstIn = await burst(run.url, fake);
     await sleep(SETTLE_S * 1000);
-    const burstRss = status(pid, 'VmRSS');
+    const burstRss = residentMiB(pid, 'VmRSS');
     const burstPieces = await pieces(pid, metrics ? run.url : null);
-    const row = { subject, idleRss, burstRss, hwm: status(pid, 'VmHWM'), idlePieces, burstPieces, burstIn };
+    const row = { subject, idleRss, burstRss, hwm: residentMiB(pid, 'VmHWM'), idlePieces, burstPieces, burstIn };
     console.log(
       `${subject}: idle ${idleRss.toFixed(0)} MiB (${idlePieces}); after burst ${burstRss.toFixed(0)} MiB (${burstPieces}), processed in ${burstIn.toFixed(1)} s; peak ${row.hwm.toFixed(0)} MiB`,
     );
@@ -197,8 +165,7 @@ async function measure(subject: string, args: string[], env: Record<string, stri
     );
     throw err;
   } finally {
-    run.child.kill('SIGTERM');
-    await new Promise((r) => (run.child.exitCode !== null ? r(null) : run.child.once('exit', r)));
+    await run.stop();
     await fake.close();
   }
 }
@@ -208,16 +175,19 @@ async function measure(subject: string, args: string[], env: Record<string, stri
 if (!values.tsx && values.only !== 'probot') {
   execFileSync('npm', ['run', '-s', 'build'], { cwd: new URL('..', import.meta.url).pathname, stdio: 'inherit' });
 }
-const gatehouseArgs = values.tsx ? [...NODE_FLAGS, '--import', 'tsx', CHILD] : [...NODE_FLAGS, BUILT_CHILD];
-const gatehouseEnv = { ...(values['start-env'] ? START_ENV : {}), GATEHOUSE_CHILD_THROTTLE: '0' };
+const gatehouse =
+  (env: Record<string, string>) =>
+  (fakeEnv: Record<string, string>): Promise<BenchProcess> =>
+    startBenchGatehouse(
+      { ...fakeEnv, ...env, GATEHOUSE_CHILD_THROTTLE: '0', ...EXTRA_ENV },
+      { nodeFlags: NODE_FLAGS, startEnv: values['start-env'], built: !values.tsx },
+    );
 const rows: (Row | string)[] = [];
 
 if (!values.only || values.only === 'embedded') {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-memory-'));
   try {
-    rows.push(
-      await measure('Gatehouse, embedded database', gatehouseArgs, { ...gatehouseEnv, GATEHOUSE_DATA_DIR: join(dir, 'data') }, true),
-    );
+    rows.push(await measure('Gatehouse, embedded database', gatehouse({ GATEHOUSE_DATA_DIR: join(dir, 'data') }), true));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -227,34 +197,18 @@ if (!values.only || values.only === 'postgres') {
   if (!server) {
     rows.push('Gatehouse, PostgreSQL: skipped (set GATEHOUSE_TEST_PG_URL to a postgres:// server URL)');
   } else {
-    const name = `gatehouse_bench_${randomBytes(4).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: server });
-    await admin.connect();
-    await admin.query(`create database ${name}`);
-    await admin.end();
-    const url = new URL(server);
-    url.pathname = `/${name}`;
-    const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-memory-'));
-    try {
-      rows.push(
-        await measure(
-          'Gatehouse, PostgreSQL',
-          gatehouseArgs,
-          { ...gatehouseEnv, DATABASE_URL: url.toString(), GATEHOUSE_DATA_DIR: join(dir, 'unused') },
-          true,
-        ),
-      );
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-      const c = new pg.Client({ connectionString: server });
-      await c.connect();
-      await c.query(`drop database if exists ${name} with (force)`);
-      await c.end();
-    }
+    await withThrowawayDatabase(server, async (url) => {
+      const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-memory-'));
+      try {
+        rows.push(await measure('Gatehouse, PostgreSQL', gatehouse({ DATABASE_URL: url, GATEHOUSE_DATA_DIR: join(dir, 'unused') }), true));
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
   }
 }
 if (!values.only || values.only === 'probot') {
-  rows.push(await measure('bare Probot app', [PROBOT], {}, false));
+  rows.push(await measure('bare Probot app', (env) => startBenchProcess([PROBOT], { ...env, ...EXTRA_ENV }), false));
 }
 
 console.log(

@@ -1,6 +1,7 @@
 /**
  * Starts test/support/gatehouse-child.ts in a child process (Node with tsx), collects its log
  * lines and resolves once it listens. Kill it with `kill()` (SIGKILL) or `stop()` (SIGTERM).
+ * `startChild` does the same for any Node script that prints `READY <url> <pid>` (the benches').
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -36,8 +37,13 @@ export function startChildGatehouse(
   env: Record<string, string>,
   { timeoutMs = 60_000, nodeFlags = [...START_FLAGS] }: { timeoutMs?: number; nodeFlags?: string[] } = {},
 ): Promise<ChildGatehouse> {
-  const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', CHILD], {
-    env: { PATH: process.env['PATH'] ?? '', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...START_ENV, ...env },
+  return startChild([...nodeFlags, '--import', 'tsx', CHILD], { ...START_ENV, ...env }, { timeoutMs });
+}
+
+/** `node <args>` on loopback (PORT=0), `env` over PATH and LOG_LEVEL=info; resolves once it prints `READY <url> <pid>`. */
+export function startChild(args: string[], env: Record<string, string>, { timeoutMs = 60_000 } = {}): Promise<ChildGatehouse> {
+  const child = spawn(process.execPath, args, {
+    env: { PATH: process.env['PATH'] ?? '', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: string[] = [];
