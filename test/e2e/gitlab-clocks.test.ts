@@ -2,22 +2,13 @@
  * The same clock run as on GitHub, on GitLab: the documented Issue Hook in, a stateful fake of
  * GitLab's REST API (nock) out, an injected clock (no sleeping).
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import nock from 'nock';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Gatehouse } from '../../src/main.ts';
-import {
-  fakeGitLabApi,
-  GITLAB_BOT,
-  GITLAB_SECRET as SECRET,
-  GITLAB_URL,
-  gitlabDelivery,
-  issueHook,
-  type FakeGitLabApi,
-} from '../support/gitlab.ts';
-import { processed, startTestGatehouse } from '../support/harness.ts';
+import { gitlabDelivery, issueHook } from '../support/gitlab.ts';
+import { loopbackOnly, onGitLab, processed } from '../support/harness.ts';
 
 let gatehouse: Gatehouse;
-let api: FakeGitLabApi;
+const { fake: api, start, stop } = onGitLab({}, { now: () => now, clockTickMs: 0 });
 let now = new Date('2026-11-20T15:00:00Z'); // a Friday
 const at = (iso: string): void => {
   now = new Date(iso);
@@ -41,24 +32,14 @@ async function deliver(payload: unknown): Promise<void> {
 const notes = (): string[] => (api.notes.get('issues/23') ?? []).map((n) => n.body);
 const labels = (): string[] => [...(api.labels.get('issues/23') ?? [])].sort();
 
-beforeAll(() => {
-  nock.disableNetConnect();
-  nock.enableNetConnect(/127\.0\.0\.1/);
-});
-afterAll(() => nock.enableNetConnect());
+loopbackOnly();
 beforeEach(async () => {
   at('2026-11-20T15:00:00Z');
-  api = fakeGitLabApi();
-  gatehouse = await startTestGatehouse(
-    { gitlab: { url: GITLAB_URL, token: 'glpat-test', webhookSecret: SECRET } },
-    { now: () => now, clockTickMs: 0, gitlab: { botUsername: GITLAB_BOT, retry: { backoffMs: () => 10 } } },
-  );
+  gatehouse = await start();
 });
 afterEach(async () => {
   await gatehouse.close();
-  const unmatched = api.unmatched.filter((r) => r.includes('gitlab.example.com'));
-  api.stop();
-  expect(unmatched, 'every GitLab call was answered').toEqual([]);
+  expect(stop(), 'every GitLab call was answered').toEqual([]);
 });
 
 describe('SLO/RTO clocks on a GitLab tooling outage', () => {

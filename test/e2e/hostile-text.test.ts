@@ -8,16 +8,22 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import nock from 'nock';
 import type { Gatehouse } from '../../src/main.ts';
 import { GATE_MARKER } from '../../src/core/gate/plan.ts';
 import { INTAKE_MARKER } from '../../src/core/plan.ts';
 import { intakeBody } from '../builders/intake.ts';
-import { fakeGitHubIssues, type FakeGitHubIssues } from '../support/fake-github-issues.ts';
 import { fakeGateGitHub, otherRun, type GateWorld } from '../support/github-gate.ts';
 import { githubDelivery, issuesPayload, pullRequestPayload, testPrivateKey } from '../support/github.ts';
-import { GITHUB_API as API, GITHUB_SECRET as SECRET, processed, startTestGatehouse } from '../support/harness.ts';
+import {
+  GITHUB_API as API,
+  GITHUB_SECRET as SECRET,
+  loopbackOnly,
+  onGitHubIssues,
+  processed,
+  startTestGatehouse,
+} from '../support/harness.ts';
 
 const FULL = 'Codertocat/Hello-World';
 const HEAD = 'ec26c3e57ca3a959ca5aad62de7213c562f8c821';
@@ -39,26 +45,16 @@ async function deliver(name: string, payload: unknown): Promise<number> {
   return Date.now() - started;
 }
 
-beforeAll(() => {
-  nock.disableNetConnect();
-  nock.enableNetConnect(/127\.0\.0\.1/);
-});
-afterAll(() => nock.enableNetConnect());
+loopbackOnly();
 
 describe('hostile issue bodies on GitHub', () => {
-  let fake: FakeGitHubIssues;
+  const { fake, start, stop } = onGitHubIssues();
   beforeEach(async () => {
-    fake = fakeGitHubIssues();
-    gatehouse = await startTestGatehouse(
-      { github: { appId: '1', privateKey: testPrivateKey(), webhookSecret: SECRET, apiBaseUrl: API } },
-      { github: { botLogin: 'gatehouse[bot]', retries: 0, throttle: false } },
-    );
+    gatehouse = await start();
   });
   afterEach(async () => {
     await gatehouse.close();
-    const unmatched = fake.unmatched.filter((r) => r.includes('api.github.com'));
-    fake.stop();
-    expect(unmatched).toEqual([]);
+    expect(stop()).toEqual([]);
   });
 
   it.each([

@@ -113,22 +113,25 @@ function onStandIn<Fake extends { unmatched: string[]; stop(): void }>(
   };
 }
 
-/** Gatehouse as a GitHub App (`gatehouse[bot]`, no retries, no write spacing) on GitHub's issues stand-in. */
-export function onGitHubIssues({ policyPath }: { policyPath?: string } = {}): OnStandIn<FakeGitHubIssues> {
+/** Gatehouse as a GitHub App (`gatehouse[bot]`, no retries, no write spacing) on GitHub's issues stand-in; `extra` over that. */
+export function onGitHubIssues(
+  { policyPath }: { policyPath?: string } = {},
+  extra: Partial<StartOptions> = {},
+): OnStandIn<FakeGitHubIssues> {
   return onStandIn(new URL(GITHUB_API).host, fakeGitHubIssues, () =>
     startTestGatehouse(
       { github: { appId: '1', privateKey: testPrivateKey(), webhookSecret: GITHUB_SECRET, apiBaseUrl: GITHUB_API }, policyPath },
-      { github: { botLogin: 'gatehouse[bot]', retries: 0, throttle: false } },
+      { ...extra, github: { botLogin: 'gatehouse[bot]', retries: 0, throttle: false, ...extra.github } },
     ),
   );
 }
 
-/** Gatehouse on GitLab (its bot user, retries 10 ms apart) on GitLab's stand-in. */
-export function onGitLab({ policyPath }: { policyPath?: string } = {}): OnStandIn<FakeGitLabApi> {
+/** Gatehouse on GitLab (its bot user, retries 10 ms apart) on GitLab's stand-in; `extra` over that. */
+export function onGitLab({ policyPath }: { policyPath?: string } = {}, extra: Partial<StartOptions> = {}): OnStandIn<FakeGitLabApi> {
   return onStandIn(new URL(GITLAB_URL).host, fakeGitLabApi, () =>
     startTestGatehouse(
       { gitlab: { url: GITLAB_URL, token: 'glpat-test', webhookSecret: GITLAB_SECRET }, policyPath },
-      { gitlab: { botUsername: GITLAB_BOT, retry: { backoffMs: () => 10 } } },
+      { ...extra, gitlab: { botUsername: GITLAB_BOT, retry: { backoffMs: () => 10 }, ...extra.gitlab } },
     ),
   );
 }
