@@ -1,7 +1,7 @@
 /**
  * The GitHub side of the release gate (ReleaseForge) over one installation's Octokit: evidence
  * from the REST API (CONTRACT.md "Release gate"), the `gatehouse/release-gate` check run, release
- * notes, follow-up issues. Every response field read is parsed with zod.
+ * notes, follow-up issues. Every response field read is parsed with zod (the schemas are in schema.ts).
  *
  * Evidence sources are read concurrently; a paginated source reads its first page, then, when the
  * page count is known (`total_count` or a `Link: rel="last"`), the remaining pages a few at a
