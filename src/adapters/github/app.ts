@@ -10,7 +10,6 @@ import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { Probot } from 'probot';
-import { z } from 'zod';
 import type { PlatformAdapter } from '../../ports/platform.ts';
 import type { Inbox } from '../../ports/queue.ts';
 import { BodyTimeout, BodyTooLarge, ByteBudget, ClientGone, readChunks, refuse } from '../http/body.ts';
@@ -31,6 +30,7 @@ import { EvidenceCache } from '../evidence.ts';
 import { StickyComments } from '../sticky-comments.ts';
 import { GitHubReleaseForge } from './release.ts';
 import { translateGitHub } from './translate.ts';
+import { appSchema, installationSchema } from './schema.ts';
 import { SelfIdentity } from '../identity.ts';
 
 export const GITHUB_WEBHOOK_PATH = '/api/github/webhooks';
@@ -100,9 +100,6 @@ const header = (req: IncomingMessage, name: string): string | undefined => {
   const s = Array.isArray(v) ? v[0] : v;
   return s === undefined || s.trim() === '' ? undefined : s.trim();
 };
-
-const appSchema = z.object({ slug: z.string() });
-const installationSchema = z.object({ id: z.number() });
 
 export async function createGitHubIngress(opts: GitHubIngressOptions): Promise<GitHubIngress> {
   const { inbox, metrics, logger } = opts;

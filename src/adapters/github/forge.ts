@@ -1,5 +1,5 @@
 /** The GitHub forge: the Forge port over one installation's Octokit. */
-import { z } from 'zod';
+import type { z } from 'zod';
 import type { IssueRef, RepoRef } from '../../core/model.ts';
 import {
   lastLabelActor,
@@ -20,51 +20,25 @@ import {
   type StickyComments,
   type StickyLog,
 } from '../sticky-comments.ts';
+import {
+  commentSchema,
+  commentsSchema,
+  commitsSchema,
+  contentSchema,
+  createdSchema,
+  filesSchema,
+  issueBodySchema,
+  issueEventsSchema,
+  issueSchema,
+  labelsSchema,
+} from './schema.ts';
 
 /** The part of Octokit we use: `request(route, params)`. */
 export interface GitHubRequester {
   request(route: string, params?: Record<string, unknown>): Promise<{ status: number; data: unknown; headers?: Record<string, unknown> }>;
 }
 
-const commentSchema = z.object({
-  id: z.number(),
-  body: z.string().nullable().optional(),
-  user: z.object({ login: z.string(), type: z.string() }).nullable(),
-});
-const commentsSchema = z.array(commentSchema);
 type Comment = z.infer<typeof commentSchema>;
-/** What POST …/comments answers (only its id is kept). */
-const labelsSchema = z.array(z.object({ name: z.string() }));
-const createdSchema = z.object({ id: z.number() }).partial();
-const contentSchema = z.object({ content: z.string(), encoding: z.string() });
-const issueBodySchema = z.object({ body: z.string().nullable().optional() });
-/** GET /repos/{owner}/{repo}/issues/{issue_number}: labels are objects (or, in old answers, names). */
-const issueSchema = z.object({
-  body: z.string().nullable().optional(),
-  state: z.enum(['open', 'closed']),
-  user: z.object({ login: z.string() }).nullable(),
-  labels: z.array(z.union([z.string(), z.object({ name: z.string() })])),
-});
-const issueEventsSchema = z.array(
-  z.object({
-    event: z.string(),
-    created_at: z.string(),
-    actor: z.object({ login: z.string(), type: z.string().optional() }).nullable().optional(),
-    label: z.object({ name: z.string() }).nullable().optional(),
-  }),
-);
-/** GET /repos/{owner}/{repo}/commits: `author`/`committer` are the linked GitHub accounts (null when none). */
-const commitsSchema = z.array(
-  z.object({
-    sha: z.string(),
-    commit: z.object({
-      author: z.object({ name: z.string().optional(), email: z.string().optional(), date: z.string().optional() }).nullable(),
-    }),
-    author: z.object({ login: z.string() }).partial().nullable().optional(),
-    committer: z.object({ login: z.string() }).partial().nullable().optional(),
-  }),
-);
-const filesSchema = z.array(z.object({ filename: z.string(), previous_filename: z.string().optional() }));
 
 const statusOf = (err: unknown): number | undefined =>
   typeof err === 'object' && err !== null && 'status' in err && typeof err.status === 'number' ? err.status : undefined;

@@ -1,7 +1,7 @@
 /**
  * The GitHub side of the release gate (ReleaseForge) over one installation's Octokit: evidence
  * from the REST API (CONTRACT.md "Release gate"), the `gatehouse/release-gate` check run, release
- * notes, follow-up issues. Every response field read is parsed with zod.
+ * notes, follow-up issues. Every response field read is parsed with zod (the schemas are in schema.ts).
  *
  * Evidence sources are read concurrently; a paginated source reads its first page, then, when the
  * page count is known (`total_count` or a `Link: rel="last"`), the remaining pages a few at a
@@ -14,7 +14,7 @@
  * files are checked against the pull request's `changed_files`: at GitHub's 3,000-file cap or
  * more than listed, the listing is truncated evidence.
  */
-import { z } from 'zod';
+import type { z } from 'zod';
 import type { ApprovalEvidence, CheckEvidence, EvidenceError, Finding, ReleaseEvidence, Severity } from '../../core/gate/evidence.ts';
 import type { ChangeRequestSnapshot, IssueRef, RepoRef } from '../../core/model.ts';
 import { GATE_CHECK_NAME } from '../../core/gate/actions.ts';
@@ -23,6 +23,25 @@ import { issueMarker, spliceSection } from '../../core/workflows/sections.ts';
 import type { CollectOptions, GateCheck, NewIssue, ReleaseForge, ReleaseNoteOutcome } from '../../ports/release.ts';
 import { EvidenceCache, PER_PAGE, readPages, SourceError, toEvidenceError } from '../evidence.ts';
 import type { GitHubRequester } from './forge.ts';
+import {
+  alertsSchema,
+  checkRunSchema,
+  checkRunsSchema,
+  combinedStatusSchema,
+  commitAccountsSchema,
+  createdIssueSchema,
+  filesSchema,
+  issueListSchema,
+  labelsSchema,
+  permissionSchema,
+  pullFilesCountSchema,
+  pullsSchema,
+  releaseSchema,
+  reviewsSchema,
+  statusListSchema,
+  tagCommitSchema,
+  workflowRunsSchema,
+} from './schema.ts';
 
 const DEFAULT_MAX_PAGES = 50;
 /** GitHub lists at most this many files of a pull request (`GET /pulls/{n}/files`). */
@@ -30,117 +49,9 @@ export const GITHUB_FILES_CAP = 3000;
 const GITHUB_ACTIONS_APP_ID = 15368;
 const SUMMARY_MAX = 65_535;
 
-// --- response schemas (only the fields we read) ------------------------------------------------
-
-const checkRunSchema = z.object({
-  id: z.number(),
-  name: z.string(),
-  status: z.string(),
-  conclusion: z.string().nullable().optional(),
-  html_url: z.string().nullable().optional(),
-  details_url: z.string().nullable().optional(),
-  app: z.object({ id: z.number(), slug: z.string().nullable().optional() }).nullable().optional(),
-  check_suite: z.object({ id: z.number() }).nullable().optional(),
-});
-const checkRunsSchema = z.object({ total_count: z.number(), check_runs: z.array(checkRunSchema) });
-const tagCommitSchema = z.object({ sha: z.string() });
-
-const combinedStatusSchema = z.object({
-  total_count: z.number().optional(),
-  statuses: z.array(z.object({ context: z.string(), state: z.string(), target_url: z.string().nullable().optional() })),
-});
-
-/** `GET /commits/{ref}/statuses`: every status, newest first, with who posted it. */
-const statusListSchema = z.array(
-  z.object({
-    context: z.string(),
-    state: z.string(),
-    target_url: z.string().nullable().optional(),
-    creator: z.object({ login: z.string() }).nullable().optional(),
-  }),
-);
-
-/** `GET /actions/runs?head_sha=`: the workflow runs of the head, by check suite. */
-const workflowRunsSchema = z.object({
-  total_count: z.number(),
-  workflow_runs: z.array(
-    z.object({ id: z.number(), path: z.string(), check_suite_id: z.number().nullable().optional(), head_sha: z.string() }),
-  ),
-});
-
-/** `GET /pulls/{n}`: how many files the pull request changes (the files listing stops at 3,000). */
-const pullFilesCountSchema = z.object({ changed_files: z.number().int().min(0), head: z.object({ sha: z.string() }) });
-
-const reviewsSchema = z.array(
-  z.object({
-    user: z.object({ login: z.string(), type: z.string().default('User') }).nullable(),
-    state: z.string(),
-    commit_id: z.string().nullable().optional(),
-  }),
-);
-
-/** GET /repos/{owner}/{repo}/collaborators/{username}/permission (`permission` is admin, write, read or none; maintain reads write). */
-const permissionSchema = z.object({ permission: z.string(), role_name: z.string().optional() });
-/** GET /repos/{owner}/{repo}/commits/{sha}: the GitHub accounts its author and committer emails belong to. */
-const commitSchema = z.object({
-  sha: z.string(),
-  author: z.object({ login: z.string() }).nullable().optional(),
-  committer: z.object({ login: z.string() }).nullable().optional(),
-});
 const WRITE_PERMISSIONS = new Set(['admin', 'maintain', 'write']);
 /** Approvers whose write access is read per evaluation, at most; more is an incomplete read (a block). */
 export const MAX_APPROVER_LOOKUPS = 20;
-
-const filesSchema = z.array(z.object({ filename: z.string(), previous_filename: z.string().optional() }));
-
-const alertsSchema = z.array(
-  z.object({
-    number: z.number(),
-    html_url: z.string().nullable().optional(),
-    rule: z.object({
-      id: z.string().nullable().optional(),
-      name: z.string().nullable().optional(),
-      description: z.string().nullable().optional(),
-      severity: z.string().nullable().optional(),
-      security_severity_level: z.string().nullable().optional(),
-    }),
-    tool: z.object({ name: z.string().nullable().optional() }).nullable().optional(),
-    most_recent_instance: z
-      .object({ location: z.object({ path: z.string().nullable().optional() }).nullable().optional() })
-      .nullable()
-      .optional(),
-  }),
-);
-
-const labelsSchema = z.array(z.object({ name: z.string() }));
-
-const issueListSchema = z.array(
-  z.object({
-    number: z.number(),
-    html_url: z.string(),
-    body: z.string().nullable().optional(),
-    user: z.object({ login: z.string(), type: z.string() }).nullable().optional(),
-    pull_request: z.unknown().optional(),
-  }),
-);
-const createdIssueSchema = z.object({ number: z.number(), html_url: z.string() });
-
-const releaseSchema = z.object({ id: z.number(), body: z.string().nullable().optional() });
-
-const pullSchema = z.object({
-  number: z.number(),
-  title: z.string(),
-  body: z.string().nullable().optional(),
-  labels: z.array(z.object({ name: z.string() })).default([]),
-  state: z.enum(['open', 'closed']),
-  merged_at: z.string().nullable().optional(),
-  draft: z.boolean().optional(),
-  user: z.object({ login: z.string(), type: z.string().default('User') }).nullable(),
-  html_url: z.string(),
-  head: z.object({ sha: z.string() }),
-  base: z.object({ ref: z.string() }),
-});
-const pullsSchema = z.array(pullSchema);
 
 // --- helpers ----------------------------------------------------------------------------------
 
@@ -286,7 +197,7 @@ export async function approverFacts(get: Get, approvals: readonly ApprovalEviden
     get('GET /repos/{owner}/{repo}/commits/{ref}', { ref: headSha }),
     ...candidates.map(permissionOf),
   ]);
-  const commit = commitSchema.parse(commitRes.data);
+  const commit = commitAccountsSchema.parse(commitRes.data);
   const pushers = new Set([commit.author?.login, commit.committer?.login].filter((l): l is string => !!l).map((l) => l.toLowerCase()));
   const canWrite = new Map(permissions);
   return approvals.map((a) =>

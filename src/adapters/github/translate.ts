@@ -1,44 +1,20 @@
 /** GitHub webhook payloads → the core's platform-neutral events. Only the fields we read are parsed. */
-import { z } from 'zod';
+import type { z } from 'zod';
 import type { ChangeRequestAction, IssueAction, IssueSnapshot, RepoRef } from '../../core/model.ts';
 import type { Translation } from '../../ports/platform.ts';
 import { GATE_CHECK_NAME } from '../../core/gate/actions.ts';
-
-const user = z.object({ login: z.string(), type: z.string().default('User') });
-const repository = z.object({ id: z.number(), full_name: z.string().min(3), default_branch: z.string().optional() });
-
-const issuesPayload = z.object({
-  action: z.string(),
-  issue: z.object({
-    number: z.number().int().positive(),
-    title: z.string(),
-    body: z.string().nullable().optional(),
-    labels: z.array(z.union([z.object({ name: z.string() }), z.string()])).default([]),
-    state: z.enum(['open', 'closed']),
-    user: user.nullable(),
-    assignees: z
-      .array(z.object({ login: z.string() }))
-      .nullable()
-      .default([]),
-    html_url: z.string(),
-    created_at: z.string(),
-    pull_request: z.unknown().optional(),
-  }),
-  label: z.object({ name: z.string() }).optional(),
-  repository,
-  sender: user,
-  installation: z.object({ id: z.number() }).optional(),
-});
-
-/** `issue_comment`: what a command comment needs (the issue as in `issues`, the comment's id and text). */
-const issueCommentPayload = z.object({
-  action: z.string(),
-  issue: issuesPayload.shape.issue,
-  comment: z.object({ id: z.number().int(), body: z.string().nullable().optional(), user: user.nullable() }),
-  repository,
-  sender: user,
-  installation: z.object({ id: z.number() }).optional(),
-});
+import {
+  checkRunPayload,
+  checkSuitePayload,
+  issueCommentPayload,
+  issuesPayload,
+  pullRequestPayload,
+  pushPayload,
+  releasePayload,
+  reviewPayload,
+  statusPayload,
+  type PayloadRepository,
+} from './schema.ts';
 
 /** A comment whose first non-empty line is a `/gatehouse …` command. */
 const isCommand = (body: string): boolean =>
@@ -49,64 +25,10 @@ const isCommand = (body: string): boolean =>
       .find((l) => l.trim() !== '') ?? '',
   );
 
-const pullRequestPayload = z.object({
-  action: z.string(),
-  pull_request: z.object({
-    number: z.number().int().positive(),
-    title: z.string(),
-    body: z.string().nullable().optional(),
-    labels: z.array(z.object({ name: z.string() })).default([]),
-    state: z.enum(['open', 'closed']),
-    merged: z.boolean().nullable().optional(),
-    draft: z.boolean().optional(),
-    user: user.nullable(),
-    html_url: z.string(),
-    head: z.object({ sha: z.string() }),
-    base: z.object({ ref: z.string() }),
-  }),
-  repository,
-  sender: user,
-  installation: z.object({ id: z.number() }).optional(),
-  label: z.object({ name: z.string() }).optional(),
-});
-
-/** Release gate: what it reads of reviews, check suites and runs, statuses and releases. */
-const reviewPayload = pullRequestPayload.extend({ action: z.string(), review: z.object({ state: z.string() }).optional() });
-const app = z.object({ slug: z.string().nullable().optional() }).nullable().optional();
-const prNumbers = z.array(z.object({ number: z.number().int().positive() })).default([]);
-const checkSuitePayload = z.object({
-  action: z.string(),
-  check_suite: z.object({ head_sha: z.string().min(7), conclusion: z.string().nullable().optional(), pull_requests: prNumbers, app }),
-  repository,
-  sender: user,
-  installation: z.object({ id: z.number() }).optional(),
-});
-const checkRunPayload = z.object({
-  action: z.string(),
-  check_run: z.object({ name: z.string(), head_sha: z.string().min(7), pull_requests: prNumbers, app }),
-  repository,
-  sender: user,
-  installation: z.object({ id: z.number() }).optional(),
-});
-const statusPayload = z.object({
-  sha: z.string().min(7),
-  state: z.string(),
-  context: z.string(),
-  repository,
-  sender: user,
-  installation: z.object({ id: z.number() }).optional(),
-});
-const releasePayload = z.object({
-  action: z.string(),
-  release: z.object({ tag_name: z.string().min(1), target_commitish: z.string().nullable().optional() }),
-  repository,
-  sender: user,
-  installation: z.object({ id: z.number() }).optional(),
-});
 const SHA = /^[0-9a-f]{40}$/i;
 
 /** The issue as the core sees it, from an `issues` or `issue_comment` payload. */
-function issueSnapshot(issue: z.infer<typeof issuesPayload>['issue'], repo: z.infer<typeof repository>): IssueSnapshot {
+function issueSnapshot(issue: z.infer<typeof issuesPayload>['issue'], repo: PayloadRepository): IssueSnapshot {
   const author = issue.user ?? { login: 'ghost', type: 'User' };
   return {
     ref: { repo: repoRef(repo), number: issue.number },
@@ -123,24 +45,9 @@ function issueSnapshot(issue: z.infer<typeof issuesPayload>['issue'], repo: z.in
 
 const CHANGE_ACTIONS: readonly ChangeRequestAction[] = ['opened', 'synchronize', 'reopened', 'edited', 'labeled', 'unlabeled', 'closed'];
 
-const pushPayload = z.object({
-  ref: z.string(),
-  repository,
-  commits: z
-    .array(
-      z.object({
-        added: z.array(z.string()).default([]),
-        modified: z.array(z.string()).default([]),
-        removed: z.array(z.string()).default([]),
-      }),
-    )
-    .default([]),
-  installation: z.object({ id: z.number() }).optional(),
-});
-
 const ISSUE_ACTIONS: readonly IssueAction[] = ['opened', 'edited', 'reopened', 'closed', 'labeled', 'unlabeled', 'assigned', 'unassigned'];
 
-function repoRef(r: z.infer<typeof repository>): RepoRef {
+function repoRef(r: PayloadRepository): RepoRef {
   return { platform: 'github', fullName: r.full_name, id: r.id, defaultBranch: r.default_branch ?? null };
 }
 

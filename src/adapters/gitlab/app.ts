@@ -7,7 +7,6 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { z } from 'zod';
 import type { PlatformAdapter } from '../../ports/platform.ts';
 import type { Inbox } from '../../ports/queue.ts';
 import { BodyTooLarge, ClientGone, readBody, refuse } from '../http/body.ts';
@@ -25,6 +24,7 @@ import type { RetryPolicy } from './requester.ts';
 import { translateGitLab } from './translate.ts';
 import { covers, matchingScopes, scopedSecrets } from './webhook-secrets.ts';
 import { gitlabConfirmer } from './confirm.ts';
+import { currentUserSchema } from './schema.ts';
 import { SelfIdentity } from '../identity.ts';
 
 /** What the GitLab adapter needs from the configuration (src/config/env.ts fills it from the environment). */
@@ -83,8 +83,6 @@ const KNOWN_EVENTS = new Set([
   'Job Hook',
   'System Hook',
 ]);
-
-const currentUserSchema = z.object({ username: z.string().min(1) });
 
 export { tokenMatches } from './webhook-secrets.ts';
 

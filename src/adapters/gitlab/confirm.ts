@@ -7,24 +7,12 @@
  *   (the path is what the webhook secret was matched against), and the default branch is the API's.
  *   This is done for every delivery when secrets are per project or group, and for every command.
  */
-import { z } from 'zod';
 import type { GatehouseEvent, RepoRef } from '../../core/model.ts';
 import type { Confirmation } from '../../ports/platform.ts';
 import type { GitLabApi } from './client.ts';
 import { statusOf } from './requester.ts';
 import { isCommand, looksLikeBot } from './translate.ts';
-
-const projectSchema = z.object({
-  id: z.number(),
-  path_with_namespace: z.string().min(1),
-  default_branch: z.string().nullable().optional(),
-});
-const noteSchema = z.object({
-  id: z.number(),
-  body: z.string(),
-  system: z.boolean().optional(),
-  author: z.object({ username: z.string().min(1) }),
-});
+import { commandNoteSchema, projectIdentitySchema } from './schema.ts';
 
 const encode = (project: string | number): string => encodeURIComponent(String(project));
 
@@ -68,7 +56,7 @@ export function gitlabConfirmer(opts: ConfirmOptions): (event: GatehouseEvent) =
       if (statusOf(err) === 404) return null;
       throw err;
     }
-    const p = projectSchema.parse(body);
+    const p = projectIdentitySchema.parse(body);
     const found = { path: p.path_with_namespace, defaultBranch: p.default_branch ?? null, at: opts.now().getTime() };
     projects.set(id, found);
     return found;
@@ -102,7 +90,7 @@ export function gitlabConfirmer(opts: ConfirmOptions): (event: GatehouseEvent) =
         };
       throw err;
     }
-    const note = noteSchema.parse(body);
+    const note = commandNoteSchema.parse(body);
     const author = note.author.username;
     if (note.system === true) return { kind: 'ignored', reason: `note ${note.id} is a system note` };
     if (author === opts.botUsername) return { kind: 'ignored', reason: 'caused by Gatehouse itself' };

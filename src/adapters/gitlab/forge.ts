@@ -3,7 +3,7 @@
  * Issues and merge requests are told apart by the ref's mark (target.ts).
  */
 import { GitbeakerTimeoutError } from '@gitbeaker/rest';
-import { z } from 'zod';
+import type { z } from 'zod';
 import type { IssueRef, RepoRef } from '../../core/model.ts';
 import {
   lastLabelActor,
@@ -20,58 +20,23 @@ import type { GitLabApi } from './client.ts';
 import { statusOf } from './requester.ts';
 import { isMergeRequest, projectOf } from './target.ts';
 import { STICKY_HEAD_PAGES, STICKY_PAGE_SIZE, STICKY_TAIL_PAGES, type StickyComments, type StickyLog } from '../sticky-comments.ts';
+import {
+  approvalsSchema,
+  assigneesSchema,
+  commitsSchema,
+  createdSchema,
+  descriptionSchema,
+  diffsSchema,
+  issueSchema,
+  labelEventsSchema,
+  mergeRequestSchema,
+  noteSchema,
+  notesSchema,
+  rawFileSchema,
+  userListSchema,
+} from './schema.ts';
 
-const noteSchema = z.object({
-  id: z.number(),
-  body: z.string().nullable().default(''),
-  system: z.boolean().optional().default(false),
-  author: z.object({ username: z.string() }).nullable(),
-});
-const notesSchema = z.array(noteSchema);
 type Note = z.infer<typeof noteSchema>;
-/** What creating a note answers (only its id is kept). */
-const createdSchema = z.object({ id: z.number() }).partial();
-const diffsSchema = z.array(z.object({ old_path: z.string(), new_path: z.string() }));
-const userListSchema = z.array(z.object({ id: z.number(), username: z.string() }));
-const mergeRequestSchema = z.object({
-  reviewers: z
-    .array(z.object({ id: z.number(), username: z.string() }))
-    .nullable()
-    .optional(),
-});
-const assigneesSchema = z.object({
-  assignees: z
-    .array(z.object({ id: z.number() }))
-    .nullable()
-    .optional(),
-});
-const approvalsSchema = z.object({ approved_by: z.array(z.object({ user: z.object({ username: z.string() }) })).default([]) });
-const descriptionSchema = z.object({ description: z.string().nullable().optional() });
-/** GET /projects/:id/issues/:iid: labels are names (without `with_labels_details`); state `opened` or `closed`. */
-const issueSchema = z.object({
-  description: z.string().nullable().optional(),
-  state: z.string(),
-  author: z.object({ username: z.string() }).nullable(),
-  labels: z.array(z.string()),
-});
-const labelEventsSchema = z.array(
-  z.object({
-    action: z.string(),
-    created_at: z.string(),
-    user: z.object({ username: z.string(), bot: z.boolean().optional() }).nullable().optional(),
-    label: z.object({ name: z.string() }).nullable().optional(),
-  }),
-);
-/** GET /projects/:id/repository/commits: git's author name and email only (no username). */
-const commitsSchema = z.array(
-  z.object({
-    id: z.string(),
-    author_name: z.string().nullable().optional(),
-    author_email: z.string().nullable().optional(),
-    authored_date: z.string().nullable().optional(),
-  }),
-);
-const rawFileSchema = z.union([z.string(), z.instanceof(Blob)]);
 
 export type CommitState = 'pending' | 'running' | 'success' | 'failed' | 'canceled';
 

@@ -22,7 +22,7 @@
  *   whose name matches a scan pattern, `gl-<kind>-report.json` when the job has it. GitLab
  *   security reports and SARIF are both read (security-report.ts).
  */
-import { z } from 'zod';
+import type { z } from 'zod';
 import type { ApprovalEvidence, CheckEvidence, EvidenceError, Finding, ReleaseEvidence } from '../../core/gate/evidence.ts';
 import type { ChangeRequestSnapshot, IssueRef, RepoRef } from '../../core/model.ts';
 import { GATE_CHECK_NAME } from '../../core/gate/actions.ts';
@@ -34,90 +34,33 @@ import type { GitLabApi } from './client.ts';
 import { statusOf } from './requester.ts';
 import { categoryOfReportType, parseSecurityReport, SECURITY_REPORT_TYPES } from './security-report.ts';
 import { isMergeRequest, projectOf } from './target.ts';
+import {
+  commitMergeRequestsSchema,
+  datedApprovalsSchema,
+  diffsSchema,
+  followUpIssueSchema,
+  followUpIssuesSchema,
+  gateMergeRequestSchema,
+  jobsSchema,
+  labelsOnlySchema,
+  memberSchema,
+  pipelinesSchema,
+  projectApprovalsSchema,
+  projectCiConfigSchema,
+  releaseSchema,
+  reviewersSchema,
+  statusesSchema,
+  tagSchema,
+  versionsSchema,
+} from './schema.ts';
 
 const DEFAULT_MAX_PAGES = 50;
 /** Report downloads in flight at once. */
 const REPORT_CONCURRENCY = 4;
 
-const pipelineSchema = z.object({ id: z.number(), sha: z.string(), status: z.string(), web_url: z.string().nullable().optional() });
-const mergeRequestSchema = z.object({
-  iid: z.number(),
-  sha: z.string().nullable().optional(),
-  labels: z.array(z.string()).default([]),
-  head_pipeline: pipelineSchema.nullable().optional(),
-  /** A string: `"1000+"` when the diff is past GitLab's diff limits (the diffs listing then stops short). */
-  changes_count: z.string().nullable().optional(),
-  author: z.object({ username: z.string() }).nullable().optional(),
-});
-/** `GET /projects/:id`: where the pipeline configuration lives (empty: `.gitlab-ci.yml`). */
-const projectSchema = z.object({ ci_config_path: z.string().nullable().optional() });
-const pipelinesSchema = z.array(pipelineSchema);
-const tagSchema = z.object({ commit: z.object({ id: z.string() }) });
-const jobsSchema = z.array(
-  z.object({
-    id: z.number(),
-    name: z.string(),
-    status: z.string(),
-    allow_failure: z.boolean().optional().default(false),
-    web_url: z.string().nullable().optional(),
-    artifacts: z
-      .array(z.object({ file_type: z.string(), filename: z.string().nullable().optional() }))
-      .nullable()
-      .optional(),
-  }),
-);
-const statusesSchema = z.array(
-  z.object({
-    name: z.string(),
-    status: z.string(),
-    target_url: z.string().nullable().optional(),
-    allow_failure: z.boolean().optional(),
-    author: z.object({ username: z.string() }).nullable().optional(),
-  }),
-);
-const approvalsSchema = z.object({
-  approved_by: z
-    .array(
-      z.object({
-        user: z.object({ id: z.number().optional(), username: z.string(), bot: z.boolean().optional() }),
-        approved_at: z.string().nullable().optional(),
-      }),
-    )
-    .default([]),
-});
-/** GET /projects/:id/members/all/:user_id (inherited members included): Developer (30) and above may push. */
-const memberSchema = z.object({ username: z.string(), access_level: z.number(), bot: z.boolean().optional() });
 const DEVELOPER = 30;
 /** Approvers whose membership is read per evaluation, at most; more is an incomplete read (a block). */
 export const MAX_APPROVER_LOOKUPS = 20;
-const projectApprovalsSchema = z.object({ reset_approvals_on_push: z.boolean().optional() });
-const versionsSchema = z.array(z.object({ id: z.number().optional(), head_commit_sha: z.string(), created_at: z.string() }));
-const reviewersSchema = z.array(z.object({ user: z.object({ username: z.string() }), state: z.string().optional() }));
-const diffsSchema = z.array(z.object({ old_path: z.string(), new_path: z.string() }));
-const issueSchema = z.object({
-  iid: z.number(),
-  web_url: z.string(),
-  description: z.string().nullable().optional(),
-  author: z.object({ username: z.string() }).nullable().optional(),
-});
-const issuesSchema = z.array(issueSchema);
-const labelsOnlySchema = z.object({ labels: z.array(z.string()).default([]) });
-const releaseSchema = z.object({ tag_name: z.string(), description: z.string().nullable().optional() });
-const commitMergeRequestsSchema = z.array(
-  z.object({
-    iid: z.number(),
-    title: z.string(),
-    description: z.string().nullable().optional(),
-    labels: z.array(z.string()).default([]),
-    state: z.string(),
-    author: z.object({ username: z.string() }).nullable().optional(),
-    web_url: z.string(),
-    sha: z.string().nullable().optional(),
-    target_branch: z.string(),
-    draft: z.boolean().optional(),
-    work_in_progress: z.boolean().optional(),
-  }),
-);
 
 type Job = z.infer<typeof jobsSchema>[number];
 
@@ -271,9 +214,9 @@ export class GitLabReleaseForge implements ReleaseForge {
 
     const pinsJobs = Object.values(opts.sources ?? {}).some((s) => s.gitlab.jobs.length > 0);
     // The merge request, read once: its head pipeline and its count of changed files.
-    const mergeRequest = get(mr).then((res) => mergeRequestSchema.parse(res.body));
+    const mergeRequest = get(mr).then((res) => gateMergeRequestSchema.parse(res.body));
     mergeRequest.catch(() => undefined);
-    const mrOnce = (): Promise<z.infer<typeof mergeRequestSchema>> => mergeRequest;
+    const mrOnce = (): Promise<z.infer<typeof gateMergeRequestSchema>> => mergeRequest;
 
     const pipelineAndReports = async (): Promise<{ jobs: Job[]; findings: Finding[] }> => {
       const pipeline = await read(
@@ -336,7 +279,7 @@ export class GitLabReleaseForge implements ReleaseForge {
     // The MR's author, from the API (merge request hooks name only who acted): their approval never counts.
     let authorLogin: string | null = null;
     const approvals = async (): Promise<ApprovalEvidence[]> => {
-      const list = approvalsSchema.parse((await get(`${mr}/approvals`)).body).approved_by;
+      const list = datedApprovalsSchema.parse((await get(`${mr}/approvals`)).body).approved_by;
       if (list.length === 0) return [];
       const m = await mrOnce();
       if (!m.author)
@@ -448,7 +391,7 @@ export class GitLabReleaseForge implements ReleaseForge {
         ? read(
             'pipeline',
             'project CI configuration path',
-            async () => ({ path: pipelineConfigFile(projectSchema.parse((await get(p)).body).ci_config_path) }),
+            async () => ({ path: pipelineConfigFile(projectCiConfigSchema.parse((await get(p)).body).ci_config_path) }),
             undefined,
           )
         : Promise.resolve(undefined),
@@ -507,7 +450,9 @@ export class GitLabReleaseForge implements ReleaseForge {
     let pipelineId: number | undefined;
     if (isMergeRequest(target)) {
       try {
-        const m = mergeRequestSchema.parse((await this.api.rest.get(`projects/${encode(project)}/merge_requests/${target.number}`)).body);
+        const m = gateMergeRequestSchema.parse(
+          (await this.api.rest.get(`projects/${encode(project)}/merge_requests/${target.number}`)).body,
+        );
         if (m.head_pipeline?.sha === headSha) pipelineId = m.head_pipeline.id;
       } catch {
         /* without the pipeline id GitLab picks the commit's latest pipeline */
@@ -538,7 +483,7 @@ export class GitLabReleaseForge implements ReleaseForge {
         perPage: PER_PAGE,
       },
     });
-    const mine = issuesSchema
+    const mine = followUpIssuesSchema
       .parse(found.body)
       .find((i) => (i.description ?? '').includes(marker) && i.author?.username === this.options.botUsername);
     if (mine) return { number: mine.iid, url: mine.web_url };
@@ -550,7 +495,7 @@ export class GitLabReleaseForge implements ReleaseForge {
         ...(issue.dueDate ? { due_date: issue.dueDate } : {}),
       },
     });
-    const created = issueSchema.parse(res.body);
+    const created = followUpIssueSchema.parse(res.body);
     return { number: created.iid, url: created.web_url };
   }
 

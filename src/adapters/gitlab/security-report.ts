@@ -5,55 +5,10 @@
  * handed to the SARIF parser. Each vulnerability is read on its own: a malformed one is reported
  * in `problems` and the others are kept.
  */
-import { z } from 'zod';
 import type { Finding, Severity } from '../../core/gate/evidence.ts';
 import { ENTRIES_PER_SLICE, isSarif, parseSarif, type ParsedFindings } from '../sarif.ts';
 import { yieldToRequests } from '../../ports/yield.ts';
-
-const identifierSchema = z.object({
-  type: z.string().optional(),
-  name: z.string().optional(),
-  value: z.string(),
-  url: z.string().nullable().optional(),
-});
-
-const vulnerabilitySchema = z.object({
-  id: z.string().optional(),
-  cve: z.string().optional(),
-  name: z.string().optional(),
-  message: z.string().optional(),
-  description: z.string().nullable().optional(),
-  severity: z.string().optional(),
-  scanner: z.object({ id: z.string().optional(), name: z.string().optional() }).nullable().optional(),
-  identifiers: z.array(identifierSchema).min(1),
-  location: z
-    .object({
-      file: z.string().optional(),
-      image: z.string().optional(),
-      start_line: z.number().optional(),
-      dependency: z
-        .object({ package: z.object({ name: z.string().optional() }).nullable().optional(), version: z.string().optional() })
-        .nullable()
-        .optional(),
-      hostname: z.string().optional(),
-      path: z.string().optional(),
-    })
-    .nullable()
-    .optional(),
-});
-
-export const gitlabReportSchema = z.object({
-  version: z.string().optional(),
-  scan: z
-    .object({
-      type: z.string().optional(),
-      scanner: z.object({ name: z.string().optional() }).nullable().optional(),
-      status: z.string().optional(),
-    })
-    .nullable()
-    .optional(),
-  vulnerabilities: z.array(z.unknown()),
-});
+import { gitlabReportSchema, reportVulnerabilitySchema } from './schema.ts';
 
 /** GitLab report / artifact types → the gate's scan kinds. */
 const CATEGORY: Record<string, string> = {
@@ -115,7 +70,7 @@ export async function parseSecurityReport(doc: unknown, ctx: ReportContext): Pro
   const problems: string[] = [];
   for (const [i, raw] of report.vulnerabilities.entries()) {
     if ((i + 1) % ENTRIES_PER_SLICE === 0) await yieldToRequests();
-    const parsed = vulnerabilitySchema.safeParse(raw);
+    const parsed = reportVulnerabilitySchema.safeParse(raw);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       problems.push(`vulnerabilities[${i}]: ${issue ? `${issue.path.join('.') || 'entry'}: ${issue.message}` : 'invalid'}`);

@@ -11,97 +11,12 @@
  * `Confidential Note Hook`): handled as issues and notes are, the issue marked `confidential` so
  * that nothing of its content leaves the platform (see core/chat/confidential.ts).
  */
-import { z } from 'zod';
+import type { z } from 'zod';
 import type { Actor, ChangeRequestAction, IssueAction, RepoRef } from '../../core/model.ts';
 import type { Translation } from '../../ports/platform.ts';
 import { OVERRIDE_PATHS } from '../../core/policy/tighten.ts';
 import { mergeRequestRef } from './target.ts';
-
-const project = z.object({
-  id: z.number().int(),
-  path_with_namespace: z.string().min(1),
-  default_branch: z.string().nullable().optional(),
-});
-const user = z.object({ id: z.number().optional(), username: z.string().min(1) });
-const label = z.object({ title: z.string() });
-
-const issueHook = z.object({
-  object_kind: z.enum(['issue', 'work_item']),
-  user,
-  project,
-  object_attributes: z.object({
-    iid: z.number().int().positive(),
-    title: z.string(),
-    description: z.string().nullable().optional(),
-    state: z.string(),
-    action: z.string().optional(),
-    url: z.string(),
-    created_at: z.string(),
-    author_id: z.number().optional(),
-    type: z.string().optional(),
-    labels: z.array(label).optional(),
-    confidential: z.boolean().nullable().optional(),
-  }),
-  labels: z.array(label).optional(),
-  assignees: z.array(z.object({ username: z.string() })).optional(),
-});
-
-const mergeRequestHook = z.object({
-  object_kind: z.literal('merge_request'),
-  user,
-  project,
-  object_attributes: z.object({
-    iid: z.number().int().positive(),
-    title: z.string(),
-    description: z.string().nullable().optional(),
-    state: z.string(),
-    action: z.string().optional(),
-    url: z.string(),
-    target_branch: z.string(),
-    author_id: z.number().optional(),
-    draft: z.boolean().optional(),
-    work_in_progress: z.boolean().optional(),
-    oldrev: z.string().optional(),
-    last_commit: z.object({ id: z.string() }).nullable().optional(),
-    labels: z.array(label).optional(),
-  }),
-  labels: z.array(label).optional(),
-  changes: z.record(z.string(), z.unknown()).optional(),
-});
-
-/** What a later capability (comment commands) needs from a note. */
-const noteHook = z.object({
-  object_kind: z.literal('note'),
-  user,
-  project,
-  object_attributes: z.object({
-    id: z.number(),
-    note: z.string(),
-    noteable_type: z.string(),
-    system: z.boolean().optional(),
-    url: z.string().optional(),
-    /** `create` or `update` (GitLab 15.x and later); older hooks tell an edit by its times. */
-    action: z.string().optional(),
-    created_at: z.string().optional(),
-    updated_at: z.string().optional(),
-    /** An internal note (GitLab sends it as a Confidential Note Hook). */
-    internal: z.boolean().nullable().optional(),
-    confidential: z.boolean().nullable().optional(),
-  }),
-  issue: z
-    .object({
-      iid: z.number().int(),
-      title: z.string().optional(),
-      description: z.string().nullable().optional(),
-      state: z.string().optional(),
-      created_at: z.string().optional(),
-      author_id: z.number().optional(),
-      labels: z.array(label).optional(),
-      confidential: z.boolean().nullable().optional(),
-    })
-    .optional(),
-  merge_request: z.object({ iid: z.number().int() }).optional(),
-});
+import { issueHook, mergeRequestHook, noteHook, pipelineHook, pushHook, releaseHook, type HookProject, type HookUser } from './schema.ts';
 
 /** A note whose first non-empty line is a `/gatehouse …` command. */
 export const isCommand = (body: string): boolean =>
@@ -111,42 +26,6 @@ export const isCommand = (body: string): boolean =>
       .split('\n')
       .find((l) => l.trim() !== '') ?? '',
   );
-
-/** What the release gate needs from a pipeline: its head, status, MR and jobs. */
-const pipelineHook = z.object({
-  object_kind: z.literal('pipeline'),
-  project,
-  object_attributes: z.object({ id: z.number(), ref: z.string(), sha: z.string(), status: z.string(), source: z.string().optional() }),
-  merge_request: z.object({ iid: z.number().int() }).nullable().optional(),
-  builds: z.array(z.object({ id: z.number(), name: z.string(), stage: z.string(), status: z.string() })).default([]),
-  user: user.nullable().optional(),
-});
-
-const releaseHook = z.object({
-  object_kind: z.literal('release'),
-  action: z.string(),
-  tag: z.string(),
-  name: z.string().nullable().optional(),
-  project,
-  commit: z.object({ id: z.string() }).optional(),
-});
-
-const pushHook = z.object({
-  object_kind: z.literal('push'),
-  ref: z.string(),
-  user_username: z.string().optional(),
-  project,
-  commits: z
-    .array(
-      z.object({
-        added: z.array(z.string()).default([]),
-        modified: z.array(z.string()).default([]),
-        removed: z.array(z.string()).default([]),
-      }),
-    )
-    .default([]),
-  total_commits_count: z.number().optional(),
-});
 
 const ISSUE_ACTIONS: Record<string, IssueAction> = { open: 'opened', update: 'edited', reopen: 'reopened', close: 'closed' };
 
@@ -162,7 +41,7 @@ const SYSTEM_KINDS: Record<string, string> = {
   release: 'Release Hook',
 };
 
-function repoRef(p: z.infer<typeof project>): RepoRef {
+function repoRef(p: HookProject): RepoRef {
   return { platform: 'gitlab', fullName: p.path_with_namespace, id: p.id, defaultBranch: p.default_branch ?? null };
 }
 
@@ -185,12 +64,12 @@ function isoTime(value: string): string | null {
 /** Project and group access tokens act as bot users named `project_<id>_bot…` / `group_<id>_bot…`. */
 export const looksLikeBot = (username: string): boolean => /^(project|group)_\d+_bot/.test(username);
 
-function actor(u: z.infer<typeof user>, botUsername: string | null): Actor {
+function actor(u: HookUser, botUsername: string | null): Actor {
   return { login: u.username, isBot: u.username === botUsername || looksLikeBot(u.username) };
 }
 
 /** The hooks carry only the author's id; its username is known when the author is the one acting. */
-function author(u: z.infer<typeof user>, authorId: number | undefined, botUsername: string | null): Actor {
+function author(u: HookUser, authorId: number | undefined, botUsername: string | null): Actor {
   if (authorId === undefined || u.id === undefined || u.id === authorId) return actor(u, botUsername);
   return { login: `gitlab-user-${authorId}`, isBot: false };
 }
