@@ -61,12 +61,12 @@ export interface Store {
    * statements) in the same transaction; false (nothing written) when none was failed.
    */
   retryDelivery(platform: Platform, deliveryId: string, requeue?: (tx: SqlRunner) => Promise<void>): Promise<boolean>;
+
+  close(): Promise<void>;
 }
 
 /**
  * Everything Gatehouse persists: the deliveries (the declaration above; this one merges with it) and
  * the other aggregates' ports. storage/open.ts builds it; main hands each job the ports it uses.
  */
-export interface Store extends IntakeStore, TierDecisions, AuditLog, Notifications, ClockStore, KeyLock {
-  close(): Promise<void>;
-}
+export interface Store extends IntakeStore, TierDecisions, AuditLog, Notifications, ClockStore, KeyLock {}

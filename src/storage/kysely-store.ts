@@ -121,6 +121,7 @@ export class KyselyStore implements Store {
   #closing: Promise<void> | null = null;
   /** The escalation outbox (notices to send or update in chat), on the same database. */
   readonly outbox: ChatStore;
+  // The other aggregates, each in its own module: the methods after the deliveries' hand each call to one.
   readonly #intakes: KyselyIntakeStore;
   readonly #decisions: KyselyTierDecisions;
   readonly #audit: KyselyAuditLog;
@@ -246,77 +247,75 @@ export class KyselyStore implements Store {
     });
   }
 
-  // The other aggregates: each in its own module.
-
-  saveIntake(r: IntakeRow): Promise<void> {
+  async saveIntake(r: IntakeRow): Promise<void> {
     return this.#intakes.saveIntake(r);
   }
 
-  getIntake(issueKey: string): Promise<IntakeRow | null> {
+  async getIntake(issueKey: string): Promise<IntakeRow | null> {
     return this.#intakes.getIntake(issueKey);
   }
 
-  closeIntake(issueKey: string, at: Date): Promise<void> {
+  async closeIntake(issueKey: string, at: Date): Promise<void> {
     return this.#intakes.closeIntake(issueKey, at);
   }
 
-  openIntakesForService(service: string): Promise<IntakeRow[]> {
+  async openIntakesForService(service: string): Promise<IntakeRow[]> {
     return this.#intakes.openIntakesForService(service);
   }
 
-  latestDecision(issueKey: string): Promise<DecisionRow | null> {
+  async latestDecision(issueKey: string): Promise<DecisionRow | null> {
     return this.#decisions.latestDecision(issueKey);
   }
 
-  recordDecision(r: DecisionRow): Promise<void> {
+  async recordDecision(r: DecisionRow): Promise<void> {
     return this.#decisions.recordDecision(r);
   }
 
-  decisionHistory(issueKey: string): Promise<DecisionRow[]> {
+  async decisionHistory(issueKey: string): Promise<DecisionRow[]> {
     return this.#decisions.decisionHistory(issueKey);
   }
 
-  appendAudit(entries: AuditEntry | readonly AuditEntry[]): Promise<void> {
+  async appendAudit(entries: AuditEntry | readonly AuditEntry[]): Promise<void> {
     return this.#audit.appendAudit(entries);
   }
 
-  auditFor(issueKey: string): Promise<AuditEntry[]> {
+  async auditFor(issueKey: string): Promise<AuditEntry[]> {
     return this.#audit.auditFor(issueKey);
   }
 
-  enqueueNotification(n: NotificationInput): Promise<{ inserted: boolean }> {
+  async enqueueNotification(n: NotificationInput): Promise<{ inserted: boolean }> {
     return this.#notifications.enqueueNotification(n);
   }
 
-  saveClocks(row: ClockRow): Promise<void> {
+  async saveClocks(row: ClockRow): Promise<void> {
     return this.#clocks.saveClocks(row);
   }
 
-  getClocks(issueKey: string): Promise<ClockRow | null> {
+  async getClocks(issueKey: string): Promise<ClockRow | null> {
     return this.#clocks.getClocks(issueKey);
   }
 
-  claimDueClocks(now: Date, limit: number, leaseMs: number): Promise<ClockRow[]> {
+  async claimDueClocks(now: Date, limit: number, leaseMs: number): Promise<ClockRow[]> {
     return this.#clocks.claimDueClocks(now, limit, leaseMs);
   }
 
-  releaseClockClaims(): Promise<number> {
+  async releaseClockClaims(): Promise<number> {
     return this.#clocks.releaseClockClaims();
   }
 
-  listOpenClocks(limit: number): Promise<ClockRow[]> {
+  async listOpenClocks(limit: number): Promise<ClockRow[]> {
     return this.#clocks.listOpenClocks(limit);
   }
 
-  nextClockDue(after: Date): Promise<Date | null> {
+  async nextClockDue(after: Date): Promise<Date | null> {
     return this.#clocks.nextClockDue(after);
   }
 
-  recordMiss(m: { issueKey: string; tool: string; kind: string; at: Date }): Promise<void> {
+  async recordMiss(m: { issueKey: string; tool: string; kind: string; at: Date }): Promise<void> {
     return this.#clocks.recordMiss(m);
   }
 
-  countMisses(tools: readonly string[], since: Date): Promise<Record<string, number>> {
+  async countMisses(tools: readonly string[], since: Date): Promise<Record<string, number>> {
     return this.#clocks.countMisses(tools, since);
   }
 
