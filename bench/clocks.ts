@@ -41,11 +41,12 @@ import { defaultPolicy } from '../src/core/policy/load.ts';
 import { ClockScheduler } from '../src/jobs/clock-scheduler.ts';
 import type { CommentOutcome, Forge } from '../src/ports/forge.ts';
 import type { PlatformAdapter } from '../src/ports/platform.ts';
-import type { ClockRow, Store } from '../src/ports/store.ts';
+import type { ClockRow } from '../src/ports/clock-store.ts';
+import type { Store } from '../src/ports/store.ts';
 import { PolicyResolver } from '../src/policy/resolver.ts';
 import { createRenderer } from '../src/render/templates.ts';
 import { createMetrics } from '../src/server/metrics.ts';
-import { claimDueClocksQuery } from '../src/storage/kysely-store.ts';
+import { claimDueClocksQuery } from '../src/storage/clock-store.ts';
 import { openStore } from '../src/storage/open.ts';
 import type { Database } from '../src/storage/schema.ts';
 

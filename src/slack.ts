@@ -12,7 +12,7 @@ import { ChatOps } from './jobs/chat-ops.ts';
 import { ChatOutbox } from './jobs/chat-outbox.ts';
 import type { PlatformAdapter } from './ports/platform.ts';
 import type { Inbox } from './ports/queue.ts';
-import type { Store } from './ports/store.ts';
+import type { PlanStore } from './jobs/execute.ts';
 import type { Metrics } from './ports/metrics.ts';
 import type { ChatStore } from './storage/chat-store.ts';
 import { fallbackText } from './adapters/slack/blocks.ts';
@@ -23,7 +23,7 @@ import { SlackWeb } from './adapters/slack/web.ts';
 export interface SlackOptions {
   config: SlackConfig;
   policy: () => Policy;
-  store: Store;
+  store: PlanStore;
   outbox: ChatStore;
   inbox: Inbox;
   platforms: Partial<Record<'github' | 'gitlab', PlatformAdapter>>;

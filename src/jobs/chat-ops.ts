@@ -18,16 +18,16 @@ import { changeKey, issueKey, type IssueRef, type IssueSnapshot } from '../core/
 import type { Policy } from '../core/policy/schema.ts';
 import type { Chat } from '../ports/chat.ts';
 import type { PlatformAdapter } from '../ports/platform.ts';
-import type { StoredDelivery, Store } from '../ports/store.ts';
+import type { StoredDelivery } from '../ports/store.ts';
 import type { Metrics } from '../ports/metrics.ts';
 import { slackWorkSchema, type SlackReader, type SlackWork } from '../ports/chat-work.ts';
 import type { NoticeOutbox, OutboxRow } from '../ports/outbox.ts';
 import type { GateStore } from '../ports/gate-store.ts';
 import { neutralizeMentions } from '../core/text.ts';
-import { execute } from './execute.ts';
+import { execute, type PlanStore } from './execute.ts';
 
 export interface ChatOpsDeps {
-  store: Store;
+  store: PlanStore;
   outbox: NoticeOutbox;
   chat: Chat;
   /** The global policy (chat permissions are never taken from a repository's override). */

@@ -12,14 +12,14 @@ import type { Logger } from 'pino';
 import { planClockTick, type Render } from '../core/plan.ts';
 import type { Platform } from '../core/model.ts';
 import type { PlatformAdapter } from '../ports/platform.ts';
-import type { Store } from '../ports/store.ts';
+import type { KeyLock } from '../ports/key-lock.ts';
 import type { PolicyResolver } from '../policy/resolver.ts';
 import type { Metrics } from '../ports/metrics.ts';
-import { execute } from './execute.ts';
+import { execute, type PlanStore } from './execute.ts';
 import { BackgroundJob } from './background-job.ts';
 
 export interface ClockSchedulerDeps {
-  store: Store;
+  store: PlanStore & KeyLock;
   resolver: PolicyResolver;
   render: Render;
   metrics: Metrics;

@@ -10,12 +10,12 @@ import type { Logger } from 'pino';
 import { buildDigest, digestNotice, digestText } from '../core/digest/build.ts';
 import { dueDigests, type DigestSlot } from '../core/digest/schedule.ts';
 import type { Policy } from '../core/policy/schema.ts';
-import type { Store } from '../ports/store.ts';
+import type { Notifications } from '../ports/notifications.ts';
 import type { DigestSource } from '../ports/digest-source.ts';
 import { BackgroundJob } from './background-job.ts';
 
 export interface DigestSchedulerDeps {
-  store: Pick<Store, 'enqueueNotification'>;
+  store: Notifications;
   digests: DigestSource;
   policy: () => Policy;
   logger: Pick<Logger, 'info' | 'error'>;

@@ -9,13 +9,12 @@ import type { Logger } from 'pino';
 import { planExceptionReminders } from '../core/gate/reminders.ts';
 import type { Policy } from '../core/policy/schema.ts';
 import type { GateStore } from '../ports/gate-store.ts';
-import type { Store } from '../ports/store.ts';
 import type { Metrics } from '../ports/metrics.ts';
-import { execute } from './execute.ts';
+import { execute, type PlanStore } from './execute.ts';
 import { BackgroundJob } from './background-job.ts';
 
 export interface ExceptionRemindersDeps {
-  store: Store;
+  store: PlanStore;
   gateStore: GateStore;
   policy: () => Policy;
   metrics: Metrics;

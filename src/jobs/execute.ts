@@ -7,15 +7,22 @@ import { readSection } from '../core/workflows/sections.ts';
 import type { Forge } from '../ports/forge.ts';
 import type { GateStore } from '../ports/gate-store.ts';
 import type { ReleaseForge } from '../ports/release.ts';
-import type { AuditEntry, Store } from '../ports/store.ts';
+import type { AuditEntry, AuditLog } from '../ports/audit-log.ts';
+import type { ClockStore } from '../ports/clock-store.ts';
+import type { IntakeStore } from '../ports/intake-store.ts';
+import type { Notifications } from '../ports/notifications.ts';
+import type { TierDecisions } from '../ports/tier-decisions.ts';
 import type { Metrics } from '../ports/metrics.ts';
 import type { ToolDecisionStore } from '../ports/tool-decisions.ts';
 import type { ThreatLogStore } from '../ports/threat-log.ts';
 
+/** What a plan's actions write: intake records, tier decisions, clocks, notifications, and the audit of each. */
+export type PlanStore = IntakeStore & TierDecisions & ClockStore & Notifications & AuditLog;
+
 export interface ExecuteDeps {
   /** The forge acting on the targets; absent for runs whose actions never touch one (reminders). */
   forge?: Forge;
-  store: Store;
+  store: PlanStore;
   metrics: Metrics;
   now: () => Date;
   deliveryId: string | null;

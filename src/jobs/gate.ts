@@ -26,13 +26,13 @@ import type { PolicyResolver } from '../policy/resolver.ts';
 import type { GateStore } from '../ports/gate-store.ts';
 import type { GateEvaluationJob, GateEvaluations } from '../ports/queue.ts';
 import type { ReleaseForge } from '../ports/release.ts';
-import type { Store } from '../ports/store.ts';
+import type { KeyLock } from '../ports/key-lock.ts';
 import type { Metrics } from '../ports/metrics.ts';
 import { policyHash } from '../core/canonical-json.ts';
-import { execute } from './execute.ts';
+import { execute, type PlanStore } from './execute.ts';
 
 export interface GateDeps {
-  store: Store;
+  store: PlanStore & KeyLock;
   gateStore: GateStore;
   render: Render;
   metrics: Metrics;

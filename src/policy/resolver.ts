@@ -16,7 +16,7 @@ import type { RepoRef } from '../core/model.ts';
 import type { Policy } from '../core/policy/schema.ts';
 import { OVERRIDE_PATHS, parseOverride, type IgnoredKey } from '../core/policy/tighten.ts';
 import type { CommitAuthor, Forge } from '../ports/forge.ts';
-import type { Store } from '../ports/store.ts';
+import type { AuditLog } from '../ports/audit-log.ts';
 
 /** The keys an override set that were ignored, and who last changed the file (the platform's answer). */
 export interface OverrideIgnored {
@@ -42,7 +42,7 @@ export interface ResolvedPolicy {
 export const OVERRIDE_IGNORED = 'overrideIgnored';
 
 export interface ResolverAudit {
-  store: Pick<Store, 'appendAudit' | 'auditFor'>;
+  store: AuditLog;
   now: () => Date;
 }
 

@@ -1,10 +1,16 @@
 /**
- * The Store port: everything Gatehouse persists. Implemented once with Kysely over the
- * embedded database (PGlite) and PostgreSQL (src/storage/).
+ * The deliveries (webhook events as received, and how far each got), and `Store`: every aggregate
+ * Gatehouse persists, for the composition root. Each other aggregate has its own port (intake-store,
+ * tier-decisions, audit-log, notifications, clock-store, key-lock), and jobs take the ones they use.
+ * Implemented once with Kysely over the embedded database (PGlite) and PostgreSQL (src/storage/).
  */
-import type { IssueRef, Platform, Reason } from '../core/model.ts';
-import type { ClockState } from '../core/outage/clocks.ts';
-import type { Notice } from '../core/chat/notice.ts';
+import type { Platform } from '../core/model.ts';
+import type { AuditLog } from './audit-log.ts';
+import type { ClockStore } from './clock-store.ts';
+import type { IntakeStore } from './intake-store.ts';
+import type { KeyLock } from './key-lock.ts';
+import type { Notifications } from './notifications.ts';
+import type { TierDecisions } from './tier-decisions.ts';
 
 export type DeliveryStatus = 'pending' | 'done' | 'failed' | 'ignored';
 
@@ -33,60 +39,6 @@ export interface StoredDelivery extends DeliveryInput {
   lastError: string | null;
 }
 
-export interface IntakeRow {
-  issueKey: string;
-  platform: Platform;
-  repo: string;
-  number: number;
-  answers: Record<string, string | string[] | null>;
-  problems: { field: string; message: string }[];
-  complete: boolean;
-  updatedAt: Date;
-}
-
-export interface DecisionRow {
-  issueKey: string;
-  tier: number | null;
-  routes: string[];
-  reasons: Reason[];
-  decidedAt: Date;
-  deliveryId: string | null;
-}
-
-export interface AuditEntry {
-  at: Date;
-  deliveryId: string | null;
-  issueKey: string | null;
-  action: string;
-  detail: unknown;
-  outcome: 'ok' | 'error' | 'skipped';
-  error?: string | null;
-}
-
-export interface NotificationInput {
-  /** Idempotency key: a second enqueue with the same key is a no-op. */
-  key: string;
-  channel: string;
-  text: string;
-  /** The structured notice (escalations); a later enqueue with new content updates its message. */
-  notice?: Notice;
-  createdAt: Date;
-}
-
-export interface NotificationRow extends NotificationInput {
-  status: 'pending' | 'sent' | 'failed';
-}
-
-export interface ClockRow {
-  issueKey: string;
-  target: IssueRef;
-  /** GitHub installation that can act on the issue (null on GitLab). */
-  installationId: number | null;
-  clocks: ClockState[];
-  /** Earliest warning or breach still owed; null when nothing is. */
-  nextFireAt: Date | null;
-}
-
 /** Runs one statement inside the caller's transaction. */
 export interface SqlRunner {
   executeSql(text: string, values?: readonly unknown[]): Promise<{ rows: Record<string, unknown>[] }>;
@@ -110,45 +62,11 @@ export interface Store {
    */
   retryDelivery(platform: Platform, deliveryId: string, requeue?: (tx: SqlRunner) => Promise<void>): Promise<boolean>;
 
-  saveIntake(r: IntakeRow): Promise<void>;
-  getIntake(issueKey: string): Promise<IntakeRow | null>;
-  /** The intake's issue was closed (saving the intake again reopens it). */
-  closeIntake(issueKey: string, at: Date): Promise<void>;
-  /** Open intakes whose `service` answer is this one (compared case-insensitively, spaces trimmed). */
-  openIntakesForService(service: string): Promise<IntakeRow[]>;
-
-  latestDecision(issueKey: string): Promise<DecisionRow | null>;
-  recordDecision(r: DecisionRow): Promise<void>;
-  decisionHistory(issueKey: string): Promise<DecisionRow[]>;
-
-  /** One entry or several (written together, in order). */
-  appendAudit(entries: AuditEntry | readonly AuditEntry[]): Promise<void>;
-  auditFor(issueKey: string): Promise<AuditEntry[]>;
-
-  enqueueNotification(n: NotificationInput): Promise<{ inserted: boolean }>;
-  listNotifications(status?: NotificationRow['status']): Promise<NotificationRow[]>;
-
-  /** Upserts an issue's clocks and releases any claim on them. */
-  saveClocks(row: ClockRow): Promise<void>;
-  getClocks(issueKey: string): Promise<ClockRow | null>;
-  /**
-   * Claims up to `limit` issues whose clocks owe something at `now` (and are not claimed by
-   * another worker), for `leaseMs`. Reads only due rows (index on next_fire_at).
-   */
-  claimDueClocks(now: Date, limit: number, leaseMs: number): Promise<ClockRow[]>;
-  /** Gives up every clock claim: for a sole worker at start, whose claims found were a dead run's. Returns how many. */
-  releaseClockClaims(): Promise<number>;
-  /** Issues whose clocks still owe something, earliest first. */
-  listOpenClocks(limit: number): Promise<ClockRow[]>;
-  /** The earliest moment after `after` at which a clock owes something (the scheduler wakes then); null when none. */
-  nextClockDue(after: Date): Promise<Date | null>;
-  /** A tool's clock missed its target (once per issue and clock kind). */
-  recordMiss(m: { issueKey: string; tool: string; kind: string; at: Date }): Promise<void>;
-  /** Misses per tool since a moment. */
-  countMisses(tools: readonly string[], since: Date): Promise<Record<string, number>>;
-
-  /** Runs fn while holding an exclusive lock on `key`, across processes sharing the database. */
-  withKeyLock<T>(key: string, fn: () => Promise<T>): Promise<T>;
-
   close(): Promise<void>;
 }
+
+/**
+ * Everything Gatehouse persists: the deliveries (the declaration above; this one merges with it) and
+ * the other aggregates' ports. storage/open.ts builds it; main hands each job the ports it uses.
+ */
+export interface Store extends IntakeStore, TierDecisions, AuditLog, Notifications, ClockStore, KeyLock {}

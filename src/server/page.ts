@@ -19,7 +19,7 @@ import { BlockList, isIPv4 } from 'node:net';
 import Handlebars from 'handlebars';
 import { buildPageView, type PageView } from '../core/digest/page.ts';
 import type { Policy } from '../core/policy/schema.ts';
-import type { AuditEntry } from '../ports/store.ts';
+import type { AuditEntry } from '../ports/audit-log.ts';
 import { TEMPLATES_DIR } from '../render/templates.ts';
 import type { DigestSource } from '../ports/digest-source.ts';
 

@@ -8,7 +8,7 @@ import { sql, type Kysely, type Selectable } from 'kysely';
 import { z } from 'zod';
 import { NOTICE_KINDS, type Notice, type NoticeKind } from '../core/chat/notice.ts';
 import type { ClockState } from '../core/outage/clocks.ts';
-import { clockStatesSchema } from './kysely-store.ts';
+import { clockStatesSchema } from './clock-store.ts';
 import { leaseFree, releaseLeases } from './leases.ts';
 import type { NoticeOutbox, OutboxRow } from '../ports/outbox.ts';
 import type { Database, NotificationsTable } from './schema.ts';

@@ -8,7 +8,7 @@ import { sql, type Kysely } from 'kysely';
 import { z } from 'zod';
 import type { DigestData, DigestGateReason } from '../core/digest/data.ts';
 import { noticeSchema } from './chat-store.ts';
-import { clockStatesSchema } from './kysely-store.ts';
+import { clockStatesSchema } from './clock-store.ts';
 import type { DigestSource, DigestSourceOptions } from '../ports/digest-source.ts';
 import type { Database } from './schema.ts';
 

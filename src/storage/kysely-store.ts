@@ -1,50 +1,30 @@
-/** The Store port over Kysely: the same queries for PGlite and PostgreSQL. */
+/**
+ * The Store over Kysely (the same queries for PGlite and PostgreSQL): the deliveries here, and the
+ * other aggregates' modules (intake-store, tier-decisions, audit-log, notifications, clock-store)
+ * composed into one object.
+ */
 import { CompiledQuery, sql, type Insertable, type Kysely, type Selectable } from 'kysely';
 import { z } from 'zod';
 import type { Platform } from '../core/model.ts';
-import type {
-  AuditEntry,
-  DecisionRow,
-  DeliveryInput,
-  DeliveryStatus,
-  IntakeRow,
-  NotificationInput,
-  NotificationRow,
-  ClockRow,
-  SqlRunner,
-  Store,
-  StoredDelivery,
-} from '../ports/store.ts';
+import type { AuditEntry } from '../ports/audit-log.ts';
+import type { ClockRow } from '../ports/clock-store.ts';
+import type { IntakeRow } from '../ports/intake-store.ts';
+import type { NotificationInput } from '../ports/notifications.ts';
+import type { DeliveryInput, DeliveryStatus, SqlRunner, Store, StoredDelivery } from '../ports/store.ts';
+import type { DecisionRow } from '../ports/tier-decisions.ts';
 import { PLATFORM_OFF } from '../ports/store.ts';
+import { KyselyAuditLog } from './audit-log.ts';
 import { ChatStore } from './chat-store.ts';
+import { KyselyClockStore } from './clock-store.ts';
 import { GroupCommit } from './group-commit.ts';
-import { leaseFree, releaseLeases } from './leases.ts';
+import { KyselyIntakeStore } from './intake-store.ts';
+import { KyselyNotifications } from './notifications.ts';
 import { decodePayload, decodePayloadAsync, encodeDelivery, type EncodedDelivery } from './payload-codec.ts';
-import type {
-  AuditLogTable,
-  ClocksTable,
-  Database,
-  DeliveriesTable,
-  IntakeRecordsTable,
-  NotificationsTable,
-  TierDecisionsTable,
-} from './schema.ts';
+import type { Database, DeliveriesTable } from './schema.ts';
+import { KyselyTierDecisions } from './tier-decisions.ts';
 
 const platform = z.enum(['github', 'gitlab', 'slack']);
 const deliveryStatus = z.enum(['pending', 'done', 'failed', 'ignored']);
-const notificationStatus = z.enum(['pending', 'sent', 'failed']);
-const outcome = z.enum(['ok', 'error', 'skipped']);
-const tier = z.union([z.literal(0), z.literal(1), z.literal(2), z.literal(3)]).nullable();
-const reason = z.object({
-  rule: z.string(),
-  summary: z.string(),
-  evidence: z.array(z.string()),
-  tier,
-  route: z.string().nullable(),
-});
-const answers = z.record(z.string(), z.union([z.string(), z.array(z.string()), z.null()]));
-const problems = z.array(z.object({ field: z.string(), message: z.string() }));
-const routes = z.array(z.string());
 
 export interface KyselyStoreOptions {
   db: Kysely<Database>;
@@ -53,8 +33,6 @@ export interface KyselyStoreOptions {
   /** Closes everything the store depends on (queue, database). */
   onClose: () => Promise<void>;
 }
-
-const json = (v: unknown): string => JSON.stringify(v === undefined ? null : v);
 
 const deliveryKey = (p: string, id: string): string => `${p}\u0000${id}`;
 
@@ -141,11 +119,24 @@ export class KyselyStore implements Store {
   readonly #db: Kysely<Database>;
   readonly #opts: KyselyStoreOptions;
   #closing: Promise<void> | null = null;
-  #outbox: ChatStore | null = null;
+  /** The escalation outbox (notices to send or update in chat), on the same database. */
+  readonly outbox: ChatStore;
+  // The other aggregates, each in its own module: the methods after the deliveries' hand each call to one.
+  readonly #intakes: KyselyIntakeStore;
+  readonly #decisions: KyselyTierDecisions;
+  readonly #audit: KyselyAuditLog;
+  readonly #notifications: KyselyNotifications;
+  readonly #clocks: KyselyClockStore;
 
   constructor(opts: KyselyStoreOptions) {
     this.#db = opts.db;
     this.#opts = opts;
+    this.outbox = new ChatStore(opts.db);
+    this.#intakes = new KyselyIntakeStore(opts.db);
+    this.#decisions = new KyselyTierDecisions(opts.db);
+    this.#audit = new KyselyAuditLog(opts.db);
+    this.#notifications = new KyselyNotifications(opts.db, this.outbox);
+    this.#clocks = new KyselyClockStore(opts.db);
   }
 
   /** Concurrent recordDelivery calls share one insert and one flush (group commit). */
@@ -257,238 +248,75 @@ export class KyselyStore implements Store {
   }
 
   async saveIntake(r: IntakeRow): Promise<void> {
-    const values = {
-      issue_key: r.issueKey,
-      platform: r.platform,
-      repo: r.repo,
-      number: r.number,
-      answers: json(r.answers),
-      problems: json(r.problems),
-      complete: r.complete,
-      updated_at: r.updatedAt,
-      closed_at: null,
-    };
-    await this.#db
-      .insertInto('intake_records')
-      .values(values)
-      .onConflict((oc) =>
-        oc.column('issue_key').doUpdateSet({
-          platform: values.platform,
-          repo: values.repo,
-          number: values.number,
-          answers: values.answers,
-          problems: values.problems,
-          complete: values.complete,
-          updated_at: values.updated_at,
-          closed_at: null,
-        }),
-      )
-      .execute();
-  }
-
-  async closeIntake(issueKey: string, at: Date): Promise<void> {
-    await this.#db.updateTable('intake_records').set({ closed_at: at }).where('issue_key', '=', issueKey).execute();
-  }
-
-  async openIntakesForService(service: string): Promise<IntakeRow[]> {
-    const wanted = service.trim().toLowerCase();
-    const rows = await this.#db
-      .selectFrom('intake_records')
-      .selectAll()
-      .where('closed_at', 'is', null)
-      .where(sql<string>`lower(trim(answers->>'service'))`, '=', wanted)
-      .orderBy('updated_at', 'asc')
-      .execute();
-    return rows
-      .map(toIntake)
-      .filter((r) => typeof r.answers['service'] === 'string' && r.answers['service'].trim().toLowerCase() === wanted);
+    return this.#intakes.saveIntake(r);
   }
 
   async getIntake(issueKey: string): Promise<IntakeRow | null> {
-    const row = await this.#db.selectFrom('intake_records').selectAll().where('issue_key', '=', issueKey).executeTakeFirst();
-    return row ? toIntake(row) : null;
+    return this.#intakes.getIntake(issueKey);
+  }
+
+  async closeIntake(issueKey: string, at: Date): Promise<void> {
+    return this.#intakes.closeIntake(issueKey, at);
+  }
+
+  async openIntakesForService(service: string): Promise<IntakeRow[]> {
+    return this.#intakes.openIntakesForService(service);
   }
 
   async latestDecision(issueKey: string): Promise<DecisionRow | null> {
-    const row = await this.#db
-      .selectFrom('tier_decisions')
-      .selectAll()
-      .where('issue_key', '=', issueKey)
-      .orderBy('decided_at', 'desc')
-      .orderBy('id', 'desc')
-      .limit(1)
-      .executeTakeFirst();
-    return row ? toDecision(row) : null;
+    return this.#decisions.latestDecision(issueKey);
   }
 
   async recordDecision(r: DecisionRow): Promise<void> {
-    await this.#db
-      .insertInto('tier_decisions')
-      .values({
-        issue_key: r.issueKey,
-        tier: r.tier,
-        routes: json(r.routes),
-        reasons: json(r.reasons),
-        decided_at: r.decidedAt,
-        delivery_id: r.deliveryId,
-      })
-      .execute();
+    return this.#decisions.recordDecision(r);
   }
 
   async decisionHistory(issueKey: string): Promise<DecisionRow[]> {
-    const rows = await this.#db
-      .selectFrom('tier_decisions')
-      .selectAll()
-      .where('issue_key', '=', issueKey)
-      .orderBy('decided_at')
-      .orderBy('id')
-      .execute();
-    return rows.map(toDecision);
+    return this.#decisions.decisionHistory(issueKey);
   }
 
   async appendAudit(entries: AuditEntry | readonly AuditEntry[]): Promise<void> {
-    const list = Array.isArray(entries) ? entries : [entries as AuditEntry];
-    if (list.length === 0) return;
-    await this.#db
-      .insertInto('audit_log')
-      .values(
-        list.map((e) => ({
-          at: e.at,
-          delivery_id: e.deliveryId,
-          issue_key: e.issueKey,
-          action: e.action,
-          detail: json(e.detail),
-          outcome: e.outcome,
-          error: e.error ?? null,
-        })),
-      )
-      .execute();
+    return this.#audit.appendAudit(entries);
   }
 
   async auditFor(issueKey: string): Promise<AuditEntry[]> {
-    const rows = await this.#db.selectFrom('audit_log').selectAll().where('issue_key', '=', issueKey).orderBy('at').orderBy('id').execute();
-    return rows.map(toAudit);
-  }
-
-  /** The escalation outbox (notices to send or update in chat), on the same database. */
-  get outbox(): ChatStore {
-    this.#outbox ??= new ChatStore(this.#db);
-    return this.#outbox;
+    return this.#audit.auditFor(issueKey);
   }
 
   async enqueueNotification(n: NotificationInput): Promise<{ inserted: boolean }> {
-    if (n.notice) {
-      const { inserted } = await this.outbox.enqueue({
-        key: n.key,
-        channel: n.channel,
-        text: n.text,
-        notice: n.notice,
-        createdAt: n.createdAt,
-      });
-      return { inserted };
-    }
-    const rows = await this.#db
-      .insertInto('notifications')
-      .values({ key: n.key, channel: n.channel, text: n.text, status: 'pending', created_at: n.createdAt })
-      .onConflict((oc) => oc.column('key').doNothing())
-      .returning('key')
-      .execute();
-    return { inserted: rows.length > 0 };
-  }
-
-  async listNotifications(status?: NotificationRow['status']): Promise<NotificationRow[]> {
-    let q = this.#db.selectFrom('notifications').selectAll();
-    if (status) q = q.where('status', '=', status);
-    const rows = await q.orderBy('created_at').orderBy('key').execute();
-    return rows.map(toNotification);
-  }
-
-  /** Marks a notification sent or failed (the outbox worker keeps its own finer state). */
-  async setNotificationStatus(key: string, status: NotificationRow['status']): Promise<void> {
-    await this.#db.updateTable('notifications').set({ status, updated_at: new Date() }).where('key', '=', key).execute();
+    return this.#notifications.enqueueNotification(n);
   }
 
   async saveClocks(row: ClockRow): Promise<void> {
-    const values = {
-      issue_key: row.issueKey,
-      issue_ref: json(row.target),
-      installation_id: row.installationId === null ? null : String(row.installationId),
-      clocks: json(row.clocks),
-      next_fire_at: row.nextFireAt,
-      claimed_until: null,
-      updated_at: new Date(),
-    };
-    await this.#db
-      .insertInto('clocks')
-      .values(values)
-      .onConflict((oc) =>
-        oc.column('issue_key').doUpdateSet({
-          issue_ref: values.issue_ref,
-          installation_id: values.installation_id,
-          clocks: values.clocks,
-          next_fire_at: values.next_fire_at,
-          claimed_until: null,
-          updated_at: values.updated_at,
-        }),
-      )
-      .execute();
+    return this.#clocks.saveClocks(row);
   }
 
   async getClocks(issueKey: string): Promise<ClockRow | null> {
-    const row = await this.#db.selectFrom('clocks').selectAll().where('issue_key', '=', issueKey).executeTakeFirst();
-    return row ? toClockRow(row) : null;
+    return this.#clocks.getClocks(issueKey);
   }
 
   async claimDueClocks(now: Date, limit: number, leaseMs: number): Promise<ClockRow[]> {
-    const rows = await claimDueClocksQuery(this.#db, now, limit, leaseMs).execute();
-    return rows.map(toClockRow);
+    return this.#clocks.claimDueClocks(now, limit, leaseMs);
   }
 
-  releaseClockClaims(): Promise<number> {
-    return releaseLeases(this.#db, 'clocks');
+  async releaseClockClaims(): Promise<number> {
+    return this.#clocks.releaseClockClaims();
   }
 
   async listOpenClocks(limit: number): Promise<ClockRow[]> {
-    const rows = await this.#db
-      .selectFrom('clocks')
-      .selectAll()
-      .where('next_fire_at', 'is not', null)
-      .orderBy('next_fire_at')
-      .limit(limit)
-      .execute();
-    return rows.map(toClockRow);
+    return this.#clocks.listOpenClocks(limit);
   }
 
   async nextClockDue(after: Date): Promise<Date | null> {
-    const row = await this.#db
-      .selectFrom('clocks')
-      .select('next_fire_at')
-      .where('next_fire_at', 'is not', null)
-      .where('next_fire_at', '>', after)
-      .orderBy('next_fire_at')
-      .limit(1)
-      .executeTakeFirst();
-    return row?.next_fire_at ?? null;
+    return this.#clocks.nextClockDue(after);
   }
 
   async recordMiss(m: { issueKey: string; tool: string; kind: string; at: Date }): Promise<void> {
-    await this.#db
-      .insertInto('clock_misses')
-      .values({ issue_key: m.issueKey, tool: m.tool, kind: m.kind, missed_at: m.at })
-      .onConflict((oc) => oc.columns(['issue_key', 'kind']).doNothing())
-      .execute();
+    return this.#clocks.recordMiss(m);
   }
 
   async countMisses(tools: readonly string[], since: Date): Promise<Record<string, number>> {
-    if (tools.length === 0) return {};
-    const rows = await this.#db
-      .selectFrom('clock_misses')
-      .select(['tool', (eb) => eb.fn.countAll<string>().as('n')])
-      .where('tool', 'in', [...tools])
-      .where('missed_at', '>=', since)
-      .groupBy('tool')
-      .execute();
-    return Object.fromEntries(rows.map((r) => [r.tool, Number(r.n)]));
+    return this.#clocks.countMisses(tools, since);
   }
 
   withKeyLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
@@ -512,107 +340,4 @@ function toDelivery(r: Selectable<DeliveriesTable>, payload: string = decodePayl
     attempts: Number(r.attempts),
     lastError: r.last_error,
   };
-}
-
-function toIntake(r: Selectable<IntakeRecordsTable>): IntakeRow {
-  return {
-    issueKey: r.issue_key,
-    platform: platform.parse(r.platform),
-    repo: r.repo,
-    number: Number(r.number),
-    answers: answers.parse(r.answers),
-    problems: problems.parse(r.problems),
-    complete: r.complete,
-    updatedAt: r.updated_at,
-  };
-}
-
-function toDecision(r: Selectable<TierDecisionsTable>): DecisionRow {
-  return {
-    issueKey: r.issue_key,
-    tier: r.tier,
-    routes: routes.parse(r.routes),
-    reasons: z.array(reason).parse(r.reasons),
-    decidedAt: r.decided_at,
-    deliveryId: r.delivery_id,
-  };
-}
-
-function toAudit(r: Selectable<AuditLogTable>): AuditEntry {
-  return {
-    at: r.at,
-    deliveryId: r.delivery_id,
-    issueKey: r.issue_key,
-    action: r.action,
-    detail: r.detail,
-    outcome: outcome.parse(r.outcome),
-    error: r.error,
-  };
-}
-
-function toNotification(r: Selectable<NotificationsTable>): NotificationRow {
-  return {
-    key: r.key,
-    channel: r.channel,
-    text: r.text,
-    status: notificationStatus.parse(r.status),
-    createdAt: r.created_at,
-  };
-}
-
-const date = z.coerce.date();
-const clockState = z.object({
-  kind: z.enum(['slo', 'rto']),
-  criticality: z.enum(['critical', 'high', 'medium', 'low']),
-  targetMinutes: z.number(),
-  openedAt: date,
-  consumedMinutes: z.number(),
-  runningSince: date.nullable(),
-  stopped: z.boolean(),
-  warnAt: date.nullable(),
-  dueAt: date.nullable(),
-  warnedAt: date.nullable(),
-  breachedAt: date.nullable(),
-  tool: z.string().nullable().default(null),
-});
-/** Stored clocks, as read back (shared with the outbox's queue view). */
-export const clockStatesSchema = z.array(clockState);
-
-const issueRef = z.object({
-  repo: z.object({ platform, fullName: z.string(), id: z.number().nullable(), defaultBranch: z.string().nullable() }),
-  number: z.number(),
-  kind: z.enum(['issue', 'change']).optional(),
-});
-
-function toClockRow(r: Selectable<ClocksTable>): ClockRow {
-  return {
-    issueKey: r.issue_key,
-    target: issueRef.parse(r.issue_ref),
-    installationId: r.installation_id === null ? null : Number(r.installation_id),
-    clocks: z.array(clockState).parse(r.clocks),
-    nextFireAt: r.next_fire_at,
-  };
-}
-
-/**
- * The scheduler's claim: due rows only (read through the partial index on next_fire_at), not
- * claimed by another worker, leased until now + leaseMs. Exported so that bench/clocks can explain it.
- */
-export function claimDueClocksQuery(db: Kysely<Database>, now: Date, limit: number, leaseMs: number) {
-  return db
-    .updateTable('clocks')
-    .set({ claimed_until: new Date(now.getTime() + leaseMs) })
-    .where('issue_key', 'in', (qb) =>
-      qb
-        .selectFrom('clocks')
-        .select('issue_key')
-        .where('next_fire_at', 'is not', null)
-        .where('next_fire_at', '<=', now)
-        .where(leaseFree(now))
-        .orderBy('next_fire_at')
-        .limit(limit)
-        .forUpdate()
-        .skipLocked(),
-    )
-    .returningAll();
 }

@@ -93,7 +93,7 @@ describe('SLO/RTO clocks on a GitHub tooling outage', () => {
     expect(labelsOf(1)).toEqual(['slo::breached']);
     expect(commentsOf(1)).toHaveLength(2);
     expect(commentsOf(1)[1]).toContain('SLO (response) breached');
-    const notices = await gatehouse.store.listNotifications();
+    const notices = await gatehouse.outbox.openEscalations(100);
     expect(notices.map((n) => [n.key, n.channel])).toEqual([['slo-breached:github:Codertocat/Hello-World#1', '#prodsec-escalations']]);
   });
 

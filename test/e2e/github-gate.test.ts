@@ -351,7 +351,7 @@ describe('release gate on GitHub', () => {
     expect(w.issues[0]!.title).toBe('Retrospective: emergency release Codertocat/Hello-World#2');
     expect(w.issues[0]!.body).toContain('Due: 2026-11-25');
     expect(record!.followUp.issueUrl).toBe(w.issues[0]!.html_url);
-    const kinds = (await gatehouse.store.listNotifications()).map((n) => n.key.split(':')[0]);
+    const kinds = (await gatehouse.outbox.openEscalations(100)).map((n) => n.key.split(':')[0]);
     expect(kinds).toContain('emergency-release');
   });
 
@@ -383,7 +383,7 @@ describe('release gate on GitHub', () => {
       )
     ).filter((e) => e.action === 'refuseClassLabel');
     expect(refusals.map((e) => (e.detail as { actor: string; label: string }).actor)).toEqual(['Codertocat']);
-    const notices = (await gatehouse.store.listNotifications()).filter((n) => n.key.startsWith('ship-despite-block:'));
+    const notices = (await gatehouse.outbox.openEscalations(100)).filter((n) => n.key.startsWith('ship-despite-block:'));
     expect(notices.map((n) => n.key)).toEqual([`ship-despite-block:${KEY}:${HEAD}:release-class::non-prod`]);
     expect(notices[0]!.text).toContain('Request to ship despite a blocked release gate');
 
@@ -528,7 +528,7 @@ describe('exception approvals on GitHub: attacks', () => {
     ]);
     expect(await gateAgain()).toEqual(['gate::block']);
     // The Slack notice is the same message, updated with the new terms.
-    const notices = (await gatehouse.store.listNotifications()).filter((n) => n.key.startsWith('exception-request:'));
+    const notices = (await gatehouse.outbox.openEscalations(100)).filter((n) => n.key.startsWith('exception-request:'));
     expect(notices.map((n) => n.key)).toEqual([`exception-request:${REQUEST}`]);
   });
 

@@ -321,7 +321,7 @@ describe('GitHub intake end to end', () => {
     await post(d);
     expect(await processed(d.id)).toBe('done');
     expect(labels).toEqual(['intake', 'intake::complete', 'tier::leadership', 'route::incident']);
-    const notices = await gatehouse.store.listNotifications();
+    const notices = await gatehouse.outbox.openEscalations(100);
     expect(notices).toHaveLength(1);
     expect(notices[0]).toMatchObject({ channel: '#prodsec-incidents', status: 'pending' });
   });

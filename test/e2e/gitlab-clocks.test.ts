@@ -59,7 +59,7 @@ describe('SLO/RTO clocks on a GitLab tooling outage', () => {
     expect(labels()).toEqual(['slo::breached']);
     expect(notes()).toHaveLength(2);
     expect(notes()[1]).toContain('SLO (response) breached');
-    expect((await gatehouse.store.listNotifications()).map((n) => n.key)).toEqual([`slo-breached:${KEY}`]);
+    expect((await gatehouse.outbox.openEscalations(100)).map((n) => n.key)).toEqual([`slo-breached:${KEY}`]);
   });
 
   it('stops the SLO at the first assignment', async () => {

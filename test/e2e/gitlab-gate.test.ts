@@ -256,7 +256,7 @@ describe('release gate on GitLab', () => {
       )
     ).filter((e) => e.action === 'refuseClassLabel');
     expect(refusals.map((e) => (e.detail as { actor: string }).actor)).toEqual(['dev']);
-    expect((await gatehouse.store.listNotifications()).map((n) => n.key).filter((k) => k.startsWith('ship-despite-block:'))).toEqual([
+    expect((await gatehouse.outbox.openEscalations(100)).map((n) => n.key).filter((k) => k.startsWith('ship-despite-block:'))).toEqual([
       `ship-despite-block:${KEY}:${HEAD}:release-class::non-prod`,
     ]);
 

@@ -116,7 +116,7 @@ describe('issues: an override cannot switch off routing or grant tooling decisio
     const g = await start(globalPolicy('chat:\n  incidentChannel: "#prodsec-incidents"\n'));
     await open(g, 1, intakeBody({ active_exploitation: 'yes' }));
     expect(fake.labels.get(1)).toEqual(expect.arrayContaining(['tier::leadership', 'route::incident']));
-    const notices = await g.store.listNotifications();
+    const notices = await g.outbox.openEscalations(100);
     expect(notices).toHaveLength(1);
     expect(notices[0]).toMatchObject({ channel: '#prodsec-incidents' });
     const comment = (fake.comments.get(1) ?? []).map((c) => c.body).find((b) => b.includes('active-exploitation'));
@@ -263,7 +263,7 @@ describe('GitLab: an override cannot switch off routing or name security reviewe
     await send(g, 'Issue Hook', p);
 
     expect(api.labels.get('issues/1')).toEqual(expect.arrayContaining(['tier::leadership', 'route::incident']));
-    const notices = await g.store.listNotifications();
+    const notices = await g.outbox.openEscalations(100);
     expect(notices).toHaveLength(1);
     expect(notices[0]).toMatchObject({ channel: '#prodsec-incidents' });
     const note = (api.notes.get('issues/1') ?? []).map((n) => n.body).find((b) => b.includes('active-exploitation'));

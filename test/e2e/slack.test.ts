@@ -437,7 +437,7 @@ describe('/gatehouse escalate', () => {
     expect(answer).toContain('Gatehouse cannot reach https://github.com/acme/elsewhere/issues/3 (HTTP 404)');
     const audit = await gatehouse.store.auditFor('github:acme/elsewhere#3');
     expect(audit).toEqual([expect.objectContaining({ action: 'chat.escalate', outcome: 'error' })]);
-    expect(await gatehouse.store.listNotifications()).toEqual([]);
+    expect(await gatehouse.outbox.countByStatus()).toEqual({ pending: 0, sent: 0, failed: 0 });
   });
 
   it('by anyone else is refused, changes nothing, and the attempt is in the audit log', async () => {
@@ -452,7 +452,7 @@ describe('/gatehouse escalate', () => {
     // No GitHub or Slack Web API interceptor exists: any change would have failed the request.
     const audit = await gatehouse.store.auditFor('github:Codertocat/Hello-World#1');
     expect(audit).toEqual([expect.objectContaining({ action: 'chat.escalate', outcome: 'skipped', error: 'not allowed by the policy' })]);
-    expect(await gatehouse.store.listNotifications()).toEqual([]);
+    expect(await gatehouse.outbox.countByStatus()).toEqual({ pending: 0, sent: 0, failed: 0 });
   });
 });
 

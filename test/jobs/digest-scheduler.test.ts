@@ -9,6 +9,7 @@ import { DigestScheduler } from '../../src/jobs/digest-scheduler.ts';
 import { openStore, type OpenedStore } from '../../src/storage/open.ts';
 import { digestSource } from '../../src/storage/digest-source.ts';
 import { freshDataDir, freshPgDatabase, pgTestUrl } from '../storage/fixture.ts';
+import { storedNotifications } from '../support/notifications.ts';
 
 const silent = { info: () => undefined, error: () => undefined };
 let opened: OpenedStore;
@@ -79,7 +80,7 @@ describe('digest scheduler', () => {
     now = new Date('2026-11-30T09:01:30Z');
     expect((await Promise.all(replicas.map((r) => r.tick()))).flat()).toEqual([]);
 
-    const rows = (await opened.store.listNotifications()).filter((n) => n.key.startsWith('digest:'));
+    const rows = (await storedNotifications(opened.db)).filter((n) => n.key.startsWith('digest:'));
     expect(rows.map((r) => [r.key, r.channel, r.status])).toEqual([['digest:weekly:2026-W49', '#prodsec-leads', 'pending']]);
     const outbox = await opened.store.outbox.get('digest:weekly:2026-W49');
     expect(outbox?.revision).toBe(1); // never updated: the second replica's enqueue was a no-op
@@ -138,7 +139,7 @@ describe.skipIf(!pgTestUrl)('digest scheduler, two replicas on PostgreSQL', () =
         (o) => new DigestScheduler({ store: o.store, digests: digestSource(o.db), policy: () => policy, logger: silent, now: () => now }),
       );
       for (let round = 0; round < 3; round++) await Promise.all(replicas.map((r) => r.tick()));
-      const keys = (await a.store.listNotifications()).map((n) => n.key).sort();
+      const keys = (await storedNotifications(a.db)).map((n) => n.key).sort();
       expect(keys).toEqual(['digest:biweekly:2026-W50', 'digest:weekly:2026-W50']);
       expect((await b.store.outbox.get('digest:weekly:2026-W50'))?.revision).toBe(1);
     } finally {

@@ -40,7 +40,7 @@ describe('exception reminders', () => {
     clock = new Date(clock.getTime() + 7 * DAY); // lapsed
     expect(await gatehouse.reminders.tick()).toBe(1);
     expect(await gatehouse.reminders.tick()).toBe(0);
-    const keys = (await gatehouse.store.listNotifications()).map((n) => n.key);
+    const keys = (await gatehouse.outbox.openEscalations(100)).map((n) => n.key);
     expect(keys).toEqual([
       'exception-expiring:github:acme/app#12:2026-12-12T12:00:00.000Z',
       'exception-expired:github:acme/app#12:2026-12-12T12:00:00.000Z',

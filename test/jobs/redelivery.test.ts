@@ -197,8 +197,7 @@ describe('GitLab disabled hooks', () => {
   }
 
   const notices = async (g: Gatehouse) => {
-    const keys = (await g.store.listNotifications()).map((n) => n.key).filter((k) => k.startsWith('gitlab-hook:'));
-    return Promise.all(keys.map(async (k) => (await g.outbox.get(k))!));
+    return (await g.outbox.openEscalations(100)).filter((n) => n.key.startsWith('gitlab-hook:'));
   };
 
   it('reports a paused and a disabled hook to the escalation channel once per hook and state, and again after a recovery', async () => {

@@ -5,7 +5,7 @@ import { securityReviewers } from '../../src/core/gate/evaluate.ts';
 import { defaultPolicy } from '../../src/core/policy/load.ts';
 import type { RepoRef } from '../../src/core/model.ts';
 import { PolicyResolver } from '../../src/policy/resolver.ts';
-import type { AuditEntry } from '../../src/ports/store.ts';
+import type { AuditEntry } from '../../src/ports/audit-log.ts';
 
 const repo: RepoRef = { platform: 'github', fullName: 'mallory/sandbox', id: 1, defaultBranch: 'main' };
 const gitlabRepo: RepoRef = { platform: 'gitlab', fullName: 'mallory/sandbox', id: 2, defaultBranch: 'main' };

@@ -265,14 +265,14 @@ for (const backend of backends) {
       expect(await store.enqueueNotification(n)).toEqual({ inserted: true });
       expect(await store.enqueueNotification({ ...n, text: 'changed' })).toEqual({ inserted: false });
       await store.enqueueNotification({ ...n, key: 'k2', createdAt: new Date('2026-01-02T00:00:00Z') });
-      expect(await store.listNotifications()).toEqual([
-        { ...n, status: 'pending' },
-        { ...n, key: 'k2', createdAt: new Date('2026-01-02T00:00:00Z'), status: 'pending' },
-      ]);
-      await store.setNotificationStatus('k1', 'sent');
-      expect((await store.listNotifications('pending')).map((x) => x.key)).toEqual(['k2']);
-      expect((await store.listNotifications('sent')).map((x) => x.key)).toEqual(['k1']);
-      expect(await store.listNotifications('failed')).toEqual([]);
+      // The escalation outbox sends them: it reads each as queued (the first text kept).
+      expect(await store.outbox.get('k1')).toMatchObject({ ...n, notice: null, status: 'pending', revision: 1 });
+      expect(await store.outbox.get('k2')).toMatchObject({
+        ...n,
+        key: 'k2',
+        createdAt: new Date('2026-01-02T00:00:00Z'),
+        status: 'pending',
+      });
     });
 
     it('withKeyLock is exclusive per key, concurrent across keys, and released on errors', async () => {
