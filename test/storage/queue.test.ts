@@ -299,6 +299,45 @@ for (const backend of backends) {
       await expect(queue.enqueue(job('late'))).rejects.toThrow('stopped');
     });
 
+    it('upgrading from the pg-boss version: pending deliveries become due, waiting pg-boss evaluations are carried over', async () => {
+      const { db } = opened;
+      await storeDeliveries(opened, [job('old-pending'), job('old-done'), job('old-failed')]);
+      await opened.store.finishDelivery('github', 'old-done', 'done');
+      await opened.store.finishDelivery('github', 'old-failed', 'failed', 'gave up');
+      // The database as the earlier version left it: no 0015, its queue in pg-boss's job table.
+      await sql`drop table gate_evaluations`.execute(db);
+      await sql`drop index deliveries_due_idx`.execute(db);
+      await sql`alter table deliveries drop column due_at, drop column claimed_until, drop column claimed_by, drop column hand_backs`.execute(
+        db,
+      );
+      await sql`delete from gatehouse_migration where name = '0015_delivery_leases'`.execute(db);
+      await sql`create schema pgboss`.execute(db);
+      await sql`create table pgboss.job (id uuid, name text, state text, data jsonb, start_after timestamptz)`.execute(db);
+      const data = (sha: string, id: string): string => JSON.stringify(evaluation(sha, id));
+      await sql`insert into pgboss.job values
+        (gen_random_uuid(), 'deliveries_gate', 'created', ${data('a'.repeat(40), 'waiting')}::jsonb, now()),
+        (gen_random_uuid(), 'deliveries_gate', 'retry', ${data('b'.repeat(40), 'retrying')}::jsonb, now()),
+        (gen_random_uuid(), 'deliveries_gate', 'completed', ${data('c'.repeat(40), 'ran')}::jsonb, now()),
+        (gen_random_uuid(), 'deliveries', 'created', '{"platform":"github","deliveryId":"old-pending"}'::jsonb, now())`.execute(db);
+      await opened.close();
+      opened = await tdb.open();
+      expect(await opened.queue.jobState(job('old-pending'))).toMatchObject({ state: 'waiting' });
+      expect(await opened.queue.depth()).toBe(1);
+      const seen: string[] = [];
+      await opened.queue.work(async (j) => {
+        seen.push(j.deliveryId);
+      }, noDeadLetters);
+      await opened.queue.workEvaluations(async (j) => {
+        seen.push(j.deliveryId);
+      });
+      await waitFor(() => seen.length === 3);
+      await sleep(200);
+      expect(seen.sort()).toEqual(['old-pending', 'retrying', 'waiting']);
+      // pg-boss's schema is left as it was.
+      const { rows } = await sql<{ n: number }>`select count(*)::int as n from pgboss.job`.execute(opened.db);
+      expect(Number(rows[0]?.n)).toBe(4);
+    });
+
     if (backend.name === 'pglite') {
       it('at start, the embedded database gives up the leases of a run that stopped mid-job: the job runs again at once', async () => {
         let release: () => void = () => undefined;
