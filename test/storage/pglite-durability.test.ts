@@ -1,6 +1,6 @@
 /**
  * The embedded driver's durability, in one place: a write (a statement outside a transaction, a
- * transaction's COMMIT, the inbox's one-message transaction, pg-boss's multi-statement text)
+ * transaction's COMMIT, the inbox's one-message transaction, a multi-statement text)
  * resolves after the database thread flushed the WAL it wrote; a read, and a statement inside an
  * open transaction, flush nothing. And a data dir holding an earlier version's delivery journal is
  * refused, never opened over deliveries it would drop.
