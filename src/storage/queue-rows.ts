@@ -24,8 +24,8 @@ export interface LeasedRows<T> {
   claim(limit: number, leaseSeconds: number): Promise<Claimed<T>[]>;
   /** Extends the leases of these claims (the heartbeat of running jobs). */
   renew(claims: readonly string[], leaseSeconds: number): Promise<void>;
-  /** The job ran to its end. */
-  complete(c: Claimed<T>): Promise<void>;
+  /** The job ran to its end; false when the claim had lost its lease (another worker may have taken the row). */
+  complete(c: Claimed<T>): Promise<boolean>;
   /** A failed attempt: due again in `delaySeconds`, or failed for good past `retryLimit` retries (returns true then). */
   fail(c: Claimed<T>, error: string, delaySeconds: number, retryLimit: number): Promise<boolean>;
   /** Back to waiting, due in `waitMs`, attempts unchanged, one more hand-back. */
@@ -71,9 +71,10 @@ export class DeliveryRows implements LeasedRows<DeliveryJob> {
       where claimed_by in (${claimsList(claims)})`.execute(this.db);
   }
 
-  async complete(c: Claimed<DeliveryJob>): Promise<void> {
-    await sql`update deliveries set due_at = null, claimed_until = null, claimed_by = null, hand_backs = 0
-      where claimed_by = ${c.claim}`.execute(this.db);
+  async complete(c: Claimed<DeliveryJob>): Promise<boolean> {
+    const { rows } = await sql`update deliveries set due_at = null, claimed_until = null, claimed_by = null, hand_backs = 0
+      where claimed_by = ${c.claim} returning 1`.execute(this.db);
+    return rows.length > 0;
   }
 
   async fail(c: Claimed<DeliveryJob>, error: string, delaySeconds: number, retryLimit: number): Promise<boolean> {
@@ -204,8 +205,9 @@ export class EvaluationRows implements LeasedRows<GateEvaluationJob> {
       where claimed_by in (${claimsList(claims)})`.execute(this.db);
   }
 
-  async complete(c: Claimed<GateEvaluationJob>): Promise<void> {
-    await sql`delete from gate_evaluations where claimed_by = ${c.claim}`.execute(this.db);
+  async complete(c: Claimed<GateEvaluationJob>): Promise<boolean> {
+    const { rows } = await sql`delete from gate_evaluations where claimed_by = ${c.claim} returning 1`.execute(this.db);
+    return rows.length > 0;
   }
 
   async fail(c: Claimed<GateEvaluationJob>, error: string, delaySeconds: number, retryLimit: number): Promise<boolean> {

@@ -403,7 +403,8 @@ export class LeaseQueue implements JobQueue, GateEvaluations {
       await kind.failed(job, n, message, last);
       return;
     }
-    await kind.rows.complete(c);
+    if (!(await kind.rows.complete(c)))
+      this.#log?.warn({ job: c.id, queue: kind.what }, 'a job ended after its lease had run out: another worker may have run it too');
   }
 
   /**
