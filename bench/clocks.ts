@@ -253,7 +253,7 @@ async function explainAnalyzeClaim(qdb: Kysely<Database>, now: Date): Promise<st
 
 const dataDir = DATABASE_URL ? '/nonexistent' : mkdtempSync(join(tmpdir(), 'gatehouse-bench-clocks-'));
 const openStarted = performance.now();
-const opened = await openStore({ dataDir, databaseUrl: DATABASE_URL, queue: { maintenanceIntervalSeconds: false } });
+const opened = await openStore({ dataDir, databaseUrl: DATABASE_URL });
 const openMs = ms(openStarted);
 const { db } = opened;
 

@@ -350,17 +350,16 @@ export async function startGatehouse(opts: StartOptions): Promise<Gatehouse> {
         } catch (err) {
           // Waiting for a write turn far away: the queue runs the job again then (not an attempt).
           if (err instanceof HandedBack) throw err;
-          // Kept pending with the error; the queue retries with backoff.
+          // The queue counts the attempt and keeps the error on the row; it retries with backoff.
           const message = err instanceof Error ? err.message : String(err);
           logger.warn({ ...job, err: message }, 'delivery failed; will retry');
           metrics.deliveries.inc({ platform: job.platform, event: 'unknown', outcome: 'retried' });
-          await store.failAttempt(job.platform, job.deliveryId, message).catch(() => undefined);
           throw err;
         }
       },
       async (job, error) => {
+        // The queue marked its row failed, with this error.
         logger.error({ ...job, error }, 'delivery failed after every retry; kept as failed for inspection');
-        await store.finishDelivery(job.platform, job.deliveryId, 'failed', error);
         metrics.deliveries.inc({ platform: job.platform, event: 'unknown', outcome: 'failed' });
       },
     );

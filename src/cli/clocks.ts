@@ -25,7 +25,6 @@ export async function listClocks(
   const opened = await openStore({
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
-    queue: { maintenanceIntervalSeconds: false },
     existing: true,
   });
   try {

@@ -31,7 +31,6 @@ async function withGateStore<T>(config: DbConfig, fn: (gates: KyselyGateStore) =
   const opened = await openStore({
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
-    queue: { maintenanceIntervalSeconds: false },
     existing: true,
   });
   try {

@@ -45,7 +45,6 @@ async function withStore<T>(config: DbConfig, io: DeliveriesIo, fn: (opened: Ope
     opened = await openStore({
       databaseUrl: config.databaseUrl,
       dataDir: config.dataDir,
-      queue: { maintenanceIntervalSeconds: false },
       lockWaitMs: 1000,
       existing: true,
     });
@@ -131,9 +130,8 @@ export async function retryDelivery(config: DbConfig, platform: string, id: stri
       io.err(`gatehouse deliveries retry: ${p.data} delivery ${id} is ${d.status}, not failed; only failed deliveries are replayed`);
       return 1;
     }
-    // Its state and its job change in one transaction: never pending without a job.
-    const job = { platform: p.data, deliveryId: id };
-    if (!(await store.retryDelivery(p.data, id, (tx) => queue.requeueWithin(tx, job)))) {
+    // One update of its row: pending again, attempts at 0, due now (its row is its job).
+    if (!(await store.retryDelivery(p.data, id))) {
       io.err(`gatehouse deliveries retry: ${p.data} delivery ${id} changed while it was being replayed; look again`);
       return 1;
     }

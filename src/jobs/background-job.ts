@@ -1,21 +1,24 @@
 /**
- * The one mechanism for Gatehouse's background work besides deliveries: clock firings, escalation
- * notices, digests and exception reminders each run as a BackgroundJob — a run now and every
- * interval, a run on demand (`wake`, `wakeIn`), never two runs at once in a process, and, for the
- * two that work through rows (clocks, notices), rows claimed under a lease
- * (storage/leases.ts) so that replicas share them and a dead worker's rows come back.
+ * Gatehouse's background work besides deliveries: clock firings, escalation notices, digests and
+ * exception reminders each run as a BackgroundJob — a run now and every interval, a run on demand
+ * (`wake`, `wakeIn`), never two runs at once in a process, and, for the two that work through rows
+ * (clocks, notices), rows claimed under a lease (storage/leases.ts) so that replicas share them and
+ * a dead worker's rows come back.
  *
- * Decision (issue 22): this small shared helper rather than pg-boss jobs for these four. What they
- * do is decided by rows they own and must keep — an issue's clocks with their next due moment in
- * business time, a notice with its revision, Slack message and acknowledgement, a channel's next
- * free send slot — and by the application's clock (`now`, which tests and the policy's calendar
- * set), not the database's: pg-boss's `startAfter` is read against the database's `now()`. A pg-boss
- * job per clock or per notice would keep each one's state twice (the row and the job) and reconcile
- * them by hand — what the delivery path is being rid of — and write a second row for every one of
- * the 100,000 open clocks on each change; pg-boss's cron (`schedule`) fires at most once a minute,
- * and the delivery queue runs its pg-boss without the scheduler. A lease on the row itself (`for
- * update skip locked`, `claimed_until`) is one statement, gives replicas exactly what pg-boss's
- * fetch gives them, and keeps working on the embedded database (one process).
+ * Decision (issue 22): one job mechanism — a lease on the row that holds the work's state — for
+ * all of Gatehouse's work, no job library. What each kind of work does is decided by rows it owns
+ * and must keep: an issue's clocks with their next due moment in business time, a notice with its
+ * revision, Slack message and acknowledgement, a channel's next free send slot, a delivery with its
+ * status, attempts and last error. A job kept apart from its row (a job library's table) keeps
+ * that state twice and makes the two be reconciled by hand (the delivery path used to: a delivery
+ * pending in its table and its job in pg-boss's, written in one transaction, a failure's last word
+ * carried from one to the other by a dead-letter queue), and writes a second row for every one of
+ * the 100,000 open clocks on each change. A lease on the row itself (`for update skip locked`,
+ * `claimed_until`) is one statement, gives replicas what a job library's fetch gives them, keeps
+ * working on the embedded database (one process), and leaves one place to look. Deliveries and
+ * gate re-evaluations run on it too (storage/queue.ts), with worker slots and leases renewed while
+ * a job runs; clocks and notices, on the application's clock (`now`, which tests and the policy's
+ * calendar set), here.
  */
 
 export interface BackgroundJobOptions<T> {

@@ -8,7 +8,7 @@
  * waits in the outbox until it is (its row says when, a timer wakes the worker then): no worker
  * waits on a channel, so one channel held back never holds back another's notices. Any other
  * failure is retried with capped backoff for as long as it takes. Why rows under a lease rather
- * than a pg-boss job per notice: see the decision at the top of background-job.ts.
+ * than a job kept apart from them: see the decision at the top of background-job.ts.
  *
  * A post is recorded as begun (on disk) before it goes out and settled when Slack's answer is
  * stored. A post left unsettled — the process died after Slack took it, or no answer came — makes

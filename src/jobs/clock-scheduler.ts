@@ -6,7 +6,7 @@
  * firing, whose comment is then found already there. On the embedded database (one process) a dead
  * run's claims are given up at the first run instead. After each run it wakes again when the next
  * clock falls due, or at its interval, whichever comes first. Why a lease on the row rather than a
- * pg-boss job per clock: see the decision at the top of background-job.ts.
+ * job kept apart from it: see the decision at the top of background-job.ts.
  */
 import type { Logger } from 'pino';
 import { planClockTick, type Render } from '../core/plan.ts';

@@ -8,14 +8,18 @@ export interface DeliveryJob {
 }
 
 export interface JobQueue {
-  /** Idempotent: the same (platform, deliveryId) enqueued twice gives one job. */
+  /**
+   * Queues a stored pending delivery that is not queued. Idempotent: a delivery waiting or running
+   * is one job, left alone (a new delivery is queued as it is stored).
+   */
   enqueue(job: DeliveryJob): Promise<void>;
   /**
    * Starts processing. The handler throwing means "retry later" (with backoff, up to the
-   * configured limit); after the last attempt `onDeadLetter` is called.
+   * configured limit); the last attempt marks the delivery failed with its error, and
+   * `onDeadLetter` is told.
    */
   work(handler: (job: DeliveryJob) => Promise<void>, onDeadLetter: (job: DeliveryJob, error: string) => Promise<void>): Promise<void>;
-  /** Queues a delivery again after its job ended; a job still waiting or running is left alone. */
+  /** Queues a pending delivery again after its job ended (kept while its platform was off); a job still waiting or running is left alone. */
   requeue(job: DeliveryJob): Promise<void>;
   /** Jobs waiting or running. */
   depth(): Promise<number>;
@@ -50,7 +54,7 @@ export interface Accepted {
   duplicateOf?: string;
 }
 
-/** Where webhook deliveries land: stored (durably) and queued together, before the acknowledgement. */
+/** Where webhook deliveries land: stored (durably, and so queued) before the acknowledgement. */
 export interface Inbox {
   /**
    * `inserted: false` means the delivery was seen before: nothing is queued again. `duplicateOf`:

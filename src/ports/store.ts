@@ -39,11 +39,6 @@ export interface StoredDelivery extends DeliveryInput {
   lastError: string | null;
 }
 
-/** Runs one statement inside the caller's transaction. */
-export interface SqlRunner {
-  executeSql(text: string, values?: readonly unknown[]): Promise<{ rows: Record<string, unknown>[] }>;
-}
-
 export interface Store {
   /** Durable (on disk) before it resolves. `inserted: false` means the id was seen before. */
   recordDelivery(d: DeliveryInput): Promise<{ inserted: boolean }>;
@@ -57,10 +52,10 @@ export interface Store {
   /** Ids of one platform's pending deliveries, oldest first; `parkedOnly`: those kept while it was off (last error `… is off: waiting until it is configured`). */
   pendingDeliveryIds(platform: Platform, limit: number, parkedOnly?: boolean): Promise<string[]>;
   /**
-   * A `failed` delivery back to `pending` with its attempts at 0, and `requeue` (its job's
-   * statements) in the same transaction; false (nothing written) when none was failed.
+   * A `failed` delivery back to `pending`, its attempts at 0 and due now (queued: its row is its
+   * job), in one update; false (nothing written) when none was failed.
    */
-  retryDelivery(platform: Platform, deliveryId: string, requeue?: (tx: SqlRunner) => Promise<void>): Promise<boolean>;
+  retryDelivery(platform: Platform, deliveryId: string): Promise<boolean>;
 
   close(): Promise<void>;
 }

@@ -1,7 +1,8 @@
 /**
- * The delivery inbox: concurrent deliveries are stored and queued in one batch (group commit), one
+ * The delivery inbox: concurrent deliveries are stored in one batch (group commit), one
  * transaction and one flush to disk per batch, so a busy server pays per batch, not per delivery.
- * A delivery is in the database, with its job, when `accept` resolves: the acknowledgement follows.
+ * A delivery is in the database, its row due (the row is its job), when `accept` resolves: the
+ * acknowledgement follows.
  */
 import type { Accepted, Inbox } from '../ports/queue.ts';
 import type { DeliveryInput } from '../ports/store.ts';
@@ -23,7 +24,7 @@ export class DeliveryInbox implements DeliveryIntake {
   #closed = false;
 
   /**
-   * `write` stores a batch and queues a job for each new delivery, durably, before resolving.
+   * `write` stores a batch (each new delivery due at once), durably, before resolving.
    * `encode` gives a payload its stored form (default: deflated here when large).
    */
   constructor(write: DeliveryWriter, encode: (d: DeliveryInput) => EncodedDelivery = encodeDelivery) {

@@ -3,14 +3,14 @@
  * other aggregates' modules (intake-store, tier-decisions, audit-log, notifications, clock-store)
  * composed into one object.
  */
-import { CompiledQuery, sql, type Insertable, type Kysely, type Selectable } from 'kysely';
+import { sql, type InsertObject, type Kysely, type Selectable } from 'kysely';
 import { z } from 'zod';
 import type { Platform } from '../core/model.ts';
 import type { AuditEntry } from '../ports/audit-log.ts';
 import type { ClockRow } from '../ports/clock-store.ts';
 import type { IntakeRow } from '../ports/intake-store.ts';
 import type { NotificationInput } from '../ports/notifications.ts';
-import type { DeliveryInput, DeliveryStatus, SqlRunner, Store, StoredDelivery } from '../ports/store.ts';
+import type { DeliveryInput, DeliveryStatus, Store, StoredDelivery } from '../ports/store.ts';
 import type { DecisionRow } from '../ports/tier-decisions.ts';
 import { PLATFORM_OFF } from '../ports/store.ts';
 import { KyselyAuditLog } from './audit-log.ts';
@@ -53,7 +53,7 @@ export function firstCopies<D extends DeliveryKey>(batch: readonly D[]): Map<str
 
 /** One insert of the batch's deliveries; answers the rows that were new. */
 export function insertDeliveries(db: Kysely<Database>, firsts: Map<string, EncodedDelivery>) {
-  const rows: Insertable<DeliveriesTable>[] = [];
+  const rows: InsertObject<Database, 'deliveries'>[] = [];
   for (const d of firsts.values()) {
     rows.push({
       platform: d.platform,
@@ -65,6 +65,8 @@ export function insertDeliveries(db: Kysely<Database>, firsts: Map<string, Encod
       status: 'pending',
       last_error: null,
       body_digest: d.bodyDigest ?? null,
+      // Its row is its job (storage/queue.ts): due as soon as it is stored.
+      due_at: sql<Date>`now()`,
     });
   }
   // Either key may conflict: the delivery id (a retry) or the body's digest (a replay under a new id).
@@ -147,26 +149,12 @@ export class KyselyStore implements Store {
   }
 
   /**
-   * Records a batch in one transaction, with `alsoWrite`'s writes (the queue's jobs of the
-   * deliveries that are new) in it: a delivery is never stored without its job. On disk when it
-   * resolves (the embedded driver flushes every commit).
+   * Records a batch in one statement; a new delivery is stored due (its row is its job). On disk
+   * when it resolves (the embedded driver flushes every commit).
    */
-  async recordBatch(
-    batch: EncodedDelivery[],
-    alsoWrite?: (fresh: EncodedDelivery[], trx: Kysely<Database>) => Promise<void>,
-  ): Promise<{ inserted: boolean; duplicateOf?: string }[]> {
+  async recordBatch(batch: EncodedDelivery[]): Promise<{ inserted: boolean; duplicateOf?: string }[]> {
     const firsts = firstCopies(batch);
-    const rows = await this.#db.transaction().execute(async (trx) => {
-      const inserted = await insertDeliveries(trx, firsts).execute();
-      if (alsoWrite && inserted.length > 0) {
-        const keys = new Set(inserted.map((r) => deliveryKey(r.platform, r.delivery_id)));
-        await alsoWrite(
-          [...firsts.values()].filter((d) => keys.has(deliveryKey(d.platform, d.deliveryId))),
-          trx,
-        );
-      }
-      return inserted;
-    });
+    const rows = await insertDeliveries(this.#db, firsts).execute();
     return withReplays(this.#db, batch, insertedFlags(batch, firsts, rows));
   }
 
@@ -184,7 +172,7 @@ export class KyselyStore implements Store {
   async finishDelivery(p: Platform, deliveryId: string, status: Exclude<DeliveryStatus, 'pending'>, error?: string | null): Promise<void> {
     await this.#db
       .updateTable('deliveries')
-      .set({ status, last_error: error ?? null, updated_at: new Date() })
+      .set({ status, last_error: error ?? null, due_at: null, updated_at: new Date() })
       .where('platform', '=', p)
       .where('delivery_id', '=', deliveryId)
       .execute();
@@ -227,24 +215,23 @@ export class KyselyStore implements Store {
     return rows.map((r) => toDelivery(r));
   }
 
-  async retryDelivery(p: Platform, deliveryId: string, requeue?: (tx: SqlRunner) => Promise<void>): Promise<boolean> {
-    return this.#db.transaction().execute(async (trx) => {
-      const r = await trx
-        .updateTable('deliveries')
-        .set({ status: 'pending', attempts: 0, updated_at: new Date() })
-        .where('platform', '=', p)
-        .where('delivery_id', '=', deliveryId)
-        .where('status', '=', 'failed')
-        .executeTakeFirst();
-      if (Number(r.numUpdatedRows) === 0) return false;
-      await requeue?.({
-        executeSql: async (text, values) => {
-          const q = await trx.executeQuery<Record<string, unknown>>(CompiledQuery.raw(text, values ? [...values] : []));
-          return { rows: q.rows };
-        },
-      });
-      return true;
-    });
+  async retryDelivery(p: Platform, deliveryId: string): Promise<boolean> {
+    const r = await this.#db
+      .updateTable('deliveries')
+      .set({
+        status: 'pending',
+        attempts: 0,
+        hand_backs: 0,
+        due_at: sql<Date>`now()`,
+        claimed_until: null,
+        claimed_by: null,
+        updated_at: new Date(),
+      })
+      .where('platform', '=', p)
+      .where('delivery_id', '=', deliveryId)
+      .where('status', '=', 'failed')
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
   }
 
   async saveIntake(r: IntakeRow): Promise<void> {

@@ -440,6 +440,62 @@ const migrations: Record<string, Migration> = {
       await db.schema.dropTable('command_uses').ifExists().execute();
     },
   },
+  '0015_delivery_leases': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // A delivery's job is its row: due at `due_at`, run under a lease (`claimed_until`, renewed
+      // while it runs, held by the claim `claimed_by`), handed back `hand_backs` times in its
+      // current attempt; `attempts`, `status` and `last_error` keep their meaning.
+      await db.schema
+        .alterTable('deliveries')
+        .addColumn('due_at', 'timestamptz')
+        .addColumn('claimed_until', 'timestamptz')
+        .addColumn('claimed_by', 'text')
+        .addColumn('hand_backs', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+      // Deliveries an earlier version queued in pg-boss: every one still pending is due now (one
+      // whose platform is off runs, finds it off and waits again), so nothing acknowledged is lost.
+      await sql`update deliveries set due_at = now() where status = 'pending'`.execute(db);
+      await sql`create index deliveries_due_idx on deliveries (due_at) where status = 'pending' and due_at is not null`.execute(db);
+      await db.schema
+        .createTable('gate_evaluations')
+        .addColumn('id', 'bigint', (c) => c.generatedAlwaysAsIdentity().primaryKey())
+        .addColumn('key', 'text', (c) => c.notNull())
+        .addColumn('job', 'jsonb', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('due_at', 'timestamptz', (c) => c.notNull())
+        .addColumn('claimed_until', 'timestamptz')
+        .addColumn('claimed_by', 'text')
+        .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('hand_backs', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('last_error', 'text')
+        .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .execute();
+      // One waiting evaluation per repository and commit: a schedule meanwhile joins it.
+      await sql`create unique index gate_evaluations_waiting_key on gate_evaluations (key) where state = 'waiting'`.execute(db);
+      await sql`create index gate_evaluations_due_idx on gate_evaluations (due_at) where state <> 'failed'`.execute(db);
+      // Gate re-evaluations an earlier version scheduled in pg-boss (its queue `deliveries_gate`)
+      // and that had not run: carried over. pg-boss's schema itself is left as it was.
+      const { rows } = await sql<{ present: boolean }>`select to_regclass('pgboss.job') is not null as present`.execute(db);
+      if (rows[0]?.present)
+        await sql`insert into gate_evaluations (key, job, state, due_at)
+          select distinct on (k) k, data, 'waiting', start_after from (
+            select (data->'repo'->>'platform') || ':' || lower(data->'repo'->>'fullName') || '@' || lower(data->>'sha') as k, data, start_after
+            from pgboss.job where name = 'deliveries_gate' and state in ('created', 'retry')
+              and data->'repo'->>'platform' is not null and data->>'sha' is not null
+          ) j order by k, start_after`.execute(db);
+    },
+    async down(db: Kysely<unknown>): Promise<void> {
+      await db.schema.dropTable('gate_evaluations').ifExists().execute();
+      await db.schema.dropIndex('deliveries_due_idx').ifExists().execute();
+      await db.schema
+        .alterTable('deliveries')
+        .dropColumn('due_at')
+        .dropColumn('claimed_until')
+        .dropColumn('claimed_by')
+        .dropColumn('hand_backs')
+        .execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -1,14 +1,14 @@
 /**
  * Opens Gatehouse's database: embedded PGlite at `dataDir` by default, PostgreSQL when
- * `databaseUrl` is given. Runs migrations, then starts the pg-boss job queue on the same database.
+ * `databaseUrl` is given. Runs migrations, then starts the job queue (row leases) on the same database.
  */
 import { accessSync, constants as fsConstants, existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { CompiledQuery, Kysely, PostgresDialect } from 'kysely';
+import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
-import { PgBossQueue, type QueueLogger, type QueueOptions } from './queue.ts';
+import { LeaseQueue, type QueueLogger, type QueueOptions } from './queue.ts';
 import { DeliveryInbox, type DeliveryIntake } from './inbox.ts';
 import { asReceived, pgliteDeliveryWriter } from './pglite-inbox.ts';
 import { KyselyStore } from './kysely-store.ts';
@@ -121,7 +121,7 @@ export interface OpenedStore {
   kind: 'pglite' | 'postgres';
   store: KyselyStore;
   db: Kysely<Database>;
-  queue: PgBossQueue;
+  queue: LeaseQueue;
   /** Takes webhook deliveries: stored, queued and on disk when `accept` resolves. */
   inbox: DeliveryIntake;
   /** Stops the queue, then closes the database. Idempotent; `store.close()` does the same. */
@@ -153,8 +153,6 @@ function retireJournal(dataDir: string): void {
 
 /** Session advisory locks use the two-int4 key space: (GATEHOUSE_LOCKS, hashtext(key)). */
 const GATEHOUSE_LOCKS = 0x47484b4c;
-/** The key under which one replica at a time sets up the job queue. */
-const QUEUE_SETUP_LOCK = 'gatehouse:queue-setup';
 
 export async function openStore(opts: OpenStoreOptions): Promise<OpenedStore> {
   return opts.databaseUrl ? openPostgres(opts, opts.databaseUrl) : openPglite(opts);
@@ -240,7 +238,7 @@ async function openPglite(opts: OpenStoreOptions): Promise<OpenedStore> {
   }
   const gate = new PgliteGate(pglite);
   const db = new Kysely<Database>({ dialect: new PgliteDialect(gate) });
-  let queue: PgBossQueue | undefined;
+  let queue: LeaseQueue | undefined;
   try {
     // A commit must write its WAL before returning (a setting file could say otherwise): in
     // single-user PGlite nothing else would ever write it, and a killed process loses it.
@@ -249,14 +247,15 @@ async function openPglite(opts: OpenStoreOptions): Promise<OpenedStore> {
     // WebAssembly, a pause of a few hundred milliseconds on every segment switch).
     await gate.executeSql('set wal_init_zero = off');
     await migrateToLatest(db);
-    queue = await PgBossQueue.start(gate, { failStaleActive: true, ...opts.queue }, opts.logger);
+    // One process per data dir (its lock): leases found at start are a dead run's.
+    queue = await LeaseQueue.start(db, { soleWorker: true, ...opts.queue }, opts.logger);
   } catch (err) {
     await gate.close();
     unlock();
     throw err;
   }
   const q = queue;
-  // A delivery is stored with its job in one transaction, on disk before it is acknowledged.
+  // A delivery is stored (its row is its job) on disk before it is acknowledged.
   const inbox: DeliveryIntake = new DeliveryInbox(pgliteDeliveryWriter({ db, gate, queue: q }), asReceived);
   const locks = new KeyedMutex();
   const close = once(async () => {
@@ -279,7 +278,7 @@ async function openPostgres(opts: OpenStoreOptions, url: string): Promise<Opened
   const lockPool = new pg.Pool({ connectionString: url, max: opts.lockPoolMax ?? 24, application_name: 'gatehouse-locks' });
   lockPool.on('error', (err) => opts.logger?.error({ err }, 'idle database connection (key locks) failed'));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  let queue: PgBossQueue | undefined;
+  let queue: LeaseQueue | undefined;
   try {
     try {
       await migrateToLatest(db);
@@ -287,39 +286,7 @@ async function openPostgres(opts: OpenStoreOptions, url: string): Promise<Opened
       // The first connection: an unreachable server or refused credentials say what to fix.
       throw pgConnectProblem(err, url);
     }
-    const executor = {
-      executeSql: async (text: string, values?: readonly unknown[]) => {
-        const r = await pool.query<Record<string, unknown>>(text, values && values.length > 0 ? [...values] : undefined);
-        return { rows: r.rows ?? [] };
-      },
-    };
-    // A session of its own: it holds a lock on each job this process runs (see LivenessSession).
-    const session = new pg.Client({ connectionString: url, application_name: 'gatehouse-liveness' });
-    session.on('error', (err) =>
-      opts.logger?.error({ err }, 'the job liveness session failed; other processes may retry jobs running here'),
-    );
-    await session.connect();
-    const liveness = {
-      executeSql: async (text: string, values?: readonly unknown[]) => ({
-        rows: (await session.query<Record<string, unknown>>(text, values ? [...values] : undefined)).rows ?? [],
-      }),
-      close: () => session.end(),
-    };
-    try {
-      // Replicas starting together would race in pg-boss's queue creation (PostgreSQL reports a
-      // deadlock); one at a time, under a session lock that ends with the session if we die here.
-      await takeSetupLock(session);
-      try {
-        queue = await PgBossQueue.start(executor, opts.queue, opts.logger, liveness);
-      } finally {
-        await session
-          .query('select pg_advisory_unlock($1::int4, hashtext($2))', [GATEHOUSE_LOCKS, QUEUE_SETUP_LOCK])
-          .catch(() => undefined);
-      }
-    } catch (err) {
-      await session.end().catch(() => undefined);
-      throw err;
-    }
+    queue = await LeaseQueue.start(db, opts.queue, opts.logger);
   } catch (err) {
     await db.destroy();
     await lockPool.end();
@@ -354,36 +321,13 @@ async function openPostgres(opts: OpenStoreOptions, url: string): Promise<Opened
     }
   });
   const store = new KyselyStore({ db, lock, onClose: close });
-  // A delivery is stored with its job in one transaction.
+  // A delivery is stored due (its row is its job): the claim loop is woken.
   const inbox: DeliveryIntake = new DeliveryInbox(async (batch) => {
-    const accepted = await store.recordBatch(batch, async (fresh, trx) => {
-      const jobs = await q.insertStatement(fresh.map((d) => ({ platform: d.platform, deliveryId: d.deliveryId })));
-      await trx.executeQuery(CompiledQuery.raw(jobs.text, jobs.values));
-    });
+    const accepted = await store.recordBatch(batch);
     q.jobsAdded();
     return accepted;
   });
   return { kind: 'postgres', store, db, queue: q, inbox, close: () => store.close() };
-}
-
-/** How long a replica waits for another one to finish setting up the job queue. */
-const QUEUE_SETUP_WAIT_MS = 60_000;
-
-/** The queue-setup lock, waited for a bounded time (a replica stuck at start must not hang the others). */
-async function takeSetupLock(session: pg.Client): Promise<void> {
-  const deadline = Date.now() + QUEUE_SETUP_WAIT_MS;
-  for (;;) {
-    const { rows } = await session.query<{ ok: boolean }>('select pg_try_advisory_lock($1::int4, hashtext($2)) as ok', [
-      GATEHOUSE_LOCKS,
-      QUEUE_SETUP_LOCK,
-    ]);
-    if (rows[0]?.ok) return;
-    if (Date.now() > deadline)
-      throw new Error(
-        `another Gatehouse process has been setting up the job queue for over ${QUEUE_SETUP_WAIT_MS / 1000} s; is one stuck at start?`,
-      );
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 function once(fn: () => Promise<void>): () => Promise<void> {

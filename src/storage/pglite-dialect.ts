@@ -1,6 +1,6 @@
 /**
  * A Kysely dialect over one PGlite instance. PGlite is a single connection, so every user
- * (Kysely queries, Kysely transactions, pg-boss) goes through one `PgliteGate`: a transaction
+ * (Kysely queries, Kysely transactions, the inbox's batches) goes through one `PgliteGate`: a transaction
  * holds the gate from BEGIN to COMMIT and nothing else can interleave with it.
  *
  * Durable: a write (a statement outside a transaction, or a transaction's COMMIT) resolves once

@@ -1,20 +1,18 @@
 /**
- * The embedded database's delivery writer. A batch's deliveries and their jobs go to the database
- * thread as one message and are written in one transaction, which resolves once its WAL is on
- * disk (pglite-worker.mjs): only then is any delivery of the batch acknowledged. One thread hop
- * and one commit per batch, where separate statements would cost three hops and two commits.
+ * The embedded database's delivery writer. A batch's deliveries go to the database thread as one
+ * message and are written in one transaction, which resolves once its WAL is on disk
+ * (pglite-worker.mjs): only then is any delivery of the batch acknowledged. One thread hop and one
+ * commit per batch.
  *
- * Every delivery of the batch gets its job, new or not: job ids are derived from the delivery, so
- * a duplicate's job is the one already there (pg-boss skips it), and a job that runs for a
- * delivery already handled finds it no longer pending and does nothing. A replay (a body stored
- * before under another id) is not stored: its job finds no delivery and does nothing.
+ * A delivery's row is its job (storage/queue.ts): a new one is stored pending and due now. A
+ * duplicate inserts nothing (its row, and so its job, is the one already there); a replay (a body
+ * stored before under another id) is not stored and has no job.
  *
  * Payloads arrive as received (`asReceived`); those to be stored deflated are sent
  * as `DeflateParam`s and deflated on the database thread, which has time to spare, instead of on
  * the HTTP thread, which acknowledges every delivery.
  */
 import type { Kysely } from 'kysely';
-import type { PgBossQueue } from './queue.ts';
 import { firstCopies, insertDeliveries, insertedFlags, withReplays } from './kysely-store.ts';
 import type { DeliveryInput } from '../ports/store.ts';
 import { shouldDeflate, type EncodedDelivery } from './payload-codec.ts';
@@ -24,7 +22,8 @@ import type { Database } from './schema.ts';
 export interface PgliteWriterDeps {
   db: Kysely<Database>;
   gate: PgliteGate;
-  queue: PgBossQueue;
+  /** Told once a batch is stored: its deliveries are due. */
+  queue: { jobsAdded(): void };
 }
 
 /** A delivery with its payload as received: the database thread deflates it (see `deferDeflate`). */
@@ -49,11 +48,7 @@ export function pgliteDeliveryWriter({
     const firsts = firstCopies(batch);
     const { rows, toDeflate } = deferDeflate(firsts);
     const insert = insertDeliveries(db, rows).compile();
-    const jobs = await queue.insertStatement([...firsts.values()].map((d) => ({ platform: d.platform, deliveryId: d.deliveryId })));
-    const statements: Statement[] = [
-      { text: insert.sql, params: deflateParams(insert.parameters, toDeflate) },
-      { text: jobs.text, params: jobs.values },
-    ];
+    const statements: Statement[] = [{ text: insert.sql, params: deflateParams(insert.parameters, toDeflate) }];
     const results = await gate.transaction(statements);
     queue.jobsAdded();
     return withReplays(db, batch, insertedFlags(batch, firsts, results[0]?.rows ?? []));

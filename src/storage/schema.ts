@@ -20,6 +20,31 @@ export interface DeliveriesTable {
   updated_at: ColumnType<Date, Date | undefined, Date>;
   /** SHA-256 (hex) of the raw signed body; unique per platform (a replay under a new id is not stored). */
   body_digest: ColumnType<string | null, string | null | undefined, string | null>;
+  /** When the delivery's job is to run (database clock); null: not queued (handled, failed, or waiting for its platform). */
+  due_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  /** A worker's lease on the row (see storage/queue.ts); free once it has run out. */
+  claimed_until: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  /** The claim holding the lease (each claim's own id). */
+  claimed_by: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Times the current attempt was handed back to wait for a write turn (not failed attempts). */
+  hand_backs: Generated<number>;
+}
+
+/** Gate re-evaluations waiting, running, or failed after every retry (see storage/queue.ts). */
+export interface GateEvaluationsTable {
+  id: Generated<number | string>;
+  /** `<platform>:<repository>@<commit>`: one waiting evaluation per key. */
+  key: string;
+  job: Json;
+  /** 'waiting' (joins later schedules), 'retry' (failed or handed back; does not), 'running', 'failed'. */
+  state: string;
+  due_at: Date;
+  claimed_until: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  claimed_by: ColumnType<string | null, string | null | undefined, string | null>;
+  attempts: Generated<number>;
+  hand_backs: Generated<number>;
+  last_error: ColumnType<string | null, string | null | undefined, string | null>;
+  created_at: Generated<Date>;
 }
 
 export interface IntakeRecordsTable {
@@ -220,6 +245,7 @@ export interface CommandUsesTable {
 }
 
 export interface Database {
+  gate_evaluations: GateEvaluationsTable;
   command_uses: CommandUsesTable;
   threat_decisions: ThreatDecisionsTable;
   tool_decisions: ToolDecisionsTable;

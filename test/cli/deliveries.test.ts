@@ -144,7 +144,7 @@ describe('dead letters: seen and replayed', () => {
     const check = await openStore({ dataDir, queue: fastQueue });
     try {
       expect(await check.store.getDelivery('github', d.id)).toMatchObject({ status: 'pending', attempts: 0 });
-      expect(await check.queue.jobState({ platform: 'github', deliveryId: d.id })).toMatchObject({ state: 'created', retryCount: 0 });
+      expect(await check.queue.jobState({ platform: 'github', deliveryId: d.id })).toMatchObject({ state: 'waiting', attempts: 0 });
     } finally {
       await check.close();
     }
@@ -169,7 +169,7 @@ describe('dead letters: seen and replayed', () => {
     }
   });
 
-  it('requeue frees the id of a finished job so it runs again, and leaves a waiting one alone', async () => {
+  it('a failed delivery is queued again only by retry (one update of its row); requeue leaves a waiting one alone', async () => {
     const dataDir = await freshDataDir();
     const opened = await openStore({ dataDir, queue: fastQueue });
     const stateOf = async (): Promise<string | undefined> => (await opened.queue.jobState(job))?.state;
@@ -179,26 +179,29 @@ describe('dead letters: seen and replayed', () => {
     };
     const job = { platform: 'gitlab' as const, deliveryId: 'gl-1' };
     try {
-      await opened.queue.enqueue(job);
+      await opened.store.recordDelivery({ ...job, eventName: 'Issue Hook', payload: '{}', receivedAt: new Date() });
       await opened.queue.requeue(job); // still waiting: nothing changes
-      expect(await stateOf()).toBe('created');
+      expect(await stateOf()).toBe('waiting');
       let fail = true;
       const runs: string[] = [];
       await opened.queue.work(
         async (j) => {
           runs.push(j.deliveryId);
           if (fail) throw new Error('boom');
+          await opened.store.finishDelivery(j.platform, j.deliveryId, 'done');
         },
         async () => undefined,
       );
       await until('failed');
       const failedRuns = runs.length;
-      await opened.queue.enqueue(job); // the deterministic id is taken: a plain enqueue does nothing
+      await opened.queue.enqueue(job); // a failed delivery is not queued again by a plain enqueue
+      await opened.queue.requeue(job);
       await new Promise((r) => setTimeout(r, 300));
       expect(await stateOf()).toBe('failed');
       expect(runs).toHaveLength(failedRuns);
       fail = false;
-      await opened.queue.requeue(job);
+      expect(await opened.store.retryDelivery('gitlab', 'gl-1')).toBe(true);
+      opened.queue.jobsAdded();
       await until('completed');
       expect(runs).toHaveLength(failedRuns + 1);
     } finally {

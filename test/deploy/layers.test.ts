@@ -18,7 +18,7 @@ describe('the layer rule', () => {
     ['src/adapters/github/probe.ts', "import { x } from '../../jobs/x.ts';"],
     ['src/adapters/github/probe.ts', "import type { Metrics } from '../../server/metrics.ts';"],
     ['src/adapters/slack/probe.ts', "import { env } from '../../config/env.ts';"],
-    ['src/storage/probe.ts', "import { PgBossQueue } from '../jobs/queue.ts';"],
+    ['src/storage/probe.ts', "import { LeaseQueue } from '../jobs/queue.ts';"],
     ['src/jobs/probe.ts', "import { x } from '../storage/x.ts';"],
     ['src/jobs/probe.ts', "import { x } from '../adapters/slack/x.ts';"],
     ['src/jobs/probe.ts', "export { x } from '../server/x.ts';"],

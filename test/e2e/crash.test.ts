@@ -50,7 +50,7 @@ async function embedded(): Promise<Backend> {
     env: { GATEHOUSE_DATA_DIR: dir },
     shared: false,
     async statuses(ids) {
-      const { store, close } = await openStore({ dataDir: dir, queue: { maintenanceIntervalSeconds: false } });
+      const { store, close } = await openStore({ dataDir: dir });
       try {
         const out: Record<string, string | null> = {};
         for (const id of ids) out[id] = (await store.getDelivery('github', id))?.status ?? null;
@@ -65,7 +65,7 @@ async function embedded(): Promise<Backend> {
 }
 
 async function joblessIn(where: { dataDir: string; databaseUrl?: string }, ids: readonly string[]): Promise<string[]> {
-  const { queue, close } = await openStore({ ...where, queue: { maintenanceIntervalSeconds: false } });
+  const { queue, close } = await openStore({ ...where });
   try {
     const out: string[] = [];
     for (const id of ids) if (!(await queue.jobState({ platform: 'github', deliveryId: id }))) out.push(id);

@@ -60,7 +60,7 @@ describe.skipIf(!pgTestUrl)('two replicas on one PostgreSQL', () => {
       GATEHOUSE_CHILD_THROTTLE: '0',
       GATEHOUSE_CHILD_BOT_LOGIN: 'gatehouse[bot]',
     };
-    // Both start at once on the new database: migrations and pg-boss's schema must cope.
+    // Both start at once on the new database: the migrations must cope.
     replicas = await Promise.all([startChildGatehouse(env), startChildGatehouse(env)]);
   }, 90_000);
 

@@ -16,7 +16,7 @@ import { defaultRetryPolicy } from '../../src/adapters/gitlab/requester.ts';
 import { defaultQueueRetries, worstRetryWaitSeconds } from '../../src/storage/queue.ts';
 
 describe('dead letter in bounded time during an outage (production defaults)', () => {
-  it('pg-boss backoff: the n-th retry waits at most delay·2^n', () => {
+  it('queue backoff: the n-th retry waits at most delay·2^n', () => {
     expect(worstRetryWaitSeconds({ retryLimit: 5, retryDelaySeconds: 2, retryBackoff: true })).toBe(4 + 8 + 16 + 32 + 64);
     expect(worstRetryWaitSeconds({ retryLimit: 2, retryDelaySeconds: 1, retryBackoff: false })).toBe(2);
   });

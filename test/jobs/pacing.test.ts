@@ -12,7 +12,7 @@ import { gitlabTurnLimits, WriteTurns, type TurnLimits } from '../../src/adapter
 import type { QueueOptions } from '../../src/storage/queue.ts';
 import type { DeliveryJob } from '../../src/ports/queue.ts';
 import type { OpenedStore } from '../../src/storage/open.ts';
-import { backends, waitFor, type TestDatabase } from '../storage/backends.ts';
+import { backends, storeDeliveries, waitFor, type TestDatabase } from '../storage/backends.ts';
 
 const pglite = backends.find((b) => b.name === 'pglite')!;
 const spaced = (ms: number): TurnLimits => ({ spacingMs: ms, contentSpacingMs: ms, contentWindows: [] });
@@ -79,8 +79,11 @@ describe('write turns and worker slots', () => {
     const { queue } = await openQueue({ concurrency: 2 });
     const turns = new WriteTurns(spaced(1_000));
     const { handler, made } = writingJobs(turns, 1);
-    await queue.enqueueMany([1, 2, 3, 4, 5].map((n) => ({ platform: 'github', deliveryId: `A-${n}` })));
-    await queue.enqueueMany([{ platform: 'github', deliveryId: 'B-1' }]);
+    await storeDeliveries(
+      opened!,
+      [1, 2, 3, 4, 5].map((n) => ({ platform: 'github', deliveryId: `A-${n}` })),
+    );
+    await storeDeliveries(opened!, [{ platform: 'github', deliveryId: 'B-1' }]);
     const t0 = Date.now();
     await queue.work(handler, noDeadLetters);
     await waitFor(() => made.length === 6, 15_000);
@@ -97,9 +100,12 @@ describe('write turns and worker slots', () => {
     const turns = new WriteTurns(spaced(200));
     const { handler, made, runs, ended } = writingJobs(turns, 2);
     await queue.work(handler, noDeadLetters);
-    await queue.enqueueMany(Array.from({ length: 30 }, (_, i) => ({ platform: 'github', deliveryId: `A-${i + 1}` })));
+    await storeDeliveries(
+      opened!,
+      Array.from({ length: 30 }, (_, i) => ({ platform: 'github', deliveryId: `A-${i + 1}` })),
+    );
     const t0 = Date.now();
-    await queue.enqueueMany([{ platform: 'github', deliveryId: 'B-1' }]);
+    await storeDeliveries(opened!, [{ platform: 'github', deliveryId: 'B-1' }]);
     await waitFor(() => ended.size === 31, 60_000);
     const b = made.find((w) => w.job === 'B-1')!.at - t0;
     const a = made.filter((w) => w.installation === 'A').map((w) => w.at);
@@ -122,7 +128,8 @@ describe('write turns and worker slots', () => {
       const { queue } = await openQueue({ concurrency: 4 });
       const turns = new WriteTurns(spaced(spacing));
       const { handler, ended } = writingJobs(turns, 2);
-      await queue.enqueueMany(
+      await storeDeliveries(
+        opened!,
         Array.from({ length: installations }, (_, i) =>
           Array.from({ length: perInstallation }, (__, n) => ({ platform: 'github' as const, deliveryId: `I${i}-${n}` })),
         ).flat(),
@@ -170,9 +177,9 @@ describe('a Retry-After under a worker slot', () => {
       .post('/repos/o/r/issues/1/comments')
       .reply(() => ((at['written'] = Date.now()), [201, { id: 1 }]));
     // The other job is queued while the limited one holds the only slot.
-    await queue.enqueueMany([{ platform: 'github', deliveryId: 'limited' }]);
+    await storeDeliveries(opened!, [{ platform: 'github', deliveryId: 'limited' }]);
     await queue.work(async (job) => {
-      if (job.deliveryId === 'limited') await queue.enqueueMany([{ platform: 'github', deliveryId: 'other' }]);
+      if (job.deliveryId === 'limited') await storeDeliveries(opened!, [{ platform: 'github', deliveryId: 'other' }]);
       if (job.deliveryId === 'limited')
         await octokit.request('POST /repos/{owner}/{repo}/issues/{issue_number}/comments', {
           owner: 'o',
@@ -190,7 +197,7 @@ describe('a Retry-After under a worker slot', () => {
     // The other job ran during the wait, not after it (sleeping in the only slot: after ~2 s).
     expect(at['other']!).toBeLessThan(at['written']!);
     expect(at['other']! - at['refused']!).toBeLessThan(1_500);
-    expect(await queue.jobState({ platform: 'github', deliveryId: 'limited' })).toMatchObject({ retryCount: 0 });
+    expect(await opened!.store.getDelivery('github', 'limited')).toMatchObject({ attempts: 0 });
   });
 
   it('(d) on GitLab too: a job waiting out a 429 Retry-After: 2 gives its only slot back', async () => {
@@ -205,10 +212,10 @@ describe('a Retry-After under a worker slot', () => {
       .post('/api/v4/projects/1/issues/2/notes')
       .reply(() => ((at['written'] = Date.now()), [201, { id: 5, body: 'x' }]));
     // The other job is queued while the limited one holds the only slot.
-    await queue.enqueueMany([{ platform: 'gitlab', deliveryId: 'limited' }]);
+    await storeDeliveries(opened!, [{ platform: 'gitlab', deliveryId: 'limited' }]);
     await queue.work(async (job) => {
       if (job.deliveryId === 'limited') {
-        await queue.enqueueMany([{ platform: 'gitlab', deliveryId: 'other' }]);
+        await storeDeliveries(opened!, [{ platform: 'gitlab', deliveryId: 'other' }]);
         await api.issueNotes.create(1, 2, 'x');
       }
       at[job.deliveryId] = Date.now();

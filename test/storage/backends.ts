@@ -21,7 +21,6 @@ export const fastQueue: QueueOptions = {
   retryLimit: 2,
   retryDelaySeconds: 0,
   retryBackoff: false,
-  maintenanceIntervalSeconds: false,
   stopTimeoutMs: 2000,
 };
 
@@ -61,3 +60,22 @@ export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs 
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Stores deliveries as the inbox does (a new delivery's row is its job, due now) and wakes the queue. */
+export async function storeDeliveries(
+  opened: OpenedStore,
+  jobs: readonly { platform: 'github' | 'gitlab' | 'slack'; deliveryId: string }[],
+): Promise<void> {
+  await Promise.all(
+    jobs.map((j) =>
+      opened.store.recordDelivery({
+        platform: j.platform,
+        deliveryId: j.deliveryId,
+        eventName: 'ping',
+        payload: '{}',
+        receivedAt: new Date(),
+      }),
+    ),
+  );
+  opened.queue.jobsAdded();
+}

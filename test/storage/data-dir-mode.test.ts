@@ -74,7 +74,7 @@ describe('openStore on the embedded database', () => {
     chmodSync(victim, 0o666);
     const warnings: string[] = [];
     const logger: StorageLogger = { info: () => undefined, warn: (_o, m) => void warnings.push(m ?? ''), error: () => undefined };
-    const opened = await openStore({ dataDir: dir, logger, queue: { maintenanceIntervalSeconds: false } });
+    const opened = await openStore({ dataDir: dir, logger });
     try {
       expect(modeOf(dir)).toBe(0o700);
       expect(modeOf(victim)).toBe(0o600);
@@ -88,7 +88,7 @@ describe('openStore on the embedded database', () => {
 
   it('creates a new data dir 0700', async () => {
     const dir = join(tmp('gatehouse-new-parent-'), 'data');
-    const opened = await openStore({ dataDir: dir, queue: { maintenanceIntervalSeconds: false } });
+    const opened = await openStore({ dataDir: dir });
     try {
       expect(modeOf(dir)).toBe(0o700);
       expect(modeOf(join(dir, 'pg_wal'))).toBe(0o700);
@@ -102,7 +102,7 @@ describe('openStore on the embedded database', () => {
     const foreign = join(dir, 'postgresql.auto.conf');
     writeFileSync(foreign, "shared_preload_libraries = 'evil'\n");
     chownSync(foreign, 12345, 12345);
-    const err = await openStore({ dataDir: dir, queue: { maintenanceIntervalSeconds: false } }).then(
+    const err = await openStore({ dataDir: dir }).then(
       () => null,
       (e: unknown) => e,
     );

@@ -2,9 +2,9 @@
  * Test databases, fast.
  *
  * `await freshDataDir()` returns a new, empty-but-migrated PGlite data directory (our tables
- * and pg-boss's schema and queues already in place). A new PGlite data dir costs ~4 s of
+ * already in place). A new PGlite data dir costs ~4 s of
  * initdb; instead a template is built once — cached in the OS temp dir under a key of the
- * PGlite and pg-boss versions and the migrations' source, shared by every worker process and
+ * PGlite version and the migrations' source, shared by every worker process and
  * later runs — and copied (`copyDataDir`, WAL sparse) for each call. Pass the directory to
  * `openStore({ dataDir })`. Directories are removed after the importing test file (afterAll)
  * and at process exit; `removeDataDir` removes one sooner. Close the store before that.
@@ -26,8 +26,7 @@ let template: Promise<string> | null = null;
 
 function templateKey(): string {
   const h = createHash('sha256');
-  for (const pkg of ['@electric-sql/pglite', 'pg-boss'])
-    h.update(readFileSync(new URL(`../../node_modules/${pkg}/package.json`, import.meta.url)));
+  for (const pkg of ['@electric-sql/pglite']) h.update(readFileSync(new URL(`../../node_modules/${pkg}/package.json`, import.meta.url)));
   for (const f of ['../../src/storage/migrations.ts', '../../src/storage/queue.ts']) h.update(readFileSync(new URL(f, import.meta.url)));
   return h.digest('hex').slice(0, 16);
 }

@@ -12,7 +12,7 @@ const count = Number(countArg ?? 1000);
 const parallel = Number(parallelArg ?? 4);
 const payload = JSON.stringify({ action: 'opened', body: 'x'.repeat(4000) });
 
-const { store, inbox } = await openStore({ dataDir, queue: { maintenanceIntervalSeconds: false } });
+const { store, inbox } = await openStore({ dataDir });
 const record = path === 'inbox' ? inbox.accept.bind(inbox) : store.recordDelivery.bind(store);
 process.stdout.write('READY\n');
 let next = 0;

@@ -45,7 +45,7 @@ describe('delivery durability on PGlite', () => {
     try {
       const { acked } = await runAndKill(dataDir, n, path);
       expect(acked.length).toBeGreaterThanOrEqual(n);
-      const { store, queue, close } = await openStore({ dataDir, queue: { maintenanceIntervalSeconds: false } });
+      const { store, queue, close } = await openStore({ dataDir });
       try {
         const missing: string[] = [];
         const jobless: string[] = [];

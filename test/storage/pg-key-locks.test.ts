@@ -16,7 +16,7 @@ describe.skipIf(!pgTestUrl)('key locks on PostgreSQL', () => {
 
   beforeAll(async () => {
     db = await freshPgDatabase();
-    opened = await openStore({ databaseUrl: db.url, dataDir: 'unused', poolMax: 2, queue: { maintenanceIntervalSeconds: false } });
+    opened = await openStore({ databaseUrl: db.url, dataDir: 'unused', poolMax: 2 });
   }, 30_000);
   afterAll(async () => {
     await opened?.close();

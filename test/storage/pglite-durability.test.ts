@@ -1,6 +1,6 @@
 /**
  * The embedded driver's durability, in one place: a write (a statement outside a transaction, a
- * transaction's COMMIT, the inbox's one-message transaction, pg-boss's multi-statement text)
+ * transaction's COMMIT, the inbox's one-message transaction, a multi-statement text)
  * resolves after the database thread flushed the WAL it wrote; a read, and a statement inside an
  * open transaction, flush nothing. And a data dir holding an earlier version's delivery journal is
  * refused, never opened over deliveries it would drop.
@@ -100,11 +100,11 @@ describe("an earlier version's delivery journal", () => {
       const journal = join(dataDir, JOURNAL_DIR);
       mkdirSync(journal, { recursive: true });
       writeFileSync(join(journal, '0000000000000001.journal'), Buffer.from([0, 0, 0, 4, 1, 2, 3, 4, 5, 6, 7, 8]));
-      await expect(openStore({ dataDir, queue: { maintenanceIntervalSeconds: false } })).rejects.toThrow(
+      await expect(openStore({ dataDir })).rejects.toThrow(
         /holds 1 delivery journal file\(s\) of an earlier Gatehouse.*start that version once/,
       );
       writeFileSync(join(journal, '0000000000000001.journal'), '');
-      const opened = await openStore({ dataDir, queue: { maintenanceIntervalSeconds: false } });
+      const opened = await openStore({ dataDir });
       await opened.close();
       expect(existsSync(journal)).toBe(false);
     } finally {

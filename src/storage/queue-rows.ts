@@ -1,0 +1,252 @@
+/**
+ * The rows the lease queue (./queue.ts) works: a delivery's job is its row in `deliveries`, a gate
+ * re-evaluation its row in `gate_evaluations`. Each statement here is one update (or insert, or
+ * delete) of the rows themselves, on the database's clock; a row is held by the claim that leased
+ * it (`claimed_by`), and a statement about a claim that lost its lease changes nothing.
+ */
+import { randomUUID } from 'node:crypto';
+import { sql, type Kysely } from 'kysely';
+import { z } from 'zod';
+import type { DeliveryJob, GateEvaluationJob } from '../ports/queue.ts';
+import type { Database } from './schema.ts';
+
+/** One claimed row. `job` is null when the row's job could not be read (it is dropped). */
+export interface Claimed<T> {
+  id: string;
+  claim: string;
+  job: T | null;
+  attempts: number;
+  handBacks: number;
+}
+
+export interface LeasedRows<T> {
+  /** Up to `limit` due rows (and rows whose lease ran out), leased for `leaseSeconds`; skips rows others hold. */
+  claim(limit: number, leaseSeconds: number): Promise<Claimed<T>[]>;
+  /** Extends the leases of these claims (the heartbeat of running jobs). */
+  renew(claims: readonly string[], leaseSeconds: number): Promise<void>;
+  /** The job ran to its end; false when the claim had lost its lease (another worker may have taken the row). */
+  complete(c: Claimed<T>): Promise<boolean>;
+  /** A failed attempt: due again in `delaySeconds`, or failed for good past `retryLimit` retries (returns true then). */
+  fail(c: Claimed<T>, error: string, delaySeconds: number, retryLimit: number): Promise<boolean>;
+  /** Back to waiting, due in `waitMs`, attempts unchanged, one more hand-back. */
+  handBack(c: Claimed<T>, waitMs: number, reason: string): Promise<void>;
+  /** A row whose job could not be read: removed from the queue. */
+  drop(c: Claimed<T>): Promise<void>;
+  /** Gives up every lease (the embedded database at start: they were a dead run's). Returns how many. */
+  releaseAll(): Promise<number>;
+}
+
+const seconds = (ms: number): number => Math.max(0, ms) / 1000;
+const claimsList = (claims: readonly string[]) => sql.join(claims.map((c) => sql`${c}`));
+
+/** Deliveries: waiting = pending with `due_at` set; a run that ends leaves `due_at` null. */
+export class DeliveryRows implements LeasedRows<DeliveryJob> {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async claim(limit: number, leaseSeconds: number): Promise<Claimed<DeliveryJob>[]> {
+    const prefix = randomUUID();
+    const { rows } = await sql<{ platform: string; delivery_id: string; claimed_by: string; attempts: number; hand_backs: number }>`
+      update deliveries set claimed_until = now() + make_interval(secs => ${leaseSeconds}::float8),
+        claimed_by = ${prefix} || ':' || platform || ':' || delivery_id
+      where (platform, delivery_id) in (
+        select platform, delivery_id from deliveries
+        where status = 'pending' and due_at <= now() and (claimed_until is null or claimed_until < now())
+        order by due_at limit ${limit} for update skip locked)
+      returning platform, delivery_id, claimed_by, attempts, hand_backs`.execute(this.db);
+    return rows.map((r) => {
+      const platform = z.enum(['github', 'gitlab', 'slack']).safeParse(r.platform);
+      return {
+        id: `${r.platform}:${r.delivery_id}`,
+        claim: r.claimed_by,
+        job: platform.success ? { platform: platform.data, deliveryId: r.delivery_id } : null,
+        attempts: Number(r.attempts),
+        handBacks: Number(r.hand_backs),
+      };
+    });
+  }
+
+  async renew(claims: readonly string[], leaseSeconds: number): Promise<void> {
+    if (claims.length === 0) return;
+    await sql`update deliveries set claimed_until = now() + make_interval(secs => ${leaseSeconds}::float8)
+      where claimed_by in (${claimsList(claims)})`.execute(this.db);
+  }
+
+  async complete(c: Claimed<DeliveryJob>): Promise<boolean> {
+    const { rows } = await sql`update deliveries set due_at = null, claimed_until = null, claimed_by = null, hand_backs = 0
+      where claimed_by = ${c.claim} returning 1`.execute(this.db);
+    return rows.length > 0;
+  }
+
+  async fail(c: Claimed<DeliveryJob>, error: string, delaySeconds: number, retryLimit: number): Promise<boolean> {
+    const { rows } = await sql<{ status: string }>`
+      update deliveries set attempts = attempts + 1, last_error = ${error}, claimed_until = null, claimed_by = null, hand_backs = 0,
+        updated_at = now(),
+        due_at = case when attempts + 1 > ${retryLimit}::int then null else now() + make_interval(secs => ${delaySeconds}::float8) end,
+        status = case when attempts + 1 > ${retryLimit}::int and status = 'pending' then 'failed' else status end
+      where claimed_by = ${c.claim} returning status`.execute(this.db);
+    return rows[0]?.status === 'failed';
+  }
+
+  async handBack(c: Claimed<DeliveryJob>, waitMs: number): Promise<void> {
+    await sql`update deliveries set due_at = now() + make_interval(secs => ${seconds(waitMs)}::float8),
+        claimed_until = null, claimed_by = null, hand_backs = hand_backs + 1
+      where claimed_by = ${c.claim}`.execute(this.db);
+  }
+
+  async drop(c: Claimed<DeliveryJob>): Promise<void> {
+    await this.complete(c);
+  }
+
+  async releaseAll(): Promise<number> {
+    const { rows } =
+      await sql`update deliveries set claimed_until = null, claimed_by = null where claimed_until is not null returning 1`.execute(this.db);
+    return rows.length;
+  }
+
+  /** Queues a stored pending delivery that is not queued (kept while its platform was off); a waiting or running one is left alone. */
+  async queue(job: DeliveryJob): Promise<boolean> {
+    const { rows } = await sql`update deliveries set due_at = now(), attempts = 0, hand_backs = 0, updated_at = now()
+      where platform = ${job.platform} and delivery_id = ${job.deliveryId} and status = 'pending' and due_at is null
+      returning 1`.execute(this.db);
+    return rows.length > 0;
+  }
+
+  /** Deliveries waiting or running. */
+  async depth(): Promise<number> {
+    const { rows } = await sql<{
+      n: number;
+    }>`select count(*)::int as n from deliveries where status = 'pending' and due_at is not null`.execute(this.db);
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  /** Where a delivery's job stands: null when it has none (unknown, or pending without being queued). */
+  async state(job: DeliveryJob): Promise<DeliveryJobState | null> {
+    const { rows } = await sql<{ status: string; due: boolean; running: boolean; attempts: number; hand_backs: number }>`
+      select status, due_at is not null as due, coalesce(claimed_until > now(), false) as running, attempts, hand_backs
+      from deliveries where platform = ${job.platform} and delivery_id = ${job.deliveryId}`.execute(this.db);
+    const r = rows[0];
+    if (!r) return null;
+    const state =
+      r.status === 'pending' ? (r.due ? (r.running ? 'running' : 'waiting') : null) : r.status === 'failed' ? 'failed' : 'completed';
+    return state === null ? null : { state, attempts: Number(r.attempts), handBacks: Number(r.hand_backs) };
+  }
+}
+
+export interface DeliveryJobState {
+  state: 'waiting' | 'running' | 'completed' | 'failed';
+  /** Failed attempts so far. */
+  attempts: number;
+  /** Hand-backs in the current attempt. */
+  handBacks: number;
+}
+
+export const evaluationData = z.object({
+  platform: z.enum(['github', 'gitlab']),
+  installationId: z.number().int().nullable(),
+  repo: z.object({
+    platform: z.enum(['github', 'gitlab']),
+    fullName: z.string().min(1),
+    id: z.number().nullable(),
+    defaultBranch: z.string().nullable(),
+  }),
+  sha: z.string().min(1),
+  deliveryId: z.string(),
+});
+
+/** The key under which evaluations of one repository's commit join: one waits at a time. */
+export const evaluationKey = (job: Pick<GateEvaluationJob, 'repo' | 'sha'>): string =>
+  `${job.repo.platform}:${job.repo.fullName.toLowerCase()}@${job.sha.toLowerCase()}`;
+
+/** Failed evaluations are kept this long for inspection, then removed. */
+const FAILED_KEPT_DAYS = 14;
+
+/**
+ * Gate re-evaluations: `waiting` (a schedule joins it), `retry` (failed or handed back: a schedule
+ * makes a new one), `running`, `failed`. A run that ends removes the row.
+ */
+export class EvaluationRows implements LeasedRows<GateEvaluationJob> {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  /** A new waiting evaluation due in `delayMs`, unless one with its key waits: then nothing (false). */
+  async schedule(job: GateEvaluationJob, delayMs: number): Promise<boolean> {
+    const data = evaluationData.parse(job);
+    const { rows } = await sql`insert into gate_evaluations (key, job, state, due_at)
+      values (${evaluationKey(data)}, ${JSON.stringify(data)}::jsonb, 'waiting', now() + make_interval(secs => ${seconds(delayMs)}::float8))
+      on conflict (key) where state = 'waiting' do nothing returning id`.execute(this.db);
+    return rows.length > 0;
+  }
+
+  async claim(limit: number, leaseSeconds: number): Promise<Claimed<GateEvaluationJob>[]> {
+    const prefix = randomUUID();
+    const { rows } = await sql<{ id: string | number; job: unknown; claimed_by: string; attempts: number; hand_backs: number }>`
+      update gate_evaluations set state = 'running', claimed_until = now() + make_interval(secs => ${leaseSeconds}::float8),
+        claimed_by = ${prefix} || ':' || id
+      where id in (
+        select id from gate_evaluations
+        where (state in ('waiting', 'retry') and due_at <= now()) or (state = 'running' and claimed_until < now())
+        order by due_at limit ${limit} for update skip locked)
+      returning id, job, claimed_by, attempts, hand_backs`.execute(this.db);
+    return rows.map((r) => {
+      const raw: unknown = typeof r.job === 'string' ? safeJson(r.job) : r.job;
+      const job = evaluationData.safeParse(raw);
+      return {
+        id: String(r.id),
+        claim: r.claimed_by,
+        job: job.success ? job.data : null,
+        attempts: Number(r.attempts),
+        handBacks: Number(r.hand_backs),
+      };
+    });
+  }
+
+  async renew(claims: readonly string[], leaseSeconds: number): Promise<void> {
+    if (claims.length === 0) return;
+    await sql`update gate_evaluations set claimed_until = now() + make_interval(secs => ${leaseSeconds}::float8)
+      where claimed_by in (${claimsList(claims)})`.execute(this.db);
+  }
+
+  async complete(c: Claimed<GateEvaluationJob>): Promise<boolean> {
+    const { rows } = await sql`delete from gate_evaluations where claimed_by = ${c.claim} returning 1`.execute(this.db);
+    return rows.length > 0;
+  }
+
+  async fail(c: Claimed<GateEvaluationJob>, error: string, delaySeconds: number, retryLimit: number): Promise<boolean> {
+    const { rows } = await sql<{ state: string }>`
+      update gate_evaluations set attempts = attempts + 1, last_error = ${error}, claimed_until = null, claimed_by = null, hand_backs = 0,
+        state = case when attempts + 1 > ${retryLimit}::int then 'failed' else 'retry' end,
+        due_at = case when attempts + 1 > ${retryLimit}::int then now() else now() + make_interval(secs => ${delaySeconds}::float8) end
+      where claimed_by = ${c.claim} returning state`.execute(this.db);
+    return rows[0]?.state === 'failed';
+  }
+
+  async handBack(c: Claimed<GateEvaluationJob>, waitMs: number): Promise<void> {
+    await sql`update gate_evaluations set state = 'retry', due_at = now() + make_interval(secs => ${seconds(waitMs)}::float8),
+        claimed_until = null, claimed_by = null, hand_backs = hand_backs + 1
+      where claimed_by = ${c.claim}`.execute(this.db);
+  }
+
+  async drop(c: Claimed<GateEvaluationJob>): Promise<void> {
+    await this.complete(c);
+  }
+
+  /** Removes evaluations that failed more than two weeks ago. */
+  async prune(): Promise<void> {
+    await sql`delete from gate_evaluations where state = 'failed' and due_at < now() - make_interval(days => ${FAILED_KEPT_DAYS})`.execute(
+      this.db,
+    );
+  }
+
+  async releaseAll(): Promise<number> {
+    const { rows } = await sql`update gate_evaluations set state = 'retry', claimed_until = null, claimed_by = null
+      where state = 'running' returning 1`.execute(this.db);
+    return rows.length;
+  }
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return null;
+  }
+}
