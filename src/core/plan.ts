@@ -17,7 +17,7 @@ import { PLANNING_SECTION, planPlanning, type RelatedIntake } from './workflows/
 import { planGate, type GatePlanInput } from './gate/plan.ts';
 import type { GateVerdict } from './gate/evaluate.ts';
 import { planExceptionRequest, type ExceptionPlanInput } from './gate/exception-request.ts';
-import { readSection } from './workflows/sections.ts';
+import { readSection, type BodySection } from './workflows/sections.ts';
 import { planToolDecision, planToolingIssue } from './workflows/tooling.ts';
 import { SERVICE_LINE_FIELD, SERVICE_LINE_INFERRED, serviceLine, type ServiceLine } from './intake/service-line.ts';
 
@@ -89,12 +89,12 @@ export interface Plan {
 
 /**
  * One plan for the whole event: every feature that speaks on it (intake, planning, worksheet,
- * release gate, exception register) is planned here, and their label changes on one item are
- * merged into one write.
+ * release gate, exception register) is planned here; their label changes on one item are merged
+ * into one write, and their blocks in one description into one edit.
  */
 export function plan(event: GatehouseEvent, ctx: PlanContext): Plan {
   const planned = planEvent(event, ctx);
-  return { ...planned, actions: mergeLabelWrites(planned.actions) };
+  return { ...planned, actions: mergeBodyEdits(mergeLabelWrites(planned.actions)) };
 }
 
 function planEvent(event: GatehouseEvent, ctx: PlanContext): Plan {
@@ -190,6 +190,37 @@ export function mergeLabelWrites(actions: readonly Action[]): Action[] {
     for (const l of a.remove) if (!first.remove.some((x) => sameLabel(x, l))) first.remove.push(l);
   }
   for (const entry of merged.values()) entry.remove = entry.remove.filter((r) => !entry.add.some((a) => sameLabel(a, r)));
+  return out;
+}
+
+/**
+ * The description blocks planned for one item, merged into one edit in the place of the last of
+ * them (whatever was planned before any of them, such as re-opening another intake's review, stays
+ * before it): one read and at most one write however many workflows keep a block there (incident
+ * worksheet and planning checklist). A block planned twice keeps its place and its last text.
+ */
+export function mergeBodyEdits(actions: readonly Action[]): Action[] {
+  const last = new Map<string, number>();
+  actions.forEach((a, i) => {
+    if (a.type === 'ensureBodySection') last.set(itemOf(a.target), i);
+  });
+  const sections = new Map<string, BodySection[]>();
+  const out: Action[] = [];
+  actions.forEach((a, i) => {
+    if (a.type !== 'ensureBodySection') {
+      out.push(a);
+      return;
+    }
+    const key = itemOf(a.target);
+    const merged = sections.get(key) ?? [];
+    sections.set(key, merged);
+    for (const s of a.sections) {
+      const at = merged.findIndex((m) => m.name === s.name);
+      if (at >= 0) merged[at] = { ...s };
+      else merged.push({ ...s });
+    }
+    if (last.get(key) === i) out.push({ type: 'ensureBodySection', target: a.target, sections: merged });
+  });
   return out;
 }
 

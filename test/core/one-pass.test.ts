@@ -11,6 +11,7 @@ import type { ChangeRequestEvent } from '../../src/core/model.ts';
 import {
   CHANGE_MARKER,
   INTAKE_MARKER,
+  mergeBodyEdits,
   mergeLabelWrites,
   needsRelatedIntakes,
   plan,
@@ -21,6 +22,9 @@ import { defaultPolicy } from '../../src/core/policy/load.ts';
 import { evidence, releaseChange, PROD_CHECKS, approval } from '../builders/gate.ts';
 import { issueEvent, planContext } from '../builders/events.ts';
 import { intakeBody } from '../builders/intake.ts';
+import { INCIDENT_WORKSHEET_SECTION, incidentWorksheet } from '../../src/core/workflows/incident.ts';
+import { PLANNING_SECTION, planningChecklist } from '../../src/core/workflows/planning.ts';
+import { withSection } from '../../src/core/workflows/sections.ts';
 
 vi.mock('../../src/core/intake/parse.ts', async (original) => {
   const actual = await original<typeof import('../../src/core/intake/parse.ts')>();
@@ -100,6 +104,69 @@ describe('a change request that is a release candidate is planned once, the gate
     expect(ofType(p.actions, 'setGateCheck')).toHaveLength(gate ? 1 : 0);
     expect(ofType(p.actions, 'recordGateDecision')).toHaveLength(gate ? 1 : 0);
     expect(p.verdict?.verdict).toBe(gate ? 'pass' : undefined);
+  });
+});
+
+describe('one description edit per event: the incident worksheet and the planning checklist in one', () => {
+  const incident = intakeBody({ active_exploitation: 'yes' });
+  const both = withSection(withSection(incident, INCIDENT_WORKSHEET_SECTION, incidentWorksheet()), PLANNING_SECTION, planningChecklist());
+  const table: [string, string, string[]][] = [
+    // name, description, the blocks of the one edit (none: no edit)
+    ['a new tier-3 incident intake: worksheet and checklist in one edit', incident, [INCIDENT_WORKSHEET_SECTION, PLANNING_SECTION]],
+    [
+      'the worksheet there already: the checklist alone',
+      withSection(incident, INCIDENT_WORKSHEET_SECTION, incidentWorksheet()),
+      [PLANNING_SECTION],
+    ],
+    ['both there, as they should be: no edit', both, []],
+    ['a deep review without the incident route: the checklist alone', intakeBody({ exposure: 'new public endpoint' }), [PLANNING_SECTION]],
+  ];
+  it.each(table)('%s', (_name, body, sections) => {
+    const event = issueEvent({ action: body === incident ? 'opened' : 'edited', body });
+    const { actions } = plan(event, { ...planContext(), related: [] });
+    const edits = ofType(actions, 'ensureBodySection');
+    expect(edits).toHaveLength(sections.length > 0 ? 1 : 0);
+    expect(edits.flatMap((e) => e.sections.map((s) => s.name))).toEqual(sections);
+    if (sections.includes(INCIDENT_WORKSHEET_SECTION))
+      expect(edits[0]!.sections.find((s) => s.name === INCIDENT_WORKSHEET_SECTION)!.text).toBe(incidentWorksheet());
+    if (sections.includes(PLANNING_SECTION))
+      expect(edits[0]!.sections.find((s) => s.name === PLANNING_SECTION)!.text).toBe(planningChecklist());
+    // The intake speaks in one comment, its labels in one write.
+    expect(ofType(actions, 'ensureComment').map((c) => c.marker)).toEqual([INTAKE_MARKER]);
+    expect(ofType(actions, 'ensureLabels').length).toBeLessThanOrEqual(1);
+  });
+
+  it("another intake's review is re-opened before the one edit (a retry after a failure there finds the checklist missing)", () => {
+    const older = { ...issueEvent({ body: incident }).issue.ref, number: 3 };
+    const { actions } = plan(issueEvent({ body: incident, number: 9 }), { ...planContext(), related: [{ ref: older, tier: 2 }] });
+    const types = actions.map((a) => a.type);
+    expect(types.filter((t) => t === 'ensureBodySection')).toHaveLength(1);
+    expect(types.indexOf('reopenPlanning')).toBeLessThan(types.indexOf('ensureBodySection'));
+  });
+});
+
+describe('mergeBodyEdits', () => {
+  const target = { repo: { platform: 'github' as const, fullName: 'acme/shop', id: 1, defaultBranch: 'main' }, number: 3 };
+  const other = { ...target, number: 4 };
+  it('one edit per item, in the place of the last; a block planned twice keeps its place and its last text', () => {
+    const merged = mergeBodyEdits([
+      { type: 'ensureBodySection', target, sections: [{ name: 'a', text: 'one' }] },
+      { type: 'reopenPlanning', target: other },
+      { type: 'ensureBodySection', target: other, sections: [{ name: 'x', text: 'x' }] },
+      { type: 'ensureBodySection', target, sections: [{ name: 'b', text: 'two' }] },
+      { type: 'ensureBodySection', target, sections: [{ name: 'a', text: 'three' }] },
+      { type: 'ensureComment', target, marker: INTAKE_MARKER, body: 'x' },
+    ]);
+    expect(merged.map((a) => a.type)).toEqual(['reopenPlanning', 'ensureBodySection', 'ensureBodySection', 'ensureComment']);
+    expect(merged[1]).toEqual({ type: 'ensureBodySection', target: other, sections: [{ name: 'x', text: 'x' }] });
+    expect(merged[2]).toEqual({
+      type: 'ensureBodySection',
+      target,
+      sections: [
+        { name: 'a', text: 'three' },
+        { name: 'b', text: 'two' },
+      ],
+    });
   });
 });
 

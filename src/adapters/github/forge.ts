@@ -10,7 +10,7 @@ import {
   type IssueState,
   type LabelActor,
 } from '../../ports/forge.ts';
-import { readSection, withSection } from '../../core/workflows/sections.ts';
+import { readSection, withSections, type BodySection } from '../../core/workflows/sections.ts';
 import { currentSlot } from '../../ports/work-slot.ts';
 import {
   lastPage,
@@ -331,10 +331,10 @@ export class GitHubForge implements Forge {
     };
   }
 
-  async ensureBodySection(target: IssueRef, section: string, text: string): Promise<CommentOutcome> {
+  async ensureBodySection(target: IssueRef, sections: readonly BodySection[]): Promise<CommentOutcome> {
     const { owner, repo } = split(target.repo.fullName);
     const current = await this.readBody(target);
-    const next = withSection(current, section, text);
+    const next = withSections(current, sections);
     if (next === current) return 'unchanged';
     await this.octokit.request('PATCH /repos/{owner}/{repo}/issues/{issue_number}', {
       owner,
@@ -342,7 +342,7 @@ export class GitHubForge implements Forge {
       issue_number: target.number,
       body: next,
     });
-    return readSection(current, section) === null ? 'created' : 'updated';
+    return sections.some((s) => readSection(current, s.name) === null) ? 'created' : 'updated';
   }
 
   async requestReview(target: IssueRef, reviewers: readonly string[]): Promise<void> {

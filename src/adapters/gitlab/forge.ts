@@ -15,7 +15,7 @@ import {
   type LabelActor,
   type LabelEvent,
 } from '../../ports/forge.ts';
-import { readSection, withSection } from '../../core/workflows/sections.ts';
+import { readSection, withSections, type BodySection } from '../../core/workflows/sections.ts';
 import type { GitLabApi } from './client.ts';
 import { statusOf } from './requester.ts';
 import { isMergeRequest, projectOf } from './target.ts';
@@ -331,14 +331,14 @@ export class GitLabForge implements Forge {
     };
   }
 
-  async ensureBodySection(target: IssueRef, section: string, text: string): Promise<CommentOutcome> {
+  async ensureBodySection(target: IssueRef, sections: readonly BodySection[]): Promise<CommentOutcome> {
     const project = projectOf(target.repo);
     const current = await this.readBody(target);
-    const next = withSection(current, section, text);
+    const next = withSections(current, sections);
     if (next === current) return 'unchanged';
     if (isMergeRequest(target)) await this.api.mergeRequests.edit(project, target.number, { description: next });
     else await this.api.issues.edit(project, target.number, { description: next });
-    return readSection(current, section) === null ? 'created' : 'updated';
+    return sections.some((s) => readSection(current, s.name) === null) ? 'created' : 'updated';
   }
 
   /** Adds reviewers by username; unknown usernames are skipped; existing reviewers are kept. */

@@ -60,6 +60,17 @@ export function withSection(body: string | null | undefined, name: string, text:
   return current.trim() === '' ? block : `${current.trimEnd()}\n\n${block}`;
 }
 
+/** A block of the description: its name and its text. */
+export interface BodySection {
+  name: string;
+  text: string;
+}
+
+/** The body with each block's text replaced, or appended (in order) when it is not there. */
+export function withSections(body: string | null | undefined, sections: readonly BodySection[]): string {
+  return sections.reduce<string>((b, s) => withSection(b, s.name, s.text), body ?? '');
+}
+
 /**
  * The body without any Gatehouse block (what the requester wrote): each start marker up to the
  * first end marker of the same name after it, leftmost first, as
