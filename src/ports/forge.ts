@@ -45,8 +45,12 @@ export interface Forge {
   readonly platform: 'github' | 'gitlab';
   /** Adds the missing labels and removes the listed ones; removing an absent label is not an error. */
   ensureLabels(target: IssueRef, add: readonly string[], remove: readonly string[]): Promise<void>;
-  /** The one comment carrying `marker`, written by us: created, edited to `body`, or left alone. */
-  ensureComment(target: IssueRef, marker: string, body: string): Promise<CommentOutcome>;
+  /**
+   * The one comment carrying `marker`, written by us: created, edited to `body`, or left alone. The
+   * blocks named in `keep` (`<!-- gatehouse:<name>:start -->` … `:end -->`) that `body` does not
+   * carry are kept as the comment has them (see `keepSections`).
+   */
+  ensureComment(target: IssueRef, marker: string, body: string, keep?: readonly string[]): Promise<CommentOutcome>;
   /** A file's text on the default branch, or null when it does not exist. */
   readFile(repo: RepoRef, path: string): Promise<string | null>;
   /** Every path a pull/merge request changes (both sides of a rename). */
