@@ -64,11 +64,11 @@ async function waitFor(cond: () => boolean, ms = 10_000): Promise<void> {
 
 type Workflow = 'planning' | 'incident-worksheet';
 
-/** The calls a tracked workflow adds on GitHub: its checklist in the description (its status is in the intake comment). */
-function workflowCalls(name: Workflow, n: number): void {
+/** The calls the tracked workflows add on GitHub: their checklists in the description, in one edit (their status is in the intake comment). */
+function workflowCalls(names: readonly Workflow[], n: number): void {
   nock(GITHUB_API).get(`${REPO}/issues/${n}`).reply(200, { number: n, body: '' });
   nock(GITHUB_API)
-    .patch(`${REPO}/issues/${n}`, (b: { body: string }) => b.body.includes(`<!-- gatehouse:${name}:start -->`))
+    .patch(`${REPO}/issues/${n}`, (b: { body: string }) => names.every((name) => b.body.includes(`<!-- gatehouse:${name}:start -->`)))
     .reply(200, { number: n });
 }
 
@@ -83,7 +83,7 @@ async function githubIntake(body: string, title: string, number = 1, workflows: 
   nock(GITHUB_API)
     .post(`${REPO}/issues/${number}/comments`, (b: { body: string }) => b.body.startsWith('<!-- gatehouse:intake -->'))
     .reply(201, { id: 99, body: 'x', user: { login: 'gatehouse[bot]', type: 'Bot' } });
-  for (const w of workflows) workflowCalls(w, number);
+  if (workflows.length > 0) workflowCalls(workflows, number);
   const payload = issuesPayload({ body, number });
   (payload['issue'] as Record<string, unknown>)['title'] = title;
   const d = githubDelivery({ name: 'issues', secret: GITHUB_SECRET, payload });
