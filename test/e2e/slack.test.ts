@@ -306,11 +306,15 @@ describe('escalation notices', () => {
     nock(GITLAB_API)
       .post('/projects/1/issues/23/notes', (b: { body: string }) => (comments.push(b.body), true))
       .reply(201, { id: 1, body: 'x', system: false, author: { id: 9, username: GITLAB_BOT } });
-    // The incident worksheet and the planning checklist: the description read and updated.
-    nock(GITLAB_API).get('/projects/1/issues/23').times(2).reply(200, { iid: 23, description: '' });
+    // The incident worksheet and the planning checklist: the description read and updated once, with both.
+    nock(GITLAB_API).get('/projects/1/issues/23').reply(200, { iid: 23, description: '' });
     nock(GITLAB_API)
-      .put('/projects/1/issues/23', (b: { description?: string }) => b.description !== undefined)
-      .times(2)
+      .put(
+        '/projects/1/issues/23',
+        (b: { description?: string }) =>
+          !!b.description?.includes('<!-- gatehouse:incident-worksheet:start -->') &&
+          b.description.includes('<!-- gatehouse:planning:start -->'),
+      )
       .reply(200, { iid: 23 });
     const payload = issueHook({
       description: gitlabBody({ answers: answers({ active_exploitation: 'yes', service: 'ledger-vault', owner: '@mallory' }) }),
