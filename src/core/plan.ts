@@ -186,7 +186,7 @@ function classifiedUnderGate(ctx: PlanContext): boolean {
   if (!first) return true;
   const gate = ctx.gate?.first;
   if (!gate) return false;
-  return (gate.deliveryId !== null && gate.deliveryId === first.deliveryId) || gate.decidedAt.getTime() <= first.decidedAt.getTime();
+  return (gate.deliveryId !== null && gate.deliveryId === first.deliveryId) || gate.decidedAt.getTime() < first.decidedAt.getTime();
 }
 
 function withExceptionRequest(planned: Plan, ctx: PlanContext): Plan {

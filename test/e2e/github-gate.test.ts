@@ -254,6 +254,35 @@ describe('release gate on GitHub', () => {
     expect(gateComments()[0]).toContain(HEAD2.slice(0, 12));
   });
 
+  it("a PR classified before it became a release candidate keeps its own change comment, kept up to date; the gate's comment has no classification", async () => {
+    w.files = ['src/auth/session.ts'];
+    w.labels = [];
+    otherRun(w, HEAD, 'secret-scanning', 'success');
+    otherRun(w, HEAD, 'slsa-provenance', 'success');
+    approve('alice');
+    expect(await deliver('pull_request', pullRequest({ labels: [] }))).toBe('done');
+    const changeComments = (): string[] => w.comments.filter((c) => c.body.startsWith('<!-- gatehouse:change -->')).map((c) => c.body);
+    expect(changeComments()).toHaveLength(1);
+    expect(gateComments()).toEqual([]);
+
+    clock = new Date(clock.getTime() + 60_000);
+    w.labels.push('release');
+    expect(await deliver('pull_request', pullRequest({ action: 'labeled', label: 'release' }))).toBe('done');
+    expect(gateComments()).toHaveLength(1);
+
+    otherRun(w, HEAD2, 'secret-scanning', 'success');
+    otherRun(w, HEAD2, 'slsa-provenance', 'success');
+    approve('alice', HEAD2);
+    clock = new Date(clock.getTime() + 60_000);
+    const mark = w.log.length;
+    expect(await deliver('pull_request', pullRequest({ action: 'synchronize', sha: HEAD2 }))).toBe('done');
+    expect(w.log.slice(mark).filter((r) => r === `POST /repos/${FULL}/issues/2/comments`)).toEqual([]);
+    expect(w.comments).toHaveLength(2);
+    expect(changeComments()[0]).toContain('**Tier 2 — deep review**');
+    expect(gateComments()[0]).not.toContain('change classification');
+    expect(gateComments()[0]).toContain(HEAD2.slice(0, 12));
+  });
+
   it('passes with all evidence present and approved; new commits and completed checks re-evaluate, one comment edited, the old label removed', async () => {
     otherRun(w, HEAD, 'secret-scanning', 'success');
     otherRun(w, HEAD, 'slsa-provenance', 'success');
