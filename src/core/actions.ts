@@ -7,6 +7,7 @@ import type { GateAction } from './gate/actions.ts';
 import type { ToolDecisionRecord } from './workflows/tooling.ts';
 import type { CommandName } from './workflows/commands.ts';
 import type { ThreatDecision } from './workflows/threat-log.ts';
+import type { BodySection } from './workflows/sections.ts';
 
 export interface EnsureLabels {
   type: 'ensureLabels';
@@ -21,6 +22,8 @@ export interface EnsureComment {
   /** Hidden marker that finds the sticky comment again. */
   marker: string;
   body: string;
+  /** Blocks of the comment as it is (another feature's, such as the change classification in the gate's) kept when `body` has none of that name. */
+  keep?: string[];
 }
 
 export interface SaveIntake {
@@ -80,13 +83,15 @@ export interface RecordMiss {
   at: Date;
 }
 
-/** A Gatehouse block in the issue description (a checklist people tick): written, replaced, or left alone. */
+/**
+ * Gatehouse blocks in the issue description (checklists people tick): written, replaced, or left
+ * alone, all in one edit (one read, at most one write; none when every block is as it should be).
+ */
 export interface EnsureBodySection {
   type: 'ensureBodySection';
   target: IssueRef;
-  /** The block's name: `<!-- gatehouse:<section>:start -->` … `:end -->`. */
-  section: string;
-  text: string;
+  /** The blocks, each `<!-- gatehouse:<name>:start -->` … `:end -->`, in the order they are appended when absent. */
+  sections: BodySection[];
 }
 
 /** A material change: the issue's security planning checklist has its last stage un-ticked (read, then rewritten). */

@@ -1,6 +1,6 @@
 /** plan(event, state, policy, now) → actions. Pure: no clock, no network, no environment. */
 import { withholdConfidential } from './chat/confidential.ts';
-import type { Action } from './actions.ts';
+import type { Action, EnsureComment } from './actions.ts';
 import { parseIntake, isIntake, type IntakeRecord } from './intake/parse.ts';
 import { changeKey, issueKey, type ChangeRequestEvent, type GatehouseEvent, type IssueEvent, type Reason, type Tier } from './model.ts';
 import type { Policy } from './policy/schema.ts';
@@ -14,10 +14,10 @@ import { parseThreatDecision, planThreatDecision, type ThreatDecision } from './
 import { NOBODY, type CommandAuthority } from './workflows/commands.ts';
 import { planIncidentWorksheet } from './workflows/incident.ts';
 import { PLANNING_SECTION, planPlanning, type RelatedIntake } from './workflows/planning.ts';
-import { planGate, type GatePlanInput } from './gate/plan.ts';
+import { GATE_CHANGE_SECTION, GATE_MARKER, planGate, type GatePlanInput } from './gate/plan.ts';
 import type { GateVerdict } from './gate/evaluate.ts';
 import { planExceptionRequest, type ExceptionPlanInput } from './gate/exception-request.ts';
-import { readSection } from './workflows/sections.ts';
+import { readSection, withSection, type BodySection } from './workflows/sections.ts';
 import { planToolDecision, planToolingIssue } from './workflows/tooling.ts';
 import { SERVICE_LINE_FIELD, SERVICE_LINE_INFERRED, serviceLine, type ServiceLine } from './intake/service-line.ts';
 
@@ -40,6 +40,8 @@ export interface PriorDecision {
   routes: string[];
   reasons: Reason[];
   decidedAt: Date;
+  /** The delivery that made it (null or absent: none, such as a re-evaluation). */
+  deliveryId?: string | null;
 }
 
 export interface PlanContext {
@@ -71,7 +73,12 @@ export interface PlanContext {
    * A change request that is a release candidate: the facts the release gate evaluates (read by the
    * shell), and the policy's hash. The gate's actions are part of this one plan.
    */
-  gate?: { input: GatePlanInput; policyHash: string };
+  gate?: {
+    input: GatePlanInput;
+    policyHash: string;
+    /** The change request's first gate decision (when and by which delivery), null when none: where its change classification is kept. */
+    first?: { decidedAt: Date; deliveryId: string | null } | null;
+  };
   /** An issue that is an exception request: the facts its register entry is planned from (read by the shell). */
   exceptionRequest?: ExceptionPlanInput;
 }
@@ -89,12 +96,12 @@ export interface Plan {
 
 /**
  * One plan for the whole event: every feature that speaks on it (intake, planning, worksheet,
- * release gate, exception register) is planned here, and their label changes on one item are
- * merged into one write.
+ * release gate, exception register) is planned here; their label changes on one item are merged
+ * into one write, and their blocks in one description into one edit.
  */
 export function plan(event: GatehouseEvent, ctx: PlanContext): Plan {
   const planned = planEvent(event, ctx);
-  return { ...planned, actions: mergeLabelWrites(planned.actions) };
+  return { ...planned, actions: mergeBodyEdits(mergeLabelWrites(planned.actions)) };
 }
 
 function planEvent(event: GatehouseEvent, ctx: PlanContext): Plan {
@@ -142,7 +149,12 @@ function planEvent(event: GatehouseEvent, ctx: PlanContext): Plan {
 
 const INTAKE_ACTIONS = new Set(['opened', 'edited', 'reopened', 'labeled']);
 
-/** The release gate's actions after the change request's own (the gate's comment is its own sticky one). */
+/**
+ * The release gate's actions after the change request's own. The change request and its gate speak
+ * in one comment: the change classification is a block of the gate's sticky comment (which keeps it
+ * when the gate alone re-evaluates), unless the change request had its own change comment before it
+ * came under the gate (that comment stays where it is, and is kept up to date).
+ */
 function withGate(planned: Plan, ctx: PlanContext): Plan {
   if (!ctx.gate) return planned;
   const gate = planGate(ctx.gate.input, {
@@ -152,7 +164,29 @@ function withGate(planned: Plan, ctx: PlanContext): Plan {
     now: ctx.now,
     render: ctx.render,
   });
-  return { actions: [...planned.actions, ...gate.actions], note: `${planned.note}; ${gate.note}`, verdict: gate.verdict };
+  const note = `${planned.note}; ${gate.note}`;
+  const target = ctx.gate.input.change.ref;
+  const isChangeComment = (a: Action): a is EnsureComment =>
+    a.type === 'ensureComment' && a.marker === CHANGE_MARKER && itemOf(a.target) === itemOf(target);
+  const change = planned.actions.find(isChangeComment);
+  if (!change || !classifiedUnderGate(ctx)) return { actions: [...planned.actions, ...gate.actions], note, verdict: gate.verdict };
+  const block = change.body.startsWith(CHANGE_MARKER) ? change.body.slice(CHANGE_MARKER.length) : change.body;
+  const gateActions = gate.actions.map((a) =>
+    a.type === 'ensureComment' && a.marker === GATE_MARKER ? { ...a, body: withSection(a.body, GATE_CHANGE_SECTION, block) } : a,
+  );
+  return { actions: [...planned.actions.filter((a) => !isChangeComment(a)), ...gateActions], note, verdict: gate.verdict };
+}
+
+/**
+ * Whether the change request's classification lives in the gate's comment: it was first classified
+ * while under the gate (now, or by the delivery that made the gate's first decision, or after it).
+ */
+function classifiedUnderGate(ctx: PlanContext): boolean {
+  const first = ctx.history[0];
+  if (!first) return true;
+  const gate = ctx.gate?.first;
+  if (!gate) return false;
+  return (gate.deliveryId !== null && gate.deliveryId === first.deliveryId) || gate.decidedAt.getTime() < first.decidedAt.getTime();
 }
 
 function withExceptionRequest(planned: Plan, ctx: PlanContext): Plan {
@@ -190,6 +224,37 @@ export function mergeLabelWrites(actions: readonly Action[]): Action[] {
     for (const l of a.remove) if (!first.remove.some((x) => sameLabel(x, l))) first.remove.push(l);
   }
   for (const entry of merged.values()) entry.remove = entry.remove.filter((r) => !entry.add.some((a) => sameLabel(a, r)));
+  return out;
+}
+
+/**
+ * The description blocks planned for one item, merged into one edit in the place of the last of
+ * them (whatever was planned before any of them, such as re-opening another intake's review, stays
+ * before it): one read and at most one write however many workflows keep a block there (incident
+ * worksheet and planning checklist). A block planned twice keeps its place and its last text.
+ */
+export function mergeBodyEdits(actions: readonly Action[]): Action[] {
+  const last = new Map<string, number>();
+  actions.forEach((a, i) => {
+    if (a.type === 'ensureBodySection') last.set(itemOf(a.target), i);
+  });
+  const sections = new Map<string, BodySection[]>();
+  const out: Action[] = [];
+  actions.forEach((a, i) => {
+    if (a.type !== 'ensureBodySection') {
+      out.push(a);
+      return;
+    }
+    const key = itemOf(a.target);
+    const merged = sections.get(key) ?? [];
+    sections.set(key, merged);
+    for (const s of a.sections) {
+      const at = merged.findIndex((m) => m.name === s.name);
+      if (at >= 0) merged[at] = { ...s };
+      else merged.push({ ...s });
+    }
+    if (last.get(key) === i) out.push({ type: 'ensureBodySection', target: a.target, sections: merged });
+  });
   return out;
 }
 

@@ -101,7 +101,7 @@ function summary(action: Action): unknown {
     case 'refuseExceptionApproval':
       return { actor: action.actor, reason: action.reason, digest: action.digest };
     case 'ensureBodySection':
-      return { section: action.section, length: action.text.length };
+      return { sections: action.sections.map((s) => s.name), length: action.sections.reduce((n, s) => n + s.text.length, 0) };
     case 'reopenPlanning':
       return {};
     case 'recordToolDecision':
@@ -131,7 +131,7 @@ async function perform(action: Action, deps: ExecuteDeps): Promise<unknown> {
     case 'ensureLabels':
       return forge().ensureLabels(action.target, action.add, action.remove);
     case 'ensureComment':
-      return forge().ensureComment(action.target, action.marker, action.body);
+      return forge().ensureComment(action.target, action.marker, action.body, action.keep);
     case 'saveIntake': {
       const { repo, number } = action.target;
       return store.saveIntake({
@@ -223,7 +223,7 @@ async function perform(action: Action, deps: ExecuteDeps): Promise<unknown> {
     case 'ensureBodySection': {
       const f = forge();
       if (!f.ensureBodySection) throw new Error(`the ${f.platform} forge cannot edit an issue description`);
-      return f.ensureBodySection(action.target, action.section, action.text);
+      return f.ensureBodySection(action.target, action.sections);
     }
     case 'recordToolDecision':
       if (!deps.toolDecisions) throw new Error('tooling decision without the decision store');
@@ -239,7 +239,7 @@ async function perform(action: Action, deps: ExecuteDeps): Promise<unknown> {
       if (!f.readBody || !f.ensureBodySection) throw new Error(`the ${f.platform} forge cannot edit an issue description`);
       const section = readSection(await f.readBody(action.target), PLANNING_SECTION);
       if (section === null) return 'no planning checklist';
-      return f.ensureBodySection(action.target, PLANNING_SECTION, reopenedSection(section).trim());
+      return f.ensureBodySection(action.target, [{ name: PLANNING_SECTION, text: reopenedSection(section).trim() }]);
     }
     case 'notifyChat':
       // Delivered by the chat worker; the key makes a repeat a no-op.

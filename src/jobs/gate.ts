@@ -259,7 +259,14 @@ async function releaseOf(d: DeliveryGate): Promise<{ release: ReleaseForge; gate
 
 /** The gate on a change request's own delivery: its facts and the ports its actions need, or why it does not evaluate. */
 export type ChangeGate =
-  | { kind: 'facts'; facts: Extract<GateFacts, { kind: 'facts' }>; release: ReleaseForge; gateStore: GateStore }
+  | {
+      kind: 'facts';
+      facts: Extract<GateFacts, { kind: 'facts' }>;
+      release: ReleaseForge;
+      gateStore: GateStore;
+      /** The change request's first gate decision: its change classification is kept in the gate's comment when it came under the gate first. */
+      first: { decidedAt: Date; deliveryId: string | null } | null;
+    }
   | { kind: 'skip'; note: string | null };
 
 /**
@@ -283,7 +290,14 @@ export async function gateFactsOnChange(
     { labelAdded: event.action === 'labeled' ? (event.label ?? null) : null, actor: event.actor.login, receivedAt: d.receivedAt },
   );
   if (facts.kind === 'skip') return facts;
-  return { kind: 'facts', facts, release: ports.release, gateStore: ports.gateStore };
+  const [first] = facts.input.previous ? await ports.gateStore.gateDecisions({ key: facts.key, limit: 1 }) : [];
+  return {
+    kind: 'facts',
+    facts,
+    release: ports.release,
+    gateStore: ports.gateStore,
+    first: first ? { decidedAt: first.decidedAt, deliveryId: first.deliveryId } : null,
+  };
 }
 
 /**

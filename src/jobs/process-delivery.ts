@@ -209,7 +209,9 @@ export async function processDelivery(job: DeliveryJob, deps: ProcessDeps): Prom
     const changeGate = event.kind === 'change' ? await gateFactsOnChange(event, forge, resolved, gate) : null;
     const exceptionRequest = event.kind === 'issue' ? await exceptionFactsOnIssue(event, forge, resolved, gate, deps) : null;
     const gateFacts: PlanContext['gate'] =
-      changeGate?.kind === 'facts' ? { input: changeGate.facts.input, policyHash: changeGate.facts.policyHash } : undefined;
+      changeGate?.kind === 'facts'
+        ? { input: changeGate.facts.input, policyHash: changeGate.facts.policyHash, first: changeGate.first }
+        : undefined;
     await yieldToRequests();
     const result = plan(event, {
       intake,
@@ -226,7 +228,13 @@ export async function processDelivery(job: DeliveryJob, deps: ProcessDeps): Prom
       policyWarnings: resolved.warnings,
       now: deps.now(),
       render: deps.render,
-      history: history.map((h) => ({ tier: h.tier as 0 | 1 | 2 | 3 | null, routes: h.routes, reasons: h.reasons, decidedAt: h.decidedAt })),
+      history: history.map((h) => ({
+        tier: h.tier as 0 | 1 | 2 | 3 | null,
+        routes: h.routes,
+        reasons: h.reasons,
+        decidedAt: h.decidedAt,
+        deliveryId: h.deliveryId,
+      })),
     });
     log.info(
       {

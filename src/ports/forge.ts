@@ -1,5 +1,6 @@
 /** The Forge port: what the core's actions need from GitHub or GitLab. Every method is an "ensure". */
 import type { IssueRef, RepoRef } from '../core/model.ts';
+import type { BodySection } from '../core/workflows/sections.ts';
 
 export type CommentOutcome = 'created' | 'updated' | 'unchanged';
 
@@ -44,8 +45,12 @@ export interface Forge {
   readonly platform: 'github' | 'gitlab';
   /** Adds the missing labels and removes the listed ones; removing an absent label is not an error. */
   ensureLabels(target: IssueRef, add: readonly string[], remove: readonly string[]): Promise<void>;
-  /** The one comment carrying `marker`, written by us: created, edited to `body`, or left alone. */
-  ensureComment(target: IssueRef, marker: string, body: string): Promise<CommentOutcome>;
+  /**
+   * The one comment carrying `marker`, written by us: created, edited to `body`, or left alone. The
+   * blocks named in `keep` (`<!-- gatehouse:<name>:start -->` … `:end -->`) that `body` does not
+   * carry are kept as the comment has them (see `keepSections`).
+   */
+  ensureComment(target: IssueRef, marker: string, body: string, keep?: readonly string[]): Promise<CommentOutcome>;
   /** A file's text on the default branch, or null when it does not exist. */
   readFile(repo: RepoRef, path: string): Promise<string | null>;
   /** Every path a pull/merge request changes (both sides of a rename). */
@@ -70,10 +75,11 @@ export interface Forge {
   /** The issue (not a change request) as it is now: description, labels, author, state. */
   readIssue?(target: IssueRef): Promise<IssueState>;
   /**
-   * The description's `<!-- gatehouse:<section>:start -->` … `:end -->` block set to `text`
-   * (appended when absent); the rest of the description is kept as it is.
+   * The description's `<!-- gatehouse:<name>:start -->` … `:end -->` blocks set to their text
+   * (appended in order when absent), the rest of the description kept as it is: one read, then one
+   * edit, or none when every block is as it should be. `created` when a block was appended.
    */
-  ensureBodySection?(target: IssueRef, section: string, text: string): Promise<CommentOutcome>;
+  ensureBodySection?(target: IssueRef, sections: readonly BodySection[]): Promise<CommentOutcome>;
 }
 
 /** Pages of 100 label events read at most; an item with more events than that is unattributable. */

@@ -25,7 +25,13 @@ const gitlab = (): GitLabForge =>
     recheckDelayMs: 1,
   });
 
-const block = (text: string): string => `<!-- gatehouse:planning:start -->\n${text}\n<!-- gatehouse:planning:end -->`;
+const block = (text: string, name = 'planning'): string => `<!-- gatehouse:${name}:start -->\n${text}\n<!-- gatehouse:${name}:end -->`;
+const one = [{ name: 'planning', text: '- [ ] one' }];
+/** Two blocks that two workflows keep in one description (incident worksheet and planning checklist). */
+const two = [
+  { name: 'incident-worksheet', text: '- [ ] contain' },
+  { name: 'planning', text: '- [ ] one' },
+];
 
 beforeAll(() => nock.disableNetConnect());
 afterAll(() => nock.enableNetConnect());
@@ -42,7 +48,7 @@ describe('GitHub: ensureBodySection', () => {
     nock(GH)
       .patch('/repos/acme/security-requests/issues/7', (b: { body: string }) => ((sent = b.body), true))
       .reply(200, {});
-    expect(await github().ensureBodySection(ghIssue, 'planning', '- [ ] one')).toBe('created');
+    expect(await github().ensureBodySection(ghIssue, one)).toBe('created');
     expect(sent).toBe(`### Service or system name\n\npayments-api\n\n${block('- [ ] one')}`);
   });
 
@@ -54,19 +60,44 @@ describe('GitHub: ensureBodySection', () => {
     nock(GH)
       .patch('/repos/acme/security-requests/issues/7', (b: { body: string }) => ((sent = b.body), true))
       .reply(200, {});
-    expect(await github().ensureBodySection(ghIssue, 'planning', '- [ ] one')).toBe('updated');
+    expect(await github().ensureBodySection(ghIssue, one)).toBe('updated');
     expect(sent).toBe(`before\r\n\r\n${block('- [ ] one')}\r\nafter`);
 
     nock(GH)
       .get('/repos/acme/security-requests/issues/7')
       .reply(200, { body: block('- [ ] one') });
-    expect(await github().ensureBodySection(ghIssue, 'planning', '- [ ] one')).toBe('unchanged');
+    expect(await github().ensureBodySection(ghIssue, one)).toBe('unchanged');
+  });
+
+  it('several blocks at once: one read, one edit with every block; nothing written when all are already so', async () => {
+    let sent = '';
+    nock(GH).get('/repos/acme/security-requests/issues/7').reply(200, { body: 'the request' });
+    nock(GH)
+      .patch('/repos/acme/security-requests/issues/7', (b: { body: string }) => ((sent = b.body), true))
+      .reply(200, {});
+    expect(await github().ensureBodySection(ghIssue, two)).toBe('created');
+    expect(sent).toBe(`the request\n\n${block('- [ ] contain', 'incident-worksheet')}\n\n${block('- [ ] one')}`);
+
+    // One block already so, the other changed: still one edit.
+    nock(GH)
+      .get('/repos/acme/security-requests/issues/7')
+      .reply(200, { body: `x\n\n${block('- [ ] contain', 'incident-worksheet')}\n\n${block('- [x] one')}` });
+    nock(GH)
+      .patch('/repos/acme/security-requests/issues/7', (b: { body: string }) => ((sent = b.body), true))
+      .reply(200, {});
+    expect(await github().ensureBodySection(ghIssue, two)).toBe('updated');
+    expect(sent).toBe(`x\n\n${block('- [ ] contain', 'incident-worksheet')}\n\n${block('- [ ] one')}`);
+
+    nock(GH)
+      .get('/repos/acme/security-requests/issues/7')
+      .reply(200, { body: `x\n\n${block('- [ ] contain', 'incident-worksheet')}\n\n${block('- [ ] one')}` });
+    expect(await github().ensureBodySection(ghIssue, two)).toBe('unchanged');
   });
 
   it('an API failure is an error, never a silent pass', async () => {
     nock(GH).get('/repos/acme/security-requests/issues/7').reply(200, { body: null });
     nock(GH).patch('/repos/acme/security-requests/issues/7').reply(502, { message: 'Bad Gateway' });
-    await expect(github().ensureBodySection(ghIssue, 'planning', '- [ ] one')).rejects.toThrow();
+    await expect(github().ensureBodySection(ghIssue, one)).rejects.toThrow();
   });
 });
 
@@ -77,7 +108,7 @@ describe('GitLab: ensureBodySection', () => {
     nock(GITLAB_API)
       .put('/projects/1/issues/23', (b) => ((sent = b), true))
       .reply(200, { iid: 23 });
-    expect(await gitlab().ensureBodySection(glIssue, 'planning', '- [ ] one')).toBe('created');
+    expect(await gitlab().ensureBodySection(glIssue, one)).toBe('created');
     expect(sent).toEqual({ description: `the request\n\n${block('- [ ] one')}` });
   });
 
@@ -85,7 +116,22 @@ describe('GitLab: ensureBodySection', () => {
     nock(GITLAB_API)
       .get('/projects/1/issues/23')
       .reply(200, { iid: 23, description: `x\n\n${block('- [ ] one')}` });
-    expect(await gitlab().ensureBodySection(glIssue, 'planning', '- [ ] one')).toBe('unchanged');
+    expect(await gitlab().ensureBodySection(glIssue, one)).toBe('unchanged');
+  });
+
+  it('several blocks at once: one read, one edit with every block; nothing written when all are already so', async () => {
+    let sent: unknown;
+    nock(GITLAB_API).get('/projects/1/issues/23').reply(200, { iid: 23, description: 'the request' });
+    nock(GITLAB_API)
+      .put('/projects/1/issues/23', (b) => ((sent = b), true))
+      .reply(200, { iid: 23 });
+    expect(await gitlab().ensureBodySection(glIssue, two)).toBe('created');
+    expect(sent).toEqual({ description: `the request\n\n${block('- [ ] contain', 'incident-worksheet')}\n\n${block('- [ ] one')}` });
+
+    nock(GITLAB_API)
+      .get('/projects/1/issues/23')
+      .reply(200, { iid: 23, description: `the request\n\n${block('- [ ] contain', 'incident-worksheet')}\n\n${block('- [ ] one')}` });
+    expect(await gitlab().ensureBodySection(glIssue, two)).toBe('unchanged');
   });
 
   it('a malformed answer is an error', async () => {

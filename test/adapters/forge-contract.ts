@@ -86,6 +86,18 @@ export function describeForgeContract(name: string, setup: () => ForgeWorld | Pr
       ]);
     });
 
+    it("keeps a named block of the comment that the new body does not carry; the new body's own block wins", async () => {
+      const block = (text: string): string => `<!-- gatehouse:note:start -->\n${text}\n<!-- gatehouse:note:end -->`;
+      world.seedIssue(7, {});
+      expect(await world.forge.ensureComment(ref, MARKER, `${MARKER}\nTier 1\n\n${block('kept')}`, ['note'])).toBe('created');
+      expect(await world.forge.ensureComment(ref, MARKER, `${MARKER}\nTier 1`, ['note'])).toBe('unchanged');
+      expect(await world.forge.ensureComment(ref, MARKER, `${MARKER}\nTier 2`, ['note'])).toBe('updated');
+      expect(world.comments(7).map((c) => c.body)).toEqual([`${MARKER}\nTier 2\n\n${block('kept')}`]);
+      expect(await world.forge.ensureComment(ref, MARKER, `${MARKER}\nTier 2\n\n${block('new')}`, ['note'])).toBe('updated');
+      expect(await world.forge.ensureComment(ref, MARKER, `${MARKER}\nTier 2`)).toBe('updated');
+      expect(world.comments(7).map((c) => c.body)).toEqual([`${MARKER}\nTier 2`]);
+    });
+
     it("never edits someone else's comment that carries the marker", async () => {
       world.seedIssue(7, { comments: [{ author: 'mallory', body: `${MARKER}\nfake verdict` }] });
       expect(await world.forge.ensureComment(ref, MARKER, `${MARKER}\nTier 2`)).toBe('created');

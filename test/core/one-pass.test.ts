@@ -5,22 +5,27 @@
  */
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Action } from '../../src/core/actions.ts';
-import { GATE_MARKER, type GatePlanInput } from '../../src/core/gate/plan.ts';
+import { GATE_CHANGE_SECTION, GATE_MARKER, type GatePlanInput } from '../../src/core/gate/plan.ts';
 import * as parse from '../../src/core/intake/parse.ts';
 import type { ChangeRequestEvent } from '../../src/core/model.ts';
 import {
   CHANGE_MARKER,
   INTAKE_MARKER,
+  mergeBodyEdits,
   mergeLabelWrites,
   needsRelatedIntakes,
   plan,
   readIntake,
   relatedService,
+  type PriorDecision,
 } from '../../src/core/plan.ts';
 import { defaultPolicy } from '../../src/core/policy/load.ts';
 import { evidence, releaseChange, PROD_CHECKS, approval } from '../builders/gate.ts';
-import { issueEvent, planContext } from '../builders/events.ts';
+import { issueEvent, NOW, planContext } from '../builders/events.ts';
 import { intakeBody } from '../builders/intake.ts';
+import { INCIDENT_WORKSHEET_SECTION, incidentWorksheet } from '../../src/core/workflows/incident.ts';
+import { PLANNING_SECTION, planningChecklist } from '../../src/core/workflows/planning.ts';
+import { readSection, sectionStart, withSection } from '../../src/core/workflows/sections.ts';
 
 vi.mock('../../src/core/intake/parse.ts', async (original) => {
   const actual = await original<typeof import('../../src/core/intake/parse.ts')>();
@@ -77,10 +82,10 @@ describe('a change request that is a release candidate is planned once, the gate
   const table: [string, readonly string[], GatePlanInput | null, string[], string[]][] = [
     // name, changed paths, gate facts, comment markers, labels added in the one label write
     [
-      'a release touching auth code: tier and verdict',
+      "a release touching auth code: tier and verdict, in one comment (the gate's)",
       ['src/auth/session.ts'],
       gateInput(),
-      [CHANGE_MARKER, GATE_MARKER],
+      [GATE_MARKER],
       ['tier::deep-review', 'gate::pass'],
     ],
     ['a release of ordinary code: the verdict only', ['src/index.ts'], gateInput(), [GATE_MARKER], ['gate::pass']],
@@ -94,12 +99,153 @@ describe('a change request that is a release candidate is planned once, the gate
       ...(gate ? { gate: { input: gate, policyHash: 'f'.repeat(64) } } : {}),
     });
     expect(ofType(p.actions, 'ensureComment').map((c) => c.marker)).toEqual(markers);
+    for (const c of ofType(p.actions, 'ensureComment')) {
+      // Each sticky comment is found by its own marker only.
+      expect(c.body.startsWith(c.marker)).toBe(true);
+      expect([CHANGE_MARKER, GATE_MARKER].filter((m) => c.body.includes(m))).toEqual([c.marker]);
+      if (c.marker === GATE_MARKER) expect(c.keep).toEqual([GATE_CHANGE_SECTION]);
+    }
+    const gateComment = ofType(p.actions, 'ensureComment').find((c) => c.marker === GATE_MARKER);
+    if (gateComment && paths.includes('src/auth/session.ts')) {
+      const block = readSection(gateComment.body, GATE_CHANGE_SECTION)!;
+      expect(block).toContain('change classification');
+      expect(block).toContain('**Tier 2 — deep review**');
+      expect(gateComment.body.indexOf('Pass')).toBeLessThan(gateComment.body.indexOf(sectionStart(GATE_CHANGE_SECTION)));
+    }
     const labels = ofType(p.actions, 'ensureLabels');
     expect(labels).toHaveLength(1);
     expect(labels[0]!.add).toEqual(added);
     expect(ofType(p.actions, 'setGateCheck')).toHaveLength(gate ? 1 : 0);
     expect(ofType(p.actions, 'recordGateDecision')).toHaveLength(gate ? 1 : 0);
     expect(p.verdict?.verdict).toBe(gate ? 'pass' : undefined);
+  });
+});
+
+describe('one description edit per event: the incident worksheet and the planning checklist in one', () => {
+  const incident = intakeBody({ active_exploitation: 'yes' });
+  const both = withSection(withSection(incident, INCIDENT_WORKSHEET_SECTION, incidentWorksheet()), PLANNING_SECTION, planningChecklist());
+  const table: [string, string, string[]][] = [
+    // name, description, the blocks of the one edit (none: no edit)
+    ['a new tier-3 incident intake: worksheet and checklist in one edit', incident, [INCIDENT_WORKSHEET_SECTION, PLANNING_SECTION]],
+    [
+      'the worksheet there already: the checklist alone',
+      withSection(incident, INCIDENT_WORKSHEET_SECTION, incidentWorksheet()),
+      [PLANNING_SECTION],
+    ],
+    ['both there, as they should be: no edit', both, []],
+    ['a deep review without the incident route: the checklist alone', intakeBody({ exposure: 'new public endpoint' }), [PLANNING_SECTION]],
+  ];
+  it.each(table)('%s', (_name, body, sections) => {
+    const event = issueEvent({ action: body === incident ? 'opened' : 'edited', body });
+    const { actions } = plan(event, { ...planContext(), related: [] });
+    const edits = ofType(actions, 'ensureBodySection');
+    expect(edits).toHaveLength(sections.length > 0 ? 1 : 0);
+    expect(edits.flatMap((e) => e.sections.map((s) => s.name))).toEqual(sections);
+    if (sections.includes(INCIDENT_WORKSHEET_SECTION))
+      expect(edits[0]!.sections.find((s) => s.name === INCIDENT_WORKSHEET_SECTION)!.text).toBe(incidentWorksheet());
+    if (sections.includes(PLANNING_SECTION))
+      expect(edits[0]!.sections.find((s) => s.name === PLANNING_SECTION)!.text).toBe(planningChecklist());
+    // The intake speaks in one comment, its labels in one write.
+    expect(ofType(actions, 'ensureComment').map((c) => c.marker)).toEqual([INTAKE_MARKER]);
+    expect(ofType(actions, 'ensureLabels').length).toBeLessThanOrEqual(1);
+  });
+
+  it("another intake's review is re-opened before the one edit (a retry after a failure there finds the checklist missing)", () => {
+    const older = { ...issueEvent({ body: incident }).issue.ref, number: 3 };
+    const { actions } = plan(issueEvent({ body: incident, number: 9 }), { ...planContext(), related: [{ ref: older, tier: 2 }] });
+    const types = actions.map((a) => a.type);
+    expect(types.filter((t) => t === 'ensureBodySection')).toHaveLength(1);
+    expect(types.indexOf('reopenPlanning')).toBeLessThan(types.indexOf('ensureBodySection'));
+  });
+});
+
+describe("where a release candidate's change classification is kept", () => {
+  const change = releaseChange({ labels: ['release'] });
+  const event: ChangeRequestEvent = {
+    kind: 'change',
+    action: 'synchronize',
+    deliveryId: 'd2',
+    actor: { login: 'dev', isBot: false },
+    change,
+  };
+  const earlier = new Date(NOW.getTime() - 3_600_000);
+  const later = new Date(NOW.getTime() - 60_000);
+  const prior = (decidedAt: Date, deliveryId: string): PriorDecision => ({
+    tier: 2,
+    routes: [],
+    reasons: [],
+    decidedAt,
+    deliveryId,
+  });
+  const previous = { verdict: 'pass', headSha: change.headSha!, reasons: [] };
+  const table: [string, PriorDecision[], { decidedAt: Date; deliveryId: string | null } | null, string[]][] = [
+    // name, the change request's decision history, its first gate decision, comment markers
+    ['first classified now, under the gate: one comment', [], null, [GATE_MARKER]],
+    [
+      "first classified with the gate's first decision (one delivery): one comment",
+      [prior(later, 'd1')],
+      { decidedAt: later, deliveryId: 'd1' },
+      [GATE_MARKER],
+    ],
+    [
+      "first classified after the gate's first decision: one comment",
+      [prior(later, 'd1')],
+      { decidedAt: earlier, deliveryId: 'd0' },
+      [GATE_MARKER],
+    ],
+    [
+      'classified before it came under the gate: its own change comment stays, and is kept up to date',
+      [prior(earlier, 'd0')],
+      { decidedAt: later, deliveryId: 'd1' },
+      [CHANGE_MARKER, GATE_MARKER],
+    ],
+  ];
+  it.each(table)('%s', (_name, history, first, markers) => {
+    const p = plan(event, {
+      ...planContext({ history }),
+      changedPaths: ['src/auth/session.ts'],
+      intake: null,
+      gate: {
+        input: {
+          change,
+          currentLabels: ['release'],
+          evidence: evidence({ checks: PROD_CHECKS, approvals: [approval('alice')] }),
+          exceptions: [],
+          previous: history.length > 0 ? previous : null,
+        },
+        policyHash: 'f'.repeat(64),
+        first,
+      },
+    });
+    const comments = ofType(p.actions, 'ensureComment');
+    expect(comments.map((c) => c.marker)).toEqual(markers);
+    const gate = comments.find((c) => c.marker === GATE_MARKER)!;
+    expect(readSection(gate.body, GATE_CHANGE_SECTION) !== null).toBe(markers.length === 1);
+  });
+});
+
+describe('mergeBodyEdits', () => {
+  const target = { repo: { platform: 'github' as const, fullName: 'acme/shop', id: 1, defaultBranch: 'main' }, number: 3 };
+  const other = { ...target, number: 4 };
+  it('one edit per item, in the place of the last; a block planned twice keeps its place and its last text', () => {
+    const merged = mergeBodyEdits([
+      { type: 'ensureBodySection', target, sections: [{ name: 'a', text: 'one' }] },
+      { type: 'reopenPlanning', target: other },
+      { type: 'ensureBodySection', target: other, sections: [{ name: 'x', text: 'x' }] },
+      { type: 'ensureBodySection', target, sections: [{ name: 'b', text: 'two' }] },
+      { type: 'ensureBodySection', target, sections: [{ name: 'a', text: 'three' }] },
+      { type: 'ensureComment', target, marker: INTAKE_MARKER, body: 'x' },
+    ]);
+    expect(merged.map((a) => a.type)).toEqual(['reopenPlanning', 'ensureBodySection', 'ensureBodySection', 'ensureComment']);
+    expect(merged[1]).toEqual({ type: 'ensureBodySection', target: other, sections: [{ name: 'x', text: 'x' }] });
+    expect(merged[2]).toEqual({
+      type: 'ensureBodySection',
+      target,
+      sections: [
+        { name: 'a', text: 'three' },
+        { name: 'b', text: 'two' },
+      ],
+    });
   });
 });
 

@@ -210,8 +210,77 @@ describe('release gate on GitHub', () => {
     const labelWrites = w.log.slice(mark).filter((r) => /^(POST|DELETE) .*\/labels/.test(r));
     expect(labelWrites).toEqual([`POST /repos/${FULL}/issues/2/labels`]);
     expect(gateComments()).toHaveLength(1);
-    expect(w.comments.filter((c) => c.body.includes('<!-- gatehouse:change -->'))).toHaveLength(1);
     expect(ourRuns(w, HEAD)).toHaveLength(1);
+  });
+
+  it("fewest writes: a release PR that also gets a security tier speaks in one new comment (the gate's, with the change classification in it); a check re-evaluation keeps the classification and rewrites nothing", async () => {
+    w.files = ['src/auth/session.ts'];
+    otherRun(w, HEAD, 'secret-scanning', 'success');
+    otherRun(w, HEAD, 'slsa-provenance', 'success');
+    approve('alice');
+    let mark = w.log.length;
+    expect(await deliver('pull_request', pullRequest())).toBe('done');
+    const created = w.log.slice(mark).filter((r) => r === `POST /repos/${FULL}/issues/2/comments`);
+    console.info(`GitHub: new comments for a release PR with a security tier: ${created.length}`);
+    expect(created).toHaveLength(1);
+    expect(w.comments).toHaveLength(1);
+    const [comment] = gateComments();
+    // The gate's comment as the contract has it (verdict, evidence, reasons), found by its marker; the classification in it.
+    expect(comment!.startsWith(GATE_MARKER)).toBe(true);
+    expect(comment).toContain('### Evidence');
+    expect(comment).toContain('change classification');
+    expect(comment).toContain('**Tier 2 — deep review** (`tier::deep-review`)');
+    expect(comment).not.toContain('<!-- gatehouse:change -->');
+
+    // The secrets scan is re-run and passes again: the gate alone re-evaluates, to the same verdict.
+    w.pulls = [listed()];
+    mark = w.log.length;
+    expect(await deliver('check_suite', checkSuite(HEAD))).toBe('done');
+    const again = w.log.slice(mark);
+    expect(again.some((r) => r.startsWith(`GET /repos/${FULL}/commits/${HEAD}/check-runs`))).toBe(true);
+    expect(again.filter((r) => /^(POST|PATCH) .*\/comments/.test(r))).toEqual([]);
+    expect(gateComments()).toEqual([comment]);
+
+    // A new commit: one comment edited in place, the classification still in it.
+    otherRun(w, HEAD2, 'secret-scanning', 'success');
+    otherRun(w, HEAD2, 'slsa-provenance', 'success');
+    w.pulls = [listed({ sha: HEAD2 })];
+    approve('alice', HEAD2);
+    mark = w.log.length;
+    expect(await deliver('pull_request', pullRequest({ action: 'synchronize', sha: HEAD2 }))).toBe('done');
+    expect(w.log.slice(mark).filter((r) => r === `POST /repos/${FULL}/issues/2/comments`)).toEqual([]);
+    expect(w.comments).toHaveLength(1);
+    expect(gateComments()[0]).toContain('**Tier 2 — deep review**');
+    expect(gateComments()[0]).toContain(HEAD2.slice(0, 12));
+  });
+
+  it("a PR classified before it became a release candidate keeps its own change comment, kept up to date; the gate's comment has no classification", async () => {
+    w.files = ['src/auth/session.ts'];
+    w.labels = [];
+    otherRun(w, HEAD, 'secret-scanning', 'success');
+    otherRun(w, HEAD, 'slsa-provenance', 'success');
+    approve('alice');
+    expect(await deliver('pull_request', pullRequest({ labels: [] }))).toBe('done');
+    const changeComments = (): string[] => w.comments.filter((c) => c.body.startsWith('<!-- gatehouse:change -->')).map((c) => c.body);
+    expect(changeComments()).toHaveLength(1);
+    expect(gateComments()).toEqual([]);
+
+    clock = new Date(clock.getTime() + 60_000);
+    w.labels.push('release');
+    expect(await deliver('pull_request', pullRequest({ action: 'labeled', label: 'release' }))).toBe('done');
+    expect(gateComments()).toHaveLength(1);
+
+    otherRun(w, HEAD2, 'secret-scanning', 'success');
+    otherRun(w, HEAD2, 'slsa-provenance', 'success');
+    approve('alice', HEAD2);
+    clock = new Date(clock.getTime() + 60_000);
+    const mark = w.log.length;
+    expect(await deliver('pull_request', pullRequest({ action: 'synchronize', sha: HEAD2 }))).toBe('done');
+    expect(w.log.slice(mark).filter((r) => r === `POST /repos/${FULL}/issues/2/comments`)).toEqual([]);
+    expect(w.comments).toHaveLength(2);
+    expect(changeComments()[0]).toContain('**Tier 2 — deep review**');
+    expect(gateComments()[0]).not.toContain('change classification');
+    expect(gateComments()[0]).toContain(HEAD2.slice(0, 12));
   });
 
   it('passes with all evidence present and approved; new commits and completed checks re-evaluate, one comment edited, the old label removed', async () => {

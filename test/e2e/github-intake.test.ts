@@ -32,10 +32,12 @@ function installationAndPolicy(): void {
  * PATCHed; `planning`: a deep review; `incident-worksheet`: the incident route). Its status is in
  * the intake comment: no comment of its own.
  */
-function workflowCalls(name: 'planning' | 'incident-worksheet', n = 1): void {
+/** The one description edit of an intake's workflows: one read, one write carrying every block named. */
+function workflowCalls(name: 'planning' | 'incident-worksheet' | ('planning' | 'incident-worksheet')[], n = 1): void {
+  const names = Array.isArray(name) ? name : [name];
   nock(API).get(`${REPO}/issues/${n}`).reply(200, { number: n, body: '' });
   nock(API)
-    .patch(`${REPO}/issues/${n}`, (b: { body: string }) => b.body.includes(`<!-- gatehouse:${name}:start -->`))
+    .patch(`${REPO}/issues/${n}`, (b: { body: string }) => names.every((x) => b.body.includes(`<!-- gatehouse:${x}:start -->`)))
     .reply(200, { number: n });
 }
 
@@ -311,8 +313,8 @@ describe('GitHub intake end to end', () => {
     nock(API)
       .post(`${REPO}/issues/1/comments`, (b: { body: string }) => b.body.startsWith('<!-- gatehouse:intake -->'))
       .reply(201, { id: 99 });
-    workflowCalls('incident-worksheet');
-    workflowCalls('planning');
+    // The worksheet and the planning checklist: one description edit.
+    workflowCalls(['incident-worksheet', 'planning']);
     const d = githubDelivery({
       name: 'issues',
       secret: SECRET,

@@ -165,6 +165,32 @@ describe('release gate on GitLab', () => {
     expect(api.requests.filter((r) => /^PUT .*\/merge_requests\/1\/notes\/\d+/.test(r))).toHaveLength(2);
   });
 
+  it("fewest writes: a release MR that also gets a security tier speaks in one new note (the gate's, with the change classification in it); a pipeline re-evaluation keeps the classification and rewrites nothing", async () => {
+    w.diffs = ['app/auth/session.rb'];
+    pipeline(HEAD, { secret_detection: 'success', 'slsa-provenance': 'success' });
+    approve('alice');
+    let mark = api.requests.length;
+    expect(await deliver('Merge Request Hook', mergeRequest())).toBe('done');
+    const created = api.requests.slice(mark).filter((r) => /^POST \S*\/merge_requests\/1\/notes$/.test(r));
+    console.info(`GitLab: new notes for a release MR with a security tier: ${created.length}`);
+    expect(created).toHaveLength(1);
+    expect(labels()).toEqual(expect.arrayContaining(['tier::deep-review']));
+    const notes = (api.notes.get('merge_requests/1') ?? []).filter((n) => n.author === GITLAB_BOT);
+    expect(notes).toHaveLength(1);
+    const note = notes[0]!.body;
+    expect(note.startsWith(GATE_MARKER)).toBe(true);
+    expect(note).toContain('### Evidence');
+    expect(note).toContain('change classification');
+    expect(note).toContain('**Tier 2 — deep review** (`tier::deep-review`)');
+    expect(note).not.toContain('<!-- gatehouse:change -->');
+
+    // The pipeline concludes again: the gate alone re-evaluates, to the same verdict; nothing rewritten.
+    mark = api.requests.length;
+    expect(await deliver('Pipeline Hook', pipelineHook(HEAD, 79))).toBe('done');
+    expect(api.requests.slice(mark).filter((r) => /^(POST|PUT) \S*\/notes/.test(r))).toEqual([]);
+    expect(gateNotes()).toEqual([note]);
+  });
+
   it('a critical SAST finding blocks; an approved exception turns it to pass until it expires, then back to block', async () => {
     pipeline(HEAD, { secret_detection: 'success', 'slsa-provenance': 'success', semgrep_sast: 'success' });
     w.jobs[2]!.artifacts = [{ file_type: 'sast', filename: 'gl-sast-report.json' }];

@@ -64,11 +64,11 @@ async function waitFor(cond: () => boolean, ms = 10_000): Promise<void> {
 
 type Workflow = 'planning' | 'incident-worksheet';
 
-/** The calls a tracked workflow adds on GitHub: its checklist in the description (its status is in the intake comment). */
-function workflowCalls(name: Workflow, n: number): void {
+/** The calls the tracked workflows add on GitHub: their checklists in the description, in one edit (their status is in the intake comment). */
+function workflowCalls(names: readonly Workflow[], n: number): void {
   nock(GITHUB_API).get(`${REPO}/issues/${n}`).reply(200, { number: n, body: '' });
   nock(GITHUB_API)
-    .patch(`${REPO}/issues/${n}`, (b: { body: string }) => b.body.includes(`<!-- gatehouse:${name}:start -->`))
+    .patch(`${REPO}/issues/${n}`, (b: { body: string }) => names.every((name) => b.body.includes(`<!-- gatehouse:${name}:start -->`)))
     .reply(200, { number: n });
 }
 
@@ -83,7 +83,7 @@ async function githubIntake(body: string, title: string, number = 1, workflows: 
   nock(GITHUB_API)
     .post(`${REPO}/issues/${number}/comments`, (b: { body: string }) => b.body.startsWith('<!-- gatehouse:intake -->'))
     .reply(201, { id: 99, body: 'x', user: { login: 'gatehouse[bot]', type: 'Bot' } });
-  for (const w of workflows) workflowCalls(w, number);
+  if (workflows.length > 0) workflowCalls(workflows, number);
   const payload = issuesPayload({ body, number });
   (payload['issue'] as Record<string, unknown>)['title'] = title;
   const d = githubDelivery({ name: 'issues', secret: GITHUB_SECRET, payload });
@@ -306,11 +306,15 @@ describe('escalation notices', () => {
     nock(GITLAB_API)
       .post('/projects/1/issues/23/notes', (b: { body: string }) => (comments.push(b.body), true))
       .reply(201, { id: 1, body: 'x', system: false, author: { id: 9, username: GITLAB_BOT } });
-    // The incident worksheet and the planning checklist: the description read and updated.
-    nock(GITLAB_API).get('/projects/1/issues/23').times(2).reply(200, { iid: 23, description: '' });
+    // The incident worksheet and the planning checklist: the description read and updated once, with both.
+    nock(GITLAB_API).get('/projects/1/issues/23').reply(200, { iid: 23, description: '' });
     nock(GITLAB_API)
-      .put('/projects/1/issues/23', (b: { description?: string }) => b.description !== undefined)
-      .times(2)
+      .put(
+        '/projects/1/issues/23',
+        (b: { description?: string }) =>
+          !!b.description?.includes('<!-- gatehouse:incident-worksheet:start -->') &&
+          b.description.includes('<!-- gatehouse:planning:start -->'),
+      )
       .reply(200, { iid: 23 });
     const payload = issueHook({
       description: gitlabBody({ answers: answers({ active_exploitation: 'yes', service: 'ledger-vault', owner: '@mallory' }) }),

@@ -224,6 +224,28 @@ describe.each([
     expect(again).toEqual([]);
   });
 
+  it('fewest writes: a new tier-3 intake routed to incident (worksheet and planning checklist) is 3 writes, 1 new comment: the description edited once with both blocks', async () => {
+    gatehouse = await forge.start();
+    const n = forge.first;
+    const mark = forge.requests().length;
+    await forge.open(n, forge.intake({ active_exploitation: 'yes' }));
+    const writes = writesOf(forge.requests().slice(mark));
+    console.info(
+      `${_name}: writes for a new tier-3 incident intake: ${writes.length} (${writes.filter(isNewComment).length} new comment): ${writes.join(', ')}`,
+    );
+    expect(writes).toHaveLength(3);
+    expect(writes.filter(isNewComment)).toHaveLength(1);
+    expect(isNewComment(writes[0]!)).toBe(true);
+    const body = forge.body(n);
+    expect(body).toContain('<!-- gatehouse:incident-worksheet:start -->');
+    expect(body).toContain('<!-- gatehouse:planning:start -->');
+    expect(forge.labels(n)).toEqual(expect.arrayContaining(['tier::leadership', 'route::incident']));
+    const intake = find(forge.comments(n), '<!-- gatehouse:intake -->')!;
+    expect(intake).toContain('0 of 10 done');
+    expect(intake).toContain('0 of 10 stages done');
+    expect(forge.comments(n)).toHaveLength(1);
+  });
+
   it('stage ordering: a deep review gets the ten stages in its description; a stage ticked early is un-ticked with the reason', async () => {
     gatehouse = await forge.start();
     const n = forge.first;

@@ -24,6 +24,12 @@ import { GATE_VERDICT_LABELS } from './policy.ts';
 import type { ClassLabelFact } from './release-class.ts';
 
 export const GATE_MARKER = '<!-- gatehouse:release-gate -->';
+/**
+ * The block of the gate's sticky comment that carries a release candidate's change classification
+ * (`<!-- gatehouse:change-classification:start -->` … `:end -->`): written by the change request's
+ * own events, kept as it is when the gate alone re-evaluates (checks, labels, reviews).
+ */
+export const GATE_CHANGE_SECTION = 'change-classification';
 /** The marker of our section in release notes (`<!-- gatehouse:release-gate -->` … `<!-- /gatehouse:release-gate -->`). */
 export const RELEASE_NOTE_MARKER = 'gatehouse:release-gate';
 
@@ -422,7 +428,7 @@ export function planGate(input: GatePlanInput, ctx: GateContext): GatePlan {
     policySource: ctx.policySource,
     scanNames: Object.keys(gate.scans).map(scanTitle),
   });
-  actions.push({ type: 'ensureComment', target, marker: GATE_MARKER, body });
+  actions.push({ type: 'ensureComment', target, marker: GATE_MARKER, body, keep: [GATE_CHANGE_SECTION] });
 
   return { verdict: v, actions, note: `release gate: ${v.verdict} (${cls}${v.mode === 'advisory' ? ', advisory' : ''})` };
 }

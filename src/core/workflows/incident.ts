@@ -88,7 +88,7 @@ export function planIncidentWorksheet({ event, decision, policy, render }: Works
   if (section === null) {
     if (!decision.routes.includes(policy.incident.route)) return { actions: [], status: null };
     return {
-      actions: [{ type: 'ensureBodySection', target, section: INCIDENT_WORKSHEET_SECTION, text: incidentWorksheet() }],
+      actions: [{ type: 'ensureBodySection', target, sections: [{ name: INCIDENT_WORKSHEET_SECTION, text: incidentWorksheet() }] }],
       status: status(0, itemCount),
     };
   }

@@ -201,7 +201,7 @@ export function planPlanning(input: PlanningInput): PlanningPlan {
         body: `${marker}\n### 🔁 Material change: re-review\n\n${event.issue.confidential === true ? `A new intake for ${tableCell(service ?? 'this service')} was filed as a confidential issue (visible to project members only).` : `A new tier-${decision.tier} intake for ${tableCell(service ?? 'this service')} was filed: ${event.issue.url}.`} The last stage of the security planning checklist (${PLANNING_STAGES[PLANNING_STAGES.length - 1]!.title}) is un-ticked: review what changed, then tick it again to re-assemble the plan bundle.`,
       });
     }
-    actions.push({ type: 'ensureBodySection', target, section: PLANNING_SECTION, text: planningChecklist() });
+    actions.push({ type: 'ensureBodySection', target, sections: [{ name: PLANNING_SECTION, text: planningChecklist() }] });
     return { actions, status: status(PLANNING_STAGES.map(() => false)) };
   }
 
@@ -209,7 +209,11 @@ export function planPlanning(input: PlanningInput): PlanningPlan {
   const review = reviewStages(given, policy.planning.allowReorder);
   const actions: Action[] = [];
   if (review.outOfOrder.length > 0) {
-    actions.push({ type: 'ensureBodySection', target, section: PLANNING_SECTION, text: setChecklist(section, review.states).trim() });
+    actions.push({
+      type: 'ensureBodySection',
+      target,
+      sections: [{ name: PLANNING_SECTION, text: setChecklist(section, review.states).trim() }],
+    });
     const lines = review.outOfOrder.map(
       (i) => `- **${i + 1}. ${PLANNING_STAGES[i]!.title}** was ticked before **${i}. ${PLANNING_STAGES[i - 1]!.title}** was done.`,
     );

@@ -60,6 +60,32 @@ export function withSection(body: string | null | undefined, name: string, text:
   return current.trim() === '' ? block : `${current.trimEnd()}\n\n${block}`;
 }
 
+/** A block of the description: its name and its text. */
+export interface BodySection {
+  name: string;
+  text: string;
+}
+
+/** The body with each block's text replaced, or appended (in order) when it is not there. */
+export function withSections(body: string | null | undefined, sections: readonly BodySection[]): string {
+  return sections.reduce<string>((b, s) => withSection(b, s.name, s.text), body ?? '');
+}
+
+/**
+ * `body` with the blocks named in `keep` that it does not carry taken from `current` as they are
+ * there (appended in order): what a sticky comment keeps of another feature's block when it is
+ * rewritten (the release gate's comment keeps the change classification).
+ */
+export function keepSections(current: string | null | undefined, body: string, keep: readonly string[] = []): string {
+  let out = body;
+  for (const name of keep) {
+    if (readSection(out, name) !== null) continue;
+    const kept = readSection(current, name);
+    if (kept !== null) out = withSection(out, name, kept);
+  }
+  return out;
+}
+
 /**
  * The body without any Gatehouse block (what the requester wrote): each start marker up to the
  * first end marker of the same name after it, leftmost first, as

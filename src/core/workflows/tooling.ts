@@ -246,11 +246,11 @@ export function planToolingIssue(event: IssueEvent, policy: Policy): Action[] {
   const coCreate = readSection(issue.body, CO_CREATE_SECTION);
   const sunset = readSection(issue.body, SUNSET_SECTION);
   if (coCreate === null && hasLabel(issue.labels, `${t.pathPrefix}integrate`))
-    actions.push({ type: 'ensureBodySection', target, section: CO_CREATE_SECTION, text: coCreateChecklist() });
+    actions.push({ type: 'ensureBodySection', target, sections: [{ name: CO_CREATE_SECTION, text: coCreateChecklist() }] });
   const loop2 = coCreate === null ? [] : readChecklist(coCreate).slice(CO_CREATE_LOOPS[0].items.length);
   const handedOff = loop2.length === CO_CREATE_LOOPS[1].items.length && loop2.every((i) => i.checked);
   if (sunset === null && (handedOff || hasLabel(issue.labels, `${t.pathPrefix}sunset`))) {
-    actions.push({ type: 'ensureBodySection', target, section: SUNSET_SECTION, text: retirementChecklist('sunset') });
+    actions.push({ type: 'ensureBodySection', target, sections: [{ name: SUNSET_SECTION, text: retirementChecklist('sunset') }] });
     if (handedOff)
       actions.push({
         type: 'ensureComment',
@@ -418,9 +418,9 @@ export function planToolDecision({ event, policy, now, issueKey, authority }: De
   const actions: Action[] = [{ type: 'recordToolDecision', target, decision: record }];
   if (add.length > 0 || remove.length > 0) actions.push({ type: 'ensureLabels', target, add, remove });
   if (effect.checklist === 'co-create' && readSection(issue.body, CO_CREATE_SECTION) === null)
-    actions.push({ type: 'ensureBodySection', target, section: CO_CREATE_SECTION, text: coCreateChecklist() });
+    actions.push({ type: 'ensureBodySection', target, sections: [{ name: CO_CREATE_SECTION, text: coCreateChecklist() }] });
   if (effect.checklist === 'transfer' && readSection(issue.body, TRANSFER_SECTION) === null)
-    actions.push({ type: 'ensureBodySection', target, section: TRANSFER_SECTION, text: retirementChecklist('transfer') });
+    actions.push({ type: 'ensureBodySection', target, sections: [{ name: TRANSFER_SECTION, text: retirementChecklist('transfer') }] });
   actions.push({ type: 'ensureComment', target, marker: TOOL_DECISION_MARKER, body: lines.join('\n') });
   return actions;
 }

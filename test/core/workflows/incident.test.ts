@@ -46,7 +46,10 @@ describe('the incident worksheet', () => {
 
   it('an intake routed to incident gets it in the description, tracked in the intake comment (one comment)', () => {
     const actions = plan(issueEvent({ body: incident }), planContext()).actions;
-    const s = actions.find((a): a is EnsureBodySection => a.type === 'ensureBodySection' && a.section === INCIDENT_WORKSHEET_SECTION);
+    const s = actions
+      .filter((a): a is EnsureBodySection => a.type === 'ensureBodySection')
+      .flatMap((a) => a.sections)
+      .find((x) => x.name === INCIDENT_WORKSHEET_SECTION);
     expect(s?.text).toBe(worksheet);
     expect(comment(actions)?.body).toContain(`0 of ${total} done`);
     expect(comment(actions)?.body.startsWith(INTAKE_MARKER)).toBe(true);
@@ -55,7 +58,7 @@ describe('the incident worksheet', () => {
 
   it('even while the intake is incomplete (exploitation routes at once)', () => {
     const actions = plan(issueEvent({ body: intakeBody({ active_exploitation: 'yes', owner: null }) }), planContext()).actions;
-    expect(actions.some((a) => a.type === 'ensureBodySection' && a.section === INCIDENT_WORKSHEET_SECTION)).toBe(true);
+    expect(actions.some((a) => a.type === 'ensureBodySection' && a.sections.some((s) => s.name === INCIDENT_WORKSHEET_SECTION))).toBe(true);
   });
 
   it('other routes get none', () => {

@@ -14,7 +14,7 @@ import {
   reviewStages,
   stageStates,
 } from '../../../src/core/workflows/planning.ts';
-import { readSection, sectionStart, withSection } from '../../../src/core/workflows/sections.ts';
+import { readSection, sectionStart, withSection, type BodySection } from '../../../src/core/workflows/sections.ts';
 import { issueEvent, NOW, planContext, repo } from '../../builders/events.ts';
 import { intakeBody } from '../../builders/intake.ts';
 
@@ -26,8 +26,11 @@ const ticks = (n: number[]): boolean[] => PLANNING_STAGES.map((_, i) => n.includ
 const withTicks = (body: string, done: boolean[]): string => withSection(body, PLANNING_SECTION, planningChecklist(done));
 const comment = (actions: Action[], marker: string): EnsureComment | undefined =>
   actions.find((a): a is EnsureComment => a.type === 'ensureComment' && a.marker === marker);
-const section = (actions: Action[]): EnsureBodySection | undefined =>
-  actions.find((a): a is EnsureBodySection => a.type === 'ensureBodySection' && a.section === PLANNING_SECTION);
+const section = (actions: Action[]): BodySection | undefined =>
+  actions
+    .filter((a): a is EnsureBodySection => a.type === 'ensureBodySection')
+    .flatMap((a) => a.sections)
+    .find((s) => s.name === PLANNING_SECTION);
 const edited = (body: string, ctx = planContext()) => plan(issueEvent({ action: 'edited', body }), ctx).actions;
 
 describe('reviewStages', () => {

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { readChecklist, readSection, setChecklist, stripSections, withSection } from '../../../src/core/workflows/sections.ts';
+import {
+  keepSections,
+  readChecklist,
+  readSection,
+  setChecklist,
+  stripSections,
+  withSection,
+  withSections,
+} from '../../../src/core/workflows/sections.ts';
 import { policySchema } from '../../../src/core/policy/schema.ts';
 import { defaultPolicyInput } from '../../../src/core/policy/default.ts';
 
@@ -39,6 +47,36 @@ describe('description blocks', () => {
       { checked: false, text: 'three' },
     ]);
     expect(setChecklist(text, [true, false])).toBe('**Group**\n- [x] one\n* [ ] two\n  - [ ] three\nnote');
+  });
+});
+
+describe('several blocks at once, and blocks a rewrite keeps', () => {
+  const table: [string, string, string, string[], string][] = [
+    // name, current, planned body, kept names, result
+    [
+      'the planned body has the block: it wins',
+      withSection('old', 'c', 'x'),
+      withSection('new', 'c', 'y'),
+      ['c'],
+      withSection('new', 'c', 'y'),
+    ],
+    ['the planned body lacks it: kept as it is', withSection('old', 'c', 'x'), 'new', ['c'], withSection('new', 'c', 'x')],
+    ['not named: dropped', withSection('old', 'c', 'x'), 'new', [], 'new'],
+    ['nothing to keep', 'old', 'new', ['c'], 'new'],
+  ];
+  it.each(table)('%s', (_name, current, body, keep, result) => {
+    expect(keepSections(current, body, keep)).toBe(result);
+  });
+
+  it('withSections sets each block, appending the absent ones in order', () => {
+    const body = withSection('x', 'b', 'old');
+    expect(
+      withSections(body, [
+        { name: 'a', text: 'one' },
+        { name: 'b', text: 'two' },
+      ]),
+    ).toBe(withSection(withSection('x', 'b', 'two'), 'a', 'one'));
+    expect(withSections(body, [{ name: 'b', text: 'old' }])).toBe(body);
   });
 });
 

@@ -78,7 +78,8 @@ const run = (e: IssueCommentEvent, p: Policy = policy): Action[] => plan(e, plan
 const record = (a: Action[]): ToolDecisionRecord | undefined =>
   a.find((x): x is RecordToolDecision => x.type === 'recordToolDecision')?.decision;
 const labels = (a: Action[]): EnsureLabels | undefined => a.find((x): x is EnsureLabels => x.type === 'ensureLabels');
-const sections = (a: Action[]): string[] => a.filter((x): x is EnsureBodySection => x.type === 'ensureBodySection').map((x) => x.section);
+const sections = (a: Action[]): string[] =>
+  a.filter((x): x is EnsureBodySection => x.type === 'ensureBodySection').flatMap((x) => x.sections.map((s) => s.name));
 const comment = (a: Action[], marker = TOOL_DECISION_MARKER): string | undefined =>
   a.find((x): x is EnsureComment => x.type === 'ensureComment' && x.marker === marker)?.body;
 
