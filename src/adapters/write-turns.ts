@@ -96,6 +96,8 @@ interface KeyState {
   /** When the last write and the last content-creating write were sent (a turn taken late moves the next one). */
   lastSent: number;
   lastContentSent: number;
+  /** No write before this (a rate limit): a comment takes no turn reserved earlier. */
+  blockedUntil: number;
   /** When the key was last used (for forgetting idle keys). */
   usedAt: number;
 }
@@ -132,6 +134,7 @@ export class WriteTurns {
         inFlight: null,
         lastSent: -Infinity,
         lastContentSent: -Infinity,
+        blockedUntil: -Infinity,
         usedAt: now,
       };
       this.#keys.set(key, s);
@@ -198,7 +201,7 @@ export class WriteTurns {
     const ticket: Ticket = { at, since: now, passes: 0 };
     if (kind === 'comment') {
       // The turns of the waiting writes it may pass (not come yet), from the earliest one a comment may take.
-      const passed = s.waiting.filter((t) => t.at > now && t.at < at);
+      const passed = s.waiting.filter((t) => t.at > now && t.at >= s.blockedUntil && t.at < at);
       const first = passed.findIndex((t) => this.#contentFits(s, t.at));
       if (first >= 0) {
         const moved = passed.slice(first);
@@ -237,6 +240,7 @@ export class WriteTurns {
     const s = this.#state(key, this.#now());
     s.nextWrite = Math.max(s.nextWrite, until);
     s.nextContent = Math.max(s.nextContent, until);
+    s.blockedUntil = Math.max(s.blockedUntil, until);
   }
 
   /**
@@ -250,9 +254,11 @@ export class WriteTurns {
     const ticket = this.#reserve(key, kind, slot?.jobId);
     const reason = `write turn of ${key} for ${what}`;
     try {
-      // A comment may move this write's turn later while it waits (see above).
-      do await waitUntil(ticket.at, reason);
-      while (ticket.at > this.#now());
+      // A comment may move this write's turn later while it waits (see above): then it waits again.
+      for (let waited = -Infinity; ticket.at > waited;) {
+        waited = ticket.at;
+        await waitUntil(waited, reason);
+      }
     } catch (err) {
       if (err instanceof HandedBack && slot) this.hold(key, slot.jobId, ticket.at, content);
       throw err;

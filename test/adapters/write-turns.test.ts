@@ -98,6 +98,11 @@ describe('WriteTurns', () => {
       expect(turns.reserve('github:1', 'other') - t0).toBe(4_000); // the label write took 3 s
       // On another installation nothing waits: the comment has the next turn.
       expect(turns.reserve('github:2', 'comment') - t0).toBe(0);
+      // After a rate limit, no turn reserved before it ends is taken.
+      turns.reserve('github:3', 'other');
+      expect(turns.reserve('github:3', 'other') - t0).toBe(1_000);
+      turns.block('github:3', t0 + 5_000);
+      expect(turns.reserve('github:3', 'comment') - t0).toBe(5_000);
     });
 
     it(`passes a waiting write with at most ${MAX_PASSES} comments, and with none once it has waited ${MAX_PASSED_WAIT_MS / 1000} s`, () => {
