@@ -1,15 +1,44 @@
 // The bare Probot peer of bench/e2e: a Probot app, plain JavaScript as its authors would write it,
-// with Probot's defaults (its own throttling settings as Probot configures them: the event's
-// client, `context.octokit`, carries no throttle id, so one write queue, 1 s apart, and one queue
-// of new comments, 3 s apart, serve all installations), no database and no queue. On every opened issue it makes the writes bench/e2e read from Gatehouse's run, given
+// no database and no queue. Its write spacing, E2E_PEER_THROTTLE:
+//   - `installation` (bench/e2e's default): each installation's writes paced as GitHub documents
+//     it, one at a time and at least 1 s apart, new comments within 80 a minute, other
+//     installations' writes not held back: a Bottleneck limiter per installation around the
+//     requests the app's client sends (its `request.fetch`), Probot's throttling plugin off. (That
+//     plugin keyed by installation is not enough: it spaces the writes when they are scheduled,
+//     before the installation token is fetched, so two writes reached the stand-in 0.46 s apart;
+//     and it spaces new comments 3 s apart, not GitHub's figures.)
+//   - `probot`: Probot's defaults as Probot configures them (the event's client, `context.octokit`,
+//     carries no throttle id, so one write queue, 1 s apart, and one queue of new comments, 3 s
+//     apart, serve all installations);
+//   - `off`: no write spacing at all (as bench/memory's peer).
+// On every opened issue it makes the writes bench/e2e read from Gatehouse's run, given
 // in E2E_PEER_WRITES as JSON: `labels`, one entry per label write (`{ add: [names] }` or
 // `{ remove: name }`), then `comments` new comments (the first is the intake comment) and
-// `commentEdits` edits of the first. Prints `listening on :<port>` when it listens.
+// `commentEdits` edits of the first: label writes first, then the comments. Prints
+// `listening on :<port>` when it listens.
 import { createServer } from 'node:http';
 import { createNodeMiddleware, Probot, ProbotOctokit } from 'probot';
 import { pino } from 'pino';
+import Bottleneck from 'bottleneck';
 
 const writes = JSON.parse(process.env.E2E_PEER_WRITES ?? '{"labels":[{"add":["intake"]}],"comments":1,"commentEdits":0}');
+
+const throttle = process.env.E2E_PEER_THROTTLE ?? 'probot';
+if (!['installation', 'probot', 'off'].includes(throttle)) throw new Error('E2E_PEER_THROTTLE: installation|probot|off');
+// One limiter per installation (Bottleneck groups make one per key): every write sent one at a time
+// (until its answer's headers), sends at least 1 s apart; new comments at most 80 a minute.
+// Token requests and reads are not paced.
+const writeTurns = new Bottleneck.Group({ maxConcurrent: 1, minTime: 1_000 });
+const commentTurns = new Bottleneck.Group({ reservoir: 80, reservoirRefreshAmount: 80, reservoirRefreshInterval: 60_000 });
+const pacedFetch =
+  (installation) =>
+  async (url, init = {}) => {
+    const method = (init.method ?? 'GET').toUpperCase();
+    const path = new URL(url).pathname;
+    if (method === 'GET' || method === 'HEAD' || path.endsWith('/access_tokens')) return fetch(url, init);
+    if (method === 'POST' && /\/issues\/\d+\/comments$/.test(path)) await commentTurns.key(installation).schedule(async () => undefined);
+    return writeTurns.key(installation).schedule(() => fetch(url, init));
+  };
 
 const probot = new Probot({
   appId: Number(process.env.APP_ID),
@@ -17,11 +46,18 @@ const probot = new Probot({
   secret: process.env.WEBHOOK_SECRET,
   baseUrl: `${process.env.GHE_PROTOCOL ?? 'https'}://${process.env.GHE_HOST}/api/v3`,
   log: pino({ level: process.env.LOG_LEVEL === 'debug' ? 'debug' : 'silent' }),
-  // E2E_PEER_THROTTLE=off: no write spacing at all (as bench/memory's peer); a function, since
-  // Probot passes its own throttle options and these must win.
-  ...(process.env.E2E_PEER_THROTTLE === 'off'
+  // A function, since Probot passes its own throttle options and these must win.
+  ...(throttle === 'off'
     ? { Octokit: ProbotOctokit.defaults((options) => ({ ...options, throttle: { ...options.throttle, enabled: false } })) }
-    : {}),
+    : throttle === 'installation'
+      ? {
+          Octokit: ProbotOctokit.defaults((options) => ({
+            ...options,
+            throttle: { ...options.throttle, enabled: false },
+            request: { ...options.request, fetch: pacedFetch(String(options.auth?.installationId ?? 'app')) },
+          })),
+        }
+      : {}),
 });
 const middleware = await createNodeMiddleware(
   (app) => {

@@ -6,6 +6,15 @@
  * with the slot given back, or handed back to the queue when the turn is far away. A job handed
  * back keeps its reserved turn: when it runs again, its first write on that key takes it.
  *
+ * The requester's comment first: a write that creates the comment (GitHub) or note (GitLab) the
+ * requester waits for (`WriteKind` 'comment') takes the turn of the earliest write of another kind
+ * (a label, a description edit, a check run…) still waiting for its turn on that key, and that write
+ * and the ones after it each move one turn later. Not without end: a write is passed by at most
+ * `MAX_PASSES` comments, and by none once it has waited `MAX_PASSED_WAIT_MS` for its turn; so it is
+ * made at most `MAX_PASSES` turns later than first come first served would have made it. Other
+ * content-creating writes (issues, reviews) and turns kept for jobs handed back are never passed,
+ * and the comment keeps every limit (spacing, one at a time, the content windows).
+ *
  * The turns are this process's: two replicas each keep their own, so together they may write to one
  * key up to twice as often (docs/operations.md, "Write pacing").
  */
@@ -49,11 +58,37 @@ export const gitlabTurnLimits: TurnLimits = {
   oneAtATime: false,
 };
 
+/**
+ * What a write is, as write turns see it: `comment`, a new comment or note on an issue, pull or
+ * merge request (the one its requester waits for: it goes first); `content`, another
+ * content-creating write (an issue, a review, a release…); `other`, any other write (labels,
+ * description edits, check runs, comment edits…).
+ */
+export type WriteKind = 'comment' | 'content' | 'other';
+
+const createsContent = (kind: WriteKind): boolean => kind !== 'other';
+
+/** A write of kind `other` is passed by at most this many comments… */
+export const MAX_PASSES = 10;
+/** …and by none once it has waited this long for its turn (ms). */
+export const MAX_PASSED_WAIT_MS = 10_000;
+
+/** A turn reserved for a write not made yet; a comment may move a waiting write's turn later. */
+interface Ticket {
+  at: number;
+  /** When it was reserved. */
+  since: number;
+  /** How many comments took its turn. */
+  passes: number;
+}
+
 interface KeyState {
   nextWrite: number;
   nextContent: number;
   /** Reserved times of content-creating writes within the longest window, ascending. */
   content: number[];
+  /** Writes of kind `other` waiting for their turns (not sent, not handed back) that may still be passed, by turn. */
+  waiting: Ticket[];
   /** Turns kept for jobs handed back, by job id. */
   held: Map<string, { at: number; content: boolean }>;
   /** The write being made now, if any: the next one waits for it to end. */
@@ -61,6 +96,8 @@ interface KeyState {
   /** When the last write and the last content-creating write were sent (a turn taken late moves the next one). */
   lastSent: number;
   lastContentSent: number;
+  /** No write before this (a rate limit): a comment takes no turn reserved earlier. */
+  blockedUntil: number;
   /** When the key was last used (for forgetting idle keys). */
   usedAt: number;
 }
@@ -92,10 +129,12 @@ export class WriteTurns {
         nextWrite: 0,
         nextContent: 0,
         content: [],
+        waiting: [],
         held: new Map(),
         inFlight: null,
         lastSent: -Infinity,
         lastContentSent: -Infinity,
+        blockedUntil: -Infinity,
         usedAt: now,
       };
       this.#keys.set(key, s);
@@ -113,9 +152,9 @@ export class WriteTurns {
   }
 
   /** The earliest time the next write of `key` could have its turn (nothing reserved). */
-  nextTurn(key: string, content: boolean): number {
+  nextTurn(key: string, kind: WriteKind): number {
     const now = this.#now();
-    return this.#earliest(this.#state(key, now), content, now);
+    return this.#earliest(this.#state(key, now), createsContent(kind), now);
   }
 
   #earliest(s: KeyState, content: boolean, now: number): number {
@@ -129,25 +168,66 @@ export class WriteTurns {
     return at;
   }
 
+  /** Whether a content-creating write at `at`, among those reserved, keeps the spacing and every window. */
+  #contentFits(s: KeyState, at: number): boolean {
+    if (at < s.lastContentSent + this.#limits.contentSpacingMs) return false;
+    if (s.content.some((c) => Math.abs(c - at) < this.#limits.contentSpacingMs)) return false;
+    const times = [...s.content, at].sort((a, b) => a - b);
+    return this.#limits.contentWindows.every((w) =>
+      times.every((t, i) => i + w.count >= times.length || times[i + w.count]! >= t + w.windowMs),
+    );
+  }
+
   /** Reserves the next turn of `key` (or takes the one held for `holder`); returns its time. */
-  reserve(key: string, content: boolean, holder?: string): number {
+  reserve(key: string, kind: WriteKind, holder?: string): number {
+    return this.#reserve(key, kind, holder).at;
+  }
+
+  #reserve(key: string, kind: WriteKind, holder?: string): Ticket {
     const now = this.#now();
+    const content = createsContent(kind);
     const s = this.#state(key, now);
     for (const [id, h] of s.held) if (h.at + HELD_FOR_MS < now) s.held.delete(id);
+    // A write that may not be passed any more need not be found.
+    s.waiting = s.waiting.filter((t) => t.passes < MAX_PASSES && now - t.since < MAX_PASSED_WAIT_MS);
     const held = holder === undefined ? undefined : s.held.get(holder);
     if (held && (held.content || !content)) {
       s.held.delete(holder!);
-      return held.at;
+      return { at: held.at, since: now, passes: MAX_PASSES };
     }
     if (held) s.held.delete(holder!);
     const at = this.#earliest(s, content, now);
     s.nextWrite = at + this.#limits.spacingMs;
-    if (content) {
-      s.nextContent = at + this.#limits.contentSpacingMs;
-      s.content.push(at);
-      while (s.content.length > 0 && s.content[0]! + this.#longestWindow < now) s.content.shift();
+    const ticket: Ticket = { at, since: now, passes: 0 };
+    if (kind === 'comment') {
+      // The turns of the waiting writes it may pass (not come yet), from the earliest one a comment may take.
+      const passed = s.waiting.filter((t) => t.at > now && t.at >= s.blockedUntil && t.at < at);
+      const first = passed.findIndex((t) => this.#contentFits(s, t.at));
+      if (first >= 0) {
+        const moved = passed.slice(first);
+        ticket.at = moved[0]!.at;
+        // Each passed write takes the turn of the next one; the last, the turn the comment leaves.
+        moved.forEach((t, i) => {
+          t.at = i + 1 < moved.length ? moved[i + 1]!.at : at;
+          t.passes += 1;
+        });
+        s.waiting.sort((a, b) => a.at - b.at);
+      }
     }
-    return at;
+    if (content) {
+      s.nextContent = Math.max(s.nextContent, ticket.at + this.#limits.contentSpacingMs);
+      s.content.push(ticket.at);
+      s.content.sort((a, b) => a - b);
+      while (s.content.length > 0 && s.content[0]! + this.#longestWindow < now) s.content.shift();
+    } else s.waiting.push(ticket);
+    return ticket;
+  }
+
+  /** The write of `ticket` is made (or its job handed back): no comment takes its turn any more. */
+  #sent(key: string, ticket: Ticket): void {
+    const s = this.#keys.get(key);
+    const i = s?.waiting.indexOf(ticket) ?? -1;
+    if (i >= 0) s!.waiting.splice(i, 1);
   }
 
   /** Keeps a reserved turn for a job handed back until it runs again. */
@@ -160,6 +240,7 @@ export class WriteTurns {
     const s = this.#state(key, this.#now());
     s.nextWrite = Math.max(s.nextWrite, until);
     s.nextContent = Math.max(s.nextContent, until);
+    s.blockedUntil = Math.max(s.blockedUntil, until);
   }
 
   /**
@@ -167,14 +248,22 @@ export class WriteTurns {
    * ../ports/work-slot.ts), then for the key's write in flight to end. Call the returned function
    * once the write is answered.
    */
-  async take(key: string, content: boolean, what: string): Promise<() => void> {
+  async take(key: string, kind: WriteKind, what: string): Promise<() => void> {
     const slot = currentSlot();
-    const at = this.reserve(key, content, slot?.jobId);
+    const content = createsContent(kind);
+    const ticket = this.#reserve(key, kind, slot?.jobId);
+    const reason = `write turn of ${key} for ${what}`;
     try {
-      await waitUntil(at, `write turn of ${key} for ${what}`);
+      // A comment may move this write's turn later while it waits (see above): then it waits again.
+      for (let waited = -Infinity; ticket.at > waited;) {
+        waited = ticket.at;
+        await waitUntil(waited, reason);
+      }
     } catch (err) {
-      if (err instanceof HandedBack && slot) this.hold(key, slot.jobId, at, content);
+      if (err instanceof HandedBack && slot) this.hold(key, slot.jobId, ticket.at, content);
       throw err;
+    } finally {
+      this.#sent(key, ticket);
     }
     const s = this.#state(key, this.#now());
     if (this.#limits.oneAtATime === false) return () => undefined;
@@ -184,7 +273,7 @@ export class WriteTurns {
       // its time) does not bring the next write closer than the spacing.
       const due = Math.max(s.lastSent + this.#limits.spacingMs, content ? s.lastContentSent + this.#limits.contentSpacingMs : -Infinity);
       if (due <= this.#now()) break;
-      await waitUntil(due, `write turn of ${key} for ${what}`);
+      await waitUntil(due, reason);
     }
     const sent = this.#now();
     s.lastSent = sent;

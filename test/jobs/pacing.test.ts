@@ -55,7 +55,7 @@ function writingJobs(turns: WriteTurns, writes: number) {
     for (let n = 0; n < writes; n++) {
       const name = `${job.deliveryId}#${n}`;
       if (done.has(name)) continue;
-      const release = await turns.take(`github:${installation}`, false, name);
+      const release = await turns.take(`github:${installation}`, 'other', name);
       try {
         done.add(name);
         made.push({ job: job.deliveryId, installation, at: Date.now() });

@@ -27,7 +27,7 @@ import { ProbotOctokit } from 'probot';
 import { PlatformUnreachable, type PlatformCircuit } from '../circuit.ts';
 import type { InstallationTokens } from './installation-tokens.ts';
 import { waitUntil } from '../../ports/work-slot.ts';
-import type { WriteTurns } from '../write-turns.ts';
+import type { WriteKind, WriteTurns } from '../write-turns.ts';
 
 export interface GitHubClientPolicy {
   /**
@@ -164,12 +164,22 @@ function rateLimitWaitSeconds(e: ErrorLike, retry: number, policy: GitHubClientP
 const isAuthRequest = (method: string, path: string): boolean =>
   method === 'POST' && (/^\/app\/installations\/[^/]+\/access_tokens$/.test(path) || /^\/applications\/[^/]+\/token$/.test(path));
 
-/** Content-creating writes (GitHub's "content-generating requests"): issues, pull requests, comments, reviews, releases. */
-const createsContent = (method: string, path: string): boolean =>
-  method === 'POST' &&
-  /^\/repos\/[^/]+\/[^/]+\/(issues|pulls|releases|(issues|pulls)\/\d+\/(comments|reviews)|pulls\/comments\/\d+\/replies|commits\/[^/]+\/comments)$/.test(
-    path,
-  );
+/**
+ * The kind of a write, for its installation's write turns (../write-turns.ts): a new comment on an
+ * issue or pull request goes first; other content-creating writes (GitHub's "content-generating
+ * requests": issues, pull requests, reviews, releases…) are kept within the content limits. The
+ * path may still be the route's template (`/repos/{owner}/{repo}/issues/{issue_number}/comments`).
+ */
+const writeKind = (method: string, path: string): WriteKind =>
+  method !== 'POST'
+    ? 'other'
+    : /^\/repos\/[^/]+\/[^/]+\/issues\/[^/]+\/comments$/.test(path)
+      ? 'comment'
+      : /^\/repos\/[^/]+\/[^/]+\/(issues|pulls|releases|pulls\/[^/]+\/(comments|reviews)|pulls\/comments\/[^/]+\/replies|commits\/[^/]+\/comments)$/.test(
+            path,
+          )
+        ? 'content'
+        : 'other';
 
 /** The request's path without the API's base (GitHub Enterprise serves the API under /api/v3). */
 const pathOf = (url: string): string => new URL(url, 'http://github.test').pathname.replace(/^\/api\/v3(?=\/)/, '');
@@ -206,7 +216,7 @@ function pacedRequests(policy: GitHubClientPolicy, circuit: PlatformCircuit | un
       const write = turns !== undefined && options.method !== 'GET' && options.method !== 'HEAD' && !isAuthRequest(options.method, path);
       let serverRetries = 0;
       for (let retry = 0; ;) {
-        const release = write ? await turns.take(key, createsContent(options.method, path), `${options.method} ${path}`) : null;
+        const release = write ? await turns.take(key, writeKind(options.method, path), `${options.method} ${path}`) : null;
         let failure: unknown;
         try {
           return await request(options);

@@ -27,7 +27,7 @@ import type { DefaultRequestOptions, FormattedResponse, RequesterType, ResourceO
 import { GitbeakerRequestError, GitbeakerTimeoutError } from '@gitbeaker/rest';
 import type { PlatformCircuit } from '../circuit.ts';
 import { currentSlot, waitUntil } from '../../ports/work-slot.ts';
-import type { WriteTurns } from '../write-turns.ts';
+import type { WriteKind, WriteTurns } from '../write-turns.ts';
 
 export interface RetryPolicy {
   /** Attempts per request in all (first try included). */
@@ -121,8 +121,19 @@ async function requestError(request: Request, response: Response): Promise<Gitbe
   });
 }
 
-/** Notes and issues (GitLab's creation limits: 300 a minute per user by default). */
-const createsContent = (verb: string, path: string): boolean => verb === 'POST' && /\/(notes|issues|merge_requests)$/.test(path);
+/**
+ * The kind of a write, for the instance's write turns (../write-turns.ts): a new note on an issue or
+ * merge request goes first; other notes, issues and merge requests are kept within GitLab's creation
+ * limits (300 a minute per user by default).
+ */
+const writeKind = (verb: string, path: string): WriteKind =>
+  verb !== 'POST'
+    ? 'other'
+    : /\/(issues|merge_requests)\/\d+\/notes$/.test(path)
+      ? 'comment'
+      : /\/(notes|issues|merge_requests)$/.test(path)
+        ? 'content'
+        : 'other';
 
 type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
@@ -153,7 +164,7 @@ export function createSafeRequesterFn(
       for (let attempt = 1; ; attempt++) {
         const release =
           turns && verb !== 'GET' && verb !== 'HEAD'
-            ? await turns.take(key, createsContent(verb, url.pathname), `${verb} ${url.pathname}`)
+            ? await turns.take(key, writeKind(verb, url.pathname), `${verb} ${url.pathname}`)
             : null;
         const signal = options.signal
           ? AbortSignal.any([options.signal, AbortSignal.timeout(p.timeoutMs)])
