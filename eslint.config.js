@@ -61,7 +61,6 @@ export default tseslint.config(
                 '@gitbeaker/*',
                 '@slack/*',
                 'pg',
-                'pg-boss',
                 'kysely',
                 '@electric-sql/*',
                 'pino',
