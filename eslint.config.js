@@ -55,17 +55,7 @@ export default tseslint.config(
           patterns: [
             { group: ['node:*', 'fs', 'path', 'http', 'crypto', 'os', 'child_process'], message: 'the core is pure: no Node I/O' },
             {
-              group: [
-                'probot',
-                '@octokit/*',
-                '@gitbeaker/*',
-                '@slack/*',
-                'pg',
-                'kysely',
-                '@electric-sql/*',
-                'pino',
-                'prom-client',
-              ],
+              group: ['probot', '@octokit/*', '@gitbeaker/*', '@slack/*', 'pg', 'kysely', '@electric-sql/*', 'pino', 'prom-client'],
               message: 'the core is platform-neutral: adapters and storage live outside it',
             },
             {
