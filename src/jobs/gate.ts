@@ -4,7 +4,15 @@
  * actions. Evidence that could not be read leaves the check pending and makes the job retry.
  */
 import type { Logger } from 'pino';
-import type { Render } from '../core/plan.ts';
+import {
+  gateClassification,
+  needsChangedPaths,
+  withGateClassification,
+  type GateFirst,
+  type PriorDecision,
+  type RecordedProblem,
+  type Render,
+} from '../core/plan.ts';
 import { repoKey } from '../core/gate/exceptions.ts';
 import { isExceptionRequest, parseExceptionRequest, type ExceptionPlanInput } from '../core/gate/exception-request.ts';
 import { yieldToRequests } from '../ports/yield.ts';
@@ -21,6 +29,8 @@ import {
 } from '../core/model.ts';
 import type { Policy } from '../core/policy/schema.ts';
 import type { Forge } from '../ports/forge.ts';
+import type { IntakeStore } from '../ports/intake-store.ts';
+import type { TierDecisions } from '../ports/tier-decisions.ts';
 import type { PlatformAdapter } from '../ports/platform.ts';
 import type { PolicyResolver } from '../policy/resolver.ts';
 import type { GateStore } from '../ports/gate-store.ts';
@@ -45,6 +55,8 @@ export interface GateRun {
   release: ReleaseForge;
   policy: Policy;
   policySource: string;
+  /** Problems with the repository's policy override that was ignored, shown with the change classification. */
+  policyWarnings?: readonly string[];
   deliveryId: string | null;
   installationId: number | null;
 }
@@ -177,6 +189,7 @@ export async function evaluateChange(
   const facts = await readGateFacts(change, run, deps, trigger);
   if (facts.kind === 'skip') return facts.note;
   const { key, headSha } = facts;
+  const recorded = facts.input.previous ? await classificationRecord(key, deps.store, deps.gateStore) : null;
   // Reading the evidence (reports, description) and planning each get their own turn of the event loop.
   await yieldToRequests();
   const result = planGate(facts.input, {
@@ -186,12 +199,20 @@ export async function evaluateChange(
     now: deps.now(),
     render: deps.render,
   });
+  // The change classification block, rendered from the record (never copied from the comment as read).
+  const section = recorded
+    ? gateClassification(
+        { ...recorded, pathCount: facts.input.evidence.changedPaths.length, platform: change.ref.repo.platform },
+        { policy, policySource: run.policySource, policyWarnings: [...(run.policyWarnings ?? [])], render: deps.render },
+      )
+    : null;
+  const actions = withGateClassification(result.actions, section);
   deps.logger.info(
-    { key, sha: headSha, verdict: result.verdict.verdict, apiCalls: facts.apiCalls, actions: result.actions.map((a) => a.type) },
+    { key, sha: headSha, verdict: result.verdict.verdict, apiCalls: facts.apiCalls, actions: actions.map((a) => a.type) },
     result.note,
   );
   await yieldToRequests();
-  await execute(result.actions, {
+  await execute(actions, {
     forge: run.forge,
     store: deps.store,
     metrics: deps.metrics,
@@ -206,25 +227,61 @@ export async function evaluateChange(
 }
 
 /**
+ * What the change classification block of the gate's comment is rendered from when the gate
+ * re-evaluates alone: Gatehouse's own records of the change request — its tier decisions, its first
+ * gate decision (whether the classification lives in the gate's comment), and its stored intake's
+ * problems. Read only for a change request the gate decided before (a first evaluation has no block
+ * to carry).
+ */
+async function classificationRecord(
+  key: string,
+  store: Pick<TierDecisions, 'decisionHistory'> & Pick<IntakeStore, 'getIntake'>,
+  gateStore: Pick<GateStore, 'gateDecisions'>,
+): Promise<{ history: PriorDecision[]; gateFirst: GateFirst | null; intakeProblems: RecordedProblem[] }> {
+  const [rows, [first]] = await Promise.all([store.decisionHistory(key), gateStore.gateDecisions({ key, limit: 1 })]);
+  const history = rows.map(priorDecision);
+  const gateFirst = first ? { decidedAt: first.decidedAt, deliveryId: first.deliveryId } : null;
+  const intakeProblems = history.length > 0 ? await recordedProblems(key, store) : [];
+  return { history, gateFirst, intakeProblems };
+}
+
+/** A stored tier decision as the plan reads it. */
+const priorDecision = (r: Awaited<ReturnType<TierDecisions['decisionHistory']>>[number]): PriorDecision => ({
+  tier: r.tier as PriorDecision['tier'],
+  routes: r.routes,
+  reasons: r.reasons,
+  decidedAt: r.decidedAt,
+  deliveryId: r.deliveryId,
+});
+
+/** The problems of the change request's stored intake record (none when complete or not stored). */
+async function recordedProblems(key: string, intakes: Pick<IntakeStore, 'getIntake'>): Promise<RecordedProblem[]> {
+  const row = await intakes.getIntake(key);
+  return row && !row.complete ? row.problems.map((p) => ({ label: p.field, message: p.message })) : [];
+}
+
+/**
  * A check, status or pipeline concluded on `sha`: forget the cached evidence and re-evaluate every
  * open change request whose head it is, each under its key lock.
  */
 export async function evaluateCommit(
   event: CommitChecksEvent,
-  run: Omit<GateRun, 'policy' | 'policySource'>,
-  policyFor: () => Promise<{ policy: Policy; source: string }>,
+  run: Omit<GateRun, 'policy' | 'policySource' | 'policyWarnings'>,
+  policyFor: () => Promise<{ policy: Policy; source: string; warnings?: readonly string[] }>,
   deps: GateDeps,
 ): Promise<string> {
   run.release.forget(event.sha);
   const changes = await run.release.changeRequestsForCommit(event.repo, event.sha);
   if (changes.length === 0) return `no open change request at ${event.sha.slice(0, 12)}`;
-  const { policy, source } = await policyFor();
+  const { policy, source, warnings } = await policyFor();
   const notes: string[] = [];
   let pending: GatePending | null = null;
   for (const change of changes) {
     const key = changeKey(change.ref);
     try {
-      const note = await deps.store.withKeyLock(key, () => evaluateChange(change, { ...run, policy, policySource: source }, deps));
+      const note = await deps.store.withKeyLock(key, () =>
+        evaluateChange(change, { ...run, policy, policySource: source, policyWarnings: warnings }, deps),
+      );
       notes.push(`${key}: ${note}`);
     } catch (err) {
       if (!(err instanceof GatePending)) throw err;
@@ -242,6 +299,8 @@ export interface DeliveryGate {
   installationId: number | null;
   deliveryId: string;
   gateStore: GateStore | undefined;
+  /** The intake records: the problems a change classification rendered from the record shows. */
+  intakes?: Pick<IntakeStore, 'getIntake'>;
   /** When the delivery arrived: a payload older than the newest decision about another head is stale. */
   receivedAt?: Date;
   /**
@@ -264,8 +323,14 @@ export type ChangeGate =
       facts: Extract<GateFacts, { kind: 'facts' }>;
       release: ReleaseForge;
       gateStore: GateStore;
-      /** The change request's first gate decision: its change classification is kept in the gate's comment when it came under the gate first. */
-      first: { decidedAt: Date; deliveryId: string | null } | null;
+      /** The change request's first gate decision: its change classification is in the gate's comment when it came under the gate first. */
+      first: GateFirst | null;
+      /**
+       * On an event that does not classify the change request (labels, reviews) under an earlier
+       * gate decision: its stored intake's problems, for the classification block rendered from the
+       * record. Empty otherwise.
+       */
+      intakeProblems: RecordedProblem[];
     }
   | { kind: 'skip'; note: string | null };
 
@@ -291,12 +356,14 @@ export async function gateFactsOnChange(
   );
   if (facts.kind === 'skip') return facts;
   const [first] = facts.input.previous ? await ports.gateStore.gateDecisions({ key: facts.key, limit: 1 }) : [];
+  const intakeProblems = first && !needsChangedPaths(event) && d.intakes ? await recordedProblems(facts.key, d.intakes) : [];
   return {
     kind: 'facts',
     facts,
     release: ports.release,
     gateStore: ports.gateStore,
     first: first ? { decidedAt: first.decidedAt, deliveryId: first.deliveryId } : null,
+    intakeProblems,
   };
 }
 
@@ -333,7 +400,7 @@ export async function gateOnCommit(
     { forge, release: ports.release, deliveryId: d.deliveryId, installationId: d.installationId },
     async () => {
       const r = await resolver.forRepo(event.repo, forge);
-      return { policy: r.policy, source: r.source };
+      return { policy: r.policy, source: r.source, warnings: r.warnings };
     },
     { ...deps, gateStore: ports.gateStore },
   );
