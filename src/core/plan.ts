@@ -6,6 +6,7 @@ import {
   changeKey,
   issueKey,
   type ChangeRequestEvent,
+  type ChangeRequestSnapshot,
   type GatehouseEvent,
   type IssueEvent,
   type Reason,
@@ -87,12 +88,6 @@ export interface PlanContext {
     policyHash: string;
     /** The change request's first gate decision (when and by which delivery), null when none: where its change classification is kept. */
     first?: GateFirst | null;
-    /**
-     * The problems of the change request's stored intake record (empty: complete, or none), read by
-     * the shell when the gate re-evaluates without classifying: the classification block is rendered
-     * from the record. Absent: none shown.
-     */
-    intakeProblems?: readonly RecordedProblem[];
   };
   /** An issue that is an exception request: the facts its register entry is planned from (read by the shell). */
   exceptionRequest?: ExceptionPlanInput;
@@ -187,16 +182,7 @@ function withGate(planned: Plan, ctx: PlanContext): Plan {
     a.type === 'ensureComment' && a.marker === CHANGE_MARKER && itemOf(a.target) === itemOf(target);
   const change = planned.actions.find(isChangeComment);
   if (!change) {
-    const section = gateClassification(
-      {
-        history: ctx.history,
-        gateFirst: ctx.gate.first ?? null,
-        intakeProblems: ctx.gate.intakeProblems ?? [],
-        pathCount: ctx.gate.input.evidence.changedPaths.length,
-        platform: target.repo.platform,
-      },
-      ctx,
-    );
+    const section = gateClassification({ history: ctx.history, gateFirst: ctx.gate.first ?? null, gate: ctx.gate.input }, ctx);
     return { actions: [...planned.actions, ...withGateClassification(gate.actions, section)], note, verdict: gate.verdict };
   }
   if (!classifiedUnderGate(ctx.history, ctx.gate.first))
@@ -211,8 +197,8 @@ export interface GateFirst {
   deliveryId: string | null;
 }
 
-/** A problem of a stored intake record, as the change classification shows it. */
-export interface RecordedProblem {
+/** A problem of the intake in a change request's description, as the change classification shows it. */
+interface ShownProblem {
   label: string;
   message: string;
 }
@@ -240,7 +226,7 @@ export interface ChangeClassification {
   /** How many paths the change request changes (shown when no path rule gives a tier). */
   pathCount: number;
   /** The problems of the intake in the description (empty: complete, or no intake). */
-  problems: readonly RecordedProblem[];
+  problems: readonly ShownProblem[];
   platform: RepoRef['platform'];
 }
 
@@ -268,37 +254,45 @@ const classificationBlock = (body: string): string => (body.startsWith(CHANGE_MA
 
 /**
  * The change classification block of the gate's comment when the gate re-evaluates without
- * classifying the change request (checks, labels, reviews), rendered from Gatehouse's own record:
- * the latest stored tier decision (tier, routes, reasons), the stored intake record's problems, the
- * changed paths the gate read from the platform, and the policy (expected assets, reviewers). Null:
- * the gate's comment carries none (never classified, or classified before it came under the gate:
- * its own change comment has it). Pure.
+ * classifying the change request (checks, labels, reviews), rendered from Gatehouse's own record
+ * and the facts the gate read from the platform: the latest stored tier decision (tier, routes,
+ * reasons), the changed paths and the problems of the intake in the description as the gate read
+ * them (the same reading a classifying event makes), and the policy (expected assets, reviewers).
+ * Null: the gate's comment carries none (never classified, or classified before it came under the
+ * gate: its own change comment has it). Pure.
  */
 export function gateClassification(
   record: {
     /** The change request's stored tier decisions, oldest first. */
     history: readonly PriorDecision[];
     gateFirst: GateFirst | null;
-    intakeProblems: readonly RecordedProblem[];
-    pathCount: number;
-    platform: RepoRef['platform'];
+    /** What the gate read: the change request (description, current labels) and its changed paths. */
+    gate: Pick<GatePlanInput, 'change' | 'evidence'>;
   },
   ctx: RenderContext,
 ): string | null {
   const latest = record.history[record.history.length - 1];
   if (!latest || !classifiedUnderGate(record.history, record.gateFirst)) return null;
+  const { change, evidence } = record.gate;
   const body = changeClassificationBody(
     {
       tier: latest.tier,
       routes: latest.routes,
       reasons: latest.reasons,
-      pathCount: record.pathCount,
-      problems: record.intakeProblems,
-      platform: record.platform,
+      pathCount: evidence.changedPaths.length,
+      problems: intakeProblems(change, ctx.policy),
+      platform: change.ref.repo.platform,
     },
     ctx,
   );
   return classificationBlock(body);
+}
+
+/** The problems of the intake in a change request's description, read as `readIntake` reads it (none: complete, or no intake). */
+function intakeProblems(change: ChangeRequestSnapshot, policy: Policy): ShownProblem[] {
+  if (!isIntake(change.body, change.labels, policy)) return [];
+  const record = parseIntake(change.body, policy.intake.fields, textLimit(change.ref.repo.platform));
+  return record.complete ? [] : record.problems.map((p) => ({ label: p.label, message: p.message }));
 }
 
 /** The gate's actions with its sticky comment carrying the change classification block (none: as planned). */

@@ -4,15 +4,7 @@
  * actions. Evidence that could not be read leaves the check pending and makes the job retry.
  */
 import type { Logger } from 'pino';
-import {
-  gateClassification,
-  needsChangedPaths,
-  withGateClassification,
-  type GateFirst,
-  type PriorDecision,
-  type RecordedProblem,
-  type Render,
-} from '../core/plan.ts';
+import { gateClassification, withGateClassification, type GateFirst, type PriorDecision, type Render } from '../core/plan.ts';
 import { repoKey } from '../core/gate/exceptions.ts';
 import { isExceptionRequest, parseExceptionRequest, type ExceptionPlanInput } from '../core/gate/exception-request.ts';
 import { yieldToRequests } from '../ports/yield.ts';
@@ -29,7 +21,6 @@ import {
 } from '../core/model.ts';
 import type { Policy } from '../core/policy/schema.ts';
 import type { Forge } from '../ports/forge.ts';
-import type { IntakeStore } from '../ports/intake-store.ts';
 import type { TierDecisions } from '../ports/tier-decisions.ts';
 import type { PlatformAdapter } from '../ports/platform.ts';
 import type { PolicyResolver } from '../policy/resolver.ts';
@@ -202,7 +193,7 @@ export async function evaluateChange(
   // The change classification block, rendered from the record (never copied from the comment as read).
   const section = recorded
     ? gateClassification(
-        { ...recorded, pathCount: facts.input.evidence.changedPaths.length, platform: change.ref.repo.platform },
+        { ...recorded, gate: facts.input },
         { policy, policySource: run.policySource, policyWarnings: [...(run.policyWarnings ?? [])], render: deps.render },
       )
     : null;
@@ -228,21 +219,17 @@ export async function evaluateChange(
 
 /**
  * What the change classification block of the gate's comment is rendered from when the gate
- * re-evaluates alone: Gatehouse's own records of the change request — its tier decisions, its first
- * gate decision (whether the classification lives in the gate's comment), and its stored intake's
- * problems. Read only for a change request the gate decided before (a first evaluation has no block
- * to carry).
+ * re-evaluates alone: Gatehouse's own records of the change request — its tier decisions, and its
+ * first gate decision (whether the classification lives in the gate's comment). Read only for a
+ * change request the gate decided before (a first evaluation has no block to carry).
  */
 async function classificationRecord(
   key: string,
-  store: Pick<TierDecisions, 'decisionHistory'> & Pick<IntakeStore, 'getIntake'>,
+  store: Pick<TierDecisions, 'decisionHistory'>,
   gateStore: Pick<GateStore, 'gateDecisions'>,
-): Promise<{ history: PriorDecision[]; gateFirst: GateFirst | null; intakeProblems: RecordedProblem[] }> {
+): Promise<{ history: PriorDecision[]; gateFirst: GateFirst | null }> {
   const [rows, [first]] = await Promise.all([store.decisionHistory(key), gateStore.gateDecisions({ key, limit: 1 })]);
-  const history = rows.map(priorDecision);
-  const gateFirst = first ? { decidedAt: first.decidedAt, deliveryId: first.deliveryId } : null;
-  const intakeProblems = history.length > 0 ? await recordedProblems(key, store) : [];
-  return { history, gateFirst, intakeProblems };
+  return { history: rows.map(priorDecision), gateFirst: first ? { decidedAt: first.decidedAt, deliveryId: first.deliveryId } : null };
 }
 
 /** A stored tier decision as the plan reads it. */
@@ -253,12 +240,6 @@ const priorDecision = (r: Awaited<ReturnType<TierDecisions['decisionHistory']>>[
   decidedAt: r.decidedAt,
   deliveryId: r.deliveryId,
 });
-
-/** The problems of the change request's stored intake record (none when complete or not stored). */
-async function recordedProblems(key: string, intakes: Pick<IntakeStore, 'getIntake'>): Promise<RecordedProblem[]> {
-  const row = await intakes.getIntake(key);
-  return row && !row.complete ? row.problems.map((p) => ({ label: p.field, message: p.message })) : [];
-}
 
 /**
  * A check, status or pipeline concluded on `sha`: forget the cached evidence and re-evaluate every
@@ -299,8 +280,6 @@ export interface DeliveryGate {
   installationId: number | null;
   deliveryId: string;
   gateStore: GateStore | undefined;
-  /** The intake records: the problems a change classification rendered from the record shows. */
-  intakes?: Pick<IntakeStore, 'getIntake'>;
   /** When the delivery arrived: a payload older than the newest decision about another head is stale. */
   receivedAt?: Date;
   /**
@@ -325,12 +304,6 @@ export type ChangeGate =
       gateStore: GateStore;
       /** The change request's first gate decision: its change classification is in the gate's comment when it came under the gate first. */
       first: GateFirst | null;
-      /**
-       * On an event that does not classify the change request (labels, reviews) under an earlier
-       * gate decision: its stored intake's problems, for the classification block rendered from the
-       * record. Empty otherwise.
-       */
-      intakeProblems: RecordedProblem[];
     }
   | { kind: 'skip'; note: string | null };
 
@@ -356,14 +329,12 @@ export async function gateFactsOnChange(
   );
   if (facts.kind === 'skip') return facts;
   const [first] = facts.input.previous ? await ports.gateStore.gateDecisions({ key: facts.key, limit: 1 }) : [];
-  const intakeProblems = first && !needsChangedPaths(event) && d.intakes ? await recordedProblems(facts.key, d.intakes) : [];
   return {
     kind: 'facts',
     facts,
     release: ports.release,
     gateStore: ports.gateStore,
     first: first ? { decidedAt: first.decidedAt, deliveryId: first.deliveryId } : null,
-    intakeProblems,
   };
 }
 

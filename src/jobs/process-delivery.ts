@@ -180,7 +180,6 @@ export async function processDelivery(job: DeliveryJob, deps: ProcessDeps): Prom
     installationId: t.installationId,
     deliveryId: delivery.deliveryId,
     gateStore: deps.gateStore,
-    intakes: store,
     receivedAt: delivery.receivedAt,
     evaluations: deps.evaluations,
   };
@@ -211,12 +210,7 @@ export async function processDelivery(job: DeliveryJob, deps: ProcessDeps): Prom
     const exceptionRequest = event.kind === 'issue' ? await exceptionFactsOnIssue(event, forge, resolved, gate, deps) : null;
     const gateFacts: PlanContext['gate'] =
       changeGate?.kind === 'facts'
-        ? {
-            input: changeGate.facts.input,
-            policyHash: changeGate.facts.policyHash,
-            first: changeGate.first,
-            intakeProblems: changeGate.intakeProblems,
-          }
+        ? { input: changeGate.facts.input, policyHash: changeGate.facts.policyHash, first: changeGate.first }
         : undefined;
     await yieldToRequests();
     const result = plan(event, {

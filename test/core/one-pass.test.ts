@@ -21,7 +21,7 @@ import {
   type PriorDecision,
 } from '../../src/core/plan.ts';
 import { defaultPolicy } from '../../src/core/policy/load.ts';
-import { evidence, releaseChange, PROD_CHECKS, approval } from '../builders/gate.ts';
+import { evidence, gateRepo, releaseChange, PROD_CHECKS, approval } from '../builders/gate.ts';
 import { issueEvent, NOW, planContext } from '../builders/events.ts';
 import { intakeBody } from '../builders/intake.ts';
 import { INCIDENT_WORKSHEET_SECTION, incidentWorksheet } from '../../src/core/workflows/incident.ts';
@@ -277,7 +277,7 @@ describe("the gate's classification block on an event that does not classify the
     const p = plan(on(action, 'd5'), {
       ...planContext({ history }),
       intake: null,
-      gate: { input: { ...input, previous }, policyHash: 'f'.repeat(64), first, intakeProblems: [] },
+      gate: { input: { ...input, previous }, policyHash: 'f'.repeat(64), first },
     });
     expect(ofType(p.actions, 'ensureComment').map((c) => c.marker)).toEqual([GATE_MARKER]);
     // The same text the change request's own event wrote: an unedited comment is not written again.
@@ -294,13 +294,7 @@ describe("the gate's classification block on an event that does not classify the
       gate: { input, policyHash: 'f'.repeat(64) },
     });
     const fromRecord = gateClassification(
-      {
-        history: [decision('d1', NOW)],
-        gateFirst: { decidedAt: NOW, deliveryId: 'd1' },
-        intakeProblems: [],
-        pathCount: 1,
-        platform: 'github',
-      },
+      { history: [decision('d1', NOW)], gateFirst: { decidedAt: NOW, deliveryId: 'd1' }, gate: input },
       ctx,
     );
     expect(fromRecord).toBe(readSection(gateComment(again.actions), GATE_CHANGE_SECTION));
@@ -317,37 +311,39 @@ describe('gateClassification', () => {
     decidedAt: NOW,
     deliveryId: 'd1',
   });
-  const table: [string, PriorDecision[], { label: string; message: string }[], number, string[], string[]][] = [
-    // name, stored decisions, stored intake problems, changed paths, shown, not shown
+  const read = (paths: string[], body = 'Ships the spring release.'): Pick<GatePlanInput, 'change' | 'evidence'> => ({
+    change: releaseChange({ body }),
+    evidence: evidence({ changedPaths: paths }),
+  });
+  const table: [string, PriorDecision[], Pick<GatePlanInput, 'change' | 'evidence'>, string[], string[]][] = [
+    // name, stored decisions, what the gate read, shown, not shown
     [
       'no tier: the changed paths counted',
       [decided(null)],
-      [],
-      3,
+      read(['a', 'b', 'c']),
       ['No security tier', 'none of the 3 changed path(s)'],
       ['Expected assets'],
     ],
     [
       'deep review: reasons (table cells escaped), expected assets',
       [decided(2)],
-      [],
-      1,
+      read(['src/auth/x.ts']),
       ['**Tier 2 — deep review**', 'touches \\| auth', '### Expected assets for tier 2'],
       ['Intake in the description'],
     ],
-    ['the latest decision counts', [decided(1), decided(2)], [], 1, ['**Tier 2'], ['**Tier 1']],
+    ['the latest decision counts', [decided(1), decided(2)], read(['src/auth/x.ts']), ['**Tier 2'], ['**Tier 1']],
     [
-      'an incomplete stored intake: its problems',
+      'an incomplete intake in the description: its problems',
       [decided(null)],
-      [{ label: 'Owner', message: 'is required' }],
-      0,
-      ['### Intake in the description: incomplete', '| Owner | is required |'],
+      read([], intakeBody({ owner: null })),
+      ['### Intake in the description: incomplete', '| Owner'],
       [],
     ],
-    ['never classified: no block', [], [], 1, [], ['change classification']],
+    ['a complete intake: no problems', [decided(1)], read([], intakeBody({})), ['**Tier 1'], ['Intake in the description']],
+    ['never classified: no block', [], read(['src/auth/x.ts']), [], ['change classification']],
   ];
-  it.each(table)('%s', (_name, history, intakeProblems, pathCount, shown, hidden) => {
-    const block = gateClassification({ history, gateFirst: first, intakeProblems, pathCount, platform: 'github' }, planContext());
+  it.each(table)('%s', (_name, history, gate, shown, hidden) => {
+    const block = gateClassification({ history, gateFirst: first, gate }, planContext());
     if (shown.length === 0) expect(block).toBeNull();
     for (const s of shown) expect(block).toContain(s);
     for (const s of hidden) expect(block ?? '').not.toContain(s);
@@ -356,19 +352,23 @@ describe('gateClassification', () => {
 
   it('classified before the change request came under the gate: none (its own change comment has it)', () => {
     const gateFirst = { decidedAt: new Date(NOW.getTime() + 1), deliveryId: 'd2' };
-    expect(
-      gateClassification({ history: [decided(2)], gateFirst, intakeProblems: [], pathCount: 1, platform: 'github' }, planContext()),
-    ).toBeNull();
-    expect(
-      gateClassification({ history: [decided(2)], gateFirst: null, intakeProblems: [], pathCount: 1, platform: 'github' }, planContext()),
-    ).toBeNull();
+    expect(gateClassification({ history: [decided(2)], gateFirst, gate: read(['x']) }, planContext())).toBeNull();
+    expect(gateClassification({ history: [decided(2)], gateFirst: null, gate: read(['x']) }, planContext())).toBeNull();
   });
 
   it("the security reviewers asked, from the policy for the platform, from the policy's review tier", () => {
     const policy = { ...defaultPolicy, changes: { ...defaultPolicy.changes, reviewers: { github: ['sec-sam'], gitlab: ['sec-gl'] } } };
-    const ctx = { ...planContext({ policy }) };
-    const at = (tier: 0 | 1 | 2 | 3, platform: 'github' | 'gitlab'): string =>
-      gateClassification({ history: [decided(tier)], gateFirst: first, intakeProblems: [], pathCount: 1, platform }, ctx)!;
+    const ctx = planContext({ policy });
+    const gitlab = { ...gateRepo, platform: 'gitlab' as const };
+    const at = (tier: 0 | 1 | 2 | 3, on: 'github' | 'gitlab'): string =>
+      gateClassification(
+        {
+          history: [decided(tier)],
+          gateFirst: first,
+          gate: { change: releaseChange(on === 'gitlab' ? { repo: gitlab } : {}), evidence: evidence() },
+        },
+        ctx,
+      )!;
     expect(at(2, 'github')).toContain('Security review requested from: sec-sam');
     expect(at(2, 'gitlab')).toContain('Security review requested from: sec-gl');
     expect(at(1, 'github')).not.toContain('Security review requested');

@@ -17,6 +17,7 @@ import {
   pullRequestReviewPayload,
   testPrivateKey,
 } from '../support/github.ts';
+import { intakeBody } from '../builders/intake.ts';
 import { GITHUB_API as API, GITHUB_SECRET as SECRET, processed, startTestGatehouse } from '../support/harness.ts';
 import { fakeGateGitHub, labelBy, otherRun, ourRuns, type GateWorld } from '../support/github-gate.ts';
 
@@ -293,6 +294,22 @@ describe('release gate on GitHub', () => {
     expect(await deliver('pull_request', pullRequest({ action: 'labeled', label: 'docs', labels: ['release', 'docs'] }))).toBe('done');
     expect(w.log.slice(mark).filter((r) => /^(POST|PATCH) .*\/comments/.test(r))).toHaveLength(1);
     expect(gateComments()).toEqual([original]);
+  });
+
+  it("a release PR carrying an incomplete intake: the gate's classification shows its problems, and a check re-run rewrites nothing", async () => {
+    const body = intakeBody({ owner: null });
+    w.files = ['src/auth/session.ts'];
+    otherRun(w, HEAD, 'secret-scanning', 'success');
+    otherRun(w, HEAD, 'slsa-provenance', 'success');
+    approve('alice');
+    expect(await deliver('pull_request', pullRequest({ body }))).toBe('done');
+    const [comment] = gateComments();
+    expect(comment).toContain('### Intake in the description: incomplete');
+    w.pulls = [listed({ body })];
+    const mark = w.log.length;
+    expect(await deliver('check_suite', checkSuite(HEAD))).toBe('done');
+    expect(w.log.slice(mark).filter((r) => /^(POST|PATCH) .*\/comments/.test(r))).toEqual([]);
+    expect(gateComments()).toEqual([comment]);
   });
 
   it("a PR classified before it became a release candidate keeps its own change comment, kept up to date; the gate's comment has no classification", async () => {
