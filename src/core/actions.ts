@@ -22,8 +22,6 @@ export interface EnsureComment {
   /** Hidden marker that finds the sticky comment again. */
   marker: string;
   body: string;
-  /** Blocks of the comment as it is (another feature's, such as the change classification in the gate's) kept when `body` has none of that name. */
-  keep?: string[];
 }
 
 export interface SaveIntake {

@@ -2,7 +2,17 @@
 import { withholdConfidential } from './chat/confidential.ts';
 import type { Action, EnsureComment } from './actions.ts';
 import { parseIntake, isIntake, type IntakeRecord } from './intake/parse.ts';
-import { changeKey, issueKey, type ChangeRequestEvent, type GatehouseEvent, type IssueEvent, type Reason, type Tier } from './model.ts';
+import {
+  changeKey,
+  issueKey,
+  type ChangeRequestEvent,
+  type ChangeRequestSnapshot,
+  type GatehouseEvent,
+  type IssueEvent,
+  type Reason,
+  type RepoRef,
+  type Tier,
+} from './model.ts';
 import type { Policy } from './policy/schema.ts';
 import { planFeatureRequest } from './outage/inventory.ts';
 import { fireClock, outageCriticality, reconcileClocks, teamTime, type ClockFiring, type ClockState } from './outage/clocks.ts';
@@ -77,7 +87,7 @@ export interface PlanContext {
     input: GatePlanInput;
     policyHash: string;
     /** The change request's first gate decision (when and by which delivery), null when none: where its change classification is kept. */
-    first?: { decidedAt: Date; deliveryId: string | null } | null;
+    first?: GateFirst | null;
   };
   /** An issue that is an exception request: the facts its register entry is planned from (read by the shell). */
   exceptionRequest?: ExceptionPlanInput;
@@ -151,9 +161,11 @@ const INTAKE_ACTIONS = new Set(['opened', 'edited', 'reopened', 'labeled']);
 
 /**
  * The release gate's actions after the change request's own. The change request and its gate speak
- * in one comment: the change classification is a block of the gate's sticky comment (which keeps it
- * when the gate alone re-evaluates), unless the change request had its own change comment before it
- * came under the gate (that comment stays where it is, and is kept up to date).
+ * in one comment: the change classification is a block of the gate's sticky comment, unless the
+ * change request had its own change comment before it came under the gate (that comment stays where
+ * it is, and is kept up to date). On an event that does not classify the change request (labels,
+ * reviews) the block is rendered from Gatehouse's record (`gateClassification`): the comment is
+ * written whole by Gatehouse every time, never with text read back from it.
  */
 function withGate(planned: Plan, ctx: PlanContext): Plan {
   if (!ctx.gate) return planned;
@@ -169,24 +181,126 @@ function withGate(planned: Plan, ctx: PlanContext): Plan {
   const isChangeComment = (a: Action): a is EnsureComment =>
     a.type === 'ensureComment' && a.marker === CHANGE_MARKER && itemOf(a.target) === itemOf(target);
   const change = planned.actions.find(isChangeComment);
-  if (!change || !classifiedUnderGate(ctx)) return { actions: [...planned.actions, ...gate.actions], note, verdict: gate.verdict };
-  const block = change.body.startsWith(CHANGE_MARKER) ? change.body.slice(CHANGE_MARKER.length) : change.body;
-  const gateActions = gate.actions.map((a) =>
-    a.type === 'ensureComment' && a.marker === GATE_MARKER ? { ...a, body: withSection(a.body, GATE_CHANGE_SECTION, block) } : a,
-  );
+  if (!change) {
+    const section = gateClassification({ history: ctx.history, gateFirst: ctx.gate.first ?? null, gate: ctx.gate.input }, ctx);
+    return { actions: [...planned.actions, ...withGateClassification(gate.actions, section)], note, verdict: gate.verdict };
+  }
+  if (!classifiedUnderGate(ctx.history, ctx.gate.first))
+    return { actions: [...planned.actions, ...gate.actions], note, verdict: gate.verdict };
+  const gateActions = withGateClassification(gate.actions, classificationBlock(change.body));
   return { actions: [...planned.actions.filter((a) => !isChangeComment(a)), ...gateActions], note, verdict: gate.verdict };
+}
+
+/** When and by which delivery the change request's first gate decision was made. */
+export interface GateFirst {
+  decidedAt: Date;
+  deliveryId: string | null;
+}
+
+/** A problem of the intake in a change request's description, as the change classification shows it. */
+interface ShownProblem {
+  label: string;
+  message: string;
 }
 
 /**
  * Whether the change request's classification lives in the gate's comment: it was first classified
  * while under the gate (now, or by the delivery that made the gate's first decision, or after it).
+ * `history`: its tier decisions before this evaluation, oldest first.
  */
-function classifiedUnderGate(ctx: PlanContext): boolean {
-  const first = ctx.history[0];
+export function classifiedUnderGate(history: readonly PriorDecision[], gateFirst: GateFirst | null | undefined): boolean {
+  const first = history[0];
   if (!first) return true;
-  const gate = ctx.gate?.first;
-  if (!gate) return false;
-  return (gate.deliveryId !== null && gate.deliveryId === first.deliveryId) || gate.decidedAt.getTime() < first.decidedAt.getTime();
+  if (!gateFirst) return false;
+  return (
+    (gateFirst.deliveryId !== null && gateFirst.deliveryId === first.deliveryId) ||
+    gateFirst.decidedAt.getTime() < first.decidedAt.getTime()
+  );
+}
+
+/** What the change classification shows: the tier decision, and the facts beside it. */
+export interface ChangeClassification {
+  tier: Tier | null;
+  routes: readonly string[];
+  reasons: readonly Reason[];
+  /** How many paths the change request changes (shown when no path rule gives a tier). */
+  pathCount: number;
+  /** The problems of the intake in the description (empty: complete, or no intake). */
+  problems: readonly ShownProblem[];
+  platform: RepoRef['platform'];
+}
+
+type RenderContext = Pick<PlanContext, 'policy' | 'policySource' | 'policyWarnings' | 'render'>;
+
+/** The change comment (its marker first): tier, routes, reasons, intake problems, expected assets, reviewers asked. */
+function changeClassificationBody(c: ChangeClassification, ctx: RenderContext): string {
+  const { policy } = ctx;
+  const tierDef = c.tier === null ? null : (policy.tiers[c.tier] ?? null);
+  return ctx.render('comments/change.md', {
+    marker: CHANGE_MARKER,
+    tier: tierDef,
+    routes: c.routes.map((name) => policy.routes.find((r) => r.name === name)).filter(Boolean),
+    pathCount: c.pathCount,
+    reasons: c.reasons.map((r) => ({ rule: r.rule, summary: tableCell(r.summary), evidence: r.evidence.map(tableCell) })),
+    problems: c.problems.map((p) => ({ label: p.label, message: tableCell(p.message) })),
+    reviewers: c.tier !== null && c.tier >= policy.changes.reviewFromTier ? reviewersFor(c.platform, policy).map(neutralizeMentions) : [],
+    policySource: ctx.policySource,
+    policyWarnings: ctx.policyWarnings.map(neutralizeMentions),
+  });
+}
+
+/** The change comment's text as the gate comment's block (without the change comment's marker). */
+const classificationBlock = (body: string): string => (body.startsWith(CHANGE_MARKER) ? body.slice(CHANGE_MARKER.length) : body);
+
+/**
+ * The change classification block of the gate's comment when the gate re-evaluates without
+ * classifying the change request (checks, labels, reviews), rendered from Gatehouse's own record
+ * and the facts the gate read from the platform: the latest stored tier decision (tier, routes,
+ * reasons), the changed paths and the problems of the intake in the description as the gate read
+ * them (the same reading a classifying event makes), and the policy (expected assets, reviewers).
+ * Null: the gate's comment carries none (never classified, or classified before it came under the
+ * gate: its own change comment has it). Pure.
+ */
+export function gateClassification(
+  record: {
+    /** The change request's stored tier decisions, oldest first. */
+    history: readonly PriorDecision[];
+    gateFirst: GateFirst | null;
+    /** What the gate read: the change request (description, current labels) and its changed paths. */
+    gate: Pick<GatePlanInput, 'change' | 'evidence'>;
+  },
+  ctx: RenderContext,
+): string | null {
+  const latest = record.history[record.history.length - 1];
+  if (!latest || !classifiedUnderGate(record.history, record.gateFirst)) return null;
+  const { change, evidence } = record.gate;
+  const body = changeClassificationBody(
+    {
+      tier: latest.tier,
+      routes: latest.routes,
+      reasons: latest.reasons,
+      pathCount: evidence.changedPaths.length,
+      problems: intakeProblems(change, ctx.policy),
+      platform: change.ref.repo.platform,
+    },
+    ctx,
+  );
+  return classificationBlock(body);
+}
+
+/** The problems of the intake in a change request's description, read as `readIntake` reads it (none: complete, or no intake). */
+function intakeProblems(change: ChangeRequestSnapshot, policy: Policy): ShownProblem[] {
+  if (!isIntake(change.body, change.labels, policy)) return [];
+  const record = parseIntake(change.body, policy.intake.fields, textLimit(change.ref.repo.platform));
+  return record.complete ? [] : record.problems.map((p) => ({ label: p.label, message: p.message }));
+}
+
+/** The gate's actions with its sticky comment carrying the change classification block (none: as planned). */
+export function withGateClassification(actions: readonly Action[], section: string | null): Action[] {
+  if (section === null) return [...actions];
+  return actions.map((a) =>
+    a.type === 'ensureComment' && a.marker === GATE_MARKER ? { ...a, body: withSection(a.body, GATE_CHANGE_SECTION, section) } : a,
+  );
 }
 
 function withExceptionRequest(planned: Plan, ctx: PlanContext): Plan {
@@ -721,29 +835,21 @@ function planChange(event: ChangeRequestEvent, ctx: PlanContext): Plan {
     actions.push({ type: 'saveIntake', target, record: withServiceLine(intake, intakeServiceLine(intake, decision, policy, true)) });
   const changed = !sameDecision(last, decision);
   if (changed) actions.push({ type: 'recordDecision', target, key: changeKey(target), tier, routes, reasons });
-  const body = ctx.render('comments/change.md', {
-    marker: CHANGE_MARKER,
-    tier: tierDef,
-    routes: routeDefs,
-    pathCount: (ctx.changedPaths ?? []).length,
-    reasons: reasons.map((r) => ({ rule: r.rule, summary: tableCell(r.summary), evidence: r.evidence.map(tableCell) })),
-    problems: intake && !intake.complete ? intake.problems.map((p) => ({ label: p.label, message: tableCell(p.message) })) : [],
-    reviewers: tier !== null && tier >= policy.changes.reviewFromTier ? reviewersFor(event, policy).map(neutralizeMentions) : [],
-    policySource: ctx.policySource,
-    policyWarnings: ctx.policyWarnings.map(neutralizeMentions),
-  });
+  const platform = change.ref.repo.platform;
+  const problems = intake && !intake.complete ? intake.problems.map((p) => ({ label: p.label, message: p.message })) : [];
+  const body = changeClassificationBody({ tier, routes, reasons, pathCount: (ctx.changedPaths ?? []).length, problems, platform }, ctx);
   actions.push({ type: 'ensureComment', target, marker: CHANGE_MARKER, body });
   if (labels.add.length > 0 || labels.remove.length > 0) actions.push({ type: 'ensureLabels', target, ...labels });
 
   const crossed = tier !== null && tier >= policy.changes.reviewFromTier && (last?.tier ?? -1) < policy.changes.reviewFromTier;
-  const reviewers = reviewersFor(event, policy).filter((r) => r.toLowerCase() !== change.author.login.toLowerCase());
+  const reviewers = reviewersFor(platform, policy).filter((r) => r.toLowerCase() !== change.author.login.toLowerCase());
   if (crossed && REVIEW_ACTIONS.has(event.action) && reviewers.length > 0) actions.push({ type: 'requestReview', target, reviewers });
   return { actions, note: tier === null ? 'no security tier' : `tier ${tier}` };
 }
 
 /** Who is asked for a review: the security reviewers, then the accounts only requested (never counted by the gate). */
-function reviewersFor(event: ChangeRequestEvent, policy: Policy): string[] {
-  const platform = event.change.ref.repo.platform === 'gitlab' ? 'gitlab' : 'github';
+function reviewersFor(on: RepoRef['platform'], policy: Policy): string[] {
+  const platform = on === 'gitlab' ? 'gitlab' : 'github';
   const all = [...policy.changes.reviewers[platform], ...policy.changes.requestReviewers[platform]];
   return all.filter((r, i) => all.findIndex((o) => o.toLowerCase() === r.toLowerCase()) === i);
 }

@@ -131,7 +131,7 @@ async function perform(action: Action, deps: ExecuteDeps): Promise<unknown> {
     case 'ensureLabels':
       return forge().ensureLabels(action.target, action.add, action.remove);
     case 'ensureComment':
-      return forge().ensureComment(action.target, action.marker, action.body, action.keep);
+      return forge().ensureComment(action.target, action.marker, action.body);
     case 'saveIntake': {
       const { repo, number } = action.target;
       return store.saveIntake({

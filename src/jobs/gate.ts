@@ -4,7 +4,7 @@
  * actions. Evidence that could not be read leaves the check pending and makes the job retry.
  */
 import type { Logger } from 'pino';
-import type { Render } from '../core/plan.ts';
+import { gateClassification, withGateClassification, type GateFirst, type PriorDecision, type Render } from '../core/plan.ts';
 import { repoKey } from '../core/gate/exceptions.ts';
 import { isExceptionRequest, parseExceptionRequest, type ExceptionPlanInput } from '../core/gate/exception-request.ts';
 import { yieldToRequests } from '../ports/yield.ts';
@@ -21,6 +21,7 @@ import {
 } from '../core/model.ts';
 import type { Policy } from '../core/policy/schema.ts';
 import type { Forge } from '../ports/forge.ts';
+import type { TierDecisions } from '../ports/tier-decisions.ts';
 import type { PlatformAdapter } from '../ports/platform.ts';
 import type { PolicyResolver } from '../policy/resolver.ts';
 import type { GateStore } from '../ports/gate-store.ts';
@@ -45,6 +46,8 @@ export interface GateRun {
   release: ReleaseForge;
   policy: Policy;
   policySource: string;
+  /** Problems with the repository's policy override that was ignored, shown with the change classification. */
+  policyWarnings?: readonly string[];
   deliveryId: string | null;
   installationId: number | null;
 }
@@ -177,6 +180,7 @@ export async function evaluateChange(
   const facts = await readGateFacts(change, run, deps, trigger);
   if (facts.kind === 'skip') return facts.note;
   const { key, headSha } = facts;
+  const recorded = facts.input.previous ? await classificationRecord(key, deps.store, deps.gateStore) : null;
   // Reading the evidence (reports, description) and planning each get their own turn of the event loop.
   await yieldToRequests();
   const result = planGate(facts.input, {
@@ -186,12 +190,20 @@ export async function evaluateChange(
     now: deps.now(),
     render: deps.render,
   });
+  // The change classification block, rendered from the record (never copied from the comment as read).
+  const section = recorded
+    ? gateClassification(
+        { ...recorded, gate: facts.input },
+        { policy, policySource: run.policySource, policyWarnings: [...(run.policyWarnings ?? [])], render: deps.render },
+      )
+    : null;
+  const actions = withGateClassification(result.actions, section);
   deps.logger.info(
-    { key, sha: headSha, verdict: result.verdict.verdict, apiCalls: facts.apiCalls, actions: result.actions.map((a) => a.type) },
+    { key, sha: headSha, verdict: result.verdict.verdict, apiCalls: facts.apiCalls, actions: actions.map((a) => a.type) },
     result.note,
   );
   await yieldToRequests();
-  await execute(result.actions, {
+  await execute(actions, {
     forge: run.forge,
     store: deps.store,
     metrics: deps.metrics,
@@ -206,25 +218,51 @@ export async function evaluateChange(
 }
 
 /**
+ * What the change classification block of the gate's comment is rendered from when the gate
+ * re-evaluates alone: Gatehouse's own records of the change request — its tier decisions, and its
+ * first gate decision (whether the classification lives in the gate's comment). Read only for a
+ * change request the gate decided before (a first evaluation has no block to carry).
+ */
+async function classificationRecord(
+  key: string,
+  store: Pick<TierDecisions, 'decisionHistory'>,
+  gateStore: Pick<GateStore, 'gateDecisions'>,
+): Promise<{ history: PriorDecision[]; gateFirst: GateFirst | null }> {
+  const [rows, [first]] = await Promise.all([store.decisionHistory(key), gateStore.gateDecisions({ key, limit: 1 })]);
+  return { history: rows.map(priorDecision), gateFirst: first ? { decidedAt: first.decidedAt, deliveryId: first.deliveryId } : null };
+}
+
+/** A stored tier decision as the plan reads it. */
+const priorDecision = (r: Awaited<ReturnType<TierDecisions['decisionHistory']>>[number]): PriorDecision => ({
+  tier: r.tier as PriorDecision['tier'],
+  routes: r.routes,
+  reasons: r.reasons,
+  decidedAt: r.decidedAt,
+  deliveryId: r.deliveryId,
+});
+
+/**
  * A check, status or pipeline concluded on `sha`: forget the cached evidence and re-evaluate every
  * open change request whose head it is, each under its key lock.
  */
 export async function evaluateCommit(
   event: CommitChecksEvent,
-  run: Omit<GateRun, 'policy' | 'policySource'>,
-  policyFor: () => Promise<{ policy: Policy; source: string }>,
+  run: Omit<GateRun, 'policy' | 'policySource' | 'policyWarnings'>,
+  policyFor: () => Promise<{ policy: Policy; source: string; warnings?: readonly string[] }>,
   deps: GateDeps,
 ): Promise<string> {
   run.release.forget(event.sha);
   const changes = await run.release.changeRequestsForCommit(event.repo, event.sha);
   if (changes.length === 0) return `no open change request at ${event.sha.slice(0, 12)}`;
-  const { policy, source } = await policyFor();
+  const { policy, source, warnings } = await policyFor();
   const notes: string[] = [];
   let pending: GatePending | null = null;
   for (const change of changes) {
     const key = changeKey(change.ref);
     try {
-      const note = await deps.store.withKeyLock(key, () => evaluateChange(change, { ...run, policy, policySource: source }, deps));
+      const note = await deps.store.withKeyLock(key, () =>
+        evaluateChange(change, { ...run, policy, policySource: source, policyWarnings: warnings }, deps),
+      );
       notes.push(`${key}: ${note}`);
     } catch (err) {
       if (!(err instanceof GatePending)) throw err;
@@ -264,8 +302,8 @@ export type ChangeGate =
       facts: Extract<GateFacts, { kind: 'facts' }>;
       release: ReleaseForge;
       gateStore: GateStore;
-      /** The change request's first gate decision: its change classification is kept in the gate's comment when it came under the gate first. */
-      first: { decidedAt: Date; deliveryId: string | null } | null;
+      /** The change request's first gate decision: its change classification is in the gate's comment when it came under the gate first. */
+      first: GateFirst | null;
     }
   | { kind: 'skip'; note: string | null };
 
@@ -333,7 +371,7 @@ export async function gateOnCommit(
     { forge, release: ports.release, deliveryId: d.deliveryId, installationId: d.installationId },
     async () => {
       const r = await resolver.forRepo(event.repo, forge);
-      return { policy: r.policy, source: r.source };
+      return { policy: r.policy, source: r.source, warnings: r.warnings };
     },
     { ...deps, gateStore: ports.gateStore },
   );

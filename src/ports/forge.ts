@@ -47,10 +47,10 @@ export interface Forge {
   ensureLabels(target: IssueRef, add: readonly string[], remove: readonly string[]): Promise<void>;
   /**
    * The one comment carrying `marker`, written by us: created, edited to `body`, or left alone. The
-   * blocks named in `keep` (`<!-- gatehouse:<name>:start -->` … `:end -->`) that `body` does not
-   * carry are kept as the comment has them (see `keepSections`).
+   * comment becomes `body` whole: nothing of the comment as read (which anyone with write access may
+   * have edited) is carried over.
    */
-  ensureComment(target: IssueRef, marker: string, body: string, keep?: readonly string[]): Promise<CommentOutcome>;
+  ensureComment(target: IssueRef, marker: string, body: string): Promise<CommentOutcome>;
   /** A file's text on the default branch, or null when it does not exist. */
   readFile(repo: RepoRef, path: string): Promise<string | null>;
   /** Every path a pull/merge request changes (both sides of a rename). */

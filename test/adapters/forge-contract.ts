@@ -86,16 +86,14 @@ export function describeForgeContract(name: string, setup: () => ForgeWorld | Pr
       ]);
     });
 
-    it("keeps a named block of the comment that the new body does not carry; the new body's own block wins", async () => {
+    it('writes the comment whole: a block someone edited in our comment is overwritten, or dropped when the new body has none', async () => {
       const block = (text: string): string => `<!-- gatehouse:note:start -->\n${text}\n<!-- gatehouse:note:end -->`;
-      world.seedIssue(7, {});
-      expect(await world.forge.ensureComment(ref, MARKER, `${MARKER}\nTier 1\n\n${block('kept')}`, ['note'])).toBe('created');
-      expect(await world.forge.ensureComment(ref, MARKER, `${MARKER}\nTier 1`, ['note'])).toBe('unchanged');
-      expect(await world.forge.ensureComment(ref, MARKER, `${MARKER}\nTier 2`, ['note'])).toBe('updated');
-      expect(world.comments(7).map((c) => c.body)).toEqual([`${MARKER}\nTier 2\n\n${block('kept')}`]);
-      expect(await world.forge.ensureComment(ref, MARKER, `${MARKER}\nTier 2\n\n${block('new')}`, ['note'])).toBe('updated');
-      expect(await world.forge.ensureComment(ref, MARKER, `${MARKER}\nTier 2`)).toBe('updated');
-      expect(world.comments(7).map((c) => c.body)).toEqual([`${MARKER}\nTier 2`]);
+      world.seedIssue(7, { comments: [{ author: null, body: `${MARKER}\nTier 1\n\n${block('waived by someone')}` }] });
+      expect(await world.forge.ensureComment(ref, MARKER, `${MARKER}\nTier 1\n\n${block('ours')}`)).toBe('updated');
+      expect(world.comments(7).map((c) => c.body)).toEqual([`${MARKER}\nTier 1\n\n${block('ours')}`]);
+      expect(await world.forge.ensureComment(ref, MARKER, `${MARKER}\nTier 1\n\n${block('ours')}`)).toBe('unchanged');
+      expect(await world.forge.ensureComment(ref, MARKER, `${MARKER}\nTier 1`)).toBe('updated');
+      expect(world.comments(7).map((c) => c.body)).toEqual([`${MARKER}\nTier 1`]);
     });
 
     it("never edits someone else's comment that carries the marker", async () => {

@@ -10,6 +10,7 @@ import * as parse from '../../src/core/intake/parse.ts';
 import type { ChangeRequestEvent } from '../../src/core/model.ts';
 import {
   CHANGE_MARKER,
+  gateClassification,
   INTAKE_MARKER,
   mergeBodyEdits,
   mergeLabelWrites,
@@ -20,7 +21,7 @@ import {
   type PriorDecision,
 } from '../../src/core/plan.ts';
 import { defaultPolicy } from '../../src/core/policy/load.ts';
-import { evidence, releaseChange, PROD_CHECKS, approval } from '../builders/gate.ts';
+import { evidence, gateRepo, releaseChange, PROD_CHECKS, approval } from '../builders/gate.ts';
 import { issueEvent, NOW, planContext } from '../builders/events.ts';
 import { intakeBody } from '../builders/intake.ts';
 import { INCIDENT_WORKSHEET_SECTION, incidentWorksheet } from '../../src/core/workflows/incident.ts';
@@ -103,7 +104,6 @@ describe('a change request that is a release candidate is planned once, the gate
       // Each sticky comment is found by its own marker only.
       expect(c.body.startsWith(c.marker)).toBe(true);
       expect([CHANGE_MARKER, GATE_MARKER].filter((m) => c.body.includes(m))).toEqual([c.marker]);
-      if (c.marker === GATE_MARKER) expect(c.keep).toEqual([GATE_CHANGE_SECTION]);
     }
     const gateComment = ofType(p.actions, 'ensureComment').find((c) => c.marker === GATE_MARKER);
     if (gateComment && paths.includes('src/auth/session.ts')) {
@@ -221,6 +221,157 @@ describe("where a release candidate's change classification is kept", () => {
     expect(comments.map((c) => c.marker)).toEqual(markers);
     const gate = comments.find((c) => c.marker === GATE_MARKER)!;
     expect(readSection(gate.body, GATE_CHANGE_SECTION) !== null).toBe(markers.length === 1);
+  });
+});
+
+describe("the gate's classification block on an event that does not classify the change request: rendered from the record", () => {
+  const change = releaseChange({ labels: ['release'] });
+  const on = (action: ChangeRequestEvent['action'], deliveryId: string): ChangeRequestEvent => ({
+    kind: 'change',
+    action,
+    deliveryId,
+    actor: { login: 'dev', isBot: false },
+    change,
+  });
+  const input: GatePlanInput = {
+    change,
+    currentLabels: ['release'],
+    evidence: evidence({ checks: PROD_CHECKS, approvals: [approval('alice')], changedPaths: ['src/auth/session.ts'] }),
+    exceptions: [],
+    previous: null,
+  };
+  const gateComment = (actions: readonly Action[]): string => ofType(actions, 'ensureComment').find((c) => c.marker === GATE_MARKER)!.body;
+  // The change request opened under the gate: classified, its block in the gate's comment.
+  const opened = plan(on('opened', 'd1'), {
+    ...planContext(),
+    changedPaths: ['src/auth/session.ts'],
+    intake: null,
+    gate: { input, policyHash: 'f'.repeat(64), first: null },
+  });
+  const recorded = ofType(opened.actions, 'recordDecision')[0]!;
+  const decision = (deliveryId: string, decidedAt: Date): PriorDecision => ({
+    tier: recorded.tier,
+    routes: recorded.routes,
+    reasons: recorded.reasons,
+    decidedAt,
+    deliveryId,
+  });
+  const block = readSection(gateComment(opened.actions), GATE_CHANGE_SECTION);
+  const later = { decidedAt: new Date(NOW.getTime() + 60_000), deliveryId: 'd9' };
+  const previous = { verdict: 'pass' as const, headSha: change.headSha!, reasons: [] };
+
+  const table: [string, ChangeRequestEvent['action'], PriorDecision[], { decidedAt: Date; deliveryId: string | null } | null, boolean][] = [
+    // name, action, the stored decisions, the first gate decision, whether the gate's comment carries the block
+    [
+      'a label added, classified with the first gate decision',
+      'labeled',
+      [decision('d1', NOW)],
+      { decidedAt: NOW, deliveryId: 'd1' },
+      true,
+    ],
+    ['a review, classified with the first gate decision', 'reviewed', [decision('d1', NOW)], { decidedAt: NOW, deliveryId: 'd1' }, true],
+    ['a label removed, classified before the gate (its own change comment)', 'unlabeled', [decision('d0', NOW)], later, false],
+    ['never classified', 'labeled', [], { decidedAt: NOW, deliveryId: 'd1' }, false],
+  ];
+  it.each(table)('%s', (_name, action, history, first, carries) => {
+    const p = plan(on(action, 'd5'), {
+      ...planContext({ history }),
+      intake: null,
+      gate: { input: { ...input, previous }, policyHash: 'f'.repeat(64), first },
+    });
+    expect(ofType(p.actions, 'ensureComment').map((c) => c.marker)).toEqual([GATE_MARKER]);
+    // The same text the change request's own event wrote: an unedited comment is not written again.
+    expect(readSection(gateComment(p.actions), GATE_CHANGE_SECTION)).toBe(carries ? block : null);
+  });
+
+  it('the block from the record is the one the classifying event rendered (tier, reasons, assets, reviewers, policy warnings)', () => {
+    expect(block).toContain('**Tier 2 — deep review**');
+    const ctx = { ...planContext({ policyWarnings: ['override ignored'] }) };
+    const again = plan(on('opened', 'd1'), {
+      ...ctx,
+      changedPaths: ['src/auth/session.ts'],
+      intake: null,
+      gate: { input, policyHash: 'f'.repeat(64) },
+    });
+    const fromRecord = gateClassification(
+      { history: [decision('d1', NOW)], gateFirst: { decidedAt: NOW, deliveryId: 'd1' }, gate: input },
+      ctx,
+    );
+    expect(fromRecord).toBe(readSection(gateComment(again.actions), GATE_CHANGE_SECTION));
+    expect(fromRecord).toContain('override ignored');
+  });
+});
+
+describe('gateClassification', () => {
+  const first = { decidedAt: NOW, deliveryId: 'd1' };
+  const decided = (tier: 0 | 1 | 2 | 3 | null, routes: string[] = []): PriorDecision => ({
+    tier,
+    routes,
+    reasons: tier === null ? [] : [{ rule: 'auth-paths', summary: 'touches | auth', evidence: ['src/auth/x.ts'], tier, route: null }],
+    decidedAt: NOW,
+    deliveryId: 'd1',
+  });
+  const read = (paths: string[], body = 'Ships the spring release.'): Pick<GatePlanInput, 'change' | 'evidence'> => ({
+    change: releaseChange({ body }),
+    evidence: evidence({ changedPaths: paths }),
+  });
+  const table: [string, PriorDecision[], Pick<GatePlanInput, 'change' | 'evidence'>, string[], string[]][] = [
+    // name, stored decisions, what the gate read, shown, not shown
+    [
+      'no tier: the changed paths counted',
+      [decided(null)],
+      read(['a', 'b', 'c']),
+      ['No security tier', 'none of the 3 changed path(s)'],
+      ['Expected assets'],
+    ],
+    [
+      'deep review: reasons (table cells escaped), expected assets',
+      [decided(2)],
+      read(['src/auth/x.ts']),
+      ['**Tier 2 — deep review**', 'touches \\| auth', '### Expected assets for tier 2'],
+      ['Intake in the description'],
+    ],
+    ['the latest decision counts', [decided(1), decided(2)], read(['src/auth/x.ts']), ['**Tier 2'], ['**Tier 1']],
+    [
+      'an incomplete intake in the description: its problems',
+      [decided(null)],
+      read([], intakeBody({ owner: null })),
+      ['### Intake in the description: incomplete', '| Owner'],
+      [],
+    ],
+    ['a complete intake: no problems', [decided(1)], read([], intakeBody({})), ['**Tier 1'], ['Intake in the description']],
+    ['never classified: no block', [], read(['src/auth/x.ts']), [], ['change classification']],
+  ];
+  it.each(table)('%s', (_name, history, gate, shown, hidden) => {
+    const block = gateClassification({ history, gateFirst: first, gate }, planContext());
+    if (shown.length === 0) expect(block).toBeNull();
+    for (const s of shown) expect(block).toContain(s);
+    for (const s of hidden) expect(block ?? '').not.toContain(s);
+    expect(block ?? '').not.toContain(CHANGE_MARKER);
+  });
+
+  it('classified before the change request came under the gate: none (its own change comment has it)', () => {
+    const gateFirst = { decidedAt: new Date(NOW.getTime() + 1), deliveryId: 'd2' };
+    expect(gateClassification({ history: [decided(2)], gateFirst, gate: read(['x']) }, planContext())).toBeNull();
+    expect(gateClassification({ history: [decided(2)], gateFirst: null, gate: read(['x']) }, planContext())).toBeNull();
+  });
+
+  it("the security reviewers asked, from the policy for the platform, from the policy's review tier", () => {
+    const policy = { ...defaultPolicy, changes: { ...defaultPolicy.changes, reviewers: { github: ['sec-sam'], gitlab: ['sec-gl'] } } };
+    const ctx = planContext({ policy });
+    const gitlab = { ...gateRepo, platform: 'gitlab' as const };
+    const at = (tier: 0 | 1 | 2 | 3, on: 'github' | 'gitlab'): string =>
+      gateClassification(
+        {
+          history: [decided(tier)],
+          gateFirst: first,
+          gate: { change: releaseChange(on === 'gitlab' ? { repo: gitlab } : {}), evidence: evidence() },
+        },
+        ctx,
+      )!;
+    expect(at(2, 'github')).toContain('Security review requested from: sec-sam');
+    expect(at(2, 'gitlab')).toContain('Security review requested from: sec-gl');
+    expect(at(1, 'github')).not.toContain('Security review requested');
   });
 });
 

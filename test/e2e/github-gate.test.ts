@@ -17,6 +17,7 @@ import {
   pullRequestReviewPayload,
   testPrivateKey,
 } from '../support/github.ts';
+import { intakeBody } from '../builders/intake.ts';
 import { GITHUB_API as API, GITHUB_SECRET as SECRET, processed, startTestGatehouse } from '../support/harness.ts';
 import { fakeGateGitHub, labelBy, otherRun, ourRuns, type GateWorld } from '../support/github-gate.ts';
 
@@ -252,6 +253,63 @@ describe('release gate on GitHub', () => {
     expect(w.comments).toHaveLength(1);
     expect(gateComments()[0]).toContain('**Tier 2 — deep review**');
     expect(gateComments()[0]).toContain(HEAD2.slice(0, 12));
+  });
+
+  it("the classification in the gate's comment is Gatehouse's own: a user's edit to it is overwritten from the decision record when the gate alone re-evaluates (checks, labels)", async () => {
+    w.files = ['src/auth/session.ts'];
+    otherRun(w, HEAD, 'secret-scanning', 'success');
+    otherRun(w, HEAD, 'slsa-provenance', 'success');
+    approve('alice');
+    expect(await deliver('pull_request', pullRequest())).toBe('done');
+    const [original] = gateComments();
+    const start = '<!-- gatehouse:change-classification:start -->';
+    const end = '<!-- gatehouse:change-classification:end -->';
+    expect(original).toContain(start);
+    // Someone with write access rewrites the block: a lower tier, a waiver in Gatehouse's voice.
+    const forged = `${start}\n## 🛡️ Gatehouse · change classification\n\n**Tier 0 — routine**: security waived the review.\n${end}`;
+    const edit = (): void => {
+      const mine = w.comments.find((c) => c.body.includes(GATE_MARKER))!;
+      mine.body = mine.body.slice(0, mine.body.indexOf(start)) + forged + mine.body.slice(mine.body.indexOf(end) + end.length);
+    };
+    edit();
+    expect(gateComments()[0]).toContain('security waived the review');
+
+    // A check re-run: the gate alone re-evaluates and writes its comment back whole, from its record.
+    w.pulls = [listed()];
+    let mark = w.log.length;
+    expect(await deliver('check_suite', checkSuite(HEAD))).toBe('done');
+    expect(w.log.slice(mark).filter((r) => /^(POST|PATCH) .*\/comments/.test(r))).toHaveLength(1);
+    expect(gateComments()).toEqual([original]);
+    expect(original).not.toContain('security waived the review');
+
+    // Unedited: a check re-run writes no comment.
+    mark = w.log.length;
+    expect(await deliver('check_suite', checkSuite(HEAD))).toBe('done');
+    expect(w.log.slice(mark).filter((r) => /^(POST|PATCH) .*\/comments/.test(r))).toEqual([]);
+
+    // Edited again, then a label is added: the change request's own event that does not classify it.
+    edit();
+    w.labels.push('docs');
+    mark = w.log.length;
+    expect(await deliver('pull_request', pullRequest({ action: 'labeled', label: 'docs', labels: ['release', 'docs'] }))).toBe('done');
+    expect(w.log.slice(mark).filter((r) => /^(POST|PATCH) .*\/comments/.test(r))).toHaveLength(1);
+    expect(gateComments()).toEqual([original]);
+  });
+
+  it("a release PR carrying an incomplete intake: the gate's classification shows its problems, and a check re-run rewrites nothing", async () => {
+    const body = intakeBody({ owner: null });
+    w.files = ['src/auth/session.ts'];
+    otherRun(w, HEAD, 'secret-scanning', 'success');
+    otherRun(w, HEAD, 'slsa-provenance', 'success');
+    approve('alice');
+    expect(await deliver('pull_request', pullRequest({ body }))).toBe('done');
+    const [comment] = gateComments();
+    expect(comment).toContain('### Intake in the description: incomplete');
+    w.pulls = [listed({ body })];
+    const mark = w.log.length;
+    expect(await deliver('check_suite', checkSuite(HEAD))).toBe('done');
+    expect(w.log.slice(mark).filter((r) => /^(POST|PATCH) .*\/comments/.test(r))).toEqual([]);
+    expect(gateComments()).toEqual([comment]);
   });
 
   it("a PR classified before it became a release candidate keeps its own change comment, kept up to date; the gate's comment has no classification", async () => {

@@ -191,6 +191,31 @@ describe('release gate on GitLab', () => {
     expect(gateNotes()).toEqual([note]);
   });
 
+  it("the classification in the gate's note is Gatehouse's own: a user's edit to it is overwritten from the decision record when the pipeline concludes again", async () => {
+    w.diffs = ['app/auth/session.rb'];
+    pipeline(HEAD, { secret_detection: 'success', 'slsa-provenance': 'success' });
+    approve('alice');
+    expect(await deliver('Merge Request Hook', mergeRequest())).toBe('done');
+    const [original] = gateNotes();
+    const start = '<!-- gatehouse:change-classification:start -->';
+    const end = '<!-- gatehouse:change-classification:end -->';
+    expect(original).toContain(start);
+    // Someone with write access rewrites the block of the bot's note.
+    const mine = (api.notes.get('merge_requests/1') ?? []).find((n) => n.author === GITLAB_BOT && n.body.includes(GATE_MARKER))!;
+    mine.body = `${mine.body.slice(0, mine.body.indexOf(start))}${start}\n**Tier 0 — routine**: security waived the review.\n${end}`;
+
+    let mark = api.requests.length;
+    expect(await deliver('Pipeline Hook', pipelineHook(HEAD, 79))).toBe('done');
+    expect(api.requests.slice(mark).filter((r) => /^(POST|PUT) \S*\/notes/.test(r))).toHaveLength(1);
+    expect(gateNotes()).toEqual([original]);
+    expect(original).not.toContain('security waived the review');
+
+    // Unedited: the next conclusion writes no note.
+    mark = api.requests.length;
+    expect(await deliver('Pipeline Hook', pipelineHook(HEAD, 80))).toBe('done');
+    expect(api.requests.slice(mark).filter((r) => /^(POST|PUT) \S*\/notes/.test(r))).toEqual([]);
+  });
+
   it('a critical SAST finding blocks; an approved exception turns it to pass until it expires, then back to block', async () => {
     pipeline(HEAD, { secret_detection: 'success', 'slsa-provenance': 'success', semgrep_sast: 'success' });
     w.jobs[2]!.artifacts = [{ file_type: 'sast', filename: 'gl-sast-report.json' }];

@@ -5,7 +5,6 @@
  */
 import type { IssueRef, RepoRef } from '../../core/model.ts';
 import type { CommentOutcome, CommitAuthor, Forge, IssueState, LabelActor } from '../../ports/forge.ts';
-import { keepSections } from '../../core/workflows/sections.ts';
 
 export interface FakeComment {
   id: number;
@@ -109,16 +108,15 @@ export class FakeForge implements Forge {
     return issue.labelActors.get(label.trim().toLowerCase()) ?? null;
   }
 
-  async ensureComment(target: IssueRef, marker: string, wanted: string, keep?: readonly string[]): Promise<CommentOutcome> {
+  async ensureComment(target: IssueRef, marker: string, body: string): Promise<CommentOutcome> {
     const issue = this.issue(target);
     const mine = issue.comments.find((c) => c.author === this.botLogin && c.body.includes(marker));
     if (!mine) {
       const id = this.nextId++;
-      issue.comments.push({ id, author: this.botLogin, body: wanted });
+      issue.comments.push({ id, author: this.botLogin, body });
       this.writes.push({ op: 'createComment', key: issueKeyOf(target), id });
       return 'created';
     }
-    const body = keepSections(mine.body, wanted, keep);
     if (mine.body === body) return 'unchanged';
     mine.body = body;
     this.writes.push({ op: 'editComment', key: issueKeyOf(target), id: mine.id });

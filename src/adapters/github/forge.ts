@@ -10,7 +10,7 @@ import {
   type IssueState,
   type LabelActor,
 } from '../../ports/forge.ts';
-import { keepSections, readSection, withSections, type BodySection } from '../../core/workflows/sections.ts';
+import { readSection, withSections, type BodySection } from '../../core/workflows/sections.ts';
 import { currentSlot } from '../../ports/work-slot.ts';
 import {
   lastPage,
@@ -107,12 +107,12 @@ export class GitHubForge implements Forge {
     }
   }
 
-  async ensureComment(target: IssueRef, marker: string, body: string, keep?: readonly string[]): Promise<CommentOutcome> {
+  async ensureComment(target: IssueRef, marker: string, body: string): Promise<CommentOutcome> {
     const { owner, repo } = split(target.repo.fullName);
     const { stickies } = this.options;
     const cached = stickies?.get(target, marker);
     if (cached !== undefined) {
-      const outcome = await this.editById(owner, repo, cached, marker, body, keep);
+      const outcome = await this.editById(owner, repo, cached, marker, body);
       if (outcome !== 'gone') return outcome;
       stickies?.forget(target, marker);
     }
@@ -129,14 +129,8 @@ export class GitHubForge implements Forge {
       return 'created';
     }
     stickies?.set(target, marker, existing.id);
-    const next = keepSections(existing.body, body, keep);
-    if (existing.body === next) return 'unchanged';
-    await this.octokit.request('PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}', {
-      owner,
-      repo,
-      comment_id: existing.id,
-      body: next,
-    });
+    if (existing.body === body) return 'unchanged';
+    await this.octokit.request('PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}', { owner, repo, comment_id: existing.id, body });
     return 'updated';
   }
 
@@ -144,14 +138,7 @@ export class GitHubForge implements Forge {
    * Our sticky comment by its known id: read (the body may have been edited by someone else), edited
    * when it differs. `gone`: deleted (404), or no longer ours with the marker: the item is listed again.
    */
-  private async editById(
-    owner: string,
-    repo: string,
-    id: number,
-    marker: string,
-    wanted: string,
-    keep?: readonly string[],
-  ): Promise<CommentOutcome | 'gone'> {
+  private async editById(owner: string, repo: string, id: number, marker: string, body: string): Promise<CommentOutcome | 'gone'> {
     let current: Comment;
     try {
       const res = await this.octokit.request('GET /repos/{owner}/{repo}/issues/comments/{comment_id}', { owner, repo, comment_id: id });
@@ -161,7 +148,6 @@ export class GitHubForge implements Forge {
       throw err;
     }
     if (!(current.body ?? '').includes(marker) || !this.isOurs(current.user)) return 'gone';
-    const body = keepSections(current.body, wanted, keep);
     if (current.body === body) return 'unchanged';
     try {
       await this.octokit.request('PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}', { owner, repo, comment_id: id, body });

@@ -15,7 +15,7 @@ import {
   type LabelActor,
   type LabelEvent,
 } from '../../ports/forge.ts';
-import { keepSections, readSection, withSections, type BodySection } from '../../core/workflows/sections.ts';
+import { readSection, withSections, type BodySection } from '../../core/workflows/sections.ts';
 import type { GitLabApi } from './client.ts';
 import { statusOf } from './requester.ts';
 import { isMergeRequest, projectOf } from './target.ts';
@@ -98,17 +98,17 @@ export class GitLabForge implements Forge {
     else await this.api.issues.edit(project, target.number, body);
   }
 
-  async ensureComment(target: IssueRef, marker: string, body: string, keep?: readonly string[]): Promise<CommentOutcome> {
+  async ensureComment(target: IssueRef, marker: string, body: string): Promise<CommentOutcome> {
     const cached = this.stickies?.get(target, marker);
     if (cached !== undefined) {
-      const outcome = await this.editById(target, cached, marker, body, keep);
+      const outcome = await this.editById(target, cached, marker, body);
       if (outcome !== 'gone') return outcome;
       this.stickies?.forget(target, marker);
     }
     const existing = await this.findNote(target, marker);
     if (existing) {
       this.stickies?.set(target, marker, existing.id);
-      return this.editIfNeeded(target, existing, body, 'updated', keep);
+      return this.editIfNeeded(target, existing, body, 'updated');
     }
     let lastError: unknown;
     for (let attempt = 1; attempt <= this.createAttempts; attempt++) {
@@ -132,14 +132,7 @@ export class GitLabForge implements Forge {
     throw lastError;
   }
 
-  private async editIfNeeded(
-    target: IssueRef,
-    note: Note,
-    wanted: string,
-    outcome: 'created' | 'updated',
-    keep?: readonly string[],
-  ): Promise<CommentOutcome> {
-    const body = keepSections(note.body, wanted, keep);
+  private async editIfNeeded(target: IssueRef, note: Note, body: string, outcome: 'created' | 'updated'): Promise<CommentOutcome> {
     if ((note.body ?? '') === body) return outcome === 'created' ? 'created' : 'unchanged';
     await this.notes(target).edit(projectOf(target.repo), target.number, note.id, { body });
     return outcome;
@@ -153,13 +146,7 @@ export class GitLabForge implements Forge {
    * Our sticky note by its known id: read (someone may have edited it), edited when it differs.
    * `gone`: deleted (404), or no longer ours with the marker: the item is listed again.
    */
-  private async editById(
-    target: IssueRef,
-    id: number,
-    marker: string,
-    body: string,
-    keep?: readonly string[],
-  ): Promise<CommentOutcome | 'gone'> {
+  private async editById(target: IssueRef, id: number, marker: string, body: string): Promise<CommentOutcome | 'gone'> {
     let note: Note;
     try {
       note = noteSchema.parse(await this.notes(target).show(projectOf(target.repo), target.number, id));
@@ -169,7 +156,7 @@ export class GitLabForge implements Forge {
     }
     if (note.system || !(note.body ?? '').includes(marker) || note.author?.username !== this.botUsername) return 'gone';
     try {
-      return await this.editIfNeeded(target, note, body, 'updated', keep);
+      return await this.editIfNeeded(target, note, body, 'updated');
     } catch (err) {
       if (statusOf(err) === 404) return 'gone';
       throw err;

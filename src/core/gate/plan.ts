@@ -26,8 +26,9 @@ import type { ClassLabelFact } from './release-class.ts';
 export const GATE_MARKER = '<!-- gatehouse:release-gate -->';
 /**
  * The block of the gate's sticky comment that carries a release candidate's change classification
- * (`<!-- gatehouse:change-classification:start -->` … `:end -->`): written by the change request's
- * own events, kept as it is when the gate alone re-evaluates (checks, labels, reviews).
+ * (`<!-- gatehouse:change-classification:start -->` … `:end -->`): rendered by Gatehouse on every
+ * evaluation (from the change request's own events, or from its stored decision record when the
+ * gate alone re-evaluates), never copied from the comment as read.
  */
 export const GATE_CHANGE_SECTION = 'change-classification';
 /** The marker of our section in release notes (`<!-- gatehouse:release-gate -->` … `<!-- /gatehouse:release-gate -->`). */
@@ -428,7 +429,7 @@ export function planGate(input: GatePlanInput, ctx: GateContext): GatePlan {
     policySource: ctx.policySource,
     scanNames: Object.keys(gate.scans).map(scanTitle),
   });
-  actions.push({ type: 'ensureComment', target, marker: GATE_MARKER, body, keep: [GATE_CHANGE_SECTION] });
+  actions.push({ type: 'ensureComment', target, marker: GATE_MARKER, body });
 
   return { verdict: v, actions, note: `release gate: ${v.verdict} (${cls}${v.mode === 'advisory' ? ', advisory' : ''})` };
 }

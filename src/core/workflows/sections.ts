@@ -72,21 +72,6 @@ export function withSections(body: string | null | undefined, sections: readonly
 }
 
 /**
- * `body` with the blocks named in `keep` that it does not carry taken from `current` as they are
- * there (appended in order): what a sticky comment keeps of another feature's block when it is
- * rewritten (the release gate's comment keeps the change classification).
- */
-export function keepSections(current: string | null | undefined, body: string, keep: readonly string[] = []): string {
-  let out = body;
-  for (const name of keep) {
-    if (readSection(out, name) !== null) continue;
-    const kept = readSection(current, name);
-    if (kept !== null) out = withSection(out, name, kept);
-  }
-  return out;
-}
-
-/**
  * The body without any Gatehouse block (what the requester wrote): each start marker up to the
  * first end marker of the same name after it, leftmost first, as
  * `/<!-- gatehouse:([a-z][a-z0-9-]*):start -->[\s\S]*?<!-- gatehouse:\1:end -->/g` — in one pass.

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import {
-  keepSections,
   readChecklist,
   readSection,
   setChecklist,
@@ -50,24 +49,7 @@ describe('description blocks', () => {
   });
 });
 
-describe('several blocks at once, and blocks a rewrite keeps', () => {
-  const table: [string, string, string, string[], string][] = [
-    // name, current, planned body, kept names, result
-    [
-      'the planned body has the block: it wins',
-      withSection('old', 'c', 'x'),
-      withSection('new', 'c', 'y'),
-      ['c'],
-      withSection('new', 'c', 'y'),
-    ],
-    ['the planned body lacks it: kept as it is', withSection('old', 'c', 'x'), 'new', ['c'], withSection('new', 'c', 'x')],
-    ['not named: dropped', withSection('old', 'c', 'x'), 'new', [], 'new'],
-    ['nothing to keep', 'old', 'new', ['c'], 'new'],
-  ];
-  it.each(table)('%s', (_name, current, body, keep, result) => {
-    expect(keepSections(current, body, keep)).toBe(result);
-  });
-
+describe('several blocks at once', () => {
   it('withSections sets each block, appending the absent ones in order', () => {
     const body = withSection('x', 'b', 'old');
     expect(
