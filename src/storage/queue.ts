@@ -12,7 +12,7 @@ import { HandedBack, runInSlot } from '../ports/work-slot.ts';
 import { yieldToRequests } from '../ports/yield.ts';
 import { DeliveryRows, EvaluationRows, type Claimed, type DeliveryJobState, type LeasedRows } from './queue-rows.ts';
 import type { Database } from './schema.ts';
-import { JobSlot, Slots, Waker, withTimeout, type SlotHost } from './work-slots.ts';
+import { JobSlot, settlesWithin, Slots, TimedOut, Waker, withTimeout, type SlotHost } from './work-slots.ts';
 
 export { evaluationKey } from './queue-rows.ts';
 export type { DeliveryJobState } from './queue-rows.ts';
@@ -30,7 +30,11 @@ export interface QueueOptions {
   retryDelaySeconds?: number;
   /** Exponential backoff with jitter: delay·2^n/2 … delay·2^n before the n-th retry. Default true. */
   retryBackoff?: boolean;
-  /** A handler running longer is abandoned and its attempt counted as failed. Default 600. */
+  /**
+   * A handler running longer has its attempt counted as failed. It cannot be cancelled: its row
+   * stays leased (no retry runs beside it) until it ends, for at most as long again, then is let go.
+   * Default 600.
+   */
   expireInSeconds?: number;
   /** How often an idle worker looks for due rows (other replicas' and due retries). Default 1000. */
   pollIntervalMs?: number;
@@ -390,9 +394,13 @@ export class LeaseQueue implements JobQueue, GateEvaluations {
       await kind.rows.drop(c);
       return;
     }
+    const limitMs = this.#opts.expireInSeconds * 1000;
+    let running: Promise<void> | undefined;
     try {
-      await withTimeout(handler(job), this.#opts.expireInSeconds * 1000);
+      running = handler(job);
+      await withTimeout(running, limitMs);
     } catch (err) {
+      if (err instanceof TimedOut && running) await this.#outlive(kind, c, running, limitMs);
       const times = c.handBacks + 1;
       if (err instanceof HandedBack && times <= MAX_HAND_BACKS) return this.#handBack(kind, c, err);
       const message = err instanceof HandedBack ? `${err.message} (handed back ${MAX_HAND_BACKS} times already)` : errorMessage(err);
@@ -405,6 +413,17 @@ export class LeaseQueue implements JobQueue, GateEvaluations {
     }
     if (!(await kind.rows.complete(c)))
       this.#log?.warn({ job: c.id, queue: kind.what }, 'a job ended after its lease had run out: another worker may have run it too');
+  }
+
+  /**
+   * A handler past its time limit may still write: its row stays leased (renewed) until it ends,
+   * so that its retry never runs beside it, for at most `limitMs` more; after that the row is let
+   * go (its retry may then run while it still hangs).
+   */
+  async #outlive<T>(kind: Kind<T>, c: Claimed<T>, running: Promise<void>, limitMs: number): Promise<void> {
+    this.#log?.error({ job: c.id, queue: kind.what, limitMs }, 'a job ran past its time limit; its row is held until it ends');
+    if (!(await settlesWithin(running, limitMs)))
+      this.#log?.error({ job: c.id, queue: kind.what, limitMs }, 'a job still runs at twice its time limit; its row is let go for a retry');
   }
 
   /**

@@ -113,6 +113,35 @@ for (const backend of backends) {
       expect(await store.getDelivery('github', 'flaky')).toMatchObject({ attempts: 1, lastError: null });
     });
 
+    it('a handler past its time limit keeps its row leased until it ends: its retry never runs beside it', async () => {
+      await opened.close();
+      opened = await tdb.open({ queue: { expireInSeconds: 0.8, leaseSeconds: 1 } });
+      const { queue, store } = opened;
+      const starts: number[] = [];
+      let ended = 0;
+      let running = 0;
+      let most = 0;
+      await queue.work(async (j) => {
+        const n = starts.push(Date.now());
+        running += 1;
+        most = Math.max(most, running);
+        try {
+          if (n === 1) await sleep(1_400); // past its limit (0.8 s) and its lease (1 s, renewed), within twice the limit
+        } finally {
+          running -= 1;
+        }
+        if (n === 1) ended = Date.now();
+        else await store.finishDelivery(j.platform, j.deliveryId, 'done');
+      }, noDeadLetters);
+      await storeDeliveries(opened, [job('slow')]);
+      await waitFor(() => starts.length === 2);
+      expect(most).toBe(1);
+      expect(ended).toBeGreaterThan(0);
+      expect(starts[1]!).toBeGreaterThanOrEqual(ended);
+      await waitFor(async () => (await store.getDelivery('github', 'slow'))?.status === 'done');
+      expect(await store.getDelivery('github', 'slow')).toMatchObject({ attempts: 1, lastError: null });
+    });
+
     it('a hand-back moves the row to its turn without counting an attempt; the run after it knows it ran before', async () => {
       const { queue, store } = opened;
       const runs: { at: number; ranBefore: boolean | undefined }[] = [];
