@@ -10,7 +10,7 @@ import type { Kysely } from 'kysely';
 import type { DeliveryJob, GateEvaluationJob, GateEvaluations, JobQueue } from '../ports/queue.ts';
 import { HandedBack, runInSlot } from '../ports/work-slot.ts';
 import { yieldToRequests } from '../ports/yield.ts';
-import { DeliveryRows, EvaluationRows, type Claimed, type DeliveryJobState, type LeasedRows } from './queue-rows.ts';
+import { DeliveryRows, EvaluationRows, LEASE_RAN_OUT, type Claimed, type DeliveryJobState, type LeasedRows } from './queue-rows.ts';
 import type { Database } from './schema.ts';
 import { JobSlot, settlesWithin, Slots, TimedOut, Waker, withTimeout, type SlotHost } from './work-slots.ts';
 
@@ -182,7 +182,10 @@ export class LeaseQueue implements JobQueue, GateEvaluations {
       const deliveries = await q.#deliveries.releaseAll();
       const evaluations = await q.#evaluations.releaseAll();
       if (deliveries + evaluations > 0)
-        log?.warn({ deliveries, evaluations }, 'jobs left running by a previous run were given up; they run again now');
+        log?.warn(
+          { deliveries, evaluations },
+          'jobs left running by a previous run were given up; they run again now (one failed attempt each)',
+        );
     }
     return q;
   }
@@ -393,6 +396,17 @@ export class LeaseQueue implements JobQueue, GateEvaluations {
       this.#log?.error({ job: c.id }, `malformed ${kind.what} job; dropped`);
       await kind.rows.drop(c);
       return;
+    }
+    if (c.leaseRanOut) {
+      // An earlier run of this row did not end (its worker stopped, died or stalled): counted as a
+      // failed attempt, so that a job that kills its worker does not run forever.
+      const last = c.attempts > this.#opts.retryLimit;
+      this.#log?.warn({ job: c.id, queue: kind.what, attempts: c.attempts, last }, 'a job whose lease ran out mid-run is taken again');
+      if (last) {
+        await kind.rows.giveUp(c, LEASE_RAN_OUT);
+        await kind.failed(job, c.attempts, LEASE_RAN_OUT, true);
+        return;
+      }
     }
     const limitMs = this.#opts.expireInSeconds * 1000;
     let running: Promise<void> | undefined;

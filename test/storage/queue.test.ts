@@ -7,6 +7,7 @@ import { sql } from 'kysely';
 import type { DeliveryJob, GateEvaluationJob } from '../../src/ports/queue.ts';
 import { currentSlot, HandedBack } from '../../src/ports/work-slot.ts';
 import type { OpenedStore } from '../../src/storage/open.ts';
+import { LEASE_RAN_OUT } from '../../src/storage/queue-rows.ts';
 import { backends, sleep, storeDeliveries, waitFor, type TestDatabase } from './backends.ts';
 
 const job = (deliveryId: string): DeliveryJob => ({ platform: 'github', deliveryId });
@@ -295,6 +296,43 @@ for (const backend of backends) {
       expect(rows).toEqual([{ attempts: 3, last_error: 'never readable' }]); // first run + retryLimit 2
     });
 
+    it('a run whose lease ran out counts as a failed attempt: a job that keeps killing its worker ends failed, not run forever', async () => {
+      const { queue, store, db } = opened;
+      await storeDeliveries(opened, [job('killer'), job('survivor')]);
+      await queue.schedule(evaluation('dead1', 'd-1'), 0);
+      // As workers that died mid-run leave them: held by a claim whose lease ran out. 'killer' and
+      // the evaluation have used up their other attempts (retryLimit 2) that way already.
+      await sql`update deliveries set claimed_by = 'dead', claimed_until = now() - interval '1 second',
+        attempts = case when delivery_id = 'killer' then 2 else 0 end`.execute(db);
+      await sql`update gate_evaluations set state = 'running', claimed_by = 'dead', claimed_until = now() - interval '1 second', attempts = 2`.execute(
+        db,
+      );
+      const runs: string[] = [];
+      const dead: { job: DeliveryJob; error: string }[] = [];
+      const evaluated: string[] = [];
+      await queue.work(
+        async (j) => {
+          runs.push(j.deliveryId);
+          await store.finishDelivery(j.platform, j.deliveryId, 'done');
+        },
+        async (j, error) => {
+          dead.push({ job: j, error });
+        },
+      );
+      await queue.workEvaluations(async (j) => {
+        evaluated.push(j.sha);
+      });
+      const evaluationState = async (): Promise<string | undefined> =>
+        (await sql<{ state: string }>`select state from gate_evaluations`.execute(db)).rows[0]?.state;
+      await waitFor(async () => dead.length === 1 && runs.length === 1 && (await evaluationState()) === 'failed');
+      await sleep(200);
+      expect(runs).toEqual(['survivor']);
+      expect(dead).toEqual([{ job: job('killer'), error: LEASE_RAN_OUT }]);
+      expect(evaluated).toEqual([]);
+      expect(await store.getDelivery('github', 'killer')).toMatchObject({ status: 'failed', attempts: 3, lastError: LEASE_RAN_OUT });
+      expect(await store.getDelivery('github', 'survivor')).toMatchObject({ status: 'done', attempts: 1 });
+    });
+
     it('keeps jobs across a close and reopen', async () => {
       await storeDeliveries(opened, [job('a'), job('b')]);
       await opened.queue.schedule(evaluation('f'.repeat(40), 'kept'), 0);
@@ -384,6 +422,12 @@ for (const backend of backends) {
           seen.push(j.deliveryId);
         }, noDeadLetters);
         await waitFor(() => seen.length === 1, 5_000);
+        // The run that stopped mid-job counts as a failed attempt (a job that kills its process ends failed).
+        expect(await opened.store.getDelivery('github', 'stuck')).toMatchObject({
+          status: 'pending',
+          attempts: 1,
+          lastError: LEASE_RAN_OUT,
+        });
       });
     }
 
