@@ -196,9 +196,11 @@ for (const backend of backends) {
       const { queue, store } = opened;
       let fail = true;
       const runs: string[] = [];
+      let held: Promise<void> = Promise.resolve();
       await queue.work(
         async (j) => {
           runs.push(j.deliveryId);
+          if (j.deliveryId === 'p') await held;
           if (j.deliveryId === 'f' && fail) throw new Error('down');
           // 'p' ends pending (as a delivery whose platform is off): not queued any more.
           if (j.deliveryId !== 'p') await store.finishDelivery(j.platform, j.deliveryId, 'done');
@@ -213,8 +215,11 @@ for (const backend of backends) {
       expect(await store.retryDelivery('github', 'f')).toBe(true);
       expect(await store.retryDelivery('github', 'f')).toBe(false); // pending now, not failed
       queue.jobsAdded();
+      let letGo: () => void = () => undefined;
+      held = new Promise<void>((resolve) => (letGo = resolve));
       await queue.requeue(job('p'));
-      await queue.requeue(job('p')); // already queued (or running): left alone
+      await queue.requeue(job('p')); // already queued (or running, held until now): left alone
+      letGo();
       await waitFor(() => runs.length === 4);
       await sleep(300);
       expect(runs.sort()).toEqual(['f', 'f', 'p', 'p']);
