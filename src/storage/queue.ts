@@ -3,8 +3,8 @@
  * use (storage/leases.ts): a delivery's job is its row in `deliveries`, a gate re-evaluation its row
  * in `gate_evaluations` (./queue-rows.ts). A worker claims due rows (`for update skip locked`:
  * replicas never take one row twice) under a lease it renews while the job runs, so a dead
- * replica's rows come back once their lease runs out; a failed attempt is the same row due again
- * later (backoff), and failed after the last retry.
+ * replica's rows come back once their lease runs out (that run counted as a failed attempt); a
+ * failed attempt is the same row due again later (backoff), and failed after the last retry.
  */
 import type { Kysely } from 'kysely';
 import type { DeliveryJob, GateEvaluationJob, GateEvaluations, JobQueue } from '../ports/queue.ts';
@@ -50,7 +50,10 @@ export interface QueueOptions {
   parkUpToMs?: number;
   /** Jobs parked in memory at once, beyond which waiting jobs are handed back. Default 128. */
   maxParked?: number;
-  /** How long stop() waits for running handlers before leaving their jobs to their leases. Default 3000. */
+  /**
+   * How long stop() waits for running handlers before leaving their jobs to their leases (taken
+   * again when they run out, the cut-short run counted as a failed attempt). Default 3000.
+   */
   stopTimeoutMs?: number;
   /**
    * The lease on a running job, renewed every third of it while the job runs: a replica that dies
@@ -307,7 +310,8 @@ export class LeaseQueue implements JobQueue, GateEvaluations {
     ]);
     clearTimeout(timer);
     // Handlers still running lose their leases' renewal: their jobs are taken again once the
-    // leases run out (at the next start, on the embedded database).
+    // leases run out (at the next start, on the embedded database), the cut-short run counted as
+    // a failed attempt. Their leases are not given up here: the handlers may still write.
     if (this.#heartbeat) clearInterval(this.#heartbeat);
     this.#heartbeat = null;
     await this.#renewing;
