@@ -474,14 +474,16 @@ const migrations: Record<string, Migration> = {
       await sql`create unique index gate_evaluations_waiting_key on gate_evaluations (key) where state = 'waiting'`.execute(db);
       await sql`create index gate_evaluations_due_idx on gate_evaluations (due_at) where state <> 'failed'`.execute(db);
       // Gate re-evaluations an earlier version scheduled in pg-boss (its queue `deliveries_gate`)
-      // and that had not run: carried over. pg-boss's schema itself is left as it was.
+      // and that had not run, or not to their end (`active`: its process stopped for this upgrade):
+      // carried over; a job without the fields of a key is left behind rather than failing the
+      // upgrade. pg-boss's schema itself is left as it was.
       const { rows } = await sql<{ present: boolean }>`select to_regclass('pgboss.job') is not null as present`.execute(db);
       if (rows[0]?.present)
         await sql`insert into gate_evaluations (key, job, state, due_at)
           select distinct on (k) k, data, 'waiting', start_after from (
             select (data->'repo'->>'platform') || ':' || lower(data->'repo'->>'fullName') || '@' || lower(data->>'sha') as k, data, start_after
-            from pgboss.job where name = 'deliveries_gate' and state in ('created', 'retry')
-              and data->'repo'->>'platform' is not null and data->>'sha' is not null
+            from pgboss.job where name = 'deliveries_gate' and state in ('created', 'retry', 'active')
+              and data->'repo'->>'platform' is not null and data->'repo'->>'fullName' is not null and data->>'sha' is not null
           ) j order by k, start_after`.execute(db);
     },
     async down(db: Kysely<unknown>): Promise<void> {

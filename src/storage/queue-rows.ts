@@ -17,10 +17,18 @@ export interface Claimed<T> {
   job: T | null;
   attempts: number;
   handBacks: number;
+  /**
+   * The row was held by an earlier claim whose lease ran out (its worker stopped, died or stalled
+   * mid-job): that run counts as a failed attempt, already added to `attempts` by the claim.
+   */
+  leaseRanOut: boolean;
 }
 
 export interface LeasedRows<T> {
-  /** Up to `limit` due rows (and rows whose lease ran out), leased for `leaseSeconds`; skips rows others hold. */
+  /**
+   * Up to `limit` due rows (and rows whose lease ran out, one more failed attempt each), leased for
+   * `leaseSeconds`; skips rows others hold.
+   */
   claim(limit: number, leaseSeconds: number): Promise<Claimed<T>[]>;
   /** Extends the leases of these claims (the heartbeat of running jobs). */
   renew(claims: readonly string[], leaseSeconds: number): Promise<void>;
@@ -30,14 +38,22 @@ export interface LeasedRows<T> {
   fail(c: Claimed<T>, error: string, delaySeconds: number, retryLimit: number): Promise<boolean>;
   /** Back to waiting, due in `waitMs`, attempts unchanged, one more hand-back. */
   handBack(c: Claimed<T>, waitMs: number, reason: string): Promise<void>;
+  /** Failed for good with `error`, its attempts spent already (a job whose leases kept running out). */
+  giveUp(c: Claimed<T>, error: string): Promise<void>;
   /** A row whose job could not be read: removed from the queue. */
   drop(c: Claimed<T>): Promise<void>;
-  /** Gives up every lease (the embedded database at start: they were a dead run's). Returns how many. */
+  /**
+   * Every lease runs out now (the embedded database at start: they were a dead run's): their rows
+   * are claimed again at once, the dead run counted as a failed attempt. Returns how many.
+   */
   releaseAll(): Promise<number>;
 }
 
 const seconds = (ms: number): number => Math.max(0, ms) / 1000;
 const claimsList = (claims: readonly string[]) => sql.join(claims.map((c) => sql`${c}`));
+
+/** Kept as the last error of a row whose lease ran out mid-job. */
+export const LEASE_RAN_OUT = 'its run did not end: its lease ran out (the worker stopped, died or stalled)';
 
 /** Deliveries: waiting = pending with `due_at` set; a run that ends leaves `due_at` null. */
 export class DeliveryRows implements LeasedRows<DeliveryJob> {
@@ -45,14 +61,25 @@ export class DeliveryRows implements LeasedRows<DeliveryJob> {
 
   async claim(limit: number, leaseSeconds: number): Promise<Claimed<DeliveryJob>[]> {
     const prefix = randomUUID();
-    const { rows } = await sql<{ platform: string; delivery_id: string; claimed_by: string; attempts: number; hand_backs: number }>`
-      update deliveries set claimed_until = now() + make_interval(secs => ${leaseSeconds}::float8),
-        claimed_by = ${prefix} || ':' || platform || ':' || delivery_id
-      where (platform, delivery_id) in (
-        select platform, delivery_id from deliveries
+    // The rows are picked and locked in a CTE (run once, never inlined: it locks rows), then leased.
+    const { rows } = await sql<{
+      platform: string;
+      delivery_id: string;
+      claimed_by: string;
+      attempts: number;
+      hand_backs: number;
+      ran_out: boolean;
+    }>`
+      with picked as (
+        select platform, delivery_id, claimed_until is not null as ran_out from deliveries
         where status = 'pending' and due_at <= now() and (claimed_until is null or claimed_until < now())
         order by due_at limit ${limit} for update skip locked)
-      returning platform, delivery_id, claimed_by, attempts, hand_backs`.execute(this.db);
+      update deliveries d set claimed_until = now() + make_interval(secs => ${leaseSeconds}::float8),
+        claimed_by = ${prefix} || ':' || d.platform || ':' || d.delivery_id,
+        attempts = d.attempts + case when picked.ran_out then 1 else 0 end,
+        last_error = case when picked.ran_out then ${LEASE_RAN_OUT} else d.last_error end
+      from picked where d.platform = picked.platform and d.delivery_id = picked.delivery_id
+      returning d.platform, d.delivery_id, d.claimed_by, d.attempts, d.hand_backs, picked.ran_out`.execute(this.db);
     return rows.map((r) => {
       const platform = z.enum(['github', 'gitlab', 'slack']).safeParse(r.platform);
       return {
@@ -61,6 +88,7 @@ export class DeliveryRows implements LeasedRows<DeliveryJob> {
         job: platform.success ? { platform: platform.data, deliveryId: r.delivery_id } : null,
         attempts: Number(r.attempts),
         handBacks: Number(r.hand_backs),
+        leaseRanOut: r.ran_out === true,
       };
     });
   }
@@ -93,13 +121,19 @@ export class DeliveryRows implements LeasedRows<DeliveryJob> {
       where claimed_by = ${c.claim}`.execute(this.db);
   }
 
+  async giveUp(c: Claimed<DeliveryJob>, error: string): Promise<void> {
+    await sql`update deliveries set status = case when status = 'pending' then 'failed' else status end, last_error = ${error},
+        due_at = null, claimed_until = null, claimed_by = null, hand_backs = 0, updated_at = now()
+      where claimed_by = ${c.claim}`.execute(this.db);
+  }
+
   async drop(c: Claimed<DeliveryJob>): Promise<void> {
     await this.complete(c);
   }
 
   async releaseAll(): Promise<number> {
-    const { rows } =
-      await sql`update deliveries set claimed_until = null, claimed_by = null where claimed_until is not null returning 1`.execute(this.db);
+    const { rows } = await sql`update deliveries set claimed_until = now() - interval '1 second'
+      where claimed_until is not null and claimed_until >= now() - interval '1 second' returning 1`.execute(this.db);
     return rows.length;
   }
 
@@ -178,14 +212,25 @@ export class EvaluationRows implements LeasedRows<GateEvaluationJob> {
 
   async claim(limit: number, leaseSeconds: number): Promise<Claimed<GateEvaluationJob>[]> {
     const prefix = randomUUID();
-    const { rows } = await sql<{ id: string | number; job: unknown; claimed_by: string; attempts: number; hand_backs: number }>`
-      update gate_evaluations set state = 'running', claimed_until = now() + make_interval(secs => ${leaseSeconds}::float8),
-        claimed_by = ${prefix} || ':' || id
-      where id in (
-        select id from gate_evaluations
-        where (state in ('waiting', 'retry') and due_at <= now()) or (state = 'running' and claimed_until < now())
+    // A running row was due when it was claimed: every claimable row is due (one index range).
+    const { rows } = await sql<{
+      id: string | number;
+      job: unknown;
+      claimed_by: string;
+      attempts: number;
+      hand_backs: number;
+      ran_out: boolean;
+    }>`
+      with picked as (
+        select id, state = 'running' as ran_out from gate_evaluations
+        where state <> 'failed' and due_at <= now() and (state <> 'running' or claimed_until is null or claimed_until < now())
         order by due_at limit ${limit} for update skip locked)
-      returning id, job, claimed_by, attempts, hand_backs`.execute(this.db);
+      update gate_evaluations g set state = 'running', claimed_until = now() + make_interval(secs => ${leaseSeconds}::float8),
+        claimed_by = ${prefix} || ':' || g.id,
+        attempts = g.attempts + case when picked.ran_out then 1 else 0 end,
+        last_error = case when picked.ran_out then ${LEASE_RAN_OUT} else g.last_error end
+      from picked where g.id = picked.id
+      returning g.id, g.job, g.claimed_by, g.attempts, g.hand_backs, picked.ran_out`.execute(this.db);
     return rows.map((r) => {
       const raw: unknown = typeof r.job === 'string' ? safeJson(r.job) : r.job;
       const job = evaluationData.safeParse(raw);
@@ -195,6 +240,7 @@ export class EvaluationRows implements LeasedRows<GateEvaluationJob> {
         job: job.success ? job.data : null,
         attempts: Number(r.attempts),
         handBacks: Number(r.hand_backs),
+        leaseRanOut: r.ran_out === true,
       };
     });
   }
@@ -225,6 +271,11 @@ export class EvaluationRows implements LeasedRows<GateEvaluationJob> {
       where claimed_by = ${c.claim}`.execute(this.db);
   }
 
+  async giveUp(c: Claimed<GateEvaluationJob>, error: string): Promise<void> {
+    await sql`update gate_evaluations set state = 'failed', last_error = ${error}, due_at = now(), claimed_until = null, claimed_by = null
+      where claimed_by = ${c.claim}`.execute(this.db);
+  }
+
   async drop(c: Claimed<GateEvaluationJob>): Promise<void> {
     await this.complete(c);
   }
@@ -237,8 +288,8 @@ export class EvaluationRows implements LeasedRows<GateEvaluationJob> {
   }
 
   async releaseAll(): Promise<number> {
-    const { rows } = await sql`update gate_evaluations set state = 'retry', claimed_until = null, claimed_by = null
-      where state = 'running' returning 1`.execute(this.db);
+    const { rows } = await sql`update gate_evaluations set claimed_until = now() - interval '1 second'
+      where state = 'running' and (claimed_until is null or claimed_until >= now() - interval '1 second') returning 1`.execute(this.db);
     return rows.length;
   }
 }

@@ -3,16 +3,16 @@
  * use (storage/leases.ts): a delivery's job is its row in `deliveries`, a gate re-evaluation its row
  * in `gate_evaluations` (./queue-rows.ts). A worker claims due rows (`for update skip locked`:
  * replicas never take one row twice) under a lease it renews while the job runs, so a dead
- * replica's rows come back once their lease runs out; a failed attempt is the same row due again
- * later (backoff), and failed after the last retry.
+ * replica's rows come back once their lease runs out (that run counted as a failed attempt); a
+ * failed attempt is the same row due again later (backoff), and failed after the last retry.
  */
 import type { Kysely } from 'kysely';
 import type { DeliveryJob, GateEvaluationJob, GateEvaluations, JobQueue } from '../ports/queue.ts';
 import { HandedBack, runInSlot } from '../ports/work-slot.ts';
 import { yieldToRequests } from '../ports/yield.ts';
-import { DeliveryRows, EvaluationRows, type Claimed, type DeliveryJobState, type LeasedRows } from './queue-rows.ts';
+import { DeliveryRows, EvaluationRows, LEASE_RAN_OUT, type Claimed, type DeliveryJobState, type LeasedRows } from './queue-rows.ts';
 import type { Database } from './schema.ts';
-import { JobSlot, Slots, Waker, withTimeout, type SlotHost } from './work-slots.ts';
+import { JobSlot, settlesWithin, Slots, TimedOut, Waker, withTimeout, type SlotHost } from './work-slots.ts';
 
 export { evaluationKey } from './queue-rows.ts';
 export type { DeliveryJobState } from './queue-rows.ts';
@@ -30,7 +30,11 @@ export interface QueueOptions {
   retryDelaySeconds?: number;
   /** Exponential backoff with jitter: delay·2^n/2 … delay·2^n before the n-th retry. Default true. */
   retryBackoff?: boolean;
-  /** A handler running longer is abandoned and its attempt counted as failed. Default 600. */
+  /**
+   * A handler running longer has its attempt counted as failed. It cannot be cancelled: its row
+   * stays leased (no retry runs beside it) until it ends, for at most as long again, then is let go.
+   * Default 600.
+   */
   expireInSeconds?: number;
   /** How often an idle worker looks for due rows (other replicas' and due retries). Default 1000. */
   pollIntervalMs?: number;
@@ -46,7 +50,10 @@ export interface QueueOptions {
   parkUpToMs?: number;
   /** Jobs parked in memory at once, beyond which waiting jobs are handed back. Default 128. */
   maxParked?: number;
-  /** How long stop() waits for running handlers before leaving their jobs to their leases. Default 3000. */
+  /**
+   * How long stop() waits for running handlers before leaving their jobs to their leases (taken
+   * again when they run out, the cut-short run counted as a failed attempt). Default 3000.
+   */
   stopTimeoutMs?: number;
   /**
    * The lease on a running job, renewed every third of it while the job runs: a replica that dies
@@ -178,7 +185,10 @@ export class LeaseQueue implements JobQueue, GateEvaluations {
       const deliveries = await q.#deliveries.releaseAll();
       const evaluations = await q.#evaluations.releaseAll();
       if (deliveries + evaluations > 0)
-        log?.warn({ deliveries, evaluations }, 'jobs left running by a previous run were given up; they run again now');
+        log?.warn(
+          { deliveries, evaluations },
+          'jobs left running by a previous run were given up; they run again now (one failed attempt each)',
+        );
     }
     return q;
   }
@@ -300,7 +310,8 @@ export class LeaseQueue implements JobQueue, GateEvaluations {
     ]);
     clearTimeout(timer);
     // Handlers still running lose their leases' renewal: their jobs are taken again once the
-    // leases run out (at the next start, on the embedded database).
+    // leases run out (at the next start, on the embedded database), the cut-short run counted as
+    // a failed attempt. Their leases are not given up here: the handlers may still write.
     if (this.#heartbeat) clearInterval(this.#heartbeat);
     this.#heartbeat = null;
     await this.#renewing;
@@ -390,9 +401,24 @@ export class LeaseQueue implements JobQueue, GateEvaluations {
       await kind.rows.drop(c);
       return;
     }
+    if (c.leaseRanOut) {
+      // An earlier run of this row did not end (its worker stopped, died or stalled): counted as a
+      // failed attempt, so that a job that kills its worker does not run forever.
+      const last = c.attempts > this.#opts.retryLimit;
+      this.#log?.warn({ job: c.id, queue: kind.what, attempts: c.attempts, last }, 'a job whose lease ran out mid-run is taken again');
+      if (last) {
+        await kind.rows.giveUp(c, LEASE_RAN_OUT);
+        await kind.failed(job, c.attempts, LEASE_RAN_OUT, true);
+        return;
+      }
+    }
+    const limitMs = this.#opts.expireInSeconds * 1000;
+    let running: Promise<void> | undefined;
     try {
-      await withTimeout(handler(job), this.#opts.expireInSeconds * 1000);
+      running = handler(job);
+      await withTimeout(running, limitMs);
     } catch (err) {
+      if (err instanceof TimedOut && running) await this.#outlive(kind, c, running, limitMs);
       const times = c.handBacks + 1;
       if (err instanceof HandedBack && times <= MAX_HAND_BACKS) return this.#handBack(kind, c, err);
       const message = err instanceof HandedBack ? `${err.message} (handed back ${MAX_HAND_BACKS} times already)` : errorMessage(err);
@@ -405,6 +431,17 @@ export class LeaseQueue implements JobQueue, GateEvaluations {
     }
     if (!(await kind.rows.complete(c)))
       this.#log?.warn({ job: c.id, queue: kind.what }, 'a job ended after its lease had run out: another worker may have run it too');
+  }
+
+  /**
+   * A handler past its time limit may still write: its row stays leased (renewed) until it ends,
+   * so that its retry never runs beside it, for at most `limitMs` more; after that the row is let
+   * go (its retry may then run while it still hangs).
+   */
+  async #outlive<T>(kind: Kind<T>, c: Claimed<T>, running: Promise<void>, limitMs: number): Promise<void> {
+    this.#log?.error({ job: c.id, queue: kind.what, limitMs }, 'a job ran past its time limit; its row is held until it ends');
+    if (!(await settlesWithin(running, limitMs)))
+      this.#log?.error({ job: c.id, queue: kind.what, limitMs }, 'a job still runs at twice its time limit; its row is let go for a retry');
   }
 
   /**

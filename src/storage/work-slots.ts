@@ -143,10 +143,26 @@ export class JobSlot implements WorkSlot {
   }
 }
 
+/** A handler ran past its time limit (it may still be running). */
+export class TimedOut extends Error {}
+
 export function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`handler exceeded ${ms} ms`)), ms);
+    timer = setTimeout(() => reject(new TimedOut(`handler exceeded ${ms} ms`)), ms);
   });
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Whether `p` settles (either way) within `ms`. */
+export function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  const settled = p.then(
+    () => true,
+    () => true,
+  );
+  return Promise.race([settled, late]).finally(() => clearTimeout(timer));
 }

@@ -7,6 +7,7 @@ import { sql } from 'kysely';
 import type { DeliveryJob, GateEvaluationJob } from '../../src/ports/queue.ts';
 import { currentSlot, HandedBack } from '../../src/ports/work-slot.ts';
 import type { OpenedStore } from '../../src/storage/open.ts';
+import { LEASE_RAN_OUT } from '../../src/storage/queue-rows.ts';
 import { backends, sleep, storeDeliveries, waitFor, type TestDatabase } from './backends.ts';
 
 const job = (deliveryId: string): DeliveryJob => ({ platform: 'github', deliveryId });
@@ -113,6 +114,35 @@ for (const backend of backends) {
       expect(await store.getDelivery('github', 'flaky')).toMatchObject({ attempts: 1, lastError: null });
     });
 
+    it('a handler past its time limit keeps its row leased until it ends: its retry never runs beside it', async () => {
+      await opened.close();
+      opened = await tdb.open({ queue: { expireInSeconds: 0.8, leaseSeconds: 1 } });
+      const { queue, store } = opened;
+      const starts: number[] = [];
+      let ended = 0;
+      let running = 0;
+      let most = 0;
+      await queue.work(async (j) => {
+        const n = starts.push(Date.now());
+        running += 1;
+        most = Math.max(most, running);
+        try {
+          if (n === 1) await sleep(1_400); // past its limit (0.8 s) and its lease (1 s, renewed), within twice the limit
+        } finally {
+          running -= 1;
+        }
+        if (n === 1) ended = Date.now();
+        else await store.finishDelivery(j.platform, j.deliveryId, 'done');
+      }, noDeadLetters);
+      await storeDeliveries(opened, [job('slow')]);
+      await waitFor(() => starts.length === 2);
+      expect(most).toBe(1);
+      expect(ended).toBeGreaterThan(0);
+      expect(starts[1]!).toBeGreaterThanOrEqual(ended);
+      await waitFor(async () => (await store.getDelivery('github', 'slow'))?.status === 'done');
+      expect(await store.getDelivery('github', 'slow')).toMatchObject({ attempts: 1, lastError: null });
+    });
+
     it('a hand-back moves the row to its turn without counting an attempt; the run after it knows it ran before', async () => {
       const { queue, store } = opened;
       const runs: { at: number; ranBefore: boolean | undefined }[] = [];
@@ -166,9 +196,11 @@ for (const backend of backends) {
       const { queue, store } = opened;
       let fail = true;
       const runs: string[] = [];
+      let held: Promise<void> = Promise.resolve();
       await queue.work(
         async (j) => {
           runs.push(j.deliveryId);
+          if (j.deliveryId === 'p') await held;
           if (j.deliveryId === 'f' && fail) throw new Error('down');
           // 'p' ends pending (as a delivery whose platform is off): not queued any more.
           if (j.deliveryId !== 'p') await store.finishDelivery(j.platform, j.deliveryId, 'done');
@@ -183,8 +215,11 @@ for (const backend of backends) {
       expect(await store.retryDelivery('github', 'f')).toBe(true);
       expect(await store.retryDelivery('github', 'f')).toBe(false); // pending now, not failed
       queue.jobsAdded();
+      let letGo: () => void = () => undefined;
+      held = new Promise<void>((resolve) => (letGo = resolve));
       await queue.requeue(job('p'));
-      await queue.requeue(job('p')); // already queued (or running): left alone
+      await queue.requeue(job('p')); // already queued (or running, held until now): left alone
+      letGo();
       await waitFor(() => runs.length === 4);
       await sleep(300);
       expect(runs.sort()).toEqual(['f', 'f', 'p', 'p']);
@@ -266,6 +301,43 @@ for (const backend of backends) {
       expect(rows).toEqual([{ attempts: 3, last_error: 'never readable' }]); // first run + retryLimit 2
     });
 
+    it('a run whose lease ran out counts as a failed attempt: a job that keeps killing its worker ends failed, not run forever', async () => {
+      const { queue, store, db } = opened;
+      await storeDeliveries(opened, [job('killer'), job('survivor')]);
+      await queue.schedule(evaluation('dead1', 'd-1'), 0);
+      // As workers that died mid-run leave them: held by a claim whose lease ran out. 'killer' and
+      // the evaluation have used up their other attempts (retryLimit 2) that way already.
+      await sql`update deliveries set claimed_by = 'dead', claimed_until = now() - interval '1 second',
+        attempts = case when delivery_id = 'killer' then 2 else 0 end`.execute(db);
+      await sql`update gate_evaluations set state = 'running', claimed_by = 'dead', claimed_until = now() - interval '1 second', attempts = 2`.execute(
+        db,
+      );
+      const runs: string[] = [];
+      const dead: { job: DeliveryJob; error: string }[] = [];
+      const evaluated: string[] = [];
+      await queue.work(
+        async (j) => {
+          runs.push(j.deliveryId);
+          await store.finishDelivery(j.platform, j.deliveryId, 'done');
+        },
+        async (j, error) => {
+          dead.push({ job: j, error });
+        },
+      );
+      await queue.workEvaluations(async (j) => {
+        evaluated.push(j.sha);
+      });
+      const evaluationState = async (): Promise<string | undefined> =>
+        (await sql<{ state: string }>`select state from gate_evaluations`.execute(db)).rows[0]?.state;
+      await waitFor(async () => dead.length === 1 && runs.length === 1 && (await evaluationState()) === 'failed');
+      await sleep(200);
+      expect(runs).toEqual(['survivor']);
+      expect(dead).toEqual([{ job: job('killer'), error: LEASE_RAN_OUT }]);
+      expect(evaluated).toEqual([]);
+      expect(await store.getDelivery('github', 'killer')).toMatchObject({ status: 'failed', attempts: 3, lastError: LEASE_RAN_OUT });
+      expect(await store.getDelivery('github', 'survivor')).toMatchObject({ status: 'done', attempts: 1 });
+    });
+
     it('keeps jobs across a close and reopen', async () => {
       await storeDeliveries(opened, [job('a'), job('b')]);
       await opened.queue.schedule(evaluation('f'.repeat(40), 'kept'), 0);
@@ -318,6 +390,8 @@ for (const backend of backends) {
         (gen_random_uuid(), 'deliveries_gate', 'created', ${data('a'.repeat(40), 'waiting')}::jsonb, now()),
         (gen_random_uuid(), 'deliveries_gate', 'retry', ${data('b'.repeat(40), 'retrying')}::jsonb, now()),
         (gen_random_uuid(), 'deliveries_gate', 'completed', ${data('c'.repeat(40), 'ran')}::jsonb, now()),
+        (gen_random_uuid(), 'deliveries_gate', 'active', ${data('d'.repeat(40), 'cut-short')}::jsonb, now()),
+        (gen_random_uuid(), 'deliveries_gate', 'created', '{"platform":"gitlab","repo":{"platform":"gitlab"},"sha":"eee"}'::jsonb, now()),
         (gen_random_uuid(), 'deliveries', 'created', '{"platform":"github","deliveryId":"old-pending"}'::jsonb, now())`.execute(db);
       await opened.close();
       opened = await tdb.open();
@@ -330,12 +404,13 @@ for (const backend of backends) {
       await opened.queue.workEvaluations(async (j) => {
         seen.push(j.deliveryId);
       });
-      await waitFor(() => seen.length === 3);
+      await waitFor(() => seen.length === 4);
       await sleep(200);
-      expect(seen.sort()).toEqual(['old-pending', 'retrying', 'waiting']);
+      // The one running when the earlier version stopped is carried over; the one without a repository name is left behind.
+      expect(seen.sort()).toEqual(['cut-short', 'old-pending', 'retrying', 'waiting']);
       // pg-boss's schema is left as it was.
       const { rows } = await sql<{ n: number }>`select count(*)::int as n from pgboss.job`.execute(opened.db);
-      expect(Number(rows[0]?.n)).toBe(4);
+      expect(Number(rows[0]?.n)).toBe(6);
     });
 
     if (backend.name === 'pglite') {
@@ -355,6 +430,12 @@ for (const backend of backends) {
           seen.push(j.deliveryId);
         }, noDeadLetters);
         await waitFor(() => seen.length === 1, 5_000);
+        // The run that stopped mid-job counts as a failed attempt (a job that kills its process ends failed).
+        expect(await opened.store.getDelivery('github', 'stuck')).toMatchObject({
+          status: 'pending',
+          attempts: 1,
+          lastError: LEASE_RAN_OUT,
+        });
       });
     }
 
