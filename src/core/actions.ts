@@ -27,6 +27,8 @@ export interface EnsureComment {
 export interface SaveIntake {
   type: 'saveIntake';
   target: IssueRef;
+  /** The intake record this is (issue or change request key: on GitLab issue #N and merge request !N are two items). */
+  key: string;
   record: IntakeRecord;
 }
 

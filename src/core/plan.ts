@@ -667,7 +667,7 @@ function intakeActions(
   ];
   const labels = labelChanges(event.issue.labels, desired, managed);
 
-  const actions: Action[] = [{ type: 'saveIntake', target, record }];
+  const actions: Action[] = [{ type: 'saveIntake', target, key: issueKey(target), record }];
   const last = ctx.history[ctx.history.length - 1];
   const changed = !sameDecision(last, decision);
   if (changed)
@@ -832,7 +832,12 @@ function planChange(event: ChangeRequestEvent, ctx: PlanContext): Plan {
   const decision: TierDecision = { tier, routes, reasons, notify: byIntake?.notify ?? [] };
   const actions: Action[] = [];
   if (intake)
-    actions.push({ type: 'saveIntake', target, record: withServiceLine(intake, intakeServiceLine(intake, decision, policy, true)) });
+    actions.push({
+      type: 'saveIntake',
+      target,
+      key: changeKey(target),
+      record: withServiceLine(intake, intakeServiceLine(intake, decision, policy, true)),
+    });
   const changed = !sameDecision(last, decision);
   if (changed) actions.push({ type: 'recordDecision', target, key: changeKey(target), tier, routes, reasons });
   const platform = change.ref.repo.platform;

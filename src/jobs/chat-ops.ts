@@ -259,9 +259,14 @@ export class ChatOps implements SlackReader {
       if (await unreachable(err)) return;
       throw err;
     }
+    const isChange = asked.item.kind === 'change';
     const [intake, decision] = await Promise.all([
-      this.deps.store.getIntake(issue),
-      this.deps.store.latestDecision(asked.item.kind === 'change' ? change : issue),
+      // A change request's intake is kept under its own key; a GitHub pull request's may also be
+      // under the issue key (GitHub issues and pull requests share numbers; earlier versions kept it there).
+      this.deps.store
+        .getIntake(isChange ? change : issue)
+        .then((found) => found ?? (isChange && asked.item.platform === 'github' ? this.deps.store.getIntake(issue) : null)),
+      this.deps.store.latestDecision(isChange ? change : issue),
     ]);
     const tier = decision?.tier ?? null;
     const actions = planManualEscalation(

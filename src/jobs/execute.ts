@@ -135,7 +135,7 @@ async function perform(action: Action, deps: ExecuteDeps): Promise<unknown> {
     case 'saveIntake': {
       const { repo, number } = action.target;
       return store.saveIntake({
-        issueKey: issueKey(action.target),
+        issueKey: action.key,
         platform: repo.platform,
         repo: repo.fullName,
         number,
@@ -262,7 +262,8 @@ export async function execute(actions: readonly Action[], deps: ExecuteDeps): Pr
   try {
     for (const action of actions) {
       const started = process.hrtime.bigint();
-      const key = action.type === 'recordDecision' ? action.key : 'target' in action ? issueKey(action.target) : null;
+      const key =
+        action.type === 'recordDecision' || action.type === 'saveIntake' ? action.key : 'target' in action ? issueKey(action.target) : null;
       const seconds = (): number => Number(process.hrtime.bigint() - started) / 1e9;
       try {
         const result = await perform(action, deps);
