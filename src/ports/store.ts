@@ -40,8 +40,6 @@ export interface StoredDelivery extends DeliveryInput {
 }
 
 export interface Store {
-  /** Durable (on disk) before it resolves. `inserted: false` means the id was seen before. */
-  recordDelivery(d: DeliveryInput): Promise<{ inserted: boolean }>;
   getDelivery(platform: Platform, deliveryId: string): Promise<StoredDelivery | null>;
   finishDelivery(platform: Platform, deliveryId: string, status: Exclude<DeliveryStatus, 'pending'>, error?: string | null): Promise<void>;
   /** Increments `attempts`, keeps status pending, stores the error. */
