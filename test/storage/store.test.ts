@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Reason } from '../../src/core/model.ts';
-import type { DeliveryInput } from '../../src/ports/store.ts';
+import type { DeliveryInput } from '../../src/ports/deliveries.ts';
 import type { OpenedStore } from '../../src/storage/open.ts';
 import { migrateToLatest, migrationNames } from '../../src/storage/migrations.ts';
 import { backends, sleep, type TestDatabase } from './backends.ts';
