@@ -13,7 +13,7 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { loadConfig, type Config } from '../config/env.ts';
 import type { Platform } from '../core/model.ts';
-import type { DeliveryStatus, StoredDelivery } from '../ports/store.ts';
+import type { DeliveryStatus, StoredDelivery } from '../ports/deliveries.ts';
 import type { OpenedStore } from '../storage/open.ts';
 
 export interface DeliveriesIo {

@@ -18,7 +18,7 @@ import { changeKey, issueKey, type IssueRef, type IssueSnapshot } from '../core/
 import type { Policy } from '../core/policy/schema.ts';
 import type { Chat } from '../ports/chat.ts';
 import type { PlatformAdapter } from '../ports/platform.ts';
-import type { StoredDelivery } from '../ports/store.ts';
+import type { StoredDelivery } from '../ports/deliveries.ts';
 import type { Metrics } from '../ports/metrics.ts';
 import { slackWorkSchema, type SlackReader, type SlackWork } from '../ports/chat-work.ts';
 import type { NoticeOutbox, OutboxRow } from '../ports/outbox.ts';

@@ -16,11 +16,14 @@ import type { Policy } from '../core/policy/schema.ts';
 import type { RelatedIntake } from '../core/workflows/planning.ts';
 import type { PlatformAdapter } from '../ports/platform.ts';
 import type { DeliveryJob, GateEvaluationJob, GateEvaluations, JobQueue } from '../ports/queue.ts';
-import type { Store, StoredDelivery } from '../ports/store.ts';
-import { PLATFORM_OFF } from '../ports/store.ts';
+import type { Deliveries, StoredDelivery } from '../ports/deliveries.ts';
+import type { IntakeStore } from '../ports/intake-store.ts';
+import type { KeyLock } from '../ports/key-lock.ts';
+import type { TierDecisions } from '../ports/tier-decisions.ts';
+import { PLATFORM_OFF } from '../ports/deliveries.ts';
 import type { PolicyResolver } from '../policy/resolver.ts';
 import type { Metrics } from '../ports/metrics.ts';
-import { execute } from './execute.ts';
+import { execute, type PlanStore } from './execute.ts';
 import { commandAuthority } from '../core/workflows/commands.ts';
 import type { ThreatLogStore } from '../ports/threat-log.ts';
 import { needsToolDecisions, withDecisions } from '../core/workflows/tooling.ts';
@@ -31,8 +34,15 @@ import type { CommandLedger } from '../ports/command-ledger.ts';
 import { allowCommand, commandOf, commandWindowStart } from '../core/workflows/command-limit.ts';
 import { yieldToRequests } from '../ports/yield.ts';
 
+/**
+ * What the delivery worker persists through: its delivery (read, then finished or kept pending),
+ * the plan's records (`PlanStore`, read before planning and written by its actions), and one worker
+ * per issue or change (`KeyLock`).
+ */
+export type DeliveryWorkStore = Pick<Deliveries, 'getDelivery' | 'finishDelivery' | 'failAttempt'> & PlanStore & KeyLock;
+
 export interface ProcessDeps {
-  store: Store;
+  store: DeliveryWorkStore;
   resolver: PolicyResolver;
   render: Render;
   metrics: Metrics;
@@ -333,7 +343,7 @@ async function commandLimited(event: IssueCommentEvent, delivery: StoredDelivery
  * The other open intakes for this intake's service in the same repository (the installation or
  * token acting here can edit them), with their latest tier (for re-opening their reviews).
  */
-async function relatedIntakes(store: Store, service: string | null, self: IssueRef): Promise<RelatedIntake[]> {
+async function relatedIntakes(store: IntakeStore & TierDecisions, service: string | null, self: IssueRef): Promise<RelatedIntake[]> {
   if (service === null) return [];
   const rows = (await store.openIntakesForService(service)).filter(
     (r) => r.issueKey !== issueKey(self) && r.platform === self.repo.platform && r.repo === self.repo.fullName,
@@ -361,7 +371,7 @@ const claimedActor = (event: GatehouseEvent): string | null =>
  * waiting or running is left alone), and those of a platform that is off are counted for the log.
  */
 export async function resumeWaiting(deps: {
-  store: Pick<Store, 'pendingDeliveryIds'>;
+  store: Pick<Deliveries, 'pendingDeliveryIds'>;
   queue: Pick<JobQueue, 'requeue'>;
   on: readonly Platform[];
   limit?: number;

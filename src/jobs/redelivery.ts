@@ -21,7 +21,7 @@ import { z } from 'zod';
 import type { Notice } from '../core/chat/notice.ts';
 import type { MissedDeliveryLedger } from '../ports/missed-deliveries.ts';
 import type { NotificationInput } from '../ports/notifications.ts';
-import type { StoredDelivery } from '../ports/store.ts';
+import type { StoredDelivery } from '../ports/deliveries.ts';
 
 export interface SweepLogger {
   info(obj: object, msg?: string): void;

@@ -2,7 +2,7 @@
 import type { GatehouseEvent, RepoRef } from '../core/model.ts';
 import type { Forge } from './forge.ts';
 import type { ReleaseForge } from './release.ts';
-import type { StoredDelivery } from './store.ts';
+import type { StoredDelivery } from './deliveries.ts';
 
 export type Translation =
   | { kind: 'event'; event: GatehouseEvent; installationId: number | null }

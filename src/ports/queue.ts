@@ -1,6 +1,6 @@
 /** The durable job queue between acknowledging a delivery and processing it. */
 import type { Platform, RepoRef } from '../core/model.ts';
-import type { DeliveryInput } from './store.ts';
+import type { DeliveryInput } from './deliveries.ts';
 
 export interface DeliveryJob {
   platform: Platform;

@@ -5,7 +5,7 @@
  * acknowledgement follows.
  */
 import type { Accepted, Inbox } from '../ports/queue.ts';
-import type { DeliveryInput } from '../ports/store.ts';
+import type { DeliveryInput } from '../ports/deliveries.ts';
 import { encodeDelivery, type EncodedDelivery } from './payload-codec.ts';
 import { GroupCommit } from './group-commit.ts';
 

@@ -10,16 +10,16 @@ import type { AuditEntry } from '../ports/audit-log.ts';
 import type { ClockRow } from '../ports/clock-store.ts';
 import type { IntakeRow } from '../ports/intake-store.ts';
 import type { NotificationInput } from '../ports/notifications.ts';
-import type { DeliveryInput, DeliveryStatus, Store, StoredDelivery } from '../ports/store.ts';
+import type { Store } from '../ports/store.ts';
+import type { DeliveryStatus, StoredDelivery } from '../ports/deliveries.ts';
 import type { DecisionRow } from '../ports/tier-decisions.ts';
-import { PLATFORM_OFF } from '../ports/store.ts';
+import { PLATFORM_OFF } from '../ports/deliveries.ts';
 import { KyselyAuditLog } from './audit-log.ts';
 import { ChatStore } from './chat-store.ts';
 import { KyselyClockStore } from './clock-store.ts';
-import { GroupCommit } from './group-commit.ts';
 import { KyselyIntakeStore } from './intake-store.ts';
 import { KyselyNotifications } from './notifications.ts';
-import { decodePayload, decodePayloadAsync, encodeDelivery, type EncodedDelivery } from './payload-codec.ts';
+import { decodePayload, decodePayloadAsync, type EncodedDelivery } from './payload-codec.ts';
 import type { Database, DeliveriesTable } from './schema.ts';
 import { KyselyTierDecisions } from './tier-decisions.ts';
 
@@ -115,8 +115,6 @@ export function insertedFlags<D extends DeliveryKey>(
   });
 }
 
-/** The end of the last error of a delivery kept pending while its platform was off (see jobs/process-delivery.ts). */
-
 export class KyselyStore implements Store {
   readonly #db: Kysely<Database>;
   readonly #opts: KyselyStoreOptions;
@@ -139,13 +137,6 @@ export class KyselyStore implements Store {
     this.#audit = new KyselyAuditLog(opts.db);
     this.#notifications = new KyselyNotifications(opts.db, this.outbox);
     this.#clocks = new KyselyClockStore(opts.db);
-  }
-
-  /** Concurrent recordDelivery calls share one insert and one flush (group commit). */
-  readonly #inbox = new GroupCommit<EncodedDelivery, { inserted: boolean; duplicateOf?: string }>((batch) => this.recordBatch(batch), 128);
-
-  recordDelivery(d: DeliveryInput): Promise<{ inserted: boolean; duplicateOf?: string }> {
-    return this.#inbox.submit(encodeDelivery(d));
   }
 
   /**

@@ -18,7 +18,7 @@
 import { promisify } from 'node:util';
 import { deflateRawSync, inflateRaw, inflateRawSync } from 'node:zlib';
 import { z } from 'zod';
-import type { DeliveryInput } from '../ports/store.ts';
+import type { DeliveryInput } from '../ports/deliveries.ts';
 
 export const payloadEncoding = z.enum(['json', 'deflate-base64']);
 export type PayloadEncoding = z.infer<typeof payloadEncoding>;

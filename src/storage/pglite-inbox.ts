@@ -14,7 +14,7 @@
  */
 import type { Kysely } from 'kysely';
 import { firstCopies, insertDeliveries, insertedFlags, withReplays } from './kysely-store.ts';
-import type { DeliveryInput } from '../ports/store.ts';
+import type { DeliveryInput } from '../ports/deliveries.ts';
 import { shouldDeflate, type EncodedDelivery } from './payload-codec.ts';
 import type { DeflateParam, PgliteGate, Statement } from './pglite-dialect.ts';
 import type { Database } from './schema.ts';

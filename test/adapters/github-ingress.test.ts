@@ -6,7 +6,7 @@ import nock from 'nock';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createGitHubIngress, GITHUB_WEBHOOK_PATH } from '../../src/adapters/github/app.ts';
-import type { DeliveryInput } from '../../src/ports/store.ts';
+import type { DeliveryInput } from '../../src/ports/deliveries.ts';
 import { createMetrics } from '../../src/server/metrics.ts';
 import { githubDelivery, issuesPayload, testPrivateKey, type Delivery } from '../support/github.ts';
 import { recordingInbox, serveOnLoopback } from '../support/ingress.ts';

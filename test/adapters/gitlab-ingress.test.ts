@@ -8,7 +8,7 @@ import nock from 'nock';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createGitLabIngress, tokenMatches } from '../../src/adapters/gitlab/app.ts';
-import type { DeliveryInput } from '../../src/ports/store.ts';
+import type { DeliveryInput } from '../../src/ports/deliveries.ts';
 import { createMetrics } from '../../src/server/metrics.ts';
 import { GITLAB_SECRET, GITLAB_URL, gitlabDelivery, gitlabFixture } from '../support/gitlab.ts';
 import { recordingInbox, serveOnLoopback } from '../support/ingress.ts';

@@ -179,7 +179,7 @@ describe('dead letters: seen and replayed', () => {
     };
     const job = { platform: 'gitlab' as const, deliveryId: 'gl-1' };
     try {
-      await opened.store.recordDelivery({ ...job, eventName: 'Issue Hook', payload: '{}', receivedAt: new Date() });
+      await opened.inbox.accept({ ...job, eventName: 'Issue Hook', payload: '{}', receivedAt: new Date() });
       await opened.queue.requeue(job); // still waiting: nothing changes
       expect(await stateOf()).toBe('waiting');
       let fail = true;

@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Gatehouse } from '../../src/main.ts';
 import { answers, gitlabBody, intakeBody } from '../builders/intake.ts';
 import { githubDelivery, issueCommentPayload, issuesPayload } from '../support/github.ts';
-import { addNote, GITLAB_BOT, GITLAB_URL, gitlabDelivery, gitlabFixture, issueHook } from '../support/gitlab.ts';
+import { addNote, GITLAB_BOT, gitlabDelivery, issueHook, issueNoteHook } from '../support/gitlab.ts';
 import { GITHUB_SECRET, loopbackOnly, onGitHubIssues, onGitLab, processed } from '../support/harness.ts';
 
 /** The global policy names alice as a threat decider; the command limit is the default. */
@@ -83,19 +83,13 @@ function gitlab(): Forge {
     },
     async comment(n, login, text) {
       const id = commentId++;
-      const p = gitlabFixture('note-hook-issue');
-      (p['user'] as Record<string, unknown>)['username'] = login;
-      p['project'] = gitlabFixture('issue-hook')['project'];
-      Object.assign(p['object_attributes'] as Record<string, unknown>, {
+      const p = issueNoteHook({
         id,
-        note: text,
-        url: `${GITLAB_URL}/gitlabhq/gitlab-test/-/issues/${n}#note_${id}`,
-      });
-      Object.assign(p['issue'] as Record<string, unknown>, {
+        author: login,
+        text,
         iid: n,
         description: api.descriptions.get(key(n)) ?? '',
-        state: 'opened',
-        labels: (api.labels.get(key(n)) ?? []).map((title, i) => ({ id: 2000 + i, title })),
+        labels: api.labels.get(key(n)) ?? [],
       });
       addNote(api, key(n), { id, author: login, body: text });
       return send('Note Hook', p);

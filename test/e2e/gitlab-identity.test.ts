@@ -16,8 +16,8 @@ import {
   GITLAB_BOT,
   GITLAB_URL,
   gitlabDelivery,
-  gitlabFixture,
   issueHook,
+  issueNoteHook,
   type FakeGitLabApi,
   type GitLabDelivery,
 } from '../support/gitlab.ts';
@@ -80,21 +80,7 @@ const writes = (): string[] => api.requests.filter((r) => !r.startsWith('GET '))
 
 /** The documented note hook: a `/gatehouse` command on issue 40 of the documented project. */
 function commandNote({ id, author, text }: { id: number; author: string; text: string }): Record<string, unknown> {
-  const p = gitlabFixture('note-hook-issue');
-  (p['user'] as Record<string, unknown>)['username'] = author;
-  p['project'] = gitlabFixture('issue-hook')['project'];
-  Object.assign(p['object_attributes'] as Record<string, unknown>, {
-    id,
-    note: text,
-    url: `${GITLAB_URL}/gitlabhq/gitlab-test/-/issues/40#note_${id}`,
-  });
-  Object.assign(p['issue'] as Record<string, unknown>, {
-    iid: 40,
-    description: requestBody,
-    state: 'opened',
-    labels: [{ id: 2000, title: 'tooling::request' }],
-  });
-  return p;
+  return issueNoteHook({ id, author, text, iid: 40, description: requestBody, labels: ['tooling::request'] });
 }
 
 describe('GitLab webhook secrets per project or group', () => {

@@ -35,6 +35,7 @@ import {
   gitlabDelivery,
   gitlabFixture,
   issueHook,
+  issueNoteHook,
 } from '../support/gitlab.ts';
 import { GITHUB_API as API, GITHUB_SECRET as SECRET, processed, startTestGatehouse } from '../support/harness.ts';
 
@@ -179,22 +180,16 @@ describe('GitLab: an override cannot grant tooling decisions', () => {
         await send('Issue Hook', p);
       };
       await open(10, HANDOVER, ['tooling::handover']);
-      const note = gitlabFixture('note-hook-issue');
-      (note['user'] as Record<string, unknown>)['username'] = 'mallory';
-      note['project'] = gitlabFixture('issue-hook')['project'];
-      Object.assign(note['object_attributes'] as Record<string, unknown>, {
+      const note = issueNoteHook({
         id: 8201,
-        note: '/gatehouse decide best-effort',
-        url: `${GITLAB_URL}/gitlabhq/gitlab-test/-/issues/10#note_8201`,
+        author: 'mallory',
+        text: '/gatehouse decide best-effort',
+        iid: 10,
+        description: HANDOVER,
+        labels: ['tooling::handover'],
       });
       // The note is in GitLab first (Gatehouse reads its author and text back from there).
       addNote(api, 'issues/10', { id: 8201, author: 'mallory', body: '/gatehouse decide best-effort' });
-      Object.assign(note['issue'] as Record<string, unknown>, {
-        iid: 10,
-        description: HANDOVER,
-        state: 'opened',
-        labels: [{ id: 2000, title: 'tooling::handover' }],
-      });
       await send('Note Hook', note);
 
       expect(api.labels.get('issues/10')).toEqual(['tooling::handover']);

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Gatehouse } from '../../src/main.ts';
 import { githubDelivery, githubLabels, issueCommentPayload, issuesPayload } from '../support/github.ts';
-import { addNote, GITLAB_BOT, GITLAB_URL, gitlabDelivery, gitlabFixture, issueHook } from '../support/gitlab.ts';
+import { addNote, GITLAB_BOT, gitlabDelivery, issueHook, issueNoteHook } from '../support/gitlab.ts';
 import { GITHUB_SECRET, loopbackOnly, onGitHubIssues, onGitLab, processed } from '../support/harness.ts';
 
 const TOOLS = Array.from({ length: 12 }, (_, i) => `tool-${i + 1}`);
@@ -128,21 +128,7 @@ function gitlab(): Forge {
       await send('Issue Hook', p);
     },
     async comment(n, login, text, id) {
-      const p = gitlabFixture('note-hook-issue');
-      (p['user'] as Record<string, unknown>)['username'] = login;
-      // The documented note is on another project than the documented issue: the same project here.
-      p['project'] = gitlabFixture('issue-hook')['project'];
-      Object.assign(p['object_attributes'] as Record<string, unknown>, {
-        id,
-        note: text,
-        url: `${GITLAB_URL}/gitlabhq/gitlab-test/-/issues/${n}#note_${id}`,
-      });
-      Object.assign(p['issue'] as Record<string, unknown>, {
-        iid: n,
-        description: api.descriptions.get(k(n)) ?? '',
-        state: 'opened',
-        labels: labelsOf(n).map((title, i) => ({ id: 2000 + i, title })),
-      });
+      const p = issueNoteHook({ id, author: login, text, iid: n, description: api.descriptions.get(k(n)) ?? '', labels: labelsOf(n) });
       // The person's note is in GitLab (its author is read back from there), then its hook comes.
       addNote(api, k(n), { id, author: login, body: text });
       await send('Note Hook', p);

@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Gatehouse } from '../../src/main.ts';
 import { answers, gitlabBody, intakeBody, type Answers } from '../builders/intake.ts';
 import { githubDelivery, issueCommentPayload, issuesPayload } from '../support/github.ts';
-import { addNote, GITLAB_BOT, GITLAB_URL, gitlabDelivery, gitlabFixture, issueHook } from '../support/gitlab.ts';
+import { addNote, GITLAB_BOT, gitlabDelivery, issueHook, issueNoteHook } from '../support/gitlab.ts';
 import { GITHUB_SECRET, loopbackOnly, onGitHubIssues, onGitLab, processed } from '../support/harness.ts';
 import * as intakeParser from '../../src/core/intake/parse.ts';
 
@@ -136,19 +136,13 @@ function gitlab(): Forge {
     },
     async comment(n, login, text) {
       const id = nextNoteId++;
-      const p = gitlabFixture('note-hook-issue');
-      (p['user'] as Record<string, unknown>)['username'] = login;
-      p['project'] = gitlabFixture('issue-hook')['project'];
-      Object.assign(p['object_attributes'] as Record<string, unknown>, {
+      const p = issueNoteHook({
         id,
-        note: text,
-        url: `${GITLAB_URL}/gitlabhq/gitlab-test/-/issues/${n}#note_${id}`,
-      });
-      Object.assign(p['issue'] as Record<string, unknown>, {
+        author: login,
+        text,
         iid: n,
         description: api.descriptions.get(key(n)) ?? '',
-        state: 'opened',
-        labels: (api.labels.get(key(n)) ?? []).map((title, i) => ({ id: 2000 + i, title })),
+        labels: api.labels.get(key(n)) ?? [],
       });
       // The person's note is in GitLab (its author is read back from there), then its hook comes.
       addNote(api, key(n), { id, author: login, body: text });

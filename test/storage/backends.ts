@@ -61,14 +61,14 @@ export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs 
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Stores deliveries as the inbox does (a new delivery's row is its job, due now) and wakes the queue. */
+/** Stores deliveries through the inbox (a new delivery's row is its job, due now; the queue is woken). */
 export async function storeDeliveries(
   opened: OpenedStore,
   jobs: readonly { platform: 'github' | 'gitlab' | 'slack'; deliveryId: string }[],
 ): Promise<void> {
   await Promise.all(
     jobs.map((j) =>
-      opened.store.recordDelivery({
+      opened.inbox.accept({
         platform: j.platform,
         deliveryId: j.deliveryId,
         eventName: 'ping',
@@ -77,5 +77,4 @@ export async function storeDeliveries(
       }),
     ),
   );
-  opened.queue.jobsAdded();
 }

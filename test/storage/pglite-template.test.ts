@@ -51,7 +51,7 @@ describe('embedded database template', () => {
     const sb = await openStore({ dataDir: b });
     stores.push(sb);
     expect(lines).toContain('new embedded database, created from the template');
-    await sa.store.recordDelivery({
+    await sa.inbox.accept({
       platform: 'github',
       deliveryId: 'only-in-a',
       eventName: 'issues',

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Reason } from '../../src/core/model.ts';
-import type { DeliveryInput } from '../../src/ports/store.ts';
+import type { DeliveryInput } from '../../src/ports/deliveries.ts';
 import type { OpenedStore } from '../../src/storage/open.ts';
 import { migrateToLatest, migrationNames } from '../../src/storage/migrations.ts';
 import { backends, sleep, type TestDatabase } from './backends.ts';
@@ -37,52 +37,49 @@ for (const backend of backends) {
       await tdb?.cleanup();
     });
 
-    it('records a delivery and reads it back', async () => {
-      const { store } = opened;
-      expect(await store.recordDelivery(delivery())).toEqual({ inserted: true });
+    it('the inbox stores a delivery, read back as received', async () => {
+      const { store, inbox } = opened;
+      expect(await inbox.accept(delivery())).toEqual({ inserted: true });
       expect(await store.getDelivery('github', 'd-1')).toEqual({ ...delivery(), status: 'pending', attempts: 0, lastError: null });
       expect(await store.getDelivery('gitlab', 'd-1')).toBeNull();
       expect(await store.getDelivery('github', 'nope')).toBeNull();
     });
 
-    it('dedupes a delivery recorded twice, and under concurrency', async () => {
-      const { store } = opened;
-      expect(await store.recordDelivery(delivery())).toEqual({ inserted: true });
-      expect(await store.recordDelivery(delivery({ payload: 'other' }))).toEqual({ inserted: false });
+    it('the inbox dedupes a delivery accepted twice, and under concurrency', async () => {
+      const { store, inbox } = opened;
+      expect(await inbox.accept(delivery())).toEqual({ inserted: true });
+      expect(await inbox.accept(delivery({ payload: 'other' }))).toEqual({ inserted: false });
       expect((await store.getDelivery('github', 'd-1'))?.payload).toBe(delivery().payload);
 
-      const results = await Promise.all(Array.from({ length: 8 }, () => store.recordDelivery(delivery({ deliveryId: 'd-2' }))));
+      const results = await Promise.all(Array.from({ length: 8 }, () => inbox.accept(delivery({ deliveryId: 'd-2' }))));
       expect(results.filter((r) => r.inserted)).toHaveLength(1);
-      const pair = await Promise.all([
-        store.recordDelivery(delivery({ deliveryId: 'd-3' })),
-        store.recordDelivery(delivery({ deliveryId: 'd-3' })),
-      ]);
+      const pair = await Promise.all([inbox.accept(delivery({ deliveryId: 'd-3' })), inbox.accept(delivery({ deliveryId: 'd-3' }))]);
       expect(pair.map((r) => r.inserted).sort()).toEqual([false, true]);
       // the same id on another platform is another delivery
-      expect(await store.recordDelivery(delivery({ platform: 'gitlab' }))).toEqual({ inserted: true });
+      expect(await inbox.accept(delivery({ platform: 'gitlab' }))).toEqual({ inserted: true });
     });
 
     it('a body stored under one delivery id is not stored again under another (a replay), per platform', async () => {
-      const { store, db } = opened;
+      const { store, inbox, db } = opened;
       const X = 'a'.repeat(64);
-      expect(await store.recordDelivery(delivery({ deliveryId: 'first', bodyDigest: X }))).toEqual({ inserted: true });
-      expect(await store.recordDelivery(delivery({ deliveryId: 'replayed', bodyDigest: X }))).toEqual({
+      expect(await inbox.accept(delivery({ deliveryId: 'first', bodyDigest: X }))).toEqual({ inserted: true });
+      expect(await inbox.accept(delivery({ deliveryId: 'replayed', bodyDigest: X }))).toEqual({
         inserted: false,
         duplicateOf: 'first',
       });
       expect(await store.getDelivery('github', 'replayed')).toBeNull();
       // GitHub's own redelivery: the same id and body is the same delivery, not a replay of another.
-      expect(await store.recordDelivery(delivery({ deliveryId: 'first', bodyDigest: X }))).toEqual({ inserted: false });
+      expect(await inbox.accept(delivery({ deliveryId: 'first', bodyDigest: X }))).toEqual({ inserted: false });
       // Two at once in one batch: one is stored.
       const pair = await Promise.all([
-        store.recordDelivery(delivery({ deliveryId: 'p-1', bodyDigest: 'b'.repeat(64) })),
-        store.recordDelivery(delivery({ deliveryId: 'p-2', bodyDigest: 'b'.repeat(64) })),
+        inbox.accept(delivery({ deliveryId: 'p-1', bodyDigest: 'b'.repeat(64) })),
+        inbox.accept(delivery({ deliveryId: 'p-2', bodyDigest: 'b'.repeat(64) })),
       ]);
       expect(pair.filter((r) => r.inserted)).toHaveLength(1);
       // Another platform's body, and bodies without a digest, are never replays.
-      expect(await store.recordDelivery(delivery({ platform: 'gitlab', deliveryId: 'gl', bodyDigest: X }))).toEqual({ inserted: true });
-      expect(await store.recordDelivery(delivery({ deliveryId: 'n-1' }))).toEqual({ inserted: true });
-      expect(await store.recordDelivery(delivery({ deliveryId: 'n-2' }))).toEqual({ inserted: true });
+      expect(await inbox.accept(delivery({ platform: 'gitlab', deliveryId: 'gl', bodyDigest: X }))).toEqual({ inserted: true });
+      expect(await inbox.accept(delivery({ deliveryId: 'n-1' }))).toEqual({ inserted: true });
+      expect(await inbox.accept(delivery({ deliveryId: 'n-2' }))).toEqual({ inserted: true });
       const rows = await sql<{
         delivery_id: string;
         body_digest: string | null;
@@ -106,9 +103,9 @@ for (const backend of backends) {
     });
 
     it('a stored delivery is queued (its row is its job); a failed one goes back to pending and due in one update', async () => {
-      const { store, queue } = opened;
+      const { store, inbox, queue } = opened;
       const job = { platform: 'github' as const, deliveryId: 'f-1' };
-      await store.recordDelivery(delivery({ deliveryId: 'f-1' }));
+      await inbox.accept(delivery({ deliveryId: 'f-1' }));
       expect(await queue.jobState(job)).toMatchObject({ state: 'waiting', attempts: 0 });
       await store.finishDelivery('github', 'f-1', 'failed', 'gave up');
       expect(await queue.jobState(job)).toMatchObject({ state: 'failed' });
@@ -120,14 +117,14 @@ for (const backend of backends) {
     });
 
     it('lists pending deliveries oldest first and tracks attempts and outcomes', async () => {
-      const { store } = opened;
+      const { store, inbox } = opened;
       for (const [id, t] of [
         ['c', 3],
         ['a', 1],
         ['b', 2],
         ['d', 4],
       ] as const) {
-        await store.recordDelivery(delivery({ deliveryId: id, receivedAt: new Date(Date.UTC(2026, 0, 1, 0, 0, t)) }));
+        await inbox.accept(delivery({ deliveryId: id, receivedAt: new Date(Date.UTC(2026, 0, 1, 0, 0, t)) }));
       }
       expect((await store.listDeliveries('pending', 10)).map((d) => d.deliveryId)).toEqual(['a', 'b', 'c', 'd']);
       expect((await store.listDeliveries('pending', 2)).map((d) => d.deliveryId)).toEqual(['a', 'b']);
@@ -288,16 +285,13 @@ for (const backend of backends) {
     });
 
     it('stores a large payload deflated, reads it back as received, and still reads plain rows', async () => {
-      const { store, db } = opened;
+      const { store, inbox, db } = opened;
       const big = JSON.stringify({
         action: 'opened',
         body: 'é ✓ '.repeat(2000),
         urls: Array.from({ length: 50 }, (_, i) => `https://api.github.com/repos/acme/web/issues/${i}{/number}`),
       });
-      await Promise.all([
-        store.recordDelivery(delivery({ deliveryId: 'big', payload: big })),
-        store.recordDelivery(delivery({ deliveryId: 'small' })),
-      ]);
+      await Promise.all([inbox.accept(delivery({ deliveryId: 'big', payload: big })), inbox.accept(delivery({ deliveryId: 'small' }))]);
       const rows = await sql<{
         delivery_id: string;
         payload: string;
@@ -343,7 +337,7 @@ for (const backend of backends) {
     });
 
     it('migrations are idempotent and data survives a reopen', async () => {
-      await opened.store.recordDelivery(delivery());
+      await opened.inbox.accept(delivery());
       expect(await migrateToLatest(opened.db)).toEqual([]);
       await opened.close();
       opened = await tdb.open();

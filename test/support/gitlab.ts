@@ -54,6 +54,34 @@ export function issueHook({
   return p;
 }
 
+/**
+ * The documented Note Hook (on an issue): `author`'s note `text` (note `id`) on issue `iid` of the
+ * documented issue's project, the issue as it stands (its description and labels).
+ */
+export function issueNoteHook({
+  id,
+  author,
+  text,
+  iid,
+  description = '',
+  labels = [],
+}: {
+  id: number;
+  author: string;
+  text: string;
+  iid: number;
+  description?: string;
+  labels?: readonly string[];
+}): Record<string, unknown> {
+  const p = gitlabFixture('note-hook-issue');
+  obj(p['user'])['username'] = author;
+  // The documented note is on another project than the documented issue: the same project here.
+  p['project'] = gitlabFixture('issue-hook')['project'];
+  Object.assign(obj(p['object_attributes']), { id, note: text, url: `${GITLAB_URL}/gitlabhq/gitlab-test/-/issues/${iid}#note_${id}` });
+  Object.assign(obj(p['issue']), { iid, description, state: 'opened', labels: labels.map((title, i) => ({ id: 2000 + i, title })) });
+  return p;
+}
+
 export interface GitLabDelivery {
   id: string;
   headers: Record<string, string>;

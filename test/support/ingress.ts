@@ -2,7 +2,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Inbox } from '../../src/ports/queue.ts';
-import type { DeliveryInput } from '../../src/ports/store.ts';
+import type { DeliveryInput } from '../../src/ports/deliveries.ts';
 
 /** Records every delivery it is handed; a delivery id seen before is answered `inserted: false`. */
 export function recordingInbox(): Inbox & { accepted: DeliveryInput[] } {

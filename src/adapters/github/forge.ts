@@ -24,9 +24,9 @@ import {
   commentSchema,
   commentsSchema,
   commitsSchema,
-  contentSchema,
-  createdSchema,
-  filesSchema,
+  fileContentSchema,
+  createdCommentSchema,
+  pullFilesSchema,
   issueBodySchema,
   issueEventsSchema,
   issueSchema,
@@ -124,7 +124,7 @@ export class GitHubForge implements Forge {
         issue_number: target.number,
         body,
       });
-      const id = createdSchema.safeParse(res.data).data?.id;
+      const id = createdCommentSchema.safeParse(res.data).data?.id;
       if (id !== undefined) stickies?.set(target, marker, id);
       return 'created';
     }
@@ -240,7 +240,7 @@ export class GitHubForge implements Forge {
     const { owner, repo } = split(repoRef.fullName);
     try {
       const res = await this.octokit.request('GET /repos/{owner}/{repo}/contents/{path}', { owner, repo, path });
-      const file = contentSchema.parse(res.data);
+      const file = fileContentSchema.parse(res.data);
       return file.encoding === 'base64' ? Buffer.from(file.content, 'base64').toString('utf8') : file.content;
     } catch (err) {
       if (statusOf(err) === 404) return null;
@@ -270,7 +270,7 @@ export class GitHubForge implements Forge {
         per_page: 100,
         page,
       });
-      const files = filesSchema.parse(res.data);
+      const files = pullFilesSchema.parse(res.data);
       for (const f of files) paths.push(f.filename, ...(f.previous_filename ? [f.previous_filename] : []));
       if (files.length < 100) break;
     }

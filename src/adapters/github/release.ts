@@ -30,7 +30,7 @@ import {
   combinedStatusSchema,
   commitAccountsSchema,
   createdIssueSchema,
-  filesSchema,
+  pullFilesSchema,
   issueListSchema,
   labelsSchema,
   permissionSchema,
@@ -321,7 +321,7 @@ export class GitHubReleaseForge implements ReleaseForge {
             get('GET /repos/{owner}/{repo}/pulls/{pull_number}', { pull_number: n }).then((res) => pullFilesCountSchema.parse(res.data)),
             readPages('files', 'changed files', Math.min(maxPages, GITHUB_FILES_CAP / PER_PAGE), async (page) => {
               const res = await get('GET /repos/{owner}/{repo}/pulls/{pull_number}/files', { pull_number: n, per_page: PER_PAGE, page });
-              return { items: filesSchema.parse(res.data), last: lastPageOf(res.headers) };
+              return { items: pullFilesSchema.parse(res.data), last: lastPageOf(res.headers) };
             }),
           ]);
           if (pull.changed_files >= GITHUB_FILES_CAP || (pull.head.sha === headSha && pull.changed_files > listed.length)) {

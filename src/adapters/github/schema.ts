@@ -128,7 +128,7 @@ export const commentSchema = z.object({
 });
 export const commentsSchema = z.array(commentSchema);
 /** What POST …/comments answers (only its id is kept). */
-export const createdSchema = z.object({ id: z.number() }).partial();
+export const createdCommentSchema = z.object({ id: z.number() }).partial();
 export const labelsSchema = z.array(z.object({ name: z.string() }));
 export const issueBodySchema = z.object({ body: z.string().nullable().optional() });
 /** GET /repos/{owner}/{repo}/issues/{issue_number}: labels are objects (or, in old answers, names). */
@@ -159,7 +159,7 @@ export const issueListSchema = z.array(
 export const createdIssueSchema = z.object({ number: z.number(), html_url: z.string() });
 
 // API answers: contents, commits and pull requests (forge.ts, release.ts).
-export const contentSchema = z.object({ content: z.string(), encoding: z.string() });
+export const fileContentSchema = z.object({ content: z.string(), encoding: z.string() });
 /** GET /repos/{owner}/{repo}/commits: `author`/`committer` are the linked GitHub accounts (null when none). */
 export const commitsSchema = z.array(
   z.object({
@@ -172,7 +172,7 @@ export const commitsSchema = z.array(
   }),
 );
 /** GET /repos/{owner}/{repo}/pulls/{pull_number}/files. */
-export const filesSchema = z.array(z.object({ filename: z.string(), previous_filename: z.string().optional() }));
+export const pullFilesSchema = z.array(z.object({ filename: z.string(), previous_filename: z.string().optional() }));
 /** GET /repos/{owner}/{repo}/commits/{sha}: the GitHub accounts its author and committer emails belong to. */
 export const commitAccountsSchema = z.object({
   sha: z.string(),

@@ -21,15 +21,15 @@ import { statusOf } from './requester.ts';
 import { isMergeRequest, projectOf } from './target.ts';
 import { STICKY_HEAD_PAGES, STICKY_PAGE_SIZE, STICKY_TAIL_PAGES, type StickyComments, type StickyLog } from '../sticky-comments.ts';
 import {
-  approvalsSchema,
+  approverNamesSchema,
   assigneesSchema,
   commitsSchema,
-  createdSchema,
+  createdNoteSchema,
   descriptionSchema,
   diffsSchema,
   issueSchema,
   labelEventsSchema,
-  mergeRequestSchema,
+  mergeRequestReviewersSchema,
   noteSchema,
   notesSchema,
   rawFileSchema,
@@ -114,7 +114,7 @@ export class GitLabForge implements Forge {
     for (let attempt = 1; attempt <= this.createAttempts; attempt++) {
       try {
         const created: unknown = await this.notes(target).create(projectOf(target.repo), target.number, body);
-        const id = createdSchema.safeParse(created).data?.id;
+        const id = createdNoteSchema.safeParse(created).data?.id;
         if (id !== undefined) this.stickies?.set(target, marker, id);
         return 'created';
       } catch (err) {
@@ -316,7 +316,7 @@ export class GitLabForge implements Forge {
       if (user) wanted.set(user.id, user.username);
     }
     if (wanted.size === 0) return;
-    const mr = mergeRequestSchema.parse(await this.api.mergeRequests.show(project, target.number));
+    const mr = mergeRequestReviewersSchema.parse(await this.api.mergeRequests.show(project, target.number));
     const current = (mr.reviewers ?? []).map((r) => r.id);
     const next = [...new Set([...current, ...wanted.keys()])];
     if (next.length === current.length) return;
@@ -339,6 +339,6 @@ export class GitLabForge implements Forge {
   /** For the release gate: usernames that approved the merge request. */
   async listApprovers(target: IssueRef): Promise<string[]> {
     const raw: unknown = await this.api.mergeRequestApprovals.showConfiguration(projectOf(target.repo), { mergerequestIId: target.number });
-    return approvalsSchema.parse(raw).approved_by.map((a) => a.user.username);
+    return approverNamesSchema.parse(raw).approved_by.map((a) => a.user.username);
   }
 }

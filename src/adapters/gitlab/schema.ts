@@ -159,7 +159,7 @@ export const noteSchema = z.object({
 });
 export const notesSchema = z.array(noteSchema);
 /** What creating a note answers (only its id is kept). */
-export const createdSchema = z.object({ id: z.number() }).partial();
+export const createdNoteSchema = z.object({ id: z.number() }).partial();
 export const descriptionSchema = z.object({ description: z.string().nullable().optional() });
 /** GET /projects/:id/issues/:iid: labels are names (without `with_labels_details`); state `opened` or `closed`. */
 export const issueSchema = z.object({
@@ -196,14 +196,14 @@ export const followUpIssuesSchema = z.array(followUpIssueSchema);
 
 // API answers: merge requests, their changes, commits and files (forge.ts, release.ts).
 /** GET …/merge_requests/:iid as requestReview reads it: the reviewers. */
-export const mergeRequestSchema = z.object({
+export const mergeRequestReviewersSchema = z.object({
   reviewers: z
     .array(z.object({ id: z.number(), username: z.string() }))
     .nullable()
     .optional(),
 });
 /** GET …/merge_requests/:iid/approvals as listApprovers reads it: the approvers' usernames. */
-export const approvalsSchema = z.object({ approved_by: z.array(z.object({ user: z.object({ username: z.string() }) })).default([]) });
+export const approverNamesSchema = z.object({ approved_by: z.array(z.object({ user: z.object({ username: z.string() }) })).default([]) });
 export const diffsSchema = z.array(z.object({ old_path: z.string(), new_path: z.string() }));
 /** GET /projects/:id/repository/commits: git's author name and email only (no username). */
 export const commitsSchema = z.array(
