@@ -35,8 +35,9 @@ export interface StoredDelivery extends DeliveryInput {
 /** The deliveries: each stored by the inbox (`Inbox.accept`, ports/queue.ts), then read, worked and finished here. */
 export interface Deliveries {
   getDelivery(platform: Platform, deliveryId: string): Promise<StoredDelivery | null>;
+  /** Records a pending delivery's outcome; one already finished is left as it is (a late run's outcome is not written). */
   finishDelivery(platform: Platform, deliveryId: string, status: Exclude<DeliveryStatus, 'pending'>, error?: string | null): Promise<void>;
-  /** Increments `attempts`, keeps status pending, stores the error. */
+  /** Increments a pending delivery's `attempts`, keeps it pending, stores the error (a finished one is left as it is). */
   failAttempt(platform: Platform, deliveryId: string, error: string): Promise<void>;
   countDeliveries(status: DeliveryStatus): Promise<number>;
   /** Deliveries with this status, oldest first (the dead letters: `failed`). */

@@ -166,6 +166,8 @@ export class KyselyStore implements Store {
       .set({ status, last_error: error ?? null, due_at: null, updated_at: new Date() })
       .where('platform', '=', p)
       .where('delivery_id', '=', deliveryId)
+      // Only a pending delivery is finished: a run that lost its lease and ends late leaves the outcome recorded alone.
+      .where('status', '=', 'pending')
       .execute();
   }
 
@@ -175,6 +177,7 @@ export class KyselyStore implements Store {
       .set((eb) => ({ attempts: eb('attempts', '+', 1), last_error: error, updated_at: new Date() }))
       .where('platform', '=', p)
       .where('delivery_id', '=', deliveryId)
+      .where('status', '=', 'pending')
       .execute();
   }
 

@@ -143,6 +143,12 @@ for (const backend of backends) {
       expect(await store.countDeliveries('done')).toBe(1);
       expect(await store.countDeliveries('failed')).toBe(1);
       expect(await store.countDeliveries('ignored')).toBe(1);
+
+      // A run that lost its lease and ends late cannot overwrite the outcome already recorded.
+      await store.finishDelivery('github', 'a', 'failed', 'a late run');
+      await store.failAttempt('github', 'b', 'a late run');
+      expect(await store.getDelivery('github', 'a')).toMatchObject({ status: 'done', attempts: 2, lastError: null });
+      expect(await store.getDelivery('github', 'b')).toMatchObject({ status: 'failed', lastError: 'bad payload' });
     });
 
     it('saves and replaces intake records', async () => {
