@@ -90,9 +90,6 @@ export class JobSlot implements WorkSlot {
   readonly #slots: Slots;
   readonly #host: SlotHost;
   #holding = true;
-  #given!: () => void;
-  /** Resolves the first time the job gives its slot back (parked) or ends. */
-  readonly given = new Promise<void>((resolve) => (this.#given = resolve));
 
   constructor(jobId: string, ranBefore: boolean, slots: Slots, host: SlotHost) {
     this.jobId = jobId;
@@ -133,13 +130,11 @@ export class JobSlot implements WorkSlot {
     if (!this.#holding) return;
     this.#holding = false;
     this.#slots.release();
-    this.#given();
   }
 
   /** The job ended (its outcome recorded). */
   end(): void {
     this.#giveBack();
-    this.#given();
   }
 }
 
