@@ -151,13 +151,6 @@ export class DecisionChainVerifier extends ChainVerifier<ChainedRecord> {
   }
 }
 
-/** Verifies a whole chain of decision records at once (see ChainVerifier). */
-export function verifyDecisionChain(records: readonly ChainedRecord[], opts: ChainVerifierOptions = {}): ChainVerification {
-  const v = new DecisionChainVerifier(opts);
-  for (const r of records) v.add(r);
-  return v.result();
-}
-
 // --- the register chain: exception approvals and status changes, emergency releases ----------
 
 export type RegisterHashedFields = Pick<RegisterRecord, 'seq' | 'prevHash' | 'kind' | 'subject' | 'content' | 'recordedAt'>;
