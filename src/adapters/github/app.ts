@@ -33,8 +33,6 @@ import { translateGitHub } from './translate.ts';
 import { appSchema, installationSchema } from './schema.ts';
 import { SelfIdentity } from '../identity.ts';
 
-export const GITHUB_WEBHOOK_PATH = '/api/github/webhooks';
-
 /** What the GitHub App needs from the configuration (src/config/env.ts fills it from the environment). */
 export interface GitHubConfig {
   appId: string;
