@@ -99,7 +99,7 @@ describe('installation tokens', () => {
     const refused = nock(API).post('/app/installations/9/access_tokens').times(2).reply(503, { message: 'Service Unavailable' });
     await expect((await gh.platform.forgeFor(9)).readFile(REPO, 'README.md')).rejects.toThrow();
     expect(refused.isDone()).toBe(true);
-    expect(gh.circuit.state.kind).toBe('open');
+    expect(gh.circuit.refusing).toBe(true);
     // Another job: no request at all (nock refuses any), a clear reason.
     const t0 = performance.now();
     await expect((await gh.platform.forgeFor(9)).readFile(REPO, 'README.md')).rejects.toThrow(
@@ -114,7 +114,7 @@ describe('installation tokens', () => {
       .reply(201, tokenReply('ghs_back', clock + 60 * 60_000));
     nock(API).get(FILE).twice().reply(404, { message: 'Not Found' });
     expect(await (await gh.platform.forgeFor(9)).readFile(REPO, 'README.md')).toBeNull();
-    expect(gh.circuit.state.kind).toBe('closed');
+    expect(gh.circuit.refusing).toBe(false);
     expect(await (await gh.platform.forgeFor(9)).readFile(REPO, 'README.md')).toBeNull();
   });
 });
