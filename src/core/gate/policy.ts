@@ -312,5 +312,3 @@ export const gatePolicySchema = z
     if (new Set(verdicts).size !== verdicts.length)
       ctx.addIssue({ code: 'custom', path: ['labels', 'verdicts'], message: 'each verdict needs its own label' });
   });
-
-export type GatePolicy = z.infer<typeof gatePolicySchema>;
