@@ -98,13 +98,14 @@ export class JobSlot implements WorkSlot {
     this.#host = host;
   }
 
-  parks(at: number): boolean {
+  /** Whether a wait until `at` would be spent parked in memory (else the job is handed back). */
+  #parks(at: number): boolean {
     return at - Date.now() <= this.#host.parkUpToMs && this.#host.parked < this.#host.maxParked && !this.#host.stopping;
   }
 
   async waitUntil(at: number, reason: string): Promise<void> {
     if (at - Date.now() <= 0) return;
-    if (!this.parks(at)) throw new HandedBack(at, reason);
+    if (!this.#parks(at)) throw new HandedBack(at, reason);
     this.#host.parked += 1;
     this.#giveBack();
     let timer: NodeJS.Timeout | undefined;
