@@ -57,8 +57,7 @@ describe('installation tokens', () => {
     for (let i = 0; i < 3; i++) expect(await (await gh.platform.forgeFor(7)).readFile(REPO, 'README.md')).toBeNull();
     await Promise.all([0, 1, 2].map(async () => expect(await (await gh.platform.forgeFor(7)).readFile(REPO, 'README.md')).toBeNull()));
     expect(first.isDone()).toBe(true);
-    expect(reads.isDone()).toBe(true);
-    expect(gh.tokens.issued).toBe(1);
+    expect(reads.isDone()).toBe(true); // a second token request would have found no answer: calls fail
 
     // Still well before expiry: the same token.
     clock = expiresAt - TOKEN_EXPIRY_MARGIN_MS - 1000;
@@ -74,7 +73,6 @@ describe('installation tokens', () => {
     nock(API).get(FILE).matchHeader('authorization', 'token ghs_two').times(2).reply(404, { message: 'Not Found' });
     expect(await (await gh.platform.forgeFor(7)).readFile(REPO, 'README.md')).toBeNull();
     expect(await (await gh.platform.forgeFor(7)).readFile(REPO, 'README.md')).toBeNull();
-    expect(gh.tokens.issued).toBe(2);
   });
 
   it('a token GitHub issued for ten minutes is not used after it expired', async () => {

@@ -56,8 +56,6 @@ export interface GitHubIngress {
   }>;
   /** GitHub reachable or not, as this process's requests found it (see ../circuit.ts). */
   circuit: PlatformCircuit;
-  /** Installation tokens of this process, kept until shortly before they expire. */
-  tokens: InstallationTokens;
 }
 
 export interface GitHubIngressOptions {
@@ -288,7 +286,6 @@ export async function createGitHubIngress(opts: GitHubIngressOptions): Promise<G
     },
     app: () => probot.auth(),
     circuit,
-    tokens,
     identity,
   };
 }
