@@ -88,10 +88,6 @@ export class PlatformCircuit {
     this.#onChange = onChange;
   }
 
-  get state(): CircuitState {
-    return this.#state;
-  }
-
   /** True while requests are refused (open, or waiting for a probe's outcome). */
   get refusing(): boolean {
     return decide(this.#state, this.#now()).kind === 'refuse';

@@ -151,8 +151,4 @@ export class EvidenceCache {
       this.stored.delete(key);
     }
   }
-
-  get size(): number {
-    return this.entries.size;
-  }
 }

@@ -62,10 +62,6 @@ export class StickyComments {
   forget(target: IssueRef, marker: string): void {
     this.ids.delete(StickyComments.key(target, marker));
   }
-
-  get size(): number {
-    return this.ids.size;
-  }
 }
 
 /** The `rel="last"` page of a GitHub `Link` header, or null. */

@@ -117,10 +117,6 @@ export class WriteTurns {
     this.#longestWindow = Math.max(0, ...limits.contentWindows.map((w) => w.windowMs));
   }
 
-  get limits(): TurnLimits {
-    return this.#limits;
-  }
-
   #state(key: string, now: number): KeyState {
     let s = this.#keys.get(key);
     if (!s) {
@@ -149,12 +145,6 @@ export class WriteTurns {
       const quiet = Math.max(s.nextWrite, s.nextContent, s.content.at(-1) ?? 0) + this.#longestWindow;
       if (quiet < now && s.held.size === 0 && s.inFlight === null) this.#keys.delete(key);
     }
-  }
-
-  /** The earliest time the next write of `key` could have its turn (nothing reserved). */
-  nextTurn(key: string, kind: WriteKind): number {
-    const now = this.#now();
-    return this.#earliest(this.#state(key, now), createsContent(kind), now);
   }
 
   #earliest(s: KeyState, content: boolean, now: number): number {

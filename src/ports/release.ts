@@ -52,8 +52,6 @@ export interface NewIssue {
 export type ReleaseNoteOutcome = 'updated' | 'unchanged' | 'no-release';
 
 export interface ReleaseForge {
-  readonly platform: 'github' | 'gitlab';
-
   /**
    * Everything the gate reads about a change request at `headSha`: checks (our own
    * `gatehouse/release-gate` excluded), approvals, changes requested, changed paths, open findings.

@@ -26,9 +26,7 @@ export interface WorkSlot {
    * writes planned from the webhook's payload (labels) read the current state first.
    */
   readonly ranBefore: boolean;
-  /** Whether a wait until `at` would be spent parked in memory (else the job is handed back). */
-  parks(at: number): boolean;
-  /** Waits until `at`, the slot given back meanwhile; throws `HandedBack` when `parks(at)` is false. */
+  /** Waits until `at`, the slot given back meanwhile; throws `HandedBack` when the wait would not be spent parked in memory. */
   waitUntil(at: number, reason: string): Promise<void>;
 }
 

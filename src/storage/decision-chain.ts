@@ -84,7 +84,6 @@ export class ChainVerifier<R extends ChainLink> {
   #prev = GENESIS_HASH;
   #expectedSeq = 1;
   #count = 0;
-  #keyed = 0;
   #broken: { brokenAt: number; reason: string } | null = null;
   /** The seq of every intact record by its hash. */
   readonly #intact = new Map<string, number>();
@@ -126,21 +125,10 @@ export class ChainVerifier<R extends ChainLink> {
       this.#broken = { brokenAt: r.seq, reason: `its content does not match its hash (stored ${r.hash}, computed ${actual})` };
       return false;
     }
-    if (r.keyed) this.#keyed += 1;
     this.#prev = r.hash;
     this.#intact.set(r.hash, r.seq);
     this.#expectedSeq += 1;
     return true;
-  }
-
-  /** The seq the next record must have (the last intact one + 1). */
-  get nextSeq(): number {
-    return this.#expectedSeq;
-  }
-
-  /** How many intact records were keyed. */
-  get keyedCount(): number {
-    return this.#keyed;
   }
 
   /** The seq of the record with this hash, when it was read with everything up to it intact (0: the genesis hash); else null. */
@@ -161,13 +149,6 @@ export class DecisionChainVerifier extends ChainVerifier<ChainedRecord> {
   constructor(opts: ChainVerifierOptions = {}) {
     super((r, key) => recordHash(r, key), opts);
   }
-}
-
-/** Verifies a whole chain of decision records at once (see ChainVerifier). */
-export function verifyDecisionChain(records: readonly ChainedRecord[], opts: ChainVerifierOptions = {}): ChainVerification {
-  const v = new DecisionChainVerifier(opts);
-  for (const r of records) v.add(r);
-  return v.result();
 }
 
 // --- the register chain: exception approvals and status changes, emergency releases ----------

@@ -48,9 +48,4 @@ export class KeyedMutex {
       if (entry.users === 0) this.#locks.delete(key);
     }
   }
-
-  /** Keys currently held or waited for (for tests and diagnostics). */
-  get size(): number {
-    return this.#locks.size;
-  }
 }

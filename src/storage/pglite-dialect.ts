@@ -56,10 +56,6 @@ export class PgliteGate {
 
   constructor(readonly pglite: SqlEngine) {}
 
-  get closed(): boolean {
-    return this.#closed;
-  }
-
   /** Holds the connection exclusively until the returned function is called. */
   async hold(): Promise<() => void> {
     const release = await this.#mutex.acquire();

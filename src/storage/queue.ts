@@ -69,7 +69,8 @@ export interface QueueOptions {
 
 type Options = Required<QueueOptions>;
 
-const DEFAULTS: Options = {
+/** The queue's settings as this process runs them when none are given. */
+export const defaultQueueOptions: Readonly<Options> = {
   retryLimit: 5,
   retryDelaySeconds: 2,
   retryBackoff: true,
@@ -86,26 +87,11 @@ const DEFAULTS: Options = {
   soleWorker: false,
 };
 
-/** The delivery queue's retry settings as this process runs them when none are given. */
-export const defaultQueueRetries: Readonly<Pick<Options, 'retryLimit' | 'retryDelaySeconds' | 'retryBackoff' | 'pollIntervalMs'>> = {
-  retryLimit: DEFAULTS.retryLimit,
-  retryDelaySeconds: DEFAULTS.retryDelaySeconds,
-  retryBackoff: DEFAULTS.retryBackoff,
-  pollIntervalMs: DEFAULTS.pollIntervalMs,
-};
-
 /** Seconds before the n-th retry (n = 1…retryLimit): `delay·2^n/2·(1 + random)` with backoff, `delay` without. */
 export function retryDelaySeconds(o: Pick<Options, 'retryDelaySeconds' | 'retryBackoff'>, n: number): number {
   if (!o.retryBackoff) return o.retryDelaySeconds;
   const most = o.retryDelaySeconds * 2 ** Math.min(16, n);
   return (most / 2) * (1 + Math.random());
-}
-
-/** The longest a job can wait between its attempts in all (seconds): the sum of each retry's longest delay. */
-export function worstRetryWaitSeconds(o: Pick<Options, 'retryLimit' | 'retryDelaySeconds' | 'retryBackoff'>): number {
-  let total = 0;
-  for (let n = 1; n <= o.retryLimit; n++) total += o.retryBackoff ? o.retryDelaySeconds * 2 ** Math.min(16, n) : o.retryDelaySeconds;
-  return total;
 }
 
 /** Hand-backs of one attempt, beyond which a wait counts as a failed attempt (a rate limit answered again and again). */
@@ -178,7 +164,7 @@ export class LeaseQueue implements JobQueue, GateEvaluations {
 
   /** The queue on `db` (migrated); with `soleWorker`, leases left by a previous run are given up. */
   static async start(db: Kysely<Database>, options: QueueOptions = {}, log?: QueueLogger): Promise<LeaseQueue> {
-    const opts: Options = { ...DEFAULTS, ...definedOnly(options) };
+    const opts: Options = { ...defaultQueueOptions, ...definedOnly(options) };
     const q = new LeaseQueue(db, opts, log);
     await q.#evaluations.prune();
     if (opts.soleWorker) {

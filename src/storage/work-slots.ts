@@ -90,9 +90,6 @@ export class JobSlot implements WorkSlot {
   readonly #slots: Slots;
   readonly #host: SlotHost;
   #holding = true;
-  #given!: () => void;
-  /** Resolves the first time the job gives its slot back (parked) or ends. */
-  readonly given = new Promise<void>((resolve) => (this.#given = resolve));
 
   constructor(jobId: string, ranBefore: boolean, slots: Slots, host: SlotHost) {
     this.jobId = jobId;
@@ -101,13 +98,14 @@ export class JobSlot implements WorkSlot {
     this.#host = host;
   }
 
-  parks(at: number): boolean {
+  /** Whether a wait until `at` would be spent parked in memory (else the job is handed back). */
+  #parks(at: number): boolean {
     return at - Date.now() <= this.#host.parkUpToMs && this.#host.parked < this.#host.maxParked && !this.#host.stopping;
   }
 
   async waitUntil(at: number, reason: string): Promise<void> {
     if (at - Date.now() <= 0) return;
-    if (!this.parks(at)) throw new HandedBack(at, reason);
+    if (!this.#parks(at)) throw new HandedBack(at, reason);
     this.#host.parked += 1;
     this.#giveBack();
     let timer: NodeJS.Timeout | undefined;
@@ -133,13 +131,11 @@ export class JobSlot implements WorkSlot {
     if (!this.#holding) return;
     this.#holding = false;
     this.#slots.release();
-    this.#given();
   }
 
   /** The job ended (its outcome recorded). */
   end(): void {
     this.#giveBack();
-    this.#given();
   }
 }
 

@@ -6,7 +6,7 @@
 import nock from 'nock';
 import { ProbotOctokit } from 'probot';
 import { afterAll, beforeAll, expect } from 'vitest';
-import { FakeForge } from '../../src/adapters/fake/forge.ts';
+import { FakeForge } from '../support/fake-forge.ts';
 import { GitHubForge } from '../../src/adapters/github/forge.ts';
 import { createGitLabApi } from '../../src/adapters/gitlab/client.ts';
 import { GitLabForge } from '../../src/adapters/gitlab/forge.ts';

@@ -5,7 +5,7 @@
 import nock from 'nock';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createGitHubIngress, GITHUB_WEBHOOK_PATH } from '../../src/adapters/github/app.ts';
+import { createGitHubIngress } from '../../src/adapters/github/app.ts';
 import type { DeliveryInput } from '../../src/ports/deliveries.ts';
 import { createMetrics } from '../../src/server/metrics.ts';
 import { githubDelivery, issuesPayload, testPrivateKey, type Delivery } from '../support/github.ts';
@@ -32,7 +32,7 @@ beforeEach(async () => {
   });
   served = await serveOnLoopback(async (req, res) => {
     if (!(await ingress.middleware(req, res)) && !res.headersSent) res.writeHead(404).end();
-  }, GITHUB_WEBHOOK_PATH);
+  }, '/api/github/webhooks');
 });
 
 afterEach(async () => {

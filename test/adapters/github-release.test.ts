@@ -250,7 +250,7 @@ describe('GitHub release evidence', () => {
     expect(ev.checks).toHaveLength(151);
     expect(ev.approvals).toHaveLength(4);
     expect(ev.changedPaths).toHaveLength(102);
-    expect(cache.size).toBe(0);
+    expect(cache.get(pr, HEAD)).toBeNull();
   });
 
   it('names code scanning that has no analysis or is not enabled', async () => {

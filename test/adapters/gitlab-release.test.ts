@@ -197,7 +197,7 @@ describe('GitLab release evidence', () => {
     expect(ev.checks.map((c) => c.name)).toEqual(['semgrep-sast', 'cosign-verify']);
     expect(ev.approvals).toHaveLength(2);
     expect(ev.changedPaths).toHaveLength(3);
-    expect(cache.size).toBe(0);
+    expect(cache.get(mr, HEAD)).toBeNull();
   });
 
   it("uses the MR's newest pipeline on the head when head_pipeline is older, and serves a re-read from the cache until forget", async () => {
@@ -247,7 +247,7 @@ describe('GitLab release evidence', () => {
     expect(again.stats).toMatchObject({ apiCalls: 0, cached: true });
     expect(again.checks).toEqual(ev.checks);
     forge(cache).forget(HEAD);
-    expect(cache.size).toBe(0);
+    expect(cache.get(mr, HEAD)).toBeNull();
   });
 
   it('counts an undated approval as stale when the project keeps approvals across pushes', async () => {

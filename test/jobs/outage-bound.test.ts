@@ -9,11 +9,33 @@
  * attempt fails in milliseconds, but the bound does not count on it. Waiting for a free worker
  * slot comes on top (milliseconds per refused attempt, shared by 16 slots).
  */
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { defaultCircuitLimits } from '../../src/adapters/circuit.ts';
-import { defaultGitHubClientPolicy, worstOutageAttemptMs } from '../../src/adapters/github/client-policy.ts';
+import { defaultGitHubClientPolicy, serverErrorBackoffMs, type GitHubClientPolicy } from '../../src/adapters/github/client-policy.ts';
 import { defaultRetryPolicy } from '../../src/adapters/gitlab/requester.ts';
-import { defaultQueueRetries, worstRetryWaitSeconds } from '../../src/storage/queue.ts';
+import { defaultQueueOptions, retryDelaySeconds, type QueueOptions } from '../../src/storage/queue.ts';
+
+/** The longest a job waits between its attempts in all (seconds): each retry's delay with the random factor at its top. */
+function worstRetryWaitSeconds(o: Required<Pick<QueueOptions, 'retryLimit' | 'retryDelaySeconds' | 'retryBackoff'>>): number {
+  vi.spyOn(Math, 'random').mockReturnValue(1);
+  let total = 0;
+  for (let n = 1; n <= o.retryLimit; n++) total += retryDelaySeconds(o, n);
+  vi.restoreAllMocks();
+  return total;
+}
+
+/**
+ * The longest an attempt spends on GitHub requests that fail: `failures` of them (then the circuit
+ * opens and the rest fail at once), each up to the request timeout, with the client's backoffs
+ * between the retries of one request.
+ */
+function worstOutageAttemptMs(policy: Pick<GitHubClientPolicy, 'retries' | 'requestTimeoutMs'>, failures: number): number {
+  let backoff = 0;
+  for (let n = 1; n <= Math.min(policy.retries, failures - 1); n++) backoff += serverErrorBackoffMs(n);
+  return failures * policy.requestTimeoutMs + backoff;
+}
+
+afterEach(() => vi.restoreAllMocks());
 
 describe('dead letter in bounded time during an outage (production defaults)', () => {
   it('queue backoff: the n-th retry waits at most delay·2^n', () => {
@@ -28,15 +50,15 @@ describe('dead letter in bounded time during an outage (production defaults)', (
   });
 
   it('a delivery reaches failed within 8.3 minutes (at most 15)', () => {
-    const attempts = defaultQueueRetries.retryLimit + 1;
+    const attempts = defaultQueueOptions.retryLimit + 1;
     const github = worstOutageAttemptMs(defaultGitHubClientPolicy, defaultCircuitLimits.failures);
     // GitLab: the same two failed requests, with the requester's first backoff between them.
     const gitlab = defaultCircuitLimits.failures * defaultRetryPolicy.timeoutMs + defaultRetryPolicy.backoffMs(1);
     // Waiting for the bot's own account (30 s) is shorter than either.
     const attemptMs = Math.max(github, gitlab, 30_000);
     const boundMs =
-      attempts * attemptMs + worstRetryWaitSeconds(defaultQueueRetries) * 1000 + attempts * defaultQueueRetries.pollIntervalMs;
-    expect({ attempts, attemptMs, waitsMs: worstRetryWaitSeconds(defaultQueueRetries) * 1000, boundMs }).toEqual({
+      attempts * attemptMs + worstRetryWaitSeconds(defaultQueueOptions) * 1000 + attempts * defaultQueueOptions.pollIntervalMs;
+    expect({ attempts, attemptMs, waitsMs: worstRetryWaitSeconds(defaultQueueOptions) * 1000, boundMs }).toEqual({
       attempts: 6,
       attemptMs: 61_000,
       waitsMs: 124_000,

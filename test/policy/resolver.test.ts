@@ -1,6 +1,6 @@
 /** A repository's override tightens the global policy; what it may not set is ignored and each key is named in the warnings. */
 import { describe, expect, it } from 'vitest';
-import { FakeForge } from '../../src/adapters/fake/forge.ts';
+import { FakeForge } from '../support/fake-forge.ts';
 import { securityReviewers } from '../../src/core/gate/evaluate.ts';
 import { defaultPolicy } from '../../src/core/policy/load.ts';
 import type { RepoRef } from '../../src/core/model.ts';

@@ -1,12 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { allowCommand, commandWindowStart, DEFAULT_COMMAND_LIMIT } from '../../src/core/workflows/command-limit.ts';
+import { allowCommand, commandPolicySchema, commandWindowStart } from '../../src/core/workflows/command-limit.ts';
 import { commandLedger } from '../../src/storage/command-uses.ts';
 import type { OpenedStore } from '../../src/storage/open.ts';
 import { backends, type TestDatabase } from './backends.ts';
 
 const T0 = new Date('2026-12-04T12:00:00Z');
 const at = (minutes: number): Date => new Date(T0.getTime() + minutes * 60_000);
-const since = (now: Date): Date => commandWindowStart(now, DEFAULT_COMMAND_LIMIT);
+/** The limit a policy without `commands` gives. */
+const LIMIT = commandPolicySchema.parse({}).perActor;
+const since = (now: Date): Date => commandWindowStart(now, LIMIT);
 
 for (const backend of backends) {
   describe.skipIf(backend.skip)(`the command ledger on ${backend.name}`, () => {
@@ -56,7 +58,7 @@ for (const backend of backends) {
           (i % 2 === 0 ? a : b).recordCommand({ platform: 'github', actor: 'mallory', deliveryId: `d${i}`, at: now }, since(now)),
         ),
       );
-      expect(results.filter((r) => allowCommand(r, now, DEFAULT_COMMAND_LIMIT).kind === 'allow').length).toBeLessThanOrEqual(10);
+      expect(results.filter((r) => allowCommand(r, now, LIMIT).kind === 'allow').length).toBeLessThanOrEqual(10);
     });
   });
 }

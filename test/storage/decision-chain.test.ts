@@ -3,11 +3,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyStoredChain } from '../../src/cli/decisions.ts';
 import { GENESIS_HASH, type GateDecisionRecord } from '../../src/ports/gate-store.ts';
 import { canonicalJson, policyHash } from '../../src/core/canonical-json.ts';
-import { DecisionChainVerifier, recordHash, verifyDecisionChain } from '../../src/storage/decision-chain.ts';
+import { DecisionChainVerifier, recordHash } from '../../src/storage/decision-chain.ts';
 import { gateStoreFor, type KyselyGateStore } from '../../src/storage/gate-store.ts';
 import { openStore, type OpenedStore } from '../../src/storage/open.ts';
 import { fastQueue } from './backends.ts';
 import { freshDataDir } from './fixture.ts';
+import { verifyDecisionChain } from '../support/decision-chain.ts';
 
 const t0 = Date.parse('2026-03-02T10:00:00.000Z');
 
@@ -70,7 +71,7 @@ describe('canonicalJson and hashes', () => {
   });
 });
 
-describe('verifyDecisionChain', () => {
+describe('DecisionChainVerifier over a whole chain', () => {
   it('accepts an intact chain and an empty one', () => {
     const c = chain(5);
     expect(verifyDecisionChain(c)).toEqual({ ok: true, count: 5, head: c[4]!.hash });

@@ -3,11 +3,11 @@ import { GENESIS_HASH, type EmergencyRecordInput, type GateDecisionInput, type G
 import { sql } from 'kysely';
 import { verifyStoredRegister } from '../../src/cli/decisions.ts';
 import { policyHash } from '../../src/core/canonical-json.ts';
-import { verifyDecisionChain } from '../../src/storage/decision-chain.ts';
 import { gateStoreFor, type KyselyGateStore } from '../../src/storage/gate-store.ts';
 import type { OpenedStore } from '../../src/storage/open.ts';
 import { backends, type TestDatabase } from './backends.ts';
 import { freshDataDir } from './fixture.ts';
+import { verifyDecisionChain } from '../support/decision-chain.ts';
 
 const POLICY = policyHash({ gate: { classes: { prod: { approvals: 1 } } } });
 const t0 = new Date('2026-03-02T10:00:00.000Z');

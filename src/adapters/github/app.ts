@@ -33,8 +33,6 @@ import { translateGitHub } from './translate.ts';
 import { appSchema, installationSchema } from './schema.ts';
 import { SelfIdentity } from '../identity.ts';
 
-export const GITHUB_WEBHOOK_PATH = '/api/github/webhooks';
-
 /** What the GitHub App needs from the configuration (src/config/env.ts fills it from the environment). */
 export interface GitHubConfig {
   appId: string;
@@ -58,8 +56,6 @@ export interface GitHubIngress {
   }>;
   /** GitHub reachable or not, as this process's requests found it (see ../circuit.ts). */
   circuit: PlatformCircuit;
-  /** Installation tokens of this process, kept until shortly before they expire. */
-  tokens: InstallationTokens;
 }
 
 export interface GitHubIngressOptions {
@@ -290,7 +286,6 @@ export async function createGitHubIngress(opts: GitHubIngressOptions): Promise<G
     },
     app: () => probot.auth(),
     circuit,
-    tokens,
     identity,
   };
 }

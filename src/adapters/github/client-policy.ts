@@ -79,17 +79,6 @@ export function fetchWithTimeout(timeoutMs: number, base: Fetch = (input, init) 
 export const serverErrorBackoffMs = (retry: number): number => retry * retry * 1000;
 
 /**
- * The longest an attempt spends on GitHub requests that fail while GitHub is unreachable or
- * answering 5xx: `failures` of them (then the circuit opens and the rest fail at once), each up
- * to the request timeout, with the backoffs between the retries of one request.
- */
-export function worstOutageAttemptMs(policy: Pick<GitHubClientPolicy, 'retries' | 'requestTimeoutMs'>, failures: number): number {
-  let backoff = 0;
-  for (let n = 1; n <= Math.min(policy.retries, failures - 1); n++) backoff += serverErrorBackoffMs(n);
-  return failures * policy.requestTimeoutMs + backoff;
-}
-
-/**
  * `fetch` through the platform's circuit: refused at once while it is open, and every outcome
  * recorded (no answer or a 5xx is a failure; any other answer closes it).
  */

@@ -27,8 +27,6 @@ export class InstallationTokens {
   readonly #now: () => number;
   readonly #max: number;
   readonly #marginMs: number;
-  /** Tokens stored (each one a token request that succeeded). */
-  issued = 0;
 
   constructor(options: { now?: () => number; max?: number; marginMs?: number } = {}) {
     this.#now = options.now ?? Date.now;
@@ -51,7 +49,6 @@ export class InstallationTokens {
     const expiresAt = Date.parse(value.split('|')[2] ?? '');
     const now = this.#now();
     const until = Number.isNaN(expiresAt) ? now + FALLBACK_LIFETIME_MS - this.#marginMs : expiresAt - this.#marginMs;
-    this.issued += 1;
     this.#entries.delete(key);
     if (until <= now) return; // already too close to its expiry to be handed out again
     this.#entries.set(key, { value, until });

@@ -216,7 +216,6 @@ export interface GitHubReleaseOptions {
 }
 
 export class GitHubReleaseForge implements ReleaseForge {
-  readonly platform = 'github' as const;
   private readonly cache: EvidenceCache;
   private readonly now: () => Date;
 

@@ -35,8 +35,6 @@ export interface GitLabConfig {
   webhookSecret: string | readonly ScopedSecret[];
 }
 
-export const GITLAB_WEBHOOK_PATH = '/api/gitlab/webhooks';
-
 export interface GitLabIngress {
   handler: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
   platform: PlatformAdapter;

@@ -159,7 +159,6 @@ export interface GitLabReleaseOptions {
 }
 
 export class GitLabReleaseForge implements ReleaseForge {
-  readonly platform = 'gitlab' as const;
   private readonly cache: EvidenceCache;
   private readonly now: () => Date;
 

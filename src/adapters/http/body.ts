@@ -215,18 +215,12 @@ export class ByteBudget {
   private readonly waiting: Waiter[] = [];
   private readonly active = new Set<number>();
   private nextTicket = 0;
-  private peakUsed = 0;
 
   constructor(readonly limit: number) {}
 
   /** Bytes held now. */
   get inUse(): number {
     return this.used;
-  }
-
-  /** The most bytes held at once since start. */
-  get peak(): number {
-    return this.peakUsed;
   }
 
   /** Requests waiting for room. */
@@ -250,7 +244,6 @@ export class ByteBudget {
   tryTake(bytes: number, ticket?: number): boolean {
     if (!this.fits(bytes) && (ticket === undefined || ticket !== this.oldest())) return false;
     this.used += bytes;
-    this.peakUsed = Math.max(this.peakUsed, this.used);
     return true;
   }
 

@@ -27,8 +27,6 @@ import { verifySlackRequest } from './verify.ts';
 type BoltApp = InstanceType<typeof App>;
 type ReceiverEvent = Parameters<BoltApp['processEvent']>[0];
 
-export const SLACK_EVENTS_PATH = '/slack/events';
-
 const SLACK_TYPES = new Set(['application/x-www-form-urlencoded', 'application/json']);
 
 /**

@@ -77,4 +77,3 @@ export const pagePolicySchema = z
       .default('X-Forwarded-User'),
   })
   .strict();
-export type PagePolicy = z.infer<typeof pagePolicySchema>;

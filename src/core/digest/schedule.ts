@@ -138,8 +138,3 @@ export function dueDigests(policy: CadencePolicy, tz: string, now: Date): Digest
   }
   return out;
 }
-
-/** The latest slot of one cadence at or before `now`, whatever its age (for previews). */
-export function latestSlot(cadence: Cadence, policy: CadencePolicy, tz: string, now: Date): DigestSlot {
-  return slotFor(cadence, policy, tz, now);
-}

@@ -89,7 +89,6 @@ const pattern = nonEmpty.superRefine((s, ctx) => {
 });
 
 const principals = z.object({ github: z.array(nonEmpty).default([]), gitlab: z.array(nonEmpty).default([]) }).strict();
-export type Principals = z.infer<typeof principals>;
 
 const severity = z.enum(['critical', 'high', 'medium', 'low', 'info', 'unknown']);
 const mode = z.enum(['enforce', 'advisory']);
@@ -164,7 +163,6 @@ export const classRuleSchema = z
   })
   .strict()
   .refine((r) => r.branches !== undefined || r.paths !== undefined, { message: 'a class rule names branches or paths' });
-export type ClassRule = z.infer<typeof classRuleSchema>;
 
 export const gatePolicySchema = z
   .object({
@@ -314,6 +312,3 @@ export const gatePolicySchema = z
     if (new Set(verdicts).size !== verdicts.length)
       ctx.addIssue({ code: 'custom', path: ['labels', 'verdicts'], message: 'each verdict needs its own label' });
   });
-
-export type GatePolicy = z.infer<typeof gatePolicySchema>;
-export type ClassRequirements = GatePolicy['classes']['prod'];

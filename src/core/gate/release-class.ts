@@ -67,12 +67,6 @@ export function classLabelsOn(labels: readonly string[], policy: Pick<Policy, 'g
   }));
 }
 
-/** The release class the labels name (the most severe when several do), or null. */
-export function classFromLabels(labels: readonly string[], policy: Pick<Policy, 'gate'>): ReleaseClass | null {
-  const named = classLabelsOn(labels, policy).map((x) => x.releaseClass);
-  return named.length === 0 ? null : named.reduce((a, b) => (CLASS_RANK[b] > CLASS_RANK[a] ? b : a));
-}
-
 function pathsShown(hits: readonly string[]): string {
   const shown = hits.slice(0, SHOWN_PATHS).join(', ');
   return hits.length > SHOWN_PATHS ? `${shown} and ${hits.length - SHOWN_PATHS} more` : shown;

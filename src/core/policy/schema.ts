@@ -99,7 +99,6 @@ export const tierSchema = z
     assets: z.array(nonEmpty).min(1),
   })
   .strict();
-export type TierDefinition = z.infer<typeof tierSchema>;
 
 /** A change rule: changed paths matching any glob give a tier (picomatch globs, dotfiles included). */
 export const changeRuleSchema = z

@@ -26,9 +26,6 @@ export const commandPolicySchema = z
 export type CommandPolicy = z.infer<typeof commandPolicySchema>;
 export type CommandLimit = CommandPolicy['perActor'];
 
-/** The default: 10 commands per account within 10 minutes. */
-export const DEFAULT_COMMAND_LIMIT: CommandLimit = { max: 10, windowMinutes: 10 };
-
 // `/gatehouse` (not `/gatehouse-x`) and the word after it, at the start of the comment's first
 // non-empty line, as the command parsers read it (`\s` as they use it: any blank, no-break spaces too).
 const COMMAND = /^\s*\/gatehouse(?![\w-])\s*([A-Za-z][\w-]*)?/i;

@@ -21,7 +21,6 @@ export const planningPolicySchema = z
       .prefault({}),
   })
   .strict();
-export type PlanningPolicy = z.infer<typeof planningPolicySchema>;
 
 export const incidentPolicySchema = z
   .object({
@@ -31,4 +30,3 @@ export const incidentPolicySchema = z
     followUpDoneLabel: nonEmpty.default('incident::follow-up-done'),
   })
   .strict();
-export type IncidentPolicy = z.infer<typeof incidentPolicySchema>;

@@ -14,4 +14,3 @@ export const toolingDecidersSchema = z
   })
   .strict()
   .prefault({});
-export type ToolingDeciders = z.infer<typeof toolingDecidersSchema>;

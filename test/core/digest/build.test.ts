@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { buildDigest, digestNotice, inventoryReview } from '../../../src/core/digest/build.ts';
 import type { DigestData, DigestIntake } from '../../../src/core/digest/data.ts';
 import { cadencePolicySchema } from '../../../src/core/digest/policy.ts';
-import { latestSlot } from '../../../src/core/digest/schedule.ts';
+import { latestSlot } from '../../support/digest-slot.ts';
 import type { ClockState } from '../../../src/core/outage/clocks.ts';
 
 const NOW = new Date('2026-12-02T12:00:00Z');

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { cadencePolicySchema } from '../../../src/core/digest/policy.ts';
-import { dueDigests, isoWeek, latestSlot } from '../../../src/core/digest/schedule.ts';
+import { dueDigests, isoWeek } from '../../../src/core/digest/schedule.ts';
+import { latestSlot } from '../../support/digest-slot.ts';
 
 const policy = cadencePolicySchema.parse({});
 const day = (iso: string): number => Math.floor(Date.parse(`${iso}T00:00:00Z`) / 86_400_000);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { allowCommand, commandOf, commandWindowStart, DEFAULT_COMMAND_LIMIT } from '../../../src/core/workflows/command-limit.ts';
+import { allowCommand, commandOf, commandWindowStart } from '../../../src/core/workflows/command-limit.ts';
 import { parsePolicy } from '../../../src/core/policy/load.ts';
 
 const NOW = new Date('2026-12-04T12:00:00Z');
@@ -76,7 +76,7 @@ describe('commandOf', () => {
 describe('commands.perActor in the policy', () => {
   it('defaults to 10 commands within 10 minutes', () => {
     const p = parsePolicy('');
-    expect(p.ok && p.policy.commands.perActor).toEqual(DEFAULT_COMMAND_LIMIT);
+    expect(p.ok && p.policy.commands.perActor).toEqual({ max: 10, windowMinutes: 10 });
   });
 
   it('takes another limit, and refuses one that allows nothing', () => {

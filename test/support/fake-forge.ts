@@ -3,8 +3,8 @@
  * log of the writes made. Behaves like the real forges (the shared forge suite proves it), so
  * other tests can use it instead of intercepting HTTP.
  */
-import type { IssueRef, RepoRef } from '../../core/model.ts';
-import type { CommentOutcome, CommitAuthor, Forge, IssueState, LabelActor } from '../../ports/forge.ts';
+import type { IssueRef, RepoRef } from '../../src/core/model.ts';
+import type { CommentOutcome, CommitAuthor, Forge, IssueState, LabelActor } from '../../src/ports/forge.ts';
 
 export interface FakeComment {
   id: number;
