@@ -95,18 +95,6 @@ describe('GitLabForge requests', () => {
     expect(await forge.readFile(repo, '.gitlab/absent.yml')).toBeNull();
   });
 
-  it('sets a commit status and lists approvers (for the release gate)', async () => {
-    nock(GITLAB_API)
-      .post('/projects/1/statuses/abc123', { state: 'failed', name: 'gatehouse/release-gate', description: 'blocked' })
-      .reply(201, {});
-    nock(GITLAB_API)
-      .get('/projects/1/merge_requests/1/approvals')
-      .reply(200, { approved_by: [{ user: { username: 'alice' } }] });
-    const forge = forgeWith();
-    await forge.setCommitStatus(repo, 'abc123', { state: 'failed', name: 'gatehouse/release-gate', description: 'blocked' });
-    expect(await forge.listApprovers(mergeRequestRef(repo, 1))).toEqual(['alice']);
-  });
-
   it('rejects an API answer without the fields it relies on', async () => {
     nock(GITLAB_API)
       .get(NOTES)

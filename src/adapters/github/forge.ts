@@ -65,11 +65,6 @@ export class GitHubForge implements Forge {
     private readonly options: GitHubForgeOptions = {},
   ) {}
 
-  /** The Octokit underneath, for the release gate's adapter (`new GitHubReleaseForge(forge.requester, …)`). */
-  get requester(): GitHubRequester {
-    return this.octokit;
-  }
-
   async ensureLabels(target: IssueRef, add: readonly string[], remove: readonly string[]): Promise<void> {
     const { owner, repo } = split(target.repo.fullName);
     if (currentSlot()?.ranBefore && add.length + remove.length > 0) {

@@ -21,7 +21,6 @@ import { statusOf } from './requester.ts';
 import { isMergeRequest, projectOf } from './target.ts';
 import { STICKY_HEAD_PAGES, STICKY_PAGE_SIZE, STICKY_TAIL_PAGES, type StickyComments, type StickyLog } from '../sticky-comments.ts';
 import {
-  approverNamesSchema,
   assigneesSchema,
   commitsSchema,
   createdNoteSchema,
@@ -37,8 +36,6 @@ import {
 } from './schema.ts';
 
 type Note = z.infer<typeof noteSchema>;
-
-export type CommitState = 'pending' | 'running' | 'success' | 'failed' | 'canceled';
 
 export interface GitLabForgeOptions {
   /** POSTs of a note in all, when earlier ones failed without a clear answer (5xx, timeout). */
@@ -82,11 +79,6 @@ export class GitLabForge implements Forge {
     this.sleep = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
     this.stickies = options.stickies;
     this.logger = options.logger;
-  }
-
-  /** The API underneath, for the release gate's adapter (`new GitLabReleaseForge(forge.gitlabApi, …)`). */
-  get gitlabApi(): GitLabApi {
-    return this.api;
   }
 
   /** One PUT: GitLab adds and removes in the same request; absent labels are ignored by GitLab. */
@@ -321,24 +313,5 @@ export class GitLabForge implements Forge {
     const next = [...new Set([...current, ...wanted.keys()])];
     if (next.length === current.length) return;
     await this.api.mergeRequests.edit(project, target.number, { reviewerIds: next });
-  }
-
-  /** For the release gate: a commit status named `name` on `sha`. */
-  async setCommitStatus(
-    repo: RepoRef,
-    sha: string,
-    status: { state: CommitState; name: string; description?: string; targetUrl?: string },
-  ): Promise<void> {
-    await this.api.commits.editStatus(projectOf(repo), sha, status.state, {
-      name: status.name,
-      description: status.description?.slice(0, 255),
-      targetUrl: status.targetUrl,
-    });
-  }
-
-  /** For the release gate: usernames that approved the merge request. */
-  async listApprovers(target: IssueRef): Promise<string[]> {
-    const raw: unknown = await this.api.mergeRequestApprovals.showConfiguration(projectOf(target.repo), { mergerequestIId: target.number });
-    return approverNamesSchema.parse(raw).approved_by.map((a) => a.user.username);
   }
 }

@@ -202,8 +202,6 @@ export const mergeRequestReviewersSchema = z.object({
     .nullable()
     .optional(),
 });
-/** GET …/merge_requests/:iid/approvals as listApprovers reads it: the approvers' usernames. */
-export const approverNamesSchema = z.object({ approved_by: z.array(z.object({ user: z.object({ username: z.string() }) })).default([]) });
 export const diffsSchema = z.array(z.object({ old_path: z.string(), new_path: z.string() }));
 /** GET /projects/:id/repository/commits: git's author name and email only (no username). */
 export const commitsSchema = z.array(
