@@ -5,9 +5,11 @@
  * works only while the bot is stopped; with DATABASE_URL the bot may keep running (its worker
  * picks a replayed delivery up within its polling interval).
  *
- * A delivery's state (pending, done, ignored, failed) lives in the deliveries table alone: the
- * queue's job only says when the next attempt runs. A replay sets the state and writes the job in
- * one transaction.
+ * `gatehouse deliveries show <platform> <id>`: one delivery and where its job stands (waiting,
+ * running, completed, failed; attempts and hand-backs).
+ *
+ * A delivery's state (pending, done, ignored, failed) and its job (when the next attempt runs, who
+ * holds it) are one row of the deliveries table: a replay is one update of it.
  */
 import type { Command } from 'commander';
 import { z } from 'zod';
@@ -144,6 +146,44 @@ export async function retryDelivery(config: DbConfig, platform: string, id: stri
   return r ?? 1;
 }
 
+export async function showDelivery(
+  config: DbConfig,
+  platform: string,
+  id: string,
+  opts: { json?: boolean },
+  io: DeliveriesIo,
+): Promise<number> {
+  const p = platformArg.safeParse(platform);
+  if (!p.success) {
+    io.err(`gatehouse deliveries show: unknown platform "${platform}" (github, gitlab or slack)`);
+    return 1;
+  }
+  const r = await withStore(config, io, async ({ store, queue }) => {
+    const d = await store.getDelivery(p.data, id);
+    if (!d) {
+      io.err(`gatehouse deliveries show: no ${p.data} delivery ${id}`);
+      return 1;
+    }
+    const job = await queue.jobState({ platform: p.data, deliveryId: id });
+    const shown = { ...listed(d), status: d.status, job: job?.state ?? null, handBacks: job?.handBacks ?? 0 };
+    if (opts.json) {
+      io.out(JSON.stringify(shown));
+      return 0;
+    }
+    const jobLine = job
+      ? `job ${job.state}${job.handBacks > 0 ? ` (handed back ${job.handBacks} time${job.handBacks === 1 ? '' : 's'} until its write turn)` : ''}`
+      : d.status === 'pending'
+        ? 'no job: it waits for its platform to be configured (queued again at a start with the platform on)'
+        : 'no job';
+    io.out(
+      `${shown.platform}  ${shown.id}  ${shown.event}  ${shown.status}  ${jobLine}  attempts ${shown.attempts}  received ${shown.received}` +
+        (shown.lastError ? `  last error: ${oneLine(shown.lastError)}` : ''),
+    );
+    return 0;
+  });
+  return r ?? 1;
+}
+
 export function registerDeliveries(program: Command, io: DeliveriesIo, setCode: (code: number) => void): void {
   const deliveries = program
     .command('deliveries')
@@ -155,6 +195,17 @@ export function registerDeliveries(program: Command, io: DeliveriesIo, setCode: 
     .option('--limit <n>', 'at most this many', '1000')
     .action(async (o: { failed?: boolean; json?: boolean; limit: string }) => {
       setCode(await listDeliveries(loadConfig(), { failed: o.failed, json: o.json, limit: Number(o.limit) }, io));
+    });
+  deliveries
+    .command('show')
+    .description('one delivery: its state, where its job stands (waiting, running, completed, failed), attempts and last error')
+    .argument('<platform>', 'github, gitlab or slack')
+    .argument('<id>', "the delivery id (X-GitHub-Delivery, GitLab's Idempotency-Key or event UUID, Slack's event id)")
+    .option('--json', 'print JSON')
+    .action(async (platform: string, id: string, o: { json?: boolean }) => {
+      // `--json` after the arguments is parsed as the parent command's option (the same name).
+      const json = o.json === true || (deliveries.opts() as { json?: boolean }).json === true;
+      setCode(await showDelivery(loadConfig(), platform, id, { json }, io));
     });
   deliveries
     .command('retry')

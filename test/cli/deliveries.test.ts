@@ -122,6 +122,24 @@ describe('dead letters: seen and replayed', () => {
       'pending 0, done 0, ignored 0, failed 1 (gatehouse deliveries --failed lists the failed ones)',
     );
 
+    // One delivery and where its job stands.
+    const shown = await runCli('deliveries', 'show', 'github', d.id);
+    expect(shown.code).toBe(0);
+    expect(shown.out).toMatch(
+      new RegExp(`^github  ${d.id}  issues  failed  job failed  attempts 2  received \\S+  last error: .*(500|Internal Server Error)`),
+    );
+    expect(JSON.parse((await runCli('deliveries', 'show', 'github', d.id, '--json')).out)).toMatchObject({
+      id: d.id,
+      status: 'failed',
+      job: 'failed',
+      attempts: 2,
+      handBacks: 0,
+    });
+    expect(await runCli('deliveries', 'show', 'github', 'no-such-id')).toMatchObject({
+      code: 1,
+      err: expect.stringContaining('no github delivery no-such-id'),
+    });
+
     // refusals: unknown platform, unknown id, not failed
     expect(await runCli('deliveries', 'retry', 'bitbucket', d.id)).toMatchObject({
       code: 1,
@@ -141,6 +159,9 @@ describe('dead letters: seen and replayed', () => {
       code: 1,
       err: expect.stringContaining(`is pending, not failed`),
     });
+    expect((await runCli('deliveries', 'show', 'github', d.id)).out).toMatch(
+      new RegExp(`^github  ${d.id}  issues  pending  job waiting  attempts 0 `),
+    );
     const check = await openStore({ dataDir, queue: fastQueue });
     try {
       expect(await check.store.getDelivery('github', d.id)).toMatchObject({ status: 'pending', attempts: 0 });
