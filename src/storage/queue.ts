@@ -65,6 +65,8 @@ export interface QueueOptions {
    * at start are a dead run's and are given up at once. Default false.
    */
   soleWorker?: boolean;
+  /** How often a process working gate re-evaluations removes those that failed over two weeks ago (also at start). Default 3600000. */
+  pruneIntervalMs?: number;
 }
 
 type Options = Required<QueueOptions>;
@@ -85,6 +87,7 @@ export const defaultQueueOptions: Readonly<Options> = {
   stopTimeoutMs: 3_000,
   leaseSeconds: 15,
   soleWorker: false,
+  pruneIntervalMs: 3_600_000,
 };
 
 /** Seconds before the n-th retry (n = 1…retryLimit): `delay·2^n/2·(1 + random)` with backoff, `delay` without. */
@@ -131,6 +134,7 @@ export class LeaseQueue implements JobQueue, GateEvaluations {
   /** Claims of the jobs running (or parked) here: their leases are renewed. */
   readonly #held = new Map<string, LeasedRows<unknown>>();
   #heartbeat: NodeJS.Timeout | null = null;
+  #pruning: NodeJS.Timeout | null = null;
   #renewing: Promise<void> | null = null;
   readonly #slots: Slots;
   readonly #evaluationSlots: Slots;
@@ -268,6 +272,11 @@ export class LeaseQueue implements JobQueue, GateEvaluations {
     };
     this.#startHeartbeat();
     this.#loops.push(this.#loop(kind, handler));
+    // Failed re-evaluations are kept two weeks, then removed, also in a process that runs for weeks.
+    this.#pruning = setInterval(() => {
+      this.#evaluations.prune().catch((err: unknown) => this.#log?.warn({ err }, 'removing old failed gate evaluations failed'));
+    }, this.#opts.pruneIntervalMs);
+    this.#pruning.unref();
   }
 
   stop(): Promise<void> {
@@ -277,6 +286,7 @@ export class LeaseQueue implements JobQueue, GateEvaluations {
 
   async #stop(): Promise<void> {
     this.#stopping = true;
+    if (this.#pruning) clearInterval(this.#pruning);
     // Parked jobs are handed back at their time; a claim loop waiting for a slot sees the stop.
     this.#signalStop();
     this.#slots.releaseFetchers();

@@ -301,6 +301,22 @@ for (const backend of backends) {
       expect(rows).toEqual([{ attempts: 3, last_error: 'never readable' }]); // first run + retryLimit 2
     });
 
+    it('gate evaluations that failed over two weeks ago are removed while the process runs, not only at its start', async () => {
+      await opened.close();
+      opened = await tdb.open({ queue: { pruneIntervalMs: 100 } });
+      const { queue, db } = opened;
+      await queue.workEvaluations(async () => undefined);
+      await sql`insert into gate_evaluations (key, job, due_at, state, attempts, last_error) values
+        ('old', '{}'::jsonb, now() - interval '15 days', 'failed', 3, 'never readable'),
+        ('recent', '{}'::jsonb, now() - interval '13 days', 'failed', 3, 'never readable')`.execute(db);
+      await waitFor(async () => {
+        const { rows } = await sql<{ key: string }>`select key from gate_evaluations`.execute(db);
+        return rows.length === 1;
+      });
+      const { rows } = await sql<{ key: string }>`select key from gate_evaluations`.execute(db);
+      expect(rows.map((r) => r.key)).toEqual(['recent']);
+    });
+
     it('a run whose lease ran out counts as a failed attempt: a job that keeps killing its worker ends failed, not run forever', async () => {
       const { queue, store, db } = opened;
       await storeDeliveries(opened, [job('killer'), job('survivor')]);
