@@ -50,7 +50,27 @@ export interface LeasedRows<T> {
 }
 
 const seconds = (ms: number): number => Math.max(0, ms) / 1000;
-const claimsList = (claims: readonly string[]) => sql.join(claims.map((c) => sql`${c}`));
+
+/** Extends the leases of these claims on `table` (both tables keep `claimed_by` and `claimed_until`). */
+async function renewClaims(
+  db: Kysely<Database>,
+  table: 'deliveries' | 'gate_evaluations',
+  claims: readonly string[],
+  leaseSeconds: number,
+) {
+  if (claims.length === 0) return;
+  await sql`update ${sql.table(table)} set claimed_until = now() + make_interval(secs => ${leaseSeconds}::float8)
+    where claimed_by in (${sql.join(claims.map((c) => sql`${c}`))})`.execute(db);
+}
+
+/** A row the claim statement returned, as the queue takes it. */
+function claimed<T>(
+  id: string,
+  r: { claimed_by: string; attempts: number; hand_backs: number; ran_out: boolean },
+  job: T | null,
+): Claimed<T> {
+  return { id, claim: r.claimed_by, job, attempts: Number(r.attempts), handBacks: Number(r.hand_backs), leaseRanOut: r.ran_out === true };
+}
 
 /** Kept as the last error of a row whose lease ran out mid-job. */
 export const LEASE_RAN_OUT = 'its run did not end: its lease ran out (the worker stopped, died or stalled)';
@@ -82,21 +102,12 @@ export class DeliveryRows implements LeasedRows<DeliveryJob> {
       returning d.platform, d.delivery_id, d.claimed_by, d.attempts, d.hand_backs, picked.ran_out`.execute(this.db);
     return rows.map((r) => {
       const platform = z.enum(['github', 'gitlab', 'slack']).safeParse(r.platform);
-      return {
-        id: `${r.platform}:${r.delivery_id}`,
-        claim: r.claimed_by,
-        job: platform.success ? { platform: platform.data, deliveryId: r.delivery_id } : null,
-        attempts: Number(r.attempts),
-        handBacks: Number(r.hand_backs),
-        leaseRanOut: r.ran_out === true,
-      };
+      return claimed(`${r.platform}:${r.delivery_id}`, r, platform.success ? { platform: platform.data, deliveryId: r.delivery_id } : null);
     });
   }
 
-  async renew(claims: readonly string[], leaseSeconds: number): Promise<void> {
-    if (claims.length === 0) return;
-    await sql`update deliveries set claimed_until = now() + make_interval(secs => ${leaseSeconds}::float8)
-      where claimed_by in (${claimsList(claims)})`.execute(this.db);
+  renew(claims: readonly string[], leaseSeconds: number): Promise<void> {
+    return renewClaims(this.db, 'deliveries', claims, leaseSeconds);
   }
 
   async complete(c: Claimed<DeliveryJob>): Promise<boolean> {
@@ -234,21 +245,12 @@ export class EvaluationRows implements LeasedRows<GateEvaluationJob> {
     return rows.map((r) => {
       const raw: unknown = typeof r.job === 'string' ? safeJson(r.job) : r.job;
       const job = evaluationData.safeParse(raw);
-      return {
-        id: String(r.id),
-        claim: r.claimed_by,
-        job: job.success ? job.data : null,
-        attempts: Number(r.attempts),
-        handBacks: Number(r.hand_backs),
-        leaseRanOut: r.ran_out === true,
-      };
+      return claimed(String(r.id), r, job.success ? job.data : null);
     });
   }
 
-  async renew(claims: readonly string[], leaseSeconds: number): Promise<void> {
-    if (claims.length === 0) return;
-    await sql`update gate_evaluations set claimed_until = now() + make_interval(secs => ${leaseSeconds}::float8)
-      where claimed_by in (${claimsList(claims)})`.execute(this.db);
+  renew(claims: readonly string[], leaseSeconds: number): Promise<void> {
+    return renewClaims(this.db, 'gate_evaluations', claims, leaseSeconds);
   }
 
   async complete(c: Claimed<GateEvaluationJob>): Promise<boolean> {
