@@ -5,12 +5,12 @@
  * asked for is obeyed (the time between the refused call and the retry), that retries end, and
  * that webhooks keep being acknowledged at once while the worker waits.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import nock from 'nock';
 import type { Gatehouse, StartOptions } from '../../src/main.ts';
 import { intakeBody } from '../builders/intake.ts';
 import { githubDelivery, issuesPayload, testPrivateKey } from '../support/github.ts';
-import { GITHUB_API as API, GITHUB_SECRET as SECRET, processed, startTestGatehouse } from '../support/harness.ts';
+import { GITHUB_API as API, GITHUB_SECRET as SECRET, processed, startTestGatehouse, loopbackOnly } from '../support/harness.ts';
 
 const REPO = '/repos/Codertocat/Hello-World';
 const OVERRIDE = `${REPO}/contents/.github%2Fgatehouse.yml`;
@@ -80,13 +80,7 @@ const metric = async (name: string): Promise<number> => {
   return Number(line?.split(' ').pop());
 };
 
-beforeAll(() => {
-  nock.disableNetConnect();
-  nock.enableNetConnect(/127\.0\.0\.1/);
-});
-afterAll(() => {
-  nock.enableNetConnect();
-});
+loopbackOnly();
 afterEach(async () => {
   await gatehouse?.close();
   gatehouse = null;

@@ -2,7 +2,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import nock from 'nock';
 import type { Gatehouse } from '../../src/main.ts';
 import { termsDigest } from '../../src/core/gate/exception-terms.ts';
@@ -18,7 +18,7 @@ import {
   testPrivateKey,
 } from '../support/github.ts';
 import { intakeBody } from '../builders/intake.ts';
-import { GITHUB_API as API, GITHUB_SECRET as SECRET, processed, startTestGatehouse } from '../support/harness.ts';
+import { GITHUB_API as API, GITHUB_SECRET as SECRET, processed, startTestGatehouse, loopbackOnly } from '../support/harness.ts';
 import { fakeGateGitHub, labelBy, otherRun, ourRuns, type GateWorld } from '../support/github-gate.ts';
 
 const FULL = 'Codertocat/Hello-World';
@@ -152,11 +152,7 @@ const reasonsOf = async (): Promise<{ rule: string; severity: string; evidence: 
 const gateComments = (): string[] => w.comments.filter((c) => c.body.includes(GATE_MARKER)).map((c) => c.body);
 const gateLabels = (): string[] => w.labels.filter((l) => l.startsWith('gate::'));
 
-beforeAll(() => {
-  nock.disableNetConnect();
-  nock.enableNetConnect(/127\.0\.0\.1/);
-});
-afterAll(() => nock.enableNetConnect());
+loopbackOnly();
 beforeEach(async () => {
   clock = new Date('2026-11-20T10:00:00Z');
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-policy-'));

@@ -2,12 +2,12 @@
  * End to end through the real HTTP server on loopback: signed GitHub deliveries in, GitHub's REST
  * API intercepted with nock (no other network), the embedded database on disk.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import nock from 'nock';
 import type { Gatehouse } from '../../src/main.ts';
 import { intakeBody } from '../builders/intake.ts';
 import { githubDelivery, issuesPayload, testPrivateKey, type Delivery } from '../support/github.ts';
-import { GITHUB_API as API, GITHUB_SECRET as SECRET, processed as handled, startTestGatehouse } from '../support/harness.ts';
+import { GITHUB_API as API, GITHUB_SECRET as SECRET, processed as handled, startTestGatehouse, loopbackOnly } from '../support/harness.ts';
 
 const REPO = '/repos/Codertocat/Hello-World';
 
@@ -41,13 +41,7 @@ function workflowCalls(name: 'planning' | 'incident-worksheet' | ('planning' | '
     .reply(200, { number: n });
 }
 
-beforeAll(() => {
-  nock.disableNetConnect();
-  nock.enableNetConnect(/127\.0\.0\.1/);
-});
-afterAll(() => {
-  nock.enableNetConnect();
-});
+loopbackOnly();
 
 beforeEach(async () => {
   gatehouse = await startTestGatehouse(

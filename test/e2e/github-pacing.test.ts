@@ -4,14 +4,14 @@
  * jobs is handed back to the queue, runs again once at its turn, is not counted as a failed
  * attempt, and its second run writes nothing the first one wrote.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import nock from 'nock';
 import type { Gatehouse } from '../../src/main.ts';
 import { intakeBody } from '../builders/intake.ts';
 import { fakeGitHubIssues, type FakeGitHubIssues } from '../support/fake-github-issues.ts';
 import { githubAnswer, githubLabel } from '../support/github-openapi.ts';
 import { githubDelivery, issuesPayload, testPrivateKey } from '../support/github.ts';
-import { GITHUB_API as API, GITHUB_SECRET as SECRET, processed, startTestGatehouse } from '../support/harness.ts';
+import { GITHUB_API as API, GITHUB_SECRET as SECRET, processed, startTestGatehouse, loopbackOnly } from '../support/harness.ts';
 
 const REPO = '/repos/Codertocat/Hello-World';
 
@@ -24,13 +24,7 @@ const metric = async (name: string): Promise<number> => {
   return Number(line?.split(' ').pop());
 };
 
-beforeAll(() => {
-  nock.disableNetConnect();
-  nock.enableNetConnect(/127\.0\.0\.1/);
-});
-afterAll(() => {
-  nock.enableNetConnect();
-});
+loopbackOnly();
 afterEach(async () => {
   await gatehouse?.close();
   gatehouse = null;

@@ -2,12 +2,12 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import nock from 'nock';
 import type { Gatehouse } from '../../src/main.ts';
 import { intakeBody } from '../builders/intake.ts';
 import { githubDelivery, issuesPayload, pushPayload, testPrivateKey } from '../support/github.ts';
-import { GITHUB_API as API, GITHUB_SECRET as SECRET, processed, startTestGatehouse } from '../support/harness.ts';
+import { GITHUB_API as API, GITHUB_SECRET as SECRET, processed, startTestGatehouse, loopbackOnly } from '../support/harness.ts';
 
 const REPO = '/repos/Codertocat/Hello-World';
 const OVERRIDE = `${REPO}/contents/.github%2Fgatehouse.yml`;
@@ -42,11 +42,7 @@ function expectEvaluation(n: number): { comment: () => string; labels: () => unk
   return { comment: () => comment, labels: () => labels };
 }
 
-beforeAll(() => {
-  nock.disableNetConnect();
-  nock.enableNetConnect(/127\.0\.0\.1/);
-});
-afterAll(() => nock.enableNetConnect());
+loopbackOnly();
 // The planning checklist from tier 3 (it has tests of its own): these tests are about the override.
 const policyPath = join(mkdtempSync(join(tmpdir(), 'gatehouse-policy-')), 'policy.yml');
 writeFileSync(policyPath, 'planning:\n  fromTier: 3\n');

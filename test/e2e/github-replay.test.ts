@@ -8,11 +8,11 @@ import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import nock from 'nock';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { Gatehouse, StartOptions } from '../../src/main.ts';
 import { fakeGitHubIssues, type FakeGitHubIssues } from '../support/fake-github-issues.ts';
 import { githubDelivery, issueCommentPayload, issuesPayload, testPrivateKey, type Delivery } from '../support/github.ts';
-import { GITHUB_API, GITHUB_SECRET, processed, startTestGatehouse } from '../support/harness.ts';
+import { GITHUB_API, GITHUB_SECRET, processed, startTestGatehouse, loopbackOnly } from '../support/harness.ts';
 
 const policyPath = join(mkdtempSync(join(tmpdir(), 'gatehouse-github-replay-')), 'policy.yml');
 writeFileSync(
@@ -31,11 +31,7 @@ const KEY = 'github:Codertocat/Hello-World#7';
 let gatehouse: Gatehouse;
 let fake: FakeGitHubIssues;
 
-beforeAll(() => {
-  nock.disableNetConnect();
-  nock.enableNetConnect(/127\.0\.0\.1/);
-});
-afterAll(() => nock.enableNetConnect());
+loopbackOnly();
 afterEach(async () => {
   await gatehouse?.close();
   const unmatched = fake.unmatched.filter((r) => r.includes('api.github.com'));

@@ -4,12 +4,12 @@
  * blindly, an API that hangs for 20 s cut off by the request timeout, a permanent 5xx ending the
  * delivery failed; webhooks acknowledged at once throughout.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import nock from 'nock';
 import type { Gatehouse, StartOptions } from '../../src/main.ts';
 import { answers, gitlabBody } from '../builders/intake.ts';
 import { GITLAB_API as API, GITLAB_BOT, GITLAB_SECRET as SECRET, GITLAB_URL, gitlabDelivery, issueHook } from '../support/gitlab.ts';
-import { processed, startTestGatehouse } from '../support/harness.ts';
+import { processed, startTestGatehouse, loopbackOnly } from '../support/harness.ts';
 
 const PROJECT = '/projects/1';
 const ISSUE = `${PROJECT}/issues/23`;
@@ -62,13 +62,7 @@ const metric = async (name: string): Promise<number> => {
   );
 };
 
-beforeAll(() => {
-  nock.disableNetConnect();
-  nock.enableNetConnect(/127\.0\.0\.1/);
-});
-afterAll(() => {
-  nock.enableNetConnect();
-});
+loopbackOnly();
 afterEach(async () => {
   await gatehouse?.close();
   gatehouse = null;

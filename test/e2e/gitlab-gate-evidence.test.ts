@@ -7,7 +7,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import nock from 'nock';
 import type { Gatehouse } from '../../src/main.ts';
 import { GATE_MARKER } from '../../src/core/gate/plan.ts';
@@ -20,7 +20,7 @@ import {
   gitlabFixture,
   type FakeGitLabApi,
 } from '../support/gitlab.ts';
-import { processed, startTestGatehouse } from '../support/harness.ts';
+import { processed, startTestGatehouse, loopbackOnly } from '../support/harness.ts';
 import { fakeGitLabGate, type GitLabGateWorld } from '../support/gitlab-gate.ts';
 
 const KEY = 'gitlab:gitlabhq/gitlab-test!1';
@@ -80,11 +80,7 @@ function pipeline(jobs: Record<string, string>): void {
 const gateLabels = (): string[] => (api.labels.get('merge_requests/1') ?? []).filter((l) => l.startsWith('gate::'));
 const gateNote = (): string => (api.notes.get('merge_requests/1') ?? []).filter((n) => n.body.includes(GATE_MARKER)).at(-1)?.body ?? '';
 
-beforeAll(() => {
-  nock.disableNetConnect();
-  nock.enableNetConnect(/127\.0\.0\.1/);
-});
-afterAll(() => nock.enableNetConnect());
+loopbackOnly();
 beforeEach(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-policy-'));
   const policyPath = join(dir, 'policy.yml');

@@ -2,7 +2,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import nock from 'nock';
 import type { Gatehouse } from '../../src/main.ts';
 import { termsDigest } from '../../src/core/gate/exception-terms.ts';
@@ -18,7 +18,7 @@ import {
   gitlabFixture,
   type FakeGitLabApi,
 } from '../support/gitlab.ts';
-import { processed, startTestGatehouse } from '../support/harness.ts';
+import { processed, startTestGatehouse, loopbackOnly } from '../support/harness.ts';
 import { fakeGitLabGate, sastReport, type GitLabGateWorld } from '../support/gitlab-gate.ts';
 
 const KEY = 'gitlab:gitlabhq/gitlab-test!1';
@@ -99,11 +99,7 @@ const gateNotes = (): string[] => (api.notes.get('merge_requests/1') ?? []).filt
 const ourStatus = (sha: string): GitLabGateWorld['statuses'][number] | undefined =>
   w.statuses.filter((s) => s.sha === sha && s.name === 'gatehouse/release-gate').at(-1);
 
-beforeAll(() => {
-  nock.disableNetConnect();
-  nock.enableNetConnect(/127\.0\.0\.1/);
-});
-afterAll(() => nock.enableNetConnect());
+loopbackOnly();
 beforeEach(async () => {
   clock = new Date('2026-11-20T10:00:00Z');
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-policy-'));

@@ -8,7 +8,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import nock from 'nock';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { Gatehouse } from '../../src/main.ts';
 import {
   addNote,
@@ -21,7 +21,7 @@ import {
   type FakeGitLabApi,
   type GitLabDelivery,
 } from '../support/gitlab.ts';
-import { processed, startTestGatehouse } from '../support/harness.ts';
+import { processed, startTestGatehouse, loopbackOnly } from '../support/harness.ts';
 
 const SECRET_A = 'secret-of-gitlab-test';
 const SECRET_B = 'secret-of-acme-shop';
@@ -43,11 +43,7 @@ const requestBody = `### Tool name\n\ntool-1\n\n### Problem to solve\n\nLeaked k
 let gatehouse: Gatehouse;
 let api: FakeGitLabApi;
 
-beforeAll(() => {
-  nock.disableNetConnect();
-  nock.enableNetConnect(/127\.0\.0\.1/);
-});
-afterAll(() => nock.enableNetConnect());
+loopbackOnly();
 afterEach(async () => {
   await gatehouse?.close();
   const unmatched = api.unmatched.filter((r) => r.includes('gitlab.example.com'));

@@ -3,7 +3,7 @@
  * documented Issue Hook, fields set per case) in, GitLab's REST API intercepted with nock (no
  * other network; every interceptor used), the embedded database on disk.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import nock from 'nock';
 import type { Gatehouse } from '../../src/main.ts';
 import { answers, gitlabBody } from '../builders/intake.ts';
@@ -17,7 +17,7 @@ import {
   issueHook,
   type GitLabDelivery,
 } from '../support/gitlab.ts';
-import { processed as handled, startTestGatehouse } from '../support/harness.ts';
+import { processed as handled, startTestGatehouse, loopbackOnly } from '../support/harness.ts';
 
 const PROJECT = '/projects/1';
 const ISSUE = `${PROJECT}/issues/23`;
@@ -49,13 +49,7 @@ function planningCalls(): void {
     .reply(200, { iid: 23 });
 }
 
-beforeAll(() => {
-  nock.disableNetConnect();
-  nock.enableNetConnect(/127\.0\.0\.1/);
-});
-afterAll(() => {
-  nock.enableNetConnect();
-});
+loopbackOnly();
 
 beforeEach(async () => {
   gatehouse = await startTestGatehouse(

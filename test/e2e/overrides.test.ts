@@ -9,7 +9,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import nock from 'nock';
 import type { Gatehouse } from '../../src/main.ts';
 import { GATE_MARKER } from '../../src/core/gate/plan.ts';
@@ -37,7 +37,7 @@ import {
   issueHook,
   issueNoteHook,
 } from '../support/gitlab.ts';
-import { GITHUB_API as API, GITHUB_SECRET as SECRET, processed, startTestGatehouse } from '../support/harness.ts';
+import { GITHUB_API as API, GITHUB_SECRET as SECRET, processed, startTestGatehouse, loopbackOnly } from '../support/harness.ts';
 
 const OVERRIDE = '.github/gatehouse.yml';
 const HANDOVER =
@@ -85,11 +85,7 @@ async function deliver(g: Gatehouse, name: string, payload: unknown): Promise<st
   return status;
 }
 
-beforeAll(() => {
-  nock.disableNetConnect();
-  nock.enableNetConnect(/127\.0\.0\.1/);
-});
-afterAll(() => nock.enableNetConnect());
+loopbackOnly();
 afterEach(async () => {
   await gatehouse?.close();
   gatehouse = null;

@@ -6,22 +6,18 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import nock from 'nock';
 import type { Gatehouse } from '../../src/main.ts';
 import { githubDelivery, issuesPayload, testPrivateKey } from '../support/github.ts';
-import { GITHUB_API, GITHUB_SECRET, processed, startTestGatehouse } from '../support/harness.ts';
+import { GITHUB_API, GITHUB_SECRET, processed, startTestGatehouse, loopbackOnly } from '../support/harness.ts';
 import { SLACK_API, slackConfig } from '../support/slack.ts';
 
 const REPO = '/repos/Codertocat/Hello-World';
 let clock = new Date('2026-11-10T10:00:00Z');
 let gatehouse: Gatehouse;
 
-beforeAll(() => {
-  nock.disableNetConnect();
-  nock.enableNetConnect(/127\.0\.0\.1/);
-});
-afterAll(() => nock.enableNetConnect());
+loopbackOnly();
 beforeEach(async () => {
   clock = new Date('2026-11-10T10:00:00Z');
   const policyPath = join(mkdtempSync(join(tmpdir(), 'gatehouse-quarterly-')), 'policy.yml');

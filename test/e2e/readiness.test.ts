@@ -6,12 +6,12 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { connect } from 'node:net';
 import nock from 'nock';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { Gatehouse } from '../../src/main.ts';
 import { freshPgDatabase, pgTestUrl } from '../storage/fixture.ts';
 import { testPrivateKey } from '../support/github.ts';
 import { SLACK_API, slackConfig } from '../support/slack.ts';
-import { GITHUB_API as API, GITHUB_SECRET as SECRET, startTestGatehouse } from '../support/harness.ts';
+import { GITHUB_API as API, GITHUB_SECRET as SECRET, startTestGatehouse, loopbackOnly } from '../support/harness.ts';
 
 interface Probe {
   status: number;
@@ -35,11 +35,7 @@ async function until<T>(fn: () => Promise<T | null>, ms = 15_000): Promise<T> {
 
 let gatehouse: Gatehouse | null = null;
 
-beforeAll(() => {
-  nock.disableNetConnect();
-  nock.enableNetConnect(/127\.0\.0\.1/);
-});
-afterAll(() => nock.enableNetConnect());
+loopbackOnly();
 afterEach(async () => {
   await gatehouse?.close();
   gatehouse = null;

@@ -6,13 +6,13 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import nock from 'nock';
 import type { Gatehouse } from '../../src/main.ts';
 import { answers, gitlabBody, intakeBody } from '../builders/intake.ts';
 import { githubDelivery, issuesPayload, testPrivateKey } from '../support/github.ts';
 import { GITLAB_API, GITLAB_BOT, GITLAB_SECRET, GITLAB_URL, gitlabDelivery, issueHook } from '../support/gitlab.ts';
-import { GITHUB_API, GITHUB_SECRET, processed, startTestGatehouse } from '../support/harness.ts';
+import { GITHUB_API, GITHUB_SECRET, processed, startTestGatehouse, loopbackOnly } from '../support/harness.ts';
 import { RESPONSE_HOST, SLACK_API, blockActionBody, slackConfig, slackHeaders, slashCommandBody } from '../support/slack.ts';
 
 const REPO = '/repos/Codertocat/Hello-World';
@@ -92,13 +92,7 @@ async function githubIntake(body: string, title: string, number = 1, workflows: 
   expect(await processed(gatehouse, 'github', d.id)).toBe('done');
 }
 
-beforeAll(() => {
-  nock.disableNetConnect();
-  nock.enableNetConnect(/127\.0\.0\.1/);
-});
-afterAll(() => {
-  nock.enableNetConnect();
-});
+loopbackOnly();
 
 beforeEach(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-slack-'));

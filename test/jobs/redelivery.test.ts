@@ -5,14 +5,14 @@
  * replicas, one refusal not stopping the others); GitLab hooks that GitLab paused or disabled are
  * reported to the escalation channel once per hook and state.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import nock from 'nock';
 import type { Gatehouse } from '../../src/main.ts';
 import { startGatehouse } from '../../src/main.ts';
 import { freshDataDir } from '../storage/fixture.ts';
 import { githubDelivery, issuesPayload, testPrivateKey } from '../support/github.ts';
 import { GITLAB_API, GITLAB_BOT, GITLAB_SECRET, GITLAB_URL, gitlabDelivery, issueHook } from '../support/gitlab.ts';
-import { GITHUB_API as API, GITHUB_SECRET as SECRET, startTestGatehouse, testConfig } from '../support/harness.ts';
+import { GITHUB_API as API, GITHUB_SECRET as SECRET, startTestGatehouse, testConfig, loopbackOnly } from '../support/harness.ts';
 
 const NOW = new Date('2025-06-10T12:00:00Z');
 const ago = (hours: number): string => new Date(NOW.getTime() - hours * 3600_000).toISOString();
@@ -101,13 +101,7 @@ function asks(answers: Record<number, number>): number[] {
   return asked;
 }
 
-beforeAll(() => {
-  nock.disableNetConnect();
-  nock.enableNetConnect(/127\.0\.0\.1/);
-});
-afterAll(() => {
-  nock.enableNetConnect();
-});
+loopbackOnly();
 afterEach(async () => {
   await gatehouse?.close();
   gatehouse = null;
